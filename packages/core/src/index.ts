@@ -1,0 +1,23 @@
+// @starling/core — the session runtime behind starling-worker.
+
+// Sessions
+export { Session, sanitiseSessionId, defaultDataDir, DEFAULT_STEP_LIMIT, type SessionOptions } from "./session/session.js";
+export { createSessionMachine, type SessionMachine, type SessionMachineEvent } from "./session/session-machine.js";
+export type { SessionDeps, SessionTools, SessionLogger } from "./session/session-deps.js";
+export { TurnJournal } from "./session/turn-journal.js";
+export { TurnControl, INTERRUPT_GRACE_MS } from "./session/turn-control.js";
+export { estimateTokens, currentContext, compactionSplit, CHARS_PER_TOKEN } from "./session/context-window.js";
+export { buildSystemPrompt } from "./prompt/system-prompt.js";
+
+// Store
+export { SessionStore, WORKER_CRASH_POINTS, type CommitPoint } from "./store/session-store.js";
+export { StoreLockedError } from "./store/errors.js";
+export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
+
+// Providers
+export { createProvider } from "./providers/index.js";
+export { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from "./providers/types.js";
+
+// Tools
+export { ToolRuntime } from "./tools/tool-runtime.js";
+export type { ToolSchema, ToolCallRequest, ToolRunResult, CoordinateFn } from "./tools/types.js";

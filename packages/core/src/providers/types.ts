@@ -1,0 +1,60 @@
+import type { ModelConfig, TranscriptItem, TranscriptMessage, TurnErrorKind, Usage } from "@starling/protocol";
+import type { ToolSchema } from "../tools/types.js";
+
+/** One request to a chat model. `messages` is the current context (summary + recent history). */
+export interface ModelRequest {
+  system: string;
+  messages: readonly TranscriptMessage[];
+  tools: readonly ToolSchema[];
+}
+
+/** The model's answer: text and tool_call items in the order produced. */
+export interface ModelResponse {
+  content: TranscriptItem[];
+  usage?: Usage;
+  /** Upstream finish reason (`stop`, `tool_calls`, `length`, …) when given. */
+  finishReason?: string;
+}
+
+export interface RetryNotice {
+  attempt: number;
+  delayMs: number;
+  error: ProviderError;
+}
+
+export interface CompleteOptions {
+  /** Aborting cancels the in-flight HTTP request; the call then rejects with kind `aborted`. */
+  signal: AbortSignal;
+  /** Streaming text as it arrives (optional). */
+  onDelta?: (text: string) => void;
+  /** Called before each retry sleep. */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** A chat model. `complete` resolves with the whole answer or rejects with a ProviderError. */
+export interface ModelProvider {
+  readonly config: ModelConfig;
+  complete(request: ModelRequest, options: CompleteOptions): Promise<ModelResponse>;
+}
+
+export type ProviderErrorKind = TurnErrorKind | "aborted";
+
+/** A model call that failed. `retryable`: network, timeout, 429, 5xx; not: auth, other 4xx, config. */
+export class ProviderError extends Error {
+  override readonly name = "ProviderError";
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+  }
+  get retryable(): boolean {
+    return (
+      this.options.retryable ?? ["network", "timeout", "rate_limited", "server"].includes(this.kind)
+    );
+  }
+  get status(): number | undefined {
+    return this.options.status;
+  }
+}

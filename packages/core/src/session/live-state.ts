@@ -1,0 +1,50 @@
+import type { LiveState, SessionStateName } from "@starling/protocol";
+import type { SnapshotFrom } from "xstate";
+import type { SessionMachine } from "./session-machine.js";
+import type { TurnJournal } from "./turn-journal.js";
+import type { SessionStore } from "../store/session-store.js";
+
+/** Maps the machine's (possibly nested) state value to the protocol's state name. */
+export function stateName(snapshot: SnapshotFrom<SessionMachine>): SessionStateName {
+  const value = snapshot.value;
+  if (typeof value === "string") {
+    switch (value) {
+      case "starting":
+      case "resuming":
+        return "callingModel";
+      case "afterTurn":
+        return "idle";
+      default:
+        return value as SessionStateName;
+    }
+  }
+  const phase = (value as { turn?: string }).turn;
+  switch (phase) {
+    case "runningTools":
+      return "runningTools";
+    case "compacting":
+      return "compacting";
+    case "interrupting":
+    case "cancelling":
+      return "interrupting";
+    default:
+      return "callingModel";
+  }
+}
+
+export function liveState(snapshot: SnapshotFrom<SessionMachine>, store: SessionStore, journal: TurnJournal): LiveState {
+  const turn = snapshot.context.turn;
+  const running = snapshot.matches("turn");
+  const last = store.lastTurn;
+  return {
+    view: "live_state",
+    state: stateName(snapshot),
+    turnId: running ? (turn?.turnId ?? null) : null,
+    step: running ? (turn?.steps ?? 0) : 0,
+    toolName: snapshot.context.control?.currentTool ?? null,
+    queuedInputs: store.queue.length,
+    turnStartedAt: running ? (turn?.startedAt ?? null) : null,
+    unfinishedTurn:
+      last && journal.isUnfinished(last) ? { turnId: last.turnId, reason: last.unfinishedReason ?? last.status } : null,
+  };
+}

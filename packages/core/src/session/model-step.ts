@@ -1,0 +1,71 @@
+import type { ToolCallItem, TranscriptItem } from "@starling/protocol";
+import { ProviderError } from "../providers/types.js";
+import type { TurnRecord } from "../store/records.js";
+import { currentContext } from "./context-window.js";
+import type { SessionDeps, TurnFailure } from "./session-deps.js";
+import type { TurnControl } from "./turn-control.js";
+
+export type ModelStepOutcome = { kind: "tools"; turn: TurnRecord } | { kind: "final"; turn: TurnRecord };
+
+/**
+ * One model call of a turn. The answer is stored before anything acts on it: an answer with tool calls
+ * is journaled (`model_answer`) before the batch runs; a final answer closes the turn (`turn_end`).
+ */
+export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control: TurnControl): Promise<ModelStepOutcome> {
+  const next: TurnRecord = { ...turn, steps: turn.steps + 1 };
+  void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "calling_model", step: next.steps });
+  const response = await deps.provider.complete(
+    {
+      system: deps.systemPrompt(),
+      messages: currentContext(deps.store.messages, deps.store.compaction),
+      tools: deps.tools.catalog(),
+    },
+    {
+      signal: control.modelSignal,
+      onDelta: deps.streamDeltas
+        ? (text) => void deps.store.emitEphemeral({ type: "assistant_delta", turnId: turn.turnId, text })
+        : undefined,
+      onRetry: (n) =>
+        void deps.store.emitEphemeral({
+          type: "progress",
+          turnId: turn.turnId,
+          phase: "retrying",
+          text: `${n.error.kind}: retry ${n.attempt} in ${Math.round(n.delayMs / 1000)}s`,
+        }),
+    },
+  );
+  // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
+  if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
+  const content = withCallIds(response.content, turn.turnId, next.steps);
+  if (content.some((i) => i.type === "tool_call")) {
+    await deps.journal.recordToolRequest(next, content, response.usage);
+    return { kind: "tools", turn: next };
+  }
+  const finalContent: TranscriptItem[] = content.length ? content : [{ type: "text", text: "" }];
+  await deps.journal.completeTurn(next, finalContent, response.usage);
+  return { kind: "final", turn: next };
+}
+
+/** Every tool call needs a unique id to pair with its result; some servers omit or repeat them. */
+function withCallIds(content: TranscriptItem[], turnId: number, step: number): TranscriptItem[] {
+  const seen = new Set<string>();
+  return content.map((item, i): TranscriptItem => {
+    if (item.type !== "tool_call") return item;
+    const call: ToolCallItem = item.id && !seen.has(item.id) ? item : { ...item, id: `call_${turnId}_${step}_${i}` };
+    seen.add(call.id);
+    return call;
+  });
+}
+
+/** Maps a model-call failure to what the turn reports. Auth, config and request errors need a fix first. */
+export function classifyFailure(err: unknown): TurnFailure {
+  if (err instanceof ProviderError) {
+    const kind = err.kind === "aborted" ? "internal" : err.kind;
+    return {
+      error: { kind, message: err.message, status: err.status },
+      canContinue: !["auth", "config", "bad_request"].includes(kind),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: { kind: "internal", message }, canContinue: true };
+}

@@ -1,0 +1,39 @@
+import type { TurnError } from "@starling/protocol";
+import type { ModelProvider } from "../providers/types.js";
+import type { SessionStore } from "../store/session-store.js";
+import type { ToolCallRequest, ToolRunOptions, ToolRunResult, ToolSchema } from "../tools/types.js";
+import type { CompactionSettings } from "./compaction.js";
+import type { TurnJournal } from "./turn-journal.js";
+
+/** The tool side of a session, as the machine needs it (implemented by ToolRuntime). */
+export interface SessionTools {
+  catalog(): ToolSchema[];
+  isReadOnly(name: string): boolean;
+  run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
+  /** Kills every running child process group (on cancel and shutdown). */
+  killAll(): Promise<void>;
+}
+
+export interface SessionLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Everything the SessionActor's invoked actors use. Passed in, never reached as globals. */
+export interface SessionDeps {
+  store: SessionStore;
+  journal: TurnJournal;
+  tools: SessionTools;
+  provider: ModelProvider;
+  systemPrompt: () => string;
+  stepLimit: number;
+  compression: CompactionSettings | null;
+  streamDeltas: boolean;
+  log: SessionLogger;
+}
+
+export interface TurnFailure {
+  error: TurnError;
+  canContinue: boolean;
+}

@@ -1,0 +1,236 @@
+import { assign, fromPromise, setup } from "xstate";
+import type { TurnRecord } from "../store/records.js";
+import { compact, needsCompaction } from "./compaction.js";
+import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
+import type { SessionDeps, TurnFailure } from "./session-deps.js";
+import { runToolBatch } from "./tool-batch.js";
+import { TurnControl } from "./turn-control.js";
+
+export type SessionMachineEvent =
+  | { type: "INPUT" }
+  | { type: "CANCEL"; reason?: string }
+  | { type: "CONTINUE"; reason?: string }
+  | { type: "SHUTDOWN" };
+
+export interface SessionMachineContext {
+  turn: TurnRecord | null;
+  control: TurnControl | null;
+  failure: TurnFailure | null;
+  cancelReason: string | undefined;
+}
+
+interface TurnInput {
+  turn: TurnRecord;
+  control: TurnControl;
+}
+
+const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
+  turn: context.turn!,
+  control: context.control!,
+});
+
+/**
+ * The SessionActor (ARCHITECTURE §4). The journal in the store is the source of truth: every state that
+ * changes history does it through one named commit, and the machine only decides what happens next.
+ * Control events (CANCEL, CONTINUE, SHUTDOWN) are accepted in every state where they mean something;
+ * INPUT only says "the queue in the store has something" — the data itself never rides on the event.
+ */
+export function createSessionMachine(deps: SessionDeps) {
+  const { store, journal } = deps;
+  return setup({
+    types: {
+      context: {} as SessionMachineContext,
+      events: {} as SessionMachineEvent,
+    },
+    actors: {
+      beginTurn: fromPromise<TurnRecord | null>(() => journal.beginTurn()),
+      resumeTurn: fromPromise<TurnRecord | null>(() => journal.resumeTurn()),
+      compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
+        input.control.track(
+          (async () => {
+            void store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
+            try {
+              await compact(store, deps.provider, deps.compression!, input.control.modelSignal);
+            } catch (err) {
+              // A failed summary leaves the full history in place; the turn goes on without it.
+              if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
+            }
+          })(),
+        ),
+      ),
+      callModel: fromPromise<ModelStepOutcome, TurnInput>(({ input }) =>
+        input.control.track(runModelStep(deps, input.turn, input.control)),
+      ),
+      runTools: fromPromise<void, TurnInput>(({ input }) => input.control.track(runToolBatch(deps, input.turn, input.control))),
+      failTurn: fromPromise<void, { turn: TurnRecord; failure: TurnFailure }>(({ input }) =>
+        journal.failTurn(input.turn, input.failure.error, input.failure.canContinue),
+      ),
+      finishCancelled: fromPromise<void, TurnInput & { reason?: string }>(async ({ input }) => {
+        await input.control.idle();
+        // The stopped step may have finished the turn just before the cancel reached it.
+        const current = journal.currentTurn;
+        if (current?.status === "running") await journal.cancelTurn(current, input.reason);
+      }),
+      finishSuperseded: fromPromise<void, TurnInput>(async ({ input }) => {
+        await input.control.idle();
+        const current = journal.currentTurn;
+        // The stopped step may have completed the turn just before it noticed the interrupt.
+        if (current?.status === "running") await journal.supersedeTurn(current);
+      }),
+    },
+    guards: {
+      hasQueuedInput: () => store.queue.length > 0,
+      hasUnfinishedTurn: () => journal.isUnfinished(),
+      startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
+      stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= deps.stepLimit,
+      hasPendingCalls: () => journal.pendingCalls().length > 0,
+      shouldCompact: () => needsCompaction(store, deps.compression),
+      answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
+    },
+    actions: {
+      stopTurn: ({ context }) => {
+        context.control?.cancel.abort(new Error("cancelled"));
+        void deps.tools.killAll();
+      },
+      interruptTurn: ({ context }) => context.control?.interrupt.abort(new Error("superseded")),
+    },
+  }).createMachine({
+    id: "session",
+    context: { turn: null, control: null, failure: null, cancelReason: undefined },
+    initial: "initializing",
+    on: { SHUTDOWN: ".stopping" },
+    states: {
+      initializing: {
+        always: [
+          { guard: "hasQueuedInput", target: "starting" },
+          { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
+          { target: "idle" },
+        ],
+      },
+      idle: { on: { INPUT: "starting" } },
+      awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming" } },
+      starting: {
+        invoke: {
+          src: "beginTurn",
+          onDone: [
+            {
+              guard: "startedTurn",
+              target: "turn",
+              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
+            },
+            { target: "afterTurn" },
+          ],
+          onError: "crashed",
+        },
+      },
+      resuming: {
+        invoke: {
+          src: "resumeTurn",
+          onDone: [
+            {
+              guard: "startedTurn",
+              target: "turn",
+              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
+            },
+            { target: "afterTurn" },
+          ],
+          onError: "crashed",
+        },
+      },
+      turn: {
+        initial: "deciding",
+        states: {
+          deciding: {
+            always: [
+              {
+                guard: "stepLimitReached",
+                target: "failing",
+                actions: assign({
+                  failure: () => ({
+                    error: {
+                      kind: "step_limit" as const,
+                      message: `the turn reached the limit of ${deps.stepLimit} model calls; send /continue to go on`,
+                    },
+                    canContinue: true,
+                  }),
+                }),
+              },
+              { guard: "hasPendingCalls", target: "runningTools" },
+              { guard: "shouldCompact", target: "compacting" },
+              { target: "callingModel" },
+            ],
+          },
+          compacting: {
+            invoke: { src: "compactHistory", input: turnInput, onDone: "callingModel", onError: "callingModel" },
+            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+          },
+          callingModel: {
+            invoke: {
+              src: "callModel",
+              input: turnInput,
+              onDone: [
+                {
+                  guard: "answerHasTools",
+                  target: "runningTools",
+                  actions: assign({ turn: ({ event }) => event.output.turn }),
+                },
+                { target: "#session.afterTurn", actions: assign({ turn: ({ event }) => event.output.turn }) },
+              ],
+              onError: {
+                target: "failing",
+                actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
+              },
+            },
+            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+          },
+          runningTools: {
+            invoke: { src: "runTools", input: turnInput, onDone: "deciding", onError: "#session.crashed" },
+            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+          },
+          interrupting: {
+            entry: "interruptTurn",
+            invoke: { src: "finishSuperseded", input: turnInput, onDone: "#session.afterTurn", onError: "#session.crashed" },
+            on: { CANCEL: "cancelling" },
+          },
+          cancelling: {
+            entry: ["stopTurn", assign({ cancelReason: ({ event }) => (event.type === "CANCEL" ? event.reason : undefined) })],
+            invoke: {
+              src: "finishCancelled",
+              input: ({ context }) => ({ ...turnInput({ context }), reason: context.cancelReason }),
+              onDone: "#session.afterTurn",
+              onError: "#session.crashed",
+            },
+          },
+          failing: {
+            invoke: {
+              src: "failTurn",
+              input: ({ context }) => ({ turn: context.turn!, failure: context.failure! }),
+              onDone: "#session.afterTurn",
+              onError: "#session.crashed",
+            },
+          },
+        },
+      },
+      afterTurn: {
+        entry: assign({ control: null }),
+        always: [
+          { guard: "hasQueuedInput", target: "starting" },
+          { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
+          { target: "idle" },
+        ],
+      },
+      crashed: { type: "final" },
+      stopping: {
+        entry: ({ context }) => {
+          // Shutdown leaves the turn `running` in the journal: the next start recovers it.
+          context.control?.interrupt.abort(new Error("shutdown"));
+          context.control?.cancel.abort(new Error("shutdown"));
+          void deps.tools.killAll();
+        },
+        type: "final",
+      },
+    },
+  });
+}
+
+export type SessionMachine = ReturnType<typeof createSessionMachine>;

@@ -1,0 +1,219 @@
+import { join } from "node:path";
+import { createActor, waitFor, type Actor } from "xstate";
+import {
+  PROTOCOL_VERSION,
+  type ControlResult,
+  type EnqueueParams,
+  type EnqueueResult,
+  type InitializeParams,
+  type InitializeResult,
+  type QueryResult,
+  QueryParams,
+  type TranscriptMessage,
+} from "@starling/protocol";
+import { SessionStore } from "../store/session-store.js";
+import type { OutboxEntry } from "../store/records.js";
+import { createProvider } from "../providers/index.js";
+import type { ModelProvider } from "../providers/types.js";
+import { ToolRuntime } from "../tools/tool-runtime.js";
+import type { CoordinateFn } from "../tools/types.js";
+import { buildSystemPrompt } from "../prompt/system-prompt.js";
+import { currentContext, estimateTokens } from "./context-window.js";
+import { liveState } from "./live-state.js";
+import type { SessionLogger, SessionTools } from "./session-deps.js";
+import { createSessionMachine, type SessionMachine } from "./session-machine.js";
+import { TurnJournal } from "./turn-journal.js";
+
+export const DEFAULT_STEP_LIMIT = 200;
+
+export interface SessionOptions {
+  init: InitializeParams;
+  log: SessionLogger;
+  coordinate: CoordinateFn;
+  /** Receives every event after it is stored, in seq order. */
+  onEvent: (entry: OutboxEntry) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides for tests and embedders; by default the catalog tools and the configured provider. */
+  tools?: SessionTools;
+  provider?: ModelProvider;
+}
+
+/** Folder-safe form of a session id (`telegram-main-000001.foreground` stays as it is). */
+export function sanitiseSessionId(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
+}
+
+export function defaultDataDir(init: Pick<InitializeParams, "workspace" | "sessionId">): string {
+  return join(init.workspace, ".starling", "sessions", sanitiseSessionId(init.sessionId), "db");
+}
+
+/** One agent session: its store, its SessionActor and the requests the protocol maps onto them. */
+export class Session {
+  private actor: Actor<SessionMachine> | null = null;
+  private constructor(
+    readonly init: InitializeParams,
+    private readonly store: SessionStore,
+    private readonly journal: TurnJournal,
+    private readonly machine: SessionMachine,
+    private readonly tools: SessionTools,
+    private readonly recovered: { turnId: number; reason: string } | null,
+    private readonly log: SessionLogger,
+  ) {}
+
+  /** Opens the store, rebuilds the session from its journal and recovers an unfinished turn. The actor is not started yet. */
+  static async open(options: SessionOptions): Promise<Session> {
+    const { init } = options;
+    const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
+    store.onEvent(options.onEvent);
+    const tools =
+      options.tools ?? new ToolRuntime({ workspace: init.workspace, sessionId: init.sessionId, coordinate: options.coordinate });
+    const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
+    const recovered = await journal.recover();
+    const provider = options.provider ?? createProvider(init.model, options.env ?? process.env);
+    const toolNames = tools.catalog().map((t) => t.name);
+    const compression = init.compression
+      ? { thresholdTokens: init.compression.thresholdTokens, retainRecentTokens: init.compression.retainRecentTokens }
+      : null;
+    const machine = createSessionMachine({
+      store,
+      journal,
+      tools,
+      provider,
+      systemPrompt: () =>
+        buildSystemPrompt({ workspace: init.workspace, sessionType: init.sessionType, toolNames, extra: init.systemPromptExtra }),
+      stepLimit: init.stepLimit ?? DEFAULT_STEP_LIMIT,
+      compression,
+      streamDeltas: init.streamDeltas ?? false,
+      log: options.log,
+    });
+    return new Session(init, store, journal, machine, tools, recovered, options.log);
+  }
+
+  summary(): InitializeResult {
+    const unfinished = this.recovered ?? (this.journal.isUnfinished() ? this.unfinishedOfLastTurn() : null);
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: this.init.sessionId,
+      historyLength: this.store.messages.length,
+      nextTurnId: this.store.meta.nextTurnId,
+      lastEventSeq: this.store.meta.nextSeq - 1,
+      lastAckedSeq: this.store.meta.lastAckedSeq,
+      unfinishedTurn: unfinished,
+      queuedInputs: this.store.queue.length,
+    };
+  }
+
+  /** Starts the SessionActor. Queued inputs from before a restart start a turn at once. */
+  start(onCrash: (error: unknown) => void): void {
+    const actor = createActor(this.machine);
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.matches("crashed")) onCrash(new Error("session runtime crashed"));
+      },
+      error: (err) => onCrash(err),
+    });
+    this.actor = actor;
+    actor.start();
+  }
+
+  /** Stores the message (once per messageId) and only then acknowledges it. */
+  async enqueue(params: EnqueueParams): Promise<EnqueueResult> {
+    if (await this.store.seen(params.messageId)) return { accepted: true, duplicate: true };
+    await this.store.commit("enqueue", (tx) => {
+      tx.enqueue({ messageId: params.messageId, kind: params.kind, message: params.message, receivedAt: new Date().toISOString() });
+    });
+    this.actor?.send({ type: "INPUT" });
+    return { accepted: true, duplicate: false };
+  }
+
+  async cancel(reason?: string): Promise<ControlResult> {
+    const actor = this.requireActor();
+    await this.waitWhileStarting(actor);
+    if (!actor.getSnapshot().can({ type: "CANCEL", reason })) {
+      return { accepted: false, reason: "nothing to cancel: no turn is running" };
+    }
+    actor.send({ type: "CANCEL", reason });
+    return { accepted: true };
+  }
+
+  async continue(reason?: string): Promise<ControlResult> {
+    const actor = this.requireActor();
+    await this.waitWhileStarting(actor);
+    const snapshot = actor.getSnapshot();
+    if (snapshot.matches("turn")) return { accepted: false, reason: "a turn is already running" };
+    if (!snapshot.can({ type: "CONTINUE", reason })) {
+      return { accepted: false, reason: "nothing to continue: the last turn finished" };
+    }
+    actor.send({ type: "CONTINUE", reason });
+    return { accepted: true };
+  }
+
+  query(raw: unknown): QueryResult {
+    const params = QueryParams.parse(raw);
+    switch (params.view) {
+      case "live_state":
+        return liveState(this.requireActor().getSnapshot(), this.store, this.journal);
+      case "transcript_page": {
+        const source: TranscriptMessage[] =
+          params.source === "current" ? currentContext(this.store.messages, this.store.compaction) : this.store.messages;
+        return {
+          view: "transcript_page",
+          source: params.source,
+          total: source.length,
+          offset: params.offset,
+          messages: source.slice(params.offset, params.offset + params.limit),
+        };
+      }
+      case "message_detail": {
+        const message = this.store.messages[params.index];
+        if (!message) throw new RangeError(`message_detail: no message at index ${params.index} (history has ${this.store.messages.length})`);
+        return { view: "message_detail", message };
+      }
+      case "usage": {
+        const u = this.store.meta.usage;
+        return {
+          view: "usage",
+          total: { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedTokens: u.cachedTokens },
+          turns: u.turns,
+          lastTurn: this.store.meta.lastTurnUsage,
+          contextTokensEstimate: estimateTokens(currentContext(this.store.messages, this.store.compaction)),
+        };
+      }
+    }
+  }
+
+  async ackEvents(upTo: number): Promise<number> {
+    await this.store.commit("ack_events", (tx) => tx.acknowledge(upTo));
+    return this.store.meta.lastAckedSeq;
+  }
+
+  /** Durable events not yet acknowledged, oldest first (re-sent after a restart). */
+  unacknowledged(): Promise<OutboxEntry[]> {
+    return this.store.outbox();
+  }
+
+  /** Stops work (the running turn stays recoverable), kills child processes and closes the store. */
+  async shutdown(): Promise<void> {
+    const actor = this.actor;
+    const control = actor?.getSnapshot().context.control;
+    actor?.send({ type: "SHUTDOWN" });
+    await this.tools.killAll();
+    if (control) await Promise.race([control.idle(), new Promise((r) => setTimeout(r, 2000))]);
+    actor?.stop();
+    await this.store.close();
+  }
+
+  private unfinishedOfLastTurn() {
+    const t = this.store.lastTurn!;
+    return { turnId: t.turnId, reason: t.unfinishedReason ?? t.status };
+  }
+
+  private requireActor(): Actor<SessionMachine> {
+    if (!this.actor) throw new Error("session not started");
+    return this.actor;
+  }
+
+  private async waitWhileStarting(actor: Actor<SessionMachine>): Promise<void> {
+    await waitFor(actor, (s) => !s.matches("starting") && !s.matches("resuming"), { timeout: 10_000 }).catch(() => undefined);
+  }
+}

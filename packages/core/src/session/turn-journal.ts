@@ -1,0 +1,208 @@
+import type { ToolCallItem, TranscriptItem, TurnError, Usage } from "@starling/protocol";
+import type { SessionStore, Transaction, CommitPoint } from "../store/session-store.js";
+import type { TurnRecord } from "../store/records.js";
+import { danglingToolCalls, resultMessage } from "../store/history.js";
+
+/**
+ * Journal operations of a turn. Each is one named commit: the state change, the history it implies
+ * and the event that announces it are written together, so a crash never leaves them disagreeing.
+ */
+export class TurnJournal {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly isReadOnly: (tool: string) => boolean,
+  ) {}
+
+  get currentTurn(): TurnRecord | null {
+    const t = this.store.lastTurn;
+    return t && (t.status === "running" || this.isUnfinished(t)) ? t : null;
+  }
+
+  /** A turn that stopped but can be continued. */
+  isUnfinished(t: TurnRecord | null = this.store.lastTurn): boolean {
+    return !!t && (t.status === "recovered" || ((t.status === "failed" || t.status === "cancelled") && !!t.canContinue));
+  }
+
+  /** Gives every dangling tool call a synthetic result saying why it never ran to completion. */
+  private pairDangling(tx: Transaction, turnId: number, why: string, reason: string): void {
+    for (const call of danglingToolCalls(this.store.messages)) {
+      tx.deleteIntent(call.id);
+      tx.appendMessage(resultMessage(turnId, { callId: call.id, name: call.name, content: why, isError: true, synthetic: reason }));
+    }
+  }
+
+  /** Starts a turn with every queued input. An unfinished earlier turn is closed as superseded. */
+  beginTurn(): Promise<TurnRecord | null> {
+    return this.store.commit("turn_start", (tx) => {
+      const inputs = tx.takeQueue();
+      if (inputs.length === 0) return null;
+      const prev = this.store.lastTurn;
+      if (prev && (prev.status === "running" || this.isUnfinished(prev))) {
+        this.pairDangling(tx, prev.turnId, "Not run: the user sent a new message before this call ran.", "superseded");
+        tx.putTurn({ ...prev, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
+      }
+      const turnId = this.store.meta.nextTurnId++;
+      for (const input of inputs) {
+        tx.appendMessage({
+          role: "user",
+          turnId,
+          messageId: input.messageId,
+          userName: input.message.userName,
+          time: input.message.time ?? input.receivedAt,
+          content: input.message.content,
+        });
+      }
+      const turn: TurnRecord = {
+        turnId,
+        status: "running",
+        steps: 0,
+        startedAt: new Date().toISOString(),
+        messageIds: inputs.map((i) => i.messageId),
+      };
+      tx.putTurn(turn);
+      tx.emit({ type: "turn_started", turnId, messageIds: turn.messageIds });
+      return turn;
+    });
+  }
+
+  /** Stores a model answer that asks for tools, before any of them runs. */
+  recordToolRequest(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined): Promise<void> {
+    return this.store.commit("model_answer", (tx) => {
+      tx.appendMessage({ role: "assistant", turnId: turn.turnId, time: new Date().toISOString(), content });
+      tx.putTurn({ ...turn, steps: turn.steps, usage: addUsage(turn.usage, usage) });
+      this.addSessionUsage(usage);
+    });
+  }
+
+  /** Stores the final answer, closes the turn and queues `turn_completed` in one batch. */
+  completeTurn(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined): Promise<void> {
+    return this.store.commit("turn_end", (tx) => {
+      tx.appendMessage({ role: "assistant", turnId: turn.turnId, time: new Date().toISOString(), content });
+      const total = addUsage(turn.usage, usage);
+      tx.putTurn({ ...turn, status: "completed", usage: total, endedAt: new Date().toISOString() });
+      this.addSessionUsage(usage);
+      this.store.meta.usage.turns += 1;
+      this.store.meta.lastTurnUsage = total ?? null;
+      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total });
+    });
+  }
+
+  failTurn(turn: TurnRecord, error: TurnError, canContinue: boolean): Promise<void> {
+    return this.store.commit("turn_failed", (tx) => {
+      if (!canContinue) this.pairDangling(tx, turn.turnId, `Not run: the turn failed (${error.message}).`, "failed");
+      tx.putTurn({
+        ...turn,
+        status: "failed",
+        error,
+        canContinue,
+        unfinishedReason: error.kind === "step_limit" ? "step_limit" : "failed",
+        endedAt: new Date().toISOString(),
+      });
+      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue });
+    });
+  }
+
+  cancelTurn(turn: TurnRecord, reason: string | undefined): Promise<void> {
+    return this.store.commit("turn_cancelled", (tx) => {
+      this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
+      tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
+      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason });
+    });
+  }
+
+  supersedeTurn(turn: TurnRecord): Promise<void> {
+    return this.store.commit("turn_superseded", (tx) => {
+      this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
+      tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
+      tx.emit({ type: "turn_superseded", turnId: turn.turnId });
+    });
+  }
+
+  /** Reopens an unfinished turn for `/continue`: the step budget starts again. */
+  resumeTurn(): Promise<TurnRecord | null> {
+    return this.store.commit("turn_resume", (tx) => {
+      const prev = this.store.lastTurn;
+      if (!prev || !this.isUnfinished(prev)) return null;
+      const turn: TurnRecord = { ...prev, status: "running", steps: 0, error: undefined, canContinue: undefined, unfinishedReason: undefined, endedAt: undefined };
+      tx.putTurn(turn);
+      tx.emit({ type: "turn_started", turnId: turn.turnId, messageIds: [] });
+      return turn;
+    });
+  }
+
+  /**
+   * Startup recovery (ARCHITECTURE §5.3–5.4). A turn left `running` by a crash gets: a crash result for
+   * each side-effecting call that has only an intent (its outcome is unknown, so it is never re-run);
+   * read-only or never-started calls stay pending and run on `/continue`. The turn then waits for
+   * `/continue` and a `turn_recovered` event tells the host.
+   */
+  recover(): Promise<{ turnId: number; reason: string } | null> {
+    return this.store.commit("recovery", (tx) => {
+      const turn = this.store.lastTurn;
+      if (!turn) return null;
+      if (turn.status !== "running") {
+        return this.isUnfinished(turn) ? { turnId: turn.turnId, reason: turn.unfinishedReason ?? turn.status } : null;
+      }
+      const crashed: string[] = [];
+      for (const call of danglingToolCalls(this.store.messages)) {
+        const intent = this.store.intents.get(call.id);
+        if (!intent || this.isReadOnly(call.name)) continue;
+        tx.deleteIntent(call.id);
+        crashed.push(call.name);
+        tx.appendMessage(
+          resultMessage(turn.turnId, {
+            callId: call.id,
+            name: call.name,
+            content: "Interrupted by a crash; outcome unknown. Check the workspace before repeating this action.",
+            isError: true,
+            synthetic: "crash",
+          }),
+        );
+      }
+      tx.putTurn({ ...turn, status: "recovered", canContinue: true, unfinishedReason: "crash" });
+      const detail = crashed.length ? `outcome unknown for: ${crashed.join(", ")}` : undefined;
+      tx.emit({ type: "turn_recovered", turnId: turn.turnId, action: "awaiting_continue", detail });
+      return { turnId: turn.turnId, reason: "crash" };
+    });
+  }
+
+  /** Calls that still need to run in the current turn (after an answer was stored, or after recovery). */
+  pendingCalls(): ToolCallItem[] {
+    return danglingToolCalls(this.store.messages);
+  }
+
+  async recordIntent(turnId: number, call: ToolCallItem): Promise<void> {
+    await this.store.commit("tool_intent", (tx) =>
+      tx.putIntent({ callId: call.id, turnId, name: call.name, startedAt: new Date().toISOString() }),
+    );
+  }
+
+  async recordResult(turnId: number, call: ToolCallItem, content: string, isError: boolean): Promise<void> {
+    await this.store.commit("tool_result", (tx) => {
+      tx.deleteIntent(call.id);
+      tx.appendMessage(resultMessage(turnId, { callId: call.id, name: call.name, content, isError }));
+    });
+  }
+
+  updateSteps(turn: TurnRecord, point: CommitPoint | null = null): Promise<void> {
+    return this.store.commit(point, (tx) => tx.putTurn(turn));
+  }
+
+  private addSessionUsage(usage: Usage | undefined): void {
+    if (!usage) return;
+    const u = this.store.meta.usage;
+    u.inputTokens += usage.inputTokens;
+    u.outputTokens += usage.outputTokens;
+    u.cachedTokens += usage.cachedTokens ?? 0;
+  }
+}
+
+export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedTokens: (a.cachedTokens ?? 0) + (b.cachedTokens ?? 0) || undefined,
+  };
+}

@@ -1,0 +1,71 @@
+import type { ChatMessage, SessionEvent, TurnError, Usage } from "@starling/protocol";
+
+/** Counters kept in one record and rewritten in every commit batch, so they never disagree with the journal. */
+export interface SessionMeta {
+  schema: 1;
+  nextSeq: number;
+  lastAckedSeq: number;
+  nextTurnId: number;
+  nextMessageIndex: number;
+  nextQueueId: number;
+  usage: { inputTokens: number; outputTokens: number; cachedTokens: number; turns: number };
+  lastTurnUsage: Usage | null;
+}
+
+export const initialMeta = (): SessionMeta => ({
+  schema: 1,
+  nextSeq: 1,
+  lastAckedSeq: 0,
+  nextTurnId: 1,
+  nextMessageIndex: 0,
+  nextQueueId: 1,
+  usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, turns: 0 },
+  lastTurnUsage: null,
+});
+
+/** A durably acknowledged input that no turn has taken yet. */
+export interface QueuedInput {
+  queueId: number;
+  messageId: string;
+  kind: "user" | "actor";
+  message: ChatMessage;
+  receivedAt: string;
+}
+
+export type TurnStatus = "running" | "completed" | "failed" | "cancelled" | "superseded" | "recovered";
+
+export interface TurnRecord {
+  turnId: number;
+  status: TurnStatus;
+  /** Model calls made since the turn (or its last continuation) started. */
+  steps: number;
+  startedAt: string;
+  endedAt?: string;
+  messageIds: string[];
+  error?: TurnError;
+  canContinue?: boolean;
+  /** Why the turn waits for /continue (`crash`, `failed`, `cancelled`, `step_limit`). */
+  unfinishedReason?: string;
+  usage?: Usage;
+}
+
+/** Stored before a side-effecting tool runs; removed when its result is stored. */
+export interface ToolIntent {
+  callId: string;
+  turnId: number;
+  name: string;
+  startedAt: string;
+}
+
+export interface OutboxEntry {
+  seq: number;
+  event: SessionEvent;
+}
+
+/** The latest compaction: the current context is `summary` followed by messages from `fromIndex` on. */
+export interface CompactionRecord {
+  fromIndex: number;
+  summary: string;
+  summarisedMessages: number;
+  at: string;
+}

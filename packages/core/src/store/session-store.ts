@@ -1,0 +1,201 @@
+import { Level } from "level";
+import { mkdirSync } from "node:fs";
+import { crashPoint, isDurableEvent, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
+import { Keys, prefixRange } from "./keys.js";
+import {
+  initialMeta,
+  type CompactionRecord,
+  type OutboxEntry,
+  type QueuedInput,
+  type SessionMeta,
+  type ToolIntent,
+  type TurnRecord,
+} from "./records.js";
+import { StoreLockedError } from "./errors.js";
+
+/** Named commit points (ARCHITECTURE §5.6). Each is one atomic sync batch; `STARLING_CRASH_AT` can stop the worker right after it. */
+export const WORKER_CRASH_POINTS = [
+  "enqueue",
+  "turn_start",
+  "model_answer",
+  "tool_intent",
+  "tool_result",
+  "turn_end",
+  "turn_failed",
+  "turn_cancelled",
+  "turn_superseded",
+  "turn_resume",
+  "recovery",
+  "compaction",
+  "ack_events",
+] as const;
+export type CommitPoint = (typeof WORKER_CRASH_POINTS)[number];
+
+type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+
+/** Mutations of one commit batch. Each method updates the in-memory mirror and records the write. */
+export class Transaction {
+  readonly ops: Op[] = [];
+  readonly events: OutboxEntry[] = [];
+  constructor(private readonly store: SessionStore) {}
+
+  appendMessage(message: Omit<TranscriptMessage, "index">): TranscriptMessage {
+    const full = { ...message, index: this.store.meta.nextMessageIndex++ } as TranscriptMessage;
+    this.store.messages.push(full);
+    this.ops.push({ type: "put", key: Keys.message(full.index), value: full });
+    return full;
+  }
+  enqueue(input: Omit<QueuedInput, "queueId">): QueuedInput {
+    const queued = { ...input, queueId: this.store.meta.nextQueueId++ };
+    this.store.queue.push(queued);
+    this.ops.push({ type: "put", key: Keys.queue(queued.queueId), value: queued });
+    this.ops.push({ type: "put", key: Keys.inbox(input.messageId), value: { queueId: queued.queueId } });
+    return queued;
+  }
+  /** Removes every queued input and returns them (a new turn takes them all). */
+  takeQueue(): QueuedInput[] {
+    const taken = this.store.queue.splice(0);
+    for (const q of taken) this.ops.push({ type: "del", key: Keys.queue(q.queueId) });
+    return taken;
+  }
+  putTurn(turn: TurnRecord): void {
+    this.store.lastTurn = turn;
+    this.ops.push({ type: "put", key: Keys.turn(turn.turnId), value: turn });
+  }
+  putIntent(intent: ToolIntent): void {
+    this.store.intents.set(intent.callId, intent);
+    this.ops.push({ type: "put", key: Keys.intent(intent.callId), value: intent });
+  }
+  deleteIntent(callId: string): void {
+    if (!this.store.intents.delete(callId)) return;
+    this.ops.push({ type: "del", key: Keys.intent(callId) });
+  }
+  setCompaction(record: CompactionRecord): void {
+    this.store.compaction = record;
+    this.ops.push({ type: "put", key: Keys.compaction, value: record });
+  }
+  /** Assigns the next seq. Durable events also go to the outbox until acknowledged. */
+  emit(event: SessionEvent): number {
+    const seq = this.store.meta.nextSeq++;
+    if (isDurableEvent(event)) this.ops.push({ type: "put", key: Keys.outbox(seq), value: { seq, event } });
+    this.events.push({ seq, event });
+    return seq;
+  }
+  acknowledge(upTo: number): void {
+    const meta = this.store.meta;
+    const from = meta.lastAckedSeq + 1;
+    const to = Math.min(upTo, meta.nextSeq - 1);
+    for (let seq = from; seq <= to; seq++) this.ops.push({ type: "del", key: Keys.outbox(seq) });
+    if (to > meta.lastAckedSeq) meta.lastAckedSeq = to;
+  }
+}
+
+export type EventListener = (entry: OutboxEntry) => void;
+
+/**
+ * The session's durable journal on LevelDB, owned by exactly one worker process. Every change goes
+ * through `commit`, which serialises writes, applies them as one atomic batch (sync for commit points)
+ * and only then hands the batch's events to the listener — so nothing is announced before it is stored.
+ */
+export class SessionStore {
+  meta: SessionMeta = initialMeta();
+  messages: TranscriptMessage[] = [];
+  queue: QueuedInput[] = [];
+  lastTurn: TurnRecord | null = null;
+  intents = new Map<string, ToolIntent>();
+  compaction: CompactionRecord | null = null;
+  private inbox = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private listener: EventListener = () => undefined;
+
+  private constructor(private readonly db: Level<string, unknown>) {}
+
+  static async open(dir: string): Promise<SessionStore> {
+    mkdirSync(dir, { recursive: true });
+    const db = new Level<string, unknown>(dir, { valueEncoding: "json" });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === "LEVEL_LOCKED" || /lock/i.test(String(cause?.message ?? err))) {
+        throw new StoreLockedError(dir, err);
+      }
+      throw err;
+    }
+    const store = new SessionStore(db);
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    const meta = (await this.db.get(Keys.meta)) as SessionMeta | undefined;
+    if (meta) this.meta = meta;
+    this.compaction = ((await this.db.get(Keys.compaction)) as CompactionRecord | undefined) ?? null;
+    for await (const value of this.db.values(prefixRange(Keys.messagePrefix))) {
+      this.messages.push(value as TranscriptMessage);
+    }
+    for await (const value of this.db.values(prefixRange(Keys.queuePrefix))) this.queue.push(value as QueuedInput);
+    for await (const value of this.db.values({ ...prefixRange(Keys.turnPrefix), reverse: true, limit: 1 })) {
+      this.lastTurn = value as TurnRecord;
+    }
+    for await (const value of this.db.values(prefixRange(Keys.intentPrefix))) {
+      const intent = value as ToolIntent;
+      this.intents.set(intent.callId, intent);
+    }
+  }
+
+  onEvent(listener: EventListener): void {
+    this.listener = listener;
+  }
+
+  /** Has this messageId been accepted before (queued or already answered)? */
+  async seen(messageId: string): Promise<boolean> {
+    if (this.inbox.has(messageId)) return true;
+    const hit = (await this.db.get(Keys.inbox(messageId))) !== undefined;
+    if (hit) this.inbox.add(messageId);
+    return hit;
+  }
+
+  /**
+   * Runs `build` after all earlier commits, writes its operations and the counters as one atomic batch
+   * (fsync'd unless `durable` is false), passes the crash point, then announces the batch's events.
+   */
+  commit<T>(point: CommitPoint | null, build: (tx: Transaction) => T): Promise<T> {
+    const run = async () => {
+      const tx = new Transaction(this);
+      const out = build(tx);
+      if (tx.ops.length === 0 && tx.events.length === 0) return out;
+      const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: this.meta }];
+      await this.db.batch(batch, { sync: point !== null });
+      if (point) crashPoint(point);
+      for (const op of tx.ops) if (op.type === "put" && op.key.startsWith("inbox:")) this.inbox.add(op.key.slice(6));
+      for (const entry of tx.events) this.listener(entry);
+      return out;
+    };
+    const next = this.chain.then(run);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Emits a non-durable event (progress, tool_started…): seq is persisted, the event itself is not. */
+  emitEphemeral(event: SessionEvent): Promise<number> {
+    return this.commit(null, (tx) => tx.emit(event));
+  }
+
+  async outbox(): Promise<OutboxEntry[]> {
+    await this.chain;
+    const entries: OutboxEntry[] = [];
+    for await (const value of this.db.values(prefixRange(Keys.outboxPrefix))) entries.push(value as OutboxEntry);
+    return entries.filter((e) => e.seq > this.meta.lastAckedSeq);
+  }
+
+  /** Waits until every commit issued so far has been written. */
+  async settled(): Promise<void> {
+    await this.chain;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.db.close();
+  }
+}

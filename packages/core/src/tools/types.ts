@@ -1,0 +1,44 @@
+import type { TurnErrorKind } from "@starling/protocol";
+
+/** What the model is offered for one tool: name, description and JSON Schema of the arguments. */
+export interface ToolSchema {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A tool call to execute, exactly as the model produced it (`arguments` is raw JSON text). */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Outcome of one tool call. Never thrown: failures are results with `isError`. */
+export interface ToolRunResult {
+  /** Text the model sees (already bounded). */
+  content: string;
+  isError: boolean;
+  /** Structured data for hosts/UIs; not shown to the model. */
+  details?: Record<string, unknown>;
+}
+
+/** Asks the host to do something a tool needs (user_tell, update_plan, …). Rejects on failure/timeout. */
+export type CoordinateFn = (action: string, payload: unknown, signal: AbortSignal) => Promise<unknown>;
+
+export interface ToolRuntimeOptions {
+  /** Absolute workspace path; every path argument is confined to it (and `shared/` inside it). */
+  workspace: string;
+  sessionId: string;
+  coordinate: CoordinateFn;
+}
+
+export interface ToolRunOptions {
+  turnId: number;
+  /** Aborted on cancel or interrupt: the tool must stop promptly and kill any child process group. */
+  signal: AbortSignal;
+}
+
+/** Error classes a tool failure maps onto in results' `details.kind`. */
+export type ToolErrorKind = "invalid_arguments" | "unknown_tool" | "path_escape" | "not_found" | "failed" | "aborted";
+export type { TurnErrorKind };

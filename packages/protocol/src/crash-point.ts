@@ -1,0 +1,24 @@
+/**
+ * Crash points (ARCHITECTURE §5.6). With `STARLING_CRASH_AT=<point>[:<n>]` the process SIGKILLs itself
+ * the n-th time (default 1st) it passes `point`. Each durable commit calls `crashPoint(name)` right
+ * after its sync write, so a test can prove that what was written survives and what was not is redone.
+ */
+const counts = new Map<string, number>();
+let parsed: { point: string; n: number } | null | undefined;
+
+function target(): { point: string; n: number } | null {
+  if (parsed !== undefined) return parsed;
+  const raw = process.env.STARLING_CRASH_AT;
+  if (!raw) return (parsed = null);
+  const [point, n] = raw.split(":");
+  parsed = { point: point ?? "", n: n ? Number.parseInt(n, 10) || 1 : 1 };
+  return parsed;
+}
+
+export function crashPoint(name: string): void {
+  const t = target();
+  if (!t || t.point !== name) return;
+  const seen = (counts.get(name) ?? 0) + 1;
+  counts.set(name, seen);
+  if (seen === t.n) process.kill(process.pid, "SIGKILL");
+}

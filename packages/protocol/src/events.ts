@@ -1,0 +1,111 @@
+import { z } from "zod";
+import { TranscriptItem, TurnError, Usage } from "./values.js";
+
+const turn = { turnId: z.number().int().nonnegative() };
+
+export const TurnStartedEvent = z.object({
+  type: z.literal("turn_started"),
+  ...turn,
+  /** messageIds of the inputs this turn answers. */
+  messageIds: z.array(z.string()),
+});
+export const ProgressEvent = z.object({
+  type: z.literal("progress"),
+  ...turn,
+  phase: z.enum(["calling_model", "running_tool", "compacting", "retrying", "interrupting"]),
+  toolName: z.string().optional(),
+  text: z.string().optional(),
+  step: z.number().int().optional(),
+});
+export const AssistantDeltaEvent = z.object({ type: z.literal("assistant_delta"), ...turn, text: z.string() });
+export const ToolStartedEvent = z.object({
+  type: z.literal("tool_started"),
+  ...turn,
+  callId: z.string(),
+  toolName: z.string(),
+  /** Short, human-readable summary of the arguments. */
+  summary: z.string().optional(),
+});
+export const ToolFinishedEvent = z.object({
+  type: z.literal("tool_finished"),
+  ...turn,
+  callId: z.string(),
+  toolName: z.string(),
+  isError: z.boolean(),
+  durationMs: z.number().nonnegative(),
+});
+export const TurnCompletedEvent = z.object({
+  type: z.literal("turn_completed"),
+  ...turn,
+  message: z.object({ role: z.literal("assistant"), content: z.array(TranscriptItem) }),
+  usage: Usage.optional(),
+});
+export const TurnFailedEvent = z.object({
+  type: z.literal("turn_failed"),
+  ...turn,
+  error: TurnError,
+  canContinue: z.boolean(),
+});
+export const TurnCancelledEvent = z.object({ type: z.literal("turn_cancelled"), ...turn, reason: z.string().optional() });
+/** A running turn yielded to a newer user message; the newer message starts the next turn on the same history. */
+export const TurnSupersededEvent = z.object({ type: z.literal("turn_superseded"), ...turn });
+/**
+ * A turn found unfinished when the worker started. `action`: `awaiting_continue` (send `session/continue`
+ * or a new message), or `none` when nothing was left to do.
+ */
+export const TurnRecoveredEvent = z.object({
+  type: z.literal("turn_recovered"),
+  ...turn,
+  action: z.enum(["awaiting_continue", "none"]),
+  detail: z.string().optional(),
+});
+export const ControlRejectedEvent = z.object({
+  type: z.literal("control_rejected"),
+  control: z.enum(["cancel", "continue"]),
+  reason: z.string(),
+});
+export const RuntimeCrashedEvent = z.object({ type: z.literal("runtime_crashed"), message: z.string() });
+export const CompactedEvent = z.object({
+  type: z.literal("compacted"),
+  summarisedMessages: z.number().int(),
+  tokensBefore: z.number().int(),
+  tokensAfter: z.number().int(),
+});
+
+export const SessionEvent = z.discriminatedUnion("type", [
+  TurnStartedEvent,
+  ProgressEvent,
+  AssistantDeltaEvent,
+  ToolStartedEvent,
+  ToolFinishedEvent,
+  TurnCompletedEvent,
+  TurnFailedEvent,
+  TurnCancelledEvent,
+  TurnSupersededEvent,
+  TurnRecoveredEvent,
+  ControlRejectedEvent,
+  RuntimeCrashedEvent,
+  CompactedEvent,
+]);
+export type SessionEvent = z.infer<typeof SessionEvent>;
+export type SessionEventType = SessionEvent["type"];
+export type SessionEventOf<T extends SessionEventType> = Extract<SessionEvent, { type: T }>;
+
+/**
+ * Events the host must act on for delivery. They stay in the worker's durable outbox until
+ * `session/ackEvents` covers their seq and are re-sent with the same seq after a restart.
+ */
+export const DURABLE_EVENT_TYPES = [
+  "turn_completed",
+  "turn_failed",
+  "turn_cancelled",
+  "turn_superseded",
+  "turn_recovered",
+] as const satisfies readonly SessionEventType[];
+
+export function isDurableEvent(event: SessionEvent): boolean {
+  return (DURABLE_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+export const SessionEventParams = z.object({ seq: z.number().int().positive(), event: SessionEvent });
+export type SessionEventParams = z.infer<typeof SessionEventParams>;

@@ -1,0 +1,66 @@
+// The wire contract between the Starling host (or any embedder) and `starling-worker`.
+
+// Shared values
+export {
+  TextItem,
+  FileItem,
+  ContentItem,
+  ToolCallItem,
+  ToolResultItem,
+  TranscriptItem,
+  ChatMessage,
+  TranscriptMessage,
+  Usage,
+  TurnErrorKind,
+  TurnError,
+  SessionType,
+} from "./values.js";
+export { ModelConfig, ProviderType, ModelCapability, RetryMode, type ModelConfigInput } from "./model-config.js";
+
+// Events
+export {
+  SessionEvent,
+  SessionEventParams,
+  DURABLE_EVENT_TYPES,
+  isDurableEvent,
+  type SessionEventType,
+  type SessionEventOf,
+} from "./events.js";
+
+// Methods
+export {
+  PROTOCOL_VERSION,
+  Methods,
+  type MethodDescriptor,
+  CompressionSettings,
+  UnfinishedTurn,
+  InitializeParams,
+  InitializeResult,
+  SessionStateName,
+  EnqueueParams,
+  EnqueueResult,
+  ControlParams,
+  ControlResult,
+  QueryParams,
+  QueryResult,
+  LiveState,
+  TranscriptPage,
+  UsageView,
+  AckEventsParams,
+  CoordinateParams,
+  CoordinateResult,
+} from "./methods.js";
+
+// Errors
+export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } from "./errors.js";
+
+// Process helpers
+export { crashPoint } from "./crash-point.js";
+export {
+  WorkerClient,
+  spawnWorker,
+  WorkerRequestError,
+  WorkerGoneError,
+  type SpawnWorkerOptions,
+  type WorkerExit,
+} from "./worker-client.js";

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import { ModelConfig } from "./model-config.js";
+import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
+import { SessionEventParams } from "./events.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** One JSON-RPC method: its name, direction and the zod schemas of its params and result. */
+export interface MethodDescriptor<P extends z.ZodType, R extends z.ZodType> {
+  method: string;
+  direction: "hostToWorker" | "workerToHost";
+  kind: "request" | "notification";
+  params: P;
+  result: R;
+}
+function request<P extends z.ZodType, R extends z.ZodType>(
+  method: string,
+  direction: MethodDescriptor<P, R>["direction"],
+  params: P,
+  result: R,
+): MethodDescriptor<P, R> {
+  return { method, direction, kind: "request", params, result };
+}
+
+export const CompressionSettings = z.object({
+  /** Compact when the estimated context passes this many tokens (0 disables compaction). */
+  thresholdTokens: z.number().int().nonnegative(),
+  /** Keep about this many tokens of the newest messages verbatim. */
+  retainRecentTokens: z.number().int().nonnegative(),
+});
+export type CompressionSettings = z.infer<typeof CompressionSettings>;
+
+export const UnfinishedTurn = z.object({
+  turnId: z.number().int().nonnegative(),
+  /** `crash` (worker died mid-turn), `failed` (recoverable error), `cancelled`, `step_limit`. */
+  reason: z.string(),
+});
+export type UnfinishedTurn = z.infer<typeof UnfinishedTurn>;
+
+export const InitializeParams = z.object({
+  protocolVersion: z.literal(PROTOCOL_VERSION),
+  sessionId: z.string().min(1),
+  sessionType: SessionType,
+  /** Absolute path of the workspace; tools are confined to it. */
+  workspace: z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path"),
+  model: ModelConfig,
+  compression: CompressionSettings.optional(),
+  /** Named helper models (search, image, …) by alias. */
+  helperModels: z.record(z.string(), ModelConfig).optional(),
+  /** Where tools run: `local` (default) or a remote description the host resolved. */
+  toolRemoteMode: z.union([z.literal("local"), z.object({ host: z.string(), path: z.string() })]).optional(),
+  /** Maximum model calls per turn before the turn fails recoverably (default 200). */
+  stepLimit: z.number().int().positive().optional(),
+  /** Session database directory; default `<workspace>/.starling/sessions/<sanitised id>/db`. */
+  dataDir: z.string().optional(),
+  /** Emit `assistant_delta` events while the model streams (default false). */
+  streamDeltas: z.boolean().optional(),
+  /** Extra text appended to the system prompt (persona, channel hints). */
+  systemPromptExtra: z.string().optional(),
+  /** Milliseconds a `host/coordinate` call may take (default 60000). */
+  coordinateTimeoutMs: z.number().int().positive().optional(),
+});
+export type InitializeParams = z.infer<typeof InitializeParams>;
+
+export const SessionStateName = z.enum([
+  "initializing",
+  "idle",
+  "callingModel",
+  "runningTools",
+  "compacting",
+  "interrupting",
+  "awaitingContinue",
+  "crashed",
+  "stopping",
+]);
+export type SessionStateName = z.infer<typeof SessionStateName>;
+
+export const InitializeResult = z.object({
+  protocolVersion: z.literal(PROTOCOL_VERSION),
+  sessionId: z.string(),
+  historyLength: z.number().int().nonnegative(),
+  nextTurnId: z.number().int().nonnegative(),
+  /** Highest event seq the worker has emitted. */
+  lastEventSeq: z.number().int().nonnegative(),
+  /** Highest seq the host acknowledged; events above it are re-sent after this response. */
+  lastAckedSeq: z.number().int().nonnegative(),
+  unfinishedTurn: UnfinishedTurn.nullable(),
+  queuedInputs: z.number().int().nonnegative(),
+});
+export type InitializeResult = z.infer<typeof InitializeResult>;
+
+export const EnqueueParams = z.object({
+  messageId: z.string().min(1),
+  kind: z.enum(["user", "actor"]),
+  message: ChatMessage,
+});
+export type EnqueueParams = z.infer<typeof EnqueueParams>;
+export const EnqueueResult = z.object({ accepted: z.literal(true), duplicate: z.boolean() });
+export type EnqueueResult = z.infer<typeof EnqueueResult>;
+
+export const ControlParams = z.object({ reason: z.string().optional() });
+export type ControlParams = z.infer<typeof ControlParams>;
+export const ControlResult = z.object({ accepted: z.boolean(), reason: z.string().optional() });
+export type ControlResult = z.infer<typeof ControlResult>;
+
+export const QueryParams = z.discriminatedUnion("view", [
+  z.object({ view: z.literal("live_state") }),
+  z.object({
+    view: z.literal("transcript_page"),
+    /** `all`: the full uncompacted log; `current`: what the model sees now (summary + recent). */
+    source: z.enum(["all", "current"]).default("all"),
+    offset: z.number().int().nonnegative().default(0),
+    limit: z.number().int().positive().max(500).default(50),
+  }),
+  z.object({ view: z.literal("message_detail"), index: z.number().int().nonnegative() }),
+  z.object({ view: z.literal("usage") }),
+]);
+export type QueryParams = z.input<typeof QueryParams>;
+
+export const LiveState = z.object({
+  view: z.literal("live_state"),
+  state: SessionStateName,
+  turnId: z.number().int().nullable(),
+  step: z.number().int().nonnegative(),
+  toolName: z.string().nullable(),
+  queuedInputs: z.number().int().nonnegative(),
+  turnStartedAt: z.string().nullable(),
+  unfinishedTurn: UnfinishedTurn.nullable(),
+});
+export const TranscriptPage = z.object({
+  view: z.literal("transcript_page"),
+  source: z.enum(["all", "current"]),
+  total: z.number().int().nonnegative(),
+  offset: z.number().int().nonnegative(),
+  messages: z.array(TranscriptMessage),
+});
+export const MessageDetail = z.object({ view: z.literal("message_detail"), message: TranscriptMessage });
+export const UsageView = z.object({
+  view: z.literal("usage"),
+  total: Usage,
+  turns: z.number().int().nonnegative(),
+  lastTurn: Usage.nullable(),
+  contextTokensEstimate: z.number().int().nonnegative(),
+});
+export const QueryResult = z.discriminatedUnion("view", [LiveState, TranscriptPage, MessageDetail, UsageView]);
+export type QueryResult = z.infer<typeof QueryResult>;
+export type LiveState = z.infer<typeof LiveState>;
+export type TranscriptPage = z.infer<typeof TranscriptPage>;
+export type UsageView = z.infer<typeof UsageView>;
+
+export const AckEventsParams = z.object({ upTo: z.number().int().nonnegative() });
+export type AckEventsParams = z.infer<typeof AckEventsParams>;
+
+export const EmptyObject = z.object({}).strict();
+
+export const CoordinateParams = z.object({
+  /** `user_tell`, `update_plan`, `subagent_start`, … */
+  action: z.string(),
+  turnId: z.number().int().nullable(),
+  callId: z.string().nullable(),
+  payload: z.unknown(),
+});
+export type CoordinateParams = z.infer<typeof CoordinateParams>;
+export const CoordinateResult = z.object({
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+});
+export type CoordinateResult = z.infer<typeof CoordinateResult>;
+
+export const Methods = {
+  initialize: request("initialize", "hostToWorker", InitializeParams, InitializeResult),
+  enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, EnqueueResult),
+  cancel: request("session/cancel", "hostToWorker", ControlParams, ControlResult),
+  continue: request("session/continue", "hostToWorker", ControlParams, ControlResult),
+  query: request("session/query", "hostToWorker", QueryParams, QueryResult),
+  ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, z.object({ lastAckedSeq: z.number().int() })),
+  shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), z.object({})),
+  coordinate: request("host/coordinate", "workerToHost", CoordinateParams, CoordinateResult),
+  event: {
+    method: "session/event",
+    direction: "workerToHost",
+    kind: "notification",
+    params: SessionEventParams,
+    result: z.void(),
+  } satisfies MethodDescriptor<typeof SessionEventParams, z.ZodVoid>,
+} as const;

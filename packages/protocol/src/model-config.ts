@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+/** Provider wire formats a ModelConfig can name. `openai_image_edit` is the Stellaclaw alias of `openai_image`. */
+export const ProviderType = z.enum([
+  "open_router_completion",
+  "open_router_responses",
+  "claude_code",
+  "codex_subscription",
+  "brave_search",
+  "openai_image",
+  "openai_image_edit",
+]);
+export type ProviderType = z.infer<typeof ProviderType>;
+
+export const ModelCapability = z.enum(["chat", "image_in", "image_out", "pdf_in", "audio_in", "file_in", "web_search"]);
+export type ModelCapability = z.infer<typeof ModelCapability>;
+
+/** `"once"`: one attempt plus one retry. `random_interval`: up to `max_retries` retries, each after a random wait ≤ `max_interval_secs`. */
+export const RetryMode = z.union([
+  z.literal("once"),
+  z.object({
+    random_interval: z.object({
+      max_interval_secs: z.number().nonnegative(),
+      max_retries: z.number().int().nonnegative(),
+    }),
+  }),
+]);
+export type RetryMode = z.infer<typeof RetryMode>;
+
+const MultimodalTransport = z.looseObject({
+  transport: z.enum(["file_reference", "inline_base64"]),
+  supported_media_types: z.array(z.string()).optional(),
+  max_width: z.number().int().positive().optional(),
+  max_height: z.number().int().positive().optional(),
+});
+
+/**
+ * A model as written in the config file (snake_case, Stellaclaw 0.4 shape). The worker receives it
+ * unchanged in `initialize`. Unknown keys are kept (loose) so newer configs pass through older code.
+ */
+export const ModelConfig = z.looseObject({
+  provider_type: ProviderType,
+  model_name: z.string().min(1),
+  url: z.string().url(),
+  api_key_env: z.string().min(1).optional(),
+  capabilities: z.array(ModelCapability).default(["chat"]),
+  token_max_context: z.number().int().positive().optional(),
+  cache_timeout: z.number().nonnegative().optional(),
+  /** Seconds to wait for a connection / first byte. */
+  conn_timeout: z.number().positive().optional(),
+  retry_mode: RetryMode.optional(),
+  reasoning: z.unknown().optional(),
+  token_estimator_type: z.enum(["local", "hugging_face"]).optional(),
+  token_estimator_url: z.string().optional(),
+  multimodal_estimator: z.looseObject({ image: z.unknown().optional() }).optional(),
+  multimodal_input: z
+    .looseObject({
+      image: MultimodalTransport.optional(),
+      pdf: MultimodalTransport.optional(),
+      audio: MultimodalTransport.optional(),
+    })
+    .optional(),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+export type ModelConfigInput = z.input<typeof ModelConfig>;

@@ -1,0 +1,99 @@
+import { z } from "zod";
+
+export const TextItem = z.object({ type: z.literal("text"), text: z.string() });
+export type TextItem = z.infer<typeof TextItem>;
+
+/** A file the model may see. `uri` is `file:///abs/path` (or a `data:` URL after media normalisation). */
+export const FileItem = z.object({
+  type: z.literal("file"),
+  uri: z.string().min(1),
+  name: z.string().optional(),
+  mediaType: z.string().optional(),
+});
+export type FileItem = z.infer<typeof FileItem>;
+
+/** What a user or actor message may contain. */
+export const ContentItem = z.discriminatedUnion("type", [TextItem, FileItem]);
+export type ContentItem = z.infer<typeof ContentItem>;
+
+/** A tool call as the model asked for it; `arguments` is the raw JSON text the model produced. */
+export const ToolCallItem = z.object({
+  type: z.literal("tool_call"),
+  id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+});
+export type ToolCallItem = z.infer<typeof ToolCallItem>;
+
+/** The one result every tool call gets, real or synthetic (interrupted, cancelled, crashed). */
+export const ToolResultItem = z.object({
+  type: z.literal("tool_result"),
+  callId: z.string(),
+  name: z.string(),
+  content: z.string(),
+  isError: z.boolean().default(false),
+  /** Why a synthetic result was written instead of running the tool (`crash`, `cancelled`, `superseded`, …). */
+  synthetic: z.string().optional(),
+});
+export type ToolResultItem = z.infer<typeof ToolResultItem>;
+
+/** Items that can appear in the stored transcript. */
+export const TranscriptItem = z.discriminatedUnion("type", [TextItem, FileItem, ToolCallItem, ToolResultItem]);
+export type TranscriptItem = z.infer<typeof TranscriptItem>;
+
+/** A message handed to a session by `session/enqueue`. */
+export const ChatMessage = z.object({
+  role: z.enum(["user", "assistant"]),
+  userName: z.string().optional(),
+  /** ISO 8601 time the message was written; the worker stamps it when absent. */
+  time: z.string().optional(),
+  content: z.array(ContentItem).min(1, "a message needs at least one content item"),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/**
+ * One entry of the session transcript. `role: "tool"` holds tool results; `role: "context"` is a
+ * compaction summary that stands in for older messages in the current context.
+ */
+export const TranscriptMessage = z.object({
+  index: z.number().int().nonnegative(),
+  role: z.enum(["user", "assistant", "tool", "context"]),
+  turnId: z.number().int().nonnegative().optional(),
+  messageId: z.string().optional(),
+  userName: z.string().optional(),
+  time: z.string(),
+  content: z.array(TranscriptItem),
+});
+export type TranscriptMessage = z.infer<typeof TranscriptMessage>;
+
+export const Usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cachedTokens: z.number().int().nonnegative().optional(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+/** Error classes of a failed turn. `network`, `rate_limited`, `server`, `timeout` are retryable upstream. */
+export const TurnErrorKind = z.enum([
+  "network",
+  "timeout",
+  "rate_limited",
+  "server",
+  "auth",
+  "bad_request",
+  "config",
+  "step_limit",
+  "tool_protocol",
+  "internal",
+]);
+export type TurnErrorKind = z.infer<typeof TurnErrorKind>;
+
+export const TurnError = z.object({
+  kind: TurnErrorKind,
+  message: z.string(),
+  status: z.number().int().optional(),
+});
+export type TurnError = z.infer<typeof TurnError>;
+
+export const SessionType = z.enum(["foreground", "background", "subagent"]);
+export type SessionType = z.infer<typeof SessionType>;

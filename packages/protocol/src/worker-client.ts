@@ -1,0 +1,221 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import {
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from "vscode-jsonrpc/node.js";
+import type { z } from "zod";
+import { Methods, type MethodDescriptor } from "./methods.js";
+import type {
+  AckEventsParams,
+  ControlParams,
+  ControlResult,
+  CoordinateParams,
+  CoordinateResult,
+  EnqueueParams,
+  EnqueueResult,
+  InitializeParams,
+  InitializeResult,
+  QueryParams,
+  QueryResult,
+} from "./methods.js";
+import { SessionEventParams } from "./events.js";
+
+export interface SpawnWorkerOptions {
+  /** Program and arguments, e.g. `[process.execPath, "/repo/packages/worker/dist/main.js"]`. */
+  command: readonly [string, ...string[]];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** What to do with the worker's stderr (pino logs): inherit, ignore, or a line callback. */
+  stderr?: "inherit" | "ignore" | ((line: string) => void);
+  /** Put the worker in its own process group (so the host can kill the group). Default true. */
+  detached?: boolean;
+}
+
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Thrown when the worker answered with a JSON-RPC error. */
+export class WorkerRequestError extends Error {
+  override readonly name = "WorkerRequestError";
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(`${method} failed (${code}): ${message}`);
+  }
+}
+
+/** Thrown when a request could not complete because the worker exited or the connection closed. */
+export class WorkerGoneError extends Error {
+  override readonly name = "WorkerGoneError";
+}
+
+type Handler<P, R> = (params: P) => R | Promise<R>;
+
+/** A typed JSON-RPC connection to one `starling-worker` process. */
+export class WorkerClient {
+  readonly exited: Promise<WorkerExit>;
+  private exitInfo: WorkerExit | null = null;
+  private eventHandlers: Handler<SessionEventParams, void>[] = [];
+  private coordinateHandler: Handler<CoordinateParams, CoordinateResult> | null = null;
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly connection: MessageConnection,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        connection.dispose();
+        resolve(this.exitInfo);
+      });
+    });
+    connection.onNotification(Methods.event.method, (raw: unknown) => {
+      const parsed = SessionEventParams.safeParse(raw);
+      if (!parsed.success) return;
+      for (const h of this.eventHandlers) void h(parsed.data);
+    });
+    connection.onRequest(Methods.coordinate.method, async (raw: unknown) => {
+      const parsed = Methods.coordinate.params.safeParse(raw);
+      if (!parsed.success) return { ok: false, error: `invalid host/coordinate params: ${parsed.error.message}` };
+      if (!this.coordinateHandler) return { ok: false, error: `no host handler for ${parsed.data.action}` };
+      try {
+        return await this.coordinateHandler(parsed.data);
+      } catch (err) {
+        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    connection.onClose(() => undefined);
+    connection.onError(() => undefined);
+    connection.listen();
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+  get exitStatus(): WorkerExit | null {
+    return this.exitInfo;
+  }
+
+  onEvent(handler: Handler<SessionEventParams, void>): () => void {
+    this.eventHandlers.push(handler);
+    return () => {
+      this.eventHandlers = this.eventHandlers.filter((h) => h !== handler);
+    };
+  }
+  onCoordinate(handler: Handler<CoordinateParams, CoordinateResult>): void {
+    this.coordinateHandler = handler;
+  }
+
+  initialize(params: InitializeParams): Promise<InitializeResult> {
+    return this.call(Methods.initialize, params);
+  }
+  enqueue(params: EnqueueParams): Promise<EnqueueResult> {
+    return this.call(Methods.enqueue, params);
+  }
+  cancel(params: ControlParams = {}): Promise<ControlResult> {
+    return this.call(Methods.cancel, params);
+  }
+  continue(params: ControlParams = {}): Promise<ControlResult> {
+    return this.call(Methods.continue, params);
+  }
+  query(params: QueryParams): Promise<QueryResult> {
+    return this.call(Methods.query, params);
+  }
+  ackEvents(params: AckEventsParams): Promise<{ lastAckedSeq: number }> {
+    return this.call(Methods.ackEvents, params);
+  }
+  shutdown(): Promise<Record<string, never>> {
+    return this.call(Methods.shutdown, {}) as Promise<Record<string, never>>;
+  }
+
+  /** Sends any method by name with raw params (for conformance tests of bad input). */
+  async raw(method: string, params: unknown): Promise<unknown> {
+    return this.send(method, params);
+  }
+
+  /** Asks the worker to shut down, waiting up to `timeoutMs`, then kills it. */
+  async close(timeoutMs = 5000): Promise<WorkerExit> {
+    if (this.exitInfo) return this.exitInfo;
+    const timer = setTimeout(() => this.kill("SIGKILL"), timeoutMs);
+    try {
+      await this.shutdown().catch(() => undefined);
+      this.child.stdin?.end();
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.exitInfo || this.child.pid === undefined) return;
+    try {
+      process.kill(this.child.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private async call<P extends z.ZodType, R extends z.ZodType>(
+    descriptor: MethodDescriptor<P, R>,
+    params: z.input<P>,
+  ): Promise<z.infer<R>> {
+    const result = await this.send(descriptor.method, params);
+    return descriptor.result.parse(result) as z.infer<R>;
+  }
+
+  private async send(method: string, params: unknown): Promise<unknown> {
+    if (this.exitInfo) throw new WorkerGoneError(`worker exited before ${method}`);
+    try {
+      return await Promise.race([
+        this.connection.sendRequest(method, params),
+        this.exited.then((exit) => {
+          throw new WorkerGoneError(`worker exited (code ${exit.code}, signal ${exit.signal}) during ${method}`);
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof ResponseError) throw new WorkerRequestError(method, err.code, err.message, err.data);
+      if (err instanceof WorkerGoneError) throw err;
+      throw new WorkerGoneError(`${method}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** Spawns a worker process and connects to it over its stdio. */
+export function spawnWorker(options: SpawnWorkerOptions): WorkerClient {
+  const [program, ...args] = options.command;
+  const stderrMode = typeof options.stderr === "function" ? "pipe" : (options.stderr ?? "inherit");
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ["pipe", "pipe", stderrMode],
+    detached: options.detached ?? true,
+  });
+  const onLine = options.stderr;
+  if (typeof onLine === "function" && child.stderr) {
+    let buffered = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        onLine(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+  }
+  // A failed spawn (ENOENT) surfaces as an exit with code null.
+  child.once("error", () => child.emit("exit", null, null));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
+  return new WorkerClient(child, connection);
+}

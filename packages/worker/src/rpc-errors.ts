@@ -1,0 +1,20 @@
+import { ResponseError } from "vscode-jsonrpc/node.js";
+import { ErrorCodes, formatIssues, type ErrorData } from "@starling/protocol";
+import type { z } from "zod";
+
+export function invalidParams(method: string, error: z.ZodError): ResponseError<ErrorData> {
+  const issues = formatIssues(error);
+  const text = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+  return new ResponseError(ErrorCodes.InvalidParams, `${method}: invalid params: ${text}`, { name: "InvalidParams", issues });
+}
+
+export function rpcError(code: number, name: string, message: string): ResponseError<ErrorData> {
+  return new ResponseError(code, message, { name });
+}
+
+/** Parses params with the method's schema or throws an InvalidParams error naming every bad field. */
+export function parseParams<S extends z.ZodType>(method: string, schema: S, raw: unknown): z.infer<S> {
+  const parsed = schema.safeParse(raw ?? {});
+  if (!parsed.success) throw invalidParams(method, parsed.error);
+  return parsed.data;
+}

@@ -1,0 +1,145 @@
+import type { MessageConnection } from "vscode-jsonrpc/node.js";
+import {
+  AckEventsParams,
+  ControlParams,
+  EnqueueParams,
+  ErrorCodes,
+  InitializeParams,
+  Methods,
+  QueryParams,
+  type InitializeResult,
+} from "@starling/protocol";
+import type pino from "pino";
+import type { Session as SessionType } from "@starling/core";
+import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.js";
+import { EventPump } from "./event-pump.js";
+import { parseParams, rpcError } from "./rpc-errors.js";
+
+const KNOWN_METHODS = [
+  Methods.initialize.method,
+  Methods.enqueue.method,
+  Methods.cancel.method,
+  Methods.continue.method,
+  Methods.query.method,
+  Methods.ackEvents.method,
+  Methods.shutdown.method,
+];
+
+/**
+ * The worker's JSON-RPC surface: validates every request with the protocol schemas and maps it onto
+ * one Session. Core is imported lazily in `initialize`, so a fresh process answers quickly.
+ */
+export class WorkerServer {
+  private session: SessionType | null = null;
+  private initializing = false;
+  private stopping = false;
+  private readonly pump: EventPump;
+
+  constructor(
+    private readonly connection: MessageConnection,
+    private readonly log: pino.Logger,
+    private readonly exit: (code: number) => void,
+  ) {
+    this.pump = new EventPump((entry) => void connection.sendNotification(Methods.event.method, entry));
+  }
+
+  register(): void {
+    const c = this.connection;
+    c.onRequest(Methods.initialize.method, (raw: unknown) => this.initialize(raw));
+    c.onRequest(Methods.enqueue.method, (raw: unknown) => {
+      const params = parseParams(Methods.enqueue.method, EnqueueParams, raw);
+      return this.ready(Methods.enqueue.method).enqueue(params);
+    });
+    c.onRequest(Methods.cancel.method, (raw: unknown) =>
+      this.ready(Methods.cancel.method).cancel(parseParams(Methods.cancel.method, ControlParams, raw).reason),
+    );
+    c.onRequest(Methods.continue.method, (raw: unknown) =>
+      this.ready(Methods.continue.method).continue(parseParams(Methods.continue.method, ControlParams, raw).reason),
+    );
+    c.onRequest(Methods.query.method, (raw: unknown) => {
+      const params = parseParams(Methods.query.method, QueryParams, raw);
+      try {
+        return this.ready(Methods.query.method).query(params);
+      } catch (err) {
+        if (err instanceof RangeError) throw rpcError(ErrorCodes.InvalidParams, "InvalidParams", err.message);
+        throw err;
+      }
+    });
+    c.onRequest(Methods.ackEvents.method, async (raw: unknown) => {
+      const params = parseParams(Methods.ackEvents.method, AckEventsParams, raw);
+      return { lastAckedSeq: await this.ready(Methods.ackEvents.method).ackEvents(params.upTo) };
+    });
+    c.onRequest(Methods.shutdown.method, async () => {
+      await this.shutdown();
+      setImmediate(() => this.exit(0));
+      return {};
+    });
+    c.onRequest((method: string) => {
+      throw rpcError(
+        ErrorCodes.MethodNotFound,
+        "MethodNotFound",
+        `unknown method "${method}"; this worker serves: ${KNOWN_METHODS.join(", ")}`,
+      );
+    });
+    c.onNotification((method: string) => this.log.warn({ method }, "ignored unknown notification"));
+  }
+
+  private async initialize(raw: unknown): Promise<InitializeResult> {
+    if (this.session || this.initializing) {
+      throw rpcError(ErrorCodes.AlreadyInitialized, "AlreadyInitialized", "initialize was already called; one worker serves one session");
+    }
+    const init = parseParams(Methods.initialize.method, InitializeParams, raw);
+    this.initializing = true;
+    try {
+      const { Session, StoreLockedError } = await import("@starling/core");
+      const coordinate = createCoordinator(this.connection, init.coordinateTimeoutMs ?? DEFAULT_COORDINATE_TIMEOUT_MS);
+      try {
+        this.session = await Session.open({
+          init,
+          log: this.log,
+          coordinate: (action, payload, signal) => coordinate(action, payload, signal),
+          onEvent: (entry) => this.pump.push(entry),
+        });
+      } catch (err) {
+        if (err instanceof StoreLockedError) throw rpcError(ErrorCodes.StoreLocked, "StoreLocked", err.message);
+        throw err;
+      }
+      const session = this.session;
+      const summary = session.summary();
+      this.log.info({ sessionId: init.sessionId, summary }, "session initialized");
+      // After the response is written: replay unacknowledged events, then start the actor.
+      setImmediate(() => {
+        void session.unacknowledged().then((backlog) => {
+          this.pump.resume(backlog);
+          session.start((err) => this.crash(err));
+        });
+      });
+      return summary;
+    } finally {
+      this.initializing = false;
+    }
+  }
+
+  private ready(method: string): SessionType {
+    if (this.stopping) throw rpcError(ErrorCodes.ShuttingDown, "ShuttingDown", `${method}: the worker is shutting down`);
+    if (!this.session) {
+      throw rpcError(ErrorCodes.NotInitialized, "NotInitialized", `${method}: send initialize first`);
+    }
+    return this.session;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.session?.shutdown();
+  }
+
+  private crash(err: unknown): void {
+    this.log.error({ err: err instanceof Error ? err.message : String(err) }, "session runtime crashed");
+    void this.connection.sendNotification(Methods.event.method, {
+      seq: 0,
+      event: { type: "runtime_crashed", message: err instanceof Error ? err.message : String(err) },
+    });
+    setTimeout(() => this.exit(1), 50);
+  }
+}
