@@ -1,0 +1,103 @@
+import type { ChatMessage } from "@starling/protocol";
+
+/** A chat as a channel sees it. Ids are strings so any channel can use them. */
+export interface ChatRef {
+  channelId: string;
+  chatId: string;
+  /** `private`, `group`, `supergroup`, `channel` (Telegram's chat types). */
+  type: string;
+  title: string;
+}
+
+export interface UserRef {
+  userId: string;
+  name: string;
+}
+
+/** A user message that passed access control, ready to be admitted durably. */
+export interface AdmitInput {
+  chat: ChatRef;
+  user: UserRef;
+  /** Channel-unique id of the source update; recorded in the admission batch so it is admitted once. */
+  updateId: number;
+  /** Host-assigned id the session dedupes on (e.g. `telegram-main:12345`). */
+  messageId: string;
+  message: ChatMessage;
+}
+
+export type AdmitOutcome =
+  | { kind: "admitted"; conversationId: string }
+  | { kind: "duplicate" }
+  /** Admitted but held until the user picks a model; the host already queued the picker message. */
+  | { kind: "awaiting_model"; conversationId: string };
+
+export interface CommandInput {
+  chat: ChatRef;
+  user: UserRef;
+  updateId: number;
+  /** Lower-case command name without the slash or @botname (`status`, `cancel`, …). */
+  name: string;
+  /** Text after the command, trimmed. */
+  args: string;
+}
+
+export interface InlineButton {
+  text: string;
+  data: string;
+}
+
+/** What to answer a command with. Every command answers (including "nothing to cancel"). */
+export interface CommandReply {
+  text: string;
+  buttons?: InlineButton[][];
+}
+
+export interface CallbackInput {
+  chat: ChatRef;
+  user: UserRef;
+  updateId: number;
+  data: string;
+}
+
+/** What a channel needs from the host: implemented by the conversation service. */
+export interface ConversationController {
+  /** Writes the message, its update id and (if new) the conversation in one sync batch, then hands it to the session. */
+  admit(input: AdmitInput): Promise<AdmitOutcome>;
+  /** Conversation commands: model, status, continue, cancel, sandbox, remote, new, help. */
+  command(input: CommandInput): Promise<CommandReply>;
+  /** Inline-keyboard presses (e.g. `model:<alias>`); null when the data is not the host's. */
+  callback(input: CallbackInput): Promise<CommandReply | null>;
+  /** Names and descriptions of the conversation commands (for setMyCommands and /help). */
+  commands(): { command: string; description: string }[];
+  /** Workspace folder of the chat's conversation (created on demand), for inbound file downloads. */
+  workspaceFor(chat: ChatRef): Promise<string>;
+}
+
+export type TurnPhase = "queued" | "calling_model" | "running_tool" | "compacting" | "retrying" | "done" | "failed" | "cancelled";
+
+/** Live activity of a turn, for the typing indicator and the progress panel. Not durable. */
+export interface TurnActivity {
+  chat: ChatRef;
+  conversationId: string;
+  /** Unique per turn: `<sessionId>#<turnId>`. The panel's message id is stored under it. */
+  turnKey: string;
+  model: string;
+  phase: TurnPhase;
+  toolName?: string;
+  step?: number;
+  startedAt: number;
+  queuePosition?: number;
+  detail?: string;
+}
+
+/** What the host needs from a channel. */
+export interface Channel {
+  readonly id: string;
+  start(controller: ConversationController): Promise<void>;
+  /** Stop taking updates, finish in-flight sends (bounded), release resources. */
+  stop(): Promise<void>;
+  /** New items were written to the outbox for this channel. */
+  wakeOutbox(): void;
+  /** A turn's state changed (typing + progress panel; finished phases finalise the panel). */
+  turnActivity(activity: TurnActivity): void;
+}

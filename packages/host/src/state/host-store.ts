@@ -1,0 +1,144 @@
+import { Level } from "level";
+import { mkdirSync } from "node:fs";
+import { crashPoint } from "@starling/protocol";
+import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
+
+/** Named commit points of the host (ARCHITECTURE §5.6). */
+export const HOST_CRASH_POINTS = [
+  "admit",
+  "handoff",
+  "event_processed",
+  "outbox_attempt",
+  "outbox_sent",
+  "panel_created",
+  "conversation",
+  "chat_access",
+] as const;
+export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
+
+const pad = (n: number) => String(n).padStart(12, "0");
+export const HostKeys = {
+  conversation: (id: string) => `conv:${id}`,
+  chatConversation: (channelId: string, chatId: string) => `chatconv:${channelId}:${chatId}`,
+  conversationCounter: (channelId: string) => `counter:conv:${channelId}`,
+  chat: (channelId: string, chatId: string) => `chat:${channelId}:${chatId}`,
+  admins: (channelId: string) => `admins:${channelId}`,
+  lastUpdate: (channelId: string) => `update:${channelId}`,
+  inbound: (seq: number) => `inbound:${pad(seq)}`,
+  outbound: (seq: number) => `outbound:${pad(seq)}`,
+  sessionSeq: (sessionId: string) => `evseq:${sessionId}`,
+  autoContinue: (sessionId: string, turnId: number) => `autocont:${sessionId}:${turnId}`,
+  panel: (turnKey: string) => `panel:${turnKey}`,
+  counter: (name: string) => `counter:${name}`,
+} as const;
+
+type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+
+export class HostTransaction {
+  readonly ops: Op[] = [];
+  constructor(private readonly store: HostStore) {}
+  put(key: string, value: unknown): void {
+    this.store.cache.set(key, value);
+    this.ops.push({ type: "put", key, value });
+  }
+  del(key: string): void {
+    this.store.cache.delete(key);
+    this.ops.push({ type: "del", key });
+  }
+  /** Next value of a durable counter (written in this batch). */
+  next(name: string): number {
+    const key = HostKeys.counter(name);
+    const value = ((this.store.cache.get(key) as number | undefined) ?? 0) + 1;
+    this.put(key, value);
+    return value;
+  }
+}
+
+/**
+ * The host's LevelDB (DIR/state/host). The whole database is mirrored in memory (it holds
+ * conversations, chats, small queues and counters — a few KB per conversation), so reads are
+ * synchronous; every change is one atomic batch through `commit`, fsync'd at named commit points.
+ */
+export class HostStore {
+  readonly cache = new Map<string, unknown>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly db: Level<string, unknown>) {}
+
+  static async open(dir: string): Promise<HostStore> {
+    mkdirSync(dir, { recursive: true });
+    const db = new Level<string, unknown>(dir, { valueEncoding: "json" });
+    try {
+      await db.open();
+    } catch (err) {
+      throw new Error(`cannot open the host database at ${dir}: is another starling running with this workdir?`, { cause: err });
+    }
+    const store = new HostStore(db);
+    for await (const [key, value] of db.iterator()) store.cache.set(key, value);
+    return store;
+  }
+
+  get<T>(key: string): T | undefined {
+    return this.cache.get(key) as T | undefined;
+  }
+
+  /** Values of every key starting with `prefix`, in key order. */
+  list<T>(prefix: string): T[] {
+    const out: [string, T][] = [];
+    for (const [key, value] of this.cache) if (key.startsWith(prefix)) out.push([key, value as T]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v);
+  }
+
+  commit<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
+    const run = async () => {
+      const tx = new HostTransaction(this);
+      const out = build(tx);
+      if (tx.ops.length) {
+        await this.db.batch(tx.ops, { sync: point !== null });
+        if (point) crashPoint(point);
+      }
+      return out;
+    };
+    const next = this.chain.then(run);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  // Typed views over the mirror.
+  conversation(id: string): ConversationRecord | undefined {
+    return this.get(HostKeys.conversation(id));
+  }
+  conversationOfChat(channelId: string, chatId: string): ConversationRecord | undefined {
+    const id = this.get<string>(HostKeys.chatConversation(channelId, chatId));
+    return id ? this.conversation(id) : undefined;
+  }
+  conversations(): ConversationRecord[] {
+    return this.list<ConversationRecord>("conv:");
+  }
+  chat(channelId: string, chatId: string): ChatRecord | undefined {
+    return this.get(HostKeys.chat(channelId, chatId));
+  }
+  chats(channelId: string): ChatRecord[] {
+    return this.list<ChatRecord>(`chat:${channelId}:`);
+  }
+  admins(channelId: string): string[] {
+    return this.get<string[]>(HostKeys.admins(channelId)) ?? [];
+  }
+  inbound(): InboundItem[] {
+    return this.list<InboundItem>("inbound:");
+  }
+  outbound(): OutboundItem[] {
+    return this.list<OutboundItem>("outbound:");
+  }
+  lastUpdateId(channelId: string): number {
+    return this.get<number>(HostKeys.lastUpdate(channelId)) ?? 0;
+  }
+  processedSeq(sessionId: string): number {
+    return this.get<number>(HostKeys.sessionSeq(sessionId)) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.db.close();
+  }
+}

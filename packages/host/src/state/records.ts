@@ -1,0 +1,60 @@
+import type { ChatMessage } from "@starling/protocol";
+
+export type SandboxMode = "subprocess" | "bubblewrap";
+
+/** A chat's conversation: its workspace, model choice and session bindings. */
+export interface ConversationRecord {
+  id: string;
+  channelId: string;
+  chatId: string;
+  index: number;
+  createdAt: string;
+  /** Model alias in use; null until chosen when several chat models exist. */
+  modelAlias: string | null;
+  /** A message waiting for a model choice is held in the inbound queue; this marks that a picker was shown. */
+  pendingModelChoice: boolean;
+  sandboxOverride: SandboxMode | null;
+  remote: { host: string; path: string } | null;
+  /** Current foreground session id and how many `/new` generations came before. */
+  foreground: { sessionId: string; generation: number };
+  archivedSessions: string[];
+}
+
+export type ChatAccess = "approved" | "pending" | "rejected";
+
+export interface ChatRecord {
+  channelId: string;
+  chatId: string;
+  access: ChatAccess;
+  title: string;
+  type: string;
+  firstSeenAt: string;
+}
+
+/** An admitted user message not yet acknowledged by its session. */
+export interface InboundItem {
+  seq: number;
+  conversationId: string;
+  sessionId: string;
+  messageId: string;
+  message: ChatMessage;
+  admittedAt: string;
+}
+
+export type OutboundPayload =
+  | { kind: "text"; text: string; html?: string; replyMarkup?: unknown }
+  | { kind: "file"; path: string; as: "photo" | "document"; caption?: string }
+  | { kind: "panel"; turnKey: string; text: string };
+
+/** A message to a chat. Removed only after Telegram accepted it (ARCHITECTURE §5.5). */
+export interface OutboundItem {
+  seq: number;
+  channelId: string;
+  chatId: string;
+  conversationId: string;
+  payload: OutboundPayload;
+  createdAt: string;
+  /** Set (durably) just before a send; found set after a restart means the outcome is unknown. */
+  attemptedAt?: string;
+  possibleDuplicate?: boolean;
+}
