@@ -25,6 +25,8 @@ export const HostKeys = {
   admins: (channelId: string) => `admins:${channelId}`,
   lastUpdate: (channelId: string) => `update:${channelId}`,
   inbound: (seq: number) => `inbound:${pad(seq)}`,
+  /** Admitted messages held until the conversation has a model (several chat models, none picked yet). */
+  held: (conversationId: string, seq: number) => `held:${conversationId}:${pad(seq)}`,
   outbound: (seq: number) => `outbound:${pad(seq)}`,
   sessionSeq: (sessionId: string) => `evseq:${sessionId}`,
   autoContinue: (sessionId: string, turnId: number) => `autocont:${sessionId}:${turnId}`,

@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { sanitiseSessionId } from "@starling/workdir-migrations";
+import type { CommandReply } from "../channels/channel.js";
+import { HostKeys } from "../state/host-store.js";
+import type { ConversationRecord, SandboxMode } from "../state/records.js";
+import type { ConversationService } from "./conversation-service.js";
+import { archiveSessionData, conversationDir } from "./workspace.js";
+
+export const CONVERSATION_COMMANDS = [
+  { command: "status", description: "Conversation, model, session state and usage" },
+  { command: "model", description: "Show or pick the model: /model [alias]" },
+  { command: "cancel", description: "Stop the running turn" },
+  { command: "continue", description: "Resume a failed, cancelled or interrupted turn" },
+  { command: "new", description: "Start a fresh session (the old one is archived)" },
+  { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
+  { command: "remote", description: "Remote workspace: /remote [host path | off]" },
+  { command: "help", description: "What I can do" },
+];
+
+export async function runCommand(
+  service: ConversationService,
+  conversation: ConversationRecord,
+  name: string,
+  args: string,
+): Promise<CommandReply> {
+  const sessionId = conversation.foreground.sessionId;
+  const supervisor = service.supervisor;
+  switch (name) {
+    case "help":
+      return {
+        text: [
+          "Send me a message and I will work on it in this conversation's workspace.",
+          "",
+          ...CONVERSATION_COMMANDS.map((c) => `/${c.command} — ${c.description}`),
+        ].join("\n"),
+      };
+    case "cancel": {
+      const result = await supervisor.cancel(sessionId, "user /cancel");
+      return { text: result.accepted ? "Cancelled the running turn. Send /continue to resume it." : `Nothing to cancel: ${result.reason ?? "no turn is running"}.` };
+    }
+    case "continue": {
+      const result = await supervisor.continue(sessionId);
+      return { text: result.accepted ? "Continuing the last turn…" : `Nothing to continue: ${result.reason ?? "the last turn finished"}.` };
+    }
+    case "model":
+      if (!args) {
+        const current = conversation.modelAlias ?? "(not chosen yet)";
+        if (service.modelAliases.length <= 1) return { text: `Model: ${current}. It is the only chat model configured.` };
+        return { text: `Model: ${current}. Pick one:`, buttons: service.modelKeyboard() };
+      }
+      return service.chooseModel(conversation, args.trim());
+    case "status":
+      return { text: await statusText(service, conversation) };
+    case "sandbox":
+      return setSandbox(service, conversation, args.trim());
+    case "remote":
+      return remoteCommand(args.trim());
+    case "new": {
+      await supervisor.retire(sessionId);
+      const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sanitiseSessionId(sessionId));
+      await service.store.commit("conversation", (tx) =>
+        tx.put(HostKeys.conversation(conversation.id), {
+          ...conversation,
+          foreground: { sessionId, generation: conversation.foreground.generation + 1 },
+          archivedSessions: archived ? [...conversation.archivedSessions, archived] : conversation.archivedSessions,
+        }),
+      );
+      return { text: "Started a fresh session. The workspace files stay; the old conversation history is archived." };
+    }
+    default:
+      return { text: `Unknown command /${name}. Try /help.` };
+  }
+}
+
+async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
+  const sessionId = conversation.foreground.sessionId;
+  const status = service.supervisor.status(sessionId);
+  const live = await service.supervisor.query(sessionId, { view: "live_state" }).catch(() => null);
+  const usage = await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
+  const alias = conversation.modelAlias;
+  const model = alias ? service.settings.chatModels[alias] : undefined;
+  const lines = [
+    `Conversation: ${conversation.id}`,
+    `Model: ${alias ? `${alias} (${model?.model_name ?? "?"})` : "not chosen yet — use /model"}`,
+    `Sandbox: ${conversation.sandboxOverride ?? service.settings.sandbox.mode}${conversation.sandboxOverride ? " (override)" : ""}`,
+    `Remote: ${conversation.remote ? `${conversation.remote.host}:${conversation.remote.path}` : "off"}`,
+    `Workspace: ${conversationDir(service.settings.workdir, conversation.id)}`,
+  ];
+  if (live?.view === "live_state") {
+    lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
+    if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
+  } else {
+    lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);
+  }
+  if (status.queuePosition !== null) lines.push(`Queue position: ${status.queuePosition}`);
+  if (status.lastError) lines.push(`Last worker error: ${status.lastError}`);
+  if (usage?.view === "usage") {
+    lines.push(
+      `Tokens: ${usage.total.inputTokens} in / ${usage.total.outputTokens} out over ${usage.turns} turns; context ≈ ${usage.contextTokensEstimate}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function setSandbox(service: ConversationService, conversation: ConversationRecord, arg: string): Promise<CommandReply> {
+  const current = conversation.sandboxOverride ?? service.settings.sandbox.mode;
+  if (!arg) return { text: `Sandbox: ${current}. Use /sandbox subprocess, /sandbox bubblewrap or /sandbox default.` };
+  if (!["subprocess", "bubblewrap", "default"].includes(arg)) {
+    return { text: `Unknown sandbox mode "${arg}". Use subprocess, bubblewrap or default.` };
+  }
+  if (arg === "bubblewrap" && !onPath(service.settings.sandbox.bubblewrapBinary)) {
+    return { text: `bubblewrap is not available here (${service.settings.sandbox.bubblewrapBinary} not found). Install it (apt-get install bubblewrap) first.` };
+  }
+  const override = arg === "default" ? null : (arg as SandboxMode);
+  await service.store.commit("conversation", (tx) =>
+    tx.put(HostKeys.conversation(conversation.id), { ...conversation, sandboxOverride: override }),
+  );
+  await service.supervisor.retire(conversation.foreground.sessionId);
+  return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from the next message.` };
+}
+
+function remoteCommand(arg: string): CommandReply {
+  if (!arg) return { text: "Remote: off. Remote workspaces are not available yet in this version of Starling." };
+  if (arg === "off") return { text: "Remote: off." };
+  const parts = arg.split(/\s+/);
+  if (parts.length !== 2 || !parts[1]!.startsWith("/")) {
+    return { text: "Usage: /remote <host> </absolute/path> or /remote off." };
+  }
+  return { text: `Remote workspaces (${parts[0]}:${parts[1]}) are not available yet in this version of Starling; the conversation keeps its local workspace.` };
+}
+
+function onPath(binary: string): boolean {
+  if (binary.includes("/")) return existsSync(binary);
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, binary)));
+}

@@ -1,0 +1,156 @@
+import type pino from "pino";
+import type { AdmitInput, AdmitOutcome, CallbackInput, ChatRef, CommandInput, CommandReply, ConversationController } from "../channels/channel.js";
+import type { SessionSupervisor } from "../sessions/supervisor.js";
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import { queueOutbound } from "../state/outbox.js";
+import type { ConversationRecord, InboundItem } from "../state/records.js";
+import { CONVERSATION_COMMANDS, runCommand } from "./commands.js";
+import type { HostSettings } from "./settings.js";
+import { seedWorkspace } from "./workspace.js";
+
+export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
+
+/** Conversations: one per chat, each with its workspace, model choice and foreground session. */
+export class ConversationService implements ConversationController {
+  private wakeChannel: (channelId: string) => void = () => undefined;
+
+  constructor(
+    readonly store: HostStore,
+    readonly settings: HostSettings,
+    readonly supervisor: SessionSupervisor,
+    readonly log: pino.Logger,
+  ) {}
+
+  onOutbox(wake: (channelId: string) => void): void {
+    this.wakeChannel = wake;
+  }
+  wake(channelId: string): void {
+    this.wakeChannel(channelId);
+  }
+
+  get modelAliases(): string[] {
+    return Object.keys(this.settings.chatModels);
+  }
+
+  conversationOfSession(sessionId: string): ConversationRecord | undefined {
+    const id = sessionId.split(".")[0]!;
+    return this.store.conversation(id);
+  }
+
+  /** The chat's conversation, created (durably, with its workspace) on first use. */
+  async ensureConversation(chat: ChatRef): Promise<ConversationRecord> {
+    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId);
+    if (existing) return existing;
+    return this.store.commit("conversation", (tx) => this.createIn(tx, chat));
+  }
+
+  private createIn(tx: HostTransaction, chat: ChatRef): ConversationRecord {
+    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId);
+    if (existing) return existing;
+    const index = tx.next(`conv:${chat.channelId}`);
+    const id = `${chat.channelId}-${String(index).padStart(6, "0")}`;
+    const aliases = this.modelAliases;
+    const conversation: ConversationRecord = {
+      id,
+      channelId: chat.channelId,
+      chatId: chat.chatId,
+      index,
+      createdAt: new Date().toISOString(),
+      modelAlias: aliases.length === 1 ? aliases[0]! : null,
+      pendingModelChoice: false,
+      sandboxOverride: null,
+      remote: null,
+      foreground: { sessionId: foregroundSessionId(id), generation: 1 },
+      archivedSessions: [],
+    };
+    seedWorkspace(this.settings.workdir, id);
+    tx.put(HostKeys.conversation(id), conversation);
+    tx.put(HostKeys.chatConversation(chat.channelId, chat.chatId), id);
+    return conversation;
+  }
+
+  async workspaceFor(chat: ChatRef): Promise<string> {
+    const conversation = await this.ensureConversation(chat);
+    return seedWorkspace(this.settings.workdir, conversation.id);
+  }
+
+  /** One sync batch: update id, conversation (if new), the inbound item (or held item + model picker). */
+  async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    const outcome = await this.store.commit("admit", (tx): AdmitOutcome => {
+      if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
+      tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+      const conversation = this.createIn(tx, input.chat);
+      const item: InboundItem = {
+        seq: tx.next("inbound"),
+        conversationId: conversation.id,
+        sessionId: conversation.foreground.sessionId,
+        messageId: input.messageId,
+        message: input.message,
+        admittedAt: new Date().toISOString(),
+      };
+      if (conversation.modelAlias) {
+        tx.put(HostKeys.inbound(item.seq), item);
+        return { kind: "admitted", conversationId: conversation.id };
+      }
+      tx.put(HostKeys.held(conversation.id, item.seq), item);
+      if (!conversation.pendingModelChoice) {
+        tx.put(HostKeys.conversation(conversation.id), { ...conversation, pendingModelChoice: true });
+        queueOutbound(tx, this.target(conversation), {
+          kind: "text",
+          text: "Which model should this conversation use? Your message will be answered once you pick one.",
+          replyMarkup: this.modelKeyboard(),
+        });
+      }
+      return { kind: "awaiting_model", conversationId: conversation.id };
+    });
+    if (outcome.kind === "admitted") this.supervisor.deliver();
+    if (outcome.kind === "awaiting_model") this.wake(input.chat.channelId);
+    return outcome;
+  }
+
+  async command(input: CommandInput): Promise<CommandReply> {
+    const conversation = await this.ensureConversation(input.chat);
+    return runCommand(this, conversation, input.name, input.args);
+  }
+
+  async callback(input: CallbackInput): Promise<CommandReply | null> {
+    const match = /^model:(.+)$/.exec(input.data);
+    if (!match) return null;
+    const conversation = await this.ensureConversation(input.chat);
+    return this.chooseModel(conversation, match[1]!);
+  }
+
+  commands(): { command: string; description: string }[] {
+    return CONVERSATION_COMMANDS;
+  }
+
+  modelKeyboard(): { text: string; data: string }[][] {
+    return this.modelAliases.map((alias) => [{ text: alias, data: `model:${alias}` }]);
+  }
+
+  /** Sets the conversation's model; messages held for the choice go to the session. */
+  async chooseModel(conversation: ConversationRecord, alias: string): Promise<CommandReply> {
+    if (!this.settings.chatModels[alias]) {
+      return { text: `Unknown model "${alias}". Available: ${this.modelAliases.join(", ")}.`, buttons: this.modelKeyboard() };
+    }
+    const changed = conversation.modelAlias !== alias;
+    const released = await this.store.commit("conversation", (tx) => {
+      tx.put(HostKeys.conversation(conversation.id), { ...conversation, modelAlias: alias, pendingModelChoice: false });
+      const held = this.store.list<InboundItem>(`held:${conversation.id}:`);
+      for (const item of held) {
+        tx.del(HostKeys.held(conversation.id, item.seq));
+        tx.put(HostKeys.inbound(item.seq), item);
+      }
+      return held.length;
+    });
+    // The worker reads its model at start: restart it so the next turn uses the new one.
+    if (changed && conversation.modelAlias) await this.supervisor.retire(conversation.foreground.sessionId);
+    if (released) this.supervisor.deliver();
+    const model = this.settings.chatModels[alias]!;
+    return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
+  }
+
+  target(conversation: ConversationRecord) {
+    return { channelId: conversation.channelId, chatId: conversation.chatId, conversationId: conversation.id };
+  }
+}

@@ -1,0 +1,92 @@
+import type { SessionEvent } from "@starling/protocol";
+import type { Channel, TurnActivity, TurnPhase } from "../channels/channel.js";
+import type { EventContext } from "../sessions/supervisor.js";
+import type { HostTransaction } from "../state/host-store.js";
+import { queueOutbound } from "../state/outbox.js";
+import type { ConversationService } from "./conversation-service.js";
+
+/** What a durable session event means for the chat: the reply, a failure notice, a recovery notice. */
+export function writeEventReplies(
+  service: ConversationService,
+  event: SessionEvent,
+  tx: HostTransaction,
+  ctx: EventContext,
+): void {
+  const conversation = service.conversationOfSession(ctx.sessionId);
+  if (!conversation) return;
+  const target = service.target(conversation);
+  switch (event.type) {
+    case "turn_completed": {
+      const text = event.message.content
+        .filter((i) => i.type === "text")
+        .map((i) => i.text)
+        .join("\n\n")
+        .trim();
+      queueOutbound(tx, target, { kind: "text", text: text || "(The model finished without a text answer.)" });
+      break;
+    }
+    case "turn_failed":
+      queueOutbound(tx, target, {
+        kind: "text",
+        text: event.canContinue
+          ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nSend /continue to try again.`
+          : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
+      });
+      break;
+    case "turn_recovered":
+      if (ctx.autoContinued) break;
+      queueOutbound(tx, target, {
+        kind: "text",
+        text: `⚠️ The last turn was interrupted (the worker stopped unexpectedly${event.detail ? `; ${event.detail}` : ""}). Send /continue to resume it.`,
+      });
+      break;
+    default:
+      break;
+  }
+  // Sent after the commit by the host; waking here is harmless (the sender reads the store).
+  queueMicrotask(() => service.wake(conversation.channelId));
+}
+
+const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {
+  turn_started: "calling_model",
+  tool_started: "running_tool",
+  turn_completed: "done",
+  turn_failed: "failed",
+  turn_cancelled: "cancelled",
+  turn_superseded: "done",
+};
+
+/** Tracks turn start times so the panel can show elapsed time; maps events to channel activity. */
+export class ActivityRelay {
+  private started = new Map<string, number>();
+  constructor(
+    private readonly service: ConversationService,
+    private readonly channels: Map<string, Channel>,
+  ) {}
+
+  relay(sessionId: string, event: SessionEvent): void {
+    if (!("turnId" in event)) return;
+    const conversation = this.service.conversationOfSession(sessionId);
+    if (!conversation) return;
+    const channel = this.channels.get(conversation.channelId);
+    if (!channel) return;
+    const turnKey = `${sessionId}#${event.turnId}`;
+    let phase = PHASES[event.type];
+    if (event.type === "progress") phase = event.phase === "interrupting" ? undefined : event.phase;
+    if (!phase) return;
+    if (!this.started.has(turnKey)) this.started.set(turnKey, Date.now());
+    const activity: TurnActivity = {
+      chat: { channelId: conversation.channelId, chatId: conversation.chatId, type: "private", title: "" },
+      conversationId: conversation.id,
+      turnKey,
+      model: conversation.modelAlias ?? "?",
+      phase,
+      toolName: event.type === "tool_started" ? event.toolName : event.type === "progress" ? event.toolName : undefined,
+      step: event.type === "progress" ? event.step : undefined,
+      startedAt: this.started.get(turnKey)!,
+      detail: event.type === "turn_failed" ? event.error.message : event.type === "progress" ? event.text : undefined,
+    };
+    if (phase === "done" || phase === "failed" || phase === "cancelled") this.started.delete(turnKey);
+    channel.turnActivity(activity);
+  }
+}

@@ -1,0 +1,17 @@
+import type { ModelConfig } from "@starling/protocol";
+import type { SandboxMode } from "../state/records.js";
+
+/** What the conversation layer needs from the config, already resolved (mapped in host.ts). */
+export interface HostSettings {
+  workdir: string;
+  /** Models that can chat, by alias, in config order. */
+  chatModels: Record<string, ModelConfig>;
+  /** Helper models (search, image…) passed to workers by alias. */
+  helperModels: Record<string, ModelConfig>;
+  compression: { thresholdTokens: number; retainRecentTokens: number } | null;
+  sandbox: { mode: SandboxMode; bubblewrapBinary: string };
+  /** argv prefix that starts a worker, e.g. [process.execPath, ".../packages/worker/dist/main.js"]. */
+  workerCommand: [string, ...string[]];
+  /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */
+  workerEnv?: NodeJS.ProcessEnv;
+}

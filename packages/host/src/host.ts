@@ -1,0 +1,112 @@
+import { join } from "node:path";
+import type pino from "pino";
+import type { ModelConfig } from "@starling/protocol";
+import { upgradeWorkdir } from "@starling/workdir-migrations";
+import type { StarlingConfig } from "@starling/config";
+import type { Channel } from "./channels/channel.js";
+import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
+import { ConversationService } from "./conversations/conversation-service.js";
+import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
+import { buildLaunch } from "./conversations/launch.js";
+import type { HostSettings } from "./conversations/settings.js";
+import { handleCoordinate } from "./conversations/coordinate.js";
+import { SessionSupervisor } from "./sessions/supervisor.js";
+import { HostStore } from "./state/host-store.js";
+import { createHostLogger } from "./logger.js";
+import { workerCommand } from "./worker-path.js";
+
+export interface RunningHost {
+  store: HostStore;
+  supervisor: SessionSupervisor;
+  conversations: ConversationService;
+  channels: Map<string, Channel>;
+  log: pino.Logger;
+  /** Graceful stop: no new updates, workers checkpoint and exit, outbox flushed. */
+  stop(): Promise<void>;
+}
+
+export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJS.ProcessEnv): HostSettings {
+  const chatModels: Record<string, ModelConfig> = {};
+  const helperModels: Record<string, ModelConfig> = {};
+  for (const [alias, model] of Object.entries(config.models)) {
+    (model.capabilities.includes("chat") ? chatModels : helperModels)[alias] = model;
+  }
+  const d = config.session_defaults;
+  return {
+    workdir,
+    chatModels,
+    helperModels,
+    compression:
+      d?.compression_threshold_tokens !== undefined
+        ? { thresholdTokens: d.compression_threshold_tokens, retainRecentTokens: d.compression_retain_recent_tokens ?? 0 }
+        : null,
+    sandbox: { mode: config.sandbox.mode, bubblewrapBinary: config.sandbox.bubblewrap_binary },
+    workerCommand: workerCommand(config.agent_server?.path),
+    workerEnv: env.STARLING_WORKER_CRASH_AT ? { STARLING_CRASH_AT: env.STARLING_WORKER_CRASH_AT } : undefined,
+  };
+}
+
+/** Starts the host: workdir upgrade, host database, supervisor, conversations, channels. */
+export async function startHost(config: StarlingConfig, workdir: string, env = process.env): Promise<RunningHost> {
+  const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined });
+  const upgrade = await upgradeWorkdir(workdir);
+  if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
+  const store = await HostStore.open(join(workdir, "state", "host"));
+  const settings = hostSettings(config, workdir, env);
+  const channels = new Map<string, Channel>();
+  let conversations: ConversationService;
+  let relay: ActivityRelay;
+  const supervisor = new SessionSupervisor({
+    store,
+    log: log.child({ component: "supervisor" }),
+    maxConcurrentTurns: config.workers.max_concurrent_turns,
+    idleShutdownSeconds: config.workers.idle_shutdown_seconds,
+    maxAutoContinues: config.recovery.max_auto_continues,
+    launch: async (sessionId) => {
+      const conversation = conversations.conversationOfSession(sessionId);
+      if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
+      return buildLaunch(settings, conversation, sessionId);
+    },
+    onDurableEvent: (event, tx, ctx) => writeEventReplies(conversations, event, tx, ctx),
+    onActivity: (sessionId, event) => relay.relay(sessionId, event),
+    coordinate: (sessionId, params) => handleCoordinate(conversations, sessionId, params),
+  });
+  conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
+  relay = new ActivityRelay(conversations, channels);
+  conversations.onOutbox((channelId) => channels.get(channelId)?.wakeOutbox());
+
+  for (const channelConfig of config.channels) {
+    const token = env[channelConfig.bot_token_env];
+    if (!token) throw new Error(`channels.${channelConfig.id}.bot_token_env: environment variable ${channelConfig.bot_token_env} is not set`);
+    channels.set(
+      channelConfig.id,
+      createTelegramChannel({
+        id: channelConfig.id,
+        token,
+        apiBaseUrl: channelConfig.api_base_url,
+        pollTimeoutSeconds: channelConfig.poll_timeout_seconds,
+        pollIntervalMs: channelConfig.poll_interval_ms,
+        adminUserIds: channelConfig.admin_user_ids.map(String),
+        allowedChatIds: channelConfig.allowed_chat_ids.map(String),
+        store,
+        log: log.child({ component: "telegram", channel: channelConfig.id }),
+      }),
+    );
+  }
+  supervisor.start();
+  for (const channel of channels.values()) await channel.start(conversations);
+  log.info({ workdir, channels: [...channels.keys()], models: Object.keys(settings.chatModels) }, "starling host started");
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("shutting down");
+      // Stop taking updates first, then let workers checkpoint, then flush what they produced.
+      await Promise.allSettled([...channels.values()].map((c) => c.stop()));
+      await supervisor.stop(8000);
+      await store.close();
+      log.info("stopped");
+      log.flush();
+    })());
+  return { store, supervisor, conversations, channels, log, stop };
+}
