@@ -22,3 +22,21 @@ export function crashPoint(name: string): void {
   counts.set(name, seen);
   if (seen === t.n) process.kill(process.pid, "SIGKILL");
 }
+
+/** Commit points of a worker (session store). Each is one atomic sync batch. */
+export const WORKER_CRASH_POINTS = [
+  "enqueue",
+  "turn_start",
+  "model_answer",
+  "tool_intent",
+  "tool_result",
+  "turn_end",
+  "turn_failed",
+  "turn_cancelled",
+  "turn_superseded",
+  "turn_resume",
+  "recovery",
+  "compaction",
+  "ack_events",
+] as const;
+export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];

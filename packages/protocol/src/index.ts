@@ -55,7 +55,7 @@ export {
 export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } from "./errors.js";
 
 // Process helpers
-export { crashPoint } from "./crash-point.js";
+export { crashPoint, WORKER_CRASH_POINTS, type WorkerCrashPoint } from "./crash-point.js";
 export {
   WorkerClient,
   spawnWorker,

@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
-import { crashPoint, isDurableEvent, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
+import { crashPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
 import { Keys, prefixRange } from "./keys.js";
 import {
   initialMeta,
@@ -13,23 +13,9 @@ import {
 } from "./records.js";
 import { StoreLockedError } from "./errors.js";
 
-/** Named commit points (ARCHITECTURE §5.6). Each is one atomic sync batch; `STARLING_CRASH_AT` can stop the worker right after it. */
-export const WORKER_CRASH_POINTS = [
-  "enqueue",
-  "turn_start",
-  "model_answer",
-  "tool_intent",
-  "tool_result",
-  "turn_end",
-  "turn_failed",
-  "turn_cancelled",
-  "turn_superseded",
-  "turn_resume",
-  "recovery",
-  "compaction",
-  "ack_events",
-] as const;
-export type CommitPoint = (typeof WORKER_CRASH_POINTS)[number];
+/** Named commit points (ARCHITECTURE §5.6), defined in the protocol so hosts can list them. */
+export { WORKER_CRASH_POINTS };
+export type CommitPoint = WorkerCrashPoint;
 
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 

@@ -1,0 +1,95 @@
+/**
+ * `<attachment>path</attachment>` tags in a reply: resolved inside the conversation's
+ * workspace, classified as photo or document, and removed from the text.
+ */
+import { realpathSync, statSync } from "node:fs";
+import path from "node:path";
+
+export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif"]);
+/** Telegram's sendPhoto upload limit. */
+export const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
+
+export interface ReplyAttachment {
+  /** Absolute, symlink-resolved path inside the workspace. */
+  path: string;
+  kind: "photo" | "document";
+  /** File name to upload with. */
+  name: string;
+  size: number;
+}
+
+export interface RejectedAttachment {
+  /** The path as written in the tag. */
+  path: string;
+  reason: string;
+}
+
+export interface ExtractedAttachments {
+  text: string;
+  attachments: ReplyAttachment[];
+  rejected: RejectedAttachment[];
+}
+
+const TAG_RE = /<attachment>([\s\S]*?)<\/attachment>/gi;
+/** Stands in for a removed tag until lines holding nothing else are dropped. */
+const MARK = "\uE000";
+
+function isInside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+function realpathOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveOne(written: string, workspace: string, realWorkspace: string | undefined): ReplyAttachment | RejectedAttachment {
+  const raw = written.trim().replace(/^file:\/\//, "");
+  if (raw === "") return { path: written, reason: "empty attachment path" };
+  if (raw.includes("\0")) return { path: written, reason: "invalid attachment path" };
+  if (realWorkspace === undefined) return { path: written, reason: `workspace ${workspace} does not exist` };
+  const resolved = path.resolve(workspace, raw);
+  if (!isInside(path.resolve(workspace), resolved) && !isInside(realWorkspace, resolved)) {
+    return { path: written, reason: "path is outside the workspace" };
+  }
+  const real = realpathOrUndefined(resolved);
+  if (real === undefined) return { path: written, reason: "file not found" };
+  if (!isInside(realWorkspace, real)) return { path: written, reason: "path resolves (through a symlink) outside the workspace" };
+  const stat = statSync(real);
+  if (!stat.isFile()) return { path: written, reason: "not a regular file" };
+  if (stat.size === 0) return { path: written, reason: "file is empty" };
+  const ext = path.extname(real).toLowerCase();
+  const kind = PHOTO_EXTENSIONS.has(ext) && stat.size <= PHOTO_MAX_BYTES ? "photo" : "document";
+  return { path: real, kind, name: path.basename(resolved), size: stat.size };
+}
+
+/**
+ * Find `<attachment>…</attachment>` tags, resolve each path against `workspace` and remove the
+ * tags from the text. Paths escaping the workspace (`..`, absolute paths elsewhere, symlinks
+ * pointing out), missing files and non-files are rejected with a reason. The same file named
+ * twice is attached once.
+ */
+export function extractAttachments(text: string, workspace: string): ExtractedAttachments {
+  const realWorkspace = realpathOrUndefined(workspace);
+  const attachments: ReplyAttachment[] = [];
+  const rejected: RejectedAttachment[] = [];
+  const marked = text.replace(TAG_RE, (_whole, inner: string) => {
+    const result = resolveOne(inner, workspace, realWorkspace);
+    if ("reason" in result) rejected.push(result);
+    else if (!attachments.some((a) => a.path === result.path)) attachments.push(result);
+    return MARK;
+  });
+  // A line that held only tags goes away entirely; elsewhere only the tag goes.
+  const cleaned = marked
+    .split("\n")
+    .filter((line) => !(line.includes(MARK) && line.split(MARK).join("").trim() === ""))
+    .join("\n")
+    .split(MARK)
+    .join("")
+    .trim();
+  return { text: cleaned, attachments, rejected };
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { WORKER_CRASH_POINTS } from "@starling/protocol";
+import { loadConfig, type StarlingConfig } from "@starling/config";
+import { HOST_CRASH_POINTS } from "../state/host-store.js";
+import { startHost } from "../host.js";
+import { parseCli, USAGE } from "./args.js";
+import { runDoctor } from "./doctor.js";
+import { runInit } from "./init.js";
+import { runService } from "./service.js";
+
+
+function version(): string {
+  const file = fileURLToPath(new URL("../../../../VERSION", import.meta.url));
+  try {
+    return readFileSync(file, "utf8").split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Loads the config or prints every problem (`path: what is wrong`) and returns null. */
+export function loadOrReport(path: string): StarlingConfig | null {
+  const result = loadConfig(path, { env: process.env });
+  if (!result.ok) {
+    process.stderr.write(`starling: the config ${path} has problems:\n${result.errors.map((e) => `  - ${e}`).join("\n")}\n`);
+    return null;
+  }
+  for (const warning of result.warnings) process.stderr.write(`starling: warning: ${warning}\n`);
+  if (result.upgradedFrom) {
+    process.stderr.write(`starling: upgraded the config from version ${result.upgradedFrom} (original kept as ${path}.bak)\n`);
+  }
+  return result.config;
+}
+
+/** Runs a CLI command. Resolves with an exit code, or null when the process keeps running (the host). */
+export async function runCli(argv: string[]): Promise<number | null> {
+  let command;
+  try {
+    command = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`starling: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  switch (command.kind) {
+    case "help":
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case "version":
+      process.stdout.write(`starling ${version()}\n`);
+      return 0;
+    case "list-crash-points":
+      process.stdout.write(`host:   ${HOST_CRASH_POINTS.join(" ")}\nworker: ${WORKER_CRASH_POINTS.join(" ")}\n`);
+      return 0;
+    case "init":
+      return runInit(command);
+    case "doctor":
+      return runDoctor(command.config, command.workdir);
+    case "service":
+      return runService(command.action, command.config, command.workdir);
+    case "run": {
+      const config = loadOrReport(command.config);
+      if (!config) return 1;
+      const host = await startHost(config, command.workdir);
+      let signals = 0;
+      const onSignal = (signal: string) => {
+        signals++;
+        if (signals > 1) {
+          host.log.warn({ signal }, "second signal: exiting now");
+          process.exit(1);
+        }
+        // A bounded shutdown: whatever is not done in 15 s is recovered on the next start.
+        const guard = setTimeout(() => process.exit(0), 15_000);
+        void host.stop().finally(() => {
+          clearTimeout(guard);
+          process.exit(0);
+        });
+      };
+      process.on("SIGTERM", () => onSignal("SIGTERM"));
+      process.on("SIGINT", () => onSignal("SIGINT"));
+      return null;
+    }
+  }
+}
