@@ -28,7 +28,7 @@ export function loadOrReport(path: string): StarlingConfig | null {
   }
   for (const warning of result.warnings) process.stderr.write(`starling: warning: ${warning}\n`);
   if (result.upgradedFrom) {
-    process.stderr.write(`starling: upgraded the config from version ${result.upgradedFrom} (original kept as ${path}.bak)\n`);
+    process.stderr.write(`starling: upgraded the config from version ${result.upgradedFrom} (original kept as ${result.backupPath ?? `${path}.bak`})\n`);
   }
   return result.config;
 }

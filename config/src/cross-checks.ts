@@ -1,0 +1,124 @@
+import { asArray, asNumber, asRecord, asString, isRecord, type RawConfig } from "./loaders/raw.js";
+import { TOOL_MODEL_FIELDS, type ToolModelField } from "./schema.js";
+
+/**
+ * Checks that span several fields. They run on the raw (upgraded) config next to schema validation,
+ * so one run lists every problem; values of the wrong type are left to the schema errors.
+ */
+
+export interface CheckResult {
+  errors: string[];
+  warnings: string[];
+}
+
+const TOOL_CAPABILITY: Record<ToolModelField, string> = {
+  image_tool_model: "image_in",
+  pdf_tool_model: "pdf_in",
+  audio_tool_model: "audio_in",
+  image_generation_tool_model: "image_out",
+  search_tool_model: "web_search",
+};
+
+/** A model's capabilities, `["chat"]` when unset (the ModelConfig default), undefined when malformed. */
+export function capabilitiesOf(model: unknown): string[] | undefined {
+  if (!isRecord(model)) return undefined;
+  if (model.capabilities === undefined) return ["chat"];
+  return Array.isArray(model.capabilities) ? model.capabilities.filter((c): c is string => typeof c === "string") : undefined;
+}
+
+function checkModels(models: Record<string, unknown>, out: CheckResult): void {
+  const names = Object.keys(models);
+  if (names.length === 0) {
+    out.errors.push("models: at least one model is required");
+    return;
+  }
+  const capabilities = names.map((name) => capabilitiesOf(models[name]));
+  if (capabilities.some((c) => c === undefined)) return; // malformed model: the schema error says why
+  if (!capabilities.some((c) => c?.includes("chat"))) {
+    out.errors.push('models: at least one model needs the "chat" capability (it answers the conversation)');
+  }
+}
+
+function checkToolTargets(config: RawConfig, models: Record<string, unknown>, out: CheckResult): void {
+  const defaults = asRecord(config.session_defaults);
+  const known = Object.keys(models);
+  for (const field of TOOL_MODEL_FIELDS) {
+    const target = defaults[field];
+    const at = `session_defaults.${field}`;
+    let model: unknown;
+    if (typeof target === "string") {
+      const text = target.trim();
+      if (text === "" || text in models) {
+        model = models[text];
+      } else if (text.includes(":")) {
+        const colon = text.lastIndexOf(":");
+        const suffix = text.slice(colon + 1);
+        if (suffix !== "self") out.errors.push(`${at}: unsupported suffix ":${suffix}"; use "<alias>" or "<alias>:self"`);
+        else if (text.slice(0, colon).trim() === "") out.errors.push(`${at}: ":self" needs an alias before it, e.g. "main:self"`);
+        continue;
+      } else {
+        out.errors.push(`${at}: unknown model alias "${text}" (models: ${known.join(", ") || "none"})`);
+        continue;
+      }
+    } else if (isRecord(target)) {
+      model = target;
+    } else {
+      continue;
+    }
+    const capabilities = capabilitiesOf(model);
+    const needed = TOOL_CAPABILITY[field];
+    if (capabilities && !capabilities.includes(needed)) {
+      out.warnings.push(`${at}: the model has no "${needed}" capability; the tool may not work with it`);
+    }
+  }
+}
+
+function checkCompression(config: RawConfig, models: Record<string, unknown>, out: CheckResult): void {
+  const defaults = asRecord(config.session_defaults);
+  const threshold = asNumber(defaults.compression_threshold_tokens);
+  const retain = asNumber(defaults.compression_retain_recent_tokens);
+  if (threshold === undefined) return;
+  if (retain !== undefined && retain >= threshold) {
+    out.errors.push(
+      `session_defaults.compression_retain_recent_tokens: must be smaller than compression_threshold_tokens (${threshold})`,
+    );
+  }
+  for (const [name, model] of Object.entries(models)) {
+    const context = asNumber(asRecord(model).token_max_context);
+    if (context !== undefined && capabilitiesOf(model)?.includes("chat") && threshold > context) {
+      out.warnings.push(
+        `session_defaults.compression_threshold_tokens: ${threshold} is above models.${name}.token_max_context (${context}); that model's context fills up before compaction starts`,
+      );
+    }
+  }
+}
+
+function checkChannels(config: RawConfig, out: CheckResult): void {
+  const seen = new Map<string, number>();
+  asArray(config.channels).forEach((channel, index) => {
+    const id = asString(asRecord(channel).id);
+    if (id === undefined) return;
+    const first = seen.get(id);
+    if (first !== undefined) out.errors.push(`channels.${index}.id: duplicate channel id "${id}" (also channels.${first}.id)`);
+    else seen.set(id, index);
+  });
+}
+
+function checkDefaultProfile(config: RawConfig, models: Record<string, unknown>, out: CheckResult): void {
+  const main = asRecord(config.default_profile).main_model;
+  if (typeof main !== "string") return;
+  const found = main in models || Object.values(models).some((m) => asRecord(m).model_name === main);
+  if (!found) out.warnings.push(`default_profile.main_model: no model "${main}"; new conversations use the first chat model`);
+}
+
+export function crossFieldChecks(config: RawConfig): CheckResult {
+  const out: CheckResult = { errors: [], warnings: [] };
+  if (isRecord(config.models)) {
+    checkModels(config.models, out);
+    checkToolTargets(config, config.models, out);
+    checkCompression(config, config.models, out);
+    checkDefaultProfile(config, config.models, out);
+  }
+  checkChannels(config, out);
+  return out;
+}

@@ -1,0 +1,143 @@
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+import { ModelConfig as ProtocolModelConfig } from "@starling/protocol";
+import { CONFIG_VERSION } from "./version.js";
+
+/** Accepts `null` like Stellaclaw (`"software_dir": null`) and turns it into "not set". */
+function nullish<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((value): z.output<T> | undefined => value ?? undefined);
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TELEGRAM_ID = z.union([z.number().int(), z.string().regex(/^-?\d+$/, { error: "must be a numeric Telegram id" })]);
+
+/** The protocol's ModelConfig, named so the editor schema lists it once under `$defs`. */
+const ModelConfig = ProtocolModelConfig.meta({
+  id: "ModelConfig",
+  description: "One model: provider wire format, endpoint, API key variable, capabilities, limits",
+});
+
+/**
+ * A helper model for one tool: a model alias (`"search_brave"`), `"<alias>:self"` for the session's
+ * own main model, or an inline ModelConfig. Aliases are checked against `models` at load time.
+ */
+export const ToolModelTarget = z
+  .union([z.string().trim().min(1), ModelConfig], { error: "expected a model alias or an inline model object" })
+  .describe('Model alias, "<alias>:self" (the session\'s own model), or an inline model');
+export type ToolModelTarget = z.output<typeof ToolModelTarget>;
+
+export const TOOL_MODEL_FIELDS = [
+  "image_tool_model",
+  "pdf_tool_model",
+  "audio_tool_model",
+  "image_generation_tool_model",
+  "search_tool_model",
+] as const;
+export type ToolModelField = (typeof TOOL_MODEL_FIELDS)[number];
+
+export const SessionDefaults = z
+  .object({
+    compression_threshold_tokens: nullish(z.number().int().positive()).describe(
+      "Compact the history when it passes this many tokens (unset: no compaction)",
+    ),
+    compression_retain_recent_tokens: nullish(z.number().int().nonnegative()).describe(
+      "Tokens of recent history kept verbatim when compacting",
+    ),
+    image_tool_model: nullish(ToolModelTarget),
+    pdf_tool_model: nullish(ToolModelTarget),
+    audio_tool_model: nullish(ToolModelTarget),
+    image_generation_tool_model: nullish(ToolModelTarget),
+    search_tool_model: nullish(ToolModelTarget),
+  })
+  .prefault({});
+export type SessionDefaults = z.output<typeof SessionDefaults>;
+
+export const SandboxConfig = z
+  .object({
+    mode: z.enum(["subprocess", "bubblewrap"]).default("subprocess").describe("How workers are isolated"),
+    bubblewrap_binary: z.string().trim().min(1, { error: "must not be blank" }).default("bwrap"),
+    software_dir: nullish(z.string().trim().min(1, { error: "must not be blank when set" })).describe(
+      "Host directory of shared tools exposed read-only to sandboxed sessions",
+    ),
+    software_mount_path: z
+      .string()
+      .default("/opt")
+      .refine((p) => isAbsolute(p), { error: "must be an absolute path" })
+      .describe("Where software_dir is mounted inside bubblewrap"),
+  })
+  .prefault({});
+export type SandboxConfig = z.output<typeof SandboxConfig>;
+
+export const TelegramChannelConfig = z.object({
+  kind: z.literal("telegram"),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "use letters, digits, '.', '_' or '-' (it names folders and conversation ids)" })
+    .describe("Channel id; prefix of conversation ids"),
+  bot_token_env: z
+    .string()
+    .regex(ENV_NAME, { error: "must be an environment variable name (letters, digits, _)" })
+    .default("TELEGRAM_BOT_TOKEN")
+    .describe("Environment variable that holds the bot token"),
+  api_base_url: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .default("https://api.telegram.org")
+    .transform((url) => url.replace(/\/+$/, "")),
+  poll_timeout_seconds: z.number().int().nonnegative().default(30).describe("getUpdates long-poll timeout"),
+  poll_interval_ms: z.number().int().nonnegative().default(250).describe("Pause after each batch of updates"),
+  admin_user_ids: z.array(TELEGRAM_ID).default([]).describe("Telegram user ids that are admins from the start"),
+  allowed_chat_ids: z.array(TELEGRAM_ID).default([]).describe("Chats approved without asking an admin"),
+});
+export type TelegramChannelConfig = z.output<typeof TelegramChannelConfig>;
+
+export const ChannelConfig = z.discriminatedUnion("kind", [TelegramChannelConfig]);
+export type ChannelConfig = z.output<typeof ChannelConfig>;
+
+export const WorkersConfig = z
+  .object({
+    idle_shutdown_seconds: z.number().int().positive().default(600).describe("Stop a worker idle this long"),
+    max_concurrent_turns: z.number().int().positive().default(4).describe("Turns running at once, all sessions"),
+  })
+  .prefault({});
+
+export const RecoveryConfig = z
+  .object({
+    max_auto_continues: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2)
+      .describe("Automatic continues of a turn interrupted by a crash before asking the user"),
+  })
+  .prefault({});
+
+export const LogConfig = z
+  .object({
+    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    file: nullish(z.string().min(1)).describe("Log file (default: <workdir>/logs/host.log); relative to the config file"),
+  })
+  .prefault({});
+
+/** The Starling user config, latest version (Stellaclaw 0.4 shape plus Starling's optional sections). */
+export const StarlingConfig = z.object({
+  $schema: z.string().optional().describe("JSON Schema for editors; ignored by Starling"),
+  version: z.literal(CONFIG_VERSION),
+  agent_server: z
+    .object({
+      path: nullish(z.string().min(1)).describe(
+        "Worker executable (relative to the config file); unset or missing: the bundled starling-worker",
+      ),
+    })
+    .optional(),
+  default_profile: z.object({ main_model: ToolModelTarget.optional() }).optional(),
+  models: z.record(z.string().min(1), ModelConfig).describe("Model catalogue: alias → model"),
+  session_defaults: SessionDefaults,
+  sandbox: SandboxConfig,
+  channels: z.array(ChannelConfig).min(1, { error: "at least one channel is required" }),
+  workers: WorkersConfig,
+  recovery: RecoveryConfig,
+  log: LogConfig,
+});
+export type StarlingConfig = z.output<typeof StarlingConfig>;
+/** The config as written in the file (defaults not yet applied). */
+export type StarlingConfigInput = z.input<typeof StarlingConfig>;

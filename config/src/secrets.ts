@@ -1,0 +1,49 @@
+import { capabilitiesOf, type CheckResult } from "./cross-checks.js";
+import { asArray, asRecord, isRecord, type RawConfig } from "./loaders/raw.js";
+import { TOOL_MODEL_FIELDS } from "./schema.js";
+
+/** Environment as read by the loader; `process.env` fits. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The message never contains the value, only the variable's name. */
+function missing(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return `environment variable ${name} is not set; export it (or add it to the service's Environment=)`;
+  if (value.trim() === "") return `environment variable ${name} is empty; set it to the secret (or fix the service's Environment=)`;
+  return undefined;
+}
+
+/**
+ * Secrets the host needs to run: every Telegram channel's bot token and the API key of every chat
+ * model are errors when missing. Keys of helper models (search, image…) are warnings: only the tool
+ * that uses them fails.
+ */
+export function secretChecks(config: RawConfig, env: Env): CheckResult {
+  const out: CheckResult = { errors: [], warnings: [] };
+  asArray(config.channels).forEach((channel, index) => {
+    if (!isRecord(channel) || channel.kind !== "telegram") return;
+    const name = channel.bot_token_env ?? "TELEGRAM_BOT_TOKEN";
+    if (typeof name !== "string" || !ENV_NAME.test(name)) return; // the schema reports it
+    const problem = missing(env, name);
+    if (problem) out.errors.push(`channels.${index}.bot_token_env: ${problem}`);
+  });
+
+  const check = (model: unknown, at: string, required: boolean) => {
+    const name = asRecord(model).api_key_env;
+    if (typeof name !== "string" || !ENV_NAME.test(name)) return;
+    const problem = missing(env, name);
+    if (!problem) return;
+    if (required) out.errors.push(`${at}.api_key_env: ${problem}`);
+    else out.warnings.push(`${at}.api_key_env: ${problem}; tools that use this model fail until it is`);
+  };
+  for (const [alias, model] of Object.entries(asRecord(config.models))) {
+    check(model, `models.${alias}`, capabilitiesOf(model)?.includes("chat") ?? false);
+  }
+  const defaults = asRecord(config.session_defaults);
+  for (const field of TOOL_MODEL_FIELDS) {
+    if (isRecord(defaults[field])) check(defaults[field], `session_defaults.${field}`, false);
+  }
+  return out;
+}

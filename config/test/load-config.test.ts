@@ -1,0 +1,147 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CONFIG_VERSION, loadConfig, parseConfig, type LoadResult } from "../src/index.js";
+import { ENV, EXAMPLE_CONFIG, FIXTURES, filesNextTo, fixtureCopy, tempDir } from "./helpers.js";
+
+function expectOk(result: LoadResult) {
+  if (!result.ok) throw new Error(`expected ok, got errors:\n${result.errors.join("\n")}`);
+  return result;
+}
+function expectErrors(result: LoadResult): string[] {
+  if (result.ok) throw new Error("expected errors, got ok");
+  return result.errors;
+}
+const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+
+describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
+  it("loads unchanged, warning only that agent_server.path does not exist", () => {
+    const path = fixtureCopy("stellaclaw-0.4-example_config.json");
+    const before = readFileSync(path, "utf8");
+    const result = expectOk(loadConfig(path, { env: ENV }));
+    expect(result.upgradedFrom).toBeUndefined();
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^agent_server\.path: target\/debug\/agent_server .* not found; using the bundled worker$/);
+    expect(readFileSync(path, "utf8")).toBe(before);
+    expect(filesNextTo(path)).toEqual(["config.json"]);
+
+    const { config } = result;
+    expect(config.version).toBe(CONFIG_VERSION);
+    expect(config.agent_server?.path).toBeUndefined();
+    expect(Object.keys(config.models)).toEqual(["main", "search_brave"]);
+    expect(config.models.main?.capabilities).toEqual(["chat", "image_in", "pdf_in", "audio_in"]);
+    expect(config.session_defaults.search_tool_model).toBe("search_brave");
+    expect(config.sandbox).toEqual({ mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: undefined, software_mount_path: "/opt" });
+    expect(config.channels[0]).toMatchObject({ id: "telegram-main", allowed_chat_ids: [], admin_user_ids: [] });
+    expect(config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 4 });
+    expect(config.recovery).toEqual({ max_auto_continues: 2 });
+    expect(config.log).toEqual({ level: "info", file: undefined });
+  });
+
+  it("uses an existing agent_server.path, resolved against the config's directory", () => {
+    const path = fixtureCopy("stellaclaw-0.4-example_config.json");
+    const worker = join(path, "..", "worker.js");
+    writeFileSync(worker, "");
+    const raw = readJson(path);
+    raw.agent_server = { path: "worker.js" };
+    writeFileSync(path, JSON.stringify(raw));
+    const result = expectOk(loadConfig(path, { env: ENV }));
+    expect(result.config.agent_server?.path).toBe(worker);
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe("loadConfig: example_config.json", () => {
+  it("validates with no warnings", () => {
+    const result = expectOk(loadConfig(EXAMPLE_CONFIG, { env: ENV, writeUpgrade: false }));
+    expect(result.warnings).toEqual([]);
+    expect(result.upgradedFrom).toBeUndefined();
+    expect(Object.keys(result.config.models)).toEqual(["main"]);
+    expect(result.config.channels.map((c) => c.kind)).toEqual(["telegram"]);
+  });
+});
+
+describe("loadConfig: problems are listed by path", () => {
+  it("lists every bad field of an invalid config at once", () => {
+    const errors = expectErrors(loadConfig(join(FIXTURES, "invalid.json"), { env: ENV }));
+    const expected = [
+      /^models\.main\.provider_type: must be one of .*"open_router_completion".* \(got "open_router_chat"\)$/,
+      /^models\.main\.url: must be a valid URL$/,
+      /^session_defaults\.compression_threshold_tokens: must be greater than 0$/,
+      /^sandbox\.mode: must be one of "subprocess", "bubblewrap" \(got "docker"\)$/,
+      /^sandbox\.software_mount_path: must be an absolute path$/,
+      /^channels\.0\.poll_timeout_seconds: expected number, got a string$/,
+      /^channels\.1\.admin_user_ids\.0: /,
+      /^workers\.max_concurrent_turns: must be greater than 0$/,
+      /^session_defaults\.search_tool_model: unknown model alias "brave" \(models: main\)$/,
+      /^models: at least one model needs the "chat" capability/,
+      /^channels\.1\.id: duplicate channel id "tg" \(also channels\.0\.id\)$/,
+    ];
+    for (const pattern of expected) expect(errors.some((e) => pattern.test(e)), `${pattern} in\n${errors.join("\n")}`).toBe(true);
+    expect(errors).toHaveLength(expected.length);
+  });
+
+  it("warns about unknown keys by full path, with a spelling hint", () => {
+    const raw = readJson(join(FIXTURES, "stellaclaw-0.4-example_config.json"));
+    const channel = (raw.channels as Record<string, unknown>[])[0] as Record<string, unknown>;
+    channel.bot_tokn_env = "TELEGRAM_BOT_TOKEN";
+    (raw.models as Record<string, Record<string, unknown>>).main!.conn_timout = 5;
+    raw.wrokers = { max_concurrent_turns: 2 };
+    const result = expectOk(parseConfig(raw, { env: ENV }));
+    expect(result.warnings).toContain('channels.0.bot_tokn_env: unknown key (ignored); did you mean "bot_token_env"?');
+    expect(result.warnings).toContain('models.main.conn_timout: unknown key (passed to the worker unchanged); did you mean "conn_timeout"?');
+    expect(result.warnings).toContain('wrokers: unknown key (ignored); did you mean "workers"?');
+    expect(result.config.channels[0]).not.toHaveProperty("bot_tokn_env");
+  });
+
+  it("names the missing environment variable, never a secret value", () => {
+    const env = { OPENROUTER_API_KEY: ENV.OPENROUTER_API_KEY };
+    const result = parseConfig(readJson(join(FIXTURES, "stellaclaw-0.4-example_config.json")), { env });
+    const errors = expectErrors(result);
+    expect(errors).toEqual([
+      "channels.0.bot_token_env: environment variable TELEGRAM_BOT_TOKEN is not set; export it (or add it to the service's Environment=)",
+    ]);
+    expect(result.warnings.some((w) => w.startsWith("models.search_brave.api_key_env: environment variable BRAVE_SEARCH_API_KEY is not set"))).toBe(true);
+    expect(JSON.stringify(result)).not.toContain(ENV.OPENROUTER_API_KEY);
+  });
+
+  it("does not echo a bot_token written into the config", () => {
+    const raw = readJson(join(FIXTURES, "stellaclaw-0.4-example_config.json"));
+    (raw.channels as Record<string, unknown>[])[0]!.bot_token = "123:do-not-print";
+    const result = expectOk(parseConfig(raw, { env: ENV }));
+    expect(result.warnings.some((w) => w.startsWith("channels.0.bot_token: a token in the config file is not used"))).toBe(true);
+    expect(JSON.stringify(result)).not.toContain("do-not-print");
+  });
+
+  it("skips secret checks when asked", () => {
+    expectOk(parseConfig(readJson(EXAMPLE_CONFIG), { env: {}, checkSecrets: false }));
+  });
+
+  it("checks tool-model targets and :self rules", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    raw.session_defaults = { image_tool_model: "main:self", pdf_tool_model: ":self", audio_tool_model: "main:other" };
+    const errors = expectErrors(parseConfig(raw, { env: ENV }));
+    expect(errors).toEqual([
+      'session_defaults.pdf_tool_model: ":self" needs an alias before it, e.g. "main:self"',
+      'session_defaults.audio_tool_model: unsupported suffix ":other"; use "<alias>" or "<alias>:self"',
+    ]);
+  });
+});
+
+describe("loadConfig: file problems", () => {
+  it("names line and column of a JSON syntax error", () => {
+    const path = join(tempDir(), "config.json");
+    writeFileSync(path, '{\n  "version": "0.4",\n  "models": {\n    "main": { "url": "x", }\n  }\n}\n');
+    const errors = expectErrors(loadConfig(path, { env: ENV }));
+    expect(errors).toEqual([`${path}: invalid JSON at line 4, column 27: trailing comma before '}'`]);
+  });
+
+  it("reports a missing file", () => {
+    const path = join(tempDir(), "missing.json");
+    expect(expectErrors(loadConfig(path))[0]).toBe(`${path}: config file not found (create one with \`starling init\` or copy example_config.json)`);
+  });
+
+  it("rejects a config that is not an object", () => {
+    expect(expectErrors(parseConfig([1, 2]))).toEqual(["(root): expected a JSON object"]);
+  });
+});
