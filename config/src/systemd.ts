@@ -43,7 +43,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
   for (const [name, value] of Object.entries(paths)) checkPath(name, value);
   const environmentFileLine =
     options.environmentFile !== undefined
-      ? `EnvironmentFile=${escapeValue(options.environmentFile)}`
+      ? `EnvironmentFile=-${escapeValue(options.environmentFile)}`
       : "# EnvironmentFile=%h/.config/starling/env";
   const values: Record<string, string> = {
     node_path: quoteArgument(options.nodePath),

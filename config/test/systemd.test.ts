@@ -15,7 +15,7 @@ describe("renderSystemdUnit", () => {
       "ExecStart=/usr/bin/node /opt/starling/packages/host/dist/main.js --config /home/ada/.config/starling/config.json --workdir /home/ada/.local/share/starling",
     );
     expect(unit).toContain("WorkingDirectory=/home/ada/.local/share/starling\n");
-    expect(unit).toContain("\nEnvironmentFile=/home/ada/.config/starling/env\n");
+    expect(unit).toContain("\nEnvironmentFile=-/home/ada/.config/starling/env\n");
     expect(unit).toContain("\nRestart=on-failure\n");
     expect(unit).toContain("\nWantedBy=default.target\n");
     expect(unit).not.toMatch(/\{\{/);

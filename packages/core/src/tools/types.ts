@@ -1,4 +1,5 @@
 import type { TurnErrorKind } from "@starling/protocol";
+import type { AnyTool } from "./define-tool.js";
 
 /** What the model is offered for one tool: name, description and JSON Schema of the arguments. */
 export interface ToolSchema {
@@ -26,7 +27,7 @@ export interface ToolRunResult {
 /** Asks the host to do something a tool needs (user_tell, update_plan, …). Rejects on failure/timeout. */
 export type CoordinateFn = (action: string, payload: unknown, signal: AbortSignal) => Promise<unknown>;
 
-export interface ToolRuntimeOptions {
+export interface ToolRuntimeOptions extends ToolRuntimeExtras {
   /** Absolute workspace path; every path argument is confined to it (and `shared/` inside it). */
   workspace: string;
   sessionId: string;
@@ -42,3 +43,14 @@ export interface ToolRunOptions {
 /** Error classes a tool failure maps onto in results' `details.kind`. */
 export type ToolErrorKind = "invalid_arguments" | "unknown_tool" | "path_escape" | "not_found" | "failed" | "aborted";
 export type { TurnErrorKind };
+
+/** Optional knobs of a ToolRuntime (added to ToolRuntimeOptions; all have defaults). */
+export interface ToolRuntimeExtras {
+  /**
+   * The tools this runtime offers and runs (its catalog). Default: `builtinTools()` (files, search,
+   * shell). Only these can run; any other name is refused.
+   */
+  tools?: readonly AnyTool[];
+  /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
+  maxResultChars?: number;
+}
