@@ -36,7 +36,7 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   );
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
-  const content = withCallIds(response.content, turn.turnId, next.steps);
+  const content = withCallIds(response.content, turn.turnId, next.steps, idsInTurn(deps));
   if (content.some((i) => i.type === "tool_call")) {
     await deps.journal.recordToolRequest(next, content, response.usage);
     return { kind: "tools", turn: next };
@@ -47,14 +47,25 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
 }
 
 /** Every tool call needs a unique id to pair with its result; some servers omit or repeat them. */
-function withCallIds(content: TranscriptItem[], turnId: number, step: number): TranscriptItem[] {
-  const seen = new Set<string>();
+function withCallIds(content: TranscriptItem[], turnId: number, step: number, seen: Set<string>): TranscriptItem[] {
   return content.map((item, i): TranscriptItem => {
     if (item.type !== "tool_call") return item;
     const call: ToolCallItem = item.id && !seen.has(item.id) ? item : { ...item, id: `call_${turnId}_${step}_${i}` };
     seen.add(call.id);
     return call;
   });
+}
+
+/** Tool-call ids already used since the last user message (ids must be unique to pair results). */
+function idsInTurn(deps: SessionDeps): Set<string> {
+  const ids = new Set<string>();
+  const messages = deps.store.messages;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    for (const item of m.content) if (item.type === "tool_call") ids.add(item.id);
+    if (m.role === "user" || m.role === "context") break;
+  }
+  return ids;
 }
 
 /** Maps a model-call failure to what the turn reports. Auth, config and request errors need a fix first. */

@@ -1,0 +1,56 @@
+import type { z } from "zod";
+import type { OutputStore } from "./output-store.js";
+import type { ShellSessions } from "./shell-sessions.js";
+import type { CoordinateFn } from "./types.js";
+import type { WorkspacePaths } from "./workspace-paths.js";
+
+/** What a tool's `execute` gets besides its arguments. Built per call by the ToolRuntime. */
+export interface ToolContext {
+  /** Real (symlink-resolved) workspace root. */
+  workspace: string;
+  /** Resolves and confines path arguments; use it for every path a tool touches. */
+  paths: WorkspacePaths;
+  /** Where full outputs are kept (`<workspace>/.output/`). */
+  outputs: OutputStore;
+  /** Background shell sessions of this runtime. */
+  shells: ShellSessions;
+  sessionId: string;
+  callId: string;
+  turnId: number;
+  /** Aborted on cancel or interrupt: stop promptly and kill any child process. */
+  signal: AbortSignal;
+  coordinate: CoordinateFn;
+}
+
+/** What `execute` may return. A bare string is `{ content }`. */
+export interface ToolOutput {
+  /** Text for the model. The runtime bounds it (head + tail) and keeps the full text under `.output/`. */
+  content: string;
+  /** Structured data for hosts and UIs; not shown to the model. */
+  details?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/** One tool: model-facing description and parameters, plus its implementation. */
+export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  /** Written for the model. */
+  description: string;
+  /** A `z.object` with `.describe()` on every field; its JSON Schema is what the model sees. */
+  parameters: S;
+  /** No side effects: may be re-run after a crash (ARCHITECTURE §5.3). */
+  readOnly: boolean;
+  /**
+   * Runs the tool with validated arguments. May throw: a `ToolError` becomes an error result with its
+   * message; an `fs` error becomes a "not found"/"failed" result naming the path.
+   */
+  execute(args: z.output<S>, ctx: ToolContext): Promise<string | ToolOutput>;
+}
+
+/** Any tool, whatever its parameter schema. */
+export type AnyTool = ToolDefinition<z.ZodObject>;
+
+/** Declares a tool; the identity function, there for type inference of `execute`'s arguments. */
+export function defineTool<S extends z.ZodObject>(definition: ToolDefinition<S>): ToolDefinition<S> {
+  return definition;
+}

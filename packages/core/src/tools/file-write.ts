@@ -1,0 +1,37 @@
+import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { defineTool } from "./define-tool.js";
+import { ToolError } from "./errors.js";
+
+export const fileWriteParameters = z.object({
+  file_path: z.string().describe("File to write: relative to the workspace, or an absolute path inside it. Missing parent folders are created."),
+  content: z.string().describe("The text to write (UTF-8)."),
+  mode: z
+    .enum(["overwrite", "append"])
+    .optional()
+    .describe('"overwrite" (default) replaces the file; "append" adds content at its end.'),
+});
+
+export const fileWriteTool = defineTool({
+  name: "file_write",
+  description:
+    "Write a UTF-8 text file, creating it and any missing parent folders. mode overwrite (default) replaces the whole file; append adds to its end. To change part of an existing file, prefer edit or apply_patch.",
+  parameters: fileWriteParameters,
+  readOnly: false,
+  async execute(args, ctx) {
+    const target = await ctx.paths.resolve(args.file_path, { write: true });
+    const mode = args.mode ?? "overwrite";
+    const existing = await stat(target.abs).catch(() => null);
+    if (existing?.isDirectory()) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
+    await mkdir(dirname(target.abs), { recursive: true });
+    if (mode === "append") await appendFile(target.abs, args.content, "utf8");
+    else await writeFile(target.abs, args.content, "utf8");
+    const bytes = Buffer.byteLength(args.content, "utf8");
+    const verb = mode === "append" ? "Appended" : existing ? "Overwrote" : "Created";
+    return {
+      content: `${verb} ${target.display} (${bytes} bytes ${mode === "append" ? "added" : "written"}).`,
+      details: { filePath: target.display, mode, bytesWritten: bytes, created: existing === null },
+    };
+  },
+});

@@ -1,0 +1,101 @@
+import { readFile, stat } from "node:fs/promises";
+import { z } from "zod";
+import { clipLine } from "./bounded-text.js";
+import { defineTool } from "./define-tool.js";
+import { ToolError } from "./errors.js";
+import { globMatcher, joinDisplay, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
+
+export const MAX_GREP_MATCHES = 200;
+export const MAX_GREP_LINE_CHARS = 300;
+/** Larger files are skipped (and counted) rather than read. */
+export const MAX_GREP_FILE_BYTES = 4 * 1024 * 1024;
+
+export const grepParameters = z.object({
+  pattern: z.string().min(1).describe('JavaScript regular expression searched line by line, e.g. "function\\s+load" or "TODO|FIXME". Prefix with (?i) for case-insensitive.'),
+  path: z.string().optional().describe("File or folder to search, relative to the workspace (default: the workspace root)."),
+  include: z.string().optional().describe('Only search files matching this glob, e.g. "*.ts" or "src/**/*.{js,ts}". A pattern without "/" matches file names at any depth.'),
+});
+
+export const grepTool = defineTool({
+  name: "grep",
+  description:
+    `Search file contents with a regular expression. Returns matching lines as path:line:text (up to ${MAX_GREP_MATCHES} matches, long lines cut). ` +
+    `Skips binary and non-UTF-8 files, files over ${MAX_GREP_FILE_BYTES / 1024 / 1024} MB, and the folders ${[...SKIPPED_DIRS].join(", ")}.`,
+  parameters: grepParameters,
+  readOnly: true,
+  async execute(args, ctx) {
+    const regex = compile(args.pattern);
+    const include = args.include ? globMatcher(args.include) : null;
+    const base = await ctx.paths.resolve(args.path ?? ".");
+    const info = await stat(base.abs);
+    const stats: WalkStats = { visited: 0, cut: false };
+    const files = info.isDirectory() ? walkFiles(base.abs, ctx.signal, stats) : single(base.abs);
+    const matches: string[] = [];
+    const matchedFiles = new Set<string>();
+    let skippedLarge = 0;
+    let more = false;
+    outer: for await (const file of files) {
+      if (include && !include(file.rel || (base.display.split("/").pop() ?? ""))) continue;
+      const size = (await stat(file.abs).catch(() => null))?.size ?? 0;
+      if (size > MAX_GREP_FILE_BYTES) {
+        skippedLarge += 1;
+        continue;
+      }
+      const text = await readText(file.abs);
+      if (text === null) continue;
+      const display = info.isDirectory() ? joinDisplay(base.display, file.rel) : base.display;
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i += 1) {
+        const line = (lines[i] ?? "").replace(/\r$/, "");
+        if (!regex.test(line)) continue;
+        if (matches.length >= MAX_GREP_MATCHES) {
+          more = true;
+          break outer;
+        }
+        matches.push(`${display}:${i + 1}:${clipLine(line, MAX_GREP_LINE_CHARS)}`);
+        matchedFiles.add(display);
+      }
+    }
+    const where = base.display === "." ? "the workspace" : base.display;
+    const head =
+      matches.length === 0
+        ? `No matches for /${args.pattern}/ in ${where}${args.include ? ` (files matching ${args.include})` : ""}.`
+        : `${matches.length}${more ? "+" : ""} matches in ${matchedFiles.size} file${matchedFiles.size === 1 ? "" : "s"}${more ? ` (stopped at ${MAX_GREP_MATCHES}; narrow the pattern, path or include)` : ""}:`;
+    const notes: string[] = [];
+    if (skippedLarge) notes.push(`[${skippedLarge} file(s) over ${MAX_GREP_FILE_BYTES / 1024 / 1024} MB skipped]`);
+    if (stats.cut) notes.push(`[search stopped after ${stats.visited - 1} entries; give a narrower path]`);
+    return {
+      content: [head, ...matches, ...notes].join("\n"),
+      details: { pattern: args.pattern, path: base.display, include: args.include, numMatches: matches.length, numFiles: matchedFiles.size, truncated: more || stats.cut },
+    };
+  },
+});
+
+function compile(pattern: string): RegExp {
+  const insensitive = pattern.startsWith("(?i)");
+  const source = insensitive ? pattern.slice(4) : pattern;
+  try {
+    return new RegExp(source, insensitive ? "iu" : "u");
+  } catch {
+    try {
+      return new RegExp(source, insensitive ? "i" : "");
+    } catch (error) {
+      throw new ToolError("invalid_arguments", `Invalid regex pattern ${JSON.stringify(pattern)}: ${(error as Error).message}. Escape special characters such as ( [ { with a backslash.`);
+    }
+  }
+}
+
+async function* single(abs: string): AsyncGenerator<{ abs: string; rel: string }> {
+  yield { abs, rel: "" };
+}
+
+/** The file as text, or `null` when it is binary (NUL bytes) or not valid UTF-8. */
+async function readText(abs: string): Promise<string | null> {
+  const buf = await readFile(abs).catch(() => null);
+  if (buf === null || buf.subarray(0, 8192).includes(0)) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch {
+    return null;
+  }
+}

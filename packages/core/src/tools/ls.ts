@@ -1,0 +1,59 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { defineTool } from "./define-tool.js";
+import { ToolError } from "./errors.js";
+
+export const MAX_LS_ENTRIES = 1_000;
+/** Folders listed but not expanded. */
+export const UNEXPANDED_DIRS: ReadonlySet<string> = new Set(["node_modules", "__pycache__", "target", "dist", "build", "coverage", "venv"]);
+
+export const lsParameters = z.object({
+  path: z.string().optional().describe("Folder to list, relative to the workspace (default: the workspace root)."),
+});
+
+export const lsTool = defineTool({
+  name: "ls",
+  description:
+    `List a folder as an indented tree (folders end with "/", symlinks with "@"). Hidden entries (starting with ".") are left out; ` +
+    `${[...UNEXPANDED_DIRS].join(", ")} are shown but not expanded. Stops at ${MAX_LS_ENTRIES} entries; use glob or a narrower path for big trees.`,
+  parameters: lsParameters,
+  readOnly: true,
+  async execute(args, ctx) {
+    const base = await ctx.paths.resolve(args.path ?? ".");
+    const info = await stat(base.abs);
+    if (!info.isDirectory()) throw new ToolError("failed", `${base.display} is not a directory; use file_read to read a file.`);
+    const lines: string[] = [];
+    const truncated = await list(base.abs, 1, lines, ctx.signal);
+    const header = truncated
+      ? `num_entries: >${MAX_LS_ENTRIES}\ntruncated: true (list a narrower path, or use glob/grep)`
+      : `num_entries: ${lines.length}`;
+    return {
+      content: `${header}\n\n- ${base.display === "." ? "./" : `${base.display}/`}\n${lines.join("\n")}`.trimEnd(),
+      details: { path: base.display, numEntries: lines.length, truncated },
+    };
+  },
+});
+
+/** Appends the tree under `dir` to `lines`; returns `true` when it stopped at the entry cap. */
+async function list(dir: string, depth: number, lines: string[], signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) throw new ToolError("aborted", "Listing interrupted: the turn was cancelled or interrupted.");
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const indent = "  ".repeat(depth);
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    if (lines.length >= MAX_LS_ENTRIES) return true;
+    if (entry.isSymbolicLink()) {
+      const target = await stat(join(dir, entry.name)).catch(() => null);
+      lines.push(`${indent}- ${entry.name}@${target?.isDirectory() ? "/" : ""}`);
+    } else if (entry.isDirectory()) {
+      const skipped = UNEXPANDED_DIRS.has(entry.name);
+      lines.push(`${indent}- ${entry.name}/${skipped ? " (not expanded)" : ""}`);
+      if (!skipped && (await list(join(dir, entry.name), depth + 1, lines, signal))) return true;
+    } else {
+      lines.push(`${indent}- ${entry.name}`);
+    }
+  }
+  return false;
+}

@@ -1,0 +1,224 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ToolError } from "./errors.js";
+import type { OutputStore } from "./output-store.js";
+import { type OutputPreview, previewFile } from "./shell-output.js";
+
+/** SIGTERM → SIGKILL grace when a process group is stopped. */
+export const KILL_GRACE_MS = 200;
+/** At most this many shell sessions run at once. */
+export const MAX_RUNNING_SESSIONS = 16;
+const CLOSE_AFTER_EXIT_MS = 250;
+const POLL_MS = 20;
+
+export interface ShellExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One command started by `shell`, running in its own process group; output goes to one file. */
+export interface ShellSession {
+  readonly id: string;
+  readonly command: string;
+  /** Pid of the shell, which is also the process group id. */
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Absolute path and workspace-relative path of the combined stdout + stderr file. */
+  readonly outAbs: string;
+  readonly outDisplay: string;
+  /** `null` while running. */
+  exit: ShellExit | null;
+}
+
+interface SessionState extends ShellSession {
+  child: ChildProcess;
+  exited: Promise<ShellExit>;
+  closed: Promise<void>;
+  bytes: number;
+  readOffset: number;
+}
+
+export type WaitOutcome = "exited" | "timeout" | "aborted";
+
+/**
+ * The shell sessions of one ToolRuntime. Every command runs as `bash -lc` (or `sh -c`) in the
+ * workspace, detached into its own process group so it can be stopped as a whole, stdout and stderr
+ * appended to one file under `.output/shell/`. Finished sessions are forgotten once reported, but
+ * their process group is still killed by `killAll` if something in it lives on.
+ */
+export class ShellSessions {
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly groups = new Map<number, SessionState>();
+  private counter = 0;
+  private readonly shell: readonly string[];
+
+  constructor(
+    private readonly cwd: string,
+    private readonly outputs: OutputStore,
+  ) {
+    this.shell = existsSync("/bin/bash") ? ["/bin/bash", "-lc"] : ["/bin/sh", "-c"];
+  }
+
+  newId(): string {
+    do this.counter += 1;
+    while (this.sessions.has(`sh_${this.counter}`));
+    return `sh_${this.counter}`;
+  }
+
+  get(id: string): ShellSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  ids(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Starts `command` under `id` (which must not be in use). */
+  async start(id: string, command: string): Promise<ShellSession> {
+    const running = [...this.sessions.values()].filter((s) => s.exit === null).length;
+    if (running >= MAX_RUNNING_SESSIONS) {
+      throw new ToolError("failed", `Too many running shell sessions (${running}); stop some with shell_close first (${this.ids().join(", ")}).`);
+    }
+    const file = this.outputs.newFile("shell", id, "log");
+    mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
+    let fd: number | null = openSync(file.abs, "a");
+    const [program = "/bin/sh", ...flags] = this.shell;
+    const child = spawn(program, [...flags, command], {
+      cwd: this.cwd,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, PAGER: "cat", GIT_PAGER: "cat" },
+    });
+    const state: SessionState = {
+      id, command, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
+      exit: null, child, bytes: 0, readOffset: 0,
+      exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
+    };
+    const onData = (chunk: Buffer): void => {
+      if (fd === null) return;
+      writeSync(fd, chunk);
+      state.bytes += chunk.length;
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.stdin?.on("error", () => undefined); // EPIPE after the process ended: reported by write()
+    state.exited = new Promise((resolveExit) => {
+      child.once("exit", (code, signal) => resolveExit((state.exit = { code, signal })));
+      child.once("error", () => resolveExit((state.exit ??= { code: null, signal: null })));
+    });
+    state.closed = new Promise((resolveClose) => {
+      child.once("close", () => {
+        if (fd !== null) closeSync(fd);
+        fd = null;
+        if (!groupAlive(state.pid)) this.groups.delete(state.pid);
+        resolveClose();
+      });
+    });
+    if (child.pid === undefined) {
+      const error = await new Promise<Error>((resolveError) => child.once("error", resolveError));
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      throw new ToolError("failed", `Could not start the shell (${program}): ${error.message}`);
+    }
+    this.sessions.set(id, state);
+    this.groups.set(state.pid, state);
+    return state;
+  }
+
+  /** Waits until the session's command exits, `ms` pass, or `signal` aborts. */
+  async wait(session: ShellSession, ms: number, signal: AbortSignal): Promise<WaitOutcome> {
+    const state = this.state(session);
+    if (state.exit === null) {
+      const outcome = await new Promise<WaitOutcome>((resolveWait) => {
+        const done = (outcome: WaitOutcome): void => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          resolveWait(outcome);
+        };
+        const onAbort = (): void => done("aborted");
+        const timer = setTimeout(() => done("timeout"), ms);
+        if (signal.aborted) return done("aborted");
+        signal.addEventListener("abort", onAbort, { once: true });
+        void state.exited.then(() => done("exited"));
+      });
+      if (outcome !== "exited") return outcome;
+    }
+    // Let the pipes drain so the output of a finished command is complete.
+    await Promise.race([state.closed, sleep(CLOSE_AFTER_EXIT_MS)]);
+    return "exited";
+  }
+
+  /** Output written since the last call, as a bounded preview; advances the read position. */
+  readNew(session: ShellSession, maxChars: number): OutputPreview {
+    const state = this.state(session);
+    const preview = previewFile(state.outAbs, state.readOffset, state.bytes, maxChars, state.outDisplay, state.exit === null);
+    state.readOffset = preview.end;
+    return preview;
+  }
+
+  /** Writes `input` verbatim to the command's stdin. */
+  async write(session: ShellSession, input: string): Promise<void> {
+    const stdin = this.state(session).child.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable) {
+      throw new ToolError("failed", `Shell session ${session.id} no longer accepts input (its stdin is closed).`);
+    }
+    await new Promise<void>((resolveWrite, rejectWrite) => {
+      stdin.write(input, (error) => (error ? rejectWrite(new ToolError("failed", `Could not write to session ${session.id}: ${error.message}`)) : resolveWrite()));
+    });
+  }
+
+  /** Stops the session's whole process group: SIGTERM, then SIGKILL after the grace. */
+  async kill(session: ShellSession): Promise<void> {
+    const state = this.state(session);
+    await killGroup(state.pid, state.exited);
+    this.groups.delete(state.pid);
+  }
+
+  /** Drops a finished session from the registry (its group stays tracked until it is gone). */
+  forget(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** Kills every process group started here, running or lingering, and forgets all sessions. */
+  async killAll(): Promise<void> {
+    const states = new Set([...this.sessions.values(), ...this.groups.values()]);
+    this.sessions.clear();
+    await Promise.all([...states].map((state) => killGroup(state.pid, state.exited)));
+    this.groups.clear();
+  }
+
+  private state(session: ShellSession): SessionState {
+    // Every ShellSession handed out by start() is a SessionState.
+    return session as SessionState;
+  }
+}
+
+/** `true` while any process of group `pgid` exists. */
+export function groupAlive(pgid: number): boolean {
+  if (pgid <= 0) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  if (pgid <= 0) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+async function killGroup(pgid: number, exited: Promise<ShellExit>): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, "SIGTERM");
+  const deadline = Date.now() + KILL_GRACE_MS;
+  while (groupAlive(pgid) && Date.now() < deadline) await sleep(POLL_MS);
+  if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
+  await Promise.race([exited, sleep(1000)]);
+}

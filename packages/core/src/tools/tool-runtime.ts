@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { describeIssues, parseArgumentText } from "./arguments.js";
+import { headTail, omissionMarker } from "./bounded-text.js";
+import { builtinTools } from "./builtin-tools.js";
+import type { AnyTool, ToolContext, ToolOutput } from "./define-tool.js";
+import { isSystemError, ToolError } from "./errors.js";
+import { OutputStore } from "./output-store.js";
+import { ShellSessions } from "./shell-sessions.js";
+import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
+import { WorkspacePaths } from "./workspace-paths.js";
+
+export const DEFAULT_MAX_RESULT_CHARS = 20_000;
+/** After an abort, how long a tool may take to return before the runtime stops waiting for it. */
+export const ABORT_GRACE_MS = 500;
+
+const ABANDONED = Symbol("abandoned");
+
+/**
+ * Runs the tool calls of one session. Only tools in its catalog run; arguments are parsed and
+ * validated centrally; every failure (unknown tool, bad JSON, invalid arguments, path escape, fs
+ * error, abort) comes back as an `isError` result, never as a throw. Result text longer than
+ * `maxResultChars` is cut to head + tail and the full text kept under `<workspace>/.output/`.
+ */
+export class ToolRuntime {
+  private readonly tools = new Map<string, AnyTool>();
+  private readonly paths: WorkspacePaths;
+  private readonly outputs: OutputStore;
+  private readonly shells: ShellSessions;
+  private readonly maxResultChars: number;
+  private schemas: ToolSchema[] | null = null;
+  private disposed = false;
+
+  constructor(private readonly options: ToolRuntimeOptions) {
+    for (const tool of options.tools ?? builtinTools()) {
+      if (this.tools.has(tool.name)) throw new Error(`ToolRuntime: duplicate tool name ${tool.name}`);
+      this.tools.set(tool.name, tool);
+    }
+    this.paths = new WorkspacePaths(options.workspace);
+    this.outputs = new OutputStore(options.workspace);
+    this.shells = new ShellSessions(options.workspace, this.outputs);
+    this.maxResultChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
+  }
+
+  /** What the model is offered: one entry per tool, sorted by name, parameters as JSON Schema. */
+  catalog(): ToolSchema[] {
+    this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(toolSchema);
+    return this.schemas.map((schema) => ({ ...schema }));
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  /** `true` only for known tools without side effects (safe to re-run after a crash). */
+  isReadOnly(name: string): boolean {
+    return this.tools.get(name)?.readOnly ?? false;
+  }
+
+  /** Runs one call. Never throws; honours `options.signal` (returns promptly once it aborts). */
+  async run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult> {
+    const started = Date.now();
+    let result: ToolRunResult;
+    try {
+      result = await this.execute(call, options);
+    } catch (error) {
+      result = failure("failed", `${call.name} failed unexpectedly: ${errorText(error)}`);
+    }
+    result.details = { ...result.details, tool: call.name, durationMs: Date.now() - started };
+    return this.bound(call, result);
+  }
+
+  /** Kills every child process group started by the tools (running or lingering). */
+  async killAll(): Promise<void> {
+    await this.shells.killAll();
+  }
+
+  /** Kills all children; later calls are refused. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.shells.killAll();
+  }
+
+  private async execute(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult> {
+    if (this.disposed) return failure("failed", `The tool runtime is shut down; ${call.name} was not run.`);
+    const tool = this.tools.get(call.name);
+    if (!tool) {
+      const names = [...this.tools.keys()].sort().join(", ");
+      return failure("unknown_tool", `Unknown tool ${JSON.stringify(call.name)}: it is not in this session's catalog. Available tools: ${names}.`);
+    }
+    if (options.signal.aborted) return failure("aborted", `${tool.name} was not started: the turn was cancelled or interrupted.`);
+    const parsed = parseArgumentText(tool.name, call.arguments);
+    if (!parsed.ok) return failure("invalid_arguments", parsed.message);
+    const validated = tool.parameters.safeParse(parsed.value);
+    if (!validated.success) return failure("invalid_arguments", describeIssues(tool.name, validated.error.issues, parsed.value));
+    const ctx: ToolContext = {
+      workspace: await this.paths.root(),
+      paths: this.paths,
+      outputs: this.outputs,
+      shells: this.shells,
+      sessionId: this.options.sessionId,
+      callId: call.id,
+      turnId: options.turnId,
+      signal: options.signal,
+      coordinate: this.options.coordinate,
+    };
+    try {
+      const output = await withAbortGrace(tool.execute(validated.data, ctx), options.signal);
+      if (output === ABANDONED) {
+        return failure("aborted", `${tool.name} was interrupted (the turn was cancelled or interrupted) and did not stop within ${ABORT_GRACE_MS} ms; its outcome is unknown.`);
+      }
+      return fromOutput(output);
+    } catch (error) {
+      return this.describeError(error, tool.name, options.signal);
+    }
+  }
+
+  private async describeError(error: unknown, tool: string, signal: AbortSignal): Promise<ToolRunResult> {
+    if (error instanceof ToolError) return failure(error.kind, error.message);
+    if (signal.aborted || (error instanceof Error && error.name === "AbortError")) {
+      return failure("aborted", `${tool} was interrupted: the turn was cancelled or interrupted.`);
+    }
+    if (isSystemError(error)) {
+      const where = error.path ? await this.paths.display(error.path) : "the file";
+      switch (error.code) {
+        case "ENOENT":
+          return failure("not_found", `${where} does not exist. Check the path (ls or glob can help); relative paths are relative to the workspace.`);
+        case "EISDIR":
+          return failure("failed", `${where} is a directory, not a file.`);
+        case "ENOTDIR":
+          return failure("failed", `A part of ${where} is a file, not a directory.`);
+        case "EACCES":
+        case "EPERM":
+          return failure("failed", `Permission denied for ${where}.`);
+        default:
+          return failure("failed", `${tool} failed on ${where}: ${error.code}${error.syscall ? ` (${error.syscall})` : ""}.`);
+      }
+    }
+    return failure("failed", `${tool} failed: ${errorText(error)}`);
+  }
+
+  private async bound(call: ToolCallRequest, result: ToolRunResult): Promise<ToolRunResult> {
+    if (result.content.length <= this.maxResultChars) return result;
+    let saved: string | null = null;
+    try {
+      saved = await this.outputs.save(call.name, call.id, result.content);
+    } catch {
+      saved = null;
+    }
+    const bounded = headTail(result.content, this.maxResultChars, (n) => omissionMarker(n, "characters", saved));
+    return { ...result, content: bounded.text, details: { ...result.details, truncated: true, fullOutput: saved } };
+  }
+}
+
+function toolSchema(tool: AnyTool): ToolSchema {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.parameters, { io: "input" }) as Record<string, unknown>;
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
+}
+
+function failure(kind: ToolErrorKind, content: string): ToolRunResult {
+  return { content, isError: true, details: { kind } };
+}
+
+function fromOutput(output: string | ToolOutput): ToolRunResult {
+  if (typeof output === "string") return { content: output, isError: false };
+  return { content: output.content, isError: output.isError ?? false, ...(output.details ? { details: output.details } : {}) };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `work`'s value, or ABANDONED when `signal` aborted and `work` did not settle within the grace. */
+async function withAbortGrace<T>(work: Promise<T>, signal: AbortSignal): Promise<T | typeof ABANDONED> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
+  const abandoned = new Promise<typeof ABANDONED>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve(ABANDONED), ABORT_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  work.catch(() => undefined); // a late rejection after we stopped waiting is not unhandled
+  try {
+    return await Promise.race([work, abandoned]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}

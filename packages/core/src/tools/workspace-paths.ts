@@ -1,0 +1,123 @@
+import { lstat, readlink, realpath } from "node:fs/promises";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { hasCode } from "./errors.js";
+import { ToolError } from "./errors.js";
+
+/** A path argument after confinement. */
+export interface ResolvedPath {
+  /** Absolute, symlink-resolved path to hand to `fs` (its last parts may not exist yet). */
+  abs: string;
+  /** The path as the model should see it: workspace-relative with `/`, or `.` for the root. */
+  display: string;
+}
+
+export interface ResolveOptions {
+  /** The tool will write here: the session database folder (`.starling/`) is refused. */
+  write?: boolean;
+}
+
+/** The workspace folder whose symlink target (outside the workspace) tools may also use. */
+export const SHARED_DIR = "shared";
+const PROTECTED_DIR = ".starling";
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Confines path arguments to the workspace. Relative paths are relative to the workspace; absolute
+ * paths must lie inside it. `..` that leaves it and symlinks pointing out of it are refused, except
+ * under `<workspace>/shared/`, which may be a symlink to a folder elsewhere (paths there may resolve
+ * anywhere inside that link's target).
+ */
+export class WorkspacePaths {
+  private readonly lexicalRoot: string;
+  private realRoot: string | null = null;
+
+  constructor(workspace: string) {
+    this.lexicalRoot = resolve(workspace);
+  }
+
+  /** Real workspace root (symlinks resolved); the lexical path if it cannot be resolved. */
+  async root(): Promise<string> {
+    if (this.realRoot === null) {
+      this.realRoot = await realpath(this.lexicalRoot).catch(() => this.lexicalRoot);
+    }
+    return this.realRoot;
+  }
+
+  /** Resolves `input` or throws a `ToolError` (`path_escape`) that names the path. */
+  async resolve(input: string, options: ResolveOptions = {}): Promise<ResolvedPath> {
+    const root = await this.root();
+    const raw = input.trim() === "" ? "." : input;
+    const lexical = isAbsolute(raw) ? resolve(raw) : resolve(this.lexicalRoot, raw);
+    const rel = insideAny(lexical, [this.lexicalRoot, root]);
+    if (rel === null) {
+      throw new ToolError(
+        "path_escape",
+        `Path ${JSON.stringify(input)} resolves to ${lexical}, which is outside the workspace ${root}. ` +
+          "Use a path inside the workspace (relative paths are relative to it).",
+      );
+    }
+    const display = rel === "" ? "." : rel.split(sep).join("/");
+    const real = await realpathAllowMissing(resolve(root, rel), 0);
+    if (insideAny(real, [root]) === null && !(await this.insideShared(rel, real))) {
+      throw new ToolError(
+        "path_escape",
+        `Path ${JSON.stringify(input)} goes through a symlink to ${real}, which is outside the workspace ${root}. ` +
+          "Symlinks may not lead out of the workspace (only shared/ may point elsewhere).",
+      );
+    }
+    if (options.write && (display === PROTECTED_DIR || display.startsWith(`${PROTECTED_DIR}/`))) {
+      throw new ToolError("path_escape", `Path ${JSON.stringify(input)} is inside ${PROTECTED_DIR}/, which holds the session database; tools may not write there.`);
+    }
+    return { abs: real, display };
+  }
+
+  /** How an absolute path (as found in an `fs` error) should be shown to the model. */
+  async display(abs: string): Promise<string> {
+    const root = await this.root();
+    const rel = insideAny(abs, [root, this.lexicalRoot]);
+    if (rel !== null) return rel === "" ? "." : rel.split(sep).join("/");
+    const shared = await realpath(resolve(root, SHARED_DIR)).catch(() => null);
+    const inShared = shared === null ? null : insideAny(abs, [shared]);
+    if (inShared !== null) return [SHARED_DIR, ...inShared.split(sep)].filter(Boolean).join("/");
+    return abs;
+  }
+
+  private async insideShared(rel: string, real: string): Promise<boolean> {
+    const first = rel.split(sep)[0];
+    if (first !== SHARED_DIR) return false;
+    const target = await realpath(resolve(await this.root(), SHARED_DIR)).catch(() => null);
+    return target !== null && insideAny(real, [target]) !== null;
+  }
+}
+
+/** `path` relative to the first of `roots` that contains it, or `null` when none does. */
+function insideAny(path: string, roots: readonly string[]): string | null {
+  for (const root of roots) {
+    const rel = relative(root, path);
+    if (rel === "") return "";
+    if (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel)) return rel;
+  }
+  return null;
+}
+
+/**
+ * `realpath` that also works for paths whose last parts do not exist yet (a file about to be
+ * written): the longest existing prefix is resolved and the rest appended. Dangling symlinks are
+ * followed to where they point, so writing through one cannot leave the workspace unnoticed.
+ */
+async function realpathAllowMissing(path: string, hops: number): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if (!hasCode(error, "ENOENT", "ENOTDIR")) throw error;
+  }
+  const parent = dirname(path);
+  if (parent === path) return path;
+  const stat = await lstat(path).catch(() => null);
+  if (stat?.isSymbolicLink()) {
+    if (hops >= MAX_LINK_HOPS) throw new ToolError("failed", `Too many levels of symbolic links at ${path}.`);
+    const target = await readlink(path);
+    return realpathAllowMissing(resolve(parent, target), hops + 1);
+  }
+  return resolve(await realpathAllowMissing(parent, hops), basename(path));
+}
