@@ -1,0 +1,208 @@
+import { readFile, stat } from "node:fs/promises";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { ToolSchema } from "../../tools/types.js";
+import type { ModelRequest } from "../types.js";
+
+/** Prefix of the message that carries a compaction summary (`role: "context"`). */
+export const SUMMARY_PREFIX = "Summary of the earlier conversation:";
+/** Header of a file the model gets as a description instead of content. */
+export const TEXT_REFERENCE_HEADER = "[File attached as text reference]";
+/** Larger images are described, not inlined. */
+export const MAX_INLINE_IMAGE_BYTES = 20 * 1024 * 1024;
+
+export type WireContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+
+export interface WireAssistantToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export type WireMessage =
+  | { role: "system"; content: string }
+  | { role: "user"; content: string | WireContentPart[] }
+  | { role: "assistant"; content: string; tool_calls?: WireAssistantToolCall[] }
+  | { role: "tool"; tool_call_id: string; content: string };
+
+export interface WireTool {
+  type: "function";
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: WireMessage[];
+  tools?: WireTool[];
+  stream: true;
+  stream_options: { include_usage: true };
+  reasoning?: unknown;
+  cache_control?: { type: "ephemeral"; ttl?: "1h" };
+}
+
+const IMAGE_EXTENSIONS: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+};
+
+/**
+ * ModelRequest → chat-completions body. System prompt first; a `context` message becomes a user
+ * message starting with SUMMARY_PREFIX; assistant tool_call items become `tool_calls`; each
+ * tool_result becomes a `tool` message; user images become `image_url` parts (as data URLs) when
+ * the model has `image_in`, every other file a text reference block. A user message with a
+ * `userName` starts with a `[from <name> at <time>]` line.
+ */
+export async function buildChatRequest(config: ModelConfig, request: ModelRequest): Promise<ChatCompletionRequest> {
+  const imageIn = config.capabilities.includes("image_in");
+  const messages: WireMessage[] = [];
+  if (request.system.trim() !== "") messages.push({ role: "system", content: request.system });
+  for (const message of request.messages) messages.push(...(await mapMessage(message, imageIn)));
+  const body: ChatCompletionRequest = {
+    model: config.model_name,
+    messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (request.tools.length > 0) body.tools = request.tools.map(mapTool);
+  if (config.reasoning !== undefined && config.reasoning !== null) body.reasoning = config.reasoning;
+  const cacheControl = anthropicCacheControl(config);
+  if (cacheControl) body.cache_control = cacheControl;
+  return body;
+}
+
+export function mapTool(tool: ToolSchema): WireTool {
+  return { type: "function", function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
+}
+
+/** OpenRouter prompt caching for `anthropic/claude-*`: 300 s → ephemeral (5 min), 3600 s → 1 h, else none. */
+export function anthropicCacheControl(config: ModelConfig): ChatCompletionRequest["cache_control"] {
+  if (!config.model_name.startsWith("anthropic/claude-")) return undefined;
+  if (config.cache_timeout === 300) return { type: "ephemeral" };
+  if (config.cache_timeout === 3600) return { type: "ephemeral", ttl: "1h" };
+  return undefined;
+}
+
+async function mapMessage(message: TranscriptMessage, imageIn: boolean): Promise<WireMessage[]> {
+  const out: WireMessage[] = [];
+  const toolMessages: WireMessage[] = [];
+  const parts: WireContentPart[] = [];
+  const toolCalls: WireAssistantToolCall[] = [];
+  // Images reach the model from users and (as a follow-up user message) from tools.
+  const inlineImages = imageIn && (message.role === "user" || message.role === "tool");
+  for (const item of message.content) {
+    switch (item.type) {
+      case "text":
+        addText(parts, item.text);
+        break;
+      case "file":
+        await addFile(parts, item, inlineImages, message.role);
+        break;
+      case "tool_call":
+        toolCalls.push({ id: item.id, type: "function", function: { name: item.name, arguments: item.arguments } });
+        break;
+      case "tool_result":
+        toolMessages.push({ role: "tool", tool_call_id: item.callId, content: item.content === "" ? "(no output)" : item.content });
+        break;
+    }
+  }
+  const text = joinedText(parts);
+  switch (message.role) {
+    case "context":
+      if (text) out.push({ role: "user", content: `${SUMMARY_PREFIX}\n${text}` });
+      out.push(...toolMessages);
+      break;
+    case "assistant":
+      if (text !== "" || toolCalls.length > 0) {
+        out.push({ role: "assistant", content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) });
+      }
+      out.push(...toolMessages);
+      break;
+    case "tool":
+      // Tool results first, so they follow their calls; files or notes the tools returned come after.
+      out.push(...toolMessages);
+      if (parts.length > 0) {
+        addText(parts, "The tools above returned these files:", true);
+        out.push(userMessage(parts));
+      }
+      break;
+    case "user": {
+      const header = message.userName ? `[from ${message.userName} at ${message.time}]` : undefined;
+      if (header) addText(parts, header, true);
+      if (parts.length > 0) out.push(userMessage(parts));
+      out.push(...toolMessages);
+      break;
+    }
+  }
+  return out;
+}
+
+/** Plain string content unless there are image parts. */
+function userMessage(parts: WireContentPart[]): WireMessage {
+  return { role: "user", content: parts.some((p) => p.type === "image_url") ? parts : joinedText(parts) };
+}
+
+function joinedText(parts: WireContentPart[]): string {
+  return parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+}
+
+/** Appends (or prepends) text, merging with a neighbouring text part. */
+function addText(parts: WireContentPart[], text: string, atStart = false): void {
+  const neighbour = atStart ? parts[0] : parts.at(-1);
+  if (neighbour?.type === "text") {
+    neighbour.text = atStart ? `${text}\n${neighbour.text}` : `${neighbour.text}\n${text}`;
+  } else if (atStart) {
+    parts.unshift({ type: "text", text });
+  } else {
+    parts.push({ type: "text", text });
+  }
+}
+
+async function addFile(parts: WireContentPart[], file: FileItem, inlineImages: boolean, role: TranscriptMessage["role"]): Promise<void> {
+  const mediaType = file.mediaType ?? guessImageType(file.uri);
+  if (!mediaType?.startsWith("image/")) {
+    return addText(parts, textReference(file, "the chat-completions format takes only images as direct input"));
+  }
+  if (!inlineImages) {
+    const reason = role === "user" || role === "tool" ? "the model does not support image input" : `images in ${role} messages are sent as text`;
+    return addText(parts, textReference(file, reason));
+  }
+  const url = await imageUrl(file, mediaType);
+  if (typeof url === "string") parts.push({ type: "image_url", image_url: { url } });
+  else addText(parts, textReference(file, url.reason));
+}
+
+/** data: and http(s): URLs pass through; file:// is read and inlined as base64. */
+async function imageUrl(file: FileItem, mediaType: string): Promise<string | { reason: string }> {
+  if (/^(data|https?):/i.test(file.uri)) return file.uri;
+  if (!file.uri.startsWith("file:")) return { reason: "unsupported file URI scheme" };
+  try {
+    const path = fileURLToPath(file.uri);
+    const size = (await stat(path)).size;
+    if (size > MAX_INLINE_IMAGE_BYTES) return { reason: `image too large to inline (${size} bytes)` };
+    return `data:${mediaType};base64,${(await readFile(path)).toString("base64")}`;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return { reason: `file could not be read (${typeof code === "string" ? code : "error"})` };
+  }
+}
+
+export function textReference(file: FileItem, reason: string): string {
+  return [
+    TEXT_REFERENCE_HEADER,
+    `uri: ${file.uri}`,
+    `name: ${file.name ?? "<unknown>"}`,
+    `media_type: ${file.mediaType ?? "<unknown>"}`,
+    `reason: ${reason}`,
+  ].join("\n");
+}
+
+function guessImageType(uri: string): string | undefined {
+  const dataType = /^data:([^;,]+)[;,]/i.exec(uri)?.[1];
+  if (dataType) return dataType.toLowerCase();
+  const path = uri.split(/[?#]/)[0] ?? uri;
+  return IMAGE_EXTENSIONS[extname(path).toLowerCase()];
+}

@@ -1,0 +1,147 @@
+import type { TranscriptItem, Usage } from "@starling/protocol";
+import type { z } from "zod";
+import { extractErrorMessage, kindForStatus } from "../http.js";
+import { ProviderError, type ModelResponse } from "../types.js";
+import { contentText, WireChunk, WireCompletion, type WireToolCall, type WireUsage } from "./wire.js";
+
+interface PartialCall {
+  id: string | undefined;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Builds one ModelResponse from chat-completions output: streamed chunks (`addChunk`, then
+ * `markDone` on `data: [DONE]`) or one plain JSON completion (`addCompletion`). Text deltas go to
+ * `onDelta` as they arrive. Tool calls are assembled from deltas by `index` (falling back to `id`
+ * for servers that omit or reuse indexes), their argument fragments concatenated in order.
+ *
+ * `finish()` rejects a reply that has neither text nor tool calls: kind `bad_request` when the
+ * upstream filtered it (`finish_reason: content_filter`, retrying would not help), otherwise
+ * kind `server` (retryable: an empty completion is an upstream hiccup). A stream that ends with
+ * neither `[DONE]` nor a finish reason was cut off: kind `network` (retryable).
+ */
+export class CompletionAssembler {
+  private text = "";
+  private readonly calls: PartialCall[] = [];
+  private readonly callsByIndex = new Map<number, PartialCall>();
+  private finishReason: string | undefined;
+  private usage: Usage | undefined;
+  private done = false;
+
+  constructor(private readonly onDelta?: (text: string) => void) {}
+
+  /** One parsed `data:` payload of the stream. */
+  addChunk(json: unknown): void {
+    const chunk = parseWire(WireChunk, json, "stream chunk");
+    if (chunk.error !== undefined && chunk.error !== null) throw upstreamError(chunk);
+    if (chunk.usage) this.usage = mapUsage(chunk.usage);
+    for (const choice of (chunk.choices ?? []).slice(0, 1)) {
+      const text = contentText(choice.delta?.content);
+      if (text) {
+        this.text += text;
+        this.onDelta?.(text);
+      }
+      for (const delta of choice.delta?.tool_calls ?? []) this.addToolCallDelta(delta);
+      if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+  }
+
+  /** The stream said `data: [DONE]`. */
+  markDone(): void {
+    this.done = true;
+  }
+
+  /** A whole non-streaming completion (`choices[0].message`). */
+  addCompletion(json: unknown): void {
+    const completion = parseWire(WireCompletion, json, "completion");
+    if (completion.error !== undefined && completion.error !== null) throw upstreamError(completion);
+    if (completion.usage) this.usage = mapUsage(completion.usage);
+    const choice = completion.choices?.[0];
+    if (!choice) throw new ProviderError("server", "the model answered with no choices");
+    this.text += contentText(choice.message?.content);
+    if (this.text) this.onDelta?.(this.text);
+    for (const call of choice.message?.tool_calls ?? []) this.addToolCallDelta({ ...call, index: null });
+    this.finishReason = choice.finish_reason ?? "stop";
+    this.done = true;
+  }
+
+  finish(): ModelResponse {
+    if (!this.done && this.finishReason === undefined) {
+      throw new ProviderError("network", "the model stream ended before the reply was complete");
+    }
+    const content: TranscriptItem[] = [];
+    if (this.text) content.push({ type: "text", text: this.text });
+    this.calls.forEach((call, i) => {
+      if (!call.name) throw new ProviderError("server", `the model sent tool call #${i + 1} without a name`);
+      content.push({
+        type: "tool_call",
+        id: call.id || `call_${i + 1}`,
+        name: call.name,
+        arguments: call.arguments.trim() === "" ? "{}" : call.arguments,
+      });
+    });
+    if (content.length === 0) {
+      const reason = this.finishReason ?? "none";
+      const kind = reason === "content_filter" ? "bad_request" : "server";
+      throw new ProviderError(kind, `the model returned an empty reply (finish_reason: ${reason})`);
+    }
+    return {
+      content,
+      ...(this.usage ? { usage: this.usage } : {}),
+      ...(this.finishReason ? { finishReason: this.finishReason } : {}),
+    };
+  }
+
+  private addToolCallDelta(delta: WireToolCall): void {
+    const call = this.targetCall(delta);
+    if (delta.id && !call.id) call.id = delta.id;
+    if (delta.function?.name) call.name += call.name === delta.function.name ? "" : delta.function.name;
+    if (delta.function?.arguments) call.arguments += delta.function.arguments;
+  }
+
+  private targetCall(delta: WireToolCall): PartialCall {
+    const index = delta.index ?? undefined;
+    const byIndex = index === undefined ? undefined : this.callsByIndex.get(index);
+    // Same index but a different id: a server that numbers every call 0 started a new one.
+    if (byIndex && !(delta.id && byIndex.id && delta.id !== byIndex.id)) return byIndex;
+    if (index === undefined && !delta.id) {
+      const last = this.calls.at(-1);
+      if (last && !delta.function?.name) return last;
+    }
+    const byId = delta.id ? this.calls.find((c) => c.id === delta.id) : undefined;
+    if (byId) return byId;
+    const call: PartialCall = { id: delta.id ?? undefined, name: "", arguments: "" };
+    this.calls.push(call);
+    if (index !== undefined) this.callsByIndex.set(index, call);
+    return call;
+  }
+}
+
+/** prompt_tokens → inputTokens (cached included), completion_tokens → outputTokens, cached_tokens → cachedTokens. */
+export function mapUsage(usage: WireUsage): Usage {
+  const count = (n: number | null | undefined): number => Math.max(0, Math.round(n ?? 0));
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    inputTokens: count(usage.prompt_tokens),
+    outputTokens: count(usage.completion_tokens),
+    ...(cached !== undefined && cached !== null ? { cachedTokens: count(cached) } : {}),
+  };
+}
+
+/** An `error` object inside a 2xx body or stream (OpenRouter reports mid-stream failures this way). */
+function upstreamError(body: { error?: unknown }): ProviderError {
+  const error = body.error;
+  const code = typeof error === "object" && error !== null ? (error as Record<string, unknown>)["code"] : undefined;
+  const status = typeof code === "number" && code >= 400 && code < 600 ? code : undefined;
+  const message = extractErrorMessage(body) ?? "unknown error";
+  return new ProviderError(status ? kindForStatus(status) : "server", `the model reported an error: ${message}`, {
+    ...(status ? { status } : {}),
+  });
+}
+
+function parseWire<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ProviderError("server", `the model sent a malformed ${what}`);
+  return parsed.data;
+}

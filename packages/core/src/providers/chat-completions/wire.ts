@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+// Response shapes of the OpenAI chat-completions API, read loosely: servers (OpenRouter, OpenAI,
+// vLLM, llama.cpp, Ollama) differ in which fields they send and use null for absent ones.
+
+const WireFunction = z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() });
+
+export const WireToolCall = z.looseObject({
+  index: z.number().int().nullish(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: WireFunction.nullish(),
+});
+export type WireToolCall = z.infer<typeof WireToolCall>;
+
+export const WireUsage = z.looseObject({
+  prompt_tokens: z.number().nullish(),
+  completion_tokens: z.number().nullish(),
+  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
+});
+export type WireUsage = z.infer<typeof WireUsage>;
+
+/** `content` is normally a string; a few servers answer with an array of `{type:"text", text}` parts. */
+const WireContent = z.union([z.string(), z.array(z.looseObject({ text: z.string().nullish() }))]).nullish();
+
+export const WireChunk = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        delta: z
+          .looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: WireUsage.nullish(),
+  error: z.unknown().optional(),
+});
+export type WireChunk = z.infer<typeof WireChunk>;
+
+export const WireCompletion = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        message: z
+          .looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: WireUsage.nullish(),
+  error: z.unknown().optional(),
+});
+export type WireCompletion = z.infer<typeof WireCompletion>;
+
+export function contentText(content: z.infer<typeof WireContent>): string {
+  if (typeof content === "string") return content;
+  if (!content) return "";
+  return content.map((part) => part.text ?? "").join("");
+}

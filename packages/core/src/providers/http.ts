@@ -1,0 +1,181 @@
+import { abortedError } from "./retry.js";
+import { ProviderError, type ProviderErrorKind } from "./types.js";
+
+/** Seconds to wait for response headers when `conn_timeout` is not configured. */
+export const DEFAULT_CONN_TIMEOUT_SECS = 120;
+/** Longest silence tolerated while a response body streams in (reasoning models can think for minutes). */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** How much of an error body goes into an error message. */
+const ERROR_BODY_CHARS = 300;
+
+/**
+ * One HTTP attempt: a fetch whose headers must arrive within `connTimeoutMs`, whose body may not
+ * stall longer than `idleTimeoutMs`, and which the caller's signal cancels at once. Every failure
+ * leaves through `toError` as a ProviderError (aborted / timeout / network). Call `dispose()` in
+ * `finally` to drop the listener on the caller's signal.
+ */
+export class HttpExchange {
+  private readonly controller = new AbortController();
+  private timeoutMessage: string | undefined;
+  private readonly onCallerAbort = (): void => this.controller.abort(this.signal.reason);
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly limits: { connTimeoutMs: number; idleTimeoutMs: number },
+  ) {
+    if (signal.aborted) this.controller.abort(signal.reason);
+    else signal.addEventListener("abort", this.onCallerAbort, { once: true });
+  }
+
+  /** POSTs JSON and resolves once response headers arrive (any status). */
+  async post(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+    const timer = setTimeout(
+      () => this.expire(`no response headers from ${describeUrl(url)} within ${this.limits.connTimeoutMs / 1000} s`),
+      this.limits.connTimeoutMs,
+    );
+    try {
+      return await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+        signal: this.controller.signal,
+      });
+    } catch (cause) {
+      throw this.toError(cause, `request to ${describeUrl(url)} failed`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The response body as byte chunks; a silence longer than the idle limit fails with kind `timeout`. */
+  async *chunks(response: Response): AsyncGenerator<Uint8Array> {
+    if (!response.body) return;
+    const reader = response.body.getReader();
+    const idleMs = this.limits.idleTimeoutMs;
+    try {
+      for (;;) {
+        const timer = setTimeout(() => this.expire(`the model sent no data for ${idleMs / 1000} s`), idleMs);
+        let step: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          step = await reader.read();
+        } catch (cause) {
+          throw this.toError(cause, "reading the model response failed");
+        } finally {
+          clearTimeout(timer);
+        }
+        if (step.done) return;
+        yield step.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** The whole body as text (used for JSON replies and error bodies). */
+  async text(response: Response): Promise<string> {
+    const decoder = new TextDecoder();
+    let text = "";
+    for await (const chunk of this.chunks(response)) text += decoder.decode(chunk, { stream: true });
+    return text + decoder.decode();
+  }
+
+  /** Cancels the in-flight request (e.g. after an error status, once its body was read). */
+  cancel(): void {
+    this.controller.abort();
+  }
+
+  dispose(): void {
+    this.signal.removeEventListener("abort", this.onCallerAbort);
+  }
+
+  /** Maps anything thrown during the exchange to a ProviderError. */
+  toError(cause: unknown, context: string): ProviderError {
+    if (cause instanceof ProviderError) return cause;
+    if (this.signal.aborted) return abortedError(this.signal);
+    if (this.timeoutMessage !== undefined) return new ProviderError("timeout", this.timeoutMessage, { cause });
+    return new ProviderError("network", `${context}: ${describeCause(cause)}`, { cause });
+  }
+
+  private expire(message: string): void {
+    this.timeoutMessage = message;
+    this.controller.abort(new Error(message));
+  }
+}
+
+/** The error for a non-2xx status, with a short piece of the body (its `error.message` when JSON). */
+export function statusError(status: number, headers: Headers, body: string, url: string): ProviderError {
+  const kind = kindForStatus(status);
+  const retryAfterMs = kind === "rate_limited" || kind === "server" ? parseRetryAfter(headers) : undefined;
+  const detail = shorten(extractErrorMessage(body) ?? body);
+  const message = `HTTP ${status} from ${describeUrl(url)}${detail ? `: ${detail}` : ""}`;
+  return new ProviderError(kind, message, { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}
+
+/** 429 → rate_limited, 401/403 → auth, 408/5xx → server, other 4xx → bad_request. */
+export function kindForStatus(status: number): ProviderErrorKind {
+  if (status === 429) return "rate_limited";
+  if (status === 401 || status === 403) return "auth";
+  if (status === 408 || status >= 500) return "server";
+  return "bad_request";
+}
+
+/** `retry-after-ms`, or `retry-after` as seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(headers: Headers, now = Date.now()): number | undefined {
+  const ms = Number(headers.get("retry-after-ms") ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get("retry-after")?.trim();
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** `error.message` (or `error` / `message` strings) of an OpenAI-style error body. */
+export function extractErrorMessage(body: unknown): string | undefined {
+  let value = body;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const error = record["error"];
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error !== null) {
+    const message = (error as Record<string, unknown>)["message"];
+    if (typeof message === "string") return message;
+  }
+  return typeof record["message"] === "string" ? record["message"] : undefined;
+}
+
+/** Origin and path only: a query string may carry secrets. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return "the model endpoint";
+  }
+}
+
+function shorten(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > ERROR_BODY_CHARS ? `${flat.slice(0, ERROR_BODY_CHARS)}…` : flat;
+}
+
+/** The message chain of a transport error (`fetch failed: connect ECONNREFUSED 127.0.0.1:1`), de-duplicated. */
+function describeCause(cause: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = cause;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const text = typeof code === "string" && !current.message.includes(code) ? `${current.message} (${code})` : current.message;
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    current = current.cause;
+  }
+  return parts.join(": ") || String(cause);
+}

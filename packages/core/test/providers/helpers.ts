@@ -1,0 +1,35 @@
+import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { ModelRequest } from "../../src/providers/index.js";
+
+export const TEST_KEY = "sk-test-secret-123";
+export const ENV = { FAKE_API_KEY: TEST_KEY };
+
+export function createModelConfig(url: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    provider_type: "open_router_completion",
+    model_name: "fake/model",
+    url,
+    api_key_env: "FAKE_API_KEY",
+    capabilities: ["chat"],
+    conn_timeout: 5,
+    retry_mode: { random_interval: { max_interval_secs: 0, max_retries: 2 } },
+    ...overrides,
+  };
+}
+
+let index = 0;
+export function message(role: TranscriptMessage["role"], content: TranscriptMessage["content"], extra: Partial<TranscriptMessage> = {}): TranscriptMessage {
+  return { index: index++, role, time: "2025-01-02T03:04:05Z", content, ...extra };
+}
+
+export function userText(text: string): TranscriptMessage {
+  return message("user", [{ type: "text", text }]);
+}
+
+export function createRequest(messages: TranscriptMessage[] = [userText("hello")], overrides: Partial<ModelRequest> = {}): ModelRequest {
+  return { system: "You are a test.", messages, tools: [], ...overrides };
+}
+
+export function signal(): AbortSignal {
+  return new AbortController().signal;
+}
