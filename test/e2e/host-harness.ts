@@ -1,0 +1,110 @@
+// End-to-end harness: the real `starling` CLI against the fake Telegram Bot API and a fake model.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const HOST_MAIN = fileURLToPath(new URL("../../packages/host/dist/main.js", import.meta.url));
+
+export interface HostConfigOptions {
+  apiRoot: string;
+  modelUrl: string;
+  extraModels?: Record<string, unknown>;
+  adminUserIds?: number[];
+  allowedChatIds?: number[];
+  workers?: { idle_shutdown_seconds?: number; max_concurrent_turns?: number };
+  recovery?: { max_auto_continues?: number };
+  compression?: { threshold: number; retain: number };
+}
+
+export function writeHostConfig(dir: string, o: HostConfigOptions): string {
+  const config = {
+    version: "0.4",
+    models: {
+      main: {
+        provider_type: "open_router_completion",
+        model_name: "fake-model",
+        url: o.modelUrl,
+        api_key_env: "FAKE_MODEL_KEY",
+        capabilities: ["chat"],
+        conn_timeout: 10,
+        retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
+      },
+      ...o.extraModels,
+    },
+    session_defaults: o.compression
+      ? { compression_threshold_tokens: o.compression.threshold, compression_retain_recent_tokens: o.compression.retain }
+      : {},
+    sandbox: { mode: "subprocess", bubblewrap_binary: "bwrap" },
+    channels: [
+      {
+        kind: "telegram",
+        id: "tg",
+        bot_token_env: "FAKE_TELEGRAM_TOKEN",
+        api_base_url: o.apiRoot,
+        poll_timeout_seconds: 1,
+        poll_interval_ms: 10,
+        admin_user_ids: o.adminUserIds ?? [],
+        allowed_chat_ids: o.allowedChatIds ?? [],
+      },
+    ],
+    workers: { idle_shutdown_seconds: 600, max_concurrent_turns: 4, ...o.workers },
+    recovery: { max_auto_continues: 2, ...o.recovery },
+    log: { level: "debug" },
+  };
+  const path = join(dir, "starling.json");
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Worker processes (children of this host), by pid. */
+  workerPids: () => number[];
+  stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(process.execPath, [HOST_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => out,
+    exited,
+    workerPids: () => {
+      const ps = spawnSync("ps", ["-o", "pid=,ppid=,args=", "-ax"], { encoding: "utf8" }).stdout;
+      return ps
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => Number(f[1]) === child.pid && f.slice(2).join(" ").includes("worker/dist/main.js"))
+        .map((f) => Number(f[0]));
+    },
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function tempDir(prefix = "starling-e2e-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 15_000, what = "condition"): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * A fake Telegram Bot API server for tests and benchmarks. telegraf (or any client)
+ * talks to it unchanged through `apiRoot`; tests play the users (`sendText`, …), read what
+ * the bot did (`messages`, `edits`, …) and inject faults (`failNext`). Behaviour follows
+ * the real API where bots depend on it: getUpdates long polling with offset confirmation,
+ * per-chat message ids, HTML/MarkdownV2 parsing with Telegram's error texts, 4096/1024
+ * limits, "message is not modified", multipart uploads, getFile + downloads.
+ */
+import { Inbound } from "./telegram/inbound.js";
+import { FakeBotApiServer } from "./telegram/server.js";
+import { FakeState } from "./telegram/state.js";
+import type {
+  BotCommand,
+  CallbackAnswerRecord,
+  CallRecord,
+  ChatActionRecord,
+  CommandsRecord,
+  EditRecord,
+  Fault,
+  FakeChat,
+  FakeUser,
+  InboundFile,
+  InboundOptions,
+  SentMessage,
+  StoredFile,
+  TgUpdate,
+} from "./telegram/types.js";
+
+export { groupChat, privateChat, user } from "./telegram/types.js";
+export type {
+  BotCommand,
+  CallbackAnswerRecord,
+  CallRecord,
+  ChatActionRecord,
+  CommandsRecord,
+  EditRecord,
+  Fault,
+  FakeChat,
+  FakeUser,
+  InboundFile,
+  InboundOptions,
+  InlineKeyboardButton,
+  MediaKind,
+  MessageEntity,
+  ReplyMarkup,
+  SentMessage,
+  StoredFile,
+  TgMessage,
+  TgUpdate,
+} from "./telegram/types.js";
+export { parseHtml } from "./telegram/html-parse.js";
+export { parseMarkdownV2 } from "./telegram/markdown-parse.js";
+
+export interface FakeTelegram {
+  /** e.g. `http://127.0.0.1:PORT`; clients call `${apiRoot}/bot<token>/<method>`. */
+  apiRoot: string;
+  token: string;
+  /** The bot as getMe describes it. */
+  botUser: FakeUser;
+
+  // inbound: simulated users (each returns the update_id; the message id is in `updates()`)
+  /** A text message; `/commands` in it get bot_command entities as Telegram adds them. */
+  sendText(chat: FakeChat, text: string, opts?: InboundOptions): number;
+  /** `sendText` with a leading `/` added when missing. */
+  sendCommand(chat: FakeChat, command: string, opts?: InboundOptions): number;
+  sendPhoto(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  sendDocument(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  sendVoice(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  sendAudio(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  sendVideo(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  /** A tap on an inline button (callback_query); throws if the message has no such button. */
+  pressButton(chat: FakeChat, messageId: number, data: string, from?: FakeUser): number;
+  /** Queues any update object (edited_message, my_chat_member, …). */
+  pushUpdate(update: Omit<TgUpdate, "update_id">): number;
+  /** Makes a chat known without a message from it (so the bot may write to it first). */
+  registerChat(chat: FakeChat): void;
+
+  // observed bot output (live objects, current after edits; deleted messages left out)
+  messages(chatId?: number): SentMessage[];
+  edits(chatId?: number): EditRecord[];
+  chatActions(chatId?: number): ChatActionRecord[];
+  callbackAnswers(): CallbackAnswerRecord[];
+  /** Every setMyCommands call, oldest first. */
+  commandsSet(): CommandsRecord[];
+  /** Commands currently set for the default scope. */
+  currentCommands(): BotCommand[];
+  /** Every call that reached a method (including failed and injected-fault ones), oldest first. */
+  calls(method?: string): CallRecord[];
+  /** Every update queued so far, oldest first. */
+  updates(): TgUpdate[];
+  file(fileId: string): StoredFile | undefined;
+  /** Polls every 10 ms until `predicate` returns something truthy (a throw counts as "not yet"). */
+  waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+
+  // fault injection
+  /** The next `times` (default 1) calls of `method` fail with `fault` before reaching the method. */
+  failNext(method: string, fault: Fault, times?: number): void;
+  /** Highest offset the bot confirmed via getUpdates. */
+  confirmedOffset(): number;
+  /** Updates queued and not yet confirmed. */
+  pendingUpdates(): number;
+  /** Answers held getUpdates with `[]` and stops the server. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startFakeTelegram(opts: { token?: string; botUsername?: string } = {}): Promise<FakeTelegram> {
+  const state = new FakeState(opts.token ?? "123456:TEST-fake-telegram-token", opts.botUsername ?? "starling_test_bot");
+  const server = new FakeBotApiServer(state);
+  const inbound = new Inbound(state);
+  const port = await server.listen();
+  const byChat = <T extends { chatId: number }>(list: T[], chatId: number | undefined): T[] =>
+    chatId === undefined ? [...list] : list.filter((item) => item.chatId === chatId);
+
+  const fake: FakeTelegram = {
+    apiRoot: `http://127.0.0.1:${port}`,
+    token: state.token,
+    botUser: state.bot,
+    sendText: (chat, text, o) => inbound.text(chat, text, o),
+    sendCommand: (chat, command, o) => inbound.text(chat, command.startsWith("/") ? command : `/${command}`, o),
+    sendPhoto: (chat, file, o) => inbound.file("photo", chat, file, o),
+    sendDocument: (chat, file, o) => inbound.file("document", chat, file, o),
+    sendVoice: (chat, file, o) => inbound.file("voice", chat, file, o),
+    sendAudio: (chat, file, o) => inbound.file("audio", chat, file, o),
+    sendVideo: (chat, file, o) => inbound.file("video", chat, file, o),
+    pressButton: (chat, messageId, data, from) => inbound.button(chat, messageId, data, from),
+    pushUpdate: (update) => state.queue.push(update),
+    registerChat: (chat) => state.registerChat(chat),
+    messages: (chatId) => byChat(state.sent, chatId).filter((m) => !state.isDeleted(m.chatId, m.messageId)),
+    edits: (chatId) => byChat(state.edits, chatId),
+    chatActions: (chatId) => byChat(state.chatActions, chatId),
+    callbackAnswers: () => [...state.callbackAnswers],
+    commandsSet: () => [...state.commandsHistory],
+    currentCommands: () => state.commands.get(`${JSON.stringify({ type: "default" })}|`)?.commands ?? [],
+    calls: (method) =>
+      method === undefined
+        ? [...state.calls]
+        : state.calls.filter((c) => c.method.toLowerCase() === method.toLowerCase()),
+    updates: () => state.queue.all(),
+    file: (fileId) => state.files.get(fileId),
+    async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
+      let lastError: unknown;
+      for (;;) {
+        try {
+          const value = predicate();
+          if (value) return value;
+        } catch (error) {
+          lastError = error;
+        }
+        if (Date.now() >= deadline) {
+          const recent = state.calls.slice(-8).map((c) => `${c.method}→${c.status}${c.error ? ` (${c.error})` : ""}`);
+          const reason = lastError instanceof Error ? `; last error: ${lastError.message}` : "";
+          const calls = recent.join(", ") || "none";
+          throw new Error(`waitFor: condition not met within ${timeoutMs} ms${reason}; recent calls: ${calls}`, {
+            cause: lastError,
+          });
+        }
+        await sleep(10);
+      }
+    },
+    failNext: (method, fault, times = 1) => server.failNext(method, fault, times),
+    confirmedOffset: () => state.queue.confirmedOffset(),
+    pendingUpdates: () => state.queue.pendingCount(),
+    close: () => server.close(),
+  };
+  return fake;
+}

@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
+
+/** Name of the file holding the workdir schema version (a decimal integer and a newline). */
+export const WORKDIR_VERSION_FILE = "WORKDIR_VERSION";
+
+/** Absolute paths of the fixed parts of a workdir (ARCHITECTURE §7). */
+export interface WorkdirPaths {
+  root: string;
+  versionFile: string;
+  state: string;
+  hostDb: string;
+  /** Files left by migrations for the host to import into its database (e.g. `stellaclaw.json`). */
+  imports: string;
+  logs: string;
+  hostLog: string;
+  rundir: string;
+  skills: string;
+  shared: string;
+  conversations: string;
+}
+
+/** Paths of a workdir; `dir` is resolved against the current directory. */
+export function workdirPaths(dir: string): WorkdirPaths {
+  const root = path.resolve(dir);
+  return {
+    root,
+    versionFile: path.join(root, WORKDIR_VERSION_FILE),
+    state: path.join(root, "state"),
+    hostDb: path.join(root, "state", "host"),
+    imports: path.join(root, "state", "import"),
+    logs: path.join(root, "logs"),
+    hostLog: path.join(root, "logs", "host.log"),
+    rundir: path.join(root, "rundir"),
+    skills: path.join(root, "rundir", ".skill"),
+    shared: path.join(root, "rundir", "shared"),
+    conversations: path.join(root, "conversations"),
+  };
+}
+
+const SAFE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** True when `name` can be used as one path segment: safe characters only, not `.`/`..`-like. */
+export function isSafeFolderName(name: string): boolean {
+  return SAFE_NAME.test(name) && !/^\.+$/.test(name) && name.length <= 200;
+}
+
+/**
+ * The workspace folder of a conversation: `<workdir>/conversations/<conversationId>`.
+ * Throws when the id could escape the folder (`..`, `/`, …) — conversation ids are
+ * `<channel id>-<6-digit index>` and never need such characters.
+ */
+export function conversationWorkspace(dir: string, conversationId: string): string {
+  if (!isSafeFolderName(conversationId)) {
+    throw new Error(
+      `invalid conversation id ${JSON.stringify(conversationId)}: use letters, digits, '_', '.', '-' (e.g. "telegram-000001")`,
+    );
+  }
+  return path.join(workdirPaths(dir).conversations, conversationId);
+}
+
+const MAX_SESSION_FOLDER = 200;
+
+/**
+ * A folder name for a session id, as Stellaclaw does it: every character outside
+ * `[A-Za-z0-9_.-]` becomes `_`. Two additions make the result always usable as one
+ * path segment: an empty or dots-only result becomes underscores (`..` → `__`), and a
+ * result longer than 200 characters is cut to 191 and suffixed with `-` and 8 hex
+ * characters of the id's SHA-256, so long ids stay distinct. Ids Starling creates
+ * (`<conversation id>.foreground`, `.background.NNNN`, `.subagent.NNNN`) are unchanged.
+ */
+export function sanitiseSessionId(id: string): string {
+  let name = id.replace(/[^A-Za-z0-9_.-]/g, "_");
+  if (/^\.*$/.test(name)) name = "_".repeat(Math.max(1, name.length));
+  if (name.length > MAX_SESSION_FOLDER) {
+    const hash = createHash("sha256").update(id).digest("hex").slice(0, 8);
+    name = `${name.slice(0, MAX_SESSION_FOLDER - 9)}-${hash}`;
+  }
+  return name;
+}
+
+/** `<workspace>/.starling/sessions/<sanitised session id>`: the folder a worker keeps its session state in. */
+export function sessionStateDir(workspace: string, sessionId: string): string {
+  return path.join(path.resolve(workspace), ".starling", "sessions", sanitiseSessionId(sessionId));
+}

@@ -1,0 +1,6 @@
+import type { Migration } from "../migration.js";
+import { initialLayout } from "./0001-initial-layout.js";
+import { importStellaclaw } from "./0002-import-stellaclaw.js";
+
+/** Every workdir migration, in version order (version N brings the tree from N-1 to N). */
+export const MIGRATIONS: readonly Migration[] = [initialLayout, importStellaclaw];
