@@ -107,5 +107,6 @@ export function isDurableEvent(event: SessionEvent): boolean {
   return (DURABLE_EVENT_TYPES as readonly string[]).includes(event.type);
 }
 
-export const SessionEventParams = z.object({ seq: z.number().int().positive(), event: SessionEvent });
+/** `seq` ≥ 1 for session events; 0 only for `runtime_crashed`, sent out of band when the store may be unusable (never acknowledged). */
+export const SessionEventParams = z.object({ seq: z.number().int().nonnegative(), event: SessionEvent });
 export type SessionEventParams = z.infer<typeof SessionEventParams>;

@@ -8,10 +8,14 @@ export function danglingToolCalls(messages: readonly TranscriptMessage[]): ToolC
   // backwards to the last user message keeps this cheap on long transcripts.
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!;
+    const inMessage: ToolCallItem[] = [];
     for (const item of m.content) {
       if (item.type === "tool_result") answered.add(item.callId);
-      if (item.type === "tool_call") calls.unshift(item);
+      if (item.type === "tool_call") inMessage.push(item);
     }
+    // Messages are visited newest first, items in order: prepend the message's calls as a group so
+    // the batch runs in call order (ARCHITECTURE §4).
+    calls.unshift(...inMessage);
     if (m.role === "user" || m.role === "context") break;
   }
   return calls.filter((c) => !answered.has(c.id));
