@@ -30,7 +30,7 @@ const frames = blocks.flat();
 /** Event types the worker cannot be made to send validly today, so the doc describes them in prose only. */
 const EVENTS_WITHOUT_FRAMES: Record<string, string> = {
   control_rejected: "defined in the schema but never emitted (rejections are request results)",
-  runtime_crashed: "emitted with seq 0, which SessionEventParams rejects (see the doc's known gaps)",
+  runtime_crashed: "only sent when the session runtime crashes, which no scripted example can trigger safely",
 };
 
 const eventTypes = SessionEvent.options.map((o) => o.shape.type.value as string);
@@ -153,7 +153,7 @@ const bad: BadCase[] = [
   { name: "query: limit too big", schema: QueryParams, payload: { view: "transcript_page", limit: 501 }, path: "limit" },
   { name: "query: message_detail without index", schema: QueryParams, payload: { view: "message_detail" }, path: "index" },
   { name: "ackEvents: negative", schema: AckEventsParams, payload: { upTo: -1 }, path: "upTo" },
-  { name: "event: seq 0", schema: SessionEventParams, payload: { seq: 0, event: completed }, path: "seq" },
+  { name: "event: negative seq", schema: SessionEventParams, payload: { seq: -1, event: completed }, path: "seq" },
   { name: "event: unknown type", schema: SessionEventParams, payload: { seq: 1, event: { type: "turn_exploded", turnId: 1 } }, path: "event.type" },
   { name: "event: error kind", schema: SessionEventParams, payload: { seq: 1, event: { type: "turn_failed", turnId: 1, error: { kind: "oops", message: "x" }, canContinue: true } }, path: "event.error.kind" },
   { name: "event: completed by a user", schema: SessionEventParams, payload: { seq: 1, event: { ...completed, message: { role: "user", content: [] } } }, path: "event.message.role" },
@@ -197,7 +197,7 @@ describe("the frame checker itself", () => {
   });
 
   it("flags an event with an invalid seq", () => {
-    const problems = check(`<-- {"jsonrpc":"2.0","method":"session/event","params":{"seq":0,"event":{"type":"runtime_crashed","message":"boom"}}}`);
+    const problems = check(`<-- {"jsonrpc":"2.0","method":"session/event","params":{"seq":-1,"event":{"type":"runtime_crashed","message":"boom"}}}`);
     expect(problems.join("\n")).toMatch(/seq: /);
   });
 });

@@ -25,7 +25,7 @@ describe("protocolJsonSchemas()", () => {
   });
 
   it("describes session/event as {seq, event}", () => {
-    expect(schemas["event.params"]).toMatchObject({ required: ["seq", "event"], properties: { seq: { type: "integer", exclusiveMinimum: 0 } } });
+    expect(schemas["event.params"]).toMatchObject({ required: ["seq", "event"], properties: { seq: { type: "integer", minimum: 0 } } });
   });
 
   it("includes the shared values", () => {
