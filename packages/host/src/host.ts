@@ -48,8 +48,9 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
 
 /** Starts the host: workdir upgrade, host database, supervisor, conversations, channels. */
 export async function startHost(config: StarlingConfig, workdir: string, env = process.env): Promise<RunningHost> {
-  const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined });
+  // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
+  const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined });
   if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
   const store = await HostStore.open(join(workdir, "state", "host"));
   const settings = hostSettings(config, workdir, env);
@@ -101,9 +102,10 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
-      // Stop taking updates first, then let workers checkpoint, then flush what they produced.
-      await Promise.allSettled([...channels.values()].map((c) => c.stop()));
+      // Workers checkpoint first (messages admitted meanwhile are durable and wait for the next start);
+      // then each channel stops polling and flushes the outbox, replies of the last turns included.
       await supervisor.stop(8000);
+      await Promise.allSettled([...channels.values()].map((c) => c.stop()));
       await store.close();
       log.info("stopped");
       log.flush();

@@ -1,0 +1,193 @@
+import type pino from "pino";
+import type { ContentItem } from "@starling/protocol";
+import type { ChatRef, CommandReply, ConversationController, UserRef } from "../channel.js";
+import { HostKeys, type HostCommitPoint, type HostStore, type HostTransaction } from "../../state/host-store.js";
+import { queueOutbound } from "../../state/outbox.js";
+import type { AccessControl, AccessDecision } from "./access.js";
+import type { BotApi } from "./bot-api.js";
+import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
+import { downloadInboundFiles, inboundFiles } from "./inbound-media.js";
+import { chatRef, contextLines, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
+
+export interface AdmissionOptions {
+  channelId: string;
+  store: HostStore;
+  api: BotApi;
+  access: AccessControl;
+  controller: ConversationController;
+  log: pino.Logger;
+  /** The bot's @username (from getMe), null until known. */
+  botUsername: () => string | null;
+  downloadLimitBytes: number;
+  /** New outbox items were committed. */
+  wakeOutbox: () => void;
+}
+
+/**
+ * Turns one Telegram update into its durable effect (ARCHITECTURE §5.1): a user message goes to
+ * `controller.admit` (which records the update id in its batch); everything the channel handles
+ * itself — access notices, commands, callbacks, ignored updates — commits the update id together
+ * with the replies it queues. Pending and rejected chats never reach the controller.
+ */
+export class UpdateAdmission {
+  constructor(private readonly o: AdmissionOptions) {}
+
+  async handle(update: TelegramUpdate, signal: AbortSignal): Promise<void> {
+    if (update.update_id <= this.o.store.lastUpdateId(this.o.channelId)) return;
+    if (update.message) return this.message(update.update_id, update.message, signal);
+    if (update.callback_query) return this.callback(update.update_id, update.callback_query);
+    await this.commit(null, update.update_id, () => undefined);
+  }
+
+  private async message(updateId: number, message: TelegramMessage, signal: AbortSignal): Promise<void> {
+    const { controller, access, log } = this.o;
+    if (!message.from || message.from.is_bot) return this.commit(null, updateId, () => undefined);
+    const chat = chatRef(this.o.channelId, message);
+    const user = userRef(message.from);
+    const text = messageText(message);
+    const command = parseCommand(text);
+    if (command?.bot && command.bot.toLowerCase() !== (this.o.botUsername() ?? command.bot).toLowerCase()) {
+      return this.commit(null, updateId, () => undefined); // addressed to another bot
+    }
+    if (command && isAdminCommand(command.name) && access.isAdmin(user.userId)) {
+      return this.commit("chat_access", updateId, (tx) => {
+        const reply = runAdminCommand(access, tx, command.name, command.args, chat.chatId);
+        this.reply(tx, chat.chatId, reply);
+      });
+    }
+    const decision = await this.decide(chat, user, updateId);
+    if (decision.kind === "blocked") {
+      log.info({ chatId: chat.chatId, access: decision.access }, "message from a chat that is not approved");
+      return;
+    }
+    if (command) {
+      const reply = await this.runCommand(chat, user, updateId, command.name, command.args);
+      return this.commit("admit", updateId, (tx) => this.reply(tx, chat.chatId, reply));
+    }
+
+    const files = inboundFiles(message);
+    const body = [text.trim(), ...contextLines(message)].filter(Boolean).join("\n\n");
+    if (!body && !files.length) return this.commit(null, updateId, () => undefined);
+    const content: ContentItem[] = body ? [{ type: "text", text: body }] : [];
+    let failures: string[] = [];
+    if (files.length) {
+      const workspace = await controller.workspaceFor(chat);
+      const downloaded = await downloadInboundFiles(files, { api: this.o.api, workspace, limitBytes: this.o.downloadLimitBytes, signal });
+      content.push(...downloaded.items);
+      failures = downloaded.failures;
+      if (failures.length) log.warn({ chatId: chat.chatId, failures }, "inbound attachment download failed");
+    }
+    const outcome = await controller.admit({
+      chat,
+      user,
+      updateId,
+      messageId: `${this.o.channelId}:${updateId}`,
+      message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
+    });
+    if (outcome.kind !== "duplicate" && failures.length) {
+      // Best-effort notice after the admission (its own batch; losing it in a crash is harmless).
+      await this.o.store.commit(null, (tx) =>
+        this.reply(tx, chat.chatId, {
+          text: `⚠️ I could not download ${failures.length === 1 ? "your file" : "some of your files"}:\n${failures.map((f) => `- ${f}`).join("\n")}\nThe model was told what is missing.`,
+        }),
+      );
+      this.o.wakeOutbox();
+    }
+  }
+
+  private async runCommand(chat: ChatRef, user: UserRef, updateId: number, name: string, args: string): Promise<CommandReply> {
+    const { controller, log } = this.o;
+    const known = new Set(controller.commands().map((c) => c.command.toLowerCase()));
+    try {
+      if (name === "start") {
+        const help = await controller.command({ chat, user, updateId, name: "help", args: "" });
+        return startReply(help, this.o.access.isAdmin(user.userId));
+      }
+      if (isAdminCommand(name)) return { text: `Only the bot's admin can use /${name}.` };
+      if (!known.has(name)) return unknownCommandReply(name);
+      return await controller.command({ chat, user, updateId, name, args });
+    } catch (err) {
+      log.error({ command: name, chatId: chat.chatId, error: err instanceof Error ? err.message : String(err) }, "command failed");
+      return { text: `⚠️ /${name} failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  private async callback(updateId: number, query: TelegramCallbackQuery): Promise<void> {
+    const { access, controller, log, api } = this.o;
+    let answer: string | undefined;
+    try {
+      const message = query.message;
+      if (!message) return await this.commit(null, updateId, () => undefined);
+      const chat = chatRef(this.o.channelId, message);
+      const user = userRef(query.from);
+      const data = query.data ?? "";
+      const admin = /^admin:(approve|reject):(-?\d+)$/.exec(data);
+      if (admin) {
+        if (!access.isAdmin(user.userId)) {
+          answer = "Only the bot's admin can do this.";
+          return await this.commit(null, updateId, () => undefined);
+        }
+        return await this.commit("chat_access", updateId, (tx) => {
+          const reply = runAdminCommand(access, tx, `admin_chat_${admin[1]}`, admin[2]!, chat.chatId);
+          answer = reply.text.slice(0, 190);
+          this.reply(tx, chat.chatId, reply);
+        });
+      }
+      const decision = await this.decide(chat, user, updateId);
+      if (decision.kind === "blocked") {
+        answer = "This chat is not approved yet.";
+        return;
+      }
+      let reply: CommandReply | null;
+      try {
+        reply = await controller.callback({ chat, user, updateId, data });
+      } catch (err) {
+        log.error({ chatId: chat.chatId, error: err instanceof Error ? err.message : String(err) }, "callback failed");
+        reply = { text: `⚠️ That button failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      if (!reply) answer = "This button is no longer active.";
+      await this.commit("admit", updateId, (tx) => {
+        if (reply) this.reply(tx, chat.chatId, reply);
+      });
+    } finally {
+      // Always answer, or the user's client shows a spinner on the button.
+      await api
+        .call("answerCallbackQuery", { callback_query_id: query.id, text: answer }, { maxAttempts: 2, quiet: true })
+        .catch((err: unknown) => log.debug({ error: api.describe(err) }, "answerCallbackQuery failed"));
+    }
+  }
+
+  /** Access decision; a blocked update is finished here (its id committed with the notices). */
+  private async decide(chat: ChatRef, user: UserRef, updateId: number): Promise<AccessDecision> {
+    const { decision, queued } = await this.o.store.commit("chat_access", (tx) => {
+      const d = this.o.access.decide(tx, chat, user);
+      if (d.kind === "blocked") this.markUpdate(tx, updateId);
+      return { decision: d, queued: queuedOutbound(tx) };
+    });
+    if (queued) this.o.wakeOutbox();
+    return decision;
+  }
+
+  /** Commits `build` plus the update id as one batch, then wakes the outbox if anything was queued. */
+  private async commit(point: HostCommitPoint | null, updateId: number, build: (tx: HostTransaction) => void): Promise<void> {
+    const queued = await this.o.store.commit(point, (tx) => {
+      build(tx);
+      this.markUpdate(tx, updateId);
+      return queuedOutbound(tx);
+    });
+    if (queued) this.o.wakeOutbox();
+  }
+
+  private markUpdate(tx: HostTransaction, updateId: number): void {
+    if (updateId > this.o.store.lastUpdateId(this.o.channelId)) tx.put(HostKeys.lastUpdate(this.o.channelId), updateId);
+  }
+
+  private reply(tx: HostTransaction, chatId: string, reply: CommandReply): void {
+    const conversationId = this.o.store.conversationOfChat(this.o.channelId, chatId)?.id ?? "";
+    queueOutbound(tx, { channelId: this.o.channelId, chatId, conversationId }, { kind: "text", text: reply.text, replyMarkup: reply.buttons });
+  }
+}
+
+function queuedOutbound(tx: HostTransaction): boolean {
+  return tx.ops.some((op) => op.type === "put" && op.key.startsWith("outbound:"));
+}

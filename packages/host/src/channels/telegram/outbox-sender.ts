@@ -1,0 +1,145 @@
+import type pino from "pino";
+import { HostKeys, type HostStore } from "../../state/host-store.js";
+import type { OutboundItem } from "../../state/records.js";
+import { isAbortError } from "./api-retry.js";
+import type { BotApi } from "./bot-api.js";
+import type { ChatLanes } from "./chat-lanes.js";
+import { DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
+
+export interface OutboxSenderOptions {
+  channelId: string;
+  store: HostStore;
+  api: BotApi;
+  replies: ReplySender;
+  lanes: ChatLanes;
+  log: pino.Logger;
+  /** The conversation's workspace (for `<attachment>` paths); null when the item has no conversation. */
+  workspaceFor: (chatId: string, conversationId: string) => Promise<string | null>;
+  /** Chats drained at the same time (default 8). */
+  maxParallelChats?: number;
+  /** Backoff settings for sends (tests shorten them). */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number };
+}
+
+/**
+ * Delivers the durable outbox (ARCHITECTURE §5.5): per chat in `seq` order, chats in parallel.
+ * `attemptedAt` is committed before a send and the item deleted after Telegram accepted it; an
+ * item found attempted at start (outcome unknown after a crash) is re-sent once, marked as a
+ * possible duplicate. Transient failures retry until they succeed or the sender stops; a chat
+ * that can never receive (blocked, deleted) has its item dropped with a log line.
+ */
+export class OutboxSender {
+  private readonly controller = new AbortController();
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly unknownOutcome = new Set<number>();
+  private started = false;
+
+  constructor(private readonly options: OutboxSenderOptions) {}
+
+  /** Notes items whose earlier send has an unknown outcome, then drains. */
+  start(): void {
+    for (const item of this.items()) if (item.attemptedAt) this.unknownOutcome.add(item.seq);
+    if (this.unknownOutcome.size) this.options.log.info({ items: [...this.unknownOutcome] }, "re-sending outbox items whose delivery is unknown");
+    this.started = true;
+    this.wake();
+  }
+
+  /** Starts draining every chat that has items and is not being drained already. */
+  wake(): void {
+    if (!this.started || this.controller.signal.aborted) return;
+    const max = this.options.maxParallelChats ?? 8;
+    const chats = new Set(this.items().map((i) => i.chatId));
+    for (const chatId of chats) {
+      if (this.active.size >= max) break;
+      if (this.active.has(chatId)) continue;
+      const run = this.drainChat(chatId).finally(() => {
+        this.active.delete(chatId);
+        this.wake();
+      });
+      this.active.set(chatId, run);
+    }
+  }
+
+  /** True when no item of this channel is waiting. */
+  get empty(): boolean {
+    return this.items().length === 0;
+  }
+
+  /** Waits until the outbox is drained or `timeoutMs` passed. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    this.wake();
+    while (this.active.size && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.active.values()]), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+    }
+    return this.active.size === 0;
+  }
+
+  /** Aborts in-flight sends and retries (their items stay in the outbox for the next start). */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  private items(): OutboundItem[] {
+    return this.options.store.outbound().filter((i) => i.channelId === this.options.channelId);
+  }
+
+  private nextItem(chatId: string): OutboundItem | undefined {
+    return this.items().find((i) => i.chatId === chatId);
+  }
+
+  private async drainChat(chatId: string): Promise<void> {
+    const signal = this.controller.signal;
+    for (let item = this.nextItem(chatId); item && !signal.aborted; item = this.nextItem(chatId)) {
+      const current = item;
+      try {
+        await this.options.lanes.run(chatId, () => this.deliver(current, signal));
+      } catch (err) {
+        if (signal.aborted || isAbortError(err)) return;
+        // deliver() only throws for store failures; do not spin on them.
+        this.options.log.error({ seq: current.seq, chatId, error: this.options.api.describe(err) }, "outbox delivery failed");
+        return;
+      }
+    }
+  }
+
+  private async deliver(item: OutboundItem, signal: AbortSignal): Promise<void> {
+    const { store, log, api } = this.options;
+    const duplicate = item.possibleDuplicate === true || this.unknownOutcome.has(item.seq);
+    await store.commit("outbox_attempt", (tx) =>
+      tx.put(HostKeys.outbound(item.seq), { ...item, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) }),
+    );
+    this.unknownOutcome.delete(item.seq);
+    try {
+      await this.send(item, duplicate, signal);
+    } catch (err) {
+      if (signal.aborted || isAbortError(err)) throw err;
+      if (isPermanentSendFailure(err)) {
+        log.warn({ seq: item.seq, chatId: item.chatId, error: api.describe(err) }, "Telegram refused an outbox item permanently; dropping it");
+      } else {
+        log.error({ seq: item.seq, chatId: item.chatId, error: api.describe(err) }, "outbox item could not be sent; dropping it");
+      }
+    }
+    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
+  }
+
+  private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal): Promise<void> {
+    const { replies } = this.options;
+    const options = { signal, ...this.options.retry };
+    const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId);
+    const payload = item.payload;
+    switch (payload.kind) {
+      case "text":
+        return replies.sendText(item.chatId, { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate }, workspace, options);
+      case "file": {
+        const caption = [possibleDuplicate ? DUPLICATE_PREFIX.trim() : "", payload.caption ?? ""].filter(Boolean).join(" ");
+        const name = payload.path.split("/").pop() ?? "file";
+        return replies.sendAttachment(item.chatId, { path: payload.path, kind: payload.as, name, size: 0 }, caption || undefined, options);
+      }
+      case "panel":
+        // Panels are normally live (not queued); a queued one is shown as a plain message.
+        return replies.sendText(item.chatId, { text: payload.text, possibleDuplicate }, async () => null, options);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import type pino from "pino";
+import { AbortedError, backoffDelay, isAbortError, sleep, telegramCode } from "./api-retry.js";
+import type { BotApi } from "./bot-api.js";
+import type { TelegramUpdate } from "./telegram-message.js";
+
+export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+
+export interface PollerOptions {
+  api: BotApi;
+  log: pino.Logger;
+  pollTimeoutSeconds: number;
+  pollIntervalMs: number;
+  /** Last update id already admitted (durably); polling starts after it. */
+  lastUpdateId: () => number;
+  /**
+   * Admits one update durably (its id written in the same commit as its effects). The next
+   * `getUpdates` (which confirms the offset to Telegram) is only sent after it resolves.
+   */
+  handle: (update: TelegramUpdate, signal: AbortSignal) => Promise<void>;
+  /** Extra seconds past the long-poll timeout before the watchdog aborts a hung request (default 30). */
+  watchdogGraceSeconds?: number;
+  /** How many times one update may fail to be admitted before it is skipped (default 5). */
+  maxHandleAttempts?: number;
+}
+
+/**
+ * The long-poll loop (ARCHITECTURE §5.1, §8). Each update is fully handled before the next
+ * `getUpdates` moves the offset past it, so Telegram only forgets what is stored. A watchdog
+ * aborts a `getUpdates` that hangs longer than `pollTimeoutSeconds + 30` s and polls again.
+ */
+export class Poller {
+  private readonly stopController = new AbortController();
+  private requestController: AbortController | null = null;
+  private requestStartedAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | null = null;
+  private offset = 0;
+  private failures = new Map<number, number>();
+  /** Time of the last completed `getUpdates` (for health and tests). */
+  lastPollAt = 0;
+
+  constructor(private readonly options: PollerOptions) {}
+
+  start(): void {
+    if (this.loop) return;
+    this.offset = this.options.lastUpdateId() + 1;
+    const graceMs = (this.options.pollTimeoutSeconds + (this.options.watchdogGraceSeconds ?? 30)) * 1000;
+    this.watchdog = setInterval(() => this.checkHung(graceMs), Math.min(5000, Math.max(200, graceMs / 4)));
+    this.watchdog.unref();
+    this.loop = this.run().catch((err) => {
+      if (!isAbortError(err)) this.options.log.error({ error: this.options.api.describe(err) }, "telegram polling stopped unexpectedly");
+    });
+  }
+
+  /** Aborts the long poll at once; waits (bounded) for the update being handled to finish. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopController.abort();
+    clearInterval(this.watchdog);
+    if (this.loop) await Promise.race([this.loop, sleep(timeoutMs).catch(() => undefined)]);
+  }
+
+  private checkHung(graceMs: number): void {
+    const request = this.requestController;
+    if (!request || Date.now() - this.requestStartedAt < graceMs) return;
+    this.options.log.warn({ seconds: Math.round((Date.now() - this.requestStartedAt) / 1000) }, "getUpdates hung; watchdog restarts polling");
+    request.abort();
+  }
+
+  private async run(): Promise<void> {
+    const stop = this.stopController.signal;
+    const { api } = this.options;
+    let errors = 0;
+    while (!stop.aborted) {
+      let updates: TelegramUpdate[];
+      const request = new AbortController();
+      const onStop = () => request.abort();
+      stop.addEventListener("abort", onStop, { once: true });
+      this.requestController = request;
+      this.requestStartedAt = Date.now();
+      try {
+        // 429 / 5xx / network failures are retried inside (the one retry policy); the watchdog
+        // aborts a request (or a backoff) that takes longer than the long-poll timeout allows.
+        updates = (await api.call(
+          "getUpdates",
+          { offset: this.offset, timeout: this.options.pollTimeoutSeconds, allowed_updates: [...ALLOWED_UPDATES] },
+          { signal: request.signal },
+        )) as unknown as TelegramUpdate[];
+        this.lastPollAt = Date.now();
+        errors = 0;
+      } catch (err) {
+        if (stop.aborted) return;
+        if (request.signal.aborted) continue; // the watchdog aborted a hung request: poll again
+        errors++;
+        await sleep(this.delayAfter(err, errors), stop).catch(() => undefined);
+        continue;
+      } finally {
+        stop.removeEventListener("abort", onStop);
+        this.requestController = null;
+      }
+      for (const update of updates) {
+        if (stop.aborted) return;
+        if (update.update_id < this.offset) continue;
+        if (update.update_id <= this.options.lastUpdateId()) {
+          // Admitted before (e.g. re-delivered after a crash before the offset was confirmed).
+          this.offset = update.update_id + 1;
+          continue;
+        }
+        const handled = await this.handleOne(update, stop);
+        if (!handled) break; // poll again from this update (offset not moved)
+        this.offset = update.update_id + 1;
+      }
+      if (this.options.pollIntervalMs > 0 && !stop.aborted) await sleep(this.options.pollIntervalMs, stop).catch(() => undefined);
+    }
+  }
+
+  /** True when the update is done with (admitted, or skipped after too many failures). */
+  private async handleOne(update: TelegramUpdate, stop: AbortSignal): Promise<boolean> {
+    const { log, api } = this.options;
+    try {
+      await this.options.handle(update, stop);
+      this.failures.delete(update.update_id);
+      return true;
+    } catch (err) {
+      if (stop.aborted) throw new AbortedError();
+      const attempts = (this.failures.get(update.update_id) ?? 0) + 1;
+      this.failures.set(update.update_id, attempts);
+      const max = this.options.maxHandleAttempts ?? 5;
+      if (attempts >= max) {
+        log.error({ updateId: update.update_id, attempts, error: api.describe(err) }, "telegram update could not be handled; skipping it");
+        this.failures.delete(update.update_id);
+        return true;
+      }
+      log.warn({ updateId: update.update_id, attempt: attempts, error: api.describe(err) }, "telegram update failed; will retry");
+      await sleep(backoffDelay(attempts, 500, 10_000), stop).catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Backoff after a failure the retry policy gave up on (409 conflict, bad token, other 4xx). */
+  private delayAfter(err: unknown, errors: number): number {
+    const { log, api } = this.options;
+    const code = telegramCode(err);
+    const error = api.describe(err);
+    if (code === 409) {
+      log.error({ error }, "getUpdates conflict: another process is polling this bot (or a webhook is set). Stop it; retrying in a while");
+      return backoffDelay(errors, 5000, 60_000);
+    }
+    if (code === 401 || code === 404) {
+      log.error({ error }, "getUpdates rejected: the bot token is invalid or revoked");
+      return backoffDelay(errors, 10_000, 300_000);
+    }
+    log.warn({ error, consecutive: errors }, "getUpdates failed; retrying");
+    return backoffDelay(errors, 1000, 30_000);
+  }
+}

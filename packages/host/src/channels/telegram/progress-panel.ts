@@ -1,0 +1,184 @@
+import type pino from "pino";
+import type { TurnActivity } from "../channel.js";
+import { HostKeys, type HostStore } from "../../state/host-store.js";
+import { isAbortError, telegramCode } from "./api-retry.js";
+import type { BotApi } from "./bot-api.js";
+import type { ChatLanes } from "./chat-lanes.js";
+import { htmlToPlain, isFinalPhase, renderProgressPanel } from "./format/index.js";
+import { isParseEntitiesError, isNotModifiedError } from "./reply-sender.js";
+
+export interface ProgressPanelOptions {
+  store: HostStore;
+  api: BotApi;
+  lanes: ChatLanes;
+  log: pino.Logger;
+  signal: AbortSignal;
+  /** Minimum time between two edits of one panel (default 1000 ms). */
+  minEditIntervalMs?: number;
+  now?: () => number;
+}
+
+interface Panel {
+  turnKey: string;
+  chatId: string;
+  messageId: number | undefined;
+  latest: TurnActivity;
+  /** When `latest` arrived (a final state's elapsed time is measured to here, not to a delayed edit). */
+  latestAt: number;
+  /** Bumped on every activity; `shownVersion` is the one on screen. */
+  version: number;
+  shownVersion: number;
+  lastEditAt: number;
+  timer: NodeJS.Timeout | undefined;
+  busy: boolean;
+}
+
+/**
+ * One message per turn showing model, phase, tool and elapsed time, edited in place (ARCHITECTURE
+ * §8). Edits are coalesced to at most one per `minEditIntervalMs`; the latest state (including
+ * the final done/failed/cancelled one) is always shown eventually. The message id is committed
+ * (`panel_created`) before the first edit, so after a restart the same message is edited.
+ * Best-effort: failures are logged, never retried for long, and never block replies.
+ */
+export class ProgressPanels {
+  private readonly panels = new Map<string, Panel>();
+  private readonly finished = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ProgressPanelOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  update(activity: TurnActivity): void {
+    if (this.finished.has(activity.turnKey) || this.options.signal.aborted) return;
+    let panel = this.panels.get(activity.turnKey);
+    if (!panel) {
+      const stored = this.options.store.get<number>(HostKeys.panel(activity.turnKey));
+      // A turn that ends before its panel exists gets no panel (the reply says it all).
+      if (stored === undefined && isFinalPhase(activity.phase)) return;
+      panel = {
+        turnKey: activity.turnKey,
+        chatId: activity.chat.chatId,
+        messageId: stored,
+        latest: activity,
+        latestAt: this.now(),
+        version: 0,
+        shownVersion: -1,
+        lastEditAt: 0,
+        timer: undefined,
+        busy: false,
+      };
+      this.panels.set(activity.turnKey, panel);
+    }
+    panel.latest = activity;
+    panel.latestAt = this.now();
+    panel.version++;
+    this.schedule(panel);
+  }
+
+  /** Shows every pending state now (ignoring the rate limit); used when the channel stops. */
+  flushAll(): void {
+    for (const panel of this.panels.values()) {
+      if (panel.timer) {
+        clearTimeout(panel.timer);
+        panel.timer = undefined;
+        void this.flush(panel);
+      }
+    }
+  }
+
+  stopTimers(): void {
+    for (const panel of this.panels.values()) clearTimeout(panel.timer);
+  }
+
+  private schedule(panel: Panel): void {
+    if (panel.timer || panel.busy || panel.shownVersion === panel.version) return;
+    const interval = this.options.minEditIntervalMs ?? 1000;
+    const wait = panel.messageId === undefined && panel.lastEditAt === 0 ? 0 : Math.max(0, panel.lastEditAt + interval - this.now());
+    panel.timer = setTimeout(() => {
+      panel.timer = undefined;
+      void this.flush(panel);
+    }, wait);
+  }
+
+  private async flush(panel: Panel): Promise<void> {
+    if (panel.busy) return;
+    panel.busy = true;
+    let keep = true;
+    try {
+      keep = await this.options.lanes.run(panel.chatId, () => this.show(panel));
+    } catch (err) {
+      // Stopping: leave the stored id so the next start edits the same message.
+      if (isAbortError(err) || this.options.signal.aborted) return;
+      keep = false;
+      this.options.log.warn({ turnKey: panel.turnKey, error: this.options.api.describe(err) }, "progress panel failed");
+    } finally {
+      panel.busy = false;
+    }
+    if (keep && panel.shownVersion !== panel.version) return this.schedule(panel);
+    if (!keep || isFinalPhase(panel.latest.phase)) await this.finish(panel);
+  }
+
+  /** Sends or edits the panel with its latest state; false when the panel should be given up. */
+  private async show(panel: Panel): Promise<boolean> {
+    const { api, store, signal } = this.options;
+    const version = panel.version;
+    const activity = panel.latest;
+    const html = renderProgressPanel({
+      model: activity.model,
+      phase: activity.phase,
+      toolName: activity.toolName,
+      step: activity.step,
+      elapsedMs: (isFinalPhase(activity.phase) ? panel.latestAt : this.now()) - activity.startedAt,
+      queuePosition: activity.queuePosition,
+      detail: activity.detail,
+    });
+    const call = { signal, maxAttempts: 3, quiet: true, maxDelayMs: 5000 };
+    panel.lastEditAt = this.now();
+    if (panel.messageId === undefined) {
+      const sent = await this.withPlainFallback(html, (text, parseMode) =>
+        api.call("sendMessage", { chat_id: panel.chatId, text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
+      );
+      panel.messageId = sent.message_id;
+      await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));
+    } else {
+      const messageId = panel.messageId;
+      try {
+        await this.withPlainFallback(html, (text, parseMode) =>
+          api.call("editMessageText", { chat_id: panel.chatId, message_id: messageId, text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
+        );
+      } catch (err) {
+        if (!isNotModifiedError(err)) {
+          // The message is gone (deleted by the user, too old): give this panel up rather than re-create it.
+          if (telegramCode(err) === 400) {
+            this.options.log.info({ turnKey: panel.turnKey, error: api.describe(err) }, "progress panel can no longer be edited");
+            return false;
+          }
+          throw err;
+        }
+      }
+    }
+    panel.lastEditAt = this.now();
+    panel.shownVersion = version;
+    return true;
+  }
+
+  private async withPlainFallback<T>(html: string, send: (text: string, parseMode: "HTML" | undefined) => Promise<T>): Promise<T> {
+    try {
+      return await send(html, "HTML");
+    } catch (err) {
+      if (!isParseEntitiesError(err)) throw err;
+      return send(htmlToPlain(html), undefined);
+    }
+  }
+
+  private async finish(panel: Panel): Promise<void> {
+    clearTimeout(panel.timer);
+    this.panels.delete(panel.turnKey);
+    this.finished.add(panel.turnKey);
+    if (this.finished.size > 1000) this.finished.delete(this.finished.values().next().value!);
+    if (this.options.store.get(HostKeys.panel(panel.turnKey)) !== undefined) {
+      await this.options.store.commit(null, (tx) => tx.del(HostKeys.panel(panel.turnKey))).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import type pino from "pino";
+import type { InlineKeyboardMarkup } from "telegraf/types";
+import type { InlineButton } from "../channel.js";
+import { classifyFailure, telegramCode, telegramDescription } from "./api-retry.js";
+import type { BotApi, CallOptions } from "./bot-api.js";
+import { inlineKeyboard } from "./commands.js";
+import { extractAttachments, formatReply, splitHtmlForTelegram, htmlToPlain, escapeHtml, type ReplyAttachment, type ReplyPart } from "./format/index.js";
+import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_MESSAGE_LIMIT } from "./format/index.js";
+
+export const DUPLICATE_PREFIX = "♻️ (possible duplicate) ";
+
+/** The chat cannot receive messages (bot blocked, chat gone, …): the item is dropped, not retried. */
+export function isPermanentSendFailure(err: unknown): boolean {
+  const code = telegramCode(err);
+  // 401/404 mean a bad token: retrying (with backoff) is right, the item must not be lost.
+  return classifyFailure(err) === "permanent" && code !== 401 && code !== 404;
+}
+
+export function isParseEntitiesError(err: unknown): boolean {
+  const d = telegramDescription(err);
+  return telegramCode(err) === 400 && (d.includes("parse entities") || d.includes("can't find end") || d.includes("unsupported start tag"));
+}
+
+export function isNotModifiedError(err: unknown): boolean {
+  return telegramCode(err) === 400 && telegramDescription(err).includes("message is not modified");
+}
+
+/** Converts the host's button rows (or an already-Telegram-shaped markup) into Telegram's inline keyboard. */
+export function toReplyMarkup(markup: unknown): InlineKeyboardMarkup | undefined {
+  if (!markup) return undefined;
+  if (Array.isArray(markup)) {
+    const rows = markup.filter(Array.isArray) as InlineButton[][];
+    return rows.length ? inlineKeyboard(rows) : undefined;
+  }
+  if (typeof markup === "object" && "inline_keyboard" in markup) return markup as InlineKeyboardMarkup;
+  return undefined;
+}
+
+export interface TextReply {
+  /** Markdown, possibly with `<attachment>path</attachment>` tags. */
+  text: string;
+  /** Pre-rendered Telegram HTML (used instead of rendering `text`). */
+  html?: string;
+  replyMarkup?: unknown;
+  possibleDuplicate?: boolean;
+}
+
+/**
+ * Sends replies to one chat: Markdown rendered to Telegram HTML, split into ≤ 4096-unit parts
+ * sent in order (a part Telegram cannot parse is re-sent as plain text), then the reply's
+ * attachments as photo or document uploads. Permanent chat failures are thrown to the caller.
+ */
+export class ReplySender {
+  constructor(
+    private readonly api: BotApi,
+    private readonly log: pino.Logger,
+  ) {}
+
+  async sendText(chatId: string, reply: TextReply, workspace: () => Promise<string | null>, options: CallOptions): Promise<void> {
+    let text = reply.text;
+    let attachments: ReplyAttachment[] = [];
+    if (!reply.html && /<attachment>/i.test(text)) {
+      const ws = await workspace();
+      if (ws) {
+        const extracted = extractAttachments(text, ws);
+        attachments = extracted.attachments;
+        text = extracted.text;
+        if (extracted.rejected.length) {
+          text += `\n\n${extracted.rejected.map((r) => `⚠️ Could not attach \`${r.path.trim()}\`: ${r.reason}.`).join("\n")}`;
+        }
+      }
+    }
+    const prefix = reply.possibleDuplicate ? DUPLICATE_PREFIX : "";
+    const limit = TELEGRAM_MESSAGE_LIMIT - prefix.length;
+    let parts: ReplyPart[] = reply.html
+      ? splitHtmlForTelegram(reply.html, limit).map((html) => ({ html, plain: htmlToPlain(html) }))
+      : formatReply(text, limit);
+    const markup = toReplyMarkup(reply.replyMarkup);
+    if (!parts.length && (markup || !attachments.length)) parts = [{ html: "…", plain: "…" }];
+    if (prefix && parts[0]) parts[0] = { html: escapeHtml(prefix) + parts[0].html, plain: prefix + parts[0].plain };
+    for (const [i, part] of parts.entries()) {
+      await this.sendPart(chatId, part, i === parts.length - 1 ? markup : undefined, options);
+    }
+    for (const [i, attachment] of attachments.entries()) {
+      const caption = prefix && !parts.length && i === 0 ? prefix.trim() : undefined;
+      await this.sendAttachment(chatId, attachment, caption, options);
+    }
+  }
+
+  /** One message part as HTML; re-sent as plain text when Telegram rejects the markup. */
+  async sendPart(chatId: string, part: ReplyPart, markup: InlineKeyboardMarkup | undefined, options: CallOptions): Promise<number> {
+    const base = { chat_id: chatId, link_preview_options: { is_disabled: true }, reply_markup: markup };
+    try {
+      const sent = await this.api.call("sendMessage", { ...base, text: part.html, parse_mode: "HTML" }, options);
+      return sent.message_id;
+    } catch (err) {
+      if (!isParseEntitiesError(err)) throw err;
+      this.log.warn({ chatId, error: this.api.describe(err) }, "Telegram rejected the HTML; sending as plain text");
+      const sent = await this.api.call("sendMessage", { ...base, text: part.plain || "…" }, options);
+      return sent.message_id;
+    }
+  }
+
+  /** A file upload: photos that Telegram refuses as photos are retried as documents; a file that still fails gets a note. */
+  async sendAttachment(chatId: string, attachment: ReplyAttachment, caption: string | undefined, options: CallOptions): Promise<void> {
+    const file = { source: attachment.path, filename: attachment.name };
+    const extra = caption ? { caption: caption.slice(0, TELEGRAM_CAPTION_LIMIT) } : {};
+    try {
+      if (attachment.kind === "photo") {
+        try {
+          await this.api.call("sendPhoto", { chat_id: chatId, photo: file, ...extra }, options);
+          return;
+        } catch (err) {
+          if (!isPermanentSendFailure(err) || telegramCode(err) === 403 || isChatGone(err)) throw err;
+          this.log.info({ chatId, error: this.api.describe(err) }, "photo refused; sending it as a document");
+        }
+      }
+      await this.api.call("sendDocument", { chat_id: chatId, document: file, ...extra }, options);
+    } catch (err) {
+      if (!isPermanentSendFailure(err) || telegramCode(err) === 403 || isChatGone(err)) throw err;
+      this.log.warn({ chatId, file: attachment.name, error: this.api.describe(err) }, "attachment refused by Telegram");
+      const note = `⚠️ Could not send the file ${attachment.name}: ${this.api.describe(err)}`;
+      await this.api.call("sendMessage", { chat_id: chatId, text: note }, options);
+    }
+  }
+}
+
+function isChatGone(err: unknown): boolean {
+  const d = telegramDescription(err);
+  return d.includes("chat not found") || d.includes("bot was blocked") || d.includes("user is deactivated") || d.includes("bot was kicked");
+}

@@ -1,0 +1,198 @@
+import type pino from "pino";
+import type { Channel, ChatRef, ConversationController, TurnActivity } from "../channel.js";
+import type { HostStore } from "../../state/host-store.js";
+import { AccessControl } from "./access.js";
+import { UpdateAdmission } from "./admission.js";
+import { isAbortError, sleep, telegramCode } from "./api-retry.js";
+import { BotApi } from "./bot-api.js";
+import { ChatLanes } from "./chat-lanes.js";
+import { ADMIN_COMMANDS } from "./commands.js";
+import { DEFAULT_DOWNLOAD_LIMIT_BYTES } from "./inbound-media.js";
+import { OutboxSender } from "./outbox-sender.js";
+import { Poller } from "./poller.js";
+import { ProgressPanels } from "./progress-panel.js";
+import { ReplySender } from "./reply-sender.js";
+import { TypingIndicator } from "./typing.js";
+
+export interface TelegramChannelOptions {
+  /** Channel id from the config (`telegram-main`); prefixes conversation ids. */
+  id: string;
+  /** Bot token. Never logged. */
+  token: string;
+  /** Bot API root, e.g. `https://api.telegram.org` or a local fake. */
+  apiBaseUrl: string;
+  pollTimeoutSeconds: number;
+  /** Pause between two `getUpdates` calls (0 for none). */
+  pollIntervalMs: number;
+  /** Pre-seeded admins (Telegram user ids). */
+  adminUserIds: string[];
+  /** Chats approved without asking an admin. */
+  allowedChatIds: string[];
+  store: HostStore;
+  log: pino.Logger;
+  /** Largest inbound file downloaded (default 20 MB, the Bot API limit). */
+  downloadLimitBytes?: number;
+  /** Tuning for tests: typing repeat, panel edit spacing, send backoff, stop budget. */
+  timing?: {
+    typingIntervalMs?: number;
+    panelMinEditIntervalMs?: number;
+    retryBaseDelayMs?: number;
+    retryMaxDelayMs?: number;
+    stopTimeoutMs?: number;
+    watchdogGraceSeconds?: number;
+  };
+}
+
+/** The Telegram channel (ARCHITECTURE §8): long polling, access control, commands, outbox, typing, panels. */
+export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
+  return new TelegramChannel(options);
+}
+
+export class TelegramChannel implements Channel {
+  readonly id: string;
+  private readonly log: pino.Logger;
+  private readonly api: BotApi;
+  private readonly access: AccessControl;
+  private readonly lanes = new ChatLanes();
+  private readonly sendAbort = new AbortController();
+  private readonly stopAbort = new AbortController();
+  private controller: ConversationController | null = null;
+  private poller: Poller | null = null;
+  private outbox: OutboxSender | null = null;
+  private panels: ProgressPanels | null = null;
+  private typing: TypingIndicator | null = null;
+  private booting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private botUsername: string | null = null;
+
+  constructor(private readonly options: TelegramChannelOptions) {
+    this.id = options.id;
+    this.log = options.log;
+    const t = options.timing ?? {};
+    this.api = new BotApi(options.token, options.apiBaseUrl, options.log, { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs });
+    this.access = new AccessControl(options.id, options.store, options.adminUserIds, options.allowedChatIds);
+  }
+
+  /** The bot's @username once `getMe` answered. */
+  get username(): string | null {
+    return this.botUsername;
+  }
+
+  async start(controller: ConversationController): Promise<void> {
+    if (this.controller) throw new Error(`telegram channel ${this.id} is already started`);
+    this.controller = controller;
+    const { store, log } = this.options;
+    const t = this.options.timing ?? {};
+    const replies = new ReplySender(this.api, log);
+    this.outbox = new OutboxSender({
+      channelId: this.id,
+      store,
+      api: this.api,
+      replies,
+      lanes: this.lanes,
+      log,
+      workspaceFor: (chatId, conversationId) => this.workspaceOf(chatId, conversationId),
+      retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
+    });
+    this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs });
+    this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs });
+    const admission = new UpdateAdmission({
+      channelId: this.id,
+      store,
+      api: this.api,
+      access: this.access,
+      controller,
+      log,
+      botUsername: () => this.botUsername,
+      downloadLimitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
+      wakeOutbox: () => this.wakeOutbox(),
+    });
+    this.poller = new Poller({
+      api: this.api,
+      log,
+      pollTimeoutSeconds: this.options.pollTimeoutSeconds,
+      pollIntervalMs: this.options.pollIntervalMs,
+      lastUpdateId: () => store.lastUpdateId(this.id),
+      handle: (update, signal) => admission.handle(update, signal),
+      watchdogGraceSeconds: t.watchdogGraceSeconds,
+    });
+    // Learn who we are before polling (needed for /cmd@botname). A rejected token fails the start;
+    // an unreachable Telegram does not: the boot keeps retrying in the background.
+    const first = await this.getMe(3).catch((err: unknown) => err);
+    if (first instanceof Error) {
+      const code = telegramCode(first);
+      if (code === 401 || code === 404) {
+        await this.stop();
+        throw new Error(`telegram channel ${this.id}: the bot token was rejected (${this.api.describe(first)})`);
+      }
+      log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
+    }
+    this.outbox.start();
+    this.booting = this.boot(first instanceof Error).catch((err: unknown) => {
+      if (!isAbortError(err)) log.error({ error: this.api.describe(err) }, "telegram channel failed to start polling");
+    });
+  }
+
+  private async boot(needGetMe: boolean): Promise<void> {
+    if (needGetMe) await this.getMe(Number.POSITIVE_INFINITY);
+    if (this.stopAbort.signal.aborted) return;
+    await this.registerCommands();
+    if (this.stopAbort.signal.aborted) return;
+    this.poller?.start();
+    this.log.info({ bot: this.botUsername ? `@${this.botUsername}` : undefined, offset: this.options.store.lastUpdateId(this.id) + 1 }, "telegram polling started");
+  }
+
+  private async getMe(maxAttempts: number): Promise<void> {
+    const me = await this.api.call("getMe", {}, { signal: this.stopAbort.signal, maxAttempts });
+    this.botUsername = me.username ?? null;
+  }
+
+  private async registerCommands(): Promise<void> {
+    const commands = [...(this.controller?.commands() ?? []), ...ADMIN_COMMANDS.map((c) => ({ ...c }))].map((c) => ({
+      command: c.command,
+      description: c.description.slice(0, 256),
+    }));
+    await this.api
+      .call("setMyCommands", { commands }, { signal: this.stopAbort.signal, maxAttempts: 3 })
+      .catch((err: unknown) => {
+        if (!isAbortError(err)) this.log.warn({ error: this.api.describe(err) }, "setMyCommands failed; the command menu may be outdated");
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const budget = this.options.timing?.stopTimeoutMs ?? 5000;
+      this.stopAbort.abort();
+      this.typing?.stopAll();
+      await Promise.all([this.poller?.stop(budget), this.booting]);
+      // Show pending panel states, let in-flight sends finish and flush the outbox once (bounded).
+      this.panels?.flushAll();
+      const deadline = Date.now() + budget;
+      await this.outbox?.flush(budget);
+      await this.lanes.idle(Math.max(0, deadline - Date.now()));
+      this.sendAbort.abort();
+      this.panels?.stopTimers();
+      await this.outbox?.stop();
+      await Promise.race([this.lanes.idle(1000), sleep(1000)]);
+      this.log.info({ unsent: this.outbox ? !this.outbox.empty : false }, "telegram channel stopped");
+    })();
+    return this.stopping;
+  }
+
+  wakeOutbox(): void {
+    this.outbox?.wake();
+  }
+
+  turnActivity(activity: TurnActivity): void {
+    if (activity.chat.channelId !== this.id || this.stopAbort.signal.aborted) return;
+    this.typing?.update(activity);
+    this.panels?.update(activity);
+  }
+
+  private async workspaceOf(chatId: string, conversationId: string): Promise<string | null> {
+    if (!this.controller || !conversationId) return null;
+    const record = this.options.store.chat(this.id, chatId);
+    const chat: ChatRef = { channelId: this.id, chatId, type: record?.type ?? "private", title: record?.title ?? "" };
+    return this.controller.workspaceFor(chat);
+  }
+}

@@ -1,0 +1,77 @@
+import type pino from "pino";
+import type { TurnActivity } from "../channel.js";
+import type { BotApi } from "./bot-api.js";
+import { isFinalPhase } from "./format/index.js";
+
+export interface TypingOptions {
+  api: BotApi;
+  log: pino.Logger;
+  signal: AbortSignal;
+  /** Telegram shows `typing` for ~5 s; resend every `intervalMs` (default 4000). */
+  intervalMs?: number;
+  /** A turn with no activity for this long is assumed gone (default 30 min). */
+  staleMs?: number;
+}
+
+interface ChatTyping {
+  timer: NodeJS.Timeout;
+  /** turnKey → time of its last activity. */
+  turns: Map<string, number>;
+}
+
+/** The `typing` chat action, repeated while at least one turn of the chat is active. Best-effort. */
+export class TypingIndicator {
+  private readonly chats = new Map<string, ChatTyping>();
+
+  constructor(private readonly options: TypingOptions) {}
+
+  update(activity: TurnActivity): void {
+    const chatId = activity.chat.chatId;
+    let chat = this.chats.get(chatId);
+    if (isFinalPhase(activity.phase)) {
+      chat?.turns.delete(activity.turnKey);
+      if (chat && chat.turns.size === 0) this.stopChat(chatId);
+      return;
+    }
+    if (this.options.signal.aborted) return;
+    if (!chat) {
+      const timer = setInterval(() => this.tick(chatId), this.options.intervalMs ?? 4000);
+      timer.unref();
+      chat = { timer, turns: new Map() };
+      this.chats.set(chatId, chat);
+      this.send(chatId);
+    }
+    chat.turns.set(activity.turnKey, Date.now());
+  }
+
+  stopAll(): void {
+    for (const chatId of [...this.chats.keys()]) this.stopChat(chatId);
+  }
+
+  /** Chats currently showing `typing` (for tests and status). */
+  activeChats(): string[] {
+    return [...this.chats.keys()];
+  }
+
+  private tick(chatId: string): void {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    const staleBefore = Date.now() - (this.options.staleMs ?? 30 * 60_000);
+    for (const [turnKey, at] of chat.turns) if (at < staleBefore) chat.turns.delete(turnKey);
+    if (chat.turns.size === 0 || this.options.signal.aborted) return this.stopChat(chatId);
+    this.send(chatId);
+  }
+
+  private stopChat(chatId: string): void {
+    const chat = this.chats.get(chatId);
+    if (chat) clearInterval(chat.timer);
+    this.chats.delete(chatId);
+  }
+
+  private send(chatId: string): void {
+    const { api, log, signal } = this.options;
+    api.call("sendChatAction", { chat_id: chatId, action: "typing" }, { signal, maxAttempts: 1, quiet: true }).catch((err: unknown) => {
+      if (!signal.aborted) log.debug({ chatId, error: api.describe(err) }, "typing indicator failed");
+    });
+  }
+}

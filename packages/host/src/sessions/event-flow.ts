@@ -1,0 +1,99 @@
+import { isDurableEvent, type SessionEvent, type SessionEventParams } from "@starling/protocol";
+import { HostKeys } from "../state/host-store.js";
+import { autoContinuesUsed, contextOf, decideRecovery, type RecoveryDecision } from "./recovery.js";
+import { autoReason, errorText, type SessionRunner } from "./session-runner.js";
+import type { WorkerHandle } from "./worker-handle.js";
+
+/**
+ * Processes one event of a session (called in seq order). Durable events: a seq the host already
+ * processed is only acknowledged again; otherwise `onDurableEvent`, the processed seq and (for a
+ * recovered turn) the auto-continue counter go into one commit (`event_processed`), then
+ * `session/ackEvents`. Every event then goes to `onActivity`.
+ */
+export async function processEvent(r: SessionRunner, handle: WorkerHandle, params: SessionEventParams): Promise<void> {
+  const { seq, event } = params;
+  if (!isDurableEvent(event)) {
+    if (event.type === "turn_started") {
+      r.turnRunning = true;
+      r.cancelIdle();
+      if (!r.slot) r.log.debug({ turnId: event.turnId }, "turn started without a turn slot (worker resumed queued input)");
+    } else if (event.type === "runtime_crashed") {
+      r.lastError = `session runtime crashed: ${event.message}`;
+      r.log.warn({ message: event.message }, "session runtime crashed");
+    }
+    activity(r, event);
+    return;
+  }
+
+  const store = r.store;
+  if (seq <= store.processedSeq(r.id)) {
+    r.log.debug({ seq, type: event.type }, "event already processed; acknowledged again");
+    if (event.type === "turn_recovered" && handle.recoveryPending === event.turnId) handle.recoveryPending = null;
+    acknowledge(r, handle, seq);
+    void r.maybeRelease();
+    return;
+  }
+
+  const { maxAutoContinues, onDurableEvent } = r.ctx.options;
+  const decision = await store.commit("event_processed", (tx): RecoveryDecision | null => {
+    let d: RecoveryDecision | null = null;
+    if (event.type === "turn_recovered") {
+      const unfinished = handle.init?.unfinishedTurn;
+      d = decideRecovery({
+        action: event.action,
+        cancelled: unfinished?.turnId === event.turnId && unfinished.reason === "cancelled",
+        used: autoContinuesUsed(store, r.id, event.turnId),
+        max: maxAutoContinues,
+        newInput: r.newInputPending(handle),
+        alreadyContinued: handle.continued.has(event.turnId),
+      });
+      if (d.kind === "continue") tx.put(HostKeys.autoContinue(r.id, event.turnId), d.attempt);
+    }
+    try {
+      onDurableEvent(event, tx, contextOf(r.id, d));
+    } catch (err) {
+      // A host bug must not wedge the session in an endless re-send loop: the seq is recorded anyway.
+      r.noteError(`onDurableEvent(${event.type}, seq ${seq})`, err);
+    }
+    tx.put(HostKeys.sessionSeq(r.id), seq);
+    return d;
+  });
+  acknowledge(r, handle, seq);
+
+  switch (event.type) {
+    case "turn_completed":
+    case "turn_failed":
+    case "turn_cancelled":
+    case "turn_superseded":
+      r.turnRunning = false;
+      r.consecutiveFailures = 0;
+      break;
+    case "turn_recovered":
+      r.turnRunning = false;
+      if (handle.recoveryPending === event.turnId) handle.recoveryPending = null;
+      r.log.info({ turnId: event.turnId, action: event.action, detail: event.detail, decision }, "turn recovered after a worker stop");
+      if (decision?.kind === "continue") {
+        handle.continued.add(event.turnId);
+        r.continueWanted = { auto: true, turnId: event.turnId, reason: autoReason(decision.attempt, maxAutoContinues) };
+      }
+      break;
+    default:
+      break;
+  }
+  activity(r, event);
+  if (r.continueWanted) r.pump();
+  else void r.maybeRelease();
+}
+
+function acknowledge(r: SessionRunner, handle: WorkerHandle, seq: number): void {
+  if (handle.gone) return;
+  handle.client.ackEvents({ upTo: seq }).catch((err: unknown) => r.log.debug({ seq, err: errorText(err) }, "ackEvents failed (re-sent after a restart)"));
+}
+
+function activity(r: SessionRunner, event: SessionEvent): void {
+  try {
+    r.ctx.options.onActivity(r.id, event);
+  } catch (err) {
+    r.log.warn({ type: event.type, err: errorText(err) }, "onActivity failed");
+  }
+}

@@ -1,0 +1,84 @@
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import type { EventContext } from "./types.js";
+
+/** What to do with a turn a worker recovered after a crash (ARCHITECTURE §5.4). */
+export type RecoveryDecision =
+  /** Send `session/continue`; this is automatic continue number `attempt` of the turn. */
+  | { kind: "continue"; attempt: number }
+  /** `maxAutoContinues` used up: the user is asked to /continue. */
+  | { kind: "exhausted"; attempts: number }
+  /** A newer user message is on its way to the worker; it supersedes the recovered turn. */
+  | { kind: "superseded" }
+  /** This worker life already sent `session/continue` for the turn. */
+  | { kind: "already" }
+  /** Nothing to resume (`action: none`, or a cancelled turn, which is never resumed automatically). */
+  | { kind: "none" };
+
+export interface RecoveryFacts {
+  action: "awaiting_continue" | "none";
+  cancelled: boolean;
+  /** Automatic continues already spent on this turn (persisted). */
+  used: number;
+  max: number;
+  /** A user message not yet turned into a turn is pending (host inbound, in flight, or queued in the worker). */
+  newInput: boolean;
+  alreadyContinued: boolean;
+}
+
+export function decideRecovery(f: RecoveryFacts): RecoveryDecision {
+  if (f.action !== "awaiting_continue" || f.cancelled) return { kind: "none" };
+  if (f.alreadyContinued) return { kind: "already" };
+  if (f.newInput) return { kind: "superseded" };
+  if (f.used < f.max) return { kind: "continue", attempt: f.used + 1 };
+  return { kind: "exhausted", attempts: f.used };
+}
+
+export function contextOf(sessionId: string, decision: RecoveryDecision | null): EventContext {
+  const kind = decision?.kind;
+  return {
+    sessionId,
+    autoContinued: kind === "continue" || kind === "superseded" || kind === "already",
+    autoContinueExhausted: kind === "exhausted",
+  };
+}
+
+export function autoContinuesUsed(store: HostStore, sessionId: string, turnId: number): number {
+  return store.get<number>(HostKeys.autoContinue(sessionId, turnId)) ?? 0;
+}
+
+/**
+ * "This session's worker may have work to finish": set when a message is handed off or a continue is
+ * sent, cleared when the worker is found resting. After a host restart, `start()` brings these
+ * sessions back so a turn interrupted by the restart is recovered and continued without waiting
+ * for the user's next message. (A supervisor-owned key; HostKeys has no slot for it.)
+ */
+const RESUME_PREFIX = "sessions:resume:";
+
+export function markResume(store: HostStore, tx: HostTransaction, sessionId: string): void {
+  if (store.get(RESUME_PREFIX + sessionId) === undefined) tx.put(RESUME_PREFIX + sessionId, { since: new Date().toISOString() });
+}
+
+export function hasResumeMark(store: HostStore, sessionId: string): boolean {
+  return store.get(RESUME_PREFIX + sessionId) !== undefined;
+}
+
+export function clearResumeMark(tx: HostTransaction, sessionId: string): void {
+  tx.del(RESUME_PREFIX + sessionId);
+}
+
+export function resumeMarkedSessions(store: HostStore): string[] {
+  const ids: string[] = [];
+  for (const key of store.cache.keys()) if (key.startsWith(RESUME_PREFIX)) ids.push(key.slice(RESUME_PREFIX.length));
+  return ids.sort();
+}
+
+/**
+ * The worker's session database is behind what the host processed (it was archived by /new, deleted
+ * or restored): its seqs and turn ids start again, so forget the processed seq and the per-turn
+ * auto-continue counters of this session.
+ */
+export function forgetSessionProgress(store: HostStore, tx: HostTransaction, sessionId: string, lastAckedSeq: number): void {
+  tx.put(HostKeys.sessionSeq(sessionId), lastAckedSeq);
+  const prefix = HostKeys.autoContinue(sessionId, 0).replace(/0$/, "");
+  for (const key of [...store.cache.keys()]) if (key.startsWith(prefix)) tx.del(key);
+}

@@ -1,0 +1,526 @@
+import type pino from "pino";
+import {
+  ErrorCodes,
+  WorkerRequestError,
+  type ControlResult,
+  type InitializeResult,
+  type LiveState,
+  type SessionEventParams,
+  type WorkerExit,
+} from "@starling/protocol";
+import { HostKeys } from "../state/host-store.js";
+import type { InboundItem } from "../state/records.js";
+import { backoffDelay, type RestartPolicy } from "./backoff.js";
+import { processEvent } from "./event-flow.js";
+import {
+  autoContinuesUsed,
+  clearResumeMark,
+  decideRecovery,
+  forgetSessionProgress,
+  hasResumeMark,
+  markResume,
+} from "./recovery.js";
+import type { SlotLease, TurnSlots } from "./turn-slots.js";
+import type { SupervisorOptions } from "./types.js";
+import { WorkerHandle } from "./worker-handle.js";
+
+/** What the runners share: options, the slot queue, timings. */
+export interface RunnerContext {
+  options: SupervisorOptions;
+  slots: TurnSlots;
+  restart: RestartPolicy;
+  initializeTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  isStopped(): boolean;
+}
+
+/** A `session/continue` waiting for a slot and a worker. */
+export interface ContinueRequest {
+  auto: boolean;
+  turnId: number | null;
+  reason: string;
+  /** Answers the user's /continue once sent (auto continues have none). */
+  resolve?: (result: ControlResult) => void;
+}
+
+/** Worker states in which no turn is running. */
+export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", "awaitingContinue", "crashed", "stopping"]);
+/** If a recovered turn's `turn_recovered` event never arrives, stop waiting for it after this long. */
+const RECOVERY_EVENT_WAIT_MS = 5_000;
+/** After `retire`, pending items are handed to a new worker after this delay (lets /new archive the old database first). */
+const RETIRE_RESPAWN_DELAY_MS = 100;
+
+/**
+ * One session under supervision: at most one live worker, hand-off of its stored inbound items,
+ * ordered event processing, turn slot, idle shutdown and crash restarts. Every failure stays here.
+ */
+export class SessionRunner {
+  worker: WorkerHandle | null = null;
+  turnRunning = false;
+  slot: SlotLease | null = null;
+  continueWanted: ContinueRequest | null = null;
+  /** A worker should run even without new items: an interrupted turn is to be recovered. */
+  resumeWanted = false;
+  readonly inFlight = new Set<string>();
+  restarts = 0;
+  consecutiveFailures = 0;
+  lastError: string | null = null;
+  readonly log: pino.Logger;
+  private starting: Promise<WorkerHandle | null> | null = null;
+  private slotRequested = false;
+  private gaveUpAtSeq: number | null = null;
+  private retiring = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private pumping = false;
+  private pumpAgain = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly ctx: RunnerContext,
+  ) {
+    this.log = ctx.options.log.child({ sessionId: id });
+  }
+
+  get store() {
+    return this.ctx.options.store;
+  }
+
+  get workerRunning(): boolean {
+    return this.starting !== null || (this.worker !== null && !this.worker.exited);
+  }
+
+  queuePosition(): number | null {
+    return this.ctx.slots.position(this.id);
+  }
+
+  /** Stored inbound items of this session, oldest first. */
+  pendingItems(): InboundItem[] {
+    return this.store.inbound().filter((item) => item.sessionId === this.id);
+  }
+
+  /** Something a worker is needed for: a turn, a continue, a recovery, messages to hand off. */
+  wantsWorker(): boolean {
+    return (
+      this.turnRunning ||
+      this.continueWanted !== null ||
+      this.resumeWanted ||
+      this.inFlight.size > 0 ||
+      this.pendingItems().length > 0
+    );
+  }
+
+  /** Work to do or in progress (including a worker being started). */
+  hasWork(): boolean {
+    return this.starting !== null || this.wantsWorker();
+  }
+
+  /** New inbound items were admitted (or the host started): a session that gave up tries again for new ones. */
+  itemsArrived(): void {
+    if (this.gaveUpAtSeq !== null && this.pendingItems().some((item) => item.seq > this.gaveUpAtSeq!)) this.resetFailures();
+    this.pump();
+  }
+
+  resetFailures(): void {
+    this.gaveUpAtSeq = null;
+    this.consecutiveFailures = 0;
+  }
+
+  private blocked(): boolean {
+    return this.ctx.isStopped() || this.retiring || this.gaveUpAtSeq !== null || this.restartTimer !== null;
+  }
+
+  // ── hand-off ────────────────────────────────────────────────────────────────────────────────
+
+  /** Runs the hand-off loop (coalesced: one at a time, re-run if woken meanwhile). */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          await this.pumpOnce();
+        } while (this.pumpAgain && !this.ctx.isStopped());
+      } catch (err) {
+        this.noteError("hand-off", err);
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private async pumpOnce(): Promise<void> {
+    if (this.blocked()) {
+      this.releaseSlot();
+      return;
+    }
+    if (this.pendingItems().length === 0 && !this.continueWanted && !this.resumeWanted) {
+      await this.maybeRelease();
+      return;
+    }
+    if (!this.slot) {
+      this.requestSlot();
+      return;
+    }
+    this.cancelIdle();
+    const handle = await this.ensureWorker();
+    if (!handle || !handle.usable) return;
+    this.resumeWanted = false;
+    for (const item of this.pendingItems()) {
+      if (this.inFlight.has(item.messageId)) continue;
+      if (!(await this.handoff(handle, item))) return;
+    }
+    if (this.continueWanted && handle.usable) await this.sendContinue(handle);
+    await this.maybeRelease();
+  }
+
+  /** `session/enqueue`, and only once acknowledged, delete the inbound item (commit point `handoff`). */
+  private async handoff(handle: WorkerHandle, item: InboundItem): Promise<boolean> {
+    if (!handle.usable) return false;
+    this.inFlight.add(item.messageId);
+    try {
+      const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
+      const result = await handle.client.enqueue({ messageId: item.messageId, kind, message: item.message });
+      await this.store.commit("handoff", (tx) => {
+        if (this.store.get(HostKeys.inbound(item.seq)) !== undefined) tx.del(HostKeys.inbound(item.seq));
+        markResume(this.store, tx, this.id);
+      });
+      if (!result.duplicate) handle.newInputs++;
+      this.log.debug({ messageId: item.messageId, seq: item.seq, duplicate: result.duplicate }, "message handed off");
+      return true;
+    } catch (err) {
+      if (err instanceof WorkerRequestError && err.code === ErrorCodes.InvalidParams) {
+        // The worker will never accept it; keeping it would block every later message of the session.
+        this.noteError(`message ${item.messageId} rejected by the worker and dropped`, err);
+        await this.store.commit("handoff", (tx) => tx.del(HostKeys.inbound(item.seq)));
+        return true;
+      }
+      this.log.warn({ messageId: item.messageId, err: errorText(err) }, "hand-off failed; the message stays stored and is re-sent");
+      return false;
+    } finally {
+      this.inFlight.delete(item.messageId);
+    }
+  }
+
+  private async sendContinue(handle: WorkerHandle): Promise<void> {
+    const want = this.continueWanted!;
+    this.continueWanted = null;
+    if (want.turnId !== null) handle.continued.add(want.turnId);
+    try {
+      if (!hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => markResume(this.store, tx, this.id));
+      if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");
+      const result = await handle.client.continue({ reason: want.reason });
+      this.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
+      want.resolve?.(result);
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, "continue failed");
+      want.resolve?.({ accepted: false, reason: `the session worker stopped (${errorText(err)})` });
+    }
+  }
+
+  // ── turn slot ───────────────────────────────────────────────────────────────────────────────
+
+  requestSlot(): void {
+    if (this.slot || this.slotRequested) return;
+    this.slotRequested = true;
+    this.ctx.slots.request(this.id, (lease) => {
+      this.slotRequested = false;
+      if (this.ctx.isStopped()) return lease.release();
+      this.slot = lease;
+      this.log.debug("turn slot granted");
+      this.pump();
+    });
+  }
+
+  releaseSlot(): void {
+    const lease = this.slot;
+    if (!lease) return;
+    this.slot = null;
+    lease.release();
+    this.log.debug("turn slot released");
+  }
+
+  /**
+   * Releases the slot when the session rests: nothing pending here, and the worker says no turn is
+   * running or about to start (a turn end followed by no new turn_started).
+   */
+  async maybeRelease(): Promise<void> {
+    if (!this.slot) return this.armIdle();
+    if (this.hasWork()) return;
+    const handle = this.worker;
+    if (handle?.usable) {
+      if (handle.recoveryPending !== null) return;
+      let live: LiveState | null = null;
+      try {
+        const view = await handle.client.query({ view: "live_state" });
+        if (view.view === "live_state") live = view;
+      } catch (err) {
+        if (handle.lostBy(err)) return; // the exit handler decides
+        this.log.warn({ err: errorText(err) }, "live_state query failed");
+      }
+      if (!this.slot || this.hasWork()) return;
+      if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;
+    }
+    this.releaseSlot();
+    if (hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => clearResumeMark(tx, this.id));
+    this.armIdle();
+  }
+
+  // ── worker lifecycle ────────────────────────────────────────────────────────────────────────
+
+  /** The running worker (waiting for one being started), never spawning one; null if none. */
+  async liveWorker(): Promise<WorkerHandle | null> {
+    if (this.worker?.usable) return this.worker;
+    if (this.starting) return this.starting.catch(() => null);
+    return null;
+  }
+
+  /** The live worker, spawning and initializing one if needed; null if it cannot start now. */
+  async ensureWorker(): Promise<WorkerHandle | null> {
+    const current = this.worker;
+    if (current?.usable) return current;
+    if (this.starting) return this.starting;
+    if (current && !current.exited) {
+      await current.client.exited; // closing or dying: let it release the database first
+      await Promise.resolve(); // and let its exit handler run
+    }
+    if (this.worker?.usable) return this.worker;
+    if (this.starting) return this.starting;
+    if (this.blocked()) return null;
+    const starting = this.startWorker();
+    this.starting = starting;
+    try {
+      return await starting;
+    } finally {
+      if (this.starting === starting) this.starting = null;
+    }
+  }
+
+  private async startWorker(): Promise<WorkerHandle | null> {
+    let handle: WorkerHandle | null = null;
+    try {
+      const launch = await this.ctx.options.launch(this.id);
+      if (this.ctx.isStopped() || this.retiring) return null;
+      const spawned = WorkerHandle.spawn({
+        sessionId: this.id,
+        launch,
+        log: this.log,
+        onEvent: (h, params) => this.enqueueEvent(h, params),
+        coordinate: (params) => this.ctx.options.coordinate(this.id, params),
+      });
+      handle = spawned;
+      this.worker = spawned;
+      void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
+      const init = await spawned.initialize(launch.init, this.ctx.initializeTimeoutMs);
+      await this.afterInitialize(spawned, init);
+      if (spawned.exited) return null; // died right after initialize: the exit handler restarts it
+      spawned.markReady();
+      this.log.info(
+        { pid: spawned.pid, historyLength: init.historyLength, lastEventSeq: init.lastEventSeq, unfinishedTurn: init.unfinishedTurn, queuedInputs: init.queuedInputs },
+        "worker ready",
+      );
+      return spawned;
+    } catch (err) {
+      if (handle) {
+        handle.startFailed = true;
+        handle.markFailed();
+        if (this.worker === handle) this.worker = null;
+      }
+      if (this.ctx.isStopped() || this.retiring) return null;
+      this.consecutiveFailures++;
+      this.lastError = `worker start failed: ${errorText(err)}${handle?.lastProblem() ? ` (${handle.lastProblem()})` : ""}`;
+      this.log.warn({ err: errorText(err), attempt: this.consecutiveFailures }, "worker start failed");
+      this.releaseSlot();
+      this.scheduleRestart();
+      return null;
+    }
+  }
+
+  /** Reconciles the host's bookkeeping with what the worker reports, before any event is processed. */
+  private async afterInitialize(handle: WorkerHandle, init: InitializeResult): Promise<void> {
+    const store = this.store;
+    if (init.lastEventSeq < store.processedSeq(this.id)) {
+      this.log.warn({ lastEventSeq: init.lastEventSeq, processedSeq: store.processedSeq(this.id) }, "session database is new or reset; event numbering starts again");
+      await store.commit(null, (tx) => forgetSessionProgress(store, tx, this.id, init.lastAckedSeq));
+    }
+    const unfinished = init.unfinishedTurn;
+    if (!unfinished || unfinished.reason !== "crash") return;
+    if (init.lastEventSeq > store.processedSeq(this.id)) {
+      // Its turn_recovered event is among the unprocessed ones; decide when it arrives.
+      handle.recoveryPending = unfinished.turnId;
+      setTimeout(() => {
+        if (handle.recoveryPending !== unfinished.turnId) return;
+        handle.recoveryPending = null;
+        void this.maybeRelease();
+      }, RECOVERY_EVENT_WAIT_MS).unref();
+      return;
+    }
+    // Recovered in an earlier life and already reported, but never resumed (the continue was lost).
+    const used = autoContinuesUsed(store, this.id, unfinished.turnId);
+    const decision = decideRecovery({
+      action: "awaiting_continue",
+      cancelled: false,
+      used,
+      max: this.ctx.options.maxAutoContinues,
+      newInput: this.newInputPending(handle),
+      alreadyContinued: false,
+    });
+    this.log.info({ turnId: unfinished.turnId, decision }, "unfinished turn found at start");
+    if (decision.kind !== "continue") return;
+    await store.commit(null, (tx) => tx.put(HostKeys.autoContinue(this.id, unfinished.turnId), decision.attempt));
+    this.continueWanted = { auto: true, turnId: unfinished.turnId, reason: autoReason(decision.attempt, this.ctx.options.maxAutoContinues) };
+  }
+
+  /** A user message is on its way that will start a turn (and so supersede a recovered one). */
+  newInputPending(handle: WorkerHandle): boolean {
+    return this.pendingItems().length > 0 || this.inFlight.size > 0 || handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0;
+  }
+
+  private onExit(handle: WorkerHandle, exit: WorkerExit): void {
+    handle.markExited();
+    // Exits before `initialize` answered, or of a start that failed, are counted by startWorker.
+    if (this.worker !== handle || !handle.init || handle.startFailed) return;
+    this.worker = null;
+    this.cancelIdle();
+    const wasTurn = this.turnRunning;
+    const hadSlot = this.slot !== null;
+    this.turnRunning = false;
+    this.releaseSlot();
+    if (handle.expectedExit || this.ctx.isStopped()) {
+      this.log.info({ pid: handle.pid, exit }, "worker stopped");
+      if (!this.ctx.isStopped() && !this.retiring && this.wantsWorker()) this.pump();
+      return;
+    }
+    this.restarts++;
+    this.consecutiveFailures++;
+    this.lastError = handle.describeExit(exit);
+    this.log.warn({ pid: handle.pid, exit, restarts: this.restarts, error: this.lastError }, "worker exited unexpectedly");
+    if (hadSlot || wasTurn) this.resumeWanted = true;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (!this.wantsWorker() || this.ctx.isStopped() || this.retiring) return;
+    if (this.consecutiveFailures >= this.ctx.restart.maxAttempts) return this.giveUp();
+    const delay = backoffDelay(this.ctx.restart, this.consecutiveFailures);
+    this.log.info({ delayMs: delay, attempt: this.consecutiveFailures }, "restarting the worker after a delay");
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.pump();
+    }, delay);
+  }
+
+  /** Stops restarting until new messages arrive or the user sends /continue; messages stay stored. */
+  private giveUp(): void {
+    this.gaveUpAtSeq = Math.max(0, ...this.pendingItems().map((item) => item.seq));
+    this.resumeWanted = false;
+    this.continueWanted?.resolve?.({ accepted: false, reason: "the session worker keeps failing to start" });
+    this.continueWanted = null;
+    this.lastError = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${this.lastError ?? "unknown"}`;
+    this.log.error({ error: this.lastError }, "worker keeps failing; not restarting until the next message");
+    this.releaseSlot();
+  }
+
+  // ── idle shutdown ───────────────────────────────────────────────────────────────────────────
+
+  armIdle(): void {
+    if (this.idleTimer || !this.worker?.usable || this.slot || this.slotRequested || this.hasWork()) return;
+    if (this.ctx.isStopped() || this.retiring) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      void this.idleCheck().catch((err: unknown) => this.noteError("idle shutdown", err));
+    }, this.ctx.options.idleShutdownSeconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private async idleCheck(): Promise<void> {
+    const handle = this.worker;
+    const busy = () => this.slot !== null || this.slotRequested || this.hasWork() || this.retiring || this.ctx.isStopped();
+    if (!handle?.usable || busy()) return;
+    const live = await handle.client.query({ view: "live_state" }).catch(() => null);
+    if (busy() || this.worker !== handle || !handle.usable) return;
+    if (live?.view === "live_state" && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return this.armIdle();
+    this.log.info({ pid: handle.pid, idleSeconds: this.ctx.options.idleShutdownSeconds }, "idle worker shut down");
+    await handle.close(this.ctx.shutdownTimeoutMs);
+  }
+
+  // ── events ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Events are processed one at a time in arrival (= seq) order, across worker lives. */
+  private enqueueEvent(handle: WorkerHandle, params: SessionEventParams): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (!(await handle.ready) && !handle.init) return;
+        await processEvent(this, handle, params);
+      })
+      .catch((err: unknown) => this.noteError(`processing event seq ${params.seq} (${params.event.type})`, err));
+  }
+
+  /** Waits for every event received so far to be processed. */
+  drainEvents(): Promise<void> {
+    return this.chain;
+  }
+
+  // ── controls ────────────────────────────────────────────────────────────────────────────────
+
+  /** Graceful stop of the worker; `respawn` hands pending items to a new worker afterwards. */
+  async stopWorker(options: { respawn: boolean; keepResumeMark: boolean; timeoutMs: number }): Promise<void> {
+    this.retiring = true;
+    try {
+      this.cancelIdle();
+      if (this.restartTimer) clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      this.continueWanted?.resolve?.({ accepted: false, reason: "the session was stopped" });
+      this.continueWanted = null;
+      this.resumeWanted = false;
+      if (this.starting) await this.starting.catch(() => null);
+      const handle = this.worker;
+      if (handle && !handle.exited) await handle.close(options.timeoutMs);
+      await withTimeout(this.chain, options.timeoutMs);
+      this.turnRunning = false;
+      this.releaseSlot();
+      this.resetFailures();
+      if (!options.keepResumeMark && hasResumeMark(this.store, this.id)) {
+        await this.store.commit(null, (tx) => clearResumeMark(tx, this.id));
+      }
+    } finally {
+      this.retiring = false;
+    }
+    if (options.respawn && this.pendingItems().length > 0) setTimeout(() => this.pump(), RETIRE_RESPAWN_DELAY_MS).unref();
+  }
+
+  noteError(what: string, err: unknown): void {
+    this.lastError = `${what}: ${errorText(err)}`;
+    this.log.error({ err: errorText(err), stack: err instanceof Error ? err.stack : undefined }, `${what} failed`);
+  }
+}
+
+export function autoReason(attempt: number, max: number): string {
+  return `automatic continue ${attempt}/${max} after the worker stopped mid-turn`;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,198 @@
+import { type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
+import { restartPolicy } from "./backoff.js";
+import { resumeMarkedSessions } from "./recovery.js";
+import { errorText, RESTING_STATES, SessionRunner, type RunnerContext } from "./session-runner.js";
+import { TurnSlots } from "./turn-slots.js";
+import type { SessionStatus, SupervisorOptions } from "./types.js";
+
+export type { EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
+export type { RestartPolicy } from "./backoff.js";
+
+const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+/** /continue answers the user at the latest after this long, even if the continue is sent later. */
+const CONTINUE_ANSWER_MS = 5_000;
+
+/**
+ * The session supervisor (ARCHITECTURE §2, §5.2, §5.4): at most one worker per session, spawned on
+ * demand; stored inbound messages handed off until acknowledged; events processed once, in order;
+ * crashed workers restarted with backoff and their turns continued; a global cap on running turns;
+ * idle workers shut down. Each session's failures stay within it.
+ *
+ * Decisions worth knowing:
+ * - A worker that keeps failing (crash or failed start, `restart.maxAttempts` times in a row with no
+ *   turn ending in between) is not restarted again until a new message arrives or the user sends
+ *   /continue; this shows in the log (error) and in `status().lastError`. Its messages stay stored.
+ * - Only turns recovered after a crash (`reason: "crash"`) are continued automatically; failed,
+ *   step-limit and cancelled turns wait for the user's /continue (they were already reported).
+ * - A recovered turn with a newer user message waiting is not continued: the message supersedes it
+ *   (ctx.autoContinued is true, as the host has nothing to ask).
+ * - Sessions with a turn in progress are marked durably (key `sessions:resume:<id>`), so after a
+ *   host restart `start()` brings their workers back and the interrupted turn is continued.
+ * - A turn the worker starts by itself (inputs queued before a restart) runs even if it exceeds the
+ *   cap for a moment; the cap applies to every turn the supervisor starts.
+ */
+export class SessionSupervisor {
+  private readonly runners = new Map<string, SessionRunner>();
+  private readonly slots: TurnSlots;
+  private readonly context: RunnerContext;
+  private stopped = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.slots = new TurnSlots(options.maxConcurrentTurns, (err) =>
+      options.log.error({ err: errorText(err) }, "turn slot queue error"),
+    );
+    this.context = {
+      options,
+      slots: this.slots,
+      restart: restartPolicy(options.restart),
+      initializeTimeoutMs: options.initializeTimeoutMs ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      isStopped: () => this.stopped,
+    };
+  }
+
+  /** Hands off every stored inbound item and brings back sessions whose turn a restart interrupted. */
+  start(): void {
+    if (this.stopped) return;
+    for (const sessionId of resumeMarkedSessions(this.options.store)) this.runner(sessionId).resumeWanted = true;
+    const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store)]);
+    this.options.log.info({ sessions: sessions.size }, "supervisor started");
+    for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
+  }
+
+  /** Wake-up: new inbound items were admitted. */
+  deliver(): void {
+    if (this.stopped) return;
+    for (const sessionId of this.sessionsWithItems()) this.runner(sessionId).itemsArrived();
+  }
+
+  async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
+    const r = this.runners.get(sessionId);
+    if (!r) return nothingToCancel(null);
+    if (r.continueWanted && !r.continueWanted.auto) {
+      r.continueWanted.resolve?.({ accepted: false, reason: "withdrawn by /cancel" });
+      r.continueWanted = null;
+      return { accepted: true, reason: "the /continue waiting for a free turn slot was withdrawn" };
+    }
+    const handle = await r.liveWorker();
+    if (!handle?.usable) return nothingToCancel(r.queuePosition());
+    try {
+      return await handle.client.cancel({ reason });
+    } catch (err) {
+      if (handle.lostBy(err)) return nothingToCancel(r.queuePosition());
+      throw err;
+    }
+  }
+
+  /** Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its database). */
+  async continue(sessionId: string): Promise<ControlResult> {
+    if (this.stopped) return { accepted: false, reason: "the host is shutting down" };
+    const r = this.runner(sessionId);
+    r.resetFailures();
+    if (r.turnRunning) return { accepted: false, reason: "a turn is already running" };
+    if (r.continueWanted) return { accepted: true, reason: "already waiting for a free turn slot" };
+    const handle = await r.ensureWorker();
+    if (!handle?.usable) {
+      return { accepted: false, reason: `the session's worker could not be started${r.lastError ? ` (${r.lastError})` : ""}` };
+    }
+    const view = await handle.client.query({ view: "live_state" }).catch(() => null);
+    const live = view?.view === "live_state" ? view : null;
+    if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
+    if (live && !live.unfinishedTurn) {
+      r.armIdle();
+      return { accepted: false, reason: "nothing to continue: the last turn finished" };
+    }
+    const queued = !r.slot && !this.slots.hasCapacity();
+    return new Promise<ControlResult>((resolve) => {
+      // Answer the user now if the continue has to wait (slot queue, worker restart); it is sent later.
+      const timer = setTimeout(() => resolve({ accepted: true, reason: "will continue as soon as the worker is ready" }), CONTINUE_ANSWER_MS);
+      const answer = (result: ControlResult) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      r.continueWanted = { auto: false, turnId: live?.unfinishedTurn?.turnId ?? null, reason: "user /continue", resolve: answer };
+      r.pump();
+      if (queued) {
+        const position = r.queuePosition();
+        answer({ accepted: true, reason: `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}` });
+      }
+    });
+  }
+
+  /** Read-only views from the running worker; null when no worker is running (none is started for this). */
+  async query(sessionId: string, params: QueryParams): Promise<QueryResult | null> {
+    const handle = await this.runners.get(sessionId)?.liveWorker();
+    if (!handle?.usable) return null;
+    try {
+      return await handle.client.query(params);
+    } catch (err) {
+      if (handle.lostBy(err)) return null;
+      throw err;
+    }
+  }
+
+  status(sessionId: string): SessionStatus {
+    const r = this.runners.get(sessionId);
+    if (!r) return { workerRunning: false, turnRunning: false, queuePosition: null, restarts: 0, lastError: null };
+    return {
+      workerRunning: r.workerRunning,
+      turnRunning: r.turnRunning,
+      queuePosition: r.queuePosition(),
+      restarts: r.restarts,
+      lastError: r.lastError,
+    };
+  }
+
+  /** Graceful shutdown of the session's worker (for /new, model or sandbox changes); its stored messages are kept. */
+  async retire(sessionId: string): Promise<void> {
+    const r = this.runners.get(sessionId);
+    if (!r) return;
+    await r.stopWorker({ respawn: !this.stopped, keepResumeMark: false, timeoutMs: this.context.shutdownTimeoutMs });
+  }
+
+  /** Stops handing off, shuts every worker down (SIGKILL after `timeoutMs`), then resolves. */
+  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.slots.clear();
+    await Promise.all(
+      [...this.runners.values()].map((r) =>
+        r.stopWorker({ respawn: false, keepResumeMark: true, timeoutMs }).catch((err: unknown) => r.noteError("stop", err)),
+      ),
+    );
+    this.options.log.info("supervisor stopped");
+  }
+
+  runningTurns(): number {
+    let n = 0;
+    for (const r of this.runners.values()) if (r.turnRunning) n++;
+    return n;
+  }
+
+  private runner(sessionId: string): SessionRunner {
+    let r = this.runners.get(sessionId);
+    if (!r) {
+      r = new SessionRunner(sessionId, this.context);
+      this.runners.set(sessionId, r);
+    }
+    return r;
+  }
+
+  private sessionsWithItems(): string[] {
+    const ids: string[] = [];
+    for (const item of this.options.store.inbound()) if (!ids.includes(item.sessionId)) ids.push(item.sessionId);
+    return ids;
+  }
+}
+
+function nothingToCancel(queuePosition: number | null): ControlResult {
+  return {
+    accepted: false,
+    reason:
+      queuePosition !== null
+        ? `nothing to cancel: no turn is running (a message is waiting for a free turn slot, position ${queuePosition})`
+        : "nothing to cancel: no turn is running",
+  };
+}

@@ -1,0 +1,64 @@
+import type pino from "pino";
+import type { CoordinateParams, CoordinateResult, InitializeParams, SessionEvent } from "@starling/protocol";
+import type { HostStore, HostTransaction } from "../state/host-store.js";
+import type { RestartPolicy } from "./backoff.js";
+
+/** How one session's worker is started. */
+export interface SessionLaunch {
+  /** Sent as `initialize` (workspace, model, compression, …). */
+  init: InitializeParams;
+  /** Full argv of the worker (possibly wrapped in bwrap). */
+  command: [string, ...string[]];
+  /** The conversation workspace. */
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What the supervisor knows about a durable event when it hands it to the host. */
+export interface EventContext {
+  sessionId: string;
+  /**
+   * The supervisor is resuming this recovered turn by itself (`session/continue` sent, or a newer
+   * message already waiting to supersede it): the host may say nothing or a short "continuing".
+   */
+  autoContinued: boolean;
+  /** The turn was recovered after more crashes than `maxAutoContinues`: ask the user to /continue. */
+  autoContinueExhausted: boolean;
+}
+
+export interface SupervisorOptions {
+  store: HostStore;
+  log: pino.Logger;
+  /** Global cap on running turns (p-queue). */
+  maxConcurrentTurns: number;
+  /** An idle worker is shut down after this many seconds (fractions allowed). */
+  idleShutdownSeconds: number;
+  /** Automatic `session/continue`s per recovered turn, counted durably. */
+  maxAutoContinues: number;
+  launch(sessionId: string): Promise<SessionLaunch>;
+  /**
+   * Durable events (turn_completed/failed/cancelled/superseded/recovered): write what they imply
+   * (outbound items) into `tx`; runs inside the same commit that records the processed seq.
+   */
+  onDurableEvent(event: SessionEvent, tx: HostTransaction, ctx: EventContext): void;
+  /** Every event incl. progress/tool_started/turn_started, after processing; best-effort (typing/panel). */
+  onActivity(sessionId: string, event: SessionEvent): void;
+  /** host/coordinate requests from a worker (user_tell, update_plan…). */
+  coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
+  /** Restart backoff of crashed workers (default 250 ms doubling to 30 s, give up after 8 failures in a row). */
+  restart?: Partial<RestartPolicy>;
+  /** How long `initialize` may take before the worker counts as failed to start (default 30 s). */
+  initializeTimeoutMs?: number;
+  /** How long a graceful worker shutdown (idle, retire) may take before SIGKILL (default 10 s). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface SessionStatus {
+  workerRunning: boolean;
+  turnRunning: boolean;
+  /** 1-based position among sessions waiting for a turn slot; null when not waiting. */
+  queuePosition: number | null;
+  /** Unexpected worker exits since the host started. */
+  restarts: number;
+  lastError: string | null;
+}

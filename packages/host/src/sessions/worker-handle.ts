@@ -1,0 +1,180 @@
+import type pino from "pino";
+import {
+  spawnWorker,
+  WorkerGoneError,
+  WorkerRequestError,
+  type CoordinateParams,
+  type CoordinateResult,
+  type InitializeParams,
+  type InitializeResult,
+  type SessionEventParams,
+  type WorkerClient,
+  type WorkerExit,
+} from "@starling/protocol";
+import type { SessionLaunch } from "./types.js";
+
+const STDERR_TAIL = 20;
+
+export interface WorkerHandleOptions {
+  sessionId: string;
+  launch: SessionLaunch;
+  log: pino.Logger;
+  onEvent(handle: WorkerHandle, params: SessionEventParams): void;
+  coordinate(params: CoordinateParams): Promise<CoordinateResult>;
+}
+
+/**
+ * One life of a session's worker process: the JSON-RPC client, its `initialize` summary, its stderr
+ * (to the host log at debug) and what the supervisor did during this life.
+ */
+export class WorkerHandle {
+  readonly client: WorkerClient;
+  init: InitializeResult | null = null;
+  /** The supervisor asked it to stop (idle, retire, host stop): its exit is not a crash. */
+  expectedExit = false;
+  closing = false;
+  exited = false;
+  /** Initialization failed after `initialize` answered (the supervisor killed it). */
+  startFailed = false;
+  /** Non-duplicate messages handed off during this life. */
+  newInputs = 0;
+  /** Turns this life sent `session/continue` for. */
+  readonly continued = new Set<number>();
+  /** A turn reported unfinished by `initialize` whose `turn_recovered` event is still to come. */
+  recoveryPending: number | null = null;
+  /** Settles true once initialized (events may be processed), false if the start failed. */
+  readonly ready: Promise<boolean>;
+  private settleReady!: (ok: boolean) => void;
+  private isReady = false;
+  private readonly stderrTail: string[] = [];
+  private readonly log: pino.Logger;
+
+  private constructor(options: WorkerHandleOptions) {
+    this.ready = new Promise((resolve) => (this.settleReady = resolve));
+    this.log = options.log;
+    const { launch } = options;
+    this.client = spawnWorker({
+      command: launch.command,
+      cwd: launch.cwd,
+      env: launch.env,
+      stderr: (line) => this.onStderr(line),
+    });
+    // Writes to a worker that just died fail with EPIPE on its stdin; the exit handler deals with the death.
+    for (const stream of [this.client.child.stdin, this.client.child.stdout]) {
+      stream?.on("error", (err) => this.log.debug({ pid: this.pid, err: err.message }, "worker pipe error"));
+    }
+    this.client.onEvent((params) => options.onEvent(this, params));
+    this.client.onCoordinate((params) => options.coordinate(params));
+  }
+
+  static spawn(options: WorkerHandleOptions): WorkerHandle {
+    return new WorkerHandle(options);
+  }
+
+  get pid(): number | undefined {
+    return this.client.pid;
+  }
+
+  /** Initialized and neither exited nor shutting down: requests may be sent. */
+  get usable(): boolean {
+    return this.isReady && !this.gone && !this.closing;
+  }
+
+  /**
+   * The process has exited (possibly before the supervisor's exit handler ran) or its stdin broke.
+   * Requests must not be sent then: vscode-jsonrpc turns a failed write into an unhandled rejection.
+   */
+  get gone(): boolean {
+    const stdin = this.client.child.stdin;
+    return this.exited || this.client.exitStatus !== null || !stdin || stdin.destroyed || stdin.writableEnded;
+  }
+
+  /**
+   * A request failed because the worker went away: WorkerGoneError, or a connection-level error of
+   * vscode-jsonrpc (write EPIPE, read error, pending request rejected at dispose, connection inactive:
+   * codes -32099…-32096), which WorkerClient surfaces as WorkerRequestError, often before the exit.
+   */
+  lostBy(err: unknown): boolean {
+    if (err instanceof WorkerGoneError || this.gone) return true;
+    return err instanceof WorkerRequestError && err.code >= -32099 && err.code <= -32096;
+  }
+
+  async initialize(params: InitializeParams, timeoutMs: number): Promise<InitializeResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`initialize did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      this.init = await Promise.race([this.client.initialize(params), timeout]);
+      return this.init;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  markReady(): void {
+    this.isReady = true;
+    this.settleReady(true);
+  }
+
+  markFailed(): void {
+    this.settleReady(false);
+    this.client.kill("SIGKILL");
+  }
+
+  markExited(): void {
+    this.exited = true;
+    this.settleReady(false);
+  }
+
+  /** Graceful stop: `shutdown`, stdin closed, SIGKILL after `timeoutMs`. */
+  async close(timeoutMs: number): Promise<WorkerExit> {
+    this.expectedExit = true;
+    this.closing = true;
+    if (this.gone) {
+      this.client.kill("SIGKILL"); // no-op once it has exited
+      return this.client.exited;
+    }
+    return this.client.close(timeoutMs);
+  }
+
+  /** A one-line description of an exit for logs and `status().lastError`. */
+  describeExit(exit: WorkerExit): string {
+    const how = exit.signal ? `killed by ${exit.signal}` : exit.code === null ? "could not start" : `exited with code ${exit.code}`;
+    const tail = this.lastProblem();
+    return `worker ${how}${tail ? `: ${tail}` : ""}`;
+  }
+
+  /** The last error-level stderr line (pino level ≥ 50) or non-JSON line (a raw stack trace), if any. */
+  lastProblem(): string | null {
+    for (let i = this.stderrTail.length - 1; i >= 0; i--) {
+      const line = this.stderrTail[i]!;
+      const parsed = parseJsonLine(line);
+      if (!parsed) return line.slice(0, 300);
+      if (typeof parsed.level === "number" && parsed.level >= 50) {
+        const err = typeof parsed.err === "string" ? `: ${parsed.err}` : "";
+        return `${String(parsed.msg ?? "error")}${err}`.slice(0, 300);
+      }
+    }
+    return null;
+  }
+
+  private onStderr(line: string): void {
+    if (!line.trim()) return;
+    this.stderrTail.push(line);
+    if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+    const parsed = parseJsonLine(line);
+    if (parsed) this.log.debug({ pid: this.pid, worker: parsed }, `worker: ${String(parsed.msg ?? "")}`);
+    else this.log.debug({ pid: this.pid, line }, "worker stderr");
+  }
+}
+
+function parseJsonLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith("{")) return null;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { groupChat, privateChat, startFakeTelegram, user, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { HostKeys } from "../../src/state/host-store.js";
+import { CHANNEL_ID, createHarness, eventually, type Harness } from "./harness.js";
+
+// Scope: the channel against the fake Bot API, with a real HostStore and a recording test
+// controller (see harness.ts) — the conversation service itself is not exercised here.
+
+let fake: FakeTelegram;
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+  await fake?.close();
+});
+
+async function setup() {
+  fake = await startFakeTelegram();
+  h = await createHarness(fake);
+}
+
+const alice = privateChat(42, "Alice");
+const bob = privateChat(7, "Bob");
+const group = groupChat(-100123, "Team");
+
+describe("access", () => {
+  it("makes the first private user admin and admits their message", async () => {
+    await setup();
+    await h.startChannel();
+    fake.sendText(alice, "hello bot");
+    await eventually(() => h.controller.admits.length === 1, 5000, "admit");
+    const admitted = h.controller.admits[0]!;
+    expect(admitted.chat).toMatchObject({ channelId: CHANNEL_ID, chatId: "42", type: "private" });
+    expect(admitted.message.role).toBe("user");
+    expect(admitted.message.content).toEqual([{ type: "text", text: "hello bot" }]);
+    expect(admitted.message.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(admitted.messageId).toBe(`${CHANNEL_ID}:${admitted.updateId}`);
+    expect(h.store.admins(CHANNEL_ID)).toEqual(["42"]);
+    expect(h.store.chat(CHANNEL_ID, "42")?.access).toBe("approved");
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text?.includes("You are now the admin")));
+  });
+
+  it("keeps a group pending until the admin approves it; nothing reaches the controller before", async () => {
+    await setup();
+    fake.registerChat(alice); // the admin has talked to the bot before
+    await h.startChannel({ adminUserIds: ["42"] });
+    fake.sendText(group, "hi from the group");
+    const notice = await fake.waitFor(() => fake.messages(group.id).find((m) => m.text?.includes("waiting for approval")));
+    expect(notice).toBeDefined();
+    const request = await fake.waitFor(() => fake.messages(42).find((m) => m.text?.includes(`/admin_chat_approve ${group.id}`)));
+    expect(request.replyMarkup?.inline_keyboard?.flat().map((b) => b.callback_data)).toContain(`admin:approve:${group.id}`);
+    expect(h.store.chat(CHANNEL_ID, String(group.id))?.access).toBe("pending");
+
+    // More messages: still nothing admitted, and no second notice within the hour.
+    fake.sendText(group, "anyone?");
+    fake.sendCommand(group, "status");
+    await fake.waitFor(() => fake.confirmedOffset() > fake.updates().at(-1)!.update_id);
+    expect(h.controller.admits).toHaveLength(0);
+    expect(h.controller.commandCalls).toHaveLength(0);
+    expect(fake.messages(group.id).filter((m) => m.text?.includes("waiting for approval"))).toHaveLength(1);
+
+    // A non-admin cannot approve.
+    fake.sendCommand(bob, `admin_chat_approve ${group.id}`);
+    await fake.waitFor(() => fake.confirmedOffset() > fake.updates().at(-1)!.update_id);
+    expect(h.store.chat(CHANNEL_ID, String(group.id))?.access).toBe("pending");
+
+    fake.sendCommand(alice, `admin_chat_approve ${group.id}`);
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text?.startsWith(`Approved chat ${group.id}`)));
+    await fake.waitFor(() => fake.messages(group.id).find((m) => m.text?.includes("was approved")));
+    expect(h.store.chat(CHANNEL_ID, String(group.id))?.access).toBe("approved");
+
+    fake.sendText(group, "now it works", { from: user(9, "Carol") });
+    await eventually(() => h.controller.admits.length === 1, 5000, "group admit");
+    expect(h.controller.admits[0]!.message.content).toEqual([{ type: "text", text: "now it works" }]);
+    expect(h.controller.admits[0]!.user.userId).toBe("9");
+
+    fake.sendCommand(alice, "admin_chat_list");
+    const list = await fake.waitFor(() => fake.messages(42).find((m) => m.text?.includes("Chats:")));
+    expect(list.text).toContain(`${group.id}: approved`);
+    expect(list.text).toContain("7: pending");
+  });
+
+  it("approves from the admin's button and rejects by command", async () => {
+    await setup();
+    fake.registerChat(alice);
+    await h.startChannel({ adminUserIds: ["42"] });
+    fake.sendText(group, "hello");
+    const request = await fake.waitFor(() => fake.messages(42).find((m) => m.text?.includes("waiting for approval")));
+    fake.pressButton(alice, request.messageId, `admin:approve:${group.id}`);
+    await fake.waitFor(() => h.store.chat(CHANNEL_ID, String(group.id))?.access === "approved");
+    await fake.waitFor(() => fake.callbackAnswers().length === 1);
+    fake.sendCommand(alice, `admin_chat_reject ${group.id}`);
+    await fake.waitFor(() => h.store.chat(CHANNEL_ID, String(group.id))?.access === "rejected");
+    fake.sendText(group, "still here?");
+    await fake.waitFor(() => fake.messages(group.id).find((m) => m.text?.includes("not approved")));
+    expect(h.controller.admits).toHaveLength(0);
+  });
+});
+
+describe("polling and admission", () => {
+  it("confirms an offset only after the update was admitted", async () => {
+    await setup();
+    await h.startChannel({ adminUserIds: ["42"] });
+    let release!: () => void;
+    h.controller.gate = new Promise<void>((r) => (release = r));
+    const id = fake.sendText(alice, "slow admission");
+    await fake.waitFor(() => fake.calls("getUpdates").some((c) => c.status === 200 && c.params.offset === id));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.confirmedOffset()).toBeLessThanOrEqual(id);
+    expect(h.store.lastUpdateId(CHANNEL_ID)).toBeLessThan(id);
+    release();
+    await fake.waitFor(() => fake.confirmedOffset() === id + 1);
+    expect(h.store.lastUpdateId(CHANNEL_ID)).toBe(id);
+    expect(h.controller.admits).toHaveLength(1);
+  });
+
+  it("admits an update once when the channel restarts before its offset was confirmed", async () => {
+    await setup();
+    const first = await h.startChannel({ adminUserIds: ["42"], timing: { stopTimeoutMs: 300 } });
+    let release!: () => void;
+    h.controller.holdAfterCommit = new Promise<void>((r) => (release = r));
+    const id = fake.sendText(alice, "only once");
+    await eventually(() => h.controller.admits.length === 1, 5000, "admit");
+    // Stored, but the poller has not asked Telegram for more yet: the offset is unconfirmed.
+    await first.stop();
+    expect(fake.confirmedOffset()).toBeLessThanOrEqual(id);
+    h.controller.holdAfterCommit = null;
+    await h.startChannel({ adminUserIds: ["42"] });
+    await fake.waitFor(() => fake.confirmedOffset() > id);
+    fake.sendText(alice, "next");
+    await eventually(() => h.controller.admits.length === 2, 5000, "second admit");
+    expect(h.controller.admits.map((a) => a.message.content[0])).toEqual([
+      { type: "text", text: "only once" },
+      { type: "text", text: "next" },
+    ]);
+    release();
+  });
+
+  it("skips update ids at or below the stored one (re-delivery after a crash)", async () => {
+    await setup();
+    const id = fake.sendText(alice, "admitted before the crash");
+    // The previous process admitted this update but crashed before confirming its offset.
+    await h.store.commit("admit", (tx) => tx.put(HostKeys.lastUpdate(CHANNEL_ID), id));
+    await h.startChannel({ adminUserIds: ["42"] });
+    fake.sendText(alice, "new one");
+    await eventually(() => h.controller.admits.length === 1, 5000, "admit");
+    expect(h.controller.admits[0]!.message.content).toEqual([{ type: "text", text: "new one" }]);
+    expect(fake.calls("getUpdates")[0]!.params.offset).toBe(id + 1);
+  });
+
+  it("keeps polling through 5xx, 429 and 409 answers", async () => {
+    await setup();
+    fake.failNext("getUpdates", { status: 502 });
+    fake.failNext("getUpdates", { status: 429, retryAfter: 1 });
+    await h.startChannel({ adminUserIds: ["42"] });
+    fake.sendText(alice, "eventually");
+    await eventually(() => h.controller.admits.length === 1, 8000, "admit after faults");
+    fake.failNext("getUpdates", { status: 409, description: "Conflict: terminated by other getUpdates request" });
+    fake.sendText(alice, "after conflict");
+    await eventually(() => h.controller.admits.length === 2, 15_000, "admit after conflict");
+  }, 30_000);
+});
+
+describe("commands and callbacks", () => {
+  it("routes /cmd and /cmd@thisbot, ignores /cmd@otherbot, answers /start and unknown commands", async () => {
+    await setup();
+    const channel = await h.startChannel({ adminUserIds: ["42"] });
+    expect(channel.username).toBe(fake.botUser.username);
+    fake.sendCommand(alice, "status");
+    fake.sendCommand(alice, `status@${fake.botUser.username}`);
+    const other = fake.sendCommand(alice, "status@some_other_bot");
+    fake.sendCommand(alice, "frobnicate");
+    fake.sendCommand(alice, "start");
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text?.startsWith("Hello!")));
+    await fake.waitFor(() => fake.confirmedOffset() > other);
+    expect(h.controller.commandCalls.filter((c) => c.name === "status")).toHaveLength(2);
+    expect(fake.messages(42).filter((m) => m.text === "status of chat 42: ok")).toHaveLength(2);
+    expect(fake.messages(42).some((m) => m.text === "Unknown command /frobnicate. Try /help.")).toBe(true);
+    const hello = fake.messages(42).find((m) => m.text?.startsWith("Hello!"))!;
+    expect(hello.text).toContain("Commands: /status, /model, /help");
+    expect(h.controller.admits).toHaveLength(0);
+    const registered = fake.currentCommands().map((c) => c.command);
+    expect(registered).toEqual(expect.arrayContaining(["status", "model", "help", "admin_chat_approve", "admin_chat_list"]));
+  });
+
+  it("answers every callback query and shows the controller's reply", async () => {
+    await setup();
+    await h.startChannel({ adminUserIds: ["42"] });
+    fake.sendCommand(alice, "model");
+    const picker = await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Pick a model:"));
+    expect(picker.replyMarkup?.inline_keyboard?.[0]?.map((b) => b.callback_data)).toEqual(["model:fast", "model:smart"]);
+    fake.pressButton(alice, picker.messageId, "model:smart");
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Model set to smart."));
+    expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
+    await fake.waitFor(() => fake.callbackAnswers().length === 1);
+  });
+});

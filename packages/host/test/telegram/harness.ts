@@ -1,0 +1,134 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import type {
+  AdmitInput,
+  AdmitOutcome,
+  CallbackInput,
+  CommandInput,
+  CommandReply,
+  ConversationController,
+} from "../../src/channels/channel.js";
+import { createTelegramChannel, type TelegramChannel, type TelegramChannelOptions } from "../../src/channels/telegram/telegram-channel.js";
+import { HostKeys, HostStore } from "../../src/state/host-store.js";
+
+export const CHANNEL_ID = "tg";
+
+/**
+ * A stand-in for the host's conversation service: a plain object that records what the channel
+ * hands it. It keeps the one part of the contract the channel relies on — `admit` records the
+ * update id in its own commit and reports re-delivered ids as duplicates — and nothing else.
+ * These tests therefore cover the channel up to the `ConversationController` interface; the real
+ * conversation service, sessions and workers are out of their scope.
+ */
+export interface TestController extends ConversationController {
+  admits: AdmitInput[];
+  commandCalls: CommandInput[];
+  callbackCalls: CallbackInput[];
+  /** Holds every admit until the promise resolves (to observe the offset before admission). */
+  gate: Promise<void> | null;
+  /** Holds every admit after its commit (the update is stored, its offset not yet confirmed). */
+  holdAfterCommit: Promise<void> | null;
+}
+
+export function testController(store: HostStore, workspaceRoot: string): TestController {
+  const controller: TestController = {
+    admits: [],
+    commandCalls: [],
+    callbackCalls: [],
+    gate: null,
+    holdAfterCommit: null,
+    async admit(input): Promise<AdmitOutcome> {
+      if (controller.gate) await controller.gate;
+      const outcome = await store.commit("admit", (tx): AdmitOutcome => {
+        if (input.updateId <= store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
+        tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+        controller.admits.push(input);
+        return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
+      });
+      if (controller.holdAfterCommit) await controller.holdAfterCommit;
+      return outcome;
+    },
+    async command(input): Promise<CommandReply> {
+      controller.commandCalls.push(input);
+      if (input.name === "help") return { text: "Commands: /status, /model, /help" };
+      if (input.name === "model") return { text: "Pick a model:", buttons: [[{ text: "fast", data: "model:fast" }, { text: "smart", data: "model:smart" }]] };
+      return { text: `status of chat ${input.chat.chatId}: ok` };
+    },
+    async callback(input): Promise<CommandReply | null> {
+      controller.callbackCalls.push(input);
+      return input.data.startsWith("model:") ? { text: `Model set to ${input.data.slice(6)}.` } : null;
+    },
+    commands: () => [
+      { command: "status", description: "Show status" },
+      { command: "model", description: "Pick the model" },
+      { command: "help", description: "Help" },
+    ],
+    async workspaceFor(chat) {
+      const dir = join(workspaceRoot, chat.chatId);
+      mkdirSync(join(dir, "attachments", "incoming"), { recursive: true });
+      return dir;
+    },
+  };
+  return controller;
+}
+
+export interface Harness {
+  dir: string;
+  store: HostStore;
+  controller: TestController;
+  log: pino.Logger;
+  /** Creates and starts a channel on the same store (call again after `stop` to simulate a restart). */
+  startChannel(overrides?: Partial<TelegramChannelOptions>): Promise<TelegramChannel>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(api: { apiRoot: string; token: string }, defaults: Partial<TelegramChannelOptions> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "starling-tg-"));
+  const store = await HostStore.open(join(dir, "state"));
+  const controller = testController(store, join(dir, "conversations"));
+  const log = pino({ level: process.env.TEST_LOG ?? "silent" });
+  const channels: TelegramChannel[] = [];
+  return {
+    dir,
+    store,
+    controller,
+    log,
+    async startChannel(overrides = {}) {
+      const channel = createTelegramChannel({
+        id: CHANNEL_ID,
+        token: api.token,
+        apiBaseUrl: api.apiRoot,
+        pollTimeoutSeconds: 1,
+        pollIntervalMs: 0,
+        adminUserIds: [],
+        allowedChatIds: [],
+        store,
+        log,
+        timing: { typingIntervalMs: 200, panelMinEditIntervalMs: 1000, retryBaseDelayMs: 20, retryMaxDelayMs: 200, stopTimeoutMs: 2000 },
+        ...defaults,
+        ...overrides,
+      });
+      channels.push(channel);
+      await channel.start(controller);
+      return channel;
+    },
+    async close() {
+      await Promise.allSettled(channels.map((c) => c.stop()));
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(check: () => T | undefined | null | false, timeoutMs = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

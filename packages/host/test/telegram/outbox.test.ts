@@ -1,0 +1,149 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { HostKeys } from "../../src/state/host-store.js";
+import { queueOutbound } from "../../src/state/outbox.js";
+import type { OutboundPayload } from "../../src/state/records.js";
+import { CHANNEL_ID, createHarness, type Harness } from "./harness.js";
+
+// Scope: the channel's outbox sender against the fake Bot API with a real HostStore; items are
+// written to the store the way the host core writes them (queueOutbound inside a commit).
+
+let fake: FakeTelegram;
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+  await fake?.close();
+});
+
+const alice = privateChat(42, "Alice");
+const bob = privateChat(7, "Bob");
+
+async function setup() {
+  fake = await startFakeTelegram();
+  fake.registerChat(alice);
+  fake.registerChat(bob);
+  h = await createHarness(fake, { adminUserIds: ["42"] });
+}
+
+async function queue(chatId: string, payload: OutboundPayload, conversationId = "") {
+  await h.store.commit("event_processed", (tx) => queueOutbound(tx, { channelId: CHANNEL_ID, chatId, conversationId }, payload));
+}
+
+const outboxEmpty = () => h.store.outbound().length === 0;
+
+describe("outbox", () => {
+  it("renders Markdown as HTML and removes the item once Telegram accepted it", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    await queue("42", { kind: "text", text: "**bold** and `code`" });
+    channel.wakeOutbox();
+    const sent = await fake.waitFor(() => fake.messages(42)[0]);
+    expect(sent.text).toBe("bold and code");
+    expect(sent.parseMode).toBe("HTML");
+    expect(sent.entities.map((e) => e.type)).toEqual(["bold", "code"]);
+    await fake.waitFor(outboxEmpty);
+  });
+
+  it("delivers after retry_after when sendMessage answers 429", async () => {
+    await setup();
+    fake.failNext("sendMessage", { status: 429, retryAfter: 1 });
+    const channel = await h.startChannel();
+    const queuedAt = Date.now();
+    await queue("42", { kind: "text", text: "patience" });
+    channel.wakeOutbox();
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "patience"));
+    expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(900);
+    expect(fake.calls("sendMessage").map((c) => c.status)).toEqual([429, 200]);
+    await fake.waitFor(outboxEmpty);
+  });
+
+  it("falls back to plain text when Telegram cannot parse the HTML", async () => {
+    await setup();
+    fake.failNext("sendMessage", { status: 400, description: "Bad Request: can't parse entities: unsupported start tag" });
+    const channel = await h.startChannel();
+    await queue("42", { kind: "text", text: "a **b** c" });
+    channel.wakeOutbox();
+    const sent = await fake.waitFor(() => fake.messages(42)[0]);
+    expect(sent.text).toBe("a b c");
+    expect(sent.parseMode).toBeUndefined();
+    await fake.waitFor(outboxEmpty);
+  });
+
+  it("splits a 9,000-character reply into 3 messages without losing anything", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    const paragraphs = Array.from({ length: 90 }, (_, i) => `Paragraph ${String(i).padStart(2, "0")}: ${"x".repeat(84)}.`);
+    const text = paragraphs.join("\n\n");
+    expect(text.length).toBeGreaterThan(9000);
+    await queue("42", { kind: "text", text });
+    channel.wakeOutbox();
+    await fake.waitFor(outboxEmpty);
+    const sent = fake.messages(42);
+    expect(sent).toHaveLength(3);
+    for (const m of sent) expect(m.text!.length).toBeLessThanOrEqual(4096);
+    const joined = sent.map((m) => m.text).join("\n\n");
+    for (const p of paragraphs) expect(joined.split(p).length - 1).toBe(1);
+  });
+
+  it("keeps per-chat order and drops an item a chat can never receive", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    fake.failNext("sendMessage", { status: 400, description: "Bad Request: chat not found" });
+    await queue("42", { kind: "text", text: "lost" });
+    await queue("42", { kind: "text", text: "one" });
+    await queue("42", { kind: "text", text: "two" });
+    await queue("7", { kind: "text", text: "for bob" });
+    channel.wakeOutbox();
+    await fake.waitFor(outboxEmpty);
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["one", "two"]);
+    expect(fake.messages(7).map((m) => m.text)).toEqual(["for bob"]);
+  });
+
+  it("re-sends an item whose earlier send has an unknown outcome, marked as a possible duplicate", async () => {
+    await setup();
+    // A previous process committed `attemptedAt` and crashed before Telegram's answer arrived.
+    await h.store.commit("outbox_attempt", (tx) => {
+      const item = queueOutbound(tx, { channelId: CHANNEL_ID, chatId: "42", conversationId: "" }, { kind: "text", text: "your answer" });
+      tx.put(HostKeys.outbound(item.seq), { ...item, attemptedAt: new Date().toISOString() });
+    });
+    await queue("42", { kind: "text", text: "a fresh one" });
+    await h.startChannel();
+    await fake.waitFor(outboxEmpty);
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["♻️ (possible duplicate) your answer", "a fresh one"]);
+  });
+
+  it("sends inline keyboards and workspace attachments after the text", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    const workspace = await h.controller.workspaceFor({ channelId: CHANNEL_ID, chatId: "42", type: "private", title: "" });
+    mkdirSync(join(workspace, "out"), { recursive: true });
+    writeFileSync(join(workspace, "out", "chart.png"), Buffer.from("89504e470d0a1a0a", "hex"));
+    writeFileSync(join(workspace, "report.txt"), "numbers");
+    await queue("42", { kind: "text", text: "Pick:", replyMarkup: [[{ text: "A", data: "model:a" }]] }, "tg-42");
+    await queue(
+      "42",
+      { kind: "text", text: "Here:\n<attachment>out/chart.png</attachment>\n<attachment>report.txt</attachment>\n<attachment>../../etc/passwd</attachment>" },
+      "tg-42",
+    );
+    channel.wakeOutbox();
+    await fake.waitFor(outboxEmpty);
+    const sent = fake.messages(42);
+    expect(sent.map((m) => m.method)).toEqual(["sendMessage", "sendMessage", "sendPhoto", "sendDocument"]);
+    expect(sent[0]!.replyMarkup?.inline_keyboard?.[0]?.[0]).toMatchObject({ text: "A", callback_data: "model:a" });
+    expect(sent[1]!.text).toContain("Here:");
+    expect(sent[1]!.text).toContain("Could not attach");
+    expect(sent[2]!.uploaded).toBe(true);
+    expect(sent[3]!.file?.fileName).toBe("report.txt");
+  });
+
+  it("flushes the outbox when stopping", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    await queue("42", { kind: "text", text: "last words" });
+    await channel.stop();
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["last words"]);
+    expect(outboxEmpty()).toBe(true);
+  });
+});

@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import type { TurnActivity, TurnPhase } from "../../src/channels/channel.js";
+import { HostKeys } from "../../src/state/host-store.js";
+import { CHANNEL_ID, createHarness, type Harness } from "./harness.js";
+
+// Scope: typing indicator and progress panel driven through `Channel.turnActivity`, as the host
+// core calls it, against the fake Bot API with a real HostStore.
+
+let fake: FakeTelegram;
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+  await fake?.close();
+});
+
+const alice = privateChat(42, "Alice");
+
+async function setup() {
+  fake = await startFakeTelegram();
+  fake.registerChat(alice);
+  h = await createHarness(fake, { adminUserIds: ["42"] });
+}
+
+function activity(turnKey: string, phase: TurnPhase, extra: Partial<TurnActivity> = {}): TurnActivity {
+  return {
+    chat: { channelId: CHANNEL_ID, chatId: "42", type: "private", title: "Alice" },
+    conversationId: "tg-000001",
+    turnKey,
+    model: "fast",
+    phase,
+    startedAt: Date.now() - 2000,
+    ...extra,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("typing indicator", () => {
+  it("repeats typing while the turn runs and stops when it ends", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    channel.turnActivity(activity("s#1", "calling_model"));
+    await fake.waitFor(() => fake.chatActions(42).length >= 3);
+    expect(fake.chatActions(42).every((a) => a.action === "typing")).toBe(true);
+    channel.turnActivity(activity("s#1", "done"));
+    await sleep(100);
+    const count = fake.chatActions(42).length;
+    await sleep(500);
+    expect(fake.chatActions(42).length).toBe(count);
+  });
+});
+
+describe("progress panel", () => {
+  it("coalesces rapid activity to about one edit per second and always shows the final state", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    const started = Date.now();
+    channel.turnActivity(activity("s#2", "calling_model"));
+    for (let i = 0; i < 40; i++) {
+      channel.turnActivity(activity("s#2", "running_tool", { toolName: `tool_${i}`, step: i + 1 }));
+      await sleep(50);
+    }
+    channel.turnActivity(activity("s#2", "done"));
+    const panel = await fake.waitFor(() => fake.messages(42).find((m) => m.text?.includes("Done")), 5000);
+    const elapsedS = (Date.now() - started) / 1000;
+    const edits = fake.edits(42);
+    expect(fake.messages(42)).toHaveLength(1); // one panel, edited in place
+    expect(edits.length).toBeGreaterThan(0);
+    expect(edits.length).toBeLessThanOrEqual(Math.ceil(elapsedS) + 1);
+    for (let i = 1; i < edits.length; i++) expect(edits[i]!.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(900);
+    expect(panel.text).toMatch(/Took: \d+s/);
+    expect(edits.at(-1)!.text).toBe(panel.text);
+    // Finished panels are no longer tracked in the store.
+    await fake.waitFor(() => h.store.get(HostKeys.panel("s#2")) === undefined);
+  });
+
+  it("stores the panel's message id before the first edit and edits the same panel after a restart", async () => {
+    await setup();
+    // Record how many edits Telegram had seen when the panel id was committed.
+    const original = h.store.commit.bind(h.store);
+    const editsAtPanelCommit: number[] = [];
+    const commitSpy = vi.spyOn(h.store, "commit").mockImplementation(((point, build) => {
+      if (point === "panel_created") editsAtPanelCommit.push(fake.calls("editMessageText").length);
+      return original(point, build);
+    }) as typeof h.store.commit);
+    const first = await h.startChannel();
+    first.turnActivity(activity("s#3", "calling_model"));
+    const panel = await fake.waitFor(() => fake.messages(42)[0]);
+    await fake.waitFor(() => h.store.get<number>(HostKeys.panel("s#3")) === panel.messageId);
+    first.turnActivity(activity("s#3", "running_tool", { toolName: "shell" }));
+    await fake.waitFor(() => fake.edits(42).length === 1);
+    expect(editsAtPanelCommit).toEqual([0]);
+    await first.stop();
+
+    commitSpy.mockRestore();
+    const second = await h.startChannel();
+    second.turnActivity(activity("s#3", "running_tool", { toolName: "grep" }));
+    await fake.waitFor(() => fake.edits(42).some((e) => e.text?.includes("grep")));
+    second.turnActivity(activity("s#3", "failed", { detail: "provider said no" }));
+    await fake.waitFor(() => fake.messages(42)[0]!.text?.includes("provider said no"));
+    expect(fake.messages(42)).toHaveLength(1);
+    expect(fake.calls("sendMessage")).toHaveLength(1);
+  });
+
+  it("sends the panel before a reply queued after it", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    channel.turnActivity(activity("s#4", "calling_model"));
+    await h.store.commit("event_processed", (tx) =>
+      tx.put(HostKeys.outbound(1), {
+        seq: 1,
+        channelId: CHANNEL_ID,
+        chatId: "42",
+        conversationId: "",
+        payload: { kind: "text", text: "the answer" },
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    channel.wakeOutbox();
+    channel.turnActivity(activity("s#4", "done"));
+    await fake.waitFor(() => fake.messages(42).length === 2 && fake.messages(42)[0]!.text?.includes("Done"));
+    expect(fake.messages(42)[1]!.text).toBe("the answer");
+  });
+
+  it("creates no panel for a turn whose first activity is its end", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    channel.turnActivity(activity("s#5", "done"));
+    await sleep(300);
+    expect(fake.messages(42)).toHaveLength(0);
+  });
+});
