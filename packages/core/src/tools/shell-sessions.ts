@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { ProcessLedger } from "./process-ledger.js";
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
@@ -56,6 +57,7 @@ export class ShellSessions {
   constructor(
     private readonly cwd: string,
     private readonly outputs: OutputStore,
+    private readonly ledger?: ProcessLedger,
   ) {
     this.shell = existsSync("/bin/bash") ? ["/bin/bash", "-lc"] : ["/bin/sh", "-c"];
   }
@@ -111,7 +113,7 @@ export class ShellSessions {
       child.once("close", () => {
         if (fd !== null) closeSync(fd);
         fd = null;
-        if (!groupAlive(state.pid)) this.groups.delete(state.pid);
+        if (!groupAlive(state.pid)) this.dropGroup(state.pid);
         resolveClose();
       });
     });
@@ -123,6 +125,7 @@ export class ShellSessions {
     }
     this.sessions.set(id, state);
     this.groups.set(state.pid, state);
+    this.ledger?.record(state.pid);
     return state;
   }
 
@@ -172,7 +175,7 @@ export class ShellSessions {
   async kill(session: ShellSession): Promise<void> {
     const state = this.state(session);
     await killGroup(state.pid, state.exited);
-    this.groups.delete(state.pid);
+    this.dropGroup(state.pid);
   }
 
   /** Drops a finished session from the registry (its group stays tracked until it is gone). */
@@ -185,7 +188,12 @@ export class ShellSessions {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
     this.sessions.clear();
     await Promise.all([...states].map((state) => killGroup(state.pid, state.exited)));
-    this.groups.clear();
+    for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
+  }
+
+  private dropGroup(pgid: number): void {
+    this.groups.delete(pgid);
+    this.ledger?.forget(pgid);
   }
 
   private state(session: ShellSession): SessionState {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { z } from "zod";
 import { describeIssues, parseArgumentText } from "./arguments.js";
 import { headTail, omissionMarker } from "./bounded-text.js";
@@ -6,6 +7,7 @@ import type { AnyTool, ToolContext, ToolOutput } from "./define-tool.js";
 import { isSystemError, ToolError } from "./errors.js";
 import { OutputStore } from "./output-store.js";
 import { ShellSessions } from "./shell-sessions.js";
+import { ProcessLedger } from "./process-ledger.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 
@@ -37,7 +39,12 @@ export class ToolRuntime {
     }
     this.paths = new WorkspacePaths(options.workspace);
     this.outputs = new OutputStore(options.workspace);
-    this.shells = new ShellSessions(options.workspace, this.outputs);
+    // Commands a killed predecessor of this session left running are stopped before anything else.
+    const ledger = new ProcessLedger(
+      join(options.workspace, ".starling", "process-groups", `${options.sessionId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`),
+    );
+    ledger.reapOrphans();
+    this.shells = new ShellSessions(options.workspace, this.outputs, ledger);
     this.maxResultChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   }
 
