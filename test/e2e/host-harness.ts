@@ -16,6 +16,10 @@ export interface HostConfigOptions {
   workers?: { idle_shutdown_seconds?: number; max_concurrent_turns?: number };
   recovery?: { max_auto_continues?: number };
   compression?: { threshold: number; retain: number };
+  /** Capabilities of the `main` model (default `["chat"]`). */
+  mainCapabilities?: string[];
+  /** Extra fields of the Telegram channel (poll settings, …). */
+  channel?: Record<string, unknown>;
 }
 
 export function writeHostConfig(dir: string, o: HostConfigOptions): string {
@@ -27,7 +31,7 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
         model_name: "fake-model",
         url: o.modelUrl,
         api_key_env: "FAKE_MODEL_KEY",
-        capabilities: ["chat"],
+        capabilities: o.mainCapabilities ?? ["chat"],
         conn_timeout: 10,
         retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
       },
@@ -47,6 +51,7 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
         poll_interval_ms: 10,
         admin_user_ids: o.adminUserIds ?? [],
         allowed_chat_ids: o.allowedChatIds ?? [],
+        ...o.channel,
       },
     ],
     workers: { idle_shutdown_seconds: 600, max_concurrent_turns: 4, ...o.workers },
@@ -67,8 +72,12 @@ export interface RunningCli {
   stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
-  const child = spawn(process.execPath, [HOST_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startCli(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [HOST_MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -107,4 +116,27 @@ export async function until<T>(fn: () => T | undefined | null | false, timeoutMs
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Runs a short CLI command to completion: exit code and everything it printed. */
+export async function runCliOnce(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  const cli = startCli(args, env, options);
+  const timer = setTimeout(() => cli.child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  const exit = await cli.exited;
+  clearTimeout(timer);
+  return { ...exit, output: cli.output() };
+}
+
+/** Pids of processes whose command line contains `needle` (the `ps` calling this excluded). */
+export function processesMatching(needle: string): number[] {
+  const ps = spawnSync("ps", ["-o", "pid=,args=", "-ax"], { encoding: "utf8" }).stdout;
+  return ps
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.includes(needle) && !/^\d+\s+ps\s/.test(l))
+    .map((l) => Number(l.split(/\s+/)[0]));
 }

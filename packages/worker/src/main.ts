@@ -3,7 +3,13 @@
 import { guardStdout } from "./stdout-guard.js";
 guardStdout();
 
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ResponseMessage,
+} from "vscode-jsonrpc/node.js";
+import { ErrorCodes } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { WorkerServer } from "./server.js";
 
@@ -28,7 +34,17 @@ function exit(code: number): void {
 
 const server = new WorkerServer(connection, log, exit);
 server.register();
-reader.onError((err) => log.warn({ err: err.message }, "unreadable frame skipped"));
+// A frame that is not JSON (or has a bad header) gets JSON-RPC's parse error with id null; the
+// reader then goes on with the next frame, so the worker keeps serving.
+reader.onError((err) => {
+  log.warn({ err: err.message }, "unreadable frame skipped");
+  const response: ResponseMessage = {
+    jsonrpc: "2.0",
+    id: null,
+    error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` },
+  };
+  void writer.write(response).catch(() => undefined);
+});
 connection.onError(([err]) => log.warn({ err: err.message }, "connection error"));
 connection.onClose(() => void server.shutdown().finally(() => exit(0)));
 

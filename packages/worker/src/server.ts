@@ -34,6 +34,8 @@ export class WorkerServer {
   private initializing = false;
   private stopping = false;
   private readonly pump: EventPump;
+  private markStarted: () => void = () => undefined;
+  private readonly actorStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
 
   constructor(
     private readonly connection: MessageConnection,
@@ -50,16 +52,19 @@ export class WorkerServer {
       const params = parseParams(Methods.enqueue.method, EnqueueParams, raw);
       return this.ready(Methods.enqueue.method).enqueue(params);
     });
-    c.onRequest(Methods.cancel.method, (raw: unknown) =>
-      this.ready(Methods.cancel.method).cancel(parseParams(Methods.cancel.method, ControlParams, raw).reason),
-    );
-    c.onRequest(Methods.continue.method, (raw: unknown) =>
-      this.ready(Methods.continue.method).continue(parseParams(Methods.continue.method, ControlParams, raw).reason),
-    );
-    c.onRequest(Methods.query.method, (raw: unknown) => {
+    c.onRequest(Methods.cancel.method, async (raw: unknown) => {
+      const params = parseParams(Methods.cancel.method, ControlParams, raw);
+      return (await this.started(Methods.cancel.method)).cancel(params.reason);
+    });
+    c.onRequest(Methods.continue.method, async (raw: unknown) => {
+      const params = parseParams(Methods.continue.method, ControlParams, raw);
+      return (await this.started(Methods.continue.method)).continue(params.reason);
+    });
+    c.onRequest(Methods.query.method, async (raw: unknown) => {
       const params = parseParams(Methods.query.method, QueryParams, raw);
+      const session = await this.started(Methods.query.method);
       try {
-        return this.ready(Methods.query.method).query(params);
+        return session.query(params);
       } catch (err) {
         if (err instanceof RangeError) throw rpcError(ErrorCodes.InvalidParams, "InvalidParams", err.message);
         throw err;
@@ -112,12 +117,24 @@ export class WorkerServer {
         void session.unacknowledged().then((backlog) => {
           this.pump.resume(backlog);
           session.start((err) => this.crash(err));
+          this.markStarted();
         });
       });
       return summary;
     } finally {
       this.initializing = false;
     }
+  }
+
+  /**
+   * The session once its actor runs. The actor starts just after the `initialize` response (once the
+   * unacknowledged events are replayed); a control or query that arrives in between waits for it
+   * instead of failing.
+   */
+  private async started(method: string): Promise<SessionType> {
+    const session = this.ready(method);
+    await this.actorStarted;
+    return session;
   }
 
   private ready(method: string): SessionType {

@@ -65,5 +65,6 @@ export function compactionSplit(messages: readonly TranscriptMessage[], retainTo
   // Keep at least the last message verbatim, and never summarise a lone context message.
   if (split >= messages.length) split = Math.max(0, messages.length - 1);
   while (split > 0 && messages[split]?.role === "tool") split--;
+  if (split === 1 && messages[0]?.role === "context") return 0;
   return split;
 }

@@ -7,7 +7,8 @@ import { runToolBatch } from "./tool-batch.js";
 import { TurnControl } from "./turn-control.js";
 
 export type SessionMachineEvent =
-  | { type: "INPUT" }
+  /** The store's queue has something. `interrupt`: a user message, which supersedes a running turn. */
+  | { type: "INPUT"; interrupt?: boolean }
   | { type: "CANCEL"; reason?: string }
   | { type: "CONTINUE"; reason?: string }
   | { type: "SHUTDOWN" };
@@ -73,6 +74,8 @@ export function createSessionMachine(deps: SessionDeps) {
       }),
       finishSuperseded: fromPromise<void, TurnInput>(async ({ input }) => {
         await input.control.idle();
+        // A /cancel (or shutdown) that came while the turn was yielding ends it instead: one ending per turn.
+        if (input.control.cancel.signal.aborted) return;
         const current = journal.currentTurn;
         // The stopped step may have completed the turn just before it noticed the interrupt.
         if (current?.status === "running") await journal.supersedeTurn(current);
@@ -85,6 +88,8 @@ export function createSessionMachine(deps: SessionDeps) {
       stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= deps.stepLimit,
       hasPendingCalls: () => journal.pendingCalls().length > 0,
       shouldCompact: () => needsCompaction(store, deps.compression),
+      // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
+      interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
       answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
     },
     actions: {
@@ -162,7 +167,7 @@ export function createSessionMachine(deps: SessionDeps) {
           },
           compacting: {
             invoke: { src: "compactHistory", input: turnInput, onDone: "callingModel", onError: "callingModel" },
-            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
           },
           callingModel: {
             invoke: {
@@ -181,11 +186,11 @@ export function createSessionMachine(deps: SessionDeps) {
                 actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
               },
             },
-            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
           },
           runningTools: {
             invoke: { src: "runTools", input: turnInput, onDone: "deciding", onError: "#session.crashed" },
-            on: { INPUT: "interrupting", CANCEL: "cancelling" },
+            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
           },
           interrupting: {
             entry: "interruptTurn",

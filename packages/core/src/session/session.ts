@@ -63,13 +63,14 @@ export class Session {
   /** Opens the store, rebuilds the session from its journal and recovers an unfinished turn. The actor is not started yet. */
   static async open(options: SessionOptions): Promise<Session> {
     const { init } = options;
+    // The provider is built first: a config it cannot serve must fail before the database is locked.
+    const provider = options.provider ?? createProvider(init.model, options.env ?? process.env);
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
     const tools =
       options.tools ?? new ToolRuntime({ workspace: init.workspace, sessionId: init.sessionId, coordinate: options.coordinate });
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
     const recovered = await journal.recover();
-    const provider = options.provider ?? createProvider(init.model, options.env ?? process.env);
     const toolNames = tools.catalog().map((t) => t.name);
     const compression = init.compression
       ? { thresholdTokens: init.compression.thresholdTokens, retainRecentTokens: init.compression.retainRecentTokens }
@@ -119,10 +120,15 @@ export class Session {
   /** Stores the message (once per messageId) and only then acknowledges it. */
   async enqueue(params: EnqueueParams): Promise<EnqueueResult> {
     if (await this.store.seen(params.messageId)) return { accepted: true, duplicate: true };
-    await this.store.commit("enqueue", (tx) => {
+    // Checked again inside the serialised commit: two concurrent enqueues of one messageId both pass
+    // the check above, and only the first may queue it.
+    const queued = await this.store.commit("enqueue", (tx) => {
+      if (this.store.knows(params.messageId)) return false;
       tx.enqueue({ messageId: params.messageId, kind: params.kind, message: params.message, receivedAt: new Date().toISOString() });
+      return true;
     });
-    this.actor?.send({ type: "INPUT" });
+    if (!queued) return { accepted: true, duplicate: true };
+    this.actor?.send({ type: "INPUT", interrupt: params.kind === "user" });
     return { accepted: true, duplicate: false };
   }
 

@@ -102,8 +102,15 @@ export class TurnJournal {
     });
   }
 
+  /** Is `turn` still the running turn? Checked inside a commit, so two endings of one turn cannot both apply. */
+  private stillRunning(turn: TurnRecord): boolean {
+    const current = this.store.lastTurn;
+    return current?.turnId === turn.turnId && current.status === "running";
+  }
+
   cancelTurn(turn: TurnRecord, reason: string | undefined): Promise<void> {
     return this.store.commit("turn_cancelled", (tx) => {
+      if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
       tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
       tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason });
@@ -112,6 +119,7 @@ export class TurnJournal {
 
   supersedeTurn(turn: TurnRecord): Promise<void> {
     return this.store.commit("turn_superseded", (tx) => {
+      if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
       tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
       tx.emit({ type: "turn_superseded", turnId: turn.turnId });

@@ -142,6 +142,11 @@ export class SessionStore {
     return hit;
   }
 
+  /** Synchronous form of `seen` for use inside a commit: ids accepted by this process or found by `seen`. */
+  knows(messageId: string): boolean {
+    return this.inbox.has(messageId);
+  }
+
   /**
    * Runs `build` after all earlier commits, writes its operations and the counters as one atomic batch
    * (fsync'd unless `durable` is false), passes the crash point, then announces the batch's events.

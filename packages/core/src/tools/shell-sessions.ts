@@ -59,7 +59,7 @@ export class ShellSessions {
     private readonly outputs: OutputStore,
     private readonly ledger?: ProcessLedger,
   ) {
-    this.shell = existsSync("/bin/bash") ? ["/bin/bash", "-lc"] : ["/bin/sh", "-c"];
+    this.shell = existsSync("/bin/bash") ? ["/bin/bash", "-c"] : ["/bin/sh", "-c"];
   }
 
   newId(): string {

@@ -37,11 +37,19 @@ export async function runCommand(
       };
     case "cancel": {
       const result = await supervisor.cancel(sessionId, "user /cancel");
-      return { text: result.accepted ? "Cancelled the running turn. Send /continue to resume it." : `Nothing to cancel: ${result.reason ?? "no turn is running"}.` };
+      return {
+        text: result.accepted
+          ? "Cancelled the running turn. Send /continue to resume it."
+          : `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.`,
+      };
     }
     case "continue": {
       const result = await supervisor.continue(sessionId);
-      return { text: result.accepted ? "Continuing the last turn…" : `Nothing to continue: ${result.reason ?? "the last turn finished"}.` };
+      return {
+        text: result.accepted
+          ? "Continuing the last turn…"
+          : `Nothing to continue: ${reasonAfter("nothing to continue", result.reason) ?? "the last turn finished"}.`,
+      };
     }
     case "model":
       if (!args) {
@@ -128,6 +136,12 @@ function remoteCommand(arg: string): CommandReply {
     return { text: "Usage: /remote <host> </absolute/path> or /remote off." };
   }
   return { text: `Remote workspaces (${parts[0]}:${parts[1]}) are not available yet in this version of Starling; the conversation keeps its local workspace.` };
+}
+
+/** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */
+function reasonAfter(prefix: string, reason: string | undefined): string | undefined {
+  if (!reason) return undefined;
+  return reason.toLowerCase().startsWith(`${prefix}:`) ? reason.slice(prefix.length + 1).trim() || undefined : reason;
 }
 
 function onPath(binary: string): boolean {

@@ -35,6 +35,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
   }
 
   const { maxAutoContinues, onDurableEvent } = r.ctx.options;
+  if (event.type === "turn_recovered" && event.action === "awaiting_continue") await r.handoffsSettled(handle);
   const decision = await store.commit("event_processed", (tx): RecoveryDecision | null => {
     let d: RecoveryDecision | null = null;
     if (event.type === "turn_recovered") {

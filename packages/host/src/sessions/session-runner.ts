@@ -49,6 +49,8 @@ export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", 
 const RECOVERY_EVENT_WAIT_MS = 5_000;
 /** After `retire`, pending items are handed to a new worker after this delay (lets /new archive the old database first). */
 const RETIRE_RESPAWN_DELAY_MS = 100;
+/** How long a recovery decision waits for this life's hand-offs (to tell new messages from re-sent ones). */
+const HANDOFF_SETTLE_MS = 5_000;
 
 /**
  * One session under supervision: at most one live worker, hand-off of its stored inbound items,
@@ -210,6 +212,10 @@ export class SessionRunner {
   private async sendContinue(handle: WorkerHandle): Promise<void> {
     const want = this.continueWanted!;
     this.continueWanted = null;
+    if (want.auto && handle.newInputs > 0) {
+      this.log.info({ turnId: want.turnId }, "automatic continue dropped: a new message supersedes the recovered turn");
+      return;
+    }
     if (want.turnId !== null) handle.continued.add(want.turnId);
     try {
       if (!hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => markResume(this.store, tx, this.id));
@@ -367,7 +373,7 @@ export class SessionRunner {
       cancelled: false,
       used,
       max: this.ctx.options.maxAutoContinues,
-      newInput: this.newInputPending(handle),
+      newInput: init.queuedInputs > 0, // items re-sent now may be duplicates; sendContinue re-checks
       alreadyContinued: false,
     });
     this.log.info({ turnId: unfinished.turnId, decision }, "unfinished turn found at start");
@@ -376,9 +382,22 @@ export class SessionRunner {
     this.continueWanted = { auto: true, turnId: unfinished.turnId, reason: autoReason(decision.attempt, this.ctx.options.maxAutoContinues) };
   }
 
-  /** A user message is on its way that will start a turn (and so supersede a recovered one). */
+  /**
+   * A user message will start a new turn (and so supersede a recovered one): one handed off in this
+   * life that the worker did not have yet, inputs it had queued, or items still to hand off. Call
+   * after `handoffsSettled`: a re-sent item may be a duplicate that belongs to the recovered turn.
+   */
   newInputPending(handle: WorkerHandle): boolean {
-    return this.pendingItems().length > 0 || this.inFlight.size > 0 || handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0;
+    return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0 || this.pendingItems().length > 0 || this.inFlight.size > 0;
+  }
+
+  /** Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in flight. */
+  async handoffsSettled(handle: WorkerHandle, timeoutMs = HANDOFF_SETTLE_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const busy = () => this.inFlight.size > 0 || (this.slot !== null && this.pendingItems().length > 0);
+    while (busy() && handle.usable && !this.ctx.isStopped() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   private onExit(handle: WorkerHandle, exit: WorkerExit): void {

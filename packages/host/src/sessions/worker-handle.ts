@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type pino from "pino";
 import {
   spawnWorker,
@@ -63,6 +64,7 @@ export class WorkerHandle {
     for (const stream of [this.client.child.stdin, this.client.child.stdout]) {
       stream?.on("error", (err) => this.log.debug({ pid: this.pid, err: err.message }, "worker pipe error"));
     }
+    if (this.client.child.stdin) completeFailedWrites(this.client.child.stdin, (err) => this.log.debug({ pid: this.pid, err: err.message }, "write to a dead worker dropped"));
     this.client.onEvent((params) => options.onEvent(this, params));
     this.client.onCoordinate((params) => options.coordinate(params));
   }
@@ -177,4 +179,22 @@ function parseJsonLine(line: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * vscode-jsonrpc's `sendRequest` rejects the request when its write fails but also re-throws inside an
+ * async Promise executor, which becomes an unhandled rejection (fatal under Node's default). A write
+ * fails only when the worker is gone (EPIPE, stream destroyed), so such writes are completed without an
+ * error here: the request then fails as usual when the exit disposes the connection.
+ */
+function completeFailedWrites(stdin: Writable, onDropped: (err: Error) => void): void {
+  const write = stdin.write.bind(stdin) as (chunk: unknown, encoding: BufferEncoding | undefined, cb: (err?: Error | null) => void) => boolean;
+  const patched = (chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean => {
+    const callback = typeof encoding === "function" ? encoding : cb;
+    return write(chunk, typeof encoding === "function" ? undefined : encoding, (err) => {
+      if (err) onDropped(err);
+      callback?.(null);
+    });
+  };
+  stdin.write = patched as Writable["write"];
 }

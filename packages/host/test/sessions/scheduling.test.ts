@@ -23,6 +23,8 @@ describe("scheduling", () => {
     expect(harness.store.inbound().map((i) => i.sessionId)).toEqual(["q2.foreground", "q3.foreground"]);
 
     await waitUntil(() => harness.durableOf("turn_completed").length === 3, "all three replies", 20_000);
+    // onActivity runs after the commit that recorded the durable event.
+    await waitUntil(() => harness.activity.filter((a) => a.event.type === "turn_completed").length === 3, "activity");
     for (const s of sessions) {
       expect(replyText(harness.durableOf("turn_completed", s)[0]!.event)).toBe(`echo: hi from ${s}`);
     }

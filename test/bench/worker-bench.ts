@@ -1,0 +1,258 @@
+// Part A: the worker on its own, each number beside a floor measured in the same run.
+import { spawn } from "node:child_process";
+import { PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
+import { modelConfig, startWorker, tempWorkspace, userMessage, WORKER_MAIN, type WorkerUnderTest } from "../conformance/harness.js";
+import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
+import { ECHO_SERVER, spawnRaw } from "./jsonrpc.js";
+import { childEnv, memoryOf, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
+import { now, summarize, type Summary } from "./stats.js";
+
+export interface WorkerBenchOptions {
+  spawnRuns: number;
+  rpcRequests: number;
+  turns: number;
+  log: (line: string) => void;
+}
+
+export interface WorkerBenchResult {
+  spawnReady: {
+    /** spawn → `initialize` answered (fresh workspace, new LevelDB). */
+    worker: Summary;
+    /** spawn → first JSON-RPC answer (a request sent before `initialize`): process up, protocol loaded. */
+    workerListening: Summary;
+    /** `node -e 0` spawn → exit. */
+    floor: Summary;
+    /** `node -e 0` with the NODE_EXTRA_CA_CERTS the bench inherited (null when it is not set). */
+    floorWithExtraCaCerts: Summary | null;
+  };
+  rpc: { worker: Summary; workerRawClient: Summary; floor: Summary; responseBytes: number };
+  turn: { worker: Summary; enqueueAck: Summary; floor: Summary };
+  memory: {
+    /** A bare idle `node` process (the floor for RSS). */
+    bareNode: Memory | null;
+    /** The worker 300 ms after `initialize`. */
+    idle: Memory | null;
+    /** The same worker after all turns. */
+    afterTurns: Memory | null;
+    turns: number;
+  };
+}
+
+/** The worker's environment: the key the fake model expects, quiet logs, nothing from the bench's own loader. */
+const WORKER_ENV = childEnv({ FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" });
+
+export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBenchResult> {
+  const fake = await startFakeOpenAI({ responder: () => ({ text: "ok" }) });
+  try {
+    opts.log(`spawn→ready: ${opts.spawnRuns} worker starts interleaved with ${opts.spawnRuns} × node -e 0`);
+    const spawnReady = await benchSpawn(fake, opts.spawnRuns);
+    opts.log(`JSON-RPC round trip: ${opts.rpcRequests} × session/query live_state vs echo server`);
+    const rpc = await benchRpc(fake, opts.rpcRequests);
+    opts.log(`turns: ${opts.turns} × enqueue→turn_completed vs direct fetch to the fake model`);
+    const { turn, memory } = await benchTurns(fake, opts.turns);
+    return { spawnReady, rpc, turn, memory };
+  } finally {
+    await fake.close();
+  }
+}
+
+function start(workspace: string, fake: FakeOpenAI): Promise<WorkerUnderTest> {
+  return startWorker({ workspace, modelUrl: fake.url, sessionId: "bench.foreground", env: WORKER_ENV });
+}
+
+async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchResult["spawnReady"]> {
+  const worker: number[] = [];
+  const listening: number[] = [];
+  const floor: number[] = [];
+  const floorNode = () => timeNode(["-e", "0"]);
+  // One untimed start of each warms the page cache.
+  await floorNode();
+  await startAndStop(fake);
+  for (let i = 0; i < runs; i++) {
+    // Alternate which goes first so neither side always follows the other's teardown.
+    if (i % 2 === 1) floor.push(await floorNode());
+    const t = await startAndStop(fake);
+    worker.push(t.ready);
+    listening.push(t.listening);
+    if (i % 2 === 0) floor.push(await floorNode());
+  }
+  const caCerts = process.env["NODE_EXTRA_CA_CERTS"];
+  let floorWithExtraCaCerts: Summary | null = null;
+  if (caCerts) {
+    const withCa: number[] = [];
+    for (let i = 0; i < 5; i++) withCa.push(await timeNode(["-e", "0"], childEnv({ NODE_EXTRA_CA_CERTS: caCerts })));
+    floorWithExtraCaCerts = summarize(withCa);
+  }
+  return { worker: summarize(worker), workerListening: summarize(listening), floor: summarize(floor), floorWithExtraCaCerts };
+}
+
+/**
+ * Spawns a worker on a fresh workspace: the same calls as the conformance harness's startWorker
+ * (spawnWorker + initialize), plus a probe request sent first so the time splits into
+ * "process up and speaking JSON-RPC" and "initialize" (lazy core import, LevelDB open, load).
+ */
+async function startAndStop(fake: FakeOpenAI): Promise<{ listening: number; ready: number }> {
+  const ws = tempWorkspace("starling-bench-spawn-");
+  try {
+    const t0 = now();
+    const client = spawnWorker({ command: [process.execPath, WORKER_MAIN], cwd: ws.dir, env: WORKER_ENV, stderr: "ignore" });
+    let listening = Number.NaN;
+    const probe = client.raw("session/query", { view: "live_state" }).then(
+      () => (listening = now() - t0),
+      () => (listening = now() - t0), // NotInitialized is the expected answer
+    );
+    await withTimeout(
+      client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws.dir, model: modelConfig(fake.url) }),
+      15_000,
+      "worker initialize",
+    );
+    const ready = now() - t0;
+    await probe;
+    await client.close();
+    return { listening, ready };
+  } finally {
+    ws.cleanup();
+  }
+}
+
+async function benchRpc(fake: FakeOpenAI, requests: number): Promise<WorkerBenchResult["rpc"]> {
+  const wsA = tempWorkspace("starling-bench-rpc-");
+  const wsB = tempWorkspace("starling-bench-rpc-raw-");
+  const w = await start(wsA.dir, fake);
+  // The same worker binary behind a bare vscode-jsonrpc client: separates client-side cost (zod parse) from the worker's.
+  const raw = spawnRaw([WORKER_MAIN], wsB.dir, WORKER_ENV);
+  const echo = spawnRaw([ECHO_SERVER]);
+  try {
+    await raw.connection.sendRequest("initialize", {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: "bench-raw.foreground",
+      sessionType: "foreground",
+      workspace: wsB.dir,
+      model: modelConfig(fake.url),
+    });
+    const params = { view: "live_state" as const };
+    const sample = await w.client.query(params);
+    // The echo server answers with a result of the same shape and size as the worker's.
+    await echo.connection.sendRequest("bench/setReply", sample);
+    const responseBytes = Buffer.byteLength(JSON.stringify(sample));
+
+    const viaClient = () => w.client.query(params);
+    const viaRaw = () => raw.connection.sendRequest("session/query", params);
+    const viaEcho = () => echo.connection.sendRequest("session/query", params);
+    const warm = Math.min(200, requests);
+    for (let i = 0; i < warm; i++) {
+      await viaClient();
+      await viaRaw();
+      await viaEcho();
+    }
+    const worker: number[] = [];
+    const workerRaw: number[] = [];
+    const floor: number[] = [];
+    // Interleave in blocks of 50 so drift (GC, frequency scaling, noise) hits all three alike.
+    const block = 50;
+    for (let done = 0; done < requests; done += block) {
+      const n = Math.min(block, requests - done);
+      await timeEach(viaEcho, n, floor);
+      await timeEach(viaClient, n, worker);
+      await timeEach(viaRaw, n, workerRaw);
+    }
+    return { worker: summarize(worker), workerRawClient: summarize(workerRaw), floor: summarize(floor), responseBytes };
+  } finally {
+    await w.client.close();
+    await raw.close();
+    await echo.close();
+    wsA.cleanup();
+    wsB.cleanup();
+  }
+}
+
+async function timeEach(fn: () => Promise<unknown>, n: number, into: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await fn();
+    into.push(now() - t0);
+  }
+}
+
+async function benchTurns(
+  fake: FakeOpenAI,
+  turns: number,
+): Promise<{ turn: WorkerBenchResult["turn"]; memory: WorkerBenchResult["memory"] }> {
+  const ws = tempWorkspace("starling-bench-turns-");
+  const w = await start(ws.dir, fake);
+  try {
+    const bareNode = await bareNodeMemory();
+    await sleep(300);
+    const idle = memoryOf(w.client.pid);
+    const completions = completionCounter(w);
+    const worker: number[] = [];
+    const enqueueAck: number[] = [];
+    const floor: number[] = [];
+    const firstRequest = fake.requests.length;
+    const warm = Math.min(10, turns);
+    for (let i = 0; i < warm + turns; i++) {
+      const t0 = now();
+      const completed = completions.next();
+      await w.client.enqueue(userMessage(`bench-${i}`, `hello ${i}`));
+      const t1 = now();
+      await withTimeout(completed, 15_000, `turn ${i} to complete`);
+      const t2 = now();
+      // Floor: the same request body the worker just sent, straight to the same fake model.
+      const body = fake.requests[fake.requests.length - 1]?.body ?? {};
+      const f0 = now();
+      await directModelCall(fake.url, body);
+      const f1 = now();
+      if (i < warm) continue;
+      worker.push(t2 - t0);
+      enqueueAck.push(t1 - t0);
+      floor.push(f1 - f0);
+    }
+    const modelCalls = fake.requests.length - firstRequest;
+    if (modelCalls !== 2 * (warm + turns)) throw new Error(`expected one model call per turn, saw ${modelCalls / 2} per ${warm + turns} turns`);
+    const afterTurns = memoryOf(w.client.pid);
+    return {
+      turn: { worker: summarize(worker), enqueueAck: summarize(enqueueAck), floor: summarize(floor) },
+      memory: { bareNode, idle, afterTurns, turns: warm + turns },
+    };
+  } finally {
+    await w.client.close();
+    ws.cleanup();
+  }
+}
+
+/** Resolves, per call to `next()`, on the next `turn_completed` event (failures reject). */
+function completionCounter(w: WorkerUnderTest): { next(): Promise<void> } {
+  let pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  w.client.onEvent((p: SessionEventParams) => {
+    if (!pending) return;
+    const type = p.event.type;
+    if (type === "turn_completed") pending.resolve();
+    else if (type === "turn_failed" || type === "turn_cancelled") pending.reject(new Error(`turn ended with ${type}: ${JSON.stringify(p.event)}`));
+    else return;
+    pending = null;
+  });
+  return {
+    next: () => new Promise<void>((resolve, reject) => (pending = { resolve, reject })),
+  };
+}
+
+async function directModelCall(url: string, body: Record<string, unknown>): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer test-key" },
+    body: JSON.stringify(body),
+  });
+  await response.text();
+  if (!response.ok) throw new Error(`direct model call: HTTP ${response.status}`);
+}
+
+/** Memory of an idle bare `node` process, 300 ms after start. */
+async function bareNodeMemory(): Promise<Memory | null> {
+  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 5000)"], { env: childEnv(), stdio: "ignore" });
+  try {
+    await sleep(300);
+    return memoryOf(child.pid);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}

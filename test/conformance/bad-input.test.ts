@@ -1,0 +1,126 @@
+// Bad input never takes the worker down: every bad request gets a JSON-RPC error and the next valid one an answer.
+import { describe, expect, it } from "vitest";
+import { ErrorCodes, WorkerRequestError, type WorkerClient } from "@starling/protocol";
+import { newEnv, rawWorker, userMessage } from "./harness.js";
+
+async function rpcError(p: Promise<unknown>): Promise<WorkerRequestError> {
+  const err = await p.then(
+    (v) => new Error(`expected an error, got ${JSON.stringify(v)}`),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof WorkerRequestError)) throw err;
+  return err;
+}
+
+async function stillServes(client: WorkerClient): Promise<void> {
+  expect(await client.query({ view: "live_state" })).toMatchObject({ view: "live_state" });
+}
+
+describe.concurrent("bad input", () => {
+  it("a frame with invalid JSON gets a parse error (id null) and the worker keeps serving", async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    const raw = rawWorker(dir);
+    ctx.onTestFinished(() => raw.close());
+    raw.writeRaw("Content-Length: 4\r\n\r\n{bad");
+    const parseError = await raw.next((m) => "error" in m);
+    expect(parseError).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: ErrorCodes.ParseError } });
+
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    const init = await raw.next((m) => m["id"] === 1);
+    expect(init).toMatchObject({ result: { protocolVersion: 1, historyLength: 0 } });
+
+    // Again after initialize: a request cut off mid-JSON.
+    const truncated = '{"jsonrpc":"2.0","id":7,"method":';
+    raw.writeRaw(`Content-Length: ${truncated.length}\r\n\r\n${truncated}`);
+    expect(await raw.next((m) => m["id"] === null)).toMatchObject({ error: { code: ErrorCodes.ParseError } });
+    raw.send({ jsonrpc: "2.0", id: 2, method: "session/query", params: { view: "live_state" } });
+    expect(await raw.next((m) => m["id"] === 2)).toMatchObject({ result: { view: "live_state", state: "idle" } });
+    expect(raw.child.exitCode).toBeNull();
+  });
+
+  it("a request before initialize is refused with -32002 and the worker can still be initialized", async (ctx) => {
+    const env = await newEnv(ctx);
+    const w = env.launch();
+    const err = await rpcError(w.client.enqueue(userMessage("m1", "too early")));
+    expect(err.code).toBe(ErrorCodes.NotInitialized);
+    expect(err.message).toMatch(/initialize/);
+    expect((await rpcError(w.client.query({ view: "live_state" }))).code).toBe(ErrorCodes.NotInitialized);
+    expect((await rpcError(w.client.cancel())).code).toBe(ErrorCodes.NotInitialized);
+    const init = await w.client.initialize(env.initParams());
+    expect(init.historyLength).toBe(0);
+    // The early message was not stored.
+    expect(init.queuedInputs).toBe(0);
+    await stillServes(w.client);
+  });
+
+  it("invalid initialize params name the field; a valid initialize afterwards works; a second one gets -32003", async (ctx) => {
+    const env = await newEnv(ctx);
+    const w = env.launch();
+    const bad = await rpcError(w.client.raw("initialize", { ...env.initParams(), workspace: "relative/path" }));
+    expect(bad.code).toBe(ErrorCodes.InvalidParams);
+    expect(bad.message).toContain("workspace");
+    const noModel = await rpcError(w.client.raw("initialize", { ...env.initParams(), model: { provider_type: "nope" } }));
+    expect(noModel.code).toBe(ErrorCodes.InvalidParams);
+    expect(noModel.message).toMatch(/model\.provider_type/);
+
+    await w.client.initialize(env.initParams());
+    const again = await rpcError(w.client.initialize(env.initParams()));
+    expect(again.code).toBe(ErrorCodes.AlreadyInitialized);
+    await stillServes(w.client);
+  });
+
+  it("params failing validation get -32602 naming the field, and no event or message results", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "valid one answered" }] });
+    const w = await start();
+    const noContent = await rpcError(w.client.raw("session/enqueue", { messageId: "m1", kind: "user", message: { role: "user" } }));
+    expect(noContent.code).toBe(ErrorCodes.InvalidParams);
+    expect(noContent.message).toContain("message.content");
+    expect(noContent.data).toMatchObject({ issues: [{ path: "message.content" }] });
+
+    const emptyContent = await rpcError(
+      w.client.raw("session/enqueue", { messageId: "m1", kind: "user", message: { role: "user", content: [] } }),
+    );
+    expect(emptyContent.message).toContain("message.content");
+    const badKind = await rpcError(w.client.raw("session/enqueue", { ...userMessage("m1", "x"), kind: "robot" }));
+    expect(badKind.message).toContain("kind");
+    const badItem = await rpcError(
+      w.client.raw("session/enqueue", { messageId: "m1", kind: "user", message: { role: "user", content: [{ type: "text" }] } }),
+    );
+    expect(badItem.message).toContain("message.content.0.text");
+    const badAck = await rpcError(w.client.raw("session/ackEvents", { upTo: -1 }));
+    expect(badAck.code).toBe(ErrorCodes.InvalidParams);
+    expect(badAck.message).toContain("upTo");
+    const badView = await rpcError(w.client.raw("session/query", { view: "everything" }));
+    expect(badView.code).toBe(ErrorCodes.InvalidParams);
+    expect(badView.message).toContain("view");
+    const noSuchMessage = await rpcError(w.client.query({ view: "message_detail", index: 99 }));
+    expect(noSuchMessage.code).toBe(ErrorCodes.InvalidParams);
+    const noParams = await rpcError(w.client.raw("session/enqueue", undefined));
+    expect(noParams.code).toBe(ErrorCodes.InvalidParams);
+
+    await stillServes(w.client);
+    expect(w.events).toHaveLength(0);
+    // messageId "m1" was never accepted, so it is not a duplicate now.
+    expect(await w.client.enqueue(userMessage("m1", "valid"))).toEqual({ accepted: true, duplicate: false });
+    await w.waitForEvent("turn_completed");
+    expect(w.eventsOf("turn_started")).toHaveLength(1);
+  });
+
+  it("an unknown method gets -32601 naming it, and the worker keeps serving", async (ctx) => {
+    const { start } = await newEnv(ctx);
+    const w = await start();
+    const err = await rpcError(w.client.raw("session/frobnicate", { x: 1 }));
+    expect(err.code).toBe(ErrorCodes.MethodNotFound);
+    expect(err.message).toContain("session/frobnicate");
+    await stillServes(w.client);
+  });
+
+  it("a second worker on the same session database is refused (store locked), the first keeps serving", async (ctx) => {
+    const env = await newEnv(ctx);
+    const first = await env.start();
+    const second = env.launch();
+    const err = await rpcError(second.client.initialize(env.initParams()));
+    expect(err.code).toBe(ErrorCodes.StoreLocked);
+    await stillServes(first.client);
+  });
+});

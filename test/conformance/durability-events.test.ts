@@ -1,0 +1,92 @@
+// Event seqs and the durable outbox: unacknowledged delivery events are re-sent with the same seq after a restart.
+import { describe, expect, it } from "vitest";
+import { DURABLE_EVENT_TYPES, type SessionEventParams } from "@starling/protocol";
+import { delay, liveState, newEnv, userMessage } from "./harness.js";
+import { toolThenAnswer } from "./model-script.js";
+
+const isDurable = (e: SessionEventParams) => (DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type);
+
+describe.concurrent("event seq and durable outbox", () => {
+  it("seqs start at 1 and increase by one per event, across turns", async (ctx) => {
+    const { start } = await newEnv(ctx, { responder: toolThenAnswer() });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "one"));
+    await w.waitForEvent("turn_completed", (e) => e.turnId === 1);
+    await w.client.enqueue(userMessage("m2", "two"));
+    await w.waitForEvent("turn_completed", (e) => e.turnId === 2);
+    const seqs = w.events.map((e) => e.seq);
+    expect(seqs[0]).toBe(1);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    const live = await liveState(w.client);
+    expect(live.state).toBe("idle");
+  });
+
+  it("an unacknowledged turn_completed is re-sent with the same seq after SIGKILL; once acknowledged it is not", async (ctx) => {
+    const { start } = await newEnv(ctx, { responder: toolThenAnswer() });
+    const w = await start({ autoAck: false });
+    await w.client.enqueue(userMessage("m1", "hello"));
+    const done = await w.waitForEvent("turn_completed");
+    const lastSeq = w.events.at(-1)!.seq;
+    expect(lastSeq).toBe(done.seq);
+    w.client.kill("SIGKILL");
+    await w.exited();
+
+    const second = await start({ autoAck: false });
+    expect(second.init).toMatchObject({ lastEventSeq: lastSeq, lastAckedSeq: 0, unfinishedTurn: null });
+    const resent = await second.waitForEvent("turn_completed");
+    expect(resent).toEqual(done);
+    await delay(100);
+    // Exactly the durable events of the first run, in order, and nothing else.
+    expect(second.events).toEqual(w.events.filter(isDurable));
+
+    expect(await second.client.ackEvents({ upTo: done.seq })).toEqual({ lastAckedSeq: done.seq });
+    second.client.kill("SIGKILL");
+    await second.exited();
+
+    const third = await start({ autoAck: false });
+    expect(third.init).toMatchObject({ lastEventSeq: lastSeq, lastAckedSeq: done.seq });
+    await delay(150);
+    expect(third.events).toEqual([]);
+
+    // New events continue above the last seq ever emitted.
+    await third.client.enqueue(userMessage("m2", "again"));
+    const next = await third.waitForEvent("turn_completed");
+    expect(third.events[0]!.seq).toBe(lastSeq + 1);
+    expect(next.turnId).toBe(2);
+  });
+
+  it("a partial ack re-sends only what is above it; acks are clamped to the last emitted seq and never go back", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { status: 400 }] });
+    const w = await start({ autoAck: false });
+    await w.client.enqueue(userMessage("m1", "one"));
+    const first = await w.waitForEvent("turn_completed");
+    await w.client.enqueue(userMessage("m2", "two"));
+    const failed = await w.waitForEvent("turn_failed");
+    expect(failed.canContinue).toBe(false);
+    expect(await w.client.ackEvents({ upTo: first.seq })).toEqual({ lastAckedSeq: first.seq });
+    expect(await w.client.ackEvents({ upTo: 1 })).toEqual({ lastAckedSeq: first.seq });
+    await w.client.close();
+
+    const again = await start({ autoAck: false });
+    expect(again.init.lastAckedSeq).toBe(first.seq);
+    const resent = await again.waitForEvent("turn_failed");
+    expect(resent).toEqual(failed);
+    await delay(100);
+    expect(again.events.map((e) => e.seq)).toEqual([failed.seq]);
+    const lastEventSeq = again.init.lastEventSeq;
+    expect(await again.client.ackEvents({ upTo: lastEventSeq + 1000 })).toEqual({ lastAckedSeq: lastEventSeq });
+  });
+
+  it("a second restart without acks re-sends the same events again (the host ignores seqs it has seen)", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "x" }] });
+    const w = await start({ autoAck: false });
+    await w.client.enqueue(userMessage("m1", "one"));
+    const done = await w.waitForEvent("turn_completed");
+    await w.client.close();
+    for (let i = 0; i < 2; i++) {
+      const again = await start({ autoAck: false });
+      expect(await again.waitForEvent("turn_completed")).toEqual(done);
+      await again.client.close();
+    }
+  });
+});

@@ -1,0 +1,250 @@
+// A new user message supersedes a running turn; /cancel stops model calls and kills tool process groups.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { liveState, newEnv, pairingProblems, processGone, toolItems, transcript, until, userMessage } from "./harness.js";
+import { lastMessage, textOf, userTexts, wireMessages } from "./model-script.js";
+
+describe.concurrent("supersede", () => {
+  it("a new message during a long shell command ends the old turn quickly; the next turn answers it on the same history", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, {
+      responder: (req) => {
+        const last = lastMessage(req);
+        if (last?.role === "user" && textOf(last) === "first") {
+          return { toolCalls: [{ id: "call_sleep", name: "shell", arguments: { command: "sleep 5", wait_ms: 10000 } }] };
+        }
+        return { text: `answering: ${userTexts(req).at(-1)}` };
+      },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "first"));
+    await w.waitForEvent("tool_started", (e) => e.toolName === "shell");
+    const t0 = Date.now();
+    await w.client.enqueue(userMessage("m2", "second"));
+    const superseded = await w.waitForEvent("turn_superseded", undefined, 5000);
+    const elapsed = Date.now() - t0;
+    expect(superseded.turnId).toBe(1);
+    // Generous bound: the point is that it did not wait for `sleep 5` (grace is 250 ms).
+    expect(elapsed).toBeLessThan(2500);
+
+    const done = await w.waitForEvent("turn_completed");
+    expect(done.turnId).toBe(2);
+    expect(done.message.content).toEqual([{ type: "text", text: "answering: second" }]);
+    expect(w.eventsOf("turn_started").map((e) => [e.turnId, e.messageIds])).toEqual([
+      [1, ["m1"]],
+      [2, ["m2"]],
+    ]);
+    expect(w.eventsOf("turn_completed").map((e) => e.turnId)).toEqual([2]);
+    expect(w.eventsOf("turn_failed")).toHaveLength(0);
+
+    // The model's next request: both user messages, and the interrupted call with its result.
+    expect(fake.requests).toHaveLength(2);
+    const sent = wireMessages(fake.requests[1]!);
+    expect(userTexts(fake.requests[1]!)).toEqual(["first", "second"]);
+    const callIds = sent.flatMap((m) => m.tool_calls?.map((c) => c.id) ?? []);
+    const resultIds = sent.filter((m) => m.role === "tool").map((m) => m.tool_call_id);
+    expect(callIds).toHaveLength(1);
+    expect(resultIds).toEqual(callIds);
+
+    const all = await transcript(w.client);
+    expect(pairingProblems(all)).toEqual([]);
+    const { results } = toolItems(all);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.isError).toBe(true);
+    expect(results[0]!.content).toMatch(/interrupt/i);
+    expect(all.filter((m) => m.role === "user").map((m) => m.messageId)).toEqual(["m1", "m2"]);
+  });
+
+  it("a new message in the middle of a batch: later calls of the old turn never run and get a 'superseded' result", async (ctx) => {
+    const { dir, fake, start } = await newEnv(ctx, {
+      replies: [
+        {
+          toolCalls: [
+            { id: "slow", name: "shell", arguments: { command: "sleep 5", wait_ms: 10000 } },
+            { id: "later", name: "file_write", arguments: { file_path: "later.txt", content: "should not exist" } },
+          ],
+        },
+        { text: "ok, the new thing" },
+      ],
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "two things"));
+    await w.waitForEvent("tool_started", (e) => e.callId === "slow");
+    await w.client.enqueue(userMessage("m2", "never mind"));
+    await w.waitForEvent("turn_completed");
+    const all = await transcript(w.client);
+    expect(pairingProblems(all)).toEqual([]);
+    const later = toolItems(all).results.find((r) => r.callId === "later");
+    expect(later).toMatchObject({ isError: true, synthetic: "superseded" });
+    expect(existsSync(join(dir, "later.txt"))).toBe(false);
+    const wire = wireMessages(fake.requests[1]!);
+    expect(wire.filter((m) => m.role === "tool").map((m) => m.tool_call_id)).toEqual(["slow", "later"]);
+  });
+
+  it("a new message during a model call aborts the request and starts the next turn", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, { replies: [{ hang: true }, { text: "got both" }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "one"));
+    await fake.waitForRequests(1);
+    await w.client.enqueue(userMessage("m2", "two"));
+    const done = await w.waitForEvent("turn_completed");
+    expect(done.turnId).toBe(2);
+    expect(w.eventsOf("turn_superseded").map((e) => e.turnId)).toEqual([1]);
+    await until("the fake saw the first request aborted", () => fake.requests[0]!.aborted);
+    expect(userTexts(fake.requests[1]!)).toEqual(["one", "two"]);
+  });
+
+  it("an actor message does not interrupt the running turn", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, {
+      responder: (req) => {
+        const last = lastMessage(req);
+        if (textOf(last) === "work") return { toolCalls: [{ name: "shell", arguments: { command: "sleep 0.4; echo finished" } }] };
+        return { text: `reply to ${textOf(last).slice(0, 40)}` };
+      },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("u1", "work"));
+    await w.waitForEvent("tool_started");
+    await w.client.enqueue({ messageId: "a1", kind: "actor", message: { role: "user", content: [{ type: "text", text: "background result" }] } });
+    await w.waitForEvent("turn_completed", (e) => e.turnId === 2);
+    expect(w.eventsOf("turn_superseded")).toHaveLength(0);
+    const first = w.eventsOf("turn_completed").find((e) => e.turnId === 1);
+    expect(first).toBeDefined();
+    const all = await transcript(w.client);
+    const shellResult = toolItems(all).results[0]!;
+    expect(shellResult.content).toContain("finished");
+    expect(fake.requests.length).toBe(3);
+  });
+});
+
+describe.concurrent("cancel", () => {
+  it("/cancel during a model call aborts the request, ends with turn_cancelled, and /continue resumes without a new user message", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, { replies: [{ hang: true }, { text: "resumed answer" }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "think hard"));
+    await fake.waitForRequests(1);
+    expect(await w.client.cancel({ reason: "user pressed /cancel" })).toEqual({ accepted: true });
+    const cancelled = await w.waitForEvent("turn_cancelled", undefined, 5000);
+    expect(cancelled.turnId).toBe(1);
+    await until("the fake saw the request aborted", () => fake.requests[0]!.aborted);
+
+    // Never auto-resumed.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(fake.requests).toHaveLength(1);
+    const live = await liveState(w.client);
+    expect(live).toMatchObject({ state: "awaitingContinue", unfinishedTurn: { turnId: 1, reason: "cancelled" } });
+    expect(await w.client.cancel()).toMatchObject({ accepted: false });
+
+    expect(await w.client.continue()).toEqual({ accepted: true });
+    const done = await w.waitForEvent("turn_completed");
+    expect(done).toMatchObject({ turnId: 1, message: { content: [{ type: "text", text: "resumed answer" }] } });
+    const all = await transcript(w.client);
+    expect(all.filter((m) => m.role === "user")).toHaveLength(1);
+    expect(userTexts(fake.requests[1]!)).toEqual(["think hard"]);
+  });
+
+  it("/cancel during a shell command kills its process group, grandchildren included", async (ctx) => {
+    const { dir, start } = await newEnv(ctx, {
+      responder: (req) =>
+        lastMessage(req)?.role === "tool"
+          ? { text: "should not be asked" }
+          : {
+              toolCalls: [
+                { name: "shell", arguments: { command: "sleep 30 & echo $! > child.pid; echo $$ > shell.pid; sleep 30", wait_ms: 60000 } },
+              ],
+            },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "run the long thing"));
+    await w.waitForEvent("tool_started");
+    let pids: number[] = [];
+    await until("the command wrote its pids", () => {
+      try {
+        pids = ["child.pid", "shell.pid"].map((f) => Number.parseInt(readFileSync(join(dir, f), "utf8"), 10));
+        return pids.every((p) => p > 0);
+      } catch {
+        return false;
+      }
+    });
+    expect(pids.every((p) => !processGone(p))).toBe(true);
+
+    expect(await w.client.cancel()).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", undefined, 5000);
+    await until("both processes are gone", () => pids.every(processGone), 3000);
+
+    const all = await transcript(w.client);
+    expect(pairingProblems(all)).toEqual([]);
+    expect(toolItems(all).results[0]!.isError).toBe(true);
+    expect(w.eventsOf("turn_completed")).toHaveLength(0);
+  });
+
+  it("/cancel in the middle of a batch: the running call is stopped, the later calls never run, every call has one result", async (ctx) => {
+    const { dir, start } = await newEnv(ctx, {
+      replies: [
+        {
+          toolCalls: [
+            { id: "slow", name: "shell", arguments: { command: "sleep 5", wait_ms: 10000 } },
+            { id: "later", name: "file_write", arguments: { file_path: "later.txt", content: "should not exist" } },
+          ],
+        },
+      ],
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "two things"));
+    await w.waitForEvent("tool_started", (e) => e.callId === "slow");
+    expect(await liveState(w.client)).toMatchObject({ state: "runningTools", toolName: "shell", turnId: 1 });
+    const busy = await w.client.continue();
+    expect(busy).toMatchObject({ accepted: false, reason: expect.stringMatching(/already running/) });
+
+    expect(await w.client.cancel()).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", undefined, 5000);
+    const all = await transcript(w.client);
+    expect(pairingProblems(all)).toEqual([]);
+    const { results } = toolItems(all);
+    expect(results.map((r) => [r.callId, r.isError])).toEqual([
+      ["slow", true],
+      ["later", true],
+    ]);
+    expect(results[1]!.synthetic).toBe("cancelled");
+    expect(existsSync(join(dir, "later.txt"))).toBe(false);
+    expect(w.eventsOf("tool_started").map((e) => e.callId)).toEqual(["slow"]);
+  });
+
+  it("/cancel while a turn is yielding to a new message ends that turn once (cancelled), and the new message still runs", async (ctx) => {
+    const { start } = await newEnv(ctx, {
+      responder: (req) =>
+        textOf(lastMessage(req)) === "first"
+          ? { toolCalls: [{ name: "shell", arguments: { command: "sleep 5", wait_ms: 10000 } }] }
+          : { text: `answer to ${userTexts(req).join(" + ")}` },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "first"));
+    await w.waitForEvent("tool_started");
+    await w.client.enqueue(userMessage("m2", "second"));
+    expect(await w.client.cancel()).toEqual({ accepted: true });
+    const done = await w.waitForEvent("turn_completed");
+    expect(done).toMatchObject({ turnId: 2, message: { content: [{ type: "text", text: "answer to first + second" }] } });
+    await new Promise((r) => setTimeout(r, 100));
+    const endings = w.events
+      .filter((e) => ["turn_cancelled", "turn_superseded", "turn_completed", "turn_failed"].includes(e.event.type))
+      .map((e) => `${e.event.type}:${"turnId" in e.event ? e.event.turnId : "?"}`);
+    expect(endings).toEqual(["turn_cancelled:1", "turn_completed:2"]);
+    expect(pairingProblems(await transcript(w.client))).toEqual([]);
+  });
+
+  it("/cancel and /continue when idle are rejected with a reason", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "fine" }] });
+    const w = await start();
+    const idle = await w.client.cancel();
+    expect(idle.accepted).toBe(false);
+    expect(idle.reason).toMatch(/nothing to cancel/i);
+    const cont = await w.client.continue();
+    expect(cont.accepted).toBe(false);
+    expect(cont.reason).toMatch(/nothing to continue/i);
+
+    await w.client.enqueue(userMessage("m1", "hi"));
+    await w.waitForEvent("turn_completed");
+    expect((await w.client.cancel()).accepted).toBe(false);
+    expect((await w.client.continue()).accepted).toBe(false);
+  });
+});

@@ -1,0 +1,162 @@
+// The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
+// doctor, service install.
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "@starling/config";
+import { HOST_MAIN, runCliOnce, tempDir, writeHostConfig } from "./host-harness.js";
+import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
+import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
+
+const REPO_VERSION = readFileSync(new URL("../../VERSION", import.meta.url), "utf8").split("\n")[0]!.trim();
+
+let work: { dir: string; cleanup: () => void };
+let telegram: FakeTelegram;
+let model: FakeOpenAI;
+
+beforeAll(async () => {
+  work = tempDir("starling-cli-");
+  telegram = await startFakeTelegram();
+  model = await startFakeOpenAI({ replies: [] });
+});
+
+afterAll(async () => {
+  await telegram?.close();
+  await model?.close();
+  work?.cleanup();
+});
+
+/** The env a test controls: none of the secrets the configs name, unless given. */
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { FAKE_TELEGRAM_TOKEN: undefined, FAKE_MODEL_KEY: undefined, TELEGRAM_BOT_TOKEN: undefined, ...extra };
+}
+
+describe("starling CLI", () => {
+  it("refuses an invalid config with exit 1, naming every bad field", async () => {
+    const dir = join(work.dir, "invalid");
+    mkdirSync(dir);
+    const path = join(dir, "bad.json");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        version: "0.4",
+        models: { main: { provider_type: "open_router_completion", model_name: "m", url: "not a url", api_key_env: "K", capabilities: ["chat"] } },
+        sandbox: { mode: "jail" },
+        channels: [{ kind: "telegram", id: "tg", bot_token_env: "T", poll_timeout_seconds: -5 }],
+        workers: { max_concurrent_turns: 0 },
+        log: { level: "loud" },
+      }),
+    );
+    const run = await runCliOnce(["--config", path, "--workdir", join(dir, "wd")], env({ K: "k", T: "t" }));
+    expect(run.code).toBe(1);
+    for (const field of ["models.main.url", "sandbox.mode", "channels.0.poll_timeout_seconds", "workers.max_concurrent_turns", "log.level"]) {
+      expect(run.output).toContain(`${field}:`);
+    }
+    expect(existsSync(join(dir, "wd", "state"))).toBe(false); // nothing started
+  });
+
+  it("exits 1 naming the missing bot token variable", async () => {
+    const dir = join(work.dir, "notoken");
+    mkdirSync(dir);
+    const config = writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    const run = await runCliOnce(["--config", config, "--workdir", join(dir, "wd")], env({ FAKE_MODEL_KEY: "k" }));
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("FAKE_TELEGRAM_TOKEN");
+    expect(run.output).toMatch(/not set/);
+  });
+
+  it("--help and --version exit 0", async () => {
+    const help = await runCliOnce(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.output).toMatch(/starling --config FILE --workdir DIR/);
+    for (const sub of ["init", "doctor", "service install", "--list-crash-points"]) expect(help.output).toContain(sub);
+    const version = await runCliOnce(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.output.trim()).toBe(`starling ${REPO_VERSION}`);
+  });
+
+  it("rejects an unknown option with a usage message", async () => {
+    const run = await runCliOnce(["--frobnicate"]);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/Usage:/);
+  });
+
+  it("--list-crash-points lists the host's and the worker's points", async () => {
+    const run = await runCliOnce(["--list-crash-points"]);
+    expect(run.code).toBe(0);
+    for (const name of ["admit", "handoff", "event_processed", "outbox_attempt", "outbox_sent", "tool_intent", "tool_result", "turn_end"]) {
+      expect(run.output).toMatch(new RegExp(`\\b${name}\\b`));
+    }
+  });
+
+  it("init --yes writes a config that loads, and doctor accepts it once pointed at reachable endpoints", async () => {
+    const dir = join(work.dir, "init");
+    const config = join(dir, "starling.json");
+    const workdir = join(dir, "wd");
+    const run = await runCliOnce(
+      [
+        "init", "--yes", "--config", config, "--workdir", workdir,
+        "--token-env", "MY_BOT_TOKEN", "--token", telegram.token,
+        "--model-url", model.url, "--model-name", "fake-model", "--api-key-env", "MY_MODEL_KEY",
+      ],
+      env(),
+    );
+    expect(run.code, run.output).toBe(0);
+    expect(existsSync(workdir)).toBe(true);
+    const written = JSON.parse(readFileSync(config, "utf8")) as {
+      models: { main: { url: string; model_name: string; api_key_env: string } };
+      channels: { bot_token_env: string; api_base_url: string }[];
+    };
+    expect(written.models.main).toMatchObject({ url: model.url, model_name: "fake-model", api_key_env: "MY_MODEL_KEY" });
+    expect(written.channels[0]!.bot_token_env).toBe("MY_BOT_TOKEN");
+    expect(JSON.stringify(written)).not.toContain(telegram.token); // the secret went to starling.env
+    const envFile = join(dir, "starling.env");
+    expect(readFileSync(envFile, "utf8")).toContain(`MY_BOT_TOKEN=${telegram.token}`);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+
+    const secrets = { MY_BOT_TOKEN: telegram.token, MY_MODEL_KEY: "model-key" };
+    const loaded = loadConfig(config, { env: secrets, writeUpgrade: false });
+    expect(loaded.ok, loaded.ok ? "" : loaded.errors.join("\n")).toBe(true);
+
+    // doctor talks to Telegram (getMe): point the written config at the fake, nothing else changed.
+    written.channels[0]!.api_base_url = telegram.apiRoot;
+    writeFileSync(config, JSON.stringify(written, null, 2));
+    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", workdir], env(secrets));
+    expect(doctor.output).toMatch(/^ok\s+config:/m);
+    expect(doctor.output).toMatch(new RegExp(`^ok\\s+telegram telegram-main: token works: @${telegram.botUser.username}`, "m"));
+    expect(doctor.output).toMatch(/^ok\s+model main:/m);
+    expect(doctor.code, doctor.output).toBe(0);
+    // init refuses to overwrite.
+    const again = await runCliOnce(["init", "--yes", "--config", config, "--workdir", workdir], env());
+    expect(again.code).toBe(1);
+    expect(again.output).toMatch(/already exists/);
+  });
+
+  it("service install writes a systemd user unit with absolute paths", async () => {
+    const dir = join(work.dir, "service");
+    const xdg = join(dir, "xdg");
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    // A stand-in systemctl: the test must never touch the real user manager. It records and fails.
+    const calls = join(dir, "systemctl-calls");
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "$@" >> "${calls}"\necho "no user manager here" >&2\nexit 1\n`);
+    chmodSync(join(bin, "systemctl"), 0o755);
+    const run = await runCliOnce(
+      ["service", "install", "--config", "starling.json", "--workdir", "wd"],
+      env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}` }),
+      { cwd: dir },
+    );
+    const unitPath = join(xdg, "systemd", "user", "starling.service");
+    expect(existsSync(unitPath), run.output).toBe(true);
+    expect(readFileSync(calls, "utf8")).toMatch(/--user daemon-reload/);
+    const unit = readFileSync(unitPath, "utf8");
+    const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? "";
+    const [node, main, ...rest] = execStart.split(" ");
+    expect(isAbsolute(node!) && existsSync(node!)).toBe(true);
+    expect(main).toBe(HOST_MAIN);
+    expect(rest).toEqual(["--config", join(dir, "starling.json"), "--workdir", join(dir, "wd")]);
+    expect(unit).toMatch(new RegExp(`^WorkingDirectory=${join(dir, "wd")}$`, "m"));
+    expect(unit).toMatch(new RegExp(`^EnvironmentFile=-${join(dir, "starling.env")}$`, "m"));
+  });
+});

@@ -1,0 +1,195 @@
+// A conversation through the real CLI: replies, tool turns, and every conversation command.
+import { existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { processesMatching } from "./host-harness.js";
+import { afterTool, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+
+const SLEEP = "sleep 317"; // the long shell command /cancel stops (an unusual number, to find it in `ps`)
+const model = { failing: false };
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  const tool = afterTool(req);
+  if (ask.includes("[basic]")) return { text: "Hi there, this is the basic answer." };
+  if (ask.includes("[tool]")) {
+    return tool
+      ? { text: "I wrote notes-e2e.txt for you." }
+      : { toolCalls: [{ name: "file_write", arguments: { file_path: "notes-e2e.txt", content: "milk\nbread\n" } }] };
+  }
+  if (ask.includes("[usage]")) return { text: "Counted.", usage: { prompt_tokens: 123, completion_tokens: 45 } };
+  if (ask.includes("[cancel]")) {
+    return tool ? { text: "The long job finished." } : { toolCalls: [{ name: "shell", arguments: { command: SLEEP, wait_ms: 120_000 } }] };
+  }
+  if (ask.includes("[flaky]")) return model.failing ? { status: 500 } : { text: "Here is the flaky answer, finally." };
+  if (ask.includes("[memo]")) return { text: "Noted." };
+  if (ask.includes("[recall]")) {
+    return requestText(req).includes("ZEBRA42") ? { text: "The word was ZEBRA42." } : { text: "I do not know any word." };
+  }
+  return { text: "A default answer." };
+}
+
+// Every chat of this file is the private chat of a configured admin, so none waits for approval.
+const chats = {
+  basic: privateChat(101, "Basic"),
+  tool: privateChat(102, "Tool"),
+  status: privateChat(103, "Status"),
+  help: privateChat(104, "Help"),
+  unknown: privateChat(105, "Unknown"),
+  mention: privateChat(106, "Mention"),
+  nothing: privateChat(107, "Nothing"),
+  cancel: privateChat(108, "Cancel"),
+  flaky: privateChat(109, "Flaky"),
+  fresh: privateChat(110, "Fresh"),
+  sandbox: privateChat(111, "Sandbox"),
+  remote: privateChat(112, "Remote"),
+};
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+
+afterAll(async () => {
+  for (const pid of processesMatching(SLEEP)) process.kill(pid, "SIGKILL");
+  await e2e?.close();
+});
+
+function bwrapOnPath(): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, "bwrap")));
+}
+
+/** `Conversation: tg-000001` from a /status answer. */
+function conversationId(status: string): string {
+  const id = /^Conversation: (\S+)$/m.exec(status)?.[1];
+  if (!id) throw new Error(`no conversation id in /status answer:\n${status}`);
+  return id;
+}
+
+describe("conversation", () => {
+  it("answers a message with the model's reply (typing shown, the model called with the key)", async () => {
+    const reply = await e2e.ask(chats.basic, "hello [basic]");
+    expect(reply).toBe("Hi there, this is the basic answer.");
+    const req = e2e.model.requests.find((r) => lastUserText(r).includes("hello [basic]"));
+    expect(req?.headers.authorization).toBe("Bearer e2e-model-key");
+    expect(e2e.telegram.chatActions(chats.basic.id).some((a) => a.action === "typing")).toBe(true);
+  });
+
+  it("runs a tool turn: the file is written in the conversation workspace and the model sees the result", async () => {
+    const reply = await e2e.ask(chats.tool, "please write my list [tool]");
+    expect(reply).toBe("I wrote notes-e2e.txt for you.");
+    const id = conversationId(await e2e.ask(chats.tool, "/status"));
+    expect(id).toMatch(/^tg-\d{6}$/);
+    const file = join(e2e.workdir, "conversations", id, "notes-e2e.txt");
+    expect(readFileSync(file, "utf8")).toBe("milk\nbread\n");
+    const followUp = e2e.model.requests.find((r) => lastUserText(r).includes("[tool]") && afterTool(r));
+    expect(followUp, "the model was called again with the tool result").toBeDefined();
+    const toolMessage = wireMessages(followUp!).at(-1)!;
+    expect(toolMessage.role).toBe("tool");
+  });
+
+  it("/status shows conversation, model, sandbox, workspace, session state and token usage", async () => {
+    expect(await e2e.ask(chats.status, "count this [usage]")).toBe("Counted.");
+    const status = await e2e.ask(chats.status, "/status");
+    const id = conversationId(status);
+    expect(status).toContain("Model: main (fake-model)");
+    expect(status).toContain("Sandbox: subprocess");
+    expect(status).toContain(`Workspace: ${join(e2e.workdir, "conversations", id)}`);
+    expect(status).toMatch(/^Session: idle/m);
+    expect(status).toMatch(/^Tokens: 123 in \/ 45 out over 1 turns?/m);
+  });
+
+  it("/help lists the commands, which are also registered with setMyCommands", async () => {
+    const help = await e2e.ask(chats.help, "/help");
+    for (const command of ["status", "model", "cancel", "continue", "new", "sandbox", "remote", "help"]) {
+      expect(help).toContain(`/${command}`);
+    }
+    const registered = e2e.telegram.currentCommands().map((c) => c.command);
+    expect(registered).toEqual(expect.arrayContaining(["status", "model", "cancel", "continue", "new", "sandbox", "remote", "help"]));
+  });
+
+  it("answers an unknown command without bothering the model", async () => {
+    const reply = await e2e.ask(chats.unknown, "/frobnicate now");
+    expect(reply).toMatch(/Unknown command \/frobnicate/);
+    expect(reply).toContain("/help");
+    expect(e2e.model.requests.some((r) => requestText(r).includes("frobnicate"))).toBe(false);
+  });
+
+  it("accepts /cmd@<this bot> and ignores commands addressed to another bot", async () => {
+    const before = e2e.replies(chats.mention.id).length;
+    e2e.send(chats.mention, "/help@someone_else_bot");
+    const reply = await e2e.ask(chats.mention, `/status@${e2e.telegram.botUser.username}`);
+    expect(reply).toMatch(/^Conversation: tg-\d{6}$/m);
+    const after = e2e.replies(chats.mention.id).slice(before);
+    expect(after).toHaveLength(1); // only the status: the other bot's /help got no answer
+  });
+
+  it("/cancel with nothing running says so (once)", async () => {
+    const reply = await e2e.ask(chats.nothing, "/cancel");
+    expect(reply).toMatch(/^Nothing to cancel/);
+    expect(reply.toLowerCase().split("nothing to cancel").length - 1).toBe(1);
+    // Also once a worker runs and rests.
+    await e2e.ask(chats.nothing, "hi [basic]");
+    const again = await e2e.ask(chats.nothing, "/cancel");
+    expect(again).toMatch(/^Nothing to cancel/);
+    expect(again.toLowerCase().split("nothing to cancel").length - 1).toBe(1);
+  });
+
+  it("/cancel stops a long shell command: cancelled reply, the process is gone, the chat goes on", async () => {
+    e2e.send(chats.cancel, "start the long job [cancel]");
+    await e2e.until(() => processesMatching(SLEEP).length > 0, "the long shell command to run");
+    const reply = await e2e.ask(chats.cancel, "/cancel");
+    expect(reply).toMatch(/Cancelled the running turn/);
+    await e2e.until(() => processesMatching(SLEEP).length === 0, "the shell process to be gone", 5_000);
+    expect(e2e.replies(chats.cancel.id).some((m) => m.text === "The long job finished.")).toBe(false);
+    expect(await e2e.ask(chats.cancel, "still there? [basic]")).toBe("Hi there, this is the basic answer.");
+  });
+
+  it("/continue resumes a turn that failed (model 500s) and answers it", async () => {
+    model.failing = true;
+    e2e.send(chats.flaky, "a question [flaky]");
+    const failure = await e2e.waitText(chats.flaky.id, /failed/i);
+    expect(failure.text).toContain("/continue");
+    model.failing = false;
+    const ack = await e2e.ask(chats.flaky, "/continue");
+    expect(ack).toMatch(/^Continuing/);
+    const answer = await e2e.waitText(chats.flaky.id, /flaky answer, finally/);
+    expect(answer.text).toBe("Here is the flaky answer, finally.");
+    // Continued, not re-asked: the last request still has the user's message exactly once.
+    const last = e2e.model.requests.filter((r) => lastUserText(r).includes("[flaky]")).at(-1)!;
+    expect(requestText(last).split("a question [flaky]").length - 1).toBe(1);
+    const nothing = await e2e.ask(chats.flaky, "/continue");
+    expect(nothing).toMatch(/^Nothing to continue/);
+    expect(nothing.toLowerCase().split("nothing to continue").length - 1).toBe(1);
+  });
+
+  it("/new starts a fresh session: the model no longer sees the old messages", async () => {
+    expect(await e2e.ask(chats.fresh, "remember the word ZEBRA42 [memo]")).toBe("Noted.");
+    expect(await e2e.ask(chats.fresh, "what was the word? [recall]")).toBe("The word was ZEBRA42.");
+    expect(await e2e.ask(chats.fresh, "/new")).toMatch(/fresh session/i);
+    expect(await e2e.ask(chats.fresh, "and now, the word? [recall]")).toBe("I do not know any word.");
+    const last = e2e.model.requests.filter((r) => lastUserText(r).includes("and now, the word?")).at(-1)!;
+    expect(requestText(last)).not.toContain("ZEBRA42");
+  });
+
+  it("/sandbox shows and sets the sandbox", async () => {
+    expect(await e2e.ask(chats.sandbox, "/sandbox")).toMatch(/^Sandbox: subprocess/);
+    const bubblewrap = await e2e.ask(chats.sandbox, "/sandbox bubblewrap");
+    if (bwrapOnPath()) expect(bubblewrap).toMatch(/Sandbox set to bubblewrap/);
+    else expect(bubblewrap).toMatch(/bubblewrap is not available here/);
+    expect(await e2e.ask(chats.sandbox, "/sandbox nonsense")).toMatch(/Unknown sandbox mode "nonsense"/);
+    expect(await e2e.ask(chats.sandbox, "/sandbox subprocess")).toMatch(/Sandbox set to subprocess/);
+    expect(await e2e.ask(chats.sandbox, "/status")).toMatch(/^Sandbox: subprocess \(override\)$/m);
+    expect(await e2e.ask(chats.sandbox, "/sandbox default")).toMatch(/Sandbox set to subprocess \(default\)/);
+    expect(await e2e.ask(chats.sandbox, "works after the change? [basic]")).toBe("Hi there, this is the basic answer.");
+  });
+
+  it("/remote answers that remote workspaces are not available yet", async () => {
+    expect(await e2e.ask(chats.remote, "/remote")).toMatch(/not available yet/);
+    expect(await e2e.ask(chats.remote, "/remote myhost /srv/project")).toMatch(/not available yet/);
+    expect(await e2e.ask(chats.remote, "/model")).toMatch(/only chat model/);
+  });
+});

@@ -1,0 +1,165 @@
+// One end-to-end setup per test file: fake Telegram + fake model + config + the real `starling` CLI,
+// with helpers that read the chat the way a user sees it.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type Responder } from "../fakes/openai-server.js";
+import { startFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser, type SentMessage } from "../fakes/telegram-api.js";
+import { startCli, tempDir, until, writeHostConfig, type HostConfigOptions, type RunningCli } from "./host-harness.js";
+
+export const MODEL_KEY = "e2e-model-key";
+
+export interface WireMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: unknown;
+}
+
+export function wireMessages(req: RecordedRequest): WireMessage[] {
+  return (req.body.messages ?? []) as WireMessage[];
+}
+
+/** The text of a chat-completions message (string content or the text parts of an array). */
+export function contentText(message: WireMessage): string {
+  if (typeof message.content === "string") return message.content;
+  if (Array.isArray(message.content)) {
+    return (message.content as { type?: string; text?: string }[])
+      .filter((p) => p.type === "text")
+      .map((p) => p.text ?? "")
+      .join("\n");
+  }
+  return "";
+}
+
+/** The text of the last user message of a model request ("" when none). */
+export function lastUserText(req: RecordedRequest): string {
+  const last = [...wireMessages(req)].reverse().find((m) => m.role === "user");
+  return last ? contentText(last) : "";
+}
+
+/** The request follows a tool result (the model is asked to go on after its tools ran). */
+export function afterTool(req: RecordedRequest): boolean {
+  return wireMessages(req).at(-1)?.role === "tool";
+}
+
+/** Everything the model was sent, as one string (for "the model never saw X"). */
+export function requestText(req: RecordedRequest): string {
+  return JSON.stringify(req.body.messages ?? []);
+}
+
+/** The progress panel is a separate message (edited in place) showing the elapsed time. */
+export const isPanel = (m: SentMessage): boolean => (m.text ?? "").includes("⏱");
+
+/** How a re-sent reply whose first delivery is unknown is labelled (ARCHITECTURE §5.5). */
+export const DUPLICATE_LABEL = "(possible duplicate)";
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export type HostConfig = Omit<HostConfigOptions, "apiRoot" | "modelUrl">;
+
+export interface E2EOptions {
+  responder: Responder;
+  /** Config options; a function gets the fakes' addresses (e.g. for a second model on the same fake). */
+  config?: HostConfig | ((fakes: { modelUrl: string; apiRoot: string }) => HostConfig);
+  /** Start the host right away (default true). */
+  start?: boolean;
+}
+
+export interface E2E {
+  telegram: FakeTelegram;
+  model: FakeOpenAI;
+  dir: string;
+  workdir: string;
+  configPath: string;
+  host: RunningCli | null;
+  /** Environment the host needs (tokens). */
+  env: Record<string, string>;
+  start(extraEnv?: Record<string, string>): RunningCli;
+  /** Stops the running host (SIGTERM by default) and waits for its exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The bot's messages in a chat, progress panels left out. */
+  replies(chatId: number): SentMessage[];
+  send(chat: FakeChat, text: string, from?: FakeUser): number;
+  /** Waits until the chat has at least `count` replies (panels left out). */
+  waitReplies(chatId: number, count: number, what: string, timeoutMs?: number): Promise<SentMessage[]>;
+  /** Waits for a reply (panels left out) matching `pattern`. */
+  waitText(chatId: number, pattern: RegExp, timeoutMs?: number): Promise<SentMessage>;
+  /** Sends `text` and resolves with the text of the next reply in that chat. */
+  ask(chat: FakeChat, text: string, opts?: { from?: FakeUser; timeoutMs?: number }): Promise<string>;
+  /** `until` that adds the end of the host log to its timeout error. */
+  until<T>(fn: () => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
+  logTail(lines?: number): string;
+  close(): Promise<void>;
+}
+
+export async function startE2E(options: E2EOptions): Promise<E2E> {
+  const model = await startFakeOpenAI({ apiKey: MODEL_KEY, responder: options.responder });
+  const telegram = await startFakeTelegram();
+  const tmp = tempDir();
+  const workdir = join(tmp.dir, "workdir");
+  const fakes = { apiRoot: telegram.apiRoot, modelUrl: model.url };
+  const config = typeof options.config === "function" ? options.config(fakes) : options.config;
+  const configPath = writeHostConfig(tmp.dir, { ...fakes, ...config });
+  const env = { FAKE_TELEGRAM_TOKEN: telegram.token, FAKE_MODEL_KEY: MODEL_KEY };
+
+  const logTail = (lines = 60): string => {
+    const file = join(workdir, "logs", "host.log");
+    if (!existsSync(file)) return "(no host log)";
+    return readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
+  };
+  const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
+  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> => {
+    try {
+      return await until(fn, timeoutMs, what);
+    } catch (err) {
+      const output = e2e.host?.output().trim().split("\n").slice(-20).join("\n") ?? "";
+      throw new Error(`${(err as Error).message}\n--- host output ---\n${output}\n--- host log (tail) ---\n${logTail()}`);
+    }
+  };
+
+  const e2e: E2E = {
+    telegram,
+    model,
+    dir: tmp.dir,
+    workdir,
+    configPath,
+    host: null,
+    env,
+    start(extraEnv = {}) {
+      if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) throw new Error("host already running");
+      e2e.host = startCli(["--config", configPath, "--workdir", workdir], { ...env, ...extraEnv });
+      return e2e.host;
+    },
+    async stop(signal = "SIGTERM") {
+      const host = e2e.host;
+      if (!host) return { code: null, signal: null };
+      return host.stop(signal);
+    },
+    replies,
+    send: (chat, text, from) => telegram.sendText(chat, text, from ? { from } : undefined),
+    waitReplies: (chatId, count, what, timeoutMs) =>
+      waitUntil(() => replies(chatId).length >= count && replies(chatId), what, timeoutMs),
+    waitText: (chatId, pattern, timeoutMs) =>
+      waitUntil(() => replies(chatId).find((m) => pattern.test(m.text ?? m.caption ?? "")), `a reply matching ${pattern}`, timeoutMs),
+    async ask(chat, text, opts = {}) {
+      const before = replies(chat.id).length;
+      e2e.send(chat, text, opts.from);
+      const all = await e2e.waitReplies(chat.id, before + 1, `an answer to ${JSON.stringify(text)}`, opts.timeoutMs);
+      return all[before]!.text ?? all[before]!.caption ?? "";
+    },
+    until: waitUntil,
+    logTail,
+    async close() {
+      const host = e2e.host;
+      if (host && host.child.exitCode === null && host.child.signalCode === null) {
+        const killer = setTimeout(() => host.child.kill("SIGKILL"), 12_000);
+        await host.stop("SIGTERM");
+        clearTimeout(killer);
+      }
+      await telegram.close();
+      await model.close();
+      if (!process.env.STARLING_E2E_KEEP) tmp.cleanup();
+    },
+  };
+  if (options.start !== false) e2e.start();
+  return e2e;
+}
