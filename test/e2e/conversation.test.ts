@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { processesMatching } from "./host-harness.js";
-import { afterTool, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, isPanel, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const SLEEP = "sleep 317"; // the long shell command /cancel stops (an unusual number, to find it in `ps`)
 const model = { failing: false };
@@ -169,8 +169,12 @@ describe("conversation", () => {
   it("/new starts a fresh session: the model no longer sees the old messages", async () => {
     expect(await e2e.ask(chats.fresh, "remember the word ZEBRA42 [memo]")).toBe("Noted.");
     expect(await e2e.ask(chats.fresh, "what was the word? [recall]")).toBe("The word was ZEBRA42.");
+    const panelsBefore = e2e.telegram.messages(chats.fresh.id).filter(isPanel).length;
+    expect(panelsBefore).toBe(2); // one progress panel per turn
     expect(await e2e.ask(chats.fresh, "/new")).toMatch(/fresh session/i);
     expect(await e2e.ask(chats.fresh, "and now, the word? [recall]")).toBe("I do not know any word.");
+    // The fresh session's turns get their own progress panel too.
+    await e2e.until(() => e2e.telegram.messages(chats.fresh.id).filter(isPanel).length === 3, "a progress panel for the new session's turn", 3_000);
     const last = e2e.model.requests.filter((r) => lastUserText(r).includes("and now, the word?")).at(-1)!;
     expect(requestText(last)).not.toContain("ZEBRA42");
   });

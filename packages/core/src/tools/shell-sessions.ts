@@ -43,7 +43,7 @@ interface SessionState extends ShellSession {
 export type WaitOutcome = "exited" | "timeout" | "aborted";
 
 /**
- * The shell sessions of one ToolRuntime. Every command runs as `bash -lc` (or `sh -c`) in the
+ * The shell sessions of one ToolRuntime. Every command runs as `bash -c` (or `sh -c`) in the
  * workspace, detached into its own process group so it can be stopped as a whole, stdout and stderr
  * appended to one file under `.output/shell/`. Finished sessions are forgotten once reported, but
  * their process group is still killed by `killAll` if something in it lives on.

@@ -18,7 +18,7 @@ export const shellParameters = z.object({
   command: z
     .string()
     .optional()
-    .describe("Shell command to run (bash -lc) in the workspace. Omit to poll or feed an existing session given by session_id."),
+    .describe("Shell command to run (bash -c) in the workspace. Omit to poll or feed an existing session given by session_id."),
   session_id: SessionId.optional().describe(
     "Session to poll or send input to (from an earlier result). With command: a name for the new session; a command still running under that name is stopped first.",
   ),
@@ -39,7 +39,7 @@ export const shellParameters = z.object({
     .describe(`Most output characters to show (default ${DEFAULT_SHELL_OUTPUT_CHARS}); longer output is shown as head + tail, the full output is saved to a file.`),
 });
 
-const description = `Run a shell command in the workspace (bash -lc, working directory = workspace root; no state such as cwd or variables carries over between commands).
+const description = `Run a shell command in the workspace (bash -c, working directory = workspace root; no state such as cwd or variables carries over between commands).
 Waits up to wait_ms for the command to finish and returns its output (stdout and stderr together) and exit code.
 A command still running after wait_ms keeps running in the background as a session: the result gives its session_id. Call shell again with that session_id (no command) to get new output, add input to write to its stdin, and use shell_close to stop it. Use this for servers, watchers and long builds.
 Long output is shown as head + tail; the full output is saved under .output/shell/ (read it with file_read or grep).
