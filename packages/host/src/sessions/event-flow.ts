@@ -1,7 +1,8 @@
 import { isDurableEvent, type SessionEvent, type SessionEventParams } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, decideRecovery, type RecoveryDecision } from "./recovery.js";
-import { autoReason, errorText, type SessionRunner } from "./session-runner.js";
+import type { SessionRunner } from "./session-runner.js";
+import { autoReason, errorText } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /**

@@ -1,27 +1,15 @@
 import type pino from "pino";
-import {
-  ErrorCodes,
-  WorkerRequestError,
-  type ControlResult,
-  type InitializeResult,
-  type LiveState,
-  type SessionEventParams,
-  type WorkerExit,
-} from "@starling/protocol";
-import { HostKeys } from "../state/host-store.js";
+import type { ControlResult, LiveState, SessionEventParams, WorkerExit } from "@starling/protocol";
 import type { InboundItem } from "../state/records.js";
 import { backoffDelay, type RestartPolicy } from "./backoff.js";
 import { processEvent } from "./event-flow.js";
-import {
-  autoContinuesUsed,
-  clearResumeMark,
-  decideRecovery,
-  forgetSessionProgress,
-  hasResumeMark,
-  markResume,
-} from "./recovery.js";
+import { handOff, sendContinue } from "./handoff.js";
+import { IdleShutdown } from "./idle-shutdown.js";
+import { clearResumeMark, hasResumeMark } from "./recovery.js";
+import { reconcileAtStart } from "./start-reconcile.js";
 import type { SlotLease, TurnSlots } from "./turn-slots.js";
 import type { SupervisorOptions } from "./types.js";
+import { errorText, RESTING_STATES, withTimeout } from "./util.js";
 import { WorkerHandle } from "./worker-handle.js";
 
 /** What the runners share: options, the slot queue, timings. */
@@ -43,10 +31,6 @@ export interface ContinueRequest {
   resolve?: (result: ControlResult) => void;
 }
 
-/** Worker states in which no turn is running. */
-export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", "awaitingContinue", "crashed", "stopping"]);
-/** If a recovered turn's `turn_recovered` event never arrives, stop waiting for it after this long. */
-const RECOVERY_EVENT_WAIT_MS = 5_000;
 /** After `retire`, pending items are handed to a new worker after this delay (lets /new archive the old database first). */
 const RETIRE_RESPAWN_DELAY_MS = 100;
 /** How long a recovery decision waits for this life's hand-offs (to tell new messages from re-sent ones). */
@@ -72,7 +56,7 @@ export class SessionRunner {
   private slotRequested = false;
   private gaveUpAtSeq: number | null = null;
   private retiring = false;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly idle = new IdleShutdown(this);
   private restartTimer: NodeJS.Timeout | null = null;
   private pumping = false;
   private pumpAgain = false;
@@ -175,58 +159,10 @@ export class SessionRunner {
     this.resumeWanted = false;
     for (const item of this.pendingItems()) {
       if (this.inFlight.has(item.messageId)) continue;
-      if (!(await this.handoff(handle, item))) return;
+      if (!(await handOff(this, handle, item))) return;
     }
-    if (this.continueWanted && handle.usable) await this.sendContinue(handle);
+    if (this.continueWanted && handle.usable) await sendContinue(this, handle);
     await this.maybeRelease();
-  }
-
-  /** `session/enqueue`, and only once acknowledged, delete the inbound item (commit point `handoff`). */
-  private async handoff(handle: WorkerHandle, item: InboundItem): Promise<boolean> {
-    if (!handle.usable) return false;
-    this.inFlight.add(item.messageId);
-    try {
-      const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
-      const result = await handle.client.enqueue({ messageId: item.messageId, kind, message: item.message });
-      await this.store.commit("handoff", (tx) => {
-        if (this.store.get(HostKeys.inbound(item.seq)) !== undefined) tx.del(HostKeys.inbound(item.seq));
-        markResume(this.store, tx, this.id);
-      });
-      if (!result.duplicate) handle.newInputs++;
-      this.log.debug({ messageId: item.messageId, seq: item.seq, duplicate: result.duplicate }, "message handed off");
-      return true;
-    } catch (err) {
-      if (err instanceof WorkerRequestError && err.code === ErrorCodes.InvalidParams) {
-        // The worker will never accept it; keeping it would block every later message of the session.
-        this.noteError(`message ${item.messageId} rejected by the worker and dropped`, err);
-        await this.store.commit("handoff", (tx) => tx.del(HostKeys.inbound(item.seq)));
-        return true;
-      }
-      this.log.warn({ messageId: item.messageId, err: errorText(err) }, "hand-off failed; the message stays stored and is re-sent");
-      return false;
-    } finally {
-      this.inFlight.delete(item.messageId);
-    }
-  }
-
-  private async sendContinue(handle: WorkerHandle): Promise<void> {
-    const want = this.continueWanted!;
-    this.continueWanted = null;
-    if (want.auto && handle.newInputs > 0) {
-      this.log.info({ turnId: want.turnId }, "automatic continue dropped: a new message supersedes the recovered turn");
-      return;
-    }
-    if (want.turnId !== null) handle.continued.add(want.turnId);
-    try {
-      if (!hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => markResume(this.store, tx, this.id));
-      if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");
-      const result = await handle.client.continue({ reason: want.reason });
-      this.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
-      want.resolve?.(result);
-    } catch (err) {
-      this.log.warn({ err: errorText(err) }, "continue failed");
-      want.resolve?.({ accepted: false, reason: `the session worker stopped (${errorText(err)})` });
-    }
   }
 
   // ── turn slot ───────────────────────────────────────────────────────────────────────────────
@@ -323,7 +259,7 @@ export class SessionRunner {
       this.worker = spawned;
       void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
       const init = await spawned.initialize(launch.init, this.ctx.initializeTimeoutMs);
-      await this.afterInitialize(spawned, init);
+      await reconcileAtStart(this, spawned, init);
       if (spawned.exited) return null; // died right after initialize: the exit handler restarts it
       spawned.markReady();
       this.log.info(
@@ -345,41 +281,6 @@ export class SessionRunner {
       this.scheduleRestart();
       return null;
     }
-  }
-
-  /** Reconciles the host's bookkeeping with what the worker reports, before any event is processed. */
-  private async afterInitialize(handle: WorkerHandle, init: InitializeResult): Promise<void> {
-    const store = this.store;
-    if (init.lastEventSeq < store.processedSeq(this.id)) {
-      this.log.warn({ lastEventSeq: init.lastEventSeq, processedSeq: store.processedSeq(this.id) }, "session database is new or reset; event numbering starts again");
-      await store.commit(null, (tx) => forgetSessionProgress(store, tx, this.id, init.lastAckedSeq));
-    }
-    const unfinished = init.unfinishedTurn;
-    if (!unfinished || unfinished.reason !== "crash") return;
-    if (init.lastEventSeq > store.processedSeq(this.id)) {
-      // Its turn_recovered event is among the unprocessed ones; decide when it arrives.
-      handle.recoveryPending = unfinished.turnId;
-      setTimeout(() => {
-        if (handle.recoveryPending !== unfinished.turnId) return;
-        handle.recoveryPending = null;
-        void this.maybeRelease();
-      }, RECOVERY_EVENT_WAIT_MS).unref();
-      return;
-    }
-    // Recovered in an earlier life and already reported, but never resumed (the continue was lost).
-    const used = autoContinuesUsed(store, this.id, unfinished.turnId);
-    const decision = decideRecovery({
-      action: "awaiting_continue",
-      cancelled: false,
-      used,
-      max: this.ctx.options.maxAutoContinues,
-      newInput: init.queuedInputs > 0, // items re-sent now may be duplicates; sendContinue re-checks
-      alreadyContinued: false,
-    });
-    this.log.info({ turnId: unfinished.turnId, decision }, "unfinished turn found at start");
-    if (decision.kind !== "continue") return;
-    await store.commit(null, (tx) => tx.put(HostKeys.autoContinue(this.id, unfinished.turnId), decision.attempt));
-    this.continueWanted = { auto: true, turnId: unfinished.turnId, reason: autoReason(decision.attempt, this.ctx.options.maxAutoContinues) };
   }
 
   /**
@@ -449,29 +350,16 @@ export class SessionRunner {
   // ── idle shutdown ───────────────────────────────────────────────────────────────────────────
 
   armIdle(): void {
-    if (this.idleTimer || !this.worker?.usable || this.slot || this.slotRequested || this.hasWork()) return;
-    if (this.ctx.isStopped() || this.retiring) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      void this.idleCheck().catch((err: unknown) => this.noteError("idle shutdown", err));
-    }, this.ctx.options.idleShutdownSeconds * 1000);
-    this.idleTimer.unref();
+    this.idle.arm();
   }
 
   cancelIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.idle.cancel();
   }
 
-  private async idleCheck(): Promise<void> {
-    const handle = this.worker;
-    const busy = () => this.slot !== null || this.slotRequested || this.hasWork() || this.retiring || this.ctx.isStopped();
-    if (!handle?.usable || busy()) return;
-    const live = await handle.client.query({ view: "live_state" }).catch(() => null);
-    if (busy() || this.worker !== handle || !handle.usable) return;
-    if (live?.view === "live_state" && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return this.armIdle();
-    this.log.info({ pid: handle.pid, idleSeconds: this.ctx.options.idleShutdownSeconds }, "idle worker shut down");
-    await handle.close(this.ctx.shutdownTimeoutMs);
+  /** Nothing to do and no slot held or wanted: the worker may be shut down when idle long enough. */
+  resting(): boolean {
+    return !this.slot && !this.slotRequested && !this.hasWork() && !this.retiring && !this.ctx.isStopped();
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────
@@ -523,23 +411,4 @@ export class SessionRunner {
     this.lastError = `${what}: ${errorText(err)}`;
     this.log.error({ err: errorText(err), stack: err instanceof Error ? err.stack : undefined }, `${what} failed`);
   }
-}
-
-export function autoReason(attempt: number, max: number): string {
-  return `automatic continue ${attempt}/${max} after the worker stopped mid-turn`;
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

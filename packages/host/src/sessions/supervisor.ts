@@ -1,7 +1,8 @@
 import { type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
 import { restartPolicy } from "./backoff.js";
 import { resumeMarkedSessions } from "./recovery.js";
-import { errorText, RESTING_STATES, SessionRunner, type RunnerContext } from "./session-runner.js";
+import { SessionRunner, type RunnerContext } from "./session-runner.js";
+import { errorText, RESTING_STATES } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import type { SessionStatus, SupervisorOptions } from "./types.js";
 
@@ -121,15 +122,22 @@ export class SessionSupervisor {
     });
   }
 
-  /** Read-only views from the running worker; null when no worker is running (none is started for this). */
-  async query(sessionId: string, params: QueryParams): Promise<QueryResult | null> {
-    const handle = await this.runners.get(sessionId)?.liveWorker();
+  /**
+   * Read-only views from the session's worker; null when none is running. With `start`, a stopped
+   * worker (idle shutdown, host restart) is started for the query (its state is in its database)
+   * and shut down again after the idle timeout.
+   */
+  async query(sessionId: string, params: QueryParams, options: { start?: boolean } = {}): Promise<QueryResult | null> {
+    const r = options.start && !this.stopped ? this.runner(sessionId) : this.runners.get(sessionId);
+    const handle = options.start ? await r?.ensureWorker() : await r?.liveWorker();
     if (!handle?.usable) return null;
     try {
       return await handle.client.query(params);
     } catch (err) {
       if (handle.lostBy(err)) return null;
       throw err;
+    } finally {
+      if (options.start) r?.armIdle();
     }
   }
 

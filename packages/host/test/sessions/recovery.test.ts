@@ -1,3 +1,5 @@
+import { renameSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HostKeys } from "../../src/state/host-store.js";
 import { createHarness, echo, replyText, sleep, waitUntil, type Harness } from "./harness.js";
@@ -100,5 +102,41 @@ describe("recovery", () => {
     await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply after /continue");
     expect(harness.durableOf("turn_recovered")).toHaveLength(0);
     expect(sup.status("r4.foreground").restarts).toBe(0);
+  });
+
+  it("a recovered turn with a new message waiting is superseded by it, not continued", async () => {
+    h = await createHarness({ responder: (req, i) => (i === 0 ? { delayMs: 3000, text: "too late" } : echo(req)) });
+    const harness = h;
+    await harness.admit("r5.foreground", "first question");
+    const sup = harness.supervisor({ restart: { initialDelayMs: 300 } });
+    sup.start();
+    await harness.fake.waitForRequests(1, 15_000);
+    process.kill(harness.workerPid("r5.foreground"), "SIGKILL");
+    await harness.admit("r5.foreground", "never mind, new question");
+    sup.deliver();
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply to the new message");
+    expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: never mind, new question");
+    expect(harness.durableOf("turn_recovered")[0]!.ctx).toMatchObject({ autoContinued: true, autoContinueExhausted: false });
+    expect(harness.logs.some((l) => l.msg === "continue sent")).toBe(false);
+    expect(harness.fake.requests).toHaveLength(2);
+  });
+
+  it("after /new archives the session database (same session id), replies of the fresh worker are not mistaken for old ones", async () => {
+    h = await createHarness();
+    const harness = h;
+    await harness.admit("r6.foreground", "old session");
+    const sup = harness.supervisor();
+    sup.start();
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "first reply");
+    const oldSeq = harness.store.processedSeq("r6.foreground");
+    await sup.retire("r6.foreground");
+    const sessions = join(harness.dir, "ws", "r6.foreground", ".starling", "sessions");
+    renameSync(join(sessions, "r6.foreground"), join(sessions, "r6.foreground.archived"));
+
+    await harness.admit("r6.foreground", "fresh session");
+    sup.deliver();
+    await waitUntil(() => harness.durableOf("turn_completed").length === 2, "reply of the fresh session");
+    expect(replyText(harness.durableOf("turn_completed")[1]!.event)).toBe("echo: fresh session");
+    expect(harness.store.processedSeq("r6.foreground")).toBeLessThanOrEqual(oldSeq);
   });
 });
