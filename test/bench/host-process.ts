@@ -34,7 +34,7 @@ export function hostConfig(o: HostConfigOptions): Record<string, unknown> {
         url: o.modelUrl,
         api_key_env: MODEL_KEY_ENV,
         capabilities: ["chat"],
-        token_max_context: 128000,
+        token_max_context: 1048576,
         conn_timeout: 10,
         retry_mode: { random_interval: { max_interval_secs: 0.1, max_retries: 1 } },
       },

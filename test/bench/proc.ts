@@ -21,6 +21,7 @@ export function memoryOf(pid: number | undefined): Memory | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? Number.NaN);
+    if (!/^VmRSS:/m.test(status)) return null; // a zombie (exited, not yet reaped) has no memory lines
     let pssKb: number | null = null;
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
