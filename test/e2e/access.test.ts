@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const modelSaw = (text: string) => e2e.model.requests.some((r) => requestText(r).includes(text));
 
-describe("access", () => {
+describe("access", { timeout: 60_000 }, () => {
   it("makes the first private-chat user the admin, and answers them", async () => {
     e2e.send(aliceChat, "hello [first]", alice);
     await e2e.waitText(aliceChat.id, /^Answer to first\.$/);

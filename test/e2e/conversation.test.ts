@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { processesMatching } from "./host-harness.js";
-import { afterTool, isPanel, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, isPanel, lastUserText, panels, requestText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const SLEEP = "sleep 317"; // the long shell command /cancel stops (an unusual number, to find it in `ps`)
 const model = { failing: false };
@@ -24,6 +24,8 @@ function respond(req: RecordedRequest): ScriptedReply {
     return tool ? { text: "The long job finished." } : { toolCalls: [{ name: "shell", arguments: { command: SLEEP, wait_ms: 120_000 } }] };
   }
   if (ask.includes("[flaky]")) return model.failing ? { status: 500 } : { text: "Here is the flaky answer, finally." };
+  if (ask.includes("[slowA]")) return { delayMs: 2500, text: "The slow answer to A." };
+  if (ask.includes("[quickB]")) return { text: requestText(req).includes("first question [slowA]") ? "B answered, A in history." : "B answered." };
   if (ask.includes("[memo]")) return { text: "Noted." };
   if (ask.includes("[recall]")) {
     return requestText(req).includes("ZEBRA42") ? { text: "The word was ZEBRA42." } : { text: "I do not know any word." };
@@ -45,6 +47,8 @@ const chats = {
   fresh: privateChat(110, "Fresh"),
   sandbox: privateChat(111, "Sandbox"),
   remote: privateChat(112, "Remote"),
+  interrupt: privateChat(113, "Interrupt"),
+  photo: privateChat(114, "Photo"),
 };
 
 let e2e: E2E;
@@ -69,13 +73,16 @@ function conversationId(status: string): string {
   return id;
 }
 
-describe("conversation", () => {
+describe("conversation", { timeout: 60_000 }, () => {
   it("answers a message with the model's reply (typing shown, the model called with the key)", async () => {
     const reply = await e2e.ask(chats.basic, "hello [basic]");
     expect(reply).toBe("Hi there, this is the basic answer.");
     const req = e2e.model.requests.find((r) => lastUserText(r).includes("hello [basic]"));
     expect(req?.headers.authorization).toBe("Bearer e2e-model-key");
     expect(e2e.telegram.chatActions(chats.basic.id).some((a) => a.action === "typing")).toBe(true);
+    // One progress panel for the turn, finalised as done.
+    await e2e.until(() => panels(e2e.telegram, chats.basic.id).at(-1)?.text?.includes("✅ Done"), "the panel to show done", 5_000);
+    expect(panels(e2e.telegram, chats.basic.id)).toHaveLength(1);
   });
 
   it("runs a tool turn: the file is written in the conversation workspace and the model sees the result", async () => {
@@ -141,10 +148,17 @@ describe("conversation", () => {
   it("/cancel stops a long shell command: cancelled reply, the process is gone, the chat goes on", async () => {
     e2e.send(chats.cancel, "start the long job [cancel]");
     await e2e.until(() => processesMatching(SLEEP).length > 0, "the long shell command to run");
+    expect(await e2e.ask(chats.cancel, "/status")).toMatch(/^Session: \w+ \(tool: shell\), turn \d+/m);
     const reply = await e2e.ask(chats.cancel, "/cancel");
     expect(reply).toMatch(/Cancelled the running turn/);
     await e2e.until(() => processesMatching(SLEEP).length === 0, "the shell process to be gone", 5_000);
+    await e2e.until(() => panels(e2e.telegram, chats.cancel.id).at(-1)?.text?.includes("Cancelled"), "the panel to show cancelled", 5_000);
     expect(e2e.replies(chats.cancel.id).some((m) => m.text === "The long job finished.")).toBe(false);
+    // As the cancel reply says, /continue resumes the turn (the model sees the interrupted call's result).
+    expect(await e2e.ask(chats.cancel, "/continue")).toMatch(/^Continuing/);
+    await e2e.waitText(chats.cancel.id, /^The long job finished\.$/);
+    const resumed = e2e.model.requests.filter((r) => lastUserText(r).includes("[cancel]") && afterTool(r)).at(-1)!;
+    expect(String(wireMessages(resumed).at(-1)!.content)).toMatch(/interrupted|cancel/i);
     expect(await e2e.ask(chats.cancel, "still there? [basic]")).toBe("Hi there, this is the basic answer.");
   });
 
@@ -153,6 +167,7 @@ describe("conversation", () => {
     e2e.send(chats.flaky, "a question [flaky]");
     const failure = await e2e.waitText(chats.flaky.id, /failed/i);
     expect(failure.text).toContain("/continue");
+    await e2e.until(() => panels(e2e.telegram, chats.flaky.id).at(-1)?.text?.includes("Failed"), "the panel to show failed", 5_000);
     model.failing = false;
     const ack = await e2e.ask(chats.flaky, "/continue");
     expect(ack).toMatch(/^Continuing/);
@@ -164,6 +179,18 @@ describe("conversation", () => {
     const nothing = await e2e.ask(chats.flaky, "/continue");
     expect(nothing).toMatch(/^Nothing to continue/);
     expect(nothing.toLowerCase().split("nothing to continue").length - 1).toBe(1);
+  });
+
+  it("a new message during a turn interrupts it and is answered on the same history", async () => {
+    e2e.send(chats.interrupt, "first question [slowA]");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("[slowA]")), "the slow model call");
+    e2e.send(chats.interrupt, "second question [quickB]");
+    await e2e.waitText(chats.interrupt.id, /^B answered/);
+    expect(e2e.replies(chats.interrupt.id).map((m) => m.text)).toEqual(["B answered, A in history."]);
+    await sleep(2700); // the slow call's time is over: its answer must not arrive late
+    expect(e2e.replies(chats.interrupt.id).map((m) => m.text)).toEqual(["B answered, A in history."]);
+    // No panel is left showing a running turn.
+    await e2e.until(() => panels(e2e.telegram, chats.interrupt.id).every((m) => m.text!.includes("Took")), "every panel to be final", 5_000);
   });
 
   it("/new starts a fresh session: the model no longer sees the old messages", async () => {
@@ -189,6 +216,16 @@ describe("conversation", () => {
     expect(await e2e.ask(chats.sandbox, "/status")).toMatch(/^Sandbox: subprocess \(override\)$/m);
     expect(await e2e.ask(chats.sandbox, "/sandbox default")).toMatch(/Sandbox set to subprocess \(default\)/);
     expect(await e2e.ask(chats.sandbox, "works after the change? [basic]")).toBe("Hi there, this is the basic answer.");
+  });
+
+  it("describes a photo as text to a model without image input (path, type, reason)", async () => {
+    const bytes = Buffer.from("not really a jpeg");
+    e2e.telegram.sendPhoto(chats.photo, { fileName: "p.jpg", mimeType: "image/jpeg", bytes, caption: "look [basic]" });
+    await e2e.waitText(chats.photo.id, /basic answer/);
+    const text = lastUserText(e2e.model.requests.find((r) => lastUserText(r).includes("look [basic]"))!);
+    expect(text).toMatch(/uri: file:\/\/\S+\/attachments\/incoming\/\S+\.jpg/);
+    expect(text).toContain("media_type: image/jpeg");
+    expect(text).toMatch(/reason: .*image input/);
   });
 
   it("/remote answers that remote workspaces are not available yet", async () => {

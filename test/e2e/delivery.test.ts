@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { processesMatching } from "./host-harness.js";
-import { afterTool, isPanel, lastUserText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, isPanel, lastUserText, panels, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const SLOW = "sleep 6.5"; // the slow shell command the worker is killed in
 const TURN_DELAY_MS = 400; // model latency in the concurrency test
@@ -64,7 +64,7 @@ function workerAbove(pid: number, workers: number[]): number | undefined {
   return undefined;
 }
 
-describe("delivery", () => {
+describe("delivery", { timeout: 60_000 }, () => {
   it("recovers a worker killed with kill -9 mid-tool and answers; the tool is not run again", async () => {
     e2e.send(crashChat, "run the slow thing [slowtool]");
     const shell = await e2e.until(() => processesMatching(SLOW)[0], "the slow shell command to run");
@@ -78,6 +78,8 @@ describe("delivery", () => {
     expect(wireMessages(followUp).filter((m) => m.role === "tool")).toHaveLength(1);
     expect(e2e.model.requests.filter((r) => lastUserText(r).includes("[slowtool]") && !afterTool(r))).toHaveLength(1);
     expect(e2e.host!.workerPids()).not.toContain(worker);
+    await e2e.until(() => panels(e2e.telegram, crashChat.id).at(-1)?.text?.includes("✅ Done"), "the panel to show done", 5_000);
+    expect(panels(e2e.telegram, crashChat.id)).toHaveLength(1);
   });
 
   it("delivers a reply after Telegram answers 429, waiting retry_after", async () => {

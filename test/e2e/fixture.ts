@@ -52,6 +52,11 @@ export const isPanel = (m: SentMessage): boolean => (m.text ?? "").includes("⏱
 /** How a re-sent reply whose first delivery is unknown is labelled (ARCHITECTURE §5.5). */
 export const DUPLICATE_LABEL = "(possible duplicate)";
 
+/** The chat's progress panels (one message per turn, edited in place), oldest first. */
+export function panels(telegram: FakeTelegram, chatId: number): SentMessage[] {
+  return telegram.messages(chatId).filter(isPanel);
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type HostConfig = Omit<HostConfigOptions, "apiRoot" | "modelUrl">;
@@ -107,7 +112,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     return readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
-  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> => {
+  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> => {
     try {
       return await until(fn, timeoutMs, what);
     } catch (err) {

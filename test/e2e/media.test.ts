@@ -38,7 +38,7 @@ function requestFor(tag: string): RecordedRequest | undefined {
   return e2e.model.requests.find((r) => lastUserText(r).includes(`[${tag}]`));
 }
 
-describe("inbound media", () => {
+describe("inbound media", { timeout: 60_000 }, () => {
   it("downloads a photo into the workspace and gives the model the image", async () => {
     const bytes = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from("fake jpeg body for the e2e test")]);
     e2e.telegram.sendPhoto(chat, { fileName: "cat.jpg", mimeType: "image/jpeg", bytes, caption: "what is in this picture? [photo]" });

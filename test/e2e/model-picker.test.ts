@@ -36,7 +36,7 @@ afterAll(async () => {
   await e2e?.close();
 });
 
-describe("model picker", () => {
+describe("model picker", { timeout: 60_000 }, () => {
   it("holds the first message, offers the models, and answers it with the one pressed", async () => {
     e2e.send(chat, "hello there [held]");
     const picker = await e2e.waitText(chat.id, /Which model/);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { DUPLICATE_LABEL, lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
+import { DUPLICATE_LABEL, lastUserText, panels, sleep, startE2E, type E2E } from "./fixture.js";
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
@@ -45,7 +45,7 @@ function alive(pid: number): boolean {
 /** Replies in a chat that carry `text` (a possible-duplicate re-send included). */
 const answers = (chatId: number, text: string) => e2e.replies(chatId).filter((m) => (m.text ?? "").includes(text));
 
-describe("restart durability", () => {
+describe("restart durability", { timeout: 60_000 }, () => {
   it("answers an update that was sent while the host was down", async () => {
     e2e.send(chats.down, "are you there? [down]");
     e2e.start();
@@ -69,6 +69,14 @@ describe("restart durability", () => {
     expect(asked.length).toBeGreaterThanOrEqual(1);
   });
 
+  it("/status after a restart still shows the session's state and token usage", async () => {
+    // The "down" chat had its turn in an earlier life of the host; its worker is not running now.
+    const status = await e2e.ask(chats.down, "/status");
+    expect(status).toMatch(/^Conversation: tg-\d{6}$/m);
+    expect(status).toMatch(/^Session: /m);
+    expect(status).toMatch(/^Tokens: \d+ in \/ \d+ out over 1 turns?/m);
+  });
+
   it("SIGTERM mid-turn exits 0 in bounded time; the restart answers the turn and what came meanwhile", async () => {
     e2e.send(chats.term, "take your time [slowterm]");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("[slowterm]")), "the model call to start");
@@ -88,6 +96,9 @@ describe("restart durability", () => {
     await e2e.waitText(chats.left.id, /^Answer to left\.$/, 20_000);
     await sleep(500);
     expect(answers(chats.term.id, "Answer after the restart.")).toHaveLength(1);
+    // The turn kept its one progress panel (its id was stored), finalised after the restart.
+    await e2e.until(() => panels(e2e.telegram, chats.term.id).at(-1)?.text?.includes("✅ Done"), "the panel to show done", 5_000);
+    expect(panels(e2e.telegram, chats.term.id)).toHaveLength(1);
     // No "interrupted, send /continue" notice: the host continued the turn by itself.
     expect(e2e.replies(chats.term.id).some((m) => /interrupted/i.test(m.text ?? ""))).toBe(false);
   });

@@ -68,7 +68,10 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
       return buildLaunch(settings, conversation, sessionId);
     },
-    onDurableEvent: (event, tx, ctx) => writeEventReplies(conversations, event, tx, ctx),
+    onDurableEvent: (event, tx, ctx) => {
+      writeEventReplies(conversations, event, tx, ctx);
+      relay.recordEnd(ctx.sessionId, event, tx);
+    },
     onActivity: (sessionId, event) => relay.relay(sessionId, event),
     coordinate: (sessionId, params) => handleCoordinate(conversations, sessionId, params),
   });

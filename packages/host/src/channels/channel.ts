@@ -79,7 +79,7 @@ export type TurnPhase = "queued" | "calling_model" | "running_tool" | "compactin
 export interface TurnActivity {
   chat: ChatRef;
   conversationId: string;
-  /** Unique per turn: `<sessionId>#<turnId>`. The panel's message id is stored under it. */
+  /** Unique per turn: `<sessionId>@<generation>#<turnId>` (generation: /new count). The panel's message id is stored under it. */
   turnKey: string;
   model: string;
   phase: TurnPhase;

@@ -83,9 +83,12 @@ export async function runCommand(
 
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
   const sessionId = conversation.foreground.sessionId;
-  const status = service.supervisor.status(sessionId);
-  const live = await service.supervisor.query(sessionId, { view: "live_state" }).catch(() => null);
+  // A session with a database is asked even when its worker is stopped (idle shutdown, restart).
+  const workspace = conversationDir(service.settings.workdir, conversation.id);
+  const start = existsSync(join(workspace, ".starling", "sessions", sanitiseSessionId(sessionId)));
+  const live = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
   const usage = await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
+  const status = service.supervisor.status(sessionId);
   const alias = conversation.modelAlias;
   const model = alias ? service.settings.chatModels[alias] : undefined;
   const lines = [
@@ -93,7 +96,7 @@ async function statusText(service: ConversationService, conversation: Conversati
     `Model: ${alias ? `${alias} (${model?.model_name ?? "?"})` : "not chosen yet — use /model"}`,
     `Sandbox: ${conversation.sandboxOverride ?? service.settings.sandbox.mode}${conversation.sandboxOverride ? " (override)" : ""}`,
     `Remote: ${conversation.remote ? `${conversation.remote.host}:${conversation.remote.path}` : "off"}`,
-    `Workspace: ${conversationDir(service.settings.workdir, conversation.id)}`,
+    `Workspace: ${workspace}`,
   ];
   if (live?.view === "live_state") {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);

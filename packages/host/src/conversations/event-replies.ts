@@ -1,7 +1,8 @@
 import type { SessionEvent } from "@starling/protocol";
 import type { Channel, TurnActivity, TurnPhase } from "../channels/channel.js";
 import type { EventContext } from "../sessions/supervisor.js";
-import type { HostTransaction } from "../state/host-store.js";
+import { HostKeys, type HostTransaction } from "../state/host-store.js";
+import type { EndedTurn } from "../state/records.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { ConversationService } from "./conversation-service.js";
 
@@ -65,17 +66,36 @@ export class ActivityRelay {
   ) {}
 
   relay(sessionId: string, event: SessionEvent): void {
-    if (!("turnId" in event)) return;
+    const activity = this.activityOf(sessionId, event);
+    if (!activity) return;
+    if (isFinal(activity.phase)) this.started.delete(activity.turnKey);
+    this.channels.get(activity.chat.channelId)?.turnActivity(activity);
+  }
+
+  /**
+   * Inside the commit of a turn's final event: when the turn has a progress panel, its final state
+   * is stored too, so a host killed before the panel's last edit still shows it after the restart.
+   */
+  recordEnd(sessionId: string, event: SessionEvent, tx: HostTransaction): void {
+    const activity = this.activityOf(sessionId, event);
+    if (!activity || !isFinal(activity.phase)) return;
+    if (this.service.store.get(HostKeys.panel(activity.turnKey)) === undefined) return;
+    const ended: EndedTurn = { activity, elapsedMs: Date.now() - activity.startedAt };
+    tx.put(HostKeys.panelEnd(activity.turnKey), ended);
+  }
+
+  private activityOf(sessionId: string, event: SessionEvent): TurnActivity | null {
+    if (!("turnId" in event)) return null;
     const conversation = this.service.conversationOfSession(sessionId);
-    if (!conversation) return;
-    const channel = this.channels.get(conversation.channelId);
-    if (!channel) return;
-    const turnKey = `${sessionId}#${event.turnId}`;
+    if (!conversation || !this.channels.has(conversation.channelId)) return null;
+    // /new starts the session's turn ids again: the generation keeps turn keys (and panels) apart.
+    const generation = sessionId === conversation.foreground.sessionId ? `@${conversation.foreground.generation}` : "";
+    const turnKey = `${sessionId}${generation}#${event.turnId}`;
     let phase = PHASES[event.type];
     if (event.type === "progress") phase = event.phase === "interrupting" ? undefined : event.phase;
-    if (!phase) return;
+    if (!phase) return null;
     if (!this.started.has(turnKey)) this.started.set(turnKey, Date.now());
-    const activity: TurnActivity = {
+    return {
       chat: { channelId: conversation.channelId, chatId: conversation.chatId, type: "private", title: "" },
       conversationId: conversation.id,
       turnKey,
@@ -86,7 +106,9 @@ export class ActivityRelay {
       startedAt: this.started.get(turnKey)!,
       detail: event.type === "turn_failed" ? event.error.message : event.type === "progress" ? event.text : undefined,
     };
-    if (phase === "done" || phase === "failed" || phase === "cancelled") this.started.delete(turnKey);
-    channel.turnActivity(activity);
   }
+}
+
+function isFinal(phase: TurnPhase): boolean {
+  return phase === "done" || phase === "failed" || phase === "cancelled";
 }

@@ -31,6 +31,8 @@ export const HostKeys = {
   sessionSeq: (sessionId: string) => `evseq:${sessionId}`,
   autoContinue: (sessionId: string, turnId: number) => `autocont:${sessionId}:${turnId}`,
   panel: (turnKey: string) => `panel:${turnKey}`,
+  /** A turn's final panel state, kept until the panel was edited to show it (see EndedTurn). */
+  panelEnd: (turnKey: string) => `panelend:${turnKey}`,
   counter: (name: string) => `counter:${name}`,
 } as const;
 

@@ -1,4 +1,5 @@
 import type { ChatMessage } from "@starling/protocol";
+import type { TurnActivity } from "../channels/channel.js";
 
 export type SandboxMode = "subprocess" | "bubblewrap";
 
@@ -57,4 +58,11 @@ export interface OutboundItem {
   /** Set (durably) just before a send; found set after a restart means the outcome is unknown. */
   attemptedAt?: string;
   possibleDuplicate?: boolean;
+}
+
+/** The final state of a turn with a progress panel, stored with its final event until the panel shows it. */
+export interface EndedTurn {
+  activity: TurnActivity;
+  /** The turn's duration as measured when it ended (the panel's "Took"). */
+  elapsedMs: number;
 }

@@ -1,6 +1,7 @@
 import type pino from "pino";
 import type { TurnActivity } from "../channel.js";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
+import type { EndedTurn } from "../../state/records.js";
 import { isAbortError, telegramCode } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
@@ -74,6 +75,23 @@ export class ProgressPanels {
     panel.latestAt = this.now();
     panel.version++;
     this.schedule(panel);
+  }
+
+  /**
+   * At start: panels whose turn ended (stored with the final event) but were not edited to show it
+   * before the host stopped get their final state now.
+   */
+  restoreEnded(channelId: string): void {
+    const { store } = this.options;
+    for (const ended of store.list<EndedTurn>("panelend:")) {
+      const turnKey = ended.activity.turnKey;
+      if (ended.activity.chat.channelId !== channelId) continue;
+      if (store.get(HostKeys.panel(turnKey)) === undefined) {
+        void store.commit(null, (tx) => tx.del(HostKeys.panelEnd(turnKey))).catch(() => undefined);
+        continue;
+      }
+      this.update({ ...ended.activity, startedAt: this.now() - ended.elapsedMs });
+    }
   }
 
   /** Shows every pending state now (ignoring the rate limit); used when the channel stops. */
@@ -177,8 +195,9 @@ export class ProgressPanels {
     this.panels.delete(panel.turnKey);
     this.finished.add(panel.turnKey);
     if (this.finished.size > 1000) this.finished.delete(this.finished.values().next().value!);
-    if (this.options.store.get(HostKeys.panel(panel.turnKey)) !== undefined) {
-      await this.options.store.commit(null, (tx) => tx.del(HostKeys.panel(panel.turnKey))).catch(() => undefined);
+    const keys = [HostKeys.panel(panel.turnKey), HostKeys.panelEnd(panel.turnKey)].filter((key) => this.options.store.get(key) !== undefined);
+    if (keys.length) {
+      await this.options.store.commit(null, (tx) => keys.forEach((key) => tx.del(key))).catch(() => undefined);
     }
   }
 }

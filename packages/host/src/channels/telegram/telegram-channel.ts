@@ -128,6 +128,7 @@ export class TelegramChannel implements Channel {
       log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
     }
     this.outbox.start();
+    this.panels.restoreEnded(this.id);
     this.booting = this.boot(first instanceof Error).catch((err: unknown) => {
       if (!isAbortError(err)) log.error({ error: this.api.describe(err) }, "telegram channel failed to start polling");
     });
