@@ -12,7 +12,9 @@ function respond(req: RecordedRequest): ScriptedReply {
   if (ask.includes("with a tool") && !afterTool(req)) {
     return { toolCalls: [{ name: "file_write", arguments: { file_path: `${tag}.txt`, content: "x" } }] };
   }
-  return { text: `Answer to ${tag}.` };
+  // Not instant: the turn's progress panel is sent and its id stored before the turn ends. (A kill
+  // between the panel's sendMessage and that commit leaves an orphan panel the host cannot know of.)
+  return { delayMs: 400, text: `Answer to ${tag}.` };
 }
 
 const HOST_POINTS = ["chat_access", "handoff", "event_processed", "outbox_attempt", "outbox_sent", "panel_created"] as const;
@@ -48,7 +50,7 @@ async function crashAndRecover(point: string, env: Record<string, string>, text:
     e2e.start();
   }
   await e2e.waitText(chat.id, new RegExp(expected.replace(".", "\\.")), 40_000);
-  await sleep(800); // a second copy would follow right away
+  await sleep(500); // a second copy would follow right away
   const copies = e2e.replies(chat.id).filter((m) => (m.text ?? "").includes(expected));
   const labelled = copies.filter((m) => m.text!.includes(DUPLICATE_LABEL));
   expect(copies.length === 1 || (copies.length === 2 && labelled.length === 1), `copies: ${JSON.stringify(copies.map((m) => m.text))}`).toBe(true);
