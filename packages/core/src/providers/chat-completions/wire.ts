@@ -23,36 +23,21 @@ export type WireUsage = z.infer<typeof WireUsage>;
 /** `content` is normally a string; a few servers answer with an array of `{type:"text", text}` parts. */
 const WireContent = z.union([z.string(), z.array(z.looseObject({ text: z.string().nullish() }))]).nullish();
 
-export const WireChunk = z.looseObject({
-  choices: z
-    .array(
-      z.looseObject({
-        delta: z
-          .looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() })
-          .nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: WireUsage.nullish(),
-  error: z.unknown().optional(),
-});
+const WireMessage = z.looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() }).nullish();
+
+/** A completion body whose choices carry the message under `key` (`delta` when streamed, `message` when not). */
+function wireBody<K extends "delta" | "message">(key: K) {
+  const choice = z.looseObject({
+    ...({ [key]: WireMessage } as Record<K, typeof WireMessage>),
+    finish_reason: z.string().nullish(),
+  });
+  return z.looseObject({ choices: z.array(choice).nullish(), usage: WireUsage.nullish(), error: z.unknown().optional() });
+}
+
+export const WireChunk = wireBody("delta");
 export type WireChunk = z.infer<typeof WireChunk>;
 
-export const WireCompletion = z.looseObject({
-  choices: z
-    .array(
-      z.looseObject({
-        message: z
-          .looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() })
-          .nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: WireUsage.nullish(),
-  error: z.unknown().optional(),
-});
+export const WireCompletion = wireBody("message");
 export type WireCompletion = z.infer<typeof WireCompletion>;
 
 export function contentText(content: z.infer<typeof WireContent>): string {
