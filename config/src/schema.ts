@@ -64,6 +64,11 @@ export const SandboxConfig = z
       .default("/opt")
       .refine((p) => isAbsolute(p), { error: "must be an absolute path" })
       .describe("Where software_dir is mounted inside bubblewrap"),
+    env: z
+      .record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string())
+      .default({})
+      .describe("Extra environment variables for tool processes (never secrets: the agent can read them)"),
+    network: z.boolean().default(true).describe("false: tool processes get no network in bubblewrap mode"),
   })
   .prefault({});
 export type SandboxConfig = z.output<typeof SandboxConfig>;
@@ -118,6 +123,35 @@ export const LogConfig = z
   })
   .prefault({});
 
+export const ToolsConfig = z
+  .object({
+    deny: z.array(z.string().min(1)).default([]).describe("Tool names never offered to the model"),
+    web_private_networks: z
+      .boolean()
+      .default(false)
+      .describe("Allow web_fetch and downloads to reach loopback and private addresses"),
+  })
+  .prefault({});
+export type ToolsConfig = z.output<typeof ToolsConfig>;
+
+export const LimitsConfig = z
+  .object({
+    per_chat_messages_per_minute: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe("Messages one chat may send per minute before further ones are refused with a notice"),
+    max_queued_turns: z
+      .number()
+      .int()
+      .positive()
+      .default(200)
+      .describe("Messages waiting for a turn across all chats before new ones are refused with a notice"),
+  })
+  .prefault({});
+export type LimitsConfig = z.output<typeof LimitsConfig>;
+
 /** The Starling user config, latest version (Stellaclaw 0.4 shape plus Starling's optional sections). */
 export const StarlingConfig = z.object({
   $schema: z.string().optional().describe("JSON Schema for editors; ignored by Starling"),
@@ -137,6 +171,8 @@ export const StarlingConfig = z.object({
   workers: WorkersConfig,
   recovery: RecoveryConfig,
   log: LogConfig,
+  tools: ToolsConfig,
+  limits: LimitsConfig,
 });
 export type StarlingConfig = z.output<typeof StarlingConfig>;
 /** The config as written in the file (defaults not yet applied). */

@@ -37,6 +37,31 @@ export const UnfinishedTurn = z.object({
 });
 export type UnfinishedTurn = z.infer<typeof UnfinishedTurn>;
 
+/** How tool processes are started (ARCHITECTURE §2 "Secrets and what a tool can see"). */
+export const ToolSandbox = z.object({
+  /** `subprocess`: plain child processes (trusted use); `bubblewrap`: each tool process in its own bwrap. */
+  mode: z.enum(["subprocess", "bubblewrap"]),
+  bubblewrapBinary: z.string().min(1).default("bwrap"),
+  /** The shared folder across conversations (bound read-write in bubblewrap mode). */
+  sharedDir: z.string().refine((p) => p.startsWith("/"), "must be an absolute path").optional(),
+  /** Host folder exposed read-only at `softwareMountPath` (and as STARLING_SOFTWARE_DIR). */
+  softwareDir: z.string().refine((p) => p.startsWith("/"), "must be an absolute path").optional(),
+  softwareMountPath: z.string().refine((p) => p.startsWith("/"), "must be an absolute path").default("/opt"),
+  /** false: tool processes get no network (bubblewrap mode). */
+  network: z.boolean().default(true),
+  /** Extra variables for tool processes (config `sandbox.env`), on top of the allowlisted ones. */
+  env: z.record(z.string(), z.string()).default({}),
+});
+export type ToolSandbox = z.infer<typeof ToolSandbox>;
+
+/** ARCHITECTURE §9.1. `fixed`: tools run in `path` on SSH alias `host`; `selectable`: tools take an optional `remote` alias. */
+export const RemoteMode = z.discriminatedUnion("mode", [
+  z.object({ mode: z.literal("off") }),
+  z.object({ mode: z.literal("fixed"), host: z.string().min(1), path: z.string().min(1) }),
+  z.object({ mode: z.literal("selectable") }),
+]);
+export type RemoteMode = z.infer<typeof RemoteMode>;
+
 export const InitializeParams = z.object({
   protocolVersion: z.literal(PROTOCOL_VERSION),
   sessionId: z.string().min(1),
@@ -47,8 +72,18 @@ export const InitializeParams = z.object({
   compression: CompressionSettings.optional(),
   /** Named helper models (search, image, …) by alias. */
   helperModels: z.record(z.string(), ModelConfig).optional(),
-  /** Where tools run: `local` (default) or a remote description the host resolved. */
-  toolRemoteMode: z.union([z.literal("local"), z.object({ host: z.string(), path: z.string() })]).optional(),
+  /**
+   * Values of the environment variables the models name (`api_key_env` → value). Providers read
+   * keys from here first, then from the worker's own environment (embedders may still use that).
+   * The host passes keys this way so no worker's `/proc/<pid>/environ` holds one. Never logged.
+   */
+  secrets: z.record(z.string(), z.string()).optional(),
+  /** How tool processes (shell, background shells, ssh) are started; default: subprocess, no extra env. */
+  sandbox: ToolSandbox.optional(),
+  /** Where file tools and `shell` run: locally (default), on one SSH host, or on an alias the model picks. */
+  remote: RemoteMode.optional(),
+  /** Tool names never offered to this session (config `tools.deny`). */
+  toolDeny: z.array(z.string()).optional(),
   /** Maximum model calls per turn before the turn fails recoverably (default 200). */
   stepLimit: z.number().int().positive().optional(),
   /** Session database directory; default `<workspace>/.starling/sessions/<sanitised id>/db`. */
