@@ -17,6 +17,9 @@ export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
 // Providers
 export { createProvider } from "./providers/index.js";
 export { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from "./providers/types.js";
+export type { SearchProvider, SearchRequest, SearchResult } from "./providers/search-types.js";
+export type { ImageProvider, ImageInput, ImageResult, GeneratedImage } from "./providers/image-types.js";
+export { HELPER_ROLES, helperModelKey, type HelperRole, type HelperModels } from "./providers/helper-models.js";
 
 // Tools
 export { ToolRuntime } from "./tools/tool-runtime.js";

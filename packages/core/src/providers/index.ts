@@ -38,6 +38,11 @@ export {
   type RetryNotice,
 } from "./types.js";
 
+// Helper-model interfaces (web_search, image_generation, media analysis tools)
+export type { SearchProvider, SearchRequest, SearchResult } from "./search-types.js";
+export type { ImageProvider, ImageInput, ImageGenerationRequest, ImageEditRequest, ImageResult, GeneratedImage } from "./image-types.js";
+export { HELPER_ROLES, helperModelKey, type HelperRole, type HelperModels } from "./helper-models.js";
+
 // Building blocks, for other providers and tests
 export { withRetries, sleep, retryBudget, retryDelayMs, type RetryOptions } from "./retry.js";
 export { HttpExchange, statusError, kindForStatus, parseRetryAfter, DEFAULT_CONN_TIMEOUT_SECS } from "./http.js";

@@ -1,0 +1,39 @@
+import type { ModelConfig } from "@starling/protocol";
+import type { ImageProvider } from "./image-types.js";
+import type { SearchProvider } from "./search-types.js";
+import type { ModelProvider } from "./types.js";
+
+/**
+ * Helper roles, named after the config fields `session_defaults.<role>_tool_model`. The host
+ * sends `initialize.helperModels` keyed by these field names (`search_tool_model`, …), with
+ * `"<alias>:self"` already resolved to the session's model.
+ */
+export const HELPER_ROLES = ["search", "image", "pdf", "audio", "image_generation"] as const;
+export type HelperRole = (typeof HELPER_ROLES)[number];
+
+/** The `initialize.helperModels` key for a role, e.g. `search` → `search_tool_model`. */
+export function helperModelKey(role: HelperRole): `${HelperRole}_tool_model` {
+  return `${role}_tool_model`;
+}
+
+/**
+ * What tools use to reach helper models (ToolContext carries one). Providers are built lazily on
+ * first use and reused. Methods throw ProviderError kind `config` when a role is configured with a
+ * provider_type that cannot serve it (e.g. a chat model as `search_tool_model`).
+ */
+export interface HelperModels {
+  /** The configured helper model for `role`; undefined when none is set (the reference's "self"). */
+  config(role: HelperRole): ModelConfig | undefined;
+  /** The `search_tool_model` (brave_search); undefined when none is configured: use the keyless fallback. */
+  search(): SearchProvider | undefined;
+  /**
+   * The image generator: `image_generation_tool_model`, else the session's model when that is an
+   * `openai_image` model; undefined when neither can generate images.
+   */
+  imageGenerator(): ImageProvider | undefined;
+  /**
+   * A chat model for `image`/`pdf`/`audio` analysis: the role's helper when configured, else the
+   * session's own model.
+   */
+  chat(role: "image" | "pdf" | "audio"): ModelProvider;
+}
