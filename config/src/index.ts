@@ -16,6 +16,7 @@ export { CONFIG_VERSION, KNOWN_CONFIG_VERSIONS } from "./version.js";
 export { loadConfig, type LoadOptions } from "./load-config.js";
 export { parseConfig, type LoadResult, type ParseOptions } from "./parse-config.js";
 export type { Env } from "./secrets.js";
+export { secretEnvNames, secretValues } from "./secret-names.js";
 export { upgradeToLatest, UPGRADE_STEPS, type UpgradeStep, type UpgradeResult } from "./loaders/upgrade.js";
 export { configJsonSchema } from "./json-schema.js";
 export { renderSystemdUnit, type SystemdUnitOptions } from "./systemd.js";

@@ -54,6 +54,9 @@ export {
 // Errors
 export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } from "./errors.js";
 
+// Secret redaction
+export { createRedactor, NO_REDACTION, MIN_REDACTED_LENGTH, type Redactor } from "./redact.js";
+
 // Process helpers
 export { crashPoint, WORKER_CRASH_POINTS, type WorkerCrashPoint } from "./crash-point.js";
 export {

@@ -1,0 +1,85 @@
+/**
+ * Value-based secret redaction (ARCHITECTURE §2). Built once from the secret values themselves
+ * (config-named variables → value), not from key names, so a secret is caught wherever it turns up:
+ * a log field, an error message, a tool's output, a memory dump.
+ *
+ * Besides the raw value it catches the forms a tool is likely to print by accident: URL-encoded,
+ * JSON-escaped and base64 (standard and URL-safe, at each of the three byte alignments a value can
+ * have inside a longer encoded blob). It is a last line of defence: an agent that wants to smuggle a
+ * value out can always transform it (reverse it, split it); keeping secrets out of reach is what the
+ * sandbox is for.
+ */
+
+/** Values shorter than this are not redacted: they would shred ordinary text and are not real secrets. */
+export const MIN_REDACTED_LENGTH = 4;
+const MIN_ENCODED_FRAGMENT = 8;
+
+export interface Redactor {
+  /** Variable names whose values this redactor replaces. */
+  readonly names: readonly string[];
+  /** `text` with every secret value (and its encoded forms) replaced by `[redacted:NAME]`. */
+  redact(text: string): string;
+  /** A deep copy of a JSON-like value with every string redacted (keys included). */
+  redactDeep<T>(value: T): T;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The base64 characters that depend only on `value`'s bytes when it sits at byte offset 0, 1 or 2 of a larger blob. */
+function base64Fragments(value: string): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  const out: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    const start = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const fragment = encoded.slice(start, end);
+    if (fragment.length >= MIN_ENCODED_FRAGMENT) {
+      out.push(fragment, fragment.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+  }
+  return out;
+}
+
+function formsOf(value: string): string[] {
+  const forms = new Set<string>([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]);
+  for (const fragment of base64Fragments(value)) forms.add(fragment);
+  return [...forms];
+}
+
+/** A redactor for `secrets` (variable name → value). Empty and too-short values are ignored. */
+export function createRedactor(secrets: Readonly<Record<string, string | undefined>>): Redactor {
+  const nameOf = new Map<string, string>();
+  const names: string[] = [];
+  for (const [name, value] of Object.entries(secrets)) {
+    if (typeof value !== "string" || value.length < MIN_REDACTED_LENGTH) continue;
+    names.push(name);
+    for (const form of formsOf(value)) if (!nameOf.has(form)) nameOf.set(form, name);
+  }
+  // Longest first, so a value that contains another is replaced whole.
+  const forms = [...nameOf.keys()].sort((a, b) => b.length - a.length);
+  const pattern = forms.length ? new RegExp(forms.map(escapeRegExp).join("|"), "g") : null;
+
+  const redact = (text: string): string =>
+    pattern && typeof text === "string" ? text.replace(pattern, (match) => `[redacted:${nameOf.get(match)}]`) : text;
+
+  const redactDeep = <T>(value: T): T => {
+    if (!pattern) return value;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === "string") return redact(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k), walk(x)]));
+      }
+      return v;
+    };
+    return walk(value) as T;
+  };
+
+  return { names, redact, redactDeep };
+}
+
+/** A redactor that changes nothing (no secrets known). */
+export const NO_REDACTION: Redactor = createRedactor({});
