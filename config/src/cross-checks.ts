@@ -1,3 +1,4 @@
+import { unknownToolNames } from "@starling/protocol";
 import { asArray, asNumber, asRecord, asString, isRecord, type RawConfig } from "./loaders/raw.js";
 import { TOOL_MODEL_FIELDS, type ToolModelField } from "./schema.js";
 
@@ -111,6 +112,16 @@ function checkDefaultProfile(config: RawConfig, models: Record<string, unknown>,
   if (!found) out.warnings.push(`default_profile.main_model: no model "${main}"; new conversations use the first chat model`);
 }
 
+function checkToolDeny(config: RawConfig, out: CheckResult): void {
+  const deny = asArray(asRecord(config.tools).deny).filter((name): name is string => typeof name === "string");
+  const unknown = unknownToolNames(deny);
+  if (unknown.length) {
+    out.warnings.push(
+      `tools.deny: no tool named ${unknown.map((n) => JSON.stringify(n)).join(", ")}; it denies nothing (tool names are listed in docs/ARCHITECTURE.md §9; MCP tools are mcp__<server>__<tool>)`,
+    );
+  }
+}
+
 export function crossFieldChecks(config: RawConfig): CheckResult {
   const out: CheckResult = { errors: [], warnings: [] };
   if (isRecord(config.models)) {
@@ -120,5 +131,6 @@ export function crossFieldChecks(config: RawConfig): CheckResult {
     checkDefaultProfile(config, config.models, out);
   }
   checkChannels(config, out);
+  checkToolDeny(config, out);
   return out;
 }

@@ -42,6 +42,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
         : null,
     sandbox: { mode: config.sandbox.mode, bubblewrapBinary: config.sandbox.bubblewrap_binary },
     workerCommand: workerCommand(config.agent_server?.path),
+    toolDeny: config.tools.deny,
     workerEnv: env.STARLING_WORKER_CRASH_AT ? { STARLING_CRASH_AT: env.STARLING_WORKER_CRASH_AT } : undefined,
   };
 }

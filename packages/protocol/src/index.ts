@@ -51,6 +51,9 @@ export {
   CoordinateResult,
 } from "./methods.js";
 
+// Tool names (ARCHITECTURE §9)
+export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./tool-names.js";
+
 // Errors
 export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } from "./errors.js";
 

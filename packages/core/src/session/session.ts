@@ -68,7 +68,7 @@ export class Session {
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
     const tools =
-      options.tools ?? new ToolRuntime({ workspace: init.workspace, sessionId: init.sessionId, coordinate: options.coordinate });
+      options.tools ?? new ToolRuntime({ workspace: init.workspace, sessionId: init.sessionId, coordinate: options.coordinate, deny: init.toolDeny });
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);

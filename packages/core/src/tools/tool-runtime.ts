@@ -33,7 +33,9 @@ export class ToolRuntime {
   private disposed = false;
 
   constructor(private readonly options: ToolRuntimeOptions) {
+    const denied = new Set(options.deny ?? []);
     for (const tool of options.tools ?? builtinTools()) {
+      if (denied.has(tool.name)) continue;
       if (this.tools.has(tool.name)) throw new Error(`ToolRuntime: duplicate tool name ${tool.name}`);
       this.tools.set(tool.name, tool);
     }

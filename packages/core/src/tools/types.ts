@@ -51,6 +51,11 @@ export interface ToolRuntimeExtras {
    * shell). Only these can run; any other name is refused.
    */
   tools?: readonly AnyTool[];
+  /**
+   * Tool names removed from the catalog (config `tools.deny`, `initialize.toolDeny`): never offered,
+   * and a call to one gets "unknown tool" like any name outside the catalog.
+   */
+  deny?: readonly string[];
   /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
   maxResultChars?: number;
 }

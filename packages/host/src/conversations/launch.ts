@@ -22,6 +22,7 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       model,
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
+      toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,
     },
     command,
     cwd: workspace,

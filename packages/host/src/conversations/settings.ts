@@ -12,6 +12,8 @@ export interface HostSettings {
   sandbox: { mode: SandboxMode; bubblewrapBinary: string };
   /** argv prefix that starts a worker, e.g. [process.execPath, ".../packages/worker/dist/main.js"]. */
   workerCommand: [string, ...string[]];
+  /** Tool names no session is offered (config `tools.deny`). */
+  toolDeny?: string[];
   /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */
   workerEnv?: NodeJS.ProcessEnv;
 }
