@@ -15,7 +15,11 @@ export type ProviderType = z.infer<typeof ProviderType>;
 export const ModelCapability = z.enum(["chat", "image_in", "image_out", "pdf_in", "audio_in", "file_in", "web_search"]);
 export type ModelCapability = z.infer<typeof ModelCapability>;
 
-/** `"once"`: one attempt plus one retry. `random_interval`: up to `max_retries` retries, each after a random wait ≤ `max_interval_secs`. */
+/**
+ * `"once"`: a single attempt, no retry (as in Stellaclaw). `random_interval`: up to `max_retries`
+ * retries, each after a random whole number of seconds in [0, `max_interval_secs`]. Absent: one
+ * retry after 1 s (or the server's `retry-after`).
+ */
 export const RetryMode = z.union([
   z.literal("once"),
   z.object({

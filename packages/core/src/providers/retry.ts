@@ -1,14 +1,17 @@
 import type { RetryMode } from "@starling/protocol";
 import { ProviderError, type RetryNotice } from "./types.js";
 
-/** Delay before the single retry of `retry_mode: "once"` when the server gave no `retry-after`. */
-export const ONCE_RETRY_DELAY_MS = 1_000;
+/** Delay before the single retry made when no `retry_mode` is configured and the server gave no `retry-after`. */
+export const DEFAULT_RETRY_DELAY_MS = 1_000;
 /** A `retry-after` longer than this is not waited out: the call fails and the turn can be continued later. */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
 export interface RetryOptions {
   signal: AbortSignal;
-  /** `"once"` (default): one retry. `random_interval`: up to `max_retries` retries after random waits. */
+  /**
+   * `"once"`: a single attempt, no retry (Stellaclaw meaning). `random_interval`: up to `max_retries`
+   * retries after random waits. Not configured: one retry after DEFAULT_RETRY_DELAY_MS.
+   */
   retryMode?: RetryMode | undefined;
   /** Called before each retry sleep. Must not throw. */
   onRetry?: ((notice: RetryNotice) => void) | undefined;
@@ -44,7 +47,8 @@ export async function withRetries<T>(task: (attempt: number) => Promise<T>, opti
 
 /** How many retries a mode allows after the first attempt. */
 export function retryBudget(mode: RetryMode | undefined): number {
-  if (mode === undefined || mode === "once") return 1;
+  if (mode === "once") return 0;
+  if (mode === undefined) return 1;
   return mode.random_interval.max_retries;
 }
 
@@ -52,7 +56,7 @@ export function retryBudget(mode: RetryMode | undefined): number {
 export function retryDelayMs(mode: RetryMode | undefined, retryAfterMs: number | undefined, random: () => number): number {
   let base: number;
   if (mode === undefined || mode === "once") {
-    base = retryAfterMs ?? ONCE_RETRY_DELAY_MS;
+    base = retryAfterMs ?? DEFAULT_RETRY_DELAY_MS;
   } else {
     const maxSecs = Math.max(0, Math.floor(mode.random_interval.max_interval_secs));
     base = Math.floor(random() * (maxSecs + 1)) * 1_000;

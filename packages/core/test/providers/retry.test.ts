@@ -17,6 +17,21 @@ describe("withRetries", () => {
     expect(notices.map((n) => n.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('makes a single attempt with retry_mode "once" and one retry when no mode is set', async () => {
+    for (const [retryMode, expected] of [["once", 1], [undefined, 2]] as const) {
+      let calls = 0;
+      const task = withRetries(
+        async () => {
+          calls++;
+          throw new ProviderError("rate_limited", "slow down", { retryAfterMs: 1 });
+        },
+        { signal: new AbortController().signal, retryMode },
+      );
+      await expect(task).rejects.toMatchObject({ kind: "rate_limited" });
+      expect(calls).toBe(expected);
+    }
+  });
+
   it("does not retry non-retryable kinds", async () => {
     let calls = 0;
     const task = withRetries(
@@ -59,7 +74,7 @@ describe("withRetries", () => {
     expect(retryDelayMs(mode, undefined, () => 0.99)).toBe(4000);
     expect(retryDelayMs(mode, undefined, () => 0)).toBe(0);
     expect(retryDelayMs(mode, 7000, () => 0)).toBe(7000);
-    expect(retryDelayMs("once", undefined, () => 0)).toBe(1000);
-    expect(retryDelayMs("once", 2500, () => 0)).toBe(2500);
+    expect(retryDelayMs(undefined, undefined, () => 0)).toBe(1000);
+    expect(retryDelayMs(undefined, 2500, () => 0)).toBe(2500);
   });
 });
