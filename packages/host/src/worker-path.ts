@@ -1,9 +1,30 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The worker bundled with this checkout (packages/worker/dist/main.js). */
+// Replaced by the version string when `pnpm package` bundles the host (scripts/package.mjs); in the
+// workspace build it is undeclared, so `typeof` is "undefined".
+declare const STARLING_BUNDLE_VERSION: string | undefined;
+
+/** True inside the npm package made by `pnpm package` (one bundle file per bin in the same folder). */
+export function isBundled(): boolean {
+  return typeof STARLING_BUNDLE_VERSION === "string";
+}
+
+/** The bundle's version, when running from the package. */
+export function bundledVersion(): string | undefined {
+  return typeof STARLING_BUNDLE_VERSION === "string" ? STARLING_BUNDLE_VERSION : undefined;
+}
+
+/** The worker that ships with this host: the package's starling-worker.js, or packages/worker/dist/main.js. */
 export function bundledWorkerMain(): string {
-  return fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
+  return isBundled()
+    ? fileURLToPath(new URL("./starling-worker.js", import.meta.url))
+    : fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
+}
+
+/** The host entry point (what `starling` runs), for the systemd unit. */
+export function hostMainPath(): string {
+  return isBundled() ? fileURLToPath(new URL("./starling.js", import.meta.url)) : fileURLToPath(new URL("./main.js", import.meta.url));
 }
 
 /**

@@ -8,9 +8,12 @@ import { parseCli, USAGE } from "./args.js";
 import { runDoctor } from "./doctor.js";
 import { runInit } from "./init.js";
 import { runService } from "./service.js";
+import { bundledVersion } from "../worker-path.js";
 
 
 function version(): string {
+  const packaged = bundledVersion();
+  if (packaged) return packaged;
   const file = fileURLToPath(new URL("../../../../VERSION", import.meta.url));
   try {
     return readFileSync(file, "utf8").split("\n")[0]!.trim();

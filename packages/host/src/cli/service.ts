@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { renderSystemdUnit } from "@starling/config";
+import { hostMainPath } from "../worker-path.js";
 
 const UNIT = "starling.service";
 
@@ -29,7 +29,7 @@ export async function runService(action: "install" | "uninstall" | "status", con
     const environmentFile = join(dirname(configPath), "starling.env");
     const unit = renderSystemdUnit({
       nodePath: process.execPath,
-      mainPath: fileURLToPath(new URL("../main.js", import.meta.url)),
+      mainPath: hostMainPath(),
       configPath,
       workdir: resolve(workdir),
       environmentFile,

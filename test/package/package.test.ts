@@ -1,0 +1,64 @@
+// `pnpm package` → a tarball that `npm i -g` turns into working `starling` and `starling-worker`
+// commands (bundle + classic-level from the registry), outside the workspace.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnWorker } from "@starling/protocol";
+import { initParams } from "../conformance/harness.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const version = readFileSync(join(root, "VERSION"), "utf8").split("\n")[0]!.trim();
+const prefix = mkdtempSync(join(tmpdir(), "starling-pkg-"));
+const bin = (name: string) => join(prefix, "bin", name);
+
+describe("npm package", () => {
+  beforeAll(() => {
+    const tarball = execFileSync(process.execPath, [join(root, "scripts/package.mjs")], { cwd: root, encoding: "utf8" }).trim();
+    expect(tarball).toBe(join(root, "dist", `starling-${version}.tgz`));
+    // --prefer-offline: the npm cache usually has classic-level and pino; the registry fills the gaps.
+    execFileSync("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball], {
+      cwd: prefix,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  }, 120_000);
+  afterAll(() => rmSync(prefix, { recursive: true, force: true }));
+
+  it("installs a starling command that prints the version", () => {
+    const run = spawnSync(bin("starling"), ["--version"], { encoding: "utf8", cwd: prefix });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe(`starling ${version}`);
+  });
+
+  it("has only classic-level as a native dependency", () => {
+    const manifest = JSON.parse(readFileSync(join(prefix, "lib/node_modules/starling/package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["classic-level", "pino", "pino-pretty"]);
+    expect(Object.keys(manifest.dependencies).join()).not.toMatch(/@starling/);
+  });
+
+  it("installs a starling-worker that answers initialize over stdio and opens its LevelDB", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), "starling-pkg-ws-"));
+    const stderr: string[] = [];
+    const client = spawnWorker({
+      command: [bin("starling-worker")],
+      cwd: workspace,
+      env: { ...process.env, HOME: workspace, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" },
+      stderr: (line) => stderr.push(line),
+    });
+    try {
+      const init = await client.initialize(initParams({ workspace, modelUrl: "http://127.0.0.1:9/v1/chat/completions", sessionId: "pkg.foreground" }));
+      expect(init.protocolVersion).toBeTruthy();
+      expect(init.historyLength).toBe(0);
+      // The session LevelDB (classic-level from the registry) was created inside the workspace.
+      expect(readdirSync(join(workspace, ".starling", "sessions"))).toHaveLength(1);
+      expect(stderr.join("\n")).not.toMatch(/error/i);
+    } finally {
+      client.kill("SIGKILL");
+      await client.exited;
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+
+});
