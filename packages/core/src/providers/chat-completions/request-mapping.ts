@@ -1,16 +1,12 @@
-import { readFile, stat } from "node:fs/promises";
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import type { ToolSchema } from "../../tools/types.js";
+import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
 import type { ModelRequest } from "../types.js";
+
+export { TEXT_REFERENCE_HEADER, textReference } from "../file-parts.js";
 
 /** Prefix of the message that carries a compaction summary (`role: "context"`). */
 export const SUMMARY_PREFIX = "Summary of the earlier conversation:";
-/** Header of a file the model gets as a description instead of content. */
-export const TEXT_REFERENCE_HEADER = "[File attached as text reference]";
-/** Larger images are described, not inlined. */
-export const MAX_INLINE_IMAGE_BYTES = 20 * 1024 * 1024;
 
 export type WireContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
 
@@ -40,14 +36,6 @@ export interface ChatCompletionRequest {
   reasoning?: unknown;
   cache_control?: { type: "ephemeral"; ttl?: "1h" };
 }
-
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".gif": "image/gif",
-  ".webp": "image/webp",
-};
 
 /**
  * ModelRequest → chat-completions body. System prompt first; a `context` message becomes a user
@@ -130,7 +118,7 @@ async function mapMessage(message: TranscriptMessage, imageIn: boolean): Promise
       }
       break;
     case "user": {
-      const header = message.userName ? `[from ${message.userName} at ${message.time}]` : undefined;
+      const header = senderHeader(message);
       if (header) addText(parts, header, true);
       if (parts.length > 0) out.push(userMessage(parts));
       out.push(...toolMessages);
@@ -162,47 +150,15 @@ function addText(parts: WireContentPart[], text: string, atStart = false): void 
 }
 
 async function addFile(parts: WireContentPart[], file: FileItem, inlineImages: boolean, role: TranscriptMessage["role"]): Promise<void> {
-  const mediaType = file.mediaType ?? guessImageType(file.uri);
-  if (!mediaType?.startsWith("image/")) {
+  const mediaType = mediaTypeOf(file);
+  if (mediaKind(mediaType) !== "image" || !mediaType) {
     return addText(parts, textReference(file, "the chat-completions format takes only images as direct input"));
   }
   if (!inlineImages) {
     const reason = role === "user" || role === "tool" ? "the model does not support image input" : `images in ${role} messages are sent as text`;
     return addText(parts, textReference(file, reason));
   }
-  const url = await imageUrl(file, mediaType);
-  if (typeof url === "string") parts.push({ type: "image_url", image_url: { url } });
-  else addText(parts, textReference(file, url.reason));
-}
-
-/** data: and http(s): URLs pass through; file:// is read and inlined as base64. */
-async function imageUrl(file: FileItem, mediaType: string): Promise<string | { reason: string }> {
-  if (/^(data|https?):/i.test(file.uri)) return file.uri;
-  if (!file.uri.startsWith("file:")) return { reason: "unsupported file URI scheme" };
-  try {
-    const path = fileURLToPath(file.uri);
-    const size = (await stat(path)).size;
-    if (size > MAX_INLINE_IMAGE_BYTES) return { reason: `image too large to inline (${size} bytes)` };
-    return `data:${mediaType};base64,${(await readFile(path)).toString("base64")}`;
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    return { reason: `file could not be read (${typeof code === "string" ? code : "error"})` };
-  }
-}
-
-export function textReference(file: FileItem, reason: string): string {
-  return [
-    TEXT_REFERENCE_HEADER,
-    `uri: ${file.uri}`,
-    `name: ${file.name ?? "<unknown>"}`,
-    `media_type: ${file.mediaType ?? "<unknown>"}`,
-    `reason: ${reason}`,
-  ].join("\n");
-}
-
-function guessImageType(uri: string): string | undefined {
-  const dataType = /^data:([^;,]+)[;,]/i.exec(uri)?.[1];
-  if (dataType) return dataType.toLowerCase();
-  const path = uri.split(/[?#]/)[0] ?? uri;
-  return IMAGE_EXTENSIONS[extname(path).toLowerCase()];
+  const data = await fileData(file, mediaType);
+  if (data.kind === "unavailable") return addText(parts, textReference(file, data.reason));
+  parts.push({ type: "image_url", image_url: { url: data.kind === "url" ? data.url : dataUrl(data) } });
 }

@@ -1,0 +1,63 @@
+import type { HttpExchange } from "./http.js";
+import { SseParser, type SseEvent } from "./chat-completions/sse.js";
+import { ProviderError } from "./types.js";
+
+/** Where a model reply goes: streamed events one by one, or one JSON body. */
+export interface ReplySink {
+  /** One SSE event; return true to stop reading (end of stream marker). */
+  event(event: SseEvent): boolean;
+  /** The whole body of a non-streamed reply, parsed. */
+  json(value: unknown): void;
+}
+
+/**
+ * Feeds a 2xx body to `sink`: as SSE for `text/event-stream`, as one JSON value for
+ * `application/json`; without a usable content type the first non-blank character decides
+ * (`{` → JSON). A body that is not JSON fails with kind `server`.
+ */
+export async function readReply(exchange: HttpExchange, response: Response, sink: ReplySink): Promise<void> {
+  const contentType = response.headers.get("content-type")?.toLowerCase() ?? "";
+  let mode: "sse" | "json" | undefined = contentType.includes("event-stream")
+    ? "sse"
+    : contentType.includes("json")
+      ? "json"
+      : undefined;
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  let json = "";
+  for await (const chunk of exchange.chunks(response)) {
+    const text = decoder.decode(chunk, { stream: true });
+    if (mode === undefined && text.trim() !== "") mode = text.trimStart().startsWith("{") ? "json" : "sse";
+    if (mode === "json" || mode === undefined) {
+      json += text;
+      continue;
+    }
+    for (const event of parser.push(text)) {
+      if (sink.event(event)) return;
+    }
+  }
+  const rest = decoder.decode();
+  if (mode === "sse") {
+    for (const event of [...parser.push(rest), ...parser.end()]) {
+      if (sink.event(event)) return;
+    }
+    return;
+  }
+  json += rest;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new ProviderError("server", "the model sent a malformed reply (not JSON)");
+  }
+  sink.json(parsed);
+}
+
+/** The JSON `data:` of an SSE event; malformed data fails with kind `server`. */
+export function eventJson(event: SseEvent): unknown {
+  try {
+    return JSON.parse(event.data);
+  } catch {
+    throw new ProviderError("server", "the model sent a malformed stream event (not JSON)");
+  }
+}
