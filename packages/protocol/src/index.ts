@@ -36,6 +36,7 @@ export {
   UnfinishedTurn,
   InitializeParams,
   InitializeResult,
+  ToolSandbox,
   SessionStateName,
   EnqueueParams,
   EnqueueResult,
@@ -59,6 +60,10 @@ export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } f
 
 // Secret redaction
 export { createRedactor, NO_REDACTION, MIN_REDACTED_LENGTH, type Redactor } from "./redact.js";
+
+// Child-process environment and the bubblewrap probe
+export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
+export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";
 
 // Process helpers
 export { crashPoint, WORKER_CRASH_POINTS, type WorkerCrashPoint } from "./crash-point.js";

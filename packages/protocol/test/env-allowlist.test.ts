@@ -1,0 +1,56 @@
+// The child-process environment allowlist: only named/prefixed variables, never a secret by name or value.
+import { describe, expect, it } from "vitest";
+import { allowlistedEnv, probeBubblewrap } from "../src/index.js";
+
+describe("allowlistedEnv", () => {
+  const source = {
+    PATH: "/usr/bin:/bin",
+    HOME: "/home/u",
+    LANG: "C.UTF-8",
+    LC_ALL: "C",
+    TERM: "xterm",
+    STARLING_CRASH_AT: "after_x",
+    TELEGRAM_BOT_TOKEN: "123:tok",
+    OPENAI_API_KEY: "sk-secret-value",
+    AWS_SECRET_ACCESS_KEY: "aws",
+    STARLING_MODEL_KEY: "sk-named-secret",
+    STARLING_NOTE: "contains sk-secret-value inside",
+    SSH_AUTH_SOCK: "/tmp/agent",
+    UNDEFINED: undefined,
+  };
+
+  it("keeps the allowlisted names and prefixes and nothing else", () => {
+    expect(allowlistedEnv(source)).toEqual({
+      PATH: "/usr/bin:/bin",
+      HOME: "/home/u",
+      LANG: "C.UTF-8",
+      LC_ALL: "C",
+      TERM: "xterm",
+      STARLING_CRASH_AT: "after_x",
+      STARLING_MODEL_KEY: "sk-named-secret",
+      STARLING_NOTE: "contains sk-secret-value inside",
+    });
+  });
+
+  it("drops an allowlisted variable that is a secret by name or that holds a secret value", () => {
+    const env = allowlistedEnv(source, { secretNames: ["STARLING_MODEL_KEY"], secretValues: ["sk-secret-value", ""] });
+    expect(env).not.toHaveProperty("STARLING_MODEL_KEY");
+    expect(env).not.toHaveProperty("STARLING_NOTE");
+    expect(env).toHaveProperty("PATH", "/usr/bin:/bin");
+  });
+});
+
+describe("probeBubblewrap", () => {
+  it("names a missing binary and how to install bubblewrap", async () => {
+    const probe = await probeBubblewrap("/nonexistent/bwrap");
+    expect(probe).toEqual({ ok: false, problem: expect.stringContaining("install bubblewrap: apt-get install bubblewrap") });
+    expect(!probe.ok && probe.problem).toContain("/nonexistent/bwrap was not found");
+  });
+
+  it("reports bwrap's own complaint when it runs but cannot sandbox", async () => {
+    // `false` stands in for a bwrap the kernel refuses: it runs and fails.
+    const probe = await probeBubblewrap("false");
+    expect(probe.ok).toBe(false);
+    expect(!probe.ok && probe.problem).toContain("cannot create a sandbox here");
+  });
+});
