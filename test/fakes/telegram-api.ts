@@ -88,6 +88,8 @@ export interface FakeTelegram {
   calls(method?: string): CallRecord[];
   /** Every update queued so far, oldest first. */
   updates(): TgUpdate[];
+  /** When an update was queued (ms since the epoch). */
+  pushedAt(updateId: number): number | undefined;
   file(fileId: string): StoredFile | undefined;
   /** Polls every 10 ms until `predicate` returns something truthy (a throw counts as "not yet"). */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
@@ -138,6 +140,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
         ? [...state.calls]
         : state.calls.filter((c) => c.method.toLowerCase() === method.toLowerCase()),
     updates: () => state.queue.all(),
+    pushedAt: (updateId) => state.queue.pushedAt.get(updateId),
     file: (fileId) => state.files.get(fileId),
     async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
       const deadline = Date.now() + timeoutMs;

@@ -80,6 +80,7 @@ export class FakeBotApiServer {
     if (file !== null) return this.download(res, file[1]!, decodeURIComponent(file[2]!));
     const call = /^\/bot([^/]+)\/([A-Za-z0-9_]+)\/?$/.exec(url.pathname);
     if (call === null) return send(res, 404, { ok: false, error_code: 404, description: "Not Found" });
+    const startedAt = Date.now();
     const body = await readBody(req);
     if (call[1] !== this.state.token) return send(res, 401, new ApiError(401, "Unauthorized").toJSON());
     const requested = call[2]!;
@@ -95,22 +96,24 @@ export class FakeBotApiServer {
         if (!res.writableFinished) controller.abort();
       });
       const result = await METHODS[method]!({ state: this.state, params, signal: controller.signal });
-      this.record(method, params, 200);
+      this.record(method, params, startedAt, 200);
       send(res, 200, { ok: true, result });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      this.record(method ?? requested, params, error.status, error.description);
+      this.record(method ?? requested, params, startedAt, error.status, error.description, error.retryAfter);
       send(res, error.status, error.toJSON());
     }
   }
 
-  private record(method: string, params: Params | undefined, status: number, error?: string): void {
+  private record(method: string, params: Params | undefined, startedAt: number, status: number, error?: string, retryAfter?: number): void {
     this.state.calls.push({
       method,
       params: params?.forRecord() ?? {},
+      startedAt,
       at: Date.now(),
       status,
       ...(error !== undefined ? { error } : {}),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
     });
   }
 

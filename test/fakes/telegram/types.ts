@@ -173,11 +173,16 @@ export interface CommandsRecord {
 export interface CallRecord {
   method: string;
   params: Record<string, unknown>;
+  /** When the request arrived. */
+  startedAt: number;
+  /** When the answer was sent. */
   at: number;
   /** HTTP status of the answer (200 on success). */
   status: number;
   /** Bot API error description when the call failed. */
   error?: string;
+  /** `parameters.retry_after` of a 429 answer (seconds). */
+  retryAfter?: number;
 }
 
 export type Fault =

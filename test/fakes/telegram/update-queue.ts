@@ -14,6 +14,8 @@ export class UpdateQueue {
   private nextId: number;
   private pending: TgUpdate[] = [];
   private readonly history: TgUpdate[] = [];
+  /** When each update was queued (ms), by update_id. */
+  readonly pushedAt = new Map<number, number>();
   private confirmed = 0;
   private allowed: Set<string> | undefined;
   private readonly wakers = new Set<(outcome: PollOutcome) => void>();
@@ -29,6 +31,7 @@ export class UpdateQueue {
     const full: TgUpdate = { update_id: this.nextId++, ...update };
     this.pending.push(full);
     this.history.push(full);
+    this.pushedAt.set(full.update_id, Date.now());
     for (const wake of [...this.wakers]) wake("wake");
     return full.update_id;
   }

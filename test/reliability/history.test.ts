@@ -1,0 +1,128 @@
+// The checker must fail when it should: one hand-made history per invariant, plus a clean one.
+import { describe, expect, it } from "vitest";
+import { checkHistory, formatViolations, type History, type InboundRecord, type SendRecord } from "./history.js";
+
+const C = 101;
+const inbound = (updateId: number, text: string, at: number, admitted: number | null = at + 5): InboundRecord => ({
+  chatId: C,
+  updateId,
+  text,
+  sentAt: at,
+  admittedAt: admitted,
+});
+const send = (messageId: number, text: string, at: number, chatId = C): SendRecord => ({ chatId, messageId, text, at });
+
+function history(parts: Partial<History>): History {
+  return { startedAt: 0, inbound: [], sends: [], calls: [], transcripts: [], pendingUpdatesAtEnd: 0, ...parts };
+}
+
+/** A clean conversation: two messages, answered in order, one labelled re-send. */
+const clean = (): History =>
+  history({
+    inbound: [inbound(1, "hello [m:c1-1]", 100), inbound(2, "more [m:c1-2]", 200), inbound(3, "/cancel", 250)],
+    sends: [
+      send(2, "Answer to m:c1-1.", 150),
+      send(4, "⚠️ The turn failed (server): boom\nSend /continue to try again.", 300),
+      send(5, "Answer to m:c1-2.", 400),
+      send(6, "♻️ (possible duplicate) Answer to m:c1-2.", 900),
+    ],
+    calls: [
+      { method: "sendMessage", chatId: C, startedAt: 500, endedAt: 501, status: 429, retryAfter: 1 },
+      { method: "sendMessage", chatId: C, startedAt: 1510, endedAt: 1512, status: 200 },
+    ],
+    transcripts: [{ sessionId: "s.foreground", toolCalls: [{ id: "a", name: "shell" }], toolResults: ["a"], unfinishedTurn: false }],
+  });
+
+const names = (h: History) => checkHistory(h).map((v) => v.invariant);
+
+describe("history checker", () => {
+  it("accepts a history that keeps every promise", () => {
+    expect(formatViolations(checkHistory(clean()))).toBe("");
+  });
+
+  it("finds an admitted message nobody answered, and prints the chat's timeline", () => {
+    const h = clean();
+    h.sends = h.sends.filter((s) => !s.text.includes("m:c1-2"));
+    const [v, ...rest] = checkHistory(h);
+    expect(rest).toEqual([]);
+    expect(v!.invariant).toBe("answered");
+    expect(v!.message).toMatch(/m:c1-2 \(update 2\) was admitted but it failed with \/continue offered, and was never answered/);
+    expect(v!.slice).toContain('IN  u2 "more [m:c1-2]"');
+    expect(v!.slice).toContain("Send /continue");
+  });
+
+  it("does not require an answer to a message the bot never acknowledged, but reports the bot as wedged", () => {
+    const h = clean();
+    h.inbound.push(inbound(4, "late [m:c1-3]", 950, null));
+    h.pendingUpdatesAtEnd = 1;
+    expect(names(h)).toEqual(["not_wedged"]);
+  });
+
+  it("finds a second unlabelled answer", () => {
+    const h = clean();
+    h.sends.push(send(7, "Answer to m:c1-2.", 1000));
+    const v = checkHistory(h);
+    expect(v.map((x) => x.invariant)).toEqual(["no_unlabelled_duplicate"]);
+    expect(v[0]!.message).toMatch(/m:c1-2 answered 2 times .*#5, #7/);
+  });
+
+  it("finds replies out of order", () => {
+    const h = history({
+      inbound: [inbound(1, "first [m:c1-1]", 100), inbound(2, "second [m:c1-2]", 110)],
+      sends: [send(3, "Answer to m:c1-2.", 200), send(4, "Answer to m:c1-1.", 300)],
+    });
+    const v = checkHistory(h);
+    expect(v.map((x) => x.invariant)).toEqual(["replies_in_order"]);
+    expect(v[0]!.message).toMatch(/m:c1-2 was sent after m:c1-1 but answered first/);
+  });
+
+  it("accepts one reply answering several messages (a turn that took in a newer message)", () => {
+    const h = history({
+      inbound: [inbound(1, "first [m:c1-1]", 100), inbound(2, "second [m:c1-2]", 110), inbound(3, "third [m:c1-3]", 120)],
+      sends: [send(4, "Answer to m:c1-1 m:c1-2.", 200), send(5, "Answer to m:c1-3.", 300)],
+    });
+    expect(checkHistory(h)).toEqual([]);
+  });
+
+  it("finds a tool call with no result, one with two, and a result without a call", () => {
+    const h = clean();
+    h.transcripts.push({
+      sessionId: "t.foreground",
+      toolCalls: [
+        { id: "x", name: "file_write" },
+        { id: "y", name: "shell" },
+      ],
+      toolResults: ["y", "y", "z"],
+      unfinishedTurn: false,
+    });
+    const messages = checkHistory(h).map((v) => `${v.invariant}: ${v.message}`);
+    expect(messages).toEqual([
+      "one_result_per_tool_call: session t.foreground: tool call x (file_write) has 0 results",
+      "one_result_per_tool_call: session t.foreground: tool call y (shell) has 2 results",
+      "one_result_per_tool_call: session t.foreground: a result for z, which no call made",
+    ]);
+  });
+
+  it("finds a session left with an unfinished turn", () => {
+    const h = clean();
+    h.transcripts[0]!.unfinishedTurn = true;
+    expect(names(h)).toEqual(["not_wedged"]);
+  });
+
+  it("finds a send to the chat before retry_after passed, and ignores other chats", () => {
+    const h = clean();
+    h.calls.push({ method: "sendMessage", chatId: 999, startedAt: 700, endedAt: 701, status: 200 });
+    expect(names(h)).toEqual([]);
+    h.calls.push({ method: "sendChatAction", chatId: C, startedAt: 900, endedAt: 901, status: 200 });
+    const v = checkHistory(h);
+    expect(v.map((x) => x.invariant)).toEqual(["retry_after_obeyed"]);
+    expect(v[0]!.message).toBe("chat 101: sendChatAction 0.399s after a 429 that asked for retry_after=1");
+  });
+
+  it("checks chat-less methods (getUpdates) by method", () => {
+    const h = clean();
+    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 10, endedAt: 20, status: 429, retryAfter: 2 });
+    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 1000, endedAt: 1200, status: 200 });
+    expect(names(h)).toEqual(["retry_after_obeyed"]);
+  });
+});

@@ -1,0 +1,198 @@
+// Random-kill soak (issue #7): several chats talk to the real `starling` CLI (tool turns, slow turns,
+// failing model calls, /cancel, /new) while the harness kill -9s the host or one of its workers at
+// random moments. Then everything settles, the host stops, the transcripts are read back, and the
+// history checker judges the run. A seed fixes the schedule and the fake model's scripts.
+import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
+import { startE2E, type E2E } from "../e2e/fixture.js";
+import { CONTINUE_OFFER, checkHistory, DUPLICATE_LABEL, formatViolations, markersIn, type Violation } from "./history.js";
+import { recordHistory } from "./record.js";
+import { prng, soakModel } from "./soak-model.js";
+import { readAllTranscripts } from "./transcripts.js";
+
+export interface SoakOptions {
+  seed: number;
+  /** Kills to survive (host and worker together). */
+  kills: number;
+  chats?: number;
+  /** How long the end may take to settle (every message answered). */
+  settleMs?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface SoakFigures {
+  seed: number;
+  durationS: number;
+  kills: { host: number; worker: number };
+  messages: number;
+  answered: number;
+  lost: number;
+  unlabelledDuplicates: number;
+  labelledDuplicates: number;
+  outOfOrder: number;
+  toolCalls: number;
+  sessions: number;
+  commands: { cancel: number; continue: number; new: number };
+  faults: { modelErrors: number };
+  hostCleanExit: boolean;
+}
+
+export interface SoakResult {
+  figures: SoakFigures;
+  violations: Violation[];
+  /** Violations with their history slices ("" when the run kept every promise). */
+  report: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface ChatState {
+  chat: FakeChat;
+  tag: string;
+  sent: number;
+  /** Bot messages already scanned for /continue offers. */
+  scanned: number;
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const { seed } = options;
+  const log = options.log ?? (() => undefined);
+  const rnd = prng(seed);
+  const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
+  const model = soakModel(seed);
+  const chats: ChatState[] = Array.from({ length: options.chats ?? 3 }, (_, i) => ({
+    chat: privateChat(9001 + i, `Soak ${i + 1}`),
+    tag: `c${i + 1}`,
+    sent: 0,
+    scanned: 0,
+  }));
+  const e2e: E2E = await startE2E({
+    responder: (req) => model.respond(req),
+    start: false,
+    config: { adminUserIds: chats.map((c) => c.chat.id), workers: { max_concurrent_turns: 4 }, recovery: { max_auto_continues: 2 } },
+  });
+  const startedAt = Date.now();
+  const commands = { cancel: 0, continue: 0, new: 0 };
+  const kills = { host: 0, worker: 0 };
+  let hostCleanExit = false;
+  try {
+    e2e.start();
+    const replies = (c: ChatState) => e2e.replies(c.chat.id);
+    const answeredMarkers = (c: ChatState) => new Set(replies(c).flatMap((m) => markersIn(m.text ?? "")));
+    const outstanding = (c: ChatState) => {
+      const answered = answeredMarkers(c);
+      return Array.from({ length: c.sent }, (_, i) => `m:${c.tag}-${i + 1}`).filter((m) => !answered.has(m)).length;
+    };
+    const say = (c: ChatState, text: string) => e2e.send(c.chat, text);
+    const sendMessage = (c: ChatState) => say(c, `Please handle this [m:${c.tag}-${++c.sent}]`);
+    /** A user who reads "Send /continue" sends it (a re-sent, labelled offer is not read twice). */
+    const reactToOffers = () => {
+      for (const c of chats) {
+        const all = replies(c);
+        for (; c.scanned < all.length; c.scanned++) {
+          const text = all[c.scanned]!.text ?? "";
+          if (text.includes(CONTINUE_OFFER) && !text.includes(DUPLICATE_LABEL)) {
+            commands.continue++;
+            say(c, "/continue");
+          }
+        }
+      }
+    };
+    const hostAlive = () => !!e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null;
+
+    const killSomething = async (): Promise<void> => {
+      const workers = hostAlive() ? e2e.host!.workerPids() : [];
+      if (workers.length > 0 && rnd() < 0.6) {
+        const pid = workers[Math.floor(rnd() * workers.length)]!;
+        try {
+          process.kill(pid, "SIGKILL");
+          kills.worker++;
+          log(`kill -9 worker ${pid} (${kills.host + kills.worker}/${options.kills})`);
+        } catch {
+          /* it exited on its own just now */
+        }
+        return;
+      }
+      if (!hostAlive()) return;
+      const host = e2e.host!;
+      host.child.kill("SIGKILL");
+      await host.exited;
+      kills.host++;
+      log(`kill -9 host ${host.child.pid} (${kills.host + kills.worker}/${options.kills})`);
+      await sleep(between(0, 300));
+      e2e.start();
+    };
+
+    // Talk and kill.
+    let nextKillAt = Date.now() + between(600, 2000);
+    while (kills.host + kills.worker < options.kills) {
+      await sleep(between(60, 350));
+      reactToOffers();
+      const c = chats[Math.floor(rnd() * chats.length)]!;
+      const r = rnd();
+      if (r < 0.8) {
+        if (outstanding(c) < 3) sendMessage(c);
+      } else if (r < 0.9) {
+        if (outstanding(c) > 0) {
+          commands.cancel++;
+          say(c, "/cancel");
+        }
+      } else if (r < 0.93 && outstanding(c) === 0 && c.scanned === replies(c).length) {
+        commands.new++;
+        say(c, "/new");
+      }
+      if (Date.now() >= nextKillAt) {
+        await killSomething();
+        nextKillAt = Date.now() + between(500, 2200);
+      }
+    }
+
+    // Settle: every message answered (offers of /continue taken up), then one last message per chat.
+    const settle = async (what: string) => {
+      const deadline = Date.now() + (options.settleMs ?? 90_000);
+      while (Date.now() < deadline) {
+        reactToOffers();
+        if (!hostAlive()) e2e.start(); // a host that died on its own is a finding too; the checker sees what it lost
+        if (chats.every((c) => outstanding(c) === 0) && e2e.telegram.pendingUpdates() === 0) return;
+        await sleep(100);
+      }
+      log(`settle (${what}): not everything was answered in time`);
+    };
+    log("kills done; settling");
+    await settle("after the kills");
+    for (const c of chats) sendMessage(c);
+    await settle("final messages");
+    await sleep(500); // a labelled re-send or a stray duplicate would come right after
+    const exit = await Promise.race([e2e.stop("SIGTERM"), sleep(20_000).then(() => null)]);
+    hostCleanExit = exit?.code === 0;
+    if (!exit) await e2e.stop("SIGKILL");
+
+    const transcripts = await readAllTranscripts(e2e.workdir, e2e.model.url);
+    const history = recordHistory(e2e.telegram, startedAt, transcripts);
+    const violations = checkHistory(history);
+    if (!hostCleanExit) violations.push({ invariant: "not_wedged", message: `the host did not exit 0 on SIGTERM at the end (${JSON.stringify(exit)})`, slice: e2e.logTail(20) });
+    const markers = chats.flatMap((c) => Array.from({ length: c.sent }, (_, i) => ({ c, m: `m:${c.tag}-${i + 1}` })));
+    const answered = markers.filter(({ c, m }) => answeredMarkers(c).has(m)).length;
+    const figures: SoakFigures = {
+      seed,
+      durationS: Math.round((Date.now() - startedAt) / 100) / 10,
+      kills,
+      messages: markers.length,
+      answered,
+      lost: violations.filter((v) => v.invariant === "answered").length,
+      unlabelledDuplicates: violations.filter((v) => v.invariant === "no_unlabelled_duplicate").length,
+      labelledDuplicates: history.sends.filter((s) => s.text.includes(DUPLICATE_LABEL)).length,
+      outOfOrder: violations.filter((v) => v.invariant === "replies_in_order").length,
+      toolCalls: transcripts.reduce((n, t) => n + t.toolCalls.length, 0),
+      sessions: transcripts.length,
+      commands,
+      faults: { modelErrors: model.injectedErrors },
+      hostCleanExit,
+    };
+    const report = formatViolations(violations, `soak seed ${seed} (rerun: pnpm soak --seed ${seed} --kills ${options.kills}); workdir ${e2e.workdir}`);
+    if (violations.length > 0) process.env.STARLING_E2E_KEEP = "1";
+    return { figures, violations, report };
+  } finally {
+    await e2e.close();
+  }
+}
