@@ -1,6 +1,7 @@
 import { constants, copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseJsonText } from "./json-text.js";
+import { rewriteJsonc } from "./jsonc-edit.js";
 import type { RawConfig } from "./loaders/raw.js";
 import { evaluateConfig, type LoadResult, type ParseOptions } from "./parse-config.js";
 
@@ -15,12 +16,12 @@ export function backupPathFor(path: string): string {
   for (let n = 1; ; n++) if (!existsSync(`${path}.${n}.bak`)) return `${path}.${n}.bak`;
 }
 
-/** Saves the original bytes next to the file, then atomically replaces it with the upgraded config. */
-function writeUpgraded(path: string, upgraded: RawConfig): string {
+/** Saves the original bytes next to the file, then atomically replaces it with the upgraded config (comments kept). */
+function writeUpgraded(path: string, text: string, original: unknown, upgraded: RawConfig): string {
   const backup = backupPathFor(path);
   copyFileSync(path, backup, constants.COPYFILE_EXCL);
   const temporary = `${path}.upgrade-${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(upgraded, null, 2) + "\n", { mode: statSync(path).mode & 0o777 });
+  writeFileSync(temporary, rewriteJsonc(text, original, upgraded), { mode: statSync(path).mode & 0o777 });
   renameSync(temporary, path);
   return backup;
 }
@@ -49,13 +50,13 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const json = parseJsonText(read.text);
   if (!json.ok) {
     const { line, column, message } = json.error;
-    return { ok: false, errors: [`${file}: invalid JSON at line ${line}, column ${column}: ${message}`], warnings: [] };
+    return { ok: false, errors: [`${file}: invalid JSON(C) at line ${line}, column ${column}: ${message}`], warnings: [] };
   }
   const { writeUpgrade = true, ...parseOptions } = options;
   const { result, upgraded } = evaluateConfig(json.value, { ...parseOptions, baseDir: dirname(file) });
   if (!result.ok || !upgraded || !result.upgradedFrom || !writeUpgrade) return result;
   try {
-    const backupPath = writeUpgraded(file, upgraded);
+    const backupPath = writeUpgraded(file, read.text.replace(/^\uFEFF/, ""), json.value, upgraded);
     return { ...result, backupPath };
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;

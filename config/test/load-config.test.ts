@@ -131,9 +131,9 @@ describe("loadConfig: problems are listed by path", () => {
 describe("loadConfig: file problems", () => {
   it("names line and column of a JSON syntax error", () => {
     const path = join(tempDir(), "config.json");
-    writeFileSync(path, '{\n  "version": "0.4",\n  "models": {\n    "main": { "url": "x", }\n  }\n}\n');
+    writeFileSync(path, '{\n  "version": "0.4",\n  "models": {\n    "main": { "url": "x" "y" }\n  }\n}\n');
     const errors = expectErrors(loadConfig(path, { env: ENV }));
-    expect(errors).toEqual([`${path}: invalid JSON at line 4, column 27: trailing comma before '}'`]);
+    expect(errors).toEqual([`${path}: invalid JSON(C) at line 4, column 26: expected ',' between items`]);
   });
 
   it("reports a missing file", () => {

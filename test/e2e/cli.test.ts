@@ -32,7 +32,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 describe("starling CLI", () => {
-  it("refuses an invalid config with exit 1, naming every bad field", async () => {
+  it("refuses an invalid config with exit 78 (EX_CONFIG), naming every bad field", async () => {
     const dir = join(work.dir, "invalid");
     mkdirSync(dir);
     const path = join(dir, "bad.json");
@@ -48,19 +48,19 @@ describe("starling CLI", () => {
       }),
     );
     const run = await runCliOnce(["--config", path, "--workdir", join(dir, "wd")], env({ K: "k", T: "t" }));
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(78);
     for (const field of ["models.main.url", "sandbox.mode", "channels.0.poll_timeout_seconds", "workers.max_concurrent_turns", "log.level"]) {
       expect(run.output).toContain(`${field}:`);
     }
     expect(existsSync(join(dir, "wd", "state"))).toBe(false); // nothing started
   });
 
-  it("exits 1 naming the missing bot token variable", async () => {
+  it("exits 78 naming the missing bot token variable", async () => {
     const dir = join(work.dir, "notoken");
     mkdirSync(dir);
     const config = writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
     const run = await runCliOnce(["--config", config, "--workdir", join(dir, "wd")], env({ FAKE_MODEL_KEY: "k" }));
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(78);
     expect(run.output).toContain("FAKE_TELEGRAM_TOKEN");
     expect(run.output).toMatch(/not set/);
   });

@@ -22,14 +22,18 @@ function version(): string {
   }
 }
 
+/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus=78 stops systemd from restarting a bad config forever. */
+export const EXIT_CONFIG = 78;
+
 /** Loads the config or prints every problem (`path: what is wrong`) and returns null. */
 export function loadOrReport(path: string): StarlingConfig | null {
   const result = loadConfig(path, { env: process.env });
+  // Warnings first, also when there are errors: a misspelt key is often the cause of an error.
+  for (const warning of result.warnings) process.stderr.write(`starling: warning: ${warning}\n`);
   if (!result.ok) {
     process.stderr.write(`starling: the config ${path} has problems:\n${result.errors.map((e) => `  - ${e}`).join("\n")}\n`);
     return null;
   }
-  for (const warning of result.warnings) process.stderr.write(`starling: warning: ${warning}\n`);
   if (result.upgradedFrom) {
     process.stderr.write(`starling: upgraded the config from version ${result.upgradedFrom} (original kept as ${result.backupPath ?? `${path}.bak`})\n`);
   }
@@ -63,7 +67,7 @@ export async function runCli(argv: string[]): Promise<number | null> {
       return runService(command.action, command.config, command.workdir);
     case "run": {
       const config = loadOrReport(command.config);
-      if (!config) return 1;
+      if (!config) return EXIT_CONFIG;
       const host = await startHost(config, command.workdir);
       let signals = 0;
       const onSignal = (signal: string) => {
