@@ -23,7 +23,7 @@ export function crashPoint(name: string): void {
   if (seen === t.n) process.kill(process.pid, "SIGKILL");
 }
 
-/** Commit points of a worker (session store). Each is one atomic sync batch. */
+/** Commit points of a worker: session-store commits (each one atomic sync batch) and the download status writes. */
 export const WORKER_CRASH_POINTS = [
   "enqueue",
   "turn_start",
@@ -38,5 +38,8 @@ export const WORKER_CRASH_POINTS = [
   "recovery",
   "compaction",
   "ack_events",
+  // Not session-store commits: the download status files of the tools (core tools/downloads).
+  "download_start",
+  "download_end",
 ] as const;
 export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];

@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import type { HelperModels } from "../providers/helper-models.js";
+import type { AddressPolicy } from "./web/address-policy.js";
 import type { OutputStore } from "./output-store.js";
 import type { ShellSessions } from "./shell-sessions.js";
 import type { CoordinateFn } from "./types.js";
@@ -20,6 +22,10 @@ export interface ToolContext {
   /** Aborted on cancel or interrupt: stop promptly and kill any child process. */
   signal: AbortSignal;
   coordinate: CoordinateFn;
+  /** Which addresses network tools may reach (ARCHITECTURE §6 `tools.web_private_networks`). */
+  network: AddressPolicy;
+  /** Helper models; undefined when the embedder configured none (search falls back, analysis is unavailable). */
+  helpers?: HelperModels;
 }
 
 /** What `execute` may return. A bare string is `{ content }`. */

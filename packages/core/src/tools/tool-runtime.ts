@@ -111,6 +111,8 @@ export class ToolRuntime {
       turnId: options.turnId,
       signal: options.signal,
       coordinate: this.options.coordinate,
+      network: this.options.network ?? { allowPrivate: false },
+      helpers: this.options.helpers,
     };
     try {
       const output = await withAbortGrace(tool.execute(validated.data, ctx), options.signal);

@@ -1,5 +1,7 @@
 import type { TurnErrorKind } from "@starling/protocol";
+import type { HelperModels } from "../providers/helper-models.js";
 import type { AnyTool } from "./define-tool.js";
+import type { AddressPolicy } from "./web/address-policy.js";
 
 /** What the model is offered for one tool: name, description and JSON Schema of the arguments. */
 export interface ToolSchema {
@@ -58,4 +60,11 @@ export interface ToolRuntimeExtras {
   deny?: readonly string[];
   /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
   maxResultChars?: number;
+  /**
+   * What `web_fetch` and downloads may connect to (config `tools.web_private_networks`). Default:
+   * public addresses only.
+   */
+  network?: AddressPolicy;
+  /** Helper models (search, media analysis, image generation) for the tools that use them. */
+  helpers?: HelperModels;
 }

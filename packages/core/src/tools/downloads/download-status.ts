@@ -1,0 +1,87 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { crashPoint } from "@starling/protocol";
+
+/** What the download tools report for one download (the reference's snapshot, camelCase-free as the model sees it). */
+export const DownloadStatus = z.object({
+  download_id: z.string(),
+  url: z.string(),
+  /** Workspace-relative target path. */
+  path: z.string(),
+  running: z.boolean(),
+  completed: z.boolean().optional(),
+  cancelled: z.boolean().optional(),
+  failed: z.boolean().optional(),
+  /** The worker stopped (restart, crash) while this download ran; the partial file was removed. */
+  interrupted: z.boolean().optional(),
+  bytes_downloaded: z.number().int().nonnegative(),
+  total_bytes: z.number().int().nonnegative().optional(),
+  http_status: z.number().int().optional(),
+  final_url: z.string().optional(),
+  content_type: z.string().optional(),
+  error: z.string().optional(),
+  started_at: z.string(),
+  ended_at: z.string().optional(),
+  /** Absolute path of the partial file while running (removed on interruption). */
+  temp_path: z.string().optional(),
+});
+export type DownloadStatus = z.infer<typeof DownloadStatus>;
+
+/**
+ * Durable status records of one session's downloads: one small JSON file per download under
+ * `<workspace>/.starling/downloads/<session>/`, written atomically (temp file + rename) at two named
+ * points: `download_start` (before any byte is fetched) and `download_end` (after the file was renamed
+ * into place, or the download failed or was cancelled). Progress lives in memory only. A download
+ * whose record still says running when a new worker starts was cut off by the restart.
+ */
+export class DownloadStatusStore {
+  constructor(readonly dir: string) {}
+
+  /** Every stored status; records still `running` are marked interrupted (and saved) first. */
+  loadAfterRestart(): DownloadStatus[] {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    const out: DownloadStatus[] = [];
+    for (const name of names) {
+      let status: DownloadStatus;
+      try {
+        status = DownloadStatus.parse(JSON.parse(readFileSync(join(this.dir, name), "utf8")));
+      } catch {
+        continue; // a torn or foreign file: ignore it rather than fail every download tool
+      }
+      if (status.running) {
+        if (status.temp_path) rmSync(status.temp_path, { force: true });
+        status = {
+          ...status,
+          running: false,
+          interrupted: true,
+          temp_path: undefined,
+          error: "interrupted: the worker stopped (restart or crash) while this download was running; the partial file was removed. Start it again.",
+          ended_at: new Date().toISOString(),
+        };
+        this.write(status);
+      }
+      out.push(status);
+    }
+    return out;
+  }
+
+  /** Durable write of a status at a named point; the caller updates memory only after it returns. */
+  save(status: DownloadStatus, point: "download_start" | "download_end"): void {
+    this.write(status);
+    crashPoint(point);
+  }
+
+  private write(status: DownloadStatus): void {
+    mkdirSync(this.dir, { recursive: true });
+    const file = join(this.dir, `${status.download_id}.json`);
+    const temp = `${file}.tmp`;
+    writeFileSync(temp, JSON.stringify(status), { flush: true });
+    renameSync(temp, file);
+  }
+}
