@@ -1,5 +1,7 @@
 import type { ModelConfig, ProviderType } from "@starling/protocol";
+import { createAnthropicProvider } from "./anthropic/provider.js";
 import { createChatCompletionsProvider } from "./chat-completions/provider.js";
+import { createResponsesProvider } from "./responses/provider.js";
 import { ProviderError, type ModelProvider } from "./types.js";
 
 /** Builds a provider for one ModelConfig. Reads secrets from `env` at call time, never at build time. */
@@ -8,6 +10,8 @@ export type ProviderFactory = (config: ModelConfig, env: NodeJS.ProcessEnv) => M
 /** The chat providers Starling implements, by `provider_type`. */
 export const providerFactories: Readonly<Partial<Record<ProviderType, ProviderFactory>>> = {
   open_router_completion: (config, env) => createChatCompletionsProvider(config, env),
+  open_router_responses: (config, env) => createResponsesProvider(config, env),
+  claude_code: (config, env) => createAnthropicProvider(config, env),
 };
 
 /**
@@ -48,6 +52,11 @@ export { withRetries, sleep, retryBudget, retryDelayMs, type RetryOptions } from
 export { HttpExchange, statusError, kindForStatus, parseRetryAfter, DEFAULT_CONN_TIMEOUT_SECS } from "./http.js";
 export { resolveApiKey } from "./api-key.js";
 export { createChatCompletionsProvider, type ChatCompletionsProviderOptions } from "./chat-completions/provider.js";
+export { createResponsesProvider } from "./responses/provider.js";
+export { buildResponsesRequest, type ResponsesRequest } from "./responses/request-mapping.js";
+export { createAnthropicProvider } from "./anthropic/provider.js";
+export { buildAnthropicRequest, claudeCacheControl, type AnthropicRequest } from "./anthropic/request-mapping.js";
+export { createHttpChatProvider, type ChatWireFormat, type HttpProviderOptions } from "./http-chat-provider.js";
 export { buildChatRequest, SUMMARY_PREFIX, TEXT_REFERENCE_HEADER, type ChatCompletionRequest } from "./chat-completions/request-mapping.js";
 export { SseParser, type SseEvent } from "./chat-completions/sse.js";
 export { CompletionAssembler, mapUsage } from "./chat-completions/stream-assembler.js";

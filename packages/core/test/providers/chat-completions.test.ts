@@ -242,9 +242,9 @@ describe("createProvider configuration", () => {
   });
 
   it("throws kind config for provider types not implemented yet", () => {
-    const config = createModelConfig("http://127.0.0.1:1/v1/messages", { provider_type: "claude_code" });
+    const config = createModelConfig("https://chatgpt.com/backend-api/codex/responses", { provider_type: "codex_subscription" });
     expect(() => createProvider(config, ENV)).toThrow(ProviderError);
-    expect(() => createProvider(config, ENV)).toThrow(/claude_code.*not supported/);
+    expect(() => createProvider(config, ENV)).toThrow(/codex_subscription.*not supported/);
   });
 
   it("never puts the key into error messages, even when the server echoes it", async () => {

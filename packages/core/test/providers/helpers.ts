@@ -1,5 +1,6 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
-import type { ModelRequest } from "../../src/providers/index.js";
+import { expect } from "vitest";
+import { ProviderError, type ModelRequest } from "../../src/providers/index.js";
 
 export const TEST_KEY = "sk-test-secret-123";
 export const ENV = { FAKE_API_KEY: TEST_KEY };
@@ -32,4 +33,14 @@ export function createRequest(messages: TranscriptMessage[] = [userText("hello")
 
 export function signal(): AbortSignal {
   return new AbortController().signal;
+}
+
+/** The ProviderError a promise rejects with (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
+  const error = await promise.then(
+    () => expect.fail("expected a rejection"),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderError);
+  return error as ProviderError;
 }

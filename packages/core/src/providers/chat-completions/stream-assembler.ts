@@ -1,8 +1,8 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
-import type { z } from "zod";
 import { extractErrorMessage, kindForStatus } from "../http.js";
 import { ProviderError, type ModelResponse } from "../types.js";
 import { contentText, WireChunk, WireCompletion, type WireToolCall, type WireUsage } from "./wire.js";
+import { parseWire, usageFrom } from "../wire-parse.js";
 
 interface PartialCall {
   id: string | undefined;
@@ -120,13 +120,7 @@ export class CompletionAssembler {
 
 /** prompt_tokens → inputTokens (cached included), completion_tokens → outputTokens, cached_tokens → cachedTokens. */
 export function mapUsage(usage: WireUsage): Usage {
-  const count = (n: number | null | undefined): number => Math.max(0, Math.round(n ?? 0));
-  const cached = usage.prompt_tokens_details?.cached_tokens;
-  return {
-    inputTokens: count(usage.prompt_tokens),
-    outputTokens: count(usage.completion_tokens),
-    ...(cached !== undefined && cached !== null ? { cachedTokens: count(cached) } : {}),
-  };
+    return usageFrom(usage.prompt_tokens, usage.completion_tokens, usage.prompt_tokens_details?.cached_tokens);
 }
 
 /** An `error` object inside a 2xx body or stream (OpenRouter reports mid-stream failures this way). */
@@ -140,8 +134,3 @@ function upstreamError(body: { error?: unknown }): ProviderError {
   });
 }
 
-function parseWire<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ProviderError("server", `the model sent a malformed ${what}`);
-  return parsed.data;
-}

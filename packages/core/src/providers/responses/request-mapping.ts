@@ -1,0 +1,105 @@
+import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import { anthropicCacheControl, mapTool, SUMMARY_PREFIX, type ChatCompletionRequest } from "../chat-completions/request-mapping.js";
+import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
+import type { ModelRequest } from "../types.js";
+
+export type InputPart =
+  | { type: "input_text"; text: string }
+  | { type: "output_text"; text: string }
+  | { type: "input_image"; image_url: string }
+  | { type: "input_file"; filename?: string; file_data?: string; file_url?: string };
+
+export type InputItem =
+  | { type: "message"; role: "user" | "assistant"; content: InputPart[] }
+  | { type: "function_call"; call_id: string; name: string; arguments: string }
+  | { type: "function_call_output"; call_id: string; output: string };
+
+export interface ResponsesRequest {
+  model: string;
+  input: InputItem[];
+  instructions?: string;
+  tools?: Array<{ type: "function"; name: string; description: string; parameters: Record<string, unknown> }>;
+  reasoning?: unknown;
+  cache_control?: ChatCompletionRequest["cache_control"];
+  store: false;
+  stream: true;
+}
+
+/**
+ * ModelRequest → OpenAI Responses body (`input` items). System prompt → `instructions`; user text
+ * → `input_text`, images → `input_image` (with `image_in`), PDFs and audio → `input_file` (with
+ * `pdf_in` / `audio_in`), other files → text references; assistant text → `output_text`, tool calls
+ * → `function_call`; tool results → `function_call_output`. `store: false` (no server-side state).
+ */
+export async function buildResponsesRequest(config: ModelConfig, request: ModelRequest): Promise<ResponsesRequest> {
+  const input: InputItem[] = [];
+  for (const message of request.messages) input.push(...(await mapMessage(message, config)));
+  const body: ResponsesRequest = { model: config.model_name, input, store: false, stream: true };
+  if (request.system.trim() !== "") body.instructions = request.system;
+  if (request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({ type: "function", ...mapTool(tool).function }));
+  }
+  if (config.reasoning !== undefined && config.reasoning !== null) body.reasoning = config.reasoning;
+  const cacheControl = anthropicCacheControl(config);
+  if (cacheControl) body.cache_control = cacheControl;
+  return body;
+}
+
+async function mapMessage(message: TranscriptMessage, config: ModelConfig): Promise<InputItem[]> {
+  const assistant = message.role === "assistant";
+  const textType = assistant ? "output_text" : "input_text";
+  const parts: InputPart[] = [];
+  const calls: InputItem[] = [];
+  const outputs: InputItem[] = [];
+  for (const item of message.content) {
+    switch (item.type) {
+      case "text":
+        if (item.text !== "") parts.push({ type: textType, text: item.text });
+        break;
+      case "file":
+        parts.push(assistant ? { type: textType, text: textReference(item, "files in assistant messages are sent as text") } : await filePart(item, config));
+        break;
+      case "tool_call":
+        calls.push({ type: "function_call", call_id: item.id, name: item.name, arguments: item.arguments });
+        break;
+      case "tool_result":
+        outputs.push({ type: "function_call_output", call_id: item.callId, output: item.content === "" ? "(no output)" : item.content });
+        break;
+    }
+  }
+  switch (message.role) {
+    case "context": {
+      const text = parts.flatMap((p) => (p.type === "input_text" ? [p.text] : [])).join("\n");
+      return text ? [userMessage([{ type: "input_text", text: `${SUMMARY_PREFIX}\n${text}` }])] : [];
+    }
+    case "assistant":
+      return [...(parts.length > 0 ? [{ type: "message" as const, role: "assistant" as const, content: parts }] : []), ...calls, ...outputs];
+    case "tool":
+      return [...outputs, ...(parts.length > 0 ? [userMessage([{ type: "input_text", text: "The tools above returned these files:" }, ...parts])] : [])];
+    case "user": {
+      const header = senderHeader(message);
+      if (header) parts.unshift({ type: "input_text", text: header });
+      return [...(parts.length > 0 ? [userMessage(parts)] : []), ...outputs];
+    }
+  }
+}
+
+function userMessage(content: InputPart[]): InputItem {
+  return { type: "message", role: "user", content };
+}
+
+const CAPABILITY = { image: "image_in", pdf: "pdf_in", audio: "audio_in" } as const;
+
+async function filePart(file: FileItem, config: ModelConfig): Promise<InputPart> {
+  const mediaType = mediaTypeOf(file);
+  const kind = mediaKind(mediaType);
+  const capability = kind === "other" ? "file_in" : CAPABILITY[kind];
+  if (!mediaType || !config.capabilities.includes(capability)) {
+    return { type: "input_text", text: textReference(file, `the model does not support ${kind === "other" ? "generic file" : kind} input`) };
+  }
+  const data = await fileData(file, mediaType);
+  if (data.kind === "unavailable") return { type: "input_text", text: textReference(file, data.reason) };
+  if (kind === "image") return { type: "input_image", image_url: data.kind === "url" ? data.url : dataUrl(data) };
+  if (data.kind === "url") return { type: "input_file", file_url: data.url };
+  return { type: "input_file", filename: file.name ?? "file", file_data: dataUrl(data) };
+}

@@ -1,0 +1,145 @@
+import type { TranscriptItem, Usage } from "@starling/protocol";
+import { kindForStatus } from "../http.js";
+import { ProviderError } from "../types.js";
+import type { ModelResponse } from "../types.js";
+import { WireEvent, WireResponse, type WireItem, type WireUsage } from "./wire.js";
+import { parseWire, usageFrom } from "../wire-parse.js";
+
+interface PartialItem {
+  type: string;
+  id: string;
+  callId: string;
+  name: string;
+  text: string;
+  arguments: string;
+}
+
+/**
+ * Builds one ModelResponse from Responses API output: streamed events (`addEvent`) or one JSON
+ * response (`addResponse`). `response.output_text.delta` goes to `onDelta`; function call
+ * arguments are assembled from `response.function_call_arguments.delta` per output index. When
+ * `response.completed` carries a non-empty `output`, that is authoritative; otherwise the
+ * streamed items are used. `response.failed` / `error` events fail with the reported status's
+ * kind (default `server`); a stream without `response.completed` was cut off (kind `network`).
+ */
+export class ResponseAssembler {
+  private readonly items = new Map<number, PartialItem>();
+  private final: WireItem[] | undefined;
+  private usage: WireUsage | undefined;
+  private status: string | undefined;
+  private done = false;
+
+  constructor(private readonly onDelta?: (text: string) => void) {}
+
+  addEvent(json: unknown): void {
+    const event = parseWire(WireEvent, json, "stream event");
+    switch (event.type) {
+      case "response.output_item.added":
+      case "response.output_item.done":
+        if (event.item) this.mergeItem(event.output_index ?? this.items.size, event.item);
+        break;
+      case "response.output_text.delta":
+        if (event.delta) {
+          this.itemAt(event.output_index, "message").text += event.delta;
+          this.onDelta?.(event.delta);
+        }
+        break;
+      case "response.function_call_arguments.delta":
+        if (event.delta) this.itemAt(event.output_index, "function_call").arguments += event.delta;
+        break;
+      case "response.completed":
+      case "response.incomplete":
+        if (event.response) this.addResponse(event.response, false);
+        this.done = true;
+        break;
+      case "response.failed":
+        throw reportedError(event.response?.error ?? undefined);
+      case "error":
+        throw reportedError({ code: event.code, message: event.message ?? null });
+    }
+  }
+
+  /** A whole response object (non-streamed body, or the one inside `response.completed`). */
+  addResponse(json: unknown, notify = true): void {
+    const response = parseWire(WireResponse, json, "response");
+    if (response.error) throw reportedError(response.error);
+    if (response.usage) this.usage = response.usage;
+    this.status = response.incomplete_details?.reason ?? response.status ?? undefined;
+    if (response.output && response.output.length > 0) this.final = response.output;
+    else if (notify && !response.output) throw new ProviderError("server", "the model sent a response without an output array");
+    if (notify) {
+      const text = (this.final ?? []).map(messageText).join("");
+      if (text) this.onDelta?.(text);
+    }
+    this.done = true;
+  }
+
+  finish(): ModelResponse {
+    if (!this.done) throw new ProviderError("network", "the model stream ended before the reply was complete");
+    const items = this.final?.map(fromWire) ?? [...this.items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
+    const content: TranscriptItem[] = [];
+    for (const partial of items) {
+      if (partial.type === "message" && partial.text) content.push({ type: "text", text: partial.text });
+      if (partial.type === "function_call") {
+        if (!partial.callId || !partial.name) throw new ProviderError("server", "the model sent a function_call without call_id or name");
+        content.push({ type: "tool_call", id: partial.callId, name: partial.name, arguments: partial.arguments.trim() === "" ? "{}" : partial.arguments });
+      }
+    }
+    if (content.length === 0) throw new ProviderError("server", `the model returned an empty reply (status: ${this.status ?? "none"})`);
+    return { content, ...(this.usage ? { usage: mapResponsesUsage(this.usage) } : {}), ...(this.status ? { finishReason: this.status } : {}) };
+  }
+
+  private mergeItem(index: number, item: WireItem): void {
+    const incoming = fromWire(item);
+    const existing = this.items.get(index);
+    if (!existing) return void this.items.set(index, incoming);
+    // `.done` carries the complete item; keep streamed text/arguments when it omits them.
+    existing.id ||= incoming.id;
+    existing.callId ||= incoming.callId;
+    existing.name ||= incoming.name;
+    if (incoming.text) existing.text = incoming.text;
+    if (incoming.arguments) existing.arguments = incoming.arguments;
+  }
+
+  private itemAt(index: number | null | undefined, type: string): PartialItem {
+    const key = index ?? Math.max(-1, ...this.items.keys());
+    let item = this.items.get(key);
+    if (!item) {
+      item = { type, id: "", callId: "", name: "", text: "", arguments: "" };
+      this.items.set(key, item);
+    }
+    return item;
+  }
+}
+
+/** input_tokens (cached included) → inputTokens, output_tokens → outputTokens, cached_tokens → cachedTokens. */
+export function mapResponsesUsage(usage: WireUsage): Usage {
+    return usageFrom(usage.input_tokens, usage.output_tokens, usage.input_tokens_details?.cached_tokens);
+}
+
+function fromWire(item: WireItem): PartialItem {
+  const args = item.arguments;
+  return {
+    type: item.type,
+    id: item.id ?? "",
+    callId: item.call_id ?? "",
+    name: item.name ?? "",
+    text: messageText(item),
+    arguments: typeof args === "string" ? args : args === undefined || args === null ? "" : JSON.stringify(args),
+  };
+}
+
+function messageText(item: WireItem): string {
+  if (item.type !== "message") return "";
+  return (item.content ?? []).map((part) => part.text ?? part.refusal ?? "").join("");
+}
+
+function reportedError(error: unknown): ProviderError {
+  if (typeof error === "string") return new ProviderError("server", `the model reported an error: ${error}`);
+  const record = (typeof error === "object" && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  const status = typeof record.code === "number" && record.code >= 400 && record.code < 600 ? record.code : undefined;
+  const kind = status ? kindForStatus(status) : record.code === "rate_limit_exceeded" ? "rate_limited" : "server";
+  const message = typeof record.message === "string" ? record.message : "unknown error";
+  return new ProviderError(kind, `the model reported an error: ${message}`, status ? { status } : {});
+}
+

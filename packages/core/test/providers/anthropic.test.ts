@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
+import { buildAnthropicRequest, createProvider } from "../../src/providers/index.js";
+import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
+
+let fake: FakeAnthropic | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function start(replies: AnthropicReply[]): Promise<FakeAnthropic> {
+  fake = await startFakeAnthropic({ apiKey: TEST_KEY, replies });
+  return fake;
+}
+
+function claude(url: string, overrides: Parameters<typeof createModelConfig>[1] = {}) {
+  return createModelConfig(url, { provider_type: "claude_code", model_name: "claude-sonnet-4-5", ...overrides });
+}
+
+describe("claude_code (Anthropic Messages) against the fake server", () => {
+  it("streams text, assembles tool_use input split across input_json_delta events, maps usage with cache tokens", async () => {
+    const server = await start([
+      {
+        text: "Reading it now.",
+        chunkChars: 3,
+        toolUses: [{ id: "toolu_1", name: "file_read", input: { file_path: "a long/path name.txt", limit: 40 } }],
+        usage: { input_tokens: 10, output_tokens: 7, cache_read_input_tokens: 300, cache_creation_input_tokens: 20 },
+      },
+    ]);
+    const deltas: string[] = [];
+    const response = await createProvider(claude(server.url), ENV).complete(createRequest(), { signal: signal(), onDelta: (d) => deltas.push(d) });
+    expect(response.content).toEqual([
+      { type: "text", text: "Reading it now." },
+      { type: "tool_call", id: "toolu_1", name: "file_read", arguments: '{"file_path":"a long/path name.txt","limit":40}' },
+    ]);
+    expect(deltas.length).toBeGreaterThan(3);
+    expect(response.usage).toEqual({ inputTokens: 330, outputTokens: 7, cachedTokens: 300 });
+    expect(response.finishReason).toBe("tool_use");
+    const req = server.requests[0]!;
+    expect(req.headers["x-api-key"]).toBe(TEST_KEY);
+    expect(req.headers["anthropic-version"]).toBe("2023-06-01");
+    expect(req.headers["authorization"]).toBeUndefined();
+    expect(req.body).toMatchObject({ model: "claude-sonnet-4-5", stream: true, max_tokens: 4096, system: [{ type: "text", text: "You are a test." }] });
+  });
+
+  it("retries a 429 and an overloaded_error event, then succeeds", async () => {
+    const server = await start([{ status: 429, retryAfterSeconds: 0 }, { streamError: { type: "overloaded_error", message: "Overloaded" } }, { text: "ok" }]);
+    const kinds: string[] = [];
+    const response = await createProvider(claude(server.url), ENV).complete(createRequest(), { signal: signal(), onRetry: (n) => kinds.push(n.error.kind) });
+    expect(response.content).toEqual([{ type: "text", text: "ok" }]);
+    expect(kinds).toEqual(["rate_limited", "server"]);
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it("does not retry a 401 and names the status", async () => {
+    const server = await start([{ text: "never" }]);
+    const error = await rejection(createProvider(claude(server.url), { FAKE_API_KEY: "wrong" }).complete(createRequest(), { signal: signal() }));
+    expect(error).toMatchObject({ kind: "auth", status: 401 });
+    expect(error.message).toContain("invalid x-api-key");
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("a stream cut off before message_stop is a retryable network error", async () => {
+    const server = await start([{ text: "a long answer that gets cut", chunkChars: 2, dropConnection: true }, { text: "second try" }]);
+    const response = await createProvider(claude(server.url), ENV).complete(createRequest(), { signal: signal() });
+    expect(response.content).toEqual([{ type: "text", text: "second try" }]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("aborts a hanging request at once with kind aborted", async () => {
+    const server = await start([{ hang: true }]);
+    const controller = new AbortController();
+    const pending = createProvider(claude(server.url), ENV).complete(createRequest(), { signal: controller.signal });
+    await server.waitForRequests(1);
+    controller.abort();
+    expect((await rejection(pending)).kind).toBe("aborted");
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("Anthropic request mapping", () => {
+  it("maps tool calls, tool results (merged into one user turn), images, PDFs and prompt caching", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "anthropic-map-"));
+    writeFileSync(join(dir, "shot.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    writeFileSync(join(dir, "doc.pdf"), "%PDF-1.4 fake");
+    const png = pathToFileURL(join(dir, "shot.png")).href;
+    const pdf = pathToFileURL(join(dir, "doc.pdf")).href;
+    const config = claude("http://127.0.0.1:1/v1/messages", { capabilities: ["chat", "image_in"], cache_timeout: 3600 });
+    const body = await buildAnthropicRequest(
+      config,
+      createRequest([
+        message("user", [{ type: "text", text: "look" }, { type: "file", uri: png, mediaType: "image/png" }, { type: "file", uri: pdf, name: "doc.pdf" }], { userName: "ann" }),
+        message("assistant", [{ type: "text", text: "checking" }, { type: "tool_call", id: "t1", name: "ls", arguments: '{"path":"."}' }, { type: "tool_call", id: "t2", name: "bad", arguments: "{oops" }]),
+        message("tool", [
+          { type: "tool_result", callId: "t1", name: "ls", content: "a.txt", isError: false },
+          { type: "tool_result", callId: "t2", name: "bad", content: "", isError: true },
+        ]),
+        userText("thanks"),
+      ]),
+    );
+    expect(body.system).toEqual([{ type: "text", text: "You are a test.", cache_control: { type: "ephemeral", ttl: "1h" } }]);
+    expect(body.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    const [first, second, third] = body.messages;
+    expect(first!.content[0]).toEqual({ type: "text", text: expect.stringMatching(/^\[from ann at /) });
+    expect(first!.content[2]).toEqual({ type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw==" } });
+    // No pdf_in: the PDF is described, not sent.
+    expect(first!.content[3]).toMatchObject({ type: "text", text: expect.stringContaining("does not support pdf input") });
+    expect(second!.content).toEqual([
+      { type: "text", text: "checking" },
+      { type: "tool_use", id: "t1", name: "ls", input: { path: "." } },
+      { type: "tool_use", id: "t2", name: "bad", input: {} },
+    ]);
+    expect(third!.content).toEqual([
+      { type: "tool_result", tool_use_id: "t1", content: "a.txt" },
+      { type: "tool_result", tool_use_id: "t2", content: "(no output)", is_error: true },
+      { type: "text", text: "thanks", cache_control: { type: "ephemeral", ttl: "1h" } },
+    ]);
+
+    const withPdf = await buildAnthropicRequest({ ...config, capabilities: ["chat", "pdf_in"], cache_timeout: 60 }, createRequest([message("user", [{ type: "file", uri: pdf }])]));
+    expect(withPdf.messages[0]!.content).toEqual([{ type: "document", source: { type: "base64", media_type: "application/pdf", data: Buffer.from("%PDF-1.4 fake").toString("base64") } }]);
+    expect(JSON.stringify(withPdf)).not.toContain("cache_control");
+  });
+});

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startFakeResponses, type FakeResponses, type ResponsesReply } from "../../../../test/fakes/responses-server.js";
+import { buildResponsesRequest, createProvider } from "../../src/providers/index.js";
+import { ResponseAssembler } from "../../src/providers/responses/response-assembler.js";
+import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
+
+let fake: FakeResponses | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function start(replies: ResponsesReply[]): Promise<FakeResponses> {
+  fake = await startFakeResponses({ apiKey: TEST_KEY, replies });
+  return fake;
+}
+
+function responsesModel(url: string, overrides: Parameters<typeof createModelConfig>[1] = {}) {
+  return createModelConfig(url, { provider_type: "open_router_responses", model_name: "openai/gpt-4.1", ...overrides });
+}
+
+describe("open_router_responses (OpenAI Responses) against the fake server", () => {
+  it("streams output_text deltas, assembles function_call arguments, maps usage", async () => {
+    const server = await start([
+      {
+        text: "Let me check that file.",
+        chunkChars: 4,
+        functionCalls: [{ callId: "call_x", name: "grep", arguments: { pattern: "TODO", path: "src" } }],
+        usage: { input_tokens: 120, output_tokens: 30, cached_tokens: 100 },
+      },
+    ]);
+    const deltas: string[] = [];
+    const response = await createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: signal(), onDelta: (d) => deltas.push(d) });
+    expect(response.content).toEqual([
+      { type: "text", text: "Let me check that file." },
+      { type: "tool_call", id: "call_x", name: "grep", arguments: '{"pattern":"TODO","path":"src"}' },
+    ]);
+    expect(deltas.join("")).toBe("Let me check that file.");
+    expect(deltas.length).toBeGreaterThan(3);
+    expect(response.usage).toEqual({ inputTokens: 120, outputTokens: 30, cachedTokens: 100 });
+    const req = server.requests[0]!;
+    expect(req.headers["authorization"]).toBe(`Bearer ${TEST_KEY}`);
+    expect(req.body).toMatchObject({ model: "openai/gpt-4.1", stream: true, store: false, instructions: "You are a test." });
+    expect(req.body["input"]).toEqual([{ type: "message", role: "user", content: [{ type: "input_text", text: "hello" }] }]);
+  });
+
+  it("retries a 500 then succeeds; does not retry 401; response.failed fails the call", async () => {
+    const server = await start([{ status: 500 }, { text: "fine" }]);
+    const response = await createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: signal() });
+    expect(response.content).toEqual([{ type: "text", text: "fine" }]);
+    expect(server.requests).toHaveLength(2);
+
+    const auth = await rejection(createProvider(responsesModel(server.url), { FAKE_API_KEY: "nope" }).complete(createRequest(), { signal: signal() }));
+    expect(auth).toMatchObject({ kind: "auth", status: 401 });
+    expect(server.requests).toHaveLength(3);
+
+    server.push({ text: "partial", failWith: { code: "invalid_prompt", message: "prompt rejected" } });
+    const failed = await rejection(createProvider(responsesModel(server.url, { retry_mode: "once" }), ENV).complete(createRequest(), { signal: signal() }));
+    expect(failed.message).toContain("prompt rejected");
+  });
+
+  it("aborts mid-stream with kind aborted", async () => {
+    const server = await start([{ hang: true }]);
+    const controller = new AbortController();
+    const pending = createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: controller.signal });
+    await server.waitForRequests(1);
+    controller.abort();
+    expect((await rejection(pending)).kind).toBe("aborted");
+  });
+
+  it("reads a non-streamed JSON response", () => {
+    const assembler = new ResponseAssembler();
+    assembler.addResponse({
+      output: [
+        { type: "reasoning", summary: [] },
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "done" }] },
+        { type: "function_call", call_id: "c1", name: "ls", arguments: { path: "." } },
+      ],
+      usage: { input_tokens: 5, output_tokens: 2 },
+    });
+    expect(assembler.finish()).toMatchObject({
+      content: [
+        { type: "text", text: "done" },
+        { type: "tool_call", id: "c1", name: "ls", arguments: '{"path":"."}' },
+      ],
+      usage: { inputTokens: 5, outputTokens: 2 },
+    });
+    expect(() => new ResponseAssembler().addResponse({ id: "x" })).toThrow("without an output array");
+  });
+});
+
+describe("Responses request mapping", () => {
+  it("maps assistant text, function calls and their outputs, summaries and tools", async () => {
+    const body = await buildResponsesRequest(
+      responsesModel("http://127.0.0.1:1/v1/responses", { capabilities: ["chat", "pdf_in"] }),
+      createRequest(
+        [
+          message("context", [{ type: "text", text: "we talked" }]),
+          userText("list"),
+          message("assistant", [{ type: "text", text: "ok" }, { type: "tool_call", id: "c1", name: "ls", arguments: "{}" }]),
+          message("tool", [{ type: "tool_result", callId: "c1", name: "ls", content: "a b", isError: false }]),
+          message("user", [{ type: "file", uri: "data:application/pdf;base64,JVBERg==", name: "x.pdf" }, { type: "file", uri: "data:image/png;base64,AAAA" }]),
+        ],
+        { tools: [{ name: "ls", description: "list", parameters: { type: "object" } }] },
+      ),
+    );
+    expect(body.input).toEqual([
+      { type: "message", role: "user", content: [{ type: "input_text", text: "Summary of the earlier conversation:\nwe talked" }] },
+      { type: "message", role: "user", content: [{ type: "input_text", text: "list" }] },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "ok" }] },
+      { type: "function_call", call_id: "c1", name: "ls", arguments: "{}" },
+      { type: "function_call_output", call_id: "c1", output: "a b" },
+      {
+        type: "message",
+        role: "user",
+        content: [
+          { type: "input_file", filename: "x.pdf", file_data: "data:application/pdf;base64,JVBERg==" },
+          { type: "input_text", text: expect.stringContaining("does not support image input") },
+        ],
+      },
+    ]);
+    expect(body.tools).toEqual([{ type: "function", name: "ls", description: "list", parameters: { type: "object" } }]);
+  });
+});

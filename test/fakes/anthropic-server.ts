@@ -1,0 +1,97 @@
+// A scripted Anthropic Messages server on 127.0.0.1 for tests: SSE (message_start, content
+// blocks with text_delta / input_json_delta split across deltas, message_delta with usage,
+// message_stop) or one JSON message when the request does not stream.
+import type { ServerResponse } from "node:http";
+import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
+
+export interface AnthropicReply extends BaseReply {
+  text?: string;
+  toolUses?: Array<{ name: string; input: Record<string, unknown>; id?: string }>;
+  usage?: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+  /** Split text and tool input JSON into deltas of this size (default 8). */
+  chunkChars?: number;
+  /** Send an `error` event (e.g. `overloaded_error`) after message_start instead of content. */
+  streamError?: { type: string; message: string };
+}
+
+export interface FakeAnthropic extends ScriptedServer<AnthropicReply> {
+  /** Full endpoint: `http://127.0.0.1:<port>/v1/messages`. */
+  url: string;
+}
+
+export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicReply> & { apiKey?: string } = {}): Promise<FakeAnthropic> {
+  const server = await startScriptedServer<AnthropicReply>(
+    {
+      checkAuth: (req) => {
+        if (!req.headers["anthropic-version"]) return { status: 400, body: anthropicError("invalid_request_error", "anthropic-version header is required") };
+        return opts.apiKey !== undefined && req.headers["x-api-key"] !== opts.apiKey
+          ? { status: 401, body: anthropicError("authentication_error", "invalid x-api-key") }
+          : null;
+      },
+      errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),
+      render: (res, reply, index, req) => (req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index)),
+    },
+    opts,
+  );
+  return { ...server, url: `${server.origin}/v1/messages` };
+}
+
+function anthropicError(type: string, message: string): unknown {
+  return { type: "error", error: { type, message } };
+}
+
+function toolUses(reply: AnthropicReply, index: number): Array<{ id: string; name: string; input: Record<string, unknown> }> {
+  return (reply.toolUses ?? []).map((t, i) => ({ id: t.id ?? `toolu_${index}_${i}`, name: t.name, input: t.input }));
+}
+
+function usageOf(reply: AnthropicReply): Record<string, number> {
+  return reply.usage ?? { input_tokens: 10, output_tokens: 5 };
+}
+
+function stream(res: ServerResponse, reply: AnthropicReply, index: number): void {
+  const size = Math.max(1, reply.chunkChars ?? 8);
+  const usage = usageOf(reply);
+  const events: SseOut[] = [];
+  const add = (event: string, data: Record<string, unknown>): void => void events.push({ event, data: { type: event, ...data } });
+  add("message_start", {
+    message: { id: `msg_${index}`, type: "message", role: "assistant", content: [], model: "fake-claude", stop_reason: null, usage: { ...usage, output_tokens: 1 } },
+  });
+  if (reply.streamError) {
+    add("error", { error: reply.streamError });
+    return sendSse(res, events);
+  }
+  add("ping", {});
+  let block = 0;
+  if (reply.text) {
+    add("content_block_start", { index: block, content_block: { type: "text", text: "" } });
+    for (const piece of split(reply.text, size)) add("content_block_delta", { index: block, delta: { type: "text_delta", text: piece } });
+    add("content_block_stop", { index: block++ });
+  }
+  for (const tool of toolUses(reply, index)) {
+    add("content_block_start", { index: block, content_block: { type: "tool_use", id: tool.id, name: tool.name, input: {} } });
+    for (const piece of split(JSON.stringify(tool.input), size)) {
+      add("content_block_delta", { index: block, delta: { type: "input_json_delta", partial_json: piece } });
+    }
+    add("content_block_stop", { index: block++ });
+  }
+  add("message_delta", { delta: { stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: usage["output_tokens"] } });
+  add("message_stop", {});
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 4 } : {});
+}
+
+function whole(res: ServerResponse, reply: AnthropicReply, index: number): void {
+  const content: unknown[] = [];
+  if (reply.text) content.push({ type: "text", text: reply.text });
+  for (const tool of toolUses(reply, index)) content.push({ type: "tool_use", ...tool });
+  const message = {
+    id: `msg_${index}`,
+    type: "message",
+    role: "assistant",
+    model: "fake-claude",
+    content,
+    stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn",
+    usage: usageOf(reply),
+  };
+  if (reply.dropConnection) sendTruncatedJson(res, message);
+  else sendJson(res, 200, message);
+}

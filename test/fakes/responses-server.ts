@@ -1,0 +1,98 @@
+// A scripted OpenAI Responses API server on 127.0.0.1 for tests: SSE (response.created,
+// output_item.added/done, output_text.delta, function_call_arguments.delta, response.completed
+// with usage) or one JSON response when the request does not stream.
+import type { ServerResponse } from "node:http";
+import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
+
+export interface ResponsesReply extends BaseReply {
+  text?: string;
+  functionCalls?: Array<{ name: string; arguments: Record<string, unknown>; callId?: string }>;
+  usage?: { input_tokens: number; output_tokens: number; cached_tokens?: number };
+  /** Split text and argument strings into deltas of this size (default 8). */
+  chunkChars?: number;
+  /** End with `response.failed` carrying this error instead of `response.completed`. */
+  failWith?: { code: string; message: string };
+}
+
+export interface FakeResponses extends ScriptedServer<ResponsesReply> {
+  /** Full endpoint: `http://127.0.0.1:<port>/v1/responses`. */
+  url: string;
+}
+
+export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesReply> & { apiKey?: string } = {}): Promise<FakeResponses> {
+  const server = await startScriptedServer<ResponsesReply>(
+    {
+      checkAuth: (req) =>
+        opts.apiKey !== undefined && req.headers["authorization"] !== `Bearer ${opts.apiKey}`
+          ? { status: 401, body: { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } } }
+          : null,
+      errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),
+      render: (res, reply, index, req) => (req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index)),
+    },
+    opts,
+  );
+  return { ...server, url: `${server.origin}/v1/responses` };
+}
+
+type Item = Record<string, unknown>;
+
+function outputItems(reply: ResponsesReply, index: number): Item[] {
+  const items: Item[] = [];
+  if (reply.text) {
+    items.push({ type: "message", id: `msg_${index}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] });
+  }
+  (reply.functionCalls ?? []).forEach((call, i) => {
+    items.push({ type: "function_call", id: `fc_${index}_${i}`, call_id: call.callId ?? `call_${index}_${i}`, name: call.name, arguments: JSON.stringify(call.arguments), status: "completed" });
+  });
+  return items;
+}
+
+function responseObject(reply: ResponsesReply, index: number, output: Item[], status = "completed"): Item {
+  const usage = reply.usage ?? { input_tokens: 10, output_tokens: 5 };
+  return {
+    id: `resp_${index}`,
+    object: "response",
+    status,
+    model: "fake-responses",
+    output,
+    usage: {
+      input_tokens: usage.input_tokens,
+      input_tokens_details: { cached_tokens: usage.cached_tokens ?? 0 },
+      output_tokens: usage.output_tokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: usage.input_tokens + usage.output_tokens,
+    },
+  };
+}
+
+function stream(res: ServerResponse, reply: ResponsesReply, index: number): void {
+  const size = Math.max(1, reply.chunkChars ?? 8);
+  const events: SseOut[] = [];
+  const add = (type: string, data: Record<string, unknown>): void => void events.push({ event: type, data: { type, ...data } });
+  add("response.created", { response: responseObject(reply, index, [], "in_progress") });
+  const items = outputItems(reply, index);
+  items.forEach((item, outputIndex) => {
+    if (item["type"] === "message") {
+      add("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", content: [] } });
+      for (const piece of split(reply.text ?? "", size)) {
+        add("response.output_text.delta", { item_id: item["id"], output_index: outputIndex, content_index: 0, delta: piece });
+      }
+    } else {
+      add("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", arguments: "" } });
+      for (const piece of split(String(item["arguments"]), size)) {
+        add("response.function_call_arguments.delta", { item_id: item["id"], output_index: outputIndex, delta: piece });
+      }
+      add("response.function_call_arguments.done", { item_id: item["id"], output_index: outputIndex, arguments: item["arguments"] });
+    }
+    add("response.output_item.done", { output_index: outputIndex, item });
+  });
+  if (reply.failWith) add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error: reply.failWith } });
+  else add("response.completed", { response: responseObject(reply, index, items) });
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : {});
+}
+
+function whole(res: ServerResponse, reply: ResponsesReply, index: number): void {
+  const body = responseObject(reply, index, outputItems(reply, index));
+  if (reply.dropConnection) sendTruncatedJson(res, body);
+  else sendJson(res, 200, body);
+}
