@@ -1,4 +1,5 @@
 import type { ToolCallItem, TranscriptItem } from "@starling/protocol";
+import { normalizeMessages } from "../media/normalize.js";
 import { ProviderError } from "../providers/types.js";
 import type { TurnRecord } from "../store/records.js";
 import { currentContext } from "./context-window.js";
@@ -17,7 +18,8 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   const response = await deps.provider.complete(
     {
       system: deps.systemPrompt(),
-      messages: currentContext(deps.store.messages, deps.store.compaction),
+      // Media normalisation (images fitted, PDFs/audio inlined or turned into text) for this model.
+      messages: await normalizeMessages(deps.provider.config, currentContext(deps.store.messages, deps.store.compaction)),
       tools: deps.tools.catalog(),
     },
     {

@@ -8,7 +8,12 @@ export { TEXT_REFERENCE_HEADER, textReference } from "../file-parts.js";
 /** Prefix of the message that carries a compaction summary (`role: "context"`). */
 export const SUMMARY_PREFIX = "Summary of the earlier conversation:";
 
-export type WireContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+export type WireContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } }
+  // OpenRouter's PDF input and OpenAI's audio input in chat-completions.
+  | { type: "file"; file: { filename: string; file_data: string } }
+  | { type: "input_audio"; input_audio: { data: string; format: string } };
 
 export interface WireAssistantToolCall {
   id: string;
@@ -130,7 +135,7 @@ async function mapMessage(message: TranscriptMessage, imageIn: boolean): Promise
 
 /** Plain string content unless there are image parts. */
 function userMessage(parts: WireContentPart[]): WireMessage {
-  return { role: "user", content: parts.some((p) => p.type === "image_url") ? parts : joinedText(parts) };
+  return { role: "user", content: parts.some((p) => p.type !== "text") ? parts : joinedText(parts) };
 }
 
 function joinedText(parts: WireContentPart[]): string {
@@ -151,6 +156,12 @@ function addText(parts: WireContentPart[], text: string, atStart = false): void 
 
 async function addFile(parts: WireContentPart[], file: FileItem, inlineImages: boolean, role: TranscriptMessage["role"]): Promise<void> {
   const mediaType = mediaTypeOf(file);
+  // PDFs and audio arrive here inline only when media normalisation found the model takes them.
+  const inline = /^data:([^;,]+);base64,(.*)$/is.exec(file.uri);
+  if (inline && (role === "user" || role === "tool")) {
+    if (mediaKind(mediaType) === "pdf") return void parts.push({ type: "file", file: { filename: file.name ?? "document.pdf", file_data: file.uri } });
+    if (mediaKind(mediaType) === "audio") return void parts.push({ type: "input_audio", input_audio: { data: inline[2] ?? "", format: audioFormat(inline[1] ?? "") } });
+  }
   if (mediaKind(mediaType) !== "image" || !mediaType) {
     return addText(parts, textReference(file, "the chat-completions format takes only images as direct input"));
   }
@@ -161,4 +172,10 @@ async function addFile(parts: WireContentPart[], file: FileItem, inlineImages: b
   const data = await fileData(file, mediaType);
   if (data.kind === "unavailable") return addText(parts, textReference(file, data.reason));
   parts.push({ type: "image_url", image_url: { url: data.kind === "url" ? data.url : dataUrl(data) } });
+}
+
+/** `audio/mpeg` → `mp3`, `audio/wav` → `wav` (the format names of `input_audio`). */
+function audioFormat(mediaType: string): string {
+  const sub = mediaType.split("/")[1] ?? "wav";
+  return sub === "mpeg" ? "mp3" : sub === "x-wav" ? "wav" : sub;
 }

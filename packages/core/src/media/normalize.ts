@@ -1,0 +1,153 @@
+import { fileURLToPath } from "node:url";
+import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
+import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
+import { fitImage } from "./image-fit.js";
+import { contentKey, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
+import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
+
+export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
+export const PDF_TEXT_HEADER = "[PDF attached as extracted text]";
+export const AUDIO_TEXT_HEADER = "[Audio attached as text description]";
+
+type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image"]>;
+
+/**
+ * Media normalisation (reference §2.5), applied to the context before every model call, whatever the
+ * provider. Files in user and tool messages become what this model can take:
+ * - images: `image_in` → inlined as a data URL, shrunk to `multimodal_input.image` max_width/height
+ *   and re-encoded when its type is not in `supported_media_types`; else a text reference;
+ * - PDFs: `pdf_in` → inlined (`%PDF-` checked); else their extracted text;
+ * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
+ * - other files: kept with `file_in`, else a text reference.
+ * A `file_reference` transport keeps the file item as it is (not read). A file that cannot be read or
+ * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
+ * files are kept only when the model can take them back (`image_out` for images).
+ * Results are cached per file content and model settings, so a long turn reads each file once.
+ */
+export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[]): Promise<TranscriptMessage[]> {
+  const out: TranscriptMessage[] = [];
+  for (const message of messages) {
+    if (!message.content.some((i) => i.type === "file")) {
+      out.push(message);
+      continue;
+    }
+    const content: TranscriptItem[] = [];
+    for (const item of message.content) {
+      if (item.type !== "file") content.push(item);
+      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input"));
+    }
+    out.push({ ...message, content });
+  }
+  return out;
+}
+
+const cache = new Map<string, TranscriptItem>();
+const CACHE_ENTRIES = 64;
+
+/** One file as this model should get it (see normalizeMessages). */
+export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input"): Promise<TranscriptItem> {
+  const key = `${side}|${JSON.stringify([config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null])}|${await contentKey(file)}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const result = await compute(config, file, side);
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
+  return result;
+}
+
+async function compute(config: ModelConfig, file: FileItem, side: "assistant" | "input"): Promise<TranscriptItem> {
+  const caps = new Set(config.capabilities);
+  const mediaType = mediaTypeOf(file);
+  const kind = mediaKind(mediaType);
+  const ref = (reason: string): TranscriptItem => ({ type: "text", text: textReference(file, reason) });
+  if (side === "assistant") {
+    if (kind === "image" && caps.has("image_out")) return file;
+    if (kind === "other" && caps.has("file_in")) return file;
+    return ref(`the model does not take ${kind === "other" ? "files" : kind === "pdf" ? "PDFs" : `${kind}s`} in assistant history`);
+  }
+  try {
+    switch (kind) {
+      case "other":
+        return caps.has("file_in") ? file : ref("the model does not take files as direct input; read it with file_read or the shell");
+      case "image":
+        if (!caps.has("image_in")) return ref("the model does not support image input");
+        return await inlineImage(file, config.multimodal_input?.image);
+      case "pdf":
+        if (!caps.has("pdf_in")) return await pdfAsText(file);
+        return await inlineChecked(file, config.multimodal_input?.pdf, (bytes) => (isPdf(bytes) ? "application/pdf" : null), "PDF");
+      case "audio":
+        if (!caps.has("audio_in")) return await audioAsText(file, mediaType);
+        return await inlineChecked(file, config.multimodal_input?.audio, sniffAudio, "audio");
+    }
+  } catch (error) {
+    if (error instanceof MediaError) return crashed(file, error.message);
+    throw error;
+  }
+}
+
+function crashed(file: FileItem, reason: string): TranscriptItem {
+  return { type: "text", text: textReference(file, reason).replace(/^[^\n]*/, CRASHED_FILE_HEADER) };
+}
+
+/** Without a configured transport an image is inlined as is (limits apply only when configured). */
+async function inlineImage(file: FileItem, transport: Transport | undefined): Promise<TranscriptItem> {
+  if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
+  const bytes = await readMediaBytes(file);
+  const detected = sniffImage(bytes);
+  if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
+  const fitted = await fitImage(bytes, detected, {
+    maxWidth: transport?.max_width,
+    maxHeight: transport?.max_height,
+    supported: transport?.supported_media_types,
+  });
+  return { type: "file", uri: toDataUrl(fitted.mediaType, fitted.data), name: file.name, mediaType: fitted.mediaType };
+}
+
+/** PDF/audio for a model that takes them: inlined after checking the bytes are what they claim. */
+async function inlineChecked(
+  file: FileItem,
+  transport: Transport | undefined,
+  sniff: (bytes: Uint8Array) => string | null,
+  what: string,
+): Promise<TranscriptItem> {
+  if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
+  const bytes = await readMediaBytes(file);
+  const detected = sniff(bytes);
+  if (!detected) throw new MediaError(`failed to validate the ${what} signature: the content is not ${what}`);
+  const supported = transport?.supported_media_types ?? [];
+  if (supported.length && !supported.includes(detected)) {
+    throw new MediaError(`${detected} is not among the model's supported types (${supported.join(", ")})`);
+  }
+  return { type: "file", uri: toDataUrl(detected, bytes), name: file.name, mediaType: detected };
+}
+
+async function pdfAsText(file: FileItem): Promise<TranscriptItem> {
+  const bytes = await readMediaBytes(file);
+  if (!isPdf(bytes)) throw new MediaError("failed to validate the PDF signature: the content is not a PDF");
+  let extracted;
+  try {
+    extracted = await extractPdfText(bytes);
+  } catch (error) {
+    throw new MediaError(`the PDF could not be read (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const lines = [PDF_TEXT_HEADER, ...describe(file, "application/pdf"), `pages: ${extracted.pages}`, "reason: the model does not support PDF input; this is the text extracted from it (layout and images are lost)"];
+  const body = extracted.text.replace(/--- page \d+ ---\n\s*/g, "").trim() === "" ? "(no extractable text: the PDF may be scanned images)" : extracted.text;
+  return { type: "text", text: `${lines.join("\n")}\n\n${body}${extracted.truncated ? "\n\n[... text cut; read the rest with the shell, e.g. pdftotext]" : ""}` };
+}
+
+async function audioAsText(file: FileItem, mediaType: string | undefined): Promise<TranscriptItem> {
+  const bytes = await readMediaBytes(file);
+  const info = await audioInfo(bytes, mediaType);
+  const lines = [AUDIO_TEXT_HEADER, ...describe(file, mediaType)];
+  if (info.durationSeconds !== undefined) lines.push(`duration: ${formatDuration(info.durationSeconds)}`);
+  const format = [info.container, info.codec, info.sampleRate ? `${info.sampleRate} Hz` : undefined, info.channels ? `${info.channels} ch` : undefined].filter(Boolean);
+  if (format.length) lines.push(`format: ${format.join(", ")}`);
+  if (info.title || info.artist) lines.push(`tags: ${[info.artist, info.title].filter(Boolean).join(" – ")}`);
+  lines.push(`size: ${bytes.length} bytes`, "reason: the model does not support audio input; its content is not available as text");
+  return { type: "text", text: lines.join("\n") };
+}
+
+function describe(file: FileItem, mediaType: string | undefined): string[] {
+  const path = file.uri.startsWith("file:") ? fileURLToPath(file.uri) : undefined;
+  return [path ? `path: ${path}` : `uri: ${file.uri.startsWith("data:") ? "(inline data)" : file.uri}`, `name: ${file.name ?? "<unknown>"}`, `media_type: ${mediaType ?? "<unknown>"}`];
+}
