@@ -18,5 +18,6 @@ export { parseConfig, type LoadResult, type ParseOptions } from "./parse-config.
 export type { Env } from "./secrets.js";
 export { secretEnvNames, secretValues } from "./secret-names.js";
 export { upgradeToLatest, UPGRADE_STEPS, type UpgradeStep, type UpgradeResult } from "./loaders/upgrade.js";
-export { configJsonSchema } from "./json-schema.js";
+export { configJsonSchema, CONFIG_SCHEMA_FILE } from "./json-schema.js";
 export { renderSystemdUnit, type SystemdUnitOptions } from "./systemd.js";
+export { ENV_FILE_NAME, defaultEnvFilePath, readEnvFile, mergedEnv, loadSecrets, updateEnvText, type EnvFileRead } from "./env-file.js";

@@ -1,6 +1,10 @@
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { StarlingConfig } from "./schema.js";
 import { CONFIG_VERSION } from "./version.js";
+
+/** The generated schema file shipped with Starling (config/schema/, or schema/ in the npm package); `init` points `$schema` at it. */
+export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL("../schema/starling-config.schema.json", import.meta.url));
 
 /**
  * JSON Schema (draft 2020-12) of the config file as written, for editors. Objects Starling owns

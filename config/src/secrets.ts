@@ -10,8 +10,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The message never contains the value, only the variable's name. */
 function missing(env: Env, name: string): string | undefined {
   const value = env[name];
-  if (value === undefined) return `environment variable ${name} is not set; export it (or add it to the service's Environment=)`;
-  if (value.trim() === "") return `environment variable ${name} is empty; set it to the secret (or fix the service's Environment=)`;
+  if (value === undefined) return `environment variable ${name} is not set; add a line ${name}=… to the env file (starling.env next to the config, or --env-file) or export it`;
+  if (value.trim() === "") return `environment variable ${name} is empty; set it to the secret in the env file (starling.env next to the config) or the environment`;
   return undefined;
 }
 

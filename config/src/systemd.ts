@@ -10,7 +10,7 @@ export interface SystemdUnitOptions {
   configPath: string;
   /** Absolute path of the workdir. */
   workdir: string;
-  /** Absolute path of a KEY=value file with the secrets; a commented example line when omitted. */
+  /** Absolute path of the KEY=value file with the secrets, passed as `--env-file` (starling reads it itself). */
   environmentFile?: string;
 }
 
@@ -41,21 +41,17 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     ...(options.environmentFile !== undefined ? { environmentFile: options.environmentFile } : {}),
   };
   for (const [name, value] of Object.entries(paths)) checkPath(name, value);
-  const environmentFileLine =
-    options.environmentFile !== undefined
-      ? `EnvironmentFile=-${escapeValue(options.environmentFile)}`
-      : "# EnvironmentFile=%h/.config/starling/env";
   const values: Record<string, string> = {
     node_path: quoteArgument(options.nodePath),
     main_path: quoteArgument(options.mainPath),
     config_path: quoteArgument(options.configPath),
     workdir: quoteArgument(options.workdir),
-    environment_file_line: environmentFileLine,
+    env_file_args: options.environmentFile !== undefined ? ` --env-file ${quoteArgument(options.environmentFile)}` : "",
   };
   const template = readFileSync(SYSTEMD_TEMPLATE_PATH, "utf8");
   // WorkingDirectory= takes the path as is (no quotes), unlike ExecStart= arguments.
   const text = template
-    .replace(/^WorkingDirectory=\{\{workdir\}\}$/m, `WorkingDirectory=${escapeValue(options.workdir)}`)
+    .replace(/^WorkingDirectory=-\{\{workdir\}\}$/m, `WorkingDirectory=-${escapeValue(options.workdir)}`)
     .replace(/\{\{(\w+)\}\}/g, (match, key: string) => values[key] ?? match);
   const left = /\{\{\w+\}\}/.exec(text);
   if (left) throw new Error(`systemd template has an unknown placeholder ${left[0]}`);

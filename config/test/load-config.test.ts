@@ -99,7 +99,7 @@ describe("loadConfig: problems are listed by path", () => {
     const result = parseConfig(readJson(join(FIXTURES, "stellaclaw-0.4-example_config.json")), { env });
     const errors = expectErrors(result);
     expect(errors).toEqual([
-      "channels.0.bot_token_env: environment variable TELEGRAM_BOT_TOKEN is not set; export it (or add it to the service's Environment=)",
+      "channels.0.bot_token_env: environment variable TELEGRAM_BOT_TOKEN is not set; add a line TELEGRAM_BOT_TOKEN=… to the env file (starling.env next to the config, or --env-file) or export it",
     ]);
     expect(result.warnings.some((w) => w.startsWith("models.search_brave.api_key_env: environment variable BRAVE_SEARCH_API_KEY is not set"))).toBe(true);
     expect(JSON.stringify(result)).not.toContain(ENV.OPENROUTER_API_KEY);

@@ -1,5 +1,6 @@
 // The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
 // doctor, service install.
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,21 +90,23 @@ describe("starling CLI", () => {
     }
   });
 
-  it("init --yes writes a config that loads, and doctor accepts it once pointed at reachable endpoints", async () => {
+  it("init --non-interactive writes a config and env file that doctor accepts with no secrets in the environment", async () => {
     const dir = join(work.dir, "init");
     const config = join(dir, "starling.json");
     const workdir = join(dir, "wd");
     const run = await runCliOnce(
       [
-        "init", "--yes", "--config", config, "--workdir", workdir,
-        "--token-env", "MY_BOT_TOKEN", "--token", telegram.token,
-        "--model-url", model.url, "--model-name", "fake-model", "--api-key-env", "MY_MODEL_KEY",
+        "init", "--non-interactive", "--config", config, "--workdir", workdir, "--telegram-api", telegram.apiRoot,
+        "--token-env", "MY_BOT_TOKEN", "--model-url", model.url, "--model-name", "fake-model", "--api-key-env", "MY_MODEL_KEY",
       ],
-      env(),
+      env({ MY_BOT_TOKEN: telegram.token, MY_MODEL_KEY: "model-key" }),
     );
+    expect(run.output).not.toContain(telegram.token);
+    expect(run.output).not.toContain("model-key");
     expect(run.code, run.output).toBe(0);
     expect(existsSync(workdir)).toBe(true);
     const written = JSON.parse(readFileSync(config, "utf8")) as {
+      $schema: string;
       models: { main: { url: string; model_name: string; api_key_env: string } };
       channels: { bot_token_env: string; api_base_url: string }[];
     };
@@ -112,51 +115,87 @@ describe("starling CLI", () => {
     expect(JSON.stringify(written)).not.toContain(telegram.token); // the secret went to starling.env
     const envFile = join(dir, "starling.env");
     expect(readFileSync(envFile, "utf8")).toContain(`MY_BOT_TOKEN=${telegram.token}`);
+    expect(readFileSync(envFile, "utf8")).toContain("MY_MODEL_KEY=model-key");
+    expect(existsSync(written.$schema), written.$schema).toBe(true);
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
 
     const secrets = { MY_BOT_TOKEN: telegram.token, MY_MODEL_KEY: "model-key" };
     const loaded = loadConfig(config, { env: secrets, writeUpgrade: false });
     expect(loaded.ok, loaded.ok ? "" : loaded.errors.join("\n")).toBe(true);
 
-    // doctor talks to Telegram (getMe): point the written config at the fake, nothing else changed.
-    written.channels[0]!.api_base_url = telegram.apiRoot;
-    writeFileSync(config, JSON.stringify(written, null, 2));
-    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", workdir], env(secrets));
+    // doctor reads the env file itself: nothing in the environment.
+    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", workdir], env({ XDG_CONFIG_HOME: join(dir, "xdg") }));
     expect(doctor.output).toMatch(/^ok\s+config:/m);
-    expect(doctor.output).toMatch(new RegExp(`^ok\\s+telegram telegram-main: token works: @${telegram.botUser.username}`, "m"));
+    expect(doctor.output).toMatch(new RegExp(`^ok\\s+telegram telegram-main: .*works \\(@${telegram.botUser.username}\\)`, "m"));
     expect(doctor.output).toMatch(/^ok\s+model main:/m);
     expect(doctor.code, doctor.output).toBe(0);
     // init refuses to overwrite.
     const again = await runCliOnce(["init", "--yes", "--config", config, "--workdir", workdir], env());
     expect(again.code).toBe(1);
     expect(again.output).toMatch(/already exists/);
+    // A secret on the command line is refused (shell history, ps).
+    const argvSecret = await runCliOnce(["init", "--non-interactive", "--token", "123:abc"], env());
+    expect(argvSecret.code).toBe(2);
+    expect(argvSecret.output).toMatch(/not accepted on the command line/);
   });
 
-  it("service install writes a systemd user unit with absolute paths", async () => {
+  it("service install writes a unit systemd accepts, starts it, checks is-active and prints the journal command", async () => {
     const dir = join(work.dir, "service");
     const xdg = join(dir, "xdg");
     const bin = join(dir, "bin");
     mkdirSync(bin, { recursive: true });
     writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
-    // A stand-in systemctl: the test must never touch the real user manager. It records and fails.
+    // A stand-in systemctl: the test must never touch the real user manager. It records the calls
+    // and says the unit is active.
     const calls = join(dir, "systemctl-calls");
-    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "$@" >> "${calls}"\necho "no user manager here" >&2\nexit 1\n`);
+    writeFileSync(
+      join(bin, "systemctl"),
+      `#!/bin/sh\necho "$@" >> "${calls}"\ncase "$*" in *is-active*) echo active;; esac\nexit 0\n`,
+    );
     chmodSync(join(bin, "systemctl"), 0o755);
     const run = await runCliOnce(
       ["service", "install", "--config", "starling.json", "--workdir", "wd"],
       env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}` }),
       { cwd: dir },
     );
+    expect(run.code, run.output).toBe(0);
     const unitPath = join(xdg, "systemd", "user", "starling.service");
-    expect(existsSync(unitPath), run.output).toBe(true);
-    expect(readFileSync(calls, "utf8")).toMatch(/--user daemon-reload/);
+    expect(readFileSync(calls, "utf8").split("\n")).toEqual(expect.arrayContaining(["--user daemon-reload", "--user enable --now starling.service", "--user is-active starling.service"]));
+    expect(run.output).toContain("journalctl --user -u starling -f");
+    expect(existsSync(join(dir, "wd"))).toBe(true); // WorkingDirectory created
     const unit = readFileSync(unitPath, "utf8");
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? "";
     const [node, main, ...rest] = execStart.split(" ");
     expect(isAbsolute(node!) && existsSync(node!)).toBe(true);
     expect(main).toBe(HOST_MAIN);
-    expect(rest).toEqual(["--config", join(dir, "starling.json"), "--workdir", join(dir, "wd")]);
-    expect(unit).toMatch(new RegExp(`^WorkingDirectory=${join(dir, "wd")}$`, "m"));
-    expect(unit).toMatch(new RegExp(`^EnvironmentFile=-${join(dir, "starling.env")}$`, "m"));
+    expect(rest).toEqual(["--config", join(dir, "starling.json"), "--workdir", join(dir, "wd"), "--env-file", join(dir, "starling.env")]);
+    expect(unit).toMatch(new RegExp(`^WorkingDirectory=-${join(dir, "wd")}$`, "m"));
+    expect(unit).toMatch(/^RestartPreventExitStatus=78$/m);
+    expect(unit).not.toMatch(/^EnvironmentFile=/m); // secrets stay out of the service environment
+
+    // System-mode verify (user mode needs a user manager): it reports unknown keys, bad values and a missing ExecStart binary.
+    const analyze = spawnSync("systemd-analyze", ["verify", unitPath], { encoding: "utf8" });
+    if (analyze.error || /Failed to initialize manager/.test(analyze.stderr)) {
+      console.warn(`systemd-analyze verify not usable here (${analyze.error?.message ?? analyze.stderr.trim()}): the unit's syntax was not verified`);
+    } else {
+      expect(analyze.stderr.trim()).toBe("");
+      expect(analyze.status).toBe(0);
+    }
+  });
+
+  it("service install reports a unit that does not stay active", async () => {
+    const dir = join(work.dir, "service-failed");
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\ncase "$*" in *is-active*) echo failed; exit 3;; esac\nexit 0\n`);
+    chmodSync(join(bin, "systemctl"), 0o755);
+    const run = await runCliOnce(
+      ["service", "install", "--config", "starling.json", "--workdir", "wd"],
+      env({ XDG_CONFIG_HOME: join(dir, "xdg"), PATH: `${bin}:${process.env.PATH ?? ""}` }),
+      { cwd: dir },
+    );
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/starling\.service is failed after starting; see why: journalctl --user -u starling/);
   });
 });

@@ -1,64 +1,176 @@
 import { spawnSync } from "node:child_process";
-import { Telegram } from "telegraf";
-import { loadOrReport } from "./run-cli.js";
+import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
+import { probeModel, probeTelegram } from "./probes.js";
+import { serviceState } from "./service.js";
 
-interface Check {
+export interface Check {
   name: string;
-  ok: boolean;
+  status: "ok" | "warn" | "fail";
+  /** What was checked and what was found. */
   detail: string;
+  /** The exact command (or edit) that fixes it. */
+  next?: string;
 }
 
-/** Checks config, each bot token (getMe), each chat model endpoint and the sandbox; every failure says what to do. */
-export async function runDoctor(configPath: string, workdir: string): Promise<number> {
+interface DoctorCommand {
+  config: string;
+  workdir: string;
+  envFile: string;
+  fix: boolean;
+}
+
+const MIN_FREE_BYTES = 1024 ** 3;
+
+/**
+ * `starling doctor`: config, env file, bot tokens (getMe), every model key, sandbox, workdir, disk,
+ * service. Exit 0 when all is well, 1 with problems, 78 when the config itself is bad.
+ */
+export async function runDoctor(command: DoctorCommand): Promise<number> {
+  const configPath = resolve(command.config);
+  const workdir = resolve(command.workdir);
+  const flags = `--config ${configPath} --workdir ${workdir}`;
   const checks: Check[] = [];
-  const config = loadOrReport(configPath);
-  checks.push({ name: "config", ok: !!config, detail: config ? `${configPath} is valid` : "fix the problems listed above" });
-  if (config) {
-    for (const channel of config.channels) {
-      const token = process.env[channel.bot_token_env];
-      if (!token) {
-        checks.push({ name: `telegram ${channel.id}`, ok: false, detail: `set ${channel.bot_token_env} to the token from @BotFather` });
-        continue;
-      }
-      try {
-        const me = await new Telegram(token, { apiRoot: channel.api_base_url }).getMe();
-        checks.push({ name: `telegram ${channel.id}`, ok: true, detail: `token works: @${me.username}` });
-      } catch (err) {
-        checks.push({
-          name: `telegram ${channel.id}`,
-          ok: false,
-          detail: `getMe failed (${(err as Error).message}); check ${channel.bot_token_env} and that ${channel.api_base_url} is reachable`,
-        });
-      }
-    }
-    for (const [alias, model] of Object.entries(config.models)) {
-      checks.push(await checkEndpoint(alias, model.url));
-    }
-    if (config.sandbox.mode === "bubblewrap") {
-      const run = spawnSync(config.sandbox.bubblewrap_binary, ["--ro-bind", "/", "/", "true"], { encoding: "utf8" });
-      checks.push({
-        name: "sandbox",
-        ok: run.status === 0,
-        detail:
-          run.status === 0
-            ? "bubblewrap works"
-            : `bubblewrap failed (${run.error?.message ?? run.stderr.trim()}); install it (apt-get install bubblewrap) or set sandbox.mode to "subprocess"`,
-      });
-    } else {
-      checks.push({ name: "sandbox", ok: true, detail: "subprocess mode (tools run as your user, confined to the workspace by path checks)" });
-    }
+  const envRead = readEnvFile(command.envFile);
+  const fileValues = envRead.ok ? envRead.values : {};
+  const env = mergedEnv(fileValues, process.env);
+
+  // Secrets are checked below with better hints, so the config check is about the file itself.
+  const loaded = loadConfig(configPath, { env, checkSecrets: false, writeUpgrade: command.fix });
+  for (const warning of loaded.warnings) checks.push({ name: "config", status: "warn", detail: warning });
+  if (!loaded.ok) {
+    for (const error of loaded.errors) checks.push({ name: "config", status: "fail", detail: error, next: `edit ${configPath}, then: starling doctor ${flags}` });
+    print(checks);
+    return 78;
   }
-  checks.push({ name: "workdir", ok: true, detail: workdir });
-  for (const c of checks) process.stdout.write(`${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}\n`);
-  return checks.every((c) => c.ok) ? 0 : 1;
+  const config = loaded.config;
+  checks.push({
+    name: "config",
+    status: "ok",
+    detail: loaded.upgradedFrom ? `${configPath} upgraded from ${loaded.upgradedFrom} (original in ${loaded.backupPath})` : `${configPath} is valid`,
+  });
+  checks.push(envFileCheck(envRead, command, flags));
+
+  const secret = (name: string | undefined) => (name ? env[name] || undefined : undefined);
+  const missingSecret = (name: string): Check["next"] =>
+    `add ${name}=… to ${envRead.path} (chmod 600), then: starling doctor ${flags}`;
+  for (const channel of config.channels) {
+    const token = secret(channel.bot_token_env);
+    if (!token) {
+      checks.push({ name: `telegram ${channel.id}`, status: "fail", detail: `${channel.bot_token_env} is not set (env file or environment)`, next: missingSecret(channel.bot_token_env) });
+      continue;
+    }
+    const probe = await probeTelegram(token, channel.api_base_url, channel.bot_token_env);
+    checks.push({
+      name: `telegram ${channel.id}`,
+      status: probe.ok ? "ok" : "fail",
+      detail: probe.detail,
+      ...(probe.ok ? {} : { next: probe.rejected ? `get the token from @BotFather (/token), put it in ${envRead.path} as ${channel.bot_token_env}=…` : `check that ${channel.api_base_url} is reachable from here (proxy, firewall, DNS)` }),
+    });
+  }
+  for (const [alias, model] of Object.entries(config.models)) {
+    const key = secret(model.api_key_env);
+    if (model.api_key_env && !key) {
+      const chat = model.capabilities.includes("chat");
+      checks.push({ name: `model ${alias}`, status: chat ? "fail" : "warn", detail: `${model.api_key_env} is not set (env file or environment)`, next: missingSecret(model.api_key_env) });
+      continue;
+    }
+    const probe = await probeModel(alias, model, key);
+    checks.push({
+      name: `model ${alias}`,
+      status: probe.ok ? "ok" : "fail",
+      detail: probe.detail,
+      ...(probe.ok ? {} : { next: probe.rejected ? `put the right key in ${envRead.path} as ${model.api_key_env ?? "the api_key_env variable"}=…` : `check models.${alias}.url in ${configPath} and that the server is up` }),
+    });
+  }
+  checks.push(sandboxCheck(config));
+  checks.push(workdirCheck(workdir, command.fix, flags));
+  checks.push(diskCheck(workdir));
+  checks.push(serviceCheck(flags));
+  print(checks);
+  return checks.some((c) => c.status === "fail") ? 1 : 0;
 }
 
-/** Any HTTP answer (even 401/404/405) proves the endpoint is reachable; only network failures fail. */
-async function checkEndpoint(alias: string, url: string): Promise<Check> {
-  try {
-    const response = await fetch(url, { method: "GET", signal: AbortSignal.timeout(10_000) });
-    return { name: `model ${alias}`, ok: true, detail: `${url} answered HTTP ${response.status}` };
-  } catch (err) {
-    return { name: `model ${alias}`, ok: false, detail: `${url} is not reachable (${(err as Error).message}); check the url and the network` };
+function envFileCheck(read: ReturnType<typeof readEnvFile>, command: DoctorCommand, flags: string): Check {
+  if (!read.ok) return { name: "env file", status: "fail", detail: read.error, next: `chmod 600 ${read.path} and make it readable by you` };
+  if (!read.found) {
+    return { name: "env file", status: "warn", detail: `${read.path} does not exist; secrets must come from the environment`, next: `starling init ${flags} (or create the file with NAME=value lines, mode 600)` };
   }
+  if (read.tooOpen) {
+    if (command.fix) {
+      chmodSync(read.path, 0o600);
+      return { name: "env file", status: "ok", detail: `${read.path}: fixed its mode to 600` };
+    }
+    return { name: "env file", status: "fail", detail: `${read.path} can be read by other users`, next: `chmod 600 ${read.path}  (or: starling doctor ${flags} --fix)` };
+  }
+  return { name: "env file", status: "ok", detail: `${read.path} (mode 600, ${Object.keys(read.values).length} variables)` };
+}
+
+/** Sandbox mode and whether it works here. */
+function sandboxCheck(config: StarlingConfig): Check {
+  if (config.sandbox.mode === "bubblewrap") {
+    const run = spawnSync(config.sandbox.bubblewrap_binary, ["--ro-bind", "/", "/", "true"], { encoding: "utf8" });
+    return run.status === 0
+      ? { name: "sandbox", status: "ok", detail: "bubblewrap works" }
+      : {
+          name: "sandbox",
+          status: "fail",
+          detail: `bubblewrap failed (${run.error?.message ?? run.stderr.trim()})`,
+          next: `sudo apt-get install bubblewrap (or set sandbox.mode to "subprocess")`,
+        };
+  }
+  return { name: "sandbox", status: "warn", detail: "subprocess mode: tools run as your user; files you can read stay readable to the agent" };
+}
+
+function workdirCheck(workdir: string, fix: boolean, flags: string): Check {
+  try {
+    if (fix) mkdirSync(workdir, { recursive: true });
+    accessSync(workdir, constants.W_OK);
+    const probe = join(workdir, `.doctor-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
+    return { name: "workdir", status: "ok", detail: `${workdir} is writable` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT"
+      ? { name: "workdir", status: "fail", detail: `${workdir} does not exist`, next: `starling doctor ${flags} --fix  (creates it)` }
+      : { name: "workdir", status: "fail", detail: `${workdir} is not writable (${code ?? (err as Error).message})`, next: `fix its owner or mode: sudo chown -R $USER ${workdir}` };
+  }
+}
+
+function diskCheck(workdir: string): Check {
+  let path = workdir;
+  for (;;) {
+    try {
+      const stats = statfsSync(path);
+      const free = stats.bavail * stats.bsize;
+      const gib = (free / 1024 ** 3).toFixed(1);
+      return free < MIN_FREE_BYTES
+        ? { name: "disk", status: "warn", detail: `only ${gib} GiB free under ${path}`, next: "free some space: sessions and logs grow with use" }
+        : { name: "disk", status: "ok", detail: `${gib} GiB free under ${path}` };
+    } catch {
+      const parent = resolve(path, "..");
+      if (parent === path) return { name: "disk", status: "warn", detail: "cannot tell the free space" };
+      path = parent;
+    }
+  }
+}
+
+function serviceCheck(flags: string): Check {
+  const state = serviceState();
+  if (state.kind === "no-systemctl") return { name: "service", status: "ok", detail: "systemctl not available here (run the host in the foreground or under your own supervisor)" };
+  if (state.kind === "not-installed") return { name: "service", status: "ok", detail: "not installed", next: `starling service install ${flags}` };
+  if (state.active === "active") return { name: "service", status: "ok", detail: `starling.service is active (${state.unitPath})` };
+  return { name: "service", status: "warn", detail: `starling.service is ${state.active}`, next: "journalctl --user -u starling -n 50 --no-pager" };
+}
+
+function print(checks: Check[]): void {
+  const label = { ok: "ok  ", warn: "warn", fail: "FAIL" };
+  for (const c of checks) {
+    process.stdout.write(`${label[c.status]}  ${c.name}: ${c.detail}\n`);
+    if (c.next && c.status !== "ok") process.stdout.write(`      next: ${c.next}\n`);
+  }
+  const failed = checks.filter((c) => c.status === "fail").length;
+  process.stdout.write(failed ? `${failed} problem${failed > 1 ? "s" : ""} found\n` : "all checks passed\n");
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WORKER_CRASH_POINTS } from "@starling/protocol";
-import { loadConfig, type StarlingConfig } from "@starling/config";
+import { loadConfig, mergedEnv, readEnvFile, type Env, type StarlingConfig } from "@starling/config";
 import { HOST_CRASH_POINTS } from "../state/host-store.js";
 import { startHost } from "../host.js";
 import { parseCli, USAGE } from "./args.js";
@@ -26,8 +26,8 @@ function version(): string {
 export const EXIT_CONFIG = 78;
 
 /** Loads the config or prints every problem (`path: what is wrong`) and returns null. */
-export function loadOrReport(path: string): StarlingConfig | null {
-  const result = loadConfig(path, { env: process.env });
+export function loadOrReport(path: string, env: Env = process.env): StarlingConfig | null {
+  const result = loadConfig(path, { env });
   // Warnings first, also when there are errors: a misspelt key is often the cause of an error.
   for (const warning of result.warnings) process.stderr.write(`starling: warning: ${warning}\n`);
   if (!result.ok) {
@@ -62,13 +62,20 @@ export async function runCli(argv: string[]): Promise<number | null> {
     case "init":
       return runInit(command);
     case "doctor":
-      return runDoctor(command.config, command.workdir);
+      return runDoctor(command);
     case "service":
-      return runService(command.action, command.config, command.workdir);
+      return runService(command.action, command.config, command.workdir, command.envFile);
     case "run": {
-      const config = loadOrReport(command.config);
+      // Secrets from the env file go into this private map, never into process.env.
+      const envFile = readEnvFile(command.envFile);
+      if (!envFile.ok) {
+        process.stderr.write(`starling: ${envFile.error}\n`);
+        return EXIT_CONFIG;
+      }
+      const env = mergedEnv(envFile.values, process.env);
+      const config = loadOrReport(command.config, env);
       if (!config) return EXIT_CONFIG;
-      const host = await startHost(config, command.workdir);
+      const host = await startHost(config, command.workdir, env);
       let signals = 0;
       const onSignal = (signal: string) => {
         signals++;

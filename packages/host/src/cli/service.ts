@@ -1,47 +1,74 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { renderSystemdUnit } from "@starling/config";
 import { hostMainPath } from "../worker-path.js";
 
 const UNIT = "starling.service";
+const JOURNAL = "journalctl --user -u starling -f";
 
 function unitPath(): string {
   return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "systemd", "user", UNIT);
 }
 
-function systemctl(args: string[]): { ok: boolean; output: string } | null {
-  const run = spawnSync("systemctl", ["--user", ...args], { encoding: "utf8" });
-  if (run.error) return null;
-  return { ok: run.status === 0, output: `${run.stdout}${run.stderr}`.trim() };
+function run(command: string, args: string[]): { ok: boolean; output: string } | null {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  if (result.error) return null;
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+const systemctl = (args: string[]) => run("systemctl", ["--user", ...args]);
+
+export type ServiceState = { kind: "no-systemctl" } | { kind: "not-installed" } | { kind: "installed"; unitPath: string; active: string };
+
+/** What `systemctl --user is-active starling` says, for doctor. */
+export function serviceState(): ServiceState {
+  const path = unitPath();
+  const active = systemctl(["is-active", UNIT]);
+  if (!active) return existsSync(path) ? { kind: "installed", unitPath: path, active: "unknown (no systemctl)" } : { kind: "no-systemctl" };
+  if (!existsSync(path)) return { kind: "not-installed" };
+  return { kind: "installed", unitPath: path, active: active.output.split("\n")[0] || "unknown" };
+}
+
+/** `is-active` right after a start says "activating"; a config error shows up as "failed" within a second or two. */
+async function settledState(): Promise<string> {
+  let state = "unknown";
+  for (let i = 0; i < 6; i++) {
+    await sleep(500);
+    state = systemctl(["is-active", UNIT])?.output.split("\n")[0] ?? "unknown";
+    if (state !== "activating" && state !== "reloading") return state;
+  }
+  return state;
+}
+
+function lingerHint(): string {
+  const user = userInfo().username;
+  const linger = run("loginctl", ["show-user", user, "--property=Linger", "--value"]);
+  if (linger?.ok && linger.output === "yes") return "";
+  return `to keep it running after you log out: loginctl enable-linger ${user}\n`;
 }
 
 /** `service install|uninstall|status`: the systemd user unit with absolute paths. */
-export async function runService(action: "install" | "uninstall" | "status", config: string, workdir: string): Promise<number> {
+export async function runService(action: "install" | "uninstall" | "status", config: string, workdir: string, envFile: string): Promise<number> {
   const path = unitPath();
   if (action === "install") {
     const configPath = resolve(config);
     if (!existsSync(configPath)) {
-      process.stderr.write(`starling: ${configPath} does not exist; run starling init first\n`);
+      process.stderr.write(`starling: ${configPath} does not exist; run: starling init --config ${configPath} --workdir ${resolve(workdir)}\n`);
       return 1;
     }
-    const environmentFile = join(dirname(configPath), "starling.env");
-    const unit = renderSystemdUnit({
-      nodePath: process.execPath,
-      mainPath: hostMainPath(),
-      configPath,
-      workdir: resolve(workdir),
-      environmentFile,
-    });
+    const environmentFile = resolve(envFile);
+    mkdirSync(resolve(workdir), { recursive: true });
+    const unit = renderSystemdUnit({ nodePath: process.execPath, mainPath: hostMainPath(), configPath, workdir: resolve(workdir), environmentFile });
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, unit);
-    process.stdout.write(`wrote ${path}\nsecrets (TELEGRAM_BOT_TOKEN=…, API keys) go in ${environmentFile}\n`);
-    const steps = [["daemon-reload"], ["enable", "--now", UNIT]];
-    for (const step of steps) {
+    process.stdout.write(`wrote ${path}\nsecrets (bot token, API keys) are read from ${environmentFile}\n`);
+    for (const step of [["daemon-reload"], ["enable", "--now", UNIT]]) {
       const result = systemctl(step);
       if (!result) {
-        process.stdout.write(`systemctl is not available here; run:\n  systemctl --user daemon-reload\n  systemctl --user enable --now ${UNIT}\n  loginctl enable-linger $USER   # keep it running after logout\n`);
+        process.stdout.write(`systemctl is not available here; on a systemd machine run:\n  systemctl --user daemon-reload\n  systemctl --user enable --now ${UNIT}\n${lingerHint()}`);
         return 0;
       }
       if (!result.ok) {
@@ -49,7 +76,12 @@ export async function runService(action: "install" | "uninstall" | "status", con
         return 1;
       }
     }
-    process.stdout.write(`enabled and started ${UNIT}; logs: journalctl --user -u starling -f and ${workdir}/logs/host.log\n`);
+    const state = await settledState();
+    if (state !== "active") {
+      process.stderr.write(`starling.service is ${state} after starting; see why: journalctl --user -u starling -n 50 --no-pager\n`);
+      return 1;
+    }
+    process.stdout.write(`starling.service is active\nlogs: ${JOURNAL}   (JSON lines also in ${resolve(workdir)}/logs/host.log)\n${lingerHint()}`);
     return 0;
   }
   if (action === "uninstall") {
