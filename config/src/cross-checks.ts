@@ -33,10 +33,37 @@ function checkModels(models: Record<string, unknown>, out: CheckResult): void {
     out.errors.push("models: at least one model is required");
     return;
   }
+  for (const name of names) checkProviderType(models[name], `models.${name}`, out);
   const capabilities = names.map((name) => capabilitiesOf(models[name]));
   if (capabilities.some((c) => c === undefined)) return; // malformed model: the schema error says why
   if (!capabilities.some((c) => c?.includes("chat"))) {
     out.errors.push('models: at least one model needs the "chat" capability (it answers the conversation)');
+  }
+}
+
+const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code"];
+/** The provider_types a tool-model field can use (undefined: any chat provider). */
+const TOOL_PROVIDERS: Partial<Record<ToolModelField, string[]>> = {
+  search_tool_model: ["brave_search"],
+  image_generation_tool_model: ["openai_image", "openai_image_edit", ...CHAT_PROVIDERS],
+};
+
+/** provider_types the worker cannot run, and roles a provider cannot play, are errors: never a silent load. */
+function checkProviderType(model: unknown, at: string, out: CheckResult, role?: ToolModelField): void {
+  const type = asString(asRecord(model).provider_type);
+  if (type === undefined) return;
+  if (type === "codex_subscription") {
+    out.errors.push(
+      `${at}.provider_type: codex_subscription is not supported yet; use "open_router_responses" with an OpenAI API key (url https://api.openai.com/v1/responses, api_key_env OPENAI_API_KEY) instead`,
+    );
+    return;
+  }
+  const allowed = role ? (TOOL_PROVIDERS[role] ?? CHAT_PROVIDERS) : undefined;
+  if (allowed && !allowed.includes(type)) {
+    out.errors.push(`${at}.provider_type: session_defaults.${role} cannot use a "${type}" model (use ${allowed.join(" or ")})`);
+  }
+  if (!role && capabilitiesOf(model)?.includes("chat") && !CHAT_PROVIDERS.includes(type)) {
+    out.errors.push(`${at}.capabilities: a "${type}" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)`);
   }
 }
 
@@ -47,10 +74,12 @@ function checkToolTargets(config: RawConfig, models: Record<string, unknown>, ou
     const target = defaults[field];
     const at = `session_defaults.${field}`;
     let model: unknown;
+    let modelAt = at;
     if (typeof target === "string") {
       const text = target.trim();
       if (text === "" || text in models) {
         model = models[text];
+        modelAt = `models.${text}`;
       } else if (text.includes(":")) {
         const colon = text.lastIndexOf(":");
         const suffix = text.slice(colon + 1);
@@ -66,6 +95,7 @@ function checkToolTargets(config: RawConfig, models: Record<string, unknown>, ou
     } else {
       continue;
     }
+    if (model !== undefined) checkProviderType(model, modelAt, out, field);
     const capabilities = capabilitiesOf(model);
     const needed = TOOL_CAPABILITY[field];
     if (capabilities && !capabilities.includes(needed)) {

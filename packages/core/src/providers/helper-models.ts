@@ -1,6 +1,7 @@
 import type { ModelConfig } from "@starling/protocol";
 import type { ImageProvider } from "./image-types.js";
 import type { SearchProvider } from "./search-types.js";
+import { createImageProvider, createProvider, createSearchProvider, isImageProviderType } from "./registry.js";
 import type { ModelProvider } from "./types.js";
 
 /**
@@ -36,4 +37,33 @@ export interface HelperModels {
    * session's own model.
    */
   chat(role: "image" | "pdf" | "audio"): ModelProvider;
+}
+
+/**
+ * HelperModels over `initialize.helperModels` (keyed by `<role>_tool_model`; other keys are
+ * ignored) and the session's own model. `env` is where API keys are read (the worker passes
+ * `initialize.secrets` merged over its environment).
+ */
+export function createHelperModels(main: ModelConfig, helperModels: Readonly<Record<string, ModelConfig>> | undefined, env: NodeJS.ProcessEnv): HelperModels {
+  const cache = new Map<string, unknown>();
+  const once = <T>(key: string, build: () => T): T => {
+    if (!cache.has(key)) cache.set(key, build());
+    return cache.get(key) as T;
+  };
+  const config = (role: HelperRole): ModelConfig | undefined => helperModels?.[helperModelKey(role)];
+  return {
+    config,
+    search() {
+      const model = config("search");
+      return model ? once("search", () => createSearchProvider(model, env)) : undefined;
+    },
+    imageGenerator() {
+      const model = config("image_generation") ?? (isImageProviderType(main.provider_type) ? main : undefined);
+      return model ? once("image_generation", () => createImageProvider(model, env)) : undefined;
+    },
+    chat(role) {
+      const model = config(role);
+      return once(`chat:${model ? role : "main"}`, () => createProvider(model ?? main, env));
+    },
+  };
 }

@@ -28,18 +28,18 @@ export class HttpExchange {
   }
 
   /** POSTs JSON and resolves once response headers arrive (any status). */
-  async post(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+  post(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+    return this.send(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  }
+
+  /** Any request (GET, multipart POST, …); resolves once response headers arrive (any status). */
+  async send(url: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<Response> {
     const timer = setTimeout(
       () => this.expire(`no response headers from ${describeUrl(url)} within ${this.limits.connTimeoutMs / 1000} s`),
       this.limits.connTimeoutMs,
     );
     try {
-      return await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify(body),
-        signal: this.controller.signal,
-      });
+      return await fetch(url, { ...init, signal: this.controller.signal });
     } catch (cause) {
       throw this.toError(cause, `request to ${describeUrl(url)} failed`);
     } finally {

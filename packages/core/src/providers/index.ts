@@ -1,35 +1,10 @@
-import type { ModelConfig, ProviderType } from "@starling/protocol";
-import { createAnthropicProvider } from "./anthropic/provider.js";
-import { createChatCompletionsProvider } from "./chat-completions/provider.js";
-import { createResponsesProvider } from "./responses/provider.js";
-import { ProviderError, type ModelProvider } from "./types.js";
-
-/** Builds a provider for one ModelConfig. Reads secrets from `env` at call time, never at build time. */
-export type ProviderFactory = (config: ModelConfig, env: NodeJS.ProcessEnv) => ModelProvider;
-
-/** The chat providers Starling implements, by `provider_type`. */
-export const providerFactories: Readonly<Partial<Record<ProviderType, ProviderFactory>>> = {
-  open_router_completion: (config, env) => createChatCompletionsProvider(config, env),
-  open_router_responses: (config, env) => createResponsesProvider(config, env),
-  claude_code: (config, env) => createAnthropicProvider(config, env),
-};
-
-/**
- * The provider for `config.provider_type`. An unsupported type throws ProviderError kind
- * `config` at once; a missing API key surfaces when `complete` is called (kind `config`, naming
- * the variable).
- */
-export function createProvider(config: ModelConfig, env: NodeJS.ProcessEnv = process.env): ModelProvider {
-  const factory = providerFactories[config.provider_type];
-  if (!factory) {
-    const supported = Object.keys(providerFactories).join(", ");
-    throw new ProviderError(
-      "config",
-      `model ${config.model_name}: provider_type "${config.provider_type}" is not supported yet (supported: ${supported})`,
-    );
-  }
-  return factory(config, env);
-}
+export {
+  createProvider,
+  createSearchProvider,
+  createImageProvider,
+  providerFactories,
+  type ProviderFactory,
+} from "./registry.js";
 
 // Types and errors
 export {
@@ -45,7 +20,9 @@ export {
 // Helper-model interfaces (web_search, image_generation, media analysis tools)
 export type { SearchProvider, SearchRequest, SearchResult } from "./search-types.js";
 export type { ImageProvider, ImageInput, ImageGenerationRequest, ImageEditRequest, ImageResult, GeneratedImage } from "./image-types.js";
-export { HELPER_ROLES, helperModelKey, type HelperRole, type HelperModels } from "./helper-models.js";
+export { HELPER_ROLES, helperModelKey, createHelperModels, type HelperRole, type HelperModels } from "./helper-models.js";
+export { createBraveSearchProvider, mapBraveResults, formatSearchAnswer, BRAVE_MAX_RESULTS } from "./brave-search/provider.js";
+export { createOpenAIImageProvider, imageEndpoint } from "./openai-image/provider.js";
 
 // Building blocks, for other providers and tests
 export { withRetries, sleep, retryBudget, retryDelayMs, type RetryOptions } from "./retry.js";

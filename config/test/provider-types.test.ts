@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/index.js";
+import { ENV, EXAMPLE_CONFIG } from "./helpers.js";
+
+const example = (): Record<string, any> => JSON.parse(readFileSync(EXAMPLE_CONFIG, "utf8")) as Record<string, any>;
+const errorsOf = (raw: unknown): string[] => {
+  const result = parseConfig(raw, { env: ENV });
+  return result.ok ? [] : result.errors;
+};
+
+const model = (provider_type: string, capabilities: string[]) => ({
+  provider_type,
+  model_name: "m",
+  url: "https://example.com/v1/x",
+  capabilities,
+});
+
+describe("provider_type checks: a model the worker cannot run never loads silently", () => {
+  it("rejects codex_subscription with what to use instead", () => {
+    const raw = example();
+    raw.models.codex = model("codex_subscription", ["chat"]);
+    expect(errorsOf(raw)).toEqual([expect.stringMatching(/^models\.codex\.provider_type: codex_subscription is not supported yet; use "open_router_responses"/)]);
+  });
+
+  it("rejects a search or image model offered as a chat model, and a role its provider cannot play", () => {
+    const raw = example();
+    raw.models.brave = model("brave_search", ["chat", "web_search"]);
+    raw.models.chatty = model("claude_code", ["chat", "web_search"]);
+    raw.models.painter = model("openai_image", ["image_out"]);
+    raw.session_defaults = { search_tool_model: "chatty", image_tool_model: "painter", image_generation_tool_model: "painter" };
+    expect(errorsOf(raw)).toEqual([
+      'models.brave.capabilities: a "brave_search" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)',
+      'models.painter.provider_type: session_defaults.image_tool_model cannot use a "openai_image" model (use open_router_completion or open_router_responses or claude_code)',
+      'models.chatty.provider_type: session_defaults.search_tool_model cannot use a "claude_code" model (use brave_search)',
+    ]);
+  });
+
+  it("accepts every provider in a role it can play, inline or by alias", () => {
+    const raw = example();
+    raw.models.claude = model("claude_code", ["chat", "image_in", "pdf_in"]);
+    raw.models.responses = model("open_router_responses", ["chat"]);
+    raw.models.painter = model("openai_image_edit", ["image_out"]);
+    raw.session_defaults = {
+      search_tool_model: model("brave_search", ["web_search"]),
+      image_tool_model: "claude",
+      pdf_tool_model: "claude:self",
+      image_generation_tool_model: "painter",
+    };
+    expect(errorsOf(raw)).toEqual([]);
+  });
+});
