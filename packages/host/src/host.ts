@@ -9,6 +9,7 @@ import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
 import { buildLaunch } from "./conversations/launch.js";
 import type { HostSettings } from "./conversations/settings.js";
+import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate } from "./conversations/coordinate.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
@@ -27,15 +28,14 @@ export interface RunningHost {
 
 export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJS.ProcessEnv): HostSettings {
   const chatModels: Record<string, ModelConfig> = {};
-  const helperModels: Record<string, ModelConfig> = {};
   for (const [alias, model] of Object.entries(config.models)) {
-    (model.capabilities.includes("chat") ? chatModels : helperModels)[alias] = model;
+    if (model.capabilities.includes("chat")) chatModels[alias] = model;
   }
   const d = config.session_defaults;
   return {
     workdir,
     chatModels,
-    helperModels,
+    helperModels: resolveToolModels(config),
     compression:
       d?.compression_threshold_tokens !== undefined
         ? { thresholdTokens: d.compression_threshold_tokens, retainRecentTokens: d.compression_retain_recent_tokens ?? 0 }
