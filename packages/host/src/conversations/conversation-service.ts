@@ -6,20 +6,26 @@ import { queueOutbound } from "../state/outbox.js";
 import type { ConversationRecord, InboundItem } from "../state/records.js";
 import { CONVERSATION_COMMANDS, runCommand } from "./commands.js";
 import type { HostSettings } from "./settings.js";
+import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
+import { queueRefusalNotice } from "./refusal-notices.js";
 import { seedWorkspace } from "./workspace.js";
 
+const SESSION_SUFFIX = /^(.+)\.(?:foreground|background\.\d+|subagent\.\d+)$/;
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
 
 /** Conversations: one per chat, each with its workspace, model choice and foreground session. */
 export class ConversationService implements ConversationController {
   private wakeChannel: (channelId: string) => void = () => undefined;
+  private readonly limits: InboundLimits;
 
   constructor(
     readonly store: HostStore,
     readonly settings: HostSettings,
     readonly supervisor: SessionSupervisor,
     readonly log: pino.Logger,
-  ) {}
+  ) {
+    this.limits = new InboundLimits(settings.limits ?? DEFAULT_LIMITS);
+  }
 
   onOutbox(wake: (channelId: string) => void): void {
     this.wakeChannel = wake;
@@ -33,8 +39,9 @@ export class ConversationService implements ConversationController {
   }
 
   conversationOfSession(sessionId: string): ConversationRecord | undefined {
-    const id = sessionId.split(".")[0]!;
-    return this.store.conversation(id);
+    // Channel ids may contain dots, so the conversation id is what precedes the session suffix.
+    const id = SESSION_SUFFIX.exec(sessionId)?.[1];
+    return id === undefined ? undefined : this.store.conversation(id);
   }
 
   /** The chat's conversation, created (durably, with its workspace) on first use. */
@@ -74,12 +81,21 @@ export class ConversationService implements ConversationController {
     return seedWorkspace(this.settings.workdir, conversation.id);
   }
 
-  /** One sync batch: update id, conversation (if new), the inbound item (or held item + model picker). */
+  /**
+   * One sync batch: update id, conversation (if new), the inbound item (or held item + model picker),
+   * or, over a limit (inbound-limits.ts), only the update id and a notice that names the message.
+   */
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    const chatKey = `${input.chat.channelId}:${input.chat.chatId}`;
     const outcome = await this.store.commit("admit", (tx): AdmitOutcome => {
       if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
       tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
       const conversation = this.createIn(tx, input.chat);
+      const refusal = this.limits.check(chatKey, this.waitingMessages());
+      if (refusal) {
+        queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
+        return { kind: "refused", conversationId: conversation.id, reason: refusal.kind };
+      }
       const item: InboundItem = {
         seq: tx.next("inbound"),
         conversationId: conversation.id,
@@ -103,9 +119,16 @@ export class ConversationService implements ConversationController {
       }
       return { kind: "awaiting_model", conversationId: conversation.id };
     });
+    if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKey);
     if (outcome.kind === "admitted") this.supervisor.deliver();
-    if (outcome.kind === "awaiting_model") this.wake(input.chat.channelId);
+    if (outcome.kind === "awaiting_model" || outcome.kind === "refused") this.wake(input.chat.channelId);
+    if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
     return outcome;
+  }
+
+  /** Admitted messages not yet handed to a worker (waiting for a turn slot or a model choice). */
+  private waitingMessages(): number {
+    return this.store.inbound().length + this.store.list("held:").length;
   }
 
   async command(input: CommandInput): Promise<CommandReply> {

@@ -44,8 +44,7 @@ export function writeEventReplies(
     default:
       break;
   }
-  // Sent after the commit by the host; waking here is harmless (the sender reads the store).
-  queueMicrotask(() => service.wake(conversation.channelId));
+  tx.afterCommit(() => service.wake(conversation.channelId));
 }
 
 const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {

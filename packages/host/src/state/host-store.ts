@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
-import { crashPoint } from "@starling/protocol";
+import { crashPoint, failPoint } from "@starling/protocol";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
 
 /** Named commit points of the host (ARCHITECTURE §5.6). */
@@ -37,22 +37,35 @@ export const HostKeys = {
 } as const;
 
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+const DELETED = Symbol("deleted");
 
+/**
+ * The writes of one commit. They are visible to reads made while the commit is being built (read your
+ * own writes) and reach the in-memory mirror only after the batch is durable: a failed write leaves the
+ * mirror exactly as the database is.
+ */
 export class HostTransaction {
   readonly ops: Op[] = [];
+  /** Staged values by key; DELETED marks a staged delete. */
+  readonly staged = new Map<string, unknown>();
+  readonly committed: (() => void)[] = [];
   constructor(private readonly store: HostStore) {}
+  /** Runs `fn` once this batch is durable and visible (e.g. wake the sender of a queued reply). */
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
   put(key: string, value: unknown): void {
-    this.store.cache.set(key, value);
+    this.staged.set(key, value);
     this.ops.push({ type: "put", key, value });
   }
   del(key: string): void {
-    this.store.cache.delete(key);
+    this.staged.set(key, DELETED);
     this.ops.push({ type: "del", key });
   }
   /** Next value of a durable counter (written in this batch). */
   next(name: string): number {
     const key = HostKeys.counter(name);
-    const value = ((this.store.cache.get(key) as number | undefined) ?? 0) + 1;
+    const value = (this.store.get<number>(key) ?? 0) + 1;
     this.put(key, value);
     return value;
   }
@@ -66,6 +79,7 @@ export class HostTransaction {
 export class HostStore {
   readonly cache = new Map<string, unknown>();
   private chain: Promise<unknown> = Promise.resolve();
+  private building: HostTransaction | null = null;
 
   private constructor(private readonly db: Level<string, unknown>) {}
 
@@ -83,24 +97,47 @@ export class HostStore {
   }
 
   get<T>(key: string): T | undefined {
+    const staged = this.building?.staged;
+    if (staged?.has(key)) {
+      const value = staged.get(key);
+      return value === DELETED ? undefined : (value as T);
+    }
     return this.cache.get(key) as T | undefined;
   }
 
   /** Values of every key starting with `prefix`, in key order. */
   list<T>(prefix: string): T[] {
-    const out: [string, T][] = [];
-    for (const [key, value] of this.cache) if (key.startsWith(prefix)) out.push([key, value as T]);
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v);
+    const found = new Map<string, unknown>();
+    for (const [key, value] of this.cache) if (key.startsWith(prefix)) found.set(key, value);
+    for (const [key, value] of this.building?.staged ?? []) {
+      if (!key.startsWith(prefix)) continue;
+      if (value === DELETED) found.delete(key);
+      else found.set(key, value);
+    }
+    return [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v as T);
   }
 
   commit<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
     const run = async () => {
       const tx = new HostTransaction(this);
-      const out = build(tx);
+      // Reads inside `build` (synchronous) see its staged writes; nobody else does until the batch is durable.
+      this.building = tx;
+      let out: T;
+      try {
+        out = build(tx);
+      } finally {
+        this.building = null;
+      }
       if (tx.ops.length) {
+        if (point) failPoint(point);
         await this.db.batch(tx.ops, { sync: point !== null });
+        for (const [key, value] of tx.staged) {
+          if (value === DELETED) this.cache.delete(key);
+          else this.cache.set(key, value);
+        }
         if (point) crashPoint(point);
       }
+      for (const fn of tx.committed) fn();
       return out;
     };
     const next = this.chain.then(run);
