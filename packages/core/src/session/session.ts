@@ -23,6 +23,7 @@ import { liveState } from "./live-state.js";
 import type { SessionLogger, SessionTools } from "./session-deps.js";
 import { createSessionMachine, type SessionMachine } from "./session-machine.js";
 import { TurnJournal } from "./turn-journal.js";
+import { sessionSecrets } from "./session-secrets.js";
 
 export const DEFAULT_STEP_LIMIT = 200;
 
@@ -64,11 +65,21 @@ export class Session {
   static async open(options: SessionOptions): Promise<Session> {
     const { init } = options;
     // The provider is built first: a config it cannot serve must fail before the database is locked.
-    const provider = options.provider ?? createProvider(init.model, options.env ?? process.env);
+    const secrets = sessionSecrets(init, options.env ?? process.env);
+    const provider = options.provider ?? createProvider(init.model, secrets.providerEnv);
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
     const tools =
-      options.tools ?? new ToolRuntime({ workspace: init.workspace, sessionId: init.sessionId, coordinate: options.coordinate, deny: init.toolDeny });
+      options.tools ??
+      new ToolRuntime({
+        workspace: init.workspace,
+        sessionId: init.sessionId,
+        coordinate: options.coordinate,
+        deny: init.toolDeny,
+        sandbox: init.sandbox,
+        secrets,
+        redactor: secrets.redactor,
+      });
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);

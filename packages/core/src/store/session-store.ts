@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
-import { crashPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
+import { crashPoint, failPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
 import { Keys, prefixRange } from "./keys.js";
 import {
   initialMeta,
@@ -19,7 +19,10 @@ export type CommitPoint = WorkerCrashPoint;
 
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 
-/** Mutations of one commit batch. Each method updates the in-memory mirror and records the write. */
+/**
+ * Mutations of one commit batch. Each method updates the in-memory mirror and records the write; if
+ * the batch then fails, `SessionStore.commit` puts the mirror back as it was.
+ */
 export class Transaction {
   readonly ops: Op[] = [];
   readonly events: OutboxEntry[] = [];
@@ -74,6 +77,16 @@ export class Transaction {
     for (let seq = from; seq <= to; seq++) this.ops.push({ type: "del", key: Keys.outbox(seq) });
     if (to > meta.lastAckedSeq) meta.lastAckedSeq = to;
   }
+}
+
+/** The in-memory state a commit may change, taken before it so a failed write can be undone. */
+interface MirrorSnapshot {
+  meta: SessionMeta;
+  messageCount: number;
+  queue: QueuedInput[];
+  lastTurn: TurnRecord | null;
+  intents: Map<string, ToolIntent>;
+  compaction: CompactionRecord | null;
 }
 
 export type EventListener = (entry: OutboxEntry) => void;
@@ -153,11 +166,19 @@ export class SessionStore {
    */
   commit<T>(point: CommitPoint | null, build: (tx: Transaction) => T): Promise<T> {
     const run = async () => {
+      const before = this.snapshot();
       const tx = new Transaction(this);
       const out = build(tx);
       if (tx.ops.length === 0 && tx.events.length === 0) return out;
-      const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: this.meta }];
-      await this.db.batch(batch, { sync: point !== null });
+      const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
+      try {
+        if (point) failPoint(point);
+        await this.db.batch(batch, { sync: point !== null });
+      } catch (err) {
+        // The mirror must not claim what the database does not hold.
+        this.restore(before);
+        throw err;
+      }
       if (point) crashPoint(point);
       for (const op of tx.ops) if (op.type === "put" && op.key.startsWith("inbox:")) this.inbox.add(op.key.slice(6));
       for (const entry of tx.events) this.listener(entry);
@@ -166,6 +187,26 @@ export class SessionStore {
     const next = this.chain.then(run);
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  private snapshot(): MirrorSnapshot {
+    return {
+      meta: structuredClone(this.meta),
+      messageCount: this.messages.length,
+      queue: [...this.queue],
+      lastTurn: this.lastTurn,
+      intents: new Map(this.intents),
+      compaction: this.compaction,
+    };
+  }
+
+  private restore(s: MirrorSnapshot): void {
+    this.meta = s.meta;
+    this.messages.length = s.messageCount;
+    this.queue = s.queue;
+    this.lastTurn = s.lastTurn;
+    this.intents = s.intents;
+    this.compaction = s.compaction;
   }
 
   /** Emits a non-durable event (progress, tool_started…): seq is persisted, the event itself is not. */

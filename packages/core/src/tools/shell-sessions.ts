@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
+import { ToolProcessLauncher } from "./tool-process.js";
 
 /** SIGTERM → SIGKILL grace when a process group is stopped. */
 export const KILL_GRACE_MS = 200;
@@ -58,6 +59,7 @@ export class ShellSessions {
     private readonly cwd: string,
     private readonly outputs: OutputStore,
     private readonly ledger?: ProcessLedger,
+    private readonly launcher = new ToolProcessLauncher({ workspace: cwd }),
   ) {
     this.shell = existsSync("/bin/bash") ? ["/bin/bash", "-c"] : ["/bin/sh", "-c"];
   }
@@ -82,16 +84,14 @@ export class ShellSessions {
     if (running >= MAX_RUNNING_SESSIONS) {
       throw new ToolError("failed", `Too many running shell sessions (${running}); stop some with shell_close first (${this.ids().join(", ")}).`);
     }
+    await this.launcher.ready();
     const file = this.outputs.newFile("shell", id, "log");
     mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
     let fd: number | null = openSync(file.abs, "a");
     const [program = "/bin/sh", ...flags] = this.shell;
-    const child = spawn(program, [...flags, command], {
-      cwd: this.cwd,
-      detached: true,
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, PAGER: "cat", GIT_PAGER: "cat" },
-    });
+    // In bubblewrap mode the group leader is bwrap: killing its group ends the whole sandbox.
+    const launch = this.launcher.command([program, ...flags, command], this.cwd);
+    const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
       exit: null, child, bytes: 0, readOffset: 0,
@@ -121,7 +121,7 @@ export class ShellSessions {
       const error = await new Promise<Error>((resolveError) => child.once("error", resolveError));
       if (fd !== null) closeSync(fd);
       fd = null;
-      throw new ToolError("failed", `Could not start the shell (${program}): ${error.message}`);
+      throw new ToolError("failed", `Could not start the shell (${launch.program}): ${error.message}`);
     }
     this.sessions.set(id, state);
     this.groups.set(state.pid, state);

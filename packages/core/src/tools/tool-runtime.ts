@@ -8,6 +8,7 @@ import { isSystemError, ToolError } from "./errors.js";
 import { OutputStore } from "./output-store.js";
 import { ShellSessions } from "./shell-sessions.js";
 import { ProcessLedger } from "./process-ledger.js";
+import { ToolProcessLauncher } from "./tool-process.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 
@@ -46,7 +47,8 @@ export class ToolRuntime {
       join(options.workspace, ".starling", "process-groups", `${options.sessionId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`),
     );
     ledger.reapOrphans();
-    this.shells = new ShellSessions(options.workspace, this.outputs, ledger);
+    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets });
+    this.shells = new ShellSessions(options.workspace, this.outputs, ledger, launcher);
     this.maxResultChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   }
 
@@ -75,6 +77,8 @@ export class ToolRuntime {
       result = failure("failed", `${call.name} failed unexpectedly: ${errorText(error)}`);
     }
     result.details = { ...result.details, tool: call.name, durationMs: Date.now() - started };
+    // Before bounding, so neither the model nor the saved full output gets a secret a tool printed.
+    if (this.options.redactor) result.content = this.options.redactor.redact(result.content);
     return this.bound(call, result);
   }
 

@@ -1,4 +1,5 @@
-import type { TurnErrorKind } from "@starling/protocol";
+import type { Redactor, ToolSandbox, TurnErrorKind } from "@starling/protocol";
+import type { KnownSecrets } from "./tool-process.js";
 import type { HelperModels } from "../providers/helper-models.js";
 import type { AnyTool } from "./define-tool.js";
 import type { AddressPolicy } from "./web/address-policy.js";
@@ -60,6 +61,12 @@ export interface ToolRuntimeExtras {
   deny?: readonly string[];
   /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
   maxResultChars?: number;
+  /** How tool processes start (`initialize.sandbox`); default subprocess with the allowlisted environment. */
+  sandbox?: ToolSandbox;
+  /** Secret names and values the worker knows: kept out of tool processes' environments. */
+  secrets?: KnownSecrets;
+  /** Applied to every result before the model (and the history) sees it. */
+  redactor?: Redactor;
   /**
    * What `web_fetch` and downloads may connect to (config `tools.web_private_networks`). Default:
    * public addresses only.

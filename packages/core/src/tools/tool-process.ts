@@ -1,0 +1,163 @@
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { allowlistedEnv, INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, ToolSandbox } from "@starling/protocol";
+import { ToolError } from "./errors.js";
+
+/** What the worker knows to be secret: never passed to a tool process (ARCHITECTURE §2). */
+export interface KnownSecrets {
+  names: readonly string[];
+  values: readonly string[];
+}
+
+export interface ToolProcessOptions {
+  workspace: string;
+  /** Default: subprocess mode, no extra variables. */
+  sandbox?: ToolSandbox;
+  secrets?: KnownSecrets;
+  /** The environment the allowlist picks from; default the worker's `process.env`. */
+  baseEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+/** What to spawn for one tool process: program, arguments, its whole environment, cwd. */
+export interface ToolCommand {
+  program: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** System folders bound read-only into the sandbox (symlinks such as /bin → usr/bin are recreated as links). */
+const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
+/** DNS through systemd-resolved: /etc/resolv.conf often links here. */
+const RESOLVER_DIR = "/run/systemd/resolve";
+
+/**
+ * How a tool process is started (shell and background shells; a remote variant can sit beside it).
+ * Every process starts from an allowlisted environment plus `sandbox.env`, never the worker's own.
+ * In `bubblewrap` mode each process runs in its own bwrap: own PID namespace (so no process that
+ * holds a secret, the worker included, is visible), cleared environment, only the workspace,
+ * `shared/`, `software_dir` and the system folders mounted.
+ */
+export class ToolProcessLauncher {
+  readonly sandbox: ToolSandbox;
+  private readonly env: Record<string, string>;
+  private probed: Promise<void> | null = null;
+
+  constructor(private readonly options: ToolProcessOptions) {
+    this.sandbox = options.sandbox ?? ToolSandbox.parse({ mode: "subprocess" });
+    this.env = toolEnvironment(options.workspace, this.sandbox, options.secrets, options.baseEnv ?? process.env);
+  }
+
+  get mode(): ToolSandbox["mode"] {
+    return this.sandbox.mode;
+  }
+
+  /** The environment a tool process sees. */
+  environment(): Record<string, string> {
+    return { ...this.env };
+  }
+
+  /**
+   * Resolves when tool processes can start. In bubblewrap mode bwrap is really run once (a success
+   * is remembered); a failure is a ToolError that says the command was not run and what to do.
+   */
+  ready(): Promise<void> {
+    if (this.sandbox.mode !== "bubblewrap") return Promise.resolve();
+    this.probed ??= probeBubblewrap(this.sandbox.bubblewrapBinary, { network: this.sandbox.network }).then((probe) => {
+      if (probe.ok) return;
+      this.probed = null; // try again next time: the operator may have fixed it
+      throw new ToolError(
+        "failed",
+        `The command was not run: this conversation uses the bubblewrap sandbox and it cannot start (${probe.problem}). ` +
+          `Ask the operator to fix it (${INSTALL_BUBBLEWRAP_HINT}) or to switch this conversation to /sandbox subprocess.`,
+      );
+    });
+    return this.probed;
+  }
+
+  /** `argv` (e.g. `["/bin/bash", "-c", cmd]`) as it is spawned in this mode, in `cwd` (default the workspace). */
+  command(argv: readonly [string, ...string[]], cwd = this.options.workspace): ToolCommand {
+    if (this.sandbox.mode === "subprocess") {
+      const [program, ...args] = argv;
+      return { program, args, env: this.environment(), cwd };
+    }
+    return {
+      program: this.sandbox.bubblewrapBinary,
+      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, this.env, cwd), "--", ...argv],
+      // bwrap itself starts clean too: its own environment is the tools' one.
+      env: this.environment(),
+      cwd,
+    };
+  }
+}
+
+/** Allowlisted variables + pager settings + STARLING_SOFTWARE_DIR + `sandbox.env` (which wins). */
+export function toolEnvironment(
+  workspace: string,
+  sandbox: ToolSandbox,
+  secrets: KnownSecrets | undefined,
+  baseEnv: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    ...allowlistedEnv(baseEnv, { secretNames: secrets?.names, secretValues: secrets?.values }),
+    PAGER: "cat",
+    GIT_PAGER: "cat",
+    // bash sources ~/.bashrc when stdin is a socket (node's pipes are) and SHLVL is unset, as if run
+    // by sshd; a user's rc file (pyenv, nvm…) must not run, or hang, before every command.
+    SHLVL: "1",
+  };
+  if (sandbox.mode === "bubblewrap") {
+    // The real $HOME and TMPDIR are not mounted: home is the workspace, temp the private /tmp.
+    env.HOME = workspace;
+    env.TMPDIR = "/tmp";
+  }
+  if (sandbox.softwareDir) {
+    env.STARLING_SOFTWARE_DIR = sandbox.mode === "bubblewrap" ? sandbox.softwareMountPath : sandbox.softwareDir;
+  }
+  return { ...env, ...sandbox.env };
+}
+
+/** The bwrap options (everything before `--`) for one tool process. */
+export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Record<string, string>, cwd: string): string[] {
+  const args = [
+    "--die-with-parent",
+    "--new-session",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    ...(sandbox.network ? [] : ["--unshare-net"]),
+    "--clearenv",
+  ];
+  for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
+  for (const dir of SYSTEM_DIRS) {
+    const kind = entryKind(dir);
+    if (kind === "link") args.push("--symlink", readlinkSync(dir), dir);
+    else if (kind === "dir") args.push("--ro-bind", dir, dir);
+  }
+  if (entryKind(RESOLVER_DIR) === "dir") args.push("--ro-bind", RESOLVER_DIR, RESOLVER_DIR);
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp");
+  // Only this conversation's folder: its siblings, the workdir's state, logs and config stay absent.
+  args.push("--bind", workspace, workspace);
+  // The session database belongs to the worker: tools may read it, never rewrite it.
+  const db = join(workspace, ".starling");
+  if (existsSync(db)) args.push("--ro-bind", db, db);
+  if (sandbox.sharedDir && existsSync(sandbox.sharedDir)) args.push("--bind", sandbox.sharedDir, sandbox.sharedDir);
+  if (sandbox.softwareDir) {
+    if (!existsSync(sandbox.softwareDir)) {
+      throw new ToolError("failed", `The command was not run: sandbox.software_dir ${sandbox.softwareDir} does not exist; fix the config.`);
+    }
+    args.push("--ro-bind", sandbox.softwareDir, sandbox.softwareMountPath);
+  }
+  args.push("--chdir", cwd);
+  return args;
+}
+
+function entryKind(path: string): "link" | "dir" | null {
+  try {
+    const stat = lstatSync(path);
+    return stat.isSymbolicLink() ? "link" : stat.isDirectory() ? "dir" : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,155 @@
+// Tool processes: allowlisted environment, redacted results, and bubblewrap isolation (own PID
+// namespace, only the workspace/shared/software mounted, cancel kills the sandboxed tree).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRedactor, probeBubblewrap, ToolSandbox } from "@starling/protocol";
+import { type Harness, makeHarness } from "./helpers.js";
+
+const KEY = "sk-worker-only-4242-secret";
+const probe = await probeBubblewrap("bwrap");
+const bwrapWorks = probe.ok;
+if (!probe.ok) console.warn(`bubblewrap tests skipped: ${probe.problem}`);
+
+/** Host pids of live (non-zombie) processes whose command line contains `marker` (`exact`: is `marker`). */
+function pidsWith(marker: string, exact = false): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      if (exact ? cmdline === marker : cmdline.includes(marker)) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function until(check: () => boolean, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+let h: Harness;
+afterEach(async () => {
+  delete process.env.STARLING_TEST_MODEL_KEY;
+  await h?.cleanup();
+});
+
+describe("tool process environment (subprocess mode)", () => {
+  it("starts from the allowlist plus sandbox.env: no worker secrets, by name or by value", async () => {
+    process.env.STARLING_TEST_MODEL_KEY = KEY; // allowlisted prefix, but a secret by name
+    h = await makeHarness({
+      sandbox: ToolSandbox.parse({ mode: "subprocess", env: { PROJECT_FLAVOUR: "plain" }, softwareDir: "/usr/share" }),
+      secrets: { names: ["STARLING_TEST_MODEL_KEY"], values: [KEY] },
+    });
+    const result = await h.call("shell", { command: "env" });
+    expect(result.content).toContain("PROJECT_FLAVOUR=plain");
+    expect(result.content).toContain("STARLING_SOFTWARE_DIR=/usr/share");
+    expect(result.content).toContain("PATH=");
+    expect(result.content).not.toContain("STARLING_TEST_MODEL_KEY");
+    expect(result.content).not.toContain(KEY);
+    // The worker's own variables outside the allowlist (vitest's, npm's) are absent too.
+    expect(result.content).not.toMatch(/^(VITEST|npm_)/m);
+  });
+
+  it("redacts a secret a command prints, in every form, before the model sees it", async () => {
+    h = await makeHarness({ redactor: createRedactor({ MODEL_KEY: KEY }) });
+    const result = await h.call("shell", { command: `echo ${KEY}; printf %s ${KEY} | base64` });
+    expect(result.content).not.toContain(KEY);
+    expect(result.content).not.toContain(Buffer.from(KEY).toString("base64").slice(0, 16));
+    expect(result.content).toContain("[redacted:MODEL_KEY]");
+  });
+});
+
+describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
+  async function sandboxed(extra: Partial<ToolSandbox> = {}): Promise<{ shared: string; software: string }> {
+    h = await makeHarness();
+    await h.cleanup(); // only for the folders: a runtime with the sandbox is made below
+    const base = join(h.workspace, "..");
+    mkdirSync(h.workspace, { recursive: true });
+    const shared = join(base, "shared");
+    const software = join(base, "software");
+    mkdirSync(join(software, "bin"), { recursive: true });
+    writeFileSync(join(software, "bin", "hello-tool"), "tool v1\n");
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(join(h.outside, "..", "sibling-secret.txt"), "sibling data");
+    const sandbox = ToolSandbox.parse({ mode: "bubblewrap", sharedDir: shared, softwareDir: software, softwareMountPath: "/opt/sw", ...extra });
+    h = await makeHarness({ sandbox, secrets: { names: [], values: [KEY] } });
+    return { shared, software };
+  }
+
+  it("sees only its own PID namespace, the workspace, shared/ and software_dir", async () => {
+    const { shared } = await sandboxed();
+    mkdirSync(h.outside, { recursive: true });
+    const script = [
+      "echo pid=$$",
+      "echo procs=$(ls /proc | grep -c '^[0-9]')",
+      "cat /proc/*/cmdline 2>/dev/null | tr '\\0' ' '; echo",
+      `ls ${h.outside} 2>&1 | head -1`,
+      `cat ${join(h.outside, "..", "sibling-secret.txt")} 2>&1`,
+      "cat /opt/sw/bin/hello-tool; echo sw=$STARLING_SOFTWARE_DIR home=$HOME",
+      `echo from-tool > note.txt; echo shared-note > ${shared}/s.txt`,
+    ].join("\n");
+    const result = await h.call("shell", { command: script });
+    expect(result.details).toMatchObject({ exitCode: 0 });
+    const out = result.content;
+    expect(out).toMatch(/pid=[1-9]\b/); // a tiny pid: its own namespace
+    expect(Number(/procs=(\d+)/.exec(out)?.[1])).toBeLessThan(6);
+    expect(out).not.toContain("vitest"); // the worker (this test process) is not visible
+    expect(out).toContain("No such file or directory"); // outside and siblings are absent
+    expect(out).not.toContain("sibling data");
+    expect(out).toContain("tool v1");
+    expect(out).toContain(`sw=/opt/sw home=${h.workspace}`);
+    expect(readFileSync(join(h.workspace, "note.txt"), "utf8")).toBe("from-tool\n");
+    expect(readFileSync(join(shared, "s.txt"), "utf8")).toBe("shared-note\n");
+  });
+
+  it("has no network when sandbox.network is false", async () => {
+    await sandboxed({ network: false });
+    const result = await h.call("shell", { command: "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" });
+    expect(result.content.split("\n")[0]).toBe("lo");
+    expect(result.content).not.toMatch(/^eth|^ens|^veth/m);
+  });
+
+  it("cancel kills the whole sandboxed process tree", async () => {
+    await sandboxed();
+    const marker = `sleep ${3000 + Math.floor(Math.random() * 1000)}.5`;
+    const controller = new AbortController();
+    const running = h.call("shell", { command: `${marker} & (setsid ${marker} &); ${marker}` }, controller.signal);
+    // Three sleeps, one of them in its own session: all inside the sandbox.
+    expect(await until(() => pidsWith(marker, true).length === 3)).toBe(true);
+    controller.abort();
+    const result = await running;
+    expect(result.details?.kind).toBe("aborted");
+    // Nothing left: no sleep, no shell, no bwrap.
+    expect(await until(() => pidsWith(marker).length === 0)).toBe(true);
+  });
+
+  it("killAll stops background sessions inside the sandbox", async () => {
+    await sandboxed();
+    const marker = `sleep ${4000 + Math.floor(Math.random() * 1000)}.5`;
+    const bg = await h.call("shell", { command: marker, wait_ms: 0 });
+    expect(bg.details).toMatchObject({ running: true });
+    expect(await until(() => pidsWith(marker, true).length === 1)).toBe(true);
+    await h.runtime.killAll();
+    expect(await until(() => pidsWith(marker).length === 0)).toBe(true);
+  });
+
+  it("a bwrap that cannot start is a clear tool error and the command does not run", async () => {
+    h = await makeHarness({ sandbox: ToolSandbox.parse({ mode: "bubblewrap", bubblewrapBinary: "/nonexistent/bwrap" }) });
+    const result = await h.call("shell", { command: "echo ran > ran.txt" });
+    expect(result.isError).toBe(true);
+    expect(result.content).toContain("The command was not run");
+    expect(result.content).toContain("apt-get install bubblewrap");
+    expect(readdirSync(h.workspace)).not.toContain("ran.txt");
+  });
+});
