@@ -7,6 +7,7 @@
  * limits, "message is not modified", multipart uploads, getFile + downloads.
  */
 import { Inbound } from "./telegram/inbound.js";
+import type { Nemesis } from "./telegram/nemesis.js";
 import { FakeBotApiServer } from "./telegram/server.js";
 import { FakeState } from "./telegram/state.js";
 import type {
@@ -49,6 +50,7 @@ export type {
   TgUpdate,
 } from "./telegram/types.js";
 export { parseHtml } from "./telegram/html-parse.js";
+export { nemesisLabel, ruleNemesis, type Nemesis, type NemesisAction, type NemesisCall, type NemesisRule } from "./telegram/nemesis.js";
 export { parseMarkdownV2 } from "./telegram/markdown-parse.js";
 
 export interface FakeTelegram {
@@ -97,6 +99,8 @@ export interface FakeTelegram {
   // fault injection
   /** The next `times` (default 1) calls of `method` fail with `fault` before reaching the method. */
   failNext(method: string, fault: Fault, times?: number): void;
+  /** Consulted on every call (after `failNext` faults): fail, reset, hang or slow it; undefined turns it off. */
+  setNemesis(nemesis: Nemesis | undefined): void;
   /** Highest offset the bot confirmed via getUpdates. */
   confirmedOffset(): number;
   /** Updates queued and not yet confirmed. */
@@ -164,6 +168,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
       }
     },
     failNext: (method, fault, times = 1) => server.failNext(method, fault, times),
+    setNemesis: (nemesis) => server.setNemesis(nemesis),
     confirmedOffset: () => state.queue.confirmedOffset(),
     pendingUpdates: () => state.queue.pendingCount(),
     close: () => server.close(),

@@ -215,12 +215,15 @@ function checkWedged(history: History, out: Violation[]): void {
   }
 }
 
-/** After a 429 with `retry_after`, no call for that chat (or, for chat-less methods, that method) starts before it passed. */
+/**
+ * After a 429 with `retry_after`, no call for that chat (or, for chat-less methods, that method) starts
+ * before it passed. Calls starting within `toleranceMs` of the 429 answer may have been under way already.
+ */
 function checkRetryAfter(history: History, out: Violation[], toleranceMs = 50): void {
   for (const limited of history.calls.filter((c) => c.status === 429)) {
     const until = limited.endedAt + (limited.retryAfter ?? 0) * 1000 - toleranceMs;
     const sameTarget = (c: ApiCallRecord) => (limited.chatId !== null ? c.chatId === limited.chatId : c.method === limited.method);
-    const early = history.calls.find((c) => c !== limited && sameTarget(c) && c.startedAt >= limited.endedAt && c.startedAt < until);
+    const early = history.calls.find((c) => c !== limited && sameTarget(c) && c.startedAt >= limited.endedAt + toleranceMs && c.startedAt < until);
     if (!early) continue;
     const target = limited.chatId !== null ? `chat ${limited.chatId}` : limited.method;
     const waited = ((early.startedAt - limited.endedAt) / 1000).toFixed(3);

@@ -7,6 +7,7 @@ import { mediaMethods } from "./methods/media.js";
 import { messageMethods } from "./methods/messages.js";
 import { type Params, parseParams, readBody } from "./params.js";
 import type { FakeState } from "./state.js";
+import type { Nemesis, NemesisAction } from "./nemesis.js";
 import type { Fault } from "./types.js";
 
 const METHODS: Record<string, MethodHandler> = { ...botMethods, ...messageMethods, ...mediaMethods };
@@ -39,6 +40,7 @@ export class FakeBotApiServer {
   private readonly server: Server;
   private readonly faults = new Map<string, Fault[]>();
   private readonly state: FakeState;
+  private nemesis: Nemesis | undefined;
 
   constructor(state: FakeState) {
     this.state = state;
@@ -62,6 +64,10 @@ export class FakeBotApiServer {
     const list = this.faults.get(key) ?? [];
     for (let i = 0; i < times; i++) list.push(fault);
     this.faults.set(key, list);
+  }
+
+  setNemesis(nemesis: Nemesis | undefined): void {
+    this.nemesis = nemesis;
   }
 
   /** Answers held long polls with `[]`, then closes every connection. */
@@ -91,17 +97,44 @@ export class FakeBotApiServer {
       if (method === undefined) throw new ApiError(404, "Not Found: method not found");
       const fault = this.faults.get(method.toLowerCase())?.shift();
       if (fault !== undefined) throw faultError(fault);
+      const action = this.nemesis?.({ method, params: params.forRecord() });
+      if (action !== undefined && (await this.before(action, res))) {
+        return this.record(method, params, startedAt, 0, `nemesis: ${action.kind}`);
+      }
       const controller = new AbortController();
       res.on("close", () => {
         if (!res.writableFinished) controller.abort();
       });
       const result = await METHODS[method]!({ state: this.state, params, signal: controller.signal });
+      if (action?.kind === "reset_after") {
+        res.socket?.destroy();
+        return this.record(method, params, startedAt, 0, "nemesis: reset after the method ran");
+      }
       this.record(method, params, startedAt, 200);
       send(res, 200, { ok: true, result });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       this.record(method ?? requested, params, startedAt, error.status, error.description, error.retryAfter);
       send(res, error.status, error.toJSON());
+    }
+  }
+
+  /** Applies a nemesis action before the method; true when the request is finished (reset, hung). */
+  private async before(action: NemesisAction, res: ServerResponse): Promise<boolean> {
+    switch (action.kind) {
+      case "fault":
+        throw faultError(action.fault);
+      case "reset":
+        res.socket?.destroy();
+        return true;
+      case "hang":
+        await new Promise<void>((resolve) => res.once("close", () => resolve()));
+        return true;
+      case "delay":
+        await new Promise((resolve) => setTimeout(resolve, action.ms));
+        return res.destroyed;
+      case "reset_after":
+        return false;
     }
   }
 

@@ -71,7 +71,8 @@ export class ReplySender {
       }
     }
     const prefix = reply.possibleDuplicate ? DUPLICATE_PREFIX : "";
-    const limit = TELEGRAM_MESSAGE_LIMIT - prefix.length;
+    // Room for the label even when not labelled yet: a part re-sent after a lost answer gets it (sendPart).
+    const limit = TELEGRAM_MESSAGE_LIMIT - DUPLICATE_PREFIX.length;
     let parts: ReplyPart[] = reply.html
       ? splitHtmlForTelegram(reply.html, limit).map((html) => ({ html, plain: htmlToPlain(html) }))
       : formatReply(text, limit);
@@ -90,13 +91,16 @@ export class ReplySender {
   /** One message part as HTML; re-sent as plain text when Telegram rejects the markup. */
   async sendPart(chatId: string, part: ReplyPart, markup: InlineKeyboardMarkup | undefined, options: CallOptions): Promise<number> {
     const base = { chat_id: chatId, link_preview_options: { is_disabled: true }, reply_markup: markup };
+    // The connection failed mid-send: Telegram may have shown it, so the re-send says so.
+    const label = (escape: (s: string) => string) => (p: { text: string }) =>
+      p.text.includes(DUPLICATE_PREFIX.trim()) ? p : { ...p, text: escape(DUPLICATE_PREFIX) + p.text };
     try {
-      const sent = await this.api.call("sendMessage", { ...base, text: part.html, parse_mode: "HTML" }, options);
+      const sent = await this.api.call("sendMessage", { ...base, text: part.html, parse_mode: "HTML" }, { ...options, afterUnknownOutcome: label(escapeHtml) });
       return sent.message_id;
     } catch (err) {
       if (!isParseEntitiesError(err)) throw err;
       this.log.warn({ chatId, error: this.api.describe(err) }, "Telegram rejected the HTML; sending as plain text");
-      const sent = await this.api.call("sendMessage", { ...base, text: part.plain || "…" }, options);
+      const sent = await this.api.call("sendMessage", { ...base, text: part.plain || "…" }, { ...options, afterUnknownOutcome: label((t) => t) });
       return sent.message_id;
     }
   }

@@ -1,0 +1,60 @@
+// The fake Bot API made hostile on command (issue #7): a nemesis decides, per call, whether the
+// call fails before reaching the method, the connection is reset (before or after the method ran:
+// the client cannot know whether a message was sent), the request hangs, or the answer is slow.
+import type { Fault } from "./types.js";
+
+export type NemesisAction =
+  | { kind: "fault"; fault: Fault }
+  /** Destroy the connection before the method runs (nothing happened). */
+  | { kind: "reset" }
+  /** Run the method, then destroy the connection instead of answering (it happened; the client cannot tell). */
+  | { kind: "reset_after" }
+  /** Never answer (until the client gives up). */
+  | { kind: "hang" }
+  /** Answer after `ms`. */
+  | { kind: "delay"; ms: number };
+
+export interface NemesisCall {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+export type Nemesis = (call: NemesisCall) => NemesisAction | undefined;
+
+/** A label for counting injected faults: `429`, `500`, `reset`, `hang`, `400 message is not modified`, … */
+export function nemesisLabel(action: NemesisAction): string {
+  if (action.kind !== "fault") return action.kind;
+  const f = action.fault;
+  return f.status === 429 ? "429" : f.description ? `${f.status} ${f.description}` : String(f.status);
+}
+
+export interface NemesisRule {
+  /** Methods it applies to (case-insensitive). */
+  methods: string[];
+  /** Chance per call in [0, 1]. */
+  rate: number;
+  action: NemesisAction;
+  /** At most this many times (default unlimited). */
+  limit?: number;
+}
+
+/**
+ * A seeded nemesis from rules (first matching rule whose dice roll hits wins). `counts` tells how
+ * many faults of each label were injected, for the report.
+ */
+export function ruleNemesis(rules: NemesisRule[], random: () => number): { nemesis: Nemesis; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const used = new Map<NemesisRule, number>();
+  const nemesis: Nemesis = ({ method }) => {
+    for (const rule of rules) {
+      if (!rule.methods.some((m) => m.toLowerCase() === method.toLowerCase())) continue;
+      if ((used.get(rule) ?? 0) >= (rule.limit ?? Infinity) || random() >= rule.rate) continue;
+      used.set(rule, (used.get(rule) ?? 0) + 1);
+      const label = `${method} ${nemesisLabel(rule.action)}`;
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+      return rule.action;
+    }
+    return undefined;
+  };
+  return { nemesis, counts };
+}
