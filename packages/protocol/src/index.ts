@@ -37,6 +37,7 @@ export {
   InitializeParams,
   InitializeResult,
   ToolSandbox,
+  RemoteMode,
   SessionStateName,
   EnqueueParams,
   EnqueueResult,

@@ -76,6 +76,7 @@ export class Session {
         sessionId: init.sessionId,
         coordinate: options.coordinate,
         deny: init.toolDeny,
+        remote: init.remote,
         sandbox: init.sandbox,
         secrets,
         redactor: secrets.redactor,

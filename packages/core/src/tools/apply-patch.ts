@@ -5,6 +5,7 @@ import { z } from "zod";
 import { defineTool, type ToolContext } from "./define-tool.js";
 import { hasCode, ToolError } from "./errors.js";
 import { type FilePatch, parseFilePatches } from "./patch-parse.js";
+import { EmptyAnswer, type RemoteWrite, ResolveAnswer, TextsAnswer } from "./remote/answers.js";
 import type { ResolvedPath } from "./workspace-paths.js";
 
 export const applyPatchParameters = z.object({
@@ -26,6 +27,7 @@ export const applyPatchTool = defineTool({
     "All or nothing: if any hunk does not apply, no file is changed and the result says which hunk failed.",
   parameters: applyPatchParameters,
   readOnly: false,
+  remote: true,
   async execute(args, ctx) {
     const patches = parseFilePatches(args.patch, args.strip);
     const plan = new Plan(ctx);
@@ -114,8 +116,12 @@ class Plan {
 
   constructor(private readonly ctx: ToolContext) {}
 
-  resolve(path: string | null): Promise<ResolvedPath> {
+  async resolve(path: string | null): Promise<ResolvedPath> {
     if (path === null) throw new ToolError("invalid_arguments", "A file patch is missing its file name.");
+    if (this.ctx.remote) {
+      const { abs, display } = await this.ctx.remote.op("resolve", { path, write: true }, ResolveAnswer, this.ctx.signal);
+      return { abs, display };
+    }
     return this.ctx.paths.resolve(path, { write: true });
   }
 
@@ -123,6 +129,11 @@ class Plan {
     const staged = this.files.get(target.abs);
     if (staged) return staged.content;
     let content: string | null;
+    if (this.ctx.remote) {
+      content = (await this.ctx.remote.op("read_texts", { paths: [target.abs] }, TextsAnswer, this.ctx.signal)).texts[0] ?? null;
+      this.files.set(target.abs, { target, content, changed: false });
+      return content;
+    }
     try {
       if ((await stat(target.abs)).isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
       content = await readFile(target.abs, "utf8");
@@ -145,6 +156,11 @@ class Plan {
   }
 
   async commit(): Promise<void> {
+    if (this.ctx.remote) {
+      const writes: RemoteWrite[] = [...this.files.values()].filter((f) => f.changed).map(({ target, content, mode }) => ({ abs: target.abs, content, ...(mode?.endsWith("755") ? { mode: "755" } : mode?.endsWith("644") ? { mode: "644" } : {}) }));
+      await this.ctx.remote.op("write", { writes }, EmptyAnswer, this.ctx.signal);
+      return;
+    }
     for (const { target, content, mode, changed } of this.files.values()) {
       if (!changed) continue;
       if (content === null) {

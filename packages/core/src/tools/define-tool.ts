@@ -3,6 +3,7 @@ import type { HelperModels } from "../providers/helper-models.js";
 import type { AddressPolicy } from "./web/address-policy.js";
 import type { OutputStore } from "./output-store.js";
 import type { ShellSessions } from "./shell-sessions.js";
+import type { RemoteWorkspace } from "./remote/remote-workspace.js";
 import type { CoordinateFn } from "./types.js";
 import type { WorkspacePaths } from "./workspace-paths.js";
 
@@ -22,6 +23,8 @@ export interface ToolContext {
   /** Aborted on cancel or interrupt: stop promptly and kill any child process. */
   signal: AbortSignal;
   coordinate: CoordinateFn;
+  /** Set when this call runs on an SSH host (fixed mode, or a `remote` argument in selectable mode); only for `remote` tools. */
+  remote: RemoteWorkspace | null;
   /** Which addresses network tools may reach (ARCHITECTURE §6 `tools.web_private_networks`). */
   network: AddressPolicy;
   /** Helper models; undefined when the embedder configured none (search falls back, analysis is unavailable). */
@@ -46,6 +49,8 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   parameters: S;
   /** No side effects: may be re-run after a crash (ARCHITECTURE §5.3). */
   readOnly: boolean;
+  /** Can run on a remote workspace (ARCHITECTURE §9.1): gets `ctx.remote`, and a `remote` argument in selectable mode. */
+  remote?: boolean;
   /**
    * Runs the tool with validated arguments. May throw: a `ToolError` becomes an error result with its
    * message; an `fs` error becomes a "not found"/"failed" result naming the path.

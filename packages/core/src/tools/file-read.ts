@@ -3,8 +3,9 @@ import { readFile, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
-import { defineTool } from "./define-tool.js";
+import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
+import { ReadAnswer } from "./remote/answers.js";
 
 export const DEFAULT_READ_LINES = 200;
 export const MAX_READ_LINES = 2_000;
@@ -37,26 +38,37 @@ export const fileReadTool = defineTool({
     `Lines longer than ${MAX_LINE_CHARS} characters are cut. For binary files (images, PDFs) use the media tools instead.`,
   parameters: fileReadParameters,
   readOnly: true,
+  remote: true,
   async execute(args, ctx) {
+    if (ctx.remote) {
+      const start = Math.max(1, args.offset ?? 1);
+      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES }, ReadAnswer, ctx.signal);
+      return readResult(window.display, start, window);
+    }
     const target = await ctx.paths.resolve(args.file_path);
     const info = await stat(target.abs);
     if (info.isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file; use ls or glob to list it.`);
     const start = Math.max(1, args.offset ?? 1);
     const limit = args.limit ?? DEFAULT_READ_LINES;
     const window = info.size <= WHOLE_READ_BYTES ? await readWhole(target.abs, target.display, start, limit) : await readStreamed(target.abs, start, limit, ctx.signal);
-    const end = start + window.lines.length - 1;
-    const numbered = window.lines.map((line, i) => `${start + i}: ${clipLine(line, MAX_LINE_CHARS)}`).join("\n");
-    let header: string;
-    if (window.total === 0) header = `${target.display} is empty.`;
-    else if (window.lines.length === 0) header = `${target.display} has ${window.total} lines; offset ${start} is past the end.`;
-    else header = `${target.display} (lines ${start}-${end} of ${window.total})`;
-    const more = end < window.total ? `\n[${window.total - end} more lines: call file_read with offset=${end + 1} to continue]` : "";
-    return {
-      content: numbered ? `${header}\n${numbered}${more}` : `${header}${more}`,
-      details: { filePath: target.display, startLine: start, endLine: end, totalLines: window.total, truncated: end < window.total },
-    };
+    return readResult(target.display, start, window);
   },
 });
+
+/** The result text of file_read for a window of lines (shared by local and remote reads). */
+function readResult(display: string, start: number, window: LineWindow): ToolOutput {
+  const end = start + window.lines.length - 1;
+  const numbered = window.lines.map((line, i) => `${start + i}: ${clipLine(line, MAX_LINE_CHARS)}`).join("\n");
+  let header: string;
+  if (window.total === 0) header = `${display} is empty.`;
+  else if (window.lines.length === 0) header = `${display} has ${window.total} lines; offset ${start} is past the end.`;
+  else header = `${display} (lines ${start}-${end} of ${window.total})`;
+  const more = end < window.total ? `\n[${window.total - end} more lines: call file_read with offset=${end + 1} to continue]` : "";
+  return {
+    content: numbered ? `${header}\n${numbered}${more}` : `${header}${more}`,
+    details: { filePath: display, startLine: start, endLine: end, totalLines: window.total, truncated: end < window.total },
+  };
+}
 
 interface LineWindow {
   lines: string[];

@@ -1,8 +1,9 @@
 import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { defineTool } from "./define-tool.js";
+import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
+import { EmptyAnswer, type RemoteWrite, ResolveAnswer } from "./remote/answers.js";
 
 export const fileWriteParameters = z.object({
   file_path: z.string().describe("File to write: relative to the workspace, or an absolute path inside it. Missing parent folders are created."),
@@ -19,19 +20,31 @@ export const fileWriteTool = defineTool({
     "Write a UTF-8 text file, creating it and any missing parent folders. mode overwrite (default) replaces the whole file; append adds to its end. To change part of an existing file, prefer edit or apply_patch.",
   parameters: fileWriteParameters,
   readOnly: false,
+  remote: true,
   async execute(args, ctx) {
-    const target = await ctx.paths.resolve(args.file_path, { write: true });
     const mode = args.mode ?? "overwrite";
+    if (ctx.remote) {
+      const target = await ctx.remote.op("resolve", { path: args.file_path, write: true }, ResolveAnswer, ctx.signal);
+      if (target.info?.isDir) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
+      const write: RemoteWrite = { abs: target.abs, content: args.content, append: mode === "append" };
+      await ctx.remote.op("write", { writes: [write] }, EmptyAnswer, ctx.signal);
+      return writeResult(target.display, mode, args.content, target.info !== null);
+    }
+    const target = await ctx.paths.resolve(args.file_path, { write: true });
     const existing = await stat(target.abs).catch(() => null);
     if (existing?.isDirectory()) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
     await mkdir(dirname(target.abs), { recursive: true });
     if (mode === "append") await appendFile(target.abs, args.content, "utf8");
     else await writeFile(target.abs, args.content, "utf8");
-    const bytes = Buffer.byteLength(args.content, "utf8");
-    const verb = mode === "append" ? "Appended" : existing ? "Overwrote" : "Created";
-    return {
-      content: `${verb} ${target.display} (${bytes} bytes ${mode === "append" ? "added" : "written"}).`,
-      details: { filePath: target.display, mode, bytesWritten: bytes, created: existing === null },
-    };
+    return writeResult(target.display, mode, args.content, existing !== null);
   },
 });
+
+function writeResult(display: string, mode: "overwrite" | "append", content: string, existed: boolean): ToolOutput {
+  const bytes = Buffer.byteLength(content, "utf8");
+  const verb = mode === "append" ? "Appended" : existed ? "Overwrote" : "Created";
+  return {
+    content: `${verb} ${display} (${bytes} bytes ${mode === "append" ? "added" : "written"}).`,
+    details: { filePath: display, mode, bytesWritten: bytes, created: !existed },
+  };
+}

@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { globMatcher, joinDisplay, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
+import { WalkAnswer } from "./remote/answers.js";
+import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
 
 export const MAX_GLOB_RESULTS = 100;
 
@@ -18,17 +19,28 @@ export const globTool = defineTool({
     `Does not enter ${[...SKIPPED_DIRS].join(", ")} unless path points inside them, and does not follow symlinks.`,
   parameters: globParameters,
   readOnly: true,
+  remote: true,
   async execute(args, ctx) {
-    const base = await ctx.paths.resolve(args.path ?? ".");
-    const info = await stat(base.abs);
-    if (!info.isDirectory()) throw new ToolError("failed", `${base.display} is not a directory; give a folder as path.`);
     const matches = globMatcher(args.pattern);
-    const stats: WalkStats = { visited: 0, cut: false };
+    let stats: WalkStats = { visited: 0, cut: false };
     const found: Array<{ path: string; mtime: number }> = [];
-    for await (const file of walkFiles(base.abs, ctx.signal, stats)) {
-      if (!matches(file.rel)) continue;
-      const fileStat = await stat(file.abs).catch(() => null);
-      found.push({ path: joinDisplay(base.display, file.rel), mtime: fileStat?.mtimeMs ?? 0 });
+    let base: { display: string };
+    if (ctx.remote) {
+      const walk = await ctx.remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, WalkAnswer, ctx.signal);
+      if (!walk.isDir) throw new ToolError("failed", `${walk.display} is not a directory; give a folder as path.`);
+      for (const [, rel, , mtime] of walk.files) if (matches(rel)) found.push({ path: joinDisplay(walk.display, rel), mtime });
+      stats = { visited: walk.visited, cut: walk.cut };
+      base = walk;
+    } else {
+      const local = await ctx.paths.resolve(args.path ?? ".");
+      const info = await stat(local.abs);
+      if (!info.isDirectory()) throw new ToolError("failed", `${local.display} is not a directory; give a folder as path.`);
+      for await (const file of walkFiles(local.abs, ctx.signal, stats)) {
+        if (!matches(file.rel)) continue;
+        const fileStat = await stat(file.abs).catch(() => null);
+        found.push({ path: joinDisplay(local.display, file.rel), mtime: fileStat?.mtimeMs ?? 0 });
+      }
+      base = local;
     }
     found.sort((a, b) => b.mtime - a.mtime || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const shown = found.slice(0, MAX_GLOB_RESULTS).map((f) => f.path);

@@ -1,9 +1,11 @@
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
-import { defineTool } from "./define-tool.js";
+import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { globMatcher, joinDisplay, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
+import { GrepAnswer, WalkAnswer } from "./remote/answers.js";
+import type { RemoteWorkspace } from "./remote/remote-workspace.js";
+import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
 
 export const MAX_GREP_MATCHES = 200;
 export const MAX_GREP_LINE_CHARS = 300;
@@ -23,9 +25,11 @@ export const grepTool = defineTool({
     `Skips binary and non-UTF-8 files, files over ${MAX_GREP_FILE_BYTES / 1024 / 1024} MB, and the folders ${[...SKIPPED_DIRS].join(", ")}.`,
   parameters: grepParameters,
   readOnly: true,
+  remote: true,
   async execute(args, ctx) {
     const regex = compile(args.pattern);
     const include = args.include ? globMatcher(args.include) : null;
+    if (ctx.remote) return remoteGrep(args, include, ctx.remote, ctx.signal);
     const base = await ctx.paths.resolve(args.path ?? ".");
     const info = await stat(base.abs);
     const stats: WalkStats = { visited: 0, cut: false };
@@ -56,20 +60,55 @@ export const grepTool = defineTool({
         matchedFiles.add(display);
       }
     }
-    const where = base.display === "." ? "the workspace" : base.display;
-    const head =
-      matches.length === 0
-        ? `No matches for /${args.pattern}/ in ${where}${args.include ? ` (files matching ${args.include})` : ""}.`
-        : `${matches.length}${more ? "+" : ""} matches in ${matchedFiles.size} file${matchedFiles.size === 1 ? "" : "s"}${more ? ` (stopped at ${MAX_GREP_MATCHES}; narrow the pattern, path or include)` : ""}:`;
-    const notes: string[] = [];
-    if (skippedLarge) notes.push(`[${skippedLarge} file(s) over ${MAX_GREP_FILE_BYTES / 1024 / 1024} MB skipped]`);
-    if (stats.cut) notes.push(`[search stopped after ${stats.visited - 1} entries; give a narrower path]`);
-    return {
-      content: [head, ...matches, ...notes].join("\n"),
-      details: { pattern: args.pattern, path: base.display, include: args.include, numMatches: matches.length, numFiles: matchedFiles.size, truncated: more || stats.cut },
-    };
+    return grepResult(args, base.display, { matches, files: matchedFiles.size, more, skippedLarge, cut: stats.cut, visited: stats.visited });
   },
 });
+
+interface GrepFindings {
+  matches: string[];
+  files: number;
+  more: boolean;
+  skippedLarge: number;
+  cut: boolean;
+  visited: number;
+}
+
+/** Remote grep: the file list comes from the helper's walk (filtered here), the search runs there (Python `re`). */
+async function remoteGrep(args: GrepArgs, include: ((rel: string) => boolean) | null, remote: RemoteWorkspace, signal: AbortSignal): Promise<ToolOutput> {
+  const walk = await remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, WalkAnswer, signal);
+  const files: Array<[string, string]> = [];
+  let skippedLarge = 0;
+  for (const [abs, rel, size] of walk.files) {
+    if (include && !include(rel || (walk.display.split("/").pop() ?? ""))) continue;
+    if (size > MAX_GREP_FILE_BYTES) skippedLarge += 1;
+    else files.push([abs, walk.isDir ? joinDisplay(walk.display, rel) : walk.display]);
+  }
+  const found = await remote.op("grep", { pattern: args.pattern, files, max: MAX_GREP_MATCHES }, GrepAnswer, signal);
+  const matches = found.matches.map(([display, line, text]) => `${display}:${line}:${clipLine(text, MAX_GREP_LINE_CHARS)}`);
+  const fileCount = new Set(found.matches.map(([display]) => display)).size;
+  return grepResult(args, walk.display, { matches, files: fileCount, more: found.more, skippedLarge, cut: walk.cut, visited: walk.visited });
+}
+
+type GrepArgs = z.output<typeof grepParameters>;
+
+function grepResult(args: GrepArgs, baseDisplay: string, found: GrepFindings): ToolOutput {
+  const { matches, more, skippedLarge } = found;
+  const base = { display: baseDisplay };
+  const matchedFiles = { size: found.files };
+  const stats = { cut: found.cut, visited: found.visited };
+  const where = base.display === "." ? "the workspace" : base.display;
+  const head =
+    matches.length === 0
+      ? `No matches for /${args.pattern}/ in ${where}${args.include ? ` (files matching ${args.include})` : ""}.`
+      : `${matches.length}${more ? "+" : ""} matches in ${matchedFiles.size} file${matchedFiles.size === 1 ? "" : "s"}${more ? ` (stopped at ${MAX_GREP_MATCHES}; narrow the pattern, path or include)` : ""}:`;
+  const notes: string[] = [];
+  if (skippedLarge) notes.push(`[${skippedLarge} file(s) over ${MAX_GREP_FILE_BYTES / 1024 / 1024} MB skipped]`);
+  if (stats.cut) notes.push(`[search stopped after ${stats.visited - 1} entries; give a narrower path]`);
+  return {
+    content: [head, ...matches, ...notes].join("\n"),
+    details: { pattern: args.pattern, path: base.display, include: args.include, numMatches: matches.length, numFiles: matchedFiles.size, truncated: more || stats.cut },
+  };
+}
 
 function compile(pattern: string): RegExp {
   const insensitive = pattern.startsWith("(?i)");

@@ -1,8 +1,9 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { defineTool } from "./define-tool.js";
+import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
+import { LsAnswer } from "./remote/answers.js";
 
 export const MAX_LS_ENTRIES = 1_000;
 /** Folders listed but not expanded. */
@@ -19,21 +20,31 @@ export const lsTool = defineTool({
     `${[...UNEXPANDED_DIRS].join(", ")} are shown but not expanded. Stops at ${MAX_LS_ENTRIES} entries; use glob or a narrower path for big trees.`,
   parameters: lsParameters,
   readOnly: true,
+  remote: true,
   async execute(args, ctx) {
+    if (ctx.remote) {
+      const tree = await ctx.remote.op("ls", { path: args.path ?? ".", max: MAX_LS_ENTRIES }, LsAnswer, ctx.signal);
+      return lsResult(tree.display, tree.lines, tree.truncated);
+    }
     const base = await ctx.paths.resolve(args.path ?? ".");
     const info = await stat(base.abs);
     if (!info.isDirectory()) throw new ToolError("failed", `${base.display} is not a directory; use file_read to read a file.`);
     const lines: string[] = [];
     const truncated = await list(base.abs, 1, lines, ctx.signal);
-    const header = truncated
-      ? `num_entries: >${MAX_LS_ENTRIES}\ntruncated: true (list a narrower path, or use glob/grep)`
-      : `num_entries: ${lines.length}`;
-    return {
-      content: `${header}\n\n- ${base.display === "." ? "./" : `${base.display}/`}\n${lines.join("\n")}`.trimEnd(),
-      details: { path: base.display, numEntries: lines.length, truncated },
-    };
+    return lsResult(base.display, lines, truncated);
   },
 });
+
+function lsResult(display: string, lines: string[], truncated: boolean): ToolOutput {
+  const base = { display };
+  const header = truncated
+    ? `num_entries: >${MAX_LS_ENTRIES}\ntruncated: true (list a narrower path, or use glob/grep)`
+    : `num_entries: ${lines.length}`;
+  return {
+    content: `${header}\n\n- ${base.display === "." ? "./" : `${base.display}/`}\n${lines.join("\n")}`.trimEnd(),
+    details: { path: base.display, numEntries: lines.length, truncated },
+  };
+}
 
 /** Appends the tree under `dir` to `lines`; returns `true` when it stopped at the entry cap. */
 async function list(dir: string, depth: number, lines: string[], signal: AbortSignal): Promise<boolean> {

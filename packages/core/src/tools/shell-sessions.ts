@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
+import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 
@@ -78,19 +79,22 @@ export class ShellSessions {
     return [...this.sessions.keys()];
   }
 
-  /** Starts `command` under `id` (which must not be in use). */
-  async start(id: string, command: string): Promise<ShellSession> {
+  /**
+   * Starts `command` under `id` (which must not be in use). With `remote`, that process is started
+   * instead of the local shell (the ssh client of a remote command; see remote/remote-workspace.ts).
+   */
+  async start(id: string, command: string, remote?: RemoteLaunch): Promise<ShellSession> {
     const running = [...this.sessions.values()].filter((s) => s.exit === null).length;
     if (running >= MAX_RUNNING_SESSIONS) {
       throw new ToolError("failed", `Too many running shell sessions (${running}); stop some with shell_close first (${this.ids().join(", ")}).`);
     }
-    await this.launcher.ready();
+    if (!remote) await this.launcher.ready();
     const file = this.outputs.newFile("shell", id, "log");
     mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
     let fd: number | null = openSync(file.abs, "a");
     const [program = "/bin/sh", ...flags] = this.shell;
     // In bubblewrap mode the group leader is bwrap: killing its group ends the whole sandbox.
-    const launch = this.launcher.command([program, ...flags, command], this.cwd);
+    const launch = remote ? { ...remote, cwd: this.cwd } : this.launcher.command([program, ...flags, command], this.cwd);
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,

@@ -50,6 +50,7 @@ export const shellTool = defineTool({
   description,
   parameters: shellParameters,
   readOnly: false,
+  remote: true,
   async execute(args, ctx) {
     const command = args.command?.trim() ? args.command : undefined;
     const maxChars = args.max_output_chars ?? DEFAULT_SHELL_OUTPUT_CHARS;
@@ -68,7 +69,8 @@ export const shellTool = defineTool({
       ctx.shells.forget(id);
       if (wasRunning) note = `(The command previously running in session ${id} was stopped.)\n`;
     }
-    const session = await ctx.shells.start(id, command);
+    const launch = ctx.remote ? await ctx.remote.shellLaunch(command, ctx.signal) : undefined;
+    const session = await ctx.shells.start(id, command, launch);
     if (args.input !== undefined) await ctx.shells.write(session, args.input);
     const outcome = await ctx.shells.wait(session, args.wait_ms ?? DEFAULT_WAIT_MS, ctx.signal);
     if (outcome === "aborted") {

@@ -8,6 +8,7 @@ import { isSystemError, ToolError } from "./errors.js";
 import { OutputStore } from "./output-store.js";
 import { ShellSessions } from "./shell-sessions.js";
 import { ProcessLedger } from "./process-ledger.js";
+import { RemoteRouting } from "./remote/remote-routing.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
@@ -30,6 +31,7 @@ export class ToolRuntime {
   private readonly outputs: OutputStore;
   private readonly shells: ShellSessions;
   private readonly maxResultChars: number;
+  private readonly routing: RemoteRouting;
   private schemas: ToolSchema[] | null = null;
   private disposed = false;
 
@@ -40,6 +42,7 @@ export class ToolRuntime {
       if (this.tools.has(tool.name)) throw new Error(`ToolRuntime: duplicate tool name ${tool.name}`);
       this.tools.set(tool.name, tool);
     }
+    this.routing = new RemoteRouting(options.remote);
     this.paths = new WorkspacePaths(options.workspace);
     this.outputs = new OutputStore(options.workspace);
     // Commands a killed predecessor of this session left running are stopped before anything else.
@@ -54,7 +57,7 @@ export class ToolRuntime {
 
   /** What the model is offered: one entry per tool, sorted by name, parameters as JSON Schema. */
   catalog(): ToolSchema[] {
-    this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(toolSchema);
+    this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((tool) => toolSchema(tool, this.routing.parameters(tool)));
     return this.schemas.map((schema) => ({ ...schema }));
   }
 
@@ -103,8 +106,14 @@ export class ToolRuntime {
     if (options.signal.aborted) return failure("aborted", `${tool.name} was not started: the turn was cancelled or interrupted.`);
     const parsed = parseArgumentText(tool.name, call.arguments);
     if (!parsed.ok) return failure("invalid_arguments", parsed.message);
-    const validated = tool.parameters.safeParse(parsed.value);
+    const validated = this.routing.parameters(tool).safeParse(parsed.value);
     if (!validated.success) return failure("invalid_arguments", describeIssues(tool.name, validated.error.issues, parsed.value));
+    let routed: ReturnType<RemoteRouting["route"]>;
+    try {
+      routed = this.routing.route(tool, validated.data);
+    } catch (error) {
+      return this.describeError(error, tool.name, options.signal);
+    }
     const ctx: ToolContext = {
       workspace: await this.paths.root(),
       paths: this.paths,
@@ -115,15 +124,18 @@ export class ToolRuntime {
       turnId: options.turnId,
       signal: options.signal,
       coordinate: this.options.coordinate,
+      remote: routed.remote,
       network: this.options.network ?? { allowPrivate: false },
       helpers: this.options.helpers,
     };
     try {
-      const output = await withAbortGrace(tool.execute(validated.data, ctx), options.signal);
+      const output = await withAbortGrace(tool.execute(routed.args, ctx), options.signal);
       if (output === ABANDONED) {
         return failure("aborted", `${tool.name} was interrupted (the turn was cancelled or interrupted) and did not stop within ${ABORT_GRACE_MS} ms; its outcome is unknown.`);
       }
-      return fromOutput(output);
+      const result = fromOutput(output);
+      if (routed.remote) result.details = { ...result.details, remote: routed.remote.label };
+      return result;
     } catch (error) {
       return this.describeError(error, tool.name, options.signal);
     }
@@ -166,8 +178,8 @@ export class ToolRuntime {
   }
 }
 
-function toolSchema(tool: AnyTool): ToolSchema {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.parameters, { io: "input" }) as Record<string, unknown>;
+function toolSchema(tool: AnyTool, parameters: z.ZodObject): ToolSchema {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
   const required = Array.isArray(schema.required) ? schema.required : [];
   return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
 }

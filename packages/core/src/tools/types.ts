@@ -1,4 +1,4 @@
-import type { Redactor, ToolSandbox, TurnErrorKind } from "@starling/protocol";
+import type { Redactor, RemoteMode, ToolSandbox, TurnErrorKind } from "@starling/protocol";
 import type { KnownSecrets } from "./tool-process.js";
 import type { HelperModels } from "../providers/helper-models.js";
 import type { AnyTool } from "./define-tool.js";
@@ -59,6 +59,8 @@ export interface ToolRuntimeExtras {
    * and a call to one gets "unknown tool" like any name outside the catalog.
    */
   deny?: readonly string[];
+  /** Where `remote` tools run (ARCHITECTURE §9.1); default off (locally). */
+  remote?: RemoteMode;
   /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
   maxResultChars?: number;
   /** How tool processes start (`initialize.sandbox`); default subprocess with the allowlisted environment. */

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { ToolError } from "../errors.js";
+import type { ToolErrorKind } from "../types.js";
+import { HELPER_SCRIPT } from "./helper-script.js";
+import { checkReachable, runSsh, shQuote, sshArgs, sshEnv, unreachable } from "./ssh.js";
+import { SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
+
+const HelperAnswer = z.union([
+  z.object({ ok: z.literal(true) }).passthrough(),
+  z.object({ ok: z.literal(false), kind: z.string(), message: z.string() }),
+]);
+
+const KINDS: readonly ToolErrorKind[] = ["invalid_arguments", "unknown_tool", "path_escape", "not_found", "failed", "aborted"];
+
+/** How a local process is started for a remote shell command: the local `ssh` client. */
+export interface RemoteLaunch {
+  program: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * One remote place tools work in: an SSH alias and a root folder there (`null` = the remote user's
+ * home, used in selectable mode). File tools send one JSON request per operation to the helper
+ * script; `shell` gets an ssh command line that runs the command under the shell wrapper.
+ */
+export class RemoteWorkspace {
+  constructor(
+    readonly alias: string,
+    readonly root: string | null,
+  ) {}
+
+  /** `alias:root` as shown in results. */
+  get label(): string {
+    return `${this.alias}:${this.root ?? "~"}`;
+  }
+
+  /** Runs one helper operation; returns its answer or throws a ToolError with the helper's message. */
+  async op<T extends z.ZodType>(op: string, payload: Record<string, unknown>, answer: T, signal: AbortSignal): Promise<z.output<T>> {
+    const request = JSON.stringify({ op, root: this.root, ...payload });
+    const result = await runSsh(this.alias, `python3 -c ${shQuote(HELPER_SCRIPT)}`, request, signal);
+    if (result.code === 255) throw unreachable(this.alias, result.stderr);
+    if (result.code === 127) {
+      throw new ToolError("failed", `python3 is not installed on ${this.alias}; the remote file tools need it (install python3 there, or use shell).`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result.stdout.toString("utf8"));
+    } catch {
+      const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
+      throw new ToolError("failed", `The remote file helper on ${this.alias} failed (exit ${result.code}): ${detail || "its output was not JSON"}.`);
+    }
+    const checked = HelperAnswer.parse(parsed);
+    if (!checked.ok) {
+      const kind = KINDS.find((k) => k === checked.kind) ?? "failed";
+      throw new ToolError(kind, `${checked.message} (on ${this.alias})`);
+    }
+    return answer.parse(checked);
+  }
+
+  /**
+   * The local ssh command for a shell command: the wrapper (Python) on the remote side changes into
+   * the root, runs `bash -c <command>` in its own process group with stderr merged into stdout, and
+   * kills that group as soon as its stdin closes, which happens when the local ssh is killed
+   * (cancel, shell_close, shutdown) or the connection drops. So no remote command outlives us.
+   */
+  async shellLaunch(command: string, signal: AbortSignal): Promise<RemoteLaunch> {
+    await checkReachable(this.alias, signal);
+    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)}`;
+    return { program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
+  }
+}

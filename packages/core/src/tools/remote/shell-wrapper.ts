@@ -1,0 +1,40 @@
+/**
+ * Runs on the remote host as `python3 -c <this> <root> <command>`. Without a tty, sshd does not
+ * signal a command when the client goes away; it only closes the command's stdin. So the wrapper
+ * forwards its stdin to the command and treats end-of-input as "stop": it kills the command's
+ * process group (SIGTERM, SIGKILL after 200 ms). Output is relayed through a pipe so background
+ * children cannot hold the ssh channel open; when the command exits, what is left of its group is
+ * stopped too (nothing could reach it later). Exit status: the command's, or 128 + signal.
+ */
+export const SHELL_WRAPPER_SCRIPT = String.raw`
+import os, sys, signal, subprocess, threading, time
+root, command = os.path.expanduser(sys.argv[1]), sys.argv[2]
+try: os.chdir(root)
+except OSError as e:
+    sys.stderr.write("starling: cannot enter the remote workspace %s: %s\n" % (root, e.strerror)); sys.exit(2)
+shell = ["/bin/bash", "-c", command] if os.path.exists("/bin/bash") else ["/bin/sh", "-c", command]
+child = subprocess.Popen(shell, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+def stop_group():
+    for sig, pause in ((signal.SIGTERM, 0.2), (signal.SIGKILL, 0)):
+        try: os.killpg(child.pid, sig)
+        except OSError: return
+        time.sleep(pause)
+def relay_out():
+    while True:
+        chunk = os.read(child.stdout.fileno(), 65536)
+        if not chunk: return
+        os.write(1, chunk)
+def relay_in():
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk: break
+        try: child.stdin.write(chunk); child.stdin.flush()
+        except OSError: pass
+    stop_group(); os._exit(130)
+out = threading.Thread(target=relay_out, daemon=True); out.start()
+threading.Thread(target=relay_in, daemon=True).start()
+code = child.wait()
+out.join(0.25)
+stop_group()
+os._exit(code if code >= 0 else 128 - code)
+`;

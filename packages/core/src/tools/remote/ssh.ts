@@ -1,0 +1,139 @@
+import { spawn } from "node:child_process";
+import { lstatSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ToolError } from "../errors.js";
+import { validateAlias } from "./ssh-alias.js";
+
+/** Seconds ssh waits for a connection (`-o ConnectTimeout`). */
+export const CONNECT_TIMEOUT_S = 10;
+/** Seconds an idle master connection stays up for reuse (`-o ControlPersist`). */
+export const CONTROL_PERSIST_S = 60;
+/** Longest one remote file operation may take, connection included. */
+export const REMOTE_OP_TIMEOUT_MS = 120_000;
+
+/**
+ * Variables ssh itself needs: HOME is not where ssh looks for ~/.ssh (it uses the passwd entry),
+ * but ssh-agent, known-hosts prompts and ProxyCommand helpers do. Nothing else of the worker's
+ * environment (which may hold model keys) is passed on; the remote side gets its own environment.
+ */
+const SSH_ENV_KEYS = ["HOME", "USER", "LOGNAME", "PATH", "LANG", "LC_ALL", "TZ", "SSH_AUTH_SOCK", "TMPDIR"] as const;
+
+/** The environment of every ssh process: an allowlist, never the worker's whole `process.env`. */
+export function sshEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of SSH_ENV_KEYS) {
+    const value = source[key];
+    if (value !== undefined) env[key] = value;
+  }
+  env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  return env;
+}
+
+/**
+ * Where the ControlMaster sockets live: a private (0700, our uid, not a symlink) folder under the
+ * system temp dir. Short on purpose: a Unix socket path must fit in ~100 bytes. Tools in the
+ * bubblewrap sandbox get their own /tmp, so they cannot reach these sockets.
+ */
+export function controlDir(): string {
+  const uid = process.getuid?.() ?? 0;
+  const dir = join(tmpdir(), `starling-ssh-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const info = lstatSync(dir);
+  if (!info.isDirectory() || info.isSymbolicLink() || info.uid !== uid || (info.mode & 0o077) !== 0) {
+    throw new ToolError("failed", `The ssh control folder ${dir} is not a private folder of this user (mode 0700, owned by uid ${uid}); remove it and try again.`);
+  }
+  return dir;
+}
+
+/**
+ * Arguments of `ssh` for running `remoteCommand` on `alias`. BatchMode (never a password prompt),
+ * ConnectTimeout, and ControlMaster/ControlPersist so consecutive calls reuse one connection.
+ * StrictHostKeyChecking and everything else come from the user's ssh_config. The env variable
+ * STARLING_SSH_CONFIG names another ssh_config file (`ssh -F`), e.g. for tests.
+ */
+export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const config = env.STARLING_SSH_CONFIG;
+  return [
+    ...(config ? ["-F", config] : []),
+    "-T",
+    "-o", "BatchMode=yes",
+    "-o", `ConnectTimeout=${CONNECT_TIMEOUT_S}`,
+    "-o", "ControlMaster=auto",
+    "-o", `ControlPath=${join(controlDir(), "%C")}`,
+    "-o", `ControlPersist=${CONTROL_PERSIST_S}`,
+    "-o", "ServerAliveInterval=15",
+    "--",
+    validateAlias(alias),
+    remoteCommand,
+  ];
+}
+
+/** A string as one single-quoted word for the remote user's POSIX shell. */
+export function shQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface SshResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs `remoteCommand` on `alias` with `input` on its stdin and collects the output. The local ssh
+ * runs in its own process group, killed on abort or after `timeoutMs`; the error names the host.
+ */
+export async function runSsh(alias: string, remoteCommand: string, input: string, signal: AbortSignal, timeoutMs = REMOTE_OP_TIMEOUT_MS): Promise<SshResult> {
+  const args = sshArgs(alias, remoteCommand);
+  if (signal.aborted) throw new ToolError("aborted", "Not started: the turn was cancelled or interrupted.");
+  const child = spawn("ssh", args, { env: sshEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const out: Buffer[] = [];
+  let err = "";
+  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-8_000)));
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(input);
+  let why: "timeout" | "aborted" | null = null;
+  const stop = (reason: "timeout" | "aborted"): void => {
+    why ??= reason;
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  };
+  const timer = setTimeout(() => stop("timeout"), timeoutMs);
+  const onAbort = (): void => stop("aborted");
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (c) => resolve(c));
+    });
+    if (why === "aborted") throw new ToolError("aborted", `Interrupted: the turn was cancelled or interrupted (the ssh command on ${alias} was stopped).`);
+    if (why === "timeout") throw new ToolError("failed", `The remote operation on SSH host ${alias} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped.`);
+    return { code, stdout: Buffer.concat(out), stderr: err };
+  } catch (error) {
+    if (error instanceof ToolError) throw error;
+    throw new ToolError("failed", `Could not run ssh (${(error as Error).message}); install the OpenSSH client (apt-get install openssh-client).`);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** The message for ssh's own failure (exit 255): connection refused, timeout, auth, unknown alias. */
+export function unreachable(alias: string, stderr: string): ToolError {
+  const detail = stderr.trim().split("\n").filter(Boolean).slice(-3).join(" / ") || "no details";
+  return new ToolError(
+    "failed",
+    `Cannot reach SSH host ${alias}: ${detail}. Check that "${alias}" is a Host in ~/.ssh/config, the machine is up, and key login works without a password (ssh -o BatchMode=yes ${alias} true).`,
+  );
+}
+
+/** Opens (or reuses) the master connection; a clear ToolError when the host cannot be reached. */
+export async function checkReachable(alias: string, signal: AbortSignal): Promise<void> {
+  const result = await runSsh(alias, "true", "", signal, (CONNECT_TIMEOUT_S + 5) * 1000);
+  if (result.code === 255) throw unreachable(alias, result.stderr);
+}

@@ -1,0 +1,164 @@
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
+import { type Harness, makeHarness, processAlive } from "./helpers.js";
+
+// A real sshd on 127.0.0.1 stands in for the remote machine; it runs as this user, so the test
+// checks the "remote" files directly on disk.
+const started = await startLoopbackSshd();
+const sshd: LoopbackSshd | null = "skip" in started ? null : started;
+if ("skip" in started) console.warn(`remote tool tests skipped: ${started.skip}`);
+
+describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
+  const previousConfig = process.env.STARLING_SSH_CONFIG;
+  let fixed: Harness;
+  let selectable: Harness;
+  let root: string;
+
+  beforeAll(async () => {
+    if (!sshd) return;
+    process.env.STARLING_SSH_CONFIG = sshd.configFile;
+    root = join(sshd.dir, "remote");
+    fixed = await makeHarness({ remote: { mode: "fixed", host: "testbox", path: root } });
+    selectable = await makeHarness({ remote: { mode: "selectable" } });
+  });
+  afterAll(async () => {
+    await fixed?.cleanup();
+    await selectable?.cleanup();
+    await sshd?.stop();
+    if (previousConfig === undefined) delete process.env.STARLING_SSH_CONFIG;
+    else process.env.STARLING_SSH_CONFIG = previousConfig;
+  });
+
+  it("offers `remote` only in selectable mode, and only on file tools and shell", () => {
+    const props = (h: Harness, name: string): string[] =>
+      Object.keys((h.runtime.catalog().find((t) => t.name === name)?.parameters.properties ?? {}) as object);
+    for (const name of ["file_read", "file_write", "edit", "apply_patch", "glob", "grep", "ls", "shell"]) {
+      expect(props(selectable, name)).toContain("remote");
+      expect(props(fixed, name)).not.toContain("remote");
+    }
+    expect(props(selectable, "shell_close")).not.toContain("remote");
+  });
+
+  it("fixed mode: every file tool works in the remote folder with the local result shapes", async () => {
+    const write = await fixed.call("file_write", { file_path: "src/app.txt", content: "alpha\nbeta\ngamma\n" });
+    expect(write).toMatchObject({ isError: false, content: "Created src/app.txt (17 bytes written)." });
+    expect(write.details?.remote).toBe(`testbox:${root}`);
+    expect(readFileSync(join(root, "src/app.txt"), "utf8")).toBe("alpha\nbeta\ngamma\n");
+    expect(existsSync(join(fixed.workspace, "src/app.txt"))).toBe(false);
+
+    const read = await fixed.call("file_read", { file_path: "src/app.txt", offset: 2, limit: 1 });
+    expect(read.content).toBe("src/app.txt (lines 2-2 of 3)\n2: beta\n[1 more lines: call file_read with offset=3 to continue]");
+
+    const edit = await fixed.call("edit", { path: "src/app.txt", old_text: "beta", new_text: "BETA" });
+    expect(edit.content).toBe("Edited src/app.txt: 1 replacement (first at line 2).");
+    const ambiguous = await fixed.call("edit", { path: "src/app.txt", old_text: "a\n", new_text: "x" });
+    expect(ambiguous.isError).toBe(true);
+    expect(ambiguous.content).toContain("matched 2 locations");
+
+    const patch = "--- a/src/app.txt\n+++ b/src/app.txt\n@@ -1,3 +1,3 @@\n alpha\n-BETA\n+beta2\n gamma\n--- /dev/null\n+++ b/notes/new.md\n@@ -0,0 +1 @@\n+# new\n";
+    const applied = await fixed.call("apply_patch", { patch });
+    expect(applied.isError).toBe(false);
+    expect(applied.content).toContain("M src/app.txt (+1 -1)");
+    expect(readFileSync(join(root, "src/app.txt"), "utf8")).toBe("alpha\nbeta2\ngamma\n");
+    expect(readFileSync(join(root, "notes/new.md"), "utf8")).toBe("# new\n");
+
+    const glob = await fixed.call("glob", { pattern: "*.md" });
+    expect(glob.content).toBe("1 file match *.md in the workspace:\nnotes/new.md");
+    const grep = await fixed.call("grep", { pattern: "(?i)GAMMA|new", include: "*.txt" });
+    expect(grep.content).toBe("1 matches in 1 file:\nsrc/app.txt:3:gamma");
+    const ls = await fixed.call("ls", {});
+    expect(ls.content).toBe("num_entries: 4\n\n- ./\n  - notes/\n    - new.md\n  - src/\n    - app.txt");
+    const missing = await fixed.call("file_read", { file_path: "nope.txt" });
+    expect(missing).toMatchObject({ isError: true, details: { kind: "not_found" } });
+  });
+
+  it("fixed mode: paths are confined to the remote folder, symlinks included", async () => {
+    writeFileSync(join(sshd?.dir ?? "", "secret.txt"), "outside");
+    symlinkSync(join(sshd?.dir ?? "", "secret.txt"), join(root, "link.txt"));
+    for (const path of ["../secret.txt", join(sshd?.dir ?? "", "secret.txt"), "link.txt"]) {
+      const result = await fixed.call("file_read", { file_path: path });
+      expect(result).toMatchObject({ isError: true, details: { kind: "path_escape" } });
+      expect(result.content).toContain("outside the remote workspace");
+    }
+    const write = await fixed.call("file_write", { file_path: "link.txt", content: "x" });
+    expect(write.details?.kind).toBe("path_escape");
+    expect(readFileSync(join(sshd?.dir ?? "", "secret.txt"), "utf8")).toBe("outside");
+  });
+
+  it("fixed mode: shell runs in the remote folder, output logged locally, exit code kept", async () => {
+    const result = await fixed.call("shell", { command: "pwd; echo to-stderr >&2; exit 3" });
+    expect(result.isError).toBe(false);
+    expect(result.content).toContain(root);
+    expect(result.content).toContain("to-stderr");
+    expect(result.details).toMatchObject({ exitCode: 3, running: false, remote: `testbox:${root}` });
+    const log = readFileSync(join(fixed.workspace, String(result.details?.outPath)), "utf8");
+    expect(log).toContain("to-stderr");
+  });
+
+  it("fixed mode: a background remote session takes input, is polled and closed", async () => {
+    const first = await fixed.call("shell", { command: "echo ready; read line; echo got:$line; sleep 30", wait_ms: 1_500 });
+    expect(first.details).toMatchObject({ running: true });
+    expect(first.content).toContain("ready");
+    const id = String(first.details?.sessionId);
+    const fed = await fixed.call("shell", { session_id: id, input: "hello\n", wait_ms: 1_500 });
+    expect(fed.content).toContain("got:hello");
+    const closed = await fixed.call("shell_close", { session_id: id });
+    expect(closed.content).toContain("stopped (process group killed)");
+  });
+
+  it("cancel stops the remote command itself, not only the local ssh", async () => {
+    const marker = join(root, "long.pid");
+    const controller = new AbortController();
+    const running = fixed.call("shell", { command: `echo $$ > ${marker}; exec sleep 300` }, controller.signal);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
+    const pid = Number(readFileSync(marker, "utf8").trim());
+    expect(processAlive(pid)).toBe(true);
+    controller.abort();
+    const result = await running;
+    expect(result.details?.kind).toBe("aborted");
+    const gone = Date.now() + 5_000;
+    while (processAlive(pid) && Date.now() < gone) await sleep(20);
+    expect(processAlive(pid)).toBe(false);
+  });
+
+  it("selectable mode: `remote` picks the host, paths are relative to the remote home, absent means local", async () => {
+    const home = join(sshd?.dir ?? "", "home");
+    const remote = await selectable.call("file_write", { file_path: "r.txt", content: "remote", remote: "testbox" });
+    expect(remote.isError).toBe(false);
+    expect(readFileSync(join(home, "r.txt"), "utf8")).toBe("remote");
+    const local = await selectable.call("file_write", { file_path: "l.txt", content: "local" });
+    expect(local.isError).toBe(false);
+    expect(readFileSync(join(selectable.workspace, "l.txt"), "utf8")).toBe("local");
+    expect(existsSync(join(home, "l.txt"))).toBe(false);
+    const shell = await selectable.call("shell", { command: "cat r.txt; echo; pwd", remote: "testbox" });
+    expect(shell.content).toContain(`remote\n${home}`);
+    await mkdir(join(home, "d"));
+    const ls = await selectable.call("ls", { path: "~/d", remote: "testbox" });
+    expect(ls.content).toBe("num_entries: 0\n\n- d/");
+  });
+
+  it("selectable mode: an unsafe alias is refused before any ssh runs", async () => {
+    for (const alias of ["host;rm -rf /", "-oProxyCommand=x", "local", "a b", "$(id)"]) {
+      const result = await selectable.call("file_read", { file_path: "x", remote: alias });
+      expect(result).toMatchObject({ isError: true, details: { kind: "invalid_arguments" } });
+      expect(result.content).toContain("must be a safe ~/.ssh/config Host alias");
+    }
+  });
+
+  it("an unreachable host is a clear tool error, for file tools and shell", async () => {
+    for (const [name, args] of [
+      ["file_read", { file_path: "x" }],
+      ["shell", { command: "echo never" }],
+    ] as const) {
+      const result = await selectable.call(name, { ...args, remote: "deadbox" });
+      expect(result.isError).toBe(true);
+      expect(result.content).toContain("Cannot reach SSH host deadbox");
+      expect(result.content).toMatch(/Connection refused/i);
+    }
+  });
+});
