@@ -20,6 +20,8 @@ export interface HostConfigOptions {
   mainCapabilities?: string[];
   /** Extra fields of the Telegram channel (poll settings, …). */
   channel?: Record<string, unknown>;
+  /** Extra top-level config sections (`limits`, `tools`, …). */
+  extra?: Record<string, unknown>;
 }
 
 export function writeHostConfig(dir: string, o: HostConfigOptions): string {
@@ -57,6 +59,7 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
     workers: { idle_shutdown_seconds: 600, max_concurrent_turns: 4, ...o.workers },
     recovery: { max_auto_continues: 2, ...o.recovery },
     log: { level: "debug" },
+    ...o.extra,
   };
   const path = join(dir, "starling.json");
   writeFileSync(path, JSON.stringify(config, null, 2));

@@ -29,7 +29,9 @@ export type AdmitOutcome =
   | { kind: "admitted"; conversationId: string }
   | { kind: "duplicate" }
   /** Admitted but held until the user picks a model; the host already queued the picker message. */
-  | { kind: "awaiting_model"; conversationId: string };
+  | { kind: "awaiting_model"; conversationId: string }
+  /** Over a limit (config `limits`): the update id is committed and a notice queued, nothing reaches a session. */
+  | { kind: "refused"; conversationId: string; reason: "chat_rate" | "queue_full" };
 
 export interface CommandInput {
   chat: ChatRef;
@@ -67,8 +69,11 @@ export interface ConversationController {
   command(input: CommandInput): Promise<CommandReply>;
   /** Inline-keyboard presses (e.g. `model:<alias>`); null when the data is not the host's. */
   callback(input: CallbackInput): Promise<CommandReply | null>;
-  /** Names and descriptions of the conversation commands (for setMyCommands and /help). */
-  commands(): { command: string; description: string }[];
+  /**
+   * Names and descriptions of the conversation commands (for routing, setMyCommands and /help);
+   * `hidden` ones are answered but not listed in the command menu (e.g. not available yet).
+   */
+  commands(): { command: string; description: string; hidden?: boolean }[];
   /** Workspace folder of the chat's conversation (created on demand), for inbound file downloads. */
   workspaceFor(chat: ChatRef): Promise<string>;
 }

@@ -1,5 +1,6 @@
 import type { ModelConfig } from "@starling/protocol";
 import type { SandboxMode } from "../state/records.js";
+import type { LimitSettings } from "./inbound-limits.js";
 
 /** What the conversation layer needs from the config, already resolved (mapped in host.ts). */
 export interface HostSettings {
@@ -14,6 +15,8 @@ export interface HostSettings {
   workerCommand: [string, ...string[]];
   /** Tool names no session is offered (config `tools.deny`). */
   toolDeny?: string[];
+  /** Inbound limits (config `limits`); defaults when absent. */
+  limits?: LimitSettings;
   /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */
   workerEnv?: NodeJS.ProcessEnv;
 }

@@ -54,6 +54,8 @@ export class SessionRunner {
   readonly log: pino.Logger;
   private starting: Promise<WorkerHandle | null> | null = null;
   private slotRequested = false;
+  /** A turn was started (messages handed off, or a continue sent) under the slot held now. */
+  private grantUsed = false;
   private gaveUpAtSeq: number | null = null;
   private retiring = false;
   private readonly idle = new IdleShutdown(this);
@@ -157,12 +159,25 @@ export class SessionRunner {
     const handle = await this.ensureWorker();
     if (!handle || !handle.usable) return;
     this.resumeWanted = false;
-    for (const item of this.pendingItems()) {
+    // Fairness: once this grant started a turn, later messages wait while other sessions wait for a
+    // slot; the turn ends, the slot goes to the next session and this one asks again (maybeRelease).
+    if (this.holdingBack()) return;
+    const items = this.pendingItems();
+    for (const item of items) {
       if (this.inFlight.has(item.messageId)) continue;
       if (!(await handOff(this, handle, item))) return;
     }
-    if (this.continueWanted && handle.usable) await sendContinue(this, handle);
+    if (items.length) this.grantUsed = true;
+    if (this.continueWanted && handle.usable) {
+      await sendContinue(this, handle);
+      this.grantUsed = true;
+    }
     await this.maybeRelease();
+  }
+
+  /** New messages are kept back from the worker so that waiting sessions get the slot after this turn. */
+  holdingBack(): boolean {
+    return this.slot !== null && this.grantUsed && this.ctx.slots.othersWaiting(this.id);
   }
 
   // ── turn slot ───────────────────────────────────────────────────────────────────────────────
@@ -174,6 +189,7 @@ export class SessionRunner {
       this.slotRequested = false;
       if (this.ctx.isStopped()) return lease.release();
       this.slot = lease;
+      this.grantUsed = false;
       this.log.debug("turn slot granted");
       this.pump();
     });
@@ -193,7 +209,7 @@ export class SessionRunner {
    */
   async maybeRelease(): Promise<void> {
     if (!this.slot) return this.armIdle();
-    if (this.hasWork()) return;
+    if (this.hasWork() && !this.onlyHeldBackWork()) return;
     const handle = this.worker;
     if (handle?.usable) {
       if (handle.recoveryPending !== null) return;
@@ -205,12 +221,29 @@ export class SessionRunner {
         if (handle.lostBy(err)) return; // the exit handler decides
         this.log.warn({ err: errorText(err) }, "live_state query failed");
       }
-      if (!this.slot || this.hasWork()) return;
+      if (!this.slot || (this.hasWork() && !this.onlyHeldBackWork())) return;
       if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;
     }
     this.releaseSlot();
+    if (this.pendingItems().length > 0) {
+      this.log.debug("turn slot yielded to waiting sessions; asking again for the held-back messages");
+      this.requestSlot();
+      return;
+    }
     if (hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => clearResumeMark(tx, this.id));
     this.armIdle();
+  }
+
+  /** The only work left is messages held back for fairness: no turn, continue, recovery or hand-off in progress. */
+  private onlyHeldBackWork(): boolean {
+    return (
+      this.holdingBack() &&
+      this.starting === null &&
+      !this.turnRunning &&
+      this.continueWanted === null &&
+      !this.resumeWanted &&
+      this.inFlight.size === 0
+    );
   }
 
   // ── worker lifecycle ────────────────────────────────────────────────────────────────────────
@@ -295,7 +328,7 @@ export class SessionRunner {
   /** Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in flight. */
   async handoffsSettled(handle: WorkerHandle, timeoutMs = HANDOFF_SETTLE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const busy = () => this.inFlight.size > 0 || (this.slot !== null && this.pendingItems().length > 0);
+    const busy = () => this.inFlight.size > 0 || (this.slot !== null && !this.holdingBack() && this.pendingItems().length > 0);
     while (busy() && handle.usable && !this.ctx.isStopped() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -8,7 +8,8 @@ export interface SlotLease {
 /**
  * The global cap on running turns. Each session that needs to run a turn asks for a slot once; a
  * p-queue task holds the slot until the session releases its lease. Waiting sessions are kept in
- * FIFO order so `/status` can show a position.
+ * FIFO order so `/status` can show a position. A holder yields its slot after a turn when others
+ * wait and asks again at the back (SessionRunner), so busy sessions take turns round robin.
  */
 export class TurnSlots {
   private readonly queue: PQueue;
@@ -56,6 +57,11 @@ export class TurnSlots {
           }),
       )
       .catch((err: unknown) => this.onError(err));
+  }
+
+  /** Another session than `sessionId` waits for a slot (the holder should yield after its turn). */
+  othersWaiting(sessionId: string): boolean {
+    return this.waiting.some((id) => id !== sessionId);
   }
 
   /** 1-based position among waiting sessions, or null. */

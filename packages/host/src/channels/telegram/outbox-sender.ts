@@ -107,12 +107,16 @@ export class OutboxSender {
   private async deliver(item: OutboundItem, signal: AbortSignal): Promise<void> {
     const { store, log, api } = this.options;
     const duplicate = item.possibleDuplicate === true || this.unknownOutcome.has(item.seq);
-    await store.commit("outbox_attempt", (tx) =>
-      tx.put(HostKeys.outbound(item.seq), { ...item, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) }),
-    );
+    // Sent as it is when the attempt is recorded: an unsent item may have changed since it was picked
+    // (a refusal notice naming one more message, conversations/refusal-notices.ts).
+    let current = item;
+    await store.commit("outbox_attempt", (tx) => {
+      current = store.get<OutboundItem>(HostKeys.outbound(item.seq)) ?? item;
+      tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
+    });
     this.unknownOutcome.delete(item.seq);
     try {
-      await this.send(item, duplicate, signal);
+      await this.send(current, duplicate, signal);
     } catch (err) {
       if (signal.aborted || isAbortError(err)) throw err;
       if (isPermanentSendFailure(err)) {
