@@ -1,9 +1,8 @@
-import type { RemoteMode } from "@starling/protocol";
+import { type RemoteMode, sshAliasProblem } from "@starling/protocol";
 import { z } from "zod";
 import type { AnyTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
 import { RemoteWorkspace } from "./remote-workspace.js";
-import { aliasProblem } from "./ssh-alias.js";
 
 const remoteArgument = z
   .string()
@@ -41,7 +40,7 @@ export class RemoteRouting {
     if (this.mode.mode !== "selectable") return { args, remote: null };
     const { remote, ...rest } = args;
     if (typeof remote !== "string" || remote.trim() === "") return { args: rest, remote: null };
-    const problem = aliasProblem(remote);
+    const problem = sshAliasProblem(remote);
     if (problem) {
       throw new ToolError("invalid_arguments", `remote ${JSON.stringify(remote)} must be a safe ~/.ssh/config Host alias: ${problem}. Give a Host name such as "devbox", or omit remote to run locally. Nothing was run.`);
     }

@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ToolError } from "../errors.js";
-import { validateAlias } from "./ssh-alias.js";
+import { sshAliasProblem, sshConfigArgs, sshEnv as protocolSshEnv } from "@starling/protocol";
 
 /** Seconds ssh waits for a connection (`-o ConnectTimeout`). */
 export const CONNECT_TIMEOUT_S = 10;
@@ -11,24 +11,6 @@ export const CONNECT_TIMEOUT_S = 10;
 export const CONTROL_PERSIST_S = 60;
 /** Longest one remote file operation may take, connection included. */
 export const REMOTE_OP_TIMEOUT_MS = 120_000;
-
-/**
- * Variables ssh itself needs: HOME is not where ssh looks for ~/.ssh (it uses the passwd entry),
- * but ssh-agent, known-hosts prompts and ProxyCommand helpers do. Nothing else of the worker's
- * environment (which may hold model keys) is passed on; the remote side gets its own environment.
- */
-const SSH_ENV_KEYS = ["HOME", "USER", "LOGNAME", "PATH", "LANG", "LC_ALL", "TZ", "SSH_AUTH_SOCK", "TMPDIR"] as const;
-
-/** The environment of every ssh process: an allowlist, never the worker's whole `process.env`. */
-export function sshEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of SSH_ENV_KEYS) {
-    const value = source[key];
-    if (value !== undefined) env[key] = value;
-  }
-  env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
-  return env;
-}
 
 /**
  * Where the ControlMaster sockets live: a private (0700, our uid, not a symlink) folder under the
@@ -53,9 +35,10 @@ export function controlDir(): string {
  * STARLING_SSH_CONFIG names another ssh_config file (`ssh -F`), e.g. for tests.
  */
 export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const config = env.STARLING_SSH_CONFIG;
+  const problem = sshAliasProblem(alias);
+  if (problem) throw new ToolError("invalid_arguments", `remote host ${JSON.stringify(alias)} must be a safe ~/.ssh/config Host alias: ${problem}.`);
   return [
-    ...(config ? ["-F", config] : []),
+    ...sshConfigArgs(env),
     "-T",
     "-o", "BatchMode=yes",
     "-o", `ConnectTimeout=${CONNECT_TIMEOUT_S}`,
@@ -64,9 +47,14 @@ export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.Proces
     "-o", `ControlPersist=${CONTROL_PERSIST_S}`,
     "-o", "ServerAliveInterval=15",
     "--",
-    validateAlias(alias),
+    alias,
     remoteCommand,
   ];
+}
+
+/** The environment of every ssh process: the tools' allowlist plus SSH_AUTH_SOCK (see @starling/protocol). */
+export function sshEnv(): Record<string, string> {
+  return protocolSshEnv(process.env);
 }
 
 /** A string as one single-quoted word for the remote user's POSIX shell. */
