@@ -4,8 +4,8 @@
 //   npm i -g ./dist/starling-<version>.tgz
 // esbuild puts protocol/core/worker/host/config/workdir-migrations and their pure-JS dependencies into
 // two files. Kept as real npm dependencies: classic-level (native, built or fetched at install time)
-// and pino/pino-pretty (pino starts its transports by module name in a worker thread, which a bundle
-// cannot serve).
+// pino/pino-pretty (pino starts its transports by module name in a worker thread, which a bundle
+// cannot serve) and jsonc-parser (UMD); all but classic-level are pure JavaScript.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -16,7 +16,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const version = readFileSync(join(root, "VERSION"), "utf8").split("\n")[0].trim();
 const outDir = join(root, "dist");
 const stage = join(outDir, "package");
-const EXTERNAL = ["classic-level", "pino", "pino-pretty", "sharp"];
+// sharp (image resizing in core) is native with prebuilt binaries; optional, so an install never fails on it.
+const OPTIONAL = ["sharp"];
+// jsonc-parser: its "main" is a UMD file that require()s siblings at run time, which a bundle breaks.
+const EXTERNAL = ["classic-level", "pino", "pino-pretty", "sharp", "jsonc-parser"];
 
 const entries = {
   starling: join(root, "packages/host/dist/main.js"),
@@ -54,6 +57,7 @@ for (const output of Object.values(result.metafile.outputs)) {
 // pino loads pino-pretty by name (logger.ts transport target), which no import shows.
 used.add("pino-pretty");
 const dependencies = {};
+const optionalDependencies = {};
 for (const name of [...used].sort()) {
   // pnpm keeps every installed package under node_modules/.pnpm/<name>@<version>/ (newest wins).
   const prefix = `${name.replace("/", "+")}@`;
@@ -63,7 +67,7 @@ for (const name of [...used].sort()) {
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const found = versions.pop();
   if (!found) throw new Error(`package: cannot find the installed version of ${name}`);
-  dependencies[name] = `^${found}`;
+  (OPTIONAL.includes(name) ? optionalDependencies : dependencies)[name] = `^${found}`;
 }
 
 cpSync(join(root, "config/systemd"), join(stage, "systemd"), { recursive: true });
@@ -79,6 +83,7 @@ const manifest = {
   files: ["dist", "systemd", "schema", "README.md", "VERSION", "example_config.json"],
   engines: { node: ">=20" },
   dependencies,
+  ...(Object.keys(optionalDependencies).length ? { optionalDependencies } : {}),
 };
 writeFileSync(join(stage, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 

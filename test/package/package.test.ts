@@ -1,7 +1,7 @@
 // `pnpm package` → a tarball that `npm i -g` turns into working `starling` and `starling-worker`
 // commands (bundle + classic-level from the registry), outside the workspace.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,9 +32,21 @@ describe("npm package", () => {
     expect(run.stdout.trim()).toBe(`starling ${version}`);
   });
 
-  it("has only classic-level as a native dependency", () => {
-    const manifest = JSON.parse(readFileSync(join(prefix, "lib/node_modules/starling/package.json"), "utf8")) as { dependencies: Record<string, string> };
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(["classic-level", "pino", "pino-pretty"]);
+  it("the packaged starling reads a JSONC config and refuses a bad one with exit 78", () => {
+    const path = join(prefix, "bad.jsonc");
+    writeFileSync(path, '{ // a comment\n  "version": "0.4", "modles": {} }');
+    const run = spawnSync(bin("starling"), ["doctor", "--config", path, "--workdir", join(prefix, "wd")], { encoding: "utf8", cwd: prefix });
+    expect(run.status, run.stderr).toBe(78);
+    expect(run.stdout).toMatch(/modles: unknown key/);
+  });
+
+  it("has only classic-level as a required native dependency", () => {
+    const manifest = JSON.parse(readFileSync(join(prefix, "lib/node_modules/starling/package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    expect(Object.keys(manifest.optionalDependencies ?? {}).filter((n) => n !== "sharp")).toEqual([]);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["classic-level", "jsonc-parser", "pino", "pino-pretty"]);
     expect(Object.keys(manifest.dependencies).join()).not.toMatch(/@starling/);
   });
 

@@ -73,18 +73,18 @@ export async function probeModel(alias: string, model: ModelConfig, key: string 
   try {
     response = await fetch(url, { ...request, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    return { ok: false, detail: `model ${alias}: ${request.method} ${model.url} failed: ${fetchFailure(err)}` };
+    return { ok: false, detail: `${request.method} ${model.url} failed: ${fetchFailure(err)}` };
   }
   await response.body?.cancel().catch(() => undefined);
   if (response.status === 401 || response.status === 403) {
     return {
       ok: false,
       rejected: true,
-      detail: `model ${alias}: ${model.url} rejected the key in ${variable} (HTTP ${response.status})`,
+      detail: `${model.url} rejected the key in ${variable} (HTTP ${response.status})`,
     };
   }
   if (response.status === 404) {
-    return { ok: false, detail: `model ${alias}: ${model.url} answered HTTP 404 (wrong url? it must be the full endpoint, e.g. …/v1/chat/completions)` };
+    return { ok: false, detail: `${model.url} answered HTTP 404 (wrong url? it must be the full endpoint, e.g. …/v1/chat/completions)` };
   }
-  return { ok: true, detail: `model ${alias}: ${model.url} accepted the key in ${variable} (authenticated request answered HTTP ${response.status})` };
+  return { ok: true, detail: `${model.url} accepted the key in ${variable} (authenticated request answered HTTP ${response.status})` };
 }
