@@ -76,7 +76,7 @@ function stream(res: ServerResponse, reply: AnthropicReply, index: number): void
   }
   add("message_delta", { delta: { stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: usage["output_tokens"] } });
   add("message_stop", {});
-  sendSse(res, events, reply.dropConnection ? { dropAfter: 4 } : {});
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 4 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
 }
 
 function whole(res: ServerResponse, reply: AnthropicReply, index: number): void {

@@ -88,7 +88,7 @@ function stream(res: ServerResponse, reply: ResponsesReply, index: number): void
   });
   if (reply.failWith) add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error: reply.failWith } });
   else add("response.completed", { response: responseObject(reply, index, items) });
-  sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : {});
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
 }
 
 function whole(res: ServerResponse, reply: ResponsesReply, index: number): void {

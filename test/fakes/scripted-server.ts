@@ -16,6 +16,8 @@ export interface BaseReply {
   hang?: boolean;
   /** Destroy the socket mid-response. */
   dropConnection?: boolean;
+  /** Stream this many events, then go silent with the connection open (cancel mid-stream). */
+  stallAfterEvents?: number;
 }
 
 export interface RecordedRequest {
@@ -151,9 +153,10 @@ export interface SseOut {
 
 /**
  * Writes an SSE stream. With `dropAfter`, only that many events are written before the socket is
- * destroyed (a cut-off stream). `trailer` is written raw at the end (e.g. `data: [DONE]\n\n`).
+ * destroyed (a cut-off stream); with `stallAfter`, that many and then nothing more. `trailer` is
+ * written raw at the end (e.g. `data: [DONE]\n\n`).
  */
-export function sendSse(res: ServerResponse, events: readonly SseOut[], options: { dropAfter?: number; trailer?: string } = {}): void {
+export function sendSse(res: ServerResponse, events: readonly SseOut[], options: { dropAfter?: number; stallAfter?: number; trailer?: string } = {}): void {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const format = (e: SseOut): string =>
     `${e.event !== undefined ? `event: ${e.event}\n` : ""}data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n\n`;
@@ -161,6 +164,10 @@ export function sendSse(res: ServerResponse, events: readonly SseOut[], options:
     for (const event of events.slice(0, options.dropAfter)) res.write(format(event));
     dropSocket(res);
     return;
+  }
+  if (options.stallAfter !== undefined) {
+    for (const event of events.slice(0, options.stallAfter)) res.write(format(event));
+    return; // `close` marks the abort when the client gives up
   }
   for (const event of events) res.write(format(event));
   res.end(options.trailer ?? "");

@@ -7,6 +7,7 @@ export type { SessionDeps, SessionTools, SessionLogger } from "./session/session
 export { TurnJournal } from "./session/turn-journal.js";
 export { TurnControl, INTERRUPT_GRACE_MS } from "./session/turn-control.js";
 export { estimateTokens, currentContext, compactionSplit, CHARS_PER_TOKEN } from "./session/context-window.js";
+export { tokenEstimatorFor, heuristicEstimator, openAIEncoding, type TokenEstimator } from "./tokens/estimator.js";
 export { buildSystemPrompt } from "./prompt/system-prompt.js";
 
 // Store

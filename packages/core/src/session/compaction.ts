@@ -1,7 +1,8 @@
-import type { TranscriptMessage } from "@starling/protocol";
+import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
 import type { ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
-import { compactionSplit, currentContext, estimateTokens } from "./context-window.js";
+import { estimateTokens, heuristicEstimator, tokenEstimatorFor } from "../tokens/estimator.js";
+import { compactionSplit, currentContext } from "./context-window.js";
 
 export interface CompactionSettings {
   thresholdTokens: number;
@@ -14,11 +15,21 @@ const SUMMARY_SYSTEM = [
   "their outcomes, open tasks and next steps. Drop chit-chat. Write plain prose and short lists, no preamble.",
 ].join(" ");
 
-export function needsCompaction(store: SessionStore, settings: CompactionSettings | null): boolean {
+/** Below this share of the threshold by the heuristic, the context is not tokenized at all (the tokenizer loads lazily). */
+const PRECHECK_SHARE = 0.25;
+
+/**
+ * Whether the current context passes the threshold, counted by the model's estimator
+ * (`tokenEstimatorFor(model)`; heuristic when no model is given). A context far below the
+ * threshold by the cheap heuristic is not tokenized, so small sessions never load a tokenizer.
+ */
+export function needsCompaction(store: SessionStore, settings: CompactionSettings | null, model?: ModelConfig): boolean {
   if (!settings || settings.thresholdTokens <= 0) return false;
   const context = currentContext(store.messages, store.compaction);
-  if (estimateTokens(context) <= settings.thresholdTokens) return false;
-  return compactionSplit(context, settings.retainRecentTokens) > 0;
+  if (estimateTokens(context, heuristicEstimator) < settings.thresholdTokens * PRECHECK_SHARE) return false;
+  const estimator = model ? tokenEstimatorFor(model) : heuristicEstimator;
+  if (estimateTokens(context, estimator) <= settings.thresholdTokens) return false;
+  return compactionSplit(context, settings.retainRecentTokens, estimator) > 0;
 }
 
 /**
@@ -31,8 +42,9 @@ export async function compact(
   settings: CompactionSettings,
   signal: AbortSignal,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
+  const estimator = tokenEstimatorFor(provider.config);
   const context = currentContext(store.messages, store.compaction);
-  const split = compactionSplit(context, settings.retainRecentTokens);
+  const split = compactionSplit(context, settings.retainRecentTokens, estimator);
   if (split <= 0) return null;
   const older = context.slice(0, split);
   const fromIndex = context[split]!.index;
@@ -52,15 +64,15 @@ export async function compact(
     .join("\n")
     .trim();
   if (!summary) return null;
-  const tokensBefore = estimateTokens(context);
+  const tokensBefore = estimateTokens(context, estimator);
   await store.commit("compaction", (tx) => {
     tx.setCompaction({ fromIndex, summary, summarisedMessages: older.length, at: new Date().toISOString() });
-    const tokensAfter = estimateTokens(currentContext(store.messages, store.compaction));
+    const tokensAfter = estimateTokens(currentContext(store.messages, store.compaction), estimator);
     tx.emit({ type: "compacted", summarisedMessages: older.length, tokensBefore, tokensAfter });
   });
   return {
     summarisedMessages: older.length,
     tokensBefore,
-    tokensAfter: estimateTokens(currentContext(store.messages, store.compaction)),
+    tokensAfter: estimateTokens(currentContext(store.messages, store.compaction), estimator),
   };
 }

@@ -1,35 +1,9 @@
-import type { TranscriptItem, TranscriptMessage } from "@starling/protocol";
+import type { TranscriptMessage } from "@starling/protocol";
+import { heuristicEstimator, type TokenEstimator } from "../tokens/estimator.js";
 import type { CompactionRecord } from "../store/records.js";
 
-/**
- * Token estimate: about 4 characters per token over every text, tool argument and tool result, plus
- * 4 tokens of framing per message and a flat 256 per file item (images/PDFs are sized by the provider,
- * not by their bytes). Deliberately simple and tokenizer-free; it only decides when to compact.
- */
-export const CHARS_PER_TOKEN = 4;
-const MESSAGE_OVERHEAD = 4;
-const FILE_TOKENS = 256;
-
-export function itemTokens(item: TranscriptItem): number {
-  switch (item.type) {
-    case "text":
-      return Math.ceil(item.text.length / CHARS_PER_TOKEN);
-    case "file":
-      return FILE_TOKENS;
-    case "tool_call":
-      return Math.ceil((item.name.length + item.arguments.length) / CHARS_PER_TOKEN);
-    case "tool_result":
-      return Math.ceil(item.content.length / CHARS_PER_TOKEN);
-  }
-}
-
-export function messageTokens(message: TranscriptMessage): number {
-  return MESSAGE_OVERHEAD + message.content.reduce((sum, item) => sum + itemTokens(item), 0);
-}
-
-export function estimateTokens(messages: readonly TranscriptMessage[]): number {
-  return messages.reduce((sum, m) => sum + messageTokens(m), 0);
-}
+// Token counting lives in tokens/estimator.ts (heuristic or the model's tokenizer).
+export { CHARS_PER_TOKEN, estimateTokens } from "../tokens/estimator.js";
 
 export function summaryMessage(record: CompactionRecord): TranscriptMessage {
   return {
@@ -54,12 +28,16 @@ export function currentContext(
  * never lands on a tool result, so a tool call and its results always stay on the same side.
  * Returns an index into `messages` (0 = nothing to summarise).
  */
-export function compactionSplit(messages: readonly TranscriptMessage[], retainTokens: number): number {
+export function compactionSplit(
+  messages: readonly TranscriptMessage[],
+  retainTokens: number,
+  estimator: TokenEstimator = heuristicEstimator,
+): number {
   let kept = 0;
   let split = messages.length;
   while (split > 0 && kept < retainTokens) {
     split--;
-    kept += messageTokens(messages[split]!);
+    kept += estimator.messageTokens(messages[split]!);
   }
   while (split > 0 && messages[split]?.role === "tool") split--;
   // Keep at least the last message verbatim, and never summarise a lone context message.

@@ -87,7 +87,7 @@ export function createSessionMachine(deps: SessionDeps) {
       startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
       stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= deps.stepLimit,
       hasPendingCalls: () => journal.pendingCalls().length > 0,
-      shouldCompact: () => needsCompaction(store, deps.compression),
+      shouldCompact: () => needsCompaction(store, deps.compression, deps.provider.config),
       // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
       interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
       answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
