@@ -1,4 +1,5 @@
 import { mediaObject } from "./methods/media.js";
+import { mentionEntities } from "./groups.js";
 import type { FakeState } from "./state.js";
 import type { FakeChat, FakeUser, InboundFile, InboundOptions, MediaKind, MessageEntity, TgMessage } from "./types.js";
 import { user } from "./types.js";
@@ -43,6 +44,11 @@ export class Inbound {
       chat: this.state.chats.get(chat.id) ?? chat,
       date: this.state.now(),
     };
+    if (opts?.threadId !== undefined) {
+      message.message_thread_id = opts.threadId;
+      message.is_topic_message = true;
+    }
+    if (opts?.mediaGroupId !== undefined) message.media_group_id = opts.mediaGroupId;
     if (opts?.replyTo !== undefined) {
       const target = this.state.message(chat.id, opts.replyTo);
       if (target === undefined) throw new Error(`replyTo: no message ${opts.replyTo} in chat ${chat.id}`);
@@ -59,7 +65,7 @@ export class Inbound {
   text(chat: FakeChat, text: string, opts?: InboundOptions): number {
     const message = this.newMessage(chat, opts);
     message.text = text;
-    const entities = botCommandEntities(text);
+    const entities = [...botCommandEntities(text), ...mentionEntities(text)].sort((a, b) => a.offset - b.offset);
     if (entities.length > 0) message.entities = entities;
     return this.deliver(message);
   }
@@ -70,7 +76,7 @@ export class Inbound {
     message[kind] = mediaObject(this.state, kind, stored);
     if (file.caption !== undefined && file.caption !== "") {
       message.caption = file.caption;
-      const entities = botCommandEntities(file.caption);
+      const entities = [...botCommandEntities(file.caption), ...mentionEntities(file.caption)].sort((a, b) => a.offset - b.offset);
       if (entities.length > 0) message.caption_entities = entities;
     }
     return this.deliver(message);

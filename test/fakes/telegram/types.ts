@@ -16,6 +16,8 @@ export interface FakeChat {
   first_name?: string;
   last_name?: string;
   username?: string;
+  /** A supergroup with topics (see groups.ts `forumChat`). */
+  is_forum?: boolean;
 }
 
 export interface MessageEntity {
@@ -100,6 +102,10 @@ export interface InboundFile {
 export interface InboundOptions {
   from?: FakeUser;
   replyTo?: number;
+  /** Forum topic of the message (`message_thread_id`, `is_topic_message`). */
+  threadId?: number;
+  /** Part of an album: parts sharing a `media_group_id` arrive as separate updates. */
+  mediaGroupId?: string;
 }
 
 /** One message the bot sent, kept current through edits. */

@@ -1,10 +1,13 @@
 import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { sanitiseSessionId } from "@starling/workdir-migrations";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
 import type { ConversationService } from "./conversation-service.js";
+import { conversationRemote, describeRemote, remoteCommand } from "./remote-command.js";
+import { bubblewrapUnavailable } from "../security/sandbox-check.js";
+import { hostRedactor } from "../security/host-secrets.js";
 import { archiveSessionData, conversationDir } from "./workspace.js";
 
 export const CONVERSATION_COMMANDS = [
@@ -14,9 +17,17 @@ export const CONVERSATION_COMMANDS = [
   { command: "continue", description: "Resume a failed, cancelled or interrupted turn" },
   { command: "new", description: "Start a fresh session (the old one is archived)" },
   { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
-  { command: "remote", description: "Remote workspace: /remote [host path | off]" },
+  { command: "remote", description: "Remote workspace: /remote [ssh-alias /path | selectable | off]" },
   { command: "help", description: "What I can do" },
 ];
+
+/** Set to true once `/remote` works: until then the command menu and /help leave it out (the command still answers). */
+export const REMOTE_AVAILABLE = true;
+
+/** The conversation commands; `hidden` ones answer but are left out of the command menu and /help. */
+export function conversationCommands(): { command: string; description: string; hidden?: boolean }[] {
+  return CONVERSATION_COMMANDS.map((c) => (c.command === "remote" && !REMOTE_AVAILABLE ? { ...c, hidden: true } : c));
+}
 
 export async function runCommand(
   service: ConversationService,
@@ -32,7 +43,9 @@ export async function runCommand(
         text: [
           "Send me a message and I will work on it in this conversation's workspace.",
           "",
-          ...CONVERSATION_COMMANDS.map((c) => `/${c.command} — ${c.description}`),
+          ...conversationCommands()
+            .filter((c) => !c.hidden)
+            .map((c) => `/${c.command} — ${c.description}`),
         ].join("\n"),
       };
     case "cancel": {
@@ -59,11 +72,11 @@ export async function runCommand(
       }
       return service.chooseModel(conversation, args.trim());
     case "status":
-      return { text: await statusText(service, conversation) };
+      return { text: hostRedactor().redact(await statusText(service, conversation)) };
     case "sandbox":
       return setSandbox(service, conversation, args.trim());
     case "remote":
-      return remoteCommand(args.trim());
+      return remoteCommand(service, conversation, args.trim());
     case "new": {
       await supervisor.retire(sessionId);
       const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sanitiseSessionId(sessionId));
@@ -95,7 +108,7 @@ async function statusText(service: ConversationService, conversation: Conversati
     `Conversation: ${conversation.id}`,
     `Model: ${alias ? `${alias} (${model?.model_name ?? "?"})` : "not chosen yet — use /model"}`,
     `Sandbox: ${conversation.sandboxOverride ?? service.settings.sandbox.mode}${conversation.sandboxOverride ? " (override)" : ""}`,
-    `Remote: ${conversation.remote ? `${conversation.remote.host}:${conversation.remote.path}` : "off"}`,
+    `Remote: ${describeRemote(conversationRemote(conversation))}`,
     `Workspace: ${workspace}`,
   ];
   if (live?.view === "live_state") {
@@ -120,8 +133,9 @@ async function setSandbox(service: ConversationService, conversation: Conversati
   if (!["subprocess", "bubblewrap", "default"].includes(arg)) {
     return { text: `Unknown sandbox mode "${arg}". Use subprocess, bubblewrap or default.` };
   }
-  if (arg === "bubblewrap" && !onPath(service.settings.sandbox.bubblewrapBinary)) {
-    return { text: `bubblewrap is not available here (${service.settings.sandbox.bubblewrapBinary} not found). Install it (apt-get install bubblewrap) first.` };
+  if (arg === "bubblewrap") {
+    const problem = await bubblewrapUnavailable(service.settings.sandbox.bubblewrapBinary, service.settings.sandbox.network ?? true);
+    if (problem) return { text: problem };
   }
   const override = arg === "default" ? null : (arg as SandboxMode);
   await service.store.commit("conversation", (tx) =>
@@ -131,23 +145,8 @@ async function setSandbox(service: ConversationService, conversation: Conversati
   return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from the next message.` };
 }
 
-function remoteCommand(arg: string): CommandReply {
-  if (!arg) return { text: "Remote: off. Remote workspaces are not available yet in this version of Starling." };
-  if (arg === "off") return { text: "Remote: off." };
-  const parts = arg.split(/\s+/);
-  if (parts.length !== 2 || !parts[1]!.startsWith("/")) {
-    return { text: "Usage: /remote <host> </absolute/path> or /remote off." };
-  }
-  return { text: `Remote workspaces (${parts[0]}:${parts[1]}) are not available yet in this version of Starling; the conversation keeps its local workspace.` };
-}
-
 /** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */
 function reasonAfter(prefix: string, reason: string | undefined): string | undefined {
   if (!reason) return undefined;
   return reason.toLowerCase().startsWith(`${prefix}:`) ? reason.slice(prefix.length + 1).trim() || undefined : reason;
-}
-
-function onPath(binary: string): boolean {
-  if (binary.includes("/")) return existsSync(binary);
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, binary)));
 }

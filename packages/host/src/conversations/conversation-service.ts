@@ -4,7 +4,7 @@ import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { ConversationRecord, InboundItem } from "../state/records.js";
-import { CONVERSATION_COMMANDS, runCommand } from "./commands.js";
+import { conversationCommands, runCommand } from "./commands.js";
 import type { HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
@@ -143,8 +143,8 @@ export class ConversationService implements ConversationController {
     return this.chooseModel(conversation, match[1]!);
   }
 
-  commands(): { command: string; description: string }[] {
-    return CONVERSATION_COMMANDS;
+  commands(): { command: string; description: string; hidden?: boolean }[] {
+    return conversationCommands();
   }
 
   modelKeyboard(): { text: string; data: string }[][] {

@@ -2,6 +2,7 @@ import { Telegram } from "telegraf";
 import type pino from "pino";
 import type { Opts, Telegram as ApiMethods } from "telegraf/types";
 import { isAbortError, retryAfterSeconds, sleep, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
+import { SendBudget } from "./send-budget.js";
 
 type MethodName = keyof ApiMethods;
 type CallResult<M extends MethodName> = Promise<ReturnType<ApiMethods[M]>>;
@@ -10,11 +11,19 @@ export interface CallOptions extends Omit<RetryOptions, "onRetry"> {
   /** Log retries at debug instead of warn (best-effort calls such as typing). */
   quiet?: boolean;
   /**
+   * How the call uses the send budget: `wait` (default) waits for room, `cosmetic` (panel edits,
+   * typing) throws BudgetDeferredError when there is none now.
+   */
+  budget?: "wait" | "cosmetic";
+  /**
    * The payload for attempts after one whose outcome is unknown (the connection failed, so Telegram
    * may have done it): a send labels its re-send as a possible duplicate (ARCHITECTURE §5.5).
    */
   afterUnknownOutcome?: (payload: never) => unknown;
 }
+
+/** Calls that post or change a message: they count against Telegram's flood limits. */
+const COUNTED = /^(send(?!ChatAction)[A-Za-z]*|edit[A-Za-z]+|copyMessages?|forwardMessages?)$/;
 
 /**
  * The channel's Bot API client: telegraf's `Telegram` for the wire, every call through the one
@@ -33,19 +42,24 @@ export class BotApi {
     readonly apiRoot: string,
     private readonly log: pino.Logger,
     private readonly retryDefaults: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs"> = {},
+    readonly budget: SendBudget = new SendBudget(),
   ) {
     this.telegram = new Telegram(token, { apiRoot });
   }
 
   /** One Bot API call with retries (429 → retry_after, 5xx/network → backoff, other 4xx thrown). */
   call<M extends MethodName>(method: M, payload: Opts<M>, options: CallOptions = {}): CallResult<M> {
-    const { quiet, afterUnknownOutcome, ...retry } = options;
+    const { quiet, budget = "wait", afterUnknownOutcome, ...retry } = options;
     let body = payload;
     const chat = chatKey(payload);
+    const counted = chat !== null && COUNTED.test(method);
     const timeoutMs = method === "getUpdates" ? null : UPLOADS.test(method) ? UPLOAD_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
     return withRetries(
       async (signal) => {
+        if (chat !== null && budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
         if (chat !== null) await this.coolDown(chat, signal);
+        if (counted && budget === "wait") await this.budget.acquire(chat, signal);
+        else if (counted) this.budget.tryAcquire(chat);
         try {
           return await this.telegram.callApi(method, body, { signal: withTimeout(signal, timeoutMs) as never });
         } catch (thrown) {

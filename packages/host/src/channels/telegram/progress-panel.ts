@@ -5,6 +5,7 @@ import type { EndedTurn } from "../../state/records.js";
 import { isAbortError, telegramCode } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
+import { BudgetDeferredError } from "./send-budget.js";
 import { htmlToPlain, isFinalPhase, renderProgressPanel } from "./format/index.js";
 import { isParseEntitiesError, isNotModifiedError } from "./reply-sender.js";
 
@@ -32,6 +33,8 @@ interface Panel {
   lastEditAt: number;
   timer: NodeJS.Timeout | undefined;
   busy: boolean;
+  /** A final state (done/failed/cancelled) is on screen: the panel is never edited again. */
+  finalShown: boolean;
 }
 
 /**
@@ -68,9 +71,11 @@ export class ProgressPanels {
         lastEditAt: 0,
         timer: undefined,
         busy: false,
+        finalShown: false,
       };
       this.panels.set(activity.turnKey, panel);
     }
+    if (panel.finalShown) return;
     panel.latest = activity;
     panel.latestAt = this.now();
     panel.version++;
@@ -109,10 +114,12 @@ export class ProgressPanels {
     for (const panel of this.panels.values()) clearTimeout(panel.timer);
   }
 
-  private schedule(panel: Panel): void {
+  private schedule(panel: Panel, deferMs = 0): void {
     if (panel.timer || panel.busy || panel.shownVersion === panel.version) return;
     const interval = this.options.minEditIntervalMs ?? 1000;
-    const wait = panel.messageId === undefined && panel.lastEditAt === 0 ? 0 : Math.max(0, panel.lastEditAt + interval - this.now());
+    // The final state goes out at once (the reply is on its way too); other states at most once per interval.
+    const first = panel.messageId === undefined && panel.lastEditAt === 0;
+    const wait = Math.max(deferMs, first || isFinalPhase(panel.latest.phase) ? 0 : panel.lastEditAt + interval - this.now());
     panel.timer = setTimeout(() => {
       panel.timer = undefined;
       void this.flush(panel);
@@ -128,13 +135,18 @@ export class ProgressPanels {
     } catch (err) {
       // Stopping: leave the stored id so the next start edits the same message.
       if (isAbortError(err) || this.options.signal.aborted) return;
+      if (err instanceof BudgetDeferredError) {
+        // No room in the send budget for a cosmetic edit now: the latest state is shown when there is.
+        panel.busy = false;
+        return this.schedule(panel, err.retryInMs);
+      }
       keep = false;
       this.options.log.warn({ turnKey: panel.turnKey, error: this.options.api.describe(err) }, "progress panel failed");
     } finally {
       panel.busy = false;
     }
-    if (keep && panel.shownVersion !== panel.version) return this.schedule(panel);
-    if (!keep || isFinalPhase(panel.latest.phase)) await this.finish(panel);
+    if (keep && !panel.finalShown && panel.shownVersion !== panel.version) return this.schedule(panel);
+    if (!keep || panel.finalShown) await this.finish(panel);
   }
 
   /** Sends or edits the panel with its latest state; false when the panel should be given up. */
@@ -151,7 +163,9 @@ export class ProgressPanels {
       queuePosition: activity.queuePosition,
       detail: activity.detail,
     });
-    const call = { signal, maxAttempts: 3, quiet: true, maxDelayMs: 5000 };
+    // Intermediate states are cosmetic (merged or dropped when the chat's budget is short); the final one waits.
+    const budget = isFinalPhase(activity.phase) ? ("wait" as const) : ("cosmetic" as const);
+    const call = { signal, maxAttempts: 3, quiet: true, maxDelayMs: 5000, budget };
     panel.lastEditAt = this.now();
     if (panel.messageId === undefined) {
       const sent = await this.withPlainFallback(html, (text, parseMode) =>
@@ -178,6 +192,7 @@ export class ProgressPanels {
     }
     panel.lastEditAt = this.now();
     panel.shownVersion = version;
+    if (isFinalPhase(activity.phase)) panel.finalShown = true;
     return true;
   }
 

@@ -6,12 +6,13 @@ import { UpdateAdmission } from "./admission.js";
 import { isAbortError, sleep, telegramCode } from "./api-retry.js";
 import { BotApi } from "./bot-api.js";
 import { ChatLanes } from "./chat-lanes.js";
-import { ADMIN_COMMANDS } from "./commands.js";
+import { CommandMenu } from "./command-menu.js";
 import { DEFAULT_DOWNLOAD_LIMIT_BYTES } from "./inbound-media.js";
 import { OutboxSender } from "./outbox-sender.js";
 import { Poller } from "./poller.js";
 import { ProgressPanels } from "./progress-panel.js";
 import { ReplySender } from "./reply-sender.js";
+import { SendBudget, type SendLimits } from "./send-budget.js";
 import { TypingIndicator } from "./typing.js";
 
 export interface TelegramChannelOptions {
@@ -32,6 +33,8 @@ export interface TelegramChannelOptions {
   log: pino.Logger;
   /** Largest inbound file downloaded (default 20 MB, the Bot API limit). */
   downloadLimitBytes?: number;
+  /** Telegram's flood limits the send budget keeps to (default TELEGRAM_SEND_LIMITS; tests scale them down). */
+  sendLimits?: SendLimits;
   /** Tuning for tests: typing repeat, panel edit spacing, send backoff, stop budget. */
   timing?: {
     typingIntervalMs?: number;
@@ -64,12 +67,16 @@ export class TelegramChannel implements Channel {
   private booting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private botUsername: string | null = null;
+  private menu: CommandMenu | null = null;
+  /** Admins the command menus were last set for (a first admin appears at runtime). */
+  private menuAdmins = "";
 
   constructor(private readonly options: TelegramChannelOptions) {
     this.id = options.id;
     this.log = options.log;
     const t = options.timing ?? {};
-    this.api = new BotApi(options.token, options.apiBaseUrl, options.log, { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs });
+    const retry = { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs };
+    this.api = new BotApi(options.token, options.apiBaseUrl, options.log, retry, new SendBudget(options.sendLimits));
     this.access = new AccessControl(options.id, options.store, options.adminUserIds, options.allowedChatIds);
   }
 
@@ -95,6 +102,7 @@ export class TelegramChannel implements Channel {
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
     this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs });
+    this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
     this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs });
     const admission = new UpdateAdmission({
       channelId: this.id,
@@ -113,7 +121,10 @@ export class TelegramChannel implements Channel {
       pollTimeoutSeconds: this.options.pollTimeoutSeconds,
       pollIntervalMs: this.options.pollIntervalMs,
       lastUpdateId: () => store.lastUpdateId(this.id),
-      handle: (update, signal) => admission.handle(update, signal),
+      handle: async (update, signal) => {
+        await admission.handle(update, signal);
+        if (this.access.admins().join(",") !== this.menuAdmins) void this.registerCommands();
+      },
       watchdogGraceSeconds: t.watchdogGraceSeconds,
     });
     // Learn who we are before polling (needed for /cmd@botname). A rejected token fails the start;
@@ -148,16 +159,12 @@ export class TelegramChannel implements Channel {
     this.botUsername = me.username ?? null;
   }
 
+  /** Sets the command menus that changed (everyone's, and each admin's with the admin commands). */
   private async registerCommands(): Promise<void> {
-    const commands = [...(this.controller?.commands() ?? []), ...ADMIN_COMMANDS.map((c) => ({ ...c }))].map((c) => ({
-      command: c.command,
-      description: c.description.slice(0, 256),
-    }));
-    await this.api
-      .call("setMyCommands", { commands }, { signal: this.stopAbort.signal, maxAttempts: 3 })
-      .catch((err: unknown) => {
-        if (!isAbortError(err)) this.log.warn({ error: this.api.describe(err) }, "setMyCommands failed; the command menu may be outdated");
-      });
+    const admins = this.access.admins();
+    this.menuAdmins = admins.join(",");
+    const listed = (this.controller?.commands() ?? []).filter((c) => !c.hidden);
+    await this.menu?.sync(listed, admins);
   }
 
   async stop(): Promise<void> {

@@ -70,7 +70,7 @@ export class TypingIndicator {
 
   private send(chatId: string): void {
     const { api, log, signal } = this.options;
-    api.call("sendChatAction", { chat_id: chatId, action: "typing" }, { signal, maxAttempts: 1, quiet: true }).catch((err: unknown) => {
+    api.call("sendChatAction", { chat_id: chatId, action: "typing" }, { signal, maxAttempts: 1, quiet: true, budget: "cosmetic" }).catch((err: unknown) => {
       if (!signal.aborted) log.debug({ chatId, error: api.describe(err) }, "typing indicator failed");
     });
   }

@@ -1,0 +1,121 @@
+import { sleep } from "./api-retry.js";
+
+/** At most `count` sends in any `windowMs` (a burst of `count`, then `count` per window on average). */
+export interface SendWindow {
+  count: number;
+  windowMs: number;
+}
+
+export interface SendLimits {
+  /** Per chat; Telegram allows about one message per second with short bursts. */
+  perChat: SendWindow;
+  /** Per group or supergroup (negative chat id), on top of `perChat`; Telegram: 20 per minute. */
+  perGroup: SendWindow;
+  /** The whole bot; Telegram: about 30 per second. */
+  perBot: SendWindow;
+}
+
+/** Telegram's limits (core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). */
+export const TELEGRAM_SEND_LIMITS: SendLimits = {
+  perChat: { count: 3, windowMs: 3000 },
+  perGroup: { count: 20, windowMs: 60_000 },
+  perBot: { count: 30, windowMs: 1000 },
+};
+
+/** A cosmetic call (panel edit, typing) that the budget refused now; the caller shows the state later. */
+export class BudgetDeferredError extends Error {
+  constructor(readonly retryInMs: number) {
+    super(`send budget: deferred for ${retryInMs} ms`);
+    this.name = "BudgetDeferredError";
+  }
+}
+
+/**
+ * The shared send budget of one bot (ARCHITECTURE §8): sliding windows per chat, per group and per
+ * bot, so a normal turn's panel and reply go at once and a burst of replies is spread out instead of
+ * earning 429s. Replies wait for room (`acquire`); cosmetic calls only take room that is free now and
+ * leave a reserve for replies (`tryAcquire`), so panel edits are merged or dropped first. A 429's
+ * `retry_after` pauses the chat in BotApi (its cooldowns), before the budget is asked. In memory: after a restart
+ * the windows start empty, which at worst costs one 429 that `retry_after` then handles.
+ */
+export class SendBudget {
+  private readonly history = new Map<string, number[]>();
+  /** Replies waiting for room, per chat: cosmetic calls to that chat give way to them. */
+  private readonly waiting = new Map<string, number>();
+
+  constructor(
+    private readonly limits: SendLimits = TELEGRAM_SEND_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Waits until one more send to `chatId` fits every window, then counts it. */
+  async acquire(chatId: string, signal?: AbortSignal): Promise<void> {
+    this.waiting.set(chatId, (this.waiting.get(chatId) ?? 0) + 1);
+    try {
+      for (;;) {
+        const at = this.freeAt(chatId, 0);
+        if (at <= this.now()) return this.take(chatId);
+        await sleep(Math.max(1, at - this.now()), signal);
+      }
+    } finally {
+      const left = (this.waiting.get(chatId) ?? 1) - 1;
+      if (left > 0) this.waiting.set(chatId, left);
+      else this.waiting.delete(chatId);
+    }
+  }
+
+  /** Counts one cosmetic send if it fits now with room left for replies; otherwise throws BudgetDeferredError. */
+  tryAcquire(chatId: string): void {
+    const at = this.waiting.has(chatId) ? this.now() + 200 : this.freeAt(chatId, 1);
+    if (at > this.now()) throw new BudgetDeferredError(at - this.now());
+    this.take(chatId);
+  }
+
+  /** Throws BudgetDeferredError while a 429's retry_after for the chat is running (for cosmetic calls). */
+  checkNotPaused(pausedUntil: number | undefined): void {
+    if (pausedUntil !== undefined && pausedUntil > this.now()) throw new BudgetDeferredError(pausedUntil - this.now());
+  }
+
+  /** Earliest time a send to `chatId` fits; with `reserve`, a quarter of each window stays free for replies. */
+  private freeAt(chatId: string, reserve: 0 | 1): number {
+    const t = this.now();
+    let at = t;
+    for (const [key, window] of this.windows(chatId)) {
+      const keep = reserve && window.count > 1 ? Math.max(1, Math.ceil(window.count / 4)) : 0;
+      const times = this.recent(key, window, t);
+      const allowed = window.count - keep;
+      if (times.length >= allowed) at = Math.max(at, (times[times.length - allowed] ?? t) + span(window));
+    }
+    return at;
+  }
+
+  private take(chatId: string): void {
+    const t = this.now();
+    for (const [key, window] of this.windows(chatId)) {
+      const times = this.recent(key, window, t);
+      times.push(t);
+      this.history.set(key, times);
+    }
+  }
+
+  private windows(chatId: string): [string, SendWindow][] {
+    const out: [string, SendWindow][] = [
+      [`chat:${chatId}`, this.limits.perChat],
+      ["bot", this.limits.perBot],
+    ];
+    if (chatId.startsWith("-")) out.push([`group:${chatId}`, this.limits.perGroup]);
+    return out;
+  }
+
+  private recent(key: string, window: SendWindow, t: number): number[] {
+    const times = (this.history.get(key) ?? []).filter((at) => at > t - span(window));
+    if (times.length) this.history.set(key, times);
+    else this.history.delete(key);
+    return times;
+  }
+}
+
+/** The window plus a little slack: Telegram counts arrival times, which network jitter can bring closer together. */
+function span(window: SendWindow): number {
+  return window.windowMs + Math.max(50, window.windowMs / 20);
+}
