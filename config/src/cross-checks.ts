@@ -45,7 +45,7 @@ const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "clau
 /** The provider_types a tool-model field can use (undefined: any chat provider). */
 const TOOL_PROVIDERS: Partial<Record<ToolModelField, string[]>> = {
   search_tool_model: ["brave_search"],
-  image_generation_tool_model: ["openai_image", "openai_image_edit", ...CHAT_PROVIDERS],
+  image_generation_tool_model: ["openai_image", "openai_image_edit"],
 };
 
 /** provider_types the worker cannot run, and roles a provider cannot play, are errors: never a silent load. */

@@ -28,10 +28,11 @@ describe("provider_type checks: a model the worker cannot run never loads silent
     raw.models.brave = model("brave_search", ["chat", "web_search"]);
     raw.models.chatty = model("claude_code", ["chat", "web_search"]);
     raw.models.painter = model("openai_image", ["image_out"]);
-    raw.session_defaults = { search_tool_model: "chatty", image_tool_model: "painter", image_generation_tool_model: "painter" };
+    raw.session_defaults = { search_tool_model: "chatty", image_tool_model: "painter", image_generation_tool_model: "chatty" };
     expect(errorsOf(raw)).toEqual([
       'models.brave.capabilities: a "brave_search" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)',
       'models.painter.provider_type: session_defaults.image_tool_model cannot use a "openai_image" model (use open_router_completion or open_router_responses or claude_code)',
+      'models.chatty.provider_type: session_defaults.image_generation_tool_model cannot use a "claude_code" model (use openai_image or openai_image_edit)',
       'models.chatty.provider_type: session_defaults.search_tool_model cannot use a "claude_code" model (use brave_search)',
     ]);
   });
