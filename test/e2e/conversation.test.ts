@@ -232,9 +232,9 @@ describe("conversation", { timeout: 60_000 }, () => {
     expect(text).toMatch(/reason: .*image input/);
   });
 
-  it("/remote answers that remote workspaces are not available yet", async () => {
-    expect(await e2e.ask(chats.remote, "/remote")).toMatch(/not available yet/);
-    expect(await e2e.ask(chats.remote, "/remote myhost /srv/project")).toMatch(/not available yet/);
+  it("/remote shows the setting and its usage (test/e2e/remote.test.ts covers setting it)", async () => {
+    expect(await e2e.ask(chats.remote, "/remote")).toMatch(/^Remote: off\.\nUse \/remote <ssh-alias>/);
+    expect(await e2e.ask(chats.remote, "/remote a b c")).toMatch(/Did not understand/);
     expect(await e2e.ask(chats.remote, "/model")).toMatch(/only chat model/);
   });
 });

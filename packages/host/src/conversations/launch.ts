@@ -2,6 +2,7 @@ import { PROTOCOL_VERSION } from "@starling/protocol";
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
+import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
 
 /** How a conversation's worker is started: model, compaction and, in bubblewrap mode, the sandbox argv. */
@@ -22,6 +23,7 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       model,
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
+      remote: conversationRemote(conversation),
       toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,
     },
     command,

@@ -3,6 +3,9 @@ import type { TurnActivity } from "../channels/channel.js";
 
 export type SandboxMode = "subprocess" | "bubblewrap";
 
+/** A conversation's `/remote` setting: one SSH host and folder, or an alias the model picks per call. */
+export type RemoteSetting = { mode: "fixed"; host: string; path: string } | { mode: "selectable" };
+
 /** A chat's conversation: its workspace, model choice and session bindings. */
 export interface ConversationRecord {
   id: string;
@@ -15,7 +18,8 @@ export interface ConversationRecord {
   /** A message waiting for a model choice is held in the inbound queue; this marks that a picker was shown. */
   pendingModelChoice: boolean;
   sandboxOverride: SandboxMode | null;
-  remote: { host: string; path: string } | null;
+  /** Where file tools and shell run (ARCHITECTURE §9.1); null = off. Old records hold `{host, path}` (fixed): read them with conversationRemote(). */
+  remote: RemoteSetting | null;
   /** Current foreground session id and how many `/new` generations came before. */
   foreground: { sessionId: string; generation: number };
   archivedSessions: string[];
