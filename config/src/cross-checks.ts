@@ -59,8 +59,14 @@ function checkProviderType(model: unknown, at: string, out: CheckResult, role?: 
     return;
   }
   const allowed = role ? (TOOL_PROVIDERS[role] ?? CHAT_PROVIDERS) : undefined;
-  if (allowed && !allowed.includes(type)) {
-    out.errors.push(`${at}.provider_type: session_defaults.${role} cannot use a "${type}" model (use ${allowed.join(" or ")})`);
+  if (role && allowed && !allowed.includes(type)) {
+    if (TOOL_PROVIDERS[role] && CHAT_PROVIDERS.includes(type)) {
+      // Upgraded PartyClaw configs name chat models here; they load, and the tool says what is missing.
+      const effect = role === "search_tool_model" ? "web_search uses the keyless fallback" : "image_generation is not offered";
+      out.warnings.push(`${at}.provider_type: session_defaults.${role} needs a ${allowed.join(" or ")} model, not "${type}"; ${effect}`);
+    } else {
+      out.errors.push(`${at}.provider_type: session_defaults.${role} cannot use a "${type}" model (use ${allowed.join(" or ")})`);
+    }
   }
   if (!role && capabilitiesOf(model)?.includes("chat") && !CHAT_PROVIDERS.includes(type)) {
     out.errors.push(`${at}.capabilities: a "${type}" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)`);

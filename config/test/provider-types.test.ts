@@ -8,6 +8,7 @@ const errorsOf = (raw: unknown): string[] => {
   const result = parseConfig(raw, { env: ENV });
   return result.ok ? [] : result.errors;
 };
+const warningsOf = (raw: unknown): string[] => parseConfig(raw, { env: ENV }).warnings;
 
 const model = (provider_type: string, capabilities: string[]) => ({
   provider_type,
@@ -26,15 +27,26 @@ describe("provider_type checks: a model the worker cannot run never loads silent
   it("rejects a search or image model offered as a chat model, and a role its provider cannot play", () => {
     const raw = example();
     raw.models.brave = model("brave_search", ["chat", "web_search"]);
-    raw.models.chatty = model("claude_code", ["chat", "web_search"]);
     raw.models.painter = model("openai_image", ["image_out"]);
-    raw.session_defaults = { search_tool_model: "chatty", image_tool_model: "painter", image_generation_tool_model: "chatty" };
+    raw.session_defaults = { image_tool_model: "painter", pdf_tool_model: "brave" };
     expect(errorsOf(raw)).toEqual([
       'models.brave.capabilities: a "brave_search" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)',
       'models.painter.provider_type: session_defaults.image_tool_model cannot use a "openai_image" model (use open_router_completion or open_router_responses or claude_code)',
-      'models.chatty.provider_type: session_defaults.image_generation_tool_model cannot use a "claude_code" model (use openai_image or openai_image_edit)',
-      'models.chatty.provider_type: session_defaults.search_tool_model cannot use a "claude_code" model (use brave_search)',
+      'models.brave.provider_type: session_defaults.pdf_tool_model cannot use a "brave_search" model (use open_router_completion or open_router_responses or claude_code)',
     ]);
+  });
+
+  it("loads a chat model as search or image generation model (upgraded PartyClaw configs) with a warning saying what happens", () => {
+    const raw = example();
+    raw.models.chatty = model("open_router_responses", ["chat", "web_search", "image_out"]);
+    raw.session_defaults = { search_tool_model: "chatty", image_generation_tool_model: "chatty" };
+    expect(errorsOf(raw)).toEqual([]);
+    expect(warningsOf(raw)).toEqual(
+      expect.arrayContaining([
+        'models.chatty.provider_type: session_defaults.image_generation_tool_model needs a openai_image or openai_image_edit model, not "open_router_responses"; image_generation is not offered',
+        'models.chatty.provider_type: session_defaults.search_tool_model needs a brave_search model, not "open_router_responses"; web_search uses the keyless fallback',
+      ]),
+    );
   });
 
   it("accepts every provider in a role it can play, inline or by alias", () => {

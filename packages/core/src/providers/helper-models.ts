@@ -19,17 +19,17 @@ export function helperModelKey(role: HelperRole): `${HelperRole}_tool_model` {
 
 /**
  * What tools use to reach helper models (ToolContext carries one). Providers are built lazily on
- * first use and reused. Methods throw ProviderError kind `config` when a role is configured with a
- * provider_type that cannot serve it (e.g. a chat model as `search_tool_model`).
+ * first use and reused. A helper whose provider_type cannot serve its role is treated as absent
+ * (the config loader warned about it).
  */
 export interface HelperModels {
   /** The configured helper model for `role`; undefined when none is set (the reference's "self"). */
   config(role: HelperRole): ModelConfig | undefined;
-  /** The `search_tool_model` (brave_search); undefined when none is configured: use the keyless fallback. */
+  /** The `search_tool_model` when it is a brave_search model; undefined otherwise: use the keyless fallback. */
   search(): SearchProvider | undefined;
   /**
-   * The image generator: `image_generation_tool_model`, else the session's model when that is an
-   * `openai_image` model; undefined when neither can generate images.
+   * The image generator: `image_generation_tool_model` when it is an `openai_image` model, else the
+   * session's model when that is one; undefined when neither can generate images.
    */
   imageGenerator(): ImageProvider | undefined;
   /**
@@ -54,11 +54,13 @@ export function createHelperModels(main: ModelConfig, helperModels: Readonly<Rec
   return {
     config,
     search() {
+      // A chat model here (upgraded PartyClaw configs; the loader warned) cannot search: use the fallback.
       const model = config("search");
-      return model ? once("search", () => createSearchProvider(model, env)) : undefined;
+      return model?.provider_type === "brave_search" ? once("search", () => createSearchProvider(model, env)) : undefined;
     },
     imageGenerator() {
-      const model = config("image_generation") ?? (isImageProviderType(main.provider_type) ? main : undefined);
+      const helper = config("image_generation");
+      const model = [helper, main].find((m) => m !== undefined && isImageProviderType(m.provider_type));
       return model ? once("image_generation", () => createImageProvider(model, env)) : undefined;
     },
     chat(role) {

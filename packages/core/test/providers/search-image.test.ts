@@ -100,7 +100,7 @@ describe("openai_image", () => {
 });
 
 describe("HelperModels", () => {
-  it("builds helpers by role, falls back to the session's model, and refuses a provider in the wrong role", async () => {
+  it("builds helpers by role, falls back to the session's model, and treats a provider in the wrong role as absent", async () => {
     const search = await brave();
     search.push({ results: [{ title: "hit", url: "https://hit/" }] });
     const main = createModelConfig("http://127.0.0.1:1/v1/chat/completions");
@@ -113,7 +113,9 @@ describe("HelperModels", () => {
     expect(helpers.imageGenerator()).toBeUndefined();
     expect(createHelperModels(imageModel("http://127.0.0.1:1/v1"), undefined, ENV).imageGenerator()?.config.provider_type).toBe("openai_image");
     expect(createHelperModels(main, undefined, ENV).search()).toBeUndefined();
-    expect(() => createHelperModels(main, { search_tool_model: analysis }, ENV).search()).toThrow(/needs provider_type "brave_search"/);
+    expect(createHelperModels(main, { search_tool_model: analysis, image_generation_tool_model: analysis }, ENV).search()).toBeUndefined();
+    expect(createHelperModels(main, { image_generation_tool_model: analysis }, ENV).imageGenerator()).toBeUndefined();
+    expect(() => createSearchProvider(analysis, ENV)).toThrow(/needs provider_type "brave_search"/);
     expect(() => createProvider(braveModel(search.url), ENV)).toThrow(/not a chat model: use it as session_defaults.search_tool_model/);
   });
 });
