@@ -22,7 +22,7 @@ export interface SearchResult {
 /**
  * A web search backend (`provider_type: brave_search`). Rejects with a ProviderError: kind
  * `config` for a missing key (naming the variable), `auth` for 401/403, `rate_limited`/`server`
- * for 429/5xx (not retried here: the tool reports them), `aborted` on cancel.
+ * for 429/5xx (retried per the model's `retry_mode` first), `aborted` on cancel.
  */
 export interface SearchProvider {
   readonly config: ModelConfig;
