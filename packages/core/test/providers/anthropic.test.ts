@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
 import { buildAnthropicRequest, createProvider } from "../../src/providers/index.js";
+import { MessageAssembler } from "../../src/providers/anthropic/message-assembler.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
 
 let fake: FakeAnthropic | undefined;
@@ -80,6 +81,44 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     controller.abort();
     expect((await rejection(pending)).kind).toBe("aborted");
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("Anthropic replies", () => {
+  it("reads a non-streamed message and classifies error events", () => {
+    const assembler = new MessageAssembler();
+    assembler.addMessage({
+      type: "message",
+      content: [
+        { type: "thinking", thinking: "hmm" },
+        { type: "text", text: "Here." },
+        { type: "tool_use", id: "t9", name: "ls", input: { path: "." } },
+      ],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 3 },
+    });
+    expect(assembler.finish()).toEqual({
+      content: [
+        { type: "text", text: "Here." },
+        { type: "tool_call", id: "t9", name: "ls", arguments: '{"path":"."}' },
+      ],
+      usage: { inputTokens: 13, outputTokens: 3, cachedTokens: 3 },
+      finishReason: "tool_use",
+    });
+    const kindOf = (type: string) => {
+      try {
+        new MessageAssembler().addEvent({ type: "error", error: { type, message: "x" } });
+      } catch (e) {
+        return (e as { kind: string }).kind;
+      }
+      return "none";
+    };
+    expect([kindOf("overloaded_error"), kindOf("rate_limit_error"), kindOf("invalid_request_error"), kindOf("authentication_error")]).toEqual([
+      "server",
+      "rate_limited",
+      "bad_request",
+      "auth",
+    ]);
   });
 });
 
