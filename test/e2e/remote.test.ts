@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../fakes/loopback-sshd.js";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, contentText, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const started = await startLoopbackSshd();
 const sshd: LoopbackSshd | null = "skip" in started ? null : started;
@@ -77,6 +77,7 @@ describe.skipIf(!sshd)("/remote end to end (loopback sshd)", { timeout: 60_000 }
     expect(existsSync(join(e2e.workdir, "conversations", conversation, "hello.txt"))).toBe(false);
     const req = e2e.model.requests.find((r) => lastUserText(r).includes("[fixed]"));
     expect(toolProperties(req!, "file_write")).not.toContain("remote");
+    expect(requestText(req!)).toContain(`run on the SSH host testbox in ${root}`);
   });
 
   it("selectable mode: tools take a remote alias; off: everything is local again", async () => {
@@ -86,6 +87,7 @@ describe.skipIf(!sshd)("/remote end to end (loopback sshd)", { timeout: 60_000 }
     const req = e2e.model.requests.find((r) => lastUserText(r).includes("[select]"));
     expect(toolProperties(req!, "shell")).toContain("remote");
     expect(toolProperties(req!, "shell_close")).not.toContain("remote");
+    expect(requestText(req!)).toContain("take an optional remote argument");
 
     expect(await e2e.ask(chat, "/remote off")).toBe("Remote set to off. It applies from the next message.");
     expect(await e2e.ask(chat, "/status")).toContain("Remote: off");

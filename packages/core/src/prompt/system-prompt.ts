@@ -1,4 +1,4 @@
-import type { SessionType } from "@starling/protocol";
+import type { RemoteMode, SessionType } from "@starling/protocol";
 
 export interface SystemPromptInput {
   workspace: string;
@@ -6,6 +6,8 @@ export interface SystemPromptInput {
   toolNames: readonly string[];
   now?: Date;
   extra?: string;
+  /** Where the file tools and shell run (ARCHITECTURE §9.1); default locally. */
+  remote?: RemoteMode;
 }
 
 /** The system prompt of a session: who the agent is, where it works, today's date and how to use its tools. */
@@ -29,6 +31,18 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
       "- To send the user a file, put <attachment>relative/path</attachment> in your answer.",
     );
   }
+  const remote = remoteLine(input.remote);
+  if (remote && input.toolNames.length) lines.push(remote);
   if (input.extra) lines.push("", input.extra);
   return lines.join("\n");
+}
+
+function remoteLine(remote: RemoteMode | undefined): string | null {
+  if (remote?.mode === "fixed") {
+    return `- Remote workspace: file_read, file_write, edit, apply_patch, glob, grep, ls and shell run on the SSH host ${remote.host} in ${remote.path}; their relative paths resolve there, not in the local workspace. Other tools and attachments use the local workspace.`;
+  }
+  if (remote?.mode === "selectable") {
+    return "- The file tools and shell take an optional remote argument: an SSH Host alias (from ~/.ssh/config) to run on; paths are then relative to that account's home. Omit it to work in the local workspace.";
+  }
+  return null;
 }

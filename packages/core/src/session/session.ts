@@ -93,7 +93,7 @@ export class Session {
       tools,
       provider,
       systemPrompt: () =>
-        buildSystemPrompt({ workspace: init.workspace, sessionType: init.sessionType, toolNames, extra: init.systemPromptExtra }),
+        buildSystemPrompt({ workspace: init.workspace, sessionType: init.sessionType, toolNames, extra: init.systemPromptExtra, remote: init.remote }),
       stepLimit: init.stepLimit ?? DEFAULT_STEP_LIMIT,
       compression,
       streamDeltas: init.streamDeltas ?? false,

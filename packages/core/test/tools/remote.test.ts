@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
 
@@ -124,6 +126,21 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     const gone = Date.now() + 5_000;
     while (processAlive(pid) && Date.now() < gone) await sleep(20);
     expect(processAlive(pid)).toBe(false);
+  });
+
+  it("a remote command also stops when ssh's stdin closes, as when the worker dies", async () => {
+    const marker = join(root, "eof.pid");
+    const launch = await new RemoteWorkspace("testbox", root).shellLaunch(`echo $$ > ${marker}; exec sleep 300`, new AbortController().signal);
+    const ssh = spawn(launch.program, launch.args, { env: launch.env, stdio: ["pipe", "ignore", "ignore"] });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
+    const pid = Number(readFileSync(marker, "utf8").trim());
+    expect(processAlive(pid)).toBe(true);
+    ssh.stdin.end();
+    const gone = Date.now() + 5_000;
+    while (processAlive(pid) && Date.now() < gone) await sleep(20);
+    expect(processAlive(pid)).toBe(false);
+    ssh.kill("SIGKILL");
   });
 
   it("selectable mode: `remote` picks the host, paths are relative to the remote home, absent means local", async () => {
