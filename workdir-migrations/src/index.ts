@@ -10,6 +10,7 @@ export { readWorkdirVersion, WorkdirTooNewError, WorkdirVersionFileError } from 
 
 // Paths of the layout (ARCHITECTURE §7)
 export {
+  auditLogPath,
   conversationWorkspace,
   isSafeFolderName,
   sanitiseSessionId,

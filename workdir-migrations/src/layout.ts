@@ -18,6 +18,8 @@ export interface WorkdirPaths {
   skills: string;
   shared: string;
   conversations: string;
+  /** Per-conversation audit logs (`<conversation id>.jsonl`), outside every workspace. */
+  audit: string;
 }
 
 /** Paths of a workdir; `dir` is resolved against the current directory. */
@@ -35,7 +37,16 @@ export function workdirPaths(dir: string): WorkdirPaths {
     skills: path.join(root, "rundir", ".skill"),
     shared: path.join(root, "rundir", "shared"),
     conversations: path.join(root, "conversations"),
+    audit: path.join(root, "audit"),
   };
+}
+
+/** `<workdir>/audit/<conversationId>.jsonl`: the conversation's append-only audit log (same id rules as its workspace). */
+export function auditLogPath(dir: string, conversationId: string): string {
+  if (!isSafeFolderName(conversationId)) {
+    throw new Error(`invalid conversation id ${JSON.stringify(conversationId)}: use letters, digits, '_', '.', '-'`);
+  }
+  return path.join(workdirPaths(dir).audit, `${conversationId}.jsonl`);
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_.-]+$/;

@@ -64,7 +64,7 @@ describe("upgradeWorkdir", () => {
   it("applies only the migrations after the recorded version", async () => {
     await writeTree(base, { WORKDIR_VERSION: "1\n", "rundir/skills/s/SKILL.md": "x" });
     const result = await upgradeWorkdir(base);
-    expect(result).toMatchObject({ from: 1, applied: ["0002-import-stellaclaw"] });
+    expect(result).toMatchObject({ from: 1, applied: ["0002-import-stellaclaw", "0003-audit-folder"] });
     expect(await fs.readFile(path.join(base, "rundir/.skill/s/SKILL.md"), "utf8")).toBe("x");
   });
 

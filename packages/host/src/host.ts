@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type pino from "pino";
-import type { ModelConfig } from "@starling/protocol";
+import { createRedactor, type ModelConfig } from "@starling/protocol";
 import { upgradeWorkdir } from "@starling/workdir-migrations";
-import type { StarlingConfig } from "@starling/config";
+import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
 import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
@@ -15,6 +15,7 @@ import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
 import { createHostLogger } from "./logger.js";
 import { workerCommand } from "./worker-path.js";
+import { AuditLog, auditTargets } from "./audit/audit-log.js";
 
 export interface RunningHost {
   store: HostStore;
@@ -74,9 +75,13 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       writeEventReplies(conversations, event, tx, ctx);
       relay.recordEnd(ctx.sessionId, event, tx);
     },
-    onActivity: (sessionId, event) => relay.relay(sessionId, event),
+    onActivity: (sessionId, event) => {
+      audit.onEvent(sessionId, event);
+      relay.relay(sessionId, event);
+    },
     coordinate: (sessionId, params) => handleCoordinate(conversations, sessionId, params),
   });
+  const audit = new AuditLog(workdir, createRedactor(secretValues(config, env)), (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
   conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
   relay = new ActivityRelay(conversations, channels);
   conversations.onOutbox((channelId) => channels.get(channelId)?.wakeOutbox());

@@ -25,6 +25,8 @@ export const ToolStartedEvent = z.object({
   toolName: z.string(),
   /** Short, human-readable summary of the arguments. */
   summary: z.string().optional(),
+  /** The call's arguments as the model wrote them (JSON text), cut to TOOL_EVENT_ARGUMENT_CHARS (for audit logs). */
+  arguments: z.string().optional(),
 });
 export const ToolFinishedEvent = z.object({
   type: z.literal("tool_finished"),
@@ -33,7 +35,17 @@ export const ToolFinishedEvent = z.object({
   toolName: z.string(),
   isError: z.boolean(),
   durationMs: z.number().nonnegative(),
+  /** The result text the model sees, cut to TOOL_EVENT_RESULT_CHARS (head and tail), secrets the worker knows redacted. */
+  resultSummary: z.string().optional(),
+  /** A command's exit code (shell), null when it was killed by a signal or has not exited (background session). */
+  exitCode: z.number().int().nullable().optional(),
+  /** Why the call failed (`unknown_tool`, `invalid_arguments`, `path_escape`, `aborted`, …) when `isError`. */
+  errorKind: z.string().optional(),
 });
+
+/** Bounds of the tool event fields meant for audit logs. */
+export const TOOL_EVENT_ARGUMENT_CHARS = 2000;
+export const TOOL_EVENT_RESULT_CHARS = 1000;
 export const TurnCompletedEvent = z.object({
   type: z.literal("turn_completed"),
   ...turn,

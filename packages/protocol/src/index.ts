@@ -23,6 +23,8 @@ export {
   SessionEventParams,
   DURABLE_EVENT_TYPES,
   isDurableEvent,
+  TOOL_EVENT_ARGUMENT_CHARS,
+  TOOL_EVENT_RESULT_CHARS,
   type SessionEventType,
   type SessionEventOf,
 } from "./events.js";

@@ -1,4 +1,7 @@
+import { TOOL_EVENT_ARGUMENT_CHARS, TOOL_EVENT_RESULT_CHARS } from "@starling/protocol";
 import type { TurnRecord } from "../store/records.js";
+import { headTail } from "../tools/bounded-text.js";
+import type { ToolRunResult } from "../tools/types.js";
 import type { SessionDeps } from "./session-deps.js";
 import type { TurnControl } from "./turn-control.js";
 
@@ -19,6 +22,7 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
       callId: call.id,
       toolName: call.name,
       summary: call.arguments.slice(0, 200),
+      arguments: call.arguments.slice(0, TOOL_EVENT_ARGUMENT_CHARS),
     });
     void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "running_tool", toolName: call.name });
     const started = Date.now();
@@ -33,10 +37,23 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
         toolName: call.name,
         isError: result.isError,
         durationMs: Date.now() - started,
+        ...auditFacts(result),
       });
     } finally {
       dispose();
       control.currentTool = null;
     }
   }
+}
+
+/** What `tool_finished` tells an audit log: the bounded result, a command's exit code, the error class. */
+function auditFacts(result: ToolRunResult): { resultSummary: string; exitCode?: number | null; errorKind?: string } {
+  const details = result.details ?? {};
+  const exitCode = details.exitCode;
+  const kind = details.kind;
+  return {
+    resultSummary: headTail(result.content, TOOL_EVENT_RESULT_CHARS, (n) => `[... ${n} characters omitted ...]`).text,
+    ...(typeof exitCode === "number" || exitCode === null ? { exitCode } : {}),
+    ...(result.isError && typeof kind === "string" ? { errorKind: kind } : {}),
+  };
 }

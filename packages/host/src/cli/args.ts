@@ -6,6 +6,7 @@ export type CliCommand =
   | { kind: "init"; config: string; workdir: string; envFile: string; nonInteractive: boolean; values: Record<string, string | undefined> }
   | { kind: "doctor"; config: string; workdir: string; envFile: string; fix: boolean }
   | { kind: "service"; action: "install" | "uninstall" | "status"; config: string; workdir: string; envFile: string }
+  | { kind: "audit"; workdir: string; conversation?: string; since?: string; json: boolean }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "list-crash-points" };
@@ -24,6 +25,8 @@ Usage:
                                                 sandbox, workdir, disk, service; --fix applies safe fixes
   starling service install|uninstall|status --config FILE --workdir DIR
                                                 manage the systemd user service (starling.service)
+  starling audit --workdir DIR [--conversation ID] [--since TIME|30m|2h|7d] [--json]
+                                                every turn and tool call, one line each (or JSON lines)
   Every command takes --env-file FILE (default: starling.env next to the config).
   Exit codes: 0 ok, 1 problems, 2 bad usage, 78 bad config.
   starling --list-crash-points                  names accepted by STARLING_CRASH_AT
@@ -53,6 +56,9 @@ export function parseCli(argv: string[]): CliCommand {
       "model-name": { type: "string" },
       "api-key-env": { type: "string" },
       yes: { type: "boolean", short: "y" },
+      conversation: { type: "string" },
+      since: { type: "string" },
+      json: { type: "boolean" },
     },
   });
   if (values.help) return { kind: "help" };
@@ -98,6 +104,9 @@ export function parseCli(argv: string[]): CliCommand {
         throw new Error(`service needs install, uninstall or status (got ${action ?? "nothing"})`);
       }
       return { kind: "service", action, ...need(`service ${action}`) };
+    case "audit":
+      if (!workdir) throw new Error("audit needs --workdir DIR (the host's workdir; see starling --help)");
+      return { kind: "audit", workdir, conversation: values.conversation, since: values.since, json: !!values.json };
     default:
       throw new Error(`unknown command "${sub}" (see starling --help)`);
   }

@@ -5,6 +5,7 @@ import { loadConfig, mergedEnv, readEnvFile, type Env, type StarlingConfig } fro
 import { HOST_CRASH_POINTS } from "../state/host-store.js";
 import { startHost } from "../host.js";
 import { parseCli, USAGE } from "./args.js";
+import { runAudit } from "./audit.js";
 import { runDoctor } from "./doctor.js";
 import { runInit } from "./init.js";
 import { runService } from "./service.js";
@@ -63,6 +64,8 @@ export async function runCli(argv: string[]): Promise<number | null> {
       return runInit(command);
     case "doctor":
       return runDoctor(command);
+    case "audit":
+      return runAudit(command, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case "service":
       return runService(command.action, command.config, command.workdir, command.envFile);
     case "run": {
