@@ -55,6 +55,26 @@ export {
   CoordinateResult,
 } from "./methods.js";
 
+// host/coordinate actions (ARCHITECTURE §9 host tools)
+export {
+  COORDINATE_ACTIONS,
+  COORDINATE_ACTION_NAMES,
+  CRON_SCHEDULE_FIELDS,
+  CoordinateRequest,
+  CreateCronTask,
+  UpdateCronTask,
+  CronTask,
+  CronTaskSummary,
+  PlanStep,
+  PlanStepStatus,
+  actionsForSessionType,
+  isCoordinateAction,
+  type CoordinateAction,
+  type CoordinatePayload,
+  type CoordinateActionResult,
+  type CoordinateRequestOf,
+} from "./coordinate.js";
+
 // Tool names (ARCHITECTURE §9)
 export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./tool-names.js";
 

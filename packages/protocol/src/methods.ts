@@ -94,6 +94,11 @@ export const InitializeParams = z.object({
   systemPromptExtra: z.string().optional(),
   /** Milliseconds a `host/coordinate` call may take (default 60000). */
   coordinateTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * `host/coordinate` actions the host serves (coordinate.ts). The worker offers a host tool only when
+   * its action is listed here and the session type has it (reference §3.2); absent: no host tools.
+   */
+  hostActions: z.array(z.string()).optional(),
 });
 export type InitializeParams = z.infer<typeof InitializeParams>;
 
@@ -188,10 +193,15 @@ export type AckEventsParams = z.infer<typeof AckEventsParams>;
 
 export const EmptyObject = z.object({}).strict();
 
+/**
+ * The `host/coordinate` envelope. The host validates the payload per action with CoordinateRequest
+ * (coordinate.ts), so an unknown action gets "unsupported host action" rather than a schema error.
+ */
 export const CoordinateParams = z.object({
-  /** `user_tell`, `update_plan`, `subagent_start`, … */
+  /** `user_tell`, `update_plan`, `create_cron_task`, … (coordinate.ts COORDINATE_ACTIONS) */
   action: z.string(),
   turnId: z.number().int().nullable(),
+  /** The tool call id: the host records the outcome under it and answers a repeat with that outcome. */
   callId: z.string().nullable(),
   payload: z.unknown(),
 });

@@ -1,0 +1,189 @@
+import { z } from "zod";
+import { SessionType } from "./values.js";
+
+/**
+ * `host/coordinate` actions (ARCHITECTURE §9 "host" tools): for each action the payload a tool sends
+ * and the result the host answers. Argument names follow the Stellaclaw catalog (reference §3.11).
+ *
+ * Extension point: a new host action is one entry in COORDINATE_ACTIONS plus one line in
+ * CoordinateRequest below; the host then serves it by adding a handler (host/src/coordinate/), and
+ * the worker offers its tool only when the host lists the action in `initialize.hostActions`.
+ * Entries whose owner has not built them yet carry the reference's shapes; refine them freely.
+ */
+
+const text = (field: string) => z.string().trim().min(1, `${field} must not be empty`);
+/** A result object the owner of the action has not pinned down yet (skills, agents). */
+const openResult = z.object({}).catchall(z.unknown());
+
+export const PlanStepStatus = z.enum(["pending", "in_progress", "completed"]);
+export const PlanStep = z.object({
+  step: text("step").describe("What this step does, in a few words."),
+  status: PlanStepStatus.describe("pending, in_progress or completed."),
+});
+export type PlanStep = z.infer<typeof PlanStep>;
+
+/** The six seconds-first cron fields, `cron_year`, `timezone` (reference §3.11). */
+export const CRON_SCHEDULE_FIELDS = ["cron_second", "cron_minute", "cron_hour", "cron_day_of_month", "cron_month", "cron_day_of_week"] as const;
+const scheduleShape = {
+  cron_second: text("cron_second").describe("Seconds field, 0-59 (e.g. `0`, `*/30`)."),
+  cron_minute: text("cron_minute").describe("Minutes field, 0-59."),
+  cron_hour: text("cron_hour").describe("Hours field, 0-23."),
+  cron_day_of_month: text("cron_day_of_month").describe("Day of month, 1-31 (`*` for every day)."),
+  cron_month: text("cron_month").describe("Month, 1-12 or JAN-DEC."),
+  cron_day_of_week: text("cron_day_of_week").describe("Day of week, 0-7 or SUN-SAT (0 and 7 are Sunday)."),
+};
+const optionalTaskShape = {
+  cron_year: text("cron_year").optional().describe("Optional year field (e.g. `2030`); omit for every year."),
+  timezone: text("timezone").optional().describe("IANA time zone such as `Europe/Berlin`; default: the host's zone."),
+  enabled: z.boolean().optional().describe("false keeps the task but stops it firing (default true)."),
+  model: text("model").optional().describe("Chat model alias to run the task with; default: the conversation's model."),
+};
+
+export const CronTaskId = text("id").describe("Task id as listed by list_cron_tasks (e.g. `cron_0001`).");
+
+export const CreateCronTask = z.object({
+  name: text("name").describe("Short name shown to the user (e.g. `backup`)."),
+  description: text("description").describe("One sentence on what the task is for."),
+  ...scheduleShape,
+  task: text("task").describe("The instruction the agent runs at each firing, written as a message to itself."),
+  ...optionalTaskShape,
+});
+export type CreateCronTask = z.infer<typeof CreateCronTask>;
+
+export const UpdateCronTask = z.object({
+  id: CronTaskId,
+  name: text("name").optional(),
+  description: text("description").optional(),
+  /** Schedule fields: all six together (plus `cron_year`), or none. */
+  ...z.object(scheduleShape).partial().shape,
+  task: text("task").optional(),
+  ...optionalTaskShape,
+});
+export type UpdateCronTask = z.infer<typeof UpdateCronTask>;
+
+/** A stored cron task (host state). Times are ISO 8601 UTC. */
+export const CronTask = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  /** Seconds-first fields joined by spaces (six, or seven with the year). */
+  schedule: z.string(),
+  timezone: z.string(),
+  task: z.string(),
+  model: z.string().optional(),
+  enabled: z.boolean(),
+  next_run_at: z.string().nullable(),
+  last_run_at: z.string().nullable(),
+  created_at: z.string(),
+});
+export type CronTask = z.infer<typeof CronTask>;
+export const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
+export type CronTaskSummary = z.infer<typeof CronTaskSummary>;
+
+const AgentStarted = z.object({ agent_id: z.string(), session_id: z.string(), status: z.literal("started"), task: z.string() });
+
+/** Every host action: payload (tool arguments) and result. */
+export const COORDINATE_ACTIONS = {
+  user_tell: {
+    payload: z.object({
+      text: z.string().describe("The message for the user. Files: `<attachment>relative/path</attachment>` (inside the workspace)."),
+    }),
+    result: z.object({ sent: z.boolean(), attachments: z.number().int().nonnegative() }),
+  },
+  update_plan: {
+    payload: z.object({
+      plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
+      explanation: z.string().optional().describe("Optional note on why the plan changed."),
+    }),
+    result: z.object({ updated: z.literal(true), steps: z.number().int() }),
+  },
+  list_cron_tasks: { payload: z.object({}), result: z.object({ tasks: z.array(CronTaskSummary) }) },
+  get_cron_task: { payload: z.object({ id: CronTaskId }), result: z.object({ task: CronTask.nullable() }) },
+  create_cron_task: { payload: CreateCronTask, result: z.object({ created: z.literal(true), task: CronTask }) },
+  update_cron_task: { payload: UpdateCronTask, result: z.object({ updated: z.literal(true), task: CronTask }) },
+  remove_cron_task: { payload: z.object({ id: CronTaskId }), result: z.object({ removed: CronTask.nullable() }) },
+  // Skills (reference §3.10), owned by the skills work.
+  skill_create: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
+  skill_update: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
+  skill_delete: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
+  skill_set_upstream: {
+    payload: z.object({ skill_name: text("skill_name"), repo_url: text("repo_url"), branch: z.string().optional() }),
+    result: openResult,
+  },
+  // Subagents and background agents (reference §3.11, host §4.7), owned by the agents work.
+  subagent_start: { payload: z.object({ description: text("description") }), result: AgentStarted },
+  subagent_kill: { payload: z.object({ agent_id: text("agent_id") }), result: openResult },
+  subagent_join: {
+    payload: z.object({ agent_id: text("agent_id"), timeout_seconds: z.number().nonnegative().optional() }),
+    result: openResult,
+  },
+  start_background_agent: { payload: z.object({ task: text("task"), model: text("model").optional() }), result: AgentStarted },
+  terminate: { payload: z.object({}), result: openResult },
+  background_agents_list: { payload: z.object({}), result: openResult },
+  get_agent_stats: { payload: z.object({ agent_id: text("agent_id") }), result: openResult },
+} as const;
+
+export type CoordinateAction = keyof typeof COORDINATE_ACTIONS;
+export const COORDINATE_ACTION_NAMES = Object.keys(COORDINATE_ACTIONS) as CoordinateAction[];
+export type CoordinatePayload<A extends CoordinateAction> = z.output<(typeof COORDINATE_ACTIONS)[A]["payload"]>;
+export type CoordinateActionResult<A extends CoordinateAction> = z.output<(typeof COORDINATE_ACTIONS)[A]["result"]>;
+
+export function isCoordinateAction(name: string): name is CoordinateAction {
+  return Object.hasOwn(COORDINATE_ACTIONS, name);
+}
+
+/** The ids every request carries: the host records a side effect's outcome under `callId`. */
+const ids = {
+  /** The turn the calling tool runs in (null for an embedder's call outside a turn). */
+  turnId: z.number().int().nullable(),
+  /** The tool call id; a repeated call id gets the recorded outcome instead of acting twice. */
+  callId: z.string().min(1).nullable(),
+};
+function request<A extends CoordinateAction>(action: A) {
+  return z.object({ action: z.literal(action), ...ids, payload: COORDINATE_ACTIONS[action].payload });
+}
+
+/** A `host/coordinate` request, validated per action (the wire envelope is methods.ts CoordinateParams). */
+export const CoordinateRequest = z.discriminatedUnion("action", [
+  request("user_tell"),
+  request("update_plan"),
+  request("list_cron_tasks"),
+  request("get_cron_task"),
+  request("create_cron_task"),
+  request("update_cron_task"),
+  request("remove_cron_task"),
+  request("skill_create"),
+  request("skill_update"),
+  request("skill_delete"),
+  request("skill_set_upstream"),
+  request("subagent_start"),
+  request("subagent_kill"),
+  request("subagent_join"),
+  request("start_background_agent"),
+  request("terminate"),
+  request("background_agents_list"),
+  request("get_agent_stats"),
+]);
+export type CoordinateRequest = z.infer<typeof CoordinateRequest>;
+export type CoordinateRequestOf<A extends CoordinateAction> = Extract<CoordinateRequest, { action: A }>;
+
+/**
+ * Which session types get which host tools (reference §3.2): skill persistence in every session;
+ * subagents no cron or background-agent tools; `terminate` only in background sessions; `start_background_agent` only in the
+ * foreground. The worker intersects this with the actions the host serves (`initialize.hostActions`).
+ */
+export function actionsForSessionType(type: SessionType): CoordinateAction[] {
+  const agentViews: CoordinateAction[] = ["background_agents_list", "get_agent_stats"];
+  const cron: CoordinateAction[] = ["list_cron_tasks", "get_cron_task", "create_cron_task", "update_cron_task", "remove_cron_task"];
+  const skills: CoordinateAction[] = ["skill_create", "skill_update", "skill_delete", "skill_set_upstream"];
+  const always: CoordinateAction[] = ["user_tell", "update_plan", "subagent_start", "subagent_kill", "subagent_join"];
+  switch (type) {
+    case "foreground":
+      return [...always, ...skills, ...cron, ...agentViews, "start_background_agent"];
+    case "background":
+      return [...always, ...skills, ...cron, ...agentViews, "terminate"];
+    case "subagent":
+      return [...always, ...skills];
+  }
+}
