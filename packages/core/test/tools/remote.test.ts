@@ -78,6 +78,13 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     expect(missing).toMatchObject({ isError: true, details: { kind: "not_found" } });
   });
 
+  it("fixed mode: file_read streams a large remote file and still counts its lines", async () => {
+    const line = "x".repeat(99);
+    writeFileSync(join(root, "big.log"), `${line}\n`.repeat(90_000) + "last\n");
+    const result = await fixed.call("file_read", { file_path: "big.log", offset: 90_001, limit: 5 });
+    expect(result.content).toBe("big.log (lines 90001-90001 of 90001)\n90001: last");
+  });
+
   it("fixed mode: paths are confined to the remote folder, symlinks included", async () => {
     writeFileSync(join(sshd?.dir ?? "", "secret.txt"), "outside");
     symlinkSync(join(sshd?.dir ?? "", "secret.txt"), join(root, "link.txt"));

@@ -51,10 +51,18 @@ def op_resolve(req):
 def op_read(req):
     abs_, disp = resolve(req, req["path"]); must_exist(abs_, disp)
     if os.path.isdir(abs_): raise Err("failed", "%s is a directory, not a file; use ls or glob to list it." % disp)
+    start, limit = req["start"], req["limit"]
+    if os.path.getsize(abs_) > 8 * 1024 * 1024:
+        # Large files are streamed line by line (and not UTF-8 checked), as locally.
+        total, window = 0, []
+        with open(abs_, "rb") as f:
+            for raw in f:
+                total += 1
+                if total >= start and len(window) < limit: window.append(raw.decode("utf-8", "replace").rstrip("\n").rstrip("\r"))
+        return {"display": disp, "total": total, "lines": window}
     with open(abs_, "rb") as f: text = text_of(f.read(), disp, "file_read")
     lines = text.split("\n")
     if lines and lines[-1] == "": lines.pop()
-    start, limit = req["start"], req["limit"]
     return {"display": disp, "total": len(lines), "lines": [l[:-1] if l.endswith("\r") else l for l in lines[start - 1:start - 1 + limit]]}
 def op_read_texts(req):
     out = []
