@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type pino from "pino";
-import { createRedactor, type ModelConfig } from "@starling/protocol";
+import type { ModelConfig } from "@starling/protocol";
 import { upgradeWorkdir } from "@starling/workdir-migrations";
 import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
@@ -14,6 +14,8 @@ import { handleCoordinate } from "./conversations/coordinate.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
 import { createHostLogger } from "./logger.js";
+import { adoptHostSecrets } from "./security/host-secrets.js";
+import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { workerCommand } from "./worker-path.js";
 import { AuditLog, auditTargets } from "./audit/audit-log.js";
 
@@ -41,7 +43,15 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
       d?.compression_threshold_tokens !== undefined
         ? { thresholdTokens: d.compression_threshold_tokens, retainRecentTokens: d.compression_retain_recent_tokens ?? 0 }
         : null,
-    sandbox: { mode: config.sandbox.mode, bubblewrapBinary: config.sandbox.bubblewrap_binary },
+    sandbox: {
+      mode: config.sandbox.mode,
+      bubblewrapBinary: config.sandbox.bubblewrap_binary,
+      softwareDir: config.sandbox.software_dir,
+      softwareMountPath: config.sandbox.software_mount_path,
+      network: config.sandbox.network,
+      env: config.sandbox.env,
+    },
+    secrets: secretValues(config, env),
     workerCommand: workerCommand(config.agent_server?.path),
     toolDeny: config.tools.deny,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
@@ -53,10 +63,13 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
 export async function startHost(config: StarlingConfig, workdir: string, env = process.env): Promise<RunningHost> {
   // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
-  const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined });
-  if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
-  const store = await HostStore.open(join(workdir, "state", "host"));
+  // Secrets are read once, here; then they leave this process's environment (docs/SECURITY.md).
   const settings = hostSettings(config, workdir, env);
+  const redactor = adoptHostSecrets(settings.secrets ?? {});
+  const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined, redactor });
+  if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
+  await requireWorkingSandbox(config.sandbox.mode, config.sandbox.bubblewrap_binary, config.sandbox.network);
+  const store = await HostStore.open(join(workdir, "state", "host"));
   const channels = new Map<string, Channel>();
   let conversations: ConversationService;
   let relay: ActivityRelay;
@@ -81,13 +94,13 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
     },
     coordinate: (sessionId, params) => handleCoordinate(conversations, sessionId, params),
   });
-  const audit = new AuditLog(workdir, createRedactor(secretValues(config, env)), (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
+  const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
   conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
   relay = new ActivityRelay(conversations, channels);
   conversations.onOutbox((channelId) => channels.get(channelId)?.wakeOutbox());
 
   for (const channelConfig of config.channels) {
-    const token = env[channelConfig.bot_token_env];
+    const token = settings.secrets?.[channelConfig.bot_token_env];
     if (!token) throw new Error(`channels.${channelConfig.id}.bot_token_env: environment variable ${channelConfig.bot_token_env} is not set`);
     channels.set(
       channelConfig.id,

@@ -1,23 +1,26 @@
 import pino from "pino";
+import { NO_REDACTION, type Redactor } from "@starling/protocol";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /**
  * Host logs: JSON lines to `<workdir>/logs/host.log` (or the configured file), plus pretty output on
- * stderr when it is a terminal, or the same JSON lines when it is not (journald). Secrets are redacted by key name wherever they appear.
+ * stderr when it is a terminal, or the same JSON lines when it is not (journald). Every line passes the value-based redactor (any secret value the config names, wherever
+ * it appears); keys that look like credentials are censored as well.
  */
-export function createHostLogger(options: { workdir: string; level: string; file?: string }): pino.Logger {
+export function createHostLogger(options: { workdir: string; level: string; file?: string; redactor?: Redactor }): pino.Logger {
+  const redactor = options.redactor ?? NO_REDACTION;
   const file = options.file ?? join(options.workdir, "logs", "host.log");
   mkdirSync(join(file, ".."), { recursive: true });
-  const streams: pino.StreamEntry[] = [{ level: options.level as pino.Level, stream: pino.destination({ dest: file, sync: false, mkdir: true }) }];
+  const streams: pino.StreamEntry[] = [{ level: options.level as pino.Level, stream: redacting(pino.destination({ dest: file, sync: false, mkdir: true }), redactor) }];
   if (process.stderr.isTTY) {
     streams.push({
       level: options.level as pino.Level,
-      stream: pino.transport({ target: "pino-pretty", options: { destination: 2, colorize: true } }),
+      stream: redacting(pino.transport({ target: "pino-pretty", options: { destination: 2, colorize: true } }), redactor),
     });
   } else {
     // Under systemd stderr is the journal: the same JSON lines as the file.
-    streams.push({ level: options.level as pino.Level, stream: pino.destination({ dest: 2, sync: false }) });
+    streams.push({ level: options.level as pino.Level, stream: redacting(pino.destination({ dest: 2, sync: false }), redactor) });
   }
   return pino(
     {
@@ -27,4 +30,17 @@ export function createHostLogger(options: { workdir: string; level: string; file
     },
     pino.multistream(streams),
   );
+}
+
+type FlushableStream = pino.DestinationStream & { flush?: () => void; flushSync?: () => void; end?: () => void };
+
+/** `stream` with every written line redacted; flush and end pass through. */
+function redacting(stream: FlushableStream, redactor: Redactor): FlushableStream {
+  if (redactor === NO_REDACTION) return stream;
+  return {
+    write: (line: string) => stream.write(redactor.redact(line)),
+    flush: () => stream.flush?.(),
+    flushSync: () => stream.flushSync?.(),
+    end: () => stream.end?.(),
+  };
 }

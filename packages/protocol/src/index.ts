@@ -87,6 +87,7 @@ export { createRedactor, NO_REDACTION, MIN_REDACTED_LENGTH, type Redactor } from
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
 export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";
+export { scrubOwnEnviron } from "./environ-scrub.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
 
 // Process helpers

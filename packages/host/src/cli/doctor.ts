@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
+import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
 
@@ -84,7 +84,7 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
       ...(probe.ok ? {} : { next: probe.rejected ? `put the right key in ${envRead.path} as ${model.api_key_env ?? "the api_key_env variable"}=…` : `check models.${alias}.url in ${configPath} and that the server is up` }),
     });
   }
-  checks.push(sandboxCheck(config));
+  checks.push(await sandboxCheck(config));
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));
   checks.push(serviceCheck(flags));
@@ -107,20 +107,21 @@ function envFileCheck(read: ReturnType<typeof readEnvFile>, command: DoctorComma
   return { name: "env file", status: "ok", detail: `${read.path} (mode 600, ${Object.keys(read.values).length} variables)` };
 }
 
-/** Sandbox mode and whether it works here. */
-function sandboxCheck(config: StarlingConfig): Check {
+/** Sandbox mode and whether it really works here (bwrap is run with the namespaces tools use). */
+async function sandboxCheck(config: StarlingConfig): Promise<Check> {
   if (config.sandbox.mode === "bubblewrap") {
-    const run = spawnSync(config.sandbox.bubblewrap_binary, ["--ro-bind", "/", "/", "true"], { encoding: "utf8" });
-    return run.status === 0
-      ? { name: "sandbox", status: "ok", detail: "bubblewrap works" }
-      : {
-          name: "sandbox",
-          status: "fail",
-          detail: `bubblewrap failed (${run.error?.message ?? run.stderr.trim()})`,
-          next: `sudo apt-get install bubblewrap (or set sandbox.mode to "subprocess")`,
-        };
+    const probe = await probeBubblewrap(config.sandbox.bubblewrap_binary, { network: config.sandbox.network });
+    return probe.ok
+      ? { name: "sandbox", status: "ok", detail: "bubblewrap works: each tool process runs in its own sandbox (docs/SECURITY.md)" }
+      : { name: "sandbox", status: "fail", detail: probe.problem, next: `${INSTALL_BUBBLEWRAP_HINT} (or set sandbox.mode to "subprocess")` };
   }
-  return { name: "sandbox", status: "warn", detail: "subprocess mode: tools run as your user; files you can read stay readable to the agent" };
+  return {
+    name: "sandbox",
+    status: "warn",
+    detail:
+      "subprocess mode is for trusted use: tools run as your user, so every file you can read (and the memory of your other processes) is readable to the agent",
+    next: `set sandbox.mode to "bubblewrap" to isolate tools (docs/SECURITY.md)`,
+  };
 }
 
 function workdirCheck(workdir: string, fix: boolean, flags: string): Check {

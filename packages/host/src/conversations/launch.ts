@@ -1,19 +1,22 @@
 import { PROTOCOL_VERSION } from "@starling/protocol";
+import { modelSecrets, toolSandbox, workerEnvironment } from "../security/worker-security.js";
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
 import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
 
-/** How a conversation's worker is started: model, compaction and, in bubblewrap mode, the sandbox argv. */
+/**
+ * How a conversation's worker is started: model, compaction, the model keys it needs and how its
+ * tool processes start. The worker itself always runs unwrapped; in bubblewrap mode it wraps each
+ * tool process (docs/SECURITY.md says why).
+ */
 export function buildLaunch(settings: HostSettings, conversation: ConversationRecord, sessionId: string): SessionLaunch {
   const alias = conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
   const model = alias ? settings.chatModels[alias] : undefined;
   if (!model) throw new Error(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
   const workspace = conversationDir(settings.workdir, conversation.id);
   const mode = conversation.sandboxOverride ?? settings.sandbox.mode;
-  const command: [string, ...string[]] =
-    mode === "bubblewrap" ? bubblewrapArgv(settings, workspace) : [...settings.workerCommand];
   return {
     init: {
       protocolVersion: PROTOCOL_VERSION,
@@ -23,33 +26,13 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       model,
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
+      secrets: modelSecrets(settings, [model, ...Object.values(settings.helperModels)]),
+      sandbox: toolSandbox(settings, mode),
       remote: conversationRemote(conversation),
       toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,
     },
-    command,
+    command: [...settings.workerCommand],
     cwd: workspace,
-    env: { ...process.env, ...settings.workerEnv },
+    env: workerEnvironment(settings),
   };
-}
-
-/**
- * The worker inside bubblewrap: the system read-only, the workspace (and the shared store it links to)
- * writable, private /tmp, its own PID namespace, dies with the host.
- */
-function bubblewrapArgv(settings: HostSettings, workspace: string): [string, ...string[]] {
-  const shared = `${settings.workdir}/rundir/shared`;
-  return [
-    settings.sandbox.bubblewrapBinary,
-    "--die-with-parent",
-    "--new-session",
-    "--unshare-pid",
-    "--ro-bind", "/", "/",
-    "--dev", "/dev",
-    "--proc", "/proc",
-    "--tmpfs", "/tmp",
-    "--bind", workspace, workspace,
-    "--bind", shared, shared,
-    "--chdir", workspace,
-    ...settings.workerCommand,
-  ];
 }

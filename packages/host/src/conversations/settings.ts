@@ -10,7 +10,17 @@ export interface HostSettings {
   /** Helper models (search, image…) passed to workers by alias. */
   helperModels: Record<string, ModelConfig>;
   compression: { thresholdTokens: number; retainRecentTokens: number } | null;
-  sandbox: { mode: SandboxMode; bubblewrapBinary: string };
+  sandbox: {
+    mode: SandboxMode;
+    bubblewrapBinary: string;
+    softwareDir?: string;
+    softwareMountPath?: string;
+    network?: boolean;
+    /** Config `sandbox.env`: extra variables for tool processes. */
+    env?: Record<string, string>;
+  };
+  /** Values of every secret the config names (`*_env`), read once at start; the worker gets only its model keys. */
+  secrets?: Record<string, string>;
   /** argv prefix that starts a worker, e.g. [process.execPath, ".../packages/worker/dist/main.js"]. */
   workerCommand: [string, ...string[]];
   /** Tool names no session is offered (config `tools.deny`). */

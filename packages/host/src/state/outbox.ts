@@ -1,5 +1,6 @@
 import { HostKeys, type HostTransaction } from "./host-store.js";
 import type { OutboundItem, OutboundPayload } from "./records.js";
+import { hostRedactor } from "../security/host-secrets.js";
 
 /** Adds a message for a chat to the durable outbox inside `tx`; the channel's sender delivers it. */
 export function queueOutbound(
@@ -7,7 +8,8 @@ export function queueOutbound(
   target: { channelId: string; chatId: string; conversationId: string },
   payload: OutboundPayload,
 ): OutboundItem {
-  const item: OutboundItem = { seq: tx.next("outbound"), ...target, payload, createdAt: new Date().toISOString() };
+  // Every reply, failure notice and error text to a chat passes here: no secret value leaves.
+  const item: OutboundItem = { seq: tx.next("outbound"), ...target, payload: hostRedactor().redactDeep(payload), createdAt: new Date().toISOString() };
   tx.put(HostKeys.outbound(item.seq), item);
   return item;
 }

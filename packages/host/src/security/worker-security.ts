@@ -1,0 +1,41 @@
+import { join } from "node:path";
+import { allowlistedEnv, type ModelConfig, ToolSandbox } from "@starling/protocol";
+import type { HostSettings } from "../conversations/settings.js";
+import type { SandboxMode } from "../state/records.js";
+
+/**
+ * The worker's environment: the allowlist (PATH, locale, HOME, TMPDIR, STARLING_* knobs…) and the
+ * host's test knobs, never the bot token or any config-named secret (ARCHITECTURE §2).
+ */
+export function workerEnvironment(settings: HostSettings): NodeJS.ProcessEnv {
+  const secrets = settings.secrets ?? {};
+  return {
+    ...allowlistedEnv(process.env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),
+    ...settings.workerEnv,
+  };
+}
+
+/** The model keys a session needs (`api_key_env` of its model and helper models) for `initialize.secrets`. */
+export function modelSecrets(settings: HostSettings, models: readonly ModelConfig[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const model of models) {
+    const name = model.api_key_env;
+    const value = name ? settings.secrets?.[name] : undefined;
+    if (name && value) out[name] = value;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `initialize.sandbox`: how the worker starts its tool processes. */
+export function toolSandbox(settings: HostSettings, mode: SandboxMode): ToolSandbox {
+  const s = settings.sandbox;
+  return ToolSandbox.parse({
+    mode,
+    bubblewrapBinary: s.bubblewrapBinary,
+    sharedDir: join(settings.workdir, "rundir", "shared"),
+    softwareDir: s.softwareDir,
+    softwareMountPath: s.softwareMountPath,
+    network: s.network,
+    env: s.env,
+  });
+}

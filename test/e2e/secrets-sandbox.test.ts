@@ -1,0 +1,185 @@
+// Secrets never reach a tool (ARCHITECTURE §2), through the real CLI: a shell tool call that hunts
+// for the bot token and the model key in its environment, its ancestors' environ, (in bubblewrap
+// mode) the memory of every process it can see, the config, the env file, the host state and $HOME.
+// Every probe's output is reversed with `rev`, so the redactor cannot hide a leak from this test.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeBubblewrap } from "@starling/protocol";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { runCliOnce } from "./host-harness.js";
+import { afterTool, contentText, lastUserText, MODEL_KEY, startE2E, wireMessages, type E2E } from "./fixture.js";
+
+const probe = await probeBubblewrap("bwrap");
+const systemNode = /^\/(usr|bin)\//.test(process.execPath);
+if (!probe.ok) console.warn(`bubblewrap end-to-end tests skipped: ${probe.problem}`);
+if (!systemNode) console.warn(`memory scan skipped: node (${process.execPath}) is not under /usr or /bin, so it is not inside the sandbox`);
+
+const CANARY = "canary-visible-in-bash-memory";
+const reverse = (s: string) => [...s].reverse().join("");
+
+/** Scans /proc/<pid>/mem of every visible process except itself; secrets arrive reversed so its own argv holds none. */
+const SCANNER = String.raw`
+const fs = require("fs");
+const wanted = JSON.parse(process.argv[2]).map((s) => ({ name: s.name, bytes: Buffer.from([...s.value].reverse().join("")) }));
+let scanned = 0;
+for (const pid of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid)) {
+  let maps = "";
+  try { maps = fs.readFileSync("/proc/" + pid + "/maps", "utf8"); } catch { continue; }
+  const found = new Set();
+  let fd;
+  try { fd = fs.openSync("/proc/" + pid + "/mem", "r"); } catch (e) { console.log("pid " + pid + " mem unreadable " + e.code); continue; }
+  for (const line of maps.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) r/.exec(line);
+    if (!m || line.includes("[vvar") || line.includes("[vsyscall")) continue;
+    const start = parseInt(m[1], 16), end = parseInt(m[2], 16);
+    for (let at = start; at < end; at += 1 << 20) {
+      const buf = Buffer.alloc(Math.min(1 << 20, end - at));
+      try { fs.readSync(fd, buf, 0, buf.length, at); } catch { break; }
+      scanned += buf.length;
+      for (const w of wanted) if (buf.includes(w.bytes)) found.add(w.name);
+    }
+  }
+  fs.closeSync(fd);
+  console.log("pid " + pid + " found: " + ([...found].join(",") || "none"));
+}
+console.log("scanned-bytes " + scanned);
+`;
+
+const chats = { sub: privateChat(301, "Sub"), bwrap: privateChat(302, "Bwrap") };
+const scripts = new Map<string, string>();
+let e2e: E2E;
+let envFile: string;
+let software: string;
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  const script = [...scripts.entries()].find(([tag]) => ask.includes(tag))?.[1];
+  if (!script) return { text: "A default answer." };
+  return afterTool(req) ? { text: "Probe finished." } : { toolCalls: [{ name: "shell", arguments: { command: script, wait_ms: 60_000 } }] };
+}
+
+/** The tool result the model got back for the turn started by `tag`. */
+function toolResult(tag: string): string {
+  const req = e2e.model.requests.find((r) => lastUserText(r).includes(tag) && afterTool(r));
+  if (!req) throw new Error(`no request after the tool of ${tag}`);
+  return contentText(wireMessages(req).at(-1)!);
+}
+
+function secrets(): Record<string, string> {
+  return { FAKE_TELEGRAM_TOKEN: e2e.telegram.token, FAKE_MODEL_KEY: MODEL_KEY };
+}
+
+function expectNoSecret(text: string): void {
+  for (const [name, value] of Object.entries(secrets())) {
+    expect(text, `${name} leaked`).not.toContain(value);
+    expect(text, `${name} leaked (reversed)`).not.toContain(reverse(value));
+  }
+}
+
+/** Runs `body` (bash) with stdout+stderr reversed line by line. */
+const reversed = (body: string) => `{\n${body}\n} 2>&1 | rev`;
+const ANCESTORS = `p=$PPID; while [ "$p" -gt 1 ]; do echo "== ancestor $p"; tr '\\0' '\\n' < /proc/$p/environ; p=$(awk '/^PPid:/{print $2}' /proc/$p/status); done`;
+
+beforeAll(async () => {
+  e2e = await startE2E({
+    responder: respond,
+    start: false,
+    config: { adminUserIds: Object.values(chats).map((c) => c.id) },
+  });
+  software = join(e2e.dir, "software");
+  mkdirSync(software);
+  writeFileSync(join(software, "tool.txt"), "software tool v7\n");
+  // The sandbox section: subprocess by default (one chat switches to bubblewrap), software_dir mounted at /opt/sw.
+  const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
+  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw" };
+  writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
+  // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
+  envFile = join(dirname(e2e.configPath), "starling.env");
+  writeFileSync(envFile, `FAKE_TELEGRAM_TOKEN=${e2e.telegram.token}\n`, { mode: 0o600 });
+  delete e2e.env.FAKE_TELEGRAM_TOKEN;
+  e2e.start();
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+describe("secrets never reach a tool", { timeout: 90_000 }, () => {
+  it("the host's and the workers' /proc/<pid>/environ hold no secret after start", async () => {
+    expect(await e2e.ask(chats.sub, "hello")).toBe("A default answer.");
+    const host = e2e.host!;
+    const environs = [host.child.pid!, ...host.workerPids()].map((pid) => readFileSync(`/proc/${pid}/environ`, "utf8"));
+    expect(environs.length).toBeGreaterThanOrEqual(2);
+    for (const environ of environs) expectNoSecret(environ);
+  });
+
+  // Subprocess mode is trusted use: files the user can read (the env file too) stay readable (docs/SECURITY.md).
+  it("subprocess mode: the tool's env and every ancestor's environ are clean", async () => {
+    scripts.set("[probe-sub]", reversed(["echo SHELL-ENV", "env", ANCESTORS].join("\n")));
+    expect(await e2e.ask(chats.sub, "look around [probe-sub]")).toBe("Probe finished.");
+    const result = toolResult("[probe-sub]");
+    expectNoSecret(result);
+    expect(result).toContain(reverse("SHELL-ENV"));
+    // Walked past the worker to the host (and beyond): at least two ancestors.
+    expect(result.split(reverse("== ancestor")).length - 1).toBeGreaterThanOrEqual(2);
+    for (const chat of Object.values(chats)) for (const m of e2e.telegram.messages(chat.id)) expectNoSecret(m.text ?? "");
+  });
+
+  it.skipIf(!probe.ok)("bubblewrap mode: no secret in env, ancestors, any visible process memory, config, env file, state or $HOME", async () => {
+    expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox set to bubblewrap/);
+    const scanner = join("/tmp", "scan.cjs");
+    const wanted = JSON.stringify(Object.entries({ ...secrets(), CANARY }).map(([name, value]) => ({ name, value: reverse(value) })));
+    const body = [
+      "echo SHELL-ENV",
+      "env",
+      ANCESTORS,
+      `cat ${e2e.configPath}`,
+      `cat ${envFile}`,
+      `ls ${join(e2e.workdir, "state")}`,
+      `ls ${join(e2e.workdir, "logs")}`,
+      `ls ${homedir()}`,
+      `ls ${join(e2e.workdir, "conversations")}`,
+      "echo written-in-sandbox > from-sandbox.txt",
+      "cat /opt/sw/tool.txt; echo software-env=$STARLING_SOFTWARE_DIR",
+      // bash holds the canary in its memory: proof that the scan reads what it can see.
+      `CANARY_HOLDER=$(echo ${reverse(CANARY)} | rev)`,
+      systemNode ? `cat > ${scanner} <<'EOF'\n${SCANNER}\nEOF\n${process.execPath} ${scanner} '${wanted}'` : "echo scan-skipped",
+    ].join("\n");
+    scripts.set("[probe-bwrap]", reversed(body));
+    expect(await e2e.ask(chats.bwrap, "look around [probe-bwrap]")).toBe("Probe finished.");
+    const result = toolResult("[probe-bwrap]");
+    const plain = result.split("\n").map(reverse).join("\n");
+    expectNoSecret(result);
+    expectNoSecret(plain);
+    expect(plain).toContain("SHELL-ENV");
+    for (const path of [e2e.configPath, envFile, join(e2e.workdir, "state"), join(e2e.workdir, "logs"), homedir()]) {
+      expect(plain).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*No such file or directory`));
+    }
+    expect(plain).not.toContain("host.log");
+    expect(plain).toContain("software tool v7");
+    expect(plain).toContain("software-env=/opt/sw");
+    const conversation = /^(tg-\S+)$/m.exec(plain)?.[1];
+    expect(conversation, "the only conversation folder visible is its own").toBeDefined();
+    expect(readFileSync(join(e2e.workdir, "conversations", conversation!, "from-sandbox.txt"), "utf8")).toBe("written-in-sandbox\n");
+    if (systemNode) {
+      expect(Number(/scanned-bytes (\d+)/.exec(plain)?.[1])).toBeGreaterThan(0);
+      expect(plain).toMatch(/found: CANARY/);
+      expect(plain).not.toMatch(/found: .*FAKE_/);
+    }
+    for (const chat of Object.values(chats)) for (const m of e2e.telegram.messages(chat.id)) expectNoSecret(m.text ?? "");
+  });
+
+  it("a host configured for bubblewrap refuses to start when bwrap cannot run, and says what to do", async () => {
+    const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
+    config.sandbox = { mode: "bubblewrap", bubblewrap_binary: "/nonexistent/bwrap" };
+    const path = join(e2e.dir, "broken-sandbox.json");
+    writeFileSync(path, JSON.stringify(config));
+    const run = await runCliOnce(["--config", path, "--workdir", join(e2e.dir, "other-workdir"), "--env-file", envFile], { FAKE_MODEL_KEY: MODEL_KEY });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("/nonexistent/bwrap was not found");
+    expect(run.output).toContain("apt-get install bubblewrap");
+  });
+});
