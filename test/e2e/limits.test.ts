@@ -1,9 +1,10 @@
 // Limits and saturation through the real CLI (docs/SECURITY.md "Limits"): a flooding chat gets every
 // message either run or refused with a notice, and does not hold up another chat; tools.deny.
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, lastUserText, requestText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const PER_MINUTE = 40;
 const flood = (i: number) => `flood-${String(i).padStart(2, "0")}`;
@@ -22,13 +23,14 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 const flooder = privateChat(201, "Flooder");
 const other = privateChat(202, "Other");
+const crasher = privateChat(203, "Crasher");
 let e2e: E2E;
 
 beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     config: {
-      adminUserIds: [flooder.id, other.id],
+      adminUserIds: [flooder.id, other.id, crasher.id],
       workers: { max_concurrent_turns: 1 },
       extra: { limits: { per_chat_messages_per_minute: PER_MINUTE, max_queued_turns: 200 }, tools: { deny: ["shell"] } },
     },
@@ -88,5 +90,26 @@ describe("limits", { timeout: 90_000 }, () => {
     expect(offered).toContain("file_read");
     expect(offered).not.toContain("shell");
     expect(reply).toMatch(/^tool said: Unknown tool "shell": it is not in this session's catalog\./);
+  });
+
+  it("a crash right after a refusal is committed (STARLING_CRASH_AT=admit): after the restart the notice is sent once and the message never runs", async () => {
+    await e2e.stop();
+    const config = JSON.parse(readFileSync(e2e.configPath, "utf8")) as { limits: Record<string, number> };
+    config.limits.per_chat_messages_per_minute = 1;
+    writeFileSync(e2e.configPath, JSON.stringify(config));
+    // In the new process the window starts empty: the 1st message is passed on, the 2nd refused, and
+    // the host kills itself right after the refusal's batch (update id + notice) is durable.
+    const host = e2e.start({ STARLING_CRASH_AT: "admit:2" });
+    e2e.send(crasher, "crash-one");
+    e2e.send(crasher, "crash-two");
+    const exit = await Promise.race([host.exited, sleep(40_000).then(() => null)]);
+    expect(exit).toEqual({ code: null, signal: "SIGKILL" });
+    e2e.start();
+    const notice = await e2e.waitText(crasher.id, /^⏳ Not passed on to the agent: "crash-two"\./, 40_000);
+    expect(notice.text).toMatch(/This chat sent 1 messages in the last minute, the most it may send\. Send it again in \d+ s\.$/);
+    await e2e.until(() => firstRequestWith("crash-one") >= 0, "the first message's turn", 40_000);
+    await sleep(500); // a second notice would follow right away
+    expect(e2e.replies(crasher.id).filter((m) => (m.text ?? "").includes('"crash-two"'))).toHaveLength(1);
+    expect(firstRequestWith("crash-two")).toBe(-1);
   });
 });
