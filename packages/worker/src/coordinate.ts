@@ -17,7 +17,13 @@ export function createCoordinator(connection: MessageConnection, timeoutMs: numb
       const pending = connection.sendRequest(Methods.coordinate.method, { action, payload, ...ids }, source.token);
       const cancelled = new Promise<never>((_, reject) => {
         source.token.onCancellationRequested(() =>
-          reject(new Error(signal.aborted ? `host/coordinate ${action} cancelled` : `host/coordinate ${action} timed out after ${timeoutMs} ms`)),
+          reject(
+            new Error(
+              signal.aborted
+                ? `host/coordinate ${action} cancelled; the host may or may not have done it (outcome unknown)`
+                : `host/coordinate ${action} timed out after ${timeoutMs} ms; the host may or may not have done it (outcome unknown)`,
+            ),
+          ),
         );
       });
       const raw = await Promise.race([pending, cancelled]);

@@ -102,7 +102,7 @@ export class WorkerServer {
         this.session = await Session.open({
           init,
           log: this.log,
-          coordinate: (action, payload, signal) => coordinate(action, payload, signal),
+          coordinate: (action, payload, signal, ids) => coordinate(action, payload, signal, ids),
           onEvent: (entry) => this.pump.push(entry),
         });
       } catch (err) {

@@ -16,6 +16,8 @@ import type { OutboxEntry } from "../store/records.js";
 import { createProvider } from "../providers/index.js";
 import type { ModelProvider } from "../providers/types.js";
 import { ToolRuntime } from "../tools/tool-runtime.js";
+import { builtinTools } from "../tools/builtin-tools.js";
+import { hostTools } from "../tools/host/host-tools.js";
 import type { CoordinateFn } from "../tools/types.js";
 import { buildSystemPrompt } from "../prompt/system-prompt.js";
 import { currentContext, estimateTokens } from "./context-window.js";
@@ -76,6 +78,7 @@ export class Session {
         sessionId: init.sessionId,
         coordinate: options.coordinate,
         deny: init.toolDeny,
+        tools: [...builtinTools(), ...hostTools(init.sessionType, init.hostActions)],
         remote: init.remote,
         sandbox: init.sandbox,
         secrets,

@@ -47,7 +47,10 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   /** A `z.object` with `.describe()` on every field; its JSON Schema is what the model sees. */
   parameters: S;
-  /** No side effects: may be re-run after a crash (ARCHITECTURE §5.3). */
+  /**
+   * May be re-run after a crash (ARCHITECTURE §5.3): no side effects, or (host tools) side effects the
+   * host performs once per call id, so a re-run returns the recorded outcome instead of acting twice.
+   */
   readOnly: boolean;
   /** Can run on a remote workspace (ARCHITECTURE §9.1): gets `ctx.remote`, and a `remote` argument in selectable mode. */
   remote?: boolean;

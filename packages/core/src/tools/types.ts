@@ -27,8 +27,16 @@ export interface ToolRunResult {
   details?: Record<string, unknown>;
 }
 
-/** Asks the host to do something a tool needs (user_tell, update_plan, …). Rejects on failure/timeout. */
-export type CoordinateFn = (action: string, payload: unknown, signal: AbortSignal) => Promise<unknown>;
+/**
+ * Asks the host to do something a tool needs (user_tell, update_plan, …). Rejects on failure/timeout.
+ * `ids` (the calling tool's turn and call id) let the host act once per call id (tools/host/ask-host.ts).
+ */
+export type CoordinateFn = (
+  action: string,
+  payload: unknown,
+  signal: AbortSignal,
+  ids?: { turnId: number | null; callId: string | null },
+) => Promise<unknown>;
 
 export interface ToolRuntimeOptions extends ToolRuntimeExtras {
   /** Absolute workspace path; every path argument is confined to it (and `shared/` inside it). */

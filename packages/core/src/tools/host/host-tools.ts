@@ -1,0 +1,56 @@
+import { actionsForSessionType, COORDINATE_ACTIONS, type CoordinateAction, type SessionType } from "@starling/protocol";
+import { defineTool, type AnyTool } from "../define-tool.js";
+import { askHost } from "./ask-host.js";
+import { cronTools } from "./cron-tools.js";
+
+/**
+ * Tools the host carries out (ARCHITECTURE §9 "host"). Each is `readOnly` for crash recovery: the host
+ * acts once per call id, so re-running one after a crash returns the recorded outcome.
+ */
+export const userTellTool = defineTool({
+  name: "user_tell",
+  description:
+    "Send the user a message now, before your turn ends (progress, a question you can proceed without, an early result). " +
+    "Files: put `<attachment>relative/path</attachment>` in the text (inside the workspace). Your final answer still ends the turn.",
+  parameters: COORDINATE_ACTIONS.user_tell.payload,
+  readOnly: true,
+  async execute(args, ctx) {
+    const result = await askHost(ctx, "user_tell", args);
+    const files = result.attachments ? ` with ${result.attachments} attachment(s)` : "";
+    return { content: result.sent ? `Sent to the user${files}.` : "Nothing to send (empty text and no attachments).", details: result };
+  },
+});
+
+export const updatePlanTool = defineTool({
+  name: "update_plan",
+  description:
+    "Show the user your plan for this task: every step in order with its status (pending, in_progress, completed; at most one in_progress). " +
+    "Call it again whenever a step changes; the user sees it in the progress panel and in /status.",
+  parameters: COORDINATE_ACTIONS.update_plan.payload,
+  readOnly: true,
+  async execute(args, ctx) {
+    const result = await askHost(ctx, "update_plan", args);
+    return { content: `Plan updated (${result.steps} steps).`, details: result };
+  },
+});
+
+/**
+ * Host tools by action. Other host actions (skills, agents) add their tool here once core has one;
+ * an action without a tool is simply not offered.
+ */
+const HOST_TOOLS: Partial<Record<CoordinateAction, AnyTool>> = {
+  user_tell: userTellTool,
+  update_plan: updatePlanTool,
+  ...cronTools(),
+};
+
+/**
+ * The host tools of a session (reference §3.2): those its session type has, whose action the host
+ * serves (`initialize.hostActions`; absent: none, as an embedder may not answer `host/coordinate`).
+ */
+export function hostTools(sessionType: SessionType, hostActions: readonly string[] | undefined): AnyTool[] {
+  const served = new Set(hostActions ?? []);
+  return actionsForSessionType(sessionType)
+    .filter((action) => served.has(action))
+    .flatMap((action) => (HOST_TOOLS[action] ? [HOST_TOOLS[action]] : []));
+}
