@@ -54,6 +54,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
     secrets: secretValues(config, env),
     workerCommand: workerCommand(config.agent_server?.path),
     toolDeny: config.tools.deny,
+    webPrivateNetworks: config.tools.web_private_networks,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
     workerEnv: env.STARLING_WORKER_CRASH_AT ? { STARLING_CRASH_AT: env.STARLING_WORKER_CRASH_AT } : undefined,
   };

@@ -23,7 +23,7 @@ export function crashPoint(name: string): void {
   if (seen === t.n) process.kill(process.pid, "SIGKILL");
 }
 
-/** Commit points of a worker: session-store commits (each one atomic sync batch) and the download status writes. */
+/** Commit points of a worker (session store). Each is one atomic sync batch. */
 export const WORKER_CRASH_POINTS = [
   "enqueue",
   "turn_start",
@@ -38,8 +38,12 @@ export const WORKER_CRASH_POINTS = [
   "recovery",
   "compaction",
   "ack_events",
-  // Not session-store commits: the download status files of the tools (core tools/downloads).
-  "download_start",
-  "download_end",
 ] as const;
 export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
+
+/**
+ * Durable writes of worker tools outside the session store: a download's status file before any byte
+ * is fetched (`download_start`) and after it ended (`download_end`). Tested by core's download tests.
+ */
+export const TOOL_CRASH_POINTS = ["download_start", "download_end"] as const;
+export type ToolCrashPoint = (typeof TOOL_CRASH_POINTS)[number];

@@ -84,6 +84,8 @@ export const InitializeParams = z.object({
   remote: RemoteMode.optional(),
   /** Tool names never offered to this session (config `tools.deny`). */
   toolDeny: z.array(z.string()).optional(),
+  /** `web_fetch` and downloads may reach loopback, private and link-local addresses (config `tools.web_private_networks`; default false). */
+  webPrivateNetworks: z.boolean().optional(),
   /** Maximum model calls per turn before the turn fails recoverably (default 200). */
   stepLimit: z.number().int().positive().optional(),
   /** Session database directory; default `<workspace>/.starling/sessions/<sanitised id>/db`. */

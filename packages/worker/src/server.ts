@@ -14,6 +14,7 @@ import type { Session as SessionType } from "@starling/core";
 import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.js";
 import { EventPump } from "./event-pump.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
+import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 
 const KNOWN_METHODS = [
   Methods.initialize.method,
@@ -94,6 +95,7 @@ export class WorkerServer {
       throw rpcError(ErrorCodes.AlreadyInitialized, "AlreadyInitialized", "initialize was already called; one worker serves one session");
     }
     const init = parseParams(Methods.initialize.method, InitializeParams, raw);
+    redactLogsFor(init);
     this.initializing = true;
     try {
       const { Session, StoreLockedError } = await import("@starling/core");
@@ -109,6 +111,7 @@ export class WorkerServer {
         if (err instanceof StoreLockedError) throw rpcError(ErrorCodes.StoreLocked, "StoreLocked", err.message);
         throw err;
       }
+      scrubKeysFromEnviron(init); // the session has read them
       const session = this.session;
       const summary = session.summary();
       this.log.info({ sessionId: init.sessionId, summary }, "session initialized");

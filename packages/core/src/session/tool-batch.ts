@@ -29,7 +29,7 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
     const { signal, dispose } = control.toolSignal();
     try {
       const result = await deps.tools.run(call, { turnId: turn.turnId, signal });
-      await deps.journal.recordResult(turn.turnId, call, result.content, result.isError);
+      await deps.journal.recordResult(turn.turnId, call, result.content, result.isError, result.files);
       void deps.store.emitEphemeral({
         type: "tool_finished",
         turnId: turn.turnId,

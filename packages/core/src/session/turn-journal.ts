@@ -1,4 +1,4 @@
-import type { ToolCallItem, TranscriptItem, TurnError, Usage } from "@starling/protocol";
+import type { FileItem, ToolCallItem, TranscriptItem, TurnError, Usage } from "@starling/protocol";
 import type { SessionStore, Transaction, CommitPoint } from "../store/session-store.js";
 import type { TurnRecord } from "../store/records.js";
 import { danglingToolCalls, resultMessage } from "../store/history.js";
@@ -185,10 +185,12 @@ export class TurnJournal {
     );
   }
 
-  async recordResult(turnId: number, call: ToolCallItem, content: string, isError: boolean): Promise<void> {
+  /** Stores a tool's result; files it returned follow the result item in the same tool message. */
+  async recordResult(turnId: number, call: ToolCallItem, content: string, isError: boolean, files: FileItem[] = []): Promise<void> {
     await this.store.commit("tool_result", (tx) => {
       tx.deleteIntent(call.id);
-      tx.appendMessage(resultMessage(turnId, { callId: call.id, name: call.name, content, isError }));
+      const message = resultMessage(turnId, { callId: call.id, name: call.name, content, isError });
+      tx.appendMessage({ ...message, content: [...message.content, ...files] });
     });
   }
 

@@ -1,3 +1,4 @@
+import type { FileItem } from "@starling/protocol";
 import type { z } from "zod";
 import type { HelperModels } from "../providers/helper-models.js";
 import type { AddressPolicy } from "./web/address-policy.js";
@@ -38,6 +39,11 @@ export interface ToolOutput {
   /** Structured data for hosts and UIs; not shown to the model. */
   details?: Record<string, unknown>;
   isError?: boolean;
+  /**
+   * Files for the model to look at (image_load, pdf_load, generated images). They are stored with the
+   * result and shown to the model after the tool results, normalised like user files.
+   */
+  files?: FileItem[];
 }
 
 /** One tool: model-facing description and parameters, plus its implementation. */

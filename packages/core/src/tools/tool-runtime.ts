@@ -190,7 +190,12 @@ function failure(kind: ToolErrorKind, content: string): ToolRunResult {
 
 function fromOutput(output: string | ToolOutput): ToolRunResult {
   if (typeof output === "string") return { content: output, isError: false };
-  return { content: output.content, isError: output.isError ?? false, ...(output.details ? { details: output.details } : {}) };
+  return {
+    content: output.content,
+    isError: output.isError ?? false,
+    ...(output.details ? { details: output.details } : {}),
+    ...(output.files?.length ? { files: output.files } : {}),
+  };
 }
 
 function errorText(error: unknown): string {

@@ -1,4 +1,4 @@
-import type { Redactor, RemoteMode, ToolSandbox, TurnErrorKind } from "@starling/protocol";
+import type { FileItem, Redactor, RemoteMode, ToolSandbox, TurnErrorKind } from "@starling/protocol";
 import type { KnownSecrets } from "./tool-process.js";
 import type { HelperModels } from "../providers/helper-models.js";
 import type { AnyTool } from "./define-tool.js";
@@ -25,6 +25,8 @@ export interface ToolRunResult {
   isError: boolean;
   /** Structured data for hosts/UIs; not shown to the model. */
   details?: Record<string, unknown>;
+  /** Files the tool returned for the model to see (stored after the result in the tool message). */
+  files?: FileItem[];
 }
 
 /**

@@ -30,6 +30,7 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       sandbox: toolSandbox(settings, mode),
       remote: conversationRemote(conversation),
       toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,
+      webPrivateNetworks: settings.webPrivateNetworks || undefined,
     },
     command: [...settings.workerCommand],
     cwd: workspace,

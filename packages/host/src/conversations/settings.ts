@@ -25,6 +25,8 @@ export interface HostSettings {
   workerCommand: [string, ...string[]];
   /** Tool names no session is offered (config `tools.deny`). */
   toolDeny?: string[];
+  /** Config `tools.web_private_networks`. */
+  webPrivateNetworks?: boolean;
   /** Inbound limits (config `limits`); defaults when absent. */
   limits?: LimitSettings;
   /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */

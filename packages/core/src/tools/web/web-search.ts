@@ -17,9 +17,8 @@ export const webSearchParameters = z.object({
     .number()
     .int()
     .min(1)
-    .max(MAX_PROVIDER_RESULTS)
     .optional()
-    .describe(`How many results (default ${DEFAULT_SEARCH_RESULTS}; at most ${MAX_PROVIDER_RESULTS} with a search model, ${MAX_KEYLESS_RESULTS} without).`),
+    .describe(`How many results (default ${DEFAULT_SEARCH_RESULTS}; larger values are reduced to ${MAX_PROVIDER_RESULTS} with a search model, ${MAX_KEYLESS_RESULTS} without).`),
   timeout_seconds: z
     .number()
     .positive()
@@ -37,7 +36,7 @@ export const webSearchTool = defineTool({
   readOnly: true,
   async execute(args, ctx) {
     const seconds = args.timeout_seconds ?? DEFAULT_SEARCH_TIMEOUT_SECONDS;
-    const wanted = args.max_results ?? DEFAULT_SEARCH_RESULTS;
+    const wanted = Math.min(args.max_results ?? DEFAULT_SEARCH_RESULTS, MAX_PROVIDER_RESULTS);
     const provider = ctx.helpers?.search();
     if (provider) {
       try {
