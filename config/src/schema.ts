@@ -92,6 +92,10 @@ export const TelegramChannelConfig = z.object({
   poll_interval_ms: z.number().int().nonnegative().default(250).describe("Pause after each batch of updates"),
   admin_user_ids: z.array(TELEGRAM_ID).default([]).describe("Telegram user ids that are admins from the start"),
   allowed_chat_ids: z.array(TELEGRAM_ID).default([]).describe("Chats approved without asking an admin"),
+  group_trigger: z
+    .enum(["mention", "all"])
+    .default("mention")
+    .describe("In groups: `mention` answers messages that mention the bot, reply to it or are commands (the others are kept as context); `all` answers every message"),
 });
 export type TelegramChannelConfig = z.output<typeof TelegramChannelConfig>;
 

@@ -61,7 +61,8 @@ describe("access", { timeout: 60_000 }, () => {
     const reply = await e2e.ask(aliceChat, `/admin_chat_approve ${team.id}`, { from: alice });
     expect(reply).toMatch(new RegExp(`Approved chat ${team.id}`));
     await e2e.waitText(team.id, /approved/);
-    e2e.send(team, "now we may talk [group2]", bob);
+    // In a group the bot answers messages that mention it (group_trigger "mention", the default).
+    e2e.send(team, "@starling_test_bot now we may talk [group2]", bob);
     await e2e.waitText(team.id, /^Answer to group2\.$/);
     // The messages sent while pending were dropped, not queued.
     expect(modelSaw("secret plans")).toBe(false);
@@ -82,7 +83,7 @@ describe("access", { timeout: 60_000 }, () => {
   });
 
   it("answers a chat listed in allowed_chat_ids without asking", async () => {
-    e2e.send(allowed, "hello from the allowed group [allowed]", bob);
+    e2e.send(allowed, "@starling_test_bot hello from the allowed group [allowed]", bob);
     await e2e.waitText(allowed.id, /^Answer to allowed\.$/);
     expect(e2e.replies(allowed.id).some((m) => /approval/.test(m.text ?? ""))).toBe(false);
     // Admin commands stay the admin's.

@@ -113,6 +113,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         pollIntervalMs: channelConfig.poll_interval_ms,
         adminUserIds: channelConfig.admin_user_ids.map(String),
         allowedChatIds: channelConfig.allowed_chat_ids.map(String),
+        groupTrigger: channelConfig.group_trigger,
         store,
         log: log.child({ component: "telegram", channel: channelConfig.id }),
       }),

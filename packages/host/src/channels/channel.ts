@@ -7,6 +7,8 @@ export interface ChatRef {
   /** `private`, `group`, `supergroup`, `channel` (Telegram's chat types). */
   type: string;
   title: string;
+  /** Forum topic (Telegram `message_thread_id`): a topic is its own conversation. */
+  threadId?: number;
 }
 
 export interface UserRef {
@@ -23,11 +25,18 @@ export interface AdmitInput {
   /** Host-assigned id the session dedupes on (e.g. `telegram-main:12345`). */
   messageId: string;
   message: ChatMessage;
+  /**
+   * A group message that did not address the bot (`group_trigger: "mention"`): stored durably as
+   * context and given to the model with the next message that does; it starts no turn.
+   */
+  contextOnly?: boolean;
 }
 
 export type AdmitOutcome =
   | { kind: "admitted"; conversationId: string }
   | { kind: "duplicate" }
+  /** Kept as group context (AdmitInput.contextOnly) for the next triggered message. */
+  | { kind: "context"; conversationId: string }
   /** Admitted but held until the user picks a model; the host already queued the picker message. */
   | { kind: "awaiting_model"; conversationId: string }
   /** Over a limit (config `limits`): the update id is committed and a notice queued, nothing reaches a session. */

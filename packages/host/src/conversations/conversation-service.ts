@@ -8,6 +8,7 @@ import { conversationCommands, runCommand } from "./commands.js";
 import type { HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
+import { keepAsContext, withGroupContext } from "./group-context.js";
 import { seedWorkspace } from "./workspace.js";
 
 const SESSION_SUFFIX = /^(.+)\.(?:foreground|background\.\d+|subagent\.\d+)$/;
@@ -46,13 +47,13 @@ export class ConversationService implements ConversationController {
 
   /** The chat's conversation, created (durably, with its workspace) on first use. */
   async ensureConversation(chat: ChatRef): Promise<ConversationRecord> {
-    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId);
+    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId, chat.threadId);
     if (existing) return existing;
     return this.store.commit("conversation", (tx) => this.createIn(tx, chat));
   }
 
   private createIn(tx: HostTransaction, chat: ChatRef): ConversationRecord {
-    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId);
+    const existing = this.store.conversationOfChat(chat.channelId, chat.chatId, chat.threadId);
     if (existing) return existing;
     const index = tx.next(`conv:${chat.channelId}`);
     const id = `${chat.channelId}-${String(index).padStart(6, "0")}`;
@@ -61,6 +62,7 @@ export class ConversationService implements ConversationController {
       id,
       channelId: chat.channelId,
       chatId: chat.chatId,
+      ...(chat.threadId === undefined ? {} : { threadId: chat.threadId }),
       index,
       createdAt: new Date().toISOString(),
       modelAlias: aliases.length === 1 ? aliases[0]! : null,
@@ -72,7 +74,7 @@ export class ConversationService implements ConversationController {
     };
     seedWorkspace(this.settings.workdir, id);
     tx.put(HostKeys.conversation(id), conversation);
-    tx.put(HostKeys.chatConversation(chat.channelId, chat.chatId), id);
+    tx.put(HostKeys.chatConversation(chat.channelId, chat.chatId, chat.threadId), id);
     return conversation;
   }
 
@@ -91,6 +93,10 @@ export class ConversationService implements ConversationController {
       if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
       tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
       const conversation = this.createIn(tx, input.chat);
+      if (input.contextOnly) {
+        keepAsContext(this.store, tx, conversation.id, input.message);
+        return { kind: "context", conversationId: conversation.id };
+      }
       const refusal = this.limits.check(chatKey, this.waitingMessages());
       if (refusal) {
         queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
@@ -101,7 +107,7 @@ export class ConversationService implements ConversationController {
         conversationId: conversation.id,
         sessionId: conversation.foreground.sessionId,
         messageId: input.messageId,
-        message: input.message,
+        message: withGroupContext(this.store, tx, conversation.id, input.message),
         admittedAt: new Date().toISOString(),
       };
       if (conversation.modelAlias) {
@@ -173,7 +179,9 @@ export class ConversationService implements ConversationController {
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
   }
 
-  target(conversation: ConversationRecord) {
-    return { channelId: conversation.channelId, chatId: conversation.chatId, conversationId: conversation.id };
+  /** Where the conversation's messages go (queueOutbound copies every field, the forum topic included). */
+  target(conversation: ConversationRecord): { channelId: string; chatId: string; conversationId: string; threadId?: number } {
+    const target = { channelId: conversation.channelId, chatId: conversation.chatId, conversationId: conversation.id };
+    return conversation.threadId === undefined ? target : { ...target, threadId: conversation.threadId };
   }
 }

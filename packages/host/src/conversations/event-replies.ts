@@ -95,7 +95,13 @@ export class ActivityRelay {
     if (!phase) return null;
     if (!this.started.has(turnKey)) this.started.set(turnKey, Date.now());
     return {
-      chat: { channelId: conversation.channelId, chatId: conversation.chatId, type: "private", title: "" },
+      chat: {
+        channelId: conversation.channelId,
+        chatId: conversation.chatId,
+        type: "private",
+        title: "",
+        ...(conversation.threadId === undefined ? {} : { threadId: conversation.threadId }),
+      },
       conversationId: conversation.id,
       turnKey,
       model: conversation.modelAlias ?? "?",

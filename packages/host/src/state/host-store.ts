@@ -13,13 +13,19 @@ export const HOST_CRASH_POINTS = [
   "panel_created",
   "conversation",
   "chat_access",
+  /** A host action (host/coordinate) with its recorded outcome, e.g. user_tell's message or a new cron task. */
+  "coordinate",
+  /** A cron slot: the task's next run moved on and its message admitted (or the skip notice queued). */
+  "cron_slot",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 
 const pad = (n: number) => String(n).padStart(12, "0");
 export const HostKeys = {
   conversation: (id: string) => `conv:${id}`,
-  chatConversation: (channelId: string, chatId: string) => `chatconv:${channelId}:${chatId}`,
+  /** A forum topic's conversation is keyed by chat and topic; plain chats keep the original key. */
+  chatConversation: (channelId: string, chatId: string, threadId?: number) =>
+    `chatconv:${channelId}:${chatId}${threadId === undefined ? "" : `:topic:${threadId}`}`,
   conversationCounter: (channelId: string) => `counter:conv:${channelId}`,
   chat: (channelId: string, chatId: string) => `chat:${channelId}:${chatId}`,
   admins: (channelId: string) => `admins:${channelId}`,
@@ -149,8 +155,8 @@ export class HostStore {
   conversation(id: string): ConversationRecord | undefined {
     return this.get(HostKeys.conversation(id));
   }
-  conversationOfChat(channelId: string, chatId: string): ConversationRecord | undefined {
-    const id = this.get<string>(HostKeys.chatConversation(channelId, chatId));
+  conversationOfChat(channelId: string, chatId: string, threadId?: number): ConversationRecord | undefined {
+    const id = this.get<string>(HostKeys.chatConversation(channelId, chatId, threadId));
     return id ? this.conversation(id) : undefined;
   }
   conversations(): ConversationRecord[] {

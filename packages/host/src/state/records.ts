@@ -11,6 +11,8 @@ export interface ConversationRecord {
   id: string;
   channelId: string;
   chatId: string;
+  /** Forum topic of the conversation (absent: the whole chat). */
+  threadId?: number;
   index: number;
   createdAt: string;
   /** Model alias in use; null until chosen when several chat models exist. */
@@ -56,6 +58,8 @@ export interface OutboundItem {
   seq: number;
   channelId: string;
   chatId: string;
+  /** Forum topic the message goes to (absent: the chat itself). */
+  threadId?: number;
   conversationId: string;
   payload: OutboundPayload;
   createdAt: string;

@@ -7,7 +7,7 @@ import type { AccessControl, AccessDecision } from "./access.js";
 import type { BotApi } from "./bot-api.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import { downloadInboundFiles, inboundFiles } from "./inbound-media.js";
-import { chatRef, contextLines, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
+import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
   channelId: string;
@@ -18,6 +18,10 @@ export interface AdmissionOptions {
   log: pino.Logger;
   /** The bot's @username (from getMe), null until known. */
   botUsername: () => string | null;
+  /** The bot's user id (from getMe), null until known. */
+  botId: () => number | null;
+  /** Which group messages reach the session: those addressing the bot (`mention`, default) or `all`. */
+  groupTrigger: "mention" | "all";
   downloadLimitBytes: number;
   /** New outbox items were committed. */
   wakeOutbox: () => void;
@@ -52,7 +56,7 @@ export class UpdateAdmission {
     if (command && isAdminCommand(command.name) && access.isAdmin(user.userId)) {
       return this.commit("chat_access", updateId, (tx) => {
         const reply = runAdminCommand(access, tx, command.name, command.args, chat.chatId);
-        this.reply(tx, chat.chatId, reply);
+        this.reply(tx, chat, reply);
       });
     }
     const decision = await this.decide(chat, user, updateId);
@@ -62,12 +66,21 @@ export class UpdateAdmission {
     }
     if (command) {
       const reply = await this.runCommand(chat, user, updateId, command.name, command.args);
-      return this.commit("admit", updateId, (tx) => this.reply(tx, chat.chatId, reply));
+      return this.commit("admit", updateId, (tx) => this.reply(tx, chat, reply));
     }
 
     const files = inboundFiles(message);
-    const body = [text.trim(), ...contextLines(message)].filter(Boolean).join("\n\n");
+    // In a group, only messages addressing the bot start a turn; the others are kept as context.
+    const contextOnly =
+      isGroup(chat) && this.o.groupTrigger === "mention" && !addressesBot(message, { id: this.o.botId(), username: this.o.botUsername() });
+    const fileNotes = contextOnly ? files.map((f) => `[${f.kind}: ${f.name}]`) : [];
+    const body = [text.trim(), ...contextLines(message), ...fileNotes].filter(Boolean).join("\n\n");
     if (!body && !files.length) return this.commit(null, updateId, () => undefined);
+    if (contextOnly) {
+      const time = new Date(message.date * 1000).toISOString();
+      await controller.admit({ chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] } });
+      return;
+    }
     const content: ContentItem[] = body ? [{ type: "text", text: body }] : [];
     let failures: string[] = [];
     if (files.length) {
@@ -87,7 +100,7 @@ export class UpdateAdmission {
     if (outcome.kind !== "duplicate" && failures.length) {
       // Best-effort notice after the admission (its own batch; losing it in a crash is harmless).
       await this.o.store.commit(null, (tx) =>
-        this.reply(tx, chat.chatId, {
+        this.reply(tx, chat, {
           text: `⚠️ I could not download ${failures.length === 1 ? "your file" : "some of your files"}:\n${failures.map((f) => `- ${f}`).join("\n")}\nThe model was told what is missing.`,
         }),
       );
@@ -130,7 +143,7 @@ export class UpdateAdmission {
         return await this.commit("chat_access", updateId, (tx) => {
           const reply = runAdminCommand(access, tx, `admin_chat_${admin[1]}`, admin[2]!, chat.chatId);
           answer = reply.text.slice(0, 190);
-          this.reply(tx, chat.chatId, reply);
+          this.reply(tx, chat, reply);
         });
       }
       const decision = await this.decide(chat, user, updateId);
@@ -147,7 +160,7 @@ export class UpdateAdmission {
       }
       if (!reply) answer = "This button is no longer active.";
       await this.commit("admit", updateId, (tx) => {
-        if (reply) this.reply(tx, chat.chatId, reply);
+        if (reply) this.reply(tx, chat, reply);
       });
     } finally {
       // Always answer, or the user's client shows a spinner on the button.
@@ -182,9 +195,12 @@ export class UpdateAdmission {
     if (updateId > this.o.store.lastUpdateId(this.o.channelId)) tx.put(HostKeys.lastUpdate(this.o.channelId), updateId);
   }
 
-  private reply(tx: HostTransaction, chatId: string, reply: CommandReply): void {
-    const conversationId = this.o.store.conversationOfChat(this.o.channelId, chatId)?.id ?? "";
-    queueOutbound(tx, { channelId: this.o.channelId, chatId, conversationId }, { kind: "text", text: reply.text, replyMarkup: reply.buttons });
+  /** Queues an answer to the chat (to its forum topic when the message came from one). */
+  private reply(tx: HostTransaction, chat: Pick<ChatRef, "chatId" | "threadId">, reply: CommandReply): void {
+    const { chatId, threadId } = chat;
+    const conversationId = this.o.store.conversationOfChat(this.o.channelId, chatId, threadId)?.id ?? "";
+    const target = { channelId: this.o.channelId, chatId, conversationId, ...(threadId === undefined ? {} : { threadId }) };
+    queueOutbound(tx, target, { kind: "text", text: reply.text, replyMarkup: reply.buttons });
   }
 }
 

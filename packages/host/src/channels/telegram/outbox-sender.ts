@@ -4,7 +4,7 @@ import type { OutboundItem } from "../../state/records.js";
 import { isAbortError } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
-import { DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
+import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
 
 export interface OutboxSenderOptions {
   channelId: string;
@@ -14,7 +14,7 @@ export interface OutboxSenderOptions {
   lanes: ChatLanes;
   log: pino.Logger;
   /** The conversation's workspace (for `<attachment>` paths); null when the item has no conversation. */
-  workspaceFor: (chatId: string, conversationId: string) => Promise<string | null>;
+  workspaceFor: (chatId: string, conversationId: string, threadId: number | undefined) => Promise<string | null>;
   /** Chats drained at the same time (default 8). */
   maxParallelChats?: number;
   /** Backoff settings for sends (tests shorten them). */
@@ -131,19 +131,20 @@ export class OutboxSender {
   private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal): Promise<void> {
     const { replies } = this.options;
     const options = { signal, ...this.options.retry };
-    const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId);
+    const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId, item.threadId);
+    const to = destination(item.chatId, item.threadId);
     const payload = item.payload;
     switch (payload.kind) {
       case "text":
-        return replies.sendText(item.chatId, { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate }, workspace, options);
+        return replies.sendText(to, { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate }, workspace, options);
       case "file": {
         const caption = [possibleDuplicate ? DUPLICATE_PREFIX.trim() : "", payload.caption ?? ""].filter(Boolean).join(" ");
         const name = payload.path.split("/").pop() ?? "file";
-        return replies.sendAttachment(item.chatId, { path: payload.path, kind: payload.as, name, size: 0 }, caption || undefined, options);
+        return replies.sendAttachment(to, { path: payload.path, kind: payload.as, name, size: 0 }, caption || undefined, options);
       }
       case "panel":
         // Panels are normally live (not queued); a queued one is shown as a plain message.
-        return replies.sendText(item.chatId, { text: payload.text, possibleDuplicate }, async () => null, options);
+        return replies.sendText(to, { text: payload.text, possibleDuplicate }, async () => null, options);
     }
   }
 }

@@ -7,7 +7,7 @@ import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
 import { BudgetDeferredError } from "./send-budget.js";
 import { htmlToPlain, isFinalPhase, renderProgressPanel } from "./format/index.js";
-import { isParseEntitiesError, isNotModifiedError } from "./reply-sender.js";
+import { destination, isParseEntitiesError, isNotModifiedError } from "./reply-sender.js";
 
 export interface ProgressPanelOptions {
   store: HostStore;
@@ -23,6 +23,7 @@ export interface ProgressPanelOptions {
 interface Panel {
   turnKey: string;
   chatId: string;
+  threadId: number | undefined;
   messageId: number | undefined;
   latest: TurnActivity;
   /** When `latest` arrived (a final state's elapsed time is measured to here, not to a delayed edit). */
@@ -63,6 +64,7 @@ export class ProgressPanels {
       panel = {
         turnKey: activity.turnKey,
         chatId: activity.chat.chatId,
+        threadId: activity.chat.threadId,
         messageId: stored,
         latest: activity,
         latestAt: this.now(),
@@ -169,7 +171,7 @@ export class ProgressPanels {
     panel.lastEditAt = this.now();
     if (panel.messageId === undefined) {
       const sent = await this.withPlainFallback(html, (text, parseMode) =>
-        api.call("sendMessage", { chat_id: panel.chatId, text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
+        api.call("sendMessage", { ...destination(panel.chatId, panel.threadId), text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
       );
       panel.messageId = sent.message_id;
       await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));

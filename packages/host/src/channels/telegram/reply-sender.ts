@@ -36,6 +36,16 @@ export function toReplyMarkup(markup: unknown): InlineKeyboardMarkup | undefined
   return undefined;
 }
 
+/** Where a message goes: the chat, and the forum topic when the conversation is one (General: none). */
+export interface Destination {
+  chat_id: string;
+  message_thread_id?: number;
+}
+
+export function destination(chatId: string, threadId: number | undefined): Destination {
+  return threadId === undefined ? { chat_id: chatId } : { chat_id: chatId, message_thread_id: threadId };
+}
+
 export interface TextReply {
   /** Markdown, possibly with `<attachment>path</attachment>` tags. */
   text: string;
@@ -56,7 +66,7 @@ export class ReplySender {
     private readonly log: pino.Logger,
   ) {}
 
-  async sendText(chatId: string, reply: TextReply, workspace: () => Promise<string | null>, options: CallOptions): Promise<void> {
+  async sendText(to: Destination, reply: TextReply, workspace: () => Promise<string | null>, options: CallOptions): Promise<void> {
     let text = reply.text;
     let attachments: ReplyAttachment[] = [];
     if (!reply.html && /<attachment>/i.test(text)) {
@@ -80,17 +90,17 @@ export class ReplySender {
     if (!parts.length && (markup || !attachments.length)) parts = [{ html: "…", plain: "…" }];
     if (prefix && parts[0]) parts[0] = { html: escapeHtml(prefix) + parts[0].html, plain: prefix + parts[0].plain };
     for (const [i, part] of parts.entries()) {
-      await this.sendPart(chatId, part, i === parts.length - 1 ? markup : undefined, options);
+      await this.sendPart(to, part, i === parts.length - 1 ? markup : undefined, options);
     }
     for (const [i, attachment] of attachments.entries()) {
       const caption = prefix && !parts.length && i === 0 ? prefix.trim() : undefined;
-      await this.sendAttachment(chatId, attachment, caption, options);
+      await this.sendAttachment(to, attachment, caption, options);
     }
   }
 
   /** One message part as HTML; re-sent as plain text when Telegram rejects the markup. */
-  async sendPart(chatId: string, part: ReplyPart, markup: InlineKeyboardMarkup | undefined, options: CallOptions): Promise<number> {
-    const base = { chat_id: chatId, link_preview_options: { is_disabled: true }, reply_markup: markup };
+  async sendPart(to: Destination, part: ReplyPart, markup: InlineKeyboardMarkup | undefined, options: CallOptions): Promise<number> {
+    const base = { ...to, link_preview_options: { is_disabled: true }, reply_markup: markup };
     // The connection failed mid-send: Telegram may have shown it, so the re-send says so.
     const label = (escape: (s: string) => string) => (p: { text: string }) =>
       p.text.includes(DUPLICATE_PREFIX.trim()) ? p : { ...p, text: escape(DUPLICATE_PREFIX) + p.text };
@@ -99,32 +109,32 @@ export class ReplySender {
       return sent.message_id;
     } catch (err) {
       if (!isParseEntitiesError(err)) throw err;
-      this.log.warn({ chatId, error: this.api.describe(err) }, "Telegram rejected the HTML; sending as plain text");
+      this.log.warn({ chatId: to.chat_id, error: this.api.describe(err) }, "Telegram rejected the HTML; sending as plain text");
       const sent = await this.api.call("sendMessage", { ...base, text: part.plain || "…" }, { ...options, afterUnknownOutcome: label((t) => t) });
       return sent.message_id;
     }
   }
 
   /** A file upload: photos that Telegram refuses as photos are retried as documents; a file that still fails gets a note. */
-  async sendAttachment(chatId: string, attachment: ReplyAttachment, caption: string | undefined, options: CallOptions): Promise<void> {
+  async sendAttachment(to: Destination, attachment: ReplyAttachment, caption: string | undefined, options: CallOptions): Promise<void> {
     const file = { source: attachment.path, filename: attachment.name };
     const extra = caption ? { caption: caption.slice(0, TELEGRAM_CAPTION_LIMIT) } : {};
     try {
       if (attachment.kind === "photo") {
         try {
-          await this.api.call("sendPhoto", { chat_id: chatId, photo: file, ...extra }, options);
+          await this.api.call("sendPhoto", { ...to, photo: file, ...extra }, options);
           return;
         } catch (err) {
           if (!isPermanentSendFailure(err) || telegramCode(err) === 403 || isChatGone(err)) throw err;
-          this.log.info({ chatId, error: this.api.describe(err) }, "photo refused; sending it as a document");
+          this.log.info({ chatId: to.chat_id, error: this.api.describe(err) }, "photo refused; sending it as a document");
         }
       }
-      await this.api.call("sendDocument", { chat_id: chatId, document: file, ...extra }, options);
+      await this.api.call("sendDocument", { ...to, document: file, ...extra }, options);
     } catch (err) {
       if (!isPermanentSendFailure(err) || telegramCode(err) === 403 || isChatGone(err)) throw err;
-      this.log.warn({ chatId, file: attachment.name, error: this.api.describe(err) }, "attachment refused by Telegram");
+      this.log.warn({ chatId: to.chat_id, file: attachment.name, error: this.api.describe(err) }, "attachment refused by Telegram");
       const note = `⚠️ Could not send the file ${attachment.name}: ${this.api.describe(err)}`;
-      await this.api.call("sendMessage", { chat_id: chatId, text: note }, options);
+      await this.api.call("sendMessage", { ...to, text: note }, options);
     }
   }
 }

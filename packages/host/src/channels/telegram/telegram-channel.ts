@@ -33,6 +33,8 @@ export interface TelegramChannelOptions {
   log: pino.Logger;
   /** Largest inbound file downloaded (default 20 MB, the Bot API limit). */
   downloadLimitBytes?: number;
+  /** Which group messages start a turn: those addressing the bot (`mention`, default) or `all` (config `group_trigger`). */
+  groupTrigger?: "mention" | "all";
   /** Telegram's flood limits the send budget keeps to (default TELEGRAM_SEND_LIMITS; tests scale them down). */
   sendLimits?: SendLimits;
   /** Tuning for tests: typing repeat, panel edit spacing, send backoff, stop budget. */
@@ -67,6 +69,7 @@ export class TelegramChannel implements Channel {
   private booting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private botUsername: string | null = null;
+  private botId: number | null = null;
   private menu: CommandMenu | null = null;
   /** Admins the command menus were last set for (a first admin appears at runtime). */
   private menuAdmins = "";
@@ -98,7 +101,7 @@ export class TelegramChannel implements Channel {
       replies,
       lanes: this.lanes,
       log,
-      workspaceFor: (chatId, conversationId) => this.workspaceOf(chatId, conversationId),
+      workspaceFor: (chatId, conversationId, threadId) => this.workspaceOf(chatId, conversationId, threadId),
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
     this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs });
@@ -112,6 +115,8 @@ export class TelegramChannel implements Channel {
       controller,
       log,
       botUsername: () => this.botUsername,
+      botId: () => this.botId,
+      groupTrigger: this.options.groupTrigger ?? "mention",
       downloadLimitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
       wakeOutbox: () => this.wakeOutbox(),
     });
@@ -157,6 +162,7 @@ export class TelegramChannel implements Channel {
   private async getMe(maxAttempts: number): Promise<void> {
     const me = await this.api.call("getMe", {}, { signal: this.stopAbort.signal, maxAttempts });
     this.botUsername = me.username ?? null;
+    this.botId = me.id;
   }
 
   /** Sets the command menus that changed (everyone's, and each admin's with the admin commands). */
@@ -197,10 +203,10 @@ export class TelegramChannel implements Channel {
     this.panels?.update(activity);
   }
 
-  private async workspaceOf(chatId: string, conversationId: string): Promise<string | null> {
+  private async workspaceOf(chatId: string, conversationId: string, threadId: number | undefined): Promise<string | null> {
     if (!this.controller || !conversationId) return null;
     const record = this.options.store.chat(this.id, chatId);
-    const chat: ChatRef = { channelId: this.id, chatId, type: record?.type ?? "private", title: record?.title ?? "" };
+    const chat: ChatRef = { channelId: this.id, chatId, type: record?.type ?? "private", title: record?.title ?? "", ...(threadId === undefined ? {} : { threadId }) };
     return this.controller.workspaceFor(chat);
   }
 }

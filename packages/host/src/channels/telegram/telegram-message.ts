@@ -8,7 +8,12 @@ import type { ChatRef, UserRef } from "../channel.js";
 export interface TelegramMessage {
   message_id: number;
   date: number;
-  chat: { id: number; type: string; title?: string; username?: string; first_name?: string; last_name?: string };
+  chat: { id: number; type: string; title?: string; username?: string; first_name?: string; last_name?: string; is_forum?: boolean };
+  /** Topic of a forum supergroup (with `is_topic_message`); other chats use it for reply threads. */
+  message_thread_id?: number;
+  is_topic_message?: boolean;
+  entities?: TelegramEntity[];
+  caption_entities?: TelegramEntity[];
   from?: TelegramUser;
   text?: string;
   caption?: string;
@@ -24,6 +29,13 @@ export interface TelegramMessage {
   contact?: { phone_number: string; first_name: string; last_name?: string };
   reply_to_message?: TelegramMessage;
   media_group_id?: string;
+}
+
+export interface TelegramEntity {
+  type: string;
+  offset: number;
+  length: number;
+  user?: TelegramUser;
 }
 
 export interface TelegramUser {
@@ -57,7 +69,31 @@ export function chatRef(channelId: string, message: TelegramMessage): ChatRef {
   const c = message.chat;
   const title =
     c.title ?? ([c.first_name, c.last_name].filter(Boolean).join(" ").trim() || (c.username ? `@${c.username}` : ""));
-  return { channelId, chatId: String(c.id), type: c.type, title };
+  // Only a forum topic is its own conversation: in other supergroups message_thread_id marks a reply thread.
+  const topic = c.is_forum === true && message.is_topic_message === true ? message.message_thread_id : undefined;
+  return { channelId, chatId: String(c.id), type: c.type, title, ...(topic === undefined ? {} : { threadId: topic }) };
+}
+
+export function isGroup(chat: { type: string }): boolean {
+  return chat.type === "group" || chat.type === "supergroup";
+}
+
+/**
+ * A group message meant for the bot: it mentions it (`@username` or a text mention of its user),
+ * replies to one of its messages, or is a command (checked by the caller).
+ */
+export function addressesBot(message: TelegramMessage, bot: { id: number | null; username: string | null }): boolean {
+  const reply = message.reply_to_message?.from;
+  if (reply && bot.id !== null && reply.id === bot.id) return true;
+  const text = messageText(message);
+  const entities = message.text !== undefined ? message.entities : message.caption_entities;
+  const handle = bot.username ? `@${bot.username.toLowerCase()}` : null;
+  for (const e of entities ?? []) {
+    if (e.type === "text_mention" && bot.id !== null && e.user?.id === bot.id) return true;
+    if (e.type === "mention" && handle && text.slice(e.offset, e.offset + e.length).toLowerCase() === handle) return true;
+  }
+  // Clients that send no entities (some bridges): the plain handle still counts.
+  return handle !== null && !entities?.length && new RegExp(`(^|[^\\w])${handle}(?![\\w])`, "i").test(text);
 }
 
 export function userRef(user: TelegramUser | undefined): UserRef {

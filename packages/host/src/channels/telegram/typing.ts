@@ -2,6 +2,7 @@ import type pino from "pino";
 import type { TurnActivity } from "../channel.js";
 import type { BotApi } from "./bot-api.js";
 import { isFinalPhase } from "./format/index.js";
+import { destination } from "./reply-sender.js";
 
 export interface TypingOptions {
   api: BotApi;
@@ -26,7 +27,9 @@ export class TypingIndicator {
   constructor(private readonly options: TypingOptions) {}
 
   update(activity: TurnActivity): void {
-    const chatId = activity.chat.chatId;
+    // One indicator per conversation: a forum topic shows its own.
+    const { chatId: id, threadId } = activity.chat;
+    const chatId = threadId === undefined ? id : `${id}/${threadId}`;
     let chat = this.chats.get(chatId);
     if (isFinalPhase(activity.phase)) {
       chat?.turns.delete(activity.turnKey);
@@ -68,9 +71,10 @@ export class TypingIndicator {
     this.chats.delete(chatId);
   }
 
-  private send(chatId: string): void {
+  private send(key: string): void {
     const { api, log, signal } = this.options;
-    api.call("sendChatAction", { chat_id: chatId, action: "typing" }, { signal, maxAttempts: 1, quiet: true, budget: "cosmetic" }).catch((err: unknown) => {
+    const [chatId, thread] = key.split("/");
+    api.call("sendChatAction", { ...destination(chatId!, thread === undefined ? undefined : Number(thread)), action: "typing" }, { signal, maxAttempts: 1, quiet: true, budget: "cosmetic" }).catch((err: unknown) => {
       if (!signal.aborted) log.debug({ chatId, error: api.describe(err) }, "typing indicator failed");
     });
   }
