@@ -16,7 +16,7 @@ export interface FittedImage {
   mediaType: string;
   width: number;
   height: number;
-  /** Whether the pixels or the format changed. */
+  /** Whether the pixels or the format changed. (width/height are 0 when nothing had to be checked.) */
   changed: boolean;
 }
 
@@ -27,6 +27,11 @@ export interface FittedImage {
  * an accepted format is returned byte for byte.
  */
 export async function fitImage(input: Buffer, sourceType: string, limits: ImageLimits): Promise<FittedImage> {
+  const supportedList = limits.supported?.length ? limits.supported.map((t) => t.toLowerCase()) : null;
+  if (limits.maxWidth === undefined && limits.maxHeight === undefined && (!supportedList || supportedList.includes(sourceType))) {
+    // Nothing to enforce: pass the bytes on without decoding them.
+    return { data: input, mediaType: sourceType, width: 0, height: 0, changed: false };
+  }
   const { default: sharp } = await import("sharp");
   let meta: { width?: number; height?: number; format?: string; orientation?: number };
   try {
@@ -37,7 +42,7 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   const tooBig = (limits.maxWidth !== undefined && width > limits.maxWidth) || (limits.maxHeight !== undefined && height > limits.maxHeight);
-  const supported = limits.supported?.length ? limits.supported.map((t) => t.toLowerCase()) : null;
+  const supported = supportedList;
   const accepted = !supported || supported.includes(sourceType);
   if (!tooBig && accepted) return { data: input, mediaType: sourceType, width, height, changed: false };
 
