@@ -1,4 +1,12 @@
 import pino from "pino";
+import { NO_REDACTION, type Redactor } from "@starling/protocol";
+
+let redactor: Redactor = NO_REDACTION;
+
+/** Every line written after this call passes `next` (set once the session's keys are known). */
+export function redactWorkerLogs(next: Redactor): void {
+  redactor = next;
+}
 
 /**
  * Worker logs: pino JSON lines to stderr (fd 2), or to the file named by STARLING_WORKER_LOG.
@@ -13,6 +21,6 @@ export function createWorkerLogger(): pino.Logger {
       base: { pid: process.pid, component: "worker" },
       redact: { paths: ["*.apiKey", "*.api_key", "*.authorization", "*.token"], censor: "[redacted]" },
     },
-    destination,
+    { write: (line: string) => destination.write(redactor.redact(line)) },
   );
 }
