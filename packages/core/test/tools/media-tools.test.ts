@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ModelConfig } from "@starling/protocol";
+import { TOOL_NAMES, type ModelConfig } from "@starling/protocol";
 import { startFakeBrave, type FakeBrave } from "../../../../test/fakes/brave-server.js";
 import { startFakeImages, TINY_PNG, type FakeImages } from "../../../../test/fakes/image-server.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../../../../test/fakes/openai-server.js";
@@ -36,6 +36,7 @@ function runtimeFor(main: ModelConfig, helperModels: Record<string, ModelConfig>
   let n = 0;
   return {
     names: runtime.catalog().map((t) => t.name),
+    catalog: runtime.catalog(),
     call: (name: string, args: Record<string, unknown>): Promise<ToolRunResult> =>
       runtime.run({ id: `m_${++n}`, name, arguments: JSON.stringify(args) }, { turnId: 1, signal: new AbortController().signal }),
   };
@@ -68,6 +69,14 @@ describe("session catalog (reference §3.2)", () => {
     });
     expect(textOnly.names).toEqual(expect.arrayContaining(["image_analysis", "image_analysis_stop", "pdf_analysis", "pdf_analysis_stop", "web_search", "image_generation", "image_generation_stop"]));
     for (const absent of ["image_load", "pdf_load", "audio_load", "audio_analysis"]) expect(textOnly.names).not.toContain(absent);
+
+    // Every tool is one the config knows (tools.deny) and describes each of its arguments.
+    const listed = new Set<string>(TOOL_NAMES);
+    for (const tool of [...vision.catalog, ...textOnly.catalog]) {
+      expect(listed.has(tool.name), tool.name).toBe(true);
+      const props = (tool.parameters as { properties: Record<string, { description?: string }> }).properties;
+      for (const [name, prop] of Object.entries(props)) expect(prop.description, `${tool.name}.${name}`).toBeTruthy();
+    }
   });
 });
 
