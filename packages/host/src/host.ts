@@ -56,7 +56,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
     toolDeny: config.tools.deny,
     webPrivateNetworks: config.tools.web_private_networks,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
-    workerEnv: env.STARLING_WORKER_CRASH_AT ? { STARLING_CRASH_AT: env.STARLING_WORKER_CRASH_AT } : undefined,
+    workerEnv: workerFaultEnv(env),
   };
 }
 
@@ -136,4 +136,12 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       log.flush();
     })());
   return { store, supervisor, conversations, channels, log, stop };
+}
+
+/** Test knobs passed on to workers: STARLING_WORKER_CRASH_AT / _FAIL_AT become the worker's STARLING_CRASH_AT / _FAIL_AT. */
+function workerFaultEnv(env: NodeJS.ProcessEnv): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (env.STARLING_WORKER_CRASH_AT) out.STARLING_CRASH_AT = env.STARLING_WORKER_CRASH_AT;
+  if (env.STARLING_WORKER_FAIL_AT) out.STARLING_FAIL_AT = env.STARLING_WORKER_FAIL_AT;
+  return Object.keys(out).length ? out : undefined;
 }

@@ -23,6 +23,35 @@ export function crashPoint(name: string): void {
   if (seen === t.n) process.kill(process.pid, "SIGKILL");
 }
 
+/**
+ * Disk faults (issue #7): with `STARLING_FAIL_AT=<point>[:<n>[:<count>]]` the n-th write (default 1st) at
+ * `point`, and the `count - 1` writes after it there (default 1 in all), throw an I/O error before anything
+ * is written, as a failing disk would. Tests use it to prove a failed write is reported, loses nothing
+ * acknowledged and leaves the process serving.
+ */
+const failCounts = new Map<string, number>();
+let failParsed: { point: string; n: number; count: number } | null | undefined;
+
+export class InjectedIoError extends Error {
+  readonly code = "EIO";
+  constructor(point: string) {
+    super(`EIO: i/o error writing the database at commit point ${point} (injected by STARLING_FAIL_AT)`);
+    this.name = "InjectedIoError";
+  }
+}
+
+export function failPoint(name: string): void {
+  if (failParsed === undefined) {
+    const raw = process.env.STARLING_FAIL_AT;
+    const [point, n, count] = (raw ?? "").split(":");
+    failParsed = raw ? { point: point ?? "", n: Number.parseInt(n ?? "", 10) || 1, count: Number.parseInt(count ?? "", 10) || 1 } : null;
+  }
+  if (!failParsed || failParsed.point !== name) return;
+  const seen = (failCounts.get(name) ?? 0) + 1;
+  failCounts.set(name, seen);
+  if (seen >= failParsed.n && seen < failParsed.n + failParsed.count) throw new InjectedIoError(name);
+}
+
 /** Commit points of a worker (session store). Each is one atomic sync batch. */
 export const WORKER_CRASH_POINTS = [
   "enqueue",

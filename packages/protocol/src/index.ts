@@ -91,7 +91,7 @@ export { scrubOwnEnviron } from "./environ-scrub.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
 
 // Process helpers
-export { crashPoint, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
+export { crashPoint, failPoint, InjectedIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
 export {
   WorkerClient,
   spawnWorker,

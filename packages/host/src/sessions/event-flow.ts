@@ -37,7 +37,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
 
   const { maxAutoContinues, onDurableEvent } = r.ctx.options;
   if (event.type === "turn_recovered" && event.action === "awaiting_continue") await r.handoffsSettled(handle);
-  const decision = await store.commit("event_processed", (tx): RecoveryDecision | null => {
+  const decision = await retryWrite(r, `event seq ${seq} (${event.type})`, () => store.commit("event_processed", (tx): RecoveryDecision | null => {
     let d: RecoveryDecision | null = null;
     if (event.type === "turn_recovered") {
       const unfinished = handle.init?.unfinishedTurn;
@@ -59,7 +59,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
     }
     tx.put(HostKeys.sessionSeq(r.id), seq);
     return d;
-  });
+  }));
   acknowledge(r, handle, seq);
 
   switch (event.type) {
@@ -85,6 +85,23 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
   activity(r, event);
   if (r.continueWanted) r.pump();
   else void r.maybeRelease();
+}
+
+/**
+ * A failed write (EIO, disk full) of an event is retried with backoff: the worker re-sends an event
+ * only after a restart, so giving up at once would leave the turn's reply unprocessed until then.
+ */
+async function retryWrite<T>(r: SessionRunner, what: string, write: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      const delayMs = 100 * 2 ** attempt;
+      r.log.error({ attempt, delayMs, err: errorText(err) }, `storing ${what} failed; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
 
 function acknowledge(r: SessionRunner, handle: WorkerHandle, seq: number): void {
