@@ -30,6 +30,12 @@ export interface AdmitInput {
    * context and given to the model with the next message that does; it starts no turn.
    */
   contextOnly?: boolean;
+  /**
+   * Store keys of the parts this message was assembled from (an album), each admitted earlier with
+   * its update id: they are deleted in this admission's batch, and when they are gone already the
+   * message is a duplicate (its update ids are recorded, so `updateId` is not checked).
+   */
+  staged?: string[];
 }
 
 export type AdmitOutcome =

@@ -90,8 +90,13 @@ export class ConversationService implements ConversationController {
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
     const chatKey = `${input.chat.channelId}:${input.chat.chatId}`;
     const outcome = await this.store.commit("admit", (tx): AdmitOutcome => {
-      if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
-      tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+      if (input.staged) {
+        if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
+        for (const key of input.staged) tx.del(key);
+      } else {
+        if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
+        tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+      }
       const conversation = this.createIn(tx, input.chat);
       if (input.contextOnly) {
         keepAsContext(this.store, tx, conversation.id, input.message);

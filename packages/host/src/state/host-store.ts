@@ -13,6 +13,8 @@ export const HOST_CRASH_POINTS = [
   "panel_created",
   "conversation",
   "chat_access",
+  /** A part of an album stored with its update id (channels/telegram/album.ts). */
+  "album_part",
   /** A host action (host/coordinate) with its recorded outcome, e.g. user_tell's message or a new cron task. */
   "coordinate",
   /** A cron slot: the task's next run moved on and its message admitted (or the skip notice queued). */

@@ -18,7 +18,8 @@ export const CHANNEL_ID = "tg";
 /**
  * A stand-in for the host's conversation service: a plain object that records what the channel
  * hands it. It keeps the one part of the contract the channel relies on — `admit` records the
- * update id in its own commit and reports re-delivered ids as duplicates — and nothing else.
+ * update id in its own commit and reports re-delivered ids as duplicates (for an album: deletes its
+ * staged parts, or reports a duplicate when they are gone) — and nothing else.
  * These tests therefore cover the channel up to the `ConversationController` interface; the real
  * conversation service, sessions and workers are out of their scope.
  */
@@ -42,6 +43,13 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     async admit(input): Promise<AdmitOutcome> {
       if (controller.gate) await controller.gate;
       const outcome = await store.commit("admit", (tx): AdmitOutcome => {
+        // Albums: the parts were stored with their update ids; admitted once, with them deleted.
+        if (input.staged) {
+          if (input.staged.some((key) => store.get(key) === undefined)) return { kind: "duplicate" };
+          for (const key of input.staged) tx.del(key);
+          controller.admits.push(input);
+          return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
+        }
         if (input.updateId <= store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
         tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
         controller.admits.push(input);

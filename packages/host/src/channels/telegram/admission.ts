@@ -4,6 +4,7 @@ import type { ChatRef, CommandReply, ConversationController, UserRef } from "../
 import { HostKeys, type HostCommitPoint, type HostStore, type HostTransaction } from "../../state/host-store.js";
 import { queueOutbound } from "../../state/outbox.js";
 import type { AccessControl, AccessDecision } from "./access.js";
+import type { AlbumCollector } from "./album.js";
 import type { BotApi } from "./bot-api.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import { downloadInboundFiles, inboundFiles } from "./inbound-media.js";
@@ -25,6 +26,7 @@ export interface AdmissionOptions {
   downloadLimitBytes: number;
   /** New outbox items were committed. */
   wakeOutbox: () => void;
+  albums: AlbumCollector;
 }
 
 /**
@@ -73,15 +75,16 @@ export class UpdateAdmission {
     // In a group, only messages addressing the bot start a turn; the others are kept as context.
     const contextOnly =
       isGroup(chat) && this.o.groupTrigger === "mention" && !addressesBot(message, { id: this.o.botId(), username: this.o.botUsername() });
-    const fileNotes = contextOnly ? files.map((f) => `[${f.kind}: ${f.name}]`) : [];
+    const album = message.media_group_id;
+    const fileNotes = contextOnly && !album ? files.map((f) => `[${f.kind}: ${f.name}]`) : [];
     const body = [text.trim(), ...contextLines(message), ...fileNotes].filter(Boolean).join("\n\n");
     if (!body && !files.length) return this.commit(null, updateId, () => undefined);
-    if (contextOnly) {
+    if (contextOnly && !album) {
       const time = new Date(message.date * 1000).toISOString();
       await controller.admit({ chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] } });
       return;
     }
-    const content: ContentItem[] = body ? [{ type: "text", text: body }] : [];
+    const content: ContentItem[] = body && !album ? [{ type: "text", text: body }] : [];
     let failures: string[] = [];
     if (files.length) {
       const workspace = await controller.workspaceFor(chat);
@@ -90,14 +93,16 @@ export class UpdateAdmission {
       failures = downloaded.failures;
       if (failures.length) log.warn({ chatId: chat.chatId, failures }, "inbound attachment download failed");
     }
-    const outcome = await controller.admit({
-      chat,
-      user,
-      updateId,
-      messageId: `${this.o.channelId}:${updateId}`,
-      message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
-    });
-    if (outcome.kind !== "duplicate" && failures.length) {
+    let duplicate = false;
+    if (album) {
+      // One part of a media group: stored now, sent to the session with the other parts (album.ts).
+      const time = new Date(message.date * 1000).toISOString();
+      await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: content, addressed: !contextOnly, group: isGroup(chat) });
+    } else {
+      await this.o.albums.flushBefore(chat);
+      duplicate = await this.admitMessage(chat, user, updateId, message, content);
+    }
+    if (!duplicate && failures.length) {
       // Best-effort notice after the admission (its own batch; losing it in a crash is harmless).
       await this.o.store.commit(null, (tx) =>
         this.reply(tx, chat, {
@@ -106,6 +111,18 @@ export class UpdateAdmission {
       );
       this.o.wakeOutbox();
     }
+  }
+
+  /** Admits a message through the controller; true when it was a duplicate. */
+  private async admitMessage(chat: ChatRef, user: UserRef, updateId: number, message: TelegramMessage, content: ContentItem[]): Promise<boolean> {
+    const outcome = await this.o.controller.admit({
+      chat,
+      user,
+      updateId,
+      messageId: `${this.o.channelId}:${updateId}`,
+      message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
+    });
+    return outcome.kind === "duplicate";
   }
 
   private async runCommand(chat: ChatRef, user: UserRef, updateId: number, name: string, args: string): Promise<CommandReply> {

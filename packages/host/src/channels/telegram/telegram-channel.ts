@@ -6,6 +6,7 @@ import { UpdateAdmission } from "./admission.js";
 import { isAbortError, sleep, telegramCode } from "./api-retry.js";
 import { BotApi } from "./bot-api.js";
 import { ChatLanes } from "./chat-lanes.js";
+import { AlbumCollector } from "./album.js";
 import { CommandMenu } from "./command-menu.js";
 import { DEFAULT_DOWNLOAD_LIMIT_BYTES } from "./inbound-media.js";
 import { OutboxSender } from "./outbox-sender.js";
@@ -41,6 +42,8 @@ export interface TelegramChannelOptions {
   timing?: {
     typingIntervalMs?: number;
     panelMinEditIntervalMs?: number;
+    /** How long the parts of an album are collected after the first one (default 1500 ms). */
+    albumWindowMs?: number;
     retryBaseDelayMs?: number;
     retryMaxDelayMs?: number;
     stopTimeoutMs?: number;
@@ -71,6 +74,7 @@ export class TelegramChannel implements Channel {
   private botUsername: string | null = null;
   private botId: number | null = null;
   private menu: CommandMenu | null = null;
+  private albums: AlbumCollector | null = null;
   /** Admins the command menus were last set for (a first admin appears at runtime). */
   private menuAdmins = "";
 
@@ -105,6 +109,7 @@ export class TelegramChannel implements Channel {
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
     this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs });
+    this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500 });
     this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
     this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs });
     const admission = new UpdateAdmission({
@@ -119,6 +124,7 @@ export class TelegramChannel implements Channel {
       groupTrigger: this.options.groupTrigger ?? "mention",
       downloadLimitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
       wakeOutbox: () => this.wakeOutbox(),
+      albums: this.albums,
     });
     this.poller = new Poller({
       api: this.api,
@@ -145,6 +151,7 @@ export class TelegramChannel implements Channel {
     }
     this.outbox.start();
     this.panels.restoreEnded(this.id);
+    this.albums.restore();
     this.booting = this.boot(first instanceof Error).catch((err: unknown) => {
       if (!isAbortError(err)) log.error({ error: this.api.describe(err) }, "telegram channel failed to start polling");
     });
@@ -179,6 +186,7 @@ export class TelegramChannel implements Channel {
       this.stopAbort.abort();
       this.typing?.stopAll();
       await Promise.all([this.poller?.stop(budget), this.booting]);
+      this.albums?.stop(); // parts stay stored; the next start sends them
       // Show pending panel states, let in-flight sends finish and flush the outbox once (bounded).
       this.panels?.flushAll();
       const deadline = Date.now() + budget;

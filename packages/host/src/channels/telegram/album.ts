@@ -1,0 +1,112 @@
+import type pino from "pino";
+import type { ContentItem } from "@starling/protocol";
+import type { ChatRef, ConversationController, UserRef } from "../channel.js";
+import { HostKeys, type HostStore } from "../../state/host-store.js";
+
+/** One admitted part of an album, stored until the album goes to the session as one message. */
+export interface AlbumPart {
+  channelId: string;
+  mediaGroupId: string;
+  updateId: number;
+  chat: ChatRef;
+  user: UserRef;
+  /** ISO time the part was written. */
+  time: string;
+  /** Caption (and context lines) of this part, "" when none. */
+  text: string;
+  /** Downloaded file items (or descriptions of failed downloads). */
+  files: ContentItem[];
+  /** The part addressed the bot (a group album triggers when any part does). */
+  addressed: boolean;
+  /** Group messages not addressing the bot are kept as context only. */
+  group: boolean;
+}
+
+const pad = (n: number) => String(n).padStart(12, "0");
+const partKey = (channelId: string, mediaGroupId: string, updateId: number) => `album:${channelId}:${mediaGroupId}:${pad(updateId)}`;
+
+/**
+ * Albums (ARCHITECTURE §8): Telegram delivers each photo of a media group as its own update. Each
+ * part is admitted on arrival — stored with its update id in one sync batch (`album_part`) — and
+ * `windowMs` after the first part the album goes to the session as one message (the parts are
+ * deleted in that admission's batch). Parts left by a host that stopped while collecting are sent
+ * at the next start, so nothing acknowledged to Telegram is lost.
+ */
+export class AlbumCollector {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly o: {
+      channelId: string;
+      store: HostStore;
+      controller: ConversationController;
+      log: pino.Logger;
+      windowMs: number;
+    },
+  ) {}
+
+  /** Stores one part with its update id (one sync batch) and starts the album's window. */
+  async add(part: Omit<AlbumPart, "channelId">): Promise<void> {
+    const { store, channelId } = this.o;
+    const stored: AlbumPart = { ...part, channelId };
+    await store.commit("album_part", (tx) => {
+      tx.put(partKey(channelId, part.mediaGroupId, part.updateId), stored);
+      if (part.updateId > store.lastUpdateId(channelId)) tx.put(HostKeys.lastUpdate(channelId), part.updateId);
+    });
+    this.schedule(part.mediaGroupId, this.o.windowMs);
+  }
+
+  /** At start: albums whose collection a stopped host did not finish go out now. */
+  restore(): void {
+    const groups = new Set(this.o.store.list<AlbumPart>(`album:${this.o.channelId}:`).map((p) => p.mediaGroupId));
+    // A full window: parts Telegram has not delivered yet (not confirmed before the stop) may still come.
+    for (const id of groups) this.schedule(id, this.o.windowMs);
+  }
+
+  /** A later message of the same conversation came: its albums go first, so the session sees them in order. */
+  async flushBefore(chat: ChatRef): Promise<void> {
+    const parts = this.o.store.list<AlbumPart>(`album:${this.o.channelId}:`);
+    const groups = new Set(parts.filter((p) => p.chat.chatId === chat.chatId && p.chat.threadId === chat.threadId).map((p) => p.mediaGroupId));
+    for (const id of groups) {
+      clearTimeout(this.timers.get(id));
+      this.timers.delete(id);
+      await this.flush(id);
+    }
+  }
+
+  stop(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(mediaGroupId: string, delayMs: number): void {
+    if (this.timers.has(mediaGroupId)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(mediaGroupId);
+      this.flush(mediaGroupId).catch((err: unknown) => {
+        this.o.log.error({ mediaGroupId, error: err instanceof Error ? err.message : String(err) }, "album could not be admitted; retrying at the next start");
+      });
+    }, delayMs);
+    this.timers.set(mediaGroupId, timer);
+  }
+
+  private async flush(mediaGroupId: string): Promise<void> {
+    const { store, channelId, controller } = this.o;
+    const parts = store.list<AlbumPart>(`album:${channelId}:${mediaGroupId}:`);
+    const first = parts[0];
+    if (!first) return;
+    const text = parts.map((p) => p.text.trim()).filter(Boolean).join("\n\n");
+    const files = parts.flatMap((p) => p.files);
+    const contextOnly = first.group && !parts.some((p) => p.addressed);
+    const content: ContentItem[] = [...(text ? [{ type: "text" as const, text }] : []), ...files];
+    await controller.admit({
+      chat: first.chat,
+      user: first.user,
+      updateId: parts.at(-1)!.updateId,
+      messageId: `${channelId}:album:${mediaGroupId}`,
+      staged: parts.map((p) => partKey(channelId, mediaGroupId, p.updateId)),
+      ...(contextOnly ? { contextOnly } : {}),
+      message: { role: "user", userName: first.user.name, time: first.time, content: content.length ? content : [{ type: "text", text: "(an empty album)" }] },
+    });
+  }
+}
