@@ -1,0 +1,66 @@
+// Full disk (issue #7): the workdir is a 16 MB tmpfs. Once it is full, a message sent meanwhile is
+// not lost: after space is freed it is answered, and the host kept running throughout.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, openSync, rmSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startE2E, type E2E } from "../e2e/fixture.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { markersIn } from "./history.js";
+
+const chat = privateChat(8501, "Full");
+let e2e: E2E;
+let mounted = false;
+let why = "";
+
+beforeAll(async () => {
+  e2e = await startE2E({
+    responder: (req) => {
+      const users = ((req.body.messages ?? []) as { role: string; content?: unknown }[]).filter((m) => m.role === "user");
+      return { text: `Answer to ${markersIn(JSON.stringify(users.at(-1)?.content ?? "")).join(" ")}.` };
+    },
+    start: false,
+    config: { adminUserIds: [chat.id] },
+  });
+  mkdirSync(e2e.workdir, { recursive: true });
+  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", e2e.workdir], { encoding: "utf8" });
+  mounted = mount.status === 0;
+  why = mounted ? "" : `mount -t tmpfs failed (${(mount.stderr || mount.error?.message || "").trim()}); needs root or CAP_SYS_ADMIN`;
+  if (!mounted) console.log(`full-disk test skipped: ${why}`);
+});
+
+afterAll(async () => {
+  if (e2e?.host && e2e.host.child.exitCode === null) await e2e.stop();
+  if (mounted) spawnSync("umount", [e2e.workdir]);
+  await e2e?.close();
+});
+
+/** Writes zeros until the filesystem is full (ENOSPC). */
+function fill(path: string): void {
+  const fd = openSync(path, "w");
+  const block = Buffer.alloc(256 * 1024);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+it("a message sent while the disk is full is answered once space is back; the host keeps running", async (ctx) => {
+  if (!mounted) ctx.skip();
+  e2e.start();
+  expect(await e2e.ask(chat, "before [m:f1-1]", { timeoutMs: 30_000 })).toContain("m:f1-1");
+  const filler = join(e2e.workdir, "filler.bin");
+  fill(filler);
+  e2e.send(chat, "while full [m:f1-2]");
+  // The bot keeps trying; give it a few polls against the full disk.
+  const polls = e2e.telegram.calls("getUpdates").length;
+  await e2e.until(() => e2e.telegram.calls("getUpdates").length >= polls + 3 || e2e.host!.child.exitCode !== null, "a few polls", 30_000);
+  expect(e2e.host!.child.exitCode, `the host kept running on a full disk\n${e2e.host!.output().slice(-2000)}`).toBeNull();
+  rmSync(filler);
+  await e2e.until(() => e2e.replies(chat.id).some((m) => markersIn(m.text ?? "").includes("m:f1-2")), "the answer after space came back", 60_000);
+  const copies = e2e.replies(chat.id).filter((m) => markersIn(m.text ?? "").includes("m:f1-2") && !(m.text ?? "").includes("(possible duplicate)"));
+  expect(copies).toHaveLength(1);
+}, 150_000);
