@@ -37,7 +37,7 @@ describe("albums", () => {
     expect(album!.message.content[0]).toEqual({ type: "text", text: "which one?" });
     expect(album!.messageId).toBe("tg:album:g1");
     expect(text!.message.content).toEqual([{ type: "text", text: "and a separate message" }]);
-    expect(fake.confirmedOffset()).toBeGreaterThan(last);
+    await fake.waitFor(() => fake.confirmedOffset() > last); // every part acknowledged to Telegram
     expect(h.store.list("album:")).toEqual([]);
   });
 
