@@ -121,10 +121,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       log(`kill -9 host ${host.child.pid} (${kills.host + kills.worker}/${options.kills})`);
       await sleep(between(0, 300));
       e2e.start();
+      pollsAtStart = e2e.telegram.calls("getUpdates").length;
+      readyAt = null;
+    };
+    // The next kill is timed from when the host polls again, so a run is not only host start-ups.
+    let nextKillAt = Date.now() + between(600, 2500);
+    let pollsAtStart = 0;
+    let readyAt: number | null = Date.now();
+    const hostReady = () => {
+      if (readyAt === null && e2e.telegram.calls("getUpdates").length > pollsAtStart) {
+        readyAt = Date.now();
+        nextKillAt = readyAt + between(300, 2500);
+      }
+      return readyAt !== null;
     };
 
     // Talk and kill.
-    let nextKillAt = Date.now() + between(600, 2000);
     while (kills.host + kills.worker < options.kills) {
       await sleep(between(60, 350));
       reactToOffers();
@@ -132,18 +144,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const r = rnd();
       if (r < 0.8) {
         if (outstanding(c) < 3) sendMessage(c);
-      } else if (r < 0.9) {
+      } else if (r < 0.86) {
         if (outstanding(c) > 0) {
           commands.cancel++;
           say(c, "/cancel");
         }
-      } else if (r < 0.93 && outstanding(c) === 0 && c.scanned === replies(c).length) {
+      } else if (r < 0.89 && outstanding(c) === 0 && c.scanned === replies(c).length) {
         commands.new++;
         say(c, "/new");
       }
-      if (Date.now() >= nextKillAt) {
+      if (Date.now() >= nextKillAt && hostReady()) {
         await killSomething();
-        nextKillAt = Date.now() + between(500, 2200);
+        nextKillAt = Date.now() + between(300, 2500);
       }
     }
 
