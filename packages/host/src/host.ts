@@ -10,7 +10,8 @@ import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.
 import { buildLaunch } from "./conversations/launch.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
-import { handleCoordinate } from "./conversations/coordinate.js";
+import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
+import { CronRunner } from "./cron/cron-runner.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
 import { createHostLogger } from "./logger.js";
@@ -93,7 +94,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       audit.onEvent(sessionId, event);
       relay.relay(sessionId, event);
     },
-    coordinate: (sessionId, params) => handleCoordinate(conversations, sessionId, params),
+    coordinate: (sessionId, params) =>
+      handleCoordinate(conversations, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),
   });
   const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
   conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
@@ -119,7 +121,10 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       }),
     );
   }
+  await pruneCallRecords(conversations);
+  const cron = new CronRunner(conversations);
   supervisor.start();
+  cron.start();
   for (const channel of channels.values()) await channel.start(conversations);
   log.info({ workdir, channels: [...channels.keys()], models: Object.keys(settings.chatModels) }, "starling host started");
 
@@ -127,6 +132,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
+      cron.stop();
       // Workers checkpoint first (messages admitted meanwhile are durable and wait for the next start);
       // then each channel stops polling and flushes the outbox, replies of the last turns included.
       await supervisor.stop(8000);

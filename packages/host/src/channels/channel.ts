@@ -108,6 +108,8 @@ export interface TurnActivity {
   startedAt: number;
   queuePosition?: number;
   detail?: string;
+  /** The turn's plan (update_plan), one `✓`/`▶`/`○` line per step. */
+  plan?: string[];
 }
 
 /** What the host needs from a channel. */

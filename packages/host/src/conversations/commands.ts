@@ -9,6 +9,8 @@ import { conversationRemote, describeRemote, remoteCommand } from "./remote-comm
 import { bubblewrapUnavailable } from "../security/sandbox-check.js";
 import { hostRedactor } from "../security/host-secrets.js";
 import { archiveSessionData, conversationDir } from "./workspace.js";
+import { cronCommand } from "../cron/cron-command.js";
+import { planLines, sessionPlan } from "./chat-actions.js";
 
 export const CONVERSATION_COMMANDS = [
   { command: "status", description: "Conversation, model, session state and usage" },
@@ -16,6 +18,7 @@ export const CONVERSATION_COMMANDS = [
   { command: "cancel", description: "Stop the running turn" },
   { command: "continue", description: "Resume a failed, cancelled or interrupted turn" },
   { command: "new", description: "Start a fresh session (the old one is archived)" },
+  { command: "cron", description: "Scheduled tasks of this chat (enable, disable, remove)" },
   { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
   { command: "remote", description: "Remote workspace: /remote [ssh-alias /path | selectable | off]" },
   { command: "help", description: "What I can do" },
@@ -73,6 +76,8 @@ export async function runCommand(
       return service.chooseModel(conversation, args.trim());
     case "status":
       return { text: hostRedactor().redact(await statusText(service, conversation)) };
+    case "cron":
+      return cronCommand(service, conversation);
     case "sandbox":
       return setSandbox(service, conversation, args.trim());
     case "remote":
@@ -117,6 +122,8 @@ async function statusText(service: ConversationService, conversation: Conversati
   } else {
     lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);
   }
+  const plan = sessionPlan(service.store, sessionId);
+  if (plan) lines.push(`Plan${plan.explanation ? ` (${plan.explanation})` : ""}:`, ...planLines(plan).map((l) => `  ${l}`));
   if (status.queuePosition !== null) lines.push(`Queue position: ${status.queuePosition}`);
   if (status.lastError) lines.push(`Last worker error: ${status.lastError}`);
   if (usage?.view === "usage") {

@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { seedWorkspace } from "./workspace.js";
+import { cronCallback } from "../cron/cron-command.js";
 
 const SESSION_SUFFIX = /^(.+)\.(?:foreground|background\.\d+|subagent\.\d+)$/;
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
@@ -149,6 +150,7 @@ export class ConversationService implements ConversationController {
 
   async callback(input: CallbackInput): Promise<CommandReply | null> {
     const match = /^model:(.+)$/.exec(input.data);
+    if (input.data.startsWith("cron:")) return cronCallback(this, await this.ensureConversation(input.chat), input.data);
     if (!match) return null;
     const conversation = await this.ensureConversation(input.chat);
     return this.chooseModel(conversation, match[1]!);

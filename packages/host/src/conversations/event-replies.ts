@@ -5,6 +5,8 @@ import { HostKeys, type HostTransaction } from "../state/host-store.js";
 import type { EndedTurn } from "../state/records.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { ConversationService } from "./conversation-service.js";
+import { sessionLabel } from "../cron/cron-store.js";
+import { planLines, sessionPlan } from "./chat-actions.js";
 
 /** What a durable session event means for the chat: the reply, a failure notice, a recovery notice. */
 export function writeEventReplies(
@@ -23,7 +25,9 @@ export function writeEventReplies(
         .map((i) => i.text)
         .join("\n\n")
         .trim();
-      queueOutbound(tx, target, { kind: "text", text: text || "(The model finished without a text answer.)" });
+      const label = sessionLabel(service.store, ctx.sessionId);
+      const answer = text || "(The model finished without a text answer.)";
+      queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${answer}` : answer });
       break;
     }
     case "turn_failed":
@@ -59,6 +63,8 @@ const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {
 /** Tracks turn start times so the panel can show elapsed time; maps events to channel activity. */
 export class ActivityRelay {
   private started = new Map<string, number>();
+  /** The last activity of each session's running turn (to re-show it with a new plan). */
+  private latest = new Map<string, TurnActivity>();
   constructor(
     private readonly service: ConversationService,
     private readonly channels: Map<string, Channel>,
@@ -67,8 +73,27 @@ export class ActivityRelay {
   relay(sessionId: string, event: SessionEvent): void {
     const activity = this.activityOf(sessionId, event);
     if (!activity) return;
-    if (isFinal(activity.phase)) this.started.delete(activity.turnKey);
+    if (isFinal(activity.phase)) {
+      this.started.delete(activity.turnKey);
+      this.latest.delete(sessionId);
+    } else this.latest.set(sessionId, activity);
     this.channels.get(activity.chat.channelId)?.turnActivity(activity);
+  }
+
+  /** update_plan during a turn: the panel shows the new plan at once. */
+  planChanged(sessionId: string, turnId: number | null): void {
+    const latest = this.latest.get(sessionId);
+    if (!latest || !latest.turnKey.endsWith(`#${turnId}`)) return;
+    if (turnId === null) return;
+    const activity = { ...latest, plan: this.planOf(sessionId, turnId) };
+    this.latest.set(sessionId, activity);
+    this.channels.get(activity.chat.channelId)?.turnActivity(activity);
+  }
+
+  /** The session's plan lines when the plan was set in this turn. */
+  private planOf(sessionId: string, turnId: number): string[] | undefined {
+    const plan = sessionPlan(this.service.store, sessionId);
+    return plan && plan.turnId === turnId ? planLines(plan) : undefined;
   }
 
   /**
@@ -110,6 +135,7 @@ export class ActivityRelay {
       step: event.type === "progress" ? event.step : undefined,
       startedAt: this.started.get(turnKey)!,
       detail: event.type === "turn_failed" ? event.error.message : event.type === "progress" ? event.text : undefined,
+      plan: this.planOf(sessionId, event.turnId),
     };
   }
 }

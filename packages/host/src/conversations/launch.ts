@@ -5,6 +5,13 @@ import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
 import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
+import { HOST_ACTIONS } from "./coordinate.js";
+
+/** `foreground`, `background` or `subagent`, from the session id's suffix (ARCHITECTURE §7). */
+function sessionTypeOf(sessionId: string): "foreground" | "background" | "subagent" {
+  const kind = /\.(background|subagent)\.\d+$/.exec(sessionId)?.[1];
+  return kind === "background" || kind === "subagent" ? kind : "foreground";
+}
 
 /**
  * How a conversation's worker is started: model, compaction, the model keys it needs and how its
@@ -21,7 +28,8 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
     init: {
       protocolVersion: PROTOCOL_VERSION,
       sessionId,
-      sessionType: "foreground",
+      sessionType: sessionTypeOf(sessionId),
+      hostActions: HOST_ACTIONS,
       workspace,
       model,
       compression: settings.compression ?? undefined,

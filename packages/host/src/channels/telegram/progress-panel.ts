@@ -164,6 +164,7 @@ export class ProgressPanels {
       elapsedMs: (isFinalPhase(activity.phase) ? panel.latestAt : this.now()) - activity.startedAt,
       queuePosition: activity.queuePosition,
       detail: activity.detail,
+      plan: activity.plan,
     });
     // Intermediate states are cosmetic (merged or dropped when the chat's budget is short); the final one waits.
     const budget = isFinalPhase(activity.phase) ? ("wait" as const) : ("cosmetic" as const);

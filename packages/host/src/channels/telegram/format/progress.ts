@@ -25,7 +25,11 @@ export interface ProgressState {
   queuePosition?: number;
   /** Extra line: the error for failed, the reason for retrying, a tool summary, … */
   detail?: string;
+  /** The agent's plan (update_plan): one `✓`/`▶`/`○` line per step. */
+  plan?: string[];
 }
+
+const PLAN_STEPS_MAX = 12;
 
 const DETAIL_MAX = 300;
 const FINAL_PHASES: ReadonlySet<ProgressPhase> = new Set(["done", "failed", "cancelled"]);
@@ -91,6 +95,11 @@ export function renderProgressPanel(state: ProgressState): string {
   if (state.detail !== undefined && state.detail.trim() !== "") {
     const label = state.phase === "failed" ? "📌 Error:" : "📌";
     lines.push(`${label} ${escapeHtml(clip(state.detail, DETAIL_MAX))}`);
+  }
+  if (state.plan?.length) {
+    const shown = state.plan.slice(0, PLAN_STEPS_MAX).map((line) => escapeHtml(clip(line, 120)));
+    if (state.plan.length > PLAN_STEPS_MAX) shown.push(`… ${state.plan.length - PLAN_STEPS_MAX} more steps`);
+    lines.push("📋 Plan:", ...shown);
   }
   lines.push(`⏱ ${final ? "Took" : "Elapsed"}: ${formatElapsed(state.elapsedMs)}`);
   if (!final) lines.push("", "<i>Send a new message to interrupt, /cancel to stop.</i>");

@@ -1,0 +1,126 @@
+import { CRON_SCHEDULE_FIELDS, type CreateCronTask, type UpdateCronTask } from "@starling/protocol";
+import { ActionError, type ActionContext, type ActionHandlers } from "../conversations/host-action.js";
+import type { HostTransaction } from "../state/host-store.js";
+import { checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleFields } from "./schedule.js";
+import { CronKeys, conversationTasks, nextBackgroundSessionId, publicTask, type StoredCronTask } from "./cron-store.js";
+
+/** Splits a stored schedule back into its named fields. */
+function fieldsOf(schedule: string): ScheduleFields {
+  const parts = schedule.split(" ");
+  const fields = Object.fromEntries(CRON_SCHEDULE_FIELDS.map((f, i) => [f, parts[i]!])) as ScheduleFields;
+  if (parts[6] !== undefined) fields.cron_year = parts[6];
+  return fields;
+}
+
+function validated(fields: ScheduleFields, timezone: string): string {
+  try {
+    return checkSchedule(fields, timezone);
+  } catch (err) {
+    if (err instanceof ScheduleError) throw new ActionError(err.message);
+    throw err;
+  }
+}
+
+function checkModel(ctx: ActionContext, model: string | undefined): void {
+  if (model !== undefined && !ctx.service.settings.chatModels[model]) {
+    throw new ActionError(`model: "${model}" is not a chat model of this host (available: ${ctx.service.modelAliases.join(", ")}).`);
+  }
+}
+
+function ownTask(ctx: ActionContext, id: string): StoredCronTask | undefined {
+  return conversationTasks(ctx.service.store, ctx.conversation.id).find((t) => t.id === id);
+}
+
+function save(tx: HostTransaction, task: StoredCronTask): void {
+  tx.put(CronKeys.task(task.id), task);
+  tx.put(CronKeys.sessionLabel(task.sessionId), `⏰ ${task.name}`);
+}
+
+function create(payload: CreateCronTask, tx: HostTransaction, ctx: ActionContext): StoredCronTask {
+  const timezone = payload.timezone ?? hostTimezone();
+  const schedule = validated(payload, timezone);
+  checkModel(ctx, payload.model);
+  const now = new Date();
+  const task: StoredCronTask = {
+    id: `cron_${String(tx.next("cron")).padStart(4, "0")}`,
+    conversationId: ctx.conversation.id,
+    name: payload.name,
+    description: payload.description,
+    schedule,
+    timezone,
+    task: payload.task,
+    ...(payload.model ? { model: payload.model } : {}),
+    enabled: payload.enabled ?? true,
+    next_run_at: nextRun(schedule, timezone, now)?.toISOString() ?? null,
+    last_run_at: null,
+    created_at: now.toISOString(),
+    sessionId: nextBackgroundSessionId(tx, ctx.conversation.id),
+  };
+  save(tx, task);
+  return task;
+}
+
+function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext): StoredCronTask {
+  const current = ownTask(ctx, payload.id);
+  if (!current) throw new ActionError(`id: no cron task ${payload.id} in this conversation (list_cron_tasks shows the ids).`);
+  const given = CRON_SCHEDULE_FIELDS.filter((f) => payload[f] !== undefined);
+  if (given.length && given.length < CRON_SCHEDULE_FIELDS.length) {
+    const missing = CRON_SCHEDULE_FIELDS.filter((f) => payload[f] === undefined);
+    throw new ActionError(`cron schedule updates must include all required named fields together; missing: ${missing.join(", ")}.`);
+  }
+  const fields: ScheduleFields = given.length ? (payload as ScheduleFields) : fieldsOf(current.schedule);
+  if (payload.cron_year !== undefined) fields.cron_year = payload.cron_year;
+  const timezone = payload.timezone ?? current.timezone;
+  const schedule = validated(fields, timezone);
+  checkModel(ctx, payload.model);
+  const task: StoredCronTask = {
+    ...current,
+    ...(payload.name ? { name: payload.name } : {}),
+    ...(payload.description ? { description: payload.description } : {}),
+    ...(payload.task ? { task: payload.task } : {}),
+    ...(payload.model ? { model: payload.model } : {}),
+    ...(payload.enabled !== undefined ? { enabled: payload.enabled } : {}),
+    schedule,
+    timezone,
+    next_run_at: nextRun(schedule, timezone, new Date())?.toISOString() ?? null,
+  };
+  save(tx, task);
+  return task;
+}
+
+/** Enables, disables or removes a task of the conversation (/cron buttons); null when it is gone. */
+export function changeTask(tx: HostTransaction, task: StoredCronTask, change: "enable" | "disable" | "remove"): StoredCronTask | null {
+  if (change === "remove") {
+    tx.del(CronKeys.task(task.id));
+    return null;
+  }
+  const enabled = change === "enable";
+  const next = enabled ? (nextRun(task.schedule, task.timezone, new Date())?.toISOString() ?? null) : task.next_run_at;
+  const changed = { ...task, enabled, next_run_at: next };
+  tx.put(CronKeys.task(task.id), changed);
+  return changed;
+}
+
+/** The cron actions (reference §3.11, host §4.8), scoped to the calling conversation. */
+export const cronHandlers: ActionHandlers = {
+  list_cron_tasks: {
+    readOnly: true,
+    apply: (_payload, _tx, ctx) => ({ tasks: conversationTasks(ctx.service.store, ctx.conversation.id).map(publicTask) }),
+  },
+  get_cron_task: {
+    readOnly: true,
+    apply: (payload, _tx, ctx) => {
+      const task = ownTask(ctx, payload.id);
+      return { task: task ? publicTask(task) : null };
+    },
+  },
+  create_cron_task: { apply: (payload, tx, ctx) => ({ created: true, task: publicTask(create(payload, tx, ctx)) }) },
+  update_cron_task: { apply: (payload, tx, ctx) => ({ updated: true, task: publicTask(update(payload, tx, ctx)) }) },
+  remove_cron_task: {
+    apply: (payload, tx, ctx) => {
+      const task = ownTask(ctx, payload.id);
+      if (task) changeTask(tx, task, "remove");
+      return { removed: task ? publicTask(task) : null };
+    },
+  },
+};

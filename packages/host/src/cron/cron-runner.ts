@@ -1,0 +1,104 @@
+import type { ChatMessage } from "@starling/protocol";
+import type { ConversationService } from "../conversations/conversation-service.js";
+import { HostKeys } from "../state/host-store.js";
+import { queueOutbound } from "../state/outbox.js";
+import type { InboundItem } from "../state/records.js";
+import { CronKeys, cronTasks, type StoredCronTask } from "./cron-store.js";
+import { nextRun, slotsBetween } from "./schedule.js";
+
+/**
+ * A slot found this late (the host was down or stalled) is still run; older ones are skipped.
+ * `STARLING_CRON_GRACE_MS` overrides it (tests).
+ */
+export const CRON_GRACE_MS = 60_000;
+const graceMs = (): number => Number(process.env.STARLING_CRON_GRACE_MS) || CRON_GRACE_MS;
+const TICK_MS = 250;
+
+/**
+ * Fires due cron tasks (ARCHITECTURE §9 "Cron"). Each slot fires at most once: one sync batch
+ * (commit point `cron_slot`) moves the task's `next_run_at` past now and admits the task's message
+ * for its background session, so a restart never sees that slot as due again. Slots older than
+ * CRON_GRACE_MS are skipped and the chat is told once, in the same batch.
+ */
+export class CronRunner {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(
+    private readonly service: ConversationService,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.tick(), TICK_MS);
+    void this.tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const now = this.now();
+      for (const task of cronTasks(this.service.store)) {
+        if (task.enabled && task.next_run_at && Date.parse(task.next_run_at) <= now.getTime()) await this.fire(task, now);
+      }
+    } catch (err) {
+      this.service.log.error({ err: err instanceof Error ? err.message : String(err) }, "cron tick failed; retrying on the next tick");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async fire(task: StoredCronTask, now: Date): Promise<void> {
+    const { store } = this.service;
+    const conversation = store.conversation(task.conversationId);
+    const from = new Date(Date.parse(task.next_run_at!) - 1);
+    const graceStart = new Date(now.getTime() - graceMs());
+    const late = slotsBetween(task.schedule, task.timezone, from, graceStart);
+    const due = slotsBetween(task.schedule, task.timezone, late.newest ?? from, now).newest;
+    const outcome = await store.commit("cron_slot", (tx) => {
+      const current = store.get<StoredCronTask>(CronKeys.task(task.id));
+      // Changed meanwhile (tool, /cron button): the next tick looks again.
+      if (!current || current.next_run_at !== task.next_run_at || !current.enabled) return null;
+      const next = nextRun(task.schedule, task.timezone, now)?.toISOString() ?? null;
+      tx.put(CronKeys.task(task.id), { ...current, next_run_at: next, ...(due ? { last_run_at: due.toISOString() } : {}) });
+      if (!conversation) return null;
+      if (due) {
+        const item: InboundItem & { kind: "actor" } = {
+          seq: tx.next("inbound"),
+          conversationId: conversation.id,
+          sessionId: task.sessionId,
+          messageId: `cron:${task.id}:${due.toISOString()}`,
+          kind: "actor",
+          message: taskMessage(current, due),
+          admittedAt: now.toISOString(),
+        };
+        tx.put(HostKeys.inbound(item.seq), item);
+      }
+      if (late.count) {
+        const runs = late.count === 1 ? "1 run" : `${late.count} runs`;
+        queueOutbound(tx, this.service.target(conversation), {
+          kind: "text",
+          text: `⏰ Skipped ${runs} of '${current.name}' while Starling was down (the last one was due ${late.newest!.toISOString()}).`,
+        });
+      }
+      return { fired: due !== null, skipped: late.count, channelId: conversation.channelId };
+    });
+    if (!outcome) return;
+    this.service.log.info({ task: task.id, due: due?.toISOString() ?? null, skipped: outcome.skipped }, "cron_task_due");
+    if (outcome.fired) this.service.supervisor.deliver();
+    if (outcome.skipped) this.service.wake(outcome.channelId);
+  }
+}
+
+function taskMessage(task: StoredCronTask, due: Date): ChatMessage {
+  const text =
+    `[Scheduled task '${task.name}' (${task.id}), due ${due.toISOString()} (${task.timezone}). ` +
+    `Your answer is sent to the user.]\n\n${task.task}`;
+  return { role: "user", time: due.toISOString(), content: [{ type: "text", text }] };
+}

@@ -1,0 +1,161 @@
+// Host tools end to end through the real CLI: user_tell reaches the chat before the final answer,
+// update_plan shows in the progress panel and /status, and a cron task the agent creates fires once
+// at its time, also when the host restarts just before the slot or is killed just after it
+// (STARLING_CRASH_AT=cron_slot), while a slot missed during downtime is skipped and reported once.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { afterTool, lastUserText, panels, requestText, sleep, startE2E, type E2E } from "./fixture.js";
+
+const PLAN = [
+  { step: "read the notes", status: "completed" },
+  { step: "write the summary", status: "in_progress" },
+  { step: "check the links", status: "pending" },
+];
+
+/** The seconds-first cron fields (UTC) of one moment: the task fires once, at that second. */
+function slotFields(at: Date): Record<string, string> {
+  return {
+    cron_second: String(at.getUTCSeconds()),
+    cron_minute: String(at.getUTCMinutes()),
+    cron_hour: String(at.getUTCHours()),
+    cron_day_of_month: String(at.getUTCDate()),
+    cron_month: String(at.getUTCMonth() + 1),
+    cron_day_of_week: "*",
+    timezone: "UTC",
+  };
+}
+
+/** Slot of each task, by name, as the model chose it. */
+const slots = new Map<string, Date>();
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  const scheduled = /\[Scheduled task '([\w-]+)'/.exec(ask);
+  if (scheduled) return { text: `cron ran ${scheduled[1]}` };
+  const tools = requestText(req);
+  if (ask.includes("plan and tell")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "update_plan", arguments: { plan: PLAN, explanation: "summary job" } }] };
+    if (!tools.includes("Sent to the user")) return { delayMs: 1200, toolCalls: [{ name: "user_tell", arguments: { text: "halfway: notes read" } }] };
+    return { delayMs: 1200, text: "final: summary written" };
+  }
+  const cron = /schedule (\S+) in (\d+) ms/.exec(ask);
+  if (cron) {
+    const name = cron[1]!;
+    if (afterTool(req)) return { text: `scheduled ${name}` };
+    // The slot is taken when the model calls the tool, so a slow worker start does not eat the margin.
+    const at = new Date(Math.ceil((Date.now() + Number(cron[2])) / 1000) * 1000);
+    slots.set(name, at);
+    const args = { name, description: "test task", task: `say hi from ${name}`, ...slotFields(at) };
+    return { toolCalls: [{ name: "create_cron_task", arguments: args }] };
+  }
+  return { text: "ok" };
+}
+
+let e2e: E2E;
+const chats = {
+  plan: privateChat(901, "Plan"),
+  fire: privateChat(902, "Fire"),
+  before: privateChat(903, "Before"),
+  after: privateChat(904, "After"),
+  skipped: privateChat(905, "Skipped"),
+};
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+afterEach(async () => {
+  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+});
+afterAll(async () => {
+  await e2e?.close();
+});
+
+const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
+const cronAnswers = (chatId: number, name: string) => texts(chatId).filter((t) => t.includes(`cron ran ${name}`));
+
+/** The agent creates a task due `inMs` after its tool call; resolves with its slot once the agent confirmed. */
+async function schedule(chat: (typeof chats)[keyof typeof chats], name: string, inMs: number): Promise<Date> {
+  const answer = await e2e.ask(chat, `schedule ${name} in ${inMs} ms`, { timeoutMs: 40_000 });
+  expect(answer).toBe(`scheduled ${name}`);
+  const at = slots.get(name)!;
+  expect(Date.now(), "the agent confirmed the task before its slot (the machine is very slow otherwise)").toBeLessThan(at.getTime());
+  return at;
+}
+
+describe("host tools end to end", () => {
+  it("user_tell arrives before the final answer; the plan shows in the panel and in /status", async () => {
+    e2e.start();
+    const chat = chats.plan;
+    e2e.send(chat, "plan and tell");
+    await e2e.waitText(chat.id, /final: summary written/, 30_000);
+    const order = texts(chat.id);
+    expect(order.findIndex((t) => t.includes("halfway: notes read"))).toBeGreaterThanOrEqual(0);
+    expect(order.findIndex((t) => t.includes("halfway: notes read"))).toBeLessThan(order.findIndex((t) => t.includes("final: summary written")));
+    const panel = await e2e.until(() => panels(e2e.telegram, chat.id).find((p) => (p.text ?? "").includes("Took")), "the final panel");
+    expect(panel.text).toContain("📋 Plan:");
+    expect(panel.text).toContain("✓ read the notes\n▶ write the summary\n○ check the links");
+    const status = await e2e.ask(chat, "/status");
+    expect(status).toContain("Plan (summary job):");
+    expect(status).toContain("▶ write the summary");
+  }, 60_000);
+
+  it("a cron task fires once at its time; /cron lists it with buttons", async () => {
+    e2e.start(); // afterEach stopped the previous test's host
+    const chat = chats.fire;
+    const at = await schedule(chat, "ping", 4000);
+    const reply = await e2e.waitText(chat.id, /cron ran ping/, 30_000);
+    expect(reply.text).toMatch(/^⏰ ping\n\ncron ran ping$/);
+    expect(reply.sentAt).toBeGreaterThanOrEqual(at.getTime());
+    await sleep(1500);
+    expect(cronAnswers(chat.id, "ping")).toHaveLength(1);
+    const before = e2e.replies(chat.id).length;
+    e2e.telegram.sendCommand(chat, "/cron");
+    const [listing] = (await e2e.waitReplies(chat.id, before + 1, "the /cron listing")).slice(before);
+    expect(listing!.text).toContain(`'ping': ${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} `);
+    expect(listing!.text).toContain(`(UTC), next ${at.getUTCFullYear() + 1}-`); // the same second next year
+    expect(listing!.text).toContain(`last ${at.toISOString()}`);
+    const buttons = JSON.stringify(listing!.replyMarkup);
+    expect(buttons).toMatch(/cron:disable:cron_\d{4}/);
+    const id = /cron:remove:(cron_\d{4})/.exec(buttons)![1]!;
+    e2e.telegram.pressButton(chat, listing!.messageId, `cron:remove:${id}`);
+    await e2e.waitText(chat.id, new RegExp(`Removed 'ping' \\(${id}\\)`));
+  }, 60_000);
+
+  it("the host restarts just before the slot: the task still fires once", async () => {
+    e2e.start(); // afterEach stopped the previous test's host
+    const chat = chats.before;
+    const at = await schedule(chat, "before", 6000);
+    expect(await e2e.stop("SIGKILL")).toMatchObject({ signal: "SIGKILL" });
+    e2e.start();
+    await e2e.waitText(chat.id, /cron ran before/, 30_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
+    await sleep(1500);
+    expect(cronAnswers(chat.id, "before")).toHaveLength(1);
+    expect(texts(chat.id).some((t) => t.includes("Skipped"))).toBe(false);
+  }, 60_000);
+
+  it("the host is killed just after recording the slot (cron_slot): after the restart it does not fire again", async () => {
+    const host = e2e.start({ STARLING_CRASH_AT: "cron_slot" });
+    const chat = chats.after;
+    await schedule(chat, "after", 4000);
+    expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
+    e2e.start();
+    await e2e.waitText(chat.id, /cron ran after/, 30_000);
+    await sleep(1500);
+    expect(cronAnswers(chat.id, "after")).toHaveLength(1);
+  }, 60_000);
+
+  it("a slot missed while the host was down is skipped, and the chat is told once", async () => {
+    e2e.start({ STARLING_CRON_GRACE_MS: "500" });
+    const chat = chats.skipped;
+    const at = await schedule(chat, "backup", 4000);
+    await e2e.stop("SIGKILL");
+    await sleep(Math.max(0, at.getTime() + 1500 - Date.now()));
+    e2e.start({ STARLING_CRON_GRACE_MS: "500" });
+    await e2e.waitText(chat.id, /Skipped 1 run of 'backup' while Starling was down/, 20_000);
+    await sleep(1000);
+    expect(cronAnswers(chat.id, "backup")).toHaveLength(0);
+    expect(texts(chat.id).filter((t) => t.includes("Skipped"))).toHaveLength(1);
+  }, 60_000);
+});
