@@ -39,6 +39,10 @@ function respond(req: RecordedRequest): ScriptedReply {
     if (!tools.includes("Sent to the user")) return { delayMs: 1200, toolCalls: [{ name: "user_tell", arguments: { text: "halfway: notes read" } }] };
     return { delayMs: 1200, text: "final: summary written" };
   }
+  if (ask.includes("tell once")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "user_tell", arguments: { text: "told exactly once" } }] };
+    return { text: "told and done" };
+  }
   const cron = /schedule (\S+) in (\d+) ms/.exec(ask);
   if (cron) {
     const name = cron[1]!;
@@ -59,6 +63,7 @@ const chats = {
   before: privateChat(903, "Before"),
   after: privateChat(904, "After"),
   skipped: privateChat(905, "Skipped"),
+  tellCrash: privateChat(906, "Tell crash"),
 };
 
 beforeAll(async () => {
@@ -98,6 +103,17 @@ describe("host tools end to end", () => {
     const status = await e2e.ask(chat, "/status");
     expect(status).toContain("Plan (summary job):");
     expect(status).toContain("▶ write the summary");
+  }, 60_000);
+
+  it("the host is killed right after recording a user_tell (coordinate): the re-asked call is not sent twice", async () => {
+    const host = e2e.start({ STARLING_CRASH_AT: "coordinate" });
+    const chat = chats.tellCrash;
+    e2e.send(chat, "tell once");
+    expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
+    e2e.start();
+    await e2e.waitText(chat.id, /told and done/, 40_000);
+    await sleep(1000);
+    expect(texts(chat.id).filter((t) => t.includes("told exactly once"))).toHaveLength(1);
   }, 60_000);
 
   it("a cron task fires once at its time; /cron lists it with buttons", async () => {

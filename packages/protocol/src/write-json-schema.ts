@@ -7,6 +7,7 @@ import { Methods } from "./methods.js";
 import { SessionEvent } from "./events.js";
 import { ModelConfig } from "./model-config.js";
 import { ChatMessage, TranscriptMessage } from "./values.js";
+import { COORDINATE_ACTIONS, CoordinateRequest } from "./coordinate.js";
 
 export function protocolJsonSchemas(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -20,6 +21,10 @@ export function protocolJsonSchemas(): Record<string, unknown> {
   out["ModelConfig"] = toSchema(ModelConfig, "input");
   out["ChatMessage"] = toSchema(ChatMessage, "input");
   out["TranscriptMessage"] = toSchema(TranscriptMessage, "output");
+  // host/coordinate per action: the request (params by action) and each action's `result`.
+  out["CoordinateRequest"] = { title: "host/coordinate params by action", ...toSchema(CoordinateRequest, "input") };
+  const results = Object.fromEntries(Object.entries(COORDINATE_ACTIONS).map(([action, d]) => [action, d.result]));
+  out["CoordinateResults"] = { title: "host/coordinate result.result by action", ...toSchema(z.object(results), "output") };
   return out;
 }
 
