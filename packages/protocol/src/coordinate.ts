@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { branchProblem, repoUrlProblem, skillNameProblem } from "./skill-md.js";
 import { SessionType } from "./values.js";
 
 /**
@@ -81,6 +82,30 @@ export type CronTask = z.infer<typeof CronTask>;
 export const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
 export type CronTaskSummary = z.infer<typeof CronTaskSummary>;
 
+/** A rule from skill-md.ts as a zod refinement: its sentence is the issue message. */
+const refuse =
+  (problem: (value: string) => string | null) =>
+  (value: string, ctx: z.RefinementCtx): void => {
+    const why = problem(value);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  };
+export const SkillName = z
+  .string()
+  .superRefine(refuse(skillNameProblem))
+  .describe("The skill's folder name under .skill/ (letters, digits, _ and -).");
+
+/** What skill_update did with the skill's git upstream (skill_set_upstream). A failed push is reported, not thrown. */
+export const UpstreamPush = z.object({
+  configured: z.boolean(),
+  pushed: z.boolean(),
+  committed: z.boolean(),
+  repo_url: z.string().nullable(),
+  branch: z.string().nullable(),
+  /** Why the commit or push failed (git's own message, bounded). */
+  error: z.string().optional(),
+});
+export type UpstreamPush = z.infer<typeof UpstreamPush>;
+
 const AgentStarted = z.object({ agent_id: z.string(), session_id: z.string(), status: z.literal("started"), task: z.string() });
 
 /** Every host action: payload (tool arguments) and result. */
@@ -103,13 +128,42 @@ export const COORDINATE_ACTIONS = {
   create_cron_task: { payload: CreateCronTask, result: z.object({ created: z.literal(true), task: CronTask }) },
   update_cron_task: { payload: UpdateCronTask, result: z.object({ updated: z.literal(true), task: CronTask }) },
   remove_cron_task: { payload: z.object({ id: CronTaskId }), result: z.object({ removed: CronTask.nullable() }) },
-  // Skills (reference §3.10), owned by the skills work.
-  skill_create: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
-  skill_update: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
-  skill_delete: { payload: z.object({ skill_name: text("skill_name") }), result: openResult },
+  // Skills (reference §3.10): the staged <workspace>/.skill/<name>/ is persisted to rundir/.skill/.
+  skill_create: {
+    payload: z.object({ skill_name: SkillName }),
+    result: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+  },
+  skill_update: {
+    payload: z.object({ skill_name: SkillName }),
+    result: z.object({
+      updated: z.literal(true),
+      skill_name: z.string(),
+      synced_workspaces: z.number().int().nonnegative(),
+      upstream_push: UpstreamPush,
+    }),
+  },
+  skill_delete: {
+    payload: z.object({ skill_name: SkillName }),
+    result: z.object({ deleted: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+  },
   skill_set_upstream: {
-    payload: z.object({ skill_name: text("skill_name"), repo_url: text("repo_url"), branch: z.string().optional() }),
-    result: openResult,
+    payload: z.object({
+      skill_name: SkillName,
+      repo_url: z.string().superRefine(refuse(repoUrlProblem)).describe("Git remote to push the skill to (URL or path), e.g. `git@github.com:me/skills.git`."),
+      branch: z
+        .string()
+        .trim()
+        .superRefine((b, c) => (b === "" ? undefined : refuse(branchProblem)(b, c)))
+        .optional()
+        .describe("Branch to push to; default `main`."),
+    }),
+    result: z.object({
+      configured: z.literal(true),
+      skill_name: z.string(),
+      repo_url: z.string(),
+      branch: z.string(),
+      push_on_update: z.literal(true),
+    }),
   },
   // Subagents and background agents (reference §3.11, host §4.7), owned by the agents work.
   subagent_start: { payload: z.object({ description: text("description") }), result: AgentStarted },

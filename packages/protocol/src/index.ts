@@ -73,7 +73,21 @@ export {
   type CoordinatePayload,
   type CoordinateActionResult,
   type CoordinateRequestOf,
+  SkillName,
+  UpstreamPush,
 } from "./coordinate.js";
+
+// Skills: SKILL.md format and naming rules (ARCHITECTURE §9 "Skills")
+export {
+  SKILL_LIMITS,
+  SKILL_NAME_PATTERN,
+  skillNameProblem,
+  branchProblem,
+  repoUrlProblem,
+  validateSkillMd,
+  describeSkillMd,
+  type SkillMd,
+} from "./skill-md.js";
 
 // Tool names (ARCHITECTURE §9)
 export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./tool-names.js";

@@ -1,4 +1,5 @@
 import type { RemoteMode, SessionType } from "@starling/protocol";
+import type { SkillScan } from "../skills/skill-scan.js";
 
 export interface SystemPromptInput {
   workspace: string;
@@ -8,6 +9,8 @@ export interface SystemPromptInput {
   extra?: string;
   /** Where the file tools and shell run (ARCHITECTURE §9.1); default locally. */
   remote?: RemoteMode;
+  /** Skills found in `<workspace>/.skill/` (listed as `- name: description`). */
+  skills?: SkillScan;
 }
 
 /** The system prompt of a session: who the agent is, where it works, today's date and how to use its tools. */
@@ -33,6 +36,7 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
   }
   const remote = remoteLine(input.remote);
   if (remote && input.toolNames.length) lines.push(remote);
+  lines.push(...skillLines(input.skills, input.toolNames));
   if (input.extra) lines.push("", input.extra);
   return lines.join("\n");
 }
@@ -45,4 +49,23 @@ function remoteLine(remote: RemoteMode | undefined): string | null {
     return "- The file tools and shell take an optional remote argument: an SSH Host alias (from ~/.ssh/config) to run on; paths are then relative to that account's home. Omit it to work in the local workspace.";
   }
   return null;
+}
+
+/** The skills section: every skill as `- name: description`, unreadable ones named with the reason. */
+function skillLines(scan: SkillScan | undefined, toolNames: readonly string[]): string[] {
+  const lines: string[] = [];
+  if (toolNames.includes("skill_create")) {
+    lines.push(
+      "- To keep a skill for all conversations: write .skill/<name>/SKILL.md (first line ---, then name: <name> and description: <when to use it>, then ---, then the instructions), then call skill_create; after editing one, call skill_update.",
+    );
+  }
+  if (scan?.skills.length) {
+    lines.push("", "Skills (folders under .skill/): before a task one of them covers, load it with skill_load and follow it.");
+    for (const skill of scan.skills) lines.push(`- ${skill.name}: ${skill.description.replace(/\s+/g, " ")}`);
+  }
+  if (scan?.problems.length) {
+    lines.push("", "Skills that cannot be used until their SKILL.md is fixed:");
+    for (const p of scan.problems) lines.push(`- ${p.name}: ${p.problem}`);
+  }
+  return lines;
 }

@@ -27,6 +27,8 @@ export interface SessionDeps {
   tools: SessionTools;
   provider: ModelProvider;
   systemPrompt: () => string;
+  /** Runs before a turn starts; a text it returns goes into history ahead of the turn's input (skill change notices). */
+  turnNotice?: () => Promise<string | null>;
   stepLimit: number;
   compression: CompactionSettings | null;
   streamDeltas: boolean;

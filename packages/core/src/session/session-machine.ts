@@ -44,7 +44,7 @@ export function createSessionMachine(deps: SessionDeps) {
       events: {} as SessionMachineEvent,
     },
     actors: {
-      beginTurn: fromPromise<TurnRecord | null>(() => journal.beginTurn()),
+      beginTurn: fromPromise<TurnRecord | null>(async () => journal.beginTurn((await deps.turnNotice?.()) ?? null)),
       resumeTurn: fromPromise<TurnRecord | null>(() => journal.resumeTurn()),
       compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
         input.control.track(

@@ -16,10 +16,11 @@ import type { OutboxEntry } from "../store/records.js";
 import { createProvider } from "../providers/index.js";
 import type { ModelProvider } from "../providers/types.js";
 import { ToolRuntime } from "../tools/tool-runtime.js";
-import { builtinTools } from "../tools/builtin-tools.js";
+import { sessionToolOptions } from "../tools/session-toolset.js";
 import { hostTools } from "../tools/host/host-tools.js";
 import type { CoordinateFn } from "../tools/types.js";
 import { buildSystemPrompt } from "../prompt/system-prompt.js";
+import { SkillTracker } from "../skills/skill-tracker.js";
 import { currentContext, estimateTokens } from "./context-window.js";
 import { liveState } from "./live-state.js";
 import type { SessionLogger, SessionTools } from "./session-deps.js";
@@ -71,6 +72,7 @@ export class Session {
     const provider = options.provider ?? createProvider(init.model, secrets.providerEnv);
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
+    const toolset = sessionToolOptions(init, secrets.providerEnv);
     const tools =
       options.tools ??
       new ToolRuntime({
@@ -78,7 +80,8 @@ export class Session {
         sessionId: init.sessionId,
         coordinate: options.coordinate,
         deny: init.toolDeny,
-        tools: [...builtinTools(), ...hostTools(init.sessionType, init.hostActions)],
+        ...toolset,
+        tools: [...toolset.tools, ...hostTools(init.sessionType, init.hostActions)],
         remote: init.remote,
         sandbox: init.sandbox,
         secrets,
@@ -87,6 +90,8 @@ export class Session {
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
+    const skills = new SkillTracker(init.workspace);
+    await skills.refresh();
     const compression = init.compression
       ? { thresholdTokens: init.compression.thresholdTokens, retainRecentTokens: init.compression.retainRecentTokens }
       : null;
@@ -96,7 +101,15 @@ export class Session {
       tools,
       provider,
       systemPrompt: () =>
-        buildSystemPrompt({ workspace: init.workspace, sessionType: init.sessionType, toolNames, extra: init.systemPromptExtra, remote: init.remote }),
+        buildSystemPrompt({
+          workspace: init.workspace,
+          sessionType: init.sessionType,
+          toolNames,
+          extra: init.systemPromptExtra,
+          remote: init.remote,
+          skills: skills.snapshot,
+        }),
+      turnNotice: () => skills.beforeTurn(store.messages),
       stepLimit: init.stepLimit ?? DEFAULT_STEP_LIMIT,
       compression,
       streamDeltas: init.streamDeltas ?? false,

@@ -31,8 +31,11 @@ export class TurnJournal {
     }
   }
 
-  /** Starts a turn with every queued input. An unfinished earlier turn is closed as superseded. */
-  beginTurn(): Promise<TurnRecord | null> {
+  /**
+   * Starts a turn with every queued input. An unfinished earlier turn is closed as superseded. A
+   * `notice` (what changed in the workspace's skills) goes into history just before the inputs.
+   */
+  beginTurn(notice: string | null = null): Promise<TurnRecord | null> {
     return this.store.commit("turn_start", (tx) => {
       const inputs = tx.takeQueue();
       if (inputs.length === 0) return null;
@@ -42,6 +45,7 @@ export class TurnJournal {
         tx.putTurn({ ...prev, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
       }
       const turnId = this.store.meta.nextTurnId++;
+      if (notice) tx.appendMessage({ role: "user", turnId, time: new Date().toISOString(), content: [{ type: "text", text: notice }] });
       for (const input of inputs) {
         tx.appendMessage({
           role: "user",

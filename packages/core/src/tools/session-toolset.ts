@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { InitializeParams, ModelCapability, ModelConfig } from "@starling/protocol";
 import { createHelperModels, type HelperModels } from "../providers/helper-models.js";
+import { skillLoadTool } from "../skills/skill-load.js";
 import { builtinTools } from "./builtin-tools.js";
 import type { AnyTool } from "./define-tool.js";
 import { downloadTools } from "./downloads/download-tools.js";
@@ -47,7 +48,7 @@ const MEDIA = [
 ] as const satisfies readonly { kind: "image" | "pdf" | "audio"; capability: ModelCapability; load: AnyTool }[];
 
 /**
- * The catalog of a session (reference §3.2): files and shell, web_fetch and downloads always;
+ * The catalog of a session (reference §3.2): files and shell, web_fetch, downloads and skill_load always;
  * web_search when the model has `web_search` or a search model is configured; per media kind either
  * `<kind>_load` (the session's own model reads it) or `<kind>_analysis` + `<kind>_analysis_stop` (a helper
  * model with that capability is configured); image generation when an image model is available.
@@ -57,7 +58,7 @@ export function sessionToolset(input: SessionToolsetInput): SessionToolset {
   const downloads = new Downloads(input.workspace, input.sessionId);
   const jobs = new MediaJobs();
   const caps = new Set(input.model.capabilities);
-  const tools: AnyTool[] = [...builtinTools(), webFetchTool, ...downloadTools(downloads)];
+  const tools: AnyTool[] = [...builtinTools(), webFetchTool, ...downloadTools(downloads), skillLoadTool];
   if (caps.has("web_search") || input.helpers?.config("search")) tools.push(webSearchTool);
   for (const media of MEDIA) {
     const helper = input.helpers?.config(media.kind);

@@ -1,6 +1,7 @@
 import { actionsForSessionType, COORDINATE_ACTIONS, type CoordinateAction, type SessionType } from "@starling/protocol";
 import { defineTool, type AnyTool } from "../define-tool.js";
 import { askHost } from "./ask-host.js";
+import { skillTools } from "../../skills/skill-tools.js";
 import { cronTools } from "./cron-tools.js";
 
 /**
@@ -42,6 +43,7 @@ const HOST_TOOLS: Partial<Record<CoordinateAction, AnyTool>> = {
   user_tell: userTellTool,
   update_plan: updatePlanTool,
   ...cronTools(),
+  ...skillTools(),
 };
 
 /**

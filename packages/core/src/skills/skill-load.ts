@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { defineTool } from "../tools/define-tool.js";
+import { ToolError } from "../tools/errors.js";
+import { scanSkills, SKILL_DIR, skillFiles } from "./skill-scan.js";
+
+/**
+ * skill_load (reference §3.10): the skill's SKILL.md and the list of its other files, read from
+ * `<workspace>/.skill/<name>/` now. The result is JSON whose first fields are `name` and `version`,
+ * which the session reads back from history to tell the model when a loaded skill changes.
+ */
+export const skillLoadTool = defineTool({
+  name: "skill_load",
+  description:
+    "Load a skill: returns its SKILL.md (instructions to follow) and lists its other files, which you can read with file_read. " +
+    "The system prompt lists the available skills; load one before doing the task it describes.",
+  parameters: z.object({
+    skill_name: z.string().trim().min(1, "skill_name must not be empty").describe("Name of the skill, as listed in the system prompt."),
+  }),
+  readOnly: true,
+  async execute(args, ctx) {
+    const scan = await scanSkills(ctx.workspace);
+    const skill = scan.skills.find((s) => s.name === args.skill_name);
+    if (!skill) {
+      const broken = scan.problems.find((p) => p.name === args.skill_name);
+      if (broken) throw new ToolError("failed", `Skill ${args.skill_name} cannot be loaded: ${broken.problem}.`);
+      const available = scan.skills.map((s) => s.name);
+      throw new ToolError(
+        "not_found",
+        `Unknown skill ${JSON.stringify(args.skill_name)}. ` +
+          (available.length ? `Available skills: ${available.join(", ")}.` : `There are no skills in ${SKILL_DIR}/ yet.`),
+      );
+    }
+    const { files, more } = await skillFiles(ctx.workspace, skill.name);
+    const result = {
+      name: skill.name,
+      version: skill.version,
+      description: skill.description,
+      folder: `${SKILL_DIR}/${skill.name}`,
+      files: more ? [...files, "… (more files not listed)"] : files,
+      content: skill.content,
+    };
+    return { content: JSON.stringify(result, null, 2), details: { name: skill.name, version: skill.version } };
+  },
+});

@@ -1,0 +1,93 @@
+import { createHash } from "node:crypto";
+import { lstat, readdir, readFile, realpath } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { describeSkillMd, SKILL_LIMITS, skillNameProblem } from "@starling/protocol";
+
+/** The workspace folder holding skills (ARCHITECTURE §7). */
+export const SKILL_DIR = ".skill";
+
+export interface SkillInfo {
+  name: string;
+  description: string;
+  /** SKILL.md as read. */
+  content: string;
+  /** Short hash of `content`: what "the skill changed" compares. */
+  version: string;
+}
+
+export interface SkillProblem {
+  name: string;
+  problem: string;
+}
+
+export interface SkillScan {
+  skills: SkillInfo[];
+  /** Skills that could not be read or parsed: reported in the system prompt, never fatal. */
+  problems: SkillProblem[];
+}
+
+export const EMPTY_SCAN: SkillScan = { skills: [], problems: [] };
+
+export function skillVersion(content: string): string {
+  return createHash("sha256").update(content).digest("hex").slice(0, 12);
+}
+
+/**
+ * Every skill in `<workspace>/.skill/`: each sub-folder (by name) that has a SKILL.md. A SKILL.md that
+ * is too large, unreadable, malformed or a link out of the workspace becomes a problem entry.
+ */
+export async function scanSkills(workspace: string): Promise<SkillScan> {
+  const root = await realpath(workspace).catch(() => workspace);
+  const dir = join(root, SKILL_DIR);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const scan: SkillScan = { skills: [], problems: [] };
+  for (const name of entries.map((e) => e.name).sort()) {
+    const file = join(dir, name, "SKILL.md");
+    const stat = await lstat(file).catch(() => null);
+    if (!stat) continue;
+    const read = await readSkill(root, name, file);
+    if ("problem" in read) scan.problems.push({ name, problem: read.problem });
+    else scan.skills.push(read);
+  }
+  return scan;
+}
+
+async function readSkill(root: string, name: string, file: string): Promise<SkillInfo | { problem: string }> {
+  const nameProblem = skillNameProblem(name);
+  if (nameProblem) return { problem: `folder name: ${nameProblem}` };
+  try {
+    const real = await realpath(file);
+    const rel = relative(root, real);
+    if (rel.startsWith(`..${sep}`) || rel === ".." || rel.startsWith(sep)) return { problem: "SKILL.md is a link to outside the workspace" };
+    const stat = await lstat(real);
+    if (!stat.isFile()) return { problem: "SKILL.md is not a regular file" };
+    if (stat.size > SKILL_LIMITS.skillMdBytes) return { problem: `SKILL.md is ${stat.size} bytes; the limit is ${SKILL_LIMITS.skillMdBytes}` };
+    const content = await readFile(real, "utf8");
+    const described = describeSkillMd(content);
+    if ("error" in described) return { problem: described.error };
+    return { name, description: described.description || "(no description)", content, version: skillVersion(content) };
+  } catch (err) {
+    return { problem: `SKILL.md cannot be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** The other files of a skill folder (relative paths, at most `limit`), for skill_load. */
+export async function skillFiles(workspace: string, name: string, limit = 100): Promise<{ files: string[]; more: boolean }> {
+  const base = join(await realpath(workspace).catch(() => workspace), SKILL_DIR, name);
+  const files: string[] = [];
+  let more = false;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name === ".git") continue;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (relative(base, path) !== "SKILL.md") {
+        if (files.length >= limit) more = true;
+        else files.push(relative(base, path).split(sep).join("/"));
+      }
+    }
+  };
+  await walk(base);
+  return { files, more };
+}

@@ -1,0 +1,66 @@
+import type { TranscriptMessage } from "@starling/protocol";
+import { EMPTY_SCAN, scanSkills, type SkillScan } from "./skill-scan.js";
+
+export const SKILL_NOTICE_HEADER = "[Runtime Skill Updates]";
+/** Longest SKILL.md text repeated in a notice; the rest is one skill_load away. */
+const NOTICE_CONTENT_CHARS = 8000;
+const NOTICE_TAG = /<skill name="([A-Za-z0-9_-]+)" version="([^"]+)">/g;
+/** `name` and `version` lead skill_load's JSON, so they survive even a result cut short for the model. */
+const LOAD_NAME = /^\{\s*"name":\s*"([A-Za-z0-9_-]+)",\s*"version":\s*"([0-9a-f]+)"/;
+
+/**
+ * The skills of a session's workspace (ARCHITECTURE §9 "Skills"): the snapshot the system prompt lists,
+ * re-read at each turn start, and the notice for skills the model loaded that changed since.
+ * Which version the model has seen comes from history (skill_load results and earlier notices), so
+ * it is as durable as the transcript and needs no state of its own.
+ */
+export class SkillTracker {
+  snapshot: SkillScan = EMPTY_SCAN;
+
+  constructor(private readonly workspace: string) {}
+
+  async refresh(): Promise<SkillScan> {
+    this.snapshot = await scanSkills(this.workspace);
+    return this.snapshot;
+  }
+
+  /** Re-reads the skills; returns the notice text for loaded skills that changed, or null. */
+  async beforeTurn(history: readonly TranscriptMessage[]): Promise<string | null> {
+    const scan = await this.refresh();
+    return skillNotice(seenVersions(history), scan);
+  }
+}
+
+/** For each skill the model has seen: the version it saw last (`deleted`/`broken` after such a notice). */
+export function seenVersions(history: readonly TranscriptMessage[]): Map<string, string> {
+  const seen = new Map<string, string>();
+  for (const m of history) {
+    for (const item of m.content) {
+      if (item.type === "tool_result" && item.name === "skill_load" && !item.isError) {
+        const load = LOAD_NAME.exec(item.content);
+        if (load) seen.set(load[1]!, load[2]!);
+      } else if (item.type === "text" && m.role === "user" && item.text.startsWith(SKILL_NOTICE_HEADER)) {
+        for (const tag of item.text.matchAll(NOTICE_TAG)) seen.set(tag[1]!, tag[2]!);
+      }
+    }
+  }
+  return seen;
+}
+
+export function skillNotice(seen: ReadonlyMap<string, string>, scan: SkillScan): string | null {
+  const parts: string[] = [];
+  for (const [name, version] of seen) {
+    const skill = scan.skills.find((s) => s.name === name);
+    const problem = scan.problems.find((p) => p.name === name);
+    if (skill && skill.version !== version) {
+      const cut = skill.content.length > NOTICE_CONTENT_CHARS;
+      const text = cut ? `${skill.content.slice(0, NOTICE_CONTENT_CHARS)}\n… (cut; skill_load ${name} shows all of it)` : skill.content;
+      parts.push(`<skill name="${name}" version="${skill.version}">\nThe skill ${name} changed since you loaded it. Its SKILL.md now reads:\n${text}\n</skill>`);
+    } else if (!skill && problem && version !== "broken") {
+      parts.push(`<skill name="${name}" version="broken">\nThe skill ${name} you loaded cannot be read now: ${problem.problem}.\n</skill>`);
+    } else if (!skill && !problem && version !== "deleted") {
+      parts.push(`<skill name="${name}" version="deleted">\nThe skill ${name} you loaded was deleted; do not follow it any more.\n</skill>`);
+    }
+  }
+  return parts.length ? [SKILL_NOTICE_HEADER, ...parts].join("\n") : null;
+}
