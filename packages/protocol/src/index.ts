@@ -17,6 +17,9 @@ export {
 } from "./values.js";
 export { ModelConfig, ProviderType, ModelCapability, RetryMode, type ModelConfigInput } from "./model-config.js";
 
+// MCP servers (initialize.mcpServers, live_state.mcp)
+export { McpServerSpec, McpServers, McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
+
 // Events
 export {
   SessionEvent,
@@ -101,8 +104,8 @@ export { createRedactor, NO_REDACTION, MIN_REDACTED_LENGTH, type Redactor } from
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
 export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";
-export { scrubOwnEnviron } from "./environ-scrub.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
+export { scrubOwnEnviron } from "./environ-scrub.js";
 
 // Process helpers
 export { crashPoint, failPoint, InjectedIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";

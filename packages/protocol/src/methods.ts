@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ModelConfig } from "./model-config.js";
 import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
 import { SessionEventParams } from "./events.js";
+import { McpServers, McpServerStatus } from "./mcp.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -101,6 +102,11 @@ export const InitializeParams = z.object({
    * its action is listed here and the session type has it (reference §3.2); absent: no host tools.
    */
   hostActions: z.array(z.string()).optional(),
+  /**
+   * MCP servers whose tools join the catalog as `mcp__<server>__<tool>` (config `mcp_servers`, minus the
+   * ones disabled for the conversation). Absent or empty: the MCP client is never loaded.
+   */
+  mcpServers: McpServers.optional(),
 });
 export type InitializeParams = z.infer<typeof InitializeParams>;
 
@@ -168,6 +174,8 @@ export const LiveState = z.object({
   queuedInputs: z.number().int().nonnegative(),
   turnStartedAt: z.string().nullable(),
   unfinishedTurn: UnfinishedTurn.nullable(),
+  /** Each MCP server's state (absent when the session has none). */
+  mcp: z.array(McpServerStatus).optional(),
 });
 export const TranscriptPage = z.object({
   view: z.literal("transcript_page"),

@@ -1,10 +1,11 @@
-import { createRedactor, type InitializeParams, scrubOwnEnviron } from "@starling/protocol";
+import { createRedactor, type InitializeParams, mcpSecretNames, scrubOwnEnviron } from "@starling/protocol";
 import { redactWorkerLogs } from "./logger.js";
 
-/** Names of the session's model keys: `initialize.secrets` and every model's `api_key_env`. */
+/** Names of the session's secrets: `initialize.secrets`, every model's `api_key_env`, MCP servers' secret variables. */
 function keyNames(init: InitializeParams): string[] {
   const models = [init.model, ...Object.values(init.helperModels ?? {})];
-  return [...new Set([...Object.keys(init.secrets ?? {}), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : []))])];
+  const mcp = Object.values(init.mcpServers ?? {}).flatMap(mcpSecretNames);
+  return [...new Set([...Object.keys(init.secrets ?? {}), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcp])];
 }
 
 /** From `initialize` on, worker log lines never carry a model key (from initialize.secrets or this process's env). */

@@ -8,6 +8,8 @@ import type { TurnJournal } from "./turn-journal.js";
 /** The tool side of a session, as the machine needs it (implemented by ToolRuntime). */
 export interface SessionTools {
   catalog(): ToolSchema[];
+  /** Brings a changing catalog (MCP servers) up to date; awaited before each model call. */
+  prepare?(signal: AbortSignal): Promise<void>;
   isReadOnly(name: string): boolean;
   run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
   /** Kills every running child process group (on cancel and shutdown). */

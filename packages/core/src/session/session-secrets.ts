@@ -1,4 +1,4 @@
-import { createRedactor, type InitializeParams, type Redactor } from "@starling/protocol";
+import { createRedactor, mcpSecretNames, type InitializeParams, type Redactor } from "@starling/protocol";
 import type { KnownSecrets } from "../tools/tool-process.js";
 
 export interface SessionSecrets extends KnownSecrets {
@@ -8,14 +8,16 @@ export interface SessionSecrets extends KnownSecrets {
 }
 
 /**
- * The secrets a session knows: `initialize.secrets` (how the host passes model keys) and, for
- * embedders, the worker-environment variables its models name in `api_key_env`. They are kept out
+ * The secrets a session knows: `initialize.secrets` (how the host passes model keys and MCP servers'
+ * secrets) and, for embedders, the worker-environment variables its models name in `api_key_env` and
+ * its MCP servers in `secretEnv` / `headersEnv`. They are kept out
  * of tool processes and redacted from tool results.
  */
 export function sessionSecrets(init: InitializeParams, env: NodeJS.ProcessEnv): SessionSecrets {
   const fromInit = init.secrets ?? {};
   const models = [init.model, ...Object.values(init.helperModels ?? {})];
-  const named = new Set([...Object.keys(fromInit), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : []))]);
+  const mcpNames = Object.values(init.mcpServers ?? {}).flatMap(mcpSecretNames);
+  const named = new Set([...Object.keys(fromInit), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcpNames]);
   const values: Record<string, string> = {};
   for (const name of named) {
     const value = fromInit[name] ?? env[name];

@@ -19,6 +19,7 @@ import { ToolRuntime } from "../tools/tool-runtime.js";
 import { sessionToolOptions } from "../tools/session-toolset.js";
 import { hostTools } from "../tools/host/host-tools.js";
 import type { CoordinateFn } from "../tools/types.js";
+import type { McpTools } from "../mcp/mcp-tools.js";
 import { buildSystemPrompt } from "../prompt/system-prompt.js";
 import { SkillTracker } from "../skills/skill-tracker.js";
 import { currentContext, estimateTokens } from "./context-window.js";
@@ -62,6 +63,7 @@ export class Session {
     private readonly tools: SessionTools,
     private readonly recovered: { turnId: number; reason: string } | null,
     private readonly log: SessionLogger,
+    private readonly mcp: McpTools | null,
   ) {}
 
   /** Opens the store, rebuilds the session from its journal and recovers an unfinished turn. The actor is not started yet. */
@@ -73,6 +75,18 @@ export class Session {
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
     const toolset = sessionToolOptions(init, secrets.providerEnv);
+    // The MCP client (and its SDK) is loaded only by sessions that have MCP servers.
+    const mcp =
+      !options.tools && init.mcpServers && Object.keys(init.mcpServers).length
+        ? new (await import("../mcp/mcp-tools.js")).McpTools({
+            servers: init.mcpServers,
+            workspace: init.workspace,
+            sessionId: init.sessionId,
+            sandbox: init.sandbox,
+            secrets,
+            secretEnv: secrets.providerEnv,
+          })
+        : null;
     const tools =
       options.tools ??
       new ToolRuntime({
@@ -86,6 +100,7 @@ export class Session {
         sandbox: init.sandbox,
         secrets,
         redactor: secrets.redactor,
+        sources: mcp ? [mcp] : undefined,
       });
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
     const recovered = await journal.recover();
@@ -115,7 +130,7 @@ export class Session {
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
     });
-    return new Session(init, store, journal, machine, tools, recovered, options.log);
+    return new Session(init, store, journal, machine, tools, recovered, options.log, mcp);
   }
 
   summary(): InitializeResult {
@@ -185,8 +200,10 @@ export class Session {
   query(raw: unknown): QueryResult {
     const params = QueryParams.parse(raw);
     switch (params.view) {
-      case "live_state":
-        return liveState(this.requireActor().getSnapshot(), this.store, this.journal);
+      case "live_state": {
+        const state = liveState(this.requireActor().getSnapshot(), this.store, this.journal);
+        return this.mcp ? { ...state, mcp: this.mcp.status() } : state;
+      }
       case "transcript_page": {
         const source: TranscriptMessage[] =
           params.source === "current" ? currentContext(this.store.messages, this.store.compaction) : this.store.messages;
@@ -232,6 +249,7 @@ export class Session {
     const control = actor?.getSnapshot().context.control;
     actor?.send({ type: "SHUTDOWN" });
     await this.tools.killAll();
+    await this.mcp?.dispose();
     if (control) await Promise.race([control.idle(), new Promise((r) => setTimeout(r, 2000))]);
     actor?.stop();
     await this.store.close();

@@ -75,16 +75,20 @@ export class ToolProcessLauncher {
     return this.probed;
   }
 
-  /** `argv` (e.g. `["/bin/bash", "-c", cmd]`) as it is spawned in this mode, in `cwd` (default the workspace). */
-  command(argv: readonly [string, ...string[]], cwd = this.options.workspace): ToolCommand {
+  /**
+   * `argv` (e.g. `["/bin/bash", "-c", cmd]`) as it is spawned in this mode, in `cwd` (default the workspace).
+   * `extraEnv` is added for this process only (an MCP server's `env` and secrets).
+   */
+  command(argv: readonly [string, ...string[]], cwd = this.options.workspace, extraEnv: Record<string, string> = {}): ToolCommand {
+    const env = { ...this.env, ...extraEnv };
     if (this.sandbox.mode === "subprocess") {
       const [program, ...args] = argv;
-      return { program, args, env: this.environment(), cwd };
+      return { program, args, env, cwd };
     }
     return {
       program: this.sandbox.bubblewrapBinary,
-      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, this.env, cwd), "--", ...argv],
-      // bwrap itself starts clean too: its own environment is the tools' one.
+      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, env, cwd), "--", ...argv],
+      // bwrap itself starts clean too: its own environment is the tools' one (the extra reaches only the process inside).
       env: this.environment(),
       cwd,
     };

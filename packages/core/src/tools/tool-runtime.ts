@@ -10,6 +10,7 @@ import { ShellSessions } from "./shell-sessions.js";
 import { ProcessLedger } from "./process-ledger.js";
 import { RemoteRouting } from "./remote/remote-routing.js";
 import { ToolProcessLauncher } from "./tool-process.js";
+import type { ToolSource } from "./tool-source.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 
@@ -33,10 +34,14 @@ export class ToolRuntime {
   private readonly maxResultChars: number;
   private readonly routing: RemoteRouting;
   private schemas: ToolSchema[] | null = null;
+  private readonly sources: readonly ToolSource[];
+  private readonly denied: ReadonlySet<string>;
   private disposed = false;
 
   constructor(private readonly options: ToolRuntimeOptions) {
     const denied = new Set(options.deny ?? []);
+    this.denied = denied;
+    this.sources = options.sources ?? [];
     for (const tool of options.tools ?? builtinTools()) {
       if (denied.has(tool.name)) continue;
       if (this.tools.has(tool.name)) throw new Error(`ToolRuntime: duplicate tool name ${tool.name}`);
@@ -55,19 +60,28 @@ export class ToolRuntime {
     this.maxResultChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   }
 
-  /** What the model is offered: one entry per tool, sorted by name, parameters as JSON Schema. */
+  /**
+   * What the model is offered: one entry per tool, sorted by name, parameters as JSON Schema; then the
+   * tools of the runtime's sources (MCP servers) as they are now.
+   */
   catalog(): ToolSchema[] {
     this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((tool) => toolSchema(tool, this.routing.parameters(tool)));
-    return this.schemas.map((schema) => ({ ...schema }));
+    const dynamic = this.sources.flatMap((s) => s.catalog()).filter((t) => !this.denied.has(t.name) && !this.tools.has(t.name));
+    return [...this.schemas.map((schema) => ({ ...schema })), ...dynamic];
+  }
+
+  /** Brings the sources' catalogs up to date; called before each model call. */
+  async prepare(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.sources.map((s) => s.prepare(signal)));
   }
 
   has(name: string): boolean {
-    return this.tools.has(name);
+    return this.tools.has(name) || this.sourceOf(name) !== null;
   }
 
   /** `true` only for known tools without side effects (safe to re-run after a crash). */
   isReadOnly(name: string): boolean {
-    return this.tools.get(name)?.readOnly ?? false;
+    return this.tools.get(name)?.readOnly ?? this.sourceOf(name)?.isReadOnly(name) ?? false;
   }
 
   /** Runs one call. Never throws; honours `options.signal` (returns promptly once it aborts). */
@@ -93,14 +107,38 @@ export class ToolRuntime {
   /** Kills all children; later calls are refused. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    await this.shells.killAll();
+    await Promise.all([this.shells.killAll(), ...this.sources.map((s) => s.dispose())]);
+  }
+
+  private sourceOf(name: string): ToolSource | null {
+    if (this.denied.has(name)) return null;
+    return this.sources.find((s) => s.has(name)) ?? null;
+  }
+
+  /** A call to a source's tool: JSON parsed here, validated and run by the source. */
+  private async executeFromSource(source: ToolSource, call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult> {
+    const parsed = parseArgumentText(call.name, call.arguments);
+    if (!parsed.ok) return failure("invalid_arguments", parsed.message);
+    try {
+      const work = source.run(call.name, parsed.value, { workspace: await this.paths.root(), callId: call.id, turnId: options.turnId, signal: options.signal });
+      const output = await withAbortGrace(work, options.signal);
+      if (output === ABANDONED) return failure("aborted", `${call.name} was interrupted and did not stop within ${ABORT_GRACE_MS} ms; its outcome is unknown.`);
+      return fromOutput(output);
+    } catch (error) {
+      return this.describeError(error, call.name, options.signal);
+    }
   }
 
   private async execute(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult> {
     if (this.disposed) return failure("failed", `The tool runtime is shut down; ${call.name} was not run.`);
     const tool = this.tools.get(call.name);
+    const source = tool ? null : this.sourceOf(call.name);
+    if (source) {
+      if (options.signal.aborted) return failure("aborted", `${call.name} was not started: the turn was cancelled or interrupted.`);
+      return this.executeFromSource(source, call, options);
+    }
     if (!tool) {
-      const names = [...this.tools.keys()].sort().join(", ");
+      const names = this.catalog().map((t) => t.name).join(", ");
       return failure("unknown_tool", `Unknown tool ${JSON.stringify(call.name)}: it is not in this session's catalog. Available tools: ${names}.`);
     }
     if (options.signal.aborted) return failure("aborted", `${tool.name} was not started: the turn was cancelled or interrupted.`);

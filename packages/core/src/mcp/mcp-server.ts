@@ -1,0 +1,226 @@
+import { isAbsolute, resolve } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServerSpec, McpServerStatus } from "@starling/protocol";
+import { ToolError } from "../tools/errors.js";
+import type { ProcessLedger } from "../tools/process-ledger.js";
+import type { ToolProcessLauncher } from "../tools/tool-process.js";
+import { mcpCatalog, type McpCatalogEntry, type McpCatalogResult, type McpListedTool } from "./mcp-catalog.js";
+import type { McpCallResult } from "./mcp-results.js";
+import { ChildStdioTransport } from "./stdio-transport.js";
+
+/** How long starting a server (spawn + initialize + tools/list) may take. */
+export const MCP_CONNECT_TIMEOUT_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
+
+export interface McpServerOptions {
+  name: string;
+  spec: McpServerSpec;
+  workspace: string;
+  launcher: ToolProcessLauncher;
+  ledger?: ProcessLedger;
+  /** The value of a secret variable named in `secretEnv` / `headersEnv`. */
+  secret: (name: string) => string | undefined;
+}
+
+/**
+ * One MCP server of a session: started on first use, its tools listed (again after
+ * `notifications/tools/list_changed`), restarted after a crash on the next use with backoff
+ * (immediately the first time, then 1 s, 2 s, … up to 30 s between attempts).
+ */
+export class McpServerConnection {
+  private state: McpServerStatus["state"] = "idle";
+  private client: Client | null = null;
+  private transport: Transport | null = null;
+  private starting: Promise<Client> | null = null;
+  private listing: McpCatalogResult = { entries: [], skipped: [] };
+  private stale = false;
+  private lastError: string | null = null;
+  private restarts = 0;
+  private failures = 0;
+  private lastFailureAt = 0;
+  private closed = false;
+
+  constructor(private readonly options: McpServerOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get timeoutMs(): number {
+    return this.options.spec.timeoutSeconds * 1000;
+  }
+
+  entries(): readonly McpCatalogEntry[] {
+    return this.listing.entries;
+  }
+
+  status(): McpServerStatus {
+    return {
+      name: this.options.name,
+      transport: this.options.spec.transport,
+      state: this.state,
+      tools: this.listing.entries.map((e) => e.schema.name),
+      skipped: this.listing.skipped,
+      lastError: this.lastError,
+      restarts: this.restarts,
+    };
+  }
+
+  /**
+   * Whether the next model call should wait for this server: never started, its tool list changed, or
+   * it never listed tools and its backoff has passed. A crashed server with known tools waits for a call.
+   */
+  needsPreparing(): boolean {
+    if (this.closed || this.starting) return false;
+    if (this.state === "idle" || (this.client && this.stale)) return true;
+    return this.state === "failed" && this.listing.entries.length === 0 && this.backoffLeft() <= 0;
+  }
+
+  /** Connected with a current tool list (started, restarted or re-listed as needed). Throws a ToolError when it cannot be. */
+  async ready(signal: AbortSignal): Promise<Client> {
+    if (this.closed) throw new ToolError("failed", `MCP server ${this.name} is shut down.`);
+    const client = this.client ?? (await (this.starting ??= this.start(signal).finally(() => (this.starting = null))));
+    if (this.stale) {
+      this.stale = false;
+      await this.list(client, signal);
+    }
+    return client;
+  }
+
+  async call(entry: McpCatalogEntry, args: unknown, signal: AbortSignal): Promise<McpCallResult> {
+    const client = await this.ready(signal);
+    try {
+      const result = (await client.callTool({ name: entry.tool, arguments: args as Record<string, unknown> }, undefined, {
+        signal,
+        timeout: this.timeoutMs,
+      })) as McpCallResult;
+      this.failures = 0;
+      return result;
+    } catch (error) {
+      throw this.callError(error, entry, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const transport = this.transport;
+    this.client = null;
+    this.transport = null;
+    await transport?.close().catch(() => undefined);
+  }
+
+  private async start(signal: AbortSignal): Promise<Client> {
+    await this.backoff(signal);
+    if (this.failures > 0) this.restarts++;
+    this.state = "connecting";
+    const transport = this.createTransport();
+    const client = new Client({ name: "starling", version: "1" }, { capabilities: {} });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      this.stale = true;
+    });
+    transport.onclose = () => {
+      if (this.transport !== transport) return; // closed on purpose or replaced
+      this.markFailed(`the server stopped (${this.exitText(transport)})`);
+    };
+    this.transport = transport;
+    try {
+      await client.connect(transport, { signal, timeout: MCP_CONNECT_TIMEOUT_MS });
+      this.stale = false;
+      await this.list(client, signal);
+    } catch (error) {
+      const why = `could not start: ${errorText(error)}${this.stderrText(transport)}`;
+      this.transport = null;
+      await transport.close().catch(() => undefined);
+      this.markFailed(why);
+      throw new ToolError("failed", `MCP server ${this.name} ${why}`);
+    }
+    this.client = client;
+    this.state = "connected";
+    this.lastError = null;
+    return client;
+  }
+
+  private async list(client: Client, signal: AbortSignal): Promise<void> {
+    const tools: McpListedTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { signal, timeout: MCP_CONNECT_TIMEOUT_MS });
+      tools.push(...(page.tools as McpListedTool[]));
+      cursor = page.nextCursor;
+    } while (cursor);
+    this.listing = mcpCatalog(this.name, this.options.spec, tools);
+  }
+
+  private createTransport(): Transport {
+    const { spec, workspace, launcher } = this.options;
+    if (spec.transport === "http") {
+      const headers: Record<string, string> = { ...spec.headers };
+      for (const [header, variable] of Object.entries(spec.headersEnv)) headers[header] = this.requireSecret(variable);
+      return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers } });
+    }
+    const env: Record<string, string> = { ...spec.env };
+    for (const [variable, secretName] of Object.entries(spec.secretEnv)) env[variable] = this.requireSecret(secretName);
+    const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(workspace, spec.cwd)) : workspace;
+    return new ChildStdioTransport(launcher.command([spec.command, ...spec.args], cwd, env), this.options.ledger);
+  }
+
+  private requireSecret(name: string): string {
+    const value = this.options.secret(name);
+    if (!value) throw new ToolError("failed", `MCP server ${this.name} needs the secret ${name}, which is not set; ask the operator to add it to the env file.`);
+    return value;
+  }
+
+  private markFailed(why: string): void {
+    this.state = "failed";
+    this.lastError = why;
+    this.failures++;
+    this.lastFailureAt = Date.now();
+    this.client = null;
+    this.transport = null;
+  }
+
+  /** Waits until the next start is allowed (the first restart at once, then doubling delays). */
+  private async backoff(signal: AbortSignal): Promise<void> {
+    const wait = this.backoffLeft();
+    if (wait <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, wait);
+      signal.addEventListener("abort", () => (clearTimeout(timer), reject(new ToolError("aborted", `MCP server ${this.name}: the restart was interrupted.`))), { once: true });
+    });
+  }
+
+  private backoffLeft(): number {
+    if (this.failures < 2) return 0;
+    return this.lastFailureAt + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 2)) - Date.now();
+  }
+
+  private callError(error: unknown, entry: McpCatalogEntry, signal: AbortSignal): ToolError {
+    const tool = entry.schema.name;
+    if (signal.aborted) return new ToolError("aborted", `${tool} was cancelled (the MCP server was told to stop the call); its outcome is unknown.`);
+    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+      return new ToolError("failed", `${tool} did not answer within ${this.options.spec.timeoutSeconds} s and was cancelled; its outcome is unknown. The turn goes on: try another way or a smaller request.`);
+    }
+    if (this.state === "failed" || (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)) {
+      if (this.state !== "failed") this.markFailed(`the connection closed during ${entry.tool}`);
+      return new ToolError("failed", `MCP server ${this.name} stopped during ${tool} (${this.lastError}); the call's outcome is unknown. The server is restarted on the next call.`);
+    }
+    return new ToolError("failed", `${tool} failed: ${errorText(error)}`);
+  }
+
+  private exitText(transport: Transport): string {
+    const exit = transport instanceof ChildStdioTransport ? transport.exitDescription() : null;
+    return `${exit ?? "connection closed"}${this.stderrText(transport)}`;
+  }
+
+  private stderrText(transport: Transport): string {
+    const tail = transport instanceof ChildStdioTransport ? transport.stderrTail() : "";
+    return tail ? `; stderr: ${tail.slice(-500)}` : "";
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

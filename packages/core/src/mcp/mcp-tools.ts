@@ -1,0 +1,88 @@
+import { join } from "node:path";
+import type { McpServers, McpServerStatus, ToolSandbox } from "@starling/protocol";
+import { ToolError } from "../tools/errors.js";
+import { ProcessLedger } from "../tools/process-ledger.js";
+import { ToolProcessLauncher, type KnownSecrets } from "../tools/tool-process.js";
+import type { ToolSource, ToolSourceCall } from "../tools/tool-source.js";
+import type { ToolOutput } from "../tools/define-tool.js";
+import type { ToolSchema } from "../tools/types.js";
+import { describeSchemaErrors, type McpCatalogEntry } from "./mcp-catalog.js";
+import { mapMcpResult } from "./mcp-results.js";
+import { McpServerConnection } from "./mcp-server.js";
+
+export interface McpToolsOptions {
+  servers: McpServers;
+  workspace: string;
+  sessionId: string;
+  sandbox?: ToolSandbox;
+  secrets?: KnownSecrets;
+  /** Secret variable → value (`initialize.secrets`, then the worker's environment). */
+  secretEnv: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The MCP servers of a session as one ToolSource (ARCHITECTURE §9): each server's tools as
+ * `mcp__<server>__<tool>`. Servers start before the first model call (a server that cannot start is
+ * reported in its status and retried before later model calls); a crashed server keeps its tools in the
+ * catalog and is restarted when one is called. Loaded only by sessions that have MCP servers.
+ */
+export class McpTools implements ToolSource {
+  private readonly servers: McpServerConnection[];
+
+  constructor(options: McpToolsOptions) {
+    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets });
+    const ledger = new ProcessLedger(
+      join(options.workspace, ".starling", "process-groups", `${options.sessionId.replace(/[^A-Za-z0-9._-]/g, "_")}.mcp.json`),
+    );
+    ledger.reapOrphans();
+    this.servers = Object.entries(options.servers).map(
+      ([name, spec]) =>
+        new McpServerConnection({ name, spec, workspace: options.workspace, launcher, ledger, secret: (n) => options.secretEnv[n] }),
+    );
+  }
+
+  /** Starts servers never started and re-lists changed ones; failures go into their status, not the turn. */
+  async prepare(signal: AbortSignal): Promise<void> {
+    await Promise.all(
+      this.servers.filter((s) => s.needsPreparing()).map((s) => s.ready(signal).catch(() => undefined)),
+    );
+  }
+
+  catalog(): ToolSchema[] {
+    return this.servers.flatMap((s) => s.entries().map((e) => ({ ...e.schema })));
+  }
+
+  has(name: string): boolean {
+    return this.find(name) !== null;
+  }
+
+  isReadOnly(name: string): boolean {
+    return this.find(name)?.entry.readOnly ?? false;
+  }
+
+  async run(name: string, args: unknown, call: ToolSourceCall): Promise<ToolOutput> {
+    const found = this.find(name);
+    if (!found) throw new ToolError("unknown_tool", `Unknown tool ${JSON.stringify(name)}: the MCP server no longer offers it.`);
+    const { server, entry } = found;
+    if (!entry.validate(args)) return { content: describeSchemaErrors(name, entry.validate), isError: true, details: { kind: "invalid_arguments" } };
+    const result = await server.call(entry, args, call.signal);
+    const output = await mapMcpResult(result, call.workspace, call.callId, name);
+    return { ...output, details: { ...output.details, mcpServer: server.name } };
+  }
+
+  status(): McpServerStatus[] {
+    return this.servers.map((s) => s.status());
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close()));
+  }
+
+  private find(name: string): { server: McpServerConnection; entry: McpCatalogEntry } | null {
+    for (const server of this.servers) {
+      const entry = server.entries().find((e) => e.schema.name === name);
+      if (entry) return { server, entry };
+    }
+    return null;
+  }
+}

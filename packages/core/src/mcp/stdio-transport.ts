@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { ProcessLedger } from "../tools/process-ledger.js";
+import type { ToolCommand } from "../tools/tool-process.js";
+
+const STDERR_TAIL_CHARS = 2000;
+
+/**
+ * MCP over a child's stdin/stdout, started exactly as given (ToolProcessLauncher's command: allowlisted
+ * environment, bwrap in bubblewrap mode). The SDK's own StdioClientTransport adds variables from the
+ * worker's environment and leaves the process group alive, so Starling uses this one: the server runs in
+ * its own process group, killed whole on close; its stderr is kept (a tail) for error messages.
+ */
+export class ChildStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private child: ChildProcess | null = null;
+  private readonly buffer = new ReadBuffer();
+  private stderr = "";
+  private exit: string | null = null;
+
+  /** `ledger` remembers the process group, so a worker started after a `kill -9` of this one stops it. */
+  constructor(
+    private readonly command: ToolCommand,
+    private readonly ledger?: ProcessLedger,
+  ) {}
+
+  /** The last lines the server wrote to stderr. */
+  stderrTail(): string {
+    return this.stderr.trim();
+  }
+
+  /** How the process ended (`exit code 1`, `signal SIGKILL`), or null while it runs. */
+  exitDescription(): string | null {
+    return this.exit;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  start(): Promise<void> {
+    if (this.child) throw new Error("ChildStdioTransport already started");
+    const { program, args, env, cwd } = this.command;
+    return new Promise((resolve, reject) => {
+      const child = spawn(program, args, { env, cwd, stdio: ["pipe", "pipe", "pipe"], detached: true });
+      this.child = child;
+      child.once("error", (error) => {
+        reject(error);
+        this.onerror?.(error);
+      });
+      child.once("spawn", () => {
+        if (child.pid) this.ledger?.record(child.pid);
+        resolve();
+      });
+      child.once("close", (code, signal) => {
+        if (child.pid) this.ledger?.forget(child.pid);
+        this.exit = signal ? `signal ${signal}` : `exit code ${code}`;
+        this.child = null;
+        this.onclose?.();
+      });
+      child.stdin?.on("error", (error) => this.onerror?.(error));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        this.buffer.append(chunk);
+        for (;;) {
+          let message: JSONRPCMessage | null;
+          try {
+            message = this.buffer.readMessage();
+          } catch (error) {
+            this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+            continue;
+          }
+          if (message === null) break;
+          this.onmessage?.(message);
+        }
+      });
+      child.stderr?.on("data", (chunk: Buffer) => {
+        this.stderr = (this.stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
+      });
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed) return Promise.reject(new Error("the MCP server process is not running"));
+    return new Promise((resolve) => {
+      if (stdin.write(serializeMessage(message))) resolve();
+      else stdin.once("drain", resolve);
+    });
+  }
+
+  /** Closes stdin, then kills the whole process group (TERM, KILL after 1 s). */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    child.stdin?.end();
+    const pid = child.pid;
+    const kill = (signal: NodeJS.Signals): void => {
+      try {
+        if (pid) process.kill(-pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    kill("SIGTERM");
+    const timer = setTimeout(() => kill("SIGKILL"), 1000);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]);
+    clearTimeout(timer);
+    this.buffer.clear();
+  }
+}
