@@ -12,6 +12,7 @@ import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
 import { CronRunner } from "./cron/cron-runner.js";
+import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
 import { createHostLogger } from "./logger.js";
@@ -121,6 +122,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       }),
     );
   }
+  await applyStellaclawImport(store, settings, [...channels.keys()], log.child({ component: "import" }));
   await pruneCallRecords(conversations);
   const cron = new CronRunner(conversations);
   supervisor.start();

@@ -5,7 +5,7 @@ import { checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleField
 import { CronKeys, conversationTasks, nextBackgroundSessionId, publicTask, type StoredCronTask } from "./cron-store.js";
 
 /** Splits a stored schedule back into its named fields. */
-function fieldsOf(schedule: string): ScheduleFields {
+export function fieldsOf(schedule: string): ScheduleFields {
   const parts = schedule.split(" ");
   const fields = Object.fromEntries(CRON_SCHEDULE_FIELDS.map((f, i) => [f, parts[i]!])) as ScheduleFields;
   if (parts[6] !== undefined) fields.cron_year = parts[6];

@@ -19,6 +19,8 @@ export const HOST_CRASH_POINTS = [
   "coordinate",
   /** A cron slot: the task's next run moved on and its message admitted (or the skip notice queued). */
   "cron_slot",
+  /** The Stellaclaw import (state/import/stellaclaw.json) applied with its "applied" mark (import/stellaclaw-import.ts). */
+  "import",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 
