@@ -2,6 +2,7 @@ import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { ModelConfig as ProtocolModelConfig } from "@starling/protocol";
 import { CONFIG_VERSION } from "./version.js";
+import { McpServersConfig } from "./mcp-schema.js";
 
 /** Accepts `null` like Stellaclaw (`"software_dir": null`) and turns it into "not set". */
 function nullish<T extends z.ZodType>(schema: T) {
@@ -181,3 +182,4 @@ export const StarlingConfig = z.object({
 export type StarlingConfig = z.output<typeof StarlingConfig>;
 /** The config as written in the file (defaults not yet applied). */
 export type StarlingConfigInput = z.input<typeof StarlingConfig>;
+  mcp_servers: McpServersConfig,

@@ -26,9 +26,12 @@ function respond(req: RecordedRequest): ScriptedReply {
   if (ask.includes("[flaky]")) return model.failing ? { status: 500 } : { text: "Here is the flaky answer, finally." };
   if (ask.includes("[slowA]")) return { delayMs: 2500, text: "The slow answer to A." };
   if (ask.includes("[quickB]")) return { text: requestText(req).includes("first question [slowA]") ? "B answered, A in history." : "B answered." };
-  if (ask.includes("[memo]")) return { text: "Noted." };
+  // Turns long enough to get a progress panel: a turn that ends before its panel could be sent under the
+  // chat's send budget gets none (the reply says it all).
+  if (ask.includes("[memo]")) return { delayMs: 1200, text: "Noted." };
   if (ask.includes("[recall]")) {
-    return requestText(req).includes("ZEBRA42") ? { text: "The word was ZEBRA42." } : { text: "I do not know any word." };
+    const text = requestText(req).includes("ZEBRA42") ? "The word was ZEBRA42." : "I do not know any word.";
+    return { delayMs: 1200, text };
   }
   return { text: "A default answer." };
 }

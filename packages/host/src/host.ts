@@ -59,6 +59,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
     webPrivateNetworks: config.tools.web_private_networks,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
     workerEnv: workerFaultEnv(env),
+    mcpServers: config.mcp_servers,
   };
 }
 
