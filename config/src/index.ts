@@ -17,6 +17,7 @@ export { loadConfig, type LoadOptions } from "./load-config.js";
 export { parseConfig, type LoadResult, type ParseOptions } from "./parse-config.js";
 export type { Env } from "./secrets.js";
 export { secretEnvNames, secretValues } from "./secret-names.js";
+export { McpServerConfig, McpServersConfig } from "./mcp-schema.js";
 export { upgradeToLatest, UPGRADE_STEPS, type UpgradeStep, type UpgradeResult } from "./loaders/upgrade.js";
 export { configJsonSchema, CONFIG_SCHEMA_FILE } from "./json-schema.js";
 export { renderSystemdUnit, type SystemdUnitOptions } from "./systemd.js";

@@ -3,7 +3,8 @@ import type { StarlingConfig } from "./schema.js";
 /**
  * Every environment variable the config names as holding a secret: any string field whose key
  * ends in `_env` (`bot_token_env`, `api_key_env` of models and inline tool models, `token_env`, …),
- * found by walking the whole config so a new `*_env` field is covered without a change here.
+ * found by walking the whole config so a new `*_env` field is covered without a change here. A `*_env`
+ * field may also be a map whose values are variable names (`mcp_servers.*.secret_env`, `headers_env`).
  */
 export function secretEnvNames(config: StarlingConfig): string[] {
   const names = new Set<string>();
@@ -12,6 +13,7 @@ export function secretEnvNames(config: StarlingConfig): string[] {
     if (!value || typeof value !== "object") return;
     for (const [key, v] of Object.entries(value)) {
       if (key.endsWith("_env") && typeof v === "string" && v) names.add(v);
+      else if (key.endsWith("_env") && isStringMap(v)) Object.values(v).forEach((name) => name && names.add(name));
       else walk(v);
     }
   };
@@ -27,4 +29,8 @@ export function secretValues(config: StarlingConfig, env: Readonly<Record<string
     if (value) out[name] = value;
   }
   return out;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return !!value && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
 }

@@ -11,6 +11,7 @@ import { hostRedactor } from "../security/host-secrets.js";
 import { archiveSessionData, conversationDir } from "./workspace.js";
 import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
+import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 
 export const CONVERSATION_COMMANDS = [
   { command: "status", description: "Conversation, model, session state and usage" },
@@ -21,6 +22,7 @@ export const CONVERSATION_COMMANDS = [
   { command: "cron", description: "Scheduled tasks of this chat (enable, disable, remove)" },
   { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
   { command: "remote", description: "Remote workspace: /remote [ssh-alias /path | selectable | off]" },
+  { command: "mcp", description: "MCP servers and their tools: /mcp [enable|disable server]" },
   { command: "help", description: "What I can do" },
 ];
 
@@ -82,6 +84,8 @@ export async function runCommand(
       return setSandbox(service, conversation, args.trim());
     case "remote":
       return remoteCommand(service, conversation, args.trim());
+    case "mcp":
+      return mcpCommand(service, conversation, args.trim());
     case "new": {
       await supervisor.retire(sessionId);
       const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sanitiseSessionId(sessionId));
@@ -119,6 +123,7 @@ async function statusText(service: ConversationService, conversation: Conversati
   if (live?.view === "live_state") {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
     if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
+    lines.push(...mcpStatusLines(live));
   } else {
     lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);
   }

@@ -5,6 +5,7 @@ import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
 import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
+import { conversationMcpServers, mcpSecrets } from "./mcp-servers.js";
 import { HOST_ACTIONS } from "./coordinate.js";
 
 /** `foreground`, `background` or `subagent`, from the session id's suffix (ARCHITECTURE §7). */
@@ -24,6 +25,8 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
   if (!model) throw new Error(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
   const workspace = conversationDir(settings.workdir, conversation.id);
   const mode = conversation.sandboxOverride ?? settings.sandbox.mode;
+  const mcpServers = conversationMcpServers(settings, conversation);
+  const secrets = { ...modelSecrets(settings, [model, ...Object.values(settings.helperModels)]), ...mcpSecrets(settings, mcpServers) };
   return {
     init: {
       protocolVersion: PROTOCOL_VERSION,
@@ -34,11 +37,12 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       model,
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
-      secrets: modelSecrets(settings, [model, ...Object.values(settings.helperModels)]),
+      secrets: Object.keys(secrets).length ? secrets : undefined,
       sandbox: toolSandbox(settings, mode),
       remote: conversationRemote(conversation),
       toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,
       webPrivateNetworks: settings.webPrivateNetworks || undefined,
+      mcpServers,
     },
     command: [...settings.workerCommand],
     cwd: workspace,

@@ -1,3 +1,4 @@
+import type { McpServerConfig } from "@starling/config";
 import type { ModelConfig } from "@starling/protocol";
 import type { SandboxMode } from "../state/records.js";
 import type { LimitSettings } from "./inbound-limits.js";
@@ -29,6 +30,8 @@ export interface HostSettings {
   webPrivateNetworks?: boolean;
   /** Inbound limits (config `limits`); defaults when absent. */
   limits?: LimitSettings;
+  /** Config `mcp_servers` (all of them; `enabled` and per-conversation overrides are applied at launch). */
+  mcpServers?: Record<string, McpServerConfig>;
   /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */
   workerEnv?: NodeJS.ProcessEnv;
 }
