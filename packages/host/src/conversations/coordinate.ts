@@ -9,12 +9,13 @@ import {
   type CoordinateResult,
 } from "@starling/protocol";
 import { cronHandlers } from "../cron/cron-actions.js";
+import { skillHandlers } from "../skills/skill-actions.js";
 import { chatHandlers } from "./chat-actions.js";
 import type { ConversationService } from "./conversation-service.js";
 import { ActionError, type ActionContext, type ActionHandler, type ActionHandlers } from "./host-action.js";
 
 /** The actions this host serves (sent to workers as `initialize.hostActions`). */
-const HANDLERS: ActionHandlers = { ...chatHandlers, ...cronHandlers };
+const HANDLERS: ActionHandlers = { ...chatHandlers, ...cronHandlers, ...skillHandlers };
 export const HOST_ACTIONS: CoordinateAction[] = Object.keys(HANDLERS) as CoordinateAction[];
 
 /** A recorded outcome of one call id (ARCHITECTURE §5: the side effect and its outcome in one batch). */
@@ -48,10 +49,18 @@ export async function handleCoordinate(
   const ctx: ActionContext = { service, conversation, sessionId, turnId: request.turnId, planChanged: hooks.planChanged };
   const key = request.callId !== null && !handler.readOnly ? callKey(sessionId, request.callId) : null;
   try {
+    const { perform, apply } = handler;
+    if (perform) {
+      const recorded = key ? service.store.get<CallRecord>(key) : undefined;
+      if (recorded) return recorded.outcome;
+      const outcome: CoordinateResult = { ok: true, result: COORDINATE_ACTIONS[request.action].result.parse(await perform(request.payload as never, ctx)) };
+      if (key) await service.store.commit("coordinate", (tx) => tx.put(key, { action: request.action, outcome, at: new Date().toISOString() } satisfies CallRecord));
+      return outcome;
+    }
     return await service.store.commit(key ? "coordinate" : null, (tx): CoordinateResult => {
       const recorded = key ? service.store.get<CallRecord>(key) : undefined;
       if (recorded) return recorded.outcome;
-      const result = COORDINATE_ACTIONS[request.action].result.parse(handler.apply(request.payload as never, tx, ctx));
+      const result = COORDINATE_ACTIONS[request.action].result.parse(apply!(request.payload as never, tx, ctx));
       const outcome: CoordinateResult = { ok: true, result };
       if (key) tx.put(key, { action: request.action, outcome, at: new Date().toISOString() } satisfies CallRecord);
       return outcome;

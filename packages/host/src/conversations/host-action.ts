@@ -20,10 +20,13 @@ export class ActionError extends Error {}
  * One host action. `apply` runs inside the action's commit (commit point `coordinate`): it reads the
  * store, stages its side effects on `tx` and returns the result; it throws ActionError to refuse
  * (nothing is written then). `readOnly` actions are not recorded.
+ * An action whose side effects are files or processes (skills: copies, git) has `perform` instead:
+ * it runs first and its outcome is recorded after it (commit point `coordinate`); a crash between
+ * the two leaves no record, so the re-asked call performs again and `perform` must be safe to repeat.
  */
-export interface ActionHandler<A extends CoordinateAction> {
-  readOnly?: boolean;
-  apply(payload: CoordinatePayload<A>, tx: HostTransaction, ctx: ActionContext): CoordinateActionResult<A>;
-}
+export type ActionHandler<A extends CoordinateAction> = { readOnly?: boolean } & (
+  | { apply(payload: CoordinatePayload<A>, tx: HostTransaction, ctx: ActionContext): CoordinateActionResult<A>; perform?: never }
+  | { perform(payload: CoordinatePayload<A>, ctx: ActionContext): Promise<CoordinateActionResult<A>>; apply?: never }
+);
 export type ActionHandlers = { [A in CoordinateAction]?: ActionHandler<A> };
 

@@ -1,5 +1,7 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
 import { join } from "node:path";
+import { replaceSkillDir } from "../skills/skill-files.js";
+import { SkillStore } from "../skills/skill-store.js";
 
 export function conversationDir(workdir: string, conversationId: string): string {
   return join(workdir, "conversations", conversationId);
@@ -7,7 +9,7 @@ export function conversationDir(workdir: string, conversationId: string): string
 
 /**
  * Creates or refreshes a conversation workspace (ARCHITECTURE §7): attachments/incoming, a `shared`
- * link to the runtime store, and the skills of `rundir/.skill` copied in. Safe to run every start.
+ * link to the runtime store, and the skills of `rundir/.skill` it does not have yet. Safe to run every start.
  */
 export function seedWorkspace(workdir: string, conversationId: string): string {
   const dir = conversationDir(workdir, conversationId);
@@ -16,11 +18,13 @@ export function seedWorkspace(workdir: string, conversationId: string): string {
   mkdirSync(shared, { recursive: true });
   const link = join(dir, "shared");
   if (!existsSync(link) && !isDanglingLink(link)) symlinkSync(shared, link, "dir");
-  const skills = join(workdir, "rundir", ".skill");
-  if (existsSync(skills)) {
-    for (const name of readdirSync(skills)) {
-      cpSync(join(skills, name), join(dir, ".skill", name), { recursive: true, force: true });
-    }
+  // Only skills the workspace lacks: a copy the agent is editing (staged for skill_update) is kept.
+  // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
+  mkdirSync(join(dir, ".skill"), { recursive: true });
+  const store = new SkillStore(workdir);
+  for (const name of store.names()) {
+    const target = join(dir, ".skill", name);
+    if (!existsSync(target)) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
   }
   return dir;
 }

@@ -1,0 +1,102 @@
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { SKILL_LIMITS, validateSkillMd } from "@starling/protocol";
+import { ActionError } from "../conversations/host-action.js";
+
+const TMP = ".tmp-skill-copy";
+const OLD = ".old-skill-copy";
+
+/** A refusal for the model: what is wrong with the staged skill and what to do. */
+export class SkillError extends ActionError {}
+
+/**
+ * Checks a staged skill folder before it is persisted: a real folder with SKILL.md (frontmatter
+ * name = folder, description), only regular files and folders (no links: the copy lands in every
+ * workspace), within SKILL_LIMITS. A `.git` folder is ignored (the runtime copy keeps its own).
+ */
+export function validateStagedSkill(dir: string, name: string): { description: string } {
+  const shown = `.skill/${name}`;
+  const stat = lstatSync(dir, { throwIfNoEntry: false });
+  if (!stat) throw new SkillError(`${shown}/ does not exist in your workspace: write ${shown}/SKILL.md first, then call this again`);
+  if (!stat.isDirectory()) throw new SkillError(`${shown} must be a folder (not a file or a link) holding SKILL.md`);
+  let files = 0;
+  let bytes = 0;
+  const walk = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      const rel = `${shown}/${relative(dir, path)}`;
+      if (entry.isDirectory()) {
+        if (!(at === dir && entry.name === ".git")) walk(path);
+      } else if (entry.isFile()) {
+        files += 1;
+        bytes += lstatSync(path).size;
+        if (files > SKILL_LIMITS.files) throw new SkillError(`${shown} has more than ${SKILL_LIMITS.files} files; keep a skill small`);
+        if (bytes > SKILL_LIMITS.totalBytes) throw new SkillError(`${shown} is larger than ${SKILL_LIMITS.totalBytes} bytes in all; keep a skill small`);
+      } else {
+        throw new SkillError(`${rel} is a link or special file; a skill may hold only regular files and folders`);
+      }
+    }
+  };
+  walk(dir);
+  const skillMd = join(dir, "SKILL.md");
+  const md = lstatSync(skillMd, { throwIfNoEntry: false });
+  if (!md?.isFile()) throw new SkillError(`${shown}/SKILL.md is missing: every skill needs one`);
+  if (md.size > SKILL_LIMITS.skillMdBytes) throw new SkillError(`${shown}/SKILL.md is ${md.size} bytes; the limit is ${SKILL_LIMITS.skillMdBytes}`);
+  const parsed = validateSkillMd(readFileSync(skillMd, "utf8"), name);
+  if (!parsed.ok) throw new SkillError(`${shown}/${parsed.error}`);
+  return { description: parsed.description };
+}
+
+/**
+ * Replaces `dest` with a copy of `src` (without `src/.git`): copy to a sibling, swap by renames,
+ * keep `dest/.git` (the upstream history). `repairSkillCopy` finishes or undoes a swap a crash cut short.
+ */
+export function replaceSkillDir(src: string, dest: string): void {
+  repairSkillCopy(dest);
+  const tmp = dest + TMP;
+  const old = dest + OLD;
+  mkdirSync(join(dest, ".."), { recursive: true });
+  cpSync(src, tmp, { recursive: true, filter: (from) => !(from === join(src, ".git")) });
+  if (existsSync(dest)) renameSync(dest, old);
+  renameSync(tmp, dest);
+  if (existsSync(join(old, ".git"))) renameSync(join(old, ".git"), join(dest, ".git"));
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Leftovers of a replaceSkillDir cut short: a complete copy whose swap began is moved in; the rest is removed. */
+export function repairSkillCopy(dest: string): void {
+  const tmp = dest + TMP;
+  const old = dest + OLD;
+  if (!existsSync(dest) && existsSync(old)) renameSync(existsSync(tmp) ? tmp : old, dest);
+  if (existsSync(old)) {
+    if (existsSync(join(old, ".git")) && !existsSync(join(dest, ".git"))) renameSync(join(old, ".git"), join(dest, ".git"));
+    rmSync(old, { recursive: true, force: true });
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Whether two skill folders hold the same files with the same bytes (`.git` aside). */
+export function sameSkillFiles(a: string, b: string): boolean {
+  const list = (root: string): string[] => {
+    const out: string[] = [];
+    const walk = (at: string) => {
+      for (const e of readdirSync(at, { withFileTypes: true })) {
+        if (at === root && e.name === ".git") continue;
+        if (e.isDirectory()) walk(join(at, e.name));
+        else out.push(relative(root, join(at, e.name)));
+      }
+    };
+    walk(root);
+    return out.sort();
+  };
+  if (!existsSync(a) || !existsSync(b)) return false;
+  const files = list(a);
+  const other = list(b);
+  return files.length === other.length && files.every((f, i) => f === other[i] && readFileSync(join(a, f)).equals(readFileSync(join(b, f))));
+}
+
+/** Is `name` a leftover of an interrupted copy (not a skill)? */
+export function isCopyLeftover(name: string): boolean {
+  const base = basename(name);
+  return base.endsWith(TMP) || base.endsWith(OLD);
+}

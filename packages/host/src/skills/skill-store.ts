@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { crashPoint, type CoordinateActionResult, type CoordinatePayload, type UpstreamPush } from "@starling/protocol";
+import { isCopyLeftover, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, validateStagedSkill } from "./skill-files.js";
+import { pushSkillUpstream, type SkillUpstream } from "./skill-git.js";
+
+/**
+ * Durable writes of the skill store outside the host database (STARLING_CRASH_AT): `skill_store`
+ * after the runtime copy (rundir/.skill/<name>) was replaced or removed and its upstream record
+ * written, before any workspace is synced; `skill_sync` after each workspace copy.
+ */
+export const SKILL_CRASH_POINTS = ["skill_store", "skill_sync"] as const;
+
+const Upstream = z.object({ repo_url: z.string().min(1), branch: z.string().min(1) });
+const DEFAULT_BRANCH = "main";
+
+/**
+ * The persistent skill store (ARCHITECTURE §7, §9 "Skills"): `rundir/.skill/<name>/` is the source
+ * of truth, `rundir/.skill_upstreams/<name>.json` an optional git remote, and every conversation
+ * workspace gets a copy in `.skill/<name>/`. A skill is staged by the agent in its own workspace first.
+ */
+export class SkillStore {
+  constructor(private readonly workdir: string) {}
+
+  private get runtimeDir(): string {
+    return join(this.workdir, "rundir", ".skill");
+  }
+  private runtime(name: string): string {
+    return join(this.runtimeDir, name);
+  }
+  private upstreamFile(name: string): string {
+    return join(this.workdir, "rundir", ".skill_upstreams", `${name}.json`);
+  }
+  private get conversationsDir(): string {
+    return join(this.workdir, "conversations");
+  }
+
+  /**
+   * skill_create: persist the staged skill and sync it. Repeating it for a stored skill with the same
+   * files (a call re-run after a crash) syncs again instead of failing.
+   */
+  create(workspace: string, { skill_name: name }: CoordinatePayload<"skill_create">): CoordinateActionResult<"skill_create"> {
+    const staged = this.staged(workspace, name);
+    validateStagedSkill(staged, name);
+    repairSkillCopy(this.runtime(name));
+    if (existsSync(this.runtime(name)) && !sameSkillFiles(staged, this.runtime(name))) {
+      throw new SkillError(`skill ${name} already exists: call skill_update to change it, or choose another name`);
+    }
+    replaceSkillDir(staged, this.runtime(name));
+    crashPoint("skill_store");
+    return { created: true, skill_name: name, synced_workspaces: this.sync(name, workspace) };
+  }
+
+  /** skill_update: replace the stored skill with the staged one, push it upstream if one is set, sync it. */
+  async update(workspace: string, { skill_name: name }: CoordinatePayload<"skill_update">): Promise<CoordinateActionResult<"skill_update">> {
+    const staged = this.staged(workspace, name);
+    this.requireStored(name);
+    validateStagedSkill(staged, name);
+    replaceSkillDir(staged, this.runtime(name));
+    crashPoint("skill_store");
+    const upstream = this.upstream(name);
+    const upstream_push: UpstreamPush = upstream
+      ? await pushSkillUpstream(this.runtime(name), name, upstream)
+      : { configured: false, pushed: false, committed: false, repo_url: null, branch: null };
+    return { updated: true, skill_name: name, synced_workspaces: this.sync(name, workspace), upstream_push };
+  }
+
+  /** skill_delete: remove the stored skill, its upstream record and every workspace copy. */
+  delete({ skill_name: name }: CoordinatePayload<"skill_delete">): CoordinateActionResult<"skill_delete"> {
+    this.requireStored(name);
+    // Moved aside first, so a crash never leaves half a skill in the store.
+    const doomed = `${this.runtime(name)}.deleted-${process.pid}-${Date.now()}`;
+    renameSync(this.runtime(name), doomed);
+    rmSync(this.upstreamFile(name), { force: true });
+    crashPoint("skill_store");
+    rmSync(doomed, { recursive: true, force: true });
+    return { deleted: true, skill_name: name, synced_workspaces: this.sync(name, null) };
+  }
+
+  /** skill_set_upstream: record the git remote later updates push to. */
+  setUpstream(payload: CoordinatePayload<"skill_set_upstream">): CoordinateActionResult<"skill_set_upstream"> {
+    const name = payload.skill_name;
+    this.requireStored(name);
+    const upstream: SkillUpstream = { repo_url: payload.repo_url, branch: payload.branch || DEFAULT_BRANCH };
+    const file = this.upstreamFile(name);
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(upstream, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+    crashPoint("skill_store");
+    return { configured: true, skill_name: name, repo_url: upstream.repo_url, branch: upstream.branch, push_on_update: true };
+  }
+
+  /** The stored upstream of a skill, or null (an unreadable record counts as none and is reported by name). */
+  upstream(name: string): SkillUpstream | null {
+    const file = this.upstreamFile(name);
+    if (!existsSync(file)) return null;
+    const parsed = Upstream.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    if (!parsed.success) throw new SkillError(`the upstream record ${file} is damaged; call skill_set_upstream for ${name} again`);
+    return parsed.data;
+  }
+
+  /** Skills in the store (for new workspaces). */
+  names(): string[] {
+    if (!existsSync(this.runtimeDir)) return [];
+    return readdirSync(this.runtimeDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !isCopyLeftover(e.name) && !e.name.includes(".deleted-"))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  private staged(workspace: string, name: string): string {
+    return join(workspace, ".skill", name);
+  }
+
+  private requireStored(name: string): void {
+    repairSkillCopy(this.runtime(name));
+    if (!existsSync(this.runtime(name))) {
+      const known = this.names();
+      throw new SkillError(`no stored skill ${name}${known.length ? ` (stored: ${known.join(", ")})` : ""}: use skill_create for a new skill`);
+    }
+  }
+
+  /** Copies the stored skill (or removes it, when deleted) into every conversation workspace; returns how many. */
+  private sync(name: string, source: string | null): number {
+    if (!existsSync(this.conversationsDir)) return 0;
+    let count = 0;
+    for (const entry of readdirSync(this.conversationsDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const workspace = join(this.conversationsDir, entry.name);
+      const target = this.staged(workspace, name);
+      if (!existsSync(this.runtime(name))) rmSync(target, { recursive: true, force: true });
+      else if (workspace !== source) replaceSkillDir(this.runtime(name), target);
+      count += 1;
+      crashPoint("skill_sync");
+    }
+    return count;
+  }
+}
