@@ -10,14 +10,15 @@ export interface SkillUpstream {
 
 /** Longest git message kept in a result. */
 const GIT_ERROR_CHARS = 800;
-const GIT_TIMEOUT_MS = 60_000;
+/** Per git command; below the worker's default coordinate timeout (60 s), so a slow push is reported, not cut off. */
+const GIT_TIMEOUT_MS = 40_000;
 
 /**
  * Commits the runtime skill folder and pushes it to its upstream (reference host §4.10): `git init`
  * when there is no `.git`, a committer identity when none is set, `checkout -B <branch>`, origin set
  * to `repo_url`, `add -A`, a commit only when something changed, `push -u origin <branch>`.
  * git runs with the tools' allowlisted environment (plus SSH_AUTH_SOCK, as ssh does), never a
- * prompt, and a time limit. A failure is returned in the result, never thrown or dropped.
+ * prompt, and a time limit (GIT_TIMEOUT_MS). A failure is returned in the result, never thrown or dropped.
  */
 export async function pushSkillUpstream(dir: string, name: string, upstream: SkillUpstream): Promise<UpstreamPush> {
   const result: UpstreamPush = { configured: true, pushed: false, committed: false, repo_url: upstream.repo_url, branch: upstream.branch };
