@@ -100,7 +100,26 @@ export const TelegramChannelConfig = z.object({
 });
 export type TelegramChannelConfig = z.output<typeof TelegramChannelConfig>;
 
-export const ChannelConfig = z.discriminatedUnion("kind", [TelegramChannelConfig]);
+export const WebChannelConfig = z.object({
+  kind: z.literal("web"),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "use letters, digits, '.', '_' or '-' (it names folders and conversation ids)" })
+    .describe("Channel id; prefix of conversation ids"),
+  bind_addr: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: "must be host:port, e.g. 127.0.0.1:8787" })
+    .default("127.0.0.1:8787")
+    .describe("Address the HTTP API and chat page listen on (loopback by default)"),
+  token_env: z
+    .string()
+    .regex(ENV_NAME, { error: "must be an environment variable name (letters, digits, _)" })
+    .default("STARLING_WEB_TOKEN")
+    .describe("Environment variable that holds the bearer token every API request must carry"),
+});
+export type WebChannelConfig = z.output<typeof WebChannelConfig>;
+
+export const ChannelConfig = z.discriminatedUnion("kind", [TelegramChannelConfig, WebChannelConfig]);
 export type ChannelConfig = z.output<typeof ChannelConfig>;
 
 export const WorkersConfig = z

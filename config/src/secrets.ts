@@ -23,11 +23,12 @@ function missing(env: Env, name: string): string | undefined {
 export function secretChecks(config: RawConfig, env: Env): CheckResult {
   const out: CheckResult = { errors: [], warnings: [] };
   asArray(config.channels).forEach((channel, index) => {
-    if (!isRecord(channel) || channel.kind !== "telegram") return;
-    const name = channel.bot_token_env ?? "TELEGRAM_BOT_TOKEN";
+    if (!isRecord(channel) || (channel.kind !== "telegram" && channel.kind !== "web")) return;
+    const field = channel.kind === "web" ? "token_env" : "bot_token_env";
+    const name = channel[field] ?? (channel.kind === "web" ? "STARLING_WEB_TOKEN" : "TELEGRAM_BOT_TOKEN");
     if (typeof name !== "string" || !ENV_NAME.test(name)) return; // the schema reports it
     const problem = missing(env, name);
-    if (problem) out.errors.push(`channels.${index}.bot_token_env: ${problem}`);
+    if (problem) out.errors.push(`channels.${index}.${field}: ${problem}`);
   });
 
   const check = (model: unknown, at: string, required: boolean) => {

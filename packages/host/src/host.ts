@@ -5,6 +5,7 @@ import { upgradeWorkdir } from "@starling/workdir-migrations";
 import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
 import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
+import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
 import { buildLaunch } from "./conversations/launch.js";
@@ -105,6 +106,14 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   conversations.onOutbox((channelId) => channels.get(channelId)?.wakeOutbox());
 
   for (const channelConfig of config.channels) {
+    if (channelConfig.kind === "web") {
+      const token = settings.secrets?.[channelConfig.token_env];
+      if (!token) throw new Error(`channels.${channelConfig.id}.token_env: environment variable ${channelConfig.token_env} is not set`);
+      const models = () => Object.entries(settings.chatModels).map(([alias, m]) => ({ alias, model: m.model_name }));
+      const channelLog = log.child({ component: "web", channel: channelConfig.id });
+      channels.set(channelConfig.id, new WebChannel({ id: channelConfig.id, bindAddr: channelConfig.bind_addr, token, workdir, store, log: channelLog, models }));
+      continue;
+    }
     const token = settings.secrets?.[channelConfig.bot_token_env];
     if (!token) throw new Error(`channels.${channelConfig.id}.bot_token_env: environment variable ${channelConfig.bot_token_env} is not set`);
     channels.set(

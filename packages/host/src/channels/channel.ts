@@ -36,6 +36,12 @@ export interface AdmitInput {
    * message is a duplicate (its update ids are recorded, so `updateId` is not checked).
    */
   staged?: string[];
+  /**
+   * Idempotency for channels without monotonic update ids (web: the client's message id): a host-store
+   * key written in the admission batch; when it exists already the message is a duplicate and
+   * `updateId` is not checked.
+   */
+  dedupeKey?: string;
 }
 
 export type AdmitOutcome =

@@ -56,6 +56,11 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
   const missingSecret = (name: string): Check["next"] =>
     `add ${name}=… to ${envRead.path} (chmod 600), then: starling doctor ${flags}`;
   for (const channel of config.channels) {
+    if (channel.kind === "web") {
+      const set = secret(channel.token_env) !== undefined;
+      checks.push({ name: `web ${channel.id}`, status: set ? "ok" : "fail", detail: set ? `listens on ${channel.bind_addr}` : `${channel.token_env} is not set (env file or environment)`, ...(set ? {} : { next: missingSecret(channel.token_env) }) });
+      continue;
+    }
     const token = secret(channel.bot_token_env);
     if (!token) {
       checks.push({ name: `telegram ${channel.id}`, status: "fail", detail: `${channel.bot_token_env} is not set (env file or environment)`, next: missingSecret(channel.bot_token_env) });

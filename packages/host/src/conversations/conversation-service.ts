@@ -94,6 +94,9 @@ export class ConversationService implements ConversationController {
       if (input.staged) {
         if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
         for (const key of input.staged) tx.del(key);
+      } else if (input.dedupeKey !== undefined) {
+        if (this.store.get(input.dedupeKey) !== undefined) return { kind: "duplicate" };
+        tx.put(input.dedupeKey, { messageId: input.messageId });
       } else {
         if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
         tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);

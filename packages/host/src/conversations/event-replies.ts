@@ -27,7 +27,7 @@ export function writeEventReplies(
         .trim();
       const label = sessionLabel(service.store, ctx.sessionId);
       const answer = text || "(The model finished without a text answer.)";
-      queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${answer}` : answer });
+      queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${answer}` : answer, turnEnd: { outcome: "completed", canContinue: false } });
       break;
     }
     case "turn_failed":
@@ -36,6 +36,7 @@ export function writeEventReplies(
         text: event.canContinue
           ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nSend /continue to try again.`
           : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
+        turnEnd: { outcome: "failed", canContinue: event.canContinue },
       });
       break;
     case "turn_recovered":
@@ -43,6 +44,7 @@ export function writeEventReplies(
       queueOutbound(tx, target, {
         kind: "text",
         text: `⚠️ The last turn was interrupted (the worker stopped unexpectedly${event.detail ? `; ${event.detail}` : ""}). Send /continue to resume it.`,
+        turnEnd: { outcome: "interrupted", canContinue: true },
       });
       break;
     default:

@@ -21,6 +21,10 @@ export const HOST_CRASH_POINTS = [
   "cron_slot",
   /** The Stellaclaw import (state/import/stellaclaw.json) applied with its "applied" mark (import/stellaclaw-import.ts). */
   "import",
+  /** Web channel: a POSTed user message stored in the web log before its admission (channels/web/web-log.ts). */
+  "web_user",
+  /** Web channel: an outbox item moved into the conversation's durable event log, before the outbox deletes it. */
+  "web_event",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 

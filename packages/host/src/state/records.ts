@@ -51,7 +51,14 @@ export interface InboundItem {
 }
 
 export type OutboundPayload =
-  | { kind: "text"; text: string; html?: string; replyMarkup?: unknown }
+  | {
+      kind: "text";
+      text: string;
+      html?: string;
+      replyMarkup?: unknown;
+      /** Set on a turn's final message (the web channel shows failures with a continue button). */
+      turnEnd?: { outcome: "completed" | "failed" | "interrupted"; canContinue: boolean };
+    }
   | { kind: "file"; path: string; as: "photo" | "document"; caption?: string }
   | { kind: "panel"; turnKey: string; text: string };
 

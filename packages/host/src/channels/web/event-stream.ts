@@ -1,0 +1,148 @@
+import type { ServerResponse } from "node:http";
+import type { TurnActivity } from "../channel.js";
+import type { WebEvent, WebLog } from "./web-log.js";
+
+/** Live progress of a conversation's turn, as `/events` sends it (not durable, no SSE id). */
+export interface ProgressView {
+  conversationId: string;
+  phase: TurnActivity["phase"];
+  model: string;
+  toolName?: string;
+  step?: number;
+  startedAt: string;
+  detail?: string;
+  plan?: string[];
+}
+
+type Listener = { written: () => void; progress: (p: ProgressView) => void };
+
+/** Who listens to which conversation; the latest progress of each running turn. */
+export class EventHub {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly latest = new Map<string, ProgressView>();
+
+  subscribe(conversationId: string, listener: Listener): () => void {
+    const set = this.listeners.get(conversationId) ?? new Set();
+    set.add(listener);
+    this.listeners.set(conversationId, set);
+    return () => {
+      set.delete(listener);
+      if (!set.size) this.listeners.delete(conversationId);
+    };
+  }
+
+  written(conversationId: string): void {
+    for (const l of this.listeners.get(conversationId) ?? []) l.written();
+  }
+
+  progress(activity: TurnActivity): void {
+    const view: ProgressView = {
+      conversationId: activity.conversationId,
+      phase: activity.phase,
+      model: activity.model,
+      ...(activity.toolName ? { toolName: activity.toolName } : {}),
+      ...(activity.step !== undefined ? { step: activity.step } : {}),
+      startedAt: new Date(activity.startedAt).toISOString(),
+      ...(activity.detail ? { detail: activity.detail } : {}),
+      ...(activity.plan ? { plan: activity.plan } : {}),
+    };
+    if (["done", "failed", "cancelled"].includes(view.phase)) this.latest.delete(view.conversationId);
+    else this.latest.set(view.conversationId, view);
+    for (const l of this.listeners.get(view.conversationId) ?? []) l.progress(view);
+  }
+
+  current(conversationId: string): ProgressView | undefined {
+    return this.latest.get(conversationId);
+  }
+
+  /** Waits for the first event after `afterId` that `match` accepts (the OpenAI endpoint waits for the turn's end). */
+  waitFor(log: WebLog, conversationId: string, afterId: number, match: (e: WebEvent) => boolean, signal: AbortSignal): Promise<WebEvent> {
+    return new Promise<WebEvent>((resolve, reject) => {
+      const done = (fn: () => void) => {
+        follower.stopped = true;
+        unsubscribe();
+        signal.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const follower = new LogFollower(log, conversationId, afterId, (e) => {
+        if (match(e)) done(() => resolve(e));
+      });
+      follower.onError = (err) => done(() => reject(err));
+      const onAbort = () => done(() => reject(signal.reason));
+      const unsubscribe = this.subscribe(conversationId, { written: () => void follower.poke(), progress: () => undefined });
+      signal.addEventListener("abort", onAbort, { once: true });
+      void follower.poke();
+    });
+  }
+}
+
+/** Reads a conversation's events after a cursor, in pages, each once; `poke()` when new ones were written. */
+class LogFollower {
+  stopped = false;
+  onError: (err: unknown) => void = () => undefined;
+  private busy = false;
+  private again = false;
+
+  constructor(
+    private readonly log: WebLog,
+    private readonly conversationId: string,
+    private last: number,
+    private readonly onEvent: (e: WebEvent) => void,
+  ) {}
+
+  async poke(): Promise<void> {
+    if (this.busy) return void (this.again = true);
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const page = await this.log.after(this.conversationId, this.last, 200);
+          for (const e of page) {
+            if (this.stopped) return;
+            this.last = e.id;
+            this.onEvent(e);
+          }
+          if (page.length < 200) break;
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/**
+ * `GET …/events`: replays the conversation's events after `after` (the client's Last-Event-ID), then
+ * follows new ones. Each event carries its durable id; progress carries none, so a reconnect resumes
+ * after the last real event and shows nothing twice.
+ */
+export function streamEvents(res: ServerResponse, hub: EventHub, log: WebLog, conversationId: string, after: number): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.write("retry: 1000\n\n");
+  const follower = new LogFollower(log, conversationId, after, (e) => res.write(`id: ${e.id}\nevent: message\ndata: ${JSON.stringify(e)}\n\n`));
+  follower.onError = () => res.destroy();
+  let closed = false;
+  const sendProgress = (p: ProgressView) => {
+    if (!closed) res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
+  };
+  const unsubscribe = hub.subscribe(conversationId, { written: () => void follower.poke(), progress: sendProgress });
+  const heartbeat = setInterval(() => res.write(": ping\n\n"), 15_000);
+  res.on("close", () => {
+    closed = true;
+    follower.stopped = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+  void follower.poke().then(() => {
+    const current = hub.current(conversationId);
+    if (current) sendProgress(current);
+  });
+}

@@ -1,0 +1,109 @@
+import { createReadStream, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { EventHub } from "./event-stream.js";
+import { streamEvents } from "./event-stream.js";
+import { HttpError } from "./http-error.js";
+import { Callback, CreateConversation, Paging, parse, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
+import type { WebConversations } from "./web-conversations.js";
+
+type IdParams = { id: string };
+
+/** The `/api` routes (ARCHITECTURE §11, docs/web-api.md). */
+export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub, models: () => { alias: string; model: string }[]): void {
+  app.get("/api/health", async () => ({ ok: true }));
+  app.get("/api/models", async () => ({ models: models() }));
+
+  app.get("/api/conversations", async () => ({ conversations: await convs.list() }));
+  app.post("/api/conversations", async (req, reply) => {
+    const body = parse(CreateConversation, req.body);
+    const conversation = await convs.create(body.title, body.model);
+    return reply.code(201).send({ conversation_id: conversation.id, ...(await convs.summary(conversation)) });
+  });
+  app.patch<{ Params: IdParams }>("/api/conversations/:id", async (req) => {
+    const body = parse(PatchConversation, req.body);
+    await convs.update(await convs.get(req.params.id), body);
+    return convs.summary(await convs.get(req.params.id));
+  });
+  app.delete<{ Params: IdParams }>("/api/conversations/:id", async (req, reply) => {
+    await convs.remove(await convs.get(req.params.id));
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: IdParams }>("/api/conversations/:id/messages", async (req, reply) => {
+    const conversation = await convs.get(req.params.id);
+    const body = parse(PostMessage, req.body);
+    if (!body.text.trim() && !body.attachments?.length) throw new HttpError(400, "invalid_request", "text: empty message; send text or attachments", "text");
+    const result = await convs.post(conversation, body.text, body.message_id, body.attachments ?? []);
+    const out = { message_id: result.messageId, event_id: result.eventId, status: result.status, ...(result.reply ? { reply: result.reply } : {}) };
+    return reply.code(result.status === "refused" ? 429 : result.status === "duplicate" ? 200 : 202).send(out);
+  });
+  app.get<{ Params: IdParams }>("/api/conversations/:id/messages", async (req) => {
+    const conversation = await convs.get(req.params.id);
+    const q = parse(Paging, req.query, "query");
+    if (q.after !== undefined) {
+      const page = await convs.webLog.after(conversation.id, q.after, q.limit + 1);
+      return { messages: page.slice(0, q.limit), has_more: page.length > q.limit };
+    }
+    const page = await convs.webLog.before(conversation.id, q.before ?? Number.POSITIVE_INFINITY, q.limit + 1);
+    return { messages: page.slice(-q.limit), has_more_before: page.length > q.limit };
+  });
+  app.get<{ Params: IdParams; Querystring: { after?: string } }>("/api/conversations/:id/events", async (req, reply) => {
+    const conversation = await convs.get(req.params.id);
+    const header = req.headers["last-event-id"];
+    const raw = (Array.isArray(header) ? header[0] : header) ?? req.query.after ?? "0";
+    const after = Number(raw);
+    if (!Number.isInteger(after) || after < 0) throw new HttpError(400, "invalid_request", `Last-Event-ID: "${raw}" is not an event id`, "Last-Event-ID");
+    reply.hijack();
+    streamEvents(reply.raw, hub, convs.webLog, conversation.id, after);
+  });
+
+  for (const name of ["cancel", "continue"] as const) {
+    app.post<{ Params: IdParams }>(`/api/conversations/:id/${name}`, async (req) => {
+      const reply = await convs.command(await convs.get(req.params.id), name, "");
+      return { text: reply.text };
+    });
+  }
+  app.get<{ Params: IdParams }>("/api/conversations/:id/status", async (req) => {
+    const conversation = await convs.get(req.params.id);
+    const reply = await convs.command(conversation, "status", "");
+    return { text: reply.text, model: conversation.modelAlias, progress: hub.current(conversation.id) ?? null };
+  });
+  app.post<{ Params: IdParams }>("/api/conversations/:id/callback", async (req) => {
+    const body = parse(Callback, req.body);
+    const reply = await convs.callback(await convs.get(req.params.id), body.data);
+    return { text: reply.text };
+  });
+
+  app.get<{ Params: IdParams }>("/api/conversations/:id/workspace", async (req) => {
+    const conversation = await convs.get(req.params.id);
+    const { path } = parse(PathQuery, req.query, "query");
+    const dir = convs.workspaceFile(conversation, path);
+    if (!statSync(dir).isDirectory()) throw new HttpError(400, "invalid_path", `"${path}" is a file; download it from …/workspace/file?path=`, "path");
+    const entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => !(path === "." && e.name === ".starling"))
+      .map((e) => ({ name: e.name, type: e.isDirectory() ? "dir" : e.isFile() ? "file" : "other", ...(e.isFile() ? { size: statSync(`${dir}/${e.name}`).size } : {}) }));
+    return { path: relative(convs.workspaceDir(conversation), dir) || ".", entries };
+  });
+  app.get<{ Params: IdParams }>("/api/conversations/:id/workspace/file", async (req, reply) => {
+    const conversation = await convs.get(req.params.id);
+    const { path } = parse(PathQuery, req.query, "query");
+    const file = convs.workspaceFile(conversation, path);
+    if (!statSync(file).isFile()) throw new HttpError(400, "invalid_path", `"${path}" is not a file`, "path");
+    const name = file.split("/").pop() ?? "file";
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .send(createReadStream(file));
+  });
+  app.post<{ Params: IdParams }>("/api/conversations/:id/workspace/file", { bodyLimit: UPLOAD_LIMIT_BYTES }, async (req, reply) => {
+    const conversation = await convs.get(req.params.id);
+    const { path } = parse(PathQuery, req.query, "query");
+    if (path === ".") throw new HttpError(400, "invalid_request", "path: name the file to write (…/workspace/file?path=notes/a.txt)", "path");
+    const target = convs.workspaceFile(conversation, path, false);
+    if (!Buffer.isBuffer(req.body)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, req.body);
+    return reply.code(201).send({ path: relative(convs.workspaceDir(conversation), target), size: req.body.length });
+  });
+}

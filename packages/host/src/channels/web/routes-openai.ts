@@ -1,0 +1,89 @@
+import type { FastifyInstance } from "fastify";
+import type { EventHub } from "./event-stream.js";
+import { HttpError } from "./http-error.js";
+import { ChatCompletionRequest, parse } from "./schemas.js";
+import type { WebConversations } from "./web-conversations.js";
+import type { WebEvent } from "./web-log.js";
+
+/** How long a completion request waits for its turn before answering 504 (the turn goes on). */
+const MAX_WAIT_MS = 30 * 60_000;
+
+/**
+ * `POST /v1/chat/completions` (ARCHITECTURE §11): `model` is `conv:<id>` (that conversation) or a
+ * model alias (a new conversation, named in the `x-starling-conversation` header and the
+ * `starling.conversation_id` field). Only the last user message is sent: the conversation keeps its
+ * own history. With `stream: true` the answer comes as OpenAI chunks ending with `[DONE]`.
+ */
+export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub): void {
+  app.get("/v1/models", async () => ({
+    object: "list",
+    data: convs.modelAliases().map((id) => ({ id, object: "model", created: 0, owned_by: "starling" })),
+  }));
+
+  app.post("/v1/chat/completions", async (req, reply) => {
+    const body = parse(ChatCompletionRequest, req.body);
+    const last = [...body.messages].reverse().find((m) => m.role === "user");
+    const text = typeof last?.content === "string" ? last.content : (last?.content ?? []).map((p) => p.text ?? "").join("\n");
+    if (!text.trim()) throw new HttpError(400, "invalid_request", "messages: no user message with text content", "messages");
+    const conv = /^conv:(.+)$/.exec(body.model);
+    if (!conv && !convs.modelAliases().includes(body.model)) {
+      throw new HttpError(404, "model_not_found", `model: "${body.model}" is neither conv:<conversation id> nor a model alias (${convs.modelAliases().join(", ")})`, "model");
+    }
+    const conversation = conv ? await convs.get(conv[1]!) : await convs.create(undefined, body.model);
+    const idempotencyKey = req.headers["idempotency-key"];
+    const posted = await convs.post(conversation, text, typeof idempotencyKey === "string" ? idempotencyKey : undefined, []);
+    if (posted.status === "refused") throw new HttpError(429, "rate_limit_exceeded", "the message was refused by a limit (see the conversation's events); retry later");
+    if (posted.status === "command") {
+      return reply.send(completion(conversation.id, `cmd-${posted.eventId}`, conversation.modelAlias ?? body.model, posted.reply ?? ""));
+    }
+
+    const abort = new AbortController();
+    reply.raw.on("close", () => abort.abort(new Error("client went away")));
+    const timer = setTimeout(() => abort.abort(new Error("timed out")), MAX_WAIT_MS);
+    const ends = (e: WebEvent) => e.turnEnd !== undefined;
+    const model = conversation.modelAlias ?? body.model;
+    const id = `chatcmpl-${conversation.id}-${posted.eventId}`;
+    reply.header("x-starling-conversation", conversation.id);
+    if (!body.stream) {
+      try {
+        const end = await hub.waitFor(convs.webLog, conversation.id, posted.eventId, ends, abort.signal);
+        if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text, undefined);
+        return reply.send(completion(conversation.id, id, model, end.text));
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        throw new HttpError(504, "timeout", `no answer yet; the turn goes on in conversation ${conversation.id} (model conv:${conversation.id})`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-starling-conversation": conversation.id });
+    const created = Math.floor(Date.now() / 1000);
+    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: "assistant", content: "" }, null));
+    try {
+      const end = await hub.waitFor(convs.webLog, conversation.id, posted.eventId, ends, abort.signal);
+      if (end.turnEnd?.outcome === "completed") res.write(chunk({ content: end.text }, null) + chunk({}, "stop"));
+      else res.write(`data: ${JSON.stringify({ error: { message: end.text, type: "server_error", param: null, code: "turn_failed" } })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    } catch {
+      res.end();
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}
+
+function completion(conversationId: string, id: string, model: string, text: string) {
+  return {
+    id,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, finish_reason: "stop", logprobs: null }],
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    starling: { conversation_id: conversationId },
+  };
+}

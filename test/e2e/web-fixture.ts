@@ -1,0 +1,153 @@
+// The real `starling` CLI with only a web channel, a fake model, and a small HTTP/SSE client.
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { startFakeOpenAI, type FakeOpenAI, type Responder } from "../fakes/openai-server.js";
+import { startCli, tempDir, until, writeHostConfig, type RunningCli } from "./host-harness.js";
+
+export const WEB_TOKEN = "web-e2e-token-0123456789";
+const MODEL_KEY = "e2e-model-key";
+
+export interface WebEvent {
+  id: number;
+  kind: string;
+  text: string;
+  messageId?: string;
+  path?: string;
+  turnEnd?: { outcome: string; canContinue: boolean };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export interface WebE2E {
+  origin: string;
+  model: FakeOpenAI;
+  workdir: string;
+  host: RunningCli | null;
+  start(env?: Record<string, string>): Promise<RunningCli>;
+  stop(signal?: NodeJS.Signals): Promise<unknown>;
+  /** fetch with the bearer token (unless `token: null`). */
+  call(path: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<Response>;
+  json<T = any>(path: string, init?: RequestInit & { json?: unknown }): Promise<T>;
+  logTail(): string;
+  close(): Promise<void>;
+}
+
+export async function startWebE2E(responder: Responder, extraModels?: Record<string, unknown>): Promise<WebE2E> {
+  const model = await startFakeOpenAI({ apiKey: MODEL_KEY, responder });
+  const tmp = tempDir("starling-web-");
+  const workdir = join(tmp.dir, "workdir");
+  const port = await freePort();
+  const configPath = writeHostConfig(tmp.dir, {
+    apiRoot: "http://127.0.0.1:9",
+    modelUrl: model.url,
+    ...(extraModels ? { extraModels } : {}),
+    extra: { channels: [{ kind: "web", id: "web", bind_addr: `127.0.0.1:${port}`, token_env: "WEB_TOKEN" }] },
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const logTail = () => {
+    const file = join(workdir, "logs", "host.log");
+    return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").slice(-40).join("\n") : "(no host log)";
+  };
+  const e2e: WebE2E = {
+    origin,
+    model,
+    workdir,
+    host: null,
+    async start(env = {}) {
+      const host = startCli(["--config", configPath, "--workdir", workdir], { WEB_TOKEN, FAKE_MODEL_KEY: MODEL_KEY, ...env });
+      e2e.host = host;
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        if (host.child.exitCode !== null || host.child.signalCode !== null) throw new Error(`host exited: ${host.output()}\n${logTail()}`);
+        const ok = await fetch(`${origin}/api/health`, { headers: { authorization: `Bearer ${WEB_TOKEN}` } }).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`the web channel did not answer on ${origin}\n${host.output()}\n${logTail()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return host;
+    },
+    async stop(signal = "SIGTERM") {
+      return e2e.host?.stop(signal);
+    },
+    call(path, init = {}) {
+      const { token = WEB_TOKEN, json, ...rest } = init;
+      const headers: Record<string, string> = { ...(rest.headers as Record<string, string>) };
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      if (json !== undefined) headers["content-type"] = "application/json";
+      return fetch(`${origin}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    },
+    async json(path, init) {
+      const res = await e2e.call(path, init);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: HTTP ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    logTail,
+    async close() {
+      const host = e2e.host;
+      if (host && host.child.exitCode === null && host.child.signalCode === null) {
+        const killer = setTimeout(() => host.child.kill("SIGKILL"), 12_000);
+        await host.stop("SIGTERM");
+        clearTimeout(killer);
+      }
+      await model.close();
+      if (!process.env.STARLING_E2E_KEEP) tmp.cleanup();
+    },
+  };
+  return e2e;
+}
+
+/** An SSE connection that collects events; `close()` drops it like a lost network. */
+export function openEvents(e2e: WebE2E, conversationId: string, lastEventId?: number) {
+  const controller = new AbortController();
+  const events: WebEvent[] = [];
+  const progress: { phase: string; toolName?: string }[] = [];
+  const ids: number[] = [];
+  const done = (async () => {
+    const headers: Record<string, string> = { authorization: `Bearer ${WEB_TOKEN}` };
+    if (lastEventId !== undefined) headers["last-event-id"] = String(lastEventId);
+    const res = await fetch(`${e2e.origin}/api/conversations/${conversationId}/events`, { headers, signal: controller.signal });
+    if (res.status !== 200 || !res.body) throw new Error(`events: HTTP ${res.status}`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const lines = block.split("\n");
+        const type = lines.find((l) => l.startsWith("event: "))?.slice(7);
+        const id = lines.find((l) => l.startsWith("id: "))?.slice(4);
+        const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("");
+        if (!data) continue;
+        if (type === "progress") progress.push(JSON.parse(data));
+        else {
+          events.push(JSON.parse(data));
+          ids.push(Number(id));
+        }
+      }
+    }
+  })().catch((err: unknown) => {
+    // A dropped connection (aborted here, or the host went away) ends the stream like a lost network.
+    if (!controller.signal.aborted && !/terminated|other side closed/.test(String((err as Error).message))) throw err;
+  });
+  return {
+    events,
+    progress,
+    ids,
+    done,
+    close: () => controller.abort(),
+    wait: (pred: (events: WebEvent[]) => boolean, what: string, timeoutMs = 20_000) =>
+      until(() => pred(events), timeoutMs, what).catch((err: Error) => {
+        throw new Error(`${err.message}; got ${JSON.stringify(events.map((e) => [e.id, e.kind, e.text.slice(0, 60)]))}\n${e2e.logTail()}`);
+      }),
+  };
+}
