@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { replaceSkillDir } from "../skills/skill-files.js";
+import { replaceSkillDir, workspaceSkillRoot } from "../skills/skill-files.js";
 import { SkillStore } from "../skills/skill-store.js";
 
 export function conversationDir(workdir: string, conversationId: string): string {
@@ -20,11 +20,11 @@ export function seedWorkspace(workdir: string, conversationId: string): string {
   if (!existsSync(link) && !isDanglingLink(link)) symlinkSync(shared, link, "dir");
   // Only skills the workspace lacks: a copy the agent is editing (staged for skill_update) is kept.
   // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
-  mkdirSync(join(dir, ".skill"), { recursive: true });
-  const store = new SkillStore(workdir);
-  for (const name of store.names()) {
-    const target = join(dir, ".skill", name);
-    if (!existsSync(target)) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
+  if (!lstatSync(join(dir, ".skill"), { throwIfNoEntry: false })) mkdirSync(join(dir, ".skill"));
+  const root = workspaceSkillRoot(dir);
+  for (const name of root ? new SkillStore(workdir).names() : []) {
+    const target = join(root!, name);
+    if (!lstatSync(target, { throwIfNoEntry: false })) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
   }
   return dir;
 }

@@ -10,12 +10,24 @@ const OLD = ".old-skill-copy";
 export class SkillError extends ActionError {}
 
 /**
+ * `<workspace>/.skill` when it is a real folder, else null. A workspace is the agent's: a `.skill`
+ * link would make the host read or write (or delete) skills wherever it points.
+ */
+export function workspaceSkillRoot(workspace: string): string | null {
+  const root = join(workspace, ".skill");
+  return lstatSync(root, { throwIfNoEntry: false })?.isDirectory() ? root : null;
+}
+
+/**
  * Checks a staged skill folder before it is persisted: a real folder with SKILL.md (frontmatter
  * name = folder, description), only regular files and folders (no links: the copy lands in every
  * workspace), within SKILL_LIMITS. A `.git` folder is ignored (the runtime copy keeps its own).
  */
-export function validateStagedSkill(dir: string, name: string): { description: string } {
+export function validateStagedSkill(workspace: string, name: string): { description: string } {
   const shown = `.skill/${name}`;
+  const root = workspaceSkillRoot(workspace);
+  if (!root) throw new SkillError(`.skill in your workspace must be a folder (not a link): write ${shown}/SKILL.md there`);
+  const dir = join(root, name);
   const stat = lstatSync(dir, { throwIfNoEntry: false });
   if (!stat) throw new SkillError(`${shown}/ does not exist in your workspace: write ${shown}/SKILL.md first, then call this again`);
   if (!stat.isDirectory()) throw new SkillError(`${shown} must be a folder (not a file or a link) holding SKILL.md`);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from "node:path";
 import { z } from "zod";
 import { crashPoint, type CoordinateActionResult, type CoordinatePayload, type UpstreamPush } from "@starling/protocol";
-import { isCopyLeftover, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, validateStagedSkill } from "./skill-files.js";
+import { isCopyLeftover, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, validateStagedSkill, workspaceSkillRoot } from "./skill-files.js";
 import { pushSkillUpstream, type SkillUpstream } from "./skill-git.js";
 
 /**
@@ -42,7 +42,7 @@ export class SkillStore {
    */
   create(workspace: string, { skill_name: name }: CoordinatePayload<"skill_create">): CoordinateActionResult<"skill_create"> {
     const staged = this.staged(workspace, name);
-    validateStagedSkill(staged, name);
+    validateStagedSkill(workspace, name);
     repairSkillCopy(this.runtime(name));
     if (existsSync(this.runtime(name)) && !sameSkillFiles(staged, this.runtime(name))) {
       throw new SkillError(`skill ${name} already exists: call skill_update to change it, or choose another name`);
@@ -56,7 +56,7 @@ export class SkillStore {
   async update(workspace: string, { skill_name: name }: CoordinatePayload<"skill_update">): Promise<CoordinateActionResult<"skill_update">> {
     const staged = this.staged(workspace, name);
     this.requireStored(name);
-    validateStagedSkill(staged, name);
+    validateStagedSkill(workspace, name);
     replaceSkillDir(staged, this.runtime(name));
     crashPoint("skill_store");
     const upstream = this.upstream(name);
@@ -128,7 +128,9 @@ export class SkillStore {
     for (const entry of readdirSync(this.conversationsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const workspace = join(this.conversationsDir, entry.name);
-      const target = this.staged(workspace, name);
+      const root = workspaceSkillRoot(workspace);
+      if (!root) continue;
+      const target = join(root, name);
       if (!existsSync(this.runtime(name))) rmSync(target, { recursive: true, force: true });
       else if (workspace !== source) replaceSkillDir(this.runtime(name), target);
       count += 1;

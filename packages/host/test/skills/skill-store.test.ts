@@ -106,6 +106,25 @@ describe("skill store", () => {
     expect(() => store.delete({ skill_name: "demo" })).toThrow(/no stored skill demo/);
   });
 
+  it("never follows a workspace's .skill link: no staging through it, no sync or delete into its target", () => {
+    const { root, workdir, a, b, store } = world();
+    const outside = join(root, "outside");
+    mkdirSync(join(outside, "demo"), { recursive: true });
+    writeFileSync(join(outside, "demo", "keep.txt"), "not the host's to touch");
+    rmSync(join(b, ".skill"), { recursive: true });
+    symlinkSync(outside, join(b, ".skill"));
+    writeFileSync(join(outside, "demo", "SKILL.md"), "---\nname: demo\ndescription: d\n---\n");
+    expect(() => store.create(b, { skill_name: "demo" })).toThrow(/\.skill in your workspace must be a folder \(not a link\)/);
+
+    stage(a, "demo", "name: demo\ndescription: d");
+    rmSync(join(outside, "demo", "SKILL.md"));
+    expect(store.create(a, { skill_name: "demo" }).synced_workspaces).toBe(1);
+    seedWorkspace(workdir, "tg-000002");
+    expect(existsSync(join(outside, "demo", "SKILL.md"))).toBe(false);
+    expect(store.delete({ skill_name: "demo" }).synced_workspaces).toBe(1);
+    expect(readFileSync(join(outside, "demo", "keep.txt"), "utf8")).toBe("not the host's to touch");
+  });
+
   it("a new workspace gets every stored skill; a refreshed one keeps its own edits", () => {
     const { workdir, a, store } = world();
     stage(a, "demo", "name: demo\ndescription: stored");
