@@ -181,6 +181,8 @@ export class WebConversations {
     const root = realpathSync(this.workspaceDir(conversation));
     if (isAbsolute(path)) throw new HttpError(400, "invalid_path", `path: "${path}" must be relative to the workspace`, "path");
     const full = resolve(root, path);
+    const lexical = relative(root, full);
+    if (lexical.startsWith("..") || isAbsolute(lexical)) throw new HttpError(400, "invalid_path", `path: "${path}" leaves the workspace`, "path");
     // A new file: its nearest existing folder must be inside (a symlink out is caught there).
     let existing = full;
     while (!existsSync(existing)) {
