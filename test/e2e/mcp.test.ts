@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, lastUserText, requestText, startE2E, type E2E } from "./fixture.js";
+import { runCliOnce } from "./host-harness.js";
 
 const STDIO_SERVER = fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.meta.url));
 const SECRET = "mcp-e2e-secret-5521-value";
@@ -154,4 +155,14 @@ describe("MCP servers through the real CLI", () => {
     expect(answer).toContain("mcp__fake__echo");
     expect(await e2e.ask(chat, "/mcp")).toContain("• quick (stdio): disabled");
   });
+
+  it("starling doctor connects to each server and shows its tools; a missing secret is named", async () => {
+    const doctor = await runCliOnce(["doctor", "--config", e2e.configPath, "--workdir", join(e2e.dir, "doctor-workdir")], { FAKE_TELEGRAM_TOKEN: e2e.env.FAKE_TELEGRAM_TOKEN! }, { timeoutMs: 40_000 });
+    expect(doctor.output).toMatch(/^ok\s+mcp fake: connected, 11 tools$/m);
+    expect(doctor.output).toMatch(/^ok\s+mcp quick: connected, 11 tools$/m);
+    expect(doctor.output).not.toContain(SECRET);
+    writeFileSync(join(dirname(e2e.configPath), "starling.env"), "", { mode: 0o600 });
+    const missing = await runCliOnce(["doctor", "--config", e2e.configPath, "--workdir", join(e2e.dir, "doctor-workdir")], {}, { timeoutMs: 40_000 });
+    expect(missing.output).toMatch(/^FAIL\s+mcp fake: FAKE_MCP_TOKEN not set/m);
+  }, 90_000);
 });

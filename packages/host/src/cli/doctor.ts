@@ -1,4 +1,5 @@
 import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { mcpChecks } from "./mcp-doctor.js";
 import { join, resolve } from "node:path";
 import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
 import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap } from "@starling/protocol";
@@ -89,6 +90,7 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
       ...(probe.ok ? {} : { next: probe.rejected ? `put the right key in ${envRead.path} as ${model.api_key_env ?? "the api_key_env variable"}=…` : `check models.${alias}.url in ${configPath} and that the server is up` }),
     });
   }
+  checks.push(...(await mcpChecks(config, (name) => secret(name), envRead.path)));
   checks.push(await sandboxCheck(config));
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));
