@@ -126,6 +126,12 @@ export const WorkersConfig = z
   .object({
     idle_shutdown_seconds: z.number().int().positive().default(600).describe("Stop a worker idle this long"),
     max_concurrent_turns: z.number().int().positive().default(4).describe("Turns running at once, all sessions"),
+    max_subagents: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(3)
+      .describe("Subagents one conversation may have running at once (subagent_start beyond it is refused; 0 turns subagents off)"),
   })
   .prefault({});
 

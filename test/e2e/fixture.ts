@@ -168,3 +168,13 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
   if (options.start !== false) e2e.start();
   return e2e;
 }
+
+/** The process exists (signal 0 reaches it). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

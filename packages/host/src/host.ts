@@ -13,6 +13,7 @@ import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
 import { CronRunner } from "./cron/cron-runner.js";
+import { agentOfSession } from "./agents/agent-store.js";
 import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
@@ -59,6 +60,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
     toolDeny: config.tools.deny,
     webPrivateNetworks: config.tools.web_private_networks,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
+    maxSubagents: config.workers.max_subagents,
     workerEnv: workerFaultEnv(env),
     mcpServers: config.mcp_servers,
   };
@@ -87,7 +89,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
     launch: async (sessionId) => {
       const conversation = conversations.conversationOfSession(sessionId);
       if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
-      return buildLaunch(settings, conversation, sessionId);
+      return buildLaunch(settings, conversation, sessionId, agentOfSession(store, sessionId)?.model);
     },
     onDurableEvent: (event, tx, ctx) => {
       writeEventReplies(conversations, event, tx, ctx);

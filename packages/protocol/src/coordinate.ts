@@ -13,8 +13,6 @@ import { SessionType } from "./values.js";
  */
 
 const text = (field: string) => z.string().trim().min(1, `${field} must not be empty`);
-/** A result object the owner of the action has not pinned down yet (skills, agents). */
-const openResult = z.object({}).catchall(z.unknown());
 
 export const PlanStepStatus = z.enum(["pending", "in_progress", "completed"]);
 export const PlanStep = z.object({
@@ -107,6 +105,40 @@ export const UpstreamPush = z.object({
 export type UpstreamPush = z.infer<typeof UpstreamPush>;
 
 const AgentStarted = z.object({ agent_id: z.string(), session_id: z.string(), status: z.literal("started"), task: z.string() });
+export const AgentId = text("agent_id").describe("The agent id subagent_start or start_background_agent returned (e.g. `subagent_0001`).");
+export const AgentStatus = z.enum(["running", "completed", "failed", "killed"]);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+/** A subagent or background agent as the host keeps it (ARCHITECTURE §9). Times are ISO 8601 UTC. */
+export const AgentInfo = z.object({
+  agent_id: z.string(),
+  session_id: z.string(),
+  kind: z.enum(["subagent", "background"]),
+  status: AgentStatus,
+  task: z.string(),
+  model: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  /** The final answer (completed) or why it failed or was killed. */
+  message: z.string().optional(),
+  error: z.string().optional(),
+});
+export type AgentInfo = z.infer<typeof AgentInfo>;
+/** subagent_join: the agent's state when it finished or the wait ended (`running`: call again). */
+export const AgentJoinResult = z.object({
+  agent_id: z.string(),
+  status: AgentStatus,
+  message: z.string().optional(),
+  error: z.string().optional(),
+  waited_seconds: z.number().nonnegative(),
+});
+export const AgentStats = AgentInfo.extend({
+  worker_running: z.boolean(),
+  turn_running: z.boolean(),
+  /** 1-based place among sessions waiting for a turn slot (max_concurrent_turns), or null. */
+  queue_position: z.number().int().nullable(),
+  elapsed_seconds: z.number().nonnegative(),
+  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }).optional(),
+});
 
 /** Every host action: payload (tool arguments) and result. */
 export const COORDINATE_ACTIONS = {
@@ -166,16 +198,35 @@ export const COORDINATE_ACTIONS = {
     }),
   },
   // Subagents and background agents (reference §3.11, host §4.7), owned by the agents work.
-  subagent_start: { payload: z.object({ description: text("description") }), result: AgentStarted },
-  subagent_kill: { payload: z.object({ agent_id: text("agent_id") }), result: openResult },
-  subagent_join: {
-    payload: z.object({ agent_id: text("agent_id"), timeout_seconds: z.number().nonnegative().optional() }),
-    result: openResult,
+  subagent_start: {
+    payload: z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
+    result: AgentStarted,
   },
-  start_background_agent: { payload: z.object({ task: text("task"), model: text("model").optional() }), result: AgentStarted },
-  terminate: { payload: z.object({}), result: openResult },
-  background_agents_list: { payload: z.object({}), result: openResult },
-  get_agent_stats: { payload: z.object({ agent_id: text("agent_id") }), result: openResult },
+  subagent_kill: {
+    payload: z.object({ agent_id: AgentId }),
+    result: z.object({ killed: z.boolean(), agent_id: z.string(), status: AgentStatus }),
+  },
+  subagent_join: {
+    payload: z.object({
+      agent_id: AgentId,
+      timeout_seconds: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe("How long to wait for it to finish (at most 45; 0 or omitted: answer at once). Still running then: call again."),
+    }),
+    result: AgentJoinResult,
+  },
+  start_background_agent: {
+    payload: z.object({
+      task: text("task").describe("The complete task: the agent sees only this text and the workspace. Its final answer is sent to the user."),
+      model: text("model").optional().describe("Chat model alias to run it with; default: this conversation's model."),
+    }),
+    result: AgentStarted,
+  },
+  terminate: { payload: z.object({}), result: z.object({ terminated: z.literal(true) }) },
+  background_agents_list: { payload: z.object({}), result: z.object({ agents: z.array(AgentInfo) }) },
+  get_agent_stats: { payload: z.object({ agent_id: AgentId }), result: z.object({ agent: AgentStats }) },
 } as const;
 
 export type CoordinateAction = keyof typeof COORDINATE_ACTIONS;
@@ -225,18 +276,20 @@ export type CoordinateRequestOf<A extends CoordinateAction> = Extract<Coordinate
 /**
  * Which session types get which host tools (reference §3.2): skill persistence in every session;
  * subagents no cron or background-agent tools; `terminate` only in background sessions; `start_background_agent` only in the
- * foreground. The worker intersects this with the actions the host serves (`initialize.hostActions`).
+ * foreground. Unlike the reference, subagents get no subagent tools either: subagents nest one level
+ * deep (ARCHITECTURE §9). The worker intersects this with the actions the host serves (`initialize.hostActions`).
  */
 export function actionsForSessionType(type: SessionType): CoordinateAction[] {
   const agentViews: CoordinateAction[] = ["background_agents_list", "get_agent_stats"];
   const cron: CoordinateAction[] = ["list_cron_tasks", "get_cron_task", "create_cron_task", "update_cron_task", "remove_cron_task"];
   const skills: CoordinateAction[] = ["skill_create", "skill_update", "skill_delete", "skill_set_upstream"];
-  const always: CoordinateAction[] = ["user_tell", "update_plan", "subagent_start", "subagent_kill", "subagent_join"];
+  const always: CoordinateAction[] = ["user_tell", "update_plan"];
+  const subagents: CoordinateAction[] = ["subagent_start", "subagent_kill", "subagent_join"];
   switch (type) {
     case "foreground":
-      return [...always, ...skills, ...cron, ...agentViews, "start_background_agent"];
+      return [...always, ...subagents, ...skills, ...cron, ...agentViews, "start_background_agent"];
     case "background":
-      return [...always, ...skills, ...cron, ...agentViews, "terminate"];
+      return [...always, ...subagents, ...skills, ...cron, ...agentViews, "terminate"];
     case "subagent":
       return [...always, ...skills];
   }

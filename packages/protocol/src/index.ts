@@ -78,6 +78,9 @@ export {
   type CoordinateRequestOf,
   SkillName,
   UpstreamPush,
+  AgentInfo,
+  AgentStatus,
+  AgentStats,
 } from "./coordinate.js";
 
 // Skills: SKILL.md format and naming rules (ARCHITECTURE §9 "Skills")

@@ -11,6 +11,7 @@ import { hostRedactor } from "../security/host-secrets.js";
 import { archiveSessionData, conversationDir } from "./workspace.js";
 import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
+import { agentStatusLines, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 
 export const CONVERSATION_COMMANDS = [
@@ -55,9 +56,13 @@ export async function runCommand(
       };
     case "cancel": {
       const result = await supervisor.cancel(sessionId, "user /cancel");
+      // The turn's subagents stop with it (their shell commands too); background agents go on.
+      const stopped = await cancelSubagents(service, conversation);
+      const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
+      if (!result.accepted && agents) return { text: agents.trim() };
       return {
         text: result.accepted
-          ? "Cancelled the running turn. Send /continue to resume it."
+          ? `Cancelled the running turn.${agents} Send /continue to resume it.`
           : `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.`,
       };
     }
@@ -130,6 +135,7 @@ async function statusText(service: ConversationService, conversation: Conversati
   const plan = sessionPlan(service.store, sessionId);
   if (plan) lines.push(`Plan${plan.explanation ? ` (${plan.explanation})` : ""}:`, ...planLines(plan).map((l) => `  ${l}`));
   if (status.queuePosition !== null) lines.push(`Queue position: ${status.queuePosition}`);
+  lines.push(...agentStatusLines(service, conversation));
   if (status.lastError) lines.push(`Last worker error: ${status.lastError}`);
   if (usage?.view === "usage") {
     lines.push(

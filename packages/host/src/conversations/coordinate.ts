@@ -10,12 +10,13 @@ import {
 } from "@starling/protocol";
 import { cronHandlers } from "../cron/cron-actions.js";
 import { skillHandlers } from "../skills/skill-actions.js";
+import { agentHandlers } from "../agents/agent-actions.js";
 import { chatHandlers } from "./chat-actions.js";
 import type { ConversationService } from "./conversation-service.js";
 import { ActionError, type ActionContext, type ActionHandler, type ActionHandlers } from "./host-action.js";
 
 /** The actions this host serves (sent to workers as `initialize.hostActions`). */
-const HANDLERS: ActionHandlers = { ...chatHandlers, ...cronHandlers, ...skillHandlers };
+const HANDLERS: ActionHandlers = { ...chatHandlers, ...cronHandlers, ...skillHandlers, ...agentHandlers };
 export const HOST_ACTIONS: CoordinateAction[] = Object.keys(HANDLERS) as CoordinateAction[];
 
 /** A recorded outcome of one call id (ARCHITECTURE §5: the side effect and its outcome in one batch). */

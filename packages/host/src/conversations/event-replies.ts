@@ -7,6 +7,7 @@ import { queueOutbound } from "../state/outbox.js";
 import type { ConversationService } from "./conversation-service.js";
 import { sessionLabel } from "../cron/cron-store.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
+import { agentEventReplies } from "../agents/agent-events.js";
 
 /** What a durable session event means for the chat: the reply, a failure notice, a recovery notice. */
 export function writeEventReplies(
@@ -17,6 +18,7 @@ export function writeEventReplies(
 ): void {
   const conversation = service.conversationOfSession(ctx.sessionId);
   if (!conversation) return;
+  if (agentEventReplies(service, event, tx, ctx)) return;
   const target = service.target(conversation);
   switch (event.type) {
     case "turn_completed": {

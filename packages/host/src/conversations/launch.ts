@@ -7,20 +7,16 @@ import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
 import { conversationMcpServers, mcpSecrets } from "./mcp-servers.js";
 import { HOST_ACTIONS } from "./coordinate.js";
-
-/** `foreground`, `background` or `subagent`, from the session id's suffix (ARCHITECTURE §7). */
-function sessionTypeOf(sessionId: string): "foreground" | "background" | "subagent" {
-  const kind = /\.(background|subagent)\.\d+$/.exec(sessionId)?.[1];
-  return kind === "background" || kind === "subagent" ? kind : "foreground";
-}
+import { sessionTypeOf } from "../agents/agent-store.js";
 
 /**
  * How a conversation's worker is started: model, compaction, the model keys it needs and how its
  * tool processes start. The worker itself always runs unwrapped; in bubblewrap mode it wraps each
  * tool process (docs/SECURITY.md says why).
  */
-export function buildLaunch(settings: HostSettings, conversation: ConversationRecord, sessionId: string): SessionLaunch {
-  const alias = conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
+export function buildLaunch(settings: HostSettings, conversation: ConversationRecord, sessionId: string, modelAlias?: string): SessionLaunch {
+  // A background agent may run on another model than the conversation (start_background_agent {model}).
+  const alias = modelAlias ?? conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
   const model = alias ? settings.chatModels[alias] : undefined;
   if (!model) throw new Error(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
   const workspace = conversationDir(settings.workdir, conversation.id);

@@ -32,6 +32,8 @@ export interface HostSettings {
   limits?: LimitSettings;
   /** Config `mcp_servers` (all of them; `enabled` and per-conversation overrides are applied at launch). */
   mcpServers?: Record<string, McpServerConfig>;
+  /** Config `workers.max_subagents`: subagents a conversation may have running at once (default 3). */
+  maxSubagents?: number;
   /** Extra environment for workers (STARLING_CRASH_AT in tests, log level). */
   workerEnv?: NodeJS.ProcessEnv;
 }

@@ -19,6 +19,8 @@ export const HOST_CRASH_POINTS = [
   "coordinate",
   /** A cron slot: the task's next run moved on and its message admitted (or the skip notice queued). */
   "cron_slot",
+  /** A subagent or background agent stopped (subagent_kill, /cancel): marked killed, its pending messages and resume mark dropped. */
+  "agent_kill",
   /** The Stellaclaw import (state/import/stellaclaw.json) applied with its "applied" mark (import/stellaclaw-import.ts). */
   "import",
   /** Web channel: a POSTed user message stored in the web log before its admission (channels/web/web-log.ts). */

@@ -3,6 +3,7 @@ import { defineTool, type AnyTool } from "../define-tool.js";
 import { askHost } from "./ask-host.js";
 import { skillTools } from "../../skills/skill-tools.js";
 import { cronTools } from "./cron-tools.js";
+import { agentTools } from "./agent-tools.js";
 
 /**
  * Tools the host carries out (ARCHITECTURE §9 "host"). Each is `readOnly` for crash recovery: the host
@@ -44,6 +45,7 @@ const HOST_TOOLS: Partial<Record<CoordinateAction, AnyTool>> = {
   update_plan: updatePlanTool,
   ...cronTools(),
   ...skillTools(),
+  ...agentTools(),
 };
 
 /**

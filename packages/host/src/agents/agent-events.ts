@@ -1,0 +1,70 @@
+import type { SessionEvent } from "@starling/protocol";
+import type { ConversationService } from "../conversations/conversation-service.js";
+import type { HostTransaction } from "../state/host-store.js";
+import { queueOutbound } from "../state/outbox.js";
+import type { EventContext } from "../sessions/types.js";
+import { sessionLabel } from "../cron/cron-store.js";
+import { suppressKey } from "./agent-actions.js";
+import { agentOfSession, finishAgent } from "./agent-store.js";
+
+const FINAL = new Set<SessionEvent["type"]>(["turn_completed", "turn_failed", "turn_cancelled"]);
+
+function answerText(event: Extract<SessionEvent, { type: "turn_completed" }>): string {
+  return event.message.content
+    .filter((i) => i.type === "text")
+    .map((i) => i.text)
+    .join("\n\n")
+    .trim();
+}
+
+/**
+ * A durable event of an agent session, or of a background turn that called `terminate`: inside the
+ * event's commit, the agent's record gets its outcome, and a background agent's answer or failure is
+ * queued for the chat (once: the event is processed once). A subagent never writes to the chat; its
+ * answer waits in its record for subagent_join. Returns false for every other session.
+ */
+export function agentEventReplies(service: ConversationService, event: SessionEvent, tx: HostTransaction, ctx: EventContext): boolean {
+  const { store } = service;
+  const suppressed = "turnId" in event && store.get<number>(suppressKey(ctx.sessionId)) === event.turnId;
+  const agent = agentOfSession(store, ctx.sessionId);
+  if (!agent) return suppressed && FINAL.has(event.type);
+  const conversation = service.conversationOfSession(ctx.sessionId);
+  const label = sessionLabel(store, ctx.sessionId) ?? `🤖 ${agent.agent_id}`;
+  const tell = (text: string) => {
+    if (agent.kind !== "background" || suppressed || !conversation) return;
+    queueOutbound(tx, service.target(conversation), { kind: "text", text });
+    tx.afterCommit(() => service.wake(conversation.channelId));
+  };
+  let done = false;
+  switch (event.type) {
+    case "turn_completed": {
+      const text = answerText(event);
+      const usage = event.usage ? { input_tokens: event.usage.inputTokens, output_tokens: event.usage.outputTokens } : undefined;
+      done = agent.status === "running";
+      finishAgent(tx, agent, "completed", { message: text, ...(usage ? { usage } : {}) });
+      if (done) tell(`${label}\n\n${text || "(The agent finished without a text answer.)"}`);
+      break;
+    }
+    case "turn_failed":
+      done = agent.status === "running";
+      finishAgent(tx, agent, "failed", { error: `${event.error.kind}: ${event.error.message}` });
+      if (done) tell(`${label} failed (${event.error.kind}): ${event.error.message}`);
+      break;
+    case "turn_cancelled":
+      done = agent.status === "running";
+      finishAgent(tx, agent, "killed", { error: event.reason ?? "cancelled" });
+      break;
+    case "turn_recovered":
+      // Continued by the supervisor (or nothing left to do): the agent goes on.
+      if (ctx.autoContinued || event.action === "none") break;
+      done = agent.status === "running";
+      finishAgent(tx, agent, "failed", { error: `interrupted by worker restarts${event.detail ? ` (${event.detail})` : ""}` });
+      if (done) tell(`${label} failed: it was interrupted by worker restarts and is not continued.`);
+      break;
+    default:
+      break;
+  }
+  // Its one task is over: stop its worker now rather than after the idle timeout.
+  if (done || FINAL.has(event.type)) tx.afterCommit(() => setTimeout(() => void service.supervisor.retire(ctx.sessionId).catch(() => undefined), 0));
+  return true;
+}

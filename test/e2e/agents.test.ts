@@ -1,0 +1,154 @@
+// Subagents and background agents end to end through the real CLI: a subagent's answer returns to the
+// main agent through subagent_join (and never reaches the chat by itself); a background agent's answer
+// reaches the chat after the foreground turn ended, exactly once, also when the host is killed while
+// it works and restarted; /cancel stops a subagent's shell command (the process is gone), also when
+// the host is killed right after recording the kill (STARLING_CRASH_AT=agent_kill).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { afterTool, contentText, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+
+/** The last tool result the model was sent, parsed as JSON when it is. */
+function lastToolResult(req: RecordedRequest): Record<string, unknown> {
+  const text = contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!);
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { text };
+  }
+}
+
+/** Tool calls the model made so far in this turn (by name). */
+const calls = (req: RecordedRequest, name: string): number =>
+  wireMessages(req).filter((m) => JSON.stringify(m.tool_calls ?? []).includes(`"${name}"`)).length;
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  // The agents' own sessions: their task is their first (and only) user message.
+  if (ask.startsWith("[Subagent task")) {
+    if (ask.includes("count the moons")) return { delayMs: 800, text: "subagent says: Jupiter has 95 moons" };
+    const sleeper = /run the sleeper into (\S+)/.exec(ask);
+    if (sleeper) {
+      if (afterTool(req)) return { text: "sleeper ended" };
+      return { toolCalls: [{ name: "shell", arguments: { command: `echo $$ > ${sleeper[1]}; exec sleep 300`, wait_ms: 240_000 } }] };
+    }
+  }
+  if (ask.startsWith("[Background task")) return { delayMs: 3000, text: "background says: the report is ready" };
+  const sleeperFile = /sleeper please into (\S+)/.exec(ask)?.[1];
+  if (ask.includes("use a subagent") || sleeperFile) {
+    const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : "count the moons of Jupiter";
+    if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description } }] };
+    if (!calls(req, "subagent_join")) {
+      return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: lastToolResult(req).agent_id, timeout_seconds: 40 } }] };
+    }
+    const joined = lastToolResult(req);
+    return { text: `main heard (${String(joined.status)}): ${String(joined.message ?? joined.error)}` };
+  }
+  if (ask.includes("in the background")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "start_background_agent", arguments: { task: "write the report" } }] };
+    return { text: `started ${String(lastToolResult(req).agent_id)}; answering now` };
+  }
+  return { text: "ok" };
+}
+
+let e2e: E2E;
+const chats = {
+  join: privateChat(1101, "Join"),
+  background: privateChat(1102, "Background"),
+  cancel: privateChat(1103, "Cancel"),
+  crash: privateChat(1104, "Cancel crash"),
+};
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+afterAll(async () => {
+  await e2e?.close();
+});
+
+/** Tests share one host while none kills it (each start costs seconds on a busy machine). */
+function ensureHost(): void {
+  if (!e2e.host || e2e.host.child.exitCode !== null || e2e.host.child.signalCode !== null) e2e.start();
+}
+
+const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
+
+/** The pid the subagent's shell command wrote into `name` in the workspace of one of the conversations. */
+function sleeperPid(name: string): number | undefined {
+  const root = join(e2e.workdir, "conversations");
+  if (!existsSync(root)) return undefined;
+  for (const conversation of readdirSync(root)) {
+    const file = join(root, conversation, name);
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, "utf8").trim());
+      if (pid > 0) return pid;
+    }
+  }
+  return undefined;
+}
+
+describe("subagents and background agents end to end", () => {
+  it("a subagent's answer returns through subagent_join; the chat sees only the main agent's answer", async () => {
+    ensureHost();
+    const chat = chats.join;
+    const answer = await e2e.ask(chat, "use a subagent for the moons", { timeoutMs: 40_000 });
+    expect(answer).toBe("main heard (completed): subagent says: Jupiter has 95 moons");
+    await sleep(500);
+    expect(texts(chat.id).filter((t) => t.includes("Jupiter"))).toHaveLength(1);
+    const status = await e2e.ask(chat, "/status");
+    expect(status).toMatch(/Agents:\n {2}subagent_0001 \(subagent\): completed .* — count the moons of Jupiter/);
+  }, 60_000);
+
+  it("/cancel stops the foreground turn and its subagent's shell command", async () => {
+    ensureHost();
+    const chat = chats.cancel;
+    e2e.send(chat, "sleeper please into cancel.pid");
+    const pid = await e2e.until(() => sleeperPid("cancel.pid"), "the subagent's shell command started", 30_000);
+    expect(processAlive(pid)).toBe(true);
+    const reply = await e2e.ask(chat, "/cancel");
+    expect(reply).toBe("Cancelled the running turn. Stopped its subagent (subagent_0001). Send /continue to resume it.");
+    await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
+    expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
+  }, 60_000);
+
+  it("a background agent answers after the foreground turn ended, exactly once, also across a host kill and restart", async () => {
+    ensureHost();
+    const chat = chats.background;
+    const started = await e2e.ask(chat, "do it in the background", { timeoutMs: 30_000 });
+    expect(started).toMatch(/^started background_\d{4}; answering now$/);
+    const id = /background_\d{4}/.exec(started)![0];
+    // The agent is still working (its model answers after 3 s): kill the host under it.
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Background task")), "the background agent's model call");
+    expect(texts(chat.id).some((t) => t.includes("the report is ready"))).toBe(false);
+    await e2e.stop("SIGKILL");
+    e2e.start();
+    const reply = await e2e.waitText(chat.id, /the report is ready/, 40_000);
+    expect(reply.text).toBe(`🤖 ${id}\n\nbackground says: the report is ready`);
+    // A clean restart afterwards sends nothing again.
+    await e2e.stop("SIGTERM");
+    e2e.start();
+    expect(await e2e.ask(chat, "/status")).toContain(`${id} (background): completed`);
+    expect(texts(chat.id).filter((t) => t.includes("the report is ready"))).toHaveLength(1);
+    await e2e.stop("SIGTERM");
+  }, 90_000);
+
+  it("the host is killed right after recording the kill (agent_kill): the command is gone and the subagent never resumes", async () => {
+    const host = e2e.start({ STARLING_CRASH_AT: "agent_kill" });
+    const chat = chats.crash;
+    e2e.send(chat, "sleeper please into crash.pid");
+    const pid = await e2e.until(() => sleeperPid("crash.pid"), "the subagent's shell command started", 30_000);
+    e2e.telegram.sendCommand(chat, "/cancel");
+    expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
+    const subagentCalls = () => e2e.model.requests.filter((r) => lastUserText(r).includes("run the sleeper into crash.pid")).length;
+    const before = subagentCalls();
+    e2e.start();
+    // Telegram re-sends the /cancel whose update the killed host had not confirmed: it finds nothing to do.
+    e2e.send(chat, "/status");
+    await e2e.waitText(chat.id, /subagent_0001 \(subagent\): killed/, 30_000);
+    await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
+    await sleep(1500);
+    expect(subagentCalls(), "the killed subagent's turn was not continued after the restart").toBe(before);
+  }, 60_000);
+});
