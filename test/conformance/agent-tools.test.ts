@@ -3,23 +3,15 @@
 // shows the model, and argument errors that never reach the host.
 import { describe, expect, it } from "vitest";
 import { COORDINATE_ACTION_NAMES, type CoordinateParams, type SessionType } from "@starling/protocol";
-import type { RecordedRequest, ScriptedToolCall } from "../fakes/openai-server.js";
+import type { RecordedRequest } from "../fakes/openai-server.js";
 import { newEnv, toolItems, transcript, userMessage } from "./harness.js";
-import { lastMessage, textOf } from "./model-script.js";
+import { lastMessage, oneToolCall, textOf } from "./model-script.js";
 
 const AGENT_TOOLS = ["subagent_start", "subagent_join", "subagent_kill", "start_background_agent", "terminate", "background_agents_list", "get_agent_stats"];
 
 function agentToolsOffered(req: RecordedRequest): string[] {
   const names = ((req.body["tools"] as { function: { name: string } }[] | undefined) ?? []).map((t) => t.function.name);
   return names.filter((n) => AGENT_TOOLS.includes(n)).sort();
-}
-
-function oneCall(call: ScriptedToolCall) {
-  return (req: RecordedRequest) => {
-    const last = lastMessage(req);
-    if (last?.role === "tool") return { text: `tool said: ${textOf(last)}` };
-    return { toolCalls: [{ id: "call_1", ...call }] };
-  };
 }
 
 describe.concurrent("agent tools", () => {
@@ -40,7 +32,7 @@ describe.concurrent("agent tools", () => {
   });
 
   it("subagent_join: the host gets agent id and timeout; the model sees status and answer", async (ctx) => {
-    const { start } = await newEnv(ctx, { responder: oneCall({ name: "subagent_join", arguments: { agent_id: "subagent_0002", timeout_seconds: 30 } }) });
+    const { start } = await newEnv(ctx, { responder: oneToolCall({ name: "subagent_join", arguments: { agent_id: "subagent_0002", timeout_seconds: 30 } }) });
     const w = await start({ init: { hostActions: [...COORDINATE_ACTION_NAMES] } });
     const seen: CoordinateParams[] = [];
     w.client.onCoordinate(async (params) => {
@@ -56,7 +48,7 @@ describe.concurrent("agent tools", () => {
   });
 
   it("an empty agent_id or a negative timeout is refused before the host: the error names the field", async (ctx) => {
-    const { start } = await newEnv(ctx, { responder: oneCall({ name: "subagent_join", arguments: { agent_id: " ", timeout_seconds: -1 } }) });
+    const { start } = await newEnv(ctx, { responder: oneToolCall({ name: "subagent_join", arguments: { agent_id: " ", timeout_seconds: -1 } }) });
     const w = await start({ init: { hostActions: [...COORDINATE_ACTION_NAMES] } });
     const seen: CoordinateParams[] = [];
     w.client.onCoordinate(async (params) => (seen.push(params), { ok: false, error: "not expected" }));

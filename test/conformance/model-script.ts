@@ -56,3 +56,12 @@ export function toolThenAnswer(toolCall: () => ScriptedToolCall = () => appendLi
     return { toolCalls: [toolCall()] };
   };
 }
+
+/** Makes `call` (id `call_1`) for a new input, then answers with the text of the tool result it saw. */
+export function oneToolCall(call: ScriptedToolCall): Responder {
+  return (req) => {
+    const last = lastMessage(req);
+    if (last?.role === "tool") return { text: `tool said: ${textOf(last)}` };
+    return { toolCalls: [{ id: "call_1", ...call }] };
+  };
+}
