@@ -84,7 +84,8 @@ export const agentHandlers: ActionHandlers = {
       if (max === 0) throw new ActionError("subagents are turned off on this host (workers.max_subagents is 0): do the work yourself.");
       if (running.length >= max) {
         throw new ActionError(
-          `${running.length} subagents are already running (${running.map((a) => a.agent_id).join(", ")}; at most ${max} at once, workers.max_subagents): ` +
+          `${running.length === 1 ? "1 subagent is" : `${running.length} subagents are`} already running ` +
+            `(${running.map((a) => a.agent_id).join(", ")}; at most ${max} at once, workers.max_subagents): ` +
             "subagent_join or subagent_kill one first.",
         );
       }
