@@ -11,7 +11,7 @@ export { tokenEstimatorFor, heuristicEstimator, openAIEncoding, type TokenEstima
 export { buildSystemPrompt } from "./prompt/system-prompt.js";
 
 // Store
-export { SessionStore, WORKER_CRASH_POINTS, type CommitPoint } from "./store/session-store.js";
+export { SessionStore, WORKER_CRASH_POINTS, DEFAULT_WRITE_RETRY, type CommitPoint, type WriteError, type WriteRetryPolicy } from "./store/session-store.js";
 export { StoreLockedError } from "./store/errors.js";
 export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
 

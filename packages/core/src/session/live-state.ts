@@ -10,6 +10,7 @@ export function stateName(snapshot: SnapshotFrom<SessionMachine>): SessionStateN
   if (typeof value === "string") {
     switch (value) {
       case "starting":
+      case "startBackoff": // a turn about to start again after a failed write
       case "resuming":
         return "callingModel";
       case "afterTurn":

@@ -14,6 +14,8 @@ export type SessionMachineEvent =
   | { type: "SHUTDOWN" };
 
 export interface SessionMachineContext {
+  /** `turn_start` writes that failed in a row (after the store's own retries): the next try waits longer. */
+  startFailures: number;
   turn: TurnRecord | null;
   control: TurnControl | null;
   failure: TurnFailure | null;
@@ -24,6 +26,10 @@ interface TurnInput {
   turn: TurnRecord;
   control: TurnControl;
 }
+
+/** After a failed `turn_start`, the first new try waits this long; doubled per failure, capped. */
+const START_RETRY_MS = 1_000;
+const START_RETRY_MAX_MS = 30_000;
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
   turn: context.turn!,
@@ -81,6 +87,9 @@ export function createSessionMachine(deps: SessionDeps) {
         if (current?.status === "running") await journal.supersedeTurn(current);
       }),
     },
+    delays: {
+      startRetryDelay: ({ context }) => Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** (context.startFailures - 1)),
+    },
     guards: {
       hasQueuedInput: () => store.queue.length > 0,
       hasUnfinishedTurn: () => journal.isUnfinished(),
@@ -101,7 +110,7 @@ export function createSessionMachine(deps: SessionDeps) {
     },
   }).createMachine({
     id: "session",
-    context: { turn: null, control: null, failure: null, cancelReason: undefined },
+    context: { startFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined },
     initial: "initializing",
     on: { SHUTDOWN: ".stopping" },
     states: {
@@ -121,12 +130,23 @@ export function createSessionMachine(deps: SessionDeps) {
             {
               guard: "startedTurn",
               target: "turn",
-              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
+              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, startFailures: 0 }),
             },
-            { target: "afterTurn" },
+            { target: "afterTurn", actions: assign({ startFailures: 0 }) },
           ],
-          onError: "crashed",
+          onError: {
+            target: "startBackoff",
+            actions: [
+              assign({ startFailures: ({ context }) => context.startFailures + 1 }),
+              ({ context, event }) => deps.log.error({ err: String(event.error), failures: context.startFailures }, "a turn could not start; trying again"),
+            ],
+          },
         },
+      },
+      // The queued input stays in the store (the failed write took nothing): the turn is started again later.
+      startBackoff: {
+        after: { startRetryDelay: "starting" },
+        on: { INPUT: "starting", CONTINUE: "starting" },
       },
       resuming: {
         invoke: {
@@ -189,7 +209,13 @@ export function createSessionMachine(deps: SessionDeps) {
             on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
           },
           runningTools: {
-            invoke: { src: "runTools", input: turnInput, onDone: "deciding", onError: "#session.crashed" },
+            invoke: {
+              src: "runTools",
+              input: turnInput,
+              onDone: "deciding",
+              // A journal write that failed even after its retries (disk error): the turn fails and can be continued.
+              onError: { target: "failing", actions: assign({ failure: ({ event }) => classifyFailure(event.error) }) },
+            },
             on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
           },
           interrupting: {

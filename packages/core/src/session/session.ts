@@ -74,6 +74,11 @@ export class Session {
     const provider = options.provider ?? createProvider(init.model, secrets.providerEnv);
     const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
     store.onEvent(options.onEvent);
+    store.onWriteError(({ point, attempt, willRetry, delayMs, err }) => {
+      const fields = { point, attempt, err: err instanceof Error ? err.message : String(err) };
+      if (willRetry) options.log.warn({ ...fields, delayMs }, "a session database write failed; retrying");
+      else options.log.error(fields, "a session database write failed; giving up on this write");
+    });
     const toolset = sessionToolOptions(init, secrets.providerEnv);
     // The MCP client (and its SDK) is loaded only by sessions that have MCP servers.
     const mcp =

@@ -31,6 +31,18 @@ export class TurnJournal {
     }
   }
 
+  /** Gives each side-effecting call that has an intent but no result (it may have acted) a synthetic result; returns their names. */
+  private pairUnknownOutcomes(tx: Transaction, turnId: number, why: string, reason: "crash" | "failed"): string[] {
+    const names: string[] = [];
+    for (const call of danglingToolCalls(this.store.messages)) {
+      if (!this.store.intents.has(call.id) || this.isReadOnly(call.name)) continue;
+      tx.deleteIntent(call.id);
+      names.push(call.name);
+      tx.appendMessage(resultMessage(turnId, { callId: call.id, name: call.name, content: why, isError: true, synthetic: reason }));
+    }
+    return names;
+  }
+
   /**
    * Starts a turn with every queued input. An unfinished earlier turn is closed as superseded. A
    * `notice` (what changed in the workspace's skills) goes into history just before the inputs.
@@ -94,6 +106,8 @@ export class TurnJournal {
   failTurn(turn: TurnRecord, error: TurnError, canContinue: boolean): Promise<void> {
     return this.store.commit("turn_failed", (tx) => {
       if (!canContinue) this.pairDangling(tx, turn.turnId, `Not run: the turn failed (${error.message}).`, "failed");
+      // A side-effecting call whose result could not be stored may have acted: it is never re-run on /continue.
+      else this.pairUnknownOutcomes(tx, turn.turnId, "Its result could not be stored; outcome unknown. Check the workspace before repeating this action.", "failed");
       tx.putTurn({
         ...turn,
         status: "failed",
@@ -155,22 +169,7 @@ export class TurnJournal {
       if (turn.status !== "running") {
         return this.isUnfinished(turn) ? { turnId: turn.turnId, reason: turn.unfinishedReason ?? turn.status } : null;
       }
-      const crashed: string[] = [];
-      for (const call of danglingToolCalls(this.store.messages)) {
-        const intent = this.store.intents.get(call.id);
-        if (!intent || this.isReadOnly(call.name)) continue;
-        tx.deleteIntent(call.id);
-        crashed.push(call.name);
-        tx.appendMessage(
-          resultMessage(turn.turnId, {
-            callId: call.id,
-            name: call.name,
-            content: "Interrupted by a crash; outcome unknown. Check the workspace before repeating this action.",
-            isError: true,
-            synthetic: "crash",
-          }),
-        );
-      }
+      const crashed = this.pairUnknownOutcomes(tx, turn.turnId, "Interrupted by a crash; outcome unknown. Check the workspace before repeating this action.", "crash");
       tx.putTurn({ ...turn, status: "recovered", canContinue: true, unfinishedReason: "crash" });
       const detail = crashed.length ? `outcome unknown for: ${crashed.join(", ")}` : undefined;
       tx.emit({ type: "turn_recovered", turnId: turn.turnId, action: "awaiting_continue", detail });

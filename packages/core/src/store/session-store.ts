@@ -91,6 +91,31 @@ interface MirrorSnapshot {
 
 export type EventListener = (entry: OutboxEntry) => void;
 
+/** A failed batch write: `willRetry` says whether it is tried again after `delayMs`. */
+export interface WriteError {
+  point: CommitPoint | null;
+  attempt: number;
+  willRetry: boolean;
+  delayMs: number;
+  err: unknown;
+}
+export type WriteErrorListener = (failure: WriteError) => void;
+
+/** How often a failed batch write is tried in all, and the first delay (doubled per attempt). */
+export interface WriteRetryPolicy {
+  attempts: number;
+  initialDelayMs: number;
+}
+/** 4 attempts over ~0.7 s: a transient disk error is ridden out before any turn fails because of it. */
+export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { attempts: 4, initialDelayMs: 100 };
+
+/** `build` itself threw (a bug or a refused operation): never retried, the mirror is put back. */
+class BuildError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("commit build failed");
+  }
+}
+
 /**
  * The session's durable journal on LevelDB, owned by exactly one worker process. Every change goes
  * through `commit`, which serialises writes, applies them as one atomic batch (sync for commit points)
@@ -106,10 +131,14 @@ export class SessionStore {
   private inbox = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private listener: EventListener = () => undefined;
+  private writeErrorListener: WriteErrorListener = () => undefined;
 
-  private constructor(private readonly db: Level<string, unknown>) {}
+  private constructor(
+    private readonly db: Level<string, unknown>,
+    private readonly retry: WriteRetryPolicy,
+  ) {}
 
-  static async open(dir: string): Promise<SessionStore> {
+  static async open(dir: string, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
     mkdirSync(dir, { recursive: true });
     const db = new Level<string, unknown>(dir, { valueEncoding: "json" });
     try {
@@ -121,7 +150,7 @@ export class SessionStore {
       }
       throw err;
     }
-    const store = new SessionStore(db);
+    const store = new SessionStore(db, retry);
     await store.load();
     return store;
   }
@@ -160,33 +189,62 @@ export class SessionStore {
     return this.inbox.has(messageId);
   }
 
+  /** Called for every failed batch write, before it is retried (or given up on). */
+  onWriteError(listener: WriteErrorListener): void {
+    this.writeErrorListener = listener;
+  }
+
   /**
    * Runs `build` after all earlier commits, writes its operations and the counters as one atomic batch
    * (fsync'd unless `durable` is false), passes the crash point, then announces the batch's events.
+   * A failed write (EIO, disk full) puts the mirror back and is tried again with backoff (`build` runs
+   * again on the restored mirror); after the last attempt the error is thrown to the caller.
    */
   commit<T>(point: CommitPoint | null, build: (tx: Transaction) => T): Promise<T> {
     const run = async () => {
-      const before = this.snapshot();
-      const tx = new Transaction(this);
-      const out = build(tx);
-      if (tx.ops.length === 0 && tx.events.length === 0) return out;
-      const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
-      try {
-        if (point) failPoint(point);
-        await this.db.batch(batch, { sync: point !== null });
-      } catch (err) {
-        // The mirror must not claim what the database does not hold.
-        this.restore(before);
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.attempt(point, build);
+        } catch (err) {
+          if (err instanceof BuildError) throw err.cause;
+          // A closed database will not get better: only write errors are tried again.
+          const willRetry = attempt < this.retry.attempts && this.db.status === "open";
+          const delayMs = this.retry.initialDelayMs * 2 ** (attempt - 1);
+          this.writeErrorListener({ point, attempt, willRetry, delayMs, err });
+          if (!willRetry) throw err;
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
       }
-      if (point) crashPoint(point);
-      for (const op of tx.ops) if (op.type === "put" && op.key.startsWith("inbox:")) this.inbox.add(op.key.slice(6));
-      for (const entry of tx.events) this.listener(entry);
-      return out;
     };
     const next = this.chain.then(run);
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  private async attempt<T>(point: CommitPoint | null, build: (tx: Transaction) => T): Promise<T> {
+    const before = this.snapshot();
+    const tx = new Transaction(this);
+    let out: T;
+    try {
+      out = build(tx);
+    } catch (err) {
+      this.restore(before);
+      throw new BuildError(err);
+    }
+    if (tx.ops.length === 0 && tx.events.length === 0) return out;
+    const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
+    try {
+      if (point) failPoint(point);
+      await this.db.batch(batch, { sync: point !== null });
+    } catch (err) {
+      // The mirror must not claim what the database does not hold.
+      this.restore(before);
+      throw err;
+    }
+    if (point) crashPoint(point);
+    for (const op of tx.ops) if (op.type === "put" && op.key.startsWith("inbox:")) this.inbox.add(op.key.slice(6));
+    for (const entry of tx.events) this.listener(entry);
+    return out;
   }
 
   private snapshot(): MirrorSnapshot {

@@ -3,14 +3,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SessionStore } from "../../src/store/session-store.js";
+import { SessionStore, type WriteError } from "../../src/store/session-store.js";
+
+// The 1st and 2nd `turn_end` writes of this process fail with EIO (read once, at the first commit).
+process.env.STARLING_FAIL_AT = "turn_end:1:2";
 
 let dir: string;
 let store: SessionStore;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "starling-session-store-"));
-  store = await SessionStore.open(join(dir, "db"));
+  store = await SessionStore.open(join(dir, "db"), { attempts: 3, initialDelayMs: 1 });
 });
 
 afterEach(async () => {
@@ -42,5 +45,53 @@ describe("SessionStore", () => {
       ["m1", 1],
       ["m3", 2],
     ]);
+  });
+
+  it("a write that fails (EIO) is tried again and lands; each failure is reported", async () => {
+    const failures: WriteError[] = [];
+    store.onWriteError((f) => failures.push(f));
+    const events: number[] = [];
+    store.onEvent((e) => events.push(e.seq));
+    await store.commit("turn_end", (tx) => {
+      tx.appendMessage(userMessage("answer"));
+      tx.emit({ type: "turn_completed", turnId: 1, message: { role: "assistant", content: [] } });
+    });
+    expect(failures.map((f) => [f.point, f.attempt, f.willRetry, String(f.err)])).toEqual([
+      ["turn_end", 1, true, expect.stringContaining("EIO")],
+      ["turn_end", 2, true, expect.stringContaining("EIO")],
+    ]);
+    // Built once per attempt on the restored mirror: one message, one event, numbered as if nothing failed.
+    expect(store.messages.map((m) => m.index)).toEqual([0]);
+    expect(events).toEqual([1]);
+    await store.close();
+    store = await SessionStore.open(join(dir, "db"));
+    expect(store.messages.length).toBe(1);
+    expect(store.meta.nextSeq).toBe(2);
+  });
+
+  it("a write that keeps failing is given up after the last attempt and reported as such", async () => {
+    const failures: WriteError[] = [];
+    store.onWriteError((f) => failures.push(f));
+    const failing = store.commit("enqueue", (tx) => tx.appendMessage({ ...userMessage("x"), bad: 1n } as never));
+    await expect(failing).rejects.toThrow();
+    expect(failures.map((f) => [f.attempt, f.willRetry])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+    ]);
+    expect(store.messages).toEqual([]);
+  });
+
+  it("a build that throws is not retried and leaves the mirror as it was", async () => {
+    const failures: WriteError[] = [];
+    store.onWriteError((f) => failures.push(f));
+    const failing = store.commit("enqueue", (tx) => {
+      tx.enqueue({ messageId: "m1", kind: "user", message: userMessage("one") });
+      throw new Error("refused");
+    });
+    await expect(failing).rejects.toThrow("refused");
+    expect(failures).toEqual([]);
+    expect(store.queue).toEqual([]);
+    expect(store.meta.nextQueueId).toBe(1);
   });
 });

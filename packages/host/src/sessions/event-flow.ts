@@ -104,10 +104,24 @@ async function retryWrite<T>(r: SessionRunner, what: string, write: () => Promis
   }
 }
 
-function acknowledge(r: SessionRunner, handle: WorkerHandle, seq: number): void {
+/**
+ * `session/ackEvents` up to `seq`. One the worker could not store (disk error) is tried again with
+ * backoff: until it is, the worker keeps the events and re-sends them after its next start.
+ */
+function acknowledge(r: SessionRunner, handle: WorkerHandle, seq: number, attempt = 1): void {
   if (handle.gone) return;
-  handle.client.ackEvents({ upTo: seq }).catch((err: unknown) => r.log.debug({ seq, err: errorText(err) }, "ackEvents failed (re-sent after a restart)"));
+  handle.client.ackEvents({ upTo: seq }).catch((err: unknown) => {
+    if (handle.lostBy(err) || attempt >= ACK_ATTEMPTS) {
+      r.log.debug({ seq, err: errorText(err) }, "ackEvents failed (re-sent after a restart)");
+      return;
+    }
+    const delayMs = 500 * 2 ** (attempt - 1);
+    r.log.warn({ seq, attempt, delayMs, err: errorText(err) }, "ackEvents failed; retrying");
+    setTimeout(() => acknowledge(r, handle, seq, attempt + 1), delayMs).unref();
+  });
 }
+
+const ACK_ATTEMPTS = 4;
 
 function activity(r: SessionRunner, event: SessionEvent): void {
   try {

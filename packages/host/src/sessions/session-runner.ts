@@ -60,6 +60,8 @@ export class SessionRunner {
   private retiring = false;
   private readonly idle = new IdleShutdown(this);
   private restartTimer: NodeJS.Timeout | null = null;
+  private handoffRetryTimer: NodeJS.Timeout | null = null;
+  private handoffFailures = 0;
   private pumping = false;
   private pumpAgain = false;
   private chain: Promise<void> = Promise.resolve();
@@ -85,7 +87,7 @@ export class SessionRunner {
 
   /** Stored inbound items of this session, oldest first. */
   pendingItems(): InboundItem[] {
-    return this.store.inbound().filter((item) => item.sessionId === this.id);
+    return this.store.inboundOf(this.id);
   }
 
   /** Something a worker is needed for: a turn, a continue, a recovery, messages to hand off. */
@@ -163,16 +165,37 @@ export class SessionRunner {
     // slot; the turn ends, the slot goes to the next session and this one asks again (maybeRelease).
     if (this.holdingBack()) return;
     const items = this.pendingItems();
-    for (const item of items) {
+    for (const [i, item] of items.entries()) {
       if (this.inFlight.has(item.messageId)) continue;
-      if (!(await handOff(this, handle, item))) return;
+      if (!(await handOff(this, handle, item))) {
+        if (i > 0) this.grantUsed = true;
+        return this.retryHandoffLater(handle);
+      }
     }
+    this.handoffFailures = 0;
     if (items.length) this.grantUsed = true;
     if (this.continueWanted && handle.usable) {
       await sendContinue(this, handle);
       this.grantUsed = true;
     }
     await this.maybeRelease();
+  }
+
+  /**
+   * A hand-off the live worker refused (its enqueue write failed) or the host could not record (the
+   * `handoff` write failed) is tried again with backoff; meanwhile the slot goes to others unless a turn
+   * runs. A worker that is gone is the exit handler's business.
+   */
+  private retryHandoffLater(handle: WorkerHandle): void {
+    if (!handle.usable || this.handoffRetryTimer || this.ctx.isStopped()) return;
+    this.handoffFailures++;
+    const delayMs = backoffDelay(this.ctx.restart, this.handoffFailures);
+    this.log.info({ delayMs, attempt: this.handoffFailures }, "retrying the hand-off after a delay");
+    if (!this.turnRunning && !this.grantUsed) this.releaseSlot();
+    this.handoffRetryTimer = setTimeout(() => {
+      this.handoffRetryTimer = null;
+      this.pump();
+    }, delayMs).unref();
   }
 
   /** New messages are kept back from the worker so that waiting sessions get the slot after this turn. */

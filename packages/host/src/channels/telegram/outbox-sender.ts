@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type pino from "pino";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { OutboundItem } from "../../state/records.js";
@@ -5,6 +6,10 @@ import { isAbortError } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
 import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
+
+/** A failed outbox write is tried again after this long, doubled per failure in a row, capped. */
+const STORE_RETRY_MS = 250;
+const STORE_RETRY_MAX_MS = 30_000;
 
 export interface OutboxSenderOptions {
   channelId: string;
@@ -32,6 +37,8 @@ export class OutboxSender {
   private readonly controller = new AbortController();
   private readonly active = new Map<string, Promise<void>>();
   private readonly unknownOutcome = new Set<number>();
+  /** Sent (or dropped) items whose `outbox_sent` write failed: only the delete is tried again, never the send. */
+  private readonly delivered = new Set<number>();
   private started = false;
 
   constructor(private readonly options: OutboxSenderOptions) {}
@@ -91,20 +98,32 @@ export class OutboxSender {
 
   private async drainChat(chatId: string): Promise<void> {
     const signal = this.controller.signal;
+    let storeFailures = 0;
     for (let item = this.nextItem(chatId); item && !signal.aborted; item = this.nextItem(chatId)) {
       const current = item;
       try {
         await this.options.lanes.run(chatId, () => this.deliver(current, signal));
+        storeFailures = 0;
       } catch (err) {
         if (signal.aborted || isAbortError(err)) return;
-        // deliver() only throws for store failures; do not spin on them.
-        this.options.log.error({ seq: current.seq, chatId, error: this.options.api.describe(err) }, "outbox delivery failed");
-        return;
+        // deliver() only throws for store failures (EIO, disk full): the same item is tried again with backoff.
+        storeFailures++;
+        const delayMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (storeFailures - 1));
+        this.options.log.error({ seq: current.seq, chatId, delayMs, error: this.options.api.describe(err) }, "outbox delivery failed; retrying");
+        await sleep(delayMs, undefined, { signal }).catch(() => undefined); // a stop ends the wait
       }
     }
   }
 
   private async deliver(item: OutboundItem, signal: AbortSignal): Promise<void> {
+    const { store } = this.options;
+    if (!this.delivered.has(item.seq)) await this.attemptAndSend(item, signal);
+    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
+    this.delivered.delete(item.seq);
+  }
+
+  /** Records the attempt, sends, and notes the item as delivered (a failed send is logged and dropped). */
+  private async attemptAndSend(item: OutboundItem, signal: AbortSignal): Promise<void> {
     const { store, log, api } = this.options;
     const duplicate = item.possibleDuplicate === true || this.unknownOutcome.has(item.seq);
     // Sent as it is when the attempt is recorded: an unsent item may have changed since it was picked
@@ -125,7 +144,7 @@ export class OutboxSender {
         log.error({ seq: item.seq, chatId: item.chatId, error: api.describe(err) }, "outbox item could not be sent; dropping it");
       }
     }
-    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
+    this.delivered.add(item.seq);
   }
 
   private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal): Promise<void> {

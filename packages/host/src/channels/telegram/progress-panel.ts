@@ -175,7 +175,12 @@ export class ProgressPanels {
         api.call("sendMessage", { ...destination(panel.chatId, panel.threadId), text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
       );
       panel.messageId = sent.message_id;
-      await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));
+      try {
+        await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));
+      } catch (err) {
+        // The panel is on screen either way: keep editing it (only a restart before the turn ends would send a new one).
+        this.options.log.warn({ turnKey: panel.turnKey, err: err instanceof Error ? err.message : String(err) }, "progress panel id not stored");
+      }
     } else {
       const messageId = panel.messageId;
       try {
