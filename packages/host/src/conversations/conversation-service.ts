@@ -135,7 +135,7 @@ export class ConversationService implements ConversationController {
       return { kind: "awaiting_model", conversationId: conversation.id };
     });
     if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKey);
-    if (outcome.kind === "admitted") this.supervisor.deliver();
+    if (outcome.kind === "admitted") this.supervisor.deliver(this.store.conversation(outcome.conversationId)?.foreground.sessionId);
     if (outcome.kind === "awaiting_model" || outcome.kind === "refused") this.wake(input.chat.channelId);
     if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
     return outcome;
@@ -184,7 +184,7 @@ export class ConversationService implements ConversationController {
     });
     // The worker reads its model at start: restart it so the next turn uses the new one.
     if (changed && conversation.modelAlias) await this.supervisor.retire(conversation.foreground.sessionId);
-    if (released) this.supervisor.deliver();
+    if (released) this.supervisor.deliver(conversation.foreground.sessionId);
     const model = this.settings.chatModels[alias]!;
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
   }

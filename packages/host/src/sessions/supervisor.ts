@@ -63,10 +63,11 @@ export class SessionSupervisor {
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
   }
 
-  /** Wake-up: new inbound items were admitted. */
-  deliver(): void {
+  /** Wake-up: new inbound items were admitted (for `sessionId` only, when given). */
+  deliver(sessionId?: string): void {
     if (this.stopped) return;
-    for (const sessionId of this.sessionsWithItems()) this.runner(sessionId).itemsArrived();
+    if (sessionId !== undefined) return this.runner(sessionId).itemsArrived();
+    for (const id of this.sessionsWithItems()) this.runner(id).itemsArrived();
   }
 
   async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
@@ -189,9 +190,7 @@ export class SessionSupervisor {
   }
 
   private sessionsWithItems(): string[] {
-    const ids: string[] = [];
-    for (const item of this.options.store.inbound()) if (!ids.includes(item.sessionId)) ids.push(item.sessionId);
-    return ids;
+    return this.options.store.sessionsWithInbound();
   }
 }
 

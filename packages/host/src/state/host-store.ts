@@ -1,6 +1,7 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
 import { crashPoint, failPoint } from "@starling/protocol";
+import { KeyIndex } from "./key-index.js";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
 
 /** Named commit points of the host (ARCHITECTURE §5.6). */
@@ -65,23 +66,36 @@ export class HostTransaction {
   /** Staged values by key; DELETED marks a staged delete. */
   readonly staged = new Map<string, unknown>();
   readonly committed: (() => void)[] = [];
+  /** In-flight commits whose staged values this one's build read: it is durable only if they are. */
+  readonly readFrom = new Set<HostTransaction>();
+  /** In-flight commits that wrote a key this one writes too: its batch goes to the database after theirs. */
+  readonly after = new Set<HostTransaction>();
+  /** Settles (never rejects) once this commit's batch succeeded (true) or failed (false). */
+  settled: Promise<boolean> = Promise.resolve(true);
   constructor(private readonly store: HostStore) {}
   /** Runs `fn` once this batch is durable and visible (e.g. wake the sender of a queued reply). */
   afterCommit(fn: () => void): void {
     this.committed.push(fn);
   }
   put(key: string, value: unknown): void {
+    this.store.noteWrite(this, key);
     this.staged.set(key, value);
     this.ops.push({ type: "put", key, value });
   }
   del(key: string): void {
+    this.store.noteWrite(this, key);
     this.staged.set(key, DELETED);
     this.ops.push({ type: "del", key });
   }
-  /** Next value of a durable counter (written in this batch). */
+  /**
+   * Next value of a durable counter (written in this batch). Counter values are reserved in memory, so
+   * concurrent commits never hand out the same value and do not depend on each other's success (a failed
+   * commit leaves a gap); their batches are still written in order.
+   */
   next(name: string): number {
     const key = HostKeys.counter(name);
-    const value = (this.store.get<number>(key) ?? 0) + 1;
+    const own = this.staged.get(key);
+    const value = typeof own === "number" ? own + 1 : this.store.reserveCounter(key);
     this.put(key, value);
     return value;
   }
@@ -91,10 +105,21 @@ export class HostTransaction {
  * The host's LevelDB (DIR/state/host). The whole database is mirrored in memory (it holds
  * conversations, chats, small queues and counters — a few KB per conversation), so reads are
  * synchronous; every change is one atomic batch through `commit`, fsync'd at named commit points.
+ *
+ * Commits run concurrently: a commit waits only for in-flight commits it depends on (it read their
+ * staged writes, or writes a key they write), so LevelDB can group independent sync writes. Readers
+ * outside a commit's build see only durable values.
  */
 export class HostStore {
   readonly cache = new Map<string, unknown>();
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly index = new KeyIndex();
+  /** Commits whose batch is not settled yet, in build order. */
+  private readonly inFlight = new Set<HostTransaction>();
+  /** The latest in-flight commit writing each key. */
+  private readonly writer = new Map<string, HostTransaction>();
+  private readonly counters = new Map<string, number>();
+  /** Keys of the durable `inbound:` items by session. */
+  private readonly inboundBySession = new Map<string, Set<string>>();
   private building: HostTransaction | null = null;
 
   private constructor(private readonly db: Level<string, unknown>) {}
@@ -108,57 +133,141 @@ export class HostStore {
       throw new Error(`cannot open the host database at ${dir}: is another starling running with this workdir?`, { cause: err });
     }
     const store = new HostStore(db);
-    for await (const [key, value] of db.iterator()) store.cache.set(key, value);
+    for await (const [key, value] of db.iterator()) store.apply(key, value);
     return store;
   }
 
   get<T>(key: string): T | undefined {
-    const staged = this.building?.staged;
-    if (staged?.has(key)) {
-      const value = staged.get(key);
-      return value === DELETED ? undefined : (value as T);
+    const tx = this.building;
+    if (tx) {
+      const value = this.staged(tx, key);
+      if (value !== undefined) return value === DELETED ? undefined : (value as T);
     }
     return this.cache.get(key) as T | undefined;
   }
 
   /** Values of every key starting with `prefix`, in key order. */
   list<T>(prefix: string): T[] {
-    const found = new Map<string, unknown>();
-    for (const [key, value] of this.cache) if (key.startsWith(prefix)) found.set(key, value);
-    for (const [key, value] of this.building?.staged ?? []) {
-      if (!key.startsWith(prefix)) continue;
-      if (value === DELETED) found.delete(key);
-      else found.set(key, value);
+    const tx = this.building;
+    const keys = this.index.keysWithPrefix(prefix);
+    if (!tx) return keys.map((key) => this.cache.get(key) as T);
+    const found = new Map<string, unknown>(keys.map((key) => [key, this.cache.get(key)]));
+    let changed = false;
+    for (const layer of [...this.inFlight, tx]) {
+      for (const [key, value] of layer.staged) {
+        if (!key.startsWith(prefix)) continue;
+        if (layer !== tx) tx.readFrom.add(layer);
+        changed = true;
+        if (value === DELETED) found.delete(key);
+        else found.set(key, value);
+      }
     }
+    if (!changed) return [...found.values()] as T[];
     return [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v as T);
   }
 
+  /** @internal HostTransaction: a write after an in-flight write of the same key is ordered after it. */
+  noteWrite(tx: HostTransaction, key: string): void {
+    const earlier = this.writer.get(key);
+    if (earlier && earlier !== tx) tx.after.add(earlier);
+  }
+
+  /** @internal HostTransaction.next: the next unused value of a counter. */
+  reserveCounter(key: string): number {
+    const num = (v: unknown) => (typeof v === "number" ? v : 0);
+    const value = Math.max(num(this.cache.get(key)), num(this.writer.get(key)?.staged.get(key)), this.counters.get(key) ?? 0) + 1;
+    this.counters.set(key, value);
+    return value;
+  }
+
   commit<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
-    const run = async () => {
-      const tx = new HostTransaction(this);
-      // Reads inside `build` (synchronous) see its staged writes; nobody else does until the batch is durable.
-      this.building = tx;
-      let out: T;
-      try {
-        out = build(tx);
-      } finally {
-        this.building = null;
-      }
-      if (tx.ops.length) {
-        if (point) failPoint(point);
-        await this.db.batch(tx.ops, { sync: point !== null });
-        for (const [key, value] of tx.staged) {
-          if (value === DELETED) this.cache.delete(key);
-          else this.cache.set(key, value);
-        }
-        if (point) crashPoint(point);
-      }
+    // The build runs in a microtask, as it did behind the old global chain: callers may set state after calling.
+    return Promise.resolve().then(() => this.run(point, build));
+  }
+
+  private async run<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
+    const tx = new HostTransaction(this);
+    // Reads inside `build` (synchronous) see its staged writes and those of in-flight commits; nobody
+    // else sees them until the batch is durable.
+    this.building = tx;
+    let out: T;
+    try {
+      out = build(tx);
+    } finally {
+      this.building = null;
+    }
+    if (!tx.ops.length) {
+      await this.dependenciesDurable(tx);
       for (const fn of tx.committed) fn();
       return out;
-    };
-    const next = this.chain.then(run);
-    this.chain = next.catch(() => undefined);
-    return next;
+    }
+    if (point) failPoint(point);
+    const write = this.write(tx, point);
+    tx.settled = write.then(
+      () => true,
+      () => false,
+    );
+    this.inFlight.add(tx);
+    for (const key of tx.staged.keys()) this.writer.set(key, tx);
+    try {
+      await write;
+    } finally {
+      this.inFlight.delete(tx);
+      for (const key of tx.staged.keys()) if (this.writer.get(key) === tx) this.writer.delete(key);
+    }
+    if (point) crashPoint(point);
+    for (const fn of tx.committed) fn();
+    return out;
+  }
+
+  private async write(tx: HostTransaction, point: HostCommitPoint | null): Promise<void> {
+    await Promise.all([...tx.after].map((t) => t.settled));
+    await this.dependenciesDurable(tx);
+    await this.db.batch(tx.ops, { sync: point !== null });
+    for (const [key, value] of tx.staged) this.apply(key, value);
+  }
+
+  private async dependenciesDurable(tx: HostTransaction): Promise<void> {
+    for (const dep of tx.readFrom) {
+      if (!(await dep.settled)) throw new Error("a commit this one read from failed to write; nothing of this commit was written either");
+    }
+  }
+
+  /** A staged value of the building commit or of an in-flight one (recording the dependency), else undefined. */
+  private staged(tx: HostTransaction, key: string): unknown {
+    if (tx.staged.has(key)) return tx.staged.get(key);
+    const writer = this.writer.get(key);
+    if (!writer) return undefined;
+    tx.readFrom.add(writer);
+    return writer.staged.get(key);
+  }
+
+  private apply(key: string, value: unknown): void {
+    if (key.startsWith("inbound:")) this.indexInbound(key, value);
+    if (value === DELETED) {
+      this.cache.delete(key);
+      this.index.delete(key);
+    } else {
+      if (!this.cache.has(key)) this.index.add(key);
+      this.cache.set(key, value);
+    }
+  }
+
+  /** Keeps `inboundBySession` in step with the durable inbound items. */
+  private indexInbound(key: string, value: unknown): void {
+    const before = (this.cache.get(key) as InboundItem | undefined)?.sessionId;
+    const after = value === DELETED ? undefined : (value as InboundItem).sessionId;
+    if (before === after) return;
+    if (before !== undefined) {
+      const keys = this.inboundBySession.get(before);
+      keys?.delete(key);
+      if (keys?.size === 0) this.inboundBySession.delete(before);
+    }
+    if (after !== undefined) {
+      let keys = this.inboundBySession.get(after);
+      if (!keys) this.inboundBySession.set(after, (keys = new Set()));
+      keys.add(key);
+    }
   }
 
   // Typed views over the mirror.
@@ -184,6 +293,16 @@ export class HostStore {
   inbound(): InboundItem[] {
     return this.list<InboundItem>("inbound:");
   }
+  /** Stored inbound items of one session, oldest first (durable ones; inside a build, with staged changes). */
+  inboundOf(sessionId: string): InboundItem[] {
+    if (this.building) return this.inbound().filter((item) => item.sessionId === sessionId);
+    const keys = [...(this.inboundBySession.get(sessionId) ?? [])].sort();
+    return keys.map((key) => this.cache.get(key) as InboundItem);
+  }
+  /** Session ids with stored inbound items (durable). */
+  sessionsWithInbound(): string[] {
+    return [...this.inboundBySession.keys()];
+  }
   outbound(): OutboundItem[] {
     return this.list<OutboundItem>("outbound:");
   }
@@ -195,7 +314,7 @@ export class HostStore {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await Promise.all([...this.inFlight].map((t) => t.settled));
     await this.db.close();
   }
 }

@@ -54,3 +54,76 @@ describe("HostStore", () => {
     expect(store.get("conv:a")).toBeUndefined();
   });
 });
+
+describe("HostStore concurrent commits", () => {
+  it("two independent commits in flight: one failing, the other still applied and durable", async () => {
+    const good = store.commit("admit", (tx) => tx.put("conv:a", { id: "a" }));
+    const bad = store.commit("admit", (tx) => tx.put("conv:b", { bad: 1n }));
+    await expect(bad).rejects.toThrow();
+    await good;
+    expect(store.list("conv:")).toEqual([{ id: "a" }]);
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.list("conv:")).toEqual([{ id: "a" }]);
+  });
+
+  it("a commit sees the staged writes of one still in flight, and fails with it", async () => {
+    const first = store.commit("admit", (tx) => tx.put("chat:tg:1", { n: 1n }));
+    let seen: unknown;
+    const second = store.commit("admit", (tx) => {
+      seen = store.get("chat:tg:1");
+      tx.put("chat:tg:2", { n: 2 });
+    });
+    // Outside any build, nothing in flight is visible.
+    expect(store.get("chat:tg:1")).toBeUndefined();
+    await expect(first).rejects.toThrow();
+    await expect(second).rejects.toThrow(/read from failed/);
+    expect(seen).toEqual({ n: 1n });
+    expect(store.list("chat:tg:")).toEqual([]);
+  });
+
+  it("counters never repeat across concurrent commits, even when one of them fails", async () => {
+    const seqs: number[] = [];
+    const commits = [1, 2, 3, 4].map((i) =>
+      store.commit("admit", (tx) => {
+        const seq = tx.next("inbound");
+        seqs.push(seq);
+        tx.put(`inbound:${seq}`, i === 2 ? { bad: 1n } : { i });
+      }),
+    );
+    const results = await Promise.allSettled(commits);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect(new Set(seqs).size).toBe(4);
+    expect(store.list("inbound:")).toEqual([{ i: 1 }, { i: 3 }, { i: 4 }]);
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    // The counter on disk is the last one written, so the next value is fresh.
+    expect(store.get("counter:inbound")).toBe(Math.max(...seqs));
+    await store.commit(null, (tx) => expect(tx.next("inbound")).toBe(Math.max(...seqs) + 1));
+  });
+
+  it("two commits writing the same key land in commit order", async () => {
+    const all = [];
+    for (let i = 0; i < 20; i++) all.push(store.commit(i % 2 ? "admit" : null, (tx) => tx.put("update:tg", i)));
+    await Promise.all(all);
+    expect(store.get("update:tg")).toBe(19);
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.get("update:tg")).toBe(19);
+  });
+
+  it("list(prefix) keeps key order across families, deletes and reopen", async () => {
+    await store.commit(null, (tx) => {
+      for (const k of ["inbound:000000000003", "inbound:000000000001", "outbound:000000000002", "inboundx:1", "inbound:000000000002"]) tx.put(k, k);
+    });
+    await store.commit(null, (tx) => tx.del("inbound:000000000002"));
+    const expected = ["inbound:000000000001", "inbound:000000000003"];
+    expect(store.list("inbound:")).toEqual(expected);
+    expect(store.list("inbound")).toEqual([...expected, "inboundx:1"]);
+    expect(store.list("inbound:000000000003")).toEqual(["inbound:000000000003"]);
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.list("inbound:")).toEqual(expected);
+    expect(store.list("outbound:")).toEqual(["outbound:000000000002"]);
+  });
+});
