@@ -126,6 +126,13 @@ export const WorkersConfig = z
   .object({
     idle_shutdown_seconds: z.number().int().positive().default(600).describe("Stop a worker idle this long"),
     max_concurrent_turns: z.number().int().positive().default(4).describe("Turns running at once, all sessions"),
+    warm_spares: z
+      .number()
+      .int()
+      .min(0)
+      .max(8)
+      .default(1)
+      .describe("Workers kept started ahead of need, so a conversation's worker is ready at once (0 turns this off)"),
     max_subagents: z
       .number()
       .int()
@@ -203,8 +210,8 @@ export const StarlingConfig = z.object({
   log: LogConfig,
   tools: ToolsConfig,
   limits: LimitsConfig,
+  mcp_servers: McpServersConfig,
 });
 export type StarlingConfig = z.output<typeof StarlingConfig>;
 /** The config as written in the file (defaults not yet applied). */
 export type StarlingConfigInput = z.input<typeof StarlingConfig>;
-  mcp_servers: McpServersConfig,

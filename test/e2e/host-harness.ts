@@ -13,7 +13,7 @@ export interface HostConfigOptions {
   extraModels?: Record<string, unknown>;
   adminUserIds?: number[];
   allowedChatIds?: number[];
-  workers?: { idle_shutdown_seconds?: number; max_concurrent_turns?: number };
+  workers?: { idle_shutdown_seconds?: number; max_concurrent_turns?: number; warm_spares?: number };
   recovery?: { max_auto_continues?: number };
   compression?: { threshold: number; retain: number };
   /** Capabilities of the `main` model (default `["chat"]`). */

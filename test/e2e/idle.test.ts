@@ -1,5 +1,6 @@
 // Idle shutdown (workers.idle_shutdown_seconds): the worker stops, /status still reports the
-// session, and the next message starts a worker on the same history.
+// session, and the next message starts a worker on the same history. No warm spare here: the test
+// counts the host's worker processes, and a spare would stay.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
@@ -16,7 +17,7 @@ const chat = privateChat(801, "Idle");
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id], workers: { idle_shutdown_seconds: 1 } } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id], workers: { idle_shutdown_seconds: 1, warm_spares: 0 } } });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
 import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
-import { buildLaunch } from "./conversations/launch.js";
+import { buildLaunch, spareLaunch } from "./conversations/launch.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
@@ -85,6 +85,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
     log: log.child({ component: "supervisor" }),
     maxConcurrentTurns: config.workers.max_concurrent_turns,
     idleShutdownSeconds: config.workers.idle_shutdown_seconds,
+    warmSpares: config.workers.warm_spares,
+    spareLaunch: async () => spareLaunch(settings),
     maxAutoContinues: config.recovery.max_auto_continues,
     launch: async (sessionId) => {
       const conversation = conversations.conversationOfSession(sessionId);

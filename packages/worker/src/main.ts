@@ -60,3 +60,5 @@ process.on("uncaughtException", (err) => {
 process.on("unhandledRejection", (err) => log.error({ err: String(err) }, "unhandled rejection"));
 
 connection.listen();
+// Load core while waiting for `initialize` (a warm spare is then fully warm; a cold start overlaps the two).
+setImmediate(() => void import("@starling/core").catch(() => undefined));

@@ -97,6 +97,12 @@ export class WorkerServer {
     const init = parseParams(Methods.initialize.method, InitializeParams, raw);
     redactLogsFor(init);
     this.initializing = true;
+    // A pre-started (warm spare) worker was spawned elsewhere: it runs in its session's workspace from here on.
+    try {
+      process.chdir(init.workspace);
+    } catch (err) {
+      this.log.warn({ workspace: init.workspace, err: err instanceof Error ? err.message : String(err) }, "cannot change into the workspace");
+    }
     try {
       const { Session, StoreLockedError } = await import("@starling/core");
       const coordinate = createCoordinator(this.connection, init.coordinateTimeoutMs ?? DEFAULT_COORDINATE_TIMEOUT_MS);

@@ -45,3 +45,8 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
     env: workerEnvironment(settings),
   };
 }
+
+/** How a warm spare worker starts: as every launch above (same command and environment), in the workdir until `initialize`. */
+export function spareLaunch(settings: HostSettings): Omit<SessionLaunch, "init"> {
+  return { command: [...settings.workerCommand], cwd: settings.workdir, env: workerEnvironment(settings) };
+}

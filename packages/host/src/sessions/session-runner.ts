@@ -8,7 +8,8 @@ import { IdleShutdown } from "./idle-shutdown.js";
 import { clearResumeMark, hasResumeMark } from "./recovery.js";
 import { reconcileAtStart } from "./start-reconcile.js";
 import type { SlotLease, TurnSlots } from "./turn-slots.js";
-import type { SupervisorOptions } from "./types.js";
+import type { SessionLaunch, SupervisorOptions } from "./types.js";
+import type { SpareWorker } from "./warm-spares.js";
 import { errorText, RESTING_STATES, withTimeout } from "./util.js";
 import { WorkerHandle } from "./worker-handle.js";
 
@@ -20,6 +21,8 @@ export interface RunnerContext {
   initializeTimeoutMs: number;
   shutdownTimeoutMs: number;
   isStopped(): boolean;
+  /** A pre-started worker matching `launch` (warm-spares.ts), if one is waiting. */
+  takeSpare?(launch: SessionLaunch): SpareWorker | null;
 }
 
 /** A `session/continue` waiting for a slot and a worker. */
@@ -310,6 +313,7 @@ export class SessionRunner {
         log: this.log,
         onEvent: (h, params) => this.enqueueEvent(h, params),
         coordinate: (params) => this.ctx.options.coordinate(this.id, params),
+        spare: this.ctx.takeSpare?.(launch),
       });
       handle = spawned;
       this.worker = spawned;

@@ -4,6 +4,7 @@ import { resumeMarkedSessions } from "./recovery.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { errorText, RESTING_STATES } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
+import { WarmSpares } from "./warm-spares.js";
 import type { SessionStatus, SupervisorOptions } from "./types.js";
 
 export type { EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
@@ -39,6 +40,7 @@ export class SessionSupervisor {
   private readonly slots: TurnSlots;
   private readonly context: RunnerContext;
   private stopped = false;
+  private readonly spares: WarmSpares;
 
   constructor(private readonly options: SupervisorOptions) {
     this.slots = new TurnSlots(options.maxConcurrentTurns, (err) =>
@@ -51,7 +53,9 @@ export class SessionSupervisor {
       initializeTimeoutMs: options.initializeTimeoutMs ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       isStopped: () => this.stopped,
+      takeSpare: (launch) => this.spares.take(launch),
     };
+    this.spares = new WarmSpares(options.warmSpares ?? 0, options.spareLaunch, options.log.child({ component: "warm-spares" }));
   }
 
   /** Hands off every stored inbound item and brings back sessions whose turn a restart interrupted. */
@@ -60,6 +64,7 @@ export class SessionSupervisor {
     for (const sessionId of resumeMarkedSessions(this.options.store)) this.runner(sessionId).resumeWanted = true;
     const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store)]);
     this.options.log.info({ sessions: sessions.size }, "supervisor started");
+    this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
   }
 
@@ -166,12 +171,18 @@ export class SessionSupervisor {
     if (this.stopped) return;
     this.stopped = true;
     this.slots.clear();
-    await Promise.all(
-      [...this.runners.values()].map((r) =>
+    await Promise.all([
+      this.spares.stop(timeoutMs),
+      ...[...this.runners.values()].map((r) =>
         r.stopWorker({ respawn: false, keepResumeMark: true, timeoutMs }).catch((err: unknown) => r.noteError("stop", err)),
       ),
-    );
+    ]);
     this.options.log.info("supervisor stopped");
+  }
+
+  /** Pids of the pre-started workers waiting for a session. */
+  sparePids(): number[] {
+    return this.spares.pids();
   }
 
   runningTurns(): number {

@@ -45,10 +45,14 @@ export interface SupervisorOptions {
   onActivity(sessionId: string, event: SessionEvent): void;
   /** host/coordinate requests from a worker (user_tell, update_plan…). */
   coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
-  /** Restart backoff of crashed workers (default 250 ms doubling to 30 s, give up after 8 failures in a row). */
+  /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */
   restart?: Partial<RestartPolicy>;
   /** How long `initialize` may take before the worker counts as failed to start (default 30 s). */
   initializeTimeoutMs?: number;
+  /** Pre-started workers kept waiting for `initialize` (default 0 here; the host passes `workers.warm_spares`). */
+  warmSpares?: number;
+  /** Command, cwd and environment of a spare; a session takes a spare only when its launch has the same command and environment. */
+  spareLaunch?(): Promise<Omit<SessionLaunch, "init">>;
   /** How long a graceful worker shutdown (idle, retire) may take before SIGKILL (default 10 s). */
   shutdownTimeoutMs?: number;
 }

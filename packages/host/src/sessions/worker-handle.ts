@@ -13,6 +13,7 @@ import {
   type WorkerExit,
 } from "@starling/protocol";
 import type { SessionLaunch } from "./types.js";
+import type { SpareWorker } from "./warm-spares.js";
 
 const STDERR_TAIL = 20;
 
@@ -22,6 +23,8 @@ export interface WorkerHandleOptions {
   log: pino.Logger;
   onEvent(handle: WorkerHandle, params: SessionEventParams): void;
   coordinate(params: CoordinateParams): Promise<CoordinateResult>;
+  /** A pre-started worker (warm-spares.ts) to use instead of spawning one. */
+  spare?: SpareWorker | null;
 }
 
 /**
@@ -54,12 +57,14 @@ export class WorkerHandle {
     this.ready = new Promise((resolve) => (this.settleReady = resolve));
     this.log = options.log;
     const { launch } = options;
-    this.client = spawnWorker({
-      command: launch.command,
-      cwd: launch.cwd,
-      env: launch.env,
-      stderr: (line) => this.onStderr(line),
-    });
+    this.client =
+      options.spare?.adopt((line) => this.onStderr(line)) ??
+      spawnWorker({
+        command: launch.command,
+        cwd: launch.cwd,
+        env: launch.env,
+        stderr: (line) => this.onStderr(line),
+      });
     // Writes to a worker that just died fail with EPIPE on its stdin; the exit handler deals with the death.
     for (const stream of [this.client.child.stdin, this.client.child.stdout]) {
       stream?.on("error", (err) => this.log.debug({ pid: this.pid, err: err.message }, "worker pipe error"));

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { PROTOCOL_VERSION, type SessionEvent } from "@starling/protocol";
+import { PROTOCOL_VERSION, type InitializeParams, type SessionEvent } from "@starling/protocol";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type ScriptedReply } from "../../../../test/fakes/openai-server.js";
 import { SessionSupervisor, type EventContext, type SessionLaunch, type SupervisorOptions } from "../../src/sessions/supervisor.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
@@ -58,6 +58,24 @@ export function lastUserText(req: RecordedRequest): string {
   return "";
 }
 
+/** `initialize` of a foreground session on the fake model. */
+export function sessionInit(sessionId: string, workspace: string, modelUrl: string): InitializeParams {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    sessionId,
+    sessionType: "foreground",
+    workspace,
+    model: {
+      provider_type: "open_router_completion",
+      model_name: "fake",
+      url: modelUrl,
+      capabilities: ["chat"],
+      retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
+      conn_timeout: 5,
+    },
+  };
+}
+
 export const echo = (req: RecordedRequest): ScriptedReply => ({ text: `echo: ${lastUserText(req)}` });
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -78,20 +96,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     const workspace = join(dir, "ws", sessionId);
     mkdirSync(workspace, { recursive: true });
     return {
-      init: {
-        protocolVersion: PROTOCOL_VERSION,
-        sessionId,
-        sessionType: "foreground",
-        workspace,
-        model: {
-          provider_type: "open_router_completion",
-          model_name: "fake",
-          url: fake.url,
-          capabilities: ["chat"],
-          retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
-          conn_timeout: 5,
-        },
-      },
+      init: sessionInit(sessionId, workspace, fake.url),
       // The shell records the pid, then becomes the worker (exec keeps the pid).
       command: ["/bin/sh", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@"', process.execPath, WORKER_MAIN],
       cwd: workspace,

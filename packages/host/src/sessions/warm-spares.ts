@@ -1,0 +1,114 @@
+import { isDeepStrictEqual } from "node:util";
+import type pino from "pino";
+import { spawnWorker, type WorkerClient } from "@starling/protocol";
+import type { SessionLaunch } from "./types.js";
+
+/** How a spare worker is started: the command and environment every session's launch uses. */
+export type SpareLaunch = Omit<SessionLaunch, "init">;
+
+/** A dead spare is replaced after this long; after this many short-lived spares in a row, no more are started. */
+const REPLACE_DELAY_MS = 200;
+const MAX_QUICK_DEATHS = 5;
+const QUICK_DEATH_MS = 5_000;
+
+/** A worker process started ahead of need, waiting for `initialize` (its stderr kept until adopted). */
+export class SpareWorker {
+  readonly client: WorkerClient;
+  readonly startedAt = Date.now();
+  private readonly early: string[] = [];
+  private sink: ((line: string) => void) | null = null;
+
+  constructor(readonly launch: SpareLaunch) {
+    this.client = spawnWorker({ command: launch.command, cwd: launch.cwd, env: launch.env, stderr: (line) => this.stderr(line) });
+    // Until adopted nothing is written to it; a pipe error then only means it died (handled by `exited`).
+    for (const stream of [this.client.child.stdin, this.client.child.stdout]) stream?.on("error", () => undefined);
+  }
+
+  get alive(): boolean {
+    return this.client.exitStatus === null;
+  }
+
+  /** Hands the process to its session: stderr seen so far and from now on goes to `sink`. */
+  adopt(sink: (line: string) => void): WorkerClient {
+    this.sink = sink;
+    for (const line of this.early.splice(0)) sink(line);
+    return this.client;
+  }
+
+  private stderr(line: string): void {
+    if (this.sink) this.sink(line);
+    else if (this.early.length < 50) this.early.push(line);
+  }
+}
+
+/**
+ * Pre-started workers (`workers.warm_spares`): a session starting a worker takes a spare whose command
+ * and environment match its launch (the worker changes into its workspace at `initialize`) and a new
+ * spare starts in the background. A spare that dies is replaced; spares that keep dying right after
+ * their start (a broken worker command) stop being replaced, so a broken setup does not spin.
+ */
+export class WarmSpares {
+  private readonly spares = new Set<SpareWorker>();
+  private quickDeaths = 0;
+  private stopped = false;
+  private template: SpareLaunch | null = null;
+
+  constructor(
+    private readonly count: number,
+    private readonly launch: (() => Promise<SpareLaunch>) | undefined,
+    private readonly log: pino.Logger,
+  ) {}
+
+  /** Starts the spares (once the host is ready to spawn workers). */
+  start(): void {
+    if (this.count <= 0 || !this.launch || this.stopped) return;
+    void this.launch()
+      .then((template) => {
+        this.template = template;
+        this.fill();
+      })
+      .catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "no warm spare worker: launch settings unavailable"));
+  }
+
+  /** A live spare started exactly as `launch` asks (same command and environment), or null. */
+  take(launch: SessionLaunch): SpareWorker | null {
+    for (const spare of this.spares) {
+      if (!spare.alive) continue;
+      if (!isDeepStrictEqual(spare.launch.command, launch.command) || !isDeepStrictEqual(spare.launch.env ?? {}, launch.env ?? {})) continue;
+      this.spares.delete(spare);
+      setImmediate(() => this.fill());
+      return spare;
+    }
+    return null;
+  }
+
+  /** Pids of the waiting spares (status and tests). */
+  pids(): number[] {
+    return [...this.spares].flatMap((s) => (s.client.pid === undefined ? [] : [s.client.pid]));
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    const spares = [...this.spares];
+    this.spares.clear();
+    await Promise.all(spares.map((s) => s.client.close(timeoutMs).catch(() => undefined)));
+  }
+
+  private fill(): void {
+    const template = this.template;
+    if (!template || this.stopped || this.quickDeaths >= MAX_QUICK_DEATHS) return;
+    while (this.spares.size < this.count) {
+      const spare = new SpareWorker(template);
+      this.spares.add(spare);
+      void spare.client.exited.then((exit) => this.onExit(spare, exit.code, exit.signal));
+    }
+  }
+
+  private onExit(spare: SpareWorker, code: number | null, signal: string | null): void {
+    if (!this.spares.delete(spare) || this.stopped) return; // adopted (its session handles the exit) or stopping
+    this.quickDeaths = Date.now() - spare.startedAt < QUICK_DEATH_MS ? this.quickDeaths + 1 : 0;
+    const giveUp = this.quickDeaths >= MAX_QUICK_DEATHS;
+    this.log[giveUp ? "error" : "warn"]({ pid: spare.client.pid, code, signal }, giveUp ? "warm spare workers keep dying at start; no more are started" : "warm spare worker exited; replacing it");
+    setTimeout(() => this.fill(), REPLACE_DELAY_MS).unref();
+  }
+}

@@ -1,0 +1,74 @@
+// Warm spare workers: a session takes the pre-started worker, a new spare starts, a dead spare is
+// replaced, and stopping the supervisor stops the spare. Real worker processes, the fake model.
+import { mkdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { SessionLaunch } from "../../src/sessions/supervisor.js";
+import { createHarness, replyText, sessionInit, waitUntil, WORKER_MAIN, type Harness } from "./harness.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function spareSetup(harness: Harness) {
+  const command: [string, ...string[]] = [process.execPath, WORKER_MAIN];
+  const env = { ...process.env, STARLING_LOG_LEVEL: "info" };
+  const launch = async (sessionId: string): Promise<SessionLaunch> => {
+    const workspace = join(harness.dir, "ws", sessionId);
+    mkdirSync(workspace, { recursive: true });
+    return {
+      init: sessionInit(sessionId, workspace, harness.fake.url),
+      command,
+      cwd: workspace,
+      env,
+    };
+  };
+  return harness.supervisor({ warmSpares: 1, launch, spareLaunch: async () => ({ command, cwd: harness.dir, env }) });
+}
+
+describe("warm spare workers", () => {
+  it("a conversation started while a spare waits runs on that spare, and a new spare starts", async () => {
+    h = await createHarness();
+    const harness = h;
+    const sup = spareSetup(harness);
+    sup.start();
+    await waitUntil(() => sup.sparePids().length === 1, "a spare");
+    const [spare] = sup.sparePids();
+    await harness.admit("w1.foreground", "hello");
+    sup.deliver("w1.foreground");
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply");
+    expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: hello");
+    // The spare process became the session's worker: alive, now in the session's workspace.
+    expect(alive(spare!)).toBe(true);
+    expect(readlinkSync(`/proc/${spare}/cwd`)).toBe(join(harness.dir, "ws", "w1.foreground"));
+    expect(sup.status("w1.foreground").workerRunning).toBe(true);
+    await waitUntil(() => sup.sparePids().length === 1 && sup.sparePids()[0] !== spare, "a new spare");
+  });
+
+  it("a spare that dies is replaced, and stopping the supervisor stops the spare", async () => {
+    h = await createHarness();
+    const sup = spareSetup(h);
+    sup.start();
+    await waitUntil(() => sup.sparePids().length === 1, "a spare");
+    const [first] = sup.sparePids();
+    process.kill(first!, "SIGKILL");
+    await waitUntil(() => sup.sparePids().length === 1 && sup.sparePids()[0] !== first, "a replacement spare");
+    expect(alive(first!)).toBe(false);
+    const [second] = sup.sparePids();
+    expect(alive(second!)).toBe(true);
+    await sup.stop(3000);
+    expect(sup.sparePids()).toEqual([]);
+    await waitUntil(() => !alive(second!), "the spare to exit");
+  });
+});
