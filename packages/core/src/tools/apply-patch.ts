@@ -1,9 +1,10 @@
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { applyPatch, type StructuredPatch } from "diff";
+import type { StructuredPatch } from "diff";
 import { z } from "zod";
 import { defineTool, type ToolContext } from "./define-tool.js";
 import { hasCode, ToolError } from "./errors.js";
+import { jsdiff, loadJsdiff } from "./lazy-deps.js";
 import { type FilePatch, parseFilePatches } from "./patch-parse.js";
 import { EmptyAnswer, type RemoteWrite, ResolveAnswer, TextsAnswer } from "./remote/answers.js";
 import type { ResolvedPath } from "./workspace-paths.js";
@@ -29,6 +30,7 @@ export const applyPatchTool = defineTool({
   readOnly: false,
   remote: true,
   async execute(args, ctx) {
+    await loadJsdiff();
     const patches = parseFilePatches(args.patch, args.strip);
     const plan = new Plan(ctx);
     const summary: string[] = [];
@@ -94,6 +96,7 @@ const looseCompare = (_n: number, line: string, _op: string, patchLine: string):
 
 /** The patched text, or a `ToolError` naming the first hunk that does not match. */
 function applyOrExplain(content: string, patch: StructuredPatch, display: string): string {
+  const { applyPatch } = jsdiff();
   const exact = applyPatch(content, patch);
   if (exact !== false) return exact;
   const loose = applyPatch(content, patch, { compareLine: looseCompare });

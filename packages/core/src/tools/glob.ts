@@ -21,7 +21,7 @@ export const globTool = defineTool({
   readOnly: true,
   remote: true,
   async execute(args, ctx) {
-    const matches = globMatcher(args.pattern);
+    const matches = await globMatcher(args.pattern);
     let stats: WalkStats = { visited: 0, cut: false };
     const found: Array<{ path: string; mtime: number }> = [];
     let base: { display: string };

@@ -28,7 +28,7 @@ export const grepTool = defineTool({
   remote: true,
   async execute(args, ctx) {
     const regex = compile(args.pattern);
-    const include = args.include ? globMatcher(args.include) : null;
+    const include = args.include ? await globMatcher(args.include) : null;
     if (ctx.remote) return remoteGrep(args, include, ctx.remote, ctx.signal);
     const base = await ctx.paths.resolve(args.path ?? ".");
     const info = await stat(base.abs);

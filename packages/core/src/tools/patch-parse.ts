@@ -1,4 +1,5 @@
-import { parsePatch, type StructuredPatch } from "diff";
+import type { StructuredPatch } from "diff";
+import { jsdiff } from "./lazy-deps.js";
 import { ToolError } from "./errors.js";
 
 /** One file's part of a patch, with paths already stripped. */
@@ -27,7 +28,7 @@ export function parseFilePatches(text: string, strip: number | undefined): FileP
   }
   let parsed: StructuredPatch[];
   try {
-    parsed = parsePatch(recount(unfence(text)));
+    parsed = jsdiff().parsePatch(recount(unfence(text)));
   } catch (error) {
     throw new ToolError("invalid_arguments", `Could not parse the patch: ${(error as Error).message}. Send a unified diff (--- a/file, +++ b/file, @@ -l,n +l,n @@ hunks).`);
   }

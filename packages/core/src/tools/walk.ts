@@ -1,6 +1,6 @@
 import { opendir } from "node:fs/promises";
 import { join } from "node:path";
-import picomatch from "picomatch";
+import { loadPicomatch } from "./lazy-deps.js";
 import { ToolError } from "./errors.js";
 
 /** Folders glob and grep do not descend into (unless the search starts inside one). */
@@ -61,7 +61,8 @@ export async function* walkFiles(base: string, signal: AbortSignal, stats: WalkS
  * A matcher for a glob on base-relative paths. Patterns without `/` match the file name at any
  * depth (`*.ts` finds `src/a.ts`); `**` crosses folders; dot files match.
  */
-export function globMatcher(pattern: string): (rel: string) => boolean {
+export async function globMatcher(pattern: string): Promise<(rel: string) => boolean> {
+  const picomatch = await loadPicomatch();
   const cleaned = pattern.replace(/^\.\//, "");
   try {
     return picomatch(cleaned, { dot: true, basename: !cleaned.includes("/") });
