@@ -3,6 +3,7 @@ import type { KnownSecrets } from "./tool-process.js";
 import type { HelperModels } from "../providers/helper-models.js";
 import type { AnyTool } from "./define-tool.js";
 import type { AddressPolicy } from "./web/address-policy.js";
+import type { ToolSource } from "./tool-source.js";
 
 /** What the model is offered for one tool: name, description and JSON Schema of the arguments. */
 export interface ToolSchema {
@@ -73,12 +74,6 @@ export interface ToolRuntimeExtras {
   remote?: RemoteMode;
   /** Longest result text shown to the model before head + tail cutting (default 20 000 characters). */
   maxResultChars?: number;
-  /** How tool processes start (`initialize.sandbox`); default subprocess with the allowlisted environment. */
-  sandbox?: ToolSandbox;
-  /** Secret names and values the worker knows: kept out of tool processes' environments. */
-  secrets?: KnownSecrets;
-  /** Applied to every result before the model (and the history) sees it. */
-  redactor?: Redactor;
   /**
    * What `web_fetch` and downloads may connect to (config `tools.web_private_networks`). Default:
    * public addresses only.
@@ -86,4 +81,12 @@ export interface ToolRuntimeExtras {
   network?: AddressPolicy;
   /** Helper models (search, media analysis, image generation) for the tools that use them. */
   helpers?: HelperModels;
+  /** How tool processes start (`initialize.sandbox`); default subprocess with the allowlisted environment. */
+  sandbox?: ToolSandbox;
+  /** Secret names and values the worker knows: kept out of tool processes' environments. */
+  secrets?: KnownSecrets;
+  /** Applied to every result before the model (and the history) sees it. */
+  redactor?: Redactor;
+  /** Tools known only at run time (MCP servers), offered after the built-in ones (tools/tool-source.ts). */
+  sources?: readonly ToolSource[];
 }

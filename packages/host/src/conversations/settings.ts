@@ -8,7 +8,7 @@ export interface HostSettings {
   workdir: string;
   /** Models that can chat, by alias, in config order. */
   chatModels: Record<string, ModelConfig>;
-  /** Helper models (search, image…) passed to workers by alias. */
+  /** `session_defaults.*_tool_model` resolved, keyed by field name (`search_tool_model`, …), for `initialize.helperModels`. */
   helperModels: Record<string, ModelConfig>;
   compression: { thresholdTokens: number; retainRecentTokens: number } | null;
   sandbox: {
