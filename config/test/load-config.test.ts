@@ -33,7 +33,7 @@ describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
     expect(config.session_defaults.search_tool_model).toBe("search_brave");
     expect(config.sandbox).toEqual({ mode: "subprocess", env: {}, network: true, bubblewrap_binary: "bwrap", software_dir: undefined, software_mount_path: "/opt" });
     expect(config.channels[0]).toMatchObject({ id: "telegram-main", allowed_chat_ids: [], admin_user_ids: [] });
-    expect(config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 4, max_subagents: 3 });
+    expect(config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 4, max_subagents: 3, warm_spares: 1 });
     expect(config.recovery).toEqual({ max_auto_continues: 2 });
     expect(config.log).toEqual({ level: "info", file: undefined });
   });

@@ -145,7 +145,7 @@ describe("0.3 → 0.4", () => {
   it("fixture loads, upgrades and writes the .bak, keeping Starling sections", () => {
     const { result, rewritten } = loadUpgraded("v0.3.json", "0.3");
     expect(result.config.sandbox).toMatchObject({ mode: "bubblewrap", software_dir: "/srv/tools", software_mount_path: "/opt" });
-    expect(result.config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 2, max_subagents: 3 });
+    expect(result.config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 2, max_subagents: 3, warm_spares: 1 });
     expect(result.config.session_defaults.image_tool_model).toBe("local:self");
     expect(rewritten.workers).toEqual({ max_concurrent_turns: 2 });
   });
