@@ -55,6 +55,8 @@ export function hostConfig(o: HostConfigOptions): Record<string, unknown> {
     ],
     workers: { idle_shutdown_seconds: o.idleShutdownSeconds, max_concurrent_turns: o.maxConcurrentTurns },
     recovery: { max_auto_continues: 2 },
+    // The bench measures overhead, not the abuse limits: 40 rounds in one chat and the 1 000-chat flood must not be refused.
+    limits: { per_chat_messages_per_minute: 1_000_000, max_queued_turns: 1_000_000 },
     log: { level: "info" },
   };
 }

@@ -96,6 +96,7 @@ export function renderMarkdown(r: Report): string {
 
   out.push("", "### Worker (Part A)", "", row(["measurement", "n", "p50", "p90", "p50 / floor", "p90 / floor"]), row(["---", "---", "---", "---", "---", "---"]));
   out.push(...vs("spawn → `initialize` answered", w.spawnReady.worker, "floor: `node -e 0` spawn → exit", w.spawnReady.floor, ["p50", "p90"]));
+  if (w.spawnReady.warmSpare) out.push(row(["↳ warm spare: `initialize` → answered, on a worker spawned 500 ms before", w.spawnReady.warmSpare.n, ms(w.spawnReady.warmSpare.p50), ms(w.spawnReady.warmSpare.p90), times(ratio(w.spawnReady.warmSpare.p50, w.spawnReady.floor.p50)), times(ratio(w.spawnReady.warmSpare.p90, w.spawnReady.floor.p90))]));
   out.push(row(["↳ spawn → first JSON-RPC answer (before `initialize`)", w.spawnReady.workerListening.n, ms(w.spawnReady.workerListening.p50), ms(w.spawnReady.workerListening.p90), times(ratio(w.spawnReady.workerListening.p50, w.spawnReady.floor.p50)), times(ratio(w.spawnReady.workerListening.p90, w.spawnReady.floor.p90))]));
   if (w.spawnReady.floorWithExtraCaCerts) {
     const f = w.spawnReady.floorWithExtraCaCerts;
