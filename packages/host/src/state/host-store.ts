@@ -121,6 +121,8 @@ export class HostStore {
   /** Keys of the durable `inbound:` items by session. */
   private readonly inboundBySession = new Map<string, Set<string>>();
   private building: HostTransaction | null = null;
+  /** Every commit not yet settled (built or not), so `close` waits for them all. */
+  private readonly open = new Set<Promise<unknown>>();
 
   private constructor(private readonly db: Level<string, unknown>) {}
 
@@ -182,7 +184,13 @@ export class HostStore {
 
   commit<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
     // The build runs in a microtask, as it did behind the old global chain: callers may set state after calling.
-    return Promise.resolve().then(() => this.run(point, build));
+    const done = Promise.resolve().then(() => this.run(point, build));
+    this.open.add(done);
+    void done.then(
+      () => this.open.delete(done),
+      () => this.open.delete(done),
+    );
+    return done;
   }
 
   private async run<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
@@ -314,7 +322,7 @@ export class HostStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.inFlight].map((t) => t.settled));
+    while (this.open.size) await Promise.allSettled([...this.open]);
     await this.db.close();
   }
 }

@@ -127,3 +127,13 @@ describe("HostStore concurrent commits", () => {
     expect(store.list("outbound:")).toEqual(["outbound:000000000002"]);
   });
 });
+
+describe("HostStore close", () => {
+  it("waits for commits issued just before it, built or not", async () => {
+    const pending = store.commit("admit", (tx) => tx.put("conv:late", { id: "late" }));
+    await store.close();
+    await pending;
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.get("conv:late")).toEqual({ id: "late" });
+  });
+});
