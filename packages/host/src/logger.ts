@@ -1,7 +1,7 @@
 import pino from "pino";
 import { NO_REDACTION, type Redactor } from "@starling/protocol";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /**
  * Host logs: JSON lines to `<workdir>/logs/host.log` (or the configured file), plus pretty output on
@@ -12,7 +12,7 @@ export function createHostLogger(options: { workdir: string; level: string; file
   const redactor = options.redactor ?? NO_REDACTION;
   const file = options.file ?? join(options.workdir, "logs", "host.log");
   mkdirSync(join(file, ".."), { recursive: true });
-  const streams: pino.StreamEntry[] = [{ level: options.level as pino.Level, stream: redacting(pino.destination({ dest: file, sync: false, mkdir: true }), redactor) }];
+  const streams: pino.StreamEntry[] = [{ level: options.level as pino.Level, stream: redacting(new LogFile(file), redactor) }];
   if (process.stderr.isTTY) {
     streams.push({
       level: options.level as pino.Level,
@@ -43,4 +43,44 @@ function redacting(stream: FlushableStream, redactor: Redactor): FlushableStream
     flushSync: () => stream.flushSync?.(),
     end: () => stream.end?.(),
   };
+}
+
+/**
+ * The log file, one `write` per line. A full or failing disk drops lines instead of stopping the host,
+ * and the first line that gets through says how many were lost. (pino.destination is not used for the
+ * file: on ENOSPC its stream throws an uncaught error, and its exit hook then retries the write forever.)
+ */
+class LogFile implements FlushableStream {
+  private readonly fd: number;
+  private dropped = 0;
+  private lastError = "";
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.fd = openSync(path, "a");
+  }
+
+  write(line: string): void {
+    try {
+      if (this.dropped) {
+        const note = { level: 40, time: Date.now(), pid: process.pid, msg: `${this.dropped} log lines were lost (${this.lastError})` };
+        writeSync(this.fd, `${JSON.stringify(note)}\n`);
+        this.dropped = 0;
+      }
+      writeSync(this.fd, line);
+    } catch (err) {
+      this.dropped++;
+      this.lastError = (err as NodeJS.ErrnoException).code ?? String(err);
+    }
+  }
+
+  flush(): void {}
+  flushSync(): void {}
+  end(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
 }
