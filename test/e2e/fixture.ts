@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type Responder } from "../fakes/openai-server.js";
 import { startFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser, type SentMessage } from "../fakes/telegram-api.js";
-import { startCli, tempDir, until, writeHostConfig, type HostConfigOptions, type RunningCli } from "./host-harness.js";
+import { startCli, stopGracefully, tempDir, until, writeHostConfig, type HostConfigOptions, type RunningCli } from "./host-harness.js";
 
 export const MODEL_KEY = "e2e-model-key";
 
@@ -154,12 +154,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     until: waitUntil,
     logTail,
     async close() {
-      const host = e2e.host;
-      if (host && host.child.exitCode === null && host.child.signalCode === null) {
-        const killer = setTimeout(() => host.child.kill("SIGKILL"), 12_000);
-        await host.stop("SIGTERM");
-        clearTimeout(killer);
-      }
+      await stopGracefully(e2e.host);
       await telegram.close();
       await model.close();
       if (!process.env.STARLING_E2E_KEEP) tmp.cleanup();

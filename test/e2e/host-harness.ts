@@ -106,6 +106,14 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, options: { cwd?
   };
 }
 
+/** SIGTERM a host that is still running, SIGKILL if it has not exited within 12 s. */
+export async function stopGracefully(host: RunningCli | null): Promise<void> {
+  if (!host || host.child.exitCode !== null || host.child.signalCode !== null) return;
+  const killer = setTimeout(() => host.child.kill("SIGKILL"), 12_000);
+  await host.stop("SIGTERM");
+  clearTimeout(killer);
+}
+
 export function tempDir(prefix = "starling-e2e-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

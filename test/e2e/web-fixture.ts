@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI, type Responder } from "../fakes/openai-server.js";
-import { startCli, tempDir, until, writeHostConfig, type RunningCli } from "./host-harness.js";
+import { startCli, stopGracefully, tempDir, until, writeHostConfig, type RunningCli } from "./host-harness.js";
 
 export const WEB_TOKEN = "web-e2e-token-0123456789";
 const MODEL_KEY = "e2e-model-key";
@@ -91,12 +91,7 @@ export async function startWebE2E(responder: Responder, extraModels?: Record<str
     },
     logTail,
     async close() {
-      const host = e2e.host;
-      if (host && host.child.exitCode === null && host.child.signalCode === null) {
-        const killer = setTimeout(() => host.child.kill("SIGKILL"), 12_000);
-        await host.stop("SIGTERM");
-        clearTimeout(killer);
-      }
+      await stopGracefully(e2e.host);
       await model.close();
       if (!process.env.STARLING_E2E_KEEP) tmp.cleanup();
     },

@@ -22,11 +22,17 @@ import type {
   QueryResult,
 } from "./methods.js";
 import { SessionEventParams } from "./events.js";
+import { allowlistedEnv } from "./env-allowlist.js";
 
 export interface SpawnWorkerOptions {
   /** Program and arguments, e.g. `[process.execPath, "/repo/packages/worker/dist/main.js"]`. */
   command: readonly [string, ...string[]];
   cwd?: string;
+  /**
+   * The worker's environment. Default: only the allowlisted part of this process's environment
+   * (ARCHITECTURE §2), so no secret of the embedding program leaks into the worker and its tools. Give
+   * model keys in `initialize.secrets`, or add them here explicitly.
+   */
   env?: NodeJS.ProcessEnv;
   /** What to do with the worker's stderr (pino logs): inherit, ignore, or a line callback. */
   stderr?: "inherit" | "ignore" | ((line: string) => void);
@@ -194,7 +200,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerClient {
   const stderrMode = typeof options.stderr === "function" ? "pipe" : (options.stderr ?? "inherit");
   const child = spawn(program, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    env: options.env ?? allowlistedEnv(process.env),
     stdio: ["pipe", "pipe", stderrMode],
     detached: options.detached ?? true,
   });

@@ -1,6 +1,6 @@
 // The child-process environment allowlist: only named/prefixed variables, never a secret by name or value.
 import { describe, expect, it } from "vitest";
-import { allowlistedEnv, probeBubblewrap } from "../src/index.js";
+import { allowlistedEnv, probeBubblewrap, spawnWorker } from "../src/index.js";
 
 describe("allowlistedEnv", () => {
   const source = {
@@ -47,5 +47,26 @@ describe("probeBubblewrap", () => {
     const probe = await probeBubblewrap("false");
     expect(probe.ok).toBe(false);
     expect(!probe.ok && probe.problem).toContain("cannot create a sandbox here");
+  });
+});
+
+describe("spawnWorker without an env", () => {
+  it("gives the worker only the allowlisted environment, never the embedder's secrets", async () => {
+    process.env.EMBEDDER_API_KEY = "sk-embedder-secret";
+    const lines: string[] = [];
+    const client = spawnWorker({
+      command: [process.execPath, "-e", "process.stderr.write(JSON.stringify(process.env) + '\\n')"],
+      stderr: (line) => lines.push(line),
+    });
+    try {
+      await new Promise<void>((resolve) => client.child.once("exit", () => resolve()));
+      const env = JSON.parse(lines.join("")) as Record<string, string>;
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(env.EMBEDDER_API_KEY).toBeUndefined();
+      expect(JSON.stringify(env)).not.toContain("sk-embedder-secret");
+    } finally {
+      delete process.env.EMBEDDER_API_KEY;
+      client.kill();
+    }
   });
 });
