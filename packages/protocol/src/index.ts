@@ -111,6 +111,7 @@ export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js
 export { scrubOwnEnviron } from "./environ-scrub.js";
 
 // Process helpers
+export { deadline, type Deadline } from "./deadline.js";
 export { crashPoint, failPoint, InjectedIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
 export {
   WorkerClient,

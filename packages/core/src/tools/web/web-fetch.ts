@@ -1,3 +1,4 @@
+import { deadline } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
@@ -48,8 +49,8 @@ export const webFetchTool = defineTool({
   async execute(args, ctx) {
     const timeoutSeconds = args.timeout_seconds ?? DEFAULT_FETCH_TIMEOUT_SECONDS;
     const maxChars = args.max_chars ?? DEFAULT_FETCH_CHARS;
-    const timeout = AbortSignal.timeout(Math.ceil(timeoutSeconds * 1000));
-    const signal = AbortSignal.any([ctx.signal, timeout]);
+    const limit = deadline(ctx.signal, Math.ceil(timeoutSeconds * 1000));
+    const signal = limit.signal;
     try {
       const response = await guardedGet({ url: args.url, headers: args.headers, policy: ctx.network, signal });
       const { mime, charset } = parseContentType(response.headers["content-type"]);
@@ -86,16 +87,18 @@ export const webFetchTool = defineTool({
       const content = [...header, "", text || "(empty body)", ...notes.map((n) => `\n${n}`)].join("\n");
       return { content, details: { ...details, truncated: truncated || !complete, chars: text.length } };
     } catch (error) {
-      throw describeFetchError(error, args.url, ctx.signal, timeout, timeoutSeconds);
+      throw describeFetchError(error, args.url, ctx.signal, limit.timedOut, timeoutSeconds);
+    } finally {
+      limit.dispose();
     }
   },
 });
 
 /** Maps a failed fetch to a ToolError the model can act on; a user abort stays an abort. */
-export function describeFetchError(error: unknown, url: string, cancel: AbortSignal, timeout: AbortSignal, seconds: number): unknown {
+export function describeFetchError(error: unknown, url: string, cancel: AbortSignal, timedOut: boolean, seconds: number): unknown {
   if (error instanceof ToolError) return error;
   if (cancel.aborted) return error;
-  if (timeout.aborted) return new ToolError("failed", `Request to ${url} timed out after ${seconds} s. Try again with a larger timeout_seconds, or another source.`);
+  if (timedOut) return new ToolError("failed", `Request to ${url} timed out after ${seconds} s. Try again with a larger timeout_seconds, or another source.`);
   if (error instanceof BlockedAddressError) return new ToolError("failed", `Refused to fetch ${url}: ${error.message}`);
   if (error instanceof WebRequestError) return new ToolError("invalid_arguments", `Cannot fetch ${url}: ${error.message}.`);
   return new ToolError("failed", `Request to ${url} failed: ${transportErrorText(error)}.`);

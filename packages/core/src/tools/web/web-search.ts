@@ -1,3 +1,4 @@
+import { deadline } from "@starling/protocol";
 import { z } from "zod";
 import { ProviderError } from "../../providers/types.js";
 import type { SearchResult } from "../../providers/search-types.js";
@@ -49,18 +50,20 @@ export const webSearchTool = defineTool({
       }
     }
     const endpoint = process.env.STARLING_WEB_SEARCH_URL || DEFAULT_KEYLESS_SEARCH_URL;
-    const timeout = AbortSignal.timeout(Math.ceil(seconds * 1000));
+    const limit = deadline(ctx.signal, Math.ceil(seconds * 1000));
     try {
-      const hits = await keylessSearch(endpoint, args.query, Math.min(wanted, MAX_KEYLESS_RESULTS), AbortSignal.any([ctx.signal, timeout]));
+      const hits = await keylessSearch(endpoint, args.query, Math.min(wanted, MAX_KEYLESS_RESULTS), limit.signal);
       return { content: JSON.stringify({ query: args.query, results: hits }, null, 2), details: { backend: "keyless", results: hits.length } };
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      if (timeout.aborted) throw new ToolError("failed", `web_search timed out after ${seconds} s. Try again, or with a larger timeout_seconds.`);
+      if (limit.timedOut) throw new ToolError("failed", `web_search timed out after ${seconds} s. Try again, or with a larger timeout_seconds.`);
       throw new ToolError(
         "failed",
         `web_search (keyless fallback, ${new URL(endpoint).host}) failed: ${error instanceof Error ? error.message : String(error)}. ` +
           "A brave_search model as session_defaults.search_tool_model gives reliable search.",
       );
+    } finally {
+      limit.dispose();
     }
   },
 });

@@ -2,6 +2,7 @@ import { Telegram } from "telegraf";
 import type pino from "pino";
 import type { Opts, Telegram as ApiMethods } from "telegraf/types";
 import { isAbortError, retryAfterSeconds, sleep, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
+import { deadline } from "@starling/protocol";
 import { SendBudget } from "./send-budget.js";
 
 type MethodName = keyof ApiMethods;
@@ -43,6 +44,7 @@ export class BotApi {
     private readonly log: pino.Logger,
     private readonly retryDefaults: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs"> = {},
     readonly budget: SendBudget = new SendBudget(),
+    private readonly timeouts: { requestTimeoutMs?: number } = {},
   ) {
     this.telegram = new Telegram(token, { apiRoot });
   }
@@ -53,22 +55,22 @@ export class BotApi {
     let body = payload;
     const chat = chatKey(payload);
     const counted = chat !== null && COUNTED.test(method);
-    const timeoutMs = method === "getUpdates" ? null : UPLOADS.test(method) ? UPLOAD_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
+    const timeoutMs = method === "getUpdates" ? null : UPLOADS.test(method) ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     return withRetries(
       async (signal) => {
-        if (chat !== null && budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
-        if (chat !== null) await this.coolDown(chat, signal);
-        if (counted && budget === "wait") await this.budget.acquire(chat, signal);
-        else if (counted) this.budget.tryAcquire(chat);
+        if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
+        const limit = timeoutMs === null ? null : deadline(signal, timeoutMs);
         try {
-          return await this.telegram.callApi(method, body, { signal: withTimeout(signal, timeoutMs) as never });
+          return await this.telegram.callApi(method, body, { signal: (limit?.signal ?? signal) as never });
         } catch (thrown) {
-          const err = timedOut(thrown, signal, method, timeoutMs);
+          const err = limit?.timedOut && isAbortError(thrown) ? new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;
           if (chat !== null && telegramCode(err) === 429) {
             this.cooldowns.set(chat, Math.max(this.cooldowns.get(chat) ?? 0, Date.now() + retryAfterSeconds(err) * 1000));
           }
           throw err;
+        } finally {
+          limit?.dispose();
         }
       },
       {
@@ -81,6 +83,22 @@ export class BotApi {
         },
       },
     );
+  }
+
+  /**
+   * Waits out the chat's 429 pause, then for room in the send budget. A 429 for the chat that arrives
+   * while the call waits for the budget (a typing action refused meanwhile) is waited out too: the
+   * slot taken is spent, and the call starts over.
+   */
+  private async waitForRoom(chat: string, counted: boolean, budget: "wait" | "cosmetic", signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      if (budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
+      await this.coolDown(chat, signal);
+      if (!counted) return;
+      if (budget === "wait") await this.budget.acquire(chat, signal);
+      else this.budget.tryAcquire(chat);
+      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return;
+    }
   }
 
   private async coolDown(chat: string, signal: AbortSignal | undefined): Promise<void> {
@@ -110,18 +128,6 @@ export class BotApi {
 const REQUEST_TIMEOUT_MS = 20_000;
 const UPLOAD_TIMEOUT_MS = 300_000;
 const UPLOADS = /^send(Photo|Document|Video|Audio|Voice|Animation|MediaGroup|VideoNote)$/;
-
-function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | null): AbortSignal | undefined {
-  if (timeoutMs === null) return signal;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
-}
-
-/** An attempt aborted by its timeout (not by the caller) is a network failure: retried, outcome unknown. */
-function timedOut(err: unknown, signal: AbortSignal | undefined, method: string, timeoutMs: number | null): unknown {
-  if (timeoutMs === null || signal?.aborted || !isAbortError(err)) return err;
-  return new Error(`Telegram did not answer ${method} within ${timeoutMs / 1000} s`);
-}
 
 function chatKey(payload: unknown): string | null {
   const id = typeof payload === "object" && payload !== null ? (payload as { chat_id?: unknown }).chat_id : undefined;
