@@ -91,6 +91,10 @@ export const TelegramChannelConfig = z.object({
     .transform((url) => url.replace(/\/+$/, "")),
   poll_timeout_seconds: z.number().int().nonnegative().default(30).describe("getUpdates long-poll timeout"),
   poll_interval_ms: z.number().int().nonnegative().default(250).describe("Pause after each batch of updates"),
+  pace_sends: z
+    .boolean()
+    .default(true)
+    .describe("Keep to Telegram's send limits (3 messages per 3 s per chat, 20 per minute per group, 30 per second per bot); turn off only for a Bot API server without them, e.g. a local test fake"),
   admin_user_ids: z.array(TELEGRAM_ID).default([]).describe("Telegram user ids that are admins from the start"),
   allowed_chat_ids: z.array(TELEGRAM_ID).default([]).describe("Chats approved without asking an admin"),
   group_trigger: z

@@ -21,6 +21,8 @@ export interface HostConfigOptions {
   maxConcurrentTurns: number;
   idleShutdownSeconds: number;
   pollIntervalMs: number;
+  /** Keep Telegram's send limits in the host (default: off, like the floor bot, which does not pace). */
+  telegramLimits?: boolean;
 }
 
 /** A Stellaclaw-0.4-shaped config (like example_config.json) pointed at the fakes. */
@@ -49,6 +51,8 @@ export function hostConfig(o: HostConfigOptions): Record<string, unknown> {
         api_base_url: o.apiRoot,
         poll_timeout_seconds: 10,
         poll_interval_ms: o.pollIntervalMs,
+        // The floor bot does not pace its sends and the fake enforces no limit: the host gets the same.
+        pace_sends: o.telegramLimits ?? false,
         admin_user_ids: o.adminUserIds,
         allowed_chat_ids: o.allowedChatIds,
       },

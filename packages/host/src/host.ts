@@ -5,6 +5,7 @@ import { upgradeWorkdir } from "@starling/workdir-migrations";
 import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
 import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
+import { NO_SEND_LIMITS } from "./channels/telegram/send-budget.js";
 import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
@@ -128,6 +129,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         apiBaseUrl: channelConfig.api_base_url,
         pollTimeoutSeconds: channelConfig.poll_timeout_seconds,
         pollIntervalMs: channelConfig.poll_interval_ms,
+        ...(channelConfig.pace_sends ? {} : { sendLimits: NO_SEND_LIMITS }),
         adminUserIds: channelConfig.admin_user_ids.map(String),
         allowedChatIds: channelConfig.allowed_chat_ids.map(String),
         groupTrigger: channelConfig.group_trigger,

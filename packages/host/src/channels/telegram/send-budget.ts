@@ -22,6 +22,13 @@ export const TELEGRAM_SEND_LIMITS: SendLimits = {
   perBot: { count: 30, windowMs: 1000 },
 };
 
+/** No pacing (`pace_sends: false`): for a Bot API server without Telegram's limits, such as a local fake. */
+export const NO_SEND_LIMITS: SendLimits = {
+  perChat: { count: 1e9, windowMs: 1000 },
+  perGroup: { count: 1e9, windowMs: 1000 },
+  perBot: { count: 1e9, windowMs: 1000 },
+};
+
 /** A cosmetic call (panel edit, typing) that the budget refused now; the caller shows the state later. */
 export class BudgetDeferredError extends Error {
   constructor(readonly retryInMs: number) {
