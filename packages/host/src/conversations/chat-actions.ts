@@ -1,5 +1,5 @@
 import type { PlanStep } from "@starling/protocol";
-import { extractAttachments } from "../channels/telegram/format/attachments.js";
+import { extractAttachments } from "../channels/attachments.js";
 import type { HostStore } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
 import { ActionError, type ActionHandlers } from "./host-action.js";

@@ -14,7 +14,7 @@ export {
   type ExtractedAttachments,
   type ReplyAttachment,
   type RejectedAttachment,
-} from "./attachments.js";
+} from "../../attachments.js";
 export {
   renderProgressPanel,
   formatElapsed,

@@ -1,12 +1,14 @@
 /**
  * `<attachment>path</attachment>` tags in a reply: resolved inside the conversation's
- * workspace, classified as photo or document, and removed from the text.
+ * workspace, classified as photo or document, and removed from the text. Channel-neutral: the
+ * Telegram channel uploads them, the web channel turns them into `file` events, `/files`-style
+ * chat actions read them too.
  */
 import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif"]);
-/** Telegram's sendPhoto upload limit. */
+/** Above this an image is a document (Telegram's sendPhoto upload limit; the web page shows photos inline). */
 export const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface ReplyAttachment {
