@@ -52,6 +52,11 @@ export const ModelConfig = z.looseObject({
   cache_timeout: z.number().nonnegative().optional(),
   /** Seconds to wait for a connection / first byte. */
   conn_timeout: z.number().positive().optional(),
+  /**
+   * Longest silence (seconds) tolerated while a reply streams in, after the headers came; a stream
+   * that stalls longer fails the attempt with kind `timeout` (retried per `retry_mode`). Default 300.
+   */
+  stream_idle_timeout: z.number().positive().optional(),
   retry_mode: RetryMode.optional(),
   reasoning: z.unknown().optional(),
   token_estimator_type: z.enum(["local", "hugging_face"]).optional(),

@@ -6,7 +6,7 @@ import { withRetries } from "./retry.js";
 import type { CompleteOptions, ModelProvider, ModelRequest, ModelResponse } from "./types.js";
 
 export interface HttpProviderOptions {
-  /** Longest silence while the reply streams (default DEFAULT_STREAM_IDLE_TIMEOUT_MS). */
+  /** Longest silence while the reply streams (default: the model's `stream_idle_timeout`, else DEFAULT_STREAM_IDLE_TIMEOUT_MS). */
   streamIdleTimeoutMs?: number;
   /** Random source for `random_interval` retry waits (tests). */
   random?: () => number;
@@ -24,14 +24,14 @@ export interface ChatWireFormat<Body> {
 export function limitsOf(config: ModelConfig, options: HttpProviderOptions): { connTimeoutMs: number; idleTimeoutMs: number } {
   return {
     connTimeoutMs: (config.conn_timeout ?? DEFAULT_CONN_TIMEOUT_SECS) * 1000,
-    idleTimeoutMs: options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    idleTimeoutMs: options.streamIdleTimeoutMs ?? (config.stream_idle_timeout !== undefined ? config.stream_idle_timeout * 1000 : DEFAULT_STREAM_IDLE_TIMEOUT_MS),
   };
 }
 
 /**
  * A ModelProvider for `config.url` speaking `wire`: the key is read at call time; `conn_timeout`
  * (default 120 s) bounds the wait for response headers, after which the body may go silent for at
- * most the stream idle timeout; retries follow `retry_mode` (withRetries); the caller's signal
+ * most `stream_idle_timeout` (default 300 s); retries follow `retry_mode` (withRetries); the caller's signal
  * cancels at once. Text streamed to `onDelta` by an attempt that later failed is void once
  * `onRetry` is called. A key echoed in an error message is redacted.
  */

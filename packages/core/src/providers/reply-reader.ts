@@ -58,6 +58,8 @@ export function eventJson(event: SseEvent): unknown {
   try {
     return JSON.parse(event.data);
   } catch {
-    throw new ProviderError("server", "the model sent a malformed stream event (not JSON)");
+    const flat = event.data.replace(/\s+/g, " ").trim();
+    const sample = flat.length > 60 ? `${flat.slice(0, 60)}…` : flat;
+    throw new ProviderError("server", `the model sent a malformed stream event (not JSON): ${JSON.stringify(sample)}`);
   }
 }

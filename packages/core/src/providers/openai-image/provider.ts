@@ -1,7 +1,8 @@
 import type { ModelConfig } from "@starling/protocol";
 import { z } from "zod";
 import { redactSecret, resolveApiKey } from "../api-key.js";
-import { DEFAULT_CONN_TIMEOUT_SECS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, extractErrorMessage, HttpExchange, statusError } from "../http.js";
+import { extractErrorMessage, HttpExchange, statusError } from "../http.js";
+import { limitsOf } from "../http-chat-provider.js";
 import type { GeneratedImage, ImageEditRequest, ImageGenerationRequest, ImageInput, ImageProvider, ImageResult } from "../image-types.js";
 import { withRetries } from "../retry.js";
 import { ProviderError } from "../types.js";
@@ -27,7 +28,7 @@ export function imageEndpoint(url: string, kind: "generations" | "edits"): strin
  * `retry_mode`.
  */
 export function createOpenAIImageProvider(config: ModelConfig, env: NodeJS.ProcessEnv): ImageProvider {
-  const limits = { connTimeoutMs: (config.conn_timeout ?? DEFAULT_CONN_TIMEOUT_SECS) * 1000, idleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS };
+  const limits = limitsOf(config, {});
 
   async function call(kind: "generations" | "edits", request: ImageGenerationRequest, body: () => string | FormData): Promise<ImageResult> {
     if (request.prompt.trim() === "") throw new ProviderError("bad_request", "image generation requires a prompt");
