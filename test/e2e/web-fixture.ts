@@ -104,6 +104,9 @@ export function openEvents(e2e: WebE2E, conversationId: string, lastEventId?: nu
   const controller = new AbortController();
   const events: WebEvent[] = [];
   const progress: { phase: string; toolName?: string }[] = [];
+  const deltas: { turnKey: string; step: number; offset: number; text: string }[] = [];
+  /** What came, in order: `delta`, `progress` or the message's kind. */
+  const order: string[] = [];
   const ids: number[] = [];
   const done = (async () => {
     const headers: Record<string, string> = { authorization: `Bearer ${WEB_TOKEN}` };
@@ -124,10 +127,12 @@ export function openEvents(e2e: WebE2E, conversationId: string, lastEventId?: nu
         const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("");
         if (!data) continue;
         if (type === "progress") progress.push(JSON.parse(data));
+        else if (type === "delta") deltas.push(JSON.parse(data));
         else {
           events.push(JSON.parse(data));
           ids.push(Number(id));
         }
+        order.push(type === "message" ? events.at(-1)!.kind : (type ?? "?"));
       }
     }
   })().catch((err: unknown) => {
@@ -137,6 +142,8 @@ export function openEvents(e2e: WebE2E, conversationId: string, lastEventId?: nu
   return {
     events,
     progress,
+    deltas,
+    order,
     ids,
     done,
     close: () => controller.abort(),

@@ -109,12 +109,14 @@ function show(e, before = null) {
   else if (e.kind === "file") {
     const a = document.createElement("a");
     a.href = "#";
+    a.className = "file";
     a.textContent = `📎 ${e.text}`;
     a.addEventListener("click", (ev) => {
       ev.preventDefault();
       void download(e.path);
     });
     div.append(a);
+    if (IMAGE.test(e.path)) void preview(div, e.path);
   } else div.innerHTML = DOMPurify.sanitize(marked.parse(e.text));
   const actions = document.createElement("div");
   actions.className = "actions";
@@ -123,7 +125,9 @@ function show(e, before = null) {
   if (actions.children.length) div.append(actions);
   const list = $("messages");
   const scrolled = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  if (e.turnEnd || e.kind === "assistant") $("live")?.remove();
   if (before) list.insertBefore(div, before);
+  else if ($("live")) list.insertBefore(div, $("live"));
   else list.append(div);
   if (!before && scrolled) list.scrollTop = list.scrollHeight;
 }
@@ -136,8 +140,22 @@ function button(text, onClick) {
   return b;
 }
 
+const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
+
+function fileBlob(path) {
+  return fetch(`/api/conversations/${state.conv}/workspace/file?path=${encodeURIComponent(path)}`, { headers: { authorization: `Bearer ${state.token}` } });
+}
+
+/** An image attachment is shown too (fetched with the token, so as a blob: URL). */
+async function preview(div, path) {
+  const res = await fileBlob(path);
+  if (!res.ok) return;
+  const img = Object.assign(document.createElement("img"), { src: URL.createObjectURL(await res.blob()), alt: path.split("/").pop() });
+  div.append(img);
+}
+
 async function download(path) {
-  const res = await fetch(`/api/conversations/${state.conv}/workspace/file?path=${encodeURIComponent(path)}`, { headers: { authorization: `Bearer ${state.token}` } });
+  const res = await fileBlob(path);
   if (!res.ok) return alert(`Download failed: HTTP ${res.status}`);
   const url = URL.createObjectURL(await res.blob());
   const a = Object.assign(document.createElement("a"), { href: url, download: path.split("/").pop() });
@@ -185,14 +203,39 @@ function dispatch(block) {
   if (!data) return;
   const payload = JSON.parse(data);
   if (event === "progress") return progress(payload);
+  if (event === "delta") return delta(payload);
   show(payload);
   if (payload.turnEnd) $("progress").hidden = true;
+}
+
+/** The answer as it is written: one growing bubble, replaced by the final message (offset 0 starts it again). */
+function delta(d) {
+  let live = $("live");
+  if (!live) {
+    if (d.offset !== 0) return;
+    live = Object.assign(document.createElement("div"), { id: "live", className: "msg live" });
+    live.dataset.text = "";
+    $("messages").append(live);
+  }
+  if (d.offset === 0) live.dataset.text = d.text;
+  else if (d.offset === live.dataset.text.length) live.dataset.text += d.text;
+  else return;
+  if (live.dataset.pending) return;
+  live.dataset.pending = "1";
+  requestAnimationFrame(() => {
+    delete live.dataset.pending;
+    const list = $("messages");
+    const scrolled = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    live.innerHTML = DOMPurify.sanitize(marked.parse(live.dataset.text));
+    if (scrolled) list.scrollTop = list.scrollHeight;
+  });
 }
 
 function progress(p) {
   const el = $("progress");
   if (["done", "failed", "cancelled"].includes(p.phase)) {
     el.hidden = true;
+    if (p.phase !== "done") $("live")?.remove();
     return;
   }
   const seconds = Math.round((Date.now() - Date.parse(p.startedAt)) / 1000);

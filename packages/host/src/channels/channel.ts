@@ -118,6 +118,18 @@ export interface TurnActivity {
   plan?: string[];
 }
 
+/**
+ * A piece of assistant text as the model streams it (the worker's ephemeral `assistant_delta`). Not
+ * durable: the final reply still comes through the outbox. Each model call of a turn (a new step or a
+ * retry, announced by a `calling_model`/`retrying` activity) streams its text from the start.
+ */
+export interface AssistantText {
+  chat: ChatRef;
+  conversationId: string;
+  turnKey: string;
+  text: string;
+}
+
 /** What the host needs from a channel. */
 export interface Channel {
   readonly id: string;
@@ -128,4 +140,9 @@ export interface Channel {
   wakeOutbox(): void;
   /** A turn's state changed (typing + progress panel; finished phases finalise the panel). */
   turnActivity(activity: TurnActivity): void;
+  /**
+   * Assistant text as it streams. A channel that has this gets its foreground sessions started with
+   * `initialize.streamDeltas` (Telegram has not: it shows only final messages).
+   */
+  assistantDelta?(delta: AssistantText): void;
 }

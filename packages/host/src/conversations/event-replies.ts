@@ -1,8 +1,8 @@
 import type { SessionEvent } from "@starling/protocol";
-import type { Channel, TurnActivity, TurnPhase } from "../channels/channel.js";
+import type { Channel, ChatRef, TurnActivity, TurnPhase } from "../channels/channel.js";
 import type { EventContext } from "../sessions/supervisor.js";
 import { HostKeys, type HostTransaction } from "../state/host-store.js";
-import type { EndedTurn } from "../state/records.js";
+import type { ConversationRecord, EndedTurn } from "../state/records.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { ConversationService } from "./conversation-service.js";
 import { sessionLabel } from "../cron/cron-store.js";
@@ -75,6 +75,7 @@ export class ActivityRelay {
   ) {}
 
   relay(sessionId: string, event: SessionEvent): void {
+    if (event.type === "assistant_delta") return this.relayDelta(sessionId, event.turnId, event.text);
     const activity = this.activityOf(sessionId, event);
     if (!activity) return;
     if (isFinal(activity.phase)) {
@@ -82,6 +83,16 @@ export class ActivityRelay {
       this.latest.delete(sessionId);
     } else this.latest.set(sessionId, activity);
     this.channels.get(activity.chat.channelId)?.turnActivity(activity);
+  }
+
+  /** Streamed text of a foreground turn, to channels that show it (background agents' text is not the chat's). */
+  private relayDelta(sessionId: string, turnId: number, text: string): void {
+    const conversation = this.service.conversationOfSession(sessionId);
+    if (!conversation || sessionId !== conversation.foreground.sessionId) return;
+    const channel = this.channels.get(conversation.channelId);
+    if (!channel?.assistantDelta) return;
+    const turnKey = `${sessionId}@${conversation.foreground.generation}#${turnId}`;
+    channel.assistantDelta({ chat: chatOf(conversation), conversationId: conversation.id, turnKey, text });
   }
 
   /** update_plan during a turn: the panel shows the new plan at once. */
@@ -124,13 +135,7 @@ export class ActivityRelay {
     if (!phase) return null;
     if (!this.started.has(turnKey)) this.started.set(turnKey, Date.now());
     return {
-      chat: {
-        channelId: conversation.channelId,
-        chatId: conversation.chatId,
-        type: "private",
-        title: "",
-        ...(conversation.threadId === undefined ? {} : { threadId: conversation.threadId }),
-      },
+      chat: chatOf(conversation),
       conversationId: conversation.id,
       turnKey,
       model: conversation.modelAlias ?? "?",
@@ -142,6 +147,16 @@ export class ActivityRelay {
       plan: this.planOf(sessionId, event.turnId),
     };
   }
+}
+
+function chatOf(conversation: ConversationRecord): ChatRef {
+  return {
+    channelId: conversation.channelId,
+    chatId: conversation.chatId,
+    type: "private",
+    title: "",
+    ...(conversation.threadId === undefined ? {} : { threadId: conversation.threadId }),
+  };
 }
 
 function isFinal(phase: TurnPhase): boolean {

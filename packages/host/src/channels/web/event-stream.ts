@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { TurnActivity } from "../channel.js";
+import type { AssistantText, TurnActivity } from "../channel.js";
 import type { WebEvent, WebLog } from "./web-log.js";
 
 /** Live progress of a conversation's turn, as `/events` sends it (not durable, no SSE id). */
@@ -14,12 +14,36 @@ export interface ProgressView {
   plan?: string[];
 }
 
-type Listener = { written: () => void; progress: (p: ProgressView) => void };
+/**
+ * Assistant text as it streams (`event: delta`, no SSE id). `offset` 0 starts the text of a model call
+ * again (a new step or a retry): the page replaces its growing bubble, the final message replaces it.
+ */
+export interface DeltaView {
+  conversationId: string;
+  turnKey: string;
+  /** The turn's model call this text belongs to (1, 2, … as in progress `step`). */
+  step: number;
+  /** Length of the call's text before this piece. */
+  offset: number;
+  text: string;
+}
+
+/** The text of the model call under way in a conversation (memory only, dropped when the turn ends). */
+interface Streaming {
+  turnKey: string;
+  step: number;
+  text: string;
+  /** A model call started since the last piece: the next piece starts the text again. */
+  restart: boolean;
+}
+
+type Listener = { written: () => void; progress: (p: ProgressView) => void; delta?: (d: DeltaView) => void };
 
 /** Who listens to which conversation; the latest progress of each running turn. */
 export class EventHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly latest = new Map<string, ProgressView>();
+  private readonly streaming = new Map<string, Streaming>();
 
   subscribe(conversationId: string, listener: Listener): () => void {
     const set = this.listeners.get(conversationId) ?? new Set();
@@ -46,13 +70,42 @@ export class EventHub {
       ...(activity.detail ? { detail: activity.detail } : {}),
       ...(activity.plan ? { plan: activity.plan } : {}),
     };
-    if (["done", "failed", "cancelled"].includes(view.phase)) this.latest.delete(view.conversationId);
-    else this.latest.set(view.conversationId, view);
+    if (["done", "failed", "cancelled"].includes(view.phase)) {
+      this.latest.delete(view.conversationId);
+      this.streaming.delete(view.conversationId);
+    } else this.latest.set(view.conversationId, view);
+    const text = this.streaming.get(view.conversationId);
+    if (text && (view.phase === "calling_model" || view.phase === "retrying")) {
+      text.restart = true;
+      if (view.phase === "calling_model" && view.step !== undefined) text.step = view.step;
+    }
     for (const l of this.listeners.get(view.conversationId) ?? []) l.progress(view);
   }
 
   current(conversationId: string): ProgressView | undefined {
     return this.latest.get(conversationId);
+  }
+
+  delta(d: AssistantText): void {
+    let text = this.streaming.get(d.conversationId);
+    if (!text || text.turnKey !== d.turnKey) {
+      text = { turnKey: d.turnKey, step: this.latest.get(d.conversationId)?.step ?? 1, text: "", restart: false };
+      this.streaming.set(d.conversationId, text);
+    }
+    if (text.restart) {
+      text.text = "";
+      text.restart = false;
+    }
+    const view: DeltaView = { conversationId: d.conversationId, turnKey: d.turnKey, step: text.step, offset: text.text.length, text: d.text };
+    text.text += d.text;
+    for (const l of this.listeners.get(d.conversationId) ?? []) l.delta?.(view);
+  }
+
+  /** The streamed text of the model call under way, as one piece from offset 0 (for a page that connects mid-answer). */
+  currentText(conversationId: string): DeltaView | undefined {
+    const text = this.streaming.get(conversationId);
+    if (!text || !text.text || text.restart) return undefined;
+    return { conversationId, turnKey: text.turnKey, step: text.step, offset: 0, text: text.text };
   }
 
   /** Waits for the first event after `afterId` that `match` accepts (the OpenAI endpoint waits for the turn's end). */
@@ -130,10 +183,15 @@ export function streamEvents(res: ServerResponse, hub: EventHub, log: WebLog, co
   const follower = new LogFollower(log, conversationId, after, (e) => res.write(`id: ${e.id}\nevent: message\ndata: ${JSON.stringify(e)}\n\n`));
   follower.onError = () => res.destroy();
   let closed = false;
+  // Text pieces wait for the replay: then the text so far goes as one piece and later pieces follow it.
+  let replayed = false;
   const sendProgress = (p: ProgressView) => {
     if (!closed) res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
   };
-  const unsubscribe = hub.subscribe(conversationId, { written: () => void follower.poke(), progress: sendProgress });
+  const sendDelta = (d: DeltaView) => {
+    if (!closed && replayed) res.write(`event: delta\ndata: ${JSON.stringify(d)}\n\n`);
+  };
+  const unsubscribe = hub.subscribe(conversationId, { written: () => void follower.poke(), progress: sendProgress, delta: sendDelta });
   const heartbeat = setInterval(() => res.write(": ping\n\n"), 15_000);
   res.on("close", () => {
     closed = true;
@@ -144,5 +202,8 @@ export function streamEvents(res: ServerResponse, hub: EventHub, log: WebLog, co
   void follower.poke().then(() => {
     const current = hub.current(conversationId);
     if (current) sendProgress(current);
+    replayed = true;
+    const text = hub.currentText(conversationId);
+    if (text) sendDelta(text);
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
+import { StreamedAnswer } from "./openai-stream.js";
 import { ChatCompletionRequest, parse } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 import type { WebEvent } from "./web-log.js";
@@ -12,7 +13,8 @@ const MAX_WAIT_MS = 30 * 60_000;
  * `POST /v1/chat/completions` (ARCHITECTURE §11): `model` is `conv:<id>` (that conversation) or a
  * model alias (a new conversation, named in the `x-starling-conversation` header and the
  * `starling.conversation_id` field). Only the last user message is sent: the conversation keeps its
- * own history. With `stream: true` the answer comes as OpenAI chunks ending with `[DONE]`.
+ * own history. With `stream: true` the answer comes as OpenAI chunks as the model writes it (the
+ * worker's text deltas), then what is still missing of the final answer, `finish_reason: "stop"`, `[DONE]`.
  */
 export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub): void {
   app.get("/v1/models", async () => ({
@@ -63,14 +65,20 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const chunk = (delta: Record<string, unknown>, finish: string | null) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.write(chunk({ role: "assistant", content: "" }, null));
+    const answer = new StreamedAnswer((content) => res.write(chunk({ content }, null)));
+    const unsubscribe = hub.subscribe(conversation.id, { written: () => undefined, progress: () => undefined, delta: (d) => answer.delta(d) });
     try {
       const end = await hub.waitFor(convs.webLog, conversation.id, posted.eventId, ends, abort.signal);
-      if (end.turnEnd?.outcome === "completed") res.write(chunk({ content: end.text }, null) + chunk({}, "stop"));
-      else res.write(`data: ${JSON.stringify({ error: { message: end.text, type: "server_error", param: null, code: "turn_failed" } })}\n\n`);
+      unsubscribe();
+      if (end.turnEnd?.outcome === "completed") {
+        answer.finish(end.text);
+        res.write(chunk({}, "stop"));
+      } else res.write(`data: ${JSON.stringify({ error: { message: end.text, type: "server_error", param: null, code: "turn_failed" } })}\n\n`);
       res.end("data: [DONE]\n\n");
     } catch {
       res.end();
     } finally {
+      unsubscribe();
       clearTimeout(timer);
     }
   });

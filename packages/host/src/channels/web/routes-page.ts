@@ -15,7 +15,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 /** `GET /` and `GET /assets/<name>`: served without the token (the page asks for it and keeps it in localStorage). */
 export function pageRoutes(app: FastifyInstance): void {
-  const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+  const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'";
   app.get("/", async (_req, reply) =>
     reply.header("content-type", "text/html; charset=utf-8").header("content-security-policy", csp).send(readFileSync(`${PAGE_DIR}index.html`)),
   );

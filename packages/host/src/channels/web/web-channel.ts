@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type pino from "pino";
-import type { Channel, ConversationController, TurnActivity } from "../channel.js";
+import type { AssistantText, Channel, ConversationController, TurnActivity } from "../channel.js";
 import type { HostStore } from "../../state/host-store.js";
 import { conversationDir } from "../../conversations/workspace.js";
 import { EventHub } from "./event-stream.js";
@@ -78,6 +78,10 @@ export class WebChannel implements Channel {
 
   turnActivity(activity: TurnActivity): void {
     if (activity.chat.channelId === this.id) this.hub.progress(activity);
+  }
+
+  assistantDelta(delta: AssistantText): void {
+    if (delta.chat.channelId === this.id) this.hub.delta(delta);
   }
 }
 
