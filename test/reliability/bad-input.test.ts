@@ -1,6 +1,6 @@
-// Bad input at the host (issue #7; worker frames are in test/conformance/bad-input.test.ts): malformed
-// updates, a giant message, lone UTF-16 surrogates, an attachment named to escape the workspace and
-// unknown commands. Each gets a clear answer or is ignored; nothing is lost; the host keeps serving.
+// Bad input at the host (issue #7; worker frames: test/conformance/bad-input.test.ts, rpc-flood.test.ts): malformed
+// updates, a giant message, a file over the download limit, lone UTF-16 surrogates, an attachment named
+// to escape the workspace and unknown commands. Each gets a clear answer or is ignored; nothing is lost; the host keeps serving.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -63,4 +63,13 @@ it("answers an unknown command with a hint, and a command flood without losing t
   e2e.send(chat, "still there? [m:b1-5]");
   await answered("m:b1-5");
   expect(e2e.replies(chat.id).filter((m) => /Unknown command \/nosuch/.test(m.text ?? "")).length).toBe(8);
+}, 60_000);
+
+it("answers a file larger than Telegram's 20 MB download limit with a clear reply, and its caption still reaches the model", async () => {
+  const bytes = Buffer.alloc(21 * 1024 * 1024, 0x61);
+  e2e.telegram.sendDocument(chat, { fileName: "huge.log", mimeType: "text/plain", bytes, caption: "read this [m:b1-6]" });
+  await answered("m:b1-6");
+  const notice = await e2e.waitText(chat.id, /could not download your file/);
+  expect(notice.text).toMatch(/huge\.log \(document\): the file is larger than the 20 MB download limit/);
+  expect(e2e.host!.child.exitCode).toBeNull();
 }, 60_000);

@@ -4,12 +4,20 @@ import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import type { ContentItem } from "@starling/protocol";
+import { deadline, type ContentItem } from "@starling/protocol";
 import type { BotApi } from "./bot-api.js";
 import type { TelegramMessage } from "./telegram-message.js";
 
 /** Telegram's Bot API serves files up to 20 MB. */
 export const DEFAULT_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Longest time one inbound file may take, `getFile` and download together. The poller admits updates
+ * one at a time, so a hung download would hold every chat's messages; past this the message is admitted
+ * with a note that the file could not be downloaded. Tests shorten it with
+ * `STARLING_TEST_TELEGRAM_DOWNLOAD_TIMEOUT_MS` (test-only, not a setting).
+ */
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 120_000;
 
 export type MediaKind = "photo" | "document" | "voice" | "audio" | "video" | "video_note" | "animation";
 
@@ -101,6 +109,8 @@ export interface DownloadDeps {
   workspace: string;
   limitBytes: number;
   signal?: AbortSignal;
+  /** Default DEFAULT_DOWNLOAD_TIMEOUT_MS (or the test-only environment variable). */
+  timeoutMs?: number;
 }
 
 /**
@@ -113,20 +123,33 @@ export async function downloadInboundFiles(files: InboundFile[], deps: DownloadD
   const failures: string[] = [];
   const dir = join(deps.workspace, "attachments", "incoming");
   for (const file of files) {
+    const timeoutMs = deps.timeoutMs ?? downloadTimeoutFromEnv() ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
+    const limit = deadline(deps.signal, timeoutMs);
     try {
-      const path = await downloadOne(file, dir, deps);
+      const path = await downloadOne(file, dir, { ...deps, signal: limit.signal });
       items.push({ type: "file", uri: pathToFileURL(path).href, name: file.name, mediaType: file.mediaType });
     } catch (err) {
       if (deps.signal?.aborted) throw err;
-      const reason = deps.api.describe(err);
+      const reason = limit.timedOut ? `it did not arrive within ${formatSeconds(timeoutMs)} (Telegram or the network is slow; send it again later)` : deps.api.describe(err);
       failures.push(`${file.name} (${file.kind}): ${reason}`);
       items.push({
         type: "text",
         text: `[The user sent a ${file.kind} "${file.name}" (${file.mediaType}${file.size ? `, ${file.size} bytes` : ""}), but it could not be downloaded: ${reason}]`,
       });
+    } finally {
+      limit.dispose();
     }
   }
   return { items, failures };
+}
+
+function downloadTimeoutFromEnv(): number | undefined {
+  const value = Number(process.env["STARLING_TEST_TELEGRAM_DOWNLOAD_TIMEOUT_MS"] ?? NaN);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function formatBytes(n: number): string {

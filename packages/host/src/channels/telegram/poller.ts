@@ -24,6 +24,15 @@ export interface PollerOptions {
 }
 
 /**
+ * Test-only: `STARLING_TEST_TELEGRAM_WATCHDOG_GRACE_SECONDS` shortens the watchdog's grace so a test can
+ * hang a `getUpdates` and see polling recover within seconds. Not a setting: the default suits Telegram.
+ */
+function watchdogGraceFromEnv(): number | undefined {
+  const value = Number(process.env["STARLING_TEST_TELEGRAM_WATCHDOG_GRACE_SECONDS"] ?? NaN);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/**
  * The long-poll loop (ARCHITECTURE §5.1, §8). Each update is fully handled before the next
  * `getUpdates` moves the offset past it, so Telegram only forgets what is stored. A watchdog
  * aborts a `getUpdates` that hangs longer than `pollTimeoutSeconds + 30` s and polls again.
@@ -44,7 +53,7 @@ export class Poller {
   start(): void {
     if (this.loop) return;
     this.offset = this.options.lastUpdateId() + 1;
-    const graceMs = (this.options.pollTimeoutSeconds + (this.options.watchdogGraceSeconds ?? 30)) * 1000;
+    const graceMs = (this.options.pollTimeoutSeconds + (this.options.watchdogGraceSeconds ?? watchdogGraceFromEnv() ?? 30)) * 1000;
     this.watchdog = setInterval(() => this.checkHung(graceMs), Math.min(5000, Math.max(200, graceMs / 4)));
     this.watchdog.unref();
     this.loop = this.run().catch((err) => {
