@@ -16,6 +16,7 @@ import {
 } from "./host-process.js";
 import { memoryOf, sleep, type Memory } from "./proc.js";
 import { summarize, type Summary } from "./stats.js";
+import { countSyncs, type SyncCount } from "./sync-count.js";
 import { closedLoop, preciseNow, replyFor, ReplyWatcher, type LoadResult } from "./telegram-driver.js";
 
 export interface HostBenchOptions {
@@ -26,6 +27,8 @@ export interface HostBenchOptions {
   slowModelDelayMs: number;
   manyConversations: number;
   manyDeadlineMs: number;
+  /** Turns of the fsync count under strace (0 skips it). */
+  syncTurns: number;
   log: (line: string) => void;
 }
 
@@ -57,6 +60,8 @@ export interface HostBenchResult {
   } | null;
   /** Why the many-conversations run failed (the latency results above still stand). */
   manyError: string | null;
+  /** fsync/fdatasync calls per turn (null when skipped or strace is unavailable). */
+  syncs: SyncCount | null;
 }
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
@@ -64,6 +69,7 @@ const range = (from: number, n: number): number[] => Array.from({ length: n }, (
 export async function runHostBench(opts: HostBenchOptions): Promise<HostBenchResult> {
   const model = await startFakeOpenAI({ responder: (req) => replyFor(req.body, opts.slowModelDelayMs) });
   try {
+    const syncs = opts.syncTurns > 0 ? await countSyncs(model, opts.outDir, opts.syncTurns, opts.log) : null;
     const latency = await latencyPhase(model, opts);
     let many: { result: ManyResult | null; config: Partial<HostConfigOptions> } = { result: null, config: {} };
     let manyError: string | null = null;
@@ -75,7 +81,7 @@ export async function runHostBench(opts: HostBenchOptions): Promise<HostBenchRes
         opts.log(`many-conversations run failed: ${manyError}`);
       }
     }
-    return { ...latency.result, many: many.result, manyError, config: { latency: latency.config, many: many.config } };
+    return { ...latency.result, many: many.result, manyError, syncs, config: { latency: latency.config, many: many.config } };
   } finally {
     await model.close();
   }

@@ -111,14 +111,19 @@ export async function hostRunnable(): Promise<string | null> {
   return code === 0 ? null : `\`node packages/host/dist/main.js --help\` exited ${code}: ${p.tail().split("\n").slice(0, 6).join(" | ")}`;
 }
 
-/** Starts `node [nodeArgs] packages/host/dist/main.js --config <dir>/config.json --workdir <dir>/workdir`. */
-export function startHost(dir: string, config: Record<string, unknown>, token: string, nodeArgs: string[] = []): RunningProcess {
+/**
+ * Starts `node [nodeArgs] packages/host/dist/main.js --config <dir>/config.json --workdir <dir>/workdir`,
+ * under `wrapper` when given (e.g. strace; then `pid` is the wrapper's).
+ */
+export function startHost(dir: string, config: Record<string, unknown>, token: string, nodeArgs: string[] = [], wrapper: string[] = []): RunningProcess {
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, "config.json");
   const workdir = join(dir, "workdir");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const env = childEnv({ [BOT_TOKEN_ENV]: token, [MODEL_KEY_ENV]: MODEL_KEY });
-  return track(spawn(process.execPath, [...nodeArgs, HOST_MAIN, "--config", configPath, "--workdir", workdir], { env, stdio: ["ignore", "pipe", "pipe"] }));
+  const argv = [process.execPath, ...nodeArgs, HOST_MAIN, "--config", configPath, "--workdir", workdir];
+  const [command, ...args] = [...wrapper, ...argv] as [string, ...string[]];
+  return track(spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 export function startFloorBot(apiRoot: string, token: string, modelUrl: string): RunningProcess {

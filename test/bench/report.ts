@@ -160,6 +160,10 @@ function renderHost(h: HostBenchResult): string[] {
     const trials = h.recovery.trials.map((t) => `${ms(t.recoveryMs)}${t.killToModelRequestMs === null ? "" : ` (model asked again ${ms(t.killToModelRequestMs)} after the kill)`}`);
     out.push("", `**Recovery after \`kill -9\` of a worker mid-turn** (reply time − kill time − ${h.recovery.modelDelayMs} ms model delay): p50 ${ms(h.recovery.recoveryMs.p50)}, max ${ms(h.recovery.recoveryMs.max)}; trials: ${trials.join("; ")}.`);
   }
+  if (h.syncs) {
+    const files = Object.entries(h.syncs.byFile).map(([file, n]) => `${file} ${n.toFixed(2)}`).join(", ");
+    out.push("", `**fsync/fdatasync calls per turn** (1 conversation, ${h.syncs.turns} turns, counted with strace): host ${h.syncs.hostPerTurn.toFixed(2)}, worker ${h.syncs.workerPerTurn.toFixed(2)}${h.syncs.otherPerTurn ? `, other ${h.syncs.otherPerTurn.toFixed(2)}` : ""} (${files}).`);
+  }
   const m = h.hostAfterLatency.memory;
   out.push("", `Host after the latency runs (${h.hostAfterLatency.workers} live workers): VmRSS ${mb(m?.rssKb ?? null)}, peak ${mb(m?.hwmKb ?? null)}. Graceful shutdown (SIGTERM → exit): ${ms(h.shutdown.ms)}, exit code ${h.shutdown.exitCode}.`);
   if (h.many) {

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
           slowModelDelayMs: 1000,
           manyConversations: Number(process.env["BENCH_MANY"] ?? (quick ? 50 : 1000)),
           manyDeadlineMs: Number(process.env["BENCH_MANY_DEADLINE_S"] ?? (quick ? 60 : 170)) * 1000,
+          syncTurns: quick ? 5 : 30,
           log,
         });
       } catch (err) {

@@ -17,6 +17,14 @@ import { StoreLockedError } from "./errors.js";
 export { WORKER_CRASH_POINTS };
 export type CommitPoint = WorkerCrashPoint;
 
+/**
+ * Commit points written without their own fsync: a process crash never loses them (the write reached the
+ * OS) and the next synced batch flushes the log with them; a power failure before that can drop one, and
+ * that is repaired by design. `ack_events`: the events come back on the next connection and the host
+ * skips them by their seq (it records the last processed seq in its own synced batch).
+ */
+const UNSYNCED_POINTS: ReadonlySet<CommitPoint> = new Set(["ack_events"]);
+
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 
 /**
@@ -235,7 +243,7 @@ export class SessionStore {
     const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
     try {
       if (point) failPoint(point);
-      await this.db.batch(batch, { sync: point !== null });
+      await this.db.batch(batch, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
     } catch (err) {
       // The mirror must not claim what the database does not hold.
       this.restore(before);

@@ -53,6 +53,14 @@ export const HostKeys = {
   counter: (name: string) => `counter:${name}`,
 } as const;
 
+/**
+ * Commit points written without their own fsync. A process crash never loses such a write (it reached
+ * the OS before the commit resolved) and the next synced batch flushes LevelDB's log with it; only a
+ * power failure before that can drop it, and losing it is repaired by design. `handoff`: the inbound
+ * item comes back and is re-sent, and the worker drops it as a duplicate by its messageId (§5.2).
+ */
+const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff"]);
+
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 const DELETED = Symbol("deleted");
 
@@ -231,7 +239,7 @@ export class HostStore {
   private async write(tx: HostTransaction, point: HostCommitPoint | null): Promise<void> {
     await Promise.all([...tx.after].map((t) => t.settled));
     await this.dependenciesDurable(tx);
-    await this.db.batch(tx.ops, { sync: point !== null });
+    await this.db.batch(tx.ops, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
     for (const [key, value] of tx.staged) this.apply(key, value);
   }
 
