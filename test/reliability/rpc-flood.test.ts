@@ -1,0 +1,121 @@
+// Bad input at volume (issue #7): thousands of malformed JSON-RPC frames interleaved with good
+// requests, sent to a real worker over stdio. Every good request is answered, every bad request
+// with an id gets a clear error, every frame that is not JSON a parse error, the worker stays up
+// and its memory stays bounded. (One bad frame of each kind, with its exact error, is in
+// test/conformance/bad-input.test.ts.)
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ErrorCodes } from "@starling/protocol";
+import { newEnv, rawWorker } from "../conformance/harness.js";
+
+const ROUNDS = 30;
+const BAD_PER_ROUND = 100;
+const BLOB = "y".repeat(100_000);
+/** The worker's old-space limit for this test. */
+const HEAP_MB = 48;
+
+/** Resident memory of a process in MB (Linux). */
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** The bad frames of one round, the ids that expect an error answer, and how many are not JSON. */
+function badFrames(round: number, nextId: () => number): { frames: string[]; expectErrors: number[]; parseErrors: number } {
+  const frames: string[] = [];
+  const expectErrors: number[] = [];
+  let parseErrors = 0;
+  const frame = (body: string) => frames.push(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  for (let i = 0; i < BAD_PER_ROUND; i++) {
+    switch (i % 6) {
+      case 0: // cut off mid-JSON
+        frame(`{"jsonrpc":"2.0","id":${round},"method":"session/query","params":{`);
+        parseErrors++;
+        break;
+      case 1: // JSON, but not a JSON-RPC message (logged by the worker, not answered)
+        frame(i % 12 === 1 ? "[1,2,3]" : `"just a string ${i}"`);
+        break;
+      case 2: { // an unknown method
+        const id = nextId();
+        frame(JSON.stringify({ jsonrpc: "2.0", id, method: `session/nope${i}`, params: {} }));
+        expectErrors.push(id);
+        break;
+      }
+      case 3: { // invalid params
+        const id = nextId();
+        frame(JSON.stringify({ jsonrpc: "2.0", id, method: "session/query", params: { view: "everything", junk: "x".repeat(2000) } }));
+        expectErrors.push(id);
+        break;
+      }
+      case 4: // a big notification nobody handles (no answer expected): ~50 MB over the run, so a leak would show
+        frame(JSON.stringify({ jsonrpc: "2.0", method: `host/unknown${i}`, params: { blob: BLOB } }));
+        break;
+      case 5:
+        if (i % 12 === 5) {
+          // A raw control byte inside a string: not JSON.
+          frame(`{"jsonrpc":"2.0","method":"host/bytes","params":{"s":"raw ${String.fromCharCode(0)} control byte"}}`);
+          parseErrors++;
+        } else {
+          // Escaped lone surrogates: valid JSON, an unknown notification.
+          frame(`{"jsonrpc":"2.0","method":"host/bytes","params":{"s":"lone \\ud800 surrogate \\udc00"}}`);
+        }
+        break;
+    }
+  }
+  return { frames, expectErrors, parseErrors };
+}
+
+describe("JSON-RPC frames at volume", () => {
+  it(`${ROUNDS * BAD_PER_ROUND} bad frames interleaved with good requests: the good ones answered, clear errors, the worker up, memory bounded`, async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    // A small heap makes "memory bounded" sharp: the run sends about 50 MB, so a worker that kept
+    // the frames would run out of memory and die, and the good requests after that go unanswered.
+    const nodeOptions = process.env["NODE_OPTIONS"];
+    process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} --max-old-space-size=${HEAP_MB}`.trim();
+    const raw = rawWorker(dir);
+    if (nodeOptions === undefined) delete process.env["NODE_OPTIONS"];
+    else process.env["NODE_OPTIONS"] = nodeOptions;
+    ctx.onTestFinished(() => raw.close());
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    expect(await raw.next((m) => m["id"] === 1)).toMatchObject({ result: { protocolVersion: 1 } });
+
+    let id = 1000;
+    const nextId = () => id++;
+    const good: number[] = [];
+    const bad: number[] = [];
+    let parseErrors = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const batch = badFrames(round, nextId);
+      bad.push(...batch.expectErrors);
+      parseErrors += batch.parseErrors;
+      // Good requests at the start and in the middle of the round's bad frames, and one after them.
+      for (const [k, f] of batch.frames.entries()) {
+        if (k % 50 === 0) {
+          const goodId = nextId();
+          good.push(goodId);
+          raw.send({ jsonrpc: "2.0", id: goodId, method: "session/query", params: { view: "live_state" } });
+        }
+        raw.writeRaw(f);
+      }
+      const last = nextId();
+      good.push(last);
+      raw.send({ jsonrpc: "2.0", id: last, method: "session/query", params: { view: "live_state" } });
+      // Wait for this round's answers before the next (a real host waits for its answers too).
+      await raw.next((m) => m["id"] === last, 30_000);
+    }
+
+    const byId = new Map(raw.received.filter((m) => typeof m["id"] === "number").map((m) => [m["id"] as number, m]));
+    const unanswered = good.filter((g) => !(byId.get(g) as { result?: unknown } | undefined)?.result);
+    expect(unanswered, "every good request answered with a result").toEqual([]);
+    for (const b of bad) {
+      const error = (byId.get(b) as { error?: { code: number; message: string } } | undefined)?.error;
+      expect(error, `request ${b} got an error`).toBeDefined();
+      expect([ErrorCodes.MethodNotFound, ErrorCodes.InvalidParams]).toContain(error!.code);
+      expect(error!.message).toMatch(/session\/nope|view/);
+    }
+    const parseErrorAnswers = raw.received.filter((m) => m["id"] === null && (m["error"] as { code?: number } | undefined)?.code === ErrorCodes.ParseError);
+    expect(parseErrorAnswers.length, "one parse error per frame that is not JSON").toBe(parseErrors);
+    expect(raw.child.exitCode, "the worker is still running").toBeNull();
+    expect(rssMb(raw.child.pid!), "resident memory (MB)").toBeLessThan(HEAP_MB + 200);
+  }, 120_000);
+});
