@@ -112,7 +112,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     return readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
-  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> => {
+  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 45_000): Promise<T> => {
     try {
       return await until(fn, timeoutMs, what);
     } catch (err) {

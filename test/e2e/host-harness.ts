@@ -119,7 +119,7 @@ export function tempDir(prefix = "starling-e2e-"): { dir: string; cleanup: () =>
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 15_000, what = "condition"): Promise<T> {
+export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 45_000, what = "condition"): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = fn();
