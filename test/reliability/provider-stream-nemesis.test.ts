@@ -108,6 +108,18 @@ describe.concurrent("provider nemesis: the stream", () => {
     expect(env.fake.requests.slice(0, 2).map((r) => r.aborted), "the client gave up on both stalled requests").toEqual([true, true]);
   });
 
+  it("a stream that sends only keep-alive comments is a stall too (it would otherwise hold the turn forever)", async (ctx) => {
+    const pings: RawStep[] = [role];
+    for (let i = 0; i < 600; i++) pings.push(": OPENROUTER PROCESSING\n\n", { pauseMs: 100 }); // 60 s, until the client gives up
+    const env = await newEnv(ctx, { replies: [raw(pings, "stall"), raw(pings, "stall")] });
+    const w = await startFast(env);
+    await w.client.enqueue(userMessage("m1", "hi"));
+    const failed = await w.waitForEvent("turn_failed", undefined, 20_000);
+    expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
+    expect(failed.error.message).toMatch(/only keep-alive comments, no data, for 0\.5 s/);
+    expect(env.fake.requests).toHaveLength(2);
+  });
+
   it("the mid-stream stall is named: the model sent no data for stream_idle_timeout", async (ctx) => {
     const stall = raw([role, sseChunk({ content: "PARTIAL " })], "stall");
     const env = await newEnv(ctx, { replies: [stall, stall] });

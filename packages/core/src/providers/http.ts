@@ -27,6 +27,11 @@ export class HttpExchange {
     else signal.addEventListener("abort", this.onCallerAbort, { once: true });
   }
 
+  /** Longest silence tolerated while the body streams in. */
+  get idleTimeoutMs(): number {
+    return this.limits.idleTimeoutMs;
+  }
+
   /** POSTs JSON and resolves once response headers arrive (any status). */
   post(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
     return this.send(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });

@@ -25,6 +25,9 @@ export async function readReply(exchange: HttpExchange, response: Response, sink
   const decoder = new TextDecoder();
   const parser = new SseParser();
   let json = "";
+  // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING`) reset the byte-level idle timer;
+  // a stream that sends nothing else for as long would otherwise hold the turn forever.
+  let lastEventAt = Date.now();
   for await (const chunk of exchange.chunks(response)) {
     const text = decoder.decode(chunk, { stream: true });
     if (mode === undefined && text.trim() !== "") mode = text.trimStart().startsWith("{") ? "json" : "sse";
@@ -32,7 +35,12 @@ export async function readReply(exchange: HttpExchange, response: Response, sink
       json += text;
       continue;
     }
-    for (const event of parser.push(text)) {
+    const events = parser.push(text);
+    if (events.length > 0) lastEventAt = Date.now();
+    else if (Date.now() - lastEventAt > exchange.idleTimeoutMs) {
+      throw new ProviderError("timeout", `the model sent only keep-alive comments, no data, for ${exchange.idleTimeoutMs / 1000} s`);
+    }
+    for (const event of events) {
       if (sink.event(event)) return;
     }
   }
