@@ -2,7 +2,7 @@
 // measured in the same run, writes .bench-out/report.json and regenerates the results block of
 // docs/PERFORMANCE.md. Benchmarks report; they never fail on a missed target.
 // BENCH_QUICK=1 shrinks every loop (a smoke run of the machinery, numbers not meaningful).
-// BENCH_SKIP_HOST=1 skips Part B; BENCH_MANY=<n> sets the conversation count of the host RSS run
+// BENCH_SKIP_HOST=1 skips Part B; BENCH_SKIP_WEB=1 skips Part C (the web channel); BENCH_MANY=<n> sets the conversation count of the host RSS run
 // (0 skips it) and BENCH_MANY_DEADLINE_S how long it waits for their replies.
 import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
@@ -15,6 +15,7 @@ import { hostRunnable } from "./host-process.js";
 import { evaluateTargets, renderMarkdown, spliceGenerated, type Machine, type Report } from "./report.js";
 import { startupBreakdown, type StartupBreakdown } from "./startup-breakdown.js";
 import { percentile } from "./stats.js";
+import { runWebBench, type WebBenchResult } from "./web-bench.js";
 import { runWorkerBench } from "./worker-bench.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
           manyConversations: Number(process.env["BENCH_MANY"] ?? (quick ? 50 : 1000)),
           manyDeadlineMs: Number(process.env["BENCH_MANY_DEADLINE_S"] ?? (quick ? 60 : 170)) * 1000,
           syncTurns: quick ? 5 : 30,
+          secondFlood: process.env["BENCH_SECOND_FLOOD"] !== "0",
           log,
         });
       } catch (err) {
@@ -69,6 +71,22 @@ async function main(): Promise<void> {
       }
     }
     if (hostError) log(`host not runnable: ${hostError}`);
+  }
+
+  let web: WebBenchResult | null = null;
+  let webError: string | null = process.env["BENCH_SKIP_WEB"] === "1" ? "skipped (BENCH_SKIP_WEB=1)" : await hostRunnable();
+  if (webError === null) {
+    try {
+      web = await runWebBench({
+        outDir: OUT,
+        levels: quick ? [{ conversations: 1, rounds: 5 }, { conversations: 10, rounds: 2 }] : [{ conversations: 1, rounds: 40 }, { conversations: 100, rounds: 4 }],
+        historyMessages: quick ? 200 : 1000,
+        log,
+      });
+    } catch (err) {
+      webError = `run failed: ${(err as Error).message}`;
+      log(`web bench: ${webError}`);
+    }
   }
 
   const report: Report = {
@@ -80,6 +98,8 @@ async function main(): Promise<void> {
     startup,
     host,
     hostError,
+    web,
+    webError,
     targets: evaluateTargets(worker, host),
   };
   writeFileSync(join(OUT, "report.json"), JSON.stringify(report, null, 2) + "\n");

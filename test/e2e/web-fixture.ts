@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { startFakeOpenAI, type FakeOpenAI, type Responder } from "../fakes/openai-server.js";
+import { sseChunk, startFakeOpenAI, type FakeOpenAI, type Responder, type ScriptedReply } from "../fakes/openai-server.js";
+import { sseEvents } from "./web-sse.js";
 import { startCli, stopGracefully, tempDir, until, writeHostConfig, type RunningCli } from "./host-harness.js";
 
 export const WEB_TOKEN = "web-e2e-token-0123456789";
@@ -15,6 +16,13 @@ export interface WebEvent {
   messageId?: string;
   path?: string;
   turnEnd?: { outcome: string; canContinue: boolean };
+}
+
+/** A model that writes slowly: the reply streamed in pieces of `pieceChars`, `pauseMs` apart. */
+export function slowReply(text: string, pieceChars: number, pauseMs: number): ScriptedReply {
+  const pieces = [sseChunk({ role: "assistant", content: "" })];
+  for (let i = 0; i < text.length; i += pieceChars) pieces.push(sseChunk({ content: text.slice(i, i + pieceChars) }));
+  return { raw: { steps: [...pieces.flatMap((p) => [{ pauseMs }, p]), sseChunk({}, "stop"), "data: [DONE]\n\n"] } };
 }
 
 export async function freePort(): Promise<number> {
@@ -113,27 +121,14 @@ export function openEvents(e2e: WebE2E, conversationId: string, lastEventId?: nu
     if (lastEventId !== undefined) headers["last-event-id"] = String(lastEventId);
     const res = await fetch(`${e2e.origin}/api/conversations/${conversationId}/events`, { headers, signal: controller.signal });
     if (res.status !== 200 || !res.body) throw new Error(`events: HTTP ${res.status}`);
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const lines = block.split("\n");
-        const type = lines.find((l) => l.startsWith("event: "))?.slice(7);
-        const id = lines.find((l) => l.startsWith("id: "))?.slice(4);
-        const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("");
-        if (!data) continue;
-        if (type === "progress") progress.push(JSON.parse(data));
-        else if (type === "delta") deltas.push(JSON.parse(data));
-        else {
-          events.push(JSON.parse(data));
-          ids.push(Number(id));
-        }
-        order.push(type === "message" ? events.at(-1)!.kind : (type ?? "?"));
+    for await (const { type, id, data } of sseEvents(res.body)) {
+      if (type === "progress") progress.push(JSON.parse(data));
+      else if (type === "delta") deltas.push(JSON.parse(data));
+      else {
+        events.push(JSON.parse(data));
+        ids.push(Number(id));
       }
+      order.push(type === "message" ? events.at(-1)!.kind : (type ?? "?"));
     }
   })().catch((err: unknown) => {
     // A dropped connection (aborted here, or the host went away) ends the stream like a lost network.

@@ -8,8 +8,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { afterTool, lastUserText } from "./fixture.js";
 import { until } from "./host-harness.js";
-import { sseChunk, type RecordedRequest, type ScriptedReply } from "../fakes/openai-server.js";
-import { startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { slowReply, startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -25,13 +25,6 @@ async function launch(): Promise<Browser | string> {
 
 const said = (req: RecordedRequest) => lastUserText(req).split("\n").at(-1) ?? "";
 
-/** The reply in pieces of 5 characters, 150 ms apart (a model that writes slowly). */
-function slowly(text: string): ScriptedReply {
-  const pieces = [sseChunk({ role: "assistant", content: "" })];
-  for (let i = 0; i < text.length; i += 5) pieces.push(sseChunk({ content: text.slice(i, i + 5) }));
-  return { raw: { steps: [...pieces.flatMap((p) => [{ pauseMs: 150 }, p]), sseChunk({}, "stop"), "data: [DONE]\n\n"] } };
-}
-
 function reply(req: RecordedRequest): ScriptedReply {
   const text = said(req);
   if (text === "run long") {
@@ -39,7 +32,7 @@ function reply(req: RecordedRequest): ScriptedReply {
     return { toolCalls: [{ name: "shell", arguments: { command: "echo $$ > sleeper.pid; exec sleep 30", wait_ms: 120_000 } }] };
   }
   if (text === "send files") return { text: "Here they are:\n<attachment>pic.png</attachment>\n<attachment>data/blob.bin</attachment>" };
-  if (text === "write slowly") return slowly("This answer is written slowly, piece by piece, so you can watch it grow.");
+  if (text === "write slowly") return slowReply("This answer is written slowly, piece by piece, so you can watch it grow.", 5, 150);
   return { text: `**Bold** answer to _${text}_ <img src=x onerror="window.pwned=1">` };
 }
 

@@ -4,17 +4,10 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lastUserText } from "./fixture.js";
-import { sseChunk, type RecordedRequest, type ScriptedReply } from "../fakes/openai-server.js";
-import { openEvents, startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
+import type { RecordedRequest } from "../fakes/openai-server.js";
+import { openEvents, slowReply, startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
 
 const said = (req: RecordedRequest) => lastUserText(req).split("\n").at(-1) ?? "";
-
-/** The answer in pieces of 6 characters, 80 ms apart (a model that writes slowly). */
-function slowly(text: string): ScriptedReply {
-  const steps = [sseChunk({ role: "assistant", content: "" })];
-  for (let i = 0; i < text.length; i += 6) steps.push(sseChunk({ content: text.slice(i, i + 6) }));
-  return { raw: { steps: [...steps.flatMap((s) => [{ pauseMs: 80 }, s]), sseChunk({}, "stop"), "data: [DONE]\n\n"] } };
-}
 
 /** The text a client rebuilds from delta pieces (offset 0 starts it again). */
 function rebuild(pieces: { offset: number; text: string }[]): string {
@@ -27,7 +20,7 @@ describe("streamed assistant text", () => {
   let e2e: WebE2E;
 
   beforeAll(async () => {
-    e2e = await startWebE2E((req) => slowly(`Streaming answer to ${said(req)}, written piece by piece.`));
+    e2e = await startWebE2E((req) => slowReply(`Streaming answer to ${said(req)}, written piece by piece.`, 6, 80));
     await e2e.start();
   }, 60_000);
   afterAll(() => e2e?.close());
