@@ -18,6 +18,7 @@ import { agentOfSession } from "./agents/agent-store.js";
 import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { HostStore } from "./state/host-store.js";
+import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
 import { adoptHostSecrets } from "./security/host-secrets.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
@@ -111,7 +112,13 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
   conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
   relay = new ActivityRelay(conversations, channels);
-  conversations.onOutbox((channelId) => channels.get(channelId)?.wakeOutbox());
+  // A commit that queues a chat message wakes that channel's sender (a send attempt's own write does not).
+  store.subscribe("outbound:", (changes) => {
+    for (const { value } of changes) {
+      const item = value as OutboundItem | undefined;
+      if (item && !item.attemptedAt) channels.get(item.channelId)?.wakeOutbox();
+    }
+  });
 
   for (const channelConfig of config.channels) {
     if (channelConfig.kind === "web") {

@@ -48,7 +48,6 @@ function startAgent(tx: HostTransaction, ctx: ActionContext, agent: AgentRecord,
     admittedAt: agent.started_at,
   };
   tx.put(HostKeys.inbound(item.seq), item);
-  tx.afterCommit(() => ctx.service.supervisor.deliver());
 }
 
 function record(ctx: ActionContext, ids: { sessionId: string; agentId: string }, kind: AgentRecord["kind"], task: string, model: string): AgentRecord {

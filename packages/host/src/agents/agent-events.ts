@@ -33,7 +33,6 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
   const tell = (text: string) => {
     if (agent.kind !== "background" || suppressed || !conversation) return;
     queueOutbound(tx, service.target(conversation), { kind: "text", text });
-    tx.afterCommit(() => service.wake(conversation.channelId));
   };
   let done = false;
   switch (event.type) {

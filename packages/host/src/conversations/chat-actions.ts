@@ -37,7 +37,6 @@ export const chatHandlers: ActionHandlers = {
       }
       if (!found.text && !found.attachments.length) return { sent: false, attachments: 0 };
       queueOutbound(tx, ctx.service.target(ctx.conversation), { kind: "text", text: payload.text });
-      tx.afterCommit(() => ctx.service.wake(ctx.conversation.channelId));
       return { sent: true, attachments: found.attachments.length };
     },
   },

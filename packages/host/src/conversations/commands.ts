@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { sanitiseSessionId } from "@starling/workdir-migrations";
+import { sanitiseSessionId, sessionStateDir } from "@starling/workdir-migrations";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -112,7 +111,7 @@ async function statusText(service: ConversationService, conversation: Conversati
   const sessionId = conversation.foreground.sessionId;
   // A session with a database is asked even when its worker is stopped (idle shutdown, restart).
   const workspace = conversationDir(service.settings.workdir, conversation.id);
-  const start = existsSync(join(workspace, ".starling", "sessions", sanitiseSessionId(sessionId)));
+  const start = existsSync(sessionStateDir(workspace, sessionId));
   const live = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
   const usage = await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
   const status = service.supervisor.status(sessionId);

@@ -17,7 +17,6 @@ export const foregroundSessionId = (conversationId: string) => `${conversationId
 
 /** Conversations: one per chat, each with its workspace, model choice and foreground session. */
 export class ConversationService implements ConversationController {
-  private wakeChannel: (channelId: string) => void = () => undefined;
   private readonly limits: InboundLimits;
 
   constructor(
@@ -27,13 +26,6 @@ export class ConversationService implements ConversationController {
     readonly log: pino.Logger,
   ) {
     this.limits = new InboundLimits(settings.limits ?? DEFAULT_LIMITS);
-  }
-
-  onOutbox(wake: (channelId: string) => void): void {
-    this.wakeChannel = wake;
-  }
-  wake(channelId: string): void {
-    this.wakeChannel(channelId);
   }
 
   get modelAliases(): string[] {
@@ -135,8 +127,6 @@ export class ConversationService implements ConversationController {
       return { kind: "awaiting_model", conversationId: conversation.id };
     });
     if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKey);
-    if (outcome.kind === "admitted") this.supervisor.deliver(this.store.conversation(outcome.conversationId)?.foreground.sessionId);
-    if (outcome.kind === "awaiting_model" || outcome.kind === "refused") this.wake(input.chat.channelId);
     if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
     return outcome;
   }
@@ -182,9 +172,9 @@ export class ConversationService implements ConversationController {
       }
       return held.length;
     });
-    // The worker reads its model at start: restart it so the next turn uses the new one.
+    // The worker reads its model at start: restart it so the next turn uses the new one. (Messages are held
+    // only while no model is set, so the released ones, woken by this commit, never meet the old worker.)
     if (changed && conversation.modelAlias) await this.supervisor.retire(conversation.foreground.sessionId);
-    if (released) this.supervisor.deliver(conversation.foreground.sessionId);
     const model = this.settings.chatModels[alias]!;
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
   }

@@ -52,7 +52,6 @@ export function writeEventReplies(
     default:
       break;
   }
-  tx.afterCommit(() => service.wake(conversation.channelId));
 }
 
 const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { PROTOCOL_VERSION } from "@starling/protocol";
+import { sessionStateDir } from "@starling/workdir-migrations";
 import { modelSecrets, toolSandbox, workerEnvironment } from "../security/worker-security.js";
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
@@ -30,6 +32,8 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
       sessionType: sessionTypeOf(sessionId),
       hostActions: HOST_ACTIONS,
       workspace,
+      // The host names the session's database folder (one sanitising rule, shared with /new's archive and the migrations).
+      dataDir: join(sessionStateDir(workspace, sessionId), "db"),
       model,
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,

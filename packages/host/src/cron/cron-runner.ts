@@ -87,12 +87,10 @@ export class CronRunner {
           text: `⏰ Skipped ${runs} of '${current.name}' while Starling was down (the last one was due ${late.newest!.toISOString()}).`,
         });
       }
-      return { fired: due !== null, skipped: late.count, channelId: conversation.channelId };
+      return { fired: due !== null, skipped: late.count };
     });
     if (!outcome) return;
     this.service.log.info({ task: task.id, due: due?.toISOString() ?? null, skipped: outcome.skipped }, "cron_task_due");
-    if (outcome.fired) this.service.supervisor.deliver();
-    if (outcome.skipped) this.service.wake(outcome.channelId);
   }
 }
 

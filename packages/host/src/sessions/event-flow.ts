@@ -2,26 +2,22 @@ import { isDurableEvent, type SessionEvent, type SessionEventParams } from "@sta
 import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, decideRecovery, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
-import { autoReason, errorText } from "./util.js";
+import { decideEvent } from "./session-state.js";
+import { errorText } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /**
  * Processes one event of a session (called in seq order). Durable events: a seq the host already
  * processed is only acknowledged again; otherwise `onDurableEvent`, the processed seq and (for a
  * recovered turn) the auto-continue counter go into one commit (`event_processed`), then
- * `session/ackEvents`. Every event then goes to `onActivity`.
+ * `session/ackEvents`. What the event means for the session is decided by `decideEvent` and applied by
+ * the runner; every event then goes to `onActivity`.
  */
 export async function processEvent(r: SessionRunner, handle: WorkerHandle, params: SessionEventParams): Promise<void> {
   const { seq, event } = params;
+  const { maxAutoContinues, onDurableEvent } = r.ctx.options;
   if (!isDurableEvent(event)) {
-    if (event.type === "turn_started") {
-      r.turnRunning = true;
-      r.cancelIdle();
-      if (!r.slot) r.log.debug({ turnId: event.turnId }, "turn started without a turn slot (worker resumed queued input)");
-    } else if (event.type === "runtime_crashed") {
-      r.lastError = `session runtime crashed: ${event.message}`;
-      r.log.warn({ message: event.message }, "session runtime crashed");
-    }
+    r.apply(decideEvent(event, null, maxAutoContinues), handle);
     activity(r, event);
     return;
   }
@@ -29,13 +25,12 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
   const store = r.store;
   if (seq <= store.processedSeq(r.id)) {
     r.log.debug({ seq, type: event.type }, "event already processed; acknowledged again");
-    if (event.type === "turn_recovered" && handle.recoveryPending === event.turnId) handle.recoveryPending = null;
+    r.apply(decideEvent(event, null, maxAutoContinues, true), handle);
     acknowledge(r, handle, seq);
     void r.maybeRelease();
     return;
   }
 
-  const { maxAutoContinues, onDurableEvent } = r.ctx.options;
   if (event.type === "turn_recovered" && event.action === "awaiting_continue") await r.handoffsSettled(handle);
   const decision = await retryWrite(r, `event seq ${seq} (${event.type})`, () => store.commit("event_processed", (tx): RecoveryDecision | null => {
     let d: RecoveryDecision | null = null;
@@ -61,30 +56,12 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
     return d;
   }));
   acknowledge(r, handle, seq);
-
-  switch (event.type) {
-    case "turn_completed":
-    case "turn_failed":
-    case "turn_cancelled":
-    case "turn_superseded":
-      r.turnRunning = false;
-      r.consecutiveFailures = 0;
-      break;
-    case "turn_recovered":
-      r.turnRunning = false;
-      if (handle.recoveryPending === event.turnId) handle.recoveryPending = null;
-      r.log.info({ turnId: event.turnId, action: event.action, detail: event.detail, decision }, "turn recovered after a worker stop");
-      if (decision?.kind === "continue") {
-        handle.continued.add(event.turnId);
-        r.continueWanted = { auto: true, turnId: event.turnId, reason: autoReason(decision.attempt, maxAutoContinues) };
-      }
-      break;
-    default:
-      break;
+  if (event.type === "turn_recovered") {
+    r.log.info({ turnId: event.turnId, action: event.action, detail: event.detail, decision }, "turn recovered after a worker stop");
   }
+  r.apply(decideEvent(event, decision, maxAutoContinues), handle);
   activity(r, event);
-  if (r.continueWanted) r.pump();
-  else void r.maybeRelease();
+  r.settle();
 }
 
 /**

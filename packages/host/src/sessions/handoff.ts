@@ -3,13 +3,19 @@ import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
 import { hasResumeMark, markResume } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
+import type { ContinueRequest } from "./session-state.js";
 import { errorText } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
-/** `session/enqueue`, and only once acknowledged, delete the inbound item (commit point `handoff`). */
-export async function handOff(r: SessionRunner, handle: WorkerHandle, item: InboundItem): Promise<boolean> {
-  if (!handle.usable) return false;
-  r.inFlight.add(item.messageId);
+/** The worker has the item (`fresh`: it did not have it before), or it stays stored to be re-sent. */
+export type HandOffOutcome = { ok: true; fresh: boolean } | { ok: false };
+
+/**
+ * `session/enqueue`, and only once acknowledged, delete the inbound item (commit point `handoff`).
+ * The runner marks the item in flight around this call and records the outcome.
+ */
+export async function handOff(r: SessionRunner, handle: WorkerHandle, item: InboundItem): Promise<HandOffOutcome> {
+  if (!handle.usable) return { ok: false };
   try {
     const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
     const result = await handle.client.enqueue({ messageId: item.messageId, kind, message: item.message });
@@ -17,32 +23,27 @@ export async function handOff(r: SessionRunner, handle: WorkerHandle, item: Inbo
       if (r.store.get(HostKeys.inbound(item.seq)) !== undefined) tx.del(HostKeys.inbound(item.seq));
       markResume(r.store, tx, r.id);
     });
-    if (!result.duplicate) handle.newInputs++;
     r.log.debug({ messageId: item.messageId, seq: item.seq, duplicate: result.duplicate }, "message handed off");
-    return true;
+    return { ok: true, fresh: !result.duplicate };
   } catch (err) {
     if (err instanceof WorkerRequestError && err.code === ErrorCodes.InvalidParams) {
       // The worker will never accept it; keeping it would block every later message of the session.
       r.noteError(`message ${item.messageId} rejected by the worker and dropped`, err);
       await r.store.commit("handoff", (tx) => tx.del(HostKeys.inbound(item.seq)));
-      return true;
+      return { ok: true, fresh: false };
     }
     r.log.warn({ messageId: item.messageId, err: errorText(err) }, "hand-off failed; the message stays stored and is re-sent");
-    return false;
-  } finally {
-    r.inFlight.delete(item.messageId);
+    return { ok: false };
   }
 }
 
-/** Sends the wanted `session/continue` (an automatic one is dropped if a new message supersedes the turn). */
-export async function sendContinue(r: SessionRunner, handle: WorkerHandle): Promise<void> {
-  const want = r.continueWanted!;
-  r.continueWanted = null;
-  if (want.auto && handle.newInputs > 0) {
-    r.log.info({ turnId: want.turnId }, "automatic continue dropped: a new message supersedes the recovered turn");
-    return;
-  }
-  if (want.turnId !== null) handle.continued.add(want.turnId);
+/** An automatic continue is dropped when a message handed off in this life supersedes the recovered turn. */
+export function continueSuperseded(want: ContinueRequest, newInputs: number): boolean {
+  return want.auto && newInputs > 0;
+}
+
+/** Sends `session/continue` (the resume mark stored first); answers the user's /continue. */
+export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want: ContinueRequest): Promise<void> {
   try {
     if (!hasResumeMark(r.store, r.id)) await r.store.commit(null, (tx) => markResume(r.store, tx, r.id));
     if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");

@@ -3,11 +3,12 @@ import type { ControlResult, LiveState, SessionEventParams, WorkerExit } from "@
 import type { InboundItem } from "../state/records.js";
 import { backoffDelay, type RestartPolicy } from "./backoff.js";
 import { processEvent } from "./event-flow.js";
-import { handOff, sendContinue } from "./handoff.js";
+import { continueSuperseded, handOff, sendContinue, type HandOffOutcome } from "./handoff.js";
 import { IdleShutdown } from "./idle-shutdown.js";
 import { clearResumeMark, hasResumeMark } from "./recovery.js";
+import { ChangeSignal, type ContinueRequest, type SessionEffect, type SlotState, type WorkerLife } from "./session-state.js";
 import { reconcileAtStart } from "./start-reconcile.js";
-import type { SlotLease, TurnSlots } from "./turn-slots.js";
+import type { TurnSlots } from "./turn-slots.js";
 import type { SessionLaunch, SupervisorOptions } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
 import { errorText, RESTING_STATES, withTimeout } from "./util.js";
@@ -23,16 +24,11 @@ export interface RunnerContext {
   isStopped(): boolean;
   /** A pre-started worker matching `launch` (warm-spares.ts), if one is waiting. */
   takeSpare?(launch: SessionLaunch): SpareWorker | null;
+  /** Fired on changes a recovery decision waits for (hand-offs, slots, inbound items, exits). */
+  changes: ChangeSignal;
 }
 
-/** A `session/continue` waiting for a slot and a worker. */
-export interface ContinueRequest {
-  auto: boolean;
-  turnId: number | null;
-  reason: string;
-  /** Answers the user's /continue once sent (auto continues have none). */
-  resolve?: (result: ControlResult) => void;
-}
+export type { ContinueRequest } from "./session-state.js";
 
 /** After `retire`, pending items are handed to a new worker after this delay (lets /new archive the old database first). */
 const RETIRE_RESPAWN_DELAY_MS = 100;
@@ -40,29 +36,25 @@ const RETIRE_RESPAWN_DELAY_MS = 100;
 const HANDOFF_SETTLE_MS = 5_000;
 
 /**
- * One session under supervision: at most one live worker, hand-off of its stored inbound items,
- * ordered event processing, turn slot, idle shutdown and crash restarts. Every failure stays here.
+ * One session under supervision and the ONE owner of its state: at most one live worker (`life`), hand-off
+ * of its stored inbound items, ordered event processing, turn slot (`slotState`), idle shutdown and crash
+ * restarts. The helpers (event-flow, handoff, start-reconcile) decide; only this class changes the state
+ * (`apply`, and its own transitions). Every failure stays here.
  */
 export class SessionRunner {
-  worker: WorkerHandle | null = null;
-  turnRunning = false;
-  slot: SlotLease | null = null;
-  continueWanted: ContinueRequest | null = null;
+  private life: WorkerLife = { kind: "none" };
+  private slotState: SlotState = { kind: "none" };
+  private turnActive = false;
+  private continueWanted: ContinueRequest | null = null;
   /** A worker should run even without new items: an interrupted turn is to be recovered. */
-  resumeWanted = false;
-  readonly inFlight = new Set<string>();
-  restarts = 0;
-  consecutiveFailures = 0;
-  lastError: string | null = null;
+  private resumeWanted = false;
+  private readonly inFlight = new Set<string>();
+  private restartCount = 0;
+  private consecutiveFailures = 0;
+  private lastErrorText: string | null = null;
   readonly log: pino.Logger;
-  private starting: Promise<WorkerHandle | null> | null = null;
-  private slotRequested = false;
-  /** A turn was started (messages handed off, or a continue sent) under the slot held now. */
-  private grantUsed = false;
-  private gaveUpAtSeq: number | null = null;
   private retiring = false;
   private readonly idle = new IdleShutdown(this);
-  private restartTimer: NodeJS.Timeout | null = null;
   private handoffRetryTimer: NodeJS.Timeout | null = null;
   private handoffFailures = 0;
   private pumping = false;
@@ -80,8 +72,46 @@ export class SessionRunner {
     return this.ctx.options.store;
   }
 
+  /** The current worker life's kind (for status and tests). */
+  get state(): WorkerLife["kind"] {
+    return this.life.kind;
+  }
+
+  /** This life's worker: initialized, or spawned and being initialized; null otherwise. */
+  get worker(): WorkerHandle | null {
+    const life = this.life;
+    return life.kind === "running" ? life.handle : life.kind === "starting" ? life.handle : null;
+  }
+
+  get turnRunning(): boolean {
+    return this.turnActive;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get lastError(): string | null {
+    return this.lastErrorText;
+  }
+
+  /** A /continue (or automatic continue) is waiting for a slot and a worker. */
+  get continuePending(): ContinueRequest | null {
+    return this.continueWanted;
+  }
+
+  /** A turn slot is held now. */
+  get holdsSlot(): boolean {
+    return this.slotState.kind === "held";
+  }
+
+  private get starting(): Promise<WorkerHandle | null> | null {
+    return this.life.kind === "starting" ? this.life.promise : null;
+  }
+
   get workerRunning(): boolean {
-    return this.starting !== null || (this.worker !== null && !this.worker.exited);
+    const worker = this.worker;
+    return this.starting !== null || (worker !== null && !worker.exited);
   }
 
   queuePosition(): number | null {
@@ -96,7 +126,7 @@ export class SessionRunner {
   /** Something a worker is needed for: a turn, a continue, a recovery, messages to hand off. */
   wantsWorker(): boolean {
     return (
-      this.turnRunning ||
+      this.turnActive ||
       this.continueWanted !== null ||
       this.resumeWanted ||
       this.inFlight.size > 0 ||
@@ -111,17 +141,82 @@ export class SessionRunner {
 
   /** New inbound items were admitted (or the host started): a session that gave up tries again for new ones. */
   itemsArrived(): void {
-    if (this.gaveUpAtSeq !== null && this.pendingItems().some((item) => item.seq > this.gaveUpAtSeq!)) this.resetFailures();
+    const life = this.life;
+    if (life.kind === "gaveUp" && this.pendingItems().some((item) => item.seq > life.atSeq)) this.resetFailures();
     this.pump();
   }
 
   resetFailures(): void {
-    this.gaveUpAtSeq = null;
+    if (this.life.kind === "gaveUp") this.life = { kind: "none" };
     this.consecutiveFailures = 0;
   }
 
+  /** After a host restart: a turn the restart interrupted is to be recovered even without new items. */
+  wantResume(): void {
+    this.resumeWanted = true;
+  }
+
+  /** Queues the user's /continue (sent once a slot and a worker are there). */
+  requestContinue(request: ContinueRequest): void {
+    this.continueWanted = request;
+    this.pump();
+  }
+
+  /** Withdraws a user's /continue still waiting for a slot; false if there is none. */
+  withdrawContinue(reason: string): boolean {
+    const want = this.continueWanted;
+    if (!want || want.auto) return false;
+    this.continueWanted = null;
+    want.resolve?.({ accepted: false, reason });
+    return true;
+  }
+
+  /** Carries out what event-flow / start-reconcile decided (the only way they change this session). */
+  apply(effects: SessionEffect[], handle: Pick<WorkerHandle, "continued" | "recoveryPending">): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "turnStarted":
+          this.turnActive = true;
+          this.cancelIdle();
+          if (!this.holdsSlot) this.log.debug({ turnId: effect.turnId }, "turn started without a turn slot (worker resumed queued input)");
+          break;
+        case "turnEnded":
+          this.turnActive = false;
+          if (effect.progress) this.consecutiveFailures = 0;
+          break;
+        case "runtimeCrashed":
+          this.lastErrorText = `session runtime crashed: ${effect.message}`;
+          this.log.warn({ message: effect.message }, "session runtime crashed");
+          break;
+        case "recoverySettled":
+          if (handle.recoveryPending === effect.turnId) handle.recoveryPending = null;
+          break;
+        case "continue":
+          if (effect.request.turnId !== null) handle.continued.add(effect.request.turnId);
+          this.continueWanted = effect.request;
+          break;
+      }
+    }
+  }
+
+  /** After a processed durable event: send a wanted continue, or release the slot if the session rests. */
+  settle(): void {
+    if (this.continueWanted) this.pump();
+    else void this.maybeRelease();
+  }
+
+  /** `initialize` reported a crashed turn whose `turn_recovered` event is still to come: hold the slot for it, bounded. */
+  awaitRecovery(handle: WorkerHandle, turnId: number, timeoutMs: number): void {
+    handle.recoveryPending = turnId;
+    setTimeout(() => {
+      if (handle.recoveryPending !== turnId) return;
+      handle.recoveryPending = null;
+      void this.maybeRelease();
+    }, timeoutMs).unref();
+  }
+
   private blocked(): boolean {
-    return this.ctx.isStopped() || this.retiring || this.gaveUpAtSeq !== null || this.restartTimer !== null;
+    return this.ctx.isStopped() || this.retiring || this.life.kind === "gaveUp" || this.life.kind === "backoff";
   }
 
   // ── hand-off ────────────────────────────────────────────────────────────────────────────────
@@ -156,7 +251,7 @@ export class SessionRunner {
       await this.maybeRelease();
       return;
     }
-    if (!this.slot) {
+    if (!this.holdsSlot) {
       this.requestSlot();
       return;
     }
@@ -170,18 +265,46 @@ export class SessionRunner {
     const items = this.pendingItems();
     for (const [i, item] of items.entries()) {
       if (this.inFlight.has(item.messageId)) continue;
-      if (!(await handOff(this, handle, item))) {
-        if (i > 0) this.grantUsed = true;
+      if (!(await this.handOffTracked(handle, item)).ok) {
+        if (i > 0) this.markGrantUsed();
         return this.retryHandoffLater(handle);
       }
     }
     this.handoffFailures = 0;
-    if (items.length) this.grantUsed = true;
-    if (this.continueWanted && handle.usable) {
-      await sendContinue(this, handle);
-      this.grantUsed = true;
+    if (items.length) this.markGrantUsed();
+    const want = this.continueWanted;
+    if (want && handle.usable) {
+      this.continueWanted = null;
+      if (continueSuperseded(want, handle.newInputs)) {
+        this.log.info({ turnId: want.turnId }, "automatic continue dropped: a new message supersedes the recovered turn");
+      } else {
+        if (want.turnId !== null) handle.continued.add(want.turnId);
+        await sendContinue(this, handle, want);
+      }
+      this.markGrantUsed();
     }
     await this.maybeRelease();
+  }
+
+  private async handOffTracked(handle: WorkerHandle, item: InboundItem): Promise<HandOffOutcome> {
+    this.inFlight.add(item.messageId);
+    try {
+      const outcome = await handOff(this, handle, item);
+      // Counted before the item leaves `inFlight`: a recovery decision waiting on it reads `newInputs`.
+      if (outcome.ok && outcome.fresh) handle.newInputs++;
+      return outcome;
+    } finally {
+      this.inFlight.delete(item.messageId);
+      this.ctx.changes.fire();
+    }
+  }
+
+  private markGrantUsed(): void {
+    if (this.slotState.kind === "held") this.slotState.used = true;
+  }
+
+  private get grantUsed(): boolean {
+    return this.slotState.kind === "held" && this.slotState.used;
   }
 
   /**
@@ -194,7 +317,7 @@ export class SessionRunner {
     this.handoffFailures++;
     const delayMs = backoffDelay(this.ctx.restart, this.handoffFailures);
     this.log.info({ delayMs, attempt: this.handoffFailures }, "retrying the hand-off after a delay");
-    if (!this.turnRunning && !this.grantUsed) this.releaseSlot();
+    if (!this.turnActive && !this.grantUsed) this.releaseSlot();
     this.handoffRetryTimer = setTimeout(() => {
       this.handoffRetryTimer = null;
       this.pump();
@@ -203,29 +326,32 @@ export class SessionRunner {
 
   /** New messages are kept back from the worker so that waiting sessions get the slot after this turn. */
   holdingBack(): boolean {
-    return this.slot !== null && this.grantUsed && this.ctx.slots.othersWaiting(this.id);
+    return this.grantUsed && this.ctx.slots.othersWaiting(this.id);
   }
 
   // ── turn slot ───────────────────────────────────────────────────────────────────────────────
 
   requestSlot(): void {
-    if (this.slot || this.slotRequested) return;
-    this.slotRequested = true;
+    if (this.slotState.kind !== "none") return;
+    this.slotState = { kind: "requested" };
     this.ctx.slots.request(this.id, (lease) => {
-      this.slotRequested = false;
-      if (this.ctx.isStopped()) return lease.release();
-      this.slot = lease;
-      this.grantUsed = false;
+      if (this.ctx.isStopped()) {
+        this.slotState = { kind: "none" };
+        return lease.release();
+      }
+      this.slotState = { kind: "held", lease, used: false };
+      this.ctx.changes.fire();
       this.log.debug("turn slot granted");
       this.pump();
     });
   }
 
   releaseSlot(): void {
-    const lease = this.slot;
-    if (!lease) return;
-    this.slot = null;
-    lease.release();
+    const slot = this.slotState;
+    if (slot.kind !== "held") return;
+    this.slotState = { kind: "none" };
+    slot.lease.release();
+    this.ctx.changes.fire();
     this.log.debug("turn slot released");
   }
 
@@ -234,7 +360,7 @@ export class SessionRunner {
    * running or about to start (a turn end followed by no new turn_started).
    */
   async maybeRelease(): Promise<void> {
-    if (!this.slot) return this.armIdle();
+    if (!this.holdsSlot) return this.armIdle();
     if (this.hasWork() && !this.onlyHeldBackWork()) return;
     const handle = this.worker;
     if (handle?.usable) {
@@ -247,7 +373,7 @@ export class SessionRunner {
         if (handle.lostBy(err)) return; // the exit handler decides
         this.log.warn({ err: errorText(err) }, "live_state query failed");
       }
-      if (!this.slot || (this.hasWork() && !this.onlyHeldBackWork())) return;
+      if (!this.holdsSlot || (this.hasWork() && !this.onlyHeldBackWork())) return;
       if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;
     }
     this.releaseSlot();
@@ -265,7 +391,7 @@ export class SessionRunner {
     return (
       this.holdingBack() &&
       this.starting === null &&
-      !this.turnRunning &&
+      !this.turnActive &&
       this.continueWanted === null &&
       !this.resumeWanted &&
       this.inFlight.size === 0
@@ -293,16 +419,17 @@ export class SessionRunner {
     if (this.worker?.usable) return this.worker;
     if (this.starting) return this.starting;
     if (this.blocked()) return null;
-    const starting = this.startWorker();
-    this.starting = starting;
+    const starting: Extract<WorkerLife, { kind: "starting" }> = { kind: "starting", promise: Promise.resolve(null), handle: null };
+    this.life = starting;
+    starting.promise = this.startWorker(starting);
     try {
-      return await starting;
+      return await starting.promise;
     } finally {
-      if (this.starting === starting) this.starting = null;
+      if (this.life === starting) this.life = { kind: "none" };
     }
   }
 
-  private async startWorker(): Promise<WorkerHandle | null> {
+  private async startWorker(life: Extract<WorkerLife, { kind: "starting" }>): Promise<WorkerHandle | null> {
     let handle: WorkerHandle | null = null;
     try {
       const launch = await this.ctx.options.launch(this.id);
@@ -316,12 +443,13 @@ export class SessionRunner {
         spare: this.ctx.takeSpare?.(launch),
       });
       handle = spawned;
-      this.worker = spawned;
+      life.handle = spawned;
       void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
       const init = await spawned.initialize(launch.init, this.ctx.initializeTimeoutMs);
       await reconcileAtStart(this, spawned, init);
       if (spawned.exited) return null; // died right after initialize: the exit handler restarts it
       spawned.markReady();
+      this.life = { kind: "running", handle: spawned };
       this.log.info(
         { pid: spawned.pid, historyLength: init.historyLength, lastEventSeq: init.lastEventSeq, unfinishedTurn: init.unfinishedTurn, queuedInputs: init.queuedInputs },
         "worker ready",
@@ -331,11 +459,11 @@ export class SessionRunner {
       if (handle) {
         handle.startFailed = true;
         handle.markFailed();
-        if (this.worker === handle) this.worker = null;
       }
+      if (this.life === life) this.life = { kind: "none" };
       if (this.ctx.isStopped() || this.retiring) return null;
       this.consecutiveFailures++;
-      this.lastError = `worker start failed: ${errorText(err)}${handle?.lastProblem() ? ` (${handle.lastProblem()})` : ""}`;
+      this.lastErrorText = `worker start failed: ${errorText(err)}${handle?.lastProblem() ? ` (${handle.lastProblem()})` : ""}`;
       this.log.warn({ err: errorText(err), attempt: this.consecutiveFailures }, "worker start failed");
       this.releaseSlot();
       this.scheduleRestart();
@@ -352,34 +480,38 @@ export class SessionRunner {
     return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0 || this.pendingItems().length > 0 || this.inFlight.size > 0;
   }
 
-  /** Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in flight. */
+  /**
+   * Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in
+   * flight. Re-checked on each state change (`ctx.changes`), not polled.
+   */
   async handoffsSettled(handle: WorkerHandle, timeoutMs = HANDOFF_SETTLE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const busy = () => this.inFlight.size > 0 || (this.slot !== null && !this.holdingBack() && this.pendingItems().length > 0);
+    const busy = () => this.inFlight.size > 0 || (this.holdsSlot && !this.holdingBack() && this.pendingItems().length > 0);
     while (busy() && handle.usable && !this.ctx.isStopped() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.ctx.changes.next(deadline - Date.now());
     }
   }
 
   private onExit(handle: WorkerHandle, exit: WorkerExit): void {
     handle.markExited();
+    this.ctx.changes.fire();
     // Exits before `initialize` answered, or of a start that failed, are counted by startWorker.
     if (this.worker !== handle || !handle.init || handle.startFailed) return;
-    this.worker = null;
+    this.life = { kind: "none" };
     this.cancelIdle();
-    const wasTurn = this.turnRunning;
-    const hadSlot = this.slot !== null;
-    this.turnRunning = false;
+    const wasTurn = this.turnActive;
+    const hadSlot = this.holdsSlot;
+    this.turnActive = false;
     this.releaseSlot();
     if (handle.expectedExit || this.ctx.isStopped()) {
       this.log.info({ pid: handle.pid, exit }, "worker stopped");
       if (!this.ctx.isStopped() && !this.retiring && this.wantsWorker()) this.pump();
       return;
     }
-    this.restarts++;
+    this.restartCount++;
     this.consecutiveFailures++;
-    this.lastError = handle.describeExit(exit);
-    this.log.warn({ pid: handle.pid, exit, restarts: this.restarts, error: this.lastError }, "worker exited unexpectedly");
+    this.lastErrorText = handle.describeExit(exit);
+    this.log.warn({ pid: handle.pid, exit, restarts: this.restartCount, error: this.lastErrorText }, "worker exited unexpectedly");
     if (hadSlot || wasTurn) this.resumeWanted = true;
     this.scheduleRestart();
   }
@@ -389,21 +521,29 @@ export class SessionRunner {
     if (this.consecutiveFailures >= this.ctx.restart.maxAttempts) return this.giveUp();
     const delay = backoffDelay(this.ctx.restart, this.consecutiveFailures);
     this.log.info({ delayMs: delay, attempt: this.consecutiveFailures }, "restarting the worker after a delay");
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
+    this.clearBackoff();
+    const timer = setTimeout(() => {
+      if (this.life.kind === "backoff" && this.life.timer === timer) this.life = { kind: "none" };
       this.pump();
     }, delay);
+    this.life = { kind: "backoff", timer, attempt: this.consecutiveFailures };
+  }
+
+  private clearBackoff(): void {
+    if (this.life.kind !== "backoff") return;
+    clearTimeout(this.life.timer);
+    this.life = { kind: "none" };
   }
 
   /** Stops restarting until new messages arrive or the user sends /continue; messages stay stored. */
   private giveUp(): void {
-    this.gaveUpAtSeq = Math.max(0, ...this.pendingItems().map((item) => item.seq));
+    this.clearBackoff();
+    this.life = { kind: "gaveUp", atSeq: Math.max(0, ...this.pendingItems().map((item) => item.seq)) };
     this.resumeWanted = false;
     this.continueWanted?.resolve?.({ accepted: false, reason: "the session worker keeps failing to start" });
     this.continueWanted = null;
-    this.lastError = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${this.lastError ?? "unknown"}`;
-    this.log.error({ error: this.lastError }, "worker keeps failing; not restarting until the next message");
+    this.lastErrorText = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${this.lastErrorText ?? "unknown"}`;
+    this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
   }
 
@@ -419,7 +559,7 @@ export class SessionRunner {
 
   /** Nothing to do and no slot held or wanted: the worker may be shut down when idle long enough. */
   resting(): boolean {
-    return !this.slot && !this.slotRequested && !this.hasWork() && !this.retiring && !this.ctx.isStopped();
+    return this.slotState.kind === "none" && !this.hasWork() && !this.retiring && !this.ctx.isStopped();
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────
@@ -446,16 +586,16 @@ export class SessionRunner {
     this.retiring = true;
     try {
       this.cancelIdle();
-      if (this.restartTimer) clearTimeout(this.restartTimer);
-      this.restartTimer = null;
+      this.clearBackoff();
       this.continueWanted?.resolve?.({ accepted: false, reason: "the session was stopped" });
       this.continueWanted = null;
       this.resumeWanted = false;
+      this.ctx.changes.fire();
       if (this.starting) await this.starting.catch(() => null);
       const handle = this.worker;
       if (handle && !handle.exited) await handle.close(options.timeoutMs);
       await withTimeout(this.chain, options.timeoutMs);
-      this.turnRunning = false;
+      this.turnActive = false;
       this.releaseSlot();
       this.resetFailures();
       if (!options.keepResumeMark && hasResumeMark(this.store, this.id)) {
@@ -468,7 +608,7 @@ export class SessionRunner {
   }
 
   noteError(what: string, err: unknown): void {
-    this.lastError = `${what}: ${errorText(err)}`;
+    this.lastErrorText = `${what}: ${errorText(err)}`;
     this.log.error({ err: errorText(err), stack: err instanceof Error ? err.stack : undefined }, `${what} failed`);
   }
 }

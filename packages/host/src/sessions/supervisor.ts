@@ -2,10 +2,12 @@ import { type ControlResult, type QueryParams, type QueryResult } from "@starlin
 import { restartPolicy } from "./backoff.js";
 import { resumeMarkedSessions } from "./recovery.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
+import { ChangeSignal } from "./session-state.js";
 import { errorText, RESTING_STATES } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
 import type { SessionStatus, SupervisorOptions } from "./types.js";
+import type { InboundItem } from "../state/records.js";
 
 export type { EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
 export type { RestartPolicy } from "./backoff.js";
@@ -39,12 +41,18 @@ export class SessionSupervisor {
   private readonly runners = new Map<string, SessionRunner>();
   private readonly slots: TurnSlots;
   private readonly context: RunnerContext;
+  private started = false;
+  /** Session state changes that recovery decisions wait on (hand-offs, slots, inbound items, exits). */
+  private readonly changes = new ChangeSignal();
   private stopped = false;
   private readonly spares: WarmSpares;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.slots = new TurnSlots(options.maxConcurrentTurns, (err) =>
-      options.log.error({ err: errorText(err) }, "turn slot queue error"),
+    this.slots = new TurnSlots(
+      options.maxConcurrentTurns,
+      (err) => options.log.error({ err: errorText(err) }, "turn slot queue error"),
+      () => this.changes.fire(),
     );
     this.context = {
       options,
@@ -54,21 +62,35 @@ export class SessionSupervisor {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       isStopped: () => this.stopped,
       takeSpare: (launch) => this.spares.take(launch),
+      changes: this.changes,
     };
     this.spares = new WarmSpares(options.warmSpares ?? 0, options.spareLaunch, options.log.child({ component: "warm-spares" }));
+    // Stored inbound items reach their session's owner through the commit that stored them (no wake calls).
+    this.unsubscribe = options.store.subscribe("inbound:", (changes) => {
+      if (!this.started) return; // start() picks up whatever was admitted before it
+      this.changes.fire();
+      for (const change of changes) {
+        const item = change.value as InboundItem | undefined;
+        if (item) this.deliver(item.sessionId);
+      }
+    });
   }
 
   /** Hands off every stored inbound item and brings back sessions whose turn a restart interrupted. */
   start(): void {
     if (this.stopped) return;
-    for (const sessionId of resumeMarkedSessions(this.options.store)) this.runner(sessionId).resumeWanted = true;
+    this.started = true;
+    for (const sessionId of resumeMarkedSessions(this.options.store)) this.runner(sessionId).wantResume();
     const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store)]);
     this.options.log.info({ sessions: sessions.size }, "supervisor started");
     this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
   }
 
-  /** Wake-up: new inbound items were admitted (for `sessionId` only, when given). */
+  /**
+   * Wake-up: new inbound items were admitted (for `sessionId` only, when given). The host does not call
+   * it: every commit storing an inbound item wakes its session through the store subscription.
+   */
   deliver(sessionId?: string): void {
     if (this.stopped) return;
     if (sessionId !== undefined) return this.runner(sessionId).itemsArrived();
@@ -78,9 +100,7 @@ export class SessionSupervisor {
   async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
     const r = this.runners.get(sessionId);
     if (!r) return nothingToCancel(null);
-    if (r.continueWanted && !r.continueWanted.auto) {
-      r.continueWanted.resolve?.({ accepted: false, reason: "withdrawn by /cancel" });
-      r.continueWanted = null;
+    if (r.withdrawContinue("withdrawn by /cancel")) {
       return { accepted: true, reason: "the /continue waiting for a free turn slot was withdrawn" };
     }
     const handle = await r.liveWorker();
@@ -99,7 +119,7 @@ export class SessionSupervisor {
     const r = this.runner(sessionId);
     r.resetFailures();
     if (r.turnRunning) return { accepted: false, reason: "a turn is already running" };
-    if (r.continueWanted) return { accepted: true, reason: "already waiting for a free turn slot" };
+    if (r.continuePending) return { accepted: true, reason: "already waiting for a free turn slot" };
     const handle = await r.ensureWorker();
     if (!handle?.usable) {
       return { accepted: false, reason: `the session's worker could not be started${r.lastError ? ` (${r.lastError})` : ""}` };
@@ -111,7 +131,7 @@ export class SessionSupervisor {
       r.armIdle();
       return { accepted: false, reason: "nothing to continue: the last turn finished" };
     }
-    const queued = !r.slot && !this.slots.hasCapacity();
+    const queued = !r.holdsSlot && !this.slots.hasCapacity();
     return new Promise<ControlResult>((resolve) => {
       // Answer the user now if the continue has to wait (slot queue, worker restart); it is sent later.
       const timer = setTimeout(() => resolve({ accepted: true, reason: "will continue as soon as the worker is ready" }), CONTINUE_ANSWER_MS);
@@ -119,8 +139,7 @@ export class SessionSupervisor {
         clearTimeout(timer);
         resolve(result);
       };
-      r.continueWanted = { auto: false, turnId: live?.unfinishedTurn?.turnId ?? null, reason: "user /continue", resolve: answer };
-      r.pump();
+      r.requestContinue({ auto: false, turnId: live?.unfinishedTurn?.turnId ?? null, reason: "user /continue", resolve: answer });
       if (queued) {
         const position = r.queuePosition();
         answer({ accepted: true, reason: `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}` });
@@ -170,6 +189,7 @@ export class SessionSupervisor {
   async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unsubscribe();
     this.slots.clear();
     await Promise.all([
       this.spares.stop(timeoutMs),

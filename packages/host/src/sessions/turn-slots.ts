@@ -18,6 +18,8 @@ export class TurnSlots {
   constructor(
     capacity: number,
     private readonly onError: (err: unknown) => void,
+    /** Called when the waiting list changes (a holder may have to yield: `othersWaiting`). */
+    private readonly onChange: () => void = () => undefined,
   ) {
     this.queue = new PQueue({ concurrency: Math.max(1, Math.floor(capacity) || 1) });
   }
@@ -35,6 +37,7 @@ export class TurnSlots {
   /** Queues `sessionId`; `grant` runs once a slot is free and owns it until `lease.release()`. */
   request(sessionId: string, grant: (lease: SlotLease) => void): void {
     this.waiting.push(sessionId);
+    this.onChange();
     this.queue
       .add(
         () =>

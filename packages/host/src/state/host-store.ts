@@ -64,6 +64,14 @@ const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff"]);
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 const DELETED = Symbol("deleted");
 
+/** One key a durable commit changed: its new value, or undefined when it was deleted. */
+export interface CommitChange {
+  key: string;
+  value: unknown;
+}
+/** Called once per durable commit that changed keys under the subscribed prefix (see `HostStore.subscribe`). */
+export type CommitListener = (changes: CommitChange[]) => void;
+
 /**
  * The writes of one commit. They are visible to reads made while the commit is being built (read your
  * own writes) and reach the in-memory mirror only after the batch is durable: a failed write leaves the
@@ -131,6 +139,7 @@ export class HostStore {
   private building: HostTransaction | null = null;
   /** Every commit not yet settled (built or not), so `close` waits for them all. */
   private readonly open = new Set<Promise<unknown>>();
+  private readonly listeners: { prefix: string; fn: CommitListener }[] = [];
 
   private constructor(private readonly db: Level<string, unknown>) {}
 
@@ -190,6 +199,20 @@ export class HostStore {
     return value;
   }
 
+  /**
+   * `fn` runs after every durable commit that changed keys starting with `prefix` (the stages react to
+   * commits: `inbound:` wakes the item's session, `outbound:` the item's channel), before the commit's
+   * `afterCommit` callbacks and before its caller resumes. Returns the unsubscribe function.
+   */
+  subscribe(prefix: string, fn: CommitListener): () => void {
+    const entry = { prefix, fn };
+    this.listeners.push(entry);
+    return () => {
+      const at = this.listeners.indexOf(entry);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+
   commit<T>(point: HostCommitPoint | null, build: (tx: HostTransaction) => T): Promise<T> {
     // The build runs in a microtask, as it did behind the old global chain: callers may set state after calling.
     const done = Promise.resolve().then(() => this.run(point, build));
@@ -232,8 +255,23 @@ export class HostStore {
       for (const key of tx.staged.keys()) if (this.writer.get(key) === tx) this.writer.delete(key);
     }
     if (point) crashPoint(point);
+    this.notify(tx);
     for (const fn of tx.committed) fn();
     return out;
+  }
+
+  /** A listener that throws does not undo the (durable) commit; the error is reported as a process warning. */
+  private notify(tx: HostTransaction): void {
+    for (const { prefix, fn } of [...this.listeners]) {
+      const changes: CommitChange[] = [];
+      for (const [key, value] of tx.staged) if (key.startsWith(prefix)) changes.push({ key, value: value === DELETED ? undefined : value });
+      if (!changes.length) continue;
+      try {
+        fn(changes);
+      } catch (err) {
+        process.emitWarning(`a HostStore commit listener for "${prefix}" failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   private async write(tx: HostTransaction, point: HostCommitPoint | null): Promise<void> {

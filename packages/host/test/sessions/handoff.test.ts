@@ -87,6 +87,8 @@ describe("hand-off and event processing", () => {
     const sup = harness.supervisor();
     sup.start();
     await waitUntil(() => killed, "the kill");
+    // The kill happens while the commit is built: wait until its seq is durable before reading it.
+    await waitUntil(() => harness.store.processedSeq("c3.foreground") > 0, "the turn_completed seq stored");
     const seq = harness.store.processedSeq("c3.foreground");
     // The restarted worker re-sends the unacknowledged event with the same seq; it is only acknowledged.
     await waitUntil(

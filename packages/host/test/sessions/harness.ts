@@ -189,3 +189,21 @@ export function replyText(event: SessionEvent): string {
   if (event.type !== "turn_completed") return "";
   return event.message.content.map((item) => (item.type === "text" ? item.text : "")).join("");
 }
+
+/** Supervisor options for in-process tests: the launch records the session and refuses to start (no worker). */
+export function refusingOptions(store: HostStore, launches: string[]): SupervisorOptions {
+  return {
+    store,
+    log: pino({ level: "silent" }),
+    maxConcurrentTurns: 1,
+    idleShutdownSeconds: 60,
+    maxAutoContinues: 2,
+    launch: async (sessionId) => {
+      launches.push(sessionId);
+      throw new Error("launch refused in this test");
+    },
+    onDurableEvent: () => undefined,
+    onActivity: () => undefined,
+    coordinate: async () => ({ ok: false, error: "not in this test" }),
+  };
+}

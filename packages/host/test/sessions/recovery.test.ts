@@ -128,6 +128,8 @@ describe("recovery", () => {
     const sup = harness.supervisor();
     sup.start();
     await waitUntil(() => harness.durableOf("turn_completed").length === 1, "first reply");
+    // onDurableEvent runs while the commit is built: wait until its seq is durable before reading it.
+    await waitUntil(() => harness.store.processedSeq("r6.foreground") > 0, "the first reply's seq stored");
     const oldSeq = harness.store.processedSeq("r6.foreground");
     await sup.retire("r6.foreground");
     const sessions = join(harness.dir, "ws", "r6.foreground", ".starling", "sessions");
