@@ -26,6 +26,8 @@ interface Case {
   count: number;
   /** The path behind the retries that must have been taken (seen in the host log or what the model was sent), and whether the user is offered /continue. */
   fallback?: { evidence: RegExp; continueOffered?: boolean };
+  /** The message makes the model fail (two HTTP 500s: the turn fails), so `turn_failed` is written. */
+  modelFails?: boolean;
 }
 const CASES: Case[] = [
   ...HOST_POINTS.map((point) => ({ point, env: HOST, count: 1 })),
@@ -40,9 +42,11 @@ const CASES: Case[] = [
     ] as const
   ).map(([point, fallback]) => ({ point, env: WORKER, count: WORKER_WRITE_ATTEMPTS, fallback })),
   { point: "outbox_sent", env: HOST, count: 2, fallback: { evidence: /outbox delivery failed; retrying/ } },
+  // The failed turn's ending is tried again in the same worker (not a crash and an auto-continue): the user gets the offer.
+  { point: "turn_failed", env: WORKER, count: WORKER_WRITE_ATTEMPTS, modelFails: true, fallback: { evidence: /could not store the end of the turn; trying again/, continueOffered: true } },
 ];
 /** `pnpm test` runs these (CPU budget); STARLING_RELIABILITY_FULL=1 runs every case. */
-const QUICK = new Set(["admit:1", "handoff:1", "event_processed:1", "outbox_sent:1", `tool_result:${WORKER_WRITE_ATTEMPTS}`]);
+const QUICK = new Set(["admit:1", "handoff:1", "event_processed:1", "outbox_sent:1", `tool_result:${WORKER_WRITE_ATTEMPTS}`, `turn_failed:${WORKER_WRITE_ATTEMPTS}`]);
 const FULL = process.env.STARLING_RELIABILITY_FULL === "1";
 /** Points written only in a turn that calls a tool: the message asks for one. */
 const TOOL_POINTS = new Set<string>(["model_answer", "tool_intent", "tool_result"]);
@@ -51,9 +55,19 @@ const bystander = privateChat(8399, "Bystander");
 
 let e2e: E2E;
 
-/** "with a tool": one file_write, then the answer; otherwise the answer at once. Answers name the message's markers. */
+const failuresGiven = new Map<string, number>();
+
+/**
+ * "with a tool": one file_write, then the answer; "failing": two HTTP 500s first (the provider's retry
+ * included, so the turn fails); otherwise the answer at once. Answers name the message's markers.
+ */
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
+  const failures = failuresGiven.get(ask) ?? 0;
+  if (ask.includes("failing") && failures < 2) {
+    failuresGiven.set(ask, failures + 1);
+    return { status: 500 };
+  }
   if (ask.includes("with a tool") && !afterTool(req)) return { toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: ask } }] };
   return { text: `Answer to ${markersIn(ask).join(" ")}.` };
 }
@@ -71,7 +85,7 @@ afterAll(async () => {
 });
 
 describe("a write failing at a commit point", () => {
-  for (const [i, { point, env, count, fallback }] of CASES.entries()) {
+  for (const [i, { point, env, count, fallback, modelFails }] of CASES.entries()) {
     const run = FULL || QUICK.has(`${point}:${count}`) ? it : it.skip;
     const spec = `${point}:1:${count}`;
     if (run === it.skip) console.log(`skipped ${env}=${spec}: runs with STARLING_RELIABILITY_FULL=1 (CPU budget of pnpm test)`);
@@ -85,7 +99,7 @@ describe("a write failing at a commit point", () => {
       // The bystander writes first, so a worker fault (it strikes every worker's first write there) hits its turn too.
       const bystanderMarker = `m:b${i}-1`;
       e2e.send(bystander, `still serving? [${bystanderMarker}]`);
-      e2e.send(chat, `hello${TOOL_POINTS.has(point) ? " with a tool" : ""} [${marker}]`);
+      e2e.send(chat, `hello${TOOL_POINTS.has(point) ? " with a tool" : ""}${modelFails ? " failing" : ""} [${marker}]`);
       const fresh = (chatId: number) => e2e.replies(chatId).filter((r) => r.sentAt >= startedAt);
       let continueOffered = false;
       for (const [who, m] of [[chat, marker], [bystander, bystanderMarker]] as const) {
@@ -105,6 +119,7 @@ describe("a write failing at a commit point", () => {
         expect(continueOffered, "/continue offered").toBe(fallback.continueOffered ?? false);
       }
       expect(e2e.host!.child.exitCode, "the host kept running").toBeNull();
+      expect(e2e.logTail(1_000_000).slice(logBefore), "no session runtime crashed").not.toMatch(/session runtime crashed/);
       // A graceful stop drains the outbox, so a duplicate the failure caused is seen here, not in the next test.
       expect((await e2e.stop()).code, "the host exits 0 on SIGTERM").toBe(0);
       const history = recordHistory(e2e.telegram, startedAt);

@@ -19,13 +19,15 @@ export function stateName(snapshot: SnapshotFrom<SessionMachine>): SessionStateN
         return value as SessionStateName;
     }
   }
-  const phase = (value as { turn?: string }).turn;
+  const turn = (value as { turn?: string | Record<string, unknown> }).turn;
+  const phase = typeof turn === "string" ? turn : turn ? Object.keys(turn)[0] : undefined;
   switch (phase) {
     case "runningTools":
       return "runningTools";
     case "compacting":
       return "compacting";
     case "interrupting":
+    case "interruptRetry":
     case "cancelling":
       return "interrupting";
     default:

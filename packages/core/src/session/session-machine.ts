@@ -16,6 +16,8 @@ export type SessionMachineEvent =
 export interface SessionMachineContext {
   /** `turn_start` writes that failed in a row (after the store's own retries): the next try waits longer. */
   startFailures: number;
+  /** Turn-ending writes (failed, cancelled, superseded) that failed in a row: the same ending is tried again later. */
+  endFailures: number;
   turn: TurnRecord | null;
   control: TurnControl | null;
   failure: TurnFailure | null;
@@ -30,6 +32,7 @@ interface TurnInput {
 /** After a failed `turn_start`, the first new try waits this long; doubled per failure, capped. */
 const START_RETRY_MS = 1_000;
 const START_RETRY_MAX_MS = 30_000;
+const retryDelay = (failures: number): number => Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1));
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
   turn: context.turn!,
@@ -88,7 +91,8 @@ export function createSessionMachine(deps: SessionDeps) {
       }),
     },
     delays: {
-      startRetryDelay: ({ context }) => Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** (context.startFailures - 1)),
+      startRetryDelay: ({ context }) => retryDelay(context.startFailures),
+      endRetryDelay: ({ context }) => retryDelay(context.endFailures),
     },
     guards: {
       hasQueuedInput: () => store.queue.length > 0,
@@ -107,10 +111,25 @@ export function createSessionMachine(deps: SessionDeps) {
         void deps.tools.killAll();
       },
       interruptTurn: ({ context }) => context.control?.interrupt.abort(new Error("superseded")),
+      /**
+       * A turn-ending write failed even after the store's retries (disk error). Nothing was written, so the
+       * journal still holds the turn as running: the same ending is tried again with backoff instead of
+       * crashing the worker (a restart would only auto-continue a turn the user cancelled). Should the
+       * worker die meanwhile, startup recovery finds the running turn and offers it as usual.
+       */
+      endWriteFailed: assign({
+        endFailures: ({ context, event }) => {
+          const failures = context.endFailures + 1;
+          const err = (event as unknown as { error?: unknown }).error;
+          deps.log.error({ err: String(err), failures, retryInMs: retryDelay(failures) }, "could not store the end of the turn; trying again");
+          return failures;
+        },
+      }),
+      endWriteStored: assign({ endFailures: 0 }),
     },
   }).createMachine({
     id: "session",
-    context: { startFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined },
+    context: { startFailures: 0, endFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined },
     initial: "initializing",
     on: { SHUTDOWN: ".stopping" },
     states: {
@@ -220,26 +239,39 @@ export function createSessionMachine(deps: SessionDeps) {
           },
           interrupting: {
             entry: "interruptTurn",
-            invoke: { src: "finishSuperseded", input: turnInput, onDone: "#session.afterTurn", onError: "#session.crashed" },
+            invoke: {
+              src: "finishSuperseded",
+              input: turnInput,
+              onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+              onError: { target: "interruptRetry", actions: "endWriteFailed" },
+            },
             on: { CANCEL: "cancelling" },
           },
+          interruptRetry: { after: { endRetryDelay: "interrupting" }, on: { CANCEL: "cancelling" } },
           cancelling: {
             entry: ["stopTurn", assign({ cancelReason: ({ event }) => (event.type === "CANCEL" ? event.reason : undefined) })],
-            invoke: {
-              src: "finishCancelled",
-              input: ({ context }) => ({ ...turnInput({ context }), reason: context.cancelReason }),
-              onDone: "#session.afterTurn",
-              onError: "#session.crashed",
+            initial: "storing",
+            states: {
+              storing: {
+                invoke: {
+                  src: "finishCancelled",
+                  input: ({ context }) => ({ ...turnInput({ context }), reason: context.cancelReason }),
+                  onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+                  onError: { target: "retry", actions: "endWriteFailed" },
+                },
+              },
+              retry: { after: { endRetryDelay: "storing" } },
             },
           },
           failing: {
             invoke: {
               src: "failTurn",
               input: ({ context }) => ({ turn: context.turn!, failure: context.failure! }),
-              onDone: "#session.afterTurn",
-              onError: "#session.crashed",
+              onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+              onError: { target: "failRetry", actions: "endWriteFailed" },
             },
           },
+          failRetry: { after: { endRetryDelay: "failing" } },
         },
       },
       afterTurn: {

@@ -1,15 +1,11 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type pino from "pino";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { OutboundItem } from "../../state/records.js";
+import { retryStoreWrite } from "../../state/store-retry.js";
 import { isAbortError } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
 import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
-
-/** A failed outbox write is tried again after this long, doubled per failure in a row, capped. */
-const STORE_RETRY_MS = 250;
-const STORE_RETRY_MAX_MS = 30_000;
 
 export interface OutboxSenderOptions {
   channelId: string;
@@ -98,20 +94,16 @@ export class OutboxSender {
 
   private async drainChat(chatId: string): Promise<void> {
     const signal = this.controller.signal;
-    let storeFailures = 0;
     for (let item = this.nextItem(chatId); item && !signal.aborted; item = this.nextItem(chatId)) {
       const current = item;
-      try {
-        await this.options.lanes.run(chatId, () => this.deliver(current, signal));
-        storeFailures = 0;
-      } catch (err) {
-        if (signal.aborted || isAbortError(err)) return;
-        // deliver() only throws for store failures (EIO, disk full): the same item is tried again with backoff.
-        storeFailures++;
-        const delayMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (storeFailures - 1));
-        this.options.log.error({ seq: current.seq, chatId, delayMs, error: this.options.api.describe(err) }, "outbox delivery failed; retrying");
-        await sleep(delayMs, undefined, { signal }).catch(() => undefined); // a stop ends the wait
-      }
+      // deliver() only throws for store failures (EIO, disk full): the same item is tried again with backoff.
+      const done = await retryStoreWrite(() => this.options.lanes.run(chatId, () => this.deliver(current, signal)), {
+        signal,
+        isFatal: isAbortError,
+        onFailure: (err, delayMs) =>
+          this.options.log.error({ seq: current.seq, chatId, delayMs, error: this.options.api.describe(err) }, "outbox delivery failed; retrying"),
+      }).catch(() => false); // an aborted send: the item stays for the next start
+      if (!done) return;
     }
   }
 

@@ -24,12 +24,12 @@ export interface WebOutboxOptions {
 export class WebOutbox {
   private running: Promise<void> | null = null;
   private again = false;
-  private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: WebOutboxOptions) {}
 
   wake(): void {
-    if (this.stopped) return;
+    if (this.stopping.signal.aborted) return;
     if (this.running) {
       this.again = true;
       return;
@@ -45,24 +45,35 @@ export class WebOutbox {
       });
   }
 
+  /** Ends a wait between retries at once; an item whose write failed stays in the outbox for the next start. */
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.running;
-    this.stopped = true;
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       const items = this.o.store.outbound().filter((i) => i.channelId === this.o.channelId);
-      if (!items.length || this.stopped) return;
+      const signal = this.stopping.signal;
+      if (!items.length || signal.aborted) return;
       for (const item of items) {
-        const conversationId = item.conversationId || this.o.store.conversationOfChat(item.channelId, item.chatId)?.id;
-        if (conversationId) {
-          await this.o.webLog.appendFromOutbox(item.seq, this.events(item, conversationId));
-          this.o.written(conversationId);
-        } else this.o.log.warn({ seq: item.seq, chatId: item.chatId }, "outbox item without a conversation; dropping it");
-        await this.o.store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
+        // A failed write (web log or outbox delete) is tried again with backoff; moving an item twice writes nothing.
+        const moved = await retryStoreWrite(() => this.move(item), {
+          signal,
+          onFailure: (err, delayMs) => this.o.log.error({ seq: item.seq, delayMs, error: err instanceof Error ? err.message : String(err) }, "web outbox delivery failed; retrying"),
+        });
+        if (!moved) return;
       }
     }
+  }
+
+  private async move(item: OutboundItem): Promise<void> {
+    const conversationId = item.conversationId || this.o.store.conversationOfChat(item.channelId, item.chatId)?.id;
+    if (conversationId) {
+      await this.o.webLog.appendFromOutbox(item.seq, this.events(item, conversationId));
+      this.o.written(conversationId);
+    } else this.o.log.warn({ seq: item.seq, chatId: item.chatId }, "outbox item without a conversation; dropping it");
+    await this.o.store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
   }
 
   private events(item: OutboundItem, conversationId: string): Omit<WebEvent, "id">[] {
