@@ -27,6 +27,8 @@ export interface HostBenchOptions {
   slowModelDelayMs: number;
   manyConversations: number;
   manyDeadlineMs: number;
+  /** Send the same chats a second message once the first flood is over. */
+  secondFlood: boolean;
   /** Turns of the fsync count under strace (0 skips it). */
   syncTurns: number;
   log: (line: string) => void;
@@ -38,26 +40,16 @@ export interface HostBenchResult {
   recovery: { trials: { recoveryMs: number; killToModelRequestMs: number | null }[]; recoveryMs: Summary; modelDelayMs: number } | null;
   hostAfterLatency: { memory: Memory | null; workers: number };
   shutdown: { ms: number; exitCode: number | null };
-  many: {
+  many: (FloodRound & {
     conversations: number;
-    /** Updates admitted (offset confirmed) when the memory was taken: `conversations` unless the deadline came first. */
-    admitted: number;
-    /** The host with one conversation, just before the flood. */
+    /** The host with one conversation, just before the first flood. */
     hostBefore: Memory | null;
-    /** Seconds from the first of the flood's messages until every update was admitted (offset confirmed). */
-    admittedSeconds: number;
-    /** The host once all conversations were admitted (their turns may still be queued). */
-    hostAtAdmitted: Memory | null;
-    workersAtAdmitted: number;
-    replied: number;
-    /** Seconds until the last reply (or the deadline). */
-    seconds: number;
-    hostAtEnd: Memory | null;
+    /** The same chats again, once the first flood is over (null when not run). */
+    second: FloodRound | null;
     hostPeakRssKb: number | null;
     maxWorkers: number;
     maxWorkersRssKb: number;
-    workersAtEnd: number;
-  } | null;
+  }) | null;
   /** Why the many-conversations run failed (the latency results above still stand). */
   manyError: string | null;
   /** fsync/fdatasync calls per turn (null when skipped or strace is unavailable). */
@@ -189,14 +181,74 @@ async function recoveryPhase(
 
 type ManyResult = NonNullable<HostBenchResult["many"]>;
 
+/** One flood: a message from each chat at once, then the admission and the replies, bounded by `deadline`. */
+export interface FloodRound {
+  /** Updates admitted (offset confirmed) when the memory was taken: all of them unless the deadline came first. */
+  admitted: number;
+  /** Seconds from the first message until every update was admitted. */
+  admittedSeconds: number;
+  /** The host once all updates were admitted (their turns may still be queued). */
+  hostAtAdmitted: Memory | null;
+  workersAtAdmitted: number;
+  replied: number;
+  /** Seconds until the last reply (or the deadline). */
+  seconds: number;
+  hostAtEnd: Memory | null;
+  workersAtEnd: number;
+}
+
+async function flood(tg: FakeTelegram, watcher: ReplyWatcher, host: RunningProcess, ids: number[], tag: string, deadlineMs: number, log: (line: string) => void): Promise<FloodRound> {
+  const t0 = Date.now();
+  const deadline = t0 + deadlineMs;
+  const pendingBefore = tg.pendingUpdates();
+  for (const id of ids) tg.sendText(privateChat(id), `please answer bm-${tag}-${id}`);
+  let replied = 0;
+  let lastReplyAt = t0;
+  const replies = Promise.all(
+    ids.map((id) =>
+      watcher.reply(`bm-${tag}-${id}`, Math.max(1, deadline - Date.now())).then(
+        (at) => {
+          replied++;
+          lastReplyAt = Math.max(lastReplyAt, at);
+        },
+        () => undefined, // past the deadline: counted as not replied
+      ),
+    ),
+  );
+  const admittedAll = await guard(
+    host,
+    until(() => tg.pendingUpdates() <= pendingBefore, deadlineMs, "all updates admitted", 50).then(
+      () => true,
+      () => false,
+    ),
+  );
+  const admitted = ids.length - Math.max(0, tg.pendingUpdates() - pendingBefore);
+  const admittedSeconds = (Date.now() - t0) / 1000;
+  const hostAtAdmitted = memoryOf(host.pid);
+  const workersAtAdmitted = workerPids(host.pid).length;
+  log(`${tag}: ${admitted}/${ids.length} admitted after ${admittedSeconds.toFixed(1)} s (host VmRSS ${((hostAtAdmitted?.rssKb ?? 0) / 1024).toFixed(0)} MB)${admittedAll ? "; waiting for replies" : ""}`);
+  await guard(host, replies);
+  return {
+    admitted,
+    admittedSeconds,
+    hostAtAdmitted,
+    workersAtAdmitted,
+    replied,
+    seconds: ((replied === ids.length ? lastReplyAt : Date.now()) - t0) / 1000,
+    hostAtEnd: memoryOf(host.pid),
+    workersAtEnd: workerPids(host.pid).length,
+  };
+}
+
 /**
- * A flood of first messages from `n` private chats. Bounded by `manyDeadlineMs` in all: the host's
- * memory is taken once every update is admitted (or at the deadline, with the count admitted),
- * then replies are awaited until the deadline.
+ * A flood of first messages from `n` private chats, then a second flood from the same chats (their
+ * conversations exist by then), so growth of the host's memory shows. Each flood is bounded by
+ * `manyDeadlineMs`: the host's memory is taken once every update is admitted (or at the deadline,
+ * with the count admitted), then replies are awaited until the deadline.
  */
 async function manyPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<{ result: ManyResult; config: Partial<HostConfigOptions> }> {
   const n = opts.manyConversations;
-  opts.log(`host RSS: one message from each of ${n} chats (phase bounded at ${Math.round(opts.manyDeadlineMs / 1000)} s)`);
+  opts.log(`host RSS: one message from each of ${n} chats, twice (each flood bounded at ${Math.round(opts.manyDeadlineMs / 1000)} s)`);
   const ids = range(20001, n);
   const config: HostConfigOptions = {
     modelUrl: model.url,
@@ -225,51 +277,21 @@ async function manyPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<{ r
     tg.sendText(privateChat(ids[0]!), "please answer bm-many-0");
     await guard(host, watcher.reply("bm-many-0", 60_000));
     const hostBefore = memoryOf(host.pid);
-    const t0 = Date.now();
-    const deadline = t0 + opts.manyDeadlineMs;
-    for (const id of ids.slice(1)) tg.sendText(privateChat(id), `please answer bm-many-${id - ids[0]!}`);
-    let replied = 1;
-    let lastReplyAt = t0;
-    const replies = Promise.all(
-      ids.slice(1).map((id) =>
-        watcher.reply(`bm-many-${id - ids[0]!}`, Math.max(1, deadline - Date.now())).then(
-          (at) => {
-            replied++;
-            lastReplyAt = Math.max(lastReplyAt, at);
-          },
-          () => undefined, // past the deadline: counted as not replied
-        ),
-      ),
-    );
-    const admittedAll = await guard(
-      host,
-      until(() => tg.pendingUpdates() === 0, opts.manyDeadlineMs, "all updates admitted", 50).then(
-        () => true,
-        () => false,
-      ),
-    );
-    const admitted = n - tg.pendingUpdates();
-    const admittedSeconds = (Date.now() - t0) / 1000;
-    const hostAtAdmitted = memoryOf(host.pid);
-    const workersAtAdmitted = workerPids(host.pid).length;
-    opts.log(`${admitted}/${n} admitted after ${admittedSeconds.toFixed(1)} s (host VmRSS ${((hostAtAdmitted?.rssKb ?? 0) / 1024).toFixed(0)} MB)${admittedAll ? "; waiting for replies" : ""}`);
-    await guard(host, replies);
+    const first = await flood(tg, watcher, host, ids.slice(1), "many", opts.manyDeadlineMs, opts.log);
+    const second = opts.secondFlood ? await flood(tg, watcher, host, ids, "many2", opts.manyDeadlineMs, opts.log) : null;
     const hostAtEnd = memoryOf(host.pid);
     return {
       result: {
         conversations: n,
-        admitted,
-        admittedSeconds,
         hostBefore,
-        hostAtAdmitted,
-        workersAtAdmitted,
-        replied,
-        seconds: ((replied === n ? lastReplyAt : Date.now()) - t0) / 1000,
-        hostAtEnd,
+        // The first flood's figures count the chat that came before it.
+        ...first,
+        admitted: first.admitted + 1,
+        replied: first.replied + 1,
+        second,
         hostPeakRssKb: hostAtEnd?.hwmKb ?? null,
         maxWorkers,
         maxWorkersRssKb,
-        workersAtEnd: workerPids(host.pid).length,
       },
       config: shortConfig,
     };

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
           manyConversations: Number(process.env["BENCH_MANY"] ?? (quick ? 50 : 1000)),
           manyDeadlineMs: Number(process.env["BENCH_MANY_DEADLINE_S"] ?? (quick ? 60 : 170)) * 1000,
           syncTurns: quick ? 5 : 30,
+          secondFlood: process.env["BENCH_SECOND_FLOOD"] !== "0",
           log,
         });
       } catch (err) {

@@ -65,7 +65,7 @@ export async function countSyncs(model: FakeOpenAI, outDir: string, turns: numbe
   let workerCalls = 0;
   let otherCalls = 0;
   for (const line of readFileSync(traceFile, "utf8").split("\n")) {
-    const m = /^\d+ (\d+\.\d+) (?:fsync|fdatasync)\(\d+<([^>]*)>/.exec(line); // also "<unfinished ...>" lines
+    const m = /^\d+\s+(\d+\.\d+) (?:fsync|fdatasync)\(\d+<([^>]*)>/.exec(line); // also "<unfinished ...>" lines
     if (!m || Number(m[1]) < from || Number(m[1]) > to) continue;
     const path = m[2]!;
     const base = path.replace(/^.*\//, "").replace(/^\d+\./, "*.");

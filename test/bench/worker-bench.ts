@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { modelConfig, startWorker, tempWorkspace, userMessage, WORKER_MAIN, type WorkerUnderTest } from "../conformance/harness.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
+import { bundledWorkerMain } from "../../packages/host/dist/worker-path.js";
 import { ECHO_SERVER, spawnRaw } from "./jsonrpc.js";
 import { childEnv, memoryOf, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
 import { now, summarize, type Summary } from "./stats.js";
@@ -26,14 +27,23 @@ export interface WorkerBenchResult {
     floor: Summary;
     /** `node -e 0` with the NODE_EXTRA_CA_CERTS the bench inherited (null when it is not set). */
     floorWithExtraCaCerts: Summary | null;
+    /** The file measured above: the one the host starts (the esbuild bundle while it is current). */
+    main: string;
+    /** The same three figures for the unbundled packages/worker/dist/main.js (null when `main` is that file). */
+    unbundled: { worker: Summary; workerListening: Summary; warmSpare: Summary } | null;
   };
   rpc: { worker: Summary; workerRawClient: Summary; floor: Summary; responseBytes: number };
   turn: { worker: Summary; enqueueAck: Summary; floor: Summary };
   memory: {
     /** A bare idle `node` process (the floor for RSS). */
     bareNode: Memory | null;
-    /** The worker 300 ms after `initialize`. */
+    /** The worker 300 ms after `initialize` (unbundled, like the rest of Part A's worker figures). */
     idle: Memory | null;
+    /** The same for the file the host starts (null when that is the unbundled one). */
+    idleBundled: Memory | null;
+    /** The same worker after the warm-up turns (10: "memory per active conversation"). */
+    afterWarmUp: Memory | null;
+    warmUpTurns: number;
     /** The same worker after all turns. */
     afterTurns: Memory | null;
     turns: number;
@@ -65,23 +75,26 @@ function start(workspace: string, fake: FakeOpenAI): Promise<WorkerUnderTest> {
 }
 
 async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchResult["spawnReady"]> {
-  const worker: number[] = [];
-  const listening: number[] = [];
-  const warm: number[] = [];
+  const main = bundledWorkerMain();
+  const mains = main === WORKER_MAIN ? [main] : [main, WORKER_MAIN];
+  const times = mains.map(() => ({ worker: [] as number[], listening: [] as number[], warm: [] as number[] }));
   const floor: number[] = [];
   const floorNode = () => timeNode(["-e", "0"]);
   // One untimed start of each warms the page cache.
   await floorNode();
-  await startAndStop(fake);
+  for (const file of mains) await startAndStop(fake, file);
   for (let i = 0; i < runs; i++) {
     // Alternate which goes first so neither side always follows the other's teardown.
     if (i % 2 === 1) floor.push(await floorNode());
-    const t = await startAndStop(fake);
-    worker.push(t.ready);
-    listening.push(t.listening);
-    warm.push((await startAndStop(fake, WARM_SPARE_WAIT_MS)).ready);
+    for (const [k, file] of (i % 2 ? [...mains].reverse() : mains).map((f) => [mains.indexOf(f), f] as const)) {
+      const t = await startAndStop(fake, file);
+      times[k]!.worker.push(t.ready);
+      times[k]!.listening.push(t.listening);
+      times[k]!.warm.push((await startAndStop(fake, file, WARM_SPARE_WAIT_MS)).ready);
+    }
     if (i % 2 === 0) floor.push(await floorNode());
   }
+  const [shipped, other] = times.map((t) => ({ worker: summarize(t.worker), workerListening: summarize(t.listening), warmSpare: summarize(t.warm) }));
   const caCerts = process.env["NODE_EXTRA_CA_CERTS"];
   let floorWithExtraCaCerts: Summary | null = null;
   if (caCerts) {
@@ -89,7 +102,7 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
     for (let i = 0; i < 5; i++) withCa.push(await timeNode(["-e", "0"], childEnv({ NODE_EXTRA_CA_CERTS: caCerts })));
     floorWithExtraCaCerts = summarize(withCa);
   }
-  return { worker: summarize(worker), workerListening: summarize(listening), warmSpare: summarize(warm), floor: summarize(floor), floorWithExtraCaCerts };
+  return { ...shipped!, floor: summarize(floor), floorWithExtraCaCerts, main, unbundled: other ?? null };
 }
 
 /**
@@ -97,11 +110,11 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
  * (spawnWorker + initialize), plus a probe request sent first so the time splits into
  * "process up and speaking JSON-RPC" and "initialize" (lazy core import, LevelDB open, load).
  */
-async function startAndStop(fake: FakeOpenAI, warmMs = 0): Promise<{ listening: number; ready: number }> {
+async function startAndStop(fake: FakeOpenAI, main: string, warmMs = 0, idle?: (m: Memory | null) => void): Promise<{ listening: number; ready: number }> {
   const ws = tempWorkspace("starling-bench-spawn-");
   try {
     let t0 = now();
-    const client = spawnWorker({ command: [process.execPath, WORKER_MAIN], cwd: ws.dir, env: WORKER_ENV, stderr: "ignore" });
+    const client = spawnWorker({ command: [process.execPath, main], cwd: ws.dir, env: WORKER_ENV, stderr: "ignore" });
     let listening = Number.NaN;
     const probe = client.raw("session/query", { view: "live_state" }).then(
       () => (listening = now() - t0),
@@ -119,6 +132,10 @@ async function startAndStop(fake: FakeOpenAI, warmMs = 0): Promise<{ listening: 
       "worker initialize",
     );
     const ready = now() - t0;
+    if (idle) {
+      await sleep(300);
+      idle(memoryOf(client.pid));
+    }
     await probe;
     await client.close();
     return { listening, ready };
@@ -186,6 +203,15 @@ async function timeEach(fn: () => Promise<unknown>, n: number, into: number[]): 
   }
 }
 
+/** Idle memory of the file the host starts, 300 ms after `initialize` (null when it is the unbundled one). */
+async function idleBundled(fake: FakeOpenAI): Promise<Memory | null> {
+  const main = bundledWorkerMain();
+  if (main === WORKER_MAIN) return null;
+  let memory: Memory | null = null;
+  await startAndStop(fake, main, 0, (m) => (memory = m));
+  return memory;
+}
+
 async function benchTurns(
   fake: FakeOpenAI,
   turns: number,
@@ -202,6 +228,7 @@ async function benchTurns(
     const floor: number[] = [];
     const firstRequest = fake.requests.length;
     const warm = Math.min(10, turns);
+    let after10: Memory | null = null;
     for (let i = 0; i < warm + turns; i++) {
       const t0 = now();
       const completed = completions.next();
@@ -214,6 +241,10 @@ async function benchTurns(
       const f0 = now();
       await directModelCall(fake.url, body);
       const f1 = now();
+      if (i === warm - 1) {
+        await sleep(300);
+        after10 = memoryOf(w.client.pid);
+      }
       if (i < warm) continue;
       worker.push(t2 - t0);
       enqueueAck.push(t1 - t0);
@@ -224,7 +255,7 @@ async function benchTurns(
     const afterTurns = memoryOf(w.client.pid);
     return {
       turn: { worker: summarize(worker), enqueueAck: summarize(enqueueAck), floor: summarize(floor) },
-      memory: { bareNode, idle, afterTurns, turns: warm + turns },
+      memory: { bareNode, idle, idleBundled: await idleBundled(fake), afterWarmUp: after10, warmUpTurns: warm, afterTurns, turns: warm + turns },
     };
   } finally {
     await w.client.close();
