@@ -175,7 +175,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 }
 
 /** Polls `check` until it is true. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

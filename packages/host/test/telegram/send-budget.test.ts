@@ -76,7 +76,11 @@ describe("send budget against Telegram's limits", () => {
     });
     channel.wakeOutbox();
     // The turn keeps reporting progress while the replies go out: those edits are cosmetic.
-    const ticker = setInterval(() => channel.turnActivity(activity("running_tool", Math.floor(Math.random() * 1000))), 20);
+    let reports = 0;
+    const ticker = setInterval(() => {
+      reports++;
+      channel.turnActivity(activity("running_tool", Math.floor(Math.random() * 1000)));
+    }, 20);
     try {
       await fake.waitFor(() => fake.messages(-100500).filter((m) => m.text?.startsWith("reply ")).length === 30, 20_000);
     } finally {
@@ -88,9 +92,10 @@ describe("send budget against Telegram's limits", () => {
     expect(replies).toEqual(Array.from({ length: 30 }, (_, i) => `reply ${i + 1}`));
     expect(limits.violations).toEqual([]);
     expect(fake.calls().filter((c) => c.status === 429)).toEqual([]);
-    // The panel gave way: far fewer edits than progress reports, the final state shown exactly once.
+    // The panel gave way: far fewer edits than progress reports, the final state shown exactly once. (Relative
+    // to the reports: on a loaded machine the burst takes longer and the gaps between replies leave more room.)
     const edits = fake.edits(-100500);
-    expect(edits.length).toBeLessThan(12);
+    expect(edits.length, `${edits.length} edits for ${reports} progress reports`).toBeLessThan(Math.max(12, reports / 4));
     expect(edits.filter((e) => e.text?.includes("Done"))).toHaveLength(1);
     await fake.waitFor(() => h.store.outbound().length === 0);
   });
