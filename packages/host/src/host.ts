@@ -80,38 +80,45 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   await requireWorkingSandbox(config.sandbox.mode, config.sandbox.bubblewrap_binary, config.sandbox.network);
   const store = await HostStore.open(join(workdir, "state", "host"));
   const channels = new Map<string, Channel>();
-  let conversations: ConversationService;
-  let relay: ActivityRelay;
-  const supervisor = new SessionSupervisor({
+  // Built in dependency order: the supervisor's hooks call back into the conversation service, so the
+  // service builds it (with the relay and audit log the hooks use) in its constructor.
+  const conversations = new ConversationService(
     store,
-    log: log.child({ component: "supervisor" }),
-    maxConcurrentTurns: config.workers.max_concurrent_turns,
-    idleShutdownSeconds: config.workers.idle_shutdown_seconds,
-    warmSpares: config.workers.warm_spares,
-    spareLaunch: async () => spareLaunch(settings),
-    maxAutoContinues: config.recovery.max_auto_continues,
-    launch: async (sessionId) => {
-      const conversation = conversations.conversationOfSession(sessionId);
-      if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
-      const launch = buildLaunch(settings, conversation, sessionId, agentOfSession(store, sessionId)?.model);
-      // Channels that show text as it is written (web) get deltas of the chat's own session.
-      if (channels.get(conversation.channelId)?.assistantDelta && sessionId === conversation.foreground.sessionId) launch.init.streamDeltas = true;
-      return launch;
+    settings,
+    (service) => {
+      const relay = new ActivityRelay(service, channels);
+      const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, service.conversationOfSession(sessionId)), log.child({ component: "audit" }));
+      return new SessionSupervisor({
+        store,
+        log: log.child({ component: "supervisor" }),
+        maxConcurrentTurns: config.workers.max_concurrent_turns,
+        idleShutdownSeconds: config.workers.idle_shutdown_seconds,
+        warmSpares: config.workers.warm_spares,
+        spareLaunch: async () => spareLaunch(settings),
+        maxAutoContinues: config.recovery.max_auto_continues,
+        launch: async (sessionId) => {
+          const conversation = service.conversationOfSession(sessionId);
+          if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
+          const launch = buildLaunch(settings, conversation, sessionId, agentOfSession(store, sessionId)?.model);
+          // Channels that show text as it is written (web) get deltas of the chat's own session.
+          if (channels.get(conversation.channelId)?.assistantDelta && sessionId === conversation.foreground.sessionId) launch.init.streamDeltas = true;
+          return launch;
+        },
+        onDurableEvent: (event, tx, ctx) => {
+          writeEventReplies(service, event, tx, ctx);
+          relay.recordEnd(ctx.sessionId, event, tx);
+        },
+        onActivity: (sessionId, event) => {
+          audit.onEvent(sessionId, event);
+          relay.relay(sessionId, event);
+        },
+        coordinate: (sessionId, params) =>
+          handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),
+      });
     },
-    onDurableEvent: (event, tx, ctx) => {
-      writeEventReplies(conversations, event, tx, ctx);
-      relay.recordEnd(ctx.sessionId, event, tx);
-    },
-    onActivity: (sessionId, event) => {
-      audit.onEvent(sessionId, event);
-      relay.relay(sessionId, event);
-    },
-    coordinate: (sessionId, params) =>
-      handleCoordinate(conversations, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),
-  });
-  const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
-  conversations = new ConversationService(store, settings, supervisor, log.child({ component: "conversations" }));
-  relay = new ActivityRelay(conversations, channels);
+    log.child({ component: "conversations" }),
+  );
+  const supervisor = conversations.supervisor;
   // A commit that queues a chat message wakes that channel's sender (a send attempt's own write does not).
   store.subscribe("outbound:", (changes) => {
     for (const { value } of changes) {

@@ -18,14 +18,20 @@ export const foregroundSessionId = (conversationId: string) => `${conversationId
 /** Conversations: one per chat, each with its workspace, model choice and foreground session. */
 export class ConversationService implements ConversationController {
   private readonly limits: InboundLimits;
+  readonly supervisor: SessionSupervisor;
 
+  /**
+   * `sessions` builds the supervisor; it gets this service because the supervisor's hooks (launch, event
+   * replies, host actions) call back into it, so both are built together without a late-bound reference.
+   */
   constructor(
     readonly store: HostStore,
     readonly settings: HostSettings,
-    readonly supervisor: SessionSupervisor,
+    sessions: (service: ConversationService) => SessionSupervisor,
     readonly log: pino.Logger,
   ) {
     this.limits = new InboundLimits(settings.limits ?? DEFAULT_LIMITS);
+    this.supervisor = sessions(this);
   }
 
   get modelAliases(): string[] {

@@ -59,7 +59,7 @@ beforeEach(async () => {
     workerCommand: ["node"],
     maxSubagents: 2,
   } as HostSettings;
-  service = new ConversationService(store, settings, supervisor, log);
+  service = new ConversationService(store, settings, () => supervisor, log);
   conversation = await service.ensureConversation({ channelId: "tg", chatId: "7" });
 });
 afterEach(async () => {
