@@ -317,7 +317,9 @@ export function processGone(pid: number): boolean {
   }
 }
 
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 20): Promise<void> {
+/** Waits for `check`; never gives up before 30 s (a time limit here detects a failing test, it is not a timing assertion). */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 20): Promise<void> {
+  timeoutMs = Math.max(timeoutMs, 30_000);
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);

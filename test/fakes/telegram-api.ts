@@ -146,8 +146,9 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     updates: () => state.queue.all(),
     pushedAt: (updateId) => state.queue.pushedAt.get(updateId),
     file: (fileId) => state.files.get(fileId),
-    async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
+    async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+      // Never less than 30 s: a time limit here only detects a failing test, it is not a timing assertion.
+      const deadline = Date.now() + Math.max(timeoutMs, 30_000);
       let lastError: unknown;
       for (;;) {
         try {

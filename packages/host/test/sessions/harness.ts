@@ -174,9 +174,14 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   return harness;
 }
 
+// A wait's time limit only detects a failing test; it is never a timing assertion (speed belongs to
+// `pnpm bench`). So no wait gives up before 30 s, whatever a call site asks: on a loaded CI machine a
+// correct test must not fail because its condition took 6 s instead of 1.
+const MIN_WAIT_MS = 30_000;
+
 /** Polls `check` until it is true. */
 export async function waitUntil(check: () => boolean, what: string, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, MIN_WAIT_MS);
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
