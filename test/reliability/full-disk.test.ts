@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startE2E, type E2E } from "../e2e/fixture.js";
 import { privateChat } from "../fakes/telegram-api.js";
+import { answerLastMarkers } from "./marker-model.js";
 import { markersIn } from "./history.js";
 
 const chat = privateChat(8501, "Full");
@@ -15,10 +16,7 @@ let why = "";
 
 beforeAll(async () => {
   e2e = await startE2E({
-    responder: (req) => {
-      const users = ((req.body.messages ?? []) as { role: string; content?: unknown }[]).filter((m) => m.role === "user");
-      return { text: `Answer to ${markersIn(JSON.stringify(users.at(-1)?.content ?? "")).join(" ")}.` };
-    },
+    responder: answerLastMarkers,
     start: false,
     config: { adminUserIds: [chat.id] },
   });

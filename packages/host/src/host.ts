@@ -24,6 +24,7 @@ import { adoptHostSecrets } from "./security/host-secrets.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { workerCommand } from "./worker-path.js";
 import { AuditLog, auditTargets } from "./audit/audit-log.js";
+import { StoreHealth, storeHealthFile } from "./state/store-health.js";
 
 export interface RunningHost {
   store: HostStore;
@@ -79,6 +80,9 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
   await requireWorkingSandbox(config.sandbox.mode, config.sandbox.bubblewrap_binary, config.sandbox.network);
   const store = await HostStore.open(join(workdir, "state", "host"));
+  const storeLog = log.child({ component: "store" });
+  store.health = new StoreHealth(storeHealthFile(workdir), (level, line, fields) => storeLog[level](fields, line));
+  store.health.start();
   const channels = new Map<string, Channel>();
   // Built in dependency order: the supervisor's hooks call back into the conversation service, so the
   // service builds it (with the relay and audit log the hooks use) in its constructor.
@@ -173,6 +177,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       await supervisor.stop(8000);
       await Promise.allSettled([...channels.values()].map((c) => c.stop()));
       await store.close();
+      store.health?.stop();
       log.info("stopped");
       log.flush();
     })());

@@ -5,6 +5,7 @@ import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starli
 import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
+import { storeHealthCheck } from "../state/store-health.js";
 
 export interface Check {
   name: string;
@@ -94,6 +95,8 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
   checks.push(await sandboxCheck(config));
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));
+  const storage = storeHealthCheck(workdir);
+  if (storage) checks.push({ name: "store", ...storage });
   checks.push(serviceCheck(flags));
   print(checks);
   return checks.some((c) => c.status === "fail") ? 1 : 0;

@@ -136,6 +136,11 @@ async function statusText(service: ConversationService, conversation: Conversati
   if (status.queuePosition !== null) lines.push(`Queue position: ${status.queuePosition}`);
   lines.push(...agentStatusLines(service, conversation));
   if (status.lastError) lines.push(`Last worker error: ${status.lastError}`);
+  const storage = service.store.health?.snapshot();
+  if (storage?.failingSince) {
+    const since = storage.failingSince.toISOString();
+    lines.push(`⚠️ Storage: the host database has been failing writes since ${since} at ${storage.points.join(", ")} (${storage.failures} failed; last: ${storage.lastError}). Starling keeps retrying; check the disk.`);
+  }
   if (usage?.view === "usage") {
     lines.push(
       `Tokens: ${usage.total.inputTokens} in / ${usage.total.outputTokens} out over ${usage.turns} turns; context ≈ ${usage.contextTokensEstimate}`,

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { crashPoint, failPoint } from "@starling/protocol";
 import { KeyIndex } from "./key-index.js";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
+import type { StoreHealth } from "./store-health.js";
 
 /** Named commit points of the host (ARCHITECTURE §5.6). */
 export const HOST_CRASH_POINTS = [
@@ -140,6 +141,8 @@ export class HostStore {
   /** Every commit not yet settled (built or not), so `close` waits for them all. */
   private readonly open = new Set<Promise<unknown>>();
   private readonly listeners: { prefix: string; fn: CommitListener }[] = [];
+  /** Notes failing and recovering writes (a dead disk is reported, state/store-health.ts). */
+  health: StoreHealth | null = null;
 
   private constructor(private readonly db: Level<string, unknown>) {}
 
@@ -240,8 +243,17 @@ export class HostStore {
       for (const fn of tx.committed) fn();
       return out;
     }
-    if (point) failPoint(point);
+    try {
+      if (point) failPoint(point);
+    } catch (err) {
+      this.health?.failed(point, err);
+      throw err;
+    }
     const write = this.write(tx, point);
+    void write.then(
+      () => this.health?.succeeded(point),
+      (err: unknown) => this.health?.failed(point, err),
+    );
     tx.settled = write.then(
       () => true,
       () => false,
