@@ -1,6 +1,6 @@
 // The checker must fail when it should: one hand-made history per invariant, plus a clean one.
 import { describe, expect, it } from "vitest";
-import { checkHistory, formatViolations, type History, type InboundRecord, type SendRecord } from "./history.js";
+import { abandonedByNew, checkHistory, cronSlotsIn, formatViolations, type History, type InboundRecord, type SendRecord } from "./history.js";
 
 const C = 101;
 const inbound = (updateId: number, text: string, at: number, admitted: number | null = at + 5): InboundRecord => ({
@@ -128,5 +128,60 @@ describe("history checker", () => {
     h.calls.pop();
     h.calls.push({ method: "getUpdates", chatId: null, startedAt: 400, endedAt: 410, status: 200 });
     expect(names(h)).toEqual([]);
+  });
+
+  it("lets a /new the host carried out archive unanswered messages, and exempts archived sessions from not_wedged", () => {
+    const h = clean();
+    h.sends = h.sends.filter((s) => !s.text.includes("m:c1-2"));
+    h.inbound.push(inbound(5, "/new", 950));
+    h.transcripts.push({ sessionId: "archived:s.foreground-2026", toolCalls: [], toolResults: [], unfinishedTurn: true });
+    // Not carried out (no answer to it yet): the message is still owed.
+    expect(names(h)).toEqual(["answered"]);
+    h.sends.push(send(9, "Started a fresh session. The workspace files stay; the old conversation history is archived.", 1000));
+    expect(names(h)).toEqual([]);
+    expect([...abandonedByNew(h, C)]).toEqual(["m:c1-2"]);
+    // A message sent after the /new is owed an answer.
+    h.inbound.push(inbound(6, "after [m:c1-3]", 1100));
+    expect(names(h)).toEqual(["answered"]);
+  });
+
+  describe("cron slots", () => {
+    const DUE = "1970-01-01T00:00:01.000Z"; // at = 1000 ms, on the histories' clock
+    const SLOT = `cron_0001@${DUE}`;
+    const taskMessage = `[Scheduled task 'tick' (cron_0001), due ${DUE} (UTC). Your answer is sent to the user.]\n\nTick.`;
+    const withCron = (): History => {
+      const h = clean();
+      h.transcripts.push({ sessionId: "s.bg1", toolCalls: [], toolResults: [], unfinishedTurn: false, cronSlots: [SLOT] });
+      h.sends.push(send(8, `Cron run cron-run:${SLOT} done.`, 1200));
+      return h;
+    };
+
+    it("reads the slot of the host's task message", () => {
+      expect(cronSlotsIn(`${taskMessage} and more`)).toEqual([SLOT]);
+    });
+
+    it("accepts a slot run once and answered once (a labelled re-send too)", () => {
+      const h = withCron();
+      h.sends.push(send(9, `♻️ (possible duplicate) Cron run cron-run:${SLOT} done.`, 1300));
+      expect(checkHistory(h)).toEqual([]);
+    });
+
+    it("finds a slot run twice (its message stored twice) and a slot answered twice unlabelled", () => {
+      const h = withCron();
+      h.transcripts.push({ sessionId: "s.bg2", toolCalls: [], toolResults: [], unfinishedTurn: false, cronSlots: [SLOT] });
+      h.sends.push(send(9, `Cron run cron-run:${SLOT} done.`, 1300));
+      expect(checkHistory(h).map((v) => v.message)).toEqual([
+        `cron slot ${SLOT} was run 2 times (sessions: s.bg1, s.bg2)`,
+        `cron slot ${SLOT} answered 2 times without the "(possible duplicate)" label (#8, #9)`,
+      ]);
+    });
+
+    it("finds a slot run but neither answered nor reported; a /continue offer after it was due reports it", () => {
+      const h = withCron();
+      h.sends = h.sends.filter((s) => s.messageId !== 8 && !s.text.includes("Send /continue"));
+      expect(checkHistory(h).map((v) => v.message)).toEqual([`cron slot ${SLOT} was run but neither answered nor reported`]);
+      h.sends.push(send(10, "⚠️ The last turn was interrupted (the worker stopped unexpectedly). Send /continue to resume it.", 1100));
+      expect(checkHistory(h)).toEqual([]);
+    });
   });
 });

@@ -13,6 +13,21 @@ export function markersIn(text: string): string[] {
   return [...new Set(text.match(MARKER) ?? [])];
 }
 
+/** The message the host admits for a cron slot (cron/cron-runner.ts taskMessage): task id and due time. */
+const CRON_TASK_MESSAGE = /\[Scheduled task '[^']*' \((cron_\d+)\), due (\d{4}-\d\d-\d\dT[\d:.]+Z)\b/g;
+/** How the soak's model names the slot it answers: `cron-run:<task id>@<due>`. */
+const CRON_RUN = /\bcron-run:(cron_\d+@\d{4}-\d\d-\d\dT[\d:.]+Z)/g;
+
+/** Slots (`<task id>@<due ISO>`) of the cron task messages in `text`. */
+export function cronSlotsIn(text: string): string[] {
+  return [...text.matchAll(CRON_TASK_MESSAGE)].map((m) => `${m[1]}@${m[2]}`);
+}
+
+/** Slots a reply answers (`cron-run:<slot>` in its text). */
+export function cronRunsIn(text: string): string[] {
+  return [...new Set([...text.matchAll(CRON_RUN)].map((m) => m[1]!))];
+}
+
 /** A message a user sent (an update the fake Bot API queued). */
 export interface InboundRecord {
   chatId: number;
@@ -58,6 +73,8 @@ export interface TranscriptRecord {
   toolResults: string[];
   /** The session reported an unfinished turn after the host stopped. */
   unfinishedTurn: boolean;
+  /** Cron slots (`<task id>@<due>`) of the task messages in the transcript, once per stored user message. */
+  cronSlots?: string[];
 }
 
 export interface History {
@@ -77,7 +94,8 @@ export type InvariantName =
   | "replies_in_order"
   | "one_result_per_tool_call"
   | "not_wedged"
-  | "retry_after_obeyed";
+  | "retry_after_obeyed"
+  | "cron_slot_once";
 
 export interface Violation {
   invariant: InvariantName;
@@ -134,12 +152,34 @@ export function chatTimeline(history: History, chatId: number, focusAt?: number,
   return `  chat ${chatId}:\n${lines.join("\n")}`;
 }
 
-/** Every admitted message is answered (after a `/continue` offer, too: the offer is not an answer). */
+/** What the host answers to `/new` (conversations/commands.ts). */
+export const NEW_SESSION_REPLY = "Started a fresh session";
+
+/**
+ * Messages of a chat sent before a `/new` the host carried out (it answered it) and never answered:
+ * the old session, with whatever it had not answered yet, was archived at the user's request.
+ */
+export function abandonedByNew(history: History, chatId: number): Set<string> {
+  const answered = new Set(sendsOf(history, chatId).flatMap((s) => markersIn(s.text)));
+  const news = history.inbound.filter((i) => i.chatId === chatId && i.text.trim() === "/new" && i.admittedAt !== null);
+  const carriedOut = sendsOf(history, chatId).filter((s) => s.text.includes(NEW_SESSION_REPLY)).length;
+  const lastNew = news.slice(0, carriedOut).at(-1);
+  const out = new Set<string>();
+  if (!lastNew) return out;
+  for (const [marker, inbound] of markerOrder(history, chatId)) if (inbound.updateId < lastNew.updateId && !answered.has(marker)) out.add(marker);
+  return out;
+}
+
+/**
+ * Every admitted message is answered (after a `/continue` offer, too: the offer is not an answer),
+ * unless a later `/new` archived it unanswered (counted by `abandonedByNew`, not a violation).
+ */
 function checkAnswered(history: History, out: Violation[]): void {
   for (const chatId of chatsOf(history)) {
     const answered = new Set(sendsOf(history, chatId).flatMap((s) => markersIn(s.text)));
+    const abandoned = abandonedByNew(history, chatId);
     for (const [marker, inbound] of markerOrder(history, chatId)) {
-      if (inbound.admittedAt === null || answered.has(marker)) continue;
+      if (inbound.admittedAt === null || answered.has(marker) || abandoned.has(marker)) continue;
       const offered = sendsOf(history, chatId).some((s) => s.at >= inbound.sentAt && s.text.includes(CONTINUE_OFFER));
       const how = offered ? "it failed with /continue offered, and was never answered after it" : "no reply answers it";
       out.push({ invariant: "answered", message: `chat ${chatId}: ${marker} (update ${inbound.updateId}) was admitted but ${how}`, slice: chatTimeline(history, chatId, inbound.sentAt) });
@@ -203,7 +243,8 @@ function checkToolResults(history: History, out: Violation[]): void {
 
 function checkWedged(history: History, out: Violation[]): void {
   for (const transcript of history.transcripts) {
-    if (transcript.unfinishedTurn) out.push({ invariant: "not_wedged", message: `session ${transcript.sessionId} still has an unfinished turn at the end`, slice: "" });
+    // An archived session (after /new) is never resumed: a turn it left unfinished was given up with it.
+    if (transcript.unfinishedTurn && !transcript.sessionId.startsWith("archived:")) out.push({ invariant: "not_wedged", message: `session ${transcript.sessionId} still has an unfinished turn at the end`, slice: "" });
   }
   if (history.pendingUpdatesAtEnd > 0) {
     const pending = history.inbound.filter((i) => i.admittedAt === null);
@@ -239,6 +280,34 @@ function checkRetryAfter(history: History, out: Violation[], toleranceMs = 500):
   }
 }
 
+/**
+ * Cron (at-most-once per slot): a slot's task message is stored in at most one transcript, once; its
+ * answer reaches the chat at most once unlabelled; and a slot that was run is answered or, if its run
+ * was cut short, reported (a /continue offer after it was due), never dropped in silence.
+ */
+function checkCron(history: History, out: Violation[]): void {
+  const runs = new Map<string, string[]>();
+  for (const t of history.transcripts) for (const slot of t.cronSlots ?? []) runs.set(slot, [...(runs.get(slot) ?? []), t.sessionId]);
+  for (const [slot, sessions] of runs) {
+    if (sessions.length > 1) out.push({ invariant: "cron_slot_once", message: `cron slot ${slot} was run ${sessions.length} times (sessions: ${sessions.join(", ")})`, slice: "" });
+  }
+  const answers = new Map<string, SendRecord[]>();
+  for (const send of history.sends) for (const slot of cronRunsIn(send.text)) answers.set(slot, [...(answers.get(slot) ?? []), send]);
+  for (const [slot, sends] of answers) {
+    const unlabelled = sends.filter((s) => !isDuplicate(s));
+    if (unlabelled.length > 1) {
+      const ids = unlabelled.map((s) => `#${s.messageId}`).join(", ");
+      out.push({ invariant: "cron_slot_once", message: `cron slot ${slot} answered ${unlabelled.length} times without the "${DUPLICATE_LABEL}" label (${ids})`, slice: chatTimeline(history, unlabelled[1]!.chatId, unlabelled[1]!.at) });
+    }
+  }
+  for (const slot of runs.keys()) {
+    if (answers.has(slot)) continue;
+    const due = Date.parse(slot.slice(slot.indexOf("@") + 1));
+    const reported = history.sends.some((s) => s.at >= due && s.text.includes(CONTINUE_OFFER));
+    if (!reported) out.push({ invariant: "cron_slot_once", message: `cron slot ${slot} was run but neither answered nor reported`, slice: "" });
+  }
+}
+
 export function checkHistory(history: History): Violation[] {
   const out: Violation[] = [];
   checkAnswered(history, out);
@@ -247,6 +316,7 @@ export function checkHistory(history: History): Violation[] {
   checkToolResults(history, out);
   checkWedged(history, out);
   checkRetryAfter(history, out);
+  checkCron(history, out);
   return out;
 }
 

@@ -38,6 +38,7 @@ const rows: [string, string | number][] = [
   ["duration", `${figures.durationS} s`],
   ["kills survived (host / worker)", `${figures.kills.host + figures.kills.worker} (${figures.kills.host} / ${figures.kills.worker})`],
   ["messages sent / answered", `${figures.messages} / ${figures.answered}`],
+  ["unanswered, archived by a later /new", figures.abandonedByNew],
   ["lost", figures.lost],
   ["unlabelled duplicates", figures.unlabelledDuplicates],
   ["labelled duplicates (re-sends after a kill)", figures.labelledDuplicates],
@@ -46,6 +47,7 @@ const rows: [string, string | number][] = [
   ["sessions checked", figures.sessions],
   ["/cancel, /continue, /new sent", `${figures.commands.cancel}, ${figures.commands.continue}, ${figures.commands.new}`],
   ["model errors injected (HTTP 500)", figures.faults.modelErrors],
+  ["cron slots run / answered (each at most once)", `${figures.cron.slotsRun} / ${figures.cron.answered}`],
   ["host exit 0 on SIGTERM at the end", figures.hostCleanExit ? "yes" : "no"],
 ];
 console.log(`\n| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`);

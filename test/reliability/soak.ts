@@ -4,9 +4,9 @@
 // history checker judges the run. A seed fixes the schedule and the fake model's scripts.
 import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
 import { startE2E, type E2E } from "../e2e/fixture.js";
-import { CONTINUE_OFFER, checkHistory, DUPLICATE_LABEL, formatViolations, markersIn, type Violation } from "./history.js";
+import { abandonedByNew, CONTINUE_OFFER, checkHistory, NEW_SESSION_REPLY, cronRunsIn, cronSlotsIn, DUPLICATE_LABEL, formatViolations, markersIn, type Violation } from "./history.js";
 import { recordHistory } from "./record.js";
-import { prng, soakModel } from "./soak-model.js";
+import { CRON_REMOVE, CRON_SETUP, prng, soakModel } from "./soak-model.js";
 import { readAllTranscripts } from "./transcripts.js";
 
 export interface SoakOptions {
@@ -14,6 +14,8 @@ export interface SoakOptions {
   /** Kills to survive (host and worker together). */
   kills: number;
   chats?: number;
+  /** Random gap between kills once the host polls (ms; default 300–2500, the short form goes faster). */
+  killGapMs?: [number, number];
   /** How long the end may take to settle (every message answered). */
   settleMs?: number;
   /** Progress lines (default: none). */
@@ -26,6 +28,8 @@ export interface SoakFigures {
   kills: { host: number; worker: number };
   messages: number;
   answered: number;
+  /** Unanswered messages a later /new archived with the old session (not lost: the user started afresh). */
+  abandonedByNew: number;
   lost: number;
   unlabelledDuplicates: number;
   labelledDuplicates: number;
@@ -34,6 +38,8 @@ export interface SoakFigures {
   sessions: number;
   commands: { cancel: number; continue: number; new: number };
   faults: { modelErrors: number };
+  /** Cron slots whose run is stored in a transcript, and how many of them were answered in the chat. */
+  cron: { slotsRun: number; answered: number };
   hostCleanExit: boolean;
 }
 
@@ -52,6 +58,8 @@ interface ChatState {
   sent: number;
   /** Bot messages already scanned for /continue offers. */
   scanned: number;
+  /** Messages sent before each /new (what that /new may archive unanswered). */
+  sentAtNew: number[];
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -65,6 +73,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     tag: `c${i + 1}`,
     sent: 0,
     scanned: 0,
+    sentAtNew: [],
   }));
   const e2e: E2E = await startE2E({
     responder: (req) => model.respond(req),
@@ -79,12 +88,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     e2e.start();
     const replies = (c: ChatState) => e2e.replies(c.chat.id);
     const answeredMarkers = (c: ChatState) => new Set(replies(c).flatMap((m) => markersIn(m.text ?? "")));
+    /** Messages sent before the last /new the host carried out need no answer (history.ts abandonedByNew). */
     const outstanding = (c: ChatState) => {
       const answered = answeredMarkers(c);
-      return Array.from({ length: c.sent }, (_, i) => `m:${c.tag}-${i + 1}`).filter((m) => !answered.has(m)).length;
+      const carriedOut = replies(c).filter((m) => (m.text ?? "").includes(NEW_SESSION_REPLY)).length;
+      const from = carriedOut > 0 ? (c.sentAtNew[Math.min(carriedOut, c.sentAtNew.length) - 1] ?? 0) : 0;
+      return Array.from({ length: c.sent - from }, (_, i) => `m:${c.tag}-${from + i + 1}`).filter((m) => !answered.has(m)).length;
     };
     const say = (c: ChatState, text: string) => e2e.send(c.chat, text);
-    const sendMessage = (c: ChatState) => say(c, `Please handle this [m:${c.tag}-${++c.sent}]`);
+    const sendMessage = (c: ChatState, ask = "handle this") => say(c, `Please ${ask} [m:${c.tag}-${++c.sent}]`);
+    const cronChat = chats[0]!;
+    /** Slots the model was asked to run that the chat has no answer (or /continue offer) for yet. */
+    const cronOutstanding = () => {
+      const asked = new Set(e2e.model.requests.flatMap((r) => cronSlotsIn(JSON.stringify(r.body.messages ?? []))));
+      const texts = replies(cronChat).map((m) => m.text ?? "");
+      const answered = new Set(texts.flatMap(cronRunsIn));
+      return [...asked].filter((slot) => !answered.has(slot)).length;
+    };
     /** A user who reads "Send /continue" sends it (a re-sent, labelled offer is not read twice). */
     const reactToOffers = () => {
       for (const c of chats) {
@@ -125,16 +145,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       readyAt = null;
     };
     // The next kill is timed from when the host polls again, so a run is not only host start-ups.
+    const gap = options.killGapMs ?? [300, 2500];
     let nextKillAt = Date.now() + between(600, 2500);
     let pollsAtStart = 0;
     let readyAt: number | null = Date.now();
     const hostReady = () => {
       if (readyAt === null && e2e.telegram.calls("getUpdates").length > pollsAtStart) {
         readyAt = Date.now();
-        nextKillAt = readyAt + between(300, 2500);
+        nextKillAt = readyAt + between(...gap);
       }
       return readyAt !== null;
     };
+
+    // A cron task (created through the host's cron action, as the model would) fires every 3 s during the kills.
+    sendMessage(cronChat, CRON_SETUP);
+    await e2e.until(() => outstanding(cronChat) === 0, "the cron task created", 60_000);
 
     // Talk and kill.
     while (kills.host + kills.worker < options.kills) {
@@ -149,13 +174,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           commands.cancel++;
           say(c, "/cancel");
         }
-      } else if (r < 0.89 && outstanding(c) === 0 && c.scanned === replies(c).length) {
+      } else if (r < 0.865) {
+        // Mid-stream too: whatever the old session had not answered is archived with it.
         commands.new++;
+        c.sentAtNew.push(c.sent);
         say(c, "/new");
       }
       if (Date.now() >= nextKillAt && hostReady()) {
         await killSomething();
-        nextKillAt = Date.now() + between(300, 2500);
+        nextKillAt = Date.now() + between(...gap);
       }
     }
 
@@ -165,13 +192,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       while (Date.now() < deadline) {
         reactToOffers();
         if (!hostAlive()) e2e.start(); // a host that died on its own is a finding too; the checker sees what it lost
-        if (chats.every((c) => outstanding(c) === 0) && e2e.telegram.pendingUpdates() === 0) return;
+        if (chats.every((c) => outstanding(c) === 0) && cronOutstanding() === 0 && e2e.telegram.pendingUpdates() === 0) return;
         await sleep(100);
       }
       log(`settle (${what}): not everything was answered in time`);
     };
-    log("kills done; settling");
-    await settle("after the kills");
+    const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+    log(`kills done after ${elapsed()}; removing the cron task and settling`);
+    // The task goes first: while it fires every 3 s some slot is always being run.
+    sendMessage(cronChat, CRON_REMOVE);
+    await settle("after the kills, cron task removed");
+    await sleep(3_500); // a slot admitted just before the removal is run now
+    await settle("last cron runs");
+    log(`settled after ${elapsed()}`);
     for (const c of chats) sendMessage(c);
     await settle("final messages");
     await sleep(500); // a labelled re-send or a stray duplicate would come right after
@@ -191,6 +224,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       kills,
       messages: markers.length,
       answered,
+      abandonedByNew: chats.reduce((n, c) => n + abandonedByNew(history, c.chat.id).size, 0),
       lost: violations.filter((v) => v.invariant === "answered").length,
       unlabelledDuplicates: violations.filter((v) => v.invariant === "no_unlabelled_duplicate").length,
       labelledDuplicates: history.sends.filter((s) => s.text.includes(DUPLICATE_LABEL)).length,
@@ -199,6 +233,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       sessions: transcripts.length,
       commands,
       faults: { modelErrors: model.injectedErrors },
+      cron: {
+        slotsRun: new Set(transcripts.flatMap((t) => t.cronSlots ?? [])).size,
+        answered: new Set(history.sends.flatMap((m) => cronRunsIn(m.text))).size,
+      },
       hostCleanExit,
     };
     const report = formatViolations(violations, `soak seed ${seed} (rerun: pnpm soak --seed ${seed} --kills ${options.kills}); workdir ${e2e.workdir}`);

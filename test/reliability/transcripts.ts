@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROTOCOL_VERSION, spawnWorker, type InitializeParams, type TranscriptMessage } from "@starling/protocol";
-import type { TranscriptRecord } from "./history.js";
+import { cronSlotsIn, type TranscriptRecord } from "./history.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../../packages/worker/dist/main.js", import.meta.url));
 
@@ -60,14 +60,23 @@ export async function readTranscript(db: { sessionId: string; workspace: string;
       toolCalls: items.flatMap((i) => (i.type === "tool_call" ? [{ id: i.id, name: i.name }] : [])),
       toolResults: items.flatMap((i) => (i.type === "tool_result" ? [i.callId] : [])),
       unfinishedTurn: summary.unfinishedTurn !== null,
+      cronSlots: messages
+        .filter((m) => m.role === "user")
+        .flatMap((m) => m.content.flatMap((i) => (i.type === "text" ? cronSlotsIn(i.text) : []))),
     };
   } finally {
     await client.close(5_000);
   }
 }
 
+/** Read three at a time: a soak with /new and cron leaves a dozen databases, each read by its own worker. */
 export async function readAllTranscripts(workdir: string, modelUrl: string): Promise<TranscriptRecord[]> {
-  const out: TranscriptRecord[] = [];
-  for (const db of sessionDatabases(workdir)) out.push(await readTranscript(db, modelUrl));
+  const dbs = sessionDatabases(workdir);
+  const out: TranscriptRecord[] = new Array(dbs.length);
+  let next = 0;
+  const reader = async () => {
+    for (let i = next++; i < dbs.length; i = next++) out[i] = await readTranscript(dbs[i]!, modelUrl);
+  };
+  await Promise.all([reader(), reader(), reader()]);
   return out;
 }
