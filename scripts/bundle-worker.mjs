@@ -18,6 +18,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "packages/worker/dist/main.js");
 const outfile = join(root, "packages/worker/dist/main.bundle.js");
 
+/** Files the bundle loads from where they are installed (checked like its inputs). */
+const kept = new Set();
+
 /** Resolves a kept-out import to its installed file, so the bundle loads it from there. */
 const externals = {
   name: "starling-externals",
@@ -30,6 +33,7 @@ const externals = {
       if (found.errors.length) return { errors: found.errors };
       // A relative dynamic import inside our own code (none today) would stay in the bundle.
       if (!found.path.includes("node_modules")) return undefined;
+      kept.add(found.path);
       return { path: found.path, external: true };
     });
     // import.meta.url: the source file's own URL, not the bundle's.
@@ -57,8 +61,7 @@ const result = await build({
 });
 
 const inputs = {};
-for (const input of Object.keys(result.metafile.inputs)) {
-  const path = resolve(root, input);
+for (const path of [...Object.keys(result.metafile.inputs).map((input) => resolve(root, input)), ...kept]) {
   inputs[path] = statSync(path).mtimeMs;
 }
 writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs }) + "\n");
