@@ -10,14 +10,15 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { seedWorkspace } from "./workspace.js";
+import { SessionIndex } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
 
-const SESSION_SUFFIX = /^(.+)\.(?:foreground|background\.\d+|subagent\.\d+)$/;
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
 
 /** Conversations: one per chat, each with its workspace, model choice and foreground session. */
 export class ConversationService implements ConversationController {
   private readonly limits: InboundLimits;
+  private readonly sessionIndex: SessionIndex;
   readonly supervisor: SessionSupervisor;
 
   /**
@@ -31,6 +32,7 @@ export class ConversationService implements ConversationController {
     readonly log: pino.Logger,
   ) {
     this.limits = new InboundLimits(settings.limits ?? DEFAULT_LIMITS);
+    this.sessionIndex = new SessionIndex(store);
     this.supervisor = sessions(this);
   }
 
@@ -38,9 +40,9 @@ export class ConversationService implements ConversationController {
     return Object.keys(this.settings.chatModels);
   }
 
+  /** The conversation a session belongs to, found by the stored records naming the session (session-index.ts). */
   conversationOfSession(sessionId: string): ConversationRecord | undefined {
-    // Channel ids may contain dots, so the conversation id is what precedes the session suffix.
-    const id = SESSION_SUFFIX.exec(sessionId)?.[1];
+    const id = this.sessionIndex.conversationIdOf(sessionId);
     return id === undefined ? undefined : this.store.conversation(id);
   }
 

@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { agentKey } from "../../src/agents/agent-store.js";
+import { SessionIndex } from "../../src/conversations/session-index.js";
+import { CronKeys } from "../../src/cron/cron-store.js";
 import { SessionSupervisor } from "../../src/sessions/supervisor.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
 import type { InboundItem } from "../../src/state/records.js";
@@ -86,5 +89,27 @@ describe("commit notifications", () => {
     await admitIn(store, "b.foreground", "late");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(launches).toEqual(["a.foreground"]);
+  });
+});
+
+describe("sessions are found by the stored records naming them, never by parsing their ids", () => {
+  it("foreground (at start and after a commit), cron task and agent sessions, with dots in the channel id", async () => {
+    const store = await openStore();
+    const conversation = (id: string, sessionId: string) => ({ id, channelId: "web.main", chatId: "1", foreground: { sessionId, generation: 0 } });
+    await store.commit("conversation", (tx) => tx.put(HostKeys.conversation("web.main-000001"), conversation("web.main-000001", "web.main-000001.foreground")));
+    const index = new SessionIndex(store);
+    expect(index.conversationIdOf("web.main-000001.foreground")).toBe("web.main-000001");
+    // A session id that does not follow the naming scheme is found all the same: only the record counts.
+    await store.commit("conversation", (tx) => tx.put(HostKeys.conversation("web.main-000002"), conversation("web.main-000002", "imported.session")));
+    expect(index.conversationIdOf("imported.session")).toBe("web.main-000002");
+    await store.commit("coordinate", (tx) => tx.put(CronKeys.task("t1"), { id: "t1", conversationId: "web.main-000002", sessionId: "web.main-000002.background.0001" }));
+    expect(index.conversationIdOf("web.main-000002.background.0001")).toBe("web.main-000002");
+    // An agent record is read directly, so one staged in the commit being built is found too.
+    const seen = await store.commit("coordinate", (tx) => {
+      tx.put(agentKey("web.main-000001.subagent.0001"), { session_id: "web.main-000001.subagent.0001", conversationId: "web.main-000001" });
+      return index.conversationIdOf("web.main-000001.subagent.0001");
+    });
+    expect(seen).toBe("web.main-000001");
+    expect(index.conversationIdOf("web.main-000009.foreground")).toBeUndefined();
   });
 });
