@@ -12,7 +12,6 @@ import {
   conversationAgents,
   findAgent,
   nextSubagentIds,
-  sessionTypeOf,
   type AgentRecord,
 } from "./agent-store.js";
 
@@ -77,7 +76,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const agentHandlers: ActionHandlers = {
   subagent_start: {
     apply(payload, tx, ctx) {
-      if (sessionTypeOf(ctx.sessionId) === "subagent") throw new ActionError("a subagent cannot start subagents (they nest one level deep): do this part yourself.");
+      if (ctx.service.sessionTypeOf(ctx.sessionId) === "subagent") throw new ActionError("a subagent cannot start subagents (they nest one level deep): do this part yourself.");
       const max = ctx.service.settings.maxSubagents ?? DEFAULT_MAX_SUBAGENTS;
       const running = conversationAgents(ctx.service.store, ctx.conversation.id).filter((a) => a.kind === "subagent" && a.status === "running");
       if (max === 0) throw new ActionError("subagents are turned off on this host (workers.max_subagents is 0): do the work yourself.");
@@ -96,7 +95,7 @@ export const agentHandlers: ActionHandlers = {
   },
   start_background_agent: {
     apply(payload, tx, ctx) {
-      if (sessionTypeOf(ctx.sessionId) !== "foreground") throw new ActionError("start_background_agent is only available in the main conversation.");
+      if (ctx.service.sessionTypeOf(ctx.sessionId) !== "foreground") throw new ActionError("start_background_agent is only available in the main conversation.");
       const model = modelOf(ctx, payload.model);
       const sessionId = nextBackgroundSessionId(tx, ctx.conversation.id);
       const agent = record(ctx, { sessionId, agentId: backgroundAgentId(sessionId) }, "background", payload.task, model);
@@ -131,14 +130,14 @@ export const agentHandlers: ActionHandlers = {
   subagent_kill: {
     async perform(payload, ctx) {
       const agent = ownAgent(ctx, payload.agent_id);
-      const killed = await killAgent(ctx.service, agent, `killed by ${sessionTypeOf(ctx.sessionId)} agent (subagent_kill)`);
+      const killed = await killAgent(ctx.service, agent, `killed by ${ctx.service.sessionTypeOf(ctx.sessionId)} agent (subagent_kill)`);
       const now = agentOfSession(ctx.service.store, agent.session_id) ?? agent;
       return { killed, agent_id: agent.agent_id, status: now.status };
     },
   },
   terminate: {
     apply(_payload, tx, ctx) {
-      if (sessionTypeOf(ctx.sessionId) !== "background") throw new ActionError("terminate only works in a background session (a background agent or a scheduled task).");
+      if (ctx.service.sessionTypeOf(ctx.sessionId) !== "background") throw new ActionError("terminate only works in a background session (a background agent or a scheduled task).");
       if (ctx.turnId !== null) tx.put(suppressKey(ctx.sessionId), ctx.turnId);
       const agent = agentOfSession(ctx.service.store, ctx.sessionId);
       if (agent?.status === "running") tx.put(agentKey(agent.session_id), { ...agent, status: "killed", finished_at: new Date().toISOString(), error: "terminated by itself" });

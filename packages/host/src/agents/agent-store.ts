@@ -62,9 +62,3 @@ export function agentInfo(agent: AgentRecord): AgentInfo {
   const { conversationId: _c, parentSessionId: _p, usage: _u, ...info } = agent;
   return info;
 }
-
-/** `foreground`, `background` or `subagent`, from the session id's suffix (ARCHITECTURE §7). */
-export function sessionTypeOf(sessionId: string): "foreground" | "background" | "subagent" {
-  const kind = /\.(background|subagent)\.\d+$/.exec(sessionId)?.[1];
-  return kind === "background" || kind === "subagent" ? kind : "foreground";
-}

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { seedWorkspace } from "./workspace.js";
-import { SessionIndex } from "./session-index.js";
+import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
 
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
@@ -44,6 +44,11 @@ export class ConversationService implements ConversationController {
   conversationOfSession(sessionId: string): ConversationRecord | undefined {
     const id = this.sessionIndex.conversationIdOf(sessionId);
     return id === undefined ? undefined : this.store.conversation(id);
+  }
+
+  /** `foreground`, `background` or `subagent`, from the stored records naming the session (session-index.ts). */
+  sessionTypeOf(sessionId: string): SessionType {
+    return this.sessionIndex.typeOf(sessionId);
   }
 
   /** The chat's conversation, created (durably, with its workspace) on first use. */

@@ -5,18 +5,24 @@ import { modelSecrets, toolSandbox, workerEnvironment } from "../security/worker
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
+import type { SessionType } from "./session-index.js";
 import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
 import { conversationMcpServers, mcpSecrets } from "./mcp-servers.js";
 import { HOST_ACTIONS } from "./coordinate.js";
-import { sessionTypeOf } from "../agents/agent-store.js";
 
 /**
  * How a conversation's worker is started: model, compaction, the model keys it needs and how its
  * tool processes start. The worker itself always runs unwrapped; in bubblewrap mode it wraps each
  * tool process (docs/SECURITY.md says why).
  */
-export function buildLaunch(settings: HostSettings, conversation: ConversationRecord, sessionId: string, modelAlias?: string): SessionLaunch {
+export function buildLaunch(
+  settings: HostSettings,
+  conversation: ConversationRecord,
+  sessionId: string,
+  sessionType: SessionType,
+  modelAlias?: string,
+): SessionLaunch {
   // A background agent may run on another model than the conversation (start_background_agent {model}).
   const alias = modelAlias ?? conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
   const model = alias ? settings.chatModels[alias] : undefined;
@@ -29,7 +35,7 @@ export function buildLaunch(settings: HostSettings, conversation: ConversationRe
     init: {
       protocolVersion: PROTOCOL_VERSION,
       sessionId,
-      sessionType: sessionTypeOf(sessionId),
+      sessionType,
       hostActions: HOST_ACTIONS,
       workspace,
       // The host names the session's database folder (one sanitising rule, shared with /new's archive and the migrations).

@@ -93,7 +93,7 @@ describe("commit notifications", () => {
 });
 
 describe("sessions are found by the stored records naming them, never by parsing their ids", () => {
-  it("foreground (at start and after a commit), cron task and agent sessions, with dots in the channel id", async () => {
+  it("foreground (at start and after a commit), cron task and agent sessions and their types, with dots in the channel id", async () => {
     const store = await openStore();
     const conversation = (id: string, sessionId: string) => ({ id, channelId: "web.main", chatId: "1", foreground: { sessionId, generation: 0 } });
     await store.commit("conversation", (tx) => tx.put(HostKeys.conversation("web.main-000001"), conversation("web.main-000001", "web.main-000001.foreground")));
@@ -106,10 +106,12 @@ describe("sessions are found by the stored records naming them, never by parsing
     expect(index.conversationIdOf("web.main-000002.background.0001")).toBe("web.main-000002");
     // An agent record is read directly, so one staged in the commit being built is found too.
     const seen = await store.commit("coordinate", (tx) => {
-      tx.put(agentKey("web.main-000001.subagent.0001"), { session_id: "web.main-000001.subagent.0001", conversationId: "web.main-000001" });
-      return index.conversationIdOf("web.main-000001.subagent.0001");
+      tx.put(agentKey("web.main-000001.subagent.0001"), { session_id: "web.main-000001.subagent.0001", kind: "subagent", conversationId: "web.main-000001" });
+      return [index.conversationIdOf("web.main-000001.subagent.0001"), index.typeOf("web.main-000001.subagent.0001")];
     });
-    expect(seen).toBe("web.main-000001");
+    expect(seen).toEqual(["web.main-000001", "subagent"]);
     expect(index.conversationIdOf("web.main-000009.foreground")).toBeUndefined();
+    // The session type comes from the same records (what the worker is told in initialize).
+    expect(["imported.session", "web.main-000002.background.0001"].map((id) => index.typeOf(id))).toEqual(["foreground", "background"]);
   });
 });
