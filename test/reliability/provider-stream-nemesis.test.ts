@@ -52,7 +52,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const env = await newEnv(ctx, { replies: [raw(steps)] });
     const w = await env.start();
     await w.client.enqueue(userMessage("m1", "hi"));
-    const completed = await w.waitForEvent("turn_completed", undefined, 20_000);
+    const completed = await w.waitForEvent("turn_completed", undefined, 30_000);
     expect(completed.message.content).toEqual([{ type: "text", text: "héllo 🌍 wörld" }]);
     expect(env.fake.requests, "no retry was needed").toHaveLength(1);
   });
@@ -62,7 +62,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const env = await newEnv(ctx, { replies: [broken, good("complete answer")] });
     const w = await env.start();
     await w.client.enqueue(userMessage("m1", "hi"));
-    const completed = await w.waitForEvent("turn_completed", undefined, 20_000);
+    const completed = await w.waitForEvent("turn_completed", undefined, 30_000);
     expect(completed.message.content).toEqual([{ type: "text", text: "complete answer" }]);
     expect(env.fake.requests).toHaveLength(2);
     expect(assistantTexts(await transcript(w.client))).toEqual(["complete answer"]);
@@ -77,7 +77,7 @@ describe.concurrent("provider nemesis: the stream", () => {
       const env = await newEnv(ctx, { replies: [fault, fault] });
       const w = await env.start();
       await w.client.enqueue(userMessage("m1", "hi"));
-      const failed = await w.waitForEvent("turn_failed", undefined, 20_000);
+      const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
       expect(failed.canContinue).toBe(true);
       expect(failed.error.message).toMatch(problem);
       expect(env.fake.requests.length, "one attempt plus the configured retry").toBe(2);
@@ -85,7 +85,7 @@ describe.concurrent("provider nemesis: the stream", () => {
 
       env.fake.push(good("answer after continue"));
       expect(await w.client.continue()).toMatchObject({ accepted: true });
-      await w.waitForEvent("turn_completed", undefined, 20_000);
+      await w.waitForEvent("turn_completed", undefined, 30_000);
       expect(assistantTexts(await transcript(w.client))).toEqual(["answer after continue"]);
     });
   }
@@ -95,7 +95,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const env = await newEnv(ctx, { replies: [stall, { hang: true }] });
     const w = await startFast(env);
     await w.client.enqueue(userMessage("m1", "hi"));
-    const failed = await w.waitForEvent("turn_failed", undefined, 20_000);
+    const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
     expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
     expect(failed.error.message, "the last attempt hung before its headers").toMatch(/no response headers from .* within 0\.5 s/);
     expect(env.fake.requests).toHaveLength(2);
@@ -103,7 +103,7 @@ describe.concurrent("provider nemesis: the stream", () => {
 
     env.fake.push(good("answer after continue"));
     await w.client.continue();
-    await w.waitForEvent("turn_completed", undefined, 20_000);
+    await w.waitForEvent("turn_completed", undefined, 30_000);
     expect(assistantTexts(await transcript(w.client))).toEqual(["answer after continue"]);
     expect(env.fake.requests.slice(0, 2).map((r) => r.aborted), "the client gave up on both stalled requests").toEqual([true, true]);
   });
@@ -114,7 +114,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const env = await newEnv(ctx, { replies: [raw(pings, "stall"), raw(pings, "stall")] });
     const w = await startFast(env);
     await w.client.enqueue(userMessage("m1", "hi"));
-    const failed = await w.waitForEvent("turn_failed", undefined, 20_000);
+    const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
     expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
     expect(failed.error.message).toMatch(/only keep-alive comments, no data, for 0\.5 s/);
     expect(env.fake.requests).toHaveLength(2);
@@ -125,7 +125,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const env = await newEnv(ctx, { replies: [stall, stall] });
     const w = await startFast(env);
     await w.client.enqueue(userMessage("m1", "hi"));
-    const failed = await w.waitForEvent("turn_failed", undefined, 20_000);
+    const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
     expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
     expect(failed.error.message).toMatch(/the model sent no data for 0\.5 s/);
   });

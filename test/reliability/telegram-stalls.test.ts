@@ -44,7 +44,7 @@ describe("Telegram stalls", () => {
     await e2e.until(() => hung > 0, "a getUpdates to hang");
     e2e.send(other, "are you polling? [m:s2-1]");
     // The default grace (30 s past the poll timeout) would not recover within this wait.
-    await e2e.waitText(other.id, /Answer to m:s2-1\b/, 20_000);
+    await e2e.waitText(other.id, /Answer to m:s2-1\b/, 25_000);
     expect(e2e.logTail(400)).toContain("getUpdates hung; watchdog restarts polling");
     e2e.telegram.setNemesis(undefined);
   }, 40_000);
