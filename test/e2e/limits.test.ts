@@ -97,11 +97,12 @@ describe("limits", { timeout: 90_000 }, () => {
     const config = JSON.parse(readFileSync(e2e.configPath, "utf8")) as { limits: Record<string, number> };
     config.limits.per_chat_messages_per_minute = 1;
     writeFileSync(e2e.configPath, JSON.stringify(config));
-    // In the new process the window starts empty: the 1st message is passed on, the 2nd refused, and
-    // the host kills itself right after the refusal's batch (update id + notice) is durable.
-    const host = e2e.start({ STARLING_CRASH_AT: "admit:2" });
+    // In the new process the window starts empty: the 1st message is passed on, the 2nd refused. Both
+    // are queued before the host polls, so one getUpdates brings both and they are admitted in one
+    // batch; the host kills itself right after that batch (update ids, item + notice) is durable.
     e2e.send(crasher, "crash-one");
     e2e.send(crasher, "crash-two");
+    const host = e2e.start({ STARLING_CRASH_AT: "admit" });
     const exit = await Promise.race([host.exited, sleep(40_000).then(() => null)]);
     expect(exit).toEqual({ code: null, signal: "SIGKILL" });
     e2e.start();

@@ -1,4 +1,5 @@
 import type { ChatMessage } from "@starling/protocol";
+import type { HostTransaction } from "../state/host-store.js";
 
 /** A chat as a channel sees it. Ids are strings so any channel can use them. */
 export interface ChatRef {
@@ -86,6 +87,12 @@ export interface CallbackInput {
 export interface ConversationController {
   /** Writes the message, its update id and (if new) the conversation in one sync batch, then hands it to the session. */
   admit(input: AdmitInput): Promise<AdmitOutcome>;
+  /**
+   * Several admissions in ONE sync batch (commit point `admit`): each step runs inside the batch's build
+   * (e.g. the access decision, writing into `tx`) and returns the message to admit, or null when it
+   * handled its update itself. Outcomes in step order (null for those steps).
+   */
+  admitBatch?(steps: ((tx: HostTransaction) => AdmitInput | null)[]): Promise<(AdmitOutcome | null)[]>;
   /** Conversation commands: model, status, continue, cancel, sandbox, remote, new, help. */
   command(input: CommandInput): Promise<CommandReply>;
   /** Inline-keyboard presses (e.g. `model:<alias>`); null when the data is not the host's. */

@@ -94,54 +94,82 @@ export class ConversationService implements ConversationController {
    * or, over a limit (inbound-limits.ts), only the update id and a notice that names the message.
    */
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
-    const chatKey = `${input.chat.channelId}:${input.chat.chatId}`;
-    const outcome = await this.store.commit("admit", (tx): AdmitOutcome => {
-      if (input.staged) {
-        if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
-        for (const key of input.staged) tx.del(key);
-      } else if (input.dedupeKey !== undefined) {
-        if (this.store.get(input.dedupeKey) !== undefined) return { kind: "duplicate" };
-        tx.put(input.dedupeKey, { messageId: input.messageId });
-      } else {
-        if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
-        tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
-      }
-      const conversation = this.createIn(tx, input.chat);
-      if (input.contextOnly) {
-        keepAsContext(this.store, tx, conversation.id, input.message);
-        return { kind: "context", conversationId: conversation.id };
-      }
-      const refusal = this.limits.check(chatKey, this.waitingMessages());
-      if (refusal) {
-        queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
-        return { kind: "refused", conversationId: conversation.id, reason: refusal.kind };
-      }
-      const item: InboundItem = {
-        seq: tx.next("inbound"),
-        conversationId: conversation.id,
-        sessionId: conversation.foreground.sessionId,
-        messageId: input.messageId,
-        message: withGroupContext(this.store, tx, conversation.id, input.message),
-        admittedAt: new Date().toISOString(),
-      };
-      if (conversation.modelAlias) {
-        tx.put(HostKeys.inbound(item.seq), item);
-        return { kind: "admitted", conversationId: conversation.id };
-      }
-      tx.put(HostKeys.held(conversation.id, item.seq), item);
-      if (!conversation.pendingModelChoice) {
-        tx.put(HostKeys.conversation(conversation.id), { ...conversation, pendingModelChoice: true });
-        queueOutbound(tx, this.target(conversation), {
-          kind: "text",
-          text: "Which model should this conversation use? Your message will be answered once you pick one.",
-          replyMarkup: this.modelKeyboard(),
-        });
-      }
-      return { kind: "awaiting_model", conversationId: conversation.id };
-    });
-    if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKey);
-    if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
+    const outcome = await this.store.commit("admit", (tx) => this.admitIn(tx, input, 0));
+    this.afterAdmit(input, outcome);
     return outcome;
+  }
+
+  /** Several admissions in one sync batch (ConversationController.admitBatch). */
+  async admitBatch(steps: ((tx: HostTransaction) => AdmitInput | null)[]): Promise<(AdmitOutcome | null)[]> {
+    const inputs: (AdmitInput | null)[] = [];
+    const outcomes = await this.store.commit("admit", (tx) => {
+      const fromChat = new Map<string, number>();
+      return steps.map((step) => {
+        const input = step(tx);
+        inputs.push(input);
+        if (!input) return null;
+        const chatKey = chatKeyOf(input);
+        const outcome = this.admitIn(tx, input, fromChat.get(chatKey) ?? 0);
+        if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") fromChat.set(chatKey, (fromChat.get(chatKey) ?? 0) + 1);
+        return outcome;
+      });
+    });
+    outcomes.forEach((outcome, i) => {
+      if (outcome) this.afterAdmit(inputs[i]!, outcome);
+    });
+    return outcomes;
+  }
+
+  /** What admitting `input` writes into `tx`; `pendingFromChat`: earlier admissions of the same chat in this batch. */
+  private admitIn(tx: HostTransaction, input: AdmitInput, pendingFromChat: number): AdmitOutcome {
+    if (input.staged) {
+      if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
+      for (const key of input.staged) tx.del(key);
+    } else if (input.dedupeKey !== undefined) {
+      if (this.store.get(input.dedupeKey) !== undefined) return { kind: "duplicate" };
+      tx.put(input.dedupeKey, { messageId: input.messageId });
+    } else {
+      if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
+      tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+    }
+    const conversation = this.createIn(tx, input.chat);
+    if (input.contextOnly) {
+      keepAsContext(this.store, tx, conversation.id, input.message);
+      return { kind: "context", conversationId: conversation.id };
+    }
+    const refusal = this.limits.check(chatKeyOf(input), this.waitingMessages(), pendingFromChat);
+    if (refusal) {
+      queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
+      return { kind: "refused", conversationId: conversation.id, reason: refusal.kind };
+    }
+    const item: InboundItem = {
+      seq: tx.next("inbound"),
+      conversationId: conversation.id,
+      sessionId: conversation.foreground.sessionId,
+      messageId: input.messageId,
+      message: withGroupContext(this.store, tx, conversation.id, input.message),
+      admittedAt: new Date().toISOString(),
+    };
+    if (conversation.modelAlias) {
+      tx.put(HostKeys.inbound(item.seq), item);
+      return { kind: "admitted", conversationId: conversation.id };
+    }
+    tx.put(HostKeys.held(conversation.id, item.seq), item);
+    if (!conversation.pendingModelChoice) {
+      tx.put(HostKeys.conversation(conversation.id), { ...conversation, pendingModelChoice: true });
+      queueOutbound(tx, this.target(conversation), {
+        kind: "text",
+        text: "Which model should this conversation use? Your message will be answered once you pick one.",
+        replyMarkup: this.modelKeyboard(),
+      });
+    }
+    return { kind: "awaiting_model", conversationId: conversation.id };
+  }
+
+  /** In-memory bookkeeping once an admission is durable. */
+  private afterAdmit(input: AdmitInput, outcome: AdmitOutcome): void {
+    if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKeyOf(input));
+    if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
   }
 
   /** Admitted messages not yet handed to a worker (waiting for a turn slot or a model choice). */
@@ -197,4 +225,8 @@ export class ConversationService implements ConversationController {
     const target = { channelId: conversation.channelId, chatId: conversation.chatId, conversationId: conversation.id };
     return conversation.threadId === undefined ? target : { ...target, threadId: conversation.threadId };
   }
+}
+
+function chatKeyOf(input: AdmitInput): string {
+  return `${input.chat.channelId}:${input.chat.chatId}`;
 }

@@ -33,8 +33,9 @@ export class InboundLimits {
   ) {}
 
   /** Why a message from `chatKey` must be refused now, or null; `queued` counts messages waiting across all chats. */
-  check(chatKey: string, queued: number): Refusal | null {
-    const recent = this.recent(chatKey);
+  check(chatKey: string, queued: number, pendingFromChat = 0): Refusal | null {
+    // Messages of the same admission batch count as passed now (they are recorded once it is durable).
+    const recent = [...this.recent(chatKey), ...Array.from({ length: pendingFromChat }, () => this.now())];
     const perMinute = this.settings.perChatMessagesPerMinute;
     if (recent.length >= perMinute) {
       const oldest = recent[recent.length - perMinute]!;

@@ -38,6 +38,55 @@ export interface AdmissionOptions {
 export class UpdateAdmission {
   constructor(private readonly o: AdmissionOptions) {}
 
+  /**
+   * Admits the leading run of plain private text messages of a `getUpdates` batch in ONE sync batch
+   * (commit point `admit`): access decisions, conversations and inbound items of all of them, and
+   * the last update id. Returns how many updates it admitted: 0 when the batch does not start with
+   * at least two such messages (the caller then handles the first update with `handle`). Files,
+   * commands, albums, groups and callbacks keep the one-by-one path.
+   */
+  async handleBatch(updates: TelegramUpdate[]): Promise<number> {
+    const admitBatch = this.o.controller.admitBatch?.bind(this.o.controller);
+    const run: { updateId: number; chat: ChatRef; user: UserRef; message: TelegramMessage; body: string }[] = [];
+    let last = this.o.store.lastUpdateId(this.o.channelId);
+    for (const update of updates) {
+      const plain = update.update_id > last ? this.plainMessage(update) : null;
+      if (!plain) break;
+      run.push(plain);
+      last = update.update_id;
+    }
+    if (!admitBatch || run.length < 2) return 0;
+    for (const chatId of new Set(run.map((r) => r.chat.chatId))) await this.o.albums.flushBefore(run.find((r) => r.chat.chatId === chatId)!.chat);
+    const blocked: { chat: ChatRef; access: string }[] = [];
+    await admitBatch(
+      run.map(({ updateId, chat, user, message, body }) => (tx) => {
+        const decision = this.o.access.decide(tx, chat, user);
+        if (decision.kind === "blocked") {
+          this.markUpdate(tx, updateId);
+          blocked.push({ chat, access: decision.access });
+          return null;
+        }
+        const time = new Date(message.date * 1000).toISOString();
+        return { chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] } };
+      }),
+    );
+    for (const b of blocked) this.o.log.info({ chatId: b.chat.chatId, access: b.access }, "message from a chat that is not approved");
+    this.o.wakeOutbox();
+    return run.length;
+  }
+
+  /** A private text message without files or a command (what `handleBatch` admits together), else null. */
+  private plainMessage(update: TelegramUpdate): { updateId: number; chat: ChatRef; user: UserRef; message: TelegramMessage; body: string } | null {
+    const message = update.message;
+    if (!message?.from || message.from.is_bot || message.media_group_id || inboundFiles(message).length) return null;
+    const chat = chatRef(this.o.channelId, message);
+    if (chat.type !== "private" || chat.threadId !== undefined || chat.chatId !== String(message.from.id)) return null;
+    const text = messageText(message);
+    if (parseCommand(text)) return null;
+    const body = [text.trim(), ...contextLines(message)].filter(Boolean).join("\n\n");
+    return body ? { updateId: update.update_id, chat, user: userRef(message.from), message, body } : null;
+  }
+
   async handle(update: TelegramUpdate, signal: AbortSignal): Promise<void> {
     if (update.update_id <= this.o.store.lastUpdateId(this.o.channelId)) return;
     if (update.message) return this.message(update.update_id, update.message, signal);

@@ -17,6 +17,11 @@ export interface PollerOptions {
    * `getUpdates` (which confirms the offset to Telegram) is only sent after it resolves.
    */
   handle: (update: TelegramUpdate, signal: AbortSignal) => Promise<void>;
+  /**
+   * Optional: admits a leading run of `updates` durably in one commit; resolves with how many (0 when
+   * the first update is not for it). The offset moves past them only after it resolves.
+   */
+  handleBatch?: (updates: TelegramUpdate[]) => Promise<number>;
   /** Extra seconds past the long-poll timeout before the watchdog aborts a hung request (default 30). */
   watchdogGraceSeconds?: number;
   /** How many times one update may fail to be admitted before it is skipped (default 5). */
@@ -106,7 +111,8 @@ export class Poller {
         stop.removeEventListener("abort", onStop);
         this.requestController = null;
       }
-      for (const update of updates) {
+      for (let i = 0; i < updates.length; i++) {
+        const update = updates[i]!;
         if (stop.aborted) return;
         if (update.update_id < this.offset) continue;
         if (update.update_id <= this.options.lastUpdateId()) {
@@ -114,11 +120,28 @@ export class Poller {
           this.offset = update.update_id + 1;
           continue;
         }
+        const together = await this.handleRun(updates.slice(i));
+        if (together > 0) {
+          i += together - 1;
+          this.offset = updates[i]!.update_id + 1;
+          continue;
+        }
         const handled = await this.handleOne(update, stop);
         if (!handled) break; // poll again from this update (offset not moved)
         this.offset = update.update_id + 1;
       }
       if (this.options.pollIntervalMs > 0 && !stop.aborted) await sleep(this.options.pollIntervalMs, stop).catch(() => undefined);
+    }
+  }
+
+  /** Updates admitted together from the start of `rest` (0: none; a failure leaves them to `handleOne`). */
+  private async handleRun(rest: TelegramUpdate[]): Promise<number> {
+    if (!this.options.handleBatch || rest.length < 2) return 0;
+    try {
+      return await this.options.handleBatch(rest);
+    } catch (err) {
+      this.options.log.warn({ error: this.options.api.describe(err) }, "admitting a batch of updates together failed; admitting them one by one");
+      return 0;
     }
   }
 

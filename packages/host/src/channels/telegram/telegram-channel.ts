@@ -136,6 +136,11 @@ export class TelegramChannel implements Channel {
         await admission.handle(update, signal);
         if (this.access.admins().join(",") !== this.menuAdmins) void this.registerCommands();
       },
+      handleBatch: async (updates) => {
+        const admitted = await admission.handleBatch(updates);
+        if (admitted && this.access.admins().join(",") !== this.menuAdmins) void this.registerCommands();
+        return admitted;
+      },
       watchdogGraceSeconds: t.watchdogGraceSeconds,
     });
     // Learn who we are before polling (needed for /cmd@botname). A rejected token fails the start;
