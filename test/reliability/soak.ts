@@ -98,12 +98,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const say = (c: ChatState, text: string) => e2e.send(c.chat, text);
     const sendMessage = (c: ChatState, ask = "handle this") => say(c, `Please ${ask} [m:${c.tag}-${++c.sent}]`);
     const cronChat = chats[0]!;
-    /** Slots the model was asked to run that the chat has no answer (or /continue offer) for yet. */
+    /** Slots the model was asked to run that the chat has no answer (or /continue offer after the slot was due) for yet. */
     const cronOutstanding = () => {
       const asked = new Set(e2e.model.requests.flatMap((r) => cronSlotsIn(JSON.stringify(r.body.messages ?? []))));
-      const texts = replies(cronChat).map((m) => m.text ?? "");
-      const answered = new Set(texts.flatMap(cronRunsIn));
-      return [...asked].filter((slot) => !answered.has(slot)).length;
+      const answered = new Set(replies(cronChat).flatMap((m) => cronRunsIn(m.text ?? "")));
+      const lastOffer = Math.max(0, ...replies(cronChat).filter((m) => (m.text ?? "").includes(CONTINUE_OFFER)).map((m) => m.sentAt));
+      return [...asked].filter((slot) => !answered.has(slot) && Date.parse(slot.slice(slot.indexOf("@") + 1)) > lastOffer);
     };
     /** A user who reads "Send /continue" sends it (a re-sent, labelled offer is not read twice). */
     const reactToOffers = () => {
@@ -174,7 +174,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           commands.cancel++;
           say(c, "/cancel");
         }
-      } else if (r < 0.865) {
+      } else if (r < 0.87) {
         // Mid-stream too: whatever the old session had not answered is archived with it.
         commands.new++;
         c.sentAtNew.push(c.sent);
@@ -192,10 +192,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       while (Date.now() < deadline) {
         reactToOffers();
         if (!hostAlive()) e2e.start(); // a host that died on its own is a finding too; the checker sees what it lost
-        if (chats.every((c) => outstanding(c) === 0) && cronOutstanding() === 0 && e2e.telegram.pendingUpdates() === 0) return;
+        if (chats.every((c) => outstanding(c) === 0) && cronOutstanding().length === 0 && e2e.telegram.pendingUpdates() === 0) return;
         await sleep(100);
       }
-      log(`settle (${what}): not everything was answered in time`);
+      const waiting = chats.map((c) => `${c.tag}: ${outstanding(c)}`).join(", ");
+      log(`settle (${what}): not everything was answered in time (unanswered ${waiting}; cron slots ${cronOutstanding().join(" ") || "none"})`);
     };
     const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
     log(`kills done after ${elapsed()}; removing the cron task and settling`);
