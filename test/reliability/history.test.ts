@@ -103,6 +103,15 @@ describe("history checker", () => {
     ]);
   });
 
+  it("accepts pending calls (no result yet) at the end of an archived session's unfinished turn, not earlier ones", () => {
+    const h = clean();
+    const calls = ["a", "b", "c"].map((id) => ({ id, name: "file_write" }));
+    h.transcripts.push({ sessionId: "archived:s.foreground-2026", toolCalls: calls, toolResults: ["b"], unfinishedTurn: true });
+    expect(checkHistory(h).map((v) => v.message)).toEqual(["session archived:s.foreground-2026: tool call a (file_write) has 0 results"]);
+    h.transcripts[1]!.unfinishedTurn = false;
+    expect(checkHistory(h).map((v) => v.message)).toHaveLength(2);
+  });
+
   it("finds a session left with an unfinished turn", () => {
     const h = clean();
     h.transcripts[0]!.unfinishedTurn = true;

@@ -223,16 +223,23 @@ function checkOrder(history: History, out: Violation[]): void {
   }
 }
 
-/** Every tool call in every transcript has exactly one result, and every result has its call. */
+/**
+ * Every tool call in every transcript has exactly one result, and every result has its call. In a
+ * session whose turn is unfinished (an archived one: `/new` came mid-turn) the calls after the last
+ * answered one may have none yet: they are pending and would run on `/continue`.
+ */
 function checkToolResults(history: History, out: Violation[]): void {
   for (const transcript of history.transcripts) {
     const results = new Map<string, number>();
     for (const id of transcript.toolResults) results.set(id, (results.get(id) ?? 0) + 1);
+    const lastAnswered = transcript.toolCalls.map((c) => results.has(c.id)).lastIndexOf(true);
+    const pending = new Set(transcript.unfinishedTurn ? transcript.toolCalls.slice(lastAnswered + 1).map((c) => c.id) : []);
     const calls = new Set(transcript.toolCalls.map((c) => c.id));
     const listing = () =>
       `  session ${transcript.sessionId}:\n    calls: ${transcript.toolCalls.map((c) => `${c.id}(${c.name})`).join(" ") || "none"}\n    results: ${transcript.toolResults.join(" ") || "none"}`;
     for (const call of transcript.toolCalls) {
       const n = results.get(call.id) ?? 0;
+      if (n === 0 && pending.has(call.id)) continue;
       if (n !== 1) out.push({ invariant: "one_result_per_tool_call", message: `session ${transcript.sessionId}: tool call ${call.id} (${call.name}) has ${n} results`, slice: listing() });
     }
     for (const id of results.keys()) {
