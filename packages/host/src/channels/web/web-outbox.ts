@@ -2,6 +2,7 @@ import { relative } from "node:path";
 import type pino from "pino";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { OutboundItem } from "../../state/records.js";
+import { retryStoreWrite } from "../../state/store-retry.js";
 import { extractAttachments } from "../attachments.js";
 import type { WebEvent, WebLog } from "./web-log.js";
 
