@@ -52,6 +52,7 @@ const chats = {
   remote: privateChat(112, "Remote"),
   interrupt: privateChat(113, "Interrupt"),
   photo: privateChat(114, "Photo"),
+  renew: privateChat(115, "Renew"),
 };
 
 let e2e: E2E;
@@ -203,14 +204,25 @@ describe("conversation", { timeout: 60_000 }, () => {
   it("/new starts a fresh session: the model no longer sees the old messages", async () => {
     expect(await e2e.ask(chats.fresh, "remember the word ZEBRA42 [memo]")).toBe("Noted.");
     expect(await e2e.ask(chats.fresh, "what was the word? [recall]")).toBe("The word was ZEBRA42.");
-    const panelsBefore = e2e.telegram.messages(chats.fresh.id).filter(isPanel).length;
-    expect(panelsBefore).toBe(2); // one progress panel per turn
-    expect(await e2e.ask(chats.fresh, "/new")).toMatch(/fresh session/i);
+    // One progress panel per turn (it may reach the chat just after the reply, paced by the send budget).
+    await e2e.until(() => e2e.telegram.messages(chats.fresh.id).filter(isPanel).length === 2, "a progress panel for each turn");
+    const fresh = await e2e.ask(chats.fresh, "/new");
+    expect(fresh).toMatch(/fresh session/i);
+    expect(fresh, "nothing was left unanswered").not.toMatch(/Note:/);
     expect(await e2e.ask(chats.fresh, "and now, the word? [recall]")).toBe("I do not know any word.");
     // The fresh session's turns get their own progress panel too.
-    await e2e.until(() => e2e.telegram.messages(chats.fresh.id).filter(isPanel).length === 3, "a progress panel for the new session's turn", 3_000);
+    await e2e.until(() => e2e.telegram.messages(chats.fresh.id).filter(isPanel).length === 3, "a progress panel for the new session's turn");
     const last = e2e.model.requests.filter((r) => lastUserText(r).includes("and now, the word?")).at(-1)!;
     expect(requestText(last)).not.toContain("ZEBRA42");
+  });
+
+  it("/new during a running turn says the turn was stopped without an answer", async () => {
+    e2e.send(chats.renew, "start the long job [cancel]");
+    await e2e.until(() => processesMatching(SLEEP).length > 0, "the long shell command to run");
+    const reply = await e2e.ask(chats.renew, "/new");
+    expect(reply).toMatch(/^Started a fresh session\..* Note: the turn that was running was stopped without an answer/);
+    await e2e.until(() => processesMatching(SLEEP).length === 0, "the old turn's shell process to be gone");
+    expect(await e2e.ask(chats.renew, "are you there? [basic]")).toBe("Hi there, this is the basic answer.");
   });
 
   it("/sandbox shows and sets the sandbox", async () => {

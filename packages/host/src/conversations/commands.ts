@@ -91,6 +91,9 @@ export async function runCommand(
     case "mcp":
       return mcpCommand(service, conversation, args.trim());
     case "new": {
+      // What the old session still had to answer goes into the archive with it: say so, never silently.
+      const live = await supervisor.query(sessionId, { view: "live_state" }, { start: false }).catch(() => null);
+      const dropped = live?.view === "live_state" ? dropNotice(live.turnId !== null, live.queuedInputs) : "";
       await supervisor.retire(sessionId);
       const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sanitiseSessionId(sessionId));
       await service.store.commit("conversation", (tx) =>
@@ -100,11 +103,19 @@ export async function runCommand(
           archivedSessions: archived ? [...conversation.archivedSessions, archived] : conversation.archivedSessions,
         }),
       );
-      return { text: "Started a fresh session. The workspace files stay; the old conversation history is archived." };
+      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${dropped}` };
     }
     default:
       return { text: `Unknown command /${name}. Try /help.` };
   }
+}
+
+/** The /new reply's note on a turn stopped and messages left unanswered by the archived session. */
+export function dropNotice(turnRunning: boolean, queued: number): string {
+  const parts: string[] = [];
+  if (turnRunning) parts.push("the turn that was running was stopped without an answer");
+  if (queued > 0) parts.push(`${queued} message${queued === 1 ? "" : "s"} waiting for it ${queued === 1 ? "was" : "were"} not answered`);
+  return parts.length ? ` Note: ${parts.join(", and ")} (send again what you still need).` : "";
 }
 
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
