@@ -102,7 +102,7 @@ async function latencyPhase(model: FakeOpenAI, opts: HostBenchOptions) {
   const tgFloor = await startFakeTelegram();
   const dir = join(opts.outDir, "host-latency");
   rmSync(dir, { recursive: true, force: true });
-  const host = startHost(dir, hostConfig({ ...config, apiRoot: tgHost.apiRoot }), tgHost.token);
+  const host = startHost(dir, hostConfig({ ...config, apiRoot: tgHost.apiRoot }), tgHost.token, profileArgs());
   const floor = startFloorBot(tgFloor.apiRoot, tgFloor.token, model.url);
   const hostWatch = new ReplyWatcher(tgHost);
   const floorWatch = new ReplyWatcher(tgFloor);
@@ -301,4 +301,10 @@ async function manyPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<{ r
     await host.stop(15_000);
     await tg.close();
   }
+}
+
+/** `BENCH_HOST_PROF=<dir>`: the latency host writes a V8 CPU profile there when it exits (open it in Chrome DevTools). */
+function profileArgs(): string[] {
+  const dir = process.env["BENCH_HOST_PROF"];
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }

@@ -2,6 +2,7 @@
 // measured in the same run, writes .bench-out/report.json and regenerates the results block of
 // docs/PERFORMANCE.md. Benchmarks report; they never fail on a missed target.
 // BENCH_QUICK=1 shrinks every loop (a smoke run of the machinery, numbers not meaningful).
+// BENCH_HOST_PROF=<dir> makes the latency host (Part B) write a V8 CPU profile into <dir>.
 // BENCH_SKIP_HOST=1 skips Part B; BENCH_SKIP_WEB=1 skips Part C (the web channel); BENCH_MANY=<n> sets the conversation count of the host RSS run
 // (0 skips it) and BENCH_MANY_DEADLINE_S how long it waits for their replies.
 import { execFileSync } from "node:child_process";
