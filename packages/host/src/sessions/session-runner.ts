@@ -473,11 +473,14 @@ export class SessionRunner {
 
   /**
    * A user message will start a new turn (and so supersede a recovered one): one handed off in this
-   * life that the worker did not have yet, inputs it had queued, or items still to hand off. Call
-   * after `handoffsSettled`: a re-sent item may be a duplicate that belongs to the recovered turn.
+   * life that the worker did not have yet, or inputs it had queued. Items still stored (or being handed
+   * off) do not count: one may be a duplicate of what the recovered turn already holds (a host killed
+   * before its `handoff` write), which the worker drops, so nothing would start a turn. The recovered
+   * turn is continued instead, and `continueSuperseded` drops that continue once a hand-off proves fresh.
+   * Call after `handoffsSettled`, which lets the usual hand-offs finish first.
    */
   newInputPending(handle: WorkerHandle): boolean {
-    return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0 || this.pendingItems().length > 0 || this.inFlight.size > 0;
+    return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0;
   }
 
   /**
