@@ -7,13 +7,17 @@
 // anything of this process reads it: the fail point reads the variable once.
 process.env["STARLING_FAIL_AT"] = "handoff:2:3";
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createHarness, echo, replyText, waitUntil, type Harness } from "./harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
+});
+// A test process may be reused for another file: leave no fault behind.
+afterAll(() => {
+  delete process.env["STARLING_FAIL_AT"];
 });
 
 describe("recovery with a stale stored item", () => {
