@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from "../fakes/openai-server.js";
+import { waitLimit } from "../fakes/wait-limit.js";
 import {
   DURABLE_EVENT_TYPES,
   PROTOCOL_VERSION,
@@ -317,9 +318,9 @@ export function processGone(pid: number): boolean {
   }
 }
 
-/** Waits for `check`; never gives up before 30 s (a time limit here detects a failing test, it is not a timing assertion). */
+/** Waits for `check` (never less than `waitLimit` allows). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 20): Promise<void> {
-  timeoutMs = Math.max(timeoutMs, 30_000);
+  timeoutMs = waitLimit(timeoutMs);
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);

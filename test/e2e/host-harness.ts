@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitLimit } from "../fakes/wait-limit.js";
 
 export const HOST_MAIN = fileURLToPath(new URL("../../packages/host/dist/main.js", import.meta.url));
 
@@ -119,17 +120,12 @@ export function tempDir(prefix = "starling-e2e-"): { dir: string; cleanup: () =>
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-// A wait's time limit only detects a failing test; it is never a timing assertion (speed belongs to
-// `pnpm bench`). So no wait gives up before 30 s, whatever a call site asks: on a loaded CI machine a
-// correct test must not fail because its condition took 6 s instead of 1.
-const MIN_WAIT_MS = 30_000;
-
 export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 45_000, what = "condition"): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = fn();
     if (v) return v;
-    if (Date.now() - start > Math.max(timeoutMs, MIN_WAIT_MS)) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - start > waitLimit(timeoutMs)) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -10,6 +10,7 @@ import { Inbound } from "./telegram/inbound.js";
 import type { Nemesis } from "./telegram/nemesis.js";
 import { FakeBotApiServer } from "./telegram/server.js";
 import { FakeState } from "./telegram/state.js";
+import { waitLimit } from "./wait-limit.js";
 import type {
   BotCommand,
   CallbackAnswerRecord,
@@ -147,8 +148,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     pushedAt: (updateId) => state.queue.pushedAt.get(updateId),
     file: (fileId) => state.files.get(fileId),
     async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
-      // Never less than 30 s: a time limit here only detects a failing test, it is not a timing assertion.
-      const deadline = Date.now() + Math.max(timeoutMs, 30_000);
+      const deadline = Date.now() + waitLimit(timeoutMs);
       let lastError: unknown;
       for (;;) {
         try {

@@ -57,14 +57,15 @@ describe("Telegram nemesis", () => {
     // Waits for the answer to `marker`; a flaky model turn offers /continue, taken up as a user would.
     // Any offer counts, labelled "(possible duplicate)" or not: when the first copy's send failed, the
     // labelled re-send is the only one the user sees. A late second copy at worst earns a "nothing to continue".
-    const awaitAnswer = async (chatId: number, marker: string) => {
+    const awaitAnswer = async (chat: (typeof chats)[number], marker: string) => {
+      const chatId = chat.id;
       try {
         for (let attempt = 0; ; attempt++) {
           await e2e.until(() => answeredIn(chatId, marker) || newOffer(chatId), `an answer to ${marker}`, 60_000);
           if (answeredIn(chatId, marker)) return;
           if (attempt >= 3) throw new Error(`${marker} was offered /continue ${attempt + 1} times without an answer`);
           seen.set(chatId, e2e.replies(chatId).length);
-          e2e.send(chats.find((c) => c.id === chatId)!, "/continue");
+          e2e.send(chat, "/continue");
         }
       } catch (err) {
         // A timeout names the chat's whole timeline (ins, outs, refused calls), not only the host log.
@@ -74,12 +75,12 @@ describe("Telegram nemesis", () => {
     };
     // Four rounds: every chat writes, then the round is answered before the next.
     for (let round = 1; round <= 4; round++) {
-      const markers = chats.map((chat, i) => [chat.id, `m:n${i + 1}-${round}`] as const);
-      for (const [chatId, marker] of markers) {
-        seen.set(chatId, e2e.replies(chatId).length);
-        e2e.send(chats.find((c) => c.id === chatId)!, `round ${round} [${marker}]`);
+      const markers = chats.map((chat, i) => [chat, `m:n${i + 1}-${round}`] as const);
+      for (const [chat, marker] of markers) {
+        seen.set(chat.id, e2e.replies(chat.id).length);
+        e2e.send(chat, `round ${round} [${marker}]`);
       }
-      await Promise.all(markers.map(([chatId, marker]) => awaitAnswer(chatId, marker)));
+      await Promise.all(markers.map(([chat, marker]) => awaitAnswer(chat, marker)));
     }
     await e2e.until(() => e2e.telegram.pendingUpdates() === 0, "every update taken", 30_000);
     e2e.telegram.setNemesis(undefined);

@@ -111,7 +111,7 @@ export async function runCommand(
 }
 
 /** The /new reply's note on a turn stopped and messages left unanswered by the archived session. */
-export function dropNotice(turnRunning: boolean, queued: number): string {
+function dropNotice(turnRunning: boolean, queued: number): string {
   const parts: string[] = [];
   if (turnRunning) parts.push("the turn that was running was stopped without an answer");
   if (queued > 0) parts.push(`${queued} message${queued === 1 ? "" : "s"} waiting for it ${queued === 1 ? "was" : "were"} not answered`);

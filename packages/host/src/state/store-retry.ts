@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** A failed store write is tried again after this long, doubled per failure in a row, capped. */
-export const STORE_RETRY_MS = 250;
-export const STORE_RETRY_MAX_MS = 30_000;
+const STORE_RETRY_MS = 250;
+const STORE_RETRY_MAX_MS = 30_000;
 
 export interface StoreRetryOptions {
   signal: AbortSignal;

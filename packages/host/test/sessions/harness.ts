@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { PROTOCOL_VERSION, type InitializeParams, type SessionEvent } from "@starling/protocol";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type ScriptedReply } from "../../../../test/fakes/openai-server.js";
+import { waitLimit } from "../../../../test/fakes/wait-limit.js";
 import { SessionSupervisor, type EventContext, type SessionLaunch, type SupervisorOptions } from "../../src/sessions/supervisor.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
 import type { InboundItem } from "../../src/state/records.js";
@@ -174,14 +175,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   return harness;
 }
 
-// A wait's time limit only detects a failing test; it is never a timing assertion (speed belongs to
-// `pnpm bench`). So no wait gives up before 30 s, whatever a call site asks: on a loaded CI machine a
-// correct test must not fail because its condition took 6 s instead of 1.
-const MIN_WAIT_MS = 30_000;
-
 /** Polls `check` until it is true. */
 export async function waitUntil(check: () => boolean, what: string, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + Math.max(timeoutMs, MIN_WAIT_MS);
+  const deadline = Date.now() + waitLimit(timeoutMs);
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
