@@ -1,0 +1,100 @@
+// Where the CPU of a turn goes: one host at N conversations, closed loop, with the CPU time of the
+// host, of its workers and of this process (the fake Bot API and fake model) per measured turn.
+//   npx tsx test/bench/probe-throughput.ts [conversations=100] [rounds=4] [--floor]
+// PROBE_PROF=<dir> writes V8 CPU profiles of the host and every worker there (workers through a wrapper script named in `agent_server.path`).
+// A development probe, not part of `pnpm bench` (which measures the same level against the floor).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { startFakeOpenAI } from "../fakes/openai-server.js";
+import { startFakeTelegram } from "../fakes/telegram-api.js";
+import { hostConfig, startFloorBot, startHost, workerPids } from "./host-process.js";
+import { closedLoop, replyFor, ReplyWatcher } from "./telegram-driver.js";
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const conversations = Number(args[0] ?? 100);
+const rounds = Number(args[1] ?? 4);
+const floorToo = process.argv.includes("--floor");
+const ticks = 100; // USER_HZ
+
+/** utime + stime of a process, in ms (0 when gone). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
+  } catch {
+    return 0;
+  }
+}
+/** Bytes read and written through syscalls (rchar, wchar), 0 when gone. */
+function io(pid: number): { r: number; w: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, "utf8");
+    return { r: Number(/rchar: (\d+)/.exec(text)?.[1] ?? 0), w: Number(/wchar: (\d+)/.exec(text)?.[1] ?? 0) };
+  } catch {
+    return { r: 0, w: 0 };
+  }
+}
+const sumIo = (pids: number[]) => pids.map(io).reduce((a, b) => ({ r: a.r + b.r, w: a.w + b.w }), { r: 0, w: 0 });
+const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const model = await startFakeOpenAI({ responder: (req) => replyFor(req.body, 1000) });
+const tg = await startFakeTelegram();
+const dir = join("/tmp", `probe-${process.pid}`);
+rmSync(dir, { recursive: true, force: true });
+const ids = Array.from({ length: conversations }, (_, i) => 1001 + i);
+const config = hostConfig({
+  modelUrl: model.url,
+  apiRoot: tg.apiRoot,
+  adminUserIds: [1001],
+  allowedChatIds: ids,
+  maxConcurrentTurns: conversations,
+  idleShutdownSeconds: 120,
+  pollIntervalMs: 0,
+});
+const prof = process.env["PROBE_PROF"];
+if (prof) {
+  // Workers run through a wrapper that adds --cpu-prof (NODE_OPTIONS may not carry it).
+  mkdirSync(dir, { recursive: true });
+  const wrapper = join(dir, "worker-prof.sh");
+  const bundle = fileURLToPath(new URL("../../packages/worker/dist/main.bundle.js", import.meta.url));
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} --cpu-prof --cpu-prof-dir=${prof} ${bundle} "$@"\n`, { mode: 0o755 });
+  config["agent_server"] = { path: wrapper };
+}
+const host = floorToo ? startFloorBot(tg.apiRoot, tg.token, model.url) : startHost(dir, config, tg.token, prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []);
+const watcher = new ReplyWatcher(tg);
+try {
+  // Warm-up round inside closedLoop creates the conversations; measure CPU around the measured rounds only.
+  const warm = await closedLoop(tg, watcher, { label: "pw", userIds: ids, rounds: 1, timeoutMs: 120_000 });
+  console.log(`warm-up: ${warm.turnsPerSecond.toFixed(1)} turns/s`);
+  const workers = workerPids(host.pid);
+  const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
+  const t0 = performance.now();
+  const r = await closedLoop(tg, watcher, { label: "pm", userIds: ids, rounds, timeoutMs: 120_000 });
+  const wall = performance.now() - t0;
+  const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
+  // closedLoop's own warm-up round is included in the window: count its turns too.
+  const turns = (rounds + 1) * conversations;
+  const per = (a: number, b: number) => ((b - a) / turns).toFixed(2);
+  console.log(`${floorToo ? "floor" : "host"} ${conversations} conv × ${rounds}: ${r.turnsPerSecond.toFixed(1)} turns/s (measured rounds), p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms; window ${(wall / 1000).toFixed(1)} s`);
+  console.log(`CPU ms per turn: host ${per(before.host, after.host)}, workers ${per(before.workers, after.workers)} (${workers.length}), fakes+driver ${per(before.self, after.self)}`);
+  console.log(`Bot API calls per turn ${((after.calls - before.calls) / turns).toFixed(2)}, model calls per turn ${((after.model - before.model) / turns).toFixed(2)}`);
+  const kb = (a: number, b: number) => ((b - a) / turns / 1024).toFixed(1);
+  console.log(`kB per turn: host read ${kb(before.hostIo.r, after.hostIo.r)} written ${kb(before.hostIo.w, after.hostIo.w)}; workers read ${kb(before.workerIo.r, after.workerIo.r)} written ${kb(before.workerIo.w, after.workerIo.w)}`);
+  const methods = new Map<string, number>();
+  for (const c of tg.calls().slice(before.calls)) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
+  console.log(`by method: ${[...methods].map(([m, n]) => `${m} ${(n / turns).toFixed(2)}`).join(", ")}`);
+} catch (err) {
+  console.error(`${(err as Error).message}\n--- host output ---\n${host.tail()}`);
+  process.exitCode = 1;
+} finally {
+  watcher.stop();
+  await host.stop(15_000);
+  await tg.close();
+  await model.close();
+  rmSync(dir, { recursive: true, force: true });
+}
