@@ -95,6 +95,12 @@ export const TelegramChannelConfig = z.object({
     .boolean()
     .default(true)
     .describe("Keep to Telegram's send limits (3 messages per 3 s per chat, 20 per minute per group, 30 per second per bot); turn off only for a Bot API server without them, e.g. a local test fake"),
+  progress_panel_delay_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(1000)
+    .describe("A turn still running after this long gets a progress panel (a message edited in place); a faster answer gets none. 0: every turn gets one at once"),
   admin_user_ids: z.array(TELEGRAM_ID).default([]).describe("Telegram user ids that are admins from the start"),
   allowed_chat_ids: z.array(TELEGRAM_ID).default([]).describe("Chats approved without asking an admin"),
   group_trigger: z

@@ -52,6 +52,8 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
         api_base_url: o.apiRoot,
         poll_timeout_seconds: 1,
         poll_interval_ms: 10,
+        // Every turn gets its panel at once, so tests of the panel need no turn slower than the default 1 s delay.
+        progress_panel_delay_ms: 0,
         admin_user_ids: o.adminUserIds ?? [],
         allowed_chat_ids: o.allowedChatIds ?? [],
         ...o.channel,

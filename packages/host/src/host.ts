@@ -154,6 +154,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         adminUserIds: channelConfig.admin_user_ids.map(String),
         allowedChatIds: channelConfig.allowed_chat_ids.map(String),
         groupTrigger: channelConfig.group_trigger,
+        panelDelayMs: channelConfig.progress_panel_delay_ms,
         store,
         log: log.child({ component: "telegram", channel: channelConfig.id }),
       }),

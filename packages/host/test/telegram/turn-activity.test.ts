@@ -36,6 +36,12 @@ function activity(turnKey: string, phase: TurnPhase, extra: Partial<TurnActivity
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function queueReply(text: string, seq = 1): Promise<void> {
+  await h.store.commit("event_processed", (tx) =>
+    tx.put(HostKeys.outbound(seq), { seq, channelId: CHANNEL_ID, chatId: "42", conversationId: "", payload: { kind: "text", text }, createdAt: new Date().toISOString() }),
+  );
+}
+
 describe("typing indicator", () => {
   it("repeats typing while the turn runs and stops when it ends", async () => {
     await setup();
@@ -108,20 +114,53 @@ describe("progress panel", () => {
     await setup();
     const channel = await h.startChannel();
     channel.turnActivity(activity("s#4", "calling_model"));
-    await h.store.commit("event_processed", (tx) =>
-      tx.put(HostKeys.outbound(1), {
-        seq: 1,
-        channelId: CHANNEL_ID,
-        chatId: "42",
-        conversationId: "",
-        payload: { kind: "text", text: "the answer" },
-        createdAt: new Date().toISOString(),
-      }),
-    );
+    await queueReply("the answer");
     channel.wakeOutbox();
     channel.turnActivity(activity("s#4", "done"));
     await fake.waitFor(() => fake.messages(42).length === 2 && fake.messages(42)[0]!.text?.includes("Done"));
     expect(fake.messages(42)[1]!.text).toBe("the answer");
+  });
+
+  it("gives a turn that answers within the delay no panel: no message, no edit, no stored id", async () => {
+    await setup();
+    const points: string[] = [];
+    const original = h.store.commit.bind(h.store);
+    vi.spyOn(h.store, "commit").mockImplementation(((point, build) => {
+      if (point) points.push(point);
+      return original(point, build);
+    }) as typeof h.store.commit);
+    const channel = await h.startChannel(); // the default delay (1 s)
+    channel.turnActivity(activity("s#6", "calling_model", { startedAt: Date.now() }));
+    channel.turnActivity(activity("s#6", "done", { startedAt: Date.now() }));
+    await queueReply("the quick answer");
+    channel.wakeOutbox();
+    await fake.waitFor(() => fake.messages(42).length === 1);
+    await sleep(1500); // past the delay: the ended turn's panel timer is gone
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["the quick answer"]);
+    expect(fake.calls("editMessageText")).toHaveLength(0);
+    expect(points).not.toContain("panel_created");
+    expect(fake.chatActions(42).length).toBeGreaterThan(0); // typing still shows while the turn runs
+  });
+
+  it("shows the panel once a turn has run for the delay, and its final state when it ends", async () => {
+    await setup();
+    const channel = await h.startChannel({ panelDelayMs: 300 });
+    channel.turnActivity(activity("s#7", "calling_model", { startedAt: Date.now() }));
+    const panel = await fake.waitFor(() => fake.messages(42)[0]);
+    expect(panel.text).not.toContain("Took");
+    await fake.waitFor(() => h.store.get<number>(HostKeys.panel("s#7")) === panel.messageId);
+    channel.turnActivity(activity("s#7", "failed", { detail: "provider said no" }));
+    await fake.waitFor(() => fake.messages(42)[0]!.text?.includes("provider said no"));
+    expect(fake.messages(42)).toHaveLength(1);
+  });
+
+  it("sends no panel for a turn still within its delay when the channel stops", async () => {
+    await setup();
+    const channel = await h.startChannel({ panelDelayMs: 60_000 });
+    channel.turnActivity(activity("s#8", "calling_model", { startedAt: Date.now() }));
+    await fake.waitFor(() => fake.chatActions(42).length > 0);
+    await channel.stop();
+    expect(fake.calls("sendMessage")).toHaveLength(0);
   });
 
   it("creates no panel for a turn whose first activity is its end", async () => {

@@ -17,6 +17,11 @@ export interface ProgressPanelOptions {
   signal: AbortSignal;
   /** Minimum time between two edits of one panel (default 1000 ms). */
   minEditIntervalMs?: number;
+  /**
+   * A turn gets a panel only once it has run this long (default DEFAULT_PANEL_DELAY_MS; 0 = at once):
+   * a fast answer needs none, so it costs no panel message, no `panel_created` commit and no edits.
+   */
+  delayMs?: number;
   now?: () => number;
 }
 
@@ -38,8 +43,11 @@ interface Panel {
   finalShown: boolean;
 }
 
+/** Config `progress_panel_delay_ms` default: most answers without tools come back within a second. */
+export const DEFAULT_PANEL_DELAY_MS = 1000;
+
 /**
- * One message per turn showing model, phase, tool and elapsed time, edited in place (ARCHITECTURE
+ * One message per turn still running after `delayMs`, showing model, phase, tool and elapsed time, edited in place (ARCHITECTURE
  * §8). Edits are coalesced to at most one per `minEditIntervalMs`; the latest state (including
  * the final done/failed/cancelled one) is always shown eventually. The message id is committed
  * (`panel_created`) before the first edit, so after a restart the same message is edited.
@@ -78,6 +86,11 @@ export class ProgressPanels {
       this.panels.set(activity.turnKey, panel);
     }
     if (panel.finalShown) return;
+    if (isFinalPhase(activity.phase) && this.notSentYet(panel)) {
+      // Ended before its delay ran out: like a turn that ends before its panel exists (the reply says it all).
+      void this.finish(panel);
+      return;
+    }
     panel.latest = activity;
     panel.latestAt = this.now();
     panel.version++;
@@ -104,7 +117,8 @@ export class ProgressPanels {
   /** Shows every pending state now (ignoring the rate limit); used when the channel stops. */
   flushAll(): void {
     for (const panel of this.panels.values()) {
-      if (panel.timer) {
+      // A turn still within its delay gets no panel just because the host stops.
+      if (panel.timer && !this.notSentYet(panel)) {
         clearTimeout(panel.timer);
         panel.timer = undefined;
         void this.flush(panel);
@@ -120,12 +134,21 @@ export class ProgressPanels {
     if (panel.timer || panel.busy || panel.shownVersion === panel.version) return;
     const interval = this.options.minEditIntervalMs ?? 1000;
     // The final state goes out at once (the reply is on its way too); other states at most once per interval.
-    const first = panel.messageId === undefined && panel.lastEditAt === 0;
-    const wait = Math.max(deferMs, first || isFinalPhase(panel.latest.phase) ? 0 : panel.lastEditAt + interval - this.now());
+    const first = this.notSentYet(panel);
+    const delay = this.options.delayMs ?? DEFAULT_PANEL_DELAY_MS;
+    const wait = Math.max(
+      deferMs,
+      first ? panel.latest.startedAt + delay - this.now() : isFinalPhase(panel.latest.phase) ? 0 : panel.lastEditAt + interval - this.now(),
+    );
     panel.timer = setTimeout(() => {
       panel.timer = undefined;
       void this.flush(panel);
     }, wait);
+  }
+
+  /** No panel message was sent or is being sent for this turn (nor stored by an earlier run). */
+  private notSentYet(panel: Panel): boolean {
+    return panel.messageId === undefined && panel.lastEditAt === 0 && !panel.busy;
   }
 
   private async flush(panel: Panel): Promise<void> {

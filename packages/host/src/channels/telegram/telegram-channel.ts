@@ -36,6 +36,8 @@ export interface TelegramChannelOptions {
   downloadLimitBytes?: number;
   /** Which group messages start a turn: those addressing the bot (`mention`, default) or `all` (config `group_trigger`). */
   groupTrigger?: "mention" | "all";
+  /** A turn shows a progress panel once it has run this long (config `progress_panel_delay_ms`; default 1000, 0 = at once). */
+  panelDelayMs?: number;
   /** Telegram's flood limits the send budget keeps to (default TELEGRAM_SEND_LIMITS; tests scale them down). */
   sendLimits?: SendLimits;
   /** Tuning for tests: typing repeat, panel edit spacing, send backoff, stop budget. */
@@ -108,7 +110,7 @@ export class TelegramChannel implements Channel {
       workspaceFor: (chatId, conversationId, threadId) => this.workspaceOf(chatId, conversationId, threadId),
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
-    this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs });
+    this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs, delayMs: this.options.panelDelayMs });
     this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500 });
     this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
     this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs });
