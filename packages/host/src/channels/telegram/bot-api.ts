@@ -4,6 +4,7 @@ import type { Opts, Telegram as ApiMethods } from "telegraf/types";
 import { isAbortError, retryAfterSeconds, sleep, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
 import { deadline } from "@starling/protocol";
 import { SendBudget } from "./send-budget.js";
+import { BotHttp } from "./bot-http.js";
 
 type MethodName = keyof ApiMethods;
 type CallResult<M extends MethodName> = Promise<ReturnType<ApiMethods[M]>>;
@@ -27,11 +28,13 @@ export interface CallOptions extends Omit<RetryOptions, "onRetry"> {
 const COUNTED = /^(send(?!ChatAction)[A-Za-z]*|edit[A-Za-z]+|copyMessages?|forwardMessages?)$/;
 
 /**
- * The channel's Bot API client: telegraf's `Telegram` for the wire, every call through the one
- * retry policy, and error text with the bot token removed before anything is logged.
+ * The channel's Bot API client: JSON calls over kept-alive connections (`BotHttp`), uploads through
+ * telegraf's `Telegram`, every call through the one retry policy, and error text with the bot token
+ * removed before anything is logged.
  */
 export class BotApi {
   readonly telegram: Telegram;
+  private readonly http: BotHttp;
   /**
    * Chat id → time until which calls for that chat wait: a 429 on any call for a chat (a typing
    * action, a panel edit) holds back every call for it, not only the retry of the refused one.
@@ -47,6 +50,12 @@ export class BotApi {
     private readonly timeouts: { requestTimeoutMs?: number } = {},
   ) {
     this.telegram = new Telegram(token, { apiRoot });
+    this.http = new BotHttp(token, apiRoot);
+  }
+
+  /** Closes idle kept-alive connections (the channel stopped). */
+  close(): void {
+    this.http.close();
   }
 
   /** One Bot API call with retries (429 → retry_after, 5xx/network → backoff, other 4xx thrown). */
@@ -61,7 +70,9 @@ export class BotApi {
         if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
         const limit = timeoutMs === null ? null : deadline(signal, timeoutMs);
         try {
-          return await this.telegram.callApi(method, body, { signal: (limit?.signal ?? signal) as never });
+          const callSignal = limit?.signal ?? signal;
+          if (UPLOADS.test(method)) return await this.telegram.callApi(method, body, { signal: callSignal as never });
+          return (await this.http.call(method, body, callSignal)) as ReturnType<ApiMethods[M]>;
         } catch (thrown) {
           const err = limit?.timedOut && isAbortError(thrown) ? new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;

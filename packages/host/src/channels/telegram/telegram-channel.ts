@@ -203,6 +203,7 @@ export class TelegramChannel implements Channel {
       this.panels?.stopTimers();
       await this.outbox?.stop();
       await Promise.race([this.lanes.idle(1000), sleep(1000)]);
+      this.api.close();
       this.log.info({ unsent: this.outbox ? !this.outbox.empty : false }, "telegram channel stopped");
     })();
     return this.stopping;
