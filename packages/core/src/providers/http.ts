@@ -1,3 +1,4 @@
+import { NodeResponse, nodeHttpUrl, postJson, type HeaderSource, type HttpResponse } from "./http-post.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
 
@@ -9,7 +10,7 @@ export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const ERROR_BODY_CHARS = 300;
 
 /**
- * One HTTP attempt: a fetch whose headers must arrive within `connTimeoutMs`, whose body may not
+ * One HTTP attempt (a JSON POST over `node:http`, anything else through `fetch`) whose headers must arrive within `connTimeoutMs`, whose body may not
  * stall longer than `idleTimeoutMs`, and which the caller's signal cancels at once. Every failure
  * leaves through `toError` as a ProviderError (aborted / timeout / network). Call `dispose()` in
  * `finally` to drop the listener on the caller's signal.
@@ -17,6 +18,7 @@ const ERROR_BODY_CHARS = 300;
 export class HttpExchange {
   private readonly controller = new AbortController();
   private timeoutMessage: string | undefined;
+  private response: NodeResponse | null = null;
   private readonly onCallerAbort = (): void => this.controller.abort(this.signal.reason);
 
   constructor(
@@ -32,17 +34,36 @@ export class HttpExchange {
     return this.limits.idleTimeoutMs;
   }
 
-  /** POSTs JSON and resolves once response headers arrive (any status). */
-  post(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
-    return this.send(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  /** POSTs JSON and resolves once response headers arrive (any status); http(s) goes through `node:http`. */
+  async post(url: string, headers: Record<string, string>, body: unknown): Promise<HttpResponse> {
+    const all = { "content-type": "application/json", ...headers };
+    let target: URL | null = null;
+    try {
+      target = new URL(url);
+    } catch {
+      // fetch reports the bad URL as a network error below.
+    }
+    if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: JSON.stringify(body) });
+    const timer = this.headerTimer(url);
+    try {
+      return (this.response = await postJson(target, all, Buffer.from(JSON.stringify(body)), this.controller.signal));
+    } catch (cause) {
+      throw this.toError(cause, `request to ${describeUrl(url)} failed`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private headerTimer(url: string): ReturnType<typeof setTimeout> {
+    return setTimeout(
+      () => this.expire(`no response headers from ${describeUrl(url)} within ${this.limits.connTimeoutMs / 1000} s`),
+      this.limits.connTimeoutMs,
+    );
   }
 
   /** Any request (GET, multipart POST, …); resolves once response headers arrive (any status). */
   async send(url: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<Response> {
-    const timer = setTimeout(
-      () => this.expire(`no response headers from ${describeUrl(url)} within ${this.limits.connTimeoutMs / 1000} s`),
-      this.limits.connTimeoutMs,
-    );
+    const timer = this.headerTimer(url);
     try {
       return await fetch(url, { ...init, signal: this.controller.signal });
     } catch (cause) {
@@ -53,8 +74,9 @@ export class HttpExchange {
   }
 
   /** The response body as byte chunks; a silence longer than the idle limit fails with kind `timeout`. */
-  async *chunks(response: Response): AsyncGenerator<Uint8Array> {
-    if (!response.body) return;
+  async *chunks(response: HttpResponse): AsyncGenerator<Uint8Array> {
+    if (response instanceof NodeResponse) return yield* this.nodeChunks(response);
+    if (!(response instanceof Response) || !response.body) return;
     const reader = response.body.getReader();
     const idleMs = this.limits.idleTimeoutMs;
     try {
@@ -76,16 +98,34 @@ export class HttpExchange {
     }
   }
 
+  private async *nodeChunks(response: NodeResponse): AsyncGenerator<Uint8Array> {
+    const idleMs = this.limits.idleTimeoutMs;
+    const timer = setTimeout(() => this.expire(`the model sent no data for ${idleMs / 1000} s`), idleMs);
+    try {
+      // destroyOnReturn false: a reader that stops at the end marker leaves the rest to close().
+      for await (const chunk of response.message.iterator({ destroyOnReturn: false })) {
+        timer.refresh();
+        yield chunk as Buffer;
+      }
+    } catch (cause) {
+      const cut = (cause as { code?: string }).code === "ECONNRESET" && !this.signal.aborted && this.timeoutMessage === undefined;
+      throw this.toError(cut ? new Error("the socket closed before the reply was complete", { cause }) : cause, "reading the model response failed");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The whole body as text (used for JSON replies and error bodies). */
-  async text(response: Response): Promise<string> {
+  async text(response: HttpResponse): Promise<string> {
     const decoder = new TextDecoder();
     let text = "";
     for await (const chunk of this.chunks(response)) text += decoder.decode(chunk, { stream: true });
     return text + decoder.decode();
   }
 
-  /** Cancels the in-flight request (e.g. after an error status, once its body was read). */
+  /** Ends the exchange: cancels a request still in flight (a `node:http` one whose body arrived in full keeps its connection). */
   cancel(): void {
+    this.response?.close();
     this.controller.abort();
   }
 
@@ -108,7 +148,7 @@ export class HttpExchange {
 }
 
 /** The error for a non-2xx status, with a short piece of the body (its `error.message` when JSON). */
-export function statusError(status: number, headers: Headers, body: string, url: string): ProviderError {
+export function statusError(status: number, headers: HeaderSource, body: string, url: string): ProviderError {
   const kind = kindForStatus(status);
   const retryAfterMs = kind === "rate_limited" || kind === "server" ? parseRetryAfter(headers) : undefined;
   const detail = shorten(extractErrorMessage(body) ?? body);
@@ -125,7 +165,7 @@ export function kindForStatus(status: number): ProviderErrorKind {
 }
 
 /** `retry-after-ms`, or `retry-after` as seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(headers: Headers, now = Date.now()): number | undefined {
+export function parseRetryAfter(headers: HeaderSource, now = Date.now()): number | undefined {
   const ms = Number(headers.get("retry-after-ms") ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return ms;
   const value = headers.get("retry-after")?.trim();

@@ -1,4 +1,5 @@
 import type { HttpExchange } from "./http.js";
+import type { HttpResponse } from "./http-post.js";
 import { SseParser, type SseEvent } from "./chat-completions/sse.js";
 import { ProviderError } from "./types.js";
 
@@ -15,7 +16,7 @@ export interface ReplySink {
  * `application/json`; without a usable content type the first non-blank character decides
  * (`{` → JSON). A body that is not JSON fails with kind `server`.
  */
-export async function readReply(exchange: HttpExchange, response: Response, sink: ReplySink): Promise<void> {
+export async function readReply(exchange: HttpExchange, response: HttpResponse, sink: ReplySink): Promise<void> {
   const contentType = response.headers.get("content-type")?.toLowerCase() ?? "";
   let mode: "sse" | "json" | undefined = contentType.includes("event-stream")
     ? "sse"

@@ -16,6 +16,10 @@ const LOAD_NAME = /^\{\s*"name":\s*"([A-Za-z0-9_-]+)",\s*"version":\s*"([0-9a-f]
  */
 export class SkillTracker {
   snapshot: SkillScan = EMPTY_SCAN;
+  /** `seenVersions` of the history up to `seenUpTo` messages (history only grows; a shorter or different one is read again). */
+  private seen = new Map<string, string>();
+  private seenUpTo = 0;
+  private lastSeenMessage: TranscriptMessage | undefined;
 
   constructor(private readonly workspace: string) {}
 
@@ -27,14 +31,30 @@ export class SkillTracker {
   /** Re-reads the skills; returns the notice text for loaded skills that changed, or null. */
   async beforeTurn(history: readonly TranscriptMessage[]): Promise<string | null> {
     const scan = await this.refresh();
-    return skillNotice(seenVersions(history), scan);
+    return skillNotice(this.seenIn(history), scan);
+  }
+
+  /** seenVersions(history), reading only the messages added since the last call. */
+  private seenIn(history: readonly TranscriptMessage[]): Map<string, string> {
+    if (history.length < this.seenUpTo || (this.seenUpTo > 0 && history[this.seenUpTo - 1] !== this.lastSeenMessage)) {
+      this.seen = new Map();
+      this.seenUpTo = 0;
+    }
+    addSeenVersions(this.seen, history, this.seenUpTo);
+    this.seenUpTo = history.length;
+    this.lastSeenMessage = history[history.length - 1];
+    return this.seen;
   }
 }
 
 /** For each skill the model has seen: the version it saw last (`deleted`/`broken` after such a notice). */
 export function seenVersions(history: readonly TranscriptMessage[]): Map<string, string> {
-  const seen = new Map<string, string>();
-  for (const m of history) {
+  return addSeenVersions(new Map<string, string>(), history, 0);
+}
+
+function addSeenVersions(seen: Map<string, string>, history: readonly TranscriptMessage[], from: number): Map<string, string> {
+  for (let i = from; i < history.length; i++) {
+    const m = history[i]!;
     for (const item of m.content) {
       if (item.type === "tool_result" && item.name === "skill_load" && !item.isError) {
         const load = LOAD_NAME.exec(item.content);

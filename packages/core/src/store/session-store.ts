@@ -87,6 +87,11 @@ export class Transaction {
   }
 }
 
+/** A copy of the counters a commit may change (cheaper than structuredClone on every commit). */
+function cloneMeta(meta: SessionMeta): SessionMeta {
+  return { ...meta, usage: { ...meta.usage }, lastTurnUsage: meta.lastTurnUsage ? { ...meta.lastTurnUsage } : null };
+}
+
 /** The in-memory state a commit may change, taken before it so a failed write can be undone. */
 interface MirrorSnapshot {
   meta: SessionMeta;
@@ -257,7 +262,7 @@ export class SessionStore {
 
   private snapshot(): MirrorSnapshot {
     return {
-      meta: structuredClone(this.meta),
+      meta: cloneMeta(this.meta),
       messageCount: this.messages.length,
       queue: [...this.queue],
       lastTurn: this.lastTurn,

@@ -53,7 +53,7 @@ export async function buildChatRequest(config: ModelConfig, request: ModelReques
   const imageIn = config.capabilities.includes("image_in");
   const messages: WireMessage[] = [];
   if (request.system.trim() !== "") messages.push({ role: "system", content: request.system });
-  for (const message of request.messages) messages.push(...(await mapMessage(message, imageIn)));
+  for (const message of request.messages) messages.push(...(await mappedMessage(message, imageIn)));
   const body: ChatCompletionRequest = {
     model: config.model_name,
     messages,
@@ -77,6 +77,21 @@ export function anthropicCacheControl(config: ModelConfig): ChatCompletionReques
   if (config.cache_timeout === 300) return { type: "ephemeral" };
   if (config.cache_timeout === 3600) return { type: "ephemeral", ttl: "1h" };
   return undefined;
+}
+
+/**
+ * Stored messages never change, so the wire form of one without files is mapped once and reused by
+ * every later request (a request maps the whole history; without this each turn costs O(history)).
+ * Messages with files are mapped each time: their wire form depends on the model and on the files.
+ */
+const mappedWithoutFiles = new WeakMap<TranscriptMessage, WireMessage[]>();
+
+async function mappedMessage(message: TranscriptMessage, imageIn: boolean): Promise<WireMessage[]> {
+  const hit = mappedWithoutFiles.get(message);
+  if (hit) return hit;
+  const mapped = await mapMessage(message, imageIn);
+  if (!message.content.some((i) => i.type === "file")) mappedWithoutFiles.set(message, mapped);
+  return mapped;
 }
 
 async function mapMessage(message: TranscriptMessage, imageIn: boolean): Promise<WireMessage[]> {

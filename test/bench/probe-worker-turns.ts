@@ -1,0 +1,59 @@
+// Worker CPU per turn without the host: K sessions (workers) one after another, each R turns
+// (enqueue → turn_completed, zero-latency fake model, no tools), CPU / bytes per turn from /proc.
+//   npx tsx test/bench/probe-worker-turns.ts [sessions=1] [rounds=100] [--unbundled]
+// PROBE_PROF=<dir> runs the workers with --cpu-prof; PROBE_STRACE=<file> under `strace -f -c`.
+import { readFileSync } from "node:fs";
+import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
+import { initParams, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
+import { startFakeOpenAI } from "../fakes/openai-server.js";
+import { bundledWorkerMain } from "../../packages/host/dist/worker-path.js";
+import { childEnv, memoryOf } from "./proc.js";
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const sessions = Number(args[0] ?? 1);
+const rounds = Number(args[1] ?? 100);
+const main = process.argv.includes("--unbundled") ? WORKER_MAIN : bundledWorkerMain();
+const prof = process.env["PROBE_PROF"];
+const straceOut = process.env["PROBE_STRACE"];
+
+function stat(pid: number): { cpu: number; sys: number; r: number; w: number; syscw: number } {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const n = (k: string) => Number(new RegExp(`${k}: (\\d+)`).exec(io)?.[1] ?? 0);
+  return { cpu: (Number(f[11]) + Number(f[12])) * 10, sys: Number(f[12]) * 10, r: n("rchar"), w: n("wchar"), syscw: n("syscw") };
+}
+
+const fake = await startFakeOpenAI({ responder: () => ({ text: "ok, here is a short answer" }) });
+let sys = 0;
+let cpu = 0, w = 0, r = 0, syscw = 0, turns = 0;
+let pss = 0;
+for (let s = 0; s < sessions; s++) {
+  const ws = tempWorkspace("probe-wt-");
+  const pre = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const command = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, main] : [process.execPath, ...pre, main];
+  const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
+  let done: (() => void) | null = null;
+  client.onEvent((e: SessionEventParams) => {
+    if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    if (e.event.type === "turn_completed") done?.();
+    if (e.event.type === "turn_failed") throw new Error(JSON.stringify(e.event));
+  });
+  await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` }));
+  const pid = straceOut ? Number(readFileSync(`/proc/${client.pid}/task/${client.pid}/children`, "utf8").trim().split(" ")[0]) : client.pid!;
+  await new Promise((res) => setTimeout(res, 200));
+  const a = stat(pid);
+  for (let i = 0; i < rounds; i++) {
+    const completed = new Promise<void>((res) => (done = res));
+    await client.enqueue(userMessage(`m-${s}-${i}`, `hello number ${i}`));
+    await completed;
+    if (i === 9) pss += (memoryOf(pid)?.pssKb ?? 0);
+  }
+  const b = stat(pid);
+  cpu += b.cpu - a.cpu; sys += b.sys - a.sys; w += b.w - a.w; r += b.r - a.r; syscw += b.syscw - a.syscw; turns += rounds;
+  await client.shutdown().catch(() => undefined);
+  await client.exited;
+  ws.cleanup();
+}
+await fake.close();
+console.log(`${sessions} × ${rounds} (${main.endsWith("bundle.js") ? "bundle" : "unbundled"}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);
