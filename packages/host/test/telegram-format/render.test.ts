@@ -107,3 +107,25 @@ describe("renderTelegramHtml", () => {
     for (const md of samples) render(md);
   });
 });
+
+describe("plain text shortcut", () => {
+  it("renders text without markup exactly as the full Markdown path does", async () => {
+    const { renderMarkdown } = await import("../../src/channels/telegram/format/markdown.js");
+    // Every character class a reply may hold, markup included, so both sides of the shortcut are hit.
+    const alphabet = [..."abcXYZ019 .,;?'\"()$%^/\n\n", "é", "😀", "中", "*", "_", "`", "#", "-", "+", ">", "<", "&", "[", "]", "!", ":", "@", "=", "|", "~", "\\", "\t", " ", "www.", "http://x.y", "1.", "\u00a0", "\r\n"];
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let plain = 0;
+    for (let i = 0; i < 3000; i++) {
+      const length = 1 + Math.floor(next() * 40);
+      let text = "";
+      // Half the samples from letters and punctuation only, so many take the shortcut.
+      const pool = i % 2 === 0 ? alphabet.slice(0, 26) : alphabet;
+      for (let j = 0; j < length; j++) text += pool[Math.floor(next() * pool.length)];
+      const fast = renderTelegramHtml(text);
+      if (fast === text) plain++;
+      expect(fast, JSON.stringify(text)).toBe(renderMarkdown(text));
+    }
+    expect(plain).toBeGreaterThan(300);
+  });
+});

@@ -230,8 +230,20 @@ function renderBlocks(tokens: readonly Token[], quoteDepth: number): string {
     .join("\n\n");
 }
 
+/**
+ * Text Markdown renders as itself: none of the characters that start markup or need escaping, no
+ * line starting with a digit or a space (lists, code), no hard break, no run of blank lines, no
+ * bare-domain autolink. Most short answers are like this and skip the lexer.
+ */
+const MAYBE_MARKUP = /[\\`*_~[\]<>|&#!@:=+\-\t\r\f\v\u00a0]|www\.|(^|\n)[\d ]|^\s| \n|\n\n\n|\s$/i;
+
 /** Render model Markdown as Telegram HTML (balanced tags, Telegram-allowed tags only). */
 export function renderTelegramHtml(markdown: string): string {
+  return MAYBE_MARKUP.test(markdown) ? renderMarkdown(markdown) : markdown;
+}
+
+/** The full path through marked's lexer (exported so tests can hold the shortcut above to it). */
+export function renderMarkdown(markdown: string): string {
   const normalized = markdown.replace(/\r\n?/g, "\n");
   let html = renderBlocks(parser.lexer(normalized), 0).trim();
   // Code spans inside formatting leave empty pairs like `<b></b>` behind; drop them.
