@@ -35,6 +35,8 @@ const PROCESS_TOOLS = new Set(["shell", "shell_close"]);
 export class AuditLog {
   /** Arguments of running calls by session and call id, for the `tool_finished` record. */
   private readonly running = new Map<string, string>();
+  /** Each conversation's file, once its folder was made (a folder removed meanwhile is made again on ENOENT). */
+  private readonly paths = new Map<string, string>();
 
   constructor(
     private readonly workdir: string,
@@ -98,14 +100,28 @@ export class AuditLog {
 
   private append(record: AuditRecord): void {
     try {
+      const line = `${JSON.stringify(this.redactor.redactDeep(record))}\n`;
+      const known = this.paths.get(record.conversationId);
+      if (known !== undefined) {
+        try {
+          return appendLine(known, line);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        }
+      }
       const path = auditLogPath(this.workdir, record.conversationId);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      // One write of a whole line with O_APPEND: concurrent lines never interleave; a crash can only tear the last one.
-      appendFileSync(path, `${JSON.stringify(this.redactor.redactDeep(record))}\n`, { flag: "a", mode: 0o600 });
+      appendLine(path, line);
+      this.paths.set(record.conversationId, path);
     } catch (err) {
       this.log.warn({ conversationId: record.conversationId, error: err instanceof Error ? err.message : String(err) }, "audit record could not be written");
     }
   }
+}
+
+/** One write of a whole line with O_APPEND: concurrent lines never interleave; a crash can only tear the last one. */
+function appendLine(path: string, line: string): void {
+  appendFileSync(path, line, { flag: "a", mode: 0o600 });
 }
 
 /** Where a call ran: over SSH (fixed remote, or the `remote` argument of a selectable one), the sandbox, or the worker. */

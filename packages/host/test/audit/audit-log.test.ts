@@ -1,0 +1,37 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { createRedactor } from "@starling/protocol";
+import { auditLogPath } from "@starling/workdir-migrations";
+import { afterEach, describe, expect, it } from "vitest";
+import { AuditLog } from "../../src/audit/audit-log.js";
+
+// Scope: AuditLog appending to real files in a temporary workdir.
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const targets = { conversationId: "tg-000001", sandbox: "subprocess", remote: null };
+
+function lines(path: string): { type: string; turnId: number }[] {
+  return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; turnId: number });
+}
+
+describe("AuditLog", () => {
+  it("appends one line per record and makes the folder again when it was removed by hand", () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-audit-"));
+    const audit = new AuditLog(dir, createRedactor({ TOKEN: "s3cret-value" }), () => targets, pino({ level: "silent" }));
+    const path = auditLogPath(dir, "tg-000001");
+    audit.onEvent("tg-000001.foreground", { type: "turn_started", turnId: 1, messageIds: ["m1"] } as never);
+    audit.onEvent("tg-000001.foreground", { type: "turn_completed", turnId: 1 } as never);
+    expect(lines(path).map((l) => `${l.type}#${l.turnId}`)).toEqual(["turn_started#1", "turn_ended#1"]);
+
+    rmSync(join(dir, "audit"), { recursive: true, force: true });
+    audit.onEvent("tg-000001.foreground", { type: "turn_started", turnId: 2, messageIds: ["m2"] } as never);
+    expect(lines(path).map((l) => `${l.type}#${l.turnId}`)).toEqual(["turn_started#2"]);
+  });
+});
