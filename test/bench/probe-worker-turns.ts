@@ -12,7 +12,7 @@ import { childEnv, memoryOf } from "./proc.js";
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const sessions = Number(args[0] ?? 1);
 const rounds = Number(args[1] ?? 100);
-const main = process.argv.includes("--unbundled") ? WORKER_MAIN : bundledWorkerMain();
+const main = process.env["PROBE_WORKER"] ?? (process.argv.includes("--unbundled") ? WORKER_MAIN : bundledWorkerMain());
 const prof = process.env["PROBE_PROF"];
 const straceOut = process.env["PROBE_STRACE"];
 

@@ -7,6 +7,7 @@ export const Keys = {
   message: (index: number) => `msg:${pad(index)}`,
   messagePrefix: "msg:",
   inbox: (messageId: string) => `inbox:${messageId}`,
+  inboxPrefix: "inbox:",
   queue: (queueId: number) => `queue:${pad(queueId)}`,
   queuePrefix: "queue:",
   turn: (turnId: number) => `turn:${pad(turnId)}`,

@@ -176,6 +176,7 @@ export class SessionStore {
       this.messages.push(value as TranscriptMessage);
     }
     for await (const value of this.db.values(prefixRange(Keys.queuePrefix))) this.queue.push(value as QueuedInput);
+    for await (const key of this.db.keys(prefixRange(Keys.inboxPrefix))) this.inbox.add(key.slice(Keys.inboxPrefix.length));
     for await (const value of this.db.values({ ...prefixRange(Keys.turnPrefix), reverse: true, limit: 1 })) {
       this.lastTurn = value as TurnRecord;
     }
@@ -191,13 +192,11 @@ export class SessionStore {
 
   /** Has this messageId been accepted before (queued or already answered)? */
   async seen(messageId: string): Promise<boolean> {
-    if (this.inbox.has(messageId)) return true;
-    const hit = (await this.db.get(Keys.inbox(messageId))) !== undefined;
-    if (hit) this.inbox.add(messageId);
-    return hit;
+    // Every accepted id is in memory (loaded at open, added after each durable enqueue): no read per message.
+    return this.inbox.has(messageId);
   }
 
-  /** Synchronous form of `seen` for use inside a commit: ids accepted by this process or found by `seen`. */
+  /** Synchronous form of `seen` for use inside a commit. */
   knows(messageId: string): boolean {
     return this.inbox.has(messageId);
   }
@@ -255,7 +254,7 @@ export class SessionStore {
       throw err;
     }
     if (point) crashPoint(point);
-    for (const op of tx.ops) if (op.type === "put" && op.key.startsWith("inbox:")) this.inbox.add(op.key.slice(6));
+    for (const op of tx.ops) if (op.type === "put" && op.key.startsWith(Keys.inboxPrefix)) this.inbox.add(op.key.slice(Keys.inboxPrefix.length));
     for (const entry of tx.events) this.listener(entry);
     return out;
   }

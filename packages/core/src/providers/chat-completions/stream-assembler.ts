@@ -33,7 +33,7 @@ export class CompletionAssembler {
 
   /** One parsed `data:` payload of the stream. */
   addChunk(json: unknown): void {
-    const chunk = parseWire(WireChunk, json, "stream chunk");
+    const chunk = plainDelta(json) ?? parseWire(WireChunk, json, "stream chunk");
     if (chunk.error !== undefined && chunk.error !== null) throw upstreamError(chunk);
     if (chunk.usage) this.usage = mapUsage(chunk.usage);
     for (const choice of (chunk.choices ?? []).slice(0, 1)) {
@@ -134,3 +134,26 @@ function upstreamError(body: { error?: unknown }): ProviderError {
   });
 }
 
+const absent = (v: unknown): boolean => v === undefined || v === null;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The common chunk of a stream, checked by hand: one choice whose delta has only text (or nothing), no
+ * usage, no error. A stream sends hundreds of these per answer, and zod costs ~0.1 ms each; anything
+ * else (tool calls, usage, errors, odd shapes) goes through the WireChunk schema. It accepts only what
+ * the schema accepts, so the result is the same.
+ */
+function plainDelta(json: unknown): WireChunk | null {
+  if (!isRecord(json) || !absent(json["usage"]) || json["error"] !== undefined || !Array.isArray(json["choices"])) return null;
+  for (const choice of json["choices"] as unknown[]) {
+    if (!isRecord(choice)) return null;
+    const reason = choice["finish_reason"];
+    if (!absent(reason) && typeof reason !== "string") return null;
+    const delta = choice["delta"];
+    if (absent(delta)) continue;
+    if (!isRecord(delta) || !absent(delta["tool_calls"])) return null;
+    const content = delta["content"];
+    if (!absent(content) && typeof content !== "string") return null;
+  }
+  return json as WireChunk;
+}
