@@ -231,11 +231,12 @@ function renderBlocks(tokens: readonly Token[], quoteDepth: number): string {
 }
 
 /**
- * Text Markdown renders as itself: none of the characters that start markup or need escaping, no
- * line starting with a digit or a space (lists, code), no hard break, no run of blank lines, no
- * bare-domain autolink. Most short answers are like this and skip the lexer.
+ * Text Markdown renders as itself: none of the characters that start inline markup or need escaping,
+ * no whitespace but spaces and newlines, no line starting with a digit, space, `-`, `+`, `=` or `#`
+ * (lists, code, headings), no hard break, no run of blank lines, no autolink (`://`, `www.`, `@`).
+ * Most short answers are like this and skip the lexer.
  */
-const MAYBE_MARKUP = /[\\`*_~[\]<>|&#!@:=+\-\t\r\f\v\u00a0]|www\.|(^|\n)[\d ]|^\s| \n|\n\n\n|\s$/i;
+const MAYBE_MARKUP = /[\\`*_~[\]<>|&@]|[^\S \n]|:\/\/|www\.|(^|\n)[\d \-+=#]|^\s| \n|\n\n\n|\s$/i;
 
 /** Render model Markdown as Telegram HTML (balanced tags, Telegram-allowed tags only). */
 export function renderTelegramHtml(markdown: string): string {
