@@ -21,6 +21,18 @@ export function auditTargets(settings: { sandbox: { mode: string } }, conversati
   return { conversationId: conversation.id, sandbox: conversation.sandboxOverride ?? settings.sandbox.mode, remote: conversation.remote };
 }
 
+/** The event types that leave a record (onEvent's cases). */
+const AUDITED: ReadonlySet<SessionEvent["type"]> = new Set([
+  "turn_started",
+  "tool_started",
+  "tool_finished",
+  "turn_completed",
+  "turn_failed",
+  "turn_cancelled",
+  "turn_superseded",
+  "turn_recovered",
+]);
+
 /** Tools that start processes (they run in the sandbox, or over SSH); the others run inside the worker. */
 const PROCESS_TOOLS = new Set(["shell", "shell_close"]);
 
@@ -47,6 +59,7 @@ export class AuditLog {
 
   /** Records what `event` means for the audit trail (most events mean nothing). */
   onEvent(sessionId: string, event: SessionEvent): void {
+    if (!AUDITED.has(event.type)) return; // text deltas, progress …: looked at before anything else is done
     const targets = this.targetsOf(sessionId);
     if (!targets) return;
     const time = new Date().toISOString();
