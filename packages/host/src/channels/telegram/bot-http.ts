@@ -18,7 +18,9 @@ const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
  * JSON Bot API calls over `node:http(s)` with a keep-alive Agent. telegraf's client drops its
  * keep-alive agent for an `http://` api root and node-fetch then sends `Connection: close`, so every
  * call opened a TCP connection (a local Bot API server paid for it too); this client keeps one per
- * in-flight call and reuses it. Uploads (multipart) still go through telegraf.
+ * in-flight call and reuses it. Uploads (multipart) still go through telegraf. Not Node's global
+ * `fetch` (undici, keep-alive too): it does not tell whether a request went out on a reused socket,
+ * which the safe retry below needs.
  */
 export class BotHttp {
   private readonly agent: http.Agent;
