@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 
 /** The headers of a response as providers read them (a fetch `Headers` fits too). */
 export interface HeaderSource {
@@ -13,9 +12,26 @@ export interface HttpResponse {
   readonly headers: HeaderSource;
 }
 
+interface Client {
+  request(url: URL, options: RequestOptions): ClientRequest;
+  agent: Agent;
+}
+
 // One keep-alive pool per scheme for the worker's model calls. Node's agent drops an idle socket a
 // second before the server's `Keep-Alive: timeout` hint, and idle sockets do not keep the process alive.
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+// The modules load on the first call (node:https costs ~20 ms of start-up otherwise).
+const clients = new Map<string, Promise<Client>>();
+function clientFor(protocol: "http:" | "https:"): Promise<Client> {
+  let client = clients.get(protocol);
+  if (!client) {
+    client =
+      protocol === "https:"
+        ? import("node:https").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: true }) }))
+        : import("node:http").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: true }) }));
+    clients.set(protocol, client);
+  }
+  return client;
+}
 
 /**
  * A response read straight from `node:http`. Model calls use this instead of the global `fetch`,
@@ -63,13 +79,13 @@ export function nodeHttpUrl(url: URL): boolean {
  * POSTs `payload` and resolves once response headers arrive (any status). `signal` cuts the request
  * at once, whether it waits for headers or its body is being read; rejects with the raw cause.
  */
-export function postJson(url: URL, headers: Record<string, string>, payload: Buffer, signal: AbortSignal): Promise<NodeResponse> {
+export async function postJson(url: URL, headers: Record<string, string>, payload: Buffer, signal: AbortSignal): Promise<NodeResponse> {
+  const client = await clientFor(url.protocol === "https:" ? "https:" : "http:");
   return new Promise((resolve, reject) => {
-    const secure = url.protocol === "https:";
-    const request = (secure ? httpsRequest : httpRequest)(url, {
+    const request = client.request(url, {
       method: "POST",
       headers: { ...headers, "content-length": String(payload.byteLength) },
-      agent: secure ? agents.https : agents.http,
+      agent: client.agent,
     });
     let response: NodeResponse | null = null;
     const onAbort = (): void => {
