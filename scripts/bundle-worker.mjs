@@ -8,7 +8,8 @@
 // at start. `import.meta.url` keeps each source file's own URL (core resolves gpt-tokenizer with it).
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
-import { statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readFile } from "node:fs/promises";
@@ -45,6 +46,103 @@ const externals = {
   },
 };
 
+/**
+ * For the snapshot build only: classic-level loads a native addon, which a snapshot cannot hold,
+ * so it is replaced by a stand-in that requires the real module (by its installed path) the first
+ * time a database is opened, after deserialisation.
+ */
+const snapshotShims = {
+  name: "starling-snapshot-shims",
+  setup(b) {
+    b.onResolve({ filter: /^classic-level$/ }, async (args) => {
+      if (args.pluginData?.inner) return undefined;
+      const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { inner: true } });
+      if (found.errors.length) return { errors: found.errors };
+      kept.add(found.path);
+      return { path: found.path, namespace: "lazy-native" };
+    });
+    // Built-in modules whose native state a snapshot cannot hold (Node 20 refuses node:http's parser
+    // binding): their exports are bound right after deserialisation, before the worker's main runs.
+    // Module code that reads one of them while the snapshot is built sees undefined and fails the build.
+    b.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
+      const real = await import(`node:${args.path}`);
+      const names = Object.keys(real).filter((n) => n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n));
+      const classes = names.filter((n) => /^[A-Z]/.test(n) && typeof real[n] === "function");
+      return {
+        loader: "js",
+        contents: `let builtin;
+const deferred = (name) => new Proxy(function () {}, {
+  // An instance made while the snapshot is built (core's keep-alive agents) is created for real on first use.
+  construct(_, argv) {
+    let instance;
+    const make = () => (instance ??= Reflect.construct(builtin[name], argv));
+    return new Proxy({}, {
+      get: (_, key) => { const value = Reflect.get(make(), key); return typeof value === "function" ? value.bind(make()) : value; },
+      set: (_, key, value) => Reflect.set(make(), key, value),
+      has: (_, key) => Reflect.has(make(), key),
+    });
+  },
+  apply() { throw new Error("node:${args.path}.\${name} called while the worker's start-up snapshot is built"); },
+});
+export let ${names.map((n) => (classes.includes(n) ? `${n} = deferred("${n}")` : n)).join(", ")};
+export { builtin as default };
+require("node:v8").startupSnapshot.addDeserializeCallback(() => {
+  builtin = require("node:${args.path}");
+  ({ ${names.join(", ")} } = builtin);
+});`,
+      };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-native" }, (args) => ({
+      loader: "js",
+      contents: `let real;
+const load = () => (real ??= require("node:module").createRequire(${JSON.stringify(args.path)})(${JSON.stringify(args.path)}));
+exports.ClassicLevel = new Proxy(function ClassicLevel() {}, {
+  construct: (_, argv, newTarget) => Reflect.construct(load().ClassicLevel, argv, newTarget === exports.ClassicLevel ? load().ClassicLevel : newTarget),
+  get: (_, key) => load().ClassicLevel[key],
+});`,
+    }));
+  },
+};
+
+const LAZY_BUILTINS = /^(node:)?(http|https|http2|net|tls|dgram|child_process|readline|inspector)$/;
+
+/**
+ * Prepended to the snapshot script. While the snapshot is built:
+ * - crypto's random UUIDs are refused: Node would keep their pre-generated pool in the blob and
+ *   every worker would then hand out the same "random" ids (Math.random is reseeded on start; that
+ *   pool is not);
+ * - Node 20's snapshot builder runs without V8's "change array by copy" methods (node:http itself
+ *   calls toSorted at load); they are lent for the build and removed before serialisation (a worker
+ *   started from the blob has V8's own).
+ */
+const SNAPSHOT_PRELUDE = (importer) => `"use strict";
+var __starlingImporter;
+function __starlingImport(specifier) {
+  __starlingImporter ??= require("node:module").createRequire(${JSON.stringify(importer)})(${JSON.stringify(importer)});
+  return __starlingImporter(specifier);
+}
+{
+  const crypto = require("node:crypto");
+  const saved = [crypto, crypto.webcrypto].map((o) => [o, o.randomUUID]);
+  for (const [o] of saved) o.randomUUID = () => { throw new Error("randomUUID while building the worker's start-up snapshot"); };
+  const lent = {
+    toSorted(compare) { return this.slice().sort(compare); },
+    toReversed() { return this.slice().reverse(); },
+    toSpliced(...args) { const copy = this.slice(); copy.splice(...args); return copy; },
+    with(index, value) { const copy = this.slice(); copy[index < 0 ? index + copy.length : index] = value; return copy; },
+  };
+  const missing = Object.keys(lent).filter((name) => !(name in Array.prototype));
+  for (const name of missing) Object.defineProperty(Array.prototype, name, { value: lent[name], writable: true, configurable: true });
+  require("node:v8").startupSnapshot.addSerializeCallback(() => {
+    for (const [o, f] of saved) o.randomUUID = f;
+    for (const name of missing) delete Array.prototype[name];
+  });
+}
+`;
+
 const result = await build({
   entryPoints: [entry],
   outfile,
@@ -64,4 +162,63 @@ const inputs = {};
 for (const path of [...Object.keys(result.metafile.inputs).map((input) => resolve(root, input)), ...kept]) {
   inputs[path] = statSync(path).mtimeMs;
 }
-writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs }) + "\n");
+const snapshot = await buildSnapshot(inputs);
+writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs, snapshot }) + "\n");
+
+/**
+ * The start-up snapshot (docs: packages/worker/README.md): packages/worker/dist/snapshot.js bundled
+ * as one CommonJS script (what `node --build-snapshot` accepts), then run once by this Node to write
+ * worker.blob. Node refuses a blob from another build, so the manifest records version and arch; the
+ * host uses the blob only when they match (else the ES module bundle above). Returns null, with a
+ * warning, when the snapshot cannot be built: the bundle alone still works.
+ */
+async function buildSnapshot(inputs) {
+  const dist = join(root, "packages/worker/dist");
+  const script = join(dist, "snapshot.bundle.cjs");
+  const blob = join(dist, "worker.blob");
+  const importer = join(dist, "snapshot-import.cjs");
+  rmSync(blob, { force: true });
+  try {
+    const snap = await build({
+      entryPoints: [join(dist, "snapshot.js")],
+      outfile: script,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      plugins: [snapshotShims, externals],
+      metafile: true,
+      logLevel: "error",
+      legalComments: "none",
+      write: false,
+    });
+    // A snapshot's own code has no dynamic import (V8: "A dynamic import callback was not specified"):
+    // every import() of an installed module goes through snapshot-import.cjs, a file Node loads
+    // normally after deserialisation. The externals plugin made each such specifier an absolute path.
+    const text = snap.outputFiles[0].text.replace(/\bimport\((?=")/g, "__starlingImport(");
+    // A value destructured from a late-bound built-in while the snapshot is built would stay undefined.
+    for (const m of text.matchAll(/var \{([^}]*)\} = \(init_(\w+?)\d*\(\)/g)) {
+      if (!LAZY_BUILTINS.test(m[2])) continue;
+      const names = m[1].split(",").map((part) => part.split(":")[0].trim());
+      const bad = names.filter((name) => !/^[A-Z]/.test(name));
+      if (bad.length) throw new Error(`module code copies ${bad.join(", ")} from node:${m[2]} while the snapshot is built`);
+    }
+    writeFileSync(script, SNAPSHOT_PRELUDE(importer) + text);
+    writeFileSync(importer, "// Loaded by the worker's start-up snapshot: dynamic import() from a file Node compiled itself.\nmodule.exports = (specifier) => import(specifier);\n");
+    for (const input of Object.keys(snap.metafile.inputs)) {
+      if (!input.includes(":")) inputs[resolve(root, input)] ??= statSync(resolve(root, input)).mtimeMs; // not "lazy-native:…"
+    }
+    // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
+    try {
+      execFileSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    } catch (err) {
+      throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
+    }
+    for (const file of [script, importer, blob]) inputs[file] = statSync(file).mtimeMs;
+    return { blob, node: process.version, arch: process.arch };
+  } catch (err) {
+    console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);
+    rmSync(blob, { force: true });
+    return null;
+  }
+}

@@ -99,7 +99,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, options: { cwd?
       return ps
         .split("\n")
         .map((l) => l.trim().split(/\s+/))
-        .filter((f) => Number(f[1]) === child.pid && /worker\/dist\/main(\.bundle)?\.js/.test(f.slice(2).join(" ")))
+        .filter((f) => Number(f[1]) === child.pid && /worker\/dist\/(main(\.bundle)?\.js|worker\.blob)/.test(f.slice(2).join(" ")))
         .map((f) => Number(f[0]));
     },
     stop: async (signal = "SIGTERM") => {

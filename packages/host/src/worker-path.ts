@@ -23,20 +23,53 @@ export function bundledVersion(): string | undefined {
  */
 export function bundledWorkerMain(): string {
   if (isBundled()) return fileURLToPath(new URL("./starling-worker.js", import.meta.url));
-  const manifest = fileURLToPath(new URL("../../worker/dist/main.bundle.json", import.meta.url));
-  return (workspaceWorker ??= currentBundle(manifest) ?? fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url)));
+  return (workspaceWorker ??= currentBundle(workspaceManifest()) ?? fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url)));
 }
 let workspaceWorker: string | undefined;
 
-const BundleManifest = z.object({ bundle: z.string(), inputs: z.record(z.string(), z.number()) });
+/**
+ * Node's arguments that start the shipped worker: `--snapshot-blob <worker.blob>` while the workspace
+ * build's start-up snapshot is current and was made by this Node (version and arch), else the file
+ * bundledWorkerMain() names.
+ */
+export function bundledWorkerArgs(): string[] {
+  if (isBundled()) return [bundledWorkerMain()];
+  const blob = (workspaceSnapshot ??= currentSnapshot(workspaceManifest()) ?? "");
+  return blob ? ["--snapshot-blob", blob] : [bundledWorkerMain()];
+}
+let workspaceSnapshot: string | undefined;
+
+function workspaceManifest(): string {
+  return fileURLToPath(new URL("../../worker/dist/main.bundle.json", import.meta.url));
+}
+
+const BundleManifest = z.object({
+  bundle: z.string(),
+  inputs: z.record(z.string(), z.number()),
+  snapshot: z.object({ blob: z.string(), node: z.string(), arch: z.string() }).nullish(),
+});
 
 /** The bundle a manifest names, unless it is missing or one of its inputs changed since (e.g. a later `tsc -b` alone). */
 export function currentBundle(manifest: string): string | null {
+  return readCurrent(manifest)?.bundle ?? null;
+}
+
+/**
+ * The start-up snapshot a manifest names, while the bundle is current, the blob exists and it was
+ * built by this very Node (`node --snapshot-blob` refuses a blob from another build).
+ */
+export function currentSnapshot(manifest: string, node = { version: process.version, arch: process.arch }): string | null {
+  const snapshot = readCurrent(manifest)?.snapshot;
+  if (!snapshot || snapshot.node !== node.version || snapshot.arch !== node.arch || !existsSync(snapshot.blob)) return null;
+  return snapshot.blob;
+}
+
+function readCurrent(manifest: string): z.infer<typeof BundleManifest> | null {
   try {
-    const { bundle, inputs } = BundleManifest.parse(JSON.parse(readFileSync(manifest, "utf8")));
-    if (!existsSync(bundle)) return null;
-    for (const [path, mtimeMs] of Object.entries(inputs)) if (statSync(path).mtimeMs !== mtimeMs) return null;
-    return bundle;
+    const parsed = BundleManifest.parse(JSON.parse(readFileSync(manifest, "utf8")));
+    if (!existsSync(parsed.bundle)) return null;
+    for (const [path, mtimeMs] of Object.entries(parsed.inputs)) if (statSync(path).mtimeMs !== mtimeMs) return null;
+    return parsed;
   } catch {
     return null; // no bundle built, or an input is gone: the unbundled worker
   }
@@ -55,5 +88,5 @@ export function workerCommand(configuredPath: string | undefined): [string, ...s
   if (configuredPath && existsSync(configuredPath)) {
     return configuredPath.endsWith(".js") ? [process.execPath, configuredPath] : [configuredPath];
   }
-  return [process.execPath, bundledWorkerMain()];
+  return [process.execPath, ...bundledWorkerArgs()];
 }

@@ -1,10 +1,11 @@
 // The host starts the esbuild bundle of the worker only while it matches the compiled files it was made
-// from; a stale bundle (sources rebuilt by `tsc -b` alone) must never run.
+// from; a stale bundle (sources rebuilt by `tsc -b` alone) must never run. The start-up snapshot is used
+// only on top of a current bundle and only by the Node that built it (Node refuses another build's blob).
 import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { currentBundle } from "../../src/worker-path.js";
+import { currentBundle, currentSnapshot } from "../../src/worker-path.js";
 
 let dir: string;
 let bundle: string;
@@ -40,5 +41,43 @@ describe("currentBundle", () => {
     rmSync(bundle);
     expect(currentBundle(manifest)).toBeNull();
     expect(currentBundle(join(dir, "missing.json"))).toBeNull();
+  });
+});
+
+describe("currentSnapshot", () => {
+  const node = { version: "v20.20.2", arch: "x64" };
+  let blob: string;
+  beforeEach(() => {
+    blob = join(dir, "worker.blob");
+    writeFileSync(blob, "blob");
+    writeFileSync(manifest, JSON.stringify({ bundle, inputs: { [input]: statSync(input).mtimeMs, [blob]: statSync(blob).mtimeMs }, snapshot: { blob, node: node.version, arch: node.arch } }));
+  });
+
+  it("names the blob while the bundle is current and this Node built it", () => {
+    expect(currentSnapshot(manifest, node)).toBe(blob);
+  });
+
+  it("falls back to the bundle for another Node version or arch", () => {
+    expect(currentSnapshot(manifest, { ...node, version: "v20.20.3" })).toBeNull();
+    expect(currentSnapshot(manifest, { ...node, arch: "arm64" })).toBeNull();
+    expect(currentBundle(manifest)).toBe(bundle);
+  });
+
+  it("falls back when the blob is missing, was rebuilt, or the bundle is stale", () => {
+    const later = new Date(statSync(blob).mtimeMs + 5_000);
+    utimesSync(blob, later, later);
+    expect(currentSnapshot(manifest, node)).toBeNull();
+    rmSync(blob);
+    expect(currentSnapshot(manifest, node)).toBeNull();
+    writeFileSync(blob, "blob");
+    writeFileSync(manifest, JSON.stringify({ bundle, inputs: { [input]: statSync(input).mtimeMs }, snapshot: { blob, node: node.version, arch: node.arch } }));
+    utimesSync(input, later, later);
+    expect(currentSnapshot(manifest, node)).toBeNull();
+  });
+
+  it("is absent from a manifest without a snapshot (its build failed)", () => {
+    writeFileSync(manifest, JSON.stringify({ bundle, inputs: {}, snapshot: null }));
+    expect(currentSnapshot(manifest, node)).toBeNull();
+    expect(currentBundle(manifest)).toBe(bundle);
   });
 });

@@ -1,0 +1,66 @@
+// The worker's life after its modules are loaded: logger, JSON-RPC connection on stdio, signals.
+// Called by main.ts (plain start) and by snapshot.ts after a start-up snapshot is deserialised: it
+// creates every fd, handle and timer, so none of them is ever captured in a snapshot.
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ResponseMessage,
+} from "vscode-jsonrpc/node.js";
+import { ErrorCodes } from "@starling/protocol";
+import { createWorkerLogger } from "./logger.js";
+import { guardStdout } from "./stdout-guard.js";
+import { WorkerServer } from "./server.js";
+
+export function runWorker(): void {
+  guardStdout();
+  const log = createWorkerLogger();
+  const reader = new StreamMessageReader(process.stdin);
+  const writer = new StreamMessageWriter(process.stdout);
+  const connection = createMessageConnection(reader, writer, {
+    error: (m) => log.error(m),
+    warn: (m) => log.warn(m),
+    info: (m) => log.info(m),
+    log: (m) => log.debug(m),
+  });
+
+  let exiting = false;
+  function exit(code: number): void {
+    if (exiting) return;
+    exiting = true;
+    process.exitCode = code;
+    // Give the writer a moment to flush the last response.
+    setTimeout(() => process.exit(code), 20).unref();
+  }
+
+  const server = new WorkerServer(connection, log, exit);
+  server.register();
+  // A frame that is not JSON (or has a bad header) gets JSON-RPC's parse error with id null; the
+  // reader then goes on with the next frame, so the worker keeps serving.
+  reader.onError((err) => {
+    log.warn({ err: err.message }, "unreadable frame skipped");
+    const response: ResponseMessage = {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` },
+    };
+    void writer.write(response).catch(() => undefined);
+  });
+  connection.onError(([err]) => log.warn({ err: err.message }, "connection error"));
+  connection.onClose(() => void server.shutdown().finally(() => exit(0)));
+
+  // A worker whose host is gone (stdin closed) must not keep its database locked.
+  process.stdin.on("end", () => void server.shutdown().finally(() => exit(0)));
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => void server.shutdown().finally(() => exit(0)));
+  }
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err: err.message, stack: err.stack }, "uncaught exception");
+    exit(1);
+  });
+  process.on("unhandledRejection", (err) => log.error({ err: String(err) }, "unhandled rejection"));
+
+  connection.listen();
+  // Load core while waiting for `initialize` (a warm spare is then fully warm; a cold start overlaps the two).
+  setImmediate(() => void import("@starling/core").catch(() => undefined));
+}
