@@ -36,8 +36,8 @@ export function skillVersion(content: string): string {
  * Every skill in `<workspace>/.skill/`: each sub-folder (by name) that has a SKILL.md. A SKILL.md that
  * is too large, unreadable, malformed or a link out of the workspace becomes a problem entry.
  */
-export async function scanSkills(workspace: string): Promise<SkillScan> {
-  const root = await realpath(workspace).catch(() => workspace);
+export async function scanSkills(workspace: string, resolvedRoot?: string): Promise<SkillScan> {
+  const root = resolvedRoot ?? (await workspaceRoot(workspace));
   const dir = join(root, SKILL_DIR);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const scan: SkillScan = { skills: [], problems: [] };
@@ -50,6 +50,11 @@ export async function scanSkills(workspace: string): Promise<SkillScan> {
     else scan.skills.push(read);
   }
   return scan;
+}
+
+/** The workspace with links resolved (SKILL.md links may not point outside it). */
+export function workspaceRoot(workspace: string): Promise<string> {
+  return realpath(workspace).catch(() => workspace);
 }
 
 async function readSkill(root: string, name: string, file: string): Promise<SkillInfo | { problem: string }> {

@@ -1,5 +1,5 @@
 import type { TranscriptMessage } from "@starling/protocol";
-import { EMPTY_SCAN, scanSkills, type SkillScan } from "./skill-scan.js";
+import { EMPTY_SCAN, scanSkills, workspaceRoot, type SkillScan } from "./skill-scan.js";
 
 export const SKILL_NOTICE_HEADER = "[Runtime Skill Updates]";
 /** Longest SKILL.md text repeated in a notice; the rest is one skill_load away. */
@@ -20,11 +20,14 @@ export class SkillTracker {
   private seen = new Map<string, string>();
   private seenUpTo = 0;
   private lastSeenMessage: TranscriptMessage | undefined;
+  private root: string | undefined;
 
   constructor(private readonly workspace: string) {}
 
   async refresh(): Promise<SkillScan> {
-    this.snapshot = await scanSkills(this.workspace);
+    // The workspace's real path is resolved once per session: it is re-read at every turn start otherwise.
+    this.root ??= await workspaceRoot(this.workspace);
+    this.snapshot = await scanSkills(this.workspace, this.root);
     return this.snapshot;
   }
 
