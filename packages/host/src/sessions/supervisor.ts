@@ -52,7 +52,10 @@ export class SessionSupervisor {
     this.slots = new TurnSlots(
       options.maxConcurrentTurns,
       (err) => options.log.error({ err: errorText(err) }, "turn slot queue error"),
-      () => this.changes.fire(),
+      () => {
+        this.changes.fire();
+        this.spares.refill();
+      },
     );
     this.context = {
       options,
@@ -64,7 +67,9 @@ export class SessionSupervisor {
       takeSpare: (launch) => this.spares.take(launch),
       changes: this.changes,
     };
-    this.spares = new WarmSpares(options.warmSpares ?? 0, options.spareLaunch, options.log.child({ component: "warm-spares" }));
+    this.spares = new WarmSpares(options.warmSpares ?? 0, options.spareLaunch, options.log.child({ component: "warm-spares" }), () =>
+      this.waitingWithoutWorker(Math.max(1, options.maxConcurrentTurns)),
+    );
     // Stored inbound items reach their session's owner through the commit that stored them (no wake calls).
     this.unsubscribe = options.store.subscribe("inbound:", (changes) => {
       if (!this.started) return; // start() picks up whatever was admitted before it
@@ -218,6 +223,16 @@ export class SessionSupervisor {
       this.runners.set(sessionId, r);
     }
     return r;
+  }
+
+  /** Sessions waiting for a turn slot that have no worker (each will start one when granted), counted up to `cap`. */
+  private waitingWithoutWorker(cap: number): number {
+    let n = 0;
+    for (const id of this.slots.waitingSessions()) {
+      if (n >= cap) break;
+      if (!this.runners.get(id)?.workerRunning) n++;
+    }
+    return n;
   }
 
   private sessionsWithItems(): string[] {

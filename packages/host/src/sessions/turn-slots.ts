@@ -67,6 +67,11 @@ export class TurnSlots {
     return this.waiting.some((id) => id !== sessionId);
   }
 
+  /** The waiting sessions, first in line first. */
+  waitingSessions(): readonly string[] {
+    return this.waiting;
+  }
+
   /** 1-based position among waiting sessions, or null. */
   position(sessionId: string): number | null {
     const index = this.waiting.indexOf(sessionId);

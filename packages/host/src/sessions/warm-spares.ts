@@ -8,6 +8,8 @@ export type SpareLaunch = Omit<SessionLaunch, "init">;
 
 /** A dead spare is replaced after this long; after this many short-lived spares in a row, no more are started. */
 const REPLACE_DELAY_MS = 200;
+/** Spares above `warm_spares` (started for waiting conversations) are stopped once none has been needed for this long. */
+const SURPLUS_LINGER_MS = 10_000;
 const MAX_QUICK_DEATHS = 5;
 const QUICK_DEATH_MS = 5_000;
 
@@ -46,18 +48,40 @@ export class SpareWorker {
  * and environment match its launch (the worker changes into its workspace at `initialize`) and a new
  * spare starts in the background. A spare that dies is replaced; spares that keep dying right after
  * their start (a broken worker command) stop being replaced, so a broken setup does not spin.
+ *
+ * While conversations without a worker wait for a turn slot (a flood of new chats), more spares are
+ * kept — one per such conversation, at most `demand`'s cap (`max_concurrent_turns`) — so their worker
+ * starts overlap the running turns instead of following them inside the slot. The extra spares stop
+ * once none has been needed for SURPLUS_LINGER_MS.
  */
 export class WarmSpares {
   private readonly spares = new Set<SpareWorker>();
   private quickDeaths = 0;
   private stopped = false;
   private template: SpareLaunch | null = null;
+  private surplusTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly count: number,
     private readonly launch: (() => Promise<SpareLaunch>) | undefined,
     private readonly log: pino.Logger,
+    /** Spares wanted now beyond the floor `count` (conversations waiting without a worker), already capped. */
+    private readonly demand: () => number = () => 0,
   ) {}
+
+  /** Spares to keep right now: the configured floor, or more while conversations wait for a worker. */
+  private target(): number {
+    return this.count <= 0 ? 0 : Math.max(this.count, this.demand());
+  }
+
+  /** Re-reads the demand (the supervisor calls it when the slot queue changes): starts spares, or schedules stopping extras. */
+  refill(): void {
+    if (!this.template || this.stopped) return;
+    this.fill();
+    if (this.spares.size > this.target() && !this.surplusTimer) {
+      this.surplusTimer = setTimeout(() => this.trim(), SURPLUS_LINGER_MS).unref();
+    }
+  }
 
   /** Starts the spares (once the host is ready to spawn workers). */
   start(): void {
@@ -89,6 +113,7 @@ export class WarmSpares {
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
+    if (this.surplusTimer) clearTimeout(this.surplusTimer);
     const spares = [...this.spares];
     this.spares.clear();
     await Promise.all(spares.map((s) => s.client.close(timeoutMs).catch(() => undefined)));
@@ -97,10 +122,21 @@ export class WarmSpares {
   private fill(): void {
     const template = this.template;
     if (!template || this.stopped || this.quickDeaths >= MAX_QUICK_DEATHS) return;
-    while (this.spares.size < this.count) {
+    while (this.spares.size < this.target()) {
       const spare = new SpareWorker(template);
       this.spares.add(spare);
       void spare.client.exited.then((exit) => this.onExit(spare, exit.code, exit.signal));
+    }
+  }
+
+  private trim(): void {
+    this.surplusTimer = null;
+    if (this.stopped) return;
+    let surplus = this.spares.size - this.target();
+    for (const spare of this.spares) {
+      if (surplus-- <= 0) break;
+      this.spares.delete(spare);
+      void spare.client.close(5_000).catch(() => undefined);
     }
   }
 

@@ -4,7 +4,7 @@ import { mkdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SessionLaunch } from "../../src/sessions/supervisor.js";
-import { createHarness, replyText, sessionInit, waitUntil, WORKER_MAIN, type Harness } from "./harness.js";
+import { createHarness, echo, lastUserText, replyText, sessionInit, waitUntil, WORKER_MAIN, type Harness } from "./harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -21,7 +21,7 @@ const alive = (pid: number) => {
   }
 };
 
-function spareSetup(harness: Harness) {
+function spareSetup(harness: Harness, maxConcurrentTurns = 4) {
   const command: [string, ...string[]] = [process.execPath, WORKER_MAIN];
   const env = { ...process.env, STARLING_LOG_LEVEL: "info" };
   const launch = async (sessionId: string): Promise<SessionLaunch> => {
@@ -34,7 +34,7 @@ function spareSetup(harness: Harness) {
       env,
     };
   };
-  return harness.supervisor({ warmSpares: 1, launch, spareLaunch: async () => ({ command, cwd: harness.dir, env }) });
+  return harness.supervisor({ warmSpares: 1, maxConcurrentTurns, launch, spareLaunch: async () => ({ command, cwd: harness.dir, env }) });
 }
 
 describe("warm spare workers", () => {
@@ -71,4 +71,23 @@ describe("warm spare workers", () => {
     expect(sup.sparePids()).toEqual([]);
     await waitUntil(() => !alive(second!), "the spare to exit");
   });
+
+  it("while new conversations wait for a turn slot, a spare is kept for each, up to max_concurrent_turns", async () => {
+    // "busy" turns never get their model answer: they hold both slots while the others wait.
+    h = await createHarness({ responder: (req, i) => (lastUserText(req).startsWith("busy") ? { raw: { steps: [], then: "stall" } } : echo(req, i)) });
+    const harness = h;
+    const sup = spareSetup(harness, 2);
+    sup.start();
+    await waitUntil(() => sup.sparePids().length === 1, "the configured spare");
+    for (const id of ["b1", "b2"]) await harness.admit(`${id}.foreground`, "busy");
+    await waitUntil(() => harness.fake.requests.length === 2, "both slots held by running turns");
+    for (const id of ["w1", "w2", "w3"]) await harness.admit(`${id}.foreground`, `hi ${id}`);
+    // Three conversations wait without a worker; the cap (2 slots) bounds the spares started for them.
+    await waitUntil(() => sup.sparePids().length === 2, "a second spare for the waiting conversations");
+    expect(sup.status("w1.foreground").queuePosition).toBe(1);
+    expect(sup.status("w1.foreground").workerRunning).toBe(false);
+    await sup.stop(3000);
+    expect(sup.sparePids()).toEqual([]);
+  });
 });
+
