@@ -100,7 +100,7 @@ export const TelegramChannelConfig = z.object({
     .int()
     .nonnegative()
     .default(1000)
-    .describe("A turn still running after this long gets a progress panel (a message edited in place); a faster answer gets none. 0: every turn gets one at once"),
+    .describe("A turn still running after this long gets a progress panel (a message edited in place); a faster answer gets none. 0: every turn gets one (and typing) at once"),
   admin_user_ids: z.array(TELEGRAM_ID).default([]).describe("Telegram user ids that are admins from the start"),
   allowed_chat_ids: z.array(TELEGRAM_ID).default([]).describe("Chats approved without asking an admin"),
   group_trigger: z

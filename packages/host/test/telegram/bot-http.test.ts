@@ -75,6 +75,15 @@ function botApi(apiRoot: string): BotApi {
   return new BotApi("123:secret", apiRoot, pino({ level: "silent" }), { baseDelayMs: 10, maxDelayMs: 50 }, new SendBudget(NO_SEND_LIMITS));
 }
 
+/** One send opens the connection; the server then closes it as the next request arrives on it. */
+async function keptAliveConnectionAboutToClose(): Promise<{ edge: EdgeServer; api: BotApi }> {
+  edge = await startEdgeServer();
+  api = botApi(edge.apiRoot);
+  await api.call("sendMessage", { chat_id: 7, text: "first" });
+  edge.dropNextReused();
+  return { edge, api };
+}
+
 describe("BotApi over kept-alive connections", () => {
   it("makes consecutive calls over one TCP connection (http api root)", async () => {
     edge = await startEdgeServer();
@@ -86,10 +95,7 @@ describe("BotApi over kept-alive connections", () => {
   });
 
   it("retries an idempotent call at once on a fresh connection when the kept-alive one was closed under it", async () => {
-    edge = await startEdgeServer();
-    api = botApi(edge.apiRoot);
-    await api.call("sendMessage", { chat_id: 7, text: "first" });
-    edge.dropNextReused();
+    const { edge, api } = await keptAliveConnectionAboutToClose();
     // One attempt only: the stale socket is not counted as a failed attempt.
     await expect(api.call("editMessageText", { chat_id: 7, message_id: 1, text: "edited" }, { maxAttempts: 1 })).resolves.toBe(true);
     expect(edge.received).toEqual(["sendMessage", "editMessageText"]);
@@ -97,10 +103,7 @@ describe("BotApi over kept-alive connections", () => {
   });
 
   it("does not repeat a send silently on a closed kept-alive connection: the retry carries the duplicate label", async () => {
-    edge = await startEdgeServer();
-    api = botApi(edge.apiRoot);
-    await api.call("sendMessage", { chat_id: 7, text: "first" });
-    edge.dropNextReused();
+    const { edge, api } = await keptAliveConnectionAboutToClose();
     const labelled = (payload: { text: string }) => ({ ...payload, text: `(possible duplicate) ${payload.text}` });
     await api.call("sendMessage", { chat_id: 7, text: "second" }, { afterUnknownOutcome: labelled as never });
     expect(edge.texts).toEqual(["first", "(possible duplicate) second"]);

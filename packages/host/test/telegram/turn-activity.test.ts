@@ -139,7 +139,20 @@ describe("progress panel", () => {
     expect(fake.messages(42).map((m) => m.text)).toEqual(["the quick answer"]);
     expect(fake.calls("editMessageText")).toHaveLength(0);
     expect(points).not.toContain("panel_created");
-    expect(fake.chatActions(42).length).toBeGreaterThan(0); // typing still shows while the turn runs
+    expect(fake.chatActions(42)).toHaveLength(0); // ended before the typing delay too: the reply is the only call
+  });
+
+  it("shows typing but no panel for a turn that runs past the typing delay and ends within the panel delay", async () => {
+    await setup();
+    const channel = await h.startChannel({ panelDelayMs: 60_000 });
+    channel.turnActivity(activity("s#9", "calling_model", { startedAt: Date.now() }));
+    await fake.waitFor(() => fake.chatActions(42).length > 0);
+    channel.turnActivity(activity("s#9", "done", { startedAt: Date.now() }));
+    await queueReply("the answer");
+    channel.wakeOutbox();
+    await fake.waitFor(() => fake.messages(42).length === 1);
+    expect(fake.messages(42)[0]!.text).toBe("the answer");
+    expect(fake.calls("editMessageText")).toHaveLength(0);
   });
 
   it("shows the panel once a turn has run for the delay, and its final state when it ends", async () => {

@@ -11,10 +11,10 @@ import { CommandMenu } from "./command-menu.js";
 import { DEFAULT_DOWNLOAD_LIMIT_BYTES } from "./inbound-media.js";
 import { OutboxSender } from "./outbox-sender.js";
 import { Poller } from "./poller.js";
-import { ProgressPanels } from "./progress-panel.js";
+import { DEFAULT_PANEL_DELAY_MS, ProgressPanels } from "./progress-panel.js";
 import { ReplySender } from "./reply-sender.js";
 import { SendBudget, type SendLimits } from "./send-budget.js";
-import { TypingIndicator } from "./typing.js";
+import { TYPING_DELAY_MS, TypingIndicator } from "./typing.js";
 
 export interface TelegramChannelOptions {
   /** Channel id from the config (`telegram-main`); prefixes conversation ids. */
@@ -113,7 +113,9 @@ export class TelegramChannel implements Channel {
     this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs, delayMs: this.options.panelDelayMs });
     this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500 });
     this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
-    this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs });
+    // A turn's progress shows at once when its panel does (`progress_panel_delay_ms: 0`).
+    const typingDelayMs = Math.min(TYPING_DELAY_MS, this.options.panelDelayMs ?? DEFAULT_PANEL_DELAY_MS);
+    this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs, delayMs: typingDelayMs });
     const admission = new UpdateAdmission({
       channelId: this.id,
       store,

@@ -10,17 +10,26 @@ export interface TypingOptions {
   signal: AbortSignal;
   /** Telegram shows `typing` for ~5 s; resend every `intervalMs` (default 4000). */
   intervalMs?: number;
+  /**
+   * The first `typing` goes out once a turn has run this long (default TYPING_DELAY_MS): an answer
+   * faster than that arrives before the user could see the indicator, and costs one call less.
+   */
+  delayMs?: number;
   /** A turn with no activity for this long is assumed gone (default 30 min). */
   staleMs?: number;
 }
 
+/** Too short for anyone to notice the indicator missing; most model calls take longer. */
+export const TYPING_DELAY_MS = 300;
+
 interface ChatTyping {
+  /** The first send (after the delay), then every `intervalMs`: one timer, re-armed. */
   timer: NodeJS.Timeout;
   /** turnKey → time of its last activity. */
   turns: Map<string, number>;
 }
 
-/** The `typing` chat action, repeated while at least one turn of the chat is active. Best-effort. */
+/** The `typing` chat action, shown after a short delay and repeated while a turn of the chat is active. Best-effort. */
 export class TypingIndicator {
   private readonly chats = new Map<string, ChatTyping>();
 
@@ -38,11 +47,11 @@ export class TypingIndicator {
     }
     if (this.options.signal.aborted) return;
     if (!chat) {
-      const timer = setInterval(() => this.tick(chatId), this.options.intervalMs ?? 4000);
+      const delay = this.options.delayMs ?? TYPING_DELAY_MS;
+      const timer = setTimeout(() => this.tick(chatId), Math.max(0, activity.startedAt + delay - Date.now()));
       timer.unref();
       chat = { timer, turns: new Map() };
       this.chats.set(chatId, chat);
-      this.send(chatId);
     }
     chat.turns.set(activity.turnKey, Date.now());
   }
@@ -63,11 +72,13 @@ export class TypingIndicator {
     for (const [turnKey, at] of chat.turns) if (at < staleBefore) chat.turns.delete(turnKey);
     if (chat.turns.size === 0 || this.options.signal.aborted) return this.stopChat(chatId);
     this.send(chatId);
+    chat.timer = setTimeout(() => this.tick(chatId), this.options.intervalMs ?? 4000);
+    chat.timer.unref();
   }
 
   private stopChat(chatId: string): void {
     const chat = this.chats.get(chatId);
-    if (chat) clearInterval(chat.timer);
+    if (chat) clearTimeout(chat.timer);
     this.chats.delete(chatId);
   }
 
