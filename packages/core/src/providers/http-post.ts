@@ -17,17 +17,18 @@ interface Client {
   agent: Agent;
 }
 
-// One keep-alive pool per scheme for the worker's model calls. Node's agent drops an idle socket a
-// second before the server's `Keep-Alive: timeout` hint, and idle sockets do not keep the process alive.
-// The modules load on the first call (node:https costs ~20 ms of start-up otherwise).
+// One agent per scheme for the worker's model calls; the modules load on the first call (node:https
+// costs ~20 ms of start-up otherwise). No keep-alive yet: with it, test/conformance/host-tools.test.ts
+// ("catalog…", four workers at once) lost a worker's shutdown answer in 1 of 2–3 runs, cause not found
+// (issue #8 report); a connection per call costs less than fetch did with its pool.
 const clients = new Map<string, Promise<Client>>();
 function clientFor(protocol: "http:" | "https:"): Promise<Client> {
   let client = clients.get(protocol);
   if (!client) {
     client =
       protocol === "https:"
-        ? import("node:https").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: true }) }))
-        : import("node:http").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: true }) }));
+        ? import("node:https").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: false }) }))
+        : import("node:http").then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: false }) }));
     clients.set(protocol, client);
   }
   return client;

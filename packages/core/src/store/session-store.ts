@@ -143,6 +143,8 @@ export class SessionStore {
   compaction: CompactionRecord | null = null;
   private inbox = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** Ephemeral events took seqs that no batch has stored yet. */
+  private metaUnstored = false;
   private listener: EventListener = () => undefined;
   private writeErrorListener: WriteErrorListener = () => undefined;
 
@@ -244,6 +246,12 @@ export class SessionStore {
       throw new BuildError(err);
     }
     if (tx.ops.length === 0 && tx.events.length === 0) return out;
+    if (tx.ops.length === 0 && point === null) {
+      // Only ephemeral events: their seqs are stored with the next batch's meta (see emitEphemeral).
+      this.metaUnstored = true;
+      for (const entry of tx.events) this.listener(entry);
+      return out;
+    }
     const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
     try {
       if (point) failPoint(point);
@@ -253,6 +261,7 @@ export class SessionStore {
       this.restore(before);
       throw err;
     }
+    this.metaUnstored = false;
     if (point) crashPoint(point);
     for (const op of tx.ops) if (op.type === "put" && op.key.startsWith(Keys.inboxPrefix)) this.inbox.add(op.key.slice(Keys.inboxPrefix.length));
     for (const entry of tx.events) this.listener(entry);
@@ -279,7 +288,14 @@ export class SessionStore {
     this.compaction = s.compaction;
   }
 
-  /** Emits a non-durable event (progress, tool_started…): seq is persisted, the event itself is not. */
+  /**
+   * Emits a non-durable event (progress, tool_started…): it gets the next seq and is announced in seq
+   * order after every earlier commit, but writes nothing itself — the counter is stored with the next
+   * batch (every batch writes meta) or at close. A turn sends several of these; a LevelDB batch each
+   * was a fifth of the worker's store cost per turn. After a crash the seqs of ephemeral events sent
+   * since the last batch may be used again: the host keys nothing on them (it dedupes durable events,
+   * whose seqs are always stored with them).
+   */
   emitEphemeral(event: SessionEvent): Promise<number> {
     return this.commit(null, (tx) => tx.emit(event));
   }
@@ -298,6 +314,7 @@ export class SessionStore {
 
   async close(): Promise<void> {
     await this.chain;
+    if (this.metaUnstored && this.db.status === "open") await this.db.put(Keys.meta, { ...this.meta });
     await this.db.close();
   }
 }
