@@ -48,8 +48,8 @@ const externals = {
 
 /**
  * For the snapshot build only: classic-level loads a native addon, which a snapshot cannot hold,
- * so it is replaced by a stand-in that requires the real module (by its installed path) the first
- * time a database is opened, after deserialisation.
+ * so it is replaced by a stand-in that requires the real module (by its installed path) after
+ * deserialisation: in the background once the worker runs, or when a database is opened first.
  */
 const snapshotShims = {
   name: "starling-snapshot-shims",
@@ -99,6 +99,8 @@ require("node:v8").startupSnapshot.addDeserializeCallback(() => {
       loader: "js",
       contents: `let real;
 const load = () => (real ??= require("node:module").createRequire(${JSON.stringify(args.path)})(${JSON.stringify(args.path)}));
+// Loaded in the background right after start (a warm spare then opens its database at once).
+require("node:v8").startupSnapshot.addDeserializeCallback(() => setImmediate(() => load()));
 exports.ClassicLevel = new Proxy(function ClassicLevel() {}, {
   construct: (_, argv, newTarget) => Reflect.construct(load().ClassicLevel, argv, newTarget === exports.ClassicLevel ? load().ClassicLevel : newTarget),
   get: (_, key) => load().ClassicLevel[key],

@@ -1,6 +1,7 @@
 // CPU cost of one worker start, for comparing start-up variants under load (wall time swings with
 // the machine; CPU time per start does not as much). Usage:
-//   npx tsx test/bench/startup-cpu.ts [runs] [-- node args... worker.js]
+//   npx tsx test/bench/startup-cpu.ts [runs] [--warm] [-- node args... worker.js]
+// --warm: a warm spare's view: `initialize` sent 500 ms after spawn, only it timed (wall and CPU).
 // Without a command it measures the command the host uses (workerCommand from worker-path.ts).
 // Per start: spawn → `initialize` answered (wall), the worker's utime+stime at that moment
 // (/proc/<pid>/stat), and its RssAnon / Pss 300 ms later.
@@ -21,7 +22,8 @@ function cpuMs(pid: number): number {
 }
 
 const sep = process.argv.indexOf("--");
-const runs = Number(process.argv[2] && process.argv[2] !== "--" ? process.argv[2] : 10);
+const runs = Number(process.argv.slice(2, sep > 0 ? sep : undefined).find((a) => /^\d+$/.test(a)) ?? 10);
+const warm = process.argv.slice(2, sep > 0 ? sep : undefined).includes("--warm");
 const command: [string, ...string[]] = sep > 0 ? [process.execPath, ...process.argv.slice(sep + 1)] : workerCommand(undefined);
 const env = childEnv({ FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" });
 
@@ -30,11 +32,18 @@ const rows: { wall: number; cpu: number; anon: number; pss: number }[] = [];
 try {
   for (let i = 0; i < runs + 1; i++) {
     const ws = tempWorkspace("starling-startup-cpu-");
-    const t0 = now();
+    let t0 = now();
     const client = spawnWorker({ command, cwd: ws.dir, env, stderr: (line) => process.stderr.write(line + "\n") });
+    let cpu0 = 0;
+    if (warm) {
+      await client.raw("session/query", { view: "live_state" }).catch(() => undefined); // NotInitialized: up
+      await sleep(500);
+      cpu0 = cpuMs(client.pid!);
+      t0 = now();
+    }
     await client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws.dir, model: modelConfig(fake.url) });
     const wall = now() - t0;
-    const cpu = cpuMs(client.pid!);
+    const cpu = cpuMs(client.pid!) - cpu0;
     await sleep(300);
     const mem = memoryOf(client.pid);
     await client.close();
@@ -47,7 +56,7 @@ try {
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
 console.log(
-  `${command.slice(1).join(" ")}\n  ${runs} starts, load ${load}: wall p50 ${med(rows.map((r) => r.wall)).toFixed(0)} ms, ` +
+  `${command.slice(1).join(" ")}${warm ? " (warm: initialize only)" : ""}\n  ${runs} starts, load ${load}: wall p50 ${med(rows.map((r) => r.wall)).toFixed(0)} ms, ` +
     `CPU p50 ${med(rows.map((r) => r.cpu)).toFixed(0)} ms (min ${Math.min(...rows.map((r) => r.cpu))}), ` +
     `idle RssAnon ${med(rows.map((r) => r.anon)).toFixed(1)} MB, Pss ${med(rows.map((r) => r.pss)).toFixed(1)} MB`,
 );

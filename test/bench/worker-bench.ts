@@ -1,9 +1,9 @@
 // Part A: the worker on its own, each number beside a floor measured in the same run.
 import { spawn } from "node:child_process";
-import { PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
-import { modelConfig, startWorker, tempWorkspace, userMessage, WORKER_MAIN, type WorkerUnderTest } from "../conformance/harness.js";
+import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams, type WorkerClient } from "@starling/protocol";
+import { modelConfig, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
-import { bundledWorkerMain } from "../../packages/host/dist/worker-path.js";
+import { bundledWorkerArgs } from "../../packages/host/dist/worker-path.js";
 import { ECHO_SERVER, spawnRaw } from "./jsonrpc.js";
 import { childEnv, memoryOf, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
 import { now, summarize, type Summary } from "./stats.js";
@@ -27,7 +27,7 @@ export interface WorkerBenchResult {
     floor: Summary;
     /** `node -e 0` with the NODE_EXTRA_CA_CERTS the bench inherited (null when it is not set). */
     floorWithExtraCaCerts: Summary | null;
-    /** The file measured above: the one the host starts (the esbuild bundle while it is current). */
+    /** What was measured above: Node's arguments the host starts a worker with (the start-up snapshot or the esbuild bundle while current). */
     main: string;
     /** The same three figures for the unbundled packages/worker/dist/main.js (null when `main` is that file). */
     unbundled: { worker: Summary; workerListening: Summary; warmSpare: Summary } | null;
@@ -37,9 +37,9 @@ export interface WorkerBenchResult {
   memory: {
     /** A bare idle `node` process (the floor for RSS). */
     bareNode: Memory | null;
-    /** The worker 300 ms after `initialize` (unbundled, like the rest of Part A's worker figures). */
+    /** The unbundled dist/main.js 300 ms after `initialize` (null when that is what the host starts). */
     idle: Memory | null;
-    /** The same for the file the host starts (null when that is the unbundled one). */
+    /** What the host starts (start-up snapshot or bundle), 300 ms after `initialize`; the turn figures below are of the same worker. */
     idleBundled: Memory | null;
     /** The same worker after the warm-up turns (10: "memory per active conversation"). */
     afterWarmUp: Memory | null;
@@ -70,13 +70,23 @@ export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBe
 
 const WARM_SPARE_WAIT_MS = 500;
 
-function start(workspace: string, fake: FakeOpenAI): Promise<WorkerUnderTest> {
-  return startWorker({ workspace, modelUrl: fake.url, sessionId: "bench.foreground", env: WORKER_ENV });
+/** The worker the host would start (bundledWorkerArgs), initialized, acknowledging its durable events as the host does. */
+async function start(workspace: string, fake: FakeOpenAI): Promise<{ client: WorkerClient }> {
+  const client = spawnWorker({ command: [process.execPath, ...bundledWorkerArgs()], cwd: workspace, env: WORKER_ENV, stderr: "ignore" });
+  client.onEvent((e) => {
+    if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+  });
+  await withTimeout(
+    client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace, model: modelConfig(fake.url) }),
+    15_000,
+    "worker initialize",
+  );
+  return { client };
 }
 
 async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchResult["spawnReady"]> {
-  const main = bundledWorkerMain();
-  const mains = main === WORKER_MAIN ? [main] : [main, WORKER_MAIN];
+  const shipped = bundledWorkerArgs();
+  const mains = shipped.join(" ") === WORKER_MAIN ? [shipped] : [shipped, [WORKER_MAIN]];
   const times = mains.map(() => ({ worker: [] as number[], listening: [] as number[], warm: [] as number[] }));
   const floor: number[] = [];
   const floorNode = () => timeNode(["-e", "0"]);
@@ -94,7 +104,7 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
     }
     if (i % 2 === 0) floor.push(await floorNode());
   }
-  const [shipped, other] = times.map((t) => ({ worker: summarize(t.worker), workerListening: summarize(t.listening), warmSpare: summarize(t.warm) }));
+  const [first, other] = times.map((t) => ({ worker: summarize(t.worker), workerListening: summarize(t.listening), warmSpare: summarize(t.warm) }));
   const caCerts = process.env["NODE_EXTRA_CA_CERTS"];
   let floorWithExtraCaCerts: Summary | null = null;
   if (caCerts) {
@@ -102,7 +112,7 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
     for (let i = 0; i < 5; i++) withCa.push(await timeNode(["-e", "0"], childEnv({ NODE_EXTRA_CA_CERTS: caCerts })));
     floorWithExtraCaCerts = summarize(withCa);
   }
-  return { ...shipped!, floor: summarize(floor), floorWithExtraCaCerts, main, unbundled: other ?? null };
+  return { ...first!, floor: summarize(floor), floorWithExtraCaCerts, main: shipped.join(" "), unbundled: other ?? null };
 }
 
 /**
@@ -110,11 +120,11 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
  * (spawnWorker + initialize), plus a probe request sent first so the time splits into
  * "process up and speaking JSON-RPC" and "initialize" (lazy core import, LevelDB open, load).
  */
-async function startAndStop(fake: FakeOpenAI, main: string, warmMs = 0, idle?: (m: Memory | null) => void): Promise<{ listening: number; ready: number }> {
+async function startAndStop(fake: FakeOpenAI, main: string[], warmMs = 0, idle?: (m: Memory | null) => void): Promise<{ listening: number; ready: number }> {
   const ws = tempWorkspace("starling-bench-spawn-");
   try {
     let t0 = now();
-    const client = spawnWorker({ command: [process.execPath, main], cwd: ws.dir, env: WORKER_ENV, stderr: "ignore" });
+    const client = spawnWorker({ command: [process.execPath, ...main], cwd: ws.dir, env: WORKER_ENV, stderr: "ignore" });
     let listening = Number.NaN;
     const probe = client.raw("session/query", { view: "live_state" }).then(
       () => (listening = now() - t0),
@@ -203,12 +213,11 @@ async function timeEach(fn: () => Promise<unknown>, n: number, into: number[]): 
   }
 }
 
-/** Idle memory of the file the host starts, 300 ms after `initialize` (null when it is the unbundled one). */
-async function idleBundled(fake: FakeOpenAI): Promise<Memory | null> {
-  const main = bundledWorkerMain();
-  if (main === WORKER_MAIN) return null;
+/** Idle memory of the unbundled dist/main.js, 300 ms after `initialize` (null when the host starts that one anyway). */
+async function idleUnbundled(fake: FakeOpenAI): Promise<Memory | null> {
+  if (bundledWorkerArgs().join(" ") === WORKER_MAIN) return null;
   let memory: Memory | null = null;
-  await startAndStop(fake, main, 0, (m) => (memory = m));
+  await startAndStop(fake, [WORKER_MAIN], 0, (m) => (memory = m));
   return memory;
 }
 
@@ -255,7 +264,7 @@ async function benchTurns(
     const afterTurns = memoryOf(w.client.pid);
     return {
       turn: { worker: summarize(worker), enqueueAck: summarize(enqueueAck), floor: summarize(floor) },
-      memory: { bareNode, idle, idleBundled: await idleBundled(fake), afterWarmUp: after10, warmUpTurns: warm, afterTurns, turns: warm + turns },
+      memory: { bareNode, idle: await idleUnbundled(fake), idleBundled: idle, afterWarmUp: after10, warmUpTurns: warm, afterTurns, turns: warm + turns },
     };
   } finally {
     await w.client.close();
@@ -264,7 +273,7 @@ async function benchTurns(
 }
 
 /** Resolves, per call to `next()`, on the next `turn_completed` event (failures reject). */
-function completionCounter(w: WorkerUnderTest): { next(): Promise<void> } {
+function completionCounter(w: { client: WorkerClient }): { next(): Promise<void> } {
   let pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
   w.client.onEvent((p: SessionEventParams) => {
     if (!pending) return;
