@@ -3,9 +3,9 @@ import {
   createMessageConnection,
   ResponseError,
   StreamMessageReader,
-  StreamMessageWriter,
   type MessageConnection,
 } from "vscode-jsonrpc/node.js";
+import { FrameWriter } from "./frame-writer.js";
 import type { z } from "zod";
 import { Methods, type MethodDescriptor } from "./methods.js";
 import type {
@@ -221,7 +221,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerClient {
   child.once("error", () => child.emit("exit", null, null));
   const connection = createMessageConnection(
     new StreamMessageReader(child.stdout!),
-    new StreamMessageWriter(child.stdin!),
+    new FrameWriter(child.stdin!),
   );
   return new WorkerClient(child, connection);
 }

@@ -4,10 +4,9 @@
 import {
   createMessageConnection,
   StreamMessageReader,
-  StreamMessageWriter,
   type ResponseMessage,
 } from "vscode-jsonrpc/node.js";
-import { ErrorCodes } from "@starling/protocol";
+import { ErrorCodes, FrameWriter } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
 import { WorkerServer } from "./server.js";
@@ -16,7 +15,7 @@ export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
   const reader = new StreamMessageReader(process.stdin);
-  const writer = new StreamMessageWriter(process.stdout);
+  const writer = new FrameWriter(process.stdout);
   const connection = createMessageConnection(reader, writer, {
     error: (m) => log.error(m),
     warn: (m) => log.warn(m),

@@ -1,0 +1,56 @@
+import type { Writable } from "node:stream";
+import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node.js";
+
+/**
+ * Writes JSON-RPC frames (`Content-Length` header + UTF-8 JSON body, the same bytes as
+ * vscode-jsonrpc's `StreamMessageWriter`) with one buffer per frame, and every frame written in the
+ * same tick in one `writev`: the stream is corked at the first frame of a tick and uncorked on the
+ * next tick. `StreamMessageWriter` writes the header, waits for its callback, then writes the body,
+ * under a semaphore: two syscalls and two ticks per message, which was ~12 % of the host's CPU at
+ * one conversation (issue #8). Stream writes keep their order, so no semaphore is needed.
+ */
+export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
+  private corked = false;
+  private errors = 0;
+
+  constructor(private readonly stream: Writable) {
+    super();
+    stream.on("error", (err: Error) => this.fireError(err));
+    stream.on("close", () => this.fireClose());
+  }
+
+  write(msg: Message): Promise<void> {
+    let frame: Buffer;
+    try {
+      const body = Buffer.from(JSON.stringify(msg), "utf8");
+      frame = Buffer.concat([Buffer.from(`Content-Length: ${body.byteLength}\r\n\r\n`, "ascii"), body]);
+    } catch (err) {
+      this.fireError(err as Error, msg, ++this.errors);
+      return Promise.reject(err as Error);
+    }
+    if (this.stream.destroyed || this.stream.writableEnded) {
+      const err = new Error("the stream is closed");
+      this.fireError(err, msg, ++this.errors);
+      return Promise.reject(err);
+    }
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    return new Promise((resolve, reject) => {
+      this.stream.write(frame, (err) => {
+        if (!err) return resolve();
+        this.fireError(err, msg, ++this.errors);
+        reject(err);
+      });
+    });
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+}
