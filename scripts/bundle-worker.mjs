@@ -9,7 +9,7 @@
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
 import { execFileSync } from "node:child_process";
-import { rmSync, statSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readFile } from "node:fs/promises";
@@ -179,7 +179,6 @@ async function buildSnapshot(inputs) {
   const script = join(dist, "snapshot.bundle.cjs");
   const blob = join(dist, "worker.blob");
   const importer = join(dist, "snapshot-import.cjs");
-  rmSync(blob, { force: true });
   try {
     const snap = await build({
       entryPoints: [join(dist, "snapshot.js")],
@@ -212,7 +211,9 @@ async function buildSnapshot(inputs) {
     }
     // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
     try {
-      execFileSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+      // Written beside and renamed: a worker starting during a rebuild reads the old blob or the new one, never half of one.
+      execFileSync(process.execPath, ["--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+      renameSync(`${blob}.tmp`, blob);
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
     }
