@@ -25,14 +25,9 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
       const body = Buffer.from(JSON.stringify(msg), "utf8");
       frame = Buffer.concat([Buffer.from(`Content-Length: ${body.byteLength}\r\n\r\n`, "ascii"), body]);
     } catch (err) {
-      this.fireError(err as Error, msg, ++this.errors);
-      return Promise.reject(err as Error);
+      return this.failed(err as Error, msg);
     }
-    if (this.stream.destroyed || this.stream.writableEnded) {
-      const err = new Error("the stream is closed");
-      this.fireError(err, msg, ++this.errors);
-      return Promise.reject(err);
-    }
+    if (this.stream.destroyed || this.stream.writableEnded) return this.failed(new Error("the stream is closed"), msg);
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -41,13 +36,22 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
         this.stream.uncork();
       });
     }
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       this.stream.write(frame, (err) => {
-        if (!err) return resolve();
-        this.fireError(err, msg, ++this.errors);
-        reject(err);
+        if (err) void this.failed(err, msg);
+        resolve();
       });
     });
+  }
+
+  /**
+   * A frame that cannot be written is reported through `onError` and its promise still resolves:
+   * vscode-jsonrpc re-throws a rejected request write inside a promise executor, where nothing can
+   * catch it (an unhandled rejection). The peer is gone or going; its exit settles pending requests.
+   */
+  private failed(err: Error, msg: Message): Promise<void> {
+    this.fireError(err, msg, ++this.errors);
+    return Promise.resolve();
   }
 
   end(): void {

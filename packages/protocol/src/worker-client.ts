@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import {
   createMessageConnection,
   ResponseError,
-  StreamMessageReader,
   type MessageConnection,
 } from "vscode-jsonrpc/node.js";
 import { FrameWriter } from "./frame-writer.js";
+import { FrameReader } from "./frame-reader.js";
+import { ReadDrain } from "./read-drain.js";
 import type { z } from "zod";
 import { Methods, type MethodDescriptor } from "./methods.js";
 import type {
@@ -58,6 +59,9 @@ export class WorkerRequestError extends Error {
   }
 }
 
+/** How long an exit waits for the worker's last frames to be handled (normally: at once). */
+const EXIT_DRAIN_LIMIT_MS = 2000;
+
 /** Thrown when a request could not complete because the worker exited or the connection closed. */
 export class WorkerGoneError extends Error {
   override readonly name = "WorkerGoneError";
@@ -69,18 +73,28 @@ type Handler<P, R> = (params: P) => R | Promise<R>;
 export class WorkerClient {
   readonly exited: Promise<WorkerExit>;
   private exitInfo: WorkerExit | null = null;
+  /** The process has exited (its pid may be reused), even while its last frames are still being handled. */
+  private processGone = false;
   private eventHandlers: Handler<SessionEventParams, void>[] = [];
   private coordinateHandler: Handler<CoordinateParams, CoordinateResult> | null = null;
 
+  /**
+   * `drain` (given by `spawnWorker`): an exit is reported only after what the worker wrote before it
+   * was handled, so an answer sent just before exiting is not lost.
+   */
   constructor(
     readonly child: ChildProcess,
     private readonly connection: MessageConnection,
+    drain?: ReadDrain,
   ) {
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
-        this.exitInfo = { code, signal };
-        connection.dispose();
-        resolve(this.exitInfo);
+        this.processGone = true;
+        void (drain?.drained(child.stdout, EXIT_DRAIN_LIMIT_MS) ?? Promise.resolve()).then(() => {
+          this.exitInfo = { code, signal };
+          connection.dispose();
+          resolve(this.exitInfo);
+        });
       });
     });
     connection.onNotification(Methods.event.method, (raw: unknown) => {
@@ -161,7 +175,7 @@ export class WorkerClient {
   }
 
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    if (this.exitInfo || this.child.pid === undefined) return;
+    if (this.processGone || this.child.pid === undefined) return;
     try {
       process.kill(this.child.pid, signal);
     } catch {
@@ -178,7 +192,7 @@ export class WorkerClient {
   }
 
   private async send(method: string, params: unknown): Promise<unknown> {
-    if (this.exitInfo) throw new WorkerGoneError(`worker exited before ${method}`);
+    if (this.processGone) throw new WorkerGoneError(`worker exited before ${method}`);
     try {
       return await Promise.race([
         this.connection.sendRequest(method, params),
@@ -219,9 +233,10 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerClient {
   }
   // A failed spawn (ENOENT) surfaces as an exit with code null.
   child.once("error", () => child.emit("exit", null, null));
-  const connection = createMessageConnection(
-    new StreamMessageReader(child.stdout!),
-    new FrameWriter(child.stdin!),
-  );
-  return new WorkerClient(child, connection);
+  const reader = new FrameReader(child.stdout!);
+  const drain = new ReadDrain(reader);
+  const connection = createMessageConnection(reader, new FrameWriter(child.stdin!), undefined, {
+    messageStrategy: drain.strategy,
+  });
+  return new WorkerClient(child, connection, drain);
 }

@@ -1,0 +1,88 @@
+import type { Readable } from "node:stream";
+import { AbstractMessageReader, Disposable, type DataCallback, type Message, type MessageReader } from "vscode-jsonrpc/node.js";
+
+const HEADER_END = Buffer.from("\r\n\r\n", "ascii");
+
+/**
+ * Reads JSON-RPC frames (`Content-Length` header + UTF-8 JSON body) and hands each to the connection
+ * synchronously, in the same `data` event that completed it. vscode-jsonrpc's `StreamMessageReader`
+ * decodes each frame through a promise chain under a semaphore, so frames a worker wrote just before
+ * exiting could still be undecoded when its stdout closed: the exit then rejected an answer that had
+ * arrived (a `shutdown` answer, in 1 of 3 runs under load). Synchronous delivery also saves a few
+ * promises per frame. `framesRead` counts what was delivered.
+ */
+export class FrameReader extends AbstractMessageReader implements MessageReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Body length of the frame being read, once its header was parsed. */
+  private bodyLength = -1;
+  private callback: DataCallback | null = null;
+  framesRead = 0;
+
+  constructor(private readonly stream: Readable) {
+    super();
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    const onData = (chunk: Buffer): void => this.onData(chunk);
+    const onClose = (): void => this.fireClose();
+    const onError = (err: Error): void => this.fireError(err);
+    this.stream.on("data", onData);
+    this.stream.on("close", onClose);
+    this.stream.on("error", onError);
+    return Disposable.create(() => {
+      this.callback = null;
+      this.stream.off("data", onData);
+      this.stream.off("close", onClose);
+      this.stream.off("error", onError);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    for (;;) {
+      if (this.bodyLength < 0 && !this.readHeader()) return;
+      if (this.buffered < this.bodyLength) return;
+      const body = this.take(this.bodyLength);
+      this.bodyLength = -1;
+      let message: Message;
+      try {
+        message = JSON.parse(body.toString("utf8")) as Message;
+      } catch (err) {
+        this.fireError(new Error(`a frame's body is not JSON: ${(err as Error).message}`));
+        continue;
+      }
+      this.framesRead++;
+      this.callback?.(message);
+    }
+  }
+
+  /** Parses the next header if it is complete; a header without a valid Content-Length is skipped with an error. */
+  private readHeader(): boolean {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [all];
+    const end = all.indexOf(HEADER_END);
+    if (end < 0) return false;
+    const header = all.toString("ascii", 0, end);
+    this.take(end + HEADER_END.byteLength);
+    const match = /(?:^|\r\n)Content-Length:\s*(\d+)\s*(?:\r\n|$)/i.exec(header);
+    if (!match) {
+      this.fireError(new Error(`a frame header has no Content-Length: ${JSON.stringify(header.slice(0, 200))}`));
+      return this.readHeader();
+    }
+    this.bodyLength = Number(match[1]);
+    return true;
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.byteLength > 0 ? [rest] : [];
+    this.buffered = rest.byteLength;
+    return out;
+  }
+}
