@@ -31,7 +31,7 @@ let pss = 0;
 for (let s = 0; s < sessions; s++) {
   const ws = tempWorkspace("probe-wt-");
   const pre = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-  const command = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, main] : [process.execPath, ...pre, main];
+  const command: [string, ...string[]] = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, main] : [process.execPath, ...pre, main];
   const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
   let done: (() => void) | null = null;
   client.onEvent((e: SessionEventParams) => {
