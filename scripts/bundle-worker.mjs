@@ -164,8 +164,16 @@ const inputs = {};
 for (const path of [...Object.keys(result.metafile.inputs).map((input) => resolve(root, input)), ...kept]) {
   inputs[path] = statSync(path).mtimeMs;
 }
+/**
+ * V8 flags every worker runs with (the host reads them from the manifest; a snapshot blob only starts
+ * under the flags it was built with). `--always-sparkplug` compiles each function to baseline code on
+ * its first call: a worker runs each code path only a few times per conversation, mostly before V8
+ * would tier it up, and at 100 conversations it cut worker CPU per turn from ~14-16 to ~10-10.5 ms
+ * (test/bench/probe-throughput.ts, interleaved runs).
+ */
+const WORKER_NODE_FLAGS = ["--always-sparkplug"];
 const snapshot = await buildSnapshot(inputs);
-writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs, snapshot }) + "\n");
+writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs, snapshot, nodeFlags: WORKER_NODE_FLAGS }) + "\n");
 
 /**
  * The start-up snapshot (docs: packages/worker/README.md): packages/worker/dist/snapshot.js bundled
@@ -212,7 +220,7 @@ async function buildSnapshot(inputs) {
     // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
     try {
       // Written beside and renamed: a worker starting during a rebuild reads the old blob or the new one, never half of one.
-      execFileSync(process.execPath, ["--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+      execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
       renameSync(`${blob}.tmp`, blob);
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);

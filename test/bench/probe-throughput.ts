@@ -2,6 +2,7 @@
 // host, of its workers and of this process (the fake Bot API and fake model) per measured turn.
 //   npx tsx test/bench/probe-throughput.ts [conversations=100] [rounds=4] [--floor]
 // PROBE_PROF=<dir> writes V8 CPU profiles of the host and every worker there (workers through a wrapper script named in `agent_server.path`).
+// PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags.
 // A development probe, not part of `pnpm bench` (which measures the same level against the floor).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -56,6 +57,18 @@ const config = hostConfig({
   idleShutdownSeconds: 120,
   pollIntervalMs: 0,
 });
+const workerFlags = process.env["PROBE_WORKER_FLAGS"];
+if (workerFlags !== undefined) {
+  // Workers with extra V8/Node flags, started like the host starts them (snapshot blob).
+  mkdirSync(dir, { recursive: true });
+  const wrapper = join(dir, "worker-flags.sh");
+  const blob = fileURLToPath(new URL("../../packages/worker/dist/worker.blob", import.meta.url));
+  // A blob starts only under the flags it was built with (the manifest's nodeFlags).
+  const manifest = JSON.parse(readFileSync(fileURLToPath(new URL("../../packages/worker/dist/main.bundle.json", import.meta.url)), "utf8")) as { nodeFlags?: string[] };
+  const blobFlags = process.env["PROBE_WORKER_BUNDLE"] ? "" : (manifest.nodeFlags ?? []).join(" ");
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${blobFlags} ${workerFlags} ${process.env["PROBE_WORKER_BUNDLE"] ? fileURLToPath(new URL("../../packages/worker/dist/main.bundle.js", import.meta.url)) : `--snapshot-blob ${blob}`} "$@"\n`, { mode: 0o755 });
+  config["agent_server"] = { path: wrapper };
+}
 const prof = process.env["PROBE_PROF"];
 if (prof) {
   // Workers run through a wrapper that adds --cpu-prof (NODE_OPTIONS may not carry it).

@@ -28,16 +28,20 @@ export function bundledWorkerMain(): string {
 let workspaceWorker: string | undefined;
 
 /**
- * Node's arguments that start the shipped worker: `--snapshot-blob <worker.blob>` while the workspace
+ * Node's arguments that start the shipped worker: the manifest's V8 flags, then `--snapshot-blob <worker.blob>` while the workspace
  * build's start-up snapshot is current and was made by this Node (version and arch), else the file
  * bundledWorkerMain() names.
  */
 export function bundledWorkerArgs(): string[] {
   if (isBundled()) return [bundledWorkerMain()];
-  const blob = (workspaceSnapshot ??= currentSnapshot(workspaceManifest()) ?? "");
-  return blob ? ["--snapshot-blob", blob] : [bundledWorkerMain()];
+  if (!workspaceArgs) {
+    const blob = currentSnapshot(workspaceManifest());
+    const flags = readCurrent(workspaceManifest())?.nodeFlags ?? [];
+    workspaceArgs = blob ? [...flags, "--snapshot-blob", blob] : [...flags, bundledWorkerMain()];
+  }
+  return workspaceArgs;
 }
-let workspaceSnapshot: string | undefined;
+let workspaceArgs: string[] | undefined;
 
 function workspaceManifest(): string {
   return fileURLToPath(new URL("../../worker/dist/main.bundle.json", import.meta.url));
@@ -47,6 +51,8 @@ const BundleManifest = z.object({
   bundle: z.string(),
   inputs: z.record(z.string(), z.number()),
   snapshot: z.object({ blob: z.string(), node: z.string(), arch: z.string() }).nullish(),
+  /** V8 flags for the bundle and the blob (the blob starts only under the flags it was built with). */
+  nodeFlags: z.array(z.string()).default([]),
 });
 
 /** The bundle a manifest names, unless it is missing or one of its inputs changed since (e.g. a later `tsc -b` alone). */
