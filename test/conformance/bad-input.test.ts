@@ -38,6 +38,22 @@ describe.concurrent("bad input", () => {
     expect(raw.child.exitCode).toBeNull();
   });
 
+  it("valid JSON that is no JSON-RPC message gets -32600 (with its id when usable) and the worker keeps serving", async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    const raw = rawWorker(dir);
+    ctx.onTestFinished(() => raw.close());
+    raw.send({ hello: "world" });
+    expect(await raw.next((m) => "error" in m && m["id"] === null)).toMatchObject({ jsonrpc: "2.0", error: { code: ErrorCodes.InvalidRequest } });
+    raw.send({ jsonrpc: "2.0", id: 9, method: 5 });
+    expect(await raw.next((m) => m["id"] === 9)).toMatchObject({ error: { code: ErrorCodes.InvalidRequest, message: expect.stringMatching(/method/) } });
+    raw.send([{ jsonrpc: "2.0", id: 10, method: "session/query" }]);
+    expect(await raw.next((m) => "error" in m && m["id"] === null)).toMatchObject({ error: { code: ErrorCodes.InvalidRequest } });
+
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    expect(await raw.next((m) => m["id"] === 1)).toMatchObject({ result: { protocolVersion: 1 } });
+    expect(raw.child.exitCode).toBeNull();
+  });
+
   it("a request before initialize is refused with -32002 and the worker can still be initialized", async (ctx) => {
     const env = await newEnv(ctx);
     const w = env.launch();

@@ -3,6 +3,7 @@
 // creates every fd, handle and timer, so none of them is ever captured in a snapshot.
 import {
   createMessageConnection,
+  Message,
   StreamMessageReader,
   type ResponseMessage,
 } from "vscode-jsonrpc/node.js";
@@ -16,12 +17,37 @@ export function runWorker(): void {
   const log = createWorkerLogger();
   const reader = new StreamMessageReader(process.stdin);
   const writer = new FrameWriter(process.stdout);
-  const connection = createMessageConnection(reader, writer, {
-    error: (m) => log.error(m),
-    warn: (m) => log.warn(m),
-    info: (m) => log.info(m),
-    log: (m) => log.debug(m),
-  });
+  const connection = createMessageConnection(
+    reader,
+    writer,
+    {
+      error: (m) => log.error(m),
+      warn: (m) => log.warn(m),
+      info: (m) => log.info(m),
+      log: (m) => log.debug(m),
+    },
+    {
+      // Valid JSON that is no request, notification or response (vscode-jsonrpc would only log it)
+      // gets JSON-RPC's Invalid Request error, with the frame's id when it has a usable one.
+      messageStrategy: {
+        handleMessage: (message, next) => {
+          if (Message.isRequest(message) || Message.isNotification(message) || Message.isResponse(message)) return next(message);
+          const raw = message as { id?: unknown };
+          const id = typeof raw.id === "string" || typeof raw.id === "number" ? raw.id : null;
+          log.warn({ id }, "invalid request skipped");
+          const response: ResponseMessage = {
+            jsonrpc: "2.0",
+            id,
+            error: {
+              code: ErrorCodes.InvalidRequest,
+              message: "invalid request: a JSON-RPC 2.0 message needs a string \"method\" (with a string or number \"id\" for a request), or a \"result\"/\"error\" with an id",
+            },
+          };
+          void writer.write(response);
+        },
+      },
+    },
+  );
 
   let exiting = false;
   function exit(code: number): void {
