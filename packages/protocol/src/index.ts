@@ -122,3 +122,4 @@ export {
   type SpawnWorkerOptions,
   type WorkerExit,
 } from "./worker-client.js";
+export { keepAliveClient, postOverKeepAlive, type PostClient, type PostOptions, type PostExchange } from "./http-post.js";

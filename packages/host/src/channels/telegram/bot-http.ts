@@ -1,5 +1,5 @@
-import http from "node:http";
-import https from "node:https";
+import type { IncomingMessage } from "node:http";
+import { keepAliveClient, postOverKeepAlive, type PostClient } from "@starling/protocol";
 import { TelegramError } from "telegraf";
 import { AbortedError } from "./api-retry.js";
 
@@ -10,9 +10,8 @@ import { AbortedError } from "./api-retry.js";
  */
 export const FREE_SOCKET_TIMEOUT_MS = 4000;
 
-/** Calls that may be repeated without a visible effect: retried at once when a reused socket was closed under them. */
+/** Calls that may be repeated without a visible effect: sent once more when a reused socket was closed under them. */
 const IDEMPOTENT = /^(get[A-Z]\w*|sendChatAction|editMessage\w+|setMyCommands|deleteMyCommands)$/;
-const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /**
  * JSON Bot API calls over `node:http(s)` with a keep-alive Agent. telegraf's client drops its
@@ -20,80 +19,58 @@ const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
  * call opened a TCP connection (a local Bot API server paid for it too); this client keeps one per
  * in-flight call and reuses it. Uploads (multipart) still go through telegraf. Not Node's global
  * `fetch` (undici, keep-alive too): it does not tell whether a request went out on a reused socket,
- * which the safe retry below needs.
+ * which the safe repeat (`postOverKeepAlive`, idempotent calls only) needs.
  */
 export class BotHttp {
-  private readonly agent: http.Agent;
-  private readonly request: typeof http.request;
+  private readonly client: Promise<PostClient>;
   private readonly base: string;
 
   constructor(token: string, apiRoot: string) {
-    const secure = apiRoot.startsWith("https:");
-    const options = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS };
-    this.agent = secure ? new https.Agent(options) : new http.Agent(options);
-    this.request = secure ? https.request : http.request;
+    this.client = keepAliveClient(apiRoot.startsWith("https:") ? "https:" : "http:", { timeout: FREE_SOCKET_TIMEOUT_MS });
     this.base = new URL(`./bot${token}/`, apiRoot.endsWith("/") ? apiRoot : `${apiRoot}/`).toString();
   }
 
   /** One call: the `result` of an `ok` answer, a TelegramError for a Bot API error (as telegraf throws it). */
   async call(method: string, payload: unknown, signal: AbortSignal | undefined): Promise<unknown> {
-    const body = Buffer.from(JSON.stringify(payload ?? {}));
+    if (signal?.aborted) throw new AbortedError();
+    const { response } = await postOverKeepAlive(await this.client, new URL(this.base + method), {
+      headers: { "content-type": "application/json" },
+      body: Buffer.from(JSON.stringify(payload ?? {})),
+      signal,
+      abortError: () => new AbortedError(),
+      repeatOnStaleSocket: IDEMPOTENT.test(method),
+    });
+    let text: string;
     try {
-      return await this.once(method, payload, body, signal);
+      text = await readBody(response);
     } catch (err) {
-      if (!(err instanceof StaleSocketError)) throw err;
-      if (!IDEMPOTENT.test(method)) throw err.original;
-      return this.once(method, payload, body, signal);
+      throw signal?.aborted ? new AbortedError() : err;
     }
+    const status = response.statusCode ?? 0;
+    if (status >= 500) throw new TelegramError({ error_code: status, description: response.statusMessage ?? "" }, { method, payload });
+    let data: { ok: boolean; result?: unknown; error_code: number; description: string };
+    try {
+      data = JSON.parse(text) as typeof data;
+    } catch (err) {
+      throw new Error(`Telegram answered ${method} with a body that is not JSON (HTTP ${status}): ${(err as Error).message}`);
+    }
+    if (data.ok) return data.result;
+    throw new TelegramError(data, { method, payload });
   }
 
   /** Closes idle sockets (the channel stops). */
   close(): void {
-    this.agent.destroy();
-  }
-
-  private once(method: string, payload: unknown, body: Buffer, signal: AbortSignal | undefined): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new AbortedError());
-      const req = this.request(this.base + method, {
-        method: "POST",
-        agent: this.agent,
-        headers: { "content-type": "application/json", "content-length": body.length },
-      });
-      const onAbort = () => req.destroy(new AbortedError());
-      signal?.addEventListener("abort", onAbort, { once: true });
-      let answered = false;
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        signal?.removeEventListener("abort", onAbort);
-        // A kept-alive socket the server closed before it read this request: nothing was done.
-        if (!answered && req.reusedSocket && err.code && STALE_SOCKET_CODES.has(err.code)) reject(new StaleSocketError(err));
-        else reject(err);
-      });
-      req.on("response", (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () => {
-          signal?.removeEventListener("abort", onAbort);
-          const status = res.statusCode ?? 0;
-          if (status >= 500) return reject(new TelegramError({ error_code: status, description: res.statusMessage ?? "" }, { method, payload }));
-          try {
-            const data = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { ok: boolean; result?: unknown; error_code: number; description: string };
-            if (data.ok) resolve(data.result);
-            else reject(new TelegramError(data, { method, payload }));
-          } catch (err) {
-            reject(new Error(`Telegram answered ${method} with a body that is not JSON (HTTP ${status}): ${(err as Error).message}`));
-          }
-        });
-      });
-      req.end(body);
-    });
+    void this.client.then((c) => c.agent.destroy());
   }
 }
 
-class StaleSocketError extends Error {
-  constructor(readonly original: Error) {
-    super(original.message);
-  }
+/** The whole body as text; fails when the connection is cut before it ends (a stop, a reset). */
+function readBody(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("error", reject);
+    response.on("aborted", () => reject(new Error("the connection was cut before the answer ended")));
+    response.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
 }
