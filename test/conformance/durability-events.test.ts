@@ -55,6 +55,25 @@ describe.concurrent("event seq and durable outbox", () => {
     expect(next.turnId).toBe(2);
   });
 
+  it("a progress event sent just before a clean shutdown keeps its seq: the next start never hands it out again", async (ctx) => {
+    // Progress events write no batch of their own; their seq is stored with the next batch or at close.
+    const { start, fake } = await newEnv(ctx, { replies: [{ hang: true }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "one"));
+    await w.waitForEvent("progress", (e) => e.phase === "calling_model");
+    await fake.waitForRequests(1);
+    expect(w.events.at(-1)!.event.type).toBe("progress");
+    expect((await w.client.close()).code).toBe(0);
+    // Every event that left the first worker, up to its exit (the shutdown may add some).
+    const lastSent = Math.max(...w.events.map((e) => e.seq));
+
+    const again = await start();
+    expect(again.init.lastEventSeq).toBeGreaterThanOrEqual(lastSent);
+    expect(again.init.unfinishedTurn).toEqual({ turnId: 1, reason: "crash" });
+    await again.waitForEvent("turn_recovered");
+    expect(again.events.map((e) => e.seq).filter((seq) => seq <= lastSent)).toEqual([]);
+  });
+
   it("a partial ack re-sends only what is above it; acks are clamped to the last emitted seq and never go back", async (ctx) => {
     const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { status: 400 }] });
     const w = await start({ autoAck: false });

@@ -145,6 +145,8 @@ export class SessionStore {
   private chain: Promise<unknown> = Promise.resolve();
   /** Ephemeral events took seqs that no batch has stored yet. */
   private metaUnstored = false;
+  /** `close()` was called: later commits are refused, so nothing is announced after the counters' last write. */
+  private closing = false;
   private listener: EventListener = () => undefined;
   private writeErrorListener: WriteErrorListener = () => undefined;
 
@@ -215,6 +217,7 @@ export class SessionStore {
    * again on the restored mirror); after the last attempt the error is thrown to the caller.
    */
   commit<T>(point: CommitPoint | null, build: (tx: Transaction) => T): Promise<T> {
+    if (this.closing) return Promise.reject(new Error(`the session store is closed (commit point ${point ?? "event"})`));
     const run = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -296,7 +299,10 @@ export class SessionStore {
    * since the last batch may be used again: the host keys nothing on them (it dedupes durable events,
    * whose seqs are always stored with them).
    */
-  emitEphemeral(event: SessionEvent): Promise<number> {
+  emitEphemeral(event: SessionEvent): Promise<number | null> {
+    // After close() began nothing more is stored, so the event is dropped rather than given a seq the
+    // next start would hand out again (callers fire and forget these).
+    if (this.closing) return Promise.resolve(null);
     return this.commit(null, (tx) => tx.emit(event));
   }
 
@@ -313,6 +319,7 @@ export class SessionStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.chain;
     if (this.metaUnstored && this.db.status === "open") await this.db.put(Keys.meta, { ...this.meta });
     await this.db.close();

@@ -94,4 +94,25 @@ describe("SessionStore", () => {
     expect(store.queue).toEqual([]);
     expect(store.meta.nextQueueId).toBe(1);
   });
+
+  it("ephemeral events write no batch of their own, but their seqs are stored at close and never handed out again", async () => {
+    const sent: number[] = [];
+    store.onEvent((e) => sent.push(e.seq));
+    await store.commit("turn_start", (tx) => tx.emit({ type: "turn_started", turnId: 1, messageIds: ["m1"] }));
+    await store.emitEphemeral({ type: "progress", turnId: 1, phase: "calling_model", step: 1 });
+    await store.emitEphemeral({ type: "progress", turnId: 1, phase: "running_tool", toolName: "shell" });
+    expect(sent).toEqual([1, 2, 3]);
+    const closing = store.close();
+    // Issued after close() began: dropped, not announced with a seq the next start could reuse.
+    expect(await store.emitEphemeral({ type: "progress", turnId: 1, phase: "calling_model", step: 2 })).toBeNull();
+    await expect(store.commit("turn_cancelled", () => undefined)).rejects.toThrow(/closed/);
+    await closing;
+    expect(sent).toEqual([1, 2, 3]);
+
+    store = await SessionStore.open(join(dir, "db"));
+    expect(store.meta.nextSeq).toBe(4);
+    store.onEvent((e) => sent.push(e.seq));
+    await store.commit("turn_cancelled", (tx) => tx.emit({ type: "turn_cancelled", turnId: 1 }));
+    expect(sent).toEqual([1, 2, 3, 4]);
+  });
 });
