@@ -45,8 +45,9 @@ interface Scenario {
   thenCrashAt?: WorkerCrashPoint[];
   /** `unfinishedTurn.reason` the clean restart reports (null: none). */
   unfinished: string | null;
-  /** A delivery event the clean restart must (re-)send for turn 1. */
+  /** A delivery event the clean restart must (re-)send for turn `resendsTurn` (default 1). */
   resends?: "turn_recovered" | "turn_completed" | "turn_failed" | "turn_cancelled" | "turn_superseded";
+  resendsTurn?: number;
   /** Shell results that really ran before the "after" message, and synthetic crash results. */
   ran: number;
   crashResults?: number;
@@ -163,6 +164,21 @@ const extraScenarios: Record<string, Scenario> = {
     resends: "turn_recovered",
     ran: 2,
   },
+  // turn_start has no fsync of its own; a process kill still finds it written, here with its other
+  // half: turn 1 (failed, continuable) closed as superseded by the new turn 2, which is recovered.
+  "turn_start:2 (a new message supersedes a failed turn)": {
+    firstPoint: "turn_start:2",
+    plan: { failAfterTool: 2 },
+    drive: async (w, _e, h) => {
+      await h.enqueue(w, "m1", "append a line");
+      await w.waitForEvent("turn_failed");
+      await h.enqueue(w, "m2", "append another line");
+    },
+    unfinished: "crash",
+    resends: "turn_recovered",
+    resendsTurn: 2,
+    ran: 2,
+  },
   // The second step of a turn: its answer is stored after a completed tool step.
   "model_answer:2 (second step)": {
     firstPoint: "model_answer:2",
@@ -257,7 +273,7 @@ describe("crash points", () => {
     }
     if (scenario.resends) {
       const resent = await w.waitForEvent(scenario.resends);
-      expect(resent.turnId).toBe(1);
+      expect(resent.turnId).toBe(scenario.resendsTurn ?? 1);
     }
     if (ackPoint) {
       expect(w.init.lastAckedSeq).toBeGreaterThan(0);

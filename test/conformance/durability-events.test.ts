@@ -74,6 +74,28 @@ describe.concurrent("event seq and durable outbox", () => {
     expect(again.events.map((e) => e.seq).filter((seq) => seq <= lastSent)).toEqual([]);
   });
 
+  it("a journal left at `enqueue` (as a power failure after the unsynced `turn_start` leaves it) reports the lost turn_started's seq and reuses it", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { text: "second" }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "one"));
+    await w.waitForEvent("turn_completed");
+    await w.client.close();
+    const doneSeq = w.events.find((e) => e.event.type === "turn_completed")!.seq;
+
+    // Killed right after m2 is stored, before its turn is started (STARLING_CRASH_AT=enqueue).
+    const dying = await start({ env: { STARLING_CRASH_AT: "enqueue" } });
+    await dying.client.enqueue(userMessage("m2", "two")).catch(() => undefined);
+    expect((await dying.exited()).signal).toBe("SIGKILL");
+
+    const again = await start();
+    // A host may have processed turn 2's turn_started (seq doneSeq + 1) before the power failed.
+    expect(again.init).toMatchObject({ lastEventSeq: doneSeq + 1, queuedInputs: 1, unfinishedTurn: null });
+    const started = await again.waitForEvent("turn_started");
+    expect(started).toMatchObject({ turnId: 2, messageIds: ["m2"] });
+    expect(again.events.find((e) => e.event.type === "turn_started")!.seq).toBe(doneSeq + 1);
+    await again.waitForEvent("turn_completed");
+  });
+
   it("a partial ack re-sends only what is above it; acks are clamped to the last emitted seq and never go back", async (ctx) => {
     const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { status: 400 }] });
     const w = await start({ autoAck: false });

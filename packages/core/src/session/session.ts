@@ -52,6 +52,20 @@ export function defaultDataDir(init: Pick<InitializeParams, "workspace" | "sessi
   return join(init.workspace, ".starling", "sessions", sanitiseSessionId(init.sessionId), "db");
 }
 
+/**
+ * The highest seq an earlier life of this journal may have sent. Normally the last one stored; but
+ * `turn_start` is written without its own fsync, so after a power failure the journal can be back at
+ * `enqueue` (inputs queued, no running turn) while the host already processed the lost turn's
+ * `turn_started` — which had the next seq. Reporting that seq keeps the host from taking the journal for
+ * a reset one (`lastEventSeq` below its processed seq); the turn started again reuses it for the same
+ * turn id and inputs, and the host skips it as processed. Read before recovery writes anything.
+ */
+function seqsMaybeSent(store: SessionStore): number {
+  const stored = store.meta.nextSeq - 1;
+  const lostStartPossible = store.queue.length > 0 && store.lastTurn?.status !== "running";
+  return lostStartPossible ? stored + 1 : stored;
+}
+
 /** One agent session: its store, its SessionActor and the requests the protocol maps onto them. */
 export class Session {
   private actor: Actor<SessionMachine> | null = null;
@@ -64,6 +78,8 @@ export class Session {
     private readonly recovered: { turnId: number; reason: string } | null,
     private readonly log: SessionLogger,
     private readonly mcp: McpTools | null,
+    /** Seqs up to this may have been sent by an earlier life (see `seqsMaybeSent`). */
+    private readonly sentSeqFloor: number,
   ) {}
 
   /** Opens the store, rebuilds the session from its journal and recovers an unfinished turn. The actor is not started yet. */
@@ -108,6 +124,7 @@ export class Session {
         sources: mcp ? [mcp] : undefined,
       });
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
+    const sentSeqFloor = seqsMaybeSent(store);
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
     const skills = new SkillTracker(init.workspace);
@@ -135,7 +152,7 @@ export class Session {
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
     });
-    return new Session(init, store, journal, machine, tools, recovered, options.log, mcp);
+    return new Session(init, store, journal, machine, tools, recovered, options.log, mcp, sentSeqFloor);
   }
 
   summary(): InitializeResult {
@@ -145,7 +162,7 @@ export class Session {
       sessionId: this.init.sessionId,
       historyLength: this.store.messages.length,
       nextTurnId: this.store.meta.nextTurnId,
-      lastEventSeq: this.store.meta.nextSeq - 1,
+      lastEventSeq: Math.max(this.store.meta.nextSeq - 1, this.sentSeqFloor),
       lastAckedSeq: this.store.meta.lastAckedSeq,
       unfinishedTurn: unfinished,
       queuedInputs: this.store.queue.length,

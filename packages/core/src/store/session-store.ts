@@ -21,9 +21,13 @@ export type CommitPoint = WorkerCrashPoint;
  * Commit points written without their own fsync: a process crash never loses them (the write reached the
  * OS) and the next synced batch flushes the log with them; a power failure before that can drop one, and
  * that is repaired by design. `ack_events`: the events come back on the next connection and the host
- * skips them by their seq (it records the last processed seq in its own synced batch).
+ * skips them by their seq (it records the last processed seq in its own synced batch). `turn_start`:
+ * nothing acts on a started turn before a synced batch follows (the model's answer, an intent, the
+ * turn's end); losing it leaves the journal as after `enqueue` (the inputs queued, no turn), so the turn
+ * starts again with the same id, and its `turn_started` may reuse a seq the host already processed —
+ * the host skips it as a duplicate of the one it has.
  */
-const UNSYNCED_POINTS: ReadonlySet<CommitPoint> = new Set(["ack_events"]);
+const UNSYNCED_POINTS: ReadonlySet<CommitPoint> = new Set(["ack_events", "turn_start"]);
 
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 
