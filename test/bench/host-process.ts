@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { childEnv, sleep } from "./proc.js";
 
-export const HOST_MAIN = fileURLToPath(new URL("../../packages/host/dist/main.js", import.meta.url));
+/** PROBE_HOST_MAIN names another build of the host (e.g. a copy of dist made before a change, for a back-to-back pair). */
+export const HOST_MAIN = process.env["PROBE_HOST_MAIN"] ?? fileURLToPath(new URL("../../packages/host/dist/main.js", import.meta.url));
 const FLOOR_BOT = fileURLToPath(new URL("./floor-bot.mjs", import.meta.url));
 
 export const BOT_TOKEN_ENV = "BENCH_TELEGRAM_TOKEN";

@@ -17,7 +17,7 @@ function respond(req: RecordedRequest): ScriptedReply {
   return { delayMs: 400, text: `Answer to ${tag}.` };
 }
 
-const HOST_POINTS = ["chat_access", "handoff", "event_processed", "outbox_attempt", "outbox_sent", "panel_created"] as const;
+const HOST_POINTS = ["chat_access", "handoff", "event_processed", "outbox_attempt", "outbox_sent", "panel_created", "boot"] as const;
 const WORKER_POINTS = ["tool_intent", "turn_end"] as const;
 const chatOf = new Map<string, ReturnType<typeof privateChat>>(
   [...HOST_POINTS, ...WORKER_POINTS].map((point, i) => [point, privateChat(701 + i, `Crash ${point}`)]),

@@ -25,6 +25,7 @@ import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { workerCommand } from "./worker-path.js";
 import { AuditLog, auditTargets } from "./audit/audit-log.js";
 import { StoreHealth, storeHealthFile } from "./state/store-health.js";
+import { noteBoot } from "./state/boot.js";
 
 export interface RunningHost {
   store: HostStore;
@@ -83,15 +84,18 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   const storeLog = log.child({ component: "store" });
   store.health = new StoreHealth(storeHealthFile(workdir), (level, line, fields) => storeLog[level](fields, line));
   store.health.start();
+  const marked = await noteBoot(store);
+  if (marked) storeLog.warn({ items: marked }, "the machine restarted since the last start: outbox items will be re-sent labelled as possible duplicates");
   const channels = new Map<string, Channel>();
+  // Records come only from a started supervisor's events, when `conversations` exists.
+  const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
   // Built in dependency order: the supervisor's hooks call back into the conversation service, so the
-  // service builds it (with the relay and audit log the hooks use) in its constructor.
+  // service builds it (with the relay the hooks use) in its constructor.
   const conversations = new ConversationService(
     store,
     settings,
     (service) => {
       const relay = new ActivityRelay(service, channels);
-      const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, service.conversationOfSession(sessionId)), log.child({ component: "audit" }));
       return new SessionSupervisor({
         store,
         log: log.child({ component: "supervisor" }),
@@ -176,6 +180,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       // Workers checkpoint first (messages admitted meanwhile are durable and wait for the next start);
       // then each channel stops polling and flushes the outbox, replies of the last turns included.
       await supervisor.stop(8000);
+      audit.close();
       await Promise.allSettled([...channels.values()].map((c) => c.stop()));
       await store.close();
       store.health?.stop();

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type pino from "pino";
 import type { Redactor, SessionEvent } from "@starling/protocol";
@@ -38,7 +38,9 @@ const PROCESS_TOOLS = new Set(["shell", "shell_close"]);
 
 /**
  * The host's audit trail (docs/SECURITY.md "Audit log"): one JSON line per turn start, tool start,
- * tool end and turn end, appended (O_APPEND, one write per line) to `DIR/audit/<conversation>.jsonl`.
+ * tool end and turn end, appended (O_APPEND, one write per line) to `DIR/audit/<conversation>.jsonl`
+ * through a file kept open (the most recently written OPEN_FILES; a file deleted or moved away is
+ * noticed at the next record, which starts a new one).
  * Records are built from the session events the host sees, after it processed them, so they are
  * best effort: tool events are not replayed after a crash (a `tool_started` without its
  * `tool_finished` is a call whose outcome was lost), durable turn endings are written once, when
@@ -47,8 +49,8 @@ const PROCESS_TOOLS = new Set(["shell", "shell_close"]);
 export class AuditLog {
   /** Arguments of running calls by session and call id, for the `tool_finished` record. */
   private readonly running = new Map<string, string>();
-  /** Each conversation's file, once its folder was made (a folder removed meanwhile is made again on ENOENT). */
-  private readonly paths = new Map<string, string>();
+  /** Open files by conversation, least recently written first. */
+  private readonly files = new Map<string, AuditFile>();
 
   constructor(
     private readonly workdir: string,
@@ -112,29 +114,76 @@ export class AuditLog {
   }
 
   private append(record: AuditRecord): void {
+    const id = record.conversationId;
     try {
-      const line = `${JSON.stringify(this.redactor.redactDeep(record))}\n`;
-      const known = this.paths.get(record.conversationId);
-      if (known !== undefined) {
-        try {
-          return appendLine(known, line);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        }
+      const line = Buffer.from(`${JSON.stringify(this.redactor.redactDeep(record))}\n`);
+      let file = this.files.get(id);
+      if (file && !file.current()) {
+        file.close();
+        file = undefined;
       }
-      const path = auditLogPath(this.workdir, record.conversationId);
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      appendLine(path, line);
-      this.paths.set(record.conversationId, path);
+      this.files.delete(id);
+      file ??= AuditFile.open(auditLogPath(this.workdir, id));
+      this.files.set(id, file);
+      if (this.files.size > OPEN_FILES) {
+        const [oldest, f] = this.files.entries().next().value as [string, AuditFile];
+        f.close();
+        this.files.delete(oldest);
+      }
+      file.write(line);
     } catch (err) {
-      this.log.warn({ conversationId: record.conversationId, error: err instanceof Error ? err.message : String(err) }, "audit record could not be written");
+      this.files.get(id)?.close();
+      this.files.delete(id);
+      this.log.warn({ conversationId: id, error: err instanceof Error ? err.message : String(err) }, "audit record could not be written");
     }
+  }
+
+  /** Closes the open files (at host stop; a later record opens its file again). */
+  close(): void {
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
   }
 }
 
-/** One write of a whole line with O_APPEND: concurrent lines never interleave; a crash can only tear the last one. */
-function appendLine(path: string, line: string): void {
-  appendFileSync(path, line, { flag: "a", mode: 0o600 });
+/** Audit files kept open at once (each holds one fd). */
+const OPEN_FILES = 32;
+
+/** One conversation's audit file, open for appending. */
+class AuditFile {
+  private constructor(
+    private readonly path: string,
+    private readonly fd: number,
+    private readonly ino: number,
+    private readonly dev: number,
+  ) {}
+
+  /** Opens (creating the folder and the file as needed) with O_APPEND. */
+  static open(path: string): AuditFile {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = openSync(path, "a", 0o600);
+    const st = fstatSync(fd);
+    return new AuditFile(path, fd, st.ino, st.dev);
+  }
+
+  /** The path still names this file (not deleted, moved away or replaced by hand). */
+  current(): boolean {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    return st !== undefined && st.ino === this.ino && st.dev === this.dev;
+  }
+
+  /** One write of a whole line with O_APPEND: concurrent lines never interleave; a crash can only tear the last one. */
+  write(line: Buffer): void {
+    let done = 0;
+    while (done < line.length) done += writeSync(this.fd, line, done);
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
 }
 
 /** Where a call ran: over SSH (fixed remote, or the `remote` argument of a selectable one), the sandbox, or the worker. */

@@ -9,8 +9,8 @@ import type { WorkerHandle } from "./worker-handle.js";
 /**
  * Processes one event of a session (called in seq order). Durable events: a seq the host already
  * processed is only acknowledged again; otherwise `onDurableEvent`, the processed seq and (for a
- * recovered turn) the auto-continue counter go into one commit (`event_processed`), then
- * `session/ackEvents`. What the event means for the session is decided by `decideEvent` and applied by
+ * recovered turn) the auto-continue counter go into one commit (`event_processed`), then the seq is
+ * acknowledged (`session/ackEvents`, coalesced per worker life: event-acks.ts). What the event means for the session is decided by `decideEvent` and applied by
  * the runner; every event then goes to `onActivity`.
  */
 export async function processEvent(r: SessionRunner, handle: WorkerHandle, params: SessionEventParams): Promise<void> {
@@ -26,7 +26,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
   if (seq <= store.processedSeq(r.id)) {
     r.log.debug({ seq, type: event.type }, "event already processed; acknowledged again");
     r.apply(decideEvent(event, null, maxAutoContinues, true), handle);
-    acknowledge(r, handle, seq);
+    handle.acks.note(seq);
     void r.maybeRelease();
     return;
   }
@@ -55,7 +55,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
     tx.put(HostKeys.sessionSeq(r.id), seq);
     return d;
   }));
-  acknowledge(r, handle, seq);
+  handle.acks.note(seq);
   if (event.type === "turn_recovered") {
     r.log.info({ turnId: event.turnId, action: event.action, detail: event.detail, decision }, "turn recovered after a worker stop");
   }
@@ -80,25 +80,6 @@ async function retryWrite<T>(r: SessionRunner, what: string, write: () => Promis
     }
   }
 }
-
-/**
- * `session/ackEvents` up to `seq`. One the worker could not store (disk error) is tried again with
- * backoff: until it is, the worker keeps the events and re-sends them after its next start.
- */
-function acknowledge(r: SessionRunner, handle: WorkerHandle, seq: number, attempt = 1): void {
-  if (handle.gone) return;
-  handle.client.ackEvents({ upTo: seq }).catch((err: unknown) => {
-    if (handle.lostBy(err) || attempt >= ACK_ATTEMPTS) {
-      r.log.debug({ seq, err: errorText(err) }, "ackEvents failed (re-sent after a restart)");
-      return;
-    }
-    const delayMs = 500 * 2 ** (attempt - 1);
-    r.log.warn({ seq, attempt, delayMs, err: errorText(err) }, "ackEvents failed; retrying");
-    setTimeout(() => acknowledge(r, handle, seq, attempt + 1), delayMs).unref();
-  });
-}
-
-const ACK_ATTEMPTS = 4;
 
 function activity(r: SessionRunner, event: SessionEvent): void {
   try {

@@ -12,6 +12,7 @@ import {
   type WorkerClient,
   type WorkerExit,
 } from "@starling/protocol";
+import { EventAcks } from "./event-acks.js";
 import type { SessionLaunch } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
 
@@ -48,6 +49,8 @@ export class WorkerHandle {
   recoveryPending: number | null = null;
   /** Settles true once initialized (events may be processed), false if the start failed. */
   readonly ready: Promise<boolean>;
+  /** `session/ackEvents` of this life, coalesced (sent before a graceful shutdown). */
+  readonly acks: EventAcks;
   private settleReady!: (ok: boolean) => void;
   private isReady = false;
   private readonly stderrTail: string[] = [];
@@ -71,6 +74,11 @@ export class WorkerHandle {
     }
     if (this.client.child.stdin) completeFailedWrites(this.client.child.stdin, (err) => this.log.debug({ pid: this.pid, err: err.message }, "write to a dead worker dropped"));
     this.client.onEvent((params) => options.onEvent(this, params));
+    this.acks = new EventAcks({
+      send: async (upTo) => (this.gone ? undefined : this.client.ackEvents({ upTo })),
+      lost: (err) => this.lostBy(err),
+      log: options.log,
+    });
     this.client.onCoordinate((params) => options.coordinate(params));
   }
 
@@ -131,12 +139,15 @@ export class WorkerHandle {
 
   markExited(): void {
     this.exited = true;
+    this.acks.cancel();
     this.settleReady(false);
   }
 
   /** Graceful stop: `shutdown`, stdin closed, SIGKILL after `timeoutMs`. */
   async close(timeoutMs: number): Promise<WorkerExit> {
     this.expectedExit = true;
+    if (!this.closing && !this.gone) this.acks.flush(); // before `shutdown`, on the same pipe
+    this.acks.cancel();
     this.closing = true;
     if (this.gone) {
       this.client.kill("SIGKILL"); // no-op once it has exited

@@ -29,6 +29,8 @@ export const HOST_CRASH_POINTS = [
   "web_user",
   /** Web channel: an outbox item moved into the conversation's durable event log, before the outbox deletes it. */
   "web_event",
+  /** Start: this machine's boot id stored; after a reboot every outbox item marked a possible duplicate (state/boot.ts). */
+  "boot",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 
@@ -52,6 +54,8 @@ export const HostKeys = {
   /** A turn's final panel state, kept until the panel was edited to show it (see EndedTurn). */
   panelEnd: (turnKey: string) => `panelend:${turnKey}`,
   counter: (name: string) => `counter:${name}`,
+  /** The boot id of the machine the host last started on (state/boot.ts). */
+  boot: () => "host:boot",
 } as const;
 
 /**
@@ -59,8 +63,10 @@ export const HostKeys = {
  * the OS before the commit resolved) and the next synced batch flushes LevelDB's log with it; only a
  * power failure before that can drop it, and losing it is repaired by design. `handoff`: the inbound
  * item comes back and is re-sent, and the worker drops it as a duplicate by its messageId (§5.2).
+ * `outbox_attempt`, `outbox_sent`: a power failure implies a reboot, and after one `boot` marks every
+ * item still in the outbox a possible duplicate, so a send whose record was lost is re-sent labelled.
  */
-const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff"]);
+const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff", "outbox_attempt", "outbox_sent"]);
 
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 const DELETED = Symbol("deleted");

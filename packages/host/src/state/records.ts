@@ -72,8 +72,9 @@ export interface OutboundItem {
   conversationId: string;
   payload: OutboundPayload;
   createdAt: string;
-  /** Set (durably) just before a send; found set after a restart means the outcome is unknown. */
+  /** Set just before a send (no fsync of its own, state/boot.ts); found set after a restart means the outcome is unknown. */
   attemptedAt?: string;
+  /** The next send carries the "possible duplicate" label (an unknown outcome, or a reboot since it was queued). */
   possibleDuplicate?: boolean;
 }
 

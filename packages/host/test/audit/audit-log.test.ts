@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -33,5 +33,34 @@ describe("AuditLog", () => {
     rmSync(join(dir, "audit"), { recursive: true, force: true });
     audit.onEvent("tg-000001.foreground", { type: "turn_started", turnId: 2, messageIds: ["m2"] } as never);
     expect(lines(path).map((l) => `${l.type}#${l.turnId}`)).toEqual(["turn_started#2"]);
+  });
+});
+
+describe("AuditLog files kept open", () => {
+  it("starts a new file at the next record when the file was moved away or deleted, and closes its files", () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-audit-"));
+    const audit = new AuditLog(dir, createRedactor({}), (sessionId) => ({ ...targets, conversationId: sessionId.replace(".foreground", "") }), pino({ level: "silent" }));
+    const path = auditLogPath(dir, "tg-000001");
+    const turn = (turnId: number) => audit.onEvent("tg-000001.foreground", { type: "turn_started", turnId, messageIds: [`m${turnId}`] } as never);
+    turn(1);
+    renameSync(path, `${path}.archived`);
+    turn(2);
+    expect(lines(`${path}.archived`).map((l) => l.turnId)).toEqual([1]);
+    expect(lines(path).map((l) => l.turnId)).toEqual([2]);
+    unlinkSync(path);
+    turn(3);
+    expect(lines(path).map((l) => l.turnId)).toEqual([3]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    // Many conversations: only the most recently written files stay open.
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    for (let i = 0; i < 100; i++) audit.onEvent(`c${i}.foreground`, { type: "turn_completed", turnId: 1 } as never);
+    expect(fds() - before).toBeLessThanOrEqual(32);
+    audit.close();
+    expect(fds()).toBeLessThan(before);
+    turn(4); // a record after close opens the file again
+    expect(lines(path).map((l) => l.turnId)).toEqual([3, 4]);
+    audit.close();
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
 import { HostKeys } from "../../src/state/host-store.js";
 import { queueOutbound } from "../../src/state/outbox.js";
+import { noteBoot } from "../../src/state/boot.js";
 import type { OutboundPayload } from "../../src/state/records.js";
 import { CHANNEL_ID, createHarness, type Harness } from "./harness.js";
 
@@ -112,6 +113,18 @@ describe("outbox", () => {
     await h.startChannel();
     await fake.waitFor(outboxEmpty);
     expect(fake.messages(42).map((m) => m.text)).toEqual(["♻️ (possible duplicate) your answer", "a fresh one"]);
+  });
+
+  it("after a reboot re-sends what the outbox still holds labelled (its unsynced attempt may be lost); after a process restart not", async () => {
+    await setup();
+    await noteBoot(h.store, "boot-before");
+    await queue("42", { kind: "text", text: "queued before the power failure" });
+    expect(await noteBoot(h.store, "boot-before")).toBe(0);
+    expect(await noteBoot(h.store, "boot-after")).toBe(1);
+    await queue("42", { kind: "text", text: "queued after it" });
+    await h.startChannel();
+    await fake.waitFor(outboxEmpty);
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["♻️ (possible duplicate) queued before the power failure", "queued after it"]);
   });
 
   it("sends inline keyboards and workspace attachments after the text", async () => {

@@ -24,9 +24,10 @@ export interface OutboxSenderOptions {
 
 /**
  * Delivers the durable outbox (ARCHITECTURE §5.5): per chat in `seq` order, chats in parallel.
- * `attemptedAt` is committed before a send and the item deleted after Telegram accepted it; an
- * item found attempted at start (outcome unknown after a crash) is re-sent once, marked as a
- * possible duplicate. Transient failures retry until they succeed or the sender stops; a chat
+ * `attemptedAt` is committed before a send and the item deleted after Telegram accepted it (both
+ * without their own fsync: after a power failure `noteBoot` marks every item left a possible
+ * duplicate, state/boot.ts); an item found attempted at start (outcome unknown after a crash) is
+ * re-sent once, marked as a possible duplicate. Transient failures retry until they succeed or the sender stops; a chat
  * that can never receive (blocked, deleted) has its item dropped with a log line.
  */
 export class OutboxSender {

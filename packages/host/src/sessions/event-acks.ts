@@ -1,0 +1,86 @@
+import type pino from "pino";
+import { errorText } from "./util.js";
+
+export interface EventAcksOptions {
+  /** Sends `session/ackEvents` up to `upTo`. */
+  send(upTo: number): Promise<unknown>;
+  /** The request failed because the worker went away (nothing to retry: it re-sends after its restart). */
+  lost(err: unknown): boolean;
+  log: pino.Logger;
+  /** How long a processed seq waits for more before it is acknowledged (default ACK_DELAY_MS). */
+  delayMs?: number;
+}
+
+/** A processed seq is acknowledged at most this long after it was noted (more that follow meanwhile join it). */
+export const ACK_DELAY_MS = 1000;
+const ACK_ATTEMPTS = 4;
+
+/**
+ * `session/ackEvents` for one worker life, coalesced: the events processed within `delayMs` of the
+ * first are acknowledged by one request for the highest seq, and at most one request is in flight.
+ * An acknowledgement that comes late (or never: a host crash) only means the worker re-sends those
+ * events after its next start, and the host skips them by seq (ARCHITECTURE §5.2). `flush` sends
+ * what is waiting at once (before a graceful shutdown). One the worker could not store (disk error) is
+ * tried again with backoff; until it is, the worker keeps the events.
+ */
+export class EventAcks {
+  /** Highest seq noted. */
+  private wanted = 0;
+  /** Highest seq the worker confirmed. */
+  private acked = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = false;
+  private attempt = 0;
+
+  constructor(private readonly o: EventAcksOptions) {}
+
+  /** `seq` was durably processed (or found processed before): acknowledge it soon. */
+  note(seq: number): void {
+    if (seq > this.wanted) this.wanted = seq;
+    this.schedule(this.o.delayMs ?? ACK_DELAY_MS);
+  }
+
+  /** Sends the waiting acknowledgement now (if any and none is in flight). */
+  flush(): void {
+    this.cancel();
+    if (this.inFlight || this.wanted <= this.acked) return;
+    const upTo = this.wanted;
+    this.inFlight = true;
+    this.o.send(upTo).then(
+      () => {
+        this.inFlight = false;
+        this.attempt = 0;
+        if (upTo > this.acked) this.acked = upTo;
+        if (this.wanted > this.acked) this.schedule(this.o.delayMs ?? ACK_DELAY_MS);
+      },
+      (err: unknown) => {
+        this.inFlight = false;
+        this.attempt++;
+        if (this.o.lost(err) || this.attempt >= ACK_ATTEMPTS) {
+          this.o.log.debug({ seq: upTo, err: errorText(err) }, "ackEvents failed (re-sent after a restart)");
+          this.attempt = 0;
+          this.wanted = this.acked; // given up for this life: a later event acknowledges everything up to it
+          return;
+        }
+        const delayMs = 500 * 2 ** (this.attempt - 1);
+        this.o.log.warn({ seq: upTo, attempt: this.attempt, delayMs, err: errorText(err) }, "ackEvents failed; retrying");
+        this.schedule(delayMs);
+      },
+    );
+  }
+
+  /** Drops a waiting acknowledgement (the worker is gone). */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.inFlight) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, delayMs);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,90 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { EventAcks } from "../../src/sessions/event-acks.js";
+import { createHarness, sleep, waitUntil } from "./harness.js";
+
+// Scope: the coalesced `session/ackEvents` of one worker life — EventAcks on its own (a recording
+// `send`), then through the supervisor with the real worker.
+
+function recorder(fail: (upTo: number, call: number) => Error | null = () => null) {
+  const calls: number[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const send = async (upTo: number) => {
+    calls.push(upTo);
+    const err = fail(upTo, calls.length);
+    if (err) throw err;
+  };
+  return { calls, logs, log, send };
+}
+
+describe("EventAcks", () => {
+  it("acknowledges the events processed close together with one request for the highest seq", async () => {
+    const r = recorder();
+    const acks = new EventAcks({ send: r.send, lost: () => false, log: r.log, delayMs: 50 });
+    acks.note(3);
+    acks.note(5);
+    acks.note(4); // a re-sent, already processed event never moves the position back
+    await waitUntil(() => r.calls.length > 0, "the acknowledgement");
+    await sleep(150);
+    expect(r.calls).toEqual([5]);
+    acks.note(6);
+    await waitUntil(() => r.calls.length > 1, "the next acknowledgement");
+    expect(r.calls).toEqual([5, 6]);
+  });
+
+  it("flush sends what waits at once; nothing waiting sends nothing", async () => {
+    const r = recorder();
+    const acks = new EventAcks({ send: r.send, lost: () => false, log: r.log, delayMs: 60_000 });
+    acks.flush();
+    acks.note(2);
+    acks.flush();
+    expect(r.calls).toEqual([2]);
+    await sleep(20);
+    acks.flush();
+    expect(r.calls).toEqual([2]);
+  });
+
+  it("retries one the worker could not store, and stops when the worker is gone", async () => {
+    const r = recorder((_, call) => (call === 1 ? new Error("EIO: injected") : null));
+    const acks = new EventAcks({ send: r.send, lost: () => false, log: r.log, delayMs: 10 });
+    acks.note(7);
+    await waitUntil(() => r.calls.length === 2, "the retry", 10_000);
+    expect(r.calls).toEqual([7, 7]);
+    expect(r.logs.some((l) => l.msg === "ackEvents failed; retrying" && l.seq === 7)).toBe(true);
+
+    const gone = recorder(() => new Error("worker gone"));
+    const lost = new EventAcks({ send: gone.send, lost: () => true, log: gone.log, delayMs: 10 });
+    lost.note(1);
+    await waitUntil(() => gone.logs.some((l) => l.msg === "ackEvents failed (re-sent after a restart)"), "the give-up");
+    await sleep(700); // a retry would have come after 500 ms
+    expect(gone.calls).toEqual([1]);
+  });
+});
+
+describe("acknowledgements through the supervisor", () => {
+  it("a graceful stop acknowledges what was processed: the next worker re-sends nothing", async () => {
+    const h = await createHarness();
+    try {
+      const sup = h.supervisor();
+      sup.start();
+      for (const text of ["one", "two", "three"]) {
+        await h.admit("a1.foreground", text);
+        sup.deliver();
+        await waitUntil(() => h.durableOf("turn_completed").filter((d) => d.sessionId === "a1.foreground").length === ["one", "two", "three"].indexOf(text) + 1, `reply to ${text}`);
+      }
+      const seq = h.store.processedSeq("a1.foreground");
+      await sup.stop(5000);
+
+      const again = h.supervisor();
+      again.start();
+      await h.admit("a1.foreground", "four");
+      again.deliver();
+      await waitUntil(() => h.durableOf("turn_completed").length === 4, "reply to four");
+      expect(h.store.processedSeq("a1.foreground")).toBeGreaterThan(seq);
+      expect(h.logs.filter((l) => l.msg === "event already processed; acknowledged again")).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
