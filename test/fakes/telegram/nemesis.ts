@@ -12,7 +12,9 @@ export type NemesisAction =
   /** Never answer (until the client gives up). */
   | { kind: "hang" }
   /** Answer after `ms`. */
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /** Answer once `until` resolves (the test decides when). */
+  | { kind: "hold"; until: Promise<void> };
 
 export interface NemesisCall {
   method: string;

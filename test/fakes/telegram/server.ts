@@ -133,6 +133,9 @@ export class FakeBotApiServer {
       case "delay":
         await new Promise((resolve) => setTimeout(resolve, action.ms));
         return res.destroyed;
+      case "hold":
+        await action.until;
+        return res.destroyed;
       case "reset_after":
         return false;
     }

@@ -1,5 +1,6 @@
-import type { ChatMessage } from "@starling/protocol";
+import type { ChatMessage, ContentItem } from "@starling/protocol";
 import type { HostTransaction } from "../state/host-store.js";
+import type { PendingFile } from "../state/records.js";
 
 /** A chat as a channel sees it. Ids are strings so any channel can use them. */
 export interface ChatRef {
@@ -43,6 +44,11 @@ export interface AdmitInput {
    * `updateId` is not checked.
    */
   dedupeKey?: string;
+  /**
+   * Files of the message the channel downloads after the admission (so a slow download holds no other
+   * chat): the message is admitted held and reaches its session once `filesDownloaded` stored them.
+   */
+  pendingFiles?: PendingFile[];
 }
 
 export type AdmitOutcome =
@@ -104,6 +110,24 @@ export interface ConversationController {
   commands(): { command: string; description: string; hidden?: boolean }[];
   /** Workspace folder of the chat's conversation (created on demand), for inbound file downloads. */
   workspaceFor(chat: ChatRef): Promise<string>;
+  /**
+   * The files of a message admitted with `pendingFiles` are downloaded (or failed: `items` then holds
+   * text telling the model what is missing): ONE sync batch (commit point `inbound_files`) stores them
+   * in the held message, queues `notice` to the chat when given, and passes the conversation's leading
+   * ready held messages to the session. False when the message is no longer held (handled before).
+   */
+  filesDownloaded(conversationId: string, seq: number, items: ContentItem[], notice: string | null): Promise<boolean>;
+  /** Messages of the channel admitted with `pendingFiles` whose files are not stored yet (also from before a restart). */
+  pendingDownloads(channelId: string): PendingDownload[];
+}
+
+/** A held message waiting for its files (ConversationController.pendingDownloads). */
+export interface PendingDownload {
+  conversationId: string;
+  seq: number;
+  chatId: string;
+  threadId?: number;
+  files: PendingFile[];
 }
 
 export type TurnPhase = "queued" | "calling_model" | "running_tool" | "compacting" | "retrying" | "done" | "failed" | "cancelled";

@@ -1,5 +1,6 @@
 import type pino from "pino";
-import type { AdmitInput, AdmitOutcome, CallbackInput, ChatRef, CommandInput, CommandReply, ConversationController } from "../channels/channel.js";
+import type { ContentItem } from "@starling/protocol";
+import type { AdmitInput, AdmitOutcome, CallbackInput, ChatRef, CommandInput, CommandReply, ConversationController, PendingDownload } from "../channels/channel.js";
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
@@ -9,6 +10,7 @@ import type { HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
+import { hasHeld, releaseReady } from "./held-items.js";
 import { seedWorkspace } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
@@ -149,9 +151,12 @@ export class ConversationService implements ConversationController {
       messageId: input.messageId,
       message: withGroupContext(this.store, tx, conversation.id, input.message),
       admittedAt: new Date().toISOString(),
+      ...(input.pendingFiles?.length ? { pendingFiles: input.pendingFiles } : {}),
     };
     if (conversation.modelAlias) {
-      tx.put(HostKeys.inbound(item.seq), item);
+      // Behind a message whose files are still downloading (or with files of its own), it waits held.
+      const held = item.pendingFiles !== undefined || hasHeld(this.store, conversation.id);
+      tx.put(held ? HostKeys.held(conversation.id, item.seq) : HostKeys.inbound(item.seq), item);
       return { kind: "admitted", conversationId: conversation.id };
     }
     tx.put(HostKeys.held(conversation.id, item.seq), item);
@@ -205,19 +210,40 @@ export class ConversationService implements ConversationController {
     }
     const changed = conversation.modelAlias !== alias;
     const released = await this.store.commit("conversation", (tx) => {
-      tx.put(HostKeys.conversation(conversation.id), { ...conversation, modelAlias: alias, pendingModelChoice: false });
-      const held = this.store.list<InboundItem>(`held:${conversation.id}:`);
-      for (const item of held) {
-        tx.del(HostKeys.held(conversation.id, item.seq));
-        tx.put(HostKeys.inbound(item.seq), item);
-      }
-      return held.length;
+      const chosen: ConversationRecord = { ...conversation, modelAlias: alias, pendingModelChoice: false };
+      tx.put(HostKeys.conversation(conversation.id), chosen);
+      return releaseReady(this.store, tx, chosen);
     });
     // The worker reads its model at start: restart it so the next turn uses the new one. (Messages are held
     // only while no model is set, so the released ones, woken by this commit, never meet the old worker.)
     if (changed && conversation.modelAlias) await this.supervisor.retire(conversation.foreground.sessionId);
     const model = this.settings.chatModels[alias]!;
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
+  }
+
+  async filesDownloaded(conversationId: string, seq: number, items: ContentItem[], notice: string | null): Promise<boolean> {
+    return this.store.commit("inbound_files", (tx) => {
+      const held = this.store.get<InboundItem>(HostKeys.held(conversationId, seq));
+      const conversation = this.store.conversation(conversationId);
+      if (!held?.pendingFiles || !conversation) return false;
+      const { pendingFiles: _done, ...rest } = held;
+      const ready: InboundItem = { ...rest, message: { ...held.message, content: [...held.message.content, ...items] } };
+      tx.put(HostKeys.held(conversationId, seq), ready);
+      releaseReady(this.store, tx, conversation, ready);
+      if (notice) queueOutbound(tx, this.target(conversation), { kind: "text", text: notice });
+      return true;
+    });
+  }
+
+  pendingDownloads(channelId: string): PendingDownload[] {
+    const waiting: PendingDownload[] = [];
+    for (const item of this.store.list<InboundItem>("held:")) {
+      const conversation = item.pendingFiles?.length ? this.store.conversation(item.conversationId) : undefined;
+      if (conversation?.channelId !== channelId) continue;
+      const { threadId } = conversation;
+      waiting.push({ conversationId: item.conversationId, seq: item.seq, chatId: conversation.chatId, ...(threadId === undefined ? {} : { threadId }), files: item.pendingFiles! });
+    }
+    return waiting;
   }
 
   /** Where the conversation's messages go (queueOutbound copies every field, the forum topic included). */

@@ -15,6 +15,8 @@ export const HOST_CRASH_POINTS = [
   "panel_created",
   "conversation",
   "chat_access",
+  /** A held message's inbound files downloaded (or failed) and stored in it; ready held messages released (conversations/held-items.ts). */
+  "inbound_files",
   /** A part of an album stored with its update id (channels/telegram/album.ts). */
   "album_part",
   /** A host action (host/coordinate) with its recorded outcome, e.g. user_tell's message or a new cron task. */
@@ -45,7 +47,7 @@ export const HostKeys = {
   admins: (channelId: string) => `admins:${channelId}`,
   lastUpdate: (channelId: string) => `update:${channelId}`,
   inbound: (seq: number) => `inbound:${pad(seq)}`,
-  /** Admitted messages held until the conversation has a model (several chat models, none picked yet). */
+  /** Admitted messages held until the conversation has a model (several chat models, none picked yet) or their files are downloaded. */
   held: (conversationId: string, seq: number) => `held:${conversationId}:${pad(seq)}`,
   outbound: (seq: number) => `outbound:${pad(seq)}`,
   sessionSeq: (sessionId: string) => `evseq:${sessionId}`,

@@ -48,6 +48,21 @@ export interface InboundItem {
   messageId: string;
   message: ChatMessage;
   admittedAt: string;
+  /**
+   * Files the channel still has to download into the conversation's workspace (Telegram). While set,
+   * the item stays held (`held:` keys) and so do the conversation's later messages; the download's
+   * commit (`inbound_files`) adds the files to `message` and releases the item (ARCHITECTURE §8).
+   */
+  pendingFiles?: PendingFile[];
+}
+
+/** A file announced by a channel message, not downloaded yet. */
+export interface PendingFile {
+  kind: string;
+  fileId: string;
+  name: string;
+  mediaType: string;
+  size?: number;
 }
 
 export type OutboundPayload =

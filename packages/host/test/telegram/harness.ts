@@ -12,6 +12,7 @@ import type {
 } from "../../src/channels/channel.js";
 import { createTelegramChannel, type TelegramChannel, type TelegramChannelOptions } from "../../src/channels/telegram/telegram-channel.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
+import { queueOutbound } from "../../src/state/outbox.js";
 
 export const CHANNEL_ID = "tg";
 
@@ -24,7 +25,10 @@ export const CHANNEL_ID = "tg";
  * conversation service, sessions and workers are out of their scope.
  */
 export interface TestController extends ConversationController {
+  /** Messages as the session would get them (one admitted with files: once they are downloaded). */
   admits: AdmitInput[];
+  /** Admitted with files still to download. */
+  held: { seq: number; input: AdmitInput }[];
   commandCalls: CommandInput[];
   callbackCalls: CallbackInput[];
   /** Holds every admit until the promise resolves (to observe the offset before admission). */
@@ -36,6 +40,7 @@ export interface TestController extends ConversationController {
 export function testController(store: HostStore, workspaceRoot: string): TestController {
   const controller: TestController = {
     admits: [],
+    held: [],
     commandCalls: [],
     callbackCalls: [],
     gate: null,
@@ -52,7 +57,8 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
         }
         if (input.updateId <= store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
         tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
-        controller.admits.push(input);
+        if (input.pendingFiles?.length) controller.held.push({ seq: input.updateId, input });
+        else controller.admits.push(input);
         return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
       });
       if (controller.holdAfterCommit) await controller.holdAfterCommit;
@@ -73,6 +79,22 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
       { command: "model", description: "Pick the model" },
       { command: "help", description: "Help" },
     ],
+    pendingDownloads(channelId) {
+      return controller.held
+        .filter((h) => h.input.chat.channelId === channelId)
+        .map(({ seq, input }) => ({ conversationId: `${channelId}-${input.chat.chatId}`, seq, chatId: input.chat.chatId, files: input.pendingFiles! }));
+    },
+    async filesDownloaded(conversationId, seq, items, notice) {
+      const at = controller.held.findIndex((h) => h.seq === seq);
+      if (at < 0) return false;
+      const [{ input }] = controller.held.splice(at, 1) as [{ seq: number; input: AdmitInput }];
+      await store.commit("inbound_files", (tx) => {
+        if (notice) queueOutbound(tx, { channelId: input.chat.channelId, chatId: input.chat.chatId, conversationId }, { kind: "text", text: notice });
+      });
+      const { pendingFiles: _files, ...rest } = input;
+      controller.admits.push({ ...rest, message: { ...input.message, content: [...input.message.content, ...items] } });
+      return true;
+    },
     async workspaceFor(chat) {
       const dir = join(workspaceRoot, chat.chatId);
       mkdirSync(join(dir, "attachments", "incoming"), { recursive: true });

@@ -7,7 +7,8 @@ import type { AccessControl, AccessDecision } from "./access.js";
 import type { AlbumCollector } from "./album.js";
 import type { BotApi } from "./bot-api.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
-import { downloadInboundFiles, inboundFiles } from "./inbound-media.js";
+import type { InboundDownloads } from "./inbound-downloads.js";
+import { downloadFailureNotice, downloadInboundFiles, inboundFiles, type InboundFile } from "./inbound-media.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
@@ -27,6 +28,8 @@ export interface AdmissionOptions {
   /** New outbox items were committed. */
   wakeOutbox: () => void;
   albums: AlbumCollector;
+  /** Downloads the files of admitted messages (woken after each such admission). */
+  downloads: InboundDownloads;
 }
 
 /**
@@ -134,6 +137,14 @@ export class UpdateAdmission {
       return;
     }
     const content: ContentItem[] = body && !album ? [{ type: "text", text: body }] : [];
+    if (!album) {
+      // Admitted now, held until its files are downloaded (inbound-downloads.ts): a slow download holds no other chat.
+      await this.o.albums.flushBefore(chat);
+      await this.admitMessage(chat, user, updateId, message, content, files);
+      if (files.length) this.o.downloads.wake();
+      return;
+    }
+    // One part of a media group: its files downloaded now, the part stored and sent to the session with the other parts (album.ts).
     let failures: string[] = [];
     if (files.length) {
       const workspace = await controller.workspaceFor(chat);
@@ -142,36 +153,25 @@ export class UpdateAdmission {
       failures = downloaded.failures;
       if (failures.length) log.warn({ chatId: chat.chatId, failures }, "inbound attachment download failed");
     }
-    let duplicate = false;
-    if (album) {
-      // One part of a media group: stored now, sent to the session with the other parts (album.ts).
-      const time = new Date(message.date * 1000).toISOString();
-      await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: content, addressed: !contextOnly, group: isGroup(chat) });
-    } else {
-      await this.o.albums.flushBefore(chat);
-      duplicate = await this.admitMessage(chat, user, updateId, message, content);
-    }
-    if (!duplicate && failures.length) {
-      // Best-effort notice after the admission (its own batch; losing it in a crash is harmless).
-      await this.o.store.commit(null, (tx) =>
-        this.reply(tx, chat, {
-          text: `⚠️ I could not download ${failures.length === 1 ? "your file" : "some of your files"}:\n${failures.map((f) => `- ${f}`).join("\n")}\nThe model was told what is missing.`,
-        }),
-      );
+    const time = new Date(message.date * 1000).toISOString();
+    await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: content, addressed: !contextOnly, group: isGroup(chat) });
+    if (failures.length) {
+      // Best-effort notice after the part is stored (its own batch; losing it in a crash is harmless).
+      await this.o.store.commit(null, (tx) => this.reply(tx, chat, { text: downloadFailureNotice(failures) }));
       this.o.wakeOutbox();
     }
   }
 
   /** Admits a message through the controller; true when it was a duplicate. */
-  private async admitMessage(chat: ChatRef, user: UserRef, updateId: number, message: TelegramMessage, content: ContentItem[]): Promise<boolean> {
-    const outcome = await this.o.controller.admit({
+  private async admitMessage(chat: ChatRef, user: UserRef, updateId: number, message: TelegramMessage, content: ContentItem[], files: InboundFile[]): Promise<void> {
+    await this.o.controller.admit({
       chat,
       user,
       updateId,
       messageId: `${this.o.channelId}:${updateId}`,
       message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
+      ...(files.length ? { pendingFiles: files } : {}),
     });
-    return outcome.kind === "duplicate";
   }
 
   private async runCommand(chat: ChatRef, user: UserRef, updateId: number, name: string, args: string): Promise<CommandReply> {

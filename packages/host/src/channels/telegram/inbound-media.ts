@@ -12,9 +12,9 @@ import type { TelegramMessage } from "./telegram-message.js";
 export const DEFAULT_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024;
 
 /**
- * Longest time one inbound file may take, `getFile` and download together. The poller admits updates
- * one at a time, so a hung download would hold every chat's messages; past this the message is admitted
- * with a note that the file could not be downloaded. Tests shorten it with
+ * Longest time one inbound file may take, `getFile` and download together. A hung download holds its
+ * conversation (inbound-downloads.ts), or, for an album part, the poller and so every chat; past this
+ * the message goes on with a note that the file could not be downloaded. Tests shorten it with
  * `STARLING_TEST_TELEGRAM_DOWNLOAD_TIMEOUT_MS` (test-only, not a setting).
  */
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -141,6 +141,11 @@ export async function downloadInboundFiles(files: InboundFile[], deps: DownloadD
     }
   }
   return { items, failures };
+}
+
+/** What the chat is told when files of its message could not be downloaded. */
+export function downloadFailureNotice(failures: string[]): string {
+  return `⚠️ I could not download ${failures.length === 1 ? "your file" : "some of your files"}:\n${failures.map((f) => `- ${f}`).join("\n")}\nThe model was told what is missing.`;
 }
 
 function downloadTimeoutFromEnv(): number | undefined {

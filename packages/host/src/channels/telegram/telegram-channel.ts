@@ -3,6 +3,7 @@ import type { Channel, ChatRef, ConversationController, TurnActivity } from "../
 import type { HostStore } from "../../state/host-store.js";
 import { AccessControl } from "./access.js";
 import { UpdateAdmission } from "./admission.js";
+import { InboundDownloads } from "./inbound-downloads.js";
 import { isAbortError, sleep, telegramCode } from "./api-retry.js";
 import { BotApi } from "./bot-api.js";
 import { ChatLanes } from "./chat-lanes.js";
@@ -77,6 +78,7 @@ export class TelegramChannel implements Channel {
   private botId: number | null = null;
   private menu: CommandMenu | null = null;
   private albums: AlbumCollector | null = null;
+  private downloads: InboundDownloads | null = null;
   /** Admins the command menus were last set for (a first admin appears at runtime). */
   private menuAdmins = "";
 
@@ -116,6 +118,15 @@ export class TelegramChannel implements Channel {
     // A turn's progress shows at once when its panel does (`progress_panel_delay_ms: 0`).
     const typingDelayMs = Math.min(TYPING_DELAY_MS, this.options.panelDelayMs ?? DEFAULT_PANEL_DELAY_MS);
     this.typing = new TypingIndicator({ api: this.api, log, signal: this.sendAbort.signal, intervalMs: t.typingIntervalMs, delayMs: typingDelayMs });
+    this.downloads = new InboundDownloads({
+      channelId: this.id,
+      api: this.api,
+      controller,
+      log,
+      limitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
+      workspaceFor: (chatId, conversationId, threadId) => this.workspaceOf(chatId, conversationId, threadId),
+      wakeOutbox: () => this.wakeOutbox(),
+    });
     const admission = new UpdateAdmission({
       channelId: this.id,
       store,
@@ -129,6 +140,7 @@ export class TelegramChannel implements Channel {
       downloadLimitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
       wakeOutbox: () => this.wakeOutbox(),
       albums: this.albums,
+      downloads: this.downloads,
     });
     this.poller = new Poller({
       api: this.api,
@@ -161,6 +173,7 @@ export class TelegramChannel implements Channel {
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();
+    this.downloads.wake(); // files a previous run did not get to
     this.booting = this.boot(first instanceof Error).catch((err: unknown) => {
       if (!isAbortError(err)) log.error({ error: this.api.describe(err) }, "telegram channel failed to start polling");
     });
@@ -193,6 +206,7 @@ export class TelegramChannel implements Channel {
     this.stopping ??= (async () => {
       const budget = this.options.timing?.stopTimeoutMs ?? 5000;
       this.stopAbort.abort();
+      this.downloads?.stop(); // the messages stay held; the next start downloads their files
       this.typing?.stopAll();
       await Promise.all([this.poller?.stop(budget), this.booting]);
       this.albums?.stop(); // parts stay stored; the next start sends them

@@ -1,0 +1,34 @@
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import type { ConversationRecord, InboundItem } from "../state/records.js";
+
+/**
+ * Held messages (`held:<conversation>:<seq>`, ARCHITECTURE §8): admitted durably but not yet passed to
+ * the session, because the conversation has no model yet or a message still has files to download.
+ * They leave in seq order, so a message never overtakes an earlier one of its conversation.
+ */
+export function heldItems(store: HostStore, conversationId: string): InboundItem[] {
+  return store.list<InboundItem>(`held:${conversationId}:`);
+}
+
+/** True while any message of the conversation is held: a new one is held behind it. */
+export function hasHeld(store: HostStore, conversationId: string): boolean {
+  return heldItems(store, conversationId).length > 0;
+}
+
+/**
+ * Moves the conversation's leading held messages whose files are in (no `pendingFiles`) to the inbound
+ * queue of its current foreground session, when it has a model; stops at the first one still
+ * downloading. `changed` is a held item rewritten in this same transaction. Returns how many moved.
+ */
+export function releaseReady(store: HostStore, tx: HostTransaction, conversation: ConversationRecord, changed?: InboundItem): number {
+  if (!conversation.modelAlias) return 0;
+  let released = 0;
+  for (const stored of heldItems(store, conversation.id)) {
+    const item = changed?.seq === stored.seq ? changed : stored;
+    if (item.pendingFiles?.length) break;
+    tx.del(HostKeys.held(conversation.id, item.seq));
+    tx.put(HostKeys.inbound(item.seq), { ...item, sessionId: conversation.foreground.sessionId } satisfies InboundItem);
+    released++;
+  }
+  return released;
+}
