@@ -13,6 +13,7 @@ import type {
 import { createTelegramChannel, type TelegramChannel, type TelegramChannelOptions } from "../../src/channels/telegram/telegram-channel.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
 import { queueOutbound } from "../../src/state/outbox.js";
+import { waitLimit } from "../../../../test/fakes/wait-limit.js";
 
 export const CHANNEL_ID = "tg";
 
@@ -152,9 +153,9 @@ export async function createHarness(api: { apiRoot: string; token: string }, def
   };
 }
 
-/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`, never before 30 s: wait-limit.ts). */
 export async function eventually<T>(check: () => T | undefined | null | false, timeoutMs = 5000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + waitLimit(timeoutMs);
   for (;;) {
     const value = check();
     if (value) return value;
