@@ -17,21 +17,22 @@ describe("BotApi", () => {
     fake = await startFakeTelegram();
     const chat = privateChat(5101, "Ann");
     fake.registerChat(chat);
-    // One send per 1.2 s per chat, so the second send waits in the budget.
-    const budget = new SendBudget({ perChat: { count: 1, windowMs: 1200 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } });
+    // One send per 4 s per chat, so the second send waits in the budget (long enough for a loaded machine
+    // to get the 429 in while it waits).
+    const budget = new SendBudget({ perChat: { count: 1, windowMs: 4000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } });
     const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), {}, budget);
-    fake.setNemesis(({ method }) => (method === "sendChatAction" ? { kind: "fault", fault: { status: 429, retryAfter: 2 } } : undefined));
+    fake.setNemesis(({ method }) => (method === "sendChatAction" ? { kind: "fault", fault: { status: 429, retryAfter: 6 } } : undefined));
 
     await api.call("sendMessage", { chat_id: chat.id, text: "first" });
     const second = api.call("sendMessage", { chat_id: chat.id, text: "second" });
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setImmediate(r));
     await expect(api.call("sendChatAction", { chat_id: chat.id, action: "typing" }, { maxAttempts: 1 })).rejects.toThrow(/429/);
     await second;
 
     const refused = fake.calls("sendChatAction").at(-1)!;
     const secondSend = fake.calls("sendMessage").find((c) => c.params["text"] === "second")!;
-    // The budget alone would have let it go ~1 s after the 429; retry_after asked for 2 s.
-    expect(secondSend.startedAt - refused.at).toBeGreaterThanOrEqual(1900);
+    // The budget alone would have let it go < 4 s after the 429; retry_after asked for 6 s.
+    expect(secondSend.startedAt - refused.at).toBeGreaterThanOrEqual(5900);
   });
 
   it("gives up a request that gets no answer after its time limit and tries again", async () => {
@@ -40,7 +41,7 @@ describe("BotApi", () => {
     fake.registerChat(chat);
     let hung = 0;
     fake.setNemesis(({ method }) => (method === "sendMessage" && hung++ === 0 ? { kind: "hang" } : undefined));
-    const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), { baseDelayMs: 10 }, undefined, { requestTimeoutMs: 300 });
+    const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), { baseDelayMs: 10 }, undefined, { requestTimeoutMs: 4000 });
     const sent = await api.call("sendMessage", { chat_id: chat.id, text: "hello" }, { afterUnknownOutcome: (p: { text: string }) => ({ ...p, text: `again: ${p.text}` }) as never });
     expect(sent.text).toBe("again: hello");
     expect(fake.calls("sendMessage")).toHaveLength(2);
