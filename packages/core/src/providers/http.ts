@@ -1,4 +1,5 @@
 import { NodeResponse, nodeHttpUrl, postJson, type HeaderSource, type HttpResponse } from "./http-post.js";
+import { JsonBody } from "./json-body.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
 
@@ -34,7 +35,7 @@ export class HttpExchange {
     return this.limits.idleTimeoutMs;
   }
 
-  /** POSTs JSON and resolves once response headers arrive (any status); http(s) goes through `node:http`. */
+  /** POSTs JSON (a `JsonBody` as it is, anything else serialised) and resolves once response headers arrive (any status); http(s) goes through `node:http`. */
   async post(url: string, headers: Record<string, string>, body: unknown): Promise<HttpResponse> {
     const all = { "content-type": "application/json", ...headers };
     let target: URL | null = null;
@@ -43,10 +44,11 @@ export class HttpExchange {
     } catch {
       // fetch reports the bad URL as a network error below.
     }
-    if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: JSON.stringify(body) });
+    const text = body instanceof JsonBody ? body.text : JSON.stringify(body);
+    if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: text });
     const timer = this.headerTimer(url);
     try {
-      return (this.response = await postJson(target, all, Buffer.from(JSON.stringify(body)), this.controller.signal));
+      return (this.response = await postJson(target, all, Buffer.from(text), this.controller.signal));
     } catch (cause) {
       throw this.toError(cause, `request to ${describeUrl(url)} failed`);
     } finally {

@@ -3,7 +3,7 @@ import { createHttpChatProvider, type HttpProviderOptions } from "../http-chat-p
 import { eventJson } from "../reply-reader.js";
 import type { ModelProvider } from "../types.js";
 import { MessageAssembler } from "./message-assembler.js";
-import { ANTHROPIC_VERSION, buildAnthropicRequest } from "./request-mapping.js";
+import { ANTHROPIC_VERSION, anthropicRequestBody } from "./request-mapping.js";
 
 /**
  * `claude_code`: the Anthropic Messages API (`config.url` is the full `/v1/messages` endpoint),
@@ -15,7 +15,7 @@ export function createAnthropicProvider(config: ModelConfig, env: NodeJS.Process
     config,
     env,
     {
-      buildBody: buildAnthropicRequest,
+      buildBody: anthropicRequestBody,
       headers: (apiKey) => ({
         accept: "text/event-stream, application/json",
         "anthropic-version": ANTHROPIC_VERSION,

@@ -1,6 +1,8 @@
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { SUMMARY_PREFIX } from "../chat-completions/request-mapping.js";
 import { fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
+import { jsonBody, ToolJsonCache, type JsonBody } from "../json-body.js";
+import type { ToolSchema } from "../../tools/types.js";
 import type { ModelRequest } from "../types.js";
 
 /** Sent as `anthropic-version`. */
@@ -59,10 +61,24 @@ export async function buildAnthropicRequest(config: ModelConfig, request: ModelR
   }
   const lastBlock = messages.at(-1)?.content.at(-1);
   if (cache && lastBlock) lastBlock.cache_control = cache;
-  if (request.tools.length > 0) {
-    body.tools = request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters }));
-  }
+  if (request.tools.length > 0) body.tools = request.tools.map(anthropicTool);
   return body;
+}
+
+function anthropicTool(t: ToolSchema): NonNullable<AnthropicRequest["tools"]>[number] {
+  return { name: t.name, description: t.description, input_schema: t.parameters };
+}
+
+const toolJson = new ToolJsonCache(anthropicTool);
+
+/**
+ * The same request as `buildAnthropicRequest`, serialised; the tool schemas from JSON cached per schema
+ * (messages are merged across stored messages and the last one carries `cache_control`, so they are
+ * serialised each time).
+ */
+export async function anthropicRequestBody(config: ModelConfig, request: ModelRequest): Promise<JsonBody> {
+  const head = await buildAnthropicRequest(config, { ...request, tools: [] });
+  return jsonBody({ ...head }, request.tools.length > 0 ? [["tools", toolJson.json(request.tools)]] : []);
 }
 
 /** Claude form of prompt caching: 300 s → 5m, 3600 s → 1h, other values or non-`claude-` models → none. */

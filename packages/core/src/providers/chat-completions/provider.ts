@@ -2,7 +2,7 @@ import type { ModelConfig } from "@starling/protocol";
 import { createHttpChatProvider, type HttpProviderOptions } from "../http-chat-provider.js";
 import { eventJson } from "../reply-reader.js";
 import type { ModelProvider } from "../types.js";
-import { buildChatRequest } from "./request-mapping.js";
+import { chatRequestBody } from "./request-mapping.js";
 import { CompletionAssembler } from "./stream-assembler.js";
 
 export type ChatCompletionsProviderOptions = HttpProviderOptions;
@@ -22,7 +22,7 @@ export function createChatCompletionsProvider(
     config,
     env,
     {
-      buildBody: buildChatRequest,
+      buildBody: chatRequestBody,
       headers: (apiKey) => ({
         accept: "text/event-stream, application/json",
         ...(apiKey !== undefined ? { authorization: `Bearer ${apiKey}` } : {}),

@@ -1,6 +1,7 @@
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import type { ToolSchema } from "../../tools/types.js";
 import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
+import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
 import type { ModelRequest } from "../types.js";
 
 export { TEXT_REFERENCE_HEADER, textReference } from "../file-parts.js";
@@ -53,18 +54,34 @@ export async function buildChatRequest(config: ModelConfig, request: ModelReques
   const imageIn = config.capabilities.includes("image_in");
   const messages: WireMessage[] = [];
   if (request.system.trim() !== "") messages.push({ role: "system", content: request.system });
-  for (const message of request.messages) messages.push(...(await mappedMessage(message, imageIn)));
-  const body: ChatCompletionRequest = {
-    model: config.model_name,
-    messages,
-    stream: true,
-    stream_options: { include_usage: true },
-  };
+  for (const message of request.messages) messages.push(...(await mapMessage(message, imageIn)));
+  const body: ChatCompletionRequest = { model: config.model_name, messages, ...chatOptions(config) };
   if (request.tools.length > 0) body.tools = request.tools.map(mapTool);
-  if (config.reasoning !== undefined && config.reasoning !== null) body.reasoning = config.reasoning;
-  const cacheControl = anthropicCacheControl(config);
-  if (cacheControl) body.cache_control = cacheControl;
   return body;
+}
+
+const toolJson = new ToolJsonCache(mapTool);
+const messageJson = new MessageJsonCache();
+
+/**
+ * The same request as `buildChatRequest`, serialised: tool schemas and stored messages come from
+ * JSON cached per schema and per message, so a turn serialises only what is new (issue #8).
+ */
+export async function chatRequestBody(config: ModelConfig, request: ModelRequest): Promise<JsonBody> {
+  const imageIn = config.capabilities.includes("image_in");
+  const system = request.system.trim() !== "" ? [JSON.stringify({ role: "system", content: request.system })] : [];
+  const messages = await messageJson.json(request.messages, (m) => mapMessage(m, imageIn), system);
+  const tools = request.tools.length > 0 ? [["tools", toolJson.json(request.tools)] as const] : [];
+  return jsonBody({ model: config.model_name, ...chatOptions(config) }, [["messages", messages], ...tools]);
+}
+
+/** The body fields besides model, messages and tools. */
+function chatOptions(config: ModelConfig): Omit<ChatCompletionRequest, "model" | "messages" | "tools"> {
+  const options: Omit<ChatCompletionRequest, "model" | "messages" | "tools"> = { stream: true, stream_options: { include_usage: true } };
+  if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
+  const cacheControl = anthropicCacheControl(config);
+  if (cacheControl) options.cache_control = cacheControl;
+  return options;
 }
 
 export function mapTool(tool: ToolSchema): WireTool {
@@ -77,21 +94,6 @@ export function anthropicCacheControl(config: ModelConfig): ChatCompletionReques
   if (config.cache_timeout === 300) return { type: "ephemeral" };
   if (config.cache_timeout === 3600) return { type: "ephemeral", ttl: "1h" };
   return undefined;
-}
-
-/**
- * Stored messages never change, so the wire form of one without files is mapped once and reused by
- * every later request (a request maps the whole history; without this each turn costs O(history)).
- * Messages with files are mapped each time: their wire form depends on the model and on the files.
- */
-const mappedWithoutFiles = new WeakMap<TranscriptMessage, WireMessage[]>();
-
-async function mappedMessage(message: TranscriptMessage, imageIn: boolean): Promise<WireMessage[]> {
-  const hit = mappedWithoutFiles.get(message);
-  if (hit) return hit;
-  const mapped = await mapMessage(message, imageIn);
-  if (!message.content.some((i) => i.type === "file")) mappedWithoutFiles.set(message, mapped);
-  return mapped;
 }
 
 async function mapMessage(message: TranscriptMessage, imageIn: boolean): Promise<WireMessage[]> {

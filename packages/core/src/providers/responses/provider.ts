@@ -2,7 +2,7 @@ import type { ModelConfig } from "@starling/protocol";
 import { createHttpChatProvider, type HttpProviderOptions } from "../http-chat-provider.js";
 import { eventJson } from "../reply-reader.js";
 import type { ModelProvider } from "../types.js";
-import { buildResponsesRequest } from "./request-mapping.js";
+import { responsesRequestBody } from "./request-mapping.js";
 import { ResponseAssembler } from "./response-assembler.js";
 
 /**
@@ -15,7 +15,7 @@ export function createResponsesProvider(config: ModelConfig, env: NodeJS.Process
     config,
     env,
     {
-      buildBody: buildResponsesRequest,
+      buildBody: responsesRequestBody,
       headers: (apiKey) => ({
         accept: "text/event-stream, application/json",
         ...(apiKey !== undefined ? { authorization: `Bearer ${apiKey}` } : {}),

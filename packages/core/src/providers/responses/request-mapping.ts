@@ -1,6 +1,8 @@
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { anthropicCacheControl, mapTool, SUMMARY_PREFIX, type ChatCompletionRequest } from "../chat-completions/request-mapping.js";
 import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
+import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
+import type { ToolSchema } from "../../tools/types.js";
 import type { ModelRequest } from "../types.js";
 
 export type InputPart =
@@ -34,15 +36,33 @@ export interface ResponsesRequest {
 export async function buildResponsesRequest(config: ModelConfig, request: ModelRequest): Promise<ResponsesRequest> {
   const input: InputItem[] = [];
   for (const message of request.messages) input.push(...(await mapMessage(message, config)));
-  const body: ResponsesRequest = { model: config.model_name, input, store: false, stream: true };
-  if (request.system.trim() !== "") body.instructions = request.system;
-  if (request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({ type: "function", ...mapTool(tool).function }));
-  }
-  if (config.reasoning !== undefined && config.reasoning !== null) body.reasoning = config.reasoning;
-  const cacheControl = anthropicCacheControl(config);
-  if (cacheControl) body.cache_control = cacheControl;
+  const body: ResponsesRequest = { model: config.model_name, input, ...responsesOptions(config, request) };
+  if (request.tools.length > 0) body.tools = request.tools.map(responsesTool);
   return body;
+}
+
+const toolJson = new ToolJsonCache(responsesTool);
+const inputJson = new MessageJsonCache();
+
+/** The same request as `buildResponsesRequest`, serialised from JSON cached per tool schema and per stored message. */
+export async function responsesRequestBody(config: ModelConfig, request: ModelRequest): Promise<JsonBody> {
+  const input = await inputJson.json(request.messages, (m) => mapMessage(m, config));
+  const tools = request.tools.length > 0 ? [["tools", toolJson.json(request.tools)] as const] : [];
+  return jsonBody({ model: config.model_name, ...responsesOptions(config, request) }, [["input", input], ...tools]);
+}
+
+function responsesTool(tool: ToolSchema): NonNullable<ResponsesRequest["tools"]>[number] {
+  return { type: "function", ...mapTool(tool).function };
+}
+
+/** The body fields besides model, input and tools. */
+function responsesOptions(config: ModelConfig, request: ModelRequest): Omit<ResponsesRequest, "model" | "input" | "tools"> {
+  const options: Omit<ResponsesRequest, "model" | "input" | "tools"> = { store: false, stream: true };
+  if (request.system.trim() !== "") options.instructions = request.system;
+  if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
+  const cacheControl = anthropicCacheControl(config);
+  if (cacheControl) options.cache_control = cacheControl;
+  return options;
 }
 
 async function mapMessage(message: TranscriptMessage, config: ModelConfig): Promise<InputItem[]> {
