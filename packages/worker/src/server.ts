@@ -15,6 +15,7 @@ import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.j
 import { EventPump } from "./event-pump.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
+import { baselineCompileFromNowOn } from "./tiering.js";
 
 const KNOWN_METHODS = [
   Methods.initialize.method,
@@ -123,6 +124,7 @@ export class WorkerServer {
       this.log.info({ sessionId: init.sessionId, summary }, "session initialized");
       // After the response is written: replay unacknowledged events, then start the actor.
       setImmediate(() => {
+        baselineCompileFromNowOn();
         void session.unacknowledged().then((backlog) => {
           this.pump.resume(backlog);
           session.start((err) => this.crash(err));
