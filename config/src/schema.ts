@@ -70,6 +70,27 @@ export const SandboxConfig = z
       .default({})
       .describe("Extra environment variables for tool processes (never secrets: the agent can read them)"),
     network: z.boolean().default(true).describe("false: tool processes get no network in bubblewrap mode"),
+    memory_limit_mb: z
+      .number()
+      .int({ error: "must be a whole number of MB" })
+      .min(16, { error: "must be at least 16 (MB)" })
+      .nullable()
+      .default(4096)
+      .describe("Most memory (data segment, MB) one tool process may allocate; null: no limit"),
+    cpu_limit_seconds: z
+      .number()
+      .int({ error: "must be a whole number of seconds" })
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Most CPU time (seconds) one tool process may use before it is killed; null: no limit"),
+    file_size_limit_mb: z
+      .number()
+      .int({ error: "must be a whole number of MB" })
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Largest file (MB) one tool process may write; null: no limit"),
   })
   .prefault({});
 export type SandboxConfig = z.output<typeof SandboxConfig>;

@@ -31,7 +31,17 @@ describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
     expect(Object.keys(config.models)).toEqual(["main", "search_brave"]);
     expect(config.models.main?.capabilities).toEqual(["chat", "image_in", "pdf_in", "audio_in"]);
     expect(config.session_defaults.search_tool_model).toBe("search_brave");
-    expect(config.sandbox).toEqual({ mode: "subprocess", env: {}, network: true, bubblewrap_binary: "bwrap", software_dir: undefined, software_mount_path: "/opt" });
+    expect(config.sandbox).toEqual({
+      mode: "subprocess",
+      env: {},
+      network: true,
+      bubblewrap_binary: "bwrap",
+      software_dir: undefined,
+      software_mount_path: "/opt",
+      memory_limit_mb: 4096,
+      cpu_limit_seconds: null,
+      file_size_limit_mb: null,
+    });
     expect(config.channels[0]).toMatchObject({ id: "telegram-main", allowed_chat_ids: [], admin_user_ids: [] });
     expect(config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 4, max_subagents: 3, warm_spares: 1 });
     expect(config.recovery).toEqual({ max_auto_continues: 2 });
@@ -125,6 +135,25 @@ describe("loadConfig: problems are listed by path", () => {
       'session_defaults.pdf_tool_model: ":self" needs an alias before it, e.g. "main:self"',
       'session_defaults.audio_tool_model: unsupported suffix ":other"; use "<alias>" or "<alias>:self"',
     ]);
+  });
+});
+
+describe("loadConfig: sandbox limits", () => {
+  it("names a limit that is not a whole positive number and the smallest memory limit", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    raw.sandbox = { ...(raw.sandbox as object), memory_limit_mb: 8, cpu_limit_seconds: 1.5, file_size_limit_mb: -1 };
+    expect(expectErrors(parseConfig(raw, { env: ENV }))).toEqual([
+      "sandbox.memory_limit_mb: must be at least 16 (MB)",
+      "sandbox.cpu_limit_seconds: must be a whole number of seconds",
+      "sandbox.file_size_limit_mb: must be greater than 0",
+    ]);
+  });
+
+  it("null turns a limit off", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    raw.sandbox = { ...(raw.sandbox as object), memory_limit_mb: null, cpu_limit_seconds: 600 };
+    const { config } = expectOk(parseConfig(raw, { env: ENV }));
+    expect(config.sandbox).toMatchObject({ memory_limit_mb: null, cpu_limit_seconds: 600, file_size_limit_mb: null });
   });
 });
 

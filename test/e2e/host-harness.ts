@@ -139,7 +139,7 @@ export async function runCliOnce(
   options: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   const cli = startCli(args, env, options);
-  const timer = setTimeout(() => cli.child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  const timer = setTimeout(() => cli.child.kill("SIGKILL"), options.timeoutMs ?? 60_000); // only detects a hang; a loaded machine may need 20 s
   const exit = await cli.exited;
   clearTimeout(timer);
   return { ...exit, output: cli.output() };

@@ -94,7 +94,7 @@ beforeAll(async () => {
   writeFileSync(join(software, "tool.txt"), "software tool v7\n");
   // The sandbox section: subprocess by default (one chat switches to bubblewrap), software_dir mounted at /opt/sw.
   const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
-  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw" };
+  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900 };
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
   // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
   envFile = join(dirname(e2e.configPath), "starling.env");
@@ -126,6 +126,12 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
     // Walked past the worker to the host (and beyond): at least two ancestors.
     expect(result.split(reverse("== ancestor")).length - 1).toBeGreaterThanOrEqual(2);
     for (const chat of Object.values(chats)) for (const m of e2e.telegram.messages(chat.id)) expectNoSecret(m.text ?? "");
+  });
+
+  it("the config's sandbox limits reach every tool process (memory_limit_mb, cpu_limit_seconds)", async () => {
+    scripts.set("[probe-limits]", reversed("echo data=$(ulimit -H -d) cpu=$(ulimit -H -t) file=$(ulimit -H -f)"));
+    expect(await e2e.ask(chats.sub, "what are my limits [probe-limits]")).toBe("Probe finished.");
+    expect(toolResult("[probe-limits]")).toContain(reverse("data=524288 cpu=900 file=unlimited"));
   });
 
   it.skipIf(!probe.ok)("bubblewrap mode: no secret in env, ancestors, any visible process memory, config, env file, state or $HOME", async () => {

@@ -58,6 +58,11 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
       softwareMountPath: config.sandbox.software_mount_path,
       network: config.sandbox.network,
       env: config.sandbox.env,
+      limits: {
+        ...(config.sandbox.memory_limit_mb === null ? {} : { memoryMb: config.sandbox.memory_limit_mb }),
+        ...(config.sandbox.cpu_limit_seconds === null ? {} : { cpuSeconds: config.sandbox.cpu_limit_seconds }),
+        ...(config.sandbox.file_size_limit_mb === null ? {} : { fileSizeMb: config.sandbox.file_size_limit_mb }),
+      },
     },
     secrets: secretValues(config, env),
     workerCommand: workerCommand(config.agent_server?.path),

@@ -52,6 +52,17 @@ export const ToolSandbox = z.object({
   network: z.boolean().default(true),
   /** Extra variables for tool processes (config `sandbox.env`), on top of the allowlisted ones. */
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * Per-process resource limits of every tool process (config `sandbox.memory_limit_mb`,
+   * `cpu_limit_seconds`, `file_size_limit_mb`): RLIMIT_DATA, RLIMIT_CPU, RLIMIT_FSIZE, hard and soft.
+   */
+  limits: z
+    .object({
+      memoryMb: z.number().int().positive().optional(),
+      cpuSeconds: z.number().int().positive().optional(),
+      fileSizeMb: z.number().int().positive().optional(),
+    })
+    .default({}),
 });
 export type ToolSandbox = z.infer<typeof ToolSandbox>;
 

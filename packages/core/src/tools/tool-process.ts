@@ -81,18 +81,34 @@ export class ToolProcessLauncher {
    */
   command(argv: readonly [string, ...string[]], cwd = this.options.workspace, extraEnv: Record<string, string> = {}): ToolCommand {
     const env = { ...this.env, ...extraEnv };
+    const limited = withLimits(argv, this.sandbox.limits);
     if (this.sandbox.mode === "subprocess") {
-      const [program, ...args] = argv;
+      const [program, ...args] = limited;
       return { program, args, env, cwd };
     }
     return {
       program: this.sandbox.bubblewrapBinary,
-      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, env, cwd), "--", ...argv],
+      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, env, cwd), "--", ...limited],
       // bwrap itself starts clean too: its own environment is the tools' one (the extra reaches only the process inside).
       env: this.environment(),
       cwd,
     };
   }
+}
+
+/**
+ * `argv` run under the sandbox's resource limits: `/bin/sh` sets them (hard and soft, so the process
+ * cannot raise them again) and then execs `argv`, whose pid, stdio and exit status stay the same.
+ * A limit the shell cannot set (an already lower hard limit) leaves that lower one in force.
+ */
+export function withLimits(argv: readonly [string, ...string[]], limits: ToolSandbox["limits"]): readonly [string, ...string[]] {
+  const set: string[] = [];
+  if (limits.memoryMb) set.push(`ulimit -d ${limits.memoryMb * 1024}`);
+  if (limits.cpuSeconds) set.push(`ulimit -t ${limits.cpuSeconds}`);
+  if (limits.fileSizeMb) set.push(`ulimit -f ${limits.fileSizeMb * 2048}`);
+  if (!set.length) return argv;
+  const script = `${set.map((s) => `${s} 2>/dev/null`).join("; ")}; exec "$@"`;
+  return ["/bin/sh", "-c", script, "starling-limits", ...argv];
 }
 
 /** Allowlisted variables + pager settings + STARLING_SOFTWARE_DIR + `sandbox.env` (which wins). */

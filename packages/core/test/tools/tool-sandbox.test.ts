@@ -70,6 +70,45 @@ describe("tool process environment (subprocess mode)", () => {
   });
 });
 
+describe("tool process limits (sandbox.limits)", () => {
+  const limited = (limits: ToolSandbox["limits"], mode: "subprocess" | "bubblewrap" = "subprocess") =>
+    makeHarness({ sandbox: ToolSandbox.parse({ mode, limits }) });
+
+  it("sets memory, CPU and file size limits, hard and soft, that the command cannot raise", async () => {
+    h = await limited({ memoryMb: 256, cpuSeconds: 30, fileSizeMb: 5 });
+    const result = await h.call("shell", { command: "ulimit -S -d; ulimit -H -d; ulimit -H -t; ulimit -H -f; ulimit -d unlimited && echo raised || echo kept" });
+    const lines = result.content.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["262144", "262144", "30"]);
+    expect(Number(lines[3]) * 1024).toBeGreaterThanOrEqual(5 * 1024 * 1024 - 1024); // bash counts 1 KB blocks
+    expect(result.content).toContain("kept");
+    expect(result.content).not.toContain("raised");
+  });
+
+  it("a command that allocates past memory_limit_mb fails; the session goes on", async () => {
+    h = await limited({ memoryMb: 64 });
+    const result = await h.call("shell", { command: "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo length=${#x}", wait_ms: 90_000 });
+    expect(result.content).not.toMatch(/length=200000000/);
+    expect(result.content).toMatch(/cannot allocate|out of memory|memory exhausted/i);
+    expect((await h.call("shell", { command: "echo still here" })).content).toContain("still here");
+  });
+
+  it("a file written past file_size_limit_mb is cut at the limit, and a CPU-bound loop is stopped at cpu_limit_seconds", async () => {
+    h = await limited({ fileSizeMb: 1, cpuSeconds: 1 });
+    const big = await h.call("shell", { command: "head -c 3000000 /dev/zero > big.bin; echo status=$?; wc -c < big.bin" });
+    expect(big.content).toMatch(/status=[1-9]/);
+    expect(big.content).toMatch(/\b1048576\b/);
+    const spin = await h.call("shell", { command: "sh -c 'while :; do :; done'; echo status=$?", wait_ms: 90_000 });
+    // Killed at the limit: SIGXCPU (128 + 24) or SIGKILL (128 + 9), the soft and hard limits being equal.
+    expect(spin.content).toMatch(/status=(152|137)\b/);
+  });
+
+  it.skipIf(!bwrapWorks)("applies inside bubblewrap too", async () => {
+    h = await limited({ memoryMb: 128 }, "bubblewrap");
+    const result = await h.call("shell", { command: "ulimit -H -d" });
+    expect(result.content).toMatch(/^131072$/m);
+  });
+});
+
 describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
   async function sandboxed(extra: Partial<ToolSandbox> = {}): Promise<{ shared: string; software: string }> {
     h = await makeHarness();

@@ -1,5 +1,5 @@
 import type { McpServerConfig } from "@starling/config";
-import type { ModelConfig } from "@starling/protocol";
+import type { ModelConfig, ToolSandbox } from "@starling/protocol";
 import type { SandboxMode } from "../state/records.js";
 import type { LimitSettings } from "./inbound-limits.js";
 
@@ -19,6 +19,8 @@ export interface HostSettings {
     network?: boolean;
     /** Config `sandbox.env`: extra variables for tool processes. */
     env?: Record<string, string>;
+    /** Config `sandbox.memory_limit_mb`, `cpu_limit_seconds`, `file_size_limit_mb` (per tool process). */
+    limits?: ToolSandbox["limits"];
   };
   /** Values of every secret the config names (`*_env`), read once at start; the worker gets only its model keys. */
   secrets?: Record<string, string>;

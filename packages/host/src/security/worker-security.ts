@@ -37,5 +37,6 @@ export function toolSandbox(settings: HostSettings, mode: SandboxMode): ToolSand
     softwareMountPath: s.softwareMountPath,
     network: s.network,
     env: s.env,
+    limits: s.limits,
   });
 }
