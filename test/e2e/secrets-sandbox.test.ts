@@ -134,6 +134,17 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
     expect(toolResult("[probe-limits]")).toContain(reverse("data=524288 cpu=900 file=unlimited"));
   });
 
+  // The worker never holds the bot token; it gets its digest and redacts it from what the model sees.
+  it("subprocess mode: a bot token a tool reads from the env file reaches the model redacted", async () => {
+    scripts.set("[probe-envfile]", `cat ${envFile}; echo "url https://api.telegram.org/bot$(sed -n 's/^FAKE_TELEGRAM_TOKEN=//p' ${envFile})/getMe"`);
+    expect(await e2e.ask(chats.sub, "read the env file [probe-envfile]")).toBe("Probe finished.");
+    const result = toolResult("[probe-envfile]");
+    expect(result).toContain("FAKE_TELEGRAM_TOKEN=[redacted:FAKE_TELEGRAM_TOKEN]");
+    expect(result).toContain("url https://api.telegram.org/bot[redacted:FAKE_TELEGRAM_TOKEN]/getMe");
+    expectNoSecret(result);
+    for (const r of e2e.model.requests) expect(JSON.stringify(r.body)).not.toContain(e2e.telegram.token);
+  });
+
   it.skipIf(!probe.ok)("bubblewrap mode: no secret in env, ancestors, any visible process memory, config, env file, state or $HOME", async () => {
     expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox set to bubblewrap/);
     const scanner = join("/tmp", "scan.cjs");

@@ -40,6 +40,7 @@ export {
   CompressionSettings,
   UnfinishedTurn,
   InitializeParams,
+  SecretDigest,
   InitializeResult,
   ToolSandbox,
   RemoteMode,
@@ -102,7 +103,7 @@ export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./
 export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } from "./errors.js";
 
 // Secret redaction
-export { createRedactor, NO_REDACTION, MIN_REDACTED_LENGTH, type Redactor } from "./redact.js";
+export { createRedactor, secretDigest, NO_REDACTION, MIN_REDACTED_LENGTH, MIN_DIGEST_LENGTH, type Redactor } from "./redact.js";
 
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";

@@ -74,6 +74,13 @@ export const RemoteMode = z.discriminatedUnion("mode", [
 ]);
 export type RemoteMode = z.infer<typeof RemoteMode>;
 
+export const SecretDigest = z.object({
+  name: z.string().min(1),
+  length: z.number().int().min(12).max(512),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits"),
+});
+export type SecretDigest = z.infer<typeof SecretDigest>;
+
 export const InitializeParams = z.object({
   protocolVersion: z.literal(PROTOCOL_VERSION),
   sessionId: z.string().min(1),
@@ -90,6 +97,12 @@ export const InitializeParams = z.object({
    * The host passes keys this way so no worker's `/proc/<pid>/environ` holds one. Never logged.
    */
   secrets: z.record(z.string(), z.string()).optional(),
+  /**
+   * Secrets the worker must not know but should still redact (the host's bot tokens, keys of models
+   * this session does not use): name, length and SHA-256 (hex) of the value. Tool results and logs
+   * are searched for runs of token characters whose hash matches (`createRedactor`'s `digests`).
+   */
+  secretDigests: z.array(SecretDigest).optional(),
   /** How tool processes (shell, background shells, ssh) are started; default: subprocess, no extra env. */
   sandbox: ToolSandbox.optional(),
   /** Where file tools and `shell` run: locally (default), on one SSH host, or on an alias the model picks. */

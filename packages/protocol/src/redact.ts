@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Value-based secret redaction (ARCHITECTURE §2). Built once from the secret values themselves
  * (config-named variables → value), not from key names, so a secret is caught wherever it turns up:
@@ -49,8 +51,49 @@ function formsOf(value: string): string[] {
   return [...forms];
 }
 
-/** A redactor for `secrets` (variable name → value). Empty and too-short values are ignored. */
-export function createRedactor(secrets: Readonly<Record<string, string | undefined>>): Redactor {
+/** Secrets shorter than this get no digest: a hash of a short value could be guessed by trying. */
+export const MIN_DIGEST_LENGTH = 12;
+/** Characters a token is made of (base64/URL-safe alphabets, `:` of bot tokens, `.` of JWTs). */
+const TOKEN_RUN = /[A-Za-z0-9_\-:.~+/=]+/g;
+/** Longer runs (a base64 blob) are not searched: hashing every window would cost too much. */
+const MAX_SEARCHED_RUN = 1024;
+
+/** The digest of a secret for a process that must not know it (`initialize.secretDigests`); null when it is too short. */
+export function secretDigest(name: string, value: string): { name: string; length: number; sha256: string } | null {
+  if (value.length < MIN_DIGEST_LENGTH || value.length > 512) return null;
+  return { name, length: value.length, sha256: createHash("sha256").update(value).digest("hex") };
+}
+
+/**
+ * Replaces the secrets known only by digest: every window of a secret's length inside a run of token
+ * characters is hashed and compared. Only the raw form is found (not its base64 or URL-encoded forms).
+ */
+function digestRedaction(digests: readonly { name: string; length: number; sha256: string }[]): ((text: string) => string) | null {
+  const byHash = new Map(digests.map((d) => [d.sha256, d.name]));
+  const lengths = [...new Set(digests.map((d) => d.length))].sort((a, b) => b - a);
+  if (!lengths.length) return null;
+  const shortest = lengths.at(-1)!;
+  const scan = (run: string): string => {
+    if (run.length < shortest || run.length > MAX_SEARCHED_RUN) return run;
+    for (const length of lengths) {
+      for (let at = 0; at + length <= run.length; at++) {
+        const name = byHash.get(createHash("sha256").update(run.slice(at, at + length)).digest("hex"));
+        if (name) return run.slice(0, at) + `[redacted:${name}]` + scan(run.slice(at + length));
+      }
+    }
+    return run;
+  };
+  return (text) => text.replace(TOKEN_RUN, scan);
+}
+
+/**
+ * A redactor for `secrets` (variable name → value) and for `digests` (secrets this process may not
+ * know, by length and SHA-256). Empty and too-short values are ignored.
+ */
+export function createRedactor(
+  secrets: Readonly<Record<string, string | undefined>>,
+  digests: readonly { name: string; length: number; sha256: string }[] = [],
+): Redactor {
   const nameOf = new Map<string, string>();
   const names: string[] = [];
   for (const [name, value] of Object.entries(secrets)) {
@@ -61,12 +104,17 @@ export function createRedactor(secrets: Readonly<Record<string, string | undefin
   // Longest first, so a value that contains another is replaced whole.
   const forms = [...nameOf.keys()].sort((a, b) => b.length - a.length);
   const pattern = forms.length ? new RegExp(forms.map(escapeRegExp).join("|"), "g") : null;
+  const byDigest = digestRedaction(digests);
+  for (const d of digests) if (!names.includes(d.name)) names.push(d.name);
 
-  const redact = (text: string): string =>
-    pattern && typeof text === "string" ? text.replace(pattern, (match) => `[redacted:${nameOf.get(match)}]`) : text;
+  const redact = (text: string): string => {
+    if (typeof text !== "string") return text;
+    const known = pattern ? text.replace(pattern, (match) => `[redacted:${nameOf.get(match)}]`) : text;
+    return byDigest ? byDigest(known) : known;
+  };
 
   const redactDeep = <T>(value: T): T => {
-    if (!pattern) return value;
+    if (!pattern && !byDigest) return value;
     const walk = (v: unknown): unknown => {
       if (typeof v === "string") return redact(v);
       if (Array.isArray(v)) return v.map(walk);

@@ -1,6 +1,6 @@
 // The value-based redactor: every secret value and its common encodings become [redacted:NAME].
 import { describe, expect, it } from "vitest";
-import { createRedactor, NO_REDACTION } from "../src/index.js";
+import { createRedactor, NO_REDACTION, secretDigest } from "../src/index.js";
 
 const KEY = "sk-live-9f8e7d6c5b4a3210/+?=&";
 const TOKEN = "123456:AAbbCCddEEffGGhh";
@@ -50,5 +50,32 @@ describe("createRedactor", () => {
 
   it("NO_REDACTION leaves text alone", () => {
     expect(NO_REDACTION.redact(KEY)).toBe(KEY);
+  });
+});
+
+describe("createRedactor with digests (secrets the process does not hold)", () => {
+  const BOT = "7312345678:AAH4k9ZqLmNoPqRsTuVwXyZ0123456789ab";
+  const digest = secretDigest("TELEGRAM_BOT_TOKEN", BOT)!;
+  const r = createRedactor({ OPENAI_API_KEY: KEY }, [digest]);
+
+  it("finds the secret by its hash inside words, URLs and lines, every time it occurs", () => {
+    expect(r.redact(`TELEGRAM_BOT_TOKEN=${BOT}`)).toBe("TELEGRAM_BOT_TOKEN=[redacted:TELEGRAM_BOT_TOKEN]");
+    expect(r.redact(`curl https://api.telegram.org/bot${BOT}/getMe and again ${BOT}.`)).toBe(
+      "curl https://api.telegram.org/bot[redacted:TELEGRAM_BOT_TOKEN]/getMe and again [redacted:TELEGRAM_BOT_TOKEN].",
+    );
+    expect(r.redact(`${BOT}${BOT}`)).toBe("[redacted:TELEGRAM_BOT_TOKEN][redacted:TELEGRAM_BOT_TOKEN]");
+    expect(r.redactDeep({ out: [`t ${BOT}`], key: KEY })).toEqual({ out: ["t [redacted:TELEGRAM_BOT_TOKEN]"], key: "[redacted:OPENAI_API_KEY]" });
+    expect(r.names).toEqual(["OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN"]);
+  });
+
+  it("leaves look-alikes and ordinary text alone, and holds no form of the value", () => {
+    const other = BOT.slice(0, -1) + "c";
+    expect(r.redact(`${other} plain words: 1234:abcd`)).toBe(`${other} plain words: 1234:abcd`);
+    expect(JSON.stringify(digest)).not.toContain(BOT.slice(11, 30));
+  });
+
+  it("gives no digest for a secret short enough to be guessed from its hash", () => {
+    expect(secretDigest("PIN", "12345678901")).toBeNull();
+    expect(secretDigest("OK", "123456789012")).not.toBeNull();
   });
 });

@@ -15,7 +15,7 @@ export function redactLogsFor(init: InitializeParams): void {
     const value = init.secrets?.[name] ?? process.env[name];
     if (value) values[name] = value;
   }
-  redactWorkerLogs(createRedactor(values));
+  redactWorkerLogs(createRedactor(values, init.secretDigests ?? []));
 }
 
 /**

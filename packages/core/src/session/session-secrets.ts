@@ -27,6 +27,6 @@ export function sessionSecrets(init: InitializeParams, env: NodeJS.ProcessEnv): 
     names: [...named],
     values: Object.values(values),
     providerEnv: { ...env, ...fromInit },
-    redactor: createRedactor(values),
+    redactor: createRedactor(values, init.secretDigests ?? []),
   };
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { PROTOCOL_VERSION } from "@starling/protocol";
 import { sessionStateDir } from "@starling/workdir-migrations";
-import { modelSecrets, toolSandbox, workerEnvironment } from "../security/worker-security.js";
+import { modelSecrets, toolSandbox, withheldSecretDigests, workerEnvironment } from "../security/worker-security.js";
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
@@ -44,6 +44,7 @@ export function buildLaunch(
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
       secrets: Object.keys(secrets).length ? secrets : undefined,
+      secretDigests: withheldSecretDigests(settings, secrets),
       sandbox: toolSandbox(settings, mode),
       remote: conversationRemote(conversation),
       toolDeny: settings.toolDeny?.length ? settings.toolDeny : undefined,

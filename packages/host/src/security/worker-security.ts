@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { allowlistedEnv, type ModelConfig, ToolSandbox } from "@starling/protocol";
+import { allowlistedEnv, type ModelConfig, type SecretDigest, secretDigest, ToolSandbox } from "@starling/protocol";
 import type { HostSettings } from "../conversations/settings.js";
 import type { SandboxMode } from "../state/records.js";
 
@@ -24,6 +24,21 @@ export function modelSecrets(settings: HostSettings, models: readonly ModelConfi
     if (name && value) out[name] = value;
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * `initialize.secretDigests`: every host secret the session is not given (bot tokens, keys of other
+ * models), as name, length and SHA-256, so the worker redacts it from tool results and logs without
+ * ever holding it (docs/SECURITY.md). Secrets too short for a safe digest are left out.
+ */
+export function withheldSecretDigests(settings: HostSettings, given: Readonly<Record<string, string>>): SecretDigest[] | undefined {
+  const digests: SecretDigest[] = [];
+  for (const [name, value] of Object.entries(settings.secrets ?? {})) {
+    if (name in given) continue;
+    const digest = secretDigest(name, value);
+    if (digest) digests.push(digest);
+  }
+  return digests.length ? digests : undefined;
 }
 
 /** `initialize.sandbox`: how the worker starts its tool processes. */
