@@ -29,7 +29,8 @@ export class EventAcks {
   /** Highest seq the worker confirmed. */
   private acked = 0;
   private timer: NodeJS.Timeout | null = null;
-  private inFlight = false;
+  /** The seq of the request in flight (0: none). */
+  private sending = 0;
   private attempt = 0;
 
   constructor(private readonly o: EventAcksOptions) {}
@@ -40,21 +41,27 @@ export class EventAcks {
     this.schedule(this.o.delayMs ?? ACK_DELAY_MS);
   }
 
-  /** Sends the waiting acknowledgement now (if any and none is in flight). */
-  flush(): void {
+  /**
+   * Sends the waiting acknowledgement now, if any. A timer's flush waits for the one in flight; `final`
+   * (before a graceful shutdown) sends beside it (the worker never moves its position back).
+   */
+  flush(final = false): void {
     this.cancel();
-    if (this.inFlight || this.wanted <= this.acked) return;
+    if ((this.sending && !final) || this.wanted <= Math.max(this.acked, this.sending)) return;
     const upTo = this.wanted;
-    this.inFlight = true;
+    this.sending = upTo;
+    const done = () => {
+      if (this.sending === upTo) this.sending = 0;
+    };
     this.o.send(upTo).then(
       () => {
-        this.inFlight = false;
+        done();
         this.attempt = 0;
         if (upTo > this.acked) this.acked = upTo;
         if (this.wanted > this.acked) this.schedule(this.o.delayMs ?? ACK_DELAY_MS);
       },
       (err: unknown) => {
-        this.inFlight = false;
+        done();
         this.attempt++;
         if (this.o.lost(err) || this.attempt >= ACK_ATTEMPTS) {
           this.o.log.debug({ seq: upTo, err: errorText(err) }, "ackEvents failed (re-sent after a restart)");
@@ -76,7 +83,7 @@ export class EventAcks {
   }
 
   private schedule(delayMs: number): void {
-    if (this.timer || this.inFlight) return;
+    if (this.timer || this.sending) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();

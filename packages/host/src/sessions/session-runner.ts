@@ -45,6 +45,8 @@ export class SessionRunner {
   private life: WorkerLife = { kind: "none" };
   private slotState: SlotState = { kind: "none" };
   private turnActive = false;
+  /** Turn endings applied (any kind): tells a pump whether one came while it handed off. */
+  private turnEnds = 0;
   private continueWanted: ContinueRequest | null = null;
   /** A worker should run even without new items: an interrupted turn is to be recovered. */
   private resumeWanted = false;
@@ -182,6 +184,7 @@ export class SessionRunner {
           break;
         case "turnEnded":
           this.turnActive = false;
+          this.turnEnds++;
           if (effect.progress) this.consecutiveFailures = 0;
           break;
         case "runtimeCrashed":
@@ -263,12 +266,16 @@ export class SessionRunner {
     // slot; the turn ends, the slot goes to the next session and this one asks again (maybeRelease).
     if (this.holdingBack()) return;
     const items = this.pendingItems();
+    const endsBefore = this.turnEnds;
+    let fresh = false;
     for (const [i, item] of items.entries()) {
       if (this.inFlight.has(item.messageId)) continue;
-      if (!(await this.handOffTracked(handle, item)).ok) {
+      const outcome = await this.handOffTracked(handle, item);
+      if (!outcome.ok) {
         if (i > 0) this.markGrantUsed();
         return this.retryHandoffLater(handle);
       }
+      if (outcome.fresh) fresh = true;
     }
     this.handoffFailures = 0;
     if (items.length) this.markGrantUsed();
@@ -283,6 +290,9 @@ export class SessionRunner {
       }
       this.markGrantUsed();
     }
+    // A fresh message the worker took always starts a turn whose (durable) end calls settle(): unless a
+    // turn ended meanwhile (it may have been that one), asking the worker now would only hear "busy".
+    if (fresh && this.turnEnds === endsBefore) return;
     await this.maybeRelease();
   }
 

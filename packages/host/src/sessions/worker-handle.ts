@@ -146,7 +146,7 @@ export class WorkerHandle {
   /** Graceful stop: `shutdown`, stdin closed, SIGKILL after `timeoutMs`. */
   async close(timeoutMs: number): Promise<WorkerExit> {
     this.expectedExit = true;
-    if (!this.closing && !this.gone) this.acks.flush(); // before `shutdown`, on the same pipe
+    if (!this.closing && !this.gone) this.acks.flush(true); // before `shutdown`, on the same pipe
     this.acks.cancel();
     this.closing = true;
     if (this.gone) {
