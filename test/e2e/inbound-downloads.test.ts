@@ -73,6 +73,25 @@ describe("inbound downloads after admission", () => {
     expect(e2e.replies(photoChat.id).some((m) => (m.text ?? "").includes("could not download"))).toBe(false);
   }, 120_000);
 
+  it("an album's files are downloaded after its admission too: a held download holds no other chat", async () => {
+    const gate = holdGetFile();
+    const album = { mediaGroupId: "alb-1" };
+    e2e.telegram.sendPhoto(photoChat, { ...photo("three cats [m:d-8]") }, album);
+    e2e.telegram.sendPhoto(photoChat, { ...photo(""), fileName: "cat2.jpg" }, album);
+    e2e.telegram.sendPhoto(photoChat, { ...photo(""), fileName: "cat3.jpg" }, album);
+    await e2e.until(() => gate.held() > 0, "the album's first getFile to be held");
+    e2e.send(other, "meanwhile again [m:d-9]");
+    await e2e.waitText(other.id, /Answer to m:d-9\b/, 45_000);
+    expect(answers(photoChat.id, "m:d-8")).toHaveLength(0);
+    gate.release();
+    const answer = await e2e.waitText(photoChat.id, /Answer to m:d-8\b/, 45_000);
+    expect(answer.text).not.toContain("(file missing)");
+    const request = e2e.model.requests.find((r) => requestText(r).includes("m:d-8"))!;
+    const message = wireMessages(request).filter((m) => m.role === "user").find((m) => contentText(m).includes("m:d-8"))!;
+    // Three photos, each downloaded into the workspace (the default model gets them as file references).
+    expect(new Set(contentText(message).match(/incoming\/\d{8}T\d{6}Z-photo-\w+\.jpg/g)).size, "the album reached the model with its photos").toBe(3);
+  }, 120_000);
+
   it("kill -9 while the download is held: after the restart the file is downloaded and the message answered once", async () => {
     const gate = holdGetFile();
     e2e.telegram.sendPhoto(photoChat, photo("survive this [m:d-4]"));

@@ -28,8 +28,8 @@ export const CHANNEL_ID = "tg";
 export interface TestController extends ConversationController {
   /** Messages as the session would get them (one admitted with files: once they are downloaded). */
   admits: AdmitInput[];
-  /** Admitted with files still to download. */
-  held: { seq: number; input: AdmitInput }[];
+  /** Admitted with files still to download, or behind such a message of the same chat (`ready`). */
+  held: { seq: number; input: AdmitInput; ready: boolean }[];
   commandCalls: CommandInput[];
   callbackCalls: CallbackInput[];
   /** Holds every admit until the promise resolves (to observe the offset before admission). */
@@ -39,6 +39,12 @@ export interface TestController extends ConversationController {
 }
 
 export function testController(store: HostStore, workspaceRoot: string): TestController {
+  /** A message with files, or one behind such a message of its chat, waits; the others go on at once. */
+  const hold = (input: AdmitInput): void => {
+    const waiting = controller.held.some((h) => h.input.chat.chatId === input.chat.chatId);
+    if (input.pendingFiles?.length || waiting) controller.held.push({ seq: input.updateId, input, ready: !input.pendingFiles?.length });
+    else controller.admits.push(input);
+  };
   const controller: TestController = {
     admits: [],
     held: [],
@@ -53,13 +59,12 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
         if (input.staged) {
           if (input.staged.some((key) => store.get(key) === undefined)) return { kind: "duplicate" };
           for (const key of input.staged) tx.del(key);
-          controller.admits.push(input);
+          hold(input);
           return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
         }
         if (input.updateId <= store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
         tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
-        if (input.pendingFiles?.length) controller.held.push({ seq: input.updateId, input });
-        else controller.admits.push(input);
+        hold(input);
         return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
       });
       if (controller.holdAfterCommit) await controller.holdAfterCommit;
@@ -82,18 +87,24 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     ],
     pendingDownloads(channelId) {
       return controller.held
-        .filter((h) => h.input.chat.channelId === channelId)
+        .filter((h) => !h.ready && h.input.chat.channelId === channelId)
         .map(({ seq, input }) => ({ conversationId: `${channelId}-${input.chat.chatId}`, seq, chatId: input.chat.chatId, files: input.pendingFiles! }));
     },
     async filesDownloaded(conversationId, seq, items, notice) {
-      const at = controller.held.findIndex((h) => h.seq === seq);
-      if (at < 0) return false;
-      const [{ input }] = controller.held.splice(at, 1) as [{ seq: number; input: AdmitInput }];
+      const entry = controller.held.find((h) => h.seq === seq && !h.ready);
+      if (!entry) return false;
+      const { input } = entry;
       await store.commit("inbound_files", (tx) => {
         if (notice) queueOutbound(tx, { channelId: input.chat.channelId, chatId: input.chat.chatId, conversationId }, { kind: "text", text: notice });
       });
       const { pendingFiles: _files, ...rest } = input;
-      controller.admits.push({ ...rest, message: { ...input.message, content: [...input.message.content, ...items] } });
+      Object.assign(entry, { ready: true, input: { ...rest, message: { ...input.message, content: [...input.message.content, ...items] } } });
+      // The chat's leading ready messages go on, in order (as the conversation service releases held messages).
+      for (const h of controller.held.filter((x) => x.input.chat.chatId === input.chat.chatId)) {
+        if (!h.ready) break;
+        controller.held.splice(controller.held.indexOf(h), 1);
+        controller.admits.push(h.input);
+      }
       return true;
     },
     async workspaceFor(chat) {

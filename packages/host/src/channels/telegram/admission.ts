@@ -8,7 +8,7 @@ import type { AlbumCollector } from "./album.js";
 import type { BotApi } from "./bot-api.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
-import { downloadFailureNotice, downloadInboundFiles, inboundFiles, type InboundFile } from "./inbound-media.js";
+import { inboundFiles, type InboundFile } from "./inbound-media.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
@@ -24,7 +24,6 @@ export interface AdmissionOptions {
   botId: () => number | null;
   /** Which group messages reach the session: those addressing the bot (`mention`, default) or `all`. */
   groupTrigger: "mention" | "all";
-  downloadLimitBytes: number;
   /** New outbox items were committed. */
   wakeOutbox: () => void;
   albums: AlbumCollector;
@@ -90,14 +89,14 @@ export class UpdateAdmission {
     return body ? { updateId: update.update_id, chat, user: userRef(message.from), message, body } : null;
   }
 
-  async handle(update: TelegramUpdate, signal: AbortSignal): Promise<void> {
+  async handle(update: TelegramUpdate): Promise<void> {
     if (update.update_id <= this.o.store.lastUpdateId(this.o.channelId)) return;
-    if (update.message) return this.message(update.update_id, update.message, signal);
+    if (update.message) return this.message(update.update_id, update.message);
     if (update.callback_query) return this.callback(update.update_id, update.callback_query);
     await this.commit(null, update.update_id, () => undefined);
   }
 
-  private async message(updateId: number, message: TelegramMessage, signal: AbortSignal): Promise<void> {
+  private async message(updateId: number, message: TelegramMessage): Promise<void> {
     const { controller, access, log } = this.o;
     if (!message.from || message.from.is_bot) return this.commit(null, updateId, () => undefined);
     const chat = chatRef(this.o.channelId, message);
@@ -144,22 +143,9 @@ export class UpdateAdmission {
       if (files.length) this.o.downloads.wake();
       return;
     }
-    // One part of a media group: its files downloaded now, the part stored and sent to the session with the other parts (album.ts).
-    let failures: string[] = [];
-    if (files.length) {
-      const workspace = await controller.workspaceFor(chat);
-      const downloaded = await downloadInboundFiles(files, { api: this.o.api, workspace, limitBytes: this.o.downloadLimitBytes, signal });
-      content.push(...downloaded.items);
-      failures = downloaded.failures;
-      if (failures.length) log.warn({ chatId: chat.chatId, failures }, "inbound attachment download failed");
-    }
+    // One part of a media group: stored now; the album goes to the session as one message, its files downloaded then (album.ts).
     const time = new Date(message.date * 1000).toISOString();
-    await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: content, addressed: !contextOnly, group: isGroup(chat) });
-    if (failures.length) {
-      // Best-effort notice after the part is stored (its own batch; losing it in a crash is harmless).
-      await this.o.store.commit(null, (tx) => this.reply(tx, chat, { text: downloadFailureNotice(failures) }));
-      this.o.wakeOutbox();
-    }
+    await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
   }
 
   /** Admits a message through the controller; true when it was a duplicate. */

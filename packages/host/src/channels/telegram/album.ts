@@ -2,6 +2,7 @@ import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
 import type { ChatRef, ConversationController, UserRef } from "../channel.js";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
+import type { PendingFile } from "../../state/records.js";
 
 /** One admitted part of an album, stored until the album goes to the session as one message. */
 export interface AlbumPart {
@@ -14,8 +15,10 @@ export interface AlbumPart {
   time: string;
   /** Caption (and context lines) of this part, "" when none. */
   text: string;
-  /** Downloaded file items (or descriptions of failed downloads). */
+  /** Downloaded file items (parts stored by Starling 0.3 and before; now always empty). */
   files: ContentItem[];
+  /** The part's files, downloaded once the album is admitted (inbound-downloads.ts). */
+  pendingFiles?: PendingFile[];
   /** The part addressed the bot (a group album triggers when any part does). */
   addressed: boolean;
   /** Group messages not addressing the bot are kept as context only. */
@@ -42,6 +45,8 @@ export class AlbumCollector {
       controller: ConversationController;
       log: pino.Logger;
       windowMs: number;
+      /** An album with files was admitted: its files are to be downloaded. */
+      filesAdmitted: () => void;
     },
   ) {}
 
@@ -95,10 +100,14 @@ export class AlbumCollector {
     const parts = store.list<AlbumPart>(`album:${channelId}:${mediaGroupId}:`);
     const first = parts[0];
     if (!first) return;
-    const text = parts.map((p) => p.text.trim()).filter(Boolean).join("\n\n");
-    const files = parts.flatMap((p) => p.files);
     const contextOnly = first.group && !parts.some((p) => p.addressed);
+    const pending = parts.flatMap((p) => p.pendingFiles ?? []);
+    // Context only: the files are named, not downloaded (as for a single untriggered message).
+    const notes = contextOnly ? pending.map((f) => `[${f.kind}: ${f.name}]`) : [];
+    const text = [...parts.map((p) => p.text.trim()), ...notes].filter(Boolean).join("\n\n");
+    const files = parts.flatMap((p) => p.files);
     const content: ContentItem[] = [...(text ? [{ type: "text" as const, text }] : []), ...files];
+    const withFiles = !contextOnly && pending.length > 0;
     await controller.admit({
       chat: first.chat,
       user: first.user,
@@ -106,7 +115,9 @@ export class AlbumCollector {
       messageId: `${channelId}:album:${mediaGroupId}`,
       staged: parts.map((p) => partKey(channelId, mediaGroupId, p.updateId)),
       ...(contextOnly ? { contextOnly } : {}),
-      message: { role: "user", userName: first.user.name, time: first.time, content: content.length ? content : [{ type: "text", text: "(an empty album)" }] },
+      ...(withFiles ? { pendingFiles: pending } : {}),
+      message: { role: "user", userName: first.user.name, time: first.time, content: content.length || withFiles ? content : [{ type: "text", text: "(an empty album)" }] },
     });
+    if (withFiles) this.o.filesAdmitted();
   }
 }

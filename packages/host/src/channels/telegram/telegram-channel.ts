@@ -113,7 +113,7 @@ export class TelegramChannel implements Channel {
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
     this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs, delayMs: this.options.panelDelayMs });
-    this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500 });
+    this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500, filesAdmitted: () => this.downloads?.wake() });
     this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
     // A turn's progress shows at once when its panel does (`progress_panel_delay_ms: 0`).
     const typingDelayMs = Math.min(TYPING_DELAY_MS, this.options.panelDelayMs ?? DEFAULT_PANEL_DELAY_MS);
@@ -137,7 +137,6 @@ export class TelegramChannel implements Channel {
       botUsername: () => this.botUsername,
       botId: () => this.botId,
       groupTrigger: this.options.groupTrigger ?? "mention",
-      downloadLimitBytes: this.options.downloadLimitBytes ?? DEFAULT_DOWNLOAD_LIMIT_BYTES,
       wakeOutbox: () => this.wakeOutbox(),
       albums: this.albums,
       downloads: this.downloads,
@@ -148,8 +147,8 @@ export class TelegramChannel implements Channel {
       pollTimeoutSeconds: this.options.pollTimeoutSeconds,
       pollIntervalMs: this.options.pollIntervalMs,
       lastUpdateId: () => store.lastUpdateId(this.id),
-      handle: async (update, signal) => {
-        await admission.handle(update, signal);
+      handle: async (update) => {
+        await admission.handle(update);
         if (this.access.admins().join(",") !== this.menuAdmins) void this.registerCommands();
       },
       handleBatch: async (updates) => {
