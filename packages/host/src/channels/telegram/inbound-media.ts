@@ -13,8 +13,8 @@ export const DEFAULT_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024;
 
 /**
  * Longest time one inbound file may take, `getFile` and download together. A hung download holds its
- * conversation (inbound-downloads.ts), or, for an album part, the poller and so every chat; past this
- * the message goes on with a note that the file could not be downloaded. Tests shorten it with
+ * conversation (inbound-downloads.ts); past this the message goes on with a note that the file could
+ * not be downloaded. Tests shorten it with
  * `STARLING_TEST_TELEGRAM_DOWNLOAD_TIMEOUT_MS` (test-only, not a setting).
  */
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 120_000;
