@@ -16,6 +16,7 @@ import { EventPump } from "./event-pump.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 import { baselineCompileFromNowOn } from "./tiering.js";
+import { IdleCollector } from "./idle-gc.js";
 
 const KNOWN_METHODS = [
   Methods.initialize.method,
@@ -36,6 +37,7 @@ export class WorkerServer {
   private initializing = false;
   private stopping = false;
   private readonly pump: EventPump;
+  private readonly idleGc = new IdleCollector();
   private markStarted: () => void = () => undefined;
   private readonly actorStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
 
@@ -112,7 +114,10 @@ export class WorkerServer {
           init,
           log: this.log,
           coordinate: (action, payload, signal, ids) => coordinate(action, payload, signal, ids),
-          onEvent: (entry) => this.pump.push(entry),
+          onEvent: (entry) => {
+            this.pump.push(entry);
+            this.idleGc.activity();
+          },
         });
       } catch (err) {
         if (err instanceof StoreLockedError) throw rpcError(ErrorCodes.StoreLocked, "StoreLocked", err.message);
@@ -159,6 +164,7 @@ export class WorkerServer {
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.idleGc.stop();
     await this.session?.shutdown();
   }
 
