@@ -33,7 +33,7 @@ let workspaceWorker: string | undefined;
  * bundledWorkerMain() names.
  */
 export function bundledWorkerArgs(): string[] {
-  if (isBundled()) return [bundledWorkerMain()];
+  if (isBundled()) return [...PACKAGED_WORKER_FLAGS, bundledWorkerMain()];
   if (!workspaceArgs) {
     const blob = currentSnapshot(workspaceManifest());
     const flags = readCurrent(workspaceManifest())?.nodeFlags ?? [];
@@ -42,6 +42,9 @@ export function bundledWorkerArgs(): string[] {
   return workspaceArgs;
 }
 let workspaceArgs: string[] | undefined;
+
+/** The npm package has no manifest: the flags scripts/bundle-worker.mjs records (WORKER_NODE_FLAGS) for a script start. */
+const PACKAGED_WORKER_FLAGS = ["--max-semi-space-size=1"];
 
 function workspaceManifest(): string {
   return fileURLToPath(new URL("../../worker/dist/main.bundle.json", import.meta.url));
