@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams, type WorkerClient } from "@starling/protocol";
 import { modelConfig, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
-import { bundledWorkerArgs } from "../../packages/host/dist/worker-path.js";
+import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
 import { ECHO_SERVER, spawnRaw } from "./jsonrpc.js";
 import { childEnv, memoryOf, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
 import { now, summarize, type Summary } from "./stats.js";
@@ -51,7 +51,7 @@ export interface WorkerBenchResult {
 }
 
 /** The worker's environment: the key the fake model expects, quiet logs, nothing from the bench's own loader. */
-const WORKER_ENV = childEnv({ FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" });
+const WORKER_ENV = childEnv({ ...WORKER_MALLOC_ENV, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }); // as the host starts them
 
 export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBenchResult> {
   const fake = await startFakeOpenAI({ responder: () => ({ text: "ok" }) });

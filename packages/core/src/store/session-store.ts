@@ -161,7 +161,9 @@ export class SessionStore {
 
   static async open(dir: string, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
     mkdirSync(dir, { recursive: true });
-    const db = new Level<string, unknown>(dir, { valueEncoding: "json" });
+    // The journal is read once, at open, into memory (`load`): LevelDB's block cache has nothing to serve
+    // afterwards, and a 512 kB memtable instead of 4 MB keeps a long session's worker small.
+    const db = new Level<string, unknown>(dir, { valueEncoding: "json", cacheSize: 256 << 10, writeBufferSize: 512 << 10 });
     try {
       await db.open();
     } catch (err) {
@@ -180,7 +182,7 @@ export class SessionStore {
     const meta = (await this.db.get(Keys.meta)) as SessionMeta | undefined;
     if (meta) this.meta = meta;
     this.compaction = ((await this.db.get(Keys.compaction)) as CompactionRecord | undefined) ?? null;
-    for await (const value of this.db.values(prefixRange(Keys.messagePrefix))) {
+    for await (const value of this.db.values({ ...prefixRange(Keys.messagePrefix), fillCache: false })) {
       this.messages.push(value as TranscriptMessage);
     }
     for await (const value of this.db.values(prefixRange(Keys.queuePrefix))) this.queue.push(value as QueuedInput);

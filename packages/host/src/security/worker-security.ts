@@ -2,14 +2,16 @@ import { join } from "node:path";
 import { allowlistedEnv, type ModelConfig, type SecretDigest, secretDigest, ToolSandbox } from "@starling/protocol";
 import type { HostSettings } from "../conversations/settings.js";
 import type { SandboxMode } from "../state/records.js";
+import { WORKER_MALLOC_ENV } from "../worker-path.js";
 
 /**
- * The worker's environment: the allowlist (PATH, locale, HOME, TMPDIR, STARLING_* knobs…) and the
- * host's test knobs, never the bot token or any config-named secret (ARCHITECTURE §2).
+ * The worker's environment: the allowlist (PATH, locale, HOME, TMPDIR, STARLING_* knobs…), the
+ * malloc setting (WORKER_MALLOC_ENV) and the host's test knobs, never the bot token or any config-named secret (ARCHITECTURE §2).
  */
 export function workerEnvironment(settings: HostSettings): NodeJS.ProcessEnv {
   const secrets = settings.secrets ?? {};
   return {
+    ...WORKER_MALLOC_ENV,
     ...allowlistedEnv(process.env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),
     ...settings.workerEnv,
   };
