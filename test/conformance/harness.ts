@@ -132,15 +132,16 @@ export function launchWorker(
     mark: () => events.length,
     exited: (timeoutMs = 10_000) =>
       Promise.race([
+        // never gives up before waitLimit allows (only detects a worker that does not exit)
         client.exited,
-        delay(timeoutMs).then(() => {
+        delay(waitLimit(timeoutMs)).then(() => {
           throw new Error(`worker did not exit within ${timeoutMs} ms`);
         }),
       ]),
     eventsOf: (type) => events.filter((p) => p.event.type === type).map((p) => ({ ...p.event, seq: p.seq })) as never,
     waitForEvent: (type, predicate, timeout) => {
       const opts: WaitOptions = typeof timeout === "number" ? { timeoutMs: timeout } : (timeout ?? {});
-      const timeoutMs = opts.timeoutMs ?? 15_000;
+      const timeoutMs = waitLimit(opts.timeoutMs ?? 15_000);
       const since = opts.since ?? 0;
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -162,11 +162,10 @@ describe("open_router_completion against the fake server", () => {
     const controller = new AbortController();
     const pending = createProvider(createModelConfig(server.url), ENV).complete(createRequest(), { signal: controller.signal });
     await server.waitForRequests(1);
-    const started = Date.now();
     controller.abort();
+    // The request hangs forever: only the abort can end it.
     const error = await rejection(pending);
     expect(error.kind).toBe("aborted");
-    expect(Date.now() - started).toBeLessThan(1000);
     await expect.poll(() => server.requests[0]?.aborted).toBe(true);
     expect(server.requests).toHaveLength(1);
   });

@@ -111,10 +111,9 @@ describe("ToolRuntime", () => {
     });
     const rt = new ToolRuntime({ workspace: h.workspace, sessionId: "s", coordinate: async () => null, tools: [stuck] });
     const controller = new AbortController();
-    const started = Date.now();
     setTimeout(() => controller.abort(), 50);
+    // The tool never returns: only the abort can end the call.
     const result = await rt.run({ id: "1", name: "stuck", arguments: "{}" }, { turnId: 1, signal: controller.signal });
-    expect(Date.now() - started).toBeLessThan(1_500);
     expect(result.details?.kind).toBe("aborted");
     await rt.dispose();
   });

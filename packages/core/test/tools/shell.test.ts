@@ -99,10 +99,8 @@ describe("shell", () => {
     const childPid = Number(await waitForFile(join(h.workspace, "child.pid")));
     expect(processAlive(shellPid)).toBe(true);
     expect(processAlive(childPid)).toBe(true);
-    const aborted = Date.now();
     controller.abort();
     const result = await running;
-    expect(Date.now() - aborted).toBeLessThan(1_000);
     expect(result.isError).toBe(true);
     expect(result.details?.kind).toBe("aborted");
     expect(result.content).toContain("interrupted");
@@ -115,9 +113,7 @@ describe("shell", () => {
     const id = String(first.details?.sessionId);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    const polled = await h.call("shell", { session_id: id, wait_ms: 10_000 }, controller.signal);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    const polled = await h.call("shell", { session_id: id, wait_ms: 300_000 }, controller.signal);
     expect(polled.details).toMatchObject({ running: true });
     expect(polled.content).toContain("stopped waiting");
     expect(processAlive(Number(first.details?.pid))).toBe(true);

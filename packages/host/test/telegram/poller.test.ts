@@ -82,12 +82,11 @@ describe("channel lifecycle", () => {
 
   it("stops promptly while a long poll is held", async () => {
     fake = await startFakeTelegram();
-    h = await createHarness(fake, { adminUserIds: ["42"], pollTimeoutSeconds: 30 });
+    // A 10-minute long poll and a 10-minute stop budget: the test's own time limit fails a stop that waits for the poll.
+    h = await createHarness(fake, { adminUserIds: ["42"], pollTimeoutSeconds: 600, timing: { stopTimeoutMs: 600_000 } });
     const channel = await h.startChannel();
     await new Promise((r) => setTimeout(r, 300)); // the first getUpdates is now held by the fake
-    const t0 = Date.now();
     await channel.stop();
-    expect(Date.now() - t0).toBeLessThan(1500);
   });
 
   it("never logs the bot token, even when Telegram is unreachable", async () => {
