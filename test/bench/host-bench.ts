@@ -197,7 +197,7 @@ export interface FloodRound {
   workersAtEnd: number;
 }
 
-async function flood(tg: FakeTelegram, watcher: ReplyWatcher, host: RunningProcess, ids: number[], tag: string, deadlineMs: number, log: (line: string) => void): Promise<FloodRound> {
+export async function flood(tg: FakeTelegram, watcher: ReplyWatcher, host: RunningProcess, ids: number[], tag: string, deadlineMs: number, log: (line: string) => void): Promise<FloodRound> {
   const t0 = Date.now();
   const deadline = t0 + deadlineMs;
   const pendingBefore = tg.pendingUpdates();
