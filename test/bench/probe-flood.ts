@@ -10,18 +10,12 @@ import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
 import { flood } from "./host-bench.js";
 import { hostConfig, startHost } from "./host-process.js";
+import { cpu } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const windowS = Number(args.find((a) => a.startsWith("--window="))?.slice(9) ?? 30);
-
-/** utime+stime of a process and of its waited-for children, in ms. */
-function cpu(pid: number): { self: number; children: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const x = f.slice(f.lastIndexOf(")") + 2).split(" ").map(Number);
-  return { self: (x[11]! + x[12]!) * 10, children: (x[13]! + x[14]!) * 10 };
-}
 
 const model = await startFakeOpenAI({ responder: (req) => replyFor(req.body as Record<string, unknown>, 0) });
 const tg = await startFakeTelegram();
@@ -46,7 +40,6 @@ try {
 } finally {
   watcher.stop();
   await host.stop(15_000);
-  await tg.close();
-  await model.close();
+  await Promise.all([tg.close(), model.close()]);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -88,3 +88,10 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, label: str
     clearTimeout(timer);
   }
 }
+
+/** utime+stime of a process, and of its waited-for children (cutime+cstime), in ms. */
+export function cpu(pid: number): { self: number; children: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const x = f.slice(f.lastIndexOf(")") + 2).split(" ").map(Number);
+  return { self: (x[11]! + x[12]!) * 10, children: (x[13]! + x[14]!) * 10 };
+}

@@ -11,19 +11,13 @@ import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
 import { hostConfig, startHost, until, workerPids } from "./host-process.js";
+import { cpu } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
 const spares = args.find((a) => a.startsWith("--spares="))?.slice(9);
 const worker = args.find((a) => a.startsWith("--worker="))?.slice(9);
-
-/** utime+stime of a process, and of its waited-for children (cutime+cstime), in ms. */
-function cpu(pid: number): { self: number; children: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const x = f.slice(f.lastIndexOf(")") + 2).split(" ").map(Number);
-  return { self: (x[11]! + x[12]!) * 10, children: (x[13]! + x[14]!) * 10 };
-}
 
 const model = await startFakeOpenAI({ responder: (req) => replyFor(req.body as Record<string, unknown>, 0) });
 const tg = await startFakeTelegram();
