@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
+import { rotateAuditFile } from "./audit-rotation.js";
 import { dirname } from "node:path";
 import type pino from "pino";
 import type { Redactor, SessionEvent } from "@starling/protocol";
@@ -57,6 +58,7 @@ export class AuditLog {
     private readonly redactor: Redactor,
     private readonly targetsOf: (sessionId: string) => AuditTargets | null,
     private readonly log: pino.Logger,
+    private readonly rotation: AuditRotation = DEFAULT_ROTATION,
   ) {}
 
   /** Records what `event` means for the audit trail (most events mean nothing). */
@@ -131,6 +133,11 @@ export class AuditLog {
         this.files.delete(oldest);
       }
       file.write(line);
+      if (file.size >= this.rotation.maxFileBytes) {
+        file.close();
+        this.files.delete(id);
+        rotateAuditFile(auditLogPath(this.workdir, id), this.rotation.keepRotated);
+      }
     } catch (err) {
       this.files.get(id)?.close();
       this.files.delete(id);
@@ -148,6 +155,15 @@ export class AuditLog {
 /** Audit files kept open at once (each holds one fd). */
 const OPEN_FILES = 32;
 
+/** When a conversation's audit file is rotated, and how many rotated files of it are kept. */
+export interface AuditRotation {
+  maxFileBytes: number;
+  keepRotated: number;
+}
+
+/** 16 MB per file, 4 rotated files kept: at most ~80 MB of audit log per conversation. */
+export const DEFAULT_ROTATION: AuditRotation = { maxFileBytes: 16 * 1024 * 1024, keepRotated: 4 };
+
 /** One conversation's audit file, open for appending. */
 class AuditFile {
   private constructor(
@@ -155,6 +171,8 @@ class AuditFile {
     private readonly fd: number,
     private readonly ino: number,
     private readonly dev: number,
+    /** Bytes in the file (its size at open plus what this process appended). */
+    public size: number,
   ) {}
 
   /** Opens (creating the folder and the file as needed) with O_APPEND. */
@@ -162,7 +180,7 @@ class AuditFile {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const fd = openSync(path, "a", 0o600);
     const st = fstatSync(fd);
-    return new AuditFile(path, fd, st.ino, st.dev);
+    return new AuditFile(path, fd, st.ino, st.dev, st.size);
   }
 
   /** The path still names this file (not deleted, moved away or replaced by hand). */
@@ -175,6 +193,7 @@ class AuditFile {
   write(line: Buffer): void {
     let done = 0;
     while (done < line.length) done += writeSync(this.fd, line, done);
+    this.size += line.length;
   }
 
   close(): void {

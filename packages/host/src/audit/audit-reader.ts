@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { workdirPaths } from "@starling/workdir-migrations";
 import { AuditRecord } from "./audit-record.js";
+import { auditConversationOf } from "./audit-rotation.js";
 
 export interface AuditReadResult {
   records: AuditRecord[];
@@ -10,7 +11,7 @@ export interface AuditReadResult {
 }
 
 /**
- * Reads one conversation's audit log, or all of them (every `audit/*.jsonl`), oldest record first. A
+ * Reads one conversation's audit log, or all of them (every `audit/*.jsonl`, rotated files included), oldest record first. A
  * last line without its newline is a write torn by a crash: it is left out and reported. Any other
  * unreadable line is reported and skipped too.
  */
@@ -19,8 +20,10 @@ export function readAuditLogs(workdir: string, conversationId?: string): AuditRe
   const out: AuditReadResult = { records: [], problems: [] };
   if (!existsSync(dir)) return out;
   const files = readdirSync(dir)
-    .filter((name) => name.endsWith(".jsonl"))
-    .filter((name) => conversationId === undefined || name === `${conversationId}.jsonl`)
+    .filter((name) => {
+      const owner = auditConversationOf(name);
+      return owner !== null && (conversationId === undefined || owner === conversationId);
+    })
     .sort();
   for (const name of files) readFile(join(dir, name), out);
   out.records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));

@@ -6,6 +6,7 @@ import { createRedactor } from "@starling/protocol";
 import { auditLogPath } from "@starling/workdir-migrations";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/audit-log.js";
+import { readAuditLogs } from "../../src/audit/audit-reader.js";
 
 // Scope: AuditLog appending to real files in a temporary workdir.
 
@@ -62,5 +63,29 @@ describe("AuditLog files kept open", () => {
     turn(4); // a record after close opens the file again
     expect(lines(path).map((l) => l.turnId)).toEqual([3, 4]);
     audit.close();
+  });
+});
+
+describe("AuditLog rotation", () => {
+  it("moves a full file aside, keeps the newest rotated files, and the reader still sees every kept record in order", () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-audit-"));
+    const audit = new AuditLog(dir, createRedactor({}), () => targets, pino({ level: "silent" }), { maxFileBytes: 600, keepRotated: 2 });
+    for (let turn = 1; turn <= 30; turn++) {
+      audit.onEvent("tg-000001.foreground", { type: "turn_started", turnId: turn, messageIds: [`m${turn}`] } as never);
+      audit.onEvent("tg-000001.foreground", { type: "turn_completed", turnId: turn } as never);
+    }
+    audit.close();
+    const files = readdirSync(join(dir, "audit")).sort();
+    const rotated = files.filter((f) => /^tg-000001\.\d{8}T\d{9}Z\.jsonl$/.test(f));
+    expect(rotated, files.join(", ")).toHaveLength(2);
+    for (const f of files) expect(statSync(join(dir, "audit", f)).size).toBeLessThan(600 + 200);
+    const { records, problems } = readAuditLogs(dir, "tg-000001");
+    expect(problems).toEqual([]);
+    const turns = records.filter((r) => r.type === "turn_started").map((r) => r.turnId);
+    // The oldest turns went with the deleted files; the rest are there, in order, up to the last one.
+    expect(turns.at(-1)).toBe(30);
+    expect(turns).toEqual(Array.from({ length: turns.length }, (_, i) => 31 - turns.length + i));
+    expect(turns.length).toBeLessThan(30);
+    expect(readAuditLogs(dir).records).toHaveLength(records.length);
   });
 });
