@@ -70,6 +70,8 @@ if (workerFlags !== undefined) {
   config["agent_server"] = { path: wrapper };
 }
 const prof = process.env["PROBE_PROF"];
+/** PROBE_HOST_FLAGS: node flags for the host, e.g. `--perf-basic-prof` for a `perf record -p <host pid>`. */
+const hostFlags = (process.env["PROBE_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
 if (prof) {
   // Workers run through a wrapper that adds --cpu-prof (NODE_OPTIONS may not carry it).
   mkdirSync(dir, { recursive: true });
@@ -78,7 +80,7 @@ if (prof) {
   writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} --cpu-prof --cpu-prof-dir=${prof} ${bundle} "$@"\n`, { mode: 0o755 });
   config["agent_server"] = { path: wrapper };
 }
-const host = floorToo ? startFloorBot(tg.apiRoot, tg.token, model.url) : startHost(dir, config, tg.token, prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []);
+const host = floorToo ? startFloorBot(tg.apiRoot, tg.token, model.url) : startHost(dir, config, tg.token, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...hostFlags]);
 const watcher = new ReplyWatcher(tg);
 try {
   // Warm-up round inside closedLoop creates the conversations; measure CPU around the measured rounds only.
