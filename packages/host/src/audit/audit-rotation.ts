@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { readdirSync, renameSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -21,12 +21,21 @@ export function auditConversationOf(fileName: string): string | null {
 export function rotateAuditFile(livePath: string, keep: number): void {
   const dir = dirname(livePath);
   const conversation = basename(livePath, ".jsonl");
-  let at = Date.now();
-  const target = () => join(dir, `${conversation}.${new Date(at).toISOString().replace(/[-:]/g, "").replace(".", "")}.jsonl`);
-  while (existsSync(target())) at++; // two rotations within a millisecond keep both files
-  renameSync(livePath, target());
-  const rotated = readdirSync(dir)
-    .filter((name) => ROTATED.exec(name)?.[1] === conversation)
-    .sort();
-  for (const name of rotated.slice(0, Math.max(0, rotated.length - keep))) unlinkSync(join(dir, name));
+  const rotatedNames = () =>
+    readdirSync(dir)
+      .filter((name) => ROTATED.exec(name)?.[1] === conversation)
+      .sort();
+  // The new name sorts after every rotated file (two rotations within a millisecond, or a clock set
+  // back, must not give the newest file an older name: the pruning below would delete it).
+  const newest = rotatedNames().at(-1);
+  const at = Math.max(Date.now(), newest ? stampMs(ROTATED.exec(newest)![2]!) + 1 : 0);
+  renameSync(livePath, join(dir, `${conversation}.${new Date(at).toISOString().replace(/[-:]/g, "").replace(".", "")}.jsonl`));
+  const rotated = rotatedNames();
+  for (const old of rotated.slice(0, Math.max(0, rotated.length - keep))) unlinkSync(join(dir, old));
+}
+
+/** `20261129T113700123Z` (or without the milliseconds) as epoch milliseconds. */
+function stampMs(stamp: string): number {
+  const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})?Z$/.exec(stamp)!;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7] ?? 0));
 }

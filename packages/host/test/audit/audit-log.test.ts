@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -7,6 +7,7 @@ import { auditLogPath } from "@starling/workdir-migrations";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/audit-log.js";
 import { readAuditLogs } from "../../src/audit/audit-reader.js";
+import { rotateAuditFile } from "../../src/audit/audit-rotation.js";
 
 // Scope: AuditLog appending to real files in a temporary workdir.
 
@@ -87,5 +88,19 @@ describe("AuditLog rotation", () => {
     expect(turns).toEqual(Array.from({ length: turns.length }, (_, i) => 31 - turns.length + i));
     expect(turns.length).toBeLessThan(30);
     expect(readAuditLogs(dir).records).toHaveLength(records.length);
+  });
+});
+
+describe("rotateAuditFile", () => {
+  it("names the newest rotated file after every existing one, so pruning never deletes it (same millisecond, clock set back)", () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-audit-"));
+    const audit = join(dir, "audit");
+    mkdirSync(audit);
+    writeFileSync(join(audit, "tg-000001.20991231T235959999Z.jsonl"), "from a clock ahead\n");
+    writeFileSync(join(audit, "tg-000001.jsonl"), "the newest records\n");
+    rotateAuditFile(join(audit, "tg-000001.jsonl"), 1);
+    const left = readdirSync(audit);
+    expect(left).toHaveLength(1);
+    expect(readFileSync(join(audit, left[0]!), "utf8")).toBe("the newest records\n");
   });
 });
