@@ -100,8 +100,8 @@ describe("acknowledgements through the supervisor", () => {
       again.start();
       await h.admit("a1.foreground", "four");
       again.deliver();
-      await waitUntil(() => h.durableOf("turn_completed").length === 4, "reply to four");
-      expect(h.store.processedSeq("a1.foreground")).toBeGreaterThan(seq);
+      // The reply is recorded while its commit is built: wait for the commit, not only the record.
+      await waitUntil(() => h.durableOf("turn_completed").length === 4 && h.store.processedSeq("a1.foreground") > seq, "reply to four processed");
       expect(h.logs.filter((l) => l.msg === "event already processed; acknowledged again")).toEqual([]);
     } finally {
       await h.close();
