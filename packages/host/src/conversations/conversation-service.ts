@@ -228,7 +228,6 @@ export class ConversationService implements ConversationController {
       if (!held?.pendingFiles || !conversation) return false;
       const { pendingFiles: _done, ...rest } = held;
       const ready: InboundItem = { ...rest, message: { ...held.message, content: [...held.message.content, ...items] } };
-      tx.put(HostKeys.held(conversationId, seq), ready);
       releaseReady(this.store, tx, conversation, ready);
       if (notice) queueOutbound(tx, this.target(conversation), { kind: "text", text: notice });
       return true;

@@ -18,17 +18,20 @@ export function hasHeld(store: HostStore, conversationId: string): boolean {
 /**
  * Moves the conversation's leading held messages whose files are in (no `pendingFiles`) to the inbound
  * queue of its current foreground session, when it has a model; stops at the first one still
- * downloading. `changed` is a held item rewritten in this same transaction. Returns how many moved.
+ * downloading. `changed` is the new value of one held item (its files came in): it is written once,
+ * to the inbound queue when released, back to its held key otherwise. Returns how many moved.
  */
 export function releaseReady(store: HostStore, tx: HostTransaction, conversation: ConversationRecord, changed?: InboundItem): number {
-  if (!conversation.modelAlias) return 0;
   let released = 0;
-  for (const stored of heldItems(store, conversation.id)) {
+  let changedReleased = false;
+  for (const stored of conversation.modelAlias ? heldItems(store, conversation.id) : []) {
     const item = changed?.seq === stored.seq ? changed : stored;
     if (item.pendingFiles?.length) break;
     tx.del(HostKeys.held(conversation.id, item.seq));
     tx.put(HostKeys.inbound(item.seq), { ...item, sessionId: conversation.foreground.sessionId } satisfies InboundItem);
+    if (item === changed) changedReleased = true;
     released++;
   }
+  if (changed && !changedReleased) tx.put(HostKeys.held(conversation.id, changed.seq), changed);
   return released;
 }
