@@ -85,6 +85,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const kills = { host: 0, worker: 0 };
   let hostCleanExit = false;
   try {
+    log(`workdir ${e2e.workdir}`);
     e2e.start();
     const replies = (c: ChatState) => e2e.replies(c.chat.id);
     const answeredMarkers = (c: ChatState) => new Set(replies(c).flatMap((m) => markersIn(m.text ?? "")));
@@ -105,13 +106,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const lastOffer = Math.max(0, ...replies(cronChat).filter((m) => (m.text ?? "").includes(CONTINUE_OFFER)).map((m) => m.sentAt));
       return [...asked].filter((slot) => !answered.has(slot) && Date.parse(slot.slice(slot.indexOf("@") + 1)) > lastOffer);
     };
-    /** A user who reads "Send /continue" sends it (a re-sent, labelled offer is not read twice). */
+    /**
+     * A user who reads "Send /continue" sends it, a labelled re-send too: it may be the only copy that
+     * arrived (the first send's outcome was unknown). A second /continue for one turn is refused harmlessly.
+     */
     const reactToOffers = () => {
       for (const c of chats) {
         const all = replies(c);
         for (; c.scanned < all.length; c.scanned++) {
           const text = all[c.scanned]!.text ?? "";
-          if (text.includes(CONTINUE_OFFER) && !text.includes(DUPLICATE_LABEL)) {
+          if (text.includes(CONTINUE_OFFER)) {
             commands.continue++;
             say(c, "/continue");
           }
@@ -188,6 +192,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
     // Settle: every message answered (offers of /continue taken up), then one last message per chat.
     const settle = async (what: string) => {
+      const began = Date.now();
       const deadline = Date.now() + (options.settleMs ?? 90_000);
       while (Date.now() < deadline) {
         reactToOffers();
@@ -196,8 +201,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         await sleep(100);
       }
       const waiting = chats.map((c) => `${c.tag}: ${outstanding(c)}`).join(", ");
-      log(`settle (${what}): not everything was answered in time (unanswered ${waiting}; cron slots ${cronOutstanding().join(" ") || "none"})`);
+      const line = `settle (${what}): not everything was answered within ${((Date.now() - began) / 1000).toFixed(0)} s without new input (unanswered ${waiting}; cron slots ${cronOutstanding().join(" ") || "none"})`;
+      log(line);
+      stalls.push(line);
     };
+    const stalls: string[] = [];
     const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
     log(`kills done after ${elapsed()}; removing the cron task and settling`);
     // The task goes first: while it fires every 3 s some slot is always being run.
@@ -216,6 +224,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const transcripts = await readAllTranscripts(e2e.workdir, e2e.model.url);
     const history = recordHistory(e2e.telegram, startedAt, transcripts);
     const violations = checkHistory(history);
+    // A later message wakes a stuck session, so "everything answered in the end" alone would hide a wedge.
+    for (const line of stalls) violations.push({ invariant: "not_wedged", message: line, slice: e2e.logTail(40) });
     if (!hostCleanExit) violations.push({ invariant: "not_wedged", message: `the host did not exit 0 on SIGTERM at the end (${JSON.stringify(exit)})`, slice: e2e.logTail(20) });
     const markers = chats.flatMap((c) => Array.from({ length: c.sent }, (_, i) => ({ c, m: `m:${c.tag}-${i + 1}` })));
     const answered = markers.filter(({ c, m }) => answeredMarkers(c).has(m)).length;

@@ -115,6 +115,25 @@ describe("outbox", () => {
     expect(fake.messages(42).map((m) => m.text)).toEqual(["♻️ (possible duplicate) your answer", "a fresh one"]);
   });
 
+  it("records no attempt while a reply waits for room in the send budget, so a restart then re-sends it unlabelled", async () => {
+    await setup();
+    const slow = { count: 1, windowMs: 60_000 };
+    const channel = await h.startChannel({ sendLimits: { perChat: slow, perGroup: slow, perBot: { count: 1000, windowMs: 1000 } } });
+    await queue("42", { kind: "text", text: "first" });
+    await queue("42", { kind: "text", text: "second, a minute later" });
+    channel.wakeOutbox();
+    await fake.waitFor(() => fake.messages(42)[0]);
+    await fake.waitFor(() => h.store.outbound().length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // the sender now waits for room for "second"
+    const [waiting] = h.store.outbound();
+    expect(waiting?.attemptedAt, "an item waiting for room has not been attempted").toBeUndefined();
+    await channel.stop();
+    // The next process (unpaced) finds no unknown outcome: the reply goes out once, without the label.
+    await h.startChannel();
+    await fake.waitFor(outboxEmpty);
+    expect(fake.messages(42).map((m) => m.text)).toEqual(["first", "second, a minute later"]);
+  });
+
   it("after a reboot re-sends what the outbox still holds labelled (its unsynced attempt may be lost); after a process restart not", async () => {
     await setup();
     await noteBoot(h.store, "boot-before");

@@ -40,6 +40,8 @@ export class BotApi {
    * action, a panel edit) holds back every call for it, not only the retry of the refused one.
    */
   private readonly cooldowns = new Map<string, number>();
+  /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
+  private readonly reserved = new Map<string, { count: number; until: number }>();
 
   constructor(
     private readonly token: string,
@@ -97,6 +99,27 @@ export class BotApi {
   }
 
   /**
+   * Waits out the chat's 429 pause and for room in the send budget, and keeps that room for the next
+   * counted call to the chat (unused room lapses after a while). The outbox records a send attempt only
+   * after this, so a host killed while a reply waited for room re-sends it unlabelled: it never went out.
+   */
+  async reserve(chatId: string, signal?: AbortSignal): Promise<void> {
+    await this.waitForRoom(chatId, true, "wait", signal);
+    const held = this.reserved.get(chatId);
+    const count = held && held.until > Date.now() ? held.count + 1 : 1;
+    this.reserved.set(chatId, { count, until: Date.now() + RESERVATION_MS });
+  }
+
+  /** Uses room `reserve` took for the chat, if any is left. */
+  private takeReserved(chat: string): boolean {
+    const held = this.reserved.get(chat);
+    if (!held) return false;
+    if (held.count <= 1 || held.until <= Date.now()) this.reserved.delete(chat);
+    else held.count--;
+    return held.until > Date.now();
+  }
+
+  /**
    * Waits out the chat's 429 pause, then for room in the send budget. A 429 for the chat that arrives
    * while the call waits for the budget (a typing action refused meanwhile) is waited out too: the
    * slot taken is spent, and the call starts over.
@@ -106,6 +129,7 @@ export class BotApi {
       if (budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
       await this.coolDown(chat, signal);
       if (!counted) return;
+      if (budget === "wait" && this.takeReserved(chat)) return;
       if (budget === "wait") await this.budget.acquire(chat, signal);
       else this.budget.tryAcquire(chat);
       if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return;
@@ -137,6 +161,8 @@ export class BotApi {
  * poller's watchdog instead; uploads get longer.
  */
 const REQUEST_TIMEOUT_MS = 20_000;
+/** Room taken by `reserve` and not used by a call within this long lapses. */
+const RESERVATION_MS = 10_000;
 const UPLOAD_TIMEOUT_MS = 300_000;
 const UPLOADS = /^send(Photo|Document|Video|Audio|Voice|Animation|MediaGroup|VideoNote)$/;
 

@@ -122,6 +122,8 @@ export class OutboxSender {
     // Sent as it is when the attempt is recorded: an unsent item may have changed since it was picked
     // (a refusal notice naming one more message, conversations/refusal-notices.ts).
     let current = item;
+    // Room first: waiting for the send budget or a 429 pause is not an attempt (nothing went out yet).
+    await api.reserve(item.chatId, signal);
     await store.commit("outbox_attempt", (tx) => {
       current = store.get<OutboundItem>(HostKeys.outbound(item.seq)) ?? item;
       tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
