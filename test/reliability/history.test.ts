@@ -27,8 +27,8 @@ const clean = (): History =>
       send(6, "♻️ (possible duplicate) Answer to m:c1-2.", 900),
     ],
     calls: [
-      { method: "sendMessage", chatId: C, startedAt: 500, endedAt: 501, status: 429, retryAfter: 2 },
-      { method: "sendMessage", chatId: C, startedAt: 2510, endedAt: 2512, status: 200 },
+      { method: "sendMessage", chatId: C, startedAt: 500, endedAt: 501, status: 429, retryAfter: 3 },
+      { method: "sendMessage", chatId: C, startedAt: 3510, endedAt: 3512, status: 200 },
     ],
     transcripts: [{ sessionId: "s.foreground", toolCalls: [{ id: "a", name: "shell" }], toolResults: ["a"], unfinishedTurn: false }],
   });
@@ -122,20 +122,20 @@ describe("history checker", () => {
     const h = clean();
     h.calls.push({ method: "sendMessage", chatId: 999, startedAt: 700, endedAt: 701, status: 200 });
     expect(names(h)).toEqual([]);
-    h.calls.push({ method: "sendChatAction", chatId: C, startedAt: 1100, endedAt: 1101, status: 200 });
+    h.calls.push({ method: "sendChatAction", chatId: C, startedAt: 1700, endedAt: 1701, status: 200 });
     const v = checkHistory(h);
     expect(v.map((x) => x.invariant)).toEqual(["retry_after_obeyed"]);
-    expect(v[0]!.message).toBe("chat 101: sendChatAction 0.599s after a 429 that asked for retry_after=2");
+    expect(v[0]!.message).toBe("chat 101: sendChatAction 1.199s after a 429 that asked for retry_after=3");
   });
 
   it("checks chat-less methods (getUpdates) by method", () => {
     const h = clean();
-    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 10, endedAt: 20, status: 429, retryAfter: 2 });
-    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 1000, endedAt: 1200, status: 200 });
+    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 10, endedAt: 20, status: 429, retryAfter: 3 });
+    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 1500, endedAt: 1700, status: 200 });
     expect(names(h)).toEqual(["retry_after_obeyed"]);
-    // A call arriving within the tolerance (500 ms) of the 429 may have been sent before it was read.
+    // A call arriving within the tolerance (1 s) of the 429 may have been sent before it was read.
     h.calls.pop();
-    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 400, endedAt: 410, status: 200 });
+    h.calls.push({ method: "getUpdates", chatId: null, startedAt: 900, endedAt: 910, status: 200 });
     expect(names(h)).toEqual([]);
   });
 

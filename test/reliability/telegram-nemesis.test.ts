@@ -12,7 +12,7 @@ import { kindOf, prng, soakModel } from "./soak-model.js";
 const SEED = Number(process.env.STARLING_NEMESIS_SEED ?? 7);
 const chats = [privateChat(8101, "Nem 1"), privateChat(8102, "Nem 2"), privateChat(8103, "Nem 3")];
 const gone = privateChat(8199, "Gone");
-const t429 = { kind: "fault", fault: { status: 429, retryAfter: 2 } } as const;
+const t429 = { kind: "fault", fault: { status: 429, retryAfter: 3 } } as const;
 const rules: NemesisRule[] = [
   { methods: ["getUpdates"], rate: 0.08, limit: 2, action: t429 },
   { methods: ["getUpdates"], rate: 0.08, limit: 3, action: { kind: "fault", fault: { status: 502 } } },
