@@ -2,6 +2,7 @@ import { Level } from "level";
 import { mkdirSync } from "node:fs";
 import { crashPoint, failPoint } from "@starling/protocol";
 import { KeyIndex } from "./key-index.js";
+import { InboundIndex, OutboundIndex } from "./item-indexes.js";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
 import type { StoreHealth } from "./store-health.js";
 
@@ -143,8 +144,9 @@ export class HostStore {
   /** The latest in-flight commit writing each key. */
   private readonly writer = new Map<string, HostTransaction>();
   private readonly counters = new Map<string, number>();
-  /** Keys of the durable `inbound:` items by session. */
-  private readonly inboundBySession = new Map<string, Set<string>>();
+  private readonly inboundBySession = new InboundIndex();
+  /** Keys of the durable `outbound:` items by channel and chat. */
+  private readonly outboundByChat = new OutboundIndex();
   private building: HostTransaction | null = null;
   /** Every commit not yet settled (built or not), so `close` waits for them all. */
   private readonly open = new Set<Promise<unknown>>();
@@ -319,30 +321,15 @@ export class HostStore {
   }
 
   private apply(key: string, value: unknown): void {
-    if (key.startsWith("inbound:")) this.indexInbound(key, value);
+    const after = value === DELETED ? undefined : value;
+    if (key.startsWith("inbound:")) this.inboundBySession.change(key, this.cache.get(key) as InboundItem | undefined, after as InboundItem | undefined);
+    else if (key.startsWith("outbound:")) this.outboundByChat.change(key, this.cache.get(key) as OutboundItem | undefined, after as OutboundItem | undefined);
     if (value === DELETED) {
       this.cache.delete(key);
       this.index.delete(key);
     } else {
       if (!this.cache.has(key)) this.index.add(key);
       this.cache.set(key, value);
-    }
-  }
-
-  /** Keeps `inboundBySession` in step with the durable inbound items. */
-  private indexInbound(key: string, value: unknown): void {
-    const before = (this.cache.get(key) as InboundItem | undefined)?.sessionId;
-    const after = value === DELETED ? undefined : (value as InboundItem).sessionId;
-    if (before === after) return;
-    if (before !== undefined) {
-      const keys = this.inboundBySession.get(before);
-      keys?.delete(key);
-      if (keys?.size === 0) this.inboundBySession.delete(before);
-    }
-    if (after !== undefined) {
-      let keys = this.inboundBySession.get(after);
-      if (!keys) this.inboundBySession.set(after, (keys = new Set()));
-      keys.add(key);
     }
   }
 
@@ -372,15 +359,28 @@ export class HostStore {
   /** Stored inbound items of one session, oldest first (durable ones; inside a build, with staged changes). */
   inboundOf(sessionId: string): InboundItem[] {
     if (this.building) return this.inbound().filter((item) => item.sessionId === sessionId);
-    const keys = [...(this.inboundBySession.get(sessionId) ?? [])].sort();
-    return keys.map((key) => this.cache.get(key) as InboundItem);
+    return this.inboundBySession.keysOf(sessionId).map((key) => this.cache.get(key) as InboundItem);
   }
   /** Session ids with stored inbound items (durable). */
   sessionsWithInbound(): string[] {
-    return [...this.inboundBySession.keys()];
+    return this.inboundBySession.sessions();
   }
   outbound(): OutboundItem[] {
     return this.list<OutboundItem>("outbound:");
+  }
+  /** Durable outbox items of one channel in seq order (inside a build, with staged changes). */
+  outboundOf(channelId: string): OutboundItem[] {
+    if (this.building) return this.outbound().filter((item) => item.channelId === channelId);
+    return this.outboundByChat.keysOfChannel(channelId).map((key) => this.cache.get(key) as OutboundItem);
+  }
+  /** Chats of a channel with durable outbox items, the one waiting longest first. */
+  outboundChats(channelId: string): string[] {
+    return this.outboundByChat.chats(channelId);
+  }
+  /** A chat's oldest durable outbox item. */
+  nextOutbound(channelId: string, chatId: string): OutboundItem | undefined {
+    const key = this.outboundByChat.firstKey(channelId, chatId);
+    return key === undefined ? undefined : (this.cache.get(key) as OutboundItem);
   }
   lastUpdateId(channelId: string): number {
     return this.get<number>(HostKeys.lastUpdate(channelId)) ?? 0;

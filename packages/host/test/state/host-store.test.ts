@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HostStore } from "../../src/state/host-store.js";
+import { HostKeys, HostStore } from "../../src/state/host-store.js";
 
 let dir: string;
 let store: HostStore;
@@ -125,6 +125,52 @@ describe("HostStore concurrent commits", () => {
     store = await HostStore.open(join(dir, "db"));
     expect(store.list("inbound:")).toEqual(expected);
     expect(store.list("outbound:")).toEqual(["outbound:000000000002"]);
+  });
+});
+
+describe("HostStore outbox by channel and chat", () => {
+  const item = (seq: number, channelId: string, chatId: string) => ({ seq, channelId, chatId, conversationId: "c", payload: { kind: "text", text: `m${seq}` }, createdAt: "" });
+  const seqs = (items: { seq: number }[]) => items.map((i) => i.seq);
+
+  it("gives a chat's oldest item and the chats with items, following durable commits only, also after reopen", async () => {
+    await store.commit(null, (tx) => {
+      for (const [seq, channel, chat] of [[3, "tg", "b"], [1, "tg", "a"], [2, "web", "a"], [4, "tg", "a"]] as const) tx.put(HostKeys.outbound(seq), item(seq, channel, chat));
+    });
+    expect(store.outboundChats("tg")).toEqual(["b", "a"]);
+    expect(store.nextOutbound("tg", "a")?.seq).toBe(1);
+    expect(seqs(store.outboundOf("tg"))).toEqual([1, 3, 4]);
+    expect(seqs(store.outboundOf("web"))).toEqual([2]);
+
+    // A failed batch (a BigInt cannot be JSON-encoded) changes nothing the sender sees.
+    const failing = store.commit("outbox_sent", (tx) => {
+      tx.del(HostKeys.outbound(1));
+      tx.put(HostKeys.outbound(5), { ...item(5, "tg", "c"), bad: 1n });
+    });
+    await expect(failing).rejects.toThrow();
+    expect(store.nextOutbound("tg", "a")?.seq).toBe(1);
+    expect(store.outboundChats("tg")).toEqual(["b", "a"]);
+
+    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(1)));
+    expect(store.nextOutbound("tg", "a")?.seq).toBe(4);
+    await store.commit("outbox_attempt", (tx) => tx.put(HostKeys.outbound(3), { ...item(3, "tg", "b"), attemptedAt: "now" }));
+    expect(store.nextOutbound("tg", "b")).toMatchObject({ seq: 3, attemptedAt: "now" });
+    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(3)));
+    expect(store.outboundChats("tg")).toEqual(["a"]);
+    expect(store.nextOutbound("tg", "b")).toBeUndefined();
+
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.outboundChats("tg")).toEqual(["a"]);
+    expect(seqs(store.outboundOf("tg"))).toEqual([4]);
+    expect(store.outboundChats("web")).toEqual(["a"]);
+  });
+
+  it("keeps a chat's items in seq order when concurrent commits land out of order", async () => {
+    const first = store.commit(null, (tx) => tx.put(HostKeys.outbound(7), item(7, "tg", "a")));
+    const second = store.commit(null, (tx) => tx.put(HostKeys.outbound(6), item(6, "tg", "a")));
+    await Promise.all([first, second]);
+    expect(store.nextOutbound("tg", "a")?.seq).toBe(6);
+    expect(seqs(store.outboundOf("tg"))).toEqual([6, 7]);
   });
 });
 

@@ -52,8 +52,7 @@ export class OutboxSender {
   wake(): void {
     if (!this.started || this.controller.signal.aborted) return;
     const max = this.options.maxParallelChats ?? 8;
-    const chats = new Set(this.items().map((i) => i.chatId));
-    for (const chatId of chats) {
+    for (const chatId of this.options.store.outboundChats(this.options.channelId)) {
       if (this.active.size >= max) break;
       if (this.active.has(chatId)) continue;
       const run = this.drainChat(chatId).finally(() => {
@@ -66,7 +65,7 @@ export class OutboxSender {
 
   /** True when no item of this channel is waiting. */
   get empty(): boolean {
-    return this.items().length === 0;
+    return this.options.store.outboundChats(this.options.channelId).length === 0;
   }
 
   /** Waits until the outbox is drained or `timeoutMs` passed. */
@@ -86,11 +85,11 @@ export class OutboxSender {
   }
 
   private items(): OutboundItem[] {
-    return this.options.store.outbound().filter((i) => i.channelId === this.options.channelId);
+    return this.options.store.outboundOf(this.options.channelId);
   }
 
   private nextItem(chatId: string): OutboundItem | undefined {
-    return this.items().find((i) => i.chatId === chatId);
+    return this.options.store.nextOutbound(this.options.channelId, chatId);
   }
 
   private async drainChat(chatId: string): Promise<void> {
