@@ -167,6 +167,8 @@ describe.concurrent("basic turns", () => {
     const second = await w.waitForEvent("turn_completed", (e) => e.turnId === 2);
     expect(first.message.content).toEqual([{ type: "text", text: "answer to: first" }]);
     expect(second.message.content).toEqual([{ type: "text", text: "answer to: second" }]);
+    // Nothing was queued when the last turn ended: the host may take that as "the worker rests".
+    expect(second.queuedInputs).toBe(0);
     expect(w.eventsOf("turn_superseded")).toHaveLength(0);
     const before = await transcript(w.client);
     await w.client.close();

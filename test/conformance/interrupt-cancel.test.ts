@@ -23,6 +23,7 @@ describe.concurrent("supersede", () => {
     // The old turn ends without waiting for `sleep 600` (the wait gives up long before the sleep would end).
     const superseded = await w.waitForEvent("turn_superseded", undefined, 30_000);
     expect(superseded.turnId).toBe(1);
+    expect(superseded.queuedInputs).toBe(1); // the new message, which the next turn takes
 
     const done = await w.waitForEvent("turn_completed");
     expect(done.turnId).toBe(2);

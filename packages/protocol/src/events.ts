@@ -2,6 +2,13 @@ import { z } from "zod";
 import { TranscriptItem, TurnError, Usage } from "./values.js";
 
 const turn = { turnId: z.number().int().nonnegative() };
+/**
+ * On turn-ending events: inputs queued in the worker when the turn's end was stored (a turn starts with
+ * them next; 0: the worker rests until a new message or continue). The host uses it for events of the
+ * running worker life instead of asking `live_state` (a re-sent event's value is stale). Absent from
+ * older workers.
+ */
+const turnEnd = { queuedInputs: z.number().int().nonnegative().optional() };
 
 export const TurnStartedEvent = z.object({
   type: z.literal("turn_started"),
@@ -51,16 +58,18 @@ export const TurnCompletedEvent = z.object({
   ...turn,
   message: z.object({ role: z.literal("assistant"), content: z.array(TranscriptItem) }),
   usage: Usage.optional(),
+  ...turnEnd,
 });
 export const TurnFailedEvent = z.object({
   type: z.literal("turn_failed"),
   ...turn,
   error: TurnError,
   canContinue: z.boolean(),
+  ...turnEnd,
 });
-export const TurnCancelledEvent = z.object({ type: z.literal("turn_cancelled"), ...turn, reason: z.string().optional() });
+export const TurnCancelledEvent = z.object({ type: z.literal("turn_cancelled"), ...turn, reason: z.string().optional(), ...turnEnd });
 /** A running turn yielded to a newer user message; the newer message starts the next turn on the same history. */
-export const TurnSupersededEvent = z.object({ type: z.literal("turn_superseded"), ...turn });
+export const TurnSupersededEvent = z.object({ type: z.literal("turn_superseded"), ...turn, ...turnEnd });
 /**
  * A turn found unfinished when the worker started. `action`: `awaiting_continue` (send `session/continue`
  * or a new message), or `none` when nothing was left to do.

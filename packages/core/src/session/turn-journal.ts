@@ -99,7 +99,7 @@ export class TurnJournal {
       this.addSessionUsage(usage);
       this.store.meta.usage.turns += 1;
       this.store.meta.lastTurnUsage = total ?? null;
-      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total });
+      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total, queuedInputs: this.store.queue.length });
     });
   }
 
@@ -116,7 +116,7 @@ export class TurnJournal {
         unfinishedReason: error.kind === "step_limit" ? "step_limit" : "failed",
         endedAt: new Date().toISOString(),
       });
-      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue });
+      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, queuedInputs: this.store.queue.length });
     });
   }
 
@@ -131,7 +131,7 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
       tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason });
+      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, queuedInputs: this.store.queue.length });
     });
   }
 
@@ -140,7 +140,7 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
       tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_superseded", turnId: turn.turnId });
+      tx.emit({ type: "turn_superseded", turnId: turn.turnId, queuedInputs: this.store.queue.length });
     });
   }
 

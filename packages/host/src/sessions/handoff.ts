@@ -18,7 +18,7 @@ export async function handOff(r: SessionRunner, handle: WorkerHandle, item: Inbo
   if (!handle.usable) return { ok: false };
   try {
     const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
-    const result = await handle.client.enqueue({ messageId: item.messageId, kind, message: item.message });
+    const result = await handle.rest.track(() => handle.client.enqueue({ messageId: item.messageId, kind, message: item.message }));
     await r.store.commit("handoff", (tx) => {
       if (r.store.get(HostKeys.inbound(item.seq)) !== undefined) tx.del(HostKeys.inbound(item.seq));
       markResume(r.store, tx, r.id);
@@ -47,7 +47,7 @@ export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want:
   try {
     if (!hasResumeMark(r.store, r.id)) await r.store.commit(null, (tx) => markResume(r.store, tx, r.id));
     if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");
-    const result = await handle.client.continue({ reason: want.reason });
+    const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
     want.resolve?.(result);
   } catch (err) {

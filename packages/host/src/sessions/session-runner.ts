@@ -376,12 +376,16 @@ export class SessionRunner {
     if (handle?.usable) {
       if (handle.recoveryPending !== null) return;
       let live: LiveState | null = null;
-      try {
-        const view = await handle.client.query({ view: "live_state" });
-        if (view.view === "live_state") live = view;
-      } catch (err) {
-        if (handle.lostBy(err)) return; // the exit handler decides
-        this.log.warn({ err: errorText(err) }, "live_state query failed");
+      const resting = handle.rest.resting();
+      if (resting === false) return; // its turn-ending event said a turn with queued input follows
+      if (resting === null) {
+        try {
+          const view = await handle.client.query({ view: "live_state" });
+          if (view.view === "live_state") live = view;
+        } catch (err) {
+          if (handle.lostBy(err)) return; // the exit handler decides
+          this.log.warn({ err: errorText(err) }, "live_state query failed");
+        }
       }
       if (!this.holdsSlot || (this.hasWork() && !this.onlyHeldBackWork())) return;
       if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;

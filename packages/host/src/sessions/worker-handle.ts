@@ -13,6 +13,7 @@ import {
   type WorkerExit,
 } from "@starling/protocol";
 import { EventAcks } from "./event-acks.js";
+import { RestHint } from "./rest-hint.js";
 import type { SessionLaunch } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
 
@@ -51,6 +52,8 @@ export class WorkerHandle {
   readonly ready: Promise<boolean>;
   /** `session/ackEvents` of this life, coalesced (sent before a graceful shutdown). */
   readonly acks: EventAcks;
+  /** Whether this life rests, from its last turn-ending event (spares a `live_state` query per turn). */
+  readonly rest = new RestHint();
   private settleReady!: (ok: boolean) => void;
   private isReady = false;
   private readonly stderrTail: string[] = [];
@@ -73,7 +76,10 @@ export class WorkerHandle {
       stream?.on("error", (err) => this.log.debug({ pid: this.pid, err: err.message }, "worker pipe error"));
     }
     if (this.client.child.stdin) completeFailedWrites(this.client.child.stdin, (err) => this.log.debug({ pid: this.pid, err: err.message }, "write to a dead worker dropped"));
-    this.client.onEvent((params) => options.onEvent(this, params));
+    this.client.onEvent((params) => {
+      this.rest.noteEvent(params, this.init?.lastEventSeq);
+      options.onEvent(this, params);
+    });
     this.acks = new EventAcks({
       send: async (upTo) => (this.gone ? undefined : this.client.ackEvents({ upTo })),
       lost: (err) => this.lostBy(err),
