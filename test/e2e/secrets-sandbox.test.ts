@@ -1,8 +1,9 @@
 // Secrets never reach a tool (ARCHITECTURE §2), through the real CLI: a shell tool call that hunts
 // for the bot token and the model key in its environment, its ancestors' environ, (in bubblewrap
-// mode) the memory of every process it can see, the config, the env file, the host state and $HOME.
+// mode) the memory of every process it can see, the config, the env file (also where a mounted folder
+// holds it), the host state and $HOME.
 // Every probe's output is reversed with `rev`, so the redactor cannot hide a leak from this test.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,8 +98,10 @@ beforeAll(async () => {
   config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900 };
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
   // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
+  // The env file is a link into software_dir, which bubblewrap mounts: the host must mask it there (by its real path).
   envFile = join(dirname(e2e.configPath), "starling.env");
-  writeFileSync(envFile, `FAKE_TELEGRAM_TOKEN=${e2e.telegram.token}\n`, { mode: 0o600 });
+  writeFileSync(join(software, "starling.env"), `FAKE_TELEGRAM_TOKEN=${e2e.telegram.token}\n`, { mode: 0o600 });
+  symlinkSync(join(software, "starling.env"), envFile);
   delete e2e.env.FAKE_TELEGRAM_TOKEN;
   e2e.start();
 });
@@ -161,6 +164,7 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
       `ls ${join(e2e.workdir, "conversations")}`,
       "echo written-in-sandbox > from-sandbox.txt",
       "cat /opt/sw/tool.txt; echo software-env=$STARLING_SOFTWARE_DIR",
+      'echo "masked-env=[$(cat /opt/sw/starling.env)]"',
       // bash holds the canary in its memory: proof that the scan reads what it can see.
       `CANARY_HOLDER=$(echo ${reverse(CANARY)} | rev)`,
       systemNode ? `cat > ${scanner} <<'EOF'\n${SCANNER}\nEOF\n${process.execPath} ${scanner} '${wanted}'` : "echo scan-skipped",
@@ -178,6 +182,7 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
     expect(plain).not.toContain("host.log");
     expect(plain).toContain("software tool v7");
     expect(plain).toContain("software-env=/opt/sw");
+    expect(plain).toContain("masked-env=[]");
     const conversation = /^(tg-\S+)$/m.exec(plain)?.[1];
     expect(conversation, "the only conversation folder visible is its own").toBeDefined();
     expect(readFileSync(join(e2e.workdir, "conversations", conversation!, "from-sandbox.txt"), "utf8")).toBe("written-in-sandbox\n");

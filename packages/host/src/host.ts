@@ -22,6 +22,7 @@ import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
 import { adoptHostSecrets } from "./security/host-secrets.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
+import { secretFilePaths } from "./security/worker-security.js";
 import { workerCommand } from "./worker-path.js";
 import { AuditLog, auditTargets } from "./audit/audit-log.js";
 import { StoreHealth, storeHealthFile } from "./state/store-health.js";
@@ -37,7 +38,7 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJS.ProcessEnv): HostSettings {
+export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJS.ProcessEnv, secretFiles: readonly string[] = []): HostSettings {
   const chatModels: Record<string, ModelConfig> = {};
   for (const [alias, model] of Object.entries(config.models)) {
     if (model.capabilities.includes("chat")) chatModels[alias] = model;
@@ -63,6 +64,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
         ...(config.sandbox.cpu_limit_seconds === null ? {} : { cpuSeconds: config.sandbox.cpu_limit_seconds }),
         ...(config.sandbox.file_size_limit_mb === null ? {} : { fileSizeMb: config.sandbox.file_size_limit_mb }),
       },
+      hiddenPaths: secretFilePaths(secretFiles),
     },
     secrets: secretValues(config, env),
     workerCommand: workerCommand(config.agent_server?.path),
@@ -75,12 +77,15 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
   };
 }
 
-/** Starts the host: workdir upgrade, host database, supervisor, conversations, channels. */
-export async function startHost(config: StarlingConfig, workdir: string, env = process.env): Promise<RunningHost> {
+/**
+ * Starts the host: workdir upgrade, host database, supervisor, conversations, channels. `secretFiles`
+ * (the config and env file the CLI read) are hidden from tools in the bubblewrap sandbox.
+ */
+export async function startHost(config: StarlingConfig, workdir: string, env = process.env, secretFiles: readonly string[] = []): Promise<RunningHost> {
   // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
   // Secrets are read once, here; then they leave this process's environment (docs/SECURITY.md).
-  const settings = hostSettings(config, workdir, env);
+  const settings = hostSettings(config, workdir, env, secretFiles);
   const redactor = adoptHostSecrets(settings.secrets ?? {});
   const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined, redactor });
   if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");

@@ -63,6 +63,12 @@ export const ToolSandbox = z.object({
       fileSizeMb: z.number().int().positive().optional(),
     })
     .default({}),
+  /**
+   * Files no tool may read (the host's config and env file, with their real paths). In bubblewrap
+   * mode each one that a bound folder would show (a config under /etc, say) is masked with an empty
+   * file, a folder with an empty tmpfs.
+   */
+  hiddenPaths: z.array(z.string().refine((p) => p.startsWith("/"), "must be an absolute path")).default([]),
 });
 export type ToolSandbox = z.infer<typeof ToolSandbox>;
 

@@ -150,27 +150,53 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
     "--clearenv",
   ];
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
+  /** [source, where it appears inside]: what `hiddenPaths` are masked under. */
+  const binds: [string, string][] = [];
+  const bind = (option: "--bind" | "--ro-bind", source: string, dest = source) => {
+    args.push(option, source, dest);
+    binds.push([source, dest]);
+  };
   for (const dir of SYSTEM_DIRS) {
     const kind = entryKind(dir);
     if (kind === "link") args.push("--symlink", readlinkSync(dir), dir);
-    else if (kind === "dir") args.push("--ro-bind", dir, dir);
+    else if (kind === "dir") bind("--ro-bind", dir);
   }
-  if (entryKind(RESOLVER_DIR) === "dir") args.push("--ro-bind", RESOLVER_DIR, RESOLVER_DIR);
+  if (entryKind(RESOLVER_DIR) === "dir") bind("--ro-bind", RESOLVER_DIR);
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp");
   // Only this conversation's folder: its siblings, the workdir's state, logs and config stay absent.
-  args.push("--bind", workspace, workspace);
+  bind("--bind", workspace);
   // The session database belongs to the worker: tools may read it, never rewrite it.
   const db = join(workspace, ".starling");
-  if (existsSync(db)) args.push("--ro-bind", db, db);
-  if (sandbox.sharedDir && existsSync(sandbox.sharedDir)) args.push("--bind", sandbox.sharedDir, sandbox.sharedDir);
+  if (existsSync(db)) bind("--ro-bind", db);
+  if (sandbox.sharedDir && existsSync(sandbox.sharedDir)) bind("--bind", sandbox.sharedDir);
   if (sandbox.softwareDir) {
     if (!existsSync(sandbox.softwareDir)) {
       throw new ToolError("failed", `The command was not run: sandbox.software_dir ${sandbox.softwareDir} does not exist; fix the config.`);
     }
-    args.push("--ro-bind", sandbox.softwareDir, sandbox.softwareMountPath);
+    bind("--ro-bind", sandbox.softwareDir, sandbox.softwareMountPath);
   }
+  args.push(...maskArgs(sandbox.hiddenPaths, binds));
   args.push("--chdir", cwd);
   return args;
+}
+
+/**
+ * The host's secret files (config, env file) wherever a bind would show them (a config under /etc):
+ * a file is covered by an empty read-only one, a folder by an empty tmpfs. After the binds, which
+ * bwrap applies in order.
+ */
+function maskArgs(hidden: readonly string[], binds: readonly [string, string][]): string[] {
+  const out: string[] = [];
+  for (const path of hidden) {
+    const kind = entryKind(path) ?? (existsSync(path) ? "file" : null);
+    if (!kind) continue;
+    for (const [source, dest] of binds) {
+      if (path !== source && !path.startsWith(source.endsWith("/") ? source : `${source}/`)) continue;
+      const inside = dest + path.slice(source.length);
+      out.push(...(kind === "dir" ? ["--tmpfs", inside] : ["--ro-bind", "/dev/null", inside]));
+    }
+  }
+  return out;
 }
 
 function entryKind(path: string): "link" | "dir" | null {

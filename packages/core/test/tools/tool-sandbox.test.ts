@@ -1,6 +1,7 @@
 // Tool processes: allowlisted environment, redacted results, and bubblewrap isolation (own PID
 // namespace, only the workspace/shared/software mounted, cancel kills the sandboxed tree).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
@@ -150,6 +151,29 @@ describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
     expect(out).toContain(`sw=/opt/sw home=${h.workspace}`);
     expect(readFileSync(join(h.workspace, "note.txt"), "utf8")).toBe("from-tool\n");
     expect(readFileSync(join(shared, "s.txt"), "utf8")).toBe("shared-note\n");
+  });
+
+  it("masks the host's secret files wherever a bind would show them (/etc, software_dir)", async () => {
+    const software = mkdtempSync(join(tmpdir(), "starling-sw-"));
+    try {
+      mkdirSync(join(software, "conf"), { recursive: true });
+      writeFileSync(join(software, "starling.env"), "BOT_TOKEN=123:secret\n");
+      writeFileSync(join(software, "conf", "starling.json"), '{"secret": true}\n');
+      writeFileSync(join(software, "hello-tool"), "tool v1\n");
+      // /etc/hostname stands in for a config under /etc: readable outside, empty inside.
+      expect(readFileSync("/etc/hostname", "utf8").trim()).not.toBe("");
+      await sandboxed({ softwareDir: software, hiddenPaths: ["/etc/hostname", join(software, "starling.env"), join(software, "conf")] });
+      const result = await h.call("shell", {
+        command: "echo host=[$(cat /etc/hostname)]; echo env=[$(cat /opt/sw/starling.env)]; echo conf=[$(ls /opt/sw/conf)]; cat /opt/sw/hello-tool",
+      });
+      expect(result.content).toContain("host=[]");
+      expect(result.content).toContain("env=[]");
+      expect(result.content).toContain("conf=[]");
+      expect(result.content).not.toContain("secret");
+      expect(result.content).toContain("tool v1"); // the rest of the folder is still there
+    } finally {
+      rmSync(software, { recursive: true, force: true });
+    }
   });
 
   it("has no network when sandbox.network is false", async () => {

@@ -79,7 +79,7 @@ export async function runCli(argv: string[]): Promise<number | null> {
       const env = mergedEnv(envFile.values, process.env);
       const config = loadOrReport(command.config, env);
       if (!config) return EXIT_CONFIG;
-      const host = await startHost(config, command.workdir, env);
+      const host = await startHost(config, command.workdir, env, [command.config, command.envFile]);
       let signals = 0;
       const onSignal = (signal: string) => {
         signals++;

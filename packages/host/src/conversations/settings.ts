@@ -21,6 +21,8 @@ export interface HostSettings {
     env?: Record<string, string>;
     /** Config `sandbox.memory_limit_mb`, `cpu_limit_seconds`, `file_size_limit_mb` (per tool process). */
     limits?: ToolSandbox["limits"];
+    /** The config file and env file (and their real paths): masked inside the bubblewrap sandbox. */
+    hiddenPaths?: string[];
   };
   /** Values of every secret the config names (`*_env`), read once at start; the worker gets only its model keys. */
   secrets?: Record<string, string>;

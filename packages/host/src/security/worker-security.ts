@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { allowlistedEnv, type ModelConfig, type SecretDigest, secretDigest, ToolSandbox } from "@starling/protocol";
 import type { HostSettings } from "../conversations/settings.js";
 import type { SandboxMode } from "../state/records.js";
@@ -55,5 +56,21 @@ export function toolSandbox(settings: HostSettings, mode: SandboxMode): ToolSand
     network: s.network,
     env: s.env,
     limits: s.limits,
+    hiddenPaths: s.hiddenPaths,
   });
+}
+
+/**
+ * The files that hold secrets (config, env file) as absolute paths, each also by its real path when a
+ * symlink leads there: what `initialize.sandbox.hiddenPaths` masks. Files that do not exist are left out.
+ */
+export function secretFilePaths(files: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const file of files) {
+    const path = resolve(file);
+    if (!existsSync(path)) continue;
+    out.add(path);
+    out.add(realpathSync(path));
+  }
+  return [...out];
 }
