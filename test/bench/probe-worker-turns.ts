@@ -1,18 +1,23 @@
 // Worker CPU per turn without the host: K sessions (workers) one after another, each R turns
 // (enqueue → turn_completed, zero-latency fake model, no tools), CPU / bytes per turn from /proc.
-//   npx tsx test/bench/probe-worker-turns.ts [sessions=1] [rounds=100] [--unbundled]
+//   npx tsx test/bench/probe-worker-turns.ts [sessions=1] [rounds=100] [--unbundled | --shipped]
+// --shipped starts the worker as the host does (bundledWorkerArgs: snapshot blob and its V8 flags, WORKER_MALLOC_ENV);
+// PROBE_NODE_FLAGS='<flags>' adds node/V8 flags in front (e.g. --max-semi-space-size=2, --trace-gc).
 // PROBE_PROF=<dir> runs the workers with --cpu-prof; PROBE_STRACE=<file> under `strace -f -c`.
 import { readFileSync } from "node:fs";
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { initParams, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
-import { bundledWorkerMain } from "../../packages/host/dist/worker-path.js";
+import { bundledWorkerArgs, bundledWorkerMain, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
 import { childEnv, memoryOf } from "./proc.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const sessions = Number(args[0] ?? 1);
 const rounds = Number(args[1] ?? 100);
+const shipped = process.argv.includes("--shipped");
 const main = process.env["PROBE_WORKER"] ?? (process.argv.includes("--unbundled") ? WORKER_MAIN : bundledWorkerMain());
+const extraFlags = process.env["PROBE_NODE_FLAGS"]?.split(" ").filter(Boolean) ?? [];
+const workerArgs = [...extraFlags, ...(shipped ? bundledWorkerArgs() : [main])];
 const prof = process.env["PROBE_PROF"];
 const straceOut = process.env["PROBE_STRACE"];
 
@@ -31,8 +36,8 @@ let pss = 0;
 for (let s = 0; s < sessions; s++) {
   const ws = tempWorkspace("probe-wt-");
   const pre = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-  const command: [string, ...string[]] = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, main] : [process.execPath, ...pre, main];
-  const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
+  const command: [string, ...string[]] = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, ...workerArgs] : [process.execPath, ...pre, ...workerArgs];
+  const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ ...(shipped ? WORKER_MALLOC_ENV : {}), HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
   let done: (() => void) | null = null;
   client.onEvent((e: SessionEventParams) => {
     if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
@@ -56,4 +61,4 @@ for (let s = 0; s < sessions; s++) {
   ws.cleanup();
 }
 await fake.close();
-console.log(`${sessions} × ${rounds} (${main.endsWith("bundle.js") ? "bundle" : "unbundled"}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);
+console.log(`${sessions} × ${rounds} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);

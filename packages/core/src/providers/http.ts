@@ -7,6 +7,8 @@ import { ProviderError, type ProviderErrorKind } from "./types.js";
 export const DEFAULT_CONN_TIMEOUT_SECS = 120;
 /** Longest silence tolerated while a response body streams in (reasoning models can think for minutes). */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** The abort reason of an exchange ended by its caller (`cancel`). */
+const EXCHANGE_ENDED = new Error("the model exchange ended");
 /** How much of an error body goes into an error message. */
 const ERROR_BODY_CHARS = 300;
 
@@ -127,8 +129,11 @@ export class HttpExchange {
 
   /** Ends the exchange: cancels a request still in flight (a `node:http` one whose body arrived in full keeps its connection). */
   cancel(): void {
+    const complete = this.response?.message.complete ?? false;
     this.response?.close();
-    this.controller.abort();
+    // A body read in full needs no abort (its socket went back to the pool); the shared reason spares
+    // the DOMException an abort() without one builds on every model call.
+    if (!complete) this.controller.abort(EXCHANGE_ENDED);
   }
 
   dispose(): void {

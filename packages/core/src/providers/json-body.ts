@@ -56,15 +56,14 @@ export class MessageJsonCache {
   async json(messages: readonly TranscriptMessage[], map: (message: TranscriptMessage) => Promise<unknown[]>, leading: readonly string[] = []): Promise<string> {
     const parts = [...leading];
     for (const message of messages) {
-      const json = await this.one(message, map);
+      // A cached message is taken without an await: a long history costs no microtask per message.
+      const json = this.cache.get(message) ?? (await this.mapped(message, map));
       if (json) parts.push(json);
     }
     return `[${parts.join(",")}]`;
   }
 
-  private async one(message: TranscriptMessage, map: (message: TranscriptMessage) => Promise<unknown[]>): Promise<string> {
-    const hit = this.cache.get(message);
-    if (hit !== undefined) return hit;
+  private async mapped(message: TranscriptMessage, map: (message: TranscriptMessage) => Promise<unknown[]>): Promise<string> {
     const json = JSON.stringify(await map(message)).slice(1, -1);
     if (!message.content.some((i) => i.type === "file")) this.cache.set(message, json);
     return json;
