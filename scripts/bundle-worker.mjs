@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
 
@@ -47,9 +48,11 @@ const externals = {
 };
 
 /**
- * For the snapshot build only: classic-level loads a native addon, which a snapshot cannot hold,
- * so it is replaced by a stand-in that requires the real module (by its installed path) after
- * deserialisation: in the background once the worker runs, or when a database is opened first.
+ * For the snapshot build only: classic-level loads a native addon, which a snapshot cannot hold. Its
+ * JavaScript (and abstract-level's) goes into the snapshot like the rest; only its `./binding` (which
+ * asks node-gyp-build to find the addon: directory scans at every start) is replaced by a stand-in
+ * that opens the addon found now, at build time, by its path (`process.dlopen`) after deserialisation:
+ * in the background once the worker runs, or when a database is opened first.
  */
 const snapshotShims = {
   name: "starling-snapshot-shims",
@@ -58,8 +61,13 @@ const snapshotShims = {
       if (args.pluginData?.inner) return undefined;
       const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { inner: true } });
       if (found.errors.length) return { errors: found.errors };
-      kept.add(found.path);
-      return { path: found.path, namespace: "lazy-native" };
+      return { path: found.path };
+    });
+    b.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) => {
+      if (!/[\\/]classic-level[\\/][^\\/]+$/.test(args.importer)) return undefined;
+      const addon = createRequire(args.importer)("node-gyp-build").path(dirname(args.importer));
+      kept.add(addon);
+      return { path: addon, namespace: "lazy-native" };
     });
     // Built-in modules whose native state a snapshot cannot hold (Node 20 refuses node:http's parser
     // binding): their exports are bound right after deserialisation, before the worker's main runs.
@@ -98,13 +106,17 @@ require("node:v8").startupSnapshot.addDeserializeCallback(() => {
     b.onLoad({ filter: /.*/, namespace: "lazy-native" }, (args) => ({
       loader: "js",
       contents: `let real;
-const load = () => (real ??= require("node:module").createRequire(${JSON.stringify(args.path)})(${JSON.stringify(args.path)}));
-// Loaded in the background right after start (a warm spare then opens its database at once).
+const load = () => {
+  if (!real) {
+    const m = { exports: {} };
+    process.dlopen(m, ${JSON.stringify(args.path)});
+    real = m.exports;
+  }
+  return real;
+};
+// Opened in the background right after start (a warm spare then opens its database at once).
 require("node:v8").startupSnapshot.addDeserializeCallback(() => setImmediate(() => load()));
-exports.ClassicLevel = new Proxy(function ClassicLevel() {}, {
-  construct: (_, argv, newTarget) => Reflect.construct(load().ClassicLevel, argv, newTarget === exports.ClassicLevel ? load().ClassicLevel : newTarget),
-  get: (_, key) => load().ClassicLevel[key],
-});`,
+module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });`,
     }));
   },
 };
@@ -231,7 +243,7 @@ async function buildSnapshot(inputs) {
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
     }
-    for (const file of [script, importer, blob]) inputs[file] = statSync(file).mtimeMs;
+    for (const file of [script, importer, blob, ...kept]) inputs[file] ??= statSync(file).mtimeMs;
     return { blob, node: process.version, arch: process.arch };
   } catch (err) {
     console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);

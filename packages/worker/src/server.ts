@@ -130,11 +130,17 @@ export class WorkerServer {
       // After the response is written: replay unacknowledged events, then start the actor.
       setImmediate(() => {
         baselineCompileFromNowOn();
-        void session.unacknowledged().then((backlog) => {
-          this.pump.resume(backlog);
-          session.start((err) => this.crash(err));
-          this.markStarted();
-        });
+        if (this.stopping) return;
+        session.unacknowledged().then(
+          (backlog) => {
+            if (this.stopping) return;
+            this.pump.resume(backlog);
+            session.start((err) => this.crash(err));
+            this.markStarted();
+          },
+          // A shutdown right after `initialize` closes the database under the replay's iterator.
+          (err: unknown) => (this.stopping ? undefined : this.crash(err)),
+        );
       });
       return summary;
     } finally {

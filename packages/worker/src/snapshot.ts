@@ -7,7 +7,9 @@
 import { startupSnapshot } from "node:v8";
 import * as core from "@starling/core";
 import { runWorker } from "./run.js";
+import { warmUpForSnapshot } from "./snapshot-warmup.js";
 
 // Keeps core (imported lazily by the plain entry) in the snapshot's heap.
 (globalThis as { starlingCore?: unknown }).starlingCore = core;
+warmUpForSnapshot();
 startupSnapshot.setDeserializeMainFunction(() => runWorker());

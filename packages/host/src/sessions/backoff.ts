@@ -1,6 +1,8 @@
 /** Restarts of a worker that exits unexpectedly: capped exponential backoff, then give up. */
 export interface RestartPolicy {
-  /** Delay before the first restart. */
+  /** Delay before the first restart after progress (a crash, or a failed start, after a life that ran; default: `initialDelayMs`). */
+  firstDelayMs?: number;
+  /** Base of the backoff: restart number n (n ≥ 2) waits initial · factor^(n-1). */
   initialDelayMs: number;
   /** The delay is multiplied by this per consecutive failure, up to `maxDelayMs`. */
   factor: number;
@@ -11,18 +13,27 @@ export interface RestartPolicy {
 }
 
 /**
- * A first restart after 25 ms (a single crash costs the user little), then ×3: 25, 75, 225, 675 ms,
- * 2 s, 6 s, 18 s, 30 s — a crash loop still backs off to the cap and gives up after 8 failures,
- * about a minute after the first, as the former 250 ms doubling did.
+ * The first restart at once (a single crash costs the user only the worker start: the database lock
+ * went with the dead process, and a warm spare is usually waiting), then 75, 225, 675 ms, 2 s, 6 s,
+ * 18 s, 30 s — a crash loop still backs off to the cap and gives up after 8 failures, about a minute
+ * after the first.
  */
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 25, factor: 3, maxDelayMs: 30_000, maxAttempts: 8 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { firstDelayMs: 0, initialDelayMs: 25, factor: 3, maxDelayMs: 30_000, maxAttempts: 8 };
 
+/** The default policy with `overrides`; an explicit `initialDelayMs` also sets the first delay unless `firstDelayMs` is given. */
 export function restartPolicy(overrides: Partial<RestartPolicy> | undefined): RestartPolicy {
-  return { ...DEFAULT_RESTART_POLICY, ...overrides };
+  const policy = { ...DEFAULT_RESTART_POLICY, ...overrides };
+  if (overrides?.initialDelayMs !== undefined && overrides.firstDelayMs === undefined) policy.firstDelayMs = overrides.initialDelayMs;
+  return policy;
 }
 
-/** Delay before restart number `attempt` (1-based): initial · factor^(attempt-1), capped. */
+/** Delay before retry number `attempt` (1-based): initial · factor^(attempt-1), capped. */
 export function backoffDelay(policy: RestartPolicy, attempt: number): number {
   const exponent = Math.max(0, attempt - 1);
   return Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** Math.min(exponent, 30));
+}
+
+/** Delay before worker restart number `attempt` (1-based): `firstDelayMs` for the first, else `backoffDelay`. */
+export function restartDelay(policy: RestartPolicy, attempt: number): number {
+  return attempt <= 1 && policy.firstDelayMs !== undefined ? Math.min(policy.maxDelayMs, policy.firstDelayMs) : backoffDelay(policy, attempt);
 }

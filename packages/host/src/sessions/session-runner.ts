@@ -1,7 +1,7 @@
 import type pino from "pino";
 import type { ControlResult, LiveState, SessionEventParams, WorkerExit } from "@starling/protocol";
 import type { InboundItem } from "../state/records.js";
-import { backoffDelay, type RestartPolicy } from "./backoff.js";
+import { backoffDelay, restartDelay, type RestartPolicy } from "./backoff.js";
 import { processEvent } from "./event-flow.js";
 import { continueSuperseded, handOff, sendContinue, type HandOffOutcome } from "./handoff.js";
 import { IdleShutdown } from "./idle-shutdown.js";
@@ -536,7 +536,7 @@ export class SessionRunner {
   private scheduleRestart(): void {
     if (!this.wantsWorker() || this.ctx.isStopped() || this.retiring) return;
     if (this.consecutiveFailures >= this.ctx.restart.maxAttempts) return this.giveUp();
-    const delay = backoffDelay(this.ctx.restart, this.consecutiveFailures);
+    const delay = restartDelay(this.ctx.restart, this.consecutiveFailures);
     this.log.info({ delayMs: delay, attempt: this.consecutiveFailures }, "restarting the worker after a delay");
     this.clearBackoff();
     const timer = setTimeout(() => {

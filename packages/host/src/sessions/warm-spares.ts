@@ -12,6 +12,13 @@ const REPLACE_DELAY_MS = 200;
 const SURPLUS_LINGER_MS = 10_000;
 const MAX_QUICK_DEATHS = 5;
 const QUICK_DEATH_MS = 5_000;
+/**
+ * A taken spare is replaced after this long, not at once: the replacement's start (a synchronous spawn in
+ * the host, then ~150 ms of CPU in the new process) would otherwise compete with the taker's `initialize`
+ * and first model request (a crash recovery's critical path) on a small machine. Spares wanted for
+ * waiting conversations (`refill`) still start at once.
+ */
+const REPLACE_TAKEN_DELAY_MS = 300;
 
 /** A worker process started ahead of need, waiting for `initialize` (its stderr kept until adopted). */
 export class SpareWorker {
@@ -100,7 +107,7 @@ export class WarmSpares {
       if (!spare.alive) continue;
       if (!isDeepStrictEqual(spare.launch.command, launch.command) || !isDeepStrictEqual(spare.launch.env ?? {}, launch.env ?? {})) continue;
       this.spares.delete(spare);
-      setImmediate(() => this.fill());
+      setTimeout(() => this.fill(), REPLACE_TAKEN_DELAY_MS).unref();
       return spare;
     }
     return null;

@@ -56,6 +56,31 @@ describe("warm spare workers", () => {
     await waitUntil(() => sup.sparePids().length === 1 && sup.sparePids()[0] !== spare, "a new spare");
   });
 
+  it("a worker killed mid-turn is replaced by the waiting spare, which recovers and continues the turn", async () => {
+    // The first model call never answers in time: the worker is killed while it waits.
+    h = await createHarness({ responder: (req, i) => (i === 0 ? { delayMs: 60_000, text: "too late" } : echo(req, i)) });
+    const harness = h;
+    const sup = spareSetup(harness);
+    sup.start();
+    await waitUntil(() => sup.sparePids().length === 1, "a spare");
+    const [first] = sup.sparePids();
+    await harness.admit("w1.foreground", "long question");
+    sup.deliver("w1.foreground");
+    await harness.fake.waitForRequests(1, 30_000);
+    // The session runs on the first spare; a second spare waits beside it.
+    expect(readlinkSync(`/proc/${first}/cwd`)).toBe(join(harness.dir, "ws", "w1.foreground"));
+    await waitUntil(() => sup.sparePids().length === 1 && sup.sparePids()[0] !== first, "a second spare");
+    const [second] = sup.sparePids();
+    process.kill(first!, "SIGKILL");
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the recovered turn's reply");
+    expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: long question");
+    expect(harness.logs.some((l) => l.msg === "continue sent")).toBe(true);
+    // The restarted worker is the second spare, now in the session's workspace; a third spare replaces it.
+    expect(readlinkSync(`/proc/${second}/cwd`)).toBe(join(harness.dir, "ws", "w1.foreground"));
+    expect(sup.status("w1.foreground").restarts).toBe(1);
+    await waitUntil(() => sup.sparePids().length === 1 && sup.sparePids()[0] !== second, "a third spare");
+  });
+
   it("a spare that dies is replaced, and stopping the supervisor stops the spare", async () => {
     h = await createHarness();
     const sup = spareSetup(h);
