@@ -4,6 +4,8 @@ import { isAbsolute } from "node:path";
 export interface SystemdUnitOptions {
   /** Absolute path of the node binary (e.g. process.execPath). */
   nodePath: string;
+  /** Node/V8 flags before main.js (the host's HOST_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
   /** Absolute path of Starling's main.js (packages/host/dist/main.js). */
   mainPath: string;
   /** Absolute path of the config file. */
@@ -43,6 +45,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
   for (const [name, value] of Object.entries(paths)) checkPath(name, value);
   const values: Record<string, string> = {
     node_path: quoteArgument(options.nodePath),
+    node_flags: (options.nodeFlags ?? []).map((flag) => ` ${quoteArgument(flag)}`).join(""),
     main_path: quoteArgument(options.mainPath),
     config_path: quoteArgument(options.configPath),
     workdir: quoteArgument(options.workdir),

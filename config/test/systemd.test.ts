@@ -9,6 +9,11 @@ const options = {
 };
 
 describe("renderSystemdUnit", () => {
+  it("puts node flags between node and main.js", () => {
+    const unit = renderSystemdUnit({ ...options, nodeFlags: ["--max-semi-space-size=8"] });
+    expect(unit).toContain("ExecStart=/usr/bin/node --max-semi-space-size=8 /opt/starling/packages/host/dist/main.js --config ");
+  });
+
   it("renders absolute paths into ExecStart and WorkingDirectory", () => {
     const unit = renderSystemdUnit({ ...options, environmentFile: "/home/ada/.config/starling/env" });
     expect(unit).toContain(

@@ -22,7 +22,8 @@ const tg = await startFakeTelegram();
 const dir = join(tmpdir(), `starling-probe-flood-${process.pid}`);
 const ids = Array.from({ length: n + 1 }, (_, i) => 40001 + i);
 const config = hostConfig({ modelUrl: model.url, apiRoot: tg.apiRoot, adminUserIds: [ids[0]!], allowedChatIds: ids, maxConcurrentTurns: 8, idleShutdownSeconds: 2, pollIntervalMs: 0 });
-const host = startHost(dir, config, tg.token);
+// PROBE_HOST_FLAGS: node flags for the host, e.g. `--heapsnapshot-signal=SIGUSR2` (PROBE_HEAP=1 sends it once admitted).
+const host = startHost(dir, config, tg.token, (process.env["PROBE_HOST_FLAGS"] ?? "").split(" ").filter(Boolean));
 const watcher = new ReplyWatcher(tg);
 try {
   tg.sendText(privateChat(ids[0]!), "please answer bm-pf-0");
@@ -30,6 +31,12 @@ try {
   const before = cpu(host.pid);
   const round = await flood(tg, watcher, host, ids.slice(1), "pf", windowS * 1000, () => undefined);
   const after = cpu(host.pid);
+  const status = readFileSync(`/proc/${host.pid}/status`, "utf8");
+  console.log(`host now: ${["VmRSS", "RssAnon", "RssFile", "VmHWM"].map((k) => `${k} ${((Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)) / 1024).toFixed(1)} MB`).join(", ")}`);
+  if (process.env["PROBE_HEAP"]) {
+    process.kill(host.pid, "SIGUSR2");
+    await new Promise((r) => setTimeout(r, 8000));
+  }
   const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
   console.log(
     `${n} chats: admitted ${round.admitted} in ${round.admittedSeconds.toFixed(1)} s (host VmRSS ${((round.hostAtAdmitted?.rssKb ?? 0) / 1024).toFixed(1)} MB, ` +

@@ -4,7 +4,7 @@ import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { renderSystemdUnit } from "@starling/config";
-import { hostMainPath } from "../worker-path.js";
+import { HOST_NODE_FLAGS, hostMainPath } from "../worker-path.js";
 
 const UNIT = "starling.service";
 const JOURNAL = "journalctl --user -u starling -f";
@@ -61,7 +61,7 @@ export async function runService(action: "install" | "uninstall" | "status", con
     }
     const environmentFile = resolve(envFile);
     mkdirSync(resolve(workdir), { recursive: true });
-    const unit = renderSystemdUnit({ nodePath: process.execPath, mainPath: hostMainPath(), configPath, workdir: resolve(workdir), environmentFile });
+    const unit = renderSystemdUnit({ nodePath: process.execPath, nodeFlags: HOST_NODE_FLAGS, mainPath: hostMainPath(), configPath, workdir: resolve(workdir), environmentFile });
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, unit);
     process.stdout.write(`wrote ${path}\nsecrets (bot token, API keys) are read from ${environmentFile}\n`);
