@@ -309,7 +309,16 @@ export class SessionStore {
     // After close() began nothing more is stored, so the event is dropped rather than given a seq the
     // next start would hand out again (callers fire and forget these).
     if (this.closing) return Promise.resolve(null);
-    return this.commit(null, (tx) => tx.emit(event));
+    if (isDurableEvent(event)) return this.commit(null, (tx) => tx.emit(event));
+    // Nothing to write or undo: the seq is taken in turn after earlier commits, without a transaction.
+    const next = this.chain.then(() => {
+      const seq = this.meta.nextSeq++;
+      this.metaUnstored = true;
+      this.listener({ seq, event });
+      return seq;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   async outbox(): Promise<OutboxEntry[]> {
