@@ -117,6 +117,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         launch: async (sessionId) => {
           const conversation = service.conversationOfSession(sessionId);
           if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
+          await service.workspaceReady(conversation.id);
           const launch = buildLaunch(settings, conversation, sessionId, service.sessionTypeOf(sessionId), agentOfSession(store, sessionId)?.model);
           // Channels that show text as it is written (web) get deltas of the chat's own session.
           if (channels.get(conversation.channelId)?.assistantDelta && sessionId === conversation.foreground.sessionId) launch.init.streamDeltas = true;

@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { hasHeld, releaseReady } from "./held-items.js";
-import { seedWorkspace } from "./workspace.js";
+import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
 
@@ -21,6 +21,8 @@ export const foregroundSessionId = (conversationId: string) => `${conversationId
 export class ConversationService implements ConversationController {
   private readonly limits: InboundLimits;
   private readonly sessionIndex: SessionIndex;
+  /** Workspaces seeded in this process run (workspaceReady). */
+  private readonly seeded = new Map<string, Promise<string>>();
   readonly supervisor: SessionSupervisor;
 
   /**
@@ -80,15 +82,31 @@ export class ConversationService implements ConversationController {
       foreground: { sessionId: foregroundSessionId(id), generation: 1 },
       archivedSessions: [],
     };
-    seedWorkspace(this.settings.workdir, id);
+    // Made once the record is durable, off the event loop; a worker start waits for it (workspaceReady).
+    tx.afterCommit(() => void this.workspaceReady(id).catch((err: unknown) => this.log.error({ conversationId: id, err: String(err) }, "creating the conversation's workspace failed")));
     tx.put(HostKeys.conversation(id), conversation);
     tx.put(HostKeys.chatConversation(chat.channelId, chat.chatId, chat.threadId), id);
     return conversation;
   }
 
+  /**
+   * The conversation's workspace, created (or refreshed) once per process run: a worker starts in it only
+   * after this (host.ts `launch`). After a crash between the conversation's commit and its folders, the
+   * first start makes them.
+   */
+  workspaceReady(conversationId: string): Promise<string> {
+    let ready = this.seeded.get(conversationId);
+    if (!ready) {
+      ready = seedWorkspaceAsync(this.settings.workdir, conversationId);
+      this.seeded.set(conversationId, ready);
+      ready.catch(() => this.seeded.delete(conversationId)); // tried again by the next caller
+    }
+    return ready;
+  }
+
   async workspaceFor(chat: ChatRef): Promise<string> {
     const conversation = await this.ensureConversation(chat);
-    return seedWorkspace(this.settings.workdir, conversation.id);
+    return this.workspaceReady(conversation.id);
   }
 
   /**
@@ -96,7 +114,7 @@ export class ConversationService implements ConversationController {
    * or, over a limit (inbound-limits.ts), only the update id and a notice that names the message.
    */
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
-    const outcome = await this.store.commit("admit", (tx) => this.admitIn(tx, input, 0));
+    const outcome = await this.store.commit("admit", (tx) => this.admitIn(tx, input, 0, () => this.waitingMessages()));
     this.afterAdmit(input, outcome);
     return outcome;
   }
@@ -106,13 +124,21 @@ export class ConversationService implements ConversationController {
     const inputs: (AdmitInput | null)[] = [];
     const outcomes = await this.store.commit("admit", (tx) => {
       const fromChat = new Map<string, number>();
+      // Counted once per batch (a count per update made a 100-update batch quadratic); each message
+      // admitted by this batch adds one waiting item.
+      const waitingBefore = this.waitingMessages();
+      let added = 0;
+      const waiting = () => waitingBefore + added;
       return steps.map((step) => {
         const input = step(tx);
         inputs.push(input);
         if (!input) return null;
         const chatKey = chatKeyOf(input);
-        const outcome = this.admitIn(tx, input, fromChat.get(chatKey) ?? 0);
-        if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") fromChat.set(chatKey, (fromChat.get(chatKey) ?? 0) + 1);
+        const outcome = this.admitIn(tx, input, fromChat.get(chatKey) ?? 0, waiting);
+        if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") {
+          fromChat.set(chatKey, (fromChat.get(chatKey) ?? 0) + 1);
+          added++;
+        }
         return outcome;
       });
     });
@@ -123,7 +149,7 @@ export class ConversationService implements ConversationController {
   }
 
   /** What admitting `input` writes into `tx`; `pendingFromChat`: earlier admissions of the same chat in this batch. */
-  private admitIn(tx: HostTransaction, input: AdmitInput, pendingFromChat: number): AdmitOutcome {
+  private admitIn(tx: HostTransaction, input: AdmitInput, pendingFromChat: number, waiting: () => number): AdmitOutcome {
     if (input.staged) {
       if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
       for (const key of input.staged) tx.del(key);
@@ -139,7 +165,7 @@ export class ConversationService implements ConversationController {
       keepAsContext(this.store, tx, conversation.id, input.message);
       return { kind: "context", conversationId: conversation.id };
     }
-    const refusal = this.limits.check(chatKeyOf(input), this.waitingMessages(), pendingFromChat);
+    const refusal = this.limits.check(chatKeyOf(input), waiting(), pendingFromChat);
     if (refusal) {
       queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
       return { kind: "refused", conversationId: conversation.id, reason: refusal.kind };
@@ -179,7 +205,7 @@ export class ConversationService implements ConversationController {
 
   /** Admitted messages not yet handed to a worker (waiting for a turn slot or a model choice). */
   private waitingMessages(): number {
-    return this.store.inbound().length + this.store.list("held:").length;
+    return this.store.count("inbound:") + this.store.count("held:");
   }
 
   async command(input: CommandInput): Promise<CommandReply> {

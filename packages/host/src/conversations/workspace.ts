@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
+import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { replaceSkillDir, workspaceSkillRoot } from "../skills/skill-files.js";
 import { SkillStore } from "../skills/skill-store.js";
@@ -18,15 +19,37 @@ export function seedWorkspace(workdir: string, conversationId: string): string {
   mkdirSync(shared, { recursive: true });
   const link = join(dir, "shared");
   if (!existsSync(link) && !isDanglingLink(link)) symlinkSync(shared, link, "dir");
-  // Only skills the workspace lacks: a copy the agent is editing (staged for skill_update) is kept.
-  // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
   if (!lstatSync(join(dir, ".skill"), { throwIfNoEntry: false })) mkdirSync(join(dir, ".skill"));
+  seedSkills(workdir, dir);
+  return dir;
+}
+
+/**
+ * `seedWorkspace` with its folders made off the event loop (libuv's thread pool): a flood of new chats
+ * creates a workspace per conversation, and synchronous mkdir/symlink calls held up every admission.
+ */
+export async function seedWorkspaceAsync(workdir: string, conversationId: string): Promise<string> {
+  const dir = conversationDir(workdir, conversationId);
+  const shared = join(workdir, "rundir", "shared");
+  await Promise.all([mkdir(join(dir, "attachments", "incoming"), { recursive: true }), mkdir(shared, { recursive: true })]);
+  await symlink(shared, join(dir, "shared"), "dir").catch(ignoreCode("EEXIST"));
+  await mkdir(join(dir, ".skill")).catch(ignoreCode("EEXIST"));
+  seedSkills(workdir, dir);
+  return dir;
+}
+
+const ignoreCode = (code: string) => (err: unknown) => {
+  if ((err as NodeJS.ErrnoException).code !== code) throw err;
+};
+
+/** Only skills the workspace lacks: a copy the agent is editing (staged for skill_update) is kept. */
+function seedSkills(workdir: string, dir: string): void {
+  // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
   const root = workspaceSkillRoot(dir);
   for (const name of root ? new SkillStore(workdir).names() : []) {
     const target = join(root!, name);
     if (!lstatSync(target, { throwIfNoEntry: false })) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
   }
-  return dir;
 }
 
 function isDanglingLink(path: string): boolean {

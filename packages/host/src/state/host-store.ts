@@ -200,6 +200,23 @@ export class HostStore {
     return [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v as T);
   }
 
+  /** How many keys start with `prefix`, as `list(prefix).length` but without reading the values. */
+  count(prefix: string): number {
+    const tx = this.building;
+    let n = this.index.count(prefix);
+    if (!tx) return n;
+    const present = new Map<string, boolean>();
+    for (const layer of [...this.inFlight, tx]) {
+      for (const [key, value] of layer.staged) {
+        if (!key.startsWith(prefix)) continue;
+        if (layer !== tx) tx.readFrom.add(layer);
+        present.set(key, value !== DELETED);
+      }
+    }
+    for (const [key, now] of present) n += Number(now) - Number(this.cache.has(key));
+    return n;
+  }
+
   /** @internal HostTransaction: a write after an in-flight write of the same key is ordered after it. */
   noteWrite(tx: HostTransaction, key: string): void {
     const earlier = this.writer.get(key);

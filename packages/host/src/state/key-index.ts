@@ -31,6 +31,23 @@ export class KeyIndex {
     return out.sort();
   }
 
+  /** How many keys start with `prefix` (a prefix with ":"; two binary searches, no copy). */
+  count(prefix: string): number {
+    const colon = prefix.indexOf(":");
+    if (colon < 0) return this.keysWithPrefix(prefix).length;
+    const keys = this.families.get(prefix.slice(0, colon + 1)) ?? [];
+    const from = lowerBound(keys, prefix);
+    // The keys with the prefix are contiguous from `from`: the first one without it ends them.
+    let lo = from;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]!.startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - from;
+  }
+
   private familyOf(key: string, create: true): string[];
   private familyOf(key: string, create: false): string[] | undefined;
   private familyOf(key: string, create: boolean): string[] | undefined {

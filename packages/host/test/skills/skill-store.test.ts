@@ -2,11 +2,11 @@
 // 42), sync to every workspace, upstream pushes to a local bare repository (a failed push reported,
 // not thrown), delete, and what a new or refreshed workspace gets.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { seedWorkspace } from "../../src/conversations/workspace.js";
+import { seedWorkspace, seedWorkspaceAsync } from "../../src/conversations/workspace.js";
 import { SkillStore } from "../../src/skills/skill-store.js";
 
 const dirs: string[] = [];
@@ -134,5 +134,22 @@ describe("skill store", () => {
     expect(readFileSync(join(a, ".skill", "demo", "SKILL.md"), "utf8")).toContain("edited, not yet saved");
     const c = seedWorkspace(workdir, "tg-000003");
     expect(readFileSync(join(c, ".skill", "demo", "SKILL.md"), "utf8")).toContain("stored");
+  });
+
+  it("a workspace made off the event loop (a new conversation's) has the same folders, link and skills, and a refresh keeps what is there", async () => {
+    const { workdir, a, store } = world();
+    stage(a, "demo", "name: demo\ndescription: stored");
+    store.create(a, { skill_name: "demo" });
+    const [d] = await Promise.all([seedWorkspaceAsync(workdir, "tg-000004"), seedWorkspaceAsync(workdir, "tg-000004")]);
+    expect(existsSync(join(d!, "attachments", "incoming"))).toBe(true);
+    expect(realpathSync(join(d!, "shared"))).toBe(realpathSync(join(workdir, "rundir", "shared")));
+    expect(readFileSync(join(d!, ".skill", "demo", "SKILL.md"), "utf8")).toContain("stored");
+    // A dangling `shared` link (the user's choice) and an edited skill stay as they are.
+    rmSync(join(d!, "shared"));
+    symlinkSync(join(workdir, "nowhere"), join(d!, "shared"));
+    stage(d!, "demo", "name: demo\ndescription: edited here");
+    await seedWorkspaceAsync(workdir, "tg-000004");
+    expect(readlinkSync(join(d!, "shared"))).toBe(join(workdir, "nowhere"));
+    expect(readFileSync(join(d!, ".skill", "demo", "SKILL.md"), "utf8")).toContain("edited here");
   });
 });

@@ -126,6 +126,26 @@ describe("HostStore concurrent commits", () => {
     expect(store.list("inbound:")).toEqual(expected);
     expect(store.list("outbound:")).toEqual(["outbound:000000000002"]);
   });
+
+  it("count(prefix) agrees with list(prefix), durable and inside a build with in-flight and own staged writes", async () => {
+    await store.commit(null, (tx) => {
+      for (const k of ["held:a:1", "held:a:2", "held:b:1", "heldx:1", "inbound:000000000001"]) tx.put(k, k);
+    });
+    for (const prefix of ["held:", "held:a:", "held:b:", "held:c:", "inbound:"]) expect(store.count(prefix)).toBe(store.list(prefix).length);
+    expect(store.count("held:")).toBe(3);
+    const inFlight = store.commit(null, (tx) => {
+      tx.del("held:a:1");
+      tx.put("held:c:1", 1);
+    });
+    const counted = await store.commit(null, (tx) => {
+      tx.put("held:a:3", 3);
+      tx.put("held:a:2", "changed");
+      return { count: store.count("held:"), list: store.list("held:").length, a: store.count("held:a:") };
+    });
+    await inFlight;
+    expect(counted).toEqual({ count: 4, list: 4, a: 2 });
+    expect(store.count("held:")).toBe(4);
+  });
 });
 
 describe("HostStore outbox by channel and chat", () => {
