@@ -27,8 +27,11 @@ function cpuMs(pid: number): number {
 const fake = await startFakeOpenAI({ responder: (req) => ({ text: "ok", delayMs: JSON.stringify(req.body).includes("slow") ? 5_000 : 0 }) });
 const init = (ws: string) => ({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground" as const, workspace: ws, model: modelConfig(fake.url) });
 
-async function spare(cwd: string): Promise<WorkerClient> {
-  const client = spawnWorker({ command, cwd, env, stderr: (line) => process.stderr.write(line + "\n") });
+async function spare(cwd: string, traced = false): Promise<WorkerClient> {
+  // PROBE_STRACE=<dir>: the spares that get `initialize` after a kill or shutdown run under strace (syscalls with times).
+  const strace = process.env["PROBE_STRACE"];
+  const cmd: [string, ...string[]] = traced && strace ? ["strace", "-f", "-ttt", "-T", "-o", `${strace}/spare.${Date.now()}`, ...command] : command;
+  const client = spawnWorker({ command: cmd, cwd, env, stderr: (line) => process.stderr.write(line + "\n") });
   await client.raw("session/query", { view: "live_state" }).catch(() => undefined);
   await sleep(500);
   return client;
@@ -73,7 +76,7 @@ try {
         while (fake.requests.length === before && Date.now() < until) await sleep(5);
         if (t < 2) await sleep(200);
       }
-      const second = await spare(ws.dir);
+      const second = await spare(ws.dir, true);
       if (kind === "crash") process.kill(first.pid!, "SIGKILL");
       else await first.close();
       await first.exited;

@@ -1,7 +1,7 @@
 // Recovery after `kill -9` of a worker mid-turn, by phase: the real host + workers against the fake
 // Bot API and a fake model that answers the marked request after a delay (as host-bench's recoveryPhase),
 // with the host logging at debug so each trial's host log lines can be placed after the kill.
-//   npx tsx test/bench/probe-recovery.ts [trials] [modelDelayMs]
+//   npx tsx test/bench/probe-recovery.ts [trials] [modelDelayMs]   (PROBE_HOST_MAIN, PROBE_WORKER: another build)
 // Prints per trial: recovery (reply − kill − model delay), kill → model asked again, and the time after
 // the kill of the host log lines on the restart path (exit seen, restart scheduled, worker ready, turn
 // recovered, continue sent).
@@ -31,6 +31,8 @@ const dir = mkdtempSync(join(tmpdir(), "probe-recovery-"));
 const userId = 9001;
 const config = hostConfig({ modelUrl: model.url, apiRoot: tg.apiRoot, adminUserIds: [userId], allowedChatIds: [userId], maxConcurrentTurns: 4, idleShutdownSeconds: 120, pollIntervalMs: 0 });
 config["log"] = { level: "debug" };
+// PROBE_WORKER=<executable> starts that worker command instead (e.g. a script that execs node with another blob).
+if (process.env["PROBE_WORKER"]) config["agent_server"] = { path: process.env["PROBE_WORKER"] };
 const host = startHost(dir, config, tg.token);
 const watcher = new ReplyWatcher(tg);
 const logFile = join(dir, "workdir", "logs", "host.log");

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildSystemPrompt, ToolRuntime } from "@starling/core";
+import { buildSystemPrompt, createSessionMachine, ToolRuntime, type SessionDeps } from "@starling/core";
 import {
   AckEventsParams,
   ControlParams,
@@ -46,6 +46,9 @@ export function warmUpForSnapshot(): void {
     const tools = new ToolRuntime({ workspace, sessionId: init.sessionId, coordinate: async () => ({ ok: false, error: "warm-up" }) });
     const toolNames = tools.catalog().map((t) => t.name);
     buildSystemPrompt({ workspace, sessionType: init.sessionType, toolNames });
+    // The session's xstate machine definition (creating it reads only `store` and `journal`, and does not use them).
+    const unused = { store: { queue: [] }, journal: { isUnfinished: () => false } } as unknown as SessionDeps;
+    createSessionMachine(unused);
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }
