@@ -24,7 +24,7 @@ export class ConversationService implements ConversationController {
   private readonly sessionIndex: SessionIndex;
   /** Workspaces seeded in this process run (workspaceReady). */
   private readonly seeded = new Map<string, Promise<string>>();
-  /** A few seeds at a time: a flood's thousand at once held ~4 MB more host memory (their requests) for no gain. */
+  /** A few seeds at a time: a flood's thousand need not all wait in the thread pool at once. */
   private readonly seeding = new PQueue({ concurrency: 4 });
   readonly supervisor: SessionSupervisor;
 
