@@ -100,11 +100,12 @@ describe("hand-off and event processing", () => {
       "the re-sent event",
     );
     await waitUntil(() => harness.durableOf("turn_completed").length === 2, "second reply");
+    // The record is made while the commit is built: wait for its seq to be durable too.
+    await waitUntil(() => harness.store.processedSeq("c3.foreground") > seq, "the second reply's seq stored");
     expect(sup.status("c3.foreground").restarts).toBe(1);
     const completed = harness.durableOf("turn_completed");
     expect(completed.map((r) => replyText(r.event))).toEqual(["echo: deliver me once", "echo: second"]);
     expect(harness.fake.requests).toHaveLength(2);
-    expect(harness.store.processedSeq("c3.foreground")).toBeGreaterThan(seq);
   });
 
   it("delivers a reply stored by a worker that crashed before sending it (STARLING_CRASH_AT=turn_end)", async () => {
