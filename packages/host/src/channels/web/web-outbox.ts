@@ -54,7 +54,7 @@ export class WebOutbox {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const items = this.o.store.outbound().filter((i) => i.channelId === this.o.channelId);
+      const items = this.o.store.outboundOf(this.o.channelId);
       const signal = this.stopping.signal;
       if (!items.length || signal.aborted) return;
       for (const item of items) {
