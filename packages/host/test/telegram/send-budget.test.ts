@@ -22,6 +22,19 @@ describe("send budget rules", () => {
     expect(() => budget.tryAcquire("42")).not.toThrow();
   });
 
+  it("counts room taken ahead from when the send really went (restamp), so its window ends later", async () => {
+    let t = 1_000_000;
+    const one = { perChat: { count: 1, windowMs: 1000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } };
+    const budget = new SendBudget(one, () => t);
+    const stamp = await budget.acquire("42"); // reserved at t…
+    t += 400;
+    budget.restamp("42", stamp, t); // …sent 400 ms later
+    t += 700; // 1 100 ms after the reservation, 700 after the send
+    expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError);
+    t += 400; // 1 100 ms after the send (the window plus its slack)
+    expect(() => budget.tryAcquire("42")).not.toThrow();
+  });
+
   it("counts a group's messages per minute on top of the per-chat window", () => {
     let t = 1_000_000;
     const budget = new SendBudget(limits, () => t);

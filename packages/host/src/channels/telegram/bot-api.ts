@@ -41,7 +41,7 @@ export class BotApi {
    */
   private readonly cooldowns = new Map<string, number>();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
-  private readonly reserved = new Map<string, { count: number; until: number }>();
+  private readonly reserved = new Map<string, { stamp: number; until: number }[]>();
 
   constructor(
     private readonly token: string,
@@ -104,19 +104,20 @@ export class BotApi {
    * after this, so a host killed while a reply waited for room re-sends it unlabelled: it never went out.
    */
   async reserve(chatId: string, signal?: AbortSignal): Promise<void> {
-    await this.waitForRoom(chatId, true, "wait", signal);
-    const held = this.reserved.get(chatId);
-    const count = held && held.until > Date.now() ? held.count + 1 : 1;
-    this.reserved.set(chatId, { count, until: Date.now() + RESERVATION_MS });
+    const stamp = await this.waitForRoom(chatId, true, "wait", signal, false);
+    const held = this.reserved.get(chatId)?.filter((r) => r.until > Date.now()) ?? [];
+    held.push({ stamp: stamp ?? Date.now(), until: Date.now() + RESERVATION_MS });
+    this.reserved.set(chatId, held);
   }
 
-  /** Uses room `reserve` took for the chat, if any is left. */
+  /** Uses room `reserve` took for the chat, if any is left, counting it from now. */
   private takeReserved(chat: string): boolean {
     const held = this.reserved.get(chat);
-    if (!held) return false;
-    if (held.count <= 1 || held.until <= Date.now()) this.reserved.delete(chat);
-    else held.count--;
-    return held.until > Date.now();
+    const first = held?.shift();
+    if (held && held.length === 0) this.reserved.delete(chat);
+    if (!first || first.until <= Date.now()) return false;
+    this.budget.restamp(chat, first.stamp, Date.now());
+    return true;
   }
 
   /**
@@ -124,15 +125,20 @@ export class BotApi {
    * while the call waits for the budget (a typing action refused meanwhile) is waited out too: the
    * slot taken is spent, and the call starts over.
    */
-  private async waitForRoom(chat: string, counted: boolean, budget: "wait" | "cosmetic", signal: AbortSignal | undefined): Promise<void> {
+  private async waitForRoom(
+    chat: string,
+    counted: boolean,
+    budget: "wait" | "cosmetic",
+    signal: AbortSignal | undefined,
+    useReserved = true,
+  ): Promise<number | undefined> {
     for (;;) {
       if (budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
       await this.coolDown(chat, signal);
-      if (!counted) return;
-      if (budget === "wait" && this.takeReserved(chat)) return;
-      if (budget === "wait") await this.budget.acquire(chat, signal);
-      else this.budget.tryAcquire(chat);
-      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return;
+      if (!counted) return undefined;
+      if (budget === "wait" && useReserved && this.takeReserved(chat)) return undefined;
+      const stamp = budget === "wait" ? await this.budget.acquire(chat, signal) : this.budget.tryAcquire(chat);
+      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return stamp;
     }
   }
 

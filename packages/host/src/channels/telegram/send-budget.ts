@@ -55,8 +55,8 @@ export class SendBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Waits until one more send to `chatId` fits every window, then counts it. */
-  async acquire(chatId: string, signal?: AbortSignal): Promise<void> {
+  /** Waits until one more send to `chatId` fits every window, then counts it; returns the time it was counted at. */
+  async acquire(chatId: string, signal?: AbortSignal): Promise<number> {
     this.waiting.set(chatId, (this.waiting.get(chatId) ?? 0) + 1);
     try {
       for (;;) {
@@ -72,10 +72,10 @@ export class SendBudget {
   }
 
   /** Counts one cosmetic send if it fits now with room left for replies; otherwise throws BudgetDeferredError. */
-  tryAcquire(chatId: string): void {
+  tryAcquire(chatId: string): number {
     const at = this.waiting.has(chatId) ? this.now() + 200 : this.freeAt(chatId, 1);
     if (at > this.now()) throw new BudgetDeferredError(at - this.now());
-    this.take(chatId);
+    return this.take(chatId);
   }
 
   /** Throws BudgetDeferredError while a 429's retry_after for the chat is running (for cosmetic calls). */
@@ -96,13 +96,30 @@ export class SendBudget {
     return at;
   }
 
-  private take(chatId: string): void {
+  /**
+   * Moves a send counted at `from` to `to` (later): room taken ahead (BotApi.reserve) counts from when
+   * the send really went, since Telegram counts arrivals.
+   */
+  restamp(chatId: string, from: number, to: number): void {
+    for (const [key] of this.windows(chatId)) {
+      const times = this.history.get(key);
+      const at = times?.indexOf(from) ?? -1;
+      if (!times || at < 0) continue;
+      times.splice(at, 1);
+      let i = times.length;
+      while (i > 0 && times[i - 1]! > to) i--;
+      times.splice(i, 0, to);
+    }
+  }
+
+  private take(chatId: string): number {
     const t = this.now();
     for (const [key, window] of this.windows(chatId)) {
       const times = this.recent(key, window, t);
       times.push(t);
       this.history.set(key, times);
     }
+    return t;
   }
 
   private windows(chatId: string): [string, SendWindow][] {
