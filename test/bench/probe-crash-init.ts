@@ -4,7 +4,7 @@
 // spawned 500 ms before then gets `initialize`, timed (wall, and its CPU from /proc).
 //   npx tsx test/bench/probe-crash-init.ts [runs]        PROBE_PROF=<dir> writes the spares' CPU profiles
 import { readFileSync } from "node:fs";
-import { PROTOCOL_VERSION, spawnWorker, type WorkerClient } from "@starling/protocol";
+import { InitializeParams, PROTOCOL_VERSION, spawnWorker, type WorkerClient } from "@starling/protocol";
 import { modelConfig, tempWorkspace } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { workerCommand } from "../../packages/host/dist/worker-path.js";
@@ -25,7 +25,7 @@ function cpuMs(pid: number): number {
 }
 
 const fake = await startFakeOpenAI({ responder: (req) => ({ text: "ok", delayMs: JSON.stringify(req.body).includes("slow") ? 5_000 : 0 }) });
-const init = (ws: string) => ({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground" as const, workspace: ws, model: modelConfig(fake.url) });
+const init = (ws: string) => InitializeParams.parse({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws, model: modelConfig(fake.url) });
 
 async function spare(cwd: string, traced = false): Promise<WorkerClient> {
   // PROBE_STRACE=<dir>: the spares that get `initialize` after a kill or shutdown run under strace (syscalls with times).
