@@ -1,7 +1,7 @@
 import { ErrorCodes, WorkerRequestError } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
-import { hasResumeMark, markResume } from "./recovery.js";
+import { ensureResumeMark, markResume } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { ContinueRequest } from "./session-state.js";
 import { errorText } from "./util.js";
@@ -45,7 +45,7 @@ export function continueSuperseded(want: ContinueRequest, newInputs: number): bo
 /** Sends `session/continue` (the resume mark stored first); answers the user's /continue. */
 export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want: ContinueRequest): Promise<void> {
   try {
-    if (!hasResumeMark(r.store, r.id)) await r.store.commit(null, (tx) => markResume(r.store, tx, r.id));
+    await ensureResumeMark(r.store, r.id);
     if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");
     const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");

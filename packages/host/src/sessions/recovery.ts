@@ -58,6 +58,17 @@ export function markResume(store: HostStore, tx: HostTransaction, sessionId: str
   if (store.get(RESUME_PREFIX + sessionId) === undefined) tx.put(RESUME_PREFIX + sessionId, { since: new Date().toISOString() });
 }
 
+/**
+ * Stores the mark unless it is there. Checked inside the commit's build, which sees in-flight writes:
+ * a mark read from the durable state could be one whose clearing (`maybeRelease`, the session found
+ * resting a moment ago) is already on its way, and the continue sent now would then be forgotten by a
+ * host that dies before the worker's turn ends (soak finding: a recovered turn left waiting until the
+ * user wrote again).
+ */
+export function ensureResumeMark(store: HostStore, sessionId: string): Promise<void> {
+  return store.commit(null, (tx) => markResume(store, tx, sessionId));
+}
+
 export function hasResumeMark(store: HostStore, sessionId: string): boolean {
   return store.get(RESUME_PREFIX + sessionId) !== undefined;
 }
