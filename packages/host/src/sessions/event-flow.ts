@@ -1,6 +1,6 @@
 import { isDurableEvent, type SessionEvent, type SessionEventParams } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
-import { autoContinuesUsed, contextOf, decideRecovery, type RecoveryDecision } from "./recovery.js";
+import { autoContinuesUsed, contextOf, decideRecovery, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { decideEvent } from "./session-state.js";
 import { errorText } from "./util.js";
@@ -45,6 +45,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
         alreadyContinued: handle.continued.has(event.turnId),
       });
       if (d.kind === "continue") tx.put(HostKeys.autoContinue(r.id, event.turnId), d.attempt);
+      if (d.kind === "exhausted") tx.put(offeredKey(r.id, event.turnId), true);
     }
     try {
       onDurableEvent(event, tx, contextOf(r.id, d));

@@ -46,7 +46,9 @@ export function continueSuperseded(want: ContinueRequest, newInputs: number): bo
 export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want: ContinueRequest): Promise<void> {
   try {
     await ensureResumeMark(r.store, r.id);
-    if (!handle.usable) throw new Error("the worker stopped before the continue could be sent");
+    // Not sent yet: the next worker of the session gets it (an automatic continue is already counted;
+    // dropped here it would leave the recovered turn waiting with nobody told).
+    if (!handle.usable) return r.requeueContinue(want);
     const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
     want.resolve?.(result);

@@ -77,6 +77,16 @@ export function clearResumeMark(tx: HostTransaction, sessionId: string): void {
   tx.del(RESUME_PREFIX + sessionId);
 }
 
+/**
+ * "The user was asked to /continue this recovered turn": set with the notice (event-flow, when the
+ * automatic continues are used up), so a worker start that finds the turn still waiting tells the user
+ * once — the last automatic continue may never have reached a worker (it died first), and no event of
+ * the turn is left to carry the notice.
+ */
+export function offeredKey(sessionId: string, turnId: number): string {
+  return `sessions:offered:${sessionId}:${turnId}`;
+}
+
 export function resumeMarkedSessions(store: HostStore): string[] {
   const ids: string[] = [];
   for (const key of store.cache.keys()) if (key.startsWith(RESUME_PREFIX)) ids.push(key.slice(RESUME_PREFIX.length));
@@ -90,6 +100,6 @@ export function resumeMarkedSessions(store: HostStore): string[] {
  */
 export function forgetSessionProgress(store: HostStore, tx: HostTransaction, sessionId: string, lastAckedSeq: number): void {
   tx.put(HostKeys.sessionSeq(sessionId), lastAckedSeq);
-  const prefix = HostKeys.autoContinue(sessionId, 0).replace(/0$/, "");
-  for (const key of [...store.cache.keys()]) if (key.startsWith(prefix)) tx.del(key);
+  const prefixes = [HostKeys.autoContinue(sessionId, 0).replace(/0$/, ""), offeredKey(sessionId, 0).replace(/0$/, "")];
+  for (const key of [...store.cache.keys()]) if (prefixes.some((prefix) => key.startsWith(prefix))) tx.del(key);
 }

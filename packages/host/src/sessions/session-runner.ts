@@ -164,6 +164,14 @@ export class SessionRunner {
     this.pump();
   }
 
+  /** A continue that could not be sent (its worker stopped first) waits for the next worker, unless another one does. */
+  requeueContinue(request: ContinueRequest): void {
+    this.log.info({ auto: request.auto, turnId: request.turnId }, "the worker stopped before the continue was sent; it goes to the next worker");
+    if (!this.continueWanted) this.continueWanted = request;
+    else request.resolve?.({ accepted: false, reason: "superseded by a newer /continue" });
+    this.pump();
+  }
+
   /** Withdraws a user's /continue still waiting for a slot; false if there is none. */
   withdrawContinue(reason: string): boolean {
     const want = this.continueWanted;

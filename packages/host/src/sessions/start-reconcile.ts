@@ -1,6 +1,6 @@
 import type { InitializeResult } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
-import { autoContinuesUsed, forgetSessionProgress } from "./recovery.js";
+import { autoContinuesUsed, contextOf, forgetSessionProgress, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { decideStart, resumeEffect } from "./session-state.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -38,8 +38,20 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
   }
   if (!decision.recovery) return;
   r.log.info({ turnId: unfinished?.turnId, decision: decision.recovery }, "unfinished turn found at start");
+  if (decision.recovery.kind === "exhausted" && unfinished && !r.continuePending) await offerContinue(r, unfinished.turnId, decision.recovery);
   const resume = decision.resume;
   if (!resume) return;
   await store.commit(null, (tx) => tx.put(HostKeys.autoContinue(r.id, resume.turnId), resume.attempt));
   r.apply([resumeEffect(resume, max)], handle);
+}
+
+/** Asks the user to /continue a recovered turn no notice was written for yet (`offeredKey`). */
+async function offerContinue(r: SessionRunner, turnId: number, decision: RecoveryDecision): Promise<void> {
+  const key = offeredKey(r.id, turnId);
+  await r.store.commit(null, (tx) => {
+    if (r.store.get(key) !== undefined) return;
+    tx.put(key, true);
+    r.ctx.options.onDurableEvent({ type: "turn_recovered", turnId, action: "awaiting_continue" }, tx, contextOf(r.id, decision));
+  });
+  r.log.info({ turnId }, "asked the user to /continue a turn found waiting at start");
 }
