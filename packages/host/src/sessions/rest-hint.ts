@@ -39,6 +39,11 @@ export class RestHint {
     this.known = fresh && this.outstanding === 0 && queuedInputs !== undefined ? { queuedInputs, sent: this.sent } : null;
   }
 
+  /** An `enqueue` or `continue` awaits its answer: whatever the worker says of its state now may be overtaken. */
+  get awaiting(): boolean {
+    return this.outstanding > 0;
+  }
+
   /** true: the worker rests; false: it starts a turn with its queued input; null: unknown (ask `live_state`). */
   resting(): boolean | null {
     if (!this.known || this.known.sent !== this.sent) return null;

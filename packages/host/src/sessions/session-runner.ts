@@ -383,6 +383,9 @@ export class SessionRunner {
     const handle = this.worker;
     if (handle?.usable) {
       if (handle.recoveryPending !== null) return;
+      // A `live_state` answer can overtake a continue the worker is still taking (soak: the slot and the
+      // resume mark were dropped under a resuming turn); the caller asks again once it is answered.
+      if (handle.rest.awaiting) return;
       let live: LiveState | null = null;
       const resting = handle.rest.resting();
       if (resting === false) return; // its turn-ending event said a turn with queued input follows
@@ -395,7 +398,7 @@ export class SessionRunner {
           this.log.warn({ err: errorText(err) }, "live_state query failed");
         }
       }
-      if (!this.holdsSlot || (this.hasWork() && !this.onlyHeldBackWork())) return;
+      if (!this.holdsSlot || handle.rest.awaiting || (this.hasWork() && !this.onlyHeldBackWork())) return;
       if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;
     }
     this.releaseSlot();

@@ -45,6 +45,19 @@ describe("RestHint", () => {
     expect(hint.resting()).toBeNull();
   });
 
+  it("says a continue awaits its answer (a live_state answer may overtake it) until it is answered or failed", async () => {
+    const hint = new RestHint();
+    expect(hint.awaiting).toBe(false);
+    let answer!: () => void;
+    const continuing = hint.track(() => new Promise<void>((resolve) => (answer = resolve)));
+    expect(hint.awaiting).toBe(true);
+    answer();
+    await continuing;
+    expect(hint.awaiting).toBe(false);
+    await hint.track(() => Promise.reject(new Error("worker gone"))).catch(() => undefined);
+    expect(hint.awaiting).toBe(false);
+  });
+
   it("a failed request still counts as sent", async () => {
     const hint = new RestHint();
     hint.noteEvent(completed(5, 0), 0);
