@@ -22,17 +22,21 @@ describe("send budget rules", () => {
     expect(() => budget.tryAcquire("42")).not.toThrow();
   });
 
-  it("counts room taken ahead from when the send really went (restamp), so its window ends later", async () => {
+  it("room held for a send that has not gone yet counts as now until the send goes, then from the send", async () => {
     let t = 1_000_000;
     const one = { perChat: { count: 1, windowMs: 1000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } };
     const budget = new SendBudget(one, () => t);
-    const stamp = await budget.acquire("42"); // reserved at t…
-    t += 400;
-    budget.restamp("42", stamp, t); // …sent 400 ms later
-    t += 700; // 1 100 ms after the reservation, 700 after the send
+    await budget.acquire("42", undefined, true); // held (the outbox records its attempt meanwhile)
+    t += 2000; // long past the window: a held send still fills it
+    expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError);
+    budget.useHeld("42"); // it goes now
+    t += 700;
     expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError);
     t += 400; // 1 100 ms after the send (the window plus its slack)
     expect(() => budget.tryAcquire("42")).not.toThrow();
+    await budget.acquire("7", undefined, true);
+    budget.dropHeld("7"); // given back unused
+    expect(() => budget.tryAcquire("7")).not.toThrow();
   });
 
   it("counts a group's messages per minute on top of the per-chat window", () => {

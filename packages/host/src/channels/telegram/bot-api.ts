@@ -41,7 +41,7 @@ export class BotApi {
    */
   private readonly cooldowns = new Map<string, number>();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
-  private readonly reserved = new Map<string, { stamp: number; until: number }[]>();
+  private readonly reserved = new Map<string, object[]>();
 
   constructor(
     private readonly token: string,
@@ -104,19 +104,29 @@ export class BotApi {
    * after this, so a host killed while a reply waited for room re-sends it unlabelled: it never went out.
    */
   async reserve(chatId: string, signal?: AbortSignal): Promise<void> {
-    const stamp = await this.waitForRoom(chatId, true, "wait", signal, false);
-    const held = this.reserved.get(chatId)?.filter((r) => r.until > Date.now()) ?? [];
-    held.push({ stamp: stamp ?? Date.now(), until: Date.now() + RESERVATION_MS });
+    await this.waitForRoom(chatId, true, "wait", signal, { useReserved: false, hold: true });
+    const reservation = {};
+    const held = this.reserved.get(chatId) ?? [];
+    held.push(reservation);
     this.reserved.set(chatId, held);
+    // Room nobody used is given back, or it would hold the chat's window forever.
+    setTimeout(() => {
+      const list = this.reserved.get(chatId);
+      const at = list?.indexOf(reservation) ?? -1;
+      if (!list || at < 0) return;
+      list.splice(at, 1);
+      if (!list.length) this.reserved.delete(chatId);
+      this.budget.dropHeld(chatId);
+    }, RESERVATION_MS).unref();
   }
 
-  /** Uses room `reserve` took for the chat, if any is left, counting it from now. */
+  /** Uses room `reserve` holds for the chat, if any: the send is counted from now. */
   private takeReserved(chat: string): boolean {
     const held = this.reserved.get(chat);
-    const first = held?.shift();
-    if (held && held.length === 0) this.reserved.delete(chat);
-    if (!first || first.until <= Date.now()) return false;
-    this.budget.restamp(chat, first.stamp, Date.now());
+    if (!held?.length) return false;
+    held.shift();
+    if (!held.length) this.reserved.delete(chat);
+    this.budget.useHeld(chat);
     return true;
   }
 
@@ -130,15 +140,17 @@ export class BotApi {
     counted: boolean,
     budget: "wait" | "cosmetic",
     signal: AbortSignal | undefined,
-    useReserved = true,
-  ): Promise<number | undefined> {
+    how: { useReserved: boolean; hold: boolean } = { useReserved: true, hold: false },
+  ): Promise<void> {
     for (;;) {
       if (budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
       await this.coolDown(chat, signal);
-      if (!counted) return undefined;
-      if (budget === "wait" && useReserved && this.takeReserved(chat)) return undefined;
-      const stamp = budget === "wait" ? await this.budget.acquire(chat, signal) : this.budget.tryAcquire(chat);
-      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return stamp;
+      if (!counted) return;
+      if (budget === "wait" && how.useReserved && this.takeReserved(chat)) return;
+      if (budget === "wait") await this.budget.acquire(chat, signal, how.hold);
+      else this.budget.tryAcquire(chat);
+      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return;
+      if (how.hold) this.budget.useHeld(chat); // a 429 came meanwhile: the room is spent, as for a send
     }
   }
 

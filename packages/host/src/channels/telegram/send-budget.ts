@@ -47,6 +47,8 @@ export class BudgetDeferredError extends Error {
  */
 export class SendBudget {
   private readonly history = new Map<string, number[]>();
+  /** Room held for a send that has not gone yet (`acquire` with `hold`), per window key: it counts as now. */
+  private readonly held = new Map<string, number>();
   /** Replies waiting for room, per chat: cosmetic calls to that chat give way to them. */
   private readonly waiting = new Map<string, number>();
 
@@ -55,13 +57,16 @@ export class SendBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Waits until one more send to `chatId` fits every window, then counts it; returns the time it was counted at. */
-  async acquire(chatId: string, signal?: AbortSignal): Promise<number> {
+  /**
+   * Waits until one more send to `chatId` fits every window, then counts it. With `hold` the room is
+   * held instead, counting as "now" in every window until `useHeld` (the send goes) or `dropHeld`.
+   */
+  async acquire(chatId: string, signal?: AbortSignal, hold = false): Promise<void> {
     this.waiting.set(chatId, (this.waiting.get(chatId) ?? 0) + 1);
     try {
       for (;;) {
         const at = this.freeAt(chatId, 0);
-        if (at <= this.now()) return this.take(chatId);
+        if (at <= this.now()) return hold ? this.adjustHeld(chatId, 1) : void this.take(chatId);
         await sleep(Math.max(1, at - this.now()), signal);
       }
     } finally {
@@ -72,10 +77,29 @@ export class SendBudget {
   }
 
   /** Counts one cosmetic send if it fits now with room left for replies; otherwise throws BudgetDeferredError. */
-  tryAcquire(chatId: string): number {
+  tryAcquire(chatId: string): void {
     const at = this.waiting.has(chatId) ? this.now() + 200 : this.freeAt(chatId, 1);
     if (at > this.now()) throw new BudgetDeferredError(at - this.now());
-    return this.take(chatId);
+    this.take(chatId);
+  }
+
+  /** The held send goes now: counted from now on (Telegram counts arrivals). */
+  useHeld(chatId: string): void {
+    this.adjustHeld(chatId, -1);
+    this.take(chatId);
+  }
+
+  /** Gives back room held for a send that will not go. */
+  dropHeld(chatId: string): void {
+    this.adjustHeld(chatId, -1);
+  }
+
+  private adjustHeld(chatId: string, by: 1 | -1): void {
+    for (const [key] of this.windows(chatId)) {
+      const n = Math.max(0, (this.held.get(key) ?? 0) + by);
+      if (n) this.held.set(key, n);
+      else this.held.delete(key);
+    }
   }
 
   /** Throws BudgetDeferredError while a 429's retry_after for the chat is running (for cosmetic calls). */
@@ -89,37 +113,20 @@ export class SendBudget {
     let at = t;
     for (const [key, window] of this.windows(chatId)) {
       const keep = reserve && window.count > 1 ? Math.max(1, Math.ceil(window.count / 4)) : 0;
-      const times = this.recent(key, window, t);
+      const times = [...this.recent(key, window, t), ...Array<number>(this.held.get(key) ?? 0).fill(t)];
       const allowed = window.count - keep;
       if (times.length >= allowed) at = Math.max(at, (times[times.length - allowed] ?? t) + span(window));
     }
     return at;
   }
 
-  /**
-   * Moves a send counted at `from` to `to` (later): room taken ahead (BotApi.reserve) counts from when
-   * the send really went, since Telegram counts arrivals.
-   */
-  restamp(chatId: string, from: number, to: number): void {
-    for (const [key] of this.windows(chatId)) {
-      const times = this.history.get(key);
-      const at = times?.indexOf(from) ?? -1;
-      if (!times || at < 0) continue;
-      times.splice(at, 1);
-      let i = times.length;
-      while (i > 0 && times[i - 1]! > to) i--;
-      times.splice(i, 0, to);
-    }
-  }
-
-  private take(chatId: string): number {
+  private take(chatId: string): void {
     const t = this.now();
     for (const [key, window] of this.windows(chatId)) {
       const times = this.recent(key, window, t);
       times.push(t);
       this.history.set(key, times);
     }
-    return t;
   }
 
   private windows(chatId: string): [string, SendWindow][] {
