@@ -91,7 +91,13 @@ describe("outbox", () => {
   it("keeps per-chat order and drops an item a chat can never receive", async () => {
     await setup();
     const channel = await h.startChannel();
-    fake.failNext("sendMessage", { status: 400, description: "Bad Request: chat not found" });
+    // Chats drain in parallel: the refusal goes to chat 42's first send, whichever chat sends first.
+    let refused = false;
+    fake.setNemesis(({ method, params }) => {
+      if (refused || method !== "sendMessage" || String(params["chat_id"]) !== "42") return undefined;
+      refused = true;
+      return { kind: "fault", fault: { status: 400, description: "Bad Request: chat not found" } };
+    });
     await queue("42", { kind: "text", text: "lost" });
     await queue("42", { kind: "text", text: "one" });
     await queue("42", { kind: "text", text: "two" });
