@@ -10,7 +10,7 @@ import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
 import { flood } from "./host-bench.js";
 import { hostConfig, startHost } from "./host-process.js";
-import { cpu } from "./proc.js";
+import { cpu, memoryLine } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
 const args = process.argv.slice(2);
@@ -31,8 +31,7 @@ try {
   const before = cpu(host.pid);
   const round = await flood(tg, watcher, host, ids.slice(1), "pf", windowS * 1000, () => undefined);
   const after = cpu(host.pid);
-  const status = readFileSync(`/proc/${host.pid}/status`, "utf8");
-  console.log(`host now: ${["VmRSS", "RssAnon", "RssFile", "VmHWM"].map((k) => `${k} ${((Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)) / 1024).toFixed(1)} MB`).join(", ")}`);
+  console.log(`host now: ${memoryLine(host.pid)}`);
   if (process.env["PROBE_HEAP"]) {
     process.kill(host.pid, "SIGUSR2");
     await new Promise((r) => setTimeout(r, 8000));

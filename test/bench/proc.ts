@@ -95,3 +95,11 @@ export function cpu(pid: number): { self: number; children: number } {
   const x = f.slice(f.lastIndexOf(")") + 2).split(" ").map(Number);
   return { self: (x[11]! + x[12]!) * 10, children: (x[13]! + x[14]!) * 10 };
 }
+
+/** "VmRSS … MB, RssAnon … MB, RssFile … MB, VmHWM … MB" of a process (for probes' output). */
+export function memoryLine(pid: number | undefined): string {
+  const m = memoryOf(pid);
+  if (!m) return "gone";
+  const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+  return `VmRSS ${mb(m.rssKb)}, RssAnon ${mb(m.anonKb)}, RssFile ${mb(m.fileKb)}, VmHWM ${mb(m.hwmKb)}`;
+}
