@@ -162,6 +162,8 @@ describe("conversation", { timeout: 60_000 }, () => {
     await e2e.until(() => processesMatching(SLEEP).length === 0, "the shell process to be gone", 5_000);
     await e2e.until(() => panels(e2e.telegram, chats.cancel.id).at(-1)?.text?.includes("Cancelled"), "the panel to show cancelled", 5_000);
     expect(e2e.replies(chats.cancel.id).some((m) => m.text === "The long job finished.")).toBe(false);
+    // A second /cancel (as a /cancel re-delivered after a restart would be) still says how to resume.
+    expect(await e2e.ask(chats.cancel, "/cancel")).toBe("Nothing to cancel: no turn is running. The last turn was cancelled. Send /continue to resume it.");
     // As the cancel reply says, /continue resumes the turn (the model sees the interrupted call's result).
     expect(await e2e.ask(chats.cancel, "/continue")).toMatch(/^Continuing/);
     await e2e.waitText(chats.cancel.id, /^The long job finished\.$/);

@@ -12,6 +12,7 @@ import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentStatusLines, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
+import { WORKER_START_FAILED } from "../sessions/supervisor.js";
 
 export const CONVERSATION_COMMANDS = [
   { command: "status", description: "Conversation, model, session state and usage" },
@@ -59,19 +60,16 @@ export async function runCommand(
       const stopped = await cancelSubagents(service, conversation);
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
       if (!result.accepted && agents) return { text: agents.trim() };
-      return {
-        text: result.accepted
-          ? `Cancelled the running turn.${agents} Send /continue to resume it.`
-          : `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.`,
-      };
+      if (result.accepted) return { text: `Cancelled the running turn.${agents} Send /continue to resume it.` };
+      // Also what a /cancel re-delivered after a restart hears, when the first delivery's cancel went through.
+      const waiting = await unfinishedTurnNote(service, conversation);
+      return { text: `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.${waiting}` };
     }
     case "continue": {
       const result = await supervisor.continue(sessionId);
-      return {
-        text: result.accepted
-          ? "Continuing the last turn…"
-          : `Nothing to continue: ${reasonAfter("nothing to continue", result.reason) ?? "the last turn finished"}.`,
-      };
+      if (result.accepted) return { text: "Continuing the last turn…" };
+      if (result.reason?.startsWith(WORKER_START_FAILED)) return { text: `⚠️ Could not continue: ${result.reason}. Send /continue to try again.` };
+      return { text: `Nothing to continue: ${reasonAfter("nothing to continue", result.reason) ?? "the last turn finished"}.` };
     }
     case "model":
       if (!args) {
@@ -116,6 +114,23 @@ function dropNotice(turnRunning: boolean, queued: number): string {
   if (turnRunning) parts.push("the turn that was running was stopped without an answer");
   if (queued > 0) parts.push(`${queued} message${queued === 1 ? "" : "s"} waiting for it ${queued === 1 ? "was" : "were"} not answered`);
   return parts.length ? ` Note: ${parts.join(", and ")} (send again what you still need).` : "";
+}
+
+const UNFINISHED: Record<string, string> = {
+  cancelled: "was cancelled",
+  failed: "failed",
+  crash: "was interrupted",
+  step_limit: "stopped at its step limit",
+};
+
+/** " The last turn was cancelled. Send /continue to resume it." when the session has a turn waiting for /continue, else "". */
+async function unfinishedTurnNote(service: ConversationService, conversation: ConversationRecord): Promise<string> {
+  const sessionId = conversation.foreground.sessionId;
+  const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
+  const live = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
+  const unfinished = live?.view === "live_state" ? live.unfinishedTurn : null;
+  if (!unfinished) return "";
+  return ` The last turn ${UNFINISHED[unfinished.reason] ?? `stopped (${unfinished.reason})`}. Send /continue to resume it.`;
 }
 
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {

@@ -3,6 +3,7 @@ import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, decideRecovery, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { decideEvent } from "./session-state.js";
+import { cancelledByUser } from "./user-intent.js";
 import { errorText } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
@@ -38,7 +39,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
       const unfinished = handle.init?.unfinishedTurn;
       d = decideRecovery({
         action: event.action,
-        cancelled: unfinished?.turnId === event.turnId && unfinished.reason === "cancelled",
+        cancelled: (unfinished?.turnId === event.turnId && unfinished.reason === "cancelled") || cancelledByUser(store, r.id, event.turnId),
         used: autoContinuesUsed(store, r.id, event.turnId),
         max: maxAutoContinues,
         newInput: r.newInputPending(handle),

@@ -2,6 +2,7 @@ import { ErrorCodes, WorkerRequestError } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
 import { ensureResumeMark, markResume } from "./recovery.js";
+import { clearWantedContinue, hasWantedContinue } from "./user-intent.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { ContinueRequest } from "./session-state.js";
 import { errorText } from "./util.js";
@@ -42,17 +43,22 @@ export function continueSuperseded(want: ContinueRequest, newInputs: number): bo
   return want.auto && newInputs > 0;
 }
 
-/** Sends `session/continue` (the resume mark stored first); answers the user's /continue. */
+/**
+ * Sends `session/continue` (the resume mark stored first); answers the user's /continue. A continue
+ * whose worker stops before answering goes to the next worker (an automatic continue is already
+ * counted, and the user may have been told "continuing": dropped, the turn would wait with nobody
+ * told). The user's stored continue (user-intent.ts) is cleared once a worker answered it.
+ */
 export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want: ContinueRequest): Promise<void> {
   try {
     await ensureResumeMark(r.store, r.id);
-    // Not sent yet: the next worker of the session gets it (an automatic continue is already counted;
-    // dropped here it would leave the recovered turn waiting with nobody told).
     if (!handle.usable) return r.requeueContinue(want);
     const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
     want.resolve?.(result);
+    if (!want.auto && hasWantedContinue(r.store, r.id)) await r.store.commit(null, (tx) => clearWantedContinue(r.store, tx, r.id));
   } catch (err) {
+    if (handle.lostBy(err)) return r.requeueContinue(want);
     r.log.warn({ err: errorText(err) }, "continue failed");
     want.resolve?.({ accepted: false, reason: `the session worker stopped (${errorText(err)})` });
   }

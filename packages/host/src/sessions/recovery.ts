@@ -1,5 +1,6 @@
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import type { EventContext } from "./types.js";
+import { forgetUserIntent } from "./user-intent.js";
 
 /** What to do with a turn a worker recovered after a crash (ARCHITECTURE §5.4). */
 export type RecoveryDecision =
@@ -102,4 +103,5 @@ export function forgetSessionProgress(store: HostStore, tx: HostTransaction, ses
   tx.put(HostKeys.sessionSeq(sessionId), lastAckedSeq);
   const prefixes = [HostKeys.autoContinue(sessionId, 0).replace(/0$/, ""), offeredKey(sessionId, 0).replace(/0$/, "")];
   for (const key of [...store.cache.keys()]) if (prefixes.some((prefix) => key.startsWith(prefix))) tx.del(key);
+  forgetUserIntent(store, tx, sessionId);
 }

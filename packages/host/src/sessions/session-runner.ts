@@ -45,6 +45,8 @@ export class SessionRunner {
   private life: WorkerLife = { kind: "none" };
   private slotState: SlotState = { kind: "none" };
   private turnActive = false;
+  /** The turn this worker life is running (from its turn_started), null between turns. */
+  private turnIdRunning: number | null = null;
   /** Turn endings applied (any kind): tells a pump whether one came while it handed off. */
   private turnEnds = 0;
   private continueWanted: ContinueRequest | null = null;
@@ -87,6 +89,11 @@ export class SessionRunner {
 
   get turnRunning(): boolean {
     return this.turnActive;
+  }
+
+  /** The id of the running turn, when its turn_started has been seen. */
+  get runningTurnId(): number | null {
+    return this.turnActive ? this.turnIdRunning : null;
   }
 
   get restarts(): number {
@@ -172,13 +179,14 @@ export class SessionRunner {
     this.pump();
   }
 
-  /** Withdraws a user's /continue still waiting for a slot; false if there is none. */
-  withdrawContinue(reason: string): boolean {
+  /** Withdraws a continue (the user's or an automatic one) still waiting for a slot or a worker; null if there is none. */
+  withdrawContinue(reason: string): ContinueRequest | null {
     const want = this.continueWanted;
-    if (!want || want.auto) return false;
+    if (!want) return null;
     this.continueWanted = null;
     want.resolve?.({ accepted: false, reason });
-    return true;
+    this.log.info({ auto: want.auto, turnId: want.turnId, reason }, "continue withdrawn");
+    return want;
   }
 
   /** Carries out what event-flow / start-reconcile decided (the only way they change this session). */
@@ -187,6 +195,7 @@ export class SessionRunner {
       switch (effect.kind) {
         case "turnStarted":
           this.turnActive = true;
+          this.turnIdRunning = effect.turnId;
           this.cancelIdle();
           if (!this.holdsSlot) this.log.debug({ turnId: effect.turnId }, "turn started without a turn slot (worker resumed queued input)");
           break;

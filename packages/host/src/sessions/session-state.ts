@@ -80,6 +80,8 @@ export interface StartFacts {
   unfinishedTurn: { turnId: number; reason: string } | null;
   /** Automatic continues stored for the unfinished turn. */
   autoContinuesUsed: number;
+  /** The user /cancel-ed the unfinished turn (its worker died before storing that): never resumed automatically. */
+  cancelledByUser: boolean;
   maxAutoContinues: number;
   queuedInputs: number;
 }
@@ -104,7 +106,7 @@ export function decideStart(f: StartFacts): StartDecision {
   if (f.lastEventSeq > processedSeq) return { ...none, awaitRecoveryOf: unfinished.turnId };
   const recovery = decideRecovery({
     action: "awaiting_continue",
-    cancelled: false,
+    cancelled: f.cancelledByUser && !forgetProgress,
     used: forgetProgress ? 0 : f.autoContinuesUsed,
     max: f.maxAutoContinues,
     newInput: f.queuedInputs > 0, // items re-sent now may be duplicates; sendContinue re-checks

@@ -3,6 +3,7 @@ import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, forgetSessionProgress, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { decideStart, resumeEffect } from "./session-state.js";
+import { cancelledByUser } from "./user-intent.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /** If a recovered turn's `turn_recovered` event never arrives, stop waiting for it after this long. */
@@ -25,6 +26,7 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
     processedSeq: store.processedSeq(r.id),
     unfinishedTurn: unfinished,
     autoContinuesUsed: unfinished ? autoContinuesUsed(store, r.id, unfinished.turnId) : 0,
+    cancelledByUser: unfinished ? cancelledByUser(store, r.id, unfinished.turnId) : false,
     maxAutoContinues: max,
     queuedInputs: init.queuedInputs,
   });

@@ -1,6 +1,7 @@
 import { type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
 import { restartPolicy } from "./backoff.js";
-import { resumeMarkedSessions } from "./recovery.js";
+import { markResume, resumeMarkedSessions } from "./recovery.js";
+import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { ChangeSignal } from "./session-state.js";
 import { errorText, RESTING_STATES } from "./util.js";
@@ -17,6 +18,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** /continue answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
+/** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
+export const WORKER_START_FAILED = "the session's worker could not be started";
 
 /**
  * The session supervisor (ARCHITECTURE §2, §5.2, §5.4): at most one worker per session, spawned on
@@ -29,7 +32,8 @@ const CONTINUE_ANSWER_MS = 5_000;
  *   turn ending in between) is not restarted again until a new message arrives or the user sends
  *   /continue; this shows in the log (error) and in `status().lastError`. Its messages stay stored.
  * - Only turns recovered after a crash (`reason: "crash"`) are continued automatically; failed,
- *   step-limit and cancelled turns wait for the user's /continue (they were already reported).
+ *   step-limit and cancelled turns wait for the user's /continue (they were already reported), and
+ *   so does a turn the user /cancel-ed whose worker died before storing that (user-intent.ts).
  * - A recovered turn with a newer user message waiting is not continued: the message supersedes it
  *   (ctx.autoContinued is true, as the host has nothing to ask).
  * - Sessions with a turn in progress are marked durably (key `sessions:resume:<id>`), so after a
@@ -86,7 +90,10 @@ export class SessionSupervisor {
     if (this.stopped) return;
     this.started = true;
     for (const sessionId of resumeMarkedSessions(this.options.store)) this.runner(sessionId).wantResume();
-    const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store)]);
+    // A /continue the user was told about before the restart, not yet answered by a worker.
+    const continues = wantedContinues(this.options.store);
+    for (const { sessionId, turnId } of continues) this.runner(sessionId).requestContinue({ auto: false, turnId, reason: "user /continue" });
+    const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store), ...continues.map((c) => c.sessionId)]);
     this.options.log.info({ sessions: sessions.size }, "supervisor started");
     this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
@@ -102,19 +109,38 @@ export class SessionSupervisor {
     for (const id of this.sessionsWithItems()) this.runner(id).itemsArrived();
   }
 
+  /**
+   * Stops the running turn, or a continue of it still waiting. A turn the user cancelled is marked
+   * durably (user-intent.ts) before the worker is asked: a worker that dies before it stores the
+   * cancellation brings the turn back as recovered, and the host must not resume it by itself.
+   */
   async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
     const r = this.runners.get(sessionId);
     if (!r) return nothingToCancel(null);
-    if (r.withdrawContinue("withdrawn by /cancel")) {
-      return { accepted: true, reason: "the /continue waiting for a free turn slot was withdrawn" };
+    const store = this.options.store;
+    const withdrawn = r.withdrawContinue("withdrawn by /cancel");
+    if (withdrawn) {
+      const turnId = withdrawn.turnId;
+      await store.commit(null, (tx) => {
+        clearWantedContinue(store, tx, sessionId);
+        if (turnId !== null) markCancelledByUser(tx, sessionId, turnId);
+      });
+      return {
+        accepted: true,
+        reason: withdrawn.auto ? "the interrupted turn will not be resumed automatically" : "the /continue waiting for a free turn slot was withdrawn",
+      };
     }
     const handle = await r.liveWorker();
     if (!handle?.usable) return nothingToCancel(r.queuePosition());
+    const turnId = r.runningTurnId;
+    if (turnId !== null) await store.commit(null, (tx) => markCancelledByUser(tx, sessionId, turnId));
     try {
       return await handle.client.cancel({ reason });
     } catch (err) {
-      if (handle.lostBy(err)) return nothingToCancel(r.queuePosition());
-      throw err;
+      if (!handle.lostBy(err)) throw err;
+      // The worker died with the request: the turn comes back recovered and, marked above, waits for /continue.
+      if (turnId !== null) return { accepted: true, reason: "the session's worker stopped at the same moment; the turn will not be resumed automatically" };
+      return nothingToCancel(r.queuePosition());
     }
   }
 
@@ -126,10 +152,13 @@ export class SessionSupervisor {
     if (r.turnRunning) return { accepted: false, reason: "a turn is already running" };
     if (r.continuePending) return { accepted: true, reason: "already waiting for a free turn slot" };
     const handle = await r.ensureWorker();
-    if (!handle?.usable) {
-      return { accepted: false, reason: `the session's worker could not be started${r.lastError ? ` (${r.lastError})` : ""}` };
+    // A start that failed (a worker killed while starting, a busy machine) is retried by the runner with
+    // its usual backoff, and the continue waits for that worker: refused, the turn would wait for a user
+    // who has no reason to send /continue again. Refused only once the runner gave up.
+    if (!handle?.usable && (this.stopped || r.state === "gaveUp")) {
+      return { accepted: false, reason: `${WORKER_START_FAILED}${r.lastError ? ` (${r.lastError})` : ""}` };
     }
-    const view = await handle.client.query({ view: "live_state" }).catch(() => null);
+    const view = handle?.usable ? await handle.client.query({ view: "live_state" }).catch(() => null) : null;
     const live = view?.view === "live_state" ? view : null;
     if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
     if (live && !live.unfinishedTurn) {
@@ -137,6 +166,12 @@ export class SessionSupervisor {
       return { accepted: false, reason: "nothing to continue: the last turn finished" };
     }
     const queued = !r.holdsSlot && !this.slots.hasCapacity();
+    const turnId = live?.unfinishedTurn?.turnId ?? null;
+    // Stored before the user is told: a host restarted before the worker answers sends it then (start()).
+    await this.options.store.commit(null, (tx) => {
+      storeWantedContinue(this.options.store, tx, sessionId, turnId);
+      markResume(this.options.store, tx, sessionId);
+    });
     return new Promise<ControlResult>((resolve) => {
       // Answer the user now if the continue has to wait (slot queue, worker restart); it is sent later.
       const timer = setTimeout(() => resolve({ accepted: true, reason: "will continue as soon as the worker is ready" }), CONTINUE_ANSWER_MS);
@@ -144,7 +179,7 @@ export class SessionSupervisor {
         clearTimeout(timer);
         resolve(result);
       };
-      r.requestContinue({ auto: false, turnId: live?.unfinishedTurn?.turnId ?? null, reason: "user /continue", resolve: answer });
+      r.requestContinue({ auto: false, turnId, reason: "user /continue", resolve: answer });
       if (queued) {
         const position = r.queuePosition();
         answer({ accepted: true, reason: `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}` });

@@ -46,7 +46,7 @@ describe("decideEvent: what an event means for the session", () => {
 });
 
 describe("decideStart: reconciling with a freshly initialized worker", () => {
-  const base: StartFacts = { lastEventSeq: 10, lastAckedSeq: 10, processedSeq: 10, unfinishedTurn: null, autoContinuesUsed: 0, maxAutoContinues: 2, queuedInputs: 0 };
+  const base: StartFacts = { lastEventSeq: 10, lastAckedSeq: 10, processedSeq: 10, unfinishedTurn: null, autoContinuesUsed: 0, cancelledByUser: false, maxAutoContinues: 2, queuedInputs: 0 };
   const crash = { turnId: 7, reason: "crash" };
   it.each([
     ["in step, nothing unfinished", {}, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: null }],
@@ -56,6 +56,11 @@ describe("decideStart: reconciling with a freshly initialized worker", () => {
     ["…with the continues used up", { unfinishedTurn: crash, autoContinuesUsed: 2 }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "exhausted", attempts: 2 } }],
     ["…with queued input", { unfinishedTurn: crash, queuedInputs: 1 }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "superseded" } }],
     ["a cancelled turn is never resumed", { unfinishedTurn: { turnId: 7, reason: "cancelled" } }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: null }],
+    [
+      "a crashed turn the user had /cancel-ed (the worker died before storing it) is not resumed",
+      { unfinishedTurn: crash, cancelledByUser: true },
+      { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "none" } },
+    ],
     [
       "reset database: the counters are forgotten too",
       { lastEventSeq: 3, lastAckedSeq: 3, unfinishedTurn: crash, autoContinuesUsed: 2 },
@@ -142,7 +147,9 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
     expect(life.recoveryPending).toBeNull();
     expect([...life.continued]).toEqual([4]);
     expect(runner.continuePending).toMatchObject({ auto: true, turnId: 4 });
-    expect(runner.withdrawContinue("test")).toBe(false); // automatic continues are not withdrawn by /cancel
+    // A /cancel withdraws it too (the supervisor then marks the turn cancelled by the user).
+    expect(runner.withdrawContinue("test")).toMatchObject({ auto: true, turnId: 4 });
+    expect(runner.continuePending).toBeNull();
   });
 
   it("ChangeSignal wakes a waiter at the next change, or lets it go after its bound", async () => {

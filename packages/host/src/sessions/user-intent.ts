@@ -1,0 +1,51 @@
+import type { HostStore, HostTransaction } from "../state/host-store.js";
+
+/**
+ * What the user asked of a session's turn that must outlive a crash of the host or the worker
+ * (ARCHITECTURE §5.4). Supervisor-owned keys; HostKeys has no slot for them.
+ *
+ * - `sessions:cancelled:<session>` = turn id: the user /cancel-ed that turn. A worker that dies before
+ *   it stores the cancellation brings the turn back as recovered; this mark keeps the host from
+ *   resuming it automatically (the user was told "Send /continue"). A /continue the user sends clears it.
+ * - `sessions:continue:<session>` = { sessionId, turnId }: the user's /continue was acknowledged but not sent yet
+ *   (waiting for a turn slot or a worker). A host restarted meanwhile sends it, instead of leaving the
+ *   turn waiting for a user who was told it continues. Cleared once the worker answered it.
+ */
+const CANCELLED_PREFIX = "sessions:cancelled:";
+const CONTINUE_PREFIX = "sessions:continue:";
+
+export function markCancelledByUser(tx: HostTransaction, sessionId: string, turnId: number): void {
+  tx.put(CANCELLED_PREFIX + sessionId, turnId);
+}
+
+export function cancelledByUser(store: HostStore, sessionId: string, turnId: number): boolean {
+  return store.get<number>(CANCELLED_PREFIX + sessionId) === turnId;
+}
+
+export interface WantedContinue {
+  sessionId: string;
+  turnId: number | null;
+}
+
+/** The user's /continue, acknowledged and not yet sent; it supersedes their earlier /cancel of the turn. */
+export function storeWantedContinue(store: HostStore, tx: HostTransaction, sessionId: string, turnId: number | null): void {
+  tx.put(CONTINUE_PREFIX + sessionId, { sessionId, turnId } satisfies WantedContinue);
+  if (store.get(CANCELLED_PREFIX + sessionId) !== undefined) tx.del(CANCELLED_PREFIX + sessionId);
+}
+
+export function clearWantedContinue(store: HostStore, tx: HostTransaction, sessionId: string): void {
+  if (store.get(CONTINUE_PREFIX + sessionId) !== undefined) tx.del(CONTINUE_PREFIX + sessionId);
+}
+
+export function hasWantedContinue(store: HostStore, sessionId: string): boolean {
+  return store.get(CONTINUE_PREFIX + sessionId) !== undefined;
+}
+
+export function wantedContinues(store: HostStore): WantedContinue[] {
+  return store.list<WantedContinue>(CONTINUE_PREFIX);
+}
+
+/** The session's database is new or reset (turn ids start again): its marks no longer name its turns. */
+export function forgetUserIntent(store: HostStore, tx: HostTransaction, sessionId: string): void {
+  if (store.get(CANCELLED_PREFIX + sessionId) !== undefined) tx.del(CANCELLED_PREFIX + sessionId);
+}

@@ -1,0 +1,95 @@
+// A /cancel and a /continue the user was answered for hold across a worker or host that dies before
+// carrying them out (sessions/user-intent.ts). Real workers, real store, the fake model.
+import { afterEach, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../../../../test/fakes/openai-server.js";
+import { createHarness, echo, lastUserText, replyText, sleep, waitUntil, type Harness } from "./harness.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** The first model call for a text takes `slowMs`; later ones (a resumed turn) answer at once. */
+function slowFirst(slowMs: number): (req: RecordedRequest) => ScriptedReply {
+  const seen = new Set<string>();
+  return (req) => {
+    const text = lastUserText(req);
+    if (seen.has(text)) return echo(req);
+    seen.add(text);
+    return { delayMs: slowMs, text: `echo: ${text}` };
+  };
+}
+
+describe("what the user asked survives a crash", () => {
+  it("a turn the user cancelled is not resumed automatically when its worker dies before storing the cancellation", async () => {
+    // Life 1 cannot store the turn's ending (it keeps retrying), so the turn is still running in its journal when it is killed.
+    h = await createHarness({
+      responder: slowFirst(4_000),
+      workerEnv: (_, n) => (n === 1 ? { STARLING_FAIL_AT: "turn_cancelled:1:1000" } : {}),
+    });
+    const harness = h;
+    const sup = harness.supervisor();
+    sup.start();
+    await harness.admit("c1.foreground", "stop me");
+    await waitUntil(() => sup.status("c1.foreground").turnRunning, "the turn running");
+    const result = await sup.cancel("c1.foreground", "user /cancel");
+    expect(result.accepted).toBe(true);
+    await sleep(300); // the worker tries to store the cancellation and fails
+    process.kill(harness.workerPid("c1.foreground"), "SIGKILL");
+
+    await waitUntil(() => harness.durableOf("turn_recovered").length === 1, "the turn recovered by the next worker");
+    expect(harness.durableOf("turn_recovered")[0]!.ctx).toMatchObject({ autoContinued: false });
+    await sleep(1_500);
+    expect(harness.fake.requests).toHaveLength(1); // not resumed: no second model call
+    expect(harness.durableOf("turn_completed")).toHaveLength(0);
+
+    // The user's /continue resumes it (and clears the mark).
+    expect((await sup.continue("c1.foreground")).accepted).toBe(true);
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply after /continue");
+    expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: stop me");
+  });
+
+  it("a /continue whose worker fails to start is carried out by the next start, not refused", async () => {
+    // Launch 2 (the one /continue starts) cannot start; the runner's restart brings launch 3.
+    h = await createHarness({ responder: slowFirst(3_000), workerEnv: (_, n) => (n === 2 ? { NODE_OPTIONS: "--no-such-node-flag" } : {}) });
+    const harness = h;
+    const sup = harness.supervisor();
+    sup.start();
+    await harness.admit("s1.foreground", "resume me");
+    await waitUntil(() => sup.status("s1.foreground").turnRunning, "the turn running");
+    expect((await sup.cancel("s1.foreground", "user /cancel")).accepted).toBe(true);
+    await waitUntil(() => harness.durableOf("turn_cancelled").length === 1, "the turn cancelled");
+    process.kill(harness.workerPid("s1.foreground"), "SIGKILL"); // an idle worker that dies is not restarted by itself
+    await waitUntil(() => !sup.status("s1.foreground").workerRunning, "the worker gone");
+
+    expect(await sup.continue("s1.foreground")).toMatchObject({ accepted: true });
+    await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply after the restarted start");
+    expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: resume me");
+    expect(harness.launches.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a /continue acknowledged while it waits for a turn slot is sent after a host restart", async () => {
+    h = await createHarness({ responder: slowFirst(2_500) });
+    const harness = h;
+    const sup1 = harness.supervisor({ maxConcurrentTurns: 1 });
+    sup1.start();
+    await harness.admit("k1.foreground", "cancelled one");
+    await waitUntil(() => sup1.status("k1.foreground").turnRunning, "k1's turn running");
+    expect((await sup1.cancel("k1.foreground", "user /cancel")).accepted).toBe(true);
+    await waitUntil(() => harness.durableOf("turn_cancelled", "k1.foreground").length === 1, "k1 cancelled");
+    // Another conversation takes the only slot; k1's /continue has to wait for it.
+    await harness.admit("k2.foreground", "busy one");
+    await waitUntil(() => sup1.status("k2.foreground").turnRunning, "k2's turn running");
+    const answer = await sup1.continue("k1.foreground");
+    expect(answer).toMatchObject({ accepted: true });
+    expect(answer.reason).toMatch(/waiting for a free turn slot/);
+    await sup1.stop(3_000); // the host goes away before the slot frees
+
+    const sup2 = harness.supervisor({ maxConcurrentTurns: 1 });
+    sup2.start();
+    await waitUntil(() => harness.durableOf("turn_completed", "k1.foreground").length === 1, "k1's reply after the restart");
+    expect(replyText(harness.durableOf("turn_completed", "k1.foreground")[0]!.event)).toBe("echo: cancelled one");
+    await sup2.stop(3_000);
+  });
+});
