@@ -4,6 +4,7 @@
 // --shipped starts the worker as the host does (bundledWorkerArgs: snapshot blob and its V8 flags, WORKER_MALLOC_ENV);
 // PROBE_NODE_FLAGS='<flags>' adds node/V8 flags in front (e.g. --max-semi-space-size=2, --trace-gc).
 // PROBE_PROF=<dir> runs the workers with --cpu-prof; PROBE_STRACE=<file> under `strace -f -c`.
+// PROBE_BLOB=<file> starts the workers from another start-up snapshot blob (with the shipped flags).
 import { readFileSync } from "node:fs";
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { initParams, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
@@ -17,7 +18,9 @@ const rounds = Number(args[1] ?? 100);
 const shipped = process.argv.includes("--shipped");
 const main = process.env["PROBE_WORKER"] ?? (process.argv.includes("--unbundled") ? WORKER_MAIN : bundledWorkerMain());
 const extraFlags = process.env["PROBE_NODE_FLAGS"]?.split(" ").filter(Boolean) ?? [];
-const workerArgs = [...extraFlags, ...(shipped ? bundledWorkerArgs() : [main])];
+const blob = process.env["PROBE_BLOB"];
+const shippedArgs = () => (blob ? [...bundledWorkerArgs().slice(0, bundledWorkerArgs().indexOf("--snapshot-blob")), "--snapshot-blob", blob] : bundledWorkerArgs());
+const workerArgs = [...extraFlags, ...(shipped || blob ? shippedArgs() : [main])];
 const prof = process.env["PROBE_PROF"];
 const straceOut = process.env["PROBE_STRACE"];
 
