@@ -8,7 +8,7 @@ import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
 import { NO_SEND_LIMITS } from "./channels/telegram/send-budget.js";
 import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
-import { ActivityRelay, writeEventReplies } from "./conversations/event-replies.js";
+import { ActivityRelay, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
 import { buildLaunch, spareLaunch } from "./conversations/launch.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
@@ -127,6 +127,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           writeEventReplies(service, event, tx, ctx);
           relay.recordEnd(ctx.sessionId, event, tx);
         },
+        onGiveUp: (sessionId, failures, lastError) => store.commit(null, (tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx)),
         onActivity: (sessionId, event) => {
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);

@@ -8,6 +8,7 @@ import type { ConversationService } from "./conversation-service.js";
 import { sessionLabel } from "../cron/cron-store.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentEventReplies } from "../agents/agent-events.js";
+import { hostRedactor } from "../security/host-secrets.js";
 
 /** What a durable session event means for the chat: the reply, a failure notice, a recovery notice. */
 export function writeEventReplies(
@@ -52,6 +53,23 @@ export function writeEventReplies(
     default:
       break;
   }
+}
+
+/**
+ * The notice for a session whose worker failed `failures` times in a row and is no longer restarted
+ * (supervisor `onGiveUp`): its messages stay stored, so the user learns why nothing answers and what
+ * tries again. Written without a commit point of its own: a crash before it only loses a notice the
+ * restarted host's own restarts make moot.
+ */
+export function writeGiveUpNotice(service: ConversationService, sessionId: string, failures: number, lastError: string, tx: HostTransaction): void {
+  const conversation = service.conversationOfSession(sessionId);
+  if (!conversation) return;
+  const label = sessionLabel(service.store, sessionId);
+  const text =
+    `⚠️ I could not run this conversation's session: its worker failed ${failures} times in a row ` +
+    `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
+    "/status shows the last error.";
+  queueOutbound(tx, service.target(conversation), { kind: "text", text: label ? `${label}\n\n${text}` : text });
 }
 
 const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {

@@ -579,9 +579,11 @@ export class SessionRunner {
     this.resumeWanted = false;
     this.continueWanted?.resolve?.({ accepted: false, reason: "the session worker keeps failing to start" });
     this.continueWanted = null;
-    this.lastErrorText = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${this.lastErrorText ?? "unknown"}`;
+    const last = this.lastErrorText ?? "unknown";
+    this.lastErrorText = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${last}`;
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
+    this.ctx.options.onGiveUp?.(this.id, this.consecutiveFailures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
   }
 
   // ── idle shutdown ───────────────────────────────────────────────────────────────────────────

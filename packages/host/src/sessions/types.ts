@@ -43,6 +43,12 @@ export interface SupervisorOptions {
   onDurableEvent(event: SessionEvent, tx: HostTransaction, ctx: EventContext): void;
   /** Every event incl. progress/tool_started/turn_started, after processing; best-effort (typing/panel). */
   onActivity(sessionId: string, event: SessionEvent): void;
+  /**
+   * The session stopped restarting its worker after `restart.maxAttempts` failures in a row (its
+   * messages stay stored; a newer message or /continue tries again): tell the user. `failures` is the
+   * count, `lastError` the last failure. Called once per such stop.
+   */
+  onGiveUp?(sessionId: string, failures: number, lastError: string): Promise<void>;
   /** host/coordinate requests from a worker (user_tell, update_plan…). */
   coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
   /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */

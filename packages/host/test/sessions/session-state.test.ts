@@ -97,8 +97,9 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
     const store = await HostStore.open(join(dir, "host"));
     let stopped = false;
     const launches: string[] = [];
+    const gaveUp: { sessionId: string; failures: number; lastError: string }[] = [];
     const ctx: RunnerContext = {
-      options: refusingOptions(store, launches),
+      options: { ...refusingOptions(store, launches), onGiveUp: async (sessionId, failures, lastError) => void gaveUp.push({ sessionId, failures, lastError }) },
       slots: new TurnSlots(1, () => undefined),
       restart: restartPolicy({ initialDelayMs: 20, factor: 1, maxAttempts: 2 }),
       initializeTimeoutMs: 5000,
@@ -117,17 +118,19 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
       store.commit("admit", (tx) =>
         tx.put(HostKeys.inbound(seq), { seq, conversationId: "s", sessionId: "s.foreground", messageId: `m${seq}`, message: { role: "user", content: [] }, admittedAt: "" }),
       );
-    return { runner, launches, admit };
+    return { runner, launches, admit, gaveUp };
   }
 
   it("none → starting → backoff → starting → gaveUp; a newer message starts it again", async () => {
-    const { runner, launches, admit } = await runnerWithRefusingLaunch();
+    const { runner, launches, admit, gaveUp } = await runnerWithRefusingLaunch();
     expect(runner.state).toBe("none");
     await admit(1);
     runner.itemsArrived();
     await waitUntil(() => runner.state === "gaveUp", "gave up after 2 failed starts");
     expect(launches).toHaveLength(2);
     expect(runner.lastError).toContain("gave up after 2 failed worker starts in a row");
+    // The user is told once (host: writeGiveUpNotice), with the count and the last failure.
+    expect(gaveUp).toEqual([{ sessionId: "s.foreground", failures: 2, lastError: "worker start failed: launch refused in this test" }]);
     expect(runner.holdsSlot).toBe(false);
     runner.itemsArrived(); // nothing newer than what it gave up on
     expect(runner.state).toBe("gaveUp");
