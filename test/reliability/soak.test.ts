@@ -7,13 +7,9 @@ const seed = Number(process.env.STARLING_SOAK_SEED ?? 20260707);
 
 it(`survives 30 random kill -9s of the host and its workers, with /new and a cron task (seed ${seed})`, async () => {
   const log = process.env.STARLING_SOAK_VERBOSE ? console.log : undefined;
-  // Settle stalls fail this short form only with STARLING_SOAK_STRICT=1 while a known wedge is open (a
-  // /cancel-ed turn left waiting after /cancel and /continue, ~1 run in 10, seed 882399168; ROAD_MAP);
-  // they are printed either way.
-  const strict = process.env.STARLING_SOAK_STRICT === "1";
-  const { figures, report, stalls } = await runSoak({ seed, kills: 30, killGapMs: [150, 1000], log, failOnStall: strict });
+  // A settle phase that times out (something left unanswered while nothing new came in) is a failure.
+  const { figures, report } = await runSoak({ seed, kills: 30, killGapMs: [150, 1000], log });
   console.log(`soak figures: ${JSON.stringify(figures)}`);
-  for (const line of stalls) console.warn(`soak stall (seed ${seed}; fails with STARLING_SOAK_STRICT=1): ${line}`);
   expect(report, report).toBe("");
   expect(figures.kills.host + figures.kills.worker).toBeGreaterThanOrEqual(30);
   expect(figures.kills.host, "the host itself was killed, not only workers").toBeGreaterThan(0);

@@ -18,13 +18,6 @@ export interface SoakOptions {
   killGapMs?: [number, number];
   /** How long the end may take to settle (every message answered). */
   settleMs?: number;
-  /**
-   * A settle phase that times out (something unanswered for the whole phase while nothing new came
-   * in) is a `not_wedged` violation; otherwise it is only reported (`SoakResult.stalls`). The short form
-   * in `pnpm test` reports it until the known cancel/continue wedge is fixed (ROAD_MAP), unless
-   * STARLING_SOAK_STRICT=1; `pnpm soak` always fails on it.
-   */
-  failOnStall?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -55,7 +48,7 @@ export interface SoakResult {
   violations: Violation[];
   /** Violations with their history slices ("" when the run kept every promise). */
   report: string;
-  /** Settle phases that timed out (violations too unless `failOnStall` is false). */
+  /** Settle phases that timed out (each is a `not_wedged` violation too). */
   stalls: string[];
 }
 
@@ -234,7 +227,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const history = recordHistory(e2e.telegram, startedAt, transcripts);
     const violations = checkHistory(history);
     // A later message wakes a stuck session, so "everything answered in the end" alone would hide a wedge.
-    if (options.failOnStall !== false) for (const line of stalls) violations.push({ invariant: "not_wedged", message: line, slice: e2e.logTail(40) });
+    for (const line of stalls) violations.push({ invariant: "not_wedged", message: line, slice: e2e.logTail(40) });
     if (!hostCleanExit) violations.push({ invariant: "not_wedged", message: `the host did not exit 0 on SIGTERM at the end (${JSON.stringify(exit)})`, slice: e2e.logTail(20) });
     const markers = chats.flatMap((c) => Array.from({ length: c.sent }, (_, i) => ({ c, m: `m:${c.tag}-${i + 1}` })));
     const answered = markers.filter(({ c, m }) => answeredMarkers(c).has(m)).length;
