@@ -118,17 +118,21 @@ export class SessionSupervisor {
     const r = this.runners.get(sessionId);
     if (!r) return nothingToCancel(null);
     const store = this.options.store;
-    const withdrawn = r.withdrawContinue("withdrawn by /cancel");
-    if (withdrawn) {
-      const turnId = withdrawn.turnId;
+    const pending = r.continuePending;
+    if (pending) {
+      // Stored before the continue is dropped from memory (a failed write leaves it as it was).
       await store.commit(null, (tx) => {
         clearWantedContinue(store, tx, sessionId);
-        if (turnId !== null) markCancelledByUser(tx, sessionId, turnId);
+        if (pending.turnId !== null) markCancelledByUser(tx, sessionId, pending.turnId);
       });
-      return {
-        accepted: true,
-        reason: withdrawn.auto ? "the interrupted turn will not be resumed automatically" : "the /continue waiting for a free turn slot was withdrawn",
-      };
+      const withdrawn = r.withdrawContinue("withdrawn by /cancel");
+      if (withdrawn) {
+        return {
+          accepted: true,
+          reason: withdrawn.auto ? "the interrupted turn will not be resumed automatically" : "the /continue waiting for a free turn slot was withdrawn",
+        };
+      }
+      // Sent meanwhile: the resuming turn is cancelled below.
     }
     const handle = await r.liveWorker();
     if (!handle?.usable) return nothingToCancel(r.queuePosition());

@@ -69,6 +69,43 @@ describe("what the user asked survives a crash", () => {
     expect(harness.launches.length).toBeGreaterThanOrEqual(3);
   });
 
+  it("/cancel withdraws an automatic continue waiting for a slot, and a restarted host does not resume the turn either", async () => {
+    // w2's turn holds the only slot long enough for w1's recovery to be decided on a loaded machine.
+    const slow = slowFirst(3_000);
+    h = await createHarness({ responder: (req) => (lastUserText(req) === "busy one" ? { ...slow(req), delayMs: 4_500 } : slow(req)) });
+    const harness = h;
+    const sup1 = harness.supervisor({ maxConcurrentTurns: 1 });
+    sup1.start();
+    await harness.admit("w1.foreground", "interrupted one");
+    await waitUntil(() => sup1.status("w1.foreground").turnRunning, "w1's turn running");
+    // Another conversation is waiting for the slot, so w1's automatic continue has to wait behind it.
+    await harness.admit("w2.foreground", "busy one");
+    await waitUntil(() => sup1.status("w2.foreground").queuePosition === 1, "w2 waiting for the slot");
+    process.kill(harness.workerPid("w1.foreground"), "SIGKILL");
+    // The slot goes to w2; w1's restart waits for it. A query starts w1's worker without a slot (as /status
+    // does), so its recovered turn's automatic continue is decided and then waits for the slot.
+    await waitUntil(() => sup1.status("w2.foreground").turnRunning, "w2 running");
+    await sup1.query("w1.foreground", { view: "live_state" }, { start: true });
+    const decided = () => harness.logs.find((l) => l["sessionId"] === "w1.foreground" && l["msg"] === "turn recovered after a worker stop");
+    await waitUntil(() => decided() !== undefined, "w1's recovered turn decided");
+    expect(decided()!["decision"]).toEqual({ kind: "continue", attempt: 1 });
+    expect(sup1.status("w1.foreground").queuePosition).toBe(1); // the continue waits for the slot
+    const result = await sup1.cancel("w1.foreground", "user /cancel");
+    expect(result).toMatchObject({ accepted: true, reason: "the interrupted turn will not be resumed automatically" });
+    await waitUntil(() => harness.durableOf("turn_completed", "w2.foreground").length === 1, "w2 answered");
+    await sleep(1_000);
+    await sup1.stop(3_000);
+
+    const sup2 = harness.supervisor({ maxConcurrentTurns: 1 });
+    sup2.start();
+    await harness.admit("w2.foreground", "wake the host up");
+    await waitUntil(() => harness.durableOf("turn_completed", "w2.foreground").length === 2, "w2 answered again");
+    await sleep(1_500);
+    expect(harness.durableOf("turn_completed", "w1.foreground")).toHaveLength(0); // never resumed by the host
+    expect(harness.fake.requests.filter((r) => lastUserText(r) === "interrupted one")).toHaveLength(1);
+    await sup2.stop(3_000);
+  });
+
   it("a /continue acknowledged while it waits for a turn slot is sent after a host restart", async () => {
     h = await createHarness({ responder: slowFirst(2_500) });
     const harness = h;
