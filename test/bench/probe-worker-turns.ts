@@ -5,7 +5,9 @@
 // PROBE_NODE_FLAGS='<flags>' adds node/V8 flags in front (e.g. --max-semi-space-size=2, --trace-gc).
 // PROBE_PROF=<dir> runs the workers with --cpu-prof; PROBE_STRACE=<file> under `strace -f -c`.
 // PROBE_BLOB=<file> starts the workers from another start-up snapshot blob (with the shipped flags).
-import { readFileSync } from "node:fs";
+// --tool: every turn makes one `file_read` call (two model calls a turn) instead of answering at once.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { initParams, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
@@ -32,12 +34,18 @@ function stat(pid: number): { cpu: number; sys: number; r: number; w: number; sy
   return { cpu: (Number(f[11]) + Number(f[12])) * 10, sys: Number(f[12]) * 10, r: n("rchar"), w: n("wchar"), syscw: n("syscw") };
 }
 
-const fake = await startFakeOpenAI({ responder: () => ({ text: "ok, here is a short answer" }) });
+const withTool = process.argv.includes("--tool");
+const fake = await startFakeOpenAI({
+  // With --tool the model calls, turn after turn: file_read, then the answer (the index counts every request).
+  responder: (_req, index) =>
+    withTool && index % 2 === 0 ? { toolCalls: [{ name: "file_read", arguments: { file_path: "notes.txt" } }] } : { text: "ok, here is a short answer" },
+});
 let sys = 0;
 let cpu = 0, w = 0, r = 0, syscw = 0, turns = 0;
 let pss = 0;
 for (let s = 0; s < sessions; s++) {
   const ws = tempWorkspace("probe-wt-");
+  if (withTool) writeFileSync(join(ws.dir, "notes.txt"), "some notes\n");
   const pre = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
   const command: [string, ...string[]] = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, ...workerArgs] : [process.execPath, ...pre, ...workerArgs];
   const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ ...(shipped ? WORKER_MALLOC_ENV : {}), HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
@@ -64,4 +72,4 @@ for (let s = 0; s < sessions; s++) {
   ws.cleanup();
 }
 await fake.close();
-console.log(`${sessions} × ${rounds} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);
+console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);

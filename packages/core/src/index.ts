@@ -11,12 +11,12 @@ export { tokenEstimatorFor, heuristicEstimator, openAIEncoding, type TokenEstima
 export { buildSystemPrompt } from "./prompt/system-prompt.js";
 
 // Store
-export { SessionStore, WORKER_CRASH_POINTS, DEFAULT_WRITE_RETRY, type CommitPoint, type WriteError, type WriteRetryPolicy } from "./store/session-store.js";
+export { SessionStore, WORKER_CRASH_POINTS, DEFAULT_WRITE_RETRY, type SessionDb, type CommitPoint, type WriteError, type WriteRetryPolicy } from "./store/session-store.js";
 export { StoreLockedError } from "./store/errors.js";
 export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
 
 // Providers
-export { createProvider } from "./providers/index.js";
+export { createProvider, NodeResponse, type HttpProviderOptions, type PostJson } from "./providers/index.js";
 export { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from "./providers/types.js";
 export type { SearchProvider, SearchRequest, SearchResult } from "./providers/search-types.js";
 export type { ImageProvider, ImageInput, ImageResult, GeneratedImage } from "./providers/image-types.js";

@@ -1,24 +1,33 @@
 // Run once while the worker's start-up snapshot is built (snapshot.ts), never in a running worker.
 // V8 keeps the bytecode of every function that ran before the heap was serialised, so a worker started
 // from the blob does not parse and compile these paths again on its first `initialize` and first turn
-// (lazy compilation was most of their first-run cost). Only pure work here: nothing that opens a file
-// descriptor, starts a timer or a socket, or loads a native addon survives into a snapshot.
+// (lazy compilation was most of their first-run cost). Nothing that holds a file descriptor, a timer,
+// a socket or a native addon may outlive the warm-up: the snapshot cannot hold it. The builder runs the
+// event loop until it is empty before it serialises the heap, so the turns (snapshot-warmup-turn.ts)
+// finish first; snapshot.ts refuses to serialise a heap whose warm-up did not finish.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildSystemPrompt, createSessionMachine, ToolRuntime, type SessionDeps } from "@starling/core";
 import {
-  AckEventsParams,
   ControlParams,
-  EnqueueParams,
   InitializeParams,
   InitializeResult,
   PROTOCOL_VERSION,
   QueryParams,
   SessionEventParams,
 } from "@starling/protocol";
+import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
-export function warmUpForSnapshot(): void {
+/** What the warm-up must not leave behind: handles and requests, process listeners, the working directory. */
+export function processResidue(): string[] {
+  return [
+    `cwd ${process.cwd()}`,
+    ...process.getActiveResourcesInfo().map((r) => `resource ${r}`),
+    ...process.eventNames().map((name) => `listener ${String(name)} x${process.listenerCount(name)}`),
+  ].sort();
+}
+
+export async function warmUpForSnapshot(): Promise<void> {
   const workspace = mkdtempSync(join(tmpdir(), "starling-snapshot-warmup-"));
   try {
     const init = InitializeParams.parse({
@@ -29,26 +38,19 @@ export function warmUpForSnapshot(): void {
       model: {
         provider_type: "open_router_completion",
         model_name: "warmup",
-        url: "http://127.0.0.1:9/v1",
-        api_key_env: "STARLING_WARMUP_KEY",
+        url: "http://127.0.0.1:9/v1/chat/completions",
+        api_key_env: WARMUP_KEY_ENV,
         capabilities: ["chat"],
         retry_mode: { random_interval: { max_interval_secs: 1, max_retries: 1 } },
       },
     });
-    const message = { role: "user", content: [{ type: "text", text: "hello" }] };
-    EnqueueParams.parse({ messageId: "m1", kind: "user", message });
+    // Requests the turns below do not send.
     ControlParams.parse({ reason: "warm-up" });
     QueryParams.parse({ view: "live_state" });
-    AckEventsParams.parse({ upTo: 1 });
     InitializeResult.safeParse({});
     SessionEventParams.safeParse({ seq: 1, event: { type: "turn_started", turnId: 1 } });
-    // The tool catalog (every built-in tool's parameters as JSON Schema) and the system prompt.
-    const tools = new ToolRuntime({ workspace, sessionId: init.sessionId, coordinate: async () => ({ ok: false, error: "warm-up" }) });
-    const toolNames = tools.catalog().map((t) => t.name);
-    buildSystemPrompt({ workspace, sessionType: init.sessionType, toolNames });
-    // The session's xstate machine definition (creating it reads only `store` and `journal`, and does not use them).
-    const unused = { store: { queue: [] }, journal: { isUnfinished: () => false } } as unknown as SessionDeps;
-    createSessionMachine(unused);
+    // Session.open (tool catalog, system prompt, session machine) and two turns.
+    await warmUpTurns(init);
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import type { ModelConfig } from "@starling/protocol";
 import { redactSecret, resolveApiKey } from "./api-key.js";
+import type { PostJson } from "./http-post.js";
 import { DEFAULT_CONN_TIMEOUT_SECS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, HttpExchange, statusError } from "./http.js";
 import { readReply, type ReplySink } from "./reply-reader.js";
 import { withRetries } from "./retry.js";
@@ -10,6 +11,8 @@ export interface HttpProviderOptions {
   streamIdleTimeoutMs?: number;
   /** Random source for `random_interval` retry waits (tests). */
   random?: () => number;
+  /** How an http(s) request goes out (default `postJson`: node:http with a keep-alive agent). */
+  post?: PostJson;
 }
 
 /** One chat wire format spoken over HTTP POST (chat completions, Responses, Anthropic Messages). */
@@ -44,7 +47,7 @@ export function createHttpChatProvider<Body>(
   const limits = limitsOf(config, providerOptions);
 
   async function attempt(body: Body, apiKey: string | undefined, options: CompleteOptions): Promise<ModelResponse> {
-    const exchange = new HttpExchange(options.signal, limits);
+    const exchange = new HttpExchange(options.signal, limits, providerOptions.post);
     try {
       const response = await exchange.post(config.url, wire.headers(apiKey), body);
       if (!response.ok) {

@@ -66,6 +66,9 @@ export function nodeHttpUrl(url: URL): boolean {
   return url.protocol === "http:" || url.protocol === "https:";
 }
 
+/** The transport of a JSON POST: `postJson` below, or another one given to a provider (HttpProviderOptions.post). */
+export type PostJson = (url: URL, headers: Record<string, string>, payload: Buffer, signal: AbortSignal) => Promise<NodeResponse>;
+
 /**
  * POSTs `payload` and resolves once response headers arrive (any status). `signal` cuts the request
  * at once, whether it waits for headers or its body is being read; rejects with the raw cause. A

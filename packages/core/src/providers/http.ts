@@ -1,4 +1,4 @@
-import { NodeResponse, nodeHttpUrl, postJson, type HeaderSource, type HttpResponse } from "./http-post.js";
+import { NodeResponse, nodeHttpUrl, postJson, type HeaderSource, type HttpResponse, type PostJson } from "./http-post.js";
 import { JsonBody } from "./json-body.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
@@ -27,6 +27,7 @@ export class HttpExchange {
   constructor(
     private readonly signal: AbortSignal,
     private readonly limits: { connTimeoutMs: number; idleTimeoutMs: number },
+    private readonly postOver: PostJson = postJson,
   ) {
     if (signal.aborted) this.controller.abort(signal.reason);
     else signal.addEventListener("abort", this.onCallerAbort, { once: true });
@@ -50,7 +51,7 @@ export class HttpExchange {
     if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: text });
     const timer = this.headerTimer(url);
     try {
-      return (this.response = await postJson(target, all, Buffer.from(text), this.controller.signal));
+      return (this.response = await this.postOver(target, all, Buffer.from(text), this.controller.signal));
     } catch (cause) {
       throw this.toError(cause, `request to ${describeUrl(url)} failed`);
     } finally {

@@ -2,6 +2,7 @@ import type { ModelConfig, ProviderType } from "@starling/protocol";
 import { createAnthropicProvider } from "./anthropic/provider.js";
 import { createBraveSearchProvider } from "./brave-search/provider.js";
 import { createChatCompletionsProvider } from "./chat-completions/provider.js";
+import type { HttpProviderOptions } from "./http-chat-provider.js";
 import type { ImageProvider } from "./image-types.js";
 import { createOpenAIImageProvider } from "./openai-image/provider.js";
 import { createResponsesProvider } from "./responses/provider.js";
@@ -9,13 +10,13 @@ import type { SearchProvider } from "./search-types.js";
 import { ProviderError, type ModelProvider } from "./types.js";
 
 /** Builds a provider for one ModelConfig. Reads secrets from `env` at call time, never at build time. */
-export type ProviderFactory = (config: ModelConfig, env: NodeJS.ProcessEnv) => ModelProvider;
+export type ProviderFactory = (config: ModelConfig, env: NodeJS.ProcessEnv, options?: HttpProviderOptions) => ModelProvider;
 
 /** The chat providers Starling implements, by `provider_type`. */
 export const providerFactories: Readonly<Partial<Record<ProviderType, ProviderFactory>>> = {
-  open_router_completion: (config, env) => createChatCompletionsProvider(config, env),
-  open_router_responses: (config, env) => createResponsesProvider(config, env),
-  claude_code: (config, env) => createAnthropicProvider(config, env),
+  open_router_completion: (config, env, options) => createChatCompletionsProvider(config, env, options),
+  open_router_responses: (config, env, options) => createResponsesProvider(config, env, options),
+  claude_code: (config, env, options) => createAnthropicProvider(config, env, options),
 };
 
 const IMAGE_TYPES: readonly ProviderType[] = ["openai_image", "openai_image_edit"];
@@ -25,9 +26,9 @@ const IMAGE_TYPES: readonly ProviderType[] = ["openai_image", "openai_image_edit
  * implemented, throws ProviderError kind `config` at once, saying what to do; a missing API key
  * surfaces when `complete` is called (kind `config`, naming the variable).
  */
-export function createProvider(config: ModelConfig, env: NodeJS.ProcessEnv = process.env): ModelProvider {
+export function createProvider(config: ModelConfig, env: NodeJS.ProcessEnv = process.env, options?: HttpProviderOptions): ModelProvider {
   const factory = providerFactories[config.provider_type];
-  if (factory) return factory(config, env);
+  if (factory) return factory(config, env, options);
   const supported = Object.keys(providerFactories).join(", ");
   const what =
     config.provider_type === "brave_search"

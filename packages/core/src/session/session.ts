@@ -41,6 +41,8 @@ export interface SessionOptions {
   /** Overrides for tests and embedders; by default the catalog tools and the configured provider. */
   tools?: SessionTools;
   provider?: ModelProvider;
+  /** An opened journal (`SessionStore.openOn`); by default the LevelDB under `init.dataDir`. */
+  store?: SessionStore;
 }
 
 /** Folder-safe form of a session id (`telegram-main-000001.foreground` stays as it is). */
@@ -88,7 +90,7 @@ export class Session {
     // The provider is built first: a config it cannot serve must fail before the database is locked.
     const secrets = sessionSecrets(init, options.env ?? process.env);
     const provider = options.provider ?? createProvider(init.model, secrets.providerEnv);
-    const store = await SessionStore.open(init.dataDir ?? defaultDataDir(init));
+    const store = options.store ?? (await SessionStore.open(init.dataDir ?? defaultDataDir(init)));
     store.onEvent(options.onEvent);
     store.onWriteError(({ point, attempt, willRetry, delayMs, err }) => {
       const fields = { point, attempt, err: err instanceof Error ? err.message : String(err) };

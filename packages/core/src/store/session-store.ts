@@ -32,6 +32,21 @@ const UNSYNCED_POINTS: ReadonlySet<CommitPoint> = new Set(["ack_events", "turn_s
 type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 
 /**
+ * What the store uses of its database: LevelDB (`level`) on disk; any abstract-level database with
+ * string keys and JSON values fits (an in-memory `memory-level` one holds nothing durable).
+ */
+export interface SessionDb {
+  readonly status: string;
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  batch(operations: Op[], options: { sync: boolean }): Promise<void>;
+  keys(range: StoreRange): AsyncIterable<string>;
+  values(range: StoreRange): AsyncIterable<unknown>;
+  close(): Promise<void>;
+}
+type StoreRange = { gte: string; lt: string; reverse?: boolean; limit?: number; fillCache?: boolean };
+
+/**
  * Mutations of one commit batch. Each method updates the in-memory mirror and records the write; if
  * the batch then fails, `SessionStore.commit` puts the mirror back as it was.
  */
@@ -155,7 +170,7 @@ export class SessionStore {
   private writeErrorListener: WriteErrorListener = () => undefined;
 
   private constructor(
-    private readonly db: Level<string, unknown>,
+    private readonly db: SessionDb,
     private readonly retry: WriteRetryPolicy,
   ) {}
 
@@ -173,6 +188,11 @@ export class SessionStore {
       }
       throw err;
     }
+    return SessionStore.openOn(db, retry);
+  }
+
+  /** A store on an opened database (`open` above for the session's LevelDB; `memory-level` for one that keeps nothing). */
+  static async openOn(db: SessionDb, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
     const store = new SessionStore(db, retry);
     await store.load();
     return store;

@@ -1,0 +1,116 @@
+// The worker's start-up snapshot carries two real turns run while it was built (src/snapshot-warmup-turn.ts).
+// Built here again from the bundled snapshot script (`pnpm build` writes it) with a private TMPDIR, then a
+// worker started from that blob must serve a fresh session as if nothing had run before: no history, no
+// seqs, no queued input, none of the warm-up's workspace in what it sends the model.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
+import { startFakeOpenAI, type FakeOpenAI } from "../../../test/fakes/openai-server.js";
+import { waitLimit } from "../../../test/fakes/wait-limit.js";
+
+const dist = fileURLToPath(new URL("../dist/", import.meta.url));
+const script = join(dist, "snapshot.bundle.cjs");
+const manifestPath = join(dist, "main.bundle.json");
+const manifest = existsSync(manifestPath)
+  ? (JSON.parse(readFileSync(manifestPath, "utf8")) as { snapshot: { node: string } | null; nodeFlags?: string[] })
+  : null;
+const buildable = manifest?.snapshot != null && manifest.snapshot.node === process.version && existsSync(script);
+if (!buildable) console.warn("snapshot.test: skipped: `pnpm build` wrote no start-up snapshot for this Node (see its warning)");
+
+describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
+  let dir: string;
+  let builderTmp: string;
+  let blob: string;
+  let fake: FakeOpenAI;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-snapshot-test-"));
+    builderTmp = join(dir, "builder-tmp");
+    mkdirSync(builderTmp);
+    blob = join(dir, "worker.blob");
+    execFileSync(process.execPath, [...(manifest?.nodeFlags ?? []), "--snapshot-blob", blob, "--build-snapshot", script], {
+      cwd: dist,
+      env: { ...process.env, TMPDIR: builderTmp },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    fake = await startFakeOpenAI();
+  });
+
+  afterAll(async () => {
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("removes the warm-up's workspace when it is built", () => {
+    expect(existsSync(blob)).toBe(true);
+    expect(readdirSync(builderTmp)).toEqual([]);
+  });
+
+  it("starts a worker whose fresh session answers its first turns and holds nothing of the warm-up", async () => {
+    const workspace = join(dir, "ws");
+    mkdirSync(workspace);
+    writeFileSync(join(workspace, "todo.txt"), "buy milk\n");
+    const events: SessionEventParams[] = [];
+    const client = spawnWorker({
+      command: [process.execPath, ...(manifest?.nodeFlags ?? []), "--snapshot-blob", blob],
+      cwd: workspace,
+      env: { PATH: process.env.PATH ?? "", HOME: workspace, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" },
+      stderr: () => undefined,
+    });
+    client.onEvent((e) => {
+      events.push(e);
+      if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    });
+    const completed = async (n: number) => {
+      const deadline = Date.now() + waitLimit(30_000);
+      while (events.filter((e) => e.event.type === "turn_completed").length < n) {
+        if (Date.now() > deadline) throw new Error(`no turn_completed #${n}; events: ${JSON.stringify(events.map((e) => e.event.type))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      const summary = await client.initialize({
+        protocolVersion: PROTOCOL_VERSION,
+        sessionId: "snap.foreground",
+        sessionType: "foreground",
+        workspace,
+        model: {
+          provider_type: "open_router_completion",
+          model_name: "fake-model",
+          url: fake.url,
+          api_key_env: "FAKE_MODEL_KEY",
+          capabilities: ["chat"],
+          retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
+        },
+      });
+      expect(summary).toMatchObject({ historyLength: 0, nextTurnId: 1, lastEventSeq: 0, lastAckedSeq: 0, queuedInputs: 0, unfinishedTurn: null });
+
+      fake.push({ text: "Hi there." }, { toolCalls: [{ name: "file_read", arguments: { file_path: "todo.txt" } }] }, { text: "Milk." });
+      await client.enqueue({ messageId: "m1", kind: "user", message: { role: "user", content: [{ type: "text", text: "hello" }] } });
+      await completed(1);
+      await client.enqueue({ messageId: "m2", kind: "user", message: { role: "user", content: [{ type: "text", text: "what is on my list?" }] } });
+      await completed(2);
+
+      // The first events of this session number from 1, the first turn is turn 1.
+      expect(events[0]).toMatchObject({ seq: 1, event: { type: "turn_started", turnId: 1 } });
+      expect(events.some((e) => e.event.type === "turn_failed")).toBe(false);
+      // What the model saw: this workspace, this session's messages only; the tool read this workspace's file.
+      const first = fake.requests[0]!.body as { messages: { role: string; content: unknown }[] };
+      expect(first.messages.map((m) => m.role)).toEqual(["system", "user"]);
+      const wire = JSON.stringify(fake.requests.map((r) => r.body));
+      expect(wire).toContain(workspace);
+      expect(wire).not.toMatch(/warmup|warm-up|starling-snapshot-warmup|notes\.txt/);
+      expect(JSON.stringify(fake.requests[2]!.body)).toContain("buy milk");
+
+      const page = await client.query({ view: "transcript_page", source: "all", offset: 0, limit: 50 });
+      expect(page.view === "transcript_page" && page.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant", "tool", "assistant"]);
+    } finally {
+      await client.shutdown().catch(() => undefined);
+      await client.exited;
+    }
+  });
+});
