@@ -101,7 +101,7 @@ function frame(id: number, method: string, params: unknown): string {
 export async function warmUpTurns(init: InitializeParams): Promise<void> {
   const workspace = init.workspace;
   writeFileSync(join(workspace, "notes.txt"), "hello from the notes\n");
-  const env = { [WARMUP_KEY_ENV]: "warm-up" };
+  const env = { [WARMUP_KEY_ENV]: "sk-snapshot-warmup" }; // redacted from error messages like a real key
   const log = pino({ level: "info" }, { write: () => undefined });
   const input = new PassThrough();
   const output = new Writable({ write: (_chunk, _encoding, done) => done() });
