@@ -4,15 +4,19 @@
  * after its sync write, so a test can prove that what was written survives and what was not is redone.
  */
 const counts = new Map<string, number>();
-let parsed: { point: string; n: number } | null | undefined;
+let parsed: { raw: string | undefined; target: { point: string; n: number } | null } | undefined;
 
+/**
+ * Parsed again whenever the variable differs from what was parsed: a worker started from its start-up
+ * snapshot inherits this module's state from the build, which ran turns (snapshot-warmup-turn.ts)
+ * without the variable, and must still see the one it was started with.
+ */
 function target(): { point: string; n: number } | null {
-  if (parsed !== undefined) return parsed;
   const raw = process.env.STARLING_CRASH_AT;
-  if (!raw) return (parsed = null);
-  const [point, n] = raw.split(":");
-  parsed = { point: point ?? "", n: n ? Number.parseInt(n, 10) || 1 : 1 };
-  return parsed;
+  if (parsed && parsed.raw === raw) return parsed.target;
+  const [point, n] = (raw ?? "").split(":");
+  parsed = { raw, target: raw ? { point: point ?? "", n: n ? Number.parseInt(n, 10) || 1 : 1 } : null };
+  return parsed.target;
 }
 
 export function crashPoint(name: string): void {
@@ -31,6 +35,7 @@ export function crashPoint(name: string): void {
  */
 const failCounts = new Map<string, number>();
 let failParsed: { point: string; n: number; count: number } | null | undefined;
+let failParsedFrom: string | undefined;
 
 export class InjectedIoError extends Error {
   readonly code = "EIO";
@@ -41,8 +46,9 @@ export class InjectedIoError extends Error {
 }
 
 export function failPoint(name: string): void {
-  if (failParsed === undefined) {
-    const raw = process.env.STARLING_FAIL_AT;
+  const raw = process.env.STARLING_FAIL_AT;
+  if (failParsed === undefined || failParsedFrom !== raw) {
+    failParsedFrom = raw; // parsed again when it changes, as `target` above
     const [point, n, count] = (raw ?? "").split(":");
     failParsed = raw ? { point: point ?? "", n: Number.parseInt(n ?? "", 10) || 1, count: Number.parseInt(count ?? "", 10) || 1 } : null;
   }
