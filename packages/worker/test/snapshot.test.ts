@@ -50,17 +50,38 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     expect(readdirSync(builderTmp)).toEqual([]);
   });
 
-  it("starts a worker whose fresh session answers its first turns and holds nothing of the warm-up", async () => {
-    const workspace = join(dir, "ws");
+  /** A worker started from the test's blob in a new workspace, with `env` added. */
+  function startWorker(name: string, env: Record<string, string> = {}) {
+    const workspace = join(dir, name);
     mkdirSync(workspace);
-    writeFileSync(join(workspace, "todo.txt"), "buy milk\n");
-    const events: SessionEventParams[] = [];
     const client = spawnWorker({
       command: [process.execPath, ...(manifest?.nodeFlags ?? []), "--snapshot-blob", blob],
       cwd: workspace,
-      env: { PATH: process.env.PATH ?? "", HOME: workspace, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" },
+      env: { PATH: process.env.PATH ?? "", HOME: workspace, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn", ...env },
       stderr: () => undefined,
     });
+    const initialize = () =>
+      client.initialize({
+        protocolVersion: PROTOCOL_VERSION,
+        sessionId: `${name}.foreground`,
+        sessionType: "foreground",
+        workspace,
+        model: {
+          provider_type: "open_router_completion",
+          model_name: "fake-model",
+          url: fake.url,
+          api_key_env: "FAKE_MODEL_KEY",
+          capabilities: ["chat"],
+          retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
+        },
+      });
+    return { workspace, client, initialize };
+  }
+
+  it("starts a worker whose fresh session answers its first turns and holds nothing of the warm-up", async () => {
+    const { workspace, client, initialize } = startWorker("ws");
+    writeFileSync(join(workspace, "todo.txt"), "buy milk\n");
+    const events: SessionEventParams[] = [];
     client.onEvent((e) => {
       events.push(e);
       if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
@@ -73,20 +94,7 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
       }
     };
     try {
-      const summary = await client.initialize({
-        protocolVersion: PROTOCOL_VERSION,
-        sessionId: "snap.foreground",
-        sessionType: "foreground",
-        workspace,
-        model: {
-          provider_type: "open_router_completion",
-          model_name: "fake-model",
-          url: fake.url,
-          api_key_env: "FAKE_MODEL_KEY",
-          capabilities: ["chat"],
-          retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
-        },
-      });
+      const summary = await initialize();
       expect(summary).toMatchObject({ historyLength: 0, nextTurnId: 1, lastEventSeq: 0, lastAckedSeq: 0, queuedInputs: 0, unfinishedTurn: null });
 
       fake.push({ text: "Hi there." }, { toolCalls: [{ name: "file_read", arguments: { file_path: "todo.txt" } }] }, { text: "Milk." });
@@ -111,6 +119,25 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     } finally {
       await client.shutdown().catch(() => undefined);
       await client.exited;
+    }
+  });
+
+  // The warm-up turns passed every commit point without STARLING_CRASH_AT / STARLING_FAIL_AT set: a
+  // worker started with them must still crash or fail there (module state from the build must not decide).
+  it("starts workers that honour STARLING_CRASH_AT and STARLING_FAIL_AT", async () => {
+    const crashing = startWorker("crash", { STARLING_CRASH_AT: "enqueue" });
+    await crashing.initialize();
+    await crashing.client.enqueue({ messageId: "c1", kind: "user", message: { role: "user", content: [{ type: "text", text: "hi" }] } }).catch(() => undefined);
+    expect(await crashing.client.exited).toMatchObject({ signal: "SIGKILL" });
+
+    const failing = startWorker("fail", { STARLING_FAIL_AT: "enqueue:1:4" });
+    try {
+      await failing.initialize();
+      const refused = failing.client.enqueue({ messageId: "f1", kind: "user", message: { role: "user", content: [{ type: "text", text: "hi" }] } });
+      await expect(refused).rejects.toThrow(/EIO/);
+    } finally {
+      await failing.client.shutdown().catch(() => undefined);
+      await failing.client.exited;
     }
   });
 });
