@@ -34,7 +34,8 @@ function sseReply(delta: Record<string, unknown>[], finish: "stop" | "tool_calls
   return [...events.map((e) => Buffer.from(`data: ${JSON.stringify(e)}\n\n`)), Buffer.from("data: [DONE]\n\n")];
 }
 
-const REPLIES: Buffer[][] = [
+/** The model's replies in order (built per warm-up, so none of it stays in the snapshot's heap). */
+const cannedReplies = (): Buffer[][] => [
   // Turn 1: a plain answer.
   sseReply([{ content: "Hello! " }, { content: "How can I help?" }], "stop"),
   // Turn 2: one file tool call, then the answer.
@@ -50,14 +51,14 @@ const REPLIES: Buffer[][] = [
 ];
 
 /**
- * The model's HTTP exchange, answered from `REPLIES` in order: a NodeResponse over a stream fed the way
+ * The model's HTTP exchange, answered from `cannedReplies()` in order: a NodeResponse over a stream fed the way
  * node:http feeds an IncomingMessage (chunks pushed, then the end), so the provider's real reading code runs.
  */
 function cannedTransport(): PostJson {
-  let next = 0;
+  const replies = cannedReplies();
   return async (_url, _headers, payload) => {
     JSON.parse(payload.toString("utf8")); // the request body the provider built must be JSON
-    const chunks = REPLIES[next++];
+    const chunks = replies.shift();
     if (!chunks) throw new Error("snapshot warm-up: more model calls than canned replies");
     const message = Object.assign(new Readable({ read() {} }), {
       statusCode: 200,
