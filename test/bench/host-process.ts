@@ -1,7 +1,7 @@
 // Starting the real `starling` host (and the floor bot) as child processes for Part B, and
 // finding its worker processes through /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { childEnv, sleep } from "./proc.js";
@@ -100,6 +100,14 @@ function track(child: ChildProcess): RunningProcess {
       return code;
     },
   };
+}
+
+/** A probe's teardown: the reply watcher, the host (SIGKILL after 15 s), the fakes, then its folder. */
+export async function closeProbe(o: { watcher: { stop(): void }; host: RunningProcess; fakes: { close(): Promise<unknown> }[]; dir: string }): Promise<void> {
+  o.watcher.stop();
+  await o.host.stop(15_000);
+  await Promise.all(o.fakes.map((f) => f.close()));
+  rmSync(o.dir, { recursive: true, force: true });
 }
 
 /** Checks that the host binary starts at all (`--help`); returns the error text when it does not. */

@@ -3,13 +3,13 @@
 // admission took, the host's memory then, and the first-message turns/s within a window, with the CPU
 // the host and its workers used. Usage:
 //   npx tsx test/bench/probe-flood.ts [chats=1000] [--window=30]
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
 import { flood } from "./host-bench.js";
-import { hostConfig, startHost } from "./host-process.js";
+import { closeProbe, hostConfig, startHost } from "./host-process.js";
 import { cpu, memoryLine } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
@@ -44,8 +44,5 @@ try {
       `exited workers ${((after.children - before.children) / Math.max(1, round.replied)).toFixed(1)} ms; load ${load}`,
   );
 } finally {
-  watcher.stop();
-  await host.stop(15_000);
-  await Promise.all([tg.close(), model.close()]);
-  rmSync(dir, { recursive: true, force: true });
+  await closeProbe({ watcher, host, fakes: [tg, model], dir });
 }

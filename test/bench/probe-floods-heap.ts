@@ -1,13 +1,12 @@
 // Leak check for the host over repeated floods of the same chats: after each flood is answered, a heap
 // snapshot of the host (live objects) and its memory. Development probe, not part of `pnpm bench`.
 //   npx tsx test/bench/probe-floods-heap.ts [chats=200] [floods=3]   (snapshots land in the cwd)
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { startFakeTelegram } from "../fakes/telegram-api.js";
 import { flood } from "./host-bench.js";
-import { hostConfig, startHost } from "./host-process.js";
+import { closeProbe, hostConfig, startHost } from "./host-process.js";
 import { memoryLine } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
@@ -30,9 +29,5 @@ try {
     console.log(`flood ${i}: ${round.replied}/${n} replied; host ${memoryLine(host.pid)}`);
   }
 } finally {
-  watcher.stop();
-  await host.stop(15_000);
-  await tg.close();
-  await model.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeProbe({ watcher, host, fakes: [tg, model], dir });
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { startFakeTelegram } from "../fakes/telegram-api.js";
-import { hostConfig, startFloorBot, startHost, workerPids } from "./host-process.js";
+import { closeProbe, hostConfig, startFloorBot, startHost, workerPids } from "./host-process.js";
 import { closedLoop, replyFor, ReplyWatcher } from "./telegram-driver.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
@@ -107,9 +107,5 @@ try {
   console.error(`${(err as Error).message}\n--- host output ---\n${host.tail()}`);
   process.exitCode = 1;
 } finally {
-  watcher.stop();
-  await host.stop(15_000);
-  await tg.close();
-  await model.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeProbe({ watcher, host, fakes: [tg, model], dir });
 }

@@ -5,12 +5,12 @@
 // cumulative children, plus the live ones at the end). Usage:
 //   npx tsx test/bench/startup-flood.ts [chats=200] [--spares=N] [--worker=<file.js>]
 // --worker runs that file (agent_server.path) instead of what the host picks (the start-up snapshot).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
-import { hostConfig, startHost, until, workerPids } from "./host-process.js";
+import { closeProbe, hostConfig, startHost, until, workerPids } from "./host-process.js";
 import { cpu } from "./proc.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 
@@ -51,9 +51,5 @@ try {
       `CPU per reply: host ${((after.self - before.self) / replied).toFixed(1)} ms, workers ${((after.children - before.children + live) / replied).toFixed(1)} ms; at most ${maxWorkers} workers; load ${load}`,
   );
 } finally {
-  watcher.stop();
-  await host.stop(15_000);
-  await tg.close();
-  await model.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeProbe({ watcher, host, fakes: [tg, model], dir });
 }
