@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { sanitiseSessionId, sessionStateDir } from "@starling/workdir-migrations";
+import type { LiveState } from "@starling/protocol";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -125,20 +126,23 @@ const UNFINISHED: Record<string, string> = {
 
 /** " The last turn was cancelled. Send /continue to resume it." when the session has a turn waiting for /continue, else "". */
 async function unfinishedTurnNote(service: ConversationService, conversation: ConversationRecord): Promise<string> {
-  const sessionId = conversation.foreground.sessionId;
-  const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
-  const live = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
-  const unfinished = live?.view === "live_state" ? live.unfinishedTurn : null;
+  const unfinished = (await liveStateOf(service, conversation))?.unfinishedTurn;
   if (!unfinished) return "";
   return ` The last turn ${UNFINISHED[unfinished.reason] ?? `stopped (${unfinished.reason})`}. Send /continue to resume it.`;
 }
 
+/** The foreground session's live state; a session with a database is asked even when its worker is stopped (idle shutdown, restart). */
+async function liveStateOf(service: ConversationService, conversation: ConversationRecord): Promise<LiveState | null> {
+  const sessionId = conversation.foreground.sessionId;
+  const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
+  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
+  return view?.view === "live_state" ? view : null;
+}
+
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
   const sessionId = conversation.foreground.sessionId;
-  // A session with a database is asked even when its worker is stopped (idle shutdown, restart).
   const workspace = conversationDir(service.settings.workdir, conversation.id);
-  const start = existsSync(sessionStateDir(workspace, sessionId));
-  const live = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
+  const live = await liveStateOf(service, conversation);
   const usage = await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
   const status = service.supervisor.status(sessionId);
   const alias = conversation.modelAlias;
@@ -150,7 +154,7 @@ async function statusText(service: ConversationService, conversation: Conversati
     `Remote: ${describeRemote(conversationRemote(conversation))}`,
     `Workspace: ${workspace}`,
   ];
-  if (live?.view === "live_state") {
+  if (live) {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
     if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
     lines.push(...mcpStatusLines(live));

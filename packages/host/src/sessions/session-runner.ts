@@ -44,9 +44,8 @@ const HANDOFF_SETTLE_MS = 5_000;
 export class SessionRunner {
   private life: WorkerLife = { kind: "none" };
   private slotState: SlotState = { kind: "none" };
-  private turnActive = false;
   /** The turn this worker life is running (from its turn_started), null between turns. */
-  private turnIdRunning: number | null = null;
+  private runningTurn: number | null = null;
   /** Turn endings applied (any kind): tells a pump whether one came while it handed off. */
   private turnEnds = 0;
   private continueWanted: ContinueRequest | null = null;
@@ -88,12 +87,12 @@ export class SessionRunner {
   }
 
   get turnRunning(): boolean {
-    return this.turnActive;
+    return this.runningTurn !== null;
   }
 
   /** The id of the running turn, when its turn_started has been seen. */
   get runningTurnId(): number | null {
-    return this.turnActive ? this.turnIdRunning : null;
+    return this.runningTurn;
   }
 
   get restarts(): number {
@@ -135,7 +134,7 @@ export class SessionRunner {
   /** Something a worker is needed for: a turn, a continue, a recovery, messages to hand off. */
   wantsWorker(): boolean {
     return (
-      this.turnActive ||
+      this.runningTurn !== null ||
       this.continueWanted !== null ||
       this.resumeWanted ||
       this.inFlight.size > 0 ||
@@ -194,13 +193,12 @@ export class SessionRunner {
     for (const effect of effects) {
       switch (effect.kind) {
         case "turnStarted":
-          this.turnActive = true;
-          this.turnIdRunning = effect.turnId;
+          this.runningTurn = effect.turnId;
           this.cancelIdle();
           if (!this.holdsSlot) this.log.debug({ turnId: effect.turnId }, "turn started without a turn slot (worker resumed queued input)");
           break;
         case "turnEnded":
-          this.turnActive = false;
+          this.runningTurn = null;
           this.turnEnds++;
           if (effect.progress) this.consecutiveFailures = 0;
           break;
@@ -344,7 +342,7 @@ export class SessionRunner {
     this.handoffFailures++;
     const delayMs = backoffDelay(this.ctx.restart, this.handoffFailures);
     this.log.info({ delayMs, attempt: this.handoffFailures }, "retrying the hand-off after a delay");
-    if (!this.turnActive && !this.grantUsed) this.releaseSlot();
+    if (this.runningTurn === null && !this.grantUsed) this.releaseSlot();
     this.handoffRetryTimer = setTimeout(() => {
       this.handoffRetryTimer = null;
       this.pump();
@@ -425,7 +423,7 @@ export class SessionRunner {
     return (
       this.holdingBack() &&
       this.starting === null &&
-      !this.turnActive &&
+      this.runningTurn === null &&
       this.continueWanted === null &&
       !this.resumeWanted &&
       this.inFlight.size === 0
@@ -536,9 +534,9 @@ export class SessionRunner {
     if (this.worker !== handle || !handle.init || handle.startFailed) return;
     this.life = { kind: "none" };
     this.cancelIdle();
-    const wasTurn = this.turnActive;
+    const wasTurn = this.runningTurn !== null;
     const hadSlot = this.holdsSlot;
-    this.turnActive = false;
+    this.runningTurn = null;
     this.releaseSlot();
     if (handle.expectedExit || this.ctx.isStopped()) {
       this.log.info({ pid: handle.pid, exit }, "worker stopped");
@@ -634,7 +632,7 @@ export class SessionRunner {
       const handle = this.worker;
       if (handle && !handle.exited) await handle.close(options.timeoutMs);
       await withTimeout(this.chain, options.timeoutMs);
-      this.turnActive = false;
+      this.runningTurn = null;
       this.releaseSlot();
       this.resetFailures();
       if (!options.keepResumeMark && hasResumeMark(this.store, this.id)) {

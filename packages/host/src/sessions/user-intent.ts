@@ -10,6 +10,7 @@ import type { HostStore, HostTransaction } from "../state/host-store.js";
  * - `sessions:continue:<session>` = { sessionId, turnId }: the user's /continue was acknowledged but not sent yet
  *   (waiting for a turn slot or a worker). A host restarted meanwhile sends it, instead of leaving the
  *   turn waiting for a user who was told it continues. Cleared once the worker answered it.
+ * Both are dropped when the session's database turns out new or reset (`forgetUserIntent`).
  */
 const CANCELLED_PREFIX = "sessions:cancelled:";
 const CONTINUE_PREFIX = "sessions:continue:";
@@ -30,11 +31,11 @@ export interface WantedContinue {
 /** The user's /continue, acknowledged and not yet sent; it supersedes their earlier /cancel of the turn. */
 export function storeWantedContinue(store: HostStore, tx: HostTransaction, sessionId: string, turnId: number | null): void {
   tx.put(CONTINUE_PREFIX + sessionId, { sessionId, turnId } satisfies WantedContinue);
-  if (store.get(CANCELLED_PREFIX + sessionId) !== undefined) tx.del(CANCELLED_PREFIX + sessionId);
+  deleteIfPresent(store, tx, CANCELLED_PREFIX + sessionId);
 }
 
 export function clearWantedContinue(store: HostStore, tx: HostTransaction, sessionId: string): void {
-  if (store.get(CONTINUE_PREFIX + sessionId) !== undefined) tx.del(CONTINUE_PREFIX + sessionId);
+  deleteIfPresent(store, tx, CONTINUE_PREFIX + sessionId);
 }
 
 export function hasWantedContinue(store: HostStore, sessionId: string): boolean {
@@ -47,5 +48,10 @@ export function wantedContinues(store: HostStore): WantedContinue[] {
 
 /** The session's database is new or reset (turn ids start again): its marks no longer name its turns. */
 export function forgetUserIntent(store: HostStore, tx: HostTransaction, sessionId: string): void {
-  if (store.get(CANCELLED_PREFIX + sessionId) !== undefined) tx.del(CANCELLED_PREFIX + sessionId);
+  deleteIfPresent(store, tx, CANCELLED_PREFIX + sessionId);
+  deleteIfPresent(store, tx, CONTINUE_PREFIX + sessionId);
+}
+
+function deleteIfPresent(store: HostStore, tx: HostTransaction, key: string): void {
+  if (store.get(key) !== undefined) tx.del(key);
 }
