@@ -13,8 +13,6 @@ export {
   auditLogPath,
   conversationWorkspace,
   isSafeFolderName,
-  sanitiseSessionId,
-  sessionStateDir,
   WORKDIR_VERSION_FILE,
   workdirPaths,
   type WorkdirPaths,

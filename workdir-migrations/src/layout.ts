@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 
 /** Name of the file holding the workdir schema version (a decimal integer and a newline). */
@@ -68,29 +67,4 @@ export function conversationWorkspace(dir: string, conversationId: string): stri
     );
   }
   return path.join(workdirPaths(dir).conversations, conversationId);
-}
-
-const MAX_SESSION_FOLDER = 200;
-
-/**
- * A folder name for a session id, as Stellaclaw does it: every character outside
- * `[A-Za-z0-9_.-]` becomes `_`. Two additions make the result always usable as one
- * path segment: an empty or dots-only result becomes underscores (`..` → `__`), and a
- * result longer than 200 characters is cut to 191 and suffixed with `-` and 8 hex
- * characters of the id's SHA-256, so long ids stay distinct. Ids Starling creates
- * (`<conversation id>.foreground`, `.background.NNNN`, `.subagent.NNNN`) are unchanged.
- */
-export function sanitiseSessionId(id: string): string {
-  let name = id.replace(/[^A-Za-z0-9_.-]/g, "_");
-  if (/^\.*$/.test(name)) name = "_".repeat(Math.max(1, name.length));
-  if (name.length > MAX_SESSION_FOLDER) {
-    const hash = createHash("sha256").update(id).digest("hex").slice(0, 8);
-    name = `${name.slice(0, MAX_SESSION_FOLDER - 9)}-${hash}`;
-  }
-  return name;
-}
-
-/** `<workspace>/.starling/sessions/<sanitised session id>`: the folder a worker keeps its session state in. */
-export function sessionStateDir(workspace: string, sessionId: string): string {
-  return path.join(path.resolve(workspace), ".starling", "sessions", sanitiseSessionId(sessionId));
 }

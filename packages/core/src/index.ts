@@ -1,7 +1,7 @@
 // @starling/core — the session runtime behind starling-worker.
 
 // Sessions
-export { Session, sanitiseSessionId, defaultDataDir, DEFAULT_STEP_LIMIT, type SessionOptions } from "./session/session.js";
+export { Session, defaultDataDir, DEFAULT_STEP_LIMIT, type SessionOptions } from "./session/session.js";
 export { createSessionMachine, type SessionMachine, type SessionMachineEvent } from "./session/session-machine.js";
 export type { SessionDeps, SessionTools, SessionLogger } from "./session/session-deps.js";
 export { TurnJournal } from "./session/turn-journal.js";

@@ -105,6 +105,9 @@ export { ErrorCodes, type ErrorCode, ErrorData, formatIssues, describeIssues } f
 // Secret redaction
 export { createRedactor, secretDigest, NO_REDACTION, MIN_REDACTED_LENGTH, MIN_DIGEST_LENGTH, type Redactor } from "./redact.js";
 
+// Where a session keeps its state in a workspace (ARCHITECTURE §7)
+export { sessionFolderName, sessionStateDir, defaultSessionDataDir } from "./session-folder.js";
+
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
 export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";

@@ -119,7 +119,7 @@ export const InitializeParams = z.object({
   webPrivateNetworks: z.boolean().optional(),
   /** Maximum model calls per turn before the turn fails recoverably (default 200). */
   stepLimit: z.number().int().positive().optional(),
-  /** Session database directory; default `<workspace>/.starling/sessions/<sanitised id>/db`. */
+  /** Session database directory; default `sessionStateDir(workspace, sessionId)/db` (session-folder.ts: the host's rule). */
   dataDir: z.string().optional(),
   /** Emit `assistant_delta` events while the model streams (default false). */
   streamDeltas: z.boolean().optional(),

@@ -1,6 +1,6 @@
-import { join } from "node:path";
 import { createActor, waitFor, type Actor } from "xstate";
 import {
+  defaultSessionDataDir,
   PROTOCOL_VERSION,
   type ControlResult,
   type EnqueueParams,
@@ -45,13 +45,9 @@ export interface SessionOptions {
   store?: SessionStore;
 }
 
-/** Folder-safe form of a session id (`telegram-main-000001.foreground` stays as it is). */
-export function sanitiseSessionId(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
-}
-
+/** The session LevelDB when `initialize` names no `dataDir` (protocol's `defaultSessionDataDir`: the host's rule). */
 export function defaultDataDir(init: Pick<InitializeParams, "workspace" | "sessionId">): string {
-  return join(init.workspace, ".starling", "sessions", sanitiseSessionId(init.sessionId), "db");
+  return defaultSessionDataDir(init.workspace, init.sessionId);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { sanitiseSessionId, sessionStateDir } from "@starling/workdir-migrations";
-import type { LiveState } from "@starling/protocol";
+import { sessionFolderName, sessionStateDir, type LiveState } from "@starling/protocol";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -94,7 +93,7 @@ export async function runCommand(
       const live = await supervisor.query(sessionId, { view: "live_state" }, { start: false }).catch(() => null);
       const dropped = live?.view === "live_state" ? dropNotice(live.turnId !== null, live.queuedInputs) : "";
       await supervisor.retire(sessionId);
-      const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sanitiseSessionId(sessionId));
+      const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sessionFolderName(sessionId));
       await service.store.commit("conversation", (tx) =>
         tx.put(HostKeys.conversation(conversation.id), {
           ...conversation,

@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import { PROTOCOL_VERSION } from "@starling/protocol";
-import { sessionStateDir } from "@starling/workdir-migrations";
+import { PROTOCOL_VERSION, sessionStateDir } from "@starling/protocol";
 import { modelSecrets, toolSandbox, withheldSecretDigests, workerEnvironment } from "../security/worker-security.js";
 import type { SessionLaunch } from "../sessions/supervisor.js";
 import type { ConversationRecord } from "../state/records.js";
