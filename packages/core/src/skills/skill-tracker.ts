@@ -1,5 +1,6 @@
 import type { TranscriptMessage } from "@starling/protocol";
 import { EMPTY_SCAN, scanSkills, workspaceRoot, type SkillScan } from "./skill-scan.js";
+import { skillStamp } from "./skill-stamp.js";
 
 export const SKILL_NOTICE_HEADER = "[Runtime Skill Updates]";
 /** Longest SKILL.md text repeated in a notice; the rest is one skill_load away. */
@@ -10,7 +11,7 @@ const LOAD_NAME = /^\{\s*"name":\s*"([A-Za-z0-9_-]+)",\s*"version":\s*"([0-9a-f]
 
 /**
  * The skills of a session's workspace (ARCHITECTURE §9 "Skills"): the snapshot the system prompt lists,
- * re-read at each turn start, and the notice for skills the model loaded that changed since.
+ * re-read at each turn start when the folder's stamp changed (skill-stamp.ts), and the notice for skills the model loaded that changed since.
  * Which version the model has seen comes from history (skill_load results and earlier notices), so
  * it is as durable as the transcript and needs no state of its own.
  */
@@ -22,16 +23,24 @@ export class SkillTracker {
   private lastSeenMessage: TranscriptMessage | undefined;
   private root: string | undefined;
 
+  /** `skillStamp` of the folder as it was before `snapshot` was read (null: read it again next time). */
+  private stamp: string | null = null;
+
   constructor(private readonly workspace: string) {}
 
+  /** Reads the skills again unless the folder's stamp shows nothing changed since the last read. */
   async refresh(): Promise<SkillScan> {
     // The workspace's real path is resolved once per session: it is re-read at every turn start otherwise.
     this.root ??= await workspaceRoot(this.workspace);
+    // Taken before the read: a change during the read makes the next stamp differ.
+    const stamp = skillStamp(this.root);
+    if (stamp !== null && stamp === this.stamp) return this.snapshot;
     this.snapshot = await scanSkills(this.workspace, this.root);
+    this.stamp = stamp;
     return this.snapshot;
   }
 
-  /** Re-reads the skills; returns the notice text for loaded skills that changed, or null. */
+  /** Re-reads the skills (when changed); returns the notice text for loaded skills that changed, or null. */
   async beforeTurn(history: readonly TranscriptMessage[]): Promise<string | null> {
     const scan = await this.refresh();
     return skillNotice(this.seenIn(history), scan);
