@@ -17,6 +17,7 @@ import { CronRunner } from "./cron/cron-runner.js";
 import { agentOfSession } from "./agents/agent-store.js";
 import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
+import { restartPolicyFromEnv } from "./sessions/backoff.js";
 import { HostStore } from "./state/host-store.js";
 import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
@@ -82,6 +83,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
  * (the config and env file the CLI read) are hidden from tools in the bubblewrap sandbox.
  */
 export async function startHost(config: StarlingConfig, workdir: string, env = process.env, secretFiles: readonly string[] = []): Promise<RunningHost> {
+  const restart = restartPolicyFromEnv(env); // test-only knob; a bad value stops the start here
   // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
   // Secrets are read once, here; then they leave this process's environment (docs/SECURITY.md).
@@ -114,6 +116,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         warmSpares: config.workers.warm_spares,
         spareLaunch: async () => spareLaunch(settings),
         maxAutoContinues: config.recovery.max_auto_continues,
+        ...(restart ? { restart } : {}),
         launch: async (sessionId) => {
           const conversation = service.conversationOfSession(sessionId);
           if (!conversation) throw new Error(`no conversation for session ${sessionId}`);

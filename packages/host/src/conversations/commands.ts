@@ -12,7 +12,8 @@ import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentStatusLines, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
-import { WORKER_START_FAILED } from "../sessions/supervisor.js";
+import { RETRYING_KEPT, WORKER_START_FAILED } from "../sessions/supervisor.js";
+import { forgetUserIntent } from "../sessions/user-intent.js";
 
 export const CONVERSATION_COMMANDS = [
   { command: "status", description: "Conversation, model, session state and usage" },
@@ -67,6 +68,7 @@ export async function runCommand(
     }
     case "continue": {
       const result = await supervisor.continue(sessionId);
+      if (result.reason?.startsWith(RETRYING_KEPT)) return { text: `Trying again: ${result.reason.slice(RETRYING_KEPT.length + 2)}.` };
       if (result.accepted) return { text: "Continuing the last turn…" };
       if (result.reason?.startsWith(WORKER_START_FAILED)) return { text: `⚠️ Could not continue: ${result.reason}. Send /continue to try again.` };
       return { text: `Nothing to continue: ${reasonAfter("nothing to continue", result.reason) ?? "the last turn finished"}.` };
@@ -94,13 +96,15 @@ export async function runCommand(
       const dropped = live?.view === "live_state" ? dropNotice(live.turnId !== null, live.queuedInputs) : "";
       await supervisor.retire(sessionId);
       const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sessionFolderName(sessionId));
-      await service.store.commit("conversation", (tx) =>
+      // A /cancel or /continue stored for the archived session's turns must not reach the new one.
+      await service.store.commit("conversation", (tx) => {
         tx.put(HostKeys.conversation(conversation.id), {
           ...conversation,
           foreground: { sessionId, generation: conversation.foreground.generation + 1 },
           archivedSessions: archived ? [...conversation.archivedSessions, archived] : conversation.archivedSessions,
-        }),
-      );
+        });
+        forgetUserIntent(service.store, tx, sessionId);
+      });
       return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${dropped}` };
     }
     default:

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Restarts of a worker that exits unexpectedly: capped exponential backoff, then give up. */
 export interface RestartPolicy {
   /** Delay before the first restart after progress (a crash, or a failed start, after a life that ran; default: `initialDelayMs`). */
@@ -36,4 +38,35 @@ export function backoffDelay(policy: RestartPolicy, attempt: number): number {
 /** Delay before worker restart number `attempt` (1-based): `firstDelayMs` for the first, else `backoffDelay`. */
 export function restartDelay(policy: RestartPolicy, attempt: number): number {
   return attempt <= 1 && policy.firstDelayMs !== undefined ? Math.min(policy.maxDelayMs, policy.firstDelayMs) : backoffDelay(policy, attempt);
+}
+
+/**
+ * Test-only: `STARLING_TEST_RESTART_POLICY` (JSON with any fields of RestartPolicy, e.g.
+ * `{"maxAttempts":3,"initialDelayMs":20}`) overrides the restart policy of a host, so an end-to-end test
+ * can drive a session into giving up without the default minute of backoff. Not a setting: the
+ * default suits users (docs/ARCHITECTURE.md §2, test/e2e/giveup.test.ts).
+ */
+export const RESTART_POLICY_ENV = "STARLING_TEST_RESTART_POLICY";
+
+const delayMs = z.int().min(0).max(3_600_000);
+const RestartOverrides = z
+  .strictObject({ firstDelayMs: delayMs, initialDelayMs: delayMs, factor: z.number().min(1).max(100), maxDelayMs: delayMs, maxAttempts: z.int().min(1).max(1000) })
+  .partial();
+
+/** The overrides `STARLING_TEST_RESTART_POLICY` names, undefined when unset; a bad value throws, naming the problem. */
+export function restartPolicyFromEnv(env: NodeJS.ProcessEnv): Partial<RestartPolicy> | undefined {
+  const raw = env[RESTART_POLICY_ENV];
+  if (raw === undefined || raw === "") return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`${RESTART_POLICY_ENV} is not JSON (${JSON.stringify(raw)}); give e.g. {"maxAttempts":3,"initialDelayMs":20}, or unset it`);
+  }
+  const parsed = RestartOverrides.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ");
+    throw new Error(`${RESTART_POLICY_ENV} is invalid (${problems}); give e.g. {"maxAttempts":3,"initialDelayMs":20}, or unset it`);
+  }
+  return parsed.data;
 }

@@ -154,9 +154,12 @@ export class SessionRunner {
     this.pump();
   }
 
+  /** Failures start counting again; a session that gave up tries again (its kept messages are handed off). */
   resetFailures(): void {
-    if (this.life.kind === "gaveUp") this.life = { kind: "none" };
+    const gaveUp = this.life.kind === "gaveUp";
+    if (gaveUp) this.life = { kind: "none" };
     this.consecutiveFailures = 0;
+    if (gaveUp && this.wantsWorker()) this.pump();
   }
 
   /** After a host restart: a turn the restart interrupted is to be recovered even without new items. */

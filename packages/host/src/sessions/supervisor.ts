@@ -20,6 +20,8 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const CONTINUE_ANSWER_MS = 5_000;
 /** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
 export const WORKER_START_FAILED = "the session's worker could not be started";
+/** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
+export const RETRYING_KEPT = "trying again";
 
 /**
  * The session supervisor (ARCHITECTURE §2, §5.2, §5.4): at most one worker per session, spawned on
@@ -152,7 +154,10 @@ export class SessionSupervisor {
   async continue(sessionId: string): Promise<ControlResult> {
     if (this.stopped) return { accepted: false, reason: "the host is shutting down" };
     const r = this.runner(sessionId);
+    // After a give-up, /continue means "try again" (the notice says so): the kept messages go to a new worker.
+    const kept = r.state === "gaveUp" ? r.pendingItems().length : 0;
     r.resetFailures();
+    if (kept > 0) return { accepted: true, reason: `${RETRYING_KEPT}: ${kept === 1 ? "the waiting message goes" : `${kept} waiting messages go`} to a new worker` };
     if (r.turnRunning) return { accepted: false, reason: "a turn is already running" };
     if (r.continuePending) return { accepted: true, reason: "already waiting for a free turn slot" };
     const handle = await r.ensureWorker();

@@ -1,0 +1,119 @@
+// A session whose worker cannot start gives up after `restart.maxAttempts` failures in a row and tells the
+// chat once; its messages are kept, and a /continue or a newer message tries again. And /new drops a
+// /continue still waiting for the old session's worker. The real host, supervisor and workers; the worker
+// command (`agent_server.path`) is a wrapper that exits at once while a "broken" file exists, like a worker
+// binary missing a library. STARLING_TEST_RESTART_POLICY shortens the minute of default backoff.
+// No warm spare: a spare starts with the same broken command, and the sessions' own starts are tested here.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { lastUserText, startE2E, type E2E } from "./fixture.js";
+
+const WORKER_MAIN = fileURLToPath(new URL("../../packages/worker/dist/main.js", import.meta.url));
+const FAST_GIVE_UP = JSON.stringify({ maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 });
+/** A /continue that fails to start waits a minute for the next attempt: long enough to send /new meanwhile. */
+const SLOW_RETRY = JSON.stringify({ maxAttempts: 5, initialDelayMs: 60_000, maxDelayMs: 60_000 });
+const NOTICE = /worker failed 3 times in a row/;
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const text = lastUserText(req);
+  return { delayMs: text.includes("[slow]") ? 4_000 : 0, text: `echo: ${text}` };
+}
+
+const chat = privateChat(821, "GiveUp");
+const other = privateChat(822, "NewWithContinue");
+let e2e: E2E;
+let broken: string;
+
+/** The host's log records (JSON lines), oldest first. */
+function logRecords(): Record<string, unknown>[] {
+  const file = join(e2e.workdir, "logs", "host.log");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const notices = (chatId: number) => e2e.replies(chatId).filter((m) => NOTICE.test(m.text ?? ""));
+
+beforeAll(async () => {
+  e2e = await startE2E({
+    responder: respond,
+    start: false,
+    config: { adminUserIds: [chat.id, other.id], workers: { warm_spares: 0 } },
+  });
+  broken = join(e2e.dir, "worker-broken");
+  const wrapper = join(e2e.dir, "worker.sh");
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nif [ -e '${broken}' ]; then echo 'starling-worker: libstarling-test.so: cannot open shared object file' >&2; exit 7; fi\nexec '${process.execPath}' '${WORKER_MAIN}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  const config = JSON.parse(readFileSync(e2e.configPath, "utf8")) as Record<string, unknown>;
+  writeFileSync(e2e.configPath, JSON.stringify({ ...config, agent_server: { path: wrapper } }, null, 2));
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
+  it("gives up with one notice naming the failures and the last error, keeps the messages, and /continue or a new message tries again", async () => {
+    writeFileSync(broken, "");
+    e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
+    e2e.send(chat, "first, while the worker is broken");
+    const notice = await e2e.waitText(chat.id, NOTICE);
+    expect(notice.text).toContain("libstarling-test.so: cannot open shared object file");
+    expect(notice.text).toContain("Your messages are kept");
+    // Given up: no more starts until the user does something (/status reads the state without starting one).
+    expect(await e2e.ask(chat, "/status")).toMatch(/^Last worker error: gave up after 3 failed worker starts in a row; last: worker start failed/m);
+    expect(e2e.model.requests).toHaveLength(0);
+
+    // The worker can start again; /continue tries again and the kept message is answered.
+    rmSync(broken);
+    expect(await e2e.ask(chat, "/continue")).toBe("Trying again: the waiting message goes to a new worker.");
+    await e2e.waitText(chat.id, /^echo: [\s\S]*first, while the worker is broken$/);
+
+    // Broken again (and the idle worker gone): a newer message tries again, gives up again (one more
+    // notice), and is answered once the worker can start.
+    writeFileSync(broken, "");
+    for (const pid of e2e.host!.workerPids()) process.kill(pid, "SIGKILL");
+    await e2e.until(() => e2e.host!.workerPids().length === 0, "the worker gone");
+    e2e.send(chat, "second, broken again");
+    await e2e.until(() => notices(chat.id).length === 2, "a second give-up notice");
+    rmSync(broken);
+    expect(await e2e.ask(chat, "third, fixed")).toMatch(/^echo: [\s\S]*(second, broken again|third, fixed)$/);
+    await e2e.waitText(chat.id, /^echo: [\s\S]*third, fixed$/);
+    await e2e.waitText(chat.id, /^echo: [\s\S]*second, broken again$/);
+    expect(notices(chat.id)).toHaveLength(2); // one per give-up
+  });
+
+  it("/new drops a /continue still waiting for the old session's worker: a restarted host does not send it to the new session", async () => {
+    if (existsSync(broken)) rmSync(broken);
+    if (!e2e.host || e2e.host.child.exitCode !== null) e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
+    e2e.send(other, "a long task [slow]");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("a long task [slow]")), "the turn calling the model");
+    expect(await e2e.ask(other, "/cancel")).toMatch(/^Cancelled the running turn/);
+    await e2e.stop();
+
+    // The worker cannot start now: the /continue is stored and waits (a minute) for the runner's next try.
+    writeFileSync(broken, "");
+    e2e.start({ STARLING_TEST_RESTART_POLICY: SLOW_RETRY });
+    expect(await e2e.ask(other, "/continue")).toBe("Continuing the last turn…");
+    expect(await e2e.ask(other, "/new")).toMatch(/^Started a fresh session/);
+    await e2e.stop();
+
+    rmSync(broken);
+    const before = logRecords().length;
+    e2e.start();
+    const started = await e2e.until(() => logRecords().slice(before).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
+    expect(started["sessions"]).toBe(0); // nothing waits for the archived session
+    expect(await e2e.ask(other, "hello, new session")).toMatch(/^echo: [\s\S]*hello, new session$/);
+    expect(logRecords().slice(before).filter((l) => l["msg"] === "continue sent")).toHaveLength(0);
+    expect(e2e.model.requests.filter((r) => lastUserText(r).includes("a long task [slow]"))).toHaveLength(1);
+  });
+});
