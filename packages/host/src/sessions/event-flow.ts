@@ -42,7 +42,7 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
         cancelled: (unfinished?.turnId === event.turnId && unfinished.reason === "cancelled") || cancelledByUser(store, r.id, event.turnId),
         used: autoContinuesUsed(store, r.id, event.turnId),
         max: maxAutoContinues,
-        newInput: r.newInputPending(handle),
+        newInput: newInputPending(handle),
         alreadyContinued: handle.continued.has(event.turnId),
       });
       if (d.kind === "continue") tx.put(HostKeys.autoContinue(r.id, event.turnId), d.attempt);
@@ -64,6 +64,18 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
   r.apply(decideEvent(event, decision, maxAutoContinues), handle);
   activity(r, event);
   r.settle();
+}
+
+/**
+ * A user message will start a new turn (and so supersede a recovered one): one handed off in this
+ * life that the worker did not have yet, or inputs it had queued. Items still stored (or being handed
+ * off) do not count: one may be a duplicate of what the recovered turn already holds (a host killed
+ * before its `handoff` write), which the worker drops, so nothing would start a turn. The recovered
+ * turn is continued instead, and `continueSuperseded` drops that continue once a hand-off proves fresh.
+ * Read after `handoffsSettled`, which lets the usual hand-offs finish first.
+ */
+function newInputPending(handle: WorkerHandle): boolean {
+  return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ErrorCodes, WorkerRequestError } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
+import { backoffDelay } from "./backoff.js";
 import { ensureResumeMark, markResume } from "./recovery.js";
 import { clearWantedContinue, hasWantedContinue } from "./user-intent.js";
 import type { SessionRunner } from "./session-runner.js";
@@ -35,6 +36,75 @@ export async function handOff(r: SessionRunner, handle: WorkerHandle, item: Inbo
     }
     r.log.warn({ messageId: item.messageId, err: errorText(err) }, "hand-off failed; the message stays stored and is re-sent");
     return { ok: false };
+  }
+}
+
+/**
+ * The session's hand-offs in progress (sent to the worker, not yet recorded) and the retry of a failed
+ * one: a part of its runner's state that only this class changes, called only by that runner.
+ */
+export class HandOffTracker {
+  private readonly inFlight = new Set<string>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+
+  constructor(private readonly r: SessionRunner) {}
+
+  get count(): number {
+    return this.inFlight.size;
+  }
+
+  has(messageId: string): boolean {
+    return this.inFlight.has(messageId);
+  }
+
+  async track(handle: WorkerHandle, item: InboundItem): Promise<HandOffOutcome> {
+    this.inFlight.add(item.messageId);
+    try {
+      const outcome = await handOff(this.r, handle, item);
+      // Counted before the item leaves `inFlight`: a recovery decision waiting on it reads `newInputs`.
+      if (outcome.ok && outcome.fresh) handle.newInputs++;
+      return outcome;
+    } finally {
+      this.inFlight.delete(item.messageId);
+      this.r.ctx.changes.fire();
+    }
+  }
+
+  /** Every pending item was handed off: a later failure backs off from the start again. */
+  succeeded(): void {
+    this.failures = 0;
+  }
+
+  /**
+   * A hand-off the live worker refused (its enqueue write failed) or the host could not record (the
+   * `handoff` write failed) is tried again with backoff; meanwhile the slot goes to others unless a turn
+   * runs. A worker that is gone is the exit handler's business.
+   */
+  retryLater(handle: WorkerHandle): void {
+    const r = this.r;
+    if (!handle.usable || this.retryTimer || r.ctx.isStopped()) return;
+    this.failures++;
+    const delayMs = backoffDelay(r.ctx.restart, this.failures);
+    r.log.info({ delayMs, attempt: this.failures }, "retrying the hand-off after a delay");
+    if (!r.turnRunning && !r.grantUsed) r.releaseSlot();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      r.pump();
+    }, delayMs).unref();
+  }
+
+  /**
+   * Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in
+   * flight. Re-checked on each state change (`ctx.changes`), not polled.
+   */
+  async settled(handle: WorkerHandle, timeoutMs: number): Promise<void> {
+    const r = this.r;
+    const deadline = Date.now() + timeoutMs;
+    const busy = () => this.inFlight.size > 0 || (r.holdsSlot && !r.holdingBack() && r.pendingItems().length > 0);
+    while (busy() && handle.usable && !r.ctx.isStopped() && Date.now() < deadline) {
+      await r.ctx.changes.next(deadline - Date.now());
+    }
   }
 }
 

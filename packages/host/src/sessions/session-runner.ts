@@ -1,18 +1,20 @@
 import type pino from "pino";
-import type { ControlResult, LiveState, SessionEventParams, WorkerExit } from "@starling/protocol";
+import type { SessionEventParams } from "@starling/protocol";
 import type { InboundItem } from "../state/records.js";
-import { backoffDelay, restartDelay, type RestartPolicy } from "./backoff.js";
+import type { RestartPolicy } from "./backoff.js";
 import { processEvent } from "./event-flow.js";
-import { continueSuperseded, handOff, sendContinue, type HandOffOutcome } from "./handoff.js";
+import { continueSuperseded, HandOffTracker, sendContinue } from "./handoff.js";
 import { IdleShutdown } from "./idle-shutdown.js";
 import { clearResumeMark, hasResumeMark } from "./recovery.js";
-import { ChangeSignal, type ContinueRequest, type SessionEffect, type SlotState, type WorkerLife } from "./session-state.js";
-import { reconcileAtStart } from "./start-reconcile.js";
+import { releaseWhenResting } from "./rest-release.js";
+import { ChangeSignal, type ContinueRequest, type SessionEffect, type WorkerLife } from "./session-state.js";
+import { SlotClaim } from "./slot-claim.js";
 import type { TurnSlots } from "./turn-slots.js";
 import type { SessionLaunch, SupervisorOptions } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
-import { errorText, RESTING_STATES, withTimeout } from "./util.js";
-import { WorkerHandle } from "./worker-handle.js";
+import { CoalescedRun, errorText, withTimeout } from "./util.js";
+import type { WorkerHandle } from "./worker-handle.js";
+import { WorkerLives } from "./worker-life.js";
 
 /** What the runners share: options, the slot queue, timings. */
 export interface RunnerContext {
@@ -36,14 +38,14 @@ const RETIRE_RESPAWN_DELAY_MS = 100;
 const HANDOFF_SETTLE_MS = 5_000;
 
 /**
- * One session under supervision and the ONE owner of its state: at most one live worker (`life`), hand-off
- * of its stored inbound items, ordered event processing, turn slot (`slotState`), idle shutdown and crash
- * restarts. The helpers (event-flow, handoff, start-reconcile) decide; only this class changes the state
- * (`apply`, and its own transitions). Every failure stays here.
+ * One session under supervision and the ONE owner of its state: at most one live worker (its parts:
+ * `lives`, the worker life and restarts, worker-life.ts; `slot`, the turn slot claim, slot-claim.ts;
+ * `idle`, idle shutdown), hand-off of its stored inbound items, ordered event processing, the running
+ * turn and the wanted continue. The helpers (event-flow, handoff, start-reconcile, rest-release) decide;
+ * only this class and its parts change the state (`apply`, and their own transitions). Every failure
+ * stays here.
  */
 export class SessionRunner {
-  private life: WorkerLife = { kind: "none" };
-  private slotState: SlotState = { kind: "none" };
   /** The turn this worker life is running (from its turn_started), null between turns. */
   private runningTurn: number | null = null;
   /** Turn endings applied (any kind): tells a pump whether one came while it handed off. */
@@ -51,17 +53,14 @@ export class SessionRunner {
   private continueWanted: ContinueRequest | null = null;
   /** A worker should run even without new items: an interrupted turn is to be recovered. */
   private resumeWanted = false;
-  private readonly inFlight = new Set<string>();
-  private restartCount = 0;
-  private consecutiveFailures = 0;
   private lastErrorText: string | null = null;
   readonly log: pino.Logger;
-  private retiring = false;
+  private retiringNow = false;
   private readonly idle = new IdleShutdown(this);
-  private handoffRetryTimer: NodeJS.Timeout | null = null;
-  private handoffFailures = 0;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly lives = new WorkerLives(this);
+  private readonly slot: SlotClaim;
+  private readonly handoffs = new HandOffTracker(this);
+  private readonly pumpLoop: CoalescedRun;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -69,6 +68,8 @@ export class SessionRunner {
     readonly ctx: RunnerContext,
   ) {
     this.log = ctx.options.log.child({ sessionId: id });
+    this.slot = new SlotClaim(id, ctx.slots, () => ctx.isStopped(), ctx.changes, this.log, () => this.pump());
+    this.pumpLoop = new CoalescedRun(() => this.pumpOnce(), () => ctx.isStopped(), (err) => this.noteError("hand-off", err));
   }
 
   get store() {
@@ -77,13 +78,17 @@ export class SessionRunner {
 
   /** The current worker life's kind (for status and tests). */
   get state(): WorkerLife["kind"] {
-    return this.life.kind;
+    return this.lives.kind;
   }
 
   /** This life's worker: initialized, or spawned and being initialized; null otherwise. */
   get worker(): WorkerHandle | null {
-    const life = this.life;
-    return life.kind === "running" ? life.handle : life.kind === "starting" ? life.handle : null;
+    return this.lives.worker;
+  }
+
+  /** Being stopped by `stopWorker` (retire, host stop): no new worker starts meanwhile. */
+  get retiring(): boolean {
+    return this.retiringNow;
   }
 
   get turnRunning(): boolean {
@@ -96,7 +101,7 @@ export class SessionRunner {
   }
 
   get restarts(): number {
-    return this.restartCount;
+    return this.lives.restarts;
   }
 
   get lastError(): string | null {
@@ -110,11 +115,11 @@ export class SessionRunner {
 
   /** A turn slot is held now. */
   get holdsSlot(): boolean {
-    return this.slotState.kind === "held";
+    return this.slot.held;
   }
 
   private get starting(): Promise<WorkerHandle | null> | null {
-    return this.life.kind === "starting" ? this.life.promise : null;
+    return this.lives.starting;
   }
 
   get workerRunning(): boolean {
@@ -137,7 +142,7 @@ export class SessionRunner {
       this.runningTurn !== null ||
       this.continueWanted !== null ||
       this.resumeWanted ||
-      this.inFlight.size > 0 ||
+      this.handoffs.count > 0 ||
       this.pendingItems().length > 0
     );
   }
@@ -149,17 +154,14 @@ export class SessionRunner {
 
   /** New inbound items were admitted (or the host started): a session that gave up tries again for new ones. */
   itemsArrived(): void {
-    const life = this.life;
-    if (life.kind === "gaveUp" && this.pendingItems().some((item) => item.seq > life.atSeq)) this.resetFailures();
+    const atSeq = this.lives.gaveUpAtSeq;
+    if (atSeq !== null && this.pendingItems().some((item) => item.seq > atSeq)) this.lives.resetFailures();
     this.pump();
   }
 
   /** Failures start counting again; a session that gave up tries again (its kept messages are handed off). */
   resetFailures(): void {
-    const gaveUp = this.life.kind === "gaveUp";
-    if (gaveUp) this.life = { kind: "none" };
-    this.consecutiveFailures = 0;
-    if (gaveUp && this.wantsWorker()) this.pump();
+    if (this.lives.resetFailures() && this.wantsWorker()) this.pump();
   }
 
   /** After a host restart: a turn the restart interrupted is to be recovered even without new items. */
@@ -203,7 +205,7 @@ export class SessionRunner {
         case "turnEnded":
           this.runningTurn = null;
           this.turnEnds++;
-          if (effect.progress) this.consecutiveFailures = 0;
+          if (effect.progress) this.lives.progressed();
           break;
         case "runtimeCrashed":
           this.lastErrorText = `session runtime crashed: ${effect.message}`;
@@ -226,41 +228,17 @@ export class SessionRunner {
     else void this.maybeRelease();
   }
 
-  /** `initialize` reported a crashed turn whose `turn_recovered` event is still to come: hold the slot for it, bounded. */
-  awaitRecovery(handle: WorkerHandle, turnId: number, timeoutMs: number): void {
-    handle.recoveryPending = turnId;
-    setTimeout(() => {
-      if (handle.recoveryPending !== turnId) return;
-      handle.recoveryPending = null;
-      void this.maybeRelease();
-    }, timeoutMs).unref();
-  }
-
-  private blocked(): boolean {
-    return this.ctx.isStopped() || this.retiring || this.life.kind === "gaveUp" || this.life.kind === "backoff";
+  /** No worker may start now: stopping, retiring, backing off or given up. */
+  blocked(): boolean {
+    const kind = this.lives.kind;
+    return this.ctx.isStopped() || this.retiringNow || kind === "gaveUp" || kind === "backoff";
   }
 
   // ── hand-off ────────────────────────────────────────────────────────────────────────────────
 
   /** Runs the hand-off loop (coalesced: one at a time, re-run if woken meanwhile). */
   pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void (async () => {
-      try {
-        do {
-          this.pumpAgain = false;
-          await this.pumpOnce();
-        } while (this.pumpAgain && !this.ctx.isStopped());
-      } catch (err) {
-        this.noteError("hand-off", err);
-      } finally {
-        this.pumping = false;
-      }
-    })();
+    this.pumpLoop.run();
   }
 
   private async pumpOnce(): Promise<void> {
@@ -287,15 +265,15 @@ export class SessionRunner {
     const endsBefore = this.turnEnds;
     let fresh = false;
     for (const [i, item] of items.entries()) {
-      if (this.inFlight.has(item.messageId)) continue;
-      const outcome = await this.handOffTracked(handle, item);
+      if (this.handoffs.has(item.messageId)) continue;
+      const outcome = await this.handoffs.track(handle, item);
       if (!outcome.ok) {
         if (i > 0) this.markGrantUsed();
-        return this.retryHandoffLater(handle);
+        return this.handoffs.retryLater(handle);
       }
       if (outcome.fresh) fresh = true;
     }
-    this.handoffFailures = 0;
+    this.handoffs.succeeded();
     if (items.length) this.markGrantUsed();
     const want = this.continueWanted;
     if (want && handle.usable) {
@@ -314,42 +292,13 @@ export class SessionRunner {
     await this.maybeRelease();
   }
 
-  private async handOffTracked(handle: WorkerHandle, item: InboundItem): Promise<HandOffOutcome> {
-    this.inFlight.add(item.messageId);
-    try {
-      const outcome = await handOff(this, handle, item);
-      // Counted before the item leaves `inFlight`: a recovery decision waiting on it reads `newInputs`.
-      if (outcome.ok && outcome.fresh) handle.newInputs++;
-      return outcome;
-    } finally {
-      this.inFlight.delete(item.messageId);
-      this.ctx.changes.fire();
-    }
-  }
-
   private markGrantUsed(): void {
-    if (this.slotState.kind === "held") this.slotState.used = true;
+    this.slot.markUsed();
   }
 
-  private get grantUsed(): boolean {
-    return this.slotState.kind === "held" && this.slotState.used;
-  }
-
-  /**
-   * A hand-off the live worker refused (its enqueue write failed) or the host could not record (the
-   * `handoff` write failed) is tried again with backoff; meanwhile the slot goes to others unless a turn
-   * runs. A worker that is gone is the exit handler's business.
-   */
-  private retryHandoffLater(handle: WorkerHandle): void {
-    if (!handle.usable || this.handoffRetryTimer || this.ctx.isStopped()) return;
-    this.handoffFailures++;
-    const delayMs = backoffDelay(this.ctx.restart, this.handoffFailures);
-    this.log.info({ delayMs, attempt: this.handoffFailures }, "retrying the hand-off after a delay");
-    if (this.runningTurn === null && !this.grantUsed) this.releaseSlot();
-    this.handoffRetryTimer = setTimeout(() => {
-      this.handoffRetryTimer = null;
-      this.pump();
-    }, delayMs).unref();
+  /** A turn was started under the slot held now. */
+  get grantUsed(): boolean {
+    return this.slot.used;
   }
 
   /** New messages are kept back from the worker so that waiting sessions get the slot after this turn. */
@@ -360,231 +309,75 @@ export class SessionRunner {
   // ── turn slot ───────────────────────────────────────────────────────────────────────────────
 
   requestSlot(): void {
-    if (this.slotState.kind !== "none") return;
-    this.slotState = { kind: "requested" };
-    this.ctx.slots.request(this.id, (lease) => {
-      if (this.ctx.isStopped()) {
-        this.slotState = { kind: "none" };
-        return lease.release();
-      }
-      this.slotState = { kind: "held", lease, used: false };
-      this.ctx.changes.fire();
-      this.log.debug("turn slot granted");
-      this.pump();
-    });
+    this.slot.request();
   }
 
   releaseSlot(): void {
-    const slot = this.slotState;
-    if (slot.kind !== "held") return;
-    this.slotState = { kind: "none" };
-    slot.lease.release();
-    this.ctx.changes.fire();
-    this.log.debug("turn slot released");
+    this.slot.release();
   }
 
-  /**
-   * Releases the slot when the session rests: nothing pending here, and the worker says no turn is
-   * running or about to start (a turn end followed by no new turn_started).
-   */
-  async maybeRelease(): Promise<void> {
-    if (!this.holdsSlot) return this.armIdle();
-    if (this.hasWork() && !this.onlyHeldBackWork()) return;
-    const handle = this.worker;
-    if (handle?.usable) {
-      if (handle.recoveryPending !== null) return;
-      // A `live_state` answer can overtake a continue the worker is still taking (soak: the slot and the
-      // resume mark were dropped under a resuming turn); the caller asks again once it is answered.
-      if (handle.rest.awaiting) return;
-      let live: LiveState | null = null;
-      const resting = handle.rest.resting();
-      if (resting === false) return; // its turn-ending event said a turn with queued input follows
-      if (resting === null) {
-        try {
-          const view = await handle.client.query({ view: "live_state" });
-          if (view.view === "live_state") live = view;
-        } catch (err) {
-          if (handle.lostBy(err)) return; // the exit handler decides
-          this.log.warn({ err: errorText(err) }, "live_state query failed");
-        }
-      }
-      if (!this.holdsSlot || handle.rest.awaiting || (this.hasWork() && !this.onlyHeldBackWork())) return;
-      if (live && (!RESTING_STATES.has(live.state) || live.queuedInputs > 0)) return;
-    }
-    this.releaseSlot();
-    if (this.pendingItems().length > 0) {
-      this.log.debug("turn slot yielded to waiting sessions; asking again for the held-back messages");
-      this.requestSlot();
-      return;
-    }
-    if (hasResumeMark(this.store, this.id)) await this.store.commit(null, (tx) => clearResumeMark(tx, this.id));
-    this.armIdle();
+  /** Releases the slot when the session rests (rest-release.ts). */
+  maybeRelease(): Promise<void> {
+    return releaseWhenResting(this);
   }
 
   /** The only work left is messages held back for fairness: no turn, continue, recovery or hand-off in progress. */
-  private onlyHeldBackWork(): boolean {
+  onlyHeldBackWork(): boolean {
     return (
       this.holdingBack() &&
       this.starting === null &&
       this.runningTurn === null &&
       this.continueWanted === null &&
       !this.resumeWanted &&
-      this.inFlight.size === 0
+      this.handoffs.count === 0
     );
   }
 
   // ── worker lifecycle ────────────────────────────────────────────────────────────────────────
 
   /** The running worker (waiting for one being started), never spawning one; null if none. */
-  async liveWorker(): Promise<WorkerHandle | null> {
-    if (this.worker?.usable) return this.worker;
-    if (this.starting) return this.starting.catch(() => null);
-    return null;
+  liveWorker(): Promise<WorkerHandle | null> {
+    return this.lives.liveWorker();
   }
 
   /** The live worker, spawning and initializing one if needed; null if it cannot start now. */
-  async ensureWorker(): Promise<WorkerHandle | null> {
-    const current = this.worker;
-    if (current?.usable) return current;
-    if (this.starting) return this.starting;
-    if (current && !current.exited) {
-      await current.client.exited; // closing or dying: let it release the database first
-      await Promise.resolve(); // and let its exit handler run
-    }
-    if (this.worker?.usable) return this.worker;
-    if (this.starting) return this.starting;
-    if (this.blocked()) return null;
-    const starting: Extract<WorkerLife, { kind: "starting" }> = { kind: "starting", promise: Promise.resolve(null), handle: null };
-    this.life = starting;
-    starting.promise = this.startWorker(starting);
-    try {
-      return await starting.promise;
-    } finally {
-      if (this.life === starting) this.life = { kind: "none" };
-    }
+  ensureWorker(): Promise<WorkerHandle | null> {
+    return this.lives.ensureWorker();
   }
 
-  private async startWorker(life: Extract<WorkerLife, { kind: "starting" }>): Promise<WorkerHandle | null> {
-    let handle: WorkerHandle | null = null;
-    try {
-      const launch = await this.ctx.options.launch(this.id);
-      if (this.ctx.isStopped() || this.retiring) return null;
-      const spawned = WorkerHandle.spawn({
-        sessionId: this.id,
-        launch,
-        log: this.log,
-        onEvent: (h, params) => this.enqueueEvent(h, params),
-        coordinate: (params) => this.ctx.options.coordinate(this.id, params),
-        spare: this.ctx.takeSpare?.(launch),
-      });
-      handle = spawned;
-      life.handle = spawned;
-      void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
-      const init = await spawned.initialize(launch.init, this.ctx.initializeTimeoutMs);
-      await reconcileAtStart(this, spawned, init);
-      if (spawned.exited) return null; // died right after initialize: the exit handler restarts it
-      spawned.markReady();
-      this.life = { kind: "running", handle: spawned };
-      this.log.info(
-        { pid: spawned.pid, historyLength: init.historyLength, lastEventSeq: init.lastEventSeq, unfinishedTurn: init.unfinishedTurn, queuedInputs: init.queuedInputs },
-        "worker ready",
-      );
-      return spawned;
-    } catch (err) {
-      if (handle) {
-        handle.startFailed = true;
-        handle.markFailed();
-      }
-      if (this.life === life) this.life = { kind: "none" };
-      if (this.ctx.isStopped() || this.retiring) return null;
-      this.consecutiveFailures++;
-      this.lastErrorText = `worker start failed: ${errorText(err)}${handle?.lastProblem() ? ` (${handle.lastProblem()})` : ""}`;
-      this.log.warn({ err: errorText(err), attempt: this.consecutiveFailures }, "worker start failed");
-      this.releaseSlot();
-      this.scheduleRestart();
-      return null;
-    }
+  /** Waits (bounded) until this life has handed off what it can (handoff.ts). */
+  handoffsSettled(handle: WorkerHandle, timeoutMs = HANDOFF_SETTLE_MS): Promise<void> {
+    return this.handoffs.settled(handle, timeoutMs);
   }
 
-  /**
-   * A user message will start a new turn (and so supersede a recovered one): one handed off in this
-   * life that the worker did not have yet, or inputs it had queued. Items still stored (or being handed
-   * off) do not count: one may be a duplicate of what the recovered turn already holds (a host killed
-   * before its `handoff` write), which the worker drops, so nothing would start a turn. The recovered
-   * turn is continued instead, and `continueSuperseded` drops that continue once a hand-off proves fresh.
-   * Call after `handoffsSettled`, which lets the usual hand-offs finish first.
-   */
-  newInputPending(handle: WorkerHandle): boolean {
-    return handle.newInputs > 0 || (handle.init?.queuedInputs ?? 0) > 0;
+  /** A worker start failed (worker-life.ts counted it and schedules the restart). */
+  startFailed(error: string): void {
+    this.lastErrorText = error;
+    this.releaseSlot();
   }
 
-  /**
-   * Waits (bounded) until this life has handed off what it can: items pending while a slot is held, or in
-   * flight. Re-checked on each state change (`ctx.changes`), not polled.
-   */
-  async handoffsSettled(handle: WorkerHandle, timeoutMs = HANDOFF_SETTLE_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const busy = () => this.inFlight.size > 0 || (this.holdsSlot && !this.holdingBack() && this.pendingItems().length > 0);
-    while (busy() && handle.usable && !this.ctx.isStopped() && Date.now() < deadline) {
-      await this.ctx.changes.next(deadline - Date.now());
-    }
-  }
-
-  private onExit(handle: WorkerHandle, exit: WorkerExit): void {
-    handle.markExited();
-    this.ctx.changes.fire();
-    // Exits before `initialize` answered, or of a start that failed, are counted by startWorker.
-    if (this.worker !== handle || !handle.init || handle.startFailed) return;
-    this.life = { kind: "none" };
+  /** The worker of this life exited (`error`: unexpectedly, described; null: an expected stop). */
+  workerLost(error: string | null): void {
     this.cancelIdle();
     const wasTurn = this.runningTurn !== null;
     const hadSlot = this.holdsSlot;
     this.runningTurn = null;
     this.releaseSlot();
-    if (handle.expectedExit || this.ctx.isStopped()) {
-      this.log.info({ pid: handle.pid, exit }, "worker stopped");
-      if (!this.ctx.isStopped() && !this.retiring && this.wantsWorker()) this.pump();
-      return;
-    }
-    this.restartCount++;
-    this.consecutiveFailures++;
-    this.lastErrorText = handle.describeExit(exit);
-    this.log.warn({ pid: handle.pid, exit, restarts: this.restartCount, error: this.lastErrorText }, "worker exited unexpectedly");
+    if (error === null) return;
+    this.lastErrorText = error;
     if (hadSlot || wasTurn) this.resumeWanted = true;
-    this.scheduleRestart();
   }
 
-  private scheduleRestart(): void {
-    if (!this.wantsWorker() || this.ctx.isStopped() || this.retiring) return;
-    if (this.consecutiveFailures >= this.ctx.restart.maxAttempts) return this.giveUp();
-    const delay = restartDelay(this.ctx.restart, this.consecutiveFailures);
-    this.log.info({ delayMs: delay, attempt: this.consecutiveFailures }, "restarting the worker after a delay");
-    this.clearBackoff();
-    const timer = setTimeout(() => {
-      if (this.life.kind === "backoff" && this.life.timer === timer) this.life = { kind: "none" };
-      this.pump();
-    }, delay);
-    this.life = { kind: "backoff", timer, attempt: this.consecutiveFailures };
-  }
-
-  private clearBackoff(): void {
-    if (this.life.kind !== "backoff") return;
-    clearTimeout(this.life.timer);
-    this.life = { kind: "none" };
-  }
-
-  /** Stops restarting until new messages arrive or the user sends /continue; messages stay stored. */
-  private giveUp(): void {
-    this.clearBackoff();
-    this.life = { kind: "gaveUp", atSeq: Math.max(0, ...this.pendingItems().map((item) => item.seq)) };
+  /** The worker failed `failures` times in a row (worker-life.ts gave up): drop what waited for it and tell the user. */
+  gaveUp(failures: number): void {
     this.resumeWanted = false;
     this.continueWanted?.resolve?.({ accepted: false, reason: "the session worker keeps failing to start" });
     this.continueWanted = null;
     const last = this.lastErrorText ?? "unknown";
-    this.lastErrorText = `gave up after ${this.consecutiveFailures} failed worker starts in a row; last: ${last}`;
+    this.lastErrorText = `gave up after ${failures} failed worker starts in a row; last: ${last}`;
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
-    this.ctx.options.onGiveUp?.(this.id, this.consecutiveFailures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
+    this.ctx.options.onGiveUp?.(this.id, failures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
   }
 
   // ── idle shutdown ───────────────────────────────────────────────────────────────────────────
@@ -599,13 +392,13 @@ export class SessionRunner {
 
   /** Nothing to do and no slot held or wanted: the worker may be shut down when idle long enough. */
   resting(): boolean {
-    return this.slotState.kind === "none" && !this.hasWork() && !this.retiring && !this.ctx.isStopped();
+    return this.slot.unclaimed && !this.hasWork() && !this.retiringNow && !this.ctx.isStopped();
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────
 
   /** Events are processed one at a time in arrival (= seq) order, across worker lives. */
-  private enqueueEvent(handle: WorkerHandle, params: SessionEventParams): void {
+  enqueueEvent(handle: WorkerHandle, params: SessionEventParams): void {
     this.chain = this.chain
       .then(async () => {
         if (!(await handle.ready) && !handle.init) return;
@@ -623,10 +416,10 @@ export class SessionRunner {
 
   /** Graceful stop of the worker; `respawn` hands pending items to a new worker afterwards. */
   async stopWorker(options: { respawn: boolean; keepResumeMark: boolean; timeoutMs: number }): Promise<void> {
-    this.retiring = true;
+    this.retiringNow = true;
     try {
       this.cancelIdle();
-      this.clearBackoff();
+      this.lives.clearBackoff();
       this.continueWanted?.resolve?.({ accepted: false, reason: "the session was stopped" });
       this.continueWanted = null;
       this.resumeWanted = false;
@@ -637,12 +430,12 @@ export class SessionRunner {
       await withTimeout(this.chain, options.timeoutMs);
       this.runningTurn = null;
       this.releaseSlot();
-      this.resetFailures();
+      this.lives.resetFailures();
       if (!options.keepResumeMark && hasResumeMark(this.store, this.id)) {
         await this.store.commit(null, (tx) => clearResumeMark(tx, this.id));
       }
     } finally {
-      this.retiring = false;
+      this.retiringNow = false;
     }
     if (options.respawn && this.pendingItems().length > 0) setTimeout(() => this.pump(), RETIRE_RESPAWN_DELAY_MS).unref();
   }

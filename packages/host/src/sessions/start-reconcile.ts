@@ -35,7 +35,7 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
     await store.commit(null, (tx) => forgetSessionProgress(store, tx, r.id, init.lastAckedSeq));
   }
   if (decision.awaitRecoveryOf !== null) {
-    r.awaitRecovery(handle, decision.awaitRecoveryOf, RECOVERY_EVENT_WAIT_MS);
+    awaitRecovery(r, handle, decision.awaitRecoveryOf);
     return;
   }
   if (!decision.recovery) return;
@@ -45,6 +45,16 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
   if (!resume) return;
   await store.commit(null, (tx) => tx.put(HostKeys.autoContinue(r.id, resume.turnId), resume.attempt));
   r.apply([resumeEffect(resume, max)], handle);
+}
+
+/** A crashed turn whose `turn_recovered` event is still to come: the slot is held for it, bounded. */
+function awaitRecovery(r: SessionRunner, handle: WorkerHandle, turnId: number): void {
+  handle.recoveryPending = turnId;
+  setTimeout(() => {
+    if (handle.recoveryPending !== turnId) return;
+    handle.recoveryPending = null;
+    void r.maybeRelease();
+  }, RECOVERY_EVENT_WAIT_MS).unref();
 }
 
 /** Asks the user to /continue a recovered turn no notice was written for yet (`offeredKey`). */

@@ -11,6 +11,38 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Runs `body` one at a time: a `run()` while it runs makes it run once more afterwards (unless `stopped`). */
+export class CoalescedRun {
+  private running = false;
+  private again = false;
+
+  constructor(
+    private readonly body: () => Promise<void>,
+    private readonly stopped: () => boolean,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  run(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.body();
+        } while (this.again && !this.stopped());
+      } catch (err) {
+        this.onError(err);
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+}
+
 /** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
 export function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
