@@ -25,6 +25,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 const chat = privateChat(821, "GiveUp");
 const other = privateChat(822, "NewWithContinue");
+const third = privateChat(823, "ContinueThenGiveUp");
 let e2e: E2E;
 let broken: string;
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     start: false,
-    config: { adminUserIds: [chat.id, other.id], workers: { warm_spares: 0 } },
+    config: { adminUserIds: [chat.id, other.id, third.id], workers: { warm_spares: 0 } },
   });
   broken = join(e2e.dir, "worker-broken");
   const wrapper = join(e2e.dir, "worker.sh");
@@ -111,9 +112,38 @@ describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
     const before = logRecords().length;
     e2e.start();
     const started = await e2e.until(() => logRecords().slice(before).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
-    expect(started["sessions"]).toBe(0); // nothing waits for the archived session
+    expect(started).toMatchObject({ sessions: 0, continues: 0 }); // nothing waits for the archived session
     expect(await e2e.ask(other, "hello, new session")).toMatch(/^echo: [\s\S]*hello, new session$/);
     expect(logRecords().slice(before).filter((l) => l["msg"] === "continue sent")).toHaveLength(0);
     expect(e2e.model.requests.filter((r) => lastUserText(r).includes("a long task [slow]"))).toHaveLength(1);
+  });
+
+  it("a /continue whose session then gives up is dropped with the give-up: a restarted host does not send it unasked", async () => {
+    if (existsSync(broken)) rmSync(broken);
+    await e2e.stop();
+    e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
+    e2e.send(third, "task three [slow]");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("task three [slow]")), "the turn calling the model");
+    expect(await e2e.ask(third, "/cancel")).toMatch(/^Cancelled the running turn/);
+    writeFileSync(broken, "");
+    for (const pid of e2e.host!.workerPids()) process.kill(pid, "SIGKILL");
+    await e2e.until(() => e2e.host!.workerPids().length === 0, "the worker gone");
+
+    // Refused once the session gave up (or, on a slow machine, told it will continue first); either way the
+    // notice comes too (in either order).
+    e2e.send(third, "/continue");
+    await e2e.waitText(third.id, /^(⚠️ Could not continue: the session's worker could not be started \(it failed 3 times in a row; last: worker start failed: .*libstarling-test\.so.*\)\. Send \/continue to try again\.|Continuing the last turn…)$/s);
+    await e2e.waitText(third.id, NOTICE);
+    await e2e.stop();
+
+    rmSync(broken);
+    const before = logRecords().length;
+    e2e.start();
+    const started = await e2e.until(() => logRecords().slice(before).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
+    expect(started["continues"]).toBe(0);
+    // The turn waits for the user, who was told to send /continue again.
+    expect(await e2e.ask(third, "/continue")).toBe("Continuing the last turn…");
+    await e2e.waitText(third.id, /^echo: [\s\S]*task three \[slow\]$/);
+    expect(logRecords().slice(before).filter((l) => l["msg"] === "continue sent")).toHaveLength(1);
   });
 });

@@ -12,7 +12,8 @@ import { SlotClaim } from "./slot-claim.js";
 import type { TurnSlots } from "./turn-slots.js";
 import type { SessionLaunch, SupervisorOptions } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
-import { CoalescedRun, errorText, withTimeout } from "./util.js";
+import { clearWantedContinue, hasWantedContinue } from "./user-intent.js";
+import { CoalescedRun, errorText, withTimeout, WORKER_START_FAILED } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { WorkerLives } from "./worker-life.js";
 
@@ -370,13 +371,17 @@ export class SessionRunner {
 
   /** The worker failed `failures` times in a row (worker-life.ts gave up): drop what waited for it and tell the user. */
   gaveUp(failures: number): void {
-    this.resumeWanted = false;
-    this.continueWanted?.resolve?.({ accepted: false, reason: "the session worker keeps failing to start" });
-    this.continueWanted = null;
     const last = this.lastErrorText ?? "unknown";
+    this.resumeWanted = false;
+    this.continueWanted?.resolve?.({ accepted: false, reason: `${WORKER_START_FAILED} (it failed ${failures} times in a row; last: ${last})` });
+    this.continueWanted = null;
     this.lastErrorText = `gave up after ${failures} failed worker starts in a row; last: ${last}`;
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
+    // The user is told to send /continue again; a stored one would be sent, unasked, by a later host start.
+    if (hasWantedContinue(this.store, this.id)) {
+      this.store.commit(null, (tx) => clearWantedContinue(this.store, tx, this.id)).catch((err: unknown) => this.noteError("dropping the stored /continue", err));
+    }
     this.ctx.options.onGiveUp?.(this.id, failures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
   }
 

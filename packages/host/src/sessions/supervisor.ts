@@ -4,7 +4,7 @@ import { markResume, resumeMarkedSessions } from "./recovery.js";
 import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { ChangeSignal } from "./session-state.js";
-import { errorText, RESTING_STATES } from "./util.js";
+import { errorText, RESTING_STATES, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
 import type { SessionStatus, SupervisorOptions } from "./types.js";
@@ -18,8 +18,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** /continue answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
-/** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
-export const WORKER_START_FAILED = "the session's worker could not be started";
+export { WORKER_START_FAILED } from "./util.js";
 /** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
 export const RETRYING_KEPT = "trying again";
 
@@ -96,7 +95,7 @@ export class SessionSupervisor {
     const continues = wantedContinues(this.options.store);
     for (const { sessionId, turnId } of continues) this.runner(sessionId).requestContinue({ auto: false, turnId, reason: "user /continue" });
     const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store), ...continues.map((c) => c.sessionId)]);
-    this.options.log.info({ sessions: sessions.size }, "supervisor started");
+    this.options.log.info({ sessions: sessions.size, continues: continues.length }, "supervisor started");
     this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
   }

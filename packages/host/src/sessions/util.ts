@@ -3,6 +3,9 @@ import type { LiveState } from "@starling/protocol";
 /** Worker states in which no turn is running. */
 export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", "awaitingContinue", "crashed", "stopping"]);
 
+/** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
+export const WORKER_START_FAILED = "the session's worker could not be started";
+
 export function autoReason(attempt: number, max: number): string {
   return `automatic continue ${attempt}/${max} after the worker stopped mid-turn`;
 }
