@@ -7,6 +7,27 @@ import { cancelledByUser } from "./user-intent.js";
 import { errorText } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
+/** A session's events, processed one at a time in arrival (= seq) order, across worker lives. */
+export class EventChain {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly r: SessionRunner) {}
+
+  add(handle: WorkerHandle, params: SessionEventParams): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (!(await handle.ready) && !handle.init) return;
+        await processEvent(this.r, handle, params);
+      })
+      .catch((err: unknown) => this.r.noteError(`processing event seq ${params.seq} (${params.event.type})`, err));
+  }
+
+  /** Settles once every event added so far is processed. */
+  drained(): Promise<void> {
+    return this.chain;
+  }
+}
+
 /**
  * Processes one event of a session (called in seq order). Durable events: a seq the host already
  * processed is only acknowledged again; otherwise `onDurableEvent`, the processed seq and (for a

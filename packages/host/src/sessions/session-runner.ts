@@ -2,10 +2,11 @@ import type pino from "pino";
 import type { SessionEventParams } from "@starling/protocol";
 import type { InboundItem } from "../state/records.js";
 import type { RestartPolicy } from "./backoff.js";
-import { processEvent } from "./event-flow.js";
-import { continueSuperseded, HandOffTracker, sendContinue } from "./handoff.js";
+import { EventChain } from "./event-flow.js";
+import { HandOffTracker } from "./handoff.js";
 import { IdleShutdown } from "./idle-shutdown.js";
 import { clearResumeMark, hasResumeMark } from "./recovery.js";
+import { PendingContinue } from "./pending-continue.js";
 import { releaseWhenResting } from "./rest-release.js";
 import { ChangeSignal, type ContinueRequest, type SessionEffect, type WorkerLife } from "./session-state.js";
 import { SlotClaim } from "./slot-claim.js";
@@ -51,7 +52,7 @@ export class SessionRunner {
   private runningTurn: number | null = null;
   /** Turn endings applied (any kind): tells a pump whether one came while it handed off. */
   private turnEnds = 0;
-  private continueWanted: ContinueRequest | null = null;
+  private readonly continues = new PendingContinue(this);
   /** A worker should run even without new items: an interrupted turn is to be recovered. */
   private resumeWanted = false;
   private lastErrorText: string | null = null;
@@ -62,7 +63,7 @@ export class SessionRunner {
   private readonly slot: SlotClaim;
   private readonly handoffs = new HandOffTracker(this);
   private readonly pumpLoop: CoalescedRun;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly events = new EventChain(this);
 
   constructor(
     readonly id: string,
@@ -111,7 +112,7 @@ export class SessionRunner {
 
   /** A /continue (or automatic continue) is waiting for a slot and a worker. */
   get continuePending(): ContinueRequest | null {
-    return this.continueWanted;
+    return this.continues.current;
   }
 
   /** A turn slot is held now. */
@@ -141,7 +142,7 @@ export class SessionRunner {
   wantsWorker(): boolean {
     return (
       this.runningTurn !== null ||
-      this.continueWanted !== null ||
+      this.continues.current !== null ||
       this.resumeWanted ||
       this.handoffs.count > 0 ||
       this.pendingItems().length > 0
@@ -172,25 +173,20 @@ export class SessionRunner {
 
   /** Queues the user's /continue (sent once a slot and a worker are there). */
   requestContinue(request: ContinueRequest): void {
-    this.continueWanted = request;
+    this.continues.set(request);
     this.pump();
   }
 
   /** A continue that could not be sent (its worker stopped first) waits for the next worker, unless another one does. */
   requeueContinue(request: ContinueRequest): void {
-    this.log.info({ auto: request.auto, turnId: request.turnId }, "the worker stopped before the continue was sent; it goes to the next worker");
-    if (!this.continueWanted) this.continueWanted = request;
-    else request.resolve?.({ accepted: false, reason: "superseded by a newer /continue" });
+    this.continues.requeue(request);
     this.pump();
   }
 
   /** Withdraws a continue (the user's or an automatic one) still waiting for a slot or a worker; null if there is none. */
   withdrawContinue(reason: string): ContinueRequest | null {
-    const want = this.continueWanted;
-    if (!want) return null;
-    this.continueWanted = null;
-    want.resolve?.({ accepted: false, reason });
-    this.log.info({ auto: want.auto, turnId: want.turnId, reason }, "continue withdrawn");
+    const want = this.continues.drop(reason);
+    if (want) this.log.info({ auto: want.auto, turnId: want.turnId, reason }, "continue withdrawn");
     return want;
   }
 
@@ -217,7 +213,7 @@ export class SessionRunner {
           break;
         case "continue":
           if (effect.request.turnId !== null) handle.continued.add(effect.request.turnId);
-          this.continueWanted = effect.request;
+          this.continues.set(effect.request);
           break;
       }
     }
@@ -225,7 +221,7 @@ export class SessionRunner {
 
   /** After a processed durable event: send a wanted continue, or release the slot if the session rests. */
   settle(): void {
-    if (this.continueWanted) this.pump();
+    if (this.continues.current) this.pump();
     else void this.maybeRelease();
   }
 
@@ -247,7 +243,7 @@ export class SessionRunner {
       this.releaseSlot();
       return;
     }
-    if (this.pendingItems().length === 0 && !this.continueWanted && !this.resumeWanted) {
+    if (this.pendingItems().length === 0 && !this.continues.current && !this.resumeWanted) {
       await this.maybeRelease();
       return;
     }
@@ -269,32 +265,18 @@ export class SessionRunner {
       if (this.handoffs.has(item.messageId)) continue;
       const outcome = await this.handoffs.track(handle, item);
       if (!outcome.ok) {
-        if (i > 0) this.markGrantUsed();
+        if (i > 0) this.slot.markUsed();
         return this.handoffs.retryLater(handle);
       }
       if (outcome.fresh) fresh = true;
     }
     this.handoffs.succeeded();
-    if (items.length) this.markGrantUsed();
-    const want = this.continueWanted;
-    if (want && handle.usable) {
-      this.continueWanted = null;
-      if (continueSuperseded(want, handle.newInputs)) {
-        this.log.info({ turnId: want.turnId }, "automatic continue dropped: a new message supersedes the recovered turn");
-      } else {
-        if (want.turnId !== null) handle.continued.add(want.turnId);
-        await sendContinue(this, handle, want);
-      }
-      this.markGrantUsed();
-    }
+    if (items.length) this.slot.markUsed();
+    if (await this.continues.send(handle)) this.slot.markUsed();
     // A fresh message the worker took always starts a turn whose (durable) end calls settle(): unless a
     // turn ended meanwhile (it may have been that one), asking the worker now would only hear "busy".
     if (fresh && this.turnEnds === endsBefore) return;
     await this.maybeRelease();
-  }
-
-  private markGrantUsed(): void {
-    this.slot.markUsed();
   }
 
   /** A turn was started under the slot held now. */
@@ -306,8 +288,6 @@ export class SessionRunner {
   holdingBack(): boolean {
     return this.grantUsed && this.ctx.slots.othersWaiting(this.id);
   }
-
-  // ── turn slot ───────────────────────────────────────────────────────────────────────────────
 
   requestSlot(): void {
     this.slot.request();
@@ -328,7 +308,7 @@ export class SessionRunner {
       this.holdingBack() &&
       this.starting === null &&
       this.runningTurn === null &&
-      this.continueWanted === null &&
+      this.continues.current === null &&
       !this.resumeWanted &&
       this.handoffs.count === 0
     );
@@ -373,8 +353,7 @@ export class SessionRunner {
   gaveUp(failures: number): void {
     const last = this.lastErrorText ?? "unknown";
     this.resumeWanted = false;
-    this.continueWanted?.resolve?.({ accepted: false, reason: `${WORKER_START_FAILED} (it failed ${failures} times in a row; last: ${last})` });
-    this.continueWanted = null;
+    this.continues.drop(`${WORKER_START_FAILED} (it failed ${failures} times in a row; last: ${last})`);
     this.lastErrorText = `gave up after ${failures} failed worker starts in a row; last: ${last}`;
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
@@ -384,8 +363,6 @@ export class SessionRunner {
     }
     this.ctx.options.onGiveUp?.(this.id, failures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
   }
-
-  // ── idle shutdown ───────────────────────────────────────────────────────────────────────────
 
   armIdle(): void {
     this.idle.arm();
@@ -400,21 +377,9 @@ export class SessionRunner {
     return this.slot.unclaimed && !this.hasWork() && !this.retiringNow && !this.ctx.isStopped();
   }
 
-  // ── events ──────────────────────────────────────────────────────────────────────────────────
-
-  /** Events are processed one at a time in arrival (= seq) order, across worker lives. */
+  /** Events are processed one at a time in arrival (= seq) order, across worker lives (event-flow.ts). */
   enqueueEvent(handle: WorkerHandle, params: SessionEventParams): void {
-    this.chain = this.chain
-      .then(async () => {
-        if (!(await handle.ready) && !handle.init) return;
-        await processEvent(this, handle, params);
-      })
-      .catch((err: unknown) => this.noteError(`processing event seq ${params.seq} (${params.event.type})`, err));
-  }
-
-  /** Waits for every event received so far to be processed. */
-  drainEvents(): Promise<void> {
-    return this.chain;
+    this.events.add(handle, params);
   }
 
   // ── controls ────────────────────────────────────────────────────────────────────────────────
@@ -425,14 +390,13 @@ export class SessionRunner {
     try {
       this.cancelIdle();
       this.lives.clearBackoff();
-      this.continueWanted?.resolve?.({ accepted: false, reason: "the session was stopped" });
-      this.continueWanted = null;
+      this.continues.drop("the session was stopped");
       this.resumeWanted = false;
       this.ctx.changes.fire();
       if (this.starting) await this.starting.catch(() => null);
       const handle = this.worker;
       if (handle && !handle.exited) await handle.close(options.timeoutMs);
-      await withTimeout(this.chain, options.timeoutMs);
+      await withTimeout(this.events.drained(), options.timeoutMs);
       this.runningTurn = null;
       this.releaseSlot();
       this.lives.resetFailures();

@@ -36,8 +36,8 @@ describe("hand-off and event processing", () => {
     expect(users).toHaveLength(1);
     expect(users[0]).toMatchObject({ messageId: item.messageId });
 
-    const seq = harness.store.processedSeq("c1.foreground");
-    expect(seq).toBeGreaterThan(0);
+    // Recorded (onDurableEvent) inside the event_processed commit's build: wait for that batch to be durable.
+    await waitUntil(() => harness.store.processedSeq("c1.foreground") > 0, "the processed seq stored");
     expect(harness.activity.map((a) => a.event.type)).toContain("turn_started");
     await waitUntil(() => !sup.status("c1.foreground").turnRunning, "turn to end");
     expect(sup.status("c1.foreground")).toMatchObject({ workerRunning: true, turnRunning: false, queuePosition: null, restarts: 0, lastError: null });
