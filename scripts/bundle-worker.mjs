@@ -9,12 +9,13 @@
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
 import { execFileSync } from "node:child_process";
-import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
+import { trimCodeCache } from "./snapshot-code-cache.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "packages/worker/dist/main.js");
@@ -165,6 +166,9 @@ function __starlingImport(specifier) {
   require("node:v8").startupSnapshot.addSerializeCallback(() => {
     for (const [o, f] of saved) o.randomUUID = f;
     for (const name of missing) delete Array.prototype[name];
+    // For the build's code cache trim (scripts/snapshot-code-cache.mjs): the built-ins now in the heap.
+    const builtinsOut = process.env.STARLING_SNAPSHOT_BUILTINS_OUT;
+    if (builtinsOut) require("node:fs").writeFileSync(builtinsOut, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13))));
   });
 }
 `;
@@ -250,7 +254,13 @@ async function buildSnapshot(inputs) {
     // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
     try {
       // Written beside and renamed: a worker starting during a rebuild reads the old blob or the new one, never half of one.
-      execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], { cwd: dist, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+      execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], {
+        cwd: dist,
+        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+        env: { ...process.env, STARLING_SNAPSHOT_BUILTINS_OUT: `${blob}.builtins.json` },
+      });
+      trimBlobCodeCache(`${blob}.tmp`, `${blob}.builtins.json`);
       renameSync(`${blob}.tmp`, blob);
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
@@ -261,5 +271,26 @@ async function buildSnapshot(inputs) {
     console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);
     rmSync(blob, { force: true });
     return null;
+  }
+}
+
+/**
+ * Drops the code cache of built-ins the snapshot already holds compiled (scripts/snapshot-code-cache.mjs:
+ * ~1.9 MB of private memory per worker), then starts the trimmed blob once (a worker whose stdin is closed
+ * exits 0 at once). Should either step fail, the blob stays as Node wrote it, with a warning.
+ */
+function trimBlobCodeCache(blob, builtinsFile) {
+  const trimmed = `${blob}.trimmed`;
+  try {
+    const loaded = JSON.parse(readFileSync(builtinsFile, "utf8"));
+    const result = trimCodeCache(blob, trimmed, loaded);
+    if (!result) throw new Error("no code cache found where Node 20 puts it");
+    execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", trimmed], { input: "", stdio: ["pipe", "ignore", "pipe"], timeout: 30_000 });
+    renameSync(trimmed, blob);
+  } catch (err) {
+    console.warn(`bundle-worker: the snapshot keeps its whole code cache: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    rmSync(trimmed, { force: true });
+    rmSync(builtinsFile, { force: true });
   }
 }

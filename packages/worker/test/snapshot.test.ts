@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { startFakeOpenAI, type FakeOpenAI } from "../../../test/fakes/openai-server.js";
 import { waitLimit } from "../../../test/fakes/wait-limit.js";
+import { readCodeCache, trimCodeCache } from "../../../scripts/snapshot-code-cache.mjs";
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 const script = join(dist, "snapshot.bundle.cjs");
@@ -26,6 +27,8 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
   let builderTmp: string;
   let blob: string;
   let fake: FakeOpenAI;
+  let loadedAtBuild: string[];
+  let cacheBefore: string[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "starling-snapshot-test-"));
@@ -34,9 +37,13 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     blob = join(dir, "worker.blob");
     execFileSync(process.execPath, [...(manifest?.nodeFlags ?? []), "--snapshot-blob", blob, "--build-snapshot", script], {
       cwd: dist,
-      env: { ...process.env, TMPDIR: builderTmp },
+      env: { ...process.env, TMPDIR: builderTmp, STARLING_SNAPSHOT_BUILTINS_OUT: join(dir, "builtins.json") },
       stdio: ["ignore", "ignore", "pipe"],
     });
+    // As `pnpm build` ships it: without the code cache of built-ins the snapshot holds compiled.
+    loadedAtBuild = JSON.parse(readFileSync(join(dir, "builtins.json"), "utf8")) as string[];
+    cacheBefore = readCodeCache(readFileSync(blob))?.entries.map((e) => e.id) ?? [];
+    trimCodeCache(blob, blob, loadedAtBuild);
     fake = await startFakeOpenAI();
   });
 
@@ -48,6 +55,17 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
   it("removes the warm-up's workspace when it is built", () => {
     expect(existsSync(blob)).toBe(true);
     expect(readdirSync(builderTmp)).toEqual([]);
+  });
+
+  it("keeps the code cache only of built-ins compiled after start (and of every context's own scripts)", () => {
+    const after = readCodeCache(readFileSync(blob))?.entries.map((e) => e.id) ?? [];
+    // node:path is loaded while the snapshot is built, node:http only after start (scripts/bundle-worker.mjs).
+    expect(loadedAtBuild).toContain("path");
+    expect(loadedAtBuild).not.toContain("http");
+    expect(cacheBefore).toEqual(expect.arrayContaining(["path", "http", "internal/per_context/primordials"]));
+    expect(after).not.toContain("path");
+    expect(after).toEqual(expect.arrayContaining(["http", "internal/per_context/primordials"]));
+    expect(after.length).toBeLessThan(cacheBefore.length);
   });
 
   /** A worker started from the test's blob in a new workspace, with `env` added. */

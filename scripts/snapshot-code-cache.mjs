@@ -1,0 +1,74 @@
+// The code cache inside the worker's start-up snapshot blob, trimmed (called by scripts/bundle-worker.mjs).
+// Node 20 keeps every byte of a --snapshot-blob in private memory for the life of the process, and the
+// blob carries V8 code caches for ~320 built-in modules (2.9 MB), each copied into malloc at start. A
+// built-in that was loaded while the snapshot was built sits compiled in the snapshot's heap and is never
+// compiled again, so its cache is dead weight: ~1.9 MB of private memory per worker. The caches of
+// built-ins loaded after start (node:http, node:net, … bound after deserialisation) and of the scripts
+// every new context, realm or thread runs (internal/per_context, bootstrap, main) are kept.
+//
+// Layout (Node 20, src/node_snapshotable.cc, SnapshotData::ToBlob): the blob's last field is the code
+// cache, a vector<CodeCacheInfo>: uint64 count, then per entry uint64 id length, id bytes, uint64 data
+// length, data bytes (little-endian). The vector is found as the one offset from which it parses to the
+// exact end of the file with plausible ids; no match (another layout) leaves the blob alone.
+import { readFileSync, writeFileSync } from "node:fs";
+
+/** Built-ins whose cache stays even when the snapshot holds them: run again for every new context, realm or thread. */
+const ALWAYS_KEPT = /^internal\/(per_context|bootstrap|main)\//;
+
+/**
+ * The code cache entries of a blob: where the vector starts and each entry's id and byte range.
+ * @param {Buffer} buf
+ * @returns {{ offset: number, entries: { id: string, start: number, end: number }[] } | null}
+ */
+export function readCodeCache(buf) {
+  for (let offset = buf.length - 8; offset >= 0; offset--) {
+    const entries = parseFrom(buf, offset);
+    if (entries) return { offset, entries };
+  }
+  return null;
+}
+
+/** @param {Buffer} buf @param {number} offset */
+function parseFrom(buf, offset) {
+  const count = Number(buf.readBigUInt64LE(offset));
+  if (count < 1 || count > 5000) return null;
+  const entries = [];
+  let at = offset + 8;
+  for (let i = 0; i < count; i++) {
+    const start = at;
+    if (at + 8 > buf.length) return null;
+    const idLength = Number(buf.readBigUInt64LE(at));
+    at += 8;
+    if (idLength < 1 || idLength > 200 || at + idLength > buf.length) return null;
+    const id = buf.toString("latin1", at, at + idLength);
+    if (!/^[\w/.-]+$/.test(id)) return null;
+    at += idLength;
+    if (at + 8 > buf.length) return null;
+    const dataLength = Number(buf.readBigUInt64LE(at));
+    at += 8;
+    if (dataLength > buf.length - at) return null;
+    at += dataLength;
+    entries.push({ id, start, end: at });
+  }
+  return at === buf.length ? entries : null;
+}
+
+/**
+ * Writes `to`: the blob at `from` without the code cache of the built-ins in `loadedAtBuild` (ids as in
+ * `process.moduleLoadList`'s "NativeModule <id>" while the snapshot was built). Returns what it dropped,
+ * or null (nothing written) when the blob's code cache cannot be found.
+ * @param {string} from @param {string} to @param {readonly string[]} loadedAtBuild
+ * @returns {{ kept: number, dropped: number, droppedBytes: number } | null}
+ */
+export function trimCodeCache(from, to, loadedAtBuild) {
+  const buf = readFileSync(from);
+  const cache = readCodeCache(buf);
+  if (!cache) return null;
+  const loaded = new Set(loadedAtBuild);
+  const kept = cache.entries.filter((e) => !loaded.has(e.id) || ALWAYS_KEPT.test(e.id));
+  const count = Buffer.alloc(8);
+  count.writeBigUInt64LE(BigInt(kept.length));
+  writeFileSync(to, Buffer.concat([buf.subarray(0, cache.offset), count, ...kept.map((e) => buf.subarray(e.start, e.end))]));
+  const droppedBytes = cache.entries.reduce((sum, e) => sum + e.end - e.start, 0) - kept.reduce((sum, e) => sum + e.end - e.start, 0);
+  return { kept: kept.length, dropped: cache.entries.length - kept.length, droppedBytes };
+}
