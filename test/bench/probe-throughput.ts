@@ -2,7 +2,7 @@
 // host, of its workers and of this process (the fake Bot API and fake model) per measured turn.
 //   npx tsx test/bench/probe-throughput.ts [conversations=100] [rounds=4] [--floor]
 // PROBE_PROF=<dir> writes V8 CPU profiles of the host and every worker there (workers through a wrapper script named in `agent_server.path`).
-// PROBE_WORKER=<executable> runs another worker build (PROBE_HOST_MAIN another host build).
+// PROBE_WORKER=<executable> runs another worker build (PROBE_HOST_MAIN another host build); PROBE_SKILLS=<n> seeds n skills.
 // PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags.
 // A development probe, not part of `pnpm bench` (which measures the same level against the floor).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -69,6 +69,12 @@ if (workerFlags !== undefined) {
   const blobFlags = process.env["PROBE_WORKER_BUNDLE"] ? "" : (manifest.nodeFlags ?? []).join(" ");
   writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${blobFlags} ${workerFlags} ${process.env["PROBE_WORKER_BUNDLE"] ? fileURLToPath(new URL("../../packages/worker/dist/main.bundle.js", import.meta.url)) : `--snapshot-blob ${blob}`} "$@"\n`, { mode: 0o755 });
   config["agent_server"] = { path: wrapper };
+}
+// PROBE_SKILLS=<n>: n stored skills (rundir/.skill), which the host copies into every conversation's workspace.
+for (let i = 0; i < Number(process.env["PROBE_SKILLS"] ?? 0); i++) {
+  const skill = join(dir, "workdir", "rundir", ".skill", `probe-skill-${i}`);
+  mkdirSync(skill, { recursive: true });
+  writeFileSync(join(skill, "SKILL.md"), `---\nname: probe-skill-${i}\ndescription: Use when the probe asks for skill ${i}\n---\n${"Step: do the thing carefully.\n".repeat(40)}`);
 }
 // PROBE_WORKER=<executable> starts that worker command instead (e.g. a script that execs node with a pinned copy of the blob), for a back-to-back pair of worker builds.
 if (process.env["PROBE_WORKER"]) config["agent_server"] = { path: process.env["PROBE_WORKER"] };
