@@ -7,17 +7,21 @@ export const IDLE_GC_MS = 5000;
 export const IDLE_GC_GROWTH_BYTES = 2 * 1024 * 1024;
 
 /**
- * A compacting full garbage collection when the session has been quiet for IDLE_GC_MS and the heap
- * grew by IDLE_GC_GROWTH_BYTES since the last one. Each turn leaves its request body, stream chunks
- * and events behind; V8 collects its old generation only when an allocation limit is reached, and
- * that limit grows with the heap, so a worker resting between messages kept garbage it no longer
- * needed: live heap +2.7 kB per turn, RssAnon +50-100 kB per turn (test/bench/worker-growth.ts).
- * Compaction moves the survivors together so whole pages go back to the system. It costs tens of
- * ms of CPU, once per pause, and only after a pause (never between the turns of a busy session).
+ * A compacting full garbage collection when the session has been quiet for IDLE_GC_MS: the first time
+ * whatever the heap did, then each time the heap grew by IDLE_GC_GROWTH_BYTES since the last one.
+ * Each turn leaves its request body, stream chunks and events behind; V8 collects its old generation
+ * only when an allocation limit is reached, and that limit grows with the heap, so a worker resting
+ * between messages kept garbage it no longer needed: live heap +2.7 kB per turn, RssAnon +50-100 kB
+ * per turn (test/bench/worker-growth.ts). Start-up, `initialize` and the first turns leave ~2 MB of
+ * V8 pages behind as well, less than the growth rule waits for, hence the first pause always collects
+ * (docs/PERFORMANCE.md "Worker memory (session 8)"). Compaction moves the survivors together so whole
+ * pages go back to the system. It costs tens of ms of CPU, once per pause, and only after a pause
+ * (never between the turns of a busy session).
  */
 export class IdleCollector {
   private timer: NodeJS.Timeout | undefined;
   private baseline: number | undefined;
+  private collected = false;
   private readonly gc = exposeGc();
 
   /** The session did something: look at the heap once it has been quiet for IDLE_GC_MS. */
@@ -35,8 +39,9 @@ export class IdleCollector {
 
   private idle(): void {
     this.timer = undefined;
-    if (!this.gc || getHeapStatistics().used_heap_size - (this.baseline ?? 0) < IDLE_GC_GROWTH_BYTES) return;
+    if (!this.gc || (this.collected && getHeapStatistics().used_heap_size - (this.baseline ?? 0) < IDLE_GC_GROWTH_BYTES)) return;
     this.gc();
+    this.collected = true;
     this.baseline = getHeapStatistics().used_heap_size;
   }
 }
