@@ -4,7 +4,8 @@
 // built-in that was loaded while the snapshot was built sits compiled in the snapshot's heap and is never
 // compiled again, so its cache is dead weight: ~1.9 MB of private memory per worker. The caches of
 // built-ins loaded after start (node:http, node:net, … bound after deserialisation) and of the scripts
-// every new context, realm or thread runs (internal/per_context, bootstrap, main) are kept.
+// every new context, realm or thread runs (internal/per_context, bootstrap, main/worker_thread) are
+// kept; those of built-ins a worker never loads (NEVER_LOADED) are dropped as well.
 //
 // Layout (Node 20, src/node_snapshotable.cc, SnapshotData::ToBlob): the blob's last field is the code
 // cache, a vector<CodeCacheInfo>: uint64 count, then per entry uint64 id length, id bytes, uint64 data
@@ -13,7 +14,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 /** Built-ins whose cache stays even when the snapshot holds them: run again for every new context, realm or thread. */
-const ALWAYS_KEPT = /^internal\/(per_context|bootstrap|main)\//;
+const ALWAYS_KEPT = /^internal\/(per_context|bootstrap)\/|^internal\/main\/worker_thread$/;
+/**
+ * Built-ins a worker never loads (the REPL, the test runner, the debugger, watch mode, other entry
+ * modes, cluster, WASI): their caches go too (~0.3 MB). Should one be loaded after all, Node compiles
+ * it from its source, once.
+ */
+const NEVER_LOADED = /^(repl|internal\/repl(\/.*)?|test|internal\/test_runner\/.*|internal\/debugger\/.*|internal\/deps\/acorn\/.*|internal\/watch_mode\/.*|internal\/main\/.*|wasi|cluster|internal\/cluster\/.*)$/;
 
 /**
  * The code cache entries of a blob: where the vector starts and each entry's id and byte range.
@@ -65,7 +72,7 @@ export function trimCodeCache(from, to, loadedAtBuild) {
   const cache = readCodeCache(buf);
   if (!cache) return null;
   const loaded = new Set(loadedAtBuild);
-  const kept = cache.entries.filter((e) => !loaded.has(e.id) || ALWAYS_KEPT.test(e.id));
+  const kept = cache.entries.filter((e) => ALWAYS_KEPT.test(e.id) || (!loaded.has(e.id) && !NEVER_LOADED.test(e.id)));
   const count = Buffer.alloc(8);
   count.writeBigUInt64LE(BigInt(kept.length));
   writeFileSync(to, Buffer.concat([buf.subarray(0, cache.offset), count, ...kept.map((e) => buf.subarray(e.start, e.end))]));

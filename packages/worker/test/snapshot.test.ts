@@ -57,13 +57,15 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     expect(readdirSync(builderTmp)).toEqual([]);
   });
 
-  it("keeps the code cache only of built-ins compiled after start (and of every context's own scripts)", () => {
+  it("keeps the code cache only of built-ins a worker may compile after start (and of every context's own scripts)", () => {
     const after = readCodeCache(readFileSync(blob))?.entries.map((e) => e.id) ?? [];
     // node:path is loaded while the snapshot is built, node:http only after start (scripts/bundle-worker.mjs).
     expect(loadedAtBuild).toContain("path");
     expect(loadedAtBuild).not.toContain("http");
     expect(cacheBefore).toEqual(expect.arrayContaining(["path", "http", "internal/per_context/primordials"]));
     expect(after).not.toContain("path");
+    expect(cacheBefore).toContain("repl"); // never loaded by a worker: dropped too
+    expect(after).not.toContain("repl");
     expect(after).toEqual(expect.arrayContaining(["http", "internal/per_context/primordials"]));
     expect(after.length).toBeLessThan(cacheBefore.length);
   });
