@@ -1,6 +1,7 @@
 // One end-to-end setup per test file: fake Telegram + fake model + config + the real `starling` CLI,
 // with helpers that read the chat the way a user sees it.
 import { existsSync, readFileSync } from "node:fs";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type Responder } from "../fakes/openai-server.js";
 import { startFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser, type SentMessage } from "../fakes/telegram-api.js";
@@ -162,6 +163,24 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
   };
   if (options.start !== false) e2e.start();
   return e2e;
+}
+
+/**
+ * One E2E for a test file whose tests start their own hosts: made before the file's tests (not
+ * started), a host a failed test left running is killed after it, and all is closed at the end.
+ */
+export function useE2E(options: Omit<E2EOptions, "start">, set: (e2e: E2E) => void): void {
+  let e2e: E2E | undefined;
+  beforeAll(async () => {
+    e2e = await startE2E({ ...options, start: false });
+    set(e2e);
+  });
+  afterEach(async () => {
+    if (e2e?.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+  });
+  afterAll(async () => {
+    await e2e?.close();
+  });
 }
 
 /** The process exists (signal 0 reaches it). */

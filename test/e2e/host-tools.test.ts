@@ -2,10 +2,10 @@
 // update_plan shows in the progress panel and /status, and a cron task the agent creates fires once
 // at its time, also when the host restarts just before the slot or is killed just after it
 // (STARLING_CRASH_AT=cron_slot), while a slot missed during downtime is skipped and reported once.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastUserText, panels, requestText, sleep, startE2E, type E2E } from "./fixture.js";
+import { afterTool, lastUserText, panels, requestText, sleep, type E2E, useE2E } from "./fixture.js";
 
 const PLAN = [
   { step: "read the notes", status: "completed" },
@@ -66,15 +66,7 @@ const chats = {
   tellCrash: privateChat(906, "Tell crash"),
 };
 
-beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
-});
-afterEach(async () => {
-  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
-});
-afterAll(async () => {
-  await e2e?.close();
-});
+useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
 
 const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 const cronAnswers = (chatId: number, name: string) => texts(chatId).filter((t) => t.includes(`cron ran ${name}`));

@@ -6,10 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { contentText, lastUserText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { contentText, lastUserText, sleep, useE2E, wireMessages, type E2E } from "./fixture.js";
 
 const skillMd = (name: string, description: string) => `---\nname: ${name}\ndescription: ${description}\n---\nSay hello the ${name} way.\n`;
 
@@ -48,15 +48,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 let e2e: E2E;
 const chats = { a: privateChat(1001, "Writer"), b: privateChat(1002, "Reader"), c: privateChat(1003, "Late"), crash: privateChat(1004, "Crash") };
 
-beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
-});
-afterEach(async () => {
-  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
-});
-afterAll(async () => {
-  await e2e?.close();
-});
+useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
 
 /** The system prompt of the model request that answered `text`. */
 function systemFor(text: string): string {

@@ -122,7 +122,7 @@ export class SessionSupervisor {
     const pending = r.continuePending;
     if (pending) {
       // Stored before the continue is dropped from memory (a failed write leaves it as it was).
-      await store.commit(null, (tx) => {
+      await store.commit("user_cancel", (tx) => {
         clearWantedContinue(store, tx, sessionId);
         if (pending.turnId !== null) markCancelledByUser(tx, sessionId, pending.turnId);
       });
@@ -138,7 +138,7 @@ export class SessionSupervisor {
     const handle = await r.liveWorker();
     if (!handle?.usable) return nothingToCancel(r.queuePosition());
     const turnId = r.runningTurnId;
-    if (turnId !== null) await store.commit(null, (tx) => markCancelledByUser(tx, sessionId, turnId));
+    if (turnId !== null) await store.commit("user_cancel", (tx) => markCancelledByUser(tx, sessionId, turnId));
     try {
       return await handle.client.cancel({ reason });
     } catch (err) {
@@ -176,7 +176,7 @@ export class SessionSupervisor {
     const queued = !r.holdsSlot && !this.slots.hasCapacity();
     const turnId = live?.unfinishedTurn?.turnId ?? null;
     // Stored before the user is told: a host restarted before the worker answers sends it then (start()).
-    await this.options.store.commit(null, (tx) => {
+    await this.options.store.commit("user_continue", (tx) => {
       storeWantedContinue(this.options.store, tx, sessionId, turnId);
       markResume(this.options.store, tx, sessionId);
     });

@@ -34,6 +34,10 @@ export const HOST_CRASH_POINTS = [
   "web_event",
   /** Start: this machine's boot id stored; after a reboot every outbox item marked a possible duplicate (state/boot.ts). */
   "boot",
+  /** A user's /cancel: the running turn (or a continue still waiting) marked cancelled before the worker is asked (sessions/user-intent.ts). */
+  "user_cancel",
+  /** A user's /continue stored (and the session's resume mark) before the user is answered; a restarted host sends it (sessions/user-intent.ts). */
+  "user_continue",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 

@@ -1,0 +1,80 @@
+// kill -9 of the host at the commit points of a user's /cancel and /continue (STARLING_CRASH_AT
+// user_cancel, user_continue; ARCHITECTURE §5.4): the host dies after storing what the user asked and
+// before carrying it out or answering. After a restart the cancelled turn stays stopped until /continue,
+// and a continue is carried out once: the message is answered exactly once.
+import { describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { lastUserText, sleep, type E2E, useE2E } from "./fixture.js";
+
+const chats = { cancel: privateChat(811, "Cancel crash"), continue: privateChat(812, "Continue crash") };
+
+/** A message's first model call is slow (the turn is running when /cancel comes); a resumed one answers at once. */
+const asked = new Map<string, number>(); // model calls by the message's [tag]
+function respond(req: RecordedRequest): ScriptedReply {
+  const tag = /\[([\w-]+)\]/.exec(lastUserText(req))?.[1] ?? "none";
+  const n = (asked.get(tag) ?? 0) + 1;
+  asked.set(tag, n);
+  return n === 1 ? { delayMs: 8_000, text: `Slow answer to ${tag}.` } : { text: `Answer to ${tag}.` };
+}
+
+let e2e: E2E;
+
+useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
+
+/** Starts a host that kills itself at `point`, sends a slow message and waits until the model has it. */
+async function slowTurn(point: string, chat: (typeof chats)[keyof typeof chats], tag: string) {
+  const host = e2e.start({ STARLING_CRASH_AT: point });
+  e2e.send(chat, `a slow one [${tag}]`);
+  await e2e.until(() => asked.get(tag) === 1, "the model asked for the slow message");
+  return host;
+}
+
+async function diesAt(host: ReturnType<E2E["start"]>, point: string): Promise<void> {
+  const exit = await Promise.race([host.exited, sleep(60_000).then(() => null)]);
+  expect(exit, `the host killed itself at ${point}`).toEqual({ code: null, signal: "SIGKILL" });
+}
+
+const copiesOf = (chatId: number, text: string) => e2e.replies(chatId).filter((m) => (m.text ?? "").includes(text));
+
+describe("a user's /cancel and /continue across a host crash at their commit points", () => {
+  it("host killed at user_cancel: the turn stays stopped after the restart and /continue answers it once", async () => {
+    const chat = chats.cancel;
+    const host = await slowTurn("user_cancel", chat, "cancel");
+    e2e.send(chat, "/cancel");
+    await diesAt(host, "user_cancel");
+
+    e2e.start();
+    // The re-delivered /cancel is answered; whatever it finds, the turn must not run again by itself.
+    await e2e.until(() => e2e.replies(chat.id).find((m) => /^(Cancelled|Nothing to cancel)/.test(m.text ?? "")), "the /cancel answered after the restart");
+    await e2e.until(() => e2e.logTail(400).includes("turn recovered after a worker stop"), "the interrupted turn recovered");
+    await sleep(2_000);
+    expect(asked.get("cancel"), "the cancelled turn was not resumed without /continue").toBe(1);
+    expect(copiesOf(chat.id, "Answer to cancel.")).toHaveLength(0);
+
+    e2e.send(chat, "/continue");
+    await e2e.waitText(chat.id, /Answer to cancel\./);
+    await sleep(500); // a second copy would follow right away
+    expect(copiesOf(chat.id, "Answer to cancel.")).toHaveLength(1);
+    expect(asked.get("cancel")).toBe(2);
+    expect(await e2e.stop(), e2e.logTail(30)).toEqual({ code: 0, signal: null });
+  }, 180_000);
+
+  it("host killed at user_continue: the restarted host carries the continue out once", async () => {
+    const chat = chats.continue;
+    const host = await slowTurn("user_continue", chat, "continue");
+    e2e.send(chat, "/cancel");
+    await e2e.waitText(chat.id, /^Cancelled the running turn/);
+    e2e.send(chat, "/continue");
+    await diesAt(host, "user_continue");
+
+    e2e.start();
+    await e2e.waitText(chat.id, /Answer to continue\./);
+    // The re-delivered /continue is answered too, without resuming the turn a second time.
+    await e2e.until(() => e2e.replies(chat.id).find((m) => /^(Continuing|Nothing to continue)/.test(m.text ?? "")), "the /continue answered after the restart");
+    await sleep(1_000);
+    expect(copiesOf(chat.id, "Answer to continue.")).toHaveLength(1);
+    expect(asked.get("continue"), "the turn resumed once").toBe(2);
+    expect(await e2e.stop(), e2e.logTail(30)).toEqual({ code: 0, signal: null });
+  }, 180_000);
+});
