@@ -8,14 +8,13 @@
 // at start. `import.meta.url` keeps each source file's own URL (core resolves gpt-tokenizer with it).
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
-import { execFileSync } from "node:child_process";
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
-import { trimCodeCache } from "./snapshot-code-cache.mjs";
+import { buildSnapshotBlob } from "./snapshot-code-cache.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "packages/worker/dist/main.js");
@@ -254,13 +253,7 @@ async function buildSnapshot(inputs) {
     // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
     try {
       // Written beside and renamed: a worker starting during a rebuild reads the old blob or the new one, never half of one.
-      execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", `${blob}.tmp`, "--build-snapshot", script], {
-        cwd: dist,
-        stdio: ["ignore", "pipe", "pipe"],
-        encoding: "utf8",
-        env: { ...process.env, STARLING_SNAPSHOT_BUILTINS_OUT: `${blob}.builtins.json` },
-      });
-      trimBlobCodeCache(`${blob}.tmp`, `${blob}.builtins.json`);
+      buildSnapshotBlob({ script, blob: `${blob}.tmp`, nodeFlags: WORKER_NODE_FLAGS, cwd: dist });
       renameSync(`${blob}.tmp`, blob);
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
@@ -271,26 +264,5 @@ async function buildSnapshot(inputs) {
     console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);
     rmSync(blob, { force: true });
     return null;
-  }
-}
-
-/**
- * Drops the code cache of built-ins the snapshot already holds compiled (scripts/snapshot-code-cache.mjs:
- * ~1.9 MB of private memory per worker), then starts the trimmed blob once (a worker whose stdin is closed
- * exits 0 at once). Should either step fail, the blob stays as Node wrote it, with a warning.
- */
-function trimBlobCodeCache(blob, builtinsFile) {
-  const trimmed = `${blob}.trimmed`;
-  try {
-    const loaded = JSON.parse(readFileSync(builtinsFile, "utf8"));
-    const result = trimCodeCache(blob, trimmed, loaded);
-    if (!result) throw new Error("no code cache found where Node 20 puts it");
-    execFileSync(process.execPath, [...WORKER_NODE_FLAGS, "--snapshot-blob", trimmed], { input: "", stdio: ["pipe", "ignore", "pipe"], timeout: 30_000 });
-    renameSync(trimmed, blob);
-  } catch (err) {
-    console.warn(`bundle-worker: the snapshot keeps its whole code cache: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    rmSync(trimmed, { force: true });
-    rmSync(builtinsFile, { force: true });
   }
 }

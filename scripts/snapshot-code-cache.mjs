@@ -1,4 +1,5 @@
-// The code cache inside the worker's start-up snapshot blob, trimmed (called by scripts/bundle-worker.mjs).
+// The worker's start-up snapshot blob, built and its code cache trimmed (scripts/bundle-worker.mjs and
+// packages/worker/test/snapshot.test.ts build it through `buildSnapshotBlob`).
 // Node 20 keeps every byte of a --snapshot-blob in private memory for the life of the process, and the
 // blob carries V8 code caches for ~320 built-in modules (2.9 MB), each copied into malloc at start. A
 // built-in that was loaded while the snapshot was built sits compiled in the snapshot's heap and is never
@@ -11,7 +12,8 @@
 // cache, a vector<CodeCacheInfo>: uint64 count, then per entry uint64 id length, id bytes, uint64 data
 // length, data bytes (little-endian). The vector is found as the one offset from which it parses to the
 // exact end of the file with plausible ids; no match (another layout) leaves the blob alone.
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
 /** Built-ins whose cache stays even when the snapshot holds them: run again for every new context, realm or thread. */
 const ALWAYS_KEPT = /^internal\/(per_context|bootstrap)\/|^internal\/main\/worker_thread$/;
@@ -78,4 +80,41 @@ export function trimCodeCache(from, to, loadedAtBuild) {
   writeFileSync(to, Buffer.concat([buf.subarray(0, cache.offset), count, ...kept.map((e) => buf.subarray(e.start, e.end))]));
   const droppedBytes = cache.entries.reduce((sum, e) => sum + e.end - e.start, 0) - kept.reduce((sum, e) => sum + e.end - e.start, 0);
   return { kept: kept.length, dropped: cache.entries.length - kept.length, droppedBytes };
+}
+
+/**
+ * Builds the start-up snapshot of `script` into `blob` (`node --build-snapshot`; throws with Node's
+ * output when that fails), then drops the code cache of built-ins the snapshot already holds compiled
+ * (`trimCodeCache`: ~1.9 MB of private memory per worker) and starts the trimmed blob once (a worker
+ * whose stdin is closed exits 0 at once). Should the trim fail, the blob stays as Node wrote it, with a
+ * warning. Returns the built-ins loaded at build time and the code cache's ids before the trim.
+ * @param {{ script: string, blob: string, nodeFlags: readonly string[], cwd: string, env?: NodeJS.ProcessEnv }} o
+ * @returns {{ loadedAtBuild: string[], cacheBefore: string[] }}
+ */
+export function buildSnapshotBlob({ script, blob, nodeFlags, cwd, env = process.env }) {
+  const builtinsFile = `${blob}.builtins.json`;
+  const trimmed = `${blob}.trimmed`;
+  try {
+    // The snapshot's serialise callback writes the built-ins it holds there (snapshotShims in bundle-worker.mjs).
+    execFileSync(process.execPath, [...nodeFlags, "--snapshot-blob", blob, "--build-snapshot", script], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+      env: { ...env, STARLING_SNAPSHOT_BUILTINS_OUT: builtinsFile },
+    });
+    /** @type {string[]} */
+    const loadedAtBuild = JSON.parse(readFileSync(builtinsFile, "utf8"));
+    const cacheBefore = readCodeCache(readFileSync(blob))?.entries.map((e) => e.id) ?? [];
+    try {
+      if (!trimCodeCache(blob, trimmed, loadedAtBuild)) throw new Error("no code cache found where Node 20 puts it");
+      execFileSync(process.execPath, [...nodeFlags, "--snapshot-blob", trimmed], { input: "", stdio: ["pipe", "ignore", "pipe"], timeout: 30_000 });
+      renameSync(trimmed, blob);
+    } catch (err) {
+      console.warn(`the snapshot keeps its whole code cache: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { loadedAtBuild, cacheBefore };
+  } finally {
+    rmSync(trimmed, { force: true });
+    rmSync(builtinsFile, { force: true });
+  }
 }

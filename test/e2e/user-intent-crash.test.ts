@@ -22,11 +22,16 @@ let e2e: E2E;
 
 useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
 
-/** Starts a host that kills itself at `point`, sends a slow message and waits until the model has it. */
+/**
+ * Starts a host that kills itself at `point`, sends a slow message and waits until the model has it and
+ * the host knows the turn runs (its typing action follows the turn's start; a /cancel before that is
+ * sent to the worker with no turn to mark).
+ */
 async function slowTurn(point: string, chat: (typeof chats)[keyof typeof chats], tag: string) {
   const host = e2e.start({ STARLING_CRASH_AT: point });
   e2e.send(chat, `a slow one [${tag}]`);
   await e2e.until(() => asked.get(tag) === 1, "the model asked for the slow message");
+  await e2e.until(() => e2e.telegram.chatActions(chat.id).some((a) => a.action === "typing"), "the host seeing the turn run");
   return host;
 }
 
@@ -65,13 +70,22 @@ describe("a user's /cancel and /continue across a host crash at their commit poi
     const host = await slowTurn("user_continue", chat, "continue");
     e2e.send(chat, "/cancel");
     await e2e.waitText(chat.id, /^Cancelled the running turn/);
-    e2e.send(chat, "/continue");
+    // The cancel was accepted; until the turn has ended, /continue hears "a turn is already running" (and
+    // stores nothing): sent again, as a user would, until the host dies storing it.
+    for (let tries = 0; host.child.exitCode === null && host.child.signalCode === null; tries++) {
+      expect(tries, "a /continue stored within 10 tries").toBeLessThan(10);
+      const before = e2e.replies(chat.id).length;
+      e2e.send(chat, "/continue");
+      await e2e.until(() => host.child.signalCode !== null || e2e.replies(chat.id).length > before, "the host dying or answering the /continue");
+    }
     await diesAt(host, "user_continue");
+    const beforeRestart = e2e.replies(chat.id).length;
 
     e2e.start();
     await e2e.waitText(chat.id, /Answer to continue\./);
     // The re-delivered /continue is answered too, without resuming the turn a second time.
-    await e2e.until(() => e2e.replies(chat.id).find((m) => /^(Continuing|Nothing to continue)/.test(m.text ?? "")), "the /continue answered after the restart");
+    const afterRestart = () => e2e.replies(chat.id).slice(beforeRestart);
+    await e2e.until(() => afterRestart().find((m) => /^(Continuing|Nothing to continue)/.test(m.text ?? "")), "the /continue answered after the restart");
     await sleep(1_000);
     expect(copiesOf(chat.id, "Answer to continue.")).toHaveLength(1);
     expect(asked.get("continue"), "the turn resumed once").toBe(2);

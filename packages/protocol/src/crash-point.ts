@@ -1,23 +1,25 @@
 /**
+ * The value of an environment variable, parsed; parsed again whenever the variable differs from what
+ * was parsed: a worker started from its start-up snapshot inherits this module's state from the build,
+ * which ran turns (snapshot-warmup-turn.ts) without the variable, and must still see the one it was
+ * started with.
+ */
+function fromEnv<T>(variable: string, parse: (fields: string[]) => T): () => T | null {
+  let parsed: { raw: string | undefined; value: T | null } | undefined;
+  return () => {
+    const raw = process.env[variable];
+    if (!parsed || parsed.raw !== raw) parsed = { raw, value: raw ? parse(raw.split(":")) : null };
+    return parsed.value;
+  };
+}
+
+/**
  * Crash points (ARCHITECTURE §5.6). With `STARLING_CRASH_AT=<point>[:<n>]` the process SIGKILLs itself
  * the n-th time (default 1st) it passes `point`. Each durable commit calls `crashPoint(name)` right
  * after its sync write, so a test can prove that what was written survives and what was not is redone.
  */
 const counts = new Map<string, number>();
-let parsed: { raw: string | undefined; target: { point: string; n: number } | null } | undefined;
-
-/**
- * Parsed again whenever the variable differs from what was parsed: a worker started from its start-up
- * snapshot inherits this module's state from the build, which ran turns (snapshot-warmup-turn.ts)
- * without the variable, and must still see the one it was started with.
- */
-function target(): { point: string; n: number } | null {
-  const raw = process.env.STARLING_CRASH_AT;
-  if (parsed && parsed.raw === raw) return parsed.target;
-  const [point, n] = (raw ?? "").split(":");
-  parsed = { raw, target: raw ? { point: point ?? "", n: n ? Number.parseInt(n, 10) || 1 : 1 } : null };
-  return parsed.target;
-}
+const target = fromEnv("STARLING_CRASH_AT", ([point, n]) => ({ point: point ?? "", n: Number.parseInt(n ?? "", 10) || 1 }));
 
 export function crashPoint(name: string): void {
   const t = target();
@@ -34,8 +36,11 @@ export function crashPoint(name: string): void {
  * acknowledged and leaves the process serving.
  */
 const failCounts = new Map<string, number>();
-let failParsed: { point: string; n: number; count: number } | null | undefined;
-let failParsedFrom: string | undefined;
+const failTarget = fromEnv("STARLING_FAIL_AT", ([point, n, count]) => ({
+  point: point ?? "",
+  n: Number.parseInt(n ?? "", 10) || 1,
+  count: Number.parseInt(count ?? "", 10) || 1,
+}));
 
 export class InjectedIoError extends Error {
   readonly code = "EIO";
@@ -46,16 +51,11 @@ export class InjectedIoError extends Error {
 }
 
 export function failPoint(name: string): void {
-  const raw = process.env.STARLING_FAIL_AT;
-  if (failParsed === undefined || failParsedFrom !== raw) {
-    failParsedFrom = raw; // parsed again when it changes, as `target` above
-    const [point, n, count] = (raw ?? "").split(":");
-    failParsed = raw ? { point: point ?? "", n: Number.parseInt(n ?? "", 10) || 1, count: Number.parseInt(count ?? "", 10) || 1 } : null;
-  }
-  if (!failParsed || failParsed.point !== name) return;
+  const t = failTarget();
+  if (!t || t.point !== name) return;
   const seen = (failCounts.get(name) ?? 0) + 1;
   failCounts.set(name, seen);
-  if (seen >= failParsed.n && seen < failParsed.n + failParsed.count) throw new InjectedIoError(name);
+  if (seen >= t.n && seen < t.n + t.count) throw new InjectedIoError(name);
 }
 
 /** Commit points of a worker (session store). Each is one atomic sync batch. */

@@ -2,7 +2,6 @@
 // Built here again from the bundled snapshot script (`pnpm build` writes it) with a private TMPDIR, then a
 // worker started from that blob must serve a fresh session as if nothing had run before: no history, no
 // seqs, no queued input, none of the warm-up's workspace in what it sends the model.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { startFakeOpenAI, type FakeOpenAI } from "../../../test/fakes/openai-server.js";
 import { waitLimit } from "../../../test/fakes/wait-limit.js";
-import { readCodeCache, trimCodeCache } from "../../../scripts/snapshot-code-cache.mjs";
+import { buildSnapshotBlob, readCodeCache } from "../../../scripts/snapshot-code-cache.mjs";
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 const script = join(dist, "snapshot.bundle.cjs");
@@ -35,15 +34,8 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     builderTmp = join(dir, "builder-tmp");
     mkdirSync(builderTmp);
     blob = join(dir, "worker.blob");
-    execFileSync(process.execPath, [...(manifest?.nodeFlags ?? []), "--snapshot-blob", blob, "--build-snapshot", script], {
-      cwd: dist,
-      env: { ...process.env, TMPDIR: builderTmp, STARLING_SNAPSHOT_BUILTINS_OUT: join(dir, "builtins.json") },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    // As `pnpm build` ships it: without the code cache of built-ins the snapshot holds compiled.
-    loadedAtBuild = JSON.parse(readFileSync(join(dir, "builtins.json"), "utf8")) as string[];
-    cacheBefore = readCodeCache(readFileSync(blob))?.entries.map((e) => e.id) ?? [];
-    trimCodeCache(blob, blob, loadedAtBuild);
+    // Built and trimmed as `pnpm build` ships it (without the code cache of built-ins the snapshot holds compiled).
+    ({ loadedAtBuild, cacheBefore } = buildSnapshotBlob({ script, blob, nodeFlags: manifest?.nodeFlags ?? [], cwd: dist, env: { ...process.env, TMPDIR: builderTmp } }));
     fake = await startFakeOpenAI();
   });
 

@@ -3,7 +3,7 @@ import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
 import { backoffDelay } from "./backoff.js";
 import { ensureResumeMark, markResume } from "./recovery.js";
-import { clearWantedContinue, hasWantedContinue } from "./user-intent.js";
+import { clearWantedContinue } from "./user-intent.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { ContinueRequest } from "./session-state.js";
 import { errorText } from "./util.js";
@@ -126,7 +126,7 @@ export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want:
     const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
     want.resolve?.(result);
-    if (!want.auto && hasWantedContinue(r.store, r.id)) await r.store.commit(null, (tx) => clearWantedContinue(r.store, tx, r.id));
+    if (!want.auto) await r.store.commit(null, (tx) => clearWantedContinue(r.store, tx, r.id));
   } catch (err) {
     if (handle.lostBy(err)) return r.requeueContinue(want);
     r.log.warn({ err: errorText(err) }, "continue failed");

@@ -13,7 +13,7 @@ import { SlotClaim } from "./slot-claim.js";
 import type { TurnSlots } from "./turn-slots.js";
 import type { SessionLaunch, SupervisorOptions } from "./types.js";
 import type { SpareWorker } from "./warm-spares.js";
-import { clearWantedContinue, hasWantedContinue } from "./user-intent.js";
+import { clearWantedContinue } from "./user-intent.js";
 import { CoalescedRun, errorText, withTimeout, WORKER_START_FAILED } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { WorkerLives } from "./worker-life.js";
@@ -358,9 +358,7 @@ export class SessionRunner {
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
     // The user is told to send /continue again; a stored one would be sent, unasked, by a later host start.
-    if (hasWantedContinue(this.store, this.id)) {
-      this.store.commit(null, (tx) => clearWantedContinue(this.store, tx, this.id)).catch((err: unknown) => this.noteError("dropping the stored /continue", err));
-    }
+    this.store.commit(null, (tx) => clearWantedContinue(this.store, tx, this.id)).catch((err: unknown) => this.noteError("dropping the stored /continue", err));
     this.ctx.options.onGiveUp?.(this.id, failures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
   }
 

@@ -34,12 +34,9 @@ export function storeWantedContinue(store: HostStore, tx: HostTransaction, sessi
   deleteIfPresent(store, tx, CANCELLED_PREFIX + sessionId);
 }
 
+/** Deletes the stored continue if there is one (checked inside the commit's build, which sees writes in flight). */
 export function clearWantedContinue(store: HostStore, tx: HostTransaction, sessionId: string): void {
   deleteIfPresent(store, tx, CONTINUE_PREFIX + sessionId);
-}
-
-export function hasWantedContinue(store: HostStore, sessionId: string): boolean {
-  return store.get(CONTINUE_PREFIX + sessionId) !== undefined;
 }
 
 export function wantedContinues(store: HostStore): WantedContinue[] {
