@@ -20,6 +20,8 @@ describe.concurrent("basic turns", () => {
     expect(done.message).toEqual({ role: "assistant", content: [{ type: "text", text: "Hello, human." }] });
     expect(done.usage).toMatchObject({ inputTokens: 11, outputTokens: 3 });
     expect(w.eventsOf("turn_failed")).toHaveLength(0);
+    // turn_started stands for the turn's first model call: no `calling_model` progress of its own.
+    expect(w.eventsOf("progress")).toEqual([]);
 
     // The model got the system prompt and the user message.
     expect(fake.requests).toHaveLength(1);
@@ -57,6 +59,10 @@ describe.concurrent("basic turns", () => {
     expect(finished).toMatchObject([{ toolName: "file_write", isError: false, callId: started[0]!.callId }]);
     expect(started[0]!.seq).toBeLessThan(finished[0]!.seq);
     expect(finished[0]!.seq).toBeLessThan(done.seq);
+    // The model call after the tool is announced (step 2); the first one was announced by turn_started.
+    const calling = w.eventsOf("progress").filter((p) => p.phase === "calling_model");
+    expect(calling).toMatchObject([{ step: 2, turnId: done.turnId }]);
+    expect(calling[0]!.seq).toBeGreaterThan(finished[0]!.seq);
 
     const all = await transcript(w.client);
     expect(all.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);

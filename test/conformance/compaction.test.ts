@@ -37,6 +37,11 @@ describe.concurrent("compaction", () => {
       expect(c.tokensAfter).toBeLessThan(c.tokensBefore);
     }
     expect(w.eventsOf("progress").some((e) => e.phase === "compacting")).toBe(true);
+    // The model call after a compaction is announced again, at step 1 too (turn_started stands only for a first call nothing preceded).
+    const progress = w.eventsOf("progress");
+    const afterCompacting = progress.flatMap((p, i) => (p.phase === "compacting" ? [progress[i + 1]] : []));
+    expect(afterCompacting.every((p) => p?.phase === "calling_model")).toBe(true);
+    expect(afterCompacting.some((p) => p?.step === 1)).toBe(true);
 
     const current = await transcript(w.client, "current");
     expect(current[0]).toMatchObject({ role: "context" });

@@ -57,11 +57,12 @@ describe.concurrent("event seq and durable outbox", () => {
 
   it("a progress event sent just before a clean shutdown keeps its seq: the next start never hands it out again", async (ctx) => {
     // Progress events write no batch of their own; their seq is stored with the next batch or at close.
-    const { start, fake } = await newEnv(ctx, { replies: [{ hang: true }] });
+    // A tool step first: the turn's second model call is announced by a progress event (the first one by turn_started).
+    const { start, fake } = await newEnv(ctx, { replies: [{ toolCalls: [{ name: "file_read", arguments: { file_path: "notes.txt" } }] }, { hang: true }] });
     const w = await start();
     await w.client.enqueue(userMessage("m1", "one"));
-    await w.waitForEvent("progress", (e) => e.phase === "calling_model");
-    await fake.waitForRequests(1);
+    await w.waitForEvent("progress", (e) => e.phase === "calling_model" && e.step === 2);
+    await fake.waitForRequests(2);
     expect(w.events.at(-1)!.event.type).toBe("progress");
     expect((await w.client.close()).code).toBe(0);
     // Every event that left the first worker, up to its exit (the shutdown may add some).

@@ -14,7 +14,10 @@ export type ModelStepOutcome = { kind: "tools"; turn: TurnRecord } | { kind: "fi
  */
 export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control: TurnControl): Promise<ModelStepOutcome> {
   const next: TurnRecord = { ...turn, steps: turn.steps + 1 };
-  void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "calling_model", step: next.steps });
+  // `turn_started` stands for the turn's first model call: it is announced only after something else was (compaction, tools).
+  if (next.steps > 1 || control.otherPhaseShown) {
+    void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "calling_model", step: next.steps });
+  }
   // MCP servers start (first call) or re-list their tools (list_changed) so the model sees the current catalog.
   await deps.tools.prepare?.(control.modelSignal);
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while tool servers were prepared");

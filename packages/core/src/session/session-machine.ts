@@ -58,6 +58,7 @@ export function createSessionMachine(deps: SessionDeps) {
       compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
         input.control.track(
           (async () => {
+            input.control.otherPhaseShown = true;
             void store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
             try {
               await compact(store, deps.provider, deps.compression!, input.control.modelSignal);

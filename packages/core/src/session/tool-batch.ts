@@ -16,6 +16,7 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
     const readOnly = deps.tools.isReadOnly(call.name);
     if (!readOnly) await deps.journal.recordIntent(turn.turnId, call);
     control.currentTool = call.name;
+    control.otherPhaseShown = true;
     void deps.store.emitEphemeral({
       type: "tool_started",
       turnId: turn.turnId,

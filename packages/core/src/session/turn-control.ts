@@ -11,14 +11,21 @@ export class TurnControl {
   readonly cancel = new AbortController();
   readonly interrupt = new AbortController();
   currentTool: string | null = null;
+  /**
+   * A phase other than the first model call was announced this turn (compacting, a tool). Until then
+   * `turn_started` stands for the first model call, which sends no `calling_model` progress of its own.
+   */
+  otherPhaseShown = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private combined: AbortSignal | null = null;
 
   get stopped(): boolean {
     return this.cancel.signal.aborted || this.interrupt.signal.aborted;
   }
 
+  /** Aborted with `cancel` or `interrupt`; one signal per turn (`AbortSignal.any` is not cheap, and a step asks twice). */
   get modelSignal(): AbortSignal {
-    return AbortSignal.any([this.cancel.signal, this.interrupt.signal]);
+    return (this.combined ??= AbortSignal.any([this.cancel.signal, this.interrupt.signal]));
   }
 
   /** A signal for one tool run: aborted with `cancel`, or INTERRUPT_GRACE_MS after `interrupt`. */

@@ -55,6 +55,21 @@ describe("CompletionAssembler", () => {
     expect(() => filtered.finish()).toThrow(expect.objectContaining({ kind: "bad_request" }));
   });
 
+  it("reads a usage chunk as the schema does: counts kept, a malformed count rejected", () => {
+    const usageOf = (usage: unknown) => {
+      const a = new CompletionAssembler();
+      a.addChunk(delta({ content: "hi" }, "stop"));
+      a.addChunk({ id: "x", choices: [], usage });
+      return a.finish().usage;
+    };
+    expect(usageOf({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 })).toEqual({ inputTokens: 9, outputTokens: 4 });
+    expect(usageOf({ prompt_tokens: 9, completion_tokens: null, prompt_tokens_details: { cached_tokens: 2 } })).toEqual({ inputTokens: 9, outputTokens: 0, cachedTokens: 2 });
+    expect(usageOf(null)).toBeUndefined();
+    for (const bad of [{ prompt_tokens: "9" }, { completion_tokens: true }, { prompt_tokens_details: 5 }, { prompt_tokens_details: { cached_tokens: "2" } }, [1], "usage"]) {
+      expect(() => usageOf(bad), JSON.stringify(bad)).toThrow(/malformed stream chunk/);
+    }
+  });
+
   it("maps usage without cache details", () => {
     expect(mapUsage({ prompt_tokens: 3, completion_tokens: 1 })).toEqual({ inputTokens: 3, outputTokens: 1 });
   });

@@ -158,7 +158,8 @@ export class ActivityRelay {
       model: conversation.modelAlias ?? "?",
       phase,
       toolName: event.type === "tool_started" ? event.toolName : event.type === "progress" ? event.toolName : undefined,
-      step: event.type === "progress" ? event.step : undefined,
+      // `turn_started` stands for the turn's first model call (the worker sends no `calling_model` progress for it).
+      step: event.type === "progress" ? event.step : event.type === "turn_started" ? 1 : undefined,
       startedAt: this.started.get(turnKey)!,
       detail: event.type === "turn_failed" ? event.error.message : event.type === "progress" ? event.text : undefined,
       plan: this.planOf(sessionId, event.turnId),
