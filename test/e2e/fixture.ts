@@ -94,6 +94,8 @@ export interface E2E {
   /** `until` that adds the end of the host log to its timeout error. */
   until<T>(fn: () => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
   logTail(lines?: number): string;
+  /** The host's log records (its JSON lines, over every start), oldest first. */
+  logRecords(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -111,6 +113,14 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     const file = join(workdir, "logs", "host.log");
     if (!existsSync(file)) return "(no host log)";
     return readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
+  };
+  const logRecords = (): Record<string, unknown>[] => {
+    const file = join(workdir, "logs", "host.log");
+    if (!existsSync(file)) return [];
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
   const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 45_000): Promise<T> => {
@@ -154,6 +164,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     },
     until: waitUntil,
     logTail,
+    logRecords,
     async close() {
       await stopGracefully(e2e.host);
       await telegram.close();

@@ -29,15 +29,7 @@ const third = privateChat(823, "ContinueThenGiveUp");
 let e2e: E2E;
 let broken: string;
 
-/** The host's log records (JSON lines), oldest first. */
-function logRecords(): Record<string, unknown>[] {
-  const file = join(e2e.workdir, "logs", "host.log");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+const logRecords = () => e2e.logRecords();
 
 const notices = (chatId: number) => e2e.replies(chatId).filter((m) => NOTICE.test(m.text ?? ""));
 

@@ -130,7 +130,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           writeEventReplies(service, event, tx, ctx);
           relay.recordEnd(ctx.sessionId, event, tx);
         },
-        onGiveUp: (sessionId, failures, lastError) => store.commit(null, (tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx)),
+        onGiveUp: (sessionId, failures, lastError, tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx),
         onActivity: (sessionId, event) => {
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);

@@ -58,8 +58,8 @@ export function writeEventReplies(
 /**
  * The notice for a session whose worker failed `failures` times in a row and is no longer restarted
  * (supervisor `onGiveUp`): its messages stay stored, so the user learns why nothing answers and what
- * tries again. Written without a commit point of its own: a crash before it only loses a notice the
- * restarted host's own restarts make moot.
+ * tries again. Written inside the supervisor's `giveup` commit, which also drops the user's stored
+ * /continue: a restarted host neither sends that continue nor loses the notice asking for a new one.
  */
 export function writeGiveUpNotice(service: ConversationService, sessionId: string, failures: number, lastError: string, tx: HostTransaction): void {
   const conversation = service.conversationOfSession(sessionId);

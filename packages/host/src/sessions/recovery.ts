@@ -67,7 +67,7 @@ export function markResume(store: HostStore, tx: HostTransaction, sessionId: str
  * user wrote again).
  */
 export function ensureResumeMark(store: HostStore, sessionId: string): Promise<void> {
-  return store.commit(null, (tx) => markResume(store, tx, sessionId));
+  return store.commit("resume_mark", (tx) => markResume(store, tx, sessionId));
 }
 
 export function hasResumeMark(store: HostStore, sessionId: string): boolean {

@@ -358,8 +358,18 @@ export class SessionRunner {
     this.log.error({ error: this.lastErrorText }, "worker keeps failing; not restarting until the next message");
     this.releaseSlot();
     // The user is told to send /continue again; a stored one would be sent, unasked, by a later host start.
-    this.store.commit(null, (tx) => clearWantedContinue(this.store, tx, this.id)).catch((err: unknown) => this.noteError("dropping the stored /continue", err));
-    this.ctx.options.onGiveUp?.(this.id, failures, last).catch((err: unknown) => this.noteError("telling the user the worker keeps failing", err));
+    // Dropped in the batch that queues the notice: a restarted host never keeps one without the other.
+    this.store
+      .commit("giveup", (tx) => {
+        clearWantedContinue(this.store, tx, this.id);
+        try {
+          this.ctx.options.onGiveUp?.(this.id, failures, last, tx);
+        } catch (err) {
+          // A host bug; the stored /continue is dropped anyway, and the give-up stays what /status shows.
+          this.log.error({ err: errorText(err) }, "telling the user the worker keeps failing failed");
+        }
+      })
+      .catch((err: unknown) => this.noteError("dropping the stored /continue and telling the user the worker keeps failing", err));
   }
 
   armIdle(): void {

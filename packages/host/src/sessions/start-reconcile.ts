@@ -43,7 +43,7 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
   if (decision.recovery.kind === "exhausted" && unfinished && !r.continuePending) await offerContinue(r, unfinished.turnId, decision.recovery);
   const resume = decision.resume;
   if (!resume) return;
-  await store.commit(null, (tx) => tx.put(HostKeys.autoContinue(r.id, resume.turnId), resume.attempt));
+  await store.commit("auto_continue", (tx) => tx.put(HostKeys.autoContinue(r.id, resume.turnId), resume.attempt));
   r.apply([resumeEffect(resume, max)], handle);
 }
 
@@ -60,7 +60,7 @@ function awaitRecovery(r: SessionRunner, handle: WorkerHandle, turnId: number): 
 /** Asks the user to /continue a recovered turn no notice was written for yet (`offeredKey`). */
 async function offerContinue(r: SessionRunner, turnId: number, decision: RecoveryDecision): Promise<void> {
   const key = offeredKey(r.id, turnId);
-  await r.store.commit(null, (tx) => {
+  await r.store.commit("continue_offer", (tx) => {
     if (r.store.get(key) !== undefined) return;
     tx.put(key, true);
     r.ctx.options.onDurableEvent({ type: "turn_recovered", turnId, action: "awaiting_continue" }, tx, contextOf(r.id, decision));

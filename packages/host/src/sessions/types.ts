@@ -46,9 +46,10 @@ export interface SupervisorOptions {
   /**
    * The session stopped restarting its worker after `restart.maxAttempts` failures in a row (its
    * messages stay stored; a newer message or /continue tries again): tell the user. `failures` is the
-   * count, `lastError` the last failure. Called once per such stop.
+   * count, `lastError` the last failure. Called once per such stop, inside the `giveup` commit: write the
+   * notice into `tx`.
    */
-  onGiveUp?(sessionId: string, failures: number, lastError: string): Promise<void>;
+  onGiveUp?(sessionId: string, failures: number, lastError: string, tx: HostTransaction): void;
   /** host/coordinate requests from a worker (user_tell, update_plan…). */
   coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
   /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */

@@ -38,6 +38,14 @@ export const HOST_CRASH_POINTS = [
   "user_cancel",
   /** A user's /continue stored (and the session's resume mark) before the user is answered; a restarted host sends it (sessions/user-intent.ts). */
   "user_continue",
+  /** A worker start resumes a recovered turn reported in an earlier life: its automatic-continue counter stored before the continue is sent (sessions/start-reconcile.ts). */
+  "auto_continue",
+  /** A worker start found a recovered turn with its automatic continues used up: the "send /continue" notice queued with its once-per-turn mark (sessions/start-reconcile.ts). */
+  "continue_offer",
+  /** The session's resume mark stored before a `session/continue` is sent, so a host restart brings the session back (sessions/recovery.ts). */
+  "resume_mark",
+  /** A session gave up restarting its worker: the user's stored /continue dropped and the give-up notice queued, in one batch (sessions/session-runner.ts). */
+  "giveup",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 

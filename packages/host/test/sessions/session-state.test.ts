@@ -99,7 +99,7 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
     const launches: string[] = [];
     const gaveUp: { sessionId: string; failures: number; lastError: string }[] = [];
     const ctx: RunnerContext = {
-      options: { ...refusingOptions(store, launches), onGiveUp: async (sessionId, failures, lastError) => void gaveUp.push({ sessionId, failures, lastError }) },
+      options: { ...refusingOptions(store, launches), onGiveUp: (sessionId, failures, lastError) => void gaveUp.push({ sessionId, failures, lastError }) },
       slots: new TurnSlots(1, () => undefined),
       restart: restartPolicy({ initialDelayMs: 20, factor: 1, maxAttempts: 2 }),
       initializeTimeoutMs: 5000,
