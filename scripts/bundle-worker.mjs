@@ -82,38 +82,18 @@ const snapshotShims = {
       return { path: addon, namespace: "lazy-native" };
     });
     // Built-in modules whose native state a snapshot cannot hold (Node 20 refuses node:http's parser
-    // binding): their exports are bound right after deserialisation, before the worker's main runs.
-    // Module code that reads one of them while the snapshot is built sees undefined and fails the build.
+    // binding): each is loaded on its first use after start, so a worker that never needs one (https
+    // with an http:// model, child_process without a shell tool) never pays for it (~15 ms of CPU for
+    // all of them when they were bound at start). Only their functions and classes are exported; an
+    // import of another value fails the build, and the default export loads the module when read.
     b.onResolve({ filter: LAZY_BUILTINS }, (args) =>
       args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
     );
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
       const real = await import(`node:${args.path}`);
-      const names = Object.keys(real).filter((n) => n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n));
-      const classes = names.filter((n) => /^[A-Z]/.test(n) && typeof real[n] === "function");
-      return {
-        loader: "js",
-        contents: `let builtin;
-const deferred = (name) => new Proxy(function () {}, {
-  // An instance made while the snapshot is built (core's keep-alive agents) is created for real on first use.
-  construct(_, argv) {
-    let instance;
-    const make = () => (instance ??= Reflect.construct(builtin[name], argv));
-    return new Proxy({}, {
-      get: (_, key) => { const value = Reflect.get(make(), key); return typeof value === "function" ? value.bind(make()) : value; },
-      set: (_, key, value) => Reflect.set(make(), key, value),
-      has: (_, key) => Reflect.has(make(), key),
-    });
-  },
-  apply() { throw new Error("node:${args.path}.\${name} called while the worker's start-up snapshot is built"); },
-});
-export let ${names.map((n) => (classes.includes(n) ? `${n} = deferred("${n}")` : n)).join(", ")};
-export { builtin as default };
-require("node:v8").startupSnapshot.addDeserializeCallback(() => {
-  builtin = require("node:${args.path}");
-  ({ ${names.join(", ")} } = builtin);
-});`,
-      };
+      const names = Object.keys(real).filter((n) => n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n) && typeof real[n] === "function");
+      lazyExports.set(args.path, names);
+      return { loader: "js", contents: lazyBuiltin(args.path, names) };
     });
     b.onLoad({ filter: /.*/, namespace: "lazy-native" }, (args) => ({
       loader: "js",
@@ -134,6 +114,50 @@ module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => 
 };
 
 const LAZY_BUILTINS = /^(node:)?(http|https|http2|net|tls|dgram|child_process|readline|inspector)$/;
+/** The functions and classes each late-bound built-in exports in the snapshot bundle. */
+const lazyExports = new Map();
+
+/**
+ * A late-bound built-in's stand-in module. Each export is a proxy of the real function or class: a
+ * call, `new` or property read loads the module (at most once) and rebinds every export to the
+ * real one, so later references skip the proxy. A class instantiated while the snapshot is built (none
+ * today) gets an instance that is created for real on first use.
+ */
+function lazyBuiltin(name, names) {
+  return `let builtin;
+let live = false;
+const load = () => {
+  if (!builtin) {
+    if (!live) throw new Error("node:${name} used while the worker's start-up snapshot is built");
+    builtin = require("node:${name}");
+    ({ ${names.join(", ")} } = builtin);
+  }
+  return builtin;
+};
+const deferred = (name) => {
+  const stand = new Proxy(function () {}, {
+    construct(_, argv, newTarget) {
+      if (live) return Reflect.construct(load()[name], argv, newTarget === stand ? load()[name] : newTarget);
+      let instance;
+      const make = () => (instance ??= Reflect.construct(load()[name], argv));
+      return new Proxy({}, {
+        get: (_, key) => { const value = Reflect.get(make(), key); return typeof value === "function" ? value.bind(make()) : value; },
+        set: (_, key, value) => Reflect.set(make(), key, value),
+        has: (_, key) => Reflect.has(make(), key),
+      });
+    },
+    apply: (_, self, argv) => Reflect.apply(load()[name], self, argv),
+    get: (target, key) => (live ? Reflect.get(load()[name], key) : Reflect.get(target, key)),
+  });
+  return stand;
+};
+export let ${names.map((n) => `${n} = deferred("${n}")`).join(", ")};
+const namespace = new Proxy({}, { get: (_, key) => Reflect.get(load(), key), has: (_, key) => Reflect.has(load(), key) });
+export { namespace as default };
+require("node:v8").startupSnapshot.addDeserializeCallback(() => {
+  live = true;
+});`;
+}
 
 /**
  * Prepended to the snapshot script. While the snapshot is built:
@@ -229,6 +253,8 @@ async function buildSnapshot(inputs) {
       plugins: [zodEnglishOnly, snapshotShims, externals],
       metafile: true,
       logLevel: "error",
+      // A late-bound built-in's value read through its namespace (`m.STATUS_CODES`) would be undefined.
+      logOverride: { "import-is-undefined": "error" },
       legalComments: "none",
       charset: "ascii",
       minifyWhitespace: true,
@@ -238,12 +264,13 @@ async function buildSnapshot(inputs) {
     // every import() of an installed module goes through snapshot-import.cjs, a file Node loads
     // normally after deserialisation. The externals plugin made each such specifier an absolute path.
     const text = snap.outputFiles[0].text.replace(/\bimport\((?=")/g, "__starlingImport(");
-    // A value destructured from a late-bound built-in while the snapshot is built would stay undefined.
-    for (const m of text.matchAll(/var \{([^}]*)\} = \(init_(\w+?)\d*\(\)/g)) {
-      if (!LAZY_BUILTINS.test(m[2])) continue;
+    // A name destructured from a late-bound built-in's namespace (CommonJS code) must be one of its exports.
+    for (const m of text.matchAll(/var ?\{([^}]*)\} ?= ?\(init_(\w+?)\d*\(\), ?__toCommonJS\(\2_exports/g)) {
+      const exported = lazyExports.get(m[2]);
+      if (!exported) continue;
       const names = m[1].split(",").map((part) => part.split(":")[0].trim());
-      const bad = names.filter((name) => !/^[A-Z]/.test(name));
-      if (bad.length) throw new Error(`module code copies ${bad.join(", ")} from node:${m[2]} while the snapshot is built`);
+      const bad = names.filter((name) => !exported.includes(name));
+      if (bad.length) throw new Error(`module code reads ${bad.join(", ")} of node:${m[2]}, which the snapshot binds only on first use`);
     }
     writeFileSync(script, SNAPSHOT_PRELUDE(importer) + text);
     writeFileSync(importer, "// Loaded by the worker's start-up snapshot: dynamic import() from a file Node compiled itself.\nmodule.exports = (specifier) => import(specifier);\n");

@@ -17,6 +17,7 @@ import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 import { baselineCompileFromNowOn } from "./tiering.js";
 import { IdleCollector } from "./idle-gc.js";
+import { preloadModelTransport } from "./preload.js";
 
 const KNOWN_METHODS = [
   Methods.initialize.method,
@@ -137,6 +138,7 @@ export class WorkerServer {
             this.pump.resume(backlog);
             session.start((err) => this.crash(err));
             this.markStarted();
+            preloadModelTransport(init.model.url);
           },
           // A shutdown right after `initialize` closes the database under the replay's iterator.
           (err: unknown) => (this.stopping ? undefined : this.crash(err)),

@@ -134,6 +134,36 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     }
   });
 
+  // node:child_process (like http, https, net and readline) is bound on its first use in a snapshot worker
+  // (scripts/bundle-worker.mjs): the shell tool's spawn must reach the real one.
+  it("runs a shell command through a built-in bound on first use", async () => {
+    const { workspace, client, initialize } = startWorker("shell");
+    writeFileSync(join(workspace, "a.txt"), "x");
+    const done: string[] = [];
+    client.onEvent((e) => {
+      done.push(e.event.type);
+      if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    });
+    try {
+      await initialize();
+      fake.push({ toolCalls: [{ name: "shell", arguments: { command: "echo from-$((6*7)); ls" } }] }, { text: "Done." });
+      const before = fake.requests.length;
+      await client.enqueue({ messageId: "s1", kind: "user", message: { role: "user", content: [{ type: "text", text: "run it" }] } });
+      const deadline = Date.now() + waitLimit(30_000);
+      while (!done.includes("turn_completed") && !done.includes("turn_failed")) {
+        if (Date.now() > deadline) throw new Error(`no turn_completed; events: ${JSON.stringify(done)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(done).not.toContain("turn_failed");
+      const toolResult = JSON.stringify(fake.requests[before + 1]!.body);
+      expect(toolResult).toContain("from-42");
+      expect(toolResult).toContain("a.txt");
+    } finally {
+      await client.shutdown().catch(() => undefined);
+      await client.exited;
+    }
+  });
+
   // The warm-up turns passed every commit point without STARLING_CRASH_AT / STARLING_FAIL_AT set: a
   // worker started with them must still crash or fail there (module state from the build must not decide).
   it("starts workers that honour STARLING_CRASH_AT and STARLING_FAIL_AT", async () => {

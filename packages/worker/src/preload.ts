@@ -1,0 +1,11 @@
+/**
+ * Loads the built-in the session's model client needs (node:http or node:https) once the session's
+ * actor runs, while the worker waits for its first message. A worker started from the snapshot binds
+ * those built-ins on first use (scripts/bundle-worker.mjs), so its first answers do not wait for them
+ * and a worker with an http:// model never loads https and tls. Reading a property of the default
+ * export is what loads the module there; elsewhere the import loads it.
+ */
+export function preloadModelTransport(url: string): void {
+  const transport = url.startsWith("https:") ? import("node:https") : import("node:http");
+  void transport.then((m) => void m.default.request).catch(() => undefined);
+}
