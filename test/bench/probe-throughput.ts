@@ -3,7 +3,7 @@
 //   npx tsx test/bench/probe-throughput.ts [conversations=100] [rounds=4] [--floor]
 // PROBE_PROF=<dir> writes V8 CPU profiles of the host and every worker there (workers through a wrapper script named in `agent_server.path`).
 // PROBE_WORKER=<executable> runs another worker build (PROBE_HOST_MAIN another host build); PROBE_SKILLS=<n> seeds n skills.
-// PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags.
+// PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags. PROBE_TOOL=1: a tool call in every turn.
 // A development probe, not part of `pnpm bench` (which measures the same level against the floor).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -44,7 +44,16 @@ const selfCpu = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-const model = await startFakeOpenAI({ responder: (req) => replyFor(req.body, 1000) });
+// PROBE_TOOL=1: every turn makes one read-only tool call (file_read of a missing file) before its answer.
+const toolTurns = process.env["PROBE_TOOL"] === "1";
+const afterTool = (body: Record<string, unknown>): boolean => {
+  const messages = Array.isArray(body["messages"]) ? (body["messages"] as { role?: string }[]) : [];
+  return messages.at(-1)?.role === "tool";
+};
+const model = await startFakeOpenAI({
+  responder: (req) =>
+    toolTurns && !afterTool(req.body) ? { toolCalls: [{ name: "file_read", arguments: { file_path: "missing.txt" } }] } : replyFor(req.body, 1000),
+});
 const tg = await startFakeTelegram();
 const dir = join("/tmp", `probe-${process.pid}`);
 rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,7 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
       summary: call.arguments.slice(0, 200),
       arguments: call.arguments.slice(0, TOOL_EVENT_ARGUMENT_CHARS),
     });
-    // No `running_tool` progress besides: `tool_started` says the same (the host shows it as that phase).
+    void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "running_tool", toolName: call.name });
     const started = Date.now();
     const { signal, dispose } = control.toolSignal();
     try {
