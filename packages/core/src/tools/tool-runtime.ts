@@ -216,8 +216,17 @@ export class ToolRuntime {
   }
 }
 
+/**
+ * JSON Schemas by the zod object they were made from. Most tools' parameters are module constants, so
+ * the snapshot's warm-up session (packages/worker/src/snapshot-warmup.ts) leaves them converted in
+ * every worker's heap: z.toJSONSchema of the whole catalog cost a third of a cold `initialize`.
+ */
+const jsonSchemas = new WeakMap<z.ZodObject, Record<string, unknown>>();
+
 function toolSchema(tool: AnyTool, parameters: z.ZodObject): ToolSchema {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
+  let converted = jsonSchemas.get(parameters);
+  if (!converted) jsonSchemas.set(parameters, (converted = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>));
+  const { $schema: _ignored, ...schema } = converted;
   const required = Array.isArray(schema.required) ? schema.required : [];
   return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
 }

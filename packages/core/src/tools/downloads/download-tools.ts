@@ -53,6 +53,10 @@ async function waitAndReport(downloads: Downloads, id: string, seconds: number, 
 }
 
 /** The four download tools, bound to one session's Downloads. */
+// Module constants (not made per session): their JSON Schemas then come from the worker's snapshot (tool-runtime.ts).
+const byIdParameters = z.object({ download_id: downloadId });
+const waitParameters = z.object({ download_id: downloadId, wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout });
+
 export function downloadTools(downloads: Downloads): AnyTool[] {
   const start = defineTool({
     name: "file_download_start",
@@ -76,7 +80,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
   const progress = defineTool({
     name: "file_download_progress",
     description: "Show a download's status: bytes so far, total when known, and whether it completed, failed, was cancelled or was interrupted.",
-    parameters: z.object({ download_id: downloadId }),
+    parameters: byIdParameters,
     readOnly: true,
     async execute(args) {
       return json(view(downloads.snapshot(args.download_id)));
@@ -85,7 +89,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
   const wait = defineTool({
     name: "file_download_wait",
     description: "Wait for a download to finish and return its status. On timeout it returns {timeout: true, download} and the download keeps running, unless on_timeout is kill.",
-    parameters: z.object({ download_id: downloadId, wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout }),
+    parameters: waitParameters,
     readOnly: false,
     async execute(args, ctx) {
       return waitAndReport(downloads, args.download_id, args.wait_timeout_seconds ?? 30, args.on_timeout === "kill", ctx.signal);
@@ -94,7 +98,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
   const cancel = defineTool({
     name: "file_download_cancel",
     description: "Cancel a running download; its partial file is removed. A finished download is left as it is.",
-    parameters: z.object({ download_id: downloadId }),
+    parameters: byIdParameters,
     readOnly: false,
     async execute(args) {
       return json(view(await downloads.cancel(args.download_id)));
