@@ -99,7 +99,7 @@ async function answeredOnce(chat: (typeof chats)[keyof typeof chats], tag: strin
   if (options.continue) expect(await e2e.ask(chat, "/continue")).toBe("Continuing the last turn…");
   const answer = new RegExp(`Answer to ${tag}\\.`);
   await e2e.waitText(chat.id, answer);
-  await sleep(1_000); // a second copy would follow right away
+  await sleep(500); // a second copy would follow right away
   expect(copiesOf(chat.id, answer)).toHaveLength(1);
   expect(asked.get(tag), "the turn resumed once").toBe(2);
   expect(await e2e.stop(), e2e.logTail(30)).toEqual({ code: 0, signal: null });
