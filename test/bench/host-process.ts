@@ -102,12 +102,13 @@ function track(child: ChildProcess): RunningProcess {
   };
 }
 
-/** A probe's teardown: the reply watcher, the host (SIGKILL after 15 s), the fakes, then its folder. */
+/** A probe's teardown: the reply watcher, the host (SIGKILL after 15 s), the fakes, then its folder (kept with PROBE_KEEP=1, to read its logs). */
 export async function closeProbe(o: { watcher: { stop(): void }; host: RunningProcess; fakes: { close(): Promise<unknown> }[]; dir: string }): Promise<void> {
   o.watcher.stop();
   await o.host.stop(15_000);
   await Promise.all(o.fakes.map((f) => f.close()));
-  rmSync(o.dir, { recursive: true, force: true });
+  if (process.env["PROBE_KEEP"] === "1") console.log(`kept ${o.dir}`);
+  else rmSync(o.dir, { recursive: true, force: true });
 }
 
 /** Checks that the host binary starts at all (`--help`); returns the error text when it does not. */

@@ -60,10 +60,13 @@ function awaitRecovery(r: SessionRunner, handle: WorkerHandle, turnId: number): 
 /** Asks the user to /continue a recovered turn no notice was written for yet (`offeredKey`). */
 async function offerContinue(r: SessionRunner, turnId: number, decision: RecoveryDecision): Promise<void> {
   const key = offeredKey(r.id, turnId);
+  let asked = false;
   await r.store.commit("continue_offer", (tx) => {
-    if (r.store.get(key) !== undefined) return;
+    asked = r.store.get(key) === undefined;
+    if (!asked) return;
     tx.put(key, true);
     r.ctx.options.onDurableEvent({ type: "turn_recovered", turnId, action: "awaiting_continue" }, tx, contextOf(r.id, decision));
   });
-  r.log.info({ turnId }, "asked the user to /continue a turn found waiting at start");
+  if (asked) r.log.info({ turnId }, "asked the user to /continue a turn found waiting at start");
+  else r.log.info({ turnId }, "a turn found waiting at start; the user was already asked to /continue it");
 }
