@@ -76,6 +76,12 @@ export class WorkerClient {
   /** The process has exited (its pid may be reused), even while its last frames are still being handled. */
   private processGone = false;
   private eventHandlers: Handler<SessionEventParams, void>[] = [];
+  /**
+   * Rejecters of the requests waiting for an answer, called once the worker exited. Not a race of each
+   * request against `exited`: every such race left a reaction on `exited` (~0.5 kB of host heap per
+   * request) until the worker's exit, and the exit then built an error for each of them.
+   */
+  private readonly waiting = new Set<(exit: WorkerExit) => void>();
   private coordinateHandler: Handler<CoordinateParams, CoordinateResult> | null = null;
 
   /**
@@ -96,6 +102,11 @@ export class WorkerClient {
           resolve(this.exitInfo);
         });
       });
+    });
+    // Registered before any request: a request the connection's disposal already rejected keeps that error.
+    void this.exited.then((exit) => {
+      for (const reject of this.waiting) reject(exit);
+      this.waiting.clear();
     });
     connection.onNotification(Methods.event.method, (raw: unknown) => {
       const parsed = SessionEventParams.safeParse(raw);
@@ -191,21 +202,33 @@ export class WorkerClient {
     return descriptor.result.parse(result) as z.infer<R>;
   }
 
-  private async send(method: string, params: unknown): Promise<unknown> {
-    if (this.processGone) throw new WorkerGoneError(`worker exited before ${method}`);
-    try {
-      return await Promise.race([
-        this.connection.sendRequest(method, params),
-        this.exited.then((exit) => {
-          throw new WorkerGoneError(`worker exited (code ${exit.code}, signal ${exit.signal}) during ${method}`);
-        }),
-      ]);
-    } catch (err) {
-      if (err instanceof ResponseError) throw new WorkerRequestError(method, err.code, err.message, err.data);
-      if (err instanceof WorkerGoneError) throw err;
-      throw new WorkerGoneError(`${method}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  private send(method: string, params: unknown): Promise<unknown> {
+    if (this.processGone) return Promise.reject(new WorkerGoneError(`worker exited before ${method}`));
+    return new Promise((resolve, reject) => {
+      const onExit = (exit: WorkerExit): void =>
+        reject(new WorkerGoneError(`worker exited (code ${exit.code}, signal ${exit.signal}) during ${method}`));
+      const fail = (err: unknown): void => {
+        this.waiting.delete(onExit);
+        reject(requestError(method, err));
+      };
+      this.waiting.add(onExit);
+      try {
+        this.connection.sendRequest(method, params).then((result) => {
+          this.waiting.delete(onExit);
+          resolve(result);
+        }, fail);
+      } catch (err) {
+        fail(err);
+      }
+    });
   }
+}
+
+/** A failed request as the caller sees it: the worker's JSON-RPC error, or the worker gone. */
+function requestError(method: string, err: unknown): Error {
+  if (err instanceof ResponseError) return new WorkerRequestError(method, err.code, err.message, err.data);
+  if (err instanceof WorkerGoneError) return err;
+  return new WorkerGoneError(`${method}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** Spawns a worker process and connects to it over its stdio. */
