@@ -96,9 +96,12 @@ function readCurrent(manifest: string): z.infer<typeof BundleManifest> | null {
  * V8 flags the host runs with (the systemd unit's ExecStart, `pnpm start`, main.js's `#!` line — a test
  * keeps them equal). A young generation of at most 3 × 8 MB instead of V8's 3 × 16 MB: host VmRSS with
  * 1 000 admitted conversations 125 → 111 MB, no measurable CPU per turn (2 MB cost ~25 % more host CPU
- * per turn; docs/PERFORMANCE.md "Host memory").
+ * per turn; docs/PERFORMANCE.md "Host memory"). `--single-threaded-gc`: V8's GC helper threads cost the
+ * host ~1.4 ms of CPU per turn at 10 conversations (a quarter of its CPU) on top of the main thread's
+ * share; done on the main thread alone it costs less in all (host CPU per turn −0.14…−0.26 ms in eight
+ * simultaneous pairs at 10 conversations, lower at 100 too; docs/PERFORMANCE.md "Host turn").
  */
-export const HOST_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+export const HOST_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8", "--single-threaded-gc"];
 
 /** The host entry point (what `starling` runs), for the systemd unit. */
 export function hostMainPath(): string {
