@@ -70,14 +70,16 @@ describe("what the user asked survives a crash", () => {
   });
 
   it("/cancel withdraws an automatic continue waiting for a slot, and a restarted host does not resume the turn either", async () => {
-    // w2's turn holds the only slot long enough for w1's recovery to be decided on a loaded machine.
+    // w2's turn holds the only slot until the test cancels it: w1's recovery is decided while it waits, however loaded the machine.
     const slow = slowFirst(3_000);
-    h = await createHarness({ responder: (req) => (lastUserText(req) === "busy one" ? { ...slow(req), delayMs: 4_500 } : slow(req)) });
+    h = await createHarness({ responder: (req) => (lastUserText(req) === "busy one" ? { hang: true } : slow(req)) });
     const harness = h;
     const sup1 = harness.supervisor({ maxConcurrentTurns: 1 });
     sup1.start();
     await harness.admit("w1.foreground", "interrupted one");
     await waitUntil(() => sup1.status("w1.foreground").turnRunning, "w1's turn running");
+    // The model was asked once before the kill (a turn can be running before its request leaves).
+    await waitUntil(() => harness.fake.requests.some((r) => lastUserText(r) === "interrupted one"), "w1's model call made");
     // Another conversation is waiting for the slot, so w1's automatic continue has to wait behind it.
     await harness.admit("w2.foreground", "busy one");
     await waitUntil(() => sup1.status("w2.foreground").queuePosition === 1, "w2 waiting for the slot");
@@ -92,14 +94,16 @@ describe("what the user asked survives a crash", () => {
     expect(sup1.status("w1.foreground").queuePosition).toBe(1); // the continue waits for the slot
     const result = await sup1.cancel("w1.foreground", "user /cancel");
     expect(result).toMatchObject({ accepted: true, reason: "the interrupted turn will not be resumed automatically" });
-    await waitUntil(() => harness.durableOf("turn_completed", "w2.foreground").length === 1, "w2 answered");
+    // The slot frees (w2's turn ends); the withdrawn continue must not take it.
+    expect((await sup1.cancel("w2.foreground", "user /cancel")).accepted).toBe(true);
+    await waitUntil(() => harness.durableOf("turn_cancelled", "w2.foreground").length === 1, "w2's turn ended");
     await sleep(1_000);
     await sup1.stop(3_000);
 
     const sup2 = harness.supervisor({ maxConcurrentTurns: 1 });
     sup2.start();
     await harness.admit("w2.foreground", "wake the host up");
-    await waitUntil(() => harness.durableOf("turn_completed", "w2.foreground").length === 2, "w2 answered again");
+    await waitUntil(() => harness.durableOf("turn_completed", "w2.foreground").length === 1, "w2 answered");
     await sleep(1_500);
     expect(harness.durableOf("turn_completed", "w1.foreground")).toHaveLength(0); // never resumed by the host
     expect(harness.fake.requests.filter((r) => lastUserText(r) === "interrupted one")).toHaveLength(1);
