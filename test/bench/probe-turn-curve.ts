@@ -29,14 +29,14 @@ for (let s = 0; s < sessions; s++) for (const [bi, b] of builds.entries()) {
   await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `tc${s}.foreground` }));
   const pid = client.pid!;
   await new Promise((res) => setTimeout(res, 100));
-  starts[bi] += cpuNs(pid);
+  starts[bi]! += cpuNs(pid);
   for (let i = 0; i < rounds; i++) {
     const a = cpuNs(pid);
     const completed = new Promise<void>((res) => (done = res));
     await client.enqueue(userMessage(`m-${s}-${i}`, `hello number ${i}`));
     await completed;
     await new Promise((res) => setTimeout(res, 5)); // let the turn's tail (acks, machine) finish
-    curves[bi]![i] += cpuNs(pid) - a;
+    curves[bi]![i]! += cpuNs(pid) - a;
   }
   await client.shutdown().catch(() => undefined);
   await client.exited;
