@@ -1,7 +1,7 @@
 // One end-to-end setup per test file: fake Telegram + fake model + config + the real `starling` CLI,
 // with helpers that read the chat the way a user sees it.
 import { existsSync, readFileSync } from "node:fs";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type Responder } from "../fakes/openai-server.js";
 import { startFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser, type SentMessage } from "../fakes/telegram-api.js";
@@ -96,6 +96,10 @@ export interface E2E {
   logTail(lines?: number): string;
   /** The host's log records (its JSON lines, over every start), oldest first. */
   logRecords(): Record<string, unknown>[];
+  /** Waits until the host has seen a turn of the chat run (its typing action follows the turn's start). */
+  untilTyping(chatId: number): Promise<void>;
+  /** Waits (60 s at most) for `host` to kill itself at crash point `point` (STARLING_CRASH_AT). */
+  killedAt(host: RunningCli, point: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -165,6 +169,13 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     until: waitUntil,
     logTail,
     logRecords,
+    async untilTyping(chatId) {
+      await waitUntil(() => telegram.chatActions(chatId).some((a) => a.action === "typing"), "the host seeing the turn run");
+    },
+    async killedAt(host, point) {
+      const exit = await Promise.race([host.exited, sleep(60_000).then(() => null)]);
+      expect(exit, `the host killed itself at ${point}\n${logTail(30)}`).toEqual({ code: null, signal: "SIGKILL" });
+    },
     async close() {
       await stopGracefully(e2e.host);
       await telegram.close();

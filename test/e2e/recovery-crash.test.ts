@@ -9,12 +9,12 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { HostStore } from "../../packages/host/dist/state/host-store.js";
 import { clearResumeMark, resumeMarkedSessions } from "../../packages/host/dist/sessions/recovery.js";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
+import { lastUserText, sleep, type E2E, useE2E } from "./fixture.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../../packages/worker/dist/main.js", import.meta.url));
 const chats = { resume: privateChat(831, "Resume mark"), auto: privateChat(832, "Auto continue"), giveup: privateChat(833, "Give-up") };
@@ -35,8 +35,8 @@ let broken: string;
 let failures: string; // one line per broken start
 let release: string; // the third and later broken starts fail only once this file exists
 
-beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { warm_spares: 0 } } });
+useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { warm_spares: 0 } } }, (value) => {
+  e2e = value;
   broken = join(e2e.dir, "worker-broken");
   failures = join(e2e.dir, "worker-failures");
   release = join(e2e.dir, "worker-release");
@@ -59,14 +59,9 @@ beforeAll(async () => {
   writeFileSync(e2e.configPath, JSON.stringify({ ...config, agent_server: { path: wrapper } }, null, 2));
 });
 
-afterEach(async () => {
-  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+afterEach(() => {
   writeFileSync(release, ""); // no wrapper left waiting
   for (const file of [broken, failures]) if (existsSync(file)) rmSync(file);
-});
-
-afterAll(async () => {
-  await e2e?.close();
 });
 
 const logRecords = () => e2e.logRecords();
@@ -76,13 +71,8 @@ async function stalledTurn(chat: (typeof chats)[keyof typeof chats], tag: string
   const host = e2e.start(env);
   e2e.send(chat, `a long task [${tag}]`);
   await e2e.until(() => asked.get(tag) === 1, "the model asked for the message");
-  await e2e.until(() => e2e.telegram.chatActions(chat.id).some((a) => a.action === "typing"), "the host seeing the turn run");
+  await e2e.untilTyping(chat.id);
   return host;
-}
-
-async function killedAt(host: ReturnType<E2E["start"]>, point: string): Promise<void> {
-  const exit = await Promise.race([host.exited, sleep(60_000).then(() => null)]);
-  expect(exit, `the host killed itself at ${point}\n${e2e.logTail(30)}`).toEqual({ code: null, signal: "SIGKILL" });
 }
 
 /** Starts a host that kills itself at `point` and waits for that (`act` makes it get there); the log length before. */
@@ -90,7 +80,7 @@ async function diesAt(point: string, act: () => void = () => undefined): Promise
   const before = logRecords().length;
   const host = e2e.start({ STARLING_CRASH_AT: point });
   act();
-  await killedAt(host, point);
+  await e2e.killedAt(host, point);
   return before;
 }
 
@@ -185,7 +175,7 @@ describe("the host's recovery bookkeeping across a host crash at its commit poin
     // starts fail until the session gives up.
     expect(await e2e.ask(chat, "/continue"), "answered before the give-up").toBe("Continuing the last turn…");
     writeFileSync(release, "");
-    await killedAt(host, "giveup");
+    await e2e.killedAt(host, "giveup");
     expect(since(from, "worker keeps failing; not restarting until the next message")).toHaveLength(1);
     expect(copiesOf(chat.id, GAVE_UP), "the notice not sent before the crash").toHaveLength(0);
 

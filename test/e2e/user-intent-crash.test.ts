@@ -31,13 +31,8 @@ async function slowTurn(point: string, chat: (typeof chats)[keyof typeof chats],
   const host = e2e.start({ STARLING_CRASH_AT: point });
   e2e.send(chat, `a slow one [${tag}]`);
   await e2e.until(() => asked.get(tag) === 1, "the model asked for the slow message");
-  await e2e.until(() => e2e.telegram.chatActions(chat.id).some((a) => a.action === "typing"), "the host seeing the turn run");
+  await e2e.untilTyping(chat.id);
   return host;
-}
-
-async function diesAt(host: ReturnType<E2E["start"]>, point: string): Promise<void> {
-  const exit = await Promise.race([host.exited, sleep(60_000).then(() => null)]);
-  expect(exit, `the host killed itself at ${point}`).toEqual({ code: null, signal: "SIGKILL" });
 }
 
 const copiesOf = (chatId: number, text: string) => e2e.replies(chatId).filter((m) => (m.text ?? "").includes(text));
@@ -47,7 +42,7 @@ describe("a user's /cancel and /continue across a host crash at their commit poi
     const chat = chats.cancel;
     const host = await slowTurn("user_cancel", chat, "cancel");
     e2e.send(chat, "/cancel");
-    await diesAt(host, "user_cancel");
+    await e2e.killedAt(host, "user_cancel");
 
     e2e.start();
     // The re-delivered /cancel is answered; whatever it finds, the turn must not run again by itself.
@@ -78,7 +73,7 @@ describe("a user's /cancel and /continue across a host crash at their commit poi
       e2e.send(chat, "/continue");
       await e2e.until(() => host.child.signalCode !== null || e2e.replies(chat.id).length > before, "the host dying or answering the /continue");
     }
-    await diesAt(host, "user_continue");
+    await e2e.killedAt(host, "user_continue");
     const beforeRestart = e2e.replies(chat.id).length;
 
     e2e.start();

@@ -23,13 +23,13 @@ export class IdleCollector {
   private baseline: number | undefined;
   private collected = false;
   // Made at the first pause, not at start: exposing gc() creates a V8 context (~3-5 ms of CPU), which
-  // a worker would otherwise pay before it answers its first request.
-  private gc: (() => void) | undefined;
-  private gcTried = false;
+  // a worker would otherwise pay before it answers its first request. Undefined until then; null when
+  // this Node offers no gc().
+  private gc: (() => void) | null | undefined;
 
   /** The session did something: look at the heap once it has been quiet for IDLE_GC_MS. */
   activity(): void {
-    if (this.gcTried && !this.gc) return;
+    if (this.gc === null) return;
     this.baseline ??= getHeapStatistics().used_heap_size;
     if (this.timer) this.timer.refresh();
     else this.timer = setTimeout(() => this.idle(), IDLE_GC_MS).unref();
@@ -42,10 +42,7 @@ export class IdleCollector {
 
   private idle(): void {
     this.timer = undefined;
-    if (!this.gcTried) {
-      this.gcTried = true;
-      this.gc = exposeGc();
-    }
+    if (this.gc === undefined) this.gc = exposeGc(); // once: null stays null
     if (!this.gc || (this.collected && getHeapStatistics().used_heap_size - (this.baseline ?? 0) < IDLE_GC_GROWTH_BYTES)) return;
     this.gc();
     this.collected = true;
@@ -53,17 +50,17 @@ export class IdleCollector {
   }
 }
 
-function exposeGc(): (() => void) | undefined {
+function exposeGc(): (() => void) | null {
   try {
     setFlagsFromString("--expose-gc");
     const gc: unknown = runInNewContext("gc");
-    if (typeof gc !== "function") return undefined;
+    if (typeof gc !== "function") return null;
     return () => {
       setFlagsFromString("--compact-on-every-full-gc");
       gc();
       setFlagsFromString("--no-compact-on-every-full-gc");
     };
   } catch {
-    return undefined; // a Node that freezes V8 flags after start: no idle collection
+    return null; // a Node that freezes V8 flags after start: no idle collection
   }
 }
