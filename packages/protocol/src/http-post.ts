@@ -32,6 +32,12 @@ export interface PostOptions {
    * Only for requests that may be repeated; for the others the caller gets the original error.
    */
   repeatOnStaleSocket: boolean;
+  /**
+   * The whole exchange (the repeat included, the response body too) is cut with `timeoutError()` once
+   * this long has passed: one timer per request, cheaper than an AbortController per call.
+   */
+  timeoutMs?: number;
+  timeoutError?: () => Error;
 }
 
 /** A request and its response, resolved once the response headers arrived (any status). */
@@ -49,12 +55,13 @@ const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
  * otherwise it fails with the original error. Used for model calls (core) and Bot API calls (host).
  */
 export async function postOverKeepAlive(client: PostClient, url: URL, options: PostOptions): Promise<PostExchange> {
+  const until = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   try {
-    return await postOnce(client, url, options, true);
+    return await postOnce(client, url, options, true, until);
   } catch (err) {
     if (!(err instanceof StaleSocketError)) throw err;
     if (!options.repeatOnStaleSocket || options.signal?.aborted) throw err.cause;
-    return postOnce(client, url, options, false);
+    return postOnce(client, url, options, false, until);
   }
 }
 
@@ -62,7 +69,7 @@ class StaleSocketError extends Error {
   declare readonly cause: Error;
 }
 
-function postOnce(client: PostClient, url: URL, options: PostOptions, mayReuse: boolean): Promise<PostExchange> {
+function postOnce(client: PostClient, url: URL, options: PostOptions, mayReuse: boolean, until: number | undefined): Promise<PostExchange> {
   const { signal, body } = options;
   return new Promise((resolve, reject) => {
     const request = client.request(url, {
@@ -78,7 +85,15 @@ function postOnce(client: PostClient, url: URL, options: PostOptions, mayReuse: 
       request.destroy(options.abortError?.() ?? (reason instanceof Error ? reason : new Error("aborted")));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    request.on("close", () => signal?.removeEventListener("abort", onAbort));
+    // Cleared when the request closes, which is after its response was read (or cut).
+    const timer =
+      until === undefined
+        ? undefined
+        : setTimeout(() => request.destroy(options.timeoutError?.() ?? new Error(`no answer within ${options.timeoutMs} ms`)), Math.max(0, until - Date.now()));
+    request.on("close", () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    });
     request.on("error", (err: NodeJS.ErrnoException) => {
       const stale = mayReuse && request.reusedSocket && response === null && err.code !== undefined && STALE_SOCKET_CODES.has(err.code);
       reject(stale ? new StaleSocketError("stale kept-alive connection", { cause: err }) : err);

@@ -51,6 +51,29 @@ describe("postOverKeepAlive", () => {
     expect(await ended).toBe("error");
   });
 
+  it("timeoutMs cuts an exchange whose body stops arriving with timeoutError, and the request closes", async () => {
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("partial");
+    });
+    const client = await keepAliveClient("http:");
+    const { request, response } = await postOverKeepAlive(client, url, { headers, body, repeatOnStaleSocket: true, timeoutMs: 300, timeoutError: () => new Error("too slow") });
+    const closed = new Promise((resolve) => request.on("close", resolve));
+    const ended = new Promise<string>((resolve) => {
+      response.on("error", () => resolve("error"));
+      response.on("end", () => resolve("end"));
+    });
+    response.resume();
+    expect(await ended).toBe("error");
+    await closed;
+  });
+
+  it("timeoutMs cuts a request still waiting for headers with timeoutError", async () => {
+    const url = await listen(() => undefined);
+    const client = await keepAliveClient("http:");
+    await expect(postOverKeepAlive(client, url, { headers, body, repeatOnStaleSocket: true, timeoutMs: 300, timeoutError: () => new Error("too slow") })).rejects.toThrow("too slow");
+  });
+
   it("without repeatOnStaleSocket a stale kept-alive connection gives the original error and nothing is sent again", async () => {
     let requests = 0;
     const url = await listen((req, res) => {

@@ -109,4 +109,26 @@ describe("BotApi over kept-alive connections", () => {
     expect(edge.texts).toEqual(["first", "(possible duplicate) second"]);
     await expect(api.call("sendMessage", { chat_id: 7, text: "third" }, { maxAttempts: 1 })).resolves.toMatchObject({ text: "third" });
   });
+
+  it("gives up an answer whose body stops arriving after the request timeout, and retries the send labelled", async () => {
+    const texts: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const text = String((JSON.parse(Buffer.concat(chunks).toString()) as { text: string }).text);
+        texts.push(text);
+        res.writeHead(200, { "content-type": "application/json" });
+        const answer = JSON.stringify({ ok: true, result: { message_id: texts.length, date: 0, chat: { id: 7, type: "private" }, text } });
+        if (texts.length === 1) res.write(answer.slice(0, 10)); // the rest never comes
+        else res.end(answer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    edge = { apiRoot: "", connections: () => 0, received: [], texts, dropNextReused: () => undefined, close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())) };
+    api = new BotApi("123:secret", `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pino({ level: "silent" }), { baseDelayMs: 10, maxDelayMs: 50 }, new SendBudget(NO_SEND_LIMITS), { requestTimeoutMs: 300 });
+    const labelled = (payload: { text: string }) => ({ ...payload, text: `(possible duplicate) ${payload.text}` });
+    await expect(api.call("sendMessage", { chat_id: 7, text: "hello" }, { afterUnknownOutcome: labelled as never })).resolves.toMatchObject({ text: "(possible duplicate) hello" });
+    expect(texts).toEqual(["hello", "(possible duplicate) hello"]);
+  });
 });

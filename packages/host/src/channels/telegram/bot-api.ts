@@ -66,15 +66,16 @@ export class BotApi {
     let body = payload;
     const chat = chatKey(payload);
     const counted = chat !== null && COUNTED.test(method);
-    const timeoutMs = method === "getUpdates" ? null : UPLOADS.test(method) ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    const upload = UPLOADS.test(method);
+    const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     return withRetries(
       async (signal) => {
         if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
-        const limit = timeoutMs === null ? null : deadline(signal, timeoutMs);
+        // Uploads go through telegraf, which takes a signal; JSON calls time out in BotHttp (no AbortController per call).
+        const limit = timeoutMs === null || !upload ? null : deadline(signal, timeoutMs);
         try {
-          const callSignal = limit?.signal ?? signal;
-          if (UPLOADS.test(method)) return await this.telegram.callApi(method, body, { signal: callSignal as never });
-          return (await this.http.call(method, body, callSignal)) as ReturnType<ApiMethods[M]>;
+          if (upload) return await this.telegram.callApi(method, body, { signal: (limit?.signal ?? signal) as never });
+          return (await this.http.call(method, body, signal, timeoutMs ?? undefined)) as ReturnType<ApiMethods[M]>;
         } catch (thrown) {
           const err = limit?.timedOut && isAbortError(thrown) ? new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;

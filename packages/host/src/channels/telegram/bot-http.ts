@@ -10,6 +10,8 @@ import { AbortedError } from "./api-retry.js";
  */
 export const FREE_SOCKET_TIMEOUT_MS = 4000;
 
+const JSON_HEADERS = { "content-type": "application/json" };
+
 /** Calls that may be repeated without a visible effect: sent once more when a reused socket was closed under them. */
 const IDEMPOTENT = /^(get[A-Z]\w*|sendChatAction|editMessage\w+|setMyCommands|deleteMyCommands)$/;
 
@@ -30,21 +32,28 @@ export class BotHttp {
     this.base = new URL(`./bot${token}/`, apiRoot.endsWith("/") ? apiRoot : `${apiRoot}/`).toString();
   }
 
-  /** One call: the `result` of an `ok` answer, a TelegramError for a Bot API error (as telegraf throws it). */
-  async call(method: string, payload: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+  /**
+   * One call: the `result` of an `ok` answer, a TelegramError for a Bot API error (as telegraf throws it).
+   * With `timeoutMs`, a call without a whole answer by then fails with "Telegram did not answer …".
+   */
+  async call(method: string, payload: unknown, signal: AbortSignal | undefined, timeoutMs?: number): Promise<unknown> {
     if (signal?.aborted) throw new AbortedError();
-    const { response } = await postOverKeepAlive(await this.client, new URL(this.base + method), {
-      headers: { "content-type": "application/json" },
-      body: Buffer.from(JSON.stringify(payload ?? {})),
-      signal,
-      abortError: () => new AbortedError(),
-      repeatOnStaleSocket: IDEMPOTENT.test(method),
-    });
+    let timedOut: Error | undefined;
     let text: string;
+    let response: IncomingMessage;
     try {
+      ({ response } = await postOverKeepAlive(await this.client, this.urlOf(method), {
+        headers: JSON_HEADERS,
+        body: Buffer.from(JSON.stringify(payload ?? {})),
+        signal,
+        abortError: () => new AbortedError(),
+        repeatOnStaleSocket: IDEMPOTENT.test(method),
+        timeoutMs,
+        timeoutError: () => (timedOut = new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`)),
+      }));
       text = await readBody(response);
     } catch (err) {
-      throw signal?.aborted ? new AbortedError() : err;
+      throw timedOut ?? (signal?.aborted ? new AbortedError() : err);
     }
     const status = response.statusCode ?? 0;
     if (status >= 500) throw new TelegramError({ error_code: status, description: response.statusMessage ?? "" }, { method, payload });
@@ -56,6 +65,13 @@ export class BotHttp {
     }
     if (data.ok) return data.result;
     throw new TelegramError(data, { method, payload });
+  }
+
+  private readonly urls = new Map<string, URL>();
+  private urlOf(method: string): URL {
+    let url = this.urls.get(method);
+    if (!url) this.urls.set(method, (url = new URL(this.base + method)));
+    return url;
   }
 
   /** Closes idle sockets (the channel stops). */

@@ -22,11 +22,14 @@ export const TELEGRAM_SEND_LIMITS: SendLimits = {
   perBot: { count: 30, windowMs: 1000 },
 };
 
-/** No pacing (`pace_sends: false`): for a Bot API server without Telegram's limits, such as a local fake. */
+/**
+ * No pacing (`pace_sends: false`): for a Bot API server without Telegram's limits, such as a local fake.
+ * Unlimited windows keep no history (the bot-wide one would hold every send of the last second).
+ */
 export const NO_SEND_LIMITS: SendLimits = {
-  perChat: { count: 1e9, windowMs: 1000 },
-  perGroup: { count: 1e9, windowMs: 1000 },
-  perBot: { count: 1e9, windowMs: 1000 },
+  perChat: { count: Number.POSITIVE_INFINITY, windowMs: 1000 },
+  perGroup: { count: Number.POSITIVE_INFINITY, windowMs: 1000 },
+  perBot: { count: Number.POSITIVE_INFINITY, windowMs: 1000 },
 };
 
 /** A cosmetic call (panel edit, typing) that the budget refused now; the caller shows the state later. */
@@ -113,9 +116,11 @@ export class SendBudget {
     let at = t;
     for (const [key, window] of this.windows(chatId)) {
       const keep = reserve && window.count > 1 ? Math.max(1, Math.ceil(window.count / 4)) : 0;
-      const times = [...this.recent(key, window, t), ...Array<number>(this.held.get(key) ?? 0).fill(t)];
+      // The sends in the window, then the held ones counted as now.
+      const times = this.recent(key, window, t);
+      const counted = times.length + (this.held.get(key) ?? 0);
       const allowed = window.count - keep;
-      if (times.length >= allowed) at = Math.max(at, (times[times.length - allowed] ?? t) + span(window));
+      if (counted >= allowed) at = Math.max(at, (times[counted - allowed] ?? t) + span(window));
     }
     return at;
   }
@@ -130,16 +135,19 @@ export class SendBudget {
   }
 
   private windows(chatId: string): [string, SendWindow][] {
-    const out: [string, SendWindow][] = [
-      [`chat:${chatId}`, this.limits.perChat],
-      ["bot", this.limits.perBot],
-    ];
-    if (chatId.startsWith("-")) out.push([`group:${chatId}`, this.limits.perGroup]);
+    const { perChat, perBot, perGroup } = this.limits;
+    const out: [string, SendWindow][] = [];
+    if (perChat.count !== Number.POSITIVE_INFINITY) out.push([`chat:${chatId}`, perChat]);
+    if (perBot.count !== Number.POSITIVE_INFINITY) out.push(["bot", perBot]);
+    if (chatId.startsWith("-") && perGroup.count !== Number.POSITIVE_INFINITY) out.push([`group:${chatId}`, perGroup]);
     return out;
   }
 
+  /** The key's send times still inside the window, oldest first (expired ones dropped). */
   private recent(key: string, window: SendWindow, t: number): number[] {
-    const times = (this.history.get(key) ?? []).filter((at) => at > t - span(window));
+    const all = this.history.get(key) ?? [];
+    const from = all.findIndex((at) => at > t - span(window));
+    const times = from === 0 ? all : from < 0 ? [] : all.slice(from);
     if (times.length) this.history.set(key, times);
     else this.history.delete(key);
     return times;
