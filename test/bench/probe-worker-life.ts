@@ -1,0 +1,76 @@
+// The CPU of a first message's worker, phase by phase, without the host: K workers one after another,
+// each started as the host starts it (snapshot blob, its V8 flags, WORKER_MALLOC_ENV), then
+//   start:      spawn → waiting for `initialize` (what a warm spare costs before it is used),
+//   initialize: the request → its answer (session folder, LevelDB open),
+//   turn 1:     enqueue → turn_completed with its acks (the first turn of a new session),
+//   idle:       a pause as long as `--idle=<ms>` (2 000, the flood's idle_shutdown_seconds),
+//   exit:       shutdown → exited (LevelDB close, process exit),
+// from the worker's /proc/<pid>/schedstat (ns) and, for the whole life, this probe's children CPU.
+//   npx tsx test/bench/probe-worker-life.ts [workers=10] [--idle=2000]
+// PROBE_PROF=<dir>: V8 CPU profiles too; PROBE_PERF=<dir>: `perf record` of initialize + turn 1 (its
+// exit and whole-life figures then include perf's own CPU).
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
+import { initParams, tempWorkspace, userMessage } from "../conformance/harness.js";
+import { startFakeOpenAI } from "../fakes/openai-server.js";
+import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
+import { childEnv, cpu } from "./proc.js";
+
+const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10);
+const idleMs = Number(process.argv.find((a) => a.startsWith("--idle="))?.slice(7) ?? 2000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU ms of all of a process's threads so far (schedstat: ns). */
+const ms = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, t) => sum + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
+
+const fake = await startFakeOpenAI({ responder: () => ({ text: "ok, here is a short answer" }) });
+const phases = ["start", "initialize", "turn 1", "idle", "exit", "whole life"] as const;
+const sums = new Map<string, number[]>(phases.map((p) => [p, []]));
+// PROBE_PROF=<dir>: V8 CPU profiles of the workers (sampled in wall time: read them on a quiet machine).
+const prof = process.env["PROBE_PROF"];
+// PROBE_BLOB=<file> with PROBE_BLOB_FLAGS='<flags>': another start-up snapshot, built with those node flags.
+const shipped = process.env["PROBE_BLOB"] ? [...(process.env["PROBE_BLOB_FLAGS"] ?? "").split(" ").filter(Boolean), "--snapshot-blob", process.env["PROBE_BLOB"]] : bundledWorkerArgs();
+const command = (): [string, ...string[]] => [process.execPath, ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...shipped];
+console.log(`worker: ${command().join(" ")}`);
+for (let s = 0; s < n; s++) {
+  const ws = tempWorkspace("probe-wl-");
+  const before = cpu(process.pid).children;
+  const client = spawnWorker({ command: command(), cwd: ws.dir, env: childEnv({ ...WORKER_MALLOC_ENV, HOME: ws.dir, FAKE_MODEL_KEY: "test-key" }), stderr: () => undefined });
+  const pid = client.pid!;
+  let done: (() => void) | null = null;
+  client.onEvent((e: SessionEventParams) => {
+    if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).then(() => e.event.type === "turn_completed" && done?.(), () => undefined);
+  });
+  // A spare waits for its session; 400 ms is past its start-up (core is loaded while it waits).
+  await sleep(400);
+  const t0 = ms(pid);
+  // PROBE_PERF=<dir>: `perf record` (on-CPU samples, native frames) of initialize and turn 1.
+  const perf = process.env["PROBE_PERF"] ? spawn("perf", ["record", "-q", "--no-inherit", "-e", "cpu-clock", "-F", "5000", "-g", "-p", String(pid), "-o", `${process.env["PROBE_PERF"]}/perf.${s}.data`], { stdio: "ignore" }) : null;
+  if (perf) await sleep(300);
+  await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` }));
+  const t1 = ms(pid);
+  const completed = new Promise<void>((res) => (done = res));
+  await client.enqueue(userMessage(`m-${s}`, "hello"));
+  await completed;
+  await sleep(50); // the turn's last writes after the ack
+  const t2 = ms(pid);
+  if (perf) {
+    perf.kill("SIGINT");
+    await new Promise((r) => perf.once("exit", r));
+  }
+  await sleep(idleMs);
+  const t3 = ms(pid);
+  await client.shutdown().catch(() => undefined);
+  await client.exited;
+  await sleep(20);
+  const whole = cpu(process.pid).children - before;
+  ws.cleanup();
+  const row = [t0, t1 - t0, t2 - t1, t3 - t2, whole - t3, whole];
+  row.forEach((v, i) => sums.get(phases[i]!)!.push(v));
+}
+await fake.close();
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+console.log(`${n} worker lives (idle ${idleMs} ms), CPU ms per worker, mean / median; load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`);
+for (const p of phases) console.log(`  ${p.padEnd(11)} ${mean(sums.get(p)!).toFixed(1).padStart(6)} / ${median(sums.get(p)!).toFixed(1).padStart(6)}`);
+console.log("(exit and whole life come from this probe's children CPU, in 10 ms ticks: use the mean over many workers)");
