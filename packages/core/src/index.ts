@@ -2,7 +2,7 @@
 
 // Sessions
 export { Session, defaultDataDir, DEFAULT_STEP_LIMIT, type SessionOptions } from "./session/session.js";
-export { createSessionMachine, type SessionMachine, type SessionMachineEvent } from "./session/session-machine.js";
+export { createSessionActor, sessionMachine, type SessionMachine, type SessionMachineEvent } from "./session/session-machine.js";
 export type { SessionDeps, SessionTools, SessionLogger } from "./session/session-deps.js";
 export { TurnJournal } from "./session/turn-journal.js";
 export { TurnControl, INTERRUPT_GRACE_MS } from "./session/turn-control.js";

@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from "xstate";
+import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
 import { compact, needsCompaction } from "./compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
@@ -14,6 +14,8 @@ export type SessionMachineEvent =
   | { type: "SHUTDOWN" };
 
 export interface SessionMachineContext {
+  /** The session's store, journal, tools and provider (the machine itself is made once, at module load). */
+  deps: SessionDeps;
   /** `turn_start` writes that failed in a row (after the store's own retries): the next try waits longer. */
   startFailures: number;
   /** Turn-ending writes (failed, cancelled, superseded) that failed in a row: the same ending is tried again later. */
@@ -25,6 +27,7 @@ export interface SessionMachineContext {
 }
 
 interface TurnInput {
+  deps: SessionDeps;
   turn: TurnRecord;
   control: TurnControl;
 }
@@ -35,6 +38,7 @@ const START_RETRY_MAX_MS = 30_000;
 const retryDelay = (failures: number): number => Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1));
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
+  deps: context.deps,
   turn: context.turn!,
   control: context.control!,
 });
@@ -45,256 +49,264 @@ const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput =
  * Control events (CANCEL, CONTINUE, SHUTDOWN) are accepted in every state where they mean something;
  * INPUT only says "the queue in the store has something" — the data itself never rides on the event.
  */
-export function createSessionMachine(deps: SessionDeps) {
-  const { store, journal } = deps;
-  return setup({
-    types: {
-      context: {} as SessionMachineContext,
-      events: {} as SessionMachineEvent,
-    },
-    actors: {
-      beginTurn: fromPromise<TurnRecord | null>(async () => journal.beginTurn((await deps.turnNotice?.()) ?? null)),
-      resumeTurn: fromPromise<TurnRecord | null>(() => journal.resumeTurn()),
-      compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
-        input.control.track(
-          (async () => {
-            input.control.otherPhaseShown = true;
-            void store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
-            try {
-              await compact(store, deps.provider, deps.compression!, input.control.modelSignal);
-            } catch (err) {
-              // A failed summary leaves the full history in place; the turn goes on without it.
-              if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
-            }
-          })(),
-        ),
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionMachineContext,
+    events: {} as SessionMachineEvent,
+    input: {} as SessionDeps,
+  },
+  actors: {
+    beginTurn: fromPromise<TurnRecord | null, SessionDeps>(async ({ input: deps }) => deps.journal.beginTurn((await deps.turnNotice?.()) ?? null)),
+    resumeTurn: fromPromise<TurnRecord | null, SessionDeps>(({ input: deps }) => deps.journal.resumeTurn()),
+    compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
+      input.control.track(
+        (async () => {
+          input.control.otherPhaseShown = true;
+          const { deps } = input;
+          void deps.store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
+          try {
+            await compact(deps.store, deps.provider, deps.compression!, input.control.modelSignal);
+          } catch (err) {
+            // A failed summary leaves the full history in place; the turn goes on without it.
+            if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
+          }
+        })(),
       ),
-      callModel: fromPromise<ModelStepOutcome, TurnInput>(({ input }) =>
-        input.control.track(runModelStep(deps, input.turn, input.control)),
-      ),
-      runTools: fromPromise<void, TurnInput>(({ input }) => input.control.track(runToolBatch(deps, input.turn, input.control))),
-      failTurn: fromPromise<void, { turn: TurnRecord; failure: TurnFailure }>(({ input }) =>
-        journal.failTurn(input.turn, input.failure.error, input.failure.canContinue),
-      ),
-      finishCancelled: fromPromise<void, TurnInput & { reason?: string }>(async ({ input }) => {
-        await input.control.idle();
-        // The stopped step may have finished the turn just before the cancel reached it.
-        const current = journal.currentTurn;
-        if (current?.status === "running") await journal.cancelTurn(current, input.reason);
-      }),
-      finishSuperseded: fromPromise<void, TurnInput>(async ({ input }) => {
-        await input.control.idle();
-        // A /cancel (or shutdown) that came while the turn was yielding ends it instead: one ending per turn.
-        if (input.control.cancel.signal.aborted) return;
-        const current = journal.currentTurn;
-        // The stopped step may have completed the turn just before it noticed the interrupt.
-        if (current?.status === "running") await journal.supersedeTurn(current);
-      }),
+    ),
+    callModel: fromPromise<ModelStepOutcome, TurnInput>(({ input }) =>
+      input.control.track(runModelStep(input.deps, input.turn, input.control)),
+    ),
+    runTools: fromPromise<void, TurnInput>(({ input }) => input.control.track(runToolBatch(input.deps, input.turn, input.control))),
+    failTurn: fromPromise<void, { deps: SessionDeps; turn: TurnRecord; failure: TurnFailure }>(({ input }) =>
+      input.deps.journal.failTurn(input.turn, input.failure.error, input.failure.canContinue),
+    ),
+    finishCancelled: fromPromise<void, TurnInput & { reason?: string }>(async ({ input }) => {
+      await input.control.idle();
+      // The stopped step may have finished the turn just before the cancel reached it.
+      const { journal } = input.deps;
+      const current = journal.currentTurn;
+      if (current?.status === "running") await journal.cancelTurn(current, input.reason);
+    }),
+    finishSuperseded: fromPromise<void, TurnInput>(async ({ input }) => {
+      await input.control.idle();
+      // A /cancel (or shutdown) that came while the turn was yielding ends it instead: one ending per turn.
+      if (input.control.cancel.signal.aborted) return;
+      const { journal } = input.deps;
+      const current = journal.currentTurn;
+      // The stopped step may have completed the turn just before it noticed the interrupt.
+      if (current?.status === "running") await journal.supersedeTurn(current);
+    }),
+  },
+  delays: {
+    startRetryDelay: ({ context }) => retryDelay(context.startFailures),
+    endRetryDelay: ({ context }) => retryDelay(context.endFailures),
+  },
+  guards: {
+    hasQueuedInput: ({ context }) => context.deps.store.queue.length > 0,
+    hasUnfinishedTurn: ({ context }) => context.deps.journal.isUnfinished(),
+    startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
+    stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= context.deps.stepLimit,
+    hasPendingCalls: ({ context }) => context.deps.journal.pendingCalls().length > 0,
+    shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config),
+    // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
+    interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
+    answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
+  },
+  actions: {
+    stopTurn: ({ context }) => {
+      context.control?.cancel.abort(new Error("cancelled"));
+      void context.deps.tools.killAll();
     },
-    delays: {
-      startRetryDelay: ({ context }) => retryDelay(context.startFailures),
-      endRetryDelay: ({ context }) => retryDelay(context.endFailures),
-    },
-    guards: {
-      hasQueuedInput: () => store.queue.length > 0,
-      hasUnfinishedTurn: () => journal.isUnfinished(),
-      startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
-      stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= deps.stepLimit,
-      hasPendingCalls: () => journal.pendingCalls().length > 0,
-      shouldCompact: () => needsCompaction(store, deps.compression, deps.provider.config),
-      // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
-      interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
-      answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
-    },
-    actions: {
-      stopTurn: ({ context }) => {
-        context.control?.cancel.abort(new Error("cancelled"));
-        void deps.tools.killAll();
+    interruptTurn: ({ context }) => context.control?.interrupt.abort(new Error("superseded")),
+    /**
+     * A turn-ending write failed even after the store's retries (disk error). Nothing was written, so the
+     * journal still holds the turn as running: the same ending is tried again with backoff instead of
+     * crashing the worker (a restart would only auto-continue a turn the user cancelled). Should the
+     * worker die meanwhile, startup recovery finds the running turn and offers it as usual.
+     */
+    endWriteFailed: assign({
+      endFailures: ({ context, event }) => {
+        const failures = context.endFailures + 1;
+        const err = (event as unknown as { error?: unknown }).error;
+        context.deps.log.error({ err: String(err), failures, retryInMs: retryDelay(failures) }, "could not store the end of the turn; trying again");
+        return failures;
       },
-      interruptTurn: ({ context }) => context.control?.interrupt.abort(new Error("superseded")),
-      /**
-       * A turn-ending write failed even after the store's retries (disk error). Nothing was written, so the
-       * journal still holds the turn as running: the same ending is tried again with backoff instead of
-       * crashing the worker (a restart would only auto-continue a turn the user cancelled). Should the
-       * worker die meanwhile, startup recovery finds the running turn and offers it as usual.
-       */
-      endWriteFailed: assign({
-        endFailures: ({ context, event }) => {
-          const failures = context.endFailures + 1;
-          const err = (event as unknown as { error?: unknown }).error;
-          deps.log.error({ err: String(err), failures, retryInMs: retryDelay(failures) }, "could not store the end of the turn; trying again");
-          return failures;
-        },
-      }),
-      endWriteStored: assign({ endFailures: 0 }),
+    }),
+    endWriteStored: assign({ endFailures: 0 }),
+  },
+}).createMachine({
+  id: "session",
+  context: ({ input }) => ({ deps: input, startFailures: 0, endFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined }),
+  initial: "initializing",
+  on: { SHUTDOWN: ".stopping" },
+  states: {
+    initializing: {
+      always: [
+        { guard: "hasQueuedInput", target: "starting" },
+        { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
+        { target: "idle" },
+      ],
     },
-  }).createMachine({
-    id: "session",
-    context: { startFailures: 0, endFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined },
-    initial: "initializing",
-    on: { SHUTDOWN: ".stopping" },
-    states: {
-      initializing: {
-        always: [
-          { guard: "hasQueuedInput", target: "starting" },
-          { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
-          { target: "idle" },
-        ],
-      },
-      idle: { on: { INPUT: "starting" } },
-      awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming" } },
-      starting: {
-        invoke: {
-          src: "beginTurn",
-          onDone: [
-            {
-              guard: "startedTurn",
-              target: "turn",
-              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, startFailures: 0 }),
-            },
-            { target: "afterTurn", actions: assign({ startFailures: 0 }) },
-          ],
-          onError: {
-            target: "startBackoff",
-            actions: [
-              assign({ startFailures: ({ context }) => context.startFailures + 1 }),
-              ({ context, event }) => deps.log.error({ err: String(event.error), failures: context.startFailures }, "a turn could not start; trying again"),
-            ],
+    idle: { on: { INPUT: "starting" } },
+    awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming" } },
+    starting: {
+      invoke: {
+        src: "beginTurn",
+        input: ({ context }) => context.deps,
+        onDone: [
+          {
+            guard: "startedTurn",
+            target: "turn",
+            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, startFailures: 0 }),
           },
-        },
-      },
-      // The queued input stays in the store (the failed write took nothing): the turn is started again later.
-      startBackoff: {
-        after: { startRetryDelay: "starting" },
-        on: { INPUT: "starting", CONTINUE: "starting" },
-      },
-      resuming: {
-        invoke: {
-          src: "resumeTurn",
-          onDone: [
-            {
-              guard: "startedTurn",
-              target: "turn",
-              actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
-            },
-            { target: "afterTurn" },
+          { target: "afterTurn", actions: assign({ startFailures: 0 }) },
+        ],
+        onError: {
+          target: "startBackoff",
+          actions: [
+            assign({ startFailures: ({ context }) => context.startFailures + 1 }),
+            ({ context, event }) => context.deps.log.error({ err: String(event.error), failures: context.startFailures }, "a turn could not start; trying again"),
           ],
-          onError: "crashed",
         },
       },
-      turn: {
-        initial: "deciding",
-        states: {
-          deciding: {
-            always: [
-              {
-                guard: "stepLimitReached",
-                target: "failing",
-                actions: assign({
-                  failure: () => ({
-                    error: {
-                      kind: "step_limit" as const,
-                      message: `the turn reached the limit of ${deps.stepLimit} model calls; send /continue to go on`,
-                    },
-                    canContinue: true,
-                  }),
+    },
+    // The queued input stays in the store (the failed write took nothing): the turn is started again later.
+    startBackoff: {
+      after: { startRetryDelay: "starting" },
+      on: { INPUT: "starting", CONTINUE: "starting" },
+    },
+    resuming: {
+      invoke: {
+        src: "resumeTurn",
+        input: ({ context }) => context.deps,
+        onDone: [
+          {
+            guard: "startedTurn",
+            target: "turn",
+            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
+          },
+          { target: "afterTurn" },
+        ],
+        onError: "crashed",
+      },
+    },
+    turn: {
+      initial: "deciding",
+      states: {
+        deciding: {
+          always: [
+            {
+              guard: "stepLimitReached",
+              target: "failing",
+              actions: assign({
+                failure: ({ context }) => ({
+                  error: {
+                    kind: "step_limit" as const,
+                    message: `the turn reached the limit of ${context.deps.stepLimit} model calls; send /continue to go on`,
+                  },
+                  canContinue: true,
                 }),
+              }),
+            },
+            { guard: "hasPendingCalls", target: "runningTools" },
+            { guard: "shouldCompact", target: "compacting" },
+            { target: "callingModel" },
+          ],
+        },
+        compacting: {
+          invoke: { src: "compactHistory", input: turnInput, onDone: "callingModel", onError: "callingModel" },
+          on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+        },
+        callingModel: {
+          invoke: {
+            src: "callModel",
+            input: turnInput,
+            onDone: [
+              {
+                guard: "answerHasTools",
+                target: "runningTools",
+                actions: assign({ turn: ({ event }) => event.output.turn }),
               },
-              { guard: "hasPendingCalls", target: "runningTools" },
-              { guard: "shouldCompact", target: "compacting" },
-              { target: "callingModel" },
+              { target: "#session.afterTurn", actions: assign({ turn: ({ event }) => event.output.turn }) },
             ],
+            onError: {
+              target: "failing",
+              actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
+            },
           },
-          compacting: {
-            invoke: { src: "compactHistory", input: turnInput, onDone: "callingModel", onError: "callingModel" },
-            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+          on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+        },
+        runningTools: {
+          invoke: {
+            src: "runTools",
+            input: turnInput,
+            onDone: "deciding",
+            // A journal write that failed even after its retries (disk error): the turn fails and can be continued.
+            onError: { target: "failing", actions: assign({ failure: ({ event }) => classifyFailure(event.error) }) },
           },
-          callingModel: {
-            invoke: {
-              src: "callModel",
-              input: turnInput,
-              onDone: [
-                {
-                  guard: "answerHasTools",
-                  target: "runningTools",
-                  actions: assign({ turn: ({ event }) => event.output.turn }),
-                },
-                { target: "#session.afterTurn", actions: assign({ turn: ({ event }) => event.output.turn }) },
-              ],
-              onError: {
-                target: "failing",
-                actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
+          on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+        },
+        interrupting: {
+          entry: "interruptTurn",
+          invoke: {
+            src: "finishSuperseded",
+            input: turnInput,
+            onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+            onError: { target: "interruptRetry", actions: "endWriteFailed" },
+          },
+          on: { CANCEL: "cancelling" },
+        },
+        interruptRetry: { after: { endRetryDelay: "interrupting" }, on: { CANCEL: "cancelling" } },
+        cancelling: {
+          entry: ["stopTurn", assign({ cancelReason: ({ event }) => (event.type === "CANCEL" ? event.reason : undefined) })],
+          initial: "storing",
+          states: {
+            storing: {
+              invoke: {
+                src: "finishCancelled",
+                input: ({ context }) => ({ ...turnInput({ context }), reason: context.cancelReason }),
+                onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+                onError: { target: "retry", actions: "endWriteFailed" },
               },
             },
-            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+            retry: { after: { endRetryDelay: "storing" } },
           },
-          runningTools: {
-            invoke: {
-              src: "runTools",
-              input: turnInput,
-              onDone: "deciding",
-              // A journal write that failed even after its retries (disk error): the turn fails and can be continued.
-              onError: { target: "failing", actions: assign({ failure: ({ event }) => classifyFailure(event.error) }) },
-            },
-            on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
-          },
-          interrupting: {
-            entry: "interruptTurn",
-            invoke: {
-              src: "finishSuperseded",
-              input: turnInput,
-              onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
-              onError: { target: "interruptRetry", actions: "endWriteFailed" },
-            },
-            on: { CANCEL: "cancelling" },
-          },
-          interruptRetry: { after: { endRetryDelay: "interrupting" }, on: { CANCEL: "cancelling" } },
-          cancelling: {
-            entry: ["stopTurn", assign({ cancelReason: ({ event }) => (event.type === "CANCEL" ? event.reason : undefined) })],
-            initial: "storing",
-            states: {
-              storing: {
-                invoke: {
-                  src: "finishCancelled",
-                  input: ({ context }) => ({ ...turnInput({ context }), reason: context.cancelReason }),
-                  onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
-                  onError: { target: "retry", actions: "endWriteFailed" },
-                },
-              },
-              retry: { after: { endRetryDelay: "storing" } },
-            },
-          },
-          failing: {
-            invoke: {
-              src: "failTurn",
-              input: ({ context }) => ({ turn: context.turn!, failure: context.failure! }),
-              onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
-              onError: { target: "failRetry", actions: "endWriteFailed" },
-            },
-          },
-          failRetry: { after: { endRetryDelay: "failing" } },
         },
-      },
-      afterTurn: {
-        entry: assign({ control: null }),
-        always: [
-          { guard: "hasQueuedInput", target: "starting" },
-          { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
-          { target: "idle" },
-        ],
-      },
-      crashed: { type: "final" },
-      stopping: {
-        entry: ({ context }) => {
-          // Shutdown leaves the turn `running` in the journal: the next start recovers it.
-          context.control?.interrupt.abort(new Error("shutdown"));
-          context.control?.cancel.abort(new Error("shutdown"));
-          void deps.tools.killAll();
+        failing: {
+          invoke: {
+            src: "failTurn",
+            input: ({ context }) => ({ deps: context.deps, turn: context.turn!, failure: context.failure! }),
+            onDone: { target: "#session.afterTurn", actions: "endWriteStored" },
+            onError: { target: "failRetry", actions: "endWriteFailed" },
+          },
         },
-        type: "final",
+        failRetry: { after: { endRetryDelay: "failing" } },
       },
     },
-  });
-}
+    afterTurn: {
+      entry: assign({ control: null }),
+      always: [
+        { guard: "hasQueuedInput", target: "starting" },
+        { guard: "hasUnfinishedTurn", target: "awaitingContinue" },
+        { target: "idle" },
+      ],
+    },
+    crashed: { type: "final" },
+    stopping: {
+      entry: ({ context }) => {
+        // Shutdown leaves the turn `running` in the journal: the next start recovers it.
+        context.control?.interrupt.abort(new Error("shutdown"));
+        context.control?.cancel.abort(new Error("shutdown"));
+        void context.deps.tools.killAll();
+      },
+      type: "final",
+    },
+  },
+});
 
-export type SessionMachine = ReturnType<typeof createSessionMachine>;
+export type SessionMachine = typeof sessionMachine;
+
+/** A SessionActor for one session (not started). */
+export function createSessionActor(deps: SessionDeps): Actor<SessionMachine> {
+  return createActor(sessionMachine, { input: deps });
+}

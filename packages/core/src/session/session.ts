@@ -1,4 +1,4 @@
-import { createActor, waitFor, type Actor } from "xstate";
+import { waitFor, type Actor } from "xstate";
 import {
   defaultSessionDataDir,
   PROTOCOL_VERSION,
@@ -24,8 +24,8 @@ import { buildSystemPrompt } from "../prompt/system-prompt.js";
 import { SkillTracker } from "../skills/skill-tracker.js";
 import { currentContext, estimateTokens } from "./context-window.js";
 import { liveState } from "./live-state.js";
-import type { SessionLogger, SessionTools } from "./session-deps.js";
-import { createSessionMachine, type SessionMachine } from "./session-machine.js";
+import type { SessionDeps, SessionLogger, SessionTools } from "./session-deps.js";
+import { createSessionActor, type SessionMachine } from "./session-machine.js";
 import { TurnJournal } from "./turn-journal.js";
 import { sessionSecrets } from "./session-secrets.js";
 
@@ -71,7 +71,7 @@ export class Session {
     readonly init: InitializeParams,
     private readonly store: SessionStore,
     private readonly journal: TurnJournal,
-    private readonly machine: SessionMachine,
+    private readonly deps: SessionDeps,
     private readonly tools: SessionTools,
     private readonly recovered: { turnId: number; reason: string } | null,
     private readonly log: SessionLogger,
@@ -130,7 +130,7 @@ export class Session {
     const compression = init.compression
       ? { thresholdTokens: init.compression.thresholdTokens, retainRecentTokens: init.compression.retainRecentTokens }
       : null;
-    const machine = createSessionMachine({
+    const deps: SessionDeps = {
       store,
       journal,
       tools,
@@ -149,8 +149,8 @@ export class Session {
       compression,
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
-    });
-    return new Session(init, store, journal, machine, tools, recovered, options.log, mcp, sentSeqFloor);
+    };
+    return new Session(init, store, journal, deps, tools, recovered, options.log, mcp, sentSeqFloor);
   }
 
   summary(): InitializeResult {
@@ -169,7 +169,7 @@ export class Session {
 
   /** Starts the SessionActor. Queued inputs from before a restart start a turn at once. */
   start(onCrash: (error: unknown) => void): void {
-    const actor = createActor(this.machine);
+    const actor = createSessionActor(this.deps);
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.matches("crashed")) onCrash(new Error("session runtime crashed"));
