@@ -142,37 +142,26 @@ export function startFloorBot(apiRoot: string, token: string, modelUrl: string):
   return track(spawn(process.execPath, [FLOOR_BOT], { env, stdio: ["pipe", "pipe", "pipe"] }));
 }
 
-/** Every process's parent: one pass over /proc. */
-function parents(): Map<number, number[]> {
-  const kids = new Map<number, number[]>();
+/** Pids whose parent is `pid` (the host's workers, spawned directly or via a wrapper). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = kids.get(ppid);
-      if (list) list.push(Number(name));
-      else kids.set(ppid, [Number(name)]);
+      if (ppid === pid) out.push(Number(name));
     } catch {
       /* exited meanwhile */
     }
   }
-  return kids;
+  return out;
 }
 
-/** Pids whose parent is `pid` (the host's workers, spawned directly or via a wrapper). */
-export function childPids(pid: number): number[] {
-  return parents().get(pid) ?? [];
-}
-
-/**
- * Every descendant of `pid`, depth first (a sandbox wrapper may sit between host and worker). One pass
- * over /proc, not one per process: the many-conversations run samples this every 500 ms while 20-30
- * workers run, and a pass per descendant cost ~50-100 ms of the bench's CPU each time, taken from the
- * host and workers it measures.
- */
-export function descendants(pid: number, kids = parents()): number[] {
-  return (kids.get(pid) ?? []).flatMap((k) => [k, ...descendants(k, kids)]);
+/** Every descendant of `pid`, depth first (a sandbox wrapper may sit between host and worker). */
+export function descendants(pid: number): number[] {
+  const kids = childPids(pid);
+  return kids.flatMap((k) => [k, ...descendants(k)]);
 }
 
 /** Descendant processes running the worker entry point. */

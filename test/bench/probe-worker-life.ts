@@ -8,7 +8,8 @@
 // from the worker's /proc/<pid>/schedstat (ns) and, for the whole life, this probe's children CPU.
 //   npx tsx test/bench/probe-worker-life.ts [workers=10] [--idle=2000]
 // PROBE_PROF=<dir>: V8 CPU profiles too; PROBE_PERF=<dir>: `perf record` of initialize + turn 1 (its
-// exit and whole-life figures then include perf's own CPU).
+// exit and whole-life figures then include perf's own CPU); PROBE_STRACE=<dir>: `strace -f -c` from initialize to exit
+// (PROBE_STRACE_ARGS replaces -c, e.g. '-e trace=%file').
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
@@ -46,7 +47,9 @@ for (let s = 0; s < n; s++) {
   const t0 = ms(pid);
   // PROBE_PERF=<dir>: `perf record` (on-CPU samples, native frames) of initialize and turn 1.
   const perf = process.env["PROBE_PERF"] ? spawn("perf", ["record", "-q", "--no-inherit", "-e", "cpu-clock", "-F", "5000", "-g", "-p", String(pid), "-o", `${process.env["PROBE_PERF"]}/perf.${s}.data`], { stdio: "ignore" }) : null;
-  if (perf) await sleep(300);
+  // PROBE_STRACE=<dir>: `strace -f -c` attached from initialize to the exit (syscall counts; CPU figures then inflated).
+  const strace = process.env["PROBE_STRACE"] ? spawn("strace", ["-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-p", String(pid), "-o", `${process.env["PROBE_STRACE"]}/strace.${s}.txt`], { stdio: "ignore" }) : null;
+  if (perf || strace) await sleep(300);
   await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` }));
   const t1 = ms(pid);
   const completed = new Promise<void>((res) => (done = res));
@@ -62,6 +65,7 @@ for (let s = 0; s < n; s++) {
   const t3 = ms(pid);
   await client.shutdown().catch(() => undefined);
   await client.exited;
+  if (strace) await new Promise((r) => strace.once("exit", r));
   await sleep(20);
   const whole = cpu(process.pid).children - before;
   ws.cleanup();
