@@ -11,8 +11,12 @@ export interface EventAcksOptions {
   delayMs?: number;
 }
 
-/** A processed seq is acknowledged at most this long after it was noted (more that follow meanwhile join it). */
-export const ACK_DELAY_MS = 1000;
+/**
+ * A processed seq is acknowledged at most this long after it was noted (more that follow meanwhile join it).
+ * An acknowledgement costs the worker ~1 ms of CPU (a request, a wake-up, a journal write): with 1 s, a
+ * session whose turns came more than a second apart (100 busy conversations) paid one per turn.
+ */
+export const ACK_DELAY_MS = 5000;
 const ACK_ATTEMPTS = 4;
 
 /**
