@@ -48,9 +48,12 @@ try {
   tg.sendText(privateChat(ids[0]!), "please answer bm-pf-0");
   await watcher.reply("bm-pf-0", 60_000);
   const before = cpu(host.pid);
+  const selfBefore = process.cpuUsage();
   const startsBefore = startCount();
   const round = await flood(tg, watcher, host, ids.slice(1), "pf", windowS * 1000, () => undefined);
   const after = cpu(host.pid);
+  const self = process.cpuUsage(selfBefore);
+  console.log(`fakes+driver (this process): ${((self.user + self.system) / 1000 / Math.max(1, round.replied)).toFixed(1)} ms CPU per reply`);
   console.log(`host now: ${memoryLine(host.pid)}`);
   if (existsSync(starts)) console.log(`workers started: ${startCount() - startsBefore} for ${round.replied} replies (${((startCount() - startsBefore) / Math.max(1, round.replied)).toFixed(2)} per reply)`);
   if (process.env["PROBE_HEAP"]) {
