@@ -238,38 +238,43 @@ export function isCoordinateAction(name: string): name is CoordinateAction {
   return Object.hasOwn(COORDINATE_ACTIONS, name);
 }
 
-/** The ids every request carries: the host records a side effect's outcome under `callId`. */
-const ids = {
-  /** The turn the calling tool runs in (null for an embedder's call outside a turn). */
-  turnId: z.number().int().nullable(),
-  /** The tool call id; a repeated call id gets the recorded outcome instead of acting twice. */
-  callId: z.string().min(1).nullable(),
-};
-function request<A extends CoordinateAction>(action: A) {
-  return z.object({ action: z.literal(action), ...ids, payload: COORDINATE_ACTIONS[action].payload });
+function coordinateRequest() {
+  /** The ids every request carries: the host records a side effect's outcome under `callId`. */
+  const ids = {
+    /** The turn the calling tool runs in (null for an embedder's call outside a turn). */
+    turnId: z.number().int().nullable(),
+    /** The tool call id; a repeated call id gets the recorded outcome instead of acting twice. */
+    callId: z.string().min(1).nullable(),
+  };
+  const request = <A extends CoordinateAction>(action: A) =>
+    z.object({ action: z.literal(action), ...ids, payload: COORDINATE_ACTIONS[action].payload });
+  return z.discriminatedUnion("action", [
+    request("user_tell"),
+    request("update_plan"),
+    request("list_cron_tasks"),
+    request("get_cron_task"),
+    request("create_cron_task"),
+    request("update_cron_task"),
+    request("remove_cron_task"),
+    request("skill_create"),
+    request("skill_update"),
+    request("skill_delete"),
+    request("skill_set_upstream"),
+    request("subagent_start"),
+    request("subagent_kill"),
+    request("subagent_join"),
+    request("start_background_agent"),
+    request("terminate"),
+    request("background_agents_list"),
+    request("get_agent_stats"),
+  ]);
 }
 
-/** A `host/coordinate` request, validated per action (the wire envelope is methods.ts CoordinateParams). */
-export const CoordinateRequest = z.discriminatedUnion("action", [
-  request("user_tell"),
-  request("update_plan"),
-  request("list_cron_tasks"),
-  request("get_cron_task"),
-  request("create_cron_task"),
-  request("update_cron_task"),
-  request("remove_cron_task"),
-  request("skill_create"),
-  request("skill_update"),
-  request("skill_delete"),
-  request("skill_set_upstream"),
-  request("subagent_start"),
-  request("subagent_kill"),
-  request("subagent_join"),
-  request("start_background_agent"),
-  request("terminate"),
-  request("background_agents_list"),
-  request("get_agent_stats"),
-]);
+/**
+ * A `host/coordinate` request, validated per action (the wire envelope is methods.ts CoordinateParams).
+ * Only the host parses it: the pure call lets the worker's bundle leave its ~130 schemas out.
+ */
+export const CoordinateRequest = /* @__PURE__ */ coordinateRequest();
 export type CoordinateRequest = z.infer<typeof CoordinateRequest>;
 export type CoordinateRequestOf<A extends CoordinateAction> = Extract<CoordinateRequest, { action: A }>;
 

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { imageSize } from "image-size";
-import type { FileItem, ModelConfig } from "@starling/protocol";
+import { lazySchema, type FileItem, type ModelConfig } from "@starling/protocol";
 import { z } from "zod";
 
 /** Tokens for a file when the model config names no `multimodal_estimator.image` strategy. */
@@ -9,33 +9,35 @@ export const DEFAULT_FILE_TOKENS = 256;
 /** Enough of a file to read any common image header. */
 const HEADER_BYTES = 256 * 1024;
 
-/** `multimodal_estimator.image` strategies (reference §5.2). */
-const Strategy = z.union([
-  z.literal("ignore"),
-  z.literal("provider_derived"),
-  z.object({ fixed_tokens: z.object({ tokens_per_file: z.number().nonnegative() }) }),
-  z.object({ patch_grid: z.object({ patch_size: z.number().positive(), patch_budget: z.number().positive(), multiplier: z.number().nonnegative() }) }),
-  z.object({
-    tile_grid: z.object({
-      low_detail_tokens: z.number().nonnegative(),
-      base_tokens: z.number().nonnegative(),
-      tokens_per_tile: z.number().nonnegative(),
-      max_dimension: z.number().positive(),
-      target_shortest_side: z.number().positive(),
-      tile_size: z.number().positive(),
-      detail: z.string().optional(),
+/** `multimodal_estimator.image` strategies (reference §5.2); built when a model config names one. */
+const strategySchema = lazySchema(() =>
+  z.union([
+    z.literal("ignore"),
+    z.literal("provider_derived"),
+    z.object({ fixed_tokens: z.object({ tokens_per_file: z.number().nonnegative() }) }),
+    z.object({ patch_grid: z.object({ patch_size: z.number().positive(), patch_budget: z.number().positive(), multiplier: z.number().nonnegative() }) }),
+    z.object({
+      tile_grid: z.object({
+        low_detail_tokens: z.number().nonnegative(),
+        base_tokens: z.number().nonnegative(),
+        tokens_per_tile: z.number().nonnegative(),
+        max_dimension: z.number().positive(),
+        target_shortest_side: z.number().positive(),
+        tile_size: z.number().positive(),
+        detail: z.string().optional(),
+      }),
     }),
-  }),
-  z.object({
-    area_approx: z.object({
-      pixels_per_token: z.number().positive(),
-      max_tokens: z.number().nonnegative(),
-      max_long_edge: z.number().positive(),
-      pad_to_multiple: z.number().positive(),
+    z.object({
+      area_approx: z.object({
+        pixels_per_token: z.number().positive(),
+        max_tokens: z.number().nonnegative(),
+        max_long_edge: z.number().positive(),
+        pad_to_multiple: z.number().positive(),
+      }),
     }),
-  }),
-]);
-type Strategy = z.infer<typeof Strategy>;
+  ]),
+);
+type Strategy = z.infer<ReturnType<typeof strategySchema>>;
 
 export type FileTokenCounter = (file: FileItem) => number;
 
@@ -50,7 +52,7 @@ export type FileTokenCounter = (file: FileItem) => number;
 export function fileTokenCounter(config: ModelConfig): FileTokenCounter {
   const raw = config.multimodal_estimator?.image;
   if (raw === undefined || raw === null) return () => DEFAULT_FILE_TOKENS;
-  const parsed = Strategy.safeParse(raw);
+  const parsed = strategySchema().safeParse(raw);
   if (!parsed.success || parsed.data === "provider_derived") return () => DEFAULT_FILE_TOKENS;
   const strategy = parsed.data;
   if (strategy === "ignore") return () => 0;

@@ -1,6 +1,6 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
 import { ProviderError, type ModelResponse, type ProviderErrorKind } from "../types.js";
-import { WireEvent, WireMessage, type WireBlock, type WireUsage } from "./wire.js";
+import { anthropicWire, type WireBlock, type WireUsage } from "./wire.js";
 import { parseWire, tokenCount } from "../wire-parse.js";
 
 interface PartialBlock {
@@ -29,7 +29,7 @@ export class MessageAssembler {
   constructor(private readonly onDelta?: (text: string) => void) {}
 
   addEvent(json: unknown): void {
-    const event = parseWire(WireEvent, json, "stream event");
+    const event = parseWire(anthropicWire().WireEvent, json, "stream event");
     switch (event.type) {
       case "message_start":
         this.mergeUsage(event.message?.usage);
@@ -63,7 +63,7 @@ export class MessageAssembler {
 
   /** A whole non-streamed message. */
   addMessage(json: unknown): void {
-    const message = parseWire(WireMessage, json, "message");
+    const message = parseWire(anthropicWire().WireMessage, json, "message");
     if (message.type === "error" || message.error) throw streamError(message.error?.type, message.error?.message);
     if (!message.content) throw new ProviderError("server", "the model sent a message without content");
     message.content.forEach((block, i) => this.blocks.set(i, startBlock(block)));

@@ -1,50 +1,56 @@
+import { lazySchema } from "@starling/protocol";
 import { z } from "zod";
 
-// Response shapes of the Anthropic Messages API, read loosely (unknown fields and block types pass).
+/**
+ * Response shapes of the Anthropic Messages API, read loosely (unknown fields and block types pass).
+ * Built on first use: a worker whose model speaks another format never builds them (nor holds them
+ * in its start-up snapshot).
+ */
+export const anthropicWire = lazySchema(() => {
+  const WireUsage = z.looseObject({
+    input_tokens: z.number().nullish(),
+    output_tokens: z.number().nullish(),
+    cache_read_input_tokens: z.number().nullish(),
+    cache_creation_input_tokens: z.number().nullish(),
+  });
 
-export const WireUsage = z.looseObject({
-  input_tokens: z.number().nullish(),
-  output_tokens: z.number().nullish(),
-  cache_read_input_tokens: z.number().nullish(),
-  cache_creation_input_tokens: z.number().nullish(),
+  const WireBlock = z.looseObject({
+    type: z.string(),
+    text: z.string().nullish(),
+    id: z.string().nullish(),
+    name: z.string().nullish(),
+    input: z.unknown().optional(),
+  });
+
+  const WireError = z.looseObject({ type: z.string().nullish(), message: z.string().nullish() });
+
+  const WireMessage = z.looseObject({
+    type: z.string().nullish(),
+    content: z.array(WireBlock).nullish(),
+    stop_reason: z.string().nullish(),
+    usage: WireUsage.nullish(),
+    error: WireError.nullish(),
+  });
+
+  /** One streamed event (`message_start`, `content_block_start/delta/stop`, `message_delta`, `message_stop`, `ping`, `error`). */
+  const WireEvent = z.looseObject({
+    type: z.string(),
+    index: z.number().int().nullish(),
+    message: WireMessage.nullish(),
+    content_block: WireBlock.nullish(),
+    delta: z
+      .looseObject({
+        type: z.string().nullish(),
+        text: z.string().nullish(),
+        partial_json: z.string().nullish(),
+        stop_reason: z.string().nullish(),
+      })
+      .nullish(),
+    usage: WireUsage.nullish(),
+    error: WireError.nullish(),
+  });
+  return { WireUsage, WireBlock, WireMessage, WireEvent };
 });
-export type WireUsage = z.infer<typeof WireUsage>;
-
-export const WireBlock = z.looseObject({
-  type: z.string(),
-  text: z.string().nullish(),
-  id: z.string().nullish(),
-  name: z.string().nullish(),
-  input: z.unknown().optional(),
-});
-export type WireBlock = z.infer<typeof WireBlock>;
-
-const WireError = z.looseObject({ type: z.string().nullish(), message: z.string().nullish() });
-
-export const WireMessage = z.looseObject({
-  type: z.string().nullish(),
-  content: z.array(WireBlock).nullish(),
-  stop_reason: z.string().nullish(),
-  usage: WireUsage.nullish(),
-  error: WireError.nullish(),
-});
-export type WireMessage = z.infer<typeof WireMessage>;
-
-/** One streamed event (`message_start`, `content_block_start/delta/stop`, `message_delta`, `message_stop`, `ping`, `error`). */
-export const WireEvent = z.looseObject({
-  type: z.string(),
-  index: z.number().int().nullish(),
-  message: WireMessage.nullish(),
-  content_block: WireBlock.nullish(),
-  delta: z
-    .looseObject({
-      type: z.string().nullish(),
-      text: z.string().nullish(),
-      partial_json: z.string().nullish(),
-      stop_reason: z.string().nullish(),
-    })
-    .nullish(),
-  usage: WireUsage.nullish(),
-  error: WireError.nullish(),
-});
-export type WireEvent = z.infer<typeof WireEvent>;
+type Wire = ReturnType<typeof anthropicWire>;
+export type WireUsage = z.infer<Wire["WireUsage"]>;
+export type WireBlock = z.infer<Wire["WireBlock"]>;

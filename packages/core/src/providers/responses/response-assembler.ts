@@ -2,7 +2,7 @@ import type { TranscriptItem, Usage } from "@starling/protocol";
 import { kindForStatus } from "../http.js";
 import { ProviderError } from "../types.js";
 import type { ModelResponse } from "../types.js";
-import { WireEvent, WireResponse, type WireItem, type WireUsage } from "./wire.js";
+import { responsesWire, type WireItem, type WireUsage } from "./wire.js";
 import { parseWire, usageFrom } from "../wire-parse.js";
 
 interface PartialItem {
@@ -32,7 +32,7 @@ export class ResponseAssembler {
   constructor(private readonly onDelta?: (text: string) => void) {}
 
   addEvent(json: unknown): void {
-    const event = parseWire(WireEvent, json, "stream event");
+    const event = parseWire(responsesWire().WireEvent, json, "stream event");
     switch (event.type) {
       case "response.output_item.added":
       case "response.output_item.done":
@@ -61,7 +61,7 @@ export class ResponseAssembler {
 
   /** A whole response object (non-streamed body, or the one inside `response.completed`). */
   addResponse(json: unknown, notify = true): void {
-    const response = parseWire(WireResponse, json, "response");
+    const response = parseWire(responsesWire().WireResponse, json, "response");
     if (response.error) throw reportedError(response.error);
     if (response.usage) this.usage = response.usage;
     this.status = response.incomplete_details?.reason ?? response.status ?? undefined;

@@ -1,32 +1,37 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { crashPoint } from "@starling/protocol";
+import { crashPoint, lazySchema } from "@starling/protocol";
 
-/** What the download tools report for one download (the reference's snapshot, camelCase-free as the model sees it). */
-export const DownloadStatus = z.object({
-  download_id: z.string(),
-  url: z.string(),
-  /** Workspace-relative target path. */
-  path: z.string(),
-  running: z.boolean(),
-  completed: z.boolean().optional(),
-  cancelled: z.boolean().optional(),
-  failed: z.boolean().optional(),
-  /** The worker stopped (restart, crash) while this download ran; the partial file was removed. */
-  interrupted: z.boolean().optional(),
-  bytes_downloaded: z.number().int().nonnegative(),
-  total_bytes: z.number().int().nonnegative().optional(),
-  http_status: z.number().int().optional(),
-  final_url: z.string().optional(),
-  content_type: z.string().optional(),
-  error: z.string().optional(),
-  started_at: z.string(),
-  ended_at: z.string().optional(),
-  /** Absolute path of the partial file while running (removed on interruption). */
-  temp_path: z.string().optional(),
-});
-export type DownloadStatus = z.infer<typeof DownloadStatus>;
+/**
+ * What the download tools report for one download (the reference's snapshot, camelCase-free as the model
+ * sees it). Built when a session first reads stored statuses (most never download anything).
+ */
+const downloadStatus = lazySchema(() =>
+  z.object({
+    download_id: z.string(),
+    url: z.string(),
+    /** Workspace-relative target path. */
+    path: z.string(),
+    running: z.boolean(),
+    completed: z.boolean().optional(),
+    cancelled: z.boolean().optional(),
+    failed: z.boolean().optional(),
+    /** The worker stopped (restart, crash) while this download ran; the partial file was removed. */
+    interrupted: z.boolean().optional(),
+    bytes_downloaded: z.number().int().nonnegative(),
+    total_bytes: z.number().int().nonnegative().optional(),
+    http_status: z.number().int().optional(),
+    final_url: z.string().optional(),
+    content_type: z.string().optional(),
+    error: z.string().optional(),
+    started_at: z.string(),
+    ended_at: z.string().optional(),
+    /** Absolute path of the partial file while running (removed on interruption). */
+    temp_path: z.string().optional(),
+  }),
+);
+export type DownloadStatus = z.infer<ReturnType<typeof downloadStatus>>;
 
 /**
  * Durable status records of one session's downloads: one small JSON file per download under
@@ -50,7 +55,7 @@ export class DownloadStatusStore {
     for (const name of names) {
       let status: DownloadStatus;
       try {
-        status = DownloadStatus.parse(JSON.parse(readFileSync(join(this.dir, name), "utf8")));
+        status = downloadStatus().parse(JSON.parse(readFileSync(join(this.dir, name), "utf8")));
       } catch {
         continue; // a torn or foreign file: ignore it rather than fail every download tool
       }
