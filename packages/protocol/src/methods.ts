@@ -3,10 +3,15 @@ import { ModelConfig } from "./model-config.js";
 import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
 import { SessionEventParams } from "./events.js";
 import { McpServers, McpServerStatus } from "./mcp.js";
+import { lazySchema } from "./lazy-schema.js";
 
 export const PROTOCOL_VERSION = 1;
 
-/** One JSON-RPC method: its name, direction and the zod schemas of its params and result. */
+/**
+ * One JSON-RPC method: its name, direction and the zod schemas of its params and result. Results are
+ * parsed only by the host (worker-client.ts): each is built on first use (`lazySchema`), so the worker's
+ * start-up snapshot does not hold them; `result` reads it.
+ */
 export interface MethodDescriptor<P extends z.ZodType, R extends z.ZodType> {
   method: string;
   direction: "hostToWorker" | "workerToHost";
@@ -18,9 +23,17 @@ function request<P extends z.ZodType, R extends z.ZodType>(
   method: string,
   direction: MethodDescriptor<P, R>["direction"],
   params: P,
-  result: R,
+  result: () => R,
 ): MethodDescriptor<P, R> {
-  return { method, direction, kind: "request", params, result };
+  return {
+    method,
+    direction,
+    kind: "request",
+    params,
+    get result() {
+      return result();
+    },
+  };
 }
 
 export const CompressionSettings = z.object({
@@ -153,19 +166,21 @@ export const SessionStateName = z.enum([
 ]);
 export type SessionStateName = z.infer<typeof SessionStateName>;
 
-export const InitializeResult = z.object({
-  protocolVersion: z.literal(PROTOCOL_VERSION),
-  sessionId: z.string(),
-  historyLength: z.number().int().nonnegative(),
-  nextTurnId: z.number().int().nonnegative(),
-  /** Highest event seq the worker has emitted. */
-  lastEventSeq: z.number().int().nonnegative(),
-  /** Highest seq the host acknowledged; events above it are re-sent after this response. */
-  lastAckedSeq: z.number().int().nonnegative(),
-  unfinishedTurn: UnfinishedTurn.nullable(),
-  queuedInputs: z.number().int().nonnegative(),
-});
-export type InitializeResult = z.infer<typeof InitializeResult>;
+const initializeResult = lazySchema(() =>
+  z.object({
+    protocolVersion: z.literal(PROTOCOL_VERSION),
+    sessionId: z.string(),
+    historyLength: z.number().int().nonnegative(),
+    nextTurnId: z.number().int().nonnegative(),
+    /** Highest event seq the worker has emitted. */
+    lastEventSeq: z.number().int().nonnegative(),
+    /** Highest seq the host acknowledged; events above it are re-sent after this response. */
+    lastAckedSeq: z.number().int().nonnegative(),
+    unfinishedTurn: UnfinishedTurn.nullable(),
+    queuedInputs: z.number().int().nonnegative(),
+  }),
+);
+export type InitializeResult = z.infer<ReturnType<typeof initializeResult>>;
 
 export const EnqueueParams = z.object({
   messageId: z.string().min(1),
@@ -173,13 +188,13 @@ export const EnqueueParams = z.object({
   message: ChatMessage,
 });
 export type EnqueueParams = z.infer<typeof EnqueueParams>;
-export const EnqueueResult = z.object({ accepted: z.literal(true), duplicate: z.boolean() });
-export type EnqueueResult = z.infer<typeof EnqueueResult>;
+const enqueueResult = lazySchema(() => z.object({ accepted: z.literal(true), duplicate: z.boolean() }));
+export type EnqueueResult = z.infer<ReturnType<typeof enqueueResult>>;
 
 export const ControlParams = z.object({ reason: z.string().optional() });
 export type ControlParams = z.infer<typeof ControlParams>;
-export const ControlResult = z.object({ accepted: z.boolean(), reason: z.string().optional() });
-export type ControlResult = z.infer<typeof ControlResult>;
+const controlResult = lazySchema(() => z.object({ accepted: z.boolean(), reason: z.string().optional() }));
+export type ControlResult = z.infer<ReturnType<typeof controlResult>>;
 
 export const QueryParams = z.discriminatedUnion("view", [
   z.object({ view: z.literal("live_state") }),
@@ -195,38 +210,41 @@ export const QueryParams = z.discriminatedUnion("view", [
 ]);
 export type QueryParams = z.input<typeof QueryParams>;
 
-export const LiveState = z.object({
-  view: z.literal("live_state"),
-  state: SessionStateName,
-  turnId: z.number().int().nullable(),
-  step: z.number().int().nonnegative(),
-  toolName: z.string().nullable(),
-  queuedInputs: z.number().int().nonnegative(),
-  turnStartedAt: z.string().nullable(),
-  unfinishedTurn: UnfinishedTurn.nullable(),
-  /** Each MCP server's state (absent when the session has none). */
-  mcp: z.array(McpServerStatus).optional(),
-});
-export const TranscriptPage = z.object({
-  view: z.literal("transcript_page"),
-  source: z.enum(["all", "current"]),
-  total: z.number().int().nonnegative(),
-  offset: z.number().int().nonnegative(),
-  messages: z.array(TranscriptMessage),
-});
-export const MessageDetail = z.object({ view: z.literal("message_detail"), message: TranscriptMessage });
-export const UsageView = z.object({
-  view: z.literal("usage"),
-  total: Usage,
-  turns: z.number().int().nonnegative(),
-  lastTurn: Usage.nullable(),
-  contextTokensEstimate: z.number().int().nonnegative(),
-});
-export const QueryResult = z.discriminatedUnion("view", [LiveState, TranscriptPage, MessageDetail, UsageView]);
-export type QueryResult = z.infer<typeof QueryResult>;
-export type LiveState = z.infer<typeof LiveState>;
-export type TranscriptPage = z.infer<typeof TranscriptPage>;
-export type UsageView = z.infer<typeof UsageView>;
+const liveState = () =>
+  z.object({
+    view: z.literal("live_state"),
+    state: SessionStateName,
+    turnId: z.number().int().nullable(),
+    step: z.number().int().nonnegative(),
+    toolName: z.string().nullable(),
+    queuedInputs: z.number().int().nonnegative(),
+    turnStartedAt: z.string().nullable(),
+    unfinishedTurn: UnfinishedTurn.nullable(),
+    /** Each MCP server's state (absent when the session has none). */
+    mcp: z.array(McpServerStatus).optional(),
+  });
+const transcriptPage = () =>
+  z.object({
+    view: z.literal("transcript_page"),
+    source: z.enum(["all", "current"]),
+    total: z.number().int().nonnegative(),
+    offset: z.number().int().nonnegative(),
+    messages: z.array(TranscriptMessage),
+  });
+const messageDetail = () => z.object({ view: z.literal("message_detail"), message: TranscriptMessage });
+const usageView = () =>
+  z.object({
+    view: z.literal("usage"),
+    total: Usage,
+    turns: z.number().int().nonnegative(),
+    lastTurn: Usage.nullable(),
+    contextTokensEstimate: z.number().int().nonnegative(),
+  });
+const queryResult = lazySchema(() => z.discriminatedUnion("view", [liveState(), transcriptPage(), messageDetail(), usageView()]));
+export type QueryResult = z.infer<ReturnType<typeof queryResult>>;
+export type LiveState = Extract<QueryResult, { view: "live_state" }>;
+export type TranscriptPage = Extract<QueryResult, { view: "transcript_page" }>;
+export type UsageView = Extract<QueryResult, { view: "usage" }>;
 
 export const AckEventsParams = z.object({ upTo: z.number().int().nonnegative() });
 export type AckEventsParams = z.infer<typeof AckEventsParams>;
@@ -254,14 +272,14 @@ export const CoordinateResult = z.object({
 export type CoordinateResult = z.infer<typeof CoordinateResult>;
 
 export const Methods = {
-  initialize: request("initialize", "hostToWorker", InitializeParams, InitializeResult),
-  enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, EnqueueResult),
-  cancel: request("session/cancel", "hostToWorker", ControlParams, ControlResult),
-  continue: request("session/continue", "hostToWorker", ControlParams, ControlResult),
-  query: request("session/query", "hostToWorker", QueryParams, QueryResult),
-  ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, z.object({ lastAckedSeq: z.number().int() })),
-  shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), z.object({})),
-  coordinate: request("host/coordinate", "workerToHost", CoordinateParams, CoordinateResult),
+  initialize: request("initialize", "hostToWorker", InitializeParams, initializeResult),
+  enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, enqueueResult),
+  cancel: request("session/cancel", "hostToWorker", ControlParams, controlResult),
+  continue: request("session/continue", "hostToWorker", ControlParams, controlResult),
+  query: request("session/query", "hostToWorker", QueryParams, queryResult),
+  ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),
+  shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), lazySchema(() => z.object({}))),
+  coordinate: request("host/coordinate", "workerToHost", CoordinateParams, () => CoordinateResult),
   event: {
     method: "session/event",
     direction: "workerToHost",

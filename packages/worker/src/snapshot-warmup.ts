@@ -11,7 +11,6 @@ import { join } from "node:path";
 import {
   ControlParams,
   InitializeParams,
-  InitializeResult,
   PROTOCOL_VERSION,
   QueryParams,
   SessionEventParams,
@@ -47,7 +46,6 @@ export async function warmUpForSnapshot(): Promise<void> {
     // Requests the turns below do not send.
     ControlParams.parse({ reason: "warm-up" });
     QueryParams.parse({ view: "live_state" });
-    InitializeResult.safeParse({});
     SessionEventParams.safeParse({ seq: 1, event: { type: "turn_started", turnId: 1 } });
     // Session.open (tool catalog, system prompt, session machine) and two turns.
     await warmUpTurns(init);
