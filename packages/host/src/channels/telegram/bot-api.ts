@@ -41,7 +41,7 @@ export class BotApi {
    */
   private readonly cooldowns = new Map<string, number>();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
-  private readonly reserved = new Map<string, object[]>();
+  private readonly reserved = new Map<string, NodeJS.Timeout[]>();
 
   constructor(
     private readonly token: string,
@@ -106,26 +106,26 @@ export class BotApi {
    */
   async reserve(chatId: string, signal?: AbortSignal): Promise<void> {
     await this.waitForRoom(chatId, true, "wait", signal, { useReserved: false, hold: true });
-    const reservation = {};
-    const held = this.reserved.get(chatId) ?? [];
-    held.push(reservation);
-    this.reserved.set(chatId, held);
-    // Room nobody used is given back, or it would hold the chat's window forever.
-    setTimeout(() => {
+    // Room nobody used is given back, or it would hold the chat's window forever. The timer is the
+    // reservation: cleared when the room is used, so it does not outlive the send (and reach V8's old space).
+    const lapse: NodeJS.Timeout = setTimeout(() => {
       const list = this.reserved.get(chatId);
-      const at = list?.indexOf(reservation) ?? -1;
+      const at = list?.indexOf(lapse) ?? -1;
       if (!list || at < 0) return;
       list.splice(at, 1);
       if (!list.length) this.reserved.delete(chatId);
       this.budget.dropHeld(chatId);
     }, RESERVATION_MS).unref();
+    const held = this.reserved.get(chatId) ?? [];
+    held.push(lapse);
+    this.reserved.set(chatId, held);
   }
 
   /** Uses room `reserve` holds for the chat, if any: the send is counted from now. */
   private takeReserved(chat: string): boolean {
     const held = this.reserved.get(chat);
     if (!held?.length) return false;
-    held.shift();
+    clearTimeout(held.shift());
     if (!held.length) this.reserved.delete(chat);
     this.budget.useHeld(chat);
     return true;
