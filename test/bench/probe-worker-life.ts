@@ -19,6 +19,7 @@ import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/w
 import { childEnv, cpu } from "./proc.js";
 
 const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10);
+const waitMs = Number(process.argv.find((a) => a.startsWith("--wait="))?.slice(7) ?? 400);
 const idleMs = Number(process.argv.find((a) => a.startsWith("--idle="))?.slice(7) ?? 2000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU ms of all of a process's threads so far (schedstat: ns). */
@@ -35,22 +36,25 @@ const command = (): [string, ...string[]] => [process.execPath, ...(prof ? ["--c
 console.log(`worker: ${command().join(" ")}`);
 for (let s = 0; s < n; s++) {
   const ws = tempWorkspace("probe-wl-");
+  const stderr: string[] = [];
   const before = cpu(process.pid).children;
-  const client = spawnWorker({ command: command(), cwd: ws.dir, env: childEnv({ ...WORKER_MALLOC_ENV, HOME: ws.dir, FAKE_MODEL_KEY: "test-key" }), stderr: () => undefined });
+  const client = spawnWorker({ command: command(), cwd: ws.dir, env: childEnv({ ...WORKER_MALLOC_ENV, HOME: ws.dir, FAKE_MODEL_KEY: "test-key" }), stderr: (line) => stderr.push(line) });
   const pid = client.pid!;
   let done: (() => void) | null = null;
   client.onEvent((e: SessionEventParams) => {
     if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).then(() => e.event.type === "turn_completed" && done?.(), () => undefined);
   });
-  // A spare waits for its session; 400 ms is past its start-up (core is loaded while it waits).
-  await sleep(400);
+  // A spare waits for its session; 400 ms is past its start-up (core is loaded while it waits). --wait=0: a cold start.
+  await sleep(waitMs);
   const t0 = ms(pid);
   // PROBE_PERF=<dir>: `perf record` (on-CPU samples, native frames) of initialize and turn 1.
   const perf = process.env["PROBE_PERF"] ? spawn("perf", ["record", "-q", "--no-inherit", "-e", "cpu-clock", "-F", "5000", "-g", "-p", String(pid), "-o", `${process.env["PROBE_PERF"]}/perf.${s}.data`], { stdio: "ignore" }) : null;
   // PROBE_STRACE=<dir>: `strace -f -c` attached from initialize to the exit (syscall counts; CPU figures then inflated).
   const strace = process.env["PROBE_STRACE"] ? spawn("strace", ["-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-p", String(pid), "-o", `${process.env["PROBE_STRACE"]}/strace.${s}.txt`], { stdio: "ignore" }) : null;
   if (perf || strace) await sleep(300);
-  await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` }));
+  await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` })).catch((err: unknown) => {
+    throw new Error(`worker ${s}: ${String(err)}; exit ${JSON.stringify(client.exitStatus)}; stderr:\n${stderr.slice(-20).join("\n")}`);
+  });
   const t1 = ms(pid);
   const completed = new Promise<void>((res) => (done = res));
   await client.enqueue(userMessage(`m-${s}`, "hello"));

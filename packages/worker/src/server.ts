@@ -5,7 +5,6 @@ import {
   EnqueueParams,
   ErrorCodes,
   InitializeParams,
-  isDurableEvent,
   Methods,
   QueryParams,
   type InitializeResult,
@@ -42,7 +41,6 @@ export class WorkerServer {
   private readonly idleGc = new IdleCollector();
   private markStarted: () => void = () => undefined;
   private readonly actorStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
-  private tiered = false;
 
   constructor(
     private readonly connection: MessageConnection,
@@ -120,7 +118,6 @@ export class WorkerServer {
           onEvent: (entry) => {
             this.pump.push(entry);
             this.idleGc.activity();
-            if (!this.tiered && isDurableEvent(entry.event)) this.tierUp();
           },
         });
       } catch (err) {
@@ -133,7 +130,8 @@ export class WorkerServer {
       this.log.info({ sessionId: init.sessionId, summary }, "session initialized");
       // After the response is written: replay unacknowledged events, then start the actor.
       setImmediate(() => {
-        void preloadModelTransport(init.model.url);
+        // node:http's module code runs before baseline compilation is on (with it, loading it cost ~4x the CPU).
+        void preloadModelTransport(init.model.url).finally(baselineCompileFromNowOn);
         if (this.stopping) return;
         session.unacknowledged().then(
           (backlog) => {
@@ -150,19 +148,6 @@ export class WorkerServer {
     } finally {
       this.initializing = false;
     }
-  }
-
-  /**
-   * Baseline (Sparkplug) code for every function compiled from now on (tiering.ts), switched on once the
-   * session's first turn has ended (its first durable event), not at `initialize`: a turn path pays its
-   * baseline compile on its first call, and a session that only ever runs one turn (a first message,
-   * then idle shutdown) would pay it for code that runs once (~10% of the on-CPU samples from
-   * `initialize` to the end of turn 1, perf). node:http's module code also loads before it is on
-   * (with it, loading it cost ~4x the CPU).
-   */
-  private tierUp(): void {
-    this.tiered = true;
-    baselineCompileFromNowOn();
   }
 
   /**
