@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { branchProblem, repoUrlProblem, skillNameProblem } from "./skill-md.js";
 import { SessionType } from "./values.js";
+import { lazySchema } from "./lazy-schema.js";
 
 /**
  * `host/coordinate` actions (ARCHITECTURE §9 "host" tools): for each action the payload a tool sends
@@ -60,26 +61,6 @@ export const UpdateCronTask = z.object({
 });
 export type UpdateCronTask = z.infer<typeof UpdateCronTask>;
 
-/** A stored cron task (host state). Times are ISO 8601 UTC. */
-export const CronTask = z.object({
-  id: z.string(),
-  conversationId: z.string(),
-  name: z.string(),
-  description: z.string(),
-  /** Seconds-first fields joined by spaces (six, or seven with the year). */
-  schedule: z.string(),
-  timezone: z.string(),
-  task: z.string(),
-  model: z.string().optional(),
-  enabled: z.boolean(),
-  next_run_at: z.string().nullable(),
-  last_run_at: z.string().nullable(),
-  created_at: z.string(),
-});
-export type CronTask = z.infer<typeof CronTask>;
-export const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
-export type CronTaskSummary = z.infer<typeof CronTaskSummary>;
-
 /** A rule from skill-md.ts as a zod refinement: its sentence is the issue message. */
 const refuse =
   (problem: (value: string) => string | null) =>
@@ -92,94 +73,159 @@ export const SkillName = z
   .superRefine(refuse(skillNameProblem))
   .describe("The skill's folder name under .skill/ (letters, digits, _ and -).");
 
-/** What skill_update did with the skill's git upstream (skill_set_upstream). A failed push is reported, not thrown. */
-export const UpstreamPush = z.object({
-  configured: z.boolean(),
-  pushed: z.boolean(),
-  committed: z.boolean(),
-  repo_url: z.string().nullable(),
-  branch: z.string().nullable(),
-  /** Why the commit or push failed (git's own message, bounded). */
-  error: z.string().optional(),
-});
-export type UpstreamPush = z.infer<typeof UpstreamPush>;
-
-const AgentStarted = z.object({ agent_id: z.string(), session_id: z.string(), status: z.literal("started"), task: z.string() });
 export const AgentId = text("agent_id").describe("The agent id subagent_start or start_background_agent returned (e.g. `subagent_0001`).");
 export const AgentStatus = z.enum(["running", "completed", "failed", "killed"]);
 export type AgentStatus = z.infer<typeof AgentStatus>;
-/** A subagent or background agent as the host keeps it (ARCHITECTURE §9). Times are ISO 8601 UTC. */
-export const AgentInfo = z.object({
-  agent_id: z.string(),
-  session_id: z.string(),
-  kind: z.enum(["subagent", "background"]),
-  status: AgentStatus,
-  task: z.string(),
-  model: z.string(),
-  started_at: z.string(),
-  finished_at: z.string().nullable(),
-  /** The final answer (completed) or why it failed or was killed. */
-  message: z.string().optional(),
-  error: z.string().optional(),
-});
-export type AgentInfo = z.infer<typeof AgentInfo>;
-/** subagent_join: the agent's state when it finished or the wait ended (`running`: call again). */
-export const AgentJoinResult = z.object({
-  agent_id: z.string(),
-  status: AgentStatus,
-  message: z.string().optional(),
-  error: z.string().optional(),
-  waited_seconds: z.number().nonnegative(),
-});
-export const AgentStats = AgentInfo.extend({
-  worker_running: z.boolean(),
-  turn_running: z.boolean(),
-  /** 1-based place among sessions waiting for a turn slot (max_concurrent_turns), or null. */
-  queue_position: z.number().int().nullable(),
-  elapsed_seconds: z.number().nonnegative(),
-  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }).optional(),
-});
 
-/** Every host action: payload (tool arguments) and result. */
-export const COORDINATE_ACTIONS = {
-  user_tell: {
-    payload: z.object({
-      text: z.string().describe("The message for the user. Files: `<attachment>relative/path</attachment>` (inside the workspace)."),
-    }),
-    result: z.object({ sent: z.boolean(), attachments: z.number().int().nonnegative() }),
-  },
-  update_plan: {
-    payload: z.object({
-      plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
-      explanation: z.string().optional().describe("Optional note on why the plan changed."),
-    }),
-    result: z.object({ updated: z.literal(true), steps: z.number().int() }),
-  },
-  list_cron_tasks: { payload: z.object({}), result: z.object({ tasks: z.array(CronTaskSummary) }) },
-  get_cron_task: { payload: z.object({ id: CronTaskId }), result: z.object({ task: CronTask.nullable() }) },
-  create_cron_task: { payload: CreateCronTask, result: z.object({ created: z.literal(true), task: CronTask }) },
-  update_cron_task: { payload: UpdateCronTask, result: z.object({ updated: z.literal(true), task: CronTask }) },
-  remove_cron_task: { payload: z.object({ id: CronTaskId }), result: z.object({ removed: CronTask.nullable() }) },
-  // Skills (reference §3.10): the staged <workspace>/.skill/<name>/ is persisted to rundir/.skill/.
-  skill_create: {
-    payload: z.object({ skill_name: SkillName }),
-    result: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
-  },
-  skill_update: {
-    payload: z.object({ skill_name: SkillName }),
-    result: z.object({
+/**
+ * What the host answers per action (`result.result` of host/coordinate), and the host-state shapes in
+ * them. The worker parses one only when a host tool was called (core's askHost): built on first use, so
+ * the worker's start-up snapshot does not hold them.
+ */
+const results = lazySchema(() => {
+  /** A stored cron task (host state). Times are ISO 8601 UTC. */
+  const CronTask = z.object({
+    id: z.string(),
+    conversationId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    /** Seconds-first fields joined by spaces (six, or seven with the year). */
+    schedule: z.string(),
+    timezone: z.string(),
+    task: z.string(),
+    model: z.string().optional(),
+    enabled: z.boolean(),
+    next_run_at: z.string().nullable(),
+    last_run_at: z.string().nullable(),
+    created_at: z.string(),
+  });
+  const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
+
+  /** What skill_update did with the skill's git upstream (skill_set_upstream). A failed push is reported, not thrown. */
+  const UpstreamPush = z.object({
+    configured: z.boolean(),
+    pushed: z.boolean(),
+    committed: z.boolean(),
+    repo_url: z.string().nullable(),
+    branch: z.string().nullable(),
+    /** Why the commit or push failed (git's own message, bounded). */
+    error: z.string().optional(),
+  });
+
+  const AgentStarted = z.object({ agent_id: z.string(), session_id: z.string(), status: z.literal("started"), task: z.string() });
+  /** A subagent or background agent as the host keeps it (ARCHITECTURE §9). Times are ISO 8601 UTC. */
+  const AgentInfo = z.object({
+    agent_id: z.string(),
+    session_id: z.string(),
+    kind: z.enum(["subagent", "background"]),
+    status: AgentStatus,
+    task: z.string(),
+    model: z.string(),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+    /** The final answer (completed) or why it failed or was killed. */
+    message: z.string().optional(),
+    error: z.string().optional(),
+  });
+  /** subagent_join: the agent's state when it finished or the wait ended (`running`: call again). */
+  const AgentJoinResult = z.object({
+    agent_id: z.string(),
+    status: AgentStatus,
+    message: z.string().optional(),
+    error: z.string().optional(),
+    waited_seconds: z.number().nonnegative(),
+  });
+  const AgentStats = AgentInfo.extend({
+    worker_running: z.boolean(),
+    turn_running: z.boolean(),
+    /** 1-based place among sessions waiting for a turn slot (max_concurrent_turns), or null. */
+    queue_position: z.number().int().nullable(),
+    elapsed_seconds: z.number().nonnegative(),
+    usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }).optional(),
+  });
+  return {
+    CronTask,
+    CronTaskSummary,
+    UpstreamPush,
+    AgentInfo,
+    AgentStats,
+    user_tell: z.object({ sent: z.boolean(), attachments: z.number().int().nonnegative() }),
+    update_plan: z.object({ updated: z.literal(true), steps: z.number().int() }),
+    list_cron_tasks: z.object({ tasks: z.array(CronTaskSummary) }),
+    get_cron_task: z.object({ task: CronTask.nullable() }),
+    create_cron_task: z.object({ created: z.literal(true), task: CronTask }),
+    update_cron_task: z.object({ updated: z.literal(true), task: CronTask }),
+    remove_cron_task: z.object({ removed: CronTask.nullable() }),
+    skill_create: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+    skill_update: z.object({
       updated: z.literal(true),
       skill_name: z.string(),
       synced_workspaces: z.number().int().nonnegative(),
       upstream_push: UpstreamPush,
     }),
-  },
-  skill_delete: {
-    payload: z.object({ skill_name: SkillName }),
-    result: z.object({ deleted: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
-  },
-  skill_set_upstream: {
-    payload: z.object({
+    skill_delete: z.object({ deleted: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+    skill_set_upstream: z.object({
+      configured: z.literal(true),
+      skill_name: z.string(),
+      repo_url: z.string(),
+      branch: z.string(),
+      push_on_update: z.literal(true),
+    }),
+    subagent_start: AgentStarted,
+    subagent_kill: z.object({ killed: z.boolean(), agent_id: z.string(), status: AgentStatus }),
+    subagent_join: AgentJoinResult,
+    start_background_agent: AgentStarted,
+    terminate: z.object({ terminated: z.literal(true) }),
+    background_agents_list: z.object({ agents: z.array(AgentInfo) }),
+    get_agent_stats: z.object({ agent: AgentStats }),
+  };
+});
+type Results = ReturnType<typeof results>;
+/** A stored cron task (host state). Times are ISO 8601 UTC. */
+export type CronTask = z.infer<Results["CronTask"]>;
+export type CronTaskSummary = z.infer<Results["CronTaskSummary"]>;
+/** What skill_update did with the skill's git upstream (skill_set_upstream). A failed push is reported, not thrown. */
+export type UpstreamPush = z.infer<Results["UpstreamPush"]>;
+/** A subagent or background agent as the host keeps it (ARCHITECTURE §9). Times are ISO 8601 UTC. */
+export type AgentInfo = z.infer<Results["AgentInfo"]>;
+export type AgentStats = z.infer<Results["AgentStats"]>;
+
+/** One host action: its payload schema (the tool's arguments) and its result schema, built on first use. */
+function action<P extends z.ZodType, A extends keyof Results>(payload: P, name: A): { payload: P; readonly result: Results[A] } {
+  return {
+    payload,
+    get result() {
+      return results()[name];
+    },
+  };
+}
+
+/** Every host action: payload (tool arguments) and result. */
+export const COORDINATE_ACTIONS = {
+  user_tell: action(
+    z.object({
+      text: z.string().describe("The message for the user. Files: `<attachment>relative/path</attachment>` (inside the workspace)."),
+    }),
+    "user_tell",
+  ),
+  update_plan: action(
+    z.object({
+      plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
+      explanation: z.string().optional().describe("Optional note on why the plan changed."),
+    }),
+    "update_plan",
+  ),
+  list_cron_tasks: action(z.object({}), "list_cron_tasks"),
+  get_cron_task: action(z.object({ id: CronTaskId }), "get_cron_task"),
+  create_cron_task: action(CreateCronTask, "create_cron_task"),
+  update_cron_task: action(UpdateCronTask, "update_cron_task"),
+  remove_cron_task: action(z.object({ id: CronTaskId }), "remove_cron_task"),
+  // Skills (reference §3.10): the staged <workspace>/.skill/<name>/ is persisted to rundir/.skill/.
+  skill_create: action(z.object({ skill_name: SkillName }), "skill_create"),
+  skill_update: action(z.object({ skill_name: SkillName }), "skill_update"),
+  skill_delete: action(z.object({ skill_name: SkillName }), "skill_delete"),
+  skill_set_upstream: action(
+    z.object({
       skill_name: SkillName,
       repo_url: z.string().superRefine(refuse(repoUrlProblem)).describe("Git remote to push the skill to (URL or path), e.g. `git@github.com:me/skills.git`."),
       branch: z
@@ -189,25 +235,16 @@ export const COORDINATE_ACTIONS = {
         .optional()
         .describe("Branch to push to; default `main`."),
     }),
-    result: z.object({
-      configured: z.literal(true),
-      skill_name: z.string(),
-      repo_url: z.string(),
-      branch: z.string(),
-      push_on_update: z.literal(true),
-    }),
-  },
+    "skill_set_upstream",
+  ),
   // Subagents and background agents (reference §3.11, host §4.7), owned by the agents work.
-  subagent_start: {
-    payload: z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
-    result: AgentStarted,
-  },
-  subagent_kill: {
-    payload: z.object({ agent_id: AgentId }),
-    result: z.object({ killed: z.boolean(), agent_id: z.string(), status: AgentStatus }),
-  },
-  subagent_join: {
-    payload: z.object({
+  subagent_start: action(
+    z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
+    "subagent_start",
+  ),
+  subagent_kill: action(z.object({ agent_id: AgentId }), "subagent_kill"),
+  subagent_join: action(
+    z.object({
       agent_id: AgentId,
       timeout_seconds: z
         .number()
@@ -215,18 +252,18 @@ export const COORDINATE_ACTIONS = {
         .optional()
         .describe("How long to wait for it to finish (at most 45; 0 or omitted: answer at once). Still running then: call again."),
     }),
-    result: AgentJoinResult,
-  },
-  start_background_agent: {
-    payload: z.object({
+    "subagent_join",
+  ),
+  start_background_agent: action(
+    z.object({
       task: text("task").describe("The complete task: the agent sees only this text and the workspace. Its final answer is sent to the user."),
       model: text("model").optional().describe("Chat model alias to run it with; default: this conversation's model."),
     }),
-    result: AgentStarted,
-  },
-  terminate: { payload: z.object({}), result: z.object({ terminated: z.literal(true) }) },
-  background_agents_list: { payload: z.object({}), result: z.object({ agents: z.array(AgentInfo) }) },
-  get_agent_stats: { payload: z.object({ agent_id: AgentId }), result: z.object({ agent: AgentStats }) },
+    "start_background_agent",
+  ),
+  terminate: action(z.object({}), "terminate"),
+  background_agents_list: action(z.object({}), "background_agents_list"),
+  get_agent_stats: action(z.object({ agent_id: AgentId }), "get_agent_stats"),
 } as const;
 
 export type CoordinateAction = keyof typeof COORDINATE_ACTIONS;

@@ -67,8 +67,8 @@ export {
   CoordinateRequest,
   CreateCronTask,
   UpdateCronTask,
-  CronTask,
-  CronTaskSummary,
+  type CronTask,
+  type CronTaskSummary,
   PlanStep,
   PlanStepStatus,
   actionsForSessionType,
@@ -78,10 +78,10 @@ export {
   type CoordinateActionResult,
   type CoordinateRequestOf,
   SkillName,
-  UpstreamPush,
-  AgentInfo,
+  type UpstreamPush,
+  type AgentInfo,
   AgentStatus,
-  AgentStats,
+  type AgentStats,
 } from "./coordinate.js";
 
 // Skills: SKILL.md format and naming rules (ARCHITECTURE §9 "Skills")
