@@ -6,7 +6,7 @@ import { defineTool, type ToolContext } from "./define-tool.js";
 import { hasCode, ToolError } from "./errors.js";
 import { jsdiff, loadJsdiff } from "./lazy-deps.js";
 import { type FilePatch, parseFilePatches } from "./patch-parse.js";
-import { EmptyAnswer, type RemoteWrite, ResolveAnswer, TextsAnswer } from "./remote/answers.js";
+import { remoteAnswers, type RemoteWrite } from "./remote/answers.js";
 import type { ResolvedPath } from "./workspace-paths.js";
 
 export const applyPatchParameters = z.object({
@@ -122,7 +122,7 @@ class Plan {
   async resolve(path: string | null): Promise<ResolvedPath> {
     if (path === null) throw new ToolError("invalid_arguments", "A file patch is missing its file name.");
     if (this.ctx.remote) {
-      const { abs, display } = await this.ctx.remote.op("resolve", { path, write: true }, ResolveAnswer, this.ctx.signal);
+      const { abs, display } = await this.ctx.remote.op("resolve", { path, write: true }, remoteAnswers().ResolveAnswer, this.ctx.signal);
       return { abs, display };
     }
     return this.ctx.paths.resolve(path, { write: true });
@@ -133,7 +133,7 @@ class Plan {
     if (staged) return staged.content;
     let content: string | null;
     if (this.ctx.remote) {
-      content = (await this.ctx.remote.op("read_texts", { paths: [target.abs] }, TextsAnswer, this.ctx.signal)).texts[0] ?? null;
+      content = (await this.ctx.remote.op("read_texts", { paths: [target.abs] }, remoteAnswers().TextsAnswer, this.ctx.signal)).texts[0] ?? null;
       this.files.set(target.abs, { target, content, changed: false });
       return content;
     }
@@ -161,7 +161,7 @@ class Plan {
   async commit(): Promise<void> {
     if (this.ctx.remote) {
       const writes: RemoteWrite[] = [...this.files.values()].filter((f) => f.changed).map(({ target, content, mode }) => ({ abs: target.abs, content, ...(mode?.endsWith("755") ? { mode: "755" } : mode?.endsWith("644") ? { mode: "644" } : {}) }));
-      await this.ctx.remote.op("write", { writes }, EmptyAnswer, this.ctx.signal);
+      await this.ctx.remote.op("write", { writes }, remoteAnswers().EmptyAnswer, this.ctx.signal);
       return;
     }
     for (const { target, content, mode, changed } of this.files.values()) {

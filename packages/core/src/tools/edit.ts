@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { EmptyAnswer, ResolveAnswer, TextsAnswer } from "./remote/answers.js";
+import { remoteAnswers } from "./remote/answers.js";
 
 export const editParameters = z.object({
   path: z.string().describe("File to edit: relative to the workspace, or an absolute path inside it."),
@@ -23,12 +23,12 @@ export const editTool = defineTool({
       throw new ToolError("invalid_arguments", "old_text is empty; give the exact text to replace. To create or overwrite a whole file use file_write.");
     }
     if (ctx.remote) {
-      const target = await ctx.remote.op("resolve", { path: args.path, write: true }, ResolveAnswer, ctx.signal);
+      const target = await ctx.remote.op("resolve", { path: args.path, write: true }, remoteAnswers().ResolveAnswer, ctx.signal);
       if (!target.info) throw new ToolError("not_found", `${target.display} does not exist on ${ctx.remote.alias}. Check the path (ls or glob can help).`);
       if (target.info.isDir) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-      const [original] = (await ctx.remote.op("read_texts", { paths: [target.abs] }, TextsAnswer, ctx.signal)).texts;
+      const [original] = (await ctx.remote.op("read_texts", { paths: [target.abs] }, remoteAnswers().TextsAnswer, ctx.signal)).texts;
       const edit = replaceText(original ?? "", args, target.display);
-      await ctx.remote.op("write", { writes: [{ abs: target.abs, content: edit.updated }] }, EmptyAnswer, ctx.signal);
+      await ctx.remote.op("write", { writes: [{ abs: target.abs, content: edit.updated }] }, remoteAnswers().EmptyAnswer, ctx.signal);
       return editResult(target.display, edit);
     }
     const target = await ctx.paths.resolve(args.path, { write: true });

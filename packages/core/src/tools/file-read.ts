@@ -5,7 +5,7 @@ import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { ReadAnswer } from "./remote/answers.js";
+import { remoteAnswers } from "./remote/answers.js";
 
 export const DEFAULT_READ_LINES = 200;
 export const MAX_READ_LINES = 2_000;
@@ -42,7 +42,7 @@ export const fileReadTool = defineTool({
   async execute(args, ctx) {
     if (ctx.remote) {
       const start = Math.max(1, args.offset ?? 1);
-      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES }, ReadAnswer, ctx.signal);
+      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES }, remoteAnswers().ReadAnswer, ctx.signal);
       return readResult(window.display, start, window);
     }
     const target = await ctx.paths.resolve(args.file_path);

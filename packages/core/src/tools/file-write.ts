@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { EmptyAnswer, type RemoteWrite, ResolveAnswer } from "./remote/answers.js";
+import { remoteAnswers, type RemoteWrite } from "./remote/answers.js";
 
 export const fileWriteParameters = z.object({
   file_path: z.string().describe("File to write: relative to the workspace, or an absolute path inside it. Missing parent folders are created."),
@@ -24,10 +24,10 @@ export const fileWriteTool = defineTool({
   async execute(args, ctx) {
     const mode = args.mode ?? "overwrite";
     if (ctx.remote) {
-      const target = await ctx.remote.op("resolve", { path: args.file_path, write: true }, ResolveAnswer, ctx.signal);
+      const target = await ctx.remote.op("resolve", { path: args.file_path, write: true }, remoteAnswers().ResolveAnswer, ctx.signal);
       if (target.info?.isDir) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
       const write: RemoteWrite = { abs: target.abs, content: args.content, append: mode === "append" };
-      await ctx.remote.op("write", { writes: [write] }, EmptyAnswer, ctx.signal);
+      await ctx.remote.op("write", { writes: [write] }, remoteAnswers().EmptyAnswer, ctx.signal);
       return writeResult(target.display, mode, args.content, target.info !== null);
     }
     const target = await ctx.paths.resolve(args.file_path, { write: true });

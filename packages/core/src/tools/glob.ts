@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { WalkAnswer } from "./remote/answers.js";
+import { remoteAnswers } from "./remote/answers.js";
 import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
 
 export const MAX_GLOB_RESULTS = 100;
@@ -26,7 +26,7 @@ export const globTool = defineTool({
     const found: Array<{ path: string; mtime: number }> = [];
     let base: { display: string };
     if (ctx.remote) {
-      const walk = await ctx.remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, WalkAnswer, ctx.signal);
+      const walk = await ctx.remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, remoteAnswers().WalkAnswer, ctx.signal);
       if (!walk.isDir) throw new ToolError("failed", `${walk.display} is not a directory; give a folder as path.`);
       for (const [, rel, , mtime] of walk.files) if (matches(rel)) found.push({ path: joinDisplay(walk.display, rel), mtime });
       stats = { visited: walk.visited, cut: walk.cut };

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { GrepAnswer, WalkAnswer } from "./remote/answers.js";
+import { remoteAnswers } from "./remote/answers.js";
 import type { RemoteWorkspace } from "./remote/remote-workspace.js";
 import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
 
@@ -75,7 +75,7 @@ interface GrepFindings {
 
 /** Remote grep: the file list comes from the helper's walk (filtered here), the search runs there (Python `re`). */
 async function remoteGrep(args: GrepArgs, include: ((rel: string) => boolean) | null, remote: RemoteWorkspace, signal: AbortSignal): Promise<ToolOutput> {
-  const walk = await remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, WalkAnswer, signal);
+  const walk = await remote.op("walk", { path: args.path ?? ".", max: MAX_WALK_ENTRIES }, remoteAnswers().WalkAnswer, signal);
   const files: Array<[string, string]> = [];
   let skippedLarge = 0;
   for (const [abs, rel, size] of walk.files) {
@@ -83,7 +83,7 @@ async function remoteGrep(args: GrepArgs, include: ((rel: string) => boolean) | 
     if (size > MAX_GREP_FILE_BYTES) skippedLarge += 1;
     else files.push([abs, walk.isDir ? joinDisplay(walk.display, rel) : walk.display]);
   }
-  const found = await remote.op("grep", { pattern: args.pattern, files, max: MAX_GREP_MATCHES }, GrepAnswer, signal);
+  const found = await remote.op("grep", { pattern: args.pattern, files, max: MAX_GREP_MATCHES }, remoteAnswers().GrepAnswer, signal);
   const matches = found.matches.map(([display, line, text]) => `${display}:${line}:${clipLine(text, MAX_GREP_LINE_CHARS)}`);
   const fileCount = new Set(found.matches.map(([display]) => display)).size;
   return grepResult(args, walk.display, { matches, files: fileCount, more: found.more, skippedLarge, cut: walk.cut, visited: walk.visited });

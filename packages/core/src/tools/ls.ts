@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import { LsAnswer } from "./remote/answers.js";
+import { remoteAnswers } from "./remote/answers.js";
 
 export const MAX_LS_ENTRIES = 1_000;
 /** Folders listed but not expanded. */
@@ -23,7 +23,7 @@ export const lsTool = defineTool({
   remote: true,
   async execute(args, ctx) {
     if (ctx.remote) {
-      const tree = await ctx.remote.op("ls", { path: args.path ?? ".", max: MAX_LS_ENTRIES }, LsAnswer, ctx.signal);
+      const tree = await ctx.remote.op("ls", { path: args.path ?? ".", max: MAX_LS_ENTRIES }, remoteAnswers().LsAnswer, ctx.signal);
       return lsResult(tree.display, tree.lines, tree.truncated);
     }
     const base = await ctx.paths.resolve(args.path ?? ".");

@@ -1,4 +1,4 @@
-import type { ModelConfig } from "@starling/protocol";
+import { lazySchema, type ModelConfig } from "@starling/protocol";
 import { z } from "zod";
 import { redactSecret, resolveApiKey } from "../api-key.js";
 import { DEFAULT_CONN_TIMEOUT_SECS, HttpExchange, statusError } from "../http.js";
@@ -10,13 +10,16 @@ import { parseWire } from "../wire-parse.js";
 /** Brave returns at most 20 web results per request. */
 export const BRAVE_MAX_RESULTS = 20;
 
-const WireResult = z.looseObject({
-  title: z.string().nullish(),
-  url: z.string().nullish(),
-  description: z.string().nullish(),
-  extra_snippets: z.array(z.string()).nullish(),
+/** Brave's search reply, read loosely; built when a session first searches with Brave. */
+const wireSearch = lazySchema(() => {
+  const WireResult = z.looseObject({
+    title: z.string().nullish(),
+    url: z.string().nullish(),
+    description: z.string().nullish(),
+    extra_snippets: z.array(z.string()).nullish(),
+  });
+  return z.looseObject({ web: z.looseObject({ results: z.array(WireResult).nullish() }).nullish() });
 });
-const WireSearch = z.looseObject({ web: z.looseObject({ results: z.array(WireResult).nullish() }).nullish() });
 
 /**
  * `brave_search`: GET `<url>?q=…&count=…&result_filter=web&text_decorations=false&extra_snippets=true`
@@ -68,7 +71,7 @@ export function createBraveSearchProvider(config: ModelConfig, env: NodeJS.Proce
 
 /** `web.results[]` → SearchResults: strings trimmed, entries with no title, url or description skipped, at most `count`. */
 export function mapBraveResults(json: unknown, count: number): SearchResult[] {
-  const body = parseWire(WireSearch, json, "search reply");
+  const body = parseWire(wireSearch(), json, "search reply");
   const results: SearchResult[] = [];
   for (const raw of body.web?.results ?? []) {
     const result: SearchResult = {

@@ -1,4 +1,4 @@
-import type { ModelConfig } from "@starling/protocol";
+import { lazySchema, type ModelConfig } from "@starling/protocol";
 import { z } from "zod";
 import { redactSecret, resolveApiKey } from "../api-key.js";
 import { extractErrorMessage, HttpExchange, statusError } from "../http.js";
@@ -8,10 +8,13 @@ import { withRetries } from "../retry.js";
 import { ProviderError } from "../types.js";
 import { parseWire } from "../wire-parse.js";
 
-const WireImages = z.looseObject({
-  data: z.array(z.looseObject({ b64_json: z.string().nullish(), url: z.string().nullish(), revised_prompt: z.string().nullish() })).nullish(),
-  error: z.unknown().optional(),
-});
+/** The image API's reply, read loosely; built when a session first generates an image. */
+const wireImages = lazySchema(() =>
+  z.looseObject({
+    data: z.array(z.looseObject({ b64_json: z.string().nullish(), url: z.string().nullish(), revised_prompt: z.string().nullish() })).nullish(),
+    error: z.unknown().optional(),
+  }),
+);
 
 const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif" };
 
@@ -92,7 +95,7 @@ function mapImages(text: string): ImageResult {
   } catch {
     throw new ProviderError("server", "the image service sent a reply that is not JSON");
   }
-  const body = parseWire(WireImages, json, "image reply");
+  const body = parseWire(wireImages(), json, "image reply");
   if (body.error !== undefined && body.error !== null) {
     throw new ProviderError("bad_request", `the image service reported an error: ${extractErrorMessage(json) ?? "unknown error"}`);
   }
