@@ -126,9 +126,12 @@ describe("BotApi over kept-alive connections", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     edge = { apiRoot: "", connections: () => 0, received: [], texts, dropNextReused: () => undefined, close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())) };
-    api = new BotApi("123:secret", `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pino({ level: "silent" }), { baseDelayMs: 10, maxDelayMs: 50 }, new SendBudget(NO_SEND_LIMITS), { requestTimeoutMs: 300 });
+    api = new BotApi("123:secret", `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pino({ level: "silent" }), { baseDelayMs: 10, maxDelayMs: 50 }, new SendBudget(NO_SEND_LIMITS), { requestTimeoutMs: 2000 });
     const labelled = (payload: { text: string }) => ({ ...payload, text: `(possible duplicate) ${payload.text}` });
     await expect(api.call("sendMessage", { chat_id: 7, text: "hello" }, { afterUnknownOutcome: labelled as never })).resolves.toMatchObject({ text: "(possible duplicate) hello" });
-    expect(texts).toEqual(["hello", "(possible duplicate) hello"]);
+    // Every attempt after the cut one is labelled (a very slow machine may time out one more).
+    expect(texts[0]).toBe("hello");
+    expect(texts.slice(1).length).toBeGreaterThan(0);
+    expect(texts.slice(1).every((t) => t === "(possible duplicate) hello")).toBe(true);
   });
 });
