@@ -39,6 +39,8 @@ if (prof || process.env["PROBE_WORKERS"]) {
   config["agent_server"] = { path: wrapper };
   console.log(`workers: ${readFileSync(wrapper, "utf8").split("\n")[2]}`);
 }
+// PROBE_WORKER=<executable>: that worker command instead (e.g. a wrapper that records what the host sends).
+if (process.env["PROBE_WORKER"]) config["agent_server"] = { path: process.env["PROBE_WORKER"] };
 const startCount = () => (existsSync(starts) ? readFileSync(starts, "utf8").split("\n").filter(Boolean).length : 0);
 // PROBE_HOST_FLAGS: node flags for the host, e.g. `--heapsnapshot-signal=SIGUSR2` (PROBE_HEAP=1 sends it once admitted).
 const hostFlags = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...(process.env["PROBE_HOST_FLAGS"] ?? "").split(" ").filter(Boolean)];

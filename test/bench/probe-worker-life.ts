@@ -9,10 +9,10 @@
 //   npx tsx test/bench/probe-worker-life.ts [workers=10] [--idle=2000]
 // PROBE_PROF=<dir>: V8 CPU profiles too; PROBE_PERF=<dir>: `perf record` of initialize + turn 1 (its
 // exit and whole-life figures then include perf's own CPU); PROBE_STRACE=<dir>: `strace -f -c` from initialize to exit
-// (PROBE_STRACE_ARGS replaces -c, e.g. '-e trace=%file').
+// (PROBE_STRACE_ARGS replaces -c, e.g. '-e trace=%file'). PROBE_NO_MALLOC_ENV=1: without WORKER_MALLOC_ENV.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
+import { DURABLE_EVENT_TYPES, spawnWorker, type InitializeParams, type SessionEventParams } from "@starling/protocol";
 import { initParams, tempWorkspace, userMessage } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
@@ -25,6 +25,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU ms of all of a process's threads so far (schedstat: ns). */
 const ms = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, t) => sum + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
 
+// PROBE_INIT=<file>: the params of a captured `initialize` frame (what the host really sends: host actions,
+// secrets, sandbox), with this probe's workspace, model URL and session id.
+const captured = process.env["PROBE_INIT"] ? (JSON.parse(readFileSync(process.env["PROBE_INIT"], "utf8")) as { params: InitializeParams }).params : null;
+function initFor(workspace: string, s: number): InitializeParams {
+  const own = initParams({ workspace, modelUrl: fake.url, sessionId: `probe${s}.foreground` });
+  return captured ? { ...captured, workspace, dataDir: undefined, sessionId: own.sessionId, model: { ...captured.model, url: fake.url } } : own;
+}
 const fake = await startFakeOpenAI({ responder: () => ({ text: "ok, here is a short answer" }) });
 const phases = ["start", "initialize", "turn 1", "idle", "exit", "whole life"] as const;
 const sums = new Map<string, number[]>(phases.map((p) => [p, []]));
@@ -38,7 +45,7 @@ for (let s = 0; s < n; s++) {
   const ws = tempWorkspace("probe-wl-");
   const stderr: string[] = [];
   const before = cpu(process.pid).children;
-  const client = spawnWorker({ command: command(), cwd: ws.dir, env: childEnv({ ...WORKER_MALLOC_ENV, HOME: ws.dir, FAKE_MODEL_KEY: "test-key" }), stderr: (line) => stderr.push(line) });
+  const client = spawnWorker({ command: command(), cwd: ws.dir, env: childEnv({ ...(process.env["PROBE_NO_MALLOC_ENV"] ? {} : WORKER_MALLOC_ENV), HOME: ws.dir, FAKE_MODEL_KEY: "test-key" }), stderr: (line) => stderr.push(line) });
   const pid = client.pid!;
   let done: (() => void) | null = null;
   client.onEvent((e: SessionEventParams) => {
@@ -52,7 +59,7 @@ for (let s = 0; s < n; s++) {
   // PROBE_STRACE=<dir>: `strace -f -c` attached from initialize to the exit (syscall counts; CPU figures then inflated).
   const strace = process.env["PROBE_STRACE"] ? spawn("strace", ["-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-p", String(pid), "-o", `${process.env["PROBE_STRACE"]}/strace.${s}.txt`], { stdio: "ignore" }) : null;
   if (perf || strace) await sleep(300);
-  await client.initialize(initParams({ workspace: ws.dir, modelUrl: fake.url, sessionId: `probe${s}.foreground` })).catch((err: unknown) => {
+  await client.initialize(initFor(ws.dir, s)).catch((err: unknown) => {
     throw new Error(`worker ${s}: ${String(err)}; exit ${JSON.stringify(client.exitStatus)}; stderr:\n${stderr.slice(-20).join("\n")}`);
   });
   const t1 = ms(pid);
