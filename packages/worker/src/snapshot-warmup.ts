@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ControlParams,
+  COORDINATE_ACTIONS,
   InitializeParams,
   PROTOCOL_VERSION,
   QueryParams,
@@ -33,6 +34,10 @@ export async function warmUpForSnapshot(): Promise<void> {
       protocolVersion: PROTOCOL_VERSION,
       sessionId: "warmup.foreground",
       sessionType: "foreground",
+      // As the host starts every conversation's worker: its host tools (their parameters' JSON Schemas are
+      // converted once, here, not in each worker's first initialize: ~10 ms of CPU) and a tool sandbox.
+      hostActions: Object.keys(COORDINATE_ACTIONS),
+      sandbox: { mode: "subprocess" },
       workspace,
       model: {
         provider_type: "open_router_completion",

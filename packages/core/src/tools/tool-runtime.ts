@@ -217,16 +217,19 @@ export class ToolRuntime {
 }
 
 /**
- * JSON Schemas by the zod object they were made from. Most tools' parameters are module constants, so
- * the snapshot's warm-up session (packages/worker/src/snapshot-warmup.ts) leaves them converted in
- * every worker's heap: z.toJSONSchema of the whole catalog cost a third of a cold `initialize`.
+ * JSON Schemas by the zod object they were made from, as JSON text. Most tools' parameters are module
+ * constants, so the snapshot's warm-up session (packages/worker/src/snapshot-warmup.ts, which also asks
+ * for every host tool) leaves them converted in every worker's heap: z.toJSONSchema of the whole
+ * catalog cost a third of a cold `initialize`, the host tools alone ~10 ms. Text, not the converted
+ * objects: one string deserialises far cheaper than the object graph it parses into (as objects, the
+ * host tools' schemas added ~6 ms to every start and took back what `initialize` saved).
  */
-const jsonSchemas = new WeakMap<z.ZodObject, Record<string, unknown>>();
+const jsonSchemas = new WeakMap<z.ZodObject, string>();
 
 function toolSchema(tool: AnyTool, parameters: z.ZodObject): ToolSchema {
-  let converted = jsonSchemas.get(parameters);
-  if (!converted) jsonSchemas.set(parameters, (converted = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>));
-  const { $schema: _ignored, ...schema } = converted;
+  let text = jsonSchemas.get(parameters);
+  if (text === undefined) jsonSchemas.set(parameters, (text = JSON.stringify(z.toJSONSchema(parameters, { io: "input" }))));
+  const { $schema: _ignored, ...schema } = JSON.parse(text) as Record<string, unknown>;
   const required = Array.isArray(schema.required) ? schema.required : [];
   return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
 }
