@@ -237,6 +237,11 @@ writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringif
  * host uses the blob only when they match (else the ES module bundle above). Returns null, with a
  * warning, when the snapshot cannot be built: the bundle alone still works.
  */
+function writeThenRename(file, text) {
+  writeFileSync(`${file}.${process.pid}.tmp`, text);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+}
+
 async function buildSnapshot(inputs) {
   const dist = join(root, "packages/worker/dist");
   const script = join(dist, "snapshot.bundle.cjs");
@@ -272,16 +277,18 @@ async function buildSnapshot(inputs) {
       const bad = names.filter((name) => !exported.includes(name));
       if (bad.length) throw new Error(`module code reads ${bad.join(", ")} of node:${m[2]}, which the snapshot binds only on first use`);
     }
-    writeFileSync(script, SNAPSHOT_PRELUDE(importer) + text);
-    writeFileSync(importer, "// Loaded by the worker's start-up snapshot: dynamic import() from a file Node compiled itself.\nmodule.exports = (specifier) => import(specifier);\n");
+    // Each file written beside under this build's own name and renamed: two builds at once (a shared dev
+    // checkout) each read a whole script, never one half-written by the other.
+    writeThenRename(script, SNAPSHOT_PRELUDE(importer) + text);
+    writeThenRename(importer, "// Loaded by the worker's start-up snapshot: dynamic import() from a file Node compiled itself.\nmodule.exports = (specifier) => import(specifier);\n");
     for (const input of Object.keys(snap.metafile.inputs)) {
       if (!input.includes(":")) inputs[resolve(root, input)] ??= statSync(resolve(root, input)).mtimeMs; // not "lazy-native:…"
     }
     // Quiet unless it fails: Node warns about every built-in it has not verified for snapshots.
     try {
       // Written beside and renamed: a worker starting during a rebuild reads the old blob or the new one, never half of one.
-      buildSnapshotBlob({ script, blob: `${blob}.tmp`, nodeFlags: WORKER_NODE_FLAGS, cwd: dist });
-      renameSync(`${blob}.tmp`, blob);
+      buildSnapshotBlob({ script, blob: `${blob}.${process.pid}.tmp`, nodeFlags: WORKER_NODE_FLAGS, cwd: dist });
+      renameSync(`${blob}.${process.pid}.tmp`, blob);
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
     }
@@ -290,6 +297,7 @@ async function buildSnapshot(inputs) {
   } catch (err) {
     console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);
     rmSync(blob, { force: true });
+    rmSync(`${blob}.${process.pid}.tmp`, { force: true });
     return null;
   }
 }
