@@ -1,6 +1,16 @@
 // Part A: the worker on its own, each number beside a floor measured in the same run.
 import { spawn } from "node:child_process";
-import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventParams, type WorkerClient } from "@starling/protocol";
+import { join } from "node:path";
+import {
+  COORDINATE_ACTIONS,
+  DURABLE_EVENT_TYPES,
+  PROTOCOL_VERSION,
+  secretDigest,
+  spawnWorker,
+  type InitializeParams,
+  type SessionEventParams,
+  type WorkerClient,
+} from "@starling/protocol";
 import { modelConfig, tempWorkspace, userMessage, WORKER_MAIN } from "../conformance/harness.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
 import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
@@ -70,6 +80,26 @@ export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBe
 
 const WARM_SPARE_WAIT_MS = 500;
 
+/**
+ * `initialize` as the host sends it for a Telegram conversation with the default config (launch.ts): every
+ * host action, a subprocess tool sandbox with the shared folder, and the digest of the withheld bot token.
+ * A session's first `initialize` builds these tools and the redactor, so the bench times them as a
+ * conversation sees them (before session 10 it sent none: ~10 ms of worker CPU less than real).
+ */
+function hostLikeInit(workspace: string, fake: FakeOpenAI): InitializeParams {
+  const digest = secretDigest("TELEGRAM_BOT_TOKEN", "7000000001:AAbenchBENCHbenchBENCHbenchBENCHbe");
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    sessionId: "bench.foreground",
+    sessionType: "foreground",
+    workspace,
+    model: modelConfig(fake.url),
+    hostActions: Object.keys(COORDINATE_ACTIONS),
+    sandbox: { mode: "subprocess", bubblewrapBinary: "bwrap", sharedDir: join(workspace, "..", "rundir-shared"), softwareMountPath: "/opt", network: true, env: {}, limits: {}, hiddenPaths: [] },
+    ...(digest ? { secretDigests: [digest] } : {}),
+  };
+}
+
 /** The worker the host would start (bundledWorkerArgs), initialized, acknowledging its durable events as the host does. */
 async function start(workspace: string, fake: FakeOpenAI): Promise<{ client: WorkerClient }> {
   const client = spawnWorker({ command: [process.execPath, ...bundledWorkerArgs()], cwd: workspace, env: WORKER_ENV, stderr: "ignore" });
@@ -77,7 +107,7 @@ async function start(workspace: string, fake: FakeOpenAI): Promise<{ client: Wor
     if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
   });
   await withTimeout(
-    client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace, model: modelConfig(fake.url) }),
+    client.initialize(hostLikeInit(workspace, fake)),
     15_000,
     "worker initialize",
   );
@@ -137,7 +167,7 @@ async function startAndStop(fake: FakeOpenAI, main: string[], warmMs = 0, idle?:
       t0 = now();
     }
     await withTimeout(
-      client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws.dir, model: modelConfig(fake.url) }),
+      client.initialize(hostLikeInit(ws.dir, fake)),
       15_000,
       "worker initialize",
     );
