@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { branchProblem, repoUrlProblem, skillNameProblem } from "./skill-md.js";
 import { SessionType } from "./values.js";
-import { lazySchema } from "./lazy-schema.js";
+import { lazyArguments, lazySchema } from "./lazy-schema.js";
 
 /**
  * `host/coordinate` actions (ARCHITECTURE §9 "host" tools): for each action the payload a tool sends
@@ -190,10 +190,17 @@ export type UpstreamPush = z.infer<Results["UpstreamPush"]>;
 export type AgentInfo = z.infer<Results["AgentInfo"]>;
 export type AgentStats = z.infer<Results["AgentStats"]>;
 
-/** One host action: its payload schema (the tool's arguments) and its result schema, built on first use. */
-function action<P extends z.ZodType, A extends keyof Results>(payload: P, name: A): { payload: P; readonly result: Results[A] } {
+/**
+ * One host action: its payload schema (the tool's arguments: `args()`, also `payload`) and its result
+ * schema, both built on first use (the worker's tool catalog takes the payload's JSON Schema from a cache).
+ */
+function action<P extends z.ZodObject, A extends keyof Results>(build: () => P, name: A): { args: () => P; readonly payload: P; readonly result: Results[A] } {
+  const args = lazyArguments(build);
   return {
-    payload,
+    args,
+    get payload() {
+      return args();
+    },
     get result() {
       return results()[name];
     },
@@ -203,67 +210,73 @@ function action<P extends z.ZodType, A extends keyof Results>(payload: P, name: 
 /** Every host action: payload (tool arguments) and result. */
 export const COORDINATE_ACTIONS = {
   user_tell: action(
-    z.object({
-      text: z.string().describe("The message for the user. Files: `<attachment>relative/path</attachment>` (inside the workspace)."),
-    }),
+    () =>
+      z.object({
+        text: z.string().describe("The message for the user. Files: `<attachment>relative/path</attachment>` (inside the workspace)."),
+      }),
     "user_tell",
   ),
   update_plan: action(
-    z.object({
-      plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
-      explanation: z.string().optional().describe("Optional note on why the plan changed."),
-    }),
+    () =>
+      z.object({
+        plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
+        explanation: z.string().optional().describe("Optional note on why the plan changed."),
+      }),
     "update_plan",
   ),
-  list_cron_tasks: action(z.object({}), "list_cron_tasks"),
-  get_cron_task: action(z.object({ id: CronTaskId }), "get_cron_task"),
-  create_cron_task: action(CreateCronTask, "create_cron_task"),
-  update_cron_task: action(UpdateCronTask, "update_cron_task"),
-  remove_cron_task: action(z.object({ id: CronTaskId }), "remove_cron_task"),
+  list_cron_tasks: action(() => z.object({}), "list_cron_tasks"),
+  get_cron_task: action(() => z.object({ id: CronTaskId }), "get_cron_task"),
+  create_cron_task: action(() => CreateCronTask, "create_cron_task"),
+  update_cron_task: action(() => UpdateCronTask, "update_cron_task"),
+  remove_cron_task: action(() => z.object({ id: CronTaskId }), "remove_cron_task"),
   // Skills (reference §3.10): the staged <workspace>/.skill/<name>/ is persisted to rundir/.skill/.
-  skill_create: action(z.object({ skill_name: SkillName }), "skill_create"),
-  skill_update: action(z.object({ skill_name: SkillName }), "skill_update"),
-  skill_delete: action(z.object({ skill_name: SkillName }), "skill_delete"),
+  skill_create: action(() => z.object({ skill_name: SkillName }), "skill_create"),
+  skill_update: action(() => z.object({ skill_name: SkillName }), "skill_update"),
+  skill_delete: action(() => z.object({ skill_name: SkillName }), "skill_delete"),
   skill_set_upstream: action(
-    z.object({
-      skill_name: SkillName,
-      repo_url: z.string().superRefine(refuse(repoUrlProblem)).describe("Git remote to push the skill to (URL or path), e.g. `git@github.com:me/skills.git`."),
-      branch: z
-        .string()
-        .trim()
-        .superRefine((b, c) => (b === "" ? undefined : refuse(branchProblem)(b, c)))
-        .optional()
-        .describe("Branch to push to; default `main`."),
-    }),
+    () =>
+      z.object({
+        skill_name: SkillName,
+        repo_url: z.string().superRefine(refuse(repoUrlProblem)).describe("Git remote to push the skill to (URL or path), e.g. `git@github.com:me/skills.git`."),
+        branch: z
+          .string()
+          .trim()
+          .superRefine((b, c) => (b === "" ? undefined : refuse(branchProblem)(b, c)))
+          .optional()
+          .describe("Branch to push to; default `main`."),
+      }),
     "skill_set_upstream",
   ),
   // Subagents and background agents (reference §3.11, host §4.7), owned by the agents work.
   subagent_start: action(
-    z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
+    () =>
+      z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
     "subagent_start",
   ),
-  subagent_kill: action(z.object({ agent_id: AgentId }), "subagent_kill"),
+  subagent_kill: action(() => z.object({ agent_id: AgentId }), "subagent_kill"),
   subagent_join: action(
-    z.object({
-      agent_id: AgentId,
-      timeout_seconds: z
-        .number()
-        .nonnegative()
-        .optional()
-        .describe("How long to wait for it to finish (at most 45; 0 or omitted: answer at once). Still running then: call again."),
-    }),
+    () =>
+      z.object({
+        agent_id: AgentId,
+        timeout_seconds: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe("How long to wait for it to finish (at most 45; 0 or omitted: answer at once). Still running then: call again."),
+      }),
     "subagent_join",
   ),
   start_background_agent: action(
-    z.object({
-      task: text("task").describe("The complete task: the agent sees only this text and the workspace. Its final answer is sent to the user."),
-      model: text("model").optional().describe("Chat model alias to run it with; default: this conversation's model."),
-    }),
+    () =>
+      z.object({
+        task: text("task").describe("The complete task: the agent sees only this text and the workspace. Its final answer is sent to the user."),
+        model: text("model").optional().describe("Chat model alias to run it with; default: this conversation's model."),
+      }),
     "start_background_agent",
   ),
-  terminate: action(z.object({}), "terminate"),
-  background_agents_list: action(z.object({}), "background_agents_list"),
-  get_agent_stats: action(z.object({ agent_id: AgentId }), "get_agent_stats"),
+  terminate: action(() => z.object({}), "terminate"),
+  background_agents_list: action(() => z.object({}), "background_agents_list"),
+  get_agent_stats: action(() => z.object({ agent_id: AgentId }), "get_agent_stats"),
 } as const;
 
 export type CoordinateAction = keyof typeof COORDINATE_ACTIONS;

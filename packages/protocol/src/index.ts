@@ -97,7 +97,7 @@ export {
 } from "./skill-md.js";
 
 // Schemas built on first use (kept out of the worker's start-up snapshot)
-export { lazySchema } from "./lazy-schema.js";
+export { beginSchemaWarmUp, lazyArguments, lazySchema, releaseWarmUpSchemas } from "./lazy-schema.js";
 
 // Tool names (ARCHITECTURE §9)
 export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./tool-names.js";

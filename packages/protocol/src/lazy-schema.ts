@@ -15,3 +15,37 @@ export function lazySchema<T>(build: () => T): () => T {
   let built: T | undefined;
   return () => (built ??= build());
 }
+
+/** Release functions of the lazyArguments schemas built since beginSchemaWarmUp (null: not warming up). */
+let warmUpBuilt: Array<() => void> | null = null;
+
+/**
+ * A tool's argument schema (a tool's `parameters`, a host action's payload): built on first use like
+ * lazySchema, and, when first built during the snapshot's warm-up, dropped again by releaseWarmUpSchemas.
+ * The model sees only the JSON Schema, which core's tool runtime caches as text by tool name; the zod
+ * schema is needed again only when the tool is called (to validate its arguments). Rebuilt, it is the
+ * same schema: the builder must not depend on anything but its module's constants.
+ */
+export function lazyArguments<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => {
+    if (built === undefined) {
+      built = build();
+      warmUpBuilt?.push(() => (built = undefined));
+    }
+    return built;
+  };
+}
+
+/** The snapshot's warm-up starts: lazyArguments schemas built from now on are released by releaseWarmUpSchemas. */
+export function beginSchemaWarmUp(): void {
+  warmUpBuilt = [];
+}
+
+/** Forgets the lazyArguments schemas built since beginSchemaWarmUp (so the snapshot does not hold them); returns how many. */
+export function releaseWarmUpSchemas(): number {
+  const released = warmUpBuilt ?? [];
+  for (const release of released) release();
+  warmUpBuilt = null;
+  return released.length;
+}

@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  beginSchemaWarmUp,
   ControlParams,
   COORDINATE_ACTIONS,
   InitializeParams,
   PROTOCOL_VERSION,
   QueryParams,
-  SessionEventParams,
+  releaseWarmUpSchemas,
 } from "@starling/protocol";
 import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
@@ -51,9 +52,15 @@ export async function warmUpForSnapshot(): Promise<void> {
     // Requests the turns below do not send.
     ControlParams.parse({ reason: "warm-up" });
     QueryParams.parse({ view: "live_state" });
-    SessionEventParams.safeParse({ seq: 1, event: { type: "turn_started", turnId: 1 } });
-    // Session.open (tool catalog, system prompt, session machine) and two turns.
-    await warmUpTurns(init);
+    // Session.open (tool catalog, system prompt, session machine) and two turns. The tools' argument
+    // schemas built meanwhile are dropped afterwards: their JSON Schemas stay cached (core tool-runtime.ts),
+    // and a worker builds a tool's zod schema when the tool is called.
+    beginSchemaWarmUp();
+    try {
+      await warmUpTurns(init);
+    } finally {
+      releaseWarmUpSchemas();
+    }
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool } from "../tools/define-tool.js";
 import { ToolError } from "../tools/errors.js";
@@ -13,9 +14,9 @@ export const skillLoadTool = defineTool({
   description:
     "Load a skill: returns its SKILL.md (instructions to follow) and lists its other files, which you can read with file_read. " +
     "The system prompt lists the available skills; load one before doing the task it describes.",
-  parameters: z.object({
+  parameters: lazyArguments(() => z.object({
     skill_name: z.string().trim().min(1, "skill_name must not be empty").describe("Name of the skill, as listed in the system prompt."),
-  }),
+  })),
   readOnly: true,
   async execute(args, ctx) {
     const scan = await scanSkills(ctx.workspace);

@@ -19,7 +19,7 @@ export function skillTools(): Record<string, AnyTool> {
   const create = defineTool({
     name: "skill_create",
     description: `Save a new skill for all conversations. ${STAGED} Fails if a skill of that name is already saved (use skill_update).`,
-    parameters: COORDINATE_ACTIONS.skill_create.payload,
+    parameters: COORDINATE_ACTIONS.skill_create.args,
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_create", args);
@@ -29,7 +29,7 @@ export function skillTools(): Record<string, AnyTool> {
   const update = defineTool({
     name: "skill_update",
     description: `Save your changes to a skill for all conversations (and push them to its git upstream, if one is set). ${STAGED}`,
-    parameters: COORDINATE_ACTIONS.skill_update.payload,
+    parameters: COORDINATE_ACTIONS.skill_update.args,
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_update", args);
@@ -40,7 +40,7 @@ export function skillTools(): Record<string, AnyTool> {
   const remove = defineTool({
     name: "skill_delete",
     description: "Delete a saved skill from the store and from every conversation's workspace (its upstream repository is left as it is).",
-    parameters: COORDINATE_ACTIONS.skill_delete.payload,
+    parameters: COORDINATE_ACTIONS.skill_delete.args,
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_delete", args);
@@ -50,7 +50,7 @@ export function skillTools(): Record<string, AnyTool> {
   const upstream = defineTool({
     name: "skill_set_upstream",
     description: "Give a saved skill a git remote: every later skill_update commits the skill and pushes it there.",
-    parameters: COORDINATE_ACTIONS.skill_set_upstream.payload,
+    parameters: COORDINATE_ACTIONS.skill_set_upstream.args,
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_set_upstream", args);

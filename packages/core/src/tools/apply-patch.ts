@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { StructuredPatch } from "diff";
@@ -9,7 +10,7 @@ import { type FilePatch, parseFilePatches } from "./patch-parse.js";
 import { remoteAnswers, type RemoteWrite } from "./remote/answers.js";
 import type { ResolvedPath } from "./workspace-paths.js";
 
-export const applyPatchParameters = z.object({
+export const applyPatchParameters = lazyArguments(() => z.object({
   patch: z.string().min(1).describe("A unified diff as produced by diff -u or git diff: one or more files, each with --- / +++ headers and @@ hunks; /dev/null creates or deletes a file."),
   strip: z
     .number()
@@ -18,7 +19,7 @@ export const applyPatchParameters = z.object({
     .max(16)
     .optional()
     .describe("Leading path components to remove from file names, like patch -p. Default: 1 for git-style a/ b/ names, otherwise 0."),
-});
+}));
 
 export const applyPatchTool = defineTool({
   name: "apply_patch",

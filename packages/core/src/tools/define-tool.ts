@@ -51,8 +51,12 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   /** Written for the model. */
   description: string;
-  /** A `z.object` with `.describe()` on every field; its JSON Schema is what the model sees. */
-  parameters: S;
+  /**
+   * A `z.object` with `.describe()` on every field, built on first use: `lazyArguments(() => z.object(...))`
+   * (@starling/protocol) at module level, or a host action's `COORDINATE_ACTIONS.<a>.args`. Its JSON Schema is
+   * what the model sees; the runtime caches that by tool name, so the name must fix the parameters.
+   */
+  parameters: () => S;
   /**
    * May be re-run after a crash (ARCHITECTURE §5.3): no side effects, or (host tools) side effects the
    * host performs once per call id, so a re-run returns the recorded outcome instead of acting twice.

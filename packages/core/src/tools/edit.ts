@@ -1,15 +1,16 @@
+import { lazyArguments } from "@starling/protocol";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
 
-export const editParameters = z.object({
+export const editParameters = lazyArguments(() => z.object({
   path: z.string().describe("File to edit: relative to the workspace, or an absolute path inside it."),
   old_text: z.string().describe("Exact text to replace, including whitespace and indentation. Must occur exactly once unless replace_all is true; include surrounding lines to make it unique."),
   new_text: z.string().describe("Text to put in its place (may be empty to delete)."),
   replace_all: z.boolean().optional().describe("Replace every occurrence of old_text instead of requiring exactly one (default false)."),
-});
+}));
 
 export const editTool = defineTool({
   name: "edit",

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
@@ -13,7 +14,7 @@ export const MAX_LINE_CHARS = 2_000;
 /** Files larger than this are streamed line by line instead of read whole (and not UTF-8 checked). */
 const WHOLE_READ_BYTES = 8 * 1024 * 1024;
 
-export const fileReadParameters = z.object({
+export const fileReadParameters = lazyArguments(() => z.object({
   file_path: z.string().describe("File to read: relative to the workspace, or an absolute path inside it."),
   offset: z
     .number()
@@ -29,7 +30,7 @@ export const fileReadParameters = z.object({
     .max(MAX_READ_LINES)
     .optional()
     .describe(`How many lines to show (default ${DEFAULT_READ_LINES}, at most ${MAX_READ_LINES}).`),
-});
+}));
 
 export const fileReadTool = defineTool({
   name: "file_read",

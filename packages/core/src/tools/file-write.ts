@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
@@ -5,14 +6,14 @@ import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers, type RemoteWrite } from "./remote/answers.js";
 
-export const fileWriteParameters = z.object({
+export const fileWriteParameters = lazyArguments(() => z.object({
   file_path: z.string().describe("File to write: relative to the workspace, or an absolute path inside it. Missing parent folders are created."),
   content: z.string().describe("The text to write (UTF-8)."),
   mode: z
     .enum(["overwrite", "append"])
     .optional()
     .describe('"overwrite" (default) replaces the file; "append" adds content at its end.'),
-});
+}));
 
 export const fileWriteTool = defineTool({
   name: "file_write",

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool } from "./define-tool.js";
@@ -7,10 +8,10 @@ import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, ty
 
 export const MAX_GLOB_RESULTS = 100;
 
-export const globParameters = z.object({
+export const globParameters = lazyArguments(() => z.object({
   pattern: z.string().min(1).describe('Glob pattern, e.g. "**/*.ts" or "src/**/test_*.py". A pattern without "/" matches file names at any depth.'),
   path: z.string().optional().describe("Folder to search in, relative to the workspace (default: the workspace root). Omit it rather than sending an empty value."),
-});
+}));
 
 export const globTool = defineTool({
   name: "glob",

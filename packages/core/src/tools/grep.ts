@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
@@ -12,11 +13,11 @@ export const MAX_GREP_LINE_CHARS = 300;
 /** Larger files are skipped (and counted) rather than read. */
 export const MAX_GREP_FILE_BYTES = 4 * 1024 * 1024;
 
-export const grepParameters = z.object({
+export const grepParameters = lazyArguments(() => z.object({
   pattern: z.string().min(1).describe('JavaScript regular expression searched line by line, e.g. "function\\s+load" or "TODO|FIXME". Prefix with (?i) for case-insensitive.'),
   path: z.string().optional().describe("File or folder to search, relative to the workspace (default: the workspace root)."),
   include: z.string().optional().describe('Only search files matching this glob, e.g. "*.ts" or "src/**/*.{js,ts}". A pattern without "/" matches file names at any depth.'),
-});
+}));
 
 export const grepTool = defineTool({
   name: "grep",
@@ -89,7 +90,7 @@ async function remoteGrep(args: GrepArgs, include: ((rel: string) => boolean) | 
   return grepResult(args, walk.display, { matches, files: fileCount, more: found.more, skippedLarge, cut: walk.cut, visited: walk.visited });
 }
 
-type GrepArgs = z.output<typeof grepParameters>;
+type GrepArgs = z.output<ReturnType<typeof grepParameters>>;
 
 function grepResult(args: GrepArgs, baseDisplay: string, found: GrepFindings): ToolOutput {
   const { matches, more, skippedLarge } = found;

@@ -1,7 +1,7 @@
 // Tools: the curated surface of packages/core/src/tools (re-export from the package index as needed).
 
 // Runtime
-export { ToolRuntime, DEFAULT_MAX_RESULT_CHARS, ABORT_GRACE_MS } from "./tool-runtime.js";
+export { ToolRuntime, DEFAULT_MAX_RESULT_CHARS, ABORT_GRACE_MS, clearToolSchemaCache } from "./tool-runtime.js";
 export type {
   ToolSchema,
   ToolCallRequest,

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -9,9 +10,9 @@ export const MAX_LS_ENTRIES = 1_000;
 /** Folders listed but not expanded. */
 export const UNEXPANDED_DIRS: ReadonlySet<string> = new Set(["node_modules", "__pycache__", "target", "dist", "build", "coverage", "venv"]);
 
-export const lsParameters = z.object({
+export const lsParameters = lazyArguments(() => z.object({
   path: z.string().optional().describe("Folder to list, relative to the workspace (default: the workspace root)."),
-});
+}));
 
 export const lsTool = defineTool({
   name: "ls",

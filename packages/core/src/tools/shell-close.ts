@@ -1,10 +1,11 @@
+import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool } from "./define-tool.js";
 import { SessionId } from "./shell.js";
 
-export const shellCloseParameters = z.object({
+export const shellCloseParameters = lazyArguments(() => z.object({
   session_id: SessionId.describe("The shell session to stop, as given by an earlier shell result."),
-});
+}));
 
 export const shellCloseTool = defineTool({
   name: "shell_close",

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
@@ -14,7 +15,7 @@ export const SessionId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,128}$/, "session_id must be 1-128 characters of A-Z a-z 0-9 _ -");
 
-export const shellParameters = z.object({
+export const shellParameters = lazyArguments(() => z.object({
   command: z
     .string()
     .optional()
@@ -37,7 +38,7 @@ export const shellParameters = z.object({
     .max(MAX_SHELL_OUTPUT_CHARS)
     .optional()
     .describe(`Most output characters to show (default ${DEFAULT_SHELL_OUTPUT_CHARS}); longer output is shown as head + tail, the full output is saved to a file.`),
-});
+}));
 
 const description = `Run a shell command in the workspace (bash -c, working directory = workspace root; no state such as cwd or variables carries over between commands).
 Waits up to wait_ms for the command to finish and returns its output (stdout and stderr together) and exit code.

@@ -65,7 +65,7 @@ export class ToolRuntime {
    * tools of the runtime's sources (MCP servers) as they are now.
    */
   catalog(): ToolSchema[] {
-    this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((tool) => toolSchema(tool, this.routing.parameters(tool)));
+    this.schemas ??= [...this.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((tool) => this.toolSchema(tool));
     const dynamic = this.sources.flatMap((s) => s.catalog()).filter((t) => !this.denied.has(t.name) && !this.tools.has(t.name));
     return [...this.schemas.map((schema) => ({ ...schema })), ...dynamic];
   }
@@ -108,6 +108,17 @@ export class ToolRuntime {
   async dispose(): Promise<void> {
     this.disposed = true;
     await Promise.all([this.shells.killAll(), ...this.sources.map((s) => s.dispose())]);
+  }
+
+  /** A tool's catalog entry; its JSON Schema from the cache, converted from its zod schema on a miss. */
+  private toolSchema(tool: AnyTool): ToolSchema {
+    let cached = jsonSchemas.get(tool.parameters);
+    if (!cached) jsonSchemas.set(tool.parameters, (cached = {}));
+    const variant = this.routing.extends(tool) ? "remote" : "plain";
+    const text = (cached[variant] ??= JSON.stringify(z.toJSONSchema(this.routing.parameters(tool), { io: "input" })));
+    const { $schema: _ignored, ...schema } = JSON.parse(text) as Record<string, unknown>;
+    const required = Array.isArray(schema.required) ? schema.required : [];
+    return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
   }
 
   private sourceOf(name: string): ToolSource | null {
@@ -217,21 +228,19 @@ export class ToolRuntime {
 }
 
 /**
- * JSON Schemas by the zod object they were made from, as JSON text. Most tools' parameters are module
- * constants, so the snapshot's warm-up session (packages/worker/src/snapshot-warmup.ts, which also asks
- * for every host tool) leaves them converted in every worker's heap: z.toJSONSchema of the whole
- * catalog cost a third of a cold `initialize`, the host tools alone ~10 ms. Text, not the converted
- * objects: one string deserialises far cheaper than the object graph it parses into (as objects, the
- * host tools' schemas added ~6 ms to every start and took back what `initialize` saved).
+ * The tools' JSON Schemas as JSON text, by their `parameters` builder (a module-level lazyArguments, so
+ * the key is the same in every session; `remote`: with the selectable-mode `remote` argument). The snapshot's warm-up session (packages/worker/src/snapshot-warmup.ts, which also asks for
+ * every host tool) fills it and then drops the zod schemas it built (lazyArguments), so a worker's
+ * catalog costs neither z.toJSONSchema (a third of a cold `initialize`, the host tools alone ~10 ms) nor
+ * the tools' ~400 zod objects in every worker's heap; a tool's zod schema is built when it is called.
+ * Text, not the converted objects: one string deserialises far cheaper than the object graph it parses
+ * into (as objects, the host tools' schemas added ~6 ms to every start).
  */
-const jsonSchemas = new WeakMap<z.ZodObject, string>();
+let jsonSchemas = new WeakMap<() => z.ZodObject, { plain?: string; remote?: string }>();
 
-function toolSchema(tool: AnyTool, parameters: z.ZodObject): ToolSchema {
-  let text = jsonSchemas.get(parameters);
-  if (text === undefined) jsonSchemas.set(parameters, (text = JSON.stringify(z.toJSONSchema(parameters, { io: "input" }))));
-  const { $schema: _ignored, ...schema } = JSON.parse(text) as Record<string, unknown>;
-  const required = Array.isArray(schema.required) ? schema.required : [];
-  return { name: tool.name, description: tool.description, parameters: { ...schema, required, additionalProperties: false } };
+/** Forgets the cached JSON Schemas (tests comparing the catalog with and without the cache). */
+export function clearToolSchemaCache(): void {
+  jsonSchemas = new WeakMap();
 }
 
 function failure(kind: ToolErrorKind, content: string): ToolRunResult {

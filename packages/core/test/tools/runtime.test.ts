@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { lazyArguments } from "@starling/protocol";
 import { defineTool } from "../../src/tools/define-tool.js";
 import { builtinTools } from "../../src/tools/builtin-tools.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
@@ -89,7 +90,7 @@ describe("ToolRuntime", () => {
     const boom = defineTool({
       name: "boom",
       description: "Always fails.",
-      parameters: z.object({ why: z.string().describe("reason") }),
+      parameters: lazyArguments(() => z.object({ why: z.string().describe("reason") })),
       readOnly: true,
       async execute(args) {
         throw new TypeError(`exploded: ${args.why}`);
@@ -105,7 +106,7 @@ describe("ToolRuntime", () => {
     const stuck = defineTool({
       name: "stuck",
       description: "Never returns.",
-      parameters: z.object({}),
+      parameters: lazyArguments(() => z.object({})),
       readOnly: true,
       execute: () => new Promise<string>(() => undefined),
     });

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, type AnyTool } from "../define-tool.js";
@@ -23,7 +24,7 @@ const onTimeout = z
   .optional()
   .describe("When the wait times out: continue (default; the download keeps running) or kill (cancel it).");
 
-export const fileDownloadStartParameters = z.object({
+export const fileDownloadStartParameters = lazyArguments(() => z.object({
   url: z.string().describe("http:// or https:// URL to download."),
   path: z.string().describe("Where to save it in the workspace (parent folders are created)."),
   headers: httpHeaders.describe("Extra request headers."),
@@ -31,7 +32,7 @@ export const fileDownloadStartParameters = z.object({
   return_immediate: z.boolean().optional().describe("Return at once without waiting (default false; with wait_timeout_seconds 0 it returns at once too)."),
   wait_timeout_seconds: waitSeconds(0),
   on_timeout: onTimeout,
-});
+}));
 
 /** The compact snapshot the model sees: only true flags and known values. */
 function view(s: DownloadStatus): Record<string, unknown> {
@@ -54,8 +55,8 @@ async function waitAndReport(downloads: Downloads, id: string, seconds: number, 
 
 /** The four download tools, bound to one session's Downloads. */
 // Module constants (not made per session): their JSON Schemas then come from the worker's snapshot (tool-runtime.ts).
-const byIdParameters = z.object({ download_id: downloadId });
-const waitParameters = z.object({ download_id: downloadId, wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout });
+const byIdParameters = lazyArguments(() => z.object({ download_id: downloadId }));
+const waitParameters = lazyArguments(() => z.object({ download_id: downloadId, wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout }));
 
 export function downloadTools(downloads: Downloads): AnyTool[] {
   const start = defineTool({

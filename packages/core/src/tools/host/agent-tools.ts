@@ -16,7 +16,7 @@ function jsonTool<A extends "subagent_start" | "subagent_join" | "subagent_kill"
   return defineTool({
     name,
     description,
-    parameters: COORDINATE_ACTIONS[name].payload as (typeof COORDINATE_ACTIONS)[A]["payload"],
+    parameters: COORDINATE_ACTIONS[name].args as () => (typeof COORDINATE_ACTIONS)[A]["payload"],
     readOnly: true,
     async execute(args, ctx) {
       const answer = await askHost(ctx, name, args as CoordinatePayload<A>);
@@ -50,7 +50,7 @@ export function agentTools(): Record<string, AnyTool> {
   const terminate = defineTool({
     name: "terminate",
     description: "End this background run now without sending an answer to the user (e.g. a scheduled check found nothing worth reporting).",
-    parameters: COORDINATE_ACTIONS.terminate.payload,
+    parameters: COORDINATE_ACTIONS.terminate.args,
     readOnly: true,
     async execute(args, ctx) {
       const result = await askHost(ctx, "terminate", args);
@@ -60,7 +60,7 @@ export function agentTools(): Record<string, AnyTool> {
   const list = defineTool({
     name: "background_agents_list",
     description: "List this conversation's background agents and subagents with their status.",
-    parameters: COORDINATE_ACTIONS.background_agents_list.payload,
+    parameters: COORDINATE_ACTIONS.background_agents_list.args,
     readOnly: true,
     async execute(args, ctx) {
       const { agents } = await askHost(ctx, "background_agents_list", args);
@@ -70,7 +70,7 @@ export function agentTools(): Record<string, AnyTool> {
   const stats = defineTool({
     name: "get_agent_stats",
     description: "Details of one background agent or subagent: status, timing, whether it is running or waiting for a turn slot, token usage, answer or error.",
-    parameters: COORDINATE_ACTIONS.get_agent_stats.payload,
+    parameters: COORDINATE_ACTIONS.get_agent_stats.args,
     readOnly: true,
     async execute(args, ctx) {
       const { agent } = await askHost(ctx, "get_agent_stats", args);

@@ -16,7 +16,7 @@ export function cronTools(): Record<string, AnyTool> {
   const list = defineTool({
     name: "list_cron_tasks",
     description: "List this conversation's scheduled (cron) tasks: id, name, schedule, time zone, enabled, next run.",
-    parameters: COORDINATE_ACTIONS.list_cron_tasks.payload,
+    parameters: COORDINATE_ACTIONS.list_cron_tasks.args,
     readOnly: true,
     async execute(args, ctx) {
       const { tasks } = await askHost(ctx, "list_cron_tasks", args);
@@ -26,7 +26,7 @@ export function cronTools(): Record<string, AnyTool> {
   const get = defineTool({
     name: "get_cron_task",
     description: "Show one cron task of this conversation in full (schedule, task text, last and next run).",
-    parameters: COORDINATE_ACTIONS.get_cron_task.payload,
+    parameters: COORDINATE_ACTIONS.get_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
       const { task } = await askHost(ctx, "get_cron_task", args);
@@ -38,7 +38,7 @@ export function cronTools(): Record<string, AnyTool> {
     description:
       "Schedule a task: at each time the schedule matches, the task text is run as a message in a background session of this conversation, " +
       `and its answer is sent to the user. ${SCHEDULE_HELP} Example, every day at 08:00: cron_second "0", cron_minute "0", cron_hour "8", others "*".`,
-    parameters: COORDINATE_ACTIONS.create_cron_task.payload,
+    parameters: COORDINATE_ACTIONS.create_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
       const { task } = await askHost(ctx, "create_cron_task", args);
@@ -48,7 +48,7 @@ export function cronTools(): Record<string, AnyTool> {
   const update = defineTool({
     name: "update_cron_task",
     description: `Change a cron task: any of name, description, task, timezone, enabled, model; schedule fields only all six together. ${SCHEDULE_HELP}`,
-    parameters: COORDINATE_ACTIONS.update_cron_task.payload,
+    parameters: COORDINATE_ACTIONS.update_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
       const { task } = await askHost(ctx, "update_cron_task", args);
@@ -58,7 +58,7 @@ export function cronTools(): Record<string, AnyTool> {
   const remove = defineTool({
     name: "remove_cron_task",
     description: "Delete a cron task of this conversation.",
-    parameters: COORDINATE_ACTIONS.remove_cron_task.payload,
+    parameters: COORDINATE_ACTIONS.remove_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
       const { removed } = await askHost(ctx, "remove_cron_task", args);

@@ -14,7 +14,7 @@ export const userTellTool = defineTool({
   description:
     "Send the user a message now, before your turn ends (progress, a question you can proceed without, an early result). " +
     "Files: put `<attachment>relative/path</attachment>` in the text (inside the workspace). Your final answer still ends the turn.",
-  parameters: COORDINATE_ACTIONS.user_tell.payload,
+  parameters: COORDINATE_ACTIONS.user_tell.args,
   readOnly: true,
   async execute(args, ctx) {
     const result = await askHost(ctx, "user_tell", args);
@@ -28,7 +28,7 @@ export const updatePlanTool = defineTool({
   description:
     "Show the user your plan for this task: every step in order with its status (pending, in_progress, completed; at most one in_progress). " +
     "Call it again whenever a step changes; the user sees it in the progress panel and in /status.",
-  parameters: COORDINATE_ACTIONS.update_plan.payload,
+  parameters: COORDINATE_ACTIONS.update_plan.args,
   readOnly: true,
   async execute(args, ctx) {
     const result = await askHost(ctx, "update_plan", args);

@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +14,15 @@ import type { MediaJobs } from "./media-jobs.js";
 /** Where generated images are saved, relative to the workspace. */
 export const GENERATED_DIR = "generated";
 
+// Module constants, so the runtime's JSON Schema cache (tool-runtime.ts) serves every session.
+const generationParameters = lazyArguments(() => z.object({
+    prompt: z.string().optional().describe("What to draw, or how to change the given images."),
+    images: z.array(z.string()).max(8).optional().describe("Workspace paths of images to edit (optional)."),
+    generation_id: z.string().optional().describe("A job id from an earlier call, to wait for its image instead of starting one."),
+    ...jobArguments,
+  }));
+const stopParameters = lazyArguments(() => z.object({ generation_id: z.string().min(1).describe("The generation_id to stop.") }));
+
 /** `image_generation` and `image_generation_stop` through the session's image generator (`openai_image`). */
 export function imageGenerationTools(jobs: MediaJobs): AnyTool[] {
   const tool = "image_generation";
@@ -22,12 +32,7 @@ export function imageGenerationTools(jobs: MediaJobs): AnyTool[] {
     description:
       "Create an image from a text prompt, or edit images from the workspace (give their paths in images). The image is saved in the workspace under generated/ and shown to you; " +
       "to send it to the user put <attachment>its path</attachment> in your reply. Waits for the image by default; with return_immediate it returns generation_id at once.",
-    parameters: z.object({
-      prompt: z.string().optional().describe("What to draw, or how to change the given images."),
-      images: z.array(z.string()).max(8).optional().describe("Workspace paths of images to edit (optional)."),
-      generation_id: z.string().optional().describe("A job id from an earlier call, to wait for its image instead of starting one."),
-      ...jobArguments,
-    }),
+    parameters: generationParameters,
     readOnly: false,
     async execute(args, ctx) {
       const wait = jobWait(tool, idField, args, ctx.signal);
@@ -70,7 +75,7 @@ export function imageGenerationTools(jobs: MediaJobs): AnyTool[] {
   const stop = defineTool({
     name: "image_generation_stop",
     description: "Stop a running image_generation job.",
-    parameters: z.object({ generation_id: z.string().min(1).describe("The generation_id to stop.") }),
+    parameters: stopParameters,
     readOnly: false,
     async execute(args) {
       jobs.stop(args.generation_id);

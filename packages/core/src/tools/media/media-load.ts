@@ -1,3 +1,4 @@
+import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type AnyTool } from "../define-tool.js";
 import { loadMediaFile, type LoadKind } from "./media-file.js";
@@ -9,11 +10,13 @@ const DESCRIPTIONS: Record<LoadKind, string> = {
   audio: "Listen to an audio file from the workspace (mp3, wav, m4a, ogg, flac): it is attached to the conversation.",
 };
 
+// Called once per kind at module load, so the builder is the same in every session (tool-runtime.ts caches by it).
 function loadTool(kind: LoadKind): AnyTool {
+  const parameters = lazyArguments(() => z.object({ path: z.string().min(1).describe(`Path of the ${kind === "pdf" ? "PDF" : kind} file in the workspace.`) }));
   return defineTool({
     name: `${kind}_load`,
     description: DESCRIPTIONS[kind],
-    parameters: z.object({ path: z.string().min(1).describe(`Path of the ${kind === "pdf" ? "PDF" : kind} file in the workspace.`) }),
+    parameters,
     readOnly: true,
     async execute(args, ctx) {
       const loaded = await loadMediaFile(ctx, args.path, kind);

@@ -22,12 +22,17 @@ export class RemoteRouting {
     this.fixed = mode.mode === "fixed" ? new RemoteWorkspace(mode.host, mode.path) : null;
   }
 
+  /** Whether the tool's parameters gain the `remote` argument in this mode. */
+  extends(tool: AnyTool): boolean {
+    return this.mode.mode === "selectable" && tool.remote === true;
+  }
+
   /** The parameters a tool is offered and validated with in this mode. */
   parameters(tool: AnyTool): z.ZodObject {
-    if (this.mode.mode !== "selectable" || !tool.remote) return tool.parameters;
+    if (!this.extends(tool)) return tool.parameters();
     let schema = this.extended.get(tool.name);
     if (!schema) {
-      schema = tool.parameters.extend({ remote: remoteArgument });
+      schema = tool.parameters().extend({ remote: remoteArgument });
       this.extended.set(tool.name, schema);
     }
     return schema;

@@ -1,4 +1,4 @@
-import { deadline } from "@starling/protocol";
+import { deadline, lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
@@ -20,7 +20,7 @@ export const httpHeaders = z
   .record(z.string().regex(headerName, "not a valid HTTP header name"), z.string().regex(/^[^\r\n\0]*$/, "header values may not contain line breaks"))
   .optional();
 
-export const webFetchParameters = z.object({
+export const webFetchParameters = lazyArguments(() => z.object({
   url: z.string().describe("Absolute http:// or https:// URL to fetch."),
   timeout_seconds: z
     .number()
@@ -36,7 +36,7 @@ export const webFetchParameters = z.object({
     .optional()
     .describe(`Longest text returned (default ${DEFAULT_FETCH_CHARS}, at most ${MAX_FETCH_CHARS}); longer pages are cut with a note.`),
   headers: httpHeaders.describe("Extra request headers, e.g. {\"Accept-Language\": \"en\"}."),
-});
+}));
 
 export const webFetchTool = defineTool({
   name: "web_fetch",

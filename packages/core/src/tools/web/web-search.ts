@@ -1,4 +1,4 @@
-import { deadline } from "@starling/protocol";
+import { deadline, lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { ProviderError } from "../../providers/types.js";
 import type { SearchResult } from "../../providers/search-types.js";
@@ -12,7 +12,7 @@ export const DEFAULT_SEARCH_TIMEOUT_SECONDS = 30;
 const MAX_PROVIDER_RESULTS = 20;
 const MAX_KEYLESS_RESULTS = 10;
 
-export const webSearchParameters = z.object({
+export const webSearchParameters = lazyArguments(() => z.object({
   query: z.string().trim().min(1, "the query is empty").describe("What to search the web for."),
   max_results: z
     .number()
@@ -26,7 +26,7 @@ export const webSearchParameters = z.object({
     .max(120)
     .optional()
     .describe(`Time limit in seconds (default ${DEFAULT_SEARCH_TIMEOUT_SECONDS}).`),
-});
+}));
 
 export const webSearchTool = defineTool({
   name: "web_search",
