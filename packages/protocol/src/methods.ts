@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ModelConfig } from "./model-config.js";
 import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
-import { SessionEventParams } from "./events.js";
+import { sessionEventParams } from "./events.js";
 import { McpServers, McpServerStatus } from "./mcp.js";
 import { lazySchema } from "./lazy-schema.js";
 
@@ -284,7 +284,10 @@ export const Methods = {
     method: "session/event",
     direction: "workerToHost",
     kind: "notification",
-    params: SessionEventParams,
+    // A getter: the worker only sends events (events.ts builds their schemas on first use).
+    get params() {
+      return sessionEventParams();
+    },
     result: z.void(),
-  } satisfies MethodDescriptor<typeof SessionEventParams, z.ZodVoid>,
+  } satisfies MethodDescriptor<ReturnType<typeof sessionEventParams>, z.ZodVoid>,
 } as const;
