@@ -24,4 +24,5 @@ export { HELPER_ROLES, helperModelKey, type HelperRole, type HelperModels } from
 
 // Tools
 export { ToolRuntime } from "./tools/tool-runtime.js";
+export { builtinTools } from "./tools/builtin-tools.js";
 export type { ToolSchema, ToolCallRequest, ToolRunResult, CoordinateFn } from "./tools/types.js";

@@ -17,6 +17,7 @@ import {
   QueryParams,
   releaseWarmUpSchemas,
 } from "@starling/protocol";
+import { builtinTools } from "@starling/core";
 import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
 /** What the warm-up must not leave behind: handles and requests, process listeners, the working directory. */
@@ -61,6 +62,10 @@ export async function warmUpForSnapshot(): Promise<void> {
     } finally {
       releaseWarmUpSchemas();
     }
+    // Except the workspace tools' (files, search, shell: what first turns call): built and parsed once
+    // more, their schemas and zod's compiled parsers for them stay in the snapshot. Rebuilt in a worker,
+    // file_read's cost its first call ~6 ms of CPU (probe-worker-turns --tool; docs/PERFORMANCE.md).
+    for (const tool of builtinTools()) tool.parameters().safeParse({});
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }
