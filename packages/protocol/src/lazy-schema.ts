@@ -22,9 +22,10 @@ let warmUpBuilt: Array<() => void> | null = null;
 /**
  * A tool's argument schema (a tool's `parameters`, a host action's payload): built on first use like
  * lazySchema, and, when first built during the snapshot's warm-up, dropped again by releaseWarmUpSchemas.
- * The model sees only the JSON Schema, which core's tool runtime caches as text by tool name; the zod
- * schema is needed again only when the tool is called (to validate its arguments). Rebuilt, it is the
- * same schema: the builder must not depend on anything but its module's constants.
+ * The model sees only the JSON Schema, which core's tool runtime caches as text keyed by this builder
+ * function; the zod schema is needed again only when the tool is called (to validate its arguments).
+ * Hence a builder is made once, at module level, and depends on nothing but its module's constants:
+ * rebuilt, it is the same schema.
  */
 export function lazyArguments<T>(build: () => T): () => T {
   let built: T | undefined;

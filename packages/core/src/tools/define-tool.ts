@@ -54,7 +54,7 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   /**
    * A `z.object` with `.describe()` on every field, built on first use: `lazyArguments(() => z.object(...))`
    * (@starling/protocol) at module level, or a host action's `COORDINATE_ACTIONS.<a>.args`. Its JSON Schema is
-   * what the model sees; the runtime caches that by tool name, so the name must fix the parameters.
+   * what the model sees; the runtime caches that keyed by the builder, so make the builder once, not per session.
    */
   parameters: () => S;
   /**

@@ -4,7 +4,7 @@ import type { Opts, Telegram as ApiMethods } from "telegraf/types";
 import { isAbortError, retryAfterSeconds, sleep, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
 import { deadline } from "@starling/protocol";
 import { SendBudget } from "./send-budget.js";
-import { BotHttp } from "./bot-http.js";
+import { BotHttp, noAnswerError } from "./bot-http.js";
 
 type MethodName = keyof ApiMethods;
 type CallResult<M extends MethodName> = Promise<ReturnType<ApiMethods[M]>>;
@@ -77,7 +77,7 @@ export class BotApi {
           if (upload) return await this.telegram.callApi(method, body, { signal: (limit?.signal ?? signal) as never });
           return (await this.http.call(method, body, signal, timeoutMs ?? undefined)) as ReturnType<ApiMethods[M]>;
         } catch (thrown) {
-          const err = limit?.timedOut && isAbortError(thrown) ? new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`) : thrown;
+          const err = limit?.timedOut && isAbortError(thrown) ? noAnswerError(method, timeoutMs!) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;
           if (chat !== null && telegramCode(err) === 429) {
             this.cooldowns.set(chat, Math.max(this.cooldowns.get(chat) ?? 0, Date.now() + retryAfterSeconds(err) * 1000));

@@ -12,6 +12,11 @@ export const FREE_SOCKET_TIMEOUT_MS = 4000;
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+/** The error of a call that had no whole answer within its limit (JSON calls here, uploads in BotApi). */
+export function noAnswerError(method: string, timeoutMs: number): Error {
+  return new Error(`Telegram did not answer ${method} within ${timeoutMs / 1000} s`);
+}
+
 /** Calls that may be repeated without a visible effect: sent once more when a reused socket was closed under them. */
 const IDEMPOTENT = /^(get[A-Z]\w*|sendChatAction|editMessage\w+|setMyCommands|deleteMyCommands)$/;
 
@@ -49,7 +54,7 @@ export class BotHttp {
         abortError: () => new AbortedError(),
         repeatOnStaleSocket: IDEMPOTENT.test(method),
         timeoutMs,
-        timeoutError: () => (timedOut = new Error(`Telegram did not answer ${method} within ${timeoutMs! / 1000} s`)),
+        timeoutError: () => (timedOut = noAnswerError(method, timeoutMs!)),
       }));
       text = await readBody(response);
     } catch (err) {
