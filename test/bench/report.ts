@@ -50,8 +50,16 @@ export function evaluateTargets(worker: WorkerBenchResult, host: HostBenchResult
   t.push({ name: "spawn → ready, cold (p50)", target: "≤ 100 ms", measured: ms(worker.spawnReady.worker.p50), met: worker.spawnReady.worker.p50 <= 100 });
   const idle = (worker.memory.idleBundled ?? worker.memory.idle)?.anonKb ?? null;
   t.push({ name: "idle worker private memory (RssAnon)", target: "≤ 18 MB", measured: mb(idle), met: idle === null ? null : idle <= 18 * 1024 });
-  const pss = worker.memory.afterWarmUp?.pssKb ?? null;
-  t.push({ name: `memory per active conversation (worker Pss after ${worker.memory.warmUpTurns} turns)`, target: "≤ 25 MB", measured: mb(pss), met: pss === null ? null : pss <= 25 * 1024 });
+  // Ten workers side by side, as ten active chats run (issue #8's reason for the target); one worker alone
+  // carries most of the `node` binary's shared pages in its Pss (the memory table shows that figure too).
+  const active = worker.memory.active;
+  const pss = active?.pssKb ?? null;
+  t.push({
+    name: `memory per active conversation (worker Pss after ${worker.memory.warmUpTurns} turns, ${active?.workers ?? "n/a"} active side by side, mean)`,
+    target: "≤ 25 MB",
+    measured: mb(pss),
+    met: pss === null ? null : pss <= 25 * 1024,
+  });
   for (const level of host?.e2e ?? []) {
     const p50 = ratio(level.host.latency.p50, level.floor.latency.p50);
     const p99 = ratio(level.host.latency.p99, level.floor.latency.p99);
@@ -134,6 +142,8 @@ export function renderMarkdown(r: Report): string {
   if (w.memory.idleBundled) out.push(row(["worker idle after `initialize`, bundled (what the host starts)", ...memCells(w.memory.idleBundled)]));
   out.push(row([`worker after ${w.memory.warmUpTurns} turns`, ...memCells(w.memory.afterWarmUp)]));
   out.push(row([`worker after ${w.memory.turns} turns`, ...memCells(w.memory.afterTurns)]));
+  const active = w.memory.active;
+  if (active) out.push(row([`${active.workers} workers side by side, each after ${w.memory.warmUpTurns} turns (mean)`, "—", mb(active.anonKb), "—", mb(active.pssKb)]));
   if (w.memory.afterTurns) out.push("", `Worker peak RSS (VmHWM) over the turn run: ${mb(w.memory.afterTurns.hwmKb)}.`);
 
   if (r.startup) out.push("", ...renderStartup(r.startup));

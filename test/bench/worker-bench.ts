@@ -57,8 +57,16 @@ export interface WorkerBenchResult {
     /** The same worker after all turns. */
     afterTurns: Memory | null;
     turns: number;
+    /**
+     * ACTIVE_CONVERSATIONS workers alive at once (ten active chats), each after warmUpTurns turns taken in
+     * rounds, 300 ms after the last: the mean of their Pss and RssAnon ("memory per active conversation").
+     */
+    active: { workers: number; pssKb: number; anonKb: number } | null;
   };
 }
+
+/** How many workers run side by side for "memory per active conversation" (issue #8: "ten active chats"). */
+export const ACTIVE_CONVERSATIONS = 10;
 
 /** The worker's environment: the key the fake model expects, quiet logs, nothing from the bench's own loader. */
 const WORKER_ENV = childEnv({ ...WORKER_MALLOC_ENV, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }); // as the host starts them
@@ -72,6 +80,8 @@ export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBe
     const rpc = await benchRpc(fake, opts.rpcRequests);
     opts.log(`turns: ${opts.turns} × enqueue→turn_completed vs direct fetch to the fake model`);
     const { turn, memory } = await benchTurns(fake, opts.turns);
+    opts.log(`memory per active conversation: ${ACTIVE_CONVERSATIONS} workers side by side, ${memory.warmUpTurns} turns each`);
+    memory.active = await benchActive(fake, ACTIVE_CONVERSATIONS, memory.warmUpTurns);
     return { spawnReady, rpc, turn, memory };
   } finally {
     await fake.close();
@@ -294,11 +304,43 @@ async function benchTurns(
     const afterTurns = memoryOf(w.client.pid);
     return {
       turn: { worker: summarize(worker), enqueueAck: summarize(enqueueAck), floor: summarize(floor) },
-      memory: { bareNode, idle: await idleUnbundled(fake), idleBundled: idle, afterWarmUp: after10, warmUpTurns: warm, afterTurns, turns: warm + turns },
+      memory: { bareNode, idle: await idleUnbundled(fake), idleBundled: idle, afterWarmUp: after10, warmUpTurns: warm, afterTurns, turns: warm + turns, active: null },
     };
   } finally {
     await w.client.close();
     ws.cleanup();
+  }
+}
+
+/**
+ * `workers` workers the host would start, alive together (as `workers` active chats are), each given `turns`
+ * turns in rounds (every worker's turn r at once, then r + 1), then 300 ms of rest: the mean Pss and RssAnon.
+ * Pss divides the shared pages (the `node` binary, ~33 MB) among the processes mapping them, so a worker
+ * measured alone carries most of them; with ten workers each carries a tenth, as in a real host.
+ */
+async function benchActive(fake: FakeOpenAI, workers: number, turns: number): Promise<WorkerBenchResult["memory"]["active"]> {
+  const spaces = Array.from({ length: workers }, () => tempWorkspace("starling-bench-active-"));
+  const started: { client: WorkerClient }[] = [];
+  try {
+    for (const ws of spaces) started.push(await start(ws.dir, fake));
+    const counters = started.map((w) => completionCounter(w));
+    for (let r = 0; r < turns; r++) {
+      await Promise.all(
+        started.map(async (w, i) => {
+          const completed = counters[i]!.next();
+          await w.client.enqueue(userMessage(`active-${i}-${r}`, `hello ${r}`));
+          await withTimeout(completed, 15_000, `worker ${i} turn ${r} to complete`);
+        }),
+      );
+    }
+    await sleep(300);
+    const memories = started.map((w) => memoryOf(w.client.pid));
+    if (memories.some((m) => m?.pssKb == null)) return null;
+    const mean = (pick: (m: Memory) => number) => Math.round(memories.reduce((sum, m) => sum + pick(m!), 0) / memories.length);
+    return { workers, pssKb: mean((m) => m.pssKb!), anonKb: mean((m) => m.anonKb) };
+  } finally {
+    await Promise.all(started.map((w) => w.client.close().catch(() => undefined)));
+    for (const ws of spaces) ws.cleanup();
   }
 }
 
