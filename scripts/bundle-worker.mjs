@@ -9,7 +9,7 @@
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
 import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
@@ -113,6 +113,96 @@ module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => 
   },
 };
 
+/**
+ * The MCP client (core's src/mcp, the MCP SDK, ajv, fast-uri: ~360 kB of source) is loaded only by a
+ * session with MCP servers (session.ts imports mcp-tools.js lazily). Inside the worker's bundles its
+ * source would sit unused in every worker's memory, twice with a snapshot (the blob and the heap's copy
+ * of the script), so it is a bundle of its own, packages/worker/dist/mcp.bundle.cjs, required from disk
+ * when such a session opens. The modules it shares with the worker (protocol's and core's other files,
+ * zod) are not copied into it: the worker hands over its own instances (one ToolError class, one zod),
+ * through a registry the stub below fills before it requires the file.
+ */
+const MCP_ENTRY = join(root, "packages/core/dist/mcp/mcp-tools.js");
+const MCP_OUTFILE = join(root, "packages/worker/dist/mcp.bundle.cjs");
+const MCP_SHARED = "Symbol.for(\"starling.mcp.shared\")";
+const isShared = (path) =>
+  (/[\\/]packages[\\/](core|protocol)[\\/]dist[\\/]/.test(path) && !path.startsWith(dirname(MCP_ENTRY))) ||
+  /[\\/]node_modules[\\/]zod[\\/](v4[\\/]|v4-mini[\\/])?index\.js$/.test(path);
+/** Files the MCP bundle takes from the worker: absolute path → key in the registry. */
+const mcpShared = new Map();
+
+async function buildMcpBundle() {
+  const result = await build({
+    entryPoints: [MCP_ENTRY],
+    outfile: MCP_OUTFILE,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    plugins: [
+      zodEnglishOnly,
+      {
+        name: "starling-mcp-shared",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.pluginData?.inner || args.namespace === "mcp-shared") return undefined;
+            const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { inner: true } });
+            if (found.errors.length || !isShared(found.path)) return undefined;
+            const key = relative(root, found.path);
+            mcpShared.set(found.path, key);
+            return { path: key, namespace: "mcp-shared" };
+          });
+          b.onLoad({ filter: /.*/, namespace: "mcp-shared" }, (args) => ({
+            loader: "js",
+            contents: `const shared = globalThis[${MCP_SHARED}];
+if (!shared) throw new Error("mcp.bundle.cjs is loaded by the worker's bundle only");
+module.exports = shared[${JSON.stringify(args.path)}];`,
+          }));
+        },
+      },
+      externals,
+    ],
+    metafile: true,
+    logLevel: "warning",
+    legalComments: "none",
+    charset: "ascii",
+    minifyWhitespace: true,
+  });
+  for (const input of Object.keys(result.metafile.inputs)) {
+    if (!input.includes(":")) kept.add(resolve(root, input)); // not "mcp-shared:…"
+  }
+  kept.add(MCP_OUTFILE);
+  return Object.keys(await import(pathToFileURL(MCP_ENTRY).href)).filter((name) => name !== "default");
+}
+
+/**
+ * In the worker's bundles, core's lazy import of mcp-tools.js loads mcp.bundle.cjs instead: this stub
+ * registers the shared modules, then requires the file and re-exports what mcp-tools.js exports.
+ */
+const mcpStub = (exported) => ({
+  name: "starling-mcp-stub",
+  setup(b) {
+    b.onResolve({ filter: /[\\/]mcp-tools\.js$/ }, (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      if (resolve(args.resolveDir, args.path) !== MCP_ENTRY) return undefined;
+      return { path: MCP_ENTRY, namespace: "mcp-stub" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "mcp-stub" }, () => {
+      const files = [...mcpShared.keys()];
+      return {
+        loader: "js",
+        resolveDir: root,
+        contents: `${files.map((file, i) => `import * as shared${i} from ${JSON.stringify(file)};`).join("\n")}
+import { createRequire } from "node:module";
+globalThis[${MCP_SHARED}] ??= { ${files.map((file, i) => `${JSON.stringify(mcpShared.get(file))}: shared${i}`).join(", ")} };
+const mcp = createRequire(${JSON.stringify(MCP_OUTFILE)})(${JSON.stringify(MCP_OUTFILE)});
+${exported.map((name) => `export const ${name} = mcp.${name};`).join("\n")}
+`,
+      };
+    });
+  },
+});
+
 const LAZY_BUILTINS = /^(node:)?(http|https|http2|net|tls|dgram|child_process|readline|inspector)$/;
 /** The functions and classes each late-bound built-in exports in the snapshot bundle. */
 const lazyExports = new Map();
@@ -196,6 +286,7 @@ function __starlingImport(specifier) {
 }
 `;
 
+const mcpExports = await buildMcpBundle();
 const result = await build({
   entryPoints: [entry],
   outfile,
@@ -203,7 +294,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  plugins: [zodEnglishOnly, externals],
+  plugins: [zodEnglishOnly, mcpStub(mcpExports), externals],
   // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
   banner: { js: 'import { createRequire as __starlingRequire } from "node:module"; const require = __starlingRequire(import.meta.url);' },
   metafile: true,
@@ -216,7 +307,7 @@ const result = await build({
 });
 
 const inputs = {};
-for (const path of [...Object.keys(result.metafile.inputs).map((input) => resolve(root, input)), ...kept]) {
+for (const path of [...Object.keys(result.metafile.inputs).filter((input) => !input.includes(":")).map((input) => resolve(root, input)), ...kept]) {
   inputs[path] = statSync(path).mtimeMs;
 }
 /**
@@ -255,7 +346,7 @@ async function buildSnapshot(inputs) {
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [zodEnglishOnly, snapshotShims, externals],
+      plugins: [zodEnglishOnly, mcpStub(mcpExports), snapshotShims, externals],
       metafile: true,
       logLevel: "error",
       // A late-bound built-in's value read through its namespace (`m.STATUS_CODES`) would be undefined.

@@ -1,7 +1,9 @@
 // CPU cost of one worker start, for comparing start-up variants under load (wall time swings with
 // the machine; CPU time per start does not as much). Usage:
-//   npx tsx test/bench/startup-cpu.ts [runs] [--warm | --phases] [-- node args... worker.js]
+//   npx tsx test/bench/startup-cpu.ts [runs] [--warm | --phases] [--mcp] [-- node args... worker.js]
 // --warm: a warm spare's view: `initialize` sent 500 ms after spawn, only it timed (wall and CPU).
+// --mcp: the session has an MCP server (test/fakes/mcp/stdio-server.mjs; started only before a model call, so
+// `initialize` measures loading the MCP client, packages/worker/dist/mcp.bundle.cjs for a bundled worker).
 // --phases: a cold start split in two: spawn → first JSON-RPC answer (a `session/query` sent at spawn,
 // refused as NotInitialized) and that answer → `initialize` answered, each with the worker's CPU in ns
 // from /proc/<pid>/task/*/schedstat (read while the worker waits for input, so it is up to date).
@@ -9,7 +11,8 @@
 // Per start: spawn → `initialize` answered (wall), the worker's utime+stime at that moment
 // (/proc/<pid>/stat), and its RssAnon / Pss 300 ms later.
 import { readdirSync, readFileSync } from "node:fs";
-import { PROTOCOL_VERSION, spawnWorker } from "@starling/protocol";
+import { fileURLToPath } from "node:url";
+import { McpServers, PROTOCOL_VERSION, spawnWorker } from "@starling/protocol";
 import { modelConfig, tempWorkspace } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { workerCommand } from "../../packages/host/dist/worker-path.js";
@@ -40,6 +43,10 @@ function schedCpuMs(pid: number): number {
 const sep = process.argv.indexOf("--");
 const runs = Number(process.argv.slice(2, sep > 0 ? sep : undefined).find((a) => /^\d+$/.test(a)) ?? 10);
 const warm = process.argv.slice(2, sep > 0 ? sep : undefined).includes("--warm");
+const mcp = process.argv.slice(2, sep > 0 ? sep : undefined).includes("--mcp");
+const mcpServers = mcp
+  ? McpServers.parse({ fake: { transport: "stdio", command: process.execPath, args: [fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.meta.url))] } })
+  : undefined;
 const phases = !warm && process.argv.slice(2, sep > 0 ? sep : undefined).includes("--phases");
 const command: [string, ...string[]] = sep > 0 ? [process.execPath, ...process.argv.slice(sep + 1)] : workerCommand(undefined);
 const env = childEnv({ FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" });
@@ -65,7 +72,7 @@ try {
       cpu0 = cpuMs(client.pid!);
       t0 = now();
     }
-    await client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws.dir, model: modelConfig(fake.url) });
+    await client.initialize({ protocolVersion: PROTOCOL_VERSION, sessionId: "bench.foreground", sessionType: "foreground", workspace: ws.dir, model: modelConfig(fake.url), mcpServers });
     const wall = now() - t0;
     const cpu = cpuMs(client.pid!) - cpu0;
     const initCpu = phases ? schedCpuMs(client.pid!) - firstCpu : NaN;
@@ -81,7 +88,7 @@ try {
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
 console.log(
-  `${command.slice(1).join(" ")}${warm ? " (warm: initialize only)" : ""}\n  ${runs} starts, load ${load}: wall p50 ${med(rows.map((r) => r.wall)).toFixed(0)} ms, ` +
+  `${command.slice(1).join(" ")}${warm ? " (warm: initialize only)" : ""}${mcp ? " (an MCP server)" : ""}\n  ${runs} starts, load ${load}: wall p50 ${med(rows.map((r) => r.wall)).toFixed(0)} ms, ` +
     `CPU p50 ${med(rows.map((r) => r.cpu)).toFixed(0)} ms (min ${Math.min(...rows.map((r) => r.cpu))}), ` +
     `idle RssAnon ${med(rows.map((r) => r.anon)).toFixed(1)} MB, Pss ${med(rows.map((r) => r.pss)).toFixed(1)} MB`,
 );
