@@ -55,7 +55,7 @@ const externals = {
 const zodEnglishOnly = {
   name: "starling-zod-english-only",
   setup(b) {
-    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";\n', loader: "js" }));
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/, namespace: "file" }, () => ({ contents: 'export { default as en } from "./en.js";\n', loader: "js" }));
   },
 };
 
@@ -125,9 +125,16 @@ module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => 
 const MCP_ENTRY = join(root, "packages/core/dist/mcp/mcp-tools.js");
 const MCP_OUTFILE = join(root, "packages/worker/dist/mcp.bundle.cjs");
 const MCP_SHARED = "Symbol.for(\"starling.mcp.shared\")";
+/**
+ * zod's classic entry (`zod`, `zod/v4`) is handed over as its `z` namespace, which the worker already
+ * holds; `import * as` of the entry itself would add a namespace object of ~260 getters to every
+ * worker's heap. zod mini (only the MCP SDK uses it) goes into mcp.bundle.cjs over the shared zod core.
+ */
+const isZodClassicEntry = (path) => /[\\/]node_modules[\\/]zod[\\/](v4[\\/])?index\.js$/.test(path);
 const isShared = (path) =>
   (/[\\/]packages[\\/](core|protocol)[\\/]dist[\\/]/.test(path) && !path.startsWith(dirname(MCP_ENTRY))) ||
-  /[\\/]node_modules[\\/]zod[\\/](v4[\\/]|v4-mini[\\/])?index\.js$/.test(path);
+  isZodClassicEntry(path) ||
+  /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core|locales)[\\/]/.test(path);
 /** Files the MCP bundle takes from the worker: absolute path → key in the registry. */
 const mcpShared = new Map();
 
@@ -156,7 +163,8 @@ async function buildMcpBundle() {
             loader: "js",
             contents: `const shared = globalThis[${MCP_SHARED}];
 if (!shared) throw new Error("mcp.bundle.cjs is loaded by the worker's bundle only");
-module.exports = shared[${JSON.stringify(args.path)}];`,
+const value = shared[${JSON.stringify(args.path)}];
+module.exports = ${isZodClassicEntry(args.path) ? "{ ...value, z: value, default: value }" : "value"};`,
           }));
         },
       },
@@ -192,7 +200,7 @@ const mcpStub = (exported) => ({
       return {
         loader: "js",
         resolveDir: root,
-        contents: `${files.map((file, i) => `import * as shared${i} from ${JSON.stringify(file)};`).join("\n")}
+        contents: `${files.map((file, i) => (isZodClassicEntry(file) ? `import { z as shared${i} } from ${JSON.stringify(file)};` : `import * as shared${i} from ${JSON.stringify(file)};`)).join("\n")}
 import { createRequire } from "node:module";
 globalThis[${MCP_SHARED}] ??= { ${files.map((file, i) => `${JSON.stringify(mcpShared.get(file))}: shared${i}`).join(", ")} };
 const mcp = createRequire(${JSON.stringify(MCP_OUTFILE)})(${JSON.stringify(MCP_OUTFILE)});
