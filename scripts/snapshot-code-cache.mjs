@@ -19,10 +19,21 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 const ALWAYS_KEPT = /^internal\/(per_context|bootstrap)\/|^internal\/main\/worker_thread$/;
 /**
  * Built-ins a worker never loads (the REPL, the test runner, the debugger, watch mode, other entry
- * modes, cluster, WASI): their caches go too (~0.3 MB). Should one be loaded after all, Node compiles
- * it from its source, once.
+ * modes, cluster, WASI; HTTP/2, policies, frozen intrinsics, domains, trace events, diagnostic
+ * reports, `vm` modules, the V8 profile processor, single executables, console.table, util.parseArgs):
+ * their caches go too (~0.43 MB). Should one be loaded after all, Node compiles it from its source, once.
  */
-const NEVER_LOADED = /^(repl|internal\/repl(\/.*)?|test|internal\/test_runner\/.*|internal\/debugger\/.*|internal\/deps\/acorn\/.*|internal\/watch_mode\/.*|internal\/main\/.*|wasi|cluster|internal\/cluster\/.*)$/;
+const NEVER_LOADED = new RegExp(
+  "^(" +
+    [
+      "repl|internal/repl(/.*)?|test(/.*)?|internal/test(_runner)?/.*|internal/debugger/.*|internal/deps/acorn/.*|internal/watch_mode/.*",
+      "internal/main/.*|wasi|cluster|internal/cluster/.*",
+      "http2|internal/http2/.*|internal/policy/.*|internal/process/policy|internal/freeze_intrinsics|domain",
+      "trace_events|internal/trace_events_async_hooks|internal/process/report|internal/vm/module|internal/v8_prof_.*",
+      "sea|internal/cli_table|internal/util/parse_args/.*|internal/inspector_network_tracking",
+    ].join("|") +
+    ")$",
+);
 
 /**
  * The code cache entries of a blob: where the vector starts and each entry's id and byte range.
