@@ -197,7 +197,17 @@ export interface FloodRound {
   workersAtEnd: number;
 }
 
-export async function flood(tg: FakeTelegram, watcher: ReplyWatcher, host: RunningProcess, ids: number[], tag: string, deadlineMs: number, log: (line: string) => void): Promise<FloodRound> {
+/** `atAdmitted` runs right after the admission's memory is taken (a probe reads more of the host there). */
+export async function flood(
+  tg: FakeTelegram,
+  watcher: ReplyWatcher,
+  host: RunningProcess,
+  ids: number[],
+  tag: string,
+  deadlineMs: number,
+  log: (line: string) => void,
+  atAdmitted?: () => Promise<void>,
+): Promise<FloodRound> {
   const t0 = Date.now();
   const deadline = t0 + deadlineMs;
   const pendingBefore = tg.pendingUpdates();
@@ -226,6 +236,7 @@ export async function flood(tg: FakeTelegram, watcher: ReplyWatcher, host: Runni
   const admittedSeconds = (Date.now() - t0) / 1000;
   const hostAtAdmitted = memoryOf(host.pid);
   const workersAtAdmitted = workerPids(host.pid).length;
+  await atAdmitted?.();
   log(`${tag}: ${admitted}/${ids.length} admitted after ${admittedSeconds.toFixed(1)} s (host VmRSS ${((hostAtAdmitted?.rssKb ?? 0) / 1024).toFixed(0)} MB)${admittedAll ? "; waiting for replies" : ""}`);
   await guard(host, replies);
   return {

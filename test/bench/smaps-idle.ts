@@ -3,30 +3,18 @@
 // against the fake model, waits, then prints RssAnon / Pss, anonymous memory by kind (V8's 256 kB pages,
 // malloc's brk heap, other regions) and V8's heap spaces (a `-r` preload answers SIGUSR2 on stderr).
 //   npx tsx test/bench/smaps-idle.ts [turns=0] [-- <node args> <script>]
-//   IDLE_MS=<ms> (1500) before measuring; SMAPS_REGIONS=1 lists every anonymous region over 200 kB.
-import { readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+//   IDLE_MS=<ms> (1500) before measuring; SMAPS_REGIONS=1 lists the other anonymous regions over 200 kB.
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
 import { initParams, tempWorkspace, userMessage } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
 import { childEnv, memoryOf, sleep } from "./proc.js";
+import { anonBreakdown, formatHeapStats, heapStatsPreload, readSmaps } from "./smaps.js";
 
 const sep = process.argv.indexOf("--");
 const turns = Number(process.argv.slice(2, sep > 0 ? sep : undefined)[0] ?? 0);
 const args = sep > 0 ? process.argv.slice(sep + 1) : bundledWorkerArgs();
-const preload = join(tmpdir(), "starling-smaps-heapstats.cjs");
-writeFileSync(
-  preload,
-  `process.on("SIGUSR2", () => {
-  const v8 = require("node:v8");
-  const spaces = v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size, s.physical_space_size]);
-  const h = v8.getHeapStatistics();
-  process.stderr.write("HEAPSTATS " + JSON.stringify({ spaces, malloced: h.malloced_memory, external: h.external_memory }) + "\\n");
-});
-`,
-);
+const preload = heapStatsPreload();
 // A \`-r\` preload changes how a snapshot worker starts (RssFile +8 MB, V8's young generation unbounded): none there.
 const preloaded = !process.env["NO_PRELOAD"] && !args.includes("--snapshot-blob");
 const command: [string, ...string[]] = preloaded ? [process.execPath, "-r", preload, ...args] : [process.execPath, ...args];
@@ -55,47 +43,22 @@ for (let i = 1; i <= turns; i++) {
 await sleep(Number(process.env["IDLE_MS"] ?? 1500));
 const pid = client.pid!;
 
-interface Region { name: string; size: number; anon: number }
-const rows: Region[] = [];
-let cur: Region | undefined;
-for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
-  const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-  if (m) {
-    cur = { name: m[1] || "[anon]", size: 0, anon: 0 };
-    rows.push(cur);
-    continue;
-  }
-  const a = /^Anonymous:\s+(\d+) kB/.exec(line);
-  if (a && cur) cur.anon = Number(a[1]);
-  const s = /^Size:\s+(\d+) kB/.exec(line);
-  if (s && cur) cur.size = Number(s[1]);
-}
+const breakdown = anonBreakdown(readSmaps(pid));
 const mem = memoryOf(pid)!;
 const mb = (kb: number) => (kb / 1024).toFixed(1);
-const sum = (rs: Region[]) => rs.reduce((s, r) => s + r.anon, 0);
-// V8 reserves its heap pages as 256 kB regions (a large object gets a bigger one, also 256 kB aligned).
-const pages = rows.filter((r) => r.name === "[anon]" && r.size === 256);
-const brk = rows.filter((r) => r.name === "[heap]");
-const big = rows.filter((r) => r.name === "[anon]" && r.size !== 256 && r.anon > 200).sort((a, b) => b.anon - a.anon);
-const rest = sum(rows) - sum(pages) - sum(brk) - sum(big);
 console.log(`after ${turns} turns: RssAnon ${mb(mem.anonKb)} MB, Pss ${mb(mem.pssKb ?? Number.NaN)} MB, RssFile ${mb(mem.fileKb)} MB`);
-console.log(`  V8 256 kB pages: ${pages.filter((r) => r.anon > 0).length} × 256 kB = ${mb(sum(pages))} MB`);
-console.log(`  malloc brk heap: ${mb(sum(brk))} MB`);
-console.log(`  other anonymous regions > 200 kB: ${big.map((r) => `${mb(r.anon)} of ${mb(r.size)}`).join(", ") || "none"} MB`);
-console.log(`  everything else: ${mb(rest)} MB`);
-if (process.env["SMAPS_REGIONS"]) for (const r of rows.filter((x) => x.anon > 200)) console.log(`    ${r.anon} kB of ${r.size} kB ${r.name}`);
+console.log(`  V8 256 kB pages: ${breakdown.v8Pages} × 256 kB = ${mb(breakdown.v8PagesKb)} MB`);
+console.log(`  malloc brk heap: ${mb(breakdown.brkKb)} MB`);
+console.log(`  other anonymous regions > 200 kB: ${breakdown.big.map((r) => `${mb(r.anon)} of ${mb(r.size)}`).join(", ") || "none"} MB`);
+console.log(`  everything else: ${mb(breakdown.restKb)} MB`);
+if (process.env["SMAPS_REGIONS"]) for (const r of breakdown.big) console.log(`    ${r.anon} kB of ${r.size} kB ${r.name}`);
 
 // Without the preload SIGUSR2 would end the worker.
 const stats = !preloaded ? "" : await new Promise<string>((res) => {
   heapStats = res;
   process.kill(pid, "SIGUSR2");
 });
-if (stats) {
-  const parsed = JSON.parse(stats) as { spaces: [string, number, number][]; malloced: number; external: number };
-  const kb = (b: number) => (b / 1024).toFixed(0);
-  console.log(`  V8 spaces (used / resident kB): ${parsed.spaces.map(([n, u, p]) => `${n.replace(/_space$/, "")} ${kb(u)}/${kb(p)}`).join(", ")}`);
-  console.log(`  V8 malloced ${kb(parsed.malloced)} kB, external ${kb(parsed.external)} kB`);
-}
+if (stats) console.log(`  ${formatHeapStats(stats)}`);
 await client.close();
 ws.cleanup();
 await fake.close();

@@ -4,6 +4,7 @@ import {
   ControlParams,
   EnqueueParams,
   ErrorCodes,
+  IdleCollector,
   InitializeParams,
   Methods,
   QueryParams,
@@ -16,7 +17,6 @@ import { EventPump } from "./event-pump.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 import { baselineCompileFromNowOn } from "./tiering.js";
-import { IdleCollector } from "./idle-gc.js";
 import { preloadModelTransport } from "./preload.js";
 
 const KNOWN_METHODS = [
@@ -38,7 +38,11 @@ export class WorkerServer {
   private initializing = false;
   private stopping = false;
   private readonly pump: EventPump;
-  private readonly idleGc = new IdleCollector();
+  // Each turn leaves its request body, stream chunks and events behind: live heap +2.7 kB per turn, but
+  // RssAnon +50-100 kB per turn without this (test/bench/worker-growth.ts). Start-up, `initialize` and the
+  // first turns leave ~2 MB of V8 pages behind as well, less than the growth rule waits for, hence the
+  // first pause always collects (docs/PERFORMANCE.md "Worker memory (session 8)").
+  private readonly idleGc = new IdleCollector({ quietMs: 5000, growthBytes: 2 * 1024 * 1024 });
   private markStarted: () => void = () => undefined;
   private readonly actorStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
 
