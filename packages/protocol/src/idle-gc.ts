@@ -17,7 +17,7 @@ export interface IdleCollectorOptions {
  * collects its old generation only when an allocation limit is reached, and that limit grows with the
  * heap, so a process resting after work kept the garbage of that work (and the pages holding it) until
  * more work came. Compaction moves the survivors together so whole pages go back to the system. It
- * costs tens of ms of CPU (~130 ms in a host after a flood of 1 000 chats), once per pause, and only
+ * costs tens of ms of CPU (~130-220 ms in a host after a flood of 1 000 chats), once per pause, and only
  * after a pause (never while `activity()` keeps coming). Used by the worker (a session's events;
  * docs/PERFORMANCE.md "Worker memory (session 8)") and the host (its commits; "Host memory after a
  * flood (session 11)").
