@@ -13,11 +13,13 @@ import {
   ControlParams,
   COORDINATE_ACTIONS,
   InitializeParams,
+  Methods,
   PROTOCOL_VERSION,
   QueryParams,
   releaseWarmUpSchemas,
 } from "@starling/protocol";
 import { builtinTools } from "@starling/core";
+import { parseParams } from "./rpc-errors.js";
 import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
 /** What the warm-up must not leave behind: handles and requests, process listeners, the working directory. */
@@ -32,14 +34,29 @@ export function processResidue(): string[] {
 export async function warmUpForSnapshot(): Promise<void> {
   const workspace = mkdtempSync(join(tmpdir(), "starling-snapshot-warmup-"));
   try {
-    const init = InitializeParams.parse({
+    // Parsed as the worker parses a request (parseParams: zod without its JIT), with every part of the
+    // params the host sends (compression, secret digests, a full sandbox, remote), so a worker's first
+    // initialize walks no schema the warm-up left unparsed.
+    const init = parseParams(Methods.initialize.method, InitializeParams, {
       protocolVersion: PROTOCOL_VERSION,
       sessionId: "warmup.foreground",
       sessionType: "foreground",
       // As the host starts every conversation's worker: its host tools (their parameters' JSON Schemas are
       // converted once, here, not in each worker's first initialize: ~10 ms of CPU) and a tool sandbox.
       hostActions: Object.keys(COORDINATE_ACTIONS),
-      sandbox: { mode: "subprocess" },
+      sandbox: {
+        mode: "subprocess",
+        bubblewrapBinary: "bwrap",
+        sharedDir: join(workspace, "shared"),
+        softwareMountPath: "/opt",
+        network: true,
+        env: {},
+        limits: { memoryMb: 4096 },
+        hiddenPaths: [join(workspace, "config.json")],
+      },
+      remote: { mode: "off" },
+      compression: { thresholdTokens: 180_000, retainRecentTokens: 36_000 },
+      secretDigests: [{ name: "STARLING_WARMUP_WITHHELD", length: 46, sha256: "0".repeat(64) }],
       workspace,
       model: {
         provider_type: "open_router_completion",
@@ -47,12 +64,14 @@ export async function warmUpForSnapshot(): Promise<void> {
         url: "http://127.0.0.1:9/v1/chat/completions",
         api_key_env: WARMUP_KEY_ENV,
         capabilities: ["chat"],
+        token_max_context: 1_048_576,
+        conn_timeout: 10,
         retry_mode: { random_interval: { max_interval_secs: 1, max_retries: 1 } },
       },
     });
     // Requests the turns below do not send.
-    ControlParams.parse({ reason: "warm-up" });
-    QueryParams.parse({ view: "live_state" });
+    parseParams(Methods.cancel.method, ControlParams, { reason: "warm-up" });
+    parseParams(Methods.query.method, QueryParams, { view: "live_state" });
     // Session.open (tool catalog, system prompt, session machine) and two turns. The tools' argument
     // schemas built meanwhile are dropped afterwards: their JSON Schemas stay cached (core tool-runtime.ts),
     // and a worker builds a tool's zod schema when the tool is called.
