@@ -8,6 +8,7 @@
 // at start. `import.meta.url` keeps each source file's own URL (core resolves gpt-tokenizer with it).
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
+import { execFileSync } from "node:child_process";
 import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -184,8 +185,32 @@ module.exports = ${isZodClassicEntry(args.path) ? "{ ...value, z: value, default
 }
 
 /**
+ * mcp.bundle.cjs is compiled as Node compiles a CommonJS file, inside this wrapper, but through
+ * vm.Script with a V8 code cache (mcp.bundle.cjs.cache) made here under the worker's V8 flags: Node
+ * 20's loader keeps no code cache for user files, and compiling the 370 kB cost an MCP session's
+ * `initialize` ~17-21 ms of CPU (~3 with the cache). V8 checks the cache against the source and the
+ * flags; a stale or missing one only means compiling from source.
+ */
+const MCP_WRAPPER = ["(function (exports, require, module, __filename, __dirname) {", "\n})"];
+const MCP_CACHE = `${MCP_OUTFILE}.cache`;
+
+function writeMcpCodeCache(nodeFlags) {
+  const make = `const fs = require("node:fs");
+const source = ${JSON.stringify(MCP_WRAPPER[0])} + fs.readFileSync(${JSON.stringify(MCP_OUTFILE)}, "utf8") + ${JSON.stringify(MCP_WRAPPER[1])};
+fs.writeFileSync(process.argv[1], new (require("node:vm").Script)(source, { filename: ${JSON.stringify(MCP_OUTFILE)} }).createCachedData());`;
+  try {
+    execFileSync(process.execPath, [...nodeFlags, "-e", make, `${MCP_CACHE}.${process.pid}.tmp`], { stdio: ["ignore", "ignore", "pipe"] });
+    renameSync(`${MCP_CACHE}.${process.pid}.tmp`, MCP_CACHE);
+  } catch (err) {
+    console.warn(`bundle-worker: no code cache for mcp.bundle.cjs (MCP sessions compile it at start): ${err instanceof Error ? err.message : String(err)}`);
+    rmSync(`${MCP_CACHE}.${process.pid}.tmp`, { force: true });
+    rmSync(MCP_CACHE, { force: true });
+  }
+}
+
+/**
  * In the worker's bundles, core's lazy import of mcp-tools.js loads mcp.bundle.cjs instead: this stub
- * registers the shared modules, then requires the file and re-exports what mcp-tools.js exports.
+ * registers the shared modules, then loads the file and re-exports what mcp-tools.js exports.
  */
 const mcpStub = (exported) => ({
   name: "starling-mcp-stub",
@@ -202,9 +227,21 @@ const mcpStub = (exported) => ({
         resolveDir: root,
         contents: `${files.map((file, i) => (isZodClassicEntry(file) ? `import { z as shared${i} } from ${JSON.stringify(file)};` : `import * as shared${i} from ${JSON.stringify(file)};`)).join("\n")}
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { Script, constants } from "node:vm";
 globalThis[${MCP_SHARED}] ??= { ${files.map((file, i) => `${JSON.stringify(mcpShared.get(file))}: shared${i}`).join(", ")} };
-const mcp = createRequire(${JSON.stringify(MCP_OUTFILE)})(${JSON.stringify(MCP_OUTFILE)});
-${exported.map((name) => `export const ${name} = mcp.${name};`).join("\n")}
+const file = ${JSON.stringify(MCP_OUTFILE)};
+let cachedData;
+try {
+  cachedData = readFileSync(${JSON.stringify(MCP_CACHE)});
+} catch {
+  // no cache: compiled from source
+}
+const source = ${JSON.stringify(MCP_WRAPPER[0])} + readFileSync(file, "utf8") + ${JSON.stringify(MCP_WRAPPER[1])};
+const script = new Script(source, { filename: file, cachedData, importModuleDynamically: constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+const mcp = { exports: {} };
+script.runInThisContext().call(mcp.exports, mcp.exports, createRequire(file), mcp, file, ${JSON.stringify(dirname(MCP_OUTFILE))});
+${exported.map((name) => `export const ${name} = mcp.exports.${name};`).join("\n")}
 `,
       };
     });
@@ -326,6 +363,7 @@ for (const path of [...Object.keys(result.metafile.inputs).filter((input) => !in
  * once its session is open (packages/worker/src/tiering.ts), so start-up code gets no baseline code.
  */
 const WORKER_NODE_FLAGS = ["--max-semi-space-size=1"];
+writeMcpCodeCache(WORKER_NODE_FLAGS);
 const snapshot = await buildSnapshot(inputs);
 writeFileSync(join(root, "packages/worker/dist/main.bundle.json"), JSON.stringify({ bundle: outfile, inputs, snapshot, nodeFlags: WORKER_NODE_FLAGS }) + "\n");
 
