@@ -6,7 +6,7 @@
 // compiled again, so its cache is dead weight: ~1.9 MB of private memory per worker. The caches of
 // built-ins loaded after start (node:http, node:net, … bound after deserialisation) and of the scripts
 // every new context, realm or thread runs (internal/per_context, bootstrap, main/worker_thread) are
-// kept; those of built-ins a worker never loads (NEVER_LOADED) are dropped as well.
+// kept; those of built-ins a worker never loads (NEVER_LOADED) or loads only on rare paths (RARELY_LOADED) are dropped as well.
 //
 // Layout (Node 20, src/node_snapshotable.cc, SnapshotData::ToBlob): the blob's last field is the code
 // cache, a vector<CodeCacheInfo>: uint64 count, then per entry uint64 id length, id bytes, uint64 data
@@ -31,6 +31,26 @@ const NEVER_LOADED = new RegExp(
       "http2|internal/http2/.*|internal/policy/.*|internal/process/policy|internal/freeze_intrinsics|domain",
       "trace_events|internal/trace_events_async_hooks|internal/process/report|internal/vm/module|internal/v8_prof_.*",
       "sea|internal/cli_table|internal/util/parse_args/.*|internal/inspector_network_tracking",
+    ].join("|") +
+    ")$",
+);
+/**
+ * Built-ins only a rare path loads (a worker's model calls go through node:http(s); `fetch` only for web
+ * tools, downloads and multipart uploads): undici, zlib and the web streams' adapters (compiled from
+ * source, fetch with zlib and the streams costs that worker ~4-7 ms of CPU once), Web Crypto, inspector,
+ * perf_hooks, fs.cp, source maps, ESM loader hooks, minimatch, … (~0.2 MB of code cache, each entry also
+ * copied into malloc at start). Kept: dgram (child_process loads it) and the readable, writable and
+ * transform streams (the MCP client's module extends TransformStream).
+ */
+const RARELY_LOADED = new RegExp(
+  "^(" +
+    [
+      "internal/webstreams/(adapters|transfer|encoding|compression)|stream/web|stream/consumers|internal/deps/undici/undici|zlib|internal/crypto/(webidl|aes|rsa|ec|cfrg|mac)",
+      "inspector(/promises)?|internal/histogram|internal/perf/.*|perf_hooks|internal/fs/cp/.*|internal/fs/read/context",
+      "internal/deps/minimatch/index|internal/mime|internal/util/comparisons|assert/strict|punycode|internal/blocklist|internal/socketaddress",
+      "internal/navigator|internal/wasm_web_api|internal/legacy/processbinding|internal/source_map/.*|internal/watchdog|internal/file",
+      "internal/js_stream_socket|_stream_wrap|internal/tls/secure-pair|sys|constants|path/win32",
+      "internal/modules/esm/(worker|hooks)",
     ].join("|") +
     ")$",
 );
@@ -85,7 +105,7 @@ export function trimCodeCache(from, to, loadedAtBuild) {
   const cache = readCodeCache(buf);
   if (!cache) return null;
   const loaded = new Set(loadedAtBuild);
-  const kept = cache.entries.filter((e) => ALWAYS_KEPT.test(e.id) || (!loaded.has(e.id) && !NEVER_LOADED.test(e.id)));
+  const kept = cache.entries.filter((e) => ALWAYS_KEPT.test(e.id) || (!loaded.has(e.id) && !NEVER_LOADED.test(e.id) && !RARELY_LOADED.test(e.id)));
   const count = Buffer.alloc(8);
   count.writeBigUInt64LE(BigInt(kept.length));
   writeFileSync(to, Buffer.concat([buf.subarray(0, cache.offset), count, ...kept.map((e) => buf.subarray(e.start, e.end))]));
