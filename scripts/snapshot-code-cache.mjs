@@ -4,9 +4,8 @@
 // blob carries V8 code caches for ~320 built-in modules (2.9 MB), each copied into malloc at start. A
 // built-in that was loaded while the snapshot was built sits compiled in the snapshot's heap and is never
 // compiled again, so its cache is dead weight: ~1.9 MB of private memory per worker. The caches of
-// built-ins loaded after start (node:http, node:net, … bound after deserialisation) and of the scripts
-// every new context, realm or thread runs (internal/per_context, bootstrap, main/worker_thread) are
-// kept; those of built-ins a worker never loads (NEVER_LOADED) or loads only on rare paths (RARELY_LOADED) are dropped as well.
+// built-ins loaded after start (node:http, node:net, … bound after deserialisation) are kept; those of
+// built-ins a worker never loads (NEVER_LOADED) or loads only on rare paths (RARELY_LOADED) are dropped as well.
 //
 // Layout (Node 20, src/node_snapshotable.cc, SnapshotData::ToBlob): the blob's last field is the code
 // cache, a vector<CodeCacheInfo>: uint64 count, then per entry uint64 id length, id bytes, uint64 data
@@ -15,13 +14,13 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
-/** Built-ins whose cache stays even when the snapshot holds them: run again for every new context, realm or thread. */
-const ALWAYS_KEPT = /^internal\/(per_context|bootstrap)\/|^internal\/main\/worker_thread$/;
 /**
  * Built-ins a worker never loads (the REPL, the test runner, the debugger, watch mode, other entry
  * modes, cluster, WASI; HTTP/2, policies, frozen intrinsics, domains, trace events, diagnostic
- * reports, `vm` modules, the V8 profile processor, single executables, console.table, util.parseArgs):
- * their caches go too (~0.43 MB). Should one be loaded after all, Node compiles it from its source, once.
+ * reports, `vm` modules, the V8 profile processor, single executables, console.table, util.parseArgs;
+ * the bootstrap of a worker thread or a realm: a worker starts no threads, and a new `vm` context
+ * measured the same CPU without the per-context scripts' caches): their caches go too (~0.53 MB).
+ * Should one be loaded after all, Node compiles it from its source, once.
  */
 const NEVER_LOADED = new RegExp(
   "^(" +
@@ -31,6 +30,7 @@ const NEVER_LOADED = new RegExp(
       "http2|internal/http2/.*|internal/policy/.*|internal/process/policy|internal/freeze_intrinsics|domain",
       "trace_events|internal/trace_events_async_hooks|internal/process/report|internal/vm/module|internal/v8_prof_.*",
       "sea|internal/cli_table|internal/util/parse_args/.*|internal/inspector_network_tracking",
+      "internal/per_context/.*|internal/bootstrap/.*|internal/process/worker_thread_only",
     ].join("|") +
     ")$",
 );
@@ -105,7 +105,7 @@ export function trimCodeCache(from, to, loadedAtBuild) {
   const cache = readCodeCache(buf);
   if (!cache) return null;
   const loaded = new Set(loadedAtBuild);
-  const kept = cache.entries.filter((e) => ALWAYS_KEPT.test(e.id) || (!loaded.has(e.id) && !NEVER_LOADED.test(e.id) && !RARELY_LOADED.test(e.id)));
+  const kept = cache.entries.filter((e) => !loaded.has(e.id) && !NEVER_LOADED.test(e.id) && !RARELY_LOADED.test(e.id));
   const count = Buffer.alloc(8);
   count.writeBigUInt64LE(BigInt(kept.length));
   writeFileSync(to, Buffer.concat([buf.subarray(0, cache.offset), count, ...kept.map((e) => buf.subarray(e.start, e.end))]));
