@@ -100,8 +100,12 @@ function readCurrent(manifest: string): z.infer<typeof BundleManifest> | null {
  * host ~1.4 ms of CPU per turn at 10 conversations (a quarter of its CPU) on top of the main thread's
  * share; done on the main thread alone it costs less in all (host CPU per turn −0.14…−0.26 ms in eight
  * simultaneous pairs at 10 conversations, lower at 100 too; docs/PERFORMANCE.md "Host turn").
+ * `--interrupt-budget` 4 × V8's default: a young host spent ~0.5–0.8 ms of CPU per turn in TurboFan,
+ * compiling ~250 functions one after another over its first ~1 500 turns; a function is optimized only
+ * after 4 × more of its bytecode ran, so fewer and later compiles (host CPU per turn −0.6…−1.4 ms over
+ * the bench's 10 × 10, steady state unchanged; docs/PERFORMANCE.md "Host JIT compiles").
  */
-export const HOST_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8", "--single-threaded-gc"];
+export const HOST_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336"];
 
 /** The host entry point (what `starling` runs), for the systemd unit. */
 export function hostMainPath(): string {
