@@ -5,6 +5,7 @@
 // PROBE_NODE_FLAGS='<flags>' adds node/V8 flags in front (e.g. --max-semi-space-size=2, --trace-gc).
 // PROBE_PROF=<dir> runs the workers with --cpu-prof; PROBE_STRACE=<file> under `strace -f -c`.
 // PROBE_BLOB=<file> starts the workers from another start-up snapshot blob (with the shipped flags).
+// PROBE_IDLE=<ms>: after the last turn each worker idles that long (its idle collection runs after 5 s), then its RssAnon is read.
 // --tool: every turn makes one `file_read` call (two model calls a turn) instead of answering at once.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,8 @@ const shippedArgs = () => (blob ? [...bundledWorkerArgs().slice(0, bundledWorker
 const workerArgs = [...extraFlags, ...(shipped || blob ? shippedArgs() : [main])];
 const prof = process.env["PROBE_PROF"];
 const straceOut = process.env["PROBE_STRACE"];
+const idleMs = Number(process.env["PROBE_IDLE"] ?? 0);
+let idleAnonKb = 0;
 
 function stat(pid: number): { cpu: number; sys: number; r: number; w: number; syscw: number } {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -66,10 +69,14 @@ for (let s = 0; s < sessions; s++) {
     if (i === 9) pss += (memoryOf(pid)?.pssKb ?? 0);
   }
   const b = stat(pid);
+  if (idleMs > 0) {
+    await new Promise((res) => setTimeout(res, idleMs));
+    idleAnonKb += memoryOf(pid)?.anonKb ?? 0;
+  }
   cpu += b.cpu - a.cpu; sys += b.sys - a.sys; w += b.w - a.w; r += b.r - a.r; syscw += b.syscw - a.syscw; turns += rounds;
   await client.shutdown().catch(() => undefined);
   await client.exited;
   ws.cleanup();
 }
 await fake.close();
-console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}`);
+console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}${idleMs > 0 ? `, RssAnon after ${idleMs} ms idle ${(idleAnonKb / sessions / 1024).toFixed(1)} MB` : ""}`);

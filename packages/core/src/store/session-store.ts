@@ -12,6 +12,7 @@ import {
   type TurnRecord,
 } from "./records.js";
 import { StoreLockedError } from "./errors.js";
+import { directBatches } from "./direct-batch.js";
 
 /** Named commit points (ARCHITECTURE §5.6), defined in the protocol so hosts can list them. */
 export { WORKER_CRASH_POINTS };
@@ -190,7 +191,8 @@ export class SessionStore {
       }
       throw err;
     }
-    return fresh ? new SessionStore(db, retry) : SessionStore.openOn(db, retry);
+    const direct = directBatches(db);
+    return fresh ? new SessionStore(direct, retry) : SessionStore.openOn(direct, retry);
   }
 
   /** A store on an opened database (`open` above for the session's LevelDB; `memory-level` for one that keeps nothing). */
