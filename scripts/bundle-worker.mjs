@@ -105,6 +105,20 @@ const snapshotShims = {
       loader: "js",
       contents: `module.exports = () => { throw new Error("pino transports are not available in the worker"); };`,
     }));
+    // Packages used only by some tools (image token estimates, the web tools' address policy; ~47 kB of
+    // script, held twice per worker): required from where they are installed on first use. Only the
+    // shapes core imports are offered: image-size's `imageSize` function and ipaddr.js's default object.
+    b.onResolve({ filter: LAZY_PACKAGES }, (args) => {
+      if (args.namespace === "lazy-package") return undefined;
+      kept.add(createRequire(args.importer).resolve(args.path));
+      return { path: args.path, namespace: "lazy-package", pluginData: { importer: args.importer } };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-package" }, (args) => ({
+      loader: "js",
+      contents: `let real;
+const load = () => (real ??= require("node:module").createRequire(${JSON.stringify(args.pluginData.importer)})(${JSON.stringify(args.path)}));
+${args.path === "image-size" ? "export const imageSize = (...argv) => load().imageSize(...argv);" : "export default new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });"}`,
+    }));
     b.onLoad({ filter: /.*/, namespace: "lazy-native" }, (args) => ({
       loader: "js",
       contents: `let real;
@@ -257,6 +271,7 @@ ${exported.map((name) => `export const ${name} = mcp.exports.${name};`).join("\n
   },
 });
 
+const LAZY_PACKAGES = /^(image-size|ipaddr\.js)$/;
 const LAZY_BUILTINS = /^(node:)?(http|https|http2|net|tls|dgram|child_process|readline|inspector)$/;
 /** The functions and classes each late-bound built-in exports in the snapshot bundle. */
 const lazyExports = new Map();

@@ -139,7 +139,7 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
 
   // node:child_process (like http, https, net and readline) is bound on its first use in a snapshot worker
   // (scripts/bundle-worker.mjs): the shell tool's spawn must reach the real one.
-  it("runs a shell command through a built-in bound on first use", async () => {
+  it("runs a shell command and web_fetch's address check through code bound on first use", async () => {
     const { workspace, client, initialize } = startWorker("shell");
     writeFileSync(join(workspace, "a.txt"), "x");
     const done: string[] = [];
@@ -149,7 +149,16 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     });
     try {
       await initialize();
-      fake.push({ toolCalls: [{ name: "shell", arguments: { command: "echo from-$((6*7)); ls" } }] }, { text: "Done." });
+      fake.push(
+        {
+          toolCalls: [
+            { name: "shell", arguments: { command: "echo from-$((6*7)); ls" } },
+            // ipaddr.js is required from where it is installed on first use: its verdict names the range.
+            { name: "web_fetch", arguments: { url: "http://127.0.0.1:9/" } },
+          ],
+        },
+        { text: "Done." },
+      );
       const before = fake.requests.length;
       await client.enqueue({ messageId: "s1", kind: "user", message: { role: "user", content: [{ type: "text", text: "run it" }] } });
       const deadline = Date.now() + waitLimit(30_000);
@@ -161,6 +170,7 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
       const toolResult = JSON.stringify(fake.requests[before + 1]!.body);
       expect(toolResult).toContain("from-42");
       expect(toolResult).toContain("a.txt");
+      expect(toolResult).toContain("127.0.0.1 is a loopback address");
     } finally {
       await client.shutdown().catch(() => undefined);
       await client.exited;
