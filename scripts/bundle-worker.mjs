@@ -110,6 +110,12 @@ const snapshotShims = {
     // shapes core imports are offered: image-size's `imageSize` function and ipaddr.js's default object.
     b.onResolve({ filter: LAZY_PACKAGES }, (args) => {
       if (args.namespace === "lazy-package") return undefined;
+      // What the stand-in will require at run time, required now: a package whose CommonJS entry lacks the
+      // offered shape fails the build here, instead of degrading silently in a worker (image estimates
+      // fall back to a default when imageSize throws).
+      const real = createRequire(args.importer)(args.path);
+      const offered = args.path === "image-size" ? [real.imageSize] : [real.isValid, real.parse, real.IPv4?.isValidFourPartDecimal];
+      if (offered.some((f) => typeof f !== "function")) throw new Error(`bundle-worker: ${args.path}'s CommonJS entry does not export what core imports`);
       kept.add(createRequire(args.importer).resolve(args.path));
       return { path: args.path, namespace: "lazy-package", pluginData: { importer: args.importer } };
     });
