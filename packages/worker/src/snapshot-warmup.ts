@@ -22,6 +22,9 @@ import { builtinTools } from "@starling/core";
 import { parseParams } from "./rpc-errors.js";
 import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
+/** The warm-up model's `conn_timeout`: its turns set (and clear) a header timer this long. */
+export const WARMUP_CONN_TIMEOUT_SECS = 10;
+
 /** What the warm-up must not leave behind: handles and requests, process listeners, the working directory. */
 export function processResidue(): string[] {
   return [
@@ -65,7 +68,7 @@ export async function warmUpForSnapshot(): Promise<void> {
         api_key_env: WARMUP_KEY_ENV,
         capabilities: ["chat"],
         token_max_context: 1_048_576,
-        conn_timeout: 10,
+        conn_timeout: WARMUP_CONN_TIMEOUT_SECS,
         retry_mode: { random_interval: { max_interval_secs: 1, max_retries: 1 } },
       },
     });

@@ -11,6 +11,7 @@ import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventPa
 import { startFakeOpenAI, type FakeOpenAI } from "../../../test/fakes/openai-server.js";
 import { waitLimit } from "../../../test/fakes/wait-limit.js";
 import { buildSnapshotBlob, readCodeCache } from "../../../scripts/snapshot-code-cache.mjs";
+import { WARMUP_CONN_TIMEOUT_SECS } from "../src/snapshot-warmup.js";
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 const script = join(dist, "snapshot.bundle.cjs");
@@ -176,6 +177,38 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
       await client.exited;
     }
   });
+
+  // A warm spare waits for its conversation, mostly longer than the timers the build set and cleared (the
+  // warm-up's conn_timeout). Its own timers must run however late the first one comes: here the wait
+  // before the retry of a failed model call, and the exit after `shutdown`. A blob that kept the build's
+  // timer state left this turn waiting forever (src/snapshot-timers.ts).
+  it("starts workers whose timers run however long they waited for their session", async () => {
+    const { client, initialize } = startWorker("late");
+    const done: string[] = [];
+    client.onEvent((e) => {
+      done.push(e.event.type);
+      if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    });
+    try {
+      await new Promise((r) => setTimeout(r, WARMUP_CONN_TIMEOUT_SECS * 1000 + 1500));
+      await initialize();
+      fake.push({ status: 500 }, { text: "Second time lucky." });
+      const before = fake.requests.length;
+      await client.enqueue({ messageId: "l1", kind: "user", message: { role: "user", content: [{ type: "text", text: "late hello" }] } });
+      const deadline = Date.now() + waitLimit(20_000);
+      while (!done.includes("turn_completed") && !done.includes("turn_failed")) {
+        if (Date.now() > deadline) throw new Error(`no turn_completed after the retry; events: ${JSON.stringify(done)}; model calls: ${fake.requests.length - before}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(done).toContain("turn_completed");
+      expect(fake.requests.length - before).toBe(2);
+      await client.shutdown();
+      const exit = await Promise.race([client.exited, new Promise((r) => setTimeout(() => r("still running 10 s after shutdown"), waitLimit(10_000)))]);
+      expect(exit).toMatchObject({ code: 0 });
+    } finally {
+      if (client.child.exitCode === null && client.child.signalCode === null) client.child.kill("SIGKILL");
+    }
+  }, 60_000);
 
   // The warm-up turns passed every commit point without STARLING_CRASH_AT / STARLING_FAIL_AT set: a
   // worker started with them must still crash or fail there (module state from the build must not decide).
