@@ -96,15 +96,6 @@ const snapshotShims = {
       lazyExports.set(args.path, names);
       return { loader: "js", contents: lazyBuiltin(args.path, names) };
     });
-    // pino's transports run in a worker thread (thread-stream, ~25 kB of source with their helpers); the
-    // worker logs through pino.destination, and every byte of this script is held twice per worker.
-    b.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) =>
-      /[\\/]pino[\\/](pino\.js|lib[\\/]tools\.js)$/.test(args.importer) ? { path: "pino-transport", namespace: "no-pino-transport" } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "no-pino-transport" }, () => ({
-      loader: "js",
-      contents: `module.exports = () => { throw new Error("pino transports are not available in the worker"); };`,
-    }));
     // Packages used only by some tools (image token estimates, the web tools' address policy; ~47 kB of
     // script, held twice per worker): required from where they are installed on first use. Only the
     // shapes core imports are offered: image-size's `imageSize` function and ipaddr.js's default object.

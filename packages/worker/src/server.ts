@@ -10,10 +10,10 @@ import {
   QueryParams,
   type InitializeResult,
 } from "@starling/protocol";
-import type pino from "pino";
 import type { Session as SessionType } from "@starling/core";
 import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.js";
 import { EventPump } from "./event-pump.js";
+import type { WorkerLogger } from "./logger.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 import { baselineCompileFromNowOn } from "./tiering.js";
@@ -48,7 +48,7 @@ export class WorkerServer {
 
   constructor(
     private readonly connection: MessageConnection,
-    private readonly log: pino.Logger,
+    private readonly log: WorkerLogger,
     private readonly exit: (code: number) => void,
   ) {
     this.pump = new EventPump((entry) => void connection.sendNotification(Methods.event.method, entry));

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { MemoryLevel } from "memory-level";
-import pino from "pino";
 import { createMessageConnection, StreamMessageReader } from "vscode-jsonrpc/node.js";
 import { createProvider, NodeResponse, Session, SessionStore, type PostJson } from "@starling/core";
 import { AckEventsParams, EnqueueParams, FrameWriter, Methods, type InitializeParams, type SessionEvent } from "@starling/protocol";
 import { EventPump } from "./event-pump.js";
+import { createLogger } from "./logger.js";
 import { parseParams } from "./rpc-errors.js";
 
 /** The variable the warm-up session names for its API key (given in `env`, never set in process.env). */
@@ -103,7 +103,7 @@ export async function warmUpTurns(init: InitializeParams): Promise<void> {
   const workspace = init.workspace;
   writeFileSync(join(workspace, "notes.txt"), "hello from the notes\n");
   const env = { [WARMUP_KEY_ENV]: "sk-snapshot-warmup" }; // redacted from error messages like a real key
-  const log = pino({ level: "info" }, { write: () => undefined });
+  const log = createLogger("info", {}, () => undefined);
   const input = new PassThrough();
   const output = new Writable({ write: (_chunk, _encoding, done) => done() });
   const connection = createMessageConnection(new StreamMessageReader(input), new FrameWriter(output));
