@@ -31,7 +31,7 @@ export function redactWorkerLogs(next: Redactor): void {
  * A logger writing pino-compatible JSON lines (`level`, `time`, the bindings, the object's fields, `msg`)
  * to `write`, from `level` up. Not pino itself: the worker logs a handful of lines in its life, and pino
  * with its serializers, redaction and stream was ~80 kB of the start-up snapshot's script, which every
- * worker holds twice in private memory (docs/PERFORMANCE.md, "Worker idle memory (session 12)").
+ * worker holds twice in private memory (docs/PERFORMANCE.md, "Session 12").
  */
 export function createLogger(level: string, bindings: Record<string, unknown>, write: (line: string) => void): WorkerLogger {
   if (!Object.hasOwn(LEVELS, level)) throw new Error(`unknown log level "${level}" (STARLING_LOG_LEVEL): use one of ${Object.keys(LEVELS).join(", ")}`);

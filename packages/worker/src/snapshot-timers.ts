@@ -5,7 +5,7 @@
 // starts workers that believe their timer is armed for ~10 s into their life: a worker whose first
 // timer came later (a warm spare taken after that) never fired one again. No retry sleep ended, no
 // `conn_timeout` or stream idle limit struck, no exit followed `shutdown` (docs/RELIABILITY.md,
-// "A turn stuck in its first retry").
+// "Found and fixed: a worker whose timers never fired").
 
 /**
  * Build side, after the warm-up: one timer run with nothing else pending leaves the timers' state
