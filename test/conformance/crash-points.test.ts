@@ -96,6 +96,19 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
     resends: "turn_cancelled",
     ran: 1,
   },
+  // An unfinished turn ended for good (`session/cancel` with `endUnfinished`, as the host does for a cron
+  // task's turn): after the restart it is finished, not offered again, and its turn_cancelled is re-sent.
+  turn_given_up: {
+    plan: { failAfterTool: 2 },
+    drive: async (w, _e, h) => {
+      await h.enqueue(w, "m1", "append a line");
+      await w.waitForEvent("turn_failed");
+      await w.client.cancel({ endUnfinished: 1, reason: "given up" }).catch(() => undefined);
+    },
+    unfinished: null,
+    resends: "turn_cancelled",
+    ran: 1,
+  },
   turn_superseded: {
     plan: { hangAfterTool: 1 },
     drive: async (w, env, h) => {

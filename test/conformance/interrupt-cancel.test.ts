@@ -230,6 +230,36 @@ describe.concurrent("cancel", () => {
     expect(pairingProblems(await transcript(w.client))).toEqual([]);
   });
 
+  it("cancel with endUnfinished ends a turn waiting for /continue for good, and only that turn", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, { replies: [{ hang: true }, { text: "the next answer" }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "think hard"));
+    await fake.waitForRequests(1);
+    // Running: not a turn waiting for a continue, and the request leaves it running.
+    expect(await w.client.cancel({ endUnfinished: 1 })).toEqual({ accepted: false, reason: "turn 1 is not waiting for a continue (it is running)" });
+    expect(fake.requests[0]!.aborted).toBe(false);
+    expect(await w.client.cancel({ reason: "user pressed /cancel" })).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", (e) => e.reason === "user pressed /cancel", 5000);
+    expect(await liveState(w.client)).toMatchObject({ state: "awaitingContinue", unfinishedTurn: { turnId: 1 } });
+
+    expect(await w.client.cancel({ endUnfinished: 2 })).toEqual({ accepted: false, reason: "turn 2 is not waiting for a continue (the last turn is turn 1)" });
+    expect(await w.client.cancel({ endUnfinished: 1, reason: "given up" })).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", (e) => e.reason === "given up", 5000);
+    await until("the session is idle with nothing unfinished", async () => {
+      const s = await liveState(w.client);
+      return s.state === "idle" && s.unfinishedTurn === null;
+    });
+    expect(await w.client.continue()).toMatchObject({ accepted: false, reason: expect.stringMatching(/nothing to continue/) });
+    expect(await w.client.cancel({ endUnfinished: 1 })).toEqual({ accepted: false, reason: "turn 1 is not waiting for a continue (it is cancelled)" });
+
+    // Not wedged: the next message is a new turn, answered; the ended turn's request was never repeated.
+    await w.client.enqueue(userMessage("m2", "something else"));
+    const done = await w.waitForEvent("turn_completed");
+    expect(done).toMatchObject({ turnId: 2, message: { content: [{ type: "text", text: "the next answer" }] } });
+    expect(fake.requests).toHaveLength(2);
+    expect(pairingProblems(await transcript(w.client))).toEqual([]);
+  });
+
   it("/cancel and /continue when idle are rejected with a reason", async (ctx) => {
     const { start } = await newEnv(ctx, { replies: [{ text: "fine" }] });
     const w = await start();

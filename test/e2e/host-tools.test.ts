@@ -32,6 +32,8 @@ const slots = new Map<string, Date>();
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
   const scheduled = /\[Scheduled task '([\w-]+)'/.exec(ask);
+  // A run of 'fragile' never answers: the test kills its worker every time it is asked.
+  if (scheduled?.[1] === "fragile") return { delayMs: 600_000, text: "cron ran fragile" };
   if (scheduled) return { text: `cron ran ${scheduled[1]}` };
   const tools = requestText(req);
   if (ask.includes("plan and tell")) {
@@ -64,6 +66,7 @@ const chats = {
   after: privateChat(904, "After"),
   skipped: privateChat(905, "Skipped"),
   tellCrash: privateChat(906, "Tell crash"),
+  fragile: privateChat(907, "Fragile"),
 };
 
 useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
@@ -153,6 +156,29 @@ describe("host tools end to end", () => {
     await sleep(1500);
     expect(cronAnswers(chat.id, "after")).toHaveLength(1);
   }, 60_000);
+
+  it("a run whose worker dies on every automatic continue is given up with a labelled notice, not left waiting for a /continue nobody can send", async () => {
+    e2e.start();
+    const chat = chats.fragile;
+    await schedule(chat, "fragile", 4000);
+    const runRequests = () => e2e.model.requests.filter((r) => lastUserText(r).includes("[Scheduled task 'fragile'")).length;
+    // The run, then its two automatic continues (max_auto_continues 2): each time its worker is killed mid-call.
+    for (let asked = 1; asked <= 3; asked++) {
+      await e2e.until(() => runRequests() === asked, `model call ${asked} of the run`, 30_000);
+      for (const pid of e2e.host!.workerPids()) process.kill(pid, "SIGKILL");
+    }
+    const notice = await e2e.waitText(chat.id, /given up/, 30_000);
+    expect(notice.text).toMatch(/^⏰ fragile\n\n⚠️ This run was interrupted: its worker stopped unexpectedly every time it was continued automatically, so it is given up\. The task runs again at its next scheduled time/);
+    await sleep(1500);
+    // Ended, not waiting: no /continue asked, no fourth call, and a /continue in the chat finds nothing of it.
+    expect(texts(chat.id).filter((t) => t.includes("Send /continue"))).toEqual([]);
+    expect(runRequests()).toBe(3);
+    const before = e2e.replies(chat.id).length;
+    e2e.send(chat, "/continue");
+    const [reply] = (await e2e.waitReplies(chat.id, before + 1, "the /continue answer")).slice(before);
+    expect(reply!.text).toMatch(/nothing to continue/i);
+    expect(runRequests()).toBe(3);
+  }, 90_000);
 
   it("a slot missed while the host was down is skipped, and the chat is told once", async () => {
     e2e.start({ STARLING_CRON_GRACE_MS: "500" });

@@ -8,6 +8,8 @@ export const MARKER = /\bm:[A-Za-z0-9]+-\d+\b/g;
 export const DUPLICATE_LABEL = "(possible duplicate)";
 /** Every failure notice that expects the user to resume the turn says this. */
 export const CONTINUE_OFFER = "Send /continue";
+/** The notice of a cron run whose automatic continues were used up: nobody can /continue it, so it is ended. */
+export const RUN_GIVEN_UP = "so it is given up";
 
 export function markersIn(text: string): string[] {
   return [...new Set(text.match(MARKER) ?? [])];
@@ -290,7 +292,7 @@ function checkRetryAfter(history: History, out: Violation[], toleranceMs = 1_000
 /**
  * Cron (at-most-once per slot): a slot's task message is stored in at most one transcript, once; its
  * answer reaches the chat at most once unlabelled; and a slot that was run is answered or, if its run
- * was cut short, reported (a /continue offer after it was due), never dropped in silence.
+ * was cut short, reported (a /continue offer, or the run given up, after it was due), never dropped in silence.
  */
 function checkCron(history: History, out: Violation[]): void {
   const runs = new Map<string, string[]>();
@@ -310,7 +312,7 @@ function checkCron(history: History, out: Violation[]): void {
   for (const slot of runs.keys()) {
     if (answers.has(slot)) continue;
     const due = Date.parse(slot.slice(slot.indexOf("@") + 1));
-    const reported = history.sends.some((s) => s.at >= due && s.text.includes(CONTINUE_OFFER));
+    const reported = history.sends.some((s) => s.at >= due && (s.text.includes(CONTINUE_OFFER) || s.text.includes(RUN_GIVEN_UP)));
     if (!reported) out.push({ invariant: "cron_slot_once", message: `cron slot ${slot} was run but neither answered nor reported`, slice: "" });
   }
 }

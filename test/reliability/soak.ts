@@ -4,7 +4,7 @@
 // history checker judges the run. A seed fixes the schedule and the fake model's scripts.
 import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
 import { startE2E, type E2E } from "../e2e/fixture.js";
-import { abandonedByNew, CONTINUE_OFFER, checkHistory, NEW_SESSION_REPLY, cronRunsIn, cronSlotsIn, DUPLICATE_LABEL, formatViolations, markersIn, type Violation } from "./history.js";
+import { abandonedByNew, CONTINUE_OFFER, checkHistory, RUN_GIVEN_UP, NEW_SESSION_REPLY, cronRunsIn, cronSlotsIn, DUPLICATE_LABEL, formatViolations, markersIn, type Violation } from "./history.js";
 import { recordHistory } from "./record.js";
 import { CRON_REMOVE, CRON_SETUP, prng, soakModel } from "./soak-model.js";
 import { readAllTranscripts } from "./transcripts.js";
@@ -101,11 +101,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const say = (c: ChatState, text: string) => e2e.send(c.chat, text);
     const sendMessage = (c: ChatState, ask = "handle this") => say(c, `Please ${ask} [m:${c.tag}-${++c.sent}]`);
     const cronChat = chats[0]!;
-    /** Slots the model was asked to run that the chat has no answer (or /continue offer after the slot was due) for yet. */
+    /** Slots the model was asked to run that the chat has no answer (or /continue offer, or given-up notice, after the slot was due) for yet. */
     const cronOutstanding = () => {
       const asked = new Set(e2e.model.requests.flatMap((r) => cronSlotsIn(JSON.stringify(r.body.messages ?? []))));
       const answered = new Set(replies(cronChat).flatMap((m) => cronRunsIn(m.text ?? "")));
-      const lastOffer = Math.max(0, ...replies(cronChat).filter((m) => (m.text ?? "").includes(CONTINUE_OFFER)).map((m) => m.sentAt));
+      const reported = (text: string) => text.includes(CONTINUE_OFFER) || text.includes(RUN_GIVEN_UP);
+      const lastOffer = Math.max(0, ...replies(cronChat).filter((m) => reported(m.text ?? "")).map((m) => m.sentAt));
       return [...asked].filter((slot) => !answered.has(slot) && Date.parse(slot.slice(slot.indexOf("@") + 1)) > lastOffer);
     };
     /**

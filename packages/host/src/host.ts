@@ -131,6 +131,9 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           relay.recordEnd(ctx.sessionId, event, tx);
         },
         onGiveUp: (sessionId, failures, lastError, tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx),
+        // A cron task's session: a chat's /continue goes to its foreground. (A background agent's turn that
+        // gives up fails the agent instead: agents/agent-events.ts.)
+        unattended: (sessionId) => service.sessionTypeOf(sessionId) === "background" && !agentOfSession(store, sessionId),
         onActivity: (sessionId, event) => {
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);

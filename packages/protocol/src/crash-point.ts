@@ -68,6 +68,7 @@ export const WORKER_CRASH_POINTS = [
   "turn_end",
   "turn_failed",
   "turn_cancelled",
+  "turn_given_up",
   "turn_superseded",
   "turn_resume",
   "recovery",

@@ -48,6 +48,7 @@ export {
   EnqueueParams,
   type EnqueueResult,
   ControlParams,
+  CancelParams,
   type ControlResult,
   QueryParams,
   type QueryResult,

@@ -193,6 +193,14 @@ export type EnqueueResult = z.infer<ReturnType<typeof enqueueResult>>;
 
 export const ControlParams = z.object({ reason: z.string().optional() });
 export type ControlParams = z.infer<typeof ControlParams>;
+/**
+ * `endUnfinished`: instead of stopping a running turn, end this unfinished turn (one waiting for
+ * `session/continue`) for good: it is closed as cancelled, cannot be continued, and `turn_cancelled` is
+ * sent. Refused when that turn is not the one waiting (running again, superseded, finished). The host
+ * uses it for a session nobody can /continue (a cron task's) once its automatic continues are used up.
+ */
+export const CancelParams = ControlParams.extend({ endUnfinished: z.number().int().positive().optional() });
+export type CancelParams = z.infer<typeof CancelParams>;
 const controlResult = lazySchema(() => z.object({ accepted: z.boolean(), reason: z.string().optional() }));
 export type ControlResult = z.infer<ReturnType<typeof controlResult>>;
 
@@ -274,7 +282,7 @@ export type CoordinateResult = z.infer<typeof CoordinateResult>;
 export const Methods = {
   initialize: request("initialize", "hostToWorker", InitializeParams, initializeResult),
   enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, enqueueResult),
-  cancel: request("session/cancel", "hostToWorker", ControlParams, controlResult),
+  cancel: request("session/cancel", "hostToWorker", CancelParams, controlResult),
   continue: request("session/continue", "hostToWorker", ControlParams, controlResult),
   query: request("session/query", "hostToWorker", QueryParams, queryResult),
   ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),

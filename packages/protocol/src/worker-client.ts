@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { Methods, type MethodDescriptor } from "./methods.js";
 import type {
   AckEventsParams,
+  CancelParams,
   ControlParams,
   ControlResult,
   CoordinateParams,
@@ -151,7 +152,7 @@ export class WorkerClient {
   enqueue(params: EnqueueParams): Promise<EnqueueResult> {
     return this.call(Methods.enqueue, params);
   }
-  cancel(params: ControlParams = {}): Promise<ControlResult> {
+  cancel(params: CancelParams = {}): Promise<ControlResult> {
     return this.call(Methods.cancel, params);
   }
   continue(params: ControlParams = {}): Promise<ControlResult> {

@@ -1,6 +1,7 @@
 import type { MessageConnection } from "vscode-jsonrpc/node.js";
 import {
   AckEventsParams,
+  CancelParams,
   ControlParams,
   EnqueueParams,
   ErrorCodes,
@@ -62,8 +63,9 @@ export class WorkerServer {
       return this.ready(Methods.enqueue.method).enqueue(params);
     });
     c.onRequest(Methods.cancel.method, async (raw: unknown) => {
-      const params = parseParams(Methods.cancel.method, ControlParams, raw);
-      return (await this.started(Methods.cancel.method)).cancel(params.reason);
+      const params = parseParams(Methods.cancel.method, CancelParams, raw);
+      const session = await this.started(Methods.cancel.method);
+      return params.endUnfinished === undefined ? session.cancel(params.reason) : session.endUnfinished(params.endUnfinished, params.reason);
     });
     c.onRequest(Methods.continue.method, async (raw: unknown) => {
       const params = parseParams(Methods.continue.method, ControlParams, raw);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   beginSchemaWarmUp,
-  ControlParams,
+  CancelParams,
   COORDINATE_ACTIONS,
   InitializeParams,
   Methods,
@@ -73,7 +73,7 @@ export async function warmUpForSnapshot(): Promise<void> {
       },
     });
     // Requests the turns below do not send.
-    parseParams(Methods.cancel.method, ControlParams, { reason: "warm-up" });
+    parseParams(Methods.cancel.method, CancelParams, { reason: "warm-up" });
     parseParams(Methods.query.method, QueryParams, { view: "live_state" });
     // Session.open (tool catalog, system prompt, session machine) and two turns. The tools' argument
     // schemas built meanwhile are dropped afterwards: their JSON Schemas stay cached (core tool-runtime.ts),

@@ -15,6 +15,8 @@ export function stateName(snapshot: SnapshotFrom<SessionMachine>): SessionStateN
         return "callingModel";
       case "afterTurn":
         return "idle";
+      case "endingUnfinished":
+        return "interrupting";
       default:
         return value as SessionStateName;
     }

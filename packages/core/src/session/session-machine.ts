@@ -11,6 +11,8 @@ export type SessionMachineEvent =
   | { type: "INPUT"; interrupt?: boolean }
   | { type: "CANCEL"; reason?: string }
   | { type: "CONTINUE"; reason?: string }
+  /** End the unfinished turn `turnId` (waiting for a continue) for good. */
+  | { type: "END_UNFINISHED"; turnId: number; reason?: string }
   | { type: "SHUTDOWN" };
 
 export interface SessionMachineContext {
@@ -87,6 +89,9 @@ export const sessionMachine = setup({
       const current = journal.currentTurn;
       if (current?.status === "running") await journal.cancelTurn(current, input.reason);
     }),
+    endUnfinished: fromPromise<boolean, { deps: SessionDeps; turnId: number; reason?: string }>(({ input }) =>
+      input.deps.journal.endUnfinished(input.turnId, input.reason),
+    ),
     finishSuperseded: fromPromise<void, TurnInput>(async ({ input }) => {
       await input.control.idle();
       // A /cancel (or shutdown) that came while the turn was yielding ends it instead: one ending per turn.
@@ -148,7 +153,23 @@ export const sessionMachine = setup({
       ],
     },
     idle: { on: { INPUT: "starting" } },
-    awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming" } },
+    awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming", END_UNFINISHED: "endingUnfinished" } },
+    endingUnfinished: {
+      invoke: {
+        src: "endUnfinished",
+        input: ({ context, event }) => ({
+          deps: context.deps,
+          turnId: event.type === "END_UNFINISHED" ? event.turnId : -1,
+          reason: event.type === "END_UNFINISHED" ? event.reason : undefined,
+        }),
+        onDone: "afterTurn",
+        // Nothing was written: the turn still waits, and the host asks again at the worker's next start.
+        onError: {
+          target: "afterTurn",
+          actions: ({ context, event }) => context.deps.log.error({ err: String(event.error) }, "could not store the end of an unfinished turn"),
+        },
+      },
+    },
     starting: {
       invoke: {
         src: "beginTurn",

@@ -205,6 +205,22 @@ export class Session {
     return { accepted: true };
   }
 
+  /** `session/cancel` with `endUnfinished`: ends that unfinished turn for good (see CancelParams). */
+  async endUnfinished(turnId: number, reason?: string): Promise<ControlResult> {
+    const actor = this.requireActor();
+    await this.waitWhileStarting(actor);
+    const last = this.store.lastTurn;
+    if (!last || last.turnId !== turnId || !this.journal.isUnfinished(last)) {
+      const now = last?.turnId === turnId ? `it is ${last.status}` : `the last turn is ${last ? `turn ${last.turnId}` : "none"}`;
+      return { accepted: false, reason: `turn ${turnId} is not waiting for a continue (${now})` };
+    }
+    if (!actor.getSnapshot().can({ type: "END_UNFINISHED", turnId, reason })) {
+      return { accepted: false, reason: `turn ${turnId} is not waiting for a continue (the session is busy)` };
+    }
+    actor.send({ type: "END_UNFINISHED", turnId, reason });
+    return { accepted: true };
+  }
+
   async continue(reason?: string): Promise<ControlResult> {
     const actor = this.requireActor();
     await this.waitWhileStarting(actor);

@@ -135,6 +135,22 @@ export class TurnJournal {
     });
   }
 
+  /**
+   * Ends the unfinished turn `turnId` (one waiting for a continue) for good: closed as cancelled and no
+   * longer continuable; calls it left without a result get one saying they never ran. False (nothing
+   * written) when that turn is not the one waiting.
+   */
+  endUnfinished(turnId: number, reason: string | undefined): Promise<boolean> {
+    return this.store.commit("turn_given_up", (tx) => {
+      const turn = this.store.lastTurn;
+      if (!turn || turn.turnId !== turnId || !this.isUnfinished(turn)) return false;
+      this.pairDangling(tx, turnId, "Not run: the turn was ended without being continued.", "cancelled");
+      tx.putTurn({ ...turn, status: "cancelled", canContinue: false, unfinishedReason: undefined, endedAt: new Date().toISOString() });
+      tx.emit({ type: "turn_cancelled", turnId, reason, queuedInputs: this.store.queue.length });
+      return true;
+    });
+  }
+
   supersedeTurn(turn: TurnRecord): Promise<void> {
     return this.store.commit("turn_superseded", (tx) => {
       if (!this.stillRunning(turn)) return;

@@ -44,6 +44,14 @@ export function writeEventReplies(
       break;
     case "turn_recovered":
       if (ctx.autoContinued) break;
+      if (ctx.turnAbandoned) {
+        const label = sessionLabel(service.store, ctx.sessionId);
+        const text =
+          `⚠️ This run was interrupted: its worker stopped unexpectedly${event.detail ? ` (${event.detail})` : ""} every time it ` +
+          "was continued automatically, so it is given up. The task runs again at its next scheduled time (/cron lists it).";
+        queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${text}` : text, turnEnd: { outcome: "failed", canContinue: false } });
+        break;
+      }
       queueOutbound(tx, target, {
         kind: "text",
         text: `⚠️ The last turn was interrupted (the worker stopped unexpectedly${event.detail ? `; ${event.detail}` : ""}). Send /continue to resume it.`,

@@ -65,9 +65,10 @@ export async function processEvent(r: SessionRunner, handle: WorkerHandle, param
         max: maxAutoContinues,
         newInput: newInputPending(handle),
         alreadyContinued: handle.continued.has(event.turnId),
+        unattended: r.unattended,
       });
       if (d.kind === "continue") tx.put(HostKeys.autoContinue(r.id, event.turnId), d.attempt);
-      if (d.kind === "exhausted") tx.put(offeredKey(r.id, event.turnId), true);
+      if (d.kind === "exhausted" || d.kind === "abandon") tx.put(offeredKey(r.id, event.turnId), true);
     }
     try {
       onDurableEvent(event, tx, contextOf(r.id, d));

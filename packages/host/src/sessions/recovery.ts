@@ -8,6 +8,8 @@ export type RecoveryDecision =
   | { kind: "continue"; attempt: number }
   /** `maxAutoContinues` used up: the user is asked to /continue. */
   | { kind: "exhausted"; attempts: number }
+  /** `maxAutoContinues` used up in a session nobody can /continue (a cron task's): the turn is ended for good. */
+  | { kind: "abandon"; attempts: number }
   /** A newer user message is on its way to the worker; it supersedes the recovered turn. */
   | { kind: "superseded" }
   /** This worker life already sent `session/continue` for the turn. */
@@ -24,6 +26,8 @@ export interface RecoveryFacts {
   /** A user message not yet turned into a turn is pending (host inbound, in flight, or queued in the worker). */
   newInput: boolean;
   alreadyContinued: boolean;
+  /** Nobody can /continue this session (SupervisorOptions.unattended). */
+  unattended: boolean;
 }
 
 export function decideRecovery(f: RecoveryFacts): RecoveryDecision {
@@ -31,7 +35,7 @@ export function decideRecovery(f: RecoveryFacts): RecoveryDecision {
   if (f.alreadyContinued) return { kind: "already" };
   if (f.newInput) return { kind: "superseded" };
   if (f.used < f.max) return { kind: "continue", attempt: f.used + 1 };
-  return { kind: "exhausted", attempts: f.used };
+  return f.unattended ? { kind: "abandon", attempts: f.used } : { kind: "exhausted", attempts: f.used };
 }
 
 export function contextOf(sessionId: string, decision: RecoveryDecision | null): EventContext {
@@ -39,7 +43,8 @@ export function contextOf(sessionId: string, decision: RecoveryDecision | null):
   return {
     sessionId,
     autoContinued: kind === "continue" || kind === "superseded" || kind === "already",
-    autoContinueExhausted: kind === "exhausted",
+    autoContinueExhausted: kind === "exhausted" || kind === "abandon",
+    turnAbandoned: kind === "abandon",
   };
 }
 

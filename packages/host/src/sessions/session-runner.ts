@@ -115,6 +115,11 @@ export class SessionRunner {
     return this.continues.current;
   }
 
+  /** Nobody can /continue this session (SupervisorOptions.unattended): a turn that gives up is ended. */
+  get unattended(): boolean {
+    return this.ctx.options.unattended?.(this.id) ?? false;
+  }
+
   /** A turn slot is held now. */
   get holdsSlot(): boolean {
     return this.slot.held;
@@ -191,7 +196,7 @@ export class SessionRunner {
   }
 
   /** Carries out what event-flow / start-reconcile decided (the only way they change this session). */
-  apply(effects: SessionEffect[], handle: Pick<WorkerHandle, "continued" | "recoveryPending">): void {
+  apply(effects: SessionEffect[], handle: Pick<WorkerHandle, "continued" | "recoveryPending" | "endUnfinished">): void {
     for (const effect of effects) {
       switch (effect.kind) {
         case "turnStarted":
@@ -214,6 +219,10 @@ export class SessionRunner {
         case "continue":
           if (effect.request.turnId !== null) handle.continued.add(effect.request.turnId);
           this.continues.set(effect.request);
+          break;
+        case "endUnfinished":
+          this.log.info({ turnId: effect.turnId, reason: effect.reason }, "ending a recovered turn nobody can /continue");
+          void handle.endUnfinished(effect.turnId, effect.reason);
           break;
       }
     }

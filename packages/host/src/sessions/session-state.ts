@@ -39,7 +39,9 @@ export type SessionEffect =
   | { kind: "runtimeCrashed"; message: string }
   /** This life's `turn_recovered` for `turnId` has been dealt with (no longer awaited). */
   | { kind: "recoverySettled"; turnId: number }
-  | { kind: "continue"; request: ContinueRequest };
+  | { kind: "continue"; request: ContinueRequest }
+  /** End the unfinished turn for good: nobody can /continue it (recovery decision `abandon`). */
+  | { kind: "endUnfinished"; turnId: number; reason: string };
 
 /**
  * Effects of an event of a worker. Durable events are decided after their commit (`recovery` is the
@@ -60,11 +62,17 @@ export function decideEvent(event: SessionEvent, recovery: RecoveryDecision | nu
       if (duplicate) return [{ kind: "recoverySettled", turnId: event.turnId }];
       const effects: SessionEffect[] = [{ kind: "turnEnded", progress: false }, { kind: "recoverySettled", turnId: event.turnId }];
       if (recovery?.kind === "continue") effects.push(continueEffect(event.turnId, recovery.attempt, maxAutoContinues));
+      if (recovery?.kind === "abandon") effects.push(endUnfinishedEffect(event.turnId, recovery.attempts));
       return effects;
     }
     default:
       return [];
   }
+}
+
+/** The end of a recovered turn whose automatic continues were used up in a session nobody can /continue. */
+export function endUnfinishedEffect(turnId: number, attempts: number): SessionEffect {
+  return { kind: "endUnfinished", turnId, reason: `given up: interrupted by worker restarts after ${attempts} automatic continue${attempts === 1 ? "" : "s"}` };
 }
 
 function continueEffect(turnId: number, attempt: number, max: number): SessionEffect {
@@ -84,6 +92,8 @@ export interface StartFacts {
   cancelledByUser: boolean;
   maxAutoContinues: number;
   queuedInputs: number;
+  /** Nobody can /continue the session (SupervisorOptions.unattended). */
+  unattended: boolean;
 }
 
 export interface StartDecision {
@@ -111,6 +121,7 @@ export function decideStart(f: StartFacts): StartDecision {
     max: f.maxAutoContinues,
     newInput: f.queuedInputs > 0, // items re-sent now may be duplicates; sendContinue re-checks
     alreadyContinued: false,
+    unattended: f.unattended,
   });
   return { ...none, recovery, resume: recovery.kind === "continue" ? { turnId: unfinished.turnId, attempt: recovery.attempt } : null };
 }

@@ -2,7 +2,7 @@ import type { InitializeResult } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, forgetSessionProgress, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
-import { decideStart, resumeEffect } from "./session-state.js";
+import { decideStart, endUnfinishedEffect, resumeEffect } from "./session-state.js";
 import { cancelledByUser } from "./user-intent.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
@@ -29,6 +29,7 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
     cancelledByUser: unfinished ? cancelledByUser(store, r.id, unfinished.turnId) : false,
     maxAutoContinues: max,
     queuedInputs: init.queuedInputs,
+    unattended: r.unattended,
   });
   if (decision.forgetProgress) {
     r.log.warn({ lastEventSeq: init.lastEventSeq, processedSeq: store.processedSeq(r.id) }, "session database is new or reset; event numbering starts again");
@@ -40,7 +41,12 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
   }
   if (!decision.recovery) return;
   r.log.info({ turnId: unfinished?.turnId, decision: decision.recovery }, "unfinished turn found at start");
-  if (decision.recovery.kind === "exhausted" && unfinished && !r.continuePending) await offerContinue(r, unfinished.turnId, decision.recovery);
+  const { recovery } = decision;
+  if ((recovery.kind === "exhausted" || recovery.kind === "abandon") && unfinished && !r.continuePending) {
+    await offerContinue(r, unfinished.turnId, recovery);
+    // Also when the notice was written in an earlier life whose worker died before it ended the turn.
+    if (recovery.kind === "abandon") r.apply([endUnfinishedEffect(unfinished.turnId, recovery.attempts)], handle);
+  }
   const resume = decision.resume;
   if (!resume) return;
   await store.commit("auto_continue", (tx) => tx.put(HostKeys.autoContinue(r.id, resume.turnId), resume.attempt));
@@ -57,7 +63,10 @@ function awaitRecovery(r: SessionRunner, handle: WorkerHandle, turnId: number): 
   }, RECOVERY_EVENT_WAIT_MS).unref();
 }
 
-/** Asks the user to /continue a recovered turn no notice was written for yet (`offeredKey`). */
+/**
+ * Asks the user to /continue a recovered turn (or, `abandon`, tells them it was given up) unless a notice
+ * was written for it already (`offeredKey`).
+ */
 async function offerContinue(r: SessionRunner, turnId: number, decision: RecoveryDecision): Promise<void> {
   const key = offeredKey(r.id, turnId);
   let asked = false;

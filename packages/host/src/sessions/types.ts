@@ -24,6 +24,11 @@ export interface EventContext {
   autoContinued: boolean;
   /** The turn was recovered after more crashes than `maxAutoContinues`: ask the user to /continue. */
   autoContinueExhausted: boolean;
+  /**
+   * …and nobody can /continue it (`unattended`): the supervisor ends the turn for good instead, so the
+   * notice says it was given up (`autoContinueExhausted` is true too).
+   */
+  turnAbandoned: boolean;
 }
 
 export interface SupervisorOptions {
@@ -41,6 +46,12 @@ export interface SupervisorOptions {
    * (outbound items) into `tx`; runs inside the same commit that records the processed seq.
    */
   onDurableEvent(event: SessionEvent, tx: HostTransaction, ctx: EventContext): void;
+  /**
+   * Nobody can /continue this session (a cron task's: a chat's /continue goes to its foreground): a
+   * recovered turn whose automatic continues are used up is ended for good (`session/cancel` with
+   * `endUnfinished`) instead of waiting. Default: every session can be continued.
+   */
+  unattended?(sessionId: string): boolean;
   /** Every event incl. progress/tool_started/turn_started, after processing; best-effort (typing/panel). */
   onActivity(sessionId: string, event: SessionEvent): void;
   /**

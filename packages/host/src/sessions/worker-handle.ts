@@ -120,6 +120,21 @@ export class WorkerHandle {
     return err instanceof WorkerRequestError && err.code >= -32099 && err.code <= -32096;
   }
 
+  /**
+   * Asks the worker to end its unfinished turn `turnId` for good (`session/cancel` with `endUnfinished`).
+   * A refusal (a newer message superseded the turn meanwhile) or a worker lost on the way is only logged:
+   * the next worker start finds the turn still waiting and decides again.
+   */
+  async endUnfinished(turnId: number, reason: string): Promise<void> {
+    if (this.gone) return;
+    try {
+      const result = await this.client.cancel({ endUnfinished: turnId, reason });
+      if (!result.accepted) this.log.info({ turnId, reason: result.reason }, "the worker did not end the unfinished turn");
+    } catch (err) {
+      if (!this.lostBy(err)) this.log.warn({ turnId, err: err instanceof Error ? err.message : String(err) }, "ending the unfinished turn failed");
+    }
+  }
+
   async initialize(params: InitializeParams, timeoutMs: number): Promise<InitializeResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

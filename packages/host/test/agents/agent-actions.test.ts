@@ -30,7 +30,7 @@ async function ask(sessionId: string, action: CoordinateAction, payload: Record<
 
 /** The agent session's turn ends with `answer` (what the supervisor does with a durable event). */
 async function finish(sessionId: string, event: SessionEvent): Promise<void> {
-  await store.commit("event_processed", (tx) => writeEventReplies(service, event, tx, { sessionId, autoContinued: false, autoContinueExhausted: false }));
+  await store.commit("event_processed", (tx) => writeEventReplies(service, event, tx, { sessionId, autoContinued: false, autoContinueExhausted: false, turnAbandoned: false }));
 }
 const completed = (text: string): SessionEvent => ({ type: "turn_completed", turnId: 1, message: { role: "assistant", content: [{ type: "text", text }] } });
 

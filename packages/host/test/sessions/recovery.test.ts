@@ -23,7 +23,7 @@ describe("recovery", () => {
     await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply after recovery");
     const recovered = harness.durableOf("turn_recovered");
     expect(recovered).toHaveLength(1);
-    expect(recovered[0]!.ctx).toEqual({ sessionId: "r1.foreground", autoContinued: true, autoContinueExhausted: false });
+    expect(recovered[0]!.ctx).toEqual({ sessionId: "r1.foreground", autoContinued: true, autoContinueExhausted: false, turnAbandoned: false });
     expect(replyText(harness.durableOf("turn_completed")[0]!.event)).toBe("echo: long question");
     expect(harness.durable.map((d) => d.event.type)).toEqual(["turn_recovered", "turn_completed"]);
     const turnId = recovered[0]!.event.turnId;

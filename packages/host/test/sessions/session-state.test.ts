@@ -40,13 +40,25 @@ describe("decideEvent: what an event means for the session", () => {
         { kind: "continue", request: { auto: true, turnId: 4, reason: "automatic continue 2/3 after the worker stopped mid-turn" } },
       ],
     ],
+    ["turn_recovered, continues used up: nothing more is sent", ev.recovered!, { kind: "exhausted", attempts: 3 }, false, [{ kind: "turnEnded", progress: false }, { kind: "recoverySettled", turnId: 4 }]],
+    [
+      "turn_recovered, continues used up where nobody can /continue: the turn is ended",
+      ev.recovered!,
+      { kind: "abandon", attempts: 3 },
+      false,
+      [
+        { kind: "turnEnded", progress: false },
+        { kind: "recoverySettled", turnId: 4 },
+        { kind: "endUnfinished", turnId: 4, reason: "given up: interrupted by worker restarts after 3 automatic continues" },
+      ],
+    ],
   ] as const)("%s", (_, event, recovery, duplicate, expected) => {
     expect(decideEvent(event, recovery, 3, duplicate)).toEqual(expected);
   });
 });
 
 describe("decideStart: reconciling with a freshly initialized worker", () => {
-  const base: StartFacts = { lastEventSeq: 10, lastAckedSeq: 10, processedSeq: 10, unfinishedTurn: null, autoContinuesUsed: 0, cancelledByUser: false, maxAutoContinues: 2, queuedInputs: 0 };
+  const base: StartFacts = { lastEventSeq: 10, lastAckedSeq: 10, processedSeq: 10, unfinishedTurn: null, autoContinuesUsed: 0, cancelledByUser: false, maxAutoContinues: 2, queuedInputs: 0, unattended: false };
   const crash = { turnId: 7, reason: "crash" };
   it.each([
     ["in step, nothing unfinished", {}, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: null }],
@@ -54,6 +66,7 @@ describe("decideStart: reconciling with a freshly initialized worker", () => {
     ["crashed turn, its turn_recovered still to come", { lastEventSeq: 12, unfinishedTurn: crash }, { forgetProgress: false, awaitRecoveryOf: 7, resume: null, recovery: null }],
     ["crashed turn reported earlier, never resumed", { unfinishedTurn: crash, autoContinuesUsed: 1 }, { forgetProgress: false, awaitRecoveryOf: null, resume: { turnId: 7, attempt: 2 }, recovery: { kind: "continue", attempt: 2 } }],
     ["…with the continues used up", { unfinishedTurn: crash, autoContinuesUsed: 2 }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "exhausted", attempts: 2 } }],
+    ["…used up in a session nobody can /continue", { unfinishedTurn: crash, autoContinuesUsed: 2, unattended: true }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "abandon", attempts: 2 } }],
     ["…with queued input", { unfinishedTurn: crash, queuedInputs: 1 }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: { kind: "superseded" } }],
     ["a cancelled turn is never resumed", { unfinishedTurn: { turnId: 7, reason: "cancelled" } }, { forgetProgress: false, awaitRecoveryOf: null, resume: null, recovery: null }],
     [
@@ -72,7 +85,7 @@ describe("decideStart: reconciling with a freshly initialized worker", () => {
 });
 
 describe("decideRecovery", () => {
-  const f = { action: "awaiting_continue", cancelled: false, used: 0, max: 2, newInput: false, alreadyContinued: false } as const;
+  const f = { action: "awaiting_continue", cancelled: false, used: 0, max: 2, newInput: false, alreadyContinued: false, unattended: false } as const;
   it.each([
     ["action none", { action: "none" }, { kind: "none" }],
     ["cancelled", { cancelled: true }, { kind: "none" }],
@@ -80,6 +93,9 @@ describe("decideRecovery", () => {
     ["new input supersedes", { newInput: true }, { kind: "superseded" }],
     ["first continue", {}, { kind: "continue", attempt: 1 }],
     ["exhausted", { used: 2 }, { kind: "exhausted", attempts: 2 }],
+    ["exhausted where nobody can /continue: abandoned", { used: 2, unattended: true }, { kind: "abandon", attempts: 2 }],
+    ["…but a new message still supersedes it", { used: 2, unattended: true, newInput: true }, { kind: "superseded" }],
+    ["…and continues are still spent first", { used: 1, unattended: true }, { kind: "continue", attempt: 2 }],
   ] as const)("%s", (_, facts, expected) => {
     expect(decideRecovery({ ...f, ...facts })).toEqual(expected);
   });
@@ -142,7 +158,8 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
 
   it("apply: a recovered turn to continue becomes the one pending continue, marked continued in this life", async () => {
     const { runner } = await runnerWithRefusingLaunch();
-    const life = { continued: new Set<number>(), recoveryPending: 4 as number | null };
+    const ended: [number, string][] = [];
+    const life = { continued: new Set<number>(), recoveryPending: 4 as number | null, endUnfinished: async (turnId: number, reason: string) => void ended.push([turnId, reason]) };
     runner.apply(decideEvent(ev.started!, null, 2), life);
     expect(runner.turnRunning).toBe(true);
     runner.apply(decideEvent(ev.recovered!, { kind: "continue", attempt: 1 }, 2), life);
@@ -152,6 +169,10 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
     expect(runner.continuePending).toMatchObject({ auto: true, turnId: 4 });
     // A /cancel withdraws it too (the supervisor then marks the turn cancelled by the user).
     expect(runner.withdrawContinue("test")).toMatchObject({ auto: true, turnId: 4 });
+    expect(runner.continuePending).toBeNull();
+    // Used up where nobody can /continue: the worker is asked to end the turn; nothing waits to be sent.
+    runner.apply(decideEvent(ev.recovered!, { kind: "abandon", attempts: 2 }, 2), life);
+    expect(ended).toEqual([[4, "given up: interrupted by worker restarts after 2 automatic continues"]]);
     expect(runner.continuePending).toBeNull();
   });
 
