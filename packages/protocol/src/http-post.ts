@@ -1,4 +1,5 @@
 import type { Agent, AgentOptions, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
+import { extraCaList } from "./extra-ca.js";
 
 /** A `node:http(s)` request function with the keep-alive agent its requests use. */
 export interface PostClient {
@@ -13,8 +14,10 @@ export interface PostClient {
 export async function keepAliveClient(protocol: "http:" | "https:", options: AgentOptions = {}): Promise<PostClient> {
   const agentOptions = { ...options, keepAlive: true };
   if (protocol === "https:") {
-    const m = await import("node:https");
-    return { request: m.request, agent: new m.Agent(agentOptions) };
+    // The default export: the worker's snapshot bundle stands in for node:tls with functions only (scripts/bundle-worker.mjs).
+    const [m, tls] = await Promise.all([import("node:https"), import("node:tls")]);
+    const ca = extraCaList(tls.default.rootCertificates);
+    return { request: m.request, agent: new m.Agent(ca ? { ...agentOptions, ca } : agentOptions) };
   }
   const m = await import("node:http");
   return { request: m.request, agent: new m.Agent(agentOptions) };

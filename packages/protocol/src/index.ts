@@ -131,4 +131,5 @@ export {
   type SpawnWorkerOptions,
   type WorkerExit,
 } from "./worker-client.js";
+export { EXTRA_CA_ENV, extraCaList } from "./extra-ca.js";
 export { keepAliveClient, postOverKeepAlive, type PostClient, type PostOptions, type PostExchange } from "./http-post.js";

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { allowlistedEnv, type ModelConfig, type SecretDigest, secretDigest, ToolSandbox } from "@starling/protocol";
+import { allowlistedEnv, EXTRA_CA_ENV, type ModelConfig, type SecretDigest, secretDigest, ToolSandbox } from "@starling/protocol";
 import type { HostSettings } from "../conversations/settings.js";
 import type { SandboxMode } from "../state/records.js";
 import { WORKER_MALLOC_ENV } from "../worker-path.js";
@@ -8,12 +8,16 @@ import { WORKER_MALLOC_ENV } from "../worker-path.js";
 /**
  * The worker's environment: the allowlist (PATH, locale, HOME, TMPDIR, STARLING_* knobs…), the
  * malloc setting (WORKER_MALLOC_ENV) and the host's test knobs, never the bot token or any config-named secret (ARCHITECTURE §2).
+ * The host's `NODE_EXTRA_CA_CERTS` (a private CA for a model endpoint or proxy) reaches the worker as
+ * STARLING_EXTRA_CA_CERTS, read on its first https call instead of at every worker start.
  */
-export function workerEnvironment(settings: HostSettings): NodeJS.ProcessEnv {
+export function workerEnvironment(settings: HostSettings, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const secrets = settings.secrets ?? {};
+  const extraCa = env[EXTRA_CA_ENV] || env.NODE_EXTRA_CA_CERTS;
   return {
     ...WORKER_MALLOC_ENV,
-    ...allowlistedEnv(process.env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),
+    ...allowlistedEnv(env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),
+    ...(extraCa ? { [EXTRA_CA_ENV]: extraCa } : {}),
     ...settings.workerEnv,
   };
 }

@@ -2,6 +2,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
+import tls from "node:tls";
+import { extraCaList } from "@starling/protocol";
 import { BlockedAddressError, blockedReason, literalAddress, type AddressPolicy } from "./address-policy.js";
 
 export const DEFAULT_MAX_REDIRECTS = 10;
@@ -88,9 +90,12 @@ function getOnce(url: URL, options: GuardedGetOptions): Promise<IncomingMessage>
     const reason = blockedReason(literal, options.policy);
     if (reason) return Promise.reject(new BlockedAddressError(url.host, reason));
   }
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  const https = url.protocol === "https:";
+  const send = https ? httpsRequest : httpRequest;
+  const ca = https ? extraCaList(tls.rootCertificates) : undefined;
   return new Promise((resolve, reject) => {
     const req = send(url, {
+      ...(ca ? { ca } : {}),
       method: "GET",
       headers: { "user-agent": USER_AGENT, accept: "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.8", ...options.headers },
       lookup: guardedLookup(options.policy),

@@ -1,0 +1,23 @@
+// The worker's environment: the allowlist only, with the host's NODE_EXTRA_CA_CERTS handed on as
+// STARLING_EXTRA_CA_CERTS (read by the worker on its first https call, not at every start).
+import { describe, expect, it } from "vitest";
+import type { HostSettings } from "../../src/conversations/settings.js";
+import { workerEnvironment } from "../../src/security/worker-security.js";
+
+const settings = { secrets: { BOT_TOKEN: "123456:very-secret-bot-token" }, workerEnv: {} } as unknown as HostSettings;
+
+describe("workerEnvironment", () => {
+  it("hands the host's NODE_EXTRA_CA_CERTS on as STARLING_EXTRA_CA_CERTS, never NODE_EXTRA_CA_CERTS itself", () => {
+    const env = workerEnvironment(settings, { PATH: "/usr/bin", NODE_EXTRA_CA_CERTS: "/etc/company-ca.pem", BOT_TOKEN: "123456:very-secret-bot-token", OTHER: "x" });
+    expect(env.STARLING_EXTRA_CA_CERTS).toBe("/etc/company-ca.pem");
+    expect(env.NODE_EXTRA_CA_CERTS).toBeUndefined();
+    expect(env.BOT_TOKEN).toBeUndefined();
+    expect(env.OTHER).toBeUndefined();
+    expect(env.PATH).toBe("/usr/bin");
+  });
+
+  it("an explicit STARLING_EXTRA_CA_CERTS wins; with neither set there is none", () => {
+    expect(workerEnvironment(settings, { NODE_EXTRA_CA_CERTS: "/a.pem", STARLING_EXTRA_CA_CERTS: "/b.pem" }).STARLING_EXTRA_CA_CERTS).toBe("/b.pem");
+    expect("STARLING_EXTRA_CA_CERTS" in workerEnvironment(settings, { PATH: "/usr/bin" })).toBe(false);
+  });
+});
