@@ -24,6 +24,8 @@ export async function keepAliveClient(protocol: "http:" | "https:", options: Age
 }
 
 export interface PostOptions {
+  /** Default POST. A GET sends no body (`body` is ignored). */
+  method?: "POST" | "GET";
   headers: Record<string, string>;
   body: Buffer;
   /** Cuts the request at once, while it waits for headers or while its body is read. */
@@ -74,10 +76,11 @@ class StaleSocketError extends Error {
 
 function postOnce(client: PostClient, url: URL, options: PostOptions, mayReuse: boolean, until: number | undefined): Promise<PostExchange> {
   const { signal, body } = options;
+  const get = options.method === "GET";
   return new Promise((resolve, reject) => {
     const request = client.request(url, {
-      method: "POST",
-      headers: { ...options.headers, "content-length": String(body.byteLength) },
+      method: get ? "GET" : "POST",
+      headers: get ? options.headers : { ...options.headers, "content-length": String(body.byteLength) },
       // The repeat after a stale socket must not take another idle socket that may be just as stale.
       agent: mayReuse ? client.agent : false,
     });
@@ -106,6 +109,7 @@ function postOnce(client: PostClient, url: URL, options: PostOptions, mayReuse: 
       resolve({ request, response: message });
     });
     if (signal?.aborted) onAbort();
+    else if (get) request.end();
     else request.end(body);
   });
 }

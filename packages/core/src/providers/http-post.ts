@@ -61,6 +61,19 @@ export class NodeResponse implements HttpResponse {
   }
 }
 
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * A GET, or a POST of a ready body (a multipart form), over the same keep-alive clients: the helper
+ * services' requests (search, images) take node:http(s) like model calls, so they get the extra CA too
+ * (STARLING_EXTRA_CA_CERTS). A reset before any answer on a reused connection is tried once more.
+ */
+export async function requestNode(url: URL, method: "GET" | "POST", headers: Record<string, string>, payload: Buffer | undefined, signal: AbortSignal): Promise<NodeResponse> {
+  const client = await clientFor(url.protocol === "https:" ? "https:" : "http:");
+  const { request, response } = await postOverKeepAlive(client, url, { method, headers, body: payload ?? NO_BODY, signal, repeatOnStaleSocket: true });
+  return new NodeResponse(response, request);
+}
+
 /** True when `url` can go through `postJson` (http and https); anything else takes the fetch path. */
 export function nodeHttpUrl(url: URL): boolean {
   return url.protocol === "http:" || url.protocol === "https:";

@@ -1,7 +1,15 @@
-import { NodeResponse, nodeHttpUrl, postJson, type HeaderSource, type HttpResponse, type PostJson } from "./http-post.js";
+import { NodeResponse, nodeHttpUrl, postJson, requestNode, type HeaderSource, type HttpResponse, type PostJson } from "./http-post.js";
 import { JsonBody } from "./json-body.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
+
+/** A request body as bytes; a form becomes multipart (its boundary in `content-type`), as fetch would send it. */
+async function encodeBody(headers: Record<string, string>, body: string | FormData | undefined): Promise<{ headers: Record<string, string>; payload?: Buffer }> {
+  if (body === undefined) return { headers };
+  if (typeof body === "string") return { headers, payload: Buffer.from(body) };
+  const encoded = new Response(body);
+  return { headers: { ...headers, "content-type": encoded.headers.get("content-type") ?? "multipart/form-data" }, payload: Buffer.from(await encoded.arrayBuffer()) };
+}
 
 /** Seconds to wait for response headers when `conn_timeout` is not configured. */
 export const DEFAULT_CONN_TIMEOUT_SECS = 120;
@@ -13,7 +21,7 @@ const EXCHANGE_ENDED = new Error("the model exchange ended");
 const ERROR_BODY_CHARS = 300;
 
 /**
- * One HTTP attempt (a JSON POST over `node:http`, anything else through `fetch`) whose headers must arrive within `connTimeoutMs`, whose body may not
+ * One HTTP attempt (over `node:http(s)`; a URL it cannot take goes to `fetch`, which reports it) whose headers must arrive within `connTimeoutMs`, whose body may not
  * stall longer than `idleTimeoutMs`, and which the caller's signal cancels at once. Every failure
  * leaves through `toError` as a ProviderError (aborted / timeout / network). Call `dispose()` in
  * `finally` to drop the listener on the caller's signal.
@@ -66,11 +74,19 @@ export class HttpExchange {
     );
   }
 
-  /** Any request (GET, multipart POST, …); resolves once response headers arrive (any status). */
-  async send(url: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<Response> {
+  /** A GET or a POST of a string or multipart form; resolves once response headers arrive (any status). */
+  async send(url: string, init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string | FormData }): Promise<HttpResponse> {
     const timer = this.headerTimer(url);
     try {
-      return await fetch(url, { ...init, signal: this.controller.signal });
+      let target: URL | null = null;
+      try {
+        target = new URL(url);
+      } catch {
+        // fetch reports the bad URL as a network error below.
+      }
+      if (!target || !nodeHttpUrl(target)) return await fetch(url, { ...init, signal: this.controller.signal });
+      const { headers, payload } = await encodeBody(init.headers, init.body);
+      return (this.response = await requestNode(target, init.method, headers, payload, this.controller.signal));
     } catch (cause) {
       throw this.toError(cause, `request to ${describeUrl(url)} failed`);
     } finally {
