@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { z } from "zod";
 import { fileURLToPath } from "node:url";
@@ -37,19 +38,47 @@ let workspaceWorker: string | undefined;
 
 /**
  * Node's arguments that start the shipped worker: the manifest's V8 flags, then `--snapshot-blob <worker.blob>` while the workspace
- * build's start-up snapshot is current and was made by this Node (version and arch), else the file
- * bundledWorkerMain() names.
+ * build's start-up snapshot is current, was made by this Node (version and arch) and starts under the
+ * workers' NODE_OPTIONS (snapshotStartsUnder), else the file bundledWorkerMain() names.
  */
-export function bundledWorkerArgs(): string[] {
+export function bundledWorkerArgs(nodeOptions: string | undefined = process.env.NODE_OPTIONS): string[] {
   if (isBundled()) return [...PACKAGED_WORKER_FLAGS, bundledWorkerMain()];
   if (!workspaceArgs) {
-    const blob = currentSnapshot(workspaceManifest());
+    let blob = currentSnapshot(workspaceManifest());
     const flags = readCurrent(workspaceManifest())?.nodeFlags ?? [];
+    if (blob && !snapshotStartsUnder(flags, blob, nodeOptions)) {
+      workerStartNote = `workers start without the start-up snapshot (slower starts): it refuses NODE_OPTIONS="${nodeOptions}" (V8 flags it was not built with)`;
+      blob = null;
+    }
     workspaceArgs = blob ? [...flags, "--snapshot-blob", blob] : [...flags, bundledWorkerMain()];
   }
   return workspaceArgs;
 }
 let workspaceArgs: string[] | undefined;
+let workerStartNote: string | null = null;
+
+/** Why workers do not start from the snapshot although it is current (for the host's start log), or null. */
+export function workerStartWarning(): string | null {
+  return workerStartNote;
+}
+
+/**
+ * Whether `node --snapshot-blob` accepts the blob under `nodeOptions`, which workers inherit (the
+ * environment allowlist keeps NODE_OPTIONS). V8 refuses a snapshot under flags that change its
+ * configuration (`--max-old-space-size`, `--stack-trace-limit`, …: "Failed to load the startup snapshot"),
+ * so every worker would die at start. Checked once per host, only when NODE_OPTIONS is set: a worker
+ * started with an empty stdin exits 0 at once.
+ */
+export function snapshotStartsUnder(flags: readonly string[], blob: string, nodeOptions: string | undefined): boolean {
+  if (!nodeOptions?.trim()) return true;
+  const probe = spawnSync(process.execPath, [...flags, "--snapshot-blob", blob], {
+    input: "",
+    env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: nodeOptions },
+    stdio: ["pipe", "ignore", "ignore"],
+    timeout: 15_000,
+  });
+  return probe.status === 0;
+}
 
 /** The npm package has no manifest: the flags scripts/bundle-worker.mjs records (WORKER_NODE_FLAGS) for a script start. */
 const PACKAGED_WORKER_FLAGS = ["--max-semi-space-size=1"];
@@ -116,9 +145,9 @@ export function hostMainPath(): string {
  * argv that starts a worker. `agent_server.path` from the config wins when it exists (a `.js` file
  * runs under this Node); otherwise the bundled worker is used (the config loader already warned).
  */
-export function workerCommand(configuredPath: string | undefined): [string, ...string[]] {
+export function workerCommand(configuredPath: string | undefined, nodeOptions: string | undefined = process.env.NODE_OPTIONS): [string, ...string[]] {
   if (configuredPath && existsSync(configuredPath)) {
     return configuredPath.endsWith(".js") ? [process.execPath, configuredPath] : [configuredPath];
   }
-  return [process.execPath, ...bundledWorkerArgs()];
+  return [process.execPath, ...bundledWorkerArgs(nodeOptions)];
 }

@@ -1,11 +1,12 @@
 // The host starts the esbuild bundle of the worker only while it matches the compiled files it was made
 // from; a stale bundle (sources rebuilt by `tsc -b` alone) must never run. The start-up snapshot is used
 // only on top of a current bundle and only by the Node that built it (Node refuses another build's blob).
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { currentBundle, currentSnapshot } from "../../src/worker-path.js";
+import { currentBundle, currentSnapshot, snapshotStartsUnder } from "../../src/worker-path.js";
 
 let dir: string;
 let bundle: string;
@@ -79,5 +80,18 @@ describe("currentSnapshot", () => {
     writeFileSync(manifest, JSON.stringify({ bundle, inputs: {}, snapshot: null }));
     expect(currentSnapshot(manifest, node)).toBeNull();
     expect(currentBundle(manifest)).toBe(bundle);
+  });
+});
+
+describe("snapshotStartsUnder (the built blob of this workspace)", () => {
+  const manifest = fileURLToPath(new URL("../../../worker/dist/main.bundle.json", import.meta.url));
+  const built = currentSnapshot(manifest);
+  const flags = built ? (JSON.parse(readFileSync(manifest, "utf8")) as { nodeFlags: string[] }).nodeFlags : [];
+
+  it.skipIf(!built)("refuses NODE_OPTIONS whose V8 flags the snapshot was not built with, accepts none (skipped: no current snapshot blob; run pnpm build)", () => {
+    expect(snapshotStartsUnder(flags, built!, undefined)).toBe(true);
+    expect(snapshotStartsUnder(flags, built!, "")).toBe(true);
+    expect(snapshotStartsUnder(flags, built!, "--max-old-space-size=4096")).toBe(false);
+    expect(snapshotStartsUnder(flags, built!, "--stack-trace-limit=50")).toBe(false);
   });
 });
