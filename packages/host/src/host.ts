@@ -15,6 +15,7 @@ import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
 import { CronRunner } from "./cron/cron-runner.js";
 import { agentOfSession } from "./agents/agent-store.js";
+import { taskOfSession } from "./cron/cron-store.js";
 import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { restartPolicyFromEnv } from "./sessions/backoff.js";
@@ -110,9 +111,21 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
     settings,
     (service) => {
       const relay = new ActivityRelay(service, channels);
+      const supervisorLog = log.child({ component: "supervisor" });
+      // A background agent's or cron task's own model (start_background_agent / create_cron_task {model}); a
+      // task whose alias left the config since runs on the conversation's model, said in the log.
+      const sessionModel = (sessionId: string): string | undefined => {
+        const agentModel = agentOfSession(store, sessionId)?.model;
+        if (agentModel) return agentModel;
+        const task = taskOfSession(store, sessionId);
+        if (!task?.model) return undefined;
+        if (settings.chatModels[task.model]) return task.model;
+        supervisorLog.warn({ sessionId, task: task.id, model: task.model }, "the cron task's model is no longer a chat model of this host; the run uses the conversation's model");
+        return undefined;
+      };
       return new SessionSupervisor({
         store,
-        log: log.child({ component: "supervisor" }),
+        log: supervisorLog,
         maxConcurrentTurns: config.workers.max_concurrent_turns,
         idleShutdownSeconds: config.workers.idle_shutdown_seconds,
         warmSpares: config.workers.warm_spares,
@@ -123,7 +136,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           const conversation = service.conversationOfSession(sessionId);
           if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
           await service.workspaceReady(conversation.id);
-          const launch = buildLaunch(settings, conversation, sessionId, service.sessionTypeOf(sessionId), agentOfSession(store, sessionId)?.model);
+          const launch = buildLaunch(settings, conversation, sessionId, service.sessionTypeOf(sessionId), sessionModel(sessionId));
           // Channels that show text as it is written (web) get deltas of the chat's own session.
           if (channels.get(conversation.channelId)?.assistantDelta && sessionId === conversation.foreground.sessionId) launch.init.streamDeltas = true;
           return launch;
@@ -139,6 +152,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         onActivity: (sessionId, event) => {
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);
+          service.noteActivity(sessionId, event);
         },
         coordinate: (sessionId, params) =>
           handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),

@@ -32,6 +32,11 @@ export function nextBackgroundSessionId(tx: HostTransaction, conversationId: str
   return `${conversationId}.background.${String(tx.next(`background:${conversationId}`)).padStart(4, "0")}`;
 }
 
+/** The task that runs in background session `sessionId`, if any (a removed task's session has none). */
+export function taskOfSession(store: HostStore, sessionId: string): StoredCronTask | undefined {
+  return cronTasks(store).find((t) => t.sessionId === sessionId);
+}
+
 /** The label a background session's answers carry in the chat, if any. */
 export function sessionLabel(store: HostStore, sessionId: string): string | undefined {
   return store.get<string>(CronKeys.sessionLabel(sessionId));
