@@ -14,6 +14,8 @@ export interface SystemdUnitOptions {
   workdir: string;
   /** Absolute path of the KEY=value file with the secrets, passed as `--env-file` (starling reads it itself). */
   environmentFile?: string;
+  /** Non-secret variables the service needs from the installing shell (NODE_EXTRA_CA_CERTS), as `Environment=` lines. */
+  environment?: Readonly<Record<string, string>>;
 }
 
 export const SYSTEMD_TEMPLATE_PATH = new URL("../systemd/starling.service.template", import.meta.url);
@@ -26,6 +28,13 @@ function escapeValue(value: string): string {
 function quoteArgument(value: string): string {
   const escaped = escapeValue(value);
   return /[\s"'\\;]/.test(value) ? `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"` : escaped;
+}
+
+/** `Environment="NAME=value"`: systemd expands `%` specifiers there, not `$`. */
+function environmentLine(name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`environment: ${JSON.stringify(name)} is not a variable name`);
+  if (/[\n\r\0]/.test(value)) throw new Error(`environment.${name} must not contain line breaks`);
+  return `Environment="${`${name}=${value}`.replaceAll("%", "%%").replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
 function checkPath(name: string, value: string): void {
@@ -50,6 +59,9 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     config_path: quoteArgument(options.configPath),
     workdir: quoteArgument(options.workdir),
     env_file_args: options.environmentFile !== undefined ? ` --env-file ${quoteArgument(options.environmentFile)}` : "",
+    environment: Object.entries(options.environment ?? {})
+      .map(([name, value]) => `\n${environmentLine(name, value)}`)
+      .join(""),
   };
   const template = readFileSync(SYSTEMD_TEMPLATE_PATH, "utf8");
   // WorkingDirectory= takes the path as is (no quotes), unlike ExecStart= arguments.

@@ -40,6 +40,13 @@ describe("renderSystemdUnit", () => {
     expect(unit).toContain("WorkingDirectory=-/home/ada/My Starling\n");
   });
 
+  it("adds Environment= lines for non-secret variables, quoted, % escaped; none by default", () => {
+    const unit = renderSystemdUnit({ ...options, environment: { NODE_EXTRA_CA_CERTS: "/etc/company ca/100%.pem" } });
+    expect(unit).toContain('Environment=NODE_ENV=production\nEnvironment="NODE_EXTRA_CA_CERTS=/etc/company ca/100%%.pem"\n');
+    expect(renderSystemdUnit(options)).toContain("Environment=NODE_ENV=production\nRestart=");
+    expect(() => renderSystemdUnit({ ...options, environment: { "BAD NAME": "x" } })).toThrow(/not a variable name/);
+  });
+
   it("refuses relative paths", () => {
     expect(() => renderSystemdUnit({ ...options, configPath: "config.json" })).toThrow(/configPath must be an absolute path/);
   });

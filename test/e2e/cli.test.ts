@@ -153,13 +153,16 @@ describe("starling CLI", () => {
       `#!/bin/sh\necho "$@" >> "${calls}"\ncase "$*" in *is-active*) echo active;; esac\nexit 0\n`,
     );
     chmodSync(join(bin, "systemctl"), 0o755);
+    const caFile = join(dir, "company-ca.pem"); // a private CA the installing shell trusts: the service gets it too
     const run = await runCliOnce(
       ["service", "install", "--config", "starling.json", "--workdir", "wd"],
-      env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}` }),
+      env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}`, NODE_EXTRA_CA_CERTS: caFile }),
       { cwd: dir },
     );
     expect(run.code, run.output).toBe(0);
     const unitPath = join(xdg, "systemd", "user", "starling.service");
+    expect(readFileSync(unitPath, "utf8")).toContain(`Environment="NODE_EXTRA_CA_CERTS=${caFile}"`);
+    expect(run.output).toContain(`the service trusts the CAs in NODE_EXTRA_CA_CERTS=${caFile}`);
     expect(readFileSync(calls, "utf8").split("\n")).toEqual(expect.arrayContaining(["--user daemon-reload", "--user enable --now starling.service", "--user is-active starling.service"]));
     expect(run.output).toContain("journalctl --user -u starling -f");
     expect(existsSync(join(dir, "wd"))).toBe(true); // WorkingDirectory created

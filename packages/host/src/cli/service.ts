@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { renderSystemdUnit } from "@starling/config";
 import { HOST_NODE_FLAGS, hostMainPath } from "../worker-path.js";
@@ -61,10 +61,14 @@ export async function runService(action: "install" | "uninstall" | "status", con
     }
     const environmentFile = resolve(envFile);
     mkdirSync(resolve(workdir), { recursive: true });
-    const unit = renderSystemdUnit({ nodePath: process.execPath, nodeFlags: HOST_NODE_FLAGS, mainPath: hostMainPath(), configPath, workdir: resolve(workdir), environmentFile });
+    // A private CA the installing shell trusts (a company proxy, a self-hosted model): the service needs it too.
+    const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+    const environment: Record<string, string> = extraCa && isAbsolute(extraCa) ? { NODE_EXTRA_CA_CERTS: extraCa } : {};
+    const unit = renderSystemdUnit({ nodePath: process.execPath, nodeFlags: HOST_NODE_FLAGS, mainPath: hostMainPath(), configPath, workdir: resolve(workdir), environmentFile, environment });
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, unit);
     process.stdout.write(`wrote ${path}\nsecrets (bot token, API keys) are read from ${environmentFile}\n`);
+    if (environment.NODE_EXTRA_CA_CERTS) process.stdout.write(`the service trusts the CAs in NODE_EXTRA_CA_CERTS=${environment.NODE_EXTRA_CA_CERTS}, as this shell does\n`);
     for (const step of [["daemon-reload"], ["enable", "--now", UNIT]]) {
       const result = systemctl(step);
       if (!result) {
