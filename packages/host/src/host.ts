@@ -152,7 +152,6 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         onActivity: (sessionId, event) => {
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);
-          service.noteActivity(sessionId, event);
         },
         coordinate: (sessionId, params) =>
           handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),

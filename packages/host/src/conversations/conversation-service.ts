@@ -1,8 +1,7 @@
 import PQueue from "p-queue";
 import type pino from "pino";
-import type { ContentItem, SessionEvent } from "@starling/protocol";
+import type { ContentItem } from "@starling/protocol";
 import type { AdmitInput, AdmitOutcome, CallbackInput, ChatRef, CommandInput, CommandReply, ConversationController, PendingDownload } from "../channels/channel.js";
-import { isTurnEnd } from "../sessions/rest-hint.js";
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
@@ -25,8 +24,6 @@ export class ConversationService implements ConversationController {
   private readonly sessionIndex: SessionIndex;
   /** Workspaces seeded in this process run (workspaceReady). */
   private readonly seeded = new Map<string, Promise<string>>();
-  /** Sessions whose worker restarts once their running turn ends (restartWorker). */
-  private readonly restartAfterTurn = new Set<string>();
   /** A few seeds at a time: a flood's thousand need not all wait in the thread pool at once. */
   private readonly seeding = new PQueue({ concurrency: 4 });
   readonly supervisor: SessionSupervisor;
@@ -236,23 +233,6 @@ export class ConversationService implements ConversationController {
   }
 
   /** Sets the conversation's model; messages held for the choice go to the session. */
-  /**
-   * A setting the session's worker was started with changed (a cron task's model): its worker stops now
-   * when no turn runs, else at the end of a turn after which the worker has nothing queued (a run keeps
-   * its model to the end); the next piece of work starts a new one. Held in memory: a host restart starts
-   * every worker afresh anyway.
-   */
-  restartWorker(sessionId: string): void {
-    if (this.supervisor.status(sessionId).turnRunning) this.restartAfterTurn.add(sessionId);
-    else void this.supervisor.retire(sessionId).catch((err: unknown) => this.log.warn({ sessionId, err: String(err) }, "restarting a worker failed"));
-  }
-
-  /** Every session event (host.ts `onActivity`): the end of a turn lets a waiting restart go once the worker rests. */
-  noteActivity(sessionId: string, event: SessionEvent): void {
-    if (!isTurnEnd(event) || (event.queuedInputs ?? 0) > 0 || !this.restartAfterTurn.delete(sessionId)) return;
-    this.restartWorker(sessionId);
-  }
-
   async chooseModel(conversation: ConversationRecord, alias: string): Promise<CommandReply> {
     if (!this.settings.chatModels[alias]) {
       return { text: `Unknown model "${alias}". Available: ${this.modelAliases.join(", ")}.`, buttons: this.modelKeyboard() };

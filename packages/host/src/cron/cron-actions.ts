@@ -85,8 +85,8 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
     next_run_at: nextRun(schedule, timezone, new Date())?.toISOString() ?? null,
   };
   save(tx, task);
-  // A task's runs take its model when their worker starts (host.ts): the worker restarts for the next run.
-  if (payload.model !== undefined && payload.model !== current.model) tx.afterCommit(() => ctx.service.restartWorker(task.sessionId));
+  // A task's runs take its model when their worker starts (host.ts): its worker restarts once it rests.
+  if (payload.model !== undefined && payload.model !== current.model) tx.afterCommit(() => ctx.service.supervisor.restartWhenResting(task.sessionId));
   return task;
 }
 

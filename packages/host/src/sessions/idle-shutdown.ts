@@ -1,4 +1,5 @@
 import type { SessionRunner } from "./session-runner.js";
+import type { WorkerHandle } from "./worker-handle.js";
 import { errorText, RESTING_STATES } from "./util.js";
 
 /**
@@ -7,16 +8,34 @@ import { errorText, RESTING_STATES } from "./util.js";
  */
 export class IdleShutdown {
   private timer: NodeJS.Timeout | null = null;
+  /** The worker to stop as soon as it rests (`restartSoon`): one started with a setting that changed since. */
+  private stale: WorkerHandle | null = null;
 
   constructor(private readonly r: SessionRunner) {}
 
   arm(): void {
     if (this.timer || !this.r.worker?.usable || !this.r.resting()) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.check().catch((err: unknown) => this.r.noteError("idle shutdown", err));
-    }, this.r.ctx.options.idleShutdownSeconds * 1000);
+    const now = this.stale !== null && this.stale === this.r.worker;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.check().catch((err: unknown) => this.r.noteError("idle shutdown", err));
+      },
+      now ? 0 : this.r.ctx.options.idleShutdownSeconds * 1000,
+    );
     this.timer.unref();
+  }
+
+  /**
+   * A setting the worker was started with changed (a cron task's model): it is shut down as soon as it
+   * rests, through the same checks as an idle shutdown (no turn, nothing queued or being handed off), so a
+   * run in progress keeps its settings to the end and nothing is cut; the next work starts a new worker.
+   */
+  restartSoon(): void {
+    this.stale = this.r.worker;
+    if (!this.stale) return;
+    this.cancel();
+    this.arm();
   }
 
   cancel(): void {
@@ -34,7 +53,9 @@ export class IdleShutdown {
     });
     if (!r.resting() || r.worker !== handle || !handle.usable) return;
     if (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0)) return this.arm();
-    r.log.info({ pid: handle.pid, idleSeconds: r.ctx.options.idleShutdownSeconds }, "idle worker shut down");
+    if (this.stale === handle) r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
+    else r.log.info({ pid: handle.pid, idleSeconds: r.ctx.options.idleShutdownSeconds }, "idle worker shut down");
     await handle.close(r.ctx.shutdownTimeoutMs);
+    if (this.stale === handle) this.stale = null;
   }
 }

@@ -2,7 +2,7 @@ import type { SessionEvent, SessionEventOf, SessionEventParams } from "@starling
 
 type TurnEnd = SessionEventOf<"turn_completed" | "turn_failed" | "turn_cancelled" | "turn_superseded">;
 const TURN_ENDS: ReadonlySet<string> = new Set<TurnEnd["type"]>(["turn_completed", "turn_failed", "turn_cancelled", "turn_superseded"]);
-export const isTurnEnd = (event: SessionEvent): event is TurnEnd => TURN_ENDS.has(event.type);
+const isTurnEnd = (event: SessionEvent): event is TurnEnd => TURN_ENDS.has(event.type);
 
 /**
  * Whether one worker life rests, as its last turn-ending event told (`queuedInputs`), so the runner

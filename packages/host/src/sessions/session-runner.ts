@@ -385,6 +385,11 @@ export class SessionRunner {
     this.idle.arm();
   }
 
+  /** Stops the worker as soon as it rests, so the next work starts one with the current settings. */
+  restartSoon(): void {
+    this.idle.restartSoon();
+  }
+
   cancelIdle(): void {
     this.idle.cancel();
   }

@@ -149,6 +149,14 @@ export class SessionSupervisor {
     }
   }
 
+  /**
+   * A setting the session's worker was started with changed (a cron task's model): the worker stops as
+   * soon as it rests (an idle shutdown's checks, at once); the next work starts a new one. No worker: nothing to do.
+   */
+  restartWhenResting(sessionId: string): void {
+    this.runners.get(sessionId)?.restartSoon();
+  }
+
   /** Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its database). */
   async continue(sessionId: string): Promise<ControlResult> {
     if (this.stopped) return { accepted: false, reason: "the host is shutting down" };

@@ -186,6 +186,16 @@ export async function waitUntil(check: () => boolean, what: string, timeoutMs = 
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The process exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function replyText(event: SessionEvent): string {
   if (event.type !== "turn_completed") return "";
   return event.message.content.map((item) => (item.type === "text" ? item.text : "")).join("");

@@ -4,22 +4,13 @@ import { mkdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SessionLaunch } from "../../src/sessions/supervisor.js";
-import { createHarness, echo, lastUserText, replyText, sessionInit, waitUntil, WORKER_MAIN, type Harness } from "./harness.js";
+import { alive, createHarness, echo, lastUserText, replyText, sessionInit, waitUntil, WORKER_MAIN, type Harness } from "./harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function spareSetup(harness: Harness, maxConcurrentTurns = 4) {
   const command: [string, ...string[]] = [process.execPath, WORKER_MAIN];

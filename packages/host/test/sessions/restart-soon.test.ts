@@ -1,0 +1,33 @@
+// restartWhenResting: a worker started with a setting that changed since (a cron task's model) stops as
+// soon as it rests, through the idle shutdown's checks: a running turn finishes first, and the next
+// message starts a new worker.
+import { afterEach, expect, it } from "vitest";
+import { alive, createHarness, replyText, waitUntil, type Harness } from "./harness.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+it("a running turn finishes first; then the worker stops, and the next message gets a new one", async () => {
+  const SESSION = "rs1.background.0001";
+  h = await createHarness({ responder: (req, i) => ({ delayMs: i === 0 ? 800 : 0, text: `answer ${i}` }) });
+  const harness = h;
+  await harness.admit(SESSION, "a run");
+  const sup = harness.supervisor({ idleShutdownSeconds: 600 });
+  sup.start();
+  await waitUntil(() => harness.fake.requests.length === 1, "the model call");
+  const first = harness.workerPid(SESSION);
+  sup.restartWhenResting(SESSION);
+  await waitUntil(() => harness.durableOf("turn_completed", SESSION).length === 1, "the run's answer");
+  expect(replyText(harness.durableOf("turn_completed", SESSION)[0]!.event)).toBe("answer 0");
+  await waitUntil(() => !alive(first), "the worker stopped once it rested (idle shutdown is 600 s)");
+  expect(harness.logs.some((l) => l.msg === "worker shut down to restart with changed settings")).toBe(true);
+
+  await harness.admit(SESSION, "the next run");
+  await waitUntil(() => harness.durableOf("turn_completed", SESSION).length === 2, "the next answer");
+  expect(harness.launches.filter((s) => s === SESSION)).toHaveLength(2);
+  expect(harness.workerPid(SESSION)).not.toBe(first);
+  expect(harness.durableOf("turn_recovered", SESSION)).toHaveLength(0); // nothing was cut
+});
