@@ -6,6 +6,9 @@ import { errorText, RESTING_STATES } from "./util.js";
  * Shuts a session's worker down after `idleShutdownSeconds` with no turn, no pending message and no
  * slot; the worker's state is in its database, so the next message simply spawns a new one.
  */
+/** How soon a stale worker that was busy at its check is asked again (a turn's end re-arms at once anyway). */
+const STALE_RECHECK_MS = 1_000;
+
 export class IdleShutdown {
   private timer: NodeJS.Timeout | null = null;
   /** The worker to stop as soon as it rests (`restartSoon`): one started with a setting that changed since. */
@@ -13,15 +16,16 @@ export class IdleShutdown {
 
   constructor(private readonly r: SessionRunner) {}
 
-  arm(): void {
+  /** `again`: the worker said it was busy at the last check (a stale worker is then asked again in a second, not at once). */
+  arm(again = false): void {
     if (this.timer || !this.r.worker?.usable || !this.r.resting()) return;
-    const now = this.stale !== null && this.stale === this.r.worker;
+    const stale = this.stale !== null && this.stale === this.r.worker;
     this.timer = setTimeout(
       () => {
         this.timer = null;
         void this.check().catch((err: unknown) => this.r.noteError("idle shutdown", err));
       },
-      now ? 0 : this.r.ctx.options.idleShutdownSeconds * 1000,
+      stale ? (again ? STALE_RECHECK_MS : 0) : this.r.ctx.options.idleShutdownSeconds * 1000,
     );
     this.timer.unref();
   }
@@ -52,7 +56,7 @@ export class IdleShutdown {
       return null;
     });
     if (!r.resting() || r.worker !== handle || !handle.usable) return;
-    if (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0)) return this.arm();
+    if (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0)) return this.arm(true);
     if (this.stale === handle) r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
     else r.log.info({ pid: handle.pid, idleSeconds: r.ctx.options.idleShutdownSeconds }, "idle worker shut down");
     await handle.close(r.ctx.shutdownTimeoutMs);
