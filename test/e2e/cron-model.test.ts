@@ -51,6 +51,9 @@ describe("a cron task's own model", () => {
 
     expect(await e2e.ask(chat, "schedule modelled every 2 s on cheap", { timeoutMs: 40_000 })).toBe("scheduled modelled");
     await e2e.waitText(chat.id, /cron ran modelled on cheap-model/, 30_000);
+    e2e.telegram.sendCommand(chat, "/cron");
+    const listing = await e2e.waitText(chat.id, /^Scheduled tasks:/);
+    expect(listing.text).toMatch(/'modelled': \*\/2 \* \* \* \* \* \(.+\), on cheap, next /);
     // Runs keep coming every 2 s: wait for the confirmation itself, not for the next reply.
     e2e.send(chat, "switch modelled to main");
     await e2e.waitText(chat.id, /^switched modelled$/, 40_000);

@@ -12,7 +12,8 @@ export function cronCommand(service: ConversationService, conversation: Conversa
   if (!tasks.length) return { text: "No scheduled tasks in this chat. Ask me to schedule one (e.g. \"remind me every day at 8\")." };
   const lines = tasks.map((t) => {
     const state = t.enabled ? `next ${t.next_run_at ?? "never"}` : "disabled";
-    return `${t.enabled ? "⏰" : "⏸"} ${t.id} '${t.name}': ${t.schedule} (${t.timezone}), ${state}${t.last_run_at ? `, last ${t.last_run_at}` : ""}`;
+    const model = t.model ? `, on ${t.model}` : "";
+    return `${t.enabled ? "⏰" : "⏸"} ${t.id} '${t.name}': ${t.schedule} (${t.timezone})${model}, ${state}${t.last_run_at ? `, last ${t.last_run_at}` : ""}`;
   });
   const buttons: InlineButton[][] = tasks.map((t) => [
     t.enabled ? { text: `Disable ${t.name}`, data: `cron:disable:${t.id}` } : { text: `Enable ${t.name}`, data: `cron:enable:${t.id}` },
