@@ -2,13 +2,14 @@ import type { SessionRunner } from "./session-runner.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { errorText, RESTING_STATES } from "./util.js";
 
-/**
- * Shuts a session's worker down after `idleShutdownSeconds` with no turn, no pending message and no
- * slot; the worker's state is in its database, so the next message simply spawns a new one.
- */
-/** How soon a stale worker that was busy at its check is asked again (a turn's end re-arms at once anyway). */
+/** How soon a stale worker that was busy at its check is asked again. */
 const STALE_RECHECK_MS = 1_000;
 
+/**
+ * Shuts a session's worker down after `idleShutdownSeconds` with no turn, no pending message and no
+ * slot; the worker's state is in its database, so the next message simply spawns a new one. A worker
+ * marked stale (`restartSoon`) goes the same way as soon as it rests.
+ */
 export class IdleShutdown {
   private timer: NodeJS.Timeout | null = null;
   /** The worker to stop as soon as it rests (`restartSoon`): one started with a setting that changed since. */
