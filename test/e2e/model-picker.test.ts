@@ -6,7 +6,9 @@ import { privateChat } from "../fakes/telegram-api.js";
 import { lastUserText, startE2E, type E2E } from "./fixture.js";
 
 function respond(req: RecordedRequest): ScriptedReply {
-  return { text: `${String(req.body.model)} answers: ${/\[(\w+)\]/.exec(lastUserText(req))?.[1] ?? "?"}` };
+  const tag = /\[(\w+)\]/.exec(lastUserText(req))?.[1] ?? "?";
+  // "[slow]" is still being answered (by the old model's worker) when /model switches.
+  return { delayMs: tag === "slow" && req.body.model === "fake-model" ? 3_000 : 0, text: `${String(req.body.model)} answers: ${tag}` };
 }
 
 const chat = privateChat(301, "Picker");
@@ -66,5 +68,18 @@ describe("model picker", { timeout: 60_000 }, () => {
     expect(await e2e.ask(chat, "/model nosuch")).toMatch(/Unknown model "nosuch"/);
     expect(await e2e.ask(chat, "/model main")).toMatch(/Model set to main \(fake-model\)/);
     expect(await e2e.ask(chat, "and now? [switched]")).toBe("fake-model answers: switched");
+  });
+
+  it("/model while a turn runs: that turn is still answered (on the new model), and the next message uses it", async () => {
+    const before = e2e.model.requests.length;
+    e2e.send(chat, "a long one [slow]");
+    await e2e.until(() => e2e.model.requests.length > before, "the slow call to start");
+    const shown = e2e.replies(chat.id).length;
+    e2e.send(chat, "/model alt");
+    await e2e.waitText(chat.id, /Model set to alt/);
+    const answer = await e2e.waitText(chat.id, /answers: slow/, 30_000);
+    expect(answer.text).toBe("alt-model answers: slow");
+    expect(await e2e.ask(chat, "next [after]")).toBe("alt-model answers: after");
+    expect(e2e.replies(chat.id).slice(shown).filter((m) => /answers: slow/.test(m.text ?? ""))).toHaveLength(1);
   });
 });

@@ -245,7 +245,7 @@ export class ConversationService implements ConversationController {
     });
     // The worker reads its model at start: restart it so the next turn uses the new one. (Messages are held
     // only while no model is set, so the released ones, woken by this commit, never meet the old worker.)
-    if (changed && conversation.modelAlias) await this.supervisor.retire(conversation.foreground.sessionId);
+    if (changed && conversation.modelAlias) await this.supervisor.restart(conversation.foreground.sessionId);
     const model = this.settings.chatModels[alias]!;
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
   }

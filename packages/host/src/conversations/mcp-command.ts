@@ -36,7 +36,7 @@ export async function mcpCommand(service: ConversationService, conversation: Con
   await service.store.commit("conversation", (tx) =>
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, mcpOverrides: { ...conversation.mcpOverrides, [name]: enable } }),
   );
-  await service.supervisor.retire(conversation.foreground.sessionId);
+  await service.supervisor.restart(conversation.foreground.sessionId);
   return { text: `MCP server ${name} ${enable ? "enabled" : "disabled"} for this conversation. It applies from the next message.` };
 }
 

@@ -50,7 +50,7 @@ export async function remoteCommand(service: ConversationService, conversation: 
   const stored: RemoteSetting | null = next.mode === "off" ? null : next;
   await service.store.commit("conversation", (tx) => tx.put(HostKeys.conversation(conversation.id), { ...conversation, remote: stored }));
   // The worker's tool catalog depends on the mode: stop it so the next message starts one with the new setting.
-  await service.supervisor.retire(conversation.foreground.sessionId);
+  await service.supervisor.restart(conversation.foreground.sessionId);
   return { text: `Remote set to ${describeRemote(next)}. It applies from the next message.` };
 }
 

@@ -385,6 +385,18 @@ export class SessionRunner {
     this.idle.arm();
   }
 
+  /**
+   * Stops the worker now; a turn it was running (or a slot it held) is recovered by the next worker, which
+   * starts at once (the resume mark is kept, as after a crash).
+   */
+  async restartWorker(timeoutMs: number): Promise<void> {
+    const interrupted = this.runningTurn !== null || this.holdsSlot;
+    await this.stopWorker({ respawn: true, keepResumeMark: interrupted, timeoutMs });
+    if (!interrupted || this.ctx.isStopped()) return;
+    this.resumeWanted = true;
+    this.pump();
+  }
+
   /** Stops the worker as soon as it rests, so the next work starts one with the current settings. */
   restartSoon(): void {
     this.idle.restartSoon();
