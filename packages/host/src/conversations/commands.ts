@@ -196,7 +196,7 @@ async function setSandbox(service: ConversationService, conversation: Conversati
   await service.store.commit("conversation", (tx) =>
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, sandboxOverride: override }),
   );
-  await service.supervisor.retire(conversation.foreground.sessionId);
+  await service.supervisor.restart(conversation.foreground.sessionId);
   return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from the next message.` };
 }
 

@@ -236,8 +236,8 @@ export class SessionSupervisor {
 
   /** Graceful shutdown of the session's worker (for /new, model or sandbox changes); its stored messages are kept. */
   /**
-   * Stops the session's worker so the next one starts with the current settings (`/model`, `/mcp`,
-   * `/remote`). A turn it was running is not dropped: the next worker, started at once, recovers it and
+   * Stops the session's worker so the next one starts with the current settings (`/model`, `/sandbox`,
+   * `/mcp`, `/remote`). A turn it was running is not dropped: the next worker, started at once, recovers it and
    * continues it under the new settings (an automatic continue). (`retire` is for a session that is done.)
    */
   async restart(sessionId: string): Promise<void> {
