@@ -28,9 +28,8 @@ export function writeEventReplies(
         .map((i) => i.text)
         .join("\n\n")
         .trim();
-      const label = sessionLabel(service.store, ctx.sessionId);
       const answer = text || "(The model finished without a text answer.)";
-      queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${answer}` : answer, turnEnd: { outcome: "completed", canContinue: false } });
+      queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, answer), turnEnd: { outcome: "completed", canContinue: false } });
       break;
     }
     case "turn_failed":
@@ -45,11 +44,10 @@ export function writeEventReplies(
     case "turn_recovered":
       if (ctx.autoContinued) break;
       if (ctx.turnAbandoned) {
-        const label = sessionLabel(service.store, ctx.sessionId);
         const text =
           `⚠️ This run was interrupted: its worker stopped unexpectedly${event.detail ? ` (${event.detail})` : ""} every time it ` +
           "was continued automatically, so it is given up. The task runs again at its next scheduled time (/cron lists it).";
-        queueOutbound(tx, target, { kind: "text", text: label ? `${label}\n\n${text}` : text, turnEnd: { outcome: "failed", canContinue: false } });
+        queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, text), turnEnd: { outcome: "failed", canContinue: false } });
         break;
       }
       queueOutbound(tx, target, {
@@ -72,12 +70,17 @@ export function writeEventReplies(
 export function writeGiveUpNotice(service: ConversationService, sessionId: string, failures: number, lastError: string, tx: HostTransaction): void {
   const conversation = service.conversationOfSession(sessionId);
   if (!conversation) return;
-  const label = sessionLabel(service.store, sessionId);
   const text =
     `⚠️ I could not run this conversation's session: its worker failed ${failures} times in a row ` +
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
     "/status shows the last error.";
-  queueOutbound(tx, service.target(conversation), { kind: "text", text: label ? `${label}\n\n${text}` : text });
+  queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, text) });
+}
+
+/** A background session's text for the chat, after its label (`⏰ <task>`) when it has one. */
+function labelled(service: ConversationService, sessionId: string, text: string): string {
+  const label = sessionLabel(service.store, sessionId);
+  return label ? `${label}\n\n${text}` : text;
 }
 
 const PHASES: Partial<Record<SessionEvent["type"], TurnPhase>> = {

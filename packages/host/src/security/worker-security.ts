@@ -13,7 +13,8 @@ import { WORKER_MALLOC_ENV } from "../worker-path.js";
  */
 export function workerEnvironment(settings: HostSettings, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const secrets = settings.secrets ?? {};
-  const extraCa = env[EXTRA_CA_ENV] || env.NODE_EXTRA_CA_CERTS;
+  // An explicit STARLING_EXTRA_CA_CERTS comes through the allowlist (STARLING_*) and wins.
+  const extraCa = env[EXTRA_CA_ENV] ? undefined : env.NODE_EXTRA_CA_CERTS;
   return {
     ...WORKER_MALLOC_ENV,
     ...allowlistedEnv(env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),

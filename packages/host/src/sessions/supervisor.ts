@@ -234,7 +234,6 @@ export class SessionSupervisor {
     };
   }
 
-  /** Graceful shutdown of the session's worker (for /new, model or sandbox changes); its stored messages are kept. */
   /**
    * Stops the session's worker so the next one starts with the current settings (`/model`, `/sandbox`,
    * `/mcp`, `/remote`). A turn it was running is not dropped: the next worker, started at once, recovers it and
@@ -246,6 +245,7 @@ export class SessionSupervisor {
     await r.restartWorker(this.context.shutdownTimeoutMs);
   }
 
+  /** Graceful shutdown of the worker of a session that is done (`/new`, a finished agent); its stored messages are kept. */
   async retire(sessionId: string): Promise<void> {
     const r = this.runners.get(sessionId);
     if (!r) return;
