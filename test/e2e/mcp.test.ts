@@ -150,7 +150,7 @@ describe("MCP servers through the real CLI", () => {
   });
 
   it("/mcp disable takes a server out of this conversation", async () => {
-    expect(await e2e.ask(chat, "/mcp disable quick")).toBe("MCP server quick disabled for this conversation. It applies from the next message.");
+    expect(await e2e.ask(chat, "/mcp disable quick")).toBe("MCP server quick disabled for this conversation. It applies from now on.");
     const answer = await e2e.ask(chat, "mcp echo", { timeoutMs: 40_000 });
     expect(answer).toContain("mcp__fake__echo");
     expect(await e2e.ask(chat, "/mcp")).toContain("• quick (stdio): disabled");

@@ -66,7 +66,7 @@ describe.skipIf(!sshd)("/remote end to end (loopback sshd)", { timeout: 60_000 }
 
   it("fixed mode: file_write and shell run in the remote folder, the reply shows it, /status says so", async () => {
     const root = join(sshd?.dir ?? "", "remote");
-    expect(await e2e.ask(chat, `/remote testbox ${root}`)).toBe(`Remote set to testbox:${root} (file tools and shell run there). It applies from the next message.`);
+    expect(await e2e.ask(chat, `/remote testbox ${root}`)).toBe(`Remote set to testbox:${root} (file tools and shell run there). It applies from now on.`);
     expect(await e2e.ask(chat, "/status")).toContain(`Remote: testbox:${root}`);
     const reply = await e2e.ask(chat, "write a file there [fixed]");
     expect(reply).toContain("Created hello.txt");
@@ -89,7 +89,7 @@ describe.skipIf(!sshd)("/remote end to end (loopback sshd)", { timeout: 60_000 }
     expect(toolProperties(req!, "shell_close")).not.toContain("remote");
     expect(requestText(req!)).toContain("take an optional remote argument");
 
-    expect(await e2e.ask(chat, "/remote off")).toBe("Remote set to off. It applies from the next message.");
+    expect(await e2e.ask(chat, "/remote off")).toBe("Remote set to off. It applies from now on.");
     expect(await e2e.ask(chat, "/status")).toContain("Remote: off");
     const local = await e2e.ask(chat, "and now [local]");
     expect(local).toMatch(/local=\S*conversations/);

@@ -197,7 +197,7 @@ async function setSandbox(service: ConversationService, conversation: Conversati
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, sandboxOverride: override }),
   );
   await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from the next message.` };
+  return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from now on.` };
 }
 
 /** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */

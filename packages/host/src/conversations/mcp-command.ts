@@ -37,7 +37,7 @@ export async function mcpCommand(service: ConversationService, conversation: Con
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, mcpOverrides: { ...conversation.mcpOverrides, [name]: enable } }),
   );
   await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `MCP server ${name} ${enable ? "enabled" : "disabled"} for this conversation. It applies from the next message.` };
+  return { text: `MCP server ${name} ${enable ? "enabled" : "disabled"} for this conversation. It applies from now on.` };
 }
 
 /** One line per MCP server for `/status`. */

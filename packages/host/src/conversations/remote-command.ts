@@ -51,7 +51,7 @@ export async function remoteCommand(service: ConversationService, conversation: 
   await service.store.commit("conversation", (tx) => tx.put(HostKeys.conversation(conversation.id), { ...conversation, remote: stored }));
   // The worker's tool catalog depends on the mode: stop it so the next message starts one with the new setting.
   await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `Remote set to ${describeRemote(next)}. It applies from the next message.` };
+  return { text: `Remote set to ${describeRemote(next)}. It applies from now on.` };
 }
 
 /** `null` when `path` is a folder on `host` reachable with key login, else a sentence saying what failed. */
