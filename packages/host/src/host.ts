@@ -26,6 +26,7 @@ import { adoptHostSecrets } from "./security/host-secrets.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { secretFilePaths } from "./security/worker-security.js";
 import { workerCommand, workerStartWarning } from "./worker-path.js";
+import { withheldNodeOptionsWarning, workerNodeOptions } from "./worker-node-options.js";
 import { AuditLog, auditTargets } from "./audit/audit-log.js";
 import { StoreHealth, storeHealthFile } from "./state/store-health.js";
 import { noteBoot } from "./state/boot.js";
@@ -69,7 +70,8 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
       hiddenPaths: secretFilePaths(secretFiles),
     },
     secrets: secretValues(config, env),
-    workerCommand: workerCommand(config.agent_server?.path, env.NODE_OPTIONS),
+    // The snapshot probe runs under what workers get (workerEnvironment): no preloads, no inspector.
+    workerCommand: workerCommand(config.agent_server?.path, workerNodeOptions(env.NODE_OPTIONS).value),
     toolDeny: config.tools.deny,
     webPrivateNetworks: config.tools.web_private_networks,
     limits: { perChatMessagesPerMinute: config.limits.per_chat_messages_per_minute, maxQueuedTurns: config.limits.max_queued_turns },
@@ -92,6 +94,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   const redactor = adoptHostSecrets(settings.secrets ?? {});
   const log = createHostLogger({ workdir, level: config.log.level, file: config.log.file ?? undefined, redactor });
   if (upgrade.applied.length) log.info({ upgrade }, "workdir upgraded");
+  const withheldNote = withheldNodeOptionsWarning(env.NODE_OPTIONS);
+  if (withheldNote) log.warn(withheldNote);
   const startNote = workerStartWarning();
   if (startNote) log.warn(startNote);
   await requireWorkingSandbox(config.sandbox.mode, config.sandbox.bubblewrap_binary, config.sandbox.network);

@@ -64,7 +64,7 @@ export function workerStartWarning(): string | null {
 
 /**
  * Whether `node --snapshot-blob` accepts the blob under `nodeOptions`, which workers inherit (the
- * environment allowlist keeps NODE_OPTIONS). V8 refuses a snapshot under flags that change its
+ * environment allowlist keeps NODE_OPTIONS; the host passes what workerNodeOptions leaves of it). V8 refuses a snapshot under flags that change its
  * configuration (`--max-old-space-size`, `--stack-trace-limit`, …: "Failed to load the startup snapshot"),
  * so every worker would die at start. Checked once per host, only when NODE_OPTIONS is set: a worker
  * started with an empty stdin exits 0 at once.

@@ -4,20 +4,25 @@ import { allowlistedEnv, EXTRA_CA_ENV, type ModelConfig, type SecretDigest, secr
 import type { HostSettings } from "../conversations/settings.js";
 import type { SandboxMode } from "../state/records.js";
 import { WORKER_MALLOC_ENV } from "../worker-path.js";
+import { workerNodeOptions } from "../worker-node-options.js";
 
 /**
  * The worker's environment: the allowlist (PATH, locale, HOME, TMPDIR, STARLING_* knobs…), the
  * malloc setting (WORKER_MALLOC_ENV) and the host's test knobs, never the bot token or any config-named secret (ARCHITECTURE §2).
  * The host's `NODE_EXTRA_CA_CERTS` (a private CA for a model endpoint or proxy) reaches the worker as
- * STARLING_EXTRA_CA_CERTS, read on its first https call instead of at every worker start.
+ * STARLING_EXTRA_CA_CERTS, read on its first https call instead of at every worker start. NODE_OPTIONS
+ * goes on without its code-loading and inspector options (workerNodeOptions).
  */
 export function workerEnvironment(settings: HostSettings, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const secrets = settings.secrets ?? {};
   // An explicit STARLING_EXTRA_CA_CERTS comes through the allowlist (STARLING_*) and wins.
   const extraCa = env[EXTRA_CA_ENV] ? undefined : env.NODE_EXTRA_CA_CERTS;
+  const { NODE_OPTIONS, ...allowed } = allowlistedEnv(env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) });
+  const nodeOptions = workerNodeOptions(NODE_OPTIONS).value;
   return {
     ...WORKER_MALLOC_ENV,
-    ...allowlistedEnv(env, { secretNames: Object.keys(secrets), secretValues: Object.values(secrets) }),
+    ...allowed,
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     ...(extraCa ? { [EXTRA_CA_ENV]: extraCa } : {}),
     ...settings.workerEnv,
   };

@@ -1,5 +1,6 @@
 // The worker's environment: the allowlist only, with the host's NODE_EXTRA_CA_CERTS handed on as
-// STARLING_EXTRA_CA_CERTS (read by the worker on its first https call, not at every start).
+// STARLING_EXTRA_CA_CERTS (read by the worker on its first https call, not at every start), and
+// NODE_OPTIONS without the options that load code or open the inspector.
 import { describe, expect, it } from "vitest";
 import type { HostSettings } from "../../src/conversations/settings.js";
 import { workerEnvironment } from "../../src/security/worker-security.js";
@@ -19,5 +20,13 @@ describe("workerEnvironment", () => {
   it("an explicit STARLING_EXTRA_CA_CERTS wins; with neither set there is none", () => {
     expect(workerEnvironment(settings, { NODE_EXTRA_CA_CERTS: "/a.pem", STARLING_EXTRA_CA_CERTS: "/b.pem" }).STARLING_EXTRA_CA_CERTS).toBe("/b.pem");
     expect("STARLING_EXTRA_CA_CERTS" in workerEnvironment(settings, { PATH: "/usr/bin" })).toBe(false);
+  });
+});
+
+describe("workerEnvironment NODE_OPTIONS", () => {
+  it("goes on without code-loading and inspector options; none left removes the variable", () => {
+    expect(workerEnvironment(settings, { NODE_OPTIONS: "--require ./banner.cjs --max-old-space-size=512 --inspect" }).NODE_OPTIONS).toBe("--max-old-space-size=512");
+    expect("NODE_OPTIONS" in workerEnvironment(settings, { NODE_OPTIONS: `-r "/my dir/p.cjs" --import=x.mjs` })).toBe(false);
+    expect(workerEnvironment(settings, { NODE_OPTIONS: "--max-old-space-size=512" }).NODE_OPTIONS).toBe("--max-old-space-size=512");
   });
 });
