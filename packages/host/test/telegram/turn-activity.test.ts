@@ -121,6 +121,30 @@ describe("progress panel", () => {
     expect(fake.messages(42)[1]!.text).toBe("the answer");
   });
 
+  it("sends a due panel whose timer has not fired yet before a reply handed over in the same tick, showing Done", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    await queueReply("the answer"); // stored, not yet handed to the sender
+    // All in one tick: the panel is due at once (the turn is 2 s old), but its timer cannot have run.
+    channel.turnActivity(activity("s#10", "calling_model"));
+    channel.wakeOutbox();
+    channel.turnActivity(activity("s#10", "done"));
+    await fake.waitFor(() => fake.messages(42).length === 2 && fake.messages(42)[0]!.text?.includes("Done"));
+    expect(fake.messages(42)[1]!.text).toBe("the answer");
+    expect(fake.calls("sendMessage").map((c) => c.params.text === "the answer")).toEqual([false, true]);
+  });
+
+  it("sends the panel of a turn that ends after its delay even when its timer has not fired yet, showing Done", async () => {
+    await setup();
+    const channel = await h.startChannel();
+    channel.turnActivity(activity("s#11", "calling_model"));
+    channel.turnActivity(activity("s#11", "done")); // same tick: the panel's timer cannot have run
+    const panel = await fake.waitFor(() => fake.messages(42)[0]);
+    expect(panel.text).toContain("Done");
+    expect(fake.messages(42)).toHaveLength(1);
+    expect(fake.calls("editMessageText")).toHaveLength(0); // sent in its final state: nothing to edit
+  });
+
   it("gives a turn that answers within the delay no panel: no message, no edit, no stored id", async () => {
     await setup();
     const points: string[] = [];

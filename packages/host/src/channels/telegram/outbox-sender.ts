@@ -18,6 +18,8 @@ export interface OutboxSenderOptions {
   workspaceFor: (chatId: string, conversationId: string, threadId: number | undefined) => Promise<string | null>;
   /** Chats drained at the same time (default 8). */
   maxParallelChats?: number;
+  /** Called just before an item joins its chat's lane (the progress panels put a panel already due in first). */
+  beforeSend?: (chatId: string) => void;
   /** Backoff settings for sends (tests shorten them). */
   retry?: { baseDelayMs?: number; maxDelayMs?: number };
 }
@@ -97,7 +99,11 @@ export class OutboxSender {
     for (let item = this.nextItem(chatId); item && !signal.aborted; item = this.nextItem(chatId)) {
       const current = item;
       // deliver() only throws for store failures (EIO, disk full): the same item is tried again with backoff.
-      const done = await retryStoreWrite(() => this.options.lanes.run(chatId, () => this.deliver(current, signal)), {
+      const send = () => {
+        this.options.beforeSend?.(chatId);
+        return this.options.lanes.run(chatId, () => this.deliver(current, signal));
+      };
+      const done = await retryStoreWrite(send, {
         signal,
         isFatal: isAbortError,
         onFailure: (err, delayMs) =>

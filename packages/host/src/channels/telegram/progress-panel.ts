@@ -86,8 +86,9 @@ export class ProgressPanels {
       this.panels.set(activity.turnKey, panel);
     }
     if (panel.finalShown) return;
-    if (isFinalPhase(activity.phase) && this.notSentYet(panel)) {
+    if (isFinalPhase(activity.phase) && this.notSentYet(panel) && !this.due(panel)) {
       // Ended before its delay ran out: like a turn that ends before its panel exists (the reply says it all).
+      // A panel already due whose timer has not run yet is still sent (in its final state), not dropped.
       void this.finish(panel);
       return;
     }
@@ -111,6 +112,19 @@ export class ProgressPanels {
         continue;
       }
       this.update({ ...ended.activity, startedAt: this.now() - ended.elapsedMs });
+    }
+  }
+
+  /**
+   * Called before a message for `chatId` joins the chat's lane: a panel of that chat whose delay has run out
+   * but whose timer has not fired yet (a busy event loop) joins the lane first, so it is shown above the reply.
+   */
+  sendDue(chatId: string): void {
+    for (const panel of this.panels.values()) {
+      if (panel.chatId !== chatId || !panel.timer || !this.notSentYet(panel) || !this.due(panel)) continue;
+      clearTimeout(panel.timer);
+      panel.timer = undefined;
+      void this.flush(panel);
     }
   }
 
@@ -144,6 +158,11 @@ export class ProgressPanels {
       panel.timer = undefined;
       void this.flush(panel);
     }, wait);
+  }
+
+  /** The turn has run for the panel delay: it gets a panel (from its first activity's `startedAt`). */
+  private due(panel: Panel): boolean {
+    return this.now() >= panel.latest.startedAt + (this.options.delayMs ?? DEFAULT_PANEL_DELAY_MS);
   }
 
   /** No panel message was sent or is being sent for this turn (nor stored by an earlier run). */
