@@ -41,7 +41,7 @@ function checkModels(models: Record<string, unknown>, out: CheckResult): void {
   }
 }
 
-const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code"];
+const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code", "codex_subscription"];
 /** The provider_types a tool-model field can use (undefined: any chat provider). */
 const TOOL_PROVIDERS: Partial<Record<ToolModelField, string[]>> = {
   search_tool_model: ["brave_search"],
@@ -53,10 +53,10 @@ function checkProviderType(model: unknown, at: string, out: CheckResult, role?: 
   const type = asString(asRecord(model).provider_type);
   if (type === undefined) return;
   if (type === "codex_subscription") {
-    out.errors.push(
-      `${at}.provider_type: codex_subscription is not supported yet; use "open_router_responses" with an OpenAI API key (url https://api.openai.com/v1/responses, api_key_env OPENAI_API_KEY) instead`,
-    );
-    return;
+    const url = asString(asRecord(model).url);
+    if (url !== undefined && !/^(https?|wss?):\/\//i.test(url)) {
+      out.errors.push(`${at}.url: codex_subscription needs an https://, http://, wss:// or ws:// URL (e.g. "https://chatgpt.com/backend-api/codex/responses"), not "${url}"`);
+    }
   }
   const allowed = role ? (TOOL_PROVIDERS[role] ?? CHAT_PROVIDERS) : undefined;
   if (role && allowed && !allowed.includes(type)) {

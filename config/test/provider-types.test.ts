@@ -18,10 +18,14 @@ const model = (provider_type: string, capabilities: string[]) => ({
 });
 
 describe("provider_type checks: a model the worker cannot run never loads silently", () => {
-  it("rejects codex_subscription with what to use instead", () => {
+  it("accepts codex_subscription as a chat model, and refuses it with a URL it cannot connect to", () => {
     const raw = example();
-    raw.models.codex = model("codex_subscription", ["chat"]);
-    expect(errorsOf(raw)).toEqual([expect.stringMatching(/^models\.codex\.provider_type: codex_subscription is not supported yet; use "open_router_responses"/)]);
+    raw.models.codex = { ...model("codex_subscription", ["chat", "image_in"]), url: "https://chatgpt.com/backend-api/codex/responses", reasoning: { effort: "medium" } };
+    expect(errorsOf(raw)).toEqual([]);
+    raw.models.codex.url = "ftp://chatgpt.com/backend-api/codex/responses";
+    expect(errorsOf(raw)).toEqual([expect.stringMatching(/^models\.codex\.url: codex_subscription needs an https:\/\/, http:\/\/, wss:\/\/ or ws:\/\/ URL/)]);
+    raw.models.codex = { provider_type: "codex_subscription", url: "https://chatgpt.com/backend-api/codex/responses" };
+    expect(errorsOf(raw).some((e) => e.startsWith("models.codex.model_name"))).toBe(true);
   });
 
   it("rejects a search or image model offered as a chat model, and a role its provider cannot play", () => {
@@ -31,8 +35,8 @@ describe("provider_type checks: a model the worker cannot run never loads silent
     raw.session_defaults = { image_tool_model: "painter", pdf_tool_model: "brave" };
     expect(errorsOf(raw)).toEqual([
       'models.brave.capabilities: a "brave_search" model cannot chat; remove "chat" (use it as a session_defaults.*_tool_model)',
-      'models.painter.provider_type: session_defaults.image_tool_model cannot use a "openai_image" model (use open_router_completion or open_router_responses or claude_code)',
-      'models.brave.provider_type: session_defaults.pdf_tool_model cannot use a "brave_search" model (use open_router_completion or open_router_responses or claude_code)',
+      'models.painter.provider_type: session_defaults.image_tool_model cannot use a "openai_image" model (use open_router_completion or open_router_responses or claude_code or codex_subscription)',
+      'models.brave.provider_type: session_defaults.pdf_tool_model cannot use a "brave_search" model (use open_router_completion or open_router_responses or claude_code or codex_subscription)',
     ]);
   });
 

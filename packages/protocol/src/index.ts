@@ -7,6 +7,7 @@ export {
   ContentItem,
   ToolCallItem,
   ToolResultItem,
+  ReasoningItem,
   TranscriptItem,
   ChatMessage,
   TranscriptMessage,
@@ -16,6 +17,9 @@ export {
   SessionType,
 } from "./values.js";
 export { ModelConfig, ProviderType, ModelCapability, RetryMode, type ModelConfigInput } from "./model-config.js";
+
+// Model sign-in material the host owns (codex_subscription)
+export { CredentialsParams, CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp } from "./model-credentials.js";
 
 // MCP servers (initialize.mcpServers, live_state.mcp)
 export { McpServerSpec, McpServers, McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";

@@ -4,6 +4,7 @@ import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js"
 import { sessionEventParams } from "./events.js";
 import { McpServers, McpServerStatus } from "./mcp.js";
 import { lazySchema } from "./lazy-schema.js";
+import { CredentialsParams, CredentialsResult } from "./model-credentials.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -288,6 +289,8 @@ export const Methods = {
   ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),
   shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), lazySchema(() => z.object({}))),
   coordinate: request("host/coordinate", "workerToHost", CoordinateParams, () => CoordinateResult),
+  /** Optional (model-credentials.ts): a fresh access token for a model whose refresh token only the host holds. */
+  credentials: request("model/credentials", "workerToHost", CredentialsParams, () => CredentialsResult),
   event: {
     method: "session/event",
     direction: "workerToHost",

@@ -23,6 +23,8 @@ export interface Redactor {
   redact(text: string): string;
   /** A deep copy of a JSON-like value with every string redacted (keys included). */
   redactDeep<T>(value: T): T;
+  /** Adds a secret learned later (a renewed access token): redacted from then on, as `[redacted:NAME]`. */
+  add(name: string, value: string): void;
 }
 
 function escapeRegExp(text: string): string {
@@ -96,14 +98,18 @@ export function createRedactor(
 ): Redactor {
   const nameOf = new Map<string, string>();
   const names: string[] = [];
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value !== "string" || value.length < MIN_REDACTED_LENGTH) continue;
-    names.push(name);
+  const learn = (name: string, value: unknown): void => {
+    if (typeof value !== "string" || value.length < MIN_REDACTED_LENGTH) return;
+    if (!names.includes(name)) names.push(name);
     for (const form of formsOf(value)) if (!nameOf.has(form)) nameOf.set(form, name);
-  }
+  };
   // Longest first, so a value that contains another is replaced whole.
-  const forms = [...nameOf.keys()].sort((a, b) => b.length - a.length);
-  const pattern = forms.length ? new RegExp(forms.map(escapeRegExp).join("|"), "g") : null;
+  const compile = (): RegExp | null => {
+    const forms = [...nameOf.keys()].sort((a, b) => b.length - a.length);
+    return forms.length ? new RegExp(forms.map(escapeRegExp).join("|"), "g") : null;
+  };
+  for (const [name, value] of Object.entries(secrets)) learn(name, value);
+  let pattern = compile();
   const byDigest = digestRedaction(digests);
   for (const d of digests) if (!names.includes(d.name)) names.push(d.name);
 
@@ -126,8 +132,14 @@ export function createRedactor(
     return walk(value) as T;
   };
 
-  return { names, redact, redactDeep };
+  const add = (name: string, value: string): void => {
+    const before = nameOf.size;
+    learn(name, value);
+    if (nameOf.size !== before) pattern = compile();
+  };
+
+  return { names, redact, redactDeep, add };
 }
 
-/** A redactor that changes nothing (no secrets known). */
-export const NO_REDACTION: Redactor = createRedactor({});
+/** A redactor that changes nothing (no secrets known); `add` is ignored (it is shared). */
+export const NO_REDACTION: Redactor = { ...createRedactor({}), add: () => undefined };

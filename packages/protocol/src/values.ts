@@ -37,8 +37,20 @@ export const ToolResultItem = z.object({
 });
 export type ToolResultItem = z.infer<typeof ToolResultItem>;
 
+/**
+ * A model's reasoning, kept only so it can be handed back to the same provider in the next request
+ * (codex_subscription: the Responses `reasoning` item with its opaque `encrypted_content`). Never shown,
+ * never sent to another provider; `summary` is the model's own summary text, if any.
+ */
+export const ReasoningItem = z.object({
+  type: z.literal("reasoning"),
+  encryptedContent: z.string().min(1),
+  summary: z.array(z.string()).default([]),
+});
+export type ReasoningItem = z.infer<typeof ReasoningItem>;
+
 /** Items that can appear in the stored transcript. */
-export const TranscriptItem = z.discriminatedUnion("type", [TextItem, FileItem, ToolCallItem, ToolResultItem]);
+export const TranscriptItem = z.discriminatedUnion("type", [TextItem, FileItem, ToolCallItem, ToolResultItem, ReasoningItem]);
 export type TranscriptItem = z.infer<typeof TranscriptItem>;
 
 /** A message handed to a session by `session/enqueue`. */

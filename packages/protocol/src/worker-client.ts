@@ -9,6 +9,7 @@ import { FrameReader } from "./frame-reader.js";
 import { ReadDrain } from "./read-drain.js";
 import type { z } from "zod";
 import { Methods, type MethodDescriptor } from "./methods.js";
+import type { CredentialsParams, CredentialsResult } from "./model-credentials.js";
 import type {
   AckEventsParams,
   CancelParams,
@@ -84,6 +85,7 @@ export class WorkerClient {
    */
   private readonly waiting = new Set<(exit: WorkerExit) => void>();
   private coordinateHandler: Handler<CoordinateParams, CoordinateResult> | null = null;
+  private credentialsHandler: Handler<CredentialsParams, CredentialsResult> | null = null;
 
   /**
    * `drain` (given by `spawnWorker`): an exit is reported only after what the worker wrote before it
@@ -124,6 +126,13 @@ export class WorkerClient {
         return { ok: false, error: err instanceof Error ? err.message : String(err) };
       }
     });
+    // Errors go back as JSON-RPC errors: the worker's provider turns them into a failed model call.
+    connection.onRequest(Methods.credentials.method, async (raw: unknown) => {
+      const parsed = Methods.credentials.params.safeParse(raw);
+      if (!parsed.success) throw new Error(`invalid model/credentials params: ${parsed.error.message}`);
+      if (!this.credentialsHandler) throw new Error(`this host does not serve model/credentials for ${parsed.data.providerType}`);
+      return await this.credentialsHandler(parsed.data);
+    });
     connection.onClose(() => undefined);
     connection.onError(() => undefined);
     connection.listen();
@@ -144,6 +153,10 @@ export class WorkerClient {
   }
   onCoordinate(handler: Handler<CoordinateParams, CoordinateResult>): void {
     this.coordinateHandler = handler;
+  }
+  /** Serves `model/credentials` (model-credentials.ts); without a handler the worker gets an error saying so. */
+  onCredentials(handler: Handler<CredentialsParams, CredentialsResult>): void {
+    this.credentialsHandler = handler;
   }
 
   initialize(params: InitializeParams): Promise<InitializeResult> {

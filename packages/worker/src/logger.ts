@@ -27,6 +27,11 @@ export function redactWorkerLogs(next: Redactor): void {
   redactor = next;
 }
 
+/** The redactor log lines pass (secrets learned later, such as a renewed token, are added to it). */
+export function workerLogRedactor(): Redactor {
+  return redactor;
+}
+
 /**
  * A logger writing pino-compatible JSON lines (`level`, `time`, the bindings, the object's fields, `msg`)
  * to `write`, from `level` up. Not pino itself: the worker logs a handful of lines in its life, and pino

@@ -1,11 +1,12 @@
-import { createRedactor, type InitializeParams, mcpSecretNames, scrubOwnEnviron } from "@starling/protocol";
+import { CODEX_SECRET_NAMES, createRedactor, type InitializeParams, mcpSecretNames, scrubOwnEnviron } from "@starling/protocol";
 import { redactWorkerLogs } from "./logger.js";
 
 /** Names of the session's secrets: `initialize.secrets`, every model's `api_key_env`, MCP servers' secret variables. */
 function keyNames(init: InitializeParams): string[] {
   const models = [init.model, ...Object.values(init.helperModels ?? {})];
   const mcp = Object.values(init.mcpServers ?? {}).flatMap(mcpSecretNames);
-  return [...new Set([...Object.keys(init.secrets ?? {}), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcp])];
+  const codex = models.some((m) => m.provider_type === "codex_subscription") ? Object.values(CODEX_SECRET_NAMES) : [];
+  return [...new Set([...Object.keys(init.secrets ?? {}), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcp, ...codex])];
 }
 
 /** From `initialize` on, worker log lines never carry a model key (from initialize.secrets or this process's env). */

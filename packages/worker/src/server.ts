@@ -13,6 +13,7 @@ import {
 } from "@starling/protocol";
 import type { Session as SessionType } from "@starling/core";
 import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.js";
+import { createCredentialsAsker } from "./credentials.js";
 import { EventPump } from "./event-pump.js";
 import type { WorkerLogger } from "./logger.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
@@ -121,6 +122,7 @@ export class WorkerServer {
           init,
           log: this.log,
           coordinate: (action, payload, signal, ids) => coordinate(action, payload, signal, ids),
+          askCredentials: createCredentialsAsker(this.connection),
           onEvent: (entry) => {
             this.pump.push(entry);
             this.idleGc.activity();

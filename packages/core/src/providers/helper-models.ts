@@ -1,6 +1,7 @@
 import type { ModelConfig } from "@starling/protocol";
 import type { ImageProvider } from "./image-types.js";
 import type { SearchProvider } from "./search-types.js";
+import type { HttpProviderOptions } from "./http-chat-provider.js";
 import { createImageProvider, createProvider, createSearchProvider, isImageProviderType } from "./registry.js";
 import type { ModelProvider } from "./types.js";
 
@@ -44,7 +45,12 @@ export interface HelperModels {
  * ignored) and the session's own model. `env` is where API keys are read (the worker passes
  * `initialize.secrets` merged over its environment).
  */
-export function createHelperModels(main: ModelConfig, helperModels: Readonly<Record<string, ModelConfig>> | undefined, env: NodeJS.ProcessEnv): HelperModels {
+export function createHelperModels(
+  main: ModelConfig,
+  helperModels: Readonly<Record<string, ModelConfig>> | undefined,
+  env: NodeJS.ProcessEnv,
+  providerOptions?: HttpProviderOptions,
+): HelperModels {
   const cache = new Map<string, unknown>();
   const once = <T>(key: string, build: () => T): T => {
     if (!cache.has(key)) cache.set(key, build());
@@ -65,7 +71,7 @@ export function createHelperModels(main: ModelConfig, helperModels: Readonly<Rec
     },
     chat(role) {
       const model = config(role);
-      return once(`chat:${model ? role : "main"}`, () => createProvider(model ?? main, env));
+      return once(`chat:${model ? role : "main"}`, () => createProvider(model ?? main, env, providerOptions));
     },
   };
 }

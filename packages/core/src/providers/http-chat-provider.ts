@@ -1,6 +1,7 @@
 import type { ModelConfig } from "@starling/protocol";
 import { redactSecret, resolveApiKey } from "./api-key.js";
 import type { PostJson } from "./http-post.js";
+import type { AskCredentials } from "./codex/credentials.js";
 import { DEFAULT_CONN_TIMEOUT_SECS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, HttpExchange, statusError } from "./http.js";
 import { readReply, type ReplySink } from "./reply-reader.js";
 import { withRetries } from "./retry.js";
@@ -13,6 +14,10 @@ export interface HttpProviderOptions {
   random?: () => number;
   /** How an http(s) request goes out (default `postJson`: node:http with a keep-alive agent). */
   post?: PostJson;
+  /** The Starling session id (codex_subscription derives its stable prompt-cache key from it). */
+  sessionId?: string;
+  /** Fresher sign-in material from the host (`model/credentials`; codex_subscription). Absent: no host. */
+  askCredentials?: AskCredentials;
 }
 
 /** One chat wire format spoken over HTTP POST (chat completions, Responses, Anthropic Messages). */

@@ -1,6 +1,7 @@
 import type { ModelConfig, ProviderType } from "@starling/protocol";
 import { createAnthropicProvider } from "./anthropic/provider.js";
 import { createBraveSearchProvider } from "./brave-search/provider.js";
+import { createCodexProvider } from "./codex/provider.js";
 import { createChatCompletionsProvider } from "./chat-completions/provider.js";
 import type { HttpProviderOptions } from "./http-chat-provider.js";
 import type { ImageProvider } from "./image-types.js";
@@ -17,6 +18,7 @@ export const providerFactories: Readonly<Partial<Record<ProviderType, ProviderFa
   open_router_completion: (config, env, options) => createChatCompletionsProvider(config, env, options),
   open_router_responses: (config, env, options) => createResponsesProvider(config, env, options),
   claude_code: (config, env, options) => createAnthropicProvider(config, env, options),
+  codex_subscription: (config, env, options) => createCodexProvider(config, env, options),
 };
 
 const IMAGE_TYPES: readonly ProviderType[] = ["openai_image", "openai_image_edit"];

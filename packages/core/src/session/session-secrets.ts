@@ -1,4 +1,4 @@
-import { createRedactor, mcpSecretNames, type InitializeParams, type Redactor } from "@starling/protocol";
+import { CODEX_SECRET_NAMES, createRedactor, mcpSecretNames, type InitializeParams, type Redactor } from "@starling/protocol";
 import type { KnownSecrets } from "../tools/tool-process.js";
 
 export interface SessionSecrets extends KnownSecrets {
@@ -17,7 +17,8 @@ export function sessionSecrets(init: InitializeParams, env: NodeJS.ProcessEnv): 
   const fromInit = init.secrets ?? {};
   const models = [init.model, ...Object.values(init.helperModels ?? {})];
   const mcpNames = Object.values(init.mcpServers ?? {}).flatMap(mcpSecretNames);
-  const named = new Set([...Object.keys(fromInit), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcpNames]);
+  const codex = models.some((m) => m.provider_type === "codex_subscription") ? Object.values(CODEX_SECRET_NAMES) : [];
+  const named = new Set([...Object.keys(fromInit), ...models.flatMap((m) => (m.api_key_env ? [m.api_key_env] : [])), ...mcpNames, ...codex]);
   const values: Record<string, string> = {};
   for (const name of named) {
     const value = fromInit[name] ?? env[name];

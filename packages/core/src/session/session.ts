@@ -1,5 +1,7 @@
 import { waitFor, type Actor } from "xstate";
 import {
+  CODEX_SECRET_NAMES,
+  type Redactor,
   defaultSessionDataDir,
   PROTOCOL_VERSION,
   type ControlResult,
@@ -14,6 +16,7 @@ import {
 import { SessionStore } from "../store/session-store.js";
 import type { OutboxEntry } from "../store/records.js";
 import { createProvider } from "../providers/index.js";
+import type { AskCredentials } from "../providers/codex/credentials.js";
 import type { ModelProvider } from "../providers/types.js";
 import { ToolRuntime } from "../tools/tool-runtime.js";
 import { sessionToolOptions } from "../tools/session-toolset.js";
@@ -31,6 +34,16 @@ import { sessionSecrets } from "./session-secrets.js";
 
 export const DEFAULT_STEP_LIMIT = 200;
 
+/** The asker, with each renewed token and account id added to the session's redactor (tool results never show them). */
+function learnedBy(redactor: Redactor, ask: AskCredentials): AskCredentials {
+  return async (params, signal) => {
+    const answer = await ask(params, signal);
+    redactor.add(CODEX_SECRET_NAMES.accessToken, answer.accessToken);
+    redactor.add(CODEX_SECRET_NAMES.accountId, answer.accountId);
+    return answer;
+  };
+}
+
 export interface SessionOptions {
   init: InitializeParams;
   log: SessionLogger;
@@ -43,6 +56,8 @@ export interface SessionOptions {
   provider?: ModelProvider;
   /** An opened journal (`SessionStore.openOn`); by default the LevelDB under `init.dataDir`. */
   store?: SessionStore;
+  /** Asks the host for a renewed model sign-in (`model/credentials`: codex_subscription); absent without a host. */
+  askCredentials?: AskCredentials;
 }
 
 /** The session LevelDB when `initialize` names no `dataDir` (protocol's `defaultSessionDataDir`: the host's rule). */
@@ -85,7 +100,8 @@ export class Session {
     const { init } = options;
     // The provider is built first: a config it cannot serve must fail before the database is locked.
     const secrets = sessionSecrets(init, options.env ?? process.env);
-    const provider = options.provider ?? createProvider(init.model, secrets.providerEnv);
+    const providerOptions = { sessionId: init.sessionId, ...(options.askCredentials ? { askCredentials: learnedBy(secrets.redactor, options.askCredentials) } : {}) };
+    const provider = options.provider ?? createProvider(init.model, secrets.providerEnv, providerOptions);
     const store = options.store ?? (await SessionStore.open(init.dataDir ?? defaultDataDir(init)));
     store.onEvent(options.onEvent);
     store.onWriteError(({ point, attempt, willRetry, delayMs, err }) => {
@@ -93,7 +109,7 @@ export class Session {
       if (willRetry) options.log.warn({ ...fields, delayMs }, "a session database write failed; retrying");
       else options.log.error(fields, "a session database write failed; giving up on this write");
     });
-    const toolset = sessionToolOptions(init, secrets.providerEnv);
+    const toolset = sessionToolOptions(init, secrets.providerEnv, providerOptions);
     // The MCP client (and its SDK) is loaded only by sessions that have MCP servers.
     const mcp =
       !options.tools && init.mcpServers && Object.keys(init.mcpServers).length

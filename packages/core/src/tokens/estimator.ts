@@ -29,6 +29,8 @@ function estimatorOf(name: string, count: CountText, files: FileTokenCounter): T
         if (item.type === "text") tokens += count(item.text);
         else if (item.type === "tool_result") tokens += count(item.content);
         else if (item.type === "tool_call") tokens += count(item.name) + count(item.arguments);
+        // Opaque ciphertext (codex reasoning handed back): its length is all there is to go by.
+        else if (item.type === "reasoning") tokens += heuristicCount(item.encryptedContent) + count(item.summary.join("\n"));
         else tokens += files(item);
       }
       cache.set(message, tokens);

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { InitializeParams, ModelCapability, ModelConfig } from "@starling/protocol";
 import { createHelperModels, type HelperModels } from "../providers/helper-models.js";
+import type { HttpProviderOptions } from "../providers/http-chat-provider.js";
 import { skillLoadTool } from "../skills/skill-load.js";
 import { builtinTools } from "./builtin-tools.js";
 import type { AnyTool } from "./define-tool.js";
@@ -35,8 +36,8 @@ export interface SessionToolset {
  * ToolRuntime options for a worker session: its catalog, address policy and helper models (built
  * from `initialize.helperModels`, keys read from `env`).
  */
-export function sessionToolOptions(init: InitializeParams, env: NodeJS.ProcessEnv): Pick<SessionToolset, "tools" | "network" | "helpers"> {
-  const helpers = createHelperModels(init.model, init.helperModels, env);
+export function sessionToolOptions(init: InitializeParams, env: NodeJS.ProcessEnv, providerOptions?: HttpProviderOptions): Pick<SessionToolset, "tools" | "network" | "helpers"> {
+  const helpers = createHelperModels(init.model, init.helperModels, env, providerOptions);
   const { tools, network } = sessionToolset({ ...init, helpers });
   return { tools, network, helpers };
 }

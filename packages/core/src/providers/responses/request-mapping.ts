@@ -13,6 +13,7 @@ export type InputPart =
 
 export type InputItem =
   | { type: "message"; role: "user" | "assistant"; content: InputPart[] }
+  | { type: "reasoning"; summary: Array<{ type: "summary_text"; text: string }>; encrypted_content: string }
   | { type: "function_call"; call_id: string; name: string; arguments: string }
   | { type: "function_call_output"; call_id: string; output: string };
 
@@ -51,7 +52,7 @@ export async function responsesRequestBody(config: ModelConfig, request: ModelRe
   return jsonBody({ model: config.model_name, ...responsesOptions(config, request) }, [["input", input], ...tools]);
 }
 
-function responsesTool(tool: ToolSchema): NonNullable<ResponsesRequest["tools"]>[number] {
+export function responsesTool(tool: ToolSchema): NonNullable<ResponsesRequest["tools"]>[number] {
   return { type: "function", ...mapTool(tool).function };
 }
 
@@ -65,14 +66,25 @@ function responsesOptions(config: ModelConfig, request: ModelRequest): Omit<Resp
   return options;
 }
 
-async function mapMessage(message: TranscriptMessage, config: ModelConfig): Promise<InputItem[]> {
+/**
+ * One stored message as Responses input items. `keepReasoning` (codex_subscription): an assistant
+ * message's reasoning items go back first, as `reasoning` items with their `encrypted_content` (the
+ * server needs them to carry its reasoning across tool calls with `store: false`); otherwise they are left out.
+ */
+export async function mapMessage(message: TranscriptMessage, config: ModelConfig, keepReasoning = false): Promise<InputItem[]> {
   const assistant = message.role === "assistant";
   const textType = assistant ? "output_text" : "input_text";
   const parts: InputPart[] = [];
   const calls: InputItem[] = [];
   const outputs: InputItem[] = [];
+  const reasoning: InputItem[] = [];
   for (const item of message.content) {
     switch (item.type) {
+      case "reasoning":
+        if (keepReasoning && assistant) {
+          reasoning.push({ type: "reasoning", summary: item.summary.map((text) => ({ type: "summary_text", text })), encrypted_content: item.encryptedContent });
+        }
+        break;
       case "text":
         if (item.text !== "") parts.push({ type: textType, text: item.text });
         break;
@@ -93,7 +105,7 @@ async function mapMessage(message: TranscriptMessage, config: ModelConfig): Prom
       return text ? [userMessage([{ type: "input_text", text: `${SUMMARY_PREFIX}\n${text}` }])] : [];
     }
     case "assistant":
-      return [...(parts.length > 0 ? [{ type: "message" as const, role: "assistant" as const, content: parts }] : []), ...calls, ...outputs];
+      return [...reasoning, ...(parts.length > 0 ? [{ type: "message" as const, role: "assistant" as const, content: parts }] : []), ...calls, ...outputs];
     case "tool":
       return [...outputs, ...(parts.length > 0 ? [userMessage([{ type: "input_text", text: "The tools above returned these files:" }, ...parts])] : [])];
     case "user": {

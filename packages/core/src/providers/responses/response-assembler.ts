@@ -12,6 +12,14 @@ interface PartialItem {
   name: string;
   text: string;
   arguments: string;
+  /** A reasoning item's opaque `encrypted_content` and its summary texts. */
+  encrypted: string;
+  summary: string[];
+}
+
+export interface AssemblerOptions {
+  /** Keep reasoning items that carry `encrypted_content` (as `reasoning` items, handed back next request: codex_subscription). */
+  keepReasoning?: boolean;
 }
 
 /**
@@ -29,7 +37,10 @@ export class ResponseAssembler {
   private status: string | undefined;
   private done = false;
 
-  constructor(private readonly onDelta?: (text: string) => void) {}
+  constructor(
+    private readonly onDelta?: (text: string) => void,
+    private readonly options: AssemblerOptions = {},
+  ) {}
 
   addEvent(json: unknown): void {
     const event = parseWire(responsesWire().WireEvent, json, "stream event");
@@ -79,13 +90,16 @@ export class ResponseAssembler {
     const items = this.final?.map(fromWire) ?? [...this.items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
     const content: TranscriptItem[] = [];
     for (const partial of items) {
+      if (partial.type === "reasoning" && partial.encrypted && this.options.keepReasoning) {
+        content.push({ type: "reasoning", encryptedContent: partial.encrypted, summary: partial.summary });
+      }
       if (partial.type === "message" && partial.text) content.push({ type: "text", text: partial.text });
       if (partial.type === "function_call") {
         if (!partial.callId || !partial.name) throw new ProviderError("server", "the model sent a function_call without call_id or name");
         content.push({ type: "tool_call", id: partial.callId, name: partial.name, arguments: partial.arguments.trim() === "" ? "{}" : partial.arguments });
       }
     }
-    if (content.length === 0) throw new ProviderError("server", `the model returned an empty reply (status: ${this.status ?? "none"})`);
+    if (!content.some((item) => item.type !== "reasoning")) throw new ProviderError("server", `the model returned an empty reply (status: ${this.status ?? "none"})`);
     return { content, ...(this.usage ? { usage: mapResponsesUsage(this.usage) } : {}), ...(this.status ? { finishReason: this.status } : {}) };
   }
 
@@ -99,13 +113,15 @@ export class ResponseAssembler {
     existing.name ||= incoming.name;
     if (incoming.text) existing.text = incoming.text;
     if (incoming.arguments) existing.arguments = incoming.arguments;
+    if (incoming.encrypted) existing.encrypted = incoming.encrypted;
+    if (incoming.summary.length) existing.summary = incoming.summary;
   }
 
   private itemAt(index: number | null | undefined, type: string): PartialItem {
     const key = index ?? Math.max(-1, ...this.items.keys());
     let item = this.items.get(key);
     if (!item) {
-      item = { type, id: "", callId: "", name: "", text: "", arguments: "" };
+      item = { type, id: "", callId: "", name: "", text: "", arguments: "", encrypted: "", summary: [] };
       this.items.set(key, item);
     }
     return item;
@@ -126,6 +142,8 @@ function fromWire(item: WireItem): PartialItem {
     name: item.name ?? "",
     text: messageText(item),
     arguments: typeof args === "string" ? args : args === undefined || args === null ? "" : JSON.stringify(args),
+    encrypted: item.encrypted_content ?? "",
+    summary: (item.summary ?? []).flatMap((part) => (part.text ? [part.text] : [])),
   };
 }
 

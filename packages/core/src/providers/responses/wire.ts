@@ -23,6 +23,9 @@ export const responsesWire = lazySchema(() => {
     call_id: z.string().nullish(),
     name: z.string().nullish(),
     arguments: z.unknown().optional(),
+    // Reasoning items (codex_subscription asks for `reasoning.encrypted_content`).
+    encrypted_content: z.string().nullish(),
+    summary: z.array(z.looseObject({ text: z.string().nullish() })).nullish(),
   });
 
   const WireError = z.union([z.string(), z.looseObject({ code: z.unknown().optional(), message: z.string().nullish() })]);
