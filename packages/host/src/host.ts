@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type pino from "pino";
-import { IdleCollector, type ModelConfig } from "@starling/protocol";
+import { IdleCollector, type CredentialsParams, type ModelConfig } from "@starling/protocol";
 import { upgradeWorkdir } from "@starling/workdir-migrations";
 import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
@@ -22,7 +22,8 @@ import { restartPolicyFromEnv } from "./sessions/backoff.js";
 import { HostStore } from "./state/host-store.js";
 import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
-import { adoptHostSecrets } from "./security/host-secrets.js";
+import { adoptHostSecrets, hostRedactor } from "./security/host-secrets.js";
+import { CodexAuthority } from "./models/codex-auth.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { secretFilePaths } from "./security/worker-security.js";
 import { workerCommand, workerStartWarning } from "./worker-path.js";
@@ -39,6 +40,20 @@ export interface RunningHost {
   log: pino.Logger;
   /** Graceful stop: no new updates, workers checkpoint and exit, outbox flushed. */
   stop(): Promise<void>;
+}
+
+/** The ChatGPT sign-in owner when a model is codex_subscription (read on the first codex session's start). */
+function codexAuthority(config: StarlingConfig, env: NodeJS.ProcessEnv): { codexAuth?: CodexAuthority } {
+  const codex = Object.values(config.models).find((m) => m.provider_type === "codex_subscription");
+  if (!codex) return {};
+  const timeoutMs = Math.max(1, codex.conn_timeout ?? 120) * 1000;
+  return {
+    codexAuth: new CodexAuthority(env, {
+      ...(codex.api_key_env ? { apiKeyEnv: codex.api_key_env } : {}),
+      timeoutMs,
+      learned: (name, value) => hostRedactor().add(name, value),
+    }),
+  };
 }
 
 export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJS.ProcessEnv, secretFiles: readonly string[] = []): HostSettings {
@@ -69,6 +84,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
       },
       hiddenPaths: secretFilePaths(secretFiles),
     },
+    ...codexAuthority(config, env),
     secrets: secretValues(config, env),
     // The snapshot probe runs under what workers get (workerEnvironment): no preloads, no inspector.
     workerCommand: workerCommand(config.agent_server?.path, workerNodeOptions(env.NODE_OPTIONS).value),
@@ -157,6 +173,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           audit.onEvent(sessionId, event);
           relay.relay(sessionId, event);
         },
+        ...(settings.codexAuth ? { credentials: (params: CredentialsParams) => settings.codexAuth!.credentials(params) } : {}),
         coordinate: (sessionId, params) =>
           handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),
       });

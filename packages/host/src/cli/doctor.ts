@@ -6,6 +6,8 @@ import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
 import { storeHealthCheck } from "../state/store-health.js";
+import { findCodexAuth } from "../models/codex-auth.js";
+import { jwtExpiresAtMs } from "@starling/protocol";
 
 export interface Check {
   name: string;
@@ -77,6 +79,10 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
     });
   }
   for (const [alias, model] of Object.entries(config.models)) {
+    if (model.provider_type === "codex_subscription") {
+      checks.push(codexCheck(alias, model.api_key_env, env, envRead.path));
+      continue;
+    }
     const key = secret(model.api_key_env);
     if (model.api_key_env && !key) {
       const chat = model.capabilities.includes("chat");
@@ -184,4 +190,23 @@ function print(checks: Check[]): void {
   }
   const failed = checks.filter((c) => c.status === "fail").length;
   process.stdout.write(failed ? `${failed} problem${failed > 1 ? "s" : ""} found\n` : "all checks passed\n");
+}
+
+/** A codex_subscription model: a ChatGPT sign-in is found (where it looked otherwise); nothing is sent to OpenAI. */
+function codexCheck(alias: string, apiKeyEnv: string | undefined, env: NodeJS.ProcessEnv, envFile: string): Check {
+  try {
+    const found = findCodexAuth(env, apiKeyEnv);
+    const where = found.source.kind === "file" ? `${found.source.label} (${found.source.path})` : found.source.label;
+    const expiresAt = jwtExpiresAtMs(found.accessToken);
+    const expiry = expiresAt === undefined ? "" : expiresAt > Date.now() ? `, token valid until ${new Date(expiresAt).toISOString()}` : ", token expired";
+    const refresh = found.refreshToken ? "; the host refreshes it" : "; no refresh token: sign in again when it expires";
+    return { name: `model ${alias}`, status: found.refreshToken || (expiresAt ?? Infinity) > Date.now() ? "ok" : "fail", detail: `ChatGPT sign-in from ${where}${expiry}${refresh}` };
+  } catch (err) {
+    return {
+      name: `model ${alias}`,
+      status: "fail",
+      detail: err instanceof Error ? err.message : String(err),
+      next: `run \`codex login\` as the user Starling runs as, or set CODEX_HOME or CODEX_AUTH_JSON in ${envFile}`,
+    };
+  }
 }

@@ -29,7 +29,10 @@ export function buildLaunch(
   const workspace = conversationDir(settings.workdir, conversation.id);
   const mode = conversation.sandboxOverride ?? settings.sandbox.mode;
   const mcpServers = conversationMcpServers(settings, conversation);
-  const secrets = { ...modelSecrets(settings, [model, ...Object.values(settings.helperModels)]), ...mcpSecrets(settings, mcpServers) };
+  const models = [model, ...Object.values(settings.helperModels)];
+  // A codex session gets the current access token and account id; the refresh token stays here (models/codex-auth.ts).
+  const codex = settings.codexAuth && models.some((m) => m.provider_type === "codex_subscription") ? settings.codexAuth.secrets() : {};
+  const secrets = { ...modelSecrets(settings, models), ...mcpSecrets(settings, mcpServers), ...codex };
   return {
     init: {
       protocolVersion: PROTOCOL_VERSION,

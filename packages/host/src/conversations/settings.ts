@@ -2,6 +2,7 @@ import type { McpServerConfig } from "@starling/config";
 import type { ModelConfig, ToolSandbox } from "@starling/protocol";
 import type { SandboxMode } from "../state/records.js";
 import type { LimitSettings } from "./inbound-limits.js";
+import type { CodexAuthority } from "../models/codex-auth.js";
 
 /** What the conversation layer needs from the config, already resolved (mapped in host.ts). */
 export interface HostSettings {
@@ -24,6 +25,8 @@ export interface HostSettings {
     /** The config file and env file (and their real paths): masked inside the bubblewrap sandbox. */
     hiddenPaths?: string[];
   };
+  /** The ChatGPT sign-in of the codex_subscription models (absent when the config has none). */
+  codexAuth?: CodexAuthority;
   /** Values of every secret the config names (`*_env`), read once at start; the worker gets only its model keys. */
   secrets?: Record<string, string>;
   /** argv prefix that starts a worker, e.g. [process.execPath, ".../packages/worker/dist/main.js"]. */

@@ -1,5 +1,5 @@
 import type pino from "pino";
-import type { CoordinateParams, CoordinateResult, InitializeParams, SessionEvent } from "@starling/protocol";
+import type { CoordinateParams, CoordinateResult, CredentialsParams, CredentialsResult, InitializeParams, SessionEvent } from "@starling/protocol";
 import type { HostStore, HostTransaction } from "../state/host-store.js";
 import type { RestartPolicy } from "./backoff.js";
 
@@ -63,6 +63,8 @@ export interface SupervisorOptions {
   onGiveUp?(sessionId: string, failures: number, lastError: string, tx: HostTransaction): void;
   /** host/coordinate requests from a worker (user_tell, update_plan…). */
   coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
+  /** `model/credentials` from a worker (a renewed codex_subscription token); absent: the worker is told this host does not serve it. */
+  credentials?(params: CredentialsParams): Promise<CredentialsResult>;
   /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */
   restart?: Partial<RestartPolicy>;
   /** How long `initialize` may take before the worker counts as failed to start (default 30 s). */

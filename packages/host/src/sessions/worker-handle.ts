@@ -6,6 +6,8 @@ import {
   WorkerRequestError,
   type CoordinateParams,
   type CoordinateResult,
+  type CredentialsParams,
+  type CredentialsResult,
   type InitializeParams,
   type InitializeResult,
   type SessionEventParams,
@@ -25,6 +27,7 @@ export interface WorkerHandleOptions {
   log: pino.Logger;
   onEvent(handle: WorkerHandle, params: SessionEventParams): void;
   coordinate(params: CoordinateParams): Promise<CoordinateResult>;
+  credentials?(params: CredentialsParams): Promise<CredentialsResult>;
   /** A pre-started worker (warm-spares.ts) to use instead of spawning one. */
   spare?: SpareWorker | null;
 }
@@ -86,6 +89,7 @@ export class WorkerHandle {
       log: options.log,
     });
     this.client.onCoordinate((params) => options.coordinate(params));
+    if (options.credentials) this.client.onCredentials(options.credentials);
   }
 
   static spawn(options: WorkerHandleOptions): WorkerHandle {

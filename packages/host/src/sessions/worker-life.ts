@@ -98,6 +98,7 @@ export class WorkerLives {
         log: r.log,
         onEvent: (h, params) => r.enqueueEvent(h, params),
         coordinate: (params) => r.ctx.options.coordinate(r.id, params),
+        ...(r.ctx.options.credentials ? { credentials: r.ctx.options.credentials } : {}),
         spare: r.ctx.takeSpare?.(launch),
       });
       handle = spawned;
