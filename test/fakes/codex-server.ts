@@ -27,6 +27,8 @@ export interface CodexRequest {
   frame: Record<string, unknown>;
 }
 
+export type TokenFilter = string[] | ((token: string) => boolean) | undefined;
+
 export type CodexResponder = (request: CodexRequest) => CodexReply;
 
 export interface FakeCodex {
@@ -43,12 +45,12 @@ export interface FakeCodex {
   closed: number;
   /** Sockets currently open. */
   open(): number;
-  /** Tokens accepted from now on (undefined: any). */
-  acceptTokens(tokens: string[] | undefined): void;
+  /** Tokens accepted from now on: a list or a test (undefined: any). */
+  acceptTokens(tokens: TokenFilter): void;
   close(): Promise<void>;
 }
 
-export async function startFakeCodex(opts: { responder: CodexResponder; acceptTokens?: string[] }): Promise<FakeCodex> {
+export async function startFakeCodex(opts: { responder: CodexResponder; acceptTokens?: TokenFilter }): Promise<FakeCodex> {
   let accepted = opts.acceptTokens;
   const requests: CodexRequest[] = [];
   const handshakes: IncomingHttpHeaders[] = [];
@@ -59,7 +61,8 @@ export async function startFakeCodex(opts: { responder: CodexResponder; acceptTo
   http.on("upgrade", (req, socket, head) => {
     handshakes.push(req.headers);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!token || (accepted && !accepted.includes(token))) {
+    const ok = !accepted ? true : typeof accepted === "function" ? accepted(token ?? "") : accepted.includes(token ?? "");
+    if (!token || !ok) {
       state.refused++;
       const body = JSON.stringify({ error: { message: "Your authentication token has expired. Please try signing in again.", code: "token_expired" } });
       socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
