@@ -34,6 +34,8 @@ export function secretChecks(config: RawConfig, env: Env): CheckResult {
   const check = (model: unknown, at: string, required: boolean) => {
     const name = asRecord(model).api_key_env;
     if (typeof name !== "string" || !ENV_NAME.test(name)) return;
+    // codex_subscription's sign-in is usually an auth.json; the variable is only a fallback (`starling doctor` checks both).
+    if (asRecord(model).provider_type === "codex_subscription") return;
     const problem = missing(env, name);
     if (!problem) return;
     if (required) out.errors.push(`${at}.api_key_env: ${problem}`);

@@ -22,6 +22,9 @@ describe("provider_type checks: a model the worker cannot run never loads silent
     const raw = example();
     raw.models.codex = { ...model("codex_subscription", ["chat", "image_in"]), url: "https://chatgpt.com/backend-api/codex/responses", reasoning: { effort: "medium" } };
     expect(errorsOf(raw)).toEqual([]);
+    raw.models.codex.api_key_env = "UNSET_CHATGPT_TOKEN"; // a fallback to auth.json, not a required key
+    expect(errorsOf(raw)).toEqual([]);
+    expect(warningsOf(raw).filter((w) => w.includes("UNSET_CHATGPT_TOKEN"))).toEqual([]);
     raw.models.codex.url = "ftp://chatgpt.com/backend-api/codex/responses";
     expect(errorsOf(raw)).toEqual([expect.stringMatching(/^models\.codex\.url: codex_subscription needs an https:\/\/, http:\/\/, wss:\/\/ or ws:\/\/ URL/)]);
     raw.models.codex = { provider_type: "codex_subscription", url: "https://chatgpt.com/backend-api/codex/responses" };

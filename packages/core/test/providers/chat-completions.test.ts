@@ -240,10 +240,12 @@ describe("createProvider configuration", () => {
     expect(fake.requests[0]?.headers["authorization"]).toBeUndefined();
   });
 
-  it("throws kind config for provider types not implemented yet", () => {
-    const config = createModelConfig("https://chatgpt.com/backend-api/codex/responses", { provider_type: "codex_subscription" });
-    expect(() => createProvider(config, ENV)).toThrow(ProviderError);
-    expect(() => createProvider(config, ENV)).toThrow(/codex_subscription.*not supported/);
+  it("builds codex_subscription (no key needed until a call), and throws kind config for a type that cannot chat", () => {
+    const codex = createModelConfig("https://chatgpt.com/backend-api/codex/responses", { provider_type: "codex_subscription" });
+    expect(createProvider(codex, ENV).config).toBe(codex);
+    const brave = createModelConfig("https://api.search.brave.com/res/v1/web/search", { provider_type: "brave_search" });
+    expect(() => createProvider(brave, ENV)).toThrow(ProviderError);
+    expect(() => createProvider(brave, ENV)).toThrow(/brave_search.*is a web search service/);
   });
 
   it("never puts the key into error messages, even when the server echoes it", async () => {

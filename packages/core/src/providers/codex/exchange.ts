@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { extraCaList } from "@starling/protocol";
 import type { ModelResponse } from "../types.js";
 import { ProviderError } from "../types.js";
 import { describeUrl, kindForStatus, statusError } from "../http.js";
@@ -43,11 +44,13 @@ export async function codexExchange(request: CodexExchange): Promise<ModelRespon
   const { signal } = request;
   if (signal.aborted) throw abortedError(signal);
   const WebSocket = (await loadWs()).default;
+  // A private CA (STARLING_EXTRA_CA_CERTS) applies here as to https model calls.
+  const ca = request.url.startsWith("wss:") ? extraCaList((await import("node:tls")).default.rootCertificates) : undefined;
   if (signal.aborted) throw abortedError(signal);
   const where = describeUrl(request.url);
   return new Promise<ModelResponse>((resolve, reject) => {
     const assembler = new ResponseAssembler(request.onDelta, { keepReasoning: true });
-    const socket = new WebSocket(request.url, { headers: request.headers, perMessageDeflate: false, followRedirects: false });
+    const socket = new WebSocket(request.url, { headers: request.headers, perMessageDeflate: false, followRedirects: false, ...(ca ? { ca } : {}) });
     let settled = false;
     let idleTimer: NodeJS.Timeout | undefined;
     const connTimer = setTimeout(
