@@ -23,7 +23,7 @@ import { HostStore } from "./state/host-store.js";
 import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
 import { adoptHostSecrets, hostRedactor } from "./security/host-secrets.js";
-import { CodexAuthority } from "./models/codex-auth.js";
+import { CodexAuthority, codexAuthCandidates } from "./models/codex-auth.js";
 import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { secretFilePaths } from "./security/worker-security.js";
 import { workerCommand, workerStartWarning } from "./worker-path.js";
@@ -42,9 +42,12 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
+const codexModel = (config: StarlingConfig) => Object.values(config.models).find((m) => m.provider_type === "codex_subscription");
+const hasCodexModel = (config: StarlingConfig): boolean => codexModel(config) !== undefined;
+
 /** The ChatGPT sign-in owner when a model is codex_subscription (read on the first codex session's start). */
 function codexAuthority(config: StarlingConfig, env: NodeJS.ProcessEnv): { codexAuth?: CodexAuthority } {
-  const codex = Object.values(config.models).find((m) => m.provider_type === "codex_subscription");
+  const codex = codexModel(config);
   if (!codex) return {};
   const timeoutMs = Math.max(1, codex.conn_timeout ?? 120) * 1000;
   return {
@@ -82,7 +85,8 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
         ...(config.sandbox.cpu_limit_seconds === null ? {} : { cpuSeconds: config.sandbox.cpu_limit_seconds }),
         ...(config.sandbox.file_size_limit_mb === null ? {} : { fileSizeMb: config.sandbox.file_size_limit_mb }),
       },
-      hiddenPaths: secretFilePaths(secretFiles),
+      // A ChatGPT sign-in (auth.json) is as secret as the env file, wherever CODEX_HOME puts it.
+      hiddenPaths: secretFilePaths([...secretFiles, ...(hasCodexModel(config) ? codexAuthCandidates(env).map((c) => c.path) : [])]),
     },
     ...codexAuthority(config, env),
     secrets: secretValues(config, env),

@@ -102,3 +102,22 @@ describe("codex_subscription sign-in on the host", () => {
     expect(readdirSync(dir)).toEqual(["auth.json"]);
   });
 });
+
+describe("codex_subscription sign-in and the tool sandbox", () => {
+  it("masks every auth.json candidate that exists inside bubblewrap, as it masks the env file", async () => {
+    const { parseConfig } = await import("@starling/config");
+    const { hostSettings } = await import("../../src/host.js");
+    const codexHome = join(dir, "etc-codex");
+    const auth = authJson(join(codexHome, "auth.json"), { access_token: chatgptToken(ACCOUNT, 3600, "sandbox"), account_id: ACCOUNT });
+    const model = (provider_type: string) => ({ provider_type, model_name: "m", url: provider_type === "codex_subscription" ? "wss://example.test/codex" : "http://127.0.0.1:9/v1/chat/completions", capabilities: ["chat"] });
+    const configOf = (provider_type: string) => {
+      const loaded = parseConfig({ version: "0.4", models: { main: model(provider_type) }, channels: [{ kind: "telegram", id: "tg", bot_token_env: "TG_TOKEN" }] }, { checkSecrets: false });
+      if (!loaded.ok) throw new Error(loaded.errors.join("\n"));
+      return loaded.config;
+    };
+    const env = { CODEX_HOME: codexHome, HOME: join(dir, "no-home") };
+    expect(hostSettings(configOf("codex_subscription"), join(dir, "workdir"), env).sandbox.hiddenPaths).toContain(auth);
+    // Without a codex model the operator's auth.json is none of Starling's business.
+    expect(hostSettings(configOf("open_router_completion"), join(dir, "workdir"), env).sandbox.hiddenPaths).not.toContain(auth);
+  });
+});
