@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, createReadStream, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
@@ -102,8 +102,15 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     if (path === ".") throw new HttpError(400, "invalid_request", "path: name the file to write (…/workspace/file?path=notes/a.txt)", "path");
     const target = convs.workspaceFile(conversation, path, false);
     if (!Buffer.isBuffer(req.body)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
+    if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new HttpError(400, "invalid_path", `path: "${path}" is a folder; name a file in it`, "path");
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, req.body);
+    // O_NOFOLLOW: a symlink put there since the check is not followed out of the workspace.
+    const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeFileSync(fd, req.body);
+    } finally {
+      closeSync(fd);
+    }
     return reply.code(201).send({ path: relative(convs.workspaceDir(conversation), target), size: req.body.length });
   });
 }

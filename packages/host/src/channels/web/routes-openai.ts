@@ -31,9 +31,10 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     if (!conv && !convs.modelAliases().includes(body.model)) {
       throw new HttpError(404, "model_not_found", `model: "${body.model}" is neither conv:<conversation id> nor a model alias (${convs.modelAliases().join(", ")})`, "model");
     }
-    const conversation = conv ? await convs.get(conv[1]!) : await convs.create(undefined, body.model);
-    const idempotencyKey = req.headers["idempotency-key"];
-    const posted = await convs.post(conversation, text, typeof idempotencyKey === "string" ? idempotencyKey : undefined, []);
+    const header = req.headers["idempotency-key"];
+    const idempotencyKey = typeof header === "string" ? header : undefined;
+    const conversation = conv ? await convs.get(conv[1]!) : await convs.createKeyed(idempotencyKey, body.model);
+    const posted = await convs.post(conversation, text, idempotencyKey, []);
     if (posted.status === "refused") throw new HttpError(429, "rate_limit_exceeded", "the message was refused by a limit (see the conversation's events); retry later");
     if (posted.status === "command") {
       return reply.send(completion(conversation.id, `cmd-${posted.eventId}`, conversation.modelAlias ?? body.model, posted.reply ?? ""));

@@ -20,7 +20,7 @@ export function pageRoutes(app: FastifyInstance): void {
     reply.header("content-type", "text/html; charset=utf-8").header("content-security-policy", csp).send(readFileSync(`${PAGE_DIR}index.html`)),
   );
   app.get<{ Params: { name: string } }>("/assets/:name", async (req, reply) => {
-    const asset = ASSETS[req.params.name];
+    const asset = Object.hasOwn(ASSETS, req.params.name) ? ASSETS[req.params.name] : undefined;
     if (!asset) return reply.code(404).send({ error: { code: "not_found", message: `no asset ${req.params.name}` } });
     return reply.header("content-type", `${asset.type}; charset=utf-8`).header("cache-control", "no-cache").send(readFileSync(asset.file));
   });

@@ -47,6 +47,10 @@ export const ChatCompletionRequest = z
 
 /** Parses `value` or throws a 400 naming the first bad field (`text: expected string`). */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "body"): z.output<S> {
+  // A body fastify did not parse as JSON (text/plain, a form, raw bytes) arrives as a string or Buffer.
+  if (where === "body" && (typeof value === "string" || Buffer.isBuffer(value))) {
+    throw new HttpError(415, "unsupported_media_type", "body: send JSON with Content-Type: application/json");
+  }
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

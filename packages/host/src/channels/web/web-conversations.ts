@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, realpathSync } from "node:fs";
+import { lstatSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
@@ -86,6 +86,21 @@ export class WebConversations {
     return conversation;
   }
 
+  /**
+   * The conversation of an OpenAI request with a model alias: a new one, or with an `Idempotency-Key`
+   * the one its first attempt created (a retry must not start a second conversation and turn).
+   */
+  async createKeyed(idempotencyKey: string | undefined, model: string): Promise<ConversationRecord> {
+    if (idempotencyKey === undefined) return this.create(undefined, model);
+    return this.inLane(`keyed:${idempotencyKey}`, async () => {
+      const known = await this.webLog.keyedConversation(idempotencyKey);
+      if (known !== undefined) return this.get(known);
+      const conversation = await this.create(undefined, model);
+      await this.webLog.setKeyedConversation(idempotencyKey, conversation.id);
+      return conversation;
+    });
+  }
+
   async update(conversation: ConversationRecord, patch: { title?: string; model?: string }): Promise<void> {
     if (patch.model !== undefined && !this.modelAliases().includes(patch.model)) throw unknownModel(patch.model, this.modelAliases());
     if (patch.title !== undefined) await this.webLog.setMeta(conversation.id, { ...(await this.webLog.meta(conversation.id)), title: patch.title });
@@ -131,12 +146,13 @@ export class WebConversations {
     const id = messageId ?? randomUUID();
     return this.inLane(conversation.id, async () => {
       const known = await this.webLog.userEvent(conversation.id, id);
-      const command = COMMAND.exec(text.trim());
-      if (command && known === undefined) {
-        const { eventId } = await this.webLog.storeUser({ conversationId: conversation.id, messageId: id, text, attachments: [], at: new Date().toISOString() });
-        await this.webLog.admitted(conversation.id, id);
-        this.written(conversation.id);
-        const reply = await this.command(conversation, command[1]!.toLowerCase(), (command[2] ?? "").trim());
+      if (COMMAND.test(text.trim())) {
+        // Stored with a pending mark until it has run: a retry (same id) or the next start runs one that
+        // never did; once it ran, a retry is a duplicate. A command never goes to the model as a message.
+        if (known !== undefined && !(await this.webLog.isPending(conversation.id, id))) return { messageId: id, eventId: known, status: "duplicate" };
+        const { eventId, stored } = await this.webLog.storeUser({ conversationId: conversation.id, messageId: id, text, attachments: [], at: new Date().toISOString() });
+        if (stored) this.written(conversation.id);
+        const reply = await this.runStoredCommand(conversation, { conversationId: conversation.id, messageId: id, text, attachments: [], at: "" });
         return { messageId: id, eventId, status: "command", reply: reply.text };
       }
       for (const path of attachments) this.workspaceFile(conversation, path);
@@ -153,11 +169,20 @@ export class WebConversations {
     const pending = await this.webLog.pending();
     for (const p of pending) {
       const conversation = this.store.conversation(p.conversationId);
-      if (conversation) await this.admit(conversation, p);
-      else await this.webLog.admitted(p.conversationId, p.messageId);
+      if (!conversation) await this.webLog.admitted(p.conversationId, p.messageId);
+      else if (COMMAND.test(p.text.trim())) await this.runStoredCommand(conversation, p);
+      else await this.admit(conversation, p);
     }
     if (pending.length) this.log.info({ messages: pending.length }, "admitted web messages stored before a restart");
     return pending.length;
+  }
+
+  /** Runs a stored command message, then drops its pending mark (a crash in between runs it again, as Telegram re-delivers). */
+  private async runStoredCommand(conversation: ConversationRecord, p: PendingMessage): Promise<CommandReply> {
+    const command = COMMAND.exec(p.text.trim())!;
+    const reply = await this.command(conversation, command[1]!.toLowerCase(), (command[2] ?? "").trim());
+    await this.webLog.admitted(conversation.id, p.messageId);
+    return reply;
   }
 
   private async admit(conversation: ConversationRecord, p: PendingMessage): Promise<PostResult["status"]> {
@@ -179,17 +204,24 @@ export class WebConversations {
   /** A path inside the conversation's workspace (symlinks resolved), or a 400/404 saying why not. */
   workspaceFile(conversation: ConversationRecord, path: string, mustExist = true): string {
     const root = realpathSync(this.workspaceDir(conversation));
+    if (path.includes("\0")) throw new HttpError(400, "invalid_path", "path: contains a NUL character", "path");
     if (isAbsolute(path)) throw new HttpError(400, "invalid_path", `path: "${path}" must be relative to the workspace`, "path");
     const full = resolve(root, path);
     const lexical = relative(root, full);
     if (lexical.startsWith("..") || isAbsolute(lexical)) throw new HttpError(400, "invalid_path", `path: "${path}" leaves the workspace`, "path");
-    // A new file: its nearest existing folder must be inside (a symlink out is caught there).
+    // A new file: its nearest existing entry must be inside (a symlink out is caught there). A symlink
+    // that leads nowhere counts as existing: writing through it would create its target, wherever that is.
     let existing = full;
-    while (!existsSync(existing)) {
+    while (!lexists(existing)) {
       if (mustExist) throw new HttpError(404, "not_found", `path: no file "${path}" in the workspace`, "path");
       existing = dirname(existing);
     }
-    const real = realpathSync(existing);
+    let real: string;
+    try {
+      real = realpathSync(existing);
+    } catch {
+      throw new HttpError(400, "invalid_path", `path: "${path}" goes through a symlink that leads nowhere`, "path");
+    }
     const rel = relative(root, real);
     if (rel.startsWith("..") || isAbsolute(rel)) throw new HttpError(400, "invalid_path", `path: "${path}" leaves the workspace`, "path");
     return real === existing ? full : resolve(real, relative(existing, full));
@@ -207,6 +239,16 @@ export class WebConversations {
       if (this.lanes.get(key) === tail) this.lanes.delete(key);
     });
     return run;
+  }
+}
+
+/** Whether `path` names an entry, a dangling symlink included (existsSync follows links). */
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -45,6 +45,7 @@ const K = {
   pending: (conv: string, messageId: string) => `pending:${conv}:${messageId}`,
   moved: (outboxSeq: number) => `moved:${pad(outboxSeq)}`,
   meta: (conv: string) => `meta:${conv}`,
+  keyed: (idempotencyKey: string) => `keyed:${idempotencyKey}`,
 };
 
 type Batch = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
@@ -125,6 +126,11 @@ export class WebLog {
     await this.db.del(K.pending(conversationId, messageId));
   }
 
+  /** Stored but not yet admitted (or, for a command, not yet run). */
+  async isPending(conversationId: string, messageId: string): Promise<boolean> {
+    return (await this.get(K.pending(conversationId, messageId))) !== undefined;
+  }
+
   async pending(): Promise<PendingMessage[]> {
     const out: PendingMessage[] = [];
     for await (const value of this.db.values({ gt: "pending:", lt: "pending;" })) out.push(value as PendingMessage);
@@ -177,6 +183,15 @@ export class WebLog {
 
   async setMeta(conversationId: string, meta: ConversationMeta): Promise<void> {
     await this.db.put(K.meta(conversationId), meta, { sync: true });
+  }
+
+  /** The conversation an OpenAI request with this `Idempotency-Key` and a model alias created. */
+  async keyedConversation(idempotencyKey: string): Promise<string | undefined> {
+    return this.get<string>(K.keyed(idempotencyKey));
+  }
+
+  async setKeyedConversation(idempotencyKey: string, conversationId: string): Promise<void> {
+    await this.db.put(K.keyed(idempotencyKey), conversationId, { sync: true });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,92 @@
+// Web channel review (adversarial): retried commands, OpenAI Idempotency-Key with a model alias,
+// uploads through a symlink that leads out, bodies that are not JSON, asset names of Object.prototype.
+import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lastUserText } from "./fixture.js";
+import type { RecordedRequest } from "../fakes/openai-server.js";
+import { openEvents, startWebE2E, type WebE2E } from "./web-fixture.js";
+
+const said = (req: RecordedRequest) => lastUserText(req).split("\n").at(-1) ?? "";
+
+describe("web channel under review", () => {
+  let e2e: WebE2E;
+  let conv: string;
+
+  beforeAll(async () => {
+    e2e = await startWebE2E((req) => ({ text: `echo: ${said(req)}` }));
+    await e2e.start();
+    conv = (await e2e.json("/api/conversations", { method: "POST", json: { title: "review" } })).conversation_id;
+  }, 60_000);
+  afterAll(() => e2e?.close());
+
+  it("a command POST retried with the same message_id runs once and never reaches the model", async () => {
+    const url = `/api/conversations/${conv}/messages`;
+    const first = await e2e.json(url, { method: "POST", json: { text: "/status", message_id: "cmd-1" } });
+    expect(first.status).toBe("command");
+    const again = await e2e.json(url, { method: "POST", json: { text: "/status", message_id: "cmd-1" } });
+    expect(again).toMatchObject({ status: "duplicate", event_id: first.event_id });
+    await e2e.json(url, { method: "POST", json: { text: "marker", message_id: "cmd-2" } });
+    const stream = openEvents(e2e, conv);
+    await stream.wait((ev) => ev.some((e) => e.text === "echo: marker"), "the marker's reply");
+    stream.close();
+    expect(e2e.model.requests.map(said)).not.toContain("/status");
+    expect(stream.events.filter((e) => e.kind === "notice" && e.text.startsWith("Conversation:"))).toHaveLength(1);
+  });
+
+  it("OpenAI: a request retried with the same Idempotency-Key and a model alias is one conversation and one turn", async () => {
+    const ask = () =>
+      e2e.call("/v1/chat/completions", { method: "POST", headers: { "idempotency-key": "stainless-node-retry-1" }, json: { model: "main", messages: [{ role: "user", content: "count me once" }] } });
+    const a = await ask();
+    const b = await ask();
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    expect(b.headers.get("x-starling-conversation")).toBe(a.headers.get("x-starling-conversation"));
+    expect((await b.json()).choices[0].message.content).toBe("echo: count me once");
+    expect(e2e.model.requests.filter((r) => said(r) === "count me once")).toHaveLength(1);
+  });
+
+  it("uploads refuse a symlink that leads out, a folder and a NUL, with a 400 naming the path", async () => {
+    const outside = join(e2e.workdir, "..", "outside");
+    mkdirSync(outside, { recursive: true });
+    const workspace = join(e2e.workdir, "conversations", conv);
+    symlinkSync(join(outside, "pwned.txt"), join(workspace, "dangling"));
+    mkdirSync(join(workspace, "folder"), { recursive: true });
+    const upload = (path: string) =>
+      e2e.call(`/api/conversations/${conv}/workspace/file?path=${encodeURIComponent(path)}`, { method: "POST", body: "evil", headers: { "content-type": "application/octet-stream" } });
+    const out = await upload("dangling");
+    expect(out.status).toBe(400);
+    expect((await out.json()).error.message).toMatch(/dangling/);
+    expect(existsSync(join(outside, "pwned.txt"))).toBe(false);
+    for (const path of ["folder", "a\0b"]) {
+      const res = await upload(path);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.field).toBe("path");
+    }
+  });
+
+  it("a body that is not JSON is a 415 saying to send JSON; /assets/__proto__ is a 404", async () => {
+    for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+      const res = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", body: "text=hi", headers: { "content-type": type } });
+      expect(res.status).toBe(415);
+      expect((await res.json()).error.message).toMatch(/application\/json/);
+    }
+    for (const name of ["__proto__", "constructor", "toString"]) expect((await e2e.call(`/assets/${name}`, { token: null })).status).toBe(404);
+  });
+
+  it("a command stored but not run when the host died (web_user) runs at the next start, never as a model message", async () => {
+    await e2e.stop();
+    await e2e.start({ STARLING_CRASH_AT: "web_user" });
+    await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "/status", message_id: "cmd-crash" } }).catch(() => undefined);
+    await e2e.host!.exited;
+    await e2e.start();
+    const retry = await e2e.json(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "/status", message_id: "cmd-crash" } });
+    expect(retry.status).toBe("duplicate");
+    await e2e.json(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "marker 2", message_id: "cmd-3" } });
+    const stream = openEvents(e2e, conv, retry.event_id);
+    await stream.wait((ev) => ev.some((e) => e.text === "echo: marker 2"), "the marker's reply");
+    stream.close();
+    expect(e2e.model.requests.map(said)).not.toContain("/status");
+    expect(stream.events.filter((e) => e.kind === "notice" && e.text.startsWith("Conversation:"))).toHaveLength(1);
+  }, 60_000);
+});
