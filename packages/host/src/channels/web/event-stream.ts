@@ -140,7 +140,9 @@ class LogFollower {
     private readonly log: WebLog,
     private readonly conversationId: string,
     private last: number,
-    private readonly onEvent: (e: WebEvent) => void,
+    /** May return a promise (the SSE stream waits for the socket to drain): the next event waits for it. */
+    private readonly onEvent: (e: WebEvent) => void | Promise<void>,
+    private readonly pageSize = 200,
   ) {}
 
   async poke(): Promise<void> {
@@ -150,13 +152,13 @@ class LogFollower {
       do {
         this.again = false;
         for (;;) {
-          const page = await this.log.after(this.conversationId, this.last, 200);
+          const page = await this.log.after(this.conversationId, this.last, this.pageSize);
           for (const e of page) {
             if (this.stopped) return;
             this.last = e.id;
-            this.onEvent(e);
+            await this.onEvent(e);
           }
-          if (page.length < 200) break;
+          if (page.length < this.pageSize) break;
         }
       } while (this.again && !this.stopped);
     } catch (err) {
@@ -180,19 +182,55 @@ export function streamEvents(res: ServerResponse, hub: EventHub, log: WebLog, co
     "x-accel-buffering": "no",
   });
   res.write("retry: 1000\n\n");
-  const follower = new LogFollower(log, conversationId, after, (e) => res.write(`id: ${e.id}\nevent: message\ndata: ${JSON.stringify(e)}\n\n`));
-  follower.onError = () => res.destroy();
   let closed = false;
+  // Backpressure: a client that does not read must not make the host buffer the conversation's history
+  // or every live piece. Events wait for the socket to drain (read a few at a time); progress and text
+  // pieces that come meanwhile are skipped, and once it drains the latest progress and the text so far
+  // (one piece at offset 0) go instead.
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
+  const follower = new LogFollower(
+    log,
+    conversationId,
+    after,
+    (e) => (res.write(`id: ${e.id}\nevent: message\ndata: ${JSON.stringify(e)}\n\n`) ? undefined : drained()),
+    8, // a stalled stream holds at most one page of events in memory
+  );
+  follower.onError = () => res.destroy();
   // Text pieces wait for the replay: then the text so far goes as one piece and later pieces follow it.
   let replayed = false;
+  let skipped = false;
   const sendProgress = (p: ProgressView) => {
-    if (!closed) res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
+    if (closed) return;
+    if (res.writableNeedDrain) skipped = true;
+    else res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
   };
   const sendDelta = (d: DeltaView) => {
-    if (!closed && replayed) res.write(`event: delta\ndata: ${JSON.stringify(d)}\n\n`);
+    if (closed || !replayed) return;
+    if (res.writableNeedDrain) skipped = true;
+    else res.write(`event: delta\ndata: ${JSON.stringify(d)}\n\n`);
   };
+  const catchUp = () => {
+    if (!skipped || closed || !replayed) return;
+    skipped = false;
+    const current = hub.current(conversationId);
+    if (current) sendProgress(current);
+    const text = hub.currentText(conversationId);
+    if (text) sendDelta(text);
+  };
+  res.on("drain", catchUp);
   const unsubscribe = hub.subscribe(conversationId, { written: () => void follower.poke(), progress: sendProgress, delta: sendDelta });
-  const heartbeat = setInterval(() => res.write(": ping\n\n"), 15_000);
+  const heartbeat = setInterval(() => {
+    if (!res.writableNeedDrain) res.write(": ping\n\n");
+  }, 15_000);
   res.on("close", () => {
     closed = true;
     follower.stopped = true;
@@ -203,6 +241,7 @@ export function streamEvents(res: ServerResponse, hub: EventHub, log: WebLog, co
     const current = hub.current(conversationId);
     if (current) sendProgress(current);
     replayed = true;
+    skipped = false;
     const text = hub.currentText(conversationId);
     if (text) sendDelta(text);
   });
