@@ -47,7 +47,7 @@ export interface WebE2E {
   close(): Promise<void>;
 }
 
-export async function startWebE2E(responder: Responder, extraModels?: Record<string, unknown>): Promise<WebE2E> {
+export async function startWebE2E(responder: Responder, extraModels?: Record<string, unknown>, extraConfig: Record<string, unknown> = {}): Promise<WebE2E> {
   const model = await startFakeOpenAI({ apiKey: MODEL_KEY, responder });
   const tmp = tempDir("starling-web-");
   const workdir = join(tmp.dir, "workdir");
@@ -56,7 +56,7 @@ export async function startWebE2E(responder: Responder, extraModels?: Record<str
     apiRoot: "http://127.0.0.1:9",
     modelUrl: model.url,
     ...(extraModels ? { extraModels } : {}),
-    extra: { channels: [{ kind: "web", id: "web", bind_addr: `127.0.0.1:${port}`, token_env: "WEB_TOKEN" }] },
+    extra: { channels: [{ kind: "web", id: "web", bind_addr: `127.0.0.1:${port}`, token_env: "WEB_TOKEN" }], ...extraConfig },
   });
   const origin = `http://127.0.0.1:${port}`;
   const logTail = () => {

@@ -90,3 +90,34 @@ describe("web channel under review", () => {
     expect(stream.events.filter((e) => e.kind === "notice" && e.text.startsWith("Conversation:"))).toHaveLength(1);
   }, 60_000);
 });
+
+describe("web channel: a refused message retried with its id", () => {
+  let e2e: WebE2E;
+  afterAll(() => e2e?.close());
+
+  it("is admitted once the limit allows it (not a silent duplicate), over /api and /v1", async () => {
+    e2e = await startWebE2E((req) => ({ text: `echo: ${said(req)}` }), undefined, { limits: { per_chat_messages_per_minute: 1, max_queued_turns: 200 } });
+    await e2e.start();
+    const conv = (await e2e.json("/api/conversations", { method: "POST", json: {} })).conversation_id;
+    const url = `/api/conversations/${conv}/messages`;
+    expect((await e2e.json(url, { method: "POST", json: { text: "first", message_id: "r-0" } })).status).toBe("admitted");
+    const refused = await e2e.call(url, { method: "POST", json: { text: "second", message_id: "r-1" } });
+    expect(refused.status).toBe(429);
+    const ask = () => e2e.call("/v1/chat/completions", { method: "POST", headers: { "idempotency-key": "sdk-1" }, json: { model: `conv:${conv}`, messages: [{ role: "user", content: "third" }] } });
+    expect((await ask()).status).toBe(429);
+    await e2e.stop(); // the rate window lives in memory: a restart opens it again
+    await e2e.start();
+    const retry = await e2e.call(url, { method: "POST", json: { text: "second", message_id: "r-1" } });
+    expect(retry.status).toBe(202);
+    expect((await retry.json()).status).toBe("admitted");
+    const stream = openEvents(e2e, conv);
+    await stream.wait((ev) => ev.some((e) => e.text === "echo: second"), "the retried message's reply");
+    stream.close();
+    await e2e.stop();
+    await e2e.start();
+    const completion = await ask();
+    expect(completion.status).toBe(200);
+    expect((await completion.json()).choices[0].message.content).toBe("echo: third");
+    expect(e2e.model.requests.filter((r) => said(r) === "second")).toHaveLength(1);
+  }, 60_000);
+});

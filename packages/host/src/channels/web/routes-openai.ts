@@ -34,7 +34,11 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const header = req.headers["idempotency-key"];
     const idempotencyKey = typeof header === "string" ? header : undefined;
     const conversation = conv ? await convs.get(conv[1]!) : await convs.createKeyed(idempotencyKey, body.model);
+    const latest = convs.webLog.latestId;
     const posted = await convs.post(conversation, text, idempotencyKey, []);
+    // The answer is the first turn end after the message; a retry admitted only now (a limit refused its
+    // first attempt, whose event stays where it was) waits for one after this request, not an older turn's.
+    const after = posted.status === "duplicate" ? posted.eventId : Math.max(posted.eventId, latest);
     if (posted.status === "refused") throw new HttpError(429, "rate_limit_exceeded", "the message was refused by a limit (see the conversation's events); retry later");
     if (posted.status === "command") {
       return reply.send(completion(conversation.id, `cmd-${posted.eventId}`, conversation.modelAlias ?? body.model, posted.reply ?? ""));
@@ -49,7 +53,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     reply.header("x-starling-conversation", conversation.id);
     if (!body.stream) {
       try {
-        const end = await hub.waitFor(convs.webLog, conversation.id, posted.eventId, ends, abort.signal);
+        const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
         if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text, undefined);
         return reply.send(completion(conversation.id, id, model, end.text));
       } catch (err) {
@@ -69,7 +73,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const answer = new StreamedAnswer((content) => res.write(chunk({ content }, null)));
     const unsubscribe = hub.subscribe(conversation.id, { written: () => undefined, progress: () => undefined, delta: (d) => answer.delta(d) });
     try {
-      const end = await hub.waitFor(convs.webLog, conversation.id, posted.eventId, ends, abort.signal);
+      const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
       unsubscribe();
       if (end.turnEnd?.outcome === "completed") {
         answer.finish(end.text);

@@ -159,8 +159,8 @@ export class WebConversations {
       const pending: PendingMessage = { conversationId: conversation.id, messageId: id, text, attachments, at: new Date().toISOString() };
       const { eventId, stored } = await this.webLog.storeUser(pending);
       if (stored) this.written(conversation.id);
-      const status = await this.admit(conversation, pending);
-      return { messageId: id, eventId, status: stored ? status : "duplicate" };
+      // A retry is a duplicate, unless a limit refused the message before: then it is admitted now (or refused again).
+      return { messageId: id, eventId, status: await this.admit(conversation, pending) };
     });
   }
 
@@ -189,15 +189,19 @@ export class WebConversations {
     const workspace = await this.controller.workspaceFor(this.chatOf(conversation));
     const content: ContentItem[] = p.text ? [{ type: "text", text: p.text }] : [];
     for (const path of p.attachments) content.push({ type: "file", uri: `file://${resolve(workspace, path)}`, name: path.split("/").pop() });
+    // A refused admission still records its dedupe key; a retry of a refused message (a client told
+    // 429 "retry later") uses the next key, so it is admitted then instead of being a silent duplicate.
+    const refusals = await this.webLog.refusals(conversation.id, p.messageId);
     const outcome = await this.controller.admit({
       chat: this.chatOf(conversation),
       user: USER,
       updateId: 0,
       messageId: `${this.channelId}:${conversation.id}:${p.messageId}`,
-      dedupeKey: `webmsg:${this.channelId}:${conversation.id}:${p.messageId}`,
+      dedupeKey: `webmsg:${this.channelId}:${conversation.id}:${p.messageId}${refusals ? `#${refusals}` : ""}`,
       message: { role: "user", userName: USER.name, time: p.at, content },
     });
-    await this.webLog.admitted(conversation.id, p.messageId);
+    if (outcome.kind === "refused") await this.webLog.refused(conversation.id, p.messageId, refusals + 1);
+    else await this.webLog.admitted(conversation.id, p.messageId);
     return outcome.kind === "context" ? "admitted" : outcome.kind;
   }
 

@@ -43,6 +43,7 @@ const K = {
   eventPrefix: (conv: string) => `ev:${conv}:`,
   user: (conv: string, messageId: string) => `user:${conv}:${messageId}`,
   pending: (conv: string, messageId: string) => `pending:${conv}:${messageId}`,
+  refused: (conv: string, messageId: string) => `refused:${conv}:${messageId}`,
   moved: (outboxSeq: number) => `moved:${pad(outboxSeq)}`,
   meta: (conv: string) => `meta:${conv}`,
   keyed: (idempotencyKey: string) => `keyed:${idempotencyKey}`,
@@ -124,6 +125,22 @@ export class WebLog {
 
   async admitted(conversationId: string, messageId: string): Promise<void> {
     await this.db.del(K.pending(conversationId, messageId));
+  }
+
+  /** How many times a limit refused this message (its next admission uses a fresh dedupe key). */
+  async refusals(conversationId: string, messageId: string): Promise<number> {
+    return (await this.get<number>(K.refused(conversationId, messageId))) ?? 0;
+  }
+
+  /** The admission was refused (the `refusals`-th time): no longer pending, and a retry may try again. */
+  async refused(conversationId: string, messageId: string, refusals: number): Promise<void> {
+    await this.db.batch(
+      [
+        { type: "put", key: K.refused(conversationId, messageId), value: refusals },
+        { type: "del", key: K.pending(conversationId, messageId) },
+      ],
+      { sync: true },
+    );
   }
 
   /** Stored but not yet admitted (or, for a command, not yet run). */
