@@ -74,6 +74,16 @@ describe("web channel under review", () => {
     for (const name of ["__proto__", "constructor", "toString"]) expect((await e2e.call(`/assets/${name}`, { token: null })).status).toBe(404);
   });
 
+  it("OpenAI with stream: true and a command: the answer comes as chunks ending with [DONE]", async () => {
+    const res = await e2e.call("/v1/chat/completions", { method: "POST", json: { model: `conv:${conv}`, stream: true, messages: [{ role: "user", content: "/status" }] } });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const body = await res.text();
+    const chunks = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)));
+    expect(chunks.map((c) => c.choices[0].delta.content ?? "").join("")).toContain(`Conversation: ${conv}`);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe("stop");
+    expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
   it("a command stored but not run when the host died (web_user) runs at the next start, never as a model message", async () => {
     await e2e.stop();
     await e2e.start({ STARLING_CRASH_AT: "web_user" });

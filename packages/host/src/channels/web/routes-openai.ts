@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
 import { StreamedAnswer } from "./openai-stream.js";
@@ -41,7 +41,14 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const after = posted.status === "duplicate" ? posted.eventId : Math.max(posted.eventId, latest);
     if (posted.status === "refused") throw new HttpError(429, "rate_limit_exceeded", "the message was refused by a limit (see the conversation's events); retry later");
     if (posted.status === "command") {
-      return reply.send(completion(conversation.id, `cmd-${posted.eventId}`, conversation.modelAlias ?? body.model, posted.reply ?? ""));
+      const model = conversation.modelAlias ?? body.model;
+      const id = `cmd-${posted.eventId}`;
+      if (!body.stream) return reply.send(completion(conversation.id, id, model, posted.reply ?? ""));
+      // A streaming client reads chunks only: the command's answer as one.
+      const { res, chunk } = openStream(reply, conversation.id, id, model);
+      res.write(chunk({ content: posted.reply ?? "" }, null));
+      res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
+      return;
     }
 
     const abort = new AbortController();
@@ -63,13 +70,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
         clearTimeout(timer);
       }
     }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-starling-conversation": conversation.id });
-    const created = Math.floor(Date.now() / 1000);
-    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    res.write(chunk({ role: "assistant", content: "" }, null));
+    const { res, chunk } = openStream(reply, conversation.id, id, model);
     const answer = new StreamedAnswer((content) => res.write(chunk({ content }, null)));
     const unsubscribe = hub.subscribe(conversation.id, { written: () => undefined, progress: () => undefined, delta: (d) => answer.delta(d) });
     try {
@@ -87,6 +88,18 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
       clearTimeout(timer);
     }
   });
+}
+
+/** Starts a `stream: true` answer: the SSE head and the role chunk; `chunk` formats the next ones. */
+function openStream(reply: FastifyReply, conversationId: string, id: string, model: string) {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-starling-conversation": conversationId });
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  res.write(chunk({ role: "assistant", content: "" }, null));
+  return { res, chunk };
 }
 
 function completion(conversationId: string, id: string, model: string, text: string) {
