@@ -65,6 +65,18 @@ describe("web channel under review", () => {
     }
   });
 
+  it("an upload into .starling/ (the session's own state) is a 403 and writes nothing", async () => {
+    const workspace = join(e2e.workdir, "conversations", conv);
+    for (const path of [".starling/sessions/x", ".starling/new.txt", "./.starling/a"]) {
+      const res = await e2e.call(`/api/conversations/${conv}/workspace/file?path=${encodeURIComponent(path)}`, { method: "POST", body: "junk", headers: { "content-type": "application/octet-stream" } });
+      expect(res.status).toBe(403);
+      expect((await res.json()).error).toMatchObject({ code: "forbidden_path", field: "path" });
+      expect(existsSync(join(workspace, path))).toBe(false);
+    }
+    const ok = await e2e.call(`/api/conversations/${conv}/workspace/file?path=${encodeURIComponent("notes/.starling-like.txt")}`, { method: "POST", body: "fine", headers: { "content-type": "application/octet-stream" } });
+    expect(ok.status).toBe(201);
+  });
+
   it("a body that is not JSON is a 415 saying to send JSON; /assets/__proto__ is a 404", async () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
       const res = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", body: "text=hi", headers: { "content-type": type } });

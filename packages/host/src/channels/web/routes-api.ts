@@ -1,5 +1,5 @@
 import { closeSync, constants, createReadStream, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
@@ -101,6 +101,10 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     const { path } = parse(PathQuery, req.query, "query");
     if (path === ".") throw new HttpError(400, "invalid_request", "path: name the file to write (…/workspace/file?path=notes/a.txt)", "path");
     const target = convs.workspaceFile(conversation, path, false);
+    // .starling/ holds the session's own database and process ledger: a write there could break the session.
+    if (relative(convs.workspaceDir(conversation), target).split(sep)[0] === ".starling") {
+      throw new HttpError(403, "forbidden_path", `path: "${path}" is inside .starling/, the session's own state; write somewhere else in the workspace`, "path");
+    }
     if (!Buffer.isBuffer(req.body)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
     if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new HttpError(400, "invalid_path", `path: "${path}" is a folder; name a file in it`, "path");
     mkdirSync(dirname(target), { recursive: true });
