@@ -81,3 +81,25 @@ describe("codex_subscription through the real host", () => {
     for (const secret of [expiring, ...oauth.issued, "rt-1", "rt-2"]) expect(log).not.toContain(secret);
   });
 });
+
+describe("codex_subscription without a ChatGPT sign-in", () => {
+  let bare: E2E;
+  const lonely = privateChat(5151, "NoSignIn");
+  beforeAll(async () => {
+    bare = await startE2E({ responder: () => ({ text: "the fake chat-completions model must not be asked" }), start: false, config: { adminUserIds: [lonely.id] } });
+    const config = JSON.parse(readFileSync(bare.configPath, "utf8")) as Record<string, any>;
+    config.models = { main: { provider_type: "codex_subscription", model_name: "gpt-5-codex", url: codex.url, capabilities: ["chat"] } };
+    writeFileSync(bare.configPath, JSON.stringify(config, null, 2));
+    const empty = join(bare.dir, "no-codex-home");
+    mkdirSync(empty);
+    bare.start({ CODEX_HOME: empty, HOME: empty, CODEX_AUTH_JSON: "", CHATGPT_AUTH_JSON: "", CHATGPT_ACCESS_TOKEN: "" });
+  }, 60_000);
+  afterAll(() => bare?.close());
+
+  it("tells the chat at once what is missing instead of retrying a start that cannot work", async () => {
+    const notice = await bare.ask(lonely, "hello?");
+    expect(notice).toMatch(/could not run this conversation's session: its worker could not be started .*no ChatGPT sign-in found \(run `?codex login`?/s);
+    const log = readFileSync(join(bare.workdir, "logs", "host.log"), "utf8");
+    expect(log.match(/"msg":"worker start failed"/g)).toHaveLength(1);
+  });
+});

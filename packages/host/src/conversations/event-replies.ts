@@ -71,7 +71,7 @@ export function writeGiveUpNotice(service: ConversationService, sessionId: strin
   const conversation = service.conversationOfSession(sessionId);
   if (!conversation) return;
   const text =
-    `⚠️ I could not run this conversation's session: its worker failed ${failures} times in a row ` +
+    `⚠️ I could not run this conversation's session: ${failures === 1 ? "its worker could not be started" : `its worker failed ${failures} times in a row`} ` +
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
     "/status shows the last error.";
   queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, text) });

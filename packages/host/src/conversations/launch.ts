@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { PROTOCOL_VERSION, sessionStateDir } from "@starling/protocol";
 import { modelSecrets, toolSandbox, withheldSecretDigests, workerEnvironment } from "../security/worker-security.js";
-import type { SessionLaunch } from "../sessions/supervisor.js";
+import { LaunchRefused, type SessionLaunch } from "../sessions/supervisor.js";
+import type { CodexAuthority } from "../models/codex-auth.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
 import type { SessionType } from "./session-index.js";
@@ -25,13 +26,13 @@ export function buildLaunch(
   // A background agent may run on another model than the conversation (start_background_agent {model}).
   const alias = modelAlias ?? conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
   const model = alias ? settings.chatModels[alias] : undefined;
-  if (!model) throw new Error(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
+  if (!model) throw new LaunchRefused(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
   const workspace = conversationDir(settings.workdir, conversation.id);
   const mode = conversation.sandboxOverride ?? settings.sandbox.mode;
   const mcpServers = conversationMcpServers(settings, conversation);
   const models = [model, ...Object.values(settings.helperModels)];
   // A codex session gets the current access token and account id; the refresh token stays here (models/codex-auth.ts).
-  const codex = settings.codexAuth && models.some((m) => m.provider_type === "codex_subscription") ? settings.codexAuth.secrets() : {};
+  const codex = settings.codexAuth && models.some((m) => m.provider_type === "codex_subscription") ? codexSecrets(settings.codexAuth) : {};
   const secrets = { ...modelSecrets(settings, models), ...mcpSecrets(settings, mcpServers), ...codex };
   return {
     init: {
@@ -62,4 +63,13 @@ export function buildLaunch(
 /** How a warm spare worker starts: as every launch above (same command and environment), in the workdir until `initialize`. */
 export function spareLaunch(settings: HostSettings): Omit<SessionLaunch, "init"> {
   return { command: [...settings.workerCommand], cwd: settings.workdir, env: workerEnvironment(settings) };
+}
+
+/** The ChatGPT sign-in for a codex session; none found is for the operator to fix (`codex login`), not a retry. */
+function codexSecrets(auth: CodexAuthority): Record<string, string> {
+  try {
+    return auth.secrets();
+  } catch (err) {
+    throw new LaunchRefused(err instanceof Error ? err.message : String(err));
+  }
 }

@@ -18,7 +18,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** /continue answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
-export { WORKER_START_FAILED } from "./util.js";
+export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
 /** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
 export const RETRYING_KEPT = "trying again";
 

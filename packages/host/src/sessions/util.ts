@@ -6,6 +6,13 @@ export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", 
 /** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
 export const WORKER_START_FAILED = "the session's worker could not be started";
 
+/**
+ * A session that cannot be launched until someone fixes its setup (no usable chat model, no ChatGPT
+ * sign-in): starting it again cannot help, so the session gives up at once and tells the chat why,
+ * instead of retrying with backoff. A new message or /continue tries again.
+ */
+export class LaunchRefused extends Error {}
+
 export function autoReason(attempt: number, max: number): string {
   return `automatic continue ${attempt}/${max} after the worker stopped mid-turn`;
 }

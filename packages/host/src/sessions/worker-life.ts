@@ -3,7 +3,7 @@ import { restartDelay } from "./backoff.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { WorkerLife } from "./session-state.js";
 import { reconcileAtStart } from "./start-reconcile.js";
-import { errorText } from "./util.js";
+import { errorText, LaunchRefused } from "./util.js";
 import { WorkerHandle } from "./worker-handle.js";
 
 /**
@@ -124,7 +124,8 @@ export class WorkerLives {
       this.consecutiveFailures++;
       r.log.warn({ err: errorText(err), attempt: this.consecutiveFailures }, "worker start failed");
       r.startFailed(`worker start failed: ${errorText(err)}${handle?.lastProblem() ? ` (${handle.lastProblem()})` : ""}`);
-      this.scheduleRestart();
+      if (err instanceof LaunchRefused && r.wantsWorker()) this.giveUp();
+      else this.scheduleRestart();
       return null;
     }
   }
