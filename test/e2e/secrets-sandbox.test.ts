@@ -3,7 +3,7 @@
 // mode) the memory of every process it can see, the config, the env file (also where a mounted folder
 // holds it), the host state and $HOME.
 // Every probe's output is reversed with `rev`, so the redactor cannot hide a leak from this test.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,12 +51,20 @@ console.log("scanned-bytes " + scanned);
 
 const chats = { sub: privateChat(301, "Sub"), bwrap: privateChat(302, "Bwrap") };
 const scripts = new Map<string, string>();
+/** Turns whose model makes several tool calls in a row: each inner list is one model response's calls. */
+const steps = new Map<string, { name: string; arguments: Record<string, unknown> }[][]>();
 let e2e: E2E;
 let envFile: string;
 let software: string;
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
+  const plan = [...steps.entries()].find(([tag]) => ask.includes(tag))?.[1];
+  if (plan) {
+    const messages = wireMessages(req);
+    const done = messages.slice(messages.map((m) => m.role).lastIndexOf("user")).filter((m) => m.role === "assistant").length;
+    return done < plan.length ? { toolCalls: plan[done]! } : { text: "Probe finished." };
+  }
   const script = [...scripts.entries()].find(([tag]) => ask.includes(tag))?.[1];
   if (!script) return { text: "A default answer." };
   return afterTool(req) ? { text: "Probe finished." } : { toolCalls: [{ name: "shell", arguments: { command: script, wait_ms: 60_000 } }] };
@@ -192,6 +200,52 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
       expect(plain).not.toMatch(/found: .*FAKE_/);
     }
     for (const chat of Object.values(chats)) for (const m of e2e.telegram.messages(chat.id)) expectNoSecret(m.text ?? "");
+  });
+
+  /** Every tool result of the turn started by `tag`, in order. */
+  function toolResults(tag: string): string[] {
+    const req = [...e2e.model.requests].reverse().find((r) => lastUserText(r).includes(tag))!;
+    const messages = wireMessages(req);
+    return messages.slice(messages.map((m) => m.role).lastIndexOf("user")).filter((m) => m.role === "tool").map(contentText);
+  }
+
+  // LevelDB opens its files without close-on-exec: the host's database (inherited by the worker) and the
+  // worker's session database reached every tool as open descriptors, which /proc/self/fd/N reopens even
+  // where bubblewrap mounts none of their paths.
+  it.skipIf(!probe.ok)("bubblewrap mode: a tool inherits no descriptor but stdin, stdout and stderr", async () => {
+    expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox (set to|is already) bubblewrap/);
+    const body = 'for f in /proc/self/fd/*; do n=${f##*/}; echo "fd $n -> $(readlink $f)"; done; for n in $(ls /proc/self/fd); do [ "$n" -gt 2 ] && [ -f /proc/self/fd/$n ] && head -c 200 /proc/self/fd/$n | tr -c "[:print:]" . | sed "s/^/read $n: /"; done; echo fds-done';
+    scripts.set("[probe-fds]", body);
+    expect(await e2e.ask(chats.bwrap, "which files are open [probe-fds]")).toBe("Probe finished.");
+    const result = toolResult("[probe-fds]");
+    expect(result).toContain("fds-done");
+    const fds = [...result.matchAll(/^fd (\d+) -> (.*)$/gm)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
+    // 3 is the glob's own reading of /proc/self/fd (closed again when the loop runs).
+    const extra = fds.filter((f) => f.fd > 2 && !(f.fd === 3 && f.target === ""));
+    expect(extra, result).toEqual([]);
+    expect(result).not.toContain(join(e2e.workdir, "state"));
+    expect(result).not.toContain(".starling/sessions");
+  });
+
+  // The workspace's `shared` link sits where a tool can replace it: `ln -s / shared` made every file of the
+  // host reachable to the worker's file tools (which run outside the sandbox) as shared/<path>.
+  it.skipIf(!probe.ok)("bubblewrap mode: a tool that re-points the workspace's shared link does not get the file tools out", async () => {
+    expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox (set to|is already) bubblewrap/);
+    steps.set("[probe-shared]", [
+      [{ name: "shell", arguments: { command: "rm shared && ln -s / shared && echo relinked" } }],
+      [
+        { name: "file_read", arguments: { file_path: `shared${e2e.configPath}` } },
+        { name: "ls", arguments: { path: `shared${join(e2e.workdir, "logs")}` } },
+        { name: "file_write", arguments: { file_path: `shared${join(e2e.dir, "written-by-agent.txt")}`, content: "escaped" } },
+      ],
+    ]);
+    expect(await e2e.ask(chats.bwrap, "escape via shared [probe-shared]")).toBe("Probe finished.");
+    const [relink, config, logs, write] = toolResults("[probe-shared]");
+    expect(relink).toContain("relinked");
+    for (const result of [config, logs, write]) expect(result).toMatch(/outside the workspace/);
+    expect(config).not.toContain("bot_token_env");
+    expect(logs).not.toContain("host.log");
+    expect(existsSync(join(e2e.dir, "written-by-agent.txt"))).toBe(false);
   });
 
   it("a host configured for bubblewrap refuses to start when bwrap cannot run, and says what to do", async () => {

@@ -97,19 +97,31 @@ export class ToolProcessLauncher {
 }
 
 /**
- * `argv` run under the sandbox's resource limits: `/bin/sh` sets them (hard and soft, so the process
- * cannot raise them again) and then execs `argv`, whose pid, stdio and exit status stay the same.
- * A limit the shell cannot set (an already lower hard limit) leaves that lower one in force.
+ * `argv` run under the sandbox's resource limits, with only stdin, stdout and stderr open: a shell
+ * closes every other inherited descriptor, sets the limits (hard and soft, so the process cannot
+ * raise them again) and then execs `argv`, whose pid, stdio and exit status stay the same. A limit
+ * the shell cannot set (an already lower hard limit) leaves that lower one in force.
+ *
+ * Why close: node opens its files close-on-exec, but LevelDB (classic-level) does not, so the host's
+ * database files (inherited by the worker) and the worker's own session database would reach every
+ * tool process as open descriptors, and `/proc/self/fd/N` reopens them even inside bubblewrap, where
+ * their paths are not mounted. bash closes them (dash cannot name descriptors above 9); without
+ * `/bin/bash` only descriptors 3-9 are closed by `/bin/sh`.
  */
-export function withLimits(argv: readonly [string, ...string[]], limits: ToolSandbox["limits"]): readonly [string, ...string[]] {
+export function withLimits(argv: readonly [string, ...string[]], limits: ToolSandbox["limits"], bash = HAS_BASH): readonly [string, ...string[]] {
   const set: string[] = [];
   if (limits.memoryMb) set.push(`ulimit -d ${limits.memoryMb * 1024}`);
   if (limits.cpuSeconds) set.push(`ulimit -t ${limits.cpuSeconds}`);
-  if (limits.fileSizeMb) set.push(`ulimit -f ${limits.fileSizeMb * 2048}`);
-  if (!set.length) return argv;
-  const script = `${set.map((s) => `${s} 2>/dev/null`).join("; ")}; exec "$@"`;
-  return ["/bin/sh", "-c", script, "starling-limits", ...argv];
+  // `ulimit -f` counts 1024-byte blocks in bash, 512-byte blocks in dash.
+  if (limits.fileSizeMb) set.push(`ulimit -f ${limits.fileSizeMb * (bash ? 1024 : 2048)}`);
+  const script = [bash ? CLOSE_FDS_BASH : CLOSE_FDS_SH, ...set.map((s) => `${s} 2>/dev/null`), 'exec "$@"'].join("; ");
+  return [bash ? "/bin/bash" : "/bin/sh", "-c", script, "starling-limits", ...argv];
 }
+
+const HAS_BASH = existsSync("/bin/bash");
+/** Closes every descriptor above 2 (the glob's own directory descriptor is already closed again). */
+const CLOSE_FDS_BASH = 'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then exec {n}<&-; fi; done';
+const CLOSE_FDS_SH = "exec 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&-";
 
 /** Allowlisted variables + pager settings + STARLING_SOFTWARE_DIR + `sandbox.env` (which wins). */
 export function toolEnvironment(

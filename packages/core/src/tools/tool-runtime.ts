@@ -48,7 +48,7 @@ export class ToolRuntime {
       this.tools.set(tool.name, tool);
     }
     this.routing = new RemoteRouting(options.remote);
-    this.paths = new WorkspacePaths(options.workspace);
+    this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir);
     this.outputs = new OutputStore(options.workspace);
     // Commands a killed predecessor of this session left running are stopped before anything else.
     const ledger = new ProcessLedger(

@@ -24,15 +24,23 @@ const MAX_LINK_HOPS = 40;
 /**
  * Confines path arguments to the workspace. Relative paths are relative to the workspace; absolute
  * paths must lie inside it. `..` that leaves it and symlinks pointing out of it are refused, except
- * under `<workspace>/shared/`, which may be a symlink to a folder elsewhere (paths there may resolve
- * anywhere inside that link's target).
+ * under `<workspace>/shared/`, which may be a symlink to the shared folder (paths there may resolve
+ * anywhere inside the shared folder the host named, never inside whatever the link points to now).
  */
 export class WorkspacePaths {
   private readonly lexicalRoot: string;
   private realRoot: string | null = null;
+  private readonly sharedTarget: string | undefined;
 
-  constructor(workspace: string) {
+  /**
+   * `sharedDir`: the folder `shared/` is meant to lead to (the host's `rundir/shared`, given in
+   * `initialize.sandbox.sharedDir`). When given, only it counts as shared: the `shared` link itself sits
+   * in the workspace, where a tool can replace it (`ln -sfn / shared`), so its current target is never
+   * trusted. Without it (an embedder with no shared folder) the link's target counts.
+   */
+  constructor(workspace: string, sharedDir?: string) {
     this.lexicalRoot = resolve(workspace);
+    this.sharedTarget = sharedDir === undefined ? undefined : resolve(sharedDir);
   }
 
   /** Real workspace root (symlinks resolved); the lexical path if it cannot be resolved. */
@@ -76,7 +84,7 @@ export class WorkspacePaths {
     const root = await this.root();
     const rel = insideAny(abs, [root, this.lexicalRoot]);
     if (rel !== null) return rel === "" ? "." : rel.split(sep).join("/");
-    const shared = await realpath(resolve(root, SHARED_DIR)).catch(() => null);
+    const shared = await this.sharedRoot();
     const inShared = shared === null ? null : insideAny(abs, [shared]);
     if (inShared !== null) return [SHARED_DIR, ...inShared.split(sep)].filter(Boolean).join("/");
     return abs;
@@ -85,8 +93,14 @@ export class WorkspacePaths {
   private async insideShared(rel: string, real: string): Promise<boolean> {
     const first = rel.split(sep)[0];
     if (first !== SHARED_DIR) return false;
-    const target = await realpath(resolve(await this.root(), SHARED_DIR)).catch(() => null);
+    const target = await this.sharedRoot();
     return target !== null && insideAny(real, [target]) !== null;
+  }
+
+  /** The real folder paths under `shared/` may resolve into (null: none). */
+  private async sharedRoot(): Promise<string | null> {
+    const link = this.sharedTarget ?? resolve(await this.root(), SHARED_DIR);
+    return realpath(link).catch(() => null);
   }
 }
 
