@@ -1,5 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { StructuredPatch } from "diff";
 import { z } from "zod";
@@ -140,7 +140,7 @@ class Plan {
     }
     try {
       if ((await stat(target.abs)).isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-      content = await readFile(target.abs, "utf8");
+      content = (await this.ctx.paths.readFile(target.abs)).toString("utf8");
     } catch (error) {
       if (!hasCode(error, "ENOENT", "ENOTDIR")) throw error;
       content = null;
@@ -172,7 +172,7 @@ class Plan {
         continue;
       }
       await mkdir(dirname(target.abs), { recursive: true });
-      await writeFile(target.abs, content, "utf8");
+      await this.ctx.paths.writeFile(target.abs, content);
       if (mode?.endsWith("755")) await chmod(target.abs, 0o755);
       else if (mode?.endsWith("644")) await chmod(target.abs, 0o644);
     }

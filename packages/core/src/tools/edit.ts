@@ -1,5 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
@@ -35,8 +35,8 @@ export const editTool = defineTool({
     const target = await ctx.paths.resolve(args.path, { write: true });
     const info = await stat(target.abs);
     if (info.isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-    const edit = replaceText(await readFile(target.abs, "utf8"), args, target.display);
-    await writeFile(target.abs, edit.updated, "utf8");
+    const edit = replaceText((await ctx.paths.readFile(target.abs)).toString("utf8"), args, target.display);
+    await ctx.paths.writeFile(target.abs, edit.updated);
     return editResult(target.display, edit);
   },
 });

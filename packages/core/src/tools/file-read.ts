@@ -1,10 +1,9 @@
 import { lazyArguments } from "@starling/protocol";
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
-import { defineTool, type ToolOutput } from "./define-tool.js";
+import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
 
@@ -51,7 +50,7 @@ export const fileReadTool = defineTool({
     if (info.isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file; use ls or glob to list it.`);
     const start = Math.max(1, args.offset ?? 1);
     const limit = args.limit ?? DEFAULT_READ_LINES;
-    const window = info.size <= WHOLE_READ_BYTES ? await readWhole(target.abs, target.display, start, limit) : await readStreamed(target.abs, start, limit, ctx.signal);
+    const window = info.size <= WHOLE_READ_BYTES ? await readWhole(ctx, target.abs, target.display, start, limit) : await readStreamed(ctx, target.abs, start, limit, ctx.signal);
     return readResult(target.display, start, window);
   },
 });
@@ -76,8 +75,8 @@ interface LineWindow {
   total: number;
 }
 
-async function readWhole(abs: string, display: string, start: number, limit: number): Promise<LineWindow> {
-  const buf = await readFile(abs);
+async function readWhole(ctx: ToolContext, abs: string, display: string, start: number, limit: number): Promise<LineWindow> {
+  const buf = await ctx.paths.readFile(abs);
   if (buf.subarray(0, 8192).includes(0)) {
     throw new ToolError("failed", `${display} looks like a binary file (it contains NUL bytes); file_read only reads text. Use image_load/pdf_load for media, or shell (e.g. xxd | head) to inspect bytes.`);
   }
@@ -94,8 +93,9 @@ async function readWhole(abs: string, display: string, start: number, limit: num
   return { lines, total: all.length };
 }
 
-async function readStreamed(abs: string, start: number, limit: number, signal: AbortSignal): Promise<LineWindow> {
-  const stream = createReadStream(abs, { encoding: "utf8", signal });
+async function readStreamed(ctx: ToolContext, abs: string, start: number, limit: number, signal: AbortSignal): Promise<LineWindow> {
+  const handle = await ctx.paths.open(abs, "r");
+  const stream = handle.createReadStream({ encoding: "utf8", signal });
   const reader = createInterface({ input: stream, crlfDelay: Infinity });
   const lines: string[] = [];
   let total = 0;
@@ -107,6 +107,7 @@ async function readStreamed(abs: string, start: number, limit: number, signal: A
   } finally {
     reader.close();
     stream.destroy();
+    await handle.close().catch(() => undefined);
   }
   return { lines, total };
 }

@@ -1,5 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
@@ -35,8 +35,7 @@ export const fileWriteTool = defineTool({
     const existing = await stat(target.abs).catch(() => null);
     if (existing?.isDirectory()) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
     await mkdir(dirname(target.abs), { recursive: true });
-    if (mode === "append") await appendFile(target.abs, args.content, "utf8");
-    else await writeFile(target.abs, args.content, "utf8");
+    await ctx.paths.writeFile(target.abs, args.content, { append: mode === "append" });
     return writeResult(target.display, mode, args.content, existing !== null);
   },
 });

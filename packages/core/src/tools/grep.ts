@@ -1,5 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolOutput } from "./define-tool.js";
@@ -7,6 +7,7 @@ import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
 import type { RemoteWorkspace } from "./remote/remote-workspace.js";
 import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
+import type { WorkspacePaths } from "./workspace-paths.js";
 
 export const MAX_GREP_MATCHES = 200;
 export const MAX_GREP_LINE_CHARS = 300;
@@ -46,7 +47,7 @@ export const grepTool = defineTool({
         skippedLarge += 1;
         continue;
       }
-      const text = await readText(file.abs);
+      const text = await readText(ctx.paths, file.abs);
       if (text === null) continue;
       const display = info.isDirectory() ? joinDisplay(base.display, file.rel) : base.display;
       const lines = text.split("\n");
@@ -130,8 +131,9 @@ async function* single(abs: string): AsyncGenerator<{ abs: string; rel: string }
 }
 
 /** The file as text, or `null` when it is binary (NUL bytes) or not valid UTF-8. */
-async function readText(abs: string): Promise<string | null> {
-  const buf = await readFile(abs).catch(() => null);
+async function readText(paths: WorkspacePaths, abs: string): Promise<string | null> {
+  // Through a checked descriptor: a folder swapped for a symlink during the walk leads nowhere.
+  const buf = await paths.readFile(abs).catch(() => null);
   if (buf === null || buf.subarray(0, 8192).includes(0)) return null;
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buf);

@@ -1,4 +1,5 @@
-import { lstat, readlink, realpath } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, lstat, open, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { hasCode } from "./errors.js";
 import { ToolError } from "./errors.js";
@@ -77,6 +78,67 @@ export class WorkspacePaths {
       throw new ToolError("path_escape", `Path ${JSON.stringify(input)} is inside ${PROTECTED_DIR}/, which holds the session database; tools may not write there.`);
     }
     return { abs: real, display };
+  }
+
+  /**
+   * Opens `abs` (a path `resolve` returned) and checks, on the open descriptor, that the file really is
+   * inside the workspace or the shared folder. `resolve` checks a path, the open follows it again: in
+   * between, a tool process (in bubblewrap mode too: the workspace is its to change) can swap a folder
+   * for a symlink to anywhere, and the worker, outside the sandbox, would follow it. So what the
+   * descriptor names (`/proc/self/fd/N`) decides; a file found outside is closed unread and unwritten
+   * and the call fails with `path_escape`. Where /proc is missing only the path check applies.
+   */
+  async open(abs: string, flags: string | number): Promise<FileHandle> {
+    const handle = await open(abs, flags);
+    try {
+      await this.checkOpened(handle, abs);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  }
+
+  /** The whole file at `abs`, read through a checked descriptor (`open`). */
+  async readFile(abs: string): Promise<Buffer> {
+    const handle = await this.open(abs, "r");
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Writes (or appends) `content` to `abs` through a checked descriptor: opened without truncating, so
+   * a file found outside the workspace is left unchanged (a missing one may be left behind empty).
+   */
+  async writeFile(abs: string, content: string, options: { append?: boolean } = {}): Promise<void> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | (options.append ? constants.O_APPEND : 0);
+    const handle = await this.open(abs, flags);
+    try {
+      if (!options.append) await handle.truncate(0);
+      await handle.writeFile(content, "utf8");
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async checkOpened(handle: FileHandle, abs: string): Promise<void> {
+    let real: string;
+    try {
+      real = await readlink(`/proc/self/fd/${handle.fd}`);
+    } catch {
+      return;
+    }
+    const root = await this.root();
+    if (insideAny(real, [root]) !== null) return;
+    const shared = await this.sharedRoot();
+    if (shared !== null && insideAny(real, [shared]) !== null) return;
+    throw new ToolError(
+      "path_escape",
+      `${await this.display(abs)} led outside the workspace ${root} when it was opened (a symlink was swapped in after the path was checked); nothing was read or written.`,
+    );
   }
 
   /** How an absolute path (as found in an `fs` error) should be shown to the model. */

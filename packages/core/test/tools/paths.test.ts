@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -87,5 +89,37 @@ describe("path confinement", () => {
     const result = await h.call("file_write", { file_path: ".starling/sessions/x", content: "x" });
     expect(result.details?.kind).toBe("path_escape");
     expect(result.content).toContain(".starling");
+  });
+
+  // The file tools run in the worker, outside any sandbox; a tool process can change the workspace while
+  // a call runs. A folder swapped for a symlink between the path check and the open must not be followed.
+  it("a folder swapped for a symlink while a call runs does not lead file_read, grep, edit or file_write outside", { timeout: 30_000 }, async () => {
+    await mkdir(join(h.workspace, "real"));
+    await writeFile(join(h.workspace, "real", "f.txt"), "harmless\n");
+    await writeFile(join(h.outside, "f.txt"), "top secret\n");
+    await symlink(h.outside, join(h.workspace, "evil"));
+    await mkdir(join(h.workspace, "d"));
+    // The name d is, by turns, the real folder and the link out: rename(2) swaps are atomic, so d always exists.
+    const swap = `chdir $ARGV[0]; rmdir "d"; rename("real","d"); while (1) { rename("d","real"); rename("evil","d"); rename("d","evil"); rename("real","d"); }`;
+    const swapper = spawn("perl", ["-e", swap, h.workspace], { stdio: "ignore" });
+    let leaks = 0;
+    let calls = 0;
+    try {
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {
+        calls += 1;
+        const read = await h.call("file_read", { file_path: "d/f.txt" });
+        const grep = await h.call("grep", { pattern: "secret", path: "d" });
+        const edit = await h.call("edit", { path: "d/f.txt", old_text: "top secret", new_text: "overwritten" });
+        const write = await h.call("file_write", { file_path: "d/f.txt", content: "harmless\n" });
+        for (const r of [read, grep, edit, write]) if (r.content.includes("top secret") || r.content.includes("overwritten")) leaks += 1;
+        if ((await readFile(join(h.outside, "f.txt"), "utf8")) !== "top secret\n") leaks += 1;
+      }
+    } finally {
+      swapper.kill("SIGKILL");
+    }
+    expect(calls).toBeGreaterThan(20);
+    expect(leaks).toBe(0);
+    expect(existsSync(join(h.outside, "real"))).toBe(false);
   });
 });
