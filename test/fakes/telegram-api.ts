@@ -75,6 +75,8 @@ export interface FakeTelegram {
   pressButton(chat: FakeChat, messageId: number, data: string, from?: FakeUser): number;
   /** Queues any update object (edited_message, my_chat_member, …). */
   pushUpdate(update: Omit<TgUpdate, "update_id">): number;
+  /** Upgrades a basic group to a supergroup (service messages in both; the old id is refused from then on). */
+  migrateGroup(group: FakeChat, supergroup: FakeChat, from?: FakeUser): number;
   /** Makes a chat known without a message from it (so the bot may write to it first). */
   registerChat(chat: FakeChat): void;
 
@@ -134,6 +136,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     pressButton: (chat, messageId, data, from) => inbound.button(chat, messageId, data, from),
     pushUpdate: (update) => state.queue.push(update),
     registerChat: (chat) => state.registerChat(chat),
+    migrateGroup: (group, supergroup, from) => inbound.migrate(group, supergroup, from),
     messages: (chatId) => byChat(state.sent, chatId).filter((m) => !state.isDeleted(m.chatId, m.messageId)),
     edits: (chatId) => byChat(state.edits, chatId),
     chatActions: (chatId) => byChat(state.chatActions, chatId),

@@ -57,6 +57,20 @@ export class Inbound {
     return message;
   }
 
+  /**
+   * A basic group upgraded to a supergroup, as Telegram shows it to a bot: a service message in the
+   * old group (`migrate_to_chat_id`), one in the new supergroup (`migrate_from_chat_id`), and from
+   * then on every call naming the old chat id fails with 400 "group chat was upgraded to a
+   * supergroup chat" and `parameters.migrate_to_chat_id`. Returns the second update's id.
+   */
+  migrate(group: FakeChat, supergroup: FakeChat, from?: FakeUser): number {
+    const old = this.newMessage(group, { from: from ?? defaultSender(group) });
+    this.deliver({ ...old, migrate_to_chat_id: supergroup.id });
+    this.state.migrated.set(group.id, supergroup.id);
+    const now = this.newMessage(supergroup, { from: from ?? defaultSender(supergroup) });
+    return this.deliver({ ...now, migrate_from_chat_id: group.id });
+  }
+
   private deliver(message: TgMessage): number {
     this.state.storeMessage(message);
     return this.state.queue.push({ message });

@@ -16,6 +16,7 @@ const BY_LOWER = new Map(Object.keys(METHODS).map((name) => [name.toLowerCase(),
 
 const FAULT_TEXT: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden: bot was blocked by the user",
   409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
   500: "Internal Server Error",
   502: "Bad Gateway",

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { badRequest } from "./api-error.js";
+import { badRequest, groupUpgraded } from "./api-error.js";
 import { UpdateQueue } from "./update-queue.js";
 import type {
   CallbackAnswerRecord,
@@ -93,6 +93,9 @@ export class FakeState {
     };
   }
 
+  /** Basic groups upgraded to a supergroup: old chat id → new chat id. */
+  readonly migrated = new Map<number, number>();
+
   registerChat(chat: FakeChat): void {
     this.chats.set(chat.id, { ...this.chats.get(chat.id), ...chat });
   }
@@ -101,6 +104,8 @@ export class FakeState {
   chat(chatId: string | undefined): FakeChat {
     if (chatId === undefined || chatId === "") throw badRequest("chat_id is empty");
     const chat = /^-?\d+$/.test(chatId) ? this.chats.get(Number(chatId)) : undefined;
+    const upgradedTo = this.migrated.get(Number(chatId));
+    if (upgradedTo !== undefined) throw groupUpgraded(upgradedTo);
     if (chat === undefined) throw badRequest("chat not found");
     return chat;
   }

@@ -193,7 +193,7 @@ export interface CallRecord {
 
 export type Fault =
   | { status: 429; retryAfter: number }
-  | { status: 500 | 502 | 409 | 400; description?: string };
+  | { status: 500 | 502 | 409 | 400 | 403; description?: string };
 
 /** A private chat with a user (`type: "private"`, chat id = user id). */
 export function privateChat(userId: number, name = `User ${userId}`): FakeChat {

@@ -185,3 +185,25 @@ describe("outbox", () => {
     expect(outboxEmpty()).toBe(true);
   });
 });
+
+describe("outbox: a group upgraded to a supergroup", () => {
+  it("re-addresses a reply Telegram refuses with migrate_to_chat_id to the new chat, with the chat's approval and conversation", async () => {
+    fake = await startFakeTelegram();
+    const group = { id: -4100, type: "group" as const, title: "Old" };
+    const upgraded = { id: -1004100, type: "supergroup" as const, title: "Old" };
+    fake.registerChat(group);
+    h = await createHarness(fake, { adminUserIds: ["42"] });
+    await h.store.commit("chat_access", (tx) => {
+      tx.put(HostKeys.chat(CHANNEL_ID, "-4100"), { channelId: CHANNEL_ID, chatId: "-4100", access: "approved", title: "Old", type: "group", firstSeenAt: new Date().toISOString() });
+    });
+    await queue("-4100", { kind: "text", text: "the answer" });
+    // Upgraded before the host polled the service messages: the first send to the old id is refused.
+    fake.migrateGroup(group, upgraded);
+    await h.startChannel();
+    const sent = await fake.waitFor(() => fake.messages(upgraded.id).find((m) => m.text === "the answer"));
+    expect(sent.chatId).toBe(upgraded.id);
+    expect(fake.calls("sendMessage").some((c) => c.status === 400 && String(c.params.chat_id) === "-4100")).toBe(true);
+    await fake.waitFor(outboxEmpty);
+    expect(h.store.chat(CHANNEL_ID, "-1004100")?.access).toBe("approved");
+  });
+});

@@ -6,6 +6,7 @@ import { queueOutbound } from "../../state/outbox.js";
 import type { AccessControl, AccessDecision } from "./access.js";
 import type { AlbumCollector } from "./album.js";
 import type { BotApi } from "./bot-api.js";
+import { migrateChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
@@ -98,6 +99,7 @@ export class UpdateAdmission {
 
   private async message(updateId: number, message: TelegramMessage): Promise<void> {
     const { controller, access, log } = this.o;
+    if (message.migrate_to_chat_id !== undefined || message.migrate_from_chat_id !== undefined) return this.migrated(updateId, message);
     if (!message.from || message.from.is_bot) return this.commit(null, updateId, () => undefined);
     const chat = chatRef(this.o.channelId, message);
     const user = userRef(message.from);
@@ -146,6 +148,17 @@ export class UpdateAdmission {
     // One part of a media group: stored now; the album goes to the session as one message, its files downloaded then (album.ts).
     const time = new Date(message.date * 1000).toISOString();
     await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
+  }
+
+  /** A basic group upgraded to a supergroup: its approval, conversation and queued replies follow the new chat id (chat-migration.ts). */
+  private async migrated(updateId: number, message: TelegramMessage): Promise<void> {
+    const here = String(message.chat.id);
+    const [from, to] = message.migrate_to_chat_id !== undefined ? [here, String(message.migrate_to_chat_id)] : [String(message.migrate_from_chat_id), here];
+    const title = message.migrate_from_chat_id !== undefined ? message.chat.title : undefined;
+    this.o.log.info({ chatId: from, newChatId: to }, "group upgraded to a supergroup; the conversation follows it");
+    await this.commit("chat_access", updateId, (tx) => {
+      migrateChat(tx, this.o.store, this.o.channelId, from, to, title);
+    });
   }
 
   /** Admits a message through the controller; true when it was a duplicate. */

@@ -3,6 +3,7 @@ import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { OutboundItem } from "../../state/records.js";
 import { retryStoreWrite } from "../../state/store-retry.js";
 import { isAbortError } from "./api-retry.js";
+import { migrateChat, upgradedChatId } from "./chat-migration.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
 import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
@@ -115,13 +116,17 @@ export class OutboxSender {
 
   private async deliver(item: OutboundItem, signal: AbortSignal): Promise<void> {
     const { store } = this.options;
-    if (!this.delivered.has(item.seq)) await this.attemptAndSend(item, signal);
+    if (!this.delivered.has(item.seq) && (await this.attemptAndSend(item, signal)) === "moved") return;
     await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
     this.delivered.delete(item.seq);
   }
 
-  /** Records the attempt, sends, and notes the item as delivered (a failed send is logged and dropped). */
-  private async attemptAndSend(item: OutboundItem, signal: AbortSignal): Promise<void> {
+  /**
+   * Records the attempt, sends, and notes the item as delivered (a failed send is logged and dropped).
+   * "moved": the chat turned out to be a group upgraded to a supergroup; the item (with the chat's
+   * conversation, approval and other items) now names the new chat and is sent there (chat-migration.ts).
+   */
+  private async attemptAndSend(item: OutboundItem, signal: AbortSignal): Promise<"sent" | "moved"> {
     const { store, log, api } = this.options;
     const duplicate = item.possibleDuplicate === true || this.unknownOutcome.has(item.seq);
     // Sent as it is when the attempt is recorded: an unsent item may have changed since it was picked
@@ -138,6 +143,14 @@ export class OutboxSender {
       await this.send(current, duplicate, signal);
     } catch (err) {
       if (signal.aborted || isAbortError(err)) throw err;
+      const upgradedTo = upgradedChatId(err);
+      if (upgradedTo) {
+        log.info({ seq: item.seq, chatId: item.chatId, newChatId: upgradedTo }, "the group was upgraded to a supergroup; its replies follow it");
+        await store.commit("chat_access", (tx) => {
+          migrateChat(tx, store, this.options.channelId, item.chatId, upgradedTo);
+        });
+        return "moved";
+      }
       if (isPermanentSendFailure(err)) {
         log.warn({ seq: item.seq, chatId: item.chatId, error: api.describe(err) }, "Telegram refused an outbox item permanently; dropping it");
       } else {
@@ -145,6 +158,7 @@ export class OutboxSender {
       }
     }
     this.delivered.add(item.seq);
+    return "sent";
   }
 
   private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal): Promise<void> {

@@ -27,6 +27,14 @@ export interface TelegramMessage {
   sticker?: { emoji?: string; set_name?: string };
   location?: { latitude: number; longitude: number };
   contact?: { phone_number: string; first_name: string; last_name?: string };
+  venue?: { title?: string; address?: string };
+  poll?: { question?: string; options?: { text?: string }[]; type?: string };
+  dice?: { emoji?: string; value?: number };
+  game?: { title?: string; description?: string };
+  story?: unknown;
+  /** Service messages of a basic group upgraded to a supergroup (the old chat names the new one, and back). */
+  migrate_to_chat_id?: number;
+  migrate_from_chat_id?: number;
   reply_to_message?: TelegramMessage;
   media_group_id?: string;
 }
@@ -107,7 +115,8 @@ export function messageText(message: TelegramMessage): string {
 
 /**
  * Content that is not text or a file but still worth telling the model about (sticker, location,
- * contact), and the quoted message when this one is a reply.
+ * venue, contact, poll, dice, game, story), and the quoted message when this one is a reply. A message
+ * of a kind listed here is never dropped as empty: a private chat that sends a poll gets an answer.
  */
 export function contextLines(message: TelegramMessage): string[] {
   const lines: string[] = [];
@@ -122,5 +131,13 @@ export function contextLines(message: TelegramMessage): string[] {
     const c = message.contact;
     lines.push(`[contact: ${[c.first_name, c.last_name].filter(Boolean).join(" ")} ${c.phone_number}]`);
   }
+  if (message.venue) lines.push(`[venue: ${[message.venue.title, message.venue.address].filter(Boolean).join(", ")}]`);
+  if (message.poll) {
+    const options = (message.poll.options ?? []).map((o) => o.text ?? "").filter(Boolean);
+    lines.push(`[${message.poll.type === "quiz" ? "quiz" : "poll"}: "${message.poll.question ?? ""}"${options.length ? ` options: ${options.join(" / ")}` : ""}]`);
+  }
+  if (message.dice) lines.push(`[dice ${message.dice.emoji ?? "🎲"} rolled ${message.dice.value ?? "?"}]`);
+  if (message.game) lines.push(`[game: ${message.game.title ?? ""}]`);
+  if (message.story) lines.push("[a story (its content is not available to bots)]");
   return lines;
 }
