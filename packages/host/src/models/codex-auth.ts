@@ -135,6 +135,25 @@ export class CodexAuthority {
     return { [CODEX_SECRET_NAMES.accessToken]: m.accessToken, [CODEX_SECRET_NAMES.accountId]: m.accountId };
   }
 
+  /**
+   * The sign-in's tokens by name, for workers that must not hold them (digests only: their raw form is
+   * redacted from tool results). Empty when no sign-in is found. The refresh and id tokens never leave
+   * the host; the access token goes to codex sessions only.
+   */
+  withheld(): Record<string, string> {
+    let m: CodexMaterial;
+    try {
+      m = this.current();
+    } catch {
+      return {};
+    }
+    return {
+      [CODEX_SECRET_NAMES.accessToken]: m.accessToken,
+      ...(m.refreshToken ? { CHATGPT_REFRESH_TOKEN: m.refreshToken } : {}),
+      ...(m.idToken ? { CHATGPT_ID_TOKEN: m.idToken } : {}),
+    };
+  }
+
   /** Answers `model/credentials`: the current token, refreshed first when it is the stale one or about to expire. */
   async credentials(params: CredentialsParams): Promise<CredentialsResult> {
     let m = this.current();

@@ -41,12 +41,14 @@ export function modelSecrets(settings: HostSettings, models: readonly ModelConfi
 
 /**
  * `initialize.secretDigests`: every host secret the session is not given (bot tokens, keys of other
- * models), as name, length and SHA-256, so the worker redacts it from tool results and logs without
- * ever holding it (docs/SECURITY.md). Secrets too short for a safe digest are left out.
+ * models, a ChatGPT sign-in's refresh and id tokens, and its access token for sessions on other models),
+ * as name, length and SHA-256, so the worker redacts it from tool results and logs without ever
+ * holding it (docs/SECURITY.md). Secrets too short for a safe digest are left out.
  */
 export function withheldSecretDigests(settings: HostSettings, given: Readonly<Record<string, string>>): SecretDigest[] | undefined {
   const digests: SecretDigest[] = [];
-  for (const [name, value] of Object.entries(settings.secrets ?? {})) {
+  // A ChatGPT sign-in (codex_subscription) is a secret too: its refresh token stays in the host.
+  for (const [name, value] of Object.entries({ ...settings.secrets, ...settings.codexAuth?.withheld() })) {
     if (name in given) continue;
     const digest = secretDigest(name, value);
     if (digest) digests.push(digest);

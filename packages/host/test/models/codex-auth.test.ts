@@ -121,3 +121,45 @@ describe("codex_subscription sign-in and the tool sandbox", () => {
     expect(hostSettings(configOf("open_router_completion"), join(dir, "workdir"), env).sandbox.hiddenPaths).not.toContain(auth);
   });
 });
+
+describe("codex_subscription sign-in and what workers hold", () => {
+  it("workers get the refresh and id tokens (and, on other models, the access token) only as digests", async () => {
+    const { parseConfig } = await import("@starling/config");
+    const { hostSettings } = await import("../../src/host.js");
+    const { buildLaunch } = await import("../../src/conversations/launch.js");
+    const codexHome = join(dir, "codex-home");
+    const access = chatgptToken(ACCOUNT, 3600, "digest");
+    const idToken = chatgptToken(ACCOUNT, 3600, "id-token");
+    authJson(join(codexHome, "auth.json"), { access_token: access, refresh_token: "rt-secret-refresh-token-0001", id_token: idToken, account_id: ACCOUNT });
+    const loaded = parseConfig(
+      {
+        version: "0.4",
+        models: {
+          codex: { provider_type: "codex_subscription", model_name: "m", url: "wss://example.test/codex", capabilities: ["chat"] },
+          other: { provider_type: "open_router_completion", model_name: "m", url: "http://127.0.0.1:9/v1/chat/completions", capabilities: ["chat"] },
+        },
+        channels: [{ kind: "telegram", id: "tg", bot_token_env: "TG_TOKEN" }],
+      },
+      { checkSecrets: false },
+    );
+    if (!loaded.ok) throw new Error(loaded.errors.join("\n"));
+    const settings = hostSettings(loaded.config, join(dir, "workdir"), { CODEX_HOME: codexHome, HOME: join(dir, "no-home") });
+    const conversation = { id: "tg-000001", channelId: "tg", chatId: "1", index: 1, createdAt: "", modelAlias: "codex", pendingModelChoice: false, sandboxOverride: null, remote: null, foreground: { sessionId: "tg-000001.foreground", generation: 0 }, archivedSessions: [] };
+    const digestsOf = (alias: string) => {
+      const init = buildLaunch(settings, { ...conversation, modelAlias: alias }, "tg-000001.foreground", "foreground").init;
+      const digests = new Map((init.secretDigests ?? []).map((d) => [d.name, d.sha256]));
+      return { init, digests };
+    };
+    const codex = digestsOf("codex");
+    expect(codex.init.secrets).toMatchObject({ CHATGPT_ACCESS_TOKEN: access });
+    expect(codex.digests.get("CHATGPT_REFRESH_TOKEN")).toBe(sha("rt-secret-refresh-token-0001"));
+    expect(codex.digests.get("CHATGPT_ID_TOKEN")).toBe(sha(idToken));
+    expect(codex.digests.has("CHATGPT_ACCESS_TOKEN")).toBe(false);
+    expect(JSON.stringify(codex.init)).not.toContain("rt-secret-refresh-token-0001");
+
+    const other = digestsOf("other");
+    expect(JSON.stringify(other.init.secrets ?? {})).not.toContain(access);
+    expect(other.digests.get("CHATGPT_ACCESS_TOKEN")).toBe(sha(access));
+    expect(other.digests.get("CHATGPT_REFRESH_TOKEN")).toBe(sha("rt-secret-refresh-token-0001"));
+  });
+});
