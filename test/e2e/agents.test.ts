@@ -1,7 +1,7 @@
 // Subagents and background agents end to end through the real CLI: a subagent's answer returns to the
 // main agent through subagent_join (and never reaches the chat by itself); a background agent's answer
 // reaches the chat after the foreground turn ended, exactly once, also when the host is killed while
-// it works and restarted; /cancel stops a subagent's shell command (the process is gone), also when
+// it works and restarted; /cancel (and /new) stops a subagent's shell command (the process is gone), also when
 // the host is killed right after recording the kill (STARLING_CRASH_AT=agent_kill).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -59,6 +59,7 @@ const chats = {
   background: privateChat(1102, "Background"),
   cancel: privateChat(1103, "Cancel"),
   crash: privateChat(1104, "Cancel crash"),
+  fresh: privateChat(1105, "New"),
 };
 
 beforeAll(async () => {
@@ -109,6 +110,17 @@ describe("subagents and background agents end to end", () => {
     expect(processAlive(pid)).toBe(true);
     const reply = await e2e.ask(chat, "/cancel");
     expect(reply).toBe("Cancelled the running turn. Stopped its subagent (subagent_0001). Send /continue to resume it.");
+    await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
+    expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
+  }, 60_000);
+
+  it("/new stops the archived session's subagents and their shell commands; they answer nobody and hold no place", async () => {
+    ensureHost();
+    const chat = chats.fresh;
+    e2e.send(chat, "sleeper please into new.pid");
+    const pid = await e2e.until(() => sleeperPid("new.pid"), "the subagent's shell command started", 30_000);
+    const reply = await e2e.ask(chat, "/new");
+    expect(reply).toMatch(/^Started a fresh session\. .* Stopped its subagent \(subagent_0001\)\./);
     await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
     expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
   }, 60_000);

@@ -31,13 +31,13 @@ export async function killAgent(service: ConversationService, agent: AgentRecord
   return true;
 }
 
-/** /cancel: the running subagents the conversation's foreground session started. */
-export async function cancelSubagents(service: ConversationService, conversation: ConversationRecord): Promise<string[]> {
+/** /cancel and /new: stops the running subagents the conversation's foreground session started. */
+export async function cancelSubagents(service: ConversationService, conversation: ConversationRecord, why = "stopped by /cancel"): Promise<string[]> {
   const running = conversationAgents(service.store, conversation.id).filter(
     (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === conversation.foreground.sessionId,
   );
   const stopped: string[] = [];
-  for (const agent of running) if (await killAgent(service, agent, "stopped by /cancel")) stopped.push(agent.agent_id);
+  for (const agent of running) if (await killAgent(service, agent, why)) stopped.push(agent.agent_id);
   return stopped;
 }
 

@@ -95,6 +95,9 @@ export async function runCommand(
       const live = await supervisor.query(sessionId, { view: "live_state" }, { start: false }).catch(() => null);
       const dropped = live?.view === "live_state" ? dropNotice(live.turnId !== null, live.queuedInputs) : "";
       await supervisor.retire(sessionId);
+      // The archived turn's subagents answer nobody now: stop them, so they neither edit the workspace
+      // behind the fresh session's back nor hold its workers.max_subagents places. Background agents go on.
+      const stopped = await cancelSubagents(service, conversation, "stopped by /new");
       const archived = archiveSessionData(conversationDir(service.settings.workdir, conversation.id), sessionFolderName(sessionId));
       // A /cancel or /continue stored for the archived session's turns must not reach the new one.
       await service.store.commit("conversation", (tx) => {
@@ -105,7 +108,8 @@ export async function runCommand(
         });
         forgetUserIntent(service.store, tx, sessionId);
       });
-      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${dropped}` };
+      const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
+      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${dropped}` };
     }
     default:
       return { text: `Unknown command /${name}. Try /help.` };
