@@ -29,6 +29,7 @@ function respond(req: RecordedRequest): ScriptedReply {
   // The agents' own sessions: their task is their first (and only) user message.
   if (ask.startsWith("[Subagent task")) {
     if (ask.includes("count the moons")) return { delayMs: 800, text: "subagent says: Jupiter has 95 moons" };
+    if (ask.includes("take your time")) return { delayMs: 4000, text: "subagent says: took my time" };
     const sleeper = /run the sleeper into (\S+)/.exec(ask);
     if (sleeper) {
       if (afterTool(req)) return { text: "sleeper ended" };
@@ -37,8 +38,8 @@ function respond(req: RecordedRequest): ScriptedReply {
   }
   if (ask.startsWith("[Background task")) return { delayMs: 3000, text: "background says: the report is ready" };
   const sleeperFile = /sleeper please into (\S+)/.exec(ask)?.[1];
-  if (ask.includes("use a subagent") || sleeperFile) {
-    const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : "count the moons of Jupiter";
+  if (ask.includes("use a subagent") || ask.includes("slow subagent") || sleeperFile) {
+    const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : ask.includes("slow subagent") ? "take your time" : "count the moons of Jupiter";
     if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description } }] };
     if (!calls(req, "subagent_join")) {
       return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: lastToolResult(req).agent_id, timeout_seconds: 40 } }] };
@@ -60,6 +61,7 @@ const chats = {
   cancel: privateChat(1103, "Cancel"),
   crash: privateChat(1104, "Cancel crash"),
   fresh: privateChat(1105, "New"),
+  joinRestart: privateChat(1106, "Join restart"),
 };
 
 beforeAll(async () => {
@@ -124,6 +126,18 @@ describe("subagents and background agents end to end", () => {
     await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
     expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
   }, 60_000);
+
+  it("the host is killed while the main agent waits in subagent_join: after the restart the join goes on and returns the answer", async () => {
+    ensureHost();
+    const chat = chats.joinRestart;
+    e2e.send(chat, "slow subagent please");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Subagent task") && lastUserText(r).includes("take your time")), "the subagent's model call");
+    await e2e.stop("SIGKILL");
+    e2e.start();
+    const reply = await e2e.waitText(chat.id, /^main heard/, 60_000);
+    // Not "main heard (undefined)": the join cut off by the workers' shutdown was not recorded as interrupted.
+    expect(reply.text).toBe("main heard (completed): subagent says: took my time");
+  }, 90_000);
 
   it("a background agent answers after the foreground turn ended, exactly once, also across a host kill and restart", async () => {
     ensureHost();

@@ -316,6 +316,7 @@ export const sessionMachine = setup({
     stopping: {
       entry: ({ context }) => {
         // Shutdown leaves the turn `running` in the journal: the next start recovers it.
+        if (context.control) context.control.shuttingDown = true;
         context.control?.interrupt.abort(new Error("shutdown"));
         context.control?.cancel.abort(new Error("shutdown"));
         void context.deps.tools.killAll();

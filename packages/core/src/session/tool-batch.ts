@@ -8,7 +8,8 @@ import type { TurnControl } from "./turn-control.js";
 /**
  * Runs the pending tool calls of a turn one after another, in call order. A side-effecting call gets an
  * intent record before it starts; every call that runs gets its result stored when it returns. When the
- * turn is stopped the loop ends after the running call; the state that stopped it pairs the rest.
+ * turn is stopped the loop ends after the running call; the state that stopped it pairs the rest. A read-only
+ * call cut off by a shutdown stays unpaired: the next worker recovers the turn and runs it again.
  */
 export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control: TurnControl): Promise<void> {
   for (const call of deps.journal.pendingCalls()) {
@@ -30,6 +31,10 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
     const { signal, dispose } = control.toolSignal();
     try {
       const result = await deps.tools.run(call, { turnId: turn.turnId, signal });
+      // Cut off by the worker's shutdown (host restart or crash): a read-only call is left without a result,
+      // so the recovered turn runs it again (a host tool with the same call id: the host's recorded outcome)
+      // rather than telling the model it was interrupted (subagent_join would lose the answer it waited for).
+      if (readOnly && result.isError && control.shuttingDown) return;
       await deps.journal.recordResult(turn.turnId, call, result.content, result.isError, result.files);
       void deps.store.emitEphemeral({
         type: "tool_finished",

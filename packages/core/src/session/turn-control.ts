@@ -12,6 +12,12 @@ export class TurnControl {
   readonly interrupt = new AbortController();
   currentTool: string | null = null;
   /**
+   * The worker is shutting down (host gone or restarting, idle stop), not the user cancelling: the turn
+   * stays `running` and is recovered by the next worker, which re-runs a read-only call left without a
+   * result (§5.3) instead of showing the model an "interrupted" result for it.
+   */
+  shuttingDown = false;
+  /**
    * A phase other than the first model call was announced this turn (compacting, a tool). Until then
    * `turn_started` stands for the first model call, which sends no `calling_model` progress of its own.
    */
