@@ -114,9 +114,16 @@ export const agentHandlers: ActionHandlers = {
       const waitMs = Math.min(payload.timeout_seconds ?? 0, JOIN_MAX_WAIT_SECONDS) * 1000;
       const started = Date.now();
       let current = agent;
-      while (current.status === "running" && Date.now() - started < waitMs) {
-        await sleep(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)));
-        current = agentOfSession(ctx.service.store, agent.session_id) ?? current;
+      // The caller's turn only waits now: its turn slot goes to the sessions waiting for one (its subagent
+      // among them), so max_concurrent_turns never keeps the subagent out until the join gives up.
+      const takeBack = current.status === "running" && waitMs > 0 ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
+      try {
+        while (current.status === "running" && Date.now() - started < waitMs) {
+          await sleep(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)));
+          current = agentOfSession(ctx.service.store, agent.session_id) ?? current;
+        }
+      } finally {
+        takeBack();
       }
       return {
         agent_id: current.agent_id,

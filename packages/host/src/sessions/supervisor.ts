@@ -157,6 +157,16 @@ export class SessionSupervisor {
     this.runners.get(sessionId)?.restartSoon();
   }
 
+  /**
+   * `sessionId`'s turn waits for other turns (subagent_join): while it does, its turn slot is lent to the
+   * sessions waiting for one (TurnSlots.lend). Returns the function that takes it back. A session holding
+   * no slot lends nothing.
+   */
+  lendSlotWhileWaiting(sessionId: string): () => void {
+    if (!this.runners.get(sessionId)?.holdsSlot) return () => undefined;
+    return this.slots.lend();
+  }
+
   /** Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its database). */
   async continue(sessionId: string): Promise<ControlResult> {
     if (this.stopped) return { accepted: false, reason: "the host is shutting down" };

@@ -62,6 +62,21 @@ export class TurnSlots {
       .catch((err: unknown) => this.onError(err));
   }
 
+  /**
+   * A slot holder is about to wait for other sessions' turns (subagent_join): its slot is lent for as long,
+   * so the cap counts turns that work and a turn waiting for its subagent never keeps that subagent out.
+   * The returned function takes the slot back (idempotent); a turn started on the lent slot runs to its end.
+   */
+  lend(): () => void {
+    this.queue.concurrency += 1;
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.queue.concurrency -= 1;
+    };
+  }
+
   /** Another session than `sessionId` waits for a slot (the holder should yield after its turn). */
   othersWaiting(sessionId: string): boolean {
     return this.waiting.some((id) => id !== sessionId);
