@@ -86,3 +86,14 @@ describe("groups and topics", { timeout: 60_000 }, () => {
     expect(await statusIn(11)).toBe(c11);
   });
 });
+
+describe("commands in groups", { timeout: 60_000 }, () => {
+  it("ignores another bot's command in a group (/cmd without @this_bot) but answers one addressed to it", async () => {
+    const before = e2e.replies(group.id).length;
+    const other = e2e.send(group, "/deploy_now", bob);
+    await e2e.until(() => e2e.telegram.confirmedOffset() > other, "the other bot's command to be read");
+    const addressed = await askIn(group, `/deploy_now${BOT}`, { from: bob });
+    expect(addressed.text).toBe("Unknown command /deploy_now. Try /help.");
+    expect(e2e.replies(group.id).slice(before).map((m) => m.text)).toEqual(["Unknown command /deploy_now. Try /help."]);
+  });
+});

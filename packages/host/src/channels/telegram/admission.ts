@@ -120,7 +120,8 @@ export class UpdateAdmission {
       return;
     }
     if (command) {
-      const reply = await this.runCommand(chat, user, updateId, command.name, command.args);
+      const reply = await this.runCommand(chat, user, updateId, command.name, command.args, command.bot !== undefined);
+      if (!reply) return this.commit(null, updateId, () => undefined);
       return this.commit("admit", updateId, (tx) => this.reply(tx, chat, reply));
     }
 
@@ -173,7 +174,11 @@ export class UpdateAdmission {
     });
   }
 
-  private async runCommand(chat: ChatRef, user: UserRef, updateId: number, name: string, args: string): Promise<CommandReply> {
+  /**
+   * The reply to a command; null for an unknown command in a group that was not addressed to this bot
+   * (`/cmd`, not `/cmd@this_bot`): it is most likely another bot's, and answering it would be noise.
+   */
+  private async runCommand(chat: ChatRef, user: UserRef, updateId: number, name: string, args: string, addressed: boolean): Promise<CommandReply | null> {
     const { controller, log } = this.o;
     const known = new Set(controller.commands().map((c) => c.command.toLowerCase()));
     try {
@@ -182,7 +187,7 @@ export class UpdateAdmission {
         return startReply(help, this.o.access.isAdmin(user.userId));
       }
       if (isAdminCommand(name)) return { text: `Only the bot's admin can use /${name}.` };
-      if (!known.has(name)) return unknownCommandReply(name);
+      if (!known.has(name)) return addressed || !isGroup(chat) ? unknownCommandReply(name) : null;
       return await controller.command({ chat, user, updateId, name, args });
     } catch (err) {
       log.error({ command: name, chatId: chat.chatId, error: err instanceof Error ? err.message : String(err) }, "command failed");
