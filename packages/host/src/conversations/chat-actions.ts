@@ -21,8 +21,10 @@ export function sessionPlan(store: HostStore, sessionId: string): SessionPlan | 
 const MARKS = { completed: "✓", in_progress: "▶", pending: "○" } as const;
 
 /** `✓ done step` / `▶ current step` / `○ later step`, one per line. */
-export function planLines(plan: SessionPlan): string[] {
-  return plan.plan.map((s) => `${MARKS[s.status]} ${s.step}`);
+export function planLines(plan: SessionPlan, maxSteps = Infinity): string[] {
+  const lines = plan.plan.slice(0, maxSteps).map((s) => `${MARKS[s.status]} ${s.step}`);
+  const more = plan.plan.length - lines.length;
+  return more > 0 ? [...lines, `… and ${more} more step${more === 1 ? "" : "s"}`] : lines;
 }
 
 /** user_tell and update_plan (reference §3.11; Starling shows the plan, Stellaclaw ignores it). */

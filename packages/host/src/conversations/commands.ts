@@ -10,10 +10,14 @@ import { hostRedactor } from "../security/host-secrets.js";
 import { archiveSessionData, conversationDir } from "./workspace.js";
 import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
+
 import { agentStatusLines, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 import { RETRYING_KEPT, WORKER_START_FAILED } from "../sessions/supervisor.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
+
+/** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
+const STATUS_PLAN_STEPS = 30;
 
 export const CONVERSATION_COMMANDS = [
   { command: "status", description: "Conversation, model, session state and usage" },
@@ -169,7 +173,7 @@ async function statusText(service: ConversationService, conversation: Conversati
     lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);
   }
   const plan = sessionPlan(service.store, sessionId);
-  if (plan) lines.push(`Plan${plan.explanation ? ` (${plan.explanation})` : ""}:`, ...planLines(plan).map((l) => `  ${l}`));
+  if (plan) lines.push(`Plan${plan.explanation ? ` (${plan.explanation})` : ""}:`, ...planLines(plan, STATUS_PLAN_STEPS).map((l) => `  ${l}`));
   if (status.queuePosition !== null) lines.push(`Queue position: ${status.queuePosition}`);
   lines.push(...agentStatusLines(service, conversation));
   if (status.lastError) lines.push(`Last worker error: ${status.lastError}`);
