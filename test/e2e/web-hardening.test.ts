@@ -77,6 +77,16 @@ describe("web channel under review", () => {
     expect(ok.status).toBe(201);
   });
 
+  it("a message with nothing visible (spaces, zero-width characters) is a 400, over /api and /v1", async () => {
+    for (const text of [" \n ", "\u200b", "\u200b\u200d\ufeff "]) {
+      const res = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", json: { text } });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toMatchObject({ field: "text" });
+      const v1 = await e2e.call("/v1/chat/completions", { method: "POST", json: { model: `conv:${conv}`, messages: [{ role: "user", content: text }] } });
+      expect(v1.status).toBe(400);
+    }
+  });
+
   it("a body that is not JSON is a 415 saying to send JSON; /assets/__proto__ is a 404", async () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
       const res = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", body: "text=hi", headers: { "content-type": type } });

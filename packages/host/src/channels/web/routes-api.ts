@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
-import { Callback, CreateConversation, Paging, parse, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
+import { Callback, CreateConversation, isBlank, Paging, parse, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 
 type IdParams = { id: string };
@@ -33,7 +33,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
   app.post<{ Params: IdParams }>("/api/conversations/:id/messages", async (req, reply) => {
     const conversation = await convs.get(req.params.id);
     const body = parse(PostMessage, req.body);
-    if (!body.text.trim() && !body.attachments?.length) throw new HttpError(400, "invalid_request", "text: empty message; send text or attachments", "text");
+    if (isBlank(body.text) && !body.attachments?.length) throw new HttpError(400, "invalid_request", "text: empty message; send text or attachments", "text");
     const result = await convs.post(conversation, body.text, body.message_id, body.attachments ?? []);
     const out = { message_id: result.messageId, event_id: result.eventId, status: result.status, ...(result.reply ? { reply: result.reply } : {}) };
     return reply.code(result.status === "refused" ? 429 : result.status === "duplicate" ? 200 : 202).send(out);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
 import { StreamedAnswer } from "./openai-stream.js";
-import { ChatCompletionRequest, parse } from "./schemas.js";
+import { ChatCompletionRequest, isBlank, parse } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 import type { WebEvent } from "./web-log.js";
 
@@ -26,7 +26,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const body = parse(ChatCompletionRequest, req.body);
     const last = [...body.messages].reverse().find((m) => m.role === "user");
     const text = typeof last?.content === "string" ? last.content : (last?.content ?? []).map((p) => p.text ?? "").join("\n");
-    if (!text.trim()) throw new HttpError(400, "invalid_request", "messages: no user message with text content", "messages");
+    if (isBlank(text)) throw new HttpError(400, "invalid_request", "messages: no user message with text content", "messages");
     const conv = /^conv:(.+)$/.exec(body.model);
     if (!conv && !convs.modelAliases().includes(body.model)) {
       throw new HttpError(404, "model_not_found", `model: "${body.model}" is neither conv:<conversation id> nor a model alias (${convs.modelAliases().join(", ")})`, "model");

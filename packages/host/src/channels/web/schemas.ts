@@ -45,6 +45,11 @@ export const ChatCompletionRequest = z
   })
   .loose();
 
+/** True for text with nothing visible: whitespace and zero-width characters (U+200B–U+200D, U+2060, U+FEFF) only. */
+export function isBlank(text: string): boolean {
+  return /^[\s\u200B-\u200D\u2060\uFEFF]*$/u.test(text);
+}
+
 /** Parses `value` or throws a 400 naming the first bad field (`text: expected string`). */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "body"): z.output<S> {
   // A body fastify did not parse as JSON (text/plain, a form, raw bytes) arrives as a string or Buffer.
