@@ -8,6 +8,7 @@
 // cannot serve) and jsonc-parser (UMD); all but classic-level are pure JavaScript.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -70,6 +71,12 @@ for (const name of [...used].sort()) {
   (OPTIONAL.includes(name) ? optionalDependencies : dependencies)[name] = `^${found}`;
 }
 
+// The web channel's page (routes-page.ts reads dist/web/ in the bundle): its own files and the two browser
+// libraries it imports, which the bundle cannot resolve from node_modules at run time.
+const hostRequire = createRequire(join(root, "packages/host/package.json"));
+cpSync(join(root, "packages/host/web"), join(stage, "dist/web"), { recursive: true });
+cpSync(hostRequire.resolve("marked"), join(stage, "dist/web/marked.esm.js"));
+cpSync(hostRequire.resolve("dompurify").replace(/purify\.cjs\.js$/, "purify.es.mjs"), join(stage, "dist/web/purify.es.mjs"));
 cpSync(join(root, "config/systemd"), join(stage, "systemd"), { recursive: true });
 cpSync(join(root, "config/schema"), join(stage, "schema"), { recursive: true });
 for (const file of ["README.md", "VERSION", "example_config.json"]) cpSync(join(root, file), join(stage, file));
