@@ -139,6 +139,27 @@ describe("starling CLI", () => {
     expect(argvSecret.output).toMatch(/not accepted on the command line/);
   });
 
+  it("init into a folder it cannot write names the folder and the flag before asking anything, and writes nothing", async () => {
+    const dir = join(work.dir, "init-unwritable");
+    mkdirSync(dir, { recursive: true });
+    const blocker = join(dir, "a-file");
+    writeFileSync(blocker, "not a folder\n");
+    const secrets = env({ TELEGRAM_BOT_TOKEN: telegram.token, OPENROUTER_API_KEY: "model-key" });
+    const common = ["init", "--non-interactive", "--telegram-api", telegram.apiRoot, "--model-url", model.url];
+    // A workdir that cannot be created: before, the config and the env file were written and init then failed with a bare ENOTDIR.
+    const workdirRun = await runCliOnce([...common, "--config", join(dir, "starling.json"), "--workdir", join(blocker, "wd")], secrets);
+    expect(workdirRun.code).toBe(1);
+    expect(workdirRun.output).toContain(`cannot write to ${join(blocker, "wd")} (a file is in the way); give --workdir a folder you can write to`);
+    expect(workdirRun.output).not.toMatch(/getMe|accepted the key/); // failed before checking the secrets
+    expect(existsSync(join(dir, "starling.json"))).toBe(false);
+    expect(existsSync(join(dir, "starling.env"))).toBe(false);
+    // A config folder that cannot be created.
+    const configRun = await runCliOnce([...common, "--config", join(blocker, "starling.json"), "--workdir", join(dir, "wd")], secrets);
+    expect(configRun.code).toBe(1);
+    expect(configRun.output).toContain(`cannot write to ${blocker} (a file is in the way); give --config a folder`);
+    expect(configRun.output).toMatch(/nothing was written/);
+  });
+
   it("service install writes a unit systemd accepts, starts it, checks is-active and prints the journal command", async () => {
     const dir = join(work.dir, "service");
     const xdg = join(dir, "xdg");

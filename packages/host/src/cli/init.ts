@@ -4,8 +4,8 @@
  * file (mode 600). Secrets are never echoed, never written to the config, never taken from argv.
  */
 import * as prompts from "@clack/prompts";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { ModelConfig } from "@starling/protocol";
 import { PROVIDER_PRESETS, writeInitFiles, type InitAnswers } from "./init-files.js";
 import { probeModel, probeTelegram } from "./probes.js";
@@ -44,6 +44,15 @@ export async function runInit(command: InitCommand): Promise<number> {
     process.stderr.write(`starling: ${configPath} already exists; check it with: starling doctor --config ${configPath} --workdir ${resolve(command.workdir)}\n`);
     return 1;
   }
+  const unwritable = firstUnwritable([
+    ["--config", dirname(configPath)],
+    ["--env-file", dirname(resolve(command.envFile))],
+    ["--workdir", resolve(command.workdir)],
+  ]);
+  if (unwritable) {
+    process.stderr.write(`starling init: ${unwritable}; nothing was written\n`);
+    return 1;
+  }
   try {
     const answers = command.nonInteractive ? await fromFlags(command) : await interactive(command);
     if (!answers) return 1;
@@ -67,6 +76,27 @@ export async function runInit(command: InitCommand): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * Before asking anything: every folder init writes to can be created and written, so a wrong path fails
+ * at once with the flag to change, not after the secrets were typed and checked, and never with the env
+ * file or the config written and the rest missing.
+ */
+function firstUnwritable(folders: [flag: string, dir: string][]): string | null {
+  for (const [flag, dir] of folders) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const probe = join(dir, `.starling-init-${process.pid}`);
+      writeFileSync(probe, "");
+      rmSync(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : (code ?? (err as Error).message);
+      return `cannot write to ${dir} (${why}); give ${flag} a folder you can write to, or fix its owner or mode (sudo chown -R $USER ${dir})`;
+    }
+  }
+  return null;
 }
 
 /** --non-interactive: flags for names and URLs, secrets only from the environment. */
