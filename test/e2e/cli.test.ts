@@ -223,4 +223,36 @@ describe("starling CLI", () => {
     expect(run.code).toBe(1);
     expect(run.output).toMatch(/starling\.service is failed after starting; see why: journalctl --user -u starling/);
   });
+
+  it("service install, status and uninstall without a systemd user session say what to do and write or remove nothing", async () => {
+    const dir = join(work.dir, "service-nobus");
+    const xdg = join(dir, "xdg");
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    // What systemctl --user answers under su, sudo or in a container.
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "Failed to connect to bus: No medium found" >&2\nexit 1\n`);
+    chmodSync(join(bin, "systemctl"), 0o755);
+    const run = (action: string) =>
+      runCliOnce(["service", action, "--config", "starling.json", "--workdir", "wd"], env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}` }), { cwd: dir });
+    const unitPath = join(xdg, "systemd", "user", "starling.service");
+    // Before: the unit was written, then "systemctl --user daemon-reload failed: Failed to connect to bus", nothing about what to do.
+    const install = await run("install");
+    expect(install.code).toBe(1);
+    expect(install.output).toMatch(/cannot reach your systemd user manager \(Failed to connect to bus: No medium found\)/);
+    expect(install.output).toContain("loginctl enable-linger");
+    expect(install.output).toContain(`starling --config ${join(dir, "starling.json")} --workdir ${join(dir, "wd")}`);
+    expect(install.output).toMatch(/nothing was written/);
+    expect(existsSync(unitPath)).toBe(false);
+    const status = await run("status");
+    expect(status.code).toBe(3);
+    expect(status.output).toMatch(/cannot reach your systemd user manager[\s\S]*unit file: not installed/);
+    // A unit written earlier (from a real session) is not removed while the service cannot be stopped.
+    mkdirSync(join(xdg, "systemd", "user"), { recursive: true });
+    writeFileSync(unitPath, "[Service]\n");
+    const uninstall = await run("uninstall");
+    expect(uninstall.code).toBe(1);
+    expect(uninstall.output).toContain(`nothing was removed (${unitPath})`);
+    expect(existsSync(unitPath)).toBe(true);
+  });
 });

@@ -32,6 +32,22 @@ export function serviceState(): ServiceState {
   return { kind: "installed", unitPath: path, active: active.output.split("\n")[0] || "unknown" };
 }
 
+/**
+ * Why `systemctl --user` cannot reach this user's service manager (no user session: su, sudo, a container,
+ * a cron job), or null when it can or systemctl is missing. Asked before anything is written.
+ */
+function noUserManager(config: string, workdir: string): string | null {
+  const probe = systemctl(["show-environment"]);
+  if (!probe || probe.ok) return null;
+  const user = userInfo().username;
+  return (
+    `systemctl --user cannot reach your systemd user manager (${probe.output.split("\n")[0] || "no answer"}): this shell has no systemd user session ` +
+    `(su, sudo and containers do not start one).\n` +
+    `  log in as ${user} directly (ssh or a console) and run this again; for a service that outlives your logins, first: sudo loginctl enable-linger ${user}\n` +
+    `  or run it in the foreground (or under your own supervisor): starling --config ${resolve(config)} --workdir ${resolve(workdir)}\n`
+  );
+}
+
 /** `is-active` right after a start says "activating"; a config error shows up as "failed" within a second or two. */
 async function settledState(): Promise<string> {
   let state = "unknown";
@@ -57,6 +73,11 @@ export async function runService(action: "install" | "uninstall" | "status", con
     const configPath = resolve(config);
     if (!existsSync(configPath)) {
       process.stderr.write(`starling: ${configPath} does not exist; run: starling init --config ${configPath} --workdir ${resolve(workdir)}\n`);
+      return 1;
+    }
+    const unreachable = noUserManager(config, workdir);
+    if (unreachable) {
+      process.stderr.write(`${unreachable}nothing was written\n`);
       return 1;
     }
     const environmentFile = resolve(envFile);
@@ -88,12 +109,18 @@ export async function runService(action: "install" | "uninstall" | "status", con
     process.stdout.write(`starling.service is active\nlogs: ${JOURNAL}   (JSON lines also in ${resolve(workdir)}/logs/host.log)\n${lingerHint()}`);
     return 0;
   }
+  const unreachable = noUserManager(config, workdir);
+  if (unreachable) {
+    process.stderr.write(`${unreachable}${action === "uninstall" ? `nothing was removed (${existsSync(path) ? path : "no unit file"})\n` : `unit file: ${existsSync(path) ? path : "not installed"}\n`}`);
+    return action === "uninstall" ? 1 : 3;
+  }
   if (action === "uninstall") {
+    const existed = existsSync(path);
     const stop = systemctl(["disable", "--now", UNIT]);
     if (!stop) process.stdout.write(`systemctl is not available; run: systemctl --user disable --now ${UNIT}\n`);
     if (existsSync(path)) rmSync(path);
     systemctl(["daemon-reload"]);
-    process.stdout.write(`removed ${path}\n`);
+    process.stdout.write(existed ? `removed ${path}\n` : `not installed (no ${path})\n`);
     return 0;
   }
   const status = systemctl(["status", UNIT, "--no-pager"]);
