@@ -34,11 +34,14 @@ describe("a cron task's own model", () => {
   beforeAll(async () => {
     e2e = await startE2E({
       responder: respond,
+      start: false,
       config: ({ modelUrl }) => ({
         adminUserIds: [chat.id],
         extraModels: { cheap: { provider_type: "open_router_completion", model_name: "cheap-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"] } },
       }),
     });
+    // Runs every 2 s: below the host's once-a-minute minimum (CRON_LIMITS), lowered for this test.
+    e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
   });
   afterAll(() => e2e?.close());
 

@@ -26,6 +26,8 @@ function slotFields(at: Date): Record<string, string> {
   };
 }
 
+let slowpokeRuns = 0;
+
 /** Slot of each task, by name, as the model chose it. */
 const slots = new Map<string, Date>();
 
@@ -34,6 +36,11 @@ function respond(req: RecordedRequest): ScriptedReply {
   const scheduled = /\[Scheduled task '([\w-]+)'/.exec(ask);
   // A run of 'fragile' never answers: the test kills its worker every time it is asked.
   if (scheduled?.[1] === "fragile") return { delayMs: 600_000, text: "cron ran fragile" };
+  // 'slowpoke' fires every 2 s; its first run takes 7 s (the firings meanwhile are skipped), the later ones answer at once.
+  if (scheduled?.[1] === "slowpoke") {
+    const run = ++slowpokeRuns;
+    return { delayMs: run === 1 ? 7000 : 0, text: `cron ran slowpoke ${run}` };
+  }
   if (scheduled) return { text: `cron ran ${scheduled[1]}` };
   const tools = requestText(req);
   if (ask.includes("plan and tell")) {
@@ -44,6 +51,12 @@ function respond(req: RecordedRequest): ScriptedReply {
   if (ask.includes("tell once")) {
     if (!afterTool(req)) return { toolCalls: [{ name: "user_tell", arguments: { text: "told exactly once" } }] };
     return { text: "told and done" };
+  }
+  const every = /schedule (\S+) every 2 s/.exec(ask);
+  if (every) {
+    if (afterTool(req)) return { text: `scheduled ${every[1]}` };
+    const fields = { cron_second: "*/2", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
+    return { toolCalls: [{ name: "create_cron_task", arguments: { name: every[1], description: "test task", task: "say you ran", ...fields } }] };
   }
   const cron = /schedule (\S+) in (\d+) ms/.exec(ask);
   if (cron) {
@@ -67,6 +80,7 @@ const chats = {
   skipped: privateChat(905, "Skipped"),
   tellCrash: privateChat(906, "Tell crash"),
   fragile: privateChat(907, "Fragile"),
+  overlap: privateChat(908, "Overlap"),
 };
 
 useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
@@ -192,4 +206,29 @@ describe("host tools end to end", () => {
     expect(cronAnswers(chat.id, "backup")).toHaveLength(0);
     expect(texts(chat.id).filter((t) => t.includes("Skipped"))).toHaveLength(1);
   }, 60_000);
+
+  it("firings that come while the task's run is still going are skipped, logged and shown in /cron; the next one after it runs", async () => {
+    // Every 2 s: below the once-a-minute minimum (CRON_LIMITS), lowered for this test.
+    e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
+    const chat = chats.overlap;
+    expect(await e2e.ask(chat, "schedule slowpoke every 2 s", { timeoutMs: 40_000 })).toBe("scheduled slowpoke");
+    await e2e.waitText(chat.id, /cron ran slowpoke 1$/, 30_000);
+    await e2e.waitText(chat.id, /cron ran slowpoke 2$/, 30_000);
+    const runRequests = e2e.model.requests.filter((r) => lastUserText(r).includes("[Scheduled task 'slowpoke'"));
+    // The second run's input is one firing (the first run's message is in its history): nothing piled up while the first ran.
+    const seen = (r: RecordedRequest) => requestText(r).split("[Scheduled task 'slowpoke'").length - 1;
+    expect(seen(runRequests[0]!)).toBe(1);
+    expect(seen(runRequests[1]!)).toBe(2);
+    expect(cronAnswers(chat.id, "slowpoke 1")).toHaveLength(1);
+    const skips = e2e.logRecords().filter((r) => r.msg === "cron firing skipped: the task's previous run has not finished");
+    expect(skips.length, "the firings during the 7 s run were skipped").toBeGreaterThanOrEqual(2);
+
+    const before = e2e.replies(chat.id).length;
+    e2e.telegram.sendCommand(chat, "/cron");
+    const listing = (await e2e.waitReplies(chat.id, before + 1, "the /cron listing")).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:"))!;
+    expect(listing.text).toMatch(/'slowpoke': \*\/2 \* \* \* \* \* \(UTC\), next .*, skipped \d+ firings? while the run due \S+ was still going \(the last due \S+\)/);
+    const id = /cron:remove:(cron_\d{4})/.exec(JSON.stringify(listing.replyMarkup))![1]!;
+    e2e.telegram.pressButton(chat, listing.messageId, `cron:remove:${id}`);
+    await e2e.waitText(chat.id, new RegExp(`Removed 'slowpoke' \\(${id}\\)`));
+  }, 90_000);
 });

@@ -22,6 +22,30 @@ export const PlanStep = z.object({
 });
 export type PlanStep = z.infer<typeof PlanStep>;
 
+/**
+ * Bounds on the agent's cron tasks (ARCHITECTURE §9 "Cron"), so a misbehaving model or a prompt injection
+ * cannot melt the host. Checked on create_cron_task / update_cron_task only: tasks stored before (or
+ * imported from Stellaclaw) that break one keep working.
+ */
+export const CRON_LIMITS = {
+  /** Tasks per conversation; create_cron_task beyond that is refused. */
+  maxTasksPerConversation: 50,
+  /** The smallest gap allowed between two firings of a schedule, in seconds. */
+  minIntervalSeconds: 60,
+  /** How many upcoming firings the gap is checked over (the smallest gap among them counts). */
+  intervalCheckFirings: 10,
+  /** Characters of a task's `name`. */
+  maxNameChars: 64,
+  /** Characters of a task's `task` text (what each firing runs). */
+  maxTaskChars: 16_000,
+} as const;
+
+/** A non-empty text of at most `max` characters; the refusal names the limit. */
+const boundedText = (field: string, max: number) =>
+  text(field).superRefine((value, ctx) => {
+    if (value.length > max) ctx.addIssue({ code: "custom", message: `${field} may have at most ${max} characters (this one has ${value.length}).` });
+  });
+
 /** The six seconds-first cron fields, `cron_year`, `timezone` (reference §3.11). */
 export const CRON_SCHEDULE_FIELDS = ["cron_second", "cron_minute", "cron_hour", "cron_day_of_month", "cron_month", "cron_day_of_week"] as const;
 const scheduleShape = {
@@ -42,21 +66,23 @@ const optionalTaskShape = {
 export const CronTaskId = text("id").describe("Task id as listed by list_cron_tasks (e.g. `cron_0001`).");
 
 export const CreateCronTask = z.object({
-  name: text("name").describe("Short name shown to the user (e.g. `backup`)."),
+  name: boundedText("name", CRON_LIMITS.maxNameChars).describe(`Short name shown to the user (e.g. \`backup\`), at most ${CRON_LIMITS.maxNameChars} characters.`),
   description: text("description").describe("One sentence on what the task is for."),
   ...scheduleShape,
-  task: text("task").describe("The instruction the agent runs at each firing, written as a message to itself."),
+  task: boundedText("task", CRON_LIMITS.maxTaskChars).describe(
+    `The instruction the agent runs at each firing, written as a message to itself (at most ${CRON_LIMITS.maxTaskChars} characters).`,
+  ),
   ...optionalTaskShape,
 });
 export type CreateCronTask = z.infer<typeof CreateCronTask>;
 
 export const UpdateCronTask = z.object({
   id: CronTaskId,
-  name: text("name").optional(),
+  name: boundedText("name", CRON_LIMITS.maxNameChars).optional(),
   description: text("description").optional(),
   /** Schedule fields: all six together (plus `cron_year`), or none. */
   ...z.object(scheduleShape).partial().shape,
-  task: text("task").optional(),
+  task: boundedText("task", CRON_LIMITS.maxTaskChars).optional(),
   ...optionalTaskShape,
 });
 export type UpdateCronTask = z.infer<typeof UpdateCronTask>;
@@ -98,6 +124,11 @@ const results = lazySchema(() => {
     next_run_at: z.string().nullable(),
     last_run_at: z.string().nullable(),
     created_at: z.string(),
+    /**
+     * The last stretch of firings skipped because the task's previous run had not finished: how many,
+     * the newest skipped slot, and the slot of the run that was still going (its `last_run_at`).
+     */
+    overlap_skips: z.object({ count: z.number(), last_at: z.string(), run_due: z.string().nullable() }).optional(),
   });
   const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
 

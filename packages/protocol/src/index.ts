@@ -68,6 +68,7 @@ export {
 export {
   COORDINATE_ACTIONS,
   COORDINATE_ACTION_NAMES,
+  CRON_LIMITS,
   CRON_SCHEDULE_FIELDS,
   CoordinateRequest,
   CreateCronTask,

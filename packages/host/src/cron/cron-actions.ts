@@ -1,7 +1,7 @@
-import { CRON_SCHEDULE_FIELDS, type CreateCronTask, type UpdateCronTask } from "@starling/protocol";
+import { CRON_LIMITS, CRON_SCHEDULE_FIELDS, type CreateCronTask, type UpdateCronTask } from "@starling/protocol";
 import { ActionError, type ActionContext, type ActionHandlers } from "../conversations/host-action.js";
-import type { HostTransaction } from "../state/host-store.js";
-import { checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleFields } from "./schedule.js";
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import { checkInterval, checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleFields } from "./schedule.js";
 import { CronKeys, conversationTasks, nextBackgroundSessionId, publicTask, type StoredCronTask } from "./cron-store.js";
 
 /** Splits a stored schedule back into its named fields. */
@@ -12,9 +12,12 @@ export function fieldsOf(schedule: string): ScheduleFields {
   return fields;
 }
 
-function validated(fields: ScheduleFields, timezone: string): string {
+/** The schedule checked field by field and, when it is new (`interval`), for its smallest gap (CRON_LIMITS). */
+function validated(fields: ScheduleFields, timezone: string, interval: boolean): string {
   try {
-    return checkSchedule(fields, timezone);
+    const schedule = checkSchedule(fields, timezone);
+    if (interval) checkInterval(schedule, timezone);
+    return schedule;
   } catch (err) {
     if (err instanceof ScheduleError) throw new ActionError(err.message);
     throw err;
@@ -37,8 +40,15 @@ function save(tx: HostTransaction, task: StoredCronTask): void {
 }
 
 function create(payload: CreateCronTask, tx: HostTransaction, ctx: ActionContext): StoredCronTask {
+  const count = conversationTasks(ctx.service.store, ctx.conversation.id).length;
+  if (count >= CRON_LIMITS.maxTasksPerConversation) {
+    throw new ActionError(
+      `this conversation already has ${count} cron tasks, the most it may have (${CRON_LIMITS.maxTasksPerConversation}); ` +
+        `remove one with remove_cron_task (list_cron_tasks shows them) or change one with update_cron_task.`,
+    );
+  }
   const timezone = payload.timezone ?? hostTimezone();
-  const schedule = validated(payload, timezone);
+  const schedule = validated(payload, timezone, true);
   checkModel(ctx, payload.model);
   const now = new Date();
   const task: StoredCronTask = {
@@ -71,7 +81,8 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
   const fields: ScheduleFields = given.length ? (payload as ScheduleFields) : fieldsOf(current.schedule);
   if (payload.cron_year !== undefined) fields.cron_year = payload.cron_year;
   const timezone = payload.timezone ?? current.timezone;
-  const schedule = validated(fields, timezone);
+  // A stored schedule that fires more often than the limit (from before it, or imported) is kept unless changed.
+  const schedule = validated(fields, timezone, given.length > 0 || payload.cron_year !== undefined || payload.timezone !== undefined);
   checkModel(ctx, payload.model);
   const task: StoredCronTask = {
     ...current,
@@ -90,10 +101,25 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
   return task;
 }
 
-/** Enables, disables or removes a task of the conversation (/cron buttons); null when it is gone. */
-export function changeTask(tx: HostTransaction, task: StoredCronTask, change: "enable" | "disable" | "remove"): StoredCronTask | null {
+/**
+ * Firings of the task admitted but not yet handed off to its session (inbound items `cron:<id>:<slot>`).
+ * One already handed off (the worker has it) is not among them.
+ */
+function admittedFirings(store: HostStore, task: StoredCronTask): number[] {
+  return store
+    .inboundOf(task.sessionId)
+    .filter((item) => item.messageId.startsWith(`cron:${task.id}:`))
+    .map((item) => item.seq);
+}
+
+/**
+ * Enables, disables or removes a task of the conversation (/cron buttons, remove_cron_task); null when it
+ * is gone. A removal drops the task's firings admitted but not yet handed off, in the same batch.
+ */
+export function changeTask(tx: HostTransaction, task: StoredCronTask, change: "enable" | "disable" | "remove", store: HostStore): StoredCronTask | null {
   if (change === "remove") {
     tx.del(CronKeys.task(task.id));
+    for (const seq of admittedFirings(store, task)) tx.del(HostKeys.inbound(seq));
     return null;
   }
   const enabled = change === "enable";
@@ -121,7 +147,7 @@ export const cronHandlers: ActionHandlers = {
   remove_cron_task: {
     apply: (payload, tx, ctx) => {
       const task = ownTask(ctx, payload.id);
-      if (task) changeTask(tx, task, "remove");
+      if (task) changeTask(tx, task, "remove", ctx.service.store);
       return { removed: task ? publicTask(task) : null };
     },
   },

@@ -2,9 +2,16 @@ import type { CommandReply, InlineButton } from "../channels/channel.js";
 import type { ConversationService } from "../conversations/conversation-service.js";
 import type { ConversationRecord } from "../state/records.js";
 import { changeTask } from "./cron-actions.js";
-import { conversationTasks } from "./cron-store.js";
+import { conversationTasks, type StoredCronTask } from "./cron-store.js";
 
 const CALLBACK = /^cron:(enable|disable|remove):(cron_\d+)$/;
+
+/** The task's last stretch of firings skipped behind a run that was still going (cron-runner.ts). */
+export function overlapText(skips: NonNullable<StoredCronTask["overlap_skips"]>): string {
+  const firings = skips.count === 1 ? "1 firing" : `${skips.count} firings`;
+  const run = skips.run_due ? `the run due ${skips.run_due}` : "a run";
+  return `skipped ${firings} while ${run} was still going (the last due ${skips.last_at})`;
+}
 
 /** `/cron`: the chat's tasks, each with enable/disable and remove buttons. */
 export function cronCommand(service: ConversationService, conversation: ConversationRecord): CommandReply {
@@ -13,7 +20,8 @@ export function cronCommand(service: ConversationService, conversation: Conversa
   const lines = tasks.map((t) => {
     const state = t.enabled ? `next ${t.next_run_at ?? "never"}` : "disabled";
     const model = t.model ? `, on ${t.model}` : "";
-    return `${t.enabled ? "⏰" : "⏸"} ${t.id} '${t.name}': ${t.schedule} (${t.timezone})${model}, ${state}${t.last_run_at ? `, last ${t.last_run_at}` : ""}`;
+    const skips = t.overlap_skips ? `, ${overlapText(t.overlap_skips)}` : "";
+    return `${t.enabled ? "⏰" : "⏸"} ${t.id} '${t.name}': ${t.schedule} (${t.timezone})${model}, ${state}${t.last_run_at ? `, last ${t.last_run_at}` : ""}${skips}`;
   });
   const buttons: InlineButton[][] = tasks.map((t) => [
     t.enabled ? { text: `Disable ${t.name}`, data: `cron:disable:${t.id}` } : { text: `Enable ${t.name}`, data: `cron:enable:${t.id}` },
@@ -31,7 +39,7 @@ export async function cronCallback(service: ConversationService, conversation: C
   const done = await service.store.commit("coordinate", (tx) => {
     const task = conversationTasks(service.store, conversation.id).find((t) => t.id === id);
     if (!task) return null;
-    changeTask(tx, task, change);
+    changeTask(tx, task, change, service.store);
     return task;
   });
   if (!done) return { text: `Task ${id} no longer exists in this chat.` };

@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import { CRON_SCHEDULE_FIELDS } from "@starling/protocol";
+import { CRON_LIMITS, CRON_SCHEDULE_FIELDS } from "@starling/protocol";
 
 /** The six seconds-first fields and the optional year, as a task stores them. */
 export type ScheduleFields = Record<(typeof CRON_SCHEDULE_FIELDS)[number], string> & { cron_year?: string };
@@ -37,6 +37,51 @@ function checkZone(timezone: string): void {
   }
 }
 
+/** For a value that is a whole schedule or a shorthand (`@every 5m`, `@daily`, a whole cron line), not one field. */
+function notOneField(value: string): string {
+  return (
+    `"${value}" is not one cron field. Give the schedule as six separate fields, seconds first ` +
+    `(${CRON_SCHEDULE_FIELDS.join(", ")}), each a number, \`*\`, a list \`1,5\`, a range \`1-5\` or a step \`*/10\`; ` +
+    `shorthands such as @every or @daily are not accepted. Every 5 minutes, for example: cron_second "0", cron_minute "*/5", the others "*".`
+  );
+}
+
+/**
+ * The minimum gap between two firings (CRON_LIMITS.minIntervalSeconds); `STARLING_TEST_CRON_MIN_INTERVAL_SECONDS`
+ * lowers it in tests that need fast schedules.
+ */
+export function minIntervalSeconds(): number {
+  const override = Number(process.env.STARLING_TEST_CRON_MIN_INTERVAL_SECONDS);
+  return override > 0 ? override : CRON_LIMITS.minIntervalSeconds;
+}
+
+/**
+ * Refuses a schedule that fires more often than once per `minIntervalSeconds()`: the smallest gap among
+ * its next CRON_LIMITS.intervalCheckFirings firings after `now` counts, so every 30 seconds and two close
+ * times (`0,30 0 8 * * *`) are caught as well as `* * * * * *`. Only for new schedules (create/update):
+ * stored and imported tasks keep theirs.
+ */
+export function checkInterval(schedule: string, timezone: string, now = new Date()): void {
+  const min = minIntervalSeconds();
+  const job = cron(schedule, timezone);
+  let previous = job.nextRun(now);
+  let smallest: { gapMs: number; from: Date; to: Date } | null = null;
+  for (let i = 0; previous && i < CRON_LIMITS.intervalCheckFirings; i++) {
+    const next = job.nextRun(previous);
+    if (!next) break;
+    const gapMs = next.getTime() - previous.getTime();
+    if (!smallest || gapMs < smallest.gapMs) smallest = { gapMs, from: previous, to: next };
+    previous = next;
+  }
+  if (smallest && smallest.gapMs < min * 1000) {
+    throw new ScheduleError(
+      "schedule",
+      `"${schedule}" fires ${smallest.gapMs / 1000} s apart (${smallest.from.toISOString()} and ${smallest.to.toISOString()}); ` +
+        `a task may fire at most once every ${min} s. Use cron_second "0" (or one fixed second) and a cron_minute of \`*\` or a step such as \`*/5\`.`,
+    );
+  }
+}
+
 /**
  * Checks a task's fields one by one (so the error names the field to fix), then the whole
  * schedule, which must fire at least once after `now`.
@@ -46,7 +91,7 @@ export function checkSchedule(fields: ScheduleFields, timezone: string, now = ne
   const names = [...CRON_SCHEDULE_FIELDS, ...(fields.cron_year !== undefined ? (["cron_year"] as const) : [])];
   names.forEach((name, i) => {
     const value = fields[name]!.trim();
-    if (/\s/.test(value)) throw new ScheduleError(name, `"${value}" holds spaces; give one cron field per argument.`);
+    if (/\s/.test(value) || value.startsWith("@")) throw new ScheduleError(name, notOneField(value));
     const parts = names.map((_, j) => (j === i ? value : "*"));
     try {
       cron(parts.join(" "), timezone);

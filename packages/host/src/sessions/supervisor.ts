@@ -158,6 +158,14 @@ export class SessionSupervisor {
   }
 
   /**
+   * The session stopped restarting its worker (start failures in a row) and waits for a newer message:
+   * the cron runner then admits a firing even though the previous one is not done, as that message.
+   */
+  gaveUp(sessionId: string): boolean {
+    return this.runners.get(sessionId)?.state === "gaveUp";
+  }
+
+  /**
    * `sessionId`'s turn waits for other turns (subagent_join): while it does, its turn slot is lent to the
    * sessions waiting for one (TurnSlots.lend). Returns the function that takes it back. A session holding
    * no slot lends nothing.

@@ -1,10 +1,12 @@
-import { COORDINATE_ACTIONS, type CronTask, type CronTaskSummary } from "@starling/protocol";
+import { COORDINATE_ACTIONS, CRON_LIMITS, type CronTask, type CronTaskSummary } from "@starling/protocol";
 import { defineTool, type AnyTool } from "../define-tool.js";
 import { askHost } from "./ask-host.js";
 
 const SCHEDULE_HELP =
   "The schedule is six cron fields, seconds first (cron_second cron_minute cron_hour cron_day_of_month cron_month cron_day_of_week), " +
-  "plus an optional cron_year; each accepts `*`, lists `1,5`, ranges `1-5` and steps `*/10`. Times are in `timezone` (IANA, default the host's zone).";
+  "plus an optional cron_year; each accepts `*`, lists `1,5`, ranges `1-5` and steps `*/10` (no shorthands such as @every). " +
+  `Times are in \`timezone\` (IANA, default the host's zone). A task fires at most once a minute (${CRON_LIMITS.minIntervalSeconds} s between firings), ` +
+  "and a firing that comes while the task's previous run is still going is skipped.";
 
 function show(task: CronTask | CronTaskSummary): string {
   const state = task.enabled ? `next run ${task.next_run_at ?? "never"}` : "disabled";
@@ -37,7 +39,8 @@ export function cronTools(): Record<string, AnyTool> {
     name: "create_cron_task",
     description:
       "Schedule a task: at each time the schedule matches, the task text is run as a message in a background session of this conversation, " +
-      `and its answer is sent to the user. ${SCHEDULE_HELP} Example, every day at 08:00: cron_second "0", cron_minute "0", cron_hour "8", others "*".`,
+      `and its answer is sent to the user. At most ${CRON_LIMITS.maxTasksPerConversation} tasks per conversation; name at most ${CRON_LIMITS.maxNameChars} characters, ` +
+      `task at most ${CRON_LIMITS.maxTaskChars}. ${SCHEDULE_HELP} Example, every day at 08:00: cron_second "0", cron_minute "0", cron_hour "8", others "*".`,
     parameters: COORDINATE_ACTIONS.create_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
@@ -57,7 +60,7 @@ export function cronTools(): Record<string, AnyTool> {
   });
   const remove = defineTool({
     name: "remove_cron_task",
-    description: "Delete a cron task of this conversation.",
+    description: "Delete a cron task of this conversation (a firing of it not yet started is dropped too).",
     parameters: COORDINATE_ACTIONS.remove_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
