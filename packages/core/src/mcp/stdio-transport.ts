@@ -6,6 +6,8 @@ import type { ProcessLedger } from "../tools/process-ledger.js";
 import type { ToolCommand } from "../tools/tool-process.js";
 
 const STDERR_TAIL_CHARS = 2000;
+/** After the server process exits, how long its output may still be read before the pipes are dropped. */
+const EXIT_DRAIN_MS = 500;
 
 /**
  * MCP over a child's stdin/stdout, started exactly as given (ToolProcessLauncher's command: allowlisted
@@ -56,11 +58,30 @@ export class ChildStdioTransport implements Transport {
         if (child.pid) this.ledger?.record(child.pid);
         resolve();
       });
-      child.once("close", (code, signal) => {
+      // The server is gone when its process exits, not when its pipes close: a child it started (same
+      // process group) may hold stdout open for ever. So on exit the rest of the group is killed and, if
+      // the pipes are still open shortly after (a member that left the group), they are dropped.
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
         if (child.pid) this.ledger?.forget(child.pid);
-        this.exit = signal ? `signal ${signal}` : `exit code ${code}`;
         this.child = null;
         this.onclose?.();
+      };
+      child.once("exit", (code, signal) => {
+        this.exit = signal ? `signal ${signal}` : `exit code ${code}`;
+        killGroup(child.pid, "SIGKILL");
+        const timer = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish();
+        }, EXIT_DRAIN_MS);
+        child.once("close", () => clearTimeout(timer));
+      });
+      child.once("close", (code, signal) => {
+        this.exit ??= signal ? `signal ${signal}` : `exit code ${code}`;
+        finish();
       });
       child.stdin?.on("error", (error) => this.onerror?.(error));
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -98,18 +119,18 @@ export class ChildStdioTransport implements Transport {
     if (!child) return;
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     child.stdin?.end();
-    const pid = child.pid;
-    const kill = (signal: NodeJS.Signals): void => {
-      try {
-        if (pid) process.kill(-pid, signal);
-      } catch {
-        // already gone
-      }
-    };
-    kill("SIGTERM");
-    const timer = setTimeout(() => kill("SIGKILL"), 1000);
+    killGroup(child.pid, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 1000);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]);
     clearTimeout(timer);
     this.buffer.clear();
+  }
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  try {
+    if (pid) process.kill(-pid, signal);
+  } catch {
+    // already gone
   }
 }
