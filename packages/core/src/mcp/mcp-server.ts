@@ -14,6 +14,8 @@ import { ChildStdioTransport } from "./stdio-transport.js";
 /** How long starting a server (spawn + initialize + tools/list) may take. */
 export const MCP_CONNECT_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
+/** More tools than this in one server's `tools/list` (all pages) is treated as a broken server. */
+export const MCP_MAX_LISTED_TOOLS = 1000;
 
 export interface McpServerOptions {
   name: string;
@@ -126,12 +128,17 @@ export class McpServerConnection {
       this.markFailed(`the server stopped (${this.exitText(transport)})`);
     };
     this.transport = transport;
+    const deadline = Date.now() + MCP_CONNECT_TIMEOUT_MS;
+    let step = "initialize";
     try {
       await client.connect(transport, { signal, timeout: MCP_CONNECT_TIMEOUT_MS });
       this.stale = false;
-      await this.list(client, signal);
+      step = "tools/list";
+      await this.list(client, signal, deadline);
     } catch (error) {
-      const why = `could not start: ${errorText(error)}${this.stderrText(transport)}`;
+      const timedOut = error instanceof McpError && error.code === ErrorCode.RequestTimeout;
+      const what = timedOut ? `no answer to ${step} within ${MCP_CONNECT_TIMEOUT_MS / 1000} s` : errorText(error);
+      const why = `could not start: ${what}${this.stderrText(transport)}`;
       this.transport = null;
       await transport.close().catch(() => undefined);
       this.markFailed(why);
@@ -143,12 +150,16 @@ export class McpServerConnection {
     return client;
   }
 
-  private async list(client: Client, signal: AbortSignal): Promise<void> {
+  /** All pages of `tools/list`, within one deadline and at most MCP_MAX_LISTED_TOOLS tools (a server may page for ever). */
+  private async list(client: Client, signal: AbortSignal, deadline = Date.now() + MCP_CONNECT_TIMEOUT_MS): Promise<void> {
     const tools: McpListedTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { signal, timeout: MCP_CONNECT_TIMEOUT_MS });
+      const left = deadline - Date.now();
+      if (left <= 0) throw new McpError(ErrorCode.RequestTimeout, `tools/list did not finish within ${MCP_CONNECT_TIMEOUT_MS / 1000} s`);
+      const page = await client.listTools(cursor ? { cursor } : undefined, { signal, timeout: left });
       tools.push(...(page.tools as McpListedTool[]));
+      if (tools.length > MCP_MAX_LISTED_TOOLS) throw new Error(`the server lists more than ${MCP_MAX_LISTED_TOOLS} tools`);
       cursor = page.nextCursor;
     } while (cursor);
     this.listing = mcpCatalog(this.name, this.options.spec, tools);
@@ -221,6 +232,9 @@ export class McpServerConnection {
   }
 }
 
+/** The message, with its cause when it has one (fetch's "fetch failed" says why only in `cause`). */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ((error.cause as NodeJS.ErrnoException).code ?? error.cause.message) : null;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }

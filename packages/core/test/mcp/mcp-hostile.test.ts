@@ -74,4 +74,12 @@ describe("hostile MCP servers", () => {
     expect(await call("mcp__h__echo", { again: 1 })).toMatchObject({ isError: false, content: 'echo {"again":1}' });
     expect(mcp.status()[0]).toMatchObject({ state: "connected", restarts: 1 });
   });
+
+  it("a server that pages tools/list for ever is stopped at 1000 tools, reported, and the turn goes on", async () => {
+    const started = Date.now();
+    const { runtime, mcp } = await setup("endless-pages");
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(runtime.catalog().some((t) => t.name.startsWith("mcp__"))).toBe(false);
+    expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: "could not start: the server lists more than 1000 tools" });
+  });
 });
