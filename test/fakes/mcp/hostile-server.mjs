@@ -14,7 +14,7 @@ function tools() {
     case "many":
       return Array.from({ length: 500 }, (_, i) => tool(`t${i}`));
     case "duplicates":
-      return [tool("same"), tool("same"), tool("_x"), tool("x".repeat(80))];
+      return [tool("same"), tool("same"), tool("_echo"), tool("x".repeat(80))];
     default:
       return [tool("echo"), tool("crash"), tool("hang")];
   }
@@ -49,7 +49,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   }
   if (m.method === "tools/call") {
     const name = m.params.name;
-    if (name === "echo") {
+    if (name === "echo" || name === "_echo") {
       if (mode === "huge") return send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "y".repeat(10_000_000) }] } });
       if (mode === "invalid-json") return process.stdout.write(`{"jsonrpc":"2.0","id":${m.id},"result":{"content":[{"type":"text","text":"oops"}\n`);
       if (mode === "no-newline") { const chunk = "z".repeat(1 << 20); const t = setInterval(() => process.stdout.write(chunk), 5); setTimeout(() => clearInterval(t), 60_000); return; }

@@ -48,8 +48,14 @@ export function mcpCatalog(server: string, spec: McpServerSpec, tools: readonly 
   const skipped: McpCatalogResult["skipped"] = [];
   const allow = spec.toolsAllow ? new Set(spec.toolsAllow) : null;
   const deny = new Set(spec.toolsDeny);
+  const seen = new Set<string>();
   for (const tool of tools) {
     if (deny.has(tool.name) || (allow && !allow.has(tool.name))) continue;
+    if (seen.has(tool.name)) {
+      skipped.push({ tool: tool.name, reason: "the server lists this name more than once; the first is offered" });
+      continue;
+    }
+    seen.add(tool.name);
     const name = mcpToolName(server, tool.name);
     if (!API_TOOL_NAME.test(name)) {
       skipped.push({ tool: tool.name, reason: `${name} is not a valid tool name for model APIs (letters, digits, _ and -, at most 64)` });

@@ -49,7 +49,7 @@ export class McpTools implements ToolSource {
   }
 
   catalog(): ToolSchema[] {
-    return this.servers.flatMap((s) => s.entries().map((e) => ({ ...e.schema })));
+    return this.offered().flatMap(({ entries }) => entries.map((e) => ({ ...e.schema })));
   }
 
   has(name: string): boolean {
@@ -71,7 +71,10 @@ export class McpTools implements ToolSource {
   }
 
   status(): McpServerStatus[] {
-    return this.servers.map((s) => s.status());
+    return this.offered().map(({ server, entries, collisions }) => {
+      const status = server.status();
+      return collisions.length ? { ...status, tools: entries.map((e) => e.schema.name), skipped: [...status.skipped, ...collisions] } : status;
+    });
   }
 
   async dispose(): Promise<void> {
@@ -79,10 +82,32 @@ export class McpTools implements ToolSource {
   }
 
   private find(name: string): { server: McpServerConnection; entry: McpCatalogEntry } | null {
-    for (const server of this.servers) {
-      const entry = server.entries().find((e) => e.schema.name === name);
+    for (const { server, entries } of this.offered()) {
+      const entry = entries.find((e) => e.schema.name === name);
       if (entry) return { server, entry };
     }
     return null;
+  }
+
+  /**
+   * Each server's entries without the names an earlier server already offers: prefixed names can collide
+   * (server `a` with tool `_x` and server `a_` with tool `x` are both `mcp__a___x`), and model APIs refuse
+   * a request that names a tool twice.
+   */
+  private offered(): { server: McpServerConnection; entries: McpCatalogEntry[]; collisions: { tool: string; reason: string }[] }[] {
+    const taken = new Map<string, string>();
+    return this.servers.map((server) => {
+      const entries: McpCatalogEntry[] = [];
+      const collisions: { tool: string; reason: string }[] = [];
+      for (const entry of server.entries()) {
+        const owner = taken.get(entry.schema.name);
+        if (owner !== undefined) collisions.push({ tool: entry.tool, reason: `${entry.schema.name} is already a tool of MCP server ${owner}` });
+        else {
+          taken.set(entry.schema.name, server.name);
+          entries.push(entry);
+        }
+      }
+      return { server, entries, collisions };
+    });
   }
 }

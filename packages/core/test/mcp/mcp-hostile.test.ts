@@ -18,7 +18,7 @@ afterEach(async () => {
   cleanup = undefined;
 });
 
-async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}) {
+async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more: Record<string, string> = {}) {
   const workspace = await realpath(await mkdtemp(join(tmpdir(), "starling-mcp-hostile-")));
   const spec = McpServerSpec.parse({
     transport: "stdio",
@@ -27,7 +27,10 @@ async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}) {
     env: { HOSTILE_MODE: mode, HOSTILE_PIDFILE: join(workspace, "grandchild.pid") },
     ...extra,
   });
-  const mcp = new McpTools({ servers: { h: spec }, workspace, sessionId: "hostile", secretEnv: {} });
+  const others = Object.fromEntries(
+    Object.entries(more).map(([name, otherMode]) => [name, McpServerSpec.parse({ ...spec, env: { HOSTILE_MODE: otherMode } })]),
+  );
+  const mcp = new McpTools({ servers: { h: spec, ...others }, workspace, sessionId: "hostile", secretEnv: {} });
   const runtime = new ToolRuntime({
     workspace,
     sessionId: "hostile",
@@ -81,5 +84,19 @@ describe("hostile MCP servers", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(runtime.catalog().some((t) => t.name.startsWith("mcp__"))).toBe(false);
     expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: "could not start: the server lists more than 1000 tools" });
+  });
+
+  it("a tool name listed twice, or colliding with another server's after the prefix, is offered once", async () => {
+    const { runtime, mcp, call } = await setup("duplicates", {}, { h_: "default" });
+    const names = runtime.catalog().map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.filter((n) => n.startsWith("mcp__"))).toEqual(["mcp__h__same", "mcp__h___echo", "mcp__h___crash", "mcp__h___hang"]);
+    const [h, other] = mcp.status();
+    expect(h!.tools).toEqual(["mcp__h__same", "mcp__h___echo"]);
+    expect(h!.skipped.map((s) => s.tool)).toEqual(["same", "x".repeat(80)]);
+    expect(h!.skipped[0]!.reason).toMatch(/more than once/);
+    expect(other!.tools).toEqual(["mcp__h___crash", "mcp__h___hang"]);
+    expect(other!.skipped).toEqual([{ tool: "echo", reason: "mcp__h___echo is already a tool of MCP server h" }]);
+    expect(await call("mcp__h___echo", {})).toMatchObject({ isError: false, content: "echo {}" });
   });
 });
