@@ -153,7 +153,7 @@ function checkToolDeny(config: RawConfig, out: CheckResult): void {
   const unknown = unknownToolNames(deny);
   if (unknown.length) {
     out.warnings.push(
-      `tools.deny: no tool named ${unknown.map((n) => JSON.stringify(n)).join(", ")}; it denies nothing (tool names are listed in docs/ARCHITECTURE.md §9; MCP tools are mcp__<server>__<tool>)`,
+      `tools.deny: no tool named ${unknown.map((n) => JSON.stringify(n)).join(", ")}; it denies nothing (tool names are listed in docs/ARCHITECTURE.md §9; MCP tools are mcp__<server>__<tool>, exact names without patterns: to leave out several tools of a server use mcp_servers.<server>.tools.deny or tools.allow)`,
     );
   }
 }

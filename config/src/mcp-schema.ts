@@ -22,7 +22,13 @@ export const McpServerConfig = z
       .default({})
       .describe("stdio server: variable → name of the env-file variable whose value it gets"),
     cwd: z.string().min(1).optional().describe("stdio server: working directory, relative to the conversation workspace (default: the workspace)"),
-    url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional().describe("Streamable HTTP server: its endpoint"),
+    url: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+        error: "must not contain credentials (user:password@): fetch refuses such URLs and they would show in errors; put them in a header with headers_env",
+      })
+      .optional()
+      .describe("Streamable HTTP server: its endpoint"),
     headers: z.record(z.string(), z.string()).default({}).describe("HTTP server: plain request headers"),
     headers_env: z
       .record(z.string(), envName)

@@ -18,6 +18,15 @@ describe("tools.deny", () => {
     if (result.ok) expect(result.config.tools.deny).toEqual(["shell", "web_fetch", "mcp__github__create_issue"]);
   });
 
+  it("warns about an MCP name that is a pattern or has no tool part (it would deny nothing)", () => {
+    const result = parseConfig(configWithDeny(["mcp__github__*", "mcp__github", "mcp__github__create_issue"]), { env: ENV });
+    expect(result.ok).toBe(true);
+    const warnings = result.warnings.filter((w) => w.startsWith("tools.deny"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('"mcp__github__*", "mcp__github"');
+    expect(warnings[0]).toContain("mcp_servers.<server>.tools.deny");
+  });
+
   it("warns naming every unknown tool (a typo denies nothing)", () => {
     const result = parseConfig(configWithDeny(["shel", "file_read", "rm_rf"]), { env: ENV });
     expect(result.ok).toBe(true);

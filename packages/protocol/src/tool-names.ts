@@ -61,9 +61,11 @@ export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Tools of MCP servers are offered as `mcp__<server>__<tool>`; their names are only known at run time. */
 export const MCP_TOOL_PREFIX = "mcp__";
+/** An offered MCP tool name: `mcp__<server>__<tool>` within the model APIs' name rule (no patterns such as `*`). */
+const MCP_TOOL_NAME = /^mcp__(?!_)[A-Za-z0-9_-]+__[A-Za-z0-9_-]+$/;
 
 /** Names in `names` that are neither catalog tools nor MCP tool names (for a config warning). */
 export function unknownToolNames(names: readonly string[]): string[] {
   const known = new Set<string>(TOOL_NAMES);
-  return names.filter((name) => !known.has(name) && !name.startsWith(MCP_TOOL_PREFIX));
+  return names.filter((name) => !known.has(name) && !MCP_TOOL_NAME.test(name));
 }
