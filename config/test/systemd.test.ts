@@ -11,13 +11,13 @@ const options = {
 describe("renderSystemdUnit", () => {
   it("puts node flags between node and main.js", () => {
     const unit = renderSystemdUnit({ ...options, nodeFlags: ["--max-semi-space-size=8"] });
-    expect(unit).toContain("ExecStart=/usr/bin/node --max-semi-space-size=8 /opt/starling/packages/host/dist/main.js --config ");
+    expect(unit).toContain("ExecStart=/usr/bin/node --max-semi-space-size=8 /opt/starling/packages/host/dist/main.js -- --config ");
   });
 
   it("renders absolute paths into ExecStart and WorkingDirectory", () => {
     const unit = renderSystemdUnit({ ...options, environmentFile: "/home/ada/.config/starling/env" });
     expect(unit).toContain(
-      "ExecStart=/usr/bin/node /opt/starling/packages/host/dist/main.js --config /home/ada/.config/starling/config.json --workdir /home/ada/.local/share/starling --env-file /home/ada/.config/starling/env\n",
+      "ExecStart=/usr/bin/node /opt/starling/packages/host/dist/main.js -- --config /home/ada/.config/starling/config.json --workdir /home/ada/.local/share/starling --env-file /home/ada/.config/starling/env\n",
     );
     expect(unit).toContain("WorkingDirectory=-/home/ada/.local/share/starling\n");
     // Secrets stay out of the service's environment: starling reads the file itself.

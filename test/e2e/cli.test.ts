@@ -1,7 +1,7 @@
 // The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
 // doctor, service install.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@starling/config";
@@ -193,10 +193,22 @@ describe("starling CLI", () => {
     expect(isAbsolute(node!) && existsSync(node!)).toBe(true);
     expect([flag, gcFlag, jitFlag]).toEqual(["--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336"]); // HOST_NODE_FLAGS
     expect(main).toBe(HOST_MAIN);
-    expect(rest).toEqual(["--config", join(dir, "starling.json"), "--workdir", join(dir, "wd"), "--env-file", join(dir, "starling.env")]);
+    expect(rest).toEqual(["--", "--config", join(dir, "starling.json"), "--workdir", join(dir, "wd"), "--env-file", join(dir, "starling.env")]);
     expect(unit).toMatch(new RegExp(`^WorkingDirectory=-${join(dir, "wd")}$`, "m"));
     expect(unit).toMatch(/^RestartPreventExitStatus=78$/m);
     expect(unit).not.toMatch(/^EnvironmentFile=/m); // secrets stay out of the service environment
+    // The unit's own command with its env file gone: starling's exit 78 (systemd stops), not node's exit 9
+    // ("node: …: not found", from reading --env-file itself) and a restart loop.
+    const envFile = join(dir, "starling.env");
+    const present = existsSync(envFile);
+    if (present) renameSync(envFile, `${envFile}.away`);
+    try {
+      const started = spawnSync(node!, [flag!, gcFlag!, jitFlag!, main!, ...rest], { encoding: "utf8", timeout: 30_000 });
+      expect(started.status, started.stderr).toBe(78);
+      expect(started.stderr).toMatch(/environment variable \w+ is not set; add a line/);
+    } finally {
+      if (present) renameSync(`${envFile}.away`, envFile);
+    }
 
     // System-mode verify (user mode needs a user manager): it reports unknown keys, bad values and a missing ExecStart binary.
     const analyze = spawnSync("systemd-analyze", ["verify", unitPath], { encoding: "utf8" });

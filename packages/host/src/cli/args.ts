@@ -35,7 +35,8 @@ Usage:
 /** Parses argv (without node and script). Throws an Error with a message for the user on bad input. */
 export function parseCli(argv: string[]): CliCommand {
   const { values, positionals } = parseArgs({
-    args: argv,
+    // A leading "--" (the systemd unit's: it keeps node from reading --env-file itself) ends nothing here.
+    args: argv[0] === "--" ? argv.slice(1) : argv,
     allowPositionals: true,
     strict: true,
     options: {
