@@ -48,10 +48,13 @@ const TOOL_PROVIDERS: Partial<Record<ToolModelField, string[]>> = {
   image_generation_tool_model: ["openai_image", "openai_image_edit"],
 };
 
+const KNOWN_PROVIDERS = [...CHAT_PROVIDERS, ...Object.values(TOOL_PROVIDERS).flat()];
+
 /** provider_types the worker cannot run, and roles a provider cannot play, are errors: never a silent load. */
 function checkProviderType(model: unknown, at: string, out: CheckResult, role?: ToolModelField): void {
   const type = asString(asRecord(model).provider_type);
-  if (type === undefined) return;
+  // An unknown provider_type is the schema's error to report; the checks below would only add a misleading one.
+  if (type === undefined || !KNOWN_PROVIDERS.includes(type)) return;
   if (type === "codex_subscription") {
     const url = asString(asRecord(model).url);
     if (url !== undefined && !/^(https?|wss?):\/\//i.test(url)) {

@@ -31,6 +31,14 @@ describe("provider_type checks: a model the worker cannot run never loads silent
     expect(errorsOf(raw).some((e) => e.startsWith("models.codex.model_name"))).toBe(true);
   });
 
+  it("reports an unknown provider_type once, as the bad value it is (not also as a model that cannot chat)", () => {
+    const raw = example();
+    raw.models.main.provider_type = "open_ruter_completion";
+    const errors = errorsOf(raw);
+    expect(errors.filter((e) => e.startsWith("models.main."))).toEqual([expect.stringMatching(/^models\.main\.provider_type: /)]);
+    expect(errors.join("\n")).not.toMatch(/cannot chat/);
+  });
+
   it("rejects a search or image model offered as a chat model, and a role its provider cannot play", () => {
     const raw = example();
     raw.models.brave = model("brave_search", ["chat", "web_search"]);
