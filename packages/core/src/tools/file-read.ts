@@ -42,7 +42,7 @@ export const fileReadTool = defineTool({
   async execute(args, ctx) {
     if (ctx.remote) {
       const start = Math.max(1, args.offset ?? 1);
-      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES }, remoteAnswers().ReadAnswer, ctx.signal);
+      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES, clip: MAX_LINE_CHARS }, remoteAnswers().ReadAnswer, ctx.signal);
       return readResult(window.display, start, window);
     }
     const target = await ctx.paths.resolve(args.file_path);
@@ -58,7 +58,9 @@ export const fileReadTool = defineTool({
 /** The result text of file_read for a window of lines (shared by local and remote reads). */
 function readResult(display: string, start: number, window: LineWindow): ToolOutput {
   const end = start + window.lines.length - 1;
-  const numbered = window.lines.map((line, i) => `${start + i}: ${clipLine(line, MAX_LINE_CHARS)}`).join("\n");
+  const numbered = window.lines
+    .map((line, i) => `${start + i}: ${window.cut?.[i] ? `${line}… [${window.cut[i]} more characters]` : clipLine(line, MAX_LINE_CHARS)}`)
+    .join("\n");
   let header: string;
   if (window.total === 0) header = `${display} is empty.`;
   else if (window.lines.length === 0) header = `${display} has ${window.total} lines; offset ${start} is past the end.`;
@@ -73,6 +75,8 @@ function readResult(display: string, start: number, window: LineWindow): ToolOut
 interface LineWindow {
   lines: string[];
   total: number;
+  /** Characters already cut from each line (remote reads: the helper sends at most MAX_LINE_CHARS of a line). */
+  cut?: number[];
 }
 
 async function readWhole(ctx: ToolContext, abs: string, display: string, start: number, limit: number): Promise<LineWindow> {

@@ -1,9 +1,10 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HELPER_SCRIPT } from "../../src/tools/remote/helper-script.js";
 import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
@@ -83,6 +84,19 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     writeFileSync(join(root, "big.log"), `${line}\n`.repeat(90_000) + "last\n");
     const result = await fixed.call("file_read", { file_path: "big.log", offset: 90_001, limit: 5 });
     expect(result.content).toBe("big.log (lines 90001-90001 of 90001)\n90001: last");
+  });
+
+  it("fixed mode: file_read of a file with huge lines sends only the first 2000 characters of each", async () => {
+    // One 20 MB line, then a CRLF line: the helper's answer must stay small (it used to carry the
+    // whole line, so a remote file with a 1 GB line took gigabytes of worker memory).
+    writeFileSync(join(root, "oneline.txt"), `${"y".repeat(20_000_000)}\nshort\r\n`);
+    const answer = spawnSync("python3", ["-c", HELPER_SCRIPT], { input: JSON.stringify({ op: "read", root, path: "oneline.txt", start: 1, limit: 10, clip: 2_000 }), maxBuffer: 1 << 30 });
+    expect(answer.stdout.length).toBeLessThan(10_000);
+    const result = await fixed.call("file_read", { file_path: "oneline.txt" });
+    expect(result.content).toBe(`oneline.txt (lines 1-2 of 2)\n1: ${"y".repeat(2_000)}… [19998000 more characters]\n2: short`);
+    writeFileSync(join(root, "small.txt"), `${"z".repeat(2_500)}\r\nok\n`);
+    const small = await fixed.call("file_read", { file_path: "small.txt" });
+    expect(small.content).toBe(`small.txt (lines 1-2 of 2)\n1: ${"z".repeat(2_000)}… [500 more characters]\n2: ok`);
   });
 
   it("fixed mode: paths are confined to the remote folder, symlinks included", async () => {

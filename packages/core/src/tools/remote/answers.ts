@@ -8,7 +8,8 @@ export const remoteAnswers = lazySchema(() => {
     display: z.string(),
     info: z.object({ isDir: z.boolean(), size: z.number(), mtimeMs: z.number() }).nullable(),
   });
-  const ReadAnswer = z.object({ display: z.string(), total: z.number(), lines: z.array(z.string()) });
+  /** `cut[i]`: characters the helper cut from `lines[i]` (it sends at most `clip` of each line). */
+  const ReadAnswer = z.object({ display: z.string(), total: z.number(), lines: z.array(z.string()), cut: z.array(z.number()).optional() });
   const TextsAnswer = z.object({ texts: z.array(z.string().nullable()) });
   const EmptyAnswer = z.object({});
   const WalkAnswer = z.object({

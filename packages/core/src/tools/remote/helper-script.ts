@@ -7,7 +7,7 @@
  * and its realpath must both lie inside the root (the fixed path, or the remote home).
  */
 export const HELPER_SCRIPT = String.raw`
-import sys, os, json, re, stat as st
+import sys, os, json, re, codecs, stat as st
 SKIP = {".git", "node_modules", ".starling", ".output"}
 UNEXPANDED = {"node_modules", "__pycache__", "target", "dist", "build", "coverage", "venv"}
 class Err(Exception):
@@ -51,19 +51,37 @@ def op_resolve(req):
 def op_read(req):
     abs_, disp = resolve(req, req["path"]); must_exist(abs_, disp)
     if os.path.isdir(abs_): raise Err("failed", "%s is a directory, not a file; use ls or glob to list it." % disp)
-    start, limit = req["start"], req["limit"]
+    start, limit, clip = req["start"], req["limit"], req.get("clip", 2000)
     if os.path.getsize(abs_) > 8 * 1024 * 1024:
-        # Large files are streamed line by line (and not UTF-8 checked), as locally.
-        total, window = 0, []
+        # Large files are streamed (and not UTF-8 checked), as locally; a line is read in 64 KiB
+        # pieces and only its first clip characters are kept, so no line is ever held whole.
+        total, window, cut = 0, [], []
         with open(abs_, "rb") as f:
-            for raw in f:
+            while True:
+                piece = f.readline(65536)
+                if not piece: break
                 total += 1
-                if total >= start and len(window) < limit: window.append(raw.decode("utf-8", "replace").rstrip("\n").rstrip("\r"))
-        return {"display": disp, "total": total, "lines": window}
+                keep = total >= start and len(window) < limit
+                dec, text, n, prev = codecs.getincrementaldecoder("utf-8")("replace"), "", 0, b""
+                while True:
+                    if keep:
+                        s = dec.decode(piece); n += len(s)
+                        if len(text) < clip + 2: text += s[:clip + 2 - len(text)]
+                    if piece.endswith(b"\n"): break
+                    prev, piece = piece, f.readline(65536)
+                    if not piece: break
+                if not keep: continue
+                n += len(dec.decode(b"", True))
+                if piece.endswith(b"\n"):
+                    n -= 1
+                    if piece.endswith(b"\r\n") or (piece == b"\n" and prev.endswith(b"\r")): n -= 1
+                window.append(text[:min(n, clip)]); cut.append(max(0, n - clip))
+        return {"display": disp, "total": total, "lines": window, "cut": cut}
     with open(abs_, "rb") as f: text = text_of(f.read(), disp, "file_read")
     lines = text.split("\n")
     if lines and lines[-1] == "": lines.pop()
-    return {"display": disp, "total": len(lines), "lines": [l[:-1] if l.endswith("\r") else l for l in lines[start - 1:start - 1 + limit]]}
+    window = [l[:-1] if l.endswith("\r") else l for l in lines[start - 1:start - 1 + limit]]
+    return {"display": disp, "total": len(lines), "lines": [l[:clip] for l in window], "cut": [max(0, len(l) - clip) for l in window]}
 def op_read_texts(req):
     out = []
     for abs_ in req["paths"]:
