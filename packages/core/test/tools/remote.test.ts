@@ -188,6 +188,16 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     }
   });
 
+  it("selectable mode: only Host aliases of the ssh_config are reachable, not any hostname, IP or user@host", async () => {
+    for (const alias of ["127.0.0.1", "root@testbox", "localhost", "nosuchalias"]) {
+      for (const [name, args] of [["file_read", { file_path: "x" }], ["shell", { command: "echo never" }]] as const) {
+        const result = await selectable.call(name, { ...args, remote: alias });
+        expect(result).toMatchObject({ isError: true, details: { kind: "invalid_arguments" } });
+        expect(result.content).toContain(`remote "${alias}" is not a Host alias defined in ${sshd?.configFile} (the Host aliases there: deadbox, testbox)`);
+      }
+    }
+  });
+
   it("an unreachable host is a clear tool error, for file tools and shell", async () => {
     for (const [name, args] of [
       ["file_read", { file_path: "x" }],

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AnyTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
 import { RemoteWorkspace } from "./remote-workspace.js";
+import { configuredAliases, sshConfigFiles } from "./ssh.js";
 
 const remoteArgument = z
   .string()
@@ -48,6 +49,11 @@ export class RemoteRouting {
     const problem = sshAliasProblem(remote);
     if (problem) {
       throw new ToolError("invalid_arguments", `remote ${JSON.stringify(remote)} must be a safe ~/.ssh/config Host alias: ${problem}. Give a Host name such as "devbox", or omit remote to run locally. Nothing was run.`);
+    }
+    const aliases = configuredAliases();
+    if (!aliases.has(remote)) {
+      const known = aliases.size > 0 ? `the Host aliases there: ${[...aliases].sort().join(", ")}` : "none is defined";
+      throw new ToolError("invalid_arguments", `remote ${JSON.stringify(remote)} is not a Host alias defined in ${sshConfigFiles().join(" or ")} (${known}). Only those aliases can be used (not a hostname, an IP address or user@host); omit remote to run locally. Nothing was run.`);
     }
     return { args: rest, remote: new RemoteWorkspace(remote, null) };
   }

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { lstatSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { ToolError } from "../errors.js";
-import { sshAliasProblem, sshConfigArgs, sshEnv as protocolSshEnv } from "@starling/protocol";
+import { SSH_CONFIG_ENV, sshAliasProblem, sshConfigArgs, sshEnv as protocolSshEnv } from "@starling/protocol";
 
 /** Seconds ssh waits for a connection (`-o ConnectTimeout`). */
 export const CONNECT_TIMEOUT_S = 10;
@@ -124,4 +124,54 @@ export function unreachable(alias: string, stderr: string): ToolError {
 export async function checkReachable(alias: string, signal: AbortSignal): Promise<void> {
   const result = await runSsh(alias, "true", "", signal, (CONNECT_TIMEOUT_S + 5) * 1000);
   if (result.code === 255) throw unreachable(alias, result.stderr);
+}
+
+/** The ssh_config files ssh reads: STARLING_SSH_CONFIG alone (`ssh -F`), else ~/.ssh/config and /etc/ssh/ssh_config. */
+export function sshConfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const file = env[SSH_CONFIG_ENV];
+  return file ? [file] : [join(homedir(), ".ssh", "config"), "/etc/ssh/ssh_config"];
+}
+
+/**
+ * The literal `Host` names of the ssh_config files (Include followed; wildcard and negated
+ * patterns are not names). Selectable mode lets the model reach only these (ARCHITECTURE §9.1):
+ * without the check, any hostname, IP or `user@host` went to ssh, with the user's default keys.
+ */
+export function configuredAliases(env: NodeJS.ProcessEnv = process.env): Set<string> {
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const read = (file: string, depth: number): void => {
+    if (depth > 16 || seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return;
+    }
+    const base = file.startsWith("/etc/") ? "/etc/ssh" : join(homedir(), ".ssh");
+    for (const raw of text.split("\n")) {
+      const match = /^\s*(\w+)(?:\s*=\s*|\s+)(.*)$/.exec(raw);
+      if (!match) continue;
+      const keyword = (match[1] ?? "").toLowerCase();
+      const words = (match[2] ?? "").replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^"(.*)"$/, "$1"));
+      if (keyword === "host") for (const word of words) if (!/[*?!]/.test(word)) names.add(word);
+      if (keyword === "include") for (const word of words) for (const included of expandInclude(word.replace(/^~(?=\/)/, homedir()), base)) read(included, depth + 1);
+    }
+  };
+  for (const file of sshConfigFiles(env)) read(file, 0);
+  return names;
+}
+
+/** Files an Include pattern names (`*` and `?` in the last part only, as used in practice). */
+function expandInclude(pattern: string, base: string): string[] {
+  const full = isAbsolute(pattern) ? pattern : join(base, pattern);
+  const name = basename(full);
+  if (!/[*?]/.test(name)) return [full];
+  const rx = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  try {
+    return readdirSync(dirname(full)).filter((entry) => rx.test(entry)).sort().map((entry) => join(dirname(full), entry));
+  } catch {
+    return [];
+  }
 }
