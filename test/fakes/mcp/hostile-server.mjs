@@ -1,7 +1,7 @@
 // A misbehaving MCP server over stdio, raw JSON-RPC (one JSON per line), for adversarial tests.
 // HOSTILE_MODE picks the misbehaviour; every mode answers initialize unless it says otherwise.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const mode = process.env.HOSTILE_MODE ?? "";
@@ -19,6 +19,12 @@ function tools() {
       return [tool("echo"), tool("crash"), tool("hang")];
   }
 }
+
+// HOSTILE_STARTS: a file that gets one line per start (tests count restart attempts with it).
+if (process.env.HOSTILE_STARTS) appendFileSync(process.env.HOSTILE_STARTS, `${process.pid}\n`);
+// HOSTILE_ONCE: a marker file; "no-newline" misbehaves only while it does not exist (it is created then).
+const once = process.env.HOSTILE_ONCE;
+const misbehaveOnce = () => !(once && existsSync(once)) && (once ? (writeFileSync(once, ""), true) : true);
 
 if (mode === "exit-at-start") {
   process.stderr.write("fatal: HOSTILE_API_KEY is not set\n");
@@ -52,7 +58,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     if (name === "echo" || name === "_echo") {
       if (mode === "huge") return send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "y".repeat(10_000_000) }] } });
       if (mode === "invalid-json") return process.stdout.write(`{"jsonrpc":"2.0","id":${m.id},"result":{"content":[{"type":"text","text":"oops"}\n`);
-      if (mode === "no-newline") { const chunk = "z".repeat(1 << 20); const t = setInterval(() => process.stdout.write(chunk), 5); setTimeout(() => clearInterval(t), 60_000); return; }
+      if (mode === "no-newline" && misbehaveOnce()) { const chunk = "z".repeat(1 << 20); const t = setInterval(() => process.stdout.write(chunk), 5); setTimeout(() => clearInterval(t), 60_000); return; }
       return send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: `echo ${JSON.stringify(m.params.arguments)}` }] } });
     }
     if (name === "crash") {

@@ -1,6 +1,7 @@
+import { STATUS_CODES } from "node:http";
 import { isAbsolute, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServerSpec, McpServerStatus } from "@starling/protocol";
@@ -124,8 +125,8 @@ export class McpServerConnection {
       this.stale = true;
     });
     transport.onclose = () => {
-      if (this.transport !== transport) return; // closed on purpose or replaced
-      this.markFailed(`the server stopped (${this.exitText(transport)})`);
+      if (this.transport !== transport) return; // closed on purpose, replaced, or its failed start already counted
+      this.markFailed(this.stoppedText(transport));
     };
     this.transport = transport;
     const deadline = Date.now() + MCP_CONNECT_TIMEOUT_MS;
@@ -136,12 +137,23 @@ export class McpServerConnection {
       step = "tools/list";
       await this.list(client, signal, deadline);
     } catch (error) {
+      // A failed start is one failure: the transport's onclose (the server exited, or the SDK closed it
+      // after a refused initialize) may have counted it already, then `this.transport` is no longer this
+      // one and the catch only gives the better message. Counting it twice made the first retry wait 1 s.
+      const counted = this.transport !== transport;
       const timedOut = error instanceof McpError && error.code === ErrorCode.RequestTimeout;
-      const what = timedOut ? `no answer to ${step} within ${MCP_CONNECT_TIMEOUT_MS / 1000} s` : errorText(error);
-      const why = `could not start: ${what}${this.stderrText(transport)}`;
-      this.transport = null;
-      await transport.close().catch(() => undefined);
-      this.markFailed(why);
+      const closed = error instanceof McpError && error.code === ErrorCode.ConnectionClosed;
+      const what = timedOut
+        ? `no answer to ${step} within ${MCP_CONNECT_TIMEOUT_MS / 1000} s${this.stderrText(transport)}`
+        : closed
+          ? this.stoppedText(transport)
+          : `${errorText(error)}${this.stderrText(transport)}`;
+      const why = `could not start: ${what}`;
+      if (!counted) {
+        this.transport = null;
+        await transport.close().catch(() => undefined);
+        this.markFailed(why);
+      } else this.lastError = why;
       throw new ToolError("failed", `MCP server ${this.name} ${why}`);
     }
     this.client = client;
@@ -221,9 +233,12 @@ export class McpServerConnection {
     return new ToolError("failed", `${tool} failed: ${errorText(error)}`);
   }
 
-  private exitText(transport: Transport): string {
+  /** "the server stopped (exit code 3; stderr: …)", or why the transport stopped it (a line past the limit). */
+  private stoppedText(transport: Transport): string {
+    const broken = transport instanceof ChildStdioTransport ? transport.failure() : null;
+    if (broken) return `the server was stopped: ${broken}`;
     const exit = transport instanceof ChildStdioTransport ? transport.exitDescription() : null;
-    return `${exit ?? "connection closed"}${this.stderrText(transport)}`;
+    return `the server stopped (${exit ?? "connection closed"}${this.stderrText(transport)})`;
   }
 
   private stderrText(transport: Transport): string {
@@ -232,9 +247,16 @@ export class McpServerConnection {
   }
 }
 
-/** The message, with its cause when it has one (fetch's "fetch failed" says why only in `cause`). */
+/**
+ * The message, with its cause when it has one (fetch's "fetch failed" says why only in `cause`); an HTTP
+ * server's refusal leads with its status ("HTTP 401 Unauthorized: Error POSTing to endpoint: …").
+ */
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  if (error instanceof StreamableHTTPError && error.code !== undefined && error.code > 0) {
+    const message = error.message.replace(/^Streamable HTTP error: /, "");
+    return `HTTP ${error.code}${STATUS_CODES[error.code] ? ` ${STATUS_CODES[error.code]}` : ""}: ${message}`;
+  }
   const cause = error.cause instanceof Error ? ((error.cause as NodeJS.ErrnoException).code ?? error.cause.message) : null;
   return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ProcessLedger } from "../tools/process-ledger.js";
 import type { ToolCommand } from "../tools/tool-process.js";
@@ -8,6 +8,14 @@ import type { ToolCommand } from "../tools/tool-process.js";
 const STDERR_TAIL_CHARS = 2000;
 /** After the server process exits, how long its output may still be read before the pipes are dropped. */
 const EXIT_DRAIN_MS = 500;
+/**
+ * The longest line (one JSON-RPC message) a stdio server may write. A result with an image or audio
+ * carries it as base64 (4/3 of its size), so 16 MB leaves room for a ~12 MB file, more than the model
+ * APIs take in one image, and above the SDK's own 10 MB; a server past it is treated as broken. The
+ * transport holds at most this much of a server's output (one partial line), so a server that never
+ * writes a newline cannot grow the worker's memory until the session's memory limit kills the worker.
+ */
+export const MCP_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
  * MCP over a child's stdin/stdout, started exactly as given (ToolProcessLauncher's command: allowlisted
@@ -20,9 +28,10 @@ export class ChildStdioTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   private child: ChildProcess | null = null;
-  private readonly buffer = new ReadBuffer();
+  private readonly lines = new LineBuffer(MCP_MAX_LINE_BYTES);
   private stderr = "";
   private exit: string | null = null;
+  private broken: string | null = null;
 
   /** `ledger` remembers the process group, so a worker started after a `kill -9` of this one stops it. */
   constructor(
@@ -38,6 +47,16 @@ export class ChildStdioTransport implements Transport {
   /** How the process ended (`exit code 1`, `signal SIGKILL`), or null while it runs. */
   exitDescription(): string | null {
     return this.exit;
+  }
+
+  /** Why the transport stopped the server itself (it broke the protocol's limits), or null. */
+  failure(): string | null {
+    return this.broken;
+  }
+
+  /** Bytes of the server's output held while waiting for the end of a line (at most MCP_MAX_LINE_BYTES). */
+  bufferedBytes(): number {
+    return this.lines.size;
   }
 
   get pid(): number | null {
@@ -85,18 +104,23 @@ export class ChildStdioTransport implements Transport {
       });
       child.stdin?.on("error", (error) => this.onerror?.(error));
       child.stdout?.on("data", (chunk: Buffer) => {
-        this.buffer.append(chunk);
-        for (;;) {
-          let message: JSONRPCMessage | null;
+        if (this.broken) return;
+        const fits = this.lines.push(chunk, (line) => {
+          let message: JSONRPCMessage;
           try {
-            message = this.buffer.readMessage();
+            message = deserializeMessage(line);
           } catch (error) {
             this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-            continue;
+            return;
           }
-          if (message === null) break;
           this.onmessage?.(message);
-        }
+        });
+        if (fits) return;
+        // Broken: stop reading and kill the group; the exit ends the transport (onclose) as for a crash.
+        this.broken = `it sent more than ${MCP_MAX_LINE_BYTES / (1024 * 1024)} MB on stdout without a newline (the limit for one JSON-RPC message)`;
+        this.lines.clear();
+        child.stdout?.destroy();
+        killGroup(child.pid, "SIGKILL");
       });
       child.stderr?.on("data", (chunk: Buffer) => {
         this.stderr = (this.stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
@@ -123,7 +147,44 @@ export class ChildStdioTransport implements Transport {
     const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 1000);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]);
     clearTimeout(timer);
-    this.buffer.clear();
+    this.lines.clear();
+  }
+}
+
+/** Splits a byte stream into lines ("\n", an optional "\r" before it dropped), holding at most `max` bytes of a partial line. */
+class LineBuffer {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Calls `onLine` for each line `chunk` completes; false (and nothing more is read) when a line passes `max` bytes. */
+  push(chunk: Buffer, onLine: (line: string) => void): boolean {
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      if (this.bytes + end - start > this.max) return false;
+      const tail = chunk.subarray(start, end);
+      const line = this.bytes > 0 ? Buffer.concat([...this.chunks, tail]) : tail;
+      this.clear();
+      start = end + 1;
+      onLine(line.toString("utf8").replace(/\r$/, ""));
+    }
+    const rest = chunk.length - start;
+    if (this.bytes + rest > this.max) return false;
+    if (rest > 0) {
+      this.chunks.push(chunk.subarray(start));
+      this.bytes += rest;
+    }
+    return true;
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.bytes = 0;
   }
 }
 

@@ -5,9 +5,11 @@ import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRedactor, McpServerSpec, type McpServerSpecInput } from "@starling/protocol";
+import { McpServerConnection } from "../../src/mcp/mcp-server.js";
 import { McpTools } from "../../src/mcp/mcp-tools.js";
+import { ChildStdioTransport, MCP_MAX_LINE_BYTES } from "../../src/mcp/stdio-transport.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 
 const HOSTILE = resolve(fileURLToPath(import.meta.url), "../../../../../test/fakes/mcp/hostile-server.mjs");
@@ -24,7 +26,12 @@ async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more
     transport: "stdio",
     command: process.execPath,
     args: [HOSTILE],
-    env: { HOSTILE_MODE: mode, HOSTILE_PIDFILE: join(workspace, "grandchild.pid") },
+    env: {
+      HOSTILE_MODE: mode,
+      HOSTILE_PIDFILE: join(workspace, "grandchild.pid"),
+      HOSTILE_ONCE: join(workspace, "once"),
+      HOSTILE_STARTS: join(workspace, "starts"),
+    },
     ...extra,
   });
   const others = Object.fromEntries(
@@ -41,6 +48,7 @@ async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more
     redactor: createRedactor({}),
   });
   cleanup = async () => {
+    vi.restoreAllMocks();
     await runtime.dispose();
     await rm(workspace, { recursive: true, force: true });
   };
@@ -98,5 +106,72 @@ describe("hostile MCP servers", () => {
     expect(other!.tools).toEqual(["mcp__h___crash", "mcp__h___hang"]);
     expect(other!.skipped).toEqual([{ tool: "echo", reason: "mcp__h___echo is already a tool of MCP server h" }]);
     expect(await call("mcp__h___echo", {})).toMatchObject({ isError: false, content: "echo {}" });
+  });
+
+  it("a server writing to stdout without a newline is stopped at the line limit: the call fails, the status names the limit, the next call restarts it", async () => {
+    const { call, mcp } = await setup("no-newline", { timeoutSeconds: 20 });
+    const flooded = await call("mcp__h__echo", {});
+    expect(flooded.isError).toBe(true);
+    expect(flooded.content).toMatch(
+      /^MCP server h stopped during mcp__h__echo \(the server was stopped: it sent more than 16 MB on stdout without a newline \(the limit for one JSON-RPC message\)\); the call's outcome is unknown\. The server is restarted on the next call\.$/,
+    );
+    expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: expect.stringContaining("more than 16 MB on stdout without a newline") });
+    expect(await call("mcp__h__echo", { again: 1 })).toMatchObject({ isError: false, content: 'echo {"again":1}' });
+    expect(mcp.status()[0]).toMatchObject({ state: "connected", restarts: 1, lastError: null });
+  });
+
+  it("a 10 MB result (one line under the limit) still arrives", async () => {
+    const { call, mcp } = await setup("huge", { timeoutSeconds: 20 });
+    const result = await call("mcp__h__echo", {});
+    expect(result.isError).toBe(false);
+    expect(mcp.status()[0]).toMatchObject({ state: "connected", lastError: null });
+  });
+
+  it("the stdio transport holds at most one line limit of a flooding server's output and kills its process group", async () => {
+    const workspace = await realpath(await mkdtemp(join(tmpdir(), "starling-mcp-hostile-")));
+    cleanup = () => rm(workspace, { recursive: true, force: true });
+    const transport = new ChildStdioTransport({
+      program: process.execPath,
+      args: [HOSTILE],
+      env: { HOSTILE_MODE: "no-newline", HOSTILE_PIDFILE: join(workspace, "grandchild.pid") },
+      cwd: workspace,
+    });
+    const closed = new Promise<void>((r) => (transport.onclose = r));
+    let most = 0;
+    transport.onerror = () => undefined;
+    await transport.start();
+    const pid = transport.pid!;
+    const sample = setInterval(() => (most = Math.max(most, transport.bufferedBytes())), 1);
+    await transport.send({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: {} } });
+    await closed;
+    clearInterval(sample);
+    expect(transport.failure()).toBe(`it sent more than 16 MB on stdout without a newline (the limit for one JSON-RPC message)`);
+    expect(MCP_MAX_LINE_BYTES).toBe(16 * 1024 * 1024);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(MCP_MAX_LINE_BYTES);
+    expect(transport.bufferedBytes()).toBe(0);
+    expect(transport.exitDescription()).toBe("signal SIGKILL");
+    expect(running(pid)).toBe(false);
+  });
+
+  it("a server that exits at start shows its exit code beside its stderr in lastError", async () => {
+    const { mcp } = await setup("exit-at-start");
+    expect(mcp.status()[0]).toMatchObject({
+      state: "failed",
+      lastError: "could not start: the server stopped (exit code 3; stderr: fatal: HOSTILE_API_KEY is not set)",
+    });
+  });
+
+  it("a failed start counts once toward the restart backoff: the first retry is at once", async () => {
+    const markFailed = vi.spyOn(McpServerConnection.prototype as unknown as { markFailed: (why: string) => void }, "markFailed");
+    const { runtime, mcp, workspace } = await setup("exit-at-start");
+    const starts = () => readFileSync(join(workspace, "starts"), "utf8").trim().split("\n").length;
+    expect(starts()).toBe(1);
+    expect(markFailed).toHaveBeenCalledTimes(1);
+    // One failure: the next start is not delayed (backoff starts with the second failure).
+    await runtime.prepare(new AbortController().signal);
+    expect(starts()).toBe(2);
+    expect(markFailed).toHaveBeenCalledTimes(2);
+    expect(mcp.status()[0]).toMatchObject({ state: "failed", restarts: 1 });
   });
 });

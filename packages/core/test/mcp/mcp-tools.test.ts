@@ -180,4 +180,17 @@ describe("MCP tools over Streamable HTTP", () => {
     expect(secret.content).toContain("the header is [redacted:FAKE_HTTP_AUTH]");
     expect(secret.content).not.toContain(SECRET);
   });
+
+  it("a server answering with an HTTP error status names the status in lastError", async () => {
+    const { startFakeMcpHttp } = (await import(join(FAKES, "http-server.mjs"))) as {
+      startFakeMcpHttp: (o: { requiredAuth?: string }) => Promise<{ url: string; close: () => Promise<void> }>;
+    };
+    const server = await startFakeMcpHttp({ requiredAuth: `Bearer ${SECRET}` });
+    closeHttp = server.close;
+    const { tools } = await setup({ transport: "http", url: server.url, headersEnv: { Authorization: "FAKE_HTTP_AUTH" } }, { FAKE_HTTP_AUTH: "Bearer wrong" });
+    expect(tools.status()[0]).toMatchObject({
+      state: "failed",
+      lastError: 'could not start: HTTP 401 Unauthorized: Error POSTing to endpoint: {"error":"unauthorized"}',
+    });
+  });
 });
