@@ -30,8 +30,9 @@ export function controlDir(): string {
 
 /**
  * Arguments of `ssh` for running `remoteCommand` on `alias`. BatchMode (never a password prompt),
- * ConnectTimeout, and ControlMaster/ControlPersist so consecutive calls reuse one connection.
- * StrictHostKeyChecking and everything else come from the user's ssh_config. The env variable
+ * ConnectTimeout, ControlMaster/ControlPersist so consecutive calls reuse one connection, and no agent,
+ * X11 or port forwarding whatever the ssh_config says. StrictHostKeyChecking and everything else come
+ * from the user's ssh_config. The env variable
  * STARLING_SSH_CONFIG names another ssh_config file (`ssh -F`), e.g. for tests.
  */
 export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -46,6 +47,11 @@ export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.Proces
     "-o", `ControlPath=${join(controlDir(), "%C")}`,
     "-o", `ControlPersist=${CONTROL_PERSIST_S}`,
     "-o", "ServerAliveInterval=15",
+    // The agent runs commands on the remote side: a forwarded ssh agent, X11 display or port would hand it the
+    // operator's keys or local services there. Command-line options win over any ssh_config.
+    "-o", "ForwardAgent=no",
+    "-o", "ForwardX11=no",
+    "-o", "ClearAllForwardings=yes",
     "--",
     alias,
     remoteCommand,

@@ -1,0 +1,30 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { sshArgs } from "../../src/tools/remote/ssh.js";
+
+// Scope: the options Starling puts on ssh's command line win over the alias's ssh_config, as ssh itself
+// resolves them (`ssh -G` prints the effective settings without connecting).
+const hasSsh = spawnSync("ssh", ["-V"]).status === 0;
+const dir = mkdtempSync(join(tmpdir(), "starling-ssh-args-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!hasSsh)("ssh arguments (skipped: no ssh client installed)", () => {
+  it("turn agent, X11 and port forwarding off even when the alias's ssh_config turns them on", () => {
+    const config = join(dir, "ssh_config");
+    writeFileSync(config, "Host box\n  HostName 192.0.2.1\n  ForwardAgent yes\n  ForwardX11 yes\n  LocalForward 8080 localhost:80\n  RemoteForward 9090 localhost:22\n");
+    const args = sshArgs("box", "true", { STARLING_SSH_CONFIG: config });
+    const options = args.slice(0, args.indexOf("--"));
+    const effective = spawnSync("ssh", [...options, "-G", "box"], { encoding: "utf8" });
+    expect(effective.status, effective.stderr).toBe(0);
+    const lines = effective.stdout.split("\n");
+    expect(lines).toContain("forwardagent no");
+    expect(lines).toContain("forwardx11 no");
+    expect(lines).toContain("clearallforwardings yes");
+    // Without Starling's options the same alias would forward (the check above is not vacuous).
+    const plain = spawnSync("ssh", ["-F", config, "-G", "box"], { encoding: "utf8" }).stdout.split("\n");
+    expect(plain).toContain("forwardagent yes");
+  });
+});
