@@ -58,3 +58,16 @@ export class ProviderError extends Error {
     return this.options.status;
   }
 }
+
+/**
+ * The provider refused the request as longer than the model's context window (OpenAI
+ * `context_length_exceeded` "maximum context length is …", the Responses API "exceeds the context
+ * window", Anthropic "prompt is too long"). Told apart by the message: the status is a plain 400.
+ */
+export function isContextOverflow(err: unknown): boolean {
+  if (!(err instanceof ProviderError) || err.kind === "aborted" || err.kind === "auth" || err.kind === "rate_limited") return false;
+  return CONTEXT_OVERFLOW.test(err.message);
+}
+
+const CONTEXT_OVERFLOW =
+  /context_length_exceeded|maximum context length|context (?:window|length) (?:of|exceeded|is exceeded)|exceeds? the (?:model's )?context window|prompt is too long|input is too long|too many (?:input )?tokens/i;

@@ -1,6 +1,6 @@
 import type { ToolCallItem, TranscriptItem } from "@starling/protocol";
 import { normalizeMessages } from "../media/normalize.js";
-import { ProviderError } from "../providers/types.js";
+import { isContextOverflow, ProviderError } from "../providers/types.js";
 import type { TurnRecord } from "../store/records.js";
 import { currentContext } from "./context-window.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
@@ -78,6 +78,21 @@ function idsInTurn(deps: SessionDeps): Set<string> {
 
 /** Maps a model-call failure to what the turn reports. Auth, config and request errors need a fix first. */
 export function classifyFailure(err: unknown): TurnFailure {
+  // Reached only after the turn compacted and retried (session-machine): /continue or the same message would fail alike.
+  if (isContextOverflow(err)) {
+    const message = (err as ProviderError).message.replace(/[.\s]+$/, "");
+    return {
+      error: {
+        kind: "bad_request",
+        message:
+          `${message}. The conversation does not fit the model's context window even after compacting it ` +
+          "(the latest message or tool result alone may be too long). Send /new to start a fresh conversation " +
+          "(this one's history stays stored), send a shorter message, or switch to a model with a larger context window.",
+        status: (err as ProviderError).status,
+      },
+      canContinue: false,
+    };
+  }
   if (err instanceof ProviderError) {
     const kind = err.kind === "aborted" ? "internal" : err.kind;
     return {

@@ -1,6 +1,7 @@
 import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
-import { compact, needsCompaction } from "./compaction.js";
+import { isContextOverflow } from "../providers/types.js";
+import { compact, needsCompaction, type CompactionSettings } from "./compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
@@ -26,6 +27,8 @@ export interface SessionMachineContext {
   control: TurnControl | null;
   failure: TurnFailure | null;
   cancelReason: string | undefined;
+  /** Compactions forced by the provider refusing the current model call as too long (reset when a call succeeds). */
+  overflowCompactions: number;
 }
 
 interface TurnInput {
@@ -38,6 +41,19 @@ interface TurnInput {
 const START_RETRY_MS = 1_000;
 const START_RETRY_MAX_MS = 30_000;
 const retryDelay = (failures: number): number => Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1));
+
+/** After a refusal as too long, compaction is forced at most this many times per model call before the turn fails. */
+const MAX_OVERFLOW_COMPACTIONS = 2;
+
+/**
+ * What a compaction keeps verbatim: the configured settings when the threshold triggered it; after the
+ * provider refused the request as too long, the configured recent part (none when compression is not
+ * configured), then nothing but the newest message.
+ */
+function compactionSettings(configured: CompactionSettings | null, overflow: number): CompactionSettings {
+  if (overflow === 0 && configured) return configured;
+  return { thresholdTokens: 0, retainRecentTokens: overflow <= 1 ? (configured?.retainRecentTokens ?? 0) : 0 };
+}
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
   deps: context.deps,
@@ -60,14 +76,14 @@ export const sessionMachine = setup({
   actors: {
     beginTurn: fromPromise<TurnRecord | null, SessionDeps>(async ({ input: deps }) => deps.journal.beginTurn((await deps.turnNotice?.()) ?? null)),
     resumeTurn: fromPromise<TurnRecord | null, SessionDeps>(({ input: deps }) => deps.journal.resumeTurn()),
-    compactHistory: fromPromise<unknown, TurnInput>(({ input }) =>
+    compactHistory: fromPromise<unknown, TurnInput & { overflow: number }>(({ input }) =>
       input.control.track(
         (async () => {
           input.control.otherPhaseShown = true;
           const { deps } = input;
           void deps.store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
           try {
-            await compact(deps.store, deps.provider, deps.compression!, input.control.modelSignal);
+            await compact(deps.store, deps.provider, compactionSettings(deps.compression, input.overflow), input.control.modelSignal);
           } catch (err) {
             // A failed summary leaves the full history in place; the turn goes on without it.
             if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
@@ -115,6 +131,9 @@ export const sessionMachine = setup({
     shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config),
     // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
     interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
+    /** The provider refused the request as too long: compact (again) and retry, a bounded number of times. */
+    overflowCanCompact: ({ context, event }) =>
+      isContextOverflow((event as unknown as { error?: unknown }).error) && context.overflowCompactions < MAX_OVERFLOW_COMPACTIONS,
     answerHasTools: ({ event }) => (event as unknown as { output: ModelStepOutcome }).output.kind === "tools",
   },
   actions: {
@@ -141,7 +160,16 @@ export const sessionMachine = setup({
   },
 }).createMachine({
   id: "session",
-  context: ({ input }) => ({ deps: input, startFailures: 0, endFailures: 0, turn: null, control: null, failure: null, cancelReason: undefined }),
+  context: ({ input }) => ({
+    deps: input,
+    startFailures: 0,
+    endFailures: 0,
+    turn: null,
+    control: null,
+    failure: null,
+    cancelReason: undefined,
+    overflowCompactions: 0,
+  }),
   initial: "initializing",
   on: { SHUTDOWN: ".stopping" },
   states: {
@@ -178,7 +206,7 @@ export const sessionMachine = setup({
           {
             guard: "startedTurn",
             target: "turn",
-            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, startFailures: 0 }),
+            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, startFailures: 0, overflowCompactions: 0 }),
           },
           { target: "afterTurn", actions: assign({ startFailures: 0 }) },
         ],
@@ -204,7 +232,7 @@ export const sessionMachine = setup({
           {
             guard: "startedTurn",
             target: "turn",
-            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null }),
+            actions: assign({ turn: ({ event }) => event.output, control: () => new TurnControl(), failure: null, overflowCompactions: 0 }),
           },
           { target: "afterTurn" },
         ],
@@ -235,7 +263,12 @@ export const sessionMachine = setup({
           ],
         },
         compacting: {
-          invoke: { src: "compactHistory", input: turnInput, onDone: "callingModel", onError: "callingModel" },
+          invoke: {
+            src: "compactHistory",
+            input: ({ context }) => ({ ...turnInput({ context }), overflow: context.overflowCompactions }),
+            onDone: "callingModel",
+            onError: "callingModel",
+          },
           on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
         },
         callingModel: {
@@ -246,14 +279,25 @@ export const sessionMachine = setup({
               {
                 guard: "answerHasTools",
                 target: "runningTools",
-                actions: assign({ turn: ({ event }) => event.output.turn }),
+                actions: assign({ turn: ({ event }) => event.output.turn, overflowCompactions: 0 }),
               },
-              { target: "#session.afterTurn", actions: assign({ turn: ({ event }) => event.output.turn }) },
+              { target: "#session.afterTurn", actions: assign({ turn: ({ event }) => event.output.turn, overflowCompactions: 0 }) },
             ],
-            onError: {
-              target: "failing",
-              actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
-            },
+            onError: [
+              {
+                guard: "overflowCanCompact",
+                target: "compacting",
+                actions: [
+                  assign({ overflowCompactions: ({ context }) => context.overflowCompactions + 1 }),
+                  ({ context, event }) =>
+                    context.deps.log.warn({ err: String(event.error), attempt: context.overflowCompactions }, "the model refused the request as too long; compacting and retrying"),
+                ],
+              },
+              {
+                target: "failing",
+                actions: assign({ failure: ({ event }) => classifyFailure(event.error) }),
+              },
+            ],
           },
           on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
         },
