@@ -76,6 +76,7 @@ describe.concurrent("context overflow", () => {
     const failed = await w.waitForEvent("turn_failed", (e) => e.turnId === 2);
     expect(failed.error.message).toMatch(/context/i);
     expect(failed.error.message).toMatch(/\/new/);
+    expect(failed.error.kind).toBe("context_overflow");
     expect(failed.canContinue).toBe(false);
     // One try, one compaction attempt at most, one retry: bounded.
     expect(fake.requests.length - before).toBeLessThanOrEqual(4);

@@ -85,7 +85,11 @@ export const Usage = z.object({
 });
 export type Usage = z.infer<typeof Usage>;
 
-/** Error classes of a failed turn. `network`, `rate_limited`, `server`, `timeout` are retryable upstream. */
+/**
+ * Error classes of a failed turn. `network`, `rate_limited`, `server`, `timeout` are retryable upstream.
+ * `context_overflow`: the conversation did not fit the model's context window even after compacting it;
+ * the message says what the user can do.
+ */
 export const TurnErrorKind = z.enum([
   "network",
   "timeout",
@@ -93,6 +97,7 @@ export const TurnErrorKind = z.enum([
   "server",
   "auth",
   "bad_request",
+  "context_overflow",
   "config",
   "step_limit",
   "tool_protocol",

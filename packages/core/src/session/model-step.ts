@@ -83,7 +83,7 @@ export function classifyFailure(err: unknown): TurnFailure {
     const message = (err as ProviderError).message.replace(/[.\s]+$/, "");
     return {
       error: {
-        kind: "bad_request",
+        kind: "context_overflow",
         message:
           `${message}. The conversation does not fit the model's context window even after compacting it ` +
           "(the latest message or tool result alone may be too long). Send /new to start a fresh conversation " +

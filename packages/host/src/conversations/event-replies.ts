@@ -37,7 +37,9 @@ export function writeEventReplies(
         kind: "text",
         text: event.canContinue
           ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nSend /continue to try again.`
-          : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
+          : event.error.kind === "context_overflow"
+            ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}` // the message says what to do
+            : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
         turnEnd: { outcome: "failed", canContinue: event.canContinue },
       });
       break;
