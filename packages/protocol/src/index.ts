@@ -19,7 +19,7 @@ export {
 export { ModelConfig, ProviderType, ModelCapability, RetryMode, type ModelConfigInput } from "./model-config.js";
 
 // Model sign-in material the host owns (codex_subscription)
-export { CredentialsParams, CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp } from "./model-credentials.js";
+export { CredentialsParams, CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";
 
 // MCP servers (initialize.mcpServers, live_state.mcp)
 export { McpServerSpec, McpServers, McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -23,6 +24,11 @@ export const CredentialsParams = z.object({
     .optional(),
 });
 export type CredentialsParams = z.infer<typeof CredentialsParams>;
+
+/** `staleTokenSha256`: how the worker names the token it holds without sending it (hex SHA-256). */
+export function tokenSha256(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
 
 export const CredentialsResult = z.object({
   accessToken: z.string().min(1),

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
@@ -6,6 +6,7 @@ import {
   chatgptAccountId,
   chatgptFedramp,
   jwtExpiresAtMs,
+  tokenSha256,
   type CredentialsParams,
   type CredentialsResult,
 } from "@starling/protocol";
@@ -157,7 +158,7 @@ export class CodexAuthority {
   /** Answers `model/credentials`: the current token, refreshed first when it is the stale one or about to expire. */
   async credentials(params: CredentialsParams): Promise<CredentialsResult> {
     let m = this.current();
-    const workerHasOurs = params.staleTokenSha256 === undefined || params.staleTokenSha256 === sha256(m.accessToken);
+    const workerHasOurs = params.staleTokenSha256 === undefined || params.staleTokenSha256 === tokenSha256(m.accessToken);
     if ((params.reason === "rejected" && workerHasOurs) || this.expiring(m)) m = await this.refresh(m);
     return { accessToken: m.accessToken, accountId: m.accountId, fedramp: m.fedramp };
   }
@@ -239,10 +240,6 @@ function tryFind(env: NodeJS.ProcessEnv, apiKeyEnv: string | undefined): CodexMa
   } catch {
     return undefined;
   }
-}
-
-function sha256(value: string): string {
-  return createHash("sha256").update(value).digest("hex");
 }
 
 /**

@@ -2,23 +2,15 @@
 // join before and after the subagent's final event, where answers go (subagent: only its record;
 // background agent: the chat, once, labelled), kill, terminate. The supervisor is stopped, so no
 // worker starts: the agents' final events are fed in as the supervisor would, inside a commit.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CoordinateAction, CoordinateResult, SessionEvent } from "@starling/protocol";
-import { ConversationService } from "../../src/conversations/conversation-service.js";
+import type { ConversationService } from "../../src/conversations/conversation-service.js";
 import { handleCoordinate } from "../../src/conversations/coordinate.js";
+import { openCoordinateEnv, type CoordinateEnv } from "../conversations/coordinate-env.js";
 import { writeEventReplies } from "../../src/conversations/event-replies.js";
-import type { HostSettings } from "../../src/conversations/settings.js";
-import { SessionSupervisor } from "../../src/sessions/supervisor.js";
-import { HostStore } from "../../src/state/host-store.js";
+import type { HostStore } from "../../src/state/host-store.js";
 import type { ConversationRecord } from "../../src/state/records.js";
 
-const MODEL = { provider_type: "openai_chat_completions", model_name: "m", url: "http://127.0.0.1:9/v1/chat/completions", capabilities: ["chat"] };
-
-let dir: string;
 let store: HostStore;
 let service: ConversationService;
 let conversation: ConversationRecord;
@@ -34,38 +26,12 @@ async function finish(sessionId: string, event: SessionEvent): Promise<void> {
 }
 const completed = (text: string): SessionEvent => ({ type: "turn_completed", turnId: 1, message: { role: "assistant", content: [{ type: "text", text }] } });
 
+let env: CoordinateEnv;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "starling-agents-"));
-  store = await HostStore.open(join(dir, "state"));
-  const log = pino({ level: "silent" });
-  const supervisor = new SessionSupervisor({
-    store,
-    log,
-    maxConcurrentTurns: 2,
-    idleShutdownSeconds: 60,
-    maxAutoContinues: 1,
-    launch: () => Promise.reject(new Error("no workers in this test")),
-    onDurableEvent: () => undefined,
-    onActivity: () => undefined,
-    coordinate: () => Promise.resolve({ ok: false, error: "unused" }),
-  });
-  await supervisor.stop();
-  const settings = {
-    workdir: join(dir, "workdir"),
-    chatModels: { main: MODEL },
-    helperModels: {},
-    compression: null,
-    sandbox: { mode: "subprocess", bubblewrapBinary: "bwrap" },
-    workerCommand: ["node"],
-    maxSubagents: 2,
-  } as HostSettings;
-  service = new ConversationService(store, settings, () => supervisor, log);
-  conversation = await service.ensureConversation({ channelId: "tg", chatId: "7" });
+  env = await openCoordinateEnv("starling-agents-");
+  ({ store, service, conversation } = env);
 });
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => env.close());
 
 const fg = () => conversation.foreground.sessionId;
 const resultOf = (r: CoordinateResult) => (r.ok ? (r.result as Record<string, unknown>) : { refused: r.error });

@@ -3,26 +3,18 @@
 // task's previous run is not done is skipped at the `cron_slot` commit and counted on the task; removing
 // a task drops its firing not yet handed off. The supervisor is stopped, so no worker starts: hand-off
 // and rest are played by writing what they write (the inbound item's delete and the resume mark).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CRON_LIMITS, type CoordinateAction, type CoordinateResult } from "@starling/protocol";
-import { ConversationService } from "../../src/conversations/conversation-service.js";
+import type { ConversationService } from "../../src/conversations/conversation-service.js";
 import { handleCoordinate } from "../../src/conversations/coordinate.js";
-import type { HostSettings } from "../../src/conversations/settings.js";
+import { openCoordinateEnv, type CoordinateEnv } from "../conversations/coordinate-env.js";
 import { cronCallback, cronCommand } from "../../src/cron/cron-command.js";
 import { CronRunner } from "../../src/cron/cron-runner.js";
 import { CronKeys, type StoredCronTask } from "../../src/cron/cron-store.js";
 import { clearResumeMark, markResume } from "../../src/sessions/recovery.js";
-import { SessionSupervisor } from "../../src/sessions/supervisor.js";
-import { HostKeys, HostStore } from "../../src/state/host-store.js";
+import { HostKeys, type HostStore } from "../../src/state/host-store.js";
 import type { ConversationRecord } from "../../src/state/records.js";
 
-const MODEL = { provider_type: "openai_chat_completions", model_name: "m", url: "http://127.0.0.1:9/v1/chat/completions", capabilities: ["chat"] };
-
-let dir: string;
 let store: HostStore;
 let service: ConversationService;
 let conversation: ConversationRecord;
@@ -64,38 +56,12 @@ async function handOff(task: StoredCronTask): Promise<void> {
 /** What the worker found resting writes (sessions/rest-release.ts). */
 const rest = (task: StoredCronTask) => store.commit(null, (tx) => clearResumeMark(tx, task.sessionId));
 
+let env: CoordinateEnv;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "starling-cron-"));
-  store = await HostStore.open(join(dir, "state"));
-  const log = pino({ level: "silent" });
-  const supervisor = new SessionSupervisor({
-    store,
-    log,
-    maxConcurrentTurns: 2,
-    idleShutdownSeconds: 60,
-    maxAutoContinues: 1,
-    launch: () => Promise.reject(new Error("no workers in this test")),
-    onDurableEvent: () => undefined,
-    onActivity: () => undefined,
-    coordinate: () => Promise.resolve({ ok: false, error: "unused" }),
-  });
-  await supervisor.stop();
-  const settings = {
-    workdir: join(dir, "workdir"),
-    chatModels: { main: MODEL },
-    helperModels: {},
-    compression: null,
-    sandbox: { mode: "subprocess", bubblewrapBinary: "bwrap" },
-    workerCommand: ["node"],
-    maxSubagents: 2,
-  } as HostSettings;
-  service = new ConversationService(store, settings, () => supervisor, log);
-  conversation = await service.ensureConversation({ channelId: "tg", chatId: "7" });
+  env = await openCoordinateEnv("starling-cron-");
+  ({ store, service, conversation } = env);
 });
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => env.close());
 
 describe("cron task limits", () => {
   it(`at most ${CRON_LIMITS.maxTasksPerConversation} tasks per conversation; the refusal names the count and the tools`, async () => {

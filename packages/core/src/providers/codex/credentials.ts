@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import {
   CODEX_SECRET_NAMES,
   chatgptAccountId,
   chatgptFedramp,
   jwtExpiresAtMs,
+  tokenSha256,
   type CredentialsParams,
   type CredentialsResult,
   type ModelConfig,
@@ -77,7 +77,7 @@ export class CodexCredentials {
   }
 
   private async askHost(stale: CodexAuth, reason: CredentialsParams["reason"], signal: AbortSignal): Promise<CodexAuth> {
-    const staleTokenSha256 = createHash("sha256").update(stale.accessToken).digest("hex");
+    const staleTokenSha256 = tokenSha256(stale.accessToken);
     let answer: CredentialsResult;
     try {
       answer = await this.ask!({ providerType: "codex_subscription", reason, staleTokenSha256 }, signal);
