@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ProcessLedger } from "../tools/process-ledger.js";
+import { signalGroup } from "../tools/process-group.js";
 import type { ToolCommand } from "../tools/tool-process.js";
 
 const STDERR_TAIL_CHARS = 2000;
@@ -90,7 +91,7 @@ export class ChildStdioTransport implements Transport {
       };
       child.once("exit", (code, signal) => {
         this.exit = signal ? `signal ${signal}` : `exit code ${code}`;
-        killGroup(child.pid, "SIGKILL");
+        signalGroup(child.pid, "SIGKILL");
         const timer = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -120,7 +121,7 @@ export class ChildStdioTransport implements Transport {
         this.broken = `it sent more than ${MCP_MAX_LINE_BYTES / (1024 * 1024)} MB on stdout without a newline (the limit for one JSON-RPC message)`;
         this.lines.clear();
         child.stdout?.destroy();
-        killGroup(child.pid, "SIGKILL");
+        signalGroup(child.pid, "SIGKILL");
       });
       child.stderr?.on("data", (chunk: Buffer) => {
         this.stderr = (this.stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
@@ -143,8 +144,8 @@ export class ChildStdioTransport implements Transport {
     if (!child) return;
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     child.stdin?.end();
-    killGroup(child.pid, "SIGTERM");
-    const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 1000);
+    signalGroup(child.pid, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), 1000);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]);
     clearTimeout(timer);
     this.lines.clear();
@@ -185,13 +186,5 @@ class LineBuffer {
   clear(): void {
     this.chunks = [];
     this.bytes = 0;
-  }
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  try {
-    if (pid) process.kill(-pid, signal);
-  } catch {
-    // already gone
   }
 }

@@ -7,6 +7,7 @@ import type { OutputStore } from "./output-store.js";
 import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { ToolProcessLauncher } from "./tool-process.js";
+import { signalGroup } from "./process-group.js";
 
 /** SIGTERM → SIGKILL grace when a process group is stopped. */
 export const KILL_GRACE_MS = 200;
@@ -214,15 +215,6 @@ export function groupAlive(pgid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  if (pgid <= 0) return;
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
   }
 }
 
