@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { defaultEnvFilePath } from "@starling/config";
+import { COMMANDS, commandNamed, unusedOptions, type CommandName } from "./commands.js";
 
 export type CliCommand =
   | { kind: "run"; config: string; workdir: string; envFile: string }
@@ -7,7 +8,7 @@ export type CliCommand =
   | { kind: "doctor"; config: string; workdir: string; envFile: string; fix: boolean }
   | { kind: "service"; action: "install" | "uninstall" | "status"; config: string; workdir: string; envFile: string }
   | { kind: "audit"; workdir: string; conversation?: string; since?: string; json: boolean }
-  | { kind: "help" }
+  | { kind: "help"; command?: CommandName }
   | { kind: "version" }
   | { kind: "list-crash-points" };
 
@@ -27,14 +28,64 @@ Usage:
                                                 manage the systemd user service (starling.service)
   starling audit --workdir DIR [--conversation ID] [--since TIME|30m|2h|7d] [--json]
                                                 every turn and tool call, one line each (or JSON lines)
-  Every command takes --env-file FILE (default: starling.env next to the config).
+  Every command but audit takes --env-file FILE (default: starling.env next to the config).
   Exit codes: 0 ok, 1 problems, 2 bad usage, 78 bad config.
   starling --list-crash-points                  names accepted by STARLING_CRASH_AT
-  starling --help | --version`;
+  starling --help | --version
+  starling COMMAND --help                       one command's options in full`;
 
-/** Parses argv (without node and script). Throws an Error with a message for the user on bad input. */
+/** Bad usage (exit 2): the message, and the command whose help to show with it (none: the overview). */
+export class CliUsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super(message);
+  }
+}
+
+/** What `starling [COMMAND] --help` prints. */
+export function helpText(command?: CommandName): string {
+  return command ? COMMANDS[command].help : USAGE;
+}
+
+/** Parses argv (without node and script). Throws a CliUsageError with a message for the user on bad input. */
 export function parseCli(argv: string[]): CliCommand {
-  const { values, positionals } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseOptions(argv);
+  } catch (err) {
+    // parseArgs' own message ("Unknown option '--x'…"), with the help of the command it was for.
+    const sub = commandNamed(argv.find((a) => !a.startsWith("-")));
+    throw new CliUsageError((err as Error).message, sub ?? undefined);
+  }
+  const { values, positionals } = parsed;
+  const [sub, action, ...extra] = positionals;
+  const command = commandNamed(sub);
+  if (values.token !== undefined || values["api-key"] !== undefined) {
+    throw new CliUsageError(
+      "secrets are not accepted on the command line (they end up in shell history and `ps`); " +
+        "export them instead, e.g. TELEGRAM_BOT_TOKEN=… OPENROUTER_API_KEY=… starling init --non-interactive",
+      command ?? undefined,
+    );
+  }
+  if (!command) throw new CliUsageError(`unknown command "${sub}" (see starling --help)`);
+  if (values.help) return { kind: "help", ...(sub ? { command } : {}) };
+  if (values.version) return { kind: "version" };
+  if (values["list-crash-points"]) return { kind: "list-crash-points" };
+  const name = sub ?? "starling";
+  const unused = unusedOptions(
+    command,
+    Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined),
+  );
+  if (unused.length) throw new CliUsageError(`${name} does not take ${unused.join(", ")}`, command);
+  const stray = command === "service" ? extra : [action, ...extra].filter((p) => p !== undefined);
+  if (stray.length) throw new CliUsageError(`${name} takes no argument ${JSON.stringify(stray[0])}`, command);
+  return commandFrom(command, values, action);
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
     // A leading "--" (the systemd unit's: it keeps node from reading --env-file itself) ends nothing here.
     args: argv[0] === "--" ? argv.slice(1) : argv,
     allowPositionals: true,
@@ -62,25 +113,20 @@ export function parseCli(argv: string[]): CliCommand {
       json: { type: "boolean" },
     },
   });
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
-  if (values["list-crash-points"]) return { kind: "list-crash-points" };
-  const [sub, action] = positionals;
+}
+
+type Values = ReturnType<typeof parseOptions>["values"];
+
+function commandFrom(command: CommandName, values: Values, action: string | undefined): CliCommand {
   const config = values.config;
   const workdir = values.workdir;
-  if (values.token !== undefined || values["api-key"] !== undefined) {
-    throw new Error(
-      "secrets are not accepted on the command line (they end up in shell history and `ps`); " +
-        "export them instead, e.g. TELEGRAM_BOT_TOKEN=… OPENROUTER_API_KEY=… starling init --non-interactive",
-    );
-  }
   const envFileFor = (configPath: string) => values["env-file"] ?? defaultEnvFilePath(configPath);
   const need = (what: string) => {
-    if (!config || !workdir) throw new Error(`${what} needs --config FILE and --workdir DIR (see starling --help)`);
+    if (!config || !workdir) throw new CliUsageError(`${what} needs --config FILE and --workdir DIR`, command);
     return { config, workdir, envFile: envFileFor(config) };
   };
-  switch (sub) {
-    case undefined:
+  switch (command) {
+    case "run":
       return { kind: "run", ...need("starling") };
     case "init":
       return {
@@ -102,13 +148,11 @@ export function parseCli(argv: string[]): CliCommand {
       return { kind: "doctor", ...need("doctor"), fix: !!values.fix };
     case "service":
       if (action !== "install" && action !== "uninstall" && action !== "status") {
-        throw new Error(`service needs install, uninstall or status (got ${action ?? "nothing"})`);
+        throw new CliUsageError(`service needs install, uninstall or status (got ${action ?? "nothing"})`, "service");
       }
       return { kind: "service", action, ...need(`service ${action}`) };
     case "audit":
-      if (!workdir) throw new Error("audit needs --workdir DIR (the host's workdir; see starling --help)");
+      if (!workdir) throw new CliUsageError("audit needs --workdir DIR (the host's workdir)", "audit");
       return { kind: "audit", workdir, conversation: values.conversation, since: values.since, json: !!values.json };
-    default:
-      throw new Error(`unknown command "${sub}" (see starling --help)`);
   }
 }

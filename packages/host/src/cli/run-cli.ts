@@ -5,7 +5,7 @@ import { loadConfig, mergedEnv, readEnvFile, type Env, type StarlingConfig } fro
 import { HOST_CRASH_POINTS } from "../state/host-store.js";
 import { SKILL_CRASH_POINTS } from "../skills/skill-store.js";
 import { startHost } from "../host.js";
-import { parseCli, USAGE } from "./args.js";
+import { CliUsageError, helpText, parseCli } from "./args.js";
 import { runAudit } from "./audit.js";
 import { runDoctor } from "./doctor.js";
 import { runInit } from "./init.js";
@@ -48,12 +48,13 @@ export async function runCli(argv: string[]): Promise<number | null> {
   try {
     command = parseCli(argv);
   } catch (err) {
-    process.stderr.write(`starling: ${(err as Error).message}\n\n${USAGE}\n`);
+    const usage = err instanceof CliUsageError ? helpText(err.command) : helpText();
+    process.stderr.write(`starling: ${(err as Error).message}\n\n${usage}\n`);
     return 2;
   }
   switch (command.kind) {
     case "help":
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${helpText(command.command)}\n`);
       return 0;
     case "version":
       process.stdout.write(`starling ${version()}\n`);

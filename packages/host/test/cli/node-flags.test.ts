@@ -11,7 +11,7 @@ const flags = HOST_NODE_FLAGS.join(" ");
 
 describe("host node flags", () => {
   it("main.js, pnpm start and the bench start the host with HOST_NODE_FLAGS", () => {
-    expect(readFileSync(`${root}packages/host/src/main.ts`, "utf8").split("\n")[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
+    expect(readFileSync(`${root}packages/host/src/main.ts`, "utf8").split("\n")[0]).toBe(`#!/usr/bin/env -S node ${flags} --`);
     const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { scripts: Record<string, string> };
     expect(pkg.scripts["start"]).toBe(`node ${flags} packages/host/dist/main.js`);
     expect(readFileSync(`${root}test/bench/host-process.ts`, "utf8")).toContain(`[process.execPath, ${HOST_NODE_FLAGS.map((f) => JSON.stringify(f)).join(", ")}, ...nodeArgs, HOST_MAIN`);
@@ -23,6 +23,13 @@ describe("host node flags", () => {
     const [, interpreter, argument] = /^#!(\S+) (.*)$/.exec(line) ?? [];
     expect(interpreter).toBe("/usr/bin/env");
     const out = execFileSync(interpreter!, [argument!, main, "--version"], { encoding: "utf8" });
+    expect(out).toMatch(/^starling \d+\.\d+\.\d+/);
+  });
+
+  it("the #! line ends node's options: starling's own --env-file is not read by node (Node 20 exits 9 on a missing one)", () => {
+    const main = `${root}packages/host/dist/main.js`;
+    const [, interpreter, argument] = /^#!(\S+) (.*)$/.exec(readFileSync(main, "utf8").split("\n")[0]!) ?? [];
+    const out = execFileSync(interpreter!, [argument!, main, "--env-file", "/nonexistent/starling.env", "--version"], { encoding: "utf8" });
     expect(out).toMatch(/^starling \d+\.\d+\.\d+/);
   });
 });
