@@ -24,6 +24,11 @@ function toolList(state) {
     { name: "add_tool", description: "Adds the tool extra", inputSchema: obj({}) },
     { name: "bad_schema", description: "Schema the model API cannot take", inputSchema: { type: "object", anyOf: [{ required: ["a"] }, { required: ["b"] }] } },
   ];
+  // MCP_BULK_TOOLS=<n>: n more tools with long descriptions and schemas, a toolset as big as real servers bring.
+  for (let i = 0; i < Number(process.env.MCP_BULK_TOOLS ?? 0); i++) {
+    const words = `Tool ${i} of the bulk set: looks up records in the inventory by several criteria and returns them. `.repeat(4);
+    tools.push({ name: `bulk_${i}`, description: words, inputSchema: obj({ query: { type: "string", description: words }, limit: { type: "number" } }, ["query"]) });
+  }
   if (state.extra) tools.push({ name: "extra", description: "Added later", inputSchema: obj({}), annotations: { readOnlyHint: true } });
   return tools;
 }

@@ -1,68 +1,104 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
-import type { ModelProvider } from "../providers/types.js";
+import { isContextOverflow, type ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
-import { estimateTokens, heuristicEstimator, tokenEstimatorFor } from "../tokens/estimator.js";
-import { compactionSplit, currentContext } from "./context-window.js";
+import { estimateTokens, heuristicEstimator, tokenEstimatorFor, type TokenEstimator } from "../tokens/estimator.js";
+import { fixedRequestTokens } from "../tokens/request-tokens.js";
+import type { ToolSchema } from "../tools/types.js";
+import { compactionSplit, currentContext, summaryMessage } from "./context-window.js";
+import { MAX_SUMMARY_CALLS, planSummary } from "./summary-pieces.js";
 
 export interface CompactionSettings {
   thresholdTokens: number;
   retainRecentTokens: number;
 }
 
+/** What every model call sends besides the messages. */
+export interface RequestFrame {
+  system: string;
+  tools: readonly ToolSchema[];
+}
+
 const SUMMARY_SYSTEM = [
   "You compress a conversation between a user and an AI agent into a summary that lets the agent carry on.",
   "Keep: the user's goals and preferences, decisions made, facts learned, files and paths touched, commands run and",
   "their outcomes, open tasks and next steps. Drop chit-chat. Write plain prose and short lists, no preamble.",
+  "A long conversation comes in parts: then the summary of the parts before comes first; fold it into your summary.",
 ].join(" ");
 
+/**
+ * Share of `token_max_context` a request (system prompt, tool definitions, messages) may fill before
+ * the history is compacted: the rest is room for the answer and for the estimate's error.
+ */
+export const WINDOW_SHARE = 0.85;
+/** Room kept in a summary request for the summary carried from the previous piece (and in the window for the new one). */
+const SUMMARY_ROOM = 4_096;
 /** Below this share of the threshold by the heuristic, the context is not tokenized at all (the tokenizer loads lazily). */
 const PRECHECK_SHARE = 0.25;
+/** The same for the window, counted with the system prompt and tools: the heuristic is off by far less than half. */
+const WINDOW_PRECHECK_SHARE = 0.5;
 
-/**
- * Whether the current context passes the threshold, counted by the model's estimator
- * (`tokenEstimatorFor(model)`; heuristic when no model is given). A context far below the
- * threshold by the cheap heuristic is not tokenized, so small sessions never load a tokenizer.
- */
-export function needsCompaction(store: SessionStore, settings: CompactionSettings | null, model?: ModelConfig): boolean {
-  if (!settings || settings.thresholdTokens <= 0) return false;
-  const context = currentContext(store.messages, store.compaction);
-  if (estimateTokens(context, heuristicEstimator) < settings.thresholdTokens * PRECHECK_SHARE) return false;
-  const estimator = model ? tokenEstimatorFor(model) : heuristicEstimator;
-  if (estimateTokens(context, estimator) <= settings.thresholdTokens) return false;
-  return compactionSplit(context, settings.retainRecentTokens, estimator) > 0;
+/** The most tokens a request to this model may carry before compacting, or null when its window is not configured. */
+export function requestLimit(model: ModelConfig): number | null {
+  return model.token_max_context ? Math.floor(model.token_max_context * WINDOW_SHARE) : null;
 }
 
 /**
- * Summarises the older part of the current context into one context message. The full log stays in
- * the store; only the compaction record (summary + first verbatim index) changes.
+ * Tokens of recent history kept verbatim: `retainTokens` (null: a quarter of the room), and never more
+ * than the window leaves next to the system prompt, the tools and a summary.
+ */
+function retainedTokens(retainTokens: number | null, limit: number | null, fixed: number): number {
+  if (limit === null) return retainTokens ?? 0;
+  const room = Math.max(0, limit - fixed - SUMMARY_ROOM);
+  return Math.min(retainTokens ?? Math.floor(room / 4), room);
+}
+
+/**
+ * Whether the history must be compacted before the next model call: its messages pass the configured
+ * threshold, or the whole request (system prompt + tool definitions + messages) passes WINDOW_SHARE of
+ * the model's `token_max_context`. Counted by the model's estimator; a context far below both by the
+ * cheap heuristic is not tokenized, so small sessions never load a tokenizer.
+ */
+export function needsCompaction(store: SessionStore, settings: CompactionSettings | null, model: ModelConfig, frame: RequestFrame): boolean {
+  const threshold = settings && settings.thresholdTokens > 0 ? settings.thresholdTokens : null;
+  const limit = requestLimit(model);
+  if (threshold === null && limit === null) return false;
+  const context = currentContext(store.messages, store.compaction);
+  const cheap = estimateTokens(context, heuristicEstimator);
+  const nearThreshold = threshold !== null && cheap >= threshold * PRECHECK_SHARE;
+  const nearWindow = limit !== null && cheap + fixedRequestTokens(heuristicEstimator, frame.system, frame.tools) >= limit * WINDOW_PRECHECK_SHARE;
+  if (!nearThreshold && !nearWindow) return false;
+  const estimator = tokenEstimatorFor(model);
+  const messages = estimateTokens(context, estimator);
+  const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
+  const over = (threshold !== null && messages > threshold) || (limit !== null && messages + fixed > limit);
+  if (!over) return false;
+  return compactionSplit(context, retainedTokens(settings?.retainRecentTokens ?? null, limit, fixed), estimator) > 0;
+}
+
+/**
+ * Summarises the older part of the current context into one context message, keeping about
+ * `retainTokens` of the newest verbatim (null: what the model's window leaves room for). A history
+ * whose summary request would not fit the window is summarised in pieces, each with the summary of
+ * the ones before (at most MAX_SUMMARY_CALLS calls). Nothing is stored until the final summary is:
+ * the full log stays, and only the compaction record (summary + first verbatim index) changes, in
+ * one commit.
  */
 export async function compact(
   store: SessionStore,
   provider: ModelProvider,
-  settings: CompactionSettings,
+  retainTokens: number | null,
   signal: AbortSignal,
+  frame: RequestFrame,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
   const estimator = tokenEstimatorFor(provider.config);
+  const limit = requestLimit(provider.config);
+  const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
   const context = currentContext(store.messages, store.compaction);
-  const split = compactionSplit(context, settings.retainRecentTokens, estimator);
+  const split = compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator);
   if (split <= 0) return null;
   const older = context.slice(0, split);
   const fromIndex = context[split]!.index;
-  const instruction: TranscriptMessage = {
-    index: fromIndex,
-    role: "user",
-    time: new Date().toISOString(),
-    content: [{ type: "text", text: "Summarise the conversation above for your own later use, as instructed." }],
-  };
-  const response = await provider.complete(
-    { system: SUMMARY_SYSTEM, messages: [...older, instruction], tools: [] },
-    { signal },
-  );
-  const summary = response.content
-    .filter((i) => i.type === "text")
-    .map((i) => i.text)
-    .join("\n")
-    .trim();
+  const summary = await summarise(older, provider, estimator, limit, signal);
   if (!summary) return null;
   const tokensBefore = estimateTokens(context, estimator);
   await store.commit("compaction", (tx) => {
@@ -74,5 +110,61 @@ export async function compact(
     summarisedMessages: older.length,
     tokensBefore,
     tokensAfter: estimateTokens(currentContext(store.messages, store.compaction), estimator),
+  };
+}
+
+/**
+ * The summary of `older`, in as few calls as fit: one request when it fits `limit` (or no window is
+ * configured), else pieces. A piece the provider still refuses as too long (the estimate is only an
+ * estimate; an unconfigured window) makes the pieces half as big, within MAX_SUMMARY_CALLS calls in all.
+ */
+async function summarise(
+  older: TranscriptMessage[],
+  provider: ModelProvider,
+  estimator: TokenEstimator,
+  limit: number | null,
+  signal: AbortSignal,
+): Promise<string | null> {
+  const frame = estimator.textTokens(SUMMARY_SYSTEM) + estimator.messageTokens(instruction(older.at(-1)!.index, 0));
+  const whole = frame + estimateTokens(older, estimator);
+  let budget = limit === null ? whole : Math.max(SUMMARY_ROOM, limit - frame - Math.min(SUMMARY_ROOM, Math.floor(limit / 4)));
+  let calls = 0;
+  for (;;) {
+    const plan = planSummary(older, budget, estimator);
+    if (calls + plan.pieces.length > MAX_SUMMARY_CALLS) throw new Error(`summarising would take more than ${MAX_SUMMARY_CALLS} model calls`);
+    let summary: string | null = null;
+    try {
+      for (const piece of plan.pieces) {
+        calls++;
+        const first = piece[0]!.index;
+        const carried = summary === null ? [] : [summaryMessage({ fromIndex: first, summary, summarisedMessages: 0, at: new Date().toISOString() })];
+        const omittedNote = plan.omitted && summary !== null && piece === plan.pieces[1] ? plan.omitted : 0;
+        const response = await provider.complete(
+          { system: SUMMARY_SYSTEM, messages: [...carried, ...piece, instruction(piece.at(-1)!.index + 1, omittedNote)], tools: [] },
+          { signal },
+        );
+        summary = response.content
+          .filter((i) => i.type === "text")
+          .map((i) => i.text)
+          .join("\n")
+          .trim();
+        if (!summary) return null;
+      }
+      return summary;
+    } catch (err) {
+      if (!isContextOverflow(err) || budget <= SUMMARY_ROOM / 4) throw err;
+      // Refused as too long: smaller pieces, from the start (a partial summary is never stored).
+      budget = Math.floor(Math.min(budget, whole) / 2);
+    }
+  }
+}
+
+function instruction(index: number, omitted: number): TranscriptMessage {
+  const gap = omitted ? ` (${omitted} messages before this part were too many to include and are left out.)` : "";
+  return {
+    index,
+    role: "user",
+    time: new Date().toISOString(),
+    content: [{ type: "text", text: `Summarise the conversation above for your own later use, as instructed.${gap}` }],
   };
 }

@@ -1,7 +1,7 @@
 import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
 import { isContextOverflow } from "../providers/types.js";
-import { compact, needsCompaction, type CompactionSettings } from "./compaction.js";
+import { compact, needsCompaction, type CompactionSettings, type RequestFrame } from "./compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
@@ -46,14 +46,16 @@ const retryDelay = (failures: number): number => Math.min(START_RETRY_MAX_MS, ST
 const MAX_OVERFLOW_COMPACTIONS = 2;
 
 /**
- * What a compaction keeps verbatim: the configured settings when the threshold triggered it; after the
- * provider refused the request as too long, the configured recent part (none when compression is not
- * configured), then nothing but the newest message.
+ * Tokens a compaction keeps verbatim: the configured recent part when the threshold or the window
+ * triggered it, or after the provider first refused the request as too long; then nothing but the
+ * newest message. Null (no compression settings): what the model's window leaves room for.
  */
-function compactionSettings(configured: CompactionSettings | null, overflow: number): CompactionSettings {
-  if (overflow === 0 && configured) return configured;
-  return { thresholdTokens: 0, retainRecentTokens: overflow <= 1 ? (configured?.retainRecentTokens ?? 0) : 0 };
+function retainTokens(configured: CompactionSettings | null, overflow: number): number | null {
+  return overflow <= 1 ? (configured?.retainRecentTokens ?? null) : 0;
 }
+
+/** What the next model call sends besides the messages. */
+const requestFrame = (deps: SessionDeps): RequestFrame => ({ system: deps.systemPrompt(), tools: deps.tools.catalog() });
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
   deps: context.deps,
@@ -83,7 +85,7 @@ export const sessionMachine = setup({
           const { deps } = input;
           void deps.store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
           try {
-            await compact(deps.store, deps.provider, compactionSettings(deps.compression, input.overflow), input.control.modelSignal);
+            await compact(deps.store, deps.provider, retainTokens(deps.compression, input.overflow), input.control.modelSignal, requestFrame(deps));
           } catch (err) {
             // A failed summary leaves the full history in place; the turn goes on without it.
             if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
@@ -128,7 +130,7 @@ export const sessionMachine = setup({
     startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
     stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= context.deps.stepLimit,
     hasPendingCalls: ({ context }) => context.deps.journal.pendingCalls().length > 0,
-    shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config),
+    shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps)),
     // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
     interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
     /** The provider refused the request as too long: compact (again) and retry, a bounded number of times. */

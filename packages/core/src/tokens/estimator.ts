@@ -12,6 +12,8 @@ export interface TokenEstimator {
   /** `heuristic`, or the tokenizer encoding (`o200k_base`, `cl100k_base`). */
   readonly name: string;
   messageTokens(message: TranscriptMessage): number;
+  /** Tokens of one text (not cached: callers cache what they count repeatedly). */
+  textTokens(text: string): number;
 }
 
 type CountText = (text: string) => number;
@@ -36,6 +38,7 @@ function estimatorOf(name: string, count: CountText, files: FileTokenCounter): T
       cache.set(message, tokens);
       return tokens;
     },
+    textTokens: (text) => count(text),
   };
 }
 
