@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { InitializeParams } from "@starling/protocol";
 import type { RecordedRequest, Responder, ScriptedReply } from "../fakes/openai-server.js";
-import { modelConfig, newEnv, pairingProblems, transcript, until, userMessage, type WorkerUnderTest } from "./harness.js";
+import { modelConfig, newEnv, pairingProblems, transcript, until, userMessage, type TestEnv, type WorkerUnderTest } from "./harness.js";
 import { isSummaryRequest, textOf, wireMessages } from "./model-script.js";
 
 const STDIO_MCP = fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.meta.url));
@@ -15,10 +15,18 @@ const STDIO_MCP = fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.
 const bodyTokens = (req: RecordedRequest) => Math.ceil(req.rawBody.length / 4);
 
 /** A model with a window of `window` tokens: a longer request is refused as OpenAI does (400 context_length_exceeded). */
-function windowedModel(window: () => number): Responder & { refused: RecordedRequest[]; summaryOf: Map<RecordedRequest, string> } {
+interface WindowedModel extends Responder {
+  refused: RecordedRequest[];
+  /** The summary each summary request got. */
+  summaryOf: Map<RecordedRequest, string>;
+  /** Summary requests from this number on (counted from 1 over the model's life) get no answer. */
+  hangFromSummary: number | null;
+}
+
+function windowedModel(window: () => number): WindowedModel {
   const refused: RecordedRequest[] = [];
   const summaryOf = new Map<RecordedRequest, string>();
-  const responder = (req: RecordedRequest): ScriptedReply => {
+  const model: WindowedModel = Object.assign((req: RecordedRequest): ScriptedReply => {
     const tokens = bodyTokens(req);
     if (tokens > window()) {
       refused.push(req);
@@ -34,14 +42,15 @@ function windowedModel(window: () => number): Responder & { refused: RecordedReq
         },
       };
     }
+    if (isSummaryRequest(req) && model.hangFromSummary !== null && summaryOf.size + 1 >= model.hangFromSummary) return { hang: true };
     if (isSummaryRequest(req)) {
       const text = `SUMMARY #${summaryOf.size + 1}: the user asked for things.`;
       summaryOf.set(req, text);
       return { text };
     }
     return { text: `ok ${wireMessages(req).length}` };
-  };
-  return Object.assign(responder, { refused, summaryOf });
+  }, { refused, summaryOf, hangFromSummary: null });
+  return model;
 }
 
 const ended = (w: WorkerUnderTest, turnId: number) =>
@@ -51,6 +60,18 @@ const words = (n: number, tag: string) => `${tag}: ` + "Some context about the t
 
 function withWindow(url: string, window: number): InitializeParams["model"] {
   return { ...modelConfig(url), token_max_context: window } as InitializeParams["model"];
+}
+
+/** Messages of a history built with a big window: one pasted text of ~20k tokens among ordinary messages, ~45k tokens in all. */
+const HISTORY = [words(2_000, "first ask"), words(80_000, "pasted report"), ...Array.from({ length: 12 }, (_, i) => words(8_000, `ask ${i}`))];
+
+async function buildLongHistory(start: TestEnv["start"], url: string): Promise<void> {
+  const big = await start({ init: { model: withWindow(url, 1_000_000) } });
+  for (const [i, text] of HISTORY.entries()) {
+    await big.client.enqueue(userMessage(`h${i}`, text));
+    await ended(big, i + 1);
+  }
+  await big.client.close();
 }
 
 describe.concurrent("the model's context window", () => {
@@ -84,14 +105,8 @@ describe.concurrent("the model's context window", () => {
     let window = 1_000_000;
     const model = windowedModel(() => window);
     const { fake, start } = await newEnv(ctx, { responder: model });
-    // Built with a big model: one pasted text of ~20k tokens among ordinary messages, ~45k tokens in all.
-    const big = await start({ init: { model: withWindow(fake.url, window) } });
-    const texts = [words(2_000, "first ask"), words(80_000, "pasted report"), ...Array.from({ length: 12 }, (_, i) => words(8_000, `ask ${i}`))];
-    for (const [i, text] of texts.entries()) {
-      await big.client.enqueue(userMessage(`h${i}`, text));
-      await ended(big, i + 1);
-    }
-    await big.client.close();
+    const texts = HISTORY;
+    await buildLongHistory(start, fake.url);
     expect(model.refused).toEqual([]);
 
     window = 12_000;
@@ -117,5 +132,52 @@ describe.concurrent("the model's context window", () => {
       model.summaryOf.get(summaries.at(-1)!)!,
     );
     expect((await transcript(w.client, "all")).length).toBe(2 * texts.length + 2);
+  });
+
+  it("STARLING_CRASH_AT=compaction with a summary in pieces: a crash between pieces stores nothing, one after the commit keeps the whole summary", async (ctx) => {
+    let window = 1_000_000;
+    const model = windowedModel(() => window);
+    const { fake, start } = await newEnv(ctx, { responder: model });
+    await buildLongHistory(start, fake.url);
+    const probe = await start();
+    const allBefore = await transcript(probe.client, "all");
+    await probe.client.close();
+    window = 12_000;
+    const small = { init: { model: withWindow(fake.url, window) } };
+
+    // 1. The worker dies while the second piece is being summarised: the first piece's summary was never stored.
+    model.hangFromSummary = model.summaryOf.size + 2;
+    const first = await start(small);
+    await first.client.enqueue(userMessage("after", "and now?"));
+    await until("the second piece is being summarised", () => fake.requests.filter(isSummaryRequest).length === model.summaryOf.size + 1);
+    expect(model.summaryOf.size).toBeGreaterThan(0);
+    first.client.kill("SIGKILL");
+    await first.exited();
+    model.hangFromSummary = null;
+
+    // 2. Restarted: the full history as before plus the new message, no compaction; the turn compacts again and dies right after the commit.
+    const second = await start({ ...small, env: { STARLING_CRASH_AT: "compaction" } });
+    expect(second.init.unfinishedTurn?.reason).toBe("crash");
+    const current = await transcript(second.client, "current");
+    expect(current[0]?.role).toBe("user");
+    expect(current).toEqual(await transcript(second.client, "all"));
+    expect(current.length).toBe(allBefore.length + 1);
+    const piecesBefore = model.summaryOf.size;
+    await second.client.continue({ reason: "host continues after restart" }).catch(() => undefined);
+    expect((await second.exited()).signal).toBe("SIGKILL");
+    const lastSummary = [...model.summaryOf.values()].at(-1)!;
+    expect(model.summaryOf.size - piecesBefore).toBeGreaterThan(1);
+
+    // 3. Restarted: the whole compaction is there (the last piece's summary), the turn completes without summarising again.
+    const third = await start(small);
+    const compacted = await transcript(third.client, "current");
+    expect(compacted[0]?.role).toBe("context");
+    expect(JSON.stringify(compacted[0]!.content)).toContain(lastSummary);
+    expect((await transcript(third.client, "all")).length).toBe(allBefore.length + 1);
+    const summariesSoFar = model.summaryOf.size;
+    await third.client.continue({ reason: "host continues after restart" });
+    await third.waitForEvent("turn_completed", (e) => e.turnId === HISTORY.length + 1);
+    expect(model.summaryOf.size).toBe(summariesSoFar);
+    expect(model.refused).toEqual([]);
   });
 });
