@@ -1,4 +1,4 @@
-import { unknownToolNames } from "@starling/protocol";
+import { MIN_CHAT_CONTEXT_TOKENS, TOOL_RESULT_TOKENS, unknownToolNames } from "@starling/protocol";
 import { asArray, asNumber, asRecord, asString, isRecord, type RawConfig } from "./loaders/raw.js";
 import { TOOL_MODEL_FIELDS, type ToolModelField } from "./schema.js";
 
@@ -34,11 +34,22 @@ function checkModels(models: Record<string, unknown>, out: CheckResult): void {
     return;
   }
   for (const name of names) checkProviderType(models[name], `models.${name}`, out);
+  for (const name of names) checkContextWindow(models[name], `models.${name}`, out);
   const capabilities = names.map((name) => capabilitiesOf(models[name]));
   if (capabilities.some((c) => c === undefined)) return; // malformed model: the schema error says why
   if (!capabilities.some((c) => c?.includes("chat"))) {
     out.errors.push('models: at least one model needs the "chat" capability (it answers the conversation)');
   }
+}
+
+/** A chat model whose window cannot hold one bounded tool result next to the prompt and tools would fail every tool turn. */
+function checkContextWindow(model: unknown, at: string, out: CheckResult): void {
+  const window = asNumber(asRecord(model).token_max_context);
+  if (window === undefined || window >= MIN_CHAT_CONTEXT_TOKENS || !capabilitiesOf(model)?.includes("chat")) return;
+  const name = asString(asRecord(model).model_name) ?? "?";
+  out.errors.push(
+    `${at}.token_max_context: ${window} tokens is too small for a chat model ("${name}"): one tool result alone takes up to ~${TOOL_RESULT_TOKENS} tokens, and the system prompt, tool definitions and the answer need room next to it; Starling needs at least ${MIN_CHAT_CONTEXT_TOKENS} (set the model's real window, or use a model with a larger one)`,
+  );
 }
 
 const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code", "codex_subscription"];

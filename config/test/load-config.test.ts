@@ -138,6 +138,28 @@ describe("loadConfig: problems are listed by path", () => {
   });
 });
 
+describe("loadConfig: context windows", () => {
+  it("refuses a chat model whose token_max_context cannot hold one bounded tool result, naming the model and the minimum", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    const models = raw.models as Record<string, Record<string, unknown>>;
+    const main = models.main!;
+    models.tiny = { ...main, model_name: "tiny-4k", token_max_context: 4096 };
+    raw.session_defaults = {};
+    expect(expectErrors(parseConfig(raw, { env: ENV }))).toEqual([
+      'models.tiny.token_max_context: 4096 tokens is too small for a chat model ("tiny-4k"): one tool result alone takes up to ~5000 tokens, and the system prompt, tool definitions and the answer need room next to it; Starling needs at least 8192 (set the model\'s real window, or use a model with a larger one)',
+    ]);
+  });
+
+  it("accepts the minimum, and a small window on a model that does not chat", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    const models = raw.models as Record<string, Record<string, unknown>>;
+    models.main = { ...models.main!, token_max_context: 8192 };
+    models.search = { provider_type: "brave_search", model_name: "brave", url: "https://api.search.brave.com/res/v1/web/search", capabilities: ["web_search"], token_max_context: 1000 };
+    raw.session_defaults = {};
+    expectOk(parseConfig(raw, { env: ENV }));
+  });
+});
+
 describe("loadConfig: sandbox limits", () => {
   it("names a limit that is not a whole positive number and the smallest memory limit", () => {
     const raw = readJson(EXAMPLE_CONFIG);

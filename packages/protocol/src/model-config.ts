@@ -38,6 +38,16 @@ const MultimodalTransport = z.looseObject({
   max_height: z.number().int().positive().optional(),
 });
 
+/** Characters of one tool result the model sees (longer ones are cut to head and tail; core's DEFAULT_MAX_RESULT_CHARS). */
+export const TOOL_RESULT_MAX_CHARS = 20_000;
+/** Tokens one bounded tool result can take (~4 characters per token). */
+export const TOOL_RESULT_TOKENS = Math.ceil(TOOL_RESULT_MAX_CHARS / 4);
+/**
+ * The smallest `token_max_context` a chat model can work with: one bounded tool result, and next to it
+ * the system prompt, the tool definitions and the answer. Config loading refuses a smaller chat model.
+ */
+export const MIN_CHAT_CONTEXT_TOKENS = 8_192;
+
 /**
  * A model as written in the config file (snake_case, Stellaclaw 0.4 shape). The worker receives it
  * unchanged in `initialize`. Unknown keys are kept (loose) so newer configs pass through older code.

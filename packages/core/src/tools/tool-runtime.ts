@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { TOOL_RESULT_MAX_CHARS } from "@starling/protocol";
 import { describeIssues, parseArgumentText } from "./arguments.js";
 import { headTail, omissionMarker } from "./bounded-text.js";
 import { builtinTools } from "./builtin-tools.js";
@@ -14,7 +15,7 @@ import type { ToolSource } from "./tool-source.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 
-export const DEFAULT_MAX_RESULT_CHARS = 20_000;
+export const DEFAULT_MAX_RESULT_CHARS = TOOL_RESULT_MAX_CHARS;
 /** After an abort, how long a tool may take to return before the runtime stops waiting for it. */
 export const ABORT_GRACE_MS = 500;
 
