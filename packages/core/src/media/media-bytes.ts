@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { FileItem } from "@starling/protocol";
 
@@ -10,17 +10,37 @@ export class MediaError extends Error {
   override readonly name = "MediaError";
 }
 
+/**
+ * Opens a `file://` item's path for reading. A session passes its workspace's checked open
+ * (WorkspacePaths.open): the path is read again before every model call, and a tool process may have
+ * swapped a folder on it for a symlink out of the workspace since the file was attached.
+ */
+export type FileOpener = (abs: string) => Promise<FileHandle>;
+
+const openPlain: FileOpener = (abs) => open(abs, "r");
+
 /** The bytes of a `data:` or `file://` item (other schemes cannot be read locally). */
-export async function readMediaBytes(file: FileItem): Promise<Buffer> {
+export async function readMediaBytes(file: FileItem, openFile: FileOpener = openPlain): Promise<Buffer> {
   const data = /^data:[^,]*?;base64,(.*)$/is.exec(file.uri);
   if (data) return Buffer.from(data[1] ?? "", "base64");
   if (!file.uri.startsWith("file:")) throw new MediaError(`cannot read ${file.uri.split(":")[0]}: URIs; only file:// and data: files can be sent inline`);
   const path = fileURLToPath(file.uri);
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new MediaError(`the file does not exist any more (${path})`);
-  if (!info.isFile()) throw new MediaError(`not a regular file (${path})`);
-  if (info.size > MAX_MEDIA_BYTES) throw new MediaError(`the file is ${info.size} bytes, more than the ${MAX_MEDIA_BYTES}-byte limit for direct input`);
-  return readFile(path);
+  let handle: FileHandle;
+  try {
+    handle = await openFile(path);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ENOENT") throw new MediaError(`the file does not exist any more (${path})`);
+    throw new MediaError(`the file could not be opened (${error instanceof Error ? error.message : String(error)})`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new MediaError(`not a regular file (${path})`);
+    if (info.size > MAX_MEDIA_BYTES) throw new MediaError(`the file is ${info.size} bytes, more than the ${MAX_MEDIA_BYTES}-byte limit for direct input`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Identity of a file's current content for caching: size + mtime for files, length + edges for data URLs. */

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
 import { fitImage } from "./image-fit.js";
-import { contentKey, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
+import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
@@ -23,8 +23,9 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
  * files are kept only when the model can take them back (`image_out` for images).
  * Results are cached per file content and model settings, so a long turn reads each file once.
+ * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
-export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[]): Promise<TranscriptMessage[]> {
+export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
   const out: TranscriptMessage[] = [];
   for (const message of messages) {
     if (!message.content.some((i) => i.type === "file")) {
@@ -34,7 +35,7 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
     const content: TranscriptItem[] = [];
     for (const item of message.content) {
       if (item.type !== "file") content.push(item);
-      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input"));
+      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open));
     }
     out.push({ ...message, content });
   }
@@ -45,17 +46,20 @@ const cache = new Map<string, TranscriptItem>();
 const CACHE_ENTRIES = 64;
 
 /** One file as this model should get it (see normalizeMessages). */
-export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input"): Promise<TranscriptItem> {
+export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener): Promise<TranscriptItem> {
   const key = `${side}|${JSON.stringify([config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null])}|${await contentKey(file)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const result = await compute(config, file, side);
+  const result = await compute(config, file, side, () => readMediaBytes(file, open));
   if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
   cache.set(key, result);
   return result;
 }
 
-async function compute(config: ModelConfig, file: FileItem, side: "assistant" | "input"): Promise<TranscriptItem> {
+/** `read`: the file's bytes (readMediaBytes with the caller's opener). */
+type ReadBytes = () => Promise<Buffer>;
+
+async function compute(config: ModelConfig, file: FileItem, side: "assistant" | "input", read: ReadBytes): Promise<TranscriptItem> {
   const caps = new Set(config.capabilities);
   const mediaType = mediaTypeOf(file);
   const kind = mediaKind(mediaType);
@@ -71,13 +75,13 @@ async function compute(config: ModelConfig, file: FileItem, side: "assistant" | 
         return caps.has("file_in") ? file : ref("the model does not take files as direct input; read it with file_read or the shell");
       case "image":
         if (!caps.has("image_in")) return ref("the model does not support image input");
-        return await inlineImage(file, config.multimodal_input?.image);
+        return await inlineImage(file, config.multimodal_input?.image, read);
       case "pdf":
-        if (!caps.has("pdf_in")) return await pdfAsText(file);
-        return await inlineChecked(file, config.multimodal_input?.pdf, (bytes) => (isPdf(bytes) ? "application/pdf" : null), "PDF");
+        if (!caps.has("pdf_in")) return await pdfAsText(file, read);
+        return await inlineChecked(file, config.multimodal_input?.pdf, (bytes) => (isPdf(bytes) ? "application/pdf" : null), "PDF", read);
       case "audio":
-        if (!caps.has("audio_in")) return await audioAsText(file, mediaType);
-        return await inlineChecked(file, config.multimodal_input?.audio, sniffAudio, "audio");
+        if (!caps.has("audio_in")) return await audioAsText(file, mediaType, read);
+        return await inlineChecked(file, config.multimodal_input?.audio, sniffAudio, "audio", read);
     }
   } catch (error) {
     if (error instanceof MediaError) return crashed(file, error.message);
@@ -90,9 +94,9 @@ function crashed(file: FileItem, reason: string): TranscriptItem {
 }
 
 /** Without a configured transport an image is inlined as is (limits apply only when configured). */
-async function inlineImage(file: FileItem, transport: Transport | undefined): Promise<TranscriptItem> {
+async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes): Promise<TranscriptItem> {
   if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
-  const bytes = await readMediaBytes(file);
+  const bytes = await read();
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
   const fitted = await fitImage(bytes, detected, {
@@ -109,9 +113,10 @@ async function inlineChecked(
   transport: Transport | undefined,
   sniff: (bytes: Uint8Array) => string | null,
   what: string,
+  read: ReadBytes,
 ): Promise<TranscriptItem> {
   if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
-  const bytes = await readMediaBytes(file);
+  const bytes = await read();
   const detected = sniff(bytes);
   if (!detected) throw new MediaError(`failed to validate the ${what} signature: the content is not ${what}`);
   const supported = transport?.supported_media_types ?? [];
@@ -121,8 +126,8 @@ async function inlineChecked(
   return { type: "file", uri: toDataUrl(detected, bytes), name: file.name, mediaType: detected };
 }
 
-async function pdfAsText(file: FileItem): Promise<TranscriptItem> {
-  const bytes = await readMediaBytes(file);
+async function pdfAsText(file: FileItem, read: ReadBytes): Promise<TranscriptItem> {
+  const bytes = await read();
   if (!isPdf(bytes)) throw new MediaError("failed to validate the PDF signature: the content is not a PDF");
   let extracted;
   try {
@@ -135,8 +140,8 @@ async function pdfAsText(file: FileItem): Promise<TranscriptItem> {
   return { type: "text", text: `${lines.join("\n")}\n\n${body}${extracted.truncated ? "\n\n[... text cut; read the rest with the shell, e.g. pdftotext]" : ""}` };
 }
 
-async function audioAsText(file: FileItem, mediaType: string | undefined): Promise<TranscriptItem> {
-  const bytes = await readMediaBytes(file);
+async function audioAsText(file: FileItem, mediaType: string | undefined, read: ReadBytes): Promise<TranscriptItem> {
+  const bytes = await read();
   const info = await audioInfo(bytes, mediaType);
   const lines = [AUDIO_TEXT_HEADER, ...describe(file, mediaType)];
   if (info.durationSeconds !== undefined) lines.push(`duration: ${formatDuration(info.durationSeconds)}`);

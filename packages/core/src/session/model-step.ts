@@ -25,7 +25,7 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
     {
       system: deps.systemPrompt(),
       // Media normalisation (images fitted, PDFs/audio inlined or turned into text) for this model.
-      messages: await normalizeMessages(deps.provider.config, currentContext(deps.store.messages, deps.store.compaction)),
+      messages: await normalizeMessages(deps.provider.config, currentContext(deps.store.messages, deps.store.compaction), deps.tools.openFile?.bind(deps.tools)),
       tools: deps.tools.catalog(),
     },
     {

@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import type { TurnError } from "@starling/protocol";
 import type { ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
@@ -14,6 +15,8 @@ export interface SessionTools {
   run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
   /** Kills every running child process group (on cancel and shutdown). */
   killAll(): Promise<void>;
+  /** Opens a file:// path of the context for reading, confined to the workspace (ToolRuntime.openFile). */
+  openFile?(abs: string): Promise<FileHandle>;
 }
 
 export interface SessionLogger {

@@ -1,6 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { chmod, mkdir, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { stat } from "node:fs/promises";
 import type { StructuredPatch } from "diff";
 import { z } from "zod";
 import { defineTool, type ToolContext } from "./define-tool.js";
@@ -167,14 +166,9 @@ class Plan {
     }
     for (const { target, content, mode, changed } of this.files.values()) {
       if (!changed) continue;
-      if (content === null) {
-        await rm(target.abs, { force: true });
-        continue;
-      }
-      await mkdir(dirname(target.abs), { recursive: true });
-      await this.ctx.paths.writeFile(target.abs, content);
-      if (mode?.endsWith("755")) await chmod(target.abs, 0o755);
-      else if (mode?.endsWith("644")) await chmod(target.abs, 0o644);
+      // Through the checked parent folder: a folder swapped for a symlink meanwhile is not followed.
+      if (content === null) await this.ctx.paths.unlink(target.abs);
+      else await this.ctx.paths.writeFile(target.abs, content, { mode: mode?.endsWith("755") ? 0o755 : mode?.endsWith("644") ? 0o644 : undefined });
     }
   }
 }

@@ -1,6 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { mkdir, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
@@ -34,7 +33,6 @@ export const fileWriteTool = defineTool({
     const target = await ctx.paths.resolve(args.file_path, { write: true });
     const existing = await stat(target.abs).catch(() => null);
     if (existing?.isDirectory()) throw new ToolError("failed", `${target.display} is a directory; give a file path.`);
-    await mkdir(dirname(target.abs), { recursive: true });
     await ctx.paths.writeFile(target.abs, args.content, { append: mode === "append" });
     return writeResult(target.display, mode, args.content, existing !== null);
   },

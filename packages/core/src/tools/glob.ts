@@ -1,5 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { z } from "zod";
 import { defineTool } from "./define-tool.js";
 import { ToolError } from "./errors.js";
@@ -36,10 +36,15 @@ export const globTool = defineTool({
       const local = await ctx.paths.resolve(args.path ?? ".");
       const info = await stat(local.abs);
       if (!info.isDirectory()) throw new ToolError("failed", `${local.display} is not a directory; give a folder as path.`);
-      for await (const file of walkFiles(local.abs, ctx.signal, stats)) {
-        if (!matches(file.rel)) continue;
-        const fileStat = await stat(file.abs).catch(() => null);
-        found.push({ path: joinDisplay(local.display, file.rel), mtime: fileStat?.mtimeMs ?? 0 });
+      const dir = await ctx.paths.openDir(local.abs);
+      try {
+        for await (const file of walkFiles(dir, ctx.signal, stats)) {
+          if (!matches(file.rel)) continue;
+          const fileStat = await lstat(file.entry).catch(() => null);
+          found.push({ path: joinDisplay(local.display, file.rel), mtime: fileStat?.mtimeMs ?? 0 });
+        }
+      } finally {
+        dir.close();
       }
       base = local;
     }

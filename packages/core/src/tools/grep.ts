@@ -1,12 +1,13 @@
 import { lazyArguments } from "@starling/protocol";
-import { stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
 import type { RemoteWorkspace } from "./remote/remote-workspace.js";
-import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, walkFiles, type WalkStats } from "./walk.js";
+import { globMatcher, joinDisplay, MAX_WALK_ENTRIES, SKIPPED_DIRS, type WalkedFile, walkFiles, type WalkStats } from "./walk.js";
 import type { WorkspacePaths } from "./workspace-paths.js";
 
 export const MAX_GREP_MATCHES = 200;
@@ -35,36 +36,46 @@ export const grepTool = defineTool({
     const base = await ctx.paths.resolve(args.path ?? ".");
     const info = await stat(base.abs);
     const stats: WalkStats = { visited: 0, cut: false };
-    const files = info.isDirectory() ? walkFiles(base.abs, ctx.signal, stats) : single(base.abs);
-    const matches: string[] = [];
-    const matchedFiles = new Set<string>();
-    let skippedLarge = 0;
-    let more = false;
-    outer: for await (const file of files) {
-      if (include && !include(file.rel || (base.display.split("/").pop() ?? ""))) continue;
-      const size = (await stat(file.abs).catch(() => null))?.size ?? 0;
-      if (size > MAX_GREP_FILE_BYTES) {
-        skippedLarge += 1;
-        continue;
-      }
-      const text = await readText(ctx.paths, file.abs);
-      if (text === null) continue;
-      const display = info.isDirectory() ? joinDisplay(base.display, file.rel) : base.display;
-      const lines = text.split("\n");
-      for (let i = 0; i < lines.length; i += 1) {
-        const line = (lines[i] ?? "").replace(/\r$/, "");
-        if (!regex.test(line)) continue;
-        if (matches.length >= MAX_GREP_MATCHES) {
-          more = true;
-          break outer;
-        }
-        matches.push(`${display}:${i + 1}:${clipLine(line, MAX_GREP_LINE_CHARS)}`);
-        matchedFiles.add(display);
-      }
+    const dir = info.isDirectory() ? await ctx.paths.openDir(base.abs) : null;
+    try {
+      const files = dir ? walked(walkFiles(dir, ctx.signal, stats)) : single(base.abs, ctx.paths);
+      return grepResult(args, base.display, { ...(await search(files, regex, include, base.display, dir !== null)), cut: stats.cut, visited: stats.visited });
+    } finally {
+      dir?.close();
     }
-    return grepResult(args, base.display, { matches, files: matchedFiles.size, more, skippedLarge, cut: stats.cut, visited: stats.visited });
   },
 });
+
+/** Matching lines of the walked files (each read through its open folder, or the checked single file). */
+async function search(files: AsyncGenerator<SearchedFile>, regex: RegExp, include: ((rel: string) => boolean) | null, baseDisplay: string, isDir: boolean): Promise<Omit<GrepFindings, "cut" | "visited">> {
+  const base = { display: baseDisplay };
+  const matches: string[] = [];
+  const matchedFiles = new Set<string>();
+  let skippedLarge = 0;
+  let more = false;
+  outer: for await (const file of files) {
+    if (include && !include(file.rel || (base.display.split("/").pop() ?? ""))) continue;
+    const text = await readText(file.open);
+    if (text === "large") {
+      skippedLarge += 1;
+      continue;
+    }
+    if (text === null) continue;
+    const display = isDir ? joinDisplay(base.display, file.rel) : base.display;
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i += 1) {
+      const line = (lines[i] ?? "").replace(/\r$/, "");
+      if (!regex.test(line)) continue;
+      if (matches.length >= MAX_GREP_MATCHES) {
+        more = true;
+        break outer;
+      }
+      matches.push(`${display}:${i + 1}:${clipLine(line, MAX_GREP_LINE_CHARS)}`);
+      matchedFiles.add(display);
+    }
+  }
+  return { matches, files: matchedFiles.size, more, skippedLarge };
+}
 
 interface GrepFindings {
   matches: string[];
@@ -126,14 +137,31 @@ function compile(pattern: string): RegExp {
   }
 }
 
-async function* single(abs: string): AsyncGenerator<{ abs: string; rel: string }> {
-  yield { abs, rel: "" };
+interface SearchedFile {
+  rel: string;
+  open(): Promise<FileHandle>;
 }
 
-/** The file as text, or `null` when it is binary (NUL bytes) or not valid UTF-8. */
-async function readText(paths: WorkspacePaths, abs: string): Promise<string | null> {
-  // Through a checked descriptor: a folder swapped for a symlink during the walk leads nowhere.
-  const buf = await paths.readFile(abs).catch(() => null);
+async function* walked(files: AsyncGenerator<WalkedFile>): AsyncGenerator<SearchedFile> {
+  // Opened by name inside its open folder, never through a symlink: a swapped path leads nowhere.
+  for await (const file of files) yield { rel: file.rel, open: () => open(file.entry, constants.O_RDONLY | constants.O_NOFOLLOW) };
+}
+
+async function* single(abs: string, paths: WorkspacePaths): AsyncGenerator<SearchedFile> {
+  yield { rel: "", open: () => paths.open(abs, "r") };
+}
+
+/** The file as text; `null` when it is binary (NUL bytes), not valid UTF-8 or unreadable; "large" past the limit. */
+async function readText(opener: () => Promise<FileHandle>): Promise<string | null | "large"> {
+  const handle = await opener().catch(() => null);
+  if (handle === null) return null;
+  let buf: Buffer | null;
+  try {
+    if ((await handle.stat()).size > MAX_GREP_FILE_BYTES) return "large";
+    buf = await handle.readFile().catch(() => null);
+  } finally {
+    await handle.close();
+  }
   if (buf === null || buf.subarray(0, 8192).includes(0)) return null;
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buf);

@@ -1,6 +1,6 @@
 import { lazyArguments } from "@starling/protocol";
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import type { ConfinedDir } from "./confined-dir.js";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
@@ -31,8 +31,12 @@ export const lsTool = defineTool({
     const info = await stat(base.abs);
     if (!info.isDirectory()) throw new ToolError("failed", `${base.display} is not a directory; use file_read to read a file.`);
     const lines: string[] = [];
-    const truncated = await list(base.abs, 1, lines, ctx.signal);
-    return lsResult(base.display, lines, truncated);
+    const dir = await ctx.paths.openDir(base.abs);
+    try {
+      return lsResult(base.display, lines, await list(dir, 1, lines, ctx.signal));
+    } finally {
+      dir.close();
+    }
   },
 });
 
@@ -47,22 +51,32 @@ function lsResult(display: string, lines: string[], truncated: boolean): ToolOut
   };
 }
 
-/** Appends the tree under `dir` to `lines`; returns `true` when it stopped at the entry cap. */
-async function list(dir: string, depth: number, lines: string[], signal: AbortSignal): Promise<boolean> {
+/**
+ * Appends the tree under `dir` to `lines`; returns `true` when it stopped at the entry cap. Sub-folders
+ * are opened through their parent without following a symlink (one swapped in meanwhile is not listed).
+ */
+async function list(dir: ConfinedDir, depth: number, lines: string[], signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) throw new ToolError("aborted", "Listing interrupted: the turn was cancelled or interrupted.");
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await dir.list().catch(() => []);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const indent = "  ".repeat(depth);
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     if (lines.length >= MAX_LS_ENTRIES) return true;
     if (entry.isSymbolicLink()) {
-      const target = await stat(join(dir, entry.name)).catch(() => null);
+      const target = await stat(dir.entry(entry.name)).catch(() => null);
       lines.push(`${indent}- ${entry.name}@${target?.isDirectory() ? "/" : ""}`);
     } else if (entry.isDirectory()) {
       const skipped = UNEXPANDED_DIRS.has(entry.name);
       lines.push(`${indent}- ${entry.name}/${skipped ? " (not expanded)" : ""}`);
-      if (!skipped && (await list(join(dir, entry.name), depth + 1, lines, signal))) return true;
+      if (skipped) continue;
+      const sub = dir.tryOpenDir(entry.name);
+      if (sub === null) continue;
+      try {
+        if (await list(sub, depth + 1, lines, signal)) return true;
+      } finally {
+        sub.close();
+      }
     } else {
       lines.push(`${indent}- ${entry.name}`);
     }

@@ -14,6 +14,7 @@ import { ToolProcessLauncher } from "./tool-process.js";
 import type { ToolSource } from "./tool-source.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
+import type { FileHandle } from "node:fs/promises";
 
 export const DEFAULT_MAX_RESULT_CHARS = TOOL_RESULT_MAX_CHARS;
 /** After an abort, how long a tool may take to return before the runtime stops waiting for it. */
@@ -74,6 +75,14 @@ export class ToolRuntime {
   /** Brings the sources' catalogs up to date; called before each model call. */
   async prepare(signal: AbortSignal): Promise<void> {
     await Promise.all(this.sources.map((s) => s.prepare(signal)));
+  }
+
+  /**
+   * Opens a file the context refers to (file:// items, read again before every model call), checked
+   * like the file tools' reads: what the descriptor names must be inside the workspace or shared folder.
+   */
+  openFile(abs: string): Promise<FileHandle> {
+    return this.paths.open(abs, "r");
   }
 
   has(name: string): boolean {

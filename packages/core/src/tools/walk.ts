@@ -1,6 +1,5 @@
-import { opendir } from "node:fs/promises";
-import { join } from "node:path";
 import { loadPicomatch } from "./lazy-deps.js";
+import type { ConfinedDir } from "./confined-dir.js";
 import { ToolError } from "./errors.js";
 
 /** Folders glob and grep do not descend into (unless the search starts inside one). */
@@ -9,9 +8,12 @@ export const SKIPPED_DIRS: ReadonlySet<string> = new Set([".git", "node_modules"
 export const MAX_WALK_ENTRIES = 100_000;
 
 export interface WalkedFile {
+  /** Real path when its folder was opened (for messages). */
   abs: string;
   /** Relative to the walk's base, with `/`. */
   rel: string;
+  /** A path that reaches the file through its open folder; valid only until the walk goes on. */
+  entry: string;
 }
 
 export interface WalkStats {
@@ -21,40 +23,39 @@ export interface WalkStats {
 }
 
 /**
- * Regular files under `base`, depth first, names sorted. Symlinks are not followed (they could lead
- * out of the workspace), SKIPPED_DIRS are not entered, unreadable folders are passed over.
+ * Regular files under `base` (a checked open folder, closed by the caller), depth first, names sorted.
+ * Each sub-folder is opened through its parent without following a symlink, so a folder swapped for
+ * a link during the walk is passed over, not followed out of the workspace. Symlinks are not followed,
+ * SKIPPED_DIRS are not entered, unreadable folders are passed over.
  */
-export async function* walkFiles(base: string, signal: AbortSignal, stats: WalkStats): AsyncGenerator<WalkedFile> {
-  const stack: Array<{ abs: string; rel: string }> = [{ abs: base, rel: "" }];
-  while (stack.length > 0) {
-    const dir = stack.pop();
-    if (!dir) break;
-    if (signal.aborted) throw new ToolError("aborted", "Search interrupted: the turn was cancelled or interrupted.");
-    const entries: Array<{ name: string; isDir: boolean; isFile: boolean }> = [];
+export async function* walkFiles(base: ConfinedDir, signal: AbortSignal, stats: WalkStats): AsyncGenerator<WalkedFile> {
+  yield* walkDir(base, "", signal, stats);
+}
+
+async function* walkDir(dir: ConfinedDir, rel: string, signal: AbortSignal, stats: WalkStats): AsyncGenerator<WalkedFile, boolean> {
+  if (signal.aborted) throw new ToolError("aborted", "Search interrupted: the turn was cancelled or interrupted.");
+  const entries = await dir.list().catch(() => []);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const subdirs: string[] = [];
+  for (const entry of entries) {
+    stats.visited += 1;
+    if (stats.visited > MAX_WALK_ENTRIES) {
+      stats.cut = true;
+      return false;
+    }
+    if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) subdirs.push(entry.name);
+    else if (entry.isFile()) yield { abs: `${dir.abs}/${entry.name}`, rel: rel ? `${rel}/${entry.name}` : entry.name, entry: dir.entry(entry.name) };
+  }
+  for (const name of subdirs) {
+    const sub = dir.tryOpenDir(name);
+    if (sub === null) continue;
     try {
-      for await (const entry of await opendir(dir.abs)) {
-        entries.push({ name: entry.name, isDir: entry.isDirectory(), isFile: entry.isFile() });
-      }
-    } catch {
-      continue;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const subdirs: Array<{ abs: string; rel: string }> = [];
-    for (const entry of entries) {
-      stats.visited += 1;
-      if (stats.visited > MAX_WALK_ENTRIES) {
-        stats.cut = true;
-        return;
-      }
-      const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
-      if (entry.isDir && !SKIPPED_DIRS.has(entry.name)) subdirs.push({ abs: join(dir.abs, entry.name), rel });
-      else if (entry.isFile) yield { abs: join(dir.abs, entry.name), rel };
-    }
-    for (let i = subdirs.length - 1; i >= 0; i -= 1) {
-      const sub = subdirs[i];
-      if (sub) stack.push(sub);
+      if (!(yield* walkDir(sub, rel ? `${rel}/${name}` : name, signal, stats))) return false;
+    } finally {
+      sub.close();
     }
   }
+  return true;
 }
 
 /**

@@ -1,6 +1,7 @@
-import { constants } from "node:fs";
-import { type FileHandle, lstat, open, readlink, realpath } from "node:fs/promises";
+import { constants, readlinkSync } from "node:fs";
+import { type FileHandle, lstat, mkdir, open, readlink, realpath, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { ConfinedDir } from "./confined-dir.js";
 import { hasCode } from "./errors.js";
 import { ToolError } from "./errors.js";
 
@@ -110,18 +111,120 @@ export class WorkspacePaths {
   }
 
   /**
-   * Writes (or appends) `content` to `abs` through a checked descriptor: opened without truncating, so
-   * a file found outside the workspace is left unchanged (a missing one may be left behind empty).
+   * The folder `abs` (a path `resolve` returned), opened without following a final symlink and checked
+   * like `open`. What is reached through it (`ConfinedDir`) stays inside it, whatever is swapped later.
    */
-  async writeFile(abs: string, content: string, options: { append?: boolean } = {}): Promise<void> {
+  async openDir(abs: string): Promise<ConfinedDir> {
+    let dir: ConfinedDir;
+    try {
+      dir = ConfinedDir.open(abs, abs);
+    } catch (error) {
+      throw await this.swapped(error, abs);
+    }
+    try {
+      if (dir.procPath !== null) await this.checkReal(readlinkSync(dir.procPath), abs);
+    } catch (error) {
+      dir.close();
+      throw error;
+    }
+    return dir;
+  }
+
+  /**
+   * The checked folder that holds `abs`, and the last name of `abs`. With `create`, missing folders are
+   * made one at a time from the workspace (or shared) root, each opened through the one above it, so a
+   * folder swapped for a link on the way makes nothing outside.
+   */
+  async openParent(abs: string, options: { create?: boolean } = {}): Promise<{ dir: ConfinedDir; name: string }> {
+    const name = basename(abs);
+    try {
+      return { dir: await this.openDir(dirname(abs)), name };
+    } catch (error) {
+      if (!options.create || !hasCode(error, "ENOENT")) throw error;
+    }
+    return { dir: await this.makeDirs(dirname(abs)), name };
+  }
+
+  /**
+   * Writes (or appends) `content` to `abs`, creating missing parent folders: the file is opened by its
+   * name inside its checked parent without following a symlink, and truncated only once open, so
+   * nothing outside the workspace is created, emptied or written. `mode` is set on the descriptor.
+   */
+  async writeFile(abs: string, content: string, options: { append?: boolean; mode?: number } = {}): Promise<void> {
     const flags = constants.O_WRONLY | constants.O_CREAT | (options.append ? constants.O_APPEND : 0);
-    const handle = await this.open(abs, flags);
+    const { dir, name } = await this.openParent(abs, { create: true });
+    let handle: FileHandle;
+    try {
+      handle = await dir.openFile(name, flags).catch(async (error: unknown) => {
+        throw await this.swapped(error, abs);
+      });
+    } finally {
+      dir.close();
+    }
     try {
       if (!options.append) await handle.truncate(0);
       await handle.writeFile(content, "utf8");
+      if (options.mode !== undefined) await handle.chmod(options.mode);
     } finally {
       await handle.close();
     }
+  }
+
+  /** Removes the file `abs` (missing is fine) by its name inside its checked parent folder. */
+  async unlink(abs: string): Promise<void> {
+    let parent: { dir: ConfinedDir; name: string };
+    try {
+      parent = await this.openParent(abs);
+    } catch (error) {
+      if (hasCode(error, "ENOENT")) return;
+      throw error;
+    }
+    try {
+      await unlink(parent.dir.entry(parent.name));
+    } catch (error) {
+      if (!hasCode(error, "ENOENT")) throw error;
+    } finally {
+      parent.dir.close();
+    }
+  }
+
+  /** `mkdir -p` of `abs`, one folder at a time, each opened (O_NOFOLLOW) through its checked parent. */
+  private async makeDirs(abs: string): Promise<ConfinedDir> {
+    const root = await this.root();
+    const shared = await this.sharedRoot();
+    const base = insideAny(abs, [root]) !== null ? root : shared !== null && insideAny(abs, [shared]) !== null ? shared : null;
+    if (base === null) throw new ToolError("path_escape", `${await this.display(abs)} is outside the workspace ${root}; no folder was created.`);
+    let dir = await this.openDir(base);
+    for (const part of relative(base, abs).split(sep).filter(Boolean)) {
+      try {
+        await mkdir(dir.entry(part)).catch((error: unknown) => {
+          if (!hasCode(error, "EEXIST")) throw error;
+        });
+        let next: ConfinedDir;
+        try {
+          next = dir.openDir(part);
+        } catch (error) {
+          throw await this.swapped(error, resolve(dir.abs, part));
+        }
+        dir.close();
+        dir = next;
+      } catch (error) {
+        dir.close();
+        throw error;
+      }
+    }
+    return dir;
+  }
+
+  /** An open that met a symlink where a real folder or file was checked: `path_escape`; other errors as they are. */
+  private async swapped(error: unknown, abs: string): Promise<unknown> {
+    if (!hasCode(error, "ELOOP", "ENOTDIR")) return error;
+    const link = await lstat(abs).then((s) => s.isSymbolicLink(), () => false);
+    if (!link && hasCode(error, "ENOTDIR")) return error;
+    return new ToolError(
+      "path_escape",
+      `${await this.display(abs)} was a symlink when it was opened (swapped in after the path was checked); it is not followed, and nothing was read or written.`,
+    );
   }
 
   private async checkOpened(handle: FileHandle, abs: string): Promise<void> {
@@ -131,6 +234,11 @@ export class WorkspacePaths {
     } catch {
       return;
     }
+    await this.checkReal(real, abs);
+  }
+
+  /** Throws `path_escape` unless `real` (what a descriptor opened for `abs` names) is inside the workspace or shared folder. */
+  private async checkReal(real: string, abs: string): Promise<void> {
     const root = await this.root();
     if (insideAny(real, [root]) !== null) return;
     const shared = await this.sharedRoot();

@@ -72,7 +72,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
       const existing = await stat(target.abs).catch(() => null);
       if (existing?.isDirectory()) throw new ToolError("invalid_arguments", `${target.display} is a directory; give a file path.`);
       if (existing && !args.overwrite) throw new ToolError("invalid_arguments", `${target.display} already exists; pass overwrite=true to replace it`);
-      const status = downloads.start({ url: args.url, abs: target.abs, display: target.display, headers: args.headers, policy: ctx.network });
+      const status = downloads.start({ url: args.url, abs: target.abs, display: target.display, headers: args.headers, policy: ctx.network, paths: ctx.paths });
       const seconds = args.wait_timeout_seconds ?? 0;
       if (args.return_immediate || seconds <= 0) return json(view(status));
       return waitAndReport(downloads, status.download_id, seconds, args.on_timeout === "kill", ctx.signal);

@@ -1,9 +1,11 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ConfinedDir } from "../confined-dir.js";
 import { ToolError } from "../errors.js";
+import type { WorkspacePaths } from "../workspace-paths.js";
 import { BlockedAddressError, type AddressPolicy } from "../web/address-policy.js";
 import { guardedGet, transportErrorText, WebRequestError } from "../web/guarded-http.js";
 import { DownloadStatusStore, type DownloadStatus } from "./download-status.js";
@@ -21,6 +23,8 @@ export interface DownloadRequest {
   display: string;
   headers?: Record<string, string>;
   policy: AddressPolicy;
+  /** The session's confinement: the target folder is opened (and made) through it. */
+  paths: WorkspacePaths;
 }
 
 interface Live {
@@ -136,6 +140,10 @@ export class Downloads {
       }, this.stallMs);
     };
     let end: Partial<DownloadStatus>;
+    // The target's folder, checked and held open: the partial file is made, renamed and removed by name
+    // inside it, so a folder swapped for a symlink meanwhile is not followed.
+    let dir: ConfinedDir | null = null;
+    const partName = basename(temp);
     try {
       armStall();
       const response = await guardedGet({ url: request.url, headers: request.headers, policy: request.policy, signal });
@@ -156,7 +164,8 @@ export class Downloads {
         response.body.destroy();
         throw new DownloadFailure(`the file is ${head.total_bytes} bytes, more than the ${MAX_DOWNLOAD_BYTES}-byte limit`);
       }
-      await mkdir(dirname(request.abs), { recursive: true });
+      const parent = await request.paths.openParent(request.abs, { create: true });
+      dir = parent.dir;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, callback) {
           live.bytes += chunk.length;
@@ -165,15 +174,17 @@ export class Downloads {
           callback(null, chunk);
         },
       });
-      await pipeline(response.body, counter, createWriteStream(temp), { signal });
-      await rename(temp, request.abs);
+      const file = await dir.openFile(partName, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
+      await pipeline(response.body, counter, file.createWriteStream(), { signal });
+      await rename(dir.entry(partName), dir.entry(parent.name));
       end = { completed: true, total_bytes: head.total_bytes ?? live.bytes };
     } catch (error) {
-      await rm(temp, { force: true });
+      if (dir) await rm(dir.entry(partName), { force: true });
       if (signal.aborted && !stalled) end = { cancelled: true };
       else end = { failed: true, error: failureText(error, stalled, this.stallMs).slice(0, MAX_ERROR_CHARS) };
     } finally {
       clearTimeout(stallTimer);
+      dir?.close();
     }
     const final: DownloadStatus = { ...status, ...end, running: false, bytes_downloaded: live.bytes, temp_path: undefined, ended_at: new Date().toISOString() };
     try {

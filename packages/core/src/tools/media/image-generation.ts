@@ -1,7 +1,7 @@
 import { lazyArguments } from "@starling/protocol";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import type { FileItem } from "@starling/protocol";
 import type { ImageInput } from "../../providers/image-types.js";
@@ -44,7 +44,7 @@ export function imageGenerationTools(jobs: MediaJobs): AnyTool[] {
       for (const path of args.images ?? []) {
         const loaded = await loadMediaFile(ctx, path, "image");
         if (loaded.problem) throw new ToolError("invalid_arguments", `${loaded.display}: ${loaded.problem}`);
-        inputs.push({ data: await readFile(new URL(loaded.file.uri)), mediaType: loaded.file.mediaType, name: loaded.file.name });
+        inputs.push({ data: await ctx.paths.readFile(fileURLToPath(loaded.file.uri)), mediaType: loaded.file.mediaType, name: loaded.file.name });
       }
       const prompt = args.prompt.trim();
       const id = jobs.start(tool, async (signal) => {

@@ -65,7 +65,7 @@ export function analysisTools(kind: LoadKind, jobs: MediaJobs): AnyTool[] {
       const prompt = `${args.question?.trim() || "Analyze this file."}\n\n${INSTRUCTION}`;
       const id = jobs.start(kind, async (signal) => {
         const content: TranscriptItem[] = [{ type: "text", text: prompt }, loaded.file];
-        const messages = await normalizeMessages(provider.config, [{ index: 0, role: "user", time: new Date().toISOString(), content }]);
+        const messages = await normalizeMessages(provider.config, [{ index: 0, role: "user", time: new Date().toISOString(), content }], (abs) => ctx.paths.open(abs, "r"));
         const response = await provider.complete({ system: "", messages, tools: [] }, { signal });
         const text = response.content.flatMap((i) => (i.type === "text" && i.text.trim() ? [i.text.trim()] : [])).join("\n");
         const files = response.content.flatMap((i) => (i.type === "file" ? [i] : [])).slice(0, 1);

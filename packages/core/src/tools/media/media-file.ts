@@ -1,4 +1,4 @@
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FileItem } from "@starling/protocol";
@@ -46,7 +46,8 @@ export async function loadMediaFile(ctx: ToolContext, path: string, kind: LoadKi
   const info = await stat(target.abs).catch(() => null);
   if (!info?.isFile()) throw new ToolError("not_found", `${kind} path is not a file: ${target.display}`);
   const head = Buffer.alloc(16);
-  const handle = await open(target.abs, "r");
+  // Through a checked descriptor: a folder swapped for a symlink after the path check is not sniffed.
+  const handle = await ctx.paths.open(target.abs, "r");
   try {
     await handle.read(head, 0, 16, 0);
   } finally {

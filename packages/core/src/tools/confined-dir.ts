@@ -1,0 +1,70 @@
+import { closeSync, constants, type Dirent, existsSync, openSync } from "node:fs";
+import { type FileHandle, open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Linux names an open descriptor's file as /proc/self/fd/N; elsewhere only paths can be used. */
+const PROC_FD = existsSync("/proc/self/fd");
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * An open folder whose real path was checked (WorkspacePaths.openDir). Names in it are reached through
+ * its descriptor, `/proc/self/fd/N/<name>`: the kernel resolves that to the opened folder itself, not to
+ * whatever its path names now, so the lookup is an `openat(N, name)` (what Node offers instead of
+ * `openat2` with `RESOLVE_BENEATH`). With `O_NOFOLLOW` on the name, nothing reached from here leaves the
+ * folder, however its path is swapped meanwhile. Without /proc it degrades to plain paths.
+ *
+ * Folders are opened and closed synchronously: both are quick system calls on a cached path, far cheaper
+ * than the thread-pool round trip of their async forms (measured: `ls` of 22 folders took twice as long
+ * with async opens); the listing itself stays async.
+ */
+export class ConfinedDir {
+  private constructor(
+    private readonly fd: number,
+    /** The folder's real path when it was opened (for messages and the paths callers keep). */
+    readonly abs: string,
+  ) {}
+
+  /** Opens the folder at `path` without following a final symlink (the caller checks what it is). */
+  static open(path: string, abs: string): ConfinedDir {
+    return new ConfinedDir(openSync(path, DIR_FLAGS), abs);
+  }
+
+  /** `/proc/self/fd/N`: what the kernel says this descriptor is (null without /proc). */
+  get procPath(): string | null {
+    return PROC_FD ? `/proc/self/fd/${this.fd}` : null;
+  }
+
+  /** A path for `name` (one component) that stays inside this folder while it is open. */
+  entry(name: string): string {
+    if (name === "" || name === "." || name === ".." || name.includes("/")) throw new Error(`not a single path component: ${JSON.stringify(name)}`);
+    return PROC_FD ? `/proc/self/fd/${this.fd}/${name}` : join(this.abs, name);
+  }
+
+  /** The folder's entries (listed through the descriptor). */
+  list(): Promise<Dirent[]> {
+    return readdir(this.procPath ?? this.abs, { withFileTypes: true });
+  }
+
+  /** The sub-folder `name`; a symlink there fails (ENOTDIR or ELOOP) instead of being followed. */
+  openDir(name: string): ConfinedDir {
+    return ConfinedDir.open(this.entry(name), join(this.abs, name));
+  }
+
+  /** `openDir`, or null when `name` is gone, unreadable or no longer a folder (a walk passes it over). */
+  tryOpenDir(name: string): ConfinedDir | null {
+    try {
+      return this.openDir(name);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The file `name`, opened with `flags` plus O_NOFOLLOW (a symlink there fails with ELOOP). */
+  openFile(name: string, flags: number): Promise<FileHandle> {
+    return open(this.entry(name), flags | constants.O_NOFOLLOW);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

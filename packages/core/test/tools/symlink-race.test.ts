@@ -1,0 +1,196 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ModelConfig } from "@starling/protocol";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TINY_PNG } from "../../../../test/fakes/image-server.js";
+import { normalizeMessages } from "../../src/media/normalize.js";
+import { downloadTools } from "../../src/tools/downloads/download-tools.js";
+import { Downloads } from "../../src/tools/downloads/downloads.js";
+import { builtinTools } from "../../src/tools/builtin-tools.js";
+import { imageLoadTool } from "../../src/tools/media/media-load.js";
+import { ToolRuntime } from "../../src/tools/tool-runtime.js";
+import { WorkspacePaths } from "../../src/tools/workspace-paths.js";
+import { type Harness, makeHarness } from "./helpers.js";
+import { startLocalHttp, type LocalHttp } from "./local-http.js";
+
+// The file tools run in the worker, outside any sandbox; a tool process may change the workspace while
+// a call runs. Here a real perl loop swaps the folder `d` between a real folder and a symlink to a folder
+// outside (rename(2) swaps are atomic, so `d` always exists) while the tools work on paths through `d`.
+// Every test counts the calls that reached outside ("escapes"); each must stay at 0.
+
+const RACE_MS = 2500;
+const SWAP = `chdir $ARGV[0]; rmdir "d"; rename("real","d"); while (1) { rename("d","real"); rename("evil","d"); rename("d","evil"); rename("real","d"); }`;
+
+function startSwapper(workspace: string): ChildProcess {
+  return spawn("perl", ["-e", SWAP, workspace], { stdio: "ignore" });
+}
+
+/** Runs `attempt` repeatedly for RACE_MS with the swapper going; returns attempts and escapes. */
+async function race(h: Harness, attempt: (i: number) => Promise<number>, max = Infinity): Promise<{ calls: number; escapes: number }> {
+  const swapper = startSwapper(h.workspace);
+  let calls = 0;
+  let escapes = 0;
+  try {
+    const until = Date.now() + RACE_MS;
+    while (Date.now() < until && calls < max) escapes += await attempt(calls++);
+  } finally {
+    swapper.kill("SIGKILL");
+  }
+  return { calls, escapes };
+}
+
+/** ws/real (inside content), ws/evil -> outside, ws/d (the name being swapped). */
+async function arena(h: Harness): Promise<void> {
+  await mkdir(join(h.workspace, "real", "sub"), { recursive: true });
+  await writeFile(join(h.workspace, "real", "f.txt"), "harmless\n");
+  await writeFile(join(h.outside, "outside-only.txt"), "top secret\n");
+  await mkdir(join(h.outside, "outside-dir"));
+  await symlink(h.outside, join(h.workspace, "evil"));
+  await mkdir(join(h.workspace, "d"));
+}
+
+const outsideEntries = (h: Harness): string[] => readdirSync(h.outside, { recursive: true }).map(String).sort();
+
+describe("symlink-swap races", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await makeHarness();
+    await arena(h);
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  it("ls, glob and grep never list or read a folder swapped for a link out", { timeout: 30_000 }, async () => {
+    const result = await race(h, async () => {
+      const outputs = await Promise.all([
+        h.call("ls", { path: "d" }),
+        h.call("ls", {}),
+        h.call("glob", { pattern: "*", path: "d" }),
+        h.call("glob", { pattern: "**/*" }),
+        h.call("grep", { pattern: "secret" }),
+      ]);
+      return outputs.filter((r) => r.content.includes("outside-only") || r.content.includes("outside-dir")).length;
+    });
+    console.log(`listings: ${result.calls} rounds, ${result.escapes} escapes`);
+    expect(result.calls).toBeGreaterThan(20);
+    expect(result.escapes).toBe(0);
+  });
+
+  it("file_write and apply_patch create no folder or file outside through a swapped parent", { timeout: 30_000 }, async () => {
+    const before = outsideEntries(h);
+    const result = await race(h, async (i) => {
+      await h.call("file_write", { file_path: `d/w${i}/deep/x.txt`, content: "x" });
+      await h.call("file_write", { file_path: `d/n${i}.txt`, content: "x" });
+      await h.call("apply_patch", { patch: `--- /dev/null\n+++ b/d/p${i}/y.txt\n@@ -0,0 +1 @@\n+y\n` });
+      return 0;
+    });
+    const created = outsideEntries(h).filter((e) => !before.includes(e));
+    console.log(`write parents: ${result.calls} rounds, ${created.length} entries created outside`);
+    expect(result.calls).toBeGreaterThan(20);
+    expect(created).toEqual([]);
+  });
+
+  it("apply_patch deletes and chmods nothing outside through a swapped parent", { timeout: 30_000 }, async () => {
+    const victims = 3000;
+    for (let i = 0; i < victims; i += 1) {
+      await writeFile(join(h.workspace, "real", `v${i}.txt`), "victim\n", { mode: 0o644 });
+      await writeFile(join(h.outside, `v${i}.txt`), "victim\n", { mode: 0o644 });
+    }
+    const result = await race(h, async (i) => {
+      const del = `--- a/d/v${i}.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-victim\n`;
+      await h.call("apply_patch", { patch: del });
+      return 0;
+    }, victims);
+    let deleted = 0;
+    for (let i = 0; i < victims; i += 1) {
+      try {
+        statSync(join(h.outside, `v${i}.txt`));
+      } catch {
+        deleted += 1;
+      }
+    }
+    // A mode change rides on a modify patch: chmod by path followed the swapped folder.
+    await writeFile(join(h.outside, "f.txt"), "harmless\n", { mode: 0o644 });
+    const modes = await race(h, async () => {
+      await h.call("apply_patch", { patch: "diff --git a/d/f.txt b/d/f.txt\nold mode 100644\nnew mode 100755\n" });
+      await h.call("apply_patch", { patch: "diff --git a/d/f.txt b/d/f.txt\nold mode 100755\nnew mode 100644\n" });
+      return (statSync(join(h.outside, "f.txt")).mode & 0o777) === 0o644 ? 0 : 1;
+    });
+    console.log(`apply_patch: ${result.calls} deletions, ${deleted} outside files deleted; ${modes.calls} mode rounds, ${modes.escapes} outside chmods`);
+    expect(result.calls).toBeGreaterThan(20);
+    expect(deleted).toBe(0);
+    expect(modes.escapes).toBe(0);
+    expect(statSync(join(h.outside, "f.txt")).mode & 0o777).toBe(0o644);
+  });
+
+  it("image_load never sniffs or attaches a file through a swapped folder, and its later reads stay inside", { timeout: 30_000 }, async () => {
+    await writeFile(join(h.workspace, "real", "img.png"), "not an image\n");
+    await writeFile(join(h.outside, "img.png"), TINY_PNG);
+    // For the later reads: written now, as the swapper leaves the real folder under either name.
+    const inside = Buffer.concat([TINY_PNG, Buffer.from("inside")]);
+    await writeFile(join(h.workspace, "real", "pic.png"), inside);
+    await writeFile(join(h.outside, "pic.png"), TINY_PNG);
+    const runtime = new ToolRuntime({ workspace: h.workspace, sessionId: "race.foreground", coordinate: async () => null, tools: [...builtinTools(), imageLoadTool] });
+    let n = 0;
+    const loads = await race(h, async () => {
+      const r = await runtime.run({ id: `img_${++n}`, name: "image_load", arguments: JSON.stringify({ path: "d/img.png" }) }, { turnId: 1, signal: new AbortController().signal });
+      return r.content.includes('"loaded"') ? 1 : 0;
+    });
+    await runtime.dispose();
+    // A file loaded (inside) is read again by path before each model call (normalisation).
+    const config: ModelConfig = { provider_type: "open_router_completion", model_name: "m", url: "http://127.0.0.1:1/v1", capabilities: ["chat", "image_in"], retry_mode: "once" };
+    const paths = new WorkspacePaths(h.workspace);
+    const outsideUrl = `data:image/png;base64,${TINY_PNG.toString("base64")}`;
+    const reads = await race(h, async (i) => {
+      // A new name each time, so no result comes from the normaliser's cache.
+      const file = { type: "file" as const, uri: pathToFileURL(join(h.workspace, "d", "pic.png")).href, name: `pic${i}.png`, mediaType: "image/png" };
+      const normalized = await normalizeMessages(config, [{ index: 0, role: "user", time: new Date().toISOString(), content: [file] }], (abs: string) => paths.open(abs, "r")).catch(() => []);
+      const message = normalized[0];
+      const item = message?.content[0];
+      return item?.type === "file" && item.uri === outsideUrl ? 1 : 0;
+    });
+    console.log(`media: ${loads.calls} image_load calls, ${loads.escapes} escapes; ${reads.calls} normalisations, ${reads.escapes} escapes`);
+    expect(loads.calls).toBeGreaterThan(20);
+    expect(loads.escapes).toBe(0);
+    expect(reads.escapes).toBe(0);
+  });
+});
+
+describe("download race", () => {
+  let server: LocalHttp;
+  beforeAll(async () => {
+    server = await startLocalHttp({ "/file.bin": (_req, res) => res.writeHead(200, { "content-length": "7" }).end("payload") });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("a download never writes, renames or removes anything outside through a swapped folder", { timeout: 30_000 }, async () => {
+    const h = await makeHarness({ tools: [] });
+    const downloads = new Downloads(h.workspace, "race.foreground");
+    const runtime = new ToolRuntime({ workspace: h.workspace, sessionId: "race.foreground", coordinate: async () => null, tools: downloadTools(downloads), network: { allowPrivate: false, trusted: ["127.0.0.1"] } });
+    try {
+      await arena(h);
+      const before = outsideEntries(h);
+      let n = 0;
+      const result = await race(h, async (i) => {
+        await runtime.run({ id: `dl_${++n}`, name: "file_download_start", arguments: JSON.stringify({ url: server.url("/file.bin"), path: `d/dl${i}.bin`, wait_timeout_seconds: 10 }) }, { turnId: 1, signal: new AbortController().signal });
+        await runtime.run({ id: `dl_${++n}`, name: "file_download_start", arguments: JSON.stringify({ url: server.url("/file.bin"), path: `d/new${i}/dl.bin`, wait_timeout_seconds: 10 }) }, { turnId: 1, signal: new AbortController().signal });
+        return 0;
+      });
+      const created = outsideEntries(h).filter((e) => !before.includes(e));
+      console.log(`downloads: ${result.calls} rounds, ${created.length} entries created outside`);
+      expect(result.calls).toBeGreaterThan(20);
+      expect(created).toEqual([]);
+      expect(await readFile(join(h.outside, "outside-only.txt"), "utf8")).toBe("top secret\n");
+    } finally {
+      await downloads.cancelAll();
+      await runtime.dispose();
+      await h.cleanup();
+    }
+  });
+});
