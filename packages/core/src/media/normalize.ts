@@ -19,7 +19,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * - PDFs: `pdf_in` → inlined (`%PDF-` checked); else their extracted text;
  * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
  * - other files: kept with `file_in`, else a text reference.
- * A `file_reference` transport keeps the file item as it is (not read). A file that cannot be read or
+ * A `file_reference` transport and `file_in` send the file as it is, read here (through `open`) into a
+ * data URL rather than by its path in the provider. A file that cannot be read or
  * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
  * files are kept only when the model can take them back (`image_out` for images).
  * Results are cached per file content and model settings, so a long turn reads each file once.
@@ -72,7 +73,7 @@ async function compute(config: ModelConfig, file: FileItem, side: "assistant" | 
   try {
     switch (kind) {
       case "other":
-        return caps.has("file_in") ? file : ref("the model does not take files as direct input; read it with file_read or the shell");
+        return caps.has("file_in") ? await inlinedForProvider(file, read) : ref("the model does not take files as direct input; read it with file_read or the shell");
       case "image":
         if (!caps.has("image_in")) return ref("the model does not support image input");
         return await inlineImage(file, config.multimodal_input?.image, read);
@@ -89,13 +90,26 @@ async function compute(config: ModelConfig, file: FileItem, side: "assistant" | 
   }
 }
 
+/**
+ * A file item the provider sends as it is: a `file://` one becomes a data URL read here, through the
+ * session's checked open. Providers read what a `file://` item names by path (inlining it all the same),
+ * and a folder on that path may have been swapped for a symlink out of the workspace since the file
+ * was attached; the request they build from the data URL is the same.
+ */
+async function inlinedForProvider(file: FileItem, read: ReadBytes): Promise<TranscriptItem> {
+  if (!file.uri.startsWith("file:")) return file;
+  const mediaType = mediaTypeOf(file) ?? "application/octet-stream";
+  return { type: "file", uri: toDataUrl(mediaType, await read()), ...(file.name ? { name: file.name } : {}), mediaType };
+}
+
 function crashed(file: FileItem, reason: string): TranscriptItem {
   return { type: "text", text: textReference(file, reason).replace(/^[^\n]*/, CRASHED_FILE_HEADER) };
 }
 
 /** Without a configured transport an image is inlined as is (limits apply only when configured). */
 async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes): Promise<TranscriptItem> {
-  if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
+  if (/^https?:/i.test(file.uri)) return file;
+  if (transport?.transport === "file_reference") return inlinedForProvider(file, read);
   const bytes = await read();
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
@@ -115,7 +129,8 @@ async function inlineChecked(
   what: string,
   read: ReadBytes,
 ): Promise<TranscriptItem> {
-  if (transport?.transport === "file_reference" || /^https?:/i.test(file.uri)) return file;
+  if (/^https?:/i.test(file.uri)) return file;
+  if (transport?.transport === "file_reference") return inlinedForProvider(file, read);
   const bytes = await read();
   const detected = sniff(bytes);
   if (!detected) throw new MediaError(`failed to validate the ${what} signature: the content is not ${what}`);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -87,10 +87,11 @@ describe("media normalisation before a model call", () => {
     expect(notPdf.text).toContain("not a PDF");
   });
 
-  it("keeps file_reference transports and file_in files as they are, and refers to others by text", async () => {
+  it("sends file_reference transports and file_in files as they are (their bytes, read here, not re-encoded), and refers to others by text", async () => {
     const ref = model({ capabilities: ["chat", "image_in"], multimodal_input: { image: { transport: "file_reference" } } });
-    expect(await only(ref, file("wide.png", "image/png"))).toEqual(file("wide.png", "image/png"));
-    expect(await only(model({ capabilities: ["chat", "file_in"] }), file("notes.bin"))).toEqual(file("notes.bin"));
+    const asIs = async (name: string, mediaType: string) => ({ type: "file", uri: `data:${mediaType};base64,${(await readFile(join(dir, name))).toString("base64")}`, name, mediaType });
+    expect(await only(ref, file("wide.png", "image/png"))).toEqual(await asIs("wide.png", "image/png"));
+    expect(await only(model({ capabilities: ["chat", "file_in"] }), file("notes.bin"))).toEqual(await asIs("notes.bin", "application/octet-stream"));
     const plain = (await only(model({}), file("notes.bin"))) as { text: string };
     expect(plain.text).toContain("[File attached as text reference]");
     const noImages = (await only(model({}), file("wide.png", "image/png"))) as { text: string };

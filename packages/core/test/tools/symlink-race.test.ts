@@ -7,6 +7,7 @@ import type { ModelConfig } from "@starling/protocol";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TINY_PNG } from "../../../../test/fakes/image-server.js";
 import { normalizeMessages } from "../../src/media/normalize.js";
+import { fileData } from "../../src/providers/file-parts.js";
 import { downloadTools } from "../../src/tools/downloads/download-tools.js";
 import { Downloads } from "../../src/tools/downloads/downloads.js";
 import { builtinTools } from "../../src/tools/builtin-tools.js";
@@ -157,6 +158,57 @@ describe("symlink-swap races", () => {
     expect(loads.calls).toBeGreaterThan(20);
     expect(loads.escapes).toBe(0);
     expect(reads.escapes).toBe(0);
+  });
+});
+
+describe("files a provider sends as they are", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await makeHarness();
+    await arena(h);
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  it("a file_in file and a file_reference image reach the request with the inside bytes, never through a swapped folder", { timeout: 30_000 }, async () => {
+    await writeFile(join(h.workspace, "real", "notes.bin"), "harmless\n");
+    await writeFile(join(h.outside, "notes.bin"), "top secret\n");
+    await writeFile(join(h.workspace, "real", "pic.png"), Buffer.concat([TINY_PNG, Buffer.from("inside")]));
+    await writeFile(join(h.outside, "pic.png"), Buffer.concat([TINY_PNG, Buffer.from("top secret")]));
+    const paths = new WorkspacePaths(h.workspace);
+    const configs: ModelConfig[] = [
+      { provider_type: "open_router_completion", model_name: "m", url: "http://127.0.0.1:1/v1", capabilities: ["chat", "file_in"], retry_mode: "once" },
+      {
+        provider_type: "open_router_completion",
+        model_name: "m",
+        url: "http://127.0.0.1:1/v1",
+        capabilities: ["chat", "image_in"],
+        retry_mode: "once",
+        multimodal_input: { image: { transport: "file_reference" } },
+      },
+    ];
+    let sent = 0;
+    const result = await race(h, async (i) => {
+      let escapes = 0;
+      for (const [c, config] of configs.entries()) {
+        const name = c === 0 ? "notes.bin" : "pic.png";
+        // A new name each time, so no result comes from the normaliser's cache.
+        const file = { type: "file" as const, uri: pathToFileURL(join(h.workspace, "d", name)).href, name: `${i}-${name}`, ...(c === 1 ? { mediaType: "image/png" } : {}) };
+        const normalized = await normalizeMessages(config, [{ index: 0, role: "user", time: new Date().toISOString(), content: [file] }], (abs: string) => paths.open(abs, "r")).catch(() => []);
+        const item = normalized[0]?.content[0];
+        if (item?.type !== "file") continue;
+        // What the provider puts into the request for this item.
+        const data = await fileData(item, item.mediaType ?? "application/octet-stream");
+        if (data.kind !== "inline") continue;
+        sent++;
+        if (Buffer.from(data.base64, "base64").includes("top secret")) escapes++;
+      }
+      return escapes;
+    });
+    console.log(`provider files: ${result.calls} rounds, ${sent} files inlined, ${result.escapes} outside files sent`);
+    expect(sent).toBeGreaterThan(20);
+    expect(result.escapes).toBe(0);
   });
 });
 
