@@ -159,19 +159,8 @@ describe("symlink-swap races", () => {
     expect(loads.escapes).toBe(0);
     expect(reads.escapes).toBe(0);
   });
-});
 
-describe("files a provider sends as they are", () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await makeHarness();
-    await arena(h);
-  });
-  afterEach(async () => {
-    await h.cleanup();
-  });
-
-  it("a file_in file and a file_reference image reach the request with the inside bytes, never through a swapped folder", { timeout: 30_000 }, async () => {
+  it("a file a provider sends as it is: a file_in file and a file_reference image reach the request with the inside bytes, never through a swapped folder", { timeout: 30_000 }, async () => {
     await writeFile(join(h.workspace, "real", "notes.bin"), "harmless\n");
     await writeFile(join(h.outside, "notes.bin"), "top secret\n");
     await writeFile(join(h.workspace, "real", "pic.png"), Buffer.concat([TINY_PNG, Buffer.from("inside")]));
