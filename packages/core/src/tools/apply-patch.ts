@@ -133,7 +133,7 @@ class Plan {
     if (staged) return staged.content;
     let content: string | null;
     if (this.ctx.remote) {
-      content = (await this.ctx.remote.op("read_texts", { paths: [target.abs] }, remoteAnswers().TextsAnswer, this.ctx.signal)).texts[0] ?? null;
+      content = await this.ctx.remote.readText(target, this.ctx.signal);
       this.files.set(target.abs, { target, content, changed: false });
       return content;
     }

@@ -27,7 +27,7 @@ export const editTool = defineTool({
       const target = await ctx.remote.op("resolve", { path: args.path, write: true }, remoteAnswers().ResolveAnswer, ctx.signal);
       if (!target.info) throw new ToolError("not_found", `${target.display} does not exist on ${ctx.remote.alias}. Check the path (ls or glob can help).`);
       if (target.info.isDir) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-      const [original] = (await ctx.remote.op("read_texts", { paths: [target.abs] }, remoteAnswers().TextsAnswer, ctx.signal)).texts;
+      const original = await ctx.remote.readText(target, ctx.signal);
       const edit = replaceText(original ?? "", args, target.display);
       await ctx.remote.op("write", { writes: [{ abs: target.abs, content: edit.updated }] }, remoteAnswers().EmptyAnswer, ctx.signal);
       return editResult(target.display, edit);

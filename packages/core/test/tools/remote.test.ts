@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "../../src/tools/remote/helper-script.js";
 import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
+import { checkReachable, runSsh } from "../../src/tools/remote/ssh.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
 
@@ -97,6 +98,47 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     writeFileSync(join(root, "small.txt"), `${"z".repeat(2_500)}\r\nok\n`);
     const small = await fixed.call("file_read", { file_path: "small.txt" });
     expect(small.content).toBe(`small.txt (lines 1-2 of 2)\n1: ${"z".repeat(2_000)}… [500 more characters]\n2: ok`);
+  });
+
+  it("edit and apply_patch refuse a remote file over 8 MB with a clear error, leaving it unchanged", async () => {
+    const big = `${"v".repeat(99)}\n`.repeat(100_000) + "needle\n";
+    writeFileSync(join(root, "huge.txt"), big);
+    const started = Date.now();
+    const edit = await fixed.call("edit", { path: "huge.txt", old_text: "needle", new_text: "pin" });
+    expect(edit).toMatchObject({ isError: true, details: { kind: "failed" } });
+    expect(edit.content).toContain("huge.txt is 10000007 bytes; edit and apply_patch over ssh take files up to 8 MB (8388608 bytes)");
+    expect(edit.content).toContain("use shell on testbox");
+    const patch = "--- a/huge.txt\n+++ b/huge.txt\n@@ -100001 +100001 @@\n-needle\n+pin\n";
+    const applied = await fixed.call("apply_patch", { patch });
+    expect(applied.isError).toBe(true);
+    expect(applied.content).toContain("edit and apply_patch over ssh take files up to 8 MB");
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(readFileSync(join(root, "huge.txt"), "utf8")).toBe(big);
+  });
+
+  it("runSsh stops collecting a remote command's output at 64 MB: ssh and the remote command are killed", async () => {
+    const signal = new AbortController().signal;
+    // The master connection first, so no process started below keeps the marker in its command line.
+    await checkReachable("testbox", signal);
+    const marker = `starling-cap-${process.pid}-${Date.now()}`;
+    const started = Date.now();
+    const outcome = await runSsh("testbox", `head -c 200000000 /dev/zero # ${marker}`, "", signal).then(
+      (result) => `finished with ${result.stdout.length} bytes`,
+      (error: Error) => error.message,
+    );
+    expect(outcome).toBe("The remote operation on SSH host testbox sent more than 64 MB (67108864 bytes) and was stopped. Work on a smaller part: file_read with offset and limit, grep or glob with a narrower path or include, or shell on the remote host for large files.");
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const withMarker = (): number[] =>
+      readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) && processAlive(pid);
+        } catch {
+          return false;
+        }
+      });
+    const deadline = Date.now() + 5_000;
+    while (withMarker().length && Date.now() < deadline) await sleep(50);
+    expect(withMarker()).toEqual([]);
   });
 
   it("fixed mode: paths are confined to the remote folder, symlinks included", async () => {

@@ -83,10 +83,12 @@ def op_read(req):
     window = [l[:-1] if l.endswith("\r") else l for l in lines[start - 1:start - 1 + limit]]
     return {"display": disp, "total": len(lines), "lines": [l[:clip] for l in window], "cut": [max(0, len(l) - clip) for l in window]}
 def op_read_texts(req):
-    out = []
+    out, most = [], req.get("max")
     for abs_ in req["paths"]:
         if not os.path.exists(abs_): out.append(None); continue
         if os.path.isdir(abs_): raise Err("failed", "%s is a directory, not a file." % abs_)
+        if most is not None and os.path.getsize(abs_) > most:
+            raise Err("failed", req["too_large"].replace("{size}", str(os.path.getsize(abs_))))
         with open(abs_, "rb") as f: out.append(f.read().decode("utf-8"))
     return {"texts": out}
 def op_write(req):

@@ -11,6 +11,12 @@ export const CONNECT_TIMEOUT_S = 10;
 export const CONTROL_PERSIST_S = 60;
 /** Longest one remote file operation may take, connection included. */
 export const REMOTE_OP_TIMEOUT_MS = 120_000;
+/**
+ * Most bytes `runSsh` collects from stdout; past it ssh is killed. Room for the helper's largest answers
+ * (an 8 MB file for edit/apply_patch, JSON-escaped; 100 000 walked entries) without letting a remote
+ * file or command of any size grow the worker's memory.
+ */
+export const MAX_SSH_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Where the ControlMaster sockets live: a private (0700, our uid, not a symlink) folder under the
@@ -76,20 +82,29 @@ export interface SshResult {
 
 /**
  * Runs `remoteCommand` on `alias` with `input` on its stdin and collects the output. The local ssh
- * runs in its own process group, killed on abort or after `timeoutMs`; the error names the host.
+ * runs in its own process group, killed on abort, after `timeoutMs` or once stdout passes
+ * MAX_SSH_OUTPUT_BYTES (closing the connection's channel ends the remote command); the error names the host.
  */
 export async function runSsh(alias: string, remoteCommand: string, input: string, signal: AbortSignal, timeoutMs = REMOTE_OP_TIMEOUT_MS): Promise<SshResult> {
   const args = sshArgs(alias, remoteCommand);
   if (signal.aborted) throw new ToolError("aborted", "Not started: the turn was cancelled or interrupted.");
   const child = spawn("ssh", args, { env: sshEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
   const out: Buffer[] = [];
+  let collected = 0;
   let err = "";
-  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  let why: "timeout" | "aborted" | "too_large" | null = null;
+  child.stdout.on("data", (chunk: Buffer) => {
+    collected += chunk.length;
+    if (collected <= MAX_SSH_OUTPUT_BYTES) out.push(chunk);
+    else if (why === null) {
+      out.length = 0;
+      stop("too_large");
+    }
+  });
   child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-8_000)));
   child.stdin.on("error", () => undefined);
   child.stdin.end(input);
-  let why: "timeout" | "aborted" | null = null;
-  const stop = (reason: "timeout" | "aborted"): void => {
+  const stop = (reason: "timeout" | "aborted" | "too_large"): void => {
     why ??= reason;
     try {
       if (child.pid) process.kill(-child.pid, "SIGKILL");
@@ -107,6 +122,13 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
     });
     if (why === "aborted") throw new ToolError("aborted", `Interrupted: the turn was cancelled or interrupted (the ssh command on ${alias} was stopped).`);
     if (why === "timeout") throw new ToolError("failed", `The remote operation on SSH host ${alias} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped.`);
+    if (why === "too_large") {
+      throw new ToolError(
+        "failed",
+        `The remote operation on SSH host ${alias} sent more than ${MAX_SSH_OUTPUT_BYTES / 1024 / 1024} MB (${MAX_SSH_OUTPUT_BYTES} bytes) and was stopped. ` +
+          "Work on a smaller part: file_read with offset and limit, grep or glob with a narrower path or include, or shell on the remote host for large files.",
+      );
+    }
     return { code, stdout: Buffer.concat(out), stderr: err };
   } catch (error) {
     if (error instanceof ToolError) throw error;
