@@ -1,5 +1,5 @@
 // /remote through the real CLI against a real sshd on loopback: fixed, selectable and off.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../fakes/loopback-sshd.js";
@@ -78,6 +78,18 @@ describe.skipIf(!sshd)("/remote end to end (loopback sshd)", { timeout: 60_000 }
     const req = e2e.model.requests.find((r) => lastUserText(r).includes("[fixed]"));
     expect(toolProperties(req!, "file_write")).not.toContain("remote");
     expect(requestText(req!)).toContain(`run on the SSH host testbox in ${root}`);
+  });
+
+  it("fixed mode: a folder with spaces is the rest of the line, with or without quotes; tools run in it", async () => {
+    const spaced = join(sshd?.dir ?? "", "remote", "my project");
+    mkdirSync(spaced, { recursive: true });
+    const set = `Remote set to testbox:${spaced} (file tools and shell run there). It applies from now on.`;
+    expect(await e2e.ask(chat, `/remote testbox "${spaced}`)).toMatch(/^The remote path "\/.* opens a quote that does not close at its end\./);
+    expect(await e2e.ask(chat, `/remote testbox "${spaced}"`)).toBe(set);
+    expect(await e2e.ask(chat, `/remote testbox ${spaced}`)).toBe(set);
+    const reply = await e2e.ask(chat, "write it in the spaced folder [fixed]");
+    expect(reply).toContain(`cwd=${spaced}`);
+    expect(readFileSync(join(spaced, "hello.txt"), "utf8")).toBe("written by the agent\n");
   });
 
   it("selectable mode: tools take a remote alias; off: everything is local again", async () => {

@@ -9,7 +9,8 @@ import type { ConversationService } from "./conversation-service.js";
 const CHECK_CONNECT_TIMEOUT_S = 5;
 const CHECK_TOTAL_MS = 10_000;
 
-const USAGE = "Use /remote <ssh-alias> </absolute/path> (tools run there), /remote selectable (tools take a remote alias), or /remote off.";
+const USAGE =
+  "Use /remote <ssh-alias> </absolute/path> (tools run there; the rest of the line is the path, quotes around it are removed), /remote selectable (tools take a remote alias), or /remote off.";
 
 /**
  * The conversation's remote setting as the worker gets it (`initialize.remote`). Records written
@@ -28,24 +29,44 @@ export function describeRemote(mode: RemoteMode): string {
   return "off";
 }
 
+/** Quotes that may surround the path, opening → closing (phones type the curly ones). */
+const QUOTES: Readonly<Record<string, string>> = { '"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019" };
+
+/**
+ * What `/remote <arg>` asks for: `off`, `selectable`, or `<alias> <path>`, where the path is the rest of
+ * the line (so it may hold spaces) and one pair of quotes around it is removed. A string is the reply
+ * saying what is wrong.
+ */
+export function parseRemoteArg(arg: string): RemoteMode | string {
+  const trimmed = arg.trim();
+  if (trimmed === "off") return { mode: "off" };
+  if (trimmed === "selectable") return { mode: "selectable" };
+  const [, host = "", rest = ""] = /^(\S+)\s*([\s\S]*)$/.exec(trimmed) ?? [];
+  if (!rest) return `Did not understand "/remote ${trimmed}": give an SSH alias and a folder, selectable or off. ${USAGE}`;
+  const problem = sshAliasProblem(host);
+  if (problem) return `"${host}" is not a usable SSH alias: ${problem}. Give a Host name from ~/.ssh/config.`;
+  let path = rest.trim();
+  const close = QUOTES[path[0] ?? ""];
+  if (close !== undefined) {
+    if (path.length < 2 || !path.endsWith(close)) {
+      return `The remote path ${path} opens a quote that does not close at its end. Write /remote ${host} "/path with spaces", or leave the quotes out: the rest of the line is the path.`;
+    }
+    path = path.slice(1, -1);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(path)) return `The remote path must be one line without control characters. ${USAGE}`;
+  if (!path.startsWith("/")) return `The remote path must be absolute (start with /), not "${path}". ${USAGE}`;
+  return { mode: "fixed", host, path };
+}
+
 /** `/remote`, `/remote off`, `/remote selectable`, `/remote <alias> <absolute path>`. */
 export async function remoteCommand(service: ConversationService, conversation: ConversationRecord, arg: string): Promise<CommandReply> {
   const current = conversationRemote(conversation);
-  if (!arg) return { text: `Remote: ${describeRemote(current)}.\n${USAGE}` };
-  const parts = arg.split(/\s+/);
-  let next: RemoteMode;
-  if (parts.length === 1 && parts[0] === "off") next = { mode: "off" };
-  else if (parts.length === 1 && parts[0] === "selectable") next = { mode: "selectable" };
-  else if (parts.length === 2) {
-    const [host = "", path = ""] = parts;
-    const problem = sshAliasProblem(host);
-    if (problem) return { text: `"${host}" is not a usable SSH alias: ${problem}. Give a Host name from ~/.ssh/config.` };
-    if (!path.startsWith("/")) return { text: `The remote path must be absolute (start with /), not "${path}". ${USAGE}` };
-    const unreachable = await checkRemoteFolder(host, path);
+  if (!arg.trim()) return { text: `Remote: ${describeRemote(current)}.\n${USAGE}` };
+  const next = parseRemoteArg(arg);
+  if (typeof next === "string") return { text: next };
+  if (next.mode === "fixed") {
+    const unreachable = await checkRemoteFolder(next.host, next.path);
     if (unreachable) return { text: `Remote not changed: ${unreachable}` };
-    next = { mode: "fixed", host, path };
-  } else {
-    return { text: `Did not understand "/remote ${arg}". ${USAGE}` };
   }
   const stored: RemoteSetting | null = next.mode === "off" ? null : next;
   await service.store.commit("conversation", (tx) => tx.put(HostKeys.conversation(conversation.id), { ...conversation, remote: stored }));
