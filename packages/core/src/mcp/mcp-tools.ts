@@ -28,6 +28,7 @@ export interface McpToolsOptions {
  */
 export class McpTools implements ToolSource {
   private readonly servers: McpServerConnection[];
+  private room: { tools: number; builtin: number; denied: ReadonlySet<string> } = { tools: Number.POSITIVE_INFINITY, builtin: 0, denied: new Set() };
 
   constructor(options: McpToolsOptions) {
     const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets });
@@ -46,6 +47,10 @@ export class McpTools implements ToolSource {
     await Promise.all(
       this.servers.filter((s) => s.needsPreparing()).map((s) => s.ready(signal).catch(() => undefined)),
     );
+  }
+
+  offerAtMost(room: number, builtin: number, denied: ReadonlySet<string>): void {
+    this.room = { tools: Math.max(0, room), builtin, denied };
   }
 
   catalog(): ToolSchema[] {
@@ -92,18 +97,24 @@ export class McpTools implements ToolSource {
   /**
    * Each server's entries without the names an earlier server already offers: prefixed names can collide
    * (server `a` with tool `_x` and server `a_` with tool `x` are both `mcp__a___x`), and model APIs refuse
-   * a request that names a tool twice.
+   * a request that names a tool twice. Past the room the runtime leaves (MAX_OFFERED_TOOLS in all), the
+   * servers' tools in config order are left out and reported; `tools.allow` chooses which a server offers.
    */
   private offered(): { server: McpServerConnection; entries: McpCatalogEntry[]; collisions: { tool: string; reason: string }[] }[] {
     const taken = new Map<string, string>();
+    const { tools: room, builtin, denied } = this.room;
+    const full = `over the limit of ${builtin + room} tools in all (${builtin} built-in, ${room} left for MCP servers, filled in config order); list the tools this server should offer in its tools.allow`;
+    let used = 0;
     return this.servers.map((server) => {
       const entries: McpCatalogEntry[] = [];
       const collisions: { tool: string; reason: string }[] = [];
       for (const entry of server.entries()) {
         const owner = taken.get(entry.schema.name);
         if (owner !== undefined) collisions.push({ tool: entry.tool, reason: `${entry.schema.name} is already a tool of MCP server ${owner}` });
+        else if (!denied.has(entry.schema.name) && used >= room) collisions.push({ tool: entry.tool, reason: full });
         else {
           taken.set(entry.schema.name, server.name);
+          if (!denied.has(entry.schema.name)) used += 1;
           entries.push(entry);
         }
       }

@@ -11,7 +11,7 @@ import { ShellSessions } from "./shell-sessions.js";
 import { ProcessLedger } from "./process-ledger.js";
 import { RemoteRouting } from "./remote/remote-routing.js";
 import { ToolProcessLauncher } from "./tool-process.js";
-import type { ToolSource } from "./tool-source.js";
+import { MAX_OFFERED_TOOLS, type ToolSource } from "./tool-source.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 import type { FileHandle } from "node:fs/promises";
@@ -49,6 +49,7 @@ export class ToolRuntime {
       if (this.tools.has(tool.name)) throw new Error(`ToolRuntime: duplicate tool name ${tool.name}`);
       this.tools.set(tool.name, tool);
     }
+    for (const source of this.sources) source.offerAtMost(MAX_OFFERED_TOOLS - this.tools.size, this.tools.size, denied);
     this.routing = new RemoteRouting(options.remote);
     this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir);
     this.outputs = new OutputStore(options.workspace);

@@ -10,12 +10,23 @@ export interface ToolSourceCall {
 }
 
 /**
+ * Most tools one model request offers, built-in and from sources together: some model APIs refuse a
+ * request with more than 128 tools.
+ */
+export const MAX_OFFERED_TOOLS = 128;
+
+/**
  * Tools whose catalog is only known at run time and may change (MCP servers). The ToolRuntime offers
  * them beside its own tools: `prepare` runs before every model call (start servers, re-list changed
  * tool lists), then `catalog` is read; arguments arrive parsed from JSON, not validated.
  */
 export interface ToolSource {
   prepare(signal: AbortSignal): Promise<void>;
+  /**
+   * The room the runtime leaves: at most `room` tools outside `denied` (which the runtime drops
+   * anyway) in `catalog`; the source reports what it leaves out. Called once, before `prepare`.
+   */
+  offerAtMost(room: number, builtin: number, denied: ReadonlySet<string>): void;
   catalog(): ToolSchema[];
   has(name: string): boolean;
   isReadOnly(name: string): boolean;

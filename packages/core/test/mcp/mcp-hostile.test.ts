@@ -94,6 +94,28 @@ describe("hostile MCP servers", () => {
     expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: "could not start: the server lists more than 1000 tools" });
   });
 
+  it("a server offering 500 tools fills the catalog up to 128 tools in all; the rest is reported with tools.allow as the way to choose", async () => {
+    const { runtime, mcp } = await setup("many");
+    const catalog = runtime.catalog();
+    const builtin = catalog.filter((t) => !t.name.startsWith("mcp__")).length;
+    expect(catalog).toHaveLength(128);
+    expect(catalog.slice(builtin).map((t) => t.name)).toEqual(Array.from({ length: 128 - builtin }, (_, i) => `mcp__h__t${i}`));
+    const status = mcp.status()[0]!;
+    expect(status.tools).toHaveLength(128 - builtin);
+    expect(status.skipped).toHaveLength(500 - (128 - builtin));
+    expect(status.skipped[0]).toEqual({
+      tool: `t${128 - builtin}`,
+      reason: `over the limit of 128 tools in all (${builtin} built-in, ${128 - builtin} left for MCP servers, filled in config order); list the tools this server should offer in its tools.allow`,
+    });
+    expect(runtime.has(`mcp__h__t${128 - builtin}`)).toBe(false);
+    await cleanup?.();
+    cleanup = undefined;
+
+    const chosen = await setup("many", { toolsAllow: ["t7", "t499"] });
+    expect(chosen.runtime.catalog().filter((t) => t.name.startsWith("mcp__")).map((t) => t.name)).toEqual(["mcp__h__t7", "mcp__h__t499"]);
+    expect(chosen.mcp.status()[0]!.skipped).toEqual([]);
+  });
+
   it("a tool name listed twice, or colliding with another server's after the prefix, is offered once", async () => {
     const { runtime, mcp, call } = await setup("duplicates", {}, { h_: "default" });
     const names = runtime.catalog().map((t) => t.name);

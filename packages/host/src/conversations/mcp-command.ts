@@ -47,10 +47,29 @@ export function mcpStatusLines(live: LiveState | null): string[] {
 
 function describeMcp(s: McpServerStatus): string {
   const parts = [s.state, `${s.tools.length} tools`];
-  if (s.skipped.length) parts.push(`${s.skipped.length} skipped (${s.skipped.map((k) => `${k.tool}: ${k.reason}`).join("; ")})`);
+  if (s.skipped.length) parts.push(`${s.skipped.length} skipped (${describeSkipped(s.skipped)})`);
   if (s.restarts) parts.push(`${s.restarts} restarts`);
   if (s.lastError) parts.push(`last error: ${s.lastError}`);
   return parts.join(", ");
+}
+
+/** Most tool names shown for one reason (a server past the tool limit may leave out hundreds). */
+const MAX_SKIPPED_NAMES = 30;
+
+/** Skipped tools grouped by reason: `a, b, c: reason; d: other reason`. */
+function describeSkipped(skipped: McpServerStatus["skipped"]): string {
+  const byReason = new Map<string, string[]>();
+  for (const { tool, reason } of skipped) {
+    const tools = byReason.get(reason);
+    if (tools) tools.push(tool);
+    else byReason.set(reason, [tool]);
+  }
+  return [...byReason]
+    .map(([reason, tools]) => {
+      const more = tools.length > MAX_SKIPPED_NAMES ? ` and ${tools.length - MAX_SKIPPED_NAMES} more` : "";
+      return `${tools.slice(0, MAX_SKIPPED_NAMES).join(", ")}${more}: ${reason}`;
+    })
+    .join("; ");
 }
 
 async function liveMcp(service: ConversationService, conversation: ConversationRecord): Promise<McpServerStatus[] | null> {
