@@ -36,6 +36,8 @@ export const CRON_LIMITS = {
   intervalCheckFirings: 10,
   /** Characters of a task's `name`. */
   maxNameChars: 64,
+  /** Characters of a task's `description` (one sentence, shown in /cron and list_cron_tasks). */
+  maxDescriptionChars: 1_000,
   /** Characters of a task's `task` text (what each firing runs). */
   maxTaskChars: 16_000,
 } as const;
@@ -67,7 +69,7 @@ export const CronTaskId = text("id").describe("Task id as listed by list_cron_ta
 
 export const CreateCronTask = z.object({
   name: boundedText("name", CRON_LIMITS.maxNameChars).describe(`Short name shown to the user (e.g. \`backup\`), at most ${CRON_LIMITS.maxNameChars} characters.`),
-  description: text("description").describe("One sentence on what the task is for."),
+  description: boundedText("description", CRON_LIMITS.maxDescriptionChars).describe(`One sentence on what the task is for, at most ${CRON_LIMITS.maxDescriptionChars} characters.`),
   ...scheduleShape,
   task: boundedText("task", CRON_LIMITS.maxTaskChars).describe(
     `The instruction the agent runs at each firing, written as a message to itself (at most ${CRON_LIMITS.maxTaskChars} characters).`,
@@ -79,7 +81,7 @@ export type CreateCronTask = z.infer<typeof CreateCronTask>;
 export const UpdateCronTask = z.object({
   id: CronTaskId,
   name: boundedText("name", CRON_LIMITS.maxNameChars).optional(),
-  description: text("description").optional(),
+  description: boundedText("description", CRON_LIMITS.maxDescriptionChars).optional(),
   /** Schedule fields: all six together (plus `cron_year`), or none. */
   ...z.object(scheduleShape).partial().shape,
   task: boundedText("task", CRON_LIMITS.maxTaskChars).optional(),

@@ -82,8 +82,11 @@ describe("cron task limits", () => {
     expect(refusal(await ask("update_cron_task", { id: task.id, ...EVERY_MINUTE, cron_second: "0,1" }))).toMatch(/^schedule: "0,1 \* \* \* \* \*" fires 1 s apart/);
   });
 
-  it(`name at most ${CRON_LIMITS.maxNameChars} characters, task at most ${CRON_LIMITS.maxTaskChars}; refused with the limit named`, async () => {
+  it(`name at most ${CRON_LIMITS.maxNameChars} characters, description at most ${CRON_LIMITS.maxDescriptionChars}, task at most ${CRON_LIMITS.maxTaskChars}; refused with the limit named`, async () => {
     expect(refusal(await ask("create_cron_task", taskArgs("n".repeat(65))))).toMatch(/name may have at most 64 characters \(this one has 65\)/);
+    expect(refusal(await ask("create_cron_task", taskArgs("wordy", { description: "d".repeat(1_001) })))).toMatch(/description may have at most 1000 characters \(this one has 1001\)/);
+    const described = await create("described", { description: "d".repeat(1_000) });
+    expect(refusal(await ask("update_cron_task", { id: described.id, description: "e".repeat(1_001) }))).toMatch(/description may have at most 1000 characters \(this one has 1001\)/);
     expect(refusal(await ask("create_cron_task", taskArgs("big", { task: "x".repeat(16_001) })))).toMatch(/task may have at most 16000 characters \(this one has 16001\)/);
     const task = await create("n".repeat(64), { task: "x".repeat(16_000) });
     expect(refusal(await ask("update_cron_task", { id: task.id, name: "m".repeat(65) }))).toMatch(/name may have at most 64 characters/);

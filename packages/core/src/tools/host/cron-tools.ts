@@ -39,7 +39,7 @@ export function cronTools(): Record<string, AnyTool> {
     name: "create_cron_task",
     description:
       "Schedule a task: at each time the schedule matches, the task text is run as a message in a background session of this conversation, " +
-      `and its answer is sent to the user. At most ${CRON_LIMITS.maxTasksPerConversation} tasks per conversation; name at most ${CRON_LIMITS.maxNameChars} characters, ` +
+      `and its answer is sent to the user. At most ${CRON_LIMITS.maxTasksPerConversation} tasks per conversation; name at most ${CRON_LIMITS.maxNameChars} characters, description at most ${CRON_LIMITS.maxDescriptionChars}, ` +
       `task at most ${CRON_LIMITS.maxTaskChars}. ${SCHEDULE_HELP} Example, every day at 08:00: cron_second "0", cron_minute "0", cron_hour "8", others "*".`,
     parameters: COORDINATE_ACTIONS.create_cron_task.args,
     readOnly: true,
