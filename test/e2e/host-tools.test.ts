@@ -1,7 +1,8 @@
 // Host tools end to end through the real CLI: user_tell reaches the chat before the final answer,
 // update_plan shows in the progress panel and /status, and a cron task the agent creates fires once
 // at its time, also when the host restarts just before the slot or is killed just after it
-// (STARLING_CRASH_AT=cron_slot), while a slot missed during downtime is skipped and reported once.
+// (STARLING_CRASH_AT=cron_slot), also at a cron_slot commit that skips a firing because the previous
+// run is still going, while a slot missed during downtime is skipped and reported once.
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
@@ -27,6 +28,8 @@ function slotFields(at: Date): Record<string, string> {
 }
 
 let slowpokeRuns = 0;
+/** The due time of each model request of a 'crashpoke' run, in order. */
+const crashpokeDues: string[] = [];
 
 /** Slot of each task, by name, as the model chose it. */
 const slots = new Map<string, Date>();
@@ -40,6 +43,12 @@ function respond(req: RecordedRequest): ScriptedReply {
   if (scheduled?.[1] === "slowpoke") {
     const run = ++slowpokeRuns;
     return { delayMs: run === 1 ? 7000 : 0, text: `cron ran slowpoke ${run}` };
+  }
+  // 'crashpoke' fires every 2 s; its first run's first model call takes 7 s (the host is killed meanwhile).
+  if (scheduled?.[1] === "crashpoke") {
+    const due = /, due (\S+) \(/.exec(ask)?.[1] ?? "?";
+    crashpokeDues.push(due);
+    return { delayMs: crashpokeDues.length === 1 ? 7000 : 0, text: `cron ran crashpoke due ${due}` };
   }
   if (scheduled) return { text: `cron ran ${scheduled[1]}` };
   const tools = requestText(req);
@@ -81,6 +90,7 @@ const chats = {
   tellCrash: privateChat(906, "Tell crash"),
   fragile: privateChat(907, "Fragile"),
   overlap: privateChat(908, "Overlap"),
+  overlapCrash: privateChat(909, "Overlap crash"),
 };
 
 useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
@@ -231,4 +241,41 @@ describe("host tools end to end", () => {
     e2e.telegram.pressButton(chat, listing.messageId, `cron:remove:${id}`);
     await e2e.waitText(chat.id, new RegExp(`Removed 'slowpoke' \\(${id}\\)`));
   }, 90_000);
+
+  it("the host is killed at a cron_slot commit that skips a firing (its run still going): the skip stays counted, the slot never runs, the run answers once", async () => {
+    const env = { STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" };
+    // The task's own session: its 1st cron_slot commit admits the first run, the 2nd (2 s later, that run
+    // still in its 7 s model call) skips a firing, and the host is killed right after that batch is durable.
+    const host = e2e.start({ ...env, STARLING_CRASH_AT: "cron_slot:2" });
+    const chat = chats.overlapCrash;
+    e2e.send(chat, "schedule crashpoke every 2 s");
+    await e2e.killedAt(host, "cron_slot:2");
+
+    e2e.start(env);
+    // The first run's model call may have started before the kill or only after the restart (it is resumed).
+    const first = await e2e.until(() => crashpokeDues[0], "the first run's model call", 30_000);
+    await e2e.waitText(chat.id, new RegExp(`cron ran crashpoke due ${first}`), 30_000);
+    // Lose nothing: the skip decided in the crashed batch is counted behind the first run (read before a
+    // later run can start a stretch of its own; runs go on every 2 s, so the listing need not be the next reply).
+    const before = e2e.replies(chat.id).length;
+    e2e.telegram.sendCommand(chat, "/cron");
+    const listing = await e2e.until(() => e2e.replies(chat.id).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:")), "the /cron listing");
+    expect(listing.text).toMatch(new RegExp(`'crashpoke': .*, skipped \\d+ firings? while the run due ${first.replace(/[.]/g, "\\.")} was still going`));
+
+    const answered = () => texts(chat.id).flatMap((t) => /cron ran crashpoke due (\S+)/.exec(t)?.[1] ?? []);
+    await e2e.until(() => answered().some((due) => due !== first), "a run after the first", 30_000);
+    await sleep(1500);
+    // Double nothing: each run answered once, and the slot skipped in the crashed batch was never run.
+    expect(new Set(answered()).size).toBe(answered().length);
+    expect(answered().filter((due) => due === first)).toHaveLength(1);
+    expect(crashpokeDues).not.toContain(new Date(Date.parse(first) + 2000).toISOString());
+    // Skips after the restart behind the same run go on counting from the crashed batch's one (which the
+    // killed host never logged): none is the first of its stretch.
+    const laterSkips = e2e.logRecords().filter((r) => r.msg === "cron firing skipped: the task's previous run has not finished" && r.runDue === first);
+    expect(laterSkips.map((r) => r.skippedInARow).filter((n) => n === 1)).toEqual([]);
+
+    const id = /cron:remove:(cron_\d{4})/.exec(JSON.stringify(listing.replyMarkup))![1]!;
+    e2e.telegram.pressButton(chat, listing.messageId, `cron:remove:${id}`);
+    await e2e.waitText(chat.id, new RegExp(`Removed 'crashpoke' \\(${id}\\)`));
+  }, 120_000);
 });
