@@ -62,7 +62,7 @@ describe.concurrent("host tools", () => {
     await w.client.enqueue(userMessage("m1", "go"));
     const done = await w.waitForEvent("turn_completed");
     expect(seen).toEqual([{ action: "user_tell", turnId: 1, callId: "call_1", payload: { text: "halfway there" } }]);
-    expect(done.message.content).toEqual([{ type: "text", text: "tool said: Sent to the user." }]);
+    expect(done.message.content).toEqual([{ type: "text", text: "tool said: Queued for the user: it is sent in order with your other messages, ahead of your final answer." }]);
     expect(fake.requests).toHaveLength(2);
   });
 
@@ -138,7 +138,7 @@ describe.concurrent("host tools", () => {
     expect(second.init.unfinishedTurn).toMatchObject({ turnId: 1, reason: "crash" });
     expect(await second.client.continue({ reason: "auto" })).toEqual({ accepted: true });
     const done = await second.waitForEvent("turn_completed");
-    expect(done.message.content).toEqual([{ type: "text", text: "tool said: Sent to the user." }]);
+    expect(done.message.content).toEqual([{ type: "text", text: "tool said: Queued for the user: it is sent in order with your other messages, ahead of your final answer." }]);
     expect(asked).toEqual(["call_1", "call_1"]);
     expect(sends).toBe(1);
     const all = await transcript(second.client);

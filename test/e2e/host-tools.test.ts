@@ -54,7 +54,7 @@ function respond(req: RecordedRequest): ScriptedReply {
   const tools = requestText(req);
   if (ask.includes("plan and tell")) {
     if (!afterTool(req)) return { toolCalls: [{ name: "update_plan", arguments: { plan: PLAN, explanation: "summary job" } }] };
-    if (!tools.includes("Sent to the user")) return { delayMs: 1200, toolCalls: [{ name: "user_tell", arguments: { text: "halfway: notes read" } }] };
+    if (!tools.includes("Queued for the user")) return { delayMs: 1200, toolCalls: [{ name: "user_tell", arguments: { text: "halfway: notes read" } }] };
     return { delayMs: 1200, text: "final: summary written" };
   }
   if (ask.includes("tell once")) {

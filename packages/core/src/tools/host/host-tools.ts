@@ -12,14 +12,17 @@ import { agentTools } from "./agent-tools.js";
 export const userTellTool = defineTool({
   name: "user_tell",
   description:
-    "Send the user a message now, before your turn ends (progress, a question you can proceed without, an early result). " +
+    "Send the user a message before your turn ends (progress, a question you can proceed without, an early result): it is queued at once and " +
+    "sent in order with your other messages, ahead of your final answer. " +
     "Files: put `<attachment>relative/path</attachment>` in the text (inside the workspace). Your final answer still ends the turn.",
   parameters: COORDINATE_ACTIONS.user_tell.args,
   readOnly: true,
   async execute(args, ctx) {
     const result = await askHost(ctx, "user_tell", args);
     const files = result.attachments ? ` with ${result.attachments} attachment(s)` : "";
-    return { content: result.sent ? `Sent to the user${files}.` : "Nothing to send (empty text and no attachments).", details: result };
+    // `sent` means queued in the host's outbox: the chat's paced sender delivers it later, in order.
+    const queued = `Queued for the user${files}: it is sent in order with your other messages, ahead of your final answer.`;
+    return { content: result.sent ? queued : "Nothing to send (empty text and no attachments).", details: result };
   },
 });
 
