@@ -98,6 +98,13 @@ useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c
 const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 const cronAnswers = (chatId: number, name: string) => texts(chatId).filter((t) => t.includes(`cron ran ${name}`));
 
+/** The `/cron` listing sent after now; a task firing every 2 s may answer first, so it need not be the next reply. */
+async function cronListing(chat: (typeof chats)[keyof typeof chats]) {
+  const before = e2e.replies(chat.id).length;
+  e2e.telegram.sendCommand(chat, "/cron");
+  return e2e.until(() => e2e.replies(chat.id).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:")), "the /cron listing");
+}
+
 /** The agent creates a task due `inMs` after its tool call; resolves with its slot once the agent confirmed. */
 async function schedule(chat: (typeof chats)[keyof typeof chats], name: string, inMs: number): Promise<Date> {
   const answer = await e2e.ask(chat, `schedule ${name} in ${inMs} ms`, { timeoutMs: 40_000 });
@@ -233,9 +240,7 @@ describe("host tools end to end", () => {
     const skips = e2e.logRecords().filter((r) => r.msg === "cron firing skipped: the task's previous run has not finished");
     expect(skips.length, "the firings during the 7 s run were skipped").toBeGreaterThanOrEqual(2);
 
-    const before = e2e.replies(chat.id).length;
-    e2e.telegram.sendCommand(chat, "/cron");
-    const listing = (await e2e.waitReplies(chat.id, before + 1, "the /cron listing")).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:"))!;
+    const listing = await cronListing(chat);
     expect(listing.text).toMatch(/'slowpoke': \*\/2 \* \* \* \* \* \(UTC\), next .*, skipped \d+ firings? while the run due \S+ was still going \(the last due \S+\)/);
     const id = /cron:remove:(cron_\d{4})/.exec(JSON.stringify(listing.replyMarkup))![1]!;
     e2e.telegram.pressButton(chat, listing.messageId, `cron:remove:${id}`);
@@ -256,10 +261,8 @@ describe("host tools end to end", () => {
     const first = await e2e.until(() => crashpokeDues[0], "the first run's model call", 30_000);
     await e2e.waitText(chat.id, new RegExp(`cron ran crashpoke due ${first}`), 30_000);
     // Lose nothing: the skip decided in the crashed batch is counted behind the first run (read before a
-    // later run can start a stretch of its own; runs go on every 2 s, so the listing need not be the next reply).
-    const before = e2e.replies(chat.id).length;
-    e2e.telegram.sendCommand(chat, "/cron");
-    const listing = await e2e.until(() => e2e.replies(chat.id).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:")), "the /cron listing");
+    // later run can start a stretch of its own).
+    const listing = await cronListing(chat);
     expect(listing.text).toMatch(new RegExp(`'crashpoke': .*, skipped \\d+ firings? while the run due ${first.replace(/[.]/g, "\\.")} was still going`));
 
     const answered = () => texts(chat.id).flatMap((t) => /cron ran crashpoke due (\S+)/.exec(t)?.[1] ?? []);
