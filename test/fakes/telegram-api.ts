@@ -71,6 +71,10 @@ export interface FakeTelegram {
   sendVoice(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
   sendAudio(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
   sendVideo(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
+  /** The user edits their message `messageId` (text, or caption of a file): an `edited_message` update. */
+  editText(chat: FakeChat, messageId: number, text: string): number;
+  /** The Telegram message id of a message update (e.g. the one `sendText` queued). */
+  messageIdOf(updateId: number): number;
   /** A tap on an inline button (callback_query); throws if the message has no such button. */
   pressButton(chat: FakeChat, messageId: number, data: string, from?: FakeUser): number;
   /** Queues any update object (edited_message, my_chat_member, …). */
@@ -133,6 +137,12 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     sendVoice: (chat, file, o) => inbound.file("voice", chat, file, o),
     sendAudio: (chat, file, o) => inbound.file("audio", chat, file, o),
     sendVideo: (chat, file, o) => inbound.file("video", chat, file, o),
+    editText: (chat, messageId, text) => inbound.edit(chat, messageId, text),
+    messageIdOf: (updateId) => {
+      const message = state.queue.all().find((u) => u.update_id === updateId)?.message;
+      if (message === undefined) throw new Error(`messageIdOf: update ${updateId} is not a message`);
+      return message.message_id;
+    },
     pressButton: (chat, messageId, data, from) => inbound.button(chat, messageId, data, from),
     pushUpdate: (update) => state.queue.push(update),
     registerChat: (chat) => state.registerChat(chat),

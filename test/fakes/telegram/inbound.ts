@@ -84,6 +84,28 @@ export class Inbound {
     return this.deliver(message);
   }
 
+  /**
+   * The user edits one of their messages, as Telegram shows it to a bot: an `edited_message` update
+   * with the same `message_id`, the new text (entities recomputed) and `edit_date`. Returns its update_id.
+   */
+  edit(chat: FakeChat, messageId: number, text: string): number {
+    const original = this.state.message(chat.id, messageId);
+    if (original === undefined) throw new Error(`editText: no message ${messageId} in chat ${chat.id}`);
+    const edited: TgMessage = { ...original, edit_date: this.state.now() };
+    delete edited.entities;
+    delete edited.caption_entities;
+    const entities = [...botCommandEntities(text), ...mentionEntities(text)].sort((a, b) => a.offset - b.offset);
+    if (original.caption !== undefined) {
+      edited.caption = text;
+      if (entities.length > 0) edited.caption_entities = entities;
+    } else {
+      edited.text = text;
+      if (entities.length > 0) edited.entities = entities;
+    }
+    this.state.storeMessage(edited);
+    return this.state.queue.push({ edited_message: edited });
+  }
+
   file(kind: MediaKind, chat: FakeChat, file: InboundFile, opts?: InboundOptions): number {
     const message = this.newMessage(chat, opts);
     const stored = this.state.storeFile(kind, file.bytes, file.fileName, file.mimeType);

@@ -65,6 +65,7 @@ export interface TgMessage {
 export interface TgUpdate {
   update_id: number;
   message?: TgMessage;
+  edited_message?: TgMessage;
   callback_query?: {
     id: string;
     from: FakeUser;

@@ -49,7 +49,40 @@ export interface AdmitInput {
    * chat): the message is admitted held and reaches its session once `filesDownloaded` stored them.
    */
   pendingFiles?: PendingFile[];
+  /**
+   * The channel's id for the message within its chat (Telegram `message_id`) and the text the model gets
+   * from it: recorded in the admission batch so that an edit of it can be found (`edit`).
+   */
+  source?: { sourceId: number; text: string };
 }
+
+/** A user's edit of a message (Telegram `edited_message`, ARCHITECTURE §8 "Edited messages"). */
+export interface EditInput {
+  chat: ChatRef;
+  user: UserRef;
+  /** The edit's own update id (a new one: the message id stays the same). */
+  updateId: number;
+  /** The edited message's id within its chat (as in `AdmitInput.source`). */
+  sourceId: number;
+  /** The message's text as it reads now (as the model would get it). */
+  text: string;
+  /** Host id of the edit, used when it replaces a waiting message or becomes a new input. */
+  messageId: string;
+  /** When the user edited it (ISO time). */
+  time: string;
+  /** A group edit that does not address the bot: kept as context unless its message is still waiting. */
+  contextOnly: boolean;
+}
+
+export type EditOutcome =
+  /** The message was still waiting for its session: its text was replaced (one answer, to the new text). */
+  | { kind: "replaced"; conversationId: string }
+  /** No admitted message is known by that id (never admitted: refused, blocked, a command; or too old): ignored. */
+  | { kind: "unknown" }
+  /** The text did not change (e.g. only an attachment was replaced): ignored. */
+  | { kind: "unchanged" }
+  /** Admitted as a new input telling the model what changed (or kept as group context, refused, duplicate). */
+  | AdmitOutcome;
 
 export type AdmitOutcome =
   | { kind: "admitted"; conversationId: string }
@@ -98,6 +131,11 @@ export interface ConversationController {
    * (e.g. the access decision, writing into `tx`) and returns the message to admit, or null when it
    * handled its update itself. Outcomes in step order (null for those steps).
    */
+  /**
+   * An edit, in ONE sync batch (commit point `edit`) with its update id: replaces the text of the message
+   * when it is still waiting for its session, else admits it as a new input quoting the change.
+   */
+  edit?(input: EditInput): Promise<EditOutcome>;
   admitBatch?(steps: ((tx: HostTransaction) => AdmitInput | null)[]): Promise<(AdmitOutcome | null)[]>;
   /** Conversation commands: model, status, continue, cancel, sandbox, remote, new, help. */
   command(input: CommandInput): Promise<CommandReply>;

@@ -1,7 +1,7 @@
 import PQueue from "p-queue";
 import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
-import type { AdmitInput, AdmitOutcome, CallbackInput, ChatRef, CommandInput, CommandReply, ConversationController, PendingDownload } from "../channels/channel.js";
+import type { AdmitInput, AdmitOutcome, CallbackInput, EditInput, EditOutcome, ChatRef, CommandInput, CommandReply, ConversationController, PendingDownload } from "../channels/channel.js";
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { hasHeld, releaseReady } from "./held-items.js";
+import { editNotice, recordSource, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
@@ -151,8 +152,11 @@ export class ConversationService implements ConversationController {
     return outcomes;
   }
 
-  /** What admitting `input` writes into `tx`; `pendingFromChat`: earlier admissions of the same chat in this batch. */
-  private admitIn(tx: HostTransaction, input: AdmitInput, pendingFromChat: number, waiting: () => number): AdmitOutcome {
+  /**
+   * What admitting `input` writes into `tx`; `pendingFromChat`: earlier admissions of the same chat in this
+   * batch; `edited`: the message is an edit notice (message-edits.ts), recorded as such.
+   */
+  private admitIn(tx: HostTransaction, input: AdmitInput, pendingFromChat: number, waiting: () => number, edited?: Pick<SourceRecord, "body" | "before">): AdmitOutcome {
     if (input.staged) {
       if (!input.staged.length || input.staged.some((key) => this.store.get(key) === undefined)) return { kind: "duplicate" };
       for (const key of input.staged) tx.del(key);
@@ -164,7 +168,13 @@ export class ConversationService implements ConversationController {
       tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
     }
     const conversation = this.createIn(tx, input.chat);
+    const source = (seq?: number) => {
+      if (!input.source) return;
+      const { sourceId, text } = input.source;
+      recordSource(this.store, tx, input.chat.channelId, input.chat.chatId, { sourceId, conversationId: conversation.id, messageId: input.messageId, ...(seq === undefined ? {} : { seq }), text, ...edited });
+    };
     if (input.contextOnly) {
+      source();
       keepAsContext(this.store, tx, conversation.id, input.message);
       return { kind: "context", conversationId: conversation.id };
     }
@@ -182,6 +192,7 @@ export class ConversationService implements ConversationController {
       admittedAt: new Date().toISOString(),
       ...(input.pendingFiles?.length ? { pendingFiles: input.pendingFiles } : {}),
     };
+    source(item.seq);
     if (conversation.modelAlias) {
       // Behind a message whose files are still downloading (or with files of its own), it waits held.
       const held = item.pendingFiles !== undefined || hasHeld(this.store, conversation.id);
@@ -200,8 +211,56 @@ export class ConversationService implements ConversationController {
     return { kind: "awaiting_model", conversationId: conversation.id };
   }
 
+  /**
+   * A user's edit (ARCHITECTURE §8 "Edited messages"), one sync batch (commit point `edit`) with its update
+   * id: a message still waiting for its session gets the new text (and the edit's id, so a worker that took
+   * the old one in a crash window answers the new one too instead of dropping it as a duplicate); one the
+   * session took (or a group message kept as context) is followed by a new input quoting the change.
+   */
+  async edit(input: EditInput): Promise<EditOutcome> {
+    const { channelId, chatId } = input.chat;
+    const releases: (() => void)[] = [];
+    try {
+      const outcome = await this.store.commit("edit", (tx): EditOutcome => {
+        if (input.updateId <= this.store.lastUpdateId(channelId)) return { kind: "duplicate" };
+        const record = this.store.get<SourceRecord>(sourceKey(channelId, chatId, input.sourceId));
+        if (!record || record.text === input.text) {
+          tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+          return { kind: record ? "unchanged" : "unknown" };
+        }
+        const waiting = waitingItem(this.store, record);
+        const release = waiting && this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
+        if (waiting && release) {
+          releases.push(release);
+          tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+          const body = record.before === undefined ? input.text : editNotice(record.before, input.text);
+          const message = replaceText(waiting.item.message, record.body ?? record.text, body);
+          tx.put(waiting.key, { ...waiting.item, messageId: input.messageId, message } satisfies InboundItem);
+          const { body: _old, ...rest } = record;
+          recordSource(this.store, tx, channelId, chatId, { ...rest, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
+          return { kind: "replaced", conversationId: record.conversationId };
+        }
+        const body = editNotice(record.text, input.text);
+        const admit: AdmitInput = {
+          chat: input.chat,
+          user: input.user,
+          updateId: input.updateId,
+          messageId: input.messageId,
+          contextOnly: input.contextOnly,
+          message: { role: "user", userName: input.user.name, time: input.time, content: [{ type: "text", text: body }] },
+          source: { sourceId: input.sourceId, text: input.text },
+        };
+        return this.admitIn(tx, admit, 0, () => this.waitingMessages(), { body, before: record.text });
+      });
+      if (outcome.kind !== "replaced" && outcome.kind !== "unknown" && outcome.kind !== "unchanged") this.afterAdmit(input, outcome);
+      return outcome;
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
   /** In-memory bookkeeping once an admission is durable. */
-  private afterAdmit(input: AdmitInput, outcome: AdmitOutcome): void {
+  private afterAdmit(input: Pick<AdmitInput, "chat">, outcome: AdmitOutcome): void {
     if (outcome.kind === "admitted" || outcome.kind === "awaiting_model") this.limits.record(chatKeyOf(input));
     if (outcome.kind === "refused") this.log.info({ chatId: input.chat.chatId, reason: outcome.reason }, "message refused by a limit");
   }
@@ -281,6 +340,6 @@ export class ConversationService implements ConversationController {
   }
 }
 
-function chatKeyOf(input: AdmitInput): string {
+function chatKeyOf(input: Pick<AdmitInput, "chat">): string {
   return `${input.chat.channelId}:${input.chat.chatId}`;
 }

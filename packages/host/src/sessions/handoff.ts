@@ -22,7 +22,8 @@ export async function handOff(r: SessionRunner, handle: WorkerHandle, item: Inbo
     const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
     const result = await handle.rest.track(() => handle.client.enqueue({ messageId: item.messageId, kind, message: item.message }));
     await r.store.commit("handoff", (tx) => {
-      if (r.store.get(HostKeys.inbound(item.seq)) !== undefined) tx.del(HostKeys.inbound(item.seq));
+      // Only this item: an edit may have replaced it under the same key with a new id (message-edits.ts).
+      if (r.store.get<InboundItem>(HostKeys.inbound(item.seq))?.messageId === item.messageId) tx.del(HostKeys.inbound(item.seq));
       markResume(r.store, tx, r.id);
     });
     r.log.debug({ messageId: item.messageId, seq: item.seq, duplicate: result.duplicate }, "message handed off");

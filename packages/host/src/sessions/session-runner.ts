@@ -1,7 +1,9 @@
 import type pino from "pino";
 import type { SessionEventParams } from "@starling/protocol";
+import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
 import type { RestartPolicy } from "./backoff.js";
+import type { EditClaims } from "./edit-claims.js";
 import { EventChain } from "./event-flow.js";
 import { HandOffTracker } from "./handoff.js";
 import { IdleShutdown } from "./idle-shutdown.js";
@@ -30,6 +32,8 @@ export interface RunnerContext {
   takeSpare?(launch: SessionLaunch): SpareWorker | null;
   /** Fired on changes a recovery decision waits for (hand-offs, slots, inbound items, exits). */
   changes: ChangeSignal;
+  /** Waiting items an edit is replacing: not handed off until the edit's commit settled (edit-claims.ts). */
+  editClaims: EditClaims;
 }
 
 export type { ContinueRequest } from "./session-state.js";
@@ -270,8 +274,15 @@ export class SessionRunner {
     const items = this.pendingItems();
     const endsBefore = this.turnEnds;
     let fresh = false;
-    for (const [i, item] of items.entries()) {
-      if (this.handoffs.has(item.messageId)) continue;
+    for (const [i, listed] of items.entries()) {
+      // As stored now: an edit may have replaced the item's text (and id) since it was listed. No await
+      // between the last check and track(), which marks the item in flight: an edit then becomes a new input.
+      let item = this.storedItem(listed);
+      while (item && this.ctx.editClaims.isHeld(item.messageId)) {
+        await this.ctx.editClaims.settled(item.messageId);
+        item = this.storedItem(listed);
+      }
+      if (!item || this.handoffs.has(item.messageId)) continue;
       const outcome = await this.handoffs.track(handle, item);
       if (!outcome.ok) {
         if (i > 0) this.slot.markUsed();
@@ -286,6 +297,17 @@ export class SessionRunner {
     // turn ended meanwhile (it may have been that one), asking the worker now would only hear "busy".
     if (fresh && this.turnEnds === endsBefore) return;
     await this.maybeRelease();
+  }
+
+  /** The stored version of a listed item of this session; undefined when it is gone. */
+  private storedItem(listed: InboundItem): InboundItem | undefined {
+    const item = this.store.get<InboundItem>(HostKeys.inbound(listed.seq));
+    return item?.sessionId === this.id ? item : undefined;
+  }
+
+  /** True while `messageId` is being handed to the worker (it may have it already). */
+  handingOff(messageId: string): boolean {
+    return this.handoffs.has(messageId);
   }
 
   /** A turn was started under the slot held now. */

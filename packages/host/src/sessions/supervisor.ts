@@ -3,6 +3,7 @@ import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
 import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
+import { EditClaims } from "./edit-claims.js";
 import { ChangeSignal } from "./session-state.js";
 import { errorText, RESTING_STATES, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
@@ -49,6 +50,7 @@ export class SessionSupervisor {
   private started = false;
   /** Session state changes that recovery decisions wait on (hand-offs, slots, inbound items, exits). */
   private readonly changes = new ChangeSignal();
+  private readonly editClaims = new EditClaims();
   private stopped = false;
   private readonly spares: WarmSpares;
   private readonly unsubscribe: () => void;
@@ -71,6 +73,7 @@ export class SessionSupervisor {
       isStopped: () => this.stopped,
       takeSpare: (launch) => this.spares.take(launch),
       changes: this.changes,
+      editClaims: this.editClaims,
     };
     this.spares = new WarmSpares(options.warmSpares ?? 0, options.spareLaunch, options.log.child({ component: "warm-spares" }), () =>
       this.waitingWithoutWorker(Math.max(1, options.maxConcurrentTurns)),
@@ -98,6 +101,16 @@ export class SessionSupervisor {
     this.options.log.info({ sessions: sessions.size, continues: continues.length }, "supervisor started");
     this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
+  }
+
+  /**
+   * Holds a waiting inbound item back from its worker while an edit replaces it (edit-claims.ts); null
+   * when the item is being handed off already (the worker may have it: the edit becomes a new input).
+   * Call the returned function once the edit's commit settled.
+   */
+  claimWaiting(sessionId: string, messageId: string): (() => void) | null {
+    if (this.runners.get(sessionId)?.handingOff(messageId)) return null;
+    return this.editClaims.claim(messageId);
   }
 
   /**

@@ -18,6 +18,8 @@ export const HOST_CRASH_POINTS = [
   "chat_access",
   /** A held message's inbound files downloaded (or failed) and stored in it; ready held messages released (conversations/held-items.ts). */
   "inbound_files",
+  /** A user's edit of a message the bot admitted: the waiting item's text replaced, or the edit admitted as a new input (conversations/message-edits.ts). */
+  "edit",
   /** A part of an album stored with its update id (channels/telegram/album.ts). */
   "album_part",
   /** A host action (host/coordinate) with its recorded outcome, e.g. user_tell's message or a new cron task. */
@@ -63,6 +65,8 @@ export const HostKeys = {
   /** Admitted messages held until the conversation has a model (several chat models, none picked yet) or their files are downloaded. */
   held: (conversationId: string, seq: number) => `held:${conversationId}:${pad(seq)}`,
   outbound: (seq: number) => `outbound:${pad(seq)}`,
+  /** A channel message the bot admitted, by the channel's id for it (chat and message id): found again when the user edits it. */
+  source: (channelId: string, chatId: string, sourceId: number) => `msgsrc:${channelId}:${chatId}:${pad(sourceId)}`,
   sessionSeq: (sessionId: string) => `evseq:${sessionId}`,
   autoContinue: (sessionId: string, turnId: number) => `autocont:${sessionId}:${turnId}`,
   panel: (turnKey: string) => `panel:${turnKey}`,

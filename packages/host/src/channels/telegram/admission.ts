@@ -70,7 +70,7 @@ export class UpdateAdmission {
           return null;
         }
         const time = new Date(message.date * 1000).toISOString();
-        return { chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] } };
+        return { chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] }, source: { sourceId: message.message_id, text: body } };
       }),
     );
     for (const b of blocked) this.o.log.info({ chatId: b.chat.chatId, access: b.access }, "message from a chat that is not approved");
@@ -93,6 +93,7 @@ export class UpdateAdmission {
   async handle(update: TelegramUpdate): Promise<void> {
     if (update.update_id <= this.o.store.lastUpdateId(this.o.channelId)) return;
     if (update.message) return this.message(update.update_id, update.message);
+    if (update.edited_message) return this.edited(update.update_id, update.edited_message);
     if (update.callback_query) return this.callback(update.update_id, update.callback_query);
     await this.commit(null, update.update_id, () => undefined);
   }
@@ -126,16 +127,14 @@ export class UpdateAdmission {
     }
 
     const files = inboundFiles(message);
-    // In a group, only messages addressing the bot start a turn; the others are kept as context.
-    const contextOnly =
-      isGroup(chat) && this.o.groupTrigger === "mention" && !addressesBot(message, { id: this.o.botId(), username: this.o.botUsername() });
+    const contextOnly = this.contextOnly(chat, message);
     const album = message.media_group_id;
-    const fileNotes = contextOnly && !album ? files.map((f) => `[${f.kind}: ${f.name}]`) : [];
-    const body = [text.trim(), ...contextLines(message), ...fileNotes].filter(Boolean).join("\n\n");
+    const body = this.body(message, contextOnly);
     if (!body && !files.length) return this.commit(null, updateId, () => undefined);
     if (contextOnly && !album) {
       const time = new Date(message.date * 1000).toISOString();
-      await controller.admit({ chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] } });
+      const source = { sourceId: message.message_id, text: body };
+      await controller.admit({ chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] }, source });
       return;
     }
     const content: ContentItem[] = body && !album ? [{ type: "text", text: body }] : [];
@@ -149,6 +148,44 @@ export class UpdateAdmission {
     // One part of a media group: stored now; the album goes to the session as one message, its files downloaded then (album.ts).
     const time = new Date(message.date * 1000).toISOString();
     await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
+  }
+
+  /** In a group, only messages addressing the bot start a turn; the others are kept as context. */
+  private contextOnly(chat: ChatRef, message: TelegramMessage): boolean {
+    return isGroup(chat) && this.o.groupTrigger === "mention" && !addressesBot(message, { id: this.o.botId(), username: this.o.botUsername() });
+  }
+
+  /** The text the model gets from a message (its files as items, or named when it is group context). */
+  private body(message: TelegramMessage, contextOnly: boolean): string {
+    const fileNotes = contextOnly && !message.media_group_id ? inboundFiles(message).map((f) => `[${f.kind}: ${f.name}]`) : [];
+    return [messageText(message).trim(), ...contextLines(message), ...fileNotes].filter(Boolean).join("\n\n");
+  }
+
+  /**
+   * A user's edit (ARCHITECTURE §8 "Edited messages"): of a message the bot admitted, from a chat still
+   * approved, it replaces the message while that waits, else it is a new input quoting the change (group
+   * mention rules as for a message). Anything else is ignored like its message was: edits of commands,
+   * album parts, messages refused or from a chat not approved then (no record of them), edits into a
+   * command (send the command again), and edits from a chat not approved now (no notice).
+   */
+  private async edited(updateId: number, message: TelegramMessage): Promise<void> {
+    const edit = this.o.controller.edit?.bind(this.o.controller);
+    const chat = chatRef(this.o.channelId, message);
+    const ignore = (why: string) => {
+      this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, why }, "edited message ignored");
+      return this.commit(null, updateId, () => undefined);
+    };
+    if (!edit || !message.from || message.from.is_bot) return ignore("not from a user");
+    if (message.media_group_id) return ignore("part of an album");
+    if (parseCommand(messageText(message))) return ignore("edited into a command");
+    if (this.o.access.status(chat.chatId) !== "approved") return ignore("chat not approved");
+    const user = userRef(message.from);
+    const contextOnly = this.contextOnly(chat, message);
+    const time = new Date((message.edit_date ?? message.date) * 1000).toISOString();
+    const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly });
+    if (outcome.kind === "unknown") this.o.log.info({ chatId: chat.chatId, messageId: message.message_id }, "edit of a message the bot did not admit (or no longer knows); ignored");
+    else this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: outcome.kind }, "edited message");
+    this.o.wakeOutbox();
   }
 
   /** A basic group upgraded to a supergroup: its approval, conversation and queued replies follow the new chat id (chat-migration.ts). */
@@ -171,6 +208,7 @@ export class UpdateAdmission {
       messageId: `${this.o.channelId}:${updateId}`,
       message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
       ...(files.length ? { pendingFiles: files } : {}),
+      source: { sourceId: message.message_id, text: content.find((item) => item.type === "text")?.text ?? "" },
     });
   }
 

@@ -3,7 +3,7 @@ import { AbortedError, backoffDelay, isAbortError, sleep, telegramCode } from ".
 import type { BotApi } from "./bot-api.js";
 import type { TelegramUpdate } from "./telegram-message.js";
 
-export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+export const ALLOWED_UPDATES = ["message", "edited_message", "callback_query"] as const;
 
 export interface PollerOptions {
   api: BotApi;

@@ -37,6 +37,8 @@ export interface TelegramMessage {
   migrate_from_chat_id?: number;
   reply_to_message?: TelegramMessage;
   media_group_id?: string;
+  /** Set on an edited message: when it was edited (unix seconds). */
+  edit_date?: number;
 }
 
 export interface TelegramEntity {
@@ -64,6 +66,8 @@ export interface TelegramCallbackQuery {
 export interface TelegramUpdate {
   update_id: number;
   message?: TelegramMessage;
+  /** A user edited one of their messages: same `message_id`, new text, `edit_date` (ARCHITECTURE §8). */
+  edited_message?: TelegramMessage;
   callback_query?: TelegramCallbackQuery;
 }
 

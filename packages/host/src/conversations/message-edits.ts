@@ -1,0 +1,69 @@
+import type { ChatMessage } from "@starling/protocol";
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import type { InboundItem } from "../state/records.js";
+
+/**
+ * Edited messages (ARCHITECTURE §8 "Edited messages"). Every admitted channel message is recorded by
+ * its chat and message id (`msgsrc:` keys, in the admission batch); an edit finds it there. Messages
+ * never admitted (refused, from a chat not approved then, commands, album parts) have no record, so
+ * their edits are ignored like the messages were. The newest SOURCES_KEPT records per chat are kept.
+ */
+export const SOURCES_KEPT = 200;
+/** Pruned in steps, so a busy chat does not list its records on every message. */
+const PRUNE_STEP = 50;
+
+export interface SourceRecord {
+  sourceId: number;
+  conversationId: string;
+  /** Host id of the item that carries the message's current text (the original, or the latest edit). */
+  messageId: string;
+  /** Inbound seq of that item (absent: kept as group context, never a waiting item). */
+  seq?: number;
+  /** The message's text as the user wrote it last. */
+  text: string;
+  /** The text item of the waiting item, when it is not `text` (an edit notice). */
+  body?: string;
+  /** For an edit notice: the text the model had before the edit (quoted again by a further edit). */
+  before?: string;
+}
+
+export function sourceKey(channelId: string, chatId: string, sourceId: number): string {
+  return HostKeys.source(channelId, chatId, sourceId);
+}
+
+/** Writes the record into `tx` and drops the chat's oldest records beyond SOURCES_KEPT. */
+export function recordSource(store: HostStore, tx: HostTransaction, channelId: string, chatId: string, record: SourceRecord): void {
+  const prefix = `msgsrc:${channelId}:${chatId}:`;
+  tx.put(sourceKey(channelId, chatId, record.sourceId), record);
+  const excess = store.count(prefix) - SOURCES_KEPT;
+  if (excess < PRUNE_STEP) return;
+  for (const old of store.list<SourceRecord>(prefix).slice(0, excess)) tx.del(sourceKey(channelId, chatId, old.sourceId));
+}
+
+/** The record's item while it waits for its session (inbound or held), with its key; else null. */
+export function waitingItem(store: HostStore, record: SourceRecord): { key: string; item: InboundItem } | null {
+  if (record.seq === undefined) return null;
+  for (const key of [HostKeys.inbound(record.seq), HostKeys.held(record.conversationId, record.seq)]) {
+    const item = store.get<InboundItem>(key);
+    if (item?.messageId === record.messageId) return { key, item };
+  }
+  return null;
+}
+
+/** The waiting message with its text item (`from`) replaced by `to` (added before its files when it had none). */
+export function replaceText(message: ChatMessage, from: string, to: string): ChatMessage {
+  const content = [...message.content];
+  const at = content.findIndex((item) => item.type === "text" && item.text === from);
+  if (at >= 0) content[at] = { type: "text", text: to };
+  else {
+    const firstFile = content.findIndex((item) => item.type !== "text");
+    content.splice(firstFile < 0 ? content.length : firstFile, 0, { type: "text", text: to });
+  }
+  return { ...message, content };
+}
+
+/** What the model is told when a message it has (or had) is edited: the text before and after. */
+export function editNotice(before: string, now: string): string {
+  const quoted = before.trim() ? before.split("\n").map((line) => `> ${line}`).join("\n") : "> (no text)";
+  return `✏️ The user edited a message they sent earlier. It read:\n${quoted}\nIt now reads:\n${now}`;
+}

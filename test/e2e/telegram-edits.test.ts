@@ -1,0 +1,116 @@
+// A user who edits a message (a typo, a changed question) expects the bot to go by the new text
+// (ARCHITECTURE §8 "Edited messages") — through the real CLI and the fake Bot API's edited_message.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
+import { lastUserText, requestText, sleep, startE2E, type E2E } from "./fixture.js";
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const text = lastUserText(req);
+  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { delayMs: 3000 } : {}) };
+}
+
+const alice = privateChat(51, "Alice");
+const busy = privateChat(52, "Busy");
+const pending = privateChat(53, "Pending Pat");
+const group = groupChat(-5001, "Edit Team");
+const bob = user(2051, "Bob");
+const BOT = "@starling_test_bot";
+
+let e2e: E2E;
+beforeAll(async () => {
+  e2e = await startE2E({
+    responder: respond,
+    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 } },
+  });
+});
+afterAll(async () => {
+  await e2e?.close();
+});
+
+const admitted = (updateId: number) => e2e.until(() => e2e.telegram.confirmedOffset() > updateId, `update ${updateId} to be admitted`);
+const messageId = (updateId: number) => e2e.telegram.messageIdOf(updateId);
+const replyTexts = (chat: FakeChat) => e2e.replies(chat.id).map((m) => m.text ?? "");
+const modelSaw = (text: string) => e2e.model.requests.some((r) => requestText(r).includes(text));
+
+describe("edited messages", { timeout: 90_000 }, () => {
+  it("an edit of a message still waiting for a turn replaces it: one answer, to the corrected question", async () => {
+    e2e.send(busy, "answer slowly [hold the slot]");
+    await e2e.untilTyping(busy.id);
+    const sent = e2e.send(alice, "what is 2+3");
+    await admitted(sent);
+    const edit = e2e.telegram.editText(alice, messageId(sent), "what is 2+4");
+    await admitted(edit);
+    await e2e.waitText(alice.id, /what is 2\+4/);
+    await sleep(1500); // an answer to the old text would follow
+    expect(replyTexts(alice)).toEqual(["echo: what is 2+4"]);
+    expect(modelSaw("2+3")).toBe(false);
+  });
+
+  it("an edit of a message the agent already took reaches it as an edit quoting the change, and is answered", async () => {
+    const before = replyTexts(alice).length;
+    const sent = e2e.send(alice, "capital of Frence?");
+    await e2e.waitReplies(alice.id, before + 1, "the answer to the original");
+    const requests = e2e.model.requests.length;
+    e2e.telegram.editText(alice, messageId(sent), "capital of France?");
+    await e2e.waitReplies(alice.id, before + 2, "an answer to the edit");
+    const asked = lastUserText(e2e.model.requests[requests]!);
+    expect(asked).toMatch(/edited/i);
+    expect(asked).toContain("capital of Frence?");
+    expect(asked).toContain("capital of France?");
+    // The same edit delivered again (a new poll after a lost offset) is not answered twice: its update id is recorded.
+    await sleep(1000);
+    expect(replyTexts(alice).length).toBe(before + 2);
+  });
+
+  it("edits of what the bot never admitted are ignored: a chat's message before its approval, a command", async () => {
+    const first = e2e.send(pending, "hello, can I use you?");
+    await e2e.waitText(pending.id, /approv/i);
+    await e2e.waitText(alice.id, /waiting for approval/);
+    expect(await e2e.ask(alice, `/admin_chat_approve ${pending.id}`)).toMatch(/Approved chat/);
+    const status = e2e.send(alice, "/status");
+    await e2e.waitText(alice.id, /Conversation:/);
+    const requests = e2e.model.requests.length;
+    const shown = { pending: replyTexts(pending).length, alice: replyTexts(alice).length };
+    const edit = e2e.telegram.editText(pending, messageId(first), "hello, can I use you? please");
+    const commandEdit = e2e.telegram.editText(alice, messageId(status), "/help");
+    await admitted(Math.max(edit, commandEdit));
+    await sleep(1000);
+    expect(e2e.model.requests.length).toBe(requests);
+    expect(replyTexts(pending).length).toBe(shown.pending);
+    expect(replyTexts(alice).length).toBe(shown.alice);
+  });
+
+  it("in a group an edit follows the mention rules: into a mention it is answered, without one it is context", async () => {
+    const note = e2e.send(group, "the deploy is on friday", bob);
+    await admitted(note);
+    const requests = e2e.model.requests.length;
+    e2e.telegram.editText(group, messageId(note), `${BOT} is the deploy on friday or monday?`);
+    await e2e.waitText(group.id, /friday or monday/);
+    expect(lastUserText(e2e.model.requests[requests]!)).toMatch(/edited/i);
+
+    const lunch = e2e.send(group, "lunch at noon", bob);
+    await admitted(lunch);
+    const edit = e2e.telegram.editText(group, messageId(lunch), "lunch at 1pm");
+    await admitted(edit);
+    await sleep(500);
+    expect(e2e.model.requests.length).toBe(requests + 1); // the unaddressed edit started no turn
+    await e2e.ask(group, `${BOT} when is lunch?`, { from: bob });
+    expect(requestText(e2e.model.requests.at(-1)!)).toContain("lunch at 1pm");
+  });
+
+  it("host killed at the edit's commit (STARLING_CRASH_AT=edit): after the restart the edit is answered once", async () => {
+    const before = replyTexts(alice).length;
+    const sent = e2e.send(alice, "how tall is Mont Blanc");
+    await e2e.waitReplies(alice.id, before + 1, "the answer to the original");
+    await e2e.stop();
+    const host = e2e.start({ STARLING_CRASH_AT: "edit" });
+    e2e.telegram.editText(alice, messageId(sent), "how tall is the Matterhorn");
+    await e2e.killedAt(host, "edit");
+    e2e.start();
+    await e2e.waitText(alice.id, /Matterhorn/);
+    await sleep(1500);
+    expect(replyTexts(alice).filter((t) => t.includes("Matterhorn"))).toHaveLength(1);
+    expect(replyTexts(alice).length).toBe(before + 2);
+  });
+});
