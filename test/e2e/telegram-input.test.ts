@@ -10,16 +10,21 @@ const alice = privateChat(1, "Alice");
 const group = groupChat(-4001, "Team");
 const upgraded = supergroupChat(-1004001, "Team");
 const bob = user(2001, "Bob");
+const docs = groupChat(-4002, "Docs");
+const docsUpgraded = supergroupChat(-1004002, "Docs");
+/** A reply of three ~3000-character paragraphs: sent as three messages (Telegram's 4096 limit). */
+const LONG_REPLY = ["PART-A", "PART-B", "PART-C"].map((tag) => `${tag} ${"word ".repeat(600)}`).join("\n\n");
 const BOT = "@starling_test_bot";
 
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
+  if (text.includes("long answer")) return { text: LONG_REPLY };
   return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { delayMs: 1500 } : {}) };
 }
 
 let e2e: E2E;
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: [1], allowedChatIds: [group.id] } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [1], allowedChatIds: [group.id, docs.id] } });
 });
 afterAll(async () => {
   await e2e?.close();
@@ -66,5 +71,27 @@ describe("telegram input", { timeout: 60_000 }, () => {
     expect(e2e.replies(alice.id).map((m) => m.text ?? "").join("\n")).not.toMatch(/asks for access|wants to use/i);
     await e2e.ask(upgraded, `${BOT} what number?`, { from: bob });
     expect(requestText(e2e.model.requests.at(-1)!)).toContain("remember the number 42");
+  });
+
+  it("a group upgraded in the middle of a multi-part reply gets only the parts it did not get yet", async () => {
+    await e2e.ask(docs, `${BOT} hello`, { from: bob });
+    // Telegram upgrades the group just as the reply's second part goes out: the old id refuses it.
+    let parts = 0;
+    e2e.telegram.setNemesis(({ method, params }) => {
+      if (method === "sendMessage" && String(params["chat_id"]) === String(docs.id) && String(params["text"] ?? "").includes("PART-") && ++parts === 2) {
+        e2e.telegram.migrateGroup(docs, docsUpgraded, bob);
+      }
+      return undefined;
+    });
+    try {
+      e2e.send(docs, `${BOT} give me the long answer`, bob);
+      await e2e.waitText(docsUpgraded.id, /PART-C/);
+    } finally {
+      e2e.telegram.setNemesis(undefined);
+    }
+    const tags = (chatId: number) => e2e.replies(chatId).flatMap((m) => (m.text ?? "").match(/PART-[ABC]/g) ?? []);
+    // The history of the old group is the supergroup's: what it got stays, the rest follows, nothing twice.
+    expect(tags(docs.id)).toEqual(["PART-A"]);
+    expect(tags(docsUpgraded.id)).toEqual(["PART-B", "PART-C"]);
   });
 });

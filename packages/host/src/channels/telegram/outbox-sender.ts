@@ -139,15 +139,19 @@ export class OutboxSender {
       tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
     });
     this.unknownOutcome.delete(item.seq);
+    let delivered = current.deliveredParts ?? 0;
     try {
-      await this.send(current, duplicate, signal);
+      await this.send(current, duplicate, signal, (count) => (delivered = count));
     } catch (err) {
       if (signal.aborted || isAbortError(err)) throw err;
       const upgradedTo = upgradedChatId(err);
       if (upgradedTo) {
-        log.info({ seq: item.seq, chatId: item.chatId, newChatId: upgradedTo }, "the group was upgraded to a supergroup; its replies follow it");
+        log.info({ seq: item.seq, chatId: item.chatId, newChatId: upgradedTo, deliveredParts: delivered }, "the group was upgraded to a supergroup; its replies follow it");
         await store.commit("chat_access", (tx) => {
           migrateChat(tx, store, this.options.channelId, item.chatId, upgradedTo);
+          // The parts the old id took are in the supergroup's history: only the rest is sent.
+          const moved = store.get<OutboundItem>(HostKeys.outbound(item.seq));
+          if (moved && delivered > 0) tx.put(HostKeys.outbound(item.seq), { ...moved, deliveredParts: delivered });
         });
         return "moved";
       }
@@ -161,7 +165,7 @@ export class OutboxSender {
     return "sent";
   }
 
-  private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal): Promise<void> {
+  private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal, onDelivered: (count: number) => void): Promise<void> {
     const { replies } = this.options;
     const options = { signal, ...this.options.retry };
     const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId, item.threadId);
@@ -169,7 +173,12 @@ export class OutboxSender {
     const payload = item.payload;
     switch (payload.kind) {
       case "text":
-        return replies.sendText(to, { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate }, workspace, options);
+        return replies.sendText(
+          to,
+          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, skipParts: item.deliveredParts ?? 0, onDelivered },
+          workspace,
+          options,
+        );
       case "file": {
         const caption = [possibleDuplicate ? DUPLICATE_PREFIX.trim() : "", payload.caption ?? ""].filter(Boolean).join(" ");
         const name = payload.path.split("/").pop() ?? "file";

@@ -53,6 +53,10 @@ export interface TextReply {
   html?: string;
   replyMarkup?: unknown;
   possibleDuplicate?: boolean;
+  /** Messages (parts, then attachments) of this reply delivered already: not sent again. */
+  skipParts?: number;
+  /** Told how many of the reply's messages (parts, then attachments) Telegram accepted so far. */
+  onDelivered?: (count: number) => void;
 }
 
 /**
@@ -88,13 +92,20 @@ export class ReplySender {
       : formatReply(text, limit);
     const markup = toReplyMarkup(reply.replyMarkup);
     if (!parts.length && (markup || !attachments.length)) parts = [{ html: "…", plain: "…" }];
-    if (prefix && parts[0]) parts[0] = { html: escapeHtml(prefix) + parts[0].html, plain: prefix + parts[0].plain };
+    // The label goes on the first message sent now (an upgraded group already has the ones before it).
+    const skip = reply.skipParts ?? 0;
+    const first = parts[skip];
+    if (prefix && first) parts[skip] = { html: escapeHtml(prefix) + first.html, plain: prefix + first.plain };
     for (const [i, part] of parts.entries()) {
+      if (i < skip) continue;
       await this.sendPart(to, part, i === parts.length - 1 ? markup : undefined, options);
+      reply.onDelivered?.(i + 1);
     }
     for (const [i, attachment] of attachments.entries()) {
-      const caption = prefix && !parts.length && i === 0 ? prefix.trim() : undefined;
+      if (parts.length + i < skip) continue;
+      const caption = prefix && parts.length + i === skip ? prefix.trim() : undefined;
       await this.sendAttachment(to, attachment, caption, options);
+      reply.onDelivered?.(parts.length + i + 1);
     }
   }
 
