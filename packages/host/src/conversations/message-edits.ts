@@ -8,9 +8,12 @@ import type { InboundItem } from "../state/records.js";
  * never admitted (refused, from a chat not approved then, commands, album parts) have no record, so
  * their edits are ignored like the messages were. The newest SOURCES_KEPT records per chat are kept.
  */
-export const SOURCES_KEPT = 200;
-/** Pruned in steps, so a busy chat does not list its records on every message. */
-const PRUNE_STEP = 50;
+export const SOURCES_KEPT = 20;
+/**
+ * Pruned in steps, so a busy chat does not list its records on every message. Few are kept: a record
+ * holds the message's text, and the host mirrors its whole database in memory (a few KB per chat).
+ */
+const PRUNE_STEP = 10;
 
 export interface SourceRecord {
   sourceId: number;
