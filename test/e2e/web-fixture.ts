@@ -55,7 +55,8 @@ export async function startWebE2E(responder: Responder, extraModels?: Record<str
   const configPath = writeHostConfig(tmp.dir, {
     apiRoot: "http://127.0.0.1:9",
     modelUrl: model.url,
-    ...(extraModels ? { extraModels } : {}),
+    // An extra model without a `url` is served by the same fake model.
+    ...(extraModels ? { extraModels: Object.fromEntries(Object.entries(extraModels).map(([alias, m]) => [alias, { url: model.url, ...(m as object) }])) } : {}),
     extra: { channels: [{ kind: "web", id: "web", bind_addr: `127.0.0.1:${port}`, token_env: "WEB_TOKEN" }], ...extraConfig },
   });
   const origin = `http://127.0.0.1:${port}`;

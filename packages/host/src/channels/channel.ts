@@ -41,7 +41,7 @@ export interface AdmitInput {
   /**
    * Idempotency for channels without monotonic update ids (web: the client's message id): a host-store
    * key written in the admission batch; when it exists already the message is a duplicate and
-   * `updateId` is not checked.
+   * `updateId` is not checked. A limit's refusal is recorded in it too (`dedupeOutcome`).
    */
   dedupeKey?: string;
   /**
@@ -137,6 +137,11 @@ export interface ConversationController {
    */
   edit?(input: EditInput): Promise<EditOutcome>;
   admitBatch?(steps: ((tx: HostTransaction) => AdmitInput | null)[]): Promise<(AdmitOutcome | null)[]>;
+  /**
+   * What the admission recorded under `dedupeKey` (AdmitInput.dedupeKey) came to: `refused` by a limit (in
+   * the same batch as its notice), `taken` (admitted, held or kept as context), undefined when none was.
+   */
+  dedupeOutcome(dedupeKey: string): "refused" | "taken" | undefined;
   /** Conversation commands: model, status, continue, cancel, sandbox, remote, new, help. */
   command(input: CommandInput): Promise<CommandReply>;
   /** Inline-keyboard presses (e.g. `model:<alias>`); null when the data is not the host's. */

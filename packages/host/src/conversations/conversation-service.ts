@@ -5,7 +5,7 @@ import type { AdmitInput, AdmitOutcome, CallbackInput, EditInput, EditOutcome, C
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
-import type { ConversationRecord, InboundItem } from "../state/records.js";
+import type { ConversationRecord, DedupeRecord, InboundItem } from "../state/records.js";
 import { conversationCommands, runCommand } from "./commands.js";
 import type { HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
@@ -162,7 +162,7 @@ export class ConversationService implements ConversationController {
       for (const key of input.staged) tx.del(key);
     } else if (input.dedupeKey !== undefined) {
       if (this.store.get(input.dedupeKey) !== undefined) return { kind: "duplicate" };
-      tx.put(input.dedupeKey, { messageId: input.messageId });
+      tx.put(input.dedupeKey, { messageId: input.messageId } satisfies DedupeRecord);
     } else {
       if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
       tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
@@ -180,6 +180,9 @@ export class ConversationService implements ConversationController {
     }
     const refusal = this.limits.check(chatKeyOf(input), waiting(), pendingFromChat);
     if (refusal) {
+      // The refusal is part of the key's record: a channel retrying under a fresh key knows from it,
+      // after a crash too, that this attempt was refused and not admitted (web-conversations.ts).
+      if (input.dedupeKey !== undefined) tx.put(input.dedupeKey, { messageId: input.messageId, refused: refusal.kind } satisfies DedupeRecord);
       queueRefusalNotice(this.store, tx, this.target(conversation), refusal, input.message);
       return { kind: "refused", conversationId: conversation.id, reason: refusal.kind };
     }
@@ -257,6 +260,11 @@ export class ConversationService implements ConversationController {
     } finally {
       for (const release of releases) release();
     }
+  }
+
+  dedupeOutcome(dedupeKey: string): "refused" | "taken" | undefined {
+    const record = this.store.get<DedupeRecord>(dedupeKey);
+    return record === undefined ? undefined : record.refused ? "refused" : "taken";
   }
 
   /** In-memory bookkeeping once an admission is durable. */

@@ -34,6 +34,8 @@ export const HOST_CRASH_POINTS = [
   "web_user",
   /** Web channel: an outbox item moved into the conversation's durable event log, before the outbox deletes it. */
   "web_event",
+  /** Web channel: the conversation a `/v1` request with an `Idempotency-Key` and a model alias created, recorded once it is complete (channels/web/web-conversations.ts). */
+  "web_keyed",
   /** Start: this machine's boot id stored; after a reboot every outbox item marked a possible duplicate (state/boot.ts). */
   "boot",
   /** A user's /cancel: the running turn (or a continue still waiting) marked cancelled before the worker is asked (sessions/user-intent.ts). */

@@ -40,6 +40,13 @@ export interface ChatRecord {
   firstSeenAt: string;
 }
 
+/** The host-store value under an admission's `AdmitInput.dedupeKey`, written in its admission batch. */
+export interface DedupeRecord {
+  messageId: string;
+  /** A limit refused this admission (inbound-limits.ts): nothing reached a session. */
+  refused?: "chat_rate" | "queue_full";
+}
+
 /** An admitted user message not yet acknowledged by its session. */
 export interface InboundItem {
   seq: number;

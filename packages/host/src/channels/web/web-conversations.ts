@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { lstatSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type pino from "pino";
@@ -73,10 +73,11 @@ export class WebConversations {
     return { id: c.id, title: meta?.title ?? c.id, model: c.modelAlias, createdAt: c.createdAt };
   }
 
-  async create(title: string | undefined, model: string | undefined): Promise<ConversationRecord> {
+  /** A new conversation; `chatId` names its chat (a keyed one's is derived from its key). */
+  async create(title: string | undefined, model: string | undefined, chatId: string = randomUUID()): Promise<ConversationRecord> {
     if (model !== undefined && !this.modelAliases().includes(model)) throw unknownModel(model, this.modelAliases());
-    const chat: ChatRef = { channelId: this.channelId, chatId: randomUUID(), type: "private", title: title ?? "" };
-    await this.controller.workspaceFor(chat); // creates the conversation durably
+    const chat: ChatRef = { channelId: this.channelId, chatId, type: "private", title: title ?? "" };
+    await this.controller.workspaceFor(chat); // creates the conversation durably (or finds the chat's)
     let conversation = this.store.conversationOfChat(this.channelId, chat.chatId)!;
     if (title !== undefined) await this.webLog.setMeta(conversation.id, { title });
     if (model !== undefined && conversation.modelAlias !== model) {
@@ -88,14 +89,17 @@ export class WebConversations {
 
   /**
    * The conversation of an OpenAI request with a model alias: a new one, or with an `Idempotency-Key`
-   * the one its first attempt created (a retry must not start a second conversation and turn).
+   * the one its first attempt created (a retry must not start a second conversation and turn). Its chat
+   * id comes from the key, so a retry after a crash before the key's record (commit point `web_keyed`)
+   * finds the conversation the first attempt made and finishes it.
    */
   async createKeyed(idempotencyKey: string | undefined, model: string): Promise<ConversationRecord> {
     if (idempotencyKey === undefined) return this.create(undefined, model);
     return this.inLane(`keyed:${idempotencyKey}`, async () => {
       const known = await this.webLog.keyedConversation(idempotencyKey);
       if (known !== undefined) return this.get(known);
-      const conversation = await this.create(undefined, model);
+      const chatId = `keyed-${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 32)}`;
+      const conversation = await this.create(undefined, model, chatId);
       await this.webLog.setKeyedConversation(idempotencyKey, conversation.id);
       return conversation;
     });
@@ -171,7 +175,7 @@ export class WebConversations {
       const conversation = this.store.conversation(p.conversationId);
       if (!conversation) await this.webLog.admitted(p.conversationId, p.messageId);
       else if (COMMAND.test(p.text.trim())) await this.runStoredCommand(conversation, p);
-      else await this.admit(conversation, p);
+      else await this.admit(conversation, p, true);
     }
     if (pending.length) this.log.info({ messages: pending.length }, "admitted web messages stored before a restart");
     return pending.length;
@@ -185,23 +189,33 @@ export class WebConversations {
     return reply;
   }
 
-  private async admit(conversation: ConversationRecord, p: PendingMessage): Promise<PostResult["status"]> {
+  /**
+   * Admits a stored message and drops its pending mark. Each attempt has its own dedupe key (`#n` from
+   * the second on), and the admission batch that refuses one records the refusal under its key: a retry
+   * of a refused message (a client told 429 "retry later") goes under the next key and is admitted then
+   * instead of being a silent duplicate, after a crash right after the refusal too. `recovering`: found
+   * pending at start, where a refused attempt stays refused (its notice was queued with it).
+   */
+  private async admit(conversation: ConversationRecord, p: PendingMessage, recovering = false): Promise<PostResult["status"]> {
+    const key = (attempt: number) => `webmsg:${this.channelId}:${conversation.id}:${p.messageId}${attempt ? `#${attempt}` : ""}`;
+    let attempt = await this.webLog.refusals(conversation.id, p.messageId);
+    while (this.controller.dedupeOutcome(key(attempt)) === "refused") attempt++;
+    if (recovering && attempt > 0) {
+      await this.webLog.admitted(conversation.id, p.messageId);
+      return "refused";
+    }
     const workspace = await this.controller.workspaceFor(this.chatOf(conversation));
     const content: ContentItem[] = p.text ? [{ type: "text", text: p.text }] : [];
     for (const path of p.attachments) content.push({ type: "file", uri: `file://${resolve(workspace, path)}`, name: path.split("/").pop() });
-    // A refused admission still records its dedupe key; a retry of a refused message (a client told
-    // 429 "retry later") uses the next key, so it is admitted then instead of being a silent duplicate.
-    const refusals = await this.webLog.refusals(conversation.id, p.messageId);
     const outcome = await this.controller.admit({
       chat: this.chatOf(conversation),
       user: USER,
       updateId: 0,
       messageId: `${this.channelId}:${conversation.id}:${p.messageId}`,
-      dedupeKey: `webmsg:${this.channelId}:${conversation.id}:${p.messageId}${refusals ? `#${refusals}` : ""}`,
+      dedupeKey: key(attempt),
       message: { role: "user", userName: USER.name, time: p.at, content },
     });
-    if (outcome.kind === "refused") await this.webLog.refused(conversation.id, p.messageId, refusals + 1);
-    else await this.webLog.admitted(conversation.id, p.messageId);
+    await this.webLog.admitted(conversation.id, p.messageId);
     return outcome.kind === "context" ? "admitted" : outcome.kind;
   }
 

@@ -123,24 +123,17 @@ export class WebLog {
     });
   }
 
+  /** Admitted or refused (its outcome is in the host store): no longer pending. */
   async admitted(conversationId: string, messageId: string): Promise<void> {
     await this.db.del(K.pending(conversationId, messageId));
   }
 
-  /** How many times a limit refused this message (its next admission uses a fresh dedupe key). */
+  /**
+   * Refusals of this message counted here by 0.12 and before (a refusal is now recorded in the host
+   * store's admission batch, AdmitInput.dedupeKey): where the search for its next dedupe key starts.
+   */
   async refusals(conversationId: string, messageId: string): Promise<number> {
     return (await this.get<number>(K.refused(conversationId, messageId))) ?? 0;
-  }
-
-  /** The admission was refused (the `refusals`-th time): no longer pending, and a retry may try again. */
-  async refused(conversationId: string, messageId: string, refusals: number): Promise<void> {
-    await this.db.batch(
-      [
-        { type: "put", key: K.refused(conversationId, messageId), value: refusals },
-        { type: "del", key: K.pending(conversationId, messageId) },
-      ],
-      { sync: true },
-    );
   }
 
   /** Stored but not yet admitted (or, for a command, not yet run). */
@@ -207,8 +200,9 @@ export class WebLog {
     return this.get<string>(K.keyed(idempotencyKey));
   }
 
+  /** Written once the keyed conversation is complete (model set): a retry then takes it as it is. */
   async setKeyedConversation(idempotencyKey: string, conversationId: string): Promise<void> {
-    await this.db.put(K.keyed(idempotencyKey), conversationId, { sync: true });
+    await this.write("web_keyed", () => ({ ops: [{ type: "put", key: K.keyed(idempotencyKey), value: conversationId }], out: undefined }));
   }
 
   async close(): Promise<void> {
