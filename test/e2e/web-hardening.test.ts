@@ -96,6 +96,28 @@ describe("web channel under review", () => {
     for (const name of ["__proto__", "constructor", "toString"]) expect((await e2e.call(`/assets/${name}`, { token: null })).status).toBe(404);
   });
 
+  it("a POST without Content-Type (a JSON body, or none where fields are needed) is a 415 saying to send JSON, over /api and /v1", async () => {
+    const bare = (path: string, json?: unknown) => e2e.call(path, { method: "POST", ...(json === undefined ? {} : { body: new TextEncoder().encode(JSON.stringify(json)) }) });
+    const cases: [string, unknown][] = [
+      [`/api/conversations/${conv}/messages`, { text: "no header" }],
+      [`/api/conversations/${conv}/messages`, undefined],
+      ["/api/conversations", { title: "no header" }],
+      [`/api/conversations/${conv}/callback`, undefined],
+      ["/v1/chat/completions", { model: `conv:${conv}`, messages: [{ role: "user", content: "no header" }] }],
+      ["/v1/chat/completions", undefined],
+    ];
+    const got: { status: number; message: string }[] = [];
+    for (const [path, json] of cases) {
+      const res = await bare(path, json);
+      got.push({ status: res.status, message: (await res.json()).error.message });
+    }
+    expect(got.map((g) => g.status)).toEqual(cases.map(() => 415));
+    for (const { message } of got) expect(message).toMatch(/no (body and no )?Content-Type; send JSON with Content-Type: application\/json/);
+    expect(e2e.model.requests.map(said)).not.toContain("no header");
+    // A POST whose fields are all optional needs no body (and so no Content-Type).
+    expect((await e2e.call("/api/conversations", { method: "POST" })).status).toBe(201);
+  });
+
   it("OpenAI with stream: true and a command: the answer comes as chunks ending with [DONE]", async () => {
     const res = await e2e.call("/v1/chat/completions", { method: "POST", json: { model: `conv:${conv}`, stream: true, messages: [{ role: "user", content: "/status" }] } });
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);

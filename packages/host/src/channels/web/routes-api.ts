@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
-import { Callback, CreateConversation, isBlank, Paging, parse, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
+import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 
 type IdParams = { id: string };
@@ -16,12 +16,12 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
 
   app.get("/api/conversations", async () => ({ conversations: await convs.list() }));
   app.post("/api/conversations", async (req, reply) => {
-    const body = parse(CreateConversation, req.body);
+    const body = parseBody(CreateConversation, req);
     const conversation = await convs.create(body.title, body.model);
     return reply.code(201).send({ conversation_id: conversation.id, ...(await convs.summary(conversation)) });
   });
   app.patch<{ Params: IdParams }>("/api/conversations/:id", async (req) => {
-    const body = parse(PatchConversation, req.body);
+    const body = parseBody(PatchConversation, req);
     await convs.update(await convs.get(req.params.id), body);
     return convs.summary(await convs.get(req.params.id));
   });
@@ -32,7 +32,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
 
   app.post<{ Params: IdParams }>("/api/conversations/:id/messages", async (req, reply) => {
     const conversation = await convs.get(req.params.id);
-    const body = parse(PostMessage, req.body);
+    const body = parseBody(PostMessage, req);
     if (isBlank(body.text) && !body.attachments?.length) throw new HttpError(400, "invalid_request", "text: empty message; send text or attachments", "text");
     const result = await convs.post(conversation, body.text, body.message_id, body.attachments ?? []);
     const out = { message_id: result.messageId, event_id: result.eventId, status: result.status, ...(result.reply ? { reply: result.reply } : {}) };
@@ -70,7 +70,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     return { text: reply.text, model: conversation.modelAlias, progress: hub.current(conversation.id) ?? null };
   });
   app.post<{ Params: IdParams }>("/api/conversations/:id/callback", async (req) => {
-    const body = parse(Callback, req.body);
+    const body = parseBody(Callback, req);
     const reply = await convs.callback(await convs.get(req.params.id), body.data);
     return { text: reply.text };
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
 import { StreamedAnswer } from "./openai-stream.js";
-import { ChatCompletionRequest, isBlank, parse } from "./schemas.js";
+import { ChatCompletionRequest, isBlank, parseBody } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 import type { WebEvent } from "./web-log.js";
 
@@ -23,7 +23,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
   }));
 
   app.post("/v1/chat/completions", async (req, reply) => {
-    const body = parse(ChatCompletionRequest, req.body);
+    const body = parseBody(ChatCompletionRequest, req);
     const last = [...body.messages].reverse().find((m) => m.role === "user");
     const text = typeof last?.content === "string" ? last.content : (last?.content ?? []).map((p) => p.text ?? "").join("\n");
     if (isBlank(text)) throw new HttpError(400, "invalid_request", "messages: no user message with text content", "messages");

@@ -50,12 +50,23 @@ export function isBlank(text: string): boolean {
   return /^[\s\u200B-\u200D\u2060\uFEFF]*$/u.test(text);
 }
 
-/** Parses `value` or throws a 400 naming the first bad field (`text: expected string`). */
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "body"): z.output<S> {
-  // A body fastify did not parse as JSON (text/plain, a form, raw bytes) arrives as a string or Buffer.
-  if (where === "body" && (typeof value === "string" || Buffer.isBuffer(value))) {
-    throw new HttpError(415, "unsupported_media_type", "body: send JSON with Content-Type: application/json");
+/**
+ * A JSON request body, or a 415 when there is none to read as JSON: a body of another Content-Type or
+ * none (fastify hands those over as a Buffer), or no body at all where the route needs fields (a POST
+ * whose fields are all optional may come without one). Then the fields, as `parse`.
+ */
+export function parseBody<S extends z.ZodType>(schema: S, req: { body: unknown; headers: { "content-type"?: string } }): z.output<S> {
+  const type = req.headers["content-type"];
+  const unreadable = typeof req.body === "string" || Buffer.isBuffer(req.body);
+  if (unreadable || (req.body === undefined && !schema.safeParse({}).success)) {
+    const got = type ? `Content-Type "${type}" is not JSON` : req.body === undefined ? "no body and no Content-Type" : "no Content-Type";
+    throw new HttpError(415, "unsupported_media_type", `body: ${got}; send JSON with Content-Type: application/json`);
   }
+  return parse(schema, req.body);
+}
+
+/** Parses `value` (a JSON body or the query) or throws a 400 naming the first bad field (`text: expected string`). */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "body"): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -38,7 +38,7 @@ export function createWebServer(token: string, log: pino.Logger): FastifyInstanc
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, req.url, err.status, err.code, err.message, err.param);
     if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return sendError(reply, req.url, 413, "too_large", `request body over the limit (${err.message})`);
-    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return sendError(reply, req.url, 415, "unsupported_media_type", "send JSON with Content-Type: application/json");
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return sendError(reply, req.url, 415, "unsupported_media_type", `body: Content-Type "${req.headers["content-type"] ?? ""}" is not JSON; send JSON with Content-Type: application/json`);
     if (err.statusCode && err.statusCode < 500) return sendError(reply, req.url, err.statusCode, "invalid_request", `body: ${err.message}`);
     log.error({ url: req.url, error: err.message }, "web request failed");
     return sendError(reply, req.url, 500, "internal_error", "the server failed to handle this request; see the host log");
