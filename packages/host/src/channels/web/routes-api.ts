@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
+import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
 
@@ -11,6 +12,7 @@ type IdParams = { id: string };
 
 /** The `/api` routes (ARCHITECTURE §11, docs/web-api.md). */
 export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub, models: () => { alias: string; model: string }[]): void {
+  const streams = new StreamSlots();
   app.get("/api/health", async () => ({ ok: true }));
   app.get("/api/models", async () => ({ models: models() }));
 
@@ -54,7 +56,11 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     const raw = (Array.isArray(header) ? header[0] : header) ?? req.query.after ?? "0";
     const after = Number(raw);
     if (!Number.isInteger(after) || after < 0) throw new HttpError(400, "invalid_request", `Last-Event-ID: "${raw}" is not an event id`, "Last-Event-ID");
+    const free = streams.take(conversation.id);
     reply.hijack();
+    reply.raw.on("close", free);
+    // A client gone while the conversation was looked up: its close came before anyone listened.
+    if (reply.raw.destroyed || req.raw.socket.destroyed) return free();
     streamEvents(reply.raw, hub, convs.webLog, conversation.id, after);
   });
 
