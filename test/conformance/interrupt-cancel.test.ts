@@ -1,8 +1,10 @@
 // A new user message supersedes a running turn; /cancel stops model calls and kills tool process groups.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { liveState, newEnv, pairingProblems, processGone, toolItems, transcript, until, userMessage } from "./harness.js";
+import { delay, liveState, newEnv, pairingProblems, processGone, toolItems, transcript, until, userMessage } from "./harness.js";
 import { lastMessage, textOf, userTexts, wireMessages } from "./model-script.js";
 
 describe.concurrent("supersede", () => {
@@ -174,6 +176,59 @@ describe.concurrent("cancel", () => {
     expect(pairingProblems(all)).toEqual([]);
     expect(toolItems(all).results[0]!.isError).toBe(true);
     expect(w.eventsOf("turn_completed")).toHaveLength(0);
+  });
+
+  it("/cancel stops a background command that ignores SIGTERM before the turn is reported cancelled", async (ctx) => {
+    let requests = 0;
+    const { dir, start } = await newEnv(ctx, {
+      responder: () =>
+        ++requests === 1
+          ? { toolCalls: [{ name: "shell", arguments: { command: "trap '' TERM; echo $$ > bg.pid; while :; do sleep 0.05; done", wait_ms: 0 } }] }
+          : { hang: true },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "start the watcher, then think"));
+    let pid = 0;
+    await until("the background command runs and the model is asked again", () => {
+      pid = Number.parseInt(existsSync(join(dir, "bg.pid")) ? readFileSync(join(dir, "bg.pid"), "utf8") : "0", 10);
+      return pid > 0 && requests >= 2;
+    });
+    expect(await w.client.cancel()).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", undefined, 5000);
+    // What the chat is told ("cancelled") is already true: nothing the session started still runs.
+    expect(processGone(pid)).toBe(true);
+  });
+
+  it("/cancel stops a download running in the background: no more bytes fetched, no file left", async (ctx) => {
+    let sent = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(1024 * 1024) });
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(1024, 1));
+        sent += 1024;
+      }, 10);
+      res.on("close", () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    ctx.onTestFinished(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/big.bin`;
+    let requests = 0;
+    const { dir, start } = await newEnv(ctx, {
+      responder: () =>
+        ++requests === 1
+          ? { toolCalls: [{ name: "file_download_start", arguments: { url, path: "big.bin", return_immediate: true } }] }
+          : { hang: true },
+    });
+    const w = await start({ init: { webPrivateNetworks: true } });
+    await w.client.enqueue(userMessage("m1", "fetch it"));
+    await until("the download runs and the model is asked again", () => sent > 0 && requests >= 2);
+    expect(await w.client.cancel()).toEqual({ accepted: true });
+    await w.waitForEvent("turn_cancelled", undefined, 5000);
+    const atCancel = sent;
+    await delay(1000);
+    expect(sent - atCancel).toBeLessThanOrEqual(2048);
+    // Neither the file nor its partial download stays in the workspace.
+    expect(readdirSync(dir).filter((f) => f.includes("big.bin"))).toEqual([]);
   });
 
   it("/cancel in the middle of a batch: the running call is stopped, the later calls never run, every call has one result", async (ctx) => {

@@ -141,7 +141,10 @@ export const sessionMachine = setup({
   actions: {
     stopTurn: ({ context }) => {
       context.control?.cancel.abort(new Error("cancelled"));
-      void context.deps.tools.killAll();
+      // Tracked, so the turn is reported cancelled only once every process and download it started is gone.
+      const stopped = context.deps.tools.killAll();
+      if (context.control) context.control.track(stopped);
+      else void stopped;
     },
     interruptTurn: ({ context }) => context.control?.interrupt.abort(new Error("superseded")),
     /**

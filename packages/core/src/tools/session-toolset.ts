@@ -5,6 +5,7 @@ import type { HttpProviderOptions } from "../providers/http-chat-provider.js";
 import { skillLoadTool } from "../skills/skill-load.js";
 import { builtinTools } from "./builtin-tools.js";
 import type { AnyTool } from "./define-tool.js";
+import type { BackgroundWork } from "./types.js";
 import { downloadTools } from "./downloads/download-tools.js";
 import { Downloads } from "./downloads/downloads.js";
 import { imageGenerationTools } from "./media/image-generation.js";
@@ -36,10 +37,14 @@ export interface SessionToolset {
  * ToolRuntime options for a worker session: its catalog, address policy and helper models (built
  * from `initialize.helperModels`, keys read from `env`).
  */
-export function sessionToolOptions(init: InitializeParams, env: NodeJS.ProcessEnv, providerOptions?: HttpProviderOptions): Pick<SessionToolset, "tools" | "network" | "helpers"> {
+export function sessionToolOptions(
+  init: InitializeParams,
+  env: NodeJS.ProcessEnv,
+  providerOptions?: HttpProviderOptions,
+): Pick<SessionToolset, "tools" | "network" | "helpers"> & { background: BackgroundWork[] } {
   const helpers = createHelperModels(init.model, init.helperModels, env, providerOptions);
-  const { tools, network } = sessionToolset({ ...init, helpers });
-  return { tools, network, helpers };
+  const { tools, network, downloads, jobs } = sessionToolset({ ...init, helpers });
+  return { tools, network, helpers, background: [downloads, jobs] };
 }
 
 const MEDIA = [

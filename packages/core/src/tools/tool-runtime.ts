@@ -110,15 +110,15 @@ export class ToolRuntime {
     return this.bound(call, result);
   }
 
-  /** Kills every child process group started by the tools (running or lingering). */
+  /** Kills every child process group started by the tools (running or lingering) and stops their background work. */
   async killAll(): Promise<void> {
-    await this.shells.killAll();
+    await Promise.all([this.shells.killAll(), ...(this.options.background ?? []).map((work) => work.stopAll())]);
   }
 
   /** Kills all children; later calls are refused. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    await Promise.all([this.shells.killAll(), ...this.sources.map((s) => s.dispose())]);
+    await Promise.all([this.killAll(), ...this.sources.map((s) => s.dispose())]);
   }
 
   /** A tool's catalog entry; its JSON Schema from the cache, converted from its zod schema on a miss. */

@@ -89,4 +89,12 @@ export interface ToolRuntimeExtras {
   redactor?: Redactor;
   /** Tools known only at run time (MCP servers), offered after the built-in ones (tools/tool-source.ts). */
   sources?: readonly ToolSource[];
+  /** Work tools leave running between calls (downloads, media jobs): stopped with the shell sessions by `killAll`. */
+  background?: readonly BackgroundWork[];
+}
+
+/** Something tools start that outlives the call (a download, a helper-model job). */
+export interface BackgroundWork {
+  /** Stops all of it; resolves once nothing more is fetched or written. */
+  stopAll(): Promise<void> | void;
 }

@@ -35,7 +35,7 @@ async function downloadHarness(network: AddressPolicy): Promise<DownloadHarness>
     call: (name, args, signal = new AbortController().signal) =>
       runtime.run({ id: `dl_call_${++n}`, name, arguments: JSON.stringify(args) }, { turnId: 1, signal }),
     async cleanup() {
-      await downloads.cancelAll();
+      await downloads.stopAll();
       await runtime.dispose();
       await base.cleanup();
     },

@@ -123,8 +123,8 @@ export class Downloads {
     return this.snapshot(id);
   }
 
-  /** Cancels every running download (runtime shutdown). */
-  async cancelAll(): Promise<void> {
+  /** Cancels every running download (/cancel, shutdown). */
+  async stopAll(): Promise<void> {
     await Promise.all([...this.live.keys()].map((id) => this.cancel(id)));
   }
 
