@@ -1,10 +1,17 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { processTag } from "./process-tag.js";
 
 interface LedgerEntry {
   pgid: number;
   /** Start time of the group leader in clock ticks since boot (/proc/<pid>/stat field 22). */
   startTicks: number;
+}
+
+/** The file: the groups, and the tag scopes (process-tag.ts) whose processes are stopped too. An array: groups only (older files). */
+interface LedgerFile {
+  groups: LedgerEntry[];
+  scopes: string[];
 }
 
 /** Process group and start time of a live process, from /proc (Linux); null when unknown or gone. */
@@ -23,17 +30,21 @@ function procStat(pid: number): { pgrp: number; startTicks: number } | null {
  * Remembers the shell process groups of a session in a small file, so that a worker started after a
  * `kill -9` can stop the commands its predecessor left running (they are detached on purpose and
  * would otherwise live on). A group is only killed if its processes started no earlier than the
- * recorded leader, so a reused pgid of an unrelated process is left alone.
+ * recorded leader, so a reused pgid of an unrelated process is left alone. Processes that left their
+ * group are found by the tag scope they inherited (process-tag.ts).
  */
 export class ProcessLedger {
   private entries = new Map<number, LedgerEntry>();
+  private readonly scopes = new Set<string>();
 
   constructor(private readonly file: string) {}
 
-  record(pgid: number): void {
+  /** Remembers group `pgid` and, when given, the tag scope of its processes. */
+  record(pgid: number, scope?: string): void {
     const stat = procStat(pgid);
     if (!stat) return;
     this.entries.set(pgid, { pgid, startTicks: stat.startTicks });
+    if (scope) this.scopes.add(scope);
     this.save();
   }
 
@@ -43,24 +54,27 @@ export class ProcessLedger {
 
   /** Kills what a previous worker of this session left running; returns the pids killed. */
   reapOrphans(): number[] {
-    let previous: LedgerEntry[] = [];
+    let previous: LedgerFile;
     try {
-      previous = JSON.parse(readFileSync(this.file, "utf8")) as LedgerEntry[];
+      const stored = JSON.parse(readFileSync(this.file, "utf8")) as LedgerFile | LedgerEntry[];
+      previous = Array.isArray(stored) ? { groups: stored, scopes: [] } : stored;
     } catch {
       return [];
     }
     const killed: number[] = [];
-    const pids = listPids();
-    for (const entry of previous) {
-      for (const pid of pids) {
-        const stat = procStat(pid);
-        if (!stat || stat.pgrp !== entry.pgid || stat.startTicks < entry.startTicks) continue;
-        try {
-          process.kill(pid, "SIGKILL");
-          killed.push(pid);
-        } catch {
-          /* already gone */
-        }
+    const scopes = previous.scopes.map((scope) => `${scope}.`);
+    for (const pid of listPids()) {
+      if (pid === process.pid) continue;
+      const stat = procStat(pid);
+      if (!stat) continue;
+      const inGroup = previous.groups.some((entry) => stat.pgrp === entry.pgid && stat.startTicks >= entry.startTicks);
+      const tag = !inGroup && scopes.length ? processTag(pid) : null;
+      if (!inGroup && !(tag && scopes.some((scope) => tag.startsWith(scope)))) continue;
+      try {
+        process.kill(pid, "SIGKILL");
+        killed.push(pid);
+      } catch {
+        /* already gone */
       }
     }
     this.save();
@@ -70,7 +84,8 @@ export class ProcessLedger {
   private save(): void {
     try {
       mkdirSync(dirname(this.file), { recursive: true });
-      writeFileSync(this.file, JSON.stringify([...this.entries.values()]));
+      const file: LedgerFile = { groups: [...this.entries.values()], scopes: [...this.scopes] };
+      writeFileSync(this.file, JSON.stringify(file));
     } catch {
       /* best effort: the ledger only helps cleanup after crashes */
     }

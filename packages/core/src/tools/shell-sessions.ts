@@ -8,6 +8,7 @@ import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import { signalGroup } from "./process-group.js";
+import { newTagScope, PROCESS_TAG_VAR, stopTagged } from "./process-tag.js";
 
 /** SIGTERM → SIGKILL grace when a process group is stopped. */
 export const KILL_GRACE_MS = 200;
@@ -36,6 +37,8 @@ export interface ShellSession {
 }
 
 interface SessionState extends ShellSession {
+  /** This command's PROCESS_TAG_VAR: finds what it started outside its process group. */
+  tag: string;
   child: ChildProcess;
   exited: Promise<ShellExit>;
   closed: Promise<void>;
@@ -49,12 +52,16 @@ export type WaitOutcome = "exited" | "timeout" | "aborted";
  * The shell sessions of one ToolRuntime. Every command runs as `bash -c` (or `sh -c`) in the
  * workspace, detached into its own process group so it can be stopped as a whole, stdout and stderr
  * appended to one file under `.output/shell/`. Finished sessions are forgotten once reported, but
- * their process group is still killed by `killAll` if something in it lives on.
+ * their process group is still killed by `killAll` if something in it lives on. Every command also
+ * carries a tag in its environment (process-tag.ts), so what leaves the group (`setsid`, daemons) is
+ * stopped with it.
  */
 export class ShellSessions {
   private readonly sessions = new Map<string, SessionState>();
   private readonly groups = new Map<number, SessionState>();
   private counter = 0;
+  private launched = 0;
+  private readonly scope = newTagScope();
   private readonly shell: readonly string[];
 
   constructor(
@@ -95,10 +102,11 @@ export class ShellSessions {
     let fd: number | null = openSync(file.abs, "a");
     const [program = "/bin/sh", ...flags] = this.shell;
     // In bubblewrap mode the group leader is bwrap: killing its group ends the whole sandbox.
-    const launch = remote ? { ...remote, cwd: this.cwd } : this.launcher.command([program, ...flags, command], this.cwd);
+    const tag = `${this.scope}.${++this.launched}`;
+    const launch = remote ? { ...remote, cwd: this.cwd } : this.launcher.command([program, ...flags, command], this.cwd, { [PROCESS_TAG_VAR]: tag });
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
-      id, command, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
+      id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
       exit: null, child, bytes: 0, readOffset: 0,
       exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
     };
@@ -130,7 +138,7 @@ export class ShellSessions {
     }
     this.sessions.set(id, state);
     this.groups.set(state.pid, state);
-    this.ledger?.record(state.pid);
+    this.ledger?.record(state.pid, this.scope);
     return state;
   }
 
@@ -179,7 +187,7 @@ export class ShellSessions {
   /** Stops the session's whole process group: SIGTERM, then SIGKILL after the grace. */
   async kill(session: ShellSession): Promise<void> {
     const state = this.state(session);
-    await killGroup(state.pid, state.exited);
+    await Promise.all([killGroup(state.pid, state.exited), stopTagged((tag) => tag === state.tag, KILL_GRACE_MS, POLL_MS)]);
     this.dropGroup(state.pid);
   }
 
@@ -192,7 +200,11 @@ export class ShellSessions {
   async killAll(): Promise<void> {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
     this.sessions.clear();
-    await Promise.all([...states].map((state) => killGroup(state.pid, state.exited)));
+    const ours = `${this.scope}.`;
+    await Promise.all([
+      ...[...states].map((state) => killGroup(state.pid, state.exited)),
+      stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS),
+    ]);
     for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
   }
 

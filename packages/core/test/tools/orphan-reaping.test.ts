@@ -12,10 +12,13 @@ describe("shell commands left behind by a killed worker", () => {
   let h: Harness;
   afterEach(async () => h?.cleanup());
 
-  it("are stopped when the next worker of the same session starts", async () => {
+  // A background command that outlives its tool call, with a grandchild in the same group or in its own session.
+  it.each([
+    ["in the command's process group", "sleep 60 & echo $! > child.pid; sleep 60"],
+    ["that left the process group (setsid)", "setsid sleep 60 & echo $! > child.pid; sleep 60"],
+  ])("are stopped when the next worker of the same session starts: a grandchild %s", async (_what, command) => {
     h = await makeHarness();
-    // A background command that outlives its tool call (and a grandchild in the same group).
-    await h.call("shell", { command: "sleep 60 & echo $! > child.pid; sleep 60", wait_ms: 200 });
+    await h.call("shell", { command, wait_ms: 200 });
     const child = Number(readFileSync(join(h.workspace, "child.pid"), "utf8"));
     expect(processAlive(child)).toBe(true);
     // The old runtime is abandoned without killAll, as after kill -9 of its worker.

@@ -132,6 +132,35 @@ describe("shell", () => {
     expect(processAlive(orphanPid)).toBe(false);
   });
 
+  // A daemon leaves its process group (setsid, or setpgid); what it inherited from the command still names it.
+  it("abort also stops children that left the process group (setsid, setpgid)", async () => {
+    const controller = new AbortController();
+    const command =
+      "setsid sh -c 'echo $$ > setsid.pid; exec sleep 30' & perl -e 'setpgrp(0,0); open(F, \">setpgid.pid\"); print F $$; close F; exec qw(sleep 30)' & sleep 30";
+    const running = h.call("shell", { command }, controller.signal);
+    const pids = [Number(await waitForFile(join(h.workspace, "setsid.pid"))), Number(await waitForFile(join(h.workspace, "setpgid.pid")))];
+    expect(pids.map(processAlive)).toEqual([true, true]);
+    controller.abort();
+    expect((await running).details?.kind).toBe("aborted");
+    expect(pids.map(processAlive)).toEqual([false, false]);
+  });
+
+  it("killAll stops a daemon a finished command left behind in its own session, and shell_close one of a running command", async () => {
+    const done = await h.call("shell", { command: "setsid sh -c 'while :; do date >> daemon.log; sleep 0.05; done' >/dev/null 2>&1 & echo $!" });
+    expect(done.details).toMatchObject({ running: false, exitCode: 0 });
+    const daemon = Number(/^(\d+)/.exec(done.content)?.[1]);
+    const bg = await h.call("shell", { command: "setsid sleep 30 & echo $! > bg.pid; sleep 30", wait_ms: 0 });
+    const bgChild = Number(await waitForFile(join(h.workspace, "bg.pid")));
+    expect([processAlive(daemon), processAlive(bgChild)]).toEqual([true, true]);
+    await h.call("shell_close", { session_id: String(bg.details?.sessionId) });
+    expect([processAlive(daemon), processAlive(bgChild)]).toEqual([true, false]);
+    await h.runtime.killAll();
+    expect(processAlive(daemon)).toBe(false);
+    const size = (await readFile(join(h.workspace, "daemon.log"), "utf8")).length;
+    await sleep(300);
+    expect((await readFile(join(h.workspace, "daemon.log"), "utf8")).length).toBe(size);
+  });
+
   it("a new command under a running session's id stops the old one", async () => {
     const old = await h.call("shell", { command: "sleep 30", session_id: "dev", wait_ms: 100 });
     const oldPid = Number(old.details?.pid);
