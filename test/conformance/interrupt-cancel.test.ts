@@ -315,6 +315,26 @@ describe.concurrent("cancel", () => {
     expect(pairingProblems(await transcript(w.client))).toEqual([]);
   });
 
+  it("/cancel with no turn running still stops a background command the agent left running, and says so", async (ctx) => {
+    let requests = 0;
+    const { dir, start } = await newEnv(ctx, {
+      responder: () =>
+        ++requests === 1
+          ? { toolCalls: [{ name: "shell", arguments: { command: "echo $$ > bg.pid; while :; do date >> bg.log; sleep 0.05; done", wait_ms: 0 } }] }
+          : { text: "the watcher runs" },
+    });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "start a watcher"));
+    await w.waitForEvent("turn_completed");
+    const pid = Number.parseInt(readFileSync(join(dir, "bg.pid"), "utf8"), 10);
+    expect(processGone(pid)).toBe(false);
+    const answer = await w.client.cancel();
+    expect(answer).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running (stopped 1 background command or download)" });
+    expect(processGone(pid)).toBe(true);
+    // Nothing else to stop now: the plain answer.
+    expect(await w.client.cancel()).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running" });
+  });
+
   it("/cancel and /continue when idle are rejected with a reason", async (ctx) => {
     const { start } = await newEnv(ctx, { replies: [{ text: "fine" }] });
     const w = await start();

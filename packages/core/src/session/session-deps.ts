@@ -13,8 +13,8 @@ export interface SessionTools {
   prepare?(signal: AbortSignal): Promise<void>;
   isReadOnly(name: string): boolean;
   run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
-  /** Kills every running child process group (on cancel and shutdown). */
-  killAll(): Promise<void>;
+  /** Kills every running child process group and stops background work (on cancel and shutdown); resolves with how many were still running. */
+  killAll(): Promise<number>;
   /** Opens a file:// path of the context for reading, confined to the workspace (ToolRuntime.openFile). */
   openFile?(abs: string): Promise<FileHandle>;
 }

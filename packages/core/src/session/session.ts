@@ -215,7 +215,10 @@ export class Session {
     const actor = this.requireActor();
     await this.waitWhileStarting(actor);
     if (!actor.getSnapshot().can({ type: "CANCEL", reason })) {
-      return { accepted: false, reason: "nothing to cancel: no turn is running" };
+      // What an earlier turn left running in the background (a watcher, a download) stops too.
+      const stopped = await this.tools.killAll();
+      const note = stopped ? ` (stopped ${stopped} background ${stopped === 1 ? "command or download" : "commands or downloads"})` : "";
+      return { accepted: false, reason: `nothing to cancel: no turn is running${note}` };
     }
     actor.send({ type: "CANCEL", reason });
     return { accepted: true };

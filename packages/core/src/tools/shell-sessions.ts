@@ -196,9 +196,10 @@ export class ShellSessions {
     this.sessions.delete(id);
   }
 
-  /** Kills every process group started here, running or lingering, and forgets all sessions. */
-  async killAll(): Promise<void> {
+  /** Kills every process group started here, running or lingering, and forgets all sessions; how many commands still ran. */
+  async killAll(): Promise<number> {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
+    const running = [...states].filter((state) => state.exit === null).length;
     this.sessions.clear();
     const ours = `${this.scope}.`;
     await Promise.all([
@@ -206,6 +207,7 @@ export class ShellSessions {
       stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS),
     ]);
     for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
+    return running;
   }
 
   private dropGroup(pgid: number): void {

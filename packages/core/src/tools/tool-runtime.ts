@@ -110,9 +110,10 @@ export class ToolRuntime {
     return this.bound(call, result);
   }
 
-  /** Kills every child process group started by the tools (running or lingering) and stops their background work. */
-  async killAll(): Promise<void> {
-    await Promise.all([this.shells.killAll(), ...(this.options.background ?? []).map((work) => work.stopAll())]);
+  /** Kills every child process group started by the tools (running or lingering) and stops their background work; how many were running. */
+  async killAll(): Promise<number> {
+    const counts = await Promise.all([this.shells.killAll(), ...(this.options.background ?? []).map((work) => work.stopAll())]);
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   /** Kills all children; later calls are refused. */

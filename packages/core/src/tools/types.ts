@@ -95,6 +95,6 @@ export interface ToolRuntimeExtras {
 
 /** Something tools start that outlives the call (a download, a helper-model job). */
 export interface BackgroundWork {
-  /** Stops all of it; resolves once nothing more is fetched or written. */
-  stopAll(): Promise<void> | void;
+  /** Stops all of it; resolves, once nothing more is fetched or written, with how many were running. */
+  stopAll(): Promise<number> | number;
 }

@@ -123,9 +123,11 @@ export class Downloads {
     return this.snapshot(id);
   }
 
-  /** Cancels every running download (/cancel, shutdown). */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.live.keys()].map((id) => this.cancel(id)));
+  /** Cancels every running download (/cancel, shutdown); how many ran. */
+  async stopAll(): Promise<number> {
+    const ids = [...this.live.keys()];
+    await Promise.all(ids.map((id) => this.cancel(id)));
+    return ids.length;
   }
 
   private async run(status: DownloadStatus, request: DownloadRequest, temp: string, live: Live): Promise<void> {

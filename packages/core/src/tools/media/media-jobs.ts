@@ -74,7 +74,10 @@ export class MediaJobs {
     this.jobs.delete(id);
   }
 
-  stopAll(): void {
+  /** Cancels every job; how many were still running. */
+  stopAll(): number {
+    const running = [...this.jobs].filter(([, job]) => job.state.state === "running").length;
     for (const id of [...this.jobs.keys()]) this.stop(id);
+    return running;
   }
 }
