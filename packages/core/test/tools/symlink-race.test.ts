@@ -229,7 +229,7 @@ describe("download race", () => {
       expect(created).toEqual([]);
       expect(await readFile(join(h.outside, "outside-only.txt"), "utf8")).toBe("top secret\n");
     } finally {
-      await downloads.cancelAll();
+      await downloads.stopAll();
       await runtime.dispose();
       await h.cleanup();
     }
