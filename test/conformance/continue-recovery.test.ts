@@ -130,9 +130,10 @@ describe.concurrent("continue after a failure", () => {
     const again = await start();
     expect(again.init.unfinishedTurn).toEqual({ turnId: 1, reason: "crash" });
     const recovered = await again.waitForEvent("turn_recovered");
-    expect(recovered).toMatchObject({ turnId: 1, action: "awaiting_continue" });
+    expect(recovered).toMatchObject({ turnId: 1, action: "awaiting_continue", messageIds: ["m1"] });
     expect(await again.client.continue()).toEqual({ accepted: true });
-    await again.waitForEvent("turn_completed");
+    // The continued turn still names the message it answers (its second turn_started has none).
+    expect((await again.waitForEvent("turn_completed")).messageIds).toEqual(["m1"]);
     const all = await transcript(again.client);
     expect(pairingProblems(all)).toEqual([]);
     const { results } = toolItems(all);

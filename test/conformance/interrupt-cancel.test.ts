@@ -26,10 +26,12 @@ describe.concurrent("supersede", () => {
     const superseded = await w.waitForEvent("turn_superseded", undefined, 30_000);
     expect(superseded.turnId).toBe(1);
     expect(superseded.queuedInputs).toBe(1); // the new message, which the next turn takes
+    expect(superseded.messageIds).toEqual(["m1"]); // the messages the interrupted turn took
 
     const done = await w.waitForEvent("turn_completed");
     expect(done.turnId).toBe(2);
     expect(done.message.content).toEqual([{ type: "text", text: "answering: second" }]);
+    expect(done.messageIds).toEqual(["m2"]);
     expect(w.eventsOf("turn_started").map((e) => [e.turnId, e.messageIds])).toEqual([
       [1, ["m1"]],
       [2, ["m2"]],

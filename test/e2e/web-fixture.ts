@@ -15,7 +15,7 @@ export interface WebEvent {
   text: string;
   messageId?: string;
   path?: string;
-  turnEnd?: { outcome: string; canContinue: boolean };
+  turnEnd?: { outcome: string; canContinue: boolean; messageIds?: string[] };
 }
 
 /** A model that writes slowly: the reply streamed in pieces of `pieceChars`, `pauseMs` apart. */

@@ -9,6 +9,7 @@ import { NO_SEND_LIMITS } from "./channels/telegram/send-budget.js";
 import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
+import { TurnAnswers } from "./conversations/turn-answers.js";
 import { buildLaunch, spareLaunch } from "./conversations/launch.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
@@ -135,6 +136,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
     settings,
     (service) => {
       const relay = new ActivityRelay(service, channels);
+      const answers = new TurnAnswers();
       const supervisorLog = log.child({ component: "supervisor" });
       // A background agent's or cron task's own model (start_background_agent / create_cron_task {model}); a
       // task whose alias left the config since runs on the conversation's model, said in the log.
@@ -166,7 +168,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           return launch;
         },
         onDurableEvent: (event, tx, ctx) => {
-          writeEventReplies(service, event, tx, ctx);
+          writeEventReplies(service, event, tx, ctx, answers);
           relay.recordEnd(ctx.sessionId, event, tx);
         },
         onGiveUp: (sessionId, failures, lastError, tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx),

@@ -19,7 +19,14 @@ const schemas = lazySchema(() => {
    * running worker life instead of asking `live_state` (a re-sent event's value is stale). Absent from
    * older workers.
    */
-  const turnEnd = { queuedInputs: z.number().int().nonnegative().optional() };
+  const queued = { queuedInputs: z.number().int().nonnegative().optional() };
+  /**
+   * On turn-ending events and `turn_recovered`: the messageIds of the inputs the turn took (its
+   * `turn_started` ones; a continued turn keeps them), so a client can tell which messages an answer
+   * answers (`turn_started` is not durable). Absent from older workers.
+   */
+  const answered = { messageIds: z.array(z.string()).optional() };
+  const turnEnd = { ...queued, ...answered };
 
   const TurnStartedEvent = z.object({
     type: z.literal("turn_started"),
@@ -87,6 +94,7 @@ const schemas = lazySchema(() => {
     ...turn,
     action: z.enum(["awaiting_continue", "none"]),
     detail: z.string().optional(),
+    ...answered,
   });
   const ControlRejectedEvent = z.object({
     type: z.literal("control_rejected"),

@@ -99,7 +99,7 @@ export class TurnJournal {
       this.addSessionUsage(usage);
       this.store.meta.usage.turns += 1;
       this.store.meta.lastTurnUsage = total ?? null;
-      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total, queuedInputs: this.store.queue.length });
+      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total, ...this.ends(turn) });
     });
   }
 
@@ -116,8 +116,13 @@ export class TurnJournal {
         unfinishedReason: error.kind === "step_limit" ? "step_limit" : "failed",
         endedAt: new Date().toISOString(),
       });
-      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, queuedInputs: this.store.queue.length });
+      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, ...this.ends(turn) });
     });
+  }
+
+  /** What every turn-ending event carries: the worker's queue now and the inputs the turn answers. */
+  private ends(turn: TurnRecord): { queuedInputs: number; messageIds: string[] } {
+    return { queuedInputs: this.store.queue.length, messageIds: turn.messageIds };
   }
 
   /** Is `turn` still the running turn? Checked inside a commit, so two endings of one turn cannot both apply. */
@@ -131,7 +136,7 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
       tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, queuedInputs: this.store.queue.length });
+      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, ...this.ends(turn) });
     });
   }
 
@@ -146,7 +151,7 @@ export class TurnJournal {
       if (!turn || turn.turnId !== turnId || !this.isUnfinished(turn)) return false;
       this.pairDangling(tx, turnId, "Not run: the turn was ended without being continued.", "cancelled");
       tx.putTurn({ ...turn, status: "cancelled", canContinue: false, unfinishedReason: undefined, endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_cancelled", turnId, reason, queuedInputs: this.store.queue.length });
+      tx.emit({ type: "turn_cancelled", turnId, reason, ...this.ends(turn) });
       return true;
     });
   }
@@ -156,7 +161,7 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
       tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_superseded", turnId: turn.turnId, queuedInputs: this.store.queue.length });
+      tx.emit({ type: "turn_superseded", turnId: turn.turnId, ...this.ends(turn) });
     });
   }
 
@@ -188,7 +193,7 @@ export class TurnJournal {
       const crashed = this.pairUnknownOutcomes(tx, turn.turnId, "Interrupted by a crash; outcome unknown. Check the workspace before repeating this action.", "crash");
       tx.putTurn({ ...turn, status: "recovered", canContinue: true, unfinishedReason: "crash" });
       const detail = crashed.length ? `outcome unknown for: ${crashed.join(", ")}` : undefined;
-      tx.emit({ type: "turn_recovered", turnId: turn.turnId, action: "awaiting_continue", detail });
+      tx.emit({ type: "turn_recovered", turnId: turn.turnId, action: "awaiting_continue", detail, messageIds: turn.messageIds });
       return { turnId: turn.turnId, reason: "crash" };
     });
   }

@@ -9,18 +9,29 @@ import { sessionLabel } from "../cron/cron-store.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentEventReplies } from "../agents/agent-events.js";
 import { hostRedactor } from "../security/host-secrets.js";
+import type { TurnAnswers } from "./turn-answers.js";
 
-/** What a durable session event means for the chat: the reply, a failure notice, a recovery notice. */
+/**
+ * What a durable session event means for the chat: the reply, a failure notice, a recovery notice. A
+ * turn's last reply names the messages it answers (`turnEnd.messageIds`): none for a background run (a
+ * cron task's turn answers no chat message), absent from a worker that does not send them.
+ */
 export function writeEventReplies(
   service: ConversationService,
   event: SessionEvent,
   tx: HostTransaction,
   ctx: EventContext,
+  answers: TurnAnswers,
 ): void {
   const conversation = service.conversationOfSession(ctx.sessionId);
   if (!conversation) return;
   if (agentEventReplies(service, event, tx, ctx)) return;
   const target = service.target(conversation);
+  const foreground = ctx.sessionId === conversation.foreground.sessionId;
+  const answered = (ids: string[] | undefined) => {
+    const messageIds = foreground ? answers.forReply(tx, ctx.sessionId, ids) : (ids ?? []);
+    return messageIds ? { messageIds } : {};
+  };
   switch (event.type) {
     case "turn_completed": {
       const text = event.message.content
@@ -29,7 +40,7 @@ export function writeEventReplies(
         .join("\n\n")
         .trim();
       const answer = text || "(The model finished without a text answer.)";
-      queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, answer), turnEnd: { outcome: "completed", canContinue: false } });
+      queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, answer), turnEnd: { outcome: "completed", canContinue: false, ...answered(event.messageIds) } });
       break;
     }
     case "turn_failed":
@@ -40,7 +51,7 @@ export function writeEventReplies(
           : event.error.kind === "context_overflow"
             ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}` // the message says what to do
             : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
-        turnEnd: { outcome: "failed", canContinue: event.canContinue },
+        turnEnd: { outcome: "failed", canContinue: event.canContinue, ...answered(event.messageIds) },
       });
       break;
     case "turn_recovered":
@@ -49,14 +60,18 @@ export function writeEventReplies(
         const text =
           `⚠️ This run was interrupted: its worker stopped unexpectedly${event.detail ? ` (${event.detail})` : ""} every time it ` +
           "was continued automatically, so it is given up. The task runs again at its next scheduled time (/cron lists it).";
-        queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, text), turnEnd: { outcome: "failed", canContinue: false } });
+        queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, text), turnEnd: { outcome: "failed", canContinue: false, ...answered(event.messageIds) } });
         break;
       }
       queueOutbound(tx, target, {
         kind: "text",
         text: `⚠️ The last turn was interrupted (the worker stopped unexpectedly${event.detail ? `; ${event.detail}` : ""}). Send /continue to resume it.`,
-        turnEnd: { outcome: "interrupted", canContinue: true },
+        turnEnd: { outcome: "interrupted", canContinue: true, ...answered(event.messageIds) },
       });
+      break;
+    case "turn_superseded":
+    case "turn_cancelled":
+      if (foreground) answers.carry(tx, ctx.sessionId, event.messageIds);
       break;
     default:
       break;

@@ -78,8 +78,11 @@ export type OutboundPayload =
       text: string;
       html?: string;
       replyMarkup?: unknown;
-      /** Set on a turn's final message (the web channel shows failures with a continue button). */
-      turnEnd?: { outcome: "completed" | "failed" | "interrupted"; canContinue: boolean };
+      /**
+       * Set on a turn's final message (the web channel shows failures with a continue button).
+       * `messageIds`: the inbound messages the turn answered (event-replies.ts); absent when the worker did not say.
+       */
+      turnEnd?: { outcome: "completed" | "failed" | "interrupted"; canContinue: boolean; messageIds?: string[] };
     }
   | { kind: "file"; path: string; as: "photo" | "document"; caption?: string }
   | { kind: "panel"; turnKey: string; text: string };

@@ -8,6 +8,7 @@ import type { ConversationService } from "../../src/conversations/conversation-s
 import { handleCoordinate } from "../../src/conversations/coordinate.js";
 import { openCoordinateEnv, type CoordinateEnv } from "../conversations/coordinate-env.js";
 import { writeEventReplies } from "../../src/conversations/event-replies.js";
+import { TurnAnswers } from "../../src/conversations/turn-answers.js";
 import type { HostStore } from "../../src/state/host-store.js";
 import type { ConversationRecord } from "../../src/state/records.js";
 
@@ -22,7 +23,7 @@ async function ask(sessionId: string, action: CoordinateAction, payload: Record<
 
 /** The agent session's turn ends with `answer` (what the supervisor does with a durable event). */
 async function finish(sessionId: string, event: SessionEvent): Promise<void> {
-  await store.commit("event_processed", (tx) => writeEventReplies(service, event, tx, { sessionId, autoContinued: false, autoContinueExhausted: false, turnAbandoned: false }));
+  await store.commit("event_processed", (tx) => writeEventReplies(service, event, tx, { sessionId, autoContinued: false, autoContinueExhausted: false, turnAbandoned: false }, new TurnAnswers()));
 }
 const completed = (text: string): SessionEvent => ({ type: "turn_completed", turnId: 1, message: { role: "assistant", content: [{ type: "text", text }] } });
 

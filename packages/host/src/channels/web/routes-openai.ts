@@ -36,8 +36,8 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const conversation = conv ? await convs.get(conv[1]!) : await convs.createKeyed(idempotencyKey, body.model);
     const latest = convs.webLog.latestId;
     const posted = await convs.post(conversation, text, idempotencyKey, []);
-    // The answer is the first turn end after the message; a retry admitted only now (a limit refused its
-    // first attempt, whose event stays where it was) waits for one after this request, not an older turn's.
+    // The answer is the turn end after the message that names it (ends, below); a retry admitted only now (a
+    // limit refused its first attempt, whose event stays where it was) waits for one after this request.
     const after = posted.status === "duplicate" ? posted.eventId : Math.max(posted.eventId, latest);
     if (posted.status === "refused") throw new HttpError(429, "rate_limit_exceeded", "the message was refused by a limit (see the conversation's events); retry later");
     if (posted.status === "command") {
@@ -54,7 +54,7 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const abort = new AbortController();
     reply.raw.on("close", () => abort.abort(new Error("client went away")));
     const timer = setTimeout(() => abort.abort(new Error("timed out")), MAX_WAIT_MS);
-    const ends = (e: WebEvent) => e.turnEnd !== undefined;
+    const ends = answers(posted.messageId);
     const model = conversation.modelAlias ?? body.model;
     const id = `chatcmpl-${conversation.id}-${posted.eventId}`;
     reply.header("x-starling-conversation", conversation.id);
@@ -88,6 +88,15 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
       clearTimeout(timer);
     }
   });
+}
+
+/**
+ * Whether a web log event is the end of the turn that answered client message `messageId`: a turn end
+ * naming it. One without `messageIds` (an older worker's, or written by an older host) is taken as
+ * before: the first turn end after the message.
+ */
+export function answers(messageId: string): (e: WebEvent) => boolean {
+  return (e) => e.turnEnd !== undefined && (e.turnEnd.messageIds?.includes(messageId) ?? true);
 }
 
 /** Starts a `stream: true` answer: the SSE head and the role chunk; `chunk` formats the next ones. */

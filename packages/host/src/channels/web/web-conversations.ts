@@ -12,6 +12,8 @@ import { HttpError } from "./http-error.js";
 const USER: UserRef = { userId: "web", name: "web user" };
 /** Commands a web message may run (`/name args`); the rest of the text goes to the model. */
 const COMMAND = /^\/([a-z_]+)(?:\s+([\s\S]*))?$/i;
+/** What a web message's id is to the worker: its client id after this prefix. */
+export const workerMessagePrefix = (channelId: string, conversationId: string) => `${channelId}:${conversationId}:`;
 
 export interface PostResult {
   messageId: string;
@@ -211,7 +213,7 @@ export class WebConversations {
       chat: this.chatOf(conversation),
       user: USER,
       updateId: 0,
-      messageId: `${this.channelId}:${conversation.id}:${p.messageId}`,
+      messageId: workerMessagePrefix(this.channelId, conversation.id) + p.messageId,
       dedupeKey: key(attempt),
       message: { role: "user", userName: USER.name, time: p.at, content },
     });

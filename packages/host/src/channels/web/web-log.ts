@@ -17,7 +17,11 @@ export interface WebEvent {
   /** Workspace-relative path of a `file` event. */
   path?: string;
   buttons?: { text: string; data: string }[][];
-  turnEnd?: { outcome: "completed" | "failed" | "interrupted"; canContinue: boolean };
+  /**
+   * On a turn's last reply. `messageIds`: the client message ids of this conversation the turn answered
+   * (`[]`: none, e.g. a cron run); absent when the worker did not say (an older worker, or written by an older host).
+   */
+  turnEnd?: { outcome: "completed" | "failed" | "interrupted"; canContinue: boolean; messageIds?: string[] };
   /** Re-delivered after a crash whose outcome was unknown. */
   possibleDuplicate?: boolean;
 }

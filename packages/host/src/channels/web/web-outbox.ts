@@ -1,10 +1,11 @@
 import { relative } from "node:path";
 import type pino from "pino";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
-import type { OutboundItem } from "../../state/records.js";
+import type { OutboundItem, OutboundPayload } from "../../state/records.js";
 import { retryStoreWrite } from "../../state/store-retry.js";
 import { extractAttachments } from "../attachments.js";
 import type { WebEvent, WebLog } from "./web-log.js";
+import { workerMessagePrefix } from "./web-conversations.js";
 
 export interface WebOutboxOptions {
   channelId: string;
@@ -77,6 +78,14 @@ export class WebOutbox {
     await this.o.store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
   }
 
+  /** The turn end as the web log keeps it: the answered messages by this conversation's client ids. */
+  private turnEnd(end: NonNullable<TextPayload["turnEnd"]>, conversationId: string): NonNullable<WebEvent["turnEnd"]> {
+    const { messageIds, ...rest } = end;
+    if (!messageIds) return rest;
+    const prefix = workerMessagePrefix(this.o.channelId, conversationId);
+    return { ...rest, messageIds: messageIds.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length)) };
+  }
+
   private events(item: OutboundItem, conversationId: string): Omit<WebEvent, "id">[] {
     const base = { conversationId, at: item.createdAt };
     const p = item.payload;
@@ -88,7 +97,8 @@ export class WebOutbox {
         if (extracted.rejected.length) text += `\n\n${extracted.rejected.map((r) => `⚠️ Could not attach \`${r.path.trim()}\`: ${r.reason}.`).join("\n")}`;
         const buttons = toButtons(p.replyMarkup);
         const failed = p.turnEnd && p.turnEnd.outcome !== "completed";
-        const first: Omit<WebEvent, "id"> = { ...base, kind: failed ? "notice" : "assistant", text, ...(buttons ? { buttons } : {}), ...(p.turnEnd ? { turnEnd: p.turnEnd } : {}) };
+        const turnEnd = p.turnEnd && this.turnEnd(p.turnEnd, conversationId);
+        const first: Omit<WebEvent, "id"> = { ...base, kind: failed ? "notice" : "assistant", text, ...(buttons ? { buttons } : {}), ...(turnEnd ? { turnEnd } : {}) };
         const files = extracted.attachments.map((a): Omit<WebEvent, "id"> => ({ ...base, kind: "file", text: a.name, path: relative(workspace, a.path) }));
         return [first, ...files];
       }
@@ -99,6 +109,8 @@ export class WebOutbox {
     }
   }
 }
+
+type TextPayload = Extract<OutboundPayload, { kind: "text" }>;
 
 /** Inline keyboards as the conversation service writes them: rows of `{text, data}`. */
 function toButtons(markup: unknown): { text: string; data: string }[][] | undefined {
