@@ -1,6 +1,9 @@
 // Bad input never takes the worker down: every bad request gets a JSON-RPC error and the next valid one an answer.
+import { spawnSync } from "node:child_process";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes, WorkerRequestError, type WorkerClient } from "@starling/protocol";
+import { ErrorCodes, sessionFolderName, WorkerRequestError, type WorkerClient } from "@starling/protocol";
 import { newEnv, rawWorker, userMessage } from "./harness.js";
 
 async function rpcError(p: Promise<unknown>): Promise<WorkerRequestError> {
@@ -138,5 +141,29 @@ describe.concurrent("bad input", () => {
     const err = await rpcError(second.client.initialize(env.initParams()));
     expect(err.code).toBe(ErrorCodes.StoreLocked);
     await stillServes(first.client);
+  });
+
+  it("a session database that cannot be opened (read-only) gets an error naming the cause, not StoreLocked", async (ctx) => {
+    const env = await newEnv(ctx);
+    const first = await env.start();
+    await first.client.shutdown();
+    await first.client.exited;
+    const db = join(env.dir, ".starling", "sessions", sessionFolderName(env.initParams().sessionId), "db");
+    // Root ignores permission bits, so as root the folder becomes a read-only bind mount instead.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      const mount = spawnSync("sh", ["-c", `mount --bind "${db}" "${db}" && mount -o remount,bind,ro "${db}"`], { encoding: "utf8" });
+      if (mount.status !== 0) return ctx.skip(`cannot mount read-only: ${mount.stderr}`);
+      ctx.onTestFinished(() => void spawnSync("umount", [db]));
+    } else {
+      chmodSync(join(db, "LOCK"), 0o444);
+      chmodSync(db, 0o555);
+      ctx.onTestFinished(() => chmodSync(db, 0o755));
+    }
+    const second = env.launch();
+    const err = await rpcError(second.client.initialize(env.initParams()));
+    expect(err.code).not.toBe(ErrorCodes.StoreLocked);
+    expect(err.message).toMatch(asRoot ? /Read-only file system/ : /Permission denied/);
+    expect(err.message).toContain(db);
   });
 });

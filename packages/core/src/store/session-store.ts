@@ -186,10 +186,10 @@ export class SessionStore {
       await db.open();
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      if (cause?.code === "LEVEL_LOCKED" || /lock/i.test(String(cause?.message ?? err))) {
-        throw new StoreLockedError(dir, err);
-      }
-      throw err;
+      // Only LevelDB's own lock error means another process: a read-only or full disk fails on the
+      // LOCK file too ("IO error: …/LOCK: Read-only file system"), which is not a second worker.
+      if (cause?.code === "LEVEL_LOCKED") throw new StoreLockedError(dir, err);
+      throw new Error(`cannot open the session database ${dir}: ${cause?.message ?? (err as Error).message}`, { cause: err });
     }
     const direct = directBatches(db);
     return fresh ? new SessionStore(direct, retry) : SessionStore.openOn(direct, retry);
