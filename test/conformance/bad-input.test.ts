@@ -41,6 +41,27 @@ describe.concurrent("bad input", () => {
     expect(raw.child.exitCode).toBeNull();
   });
 
+  it("a frame without Content-Length, or with a wrong one, gets a parse error and the frames after it are answered", async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    const raw = rawWorker(dir);
+    ctx.onTestFinished(() => raw.close());
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    expect(await raw.next((m) => m["id"] === 1)).toMatchObject({ result: { protocolVersion: 1 } });
+    const query = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "session/query", params: { view: "live_state" } });
+
+    raw.writeRaw(`Content-Type: application/json\r\n\r\n${query(2)}`);
+    expect(await raw.next((m) => m["id"] === null)).toMatchObject({ error: { code: ErrorCodes.ParseError, message: expect.stringMatching(/Content-Length/) } });
+    raw.send(JSON.parse(query(3)));
+    expect(await raw.next((m) => m["id"] === 3)).toMatchObject({ result: { view: "live_state" } });
+
+    // Characters counted instead of UTF-8 bytes: the declared length is short, the frame's tail is left over.
+    const accented = JSON.stringify({ jsonrpc: "2.0", id: 4, method: "session/query", params: { view: "live_state", note: "ünïcödé" } });
+    raw.writeRaw(`Content-Length: ${accented.length}\r\n\r\n${accented}`);
+    raw.send(JSON.parse(query(5)));
+    expect(await raw.next((m) => m["id"] === 5)).toMatchObject({ result: { view: "live_state" } });
+    expect(raw.child.exitCode).toBeNull();
+  });
+
   it("valid JSON that is no JSON-RPC message gets -32600 (with its id when usable) and the worker keeps serving", async (ctx) => {
     const { dir, initParams } = await newEnv(ctx);
     const raw = rawWorker(dir);

@@ -2,6 +2,9 @@ import type { Readable } from "node:stream";
 import { AbstractMessageReader, Disposable, type DataCallback, type Message, type MessageReader } from "vscode-jsonrpc/node.js";
 
 const HEADER_END = Buffer.from("\r\n\r\n", "ascii");
+/** Longer without an end of header is stray bytes (real headers are under 100 bytes). */
+const MAX_HEADER_BYTES = 64 * 1024;
+const HEADER_TAIL_BYTES = 256;
 
 /**
  * Reads JSON-RPC frames (`Content-Length` header + UTF-8 JSON body) and hands each to the connection
@@ -51,7 +54,7 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
       try {
         message = JSON.parse(body.toString("utf8")) as Message;
       } catch (err) {
-        this.fireError(new Error(`a frame's body is not JSON: ${(err as Error).message}`));
+        this.fireError(new Error(`a frame's body is not JSON (Content-Length counts the bytes of the UTF-8 body): ${(err as Error).message}`));
         continue;
       }
       this.framesRead++;
@@ -59,21 +62,41 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     }
   }
 
-  /** Parses the next header if it is complete; a header without a valid Content-Length is skipped with an error. */
+  /**
+   * Parses the next header if it is complete; a header without a valid Content-Length is skipped with
+   * an error. After a wrong Content-Length (or a body sent without a header) the bytes left over run
+   * into the next header: the last `Content-Length: N` in the block is used and the bytes before it
+   * are skipped with an error, so one bad frame does not make every later frame unreadable.
+   */
   private readHeader(): boolean {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [all];
-    const end = all.indexOf(HEADER_END);
-    if (end < 0) return false;
-    const header = all.toString("ascii", 0, end);
-    this.take(end + HEADER_END.byteLength);
-    const match = /(?:^|\r\n)Content-Length:\s*(\d+)\s*(?:\r\n|$)/i.exec(header);
-    if (!match) {
-      this.fireError(new Error(`a frame header has no Content-Length: ${JSON.stringify(header.slice(0, 200))}`));
-      return this.readHeader();
+    for (;;) {
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = all.byteLength > 0 ? [all] : [];
+      const end = all.indexOf(HEADER_END);
+      if (end < 0) {
+        if (all.byteLength > MAX_HEADER_BYTES) {
+          // No header ends here: stray bytes. Keep the tail, where the next header may be starting.
+          this.fireError(new Error(`skipped ${all.byteLength - HEADER_TAIL_BYTES} bytes that are not a frame header`));
+          this.take(all.byteLength - HEADER_TAIL_BYTES);
+        }
+        return false;
+      }
+      const header = all.toString("latin1", 0, end);
+      this.take(end + HEADER_END.byteLength);
+      const match = [...header.matchAll(/Content-Length:[ \t]*(\d+)[ \t]*(?=\r\n|$)/gi)].at(-1);
+      if (!match) {
+        this.fireError(new Error(`a frame header has no Content-Length: ${JSON.stringify(header.slice(0, 200))}`));
+        continue;
+      }
+      const start = match.index;
+      if (start > 0 && header.slice(start - 2, start) !== "\r\n") {
+        this.fireError(
+          new Error(`skipped ${start} bytes before a frame header (was an earlier frame's Content-Length wrong? It counts the bytes of the UTF-8 body)`),
+        );
+      }
+      this.bodyLength = Number(match[1]);
+      return true;
     }
-    this.bodyLength = Number(match[1]);
-    return true;
   }
 
   /** Removes and returns the first `n` buffered bytes. */

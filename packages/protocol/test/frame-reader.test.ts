@@ -45,6 +45,22 @@ describe("FrameReader", () => {
     expect(errors[1]).toMatch(/not JSON/);
   });
 
+  it("finds the next frame after a wrong Content-Length, a body without header, or a long run of stray bytes", () => {
+    const stream = new PassThrough();
+    const { got, errors } = listen(stream);
+    const body = JSON.stringify(messages[1]);
+    // Characters counted instead of bytes: too short, the tail runs into the next header.
+    stream.write(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n${body}`), frame(messages[0])]));
+    // A header without Content-Length: its body runs into the next header.
+    stream.write(Buffer.concat([Buffer.from(`Content-Type: x\r\n\r\n${body}`), frame(messages[2])]));
+    // 200 kB without an end of header, then a frame: kept bounded, and the frame still arrives.
+    for (let i = 0; i < 20; i++) stream.write(Buffer.alloc(10_000, "z"));
+    stream.write(frame(messages[1]));
+    expect(got).toEqual([messages[0], messages[2], messages[1]]);
+    expect(errors.some((e) => /skipped \d+ bytes before a frame header/.test(e))).toBe(true);
+    expect(errors.some((e) => /not a frame header/.test(e))).toBe(true);
+  });
+
   it("tells the connection when the stream closes", async () => {
     const stream = new PassThrough();
     const reader = new FrameReader(stream);

@@ -1,13 +1,8 @@
 // The worker's life after its modules are loaded: logger, JSON-RPC connection on stdio, signals.
 // Called by main.ts (plain start) and by snapshot.ts after a start-up snapshot is deserialised: it
 // creates every fd, handle and timer, so none of them is ever captured in a snapshot.
-import {
-  createMessageConnection,
-  Message,
-  StreamMessageReader,
-  type ResponseMessage,
-} from "vscode-jsonrpc/node.js";
-import { ErrorCodes, FrameWriter } from "@starling/protocol";
+import { createMessageConnection, Message, type ResponseMessage } from "vscode-jsonrpc/node.js";
+import { ErrorCodes, FrameReader, FrameWriter } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
 import { WorkerServer } from "./server.js";
@@ -15,7 +10,7 @@ import { WorkerServer } from "./server.js";
 export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
-  const reader = new StreamMessageReader(process.stdin);
+  const reader = new FrameReader(process.stdin);
   const writer = new FrameWriter(process.stdout);
   const connection = createMessageConnection(
     reader,
@@ -60,8 +55,8 @@ export function runWorker(): void {
 
   const server = new WorkerServer(connection, log, exit);
   server.register();
-  // A frame that is not JSON (or has a bad header) gets JSON-RPC's parse error with id null; the
-  // reader then goes on with the next frame, so the worker keeps serving.
+  // A frame that is not JSON (or has a bad header, or bytes left over from a wrong Content-Length) gets
+  // JSON-RPC's parse error with id null; the reader then goes on with the next frame, so the worker keeps serving.
   reader.onError((err) => {
     log.warn({ err: err.message }, "unreadable frame skipped");
     const response: ResponseMessage = {

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { MemoryLevel } from "memory-level";
-import { createMessageConnection, StreamMessageReader } from "vscode-jsonrpc/node.js";
+import { createMessageConnection } from "vscode-jsonrpc/node.js";
 import { createProvider, NodeResponse, Session, SessionStore, type PostJson } from "@starling/core";
-import { AckEventsParams, EnqueueParams, FrameWriter, Methods, type InitializeParams, type SessionEvent } from "@starling/protocol";
+import { AckEventsParams, EnqueueParams, FrameReader, FrameWriter, Methods, type InitializeParams, type SessionEvent } from "@starling/protocol";
 import { EventPump } from "./event-pump.js";
 import { createLogger } from "./logger.js";
 import { parseParams } from "./rpc-errors.js";
@@ -106,7 +106,7 @@ export async function warmUpTurns(init: InitializeParams): Promise<void> {
   const log = createLogger("info", {}, () => undefined);
   const input = new PassThrough();
   const output = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const connection = createMessageConnection(new StreamMessageReader(input), new FrameWriter(output));
+  const connection = createMessageConnection(new FrameReader(input), new FrameWriter(output));
 
   const completed: number[] = [];
   let waiter: { turns: number; resolve: () => void; reject: (err: Error) => void } | null = null;
