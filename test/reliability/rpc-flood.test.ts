@@ -118,4 +118,39 @@ describe("JSON-RPC frames at volume", () => {
     expect(raw.child.exitCode, "the worker is still running").toBeNull();
     expect(rssMb(raw.child.pid!), "resident memory (MB)").toBeLessThan(HEAP_MB + 200);
   }, 120_000);
+
+  it("a client that stops reading stdout: the worker stops reading requests instead of buffering answers without bound, and answers all once read", async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    const raw = rawWorker(dir);
+    ctx.onTestFinished(() => raw.close());
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    await raw.next((m) => m["id"] === 1);
+    const big = "b".repeat(512 * 1024);
+    raw.send({ jsonrpc: "2.0", id: 2, method: "session/enqueue", params: { messageId: "big", kind: "user", message: { role: "user", content: [{ type: "text", text: big }] } } });
+    // The message is in the history once its turn ended (this raw worker has no model key: the turn fails).
+    await raw.next((m) => m["method"] === "session/event" && /^turn_(completed|failed)$/.test((m["params"] as { event: { type: string } }).event.type), 30_000);
+    const before = rssMb(raw.child.pid!);
+
+    // Each answer is the 512 kB message: 300 of them are 150 MB the client does not read.
+    raw.child.stdout.pause();
+    const ids = Array.from({ length: 300 }, (_, k) => 100 + k);
+    for (const id of ids) {
+      raw.send({ jsonrpc: "2.0", id, method: "session/query", params: { view: "message_detail", index: 0 } });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const grown = rssMb(raw.child.pid!) - before;
+    expect(grown, "worker memory growth (MB) while its stdout is not read").toBeLessThan(80);
+
+    // Catching up, the held requests run a few at a time, not all at once.
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(raw.child.pid!) - before)), 10);
+    raw.child.stdout.resume();
+    await raw.next((m) => m["id"] === ids.at(-1), 30_000);
+    clearInterval(sampler);
+    expect(peak, "worker memory growth (MB) while the client catches up").toBeLessThan(80);
+    const answered = new Set(raw.received.filter((m) => "result" in m).map((m) => m["id"]));
+    expect(ids.filter((id) => !answered.has(id)), "every query answered").toEqual([]);
+    expect(raw.child.exitCode).toBeNull();
+  }, 90_000);
 });

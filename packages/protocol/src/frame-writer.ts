@@ -9,14 +9,34 @@ import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-
  * under a semaphore: two syscalls and two ticks per message, which was ~12 % of the host's CPU at
  * one conversation (issue #8). Stream writes keep their order, so no semaphore is needed.
  */
+/**
+ * Told when the frames the reader has not taken yet pass `limitBytes` (`true`) and when they are all
+ * taken, or the stream failed or closed (`false`). Node buffers a stream's writes without limit.
+ */
+export interface BacklogWatch {
+  limitBytes: number;
+  onChange(backlogged: boolean): void;
+}
+
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
   private corked = false;
   private errors = 0;
+  private backlogged = false;
 
-  constructor(private readonly stream: Writable) {
+  constructor(
+    private readonly stream: Writable,
+    private readonly backlog?: BacklogWatch,
+  ) {
     super();
-    stream.on("error", (err: Error) => this.fireError(err));
-    stream.on("close", () => this.fireClose());
+    stream.on("error", (err: Error) => {
+      this.backlogCleared();
+      this.fireError(err);
+    });
+    stream.on("close", () => {
+      this.backlogCleared();
+      this.fireClose();
+    });
+    stream.on("drain", () => this.backlogCleared());
   }
 
   write(msg: Message): Promise<void> {
@@ -36,12 +56,23 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
         this.stream.uncork();
       });
     }
-    return new Promise((resolve) => {
+    const written = new Promise<void>((resolve) => {
       this.stream.write(frame, (err) => {
         if (err) void this.failed(err, msg);
         resolve();
       });
     });
+    if (this.backlog && !this.backlogged && this.stream.writableLength > this.backlog.limitBytes) {
+      this.backlogged = true;
+      this.backlog.onChange(true);
+    }
+    return written;
+  }
+
+  private backlogCleared(): void {
+    if (!this.backlogged) return;
+    this.backlogged = false;
+    this.backlog?.onChange(false);
   }
 
   /**

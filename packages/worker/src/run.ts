@@ -5,13 +5,31 @@ import { createMessageConnection, Message, type ResponseMessage } from "vscode-j
 import { ErrorCodes, FrameReader, FrameWriter } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
+import { RequestGate } from "./request-gate.js";
 import { WorkerServer } from "./server.js";
+
+const STDOUT_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
   const reader = new FrameReader(process.stdin);
-  const writer = new FrameWriter(process.stdout);
+  // A client that does not read stdout would make the worker buffer its answers without bound: past
+  // STDOUT_BACKLOG_BYTES unread, requests wait and stdin is not read until the client catches up.
+  const gate = new RequestGate();
+  const writer = new FrameWriter(process.stdout, {
+    limitBytes: STDOUT_BACKLOG_BYTES,
+    onChange: (backlogged) => {
+      if (backlogged) {
+        log.warn({ unreadBytes: process.stdout.writableLength }, "the client is not reading stdout; requests wait until it does");
+        gate.close();
+        process.stdin.pause();
+      } else {
+        process.stdin.resume();
+        gate.open();
+      }
+    },
+  });
   const connection = createMessageConnection(
     reader,
     writer,
@@ -26,7 +44,8 @@ export function runWorker(): void {
       // gets JSON-RPC's Invalid Request error, with the frame's id when it has a usable one.
       messageStrategy: {
         handleMessage: (message, next) => {
-          if (Message.isRequest(message) || Message.isNotification(message) || Message.isResponse(message)) return next(message);
+          if (Message.isRequest(message)) return gate.pass(() => next(message));
+          if (Message.isNotification(message) || Message.isResponse(message)) return next(message);
           const raw = message as { id?: unknown };
           const id = typeof raw.id === "string" || typeof raw.id === "number" ? raw.id : null;
           log.warn({ id }, "invalid request skipped");
