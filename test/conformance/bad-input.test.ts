@@ -78,6 +78,20 @@ describe.concurrent("bad input", () => {
     expect(raw.child.exitCode).toBeNull();
   });
 
+  it("params given as an array (by position) get -32602 saying params must be an object", async (ctx) => {
+    const { dir, initParams } = await newEnv(ctx);
+    const raw = rawWorker(dir);
+    ctx.onTestFinished(() => raw.close());
+    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+    await raw.next((m) => m["id"] === 1);
+    raw.send({ jsonrpc: "2.0", id: 2, method: "session/query", params: [{ view: "live_state" }] });
+    expect(await raw.next((m) => m["id"] === 2)).toMatchObject({
+      error: { code: ErrorCodes.InvalidParams, message: expect.stringMatching(/params must be an object/), data: { name: "InvalidParams" } },
+    });
+    raw.send({ jsonrpc: "2.0", id: 3, method: "session/query", params: { view: "live_state" } });
+    expect(await raw.next((m) => m["id"] === 3)).toMatchObject({ result: { view: "live_state" } });
+  });
+
   it("a request before initialize is refused with -32002 and the worker can still be initialized", async (ctx) => {
     const env = await newEnv(ctx);
     const w = env.launch();

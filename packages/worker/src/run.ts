@@ -10,6 +10,18 @@ import { WorkerServer } from "./server.js";
 
 const STDOUT_BACKLOG_BYTES = 8 * 1024 * 1024;
 
+function byPositionRefused(id: ResponseMessage["id"], method: string): ResponseMessage {
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: {
+      code: ErrorCodes.InvalidParams,
+      message: `${method}: invalid params: params must be an object (by name), not an array`,
+      data: { name: "InvalidParams" },
+    },
+  };
+}
+
 export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
@@ -44,7 +56,11 @@ export function runWorker(): void {
       // gets JSON-RPC's Invalid Request error, with the frame's id when it has a usable one.
       messageStrategy: {
         handleMessage: (message, next) => {
-          if (Message.isRequest(message)) return gate.pass(() => next(message));
+          if (Message.isRequest(message)) {
+            // vscode-jsonrpc would spread an array over the handler's arguments: [{…}] would pass as {…}.
+            if (Array.isArray(message.params)) return void writer.write(byPositionRefused(message.id, message.method));
+            return gate.pass(() => next(message));
+          }
           if (Message.isNotification(message) || Message.isResponse(message)) return next(message);
           const raw = message as { id?: unknown };
           const id = typeof raw.id === "string" || typeof raw.id === "number" ? raw.id : null;
