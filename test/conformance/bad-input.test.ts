@@ -4,7 +4,7 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, sessionFolderName, WorkerRequestError, type WorkerClient } from "@starling/protocol";
-import { newEnv, rawWorker, userMessage } from "./harness.js";
+import { initializedRawWorker, newEnv, rawWorker, userMessage } from "./harness.js";
 
 async function rpcError(p: Promise<unknown>): Promise<WorkerRequestError> {
   const err = await p.then(
@@ -42,11 +42,7 @@ describe.concurrent("bad input", () => {
   });
 
   it("a frame without Content-Length, or with a wrong one, gets a parse error and the frames after it are answered", async (ctx) => {
-    const { dir, initParams } = await newEnv(ctx);
-    const raw = rawWorker(dir);
-    ctx.onTestFinished(() => raw.close());
-    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
-    expect(await raw.next((m) => m["id"] === 1)).toMatchObject({ result: { protocolVersion: 1 } });
+    const raw = await initializedRawWorker(ctx);
     const query = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "session/query", params: { view: "live_state" } });
 
     raw.writeRaw(`Content-Type: application/json\r\n\r\n${query(2)}`);
@@ -79,11 +75,7 @@ describe.concurrent("bad input", () => {
   });
 
   it("params given as an array (by position) get -32602 saying params must be an object", async (ctx) => {
-    const { dir, initParams } = await newEnv(ctx);
-    const raw = rawWorker(dir);
-    ctx.onTestFinished(() => raw.close());
-    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
-    await raw.next((m) => m["id"] === 1);
+    const raw = await initializedRawWorker(ctx);
     raw.send({ jsonrpc: "2.0", id: 2, method: "session/query", params: [{ view: "live_state" }] });
     expect(await raw.next((m) => m["id"] === 2)).toMatchObject({
       error: { code: ErrorCodes.InvalidParams, message: expect.stringMatching(/params must be an object/), data: { name: "InvalidParams" } },

@@ -348,6 +348,16 @@ export interface RawFrameWorker {
   close(): Promise<void>;
 }
 
+/** A raw worker on a new test env, initialized with request id 1 (it is closed when the test ends). */
+export async function initializedRawWorker(ctx: { onTestFinished: (fn: () => Promise<void> | void) => void }): Promise<RawFrameWorker> {
+  const { dir, initParams } = await newEnv(ctx);
+  const raw = rawWorker(dir);
+  ctx.onTestFinished(() => raw.close());
+  raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
+  await raw.next((m) => m["id"] === 1);
+  return raw;
+}
+
 export function rawWorker(workspace: string): RawFrameWorker {
   const child = spawn(process.execPath, [WORKER_MAIN], {
     cwd: workspace,

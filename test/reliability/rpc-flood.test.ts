@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes } from "@starling/protocol";
-import { newEnv, rawWorker } from "../conformance/harness.js";
+import { initializedRawWorker, newEnv, rawWorker } from "../conformance/harness.js";
 
 const ROUNDS = 30;
 const BAD_PER_ROUND = 100;
@@ -120,11 +120,7 @@ describe("JSON-RPC frames at volume", () => {
   }, 120_000);
 
   it("a client that stops reading stdout: the worker stops reading requests instead of buffering answers without bound, and answers all once read", async (ctx) => {
-    const { dir, initParams } = await newEnv(ctx);
-    const raw = rawWorker(dir);
-    ctx.onTestFinished(() => raw.close());
-    raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
-    await raw.next((m) => m["id"] === 1);
+    const raw = await initializedRawWorker(ctx);
     const big = "b".repeat(512 * 1024);
     raw.send({ jsonrpc: "2.0", id: 2, method: "session/enqueue", params: { messageId: "big", kind: "user", message: { role: "user", content: [{ type: "text", text: big }] } } });
     // The message is in the history once its turn ended (this raw worker has no model key: the turn fails).
