@@ -1,6 +1,5 @@
-import { lazyArguments } from "@starling/protocol";
+import { type ConfinedDir, lazyArguments } from "@starling/protocol";
 import { stat } from "node:fs/promises";
-import type { ConfinedDir } from "./confined-dir.js";
 import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";

@@ -1,5 +1,5 @@
 import { loadPicomatch } from "./lazy-deps.js";
-import type { ConfinedDir } from "./confined-dir.js";
+import type { ConfinedDir } from "@starling/protocol";
 import { ToolError } from "./errors.js";
 
 /** Folders glob and grep do not descend into (unless the search starts inside one). */

@@ -1,7 +1,7 @@
 import { constants, readlinkSync } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readlink, realpath, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { ConfinedDir } from "./confined-dir.js";
+import { ConfinedDir } from "@starling/protocol";
 import { hasCode } from "./errors.js";
 import { ToolError } from "./errors.js";
 

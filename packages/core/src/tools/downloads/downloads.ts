@@ -3,7 +3,7 @@ import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ConfinedDir } from "../confined-dir.js";
+import type { ConfinedDir } from "@starling/protocol";
 import { ToolError } from "../errors.js";
 import type { WorkspacePaths } from "../workspace-paths.js";
 import { BlockedAddressError, type AddressPolicy } from "../web/address-policy.js";

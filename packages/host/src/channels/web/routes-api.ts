@@ -1,5 +1,6 @@
-import { closeSync, constants, createReadStream, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, relative, sep } from "node:path";
+import { createReadStream, readdirSync, realpathSync, statSync } from "node:fs";
+import { relative, sep } from "node:path";
+import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
@@ -7,6 +8,7 @@ import { HttpError } from "./http-error.js";
 import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
+import { uploadTooLarge, writeUpload } from "./workspace-upload.js";
 
 type IdParams = { id: string };
 
@@ -102,25 +104,29 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
       .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(createReadStream(file));
   });
-  app.post<{ Params: IdParams }>("/api/conversations/:id/workspace/file", { bodyLimit: UPLOAD_LIMIT_BYTES }, async (req, reply) => {
-    const conversation = await convs.get(req.params.id);
-    const { path } = parse(PathQuery, req.query, "query");
-    if (path === ".") throw new HttpError(400, "invalid_request", "path: name the file to write (…/workspace/file?path=notes/a.txt)", "path");
-    const target = convs.workspaceFile(conversation, path, false);
-    // .starling/ holds the session's own database and process ledger: a write there could break the session.
-    if (relative(convs.workspaceDir(conversation), target).split(sep)[0] === ".starling") {
-      throw new HttpError(403, "forbidden_path", `path: "${path}" is inside .starling/, the session's own state; write somewhere else in the workspace`, "path");
-    }
-    if (!Buffer.isBuffer(req.body)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
-    if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new HttpError(400, "invalid_path", `path: "${path}" is a folder; name a file in it`, "path");
-    mkdirSync(dirname(target), { recursive: true });
-    // O_NOFOLLOW: a symlink put there since the check is not followed out of the workspace.
-    const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
-    try {
-      writeFileSync(fd, req.body);
-    } finally {
-      closeSync(fd);
-    }
-    return reply.code(201).send({ path: relative(convs.workspaceDir(conversation), target), size: req.body.length });
+  // Uploads in a scope of their own, where any body comes as a stream: written to disk as it arrives.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
+    scope.post<{ Params: IdParams }>("/api/conversations/:id/workspace/file", async (req, reply) => {
+      const conversation = await convs.get(req.params.id);
+      const { path } = parse(PathQuery, req.query, "query");
+      if (path === ".") throw new HttpError(400, "invalid_request", "path: name the file to write (…/workspace/file?path=notes/a.txt)", "path");
+      const target = convs.workspaceFile(conversation, path, false);
+      const root = realpathSync(convs.workspaceDir(conversation));
+      // .starling/ holds the session's own database and process ledger: a write there could break the session.
+      if (relative(root, target).split(sep)[0] === ".starling") {
+        throw new HttpError(403, "forbidden_path", `path: "${path}" is inside .starling/, the session's own state; write somewhere else in the workspace`, "path");
+      }
+      if (!(req.body instanceof Readable)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
+      if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new HttpError(400, "invalid_path", `path: "${path}" is a folder; name a file in it`, "path");
+      if (Number(req.headers["content-length"]) > UPLOAD_LIMIT_BYTES) {
+        // Refused before a byte is read: the connection closes after the answer instead of reading the rest.
+        reply.header("connection", "close");
+        throw uploadTooLarge(UPLOAD_LIMIT_BYTES, `${req.headers["content-length"]} bytes`);
+      }
+      const size = await writeUpload({ root, target, path, body: req.body, limit: UPLOAD_LIMIT_BYTES });
+      return reply.code(201).send({ path: relative(root, target), size });
+    });
   });
 }

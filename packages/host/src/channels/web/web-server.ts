@@ -43,7 +43,8 @@ export function createWebServer(token: string, log: pino.Logger): FastifyInstanc
     log.error({ url: req.url, error: err.message }, "web request failed");
     return sendError(reply, req.url, 500, "internal_error", "the server failed to handle this request; see the host log");
   });
-  // Uploads: raw bytes (any content type other than JSON).
+  // Other content types are read (within the JSON limit) so a JSON route can answer 415 naming the type;
+  // uploads have a scope of their own that streams the body to disk (routes-api.ts).
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: WEB_BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
   return app;
 }

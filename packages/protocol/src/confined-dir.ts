@@ -59,9 +59,9 @@ export class ConfinedDir {
     }
   }
 
-  /** The file `name`, opened with `flags` plus O_NOFOLLOW (a symlink there fails with ELOOP). */
-  openFile(name: string, flags: number): Promise<FileHandle> {
-    return open(this.entry(name), flags | constants.O_NOFOLLOW);
+  /** The file `name`, opened with `flags` plus O_NOFOLLOW (a symlink there fails with ELOOP); `mode` for a file it creates. */
+  openFile(name: string, flags: number, mode?: number): Promise<FileHandle> {
+    return open(this.entry(name), flags | constants.O_NOFOLLOW, mode);
   }
 
   close(): void {
