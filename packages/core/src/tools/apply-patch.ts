@@ -7,6 +7,7 @@ import { hasCode, ToolError } from "./errors.js";
 import { jsdiff, loadJsdiff } from "./lazy-deps.js";
 import { type FilePatch, parseFilePatches } from "./patch-parse.js";
 import { remoteAnswers, type RemoteWrite } from "./remote/answers.js";
+import { readForEdit } from "./whole-file.js";
 import type { ResolvedPath } from "./workspace-paths.js";
 
 export const applyPatchParameters = lazyArguments(() => z.object({
@@ -139,7 +140,7 @@ class Plan {
     }
     try {
       if ((await stat(target.abs)).isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-      content = (await this.ctx.paths.readFile(target.abs)).toString("utf8");
+      content = await readForEdit(this.ctx.paths, target);
     } catch (error) {
       if (!hasCode(error, "ENOENT", "ENOTDIR")) throw error;
       content = null;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { defineTool, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
+import { readForEdit } from "./whole-file.js";
 
 export const editParameters = lazyArguments(() => z.object({
   path: z.string().describe("File to edit: relative to the workspace, or an absolute path inside it."),
@@ -35,7 +36,7 @@ export const editTool = defineTool({
     const target = await ctx.paths.resolve(args.path, { write: true });
     const info = await stat(target.abs);
     if (info.isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file.`);
-    const edit = replaceText((await ctx.paths.readFile(target.abs)).toString("utf8"), args, target.display);
+    const edit = replaceText(await readForEdit(ctx.paths, target), args, target.display);
     await ctx.paths.writeFile(target.abs, edit.updated);
     return editResult(target.display, edit);
   },

@@ -6,12 +6,11 @@ import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
 import { remoteAnswers } from "./remote/answers.js";
+import { WHOLE_FILE_BYTES } from "./whole-file.js";
 
 export const DEFAULT_READ_LINES = 200;
 export const MAX_READ_LINES = 2_000;
 export const MAX_LINE_CHARS = 2_000;
-/** Files larger than this are streamed line by line instead of read whole (and not UTF-8 checked). */
-const WHOLE_READ_BYTES = 8 * 1024 * 1024;
 
 export const fileReadParameters = lazyArguments(() => z.object({
   file_path: z.string().describe("File to read: relative to the workspace, or an absolute path inside it."),
@@ -42,7 +41,7 @@ export const fileReadTool = defineTool({
   async execute(args, ctx) {
     if (ctx.remote) {
       const start = Math.max(1, args.offset ?? 1);
-      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES, clip: MAX_LINE_CHARS }, remoteAnswers().ReadAnswer, ctx.signal);
+      const window = await ctx.remote.op("read", { path: args.file_path, start, limit: args.limit ?? DEFAULT_READ_LINES, clip: MAX_LINE_CHARS, whole: WHOLE_FILE_BYTES }, remoteAnswers().ReadAnswer, ctx.signal);
       return readResult(window.display, start, window);
     }
     const target = await ctx.paths.resolve(args.file_path);
@@ -50,7 +49,7 @@ export const fileReadTool = defineTool({
     if (info.isDirectory()) throw new ToolError("failed", `${target.display} is a directory, not a file; use ls or glob to list it.`);
     const start = Math.max(1, args.offset ?? 1);
     const limit = args.limit ?? DEFAULT_READ_LINES;
-    const window = info.size <= WHOLE_READ_BYTES ? await readWhole(ctx, target.abs, target.display, start, limit) : await readStreamed(ctx, target.abs, start, limit, ctx.signal);
+    const window = info.size <= WHOLE_FILE_BYTES ? await readWhole(ctx, target.abs, target.display, start, limit) : await readStreamed(ctx, target.abs, start, limit, ctx.signal);
     return readResult(target.display, start, window);
   },
 });

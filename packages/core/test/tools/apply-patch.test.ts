@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmod, cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, makeHarness } from "./helpers.js";
@@ -27,6 +27,20 @@ describe("apply_patch", () => {
     expect(result.isError).toBe(false);
     expect(result.content).toContain("M a.txt (+1 -2)");
     expect(await read("a.txt")).toBe(`${changed.join("\n")}\n`);
+  });
+
+  it("refuses a file over 8 MB before reading it, and changes no file of the patch", async () => {
+    await writeFile(join(h.workspace, "small.txt"), "one\n");
+    const log = join(h.workspace, "big.log");
+    await writeFile(log, "needle\n");
+    await truncate(log, 2 * 1024 ** 3); // sparse: 2 GB that take no disk
+    const patch = "--- a/small.txt\n+++ b/small.txt\n@@ -1 +1 @@\n-one\n+two\n--- a/big.log\n+++ b/big.log\n@@ -1 +1 @@\n-needle\n+pin\n";
+    const result = await h.call("apply_patch", { patch });
+    expect(result).toMatchObject({ isError: true, details: { kind: "failed" } });
+    expect(result.content).toContain("big.log is 2147483648 bytes; edit and apply_patch take files up to 8 MB (8388608 bytes). Nothing was changed.");
+    expect(result.content).toContain("use shell (e.g. sed -i, or patch with the diff)");
+    expect(await read("small.txt")).toBe("one\n");
+    expect((await stat(log)).size).toBe(2 * 1024 ** 3);
   });
 
   it("applies a multi-file git diff with create, delete, modify, rename and mode change", async () => {

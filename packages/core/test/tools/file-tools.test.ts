@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, makeHarness } from "./helpers.js";
@@ -104,6 +104,29 @@ describe("file tools", () => {
       const result = await h.call("edit", { path: "win.txt", old_text: "a\nb", new_text: "A\nB" });
       expect(result.isError).toBe(false);
       expect(await readFile(join(h.workspace, "win.txt"), "utf8")).toBe("A\r\nB\r\nc\r\n");
+    });
+
+    it("refuses a file over 8 MB before reading it, naming its size, the limit and what to use instead", async () => {
+      const log = join(h.workspace, "big.log");
+      await writeFile(log, "needle\n");
+      await truncate(log, 2 * 1024 ** 3); // sparse: 2 GB that take no disk
+      const result = await h.call("edit", { path: "big.log", old_text: "needle", new_text: "pin" });
+      expect(result).toMatchObject({ isError: true, details: { kind: "failed" } });
+      expect(result.content).toContain(
+        "big.log is 2147483648 bytes; edit and apply_patch take files up to 8 MB (8388608 bytes). Nothing was changed. " +
+          "To change it, use shell (e.g. sed -i, or patch with the diff); file_read with offset and limit reads any part of it.",
+      );
+      expect((await stat(log)).size).toBe(2 * 1024 ** 3);
+      const head = Buffer.alloc(7);
+      const file = await open(log);
+      await file.read(head, 0, 7, 0);
+      await file.close();
+      expect(head.toString()).toBe("needle\n");
+      // The limit itself: 8 MB is edited, one byte more is not.
+      await truncate(log, 8 * 1024 * 1024);
+      expect((await h.call("edit", { path: "big.log", old_text: "needle", new_text: "pin___" })).isError).toBe(false);
+      await truncate(log, 8 * 1024 * 1024 + 1);
+      expect((await h.call("edit", { path: "big.log", old_text: "pin___", new_text: "needle" })).content).toContain("big.log is 8388609 bytes");
     });
 
     it("requires new_text", async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "../../src/tools/remote/helper-script.js";
 import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
 import { checkReachable, runSsh } from "../../src/tools/remote/ssh.js";
+import { WHOLE_FILE_BYTES } from "../../src/tools/whole-file.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
 
@@ -91,7 +92,8 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     // One 20 MB line, then a CRLF line: the helper's answer must stay small (it used to carry the
     // whole line, so a remote file with a 1 GB line took gigabytes of worker memory).
     writeFileSync(join(root, "oneline.txt"), `${"y".repeat(20_000_000)}\nshort\r\n`);
-    const answer = spawnSync("python3", ["-c", HELPER_SCRIPT], { input: JSON.stringify({ op: "read", root, path: "oneline.txt", start: 1, limit: 10, clip: 2_000 }), maxBuffer: 1 << 30 });
+    const answer = spawnSync("python3", ["-c", HELPER_SCRIPT], { input: JSON.stringify({ op: "read", root, path: "oneline.txt", start: 1, limit: 10, clip: 2_000, whole: WHOLE_FILE_BYTES }), maxBuffer: 1 << 30 });
+    expect(JSON.parse(answer.stdout.toString()).ok).toBe(true);
     expect(answer.stdout.length).toBeLessThan(10_000);
     const result = await fixed.call("file_read", { file_path: "oneline.txt" });
     expect(result.content).toBe(`oneline.txt (lines 1-2 of 2)\n1: ${"y".repeat(2_000)}… [19998000 more characters]\n2: short`);

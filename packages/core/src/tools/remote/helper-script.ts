@@ -52,7 +52,7 @@ def op_read(req):
     abs_, disp = resolve(req, req["path"]); must_exist(abs_, disp)
     if os.path.isdir(abs_): raise Err("failed", "%s is a directory, not a file; use ls or glob to list it." % disp)
     start, limit, clip = req["start"], req["limit"], req.get("clip", 2000)
-    if os.path.getsize(abs_) > 8 * 1024 * 1024:
+    if os.path.getsize(abs_) > req["whole"]:
         # Large files are streamed (and not UTF-8 checked), as locally; a line is read in 64 KiB
         # pieces and only its first clip characters are kept, so no line is ever held whole.
         total, window, cut = 0, [], []

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { ToolErrorKind } from "../types.js";
+import { tooLargeToEdit, WHOLE_FILE_BYTES } from "../whole-file.js";
 import { remoteAnswers } from "./answers.js";
 import { HELPER_SCRIPT } from "./helper-script.js";
 import { checkReachable, runSsh, shQuote, sshArgs, sshEnv, unreachable } from "./ssh.js";
@@ -10,9 +11,6 @@ const HelperAnswer = z.union([
   z.object({ ok: z.literal(true) }).passthrough(),
   z.object({ ok: z.literal(false), kind: z.string(), message: z.string() }),
 ]);
-
-/** Largest remote file edit and apply_patch read whole (local file_read reads files up to this size whole too). */
-export const MAX_REMOTE_EDIT_BYTES = 8 * 1024 * 1024;
 
 const KINDS: readonly ToolErrorKind[] = ["invalid_arguments", "unknown_tool", "path_escape", "not_found", "failed", "aborted"];
 
@@ -64,13 +62,11 @@ export class RemoteWorkspace {
 
   /**
    * The whole text of a file for edit and apply_patch (`null`: it does not exist); a file over
-   * MAX_REMOTE_EDIT_BYTES is refused on the remote side before it is read.
+   * WHOLE_FILE_BYTES is refused on the remote side before it is read.
    */
   async readText(target: { abs: string; display: string }, signal: AbortSignal): Promise<string | null> {
-    const tooLarge =
-      `${target.display} is {size} bytes; edit and apply_patch over ssh take files up to ${MAX_REMOTE_EDIT_BYTES / 1024 / 1024} MB (${MAX_REMOTE_EDIT_BYTES} bytes). ` +
-      `Nothing was changed. To change it, use shell on ${this.alias} (e.g. sed -i, or patch with the diff); file_read with offset and limit reads any part of it.`;
-    const answer = await this.op("read_texts", { paths: [target.abs], max: MAX_REMOTE_EDIT_BYTES, too_large: tooLarge }, remoteAnswers().TextsAnswer, signal);
+    const tooLarge = tooLargeToEdit(target.display, "{size}", this.alias);
+    const answer = await this.op("read_texts", { paths: [target.abs], max: WHOLE_FILE_BYTES, too_large: tooLarge }, remoteAnswers().TextsAnswer, signal);
     return answer.texts[0] ?? null;
   }
 
