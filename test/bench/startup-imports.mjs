@@ -11,7 +11,6 @@ const core = from("packages/core");
 
 const steps = [
   ["vscode-jsonrpc/node.js", worker],
-  ["pino", worker],
   ["zod", protocol],
   ["@starling/protocol", worker],
   ["xstate", core],

@@ -17,8 +17,11 @@ export function newTagScope(): string {
   return randomBytes(6).toString("hex");
 }
 
-/** Reused for every read: a scan of /proc reads one environment per process (~3x faster than readFileSync). */
-const chunk = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Reused for every read: a scan of /proc reads one environment per process (~3x faster than readFileSync).
+ * Made on the first scan, not at load: the worker's start-up snapshot would carry it into every worker.
+ */
+let reusable: Buffer | undefined;
 
 /** The tag of a live process of this user, or null (none, not readable, a zombie, gone). */
 export function processTag(pid: number): string | null {
@@ -27,6 +30,7 @@ export function processTag(pid: number): string | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
+    const chunk = (reusable ??= Buffer.allocUnsafe(64 * 1024));
     const n = readSync(fd, chunk, 0, chunk.length, 0);
     environ = n < chunk.length ? chunk.subarray(0, n) : readFileSync(path);
   } catch {
