@@ -1,0 +1,78 @@
+// What an agent starts outside its shell's process group (`setsid -f`, a daemon) does not outlive the
+// session: /new and a host shutdown (SIGTERM) stop it, and it is still gone 2 s later (checked in /proc).
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { afterTool, lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
+import { processesMatching } from "./host-harness.js";
+
+const DAEMON = "sleep 319"; // an unusual number, to find it in `ps`
+
+/** The daemon: leaves the shell's process group and session, writes its pid, and lives on after the command ends. */
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  const file = /into (\S+\.pid)/.exec(ask)?.[1];
+  if (!file) return { text: "ok" };
+  if (afterTool(req)) return { text: "daemon started" };
+  const command = `setsid -f sh -c 'echo $$ > ${file}; exec ${DAEMON}'; while [ ! -s ${file} ]; do sleep 0.05; done; echo started`;
+  return { toolCalls: [{ name: "shell", arguments: { command, wait_ms: 10_000 } }] };
+}
+
+/** Alive and not a zombie (an orphan's zombie stays until its reaper gets to it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+const chats = { renew: privateChat(1301, "Renew"), shutdown: privateChat(1302, "Shutdown") };
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+
+afterAll(async () => {
+  for (const pid of processesMatching(DAEMON)) process.kill(pid, "SIGKILL");
+  await e2e?.close();
+});
+
+/** The daemon whose working directory holds `file` with its pid. */
+function daemonPid(file: string): number {
+  const found = processesMatching(DAEMON).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cwd/${file}`, "utf8").trim() === String(pid);
+    } catch {
+      return false;
+    }
+  });
+  return found ?? 0;
+}
+
+describe("processes that leave their group", () => {
+  it("/new stops a setsid daemon the old session started; it is still gone 2 s later", async () => {
+    expect(await e2e.ask(chats.renew, "start it into renew.pid", { timeoutMs: 30_000 })).toBe("daemon started");
+    const pid = daemonPid("renew.pid");
+    expect(pid).toBeGreaterThan(0);
+    expect(running(pid)).toBe(true);
+    expect(await e2e.ask(chats.renew, "/new")).toMatch(/^Started a fresh session/);
+    await e2e.until(() => !running(pid), "the daemon to be gone", 5_000);
+    await sleep(2000);
+    expect(running(pid)).toBe(false);
+  });
+
+  it("a host shutdown (SIGTERM) stops a setsid daemon; it is still gone 2 s later", async () => {
+    expect(await e2e.ask(chats.shutdown, "start it into shutdown.pid", { timeoutMs: 30_000 })).toBe("daemon started");
+    const pid = daemonPid("shutdown.pid");
+    expect(pid).toBeGreaterThan(0);
+    expect(await e2e.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+    expect(running(pid)).toBe(false);
+    await sleep(2000);
+    expect(running(pid)).toBe(false);
+    expect(processesMatching(DAEMON).filter(running)).toEqual([]);
+  });
+});
