@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { sseChunk } from "../fakes/openai-server.js";
-import { delay, newEnv, pairingProblems, toolItems, transcript, until, userMessage } from "./harness.js";
+import { delay, newEnv, processGone, pairingProblems, toolItems, transcript, until, userMessage } from "./harness.js";
 
 /** Live (not zombie) processes whose command line contains `needle`. */
 function processesWith(needle: string): number[] {
@@ -12,8 +12,7 @@ function processesWith(needle: string): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0/g, " ");
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      if (cmdline.includes(needle) && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(name));
+      if (cmdline.includes(needle) && !processGone(Number(name))) out.push(Number(name));
     } catch {
       // gone
     }

@@ -6,6 +6,7 @@ import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
 import { processesMatching } from "./host-harness.js";
+import { processGone } from "../conformance/harness.js";
 
 const DAEMON = "sleep 319"; // an unusual number, to find it in `ps`
 
@@ -20,14 +21,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 }
 
 /** Alive and not a zombie (an orphan's zombie stays until its reaper gets to it). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const running = (pid: number): boolean => !processGone(pid);
 
 const chats = { renew: privateChat(1301, "Renew"), shutdown: privateChat(1302, "Shutdown") };
 let e2e: E2E;

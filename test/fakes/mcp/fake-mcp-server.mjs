@@ -1,5 +1,6 @@
 // A small MCP server for tests, built with the SDK's server side (low-level Server, so tests control
 // schemas and list_changed exactly). Every call and cancellation is appended to $MCP_LOG (one JSON per line).
+import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -28,6 +29,10 @@ function toolList(state) {
   for (let i = 0; i < Number(process.env.MCP_BULK_TOOLS ?? 0); i++) {
     const words = `Tool ${i} of the bulk set: looks up records in the inventory by several criteria and returns them. `.repeat(4);
     tools.push({ name: `bulk_${i}`, description: words, inputSchema: obj({ query: { type: "string", description: words }, limit: { type: "number" } }, ["query"]) });
+  }
+  if (process.env.MCP_EXTRA_TOOLS) {
+    tools.push({ name: "daemon", description: "Starts a process in a new session (setsid) that outlives the call; answers its pid", inputSchema: obj({}) });
+    tools.push({ name: "stubborn", description: "Ignores cancellation; answers after 60 s", inputSchema: obj({}) });
   }
   if (state.extra) tools.push({ name: "extra", description: "Added later", inputSchema: obj({}), annotations: { readOnlyHint: true } });
   return tools;
@@ -70,6 +75,14 @@ export function createFakeMcpServer(log = process.env.MCP_LOG) {
         return { content: [{ type: "text", text: "a pixel" }, { type: "image", data: PNG_1X1, mimeType: "image/png" }] };
       case "env_names":
         return text(Object.keys(process.env).sort().join(","));
+      case "daemon": {
+        const child = spawn("sleep", ["600"], { detached: true, stdio: "ignore" });
+        child.unref();
+        return text(String(child.pid));
+      }
+      case "stubborn":
+        await new Promise((resolve) => setTimeout(resolve, 60_000));
+        return text("done at last");
       case "fail":
         return { content: [{ type: "text", text: "the database is locked" }], isError: true };
       case "add_tool":

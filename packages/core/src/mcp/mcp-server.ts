@@ -7,6 +7,7 @@ import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelco
 import type { McpServerSpec, McpServerStatus } from "@starling/protocol";
 import { ToolError } from "../tools/errors.js";
 import type { ProcessLedger } from "../tools/process-ledger.js";
+import { newTagScope, PROCESS_TAG_VAR } from "../tools/process-tag.js";
 import type { ToolProcessLauncher } from "../tools/tool-process.js";
 import { mcpCatalog, type McpCatalogEntry, type McpCatalogResult, type McpListedTool } from "./mcp-catalog.js";
 import type { McpCallResult } from "./mcp-results.js";
@@ -45,6 +46,9 @@ export class McpServerConnection {
   private failures = 0;
   private lastFailureAt = 0;
   private closed = false;
+  /** Every start of a stdio server gets `<scope>.<n>` as its PROCESS_TAG_VAR (process-tag.ts). */
+  private readonly tagScope = newTagScope();
+  private launches = 0;
 
   constructor(private readonly options: McpServerOptions) {}
 
@@ -187,7 +191,10 @@ export class McpServerConnection {
     const env: Record<string, string> = { ...spec.env };
     for (const [variable, secretName] of Object.entries(spec.secretEnv)) env[variable] = this.requireSecret(secretName);
     const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(workspace, spec.cwd)) : workspace;
-    return new ChildStdioTransport(launcher.command([spec.command, ...spec.args], cwd, env), this.options.ledger);
+    // The tag finds what the server starts outside its process group (setsid, daemons) when it is stopped.
+    const tag = { scope: this.tagScope, tag: `${this.tagScope}.${++this.launches}` };
+    env[PROCESS_TAG_VAR] = tag.tag;
+    return new ChildStdioTransport(launcher.command([spec.command, ...spec.args], cwd, env), this.options.ledger, tag);
   }
 
   private requireSecret(name: string): string {

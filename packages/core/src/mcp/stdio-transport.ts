@@ -4,11 +4,15 @@ import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ProcessLedger } from "../tools/process-ledger.js";
 import { signalGroup } from "../tools/process-group.js";
+import { stopTagged } from "../tools/process-tag.js";
 import type { ToolCommand } from "../tools/tool-process.js";
 
 const STDERR_TAIL_CHARS = 2000;
 /** After the server process exits, how long its output may still be read before the pipes are dropped. */
 const EXIT_DRAIN_MS = 500;
+/** SIGTERM → SIGKILL grace for what the server started outside its group, and the /proc scan interval meanwhile. */
+const TAGGED_GRACE_MS = 1000;
+const TAGGED_POLL_MS = 20;
 /**
  * The longest line (one JSON-RPC message) a stdio server may write. A result with an image or audio
  * carries it as base64 (4/3 of its size), so 16 MB leaves room for a ~12 MB file, more than the model
@@ -22,7 +26,10 @@ export const MCP_MAX_LINE_BYTES = 16 * 1024 * 1024;
  * MCP over a child's stdin/stdout, started exactly as given (ToolProcessLauncher's command: allowlisted
  * environment, bwrap in bubblewrap mode). The SDK's own StdioClientTransport adds variables from the
  * worker's environment and leaves the process group alive, so Starling uses this one: the server runs in
- * its own process group, killed whole on close; its stderr is kept (a tail) for error messages.
+ * its own process group, killed whole on close; its stderr is kept (a tail) for error messages. With a
+ * `tag` (its PROCESS_TAG_VAR, already in the command's environment), what it started outside its group
+ * (`setsid`, a daemon) is stopped with it too: on close and when the server exits. A cancelled call
+ * does not stop anything: the server outlives its calls, and MCP cancellation tells it to stop the call.
  */
 export class ChildStdioTransport implements Transport {
   onclose?: () => void;
@@ -34,10 +41,11 @@ export class ChildStdioTransport implements Transport {
   private exit: string | null = null;
   private broken: string | null = null;
 
-  /** `ledger` remembers the process group, so a worker started after a `kill -9` of this one stops it. */
+  /** `ledger` remembers the process group and tag scope, so a worker started after a `kill -9` of this one stops them. */
   constructor(
     private readonly command: ToolCommand,
     private readonly ledger?: ProcessLedger,
+    private readonly tag?: { scope: string; tag: string },
   ) {}
 
   /** The last lines the server wrote to stderr. */
@@ -75,7 +83,7 @@ export class ChildStdioTransport implements Transport {
         this.onerror?.(error);
       });
       child.once("spawn", () => {
-        if (child.pid) this.ledger?.record(child.pid);
+        if (child.pid) this.ledger?.record(child.pid, this.tag?.scope);
         resolve();
       });
       // The server is gone when its process exits, not when its pipes close: a child it started (same
@@ -92,6 +100,7 @@ export class ChildStdioTransport implements Transport {
       child.once("exit", (code, signal) => {
         this.exit = signal ? `signal ${signal}` : `exit code ${code}`;
         signalGroup(child.pid, "SIGKILL");
+        void this.stopTagged();
         const timer = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -146,9 +155,15 @@ export class ChildStdioTransport implements Transport {
     child.stdin?.end();
     signalGroup(child.pid, "SIGTERM");
     const timer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), 1000);
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]);
+    await Promise.all([Promise.race([closed, new Promise((r) => setTimeout(r, 3000).unref())]), this.stopTagged()]);
     clearTimeout(timer);
     this.lines.clear();
+  }
+
+  /** Stops every process carrying this server's tag (what left its group); nothing without a tag. */
+  private async stopTagged(): Promise<void> {
+    const own = this.tag?.tag;
+    if (own) await stopTagged((tag) => tag === own, TAGGED_GRACE_MS, TAGGED_POLL_MS);
   }
 }
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRedactor, McpServerSpec, type McpServerSpecInput } from "@starling/protocol";
 import { McpTools } from "../../src/mcp/mcp-tools.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
-import type { Harness } from "../tools/helpers.js";
+import { type Harness, processAlive } from "../tools/helpers.js";
 
 const FAKES = resolve(fileURLToPath(import.meta.url), "../../../../../test/fakes/mcp");
 const STDIO_SERVER = join(FAKES, "stdio-server.mjs");
@@ -67,6 +67,11 @@ async function setup(spec: Partial<McpServerSpecInput> & Pick<McpServerSpecInput
       ? readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string; tool: string; pid: number })
       : [];
   return { harness: h, tools: mcp, events };
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("MCP tools over stdio", () => {
@@ -141,6 +146,40 @@ describe("MCP tools over stdio", () => {
     expect(result).toMatchObject({ isError: true, details: expect.objectContaining({ kind: "aborted" }) });
     while (!events().some((e) => e.event === "cancelled")) await new Promise((r) => setTimeout(r, 20));
     expect(events().filter((e) => e.event === "cancelled").map((e) => e.tool)).toEqual(["slow"]);
+  });
+
+  it("an aborted turn does not wait for a server that ignores the cancellation", async () => {
+    const { harness, events } = await setup({ transport: "stdio", env: { MCP_EXTRA_TOOLS: "1" } });
+    const controller = new AbortController();
+    const running = harness.call("mcp__fake__stubborn", {}, controller.signal);
+    await until(() => events().some((e) => e.event === "call" && e.tool === "stubborn"), 5000);
+    const aborted = Date.now();
+    controller.abort();
+    expect(await running).toMatchObject({ isError: true, details: expect.objectContaining({ kind: "aborted" }) });
+    expect(Date.now() - aborted).toBeLessThan(500);
+    expect(await harness.call("mcp__fake__echo", { text: "next" })).toMatchObject({ content: "echo: next" });
+  });
+
+  it("what the server started in a new session (setsid) is stopped with the server when the session ends", async () => {
+    const { harness } = await setup({ transport: "stdio", env: { MCP_EXTRA_TOOLS: "1" } });
+    const pid = Number((await harness.call("mcp__fake__daemon", {})).content);
+    expect(pid).toBeGreaterThan(0);
+    expect(processAlive(pid)).toBe(true);
+    // A daemon of the server is the server's business between calls: a cancelled call leaves it alone.
+    await harness.runtime.dispose();
+    await until(() => !processAlive(pid), 3000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processAlive(pid)).toBe(false);
+  });
+
+  it("after a worker's kill -9, the next worker of the session stops what the server started in a new session", async () => {
+    const { harness } = await setup({ transport: "stdio", env: { MCP_EXTRA_TOOLS: "1" } });
+    const pid = Number((await harness.call("mcp__fake__daemon", {})).content);
+    expect(processAlive(pid)).toBe(true);
+    // The next worker of the session (the previous one did not get to stop anything) reaps on start.
+    new McpTools({ servers: {}, workspace: harness.workspace, sessionId: "test.foreground", secrets: { names: [], values: [] }, secretEnv: {} });
+    await until(() => !processAlive(pid), 3000);
+    expect(processAlive(pid)).toBe(false);
   });
 
   it("starts the server from the tool environment plus its env and secrets; results are redacted", async () => {
