@@ -1,7 +1,7 @@
 // Subagents and background agents end to end through the real CLI: a subagent's answer returns to the
 // main agent through subagent_join (and never reaches the chat by itself); a background agent's answer
 // reaches the chat after the foreground turn ended, exactly once, also when the host is killed while
-// it works and restarted; /cancel (and /new) stops a subagent's shell command (the process is gone), also when
+// it works and restarted, and after a /cancel of the turn that started it; /cancel (and /new) stops a subagent's shell command (the process is gone), also when
 // the host is killed right after recording the kill (STARLING_CRASH_AT=agent_kill).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,6 +47,10 @@ function respond(req: RecordedRequest): ScriptedReply {
     const joined = lastToolResult(req);
     return { text: `main heard (${String(joined.status)}): ${String(joined.message ?? joined.error)}` };
   }
+  if (ask.includes("background, then sleep")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "start_background_agent", arguments: { task: "write the report" } }] };
+    return { toolCalls: [{ name: "shell", arguments: { command: "sleep 300", wait_ms: 240_000 } }] };
+  }
   if (ask.includes("in the background")) {
     if (!afterTool(req)) return { toolCalls: [{ name: "start_background_agent", arguments: { task: "write the report" } }] };
     return { text: `started ${String(lastToolResult(req).agent_id)}; answering now` };
@@ -62,6 +66,7 @@ const chats = {
   crash: privateChat(1104, "Cancel crash"),
   fresh: privateChat(1105, "New"),
   joinRestart: privateChat(1106, "Join restart"),
+  cancelBackground: privateChat(1107, "Cancel background"),
 };
 
 beforeAll(async () => {
@@ -114,6 +119,18 @@ describe("subagents and background agents end to end", () => {
     expect(reply).toBe("Cancelled the running turn. Stopped its subagent (subagent_0001). Send /continue to resume it.");
     await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
     expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
+  }, 60_000);
+
+  it("/cancel stops the foreground turn but not the background agent it started: the reply says so, and its answer still arrives", async () => {
+    ensureHost();
+    const chat = chats.cancelBackground;
+    e2e.send(chat, "start it in the background, then sleep");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Background task") && r.aborted === false), "the background agent's model call", 30_000);
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("background, then sleep") && afterTool(r)), "the foreground's shell command", 30_000);
+    const reply = await e2e.ask(chat, "/cancel");
+    expect(reply).toMatch(/^Cancelled the running turn\. Background agent background_\d{4} goes on \(it answers here when done\)\. Send \/continue to resume it\.$/);
+    const answer = await e2e.waitText(chat.id, /the report is ready/, 30_000);
+    expect(answer.text).toMatch(/^🤖 background_\d{4}\n\nbackground says: the report is ready$/);
   }, 60_000);
 
   it("/new stops the archived session's subagents and their shell commands; they answer nobody and hold no place", async () => {

@@ -41,6 +41,17 @@ export async function cancelSubagents(service: ConversationService, conversation
   return stopped;
 }
 
+/** What /cancel says of the conversation's running background agents, which it leaves running ("" when none). */
+export function backgroundAgentsNote(service: ConversationService, conversation: ConversationRecord): string {
+  const ids = conversationAgents(service.store, conversation.id)
+    .filter((a) => a.kind === "background" && a.status === "running")
+    .map((a) => a.agent_id);
+  if (!ids.length) return "";
+  return ids.length === 1
+    ? ` Background agent ${ids[0]} goes on (it answers here when done).`
+    : ` Background agents ${ids.join(", ")} go on (they answer here when done).`;
+}
+
 const RECENT_FINISHED = 3;
 
 /** /status: running agents with where they are, then the last few finished ones. */

@@ -11,7 +11,7 @@ import { archiveSessionData, conversationDir } from "./workspace.js";
 import { cronCommand } from "../cron/cron-command.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
 
-import { agentStatusLines, cancelSubagents } from "../agents/agent-control.js";
+import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 import { RETRYING_KEPT, WORKER_START_FAILED } from "../sessions/supervisor.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
@@ -64,11 +64,12 @@ export async function runCommand(
       // The turn's subagents stop with it (their shell commands too); background agents go on.
       const stopped = await cancelSubagents(service, conversation);
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
-      if (!result.accepted && agents) return { text: agents.trim() };
-      if (result.accepted) return { text: `Cancelled the running turn.${agents} Send /continue to resume it.` };
+      const background = backgroundAgentsNote(service, conversation);
+      if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };
+      if (result.accepted) return { text: `Cancelled the running turn.${agents}${background} Send /continue to resume it.` };
       // Also what a /cancel re-delivered after a restart hears, when the first delivery's cancel went through.
       const waiting = await unfinishedTurnNote(service, conversation);
-      return { text: `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.${waiting}` };
+      return { text: `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.${waiting}${background}` };
     }
     case "continue": {
       const result = await supervisor.continue(sessionId);
