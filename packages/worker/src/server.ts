@@ -123,6 +123,7 @@ export class WorkerServer {
           log: this.log,
           coordinate: (action, payload, signal, ids) => coordinate(action, payload, signal, ids),
           askCredentials: createCredentialsAsker(this.connection),
+          onStoreFailed: (err) => this.crash(err),
           onEvent: (entry) => {
             this.pump.push(entry);
             this.idleGc.activity();

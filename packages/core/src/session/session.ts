@@ -50,6 +50,8 @@ export interface SessionOptions {
   coordinate: CoordinateFn;
   /** Receives every event after it is stored, in seq order. */
   onEvent: (entry: OutboxEntry) => void;
+  /** The journal can no longer be trusted by this process (WriteError.fatal): the worker exits so a new one reloads it. */
+  onStoreFailed?: (error: unknown) => void;
   env?: NodeJS.ProcessEnv;
   /** Overrides for tests and embedders; by default the catalog tools and the configured provider. */
   tools?: SessionTools;
@@ -104,10 +106,11 @@ export class Session {
     const provider = options.provider ?? createProvider(init.model, secrets.providerEnv, providerOptions);
     const store = options.store ?? (await SessionStore.open(init.dataDir ?? defaultDataDir(init)));
     store.onEvent(options.onEvent);
-    store.onWriteError(({ point, attempt, willRetry, delayMs, err }) => {
+    store.onWriteError(({ point, attempt, willRetry, delayMs, err, fatal }) => {
       const fields = { point, attempt, err: err instanceof Error ? err.message : String(err) };
       if (willRetry) options.log.warn({ ...fields, delayMs }, "a session database write failed; retrying");
       else options.log.error(fields, "a session database write failed; giving up on this write");
+      if (fatal) options.onStoreFailed?.(err);
     });
     const toolset = sessionToolOptions(init, secrets.providerEnv, providerOptions);
     // The MCP client (and its SDK) is loaded only by sessions that have MCP servers.

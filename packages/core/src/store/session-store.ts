@@ -124,13 +124,18 @@ interface MirrorSnapshot {
 
 export type EventListener = (entry: OutboxEntry) => void;
 
-/** A failed batch write: `willRetry` says whether it is tried again after `delayMs`. */
+/**
+ * A failed batch write: `willRetry` says whether it is tried again after `delayMs`. `fatal`: the
+ * database was reopened after a write error and holds a batch this process was told had failed, so
+ * its memory no longer matches the journal; the store refuses every later write (restart the process).
+ */
 export interface WriteError {
   point: CommitPoint | null;
   attempt: number;
   willRetry: boolean;
   delayMs: number;
   err: unknown;
+  fatal?: boolean;
 }
 export type WriteErrorListener = (failure: WriteError) => void;
 
@@ -141,6 +146,19 @@ export interface WriteRetryPolicy {
 }
 /** 4 attempts over ~0.7 s: a transient disk error is ridden out before any turn fails because of it. */
 export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { attempts: 4, initialDelayMs: 100 };
+
+/**
+ * LevelDB's own I/O error (disk full, EIO). After one, that database object is not written again: a
+ * write cut off in its log leaves a partial record, and on the next open LevelDB drops the rest of that
+ * log block, taking writes acknowledged after it (seen on a full tmpfs); a failed compaction makes
+ * every later write fail. Reopening replays the log up to the cut and starts a new one.
+ */
+function isLevelIoError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "LEVEL_IO_ERROR";
+}
+
+/** The store's memory no longer matches its journal (see WriteError.fatal). */
+class StoreDivergedError extends Error {}
 
 /** `build` itself threw (a bug or a refused operation): never retried, the mirror is put back. */
 class BuildError extends Error {
@@ -169,41 +187,37 @@ export class SessionStore {
   private closing = false;
   private listener: EventListener = () => undefined;
   private writeErrorListener: WriteErrorListener = () => undefined;
+  /** A write failed with LevelDB's I/O error: the database is reopened before the next write. */
+  private reopenNeeded = false;
+  private diverged: Error | null = null;
+  /** The counters as last stored (every batch stores them): after a reopen the journal must hold exactly these. */
+  private storedMeta: SessionMeta | undefined;
 
   private constructor(
-    private readonly db: SessionDb,
+    private db: SessionDb,
     private readonly retry: WriteRetryPolicy,
+    private readonly reopen: (() => Promise<SessionDb>) | null = null,
   ) {}
 
   static async open(dir: string, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
     // mkdirSync returns the first folder it made: a session folder made just now holds no journal to
     // read (the reads of `load` cost a new session's worker ~3 ms of CPU at start).
     const fresh = mkdirSync(dir, { recursive: true }) !== undefined;
-    // The journal is read once, at open, into memory (`load`): LevelDB's block cache has nothing to serve
-    // afterwards, and a 512 kB memtable instead of 4 MB keeps a long session's worker small.
-    const db = new Level<string, unknown>(dir, { valueEncoding: "json", cacheSize: 256 << 10, writeBufferSize: 512 << 10 });
-    try {
-      await db.open();
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      // Only LevelDB's own lock error means another process: a read-only or full disk fails on the
-      // LOCK file too ("IO error: …/LOCK: Read-only file system"), which is not a second worker.
-      if (cause?.code === "LEVEL_LOCKED") throw new StoreLockedError(dir, err);
-      throw new Error(`cannot open the session database ${dir}: ${cause?.message ?? (err as Error).message}`, { cause: err });
-    }
-    const direct = directBatches(db);
-    return fresh ? new SessionStore(direct, retry) : SessionStore.openOn(direct, retry);
+    const reopen = () => openLevel(dir);
+    const direct = await reopen();
+    return fresh ? new SessionStore(direct, retry, reopen) : SessionStore.openOn(direct, retry, reopen);
   }
 
   /** A store on an opened database (`open` above for the session's LevelDB; `memory-level` for one that keeps nothing). */
-  static async openOn(db: SessionDb, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
-    const store = new SessionStore(db, retry);
+  static async openOn(db: SessionDb, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY, reopen: (() => Promise<SessionDb>) | null = null): Promise<SessionStore> {
+    const store = new SessionStore(db, retry, reopen);
     await store.load();
     return store;
   }
 
   private async load(): Promise<void> {
     const meta = (await this.db.get(Keys.meta)) as SessionMeta | undefined;
+    this.storedMeta = meta;
     if (meta) this.meta = meta;
     this.compaction = ((await this.db.get(Keys.compaction)) as CompactionRecord | undefined) ?? null;
     for await (const value of this.db.values({ ...prefixRange(Keys.messagePrefix), fillCache: false })) {
@@ -251,13 +265,17 @@ export class SessionStore {
     const run = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
+          if (this.diverged) throw this.diverged;
+          if (this.reopenNeeded) await this.reopenDb();
           return await this.attempt(point, build);
         } catch (err) {
           if (err instanceof BuildError) throw err.cause;
-          // A closed database will not get better: only write errors are tried again.
-          const willRetry = attempt < this.retry.attempts && this.db.status === "open";
+          if (isLevelIoError(err) && this.reopen) this.reopenNeeded = true;
+          const fatal = err instanceof StoreDivergedError;
+          // A closed database will not get better: only write errors (and reopens after one) are tried again.
+          const willRetry = !fatal && attempt < this.retry.attempts && (this.db.status === "open" || this.reopenNeeded);
           const delayMs = this.retry.initialDelayMs * 2 ** (attempt - 1);
-          this.writeErrorListener({ point, attempt, willRetry, delayMs, err });
+          this.writeErrorListener({ point, attempt, willRetry, delayMs, err, ...(fatal ? { fatal } : {}) });
           if (!willRetry) throw err;
           await new Promise((resolve) => setTimeout(resolve, delayMs));
         }
@@ -285,7 +303,8 @@ export class SessionStore {
       for (const entry of tx.events) this.listener(entry);
       return out;
     }
-    const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: { ...this.meta } }];
+    const meta = { ...this.meta };
+    const batch = [...tx.ops, { type: "put" as const, key: Keys.meta, value: meta }];
     try {
       if (point) failPoint(point);
       await this.db.batch(batch, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
@@ -295,10 +314,27 @@ export class SessionStore {
       throw err;
     }
     this.metaUnstored = false;
+    this.storedMeta = meta;
     if (point) crashPoint(point);
     for (const op of tx.ops) if (op.type === "put" && op.key.startsWith(Keys.inboxPrefix)) this.inbox.add(op.key.slice(Keys.inboxPrefix.length));
     for (const entry of tx.events) this.listener(entry);
     return out;
+  }
+
+  /**
+   * Closes the database that failed a write and opens it again (LevelDB replays its log up to the cut).
+   * Fails while the disk is still full; the write is then tried again later. If the journal's counters
+   * are not the ones last stored, a write reported as failed did reach it: memory and journal diverged.
+   */
+  private async reopenDb(): Promise<void> {
+    if (this.db.status === "open") await this.db.close().catch(() => undefined);
+    this.db = await this.reopen!();
+    const stored = await this.db.get(Keys.meta);
+    this.reopenNeeded = false;
+    if (JSON.stringify(stored) !== JSON.stringify(this.storedMeta)) {
+      this.diverged = new StoreDivergedError("the session database holds a write this worker saw fail; its memory no longer matches the journal: restart the worker");
+      throw this.diverged;
+    }
   }
 
   private snapshot(): MirrorSnapshot {
@@ -360,7 +396,24 @@ export class SessionStore {
   async close(): Promise<void> {
     this.closing = true;
     await this.chain;
-    if (this.metaUnstored && this.db.status === "open") await this.db.put(Keys.meta, { ...this.meta });
+    if (this.metaUnstored && this.db.status === "open" && !this.reopenNeeded && !this.diverged) await this.db.put(Keys.meta, { ...this.meta });
     await this.db.close();
   }
+}
+
+/** Opens the session's LevelDB with the options the store is tuned for. */
+async function openLevel(dir: string): Promise<SessionDb> {
+  // The journal is read once, at open, into memory (`load`): LevelDB's block cache has nothing to serve
+  // afterwards, and a 512 kB memtable instead of 4 MB keeps a long session's worker small.
+  const db = new Level<string, unknown>(dir, { valueEncoding: "json", cacheSize: 256 << 10, writeBufferSize: 512 << 10 });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    // Only LevelDB's own lock error means another process: a read-only or full disk fails on the
+    // LOCK file too ("IO error: …/LOCK: Read-only file system"), which is not a second worker.
+    if (cause?.code === "LEVEL_LOCKED") throw new StoreLockedError(dir, err);
+    throw new Error(`cannot open the session database ${dir}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+  }
+  return directBatches(db);
 }
