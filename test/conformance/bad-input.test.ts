@@ -193,4 +193,26 @@ describe.concurrent("bad input", () => {
     expect(err.message).toMatch(asRoot ? /Read-only file system/ : /Permission denied/);
     expect(err.message).toContain(db);
   });
+
+  it("a request id reused while the first request with it is in flight is refused, and the first is answered", async (ctx) => {
+    const raw = await initializedRawWorker(ctx);
+    const frame = (body: unknown) => {
+      const text = JSON.stringify(body);
+      return `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+    };
+    const enqueue = (messageId: string) => ({ jsonrpc: "2.0", id: 7, method: "session/enqueue", params: userMessage(messageId, messageId) });
+    // One write: the second arrives before the first is handled.
+    raw.writeRaw(frame(enqueue("first")) + frame(enqueue("second")));
+    const answers = [await raw.next((m) => m["id"] === 7), await raw.next((m) => m["id"] === 7)];
+    expect(answers).toContainEqual(expect.objectContaining({ result: { accepted: true, duplicate: false } }));
+    expect(answers).toContainEqual(
+      expect.objectContaining({ error: expect.objectContaining({ code: ErrorCodes.InvalidRequest, message: expect.stringMatching(/request id 7 is already in use/) }) }),
+    );
+    raw.send({ jsonrpc: "2.0", id: 8, method: "session/query", params: { view: "transcript_page", source: "all", offset: 0, limit: 10 } });
+    const page = (await raw.next((m) => m["id"] === 8)) as { result: { messages: { messageId?: string }[] } };
+    expect(page.result.messages.filter((m) => m.messageId).map((m) => m.messageId)).toEqual(["first"]);
+    // Once answered, the id is free again.
+    raw.send(enqueue("third"));
+    expect(await raw.next((m) => m["id"] === 7)).toMatchObject({ result: { accepted: true, duplicate: false } });
+  });
 });

@@ -5,10 +5,23 @@ import { createMessageConnection, Message, type ResponseMessage } from "vscode-j
 import { ErrorCodes, FrameReader, FrameWriter } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
+import { InFlightIds } from "./in-flight-ids.js";
 import { RequestGate } from "./request-gate.js";
 import { WorkerServer } from "./server.js";
 
 const STDOUT_BACKLOG_BYTES = 8 * 1024 * 1024;
+
+function idReused(id: string | number, method: string): ResponseMessage {
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: {
+      code: ErrorCodes.InvalidRequest,
+      message: `${method}: request id ${JSON.stringify(id)} is already in use by a request not yet answered; use a new id for every request`,
+      data: { name: "InvalidRequest" },
+    },
+  };
+}
 
 function byPositionRefused(id: ResponseMessage["id"], method: string): ResponseMessage {
   return {
@@ -42,6 +55,22 @@ export function runWorker(): void {
       }
     },
   });
+  // A reused id is refused as the frame is read: vscode-jsonrpc's queue (keyed by id) would drop the
+  // earlier request before any message strategy sees it. Every response written frees its id; the
+  // worker's own refusals go out through writeFrame.
+  const inFlight = new InFlightIds();
+  const writeFrame = writer.write.bind(writer);
+  writer.write = (message) => {
+    inFlight.written(message);
+    return writeFrame(message);
+  };
+  const listen = reader.listen.bind(reader);
+  reader.listen = (callback) =>
+    listen((message) => {
+      if (!Message.isRequest(message) || message.id === null || inFlight.claim(message.id)) return callback(message);
+      log.warn({ id: message.id, method: message.method }, "request id already in flight; refused");
+      void writeFrame(idReused(message.id, message.method));
+    });
   const connection = createMessageConnection(
     reader,
     writer,
