@@ -149,4 +149,28 @@ describe("JSON-RPC frames at volume", () => {
     expect(ids.filter((id) => !answered.has(id)), "every query answered").toEqual([]);
     expect(raw.child.exitCode).toBeNull();
   }, 90_000);
+
+  it("a frame over the worker's size limit is skipped without being held: a parse error naming the limit, the next request answered", async (ctx) => {
+    const raw = await initializedRawWorker(ctx);
+    const before = rssMb(raw.child.pid!);
+    // A valid notification of 200 MB, written in 1 MB pieces as the pipe takes them.
+    const piece = Buffer.alloc(1024 * 1024, "z");
+    const head = '{"jsonrpc":"2.0","method":"host/huge","params":{"s":"';
+    const tail = '"}}';
+    const pieces = 200;
+    raw.writeRaw(`Content-Length: ${head.length + pieces * piece.length + tail.length}\r\n\r\n${head}`);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(raw.child.pid!) - before)), 10);
+    for (let k = 0; k < pieces; k++) {
+      if (!raw.child.stdin.write(piece)) await new Promise((r) => raw.child.stdin.once("drain", r));
+    }
+    raw.writeRaw(tail);
+    raw.send({ jsonrpc: "2.0", id: 2, method: "session/query", params: { view: "live_state" } });
+    const error = await raw.next((m) => m["id"] === null, 30_000);
+    expect(error).toMatchObject({ error: { code: ErrorCodes.ParseError, message: expect.stringMatching(/over the limit of 67108864 bytes/) } });
+    expect(await raw.next((m) => m["id"] === 2, 30_000)).toMatchObject({ result: { view: "live_state" } });
+    clearInterval(sampler);
+    expect(peak, "worker memory growth (MB) while the frame streamed in").toBeLessThan(60);
+    expect(raw.child.exitCode).toBeNull();
+  }, 60_000);
 });

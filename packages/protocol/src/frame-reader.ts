@@ -5,6 +5,12 @@ const HEADER_END = Buffer.from("\r\n\r\n", "ascii");
 /** Longer without an end of header is stray bytes (real headers are under 100 bytes). */
 const MAX_HEADER_BYTES = 64 * 1024;
 const HEADER_TAIL_BYTES = 256;
+/**
+ * The largest frame body a worker reads (64 MiB). The Starling host sends attachments as `file://` URIs
+ * and message text of at most 1 MB (web; Telegram's 4096 characters); this leaves room for a `data:`
+ * URL of a ~45 MB file from another client. A bigger frame is skipped as it streams in.
+ */
+export const WORKER_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads JSON-RPC frames (`Content-Length` header + UTF-8 JSON body) and hands each to the connection
@@ -20,9 +26,15 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   /** Body length of the frame being read, once its header was parsed. */
   private bodyLength = -1;
   private callback: DataCallback | null = null;
+  /** Bytes of an oversized frame's body still to be dropped as they arrive. */
+  private skipping = 0;
   framesRead = 0;
 
-  constructor(private readonly stream: Readable) {
+  /** `maxBodyBytes`: a frame with a longer body is skipped unread, with an error (default: no limit). */
+  constructor(
+    private readonly stream: Readable,
+    private readonly maxBodyBytes = Infinity,
+  ) {
     super();
   }
 
@@ -43,10 +55,29 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   }
 
   private onData(chunk: Buffer): void {
+    if (this.skipping > 0) {
+      if (chunk.byteLength <= this.skipping) {
+        this.skipping -= chunk.byteLength;
+        return;
+      }
+      chunk = chunk.subarray(this.skipping);
+      this.skipping = 0;
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
     for (;;) {
       if (this.bodyLength < 0 && !this.readHeader()) return;
+      if (this.bodyLength > this.maxBodyBytes) {
+        this.fireError(
+          new Error(`skipped a frame of ${this.bodyLength} bytes: over the limit of ${this.maxBodyBytes} bytes (send files as file:// URIs, not inline)`),
+        );
+        const dropped = Math.min(this.buffered, this.bodyLength);
+        this.take(dropped);
+        this.skipping = this.bodyLength - dropped;
+        this.bodyLength = -1;
+        if (this.skipping > 0) return;
+        continue;
+      }
       if (this.buffered < this.bodyLength) return;
       const body = this.take(this.bodyLength);
       this.bodyLength = -1;

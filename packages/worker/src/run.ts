@@ -2,7 +2,7 @@
 // Called by main.ts (plain start) and by snapshot.ts after a start-up snapshot is deserialised: it
 // creates every fd, handle and timer, so none of them is ever captured in a snapshot.
 import { createMessageConnection, Message, type ResponseMessage } from "vscode-jsonrpc/node.js";
-import { ErrorCodes, FrameReader, FrameWriter } from "@starling/protocol";
+import { ErrorCodes, FrameReader, FrameWriter, WORKER_MAX_FRAME_BYTES } from "@starling/protocol";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
 import { InFlightIds } from "./in-flight-ids.js";
@@ -38,7 +38,7 @@ function byPositionRefused(id: ResponseMessage["id"], method: string): ResponseM
 export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
-  const reader = new FrameReader(process.stdin);
+  const reader = new FrameReader(process.stdin, WORKER_MAX_FRAME_BYTES);
   // A client that does not read stdout would make the worker buffer its answers without bound: past
   // STDOUT_BACKLOG_BYTES unread, requests wait and stdin is not read until the client catches up.
   const gate = new RequestGate();
