@@ -1,8 +1,8 @@
 // Bad input never takes the worker down: every bad request gets a JSON-RPC error and the next valid one an answer.
 import { spawnSync } from "node:child_process";
-import { chmodSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { ErrorCodes, sessionFolderName, WorkerRequestError, type WorkerClient } from "@starling/protocol";
 import { initializedRawWorker, newEnv, rawWorker, userMessage } from "./harness.js";
 
@@ -214,5 +214,46 @@ describe.concurrent("bad input", () => {
     // Once answered, the id is free again.
     raw.send(enqueue("third"));
     expect(await raw.next((m) => m["id"] === 7)).toMatchObject({ result: { accepted: true, duplicate: false } });
+  });
+
+  describe("an initialize workspace the worker cannot use gets InvalidParams naming the problem, and the worker keeps serving", () => {
+    async function refused(ctx: TestContext, workspace: string): Promise<WorkerRequestError> {
+      const env = await newEnv(ctx);
+      const w = env.launch();
+      const err = await rpcError(Promise.race([
+        w.client.initialize(env.initParams({ workspace })),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("initialize got no answer within 5 s")), 5000)),
+      ]));
+      expect(err.code).toBe(ErrorCodes.InvalidParams);
+      // The same worker then takes a usable workspace.
+      expect(await w.client.initialize(env.initParams())).toMatchObject({ protocolVersion: 1 });
+      return err;
+    }
+
+    it("a file", async (ctx) => {
+      const { dir } = await newEnv(ctx);
+      const file = join(dir, "a-file");
+      writeFileSync(file, "x");
+      expect((await refused(ctx, file)).message).toMatch(new RegExp(`${file} is a file, not a folder`));
+    });
+
+    it("a fresh folder on a read-only file system", async (ctx) => {
+      const { dir } = await newEnv(ctx);
+      const ro = join(dir, "ro");
+      mkdirSync(ro);
+      if (process.getuid?.() === 0) {
+        const mount = spawnSync("sh", ["-c", `mount --bind "${ro}" "${ro}" && mount -o remount,bind,ro "${ro}"`], { encoding: "utf8" });
+        if (mount.status !== 0) return ctx.skip(`cannot mount read-only: ${mount.stderr}`);
+        ctx.onTestFinished(() => void spawnSync("umount", [ro]));
+      } else {
+        chmodSync(ro, 0o555);
+        ctx.onTestFinished(() => chmodSync(ro, 0o755));
+      }
+      expect((await refused(ctx, ro)).message).toMatch(new RegExp(`cannot create ${ro}/\\.starling: (read-only file system|permission denied)`));
+    });
+
+    it("a path under /proc", async (ctx) => {
+      expect((await refused(ctx, "/proc/starling-test")).message).toMatch(/cannot create \/proc\/starling-test: \/proc takes no new folders/);
+    });
   });
 });

@@ -12,7 +12,7 @@ export { buildSystemPrompt } from "./prompt/system-prompt.js";
 
 // Store
 export { SessionStore, WORKER_CRASH_POINTS, DEFAULT_WRITE_RETRY, type SessionDb, type CommitPoint, type WriteError, type WriteRetryPolicy } from "./store/session-store.js";
-export { StoreLockedError } from "./store/errors.js";
+export { FolderError, StoreLockedError } from "./store/errors.js";
 export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
 
 // Providers

@@ -115,7 +115,7 @@ export class WorkerServer {
       this.log.warn({ workspace: init.workspace, err: err instanceof Error ? err.message : String(err) }, "cannot change into the workspace");
     }
     try {
-      const { Session, StoreLockedError } = await import("@starling/core");
+      const { FolderError, Session, StoreLockedError } = await import("@starling/core");
       const coordinate = createCoordinator(this.connection, init.coordinateTimeoutMs ?? DEFAULT_COORDINATE_TIMEOUT_MS);
       try {
         this.session = await Session.open({
@@ -131,6 +131,7 @@ export class WorkerServer {
         });
       } catch (err) {
         if (err instanceof StoreLockedError) throw rpcError(ErrorCodes.StoreLocked, "StoreLocked", err.message);
+        if (err instanceof FolderError) throw rpcError(ErrorCodes.InvalidParams, "InvalidParams", `initialize: the session folder ${err.dir} cannot be made: ${err.message}`);
         throw err;
       }
       scrubKeysFromEnviron(init); // the session has read them

@@ -10,3 +10,14 @@ export class StoreLockedError extends Error {
     });
   }
 }
+
+/** The session's folder (in the workspace, or `dataDir`) cannot be made: the message names what is in the way. */
+export class FolderError extends Error {
+  override readonly name = "FolderError";
+  constructor(
+    readonly dir: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}

@@ -1,5 +1,4 @@
 import { Level } from "level";
-import { mkdirSync } from "node:fs";
 import { crashPoint, failPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
 import { Keys, prefixRange } from "./keys.js";
 import {
@@ -12,6 +11,7 @@ import {
   type TurnRecord,
 } from "./records.js";
 import { StoreLockedError } from "./errors.js";
+import { makeFolder } from "./make-folder.js";
 import { directBatches } from "./direct-batch.js";
 
 /** Named commit points (ARCHITECTURE §5.6), defined in the protocol so hosts can list them. */
@@ -200,9 +200,9 @@ export class SessionStore {
   ) {}
 
   static async open(dir: string, retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY): Promise<SessionStore> {
-    // mkdirSync returns the first folder it made: a session folder made just now holds no journal to
-    // read (the reads of `load` cost a new session's worker ~3 ms of CPU at start).
-    const fresh = mkdirSync(dir, { recursive: true }) !== undefined;
+    // A session folder made just now holds no journal to read (the reads of `load` cost a new
+    // session's worker ~3 ms of CPU at start).
+    const fresh = makeFolder(dir);
     const reopen = () => openLevel(dir);
     const direct = await reopen();
     return fresh ? new SessionStore(direct, retry, reopen) : SessionStore.openOn(direct, retry, reopen);
