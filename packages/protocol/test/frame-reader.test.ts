@@ -35,6 +35,22 @@ describe("FrameReader", () => {
     }
   });
 
+  it("a frame over the body limit is skipped, however the bytes are split, and the frames around it arrive", () => {
+    const big = frame({ jsonrpc: "2.0", method: "big", params: { s: "z".repeat(500) } });
+    const all = Buffer.concat([frame(messages[0]), big, frame(messages[1]), frame(messages[2])]);
+    for (const size of [1, 7, 100, all.byteLength]) {
+      const stream = new PassThrough();
+      const reader = new FrameReader(stream, 200);
+      const got: Message[] = [];
+      const errors: string[] = [];
+      reader.onError((err) => errors.push(err.message));
+      reader.listen((m) => got.push(m));
+      for (let at = 0; at < all.byteLength; at += size) stream.write(all.subarray(at, at + size));
+      expect(got).toEqual(messages);
+      expect(errors).toEqual([expect.stringMatching(/^skipped a frame of \d+ bytes: over the limit of 200 bytes/)]);
+    }
+  });
+
   it("a bad frame is reported and the next one still arrives", () => {
     const stream = new PassThrough();
     const { got, errors } = listen(stream);
