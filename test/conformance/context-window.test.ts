@@ -101,6 +101,41 @@ describe.concurrent("the model's context window", () => {
     expect(pairingProblems(current)).toEqual([]);
   });
 
+  it("a restarted worker with a long history and a large MCP toolset compacts before its first request (the window check sees the MCP tools)", async (ctx) => {
+    let window = 1_000_000;
+    const model = windowedModel(() => window);
+    const { fake, start } = await newEnv(ctx, { responder: model });
+    const texts = HISTORY.slice(0, 6);
+    const big = await start({ init: { model: withWindow(fake.url, window) } });
+    for (const [i, text] of texts.entries()) {
+      await big.client.enqueue(userMessage(`h${i}`, text));
+      await ended(big, i + 1);
+    }
+    await big.client.close();
+    // The last request without MCP tools: the history and the built-in tools, well within 85 % of the new window.
+    const withoutMcp = bodyTokens(fake.requests.at(-1)!);
+    window = Math.ceil(withoutMcp / 0.7);
+    const before = fake.requests.length;
+    const w = await start({
+      init: {
+        model: withWindow(fake.url, window),
+        mcpServers: { inv: { transport: "stdio", command: process.execPath, args: [STDIO_MCP], env: { MCP_BULK_TOOLS: "60" }, secretEnv: {}, timeoutSeconds: 30, toolsDeny: [] } },
+      },
+    });
+    await w.client.enqueue(userMessage("after", "and now?"));
+    await ended(w, texts.length + 1);
+    const sent = fake.requests.slice(before);
+    const answered = sent.filter((r) => !isSummaryRequest(r));
+    expect(model.refused.map(bodyTokens), `requests refused as too long (window ${window}, ${withoutMcp} without MCP tools)`).toEqual([]);
+    expect(w.eventsOf("turn_failed")).toEqual([]);
+    expect(w.eventsOf("compacted").length).toBe(1);
+    expect(isSummaryRequest(sent[0]!), "the first request is the summary").toBe(true);
+    expect(((answered[0]?.body["tools"] as unknown[]) ?? []).length).toBeGreaterThan(60);
+    const current = await transcript(w.client, "current");
+    expect(current[0]?.role).toBe("context");
+    expect(pairingProblems(current)).toEqual([]);
+  });
+
   it("a history far longer than the window (model switched to a smaller one) is summarised in pieces that each fit", async (ctx) => {
     let window = 1_000_000;
     const model = windowedModel(() => window);

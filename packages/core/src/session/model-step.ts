@@ -18,9 +18,7 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   if (next.steps > 1 || control.otherPhaseShown) {
     void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "calling_model", step: next.steps });
   }
-  // MCP servers start (first call) or re-list their tools (list_changed) so the model sees the current catalog.
-  await deps.tools.prepare?.(control.modelSignal);
-  if (control.stopped) throw new ProviderError("aborted", "turn stopped while tool servers were prepared");
+  // The tool servers were prepared just before (session machine, `preparing`): the catalog is the one the window check counted.
   const response = await deps.provider.complete(
     {
       system: deps.systemPrompt(),

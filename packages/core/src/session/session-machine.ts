@@ -93,6 +93,11 @@ export const sessionMachine = setup({
         })(),
       ),
     ),
+    /**
+     * MCP servers start (first call) or re-list their tools (list_changed) before the window check, so the
+     * check counts the toolset the request will carry; once per model call, and only when one is made.
+     */
+    prepareTools: fromPromise<void, TurnInput>(({ input }) => input.control.track(input.deps.tools.prepare?.(input.control.modelSignal) ?? Promise.resolve())),
     callModel: fromPromise<ModelStepOutcome, TurnInput>(({ input }) =>
       input.control.track(runModelStep(input.deps, input.turn, input.control)),
     ),
@@ -263,9 +268,24 @@ export const sessionMachine = setup({
               }),
             },
             { guard: "hasPendingCalls", target: "runningTools" },
-            { guard: "shouldCompact", target: "compacting" },
-            { target: "callingModel" },
+            { target: "preparing" },
           ],
+        },
+        preparing: {
+          invoke: {
+            src: "prepareTools",
+            input: turnInput,
+            // A server that cannot start is in its status, not the turn's: the model is called without its tools.
+            onDone: "checkingWindow",
+            onError: {
+              target: "checkingWindow",
+              actions: ({ context, event }) => context.deps.log.warn({ err: String(event.error) }, "preparing the tool servers failed"),
+            },
+          },
+          on: { INPUT: { guard: "interruptingInput", target: "interrupting" }, CANCEL: "cancelling" },
+        },
+        checkingWindow: {
+          always: [{ guard: "shouldCompact", target: "compacting" }, { target: "callingModel" }],
         },
         compacting: {
           invoke: {
