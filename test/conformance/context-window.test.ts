@@ -23,7 +23,8 @@ interface WindowedModel extends Responder {
   hangFromSummary: number | null;
 }
 
-function windowedModel(window: () => number): WindowedModel {
+/** `statesWindow: false`: the refusal does not say how long the window is (only that the request is too long). */
+function windowedModel(window: () => number, statesWindow = true): WindowedModel {
   const refused: RecordedRequest[] = [];
   const summaryOf = new Map<RecordedRequest, string>();
   const model: WindowedModel = Object.assign((req: RecordedRequest): ScriptedReply => {
@@ -34,7 +35,9 @@ function windowedModel(window: () => number): WindowedModel {
         status: 400,
         errorBody: {
           error: {
-            message: `This model's maximum context length is ${window()} tokens. However, your messages resulted in ${tokens} tokens. Please reduce the length of the messages.`,
+            message: statesWindow
+              ? `This model's maximum context length is ${window()} tokens. However, your messages resulted in ${tokens} tokens. Please reduce the length of the messages.`
+              : "Input is too long for requested model.",
             type: "invalid_request_error",
             param: "messages",
             code: "context_length_exceeded",
@@ -167,6 +170,61 @@ describe.concurrent("the model's context window", () => {
       model.summaryOf.get(summaries.at(-1)!)!,
     );
     expect((await transcript(w.client, "all")).length).toBe(2 * texts.length + 2);
+  });
+
+  it("a model without token_max_context: the refusal states the window, the summary pieces fit it at once, and later turns compact before a refusal", async (ctx) => {
+    let window = 1_000_000;
+    const model = windowedModel(() => window);
+    const { fake, start } = await newEnv(ctx, { responder: model });
+    await buildLongHistory(start, fake.url);
+    window = 12_000;
+    const before = fake.requests.length;
+    // No token_max_context: only the provider's refusal says the history is too long (and how long the window is).
+    const w = await start({ init: { model: modelConfig(fake.url) } });
+    await w.client.enqueue(userMessage("after", "and now?"));
+    await ended(w, HISTORY.length + 1);
+    expect(w.eventsOf("turn_failed").map((e) => e.error), "the turn does not fail").toEqual([]);
+    const sent = fake.requests.slice(before);
+    expect(model.refused, "only the first request is refused").toEqual([sent[0]]);
+    const summaries = sent.filter(isSummaryRequest);
+    expect(summaries.length, "the summary came in more than one piece").toBeGreaterThan(1);
+    for (const req of summaries) expect(bodyTokens(req)).toBeLessThanOrEqual(window);
+    const current = await transcript(w.client, "current");
+    expect(current[0]?.role).toBe("context");
+    expect(JSON.stringify(current[0]!.content)).toContain(model.summaryOf.get(summaries.at(-1)!)!);
+
+    // The history grows past the window again: the stated window is remembered, so it compacts before sending.
+    for (let i = 0; i < 5; i++) {
+      await w.client.enqueue(userMessage(`more${i}`, words(8_000, `more ${i}`)));
+      await ended(w, HISTORY.length + 2 + i);
+    }
+    expect(w.eventsOf("turn_failed")).toEqual([]);
+    expect(w.eventsOf("compacted").length).toBeGreaterThan(1);
+    expect(model.refused.length, "requests refused as too long").toBe(1);
+  });
+
+  it("a model without token_max_context whose refusal states no window: the summary is refused too and is made in halved pieces, the turn completes", async (ctx) => {
+    let window = 1_000_000;
+    const model = windowedModel(() => window, false);
+    const { fake, start } = await newEnv(ctx, { responder: model });
+    await buildLongHistory(start, fake.url);
+    window = 12_000;
+    const before = fake.requests.length;
+    const w = await start({ init: { model: modelConfig(fake.url) } });
+    await w.client.enqueue(userMessage("after", "and now?"));
+    await ended(w, HISTORY.length + 1);
+    expect(w.eventsOf("turn_failed").map((e) => e.error), "the turn does not fail").toEqual([]);
+    expect(w.eventsOf("compacted").length).toBe(1);
+    const sent = fake.requests.slice(before);
+    const summaries = sent.filter(isSummaryRequest);
+    const answered = summaries.filter((r) => model.summaryOf.has(r));
+    expect(summaries.filter((r) => model.refused.includes(r)).length, "summary requests refused before the pieces were small enough").toBeGreaterThan(0);
+    expect(answered.length, "the summary came in more than one piece").toBeGreaterThan(1);
+    expect(summaries.length, "summary calls in all").toBeLessThanOrEqual(8);
+    const current = await transcript(w.client, "current");
+    expect(current[0]?.role).toBe("context");
+    expect(JSON.stringify(current[0]!.content)).toContain(model.summaryOf.get(answered.at(-1)!)!);
+    expect(model.refused.includes(sent.at(-1)!), "the last request (the answer) is not refused").toBe(false);
   });
 
   it("STARLING_CRASH_AT=compaction with a summary in pieces: a crash between pieces stores nothing, one after the commit keeps the whole summary", async (ctx) => {

@@ -69,5 +69,16 @@ export function isContextOverflow(err: unknown): boolean {
   return CONTEXT_OVERFLOW.test(err.message);
 }
 
+/**
+ * The window a context-overflow refusal states, when it does (OpenAI and servers copying it: "maximum
+ * context length is 8192 tokens"; Anthropic: "prompt is too long: 210000 tokens > 200000 maximum").
+ */
+export function statedContextWindow(err: unknown): number | null {
+  if (!isContextOverflow(err)) return null;
+  const m = /maximum context length is (\d+)/i.exec((err as ProviderError).message) ?? /too long: \d+ tokens > (\d+) maximum/i.exec((err as ProviderError).message);
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
 const CONTEXT_OVERFLOW =
   /context_length_exceeded|maximum context length|context (?:window|length) (?:of|exceeded|is exceeded)|exceeds? the (?:model's )?context window|prompt is too long|input is too long|too many (?:input )?tokens/i;

@@ -1,5 +1,5 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
-import { isContextOverflow, type ModelProvider } from "../providers/types.js";
+import { isContextOverflow, statedContextWindow, type ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
 import { estimateTokens, heuristicEstimator, tokenEstimatorFor, type TokenEstimator } from "../tokens/estimator.js";
 import { fixedRequestTokens } from "../tokens/request-tokens.js";
@@ -37,9 +37,13 @@ const PRECHECK_SHARE = 0.25;
 /** The same for the window, counted with the system prompt and tools: the heuristic is off by far less than half. */
 const WINDOW_PRECHECK_SHARE = 0.5;
 
-/** The most tokens a request to this model may carry before compacting, or null when its window is not configured. */
-export function requestLimit(model: ModelConfig): number | null {
-  return model.token_max_context ? Math.floor(model.token_max_context * WINDOW_SHARE) : null;
+/**
+ * The most tokens a request to this model may carry before compacting, or null when its window is not
+ * known: `token_max_context`, else the window a refusal stated (`statedWindow`, statedContextWindow).
+ */
+export function requestLimit(model: ModelConfig, statedWindow: number | null = null): number | null {
+  const window = model.token_max_context ?? statedWindow;
+  return window ? Math.floor(window * WINDOW_SHARE) : null;
 }
 
 /**
@@ -58,9 +62,15 @@ function retainedTokens(retainTokens: number | null, limit: number | null, fixed
  * the model's `token_max_context`. Counted by the model's estimator; a context far below both by the
  * cheap heuristic is not tokenized, so small sessions never load a tokenizer.
  */
-export function needsCompaction(store: SessionStore, settings: CompactionSettings | null, model: ModelConfig, frame: RequestFrame): boolean {
+export function needsCompaction(
+  store: SessionStore,
+  settings: CompactionSettings | null,
+  model: ModelConfig,
+  frame: RequestFrame,
+  statedWindow: number | null = null,
+): boolean {
   const threshold = settings && settings.thresholdTokens > 0 ? settings.thresholdTokens : null;
-  const limit = requestLimit(model);
+  const limit = requestLimit(model, statedWindow);
   if (threshold === null && limit === null) return false;
   const context = currentContext(store.messages, store.compaction);
   const cheap = estimateTokens(context, heuristicEstimator);
@@ -89,9 +99,10 @@ export async function compact(
   retainTokens: number | null,
   signal: AbortSignal,
   frame: RequestFrame,
+  statedWindow: number | null = null,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
   const estimator = tokenEstimatorFor(provider.config);
-  const limit = requestLimit(provider.config);
+  const limit = requestLimit(provider.config, statedWindow);
   const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
   const context = currentContext(store.messages, store.compaction);
   const split = compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator);
@@ -115,8 +126,9 @@ export async function compact(
 
 /**
  * The summary of `older`, in as few calls as fit: one request when it fits `limit` (or no window is
- * configured), else pieces. A piece the provider still refuses as too long (the estimate is only an
- * estimate; an unconfigured window) makes the pieces half as big, within MAX_SUMMARY_CALLS calls in all.
+ * known), else pieces. A piece the provider still refuses as too long (the estimate is only an
+ * estimate; an unknown window) makes the pieces fit the window the refusal states, or half as big when it
+ * states none (or pieces of that size were refused already), within MAX_SUMMARY_CALLS calls in all.
  */
 async function summarise(
   older: TranscriptMessage[],
@@ -127,7 +139,8 @@ async function summarise(
 ): Promise<string | null> {
   const frame = estimator.textTokens(SUMMARY_SYSTEM) + estimator.messageTokens(instruction(older.at(-1)!.index, 0));
   const whole = frame + estimateTokens(older, estimator);
-  let budget = limit === null ? whole : Math.max(SUMMARY_ROOM, limit - frame - Math.min(SUMMARY_ROOM, Math.floor(limit / 4)));
+  const budgetFor = (limit: number) => Math.max(SUMMARY_ROOM, limit - frame - Math.min(SUMMARY_ROOM, Math.floor(limit / 4)));
+  let budget = limit === null ? whole : budgetFor(limit);
   let calls = 0;
   for (;;) {
     const plan = planSummary(older, budget, estimator);
@@ -154,7 +167,10 @@ async function summarise(
     } catch (err) {
       if (!isContextOverflow(err) || budget <= SUMMARY_ROOM / 4) throw err;
       // Refused as too long: smaller pieces, from the start (a partial summary is never stored).
-      budget = Math.floor(Math.min(budget, whole) / 2);
+      const halved = Math.floor(Math.min(budget, whole) / 2);
+      const stated = statedContextWindow(err);
+      const fitted = stated === null ? null : budgetFor(Math.floor(stated * WINDOW_SHARE));
+      budget = fitted !== null && fitted < budget ? fitted : halved;
     }
   }
 }

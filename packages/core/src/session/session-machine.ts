@@ -1,6 +1,6 @@
 import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
-import { isContextOverflow } from "../providers/types.js";
+import { isContextOverflow, statedContextWindow } from "../providers/types.js";
 import { compact, needsCompaction, type CompactionSettings, type RequestFrame } from "./compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
@@ -29,6 +29,11 @@ export interface SessionMachineContext {
   cancelReason: string | undefined;
   /** Compactions forced by the provider refusing the current model call as too long (reset when a call succeeds). */
   overflowCompactions: number;
+  /**
+   * The context window a refusal stated, for a model without `token_max_context`: later window checks of
+   * this worker use it, so the provider refuses once, not again whenever the history grows back.
+   */
+  statedWindow: number | null;
 }
 
 interface TurnInput {
@@ -78,14 +83,21 @@ export const sessionMachine = setup({
   actors: {
     beginTurn: fromPromise<TurnRecord | null, SessionDeps>(async ({ input: deps }) => deps.journal.beginTurn((await deps.turnNotice?.()) ?? null)),
     resumeTurn: fromPromise<TurnRecord | null, SessionDeps>(({ input: deps }) => deps.journal.resumeTurn()),
-    compactHistory: fromPromise<unknown, TurnInput & { overflow: number }>(({ input }) =>
+    compactHistory: fromPromise<unknown, TurnInput & { overflow: number; statedWindow: number | null }>(({ input }) =>
       input.control.track(
         (async () => {
           input.control.otherPhaseShown = true;
           const { deps } = input;
           void deps.store.emitEphemeral({ type: "progress", turnId: input.turn.turnId, phase: "compacting" });
           try {
-            await compact(deps.store, deps.provider, retainTokens(deps.compression, input.overflow), input.control.modelSignal, requestFrame(deps));
+            await compact(
+              deps.store,
+              deps.provider,
+              retainTokens(deps.compression, input.overflow),
+              input.control.modelSignal,
+              requestFrame(deps),
+              input.statedWindow,
+            );
           } catch (err) {
             // A failed summary leaves the full history in place; the turn goes on without it.
             if (!input.control.stopped) deps.log.warn({ err: String(err) }, "compaction failed; continuing uncompacted");
@@ -135,7 +147,7 @@ export const sessionMachine = setup({
     startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
     stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= context.deps.stepLimit,
     hasPendingCalls: ({ context }) => context.deps.journal.pendingCalls().length > 0,
-    shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps)),
+    shouldCompact: ({ context: { deps, statedWindow } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps), statedWindow),
     // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
     interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
     /** The provider refused the request as too long: compact (again) and retry, a bounded number of times. */
@@ -179,6 +191,7 @@ export const sessionMachine = setup({
     failure: null,
     cancelReason: undefined,
     overflowCompactions: 0,
+    statedWindow: null,
   }),
   initial: "initializing",
   on: { SHUTDOWN: ".stopping" },
@@ -290,7 +303,7 @@ export const sessionMachine = setup({
         compacting: {
           invoke: {
             src: "compactHistory",
-            input: ({ context }) => ({ ...turnInput({ context }), overflow: context.overflowCompactions }),
+            input: ({ context }) => ({ ...turnInput({ context }), overflow: context.overflowCompactions, statedWindow: context.statedWindow }),
             onDone: "callingModel",
             onError: "callingModel",
           },
@@ -313,7 +326,10 @@ export const sessionMachine = setup({
                 guard: "overflowCanCompact",
                 target: "compacting",
                 actions: [
-                  assign({ overflowCompactions: ({ context }) => context.overflowCompactions + 1 }),
+                  assign({
+                    overflowCompactions: ({ context }) => context.overflowCompactions + 1,
+                    statedWindow: ({ context, event }) => statedContextWindow(event.error) ?? context.statedWindow,
+                  }),
                   ({ context, event }) =>
                     context.deps.log.warn({ err: String(event.error), attempt: context.overflowCompactions }, "the model refused the request as too long; compacting and retrying"),
                 ],
