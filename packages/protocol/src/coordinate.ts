@@ -60,7 +60,9 @@ const scheduleShape = {
 };
 const optionalTaskShape = {
   cron_year: text("cron_year").optional().describe("Optional year field (e.g. `2030`); omit for every year."),
-  timezone: text("timezone").optional().describe("IANA time zone such as `Europe/Berlin`; default: the host's zone."),
+  timezone: text("timezone").optional().describe(
+    "IANA time zone such as `Europe/Berlin`; default: the host's zone. Times are wall-clock times there: on a daylight-saving night a time the clocks skip (02:30 when 02:00 jumps to 03:00) runs once at the jump's end (03:00), a time that comes twice runs once, the first time.",
+  ),
   enabled: z.boolean().optional().describe("false keeps the task but stops it firing (default true)."),
   model: text("model").optional().describe("Chat model alias to run the task with; default: the conversation's model."),
 };
