@@ -77,6 +77,24 @@ async function buildLongHistory(start: TestEnv["start"], url: string): Promise<v
   await big.client.close();
 }
 
+/**
+ * A long history built with a big window, then a worker whose model has no `token_max_context` (only the
+ * provider's refusal says the history is too long) and a window of `window` tokens answering one message.
+ */
+async function unconfiguredAfterLongHistory(ctx: Parameters<typeof newEnv>[0], statesWindow: boolean, window: number) {
+  let current = 1_000_000;
+  const model = windowedModel(() => current, statesWindow);
+  const { fake, start } = await newEnv(ctx, { responder: model });
+  await buildLongHistory(start, fake.url);
+  current = window;
+  const before = fake.requests.length;
+  const w = await start({ init: { model: modelConfig(fake.url) } });
+  await w.client.enqueue(userMessage("after", "and now?"));
+  await ended(w, HISTORY.length + 1);
+  expect(w.eventsOf("turn_failed").map((e) => e.error), "the turn does not fail").toEqual([]);
+  return { model, w, sent: fake.requests.slice(before) };
+}
+
 describe.concurrent("the model's context window", () => {
   it("a session with a large MCP toolset compacts before the provider refuses the request, not after", async (ctx) => {
     const WINDOW = 20_000;
@@ -173,18 +191,8 @@ describe.concurrent("the model's context window", () => {
   });
 
   it("a model without token_max_context: the refusal states the window, the summary pieces fit it at once, and later turns compact before a refusal", async (ctx) => {
-    let window = 1_000_000;
-    const model = windowedModel(() => window);
-    const { fake, start } = await newEnv(ctx, { responder: model });
-    await buildLongHistory(start, fake.url);
-    window = 12_000;
-    const before = fake.requests.length;
-    // No token_max_context: only the provider's refusal says the history is too long (and how long the window is).
-    const w = await start({ init: { model: modelConfig(fake.url) } });
-    await w.client.enqueue(userMessage("after", "and now?"));
-    await ended(w, HISTORY.length + 1);
-    expect(w.eventsOf("turn_failed").map((e) => e.error), "the turn does not fail").toEqual([]);
-    const sent = fake.requests.slice(before);
+    const window = 12_000;
+    const { model, w, sent } = await unconfiguredAfterLongHistory(ctx, true, window);
     expect(model.refused, "only the first request is refused").toEqual([sent[0]]);
     const summaries = sent.filter(isSummaryRequest);
     expect(summaries.length, "the summary came in more than one piece").toBeGreaterThan(1);
@@ -204,18 +212,8 @@ describe.concurrent("the model's context window", () => {
   });
 
   it("a model without token_max_context whose refusal states no window: the summary is refused too and is made in halved pieces, the turn completes", async (ctx) => {
-    let window = 1_000_000;
-    const model = windowedModel(() => window, false);
-    const { fake, start } = await newEnv(ctx, { responder: model });
-    await buildLongHistory(start, fake.url);
-    window = 12_000;
-    const before = fake.requests.length;
-    const w = await start({ init: { model: modelConfig(fake.url) } });
-    await w.client.enqueue(userMessage("after", "and now?"));
-    await ended(w, HISTORY.length + 1);
-    expect(w.eventsOf("turn_failed").map((e) => e.error), "the turn does not fail").toEqual([]);
+    const { model, w, sent } = await unconfiguredAfterLongHistory(ctx, false, 12_000);
     expect(w.eventsOf("compacted").length).toBe(1);
-    const sent = fake.requests.slice(before);
     const summaries = sent.filter(isSummaryRequest);
     const answered = summaries.filter((r) => model.summaryOf.has(r));
     expect(summaries.filter((r) => model.refused.includes(r)).length, "summary requests refused before the pieces were small enough").toBeGreaterThan(0);
