@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
 import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
 import { createProvider, ProviderError } from "../../src/providers/index.js";
-import { isContextOverflow } from "../../src/providers/types.js";
+import { isContextOverflow, statedContextWindow } from "../../src/providers/types.js";
 import { createModelConfig, createRequest, ENV, rejection, signal, TEST_KEY } from "./helpers.js";
 
 const closers: Array<() => Promise<void>> = [];
@@ -33,6 +33,7 @@ describe("isContextOverflow", () => {
     const err = await rejection(createProvider(createModelConfig(fake.url), ENV).complete(createRequest(), { signal: signal() }));
     expect(err.kind).toBe("bad_request");
     expect(isContextOverflow(err)).toBe(true);
+    expect(statedContextWindow(err), "the window the refusal states").toBe(128000);
   });
 
   it("Anthropic: HTTP 400 invalid_request_error 'prompt is too long'", async () => {
@@ -49,6 +50,7 @@ describe("isContextOverflow", () => {
     const model = createModelConfig(fake.url, { provider_type: "claude_code", model_name: "claude-sonnet-4-5" });
     const err = await rejection(createProvider(model, ENV).complete(createRequest(), { signal: signal() }));
     expect(isContextOverflow(err)).toBe(true);
+    expect(statedContextWindow(err), "the window the refusal states").toBe(200000);
   });
 
   it("the Responses API wording, and not other refusals", () => {
@@ -56,5 +58,7 @@ describe("isContextOverflow", () => {
     expect(isContextOverflow(new ProviderError("bad_request", "HTTP 400: Invalid schema for function 'shell'"))).toBe(false);
     expect(isContextOverflow(new ProviderError("rate_limited", "Request too large for gpt-4o: Limit 30000, Requested 41000 tokens per min (TPM); too many tokens"))).toBe(false);
     expect(isContextOverflow(new Error("maximum context length"))).toBe(false);
+    expect(statedContextWindow(new ProviderError("bad_request", "Your input exceeds the context window of this model."))).toBe(null);
+    expect(statedContextWindow(new ProviderError("rate_limited", "maximum context length is 8192 tokens"))).toBe(null);
   });
 });
