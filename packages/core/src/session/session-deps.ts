@@ -11,6 +11,8 @@ export interface SessionTools {
   catalog(): ToolSchema[];
   /** Brings a changing catalog (MCP servers) up to date; awaited before each model call. */
   prepare?(signal: AbortSignal): Promise<void>;
+  /** Whether `prepare` has anything to do (tool sources exist); absent: it is called whenever it exists. */
+  readonly preparable?: boolean;
   isReadOnly(name: string): boolean;
   run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
   /** Kills every running child process group and stops background work (on cancel and shutdown); resolves with how many were still running. */

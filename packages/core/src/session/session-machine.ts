@@ -147,6 +147,8 @@ export const sessionMachine = setup({
     startedTurn: ({ event }) => (event as unknown as { output: TurnRecord | null }).output !== null,
     stepLimitReached: ({ context }) => (context.turn?.steps ?? 0) >= context.deps.stepLimit,
     hasPendingCalls: ({ context }) => context.deps.journal.pendingCalls().length > 0,
+    // Without tool sources (no MCP servers) there is nothing to prepare: no extra invoked step per model call.
+    toolsToPrepare: ({ context: { deps } }) => deps.tools.prepare !== undefined && deps.tools.preparable !== false,
     shouldCompact: ({ context: { deps, statedWindow } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps), statedWindow),
     // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
     interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
@@ -281,7 +283,8 @@ export const sessionMachine = setup({
               }),
             },
             { guard: "hasPendingCalls", target: "runningTools" },
-            { target: "preparing" },
+            { guard: "toolsToPrepare", target: "preparing" },
+            { target: "checkingWindow" },
           ],
         },
         preparing: {

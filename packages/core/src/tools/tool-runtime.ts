@@ -74,6 +74,11 @@ export class ToolRuntime {
   }
 
   /** Brings the sources' catalogs up to date; called before each model call. */
+  /** Whether `prepare` has anything to do: a session without MCP servers skips it before each model call. */
+  get preparable(): boolean {
+    return this.sources.length > 0;
+  }
+
   async prepare(signal: AbortSignal): Promise<void> {
     await Promise.all(this.sources.map((s) => s.prepare(signal)));
   }
