@@ -33,7 +33,8 @@ describe("OpenAI endpoint: the answer of the request's own turn", () => {
     const res = await ask(e2e, conv, "later");
     expect(res.status).toBe(200);
     expect((await res.json()).choices[0].message.content).toBe("echo: later");
-    await stream.wait((ev) => ev.some((e) => e.text === "echo: earlier"), "the first reply, once its write succeeds");
+    // Both replies, once the first one's write succeeds (the stream may bring them a moment after /v1 answered).
+    await stream.wait((ev) => ev.some((e) => e.text === "echo: earlier") && ev.filter((e) => e.turnEnd).length >= 2, "both replies on the event stream");
     // Both turn ends name the client message ids they answered.
     const ends = stream.events.filter((e) => e.turnEnd).map((e) => [e.text, e.turnEnd?.messageIds]);
     expect(ends).toHaveLength(2);

@@ -129,8 +129,10 @@ export class ChildStdioTransport implements Transport {
         // Broken: stop reading and kill the group; the exit ends the transport (onclose) as for a crash.
         this.broken = `it sent more than ${MCP_MAX_LINE_BYTES / (1024 * 1024)} MB on stdout without a newline (the limit for one JSON-RPC message)`;
         this.lines.clear();
-        child.stdout?.destroy();
+        // The kill first: with its stdout closed first, the server could die of the broken pipe (exit code 1)
+        // before the signal, and its exit would not say it was killed.
         signalGroup(child.pid, "SIGKILL");
+        child.stdout?.destroy();
       });
       child.stderr?.on("data", (chunk: Buffer) => {
         this.stderr = (this.stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);

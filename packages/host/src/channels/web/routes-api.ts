@@ -8,7 +8,7 @@ import { HttpError } from "./http-error.js";
 import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
-import { uploadTooLarge, writeUpload } from "./workspace-upload.js";
+import { discardRest, uploadTooLarge, writeUpload } from "./workspace-upload.js";
 
 type IdParams = { id: string };
 
@@ -120,9 +120,13 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
       }
       if (!(req.body instanceof Readable)) throw new HttpError(400, "invalid_request", "body: send the file's bytes (Content-Type: application/octet-stream)");
       if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new HttpError(400, "invalid_path", `path: "${path}" is a folder; name a file in it`, "path");
-      if (Number(req.headers["content-length"]) > UPLOAD_LIMIT_BYTES) {
-        // Refused before a byte is read: the connection closes after the answer instead of reading the rest.
-        reply.header("connection", "close");
+      const declared = Number(req.headers["content-length"]);
+      if (declared > UPLOAD_LIMIT_BYTES) {
+        // Refused before a byte is written. A body up to twice the limit is read and dropped, so the client,
+        // still sending, gets the 413 (fetch reported EPIPE instead when the connection closed under it); a
+        // larger one is cut off with the answer.
+        if (declared <= 2 * UPLOAD_LIMIT_BYTES) discardRest(req.body, declared);
+        else reply.header("connection", "close");
         throw uploadTooLarge(UPLOAD_LIMIT_BYTES, `${req.headers["content-length"]} bytes`);
       }
       const size = await writeUpload({ root, target, path, body: req.body, limit: UPLOAD_LIMIT_BYTES });

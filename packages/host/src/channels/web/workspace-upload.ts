@@ -72,11 +72,11 @@ export function uploadTooLarge(limit: number, got: string): HttpError {
 }
 
 /**
- * Over the limit in mid-body: the rest is read and dropped, so a client still sending gets the 413 (closing
- * with its bytes unread resets the connection, and clients then report a write error instead). One that
- * sends another limit's worth is cut off.
+ * Over the limit: the rest is read and dropped, so a client still sending gets the 413 (closing with its
+ * bytes unread resets the connection, and clients then report a write error instead). One that sends more
+ * than `limit` further bytes is cut off.
  */
-function discardRest(body: Readable, limit: number): void {
+export function discardRest(body: Readable, limit: number): void {
   let dropped = 0;
   body.on("data", (chunk: Buffer) => {
     dropped += chunk.length;
