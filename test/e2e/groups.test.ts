@@ -12,6 +12,8 @@ const [bob, carol, dave] = [user(2001, "Bob"), user(2002, "Carol"), user(2003, "
 const BOT = "@starling_test_bot";
 
 function respond(req: RecordedRequest): ScriptedReply {
+  // A user deletes the topic while its answer is being written.
+  if (lastUserText(req).includes("then delete this topic")) e2e.telegram.deleteTopic(forum, 33);
   return { text: `echo: ${lastUserText(req).split("\n").at(-1)}` };
 }
 
@@ -84,6 +86,19 @@ describe("groups and topics", { timeout: 60_000 }, () => {
     const [c11, c22] = [await statusIn(11), await statusIn(22)];
     expect(c11).not.toBe(c22);
     expect(await statusIn(11)).toBe(c11);
+  });
+
+  it("posts the answer of a topic deleted meanwhile to General, saying so once, instead of dropping it", async () => {
+    const before = e2e.replies(forum.id).length;
+    e2e.telegram.sendText(forum, `${BOT} summarize, then delete this topic`, { from: bob, threadId: 33 });
+    const [moved] = (await e2e.waitReplies(forum.id, before + 1, "the answer of the deleted topic", 20_000)).slice(before);
+    expect(moved!.params.message_thread_id).toBeUndefined(); // General
+    expect(moved!.text).toBe(`ℹ️ Its forum topic was deleted or closed, so this answer is posted here.\necho: ${BOT} summarize, then delete this topic`);
+    expect(e2e.replies(forum.id).slice(before)).toHaveLength(1);
+    expect(e2e.logRecords().some((r) => r.msg === "the forum topic is gone; the answer goes to General")).toBe(true);
+    // The other topics are not affected.
+    const other = await askIn(forum, `${BOT} still here?`, { from: carol, threadId: 11 });
+    expect(other.params.message_thread_id).toBe(11);
   });
 });
 

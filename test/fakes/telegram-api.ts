@@ -81,6 +81,8 @@ export interface FakeTelegram {
   pushUpdate(update: Omit<TgUpdate, "update_id">): number;
   /** Upgrades a basic group to a supergroup (service messages in both; the old id is refused from then on). */
   migrateGroup(group: FakeChat, supergroup: FakeChat, from?: FakeUser): number;
+  /** A user deletes forum topic `threadId`: the bot's sends into it fail ("message thread not found"). */
+  deleteTopic(chat: FakeChat, threadId: number): void;
   /** Makes a chat known without a message from it (so the bot may write to it first). */
   registerChat(chat: FakeChat): void;
 
@@ -146,6 +148,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     pressButton: (chat, messageId, data, from) => inbound.button(chat, messageId, data, from),
     pushUpdate: (update) => state.queue.push(update),
     registerChat: (chat) => state.registerChat(chat),
+    deleteTopic: (chat, threadId) => state.deletedTopics.add(`${chat.id}:${threadId}`),
     migrateGroup: (group, supergroup, from) => inbound.migrate(group, supergroup, from),
     messages: (chatId) => byChat(state.sent, chatId).filter((m) => !state.isDeleted(m.chatId, m.messageId)),
     edits: (chatId) => byChat(state.edits, chatId),

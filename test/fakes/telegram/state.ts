@@ -96,6 +96,14 @@ export class FakeState {
   /** Basic groups upgraded to a supergroup: old chat id → new chat id. */
   readonly migrated = new Map<number, number>();
 
+  /** Forum topics deleted by a user, as `chatId:threadId`: sends into them fail as Telegram's do. */
+  readonly deletedTopics = new Set<string>();
+
+  /** Throws Telegram's answer to a send into a deleted forum topic. */
+  checkThread(chatId: number, threadId: number | undefined): void {
+    if (threadId !== undefined && this.deletedTopics.has(`${chatId}:${threadId}`)) throw badRequest("message thread not found");
+  }
+
   registerChat(chat: FakeChat): void {
     this.chats.set(chat.id, { ...this.chats.get(chat.id), ...chat });
   }

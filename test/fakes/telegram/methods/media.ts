@@ -36,6 +36,7 @@ export function mediaObject(state: FakeState, kind: MediaKind, file: StoredFile)
 function sendMedia(kind: MediaKind, method: string): MethodHandler {
   return ({ state, params }) => {
     const chat = state.chat(params.string("chat_id"));
+    state.checkThread(chat.id, params.integer("message_thread_id"));
     const upload = params.files.get(kind);
     const reference = params.string(kind);
     let file: StoredFile;

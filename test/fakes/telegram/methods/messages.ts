@@ -26,6 +26,7 @@ export function applyContent(
 
 const sendMessage: MethodHandler = ({ state, params }) => {
   const chat = state.chat(params.string("chat_id"));
+  state.checkThread(chat.id, params.integer("message_thread_id"));
   const formatted = formatText(params, "text", "entities");
   if (formatted.text === "") throw badRequest("message text is empty");
   checkLength(formatted.text, MESSAGE_LIMIT, "message");

@@ -6,7 +6,7 @@ import { isAbortError } from "./api-retry.js";
 import { migrateChat, upgradedChatId } from "./chat-migration.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
-import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, type ReplySender } from "./reply-sender.js";
+import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, isTopicGone, TOPIC_GONE_NOTE, type Destination, type ReplySender } from "./reply-sender.js";
 
 export interface OutboxSenderOptions {
   channelId: string;
@@ -165,28 +165,48 @@ export class OutboxSender {
     return "sent";
   }
 
+  /**
+   * Sends to the item's chat (and forum topic). A topic deleted or closed since the question was asked
+   * refuses it: the answer goes to the group's General topic instead, its first line saying why.
+   */
   private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal, onDelivered: (count: number) => void): Promise<void> {
+    try {
+      await this.sendTo(destination(item.chatId, item.threadId), item, { possibleDuplicate, signal, onDelivered });
+    } catch (err) {
+      if (item.threadId === undefined || !isTopicGone(err)) throw err;
+      this.options.log.warn({ seq: item.seq, chatId: item.chatId, threadId: item.threadId, error: this.options.api.describe(err) }, "the forum topic is gone; the answer goes to General");
+      // What reached the topic went with it (or cannot be answered in): General gets the whole answer.
+      const whole = { ...item, deliveredParts: 0 };
+      await this.sendTo(destination(item.chatId, undefined), whole, { possibleDuplicate, signal, onDelivered, notice: TOPIC_GONE_NOTE });
+    }
+  }
+
+  private async sendTo(
+    to: Destination,
+    item: OutboundItem,
+    o: { possibleDuplicate: boolean; signal: AbortSignal; onDelivered: (count: number) => void; notice?: string },
+  ): Promise<void> {
     const { replies } = this.options;
-    const options = { signal, ...this.options.retry };
+    const { possibleDuplicate, onDelivered, notice } = o;
+    const options = { signal: o.signal, ...this.options.retry };
     const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId, item.threadId);
-    const to = destination(item.chatId, item.threadId);
     const payload = item.payload;
     switch (payload.kind) {
       case "text":
         return replies.sendText(
           to,
-          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, skipParts: item.deliveredParts ?? 0, onDelivered },
+          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, notice, skipParts: item.deliveredParts ?? 0, onDelivered },
           workspace,
           options,
         );
       case "file": {
-        const caption = [possibleDuplicate ? DUPLICATE_PREFIX.trim() : "", payload.caption ?? ""].filter(Boolean).join(" ");
+        const caption = [possibleDuplicate ? DUPLICATE_PREFIX.trim() : "", notice ?? "", payload.caption ?? ""].filter(Boolean).join(" ");
         const name = payload.path.split("/").pop() ?? "file";
         return replies.sendAttachment(to, { path: payload.path, kind: payload.as, name, size: 0 }, caption || undefined, options);
       }
       case "panel":
         // Panels are normally live (not queued); a queued one is shown as a plain message.
-        return replies.sendText(to, { text: payload.text, possibleDuplicate }, async () => null, options);
+        return replies.sendText(to, { text: payload.text, possibleDuplicate, notice }, async () => null, options);
     }
   }
 }

@@ -16,6 +16,15 @@ export function isPermanentSendFailure(err: unknown): boolean {
   return classifyFailure(err) === "permanent" && code !== 401 && code !== 404;
 }
 
+/** The first line of an answer whose forum topic is gone, posted to the group's General topic instead. */
+export const TOPIC_GONE_NOTE = "ℹ️ Its forum topic was deleted or closed, so this answer is posted here.";
+
+/** A send into a forum topic that was deleted ("message thread not found", TOPIC_DELETED) or closed (TOPIC_CLOSED). */
+export function isTopicGone(err: unknown): boolean {
+  const d = telegramDescription(err);
+  return telegramCode(err) === 400 && (d.includes("message thread not found") || d.includes("topic_deleted") || d.includes("topic_closed"));
+}
+
 export function isParseEntitiesError(err: unknown): boolean {
   const d = telegramDescription(err);
   return telegramCode(err) === 400 && (d.includes("parse entities") || d.includes("can't find end") || d.includes("unsupported start tag"));
@@ -53,6 +62,8 @@ export interface TextReply {
   html?: string;
   replyMarkup?: unknown;
   possibleDuplicate?: boolean;
+  /** A line put before the first message sent (after the duplicate label), e.g. TOPIC_GONE_NOTE. */
+  notice?: string;
   /** Messages (parts, then attachments) of this reply delivered already: not sent again. */
   skipParts?: number;
   /** Told how many of the reply's messages (parts, then attachments) Telegram accepted so far. */
@@ -84,9 +95,10 @@ export class ReplySender {
         }
       }
     }
-    const prefix = reply.possibleDuplicate ? DUPLICATE_PREFIX : "";
+    const notice = reply.notice ? `${reply.notice}\n` : "";
+    const prefix = (reply.possibleDuplicate ? DUPLICATE_PREFIX : "") + notice;
     // Room for the label even when not labelled yet: a part re-sent after a lost answer gets it (sendPart).
-    const limit = TELEGRAM_MESSAGE_LIMIT - DUPLICATE_PREFIX.length;
+    const limit = TELEGRAM_MESSAGE_LIMIT - DUPLICATE_PREFIX.length - notice.length;
     let parts: ReplyPart[] = reply.html
       ? splitHtmlForTelegram(reply.html, limit).map((html) => ({ html, plain: htmlToPlain(html) }))
       : formatReply(text, limit);
