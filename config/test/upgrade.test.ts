@@ -130,7 +130,7 @@ describe("0.2 → 0.3", () => {
       compression_retain_recent_tokens: 25000,
       search_tool_model: "search",
     });
-    expect(config.channels[0]?.admin_user_ids).toEqual([42]);
+    expect(config.channels[0]).toMatchObject({ kind: "telegram", admin_user_ids: [42] });
     expect(rewritten.available_models).toBeUndefined();
     expect((rewritten.models as Json).main).not.toHaveProperty("api_endpoint");
   });

@@ -22,13 +22,15 @@ afterEach(async () => {
 });
 
 const userMessage = (text: string) => ({ role: "user" as const, content: [{ type: "text" as const, text }] });
+const receivedAt = "2026-01-01T00:00:00.000Z";
+const queued = (messageId: string, text: string) => ({ messageId, kind: "user" as const, message: userMessage(text), receivedAt });
 
 describe("SessionStore", () => {
   it("a failed batch leaves messages, queue, counters and intents as stored", async () => {
-    await store.commit("enqueue", (tx) => tx.enqueue({ messageId: "m1", kind: "user", message: userMessage("one") }));
+    await store.commit("enqueue", (tx) => tx.enqueue(queued("m1", "one")));
     const metaBefore = { ...store.meta };
     const failing = store.commit("enqueue", (tx) => {
-      tx.enqueue({ messageId: "m2", kind: "user", message: userMessage("two") });
+      tx.enqueue(queued("m2", "two"));
       tx.appendMessage({ role: "user", content: [{ type: "text", text: "x" }], bad: 1n } as never);
       tx.takeQueue();
     });
@@ -38,7 +40,7 @@ describe("SessionStore", () => {
     expect(store.meta).toEqual(metaBefore);
     expect(store.knows("m2")).toBe(false);
     // The next commit works and numbers continue where the database is.
-    await store.commit("enqueue", (tx) => tx.enqueue({ messageId: "m3", kind: "user", message: userMessage("three") }));
+    await store.commit("enqueue", (tx) => tx.enqueue(queued("m3", "three")));
     await store.close();
     store = await SessionStore.open(join(dir, "db"));
     expect(store.queue.map((q) => [q.messageId, q.queueId])).toEqual([
@@ -53,7 +55,7 @@ describe("SessionStore", () => {
     const events: number[] = [];
     store.onEvent((e) => events.push(e.seq));
     await store.commit("turn_end", (tx) => {
-      tx.appendMessage(userMessage("answer"));
+      tx.appendMessage({ ...userMessage("answer"), time: receivedAt });
       tx.emit({ type: "turn_completed", turnId: 1, message: { role: "assistant", content: [] } });
     });
     expect(failures.map((f) => [f.point, f.attempt, f.willRetry, String(f.err)])).toEqual([
@@ -86,7 +88,7 @@ describe("SessionStore", () => {
     const failures: WriteError[] = [];
     store.onWriteError((f) => failures.push(f));
     const failing = store.commit("enqueue", (tx) => {
-      tx.enqueue({ messageId: "m1", kind: "user", message: userMessage("one") });
+      tx.enqueue(queued("m1", "one"));
       throw new Error("refused");
     });
     await expect(failing).rejects.toThrow("refused");

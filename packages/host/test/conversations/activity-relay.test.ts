@@ -33,7 +33,7 @@ afterEach(async () => {
 
 describe("ActivityRelay", () => {
   it("turn_started shows the first model call as step 1; a later step comes from its progress event", async () => {
-    const conversation = await service.ensureConversation({ channelId: "tg", chatId: "7" });
+    const conversation = await service.ensureConversation({ channelId: "tg", chatId: "7", type: "private", title: "Alice" });
     const seen: TurnActivity[] = [];
     const channel = { id: "tg", turnActivity: (a: TurnActivity) => seen.push(a) } as unknown as Channel;
     const relay = new ActivityRelay(service, new Map([["tg", channel]]));

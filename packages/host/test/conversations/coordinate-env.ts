@@ -49,7 +49,7 @@ export async function openCoordinateEnv(prefix: string): Promise<CoordinateEnv> 
     maxSubagents: 2,
   } as HostSettings;
   const service = new ConversationService(store, settings, () => supervisor, log);
-  const conversation = await service.ensureConversation({ channelId: "tg", chatId: "7" });
+  const conversation = await service.ensureConversation({ channelId: "tg", chatId: "7", type: "private", title: "Alice" });
   return {
     dir,
     store,

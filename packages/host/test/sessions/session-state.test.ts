@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { SessionEvent } from "@starling/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { restartPolicy } from "../../src/sessions/backoff.js";
+import { EditClaims } from "../../src/sessions/edit-claims.js";
 import { decideRecovery } from "../../src/sessions/recovery.js";
 import { SessionRunner, type RunnerContext } from "../../src/sessions/session-runner.js";
 import { ChangeSignal, decideEvent, decideStart, type StartFacts } from "../../src/sessions/session-state.js";
@@ -122,6 +123,7 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
       shutdownTimeoutMs: 1000,
       isStopped: () => stopped,
       changes: new ChangeSignal(),
+      editClaims: new EditClaims(),
     };
     const runner = new SessionRunner("s.foreground", ctx);
     cleanup.push(async () => {

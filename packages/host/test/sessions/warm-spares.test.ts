@@ -49,7 +49,7 @@ describe("warm spare workers", () => {
 
   it("a worker killed mid-turn is replaced by the waiting spare, which recovers and continues the turn", async () => {
     // The first model call never answers in time: the worker is killed while it waits.
-    h = await createHarness({ responder: (req, i) => (i === 0 ? { delayMs: 60_000, text: "too late" } : echo(req, i)) });
+    h = await createHarness({ responder: (req, i) => (i === 0 ? { delayMs: 60_000, text: "too late" } : echo(req)) });
     const harness = h;
     const sup = spareSetup(harness);
     sup.start();
@@ -90,7 +90,7 @@ describe("warm spare workers", () => {
 
   it("while new conversations wait for a turn slot, a spare is kept for each, up to max_concurrent_turns", async () => {
     // "busy" turns never get their model answer: they hold both slots while the others wait.
-    h = await createHarness({ responder: (req, i) => (lastUserText(req).startsWith("busy") ? { raw: { steps: [], then: "stall" } } : echo(req, i)) });
+    h = await createHarness({ responder: (req, i) => (lastUserText(req).startsWith("busy") ? { raw: { steps: [], then: "stall" } } : echo(req)) });
     const harness = h;
     const sup = spareSetup(harness, 2);
     sup.start();

@@ -107,6 +107,8 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
       }
       return true;
     },
+    // Only the web channel asks (for its client retries); this controller keeps no dedupe records.
+    dedupeOutcome: () => undefined,
     async workspaceFor(chat) {
       const dir = join(workspaceRoot, chat.chatId);
       mkdirSync(join(dir, "attachments", "incoming"), { recursive: true });

@@ -46,7 +46,7 @@ describe("currentBundle", () => {
 });
 
 describe("currentSnapshot", () => {
-  const node = { version: "v20.20.2", arch: "x64" };
+  const node: { version: string; arch: NodeJS.Architecture } = { version: "v20.20.2", arch: "x64" };
   let blob: string;
   beforeEach(() => {
     blob = join(dir, "worker.blob");
