@@ -1,13 +1,14 @@
 // Full disk (issue #7): the workdir is a 16 MB tmpfs. Once it is full, a message sent meanwhile is
 // not lost: after space is freed it is answered, and the host kept running throughout.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, openSync, rmSync, writeSync, closeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startE2E, type E2E } from "../e2e/fixture.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { answerLastMarkers } from "./marker-model.js";
 import { markersIn } from "./history.js";
+import { fillDisk } from "./fill-disk.js";
 
 const chat = privateChat(8501, "Full");
 let e2e: E2E;
@@ -33,25 +34,12 @@ afterAll(async () => {
   await e2e?.close();
 });
 
-/** Writes zeros until the filesystem is full (ENOSPC). */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  const block = Buffer.alloc(256 * 1024);
-  try {
-    for (;;) writeSync(fd, block);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 it("a message sent while the disk is full is answered once space is back; the host keeps running", async (ctx) => {
   if (!mounted) ctx.skip();
   e2e.start();
   expect(await e2e.ask(chat, "before [m:f1-1]", { timeoutMs: 30_000 })).toContain("m:f1-1");
   const filler = join(e2e.workdir, "filler.bin");
-  fill(filler);
+  fillDisk(filler);
   e2e.send(chat, "while full [m:f1-2]");
   // The bot keeps trying; give it a few polls against the full disk.
   const polls = e2e.telegram.calls("getUpdates").length;

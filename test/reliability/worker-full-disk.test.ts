@@ -2,29 +2,13 @@
 // the next enqueue is accepted and answered, and what it stored survives a restart (LevelDB's log
 // past a failed write is not trusted: the worker reopens the database before writing again).
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { WorkerRequestError } from "@starling/protocol";
 import { newEnv, transcript, userMessage } from "../conformance/harness.js";
-
-/** Writes zeros until the filesystem is full (ENOSPC). */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  try {
-    for (const size of [64 * 1024, 4096]) {
-      const block = Buffer.alloc(size);
-      try {
-        for (;;) writeSync(fd, block);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+import { fillDisk } from "./fill-disk.js";
 
 it("after a full disk the same worker accepts and answers the next message once space is back, and keeps it", async (ctx) => {
   const mountPoint = mkdtempSync(join(tmpdir(), "starling-full-"));
@@ -45,7 +29,7 @@ it("after a full disk the same worker accepts and answers the next message once 
   await w.waitForEvent("turn_completed");
 
   const filler = join(mountPoint, "filler.bin");
-  fill(filler);
+  fillDisk(filler);
   const refused = await w.client.enqueue(userMessage("m2", "while full ".repeat(5000))).then(
     () => null,
     (err: unknown) => err,

@@ -1,4 +1,4 @@
-import { closeSync, constants, type Dirent, existsSync, openSync } from "node:fs";
+import { closeSync, constants, type Dirent, existsSync, mkdirSync, openSync } from "node:fs";
 import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -59,6 +59,32 @@ export class ConfinedDir {
     }
   }
 
+  /**
+   * The folder `parts` below this one, each made where missing and opened through the one above without
+   * following a symlink: a folder swapped for a link on the way makes nothing outside. Takes this folder
+   * over: it is closed on the way (or on failure) and the deepest one returned (this one for no parts).
+   * A failing step throws a MakeDirsError naming it.
+   */
+  makeDirs(parts: readonly string[]): ConfinedDir {
+    let dir: ConfinedDir = this;
+    for (const [index, part] of parts.entries()) {
+      try {
+        try {
+          mkdirSync(dir.entry(part));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+        const next = dir.openDir(part);
+        dir.close();
+        dir = next;
+      } catch (error) {
+        dir.close();
+        throw new MakeDirsError(index, join(this.abs, ...parts.slice(0, index + 1)), error);
+      }
+    }
+    return dir;
+  }
+
   /** The file `name`, opened with `flags` plus O_NOFOLLOW (a symlink there fails with ELOOP); `mode` for a file it creates. */
   openFile(name: string, flags: number, mode?: number): Promise<FileHandle> {
     return open(this.entry(name), flags | constants.O_NOFOLLOW, mode);
@@ -66,5 +92,16 @@ export class ConfinedDir {
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/** `ConfinedDir.makeDirs` failed at `parts[index]` (`abs`): `cause` is the system error (ELOOP, ENOTDIR: not a folder). */
+export class MakeDirsError extends Error {
+  constructor(
+    readonly index: number,
+    readonly abs: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot make or open the folder ${abs}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

@@ -141,4 +141,4 @@ export { EXTRA_CA_ENV, extraCaList } from "./extra-ca.js";
 export { keepAliveClient, postOverKeepAlive, type PostClient, type PostOptions, type PostExchange } from "./http-post.js";
 
 // Files reached through an open folder's descriptor (the worker's file tools, the web channel's uploads)
-export { ConfinedDir } from "./confined-dir.js";
+export { ConfinedDir, MakeDirsError } from "./confined-dir.js";

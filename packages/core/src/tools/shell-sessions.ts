@@ -204,7 +204,8 @@ export class ShellSessions {
     const ours = `${this.scope}.`;
     await Promise.all([
       ...[...states].map((state) => killGroup(state.pid, state.exited)),
-      stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS),
+      // The /proc scan only when a command was ever started here: a worker that ran none skips it at every shutdown.
+      this.launched > 0 ? stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS) : undefined,
     ]);
     for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
     return running;

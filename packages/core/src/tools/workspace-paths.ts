@@ -1,7 +1,7 @@
 import { constants, readlinkSync } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, readlink, realpath, unlink } from "node:fs/promises";
+import { type FileHandle, lstat, open, readlink, realpath, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { ConfinedDir } from "@starling/protocol";
+import { ConfinedDir, MakeDirsError } from "@starling/protocol";
 import { hasCode } from "./errors.js";
 import { ToolError } from "./errors.js";
 
@@ -194,26 +194,13 @@ export class WorkspacePaths {
     const shared = await this.sharedRoot();
     const base = insideAny(abs, [root]) !== null ? root : shared !== null && insideAny(abs, [shared]) !== null ? shared : null;
     if (base === null) throw new ToolError("path_escape", `${await this.display(abs)} is outside the workspace ${root}; no folder was created.`);
-    let dir = await this.openDir(base);
-    for (const part of relative(base, abs).split(sep).filter(Boolean)) {
-      try {
-        await mkdir(dir.entry(part)).catch((error: unknown) => {
-          if (!hasCode(error, "EEXIST")) throw error;
-        });
-        let next: ConfinedDir;
-        try {
-          next = dir.openDir(part);
-        } catch (error) {
-          throw await this.swapped(error, resolve(dir.abs, part));
-        }
-        dir.close();
-        dir = next;
-      } catch (error) {
-        dir.close();
-        throw error;
-      }
+    const dir = await this.openDir(base);
+    try {
+      return dir.makeDirs(relative(base, abs).split(sep).filter(Boolean));
+    } catch (error) {
+      if (!(error instanceof MakeDirsError)) throw error;
+      throw await this.swapped(error.cause, error.abs);
     }
-    return dir;
   }
 
   /** An open that met a symlink where a real folder or file was checked: `path_escape`; other errors as they are. */

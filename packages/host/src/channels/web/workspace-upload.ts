@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { constants, mkdirSync } from "node:fs";
+import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { rename, rm } from "node:fs/promises";
 import { relative, sep } from "node:path";
 import type { Readable } from "node:stream";
-import { ConfinedDir } from "@starling/protocol";
+import { ConfinedDir, MakeDirsError } from "@starling/protocol";
 import { HttpError } from "./http-error.js";
 
 export interface Upload {
@@ -87,25 +87,13 @@ export function discardRest(body: Readable, limit: number): void {
 
 /** The folder `folders` below `root`, made where missing; a file or symlink on the way is a 400 naming it. */
 function openFolders(root: string, folders: string[], path: string): ConfinedDir {
-  let dir = ConfinedDir.open(root, root);
-  for (const [i, part] of folders.entries()) {
-    try {
-      try {
-        mkdirSync(dir.entry(part));
-      } catch (error) {
-        if (!hasCode(error, "EEXIST")) throw error;
-      }
-      const next = dir.openDir(part);
-      dir.close();
-      dir = next;
-    } catch (error) {
-      dir.close();
-      if (!hasCode(error, "ELOOP", "ENOTDIR", "ENOENT")) throw error;
-      const where = folders.slice(0, i + 1).join("/");
-      throw new HttpError(400, "invalid_path", `path: "${path}" goes through "${where}", which is not a folder or was changed after the path was checked (a file or a symlink there, or moved); nothing was written`, "path");
-    }
+  try {
+    return ConfinedDir.open(root, root).makeDirs(folders);
+  } catch (error) {
+    if (!(error instanceof MakeDirsError) || !hasCode(error.cause, "ELOOP", "ENOTDIR", "ENOENT")) throw error instanceof MakeDirsError ? error.cause : error;
+    const where = folders.slice(0, error.index + 1).join("/");
+    throw new HttpError(400, "invalid_path", `path: "${path}" goes through "${where}", which is not a folder or was changed after the path was checked (a file or a symlink there, or moved); nothing was written`, "path");
   }
-  return dir;
 }
 
 function hasCode(error: unknown, ...codes: string[]): boolean {
