@@ -328,6 +328,8 @@ describe.concurrent("cancel", () => {
     const w = await start();
     await w.client.enqueue(userMessage("m1", "start a watcher"));
     await w.waitForEvent("turn_completed");
+    // wait_ms 0: the turn may end before the command has written its pid.
+    await until("the watcher wrote its pid", () => /^\d+\n/.test(existsSync(join(dir, "bg.pid")) ? readFileSync(join(dir, "bg.pid"), "utf8") : ""));
     const pid = Number.parseInt(readFileSync(join(dir, "bg.pid"), "utf8"), 10);
     expect(processGone(pid)).toBe(false);
     const answer = await w.client.cancel();
