@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { afterTool, lastUserText } from "./fixture.js";
 import type { RecordedRequest } from "../fakes/openai-server.js";
-import { openEvents, startWebE2E, type WebE2E } from "./web-fixture.js";
+import { openEvents, slowReply, startWebE2E, type WebE2E } from "./web-fixture.js";
 
 const said = (req: RecordedRequest) => lastUserText(req).split("\n").at(-1) ?? "";
 const ask = (e2e: WebE2E, conv: string, content: string) =>
@@ -59,6 +59,32 @@ describe("OpenAI endpoint: the answer of the request's own turn", () => {
     const end = stream.events.find((e) => e.turnEnd);
     expect(end?.turnEnd?.messageIds).toHaveLength(2); // the superseded turn's message and the newer one
     expect(end?.turnEnd?.messageIds).toContain("newer-1");
+    stream.close();
+  }, 30_000);
+
+  it("a stream: true request sent while another turn is under way gets only its own turn's text", async () => {
+    // "slow" runs a 1.5 s command, then streams "OLD-TEXT…" slowly. The request arrives during the command; if
+    // the old turn's next model call starts streaming (from offset 0) before the request's turn takes over,
+    // those pieces must not reach the request's client.
+    e2e = await startWebE2E((req) => {
+      if (said(req) === "quick") return slowReply("echo: quick", 3, 20);
+      if (said(req) !== "slow") return { text: `echo: ${said(req)}` };
+      if (!afterTool(req)) return { toolCalls: [{ name: "shell", arguments: { command: "sleep 1.5", wait_ms: 10_000 } }] };
+      return slowReply(`OLD-TEXT-${"x".repeat(200)}`, 4, 20);
+    });
+    await e2e.start();
+    const conv = (await e2e.json("/api/conversations", { method: "POST", json: {} })).conversation_id;
+    const stream = openEvents(e2e, conv);
+    await e2e.json(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "slow", message_id: "slow-1" } });
+    await stream.wait(() => stream.progress.some((p) => p.phase === "running_tool"), "the first turn running its command");
+    const res = await e2e.call("/v1/chat/completions", { method: "POST", json: { model: `conv:${conv}`, stream: true, messages: [{ role: "user", content: "quick" }] } });
+    expect(res.status).toBe(200);
+    const chunks = (await res.text()).split("\n\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6)));
+    const content = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    expect(content).toBe("echo: quick");
+    // Its own text came as the model wrote it, not only at the end.
+    expect(chunks.filter((c) => c.choices[0]?.delta?.content).length).toBeGreaterThanOrEqual(3);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe("stop");
     stream.close();
   }, 30_000);
 

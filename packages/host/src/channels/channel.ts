@@ -190,6 +190,8 @@ export interface TurnActivity {
   detail?: string;
   /** The turn's plan (update_plan), one `✓`/`▶`/`○` line per step. */
   plan?: string[];
+  /** On the turn's start (`turn_started`): the worker message ids of the inputs it answers. */
+  messageIds?: string[];
 }
 
 /**

@@ -191,6 +191,7 @@ export class ActivityRelay {
       startedAt: this.started.get(turnKey)!,
       detail: event.type === "turn_failed" ? event.error.message : event.type === "progress" ? event.text : undefined,
       plan: this.planOf(sessionId, event.turnId),
+      ...(event.type === "turn_started" ? { messageIds: event.messageIds } : {}),
     };
   }
 }

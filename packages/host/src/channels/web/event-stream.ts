@@ -37,13 +37,21 @@ interface Streaming {
   restart: boolean;
 }
 
-type Listener = { written: () => void; progress: (p: ProgressView) => void; delta?: (d: DeltaView) => void };
+/** `answers`: the client message ids the piece's turn answers, when its start was seen (see `EventHub.progress`). */
+type Listener = { written: () => void; progress: (p: ProgressView) => void; delta?: (d: DeltaView, answers: readonly string[] | undefined) => void };
+
+/** The client message ids a conversation's running turn answers (from its `turn_started`). */
+interface Answering {
+  turnKey: string;
+  messageIds: readonly string[];
+}
 
 /** Who listens to which conversation; the latest progress of each running turn. */
 export class EventHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly latest = new Map<string, ProgressView>();
   private readonly streaming = new Map<string, Streaming>();
+  private readonly answering = new Map<string, Answering>();
 
   subscribe(conversationId: string, listener: Listener): () => void {
     const set = this.listeners.get(conversationId) ?? new Set();
@@ -59,7 +67,8 @@ export class EventHub {
     for (const l of this.listeners.get(conversationId) ?? []) l.written();
   }
 
-  progress(activity: TurnActivity): void {
+  /** `answers`: on a turn's start, the client message ids it answers (this channel's, without the prefix). */
+  progress(activity: TurnActivity, answers?: readonly string[]): void {
     const view: ProgressView = {
       conversationId: activity.conversationId,
       phase: activity.phase,
@@ -73,7 +82,9 @@ export class EventHub {
     if (["done", "failed", "cancelled"].includes(view.phase)) {
       this.latest.delete(view.conversationId);
       this.streaming.delete(view.conversationId);
+      this.answering.delete(view.conversationId);
     } else this.latest.set(view.conversationId, view);
+    if (answers) this.answering.set(view.conversationId, { turnKey: activity.turnKey, messageIds: answers });
     const text = this.streaming.get(view.conversationId);
     if (text && (view.phase === "calling_model" || view.phase === "retrying")) {
       text.restart = true;
@@ -98,7 +109,9 @@ export class EventHub {
     }
     const view: DeltaView = { conversationId: d.conversationId, turnKey: d.turnKey, step: text.step, offset: text.text.length, text: d.text };
     text.text += d.text;
-    for (const l of this.listeners.get(d.conversationId) ?? []) l.delta?.(view);
+    const answering = this.answering.get(d.conversationId);
+    const answers = answering?.turnKey === d.turnKey ? answering.messageIds : undefined;
+    for (const l of this.listeners.get(d.conversationId) ?? []) l.delta?.(view, answers);
   }
 
   /** The streamed text of the model call under way, as one piece from offset 0 (for a page that connects mid-answer). */

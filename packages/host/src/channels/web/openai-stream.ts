@@ -22,7 +22,9 @@ function sendable(text: string): string {
  * model writes it and, at the end, only what is still missing. Each model call's text is followed in
  * place; a retry that repeats what was sent sends nothing twice; a later step (after tool calls)
  * starts a new paragraph. When the final answer does not continue what was sent (a retry that wrote
- * something else), the answer follows after a blank line.
+ * something else), the answer follows after a blank line. Only the text of the turn that answers the
+ * request's message is followed: a turn the message interrupts may still start a model call before the
+ * worker sees the message; a turn whose start the host did not see sends its answer at the end.
  */
 export class StreamedAnswer {
   private step = 0;
@@ -32,9 +34,14 @@ export class StreamedAnswer {
   private stepSent = "";
   private anySent = false;
 
-  constructor(private readonly send: (content: string) => void) {}
+  constructor(
+    private readonly messageId: string,
+    private readonly send: (content: string) => void,
+  ) {}
 
-  delta(d: DeltaView): void {
+  /** `answers`: the client message ids the piece's turn answers (undefined: not known). */
+  delta(d: DeltaView, answers: readonly string[] | undefined): void {
+    if (!answers?.includes(this.messageId)) return;
     if (d.offset === 0) this.callText = "";
     else if (d.offset !== this.callText.length) return; // a piece from before this stream's start
     this.callText += d.text;

@@ -71,8 +71,8 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
       }
     }
     const { res, chunk } = openStream(reply, conversation.id, id, model);
-    const answer = new StreamedAnswer((content) => res.write(chunk({ content }, null)));
-    const unsubscribe = hub.subscribe(conversation.id, { written: () => undefined, progress: () => undefined, delta: (d) => answer.delta(d) });
+    const answer = new StreamedAnswer(posted.messageId, (content) => res.write(chunk({ content }, null)));
+    const unsubscribe = hub.subscribe(conversation.id, { written: () => undefined, progress: () => undefined, delta: (d, answers) => answer.delta(d, answers) });
     try {
       const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
       unsubscribe();

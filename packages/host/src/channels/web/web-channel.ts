@@ -7,7 +7,7 @@ import { EventHub } from "./event-stream.js";
 import { apiRoutes } from "./routes-api.js";
 import { openAIRoutes } from "./routes-openai.js";
 import { pageRoutes } from "./routes-page.js";
-import { WebConversations } from "./web-conversations.js";
+import { WebConversations, workerMessagePrefix } from "./web-conversations.js";
 import { WebLog } from "./web-log.js";
 import { WebOutbox } from "./web-outbox.js";
 import { createWebServer } from "./web-server.js";
@@ -77,7 +77,10 @@ export class WebChannel implements Channel {
   }
 
   turnActivity(activity: TurnActivity): void {
-    if (activity.chat.channelId === this.id) this.hub.progress(activity);
+    if (activity.chat.channelId !== this.id) return;
+    const prefix = workerMessagePrefix(this.id, activity.conversationId);
+    const answers = activity.messageIds?.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
+    this.hub.progress(activity, answers);
   }
 
   assistantDelta(delta: AssistantText): void {
