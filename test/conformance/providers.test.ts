@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { WorkerClient } from "@starling/protocol";
 import { startFakeAnthropic } from "../fakes/anthropic-server.js";
 import { startFakeResponses } from "../fakes/responses-server.js";
 import type { BaseReply, RecordedRequest, ScriptedServer } from "../fakes/scripted-server.js";
-import { modelConfig, startWorker, tempWorkspace, userMessage } from "./harness.js";
+import { userMessage } from "./harness.js";
+import { wireEnv } from "./wire-env.js";
 
 /** What a test needs to script one provider's fake in common terms. */
 interface ProviderCase<R extends BaseReply> {
@@ -53,18 +53,8 @@ const responses: ProviderCase<Parameters<typeof startFakeResponses>[0] extends i
 };
 
 async function setup<R extends BaseReply>(ctx: { onTestFinished: (fn: () => Promise<void>) => void }, c: ProviderCase<R>) {
-  const fake = await c.start();
-  const ws = tempWorkspace();
-  const live = new Set<WorkerClient>();
-  ctx.onTestFinished(async () => {
-    for (const client of live) client.kill("SIGKILL");
-    await Promise.all([...live].map((client) => client.exited));
-    await fake.close();
-    ws.cleanup();
-  });
-  const model = { ...modelConfig(fake.url), provider_type: c.providerType, model_name: c.modelName };
-  const worker = await startWorker({ workspace: ws.dir, modelUrl: fake.url, init: { model } }, live);
-  return { fake, dir: ws.dir, worker };
+  const e = await wireEnv(ctx, { providerType: c.providerType, modelName: c.modelName, startFake: c.start });
+  return { fake: e.fake, dir: e.dir, worker: await e.start() };
 }
 
 for (const c of [anthropic, responses] as Array<ProviderCase<BaseReply>>) {

@@ -49,6 +49,13 @@ function usageOf(reply: AnthropicReply): Record<string, number> {
 }
 
 function stream(res: ServerResponse, reply: AnthropicReply, index: number): void {
+  const events = anthropicEvents(reply, index);
+  if (reply.streamError) return sendSse(res, events);
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 4 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
+}
+
+/** The events of a streamed reply, `message_start` to `message_stop` (raw-mode scripts format them with `sseText`). */
+export function anthropicEvents(reply: AnthropicReply, index = 0): SseOut[] {
   const size = Math.max(1, reply.chunkChars ?? 8);
   const usage = usageOf(reply);
   const events: SseOut[] = [];
@@ -58,7 +65,7 @@ function stream(res: ServerResponse, reply: AnthropicReply, index: number): void
   });
   if (reply.streamError) {
     add("error", { error: reply.streamError });
-    return sendSse(res, events);
+    return events;
   }
   add("ping", {});
   let block = 0;
@@ -76,7 +83,7 @@ function stream(res: ServerResponse, reply: AnthropicReply, index: number): void
   }
   add("message_delta", { delta: { stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: usage["output_tokens"] } });
   add("message_stop", {});
-  sendSse(res, events, reply.dropConnection ? { dropAfter: 4 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
+  return events;
 }
 
 function whole(res: ServerResponse, reply: AnthropicReply, index: number): void {

@@ -4,7 +4,6 @@ import {
   sendJson,
   sendSse,
   sendTruncatedJson,
-  sleep,
   split,
   startScriptedServer,
   type BaseReply,
@@ -12,7 +11,7 @@ import {
   type Responder as ScriptedResponder,
 } from "./scripted-server.js";
 
-export type { RecordedRequest } from "./scripted-server.js";
+export type { RawBody, RawStep, RecordedRequest } from "./scripted-server.js";
 
 export interface ScriptedToolCall {
   name: string;
@@ -26,20 +25,6 @@ export interface ScriptedReply extends BaseReply {
   usage?: { prompt_tokens: number; completion_tokens: number };
   /** Split text and tool-call argument strings into deltas of this size (default 8). */
   chunkChars?: number;
-  /** Raw-body mode (malformed SSE, odd TCP splits, stalls): takes precedence over text and tool calls. */
-  raw?: RawBody;
-}
-
-/** A string is written as is (one `write`, so usually one TCP segment); a pause waits before the next step. */
-export type RawStep = string | Buffer | { pauseMs: number };
-
-export interface RawBody {
-  /** HTTP status (default 200) and content type (default `text/event-stream`). */
-  status?: number;
-  contentType?: string;
-  steps: RawStep[];
-  /** After the steps: `end` the response cleanly, `cut` the connection, or `stall` (send nothing more, keep it open). Default `end`. */
-  then?: "end" | "cut" | "stall";
 }
 
 export type Responder = ScriptedResponder<ScriptedReply>;
@@ -75,7 +60,6 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
           : null,
       errorBody: (status, message) => openAIError(message, "server_error", status),
       render: (res, reply, index, req) => {
-        if (reply.raw) return void sendRaw(res, reply.raw);
         const stream = opts.stream !== "never" && req.body["stream"] === true;
         if (stream) sendStream(res, reply, index, req.body);
         else sendCompletion(res, reply, index, req.body);
@@ -105,22 +89,6 @@ function sendStream(res: ServerResponse, reply: ScriptedReply, index: number, bo
   events.push(chunk({}, reply.toolCalls?.length ? "tool_calls" : "stop"));
   events.push({ id, object: "chat.completion.chunk", created, model: MODEL, choices: [], usage: usageOf(reply, body) });
   sendSse(res, events.map((data) => ({ data })), reply.dropConnection ? { dropAfter: 2 } : { trailer: "data: [DONE]\n\n" });
-}
-
-/** Writes `raw.steps` one by one (pausing where asked), then ends, cuts or stalls the response. */
-async function sendRaw(res: ServerResponse, raw: RawBody): Promise<void> {
-  res.writeHead(raw.status ?? 200, { "content-type": raw.contentType ?? "text/event-stream", "cache-control": "no-cache" });
-  res.flushHeaders();
-  for (const step of raw.steps) {
-    if (res.destroyed) return;
-    if (typeof step === "string" || Buffer.isBuffer(step)) res.write(step);
-    else await sleep(step.pauseMs);
-  }
-  if (res.destroyed) return;
-  const then = raw.then ?? "end";
-  if (then === "end") res.end();
-  else if (then === "cut") res.socket?.destroy(); // recorded as `aborted`, unlike `dropConnection`
-  // "stall": `close` marks the abort when the client gives up
 }
 
 /** One SSE `data:` event carrying a chat-completions chunk (for raw-mode scripts). */

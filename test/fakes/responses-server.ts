@@ -66,6 +66,12 @@ function responseObject(reply: ResponsesReply, index: number, output: Item[], st
 }
 
 function stream(res: ServerResponse, reply: ResponsesReply, index: number): void {
+  const events = responsesEvents(reply, index);
+  sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
+}
+
+/** The events of a streamed reply, `response.created` to `response.completed` (raw-mode scripts format them with `sseText`). */
+export function responsesEvents(reply: ResponsesReply, index = 0): SseOut[] {
   const size = Math.max(1, reply.chunkChars ?? 8);
   const events: SseOut[] = [];
   const add = (type: string, data: Record<string, unknown>): void => void events.push({ event: type, data: { type, ...data } });
@@ -88,7 +94,7 @@ function stream(res: ServerResponse, reply: ResponsesReply, index: number): void
   });
   if (reply.failWith) add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error: reply.failWith } });
   else add("response.completed", { response: responseObject(reply, index, items) });
-  sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
+  return events;
 }
 
 function whole(res: ServerResponse, reply: ResponsesReply, index: number): void {

@@ -18,6 +18,20 @@ export interface BaseReply {
   dropConnection?: boolean;
   /** Stream this many events, then go silent with the connection open (cancel mid-stream). */
   stallAfterEvents?: number;
+  /** Raw-body mode (malformed SSE, odd TCP splits, stalls): takes precedence over the format's own content. */
+  raw?: RawBody;
+}
+
+/** A string is written as is (one `write`, so usually one TCP segment); a pause waits before the next step. */
+export type RawStep = string | Buffer | { pauseMs: number };
+
+export interface RawBody {
+  /** HTTP status (default 200) and content type (default `text/event-stream`). */
+  status?: number;
+  contentType?: string;
+  steps: RawStep[];
+  /** After the steps: `end` the response cleanly, `cut` the connection, or `stall` (send nothing more, keep it open). Default `end`. */
+  then?: "end" | "cut" | "stall";
 }
 
 export interface RecordedRequest {
@@ -107,6 +121,7 @@ export async function startScriptedServer<R extends BaseReply>(
       if (reply.retryAfterSeconds !== undefined) headers["retry-after"] = String(reply.retryAfterSeconds);
       return sendJson(res, reply.status, reply.errorBody ?? format.errorBody(reply.status, `fake error ${reply.status}`), headers);
     }
+    if (reply.raw) return sendRaw(res, reply.raw);
     format.render(res, reply, index, recorded);
   }
 
@@ -151,6 +166,11 @@ export interface SseOut {
   data: unknown;
 }
 
+/** One event as it goes on the wire (also for raw-mode scripts). */
+export function sseText(e: SseOut): string {
+  return `${e.event !== undefined ? `event: ${e.event}\n` : ""}data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n\n`;
+}
+
 /**
  * Writes an SSE stream. With `dropAfter`, only that many events are written before the socket is
  * destroyed (a cut-off stream); with `stallAfter`, that many and then nothing more. `trailer` is
@@ -158,8 +178,7 @@ export interface SseOut {
  */
 export function sendSse(res: ServerResponse, events: readonly SseOut[], options: { dropAfter?: number; stallAfter?: number; trailer?: string } = {}): void {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const format = (e: SseOut): string =>
-    `${e.event !== undefined ? `event: ${e.event}\n` : ""}data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n\n`;
+  const format = sseText;
   if (options.dropAfter !== undefined) {
     for (const event of events.slice(0, options.dropAfter)) res.write(format(event));
     dropSocket(res);
@@ -171,6 +190,22 @@ export function sendSse(res: ServerResponse, events: readonly SseOut[], options:
   }
   for (const event of events) res.write(format(event));
   res.end(options.trailer ?? "");
+}
+
+/** Writes `raw.steps` one by one (pausing where asked), then ends, cuts or stalls the response. */
+async function sendRaw(res: ServerResponse, raw: RawBody): Promise<void> {
+  res.writeHead(raw.status ?? 200, { "content-type": raw.contentType ?? "text/event-stream", "cache-control": "no-cache" });
+  res.flushHeaders();
+  for (const step of raw.steps) {
+    if (res.destroyed) return;
+    if (typeof step === "string" || Buffer.isBuffer(step)) res.write(step);
+    else await sleep(step.pauseMs);
+  }
+  if (res.destroyed) return;
+  const then = raw.then ?? "end";
+  if (then === "end") res.end();
+  else if (then === "cut") res.socket?.destroy(); // recorded as `aborted`, unlike `dropConnection`
+  // "stall": `close` marks the abort when the client gives up
 }
 
 /** Writes half of a JSON body, then destroys the socket. */

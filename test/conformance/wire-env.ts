@@ -1,0 +1,44 @@
+// One test's world for a chat provider at the worker: a fake model speaking that provider's wire
+// format, a workspace, and the workers started on them (all cleaned up when the test ends).
+import type { WorkerClient } from "@starling/protocol";
+import type { BaseReply, ScriptedServer } from "../fakes/scripted-server.js";
+import { modelConfig, startWorker, tempWorkspace, type WorkerUnderTest } from "./harness.js";
+
+export interface WireEnv<R extends BaseReply> {
+  fake: ScriptedServer<R> & { url: string };
+  dir: string;
+  /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests. */
+  start(options?: { fast?: boolean }): Promise<WorkerUnderTest>;
+}
+
+export interface WireModel<R extends BaseReply> {
+  providerType: "claude_code" | "open_router_responses";
+  modelName?: string;
+  startFake(): Promise<ScriptedServer<R> & { url: string }>;
+}
+
+export async function wireEnv<R extends BaseReply>(
+  ctx: { onTestFinished: (fn: () => Promise<void>) => void },
+  model: WireModel<R>,
+  replies: R[] = [],
+): Promise<WireEnv<R>> {
+  const fake = await model.startFake();
+  fake.push(...replies);
+  const ws = tempWorkspace();
+  const live = new Set<WorkerClient>();
+  ctx.onTestFinished(async () => {
+    for (const client of live) client.kill("SIGKILL");
+    await Promise.all([...live].map((client) => client.exited));
+    await fake.close();
+    ws.cleanup();
+  });
+  return {
+    fake,
+    dir: ws.dir,
+    start: ({ fast = false } = {}) => {
+      const limits = fast ? { conn_timeout: 0.5, stream_idle_timeout: 0.5 } : {};
+      const config = { ...modelConfig(fake.url), provider_type: model.providerType, model_name: model.modelName ?? "fake-model", ...limits };
+      return startWorker({ workspace: ws.dir, modelUrl: fake.url, init: { model: config } }, live);
+    },
+  };
+}
