@@ -5,22 +5,18 @@
 // possible (canContinue), and nothing half-recorded: the transcript never holds a partial answer that
 // a /continue would then duplicate.
 import { describe, expect, it } from "vitest";
-import type { TranscriptMessage } from "@starling/protocol";
 import { sseChunk, type RawStep, type ScriptedReply } from "../fakes/openai-server.js";
-import { modelConfig, newEnv, transcript, userMessage, type TestEnv } from "../conformance/harness.js";
+import { modelConfig, newEnv, userMessage, type TestEnv } from "../conformance/harness.js";
+import { answers, cutOddly, ODD_TEXT, failsThenContinues, NO_HEADERS, raw, retryAnswers } from "./stream-faults.js";
 
 const role = sseChunk({ role: "assistant", content: "" });
 const done = "data: [DONE]\n\n";
-/** A reply streamed correctly, for the retry or the /continue after a fault. */
+/** A reply streamed correctly, for the retry after a fault. */
 const good = (text: string): ScriptedReply => ({ text });
-const raw = (steps: RawStep[], then: "end" | "cut" | "stall" = "end"): ScriptedReply => ({ raw: { steps, then } });
 
 /** Short limits so stalls are detected in tests: 0.5 s for headers and for silence mid-stream. */
 const startFast = (env: TestEnv) =>
   env.start({ init: { model: { ...modelConfig(env.fake.url), conn_timeout: 0.5, stream_idle_timeout: 0.5 } } });
-
-const assistantTexts = (messages: TranscriptMessage[]) =>
-  messages.filter((m) => m.role === "assistant").map((m) => m.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join(""));
 
 describe.concurrent("provider nemesis: the stream", () => {
   it("ignores garbage lines and comments, and joins events split across TCP writes mid-field, mid-CRLF and inside a character", async (ctx) => {
@@ -30,30 +26,15 @@ describe.concurrent("provider nemesis: the stream", () => {
         ": keep-alive comment\n",
         "this line is not SSE at all\n",
         "id: 5\nretry: 100\n\n", // fields that carry no data: no event
-        sseChunk({ content: "héllo 🌍" }).replace(/\n/g, "\r\n"),
-        sseChunk({ content: " wörld" }),
+        sseChunk({ content: ODD_TEXT[0] }).replace(/\n/g, "\r\n"),
+        sseChunk({ content: ODD_TEXT[1] }),
         sseChunk({}, "stop"),
         done,
       ].join(""),
     );
-    const cuts = [
-      body.indexOf("data:", role.length) + 2, // inside the field name
-      body.indexOf(Buffer.from("🌍")) + 2, // inside the 4-byte character
-      body.indexOf("\r\n") + 1, // between CR and LF
-      body.indexOf("wörld") + 2, // inside the 2-byte ö
-    ].sort((a, b) => a - b);
-    const steps: RawStep[] = [];
-    let from = 0;
-    for (const cut of cuts) {
-      steps.push(body.subarray(from, cut), { pauseMs: 20 });
-      from = cut;
-    }
-    steps.push(body.subarray(from));
-    const env = await newEnv(ctx, { replies: [raw(steps)] });
+    const env = await newEnv(ctx, { replies: [raw(cutOddly(body, role.length))] });
     const w = await env.start();
-    await w.client.enqueue(userMessage("m1", "hi"));
-    const completed = await w.waitForEvent("turn_completed", undefined, 30_000);
-    expect(completed.message.content).toEqual([{ type: "text", text: "héllo 🌍 wörld" }]);
+    await answers(w, ODD_TEXT.join(""));
     expect(env.fake.requests, "no retry was needed").toHaveLength(1);
   });
 
@@ -61,11 +42,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const broken = raw([role, sseChunk({ content: "PARTIAL " }), 'data: {"choices":[{"delta":{"content":"bro\n\n']);
     const env = await newEnv(ctx, { replies: [broken, good("complete answer")] });
     const w = await env.start();
-    await w.client.enqueue(userMessage("m1", "hi"));
-    const completed = await w.waitForEvent("turn_completed", undefined, 30_000);
-    expect(completed.message.content).toEqual([{ type: "text", text: "complete answer" }]);
-    expect(env.fake.requests).toHaveLength(2);
-    expect(assistantTexts(await transcript(w.client))).toEqual(["complete answer"]);
+    await retryAnswers(env.fake, w, "complete answer");
   });
 
   for (const [name, fault, problem] of [
@@ -76,17 +53,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     it(`${name}: bounded retries, a failure naming the problem, then /continue answers once`, async (ctx) => {
       const env = await newEnv(ctx, { replies: [fault, fault] });
       const w = await env.start();
-      await w.client.enqueue(userMessage("m1", "hi"));
-      const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
-      expect(failed.canContinue).toBe(true);
-      expect(failed.error.message).toMatch(problem);
-      expect(env.fake.requests.length, "one attempt plus the configured retry").toBe(2);
-      expect(assistantTexts(await transcript(w.client)), "nothing half-recorded").toEqual([]);
-
-      env.fake.push(good("answer after continue"));
-      expect(await w.client.continue()).toMatchObject({ accepted: true });
-      await w.waitForEvent("turn_completed", undefined, 30_000);
-      expect(assistantTexts(await transcript(w.client))).toEqual(["answer after continue"]);
+      await failsThenContinues(env.fake, w, problem);
     });
   }
 
@@ -94,17 +61,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     const stall = raw([role, sseChunk({ content: "PARTIAL " })], "stall");
     const env = await newEnv(ctx, { replies: [stall, { hang: true }] });
     const w = await startFast(env);
-    await w.client.enqueue(userMessage("m1", "hi"));
-    const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
-    expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
-    expect(failed.error.message, "the last attempt hung before its headers").toMatch(/no response headers from .* within 0\.5 s/);
-    expect(env.fake.requests).toHaveLength(2);
-    expect(assistantTexts(await transcript(w.client)), "nothing half-recorded").toEqual([]);
-
-    env.fake.push(good("answer after continue"));
-    await w.client.continue();
-    await w.waitForEvent("turn_completed", undefined, 30_000);
-    expect(assistantTexts(await transcript(w.client))).toEqual(["answer after continue"]);
+    await failsThenContinues(env.fake, w, NO_HEADERS, { error: { kind: "timeout" } });
     expect(env.fake.requests.slice(0, 2).map((r) => r.aborted), "the client gave up on both stalled requests").toEqual([true, true]);
   });
 
@@ -116,7 +73,7 @@ describe.concurrent("provider nemesis: the stream", () => {
     await w.client.enqueue(userMessage("m1", "hi"));
     const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
     expect(failed).toMatchObject({ canContinue: true, error: { kind: "timeout" } });
-    expect(failed.error.message).toMatch(/only keep-alive comments, no data, for 0\.5 s/);
+    expect(failed.error.message).toMatch(/only keep-alive comments or pings, no data, for 0\.5 s/);
     expect(env.fake.requests).toHaveLength(2);
   });
 

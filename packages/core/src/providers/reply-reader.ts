@@ -8,6 +8,8 @@ import { ProviderError } from "./types.js";
 export interface ReplySink {
   /** One SSE event; return true to stop reading (end of stream marker). */
   event(event: SseEvent): boolean;
+  /** True for an event that only keeps the connection alive (Anthropic's `ping`): it does not count as progress. */
+  keepAlive?(event: SseEvent): boolean;
   /** The whole body of a non-streamed reply, parsed. */
   json(value: unknown): void;
 }
@@ -29,8 +31,9 @@ export async function readReply(exchange: HttpExchange, response: HttpResponse, 
   const decoder = new StringDecoder("utf8");
   const parser = new SseParser();
   let json = "";
-  // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING`) reset the byte-level idle timer;
-  // a stream that sends nothing else for as long would otherwise hold the turn forever.
+  // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING`) and pings reset the byte-level idle
+  // timer; a stream that sends nothing else for as long would otherwise hold the turn forever.
+  const progress = (event: SseEvent) => !sink.keepAlive?.(event);
   let lastEventAt = Date.now();
   for await (const chunk of exchange.chunks(response)) {
     const text = decoder.write(chunk);
@@ -40,9 +43,9 @@ export async function readReply(exchange: HttpExchange, response: HttpResponse, 
       continue;
     }
     const events = parser.push(text);
-    if (events.length > 0) lastEventAt = Date.now();
+    if (events.some(progress)) lastEventAt = Date.now();
     else if (Date.now() - lastEventAt > exchange.idleTimeoutMs) {
-      throw new ProviderError("timeout", `the model sent only keep-alive comments, no data, for ${exchange.idleTimeoutMs / 1000} s`);
+      throw new ProviderError("timeout", `the model sent only keep-alive comments or pings, no data, for ${exchange.idleTimeoutMs / 1000} s`);
     }
     for (const event of events) {
       if (sink.event(event)) return;

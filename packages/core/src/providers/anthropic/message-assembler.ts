@@ -28,7 +28,8 @@ export class MessageAssembler {
 
   constructor(private readonly onDelta?: (text: string) => void) {}
 
-  addEvent(json: unknown): void {
+  /** Adds one streamed event; true once the reply is complete (`message_stop`). */
+  addEvent(json: unknown): boolean {
     const event = parseWire(anthropicWire().WireEvent, json, "stream event");
     switch (event.type) {
       case "message_start":
@@ -59,6 +60,7 @@ export class MessageAssembler {
       case "error":
         throw streamError(event.error?.type, event.error?.message);
     }
+    return this.done;
   }
 
   /** A whole non-streamed message. */

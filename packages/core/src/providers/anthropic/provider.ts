@@ -24,10 +24,9 @@ export function createAnthropicProvider(config: ModelConfig, env: NodeJS.Process
       reader(onDelta) {
         const assembler = new MessageAssembler(onDelta);
         return {
-          event(event) {
-            assembler.addEvent(eventJson(event));
-            return false;
-          },
+          // `message_stop` ends the reply: anything after it is not part of the answer.
+          event: (event) => assembler.addEvent(eventJson(event)),
+          keepAlive: (event) => event.event === "ping",
           json: (value) => assembler.addMessage(value),
           finish: () => assembler.finish(),
         };
