@@ -142,8 +142,7 @@ function handleEvent(assembler: ResponseAssembler, event: unknown, where: string
   if (type === "response.completed" && !(record.response && typeof record.response === "object")) {
     throw new ProviderError("server", `the codex server at ${where} sent response.completed without a response`, { retryable: false });
   }
-  assembler.addEvent(event);
-  return type === "response.completed" || type === "response.incomplete";
+  return assembler.addEvent(event);
 }
 
 /** A numeric `status` / `status_code` on the event, its `error` or its `response` (reference: such a failure is an HTTP status). */

@@ -25,8 +25,8 @@ export function createResponsesProvider(config: ModelConfig, env: NodeJS.Process
         return {
           event(event) {
             if (event.data.trim() === "[DONE]") return true;
-            assembler.addEvent(eventJson(event));
-            return false;
+            // The terminal event ends the reply: anything after it is not part of the answer.
+            return assembler.addEvent(eventJson(event));
           },
           json: (value) => assembler.addResponse(value),
           finish: () => assembler.finish(),

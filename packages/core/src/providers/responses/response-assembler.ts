@@ -42,7 +42,8 @@ export class ResponseAssembler {
     private readonly options: AssemblerOptions = {},
   ) {}
 
-  addEvent(json: unknown): void {
+  /** Adds one streamed event; true once the reply is complete (`response.completed` / `response.incomplete`). */
+  addEvent(json: unknown): boolean {
     const event = parseWire(responsesWire().WireEvent, json, "stream event");
     switch (event.type) {
       case "response.output_item.added":
@@ -68,6 +69,7 @@ export class ResponseAssembler {
       case "error":
         throw reportedError({ code: event.code, message: event.message ?? null });
     }
+    return this.done;
   }
 
   /** A whole response object (non-streamed body, or the one inside `response.completed`). */
