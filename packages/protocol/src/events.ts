@@ -73,6 +73,11 @@ const schemas = lazySchema(() => {
     ...turn,
     message: z.object({ role: z.literal("assistant"), content: z.array(TranscriptItem) }),
     usage: Usage.optional(),
+    /**
+     * The model stopped at its output limit (finish reason `length`, `max_tokens`, or an `incomplete`
+     * response): the answer is probably cut off. Absent when it finished normally (and from older workers).
+     */
+    outputLimited: z.literal(true).optional(),
     ...turnEnd,
   });
   const TurnFailedEvent = z.object({

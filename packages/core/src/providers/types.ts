@@ -16,6 +16,12 @@ export interface ModelResponse {
   finishReason?: string;
 }
 
+/** Finish reasons of a reply the model stopped at its output limit (chat `length`, Anthropic `max_tokens`, Responses `incomplete`). */
+const OUTPUT_LIMIT_REASONS: ReadonlySet<string> = new Set(["length", "max_tokens", "incomplete"]);
+
+/** Whether a reply ended at the model's output limit, so its text is probably cut off. */
+export const reachedOutputLimit = (finishReason: string | undefined): boolean => finishReason !== undefined && OUTPUT_LIMIT_REASONS.has(finishReason);
+
 export interface RetryNotice {
   attempt: number;
   delayMs: number;

@@ -90,8 +90,8 @@ export class TurnJournal {
     });
   }
 
-  /** Stores the final answer, closes the turn and queues `turn_completed` in one batch. */
-  completeTurn(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined): Promise<void> {
+  /** Stores the final answer, closes the turn and queues `turn_completed` in one batch. `outputLimited`: the model stopped at its output limit. */
+  completeTurn(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined, outputLimited = false): Promise<void> {
     return this.store.commit("turn_end", (tx) => {
       tx.appendMessage({ role: "assistant", turnId: turn.turnId, time: new Date().toISOString(), content });
       const total = addUsage(turn.usage, usage);
@@ -99,7 +99,14 @@ export class TurnJournal {
       this.addSessionUsage(usage);
       this.store.meta.usage.turns += 1;
       this.store.meta.lastTurnUsage = total ?? null;
-      tx.emit({ type: "turn_completed", turnId: turn.turnId, message: { role: "assistant", content }, usage: total, ...this.ends(turn) });
+      tx.emit({
+        type: "turn_completed",
+        turnId: turn.turnId,
+        message: { role: "assistant", content },
+        usage: total,
+        ...(outputLimited ? { outputLimited: true as const } : {}),
+        ...this.ends(turn),
+      });
     });
   }
 

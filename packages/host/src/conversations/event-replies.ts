@@ -11,6 +11,9 @@ import { agentEventReplies } from "../agents/agent-events.js";
 import { hostRedactor } from "../security/host-secrets.js";
 import type { TurnAnswers } from "./turn-answers.js";
 
+/** Follows an answer the model stopped at its output limit (`turn_completed.outputLimited`). */
+export const OUTPUT_LIMIT_NOTE = "⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.";
+
 /**
  * What a durable session event means for the chat: the reply, a failure notice, a recovery notice. A
  * turn's last reply names the messages it answers (`turnEnd.messageIds`): none for a background run (a
@@ -39,7 +42,7 @@ export function writeEventReplies(
         .map((i) => i.text)
         .join("\n\n")
         .trim();
-      const answer = text || "(The model finished without a text answer.)";
+      const answer = (text || "(The model finished without a text answer.)") + (event.outputLimited ? `\n\n${OUTPUT_LIMIT_NOTE}` : "");
       queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, answer), turnEnd: { outcome: "completed", canContinue: false, ...answered(event.messageIds) } });
       break;
     }
