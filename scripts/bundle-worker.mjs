@@ -9,7 +9,7 @@
 // main.bundle.json lists the inputs' mtimes: the host uses the bundle only while none is newer
 // (packages/host/src/worker-path.ts), so a later `tsc -b` alone falls back to dist/main.js.
 import { execFileSync } from "node:child_process";
-import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
@@ -268,6 +268,128 @@ ${exported.map((name) => `export const ${name} = mcp.exports.${name};`).join("\n
   },
 });
 
+/**
+ * Packages only the build's warm-up uses: memory-level, the warm-up turns' in-memory database, with its red-black
+ * tree (~23 kB of script, which every worker held twice: in the blob and as the heap's source string). Each is
+ * bundled apart, as dist/<name>.build-only.cjs, which its stand-in in the snapshot script loads while the snapshot
+ * is built and drops before the heap is written. What it imports from outside its own files (abstract-level,
+ * module-error) is the worker's instance, handed over, so the warm-up runs the abstract-level code workers run.
+ * Only functions and classes can be exported; a worker started from the blob that touches one fails loudly.
+ */
+const BUILD_ONLY = [
+  {
+    name: "warmup-level",
+    request: /^memory-level$/,
+    entry: createRequire(join(root, "packages/worker/package.json")).resolve("memory-level"),
+    own: /[\\/]node_modules[\\/](memory-level|functional-red-black-tree)[\\/]/,
+  },
+].map((mod) => ({ ...mod, outfile: join(root, `packages/worker/dist/${mod.name}.build-only.cjs`) }));
+
+/** Whether Node loads `file` as CommonJS (its package.json has no `"type": "module"`). */
+function isCommonJs(file) {
+  if (file.endsWith(".cjs")) return true;
+  if (file.endsWith(".mjs")) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    let text;
+    try {
+      text = readFileSync(join(dir, "package.json"), "utf8");
+    } catch {
+      continue;
+    }
+    return JSON.parse(text).type !== "module";
+  }
+  return true;
+}
+
+/** Bundles one build-only package; returns it with its exports (name → "function" | "class"), the files it takes from the worker and its own. */
+async function buildBuildOnly(mod) {
+  const shared = new Map();
+  const result = await build({
+    entryPoints: [mod.entry],
+    outfile: mod.outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    plugins: [
+      {
+        name: "starling-build-only-shared",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.pluginData?.inner) return undefined;
+            const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { inner: true } });
+            if (found.errors.length || found.external || mod.own.test(found.path)) return undefined;
+            shared.set(found.path, `starling-shared:${relative(root, found.path)}`);
+            return { path: shared.get(found.path), external: true };
+          });
+        },
+      },
+    ],
+    metafile: true,
+    logLevel: "warning",
+    legalComments: "none",
+    charset: "ascii",
+    minifyWhitespace: true,
+  });
+  const exported = {};
+  for (const [name, value] of Object.entries(createRequire(mod.entry)(mod.entry))) {
+    if (typeof value !== "function") throw new Error(`bundle-worker: build-only ${mod.name} exports ${name}, neither a function nor a class`);
+    exported[name] = /^class\b/.test(Function.prototype.toString.call(value)) ? "class" : "function";
+  }
+  return { ...mod, exported, shared, ownFiles: Object.keys(result.metafile.inputs).map((input) => resolve(root, input)) };
+}
+
+/** The snapshot script's stand-in for a build-only package: loads it on first use while the snapshot is built, forgets it before the heap is written. */
+function buildOnlyStub(mod) {
+  const files = [...mod.shared.keys()];
+  const imports = files.map((file, i) => `import ${isCommonJs(file) ? "" : "* as "}shared${i} from ${JSON.stringify(file)};`);
+  const exports = Object.entries(mod.exported).map(([name, kind]) =>
+    kind === "function"
+      ? `export function ${name}(...argv) { return load().${name}.apply(this, argv); }`
+      : `export const ${name} = new Proxy(function () {}, {
+  construct(_, argv, newTarget) { const real = load().${name}; return Reflect.construct(real, argv, newTarget === ${name} ? real : newTarget); },
+  apply: (_, self, argv) => Reflect.apply(load().${name}, self, argv),
+  get: (_, key) => Reflect.get(load().${name}, key),
+});`,
+  );
+  return `${imports.join("\n")}
+import { readFileSync } from "node:fs";
+import { Script } from "node:vm";
+import { startupSnapshot } from "node:v8";
+let real;
+let live = false;
+startupSnapshot.addSerializeCallback(() => { real = undefined; });
+startupSnapshot.addDeserializeCallback(() => { live = true; });
+function load() {
+  if (real) return real;
+  if (live) throw new Error(${JSON.stringify(`${mod.name}.build-only.cjs is for the worker's snapshot build only`)});
+  const shared = { ${files.map((file, i) => `${JSON.stringify(mod.shared.get(file))}: shared${i}`).join(", ")} };
+  const file = ${JSON.stringify(mod.outfile)};
+  const m = { exports: {} };
+  const script = new Script(${JSON.stringify(MCP_WRAPPER[0])} + readFileSync(file, "utf8") + ${JSON.stringify(MCP_WRAPPER[1])}, { filename: file });
+  script.runInThisContext().call(m.exports, m.exports, (id) => (Object.hasOwn(shared, id) ? shared[id] : require(id)), m, file, ${JSON.stringify(dirname(mod.outfile))});
+  return (real = m.exports);
+}
+${exports.join("\n")}
+`;
+}
+
+/** In the snapshot build, an import of a build-only package gets its stand-in. */
+const buildOnlyStubs = (mods) => ({
+  name: "starling-build-only",
+  setup(b) {
+    for (const mod of mods) {
+      b.onResolve({ filter: mod.request }, async (args) => {
+        if (args.pluginData?.inner) return undefined;
+        const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { inner: true } });
+        if (found.errors.length || found.path !== mod.entry) return undefined;
+        return { path: mod.name, namespace: "build-only" };
+      });
+    }
+    b.onLoad({ filter: /.*/, namespace: "build-only" }, (args) => ({ loader: "js", resolveDir: root, contents: buildOnlyStub(mods.find((mod) => mod.name === args.path)) }));
+  },
+});
+
 const LAZY_PACKAGES = /^(image-size|ipaddr\.js)$/;
 const LAZY_BUILTINS = /^(node:)?(http|https|http2|net|tls|dgram|child_process|readline|inspector)$/;
 /** The functions and classes each late-bound built-in exports in the snapshot bundle. */
@@ -406,6 +528,7 @@ async function buildSnapshot(inputs) {
   const blob = join(dist, "worker.blob");
   const importer = join(dist, "snapshot-import.cjs");
   try {
+    const buildOnly = await Promise.all(BUILD_ONLY.map(buildBuildOnly));
     const snap = await build({
       entryPoints: [join(dist, "snapshot.js")],
       outfile: script,
@@ -413,7 +536,7 @@ async function buildSnapshot(inputs) {
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [zodEnglishOnly, mcpStub(mcpExports), snapshotShims, externals],
+      plugins: [zodEnglishOnly, mcpStub(mcpExports), buildOnlyStubs(buildOnly), snapshotShims, externals],
       metafile: true,
       logLevel: "error",
       // A late-bound built-in's value read through its namespace (`m.STATUS_CODES`) would be undefined.
@@ -426,6 +549,10 @@ async function buildSnapshot(inputs) {
     // A snapshot's own code has no dynamic import (V8: "A dynamic import callback was not specified"):
     // every import() of an installed module goes through snapshot-import.cjs, a file Node loads
     // normally after deserialisation. The externals plugin made each such specifier an absolute path.
+    // A build-only package's own file also in the script (imported from elsewhere) would stay in every worker.
+    const inScript = new Set(Object.keys(snap.metafile.inputs).map((input) => resolve(root, input)));
+    const both = buildOnly.flatMap((mod) => mod.ownFiles.filter((file) => inScript.has(file)).map((file) => relative(root, file)));
+    if (both.length) throw new Error(`build-only files also imported by the worker: ${both.join(", ")}`);
     const text = snap.outputFiles[0].text.replace(/\bimport\((?=")/g, "__starlingImport(");
     // A name destructured from a late-bound built-in's namespace (CommonJS code) must be one of its exports.
     for (const m of text.matchAll(/var ?\{([^}]*)\} ?= ?\(init_(\w+?)\d*\(\), ?__toCommonJS\(\2_exports/g)) {
@@ -450,7 +577,7 @@ async function buildSnapshot(inputs) {
     } catch (err) {
       throw new Error(`node --build-snapshot failed: ${String(err.stderr ?? err.message).trim().split("\n").slice(-12).join("\n")}`);
     }
-    for (const file of [script, importer, blob, ...kept]) inputs[file] ??= statSync(file).mtimeMs;
+    for (const file of [script, importer, blob, ...kept, ...buildOnly.flatMap((mod) => [mod.outfile, ...mod.ownFiles])]) inputs[file] ??= statSync(file).mtimeMs;
     return { blob, node: process.version, arch: process.arch };
   } catch (err) {
     console.warn(`bundle-worker: no start-up snapshot (the host starts the bundle instead): ${err instanceof Error ? err.message : String(err)}`);

@@ -46,7 +46,7 @@ const pid = client.pid!;
 const breakdown = anonBreakdown(readSmaps(pid));
 const mem = memoryOf(pid)!;
 const mb = (kb: number) => (kb / 1024).toFixed(1);
-console.log(`after ${turns} turns: RssAnon ${mb(mem.anonKb)} MB, Pss ${mb(mem.pssKb ?? Number.NaN)} MB, RssFile ${mb(mem.fileKb)} MB`);
+console.log(`after ${turns} turns: RssAnon ${mb(mem.anonKb)} MB (${mem.anonKb} kB), Pss ${mb(mem.pssKb ?? Number.NaN)} MB, RssFile ${mb(mem.fileKb)} MB`);
 console.log(`  V8 256 kB pages: ${breakdown.v8Pages} × 256 kB = ${mb(breakdown.v8PagesKb)} MB`);
 console.log(`  malloc brk heap: ${mb(breakdown.brkKb)} MB`);
 console.log(`  other anonymous regions > 200 kB: ${breakdown.big.map((r) => `${mb(r.anon)} of ${mb(r.size)}`).join(", ") || "none"} MB`);

@@ -66,6 +66,14 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     expect(after.length).toBeLessThan(cacheBefore.length);
   });
 
+  it("leaves out the warm-up's in-memory database, which only the build runs", () => {
+    // memory-level (with its red-black tree) is loaded from warmup-level.build-only.cjs while the blob is built and
+    // dropped before the heap is written: every byte of the snapshot's script is held twice by every worker.
+    expect(readFileSync(join(dist, "warmup-level.build-only.cjs"), "utf8")).toContain("MemoryEntryIterator");
+    expect(readFileSync(script, "utf8").includes("MemoryEntryIterator")).toBe(false);
+    expect(readFileSync(blob).includes("MemoryEntryIterator")).toBe(false);
+  });
+
   /** A worker started from the test's blob in a new workspace, with `env` added. */
   function startWorker(name: string, env: Record<string, string> = {}) {
     const workspace = join(dir, name);
