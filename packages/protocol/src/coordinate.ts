@@ -15,13 +15,6 @@ import { lazyArguments, lazySchema } from "./lazy-schema.js";
 
 const text = (field: string) => z.string().trim().min(1, `${field} must not be empty`);
 
-export const PlanStepStatus = z.enum(["pending", "in_progress", "completed"]);
-export const PlanStep = z.object({
-  step: text("step").describe("What this step does, in a few words."),
-  status: PlanStepStatus.describe("pending, in_progress or completed."),
-});
-export type PlanStep = z.infer<typeof PlanStep>;
-
 /**
  * Bounds on the agent's cron tasks (ARCHITECTURE §9 "Cron"), so a misbehaving model or a prompt injection
  * cannot melt the host. Checked on create_cron_task / update_cron_task only: tasks stored before (or
@@ -50,47 +43,6 @@ const boundedText = (field: string, max: number) =>
 
 /** The six seconds-first cron fields, `cron_year`, `timezone` (reference §3.11). */
 export const CRON_SCHEDULE_FIELDS = ["cron_second", "cron_minute", "cron_hour", "cron_day_of_month", "cron_month", "cron_day_of_week"] as const;
-const scheduleShape = {
-  cron_second: text("cron_second").describe("Seconds field, 0-59 (e.g. `0`, `*/30`)."),
-  cron_minute: text("cron_minute").describe("Minutes field, 0-59."),
-  cron_hour: text("cron_hour").describe("Hours field, 0-23."),
-  cron_day_of_month: text("cron_day_of_month").describe("Day of month, 1-31 (`*` for every day)."),
-  cron_month: text("cron_month").describe("Month, 1-12 or JAN-DEC."),
-  cron_day_of_week: text("cron_day_of_week").describe("Day of week, 0-7 or SUN-SAT (0 and 7 are Sunday)."),
-};
-const optionalTaskShape = {
-  cron_year: text("cron_year").optional().describe("Optional year field (e.g. `2030`); omit for every year."),
-  timezone: text("timezone").optional().describe(
-    "IANA time zone such as `Europe/Berlin`; default: the host's zone. Times are wall-clock times there: on a daylight-saving night a time the clocks skip (02:30 when 02:00 jumps to 03:00) runs once at the jump's end (03:00), a time that comes twice runs once, the first time.",
-  ),
-  enabled: z.boolean().optional().describe("false keeps the task but stops it firing (default true)."),
-  model: text("model").optional().describe("Chat model alias to run the task with; default: the conversation's model."),
-};
-
-export const CronTaskId = text("id").describe("Task id as listed by list_cron_tasks (e.g. `cron_0001`).");
-
-export const CreateCronTask = z.object({
-  name: boundedText("name", CRON_LIMITS.maxNameChars).describe(`Short name shown to the user (e.g. \`backup\`), at most ${CRON_LIMITS.maxNameChars} characters.`),
-  description: boundedText("description", CRON_LIMITS.maxDescriptionChars).describe(`One sentence on what the task is for, at most ${CRON_LIMITS.maxDescriptionChars} characters.`),
-  ...scheduleShape,
-  task: boundedText("task", CRON_LIMITS.maxTaskChars).describe(
-    `The instruction the agent runs at each firing, written as a message to itself (at most ${CRON_LIMITS.maxTaskChars} characters).`,
-  ),
-  ...optionalTaskShape,
-});
-export type CreateCronTask = z.infer<typeof CreateCronTask>;
-
-export const UpdateCronTask = z.object({
-  id: CronTaskId,
-  name: boundedText("name", CRON_LIMITS.maxNameChars).optional(),
-  description: boundedText("description", CRON_LIMITS.maxDescriptionChars).optional(),
-  /** Schedule fields: all six together (plus `cron_year`), or none. */
-  ...z.object(scheduleShape).partial().shape,
-  task: boundedText("task", CRON_LIMITS.maxTaskChars).optional(),
-  ...optionalTaskShape,
-});
-export type UpdateCronTask = z.infer<typeof UpdateCronTask>;
-
 /** A rule from skill-md.ts as a zod refinement: its sentence is the issue message. */
 const refuse =
   (problem: (value: string) => string | null) =>
@@ -98,14 +50,67 @@ const refuse =
     const why = problem(value);
     if (why) ctx.addIssue({ code: "custom", message: why });
   };
-export const SkillName = z
-  .string()
-  .superRefine(refuse(skillNameProblem))
-  .describe("The skill's folder name under .skill/ (letters, digits, _ and -).");
+/** What a subagent or background agent is doing (host state). */
+const AGENT_STATUSES = ["running", "completed", "failed", "killed"] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
-export const AgentId = text("agent_id").describe("The agent id subagent_start or start_background_agent returned (e.g. `subagent_0001`).");
-export const AgentStatus = z.enum(["running", "completed", "failed", "killed"]);
-export type AgentStatus = z.infer<typeof AgentStatus>;
+/**
+ * The shapes in the host actions' arguments (plan steps, cron tasks, skill names, agent ids): built on first
+ * use, by a host tool's call or by the catalog's JSON Schema, which the worker's snapshot warm-up makes and then
+ * releases (lazyArguments). Built at load they were ~150 zod schemas in every worker's heap, never parsed with
+ * by a session that calls no host tool.
+ */
+const shapes = lazyArguments(() => {
+  const PlanStep = z.object({
+    step: text("step").describe("What this step does, in a few words."),
+    status: z.enum(["pending", "in_progress", "completed"]).describe("pending, in_progress or completed."),
+  });
+  const scheduleShape = {
+    cron_second: text("cron_second").describe("Seconds field, 0-59 (e.g. `0`, `*/30`)."),
+    cron_minute: text("cron_minute").describe("Minutes field, 0-59."),
+    cron_hour: text("cron_hour").describe("Hours field, 0-23."),
+    cron_day_of_month: text("cron_day_of_month").describe("Day of month, 1-31 (`*` for every day)."),
+    cron_month: text("cron_month").describe("Month, 1-12 or JAN-DEC."),
+    cron_day_of_week: text("cron_day_of_week").describe("Day of week, 0-7 or SUN-SAT (0 and 7 are Sunday)."),
+  };
+  const optionalTaskShape = {
+    cron_year: text("cron_year").optional().describe("Optional year field (e.g. `2030`); omit for every year."),
+    timezone: text("timezone").optional().describe(
+      "IANA time zone such as `Europe/Berlin`; default: the host's zone. Times are wall-clock times there: on a daylight-saving night a time the clocks skip (02:30 when 02:00 jumps to 03:00) runs once at the jump's end (03:00), a time that comes twice runs once, the first time.",
+    ),
+    enabled: z.boolean().optional().describe("false keeps the task but stops it firing (default true)."),
+    model: text("model").optional().describe("Chat model alias to run the task with; default: the conversation's model."),
+  };
+  const CronTaskId = text("id").describe("Task id as listed by list_cron_tasks (e.g. `cron_0001`).");
+  const CreateCronTask = z.object({
+    name: boundedText("name", CRON_LIMITS.maxNameChars).describe(`Short name shown to the user (e.g. \`backup\`), at most ${CRON_LIMITS.maxNameChars} characters.`),
+    description: boundedText("description", CRON_LIMITS.maxDescriptionChars).describe(`One sentence on what the task is for, at most ${CRON_LIMITS.maxDescriptionChars} characters.`),
+    ...scheduleShape,
+    task: boundedText("task", CRON_LIMITS.maxTaskChars).describe(
+      `The instruction the agent runs at each firing, written as a message to itself (at most ${CRON_LIMITS.maxTaskChars} characters).`,
+    ),
+    ...optionalTaskShape,
+  });
+  const UpdateCronTask = z.object({
+    id: CronTaskId,
+    name: boundedText("name", CRON_LIMITS.maxNameChars).optional(),
+    description: boundedText("description", CRON_LIMITS.maxDescriptionChars).optional(),
+    /** Schedule fields: all six together (plus `cron_year`), or none. */
+    ...z.object(scheduleShape).partial().shape,
+    task: boundedText("task", CRON_LIMITS.maxTaskChars).optional(),
+    ...optionalTaskShape,
+  });
+  const SkillName = z
+    .string()
+    .superRefine(refuse(skillNameProblem))
+    .describe("The skill's folder name under .skill/ (letters, digits, _ and -).");
+  const AgentId = text("agent_id").describe("The agent id subagent_start or start_background_agent returned (e.g. `subagent_0001`).");
+  return { PlanStep, CronTaskId, CreateCronTask, UpdateCronTask, SkillName, AgentId };
+});
+type Shapes = ReturnType<typeof shapes>;
+export type PlanStep = z.infer<Shapes["PlanStep"]>;
+export type CreateCronTask = z.infer<Shapes["CreateCronTask"]>;
+export type UpdateCronTask = z.infer<Shapes["UpdateCronTask"]>;
 
 /**
  * What the host answers per action (`result.result` of host/coordinate), and the host-state shapes in
@@ -113,6 +118,7 @@ export type AgentStatus = z.infer<typeof AgentStatus>;
  * the worker's start-up snapshot does not hold them.
  */
 const results = lazySchema(() => {
+  const AgentStatus = z.enum(AGENT_STATUSES);
   /** A stored cron task (host state). Times are ISO 8601 UTC. */
   const CronTask = z.object({
     id: z.string(),
@@ -254,24 +260,24 @@ export const COORDINATE_ACTIONS = {
   update_plan: action(
     () =>
       z.object({
-        plan: z.array(PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
+        plan: z.array(shapes().PlanStep).min(1, "plan needs at least one step").describe("All steps, in order, each with its status."),
         explanation: z.string().optional().describe("Optional note on why the plan changed."),
       }),
     "update_plan",
   ),
   list_cron_tasks: action(() => z.object({}), "list_cron_tasks"),
-  get_cron_task: action(() => z.object({ id: CronTaskId }), "get_cron_task"),
-  create_cron_task: action(() => CreateCronTask, "create_cron_task"),
-  update_cron_task: action(() => UpdateCronTask, "update_cron_task"),
-  remove_cron_task: action(() => z.object({ id: CronTaskId }), "remove_cron_task"),
+  get_cron_task: action(() => z.object({ id: shapes().CronTaskId }), "get_cron_task"),
+  create_cron_task: action(() => shapes().CreateCronTask, "create_cron_task"),
+  update_cron_task: action(() => shapes().UpdateCronTask, "update_cron_task"),
+  remove_cron_task: action(() => z.object({ id: shapes().CronTaskId }), "remove_cron_task"),
   // Skills (reference §3.10): the staged <workspace>/.skill/<name>/ is persisted to rundir/.skill/.
-  skill_create: action(() => z.object({ skill_name: SkillName }), "skill_create"),
-  skill_update: action(() => z.object({ skill_name: SkillName }), "skill_update"),
-  skill_delete: action(() => z.object({ skill_name: SkillName }), "skill_delete"),
+  skill_create: action(() => z.object({ skill_name: shapes().SkillName }), "skill_create"),
+  skill_update: action(() => z.object({ skill_name: shapes().SkillName }), "skill_update"),
+  skill_delete: action(() => z.object({ skill_name: shapes().SkillName }), "skill_delete"),
   skill_set_upstream: action(
     () =>
       z.object({
-        skill_name: SkillName,
+        skill_name: shapes().SkillName,
         repo_url: z.string().superRefine(refuse(repoUrlProblem)).describe("Git remote to push the skill to (URL or path), e.g. `git@github.com:me/skills.git`."),
         branch: z
           .string()
@@ -288,11 +294,11 @@ export const COORDINATE_ACTIONS = {
       z.object({ description: text("description").describe("The complete task for the subagent: it sees only this text and the workspace.") }),
     "subagent_start",
   ),
-  subagent_kill: action(() => z.object({ agent_id: AgentId }), "subagent_kill"),
+  subagent_kill: action(() => z.object({ agent_id: shapes().AgentId }), "subagent_kill"),
   subagent_join: action(
     () =>
       z.object({
-        agent_id: AgentId,
+        agent_id: shapes().AgentId,
         timeout_seconds: z
           .number()
           .nonnegative()
@@ -311,7 +317,7 @@ export const COORDINATE_ACTIONS = {
   ),
   terminate: action(() => z.object({}), "terminate"),
   background_agents_list: action(() => z.object({}), "background_agents_list"),
-  get_agent_stats: action(() => z.object({ agent_id: AgentId }), "get_agent_stats"),
+  get_agent_stats: action(() => z.object({ agent_id: shapes().AgentId }), "get_agent_stats"),
 } as const;
 
 export type CoordinateAction = keyof typeof COORDINATE_ACTIONS;
