@@ -9,7 +9,8 @@ import type { Downloads } from "./downloads.js";
 
 const MAX_WAIT_SECONDS = 600;
 
-const downloadId = z.string().min(1).describe("The download_id file_download_start returned.");
+// Made inside the lazyArguments builders below (so the snapshot does not hold them).
+const downloadId = () => z.string().min(1).describe("The download_id file_download_start returned.");
 const waitSeconds = (dflt: number) =>
   z
     .number()
@@ -17,21 +18,22 @@ const waitSeconds = (dflt: number) =>
     .max(MAX_WAIT_SECONDS)
     .optional()
     .describe(`Seconds to wait for the download to finish (default ${dflt}, at most ${MAX_WAIT_SECONDS}).`);
-const onTimeout = z
-  .string()
-  .transform((s) => s.toLowerCase())
-  .pipe(z.enum(["continue", "kill"], { error: "on_timeout must be continue or kill" }))
-  .optional()
-  .describe("When the wait times out: continue (default; the download keeps running) or kill (cancel it).");
+const onTimeout = () =>
+  z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(["continue", "kill"], { error: "on_timeout must be continue or kill" }))
+    .optional()
+    .describe("When the wait times out: continue (default; the download keeps running) or kill (cancel it).");
 
 export const fileDownloadStartParameters = lazyArguments(() => z.object({
   url: z.string().describe("http:// or https:// URL to download."),
   path: z.string().describe("Where to save it in the workspace (parent folders are created)."),
-  headers: httpHeaders.describe("Extra request headers."),
+  headers: httpHeaders().describe("Extra request headers."),
   overwrite: z.boolean().optional().describe("Replace an existing file at path (default false)."),
   return_immediate: z.boolean().optional().describe("Return at once without waiting (default false; with wait_timeout_seconds 0 it returns at once too)."),
   wait_timeout_seconds: waitSeconds(0),
-  on_timeout: onTimeout,
+  on_timeout: onTimeout(),
 }));
 
 /** The compact snapshot the model sees: only true flags and known values. */
@@ -55,8 +57,8 @@ async function waitAndReport(downloads: Downloads, id: string, seconds: number, 
 
 /** The four download tools, bound to one session's Downloads. */
 // Module constants (not made per session): their JSON Schemas then come from the worker's snapshot (tool-runtime.ts).
-const byIdParameters = lazyArguments(() => z.object({ download_id: downloadId }));
-const waitParameters = lazyArguments(() => z.object({ download_id: downloadId, wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout }));
+const byIdParameters = lazyArguments(() => z.object({ download_id: downloadId() }));
+const waitParameters = lazyArguments(() => z.object({ download_id: downloadId(), wait_timeout_seconds: waitSeconds(30), on_timeout: onTimeout() }));
 
 export function downloadTools(downloads: Downloads): AnyTool[] {
   const start = defineTool({

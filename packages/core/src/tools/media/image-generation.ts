@@ -19,7 +19,7 @@ const generationParameters = lazyArguments(() => z.object({
     prompt: z.string().optional().describe("What to draw, or how to change the given images."),
     images: z.array(z.string()).max(8).optional().describe("Workspace paths of images to edit (optional)."),
     generation_id: z.string().optional().describe("A job id from an earlier call, to wait for its image instead of starting one."),
-    ...jobArguments,
+    ...jobArguments(),
   }));
 const stopParameters = lazyArguments(() => z.object({ generation_id: z.string().min(1).describe("The generation_id to stop.") }));
 

@@ -6,7 +6,8 @@ import type { MediaJobs } from "./media-jobs.js";
 /** Waiting by default, unlike the reference (which returns a job id first): one call usually gives the answer. */
 export const DEFAULT_JOB_WAIT_SECONDS = 120;
 
-export const jobArguments = {
+/** The job tools' shared arguments, made inside their lazyArguments builders (so the snapshot does not hold them). */
+export const jobArguments = () => ({
   return_immediate: z.boolean().optional().describe("Return a job id at once instead of waiting for the answer (default false)."),
   wait_timeout_seconds: z
     .number()
@@ -20,7 +21,7 @@ export const jobArguments = {
     .pipe(z.enum(["continue", "kill", "cancel"], { error: "on_timeout must be continue or kill" }))
     .optional()
     .describe("continue (default) or kill: what happens to the job when the wait times out."),
-};
+});
 
 export interface JobWait {
   tool: string;

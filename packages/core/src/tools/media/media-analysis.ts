@@ -18,7 +18,7 @@ function analysisSchema(kind: LoadKind) {
   path: z.string().optional().describe(`The ${noun} file in the workspace (to start a new question).`),
   question: z.string().optional().describe("What to ask about the file (default: Analyze this file.)."),
   [idField]: z.string().optional().describe(`A job id from an earlier ${tool} call, to wait for its answer instead of starting one.`),
-  ...jobArguments,
+  ...jobArguments(),
     });
 }
 

@@ -1,3 +1,4 @@
+import { lazySchema } from "@starling/protocol";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { ToolErrorKind } from "../types.js";
@@ -7,10 +8,10 @@ import { HELPER_SCRIPT } from "./helper-script.js";
 import { checkReachable, runSsh, shQuote, sshArgs, sshEnv, unreachable } from "./ssh.js";
 import { SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
 
-const HelperAnswer = z.union([
-  z.object({ ok: z.literal(true) }).passthrough(),
-  z.object({ ok: z.literal(false), kind: z.string(), message: z.string() }),
-]);
+/** Built on the first remote call, like the answers' shapes. */
+const HelperAnswer = lazySchema(() =>
+  z.union([z.object({ ok: z.literal(true) }).passthrough(), z.object({ ok: z.literal(false), kind: z.string(), message: z.string() })]),
+);
 
 const KINDS: readonly ToolErrorKind[] = ["invalid_arguments", "unknown_tool", "path_escape", "not_found", "failed", "aborted"];
 
@@ -52,7 +53,7 @@ export class RemoteWorkspace {
       const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
       throw new ToolError("failed", `The remote file helper on ${this.alias} failed (exit ${result.code}): ${detail || "its output was not JSON"}.`);
     }
-    const checked = HelperAnswer.parse(parsed);
+    const checked = HelperAnswer().parse(parsed);
     if (!checked.ok) {
       const kind = KINDS.find((k) => k === checked.kind) ?? "failed";
       throw new ToolError(kind, `${checked.message} (on ${this.alias})`);

@@ -16,9 +16,11 @@ export const DEFAULT_FETCH_TIMEOUT_SECONDS = 30;
 /** RFC 9110 token for a header name; values may not contain CR, LF or NUL. */
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export const httpHeaders = z
-  .record(z.string().regex(headerName, "not a valid HTTP header name"), z.string().regex(/^[^\r\n\0]*$/, "header values may not contain line breaks"))
-  .optional();
+/** Extra request headers (web_fetch, file_download_start), made inside their lazyArguments builders. */
+export const httpHeaders = () =>
+  z
+    .record(z.string().regex(headerName, "not a valid HTTP header name"), z.string().regex(/^[^\r\n\0]*$/, "header values may not contain line breaks"))
+    .optional();
 
 export const webFetchParameters = lazyArguments(() => z.object({
   url: z.string().describe("Absolute http:// or https:// URL to fetch."),
@@ -35,7 +37,7 @@ export const webFetchParameters = lazyArguments(() => z.object({
     .max(MAX_FETCH_CHARS)
     .optional()
     .describe(`Longest text returned (default ${DEFAULT_FETCH_CHARS}, at most ${MAX_FETCH_CHARS}); longer pages are cut with a note.`),
-  headers: httpHeaders.describe("Extra request headers, e.g. {\"Accept-Language\": \"en\"}."),
+  headers: httpHeaders().describe("Extra request headers, e.g. {\"Accept-Language\": \"en\"}."),
 }));
 
 export const webFetchTool = defineTool({
