@@ -19,10 +19,10 @@ export {
 export { ModelConfig, ProviderType, ModelCapability, RetryMode, MIN_CHAT_CONTEXT_TOKENS, TOOL_RESULT_MAX_CHARS, TOOL_RESULT_TOKENS, type ModelConfigInput } from "./model-config.js";
 
 // Model sign-in material the host owns (codex_subscription)
-export { CredentialsParams, CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";
+export { type CredentialsParams, type CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";
 
 // MCP servers (initialize.mcpServers, live_state.mcp)
-export { McpServerSpec, McpServers, McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
+export { McpServerSpec, McpServers, mcpServerStatus, type McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
 
 // Events
 export {
@@ -60,8 +60,8 @@ export {
   type TranscriptPage,
   type UsageView,
   AckEventsParams,
-  CoordinateParams,
-  CoordinateResult,
+  type CoordinateParams,
+  type CoordinateResult,
 } from "./methods.js";
 
 // host/coordinate actions (ARCHITECTURE §9 host tools)

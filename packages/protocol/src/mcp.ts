@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.js";
 
 /** A server name: part of tool names (`mcp__<server>__<tool>`), so letters, digits, `_`, `-`, no `__`. */
 export const MCP_SERVER_NAME = /^(?!.*__)[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -53,17 +54,19 @@ export function mcpSecretNames(spec: McpServerSpec): string[] {
   return Object.values(spec.transport === "stdio" ? spec.secretEnv : spec.headersEnv);
 }
 
-/** What `/status` and `/mcp` show for one server (in `live_state.mcp`). */
-export const McpServerStatus = z.object({
-  name: z.string(),
-  transport: z.enum(["stdio", "http"]),
-  /** `idle`: not started yet (servers start before the first model call); `failed`: the last start or the connection failed. */
-  state: z.enum(["idle", "connecting", "connected", "failed"]),
-  /** Offered tool names (prefixed). */
-  tools: z.array(z.string()),
-  /** Tools left out with the reason (schema the model API cannot take, bad name, denied). */
-  skipped: z.array(z.object({ tool: z.string(), reason: z.string() })).default([]),
-  lastError: z.string().nullable(),
-  restarts: z.number().int().nonnegative(),
-});
-export type McpServerStatus = z.infer<typeof McpServerStatus>;
+/** What `/status` and `/mcp` show for one server (in `live_state.mcp`); built on first use (a worker only sends it). */
+export const mcpServerStatus = lazySchema(() =>
+  z.object({
+    name: z.string(),
+    transport: z.enum(["stdio", "http"]),
+    /** `idle`: not started yet (servers start before the first model call); `failed`: the last start or the connection failed. */
+    state: z.enum(["idle", "connecting", "connected", "failed"]),
+    /** Offered tool names (prefixed). */
+    tools: z.array(z.string()),
+    /** Tools left out with the reason (schema the model API cannot take, bad name, denied). */
+    skipped: z.array(z.object({ tool: z.string(), reason: z.string() })).default([]),
+    lastError: z.string().nullable(),
+    restarts: z.number().int().nonnegative(),
+  }),
+);
+export type McpServerStatus = z.infer<ReturnType<typeof mcpServerStatus>>;

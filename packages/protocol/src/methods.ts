@@ -2,16 +2,17 @@ import { z } from "zod";
 import { ModelConfig } from "./model-config.js";
 import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
 import { sessionEventParams } from "./events.js";
-import { McpServers, McpServerStatus } from "./mcp.js";
+import { McpServers, mcpServerStatus } from "./mcp.js";
 import { lazySchema } from "./lazy-schema.js";
-import { CredentialsParams, CredentialsResult } from "./model-credentials.js";
+import { credentialsParams, credentialsResult } from "./model-credentials.js";
 
 export const PROTOCOL_VERSION = 1;
 
 /**
  * One JSON-RPC method: its name, direction and the zod schemas of its params and result. Results are
  * parsed only by the host (worker-client.ts): each is built on first use (`lazySchema`), so the worker's
- * start-up snapshot does not hold them; `result` reads it.
+ * start-up snapshot does not hold them; `result` reads it. So are the params of the requests a worker
+ * sends (`host/coordinate`, `model/credentials`: the host parses them).
  */
 export interface MethodDescriptor<P extends z.ZodType, R extends z.ZodType> {
   method: string;
@@ -23,14 +24,16 @@ export interface MethodDescriptor<P extends z.ZodType, R extends z.ZodType> {
 function request<P extends z.ZodType, R extends z.ZodType>(
   method: string,
   direction: MethodDescriptor<P, R>["direction"],
-  params: P,
+  params: P | (() => P),
   result: () => R,
 ): MethodDescriptor<P, R> {
   return {
     method,
     direction,
     kind: "request",
-    params,
+    get params() {
+      return typeof params === "function" ? params() : params;
+    },
     get result() {
       return result();
     },
@@ -230,7 +233,7 @@ const liveState = () =>
     turnStartedAt: z.string().nullable(),
     unfinishedTurn: UnfinishedTurn.nullable(),
     /** Each MCP server's state (absent when the session has none). */
-    mcp: z.array(McpServerStatus).optional(),
+    mcp: z.array(mcpServerStatus()).optional(),
   });
 const transcriptPage = () =>
   z.object({
@@ -258,27 +261,29 @@ export type UsageView = Extract<QueryResult, { view: "usage" }>;
 export const AckEventsParams = z.object({ upTo: z.number().int().nonnegative() });
 export type AckEventsParams = z.infer<typeof AckEventsParams>;
 
-export const EmptyObject = z.object({}).strict();
-
 /**
  * The `host/coordinate` envelope. The host validates the payload per action with CoordinateRequest
  * (coordinate.ts), so an unknown action gets "unsupported host action" rather than a schema error.
  */
-export const CoordinateParams = z.object({
-  /** `user_tell`, `update_plan`, `create_cron_task`, … (coordinate.ts COORDINATE_ACTIONS) */
-  action: z.string(),
-  turnId: z.number().int().nullable(),
-  /** The tool call id: the host records the outcome under it and answers a repeat with that outcome. */
-  callId: z.string().nullable(),
-  payload: z.unknown(),
-});
-export type CoordinateParams = z.infer<typeof CoordinateParams>;
-export const CoordinateResult = z.object({
-  ok: z.boolean(),
-  result: z.unknown().optional(),
-  error: z.string().optional(),
-});
-export type CoordinateResult = z.infer<typeof CoordinateResult>;
+const coordinateParams = lazySchema(() =>
+  z.object({
+    /** `user_tell`, `update_plan`, `create_cron_task`, … (coordinate.ts COORDINATE_ACTIONS) */
+    action: z.string(),
+    turnId: z.number().int().nullable(),
+    /** The tool call id: the host records the outcome under it and answers a repeat with that outcome. */
+    callId: z.string().nullable(),
+    payload: z.unknown(),
+  }),
+);
+export type CoordinateParams = z.infer<ReturnType<typeof coordinateParams>>;
+const coordinateResult = lazySchema(() =>
+  z.object({
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+  }),
+);
+export type CoordinateResult = z.infer<ReturnType<typeof coordinateResult>>;
 
 export const Methods = {
   initialize: request("initialize", "hostToWorker", InitializeParams, initializeResult),
@@ -288,9 +293,9 @@ export const Methods = {
   query: request("session/query", "hostToWorker", QueryParams, queryResult),
   ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),
   shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), lazySchema(() => z.object({}))),
-  coordinate: request("host/coordinate", "workerToHost", CoordinateParams, () => CoordinateResult),
+  coordinate: request("host/coordinate", "workerToHost", coordinateParams, coordinateResult),
   /** Optional (model-credentials.ts): a fresh access token for a model whose refresh token only the host holds. */
-  credentials: request("model/credentials", "workerToHost", CredentialsParams, () => CredentialsResult),
+  credentials: request("model/credentials", "workerToHost", credentialsParams, credentialsResult),
   event: {
     method: "session/event",
     direction: "workerToHost",

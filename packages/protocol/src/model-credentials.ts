@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.js";
 
 /**
  * `model/credentials` (worker → host): sign-in material for a model whose tokens the host owns.
@@ -10,33 +11,38 @@ import { z } from "zod";
  * answer to this request. Optional: a host that does not serve it answers "method not found", and
  * the worker says what is missing.
  */
-export const CredentialsParams = z.object({
-  providerType: z.literal("codex_subscription"),
-  /** `expiring`: the token the worker holds expires within a minute; `rejected`: the server answered 401. */
-  reason: z.enum(["expiring", "rejected"]),
-  /**
-   * SHA-256 (hex) of the access token the worker holds. The host refreshes only while its own current
-   * token is that one; when another worker already got a newer one, that is the answer.
-   */
-  staleTokenSha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-    .optional(),
-});
-export type CredentialsParams = z.infer<typeof CredentialsParams>;
+export const credentialsParams = lazySchema(() =>
+  z.object({
+    providerType: z.literal("codex_subscription"),
+    /** `expiring`: the token the worker holds expires within a minute; `rejected`: the server answered 401. */
+    reason: z.enum(["expiring", "rejected"]),
+    /**
+     * SHA-256 (hex) of the access token the worker holds. The host refreshes only while its own current
+     * token is that one; when another worker already got a newer one, that is the answer.
+     */
+    staleTokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+      .optional(),
+  }),
+);
+export type CredentialsParams = z.infer<ReturnType<typeof credentialsParams>>;
 
 /** `staleTokenSha256`: how the worker names the token it holds without sending it (hex SHA-256). */
 export function tokenSha256(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export const CredentialsResult = z.object({
-  accessToken: z.string().min(1),
-  accountId: z.string().min(1),
-  /** The account is a FedRAMP one (the `x-openai-fedramp: true` header is sent). */
-  fedramp: z.boolean().default(false),
-});
-export type CredentialsResult = z.infer<typeof CredentialsResult>;
+/** Parsed by a worker of a codex_subscription model only: built on first use. */
+export const credentialsResult = lazySchema(() =>
+  z.object({
+    accessToken: z.string().min(1),
+    accountId: z.string().min(1),
+    /** The account is a FedRAMP one (the `x-openai-fedramp: true` header is sent). */
+    fedramp: z.boolean().default(false),
+  }),
+);
+export type CredentialsResult = z.infer<ReturnType<typeof credentialsResult>>;
 
 /** Where a codex_subscription model's access token and account id travel in `initialize.secrets` (the reference's variable names, so an embedder's environment works too). */
 export const CODEX_SECRET_NAMES = { accessToken: "CHATGPT_ACCESS_TOKEN", accountId: "CHATGPT_ACCOUNT_ID" } as const;

@@ -6,7 +6,6 @@ import type { z } from "zod";
 import {
   AckEventsParams,
   ControlParams,
-  CoordinateResult,
   DURABLE_EVENT_TYPES,
   EnqueueParams,
   ErrorCodes,
@@ -157,7 +156,7 @@ const bad: BadCase[] = [
   { name: "event: unknown type", schema: SessionEventParams, payload: { seq: 1, event: { type: "turn_exploded", turnId: 1 } }, path: "event.type" },
   { name: "event: error kind", schema: SessionEventParams, payload: { seq: 1, event: { type: "turn_failed", turnId: 1, error: { kind: "oops", message: "x" }, canContinue: true } }, path: "event.error.kind" },
   { name: "event: completed by a user", schema: SessionEventParams, payload: { seq: 1, event: { ...completed, message: { role: "user", content: [] } } }, path: "event.message.role" },
-  { name: "coordinate result: no ok", schema: CoordinateResult, payload: { result: 1 }, path: "ok" },
+  { name: "coordinate result: no ok", schema: Methods.coordinate.result, payload: { result: 1 }, path: "ok" },
   { name: "model config: retry mode", schema: ModelConfig, payload: { ...model, retry_mode: "forever" }, path: "retry_mode" },
 ];
 

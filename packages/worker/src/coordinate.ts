@@ -1,5 +1,5 @@
 import { CancellationTokenSource, type MessageConnection } from "vscode-jsonrpc/node.js";
-import { CoordinateResult, Methods } from "@starling/protocol";
+import { Methods } from "@starling/protocol";
 
 export const DEFAULT_COORDINATE_TIMEOUT_MS = 60_000;
 
@@ -27,7 +27,7 @@ export function createCoordinator(connection: MessageConnection, timeoutMs: numb
         );
       });
       const raw = await Promise.race([pending, cancelled]);
-      const result = CoordinateResult.parse(raw);
+      const result = Methods.coordinate.result.parse(raw);
       if (!result.ok) throw new Error(`host refused ${action}: ${result.error ?? "no reason given"}`);
       return result.result;
     } finally {

@@ -1,5 +1,5 @@
 import { CancellationTokenSource, type MessageConnection } from "vscode-jsonrpc/node.js";
-import { CODEX_SECRET_NAMES, CredentialsResult, Methods, type CredentialsParams } from "@starling/protocol";
+import { CODEX_SECRET_NAMES, Methods, type CredentialsParams, type CredentialsResult } from "@starling/protocol";
 import { workerLogRedactor } from "./logger.js";
 
 /** A refresh is one HTTP call by the host; this bounds a stuck host. */
@@ -22,7 +22,7 @@ export function createCredentialsAsker(connection: MessageConnection) {
           reject(new Error(signal.aborted ? "model/credentials cancelled" : `model/credentials timed out after ${CREDENTIALS_TIMEOUT_MS} ms`)),
         );
       });
-      const result = CredentialsResult.parse(await Promise.race([pending, cancelled]));
+      const result = Methods.credentials.result.parse(await Promise.race([pending, cancelled]));
       workerLogRedactor().add(CODEX_SECRET_NAMES.accessToken, result.accessToken);
       workerLogRedactor().add(CODEX_SECRET_NAMES.accountId, result.accountId);
       return result;
