@@ -17,6 +17,8 @@ export interface LoopbackSshd {
   /** A private folder for the test: keys, config, `remote/` to use as remote path, `home/` (the remote user's HOME). */
   dir: string;
   port: number;
+  /** Kills the server's per-connection processes (SIGKILL), as a dropped network connection would end them; the listener stays. */
+  dropConnections(): void;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,16 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd | { skip: string
     configFile,
     dir,
     port,
+    dropConnections() {
+      const listed = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout;
+      for (const pid of listed.split("\n").filter(Boolean).map(Number)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+    },
     async stop() {
       // The whole group: the listener and its per-connection children (which end the sessions).
       try {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
 import type { RemoteLaunch } from "./remote/remote-workspace.js";
+import { withoutEndMark } from "./remote/shell-wrapper.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import { signalGroup } from "./process-group.js";
@@ -15,6 +16,11 @@ export const KILL_GRACE_MS = 200;
 /** At most this many shell sessions run at once. */
 export const MAX_RUNNING_SESSIONS = 16;
 const CLOSE_AFTER_EXIT_MS = 250;
+/**
+ * How long stopping a remote command waits for the remote side to confirm it (its wrapper kills the command's
+ * group when ssh's stdin closes, then exits, which ends ssh) before the local ssh is killed anyway.
+ */
+export const REMOTE_STOP_MS = 3_000;
 const POLL_MS = 20;
 
 export interface ShellExit {
@@ -34,6 +40,13 @@ export interface ShellSession {
   readonly outDisplay: string;
   /** `null` while running. */
   exit: ShellExit | null;
+  /** Set for a command run on an SSH host (remote/shell-wrapper.ts); `ended` once the remote wrapper reported the command's end. */
+  readonly remote: { readonly host: string; ended: boolean } | null;
+}
+
+/** ssh exited 255 and the remote wrapper never reported the command's end: the connection failed or dropped. */
+export function connectionLost(session: ShellSession): boolean {
+  return session.remote !== null && !session.remote.ended && session.exit?.code === 255;
 }
 
 interface SessionState extends ShellSession {
@@ -107,7 +120,7 @@ export class ShellSessions {
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
-      exit: null, child, bytes: 0, readOffset: 0,
+      exit: null, child, bytes: 0, readOffset: 0, remote: remote ? { host: remote.host, ended: false } : null,
       exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
     };
     const onData = (chunk: Buffer): void => {
@@ -116,7 +129,11 @@ export class ShellSessions {
       state.bytes += chunk.length;
     };
     child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      const rest = state.remote ? withoutEndMark(chunk) : null;
+      if (rest && state.remote) state.remote.ended = true;
+      onData(rest ?? chunk);
+    });
     child.stdin?.on("error", () => undefined); // EPIPE after the process ended: reported by write()
     state.exited = new Promise((resolveExit) => {
       child.once("exit", (code, signal) => resolveExit((state.exit = { code, signal })));
@@ -187,6 +204,7 @@ export class ShellSessions {
   /** Stops the session's whole process group: SIGTERM, then SIGKILL after the grace. */
   async kill(session: ShellSession): Promise<void> {
     const state = this.state(session);
+    await stopRemote(state);
     await Promise.all([killGroup(state.pid, state.exited), stopTagged((tag) => tag === state.tag, KILL_GRACE_MS, POLL_MS)]);
     this.dropGroup(state.pid);
   }
@@ -203,7 +221,10 @@ export class ShellSessions {
     this.sessions.clear();
     const ours = `${this.scope}.`;
     await Promise.all([
-      ...[...states].map((state) => killGroup(state.pid, state.exited)),
+      ...[...states].map(async (state) => {
+        await stopRemote(state);
+        await killGroup(state.pid, state.exited);
+      }),
       // The /proc scan only when a command was ever started here: a worker that ran none skips it at every shutdown.
       this.launched > 0 ? stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS) : undefined,
     ]);
@@ -231,6 +252,17 @@ export function groupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * A remote command is stopped by closing ssh's stdin: the wrapper kills the command's group on the remote host,
+ * then exits, and so does ssh. Waiting for that (REMOTE_STOP_MS at most, as a dead connection never answers)
+ * means a cancelled turn is reported only once its remote command is gone, not just the local ssh.
+ */
+async function stopRemote(state: SessionState): Promise<void> {
+  if (!state.remote || state.exit !== null) return;
+  state.child.stdin?.end();
+  await Promise.race([state.exited, sleep(REMOTE_STOP_MS)]);
 }
 
 async function killGroup(pgid: number, exited: Promise<ShellExit>): Promise<void> {

@@ -2,7 +2,7 @@ import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
 import { ToolError } from "./errors.js";
-import type { ShellSession, WaitOutcome } from "./shell-sessions.js";
+import { connectionLost, type ShellSession, type WaitOutcome } from "./shell-sessions.js";
 
 export const DEFAULT_WAIT_MS = 30_000;
 export const DEFAULT_INPUT_WAIT_MS = 2_000;
@@ -110,6 +110,17 @@ function report(session: ShellSession, outcome: WaitOutcome, maxChars: number, n
   const elapsed = formatSeconds(Date.now() - session.startedAt);
   if (outcome === "exited" && session.exit) {
     ctx.shells.forget(session.id);
+    if (session.remote && connectionLost(session)) {
+      const host = session.remote.host;
+      return {
+        content:
+          `${body}${sepAfter(body)}[connection to SSH host ${host} lost after ${elapsed} (ssh exit 255, no end reported by the command) · full output: ${session.outDisplay}]\n` +
+          `The command's outcome is unknown: ${host} stops it once it sees the connection closed, so it may have done only part of its work. ` +
+          `Check its effects on ${host} before running it again; if ${host} cannot be reached, the next remote call says why.`,
+        isError: true,
+        details: { ...facts(session, preview.truncated), exitCode: 255, connectionLost: true },
+      };
+    }
     const { code, signal } = session.exit;
     const status = code !== null ? `exit code ${code}` : `killed by ${signal ?? "a signal"}`;
     return {

@@ -177,10 +177,11 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     expect(closed.content).toContain("stopped (process group killed)");
   });
 
-  it("cancel stops the remote command itself, not only the local ssh", async () => {
+  it("cancel stops the remote command itself, not only the local ssh, before the result comes back", async () => {
     const marker = join(root, "long.pid");
     const controller = new AbortController();
-    const running = fixed.call("shell", { command: `echo $$ > ${marker}; exec sleep 300` }, controller.signal);
+    // Ignores SIGTERM, as a command busy cleaning up would: only the wrapper's SIGKILL, 200 ms later, ends it.
+    const running = fixed.call("shell", { command: `trap "" TERM; echo $$ > ${marker}; exec sleep 300` }, controller.signal);
     const deadline = Date.now() + 10_000;
     while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
     const pid = Number(readFileSync(marker, "utf8").trim());
@@ -188,9 +189,30 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     controller.abort();
     const result = await running;
     expect(result.details?.kind).toBe("aborted");
+    expect(processAlive(pid), "the remote command is gone when the cancelled call returns").toBe(false);
+  });
+
+  it("a dropped connection mid-command is a clear error naming the host; the next call connects again", async () => {
+    const marker = join(root, "drop.pid");
+    const running = fixed.call("shell", { command: `echo started; echo $$ > ${marker}; exec sleep 300`, wait_ms: 60_000 });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
+    const pid = Number(readFileSync(marker, "utf8").trim());
+    sshd?.dropConnections();
+    const result = await running;
+    expect(result.isError).toBe(true);
+    expect(result.content).toContain("started");
+    expect(result.content).toMatch(/\[connection to SSH host testbox lost after [\d.]+ s \(ssh exit 255, no end reported by the command\)/);
+    expect(result.content).toContain("outcome is unknown");
+    expect(result.details).toMatchObject({ connectionLost: true, exitCode: 255 });
     const gone = Date.now() + 5_000;
     while (processAlive(pid) && Date.now() < gone) await sleep(20);
     expect(processAlive(pid)).toBe(false);
+    // A command's own exit 255 is reported as such, over a new connection.
+    const own = await fixed.call("shell", { command: "echo again; exit 255" });
+    expect(own.content).toMatch(/again\n\[exit code 255 · /);
+    expect(own.details).toMatchObject({ exitCode: 255 });
+    expect(own.details?.connectionLost).toBeUndefined();
   });
 
   it("a remote command also stops when ssh's stdin closes, as when the worker dies", async () => {

@@ -17,6 +17,8 @@ const KINDS: readonly ToolErrorKind[] = ["invalid_arguments", "unknown_tool", "p
 
 /** How a local process is started for a remote shell command: the local `ssh` client. */
 export interface RemoteLaunch {
+  /** The SSH alias, named in what the session reports. */
+  host: string;
   program: string;
   args: string[];
   env: Record<string, string>;
@@ -80,6 +82,6 @@ export class RemoteWorkspace {
   async shellLaunch(command: string, signal: AbortSignal): Promise<RemoteLaunch> {
     await checkReachable(this.alias, signal);
     const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)}`;
-    return { program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
+    return { host: this.alias, program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
   }
 }
