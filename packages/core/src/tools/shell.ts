@@ -75,11 +75,16 @@ export const shellTool = defineTool({
     if (args.input !== undefined) await ctx.shells.write(session, args.input);
     const outcome = await ctx.shells.wait(session, args.wait_ms ?? DEFAULT_WAIT_MS, ctx.signal);
     if (outcome === "aborted") {
-      await ctx.shells.kill(session);
+      const stopping = ctx.shells.kill(session);
+      // A remote command is stopped by its wrapper, a round trip away (up to REMOTE_STOP_MS): longer than an aborted
+      // tool may take (ABORT_GRACE_MS). The turn's own stop (killAll at cancel or shutdown) waits for it; this result does not.
+      if (session.remote) void stopping;
+      else await stopping;
       const preview = ctx.shells.readNew(session, maxChars);
       ctx.shells.forget(id);
+      const stopped = session.remote ? `is being stopped on ${session.remote.host} (its process group is killed there)` : "was stopped (process group killed)";
       return {
-        content: `${preview.text}${sepAfter(preview.text)}[interrupted: the turn was cancelled or interrupted, so the command was stopped (process group killed). Full output: ${session.outDisplay}]`,
+        content: `${preview.text}${sepAfter(preview.text)}[interrupted: the turn was cancelled or interrupted, so the command ${stopped}. Full output: ${session.outDisplay}]`,
         isError: true,
         details: { kind: "aborted", ...facts(session, true) },
       };

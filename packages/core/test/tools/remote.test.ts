@@ -17,6 +17,15 @@ const started = await startLoopbackSshd();
 const sshd: LoopbackSshd | null = "skip" in started ? null : started;
 if ("skip" in started) console.warn(`remote tool tests skipped: ${started.skip}`);
 
+/** The pid a remote command wrote to `marker`, once it is there. */
+async function remotePid(marker: string): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
+  const pid = Number(readFileSync(marker, "utf8").trim());
+  expect(processAlive(pid)).toBe(true);
+  return pid;
+}
+
 describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
   const previousConfig = process.env.STARLING_SSH_CONFIG;
   let fixed: Harness;
@@ -177,27 +186,34 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     expect(closed.content).toContain("stopped (process group killed)");
   });
 
-  it("cancel stops the remote command itself, not only the local ssh, before the result comes back", async () => {
+  it("cancel stops the remote command itself; killAll (which a cancelled turn waits for) returns only once it is gone", async () => {
     const marker = join(root, "long.pid");
     const controller = new AbortController();
     // Ignores SIGTERM, as a command busy cleaning up would: only the wrapper's SIGKILL, 200 ms later, ends it.
     const running = fixed.call("shell", { command: `trap "" TERM; echo $$ > ${marker}; exec sleep 300` }, controller.signal);
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-    const pid = Number(readFileSync(marker, "utf8").trim());
-    expect(processAlive(pid)).toBe(true);
+    const pid = await remotePid(marker);
     controller.abort();
+    const stopped = fixed.runtime.killAll();
     const result = await running;
     expect(result.details?.kind).toBe("aborted");
-    expect(processAlive(pid), "the remote command is gone when the cancelled call returns").toBe(false);
+    expect(result.content).toContain("so the command is being stopped on testbox (its process group is killed there)");
+    await stopped;
+    expect(processAlive(pid), "the remote command is gone when killAll returns").toBe(false);
+  });
+
+  it("shell_close of a remote session returns once the remote command is gone", async () => {
+    const marker = join(root, "close.pid");
+    const first = await fixed.call("shell", { command: `trap "" TERM; echo $$ > ${marker}; exec sleep 300`, wait_ms: 0 });
+    const pid = await remotePid(marker);
+    const closed = await fixed.call("shell_close", { session_id: String(first.details?.sessionId) });
+    expect(closed.content).toContain("stopped (process group killed)");
+    expect(processAlive(pid), "the remote command is gone when shell_close returns").toBe(false);
   });
 
   it("a dropped connection mid-command is a clear error naming the host; the next call connects again", async () => {
     const marker = join(root, "drop.pid");
     const running = fixed.call("shell", { command: `echo started; echo $$ > ${marker}; exec sleep 300`, wait_ms: 60_000 });
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-    const pid = Number(readFileSync(marker, "utf8").trim());
+    const pid = await remotePid(marker);
     sshd?.dropConnections();
     const result = await running;
     expect(result.isError).toBe(true);

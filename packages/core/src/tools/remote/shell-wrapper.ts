@@ -18,10 +18,14 @@ except OSError as e:
 shell = ["/bin/bash", "-c", command] if os.path.exists("/bin/bash") else ["/bin/sh", "-c", command]
 child = subprocess.Popen(shell, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 def stop_group():
-    for sig, pause in ((signal.SIGTERM, 0.2), (signal.SIGKILL, 0)):
-        try: os.killpg(child.pid, sig)
+    try: os.killpg(child.pid, signal.SIGTERM)
+    except OSError: return
+    for _ in range(20):
+        time.sleep(0.01)
+        try: os.killpg(child.pid, 0)
         except OSError: return
-        time.sleep(pause)
+    try: os.killpg(child.pid, signal.SIGKILL)
+    except OSError: pass
 def relay_out():
     while True:
         chunk = os.read(child.stdout.fileno(), 65536)
