@@ -103,7 +103,7 @@ describe.skipIf(!sshd)("remote commands under faults (loopback sshd)", { timeout
 
   it("a dropped connection mid-command: the answer says the connection to the host was lost; the next message works", async () => {
     const pid = await startRemoteCommand(chats.drop, "drop");
-    sshd!.dropConnections();
+    sshd!.signalConnections("SIGKILL");
     const answer = await e2e.waitText(chats.drop.id, /^Tool results:/, 20_000);
     expect(answer.text).toMatch(/started\n\[connection to SSH host testbox lost after .* \(ssh exit 255, no end reported by the command\)/);
     expect(answer.text).toContain("outcome is unknown");

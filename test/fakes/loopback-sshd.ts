@@ -17,8 +17,11 @@ export interface LoopbackSshd {
   /** A private folder for the test: keys, config, `remote/` to use as remote path, `home/` (the remote user's HOME). */
   dir: string;
   port: number;
-  /** Kills the server's per-connection processes (SIGKILL), as a dropped network connection would end them; the listener stays. */
-  dropConnections(): void;
+  /**
+   * Sends `signal` to the server's per-connection processes; the listener stays. SIGKILL ends the connections as
+   * a dropped network would; SIGSTOP makes them stop answering, as a silent partition would (SIGCONT resumes).
+   */
+  signalConnections(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -111,11 +114,11 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd | { skip: string
     configFile,
     dir,
     port,
-    dropConnections() {
+    signalConnections(signal) {
       const listed = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout;
       for (const pid of listed.split("\n").filter(Boolean).map(Number)) {
         try {
-          process.kill(pid, "SIGKILL");
+          process.kill(pid, signal);
         } catch {
           /* gone */
         }

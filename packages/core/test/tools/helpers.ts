@@ -59,7 +59,8 @@ export function processAlive(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state !== "Z" && state !== "X";
-  } catch {
-    return true;
+  } catch (error) {
+    // Reaped between the two looks: gone.
+    return (error as NodeJS.ErrnoException).code !== "ENOENT";
   }
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "../../src/tools/remote/helper-script.js";
 import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
 import { checkReachable, runSsh } from "../../src/tools/remote/ssh.js";
+import { REMOTE_STOP_MS } from "../../src/tools/shell-sessions.js";
 import { WHOLE_FILE_BYTES } from "../../src/tools/whole-file.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
@@ -210,11 +211,32 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     expect(processAlive(pid), "the remote command is gone when shell_close returns").toBe(false);
   });
 
+  it("cancel over a connection that stopped answering is over within REMOTE_STOP_MS; the command stops once it answers again", async () => {
+    const marker = join(root, "silent.pid");
+    const controller = new AbortController();
+    const running = fixed.call("shell", { command: `echo $$ > ${marker}; exec sleep 300` }, controller.signal);
+    const pid = await remotePid(marker);
+    sshd?.signalConnections("SIGSTOP");
+    try {
+      const start = Date.now();
+      controller.abort();
+      await fixed.runtime.killAll();
+      expect((await running).details?.kind).toBe("aborted");
+      const took = Date.now() - start;
+      expect(took).toBeLessThan(REMOTE_STOP_MS + 2_000);
+    } finally {
+      sshd?.signalConnections("SIGCONT");
+    }
+    const gone = Date.now() + 5_000;
+    while (processAlive(pid) && Date.now() < gone) await sleep(20);
+    expect(processAlive(pid)).toBe(false);
+  });
+
   it("a dropped connection mid-command is a clear error naming the host; the next call connects again", async () => {
     const marker = join(root, "drop.pid");
     const running = fixed.call("shell", { command: `echo started; echo $$ > ${marker}; exec sleep 300`, wait_ms: 60_000 });
     const pid = await remotePid(marker);
-    sshd?.dropConnections();
+    sshd?.signalConnections("SIGKILL");
     const result = await running;
     expect(result.isError).toBe(true);
     expect(result.content).toContain("started");
