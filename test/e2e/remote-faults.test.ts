@@ -83,12 +83,13 @@ describe.skipIf(!sshd)("remote commands under faults (loopback sshd)", { timeout
     expect(answer.text).toMatch(/started\n\[interrupted: the turn was cancelled or interrupted, so the command is being stopped on testbox/);
   });
 
-  it("/remote off during a remote command stops it; the turn goes on locally and is answered", async () => {
+  it("/remote off during a remote command stops it; the turn goes on locally, told why the command stopped, and is answered", async () => {
     const pid = await startRemoteCommand(chats.off, "off");
     expect(await e2e.ask(chats.off, "/remote off")).toBe("Remote set to off. It applies from now on.");
     expect(processAlive(pid), "the remote command is gone when /remote off is answered").toBe(false);
     const answer = await e2e.waitText(chats.off.id, /^Tool results:/);
-    expect(answer.text).toMatch(/started\n\[interrupted: the turn was cancelled or interrupted, so the command is being stopped on testbox/);
+    expect(answer.text).toMatch(/started\n\[interrupted: the worker restarted \(a \/model, \/sandbox, \/mcp or \/remote change, or the host stopping\), so the command is being stopped on testbox/);
+    expect(answer.text).toContain("The turn goes on under the current settings: check where tools run now (locally or on which SSH host) before repeating it.");
     const resumed = e2e.model.requests.filter((r) => lastUserText(r).includes("[off]") && afterTool(r)).at(-1)!;
     expect(requestText(resumed)).not.toContain("run on the SSH host testbox");
   });

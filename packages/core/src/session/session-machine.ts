@@ -6,6 +6,7 @@ import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-st
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
 import { TurnControl } from "./turn-control.js";
+import { WorkerStopping } from "../tools/errors.js";
 
 export type SessionMachineEvent =
   /** The store's queue has something. `interrupt`: a user message, which supersedes a running turn. */
@@ -405,8 +406,8 @@ export const sessionMachine = setup({
       entry: ({ context }) => {
         // Shutdown leaves the turn `running` in the journal: the next start recovers it.
         if (context.control) context.control.shuttingDown = true;
-        context.control?.interrupt.abort(new Error("shutdown"));
-        context.control?.cancel.abort(new Error("shutdown"));
+        context.control?.interrupt.abort(new WorkerStopping());
+        context.control?.cancel.abort(new WorkerStopping());
         void context.deps.tools.killAll();
       },
       type: "final",

@@ -15,6 +15,18 @@ export class ToolError extends Error {
   }
 }
 
+/**
+ * The abort reason of a turn whose worker stops (a `/model`, `/sandbox`, `/mcp` or `/remote` change restarts it,
+ * `/new`, the host stopping), as opposed to a user's /cancel or a newer message. The next worker resumes
+ * the turn under the current settings, so a result can tell the model why its call stopped.
+ */
+export class WorkerStopping extends Error {
+  constructor() {
+    super("shutdown");
+    this.name = "WorkerStopping";
+  }
+}
+
 /** A Node.js system error (`ENOENT`, `EISDIR`, …) as thrown by `fs`. */
 export interface SystemError extends Error {
   code: string;

@@ -1,7 +1,7 @@
 import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
-import { ToolError } from "./errors.js";
+import { ToolError, WorkerStopping } from "./errors.js";
 import { connectionLost, type ShellSession, type WaitOutcome } from "./shell-sessions.js";
 
 export const DEFAULT_WAIT_MS = 30_000;
@@ -83,8 +83,12 @@ export const shellTool = defineTool({
       const preview = ctx.shells.readNew(session, maxChars);
       ctx.shells.forget(id);
       const stopped = session.remote ? `is being stopped on ${session.remote.host} (its process group is killed there)` : "was stopped (process group killed)";
+      // After a settings change the turn resumes under the new settings: a command repeated blindly could run elsewhere.
+      const restarted = ctx.signal.reason instanceof WorkerStopping;
+      const why = restarted ? "the worker restarted (a /model, /sandbox, /mcp or /remote change, or the host stopping)" : "the turn was cancelled or interrupted";
+      const after = restarted ? " The turn goes on under the current settings: check where tools run now (locally or on which SSH host) before repeating it." : "";
       return {
-        content: `${preview.text}${sepAfter(preview.text)}[interrupted: the turn was cancelled or interrupted, so the command ${stopped}. Full output: ${session.outDisplay}]`,
+        content: `${preview.text}${sepAfter(preview.text)}[interrupted: ${why}, so the command ${stopped}. Full output: ${session.outDisplay}]${after}`,
         isError: true,
         details: { kind: "aborted", ...facts(session, true) },
       };
