@@ -140,3 +140,6 @@ export { keepAliveClient, postOverKeepAlive, type PostClient, type PostOptions, 
 
 // Files reached through an open folder's descriptor (the worker's file tools, the web channel's uploads)
 export { ConfinedDir, MakeDirsError } from "./confined-dir.js";
+
+// LevelDB batches straight to classic-level's native write (the host's store and the worker's journal)
+export { nativeJsonBatch, type JsonBatchOp, type JsonLevel } from "./native-batch.js";

@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
-import { crashPoint, failPoint } from "@starling/protocol";
+import { crashPoint, failPoint, nativeJsonBatch, type JsonBatchOp } from "@starling/protocol";
 import { KeyIndex } from "./key-index.js";
 import { InboundIndex, OutboundIndex } from "./item-indexes.js";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
@@ -89,7 +89,6 @@ export const HostKeys = {
  */
 const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff", "outbox_attempt", "outbox_sent"]);
 
-type Op = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 const DELETED = Symbol("deleted");
 
 /** One key a durable commit changed: its new value, or undefined when it was deleted. */
@@ -106,7 +105,7 @@ export type CommitListener = (changes: CommitChange[]) => void;
  * mirror exactly as the database is.
  */
 export class HostTransaction {
-  readonly ops: Op[] = [];
+  readonly ops: JsonBatchOp[] = [];
   /** Staged values by key; DELETED marks a staged delete. */
   readonly staged = new Map<string, unknown>();
   readonly committed: (() => void)[] = [];
@@ -336,7 +335,7 @@ export class HostStore {
   private async write(tx: HostTransaction, point: HostCommitPoint | null): Promise<void> {
     await Promise.all([...tx.after].map((t) => t.settled));
     await this.dependenciesDurable(tx);
-    await this.db.batch(tx.ops, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
+    await nativeJsonBatch(this.db, tx.ops, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
     for (const [key, value] of tx.staged) this.apply(key, value);
   }
 

@@ -194,6 +194,29 @@ describe("HostStore outbox by channel and chat", () => {
   });
 });
 
+describe("HostStore batches refused by LevelDB", () => {
+  it("a commit after close is refused with LevelDB's not-open error and changes nothing", async () => {
+    await store.close();
+    const late = store.commit("admit", (tx) => tx.put("conv:late", { id: "late" }));
+    await expect(late).rejects.toMatchObject({ code: "LEVEL_DATABASE_NOT_OPEN" });
+    expect(store.get("conv:late")).toBeUndefined();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.get("conv:late")).toBeUndefined();
+  });
+
+  it("a put without a value fails its whole batch as LevelDB's own check does", async () => {
+    const failing = store.commit("admit", (tx) => {
+      tx.put("conv:a", { id: "a" });
+      tx.put("conv:b", undefined);
+    });
+    await expect(failing).rejects.toMatchObject({ code: "LEVEL_INVALID_VALUE" });
+    expect(store.get("conv:a")).toBeUndefined();
+    await store.close();
+    store = await HostStore.open(join(dir, "db"));
+    expect(store.list("conv:")).toEqual([]);
+  });
+});
+
 describe("HostStore close", () => {
   it("waits for commits issued just before it, built or not", async () => {
     const pending = store.commit("admit", (tx) => tx.put("conv:late", { id: "late" }));
