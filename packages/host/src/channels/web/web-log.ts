@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { Level } from "level";
-import { crashPoint, failPoint } from "@starling/protocol";
+import { crashPoint, failPoint, nativeJsonBatch, type JsonBatchOp } from "@starling/protocol";
 import type { HostCommitPoint } from "../../state/host-store.js";
 
 /** One durable entry of a web conversation: what the page shows and what `/events` replays. */
@@ -53,7 +53,7 @@ const K = {
   keyed: (idempotencyKey: string) => `keyed:${idempotencyKey}`,
 };
 
-type Batch = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+type Batch = JsonBatchOp;
 
 /**
  * The web channel's own LevelDB (DIR/state/web/<channel>): every conversation's events, kept after
@@ -93,7 +93,7 @@ export class WebLog {
       const { ops, out } = build(() => ++id);
       if (id !== this.lastId) ops.push({ type: "put", key: K.seq, value: id });
       failPoint(point);
-      await this.db.batch(ops, { sync: true });
+      await nativeJsonBatch(this.db, ops, { sync: true });
       this.lastId = id;
       crashPoint(point);
       return out;
