@@ -94,6 +94,7 @@ def main():
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # show events as they arrive, even through a pipe
     workspace = os.path.abspath(args.workspace) if args.workspace else tempfile.mkdtemp(prefix="starling-embed-")
+    os.makedirs(workspace, exist_ok=True)  # the worker refuses a workspace that does not exist
     worker = Worker(["node", args.worker], trace=args.trace)
     status = 1
     try:

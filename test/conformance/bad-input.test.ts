@@ -1,6 +1,6 @@
 // Bad input never takes the worker down: every bad request gets a JSON-RPC error and the next valid one an answer.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, type TestContext } from "vitest";
 import { ErrorCodes, sessionFolderName, WorkerRequestError, type WorkerClient } from "@starling/protocol";
@@ -252,8 +252,17 @@ describe.concurrent("bad input", () => {
       expect((await refused(ctx, ro)).message).toMatch(new RegExp(`cannot create ${ro}/\\.starling: (read-only file system|permission denied)`));
     });
 
-    it("a path under /proc", async (ctx) => {
-      expect((await refused(ctx, "/proc/starling-test")).message).toMatch(/cannot create \/proc\/starling-test: \/proc takes no new folders/);
+    it("a folder that does not exist (a mistyped path): nothing is created there", async (ctx) => {
+      const { dir } = await newEnv(ctx);
+      const missing = join(dir, "no-such", "workspace");
+      expect((await refused(ctx, missing)).message).toContain(
+        `initialize: workspace ${missing} does not exist; create it first (the worker makes only the session folder inside it)`,
+      );
+      expect(existsSync(join(dir, "no-such"))).toBe(false);
+    });
+
+    it("/proc, which takes no session folder", async (ctx) => {
+      expect((await refused(ctx, "/proc")).message).toMatch(/cannot create \/proc\/\.starling: \/proc takes no new folders/);
     });
   });
 });

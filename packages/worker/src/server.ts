@@ -20,6 +20,7 @@ import { parseParams, rpcError } from "./rpc-errors.js";
 import { redactLogsFor, scrubKeysFromEnviron } from "./secrets.js";
 import { baselineCompileFromNowOn } from "./tiering.js";
 import { preloadModelTransport } from "./preload.js";
+import { enterWorkspace } from "./workspace.js";
 
 const KNOWN_METHODS = [
   Methods.initialize.method,
@@ -107,13 +108,10 @@ export class WorkerServer {
     }
     const init = parseParams(Methods.initialize.method, InitializeParams, raw);
     redactLogsFor(init);
-    this.initializing = true;
     // A pre-started (warm spare) worker was spawned elsewhere: it runs in its session's workspace from here on.
-    try {
-      process.chdir(init.workspace);
-    } catch (err) {
-      this.log.warn({ workspace: init.workspace, err: err instanceof Error ? err.message : String(err) }, "cannot change into the workspace");
-    }
+    const unusable = enterWorkspace(init.workspace);
+    if (unusable) throw rpcError(ErrorCodes.InvalidParams, "InvalidParams", `initialize: ${unusable}`);
+    this.initializing = true;
     try {
       const { FolderError, Session, StoreLockedError } = await import("@starling/core");
       const coordinate = createCoordinator(this.connection, init.coordinateTimeoutMs ?? DEFAULT_COORDINATE_TIMEOUT_MS);
