@@ -345,26 +345,29 @@ export interface RawFrameWorker {
   /** Resolves with the next decoded message from stdout matching the predicate. */
   next(predicate?: (m: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   received: Record<string, unknown>[];
+  /** The worker's log lines (pino JSON on stderr) so far. */
+  stderrLines(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
 /** A raw worker on a new test env, initialized with request id 1 (it is closed when the test ends). */
-export async function initializedRawWorker(ctx: { onTestFinished: (fn: () => Promise<void> | void) => void }): Promise<RawFrameWorker> {
+export async function initializedRawWorker(ctx: { onTestFinished: (fn: () => Promise<void> | void) => void }, env: NodeJS.ProcessEnv = {}): Promise<RawFrameWorker> {
   const { dir, initParams } = await newEnv(ctx);
-  const raw = rawWorker(dir);
+  const raw = rawWorker(dir, env);
   ctx.onTestFinished(() => raw.close());
   raw.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: initParams() });
   await raw.next((m) => m["id"] === 1);
   return raw;
 }
 
-export function rawWorker(workspace: string): RawFrameWorker {
+export function rawWorker(workspace: string, env: NodeJS.ProcessEnv = {}): RawFrameWorker {
   const child = spawn(process.execPath, [WORKER_MAIN], {
     cwd: workspace,
-    env: { ...process.env, ...hermeticEnv(workspace), STARLING_LOG_LEVEL: "warn", STARLING_CRASH_AT: "" },
+    env: { ...process.env, ...hermeticEnv(workspace), STARLING_LOG_LEVEL: "warn", STARLING_CRASH_AT: "", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
-  child.stderr.resume();
+  const stderr: string[] = [];
+  child.stderr.setEncoding("utf8").on("data", (text: string) => stderr.push(text));
   const received: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   let buffer = Buffer.alloc(0);
@@ -386,6 +389,7 @@ export function rawWorker(workspace: string): RawFrameWorker {
   return {
     child,
     received,
+    stderrLines: () => stderr.join("").split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>),
     writeRaw: (text) => void child.stdin.write(text),
     send(message) {
       const body = Buffer.from(JSON.stringify(message), "utf8");

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { AbstractMessageReader, Disposable, type DataCallback, type Message, type MessageReader } from "vscode-jsonrpc/node.js";
+import { idOfPartialBody } from "./partial-frame-id.js";
 
 const HEADER_END = Buffer.from("\r\n\r\n", "ascii");
 /** Longer without an end of header is stray bytes (real headers are under 100 bytes). */
@@ -11,6 +12,27 @@ const HEADER_TAIL_BYTES = 256;
  * URL of a ~45 MB file from another client. A bigger frame is skipped as it streams in.
  */
 export const WORKER_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** A frame whose body stopped arriving (see `stallMs`): dropped; `id` is the request's, when its first part names one. */
+export class StalledFrameError extends Error {
+  override readonly name = "StalledFrameError";
+  constructor(
+    readonly id: string | number | null,
+    readonly receivedBytes: number,
+    readonly declaredBytes: number,
+    stallMs: number,
+  ) {
+    super(
+      `a frame stopped arriving: ${receivedBytes} of its ${declaredBytes} declared bytes arrived, none for ${stallMs} ms; it is dropped (Content-Length counts the bytes of the UTF-8 body)`,
+    );
+  }
+}
+
+/** What a reader holds of a frame not complete yet. `declaredBytes` is null while its header is incomplete. */
+export interface PartialFrame {
+  receivedBytes: number;
+  declaredBytes: number | null;
+}
 
 /**
  * Reads JSON-RPC frames (`Content-Length` header + UTF-8 JSON body) and hands each to the connection
@@ -28,14 +50,29 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   private callback: DataCallback | null = null;
   /** Bytes of an oversized frame's body still to be dropped as they arrive. */
   private skipping = 0;
+  /** Bytes read so far: a stalled frame is one during whose wait this did not change. */
+  private bytesSeen = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
   framesRead = 0;
 
-  /** `maxBodyBytes`: a frame with a longer body is skipped unread, with an error (default: no limit). */
+  /**
+   * `maxBodyBytes`: a frame with a longer body is skipped unread, with an error (default: no limit).
+   * `stallMs`: a frame body of which no byte arrived for this long (while the stream was not paused) is
+   * dropped with a `StalledFrameError`; bytes of it that come later are skipped as stray bytes before the
+   * next header (default: waited for as long as it takes).
+   */
   constructor(
     private readonly stream: Readable,
     private readonly maxBodyBytes = Infinity,
+    private readonly stallMs = Infinity,
   ) {
     super();
+  }
+
+  /** The frame read part-way, if any (a frame over the limit being skipped does not count). */
+  partial(): PartialFrame | null {
+    if (this.skipping > 0 || this.buffered === 0) return null;
+    return { receivedBytes: this.buffered, declaredBytes: this.bodyLength >= 0 ? this.bodyLength : null };
   }
 
   listen(callback: DataCallback): Disposable {
@@ -47,6 +84,7 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     this.stream.on("close", onClose);
     this.stream.on("error", onError);
     return Disposable.create(() => {
+      clearTimeout(this.stallTimer);
       this.callback = null;
       this.stream.off("data", onData);
       this.stream.off("close", onClose);
@@ -55,6 +93,12 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   }
 
   private onData(chunk: Buffer): void {
+    this.bytesSeen += chunk.byteLength;
+    this.readFrames(chunk);
+    this.watchForStall();
+  }
+
+  private readFrames(chunk: Buffer): void {
     if (this.skipping > 0) {
       if (chunk.byteLength <= this.skipping) {
         this.skipping -= chunk.byteLength;
@@ -91,6 +135,25 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
       this.framesRead++;
       this.callback?.(message);
     }
+  }
+
+  private watchForStall(): void {
+    clearTimeout(this.stallTimer);
+    if (this.stallMs === Infinity || this.bodyLength < 0) return;
+    const seen = this.bytesSeen;
+    // Decided after the next poll phase: bytes that were ready while the event loop was busy are read first.
+    this.stallTimer = setTimeout(() => setImmediate(() => this.stalled(seen)), this.stallMs);
+    this.stallTimer.unref();
+  }
+
+  private stalled(seen: number): void {
+    if (seen !== this.bytesSeen || this.bodyLength < 0) return;
+    // Paused by its owner (a client not reading the worker's answers): the bytes wait in the pipe, unread.
+    if (this.stream.isPaused()) return this.watchForStall();
+    const body = this.take(this.buffered);
+    const declared = this.bodyLength;
+    this.bodyLength = -1;
+    this.fireError(new StalledFrameError(idOfPartialBody(body.toString("utf8")), body.byteLength, declared, this.stallMs));
   }
 
   /**

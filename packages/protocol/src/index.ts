@@ -125,7 +125,7 @@ export { scrubOwnEnviron } from "./environ-scrub.js";
 export { deadline, type Deadline } from "./deadline.js";
 export { IdleCollector, type IdleCollectorOptions } from "./idle-gc.js";
 export { FrameWriter } from "./frame-writer.js";
-export { FrameReader, WORKER_MAX_FRAME_BYTES } from "./frame-reader.js";
+export { FrameReader, StalledFrameError, WORKER_MAX_FRAME_BYTES, type PartialFrame } from "./frame-reader.js";
 export { crashPoint, failPoint, InjectedIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
 export {
   WorkerClient,

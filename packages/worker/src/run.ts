@@ -2,7 +2,8 @@
 // Called by main.ts (plain start) and by snapshot.ts after a start-up snapshot is deserialised: it
 // creates every fd, handle and timer, so none of them is ever captured in a snapshot.
 import { createMessageConnection, Message, type ResponseMessage } from "vscode-jsonrpc/node.js";
-import { ErrorCodes, FrameReader, FrameWriter, WORKER_MAX_FRAME_BYTES } from "@starling/protocol";
+import { ErrorCodes, FrameReader, FrameWriter, StalledFrameError, WORKER_MAX_FRAME_BYTES } from "@starling/protocol";
+import { frameStallMs } from "./frame-stall.js";
 import { createWorkerLogger } from "./logger.js";
 import { guardStdout } from "./stdout-guard.js";
 import { InFlightIds } from "./in-flight-ids.js";
@@ -38,7 +39,7 @@ function byPositionRefused(id: ResponseMessage["id"], method: string): ResponseM
 export function runWorker(): void {
   guardStdout();
   const log = createWorkerLogger();
-  const reader = new FrameReader(process.stdin, WORKER_MAX_FRAME_BYTES);
+  const reader = new FrameReader(process.stdin, WORKER_MAX_FRAME_BYTES, frameStallMs(log));
   // A client that does not read stdout would make the worker buffer its answers without bound: past
   // STDOUT_BACKLOG_BYTES unread, requests wait and stdin is not read until the client catches up.
   const gate = new RequestGate();
@@ -121,20 +122,29 @@ export function runWorker(): void {
   server.register();
   // A frame that is not JSON (or has a bad header, or bytes left over from a wrong Content-Length) gets
   // JSON-RPC's parse error with id null; the reader then goes on with the next frame, so the worker keeps serving.
+  // A frame that stopped arriving is answered with its id when its first part named one (the client waits
+  // on it); written past the in-flight ids, which this frame never claimed.
   reader.onError((err) => {
     log.warn({ err: err.message }, "unreadable frame skipped");
     const response: ResponseMessage = {
       jsonrpc: "2.0",
-      id: null,
+      id: err instanceof StalledFrameError ? err.id : null,
       error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` },
     };
-    void writer.write(response).catch(() => undefined);
+    void writeFrame(response).catch(() => undefined);
   });
   connection.onError(([err]) => log.warn({ err: err.message }, "connection error"));
   connection.onClose(() => void server.shutdown().finally(() => exit(0)));
 
   // A worker whose host is gone (stdin closed) must not keep its database locked.
-  process.stdin.on("end", () => void server.shutdown().finally(() => exit(0)));
+  process.stdin.on("end", () => {
+    const cut = reader.partial();
+    if (cut) {
+      const of = cut.declaredBytes === null ? "of its header" : `of its ${cut.declaredBytes} declared bytes`;
+      log.warn(cut, `stdin closed in the middle of a frame: ${cut.receivedBytes} ${of} arrived; the frame is dropped`);
+    }
+    void server.shutdown().finally(() => exit(0));
+  });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => void server.shutdown().finally(() => exit(0)));
   }
