@@ -13,6 +13,13 @@ function fromEnv<T>(variable: string, parse: (fields: string[]) => T): () => T |
   };
 }
 
+/** Counts one more pass of `name` in `counts` and returns the count. */
+function passed(counts: Map<string, number>, name: string): number {
+  const seen = (counts.get(name) ?? 0) + 1;
+  counts.set(name, seen);
+  return seen;
+}
+
 /**
  * Crash points (ARCHITECTURE §5.6). With `STARLING_CRASH_AT=<point>[:<n>]` the process SIGKILLs itself
  * the n-th time (default 1st) it passes `point`. Each durable commit calls `crashPoint(name)` right
@@ -24,9 +31,7 @@ const target = fromEnv("STARLING_CRASH_AT", ([point, n]) => ({ point: point ?? "
 export function crashPoint(name: string): void {
   const t = target();
   if (!t || t.point !== name) return;
-  const seen = (counts.get(name) ?? 0) + 1;
-  counts.set(name, seen);
-  if (seen === t.n) process.kill(process.pid, "SIGKILL");
+  if (passed(counts, name) === t.n) process.kill(process.pid, "SIGKILL");
 }
 
 /**
@@ -53,9 +58,32 @@ export class InjectedIoError extends Error {
 export function failPoint(name: string): void {
   const t = failTarget();
   if (!t || t.point !== name) return;
-  const seen = (failCounts.get(name) ?? 0) + 1;
-  failCounts.set(name, seen);
+  const seen = passed(failCounts, name);
   if (seen >= t.n && seen < t.n + t.count) throw new InjectedIoError(name);
+}
+
+/**
+ * A write that reached the disk but was reported as failed (an fsync that fails after the log record
+ * was written): with `STARLING_FAIL_AFTER_WRITE_AT=<point>[:<n>]` the n-th write at `point` (default 1st)
+ * is made, then throws LevelDB's I/O error. A worker's reopen then finds the journal ahead of what it
+ * believes stored (its "diverged" exit).
+ */
+const afterWriteCounts = new Map<string, number>();
+const afterWriteTarget = fromEnv("STARLING_FAIL_AFTER_WRITE_AT", ([point, n]) => ({ point: point ?? "", n: Number.parseInt(n ?? "", 10) || 1 }));
+
+export class InjectedLevelIoError extends Error {
+  /** The code classic-level gives its I/O errors. */
+  readonly code = "LEVEL_IO_ERROR";
+  constructor(point: string) {
+    super(`IO error: sync failed after the write at commit point ${point} (injected by STARLING_FAIL_AFTER_WRITE_AT)`);
+    this.name = "InjectedLevelIoError";
+  }
+}
+
+export function failAfterWritePoint(name: string): void {
+  const t = afterWriteTarget();
+  if (!t || t.point !== name) return;
+  if (passed(afterWriteCounts, name) === t.n) throw new InjectedLevelIoError(name);
 }
 
 /** Commit points of a worker (session store). Each is one atomic sync batch. */

@@ -1,5 +1,5 @@
 import { Level } from "level";
-import { crashPoint, failPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
+import { crashPoint, failAfterWritePoint, failPoint, isDurableEvent, WORKER_CRASH_POINTS, type WorkerCrashPoint, type SessionEvent, type TranscriptMessage } from "@starling/protocol";
 import { Keys, prefixRange } from "./keys.js";
 import {
   initialMeta,
@@ -308,6 +308,7 @@ export class SessionStore {
     try {
       if (point) failPoint(point);
       await this.db.batch(batch, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
+      if (point) failAfterWritePoint(point);
     } catch (err) {
       // The mirror must not claim what the database does not hold.
       this.restore(before);
