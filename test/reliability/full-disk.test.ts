@@ -38,6 +38,11 @@ it("a message sent while the disk is full is answered once space is back; the ho
   if (!mounted) ctx.skip();
   e2e.start();
   expect(await e2e.ask(chat, "before [m:f1-1]", { timeoutMs: 30_000 })).toContain("m:f1-1");
+  // The chat's worker: it must outlive the full disk (its store reopens the database after a failed
+  // write instead of crashing; a restart after a full disk would log another "worker ready").
+  const readyPids = () => e2e.logRecords().filter((r) => r["msg"] === "worker ready").map((r) => r["pid"] as number);
+  const workersBefore = readyPids();
+  expect(workersBefore).toHaveLength(1);
   const filler = join(e2e.workdir, "filler.bin");
   fillDisk(filler);
   e2e.send(chat, "while full [m:f1-2]");
@@ -55,4 +60,6 @@ it("a message sent while the disk is full is answered once space is back; the ho
   await e2e.until(answered, "the answer after space came back", 60_000);
   const copies = e2e.replies(chat.id).filter((m) => markersIn(m.text ?? "").includes("m:f1-2") && !(m.text ?? "").includes("(possible duplicate)"));
   expect(copies).toHaveLength(1);
+  expect(readyPids(), "the worker was not restarted").toEqual(workersBefore);
+  expect(() => process.kill(workersBefore[0]!, 0), "the chat's worker is still running").not.toThrow();
 }, 150_000);
