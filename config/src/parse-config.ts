@@ -6,7 +6,7 @@ import { isRecord, type RawConfig } from "./loaders/raw.js";
 import { upgradeToLatest } from "./loaders/upgrade.js";
 import { StarlingConfig } from "./schema.js";
 import { secretChecks, type Env } from "./secrets.js";
-import { unknownKeyWarnings } from "./unknown-keys.js";
+import { unknownKeys } from "./unknown-keys.js";
 
 export interface ParseOptions {
   /** Where secrets are looked up (default `process.env`). */
@@ -22,7 +22,7 @@ export type LoadResult =
       ok: true;
       /** Validated, defaults applied, `agent_server.path` and `log.file` made absolute. */
       config: StarlingConfig;
-      /** Everything worth telling the user that does not stop Starling (unknown keys, upgrades…). */
+      /** Everything worth telling the user that does not stop Starling (upgrades, keys ignored on purpose…). */
       warnings: string[];
       /** The version the config was upgraded from, when it was older than CONFIG_VERSION. */
       upgradedFrom?: string;
@@ -70,10 +70,10 @@ export function evaluateConfig(json: unknown, options: ParseOptions = {}): Evalu
   if (!upgrade.ok) return { result: { ok: false, errors: upgrade.errors, warnings: upgrade.notes } };
 
   const raw = upgrade.config;
-  const warnings = [...upgrade.notes, ...unknownKeyWarnings(StarlingConfig, raw)];
+  const warnings = [...upgrade.notes];
   const parsed = StarlingConfig.safeParse(raw, { reportInput: true });
   const errors = parsed.success ? [] : formatIssues(parsed.error.issues);
-  const checks = [crossFieldChecks(raw), ...(checkSecrets ? [secretChecks(raw, env)] : [])];
+  const checks = [unknownKeys(StarlingConfig, raw), crossFieldChecks(raw), ...(checkSecrets ? [secretChecks(raw, env)] : [])];
   for (const check of checks) {
     errors.push(...check.errors);
     warnings.push(...check.warnings);

@@ -82,40 +82,53 @@ function suggestion(key: string, known: readonly string[]): string {
   return best !== undefined && bestDistance <= limit ? `; did you mean "${best}"?` : "";
 }
 
-/** Keys that are known (Stellaclaw has them) but deliberately not used by Starling. */
+/** Keys that are known (Stellaclaw has them) but deliberately not used by Starling: a warning, not an error. */
 const IGNORED_ON_PURPOSE: Record<string, string> = {
   bot_token:
     "a token in the config file is not used by Starling; put it in the environment variable named by bot_token_env (value ignored)",
 };
 
+export interface UnknownKeys {
+  /** Keys no schema declares: a typo or a setting Starling does not have. Each would do nothing, so each stops the load. */
+  errors: string[];
+  /** Keys Starling knows and ignores on purpose (IGNORED_ON_PURPOSE). */
+  warnings: string[];
+}
+
+function unknownKeyError(key: string, known: readonly string[], where: string): string {
+  const hint = suggestion(key, known);
+  if (hint) return `${where}: unknown key${hint} (a key Starling does not know does nothing: fix its name or remove it)`;
+  const list = known.filter((k) => k !== "$schema");
+  return `${where}: unknown key; Starling does not know it here, so it would do nothing: remove it (known here: ${list.join(", ")})`;
+}
+
 /**
- * Lists every key of `value` that `schema` does not declare, by full path. Keys of strict/stripping
- * objects are "ignored"; keys of loose objects (ModelConfig) are passed through to the worker.
+ * Finds every key of `value` that `schema` does not declare, by full path. Unknown keys are errors (a
+ * typo like `max_concurent_turns` would otherwise leave the default in force while the user believes it
+ * changed), apart from the few Starling ignores on purpose, which are warnings.
  */
-export function unknownKeyWarnings(schema: z.core.$ZodType, value: unknown, path: PropertyKey[] = []): string[] {
+export function unknownKeys(schema: z.core.$ZodType, value: unknown, path: PropertyKey[] = [], out: UnknownKeys = { errors: [], warnings: [] }): UnknownKeys {
   const def = defOf(unwrap(schema));
-  const out: string[] = [];
   if (def.type === "object" && def.shape && isPlainObject(value)) {
     const known = Object.keys(def.shape);
-    const loose = def.catchall !== undefined && defOf(def.catchall).type !== "never";
     for (const [key, child] of Object.entries(value)) {
       const childSchema = def.shape[key];
       if (childSchema) {
-        out.push(...unknownKeyWarnings(childSchema, child, [...path, key]));
+        unknownKeys(childSchema, child, [...path, key], out);
         continue;
       }
       const where = formatPath([...path, key]);
       const special = IGNORED_ON_PURPOSE[key];
-      if (special && !loose) out.push(`${where}: ${special}`);
-      else out.push(`${where}: unknown key (${loose ? "passed to the worker unchanged" : "ignored"})${suggestion(key, known)}`);
+      if (special) out.warnings.push(`${where}: ${special}`);
+      else out.errors.push(unknownKeyError(key, known, where));
     }
   } else if (def.type === "array" && def.element && Array.isArray(value)) {
-    value.forEach((item, index) => out.push(...unknownKeyWarnings(def.element as z.core.$ZodType, item, [...path, index])));
+    value.forEach((item, index) => unknownKeys(def.element as z.core.$ZodType, item, [...path, index], out));
   } else if (def.type === "record" && def.valueType && isPlainObject(value)) {
-    for (const [key, child] of Object.entries(value)) out.push(...unknownKeyWarnings(def.valueType, child, [...path, key]));
+    for (const [key, child] of Object.entries(value)) unknownKeys(def.valueType, child, [...path, key], out);
   } else if (def.type === "union") {
     const option = pickOption(def, value);
-    if (option) out.push(...unknownKeyWarnings(option, value, path));
+    if (option) unknownKeys(option, value, path, out);
   }
   return out;
 }

@@ -91,17 +91,24 @@ describe("loadConfig: problems are listed by path", () => {
     expect(errors).toHaveLength(expected.length);
   });
 
-  it("warns about unknown keys by full path, with a spelling hint", () => {
-    const raw = readJson(join(FIXTURES, "stellaclaw-0.4-example_config.json"));
+  it("refuses unknown keys by full path, with a spelling hint (a typo would leave the default in force)", () => {
+    const path = fixtureCopy("stellaclaw-0.4-example_config.json");
+    const raw = readJson(path);
     const channel = (raw.channels as Record<string, unknown>[])[0] as Record<string, unknown>;
     channel.bot_tokn_env = "TELEGRAM_BOT_TOKEN";
     (raw.models as Record<string, Record<string, unknown>>).main!.conn_timout = 5;
     raw.wrokers = { max_concurrent_turns: 2 };
-    const result = expectOk(parseConfig(raw, { env: ENV }));
-    expect(result.warnings).toContain('channels.0.bot_tokn_env: unknown key (ignored); did you mean "bot_token_env"?');
-    expect(result.warnings).toContain('models.main.conn_timout: unknown key (passed to the worker unchanged); did you mean "conn_timeout"?');
-    expect(result.warnings).toContain('wrokers: unknown key (ignored); did you mean "workers"?');
-    expect(result.config.channels[0]).not.toHaveProperty("bot_tokn_env");
+    raw.sandbox = { ...(raw.sandbox as object), frobnicate: true };
+    writeFileSync(path, JSON.stringify(raw));
+    const errors = expectErrors(loadConfig(path, { env: ENV }));
+    const fix = " (a key Starling does not know does nothing: fix its name or remove it)";
+    expect(errors).toContain(`channels.0.bot_tokn_env: unknown key; did you mean "bot_token_env"?${fix}`);
+    expect(errors).toContain(`models.main.conn_timout: unknown key; did you mean "conn_timeout"?${fix}`);
+    expect(errors).toContain(`wrokers: unknown key; did you mean "workers"?${fix}`);
+    expect(errors.find((e) => e.startsWith("sandbox.frobnicate:"))).toMatch(
+      /^sandbox\.frobnicate: unknown key; Starling does not know it here, so it would do nothing: remove it \(known here: mode, bubblewrap_binary, .*file_size_limit_mb\)$/,
+    );
+    expect(errors).toHaveLength(4);
   });
 
   it("names the missing environment variable, never a secret value", () => {

@@ -71,7 +71,7 @@ describe("starling doctor", () => {
     writeFileSync(config, '{ "version": "0.4", // comments are fine\n  "models": {}, "chanels": [] }');
     const bad = await runCliOnce(["doctor", "--config", config, "--workdir", dir], noSecrets());
     expect(bad.code).toBe(78);
-    expect(bad.output).toMatch(/chanels: unknown key/); // warnings shown alongside errors
+    expect(bad.output).toMatch(/chanels: unknown key; did you mean "channels"\?/);
   });
 });
 
