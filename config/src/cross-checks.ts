@@ -155,11 +155,21 @@ function checkChannels(config: RawConfig, out: CheckResult): void {
   });
 }
 
+/** The model new conversations start on must be a chat model of the config: a wrong name would be silently skipped. */
 function checkDefaultProfile(config: RawConfig, models: Record<string, unknown>, out: CheckResult): void {
   const main = asRecord(config.default_profile).main_model;
-  if (typeof main !== "string") return;
-  const found = main in models || Object.values(models).some((m) => asRecord(m).model_name === main);
-  if (!found) out.warnings.push(`default_profile.main_model: no model "${main}"; new conversations use the first chat model`);
+  if (typeof main !== "string" || main.trim() === "") return; // the schema reports it
+  const alias = main.trim();
+  const chat = Object.keys(models).filter((name) => capabilitiesOf(models[name])?.includes("chat"));
+  const known = `chat models: ${chat.join(", ") || "none"}`;
+  if (chat.includes(alias)) return;
+  if (alias in models) {
+    out.errors.push(`default_profile.main_model: models.${alias} cannot chat (no "chat" capability); name a chat model (${known})`);
+    return;
+  }
+  const byName = chat.find((name) => asRecord(models[name]).model_name === alias);
+  const hint = byName ? `; "${alias}" is the model_name of models.${byName}, use its alias "${byName}"` : "";
+  out.errors.push(`default_profile.main_model: unknown model alias "${alias}" (${known})${hint}`);
 }
 
 function checkToolDeny(config: RawConfig, out: CheckResult): void {

@@ -231,7 +231,16 @@ export const StarlingConfig = z.object({
       ),
     })
     .optional(),
-  default_profile: z.object({ main_model: ToolModelTarget.optional() }).optional(),
+  default_profile: z
+    .object({
+      main_model: z
+        .string({ error: "must be the alias of a chat model in models (an inline model: define it under models and name its alias here)" })
+        .trim()
+        .min(1, { error: "must not be blank; leave default_profile out to be asked when there are several chat models" })
+        .optional()
+        .describe("Chat model alias new conversations start on (default: the only chat model; with several, the chat is asked)"),
+    })
+    .optional(),
   models: z.record(z.string().min(1), ModelConfig).describe("Model catalogue: alias → model"),
   session_defaults: SessionDefaults,
   sandbox: SandboxConfig,

@@ -69,6 +69,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
   return {
     workdir,
     chatModels,
+    ...(config.default_profile?.main_model !== undefined ? { defaultModel: config.default_profile.main_model } : {}),
     helperModels: resolveToolModels(config),
     compression:
       d?.compression_threshold_tokens !== undefined

@@ -7,7 +7,7 @@ import { HostKeys, type HostStore, type HostTransaction } from "../state/host-st
 import { queueOutbound } from "../state/outbox.js";
 import type { ConversationRecord, DedupeRecord, InboundItem } from "../state/records.js";
 import { conversationCommands, runCommand } from "./commands.js";
-import type { HostSettings } from "./settings.js";
+import { startingModel, type HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
@@ -71,7 +71,6 @@ export class ConversationService implements ConversationController {
     if (existing) return existing;
     const index = tx.next(`conv:${chat.channelId}`);
     const id = `${chat.channelId}-${String(index).padStart(6, "0")}`;
-    const aliases = this.modelAliases;
     const conversation: ConversationRecord = {
       id,
       channelId: chat.channelId,
@@ -79,7 +78,7 @@ export class ConversationService implements ConversationController {
       ...(chat.threadId === undefined ? {} : { threadId: chat.threadId }),
       index,
       createdAt: new Date().toISOString(),
-      modelAlias: aliases.length === 1 ? aliases[0]! : null,
+      modelAlias: startingModel(this.settings),
       pendingModelChoice: false,
       sandboxOverride: null,
       remote: null,

@@ -4,11 +4,23 @@ import type { SandboxMode } from "../state/records.js";
 import type { LimitSettings } from "./inbound-limits.js";
 import type { CodexAuthority } from "../models/codex-auth.js";
 
+/**
+ * The model a new (or imported, model-less) conversation starts on: `default_profile.main_model`, else the only
+ * chat model; null when there are several and none is the default (the chat is asked).
+ */
+export function startingModel(settings: Pick<HostSettings, "chatModels" | "defaultModel">): string | null {
+  if (settings.defaultModel !== undefined && settings.chatModels[settings.defaultModel]) return settings.defaultModel;
+  const aliases = Object.keys(settings.chatModels);
+  return aliases.length === 1 ? aliases[0]! : null;
+}
+
 /** What the conversation layer needs from the config, already resolved (mapped in host.ts). */
 export interface HostSettings {
   workdir: string;
   /** Models that can chat, by alias, in config order. */
   chatModels: Record<string, ModelConfig>;
+  /** Config `default_profile.main_model` (a chat alias, checked at load): the model new conversations start on. */
+  defaultModel?: string;
   /** `session_defaults.*_tool_model` resolved, keyed by field name (`search_tool_model`, …), for `initialize.helperModels`. */
   helperModels: Record<string, ModelConfig>;
   compression: { thresholdTokens: number; retainRecentTokens: number } | null;

@@ -3,7 +3,7 @@ import { CronKeys, nextBackgroundSessionId, type StoredCronTask } from "../cron/
 import { fieldsOf } from "../cron/cron-actions.js";
 import { checkSchedule, nextRun, ScheduleError } from "../cron/schedule.js";
 import { foregroundSessionId } from "../conversations/conversation-service.js";
-import type { HostSettings } from "../conversations/settings.js";
+import { startingModel, type HostSettings } from "../conversations/settings.js";
 import { seedWorkspace } from "../conversations/workspace.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import type { ChatRecord, ConversationRecord, SandboxMode } from "../state/records.js";
@@ -111,7 +111,7 @@ class ImportRun {
 
   private modelAlias(c: Conversation): string | null {
     const aliases = Object.keys(this.settings.chatModels);
-    const fallback = aliases.length === 1 ? aliases[0]! : null;
+    const fallback = startingModel(this.settings);
     if (c.mainModel === undefined || c.modelSelectionPending) return fallback;
     if (this.settings.chatModels[c.mainModel]) return c.mainModel;
     this.warnings.push(

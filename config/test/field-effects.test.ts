@@ -1,0 +1,51 @@
+// Fields that are accepted must do something: a value that would do nothing is refused at load, naming the field.
+import { readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { loadConfig, type LoadResult } from "../src/index.js";
+import { ENV, EXAMPLE_CONFIG, fixtureCopy } from "./helpers.js";
+
+type Raw = Record<string, unknown> & { models: Record<string, Record<string, unknown>> };
+
+/** The example config, changed by `edit`, written to a temp file and read by the real loader. */
+function loadEdited(edit: (raw: Raw) => void): LoadResult {
+  const path = fixtureCopy("config.json", EXAMPLE_CONFIG);
+  const raw = JSON.parse(readFileSync(path, "utf8")) as Raw;
+  edit(raw);
+  writeFileSync(path, JSON.stringify(raw));
+  return loadConfig(path, { env: ENV });
+}
+const errorsOf = (result: LoadResult) => (result.ok ? [] : result.errors);
+
+const alt = { provider_type: "open_router_completion", model_name: "alt-model", url: "https://openrouter.ai/api/v1/chat/completions", api_key_env: "OPENROUTER_API_KEY" };
+const brave = { provider_type: "brave_search", model_name: "brave", url: "https://api.search.brave.com/res/v1/web/search", api_key_env: "BRAVE_SEARCH_API_KEY", capabilities: ["web_search"] };
+
+describe("default_profile.main_model", () => {
+  it("loads a chat model's alias", () => {
+    const result = loadEdited((raw) => {
+      raw.models.alt = alt;
+      raw.default_profile = { main_model: "alt" };
+    });
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.config.default_profile?.main_model).toBe("alt");
+  });
+
+  it("refuses an unknown alias, naming the chat models and the alias of a model_name", () => {
+    expect(errorsOf(loadEdited((raw) => void (raw.default_profile = { main_model: "nosuch" })))).toEqual([
+      'default_profile.main_model: unknown model alias "nosuch" (chat models: main)',
+    ]);
+    expect(errorsOf(loadEdited((raw) => void (raw.default_profile = { main_model: "openai/gpt-4.1-mini" })))).toEqual([
+      'default_profile.main_model: unknown model alias "openai/gpt-4.1-mini" (chat models: main); "openai/gpt-4.1-mini" is the model_name of models.main, use its alias "main"',
+    ]);
+  });
+
+  it("refuses a model that cannot chat and an inline model", () => {
+    const notChat = loadEdited((raw) => {
+      raw.models.search = brave;
+      raw.default_profile = { main_model: "search" };
+    });
+    expect(errorsOf(notChat)).toEqual(['default_profile.main_model: models.search cannot chat (no "chat" capability); name a chat model (chat models: main)']);
+    expect(errorsOf(loadEdited((raw) => void (raw.default_profile = { main_model: alt })))).toEqual([
+      "default_profile.main_model: must be the alias of a chat model in models (an inline model: define it under models and name its alias here)",
+    ]);
+  });
+});
