@@ -35,6 +35,7 @@ function checkModels(models: Record<string, unknown>, out: CheckResult): void {
   }
   for (const name of names) checkProviderType(models[name], `models.${name}`, out);
   for (const name of names) checkContextWindow(models[name], `models.${name}`, out);
+  for (const name of names) checkModelFields(models[name], `models.${name}`, out);
   const capabilities = names.map((name) => capabilitiesOf(models[name]));
   if (capabilities.some((c) => c === undefined)) return; // malformed model: the schema error says why
   if (!capabilities.some((c) => c?.includes("chat"))) {
@@ -50,6 +51,40 @@ function checkContextWindow(model: unknown, at: string, out: CheckResult): void 
   out.errors.push(
     `${at}.token_max_context: ${window} tokens is too small for a chat model ("${name}"): one tool result alone takes up to ~${TOOL_RESULT_TOKENS} tokens, and the system prompt, tool definitions and the answer need room next to it; Starling needs at least ${MIN_CHAT_CONTEXT_TOKENS} (set the model's real window, or use a model with a larger one)`,
   );
+}
+
+/** Model fields a non-chat provider never reads (it sends no conversation and streams nothing back). */
+const UNUSED_BY: Record<string, readonly string[]> = {
+  brave_search: ["reasoning", "multimodal_input", "multimodal_estimator", "stream_idle_timeout"],
+  openai_image: ["reasoning", "multimodal_input", "multimodal_estimator"],
+  openai_image_edit: ["reasoning", "multimodal_input", "multimodal_estimator"],
+};
+
+/** A Claude model (Anthropic Messages, or Anthropic through OpenRouter chat completions): the only ones `cache_timeout` steers. */
+function isClaude(type: string, name: string): boolean {
+  return (type === "claude_code" && name.startsWith("claude-")) || (type === "open_router_completion" && name.startsWith("anthropic/claude-"));
+}
+
+/**
+ * Fields a model's provider would accept but never act on are errors (the user would believe they work);
+ * the token estimator Starling does not have is a warning (PartyClaw upgrades write it).
+ */
+function checkModelFields(model: unknown, at: string, out: CheckResult): void {
+  const fields = asRecord(model);
+  const type = asString(fields.provider_type);
+  if (type === undefined) return;
+  for (const field of UNUSED_BY[type] ?? []) {
+    if (fields[field] !== undefined) out.errors.push(`${at}.${field}: "${type}" models do not use it (it only matters for chat models); remove it`);
+  }
+  const cache = fields.cache_timeout;
+  if (typeof cache === "number" && cache !== 300 && cache !== 3600 && isClaude(type, asString(fields.model_name) ?? "")) {
+    out.errors.push(`${at}.cache_timeout: Anthropic's prompt cache lives 300 or 3600 seconds, not ${cache}; set 300 or 3600, or remove it for no caching`);
+  }
+  if (fields.token_estimator_type === "hugging_face" || fields.token_estimator_url !== undefined) {
+    out.warnings.push(
+      `${at}.token_estimator_type: Starling does not download tokenizers ("hugging_face" and token_estimator_url are not used); token counts are about 4 characters per token, or the model's own tokenizer with "local" on OpenAI-family models`,
+    );
+  }
 }
 
 const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code", "codex_subscription"];
@@ -112,6 +147,7 @@ function checkToolTargets(config: RawConfig, models: Record<string, unknown>, ou
       }
     } else if (isRecord(target)) {
       model = target;
+      checkModelFields(target, at, out);
     } else {
       continue;
     }

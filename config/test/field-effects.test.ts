@@ -49,3 +49,43 @@ describe("default_profile.main_model", () => {
     ]);
   });
 });
+
+describe("model fields a provider type never reads", () => {
+  it("refuses reasoning, multimodal settings and stream_idle_timeout on a search or image model", () => {
+    const result = loadEdited((raw) => {
+      raw.models.search = { ...brave, reasoning: { effort: "high" }, stream_idle_timeout: 60 };
+      raw.models.images = {
+        provider_type: "openai_image",
+        model_name: "gpt-image-1",
+        url: "https://api.openai.com/v1",
+        api_key_env: "OPENROUTER_API_KEY",
+        capabilities: ["image_out"],
+        multimodal_input: { image: { transport: "inline_base64" } },
+      };
+    });
+    expect(errorsOf(result)).toEqual([
+      'models.search.reasoning: "brave_search" models do not use it (it only matters for chat models); remove it',
+      'models.search.stream_idle_timeout: "brave_search" models do not use it (it only matters for chat models); remove it',
+      'models.images.multimodal_input: "openai_image" models do not use it (it only matters for chat models); remove it',
+    ]);
+  });
+
+  it("refuses a cache_timeout a Claude model cannot have; 300 and 3600 load", () => {
+    const claude = { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: "https://api.anthropic.com/v1/messages", api_key_env: "ANTHROPIC_API_KEY" };
+    expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, cache_timeout: 600 })))).toEqual([
+      "models.claude.cache_timeout: Anthropic's prompt cache lives 300 or 3600 seconds, not 600; set 300 or 3600, or remove it for no caching",
+    ]);
+    expect(loadEdited((raw) => void (raw.models.claude = { ...claude, cache_timeout: 3600 })).ok).toBe(true);
+  });
+
+  it("warns that a hugging_face token estimator is not used", () => {
+    const result = loadEdited((raw) => {
+      raw.models.main!.token_estimator_type = "hugging_face";
+      raw.models.main!.token_estimator_url = "https://huggingface.co/x/tokenizer.json";
+    });
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual([
+      'models.main.token_estimator_type: Starling does not download tokenizers ("hugging_face" and token_estimator_url are not used); token counts are about 4 characters per token, or the model\'s own tokenizer with "local" on OpenAI-family models',
+    ]);
+  });
+});
