@@ -1,33 +1,55 @@
 import type { ConversationService } from "../conversations/conversation-service.js";
 import { clearResumeMark } from "../sessions/recovery.js";
-import { HostKeys } from "../state/host-store.js";
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import type { ConversationRecord } from "../state/records.js";
 import { agentOfSession, conversationAgents, finishAgent, type AgentRecord } from "./agent-store.js";
 
 /**
- * Stops an agent: one batch (commit point `agent_kill`) marks it killed, drops its messages not yet
- * handed to its worker and its resume mark (so a host restart never brings its turn back); then its
- * turn is cancelled and its worker shut down, which ends its shell commands too. False when it had
- * already finished.
+ * Stages an agent's stop in `tx`: its record becomes killed, its messages not yet handed to its worker
+ * and its resume mark are dropped (so a host restart never brings its turn back). False when it had
+ * already finished. The caller's batch is the durable point; `stopAgentWorker` follows it.
  */
-export async function killAgent(service: ConversationService, agent: AgentRecord, why: string): Promise<boolean> {
-  const { store, supervisor } = service;
-  const killed = await store.commit("agent_kill", (tx) => {
-    const current = agentOfSession(store, agent.session_id);
-    if (!current || current.status !== "running") return false;
-    finishAgent(tx, current, "killed", { error: why });
-    for (const item of store.inbound()) if (item.sessionId === agent.session_id) tx.del(HostKeys.inbound(item.seq));
-    clearResumeMark(tx, agent.session_id);
-    return true;
-  });
-  if (!killed) return false;
+export function stageAgentKill(store: HostStore, tx: HostTransaction, agent: AgentRecord, why: string): boolean {
+  const current = agentOfSession(store, agent.session_id);
+  if (!current || current.status !== "running") return false;
+  finishAgent(tx, current, "killed", { error: why });
+  for (const item of store.inbound()) if (item.sessionId === agent.session_id) tx.del(HostKeys.inbound(item.seq));
+  clearResumeMark(tx, agent.session_id);
+  return true;
+}
+
+/** After a staged kill is durable: cancels the agent's turn and shuts its worker down, which ends its shell commands too. */
+export async function stopAgentWorker(service: ConversationService, agent: AgentRecord, why: string): Promise<void> {
   try {
-    await supervisor.cancel(agent.session_id, why);
+    await service.supervisor.cancel(agent.session_id, why);
   } catch (err) {
     service.log.warn({ agent: agent.agent_id, err: err instanceof Error ? err.message : String(err) }, "cancelling a killed agent's turn failed; its worker is stopped anyway");
   }
-  await supervisor.retire(agent.session_id);
+  await service.supervisor.retire(agent.session_id);
   service.log.info({ agent: agent.agent_id, session: agent.session_id, why }, "agent killed");
+}
+
+/** The running subagents a background agent started: once it is done, their answers would reach nobody. */
+export function orphanedSubagents(service: ConversationService, parent: AgentRecord): AgentRecord[] {
+  if (parent.kind !== "background") return [];
+  return conversationAgents(service.store, parent.conversationId).filter((a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === parent.session_id);
+}
+
+/**
+ * Stops an agent (commit point `agent_kill`, see stageAgentKill), then its turn and worker; a background
+ * agent's running subagents stop with it. False when it had already finished.
+ */
+export async function killAgent(service: ConversationService, agent: AgentRecord, why: string): Promise<boolean> {
+  const { store } = service;
+  const orphans = orphanedSubagents(service, agent);
+  const killed = await store.commit("agent_kill", (tx) => {
+    if (!stageAgentKill(store, tx, agent, why)) return false;
+    for (const sub of orphans) stageAgentKill(store, tx, sub, `stopped with ${agent.agent_id}, which started it`);
+    return true;
+  });
+  if (!killed) return false;
+  await stopAgentWorker(service, agent, why);
+  for (const sub of orphans) await stopAgentWorker(service, sub, `stopped with ${agent.agent_id}`);
   return true;
 }
 

@@ -6,6 +6,7 @@ import type { EventContext } from "../sessions/types.js";
 import { sessionLabel } from "../cron/cron-store.js";
 import { suppressKey } from "./agent-actions.js";
 import { agentOfSession, finishAgent } from "./agent-store.js";
+import { orphanedSubagents, stageAgentKill, stopAgentWorker } from "./agent-control.js";
 
 const FINAL = new Set<SessionEvent["type"]>(["turn_completed", "turn_failed", "turn_cancelled"]);
 
@@ -30,9 +31,21 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
   if (!agent) return suppressed && FINAL.has(event.type);
   const conversation = service.conversationOfSession(ctx.sessionId);
   const label = sessionLabel(store, ctx.sessionId) ?? `🤖 ${agent.agent_id}`;
+  // A background agent's turn is its whole life: the subagents it leaves running would answer nobody
+  // (and go on editing the workspace, holding max_subagents places). They stop in this batch.
+  const ending = FINAL.has(event.type) || (event.type === "turn_recovered" && !ctx.autoContinued && event.action !== "none");
+  const orphans = ending ? orphanedSubagents(service, agent) : [];
+  const why = `stopped: ${agent.agent_id}, which started it, finished`;
+  for (const sub of orphans) stageAgentKill(store, tx, sub, why);
+  if (orphans.length) tx.afterCommit(() => void Promise.all(orphans.map((sub) => stopAgentWorker(service, sub, why))).catch(() => undefined));
+  const stoppedNote = !orphans.length
+    ? ""
+    : orphans.length === 1
+      ? `\n\n(Its subagent ${orphans[0]!.agent_id} was still running and is stopped: nothing would collect its answer.)`
+      : `\n\n(Its subagents ${orphans.map((a) => a.agent_id).join(", ")} were still running and are stopped: nothing would collect their answers.)`;
   const tell = (text: string) => {
     if (agent.kind !== "background" || suppressed || !conversation) return;
-    queueOutbound(tx, service.target(conversation), { kind: "text", text });
+    queueOutbound(tx, service.target(conversation), { kind: "text", text: text + stoppedNote });
   };
   let done = false;
   switch (event.type) {

@@ -114,7 +114,7 @@ export async function runCommand(
         forgetUserIntent(service.store, tx, sessionId);
       });
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
-      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${dropped}` };
+      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${backgroundAgentsNote(service, conversation)}${dropped}` };
     }
     default:
       return { text: `Unknown command /${name}. Try /help.` };

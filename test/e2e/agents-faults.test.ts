@@ -1,0 +1,182 @@
+// Subagents and background agents under faults, end to end through the real CLI: the subagent's worker
+// killed mid-turn (once, and at every continue), the parent's worker killed while it waits in
+// subagent_join, a subagent whose model refuses (401) or fails (500s): the main agent's turn gets one clear
+// result and the chat one answer. A background agent that ends (or is killed) while its subagents run
+// stops them and says so; /new names the background agents that go on.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { afterTool, contentText, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+
+function lastToolResult(req: RecordedRequest): Record<string, unknown> {
+  return JSON.parse(contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!)) as Record<string, unknown>;
+}
+
+/** The subagent session each task started (from the subagent_start result the model was sent). */
+const sessions = new Map<string, string>();
+const subagentCalls = (task: string) => e2e.model.requests.filter((r) => lastUserText(r).startsWith("[Subagent task") && lastUserText(r).includes(task));
+
+function subagent(task: string): ScriptedReply {
+  if (task === "slow one") return subagentCalls(task).length === 1 ? { delayMs: 6000, text: "subagent says: first try" } : { text: "subagent says: second try" };
+  if (task === "steady one") return { delayMs: 5000, text: "subagent says: steady" };
+  if (task === "refused one") return { status: 401 };
+  if (task === "failing one") return { status: 500 };
+  if (task === "fragile one") return { delayMs: 8000, text: "subagent says: never" };
+  if (task === "orphan one" || task === "orphan two") return { delayMs: 15_000, text: "subagent says: nobody hears me" };
+  return { text: `subagent did ${task}` };
+}
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  if (ask.startsWith("[Subagent task")) return subagent(/\n\n(.*)$/s.exec(ask)![1]!.trim());
+  if (ask.startsWith("[Background task") && ask.includes("delegating report")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description: "orphan one" } }] };
+    return { text: "background says: delegated, not waiting" };
+  }
+  if (ask.startsWith("[Background task") && ask.includes("joining report")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description: "orphan two" } }] };
+    return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: "subagent_0001", timeout_seconds: 40 } }] };
+  }
+  if (ask.startsWith("[Background task")) return { delayMs: 4000, text: "background says: late" };
+  if (ask.includes("kill background_0001")) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "subagent_kill", arguments: { agent_id: "background_0001" } }] };
+    return { text: `kill: ${JSON.stringify(lastToolResult(req))}` };
+  }
+  const background = /background (late report|delegating report|joining report)/.exec(ask)?.[1];
+  if (background) {
+    if (!afterTool(req)) return { toolCalls: [{ name: "start_background_agent", arguments: { task: background } }] };
+    return { text: `foreground done (${background})` };
+  }
+  const task = /delegate: (\w+ one)/.exec(ask)?.[1];
+  if (!task) return { text: "ok" };
+  if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description: task } }] };
+  const last = lastToolResult(req);
+  if (last.status === "started") {
+    sessions.set(task, String(last.session_id));
+    return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: last.agent_id, timeout_seconds: 40 } }] };
+  }
+  if (last.status === "running") return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: last.agent_id, timeout_seconds: 40 } }] };
+  return { text: `main heard (${String(last.status)}): ${String(last.message ?? last.error ?? JSON.stringify(last))}` };
+}
+
+let e2e: E2E;
+const chats = {
+  subagentCrash: privateChat(1301, "Subagent crash"),
+  parentCrash: privateChat(1302, "Parent crash"),
+  refused: privateChat(1303, "Refused"),
+  failing: privateChat(1304, "Failing"),
+  fragile: privateChat(1305, "Fragile"),
+  fresh: privateChat(1307, "Fresh"),
+  orphan: privateChat(1308, "Orphan"),
+  orphanKill: privateChat(1309, "Orphan kill"),
+};
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+afterAll(async () => {
+  await e2e?.close();
+});
+
+/** The pid of the live worker of `sessionId` (from the host's "worker ready" log records). */
+function workerPid(sessionId: string): number | undefined {
+  const ready = e2e.logRecords().filter((r) => r.msg === "worker ready" && r.sessionId === sessionId);
+  const pid = ready.at(-1)?.pid;
+  return typeof pid === "number" && processAlive(pid) ? pid : undefined;
+}
+
+const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
+
+describe("subagents under faults", () => {
+  it("the subagent's worker is killed mid-turn: it is recovered and the main agent hears its answer once", async () => {
+    const chat = chats.subagentCrash;
+    e2e.send(chat, "delegate: slow one");
+    await e2e.until(() => subagentCalls("slow one").length === 1 && sessions.get("slow one"), "the subagent's model call");
+    const pid = await e2e.until(() => workerPid(sessions.get("slow one")!), "the subagent's worker");
+    process.kill(pid, "SIGKILL");
+    const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
+    expect(reply.text).toBe("main heard (completed): subagent says: second try");
+    await sleep(500);
+    expect(texts(chat.id).filter((t) => t.startsWith("main heard"))).toHaveLength(1);
+  }, 60_000);
+
+  it("the parent's worker is killed while it waits in subagent_join: its recovered turn hears the answer once; the subagent ran once", async () => {
+    const chat = chats.parentCrash;
+    e2e.send(chat, "delegate: steady one");
+    const session = await e2e.until(() => subagentCalls("steady one").length === 1 && sessions.get("steady one"), "the subagent's model call");
+    const parent = session.replace(/\.subagent\.\d+$/, ".foreground");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("delegate: steady one") && afterTool(r)), "the join call");
+    await sleep(300);
+    process.kill(await e2e.until(() => workerPid(parent), "the parent's worker"), "SIGKILL");
+    const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
+    expect(reply.text).toBe("main heard (completed): subagent says: steady");
+    await sleep(500);
+    expect(texts(chat.id).filter((t) => t.startsWith("main heard"))).toHaveLength(1);
+    expect(subagentCalls("steady one")).toHaveLength(1);
+  }, 60_000);
+
+  it("a subagent whose model refuses the key (401): the join answers failed with the reason, no hang", async () => {
+    const chat = chats.refused;
+    const started = Date.now();
+    const answer = await e2e.ask(chat, "delegate: refused one", { timeoutMs: 40_000 });
+    expect(answer).toMatch(/^main heard \(failed\): .*(401|key|auth)/i);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it("a subagent whose model keeps failing (500): the join answers failed with the reason, no hang", async () => {
+    const chat = chats.failing;
+    const started = Date.now();
+    const answer = await e2e.ask(chat, "delegate: failing one", { timeoutMs: 40_000 });
+    expect(answer).toMatch(/^main heard \(failed\): .*500/i);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it("the subagent's worker dies at every continue: the join answers failed, the chat is not asked to /continue", async () => {
+    const chat = chats.fragile;
+    e2e.send(chat, "delegate: fragile one");
+    const session = await e2e.until(() => sessions.get("fragile one"), "the subagent started");
+    for (let kill = 1; kill <= 3; kill++) {
+      await e2e.until(() => subagentCalls("fragile one").length === kill, `the subagent's model call ${kill}`);
+      const pid = await e2e.until(() => workerPid(session), "the subagent's worker");
+      process.kill(pid, "SIGKILL");
+      await e2e.until(() => !processAlive(pid), "the worker gone");
+    }
+    const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
+    expect(reply.text).toMatch(/^main heard \(failed\): interrupted by worker restarts/);
+    expect(texts(chat.id).filter((t) => t.includes("/continue"))).toEqual([]);
+  }, 60_000);
+
+  it("/new names the background agent that goes on; its answer reaches the chat labelled, once", async () => {
+    const chat = chats.fresh;
+    expect(await e2e.ask(chat, "start a background late report", { timeoutMs: 30_000 })).toBe("foreground done (late report)");
+    expect(await e2e.ask(chat, "/new")).toBe(
+      "Started a fresh session. The workspace files stay; the old conversation history is archived. Background agent background_0001 goes on (it answers here when done).",
+    );
+    const answer = await e2e.waitText(chat.id, /background says: late/, 30_000);
+    expect(answer.text).toMatch(/^🤖 background_\d{4}\n\nbackground says: late$/);
+    await sleep(500);
+    expect(texts(chat.id).filter((t) => t.includes("background says: late"))).toHaveLength(1);
+  }, 60_000);
+
+  it("a background agent ends without joining its subagent: the subagent is stopped (its answer would reach nobody) and the chat is told", async () => {
+    const chat = chats.orphan;
+    expect(await e2e.ask(chat, "start a background delegating report", { timeoutMs: 30_000 })).toBe("foreground done (delegating report)");
+    const answer = await e2e.waitText(chat.id, /background says: delegated/, 30_000);
+    expect(answer.text).toBe(
+      "🤖 background_0001\n\nbackground says: delegated, not waiting\n\n(Its subagent subagent_0001 was still running and is stopped: nothing would collect its answer.)",
+    );
+    expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): killed/);
+    await e2e.until(() => subagentCalls("orphan one").every((r) => r.aborted), "the subagent's model call aborted", 10_000);
+  }, 60_000);
+
+  it("subagent_kill of a background agent stops the subagent it waits for too", async () => {
+    const chat = chats.orphanKill;
+    expect(await e2e.ask(chat, "start a background joining report", { timeoutMs: 30_000 })).toBe("foreground done (joining report)");
+    await e2e.until(() => subagentCalls("orphan two").length === 1, "the subagent's model call");
+    expect(await e2e.ask(chat, "please kill background_0001", { timeoutMs: 30_000 })).toBe('kill: {"killed":true,"agent_id":"background_0001","status":"killed"}');
+    const status = await e2e.ask(chat, "/status");
+    expect(status).toMatch(/subagent_0001 \(subagent\): killed/);
+    expect(status).toMatch(/background_0001 \(background\): killed/);
+    await e2e.until(() => subagentCalls("orphan two").every((r) => r.aborted), "the subagent's model call aborted", 10_000);
+  }, 60_000);
+});
