@@ -5,14 +5,15 @@ import type { ConversationRecord } from "../state/records.js";
 import { agentOfSession, conversationAgents, finishAgent, type AgentRecord } from "./agent-store.js";
 
 /**
- * Stages an agent's stop in `tx`: its record becomes killed, its messages not yet handed to its worker
- * and its resume mark are dropped (so a host restart never brings its turn back). False when it had
- * already finished. The caller's batch is the durable point; `stopAgentWorker` follows it.
+ * Stages an agent's end in `tx` (killed, or failed when its worker cannot start): its record gets the
+ * status and reason, its messages not yet handed to its worker and its resume mark are dropped (so a
+ * host restart never brings its turn back). False when it had already finished. The caller's batch is
+ * the durable point; `stopAgentWorker` follows it.
  */
-export function stageAgentKill(store: HostStore, tx: HostTransaction, agent: AgentRecord, why: string): boolean {
+export function stageAgentEnd(store: HostStore, tx: HostTransaction, agent: AgentRecord, why: string, status: "killed" | "failed" = "killed"): boolean {
   const current = agentOfSession(store, agent.session_id);
   if (!current || current.status !== "running") return false;
-  finishAgent(tx, current, "killed", { error: why });
+  finishAgent(tx, current, status, { error: why });
   for (const item of store.inbound()) if (item.sessionId === agent.session_id) tx.del(HostKeys.inbound(item.seq));
   clearResumeMark(tx, agent.session_id);
   return true;
@@ -29,27 +30,34 @@ export async function stopAgentWorker(service: ConversationService, agent: Agent
   service.log.info({ agent: agent.agent_id, session: agent.session_id, why }, "agent killed");
 }
 
-/** The running subagents a background agent started: once it is done, their answers would reach nobody. */
-export function orphanedSubagents(service: ConversationService, parent: AgentRecord): AgentRecord[] {
+/**
+ * Inside the batch that ends background agent `parent`: stops the subagents it started that still run
+ * (their answers would reach nobody, and they would go on editing the workspace and holding
+ * max_subagents places); their workers stop once the batch is durable. Returns them.
+ */
+export function stageOrphanStop(service: ConversationService, tx: HostTransaction, parent: AgentRecord, why: string): AgentRecord[] {
   if (parent.kind !== "background") return [];
-  return conversationAgents(service.store, parent.conversationId).filter((a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === parent.session_id);
+  const orphans = conversationAgents(service.store, parent.conversationId).filter(
+    (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === parent.session_id,
+  );
+  for (const sub of orphans) stageAgentEnd(service.store, tx, sub, why);
+  if (orphans.length) tx.afterCommit(() => void Promise.all(orphans.map((sub) => stopAgentWorker(service, sub, why))).catch(() => undefined));
+  return orphans;
 }
 
 /**
- * Stops an agent (commit point `agent_kill`, see stageAgentKill), then its turn and worker; a background
+ * Stops an agent (commit point `agent_kill`, see stageAgentEnd), then its turn and worker; a background
  * agent's running subagents stop with it. False when it had already finished.
  */
 export async function killAgent(service: ConversationService, agent: AgentRecord, why: string): Promise<boolean> {
   const { store } = service;
-  const orphans = orphanedSubagents(service, agent);
   const killed = await store.commit("agent_kill", (tx) => {
-    if (!stageAgentKill(store, tx, agent, why)) return false;
-    for (const sub of orphans) stageAgentKill(store, tx, sub, `stopped with ${agent.agent_id}, which started it`);
+    if (!stageAgentEnd(store, tx, agent, why)) return false;
+    stageOrphanStop(service, tx, agent, `stopped with ${agent.agent_id}, which started it`);
     return true;
   });
   if (!killed) return false;
   await stopAgentWorker(service, agent, why);
-  for (const sub of orphans) await stopAgentWorker(service, sub, `stopped with ${agent.agent_id}`);
   return true;
 }
 

@@ -5,8 +5,16 @@ import { queueOutbound } from "../state/outbox.js";
 import type { EventContext } from "../sessions/types.js";
 import { sessionLabel } from "../cron/cron-store.js";
 import { suppressKey } from "./agent-actions.js";
-import { agentOfSession, finishAgent } from "./agent-store.js";
-import { orphanedSubagents, stageAgentKill, stopAgentWorker } from "./agent-control.js";
+import { agentOfSession, finishAgent, type AgentRecord } from "./agent-store.js";
+import { stageAgentEnd, stageOrphanStop } from "./agent-control.js";
+
+/** The line a background agent's last chat message ends with when it left subagents running ("" when none). */
+function stoppedNote(orphans: AgentRecord[]): string {
+  if (!orphans.length) return "";
+  return orphans.length === 1
+    ? `\n\n(Its subagent ${orphans[0]!.agent_id} was still running and is stopped: nothing would collect its answer.)`
+    : `\n\n(Its subagents ${orphans.map((a) => a.agent_id).join(", ")} were still running and are stopped: nothing would collect their answers.)`;
+}
 
 const FINAL = new Set<SessionEvent["type"]>(["turn_completed", "turn_failed", "turn_cancelled"]);
 
@@ -34,18 +42,10 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
   // A background agent's turn is its whole life: the subagents it leaves running would answer nobody
   // (and go on editing the workspace, holding max_subagents places). They stop in this batch.
   const ending = FINAL.has(event.type) || (event.type === "turn_recovered" && !ctx.autoContinued && event.action !== "none");
-  const orphans = ending ? orphanedSubagents(service, agent) : [];
-  const why = `stopped: ${agent.agent_id}, which started it, finished`;
-  for (const sub of orphans) stageAgentKill(store, tx, sub, why);
-  if (orphans.length) tx.afterCommit(() => void Promise.all(orphans.map((sub) => stopAgentWorker(service, sub, why))).catch(() => undefined));
-  const stoppedNote = !orphans.length
-    ? ""
-    : orphans.length === 1
-      ? `\n\n(Its subagent ${orphans[0]!.agent_id} was still running and is stopped: nothing would collect its answer.)`
-      : `\n\n(Its subagents ${orphans.map((a) => a.agent_id).join(", ")} were still running and are stopped: nothing would collect their answers.)`;
+  const orphans = ending ? stageOrphanStop(service, tx, agent, `stopped: ${agent.agent_id}, which started it, finished`) : [];
   const tell = (text: string) => {
     if (agent.kind !== "background" || suppressed || !conversation) return;
-    queueOutbound(tx, service.target(conversation), { kind: "text", text: text + stoppedNote });
+    queueOutbound(tx, service.target(conversation), { kind: "text", text: text + stoppedNote(orphans) });
   };
   let done = false;
   switch (event.type) {
@@ -78,5 +78,27 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
   }
   // Its one task is over: stop its worker now rather than after the idle timeout.
   if (done || FINAL.has(event.type)) tx.afterCommit(() => setTimeout(() => void service.supervisor.retire(ctx.sessionId).catch(() => undefined), 0));
+  return true;
+}
+
+/**
+ * An agent's session gave up restarting its worker (supervisor `onGiveUp`, inside its `giveup` batch).
+ * Nobody can /continue an agent's session (a chat's /continue goes to its foreground), so the agent
+ * fails with the reason: its record, the answer a subagent_join gets, and for a background agent a
+ * labelled notice. Its waiting task and resume mark are dropped, so no later start tries it again.
+ * False for every other session.
+ */
+export function agentGaveUp(service: ConversationService, sessionId: string, lastError: string, tx: HostTransaction): boolean {
+  const { store } = service;
+  const agent = agentOfSession(store, sessionId);
+  if (!agent) return false;
+  const error = `its worker could not be started (${lastError.replace(/^worker start failed: /, "")})`;
+  if (!stageAgentEnd(store, tx, agent, error, "failed")) return true;
+  const orphans = stageOrphanStop(service, tx, agent, `stopped: ${agent.agent_id}, which started it, failed`);
+  const conversation = service.conversationOfSession(sessionId);
+  if (agent.kind === "background" && conversation) {
+    queueOutbound(tx, service.target(conversation), { kind: "text", text: `${sessionLabel(store, sessionId) ?? `🤖 ${agent.agent_id}`} failed: ${error}.${stoppedNote(orphans)}` });
+  }
+  tx.afterCommit(() => setTimeout(() => void service.supervisor.retire(sessionId).catch(() => undefined), 0));
   return true;
 }

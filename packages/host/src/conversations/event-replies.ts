@@ -7,7 +7,7 @@ import { queueOutbound } from "../state/outbox.js";
 import type { ConversationService } from "./conversation-service.js";
 import { sessionLabel } from "../cron/cron-store.js";
 import { planLines, sessionPlan } from "./chat-actions.js";
-import { agentEventReplies } from "../agents/agent-events.js";
+import { agentEventReplies, agentGaveUp } from "../agents/agent-events.js";
 import { hostRedactor } from "../security/host-secrets.js";
 import type { TurnAnswers } from "./turn-answers.js";
 
@@ -90,6 +90,7 @@ export function writeEventReplies(
 export function writeGiveUpNotice(service: ConversationService, sessionId: string, failures: number, lastError: string, tx: HostTransaction): void {
   const conversation = service.conversationOfSession(sessionId);
   if (!conversation) return;
+  if (agentGaveUp(service, sessionId, hostRedactor().redact(lastError), tx)) return;
   const text =
     `⚠️ I could not run this conversation's session: ${failures === 1 ? "its worker could not be started" : `its worker failed ${failures} times in a row`} ` +
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +

@@ -26,7 +26,11 @@ export function buildLaunch(
   // A background agent may run on another model than the conversation (start_background_agent {model}).
   const alias = modelAlias ?? conversation.modelAlias ?? Object.keys(settings.chatModels)[0];
   const model = alias ? settings.chatModels[alias] : undefined;
-  if (!model) throw new LaunchRefused(`conversation ${conversation.id} has no usable chat model (alias ${alias ?? "none"})`);
+  if (!model) {
+    // A background agent's own model may have left the config since it started: name that alias, not the conversation's.
+    const whose = modelAlias !== undefined ? `session ${sessionId}` : `conversation ${conversation.id}`;
+    throw new LaunchRefused(`${whose} has no usable chat model (alias ${alias ?? "none"}${alias ? " is not a chat model in the config" : ""})`);
+  }
   const workspace = conversationDir(settings.workdir, conversation.id);
   const mode = conversation.sandboxOverride ?? settings.sandbox.mode;
   const mcpServers = conversationMcpServers(settings, conversation);
