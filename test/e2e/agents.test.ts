@@ -154,6 +154,8 @@ describe("subagents and background agents end to end", () => {
     const reply = await e2e.waitText(chat.id, /^main heard/, 60_000);
     // Not "main heard (undefined)": the join cut off by the workers' shutdown was not recorded as interrupted.
     expect(reply.text).toBe("main heard (completed): subagent says: took my time");
+    expect(await e2e.ask(chat, "/status")).toMatch(/subagent_0001 \(subagent\): completed/);
+    expect(texts(chat.id).filter((t) => t.startsWith("main heard")), "the recovered turn answered once").toHaveLength(1);
   }, 90_000);
 
   it("a background agent answers after the foreground turn ended, exactly once, also across a host kill and restart", async () => {
