@@ -1,5 +1,6 @@
 import type { AgentInfo } from "@starling/protocol";
 import type { HostStore, HostTransaction } from "../state/host-store.js";
+import { sessionLabel } from "../cron/cron-store.js";
 
 /**
  * A subagent or background agent (ARCHITECTURE §9): host state keyed by its session id. The agent id
@@ -61,4 +62,13 @@ export function finishAgent(
 export function agentInfo(agent: AgentRecord): AgentInfo {
   const { conversationId: _c, parentSessionId: _p, usage: _u, ...info } = agent;
   return info;
+}
+
+/**
+ * Who speaks when a session other than the foreground writes to the chat (user_tell): its stored label
+ * (`⏰ <cron task>`, `🤖 background_NNNN`) or `🤖 subagent_NNNN`; undefined for the foreground.
+ */
+export function chatLabel(store: HostStore, sessionId: string): string | undefined {
+  const agent = agentOfSession(store, sessionId);
+  return sessionLabel(store, sessionId) ?? (agent ? `🤖 ${agent.agent_id}` : undefined);
 }

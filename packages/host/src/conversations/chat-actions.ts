@@ -2,6 +2,7 @@ import type { PlanStep } from "@starling/protocol";
 import { extractAttachments } from "../channels/attachments.js";
 import type { HostStore } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
+import { chatLabel } from "../agents/agent-store.js";
 import { ActionError, type ActionHandlers } from "./host-action.js";
 import { conversationDir } from "./workspace.js";
 
@@ -38,7 +39,9 @@ export const chatHandlers: ActionHandlers = {
         throw new ActionError(`attachment ${found.rejected.map((r) => `${r.path}: ${r.reason}`).join("; ")}. Attach files inside the workspace.`);
       }
       if (!found.text && !found.attachments.length) return { sent: false, attachments: 0 };
-      queueOutbound(tx, ctx.service.target(ctx.conversation), { kind: "text", text: payload.text });
+      // From a subagent, background agent or cron run: labelled, so the chat can tell it from the main agent.
+      const label = chatLabel(ctx.service.store, ctx.sessionId);
+      queueOutbound(tx, ctx.service.target(ctx.conversation), { kind: "text", text: label ? `${label}\n\n${payload.text}` : payload.text });
       return { sent: true, attachments: found.attachments.length };
     },
   },
