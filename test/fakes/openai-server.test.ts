@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "./openai-server.js";
 
@@ -69,5 +71,27 @@ describe("fake OpenAI server", () => {
     controller.abort();
     expect(await res).toBeInstanceOf(Error);
     await expect.poll(() => fake!.requests[0]?.aborted).toBe(true);
+  });
+
+  it("keeps no parsed body once it has answered; a later read parses rawBody again", async () => {
+    // A benchmark sends hundreds of 28 kB bodies that nobody reads again: kept parsed, every GC of the bench process walks them.
+    let seen: WeakRef<Record<string, unknown>> | undefined;
+    fake = await startFakeOpenAI({
+      responder: (req) => {
+        seen = new WeakRef(req.body);
+        return { text: `you said ${JSON.stringify(req.body["messages"])}` };
+      },
+    });
+    const messages = [{ role: "user", content: "x".repeat(1000) }];
+    const res = await post(fake.url, { model: "m", messages, stream: true });
+    expect(await res.text()).toContain("you said");
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef target lives at least until the job that made it ends
+    gc();
+    expect(seen?.deref()).toBeUndefined();
+    expect(fake.requests[0]?.body).toEqual({ model: "m", messages, stream: true });
+    expect(fake.requests[0]?.body).toBe(fake.requests[0]?.body);
+    expect(JSON.parse(fake.requests[0]!.rawBody.toString("utf8"))).toEqual(fake.requests[0]?.body);
   });
 });
