@@ -2,6 +2,7 @@
 // host, of its workers and of this process (the fake Bot API and fake model) per measured turn.
 //   npx tsx test/bench/probe-throughput.ts [conversations=100] [rounds=4] [--floor]
 // PROBE_PROF=<dir> writes V8 CPU profiles of the host and every worker there (workers through a wrapper script named in `agent_server.path`).
+// PROBE_SELF_PROF=<file> writes a V8 CPU profile of this process (the fakes and the driver) over the measured rounds.
 // PROBE_WORKER=<executable> runs another worker build (PROBE_HOST_MAIN another host build); PROBE_SKILLS=<n> seeds n skills.
 // PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags. PROBE_TOOL=1: a tool call in every turn.
 // A development probe, not part of `pnpm bench` (which measures the same level against the floor).
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { startFakeTelegram } from "../fakes/telegram-api.js";
+import { startSelfProfile } from "./self-profile.js";
 import { closeProbe, hostConfig, startFloorBot, startHost, workerPids } from "./host-process.js";
 import { closedLoop, replyFor, ReplyWatcher } from "./telegram-driver.js";
 
@@ -106,9 +108,11 @@ try {
   console.log(`warm-up: ${warm.turnsPerSecond.toFixed(1)} turns/s`);
   const workers = workerPids(host.pid);
   const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
+  const selfProf = process.env["PROBE_SELF_PROF"] ? await startSelfProfile() : undefined;
   const t0 = performance.now();
   const r = await closedLoop(tg, watcher, { label: "pm", userIds: ids, rounds, timeoutMs: 120_000 });
   const wall = performance.now() - t0;
+  const selfSummary = await selfProf?.stop(process.env["PROBE_SELF_PROF"]!);
   const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
   // closedLoop's own warm-up round is included in the window: count its turns too.
   const turns = (rounds + 1) * conversations;
@@ -118,6 +122,7 @@ try {
   console.log(`Bot API calls per turn ${((after.calls - before.calls) / turns).toFixed(2)}, model calls per turn ${((after.model - before.model) / turns).toFixed(2)}`);
   const kb = (a: number, b: number) => ((b - a) / turns / 1024).toFixed(1);
   console.log(`kB per turn: host read ${kb(before.hostIo.r, after.hostIo.r)} written ${kb(before.hostIo.w, after.hostIo.w)}; workers read ${kb(before.workerIo.r, after.workerIo.r)} written ${kb(before.workerIo.w, after.workerIo.w)}`);
+  if (selfSummary) console.log(selfSummary);
   const methods = new Map<string, number>();
   for (const c of tg.calls().slice(before.calls)) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
   console.log(`by method: ${[...methods].map(([m, n]) => `${m} ${(n / turns).toFixed(2)}`).join(", ")}`);
