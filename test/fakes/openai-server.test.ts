@@ -87,8 +87,12 @@ describe("fake OpenAI server", () => {
     expect(await res.text()).toContain("you said");
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
-    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef target lives at least until the job that made it ends
-    gc();
+    // The fake lets go once its handler has finished, which may come a moment after the client read the reply (a
+    // loaded machine); a WeakRef target lives at least until the job that made it ends.
+    for (let i = 0; i < 100 && seen?.deref() !== undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gc();
+    }
     expect(seen?.deref()).toBeUndefined();
     expect(fake.requests[0]?.body).toEqual({ model: "m", messages, stream: true });
     expect(fake.requests[0]?.body).toBe(fake.requests[0]?.body);
