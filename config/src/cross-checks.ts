@@ -1,5 +1,6 @@
 import { MIN_CHAT_CONTEXT_TOKENS, TOOL_RESULT_TOKENS, unknownToolNames } from "@starling/protocol";
 import { asArray, asNumber, asRecord, asString, isRecord, type RawConfig } from "./loaders/raw.js";
+import { checkMcpServers } from "./mcp-checks.js";
 import { TOOL_MODEL_FIELDS, type ToolModelField } from "./schema.js";
 
 /**
@@ -228,5 +229,6 @@ export function crossFieldChecks(config: RawConfig): CheckResult {
   }
   checkChannels(config, out);
   checkToolDeny(config, out);
+  checkMcpServers(config, out);
   return out;
 }

@@ -1,20 +1,6 @@
 // Fields that are accepted must do something: a value that would do nothing is refused at load, naming the field.
-import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadConfig, type LoadResult } from "../src/index.js";
-import { ENV, EXAMPLE_CONFIG, fixtureCopy } from "./helpers.js";
-
-type Raw = Record<string, unknown> & { models: Record<string, Record<string, unknown>> };
-
-/** The example config, changed by `edit`, written to a temp file and read by the real loader. */
-function loadEdited(edit: (raw: Raw) => void): LoadResult {
-  const path = fixtureCopy("config.json", EXAMPLE_CONFIG);
-  const raw = JSON.parse(readFileSync(path, "utf8")) as Raw;
-  edit(raw);
-  writeFileSync(path, JSON.stringify(raw));
-  return loadConfig(path, { env: ENV });
-}
-const errorsOf = (result: LoadResult) => (result.ok ? [] : result.errors);
+import { errorsOf, loadEdited } from "./helpers.js";
 
 const alt = { provider_type: "open_router_completion", model_name: "alt-model", url: "https://openrouter.ai/api/v1/chat/completions", api_key_env: "OPENROUTER_API_KEY" };
 const brave = { provider_type: "brave_search", model_name: "brave", url: "https://api.search.brave.com/res/v1/web/search", api_key_env: "BRAVE_SEARCH_API_KEY", capabilities: ["web_search"] };

@@ -1,7 +1,8 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
+import { loadConfig, type LoadResult } from "../src/index.js";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 export const EXAMPLE_CONFIG = new URL("../../example_config.json", import.meta.url).pathname;
@@ -37,3 +38,16 @@ export function fixtureCopy(name: string, source = join(FIXTURES, name)): string
 export function filesNextTo(path: string): string[] {
   return readdirSync(join(path, "..")).sort();
 }
+
+export type EditableConfig = Record<string, unknown> & { models: Record<string, Record<string, unknown>> };
+
+/** The example config, changed by `edit`, written to a temp file and read by the real loader (env: `ENV` unless given). */
+export function loadEdited(edit: (raw: EditableConfig) => void, env: Record<string, string> = ENV): LoadResult {
+  const path = fixtureCopy("config.json", EXAMPLE_CONFIG);
+  const raw = JSON.parse(readFileSync(path, "utf8")) as EditableConfig;
+  edit(raw);
+  writeFileSync(path, JSON.stringify(raw));
+  return loadConfig(path, { env });
+}
+
+export const errorsOf = (result: LoadResult): string[] => (result.ok ? [] : result.errors);
