@@ -17,8 +17,8 @@ function missing(env: Env, name: string): string | undefined {
 
 /**
  * Secrets the host needs to run: every Telegram channel's bot token and the API key of every chat
- * model are errors when missing. Keys of helper models (search, image…) are warnings: only the tool
- * that uses them fails.
+ * model are errors when missing. Keys of helper models (search, image…) and an MCP server's
+ * `secret_env` / `headers_env` variables are warnings: only the tools that use them fail.
  */
 export function secretChecks(config: RawConfig, env: Env): CheckResult {
   const out: CheckResult = { errors: [], warnings: [] };
@@ -48,5 +48,18 @@ export function secretChecks(config: RawConfig, env: Env): CheckResult {
   for (const field of TOOL_MODEL_FIELDS) {
     if (isRecord(defaults[field])) check(defaults[field], `session_defaults.${field}`, false);
   }
+  mcpSecretChecks(config, env, out);
   return out;
+}
+
+/** The variables an MCP server's transport reads (an HTTP server's `headers_env`, a stdio server's `secret_env`). */
+function mcpSecretChecks(config: RawConfig, env: Env, out: CheckResult): void {
+  for (const [server, spec] of Object.entries(asRecord(config.mcp_servers))) {
+    const field = asRecord(spec).url !== undefined ? "headers_env" : "secret_env";
+    for (const [key, name] of Object.entries(asRecord(asRecord(spec)[field]))) {
+      if (typeof name !== "string" || !ENV_NAME.test(name)) continue; // the schema reports it
+      const problem = missing(env, name);
+      if (problem) out.warnings.push(`mcp_servers.${server}.${field}.${key}: ${problem}; the server cannot start until it is`);
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import { loadConfig, type LoadResult } from "../src/index.js";
+import { loadConfig, type Env, type LoadResult } from "../src/index.js";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 export const EXAMPLE_CONFIG = new URL("../../example_config.json", import.meta.url).pathname;
@@ -42,7 +42,7 @@ export function filesNextTo(path: string): string[] {
 export type EditableConfig = Record<string, unknown> & { models: Record<string, Record<string, unknown>> };
 
 /** The example config, changed by `edit`, written to a temp file and read by the real loader (env: `ENV` unless given). */
-export function loadEdited(edit: (raw: EditableConfig) => void, env: Record<string, string> = ENV): LoadResult {
+export function loadEdited(edit: (raw: EditableConfig) => void, env: Env = ENV): LoadResult {
   const path = fixtureCopy("config.json", EXAMPLE_CONFIG);
   const raw = JSON.parse(readFileSync(path, "utf8")) as EditableConfig;
   edit(raw);

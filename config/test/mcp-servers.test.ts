@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/index.js";
-import { ENV, errorsOf, FIXTURES, loadEdited } from "./helpers.js";
+import { mergedEnv, parseConfig, readEnvFile } from "../src/index.js";
+import { ENV, errorsOf, FIXTURES, loadEdited, tempDir } from "./helpers.js";
 
 function configWithMcp(servers: unknown): Record<string, unknown> {
   const raw = JSON.parse(readFileSync(join(FIXTURES, "stellaclaw-0.4-example_config.json"), "utf8")) as Record<string, unknown>;
@@ -55,6 +55,32 @@ describe("mcp_servers: fields of the other transport", () => {
         docs: { url: "https://mcp.example.com/mcp", headers: { "X-A": "1" }, headers_env: { Authorization: "DOCS_TOKEN" } },
       };
     }, { ...ENV, FILES_KEY: "files-secret", DOCS_TOKEN: "Bearer docs-secret" });
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe("mcp_servers: secret variables", () => {
+  const servers = {
+    files: { command: "mcp-files", secret_env: { FILES_API_KEY: "FILES_KEY" } },
+    docs: { url: "https://mcp.example.com/mcp", headers_env: { Authorization: "DOCS_TOKEN" }, enabled: false },
+  };
+
+  it("warns at load about a variable secret_env or headers_env names that is not set or empty; the config loads", () => {
+    const result = loadEdited((raw) => void (raw.mcp_servers = servers), { ...ENV, DOCS_TOKEN: " " });
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual([
+      "mcp_servers.files.secret_env.FILES_API_KEY: environment variable FILES_KEY is not set; add a line FILES_KEY=… to the env file (starling.env next to the config, or --env-file) or export it; the server cannot start until it is",
+      "mcp_servers.docs.headers_env.Authorization: environment variable DOCS_TOKEN is empty; set it to the secret in the env file (starling.env next to the config) or the environment; the server cannot start until it is",
+    ]);
+  });
+
+  it("takes the variables from the env file the host reads first", () => {
+    const envPath = join(tempDir(), "starling.env");
+    writeFileSync(envPath, "FILES_KEY=files-secret\nDOCS_TOKEN=Bearer docs-secret\n");
+    const envFile = readEnvFile(envPath);
+    if (!envFile.ok) throw new Error(envFile.error);
+    const result = loadEdited((raw) => void (raw.mcp_servers = servers), mergedEnv(envFile.values, ENV));
     if (!result.ok) throw new Error(result.errors.join("\n"));
     expect(result.warnings).toEqual([]);
   });
