@@ -15,6 +15,7 @@ export const ENV = {
   ANTHROPIC_API_KEY: "sk-ant-secret",
   HOME_BOT_TOKEN: "999:home-secret",
   TG_TOKEN: "777:tg-secret",
+  CLAWPARTY_WEB_AUTH_TOKEN: "clawparty-web-secret",
 };
 
 const dirs: string[] = [];

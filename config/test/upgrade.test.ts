@@ -159,6 +159,9 @@ describe("0.3 → 0.4", () => {
   });
 });
 
+const WEB_NOTE =
+  "channels.1: PartyClaw web channel converted to a Starling web channel on 127.0.0.1:8080, token from CLAWPARTY_WEB_AUTH_TOKEN; its page and HTTP API are Starling's (docs/ARCHITECTURE.md §11), so PartyClaw web clients need changing; remove the channel if you do not want it";
+
 describe("PartyClaw 0.28", () => {
   it("converts models, tooling, compression, sandbox and channels", () => {
     const { result } = loadUpgraded("partyclaw-0.28.json", "0.28");
@@ -184,8 +187,34 @@ describe("PartyClaw 0.28", () => {
       image_tool_model: "main",
     });
     expect(config.sandbox.mode).toBe("subprocess");
-    expect(config.channels.map((c) => c.id)).toEqual(["telegram-main"]);
-    expect(warnings).toContain("channels.1: web channel dropped (Starling supports telegram channels)");
+    expect(config.channels.map((c) => c.id)).toEqual(["telegram-main", "web-main"]);
+    expect(warnings).toContain(WEB_NOTE);
+  });
+
+  it("converts a web channel to Starling's (same address and token variable); an inline token is not copied; other kinds are dropped", () => {
+    const raw = fixture("partyclaw-0.28.json");
+    raw.channels = [
+      { kind: "telegram", id: "telegram-main", bot_token_env: "TG_TOKEN" },
+      { kind: "web", id: "web-main", listen_addr: "0.0.0.0:9000", auth_token_env: "PC_WEB_TOKEN", auth_token: "inline-web-secret" },
+      { kind: "dingtalk", id: "ding" },
+    ];
+    const path = fixtureCopy("partyclaw-0.28.json");
+    writeFileSync(path, JSON.stringify(raw));
+    const tokenNote = "channels.1.auth_token: not copied (Starling reads secrets only from the environment); put the token in the env file (starling.env next to the config) as PC_WEB_TOKEN=…";
+    const refused = loadConfig(path, { env: ENV });
+    expect(!refused.ok && refused.errors).toEqual([
+      "channels.1.token_env: environment variable PC_WEB_TOKEN is not set; add a line PC_WEB_TOKEN=… to the env file (starling.env next to the config, or --env-file) or export it",
+    ]);
+    expect(refused.warnings).toEqual(expect.arrayContaining([tokenNote, "channels.2: dingtalk channel dropped (Starling has telegram and web channels)"]));
+    expect(JSON.stringify(refused)).not.toContain("inline-web-secret");
+
+    const result = expectOk(loadConfig(path, { env: { ...ENV, PC_WEB_TOKEN: "web-secret" } }));
+    expect(result.config.channels[1]).toEqual({ kind: "web", id: "web-main", bind_addr: "0.0.0.0:9000", token_env: "PC_WEB_TOKEN" });
+    expect(result.config.channels.map((c) => c.id)).toEqual(["telegram-main", "web-main"]);
+    expect(result.warnings).toContain(
+      "channels.1: PartyClaw web channel converted to a Starling web channel on 0.0.0.0:9000, token from PC_WEB_TOKEN; its page and HTTP API are Starling's (docs/ARCHITECTURE.md §11), so PartyClaw web clients need changing; remove the channel if you do not want it",
+    );
+    expect(readFileSync(path, "utf8")).not.toContain("inline-web-secret");
   });
 
   it("refuses what Starling cannot convert, listing every problem", () => {

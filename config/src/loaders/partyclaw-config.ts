@@ -1,3 +1,4 @@
+import { convertPartyClawChannels } from "./partyclaw-channels.js";
 import { CHAT_PROVIDER_TYPES, convertPartyClawModel, convertWebSearchEntry, type ModelConversion } from "./partyclaw-model.js";
 import { asArray, asNumber, asRecord, asString, isRecord, type ConversionResult, type RawConfig } from "./raw.js";
 
@@ -128,12 +129,7 @@ export function convertPartyClawConfig(config: RawConfig, version: string): Conv
     }
   }
 
-  const channels: unknown[] = [];
-  asArray(config.channels).forEach((channel, i) => {
-    const kind = asRecord(channel).kind;
-    if (kind === "telegram") channels.push(structuredClone(channel));
-    else out.notes.push(`channels.${i}: ${String(kind)} channel dropped (Starling supports telegram channels)`);
-  });
+  const channels = convertPartyClawChannels(config.channels, out.notes);
 
   const dropped = Object.keys(config).filter((key) => !CONSUMED.has(key) && !KEPT.has(key));
   if (dropped.length > 0) out.notes.push(`${dropped.join(", ")}: not used after converting the PartyClaw config (dropped)`);
