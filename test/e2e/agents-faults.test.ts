@@ -4,11 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
-
-function lastToolResult(req: RecordedRequest): Record<string, unknown> {
-  return JSON.parse(contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!)) as Record<string, unknown>;
-}
+import { afterTool, lastToolResult, lastUserText, processAlive, sleep, startE2E, type E2E } from "./fixture.js";
 
 /** The subagent session each task started (from the subagent_start result the model was sent). */
 const sessions = new Map<string, string>();

@@ -6,11 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, wireMessages, type E2E, useE2E } from "./fixture.js";
-
-function lastToolResult(req: RecordedRequest): Record<string, unknown> {
-  return JSON.parse(contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!)) as Record<string, unknown>;
-}
+import { afterTool, contentText, lastToolResult, lastUserText, wireMessages, type E2E, useE2E } from "./fixture.js";
 
 const toolResults = (req: RecordedRequest) =>
   wireMessages(req)

@@ -8,17 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
-
-/** The last tool result the model was sent, parsed as JSON when it is. */
-function lastToolResult(req: RecordedRequest): Record<string, unknown> {
-  const text = contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!);
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return { text };
-  }
-}
+import { afterTool, lastToolResult, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 /** Tool calls the model made so far in this turn (by name). */
 const calls = (req: RecordedRequest, name: string): number =>

@@ -38,6 +38,16 @@ export function lastUserText(req: RecordedRequest): string {
 }
 
 /** The request follows a tool result (the model is asked to go on after its tools ran). */
+/** The last tool result the model was sent, parsed as JSON when it is (else `{text}`). */
+export function lastToolResult(req: RecordedRequest): Record<string, unknown> {
+  const text = contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!);
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { text };
+  }
+}
+
 export function afterTool(req: RecordedRequest): boolean {
   return wireMessages(req).at(-1)?.role === "tool";
 }

@@ -181,8 +181,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           relay.relay(sessionId, event);
         },
         ...(settings.codexAuth ? { credentials: (params: CredentialsParams) => settings.codexAuth!.credentials(params) } : {}),
-        coordinate: (sessionId, params) =>
-          handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId) }),
+        coordinate: (sessionId, params, callerGone) =>
+          handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId), callerGone }),
       });
     },
     log.child({ component: "conversations" }),

@@ -132,6 +132,7 @@ export {
   spawnWorker,
   WorkerRequestError,
   WorkerGoneError,
+  type CoordinateHandler,
   type SpawnWorkerOptions,
   type WorkerExit,
 } from "./worker-client.js";

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import {
   createMessageConnection,
   ResponseError,
+  type CancellationToken,
   type MessageConnection,
 } from "vscode-jsonrpc/node.js";
 import { FrameWriter } from "./frame-writer.js";
@@ -70,6 +71,12 @@ export class WorkerGoneError extends Error {
 }
 
 type Handler<P, R> = (params: P) => R | Promise<R>;
+/**
+ * Serves one `host/coordinate` request. `callerGone` aborts when the worker no longer waits for the
+ * answer: it cancelled the request (`$/cancelRequest`: the tool's turn was cancelled, or its timeout
+ * passed) or it exited. A handler that waits (subagent_join) stops then.
+ */
+export type CoordinateHandler = (params: CoordinateParams, callerGone: AbortSignal) => CoordinateResult | Promise<CoordinateResult>;
 
 /** A typed JSON-RPC connection to one `starling-worker` process. */
 export class WorkerClient {
@@ -84,7 +91,9 @@ export class WorkerClient {
    * request) until the worker's exit, and the exit then built an error for each of them.
    */
   private readonly waiting = new Set<(exit: WorkerExit) => void>();
-  private coordinateHandler: Handler<CoordinateParams, CoordinateResult> | null = null;
+  private coordinateHandler: CoordinateHandler | null = null;
+  /** The callers of the coordinate requests being served, told when the worker exits. */
+  private readonly coordinateCallers = new Set<AbortController>();
   private credentialsHandler: Handler<CredentialsParams, CredentialsResult> | null = null;
 
   /**
@@ -99,6 +108,7 @@ export class WorkerClient {
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.processGone = true;
+        for (const caller of this.coordinateCallers) caller.abort();
         void (drain?.drained(child.stdout, EXIT_DRAIN_LIMIT_MS) ?? Promise.resolve()).then(() => {
           this.exitInfo = { code, signal };
           connection.dispose();
@@ -116,14 +126,21 @@ export class WorkerClient {
       if (!parsed.success) return;
       for (const h of this.eventHandlers) void h(parsed.data);
     });
-    connection.onRequest(Methods.coordinate.method, async (raw: unknown) => {
+    connection.onRequest(Methods.coordinate.method, async (raw: unknown, token: CancellationToken) => {
       const parsed = Methods.coordinate.params.safeParse(raw);
       if (!parsed.success) return { ok: false, error: `invalid host/coordinate params: ${parsed.error.message}` };
       if (!this.coordinateHandler) return { ok: false, error: `no host handler for ${parsed.data.action}` };
+      const caller = new AbortController();
+      if (this.processGone || token.isCancellationRequested) caller.abort();
+      this.coordinateCallers.add(caller);
+      const cancelled = token.onCancellationRequested(() => caller.abort());
       try {
-        return await this.coordinateHandler(parsed.data);
+        return await this.coordinateHandler(parsed.data, caller.signal);
       } catch (err) {
         return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      } finally {
+        cancelled.dispose();
+        this.coordinateCallers.delete(caller);
       }
     });
     // Errors go back as JSON-RPC errors: the worker's provider turns them into a failed model call.
@@ -151,7 +168,7 @@ export class WorkerClient {
       this.eventHandlers = this.eventHandlers.filter((h) => h !== handler);
     };
   }
-  onCoordinate(handler: Handler<CoordinateParams, CoordinateResult>): void {
+  onCoordinate(handler: CoordinateHandler): void {
     this.coordinateHandler = handler;
   }
   /** Serves `model/credentials` (model-credentials.ts); without a handler the worker gets an error saying so. */

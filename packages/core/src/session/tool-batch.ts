@@ -33,8 +33,9 @@ export async function runToolBatch(deps: SessionDeps, turn: TurnRecord, control:
       const result = await deps.tools.run(call, { turnId: turn.turnId, signal });
       // Cut off by the worker's shutdown (host restart or crash): a read-only call is left without a result,
       // so the recovered turn runs it again (a host tool with the same call id: the host's recorded outcome)
-      // rather than telling the model it was interrupted (subagent_join would lose the answer it waited for).
-      if (readOnly && result.isError && control.shuttingDown) return;
+      // rather than telling the model it was interrupted (subagent_join would lose the answer it waited for),
+      // or that the subagent it stopped waiting for at the cut was still running.
+      if (readOnly && control.shuttingDown && (result.isError || signal.aborted)) return;
       await deps.journal.recordResult(turn.turnId, call, result.content, result.isError, result.files);
       void deps.store.emitEphemeral({
         type: "tool_finished",

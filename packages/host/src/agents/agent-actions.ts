@@ -70,7 +70,18 @@ function ownAgent(ctx: ActionContext, agentId: string): AgentRecord {
   return agent;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `stop` aborts. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener("abort", done, { once: true });
+  });
+}
 
 /** Subagents and background agents (reference §3.11; ARCHITECTURE §9), scoped to the calling conversation. */
 export const agentHandlers: ActionHandlers = {
@@ -114,12 +125,15 @@ export const agentHandlers: ActionHandlers = {
       const waitMs = Math.min(payload.timeout_seconds ?? 0, JOIN_MAX_WAIT_SECONDS) * 1000;
       const started = Date.now();
       let current = agent;
+      const gone = ctx.callerGone;
       // The caller's turn only waits now: its turn slot goes to the sessions waiting for one (its subagent
-      // among them), so max_concurrent_turns never keeps the subagent out until the join gives up.
-      const takeBack = current.status === "running" && waitMs > 0 ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
+      // among them), so max_concurrent_turns never keeps the subagent out until the join gives up. A caller
+      // that goes away (/cancel, its worker exited) ends the wait and the loan at once; it still gets the
+      // status, which tells a cancelled turn that /cancel stopped its subagent (the kill is recorded first).
+      const takeBack = current.status === "running" && waitMs > 0 && !gone.aborted ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
       try {
-        while (current.status === "running" && Date.now() - started < waitMs) {
-          await sleep(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)));
+        while (current.status === "running" && !gone.aborted && Date.now() - started < waitMs) {
+          await pause(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)), gone);
           current = agentOfSession(ctx.service.store, agent.session_id) ?? current;
         }
       } finally {

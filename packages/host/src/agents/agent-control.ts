@@ -50,25 +50,41 @@ export function stageOrphanStop(service: ConversationService, tx: HostTransactio
  * agent's running subagents stop with it. False when it had already finished.
  */
 export async function killAgent(service: ConversationService, agent: AgentRecord, why: string): Promise<boolean> {
-  const { store } = service;
-  const killed = await store.commit("agent_kill", (tx) => {
-    if (!stageAgentEnd(store, tx, agent, why)) return false;
-    stageOrphanStop(service, tx, agent, `stopped with ${agent.agent_id}, which started it`);
-    return true;
-  });
-  if (!killed) return false;
+  if (!(await recordKill(service, agent, why))) return false;
   await stopAgentWorker(service, agent, why);
   return true;
 }
 
-/** /cancel and /new: stops the running subagents the conversation's foreground session started. */
-export async function cancelSubagents(service: ConversationService, conversation: ConversationRecord, why = "stopped by /cancel"): Promise<string[]> {
+/** killAgent's commit (point `agent_kill`): false when the agent had already finished. */
+function recordKill(service: ConversationService, agent: AgentRecord, why: string): Promise<boolean> {
+  const { store } = service;
+  return store.commit("agent_kill", (tx) => {
+    if (!stageAgentEnd(store, tx, agent, why)) return false;
+    stageOrphanStop(service, tx, agent, `stopped with ${agent.agent_id}, which started it`);
+    return true;
+  });
+}
+
+/**
+ * /cancel and /new: stops the running subagents the conversation's foreground session started. Their
+ * kills are recorded first, then `meanwhile` runs (/cancel stops the foreground turn there: a
+ * subagent_join it cuts off then answers "killed: stopped by /cancel", so the continued turn knows),
+ * then their turns and workers are stopped. Returns the ids of those stopped.
+ */
+export async function cancelSubagents(
+  service: ConversationService,
+  conversation: ConversationRecord,
+  why = "stopped by /cancel",
+  meanwhile: () => Promise<void> = async () => undefined,
+): Promise<string[]> {
   const running = conversationAgents(service.store, conversation.id).filter(
     (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === conversation.foreground.sessionId,
   );
-  const stopped: string[] = [];
-  for (const agent of running) if (await killAgent(service, agent, why)) stopped.push(agent.agent_id);
-  return stopped;
+  const killed: AgentRecord[] = [];
+  for (const agent of running) if (await recordKill(service, agent, why)) killed.push(agent);
+  await meanwhile();
+  for (const agent of killed) await stopAgentWorker(service, agent, why);
+  return killed.map((a) => a.agent_id);
 }
 
 /** What /cancel says of the conversation's running background agents, which it leaves running ("" when none). */

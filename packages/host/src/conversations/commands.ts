@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { sessionFolderName, sessionStateDir, type LiveState } from "@starling/protocol";
+import { sessionFolderName, sessionStateDir, type ControlResult, type LiveState } from "@starling/protocol";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -60,9 +60,11 @@ export async function runCommand(
         ].join("\n"),
       };
     case "cancel": {
-      const result = await supervisor.cancel(sessionId, "user /cancel");
       // The turn's subagents stop with it (their shell commands too); background agents go on.
-      const stopped = await cancelSubagents(service, conversation);
+      let result: ControlResult = { accepted: false };
+      const stopped = await cancelSubagents(service, conversation, "stopped by /cancel", async () => {
+        result = await supervisor.cancel(sessionId, "user /cancel");
+      });
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
       const background = backgroundAgentsNote(service, conversation);
       if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };

@@ -26,6 +26,8 @@ interface CallRecord {
   at: string;
 }
 const callKey = (sessionId: string, callId: string) => `coord:${sessionId}:${callId}`;
+/** The caller of a call made in-process (tests, embedders) never goes away. */
+const STAYS = new AbortController().signal;
 /** Recorded outcomes are kept this long: a worker re-asks within seconds or minutes of a crash. */
 const RECORD_TTL_MS = 3 * 24 * 3600_000;
 
@@ -37,7 +39,7 @@ export async function handleCoordinate(
   service: ConversationService,
   sessionId: string,
   params: CoordinateParams,
-  hooks: Pick<ActionContext, "planChanged"> = { planChanged: () => undefined },
+  hooks: Partial<Pick<ActionContext, "planChanged" | "callerGone">> = {},
 ): Promise<CoordinateResult> {
   const conversation = service.conversationOfSession(sessionId);
   if (!conversation) return { ok: false, error: `no conversation for session ${sessionId}` };
@@ -47,7 +49,14 @@ export async function handleCoordinate(
   const parsed = CoordinateRequest.safeParse(params);
   if (!parsed.success) return { ok: false, error: `invalid ${params.action} arguments: ${describeIssues(parsed.error)}` };
   const request = parsed.data;
-  const ctx: ActionContext = { service, conversation, sessionId, turnId: request.turnId, planChanged: hooks.planChanged };
+  const ctx: ActionContext = {
+    service,
+    conversation,
+    sessionId,
+    turnId: request.turnId,
+    planChanged: hooks.planChanged ?? (() => undefined),
+    callerGone: hooks.callerGone ?? STAYS,
+  };
   const key = request.callId !== null && !handler.readOnly ? callKey(sessionId, request.callId) : null;
   try {
     const { perform, apply } = handler;

@@ -11,6 +11,8 @@ export interface ActionContext {
   turnId: number | null;
   /** The plan of a session changed (progress panel refresh). */
   planChanged(sessionId: string, turnId: number | null): void;
+  /** Aborts when the caller no longer waits for the answer (its worker cancelled the call or exited). */
+  callerGone: AbortSignal;
 }
 
 /** A refusal with a message for the model (names the field and what to do). */

@@ -61,8 +61,8 @@ export interface SupervisorOptions {
    * notice into `tx`.
    */
   onGiveUp?(sessionId: string, failures: number, lastError: string, tx: HostTransaction): void;
-  /** host/coordinate requests from a worker (user_tell, update_plan…). */
-  coordinate(sessionId: string, params: CoordinateParams): Promise<CoordinateResult>;
+  /** host/coordinate requests from a worker (user_tell, update_plan…); `callerGone` aborts when the worker cancelled it or exited. */
+  coordinate(sessionId: string, params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
   /** `model/credentials` from a worker (a renewed codex_subscription token); absent: the worker is told this host does not serve it. */
   credentials?(params: CredentialsParams): Promise<CredentialsResult>;
   /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */

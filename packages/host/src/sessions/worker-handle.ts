@@ -26,7 +26,8 @@ export interface WorkerHandleOptions {
   launch: SessionLaunch;
   log: pino.Logger;
   onEvent(handle: WorkerHandle, params: SessionEventParams): void;
-  coordinate(params: CoordinateParams): Promise<CoordinateResult>;
+  /** `callerGone`: the worker cancelled the request or exited (CoordinateHandler). */
+  coordinate(params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
   credentials?(params: CredentialsParams): Promise<CredentialsResult>;
   /** A pre-started worker (warm-spares.ts) to use instead of spawning one. */
   spare?: SpareWorker | null;
@@ -88,7 +89,7 @@ export class WorkerHandle {
       lost: (err) => this.lostBy(err),
       log: options.log,
     });
-    this.client.onCoordinate((params) => options.coordinate(params));
+    this.client.onCoordinate((params, callerGone) => options.coordinate(params, callerGone));
     if (options.credentials) this.client.onCredentials(options.credentials);
   }
 

@@ -97,7 +97,7 @@ export class WorkerLives {
         launch,
         log: r.log,
         onEvent: (h, params) => r.enqueueEvent(h, params),
-        coordinate: (params) => r.ctx.options.coordinate(r.id, params),
+        coordinate: (params, callerGone) => r.ctx.options.coordinate(r.id, params, callerGone),
         ...(r.ctx.options.credentials ? { credentials: r.ctx.options.credentials } : {}),
         spare: r.ctx.takeSpare?.(launch),
       });
