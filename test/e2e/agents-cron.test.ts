@@ -1,0 +1,49 @@
+// A cron run that ends while a subagent it started still runs leaves the subagent running, unlike a
+// background agent (whose subagents are stopped with it): the task's session lives on, and its next run
+// sees the earlier run's subagent_start result in its history, so it can collect the answer with
+// subagent_join (ARCHITECTURE §9, "Outcome").
+import { describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { afterTool, lastToolResult, lastUserText, requestText, type E2E, useE2E } from "./fixture.js";
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const ask = lastUserText(req);
+  if (ask.startsWith("[Subagent task")) {
+    if (afterTool(req)) return { text: "subagent says: collected" };
+    return { toolCalls: [{ name: "shell", arguments: { command: "sleep 5", wait_ms: 60_000 } }] };
+  }
+  if (ask.includes("[Scheduled task 'collector'")) {
+    if (afterTool(req)) {
+      const last = lastToolResult(req);
+      if (last.status === "started") return { text: `run left ${String(last.agent_id)} running` };
+      return { text: `run heard ${String(last.agent_id)} (${String(last.status)}): ${String(last.message ?? last.error)}` };
+    }
+    // The agent id of an earlier run's subagent, from this session's history.
+    const earlier = /\\"agent_id\\":\\"(subagent_\d{4})\\"/.exec(requestText(req))?.[1];
+    if (earlier) return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: earlier, timeout_seconds: 30 } }] };
+    return { toolCalls: [{ name: "subagent_start", arguments: { description: "collect the numbers" } }] };
+  }
+  if (ask.includes("schedule the collector")) {
+    if (afterTool(req)) return { text: "scheduled" };
+    const fields = { cron_second: "*/2", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
+    return { toolCalls: [{ name: "create_cron_task", arguments: { name: "collector", description: "test task", task: "collect", ...fields } }] };
+  }
+  return { text: "ok" };
+}
+
+let e2e: E2E;
+const chat = privateChat(1501, "Cron collector");
+useE2E({ responder: respond, config: { adminUserIds: [chat.id] } }, (value) => (e2e = value));
+
+describe("subagents of a cron run", () => {
+  it("a run that ends leaves its subagent running; the next run joins it and hears its answer", async () => {
+    e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
+    expect(await e2e.ask(chat, "schedule the collector every 2 s", { timeoutMs: 40_000 })).toBe("scheduled");
+    const first = await e2e.waitText(chat.id, /run left subagent_\d{4} running/, 30_000);
+    expect(first.text).toBe("⏰ collector\n\nrun left subagent_0001 running");
+    expect(e2e.model.requests.some((r) => lastUserText(r).startsWith("[Subagent task") && afterTool(r)), "the subagent still worked when the run ended").toBe(false);
+    const heard = await e2e.waitText(chat.id, /run heard/, 40_000);
+    expect(heard.text).toBe("⏰ collector\n\nrun heard subagent_0001 (completed): subagent says: collected");
+  }, 90_000);
+});
