@@ -9,6 +9,7 @@ import { downloadTools } from "../../src/tools/downloads/download-tools.js";
 import { Downloads } from "../../src/tools/downloads/downloads.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 import type { AddressPolicy } from "../../src/tools/web/address-policy.js";
+import { WorkspacePaths } from "../../src/tools/workspace-paths.js";
 import { makeHarness, type Harness } from "./helpers.js";
 import { startLocalHttp, type LocalHttp } from "./local-http.js";
 
@@ -146,6 +147,7 @@ describe("downloads across a worker restart", () => {
       const id = /started (\S+)/.exec(out)?.[1];
       expect(id).toBeTruthy();
       const next = new Downloads(hx.workspace, "test.foreground");
+      await next.load(new WorkspacePaths(hx.workspace));
       const status = next.snapshot(id!);
       expect(status).toMatchObject({ running: false, interrupted: true });
       expect(status.error).toContain("interrupted");
@@ -162,6 +164,7 @@ describe("downloads across a worker restart", () => {
       const outStart = await runChild(hs.workspace, server.url("/file.bin"), { STARLING_CRASH_AT: "download_start" });
       expect(outStart).toBe(""); // died before it could print
       const afterStart = new Downloads(hs.workspace, "test.foreground");
+      await afterStart.load(new WorkspacePaths(hs.workspace));
       const [id] = readdirSync(join(hs.workspace, ".starling/downloads/test.foreground")).map((n) => n.replace(/\.json$/, ""));
       expect(afterStart.snapshot(id!)).toMatchObject({ interrupted: true, running: false });
       expect(existsSync(join(hs.workspace, "out.bin"))).toBe(false);
@@ -170,6 +173,7 @@ describe("downloads across a worker restart", () => {
       const endId = /started (\S+)/.exec(outEnd)?.[1];
       expect(outEnd).not.toContain("ended");
       const afterEnd = new Downloads(he.workspace, "test.foreground");
+      await afterEnd.load(new WorkspacePaths(he.workspace));
       expect(afterEnd.snapshot(endId!)).toMatchObject({ completed: true, bytes_downloaded: PAYLOAD.length });
       expect(readFileSync(join(he.workspace, "out.bin")).equals(PAYLOAD)).toBe(true);
     } finally {

@@ -239,3 +239,42 @@ describe("download race", () => {
     }
   });
 });
+
+describe("download restart race", () => {
+  // A worker that stopped mid-download leaves a record still saying running; the next worker removes
+  // that download's partial file when a download tool is first called. Here the folder the partial file
+  // was in is being swapped for a link out, and a file of the partial file's name waits outside.
+  it("removing the partial file of a download cut off by a restart removes nothing outside through a swapped folder", { timeout: 60_000 }, async () => {
+    const h = await makeHarness({ tools: [] });
+    try {
+      await arena(h);
+      let inside = 0;
+      const result = await race(h, async (i) => {
+        const session = `race.restart${i}`;
+        const id = `dl_race_${i}`;
+        const part = `.f${i}.bin.${id}.part`;
+        await writeFile(join(h.outside, part), "outside bytes\n");
+        const records = join(h.workspace, ".starling", "downloads", session);
+        await mkdir(records, { recursive: true });
+        const record = { download_id: id, url: "http://127.0.0.1:9/f.bin", path: `d/f${i}.bin`, running: true, bytes_downloaded: 3, started_at: new Date().toISOString(), temp_path: join(h.workspace, "d", part) };
+        await writeFile(join(records, `${id}.json`), JSON.stringify(record));
+        const downloads = new Downloads(h.workspace, session);
+        const runtime = new ToolRuntime({ workspace: h.workspace, sessionId: session, coordinate: async () => null, tools: downloadTools(downloads), network: { allowPrivate: false } });
+        try {
+          const answer = await runtime.run({ id: `p_${i}`, name: "file_download_progress", arguments: JSON.stringify({ download_id: id }) }, { turnId: 1, signal: new AbortController().signal });
+          if (answer.content.includes('"interrupted": true')) inside += 1;
+        } finally {
+          await runtime.dispose();
+        }
+        return statSync(join(h.outside, part), { throwIfNoEntry: false }) ? 0 : 1;
+      });
+      console.log(`restart cleanups: ${result.calls} rounds, ${inside} reported interrupted, ${result.escapes} outside files removed`);
+      expect(result.calls).toBeGreaterThan(20);
+      expect(inside).toBe(result.calls);
+      expect(result.escapes).toBe(0);
+      expect(await readFile(join(h.outside, "outside-only.txt"), "utf8")).toBe("top secret\n");
+    } finally {
+      await h.cleanup();
+    }
+  });
+});

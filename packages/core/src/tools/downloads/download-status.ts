@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { z } from "zod";
 import { crashPoint, lazySchema } from "@starling/protocol";
 
@@ -27,7 +27,7 @@ const downloadStatus = lazySchema(() =>
     error: z.string().optional(),
     started_at: z.string(),
     ended_at: z.string().optional(),
-    /** Absolute path of the partial file while running (removed on interruption). */
+    /** Absolute (real) path of the partial file while running (removed on interruption). */
     temp_path: z.string().optional(),
   }),
 );
@@ -43,8 +43,13 @@ export type DownloadStatus = z.infer<ReturnType<typeof downloadStatus>>;
 export class DownloadStatusStore {
   constructor(readonly dir: string) {}
 
-  /** Every stored status; records still `running` are marked interrupted (and saved) first. */
-  loadAfterRestart(): DownloadStatus[] {
+  /**
+   * Every stored status; records still `running` are marked interrupted (and saved) after their partial
+   * file was removed by `removePartial` (the caller removes it through its confined folder: a folder
+   * swapped for a symlink since is not followed). Only a file named like a partial file of that download
+   * is removed.
+   */
+  async loadAfterRestart(removePartial: (path: string) => Promise<void>): Promise<DownloadStatus[]> {
     let names: string[] = [];
     try {
       names = readdirSync(this.dir).filter((n) => n.endsWith(".json"));
@@ -60,13 +65,13 @@ export class DownloadStatusStore {
         continue; // a torn or foreign file: ignore it rather than fail every download tool
       }
       if (status.running) {
-        if (status.temp_path) rmSync(status.temp_path, { force: true });
+        const left = await removeOwnPartial(status, removePartial);
         status = {
           ...status,
           running: false,
           interrupted: true,
           temp_path: undefined,
-          error: "interrupted: the worker stopped (restart or crash) while this download was running; the partial file was removed. Start it again.",
+          error: `interrupted: the worker stopped (restart or crash) while this download was running; ${left === null ? "the partial file was removed" : `its partial file ${status.temp_path} was left: ${left}`}. Start it again.`,
           ended_at: new Date().toISOString(),
         };
         this.write(status);
@@ -88,5 +93,18 @@ export class DownloadStatusStore {
     const temp = `${file}.tmp`;
     writeFileSync(temp, JSON.stringify(status), { flush: true });
     renameSync(temp, file);
+  }
+}
+
+/** Removes the record's partial file; null when it is gone, else why it was left. */
+async function removeOwnPartial(status: DownloadStatus, removePartial: (path: string) => Promise<void>): Promise<string | null> {
+  if (!status.temp_path) return null;
+  const name = basename(status.temp_path);
+  if (!name.startsWith(".") || !name.endsWith(`.${status.download_id}.part`)) return "not a partial file name of this download";
+  try {
+    await removePartial(status.temp_path);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }

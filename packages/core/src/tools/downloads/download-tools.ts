@@ -70,6 +70,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     parameters: fileDownloadStartParameters,
     readOnly: false,
     async execute(args, ctx) {
+      await downloads.load(ctx.paths);
       const target = await ctx.paths.resolve(args.path, { write: true });
       const existing = await stat(target.abs).catch(() => null);
       if (existing?.isDirectory()) throw new ToolError("invalid_arguments", `${target.display} is a directory; give a file path.`);
@@ -85,7 +86,8 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     description: "Show a download's status: bytes so far, total when known, and whether it completed, failed, was cancelled or was interrupted.",
     parameters: byIdParameters,
     readOnly: true,
-    async execute(args) {
+    async execute(args, ctx) {
+      await downloads.load(ctx.paths);
       return json(view(downloads.snapshot(args.download_id)));
     },
   });
@@ -95,6 +97,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     parameters: waitParameters,
     readOnly: false,
     async execute(args, ctx) {
+      await downloads.load(ctx.paths);
       return waitAndReport(downloads, args.download_id, args.wait_timeout_seconds ?? 30, args.on_timeout === "kill", ctx.signal);
     },
   });
@@ -103,7 +106,8 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     description: "Cancel a running download; its partial file is removed. A finished download is left as it is.",
     parameters: byIdParameters,
     readOnly: false,
-    async execute(args) {
+    async execute(args, ctx) {
+      await downloads.load(ctx.paths);
       return json(view(await downloads.cancel(args.download_id)));
     },
   });

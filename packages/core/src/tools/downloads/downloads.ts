@@ -38,11 +38,12 @@ interface Live {
  * The downloads of one session. Each runs in the background, streamed into a hidden partial file
  * next to its target and renamed into place only when complete. Status records are durable (see
  * DownloadStatusStore); byte counts are live in memory. Nothing survives the worker: after a restart
- * a download that was running reports `interrupted`.
+ * a download that was running reports `interrupted` (see `load`).
  */
 export class Downloads {
   private readonly store: DownloadStatusStore;
   private statuses: Map<string, DownloadStatus> | null = null;
+  private loading: Promise<void> | null = null;
   private readonly live = new Map<string, Live>();
   private counter = 0;
 
@@ -50,14 +51,31 @@ export class Downloads {
     this.store = new DownloadStatusStore(join(workspace, ".starling", "downloads", sessionId.replace(/[^A-Za-z0-9._-]/g, "_")));
   }
 
+  /**
+   * Reads the stored records once (the download tools await it first): those of earlier workers still
+   * running are marked interrupted, their partial files removed through `paths` (by name inside their
+   * checked folder, so a folder swapped for a symlink meanwhile is not followed).
+   */
+  load(paths: WorkspacePaths): Promise<void> {
+    this.loading ??= this.store.loadAfterRestart((temp) => paths.unlink(temp)).then(
+      (list) => {
+        this.statuses = new Map(list.map((s) => [s.download_id, s]));
+      },
+      (error: unknown) => {
+        this.loading = null;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
   private all(): Map<string, DownloadStatus> {
-    this.statuses ??= new Map(this.store.loadAfterRestart().map((s) => [s.download_id, s]));
+    if (this.statuses === null) throw new Error("Downloads.load() must be awaited before the downloads are used");
     return this.statuses;
   }
 
   /** Registers and starts a download; returns its first status (already durable). */
   start(request: DownloadRequest): DownloadStatus {
-    // Load (and mark interrupted) the records of earlier workers before this one adds its own.
     const all = this.all();
     const id = `dl_${Date.now().toString(36)}_${(++this.counter).toString(36)}`;
     const temp = join(dirname(request.abs), `.${basename(request.abs)}.${id}.part`);
