@@ -2,11 +2,11 @@
 // it ran, and the host restarted): nobody can /continue an agent's session, so the agent fails with the
 // reason, labelled in the chat, once; before, the chat was told to "Send /continue" (which goes to the
 // foreground) and the agent stayed "running" for good.
-import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
+import { afterTool, lastUserText, sleep, type E2E } from "./fixture.js";
+import { restartWithoutCheap, startWithCheap } from "./gone-model.js";
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
@@ -20,13 +20,7 @@ let e2e: E2E;
 const chat = privateChat(1401, "Gone model");
 
 beforeAll(async () => {
-  e2e = await startE2E({
-    responder: respond,
-    config: ({ modelUrl }) => ({
-      adminUserIds: [chat.id],
-      extraModels: { cheap: { provider_type: "open_router_completion", model_name: "cheap-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"] } },
-    }),
-  });
+  e2e = await startWithCheap(respond, chat.id);
 });
 afterAll(() => e2e?.close());
 
@@ -40,11 +34,7 @@ describe("a background agent whose worker cannot start any more", () => {
     await e2e.waitText(chat.id, /^ok$/);
     expect(await e2e.ask(chat, "start a background on cheap", { timeoutMs: 30_000 })).toBe("started");
     await e2e.until(() => e2e.model.requests.some((r) => r.body.model === "cheap-model"), "the background agent's model call");
-    await e2e.stop("SIGKILL");
-    const config = JSON.parse(readFileSync(e2e.configPath, "utf8")) as { models: Record<string, unknown> };
-    delete config.models.cheap;
-    writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
-    e2e.start();
+    await restartWithoutCheap(e2e);
     const notice = await e2e.waitText(chat.id, /background_0001/, 30_000);
     expect(notice.text).toMatch(
       /^🤖 background_0001 failed: its worker could not be started \(session \S+\.background\.0001 has no usable chat model \(alias cheap is not a chat model in the config\)\)\.$/,
