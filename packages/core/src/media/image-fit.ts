@@ -37,7 +37,7 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
   try {
     meta = await sharp(input).metadata();
   } catch (error) {
-    throw new MediaError(`the image could not be decoded (${error instanceof Error ? error.message : String(error)})`);
+    throw undecodable(error);
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
@@ -57,8 +57,21 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
     });
   }
   pipeline = target === "image/jpeg" ? pipeline.jpeg({ quality: 85 }) : target === "image/webp" ? pipeline.webp({ quality: 85 }) : pipeline.png();
-  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+  let encoded: { data: Buffer; info: { width: number; height: number } };
+  try {
+    // The header decoded, but the pixel data may still be truncated or corrupt.
+    encoded = await pipeline.toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw undecodable(error);
+  }
+  const { data, info } = encoded;
   return { data, mediaType: target, width: info.width, height: info.height, changed: true };
+}
+
+/** libvips errors span lines ("vipspng: libpng read error\nvips2png: …"): one line for the note. */
+function undecodable(error: unknown): MediaError {
+  const reason = error instanceof Error ? error.message.trim().replace(/\s*\n\s*/g, "; ") : String(error);
+  return new MediaError(`the image could not be decoded (${reason})`);
 }
 
 function isEncodable(type: string): type is Encodable {

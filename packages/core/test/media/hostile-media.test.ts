@@ -1,0 +1,60 @@
+// Hostile or broken media files (made here, not stored): normalisation before a model call turns each
+// into a note naming the problem, within bounded time and memory, instead of failing the turn.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FileItem, ModelConfig, TranscriptItem } from "@starling/protocol";
+import { truncatedPng } from "../../../../test/fixtures/hostile-media.js";
+import { CRASHED_FILE_HEADER, normalizeMessages } from "../../src/media/normalize.js";
+
+let dir: string;
+const file = (name: string, mediaType: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType });
+const model = (extra: Partial<ModelConfig>): ModelConfig => ({
+  provider_type: "open_router_completion",
+  model_name: "m",
+  url: "http://127.0.0.1:1/v1/chat/completions",
+  capabilities: ["chat"],
+  ...extra,
+});
+const fitting = model({ capabilities: ["chat", "image_in"], multimodal_input: { image: { transport: "inline_base64", max_width: 2048, max_height: 2048 } } });
+const normalizeOne = async (config: ModelConfig, item: FileItem): Promise<TranscriptItem> =>
+  (await normalizeMessages(config, [{ index: 0, role: "user", time: "2026-01-01T00:00:00Z", content: [item] }]))[0]!.content[0]!;
+const noteOf = (item: TranscriptItem): string => (item.type === "text" ? item.text : `(a ${item.type} item)`);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "starling-hostile-media-"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("hostile images", () => {
+  it("an image whose pixel data is cut short becomes a crashed note, not a failed turn", async () => {
+    // Headers say 16000×16000 (under sharp's pixel limit, so it is decoded to be shrunk); the data stops early.
+    await writeFile(join(dir, "cut.png"), truncatedPng(16000, 16000, 10));
+    const jpeg = Buffer.from(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#888" } }).jpeg().toBuffer());
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(16000, sof + 5);
+    jpeg.writeUInt16BE(16000, sof + 7);
+    await writeFile(join(dir, "cut.jpg"), jpeg);
+
+    const png = noteOf(await normalizeOne(fitting, file("cut.png", "image/png")));
+    expect(png.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(png).toMatch(/reason: the image could not be decoded \(.*libpng read error/);
+    expect(png).not.toMatch(/\nvips2png/); // libvips's second line stays on the reason's line
+    const jpg = noteOf(await normalizeOne(fitting, file("cut.jpg", "image/jpeg")));
+    expect(jpg.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(jpg).toContain("the image could not be decoded (VipsJpeg: Corrupt JPEG data");
+  });
+
+  it("an image declaring more pixels than the decoder allows becomes a crashed note", async () => {
+    await writeFile(join(dir, "bomb.png"), truncatedPng(50_000, 50_000, 1));
+    const note = noteOf(await normalizeOne(fitting, file("bomb.png", "image/png")));
+    expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(note).toContain("Input image exceeds pixel limit");
+  });
+});
