@@ -1,23 +1,46 @@
+import { checkPdfInflation } from "./pdf-inflation.js";
+
 /** Longest extracted PDF text put into a request; the rest is left to file tools. */
 export const MAX_PDF_TEXT_CHARS = 60_000;
+/** Reading stops at this many pages or this long, whichever comes first (pdf.js finds page n in a flat 50 000-page tree in ~13 ms). */
+export const MAX_PDF_TEXT_PAGES = 1_000;
+export const MAX_PDF_TEXT_MS = 10_000;
 
 export interface PdfText {
   pages: number;
+  /** Pages whose text was read (fewer than `pages` when a limit stopped the reading). */
+  pagesRead: number;
   text: string;
   truncated: boolean;
 }
 
-/** Text of a PDF, page by page (unpdf's serverless build of Mozilla pdf.js, loaded on first use). */
-export async function extractPdfText(bytes: Uint8Array, maxChars = MAX_PDF_TEXT_CHARS): Promise<PdfText> {
-  const { extractText, getDocumentProxy } = await import("unpdf");
+/**
+ * Text of a PDF, page by page (unpdf's serverless build of Mozilla pdf.js, loaded on first use), up to
+ * `maxChars`, MAX_PDF_TEXT_PAGES pages or MAX_PDF_TEXT_MS: later pages are not read (a 50 000-page file
+ * read whole ran the worker out of memory after 280 s).
+ * Throws a MediaError for a file whose streams inflate past MAX_PDF_INFLATED_BYTES (checkPdfInflation).
+ */
+export async function extractPdfText(bytes: Buffer, maxChars = MAX_PDF_TEXT_CHARS): Promise<PdfText> {
+  checkPdfInflation(bytes);
+  const { getDocumentProxy } = await import("unpdf");
   // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
   const pdf = await getDocumentProxy(new Uint8Array(bytes));
   try {
-    const { totalPages, text } = await extractText(pdf, { mergePages: false });
-    const pages = (text as string[]).map((t, i) => `--- page ${i + 1} ---\n${t.trim()}`);
+    const pages: string[] = [];
+    let length = 0;
+    const deadline = Date.now() + MAX_PDF_TEXT_MS;
+    for (let n = 1; n <= Math.min(pdf.numPages, MAX_PDF_TEXT_PAGES) && length <= maxChars && Date.now() < deadline; n++) {
+      const page = await pdf.getPage(n);
+      const content = await page.getTextContent();
+      page.cleanup();
+      const text = content.items.map((item) => ("str" in item ? item.str + (item.hasEOL ? "\n" : "") : "")).join("");
+      const entry = `--- page ${n} ---\n${text.trim()}`;
+      pages.push(entry);
+      length += entry.length + 2;
+    }
     const joined = pages.join("\n\n");
-    const truncated = joined.length > maxChars;
-    return { pages: totalPages, text: truncated ? joined.slice(0, maxChars) : joined, truncated };
+    const truncated = joined.length > maxChars || pages.length < pdf.numPages;
+    return { pages: pdf.numPages, pagesRead: pages.length, text: joined.slice(0, maxChars), truncated };
   } finally {
     await pdf.destroy();
   }

@@ -150,7 +150,7 @@ async function pdfAsText(file: FileItem, read: ReadBytes): Promise<TranscriptIte
   } catch (error) {
     throw new MediaError(`the PDF could not be read (${error instanceof Error ? error.message : String(error)})`);
   }
-  const lines = [PDF_TEXT_HEADER, ...describe(file, "application/pdf"), `pages: ${extracted.pages}`, "reason: the model does not support PDF input; this is the text extracted from it (layout and images are lost)"];
+  const lines = [PDF_TEXT_HEADER, ...describe(file, "application/pdf"), `pages: ${extracted.pages}${extracted.pagesRead < extracted.pages ? ` (text of the first ${extracted.pagesRead} read)` : ""}`, "reason: the model does not support PDF input; this is the text extracted from it (layout and images are lost)"];
   const body = extracted.text.replace(/--- page \d+ ---\n\s*/g, "").trim() === "" ? "(no extractable text: the PDF may be scanned images)" : extracted.text;
   return { type: "text", text: `${lines.join("\n")}\n\n${body}${extracted.truncated ? "\n\n[... text cut; read the rest with the shell, e.g. pdftotext]" : ""}` };
 }

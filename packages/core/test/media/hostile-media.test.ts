@@ -7,8 +7,8 @@ import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem } from "@starling/protocol";
-import { truncatedPng } from "../../../../test/fixtures/hostile-media.js";
-import { CRASHED_FILE_HEADER, normalizeMessages } from "../../src/media/normalize.js";
+import { flateBombPdf, manyPagePdf, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
+import { CRASHED_FILE_HEADER, normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
 
 let dir: string;
 const file = (name: string, mediaType: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType });
@@ -56,5 +56,25 @@ describe("hostile images", () => {
     const note = noteOf(await normalizeOne(fitting, file("bomb.png", "image/png")));
     expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
     expect(note).toContain("Input image exceeds pixel limit");
+  });
+});
+
+describe("hostile PDFs (a model without pdf_in gets their text)", () => {
+  it("a PDF of thousands of pages is read only until the text limit, not page by page to the end", async () => {
+    await writeFile(join(dir, "long.pdf"), manyPagePdf(3000));
+    const started = Date.now();
+    const text = noteOf(await normalizeOne(model({}), file("long.pdf", "application/pdf")));
+    expect(text.startsWith(PDF_TEXT_HEADER)).toBe(true);
+    expect(text).toMatch(/^pages: 3000 \(text of the first \d+ read\)$/m);
+    expect(text).toContain("Page 1 of the long document");
+    expect(text).toContain("[... text cut;");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("a PDF whose stream inflates to 256 MB is refused as a decompression bomb before pdf.js inflates it", async () => {
+    await writeFile(join(dir, "bomb.pdf"), flateBombPdf(256));
+    const note = noteOf(await normalizeOne(model({}), file("bomb.pdf", "application/pdf")));
+    expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(note).toContain("its compressed streams expand to more than 128 MB (a decompression bomb?)");
   });
 });
