@@ -69,19 +69,35 @@ export function replaceSkillDir(src: string, dest: string): void {
   const old = dest + OLD;
   mkdirSync(join(dest, ".."), { recursive: true });
   cpSync(src, tmp, { recursive: true, filter: (from) => !(from === join(src, ".git")) });
-  if (existsSync(dest)) renameSync(dest, old);
+  if (present(dest)) renameSync(dest, old);
   renameSync(tmp, dest);
-  if (existsSync(join(old, ".git"))) renameSync(join(old, ".git"), join(dest, ".git"));
+  keepGit(old, dest);
   rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Paths here are checked without following links: a workspace's `.skill/<name>` (or a planted
+ * `<name>.old-skill-copy`) may be the agent's link to any folder on the host, and following it would
+ * move that folder's `.git` into the workspace.
+ */
+function present(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+function realDir(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+/** Moves `old/.git` into `dest` when both are real folders and `dest` has none. */
+function keepGit(old: string, dest: string): void {
+  if (realDir(old) && realDir(join(old, ".git")) && realDir(dest) && !present(join(dest, ".git"))) renameSync(join(old, ".git"), join(dest, ".git"));
 }
 
 /** Leftovers of a replaceSkillDir cut short: a complete copy whose swap began is moved in; the rest is removed. */
 export function repairSkillCopy(dest: string): void {
   const tmp = dest + TMP;
   const old = dest + OLD;
-  if (!existsSync(dest) && existsSync(old)) renameSync(existsSync(tmp) ? tmp : old, dest);
-  if (existsSync(old)) {
-    if (existsSync(join(old, ".git")) && !existsSync(join(dest, ".git"))) renameSync(join(old, ".git"), join(dest, ".git"));
+  if (!present(dest) && present(old)) renameSync(present(tmp) ? tmp : old, dest);
+  if (present(old)) {
+    keepGit(old, dest);
     rmSync(old, { recursive: true, force: true });
   }
   rmSync(tmp, { recursive: true, force: true });

@@ -125,6 +125,32 @@ describe("skill store", () => {
     expect(readFileSync(join(outside, "demo", "keep.txt"), "utf8")).toBe("not the host's to touch");
   });
 
+  it("a workspace's skill copy (or a planted copy leftover) that links to a host folder: the sync never moves that folder's .git", async () => {
+    const { root, a, b, store } = world();
+    const repo = join(root, "someones-repo");
+    const plant = () => {
+      mkdirSync(join(repo, ".git"), { recursive: true });
+      writeFileSync(join(repo, ".git", "HEAD"), "ref: refs/heads/main\n");
+    };
+    plant();
+    stage(a, "demo", "name: demo\ndescription: v1");
+    store.create(a, { skill_name: "demo" });
+    rmSync(join(b, ".skill", "demo"), { recursive: true });
+    symlinkSync(repo, join(b, ".skill", "demo"));
+    stage(a, "demo", "name: demo\ndescription: v2");
+    await store.update(a, { skill_name: "demo" });
+    expect(readFileSync(join(repo, ".git", "HEAD"), "utf8")).toBe("ref: refs/heads/main\n");
+    expect(existsSync(join(b, ".skill", "demo", ".git"))).toBe(false);
+    expect(readFileSync(join(b, ".skill", "demo", "SKILL.md"), "utf8")).toContain("v2");
+
+    symlinkSync(repo, join(b, ".skill", "demo.old-skill-copy"));
+    stage(a, "demo", "name: demo\ndescription: v3");
+    await store.update(a, { skill_name: "demo" });
+    expect(readFileSync(join(repo, ".git", "HEAD"), "utf8")).toBe("ref: refs/heads/main\n");
+    expect(existsSync(join(b, ".skill", "demo", ".git"))).toBe(false);
+    expect(existsSync(join(b, ".skill", "demo.old-skill-copy"))).toBe(false);
+  });
+
   it("a new workspace gets every stored skill; a refreshed one keeps its own edits", () => {
     const { workdir, a, store } = world();
     stage(a, "demo", "name: demo\ndescription: stored");
