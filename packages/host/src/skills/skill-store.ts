@@ -57,9 +57,10 @@ export class SkillStore {
     const staged = this.staged(workspace, name);
     this.requireStored(name);
     validateStagedSkill(workspace, name);
+    // Read before the store changes: a damaged record refuses the update instead of leaving it stored but not synced.
+    const upstream = this.upstream(name);
     replaceSkillDir(staged, this.runtime(name));
     crashPoint("skill_store");
-    const upstream = this.upstream(name);
     const upstream_push: UpstreamPush = upstream
       ? await pushSkillUpstream(this.runtime(name), name, upstream)
       : { configured: false, pushed: false, committed: false, repo_url: null, branch: null };
@@ -95,8 +96,13 @@ export class SkillStore {
   upstream(name: string): SkillUpstream | null {
     const file = this.upstreamFile(name);
     if (!existsSync(file)) return null;
-    const parsed = Upstream.safeParse(JSON.parse(readFileSync(file, "utf8")));
-    if (!parsed.success) throw new SkillError(`the upstream record ${file} is damaged; call skill_set_upstream for ${name} again`);
+    let parsed: ReturnType<typeof Upstream.safeParse> | undefined;
+    try {
+      parsed = Upstream.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    } catch {
+      // Not JSON (edited by hand, or not a file): the same refusal as a record of the wrong shape.
+    }
+    if (!parsed?.success) throw new SkillError(`the upstream record rundir/.skill_upstreams/${name}.json is damaged; call skill_set_upstream for ${name} again`);
     return parsed.data;
   }
 

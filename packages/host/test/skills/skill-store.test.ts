@@ -94,6 +94,24 @@ describe("skill store", () => {
     expect(readFileSync(join(b, ".skill", "demo", "SKILL.md"), "utf8")).toContain("v4");
   });
 
+  it("an upstream record damaged by hand refuses skill_update by name, before the store changes", async () => {
+    const { workdir, a, b, store } = world();
+    stage(a, "demo", "name: demo\ndescription: v1");
+    store.create(a, { skill_name: "demo" });
+    store.setUpstream({ skill_name: "demo", repo_url: "/nowhere.git" });
+    writeFileSync(join(workdir, "rundir", ".skill_upstreams", "demo.json"), "{not json");
+    stage(a, "demo", "name: demo\ndescription: v2");
+    await expect(store.update(a, { skill_name: "demo" })).rejects.toThrow(
+      /^the upstream record rundir\/\.skill_upstreams\/demo\.json is damaged; call skill_set_upstream for demo again$/,
+    );
+    // Refused whole: the store and the other workspace still agree on v1.
+    expect(readFileSync(join(workdir, "rundir", ".skill", "demo", "SKILL.md"), "utf8")).toContain("v1");
+    expect(readFileSync(join(b, ".skill", "demo", "SKILL.md"), "utf8")).toContain("v1");
+    store.setUpstream({ skill_name: "demo", repo_url: "/nowhere.git" });
+    expect((await store.update(a, { skill_name: "demo" })).synced_workspaces).toBe(2);
+    expect(readFileSync(join(b, ".skill", "demo", "SKILL.md"), "utf8")).toContain("v2");
+  });
+
   it("delete removes the skill from the store, its upstream record and every workspace", async () => {
     const { workdir, a, b, store } = world();
     stage(a, "demo", "name: demo\ndescription: d");
