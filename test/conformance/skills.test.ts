@@ -60,6 +60,23 @@ describe.concurrent("skills in the worker", () => {
     expect(broken).toMatchObject({ isError: true, content: expect.stringMatching(/broken cannot be loaded: SKILL\.md frontmatter is not closed/) });
   });
 
+  it("a skill with a huge description (made by hand) is cut in the system prompt; skill_load gives it uncut", async (ctx) => {
+    const { fake, dir, start } = await newEnv(ctx, { responder: callsOn("load", [{ name: "skill_load", arguments: { skill_name: "wordy" } }]) });
+    const description = `Use when: ${"words ".repeat(40_000)}`;
+    writeSkill(dir, "wordy", skillMd("wordy", description));
+    writeSkill(dir, "headed", `# Headed\n\n${"para ".repeat(40_000)}\n`);
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "load"));
+    await w.waitForEvent("turn_completed");
+    const system = systemOf(fake.requests[0]!);
+    expect(system.length).toBeLessThan(10_000);
+    expect(system).toContain(`- wordy: ${description.slice(0, 1024)}… (cut; skill_load wordy shows all of it)`);
+    expect(system).toMatch(/- headed: (para ){200}.*… \(cut; skill_load headed shows all of it\)/);
+    const [loaded] = toolItems(await transcript(w.client)).results;
+    // The result is long (the tool output limit cuts what the model reads; the rest is saved under .output/).
+    expect(loaded).toMatchObject({ isError: false, content: expect.stringContaining(`"description": "${description.slice(0, 2000)}`) });
+  });
+
   it("a loaded skill that changes is announced before the next user turn, once; new skills join the prompt", async (ctx) => {
     const { fake, dir, start } = await newEnv(ctx, { responder: callsOn("load demo", [{ name: "skill_load", arguments: { skill_name: "demo" } }]) });
     writeSkill(dir, "demo", skillMd("demo", "first version"));

@@ -18,6 +18,11 @@ export const SKILL_LIMITS = {
   /** Every file of the skill folder together. */
   totalBytes: 8 * 1024 * 1024,
   files: 200,
+  /**
+   * A description: it is listed in every system prompt of every conversation. The Agent Skills
+   * format's own limit; the worker cuts a longer one (a skill put in the store by hand) in the prompt.
+   */
+  descriptionChars: 1024,
 } as const;
 
 /** `null` when `name` is a valid skill name, else why not (one sentence). */
@@ -65,7 +70,14 @@ export function validateSkillMd(text: string, folder: string): SkillMd {
   if (description === undefined || description.trim() === "") {
     return { ok: false, error: "SKILL.md frontmatter has no description: add one line saying what the skill does and when to use it" };
   }
-  return { ok: true, name, description: description.trim(), body: front.body };
+  const trimmed = description.trim();
+  if (trimmed.length > SKILL_LIMITS.descriptionChars) {
+    return {
+      ok: false,
+      error: `SKILL.md description is ${trimmed.length} characters; the limit is ${SKILL_LIMITS.descriptionChars} (it is in every system prompt): say when to use the skill there and put the rest in the body`,
+    };
+  }
+  return { ok: true, name, description: trimmed, body: front.body };
 }
 
 /**

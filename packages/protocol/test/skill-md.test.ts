@@ -16,6 +16,14 @@ describe("SKILL.md validation (reference §3.10)", () => {
     expect(validateSkillMd(md("name: demo\ndescription: |\n  line one\n  line two"), "demo")).toMatchObject({ description: "line one\nline two" });
   });
 
+  it("refuses a description longer than 1024 characters (it is in every system prompt), saying what to do", () => {
+    expect(validateSkillMd(md(`name: demo\ndescription: ${"d".repeat(1024)}`), "demo")).toMatchObject({ ok: true });
+    expect(validateSkillMd(md(`name: demo\ndescription: ${"d".repeat(200_000)}`), "demo")).toEqual({
+      ok: false,
+      error: "SKILL.md description is 200000 characters; the limit is 1024 (it is in every system prompt): say when to use the skill there and put the rest in the body",
+    });
+  });
+
   it("refuses a name that differs from the folder, naming both", () => {
     const r = validateSkillMd(md("name: demo2\ndescription: x"), "demo");
     expect(r.ok).toBe(false);

@@ -1,4 +1,4 @@
-import type { RemoteMode, SessionType } from "@starling/protocol";
+import { SKILL_LIMITS, type RemoteMode, type SessionType } from "@starling/protocol";
 import type { SkillScan } from "../skills/skill-scan.js";
 
 export interface SystemPromptInput {
@@ -61,11 +61,18 @@ function skillLines(scan: SkillScan | undefined, toolNames: readonly string[]): 
   }
   if (scan?.skills.length) {
     lines.push("", "Skills (folders under .skill/): before a task one of them covers, load it with skill_load and follow it.");
-    for (const skill of scan.skills) lines.push(`- ${skill.name}: ${skill.description.replace(/\s+/g, " ")}`);
+    for (const skill of scan.skills) lines.push(`- ${skill.name}: ${promptDescription(skill.name, skill.description)}`);
   }
   if (scan?.problems.length) {
     lines.push("", "Skills that cannot be used until their SKILL.md is fixed:");
     for (const p of scan.problems) lines.push(`- ${p.name}: ${p.problem}`);
   }
   return lines;
+}
+
+/** A description on one line, cut at SKILL_LIMITS.descriptionChars: a skill made by hand may have any length. */
+function promptDescription(name: string, description: string): string {
+  const line = description.replace(/\s+/g, " ");
+  if (line.length <= SKILL_LIMITS.descriptionChars) return line;
+  return `${line.slice(0, SKILL_LIMITS.descriptionChars)}… (cut; skill_load ${name} shows all of it)`;
 }
