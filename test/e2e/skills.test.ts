@@ -2,9 +2,10 @@
 // listed in the system prompt of another conversation (existing or new); skill_set_upstream +
 // skill_update commit and push to a local bare repository; the host killed right after the store
 // copy (STARLING_CRASH_AT=skill_store) or after the first workspace sync (skill_sync) keeps the
-// copy, and the agent's repeated skill_create after the restart completes the save.
+// copy, and the agent's repeated skill_create after the restart completes the save; a skill_delete
+// cut off at skill_sync is completed by the agent's repeated call.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
@@ -36,6 +37,11 @@ function respond(req: RecordedRequest): ScriptedReply {
       return { toolCalls: [{ name: `skill_${verb}`, arguments: { skill_name: name } }] };
     }
     return { text: `${verb}: ${done.at(-1)}` };
+  }
+  const del = /^delete skill (\S+)$/.exec(ask);
+  if (del) {
+    if (done.length === 0 || (done.length === 1 && done[0]!.includes("interrupted"))) return { toolCalls: [{ name: "skill_delete", arguments: { skill_name: del[1] } }] };
+    return { text: `delete: ${done.at(-1)}` };
   }
   const upstream = /^upstream (\S+) (\S+)$/.exec(ask);
   if (upstream) {
@@ -99,4 +105,16 @@ describe("skills end to end", () => {
       }
     }, 90_000);
   }
+
+  it("the host killed at skill_sync during skill_delete: the agent's repeated skill_delete removes the skill from every workspace", async () => {
+    const host = e2e.start({ STARLING_CRASH_AT: "skill_sync" });
+    e2e.send(chats.crash, "delete skill greet");
+    expect(await Promise.race([host.exited, sleep(40_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
+    e2e.start();
+    expect((await e2e.waitText(chats.crash.id, /^delete: /, 40_000)).text).toBe("delete: Deleted skill greet from 4 workspace(s).");
+    for (const conv of ["tg-000001", "tg-000002", "tg-000003", "tg-000004"]) {
+      expect(existsSync(join(e2e.workdir, "conversations", conv, ".skill", "greet")), conv).toBe(false);
+    }
+    expect(readdirSync(join(e2e.workdir, "rundir", ".skill")).filter((n) => n.startsWith("greet"))).toEqual([]);
+  }, 90_000);
 });

@@ -14,6 +14,8 @@ export const SKILL_CRASH_POINTS = ["skill_store", "skill_sync"] as const;
 
 const Upstream = z.object({ repo_url: z.string().min(1), branch: z.string().min(1) });
 const DEFAULT_BRANCH = "main";
+/** Infix of a store copy a skill_delete moved aside (`<name>.deleted-<pid>-<ms>`); names hold no dots. */
+const DELETED = ".deleted-";
 
 /**
  * The persistent skill store (ARCHITECTURE §7, §9 "Skills"): `rundir/.skill/<name>/` is the source
@@ -67,16 +69,30 @@ export class SkillStore {
     return { updated: true, skill_name: name, synced_workspaces: this.sync(name, workspace), upstream_push };
   }
 
-  /** skill_delete: remove the stored skill, its upstream record and every workspace copy. */
+  /**
+   * skill_delete: remove the stored skill, its upstream record and every workspace copy. The store
+   * copy is moved aside first (a crash never leaves half a skill there) and stays, as the mark of a
+   * delete under way, until every workspace is done: a repeat after a crash finds it and finishes.
+   */
   delete({ skill_name: name }: CoordinatePayload<"skill_delete">): CoordinateActionResult<"skill_delete"> {
-    this.requireStored(name);
-    // Moved aside first, so a crash never leaves half a skill in the store.
-    const doomed = `${this.runtime(name)}.deleted-${process.pid}-${Date.now()}`;
-    renameSync(this.runtime(name), doomed);
+    const pending = this.deletedCopies(name);
+    if (pending.length === 0 || existsSync(this.runtime(name))) {
+      this.requireStored(name);
+      const doomed = `${this.runtime(name)}${DELETED}${process.pid}-${Date.now()}`;
+      renameSync(this.runtime(name), doomed);
+      pending.push(doomed);
+    }
     rmSync(this.upstreamFile(name), { force: true });
     crashPoint("skill_store");
-    rmSync(doomed, { recursive: true, force: true });
-    return { deleted: true, skill_name: name, synced_workspaces: this.sync(name, null) };
+    const synced_workspaces = this.sync(name, null);
+    for (const doomed of pending) rmSync(doomed, { recursive: true, force: true });
+    return { deleted: true, skill_name: name, synced_workspaces };
+  }
+
+  /** Store copies of `name` moved aside by a skill_delete that has not finished. */
+  private deletedCopies(name: string): string[] {
+    if (!existsSync(this.runtimeDir)) return [];
+    return readdirSync(this.runtimeDir).filter((n) => n.startsWith(`${name}${DELETED}`)).map((n) => join(this.runtimeDir, n));
   }
 
   /** skill_set_upstream: record the git remote later updates push to. */
@@ -110,7 +126,7 @@ export class SkillStore {
   names(): string[] {
     if (!existsSync(this.runtimeDir)) return [];
     return readdirSync(this.runtimeDir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !isCopyLeftover(e.name) && !e.name.includes(".deleted-"))
+      .filter((e) => e.isDirectory() && !isCopyLeftover(e.name) && !e.name.includes(DELETED))
       .map((e) => e.name)
       .sort();
   }
