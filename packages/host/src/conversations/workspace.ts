@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { replaceSkillDir, workspaceSkillRoot } from "../skills/skill-files.js";
+import { repairSkillCopies, replaceSkillDir, workspaceSkillRoot } from "../skills/skill-files.js";
 import { SkillStore } from "../skills/skill-store.js";
 
 export function conversationDir(workdir: string, conversationId: string): string {
@@ -46,8 +46,12 @@ const ignoreCode = (code: string) => (err: unknown) => {
 function seedSkills(workdir: string, dir: string): void {
   // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
   const root = workspaceSkillRoot(dir);
-  for (const name of root ? new SkillStore(workdir).names() : []) {
-    const target = join(root!, name);
+  if (!root) return;
+  const store = join(workdir, "rundir", ".skill");
+  if (existsSync(store)) repairSkillCopies(store);
+  repairSkillCopies(root);
+  for (const name of new SkillStore(workdir).names()) {
+    const target = join(root, name);
     if (!lstatSync(target, { throwIfNoEntry: false })) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
   }
 }

@@ -103,6 +103,18 @@ export function repairSkillCopy(dest: string): void {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/**
+ * Repairs every interrupted copy in a skills folder (the store or a workspace's `.skill`): a host killed
+ * mid-copy leaves `<name>.tmp-skill-copy` (maybe half written) or `<name>.old-skill-copy`, which a
+ * worker would list as broken skills until the next action on that skill.
+ */
+export function repairSkillCopies(root: string): void {
+  for (const name of readdirSync(root)) {
+    if (name.endsWith(TMP)) repairSkillCopy(join(root, name.slice(0, -TMP.length)));
+    else if (name.endsWith(OLD)) repairSkillCopy(join(root, name.slice(0, -OLD.length)));
+  }
+}
+
 /** Whether two skill folders hold the same files with the same bytes (`.git` aside). */
 export function sameSkillFiles(a: string, b: string): boolean {
   const list = (root: string): string[] => {

@@ -2,7 +2,7 @@
 // 42), sync to every workspace, upstream pushes to a local bare repository (a failed push reported,
 // not thrown), delete, and what a new or refreshed workspace gets.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -167,6 +167,25 @@ describe("skill store", () => {
     expect(readFileSync(join(repo, ".git", "HEAD"), "utf8")).toBe("ref: refs/heads/main\n");
     expect(existsSync(join(b, ".skill", "demo", ".git"))).toBe(false);
     expect(existsSync(join(b, ".skill", "demo.old-skill-copy"))).toBe(false);
+  });
+
+  it("copies a killed host left half done (in the store and in workspaces) are finished or removed when a workspace is seeded", () => {
+    const { workdir, a, b, store } = world();
+    stage(a, "demo", "name: demo\ndescription: v1");
+    store.create(a, { skill_name: "demo" });
+    const runtime = join(workdir, "rundir", ".skill");
+    // Killed mid-copy into b: a half-written copy beside the skill.
+    mkdirSync(join(b, ".skill", "demo.tmp-skill-copy"));
+    writeFileSync(join(b, ".skill", "demo.tmp-skill-copy", "SKILL.md"), "---\nname: de");
+    // Killed between the two renames of the store's swap: only the old copy and the complete new one.
+    execFileSync("mv", [join(runtime, "demo"), join(runtime, "demo.old-skill-copy")]);
+    execFileSync("cp", ["-r", join(a, ".skill", "demo"), join(runtime, "demo.tmp-skill-copy")]);
+    writeFileSync(join(runtime, "demo.tmp-skill-copy", "SKILL.md"), "---\nname: demo\ndescription: v2\n---\n");
+    seedWorkspace(workdir, "tg-000002");
+    expect(readdirSync(join(b, ".skill"))).toEqual(["demo"]);
+    const c = seedWorkspace(workdir, "tg-000003");
+    expect(readdirSync(runtime)).toEqual(["demo"]);
+    expect(readFileSync(join(c, ".skill", "demo", "SKILL.md"), "utf8")).toContain("v2");
   });
 
   it("a new workspace gets every stored skill; a refreshed one keeps its own edits", () => {
