@@ -1,6 +1,5 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join, relative } from "node:path";
-import { SKILL_LIMITS, validateSkillMd } from "@starling/protocol";
 import { ActionError } from "../conversations/host-action.js";
 
 const TMP = ".tmp-skill-copy";
@@ -19,56 +18,26 @@ export function workspaceSkillRoot(workspace: string): string | null {
 }
 
 /**
- * Checks a staged skill folder before it is persisted: a real folder with SKILL.md (frontmatter
- * name = folder, description), only regular files and folders (no links: the copy lands in every
- * workspace), within SKILL_LIMITS. A `.git` folder is ignored (the runtime copy keeps its own).
- */
-export function validateStagedSkill(workspace: string, name: string): { description: string } {
-  const shown = `.skill/${name}`;
-  const root = workspaceSkillRoot(workspace);
-  if (!root) throw new SkillError(`.skill in your workspace must be a folder (not a link): write ${shown}/SKILL.md there`);
-  const dir = join(root, name);
-  const stat = lstatSync(dir, { throwIfNoEntry: false });
-  if (!stat) throw new SkillError(`${shown}/ does not exist in your workspace: write ${shown}/SKILL.md first, then call this again`);
-  if (!stat.isDirectory()) throw new SkillError(`${shown} must be a folder (not a file or a link) holding SKILL.md`);
-  let files = 0;
-  let bytes = 0;
-  const walk = (at: string): void => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      const path = join(at, entry.name);
-      const rel = `${shown}/${relative(dir, path)}`;
-      if (entry.isDirectory()) {
-        if (!(at === dir && entry.name === ".git")) walk(path);
-      } else if (entry.isFile()) {
-        files += 1;
-        bytes += lstatSync(path).size;
-        if (files > SKILL_LIMITS.files) throw new SkillError(`${shown} has more than ${SKILL_LIMITS.files} files; keep a skill small`);
-        if (bytes > SKILL_LIMITS.totalBytes) throw new SkillError(`${shown} is larger than ${SKILL_LIMITS.totalBytes} bytes in all; keep a skill small`);
-      } else {
-        throw new SkillError(`${rel} is a link or special file; a skill may hold only regular files and folders`);
-      }
-    }
-  };
-  walk(dir);
-  const skillMd = join(dir, "SKILL.md");
-  const md = lstatSync(skillMd, { throwIfNoEntry: false });
-  if (!md?.isFile()) throw new SkillError(`${shown}/SKILL.md is missing: every skill needs one`);
-  if (md.size > SKILL_LIMITS.skillMdBytes) throw new SkillError(`${shown}/SKILL.md is ${md.size} bytes; the limit is ${SKILL_LIMITS.skillMdBytes}`);
-  const parsed = validateSkillMd(readFileSync(skillMd, "utf8"), name);
-  if (!parsed.ok) throw new SkillError(`${shown}/${parsed.error}`);
-  return { description: parsed.description };
-}
-
-/**
  * Replaces `dest` with a copy of `src` (without `src/.git`): copy to a sibling, swap by renames,
  * keep `dest/.git` (the upstream history). `repairSkillCopy` finishes or undoes a swap a crash cut short.
  */
 export function replaceSkillDir(src: string, dest: string): void {
+  const tmp = prepareSkillCopy(dest);
+  cpSync(src, tmp, { recursive: true, filter: (from) => !(from === join(src, ".git")) });
+  swapInSkillCopy(dest);
+}
+
+/** Repairs what a cut-short copy to `dest` left and returns the path a new copy is written to (absent). */
+export function prepareSkillCopy(dest: string): string {
   repairSkillCopy(dest);
+  mkdirSync(join(dest, ".."), { recursive: true });
+  return dest + TMP;
+}
+
+/** Moves the complete copy at `prepareSkillCopy(dest)` into `dest`, keeping `dest/.git`. */
+export function swapInSkillCopy(dest: string): void {
   const tmp = dest + TMP;
   const old = dest + OLD;
-  mkdirSync(join(dest, ".."), { recursive: true });
-  cpSync(src, tmp, { recursive: true, filter: (from) => !(from === join(src, ".git")) });
   if (present(dest)) renameSync(dest, old);
   renameSync(tmp, dest);
   keepGit(old, dest);

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from "node:path";
 import { z } from "zod";
 import { crashPoint, type CoordinateActionResult, type CoordinatePayload, type UpstreamPush } from "@starling/protocol";
-import { isCopyLeftover, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, validateStagedSkill, workspaceSkillRoot } from "./skill-files.js";
+import { isCopyLeftover, prepareSkillCopy, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, swapInSkillCopy, workspaceSkillRoot } from "./skill-files.js";
+import { takeStagedSkill } from "./skill-take.js";
 import { pushSkillUpstream, type SkillUpstream } from "./skill-git.js";
 
 /**
@@ -43,25 +44,23 @@ export class SkillStore {
    * files (a call re-run after a crash) syncs again instead of failing.
    */
   create(workspace: string, { skill_name: name }: CoordinatePayload<"skill_create">): CoordinateActionResult<"skill_create"> {
-    const staged = this.staged(workspace, name);
-    validateStagedSkill(workspace, name);
-    repairSkillCopy(this.runtime(name));
-    if (existsSync(this.runtime(name)) && !sameSkillFiles(staged, this.runtime(name))) {
+    const copy = this.take(workspace, name);
+    if (existsSync(this.runtime(name)) && !sameSkillFiles(copy, this.runtime(name))) {
+      rmSync(copy, { recursive: true, force: true });
       throw new SkillError(`skill ${name} already exists: call skill_update to change it, or choose another name`);
     }
-    replaceSkillDir(staged, this.runtime(name));
+    swapInSkillCopy(this.runtime(name));
     crashPoint("skill_store");
     return { created: true, skill_name: name, synced_workspaces: this.sync(name, workspace) };
   }
 
   /** skill_update: replace the stored skill with the staged one, push it upstream if one is set, sync it. */
   async update(workspace: string, { skill_name: name }: CoordinatePayload<"skill_update">): Promise<CoordinateActionResult<"skill_update">> {
-    const staged = this.staged(workspace, name);
     this.requireStored(name);
-    validateStagedSkill(workspace, name);
     // Read before the store changes: a damaged record refuses the update instead of leaving it stored but not synced.
     const upstream = this.upstream(name);
-    replaceSkillDir(staged, this.runtime(name));
+    this.take(workspace, name);
+    swapInSkillCopy(this.runtime(name));
     crashPoint("skill_store");
     const upstream_push: UpstreamPush = upstream
       ? await pushSkillUpstream(this.runtime(name), name, upstream)
@@ -131,8 +130,15 @@ export class SkillStore {
       .sort();
   }
 
-  private staged(workspace: string, name: string): string {
-    return join(workspace, ".skill", name);
+  /**
+   * Copies the staged skill beside its store copy and checks that copy (skill-take.ts): the agent's
+   * workspace may change between a check and a copy, the host's copy does not. Returns the copy's path;
+   * swapInSkillCopy moves it into the store.
+   */
+  private take(workspace: string, name: string): string {
+    const copy = prepareSkillCopy(this.runtime(name));
+    takeStagedSkill(workspace, name, copy);
+    return copy;
   }
 
   private requireStored(name: string): void {
