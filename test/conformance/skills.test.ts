@@ -77,6 +77,28 @@ describe.concurrent("skills in the worker", () => {
     expect(loaded).toMatchObject({ isError: false, content: expect.stringContaining(`"description": "${description.slice(0, 2000)}`) });
   });
 
+  it("a workspace with many skills: the prompt lists the first 50 by name and says how many more skill_load reaches", async (ctx) => {
+    const { fake, dir, start } = await newEnv(ctx, { responder: callsOn("load", [{ name: "skill_load", arguments: { skill_name: "s059" } }]) });
+    const name = (i: number) => `s${String(i).padStart(3, "0")}`;
+    for (let i = 0; i < 60; i++) writeSkill(dir, name(i), skillMd(name(i), `Use when: case ${i} ${"detail ".repeat(100)}`));
+    for (let i = 0; i < 12; i++) writeSkill(dir, `broken${String(i).padStart(2, "0")}`, "---\nname: x\n");
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "load"));
+    await w.waitForEvent("turn_completed");
+    const system = systemOf(fake.requests[0]!);
+    expect(system).toContain("- s000: Use when: case 0 ");
+    expect(system).toContain("- s049: Use when: case 49 ");
+    expect(system).not.toContain("- s050:");
+    expect(system).toContain("- … and 10 more skills, not listed to keep this prompt short: their folders are under .skill/; skill_load loads any of them by name");
+    expect(system).toContain("- broken09: SKILL.md frontmatter is not closed");
+    expect(system).not.toContain("broken10");
+    expect(system).toContain("- … and 2 more; skill_load <name> says what is wrong with each.");
+    expect(system.length).toBeLessThan(50 * 1100 + 5000);
+    const [loaded] = toolItems(await transcript(w.client)).results;
+    expect(loaded).toMatchObject({ isError: false });
+    expect(JSON.parse(loaded!.content)).toMatchObject({ name: "s059", description: expect.stringContaining("case 59") });
+  });
+
   it("a loaded skill that changes is announced before the next user turn, once; new skills join the prompt", async (ctx) => {
     const { fake, dir, start } = await newEnv(ctx, { responder: callsOn("load demo", [{ name: "skill_load", arguments: { skill_name: "demo" } }]) });
     writeSkill(dir, "demo", skillMd("demo", "first version"));

@@ -51,7 +51,14 @@ function remoteLine(remote: RemoteMode | undefined): string | null {
   return null;
 }
 
-/** The skills section: every skill as `- name: description`, unreadable ones named with the reason. */
+/**
+ * How many skills (and broken ones) the system prompt lists, first by name: every prompt of every
+ * conversation carries them (up to ~1 KB each), so a store of hundreds would crowd out the work.
+ */
+export const PROMPT_SKILLS_MAX = 50;
+export const PROMPT_SKILL_PROBLEMS_MAX = 10;
+
+/** The skills section: the first skills as `- name: description`, unreadable ones named with the reason. */
 function skillLines(scan: SkillScan | undefined, toolNames: readonly string[]): string[] {
   const lines: string[] = [];
   if (toolNames.includes("skill_create")) {
@@ -61,11 +68,17 @@ function skillLines(scan: SkillScan | undefined, toolNames: readonly string[]): 
   }
   if (scan?.skills.length) {
     lines.push("", "Skills (folders under .skill/): before a task one of them covers, load it with skill_load and follow it.");
-    for (const skill of scan.skills) lines.push(`- ${skill.name}: ${promptDescription(skill.name, skill.description)}`);
+    for (const skill of scan.skills.slice(0, PROMPT_SKILLS_MAX)) lines.push(`- ${skill.name}: ${promptDescription(skill.name, skill.description)}`);
+    const more = scan.skills.length - PROMPT_SKILLS_MAX;
+    if (more > 0) {
+      lines.push(`- … and ${more} more skill${more === 1 ? "" : "s"}, not listed to keep this prompt short: their folders are under .skill/; skill_load loads any of them by name (an unknown name answers with the names of all).`);
+    }
   }
   if (scan?.problems.length) {
     lines.push("", "Skills that cannot be used until their SKILL.md is fixed:");
-    for (const p of scan.problems) lines.push(`- ${p.name}: ${p.problem}`);
+    for (const p of scan.problems.slice(0, PROMPT_SKILL_PROBLEMS_MAX)) lines.push(`- ${p.name}: ${p.problem}`);
+    const more = scan.problems.length - PROMPT_SKILL_PROBLEMS_MAX;
+    if (more > 0) lines.push(`- … and ${more} more; skill_load <name> says what is wrong with each.`);
   }
   return lines;
 }
