@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
+import { makeJpeg } from "../fixtures/media-files.js";
 import { isPanel, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const chat = privateChat(701, "Ann");
@@ -20,7 +21,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 const photo = (n: number, caption?: string) => ({
   fileName: `p${n}.jpg`,
   mimeType: "image/jpeg",
-  bytes: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from(`photo ${n}`)]),
+  bytes: makeJpeg(`photo ${n}`),
   ...(caption ? { caption } : {}),
 });
 

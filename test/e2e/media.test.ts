@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { makePdf } from "../fixtures/media-files.js";
+import { makeJpeg, makePdf } from "../fixtures/media-files.js";
 import { lastUserText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 function respond(req: RecordedRequest): ScriptedReply {
@@ -42,7 +42,7 @@ function requestFor(tag: string): RecordedRequest | undefined {
 
 describe("inbound media", { timeout: 60_000 }, () => {
   it("downloads a photo into the workspace and gives the model the image", async () => {
-    const bytes = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from("fake jpeg body for the e2e test")]);
+    const bytes = makeJpeg("cat for the e2e test");
     e2e.telegram.sendPhoto(chat, { fileName: "cat.jpg", mimeType: "image/jpeg", bytes, caption: "what is in this picture? [photo]" });
     await e2e.waitText(chat.id, /^Got photo\.$/);
     const file = downloaded(".jpg");

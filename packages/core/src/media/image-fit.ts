@@ -16,7 +16,7 @@ export interface FittedImage {
   mediaType: string;
   width: number;
   height: number;
-  /** Whether the pixels or the format changed. (width/height are 0 when nothing had to be checked.) */
+  /** Whether the pixels or the format changed. */
   changed: boolean;
 }
 
@@ -24,16 +24,13 @@ export interface FittedImage {
  * Decodes an image (sharp/libvips, loaded on first use), shrinks it to fit `maxWidth`×`maxHeight`
  * keeping its aspect ratio, and keeps its format when the model accepts it, else re-encodes to the
  * first accepted format the encoder writes (PNG by default). An image already within limits and in
- * an accepted format is returned byte for byte.
+ * an accepted format is returned byte for byte, after a full decode check (see checkDecodes).
  */
 export async function fitImage(input: Buffer, sourceType: string, limits: ImageLimits): Promise<FittedImage> {
-  const supportedList = limits.supported?.length ? limits.supported.map((t) => t.toLowerCase()) : null;
-  if (limits.maxWidth === undefined && limits.maxHeight === undefined && (!supportedList || supportedList.includes(sourceType))) {
-    // Nothing to enforce: pass the bytes on without decoding them.
-    return { data: input, mediaType: sourceType, width: 0, height: 0, changed: false };
-  }
+  const supported = limits.supported?.length ? limits.supported.map((t) => t.toLowerCase()) : null;
+  const accepted = !supported || supported.includes(sourceType);
   const { default: sharp } = await import("sharp");
-  let meta: { width?: number; height?: number; format?: string; orientation?: number };
+  let meta: { width?: number; height?: number };
   try {
     meta = await sharp(input).metadata();
   } catch (error) {
@@ -42,9 +39,10 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   const tooBig = (limits.maxWidth !== undefined && width > limits.maxWidth) || (limits.maxHeight !== undefined && height > limits.maxHeight);
-  const supported = supportedList;
-  const accepted = !supported || supported.includes(sourceType);
-  if (!tooBig && accepted) return { data: input, mediaType: sourceType, width, height, changed: false };
+  if (!tooBig && accepted) {
+    await checkDecodes(sharp, input);
+    return { data: input, mediaType: sourceType, width, height, changed: false };
+  }
 
   const target: Encodable = accepted && isEncodable(sourceType) ? sourceType : (supported?.find(isEncodable) ?? "image/png");
   let pipeline = sharp(input).rotate(); // apply EXIF orientation before measuring the fit
@@ -66,6 +64,23 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
   }
   const { data, info } = encoded;
   return { data, mediaType: target, width: info.width, height: info.height, changed: true };
+}
+
+type Sharp = (typeof import("sharp"))["default"];
+
+/**
+ * Decodes every pixel of an image passed on unchanged, so that a file the provider would refuse
+ * (pixel data cut short or corrupt, a header declaring more than sharp's default 268 Mpx
+ * `limitInputPixels`) becomes a crashed note rather than a request refused for as long as the file stays
+ * in history. The pixels go to a 32×32 thumbnail (JPEG shrinks on load), so memory stays small; the
+ * normaliser caches the result per file version. About 0.05–0.3 s for a 12 Mpx JPEG.
+ */
+async function checkDecodes(sharp: Sharp, input: Buffer): Promise<void> {
+  try {
+    await sharp(input).resize(32, 32, { fit: "inside", withoutEnlargement: true }).raw().toBuffer();
+  } catch (error) {
+    throw undecodable(error);
+  }
 }
 
 /** libvips errors span lines ("vipspng: libpng read error\nvips2png: …"): one line for the note. */

@@ -106,7 +106,7 @@ function crashed(file: FileItem, reason: string): TranscriptItem {
   return { type: "text", text: textReference(file, reason).replace(/^[^\n]*/, CRASHED_FILE_HEADER) };
 }
 
-/** Without a configured transport an image is inlined as is (limits apply only when configured). */
+/** Without a configured transport an image is inlined as is once it decodes (limits apply only when configured). */
 async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes): Promise<TranscriptItem> {
   if (/^https?:/i.test(file.uri)) return file;
   if (transport?.transport === "file_reference") return inlinedForProvider(file, read);

@@ -19,9 +19,13 @@ const model = (extra: Partial<ModelConfig>): ModelConfig => ({
   capabilities: ["chat"],
   ...extra,
 });
+/** The default: images in, no `multimodal_input.image` limits configured. */
+const unlimited = model({ capabilities: ["chat", "image_in"] });
 const fitting = model({ capabilities: ["chat", "image_in"], multimodal_input: { image: { transport: "inline_base64", max_width: 2048, max_height: 2048 } } });
 const normalizeOne = async (config: ModelConfig, item: FileItem): Promise<TranscriptItem> =>
   (await normalizeMessages(config, [{ index: 0, role: "user", time: "2026-01-01T00:00:00Z", content: [item] }]))[0]!.content[0]!;
+const noisyJpeg = (width: number, height: number): Promise<Buffer> =>
+  sharp({ create: { width, height, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer();
 const noteOf = (item: TranscriptItem): string => (item.type === "text" ? item.text : `(a ${item.type} item)`);
 
 beforeAll(async () => {
@@ -56,6 +60,45 @@ describe("hostile images", () => {
     const note = noteOf(await normalizeOne(fitting, file("bomb.png", "image/png")));
     expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
     expect(note).toContain("Input image exceeds pixel limit");
+  });
+});
+
+describe("hostile images that need no shrinking (no limits configured, or within them)", () => {
+  it("an image whose pixel data is cut short becomes a crashed note instead of going to the model", async () => {
+    await writeFile(join(dir, "plain-cut.png"), truncatedPng(2000, 1500, 10));
+    const photo = await noisyJpeg(1200, 900);
+    await writeFile(join(dir, "plain-cut.jpg"), photo.subarray(0, Math.floor(photo.length * 0.6)));
+
+    // Also with limits set that these sizes fit in: only the header used to be read then.
+    for (const config of [unlimited, fitting]) {
+      const png = noteOf(await normalizeOne(config, file("plain-cut.png", "image/png")));
+      expect(png.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+      expect(png).toMatch(/reason: the image could not be decoded \(.*libpng read error/);
+      const jpg = noteOf(await normalizeOne(config, file("plain-cut.jpg", "image/jpeg")));
+      expect(jpg.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+      expect(jpg).toContain("the image could not be decoded (VipsJpeg: premature end of JPEG image");
+    }
+  });
+
+  it("an image declaring more pixels than the decoder allows becomes a crashed note within a second", async () => {
+    await writeFile(join(dir, "plain-bomb.png"), truncatedPng(50_000, 50_000, 1));
+    const started = Date.now();
+    const note = noteOf(await normalizeOne(unlimited, file("plain-bomb.png", "image/png")));
+    expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(note).toContain("Input image exceeds pixel limit");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("a sound image within limits still goes to the model byte for byte", async () => {
+    const photo = await noisyJpeg(1200, 900);
+    await writeFile(join(dir, "plain.jpg"), photo);
+    for (const config of [unlimited, fitting]) {
+      const out = await normalizeOne(config, file("plain.jpg", "image/jpeg"));
+      expect(out.type).toBe("file");
+      const uri = (out as FileItem).uri;
+      expect(uri.startsWith("data:image/jpeg;base64,")).toBe(true);
+      expect(Buffer.from(uri.slice(uri.indexOf(",") + 1), "base64").equals(photo)).toBe(true);
+    }
   });
 });
 
