@@ -4,6 +4,7 @@ import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.j
 import { fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
+import { capInlinedMedia, type NormalizedMessage } from "./request-media-cap.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
 export const PDF_TEXT_HEADER = "[PDF attached as extracted text]";
@@ -24,13 +25,14 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
  * files are kept only when the model can take them back (`image_out` for images).
  * Results are cached per file content and model settings, so a long turn reads each file once.
+ * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, oldest first, become a "[File left out …]" note.
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
-  const out: TranscriptMessage[] = [];
+  const out: NormalizedMessage[] = [];
   for (const message of messages) {
     if (!message.content.some((i) => i.type === "file")) {
-      out.push(message);
+      out.push({ message, sources: [] });
       continue;
     }
     const content: TranscriptItem[] = [];
@@ -38,9 +40,9 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
       if (item.type !== "file") content.push(item);
       else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open));
     }
-    out.push({ ...message, content });
+    out.push({ message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) });
   }
-  return out;
+  return capInlinedMedia(out);
 }
 
 const cache = new Map<string, TranscriptItem>();
