@@ -4,6 +4,13 @@ import { MediaError } from "./media-bytes.js";
 const ENCODABLE = ["image/png", "image/jpeg", "image/webp"] as const;
 type Encodable = (typeof ENCODABLE)[number];
 
+/**
+ * The side length an image is shrunk to when the model config sets no `max_width`/`max_height`:
+ * Anthropic refuses images over 8000 px on a side (and a refused image is re-sent on every later call);
+ * the other providers accept at least that (OpenAI and Gemini downsize larger ones themselves).
+ */
+export const DEFAULT_MAX_IMAGE_SIDE = 8000;
+
 export interface ImageLimits {
   maxWidth?: number;
   maxHeight?: number;

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
-import { fitImage } from "./image-fit.js";
+import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
 import { capInlinedMedia, type NormalizedMessage } from "./request-media-cap.js";
@@ -16,6 +16,7 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * Media normalisation (reference §2.5), applied to the context before every model call, whatever the
  * provider. Files in user and tool messages become what this model can take:
  * - images: `image_in` → inlined as a data URL, shrunk to `multimodal_input.image` max_width/height
+ *   (each DEFAULT_MAX_IMAGE_SIDE when not set)
  *   and re-encoded when its type is not in `supported_media_types`; else a text reference;
  * - PDFs: `pdf_in` → inlined (`%PDF-` checked); else their extracted text;
  * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
@@ -108,7 +109,7 @@ function crashed(file: FileItem, reason: string): TranscriptItem {
   return { type: "text", text: textReference(file, reason).replace(/^[^\n]*/, CRASHED_FILE_HEADER) };
 }
 
-/** Without a configured transport an image is inlined as is once it decodes (limits apply only when configured). */
+/** A side without a configured limit gets DEFAULT_MAX_IMAGE_SIDE; an image within both is inlined as is once it decodes. */
 async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes): Promise<TranscriptItem> {
   if (/^https?:/i.test(file.uri)) return file;
   if (transport?.transport === "file_reference") return inlinedForProvider(file, read);
@@ -116,8 +117,8 @@ async function inlineImage(file: FileItem, transport: Transport | undefined, rea
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
   const fitted = await fitImage(bytes, detected, {
-    maxWidth: transport?.max_width,
-    maxHeight: transport?.max_height,
+    maxWidth: transport?.max_width ?? DEFAULT_MAX_IMAGE_SIDE,
+    maxHeight: transport?.max_height ?? DEFAULT_MAX_IMAGE_SIDE,
     supported: transport?.supported_media_types,
   });
   return { type: "file", uri: toDataUrl(fitted.mediaType, fitted.data), name: file.name, mediaType: fitted.mediaType };

@@ -102,6 +102,27 @@ describe("hostile images that need no shrinking (no limits configured, or within
   });
 });
 
+describe("sound images larger than a provider accepts", () => {
+  const sentImage = async (config: ModelConfig, name: string): Promise<{ mediaType: string; width?: number; height?: number }> => {
+    const out = await normalizeOne(config, file(name, "image/png"));
+    expect(out.type).toBe("file");
+    const uri = (out as FileItem).uri;
+    const { width, height } = await sharp(Buffer.from(uri.slice(uri.indexOf(",") + 1), "base64")).metadata();
+    return { mediaType: uri.slice(5, uri.indexOf(";")), width, height };
+  };
+
+  it("are shrunk to 8000 px on a side (Anthropic's limit) when no limits are configured", async () => {
+    await writeFile(join(dir, "wide.png"), await sharp({ create: { width: 9000, height: 300, channels: 3, background: "#3366cc" } }).png().toBuffer());
+    expect(await sentImage(unlimited, "wide.png")).toEqual({ mediaType: "image/png", width: 8000, height: 267 });
+  });
+
+  it("are shrunk to 8000 px on the side whose limit is not configured", async () => {
+    await writeFile(join(dir, "tall.png"), await sharp({ create: { width: 300, height: 9000, channels: 3, background: "#3366cc" } }).png().toBuffer());
+    const widthOnly = model({ capabilities: ["chat", "image_in"], multimodal_input: { image: { transport: "inline_base64", max_width: 4096 } } });
+    expect(await sentImage(widthOnly, "tall.png")).toEqual({ mediaType: "image/png", width: 267, height: 8000 });
+  });
+});
+
 describe("hostile PDFs (a model without pdf_in gets their text)", () => {
   it("a PDF of thousands of pages is read only until the text limit, not page by page to the end", async () => {
     await writeFile(join(dir, "long.pdf"), manyPagePdf(3000));
