@@ -56,9 +56,9 @@ function checkContextWindow(model: unknown, at: string, out: CheckResult): void 
 
 /** Model fields a non-chat provider never reads (it sends no conversation and streams nothing back). */
 const UNUSED_BY: Record<string, readonly string[]> = {
-  brave_search: ["reasoning", "multimodal_input", "multimodal_estimator", "stream_idle_timeout"],
-  openai_image: ["reasoning", "multimodal_input", "multimodal_estimator"],
-  openai_image_edit: ["reasoning", "multimodal_input", "multimodal_estimator"],
+  brave_search: ["reasoning", "multimodal_input", "multimodal_estimator", "stream_idle_timeout", "max_output_tokens"],
+  openai_image: ["reasoning", "multimodal_input", "multimodal_estimator", "max_output_tokens"],
+  openai_image_edit: ["reasoning", "multimodal_input", "multimodal_estimator", "max_output_tokens"],
 };
 
 /** A Claude model (Anthropic Messages, or Anthropic through OpenRouter chat completions): the only ones `cache_timeout` steers. */
@@ -77,6 +77,7 @@ function checkModelFields(model: unknown, at: string, out: CheckResult): void {
   for (const field of UNUSED_BY[type] ?? []) {
     if (fields[field] !== undefined) out.errors.push(`${at}.${field}: "${type}" models do not use it (it only matters for chat models); remove it`);
   }
+  checkOutputLimit(fields, type, at, out);
   const cache = fields.cache_timeout;
   if (typeof cache === "number" && cache !== 300 && cache !== 3600 && isClaude(type, asString(fields.model_name) ?? "")) {
     out.errors.push(`${at}.cache_timeout: Anthropic's prompt cache lives 300 or 3600 seconds, not ${cache}; set 300 or 3600, or remove it for no caching`);
@@ -84,6 +85,30 @@ function checkModelFields(model: unknown, at: string, out: CheckResult): void {
   if (fields.token_estimator_type === "hugging_face" || fields.token_estimator_url !== undefined) {
     out.warnings.push(
       `${at}.token_estimator_type: Starling does not download tokenizers ("hugging_face" and token_estimator_url are not used); token counts are about 4 characters per token, or the model's own tokenizer with "local" on OpenAI-family models`,
+    );
+  }
+}
+
+/**
+ * `max_output_tokens`: the Codex backend refuses the parameter (400 for every request), so it is an error there.
+ * A claude_code model's older `reasoning.max_tokens` still sets its limit, with a warning naming the field every
+ * chat type reads; both at once would leave one doing nothing.
+ */
+function checkOutputLimit(fields: Record<string, unknown>, type: string, at: string, out: CheckResult): void {
+  if (type === "codex_subscription" && fields.max_output_tokens !== undefined) {
+    out.errors.push(`${at}.max_output_tokens: the ChatGPT Codex backend refuses an output limit ("Unsupported parameter: max_output_tokens") and sets its own; remove it`);
+  }
+  const older = type === "claude_code" ? asRecord(fields.reasoning).max_tokens : undefined;
+  if (older === undefined) return;
+  if (typeof older !== "number" || !Number.isInteger(older) || older < 1) {
+    out.errors.push(`${at}.reasoning.max_tokens: must be a whole number of tokens, at least 1 (better: set max_output_tokens instead)`);
+    return;
+  }
+  const limit = asNumber(fields.max_output_tokens);
+  if (limit !== undefined) out.errors.push(`${at}.reasoning.max_tokens: the output limit is set twice (max_output_tokens: ${limit} is used); remove reasoning.max_tokens`);
+  else {
+    out.warnings.push(
+      `${at}.reasoning.max_tokens: read as the output limit of this claude_code model, as before; write "max_output_tokens": ${older} instead (the name every chat provider type reads)`,
     );
   }
 }

@@ -75,3 +75,49 @@ describe("model fields a provider type never reads", () => {
     ]);
   });
 });
+
+describe("max_output_tokens (a model's output limit)", () => {
+  const claude = { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: "https://api.anthropic.com/v1/messages", api_key_env: "ANTHROPIC_API_KEY" };
+  const responses = { provider_type: "open_router_responses", model_name: "openai/gpt-5", url: "https://openrouter.ai/api/v1/responses", api_key_env: "OPENROUTER_API_KEY" };
+
+  it("loads on every API-key chat model, as a whole number of tokens", () => {
+    const result = loadEdited((raw) => {
+      raw.models.main!.max_output_tokens = 16000;
+      raw.models.resp = { ...responses, max_output_tokens: 32000 };
+      raw.models.claude = { ...claude, max_output_tokens: 8192 };
+    });
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual([]);
+    expect([result.config.models.main!.max_output_tokens, result.config.models.resp!.max_output_tokens, result.config.models.claude!.max_output_tokens]).toEqual([16000, 32000, 8192]);
+  });
+
+  it("refuses what is not a positive whole number, naming the field", () => {
+    expect(errorsOf(loadEdited((raw) => void (raw.models.main!.max_output_tokens = 0)))).toEqual([
+      "models.main.max_output_tokens: must be at least 1 (leave it out for the provider's default)",
+    ]);
+    expect(errorsOf(loadEdited((raw) => void (raw.models.main!.max_output_tokens = 1.5)))).toEqual(["models.main.max_output_tokens: must be a whole number of tokens, e.g. 8192"]);
+    expect(errorsOf(loadEdited((raw) => void (raw.models.main!.max_output_tokens = "4k")))).toEqual(["models.main.max_output_tokens: must be a whole number of tokens, e.g. 8192"]);
+  });
+
+  it("refuses it where nothing reads it: search and image models, and the Codex backend, which refuses the parameter", () => {
+    const result = loadEdited((raw) => {
+      raw.models.search = { ...brave, max_output_tokens: 100 };
+      raw.models.codex = { provider_type: "codex_subscription", model_name: "gpt-5-codex", url: "https://chatgpt.com/backend-api/codex/responses", max_output_tokens: 100 };
+    });
+    expect(errorsOf(result)).toEqual([
+      'models.search.max_output_tokens: "brave_search" models do not use it (it only matters for chat models); remove it',
+      'models.codex.max_output_tokens: the ChatGPT Codex backend refuses an output limit ("Unsupported parameter: max_output_tokens") and sets its own; remove it',
+    ]);
+  });
+
+  it("claude_code: reasoning.max_tokens still sets the limit, with a warning naming the new field; both at once are refused", () => {
+    const old = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 8192 } }));
+    if (!old.ok) throw new Error(old.errors.join("\n"));
+    expect(old.warnings).toEqual([
+      'models.claude.reasoning.max_tokens: read as the output limit of this claude_code model, as before; write "max_output_tokens": 8192 instead (the name every chat provider type reads)',
+    ]);
+    expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 8192 }, max_output_tokens: 4000 })))).toEqual([
+      "models.claude.reasoning.max_tokens: the output limit is set twice (max_output_tokens: 4000 is used); remove reasoning.max_tokens",
+    ]);
+  });
+});

@@ -18,6 +18,12 @@ interface ProviderCase<R extends BaseReply> {
   toolCall(id: string, name: string, args: Record<string, unknown>): R;
   /** The tool result for `callId` as the provider's wire format carries it in a later request. */
   toolResultIn(req: RecordedRequest, callId: string): string | undefined;
+  /** A reply the provider's content filter stopped after `text`. */
+  filtered(text: string): R;
+  /** A reply the provider cut at its own output limit after `text`. */
+  atLimit(text: string): R;
+  /** The output limit a request carries, in the provider's own field. */
+  limitIn(req: RecordedRequest): unknown;
 }
 
 type Item = Record<string, unknown>;
@@ -36,6 +42,9 @@ const anthropic: ProviderCase<Parameters<typeof startFakeAnthropic>[0] extends i
     ((req.body["messages"] as Array<{ content: Item[] }>) ?? [])
       .flatMap((m) => m.content)
       .find((b) => b["type"] === "tool_result" && b["tool_use_id"] === callId)?.["content"] as string | undefined,
+  filtered: (text) => ({ text, stopReason: "refusal" }),
+  atLimit: (text) => ({ text, stopReason: "max_tokens" }),
+  limitIn: (req) => req.body["max_tokens"],
 };
 
 const responses: ProviderCase<Parameters<typeof startFakeResponses>[0] extends infer O ? (O extends { replies?: (infer R)[] } ? R : never) : never> = {
@@ -50,11 +59,14 @@ const responses: ProviderCase<Parameters<typeof startFakeResponses>[0] extends i
   toolCall: (callId, name, args) => ({ functionCalls: [{ callId, name, arguments: args }], chunkChars: 5 }),
   toolResultIn: (req, callId) =>
     ((req.body["input"] as Item[]) ?? []).find((i) => i["type"] === "function_call_output" && i["call_id"] === callId)?.["output"] as string | undefined,
+  filtered: (text) => ({ text, incomplete: "content_filter" }),
+  atLimit: (text) => ({ text, incomplete: "max_output_tokens" }),
+  limitIn: (req) => req.body["max_output_tokens"],
 };
 
-async function setup<R extends BaseReply>(ctx: { onTestFinished: (fn: () => Promise<void>) => void }, c: ProviderCase<R>) {
+async function setup<R extends BaseReply>(ctx: { onTestFinished: (fn: () => Promise<void>) => void }, c: ProviderCase<R>, model: Record<string, unknown> = {}) {
   const e = await wireEnv(ctx, { providerType: c.providerType, modelName: c.modelName, startFake: c.start });
-  return { fake: e.fake, dir: e.dir, worker: await e.start() };
+  return { fake: e.fake, dir: e.dir, worker: await e.start({ model }) };
 }
 
 for (const c of [anthropic, responses] as Array<ProviderCase<BaseReply>>) {
@@ -78,6 +90,31 @@ for (const c of [anthropic, responses] as Array<ProviderCase<BaseReply>>) {
       expect(readFileSync(join(dir, "out/note.txt"), "utf8")).toBe("written by the model\n");
       expect(fake.requests).toHaveLength(2);
       expect(c.toolResultIn(fake.requests[1]!, "call_w1")).toMatch(/note\.txt/);
+    });
+
+    it("max_output_tokens goes on the wire; a reply cut there ends outputLimited, one the filter stopped contentFiltered", async (ctx) => {
+      const { fake, worker: w } = await setup(ctx, c, { max_output_tokens: 5 });
+      fake.push(c.text("A long answer that goes on well past twenty characters."), c.filtered("Here is how to"));
+      await w.client.enqueue(userMessage("m1", "a long one"));
+      const cut = await w.waitForEvent("turn_completed");
+      expect(c.limitIn(fake.requests[0]!)).toBe(5);
+      expect(cut.message.content).toEqual([{ type: "text", text: "A long answer that g" }]);
+      expect(cut.outputLimited).toBe(true);
+      expect(cut.contentFiltered).toBeUndefined();
+      await w.client.enqueue(userMessage("m2", "something touchy"));
+      const filtered = await w.waitForEvent("turn_completed", (e) => e.turnId !== cut.turnId);
+      expect(filtered.message.content).toEqual([{ type: "text", text: "Here is how to" }]);
+      expect(filtered.contentFiltered).toBe(true);
+      expect(filtered.outputLimited).toBeUndefined();
+    });
+
+    it("a reply the provider cut at its default output limit ends outputLimited", async (ctx) => {
+      const { fake, worker: w } = await setup(ctx, c);
+      fake.push(c.atLimit("The first half of"));
+      await w.client.enqueue(userMessage("m1", "a long one"));
+      const done = await w.waitForEvent("turn_completed");
+      expect(done.message.content).toEqual([{ type: "text", text: "The first half of" }]);
+      expect(done.outputLimited).toBe(true);
     });
 
     it("429 then success: the turn completes after one retry", async (ctx) => {

@@ -7,8 +7,8 @@ import { modelConfig, startWorker, tempWorkspace, type WorkerUnderTest } from ".
 export interface WireEnv<R extends BaseReply> {
   fake: ScriptedServer<R> & { url: string };
   dir: string;
-  /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests. */
-  start(options?: { fast?: boolean }): Promise<WorkerUnderTest>;
+  /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests; `model`: more model fields. */
+  start(options?: { fast?: boolean; model?: Record<string, unknown> }): Promise<WorkerUnderTest>;
 }
 
 export interface WireModel<R extends BaseReply> {
@@ -35,9 +35,9 @@ export async function wireEnv<R extends BaseReply>(
   return {
     fake,
     dir: ws.dir,
-    start: ({ fast = false } = {}) => {
+    start: ({ fast = false, model: fields = {} } = {}) => {
       const limits = fast ? { conn_timeout: 0.5, stream_idle_timeout: 0.5 } : {};
-      const config = { ...modelConfig(fake.url), provider_type: model.providerType, model_name: model.modelName ?? "fake-model", ...limits };
+      const config = { ...modelConfig(fake.url), provider_type: model.providerType, model_name: model.modelName ?? "fake-model", ...limits, ...fields };
       return startWorker({ workspace: ws.dir, modelUrl: fake.url, init: { model: config } }, live);
     },
   };

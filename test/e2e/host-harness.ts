@@ -19,6 +19,8 @@ export interface HostConfigOptions {
   compression?: { threshold: number; retain: number };
   /** Capabilities of the `main` model (default `["chat"]`). */
   mainCapabilities?: string[];
+  /** More fields of the `main` model (e.g. `max_output_tokens`). */
+  mainModel?: Record<string, unknown>;
   /** Extra fields of the Telegram channel (poll settings, …). */
   channel?: Record<string, unknown>;
   /** Extra top-level config sections (`limits`, `tools`, …). */
@@ -37,6 +39,7 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
         capabilities: o.mainCapabilities ?? ["chat"],
         conn_timeout: 10,
         retry_mode: { random_interval: { max_interval_secs: 0.05, max_retries: 1 } },
+        ...o.mainModel,
       },
       ...o.extraModels,
     },

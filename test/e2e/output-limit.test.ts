@@ -1,5 +1,6 @@
-// A reply the model stopped at its output limit (finish_reason "length"): the user is told the answer stops
-// there, instead of getting a silently cut answer; a tool call cut the same way gets an argument error that
+// A reply the model stopped at its output limit (finish_reason "length", or a configured max_output_tokens the
+// fake model honours): the user is told the answer stops there, instead of getting a silently cut answer; one the
+// provider's content filter stopped says that instead; a tool call cut at the limit gets an argument error that
 // says why, so the model can send less per call.
 import { afterEach, describe, expect, it } from "vitest";
 import { afterTool, contentText, lastUserText, wireMessages } from "./fixture.js";
@@ -29,6 +30,24 @@ describe("a reply cut at the model's output limit", () => {
     const long = await ask(e2e, "a long answer please");
     expect(long).toMatch(/^Here are the first steps: 1\. open\n\n⚠️ The answer stops here: the model reached its output limit/);
     expect(await ask(e2e, "a short one")).toBe("Short and whole.");
+  }, 30_000);
+
+  it("a configured max_output_tokens goes to the model, and the answer it cuts gets the note", async () => {
+    e2e = await startWebE2E(() => ({ text: "Step one: open the box. Step two: take out the manual. Step three: read it." }), undefined, {}, { max_output_tokens: 6 });
+    await e2e.start();
+    const answer = await ask(e2e, "how do I start?");
+    expect(e2e.model.requests[0]!.body["max_tokens"]).toBe(6);
+    expect(answer).toBe("Step one: open the box.\n\n⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.");
+  }, 30_000);
+
+  it("an answer the provider's content filter stopped says so, not that there is more to ask for", async () => {
+    e2e = await startWebE2E(() => ({ raw: { steps: [sseChunk({ role: "assistant", content: "" }), sseChunk({ content: "Here is how to" }), sseChunk({}, "content_filter"), "data: [DONE]\n\n"] } }));
+    await e2e.start();
+    const answer = await ask(e2e, "something the filter stops");
+    expect(answer).toBe(
+      "Here is how to\n\n⚠️ The answer stops here: the model provider's content filter stopped it. Asking for more will not bring the rest; rephrasing the request may help.",
+    );
+    expect(answer).not.toMatch(/output limit|go on/);
   }, 30_000);
 
   it("a tool call whose arguments were cut gets an error saying so, and the turn goes on", async () => {

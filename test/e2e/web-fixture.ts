@@ -47,7 +47,12 @@ export interface WebE2E {
   close(): Promise<void>;
 }
 
-export async function startWebE2E(responder: Responder, extraModels?: Record<string, unknown>, extraConfig: Record<string, unknown> = {}): Promise<WebE2E> {
+export async function startWebE2E(
+  responder: Responder,
+  extraModels?: Record<string, unknown>,
+  extraConfig: Record<string, unknown> = {},
+  mainModel: Record<string, unknown> = {},
+): Promise<WebE2E> {
   const model = await startFakeOpenAI({ apiKey: MODEL_KEY, responder });
   const tmp = tempDir("starling-web-");
   const workdir = join(tmp.dir, "workdir");
@@ -55,6 +60,7 @@ export async function startWebE2E(responder: Responder, extraModels?: Record<str
   const configPath = writeHostConfig(tmp.dir, {
     apiRoot: "http://127.0.0.1:9",
     modelUrl: model.url,
+    mainModel,
     // An extra model without a `url` is served by the same fake model.
     ...(extraModels ? { extraModels: Object.fromEntries(Object.entries(extraModels).map(([alias, m]) => [alias, { url: model.url, ...(m as object) }])) } : {}),
     extra: { channels: [{ kind: "web", id: "web", bind_addr: `127.0.0.1:${port}`, token_env: "WEB_TOKEN" }], ...extraConfig },

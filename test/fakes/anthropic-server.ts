@@ -2,6 +2,7 @@
 // blocks with text_delta / input_json_delta split across deltas, message_delta with usage,
 // message_stop) or one JSON message when the request does not stream.
 import type { ServerResponse } from "node:http";
+import { underLimit } from "./output-limit.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
 export interface AnthropicReply extends BaseReply {
@@ -12,6 +13,8 @@ export interface AnthropicReply extends BaseReply {
   chunkChars?: number;
   /** Send an `error` event (e.g. `overloaded_error`) after message_start instead of content. */
   streamError?: { type: string; message: string };
+  /** The `stop_reason` [`tool_use` with tool uses, else `end_turn`; `max_tokens` when the request's `max_tokens` cut the text]. */
+  stopReason?: string;
 }
 
 export interface FakeAnthropic extends ScriptedServer<AnthropicReply> {
@@ -29,7 +32,10 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
           : null;
       },
       errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),
-      render: (res, reply, index, req) => (req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index)),
+      render: (res, scripted, index, req) => {
+        const reply = underLimit(scripted, req.body["max_tokens"], "toolUses", { stopReason: "max_tokens" });
+        return req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index);
+      },
     },
     opts,
   );
@@ -39,6 +45,8 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
 function anthropicError(type: string, message: string): unknown {
   return { type: "error", error: { type, message } };
 }
+
+const stopReasonOf = (reply: AnthropicReply): string => reply.stopReason ?? (reply.toolUses?.length ? "tool_use" : "end_turn");
 
 function toolUses(reply: AnthropicReply, index: number): Array<{ id: string; name: string; input: Record<string, unknown> }> {
   return (reply.toolUses ?? []).map((t, i) => ({ id: t.id ?? `toolu_${index}_${i}`, name: t.name, input: t.input }));
@@ -81,7 +89,7 @@ export function anthropicEvents(reply: AnthropicReply, index = 0): SseOut[] {
     }
     add("content_block_stop", { index: block++ });
   }
-  add("message_delta", { delta: { stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: usage["output_tokens"] } });
+  add("message_delta", { delta: { stop_reason: stopReasonOf(reply), stop_sequence: null }, usage: { output_tokens: usage["output_tokens"] } });
   add("message_stop", {});
   return events;
 }
@@ -96,7 +104,7 @@ function whole(res: ServerResponse, reply: AnthropicReply, index: number): void 
     role: "assistant",
     model: "fake-claude",
     content,
-    stop_reason: reply.toolUses?.length ? "tool_use" : "end_turn",
+    stop_reason: stopReasonOf(reply),
     usage: usageOf(reply),
   };
   if (reply.dropConnection) sendTruncatedJson(res, message);

@@ -10,6 +10,7 @@ import {
   type RecordedRequest,
   type Responder as ScriptedResponder,
 } from "./scripted-server.js";
+import { underLimit } from "./output-limit.js";
 
 export type { RawBody, RawStep, RecordedRequest } from "./scripted-server.js";
 
@@ -25,6 +26,8 @@ export interface ScriptedReply extends BaseReply {
   usage?: { prompt_tokens: number; completion_tokens: number };
   /** Split text and tool-call argument strings into deltas of this size (default 8). */
   chunkChars?: number;
+  /** The final `finish_reason` [`tool_calls` with tool calls, else `stop`; `length` when the request's limit cut the text]. */
+  finishReason?: string;
 }
 
 export type Responder = ScriptedResponder<ScriptedReply>;
@@ -59,7 +62,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
           ? { status: 401, body: openAIError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key") }
           : null,
       errorBody: (status, message) => openAIError(message, "server_error", status),
-      render: (res, reply, index, req) => {
+      render: (res, scripted, index, req) => {
+        const reply = underLimit(scripted, req.body["max_completion_tokens"] ?? req.body["max_tokens"], "toolCalls", { finishReason: "length" });
         const stream = opts.stream !== "never" && req.body["stream"] === true;
         if (stream) sendStream(res, reply, index, req.body);
         else sendCompletion(res, reply, index, req.body);
@@ -86,7 +90,7 @@ function sendStream(res: ServerResponse, reply: ScriptedReply, index: number, bo
       events.push(chunk({ tool_calls: [{ index: i, function: { arguments: piece } }] }));
     }
   });
-  events.push(chunk({}, reply.toolCalls?.length ? "tool_calls" : "stop"));
+  events.push(chunk({}, finishReasonOf(reply)));
   events.push({ id, object: "chat.completion.chunk", created, model: MODEL, choices: [], usage: usageOf(reply, body) });
   sendSse(res, events.map((data) => ({ data })), reply.dropConnection ? { dropAfter: 2 } : { trailer: "data: [DONE]\n\n" });
 }
@@ -108,12 +112,14 @@ function sendCompletion(res: ServerResponse, reply: ScriptedReply, index: number
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model: MODEL,
-    choices: [{ index: 0, message, finish_reason: calls.length > 0 ? "tool_calls" : "stop" }],
+    choices: [{ index: 0, message, finish_reason: finishReasonOf(reply) }],
     usage: usageOf(reply, body),
   };
   if (reply.dropConnection) sendTruncatedJson(res, completion);
   else sendJson(res, 200, completion);
 }
+
+const finishReasonOf = (reply: ScriptedReply): string => reply.finishReason ?? (reply.toolCalls?.length ? "tool_calls" : "stop");
 
 function toolCalls(reply: ScriptedReply, index: number): Array<{ id: string; name: string; arguments: string }> {
   return (reply.toolCalls ?? []).map((call, i) => ({

@@ -2,6 +2,7 @@
 // output_item.added/done, output_text.delta, function_call_arguments.delta, response.completed
 // with usage) or one JSON response when the request does not stream.
 import type { ServerResponse } from "node:http";
+import { underLimit } from "./output-limit.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
 export interface ResponsesReply extends BaseReply {
@@ -12,6 +13,11 @@ export interface ResponsesReply extends BaseReply {
   chunkChars?: number;
   /** End with `response.failed` carrying this error instead of `response.completed`. */
   failWith?: { code: string; message: string };
+  /**
+   * End with `response.incomplete` (status `incomplete`) for this `incomplete_details.reason` (`content_filter`,
+   * or `max_output_tokens`, which a request's `max_output_tokens` sets when it cuts the text).
+   */
+  incomplete?: string;
 }
 
 export interface FakeResponses extends ScriptedServer<ResponsesReply> {
@@ -27,7 +33,10 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
           ? { status: 401, body: { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } } }
           : null,
       errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),
-      render: (res, reply, index, req) => (req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index)),
+      render: (res, scripted, index, req) => {
+        const reply = underLimit(scripted, req.body["max_output_tokens"], "functionCalls", { incomplete: "max_output_tokens" });
+        return req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index);
+      },
     },
     opts,
   );
@@ -47,12 +56,13 @@ function outputItems(reply: ResponsesReply, index: number): Item[] {
   return items;
 }
 
-function responseObject(reply: ResponsesReply, index: number, output: Item[], status = "completed"): Item {
+function responseObject(reply: ResponsesReply, index: number, output: Item[], status = reply.incomplete ? "incomplete" : "completed"): Item {
   const usage = reply.usage ?? { input_tokens: 10, output_tokens: 5 };
   return {
     id: `resp_${index}`,
     object: "response",
     status,
+    ...(reply.incomplete && status === "incomplete" ? { incomplete_details: { reason: reply.incomplete } } : {}),
     model: "fake-responses",
     output,
     usage: {
@@ -93,7 +103,7 @@ export function responsesEvents(reply: ResponsesReply, index = 0): SseOut[] {
     add("response.output_item.done", { output_index: outputIndex, item });
   });
   if (reply.failWith) add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error: reply.failWith } });
-  else add("response.completed", { response: responseObject(reply, index, items) });
+  else add(reply.incomplete ? "response.incomplete" : "response.completed", { response: responseObject(reply, index, items) });
   return events;
 }
 

@@ -74,10 +74,15 @@ const schemas = lazySchema(() => {
     message: z.object({ role: z.literal("assistant"), content: z.array(TranscriptItem) }),
     usage: Usage.optional(),
     /**
-     * The model stopped at its output limit (finish reason `length`, `max_tokens`, or an `incomplete`
-     * response): the answer is probably cut off. Absent when it finished normally (and from older workers).
+     * The model stopped at its output limit (finish reason `length`, `max_tokens`, or a Responses reply
+     * `incomplete` for `max_output_tokens`): the answer is probably cut off. Absent when it finished normally (and from older workers).
      */
     outputLimited: z.literal(true).optional(),
+    /**
+     * The provider's content filter stopped the answer (chat `content_filter`, Anthropic `refusal`, a Responses
+     * reply `incomplete` for `content_filter`): what is there is all there is. Absent otherwise (and from older workers).
+     */
+    contentFiltered: z.literal(true).optional(),
     ...turnEnd,
   });
   const TurnFailedEvent = z.object({

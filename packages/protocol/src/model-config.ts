@@ -68,6 +68,16 @@ export const ModelConfig = z.looseObject({
    */
   stream_idle_timeout: z.number().positive().optional(),
   retry_mode: RetryMode.optional(),
+  /**
+   * Most tokens one reply may take (thinking included where the API counts it): sent as the API's own field
+   * (chat `max_tokens`, or `max_completion_tokens` to OpenAI; Responses `max_output_tokens`; Anthropic
+   * `max_tokens`). Unset: the server's default (Anthropic: `reasoning.max_tokens`, else 4096).
+   */
+  max_output_tokens: z
+    .number({ error: "must be a whole number of tokens, e.g. 8192" })
+    .int({ error: "must be a whole number of tokens, e.g. 8192" })
+    .positive({ error: "must be at least 1 (leave it out for the provider's default)" })
+    .optional(),
   reasoning: z.unknown().optional(),
   token_estimator_type: z.enum(["local", "hugging_face"]).optional(),
   token_estimator_url: z.string().optional(),

@@ -16,11 +16,24 @@ export interface ModelResponse {
   finishReason?: string;
 }
 
-/** Finish reasons of a reply the model stopped at its output limit (chat `length`, Anthropic `max_tokens`, Responses `incomplete`). */
-const OUTPUT_LIMIT_REASONS: ReadonlySet<string> = new Set(["length", "max_tokens", "incomplete"]);
+/**
+ * Why a reply ended before the model was done: `output_limit` (chat `length`, Anthropic `max_tokens`, a Responses
+ * reply `incomplete` for `max_output_tokens`, or `incomplete` without a reason) or `content_filter` (chat and
+ * Responses `content_filter`, Anthropic `refusal`: the provider's filter stopped it, more will not come).
+ */
+export type ReplyCut = "output_limit" | "content_filter";
 
-/** Whether a reply ended at the model's output limit, so its text is probably cut off. */
-export const reachedOutputLimit = (finishReason: string | undefined): boolean => finishReason !== undefined && OUTPUT_LIMIT_REASONS.has(finishReason);
+const CUT_BY: Readonly<Record<string, ReplyCut>> = {
+  length: "output_limit",
+  max_tokens: "output_limit",
+  max_output_tokens: "output_limit",
+  incomplete: "output_limit",
+  content_filter: "content_filter",
+  refusal: "content_filter",
+};
+
+/** What cut a reply short, from its finish reason; undefined when the model finished by itself. */
+export const replyCutBy = (finishReason: string | undefined): ReplyCut | undefined => (finishReason !== undefined && Object.hasOwn(CUT_BY, finishReason) ? CUT_BY[finishReason] : undefined);
 
 export interface RetryNotice {
   attempt: number;

@@ -1,6 +1,6 @@
 import type { ToolCallItem, TranscriptItem } from "@starling/protocol";
 import { normalizeMessages } from "../media/normalize.js";
-import { isContextOverflow, ProviderError, reachedOutputLimit } from "../providers/types.js";
+import { isContextOverflow, ProviderError, replyCutBy } from "../providers/types.js";
 import type { TurnRecord } from "../store/records.js";
 import { currentContext } from "./context-window.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
@@ -48,7 +48,7 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
     return { kind: "tools", turn: next };
   }
   const finalContent: TranscriptItem[] = content.length ? content : [{ type: "text", text: "" }];
-  await deps.journal.completeTurn(next, finalContent, response.usage, reachedOutputLimit(response.finishReason));
+  await deps.journal.completeTurn(next, finalContent, response.usage, replyCutBy(response.finishReason));
   return { kind: "final", turn: next };
 }
 

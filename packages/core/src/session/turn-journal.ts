@@ -2,6 +2,7 @@ import type { FileItem, ToolCallItem, TranscriptItem, TurnError, Usage } from "@
 import type { SessionStore, Transaction, CommitPoint } from "../store/session-store.js";
 import type { TurnRecord } from "../store/records.js";
 import { danglingToolCalls, resultMessage } from "../store/history.js";
+import type { ReplyCut } from "../providers/types.js";
 
 /**
  * Journal operations of a turn. Each is one named commit: the state change, the history it implies
@@ -90,8 +91,8 @@ export class TurnJournal {
     });
   }
 
-  /** Stores the final answer, closes the turn and queues `turn_completed` in one batch. `outputLimited`: the model stopped at its output limit. */
-  completeTurn(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined, outputLimited = false): Promise<void> {
+  /** Stores the final answer, closes the turn and queues `turn_completed` in one batch. `cut`: what stopped the answer before the model was done. */
+  completeTurn(turn: TurnRecord, content: TranscriptItem[], usage: Usage | undefined, cut?: ReplyCut): Promise<void> {
     return this.store.commit("turn_end", (tx) => {
       tx.appendMessage({ role: "assistant", turnId: turn.turnId, time: new Date().toISOString(), content });
       const total = addUsage(turn.usage, usage);
@@ -104,7 +105,8 @@ export class TurnJournal {
         turnId: turn.turnId,
         message: { role: "assistant", content },
         usage: total,
-        ...(outputLimited ? { outputLimited: true as const } : {}),
+        ...(cut === "output_limit" ? { outputLimited: true as const } : {}),
+        ...(cut === "content_filter" ? { contentFiltered: true as const } : {}),
         ...this.ends(turn),
       });
     });

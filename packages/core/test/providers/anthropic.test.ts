@@ -49,6 +49,16 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     expect(req.body).toMatchObject({ model: "claude-sonnet-4-5", stream: true, max_tokens: 4096, system: [{ type: "text", text: "You are a test." }] });
   });
 
+  it("sends max_output_tokens as max_tokens (reasoning.max_tokens as before); the fake cuts the reply there", async () => {
+    const server = await start([{ text: "One two three four five six seven eight nine ten." }, { text: "One two three four five six seven eight nine ten." }]);
+    const cut = await createProvider(claude(server.url, { max_output_tokens: 3 }), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body["max_tokens"]).toBe(3);
+    expect(cut.content).toEqual([{ type: "text", text: "One two thre" }]);
+    expect(cut.finishReason).toBe("max_tokens");
+    await createProvider(claude(server.url, { reasoning: { max_tokens: 5 } }), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[1]!.body["max_tokens"]).toBe(5);
+  });
+
   it("retries a 429 and an overloaded_error event, then succeeds", async () => {
     const server = await start([{ status: 429, retryAfterSeconds: 0 }, { streamError: { type: "overloaded_error", message: "Overloaded" } }, { text: "ok" }]);
     const kinds: string[] = [];

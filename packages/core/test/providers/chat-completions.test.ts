@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from "../../../../test/fakes/openai-server.js";
-import { createProvider, ProviderError, type RetryNotice } from "../../src/providers/index.js";
+import { buildChatRequest, createProvider, ProviderError, type RetryNotice } from "../../src/providers/index.js";
 import { createChatCompletionsProvider } from "../../src/providers/chat-completions/provider.js";
 import { createModelConfig, createRequest, ENV, signal, TEST_KEY } from "./helpers.js";
 
@@ -44,10 +44,29 @@ describe("open_router_completion against the fake server", () => {
     expect(req.headers["authorization"]).toBe(`Bearer ${TEST_KEY}`);
     expect(req.body).toMatchObject({ model: "fake/model", stream: true, stream_options: { include_usage: true } });
     expect(req.body).not.toHaveProperty("tools");
+    expect(req.body).not.toHaveProperty("max_tokens");
+    expect(req.body).not.toHaveProperty("max_completion_tokens");
     expect(req.body["messages"]).toEqual([
       { role: "system", content: "You are a test." },
       { role: "user", content: "hello" },
     ]);
+  });
+
+  it("sends max_output_tokens as max_tokens; the fake cuts the reply there and it finishes with length", async () => {
+    const server = await start({ replies: [{ text: "One two three four five six seven eight nine ten." }] });
+    const response = await createProvider(createModelConfig(server.url, { max_output_tokens: 3 }), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body["max_tokens"]).toBe(3);
+    expect(server.requests[0]!.body).not.toHaveProperty("max_completion_tokens");
+    expect(response.content).toEqual([{ type: "text", text: "One two thre" }]);
+    expect(response.finishReason).toBe("length");
+  });
+
+  it("sends max_completion_tokens to OpenAI's own API, whose reasoning models refuse max_tokens", async () => {
+    for (const url of ["https://api.openai.com/v1/chat/completions", "https://my-team.openai.azure.com/openai/deployments/d/chat/completions"]) {
+      const body = await buildChatRequest(createModelConfig(url, { model_name: "o3", max_output_tokens: 2000 }), createRequest());
+      expect(body).toMatchObject({ max_completion_tokens: 2000 });
+      expect(body).not.toHaveProperty("max_tokens");
+    }
   });
 
   it("assembles two tool calls split over many chunks, in order", async () => {

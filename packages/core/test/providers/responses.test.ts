@@ -44,6 +44,18 @@ describe("open_router_responses (OpenAI Responses) against the fake server", () 
     expect(req.body["input"]).toEqual([{ type: "message", role: "user", content: [{ type: "input_text", text: "hello" }] }]);
   });
 
+  it("sends max_output_tokens; a reply cut there or by the content filter ends incomplete with its reason", async () => {
+    const server = await start([{ text: "One two three four five six seven eight nine ten." }, { text: "The start of an answer", incomplete: "content_filter" }]);
+    const cut = await createProvider(responsesModel(server.url, { max_output_tokens: 3 }), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body["max_output_tokens"]).toBe(3);
+    expect(cut.content).toEqual([{ type: "text", text: "One two thre" }]);
+    expect(cut.finishReason).toBe("max_output_tokens");
+    const filtered = await createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[1]!.body).not.toHaveProperty("max_output_tokens");
+    expect(filtered.content).toEqual([{ type: "text", text: "The start of an answer" }]);
+    expect(filtered.finishReason).toBe("content_filter");
+  });
+
   it("retries a 500 then succeeds; does not retry 401; response.failed fails the call", async () => {
     const server = await start([{ status: 500 }, { text: "fine" }]);
     const response = await createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: signal() });

@@ -13,6 +13,12 @@ import type { TurnAnswers } from "./turn-answers.js";
 
 /** Follows an answer the model stopped at its output limit (`turn_completed.outputLimited`). */
 export const OUTPUT_LIMIT_NOTE = "⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.";
+/** Follows an answer the provider's content filter stopped (`turn_completed.contentFiltered`): more will not come. */
+export const CONTENT_FILTER_NOTE = "⚠️ The answer stops here: the model provider's content filter stopped it. Asking for more will not bring the rest; rephrasing the request may help.";
+
+/** The note that follows an answer cut short, if it was. */
+const cutNote = (event: { outputLimited?: true; contentFiltered?: true }): string =>
+  event.contentFiltered ? `\n\n${CONTENT_FILTER_NOTE}` : event.outputLimited ? `\n\n${OUTPUT_LIMIT_NOTE}` : "";
 
 /**
  * What a durable session event means for the chat: the reply, a failure notice, a recovery notice. A
@@ -42,7 +48,7 @@ export function writeEventReplies(
         .map((i) => i.text)
         .join("\n\n")
         .trim();
-      const answer = (text || "(The model finished without a text answer.)") + (event.outputLimited ? `\n\n${OUTPUT_LIMIT_NOTE}` : "");
+      const answer = (text || "(The model finished without a text answer.)") + cutNote(event);
       queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, answer), turnEnd: { outcome: "completed", canContinue: false, ...answered(event.messageIds) } });
       break;
     }

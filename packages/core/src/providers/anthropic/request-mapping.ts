@@ -7,7 +7,7 @@ import type { ModelRequest } from "../types.js";
 
 /** Sent as `anthropic-version`. */
 export const ANTHROPIC_VERSION = "2023-06-01";
-/** `max_tokens` when the config's `reasoning` names none. */
+/** `max_tokens` when the config names none (`max_output_tokens`, or the older `reasoning.max_tokens`). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
 export type CacheControl = { type: "ephemeral"; ttl: "5m" | "1h" };
@@ -90,6 +90,7 @@ export function claudeCacheControl(config: ModelConfig): CacheControl | undefine
 }
 
 function maxTokens(config: ModelConfig): number {
+  if (config.max_output_tokens !== undefined) return config.max_output_tokens;
   const reasoning = config.reasoning;
   const value = typeof reasoning === "object" && reasoning !== null ? (reasoning as Record<string, unknown>)["max_tokens"] : undefined;
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_TOKENS;

@@ -41,6 +41,8 @@ export interface ChatCompletionRequest {
   stream_options: { include_usage: true };
   reasoning?: unknown;
   cache_control?: { type: "ephemeral"; ttl?: "1h" };
+  max_tokens?: number;
+  max_completion_tokens?: number;
 }
 
 /**
@@ -81,7 +83,20 @@ function chatOptions(config: ModelConfig): Omit<ChatCompletionRequest, "model" |
   if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
   const cacheControl = anthropicCacheControl(config);
   if (cacheControl) options.cache_control = cacheControl;
+  if (config.max_output_tokens !== undefined) {
+    if (isOpenAIHost(config.url)) options.max_completion_tokens = config.max_output_tokens;
+    else options.max_tokens = config.max_output_tokens;
+  }
   return options;
+}
+
+/**
+ * OpenAI's own API (and Azure OpenAI): `max_tokens` is deprecated there and refused by its reasoning models,
+ * which take `max_completion_tokens`. OpenRouter, vLLM, llama.cpp and Ollama read `max_tokens`.
+ */
+function isOpenAIHost(url: string): boolean {
+  const host = URL.canParse(url) ? new URL(url).hostname : "";
+  return host === "api.openai.com" || host.endsWith(".openai.azure.com");
 }
 
 export function mapTool(tool: ToolSchema): WireTool {

@@ -24,6 +24,7 @@ export interface ResponsesRequest {
   tools?: Array<{ type: "function"; name: string; description: string; parameters: Record<string, unknown> }>;
   reasoning?: unknown;
   cache_control?: ChatCompletionRequest["cache_control"];
+  max_output_tokens?: number;
   store: false;
   stream: true;
 }
@@ -63,6 +64,7 @@ function responsesOptions(config: ModelConfig, request: ModelRequest): Omit<Resp
   if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
   const cacheControl = anthropicCacheControl(config);
   if (cacheControl) options.cache_control = cacheControl;
+  if (config.max_output_tokens !== undefined) options.max_output_tokens = config.max_output_tokens;
   return options;
 }
 

@@ -101,7 +101,11 @@ export class ResponseAssembler {
         content.push({ type: "tool_call", id: partial.callId, name: partial.name, arguments: partial.arguments.trim() === "" ? "{}" : partial.arguments });
       }
     }
-    if (!content.some((item) => item.type !== "reasoning")) throw new ProviderError("server", `the model returned an empty reply (status: ${this.status ?? "none"})`);
+    if (!content.some((item) => item.type !== "reasoning")) {
+      // A filtered reply comes back filtered when retried; anything else empty is an upstream hiccup.
+      const kind = this.status === "content_filter" ? "bad_request" : "server";
+      throw new ProviderError(kind, `the model returned an empty reply (status: ${this.status ?? "none"})`);
+    }
     return { content, ...(this.usage ? { usage: mapResponsesUsage(this.usage) } : {}), ...(this.status ? { finishReason: this.status } : {}) };
   }
 
