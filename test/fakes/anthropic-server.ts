@@ -3,6 +3,7 @@
 // message_stop) or one JSON message when the request does not stream.
 import type { ServerResponse } from "node:http";
 import { underLimit } from "./output-limit.js";
+import { imageLimitRefusal } from "./anthropic-image-limits.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
 export interface AnthropicReply extends BaseReply {
@@ -30,6 +31,10 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
         return opts.apiKey !== undefined && req.headers["x-api-key"] !== opts.apiKey
           ? { status: 401, body: anthropicError("authentication_error", "invalid x-api-key") }
           : null;
+      },
+      refuse: (req) => {
+        const message = imageLimitRefusal(req.body);
+        return message ? { status: 400, body: anthropicError("invalid_request_error", message) } : null;
       },
       errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),
       render: (res, scripted, index, req) => {
