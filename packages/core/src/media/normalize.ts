@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
+import { ByteLru } from "./byte-lru.js";
 import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
@@ -25,15 +26,18 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * data URL rather than by its path in the provider. A file that cannot be read or
  * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
  * files are kept only when the model can take them back (`image_out` for images).
- * Results are cached per file content and model settings, so a long turn reads each file once.
+ * Results are cached per file content and model settings (NORMALIZED_CACHE_BYTES in all, least
+ * recently used dropped first), so a long turn reads each file once; the newest messages are
+ * normalised first, so when a conversation's media outgrow the cache it is the oldest that are read again.
  * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, oldest first, become a "[File left out …]" note.
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
-  const out: NormalizedMessage[] = [];
-  for (const message of messages) {
+  const out: NormalizedMessage[] = new Array(messages.length);
+  for (let m = messages.length - 1; m >= 0; m--) {
+    const message = messages[m]!;
     if (!message.content.some((i) => i.type === "file")) {
-      out.push({ message, sources: [] });
+      out[m] = { message, sources: [] };
       continue;
     }
     const content: TranscriptItem[] = [];
@@ -41,13 +45,19 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
       if (item.type !== "file") content.push(item);
       else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open));
     }
-    out.push({ message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) });
+    out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) };
   }
   return capInlinedMedia(out);
 }
 
-const cache = new Map<string, TranscriptItem>();
-const CACHE_ENTRIES = 64;
+/**
+ * Bytes of normalised results a process keeps (data URLs count one byte a character, text two): about
+ * two requests' worth of inlined files (27 MB of base64 each), so a conversation's newest media are read
+ * once, while a worker holds at most this much however many files pass through it (before: 64 results
+ * of up to 27 MB each, 1.7 GB).
+ */
+export const NORMALIZED_CACHE_BYTES = 64 * 1024 * 1024;
+const cache = new ByteLru<TranscriptItem>(NORMALIZED_CACHE_BYTES, (item) => (item.type === "file" ? item.uri.length : item.type === "text" ? item.text.length * 2 : 0));
 
 /** One file as this model should get it (see normalizeMessages). */
 export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener): Promise<TranscriptItem> {
@@ -55,7 +65,6 @@ export async function normalizeFile(config: ModelConfig, file: FileItem, side: "
   const hit = cache.get(key);
   if (hit) return hit;
   const result = await compute(config, file, side, () => readMediaBytes(file, open));
-  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
   cache.set(key, result);
   return result;
 }
