@@ -16,6 +16,8 @@ export interface ImageLimits {
   maxHeight?: number;
   /** Accepted media types; empty or absent = any. */
   supported?: readonly string[];
+  /** Most bytes of the result: a larger one is re-encoded smaller (see fitBytes). */
+  maxBytes?: number;
 }
 
 export interface FittedImage {
@@ -48,7 +50,8 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
   const tooBig = (limits.maxWidth !== undefined && width > limits.maxWidth) || (limits.maxHeight !== undefined && height > limits.maxHeight);
   if (!tooBig && accepted) {
     await checkDecodes(sharp, input);
-    return { data: input, mediaType: sourceType, width, height, changed: false };
+    const unchanged = { data: input, mediaType: sourceType, width, height, changed: false };
+    return limits.maxBytes !== undefined && input.length > limits.maxBytes ? fitBytes(sharp, unchanged, limits.maxBytes, supported) : unchanged;
   }
 
   const target: Encodable = accepted && isEncodable(sourceType) ? sourceType : (supported?.find(isEncodable) ?? "image/png");
@@ -70,7 +73,48 @@ export async function fitImage(input: Buffer, sourceType: string, limits: ImageL
     throw undecodable(error);
   }
   const { data, info } = encoded;
-  return { data, mediaType: target, width: info.width, height: info.height, changed: true };
+  const fitted = { data, mediaType: target, width: info.width, height: info.height, changed: true };
+  return limits.maxBytes !== undefined && data.length > limits.maxBytes ? fitBytes(sharp, fitted, limits.maxBytes, supported) : fitted;
+}
+
+/** Quality of the lossy re-encodings fitBytes tries, in order, before it shrinks the image. */
+const BYTE_FIT_QUALITIES = [85, 70] as const;
+/** Shrinks fitBytes tries at the last quality before it gives up (each to about 0.9 of the area that would fit). */
+const BYTE_FIT_SHRINKS = 6;
+
+/**
+ * An image within the size limits but over `maxBytes` (a provider's per-image cap, e.g. a 12 Mpx
+ * noisy photo for Anthropic): re-encoded lossy (JPEG, or WebP when only that is accepted; transparency
+ * flattened onto white) at falling quality, then shrunk, until it fits. A model accepting only PNG/GIF
+ * gets a smaller PNG. A MediaError when nothing fits (a crashed note, not a refused request).
+ */
+async function fitBytes(sharp: Sharp, image: FittedImage, maxBytes: number, supported: readonly string[] | null): Promise<FittedImage> {
+  const lossy = !supported || supported.includes("image/jpeg") ? "image/jpeg" : supported.includes("image/webp") ? "image/webp" : "image/png";
+  const encode = async (quality: number, width?: number, height?: number): Promise<FittedImage> => {
+    let pipeline = sharp(image.data).rotate();
+    if (width !== undefined) pipeline = pipeline.resize({ width, height, fit: "inside", withoutEnlargement: true });
+    pipeline = lossy === "image/jpeg" ? pipeline.flatten({ background: "#ffffff" }).jpeg({ quality }) : lossy === "image/webp" ? pipeline.webp({ quality }) : pipeline.png({ compressionLevel: 9 });
+    try {
+      const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+      return { data, mediaType: lossy, width: info.width, height: info.height, changed: true };
+    } catch (error) {
+      throw undecodable(error);
+    }
+  };
+  let best = image;
+  if (lossy !== "image/png") {
+    for (const quality of BYTE_FIT_QUALITIES) {
+      best = await encode(quality);
+      if (best.data.length <= maxBytes) return best;
+    }
+  }
+  const quality = BYTE_FIT_QUALITIES.at(-1)!;
+  for (let i = 0; i < BYTE_FIT_SHRINKS; i++) {
+    const scale = Math.min(0.9, Math.sqrt((maxBytes / best.data.length) * 0.9));
+    best = await encode(quality, Math.max(1, Math.floor(best.width * scale)), Math.max(1, Math.floor(best.height * scale)));
+    if (best.data.length <= maxBytes) return best;
+  }
+  throw new MediaError(`the image could not be made smaller than ${maxBytes} bytes, the model's limit for one image (${best.data.length} bytes at ${best.width} × ${best.height})`);
 }
 
 type Sharp = (typeof import("sharp"))["default"];

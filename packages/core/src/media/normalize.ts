@@ -5,6 +5,7 @@ import { ByteLru } from "./byte-lru.js";
 import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
+import { providerImageLimits, type ProviderImageLimits } from "./provider-image-limits.js";
 import { capInlinedMedia, type NormalizedMessage } from "./request-media-cap.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
@@ -17,7 +18,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * Media normalisation (reference §2.5), applied to the context before every model call, whatever the
  * provider. Files in user and tool messages become what this model can take:
  * - images: `image_in` → inlined as a data URL, shrunk to `multimodal_input.image` max_width/height
- *   (each DEFAULT_MAX_IMAGE_SIDE when not set)
+ *   (each DEFAULT_MAX_IMAGE_SIDE when not set), then to the provider's own limits for this request
+ *   (providerImageLimits: Anthropic's 5 MB per image and 2000 px when the request has over 20 images),
  *   and re-encoded when its type is not in `supported_media_types`; else a text reference;
  * - PDFs: `pdf_in` → inlined (`%PDF-` checked); else their extracted text;
  * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
@@ -33,6 +35,7 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
+  const limits = providerImageLimits(config, messages);
   const out: NormalizedMessage[] = new Array(messages.length);
   for (let m = messages.length - 1; m >= 0; m--) {
     const message = messages[m]!;
@@ -43,7 +46,7 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
     const content: TranscriptItem[] = [];
     for (const item of message.content) {
       if (item.type !== "file") content.push(item);
-      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open));
+      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open, limits));
     }
     out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) };
   }
@@ -59,12 +62,14 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
 export const NORMALIZED_CACHE_BYTES = 64 * 1024 * 1024;
 const cache = new ByteLru<TranscriptItem>(NORMALIZED_CACHE_BYTES, (item) => (item.type === "file" ? item.uri.length : item.type === "text" ? item.text.length * 2 : 0));
 
-/** One file as this model should get it (see normalizeMessages). */
-export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener): Promise<TranscriptItem> {
-  const key = `${side}|${JSON.stringify([config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null])}|${await contentKey(file)}`;
+/** One file as this model should get it (see normalizeMessages); `limits`: the provider's for this request. */
+export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener, limits: ProviderImageLimits = {}): Promise<TranscriptItem> {
+  const image = mediaKind(mediaTypeOf(file)) === "image";
+  const settings = [config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null, image ? limits : null];
+  const key = `${side}|${JSON.stringify(settings)}|${await contentKey(file)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const result = await compute(config, file, side, () => readMediaBytes(file, open));
+  const result = await compute(config, file, side, () => readMediaBytes(file, open), limits);
   cache.set(key, result);
   return result;
 }
@@ -72,7 +77,7 @@ export async function normalizeFile(config: ModelConfig, file: FileItem, side: "
 /** `read`: the file's bytes (readMediaBytes with the caller's opener). */
 type ReadBytes = () => Promise<Buffer>;
 
-async function compute(config: ModelConfig, file: FileItem, side: "assistant" | "input", read: ReadBytes): Promise<TranscriptItem> {
+async function compute(config: ModelConfig, file: FileItem, side: "assistant" | "input", read: ReadBytes, limits: ProviderImageLimits): Promise<TranscriptItem> {
   const caps = new Set(config.capabilities);
   const mediaType = mediaTypeOf(file);
   const kind = mediaKind(mediaType);
@@ -88,7 +93,7 @@ async function compute(config: ModelConfig, file: FileItem, side: "assistant" | 
         return caps.has("file_in") ? await inlinedForProvider(file, read) : ref("the model does not take files as direct input; read it with file_read or the shell");
       case "image":
         if (!caps.has("image_in")) return ref("the model does not support image input");
-        return await inlineImage(file, config.multimodal_input?.image, read);
+        return await inlineImage(file, config.multimodal_input?.image, read, limits);
       case "pdf":
         if (!caps.has("pdf_in")) return await pdfAsText(file, read);
         return await inlineChecked(file, config.multimodal_input?.pdf, (bytes) => (isPdf(bytes) ? "application/pdf" : null), "PDF", read);
@@ -118,17 +123,22 @@ function crashed(file: FileItem, reason: string): TranscriptItem {
   return { type: "text", text: textReference(file, reason).replace(/^[^\n]*/, CRASHED_FILE_HEADER) };
 }
 
-/** A side without a configured limit gets DEFAULT_MAX_IMAGE_SIDE; an image within both is inlined as is once it decodes. */
-async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes): Promise<TranscriptItem> {
+/**
+ * A side without a configured limit gets DEFAULT_MAX_IMAGE_SIDE, and neither may pass the provider's
+ * `maxSide`; an image within both, and within the provider's bytes, is inlined as is once it decodes.
+ */
+async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes, limits: ProviderImageLimits): Promise<TranscriptItem> {
   if (/^https?:/i.test(file.uri)) return file;
   if (transport?.transport === "file_reference") return inlinedForProvider(file, read);
   const bytes = await read();
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
+  const side = (configured: number | undefined): number => Math.min(configured ?? DEFAULT_MAX_IMAGE_SIDE, limits.maxSide ?? Infinity);
   const fitted = await fitImage(bytes, detected, {
-    maxWidth: transport?.max_width ?? DEFAULT_MAX_IMAGE_SIDE,
-    maxHeight: transport?.max_height ?? DEFAULT_MAX_IMAGE_SIDE,
+    maxWidth: side(transport?.max_width),
+    maxHeight: side(transport?.max_height),
     supported: transport?.supported_media_types,
+    ...(limits.maxBytes !== undefined ? { maxBytes: limits.maxBytes } : {}),
   });
   return { type: "file", uri: toDataUrl(fitted.mediaType, fitted.data), name: file.name, mediaType: fitted.mediaType };
 }

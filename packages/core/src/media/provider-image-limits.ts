@@ -1,0 +1,50 @@
+import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
+import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
+
+/**
+ * Anthropic's hard image limits (docs "Vision": "Images and vision" / "General limits", and the API's
+ * refusal "image.source.base64: image exceeds 5 MB maximum: N bytes > 5242880 bytes"): a refused image
+ * stays in history and is re-sent on every later call, so they are met before the request is sent.
+ * - one image's base64 data: at most 5 MiB of characters (the raw bytes may be 3/4 of that);
+ * - more than 20 images in one request: each at most 2000 × 2000 px (else 8000 × 8000).
+ * OpenAI (chat completions, Responses) refuses nothing a normalised request can carry (20 MB per
+ * image, 50 MB of images per request, larger pictures downscaled by the service): see
+ * docs/SECURITY.md "Media files".
+ */
+export const ANTHROPIC_MAX_IMAGE_BASE64_CHARS = 5 * 1024 * 1024;
+export const ANTHROPIC_MANY_IMAGES = 20;
+export const ANTHROPIC_MANY_IMAGES_SIDE = 2000;
+
+/** What a provider refuses about one image in this request; the normaliser fits each image to it. */
+export interface ProviderImageLimits {
+  /** A ceiling on each side, whatever the config says (Anthropic's many-image rule). */
+  maxSide?: number;
+  /** Most raw bytes of one image. */
+  maxBytes?: number;
+}
+
+/**
+ * The image limits of `config`'s provider for a request carrying `messages`. For `claude_code`
+ * (Anthropic Messages) the image count is that of the images the request can carry (user and tool
+ * messages, when the model has `image_in`), counted before any is turned into a note: an upper bound,
+ * so the many-image rule may apply to a request that ends with 20 or fewer (harmless: Anthropic scales
+ * images to 1568 px on the long side anyway).
+ */
+export function providerImageLimits(config: ModelConfig, messages: readonly TranscriptMessage[]): ProviderImageLimits {
+  if (config.provider_type !== "claude_code") return {};
+  const many = imagesCarried(config, messages) > ANTHROPIC_MANY_IMAGES;
+  return {
+    ...(many ? { maxSide: ANTHROPIC_MANY_IMAGES_SIDE } : {}),
+    maxBytes: Math.floor((ANTHROPIC_MAX_IMAGE_BASE64_CHARS * 3) / 4),
+  };
+}
+
+function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage[]): number {
+  if (!config.capabilities.includes("image_in")) return 0;
+  let count = 0;
+  for (const message of messages) {
+    if (message.role !== "user" && message.role !== "tool") continue;
+    for (const item of message.content) if (item.type === "file" && mediaKind(mediaTypeOf(item)) === "image") count++;
+  }
+  return count;
+}
