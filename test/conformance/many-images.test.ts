@@ -25,15 +25,15 @@ describe("many images in one conversation (claude_code through the worker)", () 
     const env = await wireEnv(ctx, { providerType: "claude_code", modelName: "claude-sonnet-4-5", startFake: () => startFakeAnthropic({ apiKey: "test-key" }) });
     env.fake.setResponder((_req, i) => ({ text: `Seen batch ${i + 1}.` }));
     // Screenshots wider than 2000 px (fine alone, refused in a request of more than 20 images), and a
-    // noisy photo in the first and fourth turns over 5 MB of base64 (refused in any request).
+    // noisy photo over 5 MB of base64 (refused in any request).
     const photo = await sharp(randomBytes(2400 * 1700 * 3), { raw: { width: 2400, height: 1700, channels: 3 } }).jpeg({ quality: 97 }).toBuffer();
     expect(Math.ceil(photo.length / 3) * 4).toBeGreaterThan(5 * 1024 * 1024);
     const names: string[][] = [];
     for (let t = 0; t < TURNS; t++) {
       names.push([]);
       for (let k = 0; k < PER_TURN; k++) {
-        const isPhoto = k === 0 && t % 3 === 0;
-        const name = isPhoto ? `photo${t}.jpg` : `screen${t}-${k}.png`;
+        const isPhoto = k === 0 && t % 3 === 0; // the same photo sent again in the fourth turn
+        const name = isPhoto ? "photo.jpg" : `screen${t}-${k}.png`;
         const bytes = isPhoto ? photo : await sharp({ create: { width: 2100, height: 300, channels: 3, background: { r: 40 * t, g: 50 * k, b: 90 } } }).png().toBuffer();
         writeFileSync(join(env.dir, name), bytes);
         names[t]!.push(name);
