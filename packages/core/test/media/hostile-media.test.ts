@@ -126,13 +126,14 @@ describe("sound images larger than a provider accepts", () => {
 describe("hostile PDFs (a model without pdf_in gets their text)", () => {
   it("a PDF of thousands of pages is read only until the text limit, not page by page to the end", async () => {
     await writeFile(join(dir, "long.pdf"), manyPagePdf(3000));
-    const started = Date.now();
     const text = noteOf(await normalizeOne(model({}), file("long.pdf", "application/pdf")));
     expect(text.startsWith(PDF_TEXT_HEADER)).toBe(true);
-    expect(text).toMatch(/^pages: 3000 \(text of the first \d+ read\)$/m);
+    // The pages read are counted by the reader itself, not timed: a loaded CI machine made a 5 s bound flaky.
+    const read = Number(/^pages: 3000 \(text of the first (\d+) read\)$/m.exec(text)?.[1]);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(3000);
     expect(text).toContain("Page 1 of the long document");
     expect(text).toContain("[... text cut;");
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("a PDF whose stream inflates to 256 MB is refused as a decompression bomb before pdf.js inflates it", async () => {
