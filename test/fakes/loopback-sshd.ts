@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,8 @@ export interface LoopbackSshd {
    * a dropped network would; SIGSTOP makes them stop answering, as a silent partition would (SIGCONT resumes).
    */
   signalConnections(signal: NodeJS.Signals): void;
+  /** Adds a Host alias for this server reached through another loopback `port` (a proxy in front of it). */
+  addAlias(alias: string, port: number): void;
   stop(): Promise<void>;
 }
 
@@ -114,6 +116,9 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd | { skip: string
     configFile,
     dir,
     port,
+    addAlias(alias, p) {
+      appendFileSync(configFile, hostBlock(alias, p));
+    },
     signalConnections(signal) {
       const listed = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout;
       for (const pid of listed.split("\n").filter(Boolean).map(Number)) {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
 import type { RemoteLaunch } from "./remote/remote-workspace.js";
-import { withoutEndMark } from "./remote/shell-wrapper.js";
+import { HEARTBEAT_FRAME, heartbeatMs, inputFrame, withoutEndMark } from "./remote/shell-wrapper.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import { signalGroup } from "./process-group.js";
@@ -135,8 +135,14 @@ export class ShellSessions {
       onData(rest ?? chunk);
     });
     child.stdin?.on("error", () => undefined); // EPIPE after the process ended: reported by write()
+    // The remote wrapper stops a command that hears nothing from us (a silent partition): tell it we are here.
+    const heartbeat = remote ? setInterval(() => sendFrame(child, HEARTBEAT_FRAME), heartbeatMs()) : undefined;
+    heartbeat?.unref();
     state.exited = new Promise((resolveExit) => {
-      child.once("exit", (code, signal) => resolveExit((state.exit = { code, signal })));
+      child.once("exit", (code, signal) => {
+        clearInterval(heartbeat);
+        resolveExit((state.exit = { code, signal }));
+      });
       child.once("error", () => resolveExit((state.exit ??= { code: null, signal: null })));
     });
     state.closed = new Promise((resolveClose) => {
@@ -190,14 +196,15 @@ export class ShellSessions {
     return preview;
   }
 
-  /** Writes `input` verbatim to the command's stdin. */
+  /** Writes `input` verbatim to the command's stdin (framed for a remote command's wrapper). */
   async write(session: ShellSession, input: string): Promise<void> {
     const stdin = this.state(session).child.stdin;
+    const bytes = session.remote ? inputFrame(Buffer.from(input, "utf8")) : input;
     if (!stdin || stdin.destroyed || !stdin.writable) {
       throw new ToolError("failed", `Shell session ${session.id} no longer accepts input (its stdin is closed).`);
     }
     await new Promise<void>((resolveWrite, rejectWrite) => {
-      stdin.write(input, (error) => (error ? rejectWrite(new ToolError("failed", `Could not write to session ${session.id}: ${error.message}`)) : resolveWrite()));
+      stdin.write(bytes, (error) => (error ? rejectWrite(new ToolError("failed", `Could not write to session ${session.id}: ${error.message}`)) : resolveWrite()));
     });
   }
 
@@ -263,6 +270,12 @@ async function stopRemote(state: SessionState): Promise<void> {
   if (!state.remote || state.exit !== null) return;
   state.child.stdin?.end();
   await Promise.race([state.exited, sleep(REMOTE_STOP_MS)]);
+}
+
+/** Writes a frame to a remote command's wrapper unless its stdin is closed or closing. */
+function sendFrame(child: ChildProcess, frame: Buffer): void {
+  const stdin = child.stdin;
+  if (stdin && stdin.writable && !stdin.writableEnded) stdin.write(frame);
 }
 
 async function killGroup(pgid: number, exited: Promise<ShellExit>): Promise<void> {

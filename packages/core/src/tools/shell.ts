@@ -2,6 +2,7 @@ import { lazyArguments } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type ToolContext, type ToolOutput } from "./define-tool.js";
 import { ToolError, WorkerStopping } from "./errors.js";
+import { silentLimitS } from "./remote/ssh.js";
 import { connectionLost, type ShellSession, type WaitOutcome } from "./shell-sessions.js";
 
 export const DEFAULT_WAIT_MS = 30_000;
@@ -124,7 +125,7 @@ function report(session: ShellSession, outcome: WaitOutcome, maxChars: number, n
       return {
         content:
           `${body}${sepAfter(body)}[connection to SSH host ${host} lost after ${elapsed} (ssh exit 255, no end reported by the command) · full output: ${session.outDisplay}]\n` +
-          `The command's outcome is unknown: ${host} stops it once it sees the connection closed, so it may have done only part of its work. ` +
+          `The command's outcome is unknown: its wrapper on ${host} stops it once the connection closes there, or after ${silentLimitS()} s without a word from here if the network went silent, so it may have done only part of its work. ` +
           `Check its effects on ${host} before running it again; if ${host} cannot be reached, the next remote call says why.`,
         isError: true,
         details: { ...facts(session, preview.truncated), exitCode: 255, connectionLost: true },

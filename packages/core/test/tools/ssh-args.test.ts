@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { sshArgs } from "../../src/tools/remote/ssh.js";
+import { silentLimitS, sshArgs } from "../../src/tools/remote/ssh.js";
 
 // Scope: the options Starling puts on ssh's command line win over the alias's ssh_config, as ssh itself
 // resolves them (`ssh -G` prints the effective settings without connecting).
@@ -26,5 +26,21 @@ describe.skipIf(!hasSsh)("ssh arguments (skipped: no ssh client installed)", () 
     // Without Starling's options the same alias would forward (the check above is not vacuous).
     const plain = spawnSync("ssh", ["-F", config, "-G", "box"], { encoding: "utf8" }).stdout.split("\n");
     expect(plain).toContain("forwardagent yes");
+  });
+
+  it("give a silent connection up after 45 s whatever the alias says; the test-only keepalive override is checked", () => {
+    const config = join(dir, "ssh_config_alive");
+    writeFileSync(config, "Host box\n  HostName 192.0.2.1\n  ServerAliveInterval 300\n  ServerAliveCountMax 10\n");
+    const effective = (env: NodeJS.ProcessEnv): string[] => {
+      const args = sshArgs("box", "true", { STARLING_SSH_CONFIG: config, ...env });
+      return spawnSync("ssh", [...args.slice(0, args.indexOf("--")), "-G", "box"], { encoding: "utf8" }).stdout.split("\n");
+    };
+    expect(effective({})).toEqual(expect.arrayContaining(["serveraliveinterval 15", "serveralivecountmax 2"]));
+    expect(silentLimitS({})).toBe(45);
+    expect(effective({ STARLING_TEST_SSH_ALIVE_SECONDS: "1" })).toContain("serveraliveinterval 1");
+    expect(silentLimitS({ STARLING_TEST_SSH_ALIVE_SECONDS: "1" })).toBe(3);
+    expect(() => sshArgs("box", "true", { STARLING_TEST_SSH_ALIVE_SECONDS: "0.5" })).toThrow(
+      'STARLING_TEST_SSH_ALIVE_SECONDS must be a whole number of seconds ≥ 1 (it is "0.5"); unset it for the default 15.',
+    );
   });
 });

@@ -5,7 +5,7 @@ import type { ToolErrorKind } from "../types.js";
 import { tooLargeToEdit, WHOLE_FILE_BYTES } from "../whole-file.js";
 import { remoteAnswers } from "./answers.js";
 import { HELPER_SCRIPT } from "./helper-script.js";
-import { checkReachable, runSsh, shQuote, sshArgs, sshEnv, unreachable } from "./ssh.js";
+import { checkReachable, runSsh, shQuote, silentLimitS, sshArgs, sshEnv, unreachable } from "./ssh.js";
 import { SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
 
 /** Built on the first remote call, like the answers' shapes. */
@@ -77,11 +77,12 @@ export class RemoteWorkspace {
    * The local ssh command for a shell command: the wrapper (Python) on the remote side changes into
    * the root, runs `bash -c <command>` in its own process group with stderr merged into stdout, and
    * kills that group as soon as its stdin closes, which happens when the local ssh is killed
-   * (cancel, shell_close, shutdown) or the connection drops. So no remote command outlives us.
+   * (cancel, shell_close, shutdown) or the connection drops, or once it has heard no heartbeat for
+   * silentLimitS() (a silent partition). So no remote command outlives us for long.
    */
   async shellLaunch(command: string, signal: AbortSignal): Promise<RemoteLaunch> {
     await checkReachable(this.alias, signal);
-    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)}`;
+    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)} ${silentLimitS()}`;
     return { host: this.alias, program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
   }
 }

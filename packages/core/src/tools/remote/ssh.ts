@@ -18,6 +18,30 @@ export const REMOTE_OP_TIMEOUT_MS = 120_000;
  */
 export const MAX_SSH_OUTPUT_BYTES = 64 * 1024 * 1024;
 
+/** Seconds between ssh's keepalive probes on a connection that went quiet (`-o ServerAliveInterval`). */
+export const SERVER_ALIVE_INTERVAL_S = 15;
+/** Unanswered probes ssh allows: it gives up at the next one (`-o ServerAliveCountMax`). */
+export const SERVER_ALIVE_COUNT_MAX = 2;
+/** Test-only: another ServerAliveInterval in seconds (a whole number ≥ 1), so a silent connection is given up in seconds. */
+export const SSH_ALIVE_ENV = "STARLING_TEST_SSH_ALIVE_SECONDS";
+
+/** The keepalive interval in seconds: SERVER_ALIVE_INTERVAL_S, or the test override. */
+export function aliveIntervalS(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[SSH_ALIVE_ENV];
+  if (raw === undefined || raw === "") return SERVER_ALIVE_INTERVAL_S;
+  if (!/^[1-9]\d{0,4}$/.test(raw)) throw new ToolError("failed", `${SSH_ALIVE_ENV} must be a whole number of seconds ≥ 1 (it is ${JSON.stringify(raw)}); unset it for the default ${SERVER_ALIVE_INTERVAL_S}.`);
+  return Number(raw);
+}
+
+/**
+ * Seconds of silence after which each side gives a connection up (45 by default): ssh probes after
+ * an interval without a byte from the server and quits at the probe after SERVER_ALIVE_COUNT_MAX
+ * unanswered ones; the remote shell wrapper stops a command that heard nothing from us for as long.
+ */
+export function silentLimitS(env: NodeJS.ProcessEnv = process.env): number {
+  return aliveIntervalS(env) * (SERVER_ALIVE_COUNT_MAX + 1);
+}
+
 /**
  * Where the ControlMaster sockets live: a private (0700, our uid, not a symlink) folder under the
  * system temp dir. Short on purpose: a Unix socket path must fit in ~100 bytes. Tools in the
@@ -52,7 +76,8 @@ export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.Proces
     "-o", "ControlMaster=auto",
     "-o", `ControlPath=${join(controlDir(), "%C")}`,
     "-o", `ControlPersist=${CONTROL_PERSIST_S}`,
-    "-o", "ServerAliveInterval=15",
+    "-o", `ServerAliveInterval=${aliveIntervalS(env)}`,
+    "-o", `ServerAliveCountMax=${SERVER_ALIVE_COUNT_MAX}`,
     // The agent runs commands on the remote side: a forwarded ssh agent, X11 display or port would hand it the
     // operator's keys or local services there. Command-line options win over any ssh_config.
     "-o", "ForwardAgent=no",
