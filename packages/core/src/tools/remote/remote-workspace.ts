@@ -52,7 +52,7 @@ export class RemoteWorkspace {
     try {
       parsed = JSON.parse(result.stdout.toString("utf8"));
     } catch {
-      const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
+      const detail = result.stderr.trim().split(/\r?\n/).slice(-3).join(" / ");
       throw new ToolError("failed", `The remote file helper on ${this.alias} failed (exit ${result.code}): ${detail || "its output was not JSON"}.`);
     }
     const checked = HelperAnswer().parse(parsed);

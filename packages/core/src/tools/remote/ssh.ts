@@ -166,7 +166,7 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
 
 /** The message for ssh's own failure (exit 255): connection refused, timeout, auth, unknown alias. */
 export function unreachable(alias: string, stderr: string): ToolError {
-  const detail = stderr.trim().split("\n").filter(Boolean).slice(-3).join(" / ") || "no details";
+  const detail = stderr.trim().split(/\r?\n/).filter(Boolean).slice(-3).join(" / ") || "no details";
   return new ToolError(
     "failed",
     `Cannot reach SSH host ${alias}: ${detail}. Check that "${alias}" is a Host in ~/.ssh/config, the machine is up, and key login works without a password (ssh -o BatchMode=yes ${alias} true).`,
