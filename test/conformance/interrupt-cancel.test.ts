@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { hostPid } from "../fixtures/host-pid.js";
 import { delay, liveState, newEnv, pairingProblems, processGone, toolItems, transcript, until, userMessage } from "./harness.js";
 import { lastMessage, textOf, userTexts, wireMessages } from "./model-script.js";
 
@@ -162,7 +163,7 @@ describe.concurrent("cancel", () => {
     let pids: number[] = [];
     await until("the command wrote its pids", () => {
       try {
-        pids = ["child.pid", "shell.pid"].map((f) => Number.parseInt(readFileSync(join(dir, f), "utf8"), 10));
+        pids = ["child.pid", "shell.pid"].map((f) => hostPid(Number.parseInt(readFileSync(join(dir, f), "utf8"), 10), dir));
         return pids.every((p) => p > 0);
       } catch {
         return false;
@@ -192,7 +193,7 @@ describe.concurrent("cancel", () => {
     await w.client.enqueue(userMessage("m1", "start the watcher, then think"));
     let pid = 0;
     await until("the background command runs and the model is asked again", () => {
-      pid = Number.parseInt(existsSync(join(dir, "bg.pid")) ? readFileSync(join(dir, "bg.pid"), "utf8") : "0", 10);
+      pid = hostPid(Number.parseInt(existsSync(join(dir, "bg.pid")) ? readFileSync(join(dir, "bg.pid"), "utf8") : "0", 10), dir);
       return pid > 0 && requests >= 2;
     });
     expect(await w.client.cancel()).toEqual({ accepted: true });
@@ -330,7 +331,7 @@ describe.concurrent("cancel", () => {
     await w.waitForEvent("turn_completed");
     // wait_ms 0: the turn may end before the command has written its pid.
     await until("the watcher wrote its pid", () => /^\d+\n/.test(existsSync(join(dir, "bg.pid")) ? readFileSync(join(dir, "bg.pid"), "utf8") : ""));
-    const pid = Number.parseInt(readFileSync(join(dir, "bg.pid"), "utf8"), 10);
+    const pid = hostPid(Number.parseInt(readFileSync(join(dir, "bg.pid"), "utf8"), 10), dir);
     expect(processGone(pid)).toBe(false);
     const answer = await w.client.cancel();
     expect(answer).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running (stopped 1 background command or download)" });

@@ -1,12 +1,13 @@
 // What an agent starts outside its shell's process group (`setsid -f`, a daemon) does not outlive the
 // session: /new and a host shutdown (SIGTERM) stop it, and it is still gone 2 s later (checked in /proc).
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, lastUserText, sleep, startE2E, type E2E } from "./fixture.js";
 import { processesMatching } from "./host-harness.js";
 import { processGone } from "../conformance/harness.js";
+import { hostPid } from "../fixtures/host-pid.js";
 
 const DAEMON = "sleep 319"; // an unusual number, to find it in `ps`
 
@@ -39,7 +40,8 @@ afterAll(async () => {
 function daemonPid(file: string): number {
   const found = processesMatching(DAEMON).find((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cwd/${file}`, "utf8").trim() === String(pid);
+      // The file holds the pid the daemon has in the PID namespace of the shell commands.
+      return hostPid(Number(readFileSync(`/proc/${pid}/cwd/${file}`, "utf8")), readlinkSync(`/proc/${pid}/cwd`)) === pid;
     } catch {
       return false;
     }

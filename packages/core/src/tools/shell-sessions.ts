@@ -7,9 +7,10 @@ import type { OutputStore } from "./output-store.js";
 import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { HEARTBEAT_FRAME, heartbeatMs, inputFrame, withoutEndMark } from "./remote/shell-wrapper.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
-import { ToolProcessLauncher } from "./tool-process.js";
+import { type ToolCommand, ToolProcessLauncher } from "./tool-process.js";
 import { signalGroup } from "./process-group.js";
 import { newTagScope, PROCESS_TAG_VAR, stopTagged } from "./process-tag.js";
+import { PidNamespace } from "./pid-namespace.js";
 
 /** SIGTERM → SIGKILL grace when a process group is stopped. */
 export const KILL_GRACE_MS = 200;
@@ -76,6 +77,8 @@ export class ShellSessions {
   private launched = 0;
   private readonly scope = newTagScope();
   private readonly shell: readonly string[];
+  /** Subprocess mode: the PID namespace the commands run in, killed whole by killAll (pid-namespace.ts). */
+  private readonly namespace = new PidNamespace();
 
   constructor(
     private readonly cwd: string,
@@ -110,13 +113,13 @@ export class ShellSessions {
       throw new ToolError("failed", `Too many running shell sessions (${running}); stop some with shell_close first (${this.ids().join(", ")}).`);
     }
     if (!remote) await this.launcher.ready();
-    const file = this.outputs.newFile("shell", id, "log");
-    mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
-    let fd: number | null = openSync(file.abs, "a");
     const [program = "/bin/sh", ...flags] = this.shell;
     // In bubblewrap mode the group leader is bwrap: killing its group ends the whole sandbox.
     const tag = `${this.scope}.${++this.launched}`;
-    const launch = remote ? { ...remote, cwd: this.cwd } : this.launcher.command([program, ...flags, command], this.cwd, { [PROCESS_TAG_VAR]: tag });
+    const launch = remote ? { ...remote, cwd: this.cwd } : await this.local([program, ...flags, command], { [PROCESS_TAG_VAR]: tag });
+    const file = this.outputs.newFile("shell", id, "log");
+    mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
+    let fd: number | null = openSync(file.abs, "a");
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
@@ -235,8 +238,19 @@ export class ShellSessions {
       // The /proc scan only when a command was ever started here: a worker that ran none skips it at every shutdown.
       this.launched > 0 ? stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS) : undefined,
     ]);
+    // What left both its group and its tag (`env -i setsid …`, a double fork) is still in the namespace.
+    await this.namespace.stop();
     for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
     return running;
+  }
+
+  /** A local command as spawned: in subprocess mode entered into the namespace when there is one. */
+  private async local(argv: [string, ...string[]], env: Record<string, string>): Promise<ToolCommand> {
+    const launch = this.launcher.command(argv, this.cwd, env);
+    const enter = this.launcher.mode === "subprocess" ? await this.namespace.prefix(launch.cwd) : null;
+    if (!enter) return launch;
+    const [nsenter = "nsenter", ...options] = enter;
+    return { ...launch, program: nsenter, args: [...options, launch.program, ...launch.args] };
   }
 
   private dropGroup(pgid: number): void {

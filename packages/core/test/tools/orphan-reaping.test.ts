@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { hostPid } from "../../../../test/fixtures/host-pid.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 import { makeHarness, processAlive, type Harness } from "./helpers.js";
 
@@ -19,7 +20,7 @@ describe("shell commands left behind by a killed worker", () => {
   ])("are stopped when the next worker of the same session starts: a grandchild %s", async (_what, command) => {
     h = await makeHarness();
     await h.call("shell", { command, wait_ms: 200 });
-    const child = Number(readFileSync(join(h.workspace, "child.pid"), "utf8"));
+    const child = hostPid(Number(readFileSync(join(h.workspace, "child.pid"), "utf8")), h.workspace);
     expect(processAlive(child)).toBe(true);
     // The old runtime is abandoned without killAll, as after kill -9 of its worker.
     const next = new ToolRuntime({ workspace: h.workspace, sessionId: "test.foreground", coordinate: async () => null });
@@ -31,7 +32,7 @@ describe("shell commands left behind by a killed worker", () => {
   it("of another session are left alone", async () => {
     h = await makeHarness();
     await h.call("shell", { command: "sleep 60 & echo $! > child.pid; sleep 60", wait_ms: 200 });
-    const child = Number(readFileSync(join(h.workspace, "child.pid"), "utf8"));
+    const child = hostPid(Number(readFileSync(join(h.workspace, "child.pid"), "utf8")), h.workspace);
     const other = new ToolRuntime({ workspace: h.workspace, sessionId: "other.foreground", coordinate: async () => null });
     await new Promise((r) => setTimeout(r, 100));
     expect(processAlive(child)).toBe(true);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hostPid } from "../../../../test/fixtures/host-pid.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
 
 async function waitForFile(path: string, ms = 5_000): Promise<string> {
@@ -95,8 +96,8 @@ describe("shell", () => {
     const controller = new AbortController();
     const command = "echo $$ > shell.pid; (sleep 30; echo never) & echo $! > child.pid; sleep 30";
     const running = h.call("shell", { command }, controller.signal);
-    const shellPid = Number(await waitForFile(join(h.workspace, "shell.pid")));
-    const childPid = Number(await waitForFile(join(h.workspace, "child.pid")));
+    const shellPid = hostPid(Number(await waitForFile(join(h.workspace, "shell.pid"))), h.workspace);
+    const childPid = hostPid(Number(await waitForFile(join(h.workspace, "child.pid"))), h.workspace);
     expect(processAlive(shellPid)).toBe(true);
     expect(processAlive(childPid)).toBe(true);
     controller.abort();
@@ -124,7 +125,7 @@ describe("shell", () => {
     const bgPid = Number(bg.details?.pid);
     const leftover = await h.call("shell", { command: "sleep 30 >/dev/null 2>&1 & echo $!" });
     expect(leftover.details).toMatchObject({ running: false, exitCode: 0 });
-    const orphanPid = Number(/^(\d+)/.exec(leftover.content)?.[1]);
+    const orphanPid = hostPid(Number(/^(\d+)/.exec(leftover.content)?.[1]), h.workspace);
     expect(processAlive(bgPid)).toBe(true);
     expect(processAlive(orphanPid)).toBe(true);
     await h.runtime.killAll();
@@ -138,7 +139,7 @@ describe("shell", () => {
     const command =
       "setsid sh -c 'echo $$ > setsid.pid; exec sleep 30' & perl -e 'setpgrp(0,0); open(F, \">setpgid.pid\"); print F $$; close F; exec qw(sleep 30)' & sleep 30";
     const running = h.call("shell", { command }, controller.signal);
-    const pids = [Number(await waitForFile(join(h.workspace, "setsid.pid"))), Number(await waitForFile(join(h.workspace, "setpgid.pid")))];
+    const pids = [hostPid(Number(await waitForFile(join(h.workspace, "setsid.pid"))), h.workspace), hostPid(Number(await waitForFile(join(h.workspace, "setpgid.pid"))), h.workspace)];
     expect(pids.map(processAlive)).toEqual([true, true]);
     controller.abort();
     expect((await running).details?.kind).toBe("aborted");
@@ -148,9 +149,9 @@ describe("shell", () => {
   it("killAll stops a daemon a finished command left behind in its own session, and shell_close one of a running command", async () => {
     const done = await h.call("shell", { command: "setsid sh -c 'while :; do date >> daemon.log; sleep 0.05; done' >/dev/null 2>&1 & echo $!" });
     expect(done.details).toMatchObject({ running: false, exitCode: 0 });
-    const daemon = Number(/^(\d+)/.exec(done.content)?.[1]);
+    const daemon = hostPid(Number(/^(\d+)/.exec(done.content)?.[1]), h.workspace);
     const bg = await h.call("shell", { command: "setsid sleep 30 & echo $! > bg.pid; sleep 30", wait_ms: 0 });
-    const bgChild = Number(await waitForFile(join(h.workspace, "bg.pid")));
+    const bgChild = hostPid(Number(await waitForFile(join(h.workspace, "bg.pid"))), h.workspace);
     expect([processAlive(daemon), processAlive(bgChild)]).toEqual([true, true]);
     await h.call("shell_close", { session_id: String(bg.details?.sessionId) });
     expect([processAlive(daemon), processAlive(bgChild)]).toEqual([true, false]);

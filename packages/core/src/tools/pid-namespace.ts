@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Socket } from "node:net";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * The PID namespace the subprocess-mode shell commands of one ShellSessions run in, so that `/cancel`
+ * and the worker's death stop everything they started, however it left its process group (`env -i
+ * setsid`, a double fork). Its init (pid 1 inside) is a shell that only waits on its stdin, a pipe from
+ * the worker, and reaps orphans meanwhile; commands are entered into the namespace with `nsenter`. When
+ * the init dies the kernel kills every process of the namespace: on `stop()` (SIGKILL to the init), and
+ * when the worker dies (its end of the pipe closes, the init's `read` returns and it exits). A mount
+ * namespace (mounts of the host still appear inside, `slave` propagation) carries the namespace's own
+ * /proc, so `ps`, `pgrep` and `kill` agree on pids. Not a sandbox: a command still reaches everything
+ * its user can, except processes outside the namespace.
+ *
+ * Made lazily at the first command, and again after a `stop()`; shared by the commands of one
+ * ShellSessions so a `server &` left by one command is still there (and visible) for the next, as
+ * without the namespace. One namespace costs one `unshare` (~15 ms, once); a command one `nsenter` (~1.5 ms).
+ */
+export class PidNamespace {
+  private keeper: Promise<Keeper | null> | null = null;
+
+  /** `nsenter …` to put before a command's argv, or null when namespaces cannot be made (then commands run as before). */
+  async prefix(cwd: string): Promise<string[] | null> {
+    let keeper = await (this.keeper ??= startKeeper());
+    if (keeper && !keeper.alive()) {
+      this.keeper = startKeeper();
+      keeper = await this.keeper;
+    }
+    if (!keeper) {
+      this.keeper = null; // nothing to keep: the next command asks again (the reason is logged once)
+      return null;
+    }
+    return keeper.enter(cwd);
+  }
+
+  /** Kills every process in the namespace (SIGKILL to its init) and waits until the kernel has; the next command makes a new one. */
+  async stop(): Promise<void> {
+    const pending = this.keeper;
+    this.keeper = null;
+    const keeper = await pending;
+    if (keeper) await keeper.kill();
+  }
+}
+
+interface Tools {
+  unshare: string;
+  nsenter: string;
+  /** Not root: a user namespace that maps the user to itself comes first (util-linux ≥ 2.38). */
+  userNs: boolean;
+}
+
+/** Set by the first attempt in this process: what works, or why namespaces are not used (logged once, never tried again). */
+let support: Tools | { problem: string } | null = null;
+
+async function startKeeper(): Promise<Keeper | null> {
+  const tools = support ?? locate();
+  if ("problem" in tools) return unsupported(tools.problem);
+  try {
+    const keeper = await Keeper.start(tools);
+    support = tools;
+    return keeper;
+  } catch (error) {
+    return support ? null : unsupported((error as Error).message);
+  }
+}
+
+function unsupported(problem: string): null {
+  if (!support) {
+    support = { problem };
+    console.warn(
+      `starling: shell commands run without a PID namespace (${problem}); /cancel and a worker's death stop only ` +
+        "what stays in a command's process group or keeps its STARLING_PROCESS_TAG (docs/SECURITY.md \"What leaves the process group\").",
+    );
+  }
+  return null;
+}
+
+function locate(): Tools | { problem: string } {
+  const unshare = onPath("unshare");
+  const nsenter = onPath("nsenter");
+  if (!unshare || !nsenter) return { problem: "unshare or nsenter (util-linux) not found on PATH" };
+  return { unshare, nsenter, userNs: process.geteuid?.() !== 0 };
+}
+
+const INIT_SHELL = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
+/** The init: says it is ready (the namespace's /proc is mounted by then), then waits for the worker's pipe to close. bash reaps orphans meanwhile. */
+const INIT_SCRIPT = "echo ready; read -r _; exit 0";
+const READY_TIMEOUT_MS = 5_000;
+/** SHLVL: bash reads ~/.bashrc when its stdin is a socket (node's pipes are) and SHLVL is unset (tool-process.ts). */
+const INIT_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", SHLVL: "1" };
+
+class Keeper {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly init: number,
+    private readonly nsenter: string,
+    private readonly userNs: boolean,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  static async start({ unshare, nsenter, userNs }: Tools): Promise<Keeper> {
+    const args = [
+      ...(userNs ? ["--user", "--map-current-user"] : []),
+      "--pid", "--fork", "--kill-child", "--mount", "--propagation", "slave", "--mount-proc",
+      "--", INIT_SHELL, "-c", INIT_SCRIPT,
+    ];
+    // Detached: a signal to the worker's own group (a Ctrl-C in a terminal) must not end the namespace behind the worker's back.
+    const child = spawn(unshare, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, env: INIT_ENV });
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.once("error", () => resolve());
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-500)));
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+      child.stdout?.once("data", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      void exited.then(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    const init = ready && child.pid !== undefined ? initPid(child.pid) : null;
+    if (init === null) {
+      child.kill("SIGKILL");
+      await exited;
+      throw new Error(`unshare failed: ${stderr.trim().split("\n").pop() || "no namespace came up"}`);
+    }
+    // Kept open (a write to a closed pipe would kill unshare, and with it the namespace), but not keeping the worker alive.
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as Socket | null)?.unref();
+    child.unref();
+    return new Keeper(child, init, nsenter, userNs, exited);
+  }
+
+  alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  enter(cwd: string): string[] {
+    const ns = `/proc/${this.init}/ns`;
+    return [
+      this.nsenter,
+      ...(this.userNs ? [`--user=${ns}/user`, "--preserve-credentials"] : []),
+      `--pid=${ns}/pid`, `--mount=${ns}/mnt`, `--wd=${cwd}`, "--",
+    ];
+  }
+
+  async kill(): Promise<void> {
+    try {
+      process.kill(this.init, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    this.child.stdin?.destroy();
+    await Promise.race([this.exited, sleep(2_000)]);
+  }
+}
+
+/** The pid (in the worker's namespace) of unshare's one child, the namespace's init. */
+function initPid(unsharePid: number): number | null {
+  try {
+    const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, "utf8").trim().split(" ").map(Number);
+    return children.length === 1 && Number.isInteger(children[0]) && children[0]! > 0 ? children[0]! : null;
+  } catch {
+    return null;
+  }
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
+}
