@@ -6,8 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
  * The variable every shell command starts with: `<scope>.<n>`, scope one per ShellSessions (random).
  * A process that leaves its process group (`setsid`, a daemon, `setpgid`) keeps what it inherited, so
  * the tag still finds it after a group kill would miss it; only a command that clears its own
- * environment on purpose (`env -i setsid …`) escapes (subprocess mode is for trusted use; in
- * bubblewrap mode the PID namespace ends everything anyway).
+ * environment on purpose (`env -i setsid …`) escapes the tag; the PID namespace of the commands
+ * (pid-namespace.ts; bwrap's in bubblewrap mode) ends it at /cancel and with the worker.
  */
 export const PROCESS_TAG_VAR = "STARLING_PROCESS_TAG";
 
