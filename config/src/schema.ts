@@ -70,6 +70,12 @@ export const SandboxConfig = z
       .default({})
       .describe("Extra environment variables for tool processes (never secrets: the agent can read them)"),
     network: z.boolean().default(true).describe("false: tool processes get no network in bubblewrap mode"),
+    pid_namespace: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Subprocess mode: shell commands run in a PID namespace, so /cancel stops everything they start; false lets them see and signal the machine's other processes and (not root) use sudo, but a command that leaves its process group escapes /cancel",
+      ),
     memory_limit_mb: z
       .number()
       .int({ error: "must be a whole number of MB" })

@@ -35,6 +35,7 @@ describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
       mode: "subprocess",
       env: {},
       network: true,
+      pid_namespace: true,
       bubblewrap_binary: "bwrap",
       software_dir: undefined,
       software_mount_path: "/opt",

@@ -105,7 +105,7 @@ function hostLikeInit(workspace: string, fake: FakeOpenAI): InitializeParams {
     workspace,
     model: modelConfig(fake.url),
     hostActions: Object.keys(COORDINATE_ACTIONS),
-    sandbox: { mode: "subprocess", bubblewrapBinary: "bwrap", sharedDir: join(workspace, "..", "rundir-shared"), softwareMountPath: "/opt", network: true, env: {}, limits: {}, hiddenPaths: [] },
+    sandbox: { mode: "subprocess", bubblewrapBinary: "bwrap", sharedDir: join(workspace, "..", "rundir-shared"), softwareMountPath: "/opt", network: true, pidNamespace: true, env: {}, limits: {}, hiddenPaths: [] },
     ...(digest ? { secretDigests: [digest] } : {}),
   };
 }

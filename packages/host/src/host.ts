@@ -81,6 +81,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
       softwareDir: config.sandbox.software_dir,
       softwareMountPath: config.sandbox.software_mount_path,
       network: config.sandbox.network,
+      pidNamespace: config.sandbox.pid_namespace,
       env: config.sandbox.env,
       limits: {
         ...(config.sandbox.memory_limit_mb === null ? {} : { memoryMb: config.sandbox.memory_limit_mb }),

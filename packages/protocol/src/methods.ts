@@ -67,6 +67,11 @@ export const ToolSandbox = z.object({
   softwareMountPath: z.string().refine((p) => p.startsWith("/"), "must be an absolute path").default("/opt"),
   /** false: tool processes get no network (bubblewrap mode). */
   network: z.boolean().default(true),
+  /**
+   * Subprocess mode: shell commands run in a PID namespace of the worker's, so /cancel and the worker's
+   * death stop what left its process group (config `sandbox.pid_namespace`). Bubblewrap mode always has one.
+   */
+  pidNamespace: z.boolean().default(true),
   /** Extra variables for tool processes (config `sandbox.env`), on top of the allowlisted ones. */
   env: z.record(z.string(), z.string()).default({}),
   /**

@@ -247,7 +247,7 @@ export class ShellSessions {
   /** A local command as spawned: in subprocess mode entered into the namespace when there is one. */
   private async local(argv: [string, ...string[]], env: Record<string, string>): Promise<ToolCommand> {
     const launch = this.launcher.command(argv, this.cwd, env);
-    const enter = this.launcher.mode === "subprocess" ? await this.namespace.prefix(launch.cwd) : null;
+    const enter = this.launcher.mode === "subprocess" && this.launcher.sandbox.pidNamespace ? await this.namespace.prefix(launch.cwd) : null;
     if (!enter) return launch;
     const [nsenter = "nsenter", ...options] = enter;
     return { ...launch, program: nsenter, args: [...options, launch.program, ...launch.args] };

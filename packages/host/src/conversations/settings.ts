@@ -30,6 +30,8 @@ export interface HostSettings {
     softwareDir?: string;
     softwareMountPath?: string;
     network?: boolean;
+    /** Config `sandbox.pid_namespace` (subprocess mode). */
+    pidNamespace?: boolean;
     /** Config `sandbox.env`: extra variables for tool processes. */
     env?: Record<string, string>;
     /** Config `sandbox.memory_limit_mb`, `cpu_limit_seconds`, `file_size_limit_mb` (per tool process). */

@@ -66,6 +66,7 @@ export function toolSandbox(settings: HostSettings, mode: SandboxMode): ToolSand
     softwareDir: s.softwareDir,
     softwareMountPath: s.softwareMountPath,
     network: s.network,
+    pidNamespace: s.pidNamespace,
     env: s.env,
     limits: s.limits,
     hiddenPaths: s.hiddenPaths,
