@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
+import { hostPid } from "../fixtures/host-pid.js";
 import { afterTool, lastToolResult, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 /** Tool calls the model made so far in this turn (by name). */
@@ -81,7 +82,8 @@ function sleeperPid(name: string): number | undefined {
     const file = join(root, conversation, name);
     if (existsSync(file)) {
       const pid = Number(readFileSync(file, "utf8").trim());
-      if (pid > 0) return pid;
+      // The command wrote its pid in its PID namespace (subprocess mode): the same process as this test sees it.
+      if (pid > 0) return hostPid(pid, join(root, conversation));
     }
   }
   return undefined;

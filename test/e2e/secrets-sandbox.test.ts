@@ -102,8 +102,10 @@ beforeAll(async () => {
   mkdirSync(software);
   writeFileSync(join(software, "tool.txt"), "software tool v7\n");
   // The sandbox section: subprocess by default (one chat switches to bubblewrap), software_dir mounted at /opt/sw.
+  // pid_namespace false: the tools see their ancestors (worker, host), the case where their environ must be clean; in the
+  // default PID namespace a tool cannot see them at all (test/conformance/cancel-escapes.test.ts).
   const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
-  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900 };
+  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900, pid_namespace: false };
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
   // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
   // The env file is a link into software_dir, which bubblewrap mounts: the host must mask it there (by its real path).

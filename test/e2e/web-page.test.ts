@@ -10,6 +10,7 @@ import { afterTool, lastUserText } from "./fixture.js";
 import { until } from "./host-harness.js";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { slowReply, startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
+import { hostPid } from "../fixtures/host-pid.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -110,7 +111,9 @@ describe.skipIf(typeof browser === "string")("chat page", () => {
     await page.waitForFunction(() => /running shell/.test(document.getElementById("progress")?.textContent ?? ""), undefined, { timeout: 20_000 });
     expect(await page.locator("#progress").isVisible()).toBe(true);
     const pidFile = join(e2e.workdir, "conversations", conv, "sleeper.pid");
-    const pid = Number(await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim(), 20_000, "the sleep to start"));
+    const written = Number(await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim(), 20_000, "the sleep to start"));
+    // Written in the command's PID namespace (subprocess mode): the same process as this test sees it.
+    const pid = hostPid(written, join(e2e.workdir, "conversations", conv));
     await page.click("#cancel");
     await page.locator(".msg.notice", { hasText: "Cancelled the running turn" }).waitFor({ timeout: 20_000 });
     await page.locator("#progress").waitFor({ state: "hidden", timeout: 20_000 });
