@@ -90,6 +90,12 @@ export interface E2E {
   /** Environment the host needs (tokens). */
   env: Record<string, string>;
   start(extraEnv?: Record<string, string>): RunningCli;
+  /**
+   * The running host if it was started with exactly `extraEnv` (as tests that need no fresh host can share
+   * one: each start costs seconds on a loaded machine); else a running one is killed (SIGKILL) and a new one
+   * started with `extraEnv`.
+   */
+  hostWith(extraEnv?: Record<string, string>): Promise<RunningCli>;
   /** Stops the running host (SIGTERM by default) and waits for its exit. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The bot's messages in a chat, progress panels left out. */
@@ -146,6 +152,9 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     }
   };
 
+  const running = (): boolean => e2e.host !== null && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null;
+  let hostEnv = "";
+
   const e2e: E2E = {
     telegram,
     model,
@@ -155,9 +164,15 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     host: null,
     env,
     start(extraEnv = {}) {
-      if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) throw new Error("host already running");
+      if (running()) throw new Error("host already running");
       e2e.host = startCli(["--config", configPath, "--workdir", workdir], { ...env, ...extraEnv });
+      hostEnv = JSON.stringify(Object.entries(extraEnv).sort());
       return e2e.host;
+    },
+    async hostWith(extraEnv = {}) {
+      if (running() && hostEnv === JSON.stringify(Object.entries(extraEnv).sort())) return e2e.host!;
+      if (running()) await e2e.stop("SIGKILL");
+      return e2e.start(extraEnv);
     },
     async stop(signal = "SIGTERM") {
       const host = e2e.host;
@@ -199,15 +214,18 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
 
 /**
  * One E2E for a test file whose tests start their own hosts: made before the file's tests (not
- * started), a host a failed test left running is killed after it, and all is closed at the end.
+ * started), a host a test left running is killed after it, and all is closed at the end. With
+ * `keepHost`, only a failed test's host is killed: a passed test's host is left for the next test's
+ * `hostWith`.
  */
-export function useE2E(options: Omit<E2EOptions, "start">, set: (e2e: E2E) => void): void {
+export function useE2E(options: Omit<E2EOptions, "start">, set: (e2e: E2E) => void, { keepHost = false }: { keepHost?: boolean } = {}): void {
   let e2e: E2E | undefined;
   beforeAll(async () => {
     e2e = await startE2E({ ...options, start: false });
     set(e2e);
   });
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (keepHost && context.task.result?.state === "pass") return;
     if (e2e?.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
   });
   afterAll(async () => {
