@@ -2,20 +2,34 @@
 // worker cancels the call (/cancel) or exits (kill -9) and gives the lent turn slot back at once, so no
 // turn runs past the cap (before, the wait and its loan went on for up to 45 s); after /cancel and
 // /continue of a joining turn, the join's result says that /cancel stopped the subagent.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
 import { afterTool, lastToolResult, lastUserText, processAlive, sleep, type E2E, useE2E } from "./fixture.js";
 
-/** How long the background agent and the steady subagent work (a shell command: a model call would time out at 10 s). */
-const WORK_SECONDS = 12;
-const work = (req: RecordedRequest, answer: string): ScriptedReply =>
-  afterTool(req) ? { text: answer } : { toolCalls: [{ name: "shell", arguments: { command: `sleep ${WORK_SECONDS}`, wait_ms: 60_000 } }] };
+/** The file whose creation ends the work of the agent doing `what` (the test releases it once it checked the wait). */
+const releaseFile = (what: string) => join(e2e.dir, `release-${what}`);
+/** When the test released each agent's work, by `what`. */
+const releasedAt = new Map<string, number>();
+function release(what: string): void {
+  releasedAt.set(what, Date.now());
+  writeFileSync(releaseFile(what), "");
+}
+/**
+ * The background agent and the steady subagent work until the test releases them (a shell command: a model
+ * call would time out at 10 s); the loop gives up after a minute so a failed test leaves no process behind.
+ */
+const work = (req: RecordedRequest, what: string, answer: string): ScriptedReply =>
+  afterTool(req)
+    ? { text: answer }
+    : { toolCalls: [{ name: "shell", arguments: { command: `i=0; while [ ! -e '${releaseFile(what)}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`, wait_ms: 90_000 } }] };
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
-  if (ask.startsWith("[Background task")) return work(req, "background says: the report is ready");
-  if (ask.startsWith("[Subagent task")) return ask.includes("the steady part") ? work(req, "subagent says: steady") : { delayMs: 8000, text: "subagent says: never heard" };
+  if (ask.startsWith("[Background task")) return work(req, "background", "background says: the report is ready");
+  if (ask.startsWith("[Subagent task")) return ask.includes("the steady part") ? work(req, "steady", "subagent says: steady") : { delayMs: 8000, text: "subagent says: never heard" };
   const start = ask.includes("join the background") ? "start_background_agent" : ask.includes("join a subagent") || ask.includes("join steadily") ? "subagent_start" : null;
   if (!start) return { text: "ok" };
   if (!afterTool(req)) {
@@ -35,7 +49,11 @@ const chats = {
   parentKilled: privateChat(1404, "Parent killed"),
   another: privateChat(1405, "Another"),
 };
-useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { max_concurrent_turns: 1 } } }, (value) => (e2e = value));
+useE2E(
+  { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { max_concurrent_turns: 1 } } },
+  (value) => (e2e = value),
+  { keepHost: true },
+);
 
 const joinCalled = (text: string) => e2e.model.requests.some((r) => lastUserText(r).includes(text) && afterTool(r) && lastToolResult(r).status === "started");
 const requestsOf = (text: string) => e2e.model.requests.filter((r) => lastUserText(r).includes(text));
@@ -48,46 +66,48 @@ function workerPid(sessionId: string): number | undefined {
 }
 
 /**
- * `text` sent in `chat` now waits for the one turn slot the agent holds: no model call for 3 s while the
- * agent still works (`agentDone` false at the check); then it is answered.
+ * `text` sent in `chat` now waits for the one turn slot the agent doing `what` holds: no model call for 3 s
+ * while the agent still works (`agentDone` false at the check); then the agent's work is released, and
+ * `text` is answered, its model call made only after the release.
  */
-async function waitsForTheSlot(chat: FakeChat, text: string, agentDone: () => boolean): Promise<void> {
+async function waitsForTheSlot(chat: FakeChat, text: string, what: string, agentDone: () => boolean): Promise<void> {
   e2e.send(chat, text);
   await sleep(3000);
   expect(agentDone(), "the agent was still working during the check").toBe(false);
   expect(requestsOf(text), "no model call of the other chat while the agent works").toEqual([]);
+  release(what);
   await e2e.waitText(chat.id, /^ok$/, 30_000);
+  expect(requestsOf(text)[0]!.receivedAt, "the other chat's model call came after the agent's work ended").toBeGreaterThanOrEqual(releasedAt.get(what)!);
 }
 
 describe("subagent_join whose caller went away", () => {
   it("/cancel of a turn joining a background agent gives the lent slot back: another chat's turn waits for the agent (max_concurrent_turns: 1)", async () => {
-    e2e.start();
+    await e2e.hostWith();
     e2e.send(chats.joinBackground, "join the background please");
     await e2e.until(() => joinCalled("join the background") && requestsOf("[Background task").length > 0, "the join and the background agent's model call", 30_000);
-    const agentStarted = requestsOf("[Background task")[0]!.receivedAt;
     expect(await e2e.ask(chats.joinBackground, "/cancel")).toMatch(/^Cancelled the running turn\. Background agent background_\d{4} goes on/);
-    await waitsForTheSlot(chats.other, "hello", () => requestsOf("[Background task").some(afterTool));
-    expect(requestsOf("hello")[0]!.receivedAt - agentStarted).toBeGreaterThanOrEqual(WORK_SECONDS * 1000 - 500);
+    await waitsForTheSlot(chats.other, "hello", "background", () => requestsOf("[Background task").some(afterTool));
+    // The agent's work really ended with its release (its shell command waited for it).
+    expect(requestsOf("[Background task").find(afterTool)!.receivedAt).toBeGreaterThanOrEqual(releasedAt.get("background")!);
   }, 60_000);
 
   it("the joining turn's worker is killed: another chat's turn still waits for the subagent, and the recovered turn hears its answer", async () => {
-    e2e.start();
+    await e2e.hostWith();
     e2e.send(chats.parentKilled, "join steadily please");
     await e2e.until(() => joinCalled("join steadily") && requestsOf("the steady part").length > 0, "the join and the subagent's model call", 30_000);
-    const subagentStarted = requestsOf("the steady part")[0]!.receivedAt;
     const started = requestsOf("join steadily").find((r) => afterTool(r) && lastToolResult(r).status === "started")!;
     const parent = String(lastToolResult(started).session_id).replace(/\.subagent\.\d+$/, ".foreground");
     const pid = await e2e.until(() => workerPid(parent), "the joining turn's worker");
     process.kill(pid, "SIGKILL");
     await e2e.until(() => !processAlive(pid), "the worker gone");
     await sleep(1000);
-    await waitsForTheSlot(chats.another, "hello there", () => requestsOf("the steady part").some(afterTool));
+    await waitsForTheSlot(chats.another, "hello there", "steady", () => requestsOf("the steady part").some(afterTool));
     expect((await e2e.waitText(chats.parentKilled.id, /^main heard/, 30_000)).text).toBe("main heard (completed): subagent says: steady");
-    expect(requestsOf("hello there")[0]!.receivedAt - subagentStarted).toBeGreaterThanOrEqual(WORK_SECONDS * 1000 - 500);
+    expect(requestsOf("the steady part").find(afterTool)!.receivedAt).toBeGreaterThanOrEqual(releasedAt.get("steady")!);
   }, 90_000);
 
   it("/cancel and /continue of a turn joining a subagent: the continued turn reads that /cancel stopped it", async () => {
-    e2e.start();
+    await e2e.hostWith();
     e2e.send(chats.joinSubagent, "join a subagent please");
     await e2e.until(() => joinCalled("join a subagent") && requestsOf("the slow part").length > 0, "the join and the subagent's model call", 30_000);
     expect(await e2e.ask(chats.joinSubagent, "/cancel")).toBe("Cancelled the running turn. Stopped its subagent (subagent_0001). Send /continue to resume it.");
