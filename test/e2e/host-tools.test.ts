@@ -93,7 +93,21 @@ const chats = {
   overlapCrash: privateChat(909, "Overlap crash"),
 };
 
-useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
+// Unpaced sends (the fake has no send limits): under Telegram's 3 messages per 3 s per chat, the answers these
+// tests wait for queue behind the panels and replies of the turns and cron runs before them (pacing itself:
+// the telegram/send-budget tests).
+useE2E(
+  { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } },
+  (value) => (e2e = value),
+  { keepHost: true },
+);
+
+/**
+ * The env of every host no crash point or grace is asked of: tests that need no fresh host share one
+ * (`e2e.hostWith(PLAIN)`). Firings every 2 s are below the once-a-minute minimum (CRON_LIMITS), lowered for
+ * the tests of overlapping runs; the other tests' tasks fire once a year.
+ */
+const PLAIN = { STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" };
 
 const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 const cronAnswers = (chatId: number, name: string) => texts(chatId).filter((t) => t.includes(`cron ran ${name}`));
@@ -116,7 +130,7 @@ async function schedule(chat: (typeof chats)[keyof typeof chats], name: string, 
 
 describe("host tools end to end", () => {
   it("user_tell arrives before the final answer; the plan shows in the panel and in /status", async () => {
-    e2e.start();
+    await e2e.hostWith(PLAIN);
     const chat = chats.plan;
     e2e.send(chat, "plan and tell");
     await e2e.waitText(chat.id, /final: summary written/, 30_000);
@@ -132,18 +146,18 @@ describe("host tools end to end", () => {
   }, 60_000);
 
   it("the host is killed right after recording a user_tell (coordinate): the re-asked call is not sent twice", async () => {
-    const host = e2e.start({ STARLING_CRASH_AT: "coordinate" });
+    const host = await e2e.hostWith({ STARLING_CRASH_AT: "coordinate" });
     const chat = chats.tellCrash;
     e2e.send(chat, "tell once");
     expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
-    e2e.start();
+    e2e.start(PLAIN);
     await e2e.waitText(chat.id, /told and done/, 40_000);
     await sleep(1000);
     expect(texts(chat.id).filter((t) => t.includes("told exactly once"))).toHaveLength(1);
   }, 60_000);
 
   it("a cron task fires once at its time; /cron lists it with buttons", async () => {
-    e2e.start(); // afterEach stopped the previous test's host
+    await e2e.hostWith(PLAIN);
     const chat = chats.fire;
     const at = await schedule(chat, "ping", 4000);
     const reply = await e2e.waitText(chat.id, /cron ran ping/, 30_000);
@@ -165,11 +179,11 @@ describe("host tools end to end", () => {
   }, 60_000);
 
   it("the host restarts just before the slot: the task still fires once", async () => {
-    e2e.start(); // afterEach stopped the previous test's host
+    await e2e.hostWith(PLAIN);
     const chat = chats.before;
     const at = await schedule(chat, "before", 6000);
     expect(await e2e.stop("SIGKILL")).toMatchObject({ signal: "SIGKILL" });
-    e2e.start();
+    e2e.start(PLAIN);
     await e2e.waitText(chat.id, /cron ran before/, 30_000);
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
     await sleep(1500);
@@ -178,18 +192,18 @@ describe("host tools end to end", () => {
   }, 60_000);
 
   it("the host is killed just after recording the slot (cron_slot): after the restart it does not fire again", async () => {
-    const host = e2e.start({ STARLING_CRASH_AT: "cron_slot" });
+    const host = await e2e.hostWith({ STARLING_CRASH_AT: "cron_slot" });
     const chat = chats.after;
     await schedule(chat, "after", 4000);
     expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
-    e2e.start();
+    e2e.start(PLAIN);
     await e2e.waitText(chat.id, /cron ran after/, 30_000);
     await sleep(1500);
     expect(cronAnswers(chat.id, "after")).toHaveLength(1);
   }, 60_000);
 
   it("a run whose worker dies on every automatic continue is given up with a labelled notice, not left waiting for a /continue nobody can send", async () => {
-    e2e.start();
+    await e2e.hostWith(PLAIN);
     const chat = chats.fragile;
     await schedule(chat, "fragile", 4000);
     const runRequests = () => e2e.model.requests.filter((r) => lastUserText(r).includes("[Scheduled task 'fragile'")).length;
@@ -211,22 +225,8 @@ describe("host tools end to end", () => {
     expect(runRequests()).toBe(3);
   }, 90_000);
 
-  it("a slot missed while the host was down is skipped, and the chat is told once", async () => {
-    e2e.start({ STARLING_CRON_GRACE_MS: "500" });
-    const chat = chats.skipped;
-    const at = await schedule(chat, "backup", 4000);
-    await e2e.stop("SIGKILL");
-    await sleep(Math.max(0, at.getTime() + 1500 - Date.now()));
-    e2e.start({ STARLING_CRON_GRACE_MS: "500" });
-    await e2e.waitText(chat.id, /Skipped 1 run of 'backup' while Starling was down/, 20_000);
-    await sleep(1000);
-    expect(cronAnswers(chat.id, "backup")).toHaveLength(0);
-    expect(texts(chat.id).filter((t) => t.includes("Skipped"))).toHaveLength(1);
-  }, 60_000);
-
   it("firings that come while the task's run is still going are skipped, logged and shown in /cron; the next one after it runs", async () => {
-    // Every 2 s: below the once-a-minute minimum (CRON_LIMITS), lowered for this test.
-    e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
+    await e2e.hostWith(PLAIN); // its minimum interval lets the task fire every 2 s
     const chat = chats.overlap;
     expect(await e2e.ask(chat, "schedule slowpoke every 2 s", { timeoutMs: 40_000 })).toBe("scheduled slowpoke");
     await e2e.waitText(chat.id, /cron ran slowpoke 1$/, 30_000);
@@ -247,11 +247,24 @@ describe("host tools end to end", () => {
     await e2e.waitText(chat.id, new RegExp(`Removed 'slowpoke' \\(${id}\\)`));
   }, 90_000);
 
+  it("a slot missed while the host was down is skipped, and the chat is told once", async () => {
+    await e2e.hostWith({ STARLING_CRON_GRACE_MS: "500" });
+    const chat = chats.skipped;
+    const at = await schedule(chat, "backup", 4000);
+    await e2e.stop("SIGKILL");
+    await sleep(Math.max(0, at.getTime() + 1500 - Date.now()));
+    e2e.start({ STARLING_CRON_GRACE_MS: "500" });
+    await e2e.waitText(chat.id, /Skipped 1 run of 'backup' while Starling was down/, 20_000);
+    await sleep(1000);
+    expect(cronAnswers(chat.id, "backup")).toHaveLength(0);
+    expect(texts(chat.id).filter((t) => t.includes("Skipped"))).toHaveLength(1);
+  }, 60_000);
+
   it("the host is killed at a cron_slot commit that skips a firing (its run still going): the skip stays counted, the slot never runs, the run answers once", async () => {
-    const env = { STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" };
+    const env = PLAIN;
     // The task's own session: its 1st cron_slot commit admits the first run, the 2nd (2 s later, that run
     // still in its 7 s model call) skips a firing, and the host is killed right after that batch is durable.
-    const host = e2e.start({ ...env, STARLING_CRASH_AT: "cron_slot:2" });
+    const host = await e2e.hostWith({ ...env, STARLING_CRASH_AT: "cron_slot:2" });
     const chat = chats.overlapCrash;
     e2e.send(chat, "schedule crashpoke every 2 s");
     await e2e.killedAt(host, "cron_slot:2");
