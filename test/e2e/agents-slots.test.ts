@@ -34,11 +34,11 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 const chat = privateChat(1201, "One slot");
-useE2E({ responder: respond, config: { adminUserIds: [chat.id, 1202], workers: { max_concurrent_turns: 1 } } }, (value) => (e2e = value));
+useE2E({ responder: respond, config: { adminUserIds: [chat.id, 1202], workers: { max_concurrent_turns: 1 } } }, (value) => (e2e = value), { keepHost: true });
 
 describe("subagent_join under max_concurrent_turns: 1", () => {
   it("the waiting turn lends its slot: the subagent runs and the join returns its answer", async () => {
-    e2e.start();
+    await e2e.hostWith();
     const answer = await e2e.ask(chat, "use a subagent", { timeoutMs: 45_000 });
     expect(answer).toMatch(/^main heard \(completed\) after \d+(\.\d)? s: subagent says: done$/);
     expect(Number(/after ([\d.]+) s/.exec(answer)![1])).toBeLessThan(20);
@@ -46,7 +46,7 @@ describe("subagent_join under max_concurrent_turns: 1", () => {
 
   it("four subagents at once: the fourth is refused naming the three running; the three answer through their joins", async () => {
     const chat4 = privateChat(1202, "Four");
-    e2e.start();
+    await e2e.hostWith();
     const answer = await e2e.ask(chat4, "four at once", { timeoutMs: 45_000 });
     expect(answer).toBe(
       [

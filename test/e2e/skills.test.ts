@@ -54,7 +54,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 let e2e: E2E;
 const chats = { a: privateChat(1001, "Writer"), b: privateChat(1002, "Reader"), c: privateChat(1003, "Late"), crash: privateChat(1004, "Crash") };
 
-useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value));
+useE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } }, (value) => (e2e = value), { keepHost: true });
 
 /** The system prompt of the model request that answered `text`. */
 function systemFor(text: string): string {
@@ -65,7 +65,7 @@ function systemFor(text: string): string {
 
 describe("skills end to end", () => {
   it("skill_create in one conversation: listed in the system prompt of another, running or new", async () => {
-    e2e.start();
+    await e2e.hostWith();
     expect(await e2e.ask(chats.b, "hello")).toBe("ok");
     expect(systemFor("hello")).not.toContain("- greet:");
 
@@ -80,7 +80,7 @@ describe("skills end to end", () => {
   }, 90_000);
 
   it("skill_update after skill_set_upstream commits and pushes to a bare repository", async () => {
-    e2e.start();
+    await e2e.hostWith();
     const bare = join(e2e.dir, "skills.git");
     execFileSync("git", ["init", "--quiet", "--bare", bare]);
     expect(await e2e.ask(chats.a, `upstream greet ${bare}`, { timeoutMs: 40_000 })).toBe(`upstream: Skill greet will be pushed to ${bare} (main) on each skill_update.`);
@@ -94,7 +94,7 @@ describe("skills end to end", () => {
   for (const point of ["skill_store", "skill_sync"]) {
     it(`the host killed at ${point} during skill_create: after the restart the save completes and every workspace has the skill`, async () => {
       const name = `crash_${point}`;
-      const host = e2e.start({ STARLING_CRASH_AT: point });
+      const host = await e2e.hostWith({ STARLING_CRASH_AT: point });
       e2e.send(chats.crash, `create skill ${name} as Survives a crash at ${point}`);
       expect(await Promise.race([host.exited, sleep(40_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
       e2e.start();
@@ -107,7 +107,7 @@ describe("skills end to end", () => {
   }
 
   it("the host killed at skill_sync during skill_delete: the agent's repeated skill_delete removes the skill from every workspace", async () => {
-    const host = e2e.start({ STARLING_CRASH_AT: "skill_sync" });
+    const host = await e2e.hostWith({ STARLING_CRASH_AT: "skill_sync" });
     e2e.send(chats.crash, "delete skill greet");
     expect(await Promise.race([host.exited, sleep(40_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
     e2e.start();
