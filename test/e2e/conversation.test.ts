@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { processesMatching } from "./host-harness.js";
-import { afterTool, isPanel, lastUserText, panels, requestText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, isPanel, lastUserText, panels, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const SLEEP = "sleep 317"; // the long shell command /cancel stops (an unusual number, to find it in `ps`)
 const model = { failing: false };
@@ -197,7 +197,10 @@ describe("conversation", { timeout: 60_000 }, () => {
     e2e.send(chats.interrupt, "second question [quickB]");
     await e2e.waitText(chats.interrupt.id, /^B answered/);
     expect(e2e.replies(chats.interrupt.id).map((m) => m.text)).toEqual(["B answered, A in history."]);
-    await sleep(2700); // the slow call's time is over: its answer must not arrive late
+    // The slow call's answer must not arrive late: wait until no call for A can still answer (each was cut off,
+    // or its 2.5 s are over).
+    const slowCalls = () => e2e.model.requests.filter((r) => lastUserText(r).includes("[slowA]"));
+    await e2e.until(() => slowCalls().every((r) => r.aborted || Date.now() > r.receivedAt + 2700), "every call for A cut off or over");
     expect(e2e.replies(chats.interrupt.id).map((m) => m.text)).toEqual(["B answered, A in history."]);
     // No panel is left showing a running turn.
     await e2e.until(() => panels(e2e.telegram, chats.interrupt.id).every((m) => m.text!.includes("Took")), "every panel to be final", 5_000);
