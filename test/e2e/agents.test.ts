@@ -9,25 +9,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { hostPid } from "../fixtures/host-pid.js";
-import { afterTool, lastToolResult, lastUserText, processAlive, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, lastToolResult, lastUserText, processAlive, requestText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 /** Tool calls the model made so far in this turn (by name). */
 const calls = (req: RecordedRequest, name: string): number =>
   wireMessages(req).filter((m) => JSON.stringify(m.tool_calls ?? []).includes(`"${name}"`)).length;
+
+/** The same call was made before (and cut off by the host's kill): it answers sooner this time. */
+const repeated = (req: RecordedRequest): boolean => e2e.model.requests.filter((r) => requestText(r) === requestText(req)).length > 1;
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
   // The agents' own sessions: their task is their first (and only) user message.
   if (ask.startsWith("[Subagent task")) {
     if (ask.includes("count the moons")) return { delayMs: 800, text: "subagent says: Jupiter has 95 moons" };
-    if (ask.includes("take your time")) return { delayMs: 4000, text: "subagent says: took my time" };
+    if (ask.includes("take your time")) return { delayMs: repeated(req) ? 1000 : 4000, text: "subagent says: took my time" };
     const sleeper = /run the sleeper into (\S+)/.exec(ask);
     if (sleeper) {
       if (afterTool(req)) return { text: "sleeper ended" };
       return { toolCalls: [{ name: "shell", arguments: { command: `echo $$ > ${sleeper[1]}; exec sleep 300`, wait_ms: 240_000 } }] };
     }
   }
-  if (ask.startsWith("[Background task")) return { delayMs: 3000, text: "background says: the report is ready" };
+  if (ask.startsWith("[Background task")) return { delayMs: repeated(req) ? 1000 : 3000, text: "background says: the report is ready" };
   const sleeperFile = /sleeper please into (\S+)/.exec(ask)?.[1];
   if (ask.includes("use a subagent") || ask.includes("slow subagent") || sleeperFile) {
     const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : ask.includes("slow subagent") ? "take your time" : "count the moons of Jupiter";
