@@ -2,16 +2,23 @@
 // background agent (whose subagents are stopped with it): the task's session lives on, and its next run
 // sees the earlier run's subagent_start result in its history, so it can collect the answer with
 // subagent_join (ARCHITECTURE §9, "Outcome").
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, lastToolResult, lastUserText, requestText, type E2E, useE2E } from "./fixture.js";
 
+/** The file whose creation ends the subagent's work (the test releases it once the first run has ended). */
+const releaseFile = () => join(e2e.dir, "release-subagent");
+
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
   if (ask.startsWith("[Subagent task")) {
     if (afterTool(req)) return { text: "subagent says: collected" };
-    return { toolCalls: [{ name: "shell", arguments: { command: "sleep 5", wait_ms: 60_000 } }] };
+    // Works until released (the loop gives up after a minute so a failed test leaves no process behind).
+    const command = `i=0; while [ ! -e '${releaseFile()}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
+    return { toolCalls: [{ name: "shell", arguments: { command, wait_ms: 90_000 } }] };
   }
   if (ask.includes("[Scheduled task 'collector'")) {
     if (afterTool(req)) {
@@ -34,7 +41,9 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 const chat = privateChat(1501, "Cron collector");
-useE2E({ responder: respond, config: { adminUserIds: [chat.id] } }, (value) => (e2e = value));
+// Unpaced sends (the fake has no send limits): a run every 2 s, each with its panel and answer, is more than
+// Telegram's 3 messages per 3 s in one chat, and the answers this test waits for would queue behind them.
+useE2E({ responder: respond, config: { adminUserIds: [chat.id], channel: { pace_sends: false } } }, (value) => (e2e = value));
 
 describe("subagents of a cron run", () => {
   it("a run that ends leaves its subagent running; the next run joins it and hears its answer", async () => {
@@ -43,6 +52,7 @@ describe("subagents of a cron run", () => {
     const first = await e2e.waitText(chat.id, /run left subagent_\d{4} running/, 30_000);
     expect(first.text).toBe("⏰ collector\n\nrun left subagent_0001 running");
     expect(e2e.model.requests.some((r) => lastUserText(r).startsWith("[Subagent task") && afterTool(r)), "the subagent still worked when the run ended").toBe(false);
+    writeFileSync(releaseFile(), "");
     const heard = await e2e.waitText(chat.id, /run heard/, 40_000);
     expect(heard.text).toBe("⏰ collector\n\nrun heard subagent_0001 (completed): subagent says: collected");
   }, 90_000);
