@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { repairSkillCopies, replaceSkillDir, workspaceSkillRoot } from "../skills/skill-files.js";
+import { present, repairSkillCopies, replaceSkillDir, withSkillsDir, withWorkspaceSkills } from "../skills/skill-files.js";
 import { SkillStore } from "../skills/skill-store.js";
 
 export function conversationDir(workdir: string, conversationId: string): string {
@@ -45,15 +45,14 @@ const ignoreCode = (code: string) => (err: unknown) => {
 /** Only skills the workspace lacks: a copy the agent is editing (staged for skill_update) is kept. */
 function seedSkills(workdir: string, dir: string): void {
   // skill_create/skill_update/skill_delete sync every workspace themselves (skills/skill-store.ts).
-  const root = workspaceSkillRoot(dir);
-  if (!root) return;
   const store = join(workdir, "rundir", ".skill");
-  if (existsSync(store)) repairSkillCopies(store);
-  repairSkillCopies(root);
-  for (const name of new SkillStore(workdir).names()) {
-    const target = join(root, name);
-    if (!lstatSync(target, { throwIfNoEntry: false })) replaceSkillDir(join(workdir, "rundir", ".skill", name), target);
-  }
+  withWorkspaceSkills(dir, (root) => {
+    if (existsSync(store)) withSkillsDir(store, repairSkillCopies);
+    repairSkillCopies(root);
+    for (const name of new SkillStore(workdir).names()) {
+      if (!present(root, name)) replaceSkillDir(join(store, name), root, name);
+    }
+  });
 }
 
 function isDanglingLink(path: string): boolean {

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { crashPoint, type CoordinateActionResult, type CoordinatePayload, type UpstreamPush } from "@starling/protocol";
-import { isCopyLeftover, prepareSkillCopy, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, swapInSkillCopy, workspaceSkillRoot } from "./skill-files.js";
+import { type ConfinedDir, crashPoint, type CoordinateActionResult, type CoordinatePayload, type UpstreamPush } from "@starling/protocol";
+import { isCopyLeftover, prepareSkillCopy, removeEntry, repairSkillCopy, replaceSkillDir, sameSkillFiles, SkillError, swapInSkillCopy, withSkillsDir, withWorkspaceSkills } from "./skill-files.js";
 import { takeStagedSkill } from "./skill-take.js";
 import { pushSkillUpstream, type SkillUpstream } from "./skill-git.js";
 
@@ -44,12 +44,14 @@ export class SkillStore {
    * files (a call re-run after a crash) syncs again instead of failing.
    */
   create(workspace: string, { skill_name: name }: CoordinatePayload<"skill_create">): CoordinateActionResult<"skill_create"> {
-    const copy = this.take(workspace, name);
-    if (existsSync(this.runtime(name)) && !sameSkillFiles(copy, this.runtime(name))) {
-      rmSync(copy, { recursive: true, force: true });
-      throw new SkillError(`skill ${name} already exists: call skill_update to change it, or choose another name`);
-    }
-    swapInSkillCopy(this.runtime(name));
+    withSkillsDir(this.runtimeDir, (store) => {
+      const copy = this.take(store, workspace, name);
+      if (existsSync(this.runtime(name)) && !sameSkillFiles(copy, this.runtime(name))) {
+        rmSync(copy, { recursive: true, force: true });
+        throw new SkillError(`skill ${name} already exists: call skill_update to change it, or choose another name`);
+      }
+      swapInSkillCopy(store, name);
+    });
     crashPoint("skill_store");
     return { created: true, skill_name: name, synced_workspaces: this.sync(name, workspace) };
   }
@@ -59,8 +61,10 @@ export class SkillStore {
     this.requireStored(name);
     // Read before the store changes: a damaged record refuses the update instead of leaving it stored but not synced.
     const upstream = this.upstream(name);
-    this.take(workspace, name);
-    swapInSkillCopy(this.runtime(name));
+    withSkillsDir(this.runtimeDir, (store) => {
+      this.take(store, workspace, name);
+      swapInSkillCopy(store, name);
+    });
     crashPoint("skill_store");
     const upstream_push: UpstreamPush = upstream
       ? await pushSkillUpstream(this.runtime(name), name, upstream)
@@ -135,32 +139,36 @@ export class SkillStore {
    * workspace may change between a check and a copy, the host's copy does not. Returns the copy's path;
    * swapInSkillCopy moves it into the store.
    */
-  private take(workspace: string, name: string): string {
-    const copy = prepareSkillCopy(this.runtime(name));
+  private take(store: ConfinedDir, workspace: string, name: string): string {
+    const copy = prepareSkillCopy(store, name);
     takeStagedSkill(workspace, name, copy);
     return copy;
   }
 
   private requireStored(name: string): void {
-    repairSkillCopy(this.runtime(name));
+    withSkillsDir(this.runtimeDir, (store) => repairSkillCopy(store, name));
     if (!existsSync(this.runtime(name))) {
       const known = this.names();
       throw new SkillError(`no stored skill ${name}${known.length ? ` (stored: ${known.join(", ")})` : ""}: use skill_create for a new skill`);
     }
   }
 
-  /** Copies the stored skill (or removes it, when deleted) into every conversation workspace; returns how many. */
+  /**
+   * Copies the stored skill (or removes it, when deleted) into every conversation workspace; returns how
+   * many. Each workspace's `.skill` is held open meanwhile (skill-files.ts): a swap for a link is never followed.
+   */
   private sync(name: string, source: string | null): number {
     if (!existsSync(this.conversationsDir)) return 0;
     let count = 0;
     for (const entry of readdirSync(this.conversationsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const workspace = join(this.conversationsDir, entry.name);
-      const root = workspaceSkillRoot(workspace);
-      if (!root) continue;
-      const target = join(root, name);
-      if (!existsSync(this.runtime(name))) rmSync(target, { recursive: true, force: true });
-      else if (workspace !== source) replaceSkillDir(this.runtime(name), target);
+      const synced = withWorkspaceSkills(workspace, (root) => {
+        if (!existsSync(this.runtime(name))) removeEntry(root, name);
+        else if (workspace !== source) replaceSkillDir(this.runtime(name), root, name);
+        return true;
+      });
+      if (!synced) continue;
       count += 1;
       crashPoint("skill_sync");
     }
