@@ -56,7 +56,7 @@ describe.concurrent("skills in the worker", () => {
       files: ["example.txt"],
       content: skillMd("demo", "Use when: the user wants a demo"),
     });
-    expect(unknown).toMatchObject({ isError: true, content: expect.stringContaining('Unknown skill "nosuch". Available skills: demo, plain.') });
+    expect(unknown).toMatchObject({ isError: true, content: expect.stringContaining('Unknown skill "nosuch". Available skills: broken, demo, plain.') });
     expect(broken).toMatchObject({ isError: true, content: expect.stringMatching(/broken cannot be loaded: SKILL\.md frontmatter is not closed/) });
   });
 

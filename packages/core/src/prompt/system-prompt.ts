@@ -1,5 +1,5 @@
 import { SKILL_LIMITS, type RemoteMode, type SessionType } from "@starling/protocol";
-import type { SkillScan } from "../skills/skill-scan.js";
+import { SCAN_SKILLS_MAX, type SkillScan } from "../skills/skill-scan.js";
 
 export interface SystemPromptInput {
   workspace: string;
@@ -55,7 +55,7 @@ function remoteLine(remote: RemoteMode | undefined): string | null {
  * How many skills (and broken ones) the system prompt lists, first by name: every prompt of every
  * conversation carries them (up to ~1 KB each), so a store of hundreds would crowd out the work.
  */
-export const PROMPT_SKILLS_MAX = 50;
+export const PROMPT_SKILLS_MAX = SCAN_SKILLS_MAX;
 export const PROMPT_SKILL_PROBLEMS_MAX = 10;
 
 /** The skills section: the first skills as `- name: description`, unreadable ones named with the reason. */
@@ -66,10 +66,11 @@ function skillLines(scan: SkillScan | undefined, toolNames: readonly string[]): 
       "- To keep a skill for all conversations: write .skill/<name>/SKILL.md (first line ---, then name: <name> and description: <when to use it>, then ---, then the instructions), then call skill_create; after editing one, call skill_update.",
     );
   }
-  if (scan?.skills.length) {
+  if (scan?.skills.length || scan?.unread) {
     lines.push("", "Skills (folders under .skill/): before a task one of them covers, load it with skill_load and follow it.");
     for (const skill of scan.skills.slice(0, PROMPT_SKILLS_MAX)) lines.push(`- ${skill.name}: ${promptDescription(skill.name, skill.description)}`);
-    const more = scan.skills.length - PROMPT_SKILLS_MAX;
+    // Folders the bounded scan did not read count as skills here (skill_load tells a broken one).
+    const more = scan.skills.length - PROMPT_SKILLS_MAX + scan.unread;
     if (more > 0) {
       lines.push(`- … and ${more} more skill${more === 1 ? "" : "s"}, not listed to keep this prompt short: their folders are under .skill/; skill_load loads any of them by name (an unknown name answers with the names of all).`);
     }

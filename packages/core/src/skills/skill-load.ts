@@ -1,8 +1,12 @@
-import { lazyArguments } from "@starling/protocol";
+import { lazyArguments, skillNameProblem } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool } from "../tools/define-tool.js";
 import { ToolError } from "../tools/errors.js";
-import { scanSkills, SKILL_DIR, skillFiles } from "./skill-scan.js";
+import { readSkillNamed, SKILL_DIR, skillFiles, skillFolderNames, workspaceRoot } from "./skill-scan.js";
+
+const skillLoadParameters = lazyArguments(() => z.object({
+  skill_name: z.string().trim().min(1, "skill_name must not be empty").describe("Name of the skill, as listed in the system prompt."),
+}));
 
 /**
  * skill_load (reference §3.10): the skill's SKILL.md and the list of its other files, read from
@@ -14,17 +18,15 @@ export const skillLoadTool = defineTool({
   description:
     "Load a skill: returns its SKILL.md (instructions to follow) and lists its other files, which you can read with file_read. " +
     "The system prompt lists the available skills; load one before doing the task it describes.",
-  parameters: lazyArguments(() => z.object({
-    skill_name: z.string().trim().min(1, "skill_name must not be empty").describe("Name of the skill, as listed in the system prompt."),
-  })),
+  parameters: skillLoadParameters,
   readOnly: true,
   async execute(args, ctx) {
-    const scan = await scanSkills(ctx.workspace);
-    const skill = scan.skills.find((s) => s.name === args.skill_name);
+    // Only the named skill is read: a workspace may hold thousands.
+    const root = await workspaceRoot(ctx.workspace);
+    const skill = skillNameProblem(args.skill_name) ? null : await readSkillNamed(root, args.skill_name);
+    if (skill && "problem" in skill) throw new ToolError("failed", `Skill ${args.skill_name} cannot be loaded: ${skill.problem}.`);
     if (!skill) {
-      const broken = scan.problems.find((p) => p.name === args.skill_name);
-      if (broken) throw new ToolError("failed", `Skill ${args.skill_name} cannot be loaded: ${broken.problem}.`);
-      const available = scan.skills.map((s) => s.name);
+      const available = (await skillFolderNames(root)).filter((name) => !skillNameProblem(name));
       throw new ToolError(
         "not_found",
         `Unknown skill ${JSON.stringify(args.skill_name)}. ` +

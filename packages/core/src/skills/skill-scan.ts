@@ -24,32 +24,60 @@ export interface SkillScan {
   skills: SkillInfo[];
   /** Skills that could not be read or parsed: reported in the system prompt, never fatal. */
   problems: SkillProblem[];
+  /** Skill folders after the read ones, not read (SCAN_SKILLS_MAX): skill_load reads any of them by name. */
+  unread: number;
 }
 
-export const EMPTY_SCAN: SkillScan = { skills: [], problems: [] };
+export const EMPTY_SCAN: SkillScan = { skills: [], problems: [], unread: 0 };
+
+/**
+ * A scan reads SKILL.md files (each up to 256 KB) in name order until it has this many skills, what the
+ * system prompt lists (the first 50), and never more than SCAN_FOLDERS_MAX folders (broken ones are
+ * read too): a store of thousands would otherwise be read at every change. The rest are counted.
+ */
+export const SCAN_SKILLS_MAX = 50;
+export const SCAN_FOLDERS_MAX = 200;
 
 export function skillVersion(content: string): string {
   return createHash("sha256").update(content).digest("hex").slice(0, 12);
 }
 
 /**
- * Every skill in `<workspace>/.skill/`: each sub-folder (by name) that has a SKILL.md. A SKILL.md that
- * is too large, unreadable, malformed or a link out of the workspace becomes a problem entry.
+ * The first skills in `<workspace>/.skill/` (SCAN_SKILLS_MAX): each sub-folder (by name) that has a
+ * SKILL.md. A SKILL.md that is too large, unreadable, malformed or a link out of the workspace becomes
+ * a problem entry. Folders after the bound are only counted (`unread`).
  */
 export async function scanSkills(workspace: string, resolvedRoot?: string): Promise<SkillScan> {
   const root = resolvedRoot ?? (await workspaceRoot(workspace));
-  const dir = join(root, SKILL_DIR);
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const scan: SkillScan = { skills: [], problems: [] };
-  for (const name of entries.map((e) => e.name).sort()) {
-    const file = join(dir, name, "SKILL.md");
-    const stat = await lstat(file).catch(() => null);
-    if (!stat) continue;
-    const read = await readSkill(root, name, file);
-    if ("problem" in read) scan.problems.push({ name, problem: read.problem });
-    else scan.skills.push(read);
+  const names = await skillFolderNames(root);
+  const scan: SkillScan = { skills: [], problems: [], unread: 0 };
+  let read = 0;
+  for (const [index, name] of names.entries()) {
+    if (scan.skills.length >= SCAN_SKILLS_MAX || read >= SCAN_FOLDERS_MAX) {
+      scan.unread = names.length - index;
+      break;
+    }
+    const found = await readSkillNamed(root, name);
+    if (!found) continue;
+    read += 1;
+    if ("problem" in found) scan.problems.push(found);
+    else scan.skills.push(found);
   }
   return scan;
+}
+
+/** The names of `.skill`'s folders (and links), sorted; nothing is read. */
+export async function skillFolderNames(root: string): Promise<string[]> {
+  const entries = await readdir(join(root, SKILL_DIR), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();
+}
+
+/** The skill `.skill/<name>` of the workspace at `root` (resolved), a problem, or null when it has no SKILL.md. */
+export async function readSkillNamed(root: string, name: string): Promise<SkillInfo | SkillProblem | null> {
+  const file = join(root, SKILL_DIR, name, "SKILL.md");
+  if (!(await lstat(file).catch(() => null))) return null;
+  const read = await readSkill(root, name, file);
+  return "problem" in read ? { name, problem: read.problem } : read;
 }
 
 /** The workspace with links resolved (SKILL.md links may not point outside it). */

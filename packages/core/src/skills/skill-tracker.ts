@@ -1,5 +1,5 @@
 import type { TranscriptMessage } from "@starling/protocol";
-import { EMPTY_SCAN, scanSkills, workspaceRoot, type SkillScan } from "./skill-scan.js";
+import { EMPTY_SCAN, readSkillNamed, scanSkills, workspaceRoot, type SkillScan } from "./skill-scan.js";
 import { skillStamp } from "./skill-stamp.js";
 
 export const SKILL_NOTICE_HEADER = "[Runtime Skill Updates]";
@@ -25,6 +25,8 @@ export class SkillTracker {
 
   /** `skillStamp` of the folder as it was before `snapshot` was read (null: read it again next time). */
   private stamp: string | null = null;
+  /** Loaded skills past the scan's bound, read by name for the notice; valid for `stamp` like `snapshot`. */
+  private loadedPastScan: SkillScan = EMPTY_SCAN;
 
   constructor(private readonly workspace: string) {}
 
@@ -36,6 +38,7 @@ export class SkillTracker {
     const stamp = skillStamp(this.root);
     if (stamp !== null && stamp === this.stamp) return this.snapshot;
     this.snapshot = await scanSkills(this.workspace, this.root);
+    this.loadedPastScan = { skills: [], problems: [], unread: 0 };
     this.stamp = stamp;
     return this.snapshot;
   }
@@ -43,7 +46,23 @@ export class SkillTracker {
   /** Re-reads the skills (when changed); returns the notice text for loaded skills that changed, or null. */
   async beforeTurn(history: readonly TranscriptMessage[]): Promise<string | null> {
     const scan = await this.refresh();
-    return skillNotice(this.seenIn(history), scan);
+    const seen = this.seenIn(history);
+    const past = await this.readLoadedPastScan(seen, scan);
+    return skillNotice(seen, { skills: [...scan.skills, ...past.skills], problems: [...scan.problems, ...past.problems], unread: 0 });
+  }
+
+  /** The skills the model loaded that the bounded scan did not read (it stops at SCAN_SKILLS_MAX), each read once per stamp. */
+  private async readLoadedPastScan(seen: ReadonlyMap<string, string>, scan: SkillScan): Promise<SkillScan> {
+    if (scan.unread === 0) return EMPTY_SCAN;
+    const past = this.loadedPastScan;
+    const known = (name: string) => [scan.skills, scan.problems, past.skills, past.problems].some((list) => list.some((s) => s.name === name));
+    for (const name of seen.keys()) {
+      if (known(name)) continue;
+      const found = await readSkillNamed(this.root!, name);
+      if (found && "problem" in found) past.problems.push(found);
+      else if (found) past.skills.push(found);
+    }
+    return past;
   }
 
   /** seenVersions(history), reading only the messages added since the last call. */
