@@ -1,6 +1,7 @@
 // What a worker's skills scan costs with many skills: N skill folders in a workspace's .skill (SKILL.md of
 // BYTES bytes each), then the session-start read (SkillTracker.refresh), the re-read after one skill was
-// edited (the turn start after a sync), and skill_load's look-up of the last skill. Median of ROUNDS.
+// edited (the turn start after a sync), a turn start with nothing changed (the stamp check), and skill_load's
+// look-up of the last skill. Median of ROUNDS.
 //   npx tsx test/bench/probe-skill-scan.ts [skills=2000] [bytes=4096] [rounds=5]
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,8 @@ for (let i = 0; i < count; i++) {
 const past = new Date(Date.now() - 10_000);
 const age = (i: number) => utimesSync(join(workspace, ".skill", name(i), "SKILL.md"), past, past);
 for (let i = 0; i < count; i++) age(i);
+// ctime cannot be set back: wait out the racy window once, so the unchanged check is trusted.
+await new Promise((r) => setTimeout(r, 1100));
 
 async function ms(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -29,6 +32,12 @@ async function ms(fn: () => Promise<unknown>): Promise<number> {
 }
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+const unchanged: number[] = [];
+{
+  const tracker = new SkillTracker(workspace);
+  for (let i = 0; i < 3; i++) await tracker.beforeTurn([]);
+  for (let r = 0; r < rounds; r++) unchanged.push(await ms(() => tracker.beforeTurn([])));
+}
 const first: number[] = [];
 const edited: number[] = [];
 const load: number[] = [];
@@ -43,5 +52,5 @@ for (let r = 0; r < rounds; r++) {
   const ctx = { workspace } as ToolContext;
   load.push(await ms(() => skillLoadTool.execute({ skill_name: name(count - 1) }, ctx)));
 }
-console.log(`${count} skills of ${bytes} bytes: first read ${median(first).toFixed(1)} ms, re-read after one edit ${median(edited).toFixed(1)} ms, skill_load of the last ${median(load).toFixed(1)} ms, SKILL.md text held ${(heldBytes / 1024).toFixed(0)} KB (median of ${rounds})`);
+console.log(`${count} skills of ${bytes} bytes: first read ${median(first).toFixed(1)} ms, unchanged turn start ${median(unchanged).toFixed(2)} ms, re-read after one edit ${median(edited).toFixed(1)} ms, skill_load of the last ${median(load).toFixed(1)} ms, SKILL.md text held ${(heldBytes / 1024).toFixed(0)} KB (median of ${rounds})`);
 rmSync(workspace, { recursive: true, force: true });

@@ -26,9 +26,11 @@ export interface SkillScan {
   problems: SkillProblem[];
   /** Skill folders after the read ones, not read (SCAN_SKILLS_MAX): skill_load reads any of them by name. */
   unread: number;
+  /** The folders the scan looked at, in order (what its result depends on besides the listing). */
+  folders: string[];
 }
 
-export const EMPTY_SCAN: SkillScan = { skills: [], problems: [], unread: 0 };
+export const EMPTY_SCAN: SkillScan = { skills: [], problems: [], unread: 0, folders: [] };
 
 /**
  * A scan reads SKILL.md files (each up to 256 KB) in name order until it has this many skills, what the
@@ -50,13 +52,14 @@ export function skillVersion(content: string): string {
 export async function scanSkills(workspace: string, resolvedRoot?: string): Promise<SkillScan> {
   const root = resolvedRoot ?? (await workspaceRoot(workspace));
   const names = await skillFolderNames(root);
-  const scan: SkillScan = { skills: [], problems: [], unread: 0 };
+  const scan: SkillScan = { skills: [], problems: [], unread: 0, folders: [] };
   let read = 0;
   for (const [index, name] of names.entries()) {
     if (scan.skills.length >= SCAN_SKILLS_MAX || read >= SCAN_FOLDERS_MAX) {
       scan.unread = names.length - index;
       break;
     }
+    scan.folders.push(name);
     const found = await readSkillNamed(root, name);
     if (!found) continue;
     read += 1;

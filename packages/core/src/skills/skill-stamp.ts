@@ -11,7 +11,7 @@ const RACY_MS = 1000n;
 
 /**
  * What the skills folder looks like to `stat`, without reading any SKILL.md: the folder, each entry
- * in it and each entry's SKILL.md (followed and not: a retargeted link shows), by inode, size,
+ * in it (or each of `names`: the folder's own stat shows entries added, removed or renamed) and each entry's SKILL.md (followed and not: a retargeted link shows), by inode, size,
  * mtime and ctime in nanoseconds. A skill added, removed, renamed or edited (in place, by rename, by
  * chmod) changes the stamp; null when it cannot be trusted (a file changed within RACY_MS of now, or
  * a stat failed with anything but "not found").
@@ -19,7 +19,7 @@ const RACY_MS = 1000n;
  * Synchronous on purpose: it runs once per turn in place of a `readdir` and its thread-pool round
  * trip, and an unchanged folder with no skills costs one `stat`.
  */
-export function skillStamp(root: string, nowMs = Date.now()): string | null {
+export function skillStamp(root: string, nowMs = Date.now(), names?: readonly string[]): string | null {
   const dir = join(root, SKILL_DIR);
   try {
     const parts: string[] = [];
@@ -35,7 +35,7 @@ export function skillStamp(root: string, nowMs = Date.now()): string | null {
     };
     if (!add(statSync(dir, { bigint: true, throwIfNoEntry: false }))) return null;
     if (parts[0] === "-") return parts[0];
-    for (const name of readdirSync(dir).sort()) {
+    for (const name of names ?? readdirSync(dir).sort()) {
       const entry = join(dir, name);
       const file = join(entry, "SKILL.md");
       parts.push(name);

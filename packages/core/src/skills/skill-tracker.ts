@@ -26,29 +26,34 @@ export class SkillTracker {
   /** `skillStamp` of the folder as it was before `snapshot` was read (null: read it again next time). */
   private stamp: string | null = null;
   /** Loaded skills past the scan's bound, read by name for the notice; valid for `stamp` like `snapshot`. */
-  private loadedPastScan: SkillScan = EMPTY_SCAN;
+  private loadedPastScan: SkillScan = emptyScan();
 
   constructor(private readonly workspace: string) {}
 
-  /** Reads the skills again unless the folder's stamp shows nothing changed since the last read. */
-  async refresh(): Promise<SkillScan> {
+  /**
+   * Reads the skills again unless the folder's stamp shows nothing changed since the last read. The
+   * stamp covers `.skill` itself (its listing), the folders the last scan looked at and the `loaded`
+   * skills: all a bounded scan and the notice depend on, so a store of thousands costs a few dozen
+   * `stat`s a turn. When that set changes, the next turn's stamp differs once and reads again.
+   */
+  async refresh(loaded: Iterable<string> = []): Promise<SkillScan> {
     // The workspace's real path is resolved once per session: it is re-read at every turn start otherwise.
     this.root ??= await workspaceRoot(this.workspace);
     // Taken before the read: a change during the read makes the next stamp differ.
-    const stamp = skillStamp(this.root);
+    const stamp = skillStamp(this.root, Date.now(), [...new Set([...this.snapshot.folders, ...loaded])]);
     if (stamp !== null && stamp === this.stamp) return this.snapshot;
     this.snapshot = await scanSkills(this.workspace, this.root);
-    this.loadedPastScan = { skills: [], problems: [], unread: 0 };
+    this.loadedPastScan = emptyScan();
     this.stamp = stamp;
     return this.snapshot;
   }
 
   /** Re-reads the skills (when changed); returns the notice text for loaded skills that changed, or null. */
   async beforeTurn(history: readonly TranscriptMessage[]): Promise<string | null> {
-    const scan = await this.refresh();
     const seen = this.seenIn(history);
+    const scan = await this.refresh(seen.keys());
     const past = await this.readLoadedPastScan(seen, scan);
-    return skillNotice(seen, { skills: [...scan.skills, ...past.skills], problems: [...scan.problems, ...past.problems], unread: 0 });
+    return skillNotice(seen, { ...emptyScan(), skills: [...scan.skills, ...past.skills], problems: [...scan.problems, ...past.problems] });
   }
 
   /** The skills the model loaded that the bounded scan did not read (it stops at SCAN_SKILLS_MAX), each read once per stamp. */
@@ -77,6 +82,8 @@ export class SkillTracker {
     return this.seen;
   }
 }
+
+const emptyScan = (): SkillScan => ({ skills: [], problems: [], unread: 0, folders: [] });
 
 /** For each skill the model has seen: the version it saw last (`deleted`/`broken` after such a notice). */
 export function seenVersions(history: readonly TranscriptMessage[]): Map<string, string> {

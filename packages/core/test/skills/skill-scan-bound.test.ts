@@ -40,8 +40,10 @@ const loaded = (content: string): TranscriptMessage => ({
 });
 
 describe("a workspace with 2000 skills", () => {
-  it("the scan reads the first 50 and counts the rest; skill_load and the change notice still reach the last", { timeout: 30_000 }, async () => {
+  it("the scan reads the first 50 and counts the rest; a turn start stats only those; skill_load and the change notice still reach the last", { timeout: 30_000 }, async () => {
     const ws = workspace();
+    // Past the stamp's racy window (ctime cannot be set back), so unchanged folders are trusted.
+    await new Promise((r) => setTimeout(r, 1100));
     const tracker = new SkillTracker(ws);
     let start = performance.now();
     const scan = await tracker.refresh();
@@ -56,12 +58,24 @@ describe("a workspace with 2000 skills", () => {
     const content = typeof result === "string" ? result : result.content;
     expect(JSON.parse(content)).toMatchObject({ name: name(COUNT - 1), description: `case ${COUNT - 1} (first)` });
 
+    // Settles after the set of stamped folders changed (the scan's, then the loaded skill's).
+    const history = [loaded(content)];
+    for (let i = 0; i < 3; i++) await tracker.beforeTurn(history);
+    const settled = tracker.snapshot;
+    start = performance.now();
+    expect(await tracker.beforeTurn(history)).toBeNull();
+    const checkMs = performance.now() - start;
+    // A skill past the bound that was not loaded: nothing the prompt or a notice shows changes, nothing is read.
+    writeFileSync(join(ws, ".skill", name(1000), "SKILL.md"), skillMd(1000, "edited"));
+    expect(await tracker.beforeTurn(history)).toBeNull();
+    expect(tracker.snapshot).toBe(settled);
+
     writeFileSync(join(ws, ".skill", name(COUNT - 1), "SKILL.md"), skillMd(COUNT - 1, "second"));
     start = performance.now();
-    const notice = await tracker.beforeTurn([loaded(content)]);
+    const notice = await tracker.beforeTurn(history);
     const rereadMs = performance.now() - start;
     expect(notice).toContain(`The skill ${name(COUNT - 1)} changed since you loaded it`);
     expect(notice).toContain("(second)");
-    console.log(`${COUNT} skills: first scan ${firstMs.toFixed(1)} ms, re-read after an edit ${rereadMs.toFixed(1)} ms`);
+    console.log(`${COUNT} skills: first scan ${firstMs.toFixed(1)} ms, unchanged turn start ${checkMs.toFixed(2)} ms, re-read after an edit ${rereadMs.toFixed(1)} ms`);
   });
 });
