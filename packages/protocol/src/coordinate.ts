@@ -195,8 +195,9 @@ const results = lazySchema(() => {
     list_cron_tasks: z.object({ tasks: z.array(CronTaskSummary) }),
     get_cron_task: z.object({ task: CronTask.nullable() }),
     create_cron_task: z.object({ created: z.literal(true), task: CronTask }),
-    update_cron_task: z.object({ updated: z.literal(true), task: CronTask }),
-    remove_cron_task: z.object({ removed: CronTask.nullable() }),
+    // stopped_subagents: the still-running subagents of the task's runs, stopped because it was disabled or removed.
+    update_cron_task: z.object({ updated: z.literal(true), task: CronTask, stopped_subagents: z.array(z.string()) }),
+    remove_cron_task: z.object({ removed: CronTask.nullable(), stopped_subagents: z.array(z.string()) }),
     skill_create: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
     skill_update: z.object({
       updated: z.literal(true),

@@ -37,12 +37,21 @@ export async function stopAgentWorker(service: ConversationService, agent: Agent
  */
 export function stageOrphanStop(service: ConversationService, tx: HostTransaction, parent: AgentRecord, why: string): AgentRecord[] {
   if (parent.kind !== "background") return [];
-  const orphans = conversationAgents(service.store, parent.conversationId).filter(
-    (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === parent.session_id,
+  return stageSubagentsStop(service, tx, parent.conversationId, parent.session_id, why);
+}
+
+/**
+ * Inside `tx`: stops the running subagents that session `parentSessionId` of the conversation started
+ * (their kills are recorded in `tx`, as stageAgentEnd does; their turns and workers stop once it is
+ * durable). A background agent's end and a cron task's removal or disabling use it. Returns them.
+ */
+export function stageSubagentsStop(service: ConversationService, tx: HostTransaction, conversationId: string, parentSessionId: string, why: string): AgentRecord[] {
+  const running = conversationAgents(service.store, conversationId).filter(
+    (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === parentSessionId,
   );
-  for (const sub of orphans) stageAgentEnd(service.store, tx, sub, why);
-  if (orphans.length) tx.afterCommit(() => void Promise.all(orphans.map((sub) => stopAgentWorker(service, sub, why))).catch(() => undefined));
-  return orphans;
+  for (const sub of running) stageAgentEnd(service.store, tx, sub, why);
+  if (running.length) tx.afterCommit(() => void Promise.all(running.map((sub) => stopAgentWorker(service, sub, why))).catch(() => undefined));
+  return running;
 }
 
 /**

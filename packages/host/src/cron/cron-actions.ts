@@ -1,4 +1,6 @@
 import { CRON_LIMITS, CRON_SCHEDULE_FIELDS, type CreateCronTask, type UpdateCronTask } from "@starling/protocol";
+import { stageSubagentsStop } from "../agents/agent-control.js";
+import type { ConversationService } from "../conversations/conversation-service.js";
 import { ActionError, type ActionContext, type ActionHandlers } from "../conversations/host-action.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { checkInterval, checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleFields } from "./schedule.js";
@@ -70,7 +72,7 @@ function create(payload: CreateCronTask, tx: HostTransaction, ctx: ActionContext
   return task;
 }
 
-function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext): StoredCronTask {
+function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext): { task: StoredCronTask; stopped: string[] } {
   const current = ownTask(ctx, payload.id);
   if (!current) throw new ActionError(`id: no cron task ${payload.id} in this conversation (list_cron_tasks shows the ids).`);
   const given = CRON_SCHEDULE_FIELDS.filter((f) => payload[f] !== undefined);
@@ -98,7 +100,17 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
   save(tx, task);
   // A task's runs take its model when their worker starts (host.ts): its worker restarts once it rests.
   if (payload.model !== undefined && payload.model !== current.model) tx.afterCommit(() => ctx.service.supervisor.restartWhenResting(task.sessionId));
-  return task;
+  return { task, stopped: payload.enabled === false ? stopRunSubagents(ctx.service, tx, task, "disabled") : [] };
+}
+
+/**
+ * The subagents the task's runs started that still run, stopped in the batch that disables or removes it.
+ * A run's subagents outlive the run so that the next run can join them (ARCHITECTURE §9 "Outcome"); with
+ * no next run they would finish for nobody, spending tokens and acting for a task nobody wants any more.
+ */
+function stopRunSubagents(service: ConversationService, tx: HostTransaction, task: StoredCronTask, change: "disabled" | "removed"): string[] {
+  const why = `stopped: cron task '${task.name}' (${task.id}) that started it was ${change}`;
+  return stageSubagentsStop(service, tx, task.conversationId, task.sessionId, why).map((a) => a.agent_id);
 }
 
 /**
@@ -113,20 +125,27 @@ function admittedFirings(store: HostStore, task: StoredCronTask): number[] {
 }
 
 /**
- * Enables, disables or removes a task of the conversation (/cron buttons, remove_cron_task); null when it
- * is gone. A removal drops the task's firings admitted but not yet handed off, in the same batch.
+ * Enables, disables or removes a task of the conversation (/cron buttons, remove_cron_task): the task
+ * after the change (null when it is gone) and the ids of the subagents stopped with it. A removal drops
+ * the task's firings admitted but not yet handed off, and a removal or disabling stops the subagents
+ * its runs left running, in the same batch.
  */
-export function changeTask(tx: HostTransaction, task: StoredCronTask, change: "enable" | "disable" | "remove", store: HostStore): StoredCronTask | null {
+export function changeTask(
+  tx: HostTransaction,
+  task: StoredCronTask,
+  change: "enable" | "disable" | "remove",
+  service: ConversationService,
+): { task: StoredCronTask | null; stopped: string[] } {
   if (change === "remove") {
     tx.del(CronKeys.task(task.id));
-    for (const seq of admittedFirings(store, task)) tx.del(HostKeys.inbound(seq));
-    return null;
+    for (const seq of admittedFirings(service.store, task)) tx.del(HostKeys.inbound(seq));
+    return { task: null, stopped: stopRunSubagents(service, tx, task, "removed") };
   }
   const enabled = change === "enable";
   const next = enabled ? (nextRun(task.schedule, task.timezone, new Date())?.toISOString() ?? null) : task.next_run_at;
   const changed = { ...task, enabled, next_run_at: next };
   tx.put(CronKeys.task(task.id), changed);
-  return changed;
+  return { task: changed, stopped: enabled ? [] : stopRunSubagents(service, tx, task, "disabled") };
 }
 
 /** The cron actions (reference §3.11, host §4.8), scoped to the calling conversation. */
@@ -143,12 +162,17 @@ export const cronHandlers: ActionHandlers = {
     },
   },
   create_cron_task: { apply: (payload, tx, ctx) => ({ created: true, task: publicTask(create(payload, tx, ctx)) }) },
-  update_cron_task: { apply: (payload, tx, ctx) => ({ updated: true, task: publicTask(update(payload, tx, ctx)) }) },
+  update_cron_task: {
+    apply: (payload, tx, ctx) => {
+      const { task, stopped } = update(payload, tx, ctx);
+      return { updated: true, task: publicTask(task), stopped_subagents: stopped };
+    },
+  },
   remove_cron_task: {
     apply: (payload, tx, ctx) => {
       const task = ownTask(ctx, payload.id);
-      if (task) changeTask(tx, task, "remove", ctx.service.store);
-      return { removed: task ? publicTask(task) : null };
+      const stopped = task ? changeTask(tx, task, "remove", ctx.service).stopped : [];
+      return { removed: task ? publicTask(task) : null, stopped_subagents: stopped };
     },
   },
 };

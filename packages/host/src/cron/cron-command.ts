@@ -39,10 +39,15 @@ export async function cronCallback(service: ConversationService, conversation: C
   const done = await service.store.commit("coordinate", (tx) => {
     const task = conversationTasks(service.store, conversation.id).find((t) => t.id === id);
     if (!task) return null;
-    changeTask(tx, task, change, service.store);
-    return task;
+    return { task, stopped: changeTask(tx, task, change, service).stopped };
   });
   if (!done) return { text: `Task ${id} no longer exists in this chat.` };
   const verb = change === "remove" ? "Removed" : change === "enable" ? "Enabled" : "Disabled";
-  return { text: `${verb} '${done.name}' (${id}).` };
+  return { text: `${verb} '${done.task.name}' (${id}).${stoppedText(done.stopped)}` };
+}
+
+/** What the reply says of the subagents a removal or disabling stopped ("" when none). */
+function stoppedText(ids: string[]): string {
+  if (!ids.length) return "";
+  return ` Stopped ${ids.length === 1 ? "1 subagent" : `${ids.length} subagents`} its runs had started and that still ran: ${ids.join(", ")}.`;
 }

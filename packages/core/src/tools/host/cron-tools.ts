@@ -13,6 +13,12 @@ function show(task: CronTask | CronTaskSummary): string {
   return `${task.id} "${task.name}": ${task.schedule} (${task.timezone}), ${state}`;
 }
 
+/** What a disabling or removal stopped: the subagents the task's runs had left running ("" when none). */
+function stopped(ids: readonly string[]): string {
+  if (!ids.length) return "";
+  return ` Stopped ${ids.length === 1 ? "1 subagent" : `${ids.length} subagents`} its runs had started and that still ran (${ids.join(", ")}): their answers would reach nobody now.`;
+}
+
 /** The cron tools (reference §3.11); tasks are host state and fire in a background session. */
 export function cronTools(): Record<string, AnyTool> {
   const list = defineTool({
@@ -50,22 +56,24 @@ export function cronTools(): Record<string, AnyTool> {
   });
   const update = defineTool({
     name: "update_cron_task",
-    description: `Change a cron task: any of name, description, task, timezone, enabled, model; schedule fields only all six together. ${SCHEDULE_HELP}`,
+    description:
+      `Change a cron task: any of name, description, task, timezone, enabled, model; schedule fields only all six together. ${SCHEDULE_HELP} ` +
+      "Disabling a task stops the subagents its runs started that still run.",
     parameters: COORDINATE_ACTIONS.update_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
-      const { task } = await askHost(ctx, "update_cron_task", args);
-      return { content: `Updated ${show(task)}.`, details: { id: task.id } };
+      const { task, stopped_subagents } = await askHost(ctx, "update_cron_task", args);
+      return { content: `Updated ${show(task)}.${stopped(stopped_subagents)}`, details: { id: task.id } };
     },
   });
   const remove = defineTool({
     name: "remove_cron_task",
-    description: "Delete a cron task of this conversation (a firing of it not yet started is dropped too).",
+    description: "Delete a cron task of this conversation (a firing of it not yet started is dropped too, and the subagents its runs started that still run are stopped).",
     parameters: COORDINATE_ACTIONS.remove_cron_task.args,
     readOnly: true,
     async execute(args, ctx) {
-      const { removed } = await askHost(ctx, "remove_cron_task", args);
-      return removed ? `Removed ${show(removed)}.` : `No cron task ${args.id} in this conversation; nothing removed.`;
+      const { removed, stopped_subagents } = await askHost(ctx, "remove_cron_task", args);
+      return removed ? `Removed ${show(removed)}.${stopped(stopped_subagents)}` : `No cron task ${args.id} in this conversation; nothing removed.`;
     },
   });
   return { list_cron_tasks: list, get_cron_task: get, create_cron_task: create, update_cron_task: update, remove_cron_task: remove };
