@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastToolResult, lastUserText, requestText, type E2E, useE2E } from "./fixture.js";
+import { afterTool, lastToolResult, lastUserText, processAlive, requestText, sleep, type E2E, useE2E } from "./fixture.js";
 
 /** Each task's subagent runs a sleep of its own length, to be found among the host's processes. */
 const SLEEPS: Record<string, string> = { watcher: "311.71", keeper: "311.72" };
@@ -50,7 +50,8 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 const chat = privateChat(1502, "Cron stop");
-useE2E({ responder: respond, config: { adminUserIds: [chat.id] } }, (value) => (e2e = value));
+const crashChat = privateChat(1503, "Cron stop crash");
+useE2E({ responder: respond, config: { adminUserIds: [chat.id, crashChat.id] } }, (value) => (e2e = value));
 
 describe("subagents of a cron task that is disabled or removed", () => {
   it("are stopped with it: their commands end, the kill is recorded and the reply names them", async () => {
@@ -87,5 +88,28 @@ describe("subagents of a cron task that is disabled or removed", () => {
     const status = await e2e.waitText(chat.id, /Agents:/);
     expect(status.text).toContain(`${watcherAgent} (subagent): killed`);
     expect(status.text).toContain(`${keeperAgent} (subagent): killed`);
+  }, 120_000);
+
+  it("the host is killed right after the batch that removes the task: after the restart the subagent is killed, its command gone, its turn never continued", async () => {
+    // coordinate commits: 1 create_cron_task, 2 the run's subagent_start, 3 the /cron Remove.
+    const host = e2e.start({ STARLING_CRASH_AT: "coordinate:3" });
+    expect(await e2e.ask(crashChat, "schedule keeper", { timeoutMs: 40_000 })).toBe("scheduled");
+    await e2e.waitText(crashChat.id, /⏰ keeper\n\nrun left subagent_\d{4} running/, 30_000);
+    const pid = await e2e.until(() => sleeps(SLEEPS.keeper!)[0], "the subagent's command running", 20_000);
+    e2e.telegram.sendCommand(crashChat, "/cron");
+    const listing = await e2e.waitText(crashChat.id, /^Scheduled tasks:/);
+    const id = /cron:remove:(cron_\d{4})/.exec(JSON.stringify(listing.replyMarkup))![1]!;
+    e2e.telegram.pressButton(crashChat, listing.messageId, `cron:remove:${id}`);
+    expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
+    const subagentCalls = () => e2e.model.requests.filter((r) => lastUserText(r).startsWith("[Subagent task")).length;
+    const before = subagentCalls();
+
+    e2e.start();
+    e2e.telegram.sendCommand(crashChat, "/status");
+    await e2e.waitText(crashChat.id, /subagent_\d{4} \(subagent\): killed/, 30_000);
+    await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
+    await sleep(1500);
+    expect(subagentCalls(), "the killed subagent's turn was not continued after the restart").toBe(before);
+    expect(await e2e.ask(crashChat, "/cron")).toMatch(/^No scheduled tasks/);
   }, 120_000);
 });
