@@ -143,6 +143,8 @@ const results = lazySchema(() => {
   const CronTaskSummary = CronTask.pick({ id: true, name: true, description: true, timezone: true, enabled: true, next_run_at: true, model: true, schedule: true });
 
   /** What skill_update did with the skill's git upstream (skill_set_upstream). A failed push is reported, not thrown. */
+  /** Workspaces a skill change could not be copied into (each its conversation id and why); the others were. Absent: none. */
+  const SyncFailures = z.array(z.object({ conversation: z.string(), error: z.string() })).optional();
   const UpstreamPush = z.object({
     configured: z.boolean(),
     pushed: z.boolean(),
@@ -198,14 +200,15 @@ const results = lazySchema(() => {
     // stopped_subagents: the still-running subagents of the task's runs, stopped because it was disabled or removed.
     update_cron_task: z.object({ updated: z.literal(true), task: CronTask, stopped_subagents: z.array(z.string()) }),
     remove_cron_task: z.object({ removed: CronTask.nullable(), stopped_subagents: z.array(z.string()) }),
-    skill_create: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+    skill_create: z.object({ created: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative(), sync_failures: SyncFailures }),
     skill_update: z.object({
       updated: z.literal(true),
       skill_name: z.string(),
       synced_workspaces: z.number().int().nonnegative(),
+      sync_failures: SyncFailures,
       upstream_push: UpstreamPush,
     }),
-    skill_delete: z.object({ deleted: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative() }),
+    skill_delete: z.object({ deleted: z.literal(true), skill_name: z.string(), synced_workspaces: z.number().int().nonnegative(), sync_failures: SyncFailures }),
     skill_set_upstream: z.object({
       configured: z.literal(true),
       skill_name: z.string(),

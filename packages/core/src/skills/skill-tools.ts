@@ -4,6 +4,13 @@ import { askHost } from "../tools/host/ask-host.js";
 
 const STAGED = "The skill is read from .skill/<skill_name>/ in your workspace (SKILL.md with frontmatter name and description, plus any other files).";
 
+/** The workspaces a change could not reach (the others have it). */
+function failuresLine(failures: ReadonlyArray<{ conversation: string; error: string }> | undefined, retry: string): string {
+  if (!failures?.length) return "";
+  const list = failures.map((f) => `${f.conversation} (${f.error})`).join("; ");
+  return ` Not copied into ${failures.length} workspace(s): ${list}. ${retry}`;
+}
+
 function pushLine(push: UpstreamPush): string {
   if (!push.configured) return "";
   if (push.pushed) return ` ${push.committed ? "Committed and pushed" : "Nothing new to commit; pushed"} to ${push.repo_url} (${push.branch}).`;
@@ -23,7 +30,7 @@ export function skillTools(): Record<string, AnyTool> {
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_create", args);
-      return { content: `Saved skill ${r.skill_name}; copied to ${r.synced_workspaces} workspace(s).`, details: r };
+      return { content: `Saved skill ${r.skill_name}; copied to ${r.synced_workspaces} workspace(s).${failuresLine(r.sync_failures, "A later skill_update copies it again.")}`, details: r };
     },
   });
   const update = defineTool({
@@ -34,7 +41,8 @@ export function skillTools(): Record<string, AnyTool> {
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_update", args);
       const failed = r.upstream_push.configured && !r.upstream_push.pushed;
-      return { content: `Updated skill ${r.skill_name}; copied to ${r.synced_workspaces} workspace(s).${pushLine(r.upstream_push)}`, details: r, isError: failed };
+      const content = `Updated skill ${r.skill_name}; copied to ${r.synced_workspaces} workspace(s).${failuresLine(r.sync_failures, "A later skill_update copies it again.")}`;
+      return { content: `${content}${pushLine(r.upstream_push)}`, details: r, isError: failed };
     },
   });
   const remove = defineTool({
@@ -44,7 +52,7 @@ export function skillTools(): Record<string, AnyTool> {
     readOnly: true,
     async execute(args, ctx) {
       const r = await askHost(ctx, "skill_delete", args);
-      return { content: `Deleted skill ${r.skill_name} from ${r.synced_workspaces} workspace(s).`, details: r };
+      return { content: `Deleted skill ${r.skill_name} from ${r.synced_workspaces} workspace(s).${failuresLine(r.sync_failures, "Call skill_delete again to retry them.")}`, details: r };
     },
   });
   const upstream = defineTool({

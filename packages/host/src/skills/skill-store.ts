@@ -18,6 +18,8 @@ const DEFAULT_BRANCH = "main";
 /** Infix of a store copy a skill_delete moved aside (`<name>.deleted-<pid>-<ms>`); names hold no dots. */
 const DELETED = ".deleted-";
 
+type SyncFailure = { conversation: string; error: string };
+
 /**
  * The persistent skill store (ARCHITECTURE §7, §9 "Skills"): `rundir/.skill/<name>/` is the source
  * of truth, `rundir/.skill_upstreams/<name>.json` an optional git remote, and every conversation
@@ -53,7 +55,7 @@ export class SkillStore {
       swapInSkillCopy(store, name);
     });
     crashPoint("skill_store");
-    return { created: true, skill_name: name, synced_workspaces: this.sync(name, workspace) };
+    return { created: true, skill_name: name, ...this.sync(name, workspace) };
   }
 
   /** skill_update: replace the stored skill with the staged one, push it upstream if one is set, sync it. */
@@ -69,7 +71,7 @@ export class SkillStore {
     const upstream_push: UpstreamPush = upstream
       ? await pushSkillUpstream(this.runtime(name), name, upstream)
       : { configured: false, pushed: false, committed: false, repo_url: null, branch: null };
-    return { updated: true, skill_name: name, synced_workspaces: this.sync(name, workspace), upstream_push };
+    return { updated: true, skill_name: name, ...this.sync(name, workspace), upstream_push };
   }
 
   /**
@@ -87,9 +89,10 @@ export class SkillStore {
     }
     rmSync(this.upstreamFile(name), { force: true });
     crashPoint("skill_store");
-    const synced_workspaces = this.sync(name, null);
-    for (const doomed of pending) rmSync(doomed, { recursive: true, force: true });
-    return { deleted: true, skill_name: name, synced_workspaces };
+    const synced = this.sync(name, null);
+    // A workspace that could not be cleaned keeps the mark, so repeating skill_delete tries it again.
+    if (!synced.sync_failures) for (const doomed of pending) rmSync(doomed, { recursive: true, force: true });
+    return { deleted: true, skill_name: name, ...synced };
   }
 
   /** Store copies of `name` moved aside by a skill_delete that has not finished. */
@@ -157,21 +160,30 @@ export class SkillStore {
    * Copies the stored skill (or removes it, when deleted) into every conversation workspace; returns how
    * many. Each workspace's `.skill` is held open meanwhile (skill-files.ts): a swap for a link is never followed.
    */
-  private sync(name: string, source: string | null): number {
-    if (!existsSync(this.conversationsDir)) return 0;
+  private sync(name: string, source: string | null): { synced_workspaces: number; sync_failures?: SyncFailure[] } {
+    if (!existsSync(this.conversationsDir)) return { synced_workspaces: 0 };
     let count = 0;
+    const failures: SyncFailure[] = [];
     for (const entry of readdirSync(this.conversationsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const workspace = join(this.conversationsDir, entry.name);
-      const synced = withWorkspaceSkills(workspace, (root) => {
-        if (!existsSync(this.runtime(name))) removeEntry(root, name);
-        else if (workspace !== source) replaceSkillDir(this.runtime(name), root, name);
-        return true;
-      });
+      let synced: true | null;
+      try {
+        synced = withWorkspaceSkills(workspace, (root) => {
+          if (!existsSync(this.runtime(name))) removeEntry(root, name);
+          else if (workspace !== source) replaceSkillDir(this.runtime(name), root, name);
+          return true as const;
+        });
+      } catch (error) {
+        // One workspace (a full disk, a hostile .skill) must not keep the change from the others.
+        const message = error instanceof Error ? error.message : String(error);
+        failures.push({ conversation: entry.name, error: message.length > 300 ? `…${message.slice(-300)}` : message });
+        continue;
+      }
       if (!synced) continue;
       count += 1;
       crashPoint("skill_sync");
     }
-    return count;
+    return { synced_workspaces: count, ...(failures.length ? { sync_failures: failures } : {}) };
   }
 }

@@ -44,6 +44,30 @@ describe("skill store", () => {
     expect(() => store.create(a, { skill_name: "demo" })).toThrow(/already exists: call skill_update/);
   });
 
+  it("a workspace the sync cannot change is named, and the others still get the change; a delete can be repeated for it", async () => {
+    const { workdir, a, b, store } = world();
+    const c = seedWorkspace(workdir, "tg-000003");
+    stage(a, "demo", "name: demo\ndescription: v1");
+    store.create(a, { skill_name: "demo" });
+    // Folders nested deeper than the sync removes (root is not stopped by permissions, so depth it is).
+    const nest = (at: string) => mkdirSync(join(at, ...Array.from({ length: 260 }, () => "d")), { recursive: true });
+    nest(join(b, ".skill", "demo.old-skill-copy")); // a leftover of a cut-short copy, which the sync clears first
+    stage(a, "demo", "name: demo\ndescription: v2");
+    const updated = await store.update(a, { skill_name: "demo" });
+    // The saving workspace and tg-000003 have it; tg-000002 is named with the reason and keeps v1.
+    expect(updated).toMatchObject({ synced_workspaces: 2, sync_failures: [{ conversation: "tg-000002", error: expect.stringMatching(/nested deeper than 256/) }] });
+    expect(readFileSync(join(c, ".skill", "demo", "SKILL.md"), "utf8")).toContain("description: v2");
+    expect(readFileSync(join(b, ".skill", "demo", "SKILL.md"), "utf8")).toContain("description: v1");
+
+    rmSync(join(b, ".skill", "demo.old-skill-copy"), { recursive: true });
+    nest(join(b, ".skill", "demo"));
+    expect(store.delete({ skill_name: "demo" })).toMatchObject({ synced_workspaces: 2, sync_failures: [{ conversation: "tg-000002" }] });
+    expect(existsSync(join(c, ".skill", "demo"))).toBe(false);
+    // Fixed by hand, a repeated delete finishes it.
+    rmSync(join(b, ".skill", "demo"), { recursive: true });
+    expect(store.delete({ skill_name: "demo" })).toEqual({ deleted: true, skill_name: "demo", synced_workspaces: 3 });
+  });
+
   it("refuses a missing folder, links, and skills over the limits", async () => {
     const { root, a, store } = world();
     expect(() => store.create(a, { skill_name: "ghost" })).toThrow(/\.skill\/ghost\/ does not exist in your workspace: write \.skill\/ghost\/SKILL\.md first/);
