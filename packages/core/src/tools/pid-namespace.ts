@@ -3,19 +3,21 @@ import type { Socket } from "node:net";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ToolError } from "./errors.js";
+import { procStat } from "./process-ledger.js";
 
 /**
  * The PID namespace the subprocess-mode shell commands of one ShellSessions run in, so that `/cancel`
  * and the worker's death stop everything they started, however it left its process group (`env -i
  * setsid`, a double fork). Its init (pid 1 inside) is a shell that only waits on its stdin, a pipe from
  * the worker, and reaps orphans meanwhile; commands are entered into the namespace with `nsenter`. When
- * the init dies the kernel kills every process of the namespace: on `stop()` (SIGKILL to the init), and
+ * the init dies the kernel kills every process of the namespace: on `detach()`'s kill (SIGKILL to the init), and
  * when the worker dies (its end of the pipe closes, the init's `read` returns and it exits). A mount
  * namespace (mounts of the host still appear inside, `slave` propagation) carries the namespace's own
  * /proc, so `ps`, `pgrep` and `kill` agree on pids. Not a sandbox: a command still reaches everything
  * its user can, except processes outside the namespace.
  *
- * Made lazily at the first command, and again after a `stop()`; shared by the commands of one
+ * Made lazily at the first command, and again after a `detach()` or the init's death; shared by the commands of one
  * ShellSessions so a `server &` left by one command is still there (and visible) for the next, as
  * without the namespace. One namespace costs one `unshare` (~15 ms, once); a command one `nsenter` (~1.5 ms).
  */
@@ -24,24 +26,34 @@ export class PidNamespace {
 
   /** `nsenter …` to put before a command's argv, or null when namespaces cannot be made (then commands run as before). */
   async prefix(cwd: string): Promise<string[] | null> {
-    let keeper = await (this.keeper ??= startKeeper());
-    if (keeper && !keeper.alive()) {
-      this.keeper = startKeeper();
-      keeper = await this.keeper;
+    for (let deaths = 0; ; ) {
+      const pending = (this.keeper ??= startKeeper());
+      const keeper = await pending;
+      if (this.keeper !== pending) continue; // detached by killAll or replaced meanwhile: the current one (or a new one) it is
+      if (!keeper) {
+        this.keeper = null; // nothing to keep: the next command asks again (the reason is logged once)
+        return null;
+      }
+      if (keeper.alive()) return keeper.enter(cwd);
+      // Its init was killed from outside (or the OOM killer): nsenter would fail on its /proc entry, so a new one.
+      this.keeper = null;
+      void keeper.kill();
+      if (++deaths === 3) throw new ToolError("failed", "The PID namespace for shell commands died three times right after it was made (is something killing `unshare` or its child?); set sandbox.pid_namespace to false to run commands without one.");
     }
-    if (!keeper) {
-      this.keeper = null; // nothing to keep: the next command asks again (the reason is logged once)
-      return null;
-    }
-    return keeper.enter(cwd);
   }
 
-  /** Kills every process in the namespace (SIGKILL to its init) and waits until the kernel has; the next command makes a new one. */
-  async stop(): Promise<void> {
+  /**
+   * Detaches the current namespace: commands started from now on get a new one (a turn that starts while `/cancel`
+   * still stops the old one's processes is not killed with it). The returned function kills every process in the
+   * detached one (SIGKILL to its init) and waits until the kernel has.
+   */
+  detach(): () => Promise<void> {
     const pending = this.keeper;
     this.keeper = null;
-    const keeper = await pending;
-    if (keeper) await keeper.kill();
+    return async () => {
+      const keeper = await pending;
+      if (keeper) await keeper.kill();
+    };
   }
 }
 
@@ -96,6 +108,8 @@ class Keeper {
   private constructor(
     private readonly child: ChildProcess,
     private readonly init: number,
+    /** The init's start time: a pid reused by another process after the init's death is not taken for it. */
+    private readonly initStart: number,
     private readonly nsenter: string,
     private readonly userNs: boolean,
     private readonly exited: Promise<void>,
@@ -127,7 +141,8 @@ class Keeper {
       });
     });
     const init = ready && child.pid !== undefined ? initPid(child.pid) : null;
-    if (init === null) {
+    const initStart = init === null ? undefined : procStat(init)?.startTicks;
+    if (init === null || initStart === undefined) {
       child.kill("SIGKILL");
       await exited;
       throw new Error(`unshare failed: ${stderr.trim().split("\n").pop() || "no namespace came up"}`);
@@ -135,11 +150,14 @@ class Keeper {
     // Kept open (a write to a closed pipe would kill unshare, and with it the namespace), but not keeping the worker alive.
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as Socket | null)?.unref();
     child.unref();
-    return new Keeper(child, init, nsenter, userNs, exited);
+    return new Keeper(child, init, initStart, nsenter, userNs, exited);
   }
 
+  /** Looked up in /proc, not taken from unshare's exit event: that comes only after the init's death, one event-loop turn or more later. */
   alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
+    const stat = procStat(this.init);
+    return stat !== null && stat.startTicks === this.initStart && stat.state !== "Z" && stat.state !== "X";
   }
 
   enter(cwd: string): string[] {

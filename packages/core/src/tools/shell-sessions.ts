@@ -229,17 +229,20 @@ export class ShellSessions {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
     const running = [...states].filter((state) => state.exit === null).length;
     this.sessions.clear();
+    // Commands started from here on (a new turn right after /cancel) are not this killAll's: a new namespace, tags not matched.
+    const endNamespace = this.namespace.detach();
     const ours = `${this.scope}.`;
+    const launched = this.launched;
     await Promise.all([
       ...[...states].map(async (state) => {
         await stopRemote(state);
         await killGroup(state.pid, state.exited);
       }),
       // The /proc scan only when a command was ever started here: a worker that ran none skips it at every shutdown.
-      this.launched > 0 ? stopTagged((tag) => tag.startsWith(ours), KILL_GRACE_MS, POLL_MS) : undefined,
+      launched > 0 ? stopTagged((tag) => tag.startsWith(ours) && Number(tag.slice(ours.length)) <= launched, KILL_GRACE_MS, POLL_MS) : undefined,
     ]);
     // What left both its group and its tag (`env -i setsid …`, a double fork) is still in the namespace.
-    await this.namespace.stop();
+    await endNamespace();
     for (const pgid of [...this.groups.keys()]) this.dropGroup(pgid);
     return running;
   }

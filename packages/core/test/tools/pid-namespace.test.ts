@@ -1,0 +1,58 @@
+// Subprocess mode's PID namespace (src/tools/pid-namespace.ts) around its edges: its init killed from outside, and a
+// command started while killAll (/cancel) is still stopping the old one's processes. Real unshare/nsenter, real processes.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { hostPid } from "../../../../test/fixtures/host-pid.js";
+import { type Harness, makeHarness, processAlive } from "./helpers.js";
+
+let h: Harness;
+afterEach(async () => h?.cleanup());
+
+/** The inits of the namespaces this test process keeps: the one child of each `unshare` it started. */
+function inits(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8").trimEnd();
+      const [, comm = "", rest = ""] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+      if (comm !== "unshare" || Number(rest.split(" ")[1]) !== process.pid) continue;
+      out.push(...readFileSync(`/proc/${name}/task/${name}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+describe("the PID namespace of shell commands", () => {
+  it("is made anew when its init was killed from outside, for the very next command", async () => {
+    h = await makeHarness();
+    await h.call("shell", { command: "true" });
+    const [init] = inits();
+    expect(init).toBeGreaterThan(0);
+    process.kill(init!, "SIGKILL");
+    // At once, before the worker hears of unshare's exit: it used to enter the dead one (`nsenter: cannot open /proc/<init>/ns/pid`, exit 1).
+    const next = await h.call("shell", { command: "echo in $$" });
+    expect(next.details).toMatchObject({ exitCode: 0 });
+    expect(next.content).toMatch(/^in 2\b/);
+    expect(inits()).toHaveLength(1);
+  });
+
+  it("is new for a command started while killAll still stops the old one's processes, which are gone after it", async () => {
+    h = await makeHarness();
+    // Ignores SIGTERM: killAll waits out its grace before the SIGKILL and the namespace's end.
+    await h.call("shell", { command: "trap '' TERM; sleep 30 & echo $! > old.pid; wait", wait_ms: 0 });
+    while (!existsSync(join(h.workspace, "old.pid"))) await sleep(10);
+    const old = hostPid(Number(readFileSync(join(h.workspace, "old.pid"), "utf8")), h.workspace);
+    const stopping = h.runtime.killAll();
+    // Started after the cancel (a new turn): it used to land in the namespace being stopped and die with it (SIGKILL), or fail in nsenter.
+    const next = await h.call("shell", { command: "sleep 0.6; echo survived" });
+    await stopping;
+    expect(next.details).toMatchObject({ exitCode: 0, signal: null });
+    expect(next.content).toMatch(/^survived/);
+    expect(processAlive(old)).toBe(false);
+  });
+});
