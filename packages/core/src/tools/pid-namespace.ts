@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
@@ -101,6 +101,11 @@ const INIT_SHELL = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
 /** The init: says it is ready (the namespace's /proc is mounted by then), then waits for the worker's pipe to close. bash reaps orphans meanwhile. */
 const INIT_SCRIPT = "echo ready; read -r _; exit 0";
 const READY_TIMEOUT_MS = 5_000;
+/** How long killing a namespace waits for its processes to be gone, and how often it looks. */
+const KILL_WAIT_MS = 2_000;
+const POLL_MS = 20;
+/** include/linux/sched.h: the process is exiting. */
+const PF_EXITING = 0x4;
 /** SHLVL: bash reads ~/.bashrc when its stdin is a socket (node's pipes are) and SHLVL is unset (tool-process.ts). */
 const INIT_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", SHLVL: "1" };
 
@@ -110,6 +115,8 @@ class Keeper {
     private readonly init: number,
     /** The init's start time: a pid reused by another process after the init's death is not taken for it. */
     private readonly initStart: number,
+    /** `readlink /proc/<init>/ns/pid`: tells its processes from others. */
+    private readonly nsLink: string,
     private readonly nsenter: string,
     private readonly userNs: boolean,
     private readonly exited: Promise<void>,
@@ -142,7 +149,8 @@ class Keeper {
     });
     const init = ready && child.pid !== undefined ? initPid(child.pid) : null;
     const initStart = init === null ? undefined : procStat(init)?.startTicks;
-    if (init === null || initStart === undefined) {
+    const nsLink = init === null ? undefined : nsOf(init);
+    if (init === null || initStart === undefined || nsLink === undefined) {
       child.kill("SIGKILL");
       await exited;
       throw new Error(`unshare failed: ${stderr.trim().split("\n").pop() || "no namespace came up"}`);
@@ -150,14 +158,15 @@ class Keeper {
     // Kept open (a write to a closed pipe would kill unshare, and with it the namespace), but not keeping the worker alive.
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as Socket | null)?.unref();
     child.unref();
-    return new Keeper(child, init, initStart, nsenter, userNs, exited);
+    return new Keeper(child, init, initStart, nsLink, nsenter, userNs, exited);
   }
 
   /** Looked up in /proc, not taken from unshare's exit event: that comes only after the init's death, one event-loop turn or more later. */
   alive(): boolean {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
+    // An init that is exiting (PF_EXITING) is still listed, with state S, while the kernel kills the namespace.
     const stat = procStat(this.init);
-    return stat !== null && stat.startTicks === this.initStart && stat.state !== "Z" && stat.state !== "X";
+    return stat !== null && stat.startTicks === this.initStart && (stat.flags & PF_EXITING) === 0 && stat.state !== "Z" && stat.state !== "X";
   }
 
   enter(cwd: string): string[] {
@@ -169,6 +178,12 @@ class Keeper {
     ];
   }
 
+  /**
+   * SIGKILL to the init, after which the kernel SIGKILLs everything in the namespace. Waits until unshare exited or no
+   * process of the namespace but its init is left alive. Not for unshare alone: the init's exit also waits until every
+   * zombie of the namespace is reaped, and a command whose nsenter died first (a signal to its group reaches both) is
+   * reaped by the machine's pid 1, late or, when that is a program that reaps nothing (node as a container's init), never.
+   */
   async kill(): Promise<void> {
     try {
       process.kill(this.init, "SIGKILL");
@@ -176,7 +191,35 @@ class Keeper {
       // Already gone.
     }
     this.child.stdin?.destroy();
-    await Promise.race([this.exited, sleep(2_000)]);
+    let gone = false;
+    void this.exited.then(() => (gone = true));
+    const deadline = Date.now() + KILL_WAIT_MS;
+    while (!gone && Date.now() < deadline && livingIn(this.nsLink, this.init)) await sleep(POLL_MS);
+  }
+}
+
+/** Whether a process other than `except` in PID namespace `nsLink` is still alive (a zombie is not). */
+function livingIn(nsLink: string, except: number): boolean {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === except || nsOf(pid) !== nsLink) continue;
+    const state = procStat(pid)?.state;
+    if (state !== undefined && state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
+
+function nsOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
   }
 }
 

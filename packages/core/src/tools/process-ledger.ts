@@ -14,13 +14,13 @@ interface LedgerFile {
   scopes: string[];
 }
 
-/** State letter (`Z`: zombie), process group and start time of a process, from /proc (Linux); null when unknown or gone. */
-export function procStat(pid: number): { state: string; pgrp: number; startTicks: number } | null {
+/** State letter (`Z`: zombie), process group, kernel flags and start time of a process, from /proc (Linux); null when unknown or gone. */
+export function procStat(pid: number): { state: string; pgrp: number; flags: number; startTicks: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may contain spaces) start at the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "", pgrp: Number(fields[2]), startTicks: Number(fields[19]) };
+    return { state: fields[0] ?? "", pgrp: Number(fields[2]), flags: Number(fields[6]), startTicks: Number(fields[19]) };
   } catch {
     return null;
   }

@@ -8,7 +8,7 @@ import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { HEARTBEAT_FRAME, heartbeatMs, inputFrame, withoutEndMark } from "./remote/shell-wrapper.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { type ToolCommand, ToolProcessLauncher } from "./tool-process.js";
-import { signalGroup } from "./process-group.js";
+import { groupHasLiving, signalGroup } from "./process-group.js";
 import { newTagScope, PROCESS_TAG_VAR, stopTagged } from "./process-tag.js";
 import { PidNamespace } from "./pid-namespace.js";
 
@@ -267,15 +267,18 @@ export class ShellSessions {
   }
 }
 
-/** `true` while any process of group `pgid` exists. */
+/**
+ * `true` while any process of group `pgid` is alive. A zombie is not: in subprocess mode a command's shell whose
+ * nsenter (the group leader) died with it is reaped by the machine's pid 1, which may take its time or never come.
+ */
 export function groupAlive(pgid: number): boolean {
   if (pgid <= 0) return false;
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  return groupHasLiving(pgid);
 }
 
 /**

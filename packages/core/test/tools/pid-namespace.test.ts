@@ -1,11 +1,15 @@
 // Subprocess mode's PID namespace (src/tools/pid-namespace.ts) around its edges: its init killed from outside, and a
 // command started while killAll (/cancel) is still stopping the old one's processes. Real unshare/nsenter, real processes.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { hostPid } from "../../../../test/fixtures/host-pid.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -27,6 +31,16 @@ function inits(): number[] {
   return out;
 }
 
+/** Exiting (PF_EXITING in the flags), a zombie, or gone. */
+function exitingOrGone(pid: number): boolean {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return fields[0] === "Z" || (Number(fields[6]) & 0x4) !== 0;
+  } catch {
+    return true;
+  }
+}
+
 describe("the PID namespace of shell commands", () => {
   it("is made anew when its init was killed from outside, for the very next command", async () => {
     h = await makeHarness();
@@ -34,7 +48,9 @@ describe("the PID namespace of shell commands", () => {
     const [init] = inits();
     expect(init).toBeGreaterThan(0);
     process.kill(init!, "SIGKILL");
-    // At once, before the worker hears of unshare's exit: it used to enter the dead one (`nsenter: cannot open /proc/<init>/ns/pid`, exit 1).
+    // Blocked until the kernel has it, so the runtime has not heard of unshare's exit yet: it used to enter the dead
+    // namespace (`nsenter: cannot open /proc/<init>/ns/pid`, exit 1).
+    while (!exitingOrGone(init!)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     const next = await h.call("shell", { command: "echo in $$" });
     expect(next.details).toMatchObject({ exitCode: 0 });
     expect(next.content).toMatch(/^in 2\b/);
@@ -54,5 +70,20 @@ describe("the PID namespace of shell commands", () => {
     expect(next.details).toMatchObject({ exitCode: 0, signal: null });
     expect(next.content).toMatch(/^survived/);
     expect(processAlive(old)).toBe(false);
+  });
+
+  it("killAll is not held up by a command's zombie that the machine's pid 1 never reaps (node as a container's init)", () => {
+    // nsenter dies with its command (one signal to the group): the command's zombie goes to the pid 1 of nsenter's
+    // namespace, here the fixture's own node. killAll used to wait for it (the namespace's init waits until every zombie
+    // of the namespace is reaped) up to its 2 s cap, on every /cancel.
+    const asRoot = process.geteuid?.() === 0 ? [] : ["--user", "--map-root-user"];
+    const out = execFileSync(
+      "unshare",
+      [...asRoot, "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--", process.execPath, "--import", "tsx", join(FIXTURES, "kill-all-under-node-init.ts")],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; running: boolean; killAllMs: number };
+    expect(result).toMatchObject({ pid: 1, running: true });
+    expect(result.killAllMs).toBeLessThan(1_000);
   });
 });
