@@ -37,7 +37,10 @@ let e2e: E2E;
 const model = soakModel(SEED);
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: (req) => model.respond(req), config: { adminUserIds: [...chats, gone].map((c) => c.id) } });
+  e2e = await startE2E({ responder: (req) => model.respond(req), start: false, config: { adminUserIds: [...chats, gone].map((c) => c.id) } });
+  // A hung send is given up after 5 s instead of the default 20 s (the "hangs" case waits that out).
+  e2e.env.STARLING_TEST_TELEGRAM_REQUEST_TIMEOUT_MS = "5000";
+  e2e.start();
 });
 
 afterAll(async () => {

@@ -67,7 +67,7 @@ export class BotApi {
     const chat = chatKey(payload);
     const counted = chat !== null && COUNTED.test(method);
     const upload = UPLOADS.test(method);
-    const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? requestTimeoutFromEnv() ?? REQUEST_TIMEOUT_MS);
     return withRetries(
       async (signal) => {
         if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
@@ -180,6 +180,15 @@ export class BotApi {
  * poller's watchdog instead; uploads get longer.
  */
 const REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * Test-only: `STARLING_TEST_TELEGRAM_REQUEST_TIMEOUT_MS` shortens REQUEST_TIMEOUT_MS so an end-to-end test
+ * can hang a send and see it given up and re-sent within seconds. Not a setting: the default suits Telegram.
+ */
+function requestTimeoutFromEnv(): number | undefined {
+  const value = Number(process.env["STARLING_TEST_TELEGRAM_REQUEST_TIMEOUT_MS"] ?? NaN);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
 /** Room taken by `reserve` and not used by a call within this long lapses. */
 const RESERVATION_MS = 10_000;
 const UPLOAD_TIMEOUT_MS = 300_000;
