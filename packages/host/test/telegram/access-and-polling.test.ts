@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { groupChat, privateChat, startFakeTelegram, user, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { NO_SEND_LIMITS } from "../../src/channels/telegram/send-budget.js";
 import { HostKeys } from "../../src/state/host-store.js";
 import { CHANNEL_ID, createHarness, eventually, type Harness } from "./harness.js";
 
@@ -13,9 +14,11 @@ afterEach(async () => {
   await fake?.close();
 });
 
+// Unpaced: pacing has its own tests (send-budget.test.ts, e2e with the real limits); here it only made
+// the admin's notices and answers wait for room (about 3 s a test).
 async function setup() {
   fake = await startFakeTelegram();
-  h = await createHarness(fake);
+  h = await createHarness(fake, { sendLimits: NO_SEND_LIMITS });
 }
 
 const alice = privateChat(42, "Alice");

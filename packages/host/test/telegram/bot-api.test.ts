@@ -41,7 +41,7 @@ describe("BotApi", () => {
     fake.registerChat(chat);
     let hung = 0;
     fake.setNemesis(({ method }) => (method === "sendMessage" && hung++ === 0 ? { kind: "hang" } : undefined));
-    const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), { baseDelayMs: 10 }, undefined, { requestTimeoutMs: 4000 });
+    const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), { baseDelayMs: 10 }, undefined, { requestTimeoutMs: 2000 });
     const sent = await api.call("sendMessage", { chat_id: chat.id, text: "hello" }, { afterUnknownOutcome: (p: { text: string }) => ({ ...p, text: `again: ${p.text}` }) as never });
     expect(sent.text).toBe("again: hello");
     expect(fake.calls("sendMessage")).toHaveLength(2);
