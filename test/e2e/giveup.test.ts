@@ -18,9 +18,13 @@ const FAST_GIVE_UP = JSON.stringify({ maxAttempts: 3, initialDelayMs: 20, maxDel
 const SLOW_RETRY = JSON.stringify({ maxAttempts: 5, initialDelayMs: 60_000, maxDelayMs: 60_000 });
 const NOTICE = /worker failed 3 times in a row/;
 
+/** A "[slow]" message's first model call is slow (the turn is running when /cancel comes); a resumed one answers at once. */
+const slowCalls = new Set<string>();
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
-  return { delayMs: text.includes("[slow]") ? 4_000 : 0, text: `echo: ${text}` };
+  const slow = text.includes("[slow]") && !slowCalls.has(text);
+  if (slow) slowCalls.add(text);
+  return { delayMs: slow ? 4_000 : 0, text: `echo: ${text}` };
 }
 
 const chat = privateChat(821, "GiveUp");
