@@ -5,9 +5,12 @@ import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
 import { lastUserText, requestText, sleep, startE2E, type E2E } from "./fixture.js";
 
+/** "slowly" holds the only turn slot until the test lets it go (`releaseSlot`). */
+let releaseSlot!: () => void;
+const slotReleased = new Promise<void>((resolve) => (releaseSlot = resolve));
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
-  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { delayMs: 3000 } : {}) };
+  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { holdUntil: slotReleased } : {}) };
 }
 
 const alice = privateChat(51, "Alice");
@@ -25,6 +28,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  releaseSlot(); // a failed first test must not leave the model call held
   await e2e?.close();
 });
 
@@ -41,6 +45,8 @@ describe("edited messages", { timeout: 90_000 }, () => {
     await admitted(sent);
     const edit = e2e.telegram.editText(alice, messageId(sent), "what is 2+4");
     await admitted(edit);
+    expect(e2e.model.requests.some((r) => requestText(r).includes("what is 2+")), "the message still waited for the slot").toBe(false);
+    releaseSlot();
     await e2e.waitText(alice.id, /what is 2\+4/);
     await sleep(1500); // an answer to the old text would follow
     expect(replyTexts(alice)).toEqual(["echo: what is 2+4"]);

@@ -12,6 +12,8 @@ export interface BaseReply {
   retryAfterSeconds?: number;
   /** Wait before answering. */
   delayMs?: number;
+  /** Answer only once this settles (after `delayMs`): the test decides when, e.g. once what must happen meanwhile did. */
+  holdUntil?: Promise<unknown>;
   /** Never answer (until the client aborts); the abort is recorded. */
   hang?: boolean;
   /** Destroy the socket mid-response. */
@@ -115,6 +117,7 @@ export async function startScriptedServer<R extends BaseReply>(
     const reply = responder ? responder(recorded, index) : queue.shift();
     if (!reply) return sendJson(res, 500, format.errorBody(500, "fake model: no scripted reply left"));
     if (reply.delayMs) await sleep(reply.delayMs);
+    if (reply.holdUntil) await reply.holdUntil.catch(() => undefined);
     if (recorded.aborted || res.destroyed) return;
     if (reply.hang) return; // `close` marks the abort when the client gives up
     if (reply.status !== undefined && reply.status >= 400) {
