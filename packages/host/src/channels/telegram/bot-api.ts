@@ -1,10 +1,11 @@
 import { Telegram } from "telegraf";
 import type pino from "pino";
 import type { Opts, Telegram as ApiMethods } from "telegraf/types";
-import { isAbortError, retryAfterSeconds, sleep, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
+import { isAbortError, retryAfterSeconds, telegramCode, withRetries, type RetryOptions } from "./api-retry.js";
 import { deadline } from "@starling/protocol";
 import { SendBudget } from "./send-budget.js";
 import { BotHttp, noAnswerError } from "./bot-http.js";
+import { FloodPauses } from "./flood-pauses.js";
 
 type MethodName = keyof ApiMethods;
 type CallResult<M extends MethodName> = Promise<ReturnType<ApiMethods[M]>>;
@@ -36,10 +37,10 @@ export class BotApi {
   readonly telegram: Telegram;
   private readonly http: BotHttp;
   /**
-   * Chat id → time until which calls for that chat wait: a 429 on any call for a chat (a typing
-   * action, a panel edit) holds back every call for it, not only the retry of the refused one.
+   * 429 pauses: a 429 on any call for a chat (a typing action, a panel edit) holds back every call for
+   * it, not only the retry of the refused one; a 429 naming no chat, or for a second chat, every call.
    */
-  private readonly cooldowns = new Map<string, number>();
+  private readonly pauses = new FloodPauses();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
   private readonly reserved = new Map<string, NodeJS.Timeout[]>();
 
@@ -71,6 +72,7 @@ export class BotApi {
     return withRetries(
       async (signal) => {
         if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
+        else if (method !== "getUpdates") await this.pauses.wait(null, signal);
         // Uploads go through telegraf, which takes a signal; JSON calls time out in BotHttp (no AbortController per call).
         const limit = timeoutMs === null || !upload ? null : deadline(signal, timeoutMs);
         try {
@@ -79,9 +81,7 @@ export class BotApi {
         } catch (thrown) {
           const err = limit?.timedOut && isAbortError(thrown) ? noAnswerError(method, timeoutMs!) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;
-          if (chat !== null && telegramCode(err) === 429) {
-            this.cooldowns.set(chat, Math.max(this.cooldowns.get(chat) ?? 0, Date.now() + retryAfterSeconds(err) * 1000));
-          }
+          if (telegramCode(err) === 429 && method !== "getUpdates") this.noteRefused(method, chat, retryAfterSeconds(err));
           throw err;
         } finally {
           limit?.dispose();
@@ -97,6 +97,12 @@ export class BotApi {
         },
       },
     );
+  }
+
+  private noteRefused(method: string, chat: string | null, seconds: number): void {
+    if (this.pauses.refused(chat, seconds * 1000) === "bot") {
+      this.log.warn({ method, chatId: chat ?? undefined, retryAfterSeconds: seconds }, "Telegram refused a call with 429 for the whole bot; every call waits");
+    }
   }
 
   /**
@@ -144,22 +150,15 @@ export class BotApi {
     how: { useReserved: boolean; hold: boolean } = { useReserved: true, hold: false },
   ): Promise<void> {
     for (;;) {
-      if (budget === "cosmetic") this.budget.checkNotPaused(this.cooldowns.get(chat));
-      await this.coolDown(chat, signal);
+      if (budget === "cosmetic") this.budget.checkNotPaused(this.pauses.until(chat));
+      await this.pauses.wait(chat, signal);
       if (!counted) return;
       if (budget === "wait" && how.useReserved && this.takeReserved(chat)) return;
       if (budget === "wait") await this.budget.acquire(chat, signal, how.hold);
       else this.budget.tryAcquire(chat);
-      if ((this.cooldowns.get(chat) ?? 0) <= Date.now()) return;
+      if (this.pauses.until(chat) <= Date.now()) return;
       if (how.hold) this.budget.useHeld(chat); // a 429 came meanwhile: the room is spent, as for a send
     }
-  }
-
-  private async coolDown(chat: string, signal: AbortSignal | undefined): Promise<void> {
-    const until = this.cooldowns.get(chat);
-    if (until === undefined) return;
-    if (until <= Date.now()) this.cooldowns.delete(chat);
-    else await sleep(until - Date.now(), signal);
   }
 
   /** Where a `getFile` path is downloaded from (contains the token: never log it). */

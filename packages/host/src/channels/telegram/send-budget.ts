@@ -45,7 +45,7 @@ export class BudgetDeferredError extends Error {
  * bot, so a normal turn's panel and reply go at once and a burst of replies is spread out instead of
  * earning 429s. Replies wait for room (`acquire`); cosmetic calls only take room that is free now and
  * leave a reserve for replies (`tryAcquire`), so panel edits are merged or dropped first. A 429's
- * `retry_after` pauses the chat in BotApi (its cooldowns), before the budget is asked. In memory: after a restart
+ * `retry_after` pauses the chat (or the bot) in BotApi (FloodPauses), before the budget is asked. In memory: after a restart
  * the windows start empty, which at worst costs one 429 that `retry_after` then handles.
  */
 export class SendBudget {
