@@ -75,6 +75,8 @@ export const HostKeys = {
   /** A turn's final panel state, kept until the panel was edited to show it (see EndedTurn). */
   panelEnd: (turnKey: string) => `panelend:${turnKey}`,
   counter: (name: string) => `counter:${name}`,
+  /** A chat's recent Telegram send times, stored with each delivered outbox item (channels/telegram/send-history.ts). */
+  sendTimes: (channelId: string, chatId: string) => `sendtimes:${channelId}:${chatId}`,
   /** The boot id of the machine the host last started on (state/boot.ts). */
   boot: () => "host:boot",
 } as const;

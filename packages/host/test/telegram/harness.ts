@@ -118,6 +118,28 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
   return controller;
 }
 
+/** The options the tests' channels start with (short polls and backoffs), with `overrides` on top. */
+export function testChannelOptions(
+  api: { apiRoot: string; token: string },
+  store: HostStore,
+  log: pino.Logger,
+  overrides: Partial<TelegramChannelOptions> = {},
+): TelegramChannelOptions {
+  return {
+    id: CHANNEL_ID,
+    token: api.token,
+    apiBaseUrl: api.apiRoot,
+    pollTimeoutSeconds: 1,
+    pollIntervalMs: 0,
+    adminUserIds: [],
+    allowedChatIds: [],
+    store,
+    log,
+    timing: { typingIntervalMs: 200, panelMinEditIntervalMs: 1000, retryBaseDelayMs: 20, retryMaxDelayMs: 200, stopTimeoutMs: 2000 },
+    ...overrides,
+  };
+}
+
 export interface Harness {
   dir: string;
   store: HostStore;
@@ -140,20 +162,7 @@ export async function createHarness(api: { apiRoot: string; token: string }, def
     controller,
     log,
     async startChannel(overrides = {}) {
-      const channel = createTelegramChannel({
-        id: CHANNEL_ID,
-        token: api.token,
-        apiBaseUrl: api.apiRoot,
-        pollTimeoutSeconds: 1,
-        pollIntervalMs: 0,
-        adminUserIds: [],
-        allowedChatIds: [],
-        store,
-        log,
-        timing: { typingIntervalMs: 200, panelMinEditIntervalMs: 1000, retryBaseDelayMs: 20, retryMaxDelayMs: 200, stopTimeoutMs: 2000 },
-        ...defaults,
-        ...overrides,
-      });
+      const channel = createTelegramChannel(testChannelOptions(api, store, log, { ...defaults, ...overrides }));
       channels.push(channel);
       await channel.start(controller);
       return channel;

@@ -6,6 +6,7 @@ import { isAbortError } from "./api-retry.js";
 import { migrateChat, upgradedChatId } from "./chat-migration.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
+import { stageSendTimes } from "./send-history.js";
 import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, isTopicGone, TOPIC_GONE_NOTE, type Destination, type ReplySender } from "./reply-sender.js";
 
 export interface OutboxSenderOptions {
@@ -117,7 +118,10 @@ export class OutboxSender {
   private async deliver(item: OutboundItem, signal: AbortSignal): Promise<void> {
     const { store } = this.options;
     if (!this.delivered.has(item.seq) && (await this.attemptAndSend(item, signal)) === "moved") return;
-    await store.commit("outbox_sent", (tx) => tx.del(HostKeys.outbound(item.seq)));
+    await store.commit("outbox_sent", (tx) => {
+      tx.del(HostKeys.outbound(item.seq));
+      stageSendTimes(tx, this.options.channelId, item.chatId, this.options.api.budget);
+    });
     this.delivered.delete(item.seq);
   }
 

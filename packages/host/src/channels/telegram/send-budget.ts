@@ -45,8 +45,8 @@ export class BudgetDeferredError extends Error {
  * bot, so a normal turn's panel and reply go at once and a burst of replies is spread out instead of
  * earning 429s. Replies wait for room (`acquire`); cosmetic calls only take room that is free now and
  * leave a reserve for replies (`tryAcquire`), so panel edits are merged or dropped first. A 429's
- * `retry_after` pauses the chat (or the bot) in BotApi (FloodPauses), before the budget is asked. In memory: after a restart
- * the windows start empty, which at worst costs one 429 that `retry_after` then handles.
+ * `retry_after` pauses the chat (or the bot) in BotApi (FloodPauses), before the budget is asked. In memory;
+ * a restarted host refills it from the send times the outbox stored with its last deliveries (send-history.ts).
  */
 export class SendBudget {
   private readonly history = new Map<string, number[]>();
@@ -102,6 +102,26 @@ export class SendBudget {
       const n = Math.max(0, (this.held.get(key) ?? 0) + by);
       if (n) this.held.set(key, n);
       else this.held.delete(key);
+    }
+  }
+
+  /**
+   * The chat's sends still inside its longest window (a group's minute, a private chat's 3 s), oldest
+   * first: what the outbox stores with a delivered item so that a restarted host keeps to the windows.
+   */
+  sendTimes(chatId: string): number[] {
+    const t = this.now();
+    const longest = this.windows(chatId).filter(([key]) => key !== "bot").sort((a, b) => b[1].windowMs - a[1].windowMs)[0];
+    return longest ? [...this.recent(longest[0], longest[1], t)] : [];
+  }
+
+  /** Counts sends to the chat made before this budget existed (by an earlier run of the host). */
+  restore(chatId: string, times: number[]): void {
+    const t = this.now();
+    for (const [key, window] of this.windows(chatId)) {
+      const merged = [...(this.history.get(key) ?? []), ...times.map((at) => Math.min(at, t))].sort((a, b) => a - b);
+      this.history.set(key, merged);
+      this.recent(key, window, t);
     }
   }
 

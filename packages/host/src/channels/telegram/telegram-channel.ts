@@ -15,6 +15,7 @@ import { Poller } from "./poller.js";
 import { DEFAULT_PANEL_DELAY_MS, ProgressPanels } from "./progress-panel.js";
 import { ReplySender } from "./reply-sender.js";
 import { SendBudget, type SendLimits } from "./send-budget.js";
+import { restoreSendTimes } from "./send-history.js";
 import { TYPING_DELAY_MS, TypingIndicator } from "./typing.js";
 
 export interface TelegramChannelOptions {
@@ -170,6 +171,7 @@ export class TelegramChannel implements Channel {
       }
       log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
     }
+    restoreSendTimes(store, this.id, this.api.budget);
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { TELEGRAM_LIMITS, telegramLimits, type TelegramLimits } from "../../../../test/fakes/telegram/limits.js";
+import { createTelegramChannel } from "../../src/channels/telegram/telegram-channel.js";
+import { HostKeys, HostStore } from "../../src/state/host-store.js";
+import { queueOutbound } from "../../src/state/outbox.js";
+import { CHANNEL_ID, testChannelOptions, testController } from "./harness.js";
+
+// Scope: the send budget across a restart (ARCHITECTURE §8 "Send budget"): the send times stored with
+// delivered outbox items refill the windows of the next run, so a host restarted within a chat's
+// window does not send past Telegram's limits. The store is closed and opened again, as by a new process.
+
+let fake: FakeTelegram | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await fake?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  fake = dir = undefined;
+});
+
+const TARGET = { channelId: CHANNEL_ID, chatId: "5301", conversationId: "tg-000001" };
+
+/** A fake Bot API enforcing Telegram's limits, and the folder of the host's store. */
+async function setUp(): Promise<{ api: FakeTelegram; limits: TelegramLimits; stateDir: string }> {
+  const api = (fake = await startFakeTelegram());
+  const limits = telegramLimits(TELEGRAM_LIMITS);
+  api.setNemesis(limits.nemesis);
+  api.registerChat(privateChat(5301, "Rae"));
+  dir = mkdtempSync(join(tmpdir(), "starling-tg-sendtimes-"));
+  return { api, limits, stateDir: join(dir, "state") };
+}
+
+/** One run of the host's channel on `store` until `done`, then its stop and the store's close. */
+async function run(api: FakeTelegram, store: HostStore, done: () => boolean): Promise<void> {
+  // A stop that hardly waits for the outbox: the next start comes within the chat's window.
+  const log = pino({ level: process.env.TEST_LOG ?? "silent" });
+  const channel = createTelegramChannel(testChannelOptions(api, store, log, { allowedChatIds: ["5301"], timing: { retryBaseDelayMs: 20, retryMaxDelayMs: 200, stopTimeoutMs: 50 } }));
+  try {
+    await channel.start(testController(store, join(dir!, "conversations")));
+    await api.waitFor(done, 15_000);
+  } finally {
+    await channel.stop();
+    await store.close();
+  }
+}
+
+describe("send budget across a restart", () => {
+  it("a host restarted with replies queued for one chat keeps to 3 sends in any 3 s, with no 429", async () => {
+    const { api, limits, stateDir } = await setUp();
+    const store = await HostStore.open(stateDir);
+    await store.commit("event_processed", (tx) => {
+      for (let i = 1; i <= 6; i++) queueOutbound(tx, TARGET, { kind: "text", text: `reply ${i}` });
+    });
+    await run(api, store, () => api.messages(5301).length >= 3);
+    await run(api, await HostStore.open(stateDir), () => api.messages(5301).length === 6);
+
+    expect(api.messages(5301).map((m) => m.text)).toEqual([1, 2, 3, 4, 5, 6].map((i) => `reply ${i}`));
+    expect(limits.violations).toEqual([]);
+    expect(api.calls().filter((c) => c.status === 429)).toEqual([]);
+    const sends = api.calls("sendMessage").map((c) => c.startedAt);
+    const crowded = sends.slice(3).map((at, i) => at - sends[i]!).filter((gap) => gap < 3000);
+    expect(crowded, "4 sends within 3 s (ms between the 1st and the 4th)").toEqual([]);
+  });
+
+  it("an item whose send was attempted by a host that died before its delivery was recorded counts as sent at its attempt", async () => {
+    const { api, limits, stateDir } = await setUp();
+    const store = await HostStore.open(stateDir);
+    // What the earlier run left: two delivered sends stored with their times, and a third attempted whose
+    // outcome is unknown (it may have reached Telegram): the chat's window of 3 in 3 s is full.
+    const t = Date.now();
+    await store.commit("event_processed", (tx) => {
+      tx.put(HostKeys.sendTimes(CHANNEL_ID, "5301"), { chatId: "5301", times: [t - 400, t - 300] });
+      const item = queueOutbound(tx, TARGET, { kind: "text", text: "reply 3" });
+      tx.put(HostKeys.outbound(item.seq), { ...item, attemptedAt: new Date(t - 200).toISOString() });
+    });
+    await run(api, store, () => api.messages(5301).length === 1);
+
+    expect(api.messages(5301)[0]?.text).toContain("reply 3");
+    // Not before the first stored send left the window (3 s after it).
+    expect(api.calls("sendMessage")[0]!.startedAt - (t - 400)).toBeGreaterThanOrEqual(3000);
+    expect(limits.violations).toEqual([]);
+  });
+});
