@@ -34,18 +34,19 @@ describe("flood pause rules", () => {
   it("a chat's own 429s pause only it; one naming no chat, or a second chat's during a pause, pause the bot", () => {
     let t = 1_000_000;
     const pauses = new FloodPauses(() => t);
-    expect(pauses.refused("1", 2000)).toBe("chat");
-    expect(pauses.refused("1", 3000)).toBe("chat"); // the same chat again: still its own limit
+    expect(pauses.refused("1", 2000, true)).toBe("chat");
+    expect(pauses.refused("1", 3000, true)).toBe("chat"); // the same chat again: still its own limit
     expect(pauses.until("1")).toBe(t + 3000);
     expect(pauses.until("2")).toBeLessThanOrEqual(t);
     expect(pauses.until(null)).toBeLessThanOrEqual(t);
     t += 1000;
-    expect(pauses.refused("2", 1000)).toBe("bot"); // chat 1's pause still runs: the bot's limit
+    expect(pauses.refused("5", 1000, false)).toBe("chat"); // a typing action: its own, looser limit
+    expect(pauses.refused("2", 1000, true)).toBe("bot"); // chat 1's pause still runs: the bot's limit
     expect(pauses.until("3")).toBe(t + 2000); // every chat waits until the longer of the two
     t += 5000;
-    expect(pauses.refused("3", 1000)).toBe("chat"); // the other pauses are over
+    expect(pauses.refused("3", 1000, true)).toBe("chat"); // the other pauses are over
     expect(pauses.until("4")).toBeLessThanOrEqual(t);
-    expect(pauses.refused(null, 2000)).toBe("bot");
+    expect(pauses.refused(null, 2000, false)).toBe("bot");
     expect(pauses.until("4")).toBe(t + 2000);
   });
 });

@@ -81,7 +81,7 @@ export class BotApi {
         } catch (thrown) {
           const err = limit?.timedOut && isAbortError(thrown) ? noAnswerError(method, timeoutMs!) : thrown;
           if (afterUnknownOutcome && telegramCode(err) === null && !isAbortError(err)) body = afterUnknownOutcome(payload as never) as Opts<M>;
-          if (telegramCode(err) === 429 && method !== "getUpdates") this.noteRefused(method, chat, retryAfterSeconds(err));
+          if (telegramCode(err) === 429 && method !== "getUpdates") this.noteRefused(method, chat, counted, retryAfterSeconds(err));
           throw err;
         } finally {
           limit?.dispose();
@@ -99,8 +99,8 @@ export class BotApi {
     );
   }
 
-  private noteRefused(method: string, chat: string | null, seconds: number): void {
-    if (this.pauses.refused(chat, seconds * 1000) === "bot") {
+  private noteRefused(method: string, chat: string | null, message: boolean, seconds: number): void {
+    if (this.pauses.refused(chat, seconds * 1000, message) === "bot") {
       this.log.warn({ method, chatId: chat ?? undefined, retryAfterSeconds: seconds }, "Telegram refused a call with 429 for the whole bot; every call waits");
     }
   }
