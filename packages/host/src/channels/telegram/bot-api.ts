@@ -38,7 +38,7 @@ export class BotApi {
   private readonly http: BotHttp;
   /**
    * 429 pauses: a 429 on any call for a chat (a typing action, a panel edit) holds back every call for
-   * it, not only the retry of the refused one; a 429 naming no chat, or for a second chat, every call.
+   * it, not only the retry of the refused one; a 429 naming no chat, or on a message to a second chat, every call.
    */
   private readonly pauses = new FloodPauses();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
