@@ -63,6 +63,9 @@ export const isPanel = (m: SentMessage): boolean => (m.text ?? "").includes("⏱
 /** How a re-sent reply whose first delivery is unknown is labelled (ARCHITECTURE §5.5). */
 export const DUPLICATE_LABEL = "(possible duplicate)";
 
+/** A reply re-sent after its first delivery was unknown: it starts with the label. */
+export const isResend = (m: SentMessage): boolean => (m.text ?? m.caption ?? "").startsWith(`♻️ ${DUPLICATE_LABEL}`);
+
 /** The chat's progress panels (one message per turn, edited in place), oldest first. */
 export function panels(telegram: FakeTelegram, chatId: number): SentMessage[] {
   return telegram.messages(chatId).filter(isPanel);
@@ -105,7 +108,11 @@ export interface E2E {
   waitReplies(chatId: number, count: number, what: string, timeoutMs?: number): Promise<SentMessage[]>;
   /** Waits for a reply (panels left out) matching `pattern`. */
   waitText(chatId: number, pattern: RegExp, timeoutMs?: number): Promise<SentMessage>;
-  /** Sends `text` and resolves with the text of the next reply in that chat. */
+  /**
+   * Sends `text` and resolves with the text of the next reply in that chat, labelled re-sends left out:
+   * after a host kill the outbox may re-send a reply whose delivery was unknown, labelled (ARCHITECTURE
+   * §5.5), and that copy is no answer to `text`.
+   */
   ask(chat: FakeChat, text: string, opts?: { from?: FakeUser; timeoutMs?: number }): Promise<string>;
   /** `until` that adds the end of the host log to its timeout error. */
   until<T>(fn: () => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
@@ -188,8 +195,12 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     async ask(chat, text, opts = {}) {
       const before = replies(chat.id).length;
       e2e.send(chat, text, opts.from);
-      const all = await e2e.waitReplies(chat.id, before + 1, `an answer to ${JSON.stringify(text)}`, opts.timeoutMs);
-      return all[before]!.text ?? all[before]!.caption ?? "";
+      const answer = await waitUntil(
+        () => replies(chat.id).slice(before).find((m) => !isResend(m)),
+        `an answer to ${JSON.stringify(text)}`,
+        opts.timeoutMs,
+      );
+      return answer.text ?? answer.caption ?? "";
     },
     until: waitUntil,
     logTail,
