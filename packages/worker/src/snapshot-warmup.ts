@@ -25,6 +25,17 @@ import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 /** The warm-up model's `conn_timeout`: its turns set (and clear) a header timer this long. */
 export const WARMUP_CONN_TIMEOUT_SECS = 10;
 
+/**
+ * Read when the blob is built, for tests only: another warm-up `conn_timeout` in seconds, so
+ * test/snapshot.test.ts can wait past the build's header timer (src/snapshot-timers.ts) in ~1 s, not 10.
+ */
+export const WARMUP_CONN_TIMEOUT_ENV = "STARLING_TEST_WARMUP_CONN_TIMEOUT_SECS";
+
+function warmUpConnTimeoutSecs(): number {
+  const value = Number(process.env[WARMUP_CONN_TIMEOUT_ENV] ?? NaN);
+  return value > 0 ? value : WARMUP_CONN_TIMEOUT_SECS;
+}
+
 /** What the warm-up must not leave behind: handles and requests, process listeners, the working directory. */
 export function processResidue(): string[] {
   return [
@@ -68,7 +79,7 @@ export async function warmUpForSnapshot(): Promise<void> {
         api_key_env: WARMUP_KEY_ENV,
         capabilities: ["chat"],
         token_max_context: 1_048_576,
-        conn_timeout: WARMUP_CONN_TIMEOUT_SECS,
+        conn_timeout: warmUpConnTimeoutSecs(),
         retry_mode: { random_interval: { max_interval_secs: 1, max_retries: 1 } },
       },
     });

@@ -11,7 +11,7 @@ import { DURABLE_EVENT_TYPES, PROTOCOL_VERSION, spawnWorker, type SessionEventPa
 import { startFakeOpenAI, type FakeOpenAI } from "../../../test/fakes/openai-server.js";
 import { waitLimit } from "../../../test/fakes/wait-limit.js";
 import { buildSnapshotBlob, readCodeCache } from "../../../scripts/snapshot-code-cache.mjs";
-import { WARMUP_CONN_TIMEOUT_SECS } from "../src/snapshot-warmup.js";
+import { WARMUP_CONN_TIMEOUT_ENV } from "../src/snapshot-warmup.js";
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 const script = join(dist, "snapshot.bundle.cjs");
@@ -29,6 +29,10 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
   let fake: FakeOpenAI;
   let loadedAtBuild: string[];
   let cacheBefore: string[];
+  /** How long building the blob took: its warm-up set its header timer no later than this into the build. */
+  let buildMs: number;
+  /** The warm-up's `conn_timeout` in the test's blob (10 s in the shipped one): the timers test waits past it. */
+  const warmUpConnTimeoutSecs = 1;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "starling-snapshot-test-"));
@@ -36,7 +40,10 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     mkdirSync(builderTmp);
     blob = join(dir, "worker.blob");
     // Built and trimmed as `pnpm build` ships it (without the code cache of built-ins the snapshot holds compiled).
-    ({ loadedAtBuild, cacheBefore } = buildSnapshotBlob({ script, blob, nodeFlags: manifest?.nodeFlags ?? [], cwd: dist, env: { ...process.env, TMPDIR: builderTmp } }));
+    const env = { ...process.env, TMPDIR: builderTmp, [WARMUP_CONN_TIMEOUT_ENV]: String(warmUpConnTimeoutSecs) };
+    const buildStarted = Date.now();
+    ({ loadedAtBuild, cacheBefore } = buildSnapshotBlob({ script, blob, nodeFlags: manifest?.nodeFlags ?? [], cwd: dist, env }));
+    buildMs = Date.now() - buildStarted;
     fake = await startFakeOpenAI();
   });
 
@@ -189,7 +196,9 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
   // A warm spare waits for its conversation, mostly longer than the timers the build set and cleared (the
   // warm-up's conn_timeout). Its own timers must run however late the first one comes: here the wait
   // before the retry of a failed model call, and the exit after `shutdown`. A blob that kept the build's
-  // timer state left this turn waiting forever (src/snapshot-timers.ts).
+  // timer state left this turn waiting forever (src/snapshot-timers.ts). That state is the header timer's
+  // expiry by the build's clock: set at most `buildMs` into the build (however loaded the machine), due
+  // `warmUpConnTimeoutSecs` later. The worker's first timer comes after it by the worker's own clock.
   it("starts workers whose timers run however long they waited for their session", async () => {
     const { client, initialize } = startWorker("late");
     const done: string[] = [];
@@ -198,7 +207,7 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
       if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
     });
     try {
-      await new Promise((r) => setTimeout(r, WARMUP_CONN_TIMEOUT_SECS * 1000 + 1500));
+      await new Promise((r) => setTimeout(r, buildMs + warmUpConnTimeoutSecs * 1000 + 500));
       await initialize();
       fake.push({ status: 500 }, { text: "Second time lucky." });
       const before = fake.requests.length;
