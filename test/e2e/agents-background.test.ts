@@ -23,8 +23,12 @@ function backgroundAgent(req: RecordedRequest, task: string): ScriptedReply {
   if (task === "telling report") {
     return afterTool(req) ? { text: "background says: told" } : { toolCalls: [{ name: "user_tell", arguments: { text: "background progress" } }] };
   }
-  return { delayMs: 4000, text: "background says: late" };
+  return { until: lateReleased, text: "background says: late" };
 }
+
+/** The late report's model call answers once the test has seen /new leave it running. */
+let releaseLate!: () => void;
+const lateReleased = new Promise<void>((resolve) => (releaseLate = resolve));
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
@@ -57,7 +61,9 @@ const chats = {
 };
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+  // Unpaced sends (the fake has no send limits; pacing is not the subject): each chat's answers, panels and
+  // agents' messages would otherwise wait ~1 s each after the third in 3 s.
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } });
 });
 afterAll(async () => {
   await e2e?.close();
@@ -72,6 +78,7 @@ describe("background agents and the chat", () => {
     expect(await e2e.ask(chat, "/new")).toBe(
       "Started a fresh session. The workspace files stay; the old conversation history is archived. Background agent background_0001 goes on (it answers here when done).",
     );
+    releaseLate();
     const answer = await e2e.waitText(chat.id, /background says: late/, 30_000);
     expect(answer.text).toMatch(/^🤖 background_\d{4}\n\nbackground says: late$/);
     await sleep(500);
