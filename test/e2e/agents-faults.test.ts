@@ -12,12 +12,16 @@ const subagentCalls = (task: string) => e2e.model.requests.filter((r) => lastUse
 
 function subagent(task: string): ScriptedReply {
   if (task === "slow one") return subagentCalls(task).length === 1 ? { delayMs: 6000, text: "subagent says: first try" } : { text: "subagent says: second try" };
-  if (task === "steady one") return { delayMs: 3000, text: "subagent says: steady" };
+  if (task === "steady one") return { until: steadyReleased, text: "subagent says: steady" };
   if (task === "refused one") return { status: 401 };
   if (task === "failing one") return { status: 500 };
   if (task === "fragile one") return { delayMs: 8000, text: "subagent says: never" };
   return { text: `subagent did ${task}` };
 }
+
+/** The steady subagent answers once the test has killed its parent's worker (which waits in subagent_join). */
+let releaseSteady!: () => void;
+const steadyReleased = new Promise<void>((resolve) => (releaseSteady = resolve));
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
@@ -44,7 +48,9 @@ const chats = {
 };
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+  // Unpaced sends (the fake has no send limits; pacing is not the subject): an answer after a panel and a
+  // subagent's messages would otherwise wait for room in the chat's 3 per 3 s.
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } });
 });
 afterAll(async () => {
   await e2e?.close();
@@ -79,7 +85,10 @@ describe("subagents under faults", () => {
     const parent = session.replace(/\.subagent\.\d+$/, ".foreground");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("delegate: steady one") && afterTool(r)), "the join call");
     await sleep(300);
-    process.kill(await e2e.until(() => workerPid(parent), "the parent's worker"), "SIGKILL");
+    const parentPid = await e2e.until(() => workerPid(parent), "the parent's worker");
+    process.kill(parentPid, "SIGKILL");
+    await e2e.until(() => !processAlive(parentPid), "the parent's worker gone");
+    releaseSteady();
     const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
     expect(reply.text).toBe("main heard (completed): subagent says: steady");
     await sleep(500);
