@@ -89,28 +89,35 @@ describe("OpenAI endpoint: the answer of the request's own turn", () => {
   }, 30_000);
 
   it("a cron run's turn end in the same conversation is not the answer", async () => {
+    // The task runs every second; the request's own turn answers once a run has ended while it waited (the test releases it).
+    let releaseRequest!: () => void;
+    const requestReleased = new Promise<void>((resolve) => (releaseRequest = resolve));
     e2e = await startWebE2E((req) => {
       const text = lastUserText(req);
       if (text.includes("[Scheduled task 'tick'")) return { text: "cron ran tick" };
       if (text.includes("schedule tick")) {
         if (afterTool(req)) return { text: "scheduled tick" };
-        const every2s = { cron_second: "*/2", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
-        return { toolCalls: [{ name: "create_cron_task", arguments: { name: "tick", description: "test task", task: "say you ran", ...every2s } }] };
+        const everySecond = { cron_second: "*", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
+        return { toolCalls: [{ name: "create_cron_task", arguments: { name: "tick", description: "test task", task: "say you ran", ...everySecond } }] };
       }
-      // The request's own turn takes 5 s: runs of the task end meanwhile.
-      return { delayMs: 5000, text: `echo: ${said(req)}` };
+      return { until: requestReleased, text: `echo: ${said(req)}` };
     });
     await e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
     const conv = (await e2e.json("/api/conversations", { method: "POST", json: {} })).conversation_id;
     const stream = openEvents(e2e, conv);
-    await e2e.json(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "schedule tick every 2 s", message_id: "cron-1" } });
+    await e2e.json(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "schedule tick every second", message_id: "cron-1" } });
     await stream.wait((ev) => ev.some((e) => e.text.includes("cron ran tick")), "a run of the task", 30_000);
     const runsBefore = stream.events.filter((e) => e.text.includes("cron ran tick")).length;
-    const res = await ask(e2e, conv, "hello");
+    const answer = ask(e2e, conv, "hello");
+    await stream.wait(() => e2e!.model.requests.some((r) => said(r) === "hello"), "the request's turn calling the model");
+    const runsWhileWaiting = stream.events.filter((e) => e.text.includes("cron ran tick")).length;
+    // Runs did end while the request waited, and their turn ends name no message of the conversation.
+    await stream.wait((ev) => ev.filter((e) => e.text.includes("cron ran tick")).length > runsWhileWaiting, "a run that ended while the request waited");
+    releaseRequest();
+    const res = await answer;
     expect(res.status).toBe(200);
     expect((await res.json()).choices[0].message.content).toBe("echo: hello");
-    // Runs did end while the request waited, and their turn ends name no message of the conversation.
-    await stream.wait((ev) => ev.filter((e) => e.text.includes("cron ran tick")).length > runsBefore, "runs that ended while the request waited");
+    expect(stream.events.filter((e) => e.text.includes("cron ran tick")).length).toBeGreaterThan(runsBefore);
     const runs = stream.events.filter((e) => e.text.includes("cron ran tick"));
     expect(runs.every((e) => e.turnEnd?.messageIds?.length === 0)).toBe(true);
     stream.close();
