@@ -16,6 +16,7 @@ beforeAll(async () => {
         alt: { provider_type: "open_router_completion", model_name: "alt-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"] },
       },
       extra: { default_profile: { main_model: "alt" } },
+      channel: { pace_sends: false }, // the fake has no send limits; pacing is not the subject
     }),
   });
 });
