@@ -71,8 +71,11 @@ describe("what the user asked survives a crash", () => {
 
   it("/cancel withdraws an automatic continue waiting for a slot, and a restarted host does not resume the turn either", async () => {
     // w2's turn holds the only slot until the test cancels it: w1's recovery is decided while it waits, however loaded the machine.
+    // The message that wakes the restarted host is answered at once (the wait after its answer is the check).
     const slow = slowFirst(3_000);
-    h = await createHarness({ responder: (req) => (lastUserText(req) === "busy one" ? { hang: true } : slow(req)) });
+    h = await createHarness({
+      responder: (req) => (lastUserText(req) === "busy one" ? { hang: true } : lastUserText(req) === "wake the host up" ? echo(req) : slow(req)),
+    });
     const harness = h;
     const sup1 = harness.supervisor({ maxConcurrentTurns: 1 });
     sup1.start();
