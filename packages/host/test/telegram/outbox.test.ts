@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { NO_SEND_LIMITS } from "../../src/channels/telegram/send-budget.js";
 import { HostKeys } from "../../src/state/host-store.js";
 import { queueOutbound } from "../../src/state/outbox.js";
 import { noteBoot } from "../../src/state/boot.js";
@@ -154,7 +155,8 @@ describe("outbox", () => {
 
   it("sends inline keyboards and workspace attachments after the text", async () => {
     await setup();
-    const channel = await h.startChannel();
+    // Unpaced: four messages in one chat would wait for room in its 3 per 3 s (pacing is not the subject).
+    const channel = await h.startChannel({ sendLimits: NO_SEND_LIMITS });
     const workspace = await h.controller.workspaceFor({ channelId: CHANNEL_ID, chatId: "42", type: "private", title: "" });
     mkdirSync(join(workspace, "out"), { recursive: true });
     writeFileSync(join(workspace, "out", "chart.png"), Buffer.from("89504e470d0a1a0a", "hex"));
