@@ -23,7 +23,7 @@ function backgroundAgent(req: RecordedRequest, task: string): ScriptedReply {
   if (task === "telling report") {
     return afterTool(req) ? { text: "background says: told" } : { toolCalls: [{ name: "user_tell", arguments: { text: "background progress" } }] };
   }
-  return { until: lateReleased, text: "background says: late" };
+  return { holdUntil: lateReleased, text: "background says: late" };
 }
 
 /** The late report's model call answers once the test has seen /new leave it running. */

@@ -12,7 +12,7 @@ const subagentCalls = (task: string) => e2e.model.requests.filter((r) => lastUse
 
 function subagent(task: string): ScriptedReply {
   if (task === "slow one") return subagentCalls(task).length === 1 ? { delayMs: 6000, text: "subagent says: first try" } : { text: "subagent says: second try" };
-  if (task === "steady one") return { until: steadyReleased, text: "subagent says: steady" };
+  if (task === "steady one") return { holdUntil: steadyReleased, text: "subagent says: steady" };
   if (task === "refused one") return { status: 401 };
   if (task === "failing one") return { status: 500 };
   if (task === "fragile one") return { delayMs: 8000, text: "subagent says: never" };

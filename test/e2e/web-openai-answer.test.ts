@@ -100,7 +100,7 @@ describe("OpenAI endpoint: the answer of the request's own turn", () => {
         const everySecond = { cron_second: "*", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
         return { toolCalls: [{ name: "create_cron_task", arguments: { name: "tick", description: "test task", task: "say you ran", ...everySecond } }] };
       }
-      return { until: requestReleased, text: `echo: ${said(req)}` };
+      return { holdUntil: requestReleased, text: `echo: ${said(req)}` };
     });
     await e2e.start({ STARLING_TEST_CRON_MIN_INTERVAL_SECONDS: "1" });
     const conv = (await e2e.json("/api/conversations", { method: "POST", json: {} })).conversation_id;
