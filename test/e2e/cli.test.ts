@@ -8,6 +8,7 @@ import { loadConfig } from "@starling/config";
 import { HOST_MAIN, runCliOnce, tempDir, writeHostConfig } from "./host-harness.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
+import { pidNamespacesWork } from "../fixtures/host-pid.js";
 
 const REPO_VERSION = readFileSync(new URL("../../VERSION", import.meta.url), "utf8").split("\n")[0]!.trim();
 
@@ -128,6 +129,8 @@ describe("starling CLI", () => {
     expect(doctor.output).toMatch(/^ok\s+config:/m);
     expect(doctor.output).toMatch(new RegExp(`^ok\\s+telegram telegram-main: .*works \\(@${telegram.botUser.username}\\)`, "m"));
     expect(doctor.output).toMatch(/^ok\s+model main:/m);
+    // subprocess mode (init's default) says whether shell commands get their PID namespace here.
+    expect(doctor.output).toMatch(pidNamespacesWork() ? /^warn\s+sandbox: .*shell commands run in a PID namespace/m : /^warn\s+sandbox: .*WITHOUT a PID namespace/m);
     expect(doctor.code, doctor.output).toBe(0);
     // init refuses to overwrite.
     const again = await runCliOnce(["init", "--yes", "--config", config, "--workdir", workdir], env());

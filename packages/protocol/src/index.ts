@@ -118,6 +118,7 @@ export { sessionFolderName, sessionStateDir, defaultSessionDataDir } from "./ses
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
 export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";
+export { pidNamespaceUnshareArgs, probePidNamespace, type PidNamespaceProbe } from "./pid-namespace-args.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
 export { scrubOwnEnviron } from "./environ-scrub.js";
 

@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pidNamespaceUnshareArgs } from "@starling/protocol";
 import { ToolError } from "./errors.js";
 import { procStat } from "./process-ledger.js";
 
@@ -123,11 +124,7 @@ class Keeper {
   ) {}
 
   static async start({ unshare, nsenter, userNs }: Tools): Promise<Keeper> {
-    const args = [
-      ...(userNs ? ["--user", "--map-current-user"] : []),
-      "--pid", "--fork", "--kill-child", "--mount", "--propagation", "slave", "--mount-proc",
-      "--", INIT_SHELL, "-c", INIT_SCRIPT,
-    ];
+    const args = [...pidNamespaceUnshareArgs(userNs), INIT_SHELL, "-c", INIT_SCRIPT];
     // Detached: a signal to the worker's own group (a Ctrl-C in a terminal) must not end the namespace behind the worker's back.
     const child = spawn(unshare, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, env: INIT_ENV });
     const exited = new Promise<void>((resolve) => {

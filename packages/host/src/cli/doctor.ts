@@ -2,7 +2,7 @@ import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, writeF
 import { mcpChecks } from "./mcp-doctor.js";
 import { join, resolve } from "node:path";
 import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
-import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap } from "@starling/protocol";
+import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, probePidNamespace } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
 import { storeHealthCheck } from "../state/store-health.js";
@@ -134,10 +134,20 @@ async function sandboxCheck(config: StarlingConfig): Promise<Check> {
   return {
     name: "sandbox",
     status: "warn",
-    detail:
-      "subprocess mode is for trusted use: tools run as your user, so every file you can read (and the memory of your other processes) is readable to the agent",
+    detail: `subprocess mode is for trusted use: tools run as your user, so every file you can read is readable to the agent; ${await pidNamespaceNote(config)}`,
     next: `set sandbox.mode to "bubblewrap" to isolate tools (docs/SECURITY.md)`,
   };
+}
+
+/** Whether subprocess mode's shell commands get their PID namespace here (sandbox.pid_namespace), and what that means. */
+async function pidNamespaceNote(config: StarlingConfig): Promise<string> {
+  if (!config.sandbox.pid_namespace) {
+    return "sandbox.pid_namespace is off: commands see your other processes (and their memory), and /cancel cannot stop what leaves a command's process group";
+  }
+  const probe = await probePidNamespace();
+  return probe.ok
+    ? "shell commands run in a PID namespace: /cancel stops everything they start, and they cannot see your other processes"
+    : `shell commands will run WITHOUT a PID namespace (${probe.problem}): they see your other processes (and their memory), and /cancel cannot stop what leaves a command's process group`;
 }
 
 function workdirCheck(workdir: string, fix: boolean, flags: string): Check {
