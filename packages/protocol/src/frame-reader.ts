@@ -40,7 +40,8 @@ export interface PartialFrame {
  * decodes each frame through a promise chain under a semaphore, so frames a worker wrote just before
  * exiting could still be undecoded when its stdout closed: the exit then rejected an answer that had
  * arrived (a `shutdown` answer, in 1 of 3 runs under load). Synchronous delivery also saves a few
- * promises per frame. `framesRead` counts what was delivered.
+ * promises per frame. `framesRead` counts what was delivered, `cancelsRead` the `$/cancelRequest`
+ * notifications among them.
  */
 export class FrameReader extends AbstractMessageReader implements MessageReader {
   private chunks: Buffer[] = [];
@@ -54,6 +55,7 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   private bytesSeen = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   framesRead = 0;
+  cancelsRead = 0;
 
   /**
    * `maxBodyBytes`: a frame with a longer body is skipped unread, with an error (default: no limit).
@@ -133,6 +135,7 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
         continue;
       }
       this.framesRead++;
+      if (isCancelRequest(message)) this.cancelsRead++;
       this.callback?.(message);
     }
   }
@@ -202,4 +205,9 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     this.buffered = rest.byteLength;
     return out;
   }
+}
+
+/** A `$/cancelRequest` notification (vscode-jsonrpc consumes one for a running request itself). */
+export function isCancelRequest(message: Message): boolean {
+  return (message as { method?: unknown; id?: unknown }).method === "$/cancelRequest" && (message as { id?: unknown }).id === undefined;
 }

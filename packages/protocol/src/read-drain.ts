@@ -1,13 +1,15 @@
 import type { Readable } from "node:stream";
 import type { Message, MessageStrategy } from "vscode-jsonrpc/node.js";
-import type { FrameReader } from "./frame-reader.js";
+import { isCancelRequest, type FrameReader } from "./frame-reader.js";
 
 /**
  * Knows when everything a worker wrote to its stdout has been handled by the connection. A child's
  * `exit` can come before the last frames on its stdout were read, and vscode-jsonrpc handles read
  * frames one per `setImmediate`: disposing the connection at `exit` rejected an answer that had
  * already arrived. The reader counts frames read; the connection's message strategy counts frames
- * handled.
+ * handled. `$/cancelRequest` notifications are left out of both: vscode-jsonrpc consumes one that
+ * cancels a request being served without passing it to the strategy, so counting it made every exit
+ * after a cancelled `host/coordinate` (a killed agent's subagent_join) wait the whole drain limit.
  */
 export class ReadDrain {
   private handled = 0;
@@ -21,11 +23,15 @@ export class ReadDrain {
       try {
         next(message);
       } finally {
-        this.handled++;
-        if (this.handled >= this.reader.framesRead) this.waiter?.();
+        if (!isCancelRequest(message)) this.handled++;
+        if (this.allHandled()) this.waiter?.();
       }
     },
   };
+
+  private allHandled(): boolean {
+    return this.handled >= this.reader.framesRead - this.reader.cancelsRead;
+  }
 
   /**
    * Resolves once `stream` has closed and every frame read from it was handled, or after `limitMs`
@@ -40,7 +46,7 @@ export class ReadDrain {
         resolve();
       }
       const check = (): void => {
-        if (this.handled >= this.reader.framesRead) done();
+        if (this.allHandled()) done();
         else this.waiter = done;
       };
       if (!stream || stream.closed || stream.destroyed) check();

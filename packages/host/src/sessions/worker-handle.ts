@@ -43,6 +43,7 @@ export class WorkerHandle {
   /** The supervisor asked it to stop (idle, retire, host stop): its exit is not a crash. */
   expectedExit = false;
   closing = false;
+  private closed: Promise<WorkerExit> | null = null;
   exited = false;
   /** Initialization failed after `initialize` answered (the supervisor killed it). */
   startFailed = false;
@@ -169,8 +170,24 @@ export class WorkerHandle {
     this.settleReady(false);
   }
 
-  /** Graceful stop: `shutdown`, stdin closed, SIGKILL after `timeoutMs`. */
+  /**
+   * Graceful stop: `shutdown`, stdin closed, SIGKILL after `timeoutMs`. A second call waits for the
+   * first one's exit: a killed agent is retired twice at once (by the kill and by its turn's end), and
+   * the second call found stdin already closed by the first and SIGKILLed the worker while it was
+   * exiting cleanly (its store not closed, its shell commands' namespace left holding stdout).
+   */
   async close(timeoutMs: number): Promise<WorkerExit> {
+    if (!this.closed) return (this.closed = this.closeOnce(timeoutMs));
+    // Its own deadline still holds (a host stop during a retire with a longer one).
+    const timer = setTimeout(() => this.client.kill("SIGKILL"), timeoutMs);
+    try {
+      return await this.closed;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async closeOnce(timeoutMs: number): Promise<WorkerExit> {
     this.expectedExit = true;
     if (!this.closing && !this.gone) this.acks.flush(true); // before `shutdown`, on the same pipe
     this.acks.cancel();
