@@ -1,10 +1,20 @@
-// The image limits the Anthropic Messages API enforces, as the fake refuses them (docs "Images and
-// vision", General limits; messages as the API words them): each image's base64 data at most 5 MiB of
-// characters, each side at most 8000 px, or 2000 px when the request carries more than 20 images.
+// The image limits the Anthropic Messages API enforces, as the fakes refuse them (docs "Images and
+// vision", General limits; messages as the API words them): at most 100 images in one request (the limit
+// for 200k-context models; the API says "Too much media: 0 document pages + 103 images > 100"), each
+// image's base64 data at most 5 MiB of characters, each side at most 8000 px, or 2000 px when the request
+// carries more than 20 images. OpenRouter forwards a Claude model's images to Anthropic, so the OpenAI-
+// shaped fakes apply the same rules to `anthropic/claude-*` models (see openRouterClaudeRefusal).
 import { imageSize } from "image-size";
 
 const MAX_BASE64_CHARS = 5 * 1024 * 1024;
 const MANY_IMAGES = 20;
+export const ANTHROPIC_MAX_IMAGES = 100;
+
+/** One base64 image of a request and where it is (for the refusal message). */
+export interface WireImage {
+  path: string;
+  data: string;
+}
 
 interface Block {
   type?: string;
@@ -14,9 +24,15 @@ interface Block {
 
 /** The refusal message for the first image over a limit in an Anthropic request body; null when none is. */
 export function imageLimitRefusal(body: Record<string, unknown>): string | null {
-  const images: Array<{ path: string; data: string }> = [];
+  const images: WireImage[] = [];
   const messages = Array.isArray(body["messages"]) ? (body["messages"] as Array<{ content?: unknown }>) : [];
   messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images));
+  return anthropicImagesRefusal(images);
+}
+
+/** What Anthropic says about these images of one request; null when it takes them. */
+export function anthropicImagesRefusal(images: readonly WireImage[]): string | null {
+  if (images.length > ANTHROPIC_MAX_IMAGES) return `Too much media: 0 document pages + ${images.length} images > ${ANTHROPIC_MAX_IMAGES}`;
   const maxSide = images.length > MANY_IMAGES ? 2000 : 8000;
   for (const { path, data } of images) {
     if (data.length > MAX_BASE64_CHARS) return `${path}.image.source.base64: image exceeds 5 MB maximum: ${data.length} bytes > ${MAX_BASE64_CHARS} bytes`;
@@ -30,7 +46,26 @@ export function imageLimitRefusal(body: Record<string, unknown>): string | null 
   return null;
 }
 
-function collect(content: unknown, path: string, into: Array<{ path: string; data: string }>): void {
+/**
+ * OpenRouter's answer when the Anthropic request it made for a Claude model was refused: HTTP 400 with
+ * `{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":<Anthropic's body>,"provider_name":"Anthropic"}}}`.
+ * `images`: the data-URL images of the OpenAI-shaped request, in order.
+ */
+export function openRouterClaudeRefusal(model: unknown, images: readonly WireImage[]): Record<string, unknown> | null {
+  if (typeof model !== "string" || !model.startsWith("anthropic/claude-")) return null;
+  const message = anthropicImagesRefusal(images);
+  if (!message) return null;
+  const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message } });
+  return { error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name: "Anthropic" } } };
+}
+
+/** The base64 part of an image data URL; null for anything else (a URL is not inlined data). */
+export function dataUrlBase64(url: unknown): string | null {
+  if (typeof url !== "string" || !url.startsWith("data:image/")) return null;
+  return url.slice(url.indexOf(",") + 1);
+}
+
+function collect(content: unknown, path: string, into: WireImage[]): void {
   if (!Array.isArray(content)) return;
   (content as Block[]).forEach((block, i) => {
     if (block.type === "image" && block.source?.type === "base64" && typeof block.source.data === "string") into.push({ path: `${path}.${i}`, data: block.source.data });

@@ -10,6 +10,7 @@ import {
   type RecordedRequest,
   type Responder as ScriptedResponder,
 } from "./scripted-server.js";
+import { openAIImageRefusal } from "./openai-image-limits.js";
 import { underLimit } from "./output-limit.js";
 
 export type { RawBody, RawStep, RecordedRequest } from "./scripted-server.js";
@@ -61,6 +62,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         opts.apiKey !== undefined && req.headers["authorization"] !== `Bearer ${opts.apiKey}`
           ? { status: 401, body: openAIError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key") }
           : null,
+      refuse: (req) => {
+        const body = openAIImageRefusal(req.body);
+        return body ? { status: 400, body } : null;
+      },
       errorBody: (status, message) => openAIError(message, "server_error", status),
       render: (res, scripted, index, req) => {
         const reply = underLimit(scripted, req.body["max_completion_tokens"] ?? req.body["max_tokens"], "toolCalls", { finishReason: "length" });

@@ -2,6 +2,7 @@
 // output_item.added/done, output_text.delta, function_call_arguments.delta, response.completed
 // with usage) or one JSON response when the request does not stream.
 import type { ServerResponse } from "node:http";
+import { openAIImageRefusal } from "./openai-image-limits.js";
 import { underLimit } from "./output-limit.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
@@ -32,6 +33,10 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
         opts.apiKey !== undefined && req.headers["authorization"] !== `Bearer ${opts.apiKey}`
           ? { status: 401, body: { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } } }
           : null,
+      refuse: (req) => {
+        const body = openAIImageRefusal(req.body);
+        return body ? { status: 400, body } : null;
+      },
       errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),
       render: (res, scripted, index, req) => {
         const reply = underLimit(scripted, req.body["max_output_tokens"], "functionCalls", { incomplete: "max_output_tokens" });

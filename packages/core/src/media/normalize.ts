@@ -5,8 +5,8 @@ import { ByteLru } from "./byte-lru.js";
 import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
-import { providerImageLimits, type ProviderImageLimits } from "./provider-image-limits.js";
-import { capInlinedMedia, type NormalizedMessage } from "./request-media-cap.js";
+import { providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
+import { capInlinedMedia, MAX_REQUEST_MEDIA_BYTES, type NormalizedMessage } from "./request-media-cap.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
 export const PDF_TEXT_HEADER = "[PDF attached as extracted text]";
@@ -31,7 +31,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * Results are cached per file content and model settings (NORMALIZED_CACHE_BYTES in all, least
  * recently used dropped first), so a long turn reads each file once; the newest messages are
  * normalised first, so when a conversation's media outgrow the cache it is the oldest that are read again.
- * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, oldest first, become a "[File left out …]" note.
+ * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, and images past the provider's count per request
+ * (providerMaxImages: 100 for Anthropic, 500 for OpenAI), oldest first, become a "[File left out …]" note.
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
@@ -50,7 +51,7 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
     }
     out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) };
   }
-  return capInlinedMedia(out);
+  return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, images: providerMaxImages(config) });
 }
 
 /**

@@ -1,21 +1,31 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
+import { servedByAnthropic } from "../providers/claude-models.js";
 import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
 
 /**
  * Anthropic's hard image limits (docs "Vision": "Images and vision" / "General limits", and the API's
- * refusal "image.source.base64: image exceeds 5 MB maximum: N bytes > 5242880 bytes"): a refused image
- * stays in history and is re-sent on every later call, so they are met before the request is sent.
+ * refusals "image.source.base64: image exceeds 5 MB maximum: N bytes > 5242880 bytes", "Too much media:
+ * 0 document pages + 103 images > 100"): a refused image stays in history and is re-sent on every later
+ * call, so they are met before the request is sent.
  * - one image's base64 data: at most 5 MiB of characters (the raw bytes may be 3/4 of that);
- * - more than 20 images in one request: each at most 2000 × 2000 px (else 8000 × 8000).
- * OpenAI (chat completions, Responses) refuses nothing a normalised request can carry (20 MB per
- * image, 50 MB of images per request, larger pictures downscaled by the service): see
- * docs/SECURITY.md "Media files".
+ * - more than 20 images in one request: each at most 2000 × 2000 px (else 8000 × 8000);
+ * - at most 100 images in one request for models with a 200k-token context, 600 for the others.
+ * They apply to `claude_code` and to a Claude model reached through OpenRouter (servedByAnthropic),
+ * which forwards the images to Anthropic. OpenAI (chat completions, Responses) takes at most 500 images
+ * in one request and refuses nothing else a normalised request can carry (20 MB per image, 50 MB of
+ * images per request, larger pictures downscaled by the service): see docs/SECURITY.md "Media files".
  */
 export const ANTHROPIC_MAX_IMAGE_BASE64_CHARS = 5 * 1024 * 1024;
 export const ANTHROPIC_MANY_IMAGES = 20;
 export const ANTHROPIC_MANY_IMAGES_SIDE = 2000;
+export const ANTHROPIC_MAX_IMAGES = 100;
+export const ANTHROPIC_MAX_IMAGES_LARGE_CONTEXT = 600;
+/** Anthropic's context size up to which a model takes ANTHROPIC_MAX_IMAGES. */
+export const ANTHROPIC_SMALL_CONTEXT_TOKENS = 200_000;
+/** OpenAI's cap, applied to every other provider (the smallest documented among them). */
+export const OPENAI_MAX_IMAGES = 500;
 
-/** What a provider refuses about one image in this request; the normaliser fits each image to it. */
+/** What a provider refuses about the images of this request; the normaliser fits each image to it. */
 export interface ProviderImageLimits {
   /** A ceiling on each side, whatever the config says (Anthropic's many-image rule). */
   maxSide?: number;
@@ -24,19 +34,29 @@ export interface ProviderImageLimits {
 }
 
 /**
- * The image limits of `config`'s provider for a request carrying `messages`. For `claude_code`
- * (Anthropic Messages) the image count is that of the images the request can carry (user and tool
- * messages, when the model has `image_in`), counted before any is turned into a note: an upper bound,
- * so the many-image rule may apply to a request that ends with 20 or fewer (harmless: Anthropic scales
- * images to 1568 px on the long side anyway).
+ * The image limits of `config`'s provider for a request carrying `messages`. For a model served by
+ * Anthropic the image count is that of the images the request can carry (user and tool messages, when
+ * the model has `image_in`), counted before any is turned into a note: an upper bound, so the many-image
+ * rule may apply to a request that ends with 20 or fewer (harmless: Anthropic scales images to 1568 px
+ * on the long side anyway).
  */
 export function providerImageLimits(config: ModelConfig, messages: readonly TranscriptMessage[]): ProviderImageLimits {
-  if (config.provider_type !== "claude_code") return {};
+  if (!servedByAnthropic(config)) return {};
   const many = imagesCarried(config, messages) > ANTHROPIC_MANY_IMAGES;
   return {
     ...(many ? { maxSide: ANTHROPIC_MANY_IMAGES_SIDE } : {}),
     maxBytes: Math.floor((ANTHROPIC_MAX_IMAGE_BASE64_CHARS * 3) / 4),
   };
+}
+
+/**
+ * Most images one request to `config`'s provider may carry. A Claude model configured with more than
+ * 200k tokens of context takes 600; one configured with 200k or less (or unset) gets 100, which every
+ * Claude model takes.
+ */
+export function providerMaxImages(config: ModelConfig): number {
+  if (!servedByAnthropic(config)) return OPENAI_MAX_IMAGES;
+  return (config.token_max_context ?? 0) > ANTHROPIC_SMALL_CONTEXT_TOKENS ? ANTHROPIC_MAX_IMAGES_LARGE_CONTEXT : ANTHROPIC_MAX_IMAGES;
 }
 
 function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage[]): number {

@@ -10,6 +10,8 @@ import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { startFakeAnthropic, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
+import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
+import { startFakeResponses } from "../../../../test/fakes/responses-server.js";
 import { normalizeMessages } from "../../src/media/normalize.js";
 import { createProvider } from "../../src/providers/index.js";
 import { createModelConfig, createRequest, ENV, message, signal } from "../providers/helpers.js";
@@ -83,6 +85,26 @@ describe("images an Anthropic model would refuse", () => {
     expect(twenty.map((s) => `${s.width}x${s.height}`)).toEqual(Array(20).fill("2600x400"));
     const many = await sendToClaude(claude(fake.url), turns(21));
     expect(many.map((s) => `${s.width}x${s.height}`)).toEqual(Array(21).fill("2000x308"));
+  });
+
+  it("a Claude model through OpenRouter gets the same fitting (OpenRouter forwards its images to Anthropic)", async () => {
+    const chat = await startFakeOpenAI({ apiKey: "sk-test-secret-123", replies: [{ text: "Seen." }] });
+    const responses = await startFakeResponses({ apiKey: "sk-test-secret-123", replies: [{ text: "Seen." }] });
+    try {
+      const history = [message("user", [file("photo.jpg", "image/jpeg")]), ...Array.from({ length: 21 }, () => message("user", [file("wide.png", "image/png")]))];
+      for (const [url, provider_type] of [[chat.url, "open_router_completion"], [responses.url, "open_router_responses"]] as const) {
+        const config = createModelConfig(url, { provider_type, model_name: "anthropic/claude-sonnet-4.5", capabilities: ["chat", "image_in"] });
+        const normalized = await normalizeMessages(config, history);
+        await createProvider(config, ENV).complete(createRequest(normalized), { signal: signal() });
+        const uris = normalized.flatMap((m) => m.content).map((i) => (i.type === "file" ? i.uri : ""));
+        expect(uris[0]!.length - uris[0]!.indexOf(",") - 1).toBeLessThanOrEqual(5 * 1024 * 1024);
+        const wide = await sharp(Buffer.from(uris[1]!.slice(uris[1]!.indexOf(",") + 1), "base64")).metadata();
+        expect(`${wide.width}x${wide.height}`).toBe("2000x308");
+      }
+    } finally {
+      await chat.close();
+      await responses.close();
+    }
   });
 
   it("other providers get the same images as they are (they refuse neither)", async () => {

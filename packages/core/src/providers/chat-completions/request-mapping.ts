@@ -1,6 +1,7 @@
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import type { ToolSchema } from "../../tools/types.js";
 import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
+import { isOpenRouterClaude } from "../claude-models.js";
 import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
 import type { ModelRequest } from "../types.js";
 
@@ -105,7 +106,7 @@ export function mapTool(tool: ToolSchema): WireTool {
 
 /** OpenRouter prompt caching for `anthropic/claude-*`: 300 s → ephemeral (5 min), 3600 s → 1 h, else none. */
 export function anthropicCacheControl(config: ModelConfig): ChatCompletionRequest["cache_control"] {
-  if (!config.model_name.startsWith("anthropic/claude-")) return undefined;
+  if (!isOpenRouterClaude(config.model_name)) return undefined;
   if (config.cache_timeout === 300) return { type: "ephemeral" };
   if (config.cache_timeout === 3600) return { type: "ephemeral", ttl: "1h" };
   return undefined;

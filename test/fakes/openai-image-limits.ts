@@ -1,0 +1,34 @@
+// Image counts the OpenAI-shaped fakes refuse, as the services do: OpenAI takes at most 500 images in
+// one request (its vision guide's input limits; the wording of the refusal below is ours, the real one
+// was not found), and OpenRouter forwards a Claude model's
+// images to Anthropic, whose limits (anthropic-image-limits.ts) come back wrapped in its error shape.
+import { dataUrlBase64, openRouterClaudeRefusal, type WireImage } from "./anthropic-image-limits.js";
+
+export const OPENAI_MAX_IMAGES = 500;
+
+/** The HTTP 400 body for a chat-completions or Responses request whose images the service refuses; null when it takes them. */
+export function openAIImageRefusal(body: Record<string, unknown>): Record<string, unknown> | null {
+  const images: WireImage[] = [];
+  collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images);
+  const viaOpenRouter = openRouterClaudeRefusal(body["model"], images);
+  if (viaOpenRouter) return viaOpenRouter;
+  if (images.length <= OPENAI_MAX_IMAGES) return null;
+  return { error: { message: `Too many images in request: ${images.length} > ${OPENAI_MAX_IMAGES}.`, type: "invalid_request_error", param: null, code: null } };
+}
+
+/** Data-URL images anywhere in the body: chat `image_url: {url}` parts and Responses `input_image` parts. */
+function collect(node: unknown, path: string, into: WireImage[]): void {
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => collect(child, `${path}.${i}`, into));
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const record = node as Record<string, unknown>;
+  const url = record["type"] === "image_url" ? (record["image_url"] as { url?: unknown } | undefined)?.url : record["type"] === "input_image" ? record["image_url"] : undefined;
+  const data = dataUrlBase64(url);
+  if (data !== null) {
+    into.push({ path, data });
+    return;
+  }
+  for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into);
+}
