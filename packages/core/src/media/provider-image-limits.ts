@@ -9,7 +9,9 @@ import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
  * call, so they are met before the request is sent.
  * - one image's base64 data: at most 5 MiB of characters (the raw bytes may be 3/4 of that);
  * - more than 20 images in one request: each at most 2000 × 2000 px (else 8000 × 8000);
- * - at most 100 images in one request for models with a 200k-token context, 600 for the others.
+ * - at most 100 images in one request for models with a 200k-token context, 600 for the others: 100 is
+ *   applied to all (a model's window is not known for sure from the config: a 1M-token beta of a 200k model
+ *   would still be held to 100, and a refusal sticks the conversation while a left-out image only costs room).
  * They apply to `claude_code` and to a Claude model reached through OpenRouter (servedByAnthropic),
  * which forwards the images to Anthropic. OpenAI (chat completions, Responses) takes at most 500 images
  * in one request and refuses nothing else a normalised request can carry (20 MB per image, 50 MB of
@@ -19,9 +21,6 @@ export const ANTHROPIC_MAX_IMAGE_BASE64_CHARS = 5 * 1024 * 1024;
 export const ANTHROPIC_MANY_IMAGES = 20;
 export const ANTHROPIC_MANY_IMAGES_SIDE = 2000;
 export const ANTHROPIC_MAX_IMAGES = 100;
-export const ANTHROPIC_MAX_IMAGES_LARGE_CONTEXT = 600;
-/** Anthropic's context size up to which a model takes ANTHROPIC_MAX_IMAGES. */
-export const ANTHROPIC_SMALL_CONTEXT_TOKENS = 200_000;
 /** OpenAI's cap, applied to every other provider (the smallest documented among them). */
 export const OPENAI_MAX_IMAGES = 500;
 
@@ -49,14 +48,9 @@ export function providerImageLimits(config: ModelConfig, messages: readonly Tran
   };
 }
 
-/**
- * Most images one request to `config`'s provider may carry. A Claude model configured with more than
- * 200k tokens of context takes 600; one configured with 200k or less (or unset) gets 100, which every
- * Claude model takes.
- */
+/** Most images one request to `config`'s provider may carry: 100, which every Claude model takes, or OpenAI's 500. */
 export function providerMaxImages(config: ModelConfig): number {
-  if (!servedByAnthropic(config)) return OPENAI_MAX_IMAGES;
-  return (config.token_max_context ?? 0) > ANTHROPIC_SMALL_CONTEXT_TOKENS ? ANTHROPIC_MAX_IMAGES_LARGE_CONTEXT : ANTHROPIC_MAX_IMAGES;
+  return servedByAnthropic(config) ? ANTHROPIC_MAX_IMAGES : OPENAI_MAX_IMAGES;
 }
 
 function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage[]): number {
