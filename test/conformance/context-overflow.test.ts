@@ -17,15 +17,34 @@ const overflow = (tokens: number) => ({
   },
 });
 
+/** Anthropic's refusal of an over-long request as OpenRouter passes it on (HTTP 400 "Provider returned error", Anthropic's body in metadata.raw). */
+const overflowThroughOpenRouter = (tokens: number) => ({
+  status: 400,
+  errorBody: {
+    error: {
+      message: "Provider returned error",
+      code: 400,
+      metadata: {
+        raw: JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: `prompt is too long: ${tokens} tokens > 1000 maximum` } }),
+        provider_name: "Anthropic",
+      },
+    },
+  },
+});
+
 /**
  * A model whose window is the first request's body (system prompt, tools, first message) plus `roomBytes`:
  * anything bigger is refused with the real error shape.
  */
-function smallWindow(roomBytes: number, agent: Responder = toolThenAnswer()): Responder & { limit: () => number } {
+function smallWindow(
+  roomBytes: number,
+  agent: Responder = toolThenAnswer(),
+  refusal: (tokens: number) => { status: number; errorBody: Record<string, unknown> } = overflow,
+): Responder & { limit: () => number } {
   let limit = 0;
   const responder = (req: RecordedRequest, i: number) => {
     if (limit === 0) limit = req.rawBody.length + roomBytes;
-    return req.rawBody.length > limit ? overflow(Math.ceil(req.rawBody.length / 4)) : agent(req, i);
+    return req.rawBody.length > limit ? refusal(Math.ceil(req.rawBody.length / 4)) : agent(req, i);
   };
   return Object.assign(responder, { limit: () => limit });
 }
@@ -36,16 +55,21 @@ const ended = (w: WorkerUnderTest, turnId: number) =>
 
 const longText = (n: number) => `Task ${n}: ` + "Some context about the task that makes it longer. ".repeat(20);
 
+/** Sends eight long messages, one turn after the other. */
+async function sendLongMessages(w: WorkerUnderTest): Promise<void> {
+  for (let i = 1; i <= 8; i++) {
+    await w.client.enqueue(userMessage(`m${i}`, longText(i)));
+    await ended(w, i);
+  }
+}
+
 describe.concurrent("context overflow", () => {
   it("a refusal as too long (threshold not reached by the estimate) compacts and retries: the turn completes", async (ctx) => {
     const model = smallWindow(5_000);
     const { fake, start } = await newEnv(ctx, { responder: model });
     // The threshold is far above what the model takes: the estimate never triggers compaction.
     const w = await start({ init: { compression: { thresholdTokens: 1_000_000, retainRecentTokens: 50 } } });
-    for (let i = 1; i <= 8; i++) {
-      await w.client.enqueue(userMessage(`m${i}`, longText(i)));
-      await ended(w, i);
-    }
+    await sendLongMessages(w);
     expect(w.eventsOf("turn_failed")).toEqual([]);
     expect(w.eventsOf("compacted").length).toBeGreaterThan(0);
     expect(fake.requests.some(isSummaryRequest)).toBe(true);
@@ -58,12 +82,18 @@ describe.concurrent("context overflow", () => {
   it("without compression settings a refusal as too long still compacts and retries", async (ctx) => {
     const { start } = await newEnv(ctx, { responder: smallWindow(5_000) });
     const w = await start();
-    for (let i = 1; i <= 8; i++) {
-      await w.client.enqueue(userMessage(`m${i}`, longText(i)));
-      await ended(w, i);
-    }
+    await sendLongMessages(w);
     expect(w.eventsOf("turn_failed")).toEqual([]);
     expect(w.eventsOf("compacted").length).toBeGreaterThan(0);
+  });
+
+  it("Anthropic's refusal as too long passed on by OpenRouter (Provider returned error) also compacts and retries", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, { responder: smallWindow(5_000, toolThenAnswer(), overflowThroughOpenRouter) });
+    const w = await start({ init: { compression: { thresholdTokens: 1_000_000, retainRecentTokens: 50 } } });
+    await sendLongMessages(w);
+    expect(w.eventsOf("turn_failed")).toEqual([]);
+    expect(w.eventsOf("compacted").length).toBeGreaterThan(0);
+    expect(fake.requests.some(isSummaryRequest)).toBe(true);
   });
 
   it("a message too long for the window even after compacting fails once, naming /new, without a retry loop", async (ctx) => {

@@ -1,7 +1,10 @@
 import { NodeResponse, nodeHttpUrl, postJson, requestNode, type HeaderSource, type HttpResponse, type PostJson } from "./http-post.js";
+import { extractErrorMessage, shorten } from "./error-message.js";
 import { JsonBody } from "./json-body.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
+
+export { extractErrorMessage };
 
 /** A request body as bytes; a form becomes multipart (its boundary in `content-type`), as fetch would send it. */
 async function encodeBody(headers: Record<string, string>, body: string | FormData | undefined): Promise<{ headers: Record<string, string>; payload?: Buffer }> {
@@ -17,8 +20,6 @@ export const DEFAULT_CONN_TIMEOUT_SECS = 120;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 /** The abort reason of an exchange ended by its caller (`cancel`). */
 const EXCHANGE_ENDED = new Error("the model exchange ended");
-/** How much of an error body goes into an error message. */
-const ERROR_BODY_CHARS = 300;
 
 /**
  * One HTTP attempt (over `node:http(s)`; a URL it cannot take goes to `fetch`, which reports it) whose headers must arrive within `connTimeoutMs`, whose body may not
@@ -171,7 +172,7 @@ export class HttpExchange {
   }
 }
 
-/** The error for a non-2xx status, with a short piece of the body (its `error.message` when JSON). */
+/** The error for a non-2xx status, with a short piece of the body (its `error.message` when JSON, the upstream provider's when OpenRouter wraps it). */
 export function statusError(status: number, headers: HeaderSource, body: string, url: string): ProviderError {
   const kind = kindForStatus(status);
   const retryAfterMs = kind === "rate_limited" || kind === "server" ? parseRetryAfter(headers) : undefined;
@@ -200,27 +201,6 @@ export function parseRetryAfter(headers: HeaderSource, now = Date.now()): number
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** `error.message` (or `error` / `message` strings) of an OpenAI-style error body. */
-export function extractErrorMessage(body: unknown): string | undefined {
-  let value = body;
-  if (typeof value === "string") {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const error = record["error"];
-  if (typeof error === "string") return error;
-  if (typeof error === "object" && error !== null) {
-    const message = (error as Record<string, unknown>)["message"];
-    if (typeof message === "string") return message;
-  }
-  return typeof record["message"] === "string" ? record["message"] : undefined;
-}
-
 /** Origin and path only: a query string may carry secrets. */
 export function describeUrl(url: string): string {
   try {
@@ -229,11 +209,6 @@ export function describeUrl(url: string): string {
   } catch {
     return "the model endpoint";
   }
-}
-
-function shorten(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > ERROR_BODY_CHARS ? `${flat.slice(0, ERROR_BODY_CHARS)}…` : flat;
 }
 
 /** The message chain of a transport error (`fetch failed: connect ECONNREFUSED 127.0.0.1:1`), de-duplicated. */

@@ -53,6 +53,21 @@ describe("isContextOverflow", () => {
     expect(statedContextWindow(err), "the window the refusal states").toBe(200000);
   });
 
+  it("Anthropic's 'prompt is too long' wrapped by OpenRouter (Provider returned error, metadata.raw)", async () => {
+    const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" } });
+    const fake = await startFakeOpenAI({
+      apiKey: TEST_KEY,
+      replies: [{ status: 400, errorBody: { error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name: "Anthropic" } } } }],
+    });
+    closers.push(() => fake.close());
+    const model = createModelConfig(fake.url, { model_name: "anthropic/claude-sonnet-4.5" });
+    const err = await rejection(createProvider(model, ENV).complete(createRequest(), { signal: signal() }));
+    expect(err.message).toMatch(/: Anthropic \(through OpenRouter\): prompt is too long: 210000 tokens > 200000 maximum$/);
+    expect(err.kind).toBe("bad_request");
+    expect(isContextOverflow(err)).toBe(true);
+    expect(statedContextWindow(err), "the window the refusal states").toBe(200000);
+  });
+
   it("the Responses API wording, and not other refusals", () => {
     expect(isContextOverflow(new ProviderError("bad_request", "Your input exceeds the context window of this model. Please adjust your input and try again."))).toBe(true);
     expect(isContextOverflow(new ProviderError("bad_request", "HTTP 400: Invalid schema for function 'shell'"))).toBe(false);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CompletionAssembler, mapUsage } from "../../src/providers/chat-completions/stream-assembler.js";
 import { ProviderError } from "../../src/providers/index.js";
+import { isContextOverflow } from "../../src/providers/types.js";
 
 const delta = (d: Record<string, unknown>, finish: string | null = null) => ({ choices: [{ index: 0, delta: d, finish_reason: finish }] });
 
@@ -43,6 +44,19 @@ describe("CompletionAssembler", () => {
       expect.objectContaining({ kind: "rate_limited", status: 429 }),
     );
     expect(() => a.addChunk({ error: "plain string" })).toThrow(ProviderError);
+  });
+
+  it("an in-stream OpenRouter error carries the upstream provider's message (metadata.raw)", () => {
+    const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" } });
+    const chunk = { error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name: "Anthropic" } } };
+    let thrown: unknown;
+    try {
+      new CompletionAssembler().addChunk(chunk);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ kind: "bad_request", message: "the model reported an error: Anthropic (through OpenRouter): prompt is too long: 210000 tokens > 200000 maximum" });
+    expect(isContextOverflow(thrown)).toBe(true);
   });
 
   it("rejects a cut-off stream as network and a filtered empty reply as bad_request", () => {
