@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
+import { startFakeResponses } from "../../../../test/fakes/responses-server.js";
 import { createProvider } from "../../src/providers/index.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY } from "./helpers.js";
 
@@ -25,14 +26,19 @@ async function refusal(reply: ReturnType<typeof wrapped>): Promise<string> {
 }
 
 describe("an upstream provider's refusal through OpenRouter", () => {
-  it("an image over Anthropic's 5 MB: the error names Anthropic and the image, and is not retried", async () => {
-    const fake = await startFakeOpenAI({ apiKey: TEST_KEY, replies: [{ text: "never sent" }] });
+  it.each([
+    { api: "chat completions", start: startFakeOpenAI, provider_type: "open_router_completion", path: "messages\\.1\\.content\\.1", endpoint: "chat/completions" },
+    { api: "Responses", start: startFakeResponses, provider_type: "open_router_responses", path: "input\\.0\\.content\\.1", endpoint: "responses" },
+  ] as const)("$api: an image over Anthropic's 5 MB names Anthropic and the image, and is not retried", async ({ start, provider_type, path, endpoint }) => {
+    const fake = await start({ apiKey: TEST_KEY, replies: [{ text: "never sent" }] });
     closers.push(() => fake.close());
-    const config = createModelConfig(fake.url, { model_name: "anthropic/claude-sonnet-4.5", capabilities: ["chat", "image_in"] });
+    const config = createModelConfig(fake.url, { provider_type, model_name: "anthropic/claude-sonnet-4.5", capabilities: ["chat", "image_in"] });
     const photo = `data:image/jpeg;base64,${randomBytes(4_000_000).toString("base64")}`;
     const request = createRequest([message("user", [{ type: "text", text: "look" }, { type: "file", uri: photo, name: "big.jpg", mediaType: "image/jpeg" }])]);
     const err = await rejection(createProvider(config, ENV).complete(request, { signal: signal() }));
-    expect(err.message).toMatch(/^HTTP 400 from http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: Anthropic \(through OpenRouter\): messages\.1\.content\.1\.image\.source\.base64: image exceeds 5 MB maximum: 5333336 bytes > 5242880 bytes$/);
+    expect(err.message).toMatch(
+      new RegExp(`^HTTP 400 from http://127\\.0\\.0\\.1:\\d+/v1/${endpoint}: Anthropic \\(through OpenRouter\\): ${path}\\.image\\.source\\.base64: image exceeds 5 MB maximum: 5333336 bytes > 5242880 bytes$`),
+    );
     expect(err.kind).toBe("bad_request");
     expect(fake.requests).toHaveLength(1);
   });
