@@ -4,6 +4,9 @@
 // image's base64 data at most 5 MiB of characters, each side at most 8000 px, or 2000 px when the request
 // carries more than 20 images. OpenRouter forwards a Claude model's images to Anthropic, so the OpenAI-
 // shaped fakes apply the same rules to `anthropic/claude-*` models (see openRouterClaudeRefusal).
+// The pages of base64 PDF documents count against the same 100 ("Too much media: 150 document pages +
+// 3 images > 100"; docs "PDF support": at most 100 pages per request); pages are counted here as the
+// page objects in the file (`/Type /Page`), independently of the pdf.js count the normaliser uses.
 import { imageSize } from "image-size";
 
 const MAX_BASE64_CHARS = 5 * 1024 * 1024;
@@ -25,14 +28,21 @@ interface Block {
 /** The refusal message for the first image over a limit in an Anthropic request body; null when none is. */
 export function imageLimitRefusal(body: Record<string, unknown>): string | null {
   const images: WireImage[] = [];
+  const documents: string[] = [];
   const messages = Array.isArray(body["messages"]) ? (body["messages"] as Array<{ content?: unknown }>) : [];
-  messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images));
-  return anthropicImagesRefusal(images);
+  messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images, documents));
+  return anthropicImagesRefusal(images, documents);
 }
 
-/** What Anthropic says about these images of one request; null when it takes them. */
-export function anthropicImagesRefusal(images: readonly WireImage[]): string | null {
-  if (images.length > ANTHROPIC_MAX_IMAGES) return `Too much media: 0 document pages + ${images.length} images > ${ANTHROPIC_MAX_IMAGES}`;
+/** Pages of a PDF as the fake counts them: its page objects. */
+export function pdfPages(base64: string): number {
+  return Buffer.from(base64, "base64").toString("latin1").match(/\/Type\s*\/Page(?![A-Za-z])/g)?.length ?? 0;
+}
+
+/** What Anthropic says about these images and base64 PDFs (`documents`) of one request; null when it takes them. */
+export function anthropicImagesRefusal(images: readonly WireImage[], documents: readonly string[] = []): string | null {
+  const pages = documents.reduce((sum, data) => sum + pdfPages(data), 0);
+  if (pages + images.length > ANTHROPIC_MAX_IMAGES) return `Too much media: ${pages} document pages + ${images.length} images > ${ANTHROPIC_MAX_IMAGES}`;
   const maxSide = images.length > MANY_IMAGES ? 2000 : 8000;
   for (const { path, data } of images) {
     if (data.length > MAX_BASE64_CHARS) return `${path}.image.source.base64: image exceeds 5 MB maximum: ${data.length} bytes > ${MAX_BASE64_CHARS} bytes`;
@@ -65,10 +75,11 @@ export function dataUrlBase64(url: unknown): string | null {
   return url.slice(url.indexOf(",") + 1);
 }
 
-function collect(content: unknown, path: string, into: WireImage[]): void {
+function collect(content: unknown, path: string, into: WireImage[], documents: string[]): void {
   if (!Array.isArray(content)) return;
   (content as Block[]).forEach((block, i) => {
     if (block.type === "image" && block.source?.type === "base64" && typeof block.source.data === "string") into.push({ path: `${path}.${i}`, data: block.source.data });
-    if (block.type === "tool_result") collect(block.content, `${path}.${i}.content`, into);
+    if (block.type === "document" && block.source?.type === "base64" && typeof block.source.data === "string") documents.push(block.source.data);
+    if (block.type === "tool_result") collect(block.content, `${path}.${i}.content`, into, documents);
   });
 }

@@ -46,6 +46,22 @@ export async function extractPdfText(bytes: Buffer, maxChars = MAX_PDF_TEXT_CHAR
   }
 }
 
+/**
+ * Pages of a PDF as pdf.js counts them (the page tree's, without reading any page), for the providers
+ * that count inlined PDF pages against a request's media. Throws a MediaError for a file whose streams
+ * inflate past MAX_PDF_INFLATED_BYTES (checkPdfInflation: pdf.js inflates object streams to find the tree).
+ */
+export async function pdfPageCount(bytes: Buffer): Promise<number> {
+  checkPdfInflation(bytes);
+  const { getDocumentProxy } = await import("unpdf");
+  const pdf = await getDocumentProxy(new Uint8Array(bytes));
+  try {
+    return pdf.numPages;
+  } finally {
+    await pdf.destroy();
+  }
+}
+
 export interface AudioInfo {
   container?: string;
   codec?: string;

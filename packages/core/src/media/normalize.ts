@@ -4,8 +4,8 @@ import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.j
 import { ByteLru } from "./byte-lru.js";
 import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
-import { audioInfo, extractPdfText, formatDuration } from "./media-text.js";
-import { providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
+import { audioInfo, extractPdfText, formatDuration, pdfPageCount } from "./media-text.js";
+import { providerCountsPdfPages, providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
 import { capInlinedMedia, MAX_REQUEST_MEDIA_BYTES, type NormalizedMessage } from "./request-media-cap.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
@@ -21,7 +21,9 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  *   (each DEFAULT_MAX_IMAGE_SIDE when not set), then to the provider's own limits for this request
  *   (providerImageLimits: Anthropic's 5 MB per image and 2000 px when the request has over 20 images),
  *   and re-encoded when its type is not in `supported_media_types`; else a text reference;
- * - PDFs: `pdf_in` → inlined (`%PDF-` checked); else their extracted text;
+ * - PDFs: `pdf_in` → inlined (`%PDF-` checked), and where the provider counts their pages against its
+ *   media (Anthropic) counted with pdf.js, a PDF with more pages than the provider takes in one request
+ *   becoming its extracted text; else their extracted text;
  * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
  * - other files: kept with `file_in`, else a text reference.
  * A `file_reference` transport and `file_in` send the file as it is, read here (through `open`) into a
@@ -32,7 +34,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * recently used dropped first), so a long turn reads each file once; the newest messages are
  * normalised first, so when a conversation's media outgrow the cache it is the oldest that are read again.
  * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, and images past the provider's count per request
- * (providerMaxImages: 100 for Anthropic, 500 for OpenAI), oldest first, become a "[File left out …]" note.
+ * (providerMaxImages: 100 for Anthropic, images and inlined PDF pages together; 500 images for OpenAI),
+ * oldest first, become a "[File left out …]" note.
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
@@ -45,13 +48,15 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
       continue;
     }
     const content: TranscriptItem[] = [];
+    const pages: (number | undefined)[] = [];
     for (const item of message.content) {
-      if (item.type !== "file") content.push(item);
-      else content.push(await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open, limits));
+      const normalized = item.type === "file" ? await normalizeFile(config, item, message.role === "assistant" ? "assistant" : "input", open, limits) : { item };
+      content.push(normalized.item);
+      pages.push(normalized.pages);
     }
-    out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)) };
+    out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)), pages };
   }
-  return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, images: providerMaxImages(config) });
+  return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, media: providerMaxImages(config), pdfPages: providerCountsPdfPages(config) });
 }
 
 /**
@@ -61,18 +66,53 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
  * of up to 27 MB each, 1.7 GB).
  */
 export const NORMALIZED_CACHE_BYTES = 64 * 1024 * 1024;
-const cache = new ByteLru<TranscriptItem>(NORMALIZED_CACHE_BYTES, (item) => (item.type === "file" ? item.uri.length : item.type === "text" ? item.text.length * 2 : 0));
+const cache = new ByteLru<NormalizedFile>(NORMALIZED_CACHE_BYTES, ({ item }) => (item.type === "file" ? item.uri.length : item.type === "text" ? item.text.length * 2 : 0));
+
+/** A file as the model gets it and, for an inlined PDF whose pages the provider counts, its pages. */
+export interface NormalizedFile {
+  item: TranscriptItem;
+  pages?: number;
+}
 
 /** One file as this model should get it (see normalizeMessages); `limits`: the provider's for this request. */
-export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener, limits: ProviderImageLimits = {}): Promise<TranscriptItem> {
-  const image = mediaKind(mediaTypeOf(file)) === "image";
-  const settings = [config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null, image ? limits : null];
+export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener, limits: ProviderImageLimits = {}): Promise<NormalizedFile> {
+  const kind = mediaKind(mediaTypeOf(file));
+  const settings = [config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null, kind === "image" ? limits : null, kind === "pdf" ? providerCountsPdfPages(config) : null];
   const key = `${side}|${JSON.stringify(settings)}|${await contentKey(file)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const result = await compute(config, file, side, () => readMediaBytes(file, open), limits);
+  const read = () => readMediaBytes(file, open);
+  const item = await compute(config, file, side, read, limits);
+  const result = side === "input" && providerCountsPdfPages(config) && isInlinedPdf(item) ? await countedPdf(config, file, item, read) : { item };
   cache.set(key, result);
   return result;
+}
+
+function isInlinedPdf(item: TranscriptItem): item is FileItem {
+  return item.type === "file" && item.uri.startsWith("data:application/pdf");
+}
+
+/**
+ * An inlined PDF with its pages, for a provider that counts them against its media per request. One
+ * with more pages than that alone could never be sent: it becomes its extracted text (what a model
+ * without `pdf_in` gets), so its content stays in the conversation; a left-out note would send the model
+ * to load it again, into the same refusal.
+ */
+async function countedPdf(config: ModelConfig, file: FileItem, item: FileItem, read: ReadBytes): Promise<NormalizedFile> {
+  let pages: number;
+  try {
+    pages = await pdfPageCount(Buffer.from(item.uri.slice(item.uri.indexOf(",") + 1), "base64"));
+  } catch (error) {
+    return { item: crashed(file, error instanceof MediaError ? error.message : `the PDF could not be read (${error instanceof Error ? error.message : String(error)})`) };
+  }
+  const cap = providerMaxImages(config);
+  if (pages <= cap) return { item, pages };
+  try {
+    return { item: await pdfAsText(file, read, `the PDF has ${pages} pages and the model's provider takes at most ${cap} pages and images in one request; this is the text extracted from it (layout and images are lost)`) };
+  } catch (error) {
+    if (error instanceof MediaError) return { item: crashed(file, error.message) };
+    throw error;
+  }
 }
 
 /** `read`: the file's bytes (readMediaBytes with the caller's opener). */
@@ -164,7 +204,9 @@ async function inlineChecked(
   return { type: "file", uri: toDataUrl(detected, bytes), name: file.name, mediaType: detected };
 }
 
-async function pdfAsText(file: FileItem, read: ReadBytes): Promise<TranscriptItem> {
+const NO_PDF_IN = "the model does not support PDF input; this is the text extracted from it (layout and images are lost)";
+
+async function pdfAsText(file: FileItem, read: ReadBytes, reason = NO_PDF_IN): Promise<TranscriptItem> {
   const bytes = await read();
   if (!isPdf(bytes)) throw new MediaError("failed to validate the PDF signature: the content is not a PDF");
   let extracted;
@@ -173,7 +215,7 @@ async function pdfAsText(file: FileItem, read: ReadBytes): Promise<TranscriptIte
   } catch (error) {
     throw new MediaError(`the PDF could not be read (${error instanceof Error ? error.message : String(error)})`);
   }
-  const lines = [PDF_TEXT_HEADER, ...describe(file, "application/pdf"), `pages: ${extracted.pages}${extracted.pagesRead < extracted.pages ? ` (text of the first ${extracted.pagesRead} read)` : ""}`, "reason: the model does not support PDF input; this is the text extracted from it (layout and images are lost)"];
+  const lines = [PDF_TEXT_HEADER, ...describe(file, "application/pdf"), `pages: ${extracted.pages}${extracted.pagesRead < extracted.pages ? ` (text of the first ${extracted.pagesRead} read)` : ""}`, `reason: ${reason}`];
   const body = extracted.text.replace(/--- page \d+ ---\n\s*/g, "").trim() === "" ? "(no extractable text: the PDF may be scanned images)" : extracted.text;
   return { type: "text", text: `${lines.join("\n")}\n\n${body}${extracted.truncated ? "\n\n[... text cut; read the rest with the shell, e.g. pdftotext]" : ""}` };
 }

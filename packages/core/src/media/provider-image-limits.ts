@@ -48,9 +48,19 @@ export function providerImageLimits(config: ModelConfig, messages: readonly Tran
   };
 }
 
-/** Most images one request to `config`'s provider may carry: 100, which every Claude model takes, or OpenAI's 500. */
+/**
+ * Most images one request to `config`'s provider may carry: 100, which every Claude model takes, or
+ * OpenAI's 500. Anthropic counts the pages of inlined PDFs in the same 100 ("Too much media: 150
+ * document pages + 3 images > 100"; docs "PDF support": at most 100 pages per request): see
+ * providerCountsPdfPages.
+ */
 export function providerMaxImages(config: ModelConfig): number {
   return servedByAnthropic(config) ? ANTHROPIC_MAX_IMAGES : OPENAI_MAX_IMAGES;
+}
+
+/** Whether each inlined PDF page takes one of providerMaxImages as an image does (Anthropic). */
+export function providerCountsPdfPages(config: ModelConfig): boolean {
+  return servedByAnthropic(config);
 }
 
 function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage[]): number {

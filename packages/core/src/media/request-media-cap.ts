@@ -10,40 +10,50 @@ import { MAX_MEDIA_BYTES } from "./media-bytes.js";
 export const MAX_REQUEST_MEDIA_BYTES = MAX_MEDIA_BYTES;
 export const LEFT_OUT_HEADER = "[File left out of this request]";
 
-/** A normalised message and, for each of its items, the file item it came from (when it was one). */
+/**
+ * A normalised message and, for each of its items, the file item it came from (when it was one) and,
+ * for an inlined PDF whose pages the provider counts, its pages.
+ */
 export interface NormalizedMessage {
   message: TranscriptMessage;
   sources: readonly (FileItem | undefined)[];
+  pages?: readonly (number | undefined)[];
 }
 
-/** What one request may carry: `bytes` of inlined files in all, and at most `images` images (inlined or by URL). */
+/**
+ * What one request may carry: `bytes` of inlined files in all, and at most `media` images (inlined or by
+ * URL) plus, when `pdfPages`, pages of inlined PDFs (Anthropic counts both against one cap).
+ */
 export interface RequestMediaCap {
   bytes: number;
-  images: number;
+  media: number;
+  pdfPages: boolean;
 }
 
 /**
  * Keeps the files of the newest messages within `cap` (inlined bytes, and images counted whatever their
- * transport), and puts a note in place of each older one that does not fit any more: a conversation full
- * of images stays under the provider's request size and image count, and the model learns which file is
- * missing and how to see it again. Files sent by URL take no bytes.
+ * transport, with PDF pages where counted), and puts a note in place of each older one that does not
+ * fit any more: a conversation full of images or PDFs stays under the provider's request size and media
+ * count, and the model learns which file is missing and how to see it again. Files sent by URL take no
+ * bytes. An older file that fits in what newer ones left is kept.
  */
-export function capInlinedMedia(normalized: readonly NormalizedMessage[], cap: RequestMediaCap = { bytes: MAX_REQUEST_MEDIA_BYTES, images: Infinity }): TranscriptMessage[] {
+export function capInlinedMedia(normalized: readonly NormalizedMessage[], cap: RequestMediaCap = { bytes: MAX_REQUEST_MEDIA_BYTES, media: Infinity, pdfPages: false }): TranscriptMessage[] {
   let bytesLeft = cap.bytes;
-  let imagesLeft = cap.images;
+  let mediaLeft = cap.media;
   const out: TranscriptMessage[] = [];
   for (let m = normalized.length - 1; m >= 0; m--) {
-    const { message, sources } = normalized[m]!;
+    const { message, sources, pages } = normalized[m]!;
     let content: TranscriptItem[] | undefined;
     for (let i = message.content.length - 1; i >= 0; i--) {
       const item = message.content[i]!;
       const bytes = inlinedBytes(item);
-      const image = isImage(item);
-      if (bytes === 0 && !image) continue;
-      const reason = image && imagesLeft === 0 ? tooManyImages(cap.images) : bytes > bytesLeft ? tooManyBytes(bytes, cap.bytes) : undefined;
+      const pdfPages = cap.pdfPages ? (pages?.[i] ?? 0) : 0;
+      const media = isImage(item) ? 1 : pdfPages;
+      if (bytes === 0 && media === 0) continue;
+      const reason = media > mediaLeft ? tooMuchMedia(cap, pdfPages) : bytes > bytesLeft ? tooManyBytes(bytes, cap.bytes) : undefined;
       if (reason === undefined) {
         bytesLeft -= bytes;
-        if (image) imagesLeft--;
+        mediaLeft -= media;
         continue;
       }
       content ??= [...message.content];
@@ -60,7 +70,10 @@ function isImage(item: TranscriptItem): boolean {
 
 const tooManyBytes = (bytes: number, cap: number): string =>
   `files inlined into one request are limited to ${Math.round(cap / (1024 * 1024))} MB and newer ones took the room (this one is ${(bytes / (1024 * 1024)).toFixed(1)} MB)`;
-const tooManyImages = (cap: number): string => `the model's provider takes at most ${cap} images in one request and newer ones took the room`;
+const tooMuchMedia = (cap: RequestMediaCap, pdfPages: number): string =>
+  cap.pdfPages
+    ? `the model's provider takes at most ${cap.media} images and PDF pages in one request and newer ones took the room${pdfPages ? ` (this PDF has ${pdfPages} pages)` : ""}`
+    : `the model's provider takes at most ${cap.media} images in one request and newer ones took the room`;
 
 /** The decoded size of an item's data URL; 0 for anything not inlined. */
 function inlinedBytes(item: TranscriptItem): number {

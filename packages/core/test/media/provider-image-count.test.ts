@@ -69,7 +69,7 @@ describe("the images one request carries", () => {
         `path: ${join(dir, "p0.png")}`,
         "name: p0.png",
         "media_type: image/png",
-        "reason: the model's provider takes at most 100 images in one request and newer ones took the room; load it again (image_load, pdf_load, audio_load) to look at it in a later step",
+        "reason: the model's provider takes at most 100 images and PDF pages in one request and newer ones took the room; load it again (image_load, pdf_load, audio_load) to look at it in a later step",
       ].join("\n"),
     ]);
   });
