@@ -59,11 +59,11 @@ export function anthropicImagesRefusal(images: readonly WireImage[], documents: 
 /**
  * OpenRouter's answer when the Anthropic request it made for a Claude model was refused: HTTP 400 with
  * `{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":<Anthropic's body>,"provider_name":"Anthropic"}}}`.
- * `images`: the data-URL images of the OpenAI-shaped request, in order.
+ * `images`: the data-URL images of the OpenAI-shaped request, in order; `documents`: the base64 of its data-URL PDFs.
  */
-export function openRouterClaudeRefusal(model: unknown, images: readonly WireImage[]): Record<string, unknown> | null {
+export function openRouterClaudeRefusal(model: unknown, images: readonly WireImage[], documents: readonly string[] = []): Record<string, unknown> | null {
   if (typeof model !== "string" || !model.startsWith("anthropic/claude-")) return null;
-  const message = anthropicImagesRefusal(images);
+  const message = anthropicImagesRefusal(images, documents);
   if (!message) return null;
   const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message } });
   return { error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name: "Anthropic" } } };

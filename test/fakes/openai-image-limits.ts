@@ -1,7 +1,8 @@
 // Image counts the OpenAI-shaped fakes refuse, as the services do: OpenAI takes at most 500 images in
 // one request (its vision guide's input limits; the wording of the refusal below is ours, the real one
 // was not found), and OpenRouter forwards a Claude model's
-// images to Anthropic, whose limits (anthropic-image-limits.ts) come back wrapped in its error shape.
+// images and PDFs to Anthropic, whose limits (anthropic-image-limits.ts, PDF pages counted with the
+// images) come back wrapped in its error shape.
 import { dataUrlBase64, openRouterClaudeRefusal, type WireImage } from "./anthropic-image-limits.js";
 
 export const OPENAI_MAX_IMAGES = 500;
@@ -9,26 +10,35 @@ export const OPENAI_MAX_IMAGES = 500;
 /** The HTTP 400 body for a chat-completions or Responses request whose images the service refuses; null when it takes them. */
 export function openAIImageRefusal(body: Record<string, unknown>): Record<string, unknown> | null {
   const images: WireImage[] = [];
-  collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images);
-  const viaOpenRouter = openRouterClaudeRefusal(body["model"], images);
+  const documents: string[] = [];
+  collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images, documents);
+  const viaOpenRouter = openRouterClaudeRefusal(body["model"], images, documents);
   if (viaOpenRouter) return viaOpenRouter;
   if (images.length <= OPENAI_MAX_IMAGES) return null;
   return { error: { message: `Too many images in request: ${images.length} > ${OPENAI_MAX_IMAGES}.`, type: "invalid_request_error", param: null, code: null } };
 }
 
-/** Data-URL images anywhere in the body: chat `image_url: {url}` parts and Responses `input_image` parts. */
-function collect(node: unknown, path: string, into: WireImage[]): void {
+/**
+ * Data-URL images anywhere in the body (chat `image_url: {url}` parts, Responses `input_image` parts) and
+ * the base64 of data-URL PDFs (chat `file: {file_data}` parts, Responses `input_file` parts) into `documents`.
+ */
+function collect(node: unknown, path: string, into: WireImage[], documents: string[]): void {
   if (Array.isArray(node)) {
-    node.forEach((child, i) => collect(child, `${path}.${i}`, into));
+    node.forEach((child, i) => collect(child, `${path}.${i}`, into, documents));
     return;
   }
   if (typeof node !== "object" || node === null) return;
   const record = node as Record<string, unknown>;
+  const fileData = record["type"] === "file" ? (record["file"] as { file_data?: unknown } | undefined)?.file_data : record["type"] === "input_file" ? record["file_data"] : undefined;
+  if (typeof fileData === "string" && fileData.startsWith("data:application/pdf")) {
+    documents.push(fileData.slice(fileData.indexOf(",") + 1));
+    return;
+  }
   const url = record["type"] === "image_url" ? (record["image_url"] as { url?: unknown } | undefined)?.url : record["type"] === "input_image" ? record["image_url"] : undefined;
   const data = dataUrlBase64(url);
   if (data !== null) {
     into.push({ path, data });
     return;
   }
-  for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into);
+  for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into, documents);
 }

@@ -12,6 +12,7 @@ import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { startFakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
+import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
 import { makePdfPages } from "../../../../test/fixtures/media-files.js";
 import { normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
 import { LEFT_OUT_HEADER } from "../../src/media/request-media-cap.js";
@@ -25,11 +26,14 @@ const pdf = (name: string): FileItem => ({ type: "file", uri: pathToFileURL(join
 const png = (name: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType: "image/png" });
 const turn = (text: string, ...files: FileItem[]): TranscriptMessage => message("user", [{ type: "text", text }, ...files]);
 
-/** Normalises `history` for a Claude model on a fake Anthropic, sends it, and returns what the request carried. */
-async function sendToClaude(history: TranscriptMessage[]): Promise<{ files: string[]; texts: string[] }> {
-  const fake = await startFakeAnthropic({ apiKey: "sk-test-secret-123", replies: [{ text: "Read." }] });
+/** Normalises `history` for a Claude model on a fake Anthropic (or OpenRouter), sends it, and returns what the request carried. */
+async function sendToClaude(history: TranscriptMessage[], via: "anthropic" | "openrouter" = "anthropic"): Promise<{ files: string[]; texts: string[] }> {
+  const fake = await (via === "anthropic" ? startFakeAnthropic : startFakeOpenAI)({ apiKey: "sk-test-secret-123", replies: [{ text: "Read." }] });
   closers.push(() => fake.close());
-  const config = createModelConfig(fake.url, { provider_type: "claude_code", model_name: "claude-sonnet-4-5", capabilities });
+  const config =
+    via === "anthropic"
+      ? createModelConfig(fake.url, { provider_type: "claude_code", model_name: "claude-sonnet-4-5", capabilities })
+      : createModelConfig(fake.url, { model_name: "anthropic/claude-sonnet-4.5", capabilities });
   const normalized = await normalizeMessages(config, history);
   await createProvider(config, ENV).complete(createRequest(normalized), { signal: signal() });
   const items: TranscriptItem[] = normalized.flatMap((m) => m.content);
@@ -81,6 +85,12 @@ describe("PDF pages in a request to a Claude model", () => {
         "reason: the model's provider takes at most 100 images and PDF pages in one request and newer ones took the room (this PDF has 60 pages); load it again (image_load, pdf_load, audio_load) to look at it in a later step",
       ].join("\n"),
     ]);
+  });
+
+  it("a Claude model through OpenRouter: the same count (OpenRouter forwards the PDFs to Anthropic)", async () => {
+    const sent = await sendToClaude([turn("old report", pdf("old.pdf")), turn("new report", pdf("new.pdf"))], "openrouter");
+    expect(sent.files).toEqual(["new.pdf"]);
+    expect(sent.texts.filter((t) => t.startsWith(LEFT_OUT_HEADER))).toEqual([expect.stringContaining("name: old.pdf")]);
   });
 
   it("other providers get the 150-page PDF inlined (their cap counts images only)", async () => {
