@@ -1,6 +1,6 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { servedByAnthropic } from "../providers/claude-models.js";
-import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
+import { isImageFile } from "./request-media-cap.js";
 
 /**
  * Anthropic's hard image limits (docs "Vision": "Images and vision" / "General limits", and the API's
@@ -68,7 +68,7 @@ function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage
   let count = 0;
   for (const message of messages) {
     if (message.role !== "user" && message.role !== "tool") continue;
-    for (const item of message.content) if (item.type === "file" && mediaKind(mediaTypeOf(item)) === "image") count++;
+    for (const item of message.content) if (isImageFile(item)) count++;
   }
   return count;
 }

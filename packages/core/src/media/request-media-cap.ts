@@ -48,7 +48,7 @@ export function capInlinedMedia(normalized: readonly NormalizedMessage[], cap: R
       const item = message.content[i]!;
       const bytes = inlinedBytes(item);
       const pdfPages = cap.pdfPages ? (pages?.[i] ?? 0) : 0;
-      const media = isImage(item) ? 1 : pdfPages;
+      const media = isImageFile(item) ? 1 : pdfPages;
       if (bytes === 0 && media === 0) continue;
       const reason = media > mediaLeft ? tooMuchMedia(cap, pdfPages) : bytes > bytesLeft ? tooManyBytes(bytes, cap.bytes) : undefined;
       if (reason === undefined) {
@@ -64,7 +64,8 @@ export function capInlinedMedia(normalized: readonly NormalizedMessage[], cap: R
   return out.reverse();
 }
 
-function isImage(item: TranscriptItem): boolean {
+/** A file item that is an image (what providers count per request). */
+export function isImageFile(item: TranscriptItem): boolean {
   return item.type === "file" && mediaKind(mediaTypeOf(item)) === "image";
 }
 

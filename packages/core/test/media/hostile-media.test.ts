@@ -9,16 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem } from "@starling/protocol";
 import { flateBombPdf, manyPagePdf, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
 import { CRASHED_FILE_HEADER, normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
+import { mediaModel } from "./media-model.js";
 
 let dir: string;
 const file = (name: string, mediaType: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType });
-const model = (extra: Partial<ModelConfig>): ModelConfig => ({
-  provider_type: "open_router_completion",
-  model_name: "m",
-  url: "http://127.0.0.1:1/v1/chat/completions",
-  capabilities: ["chat"],
-  ...extra,
-});
+const model = mediaModel;
 /** The default: images in, no `multimodal_input.image` limits configured. */
 const unlimited = model({ capabilities: ["chat", "image_in"] });
 const fitting = model({ capabilities: ["chat", "image_in"], multimodal_input: { image: { transport: "inline_base64", max_width: 2048, max_height: 2048 } } });

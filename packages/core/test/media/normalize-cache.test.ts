@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FileItem, ModelConfig } from "@starling/protocol";
+import type { FileItem } from "@starling/protocol";
 import { normalizeMessages } from "../../src/media/normalize.js";
+import { mediaModel } from "./media-model.js";
 
 /** The cap docs/SECURITY.md "Media files" states (normalize.ts NORMALIZED_CACHE_BYTES). */
 const CACHE_BYTES = 64 * 1024 * 1024;
@@ -21,7 +22,7 @@ const countingOpen = (abs: string) => {
   opened.set(abs, (opened.get(abs) ?? 0) + 1);
   return open(abs, "r");
 };
-const config: ModelConfig = { provider_type: "open_router_completion", model_name: "m", url: "http://127.0.0.1:1/v1/chat/completions", capabilities: ["chat", "image_in"] };
+const config = mediaModel({ capabilities: ["chat", "image_in"] });
 const photo = (n: number): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, `photo${n}.jpg`)).href, name: `photo${n}.jpg`, mediaType: "image/jpeg" });
 const reads = (n: number) => opened.get(join(dir, `photo${n}.jpg`)) ?? 0;
 const send = (n: number) => normalizeMessages(config, [{ index: 0, role: "user", time: "2026-01-01T00:00:00Z", content: [photo(n)] }], countingOpen);

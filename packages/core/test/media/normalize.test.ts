@@ -8,16 +8,11 @@ import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protoco
 import { makePdf, makeWav } from "../../../../test/fixtures/media-files.js";
 import { buildChatRequest } from "../../src/providers/chat-completions/request-mapping.js";
 import { AUDIO_TEXT_HEADER, CRASHED_FILE_HEADER, normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
+import { mediaModel } from "./media-model.js";
 
 let dir: string;
 const file = (name: string, mediaType?: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, ...(mediaType ? { mediaType } : {}) });
-const model = (extra: Partial<ModelConfig>): ModelConfig => ({
-  provider_type: "open_router_completion",
-  model_name: "m",
-  url: "http://127.0.0.1:1/v1/chat/completions",
-  capabilities: ["chat"],
-  ...extra,
-});
+const model = mediaModel;
 const userMessage = (...items: TranscriptMessage["content"]): TranscriptMessage => ({ index: 0, role: "user", time: "2026-01-01T00:00:00Z", content: items });
 const only = async (config: ModelConfig, item: FileItem, role: TranscriptMessage["role"] = "user") =>
   (await normalizeMessages(config, [{ ...userMessage(item), role }]))[0]!.content[0]!;

@@ -6,13 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { FileItem, TranscriptMessage } from "@starling/protocol";
 import { normalizeMessages } from "../../src/media/normalize.js";
 import { LEFT_OUT_HEADER, MAX_REQUEST_MEDIA_BYTES } from "../../src/media/request-media-cap.js";
+import { mediaModel } from "./media-model.js";
 
 let dir: string;
 const MB = 1024 * 1024;
-const config: ModelConfig = { provider_type: "open_router_completion", model_name: "m", url: "http://127.0.0.1:1/v1/chat/completions", capabilities: ["chat", "file_in"] };
+const config = mediaModel({ capabilities: ["chat", "file_in"] });
 const file = (name: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType: "application/octet-stream" });
 const toolResult = (index: number, ...content: TranscriptMessage["content"]): TranscriptMessage => ({ index, role: "tool", time: "2026-01-01T00:00:00Z", content });
 
