@@ -43,6 +43,8 @@ export class BotApi {
   private readonly pauses = new FloodPauses();
   /** Chat id → room in the send budget taken ahead by `reserve`, for the next counted calls to the chat. */
   private readonly reserved = new Map<string, NodeJS.Timeout[]>();
+  /** Each JSON call's time limit: the constructor's, the test hook's, or REQUEST_TIMEOUT_MS (read once, not per call). */
+  private readonly requestTimeoutMs: number;
 
   constructor(
     private readonly token: string,
@@ -50,8 +52,9 @@ export class BotApi {
     private readonly log: pino.Logger,
     private readonly retryDefaults: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs"> = {},
     readonly budget: SendBudget = new SendBudget(),
-    private readonly timeouts: { requestTimeoutMs?: number } = {},
+    timeouts: { requestTimeoutMs?: number } = {},
   ) {
+    this.requestTimeoutMs = timeouts.requestTimeoutMs ?? requestTimeoutFromEnv() ?? REQUEST_TIMEOUT_MS;
     this.telegram = new Telegram(token, { apiRoot });
     this.http = new BotHttp(token, apiRoot);
   }
@@ -68,7 +71,7 @@ export class BotApi {
     const chat = chatKey(payload);
     const counted = chat !== null && COUNTED.test(method);
     const upload = UPLOADS.test(method);
-    const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : (this.timeouts.requestTimeoutMs ?? requestTimeoutFromEnv() ?? REQUEST_TIMEOUT_MS);
+    const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : this.requestTimeoutMs;
     return withRetries(
       async (signal) => {
         if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
