@@ -12,8 +12,11 @@ export interface ResponsesReply extends BaseReply {
   usage?: { input_tokens: number; output_tokens: number; cached_tokens?: number };
   /** Split text and argument strings into deltas of this size (default 8). */
   chunkChars?: number;
-  /** End with `response.failed` carrying this error instead of `response.completed`. */
-  failWith?: { code: string; message: string };
+  /**
+   * End with `response.failed` carrying this error instead of `response.completed`; with `event: "error"`, with
+   * an `error` event carrying it in `error` (OpenRouter's in-stream shape; `metadata.raw` is the upstream body).
+   */
+  failWith?: { code: string | number; message: string; metadata?: Record<string, unknown>; event?: "error" | "response.failed" };
   /**
    * End with `response.incomplete` (status `incomplete`) for this `incomplete_details.reason` (`content_filter`,
    * or `max_output_tokens`, which a request's `max_output_tokens` sets when it cuts the text).
@@ -107,7 +110,11 @@ export function responsesEvents(reply: ResponsesReply, index = 0): SseOut[] {
     }
     add("response.output_item.done", { output_index: outputIndex, item });
   });
-  if (reply.failWith) add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error: reply.failWith } });
+  if (reply.failWith) {
+    const { event, ...error } = reply.failWith;
+    if (event === "error") add("error", { error });
+    else add("response.failed", { response: { ...responseObject(reply, index, [], "failed"), error } });
+  }
   else add(reply.incomplete ? "response.incomplete" : "response.completed", { response: responseObject(reply, index, items) });
   return events;
 }

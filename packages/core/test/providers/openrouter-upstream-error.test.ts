@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
 import { startFakeResponses } from "../../../../test/fakes/responses-server.js";
 import { createProvider } from "../../src/providers/index.js";
+import { ResponseAssembler } from "../../src/providers/responses/response-assembler.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY } from "./helpers.js";
 
 const closers: Array<() => Promise<void>> = [];
@@ -54,5 +55,27 @@ describe("an upstream provider's refusal through OpenRouter", () => {
     const message = await refusal(wrapped(JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "x".repeat(20_000) } }), "Anthropic"));
     expect(message).toContain("Anthropic (through OpenRouter): xxx");
     expect(message.length).toBeLessThan(400);
+  });
+});
+
+describe("an upstream provider's refusal inside a Responses stream", () => {
+  const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" } });
+  const refused = { code: 400, message: "Provider returned error", metadata: { raw, provider_name: "Anthropic" } };
+
+  it.each(["response.failed", "error"] as const)("a %s event names Anthropic and what it refused, and is not retried", async (event) => {
+    const fake = await startFakeResponses({ apiKey: TEST_KEY, replies: [{ text: "partial", failWith: { ...refused, event } }] });
+    closers.push(() => fake.close());
+    const config = createModelConfig(fake.url, { provider_type: "open_router_responses", model_name: "anthropic/claude-sonnet-4.5" });
+    const err = await rejection(createProvider(config, ENV).complete(createRequest(), { signal: signal() }));
+    expect(err.message).toBe("the model reported an error: Anthropic (through OpenRouter): prompt is too long: 210000 tokens > 200000 maximum");
+    expect(err.kind).toBe("bad_request");
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("OpenAI's own error event (code and message on the event) still reads its message", () => {
+    const assembler = new ResponseAssembler();
+    expect(() => assembler.addEvent({ type: "error", code: "rate_limit_exceeded", message: "slow down", param: null, sequence_number: 3 })).toThrow(
+      expect.objectContaining({ kind: "rate_limited", message: "the model reported an error: slow down" }),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
-import { kindForStatus } from "../http.js";
+import { extractErrorMessage, kindForStatus } from "../http.js";
 import { ProviderError } from "../types.js";
 import type { ModelResponse } from "../types.js";
 import { responsesWire, type WireItem, type WireUsage } from "./wire.js";
@@ -28,7 +28,8 @@ export interface AssemblerOptions {
  * arguments are assembled from `response.function_call_arguments.delta` per output index. When
  * `response.completed` carries a non-empty `output`, that is authoritative; otherwise the
  * streamed items are used. `response.failed` / `error` events fail with the reported status's
- * kind (default `server`); a stream without `response.completed` was cut off (kind `network`).
+ * kind (default `server`) and message (the upstream provider's, when OpenRouter wraps one in
+ * `metadata.raw`); a stream without `response.completed` was cut off (kind `network`).
  */
 export class ResponseAssembler {
   private readonly items = new Map<number, PartialItem>();
@@ -67,7 +68,8 @@ export class ResponseAssembler {
       case "response.failed":
         throw reportedError(event.response?.error ?? undefined);
       case "error":
-        throw reportedError({ code: event.code, message: event.message ?? null });
+        // OpenAI puts code and message on the event itself; OpenRouter nests them (with `metadata.raw`) in `error`.
+        throw reportedError(event.error ?? event);
     }
     return this.done;
   }
@@ -160,10 +162,10 @@ function messageText(item: WireItem): string {
 
 function reportedError(error: unknown): ProviderError {
   if (typeof error === "string") return new ProviderError("server", `the model reported an error: ${error}`);
-  const record = (typeof error === "object" && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  const record = (typeof error === "object" && error !== null ? error : {}) as { code?: unknown };
   const status = typeof record.code === "number" && record.code >= 400 && record.code < 600 ? record.code : undefined;
   const kind = status ? kindForStatus(status) : record.code === "rate_limit_exceeded" ? "rate_limited" : "server";
-  const message = typeof record.message === "string" ? record.message : "unknown error";
+  const message = extractErrorMessage({ error: record }) ?? "unknown error";
   return new ProviderError(kind, `the model reported an error: ${message}`, status ? { status } : {});
 }
 

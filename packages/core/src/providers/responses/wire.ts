@@ -47,6 +47,7 @@ export const responsesWire = lazySchema(() => {
     response: WireResponse.nullish(),
     code: z.unknown().optional(),
     message: z.string().nullish(),
+    error: WireError.nullish(),
   });
   return { WireUsage, WireItem, WireResponse, WireEvent };
 });
