@@ -85,3 +85,35 @@ describe("send budget across a restart", () => {
     expect(limits.violations).toEqual([]);
   });
 });
+
+describe("send times records", () => {
+  it("a start drops the records with no send left in their chat's windows; a fresh one is kept and still paces", async () => {
+    const { api, limits, stateDir } = await setUp();
+    const store = await HostStore.open(stateDir);
+    const t = Date.now();
+    const STALE = 20_000;
+    await store.commit("event_processed", (tx) => {
+      // Chats the bot answered once long ago: private chats 10 s ago, groups past their minute.
+      for (let i = 0; i < STALE; i++) {
+        const chatId = i % 2 ? String(100_000 + i) : String(-100_000 - i);
+        tx.put(HostKeys.sendTimes(CHANNEL_ID, chatId), { chatId, times: [t - (i % 2 ? 10_000 : 70_000)] });
+      }
+      // A group answered 30 s ago is still inside its minute; the chat 5301's window of 3 in 3 s is full.
+      tx.put(HostKeys.sendTimes(CHANNEL_ID, "-4242"), { chatId: "-4242", times: [t - 30_000] });
+      tx.put(HostKeys.sendTimes(CHANNEL_ID, "5301"), { chatId: "5301", times: [t - 400, t - 300, t - 200] });
+      queueOutbound(tx, TARGET, { kind: "text", text: "paced reply" });
+    });
+    expect(store.count("sendtimes:")).toBe(STALE + 2);
+    await run(api, store, () => api.messages(5301).length === 1);
+
+    expect(api.calls("sendMessage")[0]!.startedAt - (t - 400)).toBeGreaterThanOrEqual(3000);
+    expect(limits.violations).toEqual([]);
+    // The next start reads only the records still inside a window.
+    const reopened = await HostStore.open(stateDir);
+    try {
+      expect(reopened.list<{ chatId: string }>("sendtimes:").map((r) => r.chatId).sort()).toEqual(["-4242", "5301"]);
+    } finally {
+      await reopened.close();
+    }
+  });
+});

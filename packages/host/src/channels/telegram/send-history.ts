@@ -20,10 +20,20 @@ export function stageSendTimes(tx: HostTransaction, channelId: string, chatId: s
   if (times.length) tx.put(HostKeys.sendTimes(channelId, chatId), { chatId, times } satisfies SendTimesRecord);
 }
 
-/** At start: counts the sends an earlier run of the host made (expired ones fall out of the windows). */
-export function restoreSendTimes(store: HostStore, channelId: string, budget: SendBudget): void {
-  for (const record of store.list<SendTimesRecord>(HostKeys.sendTimes(channelId, ""))) budget.restore(record.chatId, record.times);
+/**
+ * At start: counts the sends an earlier run of the host made, and deletes the records with no send left
+ * in any of their chat's windows (a bot that replied once to many chats would otherwise keep and read
+ * one record per chat forever). The delete is an unnamed commit, and a failed one does not fail the
+ * start: a lost delete leaves only records the next start drops again.
+ */
+export async function restoreSendTimes(store: HostStore, channelId: string, budget: SendBudget): Promise<void> {
+  const expired: string[] = [];
+  for (const record of store.list<SendTimesRecord>(HostKeys.sendTimes(channelId, ""))) {
+    budget.restore(record.chatId, record.times);
+    if (!budget.sendTimes(record.chatId).length) expired.push(HostKeys.sendTimes(channelId, record.chatId));
+  }
   for (const item of store.outboundOf(channelId)) {
     if (item.attemptedAt) budget.restore(item.chatId, [Date.parse(item.attemptedAt)]);
   }
+  if (expired.length) await store.commit(null, (tx) => expired.forEach((key) => tx.del(key))).catch(() => undefined);
 }

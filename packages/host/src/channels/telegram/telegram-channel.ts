@@ -171,7 +171,7 @@ export class TelegramChannel implements Channel {
       }
       log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
     }
-    restoreSendTimes(store, this.id, this.api.budget);
+    await restoreSendTimes(store, this.id, this.api.budget);
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();
