@@ -33,7 +33,7 @@ beforeAll(async () => {
       adminUserIds: [flooder.id, other.id, crasher.id],
       workers: { max_concurrent_turns: 1 },
       // Unpaced sends (the fake has no send limits): inbound limits are the subject, and the flood's answers
-      // and notices would otherwise hold the chats' later answers and the host's stop for seconds.
+      // and notices would otherwise hold the chats' later answers for seconds.
       channel: { pace_sends: false },
       extra: { limits: { per_chat_messages_per_minute: PER_MINUTE, max_queued_turns: 200 }, tools: { deny: ["shell"] } },
     },

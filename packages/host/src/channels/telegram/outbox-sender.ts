@@ -36,6 +36,13 @@ export interface OutboxSenderOptions {
  */
 export class OutboxSender {
   private readonly controller = new AbortController();
+  /**
+   * Aborted by `flush` (the channel stopping) and `stop`: a send still waiting for room in the send budget
+   * or for a 429 pause gives up, its item left unattempted for the next start.
+   */
+  private readonly roomWait = new AbortController();
+  /** Chats whose next item gave up waiting for room at the stop's flush: not drained again. */
+  private readonly leftForNextStart = new Set<string>();
   private readonly active = new Map<string, Promise<void>>();
   private readonly unknownOutcome = new Set<number>();
   /** Sent (or dropped) items whose `outbox_sent` write failed: only the delete is tried again, never the send. */
@@ -58,7 +65,7 @@ export class OutboxSender {
     const max = this.options.maxParallelChats ?? 8;
     for (const chatId of this.options.store.outboundChats(this.options.channelId)) {
       if (this.active.size >= max) break;
-      if (this.active.has(chatId)) continue;
+      if (this.active.has(chatId) || this.leftForNextStart.has(chatId)) continue;
       const run = this.drainChat(chatId).finally(() => {
         this.active.delete(chatId);
         this.wake();
@@ -72,9 +79,15 @@ export class OutboxSender {
     return this.options.store.outboundChats(this.options.channelId).length === 0;
   }
 
-  /** Waits until the outbox is drained or `timeoutMs` passed. */
+  /**
+   * At the channel's stop: sends what has room now and waits (at most `timeoutMs`) for the sends under
+   * way. An item that would have to wait for room (Telegram's windows, a 429 pause) stays in the outbox,
+   * unattempted, for the next start: waiting for it would hold the stop for seconds (a group's window is
+   * a minute). True when no send is under way any more.
+   */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    this.roomWait.abort();
     this.wake();
     while (this.active.size && Date.now() < deadline) {
       await Promise.race([Promise.allSettled([...this.active.values()]), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
@@ -84,6 +97,7 @@ export class OutboxSender {
 
   /** Aborts in-flight sends and retries (their items stay in the outbox for the next start). */
   async stop(): Promise<void> {
+    this.roomWait.abort();
     this.controller.abort();
     await Promise.allSettled([...this.active.values()]);
   }
@@ -111,7 +125,10 @@ export class OutboxSender {
         onFailure: (err, delayMs) =>
           this.options.log.error({ seq: current.seq, chatId, delayMs, error: this.options.api.describe(err) }, "outbox delivery failed; retrying"),
       }).catch(() => false); // an aborted send: the item stays for the next start
-      if (!done) return;
+      if (!done) {
+        if (this.roomWait.signal.aborted) this.leftForNextStart.add(chatId);
+        return;
+      }
     }
   }
 
@@ -137,7 +154,7 @@ export class OutboxSender {
     // (a refusal notice naming one more message, conversations/refusal-notices.ts).
     let current = item;
     // Room first: waiting for the send budget or a 429 pause is not an attempt (nothing went out yet).
-    await api.reserve(item.chatId, signal);
+    await api.reserve(item.chatId, this.roomWait.signal);
     await store.commit("outbox_attempt", (tx) => {
       current = store.get<OutboundItem>(HostKeys.outbound(item.seq)) ?? item;
       tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
