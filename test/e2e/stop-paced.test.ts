@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe("stopping with paced replies waiting", { timeout: 120_000 }, () => {
-  it("SIGTERM while replies wait for the chat's window: the host exits within 2 s, and after a restart each reply arrives once", async () => {
+  it("SIGTERM while replies wait for the chat's window: the host exits without sending the replies that must wait, and after a restart each reply arrives once", async () => {
     expect(await e2e.ask(chat, "hello")).toBe("hello back");
     expect((await e2e.stop()).code).toBe(0);
 
@@ -38,12 +38,11 @@ describe("stopping with paced replies waiting", { timeout: 120_000 }, () => {
     const texts = () => e2e.replies(chat.id).map((m) => m.text ?? "").filter((t) => t.includes("queued reply"));
     e2e.start();
     await e2e.until(() => texts().length >= 3, "the first three queued replies");
-    const asked = Date.now();
     const exit = await e2e.stop();
-    const took = Date.now() - asked;
     expect(exit.code).toBe(0);
-    expect(texts().length, "replies waiting for the window were not sent before the exit").toBeLessThan(REPLIES);
-    expect(took, "ms from SIGTERM to the exit").toBeLessThan(2000);
+    // A stop that waited for the window (its 5 s flush budget) sent the next three at the window's end
+    // (6 before the exit); one that leaves waiting replies in the outbox sends none of them.
+    expect(texts().length, "replies sent before the exit (a stop waiting for the window sends 6)").toBeLessThan(6);
 
     e2e.start();
     await e2e.until(() => texts().length >= REPLIES, "every queued reply after the restart", 30_000);
