@@ -1,5 +1,6 @@
 import { MIN_CHAT_CONTEXT_TOKENS, TOOL_RESULT_TOKENS, unknownToolNames } from "@starling/protocol";
 import { asArray, asNumber, asRecord, asString, isRecord, type RawConfig } from "./loaders/raw.js";
+import { checkClaudeThinking } from "./claude-thinking-checks.js";
 import { checkMcpServers } from "./mcp-checks.js";
 import { TOOL_MODEL_FIELDS, type ToolModelField } from "./schema.js";
 
@@ -89,28 +90,12 @@ function checkModelFields(model: unknown, at: string, out: CheckResult): void {
   }
 }
 
-/**
- * `max_output_tokens`: the Codex backend refuses the parameter (400 for every request), so it is an error there.
- * A claude_code model's older `reasoning.max_tokens` still sets its limit, with a warning naming the field every
- * chat type reads; both at once would leave one doing nothing.
- */
+/** `max_output_tokens`: the Codex backend refuses the parameter (400 for every request), so it is an error there. */
 function checkOutputLimit(fields: Record<string, unknown>, type: string, at: string, out: CheckResult): void {
   if (type === "codex_subscription" && fields.max_output_tokens !== undefined) {
     out.errors.push(`${at}.max_output_tokens: the ChatGPT Codex backend refuses an output limit ("Unsupported parameter: max_output_tokens") and sets its own; remove it`);
   }
-  const older = type === "claude_code" ? asRecord(fields.reasoning).max_tokens : undefined;
-  if (older === undefined) return;
-  if (typeof older !== "number" || !Number.isInteger(older) || older < 1) {
-    out.errors.push(`${at}.reasoning.max_tokens: must be a whole number of tokens, at least 1 (better: set max_output_tokens instead)`);
-    return;
-  }
-  const limit = asNumber(fields.max_output_tokens);
-  if (limit !== undefined) out.errors.push(`${at}.reasoning.max_tokens: the output limit is set twice (max_output_tokens: ${limit} is used); remove reasoning.max_tokens`);
-  else {
-    out.warnings.push(
-      `${at}.reasoning.max_tokens: read as the output limit of this claude_code model, as before; write "max_output_tokens": ${older} instead (the name every chat provider type reads)`,
-    );
-  }
+  if (type === "claude_code") checkClaudeThinking(fields, at, out);
 }
 
 const CHAT_PROVIDERS = ["open_router_completion", "open_router_responses", "claude_code", "codex_subscription"];

@@ -110,14 +110,31 @@ describe("max_output_tokens (a model's output limit)", () => {
     ]);
   });
 
-  it("claude_code: reasoning.max_tokens still sets the limit, with a warning naming the new field; both at once are refused", () => {
-    const old = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 8192 } }));
-    if (!old.ok) throw new Error(old.errors.join("\n"));
-    expect(old.warnings).toEqual([
-      'models.claude.reasoning.max_tokens: read as the output limit of this claude_code model, as before; write "max_output_tokens": 8192 instead (the name every chat provider type reads)',
+  it("claude_code: reasoning.max_tokens is the extended-thinking budget, at least 1024 and below the output limit", () => {
+    const ok = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 4096 }, max_output_tokens: 16000 }));
+    if (!ok.ok) throw new Error(ok.errors.join("\n"));
+    expect(ok.warnings).toEqual([]);
+    const defaulted = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 2048 } }));
+    if (!defaulted.ok) throw new Error(defaulted.errors.join("\n"));
+    expect(defaulted.warnings).toEqual([
+      "models.claude.reasoning.max_tokens: turns on extended thinking with a budget of 2048 tokens (Starling 0.15 and older read it as the output limit); a reply, thinking included, stops at the default 4096 tokens: set max_output_tokens to say how many",
+    ]);
+    expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 8192 } })))).toEqual([
+      'models.claude.reasoning.max_tokens: the extended-thinking budget (8192) must be below the default output limit (4096; max_output_tokens is not set), which the thinking counts against; set max_output_tokens higher (e.g. 16384) or the budget lower. (Starling 0.15 and older read reasoning.max_tokens as the output limit: for that, write "max_output_tokens": 8192 and remove reasoning.max_tokens.)',
     ]);
     expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: 8192 }, max_output_tokens: 4000 })))).toEqual([
-      "models.claude.reasoning.max_tokens: the output limit is set twice (max_output_tokens: 4000 is used); remove reasoning.max_tokens",
+      'models.claude.reasoning.max_tokens: the extended-thinking budget (8192) must be below max_output_tokens (4000), which the thinking counts against; set max_output_tokens higher (e.g. 16384) or the budget lower. (Starling 0.15 and older read reasoning.max_tokens as the output limit: for that, write "max_output_tokens": 8192 and remove reasoning.max_tokens.)',
     ]);
+    for (const bad of [500, 2048.5, "2048"]) {
+      expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { max_tokens: bad }, max_output_tokens: 8192 })))).toEqual([
+        "models.claude.reasoning.max_tokens: the extended-thinking budget must be a whole number of tokens, at least 1024 (Anthropic's minimum), e.g. 4096; remove it for no thinking",
+      ]);
+    }
+  });
+
+  it("claude_code: reasoning keys besides max_tokens do nothing there (a warning)", () => {
+    const result = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { effort: "high" } }));
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual(["models.claude.reasoning: effort not used by claude_code models (only max_tokens, the extended-thinking budget); remove it"]);
   });
 });

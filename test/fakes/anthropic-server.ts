@@ -1,12 +1,17 @@
 // A scripted Anthropic Messages server on 127.0.0.1 for tests: SSE (message_start, content
-// blocks with text_delta / input_json_delta split across deltas, message_delta with usage,
-// message_stop) or one JSON message when the request does not stream.
+// blocks with thinking_delta + signature_delta / text_delta / input_json_delta split across deltas,
+// message_delta with usage, message_stop) or one JSON message when the request does not stream.
+// It refuses what the real API refuses about images (anthropic-image-limits.ts) and extended thinking
+// (anthropic-thinking.ts).
 import type { ServerResponse } from "node:http";
 import { underLimit } from "./output-limit.js";
 import { imageLimitRefusal } from "./anthropic-image-limits.js";
+import { thinkingBlock, thinkingRefusal, type FakeThinking } from "./anthropic-thinking.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
 export interface AnthropicReply extends BaseReply {
+  /** Thinking blocks before the text (thinking text split into thinking_delta events, then its signature). */
+  thinking?: FakeThinking[];
   text?: string;
   toolUses?: Array<{ name: string; input: Record<string, unknown>; id?: string }>;
   usage?: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
@@ -33,7 +38,7 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
           : null;
       },
       refuse: (req) => {
-        const message = imageLimitRefusal(req.body);
+        const message = imageLimitRefusal(req.body) ?? thinkingRefusal(req.body);
         return message ? { status: 400, body: anthropicError("invalid_request_error", message) } : null;
       },
       errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),
@@ -82,6 +87,17 @@ export function anthropicEvents(reply: AnthropicReply, index = 0): SseOut[] {
   }
   add("ping", {});
   let block = 0;
+  for (const entry of reply.thinking ?? []) {
+    const whole = thinkingBlock(entry);
+    if (whole["type"] === "redacted_thinking") {
+      add("content_block_start", { index: block, content_block: whole });
+    } else {
+      add("content_block_start", { index: block, content_block: { type: "thinking", thinking: "", signature: "" } });
+      for (const piece of split(whole["thinking"]!, size)) add("content_block_delta", { index: block, delta: { type: "thinking_delta", thinking: piece } });
+      add("content_block_delta", { index: block, delta: { type: "signature_delta", signature: whole["signature"] } });
+    }
+    add("content_block_stop", { index: block++ });
+  }
   if (reply.text) {
     add("content_block_start", { index: block, content_block: { type: "text", text: "" } });
     for (const piece of split(reply.text, size)) add("content_block_delta", { index: block, delta: { type: "text_delta", text: piece } });
@@ -100,7 +116,7 @@ export function anthropicEvents(reply: AnthropicReply, index = 0): SseOut[] {
 }
 
 function whole(res: ServerResponse, reply: AnthropicReply, index: number): void {
-  const content: unknown[] = [];
+  const content: unknown[] = (reply.thinking ?? []).map(thinkingBlock);
   if (reply.text) content.push({ type: "text", text: reply.text });
   for (const tool of toolUses(reply, index)) content.push({ type: "tool_use", ...tool });
   const message = {

@@ -48,6 +48,11 @@ export const TOOL_RESULT_TOKENS = Math.ceil(TOOL_RESULT_MAX_CHARS / 4);
  */
 export const MIN_CHAT_CONTEXT_TOKENS = 8_192;
 
+/** Anthropic's `max_tokens` for a `claude_code` model without `max_output_tokens`. */
+export const CLAUDE_DEFAULT_MAX_TOKENS = 4096;
+/** The smallest extended-thinking budget (`reasoning.max_tokens` on `claude_code`) Anthropic accepts. */
+export const CLAUDE_MIN_THINKING_BUDGET = 1024;
+
 /**
  * A model as written in the config file (snake_case, Stellaclaw 0.4 shape). The worker receives it
  * unchanged in `initialize`. Unknown keys are kept (loose) so newer configs pass through older code.
@@ -71,14 +76,23 @@ export const ModelConfig = z.looseObject({
   /**
    * Most tokens one reply may take (thinking included where the API counts it): sent as the API's own field
    * (chat `max_tokens`, or `max_completion_tokens` to OpenAI; Responses `max_output_tokens`; Anthropic
-   * `max_tokens`). Unset: the server's default (Anthropic: `reasoning.max_tokens`, else 4096).
+   * `max_tokens`). Unset: the server's default (Anthropic: CLAUDE_DEFAULT_MAX_TOKENS).
    */
   max_output_tokens: z
     .number({ error: "must be a whole number of tokens, e.g. 8192" })
     .int({ error: "must be a whole number of tokens, e.g. 8192" })
     .positive({ error: "must be at least 1 (leave it out for the provider's default)" })
     .optional(),
-  reasoning: z.unknown().optional(),
+  /**
+   * Sent as the API's `reasoning` (chat completions, Responses; codex filters it). On `claude_code`,
+   * `max_tokens` is the extended-thinking budget (`thinking.budget_tokens`), nothing else is read.
+   */
+  reasoning: z
+    .unknown()
+    .optional()
+    .describe(
+      'Chat models: sent as the API\'s `reasoning`, e.g. {"effort": "medium"}. claude_code: {"max_tokens": N} turns on extended thinking with a budget of N tokens (at least 1024, below max_output_tokens)',
+    ),
   token_estimator_type: z.enum(["local", "hugging_face"]).optional(),
   token_estimator_url: z.string().optional(),
   multimodal_estimator: z.looseObject({ image: z.unknown().optional() }).optional(),

@@ -38,12 +38,18 @@ export const ToolResultItem = z.object({
 export type ToolResultItem = z.infer<typeof ToolResultItem>;
 
 /**
- * A model's reasoning, kept only so it can be handed back to the same provider in the next request
- * (codex_subscription: the Responses `reasoning` item with its opaque `encrypted_content`). Never shown,
- * never sent to another provider; `summary` is the model's own summary text, if any.
+ * A model's reasoning, kept only so it can be handed back to the same provider type in later requests.
+ * Never shown, never sent to another provider type. `format` says whose it is:
+ * - absent: a Responses `reasoning` item (codex_subscription); `encryptedContent` is its opaque
+ *   `encrypted_content`, `summary` the model's own summary texts, if any;
+ * - `claude_thinking`: an Anthropic `thinking` block; `encryptedContent` is its `signature`, `summary` holds
+ *   its `thinking` text as one string (Claude 4 models return a summary of their thinking there);
+ * - `claude_redacted_thinking`: an Anthropic `redacted_thinking` block; `encryptedContent` is its `data`.
+ * Anthropic checks the signature: the blocks go back exactly as they came.
  */
 export const ReasoningItem = z.object({
   type: z.literal("reasoning"),
+  format: z.enum(["claude_thinking", "claude_redacted_thinking"]).optional(),
   encryptedContent: z.string().min(1),
   summary: z.array(z.string()).default([]),
 });

@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
+import { thinkingSignature } from "../../../../test/fakes/anthropic-thinking.js";
 import { buildAnthropicRequest, createProvider } from "../../src/providers/index.js";
 import { MessageAssembler } from "../../src/providers/anthropic/message-assembler.js";
+import { mapMessage as mapResponsesMessage } from "../../src/providers/responses/request-mapping.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
 
 let fake: FakeAnthropic | undefined;
@@ -49,14 +51,59 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     expect(req.body).toMatchObject({ model: "claude-sonnet-4-5", stream: true, max_tokens: 4096, system: [{ type: "text", text: "You are a test." }] });
   });
 
-  it("sends max_output_tokens as max_tokens (reasoning.max_tokens as before); the fake cuts the reply there", async () => {
-    const server = await start([{ text: "One two three four five six seven eight nine ten." }, { text: "One two three four five six seven eight nine ten." }]);
+  it("sends max_output_tokens as max_tokens; the fake cuts the reply there", async () => {
+    const server = await start([{ text: "One two three four five six seven eight nine ten." }]);
     const cut = await createProvider(claude(server.url, { max_output_tokens: 3 }), ENV).complete(createRequest(), { signal: signal() });
     expect(server.requests[0]!.body["max_tokens"]).toBe(3);
     expect(cut.content).toEqual([{ type: "text", text: "One two thre" }]);
     expect(cut.finishReason).toBe("max_tokens");
-    await createProvider(claude(server.url, { reasoning: { max_tokens: 5 } }), ENV).complete(createRequest(), { signal: signal() });
-    expect(server.requests[1]!.body["max_tokens"]).toBe(5);
+  });
+
+  it("extended thinking: reasoning.max_tokens is the budget; the signed thinking of a tool-use reply goes back unchanged", async () => {
+    const thought = "The user wants the listing. I should call ls on the current folder first.";
+    const server = await start([
+      { thinking: [{ thinking: thought }, { redacted: "opaque-bytes" }], toolUses: [{ id: "toolu_1", name: "ls", input: { path: "." } }], chunkChars: 7 },
+      { thinking: [{ thinking: "Two files: say so." }], text: "There are two files." },
+    ]);
+    const deltas: string[] = [];
+    const provider = createProvider(claude(server.url, { reasoning: { max_tokens: 2048 }, max_output_tokens: 8192 }), ENV);
+    const first = await provider.complete(createRequest(), { signal: signal(), onDelta: (d) => deltas.push(d) });
+    expect(server.requests[0]!.body).toMatchObject({ max_tokens: 8192, thinking: { type: "enabled", budget_tokens: 2048 } });
+    expect(server.requests[0]!.body).not.toHaveProperty("temperature");
+    const signed = thinkingSignature(thought);
+    expect(first.content).toEqual([
+      { type: "reasoning", format: "claude_thinking", encryptedContent: signed, summary: [thought] },
+      { type: "reasoning", format: "claude_redacted_thinking", encryptedContent: "fake-redacted:opaque-bytes", summary: [] },
+      { type: "tool_call", id: "toolu_1", name: "ls", arguments: '{"path":"."}' },
+    ]);
+    expect(deltas).toEqual([]); // thinking is never streamed to the chat as answer text
+
+    const second = await provider.complete(
+      createRequest([userText("what is here?"), message("assistant", first.content), message("tool", [{ type: "tool_result", callId: "toolu_1", name: "ls", content: "a.txt b.txt", isError: false }])]),
+      { signal: signal() },
+    );
+    expect(second.content.at(-1)).toEqual({ type: "text", text: "There are two files." });
+    const sent = server.requests[1]!.body["messages"] as Array<{ role: string; content: unknown[] }>;
+    expect(sent[1]).toEqual({
+      role: "assistant",
+      content: [
+        { type: "thinking", thinking: thought, signature: signed },
+        { type: "redacted_thinking", data: "fake-redacted:opaque-bytes" },
+        { type: "tool_use", id: "toolu_1", name: "ls", input: { path: "." } },
+      ],
+    });
+  });
+
+  it("without reasoning.max_tokens no thinking is asked for; a thinking block whose text was changed is refused (the fake checks signatures as Anthropic does)", async () => {
+    const server = await start([{ text: "plain" }, { text: "never" }]);
+    const provider = createProvider(claude(server.url), ENV);
+    await provider.complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body).not.toHaveProperty("thinking");
+    expect(server.requests[0]!.body["max_tokens"]).toBe(4096);
+    const forged = message("assistant", [{ type: "reasoning", format: "claude_thinking", encryptedContent: "fake-sig:made-up", summary: ["edited"] }, { type: "text", text: "hi" }]);
+    const error = await rejection(provider.complete(createRequest([userText("a"), forged, userText("b")]), { signal: signal() }));
+    expect(error).toMatchObject({ kind: "bad_request", status: 400 });
+    expect(error.message).toContain("Invalid `signature` in `thinking` block");
   });
 
   it("retries a 429 and an overloaded_error event, then succeeds", async () => {
@@ -133,6 +180,17 @@ describe("Anthropic replies", () => {
 });
 
 describe("Anthropic request mapping", () => {
+  it("reasoning goes back only to its own provider type: no codex reasoning to Claude, no Claude thinking to codex", async () => {
+    const codexReasoning = { type: "reasoning" as const, encryptedContent: "gAAAA-codex", summary: ["codex thought"] };
+    const claudeThinking = { type: "reasoning" as const, format: "claude_thinking" as const, encryptedContent: "sig-claude", summary: ["claude thought"] };
+    const history = [userText("hi"), message("assistant", [codexReasoning, claudeThinking, { type: "text", text: "hello" }]), userText("again")];
+    const toClaude = await buildAnthropicRequest(claude("http://127.0.0.1:1/v1/messages"), createRequest(history));
+    expect(toClaude.messages[1]!.content).toEqual([{ type: "thinking", thinking: "claude thought", signature: "sig-claude" }, { type: "text", text: "hello" }]);
+    const toCodex = await mapResponsesMessage(history[1]!, createModelConfig("http://127.0.0.1:1/v1/responses", { provider_type: "codex_subscription" }), true);
+    expect(JSON.stringify(toCodex)).not.toContain("sig-claude");
+    expect(toCodex[0]).toEqual({ type: "reasoning", summary: [{ type: "summary_text", text: "codex thought" }], encrypted_content: "gAAAA-codex" });
+  });
+
   it("maps tool calls, tool results (merged into one user turn), images, PDFs and prompt caching", async () => {
     const dir = mkdtempSync(join(tmpdir(), "anthropic-map-"));
     writeFileSync(join(dir, "shot.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));

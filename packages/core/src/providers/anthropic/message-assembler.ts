@@ -1,4 +1,4 @@
-import type { TranscriptItem, Usage } from "@starling/protocol";
+import type { ReasoningItem, TranscriptItem, Usage } from "@starling/protocol";
 import { ProviderError, type ModelResponse, type ProviderErrorKind } from "../types.js";
 import { anthropicWire, type WireBlock, type WireUsage } from "./wire.js";
 import { parseWire, tokenCount } from "../wire-parse.js";
@@ -11,12 +11,19 @@ interface PartialBlock {
   /** tool_use input: the start block's `input` unless input_json_delta fragments arrive. */
   input: unknown;
   json: string;
+  /** thinking: its text and signature; redacted_thinking: its opaque data. */
+  thinking: string;
+  signature: string;
+  data: string;
 }
 
 /**
  * Builds one ModelResponse from Anthropic Messages output: streamed events (`addEvent`) or one
  * JSON message (`addMessage`). Text deltas go to `onDelta`; tool_use input is the concatenation of
- * its `input_json_delta` fragments. Thinking blocks are dropped. A stream without `message_stop`
+ * its `input_json_delta` fragments. Thinking blocks (`thinking_delta` text, `signature_delta`) and
+ * redacted_thinking blocks become `reasoning` items in their place, to be sent back unchanged (their
+ * text is never streamed to the chat; a thinking block without a signature could not go back and is
+ * left out). A stream without `message_stop`
  * was cut off (kind `network`, retryable); an `error` event maps its type (overloaded → server,
  * rate limit → rate_limited, …).
  */
@@ -47,6 +54,10 @@ export class MessageAssembler {
           this.onDelta?.(delta.text);
         } else if (delta.type === "input_json_delta" && delta.partial_json) {
           block.json += delta.partial_json;
+        } else if (delta.type === "thinking_delta" && delta.thinking) {
+          block.thinking += delta.thinking;
+        } else if (delta.type === "signature_delta" && delta.signature) {
+          block.signature += delta.signature;
         }
         break;
       }
@@ -81,13 +92,15 @@ export class MessageAssembler {
     const content: TranscriptItem[] = [];
     const ordered = [...this.blocks.entries()].sort(([a], [b]) => a - b).map(([, block]) => block);
     for (const block of ordered) {
+      const reasoning = reasoningItem(block);
+      if (reasoning) content.push(reasoning);
       if (block.type === "text" && block.text) content.push({ type: "text", text: block.text });
       if (block.type === "tool_use") {
         if (!block.id || !block.name) throw new ProviderError("server", "the model sent a tool_use block without id or name");
         content.push({ type: "tool_call", id: block.id, name: block.name, arguments: toolArguments(block) });
       }
     }
-    if (content.length === 0) {
+    if (!content.some((item) => item.type !== "reasoning")) {
       const reason = this.stopReason ?? "none";
       throw new ProviderError(reason === "refusal" ? "bad_request" : "server", `the model returned an empty reply (stop_reason: ${reason})`);
     }
@@ -116,7 +129,27 @@ export function mapAnthropicUsage(usage: WireUsage): Usage {
 }
 
 function startBlock(block: WireBlock): PartialBlock {
-  return { type: block.type, text: block.text ?? "", id: block.id ?? "", name: block.name ?? "", input: block.input, json: "" };
+  return {
+    type: block.type,
+    text: block.text ?? "",
+    id: block.id ?? "",
+    name: block.name ?? "",
+    input: block.input,
+    json: "",
+    thinking: block.thinking ?? "",
+    signature: block.signature ?? "",
+    data: block.data ?? "",
+  };
+}
+
+function reasoningItem(block: PartialBlock): ReasoningItem | undefined {
+  if (block.type === "thinking" && block.signature) {
+    return { type: "reasoning", format: "claude_thinking", encryptedContent: block.signature, summary: [block.thinking] };
+  }
+  if (block.type === "redacted_thinking" && block.data) {
+    return { type: "reasoning", format: "claude_redacted_thinking", encryptedContent: block.data, summary: [] };
+  }
+  return undefined;
 }
 
 function toolArguments(block: PartialBlock): string {

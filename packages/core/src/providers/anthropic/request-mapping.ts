@@ -1,4 +1,4 @@
-import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import { CLAUDE_DEFAULT_MAX_TOKENS, type FileItem, type ModelConfig, type TranscriptMessage } from "@starling/protocol";
 import { SUMMARY_PREFIX } from "../chat-completions/request-mapping.js";
 import { fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
 import { jsonBody, ToolJsonCache, type JsonBody } from "../json-body.js";
@@ -7,8 +7,6 @@ import type { ModelRequest } from "../types.js";
 
 /** Sent as `anthropic-version`. */
 export const ANTHROPIC_VERSION = "2023-06-01";
-/** `max_tokens` when the config names none (`max_output_tokens`, or the older `reasoning.max_tokens`). */
-export const DEFAULT_MAX_TOKENS = 4096;
 
 export type CacheControl = { type: "ephemeral"; ttl: "5m" | "1h" };
 
@@ -20,6 +18,8 @@ export type AnthropicBlock = (
   | { type: "document"; source: Source }
   | { type: "tool_use"; id: string; name: string; input: unknown }
   | { type: "tool_result"; tool_use_id: string; content: string; is_error?: boolean }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
 ) & { cache_control?: CacheControl };
 
 export interface AnthropicMessage {
@@ -33,15 +33,18 @@ export interface AnthropicRequest {
   system?: Array<{ type: "text"; text: string; cache_control?: CacheControl }>;
   messages: AnthropicMessage[];
   tools?: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
+  thinking?: { type: "enabled"; budget_tokens: number };
   stream: true;
 }
 
 /**
  * ModelRequest → Anthropic Messages body. Text → text blocks; user (and tool-returned) images →
  * image blocks with `image_in`, PDFs → document blocks with `pdf_in`, other files → text
- * references; assistant tool calls → tool_use (arguments parsed);
- * tool results → tool_result blocks in a user message. Consecutive same-role messages merge (the
- * API wants alternating roles). Prompt caching (model `claude-*`, `cache_timeout` 300 or 3600):
+ * references; assistant tool calls → tool_use (arguments parsed); an assistant's stored Claude thinking
+ * (`reasoning` items of a `claude_*` format) → its thinking / redacted_thinking blocks, exactly as received;
+ * tool results → tool_result blocks in a user message. `reasoning.max_tokens` → extended thinking with that
+ * budget (config load checks 1024 ≤ budget < max_tokens, as the API wants); no temperature is ever sent.
+ * Consecutive same-role messages merge (the API wants alternating roles). Prompt caching (model `claude-*`, `cache_timeout` 300 or 3600):
  * the system block and the last block of the last message carry `cache_control`, so the stable
  * prefix and the growing conversation are both cached.
  */
@@ -55,12 +58,15 @@ export async function buildAnthropicRequest(config: ModelConfig, request: ModelR
       else messages.push(mapped);
     }
   }
-  const body: AnthropicRequest = { model: config.model_name, max_tokens: maxTokens(config), messages, stream: true };
+  const body: AnthropicRequest = { model: config.model_name, max_tokens: config.max_output_tokens ?? CLAUDE_DEFAULT_MAX_TOKENS, messages, stream: true };
+  const budget = claudeThinkingBudget(config);
+  if (budget !== undefined) body.thinking = { type: "enabled", budget_tokens: budget };
   if (request.system.trim() !== "") {
     body.system = [{ type: "text", text: request.system, ...(cache ? { cache_control: cache } : {}) }];
   }
   const lastBlock = messages.at(-1)?.content.at(-1);
-  if (cache && lastBlock) lastBlock.cache_control = cache;
+  // Anthropic refuses cache_control on thinking blocks.
+  if (cache && lastBlock && lastBlock.type !== "thinking" && lastBlock.type !== "redacted_thinking") lastBlock.cache_control = cache;
   if (request.tools.length > 0) body.tools = request.tools.map(anthropicTool);
   return body;
 }
@@ -89,11 +95,11 @@ export function claudeCacheControl(config: ModelConfig): CacheControl | undefine
   return undefined;
 }
 
-function maxTokens(config: ModelConfig): number {
-  if (config.max_output_tokens !== undefined) return config.max_output_tokens;
+/** The extended-thinking budget: the model's `reasoning.max_tokens` when it is a whole number of tokens. */
+function claudeThinkingBudget(config: ModelConfig): number | undefined {
   const reasoning = config.reasoning;
   const value = typeof reasoning === "object" && reasoning !== null ? (reasoning as Record<string, unknown>)["max_tokens"] : undefined;
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_TOKENS;
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 async function mapMessage(message: TranscriptMessage, config: ModelConfig): Promise<AnthropicMessage[]> {
@@ -110,6 +116,13 @@ async function mapMessage(message: TranscriptMessage, config: ModelConfig): Prom
         break;
       case "tool_call":
         blocks.push({ type: "tool_use", id: item.id, name: item.name, input: parseArguments(item.arguments) });
+        break;
+      case "reasoning":
+        if (message.role === "assistant" && item.format === "claude_thinking") {
+          blocks.push({ type: "thinking", thinking: item.summary.join(""), signature: item.encryptedContent });
+        } else if (message.role === "assistant" && item.format === "claude_redacted_thinking") {
+          blocks.push({ type: "redacted_thinking", data: item.encryptedContent });
+        }
         break;
       case "tool_result":
         results.push({

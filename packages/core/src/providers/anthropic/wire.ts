@@ -20,6 +20,10 @@ export const anthropicWire = lazySchema(() => {
     id: z.string().nullish(),
     name: z.string().nullish(),
     input: z.unknown().optional(),
+    // thinking blocks: `thinking` text and its `signature`; redacted_thinking blocks: opaque `data`.
+    thinking: z.string().nullish(),
+    signature: z.string().nullish(),
+    data: z.string().nullish(),
   });
 
   const WireError = z.looseObject({ type: z.string().nullish(), message: z.string().nullish() });
@@ -43,6 +47,8 @@ export const anthropicWire = lazySchema(() => {
         type: z.string().nullish(),
         text: z.string().nullish(),
         partial_json: z.string().nullish(),
+        thinking: z.string().nullish(),
+        signature: z.string().nullish(),
         stop_reason: z.string().nullish(),
       })
       .nullish(),

@@ -71,7 +71,8 @@ function responsesOptions(config: ModelConfig, request: ModelRequest): Omit<Resp
 /**
  * One stored message as Responses input items. `keepReasoning` (codex_subscription): an assistant
  * message's reasoning items go back first, as `reasoning` items with their `encrypted_content` (the
- * server needs them to carry its reasoning across tool calls with `store: false`); otherwise they are left out.
+ * server needs them to carry its reasoning across tool calls with `store: false`); otherwise (and Claude's
+ * thinking, a `format`ted reasoning item, always) they are left out.
  */
 export async function mapMessage(message: TranscriptMessage, config: ModelConfig, keepReasoning = false): Promise<InputItem[]> {
   const assistant = message.role === "assistant";
@@ -83,7 +84,7 @@ export async function mapMessage(message: TranscriptMessage, config: ModelConfig
   for (const item of message.content) {
     switch (item.type) {
       case "reasoning":
-        if (keepReasoning && assistant) {
+        if (keepReasoning && assistant && item.format === undefined) {
           reasoning.push({ type: "reasoning", summary: item.summary.map((text) => ({ type: "summary_text", text })), encrypted_content: item.encryptedContent });
         }
         break;

@@ -1,0 +1,88 @@
+// Claude extended thinking end to end: a claude_code main model with `reasoning.max_tokens` asks for
+// thinking with that budget; the signed thinking block of a tool-use reply is stored in the session's
+// history and sent back unchanged with the tool result (the fake Anthropic server refuses a request
+// without it, or with a changed one, as the real API does), also by a worker restarted after a kill -9.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../fakes/anthropic-server.js";
+import { thinkingSignature } from "../fakes/anthropic-thinking.js";
+import type { RecordedRequest } from "../fakes/scripted-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { MODEL_KEY, startE2E, type E2E } from "./fixture.js";
+
+const chat = privateChat(5160, "Thinker");
+let e2e: E2E;
+let anthropic: FakeAnthropic;
+
+interface WireBlock {
+  type: string;
+  text?: string;
+}
+interface WireMessage {
+  role: string;
+  content: WireBlock[];
+}
+
+const messagesOf = (req: RecordedRequest): WireMessage[] => req.body["messages"] as WireMessage[];
+const afterTool = (req: RecordedRequest): boolean => messagesOf(req).at(-1)!.content.some((b) => b.type === "tool_result");
+/** The `[tag]` of the user message that started the turn. */
+const tagOf = (req: RecordedRequest): string => {
+  const asked = messagesOf(req).filter((m) => m.role === "user" && m.content.some((b) => b.type === "text" && /\[\w+\]/.test(b.text ?? "")));
+  return /\[(\w+)\]/.exec(JSON.stringify(asked.at(-1)?.content))?.[1] ?? "none";
+};
+const thought = (tag: string): string => `The user asked [${tag}]: list the folder with ls, then answer.`;
+const answersAfterTool = (tag: string): RecordedRequest[] => anthropic.requests.filter((r) => tagOf(r) === tag && afterTool(r));
+
+function respond(req: RecordedRequest): AnthropicReply {
+  const tag = tagOf(req);
+  if (!afterTool(req)) return { thinking: [{ thinking: thought(tag) }], toolUses: [{ name: "ls", input: { path: "." } }], chunkChars: 9 };
+  // The [kill] turn's first call after its tool hangs: the test kills the worker meanwhile.
+  if (tag === "kill" && answersAfterTool(tag).length === 1) return { hang: true };
+  return { thinking: [{ thinking: "The listing came back." }], text: `Listed for ${tag}.` };
+}
+
+/** The assistant message with the turn's tool call, as the request sent it back. */
+function sentBack(req: RecordedRequest): WireMessage | undefined {
+  return messagesOf(req).findLast((m) => m.role === "assistant" && m.content.some((b) => b.type === "tool_use"));
+}
+
+beforeAll(async () => {
+  anthropic = await startFakeAnthropic({ apiKey: MODEL_KEY, responder: respond });
+  e2e = await startE2E({
+    responder: () => ({ text: "the fake chat-completions model must not be asked" }),
+    config: {
+      adminUserIds: [chat.id],
+      mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 } },
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await e2e?.close();
+  await anthropic?.close();
+});
+
+describe("Claude extended thinking through the real host and worker", { timeout: 90_000 }, () => {
+  it("asks for thinking with the configured budget and sends the signed thinking block back unchanged with the tool result", async () => {
+    expect(await e2e.ask(chat, "what is in here? [plain]")).toBe("Listed for plain.");
+    const [first, second] = anthropic.requests.filter((r) => tagOf(r) === "plain");
+    expect(first!.body).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 8192, thinking: { type: "enabled", budget_tokens: 2048 } });
+    expect(first!.body).not.toHaveProperty("temperature");
+    expect(sentBack(second!)!.content).toEqual([
+      { type: "thinking", thinking: thought("plain"), signature: thinkingSignature(thought("plain")) },
+      { type: "tool_use", id: expect.any(String), name: "ls", input: { path: "." } },
+    ]);
+    expect(e2e.model.requests).toHaveLength(0);
+  });
+
+  it("after a kill -9 of the worker mid-turn, the restarted worker still sends the stored thinking block back", async () => {
+    e2e.send(chat, "and now? [kill]");
+    await e2e.until(() => answersAfterTool("kill").length === 1 && e2e.host!.workerPids().length > 0, "the model call after the tool");
+    for (const pid of e2e.host!.workerPids()) process.kill(pid, "SIGKILL");
+    await e2e.waitText(chat.id, /^Listed for kill\.$/, 60_000);
+    const resumed = answersAfterTool("kill").at(-1)!;
+    expect(answersAfterTool("kill").length).toBeGreaterThanOrEqual(2);
+    expect(sentBack(resumed)!.content[0]).toEqual({ type: "thinking", thinking: thought("kill"), signature: thinkingSignature(thought("kill")) });
+    // The earlier turn's thinking is part of the history the new worker read back too.
+    expect(JSON.stringify(messagesOf(resumed))).toContain(thinkingSignature(thought("plain")));
+  });
+});
