@@ -142,12 +142,14 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
 });
 
 describe("Anthropic replies", () => {
-  it("reads a non-streamed message and classifies error events", () => {
+  it("reads a non-streamed message (signed and redacted thinking kept, unsigned thinking left out) and classifies error events", () => {
     const assembler = new MessageAssembler();
     assembler.addMessage({
       type: "message",
       content: [
         { type: "thinking", thinking: "hmm" },
+        { type: "thinking", thinking: "signed thought", signature: "sig-1" },
+        { type: "redacted_thinking", data: "opaque" },
         { type: "text", text: "Here." },
         { type: "tool_use", id: "t9", name: "ls", input: { path: "." } },
       ],
@@ -156,12 +158,18 @@ describe("Anthropic replies", () => {
     });
     expect(assembler.finish()).toEqual({
       content: [
+        { type: "reasoning", format: "claude_thinking", encryptedContent: "sig-1", summary: ["signed thought"] },
+        { type: "reasoning", format: "claude_redacted_thinking", encryptedContent: "opaque", summary: [] },
         { type: "text", text: "Here." },
         { type: "tool_call", id: "t9", name: "ls", arguments: '{"path":"."}' },
       ],
       usage: { inputTokens: 13, outputTokens: 3, cachedTokens: 3 },
       finishReason: "tool_use",
     });
+    // A reply of thinking alone has nothing to show or run: the empty-reply error, as before.
+    const thinkingOnly = new MessageAssembler();
+    thinkingOnly.addMessage({ type: "message", content: [{ type: "thinking", thinking: "x", signature: "s" }], stop_reason: "end_turn" });
+    expect(() => thinkingOnly.finish()).toThrow("the model returned an empty reply (stop_reason: end_turn)");
     const kindOf = (type: string) => {
       try {
         new MessageAssembler().addEvent({ type: "error", error: { type, message: "x" } });
