@@ -27,7 +27,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * - audio: `audio_in` → inlined (signature checked); else a description (path, type, duration);
  * - other files: kept with `file_in`, else a text reference.
  * A `file_reference` transport and `file_in` send the file as it is, read here (through `open`) into a
- * data URL rather than by its path in the provider. A file that cannot be read or
+ * data URL rather than by its path in the provider; a `file_reference` image the provider would refuse
+ * (providerImageLimits) is fitted as an inline one. A file that cannot be read or
  * decoded becomes a "[Crashed file …]" note with the reason, never a failed turn. Assistant-side
  * files are kept only when the model can take them back (`image_out` for images).
  * Results are cached per file content and model settings (NORMALIZED_CACHE_BYTES in all, least
@@ -167,18 +168,23 @@ function crashed(file: FileItem, reason: string): TranscriptItem {
 /**
  * A side without a configured limit gets DEFAULT_MAX_IMAGE_SIDE, and neither may pass the provider's
  * `maxSide`; an image within both, and within the provider's bytes, is inlined as is once it decodes.
+ * A `file_reference` transport sends the file as it is (its own bytes and type, no configured sizes or
+ * types applied) to a provider that refuses no image; for one that does (Anthropic), it is fitted to
+ * the provider's limits only, still byte for byte when within them.
  */
 async function inlineImage(file: FileItem, transport: Transport | undefined, read: ReadBytes, limits: ProviderImageLimits): Promise<TranscriptItem> {
   if (/^https?:/i.test(file.uri)) return file;
-  if (transport?.transport === "file_reference") return inlinedForProvider(file, read);
+  const asIs = transport?.transport === "file_reference";
+  if (asIs && limits.maxSide === undefined && limits.maxBytes === undefined) return inlinedForProvider(file, read);
   const bytes = await read();
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
-  const side = (configured: number | undefined): number => Math.min(configured ?? DEFAULT_MAX_IMAGE_SIDE, limits.maxSide ?? Infinity);
+  const configured = asIs ? undefined : transport;
+  const side = (max: number | undefined): number => Math.min(max ?? (asIs ? Infinity : DEFAULT_MAX_IMAGE_SIDE), limits.maxSide ?? Infinity);
   const fitted = await fitImage(bytes, detected, {
-    maxWidth: side(transport?.max_width),
-    maxHeight: side(transport?.max_height),
-    supported: transport?.supported_media_types,
+    maxWidth: side(configured?.max_width),
+    maxHeight: side(configured?.max_height),
+    supported: configured?.supported_media_types,
     ...(limits.maxBytes !== undefined ? { maxBytes: limits.maxBytes } : {}),
   });
   return { type: "file", uri: toDataUrl(fitted.mediaType, fitted.data), name: file.name, mediaType: fitted.mediaType };

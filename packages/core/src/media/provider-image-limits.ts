@@ -8,7 +8,7 @@ import { isImageFile } from "./request-media-cap.js";
  * 0 document pages + 103 images > 100"): a refused image stays in history and is re-sent on every later
  * call, so they are met before the request is sent.
  * - one image's base64 data: at most 5 MiB of characters (the raw bytes may be 3/4 of that);
- * - more than 20 images in one request: each at most 2000 × 2000 px (else 8000 × 8000);
+ * - each side at most 8000 px, or 2000 px when the request carries more than 20 images;
  * - at most 100 images in one request for models with a 200k-token context, 600 for the others: 100 is
  *   applied to all (a model's window is not known for sure from the config: a 1M-token beta of a 200k model
  *   would still be held to 100, and a refusal sticks the conversation while a left-out image only costs room).
@@ -18,15 +18,19 @@ import { isImageFile } from "./request-media-cap.js";
  * images per request, larger pictures downscaled by the service): see docs/SECURITY.md "Media files".
  */
 export const ANTHROPIC_MAX_IMAGE_BASE64_CHARS = 5 * 1024 * 1024;
+export const ANTHROPIC_MAX_IMAGE_SIDE = 8000;
 export const ANTHROPIC_MANY_IMAGES = 20;
 export const ANTHROPIC_MANY_IMAGES_SIDE = 2000;
 export const ANTHROPIC_MAX_IMAGES = 100;
 /** OpenAI's cap, applied to every other provider (the smallest documented among them). */
 export const OPENAI_MAX_IMAGES = 500;
 
-/** What a provider refuses about the images of this request; the normaliser fits each image to it. */
+/**
+ * What a provider refuses about the images of this request; the normaliser fits each image to it, also
+ * one a `file_reference` transport would send as it is. Empty: the provider refuses none of them.
+ */
 export interface ProviderImageLimits {
-  /** A ceiling on each side, whatever the config says (Anthropic's many-image rule). */
+  /** A ceiling on each side, whatever the config says (Anthropic's 8000 px, 2000 px for many images). */
   maxSide?: number;
   /** Most raw bytes of one image. */
   maxBytes?: number;
@@ -43,7 +47,7 @@ export function providerImageLimits(config: ModelConfig, messages: readonly Tran
   if (!servedByAnthropic(config)) return {};
   const many = imagesCarried(config, messages) > ANTHROPIC_MANY_IMAGES;
   return {
-    ...(many ? { maxSide: ANTHROPIC_MANY_IMAGES_SIDE } : {}),
+    maxSide: many ? ANTHROPIC_MANY_IMAGES_SIDE : ANTHROPIC_MAX_IMAGE_SIDE,
     maxBytes: Math.floor((ANTHROPIC_MAX_IMAGE_BASE64_CHARS * 3) / 4),
   };
 }
