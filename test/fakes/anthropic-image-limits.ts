@@ -7,6 +7,8 @@
 // The pages of base64 PDF documents count against the same 100 ("Too much media: 150 document pages +
 // 3 images > 100"; docs "PDF support": at most 100 pages per request); pages are counted here as the
 // page objects in the file (`/Type /Page`), independently of the pdf.js count the normaliser uses.
+// A PDF given by URL (`source: {type: "url"}`, or OpenRouter's `file_url`) is fetched, as Anthropic does,
+// and its pages counted the same way.
 import { imageSize } from "image-size";
 
 const MAX_BASE64_CHARS = 5 * 1024 * 1024;
@@ -21,17 +23,30 @@ export interface WireImage {
 
 interface Block {
   type?: string;
-  source?: { type?: string; data?: string };
+  source?: { type?: string; data?: string; url?: string };
   content?: unknown;
 }
 
 /** The refusal message for the first image over a limit in an Anthropic request body; null when none is. */
-export function imageLimitRefusal(body: Record<string, unknown>): string | null {
+export async function imageLimitRefusal(body: Record<string, unknown>): Promise<string | null> {
   const images: WireImage[] = [];
   const documents: string[] = [];
+  const documentUrls: string[] = [];
   const messages = Array.isArray(body["messages"]) ? (body["messages"] as Array<{ content?: unknown }>) : [];
-  messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images, documents));
-  return anthropicImagesRefusal(images, documents);
+  messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images, documents, documentUrls));
+  const fetched = await fetchDocuments(documentUrls);
+  return typeof fetched === "string" ? fetched : anthropicImagesRefusal(images, [...documents, ...fetched]);
+}
+
+/** The base64 of PDFs given by URL, fetched as Anthropic fetches them; the refusal message when one cannot be. */
+export async function fetchDocuments(urls: readonly string[]): Promise<string[] | string> {
+  const out: string[] = [];
+  for (const url of urls) {
+    const response = await fetch(url).catch(() => null);
+    if (!response?.ok) return `Unable to download the file from ${url}. Please verify the URL and try again.`;
+    out.push(Buffer.from(await response.arrayBuffer()).toString("base64"));
+  }
+  return out;
 }
 
 /** Pages of a PDF as the fake counts them: its page objects. */
@@ -75,11 +90,12 @@ export function dataUrlBase64(url: unknown): string | null {
   return url.slice(url.indexOf(",") + 1);
 }
 
-function collect(content: unknown, path: string, into: WireImage[], documents: string[]): void {
+function collect(content: unknown, path: string, into: WireImage[], documents: string[], documentUrls: string[]): void {
   if (!Array.isArray(content)) return;
   (content as Block[]).forEach((block, i) => {
     if (block.type === "image" && block.source?.type === "base64" && typeof block.source.data === "string") into.push({ path: `${path}.${i}`, data: block.source.data });
     if (block.type === "document" && block.source?.type === "base64" && typeof block.source.data === "string") documents.push(block.source.data);
-    if (block.type === "tool_result") collect(block.content, `${path}.${i}.content`, into, documents);
+    if (block.type === "document" && block.source?.type === "url" && typeof block.source.url === "string") documentUrls.push(block.source.url);
+    if (block.type === "tool_result") collect(block.content, `${path}.${i}.content`, into, documents, documentUrls);
   });
 }

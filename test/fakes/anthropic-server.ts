@@ -37,8 +37,8 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
           ? { status: 401, body: anthropicError("authentication_error", "invalid x-api-key") }
           : null;
       },
-      refuse: (req) => {
-        const message = imageLimitRefusal(req.body) ?? thinkingRefusal(req.body);
+      refuse: async (req) => {
+        const message = (await imageLimitRefusal(req.body)) ?? thinkingRefusal(req.body);
         return message ? { status: 400, body: anthropicError("invalid_request_error", message) } : null;
       },
       errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),

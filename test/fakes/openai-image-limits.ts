@@ -3,16 +3,19 @@
 // was not found), and OpenRouter forwards a Claude model's
 // images and PDFs to Anthropic, whose limits (anthropic-image-limits.ts, PDF pages counted with the
 // images) come back wrapped in its error shape.
-import { dataUrlBase64, openRouterClaudeRefusal, type WireImage } from "./anthropic-image-limits.js";
+import { dataUrlBase64, fetchDocuments, openRouterClaudeRefusal, type WireImage } from "./anthropic-image-limits.js";
 
 export const OPENAI_MAX_IMAGES = 500;
 
 /** The HTTP 400 body for a chat-completions or Responses request whose images the service refuses; null when it takes them. */
-export function openAIImageRefusal(body: Record<string, unknown>): Record<string, unknown> | null {
+export async function openAIImageRefusal(body: Record<string, unknown>): Promise<Record<string, unknown> | null> {
   const images: WireImage[] = [];
   const documents: string[] = [];
-  collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images, documents);
-  const viaOpenRouter = openRouterClaudeRefusal(body["model"], images, documents);
+  const documentUrls: string[] = [];
+  collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images, documents, documentUrls);
+  const fetched = await fetchDocuments(documentUrls);
+  if (typeof fetched === "string") return { error: { message: fetched, type: "invalid_request_error", param: null, code: null } };
+  const viaOpenRouter = openRouterClaudeRefusal(body["model"], images, [...documents, ...fetched]);
   if (viaOpenRouter) return viaOpenRouter;
   if (images.length <= OPENAI_MAX_IMAGES) return null;
   return { error: { message: `Too many images in request: ${images.length} > ${OPENAI_MAX_IMAGES}.`, type: "invalid_request_error", param: null, code: null } };
@@ -20,11 +23,12 @@ export function openAIImageRefusal(body: Record<string, unknown>): Record<string
 
 /**
  * Data-URL images anywhere in the body (chat `image_url: {url}` parts, Responses `input_image` parts) and
- * the base64 of data-URL PDFs (chat `file: {file_data}` parts, Responses `input_file` parts) into `documents`.
+ * the base64 of data-URL PDFs (chat `file: {file_data}` parts, Responses `input_file` parts) into `documents`,
+ * the URLs of PDFs given by URL (Responses `input_file` `file_url`) into `documentUrls`.
  */
-function collect(node: unknown, path: string, into: WireImage[], documents: string[]): void {
+function collect(node: unknown, path: string, into: WireImage[], documents: string[], documentUrls: string[]): void {
   if (Array.isArray(node)) {
-    node.forEach((child, i) => collect(child, `${path}.${i}`, into, documents));
+    node.forEach((child, i) => collect(child, `${path}.${i}`, into, documents, documentUrls));
     return;
   }
   if (typeof node !== "object" || node === null) return;
@@ -34,11 +38,15 @@ function collect(node: unknown, path: string, into: WireImage[], documents: stri
     documents.push(fileData.slice(fileData.indexOf(",") + 1));
     return;
   }
+  if (record["type"] === "input_file" && typeof record["file_url"] === "string") {
+    documentUrls.push(record["file_url"]);
+    return;
+  }
   const url = record["type"] === "image_url" ? (record["image_url"] as { url?: unknown } | undefined)?.url : record["type"] === "input_image" ? record["image_url"] : undefined;
   const data = dataUrlBase64(url);
   if (data !== null) {
     into.push({ path, data });
     return;
   }
-  for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into, documents);
+  for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into, documents, documentUrls);
 }

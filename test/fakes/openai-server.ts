@@ -62,8 +62,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         opts.apiKey !== undefined && req.headers["authorization"] !== `Bearer ${opts.apiKey}`
           ? { status: 401, body: openAIError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key") }
           : null,
-      refuse: (req) => {
-        const body = openAIImageRefusal(req.body);
+      refuse: async (req) => {
+        const body = await openAIImageRefusal(req.body);
         return body ? { status: 400, body } : null;
       },
       errorBody: (status, message) => openAIError(message, "server_error", status),

@@ -36,8 +36,8 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
         opts.apiKey !== undefined && req.headers["authorization"] !== `Bearer ${opts.apiKey}`
           ? { status: 401, body: { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } } }
           : null,
-      refuse: (req) => {
-        const body = openAIImageRefusal(req.body);
+      refuse: async (req) => {
+        const body = await openAIImageRefusal(req.body);
         return body ? { status: 400, body } : null;
       },
       errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),

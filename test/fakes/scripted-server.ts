@@ -72,7 +72,7 @@ export interface WireFormat<R extends BaseReply> {
   /** null when authorised; otherwise the 401 (or 403) answer. */
   checkAuth(req: RecordedRequest): { status: number; body: unknown } | null;
   /** null when the service would take the request; otherwise its refusal (limits it enforces, e.g. on images). */
-  refuse?(req: RecordedRequest): { status: number; body: unknown } | null;
+  refuse?(req: RecordedRequest): Promise<{ status: number; body: unknown } | null> | { status: number; body: unknown } | null;
   /** The body of a scripted error status. */
   errorBody(status: number, message: string): unknown;
   /** Writes a successful reply (use `sendJson`/`sendSse`; `dropConnection` is the format's to honour). */
@@ -112,7 +112,7 @@ export async function startScriptedServer<R extends BaseReply>(
     const pending = waiters;
     waiters = [];
     for (const wake of pending) wake();
-    const denied = format.checkAuth(recorded) ?? format.refuse?.(recorded) ?? null;
+    const denied = format.checkAuth(recorded) ?? (await format.refuse?.(recorded)) ?? null;
     if (denied) return sendJson(res, denied.status, denied.body);
     const reply = responder ? responder(recorded, index) : queue.shift();
     if (!reply) return sendJson(res, 500, format.errorBody(500, "fake model: no scripted reply left"));
