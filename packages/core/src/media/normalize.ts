@@ -5,7 +5,7 @@ import { ByteLru } from "./byte-lru.js";
 import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration, pdfPageCount } from "./media-text.js";
-import { providerCountsPdfPages, providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
+import { providerCountsPdfPages, providerFetchesPdfUrls, providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
 import { capInlinedMedia, MAX_REQUEST_MEDIA_BYTES, type NormalizedMessage } from "./request-media-cap.js";
 
 export const CRASHED_FILE_HEADER = "[Crashed file omitted from multimodal input]";
@@ -35,8 +35,8 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * recently used dropped first), so a long turn reads each file once; the newest messages are
  * normalised first, so when a conversation's media outgrow the cache it is the oldest that are read again.
  * Inlined files past MAX_REQUEST_MEDIA_BYTES in all, and images past the provider's count per request
- * (providerMaxImages: 100 for Anthropic, images and inlined PDF pages together; 500 images for OpenAI),
- * oldest first, become a "[File left out …]" note.
+ * (providerMaxImages: 100 for Anthropic, images and inlined PDF pages together, a PDF by URL counting
+ * as 100; 500 images for OpenAI), oldest first, become a "[File left out …]" note.
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
@@ -57,7 +57,7 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
     }
     out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)), pages };
   }
-  return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, media: providerMaxImages(config), pdfPages: providerCountsPdfPages(config) });
+  return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, media: providerMaxImages(config), pdfPages: providerCountsPdfPages(config), pdfUrls: providerFetchesPdfUrls(config) });
 }
 
 /**

@@ -76,3 +76,12 @@ function imagesCarried(config: ModelConfig, messages: readonly TranscriptMessage
   }
   return count;
 }
+
+/**
+ * Whether a PDF given by URL reaches `config`'s provider as a document Anthropic fetches and counts
+ * (`claude_code` `source: url`, OpenRouter Responses `file_url`; chat completions sends the URL as text).
+ * Its pages are not known before that fetch: the cap counts it as all of providerMaxImages.
+ */
+export function providerFetchesPdfUrls(config: ModelConfig): boolean {
+  return servedByAnthropic(config) && config.provider_type !== "open_router_completion";
+}

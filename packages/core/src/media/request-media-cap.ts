@@ -22,12 +22,15 @@ export interface NormalizedMessage {
 
 /**
  * What one request may carry: `bytes` of inlined files in all, and at most `media` images (inlined or by
- * URL) plus, when `pdfPages`, pages of inlined PDFs (Anthropic counts both against one cap).
+ * URL) plus, when `pdfPages`, pages of inlined PDFs (Anthropic counts both against one cap) and, when
+ * `pdfUrls`, `media` for each PDF given by URL (the provider fetches it; its pages are not known here, and
+ * whatever they are, with nothing else it fits or is refused alone).
  */
 export interface RequestMediaCap {
   bytes: number;
   media: number;
   pdfPages: boolean;
+  pdfUrls?: boolean;
 }
 
 /**
@@ -47,10 +50,11 @@ export function capInlinedMedia(normalized: readonly NormalizedMessage[], cap: R
     for (let i = message.content.length - 1; i >= 0; i--) {
       const item = message.content[i]!;
       const bytes = inlinedBytes(item);
-      const pdfPages = cap.pdfPages ? (pages?.[i] ?? 0) : 0;
+      const byUrl = cap.pdfUrls === true && isPdfUrl(item);
+      const pdfPages = byUrl ? cap.media : cap.pdfPages ? (pages?.[i] ?? 0) : 0;
       const media = isImageFile(item) ? 1 : pdfPages;
       if (bytes === 0 && media === 0) continue;
-      const reason = media > mediaLeft ? tooMuchMedia(cap, pdfPages) : bytes > bytesLeft ? tooManyBytes(bytes, cap.bytes) : undefined;
+      const reason = media > mediaLeft ? tooMuchMedia(cap, byUrl ? "url" : pdfPages) : bytes > bytesLeft ? tooManyBytes(bytes, cap.bytes) : undefined;
       if (reason === undefined) {
         bytesLeft -= bytes;
         mediaLeft -= media;
@@ -71,10 +75,17 @@ export function isImageFile(item: TranscriptItem): boolean {
 
 const tooManyBytes = (bytes: number, cap: number): string =>
   `files inlined into one request are limited to ${Math.round(cap / (1024 * 1024))} MB and newer ones took the room (this one is ${(bytes / (1024 * 1024)).toFixed(1)} MB)`;
-const tooMuchMedia = (cap: RequestMediaCap, pdfPages: number): string =>
+/** `pdf`: the pages of the PDF left out, or "url" for one given by URL. */
+const tooMuchMedia = (cap: RequestMediaCap, pdf: number | "url"): string =>
   cap.pdfPages
-    ? `the model's provider takes at most ${cap.media} images and PDF pages in one request and newer ones took the room${pdfPages ? ` (this PDF has ${pdfPages} pages)` : ""}`
+    ? `the model's provider takes at most ${cap.media} images and PDF pages in one request and newer ones took the room${
+        pdf === "url" ? ` (a PDF given by URL counts as ${cap.media}: its pages are not known before the provider fetches it)` : pdf ? ` (this PDF has ${pdf} pages)` : ""
+      }`
     : `the model's provider takes at most ${cap.media} images in one request and newer ones took the room`;
+
+function isPdfUrl(item: TranscriptItem): boolean {
+  return item.type === "file" && /^https?:/i.test(item.uri) && mediaKind(mediaTypeOf(item)) === "pdf";
+}
 
 /** The decoded size of an item's data URL; 0 for anything not inlined. */
 function inlinedBytes(item: TranscriptItem): number {
@@ -85,7 +96,11 @@ function inlinedBytes(item: TranscriptItem): number {
 
 function leftOutNote(file: FileItem, reason: string): string {
   const where = file.uri.startsWith("file:") ? `path: ${fileURLToPath(file.uri)}` : file.uri.startsWith("data:") ? "uri: (inline data)" : `uri: ${file.uri}`;
-  const again = file.uri.startsWith("file:") ? "; load it again (image_load, pdf_load, audio_load) to look at it in a later step" : "";
+  const again = file.uri.startsWith("file:")
+    ? "; load it again (image_load, pdf_load, audio_load) to look at it in a later step"
+    : isPdfUrl(file)
+      ? "; download it (file_download_start) and load it with pdf_load to have its pages counted"
+      : "";
   return [
     LEFT_OUT_HEADER,
     where,

@@ -4,7 +4,8 @@
 // images and PDFs are kept within the 100; an older PDF that no longer fits becomes a note saying how to
 // load it again; one PDF over 100 pages alone becomes its extracted text. The fake server counts
 // document pages as the API does.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { startFakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
 import { startFakeOpenAI } from "../../../../test/fakes/openai-server.js";
+import { startFakeResponses } from "../../../../test/fakes/responses-server.js";
 import { makePdfPages } from "../../../../test/fixtures/media-files.js";
 import { normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
 import { LEFT_OUT_HEADER } from "../../src/media/request-media-cap.js";
@@ -26,14 +28,15 @@ const pdf = (name: string): FileItem => ({ type: "file", uri: pathToFileURL(join
 const png = (name: string): FileItem => ({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType: "image/png" });
 const turn = (text: string, ...files: FileItem[]): TranscriptMessage => message("user", [{ type: "text", text }, ...files]);
 
-/** Normalises `history` for a Claude model on a fake Anthropic (or OpenRouter), sends it, and returns what the request carried. */
-async function sendToClaude(history: TranscriptMessage[], via: "anthropic" | "openrouter" = "anthropic"): Promise<{ files: string[]; texts: string[] }> {
-  const fake = await (via === "anthropic" ? startFakeAnthropic : startFakeOpenAI)({ apiKey: "sk-test-secret-123", replies: [{ text: "Read." }] });
+/** Normalises `history` for a Claude model on a fake Anthropic (or OpenRouter, chat or Responses), sends it, and returns what the request carried. */
+async function sendToClaude(history: TranscriptMessage[], via: "anthropic" | "openrouter" | "openrouter-responses" = "anthropic"): Promise<{ files: string[]; texts: string[] }> {
+  const start = via === "anthropic" ? startFakeAnthropic : via === "openrouter" ? startFakeOpenAI : startFakeResponses;
+  const fake = await start({ apiKey: "sk-test-secret-123", replies: [{ text: "Read." }] });
   closers.push(() => fake.close());
   const config =
     via === "anthropic"
       ? createModelConfig(fake.url, { provider_type: "claude_code", model_name: "claude-sonnet-4-5", capabilities })
-      : createModelConfig(fake.url, { model_name: "anthropic/claude-sonnet-4.5", capabilities });
+      : createModelConfig(fake.url, { provider_type: via === "openrouter" ? "open_router_completion" : "open_router_responses", model_name: "anthropic/claude-sonnet-4.5", capabilities });
   const normalized = await normalizeMessages(config, history);
   await createProvider(config, ENV).complete(createRequest(normalized), { signal: signal() });
   const items: TranscriptItem[] = normalized.flatMap((m) => m.content);
@@ -97,5 +100,56 @@ describe("PDF pages in a request to a Claude model", () => {
     const config = createModelConfig("http://127.0.0.1:1/v1/chat/completions", { model_name: "openai/gpt-5", capabilities });
     const out = await normalizeMessages(config, [turn("read this", pdf("book.pdf"))]);
     expect(out[0]!.content[1]).toMatchObject({ type: "file", name: "book.pdf", mediaType: "application/pdf" });
+  });
+});
+
+describe("PDFs given by URL to a Claude model (the provider fetches them: their pages are not known here)", () => {
+  let site: Server;
+  let base: string;
+  const urlPdf = (name: string): FileItem => ({ type: "file", uri: `${base}/${name}`, name, mediaType: "application/pdf" });
+
+  beforeAll(async () => {
+    site = createServer((req, res) => {
+      void readFile(join(dir, (req.url ?? "/").slice(1))).then(
+        (bytes) => res.writeHead(200, { "content-type": "application/pdf" }).end(bytes),
+        () => res.writeHead(404).end(),
+      );
+    });
+    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => site.close(resolve));
+  });
+
+  it("one counts as the whole 100: an older one with newer media becomes a note with its URL and how to have it counted", async () => {
+    const sent = await sendToClaude([turn("old report", urlPdf("old.pdf")), turn("new report", pdf("new.pdf"))]);
+    expect(sent.files).toEqual(["new.pdf"]);
+    expect(sent.texts.filter((t) => t.startsWith(LEFT_OUT_HEADER))).toEqual([
+      [
+        LEFT_OUT_HEADER,
+        `uri: ${base}/old.pdf`,
+        "name: old.pdf",
+        "media_type: application/pdf",
+        "reason: the model's provider takes at most 100 images and PDF pages in one request and newer ones took the room (a PDF given by URL counts as 100: its pages are not known before the provider fetches it); download it (file_download_start) and load it with pdf_load to have its pages counted",
+      ].join("\n"),
+    ]);
+  });
+
+  it("the newest one is sent, and the older images and PDFs are left out", async () => {
+    const history = [turn("photos", png("p0.png"), png("p1.png"), png("p2.png")), turn("new report", pdf("new.pdf")), turn("by link", urlPdf("old.pdf"))];
+    const sent = await sendToClaude(history);
+    expect(sent.files).toEqual(["old.pdf"]);
+    expect(sent.texts.filter((t) => t.startsWith(LEFT_OUT_HEADER))).toHaveLength(4);
+  });
+
+  it("through OpenRouter: Responses (file_url) counts it the same; chat completions sends the URL as text, so it takes no room", async () => {
+    const history = [turn("old report", urlPdf("old.pdf")), turn("new report", pdf("new.pdf"))];
+    const responses = await sendToClaude(history, "openrouter-responses");
+    expect(responses.files).toEqual(["new.pdf"]);
+    expect(responses.texts.filter((t) => t.startsWith(LEFT_OUT_HEADER))).toEqual([expect.stringContaining(`uri: ${base}/old.pdf`)]);
+    const chat = await sendToClaude(history, "openrouter");
+    expect(chat.files).toEqual(["old.pdf", "new.pdf"]);
   });
 });
