@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem } from "@starling/protocol";
-import { flateBombPdf, manyPagePdf, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
+import { flateBombPdf, lzwBombPdf, lzwEncode, lzwPdf, manyPagePdf, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
 import { CRASHED_FILE_HEADER, normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
 import { mediaModel } from "./media-model.js";
 
@@ -136,5 +136,17 @@ describe("hostile PDFs (a model without pdf_in gets their text)", () => {
     const note = noteOf(await normalizeOne(model({}), file("bomb.pdf", "application/pdf")));
     expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
     expect(note).toContain("its compressed streams expand to more than 128 MB (a decompression bomb?)");
+  });
+
+  it("a PDF whose LZW stream decodes to 160 MB is refused the same way, and a plain LZW PDF is read", { timeout: 60_000 }, async () => {
+    await writeFile(join(dir, "lzw-bomb.pdf"), lzwBombPdf(160));
+    const note = noteOf(await normalizeOne(model({}), file("lzw-bomb.pdf", "application/pdf")));
+    expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    expect(note).toContain("its compressed streams expand to more than 128 MB (a decompression bomb?)");
+
+    await writeFile(join(dir, "lzw.pdf"), lzwPdf(lzwEncode("BT /F1 12 Tf 72 712 Td (Text kept in an LZW stream, read by pdf.js.) Tj ET")));
+    const text = noteOf(await normalizeOne(model({}), file("lzw.pdf", "application/pdf")));
+    expect(text.startsWith(PDF_TEXT_HEADER)).toBe(true);
+    expect(text).toContain("Text kept in an LZW stream, read by pdf.js.");
   });
 });
