@@ -1,20 +1,22 @@
 import { constants, inflateSync } from "node:zlib";
 import { lzwDecode, lzwDecodedSize } from "./lzw.js";
+import { ascii85Decode, asciiHexDecode, runLengthDecode, runLengthDecodedSize } from "./pdf-filters.js";
 import { MediaError } from "./media-bytes.js";
 
 /**
- * Most bytes a PDF's Flate and LZW streams (other than images) may decode to before its text is extracted.
+ * Most bytes a PDF's streams (other than images) may decode to before its text is extracted.
  * pdf.js inflates a content stream whole, in memory and without a limit: a 1 MB file inflating to
  * 1 GB took 2.1 GB of memory and 16 s, and the 20 MB a file may have would take the worker down.
  */
 export const MAX_PDF_INFLATED_BYTES = 128 * 1024 * 1024;
 
 /**
- * Decodes each Flate and LZW stream of a PDF (chained filters in their order) within one shared budget
- * and throws a MediaError naming the bomb when it runs out. Image streams are skipped: text extraction
- * does not decode them. A stream that fails to decode, or the rest of a chain after a filter not decoded
- * here, is left to pdf.js (it reports or repairs them). Not covered: a stream whose /Length is an
- * indirect reference and whose data contains the bytes "endstream" (cut short here); see docs/SECURITY.md.
+ * Decodes each stream of a PDF as pdf.js would for its text (Flate, LZW, ASCIIHex, ASCII85, RunLength,
+ * chained in their order) within one shared budget, and throws a MediaError naming the bomb when it runs
+ * out. Image streams are skipped: text extraction does not decode them. A stream that fails to decode, or
+ * the rest of a chain after a filter not decoded here, is left to pdf.js (it reports or repairs them).
+ * Not covered: a stream whose /Length is an indirect reference and whose data contains the bytes
+ * "endstream" (cut short here); see docs/SECURITY.md.
  */
 export function checkPdfInflation(bytes: Buffer, budget = MAX_PDF_INFLATED_BYTES): void {
   let used = 0;
@@ -35,12 +37,13 @@ export function checkPdfInflation(bytes: Buffer, budget = MAX_PDF_INFLATED_BYTES
     from = end;
     if (/\/Subtype\s*\/Image\b/.test(dict)) continue;
     const earlyChange = /\/EarlyChange\s+0\b/.test(dict) ? 0 : 1;
-    let data: Buffer = bytes.subarray(start, end);
     const filters = filtersOf(dict);
+    let data: Buffer = bytes.subarray(start, end);
     for (const [i, filter] of filters.entries()) {
       const left = Math.max(1, budget - used);
-      // The last LZW layer is only measured: nothing decodes its output here.
-      const decoded = filter === "flate" ? inflated(data, left) : i === filters.length - 1 ? lzwDecodedSize(data, earlyChange, left) : lzwDecode(data, earlyChange, left);
+      // A last layer that can be measured is not written: nothing decodes its output here.
+      const measure = i === filters.length - 1 ? MEASURES[filter] : undefined;
+      const decoded = measure ? measure(data, left, earlyChange) : DECODERS[filter](data, left, earlyChange);
       if (decoded === null) throw new MediaError(`its compressed streams expand to more than ${budget / 1024 / 1024} MB (a decompression bomb?); it was not read`);
       if (decoded === undefined) break;
       if (typeof decoded === "number") {
@@ -53,12 +56,41 @@ export function checkPdfInflation(bytes: Buffer, budget = MAX_PDF_INFLATED_BYTES
   }
 }
 
-/** The stream's leading Flate and LZW filters, in order, up to the first other one. */
-function filtersOf(dict: string): ("flate" | "lzw")[] {
+type Filter = "flate" | "lzw" | "hex" | "a85" | "rl";
+const FILTER_NAMES: Record<string, Filter> = {
+  "/FlateDecode": "flate",
+  "/Fl": "flate",
+  "/LZWDecode": "lzw",
+  "/LZW": "lzw",
+  "/ASCIIHexDecode": "hex",
+  "/AHx": "hex",
+  "/ASCII85Decode": "a85",
+  "/A85": "a85",
+  "/RunLengthDecode": "rl",
+  "/RL": "rl",
+};
+
+/** A filter's output within `maxBytes`: null past it, undefined when the data does not decode (left to pdf.js). */
+const DECODERS: Record<Filter, (data: Buffer, maxBytes: number, earlyChange: number) => Buffer | null | undefined> = {
+  flate: (data, maxBytes) => inflated(data, maxBytes),
+  lzw: (data, maxBytes, earlyChange) => lzwDecode(data, earlyChange, maxBytes),
+  hex: asciiHexDecode,
+  a85: ascii85Decode,
+  rl: runLengthDecode,
+};
+
+/** The size a filter's output would have, without writing it (null past `maxBytes`): the filters whose bombs repeat bytes. */
+const MEASURES: Partial<Record<Filter, (data: Buffer, maxBytes: number, earlyChange: number) => number | null>> = {
+  lzw: (data, maxBytes, earlyChange) => lzwDecodedSize(data, earlyChange, maxBytes),
+  rl: runLengthDecodedSize,
+};
+
+/** The stream's filters, in order, up to the first one not decoded here (DCT, JBIG2, …: image data). */
+function filtersOf(dict: string): Filter[] {
   const entry = /\/Filter\s*(\[[^\]]*\]|\/[^\s/[\]<>()]+)/.exec(dict)?.[1] ?? "";
-  const out: ("flate" | "lzw")[] = [];
+  const out: Filter[] = [];
   for (const name of entry.match(/\/[^\s/[\]<>()]+/g) ?? []) {
-    const filter = name === "/FlateDecode" || name === "/Fl" ? "flate" : name === "/LZWDecode" || name === "/LZW" ? "lzw" : undefined;
+    const filter = FILTER_NAMES[name];
     if (!filter) break;
     out.push(filter);
   }

@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FileItem, ModelConfig, TranscriptItem } from "@starling/protocol";
-import { flateBombPdf, lzwBombPdf, lzwEncode, lzwPdf, manyPagePdf, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
+import { ascii85Encode, filteredPdf, flateBombPdf, lzwBombPdf, lzwEncode, manyPagePdf, runLengthBomb, truncatedPng } from "../../../../test/fixtures/hostile-media.js";
 import { CRASHED_FILE_HEADER, normalizeMessages, PDF_TEXT_HEADER } from "../../src/media/normalize.js";
 import { mediaModel } from "./media-model.js";
 
@@ -144,9 +145,19 @@ describe("hostile PDFs (a model without pdf_in gets their text)", () => {
     expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
     expect(note).toContain("its compressed streams expand to more than 128 MB (a decompression bomb?)");
 
-    await writeFile(join(dir, "lzw.pdf"), lzwPdf(lzwEncode("BT /F1 12 Tf 72 712 Td (Text kept in an LZW stream, read by pdf.js.) Tj ET")));
+    await writeFile(join(dir, "lzw.pdf"), filteredPdf(lzwEncode("BT /F1 12 Tf 72 712 Td (Text kept in an LZW stream, read by pdf.js.) Tj ET")));
     const text = noteOf(await normalizeOne(model({}), file("lzw.pdf", "application/pdf")));
     expect(text.startsWith(PDF_TEXT_HEADER)).toBe(true);
     expect(text).toContain("Text kept in an LZW stream, read by pdf.js.");
+  });
+
+  it("a RunLength stream decoding to 160 MB, and a Flate bomb behind ASCII85, are refused the same way", { timeout: 60_000 }, async () => {
+    await writeFile(join(dir, "rl-bomb.pdf"), filteredPdf(runLengthBomb(160), "/RunLengthDecode"));
+    await writeFile(join(dir, "a85-bomb.pdf"), filteredPdf(ascii85Encode(deflateSync(Buffer.alloc(160 * 1024 * 1024, 0x20), { level: 9 })), "[/ASCII85Decode /FlateDecode]"));
+    for (const name of ["rl-bomb.pdf", "a85-bomb.pdf"]) {
+      const note = noteOf(await normalizeOne(model({}), file(name, "application/pdf")));
+      expect(note.slice(0, 300)).toContain(CRASHED_FILE_HEADER);
+      expect(note).toContain("its compressed streams expand to more than 128 MB (a decompression bomb?)");
+    }
   });
 });
