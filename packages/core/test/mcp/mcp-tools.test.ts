@@ -153,10 +153,12 @@ describe("MCP tools over stdio", () => {
     const controller = new AbortController();
     const running = harness.call("mcp__fake__stubborn", {}, controller.signal);
     await until(() => events().some((e) => e.event === "call" && e.tool === "stubborn"), 5000);
-    const aborted = Date.now();
     controller.abort();
-    expect(await running).toMatchObject({ isError: true, details: expect.objectContaining({ kind: "aborted" }) });
-    expect(Date.now() - aborted).toBeLessThan(500);
+    const result = await running;
+    expect(result).toMatchObject({ isError: true, details: expect.objectContaining({ kind: "aborted" }) });
+    // The call itself settled as cancelled (not timed): one that waited for the server's answer (60 s later) would be
+    // given up by the runtime after its abort grace instead, with "did not stop within 500 ms".
+    expect(result.content).toBe("mcp__fake__stubborn was cancelled (the MCP server was told to stop the call); its outcome is unknown.");
     expect(await harness.call("mcp__fake__echo", { text: "next" })).toMatchObject({ content: "echo: next" });
   });
 

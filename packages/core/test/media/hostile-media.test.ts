@@ -76,13 +76,13 @@ describe("hostile images that need no shrinking (no limits configured, or within
     }
   });
 
-  it("an image declaring more pixels than the decoder allows becomes a crashed note within a second", async () => {
+  it("an image declaring more pixels than the decoder allows is refused from its header and becomes a crashed note", async () => {
     await writeFile(join(dir, "plain-bomb.png"), truncatedPng(50_000, 50_000, 1));
-    const started = Date.now();
     const note = noteOf(await normalizeOne(unlimited, file("plain-bomb.png", "image/png")));
     expect(note.startsWith(CRASHED_FILE_HEADER)).toBe(true);
+    // The refusal names the pixel limit: sharp refuses it from the header (metadata), before any pixel buffer. Not timed
+    // (a loaded CI machine made a 1 s bound flaky); with limitInputPixels off the note names another error.
     expect(note).toContain("Input image exceeds pixel limit");
-    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it("a sound image within limits still goes to the model byte for byte", async () => {
