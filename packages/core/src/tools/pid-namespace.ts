@@ -191,7 +191,13 @@ class Keeper {
     let gone = false;
     void this.exited.then(() => (gone = true));
     const deadline = Date.now() + KILL_WAIT_MS;
-    while (!gone && Date.now() < deadline && livingIn(this.nsLink, this.init)) await sleep(POLL_MS);
+    while (!gone && livingIn(this.nsLink, this.init)) {
+      if (Date.now() >= deadline) {
+        console.warn(`starling: processes of a killed PID namespace (init ${this.init}) were still alive ${KILL_WAIT_MS} ms after its SIGKILL; /cancel went on without them (a process stuck in the kernel?)`);
+        return;
+      }
+      await sleep(POLL_MS);
+    }
   }
 }
 

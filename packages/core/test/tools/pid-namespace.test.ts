@@ -84,8 +84,8 @@ describe.skipIf(!namespaces)("the PID namespace of shell commands (skipped: this
       [...asRoot, "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--", process.execPath, "--import", "tsx", join(FIXTURES, "kill-all-under-node-init.ts")],
       { encoding: "utf8", timeout: 20_000 },
     );
-    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; running: boolean; killAllMs: number };
-    expect(result).toMatchObject({ pid: 1, running: true });
-    expect(result.killAllMs).toBeLessThan(1_000);
+    const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; running: boolean; warnings: string[]; killAllMs: number };
+    // Not timed (killAllMs is only printed): killAll ended by itself, not by its wait cap, which warns.
+    expect(result, `killAll took ${result.killAllMs} ms`).toMatchObject({ pid: 1, running: true, warnings: [] });
   });
 });
