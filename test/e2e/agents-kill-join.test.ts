@@ -42,7 +42,7 @@ const joinCalls = () => e2e.model.requests.filter((r) => lastUserText(r).startsW
 const logTime = (r: Record<string, unknown>) => (typeof r.time === "number" ? r.time : Date.parse(String(r.time)));
 
 describe("killing an agent that waits in subagent_join", () => {
-  it("its worker stops cleanly (code 0, no SIGKILL) and promptly", async () => {
+  it("its worker stops cleanly (code 0, no SIGKILL) and at once (its exit not held to the drain limit)", async () => {
     expect(await e2e.ask(chat, "start the joining report", { timeoutMs: 30_000 })).toBe("foreground done");
     await e2e.until(() => joinCalls().length === 1 && e2e.model.requests.some((r) => lastUserText(r).startsWith("[Subagent task")), "the join and the subagent's model call");
     expect(await e2e.ask(chat, "please kill background_0001", { timeoutMs: 30_000 })).toBe('kill: {"killed":true,"agent_id":"background_0001","status":"killed"}');
@@ -51,8 +51,8 @@ describe("killing an agent that waits in subagent_join", () => {
     for (const session of [String(killed.session), String(killed.session).replace(/background\.\d+$/, "subagent.0001")]) {
       const stopped = await e2e.until(() => e2e.logRecords().find((r) => r.msg === "worker stopped" && r.sessionId === session), `${session}'s worker stopped`);
       expect(stopped.exit, `the exit of ${session}'s worker`).toEqual({ code: 0, signal: null });
-      // Generous (it takes ~0.1 s): before, the host saw the exit only after its 2 s drain limit.
-      expect(logTime(stopped) - killCall.receivedAt, `${session}'s worker stopped soon after the kill was asked for`).toBeLessThan(1500);
+      // Not timed: before, the host saw the exit only at its 2 s drain limit, which the log now names.
+      expect(stopped.exitDrain, `how the host waited for ${session}'s last frames (${logTime(stopped) - killCall.receivedAt} ms after the kill call)`).toBe("handled");
     }
   }, 60_000);
 });

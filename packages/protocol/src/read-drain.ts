@@ -34,20 +34,20 @@ export class ReadDrain {
   }
 
   /**
-   * Resolves once `stream` has closed and every frame read from it was handled, or after `limitMs`
-   * (a grandchild that inherited the stream keeps it open; a request the worker cancelled while it
-   * was queued is dropped unhandled).
+   * Resolves once `stream` has closed and every frame read from it was handled (true), or after `limitMs`
+   * (false: a grandchild that inherited the stream keeps it open; a request the worker cancelled while
+   * it was queued is dropped unhandled).
    */
-  drained(stream: Readable | null, limitMs: number): Promise<void> {
+  drained(stream: Readable | null, limitMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, limitMs);
-      function done(): void {
+      const timer = setTimeout(() => done(false), limitMs);
+      function done(complete: boolean): void {
         clearTimeout(timer);
-        resolve();
+        resolve(complete);
       }
       const check = (): void => {
-        if (this.allHandled()) done();
-        else this.waiter = done;
+        if (this.allHandled()) done(true);
+        else this.waiter = () => done(true);
       };
       if (!stream || stream.closed || stream.destroyed) check();
       else stream.once("close", check);

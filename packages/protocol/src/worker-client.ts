@@ -84,6 +84,8 @@ export class WorkerClient {
   private exitInfo: WorkerExit | null = null;
   /** The process has exited (its pid may be reused), even while its last frames are still being handled. */
   private processGone = false;
+  /** The exit was reported at the drain limit, not once the worker's last frames were handled (for the host's log). */
+  private drainCut = false;
   private eventHandlers: Handler<SessionEventParams, void>[] = [];
   /**
    * Rejecters of the requests waiting for an answer, called once the worker exited. Not a race of each
@@ -109,7 +111,8 @@ export class WorkerClient {
       child.once("exit", (code, signal) => {
         this.processGone = true;
         for (const caller of this.coordinateCallers) caller.abort();
-        void (drain?.drained(child.stdout, EXIT_DRAIN_LIMIT_MS) ?? Promise.resolve()).then(() => {
+        void (drain?.drained(child.stdout, EXIT_DRAIN_LIMIT_MS) ?? Promise.resolve(true)).then((complete) => {
+          this.drainCut = !complete;
           this.exitInfo = { code, signal };
           connection.dispose();
           resolve(this.exitInfo);
@@ -160,6 +163,13 @@ export class WorkerClient {
   }
   get exitStatus(): WorkerExit | null {
     return this.exitInfo;
+  }
+  /**
+   * How the reported exit waited for the worker's last frames: "handled" (all of them, normally at once) or
+   * "limit" (given up after EXIT_DRAIN_LIMIT_MS: its stdout stayed open or a frame was never handled).
+   */
+  get exitDrain(): "handled" | "limit" | null {
+    return this.exitInfo ? (this.drainCut ? "limit" : "handled") : null;
   }
 
   onEvent(handler: Handler<SessionEventParams, void>): () => void {

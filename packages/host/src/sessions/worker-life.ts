@@ -139,14 +139,14 @@ export class WorkerLives {
     this.life = { kind: "none" };
     if (handle.expectedExit || r.ctx.isStopped()) {
       r.workerLost(null);
-      r.log.info({ pid: handle.pid, exit }, "worker stopped");
+      r.log.info({ pid: handle.pid, exit, exitDrain: handle.client.exitDrain }, "worker stopped");
       if (!r.ctx.isStopped() && !r.retiring && r.wantsWorker()) r.pump();
       return;
     }
     this.restartCount++;
     this.consecutiveFailures++;
     const error = handle.describeExit(exit);
-    r.log.warn({ pid: handle.pid, exit, restarts: this.restartCount, error }, "worker exited unexpectedly");
+    r.log.warn({ pid: handle.pid, exit, exitDrain: handle.client.exitDrain, restarts: this.restartCount, error }, "worker exited unexpectedly");
     r.workerLost(error);
     this.scheduleRestart();
   }
