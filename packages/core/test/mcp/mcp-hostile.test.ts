@@ -70,11 +70,10 @@ function running(pid: number): boolean {
 describe("hostile MCP servers", () => {
   it("a server that dies while a child of it holds its stdout: the call fails at once, the child is stopped, the next call restarts it", async () => {
     const { call, mcp, workspace } = await setup("default", { timeoutSeconds: 20 });
-    const started = Date.now();
     const crashed = await call("mcp__h__crash", {});
     expect(crashed.isError).toBe(true);
+    // Not timed: a call that waited for the held stdout to close ends at the 20 s call timeout, with another text.
     expect(crashed.content).toMatch(/MCP server h stopped during mcp__h__crash \(the server stopped \(exit code 7\)\)/);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(mcp.status()[0]).toMatchObject({ state: "failed" });
     const pidFile = join(workspace, "grandchild.pid");
     expect(existsSync(pidFile)).toBe(true);
@@ -87,10 +86,9 @@ describe("hostile MCP servers", () => {
   });
 
   it("a server that pages tools/list for ever is stopped at 1000 tools, reported, and the turn goes on", async () => {
-    const started = Date.now();
     const { runtime, mcp } = await setup("endless-pages");
-    expect(Date.now() - started).toBeLessThan(20_000);
     expect(runtime.catalog().some((t) => t.name.startsWith("mcp__"))).toBe(false);
+    // Not timed: without the cap the listing ends only at the 30 s start limit, which lastError would name instead.
     expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: "could not start: the server lists more than 1000 tools" });
   });
 
