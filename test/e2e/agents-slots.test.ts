@@ -40,8 +40,8 @@ describe("subagent_join under max_concurrent_turns: 1", () => {
   it("the waiting turn lends its slot: the subagent runs and the join returns its answer", async () => {
     await e2e.hostWith();
     const answer = await e2e.ask(chat, "use a subagent", { timeoutMs: 45_000 });
+    // Not timed: a subagent kept out of the slot would run only after the join gave up at its 30 s, which answers "running".
     expect(answer).toMatch(/^main heard \(completed\) after \d+(\.\d)? s: subagent says: done$/);
-    expect(Number(/after ([\d.]+) s/.exec(answer)![1])).toBeLessThan(20);
   }, 60_000);
 
   it("four subagents at once: the fourth is refused naming the three running; the three answer through their joins", async () => {
