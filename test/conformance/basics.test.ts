@@ -6,6 +6,27 @@ import { liveState, newEnv, pairingProblems, toolItems, transcript, userMessage 
 import { wireMessages } from "./model-script.js";
 
 describe.concurrent("basic turns", () => {
+  it("a message that starts a turn is answered after that turn's turn_started (one write, one host wake-up); one sent during a turn is answered at once", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { text: "slow", delayMs: 1_500 }, { text: "third" }] });
+    const w = await start();
+    await w.client.enqueue(userMessage("m1", "hi"));
+    // Read right after the answer, without waiting: the turn's start came ahead of it.
+    expect(w.eventsOf("turn_started")).toMatchObject([{ turnId: 1, messageIds: ["m1"] }]);
+    await w.waitForEvent("turn_completed", (e) => e.turnId === 1);
+
+    // A resting session again.
+    await w.client.enqueue(userMessage("m2", "take your time"));
+    expect(w.eventsOf("turn_started").map((e) => e.turnId)).toEqual([1, 2]);
+    // An actor message during turn 2 (which does not interrupt it) is answered once stored, not when a turn starts.
+    const t0 = Date.now();
+    await w.client.enqueue({ messageId: "a3", kind: "actor", message: { role: "user", content: [{ type: "text", text: "later" }] } });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(w.eventsOf("turn_completed")).toHaveLength(1);
+    const third = await w.waitForEvent("turn_started", (e) => e.turnId === 3);
+    expect(third.messageIds).toEqual(["a3"]);
+    await w.waitForEvent("turn_completed", (e) => e.turnId === 3);
+  });
+
   it("a reply turn: turn_started then turn_completed with the text and usage", async (ctx) => {
     const { fake, dir, start } = await newEnv(ctx, { replies: [{ text: "Hello, human.", usage: { prompt_tokens: 11, completion_tokens: 3 } }] });
     const w = await start();

@@ -210,7 +210,11 @@ export class Session {
       return true;
     });
     if (!queued) return { accepted: true, duplicate: true };
-    this.actor?.send({ type: "INPUT", interrupt: params.kind === "user" });
+    const actor = this.actor;
+    actor?.send({ type: "INPUT", interrupt: params.kind === "user" });
+    // A message that starts a turn is answered once the turn's start is stored and `turn_started` sent:
+    // both frames then leave in one write and wake the host once (ARCHITECTURE §3, `session/enqueue`).
+    if (actor?.getSnapshot().matches("starting")) await waitFor(actor, (snapshot) => !snapshot.matches("starting")).catch(() => undefined);
     return { accepted: true, duplicate: false };
   }
 
