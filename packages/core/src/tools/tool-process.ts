@@ -88,9 +88,10 @@ export class ToolProcessLauncher {
     }
     return {
       program: this.sandbox.bubblewrapBinary,
-      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, env, cwd), "--", ...limited],
-      // bwrap itself starts clean too: its own environment is the tools' one (the extra reaches only the process inside).
-      env: this.environment(),
+      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, this.env, cwd), "--", ...limited],
+      // bwrap starts from exactly this environment and passes it on. The extra (an MCP server's secrets) never goes
+      // on its command line as `--setenv`: /proc/<pid>/cmdline is readable by every local user, environ by the owner only.
+      env,
       cwd,
     };
   }
@@ -149,7 +150,7 @@ export function toolEnvironment(
   return { ...env, ...sandbox.env };
 }
 
-/** The bwrap options (everything before `--`) for one tool process. */
+/** The bwrap options (everything before `--`) for one tool process; `env` is the tools' environment (never a secret). */
 export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Record<string, string>, cwd: string): string[] {
   const args = [
     "--die-with-parent",
@@ -159,8 +160,9 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
     "--unshare-uts",
     "--unshare-cgroup-try",
     ...(sandbox.network ? [] : ["--unshare-net"]),
-    "--clearenv",
   ];
+  // No --clearenv: bwrap's own environment is the spawn's (the tools' one plus the process's extra), nothing of the
+  // worker's. The tools' variables are set again because a setuid bwrap's libc drops some (TMPDIR) from its own.
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
   /** [source, where it appears inside]: what `hiddenPaths` are masked under. */
   const binds: [string, string][] = [];

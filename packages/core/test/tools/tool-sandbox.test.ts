@@ -1,11 +1,13 @@
 // Tool processes: allowlisted environment, redacted results, and bubblewrap isolation (own PID
 // namespace, only the workspace/shared/software mounted, cancel kills the sandboxed tree).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRedactor, probeBubblewrap, ToolSandbox } from "@starling/protocol";
+import { ToolProcessLauncher } from "../../src/tools/tool-process.js";
 import { type Harness, makeHarness } from "./helpers.js";
 
 const KEY = "sk-worker-only-4242-secret";
@@ -173,6 +175,21 @@ describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
       expect(result.content).toContain("tool v1"); // the rest of the folder is still there
     } finally {
       rmSync(software, { recursive: true, force: true });
+    }
+  });
+
+  // An MCP server's secret is a per-process extra: as `--setenv NAME VALUE` it was on bwrap's command line, which
+  // every local user can read (/proc/<pid>/cmdline, `ps aux`).
+  it("a per-process extra variable reaches the process inside, never bwrap's command line", () => {
+    const workspace = mkdtempSync(join(tmpdir(), "starling-extra-"));
+    try {
+      const launcher = new ToolProcessLauncher({ workspace, sandbox: ToolSandbox.parse({ mode: "bubblewrap" }) });
+      const command = launcher.command(["/bin/sh", "-c", 'echo "secret=$SERVER_SECRET home=$HOME tmp=$TMPDIR"'], workspace, { SERVER_SECRET: KEY });
+      expect(command.args.join(" ")).not.toContain(KEY);
+      const run = spawnSync(command.program, command.args, { env: command.env, cwd: command.cwd, encoding: "utf8" });
+      expect(run.stdout.trim(), run.stderr).toBe(`secret=${KEY} home=${workspace} tmp=/tmp`);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
     }
   });
 
