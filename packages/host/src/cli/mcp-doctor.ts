@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { allowlistedEnv } from "@starling/protocol";
-import type { McpServerConfig, StarlingConfig } from "@starling/config";
+import { allowlistedEnv, type AllowlistOptions } from "@starling/protocol";
+import { secretEnvNames, type McpServerConfig, type StarlingConfig } from "@starling/config";
 
 interface Check {
   name: string;
@@ -24,6 +24,9 @@ const INITIALIZE = {
  */
 export async function mcpChecks(config: StarlingConfig, secret: (name: string) => string | undefined, envPath: string): Promise<Check[]> {
   const checks: Check[] = [];
+  // As in the host: no config-named secret reaches a server by the allowlist (a `STARLING_*` model key would).
+  const secretNames = secretEnvNames(config);
+  const hidden = { secretNames, secretValues: secretNames.map(secret).filter((v): v is string => !!v) };
   for (const [name, server] of Object.entries(config.mcp_servers)) {
     const label = `mcp ${name}`;
     const names = Object.values(server.url ? server.headers_env : server.secret_env);
@@ -33,7 +36,7 @@ export async function mcpChecks(config: StarlingConfig, secret: (name: string) =
       continue;
     }
     try {
-      const tools = server.url ? await probeHttp(server, secret) : await probeStdio(server, secret);
+      const tools = server.url ? await probeHttp(server, secret) : await probeStdio(server, secret, hidden);
       const off = server.enabled ? "" : " (disabled in the config; /mcp enable turns it on per conversation)";
       checks.push({ name: label, status: "ok", detail: `connected, ${tools} tools${off}` });
     } catch (error) {
@@ -61,8 +64,8 @@ async function probeHttp(server: McpServerConfig, secret: (name: string) => stri
   return list.message.result?.tools?.length ?? 0;
 }
 
-function probeStdio(server: McpServerConfig, secret: (name: string) => string | undefined): Promise<number> {
-  const env: Record<string, string> = { ...allowlistedEnv(process.env), ...server.env };
+function probeStdio(server: McpServerConfig, secret: (name: string) => string | undefined, hidden: AllowlistOptions): Promise<number> {
+  const env: Record<string, string> = { ...allowlistedEnv(process.env, hidden), ...server.env };
   for (const [variable, name] of Object.entries(server.secret_env)) env[variable] = secret(name)!;
   return new Promise((resolve, reject) => {
     const child = spawn(server.command!, server.args, { env, stdio: ["pipe", "pipe", "pipe"], ...(server.cwd?.startsWith("/") ? { cwd: server.cwd } : {}) });
