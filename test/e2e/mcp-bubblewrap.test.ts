@@ -65,8 +65,22 @@ function hostPaths(): string[] {
   ];
 }
 
+/** The agent's own shell hunting for the servers' secrets in every environ and command line it can see. */
+const CANARY = "hunt-canary-4410-value";
+const HUNT = [
+  // A process of its own holding a canary in its environ: proof that the hunt finds what it can see.
+  `HUNT_CANARY=$(echo ${reverse(CANARY)} | rev) sleep 30 &`,
+  "for pair in " + [`PROBE_SECRET:${reverse(PROBE_SECRET)}`, `OTHER_SECRET:${reverse(OTHER_SECRET)}`, `CANARY:${reverse(CANARY)}`].join(" ") + "; do",
+  '  name=${pair%%:*}; needle=$(echo "${pair#*:}" | rev)',
+  '  for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do grep -qaF "$needle" "$f" 2>/dev/null && echo "found $name in $f"; done',
+  "done",
+  "echo visible=$(ls -d /proc/[0-9]* | wc -l) hunt-done",
+  "kill %1",
+].join("\n");
+
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
+  if (ask.includes("[hunt]")) return afterTool(req) ? { text: "Hunt finished." } : { toolCalls: [{ name: "shell", arguments: { command: HUNT } }] };
   if (!ask.includes("[probe]")) return { text: "hello back" };
   if (afterTool(req)) return { text: "Probe finished." };
   const host = e2e.host!;
@@ -210,6 +224,17 @@ describe.skipIf(skip)("a stdio MCP server under bubblewrap", { timeout: 120_000 
     // Both servers of the conversations above run in bwrap now (each a bwrap and its namespace's init).
     expect(servers).toBeGreaterThanOrEqual(4);
     expect(holders).toEqual([]);
+  });
+
+  it("the agent's shell in the same conversation finds neither server's secret (separate PID namespaces)", async () => {
+    expect(await e2e.ask(chats.bwrap, "look for secrets [hunt]", { timeoutMs: 60_000 })).toBe("Hunt finished.");
+    const req = [...e2e.model.requests].reverse().find((r) => afterTool(r) && lastUserText(r).includes("[hunt]"))!;
+    const result = contentText(wireMessages(req).at(-1)!);
+    expect(result).toMatch(/visible=\d+ hunt-done/);
+    expect(Number(/visible=(\d+)/.exec(result)![1])).toBeLessThanOrEqual(6);
+    expect(result).toMatch(/found CANARY in \/proc\/\d+\/environ/);
+    expect(result).not.toMatch(/found (PROBE|OTHER)_SECRET/);
+    expectNoSecretIn(result);
   });
 
   it("control: the same probe from a conversation in subprocess mode does reach them", async () => {
