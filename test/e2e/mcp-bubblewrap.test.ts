@@ -32,6 +32,8 @@ const chats = { other: privateChat(1801, "Other"), bwrap: privateChat(1802, "Bwr
 let e2e: E2E;
 let software: string;
 let otherWorkspace = "";
+/** The bubblewrap conversation's workspace, as its probe reported it. */
+let bwrapWorkspace = "";
 let tcp: Server;
 let port = 0;
 let connections = 0;
@@ -104,6 +106,23 @@ function report(chatId: number): { text: string; report: Report } {
   if (!req) throw new Error(`no request after the probe of chat ${chatId}`);
   const text = contentText(wireMessages(req).at(-1)!);
   return { text, report: JSON.parse(text) as Report };
+}
+
+/** Live processes that belong to a probe server (its bwrap, its namespace's init, the server itself). */
+function serverProcesses(): { pid: number; cmdline: string; environ: string }[] {
+  const out: { pid: number; cmdline: string; environ: string }[] = [];
+  for (const name of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (!cmdline.includes("mcp-probe-server.py")) continue;
+      out.push({ pid: Number(name), cmdline, environ: readFileSync(`/proc/${name}/environ`, "utf8") });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 function expectNoSecretIn(text: string): void {
@@ -196,6 +215,7 @@ describe.skipIf(skip)("a stdio MCP server under bubblewrap", { timeout: 120_000 
     // Mounts: the system folders, /proc, /dev, private /tmp and /var/tmp, its workspace, shared/ and software_dir.
     const workspace = /^listed 1: (tg-\S+)$/.exec(r.files[join(e2e.workdir, "conversations")]!)![1]!;
     const own = join(e2e.workdir, "conversations", workspace);
+    bwrapWorkspace = own;
     const allowed = [own, join(own, ".starling"), join(e2e.workdir, "rundir", "shared"), software, "/", "/tmp", "/var/tmp", "/run/systemd/resolve"];
     for (const mount of r.mounts as string[]) {
       expect(allowed.includes(mount) || /^\/(usr|bin|sbin|lib\w*|etc|proc|dev)(\/|$)/.test(mount), `mounted: ${mount}`).toBe(true);
@@ -235,6 +255,22 @@ describe.skipIf(skip)("a stdio MCP server under bubblewrap", { timeout: 120_000 
     expect(result).toMatch(/found CANARY in \/proc\/\d+\/environ/);
     expect(result).not.toMatch(/found (PROBE|OTHER)_SECRET/);
     expectNoSecretIn(result);
+  });
+
+  it("/new and a worker killed with SIGKILL leave none of the conversation's sandboxed servers running", async () => {
+    const workspace = bwrapWorkspace;
+    expect(workspace).not.toBe("");
+    // Every process of this conversation's servers: bwrap (its --bind names the workspace), its init, python.
+    const running = () => serverProcesses().filter((p) => p.cmdline.includes(workspace) || p.environ.includes(`HOME=${workspace}\0`)).length;
+    expect(await e2e.ask(chats.bwrap, `[probe] ${chats.bwrap.id}`, { timeoutMs: 60_000 })).toBe("Probe finished.");
+    expect(running()).toBeGreaterThanOrEqual(4);
+    expect(await e2e.ask(chats.bwrap, "/new")).toMatch(/^Started a fresh session/);
+    await e2e.until(() => running() === 0, "the servers to stop after /new", 10_000);
+    expect(await e2e.ask(chats.bwrap, `[probe] ${chats.bwrap.id}`, { timeoutMs: 60_000 })).toBe("Probe finished.");
+    expect(running()).toBeGreaterThanOrEqual(4);
+    const before = new Set(e2e.host!.workerPids());
+    for (const pid of before) process.kill(pid, "SIGKILL");
+    await e2e.until(() => running() === 0, "the servers to stop after their worker's SIGKILL", 10_000);
   });
 
   it("control: the same probe from a conversation in subprocess mode does reach them", async () => {
