@@ -189,12 +189,13 @@ export class McpServerConnection {
       return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers } });
     }
     const env: Record<string, string> = { ...spec.env };
-    for (const [variable, secretName] of Object.entries(spec.secretEnv)) env[variable] = this.requireSecret(secretName);
+    const secrets: Record<string, string> = {};
+    for (const [variable, secretName] of Object.entries(spec.secretEnv)) secrets[variable] = this.requireSecret(secretName);
     const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(workspace, spec.cwd)) : workspace;
     // The tag finds what the server starts outside its process group (setsid, daemons) when it is stopped.
     const tag = { scope: this.tagScope, tag: `${this.tagScope}.${++this.launches}` };
     env[PROCESS_TAG_VAR] = tag.tag;
-    return new ChildStdioTransport(launcher.command([spec.command, ...spec.args], cwd, env), this.options.ledger, tag);
+    return new ChildStdioTransport(launcher.command([spec.command, ...spec.args], cwd, env, secrets), this.options.ledger, tag);
   }
 
   private requireSecret(name: string): string {

@@ -77,10 +77,15 @@ export class ToolProcessLauncher {
 
   /**
    * `argv` (e.g. `["/bin/bash", "-c", cmd]`) as it is spawned in this mode, in `cwd` (default the workspace).
-   * `extraEnv` is added for this process only (an MCP server's `env` and secrets).
+   * `extraEnv` (an MCP server's `env`) and `secretEnv` (its secrets) are added for this process only.
    */
-  command(argv: readonly [string, ...string[]], cwd = this.options.workspace, extraEnv: Record<string, string> = {}): ToolCommand {
-    const env = { ...this.env, ...extraEnv };
+  command(
+    argv: readonly [string, ...string[]],
+    cwd = this.options.workspace,
+    extraEnv: Record<string, string> = {},
+    secretEnv: Record<string, string> = {},
+  ): ToolCommand {
+    const env = { ...this.env, ...extraEnv, ...secretEnv };
     const limited = withLimits(argv, this.sandbox.limits);
     if (this.sandbox.mode === "subprocess") {
       const [program, ...args] = limited;
@@ -88,9 +93,9 @@ export class ToolProcessLauncher {
     }
     return {
       program: this.sandbox.bubblewrapBinary,
-      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, this.env, cwd), "--", ...limited],
-      // bwrap starts from exactly this environment and passes it on. The extra (an MCP server's secrets) never goes
-      // on its command line as `--setenv`: /proc/<pid>/cmdline is readable by every local user, environ by the owner only.
+      args: [...bubblewrapArgs(this.options.workspace, this.sandbox, { ...this.env, ...extraEnv }, cwd), "--", ...limited],
+      // bwrap starts from exactly this environment and passes it on. Secrets never go on its command line as
+      // `--setenv`: /proc/<pid>/cmdline is readable by every local user, environ by the owner only.
       env,
       cwd,
     };
@@ -150,7 +155,7 @@ export function toolEnvironment(
   return { ...env, ...sandbox.env };
 }
 
-/** The bwrap options (everything before `--`) for one tool process; `env` is the tools' environment (never a secret). */
+/** The bwrap options (everything before `--`) for one tool process; `env` is set with `--setenv`, so never a secret. */
 export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Record<string, string>, cwd: string): string[] {
   const args = [
     "--die-with-parent",
@@ -161,8 +166,9 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
     "--unshare-cgroup-try",
     ...(sandbox.network ? [] : ["--unshare-net"]),
   ];
-  // No --clearenv: bwrap's own environment is the spawn's (the tools' one plus the process's extra), nothing of the
-  // worker's. The tools' variables are set again because a setuid bwrap's libc drops some (TMPDIR) from its own.
+  // No --clearenv: bwrap's own environment is the spawn's (the tools' one, the process's extra and secrets), nothing
+  // of the worker's. The non-secret variables are set again because a setuid bwrap's libc drops some (TMPDIR,
+  // LD_LIBRARY_PATH) from its own.
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
   /** [source, where it appears inside]: what `hiddenPaths` are masked under. */
   const binds: [string, string][] = [];

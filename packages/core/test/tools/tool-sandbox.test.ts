@@ -180,14 +180,15 @@ describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
 
   // An MCP server's secret is a per-process extra: as `--setenv NAME VALUE` it was on bwrap's command line, which
   // every local user can read (/proc/<pid>/cmdline, `ps aux`).
-  it("a per-process extra variable reaches the process inside, never bwrap's command line", () => {
+  it("a per-process secret variable reaches the process inside, never bwrap's command line", () => {
     const workspace = mkdtempSync(join(tmpdir(), "starling-extra-"));
     try {
       const launcher = new ToolProcessLauncher({ workspace, sandbox: ToolSandbox.parse({ mode: "bubblewrap" }) });
-      const command = launcher.command(["/bin/sh", "-c", 'echo "secret=$SERVER_SECRET home=$HOME tmp=$TMPDIR"'], workspace, { SERVER_SECRET: KEY });
+      const script = 'echo "secret=$SERVER_SECRET mode=$SERVER_MODE home=$HOME tmp=$TMPDIR"';
+      const command = launcher.command(["/bin/sh", "-c", script], workspace, { SERVER_MODE: "on" }, { SERVER_SECRET: KEY });
       expect(command.args.join(" ")).not.toContain(KEY);
       const run = spawnSync(command.program, command.args, { env: command.env, cwd: command.cwd, encoding: "utf8" });
-      expect(run.stdout.trim(), run.stderr).toBe(`secret=${KEY} home=${workspace} tmp=/tmp`);
+      expect(run.stdout.trim(), run.stderr).toBe(`secret=${KEY} mode=on home=${workspace} tmp=/tmp`);
     } finally {
       rmSync(workspace, { recursive: true, force: true });
     }
