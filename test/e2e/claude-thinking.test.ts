@@ -10,6 +10,7 @@ import { privateChat } from "../fakes/telegram-api.js";
 import { MODEL_KEY, startE2E, type E2E } from "./fixture.js";
 
 const chat = privateChat(5160, "Thinker");
+const PLAIN_MODEL = "claude-haiku-4-5";
 let e2e: E2E;
 let anthropic: FakeAnthropic;
 
@@ -34,10 +35,17 @@ const answersAfterTool = (tag: string): RecordedRequest[] => anthropic.requests.
 
 function respond(req: RecordedRequest): AnthropicReply {
   const tag = tagOf(req);
-  if (!afterTool(req)) return { thinking: [{ thinking: thought(tag) }], toolUses: [{ name: "ls", input: { path: "." } }], chunkChars: 9 };
+  if (req.body["model"] === PLAIN_MODEL) {
+    // The model without thinking: its [switch] turn's call after the tool waits until /model switches away.
+    if (!afterTool(req)) return { toolUses: [{ name: "ls", input: { path: "." } }] };
+    return tag === "switch" ? { hang: true } : { text: `Plain answer for ${tag}.` };
+  }
+  // Thinking blocks only when the request asks for thinking, as the API does.
+  const thinks = req.body["thinking"] !== undefined;
+  if (!afterTool(req)) return { ...(thinks ? { thinking: [{ thinking: thought(tag) }] } : {}), toolUses: [{ name: "ls", input: { path: "." } }], chunkChars: 9 };
   // The [kill] turn's first call after its tool hangs: the test kills the worker meanwhile.
   if (tag === "kill" && answersAfterTool(tag).length === 1) return { hang: true };
-  return { thinking: [{ thinking: "The listing came back." }], text: `Listed for ${tag}.` };
+  return { ...(thinks ? { thinking: [{ thinking: "The listing came back." }] } : {}), text: `Listed for ${tag}.` };
 }
 
 /** The assistant message with the turn's tool call, as the request sent it back. */
@@ -52,6 +60,11 @@ beforeAll(async () => {
     config: {
       adminUserIds: [chat.id],
       mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 } },
+      // A Claude model without thinking, to switch from in the middle of a tool-use cycle.
+      extraModels: {
+        plain: { provider_type: "claude_code", model_name: PLAIN_MODEL, url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
+      },
+      extra: { default_profile: { main_model: "main" } },
     },
   });
 }, 60_000);
@@ -84,5 +97,24 @@ describe("Claude extended thinking through the real host and worker", { timeout:
     expect(sentBack(resumed)!.content[0]).toEqual({ type: "thinking", thinking: thought("kill"), signature: thinkingSignature(thought("kill")) });
     // The earlier turn's thinking is part of the history the new worker read back too.
     expect(JSON.stringify(messagesOf(resumed))).toContain(thinkingSignature(thought("plain")));
+  });
+
+  it("/model to the thinking model while a tool-use cycle made without thinking runs: the cycle ends without thinking, the next turn thinks", async () => {
+    expect(await e2e.ask(chat, "/model plain")).toMatch(/Model set to plain/);
+    e2e.send(chat, "list it [switch]");
+    await e2e.until(() => anthropic.requests.some((r) => r.body["model"] === PLAIN_MODEL && tagOf(r) === "switch" && afterTool(r)), "the plain model's call after the tool");
+    e2e.send(chat, "/model main");
+    await e2e.waitText(chat.id, /Model set to main/);
+    // Anthropic refuses thinking when the tool-use cycle's assistant message has no thinking block: this call goes without.
+    expect((await e2e.waitText(chat.id, /switch\.$|turn failed/, 30_000)).text).toBe("Listed for switch.");
+    const resumed = answersAfterTool("switch").filter((r) => r.body["model"] === "claude-sonnet-4-5");
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+    for (const r of resumed) expect(r.body).not.toHaveProperty("thinking");
+    expect(sentBack(resumed.at(-1)!)!.content[0]!.type).toBe("tool_use");
+    // The next turn starts a new cycle: thinking is asked for again.
+    expect(await e2e.ask(chat, "again [after]")).toBe("Listed for after.");
+    const after = anthropic.requests.filter((r) => tagOf(r) === "after");
+    expect(after.length).toBe(2);
+    for (const r of after) expect(r.body).toMatchObject({ model: "claude-sonnet-4-5", thinking: { type: "enabled", budget_tokens: 2048 } });
   });
 });

@@ -2,7 +2,7 @@
 // extended thinking"; messages as the API words them): `thinking.budget_tokens` at least 1024 and below
 // `max_tokens`; no `temperature` other than 1 with thinking; thinking blocks come back with the signature
 // they were issued with, text unchanged; and while a tool-use cycle runs (the last user message holds
-// tool results) the last assistant message must start with its thinking block. The fake's signature is
+// tool results) the assistant turn's first message must start with its thinking block. The fake's signature is
 // a hash of the thinking text, so a changed text or a made-up signature is refused as the real one is.
 import { createHash } from "node:crypto";
 
@@ -56,9 +56,13 @@ export function thinkingRefusal(body: Record<string, unknown>): string | null {
   if (typeof budget !== "number" || budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
   if (typeof body["max_tokens"] !== "number" || body["max_tokens"] <= budget) return "`max_tokens` must be greater than `thinking.budget_tokens`";
   if (body["temperature"] !== undefined && body["temperature"] !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
+  // The assistant turn runs from the last user message that is not only tool results: Claude thinks once at its
+  // start (without interleaved thinking it does not think again after tool results), so its first assistant message
+  // is the one that must start with thinking while the turn's tool-use cycle goes on.
   const last = messages.at(-1);
   const inToolCycle = last?.role === "user" && blocksOf(last).some((block) => block.type === "tool_result");
-  const assistantAt = messages.findLastIndex((message) => message.role === "assistant");
+  const turnStart = messages.findLastIndex((message) => message.role === "user" && !blocksOf(message).some((block) => block.type === "tool_result"));
+  const assistantAt = messages.findIndex((message, i) => i > turnStart && message.role === "assistant");
   const first = assistantAt >= 0 ? blocksOf(messages[assistantAt]!)[0] : undefined;
   if (inToolCycle && first && first.type !== "thinking" && first.type !== "redacted_thinking") {
     return `messages.${assistantAt}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks).`;

@@ -94,6 +94,22 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     });
   });
 
+  it("thinking within a tool-use cycle: kept when the turn's first assistant message thought (Claude thinks once per turn), left out when the cycle began without it", async () => {
+    const server = await start([{ text: "Done." }, { text: "Done without thinking." }]);
+    const provider = createProvider(claude(server.url, { reasoning: { max_tokens: 2048 }, max_output_tokens: 8192 }), ENV);
+    const thought = "Two steps: ls, then cat.";
+    const result = (callId: string) => message("tool", [{ type: "tool_result", callId, name: "ls", content: "a.txt", isError: false }]);
+    const call = (id: string) => ({ type: "tool_call" as const, id, name: "ls", arguments: "{}" });
+    // A two-step cycle: Claude thought before the first call only, not again after the tool result.
+    const thinking = { type: "reasoning" as const, format: "claude_thinking" as const, encryptedContent: thinkingSignature(thought), summary: [thought] };
+    await provider.complete(createRequest([userText("list and read"), message("assistant", [thinking, call("t1")]), result("t1"), message("assistant", [call("t2")]), result("t2")]), { signal: signal() });
+    expect(server.requests[0]!.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 2048 } });
+    // The same cycle begun by a model without thinking (a /model switch mid-turn): this call goes without thinking.
+    const second = await provider.complete(createRequest([userText("list it"), message("assistant", [call("t3")]), result("t3")]), { signal: signal() });
+    expect(second.content).toEqual([{ type: "text", text: "Done without thinking." }]);
+    expect(server.requests[1]!.body).not.toHaveProperty("thinking");
+  });
+
   it("without reasoning.max_tokens no thinking is asked for; a thinking block whose text was changed is refused (the fake checks signatures as Anthropic does)", async () => {
     const server = await start([{ text: "plain" }, { text: "never" }]);
     const provider = createProvider(claude(server.url), ENV);

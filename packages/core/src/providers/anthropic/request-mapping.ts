@@ -4,6 +4,7 @@ import { fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from ".
 import { jsonBody, ToolJsonCache, type JsonBody } from "../json-body.js";
 import type { ToolSchema } from "../../tools/types.js";
 import type { ModelRequest } from "../types.js";
+import { claudeThinkingBudget, thinkingFits } from "./thinking.js";
 
 /** Sent as `anthropic-version`. */
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -43,7 +44,8 @@ export interface AnthropicRequest {
  * references; assistant tool calls → tool_use (arguments parsed); an assistant's stored Claude thinking
  * (`reasoning` items of a `claude_*` format) → its thinking / redacted_thinking blocks, exactly as received;
  * tool results → tool_result blocks in a user message. `reasoning.max_tokens` → extended thinking with that
- * budget (config load checks 1024 ≤ budget < max_tokens, as the API wants); no temperature is ever sent.
+ * budget (config load checks 1024 ≤ budget < max_tokens, as the API wants), except while a tool-use cycle begun
+ * without thinking runs (thinkingFits); no temperature is ever sent.
  * Consecutive same-role messages merge (the API wants alternating roles). Prompt caching (model `claude-*`, `cache_timeout` 300 or 3600):
  * the system block and the last block of the last message carry `cache_control`, so the stable
  * prefix and the growing conversation are both cached.
@@ -60,7 +62,7 @@ export async function buildAnthropicRequest(config: ModelConfig, request: ModelR
   }
   const body: AnthropicRequest = { model: config.model_name, max_tokens: config.max_output_tokens ?? CLAUDE_DEFAULT_MAX_TOKENS, messages, stream: true };
   const budget = claudeThinkingBudget(config);
-  if (budget !== undefined) body.thinking = { type: "enabled", budget_tokens: budget };
+  if (budget !== undefined && thinkingFits(messages)) body.thinking = { type: "enabled", budget_tokens: budget };
   if (request.system.trim() !== "") {
     body.system = [{ type: "text", text: request.system, ...(cache ? { cache_control: cache } : {}) }];
   }
@@ -93,13 +95,6 @@ export function claudeCacheControl(config: ModelConfig): CacheControl | undefine
   if (config.cache_timeout === 300) return { type: "ephemeral", ttl: "5m" };
   if (config.cache_timeout === 3600) return { type: "ephemeral", ttl: "1h" };
   return undefined;
-}
-
-/** The extended-thinking budget: the model's `reasoning.max_tokens` when it is a whole number of tokens. */
-function claudeThinkingBudget(config: ModelConfig): number | undefined {
-  const reasoning = config.reasoning;
-  const value = typeof reasoning === "object" && reasoning !== null ? (reasoning as Record<string, unknown>)["max_tokens"] : undefined;
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 async function mapMessage(message: TranscriptMessage, config: ModelConfig): Promise<AnthropicMessage[]> {
