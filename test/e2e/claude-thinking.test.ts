@@ -42,6 +42,8 @@ function respond(req: RecordedRequest): AnthropicReply {
   }
   // Thinking blocks only when the request asks for thinking, as the API does.
   const thinks = req.body["thinking"] !== undefined;
+  // [cut]: the reply reaches max_tokens while the model is still thinking.
+  if (tag === "cut") return { thinking: [{ thinking: "A long question. First consider every case, then" }], stopReason: "max_tokens" };
   if (!afterTool(req)) return { ...(thinks ? { thinking: [{ thinking: thought(tag) }] } : {}), toolUses: [{ name: "ls", input: { path: "." } }], chunkChars: 9 };
   // The [kill] turn's first call after its tool hangs: the test kills the worker meanwhile.
   if (tag === "kill" && answersAfterTool(tag).length === 1) return { hang: true };
@@ -116,5 +118,13 @@ describe("Claude extended thinking through the real host and worker", { timeout:
     const after = anthropic.requests.filter((r) => tagOf(r) === "after");
     expect(after.length).toBe(2);
     for (const r of after) expect(r.body).toMatchObject({ model: "claude-sonnet-4-5", thinking: { type: "enabled", budget_tokens: 2048 } });
+  });
+
+  it("a reply cut at max_tokens while still thinking ends the turn with the output-limit note, not retried as an empty reply", async () => {
+    const answer = await e2e.ask(chat, "think hard [cut]");
+    expect(answer).toBe("(The model finished without a text answer.)\n\n⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.");
+    expect(anthropic.requests.filter((r) => tagOf(r) === "cut")).toHaveLength(1);
+    // The conversation goes on: the stored thinking goes back with the history and is accepted.
+    expect(await e2e.ask(chat, "shorter then [short]")).toBe("Listed for short.");
   });
 });

@@ -186,6 +186,13 @@ describe("Anthropic replies", () => {
     const thinkingOnly = new MessageAssembler();
     thinkingOnly.addMessage({ type: "message", content: [{ type: "thinking", thinking: "x", signature: "s" }], stop_reason: "end_turn" });
     expect(() => thinkingOnly.finish()).toThrow("the model returned an empty reply (stop_reason: end_turn)");
+    // …unless max_tokens cut it while it was still thinking: an answer stopped at the output limit, signed or not.
+    const cut = new MessageAssembler();
+    cut.addMessage({ type: "message", content: [{ type: "thinking", thinking: "x", signature: "s" }], stop_reason: "max_tokens" });
+    expect(cut.finish()).toMatchObject({ content: [{ type: "reasoning", format: "claude_thinking", encryptedContent: "s", summary: ["x"] }], finishReason: "max_tokens" });
+    const unsigned = new MessageAssembler();
+    unsigned.addMessage({ type: "message", content: [{ type: "thinking", thinking: "half a thou" }], stop_reason: "max_tokens" });
+    expect(unsigned.finish()).toMatchObject({ content: [], finishReason: "max_tokens" });
     const kindOf = (type: string) => {
       try {
         new MessageAssembler().addEvent({ type: "error", error: { type, message: "x" } });

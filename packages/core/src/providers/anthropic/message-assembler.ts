@@ -23,7 +23,8 @@ interface PartialBlock {
  * its `input_json_delta` fragments. Thinking blocks (`thinking_delta` text, `signature_delta`) and
  * redacted_thinking blocks become `reasoning` items in their place, to be sent back unchanged (their
  * text is never streamed to the chat; a thinking block without a signature could not go back and is
- * left out). A stream without `message_stop`
+ * left out). A reply of thinking alone is the empty-reply error, unless `max_tokens` cut it (then it is returned as is,
+ * with that finish reason). A stream without `message_stop`
  * was cut off (kind `network`, retryable); an `error` event maps its type (overloaded → server,
  * rate limit → rate_limited, …).
  */
@@ -100,7 +101,8 @@ export class MessageAssembler {
         content.push({ type: "tool_call", id: block.id, name: block.name, arguments: toolArguments(block) });
       }
     }
-    if (!content.some((item) => item.type !== "reasoning")) {
+    // Cut at max_tokens while still thinking: an answer stopped at the output limit like any other, not an upstream hiccup to retry.
+    if (!content.some((item) => item.type !== "reasoning") && this.stopReason !== "max_tokens") {
       const reason = this.stopReason ?? "none";
       throw new ProviderError(reason === "refusal" ? "bad_request" : "server", `the model returned an empty reply (stop_reason: ${reason})`);
     }
