@@ -1,14 +1,14 @@
 // One test's world for a chat provider at the worker: a fake model speaking that provider's wire
 // format, a workspace, and the workers started on them (all cleaned up when the test ends).
-import type { WorkerClient } from "@starling/protocol";
+import type { InitializeParams, WorkerClient } from "@starling/protocol";
 import type { BaseReply, ScriptedServer } from "../fakes/scripted-server.js";
 import { modelConfig, startWorker, tempWorkspace, type WorkerUnderTest } from "./harness.js";
 
 export interface WireEnv<R extends BaseReply> {
   fake: ScriptedServer<R> & { url: string };
   dir: string;
-  /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests; `model`: more model fields. */
-  start(options?: { fast?: boolean; model?: Record<string, unknown> }): Promise<WorkerUnderTest>;
+  /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests; `model`: more model fields; `init`: more `initialize` params. */
+  start(options?: { fast?: boolean; model?: Record<string, unknown>; init?: Partial<InitializeParams> }): Promise<WorkerUnderTest>;
 }
 
 export interface WireModel<R extends BaseReply> {
@@ -35,10 +35,10 @@ export async function wireEnv<R extends BaseReply>(
   return {
     fake,
     dir: ws.dir,
-    start: ({ fast = false, model: fields = {} } = {}) => {
+    start: ({ fast = false, model: fields = {}, init = {} } = {}) => {
       const limits = fast ? { conn_timeout: 0.5, stream_idle_timeout: 0.5 } : {};
       const config = { ...modelConfig(fake.url), provider_type: model.providerType, model_name: model.modelName ?? "fake-model", ...limits, ...fields };
-      return startWorker({ workspace: ws.dir, modelUrl: fake.url, init: { model: config } }, live);
+      return startWorker({ workspace: ws.dir, modelUrl: fake.url, init: { ...init, model: config } }, live);
     },
   };
 }

@@ -15,8 +15,9 @@ const holdsToolResults = (message: AnthropicMessage): boolean => message.content
  * Whether a request may turn thinking on. Anthropic keeps one thinking mode per assistant turn (from the last
  * user message that is not only tool results, through its tool-use cycle) and refuses a request with thinking
  * while that turn's tool-use cycle runs if its first assistant message does not start with a thinking block:
- * a cycle begun without thinking (thinking switched on by a `/model` switch or a config change mid-turn, or
- * begun by another provider) finishes without it; the next turn thinks again.
+ * a cycle begun without thinking (thinking switched on by a `/model` switch or a config change mid-turn,
+ * begun by another provider, or whose thinking message a compaction summarised away) finishes without it; the next
+ * turn thinks again.
  */
 export function thinkingFits(messages: readonly AnthropicMessage[]): boolean {
   const last = messages.at(-1);
