@@ -7,7 +7,7 @@ import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../
 import { thinkingSignature } from "../fakes/anthropic-thinking.js";
 import type { RecordedRequest } from "../fakes/scripted-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { MODEL_KEY, startE2E, type E2E } from "./fixture.js";
+import { afterTool as chatAfterTool, MODEL_KEY, startE2E, type E2E } from "./fixture.js";
 
 const chat = privateChat(5160, "Thinker");
 const PLAIN_MODEL = "claude-haiku-4-5";
@@ -47,6 +47,8 @@ function respond(req: RecordedRequest): AnthropicReply {
   if (!afterTool(req)) return { ...(thinks ? { thinking: [{ thinking: thought(tag) }] } : {}), toolUses: [{ name: "ls", input: { path: "." } }], chunkChars: 9 };
   // The [kill] turn's first call after its tool hangs: the test kills the worker meanwhile.
   if (tag === "kill" && answersAfterTool(tag).length === 1) return { hang: true };
+  // The [away] turn's call after its tool waits until /model switches to the router.
+  if (tag === "away") return { hang: true };
   return { ...(thinks ? { thinking: [{ thinking: "The listing came back." }] } : {}), text: `Listed for ${tag}.` };
 }
 
@@ -58,16 +60,19 @@ function sentBack(req: RecordedRequest): WireMessage | undefined {
 beforeAll(async () => {
   anthropic = await startFakeAnthropic({ apiKey: MODEL_KEY, responder: respond });
   e2e = await startE2E({
-    responder: () => ({ text: "the fake chat-completions model must not be asked" }),
-    config: {
+    // The chat-completions model (`router`) is asked only after the switch away from Claude.
+    responder: (req) => ({ text: chatAfterTool(req) ? "Router listed it." : "the router must only finish a cycle" }),
+    config: ({ modelUrl }) => ({
       adminUserIds: [chat.id],
       mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 } },
       // A Claude model without thinking, to switch from in the middle of a tool-use cycle.
       extraModels: {
         plain: { provider_type: "claude_code", model_name: PLAIN_MODEL, url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
+        // An OpenRouter chat model, to switch to from the thinking one mid-cycle.
+        router: { provider_type: "open_router_completion", model_name: "router-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
       },
       extra: { default_profile: { main_model: "main" } },
-    },
+    }),
   });
 }, 60_000);
 
@@ -126,5 +131,23 @@ describe("Claude extended thinking through the real host and worker", { timeout:
     expect(anthropic.requests.filter((r) => tagOf(r) === "cut")).toHaveLength(1);
     // The conversation goes on: the stored thinking goes back with the history and is accepted.
     expect(await e2e.ask(chat, "shorter then [short]")).toBe("Listed for short.");
+  });
+
+  it("/model from the thinking model to an OpenRouter one mid-cycle: the router gets the cycle without Claude's signed thinking", async () => {
+    expect(await e2e.ask(chat, "/model main")).toMatch(/Model set to main/);
+    e2e.send(chat, "list it elsewhere [away]");
+    await e2e.until(() => answersAfterTool("away").length > 0, "the thinking model's call after the tool");
+    const [asked] = anthropic.requests.filter((r) => tagOf(r) === "away");
+    expect(asked!.body).toHaveProperty("thinking");
+    e2e.send(chat, "/model router");
+    await e2e.waitText(chat.id, /Model set to router/);
+    expect((await e2e.waitText(chat.id, /Router listed it\.|turn failed/, 30_000)).text).toBe("Router listed it.");
+    const routed = e2e.model.requests.at(-1)!;
+    const sent = JSON.stringify(routed.body["messages"]);
+    // The cycle goes on (the call and its result), Claude's thinking and its signature stay behind.
+    expect(sent).toContain('"tool_calls"');
+    expect(sent).not.toContain(thinkingSignature(thought("away")));
+    expect(sent).not.toContain(thought("away"));
+    expect(sent).not.toContain(thinkingSignature(thought("plain")));
   });
 });

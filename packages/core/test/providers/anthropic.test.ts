@@ -5,7 +5,8 @@ import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
 import { thinkingSignature } from "../../../../test/fakes/anthropic-thinking.js";
-import { buildAnthropicRequest, createProvider } from "../../src/providers/index.js";
+import { buildAnthropicRequest, buildResponsesRequest, createProvider } from "../../src/providers/index.js";
+import { buildChatRequest } from "../../src/providers/chat-completions/request-mapping.js";
 import { MessageAssembler } from "../../src/providers/anthropic/message-assembler.js";
 import { mapMessage as mapResponsesMessage } from "../../src/providers/responses/request-mapping.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
@@ -220,6 +221,14 @@ describe("Anthropic request mapping", () => {
     const toCodex = await mapResponsesMessage(history[1]!, createModelConfig("http://127.0.0.1:1/v1/responses", { provider_type: "codex_subscription" }), true);
     expect(JSON.stringify(toCodex)).not.toContain("sig-claude");
     expect(toCodex[0]).toEqual({ type: "reasoning", summary: [{ type: "summary_text", text: "codex thought" }], encrypted_content: "gAAAA-codex" });
+    // Nor to OpenRouter (chat completions or Responses): neither the signature nor the thinking text.
+    for (const body of [
+      await buildChatRequest(createModelConfig("http://127.0.0.1:1/v1/chat/completions", { provider_type: "open_router_completion" }), createRequest(history)),
+      await buildResponsesRequest(createModelConfig("http://127.0.0.1:1/v1/responses", { provider_type: "open_router_responses" }), createRequest(history)),
+    ]) {
+      expect(JSON.stringify(body)).not.toMatch(/sig-claude|claude thought/);
+      expect(JSON.stringify(body)).toContain("hello");
+    }
   });
 
   it("maps tool calls, tool results (merged into one user turn), images, PDFs and prompt caching", async () => {
