@@ -40,6 +40,13 @@ describe("a reply cut at the model's output limit", () => {
     expect(answer).toBe("Step one: open the box.\n\n⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.");
   }, 30_000);
 
+  it("a reasoning model that spends its whole output limit reasoning (no text) gets the note, not a retried empty-reply failure", async () => {
+    e2e = await startWebE2E(() => ({ raw: { steps: [sseChunk({ role: "assistant", content: "" }), sseChunk({ reasoning: "Let me weigh every option first" }), sseChunk({}, "length"), "data: [DONE]\n\n"] } }));
+    await e2e.start();
+    expect(await ask(e2e, "a hard one")).toBe("(The model finished without a text answer.)\n\n⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.");
+    expect(e2e.model.requests).toHaveLength(1);
+  }, 30_000);
+
   it("an answer the provider's content filter stopped says so, not that there is more to ask for", async () => {
     e2e = await startWebE2E(() => ({ raw: { steps: [sseChunk({ role: "assistant", content: "" }), sseChunk({ content: "Here is how to" }), sseChunk({}, "content_filter"), "data: [DONE]\n\n"] } }));
     await e2e.start();

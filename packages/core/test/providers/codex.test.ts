@@ -134,6 +134,12 @@ describe("codex_subscription against the fake Codex WebSocket server", () => {
     ]);
   });
 
+  it("reasoning alone (a reply cut at the output limit while reasoning) is not handed back: it has no output to go with", async () => {
+    const { mapMessage } = await import("../../src/providers/responses/request-mapping.js");
+    const config = codexModel("http://x/v1/responses");
+    expect(await mapMessage(message("assistant", [{ type: "reasoning", encryptedContent: "cut-blob", summary: [] }]), config, true)).toEqual([]);
+  });
+
   it("other providers never send a transcript's reasoning items", async () => {
     const { buildResponsesRequest } = await import("../../src/providers/index.js");
     const body = await buildResponsesRequest(createModelConfig("http://x/v1/responses", { provider_type: "open_router_responses" }), createRequest([message("assistant", [{ type: "reasoning", encryptedContent: "secret-blob", summary: [] }, { type: "text", text: "hi" }])]));

@@ -54,6 +54,11 @@ describe("open_router_responses (OpenAI Responses) against the fake server", () 
     expect(server.requests[1]!.body).not.toHaveProperty("max_output_tokens");
     expect(filtered.content).toEqual([{ type: "text", text: "The start of an answer" }]);
     expect(filtered.finishReason).toBe("content_filter");
+    // Nothing but reasoning before the limit: returned as cut there (the turn gets the output-limit note), not the retried empty-reply error.
+    server.push({ incomplete: "max_output_tokens" });
+    const spent = await createProvider(responsesModel(server.url, { retry_mode: "once" }), ENV).complete(createRequest(), { signal: signal() });
+    expect(spent).toMatchObject({ content: [], finishReason: "max_output_tokens" });
+    expect(server.requests).toHaveLength(3);
   });
 
   it("retries a 500 then succeeds; does not retry 401; response.failed fails the call", async () => {

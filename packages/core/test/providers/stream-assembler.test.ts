@@ -67,6 +67,11 @@ describe("CompletionAssembler", () => {
     const filtered = new CompletionAssembler();
     filtered.addChunk(delta({}, "content_filter"));
     expect(() => filtered.finish()).toThrow(expect.objectContaining({ kind: "bad_request" }));
+
+    // Empty at the output limit (spent reasoning): an answer cut there, returned with its finish reason.
+    const spent = new CompletionAssembler();
+    spent.addChunk(delta({ reasoning: "weighing it" }, "length"));
+    expect(spent.finish()).toMatchObject({ content: [], finishReason: "length" });
   });
 
   it("reads a usage chunk as the schema does: counts kept, a malformed count rejected", () => {

@@ -1,5 +1,5 @@
 import type { ReasoningItem, TranscriptItem, Usage } from "@starling/protocol";
-import { ProviderError, type ModelResponse, type ProviderErrorKind } from "../types.js";
+import { ProviderError, replyCutBy, type ModelResponse, type ProviderErrorKind } from "../types.js";
 import { anthropicWire, type WireBlock, type WireUsage } from "./wire.js";
 import { parseWire, tokenCount } from "../wire-parse.js";
 
@@ -102,7 +102,7 @@ export class MessageAssembler {
       }
     }
     // Cut at max_tokens while still thinking: an answer stopped at the output limit like any other, not an upstream hiccup to retry.
-    if (!content.some((item) => item.type !== "reasoning") && this.stopReason !== "max_tokens") {
+    if (!content.some((item) => item.type !== "reasoning") && replyCutBy(this.stopReason) !== "output_limit") {
       const reason = this.stopReason ?? "none";
       throw new ProviderError(reason === "refusal" ? "bad_request" : "server", `the model returned an empty reply (stop_reason: ${reason})`);
     }

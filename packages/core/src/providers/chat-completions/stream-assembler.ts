@@ -1,6 +1,6 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
 import { extractErrorMessage, kindForStatus } from "../http.js";
-import { ProviderError, type ModelResponse } from "../types.js";
+import { ProviderError, replyCutBy, type ModelResponse } from "../types.js";
 import { contentText, WireChunk, WireCompletion, type WireToolCall, type WireUsage } from "./wire.js";
 import { parseWire, usageFrom } from "../wire-parse.js";
 
@@ -18,7 +18,8 @@ interface PartialCall {
  *
  * `finish()` rejects a reply that has neither text nor tool calls: kind `bad_request` when the
  * upstream filtered it (`finish_reason: content_filter`, retrying would not help), otherwise
- * kind `server` (retryable: an empty completion is an upstream hiccup). A stream that ends with
+ * kind `server` (retryable: an empty completion is an upstream hiccup), except at the output limit
+ * (`length`: a reasoning model spent it reasoning), which is returned empty with that finish reason. A stream that ends with
  * neither `[DONE]` nor a finish reason was cut off: kind `network` (retryable).
  */
 export class CompletionAssembler {
@@ -81,7 +82,8 @@ export class CompletionAssembler {
         arguments: call.arguments.trim() === "" ? "{}" : call.arguments,
       });
     });
-    if (content.length === 0) {
+    // Empty at the output limit (a reasoning model that spent it all reasoning): an answer cut there, not a hiccup to retry.
+    if (content.length === 0 && replyCutBy(this.finishReason) !== "output_limit") {
       const reason = this.finishReason ?? "none";
       const kind = reason === "content_filter" ? "bad_request" : "server";
       throw new ProviderError(kind, `the model returned an empty reply (finish_reason: ${reason})`);

@@ -108,6 +108,8 @@ export async function mapMessage(message: TranscriptMessage, config: ModelConfig
       return text ? [userMessage([{ type: "input_text", text: `${SUMMARY_PREFIX}\n${text}` }])] : [];
     }
     case "assistant":
+      // Reasoning goes back with the output it led to; alone (a reply cut at the output limit while reasoning) it stays behind.
+      if (parts.length === 0 && calls.length === 0) return outputs;
       return [...reasoning, ...(parts.length > 0 ? [{ type: "message" as const, role: "assistant" as const, content: parts }] : []), ...calls, ...outputs];
     case "tool":
       return [...outputs, ...(parts.length > 0 ? [userMessage([{ type: "input_text", text: "The tools above returned these files:" }, ...parts])] : [])];

@@ -1,6 +1,6 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
 import { extractErrorMessage, kindForStatus } from "../http.js";
-import { ProviderError } from "../types.js";
+import { ProviderError, replyCutBy } from "../types.js";
 import type { ModelResponse } from "../types.js";
 import { responsesWire, type WireItem, type WireUsage } from "./wire.js";
 import { parseWire, usageFrom } from "../wire-parse.js";
@@ -29,7 +29,8 @@ export interface AssemblerOptions {
  * `response.completed` carries a non-empty `output`, that is authoritative; otherwise the
  * streamed items are used. `response.failed` / `error` events fail with the reported status's
  * kind (default `server`) and message (the upstream provider's, when OpenRouter wraps one in
- * `metadata.raw`); a stream without `response.completed` was cut off (kind `network`).
+ * `metadata.raw`); a stream without `response.completed` was cut off (kind `network`). A reply with
+ * nothing but reasoning is the empty-reply error, unless it is `incomplete` at the output limit (returned).
  */
 export class ResponseAssembler {
   private readonly items = new Map<number, PartialItem>();
@@ -103,7 +104,8 @@ export class ResponseAssembler {
         content.push({ type: "tool_call", id: partial.callId, name: partial.name, arguments: partial.arguments.trim() === "" ? "{}" : partial.arguments });
       }
     }
-    if (!content.some((item) => item.type !== "reasoning")) {
+    // Reasoning alone at the output limit (it was spent reasoning) is an answer cut there, not a hiccup to retry.
+    if (!content.some((item) => item.type !== "reasoning") && replyCutBy(this.status) !== "output_limit") {
       // A filtered reply comes back filtered when retried; anything else empty is an upstream hiccup.
       const kind = this.status === "content_filter" ? "bad_request" : "server";
       throw new ProviderError(kind, `the model returned an empty reply (status: ${this.status ?? "none"})`);
