@@ -118,6 +118,9 @@ export { sessionFolderName, sessionStateDir, defaultSessionDataDir } from "./ses
 // Child-process environment and the bubblewrap probe
 export { allowlistedEnv, ALLOWED_ENV_NAMES, ALLOWED_ENV_PREFIXES, type AllowlistOptions } from "./env-allowlist.js";
 export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "./bubblewrap-probe.js";
+// How a tool process is spawned in each sandbox mode (the worker's launcher, and `starling doctor` for stdio MCP servers)
+export { toolCommand, toolEnvironment, withLimits, type KnownSecrets, type ToolCommand } from "./tool-command.js";
+export { bubblewrapArgs, SandboxSetupError } from "./bubblewrap-args.js";
 export { pidNamespaceUnshareArgs, probePidNamespace, type PidNamespaceProbe } from "./pid-namespace-args.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
 export { scrubOwnEnviron } from "./environ-scrub.js";

@@ -234,3 +234,14 @@ describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
     expect(readdirSync(h.workspace)).not.toContain("ran.txt");
   });
 });
+
+describe.skipIf(!bwrapWorks)("a sandbox that cannot be set up as configured", () => {
+  it("a software_dir that does not exist: a tool error naming it, and the command does not run", async () => {
+    const softwareDir = join(tmpdir(), `starling-no-such-software-${process.pid}`);
+    h = await makeHarness({ sandbox: ToolSandbox.parse({ mode: "bubblewrap", softwareDir }) });
+    const result = await h.call("shell", { command: "echo ran > ran.txt" });
+    expect(result.isError).toBe(true);
+    expect(result.content).toContain(`The command was not run: sandbox.software_dir ${softwareDir} does not exist; fix the config.`);
+    expect(readdirSync(h.workspace)).not.toContain("ran.txt");
+  });
+});
