@@ -38,7 +38,7 @@ describe.skipIf(!existsSync(PYTHON))("starling doctor and stdio MCP servers", ()
   it("a server started by doctor gets its own secret and no other: no model key, no bot token, no other server's secret", async () => {
     const env = { FAKE_TELEGRAM_TOKEN: e2e.telegram.token, STARLING_DOCTOR_MODEL_KEY: MODEL_KEY, STARLING_PROBE_SECRET: OWN_SECRET, STARLING_OTHER_SECRET: OTHER_SECRET };
     const doctor = await runCliOnce(["doctor", "--config", e2e.configPath, "--workdir", join(e2e.dir, "doctor-workdir")], env, { timeoutMs: 40_000 });
-    expect(doctor.output).toMatch(/^ok\s+mcp probe: connected, 1 tools$/m);
+    expect(doctor.output).toMatch(/^ok\s+mcp probe: connected, 1 tools \(subprocess mode: started unsandboxed, as your user\)$/m);
     const seen = JSON.parse(readFileSync(join(e2e.dir, "probe-env.json"), "utf8")) as Record<string, string>;
     expect(seen.SERVER_SECRET).toBe(OWN_SECRET);
     const others = Object.entries(seen).filter(([name]) => name !== "SERVER_SECRET");

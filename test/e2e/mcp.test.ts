@@ -161,8 +161,8 @@ describe("MCP servers through the real CLI", () => {
 
   it("starling doctor connects to each server and shows its tools; a missing secret is named", async () => {
     const doctor = await runCliOnce(["doctor", "--config", e2e.configPath, "--workdir", join(e2e.dir, "doctor-workdir")], { FAKE_TELEGRAM_TOKEN: e2e.env.FAKE_TELEGRAM_TOKEN! }, { timeoutMs: 40_000 });
-    expect(doctor.output).toMatch(/^ok\s+mcp fake: connected, 11 tools$/m);
-    expect(doctor.output).toMatch(/^ok\s+mcp quick: connected, 11 tools$/m);
+    expect(doctor.output).toMatch(/^ok\s+mcp fake: connected, 11 tools \(subprocess mode: started unsandboxed, as your user\)$/m);
+    expect(doctor.output).toMatch(/^ok\s+mcp quick: connected, 11 tools \(subprocess mode: started unsandboxed, as your user\)$/m);
     expect(doctor.output).not.toContain(SECRET);
     writeFileSync(join(dirname(e2e.configPath), "starling.env"), "", { mode: 0o600 });
     const missing = await runCliOnce(["doctor", "--config", e2e.configPath, "--workdir", join(e2e.dir, "doctor-workdir")], {}, { timeoutMs: 40_000 });

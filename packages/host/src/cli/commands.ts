@@ -53,8 +53,10 @@ Secrets are never taken as arguments (they would end up in shell history and \`p
     options: ["config", "workdir", "env-file", "fix"],
     help: `Usage: starling doctor --config FILE --workdir DIR [--env-file FILE] [--fix]
 
-Checks the config, the env file, the bot token (getMe), every model's key, the sandbox, the workdir,
-free disk and the service, and prints the exact command or edit that fixes each problem.
+Checks the config, the env file, the bot token (getMe), every model's key, every MCP server (a stdio
+server is started as a conversation would start it: inside bubblewrap in bubblewrap mode), the
+sandbox, the workdir, free disk and the service, and prints the exact command or edit that fixes each
+problem.
 
   -c, --config FILE     the config
   -w, --workdir DIR     the host's workdir

@@ -97,7 +97,7 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
       ...(probe.ok ? {} : { next: probe.rejected ? `put the right key in ${envRead.path} as ${model.api_key_env ?? "the api_key_env variable"}=…` : `check models.${alias}.url in ${configPath} and that the server is up` }),
     });
   }
-  checks.push(...(await mcpChecks(config, (name) => secret(name), envRead.path)));
+  checks.push(...(await mcpChecks(config, (name) => secret(name), { workdir, configPath, envPath: envRead.path, env })));
   checks.push(await sandboxCheck(config));
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));

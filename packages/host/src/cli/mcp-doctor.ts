@@ -1,7 +1,12 @@
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { allowlistedEnv, type AllowlistOptions } from "@starling/protocol";
-import { secretEnvNames, type McpServerConfig, type StarlingConfig } from "@starling/config";
+import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, toolCommand, type ToolCommand, toolEnvironment, type ToolSandbox } from "@starling/protocol";
+import type { McpServerConfig, StarlingConfig } from "@starling/config";
+import { hostSettings } from "../host.js";
+import { toolSandbox, workerEnvironment } from "../security/worker-security.js";
 
 interface Check {
   name: string;
@@ -18,27 +23,63 @@ const INITIALIZE = {
   params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "starling-doctor", version: "1" } },
 };
 
+/** What doctor knows of the host it checks: where it keeps state, and the files the host would hide from tools. */
+export interface McpDoctorHost {
+  workdir: string;
+  configPath: string;
+  envPath: string;
+  /** The config's secrets read together with the env file (as `starling run` reads them). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** How a conversation's worker would start a stdio server: its sandbox and the tools' environment. */
+interface StdioLaunch {
+  sandbox: ToolSandbox;
+  baseEnv: NodeJS.ProcessEnv;
+  secrets: { names: string[]; values: string[] };
+}
+
 /**
- * One check per MCP server: its secrets are set, and it really answers `initialize` and `tools/list`
- * (a stdio server is started for that with the tools' allowlisted environment, then stopped).
+ * One check per MCP server: its secrets are set, and it really answers `initialize` and `tools/list`.
+ * A stdio server is started for that exactly as a conversation's worker would start it in the config's
+ * sandbox mode (same environment, in bubblewrap mode the same bwrap arguments and masks, with a fresh
+ * empty workspace), then stopped: a server kept where the agent can write (shared/, a workspace) must
+ * not run outside the sandbox when the operator runs doctor. If bubblewrap cannot run, no stdio server is started.
  */
-export async function mcpChecks(config: StarlingConfig, secret: (name: string) => string | undefined, envPath: string): Promise<Check[]> {
+export async function mcpChecks(config: StarlingConfig, secret: (name: string) => string | undefined, host: McpDoctorHost): Promise<Check[]> {
   const checks: Check[] = [];
-  // As in the host: no config-named secret reaches a server by the allowlist (a `STARLING_*` model key would).
-  const secretNames = secretEnvNames(config);
-  const hidden = { secretNames, secretValues: secretNames.map(secret).filter((v): v is string => !!v) };
+  // The host's own settings, so the sandbox, the environment and the secrets withheld are the ones its workers get.
+  const settings = hostSettings(config, host.workdir, host.env, [host.configPath, host.envPath]);
+  const secretMap = settings.secrets ?? {};
+  const launch: StdioLaunch = {
+    sandbox: toolSandbox(settings, config.sandbox.mode),
+    baseEnv: workerEnvironment(settings),
+    secrets: { names: Object.keys(secretMap), values: Object.values(secretMap) },
+  };
+  const stdio = Object.values(config.mcp_servers).some((server) => !server.url);
+  const bwrap = stdio && launch.sandbox.mode === "bubblewrap" ? await probeBubblewrap(launch.sandbox.bubblewrapBinary, { network: launch.sandbox.network }) : { ok: true as const };
   for (const [name, server] of Object.entries(config.mcp_servers)) {
     const label = `mcp ${name}`;
     const names = Object.values(server.url ? server.headers_env : server.secret_env);
     const missing = names.filter((n) => !secret(n));
     if (missing.length) {
-      checks.push({ name: label, status: "fail", detail: `${missing.join(", ")} not set (env file or environment)`, next: `add ${missing[0]}=… to ${envPath}` });
+      checks.push({ name: label, status: "fail", detail: `${missing.join(", ")} not set (env file or environment)`, next: `add ${missing[0]}=… to ${host.envPath}` });
+      continue;
+    }
+    const off = server.enabled ? "" : " (disabled in the config; /mcp enable turns it on per conversation)";
+    if (!server.url && !bwrap.ok) {
+      checks.push({
+        name: label,
+        status: server.enabled ? "fail" : "warn",
+        detail: `not started: conversations run it only inside the bubblewrap sandbox, which cannot start here (${bwrap.problem})${off}`,
+        next: `${INSTALL_BUBBLEWRAP_HINT} (or set sandbox.mode to "subprocess")`,
+      });
       continue;
     }
     try {
-      const tools = server.url ? await probeHttp(server, secret) : await probeStdio(server, secret, hidden);
-      const off = server.enabled ? "" : " (disabled in the config; /mcp enable turns it on per conversation)";
-      checks.push({ name: label, status: "ok", detail: `connected, ${tools} tools${off}` });
+      const tools = server.url ? await probeHttp(server, secret) : await probeStdio(server, secret, launch);
+      const how = server.url ? "" : launch.sandbox.mode === "bubblewrap" ? " (started in the bubblewrap sandbox)" : " (subprocess mode: started unsandboxed, as your user)";
+      checks.push({ name: label, status: "ok", detail: `connected, ${tools} tools${how}${off}` });
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       checks.push({ name: label, status: server.enabled ? "fail" : "warn", detail: `cannot connect: ${why}`, next: server.url ? `check mcp_servers.${name}.url and headers_env` : `check mcp_servers.${name}.command/args: run it by hand and see its stderr` });
@@ -64,11 +105,27 @@ async function probeHttp(server: McpServerConfig, secret: (name: string) => stri
   return list.message.result?.tools?.length ?? 0;
 }
 
-function probeStdio(server: McpServerConfig, secret: (name: string) => string | undefined, hidden: AllowlistOptions): Promise<number> {
-  const env: Record<string, string> = { ...allowlistedEnv(process.env, hidden), ...server.env };
-  for (const [variable, name] of Object.entries(server.secret_env)) env[variable] = secret(name)!;
+async function probeStdio(server: McpServerConfig, secret: (name: string) => string | undefined, launch: StdioLaunch): Promise<number> {
+  // A conversation's workspace stand-in: empty, removed afterwards. A relative cwd is inside it, as in a worker.
+  const workspace = mkdtempSync(join(tmpdir(), "starling-doctor-mcp-"));
+  try {
+    const cwd = server.cwd ? resolve(workspace, server.cwd) : workspace;
+    if (server.cwd && !isAbsolute(server.cwd)) mkdirSync(cwd, { recursive: true });
+    else if (!existsSync(cwd)) throw new Error(`its cwd ${cwd} does not exist`);
+    const secretEnv: Record<string, string> = {};
+    for (const [variable, name] of Object.entries(server.secret_env)) secretEnv[variable] = secret(name)!;
+    const env = toolEnvironment(workspace, launch.sandbox, launch.secrets, launch.baseEnv);
+    const command = toolCommand({ workspace, sandbox: launch.sandbox, env }, [server.command!, ...server.args], cwd, server.env, secretEnv);
+    return await listTools(command);
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+/** Starts `command`, asks for `initialize` and `tools/list`, and kills it: the number of tools it lists. */
+function listTools(command: ToolCommand): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(server.command!, server.args, { env, stdio: ["pipe", "pipe", "pipe"], ...(server.cwd?.startsWith("/") ? { cwd: server.cwd } : {}) });
+    const child = spawn(command.program, command.args, { env: command.env, cwd: command.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     const done = (error: Error | null, tools = 0) => {
       clearTimeout(timer);
