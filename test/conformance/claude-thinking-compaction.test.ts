@@ -1,5 +1,5 @@
 // Compaction with a Claude model that thinks: the summary requests and the calls after a compaction that lands in
-// the middle of a tool-use cycle must keep Anthropic's thinking rules (the fake refuses what the API refuses).
+// the middle of a tool-use cycle must keep Anthropic's thinking and tool-block rules (the fake refuses what the API refuses).
 // Claude thinks once per turn, before its first tool call (no interleaved thinking), so a compaction cut inside a
 // cycle leaves the cycle's later assistant messages, without thinking, as the first ones the model is sent.
 import { describe, expect, it } from "vitest";
@@ -49,9 +49,11 @@ describe("compaction with Claude extended thinking (claude_code through the work
     expect(env.fake.requests.map((r) => thinkingRefusal(r.body)).filter((m) => m !== null)).toEqual([]);
     const summaries = env.fake.requests.filter(isSummary);
     expect(summaries.length).toBe(worker.eventsOf("compacted").length);
-    // The cases in question happened: a summary request with thinking on that ends on tool results, and a call after
-    // a compaction whose first assistant message is a later step of the cycle (no thinking block).
-    const endsOnResults = (r: RecordedRequest) => messagesOf(r).at(-1)!.content.some((b) => b.type === "tool_result");
+    // The cases in question happened: a summary request with thinking on whose piece ends on tool results (sent as
+    // text: a summary request defines no tools, and carries no tool or thinking blocks), and a call after a compaction
+    // whose first assistant message is a later step of the cycle (no thinking block).
+    for (const r of summaries) expect(messagesOf(r).flatMap((m) => m.content.map((b) => b.type)).filter((t) => t !== "text")).toEqual([]);
+    const endsOnResults = (r: RecordedRequest) => messagesOf(r).at(-1)!.content.some((b) => b.type === "text" && (b as { text?: string }).text!.startsWith("[tool result of shell]"));
     expect(summaries.some((r) => r.body["thinking"] !== undefined && endsOnResults(r))).toBe(true);
     const afterCut = env.fake.requests.filter((r) => !isSummary(r) && messagesOf(r)[1]?.role === "assistant" && messagesOf(r)[1]!.content[0]!.type === "tool_use");
     expect(afterCut.length).toBeGreaterThanOrEqual(1);

@@ -4,17 +4,20 @@ import type { InitializeParams, WorkerClient } from "@starling/protocol";
 import type { BaseReply, ScriptedServer } from "../fakes/scripted-server.js";
 import { modelConfig, startWorker, tempWorkspace, type WorkerUnderTest } from "./harness.js";
 
+/** A fake model server as the tests use it (the chat-completions fake has no `origin`). */
+export type WireFake<R> = Omit<ScriptedServer<R>, "origin"> & { url: string };
+
 export interface WireEnv<R extends BaseReply> {
-  fake: ScriptedServer<R> & { url: string };
+  fake: WireFake<R>;
   dir: string;
   /** A worker on this fake; `fast`: 0.5 s for headers and for silence mid-stream, so stalls show in tests; `model`: more model fields; `init`: more `initialize` params. */
   start(options?: { fast?: boolean; model?: Record<string, unknown>; init?: Partial<InitializeParams> }): Promise<WorkerUnderTest>;
 }
 
 export interface WireModel<R extends BaseReply> {
-  providerType: "claude_code" | "open_router_responses";
+  providerType: "claude_code" | "open_router_responses" | "open_router_completion";
   modelName?: string;
-  startFake(): Promise<ScriptedServer<R> & { url: string }>;
+  startFake(): Promise<WireFake<R>>;
 }
 
 export async function wireEnv<R extends BaseReply>(

@@ -79,7 +79,11 @@ export function anthropicImagesRefusal(images: readonly WireImage[], documents: 
 export function openRouterClaudeRefusal(model: unknown, images: readonly WireImage[], documents: readonly string[] = []): Record<string, unknown> | null {
   if (typeof model !== "string" || !model.startsWith("anthropic/claude-")) return null;
   const message = anthropicImagesRefusal(images, documents);
-  if (!message) return null;
+  return message ? openRouterAnthropicError(message) : null;
+}
+
+/** OpenRouter's HTTP 400 body when Anthropic refused the request it made with this `invalid_request_error` message. */
+export function openRouterAnthropicError(message: string): Record<string, unknown> {
   const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message } });
   return { error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name: "Anthropic" } } };
 }

@@ -11,6 +11,7 @@ import {
   type Responder as ScriptedResponder,
 } from "./scripted-server.js";
 import { openAIImageRefusal } from "./openai-image-limits.js";
+import { openRouterToolBlocksRefusal } from "./anthropic-tool-blocks.js";
 import { underLimit } from "./output-limit.js";
 
 export type { RawBody, RawStep, RecordedRequest } from "./scripted-server.js";
@@ -63,7 +64,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
           ? { status: 401, body: openAIError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key") }
           : null,
       refuse: async (req) => {
-        const body = await openAIImageRefusal(req.body);
+        const body = (await openAIImageRefusal(req.body)) ?? openRouterToolBlocksRefusal(req.body);
         return body ? { status: 400, body } : null;
       },
       errorBody: (status, message) => openAIError(message, "server_error", status),

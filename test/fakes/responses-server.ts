@@ -3,6 +3,7 @@
 // with usage) or one JSON response when the request does not stream.
 import type { ServerResponse } from "node:http";
 import { openAIImageRefusal } from "./openai-image-limits.js";
+import { openRouterToolBlocksRefusal } from "./anthropic-tool-blocks.js";
 import { underLimit } from "./output-limit.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
@@ -37,7 +38,7 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
           ? { status: 401, body: { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } } }
           : null,
       refuse: async (req) => {
-        const body = await openAIImageRefusal(req.body);
+        const body = (await openAIImageRefusal(req.body)) ?? openRouterToolBlocksRefusal(req.body);
         return body ? { status: 400, body } : null;
       },
       errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),

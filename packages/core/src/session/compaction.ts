@@ -6,6 +6,7 @@ import { fixedRequestTokens } from "../tokens/request-tokens.js";
 import type { ToolSchema } from "../tools/types.js";
 import { compactionSplit, currentContext, summaryMessage } from "./context-window.js";
 import { MAX_SUMMARY_CALLS, planSummary } from "./summary-pieces.js";
+import { summaryRequestMessages } from "./summary-request.js";
 
 export interface CompactionSettings {
   thresholdTokens: number;
@@ -128,7 +129,8 @@ export async function compact(
  * The summary of `older`, in as few calls as fit: one request when it fits `limit` (or no window is
  * known), else pieces. A piece the provider still refuses as too long (the estimate is only an
  * estimate; an unknown window) makes the pieces fit the window the refusal states, or half as big when it
- * states none (or pieces of that size were refused already), within MAX_SUMMARY_CALLS calls in all.
+ * states none (or pieces of that size were refused already), within MAX_SUMMARY_CALLS calls in all. Each
+ * request carries no tools, so its piece's tool calls and results go as text (summaryRequestMessages).
  */
 async function summarise(
   older: TranscriptMessage[],
@@ -153,7 +155,7 @@ async function summarise(
         const carried = summary === null ? [] : [summaryMessage({ fromIndex: first, summary, summarisedMessages: 0, at: new Date().toISOString() })];
         const omittedNote = plan.omitted && summary !== null && piece === plan.pieces[1] ? plan.omitted : 0;
         const response = await provider.complete(
-          { system: SUMMARY_SYSTEM, messages: [...carried, ...piece, instruction(piece.at(-1)!.index + 1, omittedNote)], tools: [] },
+          { system: SUMMARY_SYSTEM, messages: [...carried, ...summaryRequestMessages(piece), instruction(piece.at(-1)!.index + 1, omittedNote)], tools: [] },
           { signal },
         );
         summary = response.content

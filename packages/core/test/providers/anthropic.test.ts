@@ -9,7 +9,7 @@ import { buildAnthropicRequest, buildResponsesRequest, createProvider } from "..
 import { buildChatRequest } from "../../src/providers/chat-completions/request-mapping.js";
 import { MessageAssembler } from "../../src/providers/anthropic/message-assembler.js";
 import { mapMessage as mapResponsesMessage } from "../../src/providers/responses/request-mapping.js";
-import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
+import { createModelConfig, createRequest, ENV, LS_TOOL, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
 
 let fake: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -80,7 +80,7 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     expect(deltas).toEqual([]); // thinking is never streamed to the chat as answer text
 
     const second = await provider.complete(
-      createRequest([userText("what is here?"), message("assistant", first.content), message("tool", [{ type: "tool_result", callId: "toolu_1", name: "ls", content: "a.txt b.txt", isError: false }])]),
+      createRequest([userText("what is here?"), message("assistant", first.content), message("tool", [{ type: "tool_result", callId: "toolu_1", name: "ls", content: "a.txt b.txt", isError: false }])], { tools: [LS_TOOL] }),
       { signal: signal() },
     );
     expect(second.content.at(-1)).toEqual({ type: "text", text: "There are two files." });
@@ -103,10 +103,10 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     const call = (id: string) => ({ type: "tool_call" as const, id, name: "ls", arguments: "{}" });
     // A two-step cycle: Claude thought before the first call only, not again after the tool result.
     const thinking = { type: "reasoning" as const, format: "claude_thinking" as const, encryptedContent: thinkingSignature(thought), summary: [thought] };
-    await provider.complete(createRequest([userText("list and read"), message("assistant", [thinking, call("t1")]), result("t1"), message("assistant", [call("t2")]), result("t2")]), { signal: signal() });
+    await provider.complete(createRequest([userText("list and read"), message("assistant", [thinking, call("t1")]), result("t1"), message("assistant", [call("t2")]), result("t2")], { tools: [LS_TOOL] }), { signal: signal() });
     expect(server.requests[0]!.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 2048 } });
     // The same cycle begun by a model without thinking (a /model switch mid-turn): this call goes without thinking.
-    const second = await provider.complete(createRequest([userText("list it"), message("assistant", [call("t3")]), result("t3")]), { signal: signal() });
+    const second = await provider.complete(createRequest([userText("list it"), message("assistant", [call("t3")]), result("t3")], { tools: [LS_TOOL] }), { signal: signal() });
     expect(second.content).toEqual([{ type: "text", text: "Done without thinking." }]);
     expect(server.requests[1]!.body).not.toHaveProperty("thinking");
   });

@@ -1,6 +1,7 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { expect } from "vitest";
 import { ProviderError, type ModelRequest } from "../../src/providers/index.js";
+import type { ToolSchema } from "../../src/tools/types.js";
 
 export const TEST_KEY = "sk-test-secret-123";
 export const ENV = { FAKE_API_KEY: TEST_KEY };
@@ -26,6 +27,9 @@ export function message(role: TranscriptMessage["role"], content: TranscriptMess
 export function userText(text: string): TranscriptMessage {
   return message("user", [{ type: "text", text }]);
 }
+
+/** A tool definition for requests whose history holds tool calls (Anthropic refuses tool blocks without tools). */
+export const LS_TOOL: ToolSchema = { name: "ls", description: "List a folder.", parameters: { type: "object", properties: { path: { type: "string" } } } };
 
 export function createRequest(messages: TranscriptMessage[] = [userText("hello")], overrides: Partial<ModelRequest> = {}): ModelRequest {
   return { system: "You are a test.", messages, tools: [], ...overrides };
