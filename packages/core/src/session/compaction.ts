@@ -1,4 +1,6 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { FileOpener } from "../media/media-bytes.js";
+import { normalizeMessages } from "../media/normalize.js";
 import { isContextOverflow, statedContextWindow, type ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
 import { estimateTokens, heuristicEstimator, tokenEstimatorFor, type TokenEstimator } from "../tokens/estimator.js";
@@ -92,7 +94,7 @@ export function needsCompaction(
  * whose summary request would not fit the window is summarised in pieces, each with the summary of
  * the ones before (at most MAX_SUMMARY_CALLS calls). Nothing is stored until the final summary is:
  * the full log stays, and only the compaction record (summary + first verbatim index) changes, in
- * one commit.
+ * one commit. `open` opens the context's file:// paths, as for a model call (SessionDeps.openFile).
  */
 export async function compact(
   store: SessionStore,
@@ -101,6 +103,7 @@ export async function compact(
   signal: AbortSignal,
   frame: RequestFrame,
   statedWindow: number | null = null,
+  open?: FileOpener,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
   const estimator = tokenEstimatorFor(provider.config);
   const limit = requestLimit(provider.config, statedWindow);
@@ -110,7 +113,7 @@ export async function compact(
   if (split <= 0) return null;
   const older = context.slice(0, split);
   const fromIndex = context[split]!.index;
-  const summary = await summarise(older, provider, estimator, limit, signal);
+  const summary = await summarise(older, provider, estimator, limit, signal, open);
   if (!summary) return null;
   const tokensBefore = estimateTokens(context, estimator);
   await store.commit("compaction", (tx) => {
@@ -130,7 +133,8 @@ export async function compact(
  * known), else pieces. A piece the provider still refuses as too long (the estimate is only an
  * estimate; an unknown window) makes the pieces fit the window the refusal states, or half as big when it
  * states none (or pieces of that size were refused already), within MAX_SUMMARY_CALLS calls in all. Each
- * request carries no tools, so its piece's tool calls and results go as text (summaryRequestMessages).
+ * request carries no tools, so its piece's tool calls and results go as text (summaryRequestMessages), and
+ * its files normalised for the model as in any model call.
  */
 async function summarise(
   older: TranscriptMessage[],
@@ -138,6 +142,7 @@ async function summarise(
   estimator: TokenEstimator,
   limit: number | null,
   signal: AbortSignal,
+  open: FileOpener | undefined,
 ): Promise<string | null> {
   const frame = estimator.textTokens(SUMMARY_SYSTEM) + estimator.messageTokens(instruction(older.at(-1)!.index, 0));
   const whole = frame + estimateTokens(older, estimator);
@@ -154,10 +159,8 @@ async function summarise(
         const first = piece[0]!.index;
         const carried = summary === null ? [] : [summaryMessage({ fromIndex: first, summary, summarisedMessages: 0, at: new Date().toISOString() })];
         const omittedNote = plan.omitted && summary !== null && piece === plan.pieces[1] ? plan.omitted : 0;
-        const response = await provider.complete(
-          { system: SUMMARY_SYSTEM, messages: [...carried, ...summaryRequestMessages(piece), instruction(piece.at(-1)!.index + 1, omittedNote)], tools: [] },
-          { signal },
-        );
+        const messages = [...carried, ...summaryRequestMessages(piece), instruction(piece.at(-1)!.index + 1, omittedNote)];
+        const response = await provider.complete({ system: SUMMARY_SYSTEM, messages: await normalizeMessages(provider.config, messages, open), tools: [] }, { signal });
         summary = response.content
           .filter((i) => i.type === "text")
           .map((i) => i.text)

@@ -98,6 +98,7 @@ export const sessionMachine = setup({
               input.control.modelSignal,
               requestFrame(deps),
               input.statedWindow,
+              deps.tools.openFile?.bind(deps.tools),
             );
           } catch (err) {
             // A failed summary leaves the full history in place; the turn goes on without it.

@@ -7,7 +7,7 @@ import { headTail } from "../tools/bounded-text.js";
  * piece's tool calls and results as plain text: a call as `[tool call <name> <arguments>]` (arguments cut to
  * head and tail at TOOL_EVENT_ARGUMENT_CHARS, as in the audit events), a result as a `[tool result of <name>]`
  * line followed by its text (stored bounded already). `tool` messages become `user` ones (their returned files
- * stay); reasoning items (Claude's signed thinking, Responses' encrypted reasoning)
+ * stay, normalised for the model by the caller); reasoning items (Claude's signed thinking, Responses' encrypted reasoning)
  * are left out: they are only valid handed back with the exact turn they came with, and the summary needs what
  * was said and done. A message left with nothing is dropped. The stored history is not touched.
  */
