@@ -1,6 +1,6 @@
 import { isAbsolute } from "node:path";
 import { z } from "zod";
-import { ModelConfig as ProtocolModelConfig } from "@starling/protocol";
+import { hiddenPathProblem, ModelConfig as ProtocolModelConfig } from "@starling/protocol";
 import { CONFIG_VERSION } from "./version.js";
 import { McpServersConfig } from "./mcp-schema.js";
 
@@ -70,6 +70,17 @@ export const SandboxConfig = z
       .default({})
       .describe("Extra environment variables for tool processes (never secrets: the agent can read them)"),
     network: z.boolean().default(true).describe("false: tool processes get no network in bubblewrap mode"),
+    hidden_paths: z
+      .array(
+        z.string().superRefine((path, ctx) => {
+          const problem = hiddenPathProblem(path);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+      )
+      .default([])
+      .describe(
+        "Bubblewrap mode: absolute paths of your own secret files or folders (under /etc, /usr or software_dir) that tool processes must not read; each is masked (a folder shows empty) whenever it exists, also one created after start. Well-known ones (/etc/shadow, sshd host keys, /etc/ssl/private, /etc/letsencrypt…) are hidden without being listed",
+      ),
     pid_namespace: z
       .boolean()
       .default(true)

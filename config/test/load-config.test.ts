@@ -35,6 +35,7 @@ describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
       mode: "subprocess",
       env: {},
       network: true,
+      hidden_paths: [],
       pid_namespace: true,
       bubblewrap_binary: "bwrap",
       software_dir: undefined,
@@ -184,6 +185,28 @@ describe("loadConfig: sandbox limits", () => {
     raw.sandbox = { ...(raw.sandbox as object), memory_limit_mb: null, cpu_limit_seconds: 600 };
     const { config } = expectOk(parseConfig(raw, { env: ENV }));
     expect(config.sandbox).toMatchObject({ memory_limit_mb: null, cpu_limit_seconds: 600, file_size_limit_mb: null });
+  });
+});
+
+describe("loadConfig: sandbox.hidden_paths", () => {
+  it("accepts absolute paths, also ones that do not exist yet (hidden once they appear)", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    const paths = ["/etc/myapp/secret.env", "/etc/not-there-yet/keys/", "/usr/local/share/vault"];
+    raw.sandbox = { ...(raw.sandbox as object), hidden_paths: paths };
+    expect(expectOk(parseConfig(raw, { env: ENV })).config.sandbox.hidden_paths).toEqual(paths);
+  });
+
+  it("refuses a relative path and one that would hide a folder every command needs", () => {
+    const raw = readJson(EXAMPLE_CONFIG);
+    raw.sandbox = { ...(raw.sandbox as object), hidden_paths: ["secret.env", "/", "/usr", "/etc/", "/run", "/usr/lib", "/etc/ok.env"] };
+    expect(expectErrors(parseConfig(raw, { env: ENV }))).toEqual([
+      'sandbox.hidden_paths.0: "secret.env" is not an absolute path; write it from the root, e.g. /etc/myapp/secret.env',
+      'sandbox.hidden_paths.1: "/" would hide /usr, which every sandboxed command needs; name the secret files or folders inside it instead',
+      'sandbox.hidden_paths.2: "/usr" would hide /usr, which every sandboxed command needs; name the secret files or folders inside it instead',
+      'sandbox.hidden_paths.3: "/etc/" would hide /etc, which every sandboxed command needs; name the secret files or folders inside it instead',
+      'sandbox.hidden_paths.4: "/run" would hide /run/systemd/resolve, which every sandboxed command needs; name the secret files or folders inside it instead',
+      'sandbox.hidden_paths.5: "/usr/lib" would hide /usr/lib, which every sandboxed command needs; name the secret files or folders inside it instead',
+    ]);
   });
 });
 

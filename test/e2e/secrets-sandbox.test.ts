@@ -19,6 +19,7 @@ if (!probe.ok) console.warn(`bubblewrap end-to-end tests skipped: ${probe.proble
 if (!systemNode) console.warn(`memory scan skipped: node (${process.execPath}) is not under /usr or /bin, so it is not inside the sandbox`);
 
 const CANARY = "canary-visible-in-bash-memory";
+const OPERATOR_SECRET = "operator-secret-7f3a9c";
 const reverse = (s: string) => [...s].reverse().join("");
 
 /** Scans /proc/<pid>/mem of every visible process except itself; secrets arrive reversed so its own argv holds none. */
@@ -105,7 +106,12 @@ beforeAll(async () => {
   // pid_namespace false: the tools see their ancestors (worker, host), the case where their environ must be clean; in the
   // default PID namespace a tool cannot see them at all (test/conformance/cancel-escapes.test.ts).
   const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
-  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900, pid_namespace: false };
+  // hidden_paths: the operator's own secrets in a mounted folder (a file, a folder, and one made only after start).
+  writeFileSync(join(software, "operator-secret.env"), `${OPERATOR_SECRET}\n`);
+  mkdirSync(join(software, "keys"));
+  writeFileSync(join(software, "keys", "id.key"), `${OPERATOR_SECRET}\n`);
+  const hidden_paths = ["operator-secret.env", "keys", "later.env"].map((name) => join(software, name));
+  config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900, pid_namespace: false, hidden_paths };
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
   // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
   // The env file is a link into software_dir, which bubblewrap mounts: the host must mask it there (by its real path).
@@ -202,6 +208,28 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
       expect(plain).not.toMatch(/found: .*FAKE_/);
     }
     for (const chat of Object.values(chats)) for (const m of e2e.telegram.messages(chat.id)) expectNoSecret(m.text ?? "");
+  });
+
+  it.skipIf(!probe.ok)("bubblewrap mode: sandbox.hidden_paths (one created after start too) and, as root, /etc/shadow cannot be read", async () => {
+    expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox (set to|is already) bubblewrap/);
+    writeFileSync(join(software, "later.env"), `${OPERATOR_SECRET}\n`);
+    const root = process.getuid?.() === 0;
+    if (root) expect(readFileSync("/etc/shadow", "utf8")).not.toBe("");
+    const body = [
+      // Byte counts of what a tool can read: 0 when masked (the machine's shadow file never reaches the log).
+      ...["operator-secret.env", "later.env", "keys/id.key"].map((n) => `echo "${n}=[$(cat /opt/sw/${n} 2>/dev/null | wc -c)]"`),
+      'echo "keys-dir=[$(ls /opt/sw/keys)]"',
+      'echo "shadow=[$(cat /etc/shadow 2>/dev/null | wc -c)]"',
+      "cat /opt/sw/tool.txt",
+    ].join("\n");
+    scripts.set("[probe-hidden]", body);
+    expect(await e2e.ask(chats.bwrap, "read the operator's secrets [probe-hidden]")).toBe("Probe finished.");
+    const result = toolResult("[probe-hidden]");
+    for (const n of ["operator-secret.env", "later.env", "keys/id.key"]) expect(result).toContain(`${n}=[0]`);
+    expect(result).toContain("keys-dir=[]");
+    if (root) expect(result).toContain("shadow=[0]");
+    expect(result).toContain("software tool v7"); // the rest of software_dir is still there
+    for (const r of e2e.model.requests) expect(JSON.stringify(r.body)).not.toContain(OPERATOR_SECRET);
   });
 
   /** Every tool result of the turn started by `tag`, in order. */

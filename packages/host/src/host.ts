@@ -89,7 +89,11 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
         ...(config.sandbox.file_size_limit_mb === null ? {} : { fileSizeMb: config.sandbox.file_size_limit_mb }),
       },
       // A ChatGPT sign-in (auth.json) is as secret as the env file, wherever CODEX_HOME puts it.
-      hiddenPaths: secretFilePaths([...secretFiles, ...(hasCodexModel(config) ? codexAuthCandidates(env).map((c) => c.path) : [])]),
+      // sandbox.hidden_paths as written: the worker masks each one by its real path whenever it exists.
+      hiddenPaths: [
+        ...secretFilePaths([...secretFiles, ...(hasCodexModel(config) ? codexAuthCandidates(env).map((c) => c.path) : [])]),
+        ...config.sandbox.hidden_paths,
+      ],
     },
     ...codexAuthority(config, env),
     secrets: secretValues(config, env),

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ToolSandbox } from "./methods.js";
+import { SANDBOX_RESOLVER_DIR, SANDBOX_SYSTEM_DIRS, wellKnownSecretPaths } from "./sandbox-paths.js";
 
 /**
  * The sandbox cannot be set up as configured (a `software_dir` that does not exist): the process was not
@@ -9,11 +10,6 @@ import type { ToolSandbox } from "./methods.js";
 export class SandboxSetupError extends Error {
   override readonly name = "SandboxSetupError";
 }
-
-/** System folders bound read-only into the sandbox (symlinks such as /bin → usr/bin are recreated as links). */
-const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
-/** DNS through systemd-resolved: /etc/resolv.conf often links here. */
-const RESOLVER_DIR = "/run/systemd/resolve";
 
 /** The bwrap options (everything before `--`) for one tool process; `env` is set with `--setenv`, so never a secret. */
 export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Record<string, string>, cwd: string): string[] {
@@ -30,18 +26,18 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
   // of the worker's. The non-secret variables are set again because a setuid bwrap's libc drops some (TMPDIR,
   // LD_LIBRARY_PATH) from its own.
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
-  /** [source, where it appears inside]: what `hiddenPaths` are masked under. */
-  const binds: [string, string][] = [];
+  const hidden = hiddenEntries([...sandbox.hiddenPaths, ...wellKnownSecretPaths()]);
+  // bwrap applies its options in order: each bind's masks right after it, so a later bind (the
+  // workspace) still shows through a hidden folder that holds it.
   const bind = (option: "--bind" | "--ro-bind", source: string, dest = source) => {
-    args.push(option, source, dest);
-    binds.push([source, dest]);
+    args.push(option, source, dest, ...maskArgs(hidden, source, dest));
   };
-  for (const dir of SYSTEM_DIRS) {
+  for (const dir of SANDBOX_SYSTEM_DIRS) {
     const kind = entryKind(dir);
     if (kind === "link") args.push("--symlink", readlinkSync(dir), dir);
     else if (kind === "dir") bind("--ro-bind", dir);
   }
-  if (entryKind(RESOLVER_DIR) === "dir") bind("--ro-bind", RESOLVER_DIR);
+  if (entryKind(SANDBOX_RESOLVER_DIR) === "dir") bind("--ro-bind", SANDBOX_RESOLVER_DIR);
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp");
   // Only this conversation's folder: its siblings, the workdir's state, logs and config stay absent.
   bind("--bind", workspace);
@@ -55,28 +51,59 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
     }
     bind("--ro-bind", sandbox.softwareDir, sandbox.softwareMountPath);
   }
-  args.push(...maskArgs(sandbox.hiddenPaths, binds));
   args.push("--chdir", cwd);
   return args;
 }
 
+interface HiddenEntry {
+  /** The real path: what a bind shows, whichever link leads there. */
+  real: string;
+  kind: "dir" | "file";
+}
+
 /**
- * The host's secret files (config, env file) wherever a bind would show them (a config under /etc):
- * a file is covered by an empty read-only one, a folder by an empty tmpfs. After the binds, which
- * bwrap applies in order.
+ * The hidden paths (the host's config and env file, `sandbox.hidden_paths`, the well-known secrets)
+ * that exist now, by real path, without those inside another hidden folder.
  */
-function maskArgs(hidden: readonly string[], binds: readonly [string, string][]): string[] {
-  const out: string[] = [];
-  for (const path of hidden) {
-    const kind = entryKind(path) ?? (existsSync(path) ? "file" : null);
-    if (!kind) continue;
-    for (const [source, dest] of binds) {
-      if (path !== source && !path.startsWith(source.endsWith("/") ? source : `${source}/`)) continue;
-      const inside = dest + path.slice(source.length);
-      out.push(...(kind === "dir" ? ["--tmpfs", inside] : ["--ro-bind", "/dev/null", inside]));
+function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
+  const found = new Map<string, HiddenEntry>();
+  for (const path of paths) {
+    // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
+    if (!lstatSync(path, { throwIfNoEntry: false })) continue;
+    try {
+      const real = realpathSync.native(path);
+      found.set(real, { real, kind: statSync(real).isDirectory() ? "dir" : "file" });
+    } catch {
+      /* a dangling link, or unreachable to this user: nothing to mask */
     }
   }
+  const sorted = [...found.values()].sort((a, b) => a.real.length - b.real.length);
+  return sorted.filter((e) => !sorted.some((d) => d !== e && d.kind === "dir" && under(e.real, d.real)));
+}
+
+/**
+ * Where the bind of `source` at `dest` would show a hidden entry: a file is covered by an empty
+ * read-only one, a folder by an empty tmpfs.
+ */
+function maskArgs(hidden: readonly HiddenEntry[], source: string, dest: string): string[] {
+  if (hidden.length === 0) return [];
+  let realSource = source;
+  try {
+    realSource = realpathSync.native(source);
+  } catch {
+    /* bwrap reports it */
+  }
+  const out: string[] = [];
+  for (const { real, kind } of hidden) {
+    if (real !== realSource && !under(real, realSource)) continue;
+    const inside = dest + real.slice(realSource.length);
+    out.push(...(kind === "dir" ? ["--tmpfs", inside] : ["--ro-bind", "/dev/null", inside]));
+  }
   return out;
+}
+
+function under(path: string, dir: string): boolean {
+  return path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
 function entryKind(path: string): "link" | "dir" | null {

@@ -1,6 +1,6 @@
 // Tool processes: allowlisted environment, redacted results, and bubblewrap isolation (own PID
 // namespace, only the workspace/shared/software mounted, cancel kills the sandboxed tree).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -192,6 +192,43 @@ describe.skipIf(!bwrapWorks)("bubblewrap mode", () => {
     } finally {
       rmSync(workspace, { recursive: true, force: true });
     }
+  });
+
+  // A config kept as a link (/etc/starling/config.json -> a file elsewhere): bwrap cannot mount over a link whose
+  // target is not in the sandbox, and every command failed with "Can't create file at …".
+  it("a hidden path that is a link to a file outside every mount does not break commands", async () => {
+    const software = mkdtempSync(join(tmpdir(), "starling-sw-"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "starling-cfg-"));
+    try {
+      writeFileSync(join(elsewhere, "starling.json"), '{"secret": true}\n');
+      symlinkSync(join(elsewhere, "starling.json"), join(software, "starling.json"));
+      writeFileSync(join(software, "hello-tool"), "tool v1\n");
+      await sandboxed({ softwareDir: software, hiddenPaths: [join(software, "starling.json")] });
+      const result = await h.call("shell", { command: "cat /opt/sw/hello-tool; echo cfg=[$(cat /opt/sw/starling.json 2>/dev/null)]" });
+      expect(result.content).toContain("tool v1");
+      expect(result.content).toContain("cfg=[]");
+    } finally {
+      rmSync(software, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  // Only root can read these outside: as any other user the test would prove nothing (CI runs as root).
+  it.skipIf(process.getuid?.() !== 0)("hides well-known secrets under /etc that exist (shadow, sshd host keys), as root too", async () => {
+    const sshKeys = existsSync("/etc/ssh") ? readdirSync("/etc/ssh").filter((n) => /^ssh_host_.*_key$/.test(n)) : [];
+    const files = ["/etc/shadow", "/etc/gshadow", ...sshKeys.map((n) => `/etc/ssh/${n}`)].filter((f) => existsSync(f));
+    expect(files).toContain("/etc/shadow");
+    for (const file of files) expect(readFileSync(file, "utf8"), `${file} readable outside`).not.toBe("");
+    await sandboxed();
+    const script = [
+      // Byte counts, not contents: a failure must not print the machine's keys into the test log.
+      ...files.map((f) => `echo "${f}=[$(cat ${f} 2>/dev/null | wc -c)]"`),
+      `echo "pub=[$(ls /etc/ssh 2>/dev/null | grep -c 'pub$')]" "passwd=[$(grep -c '^root:' /etc/passwd)]"`,
+    ].join("\n");
+    const result = await h.call("shell", { command: script });
+    for (const file of files) expect(result.content).toContain(`${file}=[0]`);
+    expect(result.content).toContain("passwd=[1]"); // the rest of /etc is still there
+    if (sshKeys.length > 0) expect(result.content).not.toContain("pub=[0]"); // and the public host keys
   });
 
   it("has no network when sandbox.network is false", async () => {

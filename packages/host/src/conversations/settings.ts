@@ -36,7 +36,7 @@ export interface HostSettings {
     env?: Record<string, string>;
     /** Config `sandbox.memory_limit_mb`, `cpu_limit_seconds`, `file_size_limit_mb` (per tool process). */
     limits?: ToolSandbox["limits"];
-    /** The config file and env file (and their real paths): masked inside the bubblewrap sandbox. */
+    /** The config file and env file (and their real paths) and config `sandbox.hidden_paths`: masked inside the bubblewrap sandbox. */
     hiddenPaths?: string[];
   };
   /** The ChatGPT sign-in of the codex_subscription models (absent when the config has none). */
