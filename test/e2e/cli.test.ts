@@ -5,11 +5,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, w
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@starling/config";
+import { probeBubblewrap } from "@starling/protocol";
 import { HOST_MAIN, runCliOnce, tempDir, writeHostConfig } from "./host-harness.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
 import { pidNamespacesWork } from "../fixtures/host-pid.js";
 
+const bwrapWorks = (await probeBubblewrap("bwrap")).ok;
 const REPO_VERSION = readFileSync(new URL("../../VERSION", import.meta.url), "utf8").split("\n")[0]!.trim();
 
 let work: { dir: string; cleanup: () => void };
@@ -140,6 +142,31 @@ describe("starling CLI", () => {
     const argvSecret = await runCliOnce(["init", "--non-interactive", "--token", "123:abc"], env());
     expect(argvSecret.code).toBe(2);
     expect(argvSecret.output).toMatch(/not accepted on the command line/);
+  });
+
+  it("doctor counts what bubblewrap hides: well-known secrets found here and sandbox.hidden_paths, naming those not there yet", async () => {
+    const dir = join(work.dir, "doctor-hidden");
+    mkdirSync(dir);
+    const config = writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    const secret = join(dir, "secret.env");
+    writeFileSync(secret, "X=1\n");
+    const missing = join(dir, "later.env");
+    const raw = JSON.parse(readFileSync(config, "utf8"));
+    raw.sandbox = { mode: "bubblewrap", bubblewrap_binary: "bwrap", hidden_paths: [secret, missing] };
+    writeFileSync(config, JSON.stringify(raw));
+    const secrets = env({ FAKE_TELEGRAM_TOKEN: telegram.token, FAKE_MODEL_KEY: "model-key" });
+    const known = ["/etc/shadow", "/etc/gshadow"].filter((p) => existsSync(p)).length; // at least these on any Linux
+    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", join(dir, "wd")], secrets);
+    if (bwrapWorks) {
+      const line = /^ok\s+sandbox: .*hidden from tools: (\d+) well-known secret files and folders found here and 1 of 2 sandbox\.hidden_paths \(not there yet, hidden once they appear: ([^)]*)\)/m.exec(doctor.output);
+      expect(line, doctor.output).not.toBeNull();
+      expect(Number(line![1])).toBeGreaterThanOrEqual(known);
+      expect(line![2]).toBe(missing);
+    }
+    raw.sandbox.mode = "subprocess";
+    writeFileSync(config, JSON.stringify(raw));
+    const sub = await runCliOnce(["doctor", "--config", config, "--workdir", join(dir, "wd")], secrets);
+    expect(sub.output).toMatch(/^warn\s+sandbox: .*sandbox\.hidden_paths are hidden only from conversations in bubblewrap mode/m);
   });
 
   it("init into a folder it cannot write names the folder and the flag before asking anything, and writes nothing", async () => {

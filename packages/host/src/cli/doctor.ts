@@ -1,8 +1,8 @@
-import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { mcpChecks } from "./mcp-doctor.js";
 import { join, resolve } from "node:path";
 import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
-import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, probePidNamespace } from "@starling/protocol";
+import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, probePidNamespace, wellKnownSecretPaths } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
 import { storeHealthCheck } from "../state/store-health.js";
@@ -128,15 +128,29 @@ async function sandboxCheck(config: StarlingConfig): Promise<Check> {
   if (config.sandbox.mode === "bubblewrap") {
     const probe = await probeBubblewrap(config.sandbox.bubblewrap_binary, { network: config.sandbox.network });
     return probe.ok
-      ? { name: "sandbox", status: "ok", detail: "bubblewrap works: each tool process runs in its own sandbox (docs/SECURITY.md)" }
+      ? { name: "sandbox", status: "ok", detail: `bubblewrap works: each tool process runs in its own sandbox; ${hiddenNote(config)} (docs/SECURITY.md)` }
       : { name: "sandbox", status: "fail", detail: probe.problem, next: `${INSTALL_BUBBLEWRAP_HINT} (or set sandbox.mode to "subprocess")` };
   }
   return {
     name: "sandbox",
     status: "warn",
-    detail: `subprocess mode is for trusted use: tools run as your user, so every file you can read is readable to the agent; ${await pidNamespaceNote(config)}`,
+    detail:
+      `subprocess mode is for trusted use: tools run as your user, so every file you can read is readable to the agent` +
+      `${config.sandbox.hidden_paths.length > 0 ? " (sandbox.hidden_paths are hidden only from conversations in bubblewrap mode)" : ""}; ${await pidNamespaceNote(config)}`,
     next: `set sandbox.mode to "bubblewrap" to isolate tools (docs/SECURITY.md)`,
   };
+}
+
+/** What bubblewrap masks on this machine now: the well-known secrets found here and `sandbox.hidden_paths` (one absent now is masked once it appears). */
+function hiddenNote(config: StarlingConfig): string {
+  const known = wellKnownSecretPaths().filter((p) => existsSync(p)).length;
+  const listed = config.sandbox.hidden_paths;
+  const absent = listed.filter((p) => !existsSync(p));
+  const own =
+    listed.length === 0
+      ? "no sandbox.hidden_paths"
+      : `${listed.length - absent.length} of ${listed.length} sandbox.hidden_paths${absent.length > 0 ? ` (not there yet, hidden once they appear: ${absent.join(", ")})` : ""}`;
+  return `hidden from tools: ${known} well-known secret files and folders found here and ${own}`;
 }
 
 /** Whether subprocess mode's shell commands get their PID namespace here (sandbox.pid_namespace), and what that means. */
