@@ -15,7 +15,12 @@ describe("scheduling", () => {
     for (const s of sessions) await harness.admit(s, `hi from ${s}`);
     const sup = harness.supervisor({ maxConcurrentTurns: 1 });
     sup.start();
-    await waitUntil(() => sup.status("q1.foreground").turnRunning, "the first turn");
+    // The worker answers a message that starts a turn right after its turn_started, so the hand-off's
+    // commit (which deletes the stored item) can follow the turn's start by a moment.
+    await waitUntil(
+      () => sup.status("q1.foreground").turnRunning && !harness.store.inbound().some((i) => i.sessionId === "q1.foreground"),
+      "the first turn, its message handed off",
+    );
     expect(sup.status("q1.foreground").queuePosition).toBeNull();
     expect(sup.status("q2.foreground").queuePosition).toBe(1);
     expect(sup.status("q3.foreground").queuePosition).toBe(2);
