@@ -28,7 +28,9 @@ interface Host {
   /** messageIds sent with session/enqueue, and those whose ack arrived. */
   sent: string[];
   acked: Set<string>;
-  enqueue(w: WorkerUnderTest, id: string, text: string): Promise<void>;
+  /** The highest seq a message carried as `ackUpTo` (0: none). */
+  ackedUpTo: number;
+  enqueue(w: WorkerUnderTest, id: string, text: string, ackUpTo?: number): Promise<void>;
 }
 
 interface Scenario {
@@ -192,6 +194,19 @@ const extraScenarios: Record<string, Scenario> = {
     resendsTurn: 2,
     ran: 2,
   },
+  // The message carries the acknowledgement of turn 1's events (`ackUpTo`): it is in the message's own
+  // batch, so after the crash turn_completed is not re-sent and the message is queued (turn 2 runs).
+  "enqueue:2 (the message carries an acknowledgement)": {
+    firstPoint: "enqueue:2",
+    autoAck: false,
+    drive: async (w, _e, h) => {
+      await h.enqueue(w, "m1", "append a line");
+      const done = await w.waitForEvent("turn_completed");
+      await h.enqueue(w, "m2", "append another line", done.seq);
+    },
+    unfinished: null,
+    ran: 2,
+  },
   // The second step of a turn: its answer is stored after a completed tool step.
   "model_answer:2 (second step)": {
     firstPoint: "model_answer:2",
@@ -251,10 +266,12 @@ describe("crash points", () => {
     const host: Host = {
       sent: [],
       acked: new Set(),
-      async enqueue(w, id, text) {
+      ackedUpTo: 0,
+      async enqueue(w, id, text, ackUpTo) {
         if (!this.sent.includes(id)) this.sent.push(id);
+        if (ackUpTo !== undefined) this.ackedUpTo = ackUpTo;
         try {
-          const r = await w.client.enqueue(userMessage(id, text));
+          const r = await w.client.enqueue({ ...userMessage(id, text), ...(ackUpTo === undefined ? {} : { ackUpTo }) });
           expect(r.accepted).toBe(true);
           this.acked.add(id);
         } catch {
@@ -291,6 +308,10 @@ describe("crash points", () => {
     if (ackPoint) {
       expect(w.init.lastAckedSeq).toBeGreaterThan(0);
       expect(w.events.filter((e) => e.seq <= w.init.lastAckedSeq)).toEqual([]);
+    }
+    if (host.ackedUpTo > 0) {
+      expect(w.init.lastAckedSeq).toBe(host.ackedUpTo);
+      expect(w.events.filter((e) => e.seq <= host.ackedUpTo)).toEqual([]);
     }
     if (w.init.unfinishedTurn) {
       const cont = await w.client.continue({ reason: "host continues after restart" });

@@ -119,6 +119,26 @@ describe.concurrent("event seq and durable outbox", () => {
     expect(await again.client.ackEvents({ upTo: lastEventSeq + 1000 })).toEqual({ lastAckedSeq: lastEventSeq });
   });
 
+  it("an acknowledgement carried by session/enqueue (ackUpTo) is stored with the message, a duplicate's too, and answered with lastAckedSeq", async (ctx) => {
+    const { start } = await newEnv(ctx, { replies: [{ text: "first" }, { text: "second" }] });
+    const w = await start({ autoAck: false });
+    expect(await w.client.enqueue(userMessage("m1", "one"))).toEqual({ accepted: true, duplicate: false });
+    const first = await w.waitForEvent("turn_completed");
+    expect(await w.client.enqueue({ ...userMessage("m2", "two"), ackUpTo: first.seq })).toEqual({ accepted: true, duplicate: false, lastAckedSeq: first.seq });
+    const second = await w.waitForEvent("turn_completed", (e) => e.turnId === 2);
+    const lastSeq = w.events.at(-1)!.seq;
+    // A re-sent message (the host lost the answer) still carries it; clamped to the last seq emitted.
+    expect(await w.client.enqueue({ ...userMessage("m2", "two"), ackUpTo: lastSeq + 50 })).toEqual({ accepted: true, duplicate: true, lastAckedSeq: lastSeq });
+    expect(second.seq).toBeLessThanOrEqual(lastSeq);
+    w.client.kill("SIGKILL");
+    await w.exited();
+
+    const again = await start({ autoAck: false });
+    expect(again.init).toMatchObject({ lastEventSeq: lastSeq, lastAckedSeq: lastSeq, queuedInputs: 0 });
+    await delay(150);
+    expect(again.events).toEqual([]);
+  });
+
   it("a second restart without acks re-sends the same events again (the host ignores seqs it has seen)", async (ctx) => {
     const { start } = await newEnv(ctx, { replies: [{ text: "x" }] });
     const w = await start({ autoAck: false });

@@ -196,9 +196,23 @@ export const EnqueueParams = z.object({
   messageId: z.string().min(1),
   kind: z.enum(["user", "actor"]),
   message: ChatMessage,
+  /**
+   * Optional: the host has durably processed the events up to this seq (as `session/ackEvents` `upTo`).
+   * The worker acknowledges them in the same batch that stores the message (or with `ack_events` for a
+   * duplicate), so a busy session needs no separate acknowledgement. A worker that does not know the
+   * field ignores it and answers without `lastAckedSeq`; the host then acknowledges them apart.
+   */
+  ackUpTo: z.number().int().nonnegative().optional(),
 });
 export type EnqueueParams = z.infer<typeof EnqueueParams>;
-const enqueueResult = lazySchema(() => z.object({ accepted: z.literal(true), duplicate: z.boolean() }));
+const enqueueResult = lazySchema(() =>
+  z.object({
+    accepted: z.literal(true),
+    duplicate: z.boolean(),
+    /** Only when the request carried `ackUpTo`: the highest seq acknowledged once it was applied. */
+    lastAckedSeq: z.number().int().nonnegative().optional(),
+  }),
+);
 export type EnqueueResult = z.infer<ReturnType<typeof enqueueResult>>;
 
 export const ControlParams = z.object({ reason: z.string().optional() });

@@ -201,21 +201,29 @@ export class Session {
 
   /** Stores the message (once per messageId) and only then acknowledges it. */
   async enqueue(params: EnqueueParams): Promise<EnqueueResult> {
-    if (await this.store.seen(params.messageId)) return { accepted: true, duplicate: true };
+    const { ackUpTo } = params;
+    // An acknowledgement carried by the message goes into the message's own batch (no write of its own).
+    const acked = (): { lastAckedSeq?: number } => (ackUpTo === undefined ? {} : { lastAckedSeq: this.store.meta.lastAckedSeq });
+    if (await this.store.seen(params.messageId)) {
+      if (ackUpTo !== undefined) await this.ackEvents(ackUpTo);
+      return { accepted: true, duplicate: true, ...acked() };
+    }
     // Checked again inside the serialised commit: two concurrent enqueues of one messageId both pass
     // the check above, and only the first may queue it.
     const queued = await this.store.commit("enqueue", (tx) => {
+      if (ackUpTo !== undefined) tx.acknowledge(ackUpTo);
       if (this.store.knows(params.messageId)) return false;
       tx.enqueue({ messageId: params.messageId, kind: params.kind, message: params.message, receivedAt: new Date().toISOString() });
       return true;
     });
-    if (!queued) return { accepted: true, duplicate: true };
+    const ack = acked();
+    if (!queued) return { accepted: true, duplicate: true, ...ack };
     const actor = this.actor;
     actor?.send({ type: "INPUT", interrupt: params.kind === "user" });
     // A message that starts a turn is answered once the turn's start is stored and `turn_started` sent:
     // both frames then leave in one write and wake the host once (ARCHITECTURE §3, `session/enqueue`).
     if (actor?.getSnapshot().matches("starting")) await waitFor(actor, (snapshot) => !snapshot.matches("starting")).catch(() => undefined);
-    return { accepted: true, duplicate: false };
+    return { accepted: true, duplicate: false, ...ack };
   }
 
   async cancel(reason?: string): Promise<ControlResult> {

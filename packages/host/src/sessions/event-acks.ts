@@ -53,13 +53,34 @@ export class EventAcks {
     this.cancel();
     if ((this.sending && !final) || this.wanted <= Math.max(this.acked, this.sending)) return;
     const upTo = this.wanted;
+    this.track(upTo, this.o.send(upTo).then(() => true));
+  }
+
+  /**
+   * Sends a request that can carry the waiting acknowledgement (`session/enqueue` `ackUpTo`) instead of
+   * its own `session/ackEvents`: `send` gets the seq to carry (undefined: nothing waits, or a request is
+   * in flight). A worker that applied it answers with `lastAckedSeq`; one that does not know the field
+   * answers without it, and the acknowledgement waits for its own request again.
+   */
+  carry<T extends { lastAckedSeq?: number }>(send: (upTo: number | undefined) => Promise<T>): Promise<T> {
+    if (this.sending || this.wanted <= this.acked) return send(undefined);
+    this.cancel();
+    const upTo = this.wanted;
+    const answer = send(upTo);
+    this.track(upTo, answer.then((result) => result.lastAckedSeq !== undefined));
+    return answer;
+  }
+
+  /** Follows the request acknowledging `upTo` (`applied` false: the worker ignored it). */
+  private track(upTo: number, applied: Promise<boolean>): void {
     this.sending = upTo;
     const done = () => {
       if (this.sending === upTo) this.sending = 0;
     };
-    this.o.send(upTo).then(
-      () => {
+    applied.then(
+      (ok) => {
         done();
+        if (!ok) return this.schedule(this.o.delayMs ?? ACK_DELAY_MS);
         this.attempt = 0;
         if (upTo > this.acked) this.acked = upTo;
         if (this.wanted > this.acked) this.schedule(this.o.delayMs ?? ACK_DELAY_MS);

@@ -20,7 +20,10 @@ export async function handOff(r: SessionRunner, handle: WorkerHandle, item: Inbo
   if (!handle.usable) return { ok: false };
   try {
     const kind = (item as InboundItem & { kind?: "user" | "actor" }).kind ?? "user";
-    const result = await handle.rest.track(() => handle.client.enqueue({ messageId: item.messageId, kind, message: item.message }));
+    // The waiting event acknowledgement rides along (event-acks.ts `carry`): no `session/ackEvents` of its own.
+    const send = (ackUpTo: number | undefined) =>
+      handle.client.enqueue({ messageId: item.messageId, kind, message: item.message, ...(ackUpTo === undefined ? {} : { ackUpTo }) });
+    const result = await handle.rest.track(() => handle.acks.carry(send));
     await r.store.commit("handoff", (tx) => {
       // Only this item: an edit may have replaced it under the same key with a new id (message-edits.ts).
       if (r.store.get<InboundItem>(HostKeys.inbound(item.seq))?.messageId === item.messageId) tx.del(HostKeys.inbound(item.seq));

@@ -63,6 +63,28 @@ describe("EventAcks", () => {
     expect(sent).toEqual([1, 2]);
   });
 
+  it("an acknowledgement waiting when a message is sent rides on it; one the worker ignored gets its own request", async () => {
+    const r = recorder();
+    const acks = new EventAcks({ send: r.send, lost: () => false, log: r.log, delayMs: 50 });
+    const carried: (number | undefined)[] = [];
+    const enqueue = (answer: (upTo: number | undefined) => { lastAckedSeq?: number }) => (upTo: number | undefined) => {
+      carried.push(upTo);
+      return Promise.resolve(answer(upTo));
+    };
+    await acks.carry(enqueue((upTo) => (upTo === undefined ? {} : { lastAckedSeq: upTo })));
+    acks.note(3);
+    await acks.carry(enqueue((upTo) => (upTo === undefined ? {} : { lastAckedSeq: upTo })));
+    await sleep(150);
+    expect(carried).toEqual([undefined, 3]);
+    expect(r.calls).toEqual([]);
+
+    acks.note(4);
+    await acks.carry(enqueue(() => ({}))); // a worker that does not know `ackUpTo`
+    await waitUntil(() => r.calls.length > 0, "the acknowledgement's own request");
+    expect(carried).toEqual([undefined, 3, 4]);
+    expect(r.calls).toEqual([4]);
+  });
+
   it("retries one the worker could not store, and stops when the worker is gone", async () => {
     const r = recorder((_, call) => (call === 1 ? new Error("EIO: injected") : null));
     const acks = new EventAcks({ send: r.send, lost: () => false, log: r.log, delayMs: 10 });
@@ -81,6 +103,35 @@ describe("EventAcks", () => {
 });
 
 describe("acknowledgements through the supervisor", () => {
+  it("the next message carries the waiting acknowledgement (no session/ackEvents), stored with it: a killed worker re-sends only what followed", async () => {
+    const h = await createHarness({ recordRequests: true });
+    try {
+      const sup = h.supervisor();
+      sup.start();
+      await h.admit("a1.foreground", "one");
+      sup.deliver();
+      await waitUntil(() => h.store.processedSeq("a1.foreground") > 0, "reply to one processed");
+      const first = h.store.processedSeq("a1.foreground");
+      await h.admit("a1.foreground", "two");
+      sup.deliver();
+      await waitUntil(() => h.store.processedSeq("a1.foreground") > first, "reply to two processed");
+      const second = h.store.processedSeq("a1.foreground");
+      const sent = h.requests("a1.foreground");
+      expect(sent.filter((f) => f.method === "session/enqueue").map((f) => f.params?.["ackUpTo"])).toEqual([undefined, first]);
+      expect(sent.filter((f) => f.method === "session/ackEvents")).toEqual([]);
+
+      process.kill(h.workerPid("a1.foreground"), "SIGKILL");
+      await h.admit("a1.foreground", "three");
+      sup.deliver();
+      await waitUntil(() => h.store.processedSeq("a1.foreground") > second, "reply to three processed");
+      const resent = h.logs.filter((l) => l.msg === "event already processed; acknowledged again").map((l) => l["seq"]);
+      expect(resent).toContain(second); // turn two's reply was not acknowledged yet
+      expect(resent.filter((seq) => typeof seq === "number" && seq <= first)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it("a graceful stop acknowledges what was processed: the next worker re-sends nothing", async () => {
     const h = await createHarness();
     try {

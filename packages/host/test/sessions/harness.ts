@@ -1,6 +1,6 @@
 // Test harness for the session supervisor: a real HostStore in a temp dir, the real worker binary,
 // the fake OpenAI server, and recorders for what the supervisor hands to the host.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { expect } from "vitest";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,15 @@ export interface HarnessOptions {
   workerEnv?: (sessionId: string, launchNumber: number) => NodeJS.ProcessEnv;
   /** Runs inside the `event_processed` commit, after recording (e.g. to kill the worker there). */
   onDurable?: (record: DurableRecord) => void;
+  /** Copies what the host writes to each worker into a file (read with `requests`). */
+  recordRequests?: boolean;
+}
+
+/** One JSON-RPC message the host wrote to a worker. */
+export interface RecordedFrame {
+  id?: number | string;
+  method?: string;
+  params?: Record<string, unknown>;
 }
 
 export interface Harness {
@@ -42,6 +51,8 @@ export interface Harness {
   supervisor(overrides?: Partial<SupervisorOptions>): SessionSupervisor;
   admit(sessionId: string, text: string, messageId?: string): Promise<InboundItem>;
   workerPid(sessionId: string): number;
+  /** What the host wrote to the session's workers, every life (needs `recordRequests`). */
+  requests(sessionId: string): RecordedFrame[];
   durableOf<T extends SessionEvent["type"]>(type: T, sessionId?: string): (DurableRecord & { event: Extract<SessionEvent, { type: T }> })[];
   close(): Promise<void>;
 }
@@ -90,6 +101,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const supervisors: SessionSupervisor[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const pidFile = (sessionId: string) => join(dir, `${sessionId}.pid`);
+  const stdinCopy = (sessionId: string) => join(dir, `${sessionId}.stdin`);
 
   const launch = async (sessionId: string): Promise<SessionLaunch> => {
     launches.push(sessionId);
@@ -98,10 +110,19 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     mkdirSync(workspace, { recursive: true });
     return {
       init: sessionInit(sessionId, workspace, fake.url),
-      // The shell records the pid, then becomes the worker (exec keeps the pid).
-      command: ["/bin/sh", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@"', process.execPath, WORKER_MAIN],
+      // The shell records the pid, then becomes the worker (exec keeps the pid); with `recordRequests`
+      // its stdin comes through `tee`, which copies every frame the host writes.
+      command: options.recordRequests
+        ? ["/bin/bash", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@" < <(exec tee -a "$STARLING_TEST_STDIN_COPY")', process.execPath, WORKER_MAIN]
+        : ["/bin/sh", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@"', process.execPath, WORKER_MAIN],
       cwd: workspace,
-      env: { ...process.env, STARLING_TEST_PIDFILE: pidFile(sessionId), STARLING_LOG_LEVEL: "info", ...options.workerEnv?.(sessionId, n) },
+      env: {
+        ...process.env,
+        STARLING_TEST_PIDFILE: pidFile(sessionId),
+        STARLING_TEST_STDIN_COPY: stdinCopy(sessionId),
+        STARLING_LOG_LEVEL: "info",
+        ...options.workerEnv?.(sessionId, n),
+      },
     };
   };
 
@@ -155,6 +176,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     workerPid(sessionId) {
       return Number.parseInt(readFileSync(pidFile(sessionId), "utf8").trim(), 10);
     },
+    requests(sessionId) {
+      const file = stdinCopy(sessionId);
+      return existsSync(file) ? contentLengthFrames(readFileSync(file)) : [];
+    },
     durableOf(type, sessionId) {
       return durable.filter((d) => d.event.type === type && (!sessionId || d.sessionId === sessionId)) as never;
     },
@@ -173,6 +198,21 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
   };
   return harness;
+}
+
+/** The JSON bodies of a `Content-Length` framed stream (a cut-off last frame is left out). */
+function contentLengthFrames(bytes: Buffer): RecordedFrame[] {
+  const frames: RecordedFrame[] = [];
+  let at = 0;
+  for (;;) {
+    const headerEnd = bytes.indexOf("\r\n\r\n", at);
+    if (headerEnd < 0) return frames;
+    const length = Number(/Content-Length: (\d+)/i.exec(bytes.subarray(at, headerEnd).toString("latin1"))?.[1]);
+    const bodyEnd = headerEnd + 4 + length;
+    if (!Number.isFinite(length) || bodyEnd > bytes.length) return frames;
+    frames.push(JSON.parse(bytes.subarray(headerEnd + 4, bodyEnd).toString("utf8")) as RecordedFrame);
+    at = bodyEnd;
+  }
 }
 
 /** Polls `check` until it is true. */
