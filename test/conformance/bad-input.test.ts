@@ -136,6 +136,9 @@ describe.concurrent("bad input", () => {
     const badAck = await rpcError(w.client.raw("session/ackEvents", { upTo: -1 }));
     expect(badAck.code).toBe(ErrorCodes.InvalidParams);
     expect(badAck.message).toContain("upTo");
+    const badCarriedAck = await rpcError(w.client.raw("session/enqueue", { ...userMessage("m1", "x"), ackUpTo: 1.5 }));
+    expect(badCarriedAck.code).toBe(ErrorCodes.InvalidParams);
+    expect(badCarriedAck.message).toContain("ackUpTo");
     const badView = await rpcError(w.client.raw("session/query", { view: "everything" }));
     expect(badView.code).toBe(ErrorCodes.InvalidParams);
     expect(badView.message).toContain("view");
