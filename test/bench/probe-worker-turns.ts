@@ -7,6 +7,8 @@
 // PROBE_BLOB=<file> starts the workers from another start-up snapshot blob (with the shipped flags).
 // PROBE_IDLE=<ms>: after the last turn each worker idles that long (its idle collection runs after 5 s), then its RssAnon is read.
 // --tool: every turn makes one `file_read` call (two model calls a turn) instead of answering at once.
+// PROBE_ACK=enqueue: the processed events are acknowledged by the next `session/enqueue` (`ackUpTo`, as the host
+// does for a busy session) instead of one `session/ackEvents` per durable event (the default, PROBE_ACK=each).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DURABLE_EVENT_TYPES, spawnWorker, type SessionEventParams } from "@starling/protocol";
@@ -38,6 +40,7 @@ function stat(pid: number): { cpu: number; sys: number; r: number; w: number; sy
 }
 
 const withTool = process.argv.includes("--tool");
+const ackOnEnqueue = process.env["PROBE_ACK"] === "enqueue";
 const fake = await startFakeOpenAI({
   // With --tool the model calls, turn after turn: file_read, then the answer (the index counts every request).
   responder: (_req, index) =>
@@ -53,8 +56,12 @@ for (let s = 0; s < sessions; s++) {
   const command: [string, ...string[]] = straceOut ? ["strace", "-f", ...(process.env["PROBE_STRACE_ARGS"]?.split(" ") ?? ["-c"]), "-o", `${straceOut}.${s}`, process.execPath, ...pre, ...workerArgs] : [process.execPath, ...pre, ...workerArgs];
   const client = spawnWorker({ command, cwd: ws.dir, env: childEnv({ ...(shipped ? WORKER_MALLOC_ENV : {}), HOME: ws.dir, FAKE_MODEL_KEY: "test-key", STARLING_LOG_LEVEL: "warn" }), stderr: () => undefined });
   let done: (() => void) | null = null;
+  let ackUpTo: number | undefined;
   client.onEvent((e: SessionEventParams) => {
-    if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    if ((DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type)) {
+      if (ackOnEnqueue) ackUpTo = e.seq;
+      else void client.ackEvents({ upTo: e.seq }).catch(() => undefined);
+    }
     if (e.event.type === "turn_completed") done?.();
     if (e.event.type === "turn_failed") throw new Error(JSON.stringify(e.event));
   });
@@ -64,7 +71,9 @@ for (let s = 0; s < sessions; s++) {
   const a = stat(pid);
   for (let i = 0; i < rounds; i++) {
     const completed = new Promise<void>((res) => (done = res));
-    await client.enqueue(userMessage(`m-${s}-${i}`, `hello number ${i}`));
+    const carried = ackUpTo;
+    ackUpTo = undefined;
+    await client.enqueue({ ...userMessage(`m-${s}-${i}`, `hello number ${i}`), ...(carried === undefined ? {} : { ackUpTo: carried }) });
     await completed;
     if (i === 9) pss += (memoryOf(pid)?.pssKb ?? 0);
   }
@@ -79,4 +88,4 @@ for (let s = 0; s < sessions; s++) {
   ws.cleanup();
 }
 await fake.close();
-console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}${idleMs > 0 ? `, RssAnon after ${idleMs} ms idle ${(idleAnonKb / sessions / 1024).toFixed(1)} MB` : ""}`);
+console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""}${ackOnEnqueue ? ", acks on enqueue" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}${idleMs > 0 ? `, RssAnon after ${idleMs} ms idle ${(idleAnonKb / sessions / 1024).toFixed(1)} MB` : ""}`);
