@@ -36,6 +36,8 @@ export class EventAcks {
   /** The seq of the request in flight (0: none). */
   private sending = 0;
   private attempt = 0;
+  /** The worker answered a carried acknowledgement without applying it (it predates `ackUpTo`). */
+  private carryIgnored = false;
 
   constructor(private readonly o: EventAcksOptions) {}
 
@@ -60,14 +62,21 @@ export class EventAcks {
    * Sends a request that can carry the waiting acknowledgement (`session/enqueue` `ackUpTo`) instead of
    * its own `session/ackEvents`: `send` gets the seq to carry (undefined: nothing waits, or a request is
    * in flight). A worker that applied it answers with `lastAckedSeq`; one that does not know the field
-   * answers without it, and the acknowledgement waits for its own request again.
+   * answers without it: the acknowledgement waits for its own request again, and no later request of this
+   * life carries one (each would put its timer off again, and a busy session would never be acknowledged).
    */
   carry<T extends { lastAckedSeq?: number }>(send: (upTo: number | undefined) => Promise<T>): Promise<T> {
-    if (this.sending || this.wanted <= this.acked) return send(undefined);
+    if (this.carryIgnored || this.sending || this.wanted <= this.acked) return send(undefined);
     this.cancel();
     const upTo = this.wanted;
     const answer = send(upTo);
-    this.track(upTo, answer.then((result) => result.lastAckedSeq !== undefined));
+    this.track(
+      upTo,
+      answer.then((result) => {
+        if (result.lastAckedSeq === undefined) this.carryIgnored = true;
+        return !this.carryIgnored;
+      }),
+    );
     return answer;
   }
 

@@ -83,6 +83,12 @@ describe("EventAcks", () => {
     await waitUntil(() => r.calls.length > 0, "the acknowledgement's own request");
     expect(carried).toEqual([undefined, 3, 4]);
     expect(r.calls).toEqual([4]);
+    // That worker is not asked to carry one again: its acknowledgements keep their own requests.
+    acks.note(5);
+    await acks.carry(enqueue(() => ({})));
+    await waitUntil(() => r.calls.length > 1, "the next acknowledgement's own request");
+    expect(carried).toEqual([undefined, 3, 4, undefined]);
+    expect(r.calls).toEqual([4, 5]);
   });
 
   it("retries one the worker could not store, and stops when the worker is gone", async () => {
