@@ -5,6 +5,7 @@ import type { AskCredentials } from "./codex/credentials.js";
 import { DEFAULT_CONN_TIMEOUT_SECS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, HttpExchange, statusError } from "./http.js";
 import { readReply, type ReplySink } from "./reply-reader.js";
 import { withRetries } from "./retry.js";
+import { sendableRequest } from "./tool-text.js";
 import type { CompleteOptions, ModelProvider, ModelRequest, ModelResponse } from "./types.js";
 
 export interface HttpProviderOptions {
@@ -41,7 +42,8 @@ export function limitsOf(config: ModelConfig, options: HttpProviderOptions): { c
  * (default 120 s) bounds the wait for response headers, after which the body may go silent for at
  * most `stream_idle_timeout` (default 300 s); retries follow `retry_mode` (withRetries); the caller's signal
  * cancels at once. Text streamed to `onDelta` by an attempt that later failed is void once
- * `onRetry` is called. A key echoed in an error message is redacted.
+ * `onRetry` is called. A key echoed in an error message is redacted. A request without tools whose history holds
+ * tool calls goes to a model served by Anthropic with them as text (sendableRequest).
  */
 export function createHttpChatProvider<Body>(
   config: ModelConfig,
@@ -75,7 +77,7 @@ export function createHttpChatProvider<Body>(
     async complete(request: ModelRequest, options: CompleteOptions): Promise<ModelResponse> {
       const apiKey = resolveApiKey(config, env);
       try {
-        const body = await wire.buildBody(config, request);
+        const body = await wire.buildBody(config, sendableRequest(config, request));
         return await withRetries(() => attempt(body, apiKey, options), {
           signal: options.signal,
           retryMode: config.retry_mode,

@@ -8,7 +8,7 @@ import { fixedRequestTokens } from "../tokens/request-tokens.js";
 import type { ToolSchema } from "../tools/types.js";
 import { compactionSplit, currentContext, summaryMessage } from "./context-window.js";
 import { MAX_SUMMARY_CALLS, planSummary } from "./summary-pieces.js";
-import { summaryRequestMessages } from "./summary-request.js";
+import { toolItemsAsText } from "../providers/tool-text.js";
 
 export interface CompactionSettings {
   thresholdTokens: number;
@@ -133,7 +133,7 @@ export async function compact(
  * known), else pieces. A piece the provider still refuses as too long (the estimate is only an
  * estimate; an unknown window) makes the pieces fit the window the refusal states, or half as big when it
  * states none (or pieces of that size were refused already), within MAX_SUMMARY_CALLS calls in all. Each
- * request carries no tools, so its piece's tool calls and results go as text (summaryRequestMessages), and
+ * request carries no tools, so its piece's tool calls and results go as text (toolItemsAsText), and
  * its files normalised for the model as in any model call.
  */
 async function summarise(
@@ -159,7 +159,7 @@ async function summarise(
         const first = piece[0]!.index;
         const carried = summary === null ? [] : [summaryMessage({ fromIndex: first, summary, summarisedMessages: 0, at: new Date().toISOString() })];
         const omittedNote = plan.omitted && summary !== null && piece === plan.pieces[1] ? plan.omitted : 0;
-        const messages = [...carried, ...summaryRequestMessages(piece), instruction(piece.at(-1)!.index + 1, omittedNote)];
+        const messages = [...carried, ...toolItemsAsText(piece), instruction(piece.at(-1)!.index + 1, omittedNote)];
         const response = await provider.complete({ system: SUMMARY_SYSTEM, messages: await normalizeMessages(provider.config, messages, open), tools: [] }, { signal });
         summary = response.content
           .filter((i) => i.type === "text")
