@@ -15,6 +15,11 @@ import type { ModelRequest } from "./types.js";
 export function toolItemsAsText(messages: readonly TranscriptMessage[]): TranscriptMessage[] {
   const out: TranscriptMessage[] = [];
   for (const message of messages) {
+    // Untouched messages stay the same objects, so the per-message JSON caches of the wire mappings still serve them.
+    if (message.role !== "tool" && message.content.length > 0 && !message.content.some(isRendered)) {
+      out.push(message);
+      continue;
+    }
     const content = message.content.flatMap(asText);
     if (content.length === 0) continue;
     out.push({ ...message, role: message.role === "tool" ? "user" : message.role, content });
@@ -32,6 +37,8 @@ export function sendableRequest(config: ModelConfig, request: ModelRequest): Mod
   const holdsToolItems = request.messages.some((m) => m.content.some((i) => i.type === "tool_call" || i.type === "tool_result"));
   return holdsToolItems ? { ...request, messages: toolItemsAsText(request.messages) } : request;
 }
+
+const isRendered = (item: TranscriptItem): boolean => item.type === "tool_call" || item.type === "tool_result" || item.type === "reasoning";
 
 function asText(item: TranscriptItem): TranscriptItem[] {
   switch (item.type) {
