@@ -28,7 +28,9 @@ describe("recovery with a stale stored item", () => {
     const sup = harness.supervisor({ restart: { initialDelayMs: 300 } });
     sup.start();
     await harness.fake.waitForRequests(1, 15_000);
-    expect(harness.store.inbound()).toEqual([]); // handed off: the worker has it
+    // Handed off: the worker has it (its answer to a turn-starting enqueue follows the turn's start, so the
+    // `handoff` write may come just after the model request).
+    await waitUntil(() => harness.store.inbound().length === 0, "the first hand-off");
     process.kill(harness.workerPid("r7.foreground"), "SIGKILL");
     // What a host killed before its `handoff` write would find: the same message still stored.
     await harness.admit("r7.foreground", "long question", first.messageId);
