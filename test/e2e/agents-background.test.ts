@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, sleep, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, contentText, lastUserText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const subagentCalls = (task: string) => e2e.model.requests.filter((r) => lastUserText(r).startsWith("[Subagent task") && lastUserText(r).includes(task));
 const lastToolText = (req: RecordedRequest) => contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!);
@@ -81,7 +81,9 @@ describe("background agents and the chat", () => {
     releaseLate();
     const answer = await e2e.waitText(chat.id, /background says: late/, 30_000);
     expect(answer.text).toMatch(/^🤖 background_\d{4}\n\nbackground says: late$/);
-    await sleep(500);
+    // The /status reply is queued after the agent's answer (and any copy queued with it), and a chat's
+    // outbox items are sent in order: a second copy would be shown before it.
+    expect(await e2e.ask(chat, "/status")).toMatch(/background_0001 \(background\): completed/);
     expect(texts(chat.id).filter((t) => t.includes("background says: late"))).toHaveLength(1);
   }, 60_000);
 
