@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
-import { lastUserText, requestText, sleep, startE2E, type E2E } from "./fixture.js";
+import { lastUserText, requestText, startE2E, type E2E } from "./fixture.js";
 
 /** "slowly" holds the only turn slot until the test lets it go (`releaseSlot`). */
 let releaseSlot!: () => void;
@@ -36,6 +36,9 @@ const admitted = (updateId: number) => e2e.until(() => e2e.telegram.confirmedOff
 const messageId = (updateId: number) => e2e.telegram.messageIdOf(updateId);
 const replyTexts = (chat: FakeChat) => e2e.replies(chat.id).map((m) => m.text ?? "");
 const modelSaw = (text: string) => e2e.model.requests.some((r) => requestText(r).includes(text));
+/** The host's log record of its decision on the edit of message `id` ("edited message ..."). */
+const editLogged = (id: number, msg = "edited message") =>
+  e2e.until(() => e2e.logRecords().find((r) => r.msg === msg && r.messageId === id), `the log record "${msg}" of message ${id}`);
 
 describe("edited messages", { timeout: 90_000 }, () => {
   it("an edit of a message still waiting for a turn replaces it: one answer, to the corrected question", async () => {
@@ -48,8 +51,9 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(e2e.model.requests.some((r) => requestText(r).includes("what is 2+")), "the message still waited for the slot").toBe(false);
     releaseSlot();
     await e2e.waitText(alice.id, /what is 2\+4/);
-    await sleep(1500); // an answer to the old text would follow
-    expect(replyTexts(alice)).toEqual(["echo: what is 2+4"]);
+    // A later message waits behind everything the conversation had: an answer to the old text would come first.
+    expect(await e2e.ask(alice, "[after the edit]")).toBe("echo: [after the edit]");
+    expect(replyTexts(alice)).toEqual(["echo: what is 2+4", "echo: [after the edit]"]);
     expect(modelSaw("2+3")).toBe(false);
   });
 
@@ -64,9 +68,9 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(asked).toMatch(/edited/i);
     expect(asked).toContain("capital of Frence?");
     expect(asked).toContain("capital of France?");
-    // The same edit delivered again (a new poll after a lost offset) is not answered twice: its update id is recorded.
-    await sleep(1000);
-    expect(replyTexts(alice).length).toBe(before + 2);
+    // Answered once: a second answer to the edit would come before the answer to a later message.
+    expect(await e2e.ask(alice, "[after the answered edit]")).toBe("echo: [after the answered edit]");
+    expect(replyTexts(alice).length).toBe(before + 3);
   });
 
   it("edits of what the bot never admitted are ignored: a chat's message before its approval, a command", async () => {
@@ -81,7 +85,9 @@ describe("edited messages", { timeout: 90_000 }, () => {
     const edit = e2e.telegram.editText(pending, messageId(first), "hello, can I use you? please");
     const commandEdit = e2e.telegram.editText(alice, messageId(status), "/help");
     await admitted(Math.max(edit, commandEdit));
-    await sleep(1000);
+    // Both are decided (and logged) where they would otherwise have been admitted or run.
+    await editLogged(messageId(first), "edit of a message the bot did not admit (or no longer knows); ignored");
+    expect(await editLogged(messageId(status), "edited message ignored")).toMatchObject({ why: "edited into a command" });
     expect(e2e.model.requests.length).toBe(requests);
     expect(replyTexts(pending).length).toBe(shown.pending);
     expect(replyTexts(alice).length).toBe(shown.alice);
@@ -99,9 +105,11 @@ describe("edited messages", { timeout: 90_000 }, () => {
     await admitted(lunch);
     const edit = e2e.telegram.editText(group, messageId(lunch), "lunch at 1pm");
     await admitted(edit);
-    await sleep(500);
-    expect(e2e.model.requests.length).toBe(requests + 1); // the unaddressed edit started no turn
+    // Kept as context: decided (and logged) where a turn would otherwise have been asked for.
+    expect(await editLogged(messageId(lunch))).toMatchObject({ outcome: "context" });
     await e2e.ask(group, `${BOT} when is lunch?`, { from: bob });
+    // The unaddressed edit started no turn: a turn of its own would have come before this one.
+    expect(e2e.model.requests.length).toBe(requests + 2);
     expect(requestText(e2e.model.requests.at(-1)!)).toContain("lunch at 1pm");
   });
 
@@ -115,8 +123,9 @@ describe("edited messages", { timeout: 90_000 }, () => {
     await e2e.killedAt(host, "edit");
     e2e.start();
     await e2e.waitText(alice.id, /Matterhorn/);
-    await sleep(1500);
+    // A second answer to the edit would come before the answer to a later message.
+    expect(await e2e.ask(alice, "[after the restart]")).toBe("echo: [after the restart]");
     expect(replyTexts(alice).filter((t) => t.includes("Matterhorn"))).toHaveLength(1);
-    expect(replyTexts(alice).length).toBe(before + 2);
+    expect(replyTexts(alice).length).toBe(before + 3);
   });
 });
