@@ -47,14 +47,15 @@ describe("a user's /cancel and /continue across a host crash at their commit poi
     e2e.start();
     // The re-delivered /cancel is answered; whatever it finds, the turn must not run again by itself.
     await e2e.until(() => e2e.replies(chat.id).find((m) => /^(Cancelled|Nothing to cancel)/.test(m.text ?? "")), "the /cancel answered after the restart");
-    await e2e.until(() => e2e.logTail(400).includes("turn recovered after a worker stop"), "the interrupted turn recovered");
-    await sleep(2_000);
-    expect(asked.get("cancel"), "the cancelled turn was not resumed without /continue").toBe(1);
-    expect(copiesOf(chat.id, "Answer to cancel.")).toHaveLength(0);
-
-    e2e.send(chat, "/continue");
+    const recovered = await e2e.until(() => e2e.logRecords().find((r) => r.msg === "turn recovered after a worker stop"), "the interrupted turn recovered");
+    // The host's decision on the recovered turn, logged once it is stored: not continued (the user cancelled it).
+    expect(recovered.decision, "the cancelled turn is not continued without /continue").toEqual({ kind: "none" });
+    expect(asked.get("cancel")).toBe(1);
+    // And nothing else resumed it meanwhile: the /continue finds it stopped (not running, not finished).
+    expect(await e2e.ask(chat, "/continue")).toBe("Continuing the last turn…");
     await e2e.waitText(chat.id, /Answer to cancel\./);
-    await sleep(500); // a second copy would follow right away
+    // A second copy of the answer would be sent before the reply to a later command.
+    expect(await e2e.ask(chat, "/status")).toMatch(/Conversation:/);
     expect(copiesOf(chat.id, "Answer to cancel.")).toHaveLength(1);
     expect(asked.get("cancel")).toBe(2);
     expect(await e2e.stop(), e2e.logTail(30)).toEqual({ code: 0, signal: null });
