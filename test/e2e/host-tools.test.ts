@@ -119,6 +119,22 @@ async function cronListing(chat: (typeof chats)[keyof typeof chats]) {
   return e2e.until(() => e2e.replies(chat.id).slice(before).find((m) => (m.text ?? "").startsWith("Scheduled tasks:")), "the /cron listing");
 }
 
+/**
+ * What stands behind "the slot `at` of task `name` ran (or was skipped) once, and never again": the `/cron`
+ * listing, queued after every answer and notice already queued for the chat (a chat's replies are sent in
+ * order: a copy of one would be shown before it), shows the task's next run a year on (the slot is never due
+ * again). Returns the listing and the firings of the slot the hosts logged (`cron_task_due`, one per
+ * `cron_slot` commit, logged after it).
+ */
+async function slotDone(chat: (typeof chats)[keyof typeof chats], name: string, at: Date) {
+  const listing = await cronListing(chat);
+  const line = listing.text!.split("\n").find((l) => l.includes(`'${name}':`));
+  expect(line, "the task in the /cron listing").toContain(`next ${at.getUTCFullYear() + 1}-`);
+  const id = /(cron_\d{4}) '/.exec(line!)![1];
+  const firings = e2e.logRecords().filter((r) => r.msg === "cron_task_due" && r.task === id && r.due === at.toISOString());
+  return { listing, line: line!, id, firings };
+}
+
 /** The agent creates a task due `inMs` after its tool call; resolves with its slot once the agent confirmed. */
 async function schedule(chat: (typeof chats)[keyof typeof chats], name: string, inMs: number): Promise<Date> {
   const answer = await e2e.ask(chat, `schedule ${name} in ${inMs} ms`, { timeoutMs: 40_000 });
@@ -152,7 +168,8 @@ describe("host tools end to end", () => {
     expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
     e2e.start(PLAIN);
     await e2e.waitText(chat.id, /told and done/, 40_000);
-    await sleep(1000);
+    // A second copy of the tell would be sent before the reply to a later command.
+    expect(await e2e.ask(chat, "/status")).toMatch(/Conversation:/);
     expect(texts(chat.id).filter((t) => t.includes("told exactly once"))).toHaveLength(1);
   }, 60_000);
 
@@ -163,18 +180,16 @@ describe("host tools end to end", () => {
     const reply = await e2e.waitText(chat.id, /cron ran ping/, 30_000);
     expect(reply.text).toMatch(/^⏰ ping\n\ncron ran ping$/);
     expect(reply.sentAt).toBeGreaterThanOrEqual(at.getTime());
-    await sleep(1500);
+    const { listing, firings } = await slotDone(chat, "ping", at);
+    expect(firings).toHaveLength(1);
     expect(cronAnswers(chat.id, "ping")).toHaveLength(1);
-    const before = e2e.replies(chat.id).length;
-    e2e.telegram.sendCommand(chat, "/cron");
-    const [listing] = (await e2e.waitReplies(chat.id, before + 1, "the /cron listing")).slice(before);
-    expect(listing!.text).toContain(`'ping': ${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} `);
-    expect(listing!.text).toContain(`(UTC), next ${at.getUTCFullYear() + 1}-`); // the same second next year
-    expect(listing!.text).toContain(`last ${at.toISOString()}`);
-    const buttons = JSON.stringify(listing!.replyMarkup);
+    expect(listing.text).toContain(`'ping': ${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} `);
+    expect(listing.text).toContain(`(UTC), next ${at.getUTCFullYear() + 1}-`); // the same second next year
+    expect(listing.text).toContain(`last ${at.toISOString()}`);
+    const buttons = JSON.stringify(listing.replyMarkup);
     expect(buttons).toMatch(/cron:disable:cron_\d{4}/);
     const id = /cron:remove:(cron_\d{4})/.exec(buttons)![1]!;
-    e2e.telegram.pressButton(chat, listing!.messageId, `cron:remove:${id}`);
+    e2e.telegram.pressButton(chat, listing.messageId, `cron:remove:${id}`);
     await e2e.waitText(chat.id, new RegExp(`Removed 'ping' \\(${id}\\)`));
   }, 60_000);
 
@@ -186,7 +201,9 @@ describe("host tools end to end", () => {
     e2e.start(PLAIN);
     await e2e.waitText(chat.id, /cron ran before/, 30_000);
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
-    await sleep(1500);
+    const { line, firings } = await slotDone(chat, "before", at);
+    expect(line).toContain(`last ${at.toISOString()}`);
+    expect(firings, "the restarted host fired the slot once").toHaveLength(1);
     expect(cronAnswers(chat.id, "before")).toHaveLength(1);
     expect(texts(chat.id).some((t) => t.includes("Skipped"))).toBe(false);
   }, 60_000);
@@ -194,11 +211,13 @@ describe("host tools end to end", () => {
   it("the host is killed just after recording the slot (cron_slot): after the restart it does not fire again", async () => {
     const host = await e2e.hostWith({ STARLING_CRASH_AT: "cron_slot" });
     const chat = chats.after;
-    await schedule(chat, "after", 4000);
+    const at = await schedule(chat, "after", 4000);
     expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
     e2e.start(PLAIN);
     await e2e.waitText(chat.id, /cron ran after/, 30_000);
-    await sleep(1500);
+    const { firings } = await slotDone(chat, "after", at);
+    // The killed host died inside the commit, before logging it; the restarted one found nothing due.
+    expect(firings, "the slot was not fired again after the restart").toEqual([]);
     expect(cronAnswers(chat.id, "after")).toHaveLength(1);
   }, 60_000);
 
@@ -214,8 +233,8 @@ describe("host tools end to end", () => {
     }
     const notice = await e2e.waitText(chat.id, /given up/, 30_000);
     expect(notice.text).toMatch(/^⏰ fragile\n\n⚠️ This run was interrupted: its worker stopped unexpectedly every time it was continued automatically, so it is given up\. The task runs again at its next scheduled time/);
-    await sleep(1500);
-    // Ended, not waiting: no /continue asked, no fourth call, and a /continue in the chat finds nothing of it.
+    // The notice is queued in the commit that decided the recovery: given up, not continued (a fourth call)
+    // nor offered (a "Send /continue" notice). Ended, not waiting: a /continue in the chat finds nothing of it.
     expect(texts(chat.id).filter((t) => t.includes("Send /continue"))).toEqual([]);
     expect(runRequests()).toBe(3);
     const before = e2e.replies(chat.id).length;
@@ -255,7 +274,11 @@ describe("host tools end to end", () => {
     await sleep(Math.max(0, at.getTime() + 1500 - Date.now()));
     e2e.start({ STARLING_CRON_GRACE_MS: "500" });
     await e2e.waitText(chat.id, /Skipped 1 run of 'backup' while Starling was down/, 20_000);
-    await sleep(1000);
+    // The commit that queued the notice admitted no run (it is logged with no due slot), and the slot is never due again.
+    const { line, id } = await slotDone(chat, "backup", at);
+    expect(line).not.toContain("last ");
+    const decided = e2e.logRecords().filter((r) => r.msg === "cron_task_due" && r.task === id);
+    expect(decided.map((r) => r.due)).toEqual([null]);
     expect(cronAnswers(chat.id, "backup")).toHaveLength(0);
     expect(texts(chat.id).filter((t) => t.includes("Skipped"))).toHaveLength(1);
   }, 60_000);
