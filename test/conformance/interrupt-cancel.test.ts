@@ -131,8 +131,8 @@ describe.concurrent("cancel", () => {
     expect(cancelled.turnId).toBe(1);
     await until("the fake saw the request aborted", () => fake.requests[0]!.aborted);
 
-    // Never auto-resumed.
-    await new Promise((r) => setTimeout(r, 150));
+    // Not auto-resumed: the turn waits for /continue (the continue below is accepted, so nothing resumed it
+    // before), and the continue's model call is the only one after the cancelled call (checked at the end).
     expect(fake.requests).toHaveLength(1);
     const live = await liveState(w.client);
     expect(live).toMatchObject({ state: "awaitingContinue", unfinishedTurn: { turnId: 1, reason: "cancelled" } });
@@ -144,6 +144,7 @@ describe.concurrent("cancel", () => {
     const all = await transcript(w.client);
     expect(all.filter((m) => m.role === "user")).toHaveLength(1);
     expect(userTexts(fake.requests[1]!)).toEqual(["think hard"]);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it("/cancel during a shell command kills its process group, grandchildren included", async (ctx) => {
