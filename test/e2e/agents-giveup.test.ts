@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastUserText, sleep, type E2E } from "./fixture.js";
+import { afterTool, lastUserText, type E2E } from "./fixture.js";
 import { restartWithoutCheap, startWithCheap } from "./gone-model.js";
 
 function respond(req: RecordedRequest): ScriptedReply {
@@ -25,6 +25,7 @@ beforeAll(async () => {
 afterAll(() => e2e?.close());
 
 const texts = () => e2e.replies(chat.id).map((m) => m.text ?? "");
+const supervisorStarts = () => e2e.logRecords().filter((r) => r.msg === "supervisor started");
 
 describe("a background agent whose worker cannot start any more", () => {
   it("fails with the reason, labelled, once; the chat is not told to /continue it", async () => {
@@ -40,11 +41,14 @@ describe("a background agent whose worker cannot start any more", () => {
       /^🤖 background_0001 failed: its worker could not be started \(session \S+\.background\.0001 has no usable chat model \(alias cheap is not a chat model in the config\)\)\.$/,
     );
     expect(await e2e.ask(chat, "/status")).toMatch(/background_0001 \(background\): failed/);
-    // Another restart neither tries it again nor repeats the notice.
+    // Another restart neither tries it again nor repeats the notice: the restarted supervisor brings no session
+    // back (what would start its worker without a new message), and a notice queued before the /status reply is
+    // sent before it.
+    const before = supervisorStarts().length;
     await e2e.stop("SIGTERM");
     e2e.start();
+    expect(await e2e.until(() => supervisorStarts()[before], "the restarted supervisor")).toMatchObject({ sessions: 0, continues: 0 });
     await e2e.ask(chat, "/status");
-    await sleep(1000);
     expect(texts().filter((t) => t.includes("background_0001") && !t.startsWith("Conversation:"))).toHaveLength(1);
     expect(texts().filter((t) => t.includes("/continue"))).toEqual([]);
   }, 90_000);

@@ -34,6 +34,7 @@ beforeAll(async () => {
 afterAll(() => e2e?.close());
 
 const texts = () => e2e.replies(chat.id).map((m) => m.text ?? "");
+const supervisorStarts = () => e2e.logRecords().filter((r) => r.msg === "supervisor started");
 
 describe("a subagent whose worker cannot start any more", () => {
   it("fails with the reason (subagent_join and /status say so); the chat is not told to /continue; the conversation goes on", async () => {
@@ -62,11 +63,14 @@ describe("a subagent whose worker cannot start any more", () => {
       status: "failed",
       error: expect.stringMatching(/^its worker could not be started \(session \S+\.subagent\.0001 has no usable chat model \(alias cheap is not a chat model in the config\)\)$/),
     });
-    // Another restart neither tries it again nor tells the chat anything about it.
+    // Another restart neither tries it again nor tells the chat anything about it: the restarted supervisor
+    // brings no session back (what would start its worker without a new message), and a notice queued before
+    // the answer to a later message is sent before it.
+    const before = supervisorStarts().length;
     await e2e.stop("SIGTERM");
     e2e.start();
+    expect(await e2e.until(() => supervisorStarts()[before], "the restarted supervisor")).toMatchObject({ sessions: 0, continues: 0 });
     expect(await e2e.ask(chat, "anything new?")).toBe("ok");
-    await sleep(1000);
     expect(texts().filter((t) => t.includes("/continue") || t.includes("could not run"))).toEqual([]);
     expect(texts().filter((t) => t.includes("subagent_0001") && !t.startsWith("join: ") && !t.includes("Agents:"))).toEqual([]);
   }, 120_000);
