@@ -24,7 +24,9 @@ let e2e: E2E;
 beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
-    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 } },
+    // Unpaced sends (the fake has no send limits; pacing is not the subject): the answers to the later messages
+    // that stand behind the "answered once" checks would otherwise wait ~1 s each behind alice's earlier replies.
+    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false } },
   });
 });
 afterAll(async () => {
