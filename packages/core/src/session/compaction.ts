@@ -6,6 +6,7 @@ import type { SessionStore } from "../store/session-store.js";
 import { estimateTokens, heuristicEstimator, tokenEstimatorFor, type TokenEstimator } from "../tokens/estimator.js";
 import { fixedRequestTokens } from "../tokens/request-tokens.js";
 import type { ToolSchema } from "../tools/types.js";
+import type { ContextWindowMemory } from "./context-window-memory.js";
 import { compactionSplit, currentContext, summaryMessage } from "./context-window.js";
 import { MAX_SUMMARY_CALLS, planSummary } from "./summary-pieces.js";
 import { toolItemsAsText } from "../providers/tool-text.js";
@@ -94,7 +95,8 @@ export function needsCompaction(
  * whose summary request would not fit the window is summarised in pieces, each with the summary of
  * the ones before (at most MAX_SUMMARY_CALLS calls). Nothing is stored until the final summary is:
  * the full log stays, and only the compaction record (summary + first verbatim index) changes, in
- * one commit. `open` opens the context's file:// paths, as for a model call (SessionDeps.openFile).
+ * one commit, with the context window a refusal stated (`learned`), so a restarted worker knows it.
+ * `open` opens the context's file:// paths, as for a model call (SessionDeps.openFile).
  */
 export async function compact(
   store: SessionStore,
@@ -102,11 +104,11 @@ export async function compact(
   retainTokens: number | null,
   signal: AbortSignal,
   frame: RequestFrame,
-  statedWindow: number | null = null,
+  learned: ContextWindowMemory | null = null,
   open?: FileOpener,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
   const estimator = tokenEstimatorFor(provider.config);
-  const limit = requestLimit(provider.config, statedWindow);
+  const limit = requestLimit(provider.config, learned?.window ?? null);
   const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
   const context = currentContext(store.messages, store.compaction);
   const split = compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator);
@@ -118,6 +120,7 @@ export async function compact(
   const tokensBefore = estimateTokens(context, estimator);
   await store.commit("compaction", (tx) => {
     tx.setCompaction({ fromIndex, summary, summarisedMessages: older.length, at: new Date().toISOString() });
+    learned?.keep(tx);
     const tokensAfter = estimateTokens(currentContext(store.messages, store.compaction), estimator);
     tx.emit({ type: "compacted", summarisedMessages: older.length, tokensBefore, tokensAfter });
   });

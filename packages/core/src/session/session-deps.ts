@@ -4,6 +4,7 @@ import type { ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
 import type { ToolCallRequest, ToolRunOptions, ToolRunResult, ToolSchema } from "../tools/types.js";
 import type { CompactionSettings } from "./compaction.js";
+import type { ContextWindowMemory } from "./context-window-memory.js";
 import type { TurnJournal } from "./turn-journal.js";
 
 /** The tool side of a session, as the machine needs it (implemented by ToolRuntime). */
@@ -38,6 +39,8 @@ export interface SessionDeps {
   turnNotice?: () => Promise<string | null>;
   stepLimit: number;
   compression: CompactionSettings | null;
+  /** The model's context window learned from a refusal (kept in the store across worker starts). */
+  window: ContextWindowMemory;
   streamDeltas: boolean;
   log: SessionLogger;
 }

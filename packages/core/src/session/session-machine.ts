@@ -1,6 +1,6 @@
 import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
-import { isContextOverflow, statedContextWindow } from "../providers/types.js";
+import { isContextOverflow } from "../providers/types.js";
 import { compact, needsCompaction, type CompactionSettings, type RequestFrame } from "./compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
@@ -30,11 +30,6 @@ export interface SessionMachineContext {
   cancelReason: string | undefined;
   /** Compactions forced by the provider refusing the current model call as too long (reset when a call succeeds). */
   overflowCompactions: number;
-  /**
-   * The context window a refusal stated, for a model without `token_max_context`: later window checks of
-   * this worker use it, so the provider refuses once, not again whenever the history grows back.
-   */
-  statedWindow: number | null;
 }
 
 interface TurnInput {
@@ -84,7 +79,7 @@ export const sessionMachine = setup({
   actors: {
     beginTurn: fromPromise<TurnRecord | null, SessionDeps>(async ({ input: deps }) => deps.journal.beginTurn((await deps.turnNotice?.()) ?? null)),
     resumeTurn: fromPromise<TurnRecord | null, SessionDeps>(({ input: deps }) => deps.journal.resumeTurn()),
-    compactHistory: fromPromise<unknown, TurnInput & { overflow: number; statedWindow: number | null }>(({ input }) =>
+    compactHistory: fromPromise<unknown, TurnInput & { overflow: number }>(({ input }) =>
       input.control.track(
         (async () => {
           input.control.otherPhaseShown = true;
@@ -97,7 +92,7 @@ export const sessionMachine = setup({
               retainTokens(deps.compression, input.overflow),
               input.control.modelSignal,
               requestFrame(deps),
-              input.statedWindow,
+              deps.window,
               deps.tools.openFile?.bind(deps.tools),
             );
           } catch (err) {
@@ -151,7 +146,7 @@ export const sessionMachine = setup({
     hasPendingCalls: ({ context }) => context.deps.journal.pendingCalls().length > 0,
     // Without tool sources (no MCP servers) there is nothing to prepare: no extra invoked step per model call.
     toolsToPrepare: ({ context: { deps } }) => deps.tools.prepare !== undefined && deps.tools.preparable !== false,
-    shouldCompact: ({ context: { deps, statedWindow } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps), statedWindow),
+    shouldCompact: ({ context: { deps } }) => needsCompaction(deps.store, deps.compression, deps.provider.config, requestFrame(deps), deps.window.window),
     // Only a user message supersedes a running turn; an actor message waits for the next turn (§4).
     interruptingInput: ({ event }) => event.type === "INPUT" && event.interrupt !== false,
     /** The provider refused the request as too long: compact (again) and retry, a bounded number of times. */
@@ -195,7 +190,6 @@ export const sessionMachine = setup({
     failure: null,
     cancelReason: undefined,
     overflowCompactions: 0,
-    statedWindow: null,
   }),
   initial: "initializing",
   on: { SHUTDOWN: ".stopping" },
@@ -308,7 +302,7 @@ export const sessionMachine = setup({
         compacting: {
           invoke: {
             src: "compactHistory",
-            input: ({ context }) => ({ ...turnInput({ context }), overflow: context.overflowCompactions, statedWindow: context.statedWindow }),
+            input: ({ context }) => ({ ...turnInput({ context }), overflow: context.overflowCompactions }),
             onDone: "callingModel",
             onError: "callingModel",
           },
@@ -331,10 +325,9 @@ export const sessionMachine = setup({
                 guard: "overflowCanCompact",
                 target: "compacting",
                 actions: [
-                  assign({
-                    overflowCompactions: ({ context }) => context.overflowCompactions + 1,
-                    statedWindow: ({ context, event }) => statedContextWindow(event.error) ?? context.statedWindow,
-                  }),
+                  assign({ overflowCompactions: ({ context }) => context.overflowCompactions + 1 }),
+                  // Later window checks use the window the refusal states: the provider refuses once, not whenever the history grows back.
+                  ({ context, event }) => context.deps.window.refused(event.error),
                   ({ context, event }) =>
                     context.deps.log.warn({ err: String(event.error), attempt: context.overflowCompactions }, "the model refused the request as too long; compacting and retrying"),
                 ],

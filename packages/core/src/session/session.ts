@@ -30,6 +30,7 @@ import { liveState } from "./live-state.js";
 import type { SessionDeps, SessionLogger, SessionTools } from "./session-deps.js";
 import { createSessionActor, type SessionMachine } from "./session-machine.js";
 import { TurnJournal } from "./turn-journal.js";
+import { ContextWindowMemory } from "./context-window-memory.js";
 import { sessionSecrets } from "./session-secrets.js";
 
 export const DEFAULT_STEP_LIMIT = 200;
@@ -140,7 +141,8 @@ export class Session {
         redactor: secrets.redactor,
         sources: mcp ? [mcp] : undefined,
       });
-    const journal = new TurnJournal(store, (name) => tools.isReadOnly(name));
+    const window = new ContextWindowMemory(store, provider.config);
+    const journal = new TurnJournal(store, (name) => tools.isReadOnly(name), window);
     const sentSeqFloor = seqsMaybeSent(store);
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
@@ -166,6 +168,7 @@ export class Session {
       turnNotice: () => skills.beforeTurn(store.messages),
       stepLimit: init.stepLimit ?? DEFAULT_STEP_LIMIT,
       compression,
+      window,
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
     };

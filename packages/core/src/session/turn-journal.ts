@@ -3,6 +3,7 @@ import type { SessionStore, Transaction, CommitPoint } from "../store/session-st
 import type { TurnRecord } from "../store/records.js";
 import { danglingToolCalls, resultMessage } from "../store/history.js";
 import type { ReplyCut } from "../providers/types.js";
+import type { ContextWindowMemory } from "./context-window-memory.js";
 
 /**
  * Journal operations of a turn. Each is one named commit: the state change, the history it implies
@@ -12,6 +13,8 @@ export class TurnJournal {
   constructor(
     private readonly store: SessionStore,
     private readonly isReadOnly: (tool: string) => boolean,
+    /** The model's learned context window: an answer's or a failed turn's commit stores it; an answer may prove it wrong. */
+    private readonly window: ContextWindowMemory | null = null,
   ) {}
 
   get currentTurn(): TurnRecord | null {
@@ -88,6 +91,7 @@ export class TurnJournal {
       tx.appendMessage({ role: "assistant", turnId: turn.turnId, time: new Date().toISOString(), content });
       tx.putTurn({ ...turn, steps: turn.steps, usage: addUsage(turn.usage, usage) });
       this.addSessionUsage(usage);
+      this.window?.answered(tx, usage);
     });
   }
 
@@ -98,6 +102,7 @@ export class TurnJournal {
       const total = addUsage(turn.usage, usage);
       tx.putTurn({ ...turn, status: "completed", usage: total, endedAt: new Date().toISOString() });
       this.addSessionUsage(usage);
+      this.window?.answered(tx, usage);
       this.store.meta.usage.turns += 1;
       this.store.meta.lastTurnUsage = total ?? null;
       tx.emit({
@@ -125,6 +130,8 @@ export class TurnJournal {
         unfinishedReason: error.kind === "step_limit" ? "step_limit" : "failed",
         endedAt: new Date().toISOString(),
       });
+      // A turn refused as too long even after compacting (or with nothing to compact) still learned the window.
+      this.window?.keep(tx);
       tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, ...this.ends(turn) });
     });
   }

@@ -16,6 +16,8 @@ export const Keys = {
   intentPrefix: "intent:",
   outbox: (seq: number) => `outbox:${pad(seq)}`,
   outboxPrefix: "outbox:",
+  learnedWindow: (model: string) => `window:${model}`,
+  learnedWindowPrefix: "window:",
 } as const;
 
 /** Range options selecting every key that starts with `prefix`. */

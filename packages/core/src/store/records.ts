@@ -69,3 +69,14 @@ export interface CompactionRecord {
   summarisedMessages: number;
   at: string;
 }
+
+/**
+ * The context window a provider's refusal stated for a model without `token_max_context`, kept so a
+ * restarted worker compacts before the first too-long call instead of after its refusal. `model`:
+ * provider type, url and model name (session/context-window-memory.ts), so another model never uses it.
+ */
+export interface LearnedWindow {
+  model: string;
+  window: number;
+  learnedAt: string;
+}

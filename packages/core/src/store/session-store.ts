@@ -4,6 +4,7 @@ import { Keys, prefixRange } from "./keys.js";
 import {
   initialMeta,
   type CompactionRecord,
+  type LearnedWindow,
   type OutboxEntry,
   type QueuedInput,
   type SessionMeta,
@@ -91,6 +92,19 @@ export class Transaction {
     this.store.compaction = record;
     this.ops.push({ type: "put", key: Keys.compaction, value: record });
   }
+  /** Copy on write: the mirror snapshot before each commit keeps the old map by reference. */
+  setLearnedWindow(model: string, window: number): void {
+    this.store.learnedWindows = new Map(this.store.learnedWindows).set(model, window);
+    const record: LearnedWindow = { model, window, learnedAt: new Date().toISOString() };
+    this.ops.push({ type: "put", key: Keys.learnedWindow(model), value: record });
+  }
+  dropLearnedWindow(model: string): void {
+    if (!this.store.learnedWindows.has(model)) return;
+    const windows = new Map(this.store.learnedWindows);
+    windows.delete(model);
+    this.store.learnedWindows = windows;
+    this.ops.push({ type: "del", key: Keys.learnedWindow(model) });
+  }
   /** Assigns the next seq. Durable events also go to the outbox until acknowledged. */
   emit(event: SessionEvent): number {
     const seq = this.store.meta.nextSeq++;
@@ -120,6 +134,7 @@ interface MirrorSnapshot {
   lastTurn: TurnRecord | null;
   intents: Map<string, ToolIntent>;
   compaction: CompactionRecord | null;
+  learnedWindows: ReadonlyMap<string, number>;
 }
 
 export type EventListener = (entry: OutboxEntry) => void;
@@ -179,6 +194,8 @@ export class SessionStore {
   lastTurn: TurnRecord | null = null;
   intents = new Map<string, ToolIntent>();
   compaction: CompactionRecord | null = null;
+  /** Context windows learned from refusals, by model (records.ts LearnedWindow). Replaced, never changed in place. */
+  learnedWindows: ReadonlyMap<string, number> = new Map();
   private inbox = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   /** Ephemeral events took seqs that no batch has stored yet. */
@@ -228,6 +245,12 @@ export class SessionStore {
     for await (const value of this.db.values({ ...prefixRange(Keys.turnPrefix), reverse: true, limit: 1 })) {
       this.lastTurn = value as TurnRecord;
     }
+    const windows = new Map<string, number>();
+    for await (const value of this.db.values(prefixRange(Keys.learnedWindowPrefix))) {
+      const learned = value as LearnedWindow;
+      windows.set(learned.model, learned.window);
+    }
+    this.learnedWindows = windows;
     for await (const value of this.db.values(prefixRange(Keys.intentPrefix))) {
       const intent = value as ToolIntent;
       this.intents.set(intent.callId, intent);
@@ -346,6 +369,7 @@ export class SessionStore {
       lastTurn: this.lastTurn,
       intents: new Map(this.intents),
       compaction: this.compaction,
+      learnedWindows: this.learnedWindows,
     };
   }
 
@@ -356,6 +380,7 @@ export class SessionStore {
     this.lastTurn = s.lastTurn;
     this.intents = s.intents;
     this.compaction = s.compaction;
+    this.learnedWindows = s.learnedWindows;
   }
 
   /**

@@ -97,6 +97,24 @@ describe("SessionStore", () => {
     expect(store.meta.nextQueueId).toBe(1);
   });
 
+  it("a learned context window is kept per model across a reopen, undone with a failed batch, and dropped for good", async () => {
+    await store.commit("compaction", (tx) => tx.setLearnedWindow("openai url a", 12_000));
+    const failing = store.commit("compaction", (tx) => {
+      tx.setLearnedWindow("openai url a", 8_000);
+      tx.setLearnedWindow("openai url b", 64_000);
+      tx.appendMessage({ ...userMessage("x"), bad: 1n } as never);
+    });
+    await expect(failing).rejects.toThrow();
+    expect([...store.learnedWindows]).toEqual([["openai url a", 12_000]]);
+    await store.close();
+    store = await SessionStore.open(join(dir, "db"));
+    expect([...store.learnedWindows]).toEqual([["openai url a", 12_000]]);
+    await store.commit("model_answer", (tx) => tx.dropLearnedWindow("openai url a"));
+    await store.close();
+    store = await SessionStore.open(join(dir, "db"));
+    expect(store.learnedWindows.size).toBe(0);
+  });
+
   it("ephemeral events write no batch of their own, but their seqs are stored at close and never handed out again", async () => {
     const sent: number[] = [];
     store.onEvent((e) => sent.push(e.seq));
