@@ -23,10 +23,10 @@ export function stageSendTimes(tx: HostTransaction, channelId: string, chatId: s
 /**
  * At start: counts the sends an earlier run of the host made, and deletes the records with no send left
  * in any of their chat's windows (a bot that replied once to many chats would otherwise keep and read
- * one record per chat forever). The delete is an unnamed commit, and a failed one does not fail the
+ * one record per chat forever). The delete is an unnamed commit, and a failed one is logged and does not fail the
  * start: a lost delete leaves only records the next start drops again.
  */
-export async function restoreSendTimes(store: HostStore, channelId: string, budget: SendBudget): Promise<void> {
+export async function restoreSendTimes(store: HostStore, channelId: string, budget: SendBudget, onPruneFailed?: (error: unknown) => void): Promise<void> {
   const expired: string[] = [];
   for (const record of store.list<SendTimesRecord>(HostKeys.sendTimes(channelId, ""))) {
     budget.restore(record.chatId, record.times);
@@ -35,5 +35,5 @@ export async function restoreSendTimes(store: HostStore, channelId: string, budg
   for (const item of store.outboundOf(channelId)) {
     if (item.attemptedAt) budget.restore(item.chatId, [Date.parse(item.attemptedAt)]);
   }
-  if (expired.length) await store.commit(null, (tx) => expired.forEach((key) => tx.del(key))).catch(() => undefined);
+  if (expired.length) await store.commit(null, (tx) => expired.forEach((key) => tx.del(key))).catch((error: unknown) => onPruneFailed?.(error));
 }

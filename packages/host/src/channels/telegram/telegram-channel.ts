@@ -171,7 +171,9 @@ export class TelegramChannel implements Channel {
       }
       log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
     }
-    await restoreSendTimes(store, this.id, this.api.budget);
+    await restoreSendTimes(store, this.id, this.api.budget, (error) =>
+      log.warn({ error: String(error) }, "could not delete expired send-time records; the next start tries again"),
+    );
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();
