@@ -26,8 +26,9 @@ export interface ToolProcessOptions {
  * How a tool process is started (shell and background shells; a remote variant can sit beside it).
  * Every process starts from an allowlisted environment plus `sandbox.env`, never the worker's own.
  * In `bubblewrap` mode each process runs in its own bwrap: own PID namespace (so no process that
- * holds a secret, the worker included, is visible), cleared environment, only the workspace,
- * `shared/`, `software_dir` and the system folders mounted.
+ * holds a secret, the worker included, is visible), bwrap itself started with only the tools' environment
+ * (and a server's secrets, never on its command line), only the workspace, `shared/`, `software_dir` and the
+ * system folders mounted, secret files in them masked (protocol's `toolCommand` and `bubblewrapArgs`).
  */
 export class ToolProcessLauncher {
   readonly sandbox: ToolSandbox;
