@@ -201,10 +201,31 @@ export const RecoveryConfig = z
   })
   .prefault({});
 
+export const AuditConfig = z
+  .object({
+    max_file_mb: z
+      .number()
+      .positive()
+      .max(1024)
+      .default(16)
+      .describe("Size (MB) at which a conversation's audit file is rotated"),
+    keep_files: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(1000)
+      .default(4)
+      .describe("Rotated audit files kept per conversation (older ones are deleted); 0 keeps only the live file"),
+  })
+  .prefault({})
+  .describe("Audit log rotation (audit/<conversation>.jsonl, docs/SECURITY.md \"Audit log\")");
+export type AuditConfig = z.output<typeof AuditConfig>;
+
 export const LogConfig = z
   .object({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     file: nullish(z.string().min(1)).describe("Log file (default: <workdir>/logs/host.log); relative to the config file"),
+    audit: AuditConfig,
   })
   .prefault({});
 

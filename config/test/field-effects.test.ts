@@ -138,3 +138,17 @@ describe("max_output_tokens (a model's output limit)", () => {
     expect(result.warnings).toEqual(["models.claude.reasoning: effort not used by claude_code models (only max_tokens, the extended-thinking budget); remove it"]);
   });
 });
+
+describe("log.audit", () => {
+  it("loads rotation limits and refuses ones that cannot work, naming the field", () => {
+    const result = loadEdited((raw) => void (raw.log = { audit: { max_file_mb: 0.5, keep_files: 0 } }));
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.config.log.audit).toEqual({ max_file_mb: 0.5, keep_files: 0 });
+    const defaults = loadEdited(() => undefined);
+    if (!defaults.ok) throw new Error(defaults.errors.join("\n"));
+    expect(defaults.config.log.audit).toEqual({ max_file_mb: 16, keep_files: 4 });
+    const bad = errorsOf(loadEdited((raw) => void (raw.log = { audit: { max_file_mb: 0, keep_files: 1.5 } })));
+    expect(bad.some((e) => e.startsWith("log.audit.max_file_mb"))).toBe(true);
+    expect(bad.some((e) => e.startsWith("log.audit.keep_files"))).toBe(true);
+  });
+});

@@ -47,7 +47,7 @@ describe("loadConfig: the Stellaclaw 0.4 reference config", () => {
     expect(config.channels[0]).toMatchObject({ id: "telegram-main", allowed_chat_ids: [], admin_user_ids: [] });
     expect(config.workers).toEqual({ idle_shutdown_seconds: 600, max_concurrent_turns: 4, max_subagents: 3, warm_spares: 1 });
     expect(config.recovery).toEqual({ max_auto_continues: 2 });
-    expect(config.log).toEqual({ level: "info", file: undefined });
+    expect(config.log).toEqual({ level: "info", file: undefined, audit: { max_file_mb: 16, keep_files: 4 } });
   });
 
   it("uses an existing agent_server.path, resolved against the config's directory", () => {

@@ -29,7 +29,7 @@ import { requireWorkingSandbox } from "./security/sandbox-check.js";
 import { secretFilePaths } from "./security/worker-security.js";
 import { workerCommand, workerStartWarning } from "./worker-path.js";
 import { withheldNodeOptionsWarning, workerNodeOptions } from "./worker-node-options.js";
-import { AuditLog, auditTargets } from "./audit/audit-log.js";
+import { AuditLog, auditRotation, auditTargets } from "./audit/audit-log.js";
 import { StoreHealth, storeHealthFile } from "./state/store-health.js";
 import { noteBoot } from "./state/boot.js";
 
@@ -134,7 +134,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   if (marked) storeLog.warn({ items: marked }, "the machine restarted since the last start: outbox items will be re-sent labelled as possible duplicates");
   const channels = new Map<string, Channel>();
   // Records come only from a started supervisor's events, when `conversations` exists.
-  const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }));
+  const audit = new AuditLog(workdir, redactor, (sessionId) => auditTargets(settings, conversations.conversationOfSession(sessionId)), log.child({ component: "audit" }), auditRotation(config.log.audit));
   // Built in dependency order: the supervisor's hooks call back into the conversation service, so the
   // service builds it (with the relay the hooks use) in its constructor.
   const conversations = new ConversationService(

@@ -161,8 +161,13 @@ export interface AuditRotation {
   keepRotated: number;
 }
 
-/** 16 MB per file, 4 rotated files kept: at most ~80 MB of audit log per conversation. */
+/** 16 MB per file, 4 rotated files kept: at most ~80 MB of audit log per conversation (config `log.audit`'s defaults). */
 export const DEFAULT_ROTATION: AuditRotation = { maxFileBytes: 16 * 1024 * 1024, keepRotated: 4 };
+
+/** The rotation config `log.audit` asks for. */
+export function auditRotation(config: { max_file_mb: number; keep_files: number }): AuditRotation {
+  return { maxFileBytes: Math.max(1, Math.round(config.max_file_mb * 1024 * 1024)), keepRotated: config.keep_files };
+}
 
 /** One conversation's audit file, open for appending. */
 class AuditFile {
