@@ -3,7 +3,8 @@
 // and back) compacts before the history passes it instead of sending a request the provider refuses again.
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest } from "../fakes/openai-server.js";
-import { modelConfig, newEnv, userMessage, type WorkerUnderTest } from "./harness.js";
+import { modelConfig, newEnv, until, userMessage, type WorkerUnderTest } from "./harness.js";
+import { isSummaryRequest } from "./model-script.js";
 import { ended, windowedModel, words } from "./windowed-model.js";
 
 const WINDOW = 12_000;
@@ -32,7 +33,7 @@ async function conversation(ctx: Parameters<typeof newEnv>[0], window: (req: Rec
     return worker(modelName);
   };
   const next = () => ++turn;
-  return { model, worker, say, growUntilRefused, restart, next };
+  return { model, fake, worker, say, growUntilRefused, restart, next };
 }
 
 describe.concurrent("a context window learned from a refusal", () => {
@@ -114,5 +115,37 @@ describe.concurrent("a context window learned from a refusal", () => {
     expect(second.eventsOf("compacted").length, "the restarted worker compacted").toBeGreaterThan(0);
     expect(model.refused.length, "no further request refused as too long").toBe(refusedBefore);
   });
+
+  for (const end of ["cancel", "supersede"] as const) {
+    it(`a turn ended by ${end === "cancel" ? "/cancel" : "a new message"} while the refusal's compaction runs still stores the window`, async (ctx) => {
+      const { model, fake, worker, say, restart, next } = await conversation(ctx, () => WINDOW);
+      model.hangFromSummary = 1;
+      const first = await worker();
+      let turnId = 0;
+      while (model.refused.length === 0 && turnId < 30) {
+        turnId = next();
+        await first.client.enqueue(userMessage(`m${turnId}`, words(8_000, `message ${turnId}`)));
+        await until(`turn ${turnId} ends or its compaction asks for a summary`, () => ended_(first, turnId) || fake.requests.some(isSummaryRequest));
+      }
+      expect(model.refused.length).toBe(1);
+      await until("the refusal's compaction asks for its summary", () => fake.requests.some(isSummaryRequest));
+      if (end === "cancel") {
+        expect(await first.client.cancel()).toEqual({ accepted: true });
+        await until("the turn is cancelled", () => first.eventsOf("turn_cancelled").some((e) => e.turnId === turnId));
+      } else {
+        await first.client.enqueue(userMessage(`m${next()}`, "short"));
+        await until("the turn is superseded", () => first.eventsOf("turn_superseded").some((e) => e.turnId === turnId));
+      }
+      expect(first.eventsOf("compacted"), "the compaction never finished").toEqual([]);
+
+      model.hangFromSummary = null;
+      const second = await restart(first);
+      for (let i = 0; i < 8; i++) await say(second);
+      expect(second.eventsOf("turn_failed")).toEqual([]);
+      expect(second.eventsOf("compacted").length, "the restarted worker compacted").toBeGreaterThan(0);
+      expect(model.refused.length, "requests refused as too long in all (no second one)").toBe(1);
+    });
+  }
 });
 
+const ended_ = (w: WorkerUnderTest, turnId: number) => [...w.eventsOf("turn_completed"), ...w.eventsOf("turn_failed")].some((e) => e.turnId === turnId);

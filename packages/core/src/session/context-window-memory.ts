@@ -8,7 +8,7 @@ export const modelIdentity = (model: ModelConfig): string => `${model.provider_t
 /**
  * The context window of a model without `token_max_context`, as a provider's refusal stated it
  * (statedContextWindow). Learned in memory at the refusal, stored with the next commit of the turn (the
- * compaction it forces, the answer, or the turn's failure: no write of its own), and read back by the next
+ * compaction it forces, the answer, or the turn's end by failure, cancel or a new message: no write of its own), and read back by the next
  * worker, which then compacts before its first too-long call instead of being refused once more. A call that succeeded with more input tokens
  * than the window proves it wrong: it is forgotten in that call's commit.
  */

@@ -152,6 +152,8 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
       tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
+      // Cancelled while the compaction a refusal forced was running: the window it stated is still worth keeping.
+      this.window?.keep(tx);
       tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, ...this.ends(turn) });
     });
   }
@@ -177,6 +179,7 @@ export class TurnJournal {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
       tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
+      this.window?.keep(tx);
       tx.emit({ type: "turn_superseded", turnId: turn.turnId, ...this.ends(turn) });
     });
   }
