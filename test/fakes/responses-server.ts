@@ -1,14 +1,18 @@
 // A scripted OpenAI Responses API server on 127.0.0.1 for tests: SSE (response.created,
 // output_item.added/done, output_text.delta, function_call_arguments.delta, response.completed
-// with usage) or one JSON response when the request does not stream.
+// with usage) or one JSON response when the request does not stream. A reply's `reasoning` is sent when the request
+// sets `reasoning`, encrypted when it asks for it; the rules for handing it back are in responses-reasoning.ts.
 import type { ServerResponse } from "node:http";
 import { openAIImageRefusal } from "./openai-image-limits.js";
 import { openRouterToolBlocksRefusal } from "./anthropic-tool-blocks.js";
 import { underLimit } from "./output-limit.js";
+import { asksEncryptedReasoning, encryptedReasoning, IssuedReasoning } from "./responses-reasoning.js";
 import { sendJson, sendSse, sendTruncatedJson, split, startScriptedServer, type BaseReply, type ScriptedServer, type ScriptedServerOptions, type SseOut } from "./scripted-server.js";
 
 export interface ResponsesReply extends BaseReply {
   text?: string;
+  /** A reasoning item before the output (when the request sets `reasoning`): its thought, encrypted with `include`. */
+  reasoning?: { thought: string; summary?: string[] };
   functionCalls?: Array<{ name: string; arguments: Record<string, unknown>; callId?: string }>;
   usage?: { input_tokens: number; output_tokens: number; cached_tokens?: number };
   /** Split text and argument strings into deltas of this size (default 8). */
@@ -31,6 +35,7 @@ export interface FakeResponses extends ScriptedServer<ResponsesReply> {
 }
 
 export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesReply> & { apiKey?: string } = {}): Promise<FakeResponses> {
+  const issued = new IssuedReasoning();
   const server = await startScriptedServer<ResponsesReply>(
     {
       checkAuth: (req) =>
@@ -39,11 +44,14 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
           : null,
       refuse: async (req) => {
         const body = (await openAIImageRefusal(req.body)) ?? openRouterToolBlocksRefusal(req.body);
-        return body ? { status: 400, body } : null;
+        if (body) return { status: 400, body };
+        const reasoning = issued.refusal(req.body);
+        return reasoning ? { status: 400, body: { error: { ...reasoning, type: "invalid_request_error", param: "input" } } } : null;
       },
       errorBody: (status, message) => ({ error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: status } }),
       render: (res, scripted, index, req) => {
-        const reply = underLimit(scripted, req.body["max_output_tokens"], "functionCalls", { incomplete: "max_output_tokens" });
+        const limited = underLimit(scripted, req.body["max_output_tokens"], "functionCalls", { incomplete: "max_output_tokens" });
+        const reply = withReasoning(limited, index, req.body, issued);
         return req.body["stream"] === true ? stream(res, reply, index) : whole(res, reply, index);
       },
     },
@@ -53,9 +61,24 @@ export async function startFakeResponses(opts: ScriptedServerOptions<ResponsesRe
 }
 
 type Item = Record<string, unknown>;
+/** A reply with its reasoning item as this request gets it (withReasoning). */
+type Rendered = ResponsesReply & { reasoningItem?: Item };
 
-function outputItems(reply: ResponsesReply, index: number): Item[] {
-  const items: Item[] = [];
+/** The reply as this request gets it: reasoning only when asked for, encrypted (and recorded) only with `include`. */
+function withReasoning(reply: ResponsesReply, index: number, body: Item, issued: IssuedReasoning): Rendered {
+  const { reasoning, ...rest } = reply;
+  if (!reasoning || body["reasoning"] === undefined || body["reasoning"] === null) return rest;
+  const summary = (reasoning.summary ?? []).map((text) => ({ type: "summary_text", text }));
+  const reasoningItem: Item = { type: "reasoning", id: `rs_${index}`, summary };
+  if (asksEncryptedReasoning(body)) {
+    reasoningItem["encrypted_content"] = encryptedReasoning(reasoning.thought);
+    issued.record(body, reasoningItem["encrypted_content"] as string, (reply.functionCalls ?? []).map((call, i) => call.callId ?? `call_${index}_${i}`));
+  }
+  return { ...rest, reasoningItem };
+}
+
+function outputItems(reply: Rendered, index: number): Item[] {
+  const items: Item[] = reply.reasoningItem ? [reply.reasoningItem] : [];
   if (reply.text) {
     items.push({ type: "message", id: `msg_${index}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] });
   }
@@ -84,20 +107,23 @@ function responseObject(reply: ResponsesReply, index: number, output: Item[], st
   };
 }
 
-function stream(res: ServerResponse, reply: ResponsesReply, index: number): void {
+function stream(res: ServerResponse, reply: Rendered, index: number): void {
   const events = responsesEvents(reply, index);
   sendSse(res, events, reply.dropConnection ? { dropAfter: 3 } : reply.stallAfterEvents !== undefined ? { stallAfter: reply.stallAfterEvents } : {});
 }
 
 /** The events of a streamed reply, `response.created` to `response.completed` (raw-mode scripts format them with `sseText`). */
-export function responsesEvents(reply: ResponsesReply, index = 0): SseOut[] {
+export function responsesEvents(reply: Rendered, index = 0): SseOut[] {
   const size = Math.max(1, reply.chunkChars ?? 8);
   const events: SseOut[] = [];
   const add = (type: string, data: Record<string, unknown>): void => void events.push({ event: type, data: { type, ...data } });
   add("response.created", { response: responseObject(reply, index, [], "in_progress") });
   const items = outputItems(reply, index);
   items.forEach((item, outputIndex) => {
-    if (item["type"] === "message") {
+    if (item["type"] === "reasoning") {
+      // The added item is not complete yet: the encrypted content comes with `.done`.
+      add("response.output_item.added", { output_index: outputIndex, item: { type: "reasoning", id: item["id"], summary: [] } });
+    } else if (item["type"] === "message") {
       add("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", content: [] } });
       for (const piece of split(reply.text ?? "", size)) {
         add("response.output_text.delta", { item_id: item["id"], output_index: outputIndex, content_index: 0, delta: piece });
@@ -120,7 +146,7 @@ export function responsesEvents(reply: ResponsesReply, index = 0): SseOut[] {
   return events;
 }
 
-function whole(res: ServerResponse, reply: ResponsesReply, index: number): void {
+function whole(res: ServerResponse, reply: Rendered, index: number): void {
   const body = responseObject(reply, index, outputItems(reply, index));
   if (reply.dropConnection) sendTruncatedJson(res, body);
   else sendJson(res, 200, body);

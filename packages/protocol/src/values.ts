@@ -42,6 +42,8 @@ export type ToolResultItem = z.infer<typeof ToolResultItem>;
  * Never shown, never sent to another provider type. `format` says whose it is:
  * - absent: a Responses `reasoning` item (codex_subscription); `encryptedContent` is its opaque
  *   `encrypted_content`, `summary` the model's own summary texts, if any;
+ * - `open_router_responses`: the same from an `open_router_responses` model with `reasoning` configured; `model` is
+ *   the `model_name` that wrote it, the only one it goes back to (another model or endpoint cannot decrypt it);
  * - `claude_thinking`: an Anthropic `thinking` block; `encryptedContent` is its `signature`, `summary` holds
  *   its `thinking` text as one string (Claude 4 models return a summary of their thinking there);
  * - `claude_redacted_thinking`: an Anthropic `redacted_thinking` block; `encryptedContent` is its `data`.
@@ -49,9 +51,11 @@ export type ToolResultItem = z.infer<typeof ToolResultItem>;
  */
 export const ReasoningItem = z.object({
   type: z.literal("reasoning"),
-  format: z.enum(["claude_thinking", "claude_redacted_thinking"]).optional(),
+  format: z.enum(["claude_thinking", "claude_redacted_thinking", "open_router_responses"]).optional(),
   encryptedContent: z.string().min(1),
   summary: z.array(z.string()).default([]),
+  /** The model that wrote it (`open_router_responses` items). */
+  model: z.string().min(1).optional(),
 });
 export type ReasoningItem = z.infer<typeof ReasoningItem>;
 

@@ -31,7 +31,7 @@ export { resolveApiKey } from "./api-key.js";
 export { createChatCompletionsProvider, type ChatCompletionsProviderOptions } from "./chat-completions/provider.js";
 export { createResponsesProvider } from "./responses/provider.js";
 export { createCodexProvider, codexHeaders } from "./codex/provider.js";
-export { codexRequestFrame, codexIds, codexReasoning, codexServiceTier, type CodexIds } from "./codex/request.js";
+export { codexRequestFrame, codexIds, codexReasoning, codexReasoningKept, codexServiceTier, type CodexIds } from "./codex/request.js";
 export { CodexCredentials, REFRESH_MARGIN_MS, type AskCredentials, type CodexAuth } from "./codex/credentials.js";
 export { websocketUrl } from "./codex/exchange.js";
 export { buildResponsesRequest, type ResponsesRequest } from "./responses/request-mapping.js";

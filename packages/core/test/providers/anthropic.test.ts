@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../../../../test/fakes/anthropic-server.js";
 import { thinkingSignature } from "../../../../test/fakes/anthropic-thinking.js";
-import { buildAnthropicRequest, buildResponsesRequest, createProvider } from "../../src/providers/index.js";
+import { buildAnthropicRequest, buildResponsesRequest, codexReasoningKept, createProvider } from "../../src/providers/index.js";
 import { buildChatRequest } from "../../src/providers/chat-completions/request-mapping.js";
 import { MessageAssembler } from "../../src/providers/anthropic/message-assembler.js";
 import { mapMessage as mapResponsesMessage } from "../../src/providers/responses/request-mapping.js";
@@ -218,7 +218,7 @@ describe("Anthropic request mapping", () => {
     const history = [userText("hi"), message("assistant", [codexReasoning, claudeThinking, { type: "text", text: "hello" }]), userText("again")];
     const toClaude = await buildAnthropicRequest(claude("http://127.0.0.1:1/v1/messages"), createRequest(history));
     expect(toClaude.messages[1]!.content).toEqual([{ type: "thinking", thinking: "claude thought", signature: "sig-claude" }, { type: "text", text: "hello" }]);
-    const toCodex = await mapResponsesMessage(history[1]!, createModelConfig("http://127.0.0.1:1/v1/responses", { provider_type: "codex_subscription" }), true);
+    const toCodex = await mapResponsesMessage(history[1]!, createModelConfig("http://127.0.0.1:1/v1/responses", { provider_type: "codex_subscription" }), codexReasoningKept);
     expect(JSON.stringify(toCodex)).not.toContain("sig-claude");
     expect(toCodex[0]).toEqual({ type: "reasoning", summary: [{ type: "summary_text", text: "codex thought" }], encrypted_content: "gAAAA-codex" });
     // Nor to OpenRouter (chat completions or Responses): neither the signature nor the thinking text.

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CredentialsParams, CredentialsResult, TranscriptItem } from "@starling/protocol";
 import { startFakeCodex, type CodexReply, type FakeCodex } from "../../../../test/fakes/codex-server.js";
 import { chatgptToken } from "../../../../test/fakes/codex-oauth.js";
-import { createProvider, type AskCredentials } from "../../src/providers/index.js";
+import { codexReasoningKept, createProvider, type AskCredentials } from "../../src/providers/index.js";
 import { createModelConfig, createRequest, message, rejection, signal, userText } from "./helpers.js";
 
 const ACCOUNT = "acct-1234";
@@ -137,7 +137,7 @@ describe("codex_subscription against the fake Codex WebSocket server", () => {
   it("reasoning alone (a reply cut at the output limit while reasoning) is not handed back: it has no output to go with", async () => {
     const { mapMessage } = await import("../../src/providers/responses/request-mapping.js");
     const config = codexModel("http://x/v1/responses");
-    expect(await mapMessage(message("assistant", [{ type: "reasoning", encryptedContent: "cut-blob", summary: [] }]), config, true)).toEqual([]);
+    expect(await mapMessage(message("assistant", [{ type: "reasoning", encryptedContent: "cut-blob", summary: [] }]), config, codexReasoningKept)).toEqual([]);
   });
 
   it("other providers never send a transcript's reasoning items", async () => {

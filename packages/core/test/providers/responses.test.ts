@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { encryptedReasoning } from "../../../../test/fakes/responses-reasoning.js";
 import { startFakeResponses, type FakeResponses, type ResponsesReply } from "../../../../test/fakes/responses-server.js";
 import { buildResponsesRequest, createProvider } from "../../src/providers/index.js";
 import { ResponseAssembler } from "../../src/providers/responses/response-assembler.js";
@@ -74,6 +75,34 @@ describe("open_router_responses (OpenAI Responses) against the fake server", () 
     server.push({ text: "partial", failWith: { code: "invalid_prompt", message: "prompt rejected" } });
     const failed = await rejection(createProvider(responsesModel(server.url, { retry_mode: "once" }), ENV).complete(createRequest(), { signal: signal() }));
     expect(failed.message).toContain("prompt rejected");
+  });
+
+  it("with reasoning configured: asks for the encrypted reasoning, keeps it stamped with the model, hands it back; the fake refuses a follow-up without it", async () => {
+    const thought = { thought: "check the file first", summary: ["Checking"] };
+    const server = await start([{ reasoning: thought, functionCalls: [{ callId: "call_r", name: "ls", arguments: {} }] }, { reasoning: thought, text: "done" }]);
+    const config = responsesModel(server.url, { reasoning: { effort: "high" }, retry_mode: "once" });
+    const provider = createProvider(config, ENV);
+    const first = await provider.complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body).toMatchObject({ reasoning: { effort: "high" }, include: ["reasoning.encrypted_content"], store: false });
+    const reasoning = { type: "reasoning", format: "open_router_responses", model: "openai/gpt-4.1", encryptedContent: encryptedReasoning(thought.thought), summary: ["Checking"] };
+    expect(first.content).toEqual([reasoning, { type: "tool_call", id: "call_r", name: "ls", arguments: "{}" }]);
+    const result = message("tool", [{ type: "tool_result", callId: "call_r", name: "ls", content: "a.txt", isError: false }]);
+    const answer = await provider.complete(createRequest([userText("hello"), message("assistant", first.content), result]), { signal: signal() });
+    expect(answer.content.at(-1)).toEqual({ type: "text", text: "done" });
+    expect((server.requests[1]!.body["input"] as unknown[]).slice(1, 3)).toEqual([
+      { type: "reasoning", summary: [{ type: "summary_text", text: "Checking" }], encrypted_content: encryptedReasoning(thought.thought) },
+      { type: "function_call", call_id: "call_r", name: "ls", arguments: "{}" },
+    ]);
+    // The fake enforces the round trip: the same follow-up without the reasoning item is refused.
+    const dropped = message("assistant", first.content.filter((item) => item.type !== "reasoning"));
+    const refused = await rejection(provider.complete(createRequest([userText("hello"), dropped, result]), { signal: signal() }));
+    expect(refused).toMatchObject({ kind: "bad_request", status: 400 });
+    expect(refused.message).toContain("reasoning item required");
+    // Without `reasoning` configured: no `include`, and no reasoning kept (the fake sends none).
+    server.push({ reasoning: thought, text: "plain" });
+    const plain = await createProvider(responsesModel(server.url), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests.at(-1)!.body).not.toHaveProperty("include");
+    expect(plain.content).toEqual([{ type: "text", text: "plain" }]);
   });
 
   it("aborts mid-stream with kind aborted", async () => {

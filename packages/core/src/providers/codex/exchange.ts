@@ -49,7 +49,7 @@ export async function codexExchange(request: CodexExchange): Promise<ModelRespon
   if (signal.aborted) throw abortedError(signal);
   const where = describeUrl(request.url);
   return new Promise<ModelResponse>((resolve, reject) => {
-    const assembler = new ResponseAssembler(request.onDelta, { keepReasoning: true });
+    const assembler = new ResponseAssembler(request.onDelta, { keepReasoning: {} });
     const socket = new WebSocket(request.url, { headers: request.headers, perMessageDeflate: false, followRedirects: false, ...(ca ? { ca } : {}) });
     let settled = false;
     let idleTimer: NodeJS.Timeout | undefined;

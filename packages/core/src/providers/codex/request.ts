@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { ModelConfig } from "@starling/protocol";
+import type { ModelConfig, ReasoningItem } from "@starling/protocol";
 import { jsonBody, MessageJsonCache, ToolJsonCache } from "../json-body.js";
 import { mapMessage, responsesTool } from "../responses/request-mapping.js";
 import type { ModelRequest } from "../types.js";
@@ -57,6 +57,9 @@ export function codexServiceTier(reasoning: unknown, env: NodeJS.ProcessEnv): st
   return r.service_tier as string;
 }
 
+/** The reasoning items a codex model gets back: the Responses items without a `format` (codex_subscription's own). */
+export const codexReasoningKept = (item: ReasoningItem): boolean => item.format === undefined;
+
 const toolJson = new ToolJsonCache(responsesTool);
 const inputJson = new MessageJsonCache();
 
@@ -83,7 +86,7 @@ export async function codexRequestFrame(config: ModelConfig, request: ModelReque
     prompt_cache_key: ids.sessionId,
     client_metadata: { "x-codex-installation-id": ids.installationId, "x-codex-window-id": ids.windowId },
   };
-  const input = await inputJson.json(request.messages, (m) => mapMessage(m, config, true));
+  const input = await inputJson.json(request.messages, (m) => mapMessage(m, config, codexReasoningKept));
   const fields: Array<readonly [string, string]> = [["input", input]];
   if (tools.length > 0) fields.push(["tools", toolJson.json(tools)]);
   return jsonBody(head, fields).text;

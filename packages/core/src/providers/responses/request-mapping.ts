@@ -1,4 +1,4 @@
-import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { FileItem, ModelConfig, ReasoningItem, TranscriptMessage } from "@starling/protocol";
 import { anthropicCacheControl, mapTool, SUMMARY_PREFIX, type ChatCompletionRequest } from "../chat-completions/request-mapping.js";
 import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
 import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
@@ -23,6 +23,7 @@ export interface ResponsesRequest {
   instructions?: string;
   tools?: Array<{ type: "function"; name: string; description: string; parameters: Record<string, unknown> }>;
   reasoning?: unknown;
+  include?: ["reasoning.encrypted_content"];
   cache_control?: ChatCompletionRequest["cache_control"];
   max_output_tokens?: number;
   store: false;
@@ -33,22 +34,29 @@ export interface ResponsesRequest {
  * ModelRequest → OpenAI Responses body (`input` items). System prompt → `instructions`; user text
  * → `input_text`, images → `input_image` (with `image_in`), PDFs and audio → `input_file` (with
  * `pdf_in` / `audio_in`), other files → text references; assistant text → `output_text`, tool calls
- * → `function_call`; tool results → `function_call_output`. `store: false` (no server-side state).
+ * → `function_call`; tool results → `function_call_output`. `store: false` (no server-side state; OpenRouter
+ * takes nothing else), so with `reasoning` configured `include` asks for the encrypted reasoning, which goes back
+ * with the model's later requests (`reasoningKept`).
  */
 export async function buildResponsesRequest(config: ModelConfig, request: ModelRequest): Promise<ResponsesRequest> {
   const input: InputItem[] = [];
-  for (const message of request.messages) input.push(...(await mapMessage(message, config)));
+  const keep = reasoningKept(config);
+  for (const message of request.messages) input.push(...(await mapMessage(message, config, keep)));
   const body: ResponsesRequest = { model: config.model_name, input, ...responsesOptions(config, request) };
   if (request.tools.length > 0) body.tools = request.tools.map(responsesTool);
   return body;
 }
 
 const toolJson = new ToolJsonCache(responsesTool);
-const inputJson = new MessageJsonCache();
+/** Per model config: which reasoning items go back depends on the model. */
+const inputJson = new WeakMap<ModelConfig, MessageJsonCache>();
 
 /** The same request as `buildResponsesRequest`, serialised from JSON cached per tool schema and per stored message. */
 export async function responsesRequestBody(config: ModelConfig, request: ModelRequest): Promise<JsonBody> {
-  const input = await inputJson.json(request.messages, (m) => mapMessage(m, config));
+  let cache = inputJson.get(config);
+  if (!cache) inputJson.set(config, (cache = new MessageJsonCache()));
+  const keep = reasoningKept(config);
+  const input = await cache.json(request.messages, (m) => mapMessage(m, config, keep));
   const tools = request.tools.length > 0 ? [["tools", toolJson.json(request.tools)] as const] : [];
   return jsonBody({ model: config.model_name, ...responsesOptions(config, request) }, [["input", input], ...tools]);
 }
@@ -61,20 +69,33 @@ export function responsesTool(tool: ToolSchema): NonNullable<ResponsesRequest["t
 function responsesOptions(config: ModelConfig, request: ModelRequest): Omit<ResponsesRequest, "model" | "input" | "tools"> {
   const options: Omit<ResponsesRequest, "model" | "input" | "tools"> = { store: false, stream: true };
   if (request.system.trim() !== "") options.instructions = request.system;
-  if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
+  if (reasons(config)) {
+    options.reasoning = config.reasoning;
+    // With `store: false` the server keeps nothing: its reasoning crosses tool calls only as the encrypted items it returns when asked.
+    options.include = ["reasoning.encrypted_content"];
+  }
   const cacheControl = anthropicCacheControl(config);
   if (cacheControl) options.cache_control = cacheControl;
   if (config.max_output_tokens !== undefined) options.max_output_tokens = config.max_output_tokens;
   return options;
 }
 
+/** A model with `reasoning` configured: its encrypted reasoning is asked for, kept and handed back. */
+export const reasons = (config: ModelConfig): boolean => config.reasoning !== undefined && config.reasoning !== null;
+
+/** The reasoning items an `open_router_responses` model gets back: with `reasoning` configured, the ones it wrote itself. */
+export function reasoningKept(config: ModelConfig): (item: ReasoningItem) => boolean {
+  if (!reasons(config)) return () => false;
+  return (item) => item.format === "open_router_responses" && item.model === config.model_name;
+}
+
 /**
- * One stored message as Responses input items. `keepReasoning` (codex_subscription): an assistant
- * message's reasoning items go back first, as `reasoning` items with their `encrypted_content` (the
- * server needs them to carry its reasoning across tool calls with `store: false`); otherwise (and Claude's
- * thinking, a `format`ted reasoning item, always) they are left out.
+ * One stored message as Responses input items. An assistant message's reasoning items that `keep` accepts
+ * go back first, as `reasoning` items with their `encrypted_content` (the server needs them to carry its
+ * reasoning across tool calls with `store: false`); the others (another provider's or model's, Claude's
+ * thinking) are left out.
  */
-export async function mapMessage(message: TranscriptMessage, config: ModelConfig, keepReasoning = false): Promise<InputItem[]> {
+export async function mapMessage(message: TranscriptMessage, config: ModelConfig, keep: (item: ReasoningItem) => boolean = () => false): Promise<InputItem[]> {
   const assistant = message.role === "assistant";
   const textType = assistant ? "output_text" : "input_text";
   const parts: InputPart[] = [];
@@ -84,7 +105,7 @@ export async function mapMessage(message: TranscriptMessage, config: ModelConfig
   for (const item of message.content) {
     switch (item.type) {
       case "reasoning":
-        if (keepReasoning && assistant && item.format === undefined) {
+        if (assistant && keep(item)) {
           reasoning.push({ type: "reasoning", summary: item.summary.map((text) => ({ type: "summary_text", text })), encrypted_content: item.encryptedContent });
         }
         break;

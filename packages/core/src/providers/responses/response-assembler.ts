@@ -1,4 +1,4 @@
-import type { TranscriptItem, Usage } from "@starling/protocol";
+import type { ReasoningItem, TranscriptItem, Usage } from "@starling/protocol";
 import { extractErrorMessage, kindForStatus } from "../http.js";
 import { ProviderError, replyCutBy } from "../types.js";
 import type { ModelResponse } from "../types.js";
@@ -18,8 +18,11 @@ interface PartialItem {
 }
 
 export interface AssemblerOptions {
-  /** Keep reasoning items that carry `encrypted_content` (as `reasoning` items, handed back next request: codex_subscription). */
-  keepReasoning?: boolean;
+  /**
+   * Keep reasoning items that carry `encrypted_content`, as `reasoning` items with these fields (`{}` for
+   * codex_subscription; `format` and `model` for open_router_responses), handed back with the next request.
+   */
+  keepReasoning?: Pick<ReasoningItem, "format" | "model">;
 }
 
 /**
@@ -95,8 +98,9 @@ export class ResponseAssembler {
     const items = this.final?.map(fromWire) ?? [...this.items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
     const content: TranscriptItem[] = [];
     for (const partial of items) {
-      if (partial.type === "reasoning" && partial.encrypted && this.options.keepReasoning) {
-        content.push({ type: "reasoning", encryptedContent: partial.encrypted, summary: partial.summary });
+      const origin = this.options.keepReasoning;
+      if (partial.type === "reasoning" && partial.encrypted && origin) {
+        content.push({ type: "reasoning", ...origin, encryptedContent: partial.encrypted, summary: partial.summary });
       }
       if (partial.type === "message" && partial.text) content.push({ type: "text", text: partial.text });
       if (partial.type === "function_call") {
