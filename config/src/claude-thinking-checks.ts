@@ -17,7 +17,8 @@ export function checkClaudeThinking(fields: Record<string, unknown>, at: string,
   }
   const unused = Object.keys(reasoning).filter((key) => key !== "max_tokens");
   if (unused.length > 0) {
-    out.warnings.push(`${at}.reasoning: ${unused.join(", ")} not used by claude_code models (only max_tokens, the extended-thinking budget); remove ${unused.length === 1 ? "it" : "them"}`);
+    const effort = unused.includes("effort") ? ' (Anthropic\'s effort is the model\'s own field: "effort": "medium")' : "";
+    out.warnings.push(`${at}.reasoning: ${unused.join(", ")} not used by claude_code models (only max_tokens, the extended-thinking budget); remove ${unused.length === 1 ? "it" : "them"}${effort}`);
   }
   const budget = reasoning.max_tokens;
   if (budget === undefined) return;

@@ -79,6 +79,11 @@ function checkModelFields(model: unknown, at: string, out: CheckResult): void {
     if (fields[field] !== undefined) out.errors.push(`${at}.${field}: "${type}" models do not use it (it only matters for chat models); remove it`);
   }
   checkOutputLimit(fields, type, at, out);
+  if (fields.effort !== undefined && type !== "claude_code") {
+    out.errors.push(
+      `${at}.effort: only claude_code models use it (Anthropic's output_config.effort), not "${type}" ones; remove it${CHAT_PROVIDERS.includes(type) ? ' (an OpenAI-style reasoning effort is written "reasoning": {"effort": "medium"})' : ""}`,
+    );
+  }
   const cache = fields.cache_timeout;
   if (typeof cache === "number" && cache !== 300 && cache !== 3600 && isClaude(type, asString(fields.model_name) ?? "")) {
     out.errors.push(`${at}.cache_timeout: Anthropic's prompt cache lives 300 or 3600 seconds, not ${cache}; set 300 or 3600, or remove it for no caching`);

@@ -135,7 +135,34 @@ describe("max_output_tokens (a model's output limit)", () => {
   it("claude_code: reasoning keys besides max_tokens do nothing there (a warning)", () => {
     const result = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { effort: "high" } }));
     if (!result.ok) throw new Error(result.errors.join("\n"));
-    expect(result.warnings).toEqual(["models.claude.reasoning: effort not used by claude_code models (only max_tokens, the extended-thinking budget); remove it"]);
+    expect(result.warnings).toEqual([
+      'models.claude.reasoning: effort not used by claude_code models (only max_tokens, the extended-thinking budget); remove it (Anthropic\'s effort is the model\'s own field: "effort": "medium")',
+    ]);
+  });
+});
+
+describe("effort (Anthropic's output_config.effort)", () => {
+  const claude = { provider_type: "claude_code", model_name: "claude-opus-4-6", url: "https://api.anthropic.com/v1/messages", api_key_env: "ANTHROPIC_API_KEY" };
+
+  it("loads on a claude_code model, one of Anthropic's levels", () => {
+    const result = loadEdited((raw) => void (raw.models.claude = { ...claude, effort: "medium" }));
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    expect(result.warnings).toEqual([]);
+    expect(result.config.models["claude"]!.effort).toBe("medium");
+    expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, effort: "extreme" })))).toEqual([
+      'models.claude.effort: must be "low", "medium", "high", "xhigh" or "max" (Anthropic\'s effort levels; "high" is the API\'s default)',
+    ]);
+  });
+
+  it("is refused on every other provider type, naming the field and what to write instead", () => {
+    const result = loadEdited((raw) => {
+      raw.models.main!.effort = "low";
+      raw.models.search = { ...brave, effort: "low" };
+    });
+    expect(errorsOf(result)).toEqual([
+      'models.main.effort: only claude_code models use it (Anthropic\'s output_config.effort), not "open_router_completion" ones; remove it (an OpenAI-style reasoning effort is written "reasoning": {"effort": "medium"})',
+      'models.search.effort: only claude_code models use it (Anthropic\'s output_config.effort), not "brave_search" ones; remove it',
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 // Claude extended thinking end to end: a claude_code main model with `reasoning.max_tokens` asks for
 // thinking with that budget; the signed thinking block of a tool-use reply is stored in the session's
 // history and sent back unchanged with the tool result (the fake Anthropic server refuses a request
-// without it, or with a changed one, as the real API does), also by a worker restarted after a kill -9.
+// without it, or with a changed one, as the real API does), also by a worker restarted after a kill -9. The
+// model's `effort` reaches the request as `output_config.effort`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../fakes/anthropic-server.js";
 import { thinkingSignature } from "../fakes/anthropic-thinking.js";
@@ -64,7 +65,7 @@ beforeAll(async () => {
     responder: (req) => ({ text: chatAfterTool(req) ? "Router listed it." : "the router must only finish a cycle" }),
     config: ({ modelUrl }) => ({
       adminUserIds: [chat.id],
-      mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 } },
+      mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 }, effort: "medium" },
       // A Claude model without thinking, to switch from in the middle of a tool-use cycle.
       extraModels: {
         plain: { provider_type: "claude_code", model_name: PLAIN_MODEL, url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
@@ -85,7 +86,7 @@ describe("Claude extended thinking through the real host and worker", { timeout:
   it("asks for thinking with the configured budget and sends the signed thinking block back unchanged with the tool result", async () => {
     expect(await e2e.ask(chat, "what is in here? [plain]")).toBe("Listed for plain.");
     const [first, second] = anthropic.requests.filter((r) => tagOf(r) === "plain");
-    expect(first!.body).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 8192, thinking: { type: "enabled", budget_tokens: 2048 } });
+    expect(first!.body).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 8192, thinking: { type: "enabled", budget_tokens: 2048 }, output_config: { effort: "medium" } });
     expect(first!.body).not.toHaveProperty("temperature");
     expect(sentBack(second!)!.content).toEqual([
       { type: "thinking", thinking: thought("plain"), signature: thinkingSignature(thought("plain")) },

@@ -2,9 +2,10 @@
 // blocks with thinking_delta + signature_delta / text_delta / input_json_delta split across deltas,
 // message_delta with usage, message_stop) or one JSON message when the request does not stream.
 // It refuses what the real API refuses about images (anthropic-image-limits.ts), tool blocks without tools
-// (anthropic-tool-blocks.ts) and extended thinking (anthropic-thinking.ts).
+// (anthropic-tool-blocks.ts), extended thinking (anthropic-thinking.ts) and a malformed effort (anthropic-effort.ts).
 import type { ServerResponse } from "node:http";
 import { underLimit } from "./output-limit.js";
+import { effortRefusal } from "./anthropic-effort.js";
 import { imageLimitRefusal } from "./anthropic-image-limits.js";
 import { thinkingBlock, thinkingRefusal, type FakeThinking } from "./anthropic-thinking.js";
 import { toolBlocksRefusal } from "./anthropic-tool-blocks.js";
@@ -39,7 +40,7 @@ export async function startFakeAnthropic(opts: ScriptedServerOptions<AnthropicRe
           : null;
       },
       refuse: async (req) => {
-        const message = (await imageLimitRefusal(req.body)) ?? toolBlocksRefusal(req.body) ?? thinkingRefusal(req.body);
+        const message = (await imageLimitRefusal(req.body)) ?? toolBlocksRefusal(req.body) ?? thinkingRefusal(req.body) ?? effortRefusal(req.body);
         return message ? { status: 400, body: anthropicError("invalid_request_error", message) } : null;
       },
       errorBody: (status, message) => anthropicError(status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message),

@@ -16,7 +16,7 @@ export {
   TurnError,
   SessionType,
 } from "./values.js";
-export { ModelConfig, ProviderType, ModelCapability, RetryMode, MIN_CHAT_CONTEXT_TOKENS, CLAUDE_DEFAULT_MAX_TOKENS, CLAUDE_MIN_THINKING_BUDGET, TOOL_RESULT_MAX_CHARS, TOOL_RESULT_TOKENS, type ModelConfigInput } from "./model-config.js";
+export { ClaudeEffort, ModelConfig, ProviderType, ModelCapability, RetryMode, MIN_CHAT_CONTEXT_TOKENS, CLAUDE_DEFAULT_MAX_TOKENS, CLAUDE_MIN_THINKING_BUDGET, TOOL_RESULT_MAX_CHARS, TOOL_RESULT_TOKENS, type ModelConfigInput } from "./model-config.js";
 
 // Model sign-in material the host owns (codex_subscription)
 export { type CredentialsParams, type CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";

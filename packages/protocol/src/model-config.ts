@@ -53,6 +53,12 @@ export const CLAUDE_DEFAULT_MAX_TOKENS = 4096;
 /** The smallest extended-thinking budget (`reasoning.max_tokens` on `claude_code`) Anthropic accepts. */
 export const CLAUDE_MIN_THINKING_BUDGET = 1024;
 
+/** Anthropic's effort levels (`output_config.effort`); `xhigh` and `max` only on some models (Anthropic's "Effort" page). */
+export const ClaudeEffort = z.enum(["low", "medium", "high", "xhigh", "max"], {
+  error: 'must be "low", "medium", "high", "xhigh" or "max" (Anthropic\'s effort levels; "high" is the API\'s default)',
+});
+export type ClaudeEffort = z.infer<typeof ClaudeEffort>;
+
 /**
  * A model as written in the config file (snake_case, Stellaclaw 0.4 shape). The worker receives it
  * unchanged in `initialize`. Unknown keys are kept (loose) so newer configs pass through older code.
@@ -93,6 +99,10 @@ export const ModelConfig = z.looseObject({
     .describe(
       'Chat models: sent as the API\'s `reasoning`, e.g. {"effort": "medium"}. claude_code: {"max_tokens": N} turns on extended thinking with a budget of N tokens (at least 1024, below max_output_tokens)',
     ),
+  /** claude_code only (config load refuses it elsewhere): sent as `output_config: {effort}`. */
+  effort: ClaudeEffort.optional().describe(
+    'claude_code only: Anthropic\'s effort (sent as output_config.effort), how many tokens Claude spends on an answer, thinking and tool calls included: "low", "medium", "high" (the default), "xhigh" or "max" (the last two only on some models, e.g. Claude Opus 4.6 for "max")',
+  ),
   token_estimator_type: z.enum(["local", "hugging_face"]).optional(),
   token_estimator_url: z.string().optional(),
   multimodal_estimator: z.looseObject({ image: z.unknown().optional() }).optional(),

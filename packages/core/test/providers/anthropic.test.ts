@@ -111,6 +111,26 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     expect(server.requests[1]!.body).not.toHaveProperty("thinking");
   });
 
+  it("effort goes as output_config.effort, nothing without it; the fake refuses a malformed one", async () => {
+    const server = await start([{ text: "brief" }, { text: "full" }]);
+    await createProvider(claude(server.url, { model_name: "claude-opus-4-6", effort: "low" }), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[0]!.body).toMatchObject({ model: "claude-opus-4-6", output_config: { effort: "low" } });
+    await createProvider(claude(server.url), ENV).complete(createRequest(), { signal: signal() });
+    expect(server.requests[1]!.body).not.toHaveProperty("output_config");
+    for (const [body, refusal] of [
+      [{ output_config: { effort: "extreme" } }, "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"],
+      [{ effort: "low" }, "effort: Extra inputs are not permitted"],
+    ] as const) {
+      const res = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": TEST_KEY, "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({ model: "claude-opus-4-6", max_tokens: 100, messages: [{ role: "user", content: "hi" }], ...body }),
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(await res.json())).toContain(refusal);
+    }
+  });
+
   it("without reasoning.max_tokens no thinking is asked for; a thinking block whose text was changed is refused (the fake checks signatures as Anthropic does)", async () => {
     const server = await start([{ text: "plain" }, { text: "never" }]);
     const provider = createProvider(claude(server.url), ENV);

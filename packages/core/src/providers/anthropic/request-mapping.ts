@@ -1,4 +1,4 @@
-import { CLAUDE_DEFAULT_MAX_TOKENS, type FileItem, type ModelConfig, type TranscriptMessage } from "@starling/protocol";
+import { CLAUDE_DEFAULT_MAX_TOKENS, type ClaudeEffort, type FileItem, type ModelConfig, type TranscriptMessage } from "@starling/protocol";
 import { SUMMARY_PREFIX } from "../chat-completions/request-mapping.js";
 import { fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
 import { jsonBody, ToolJsonCache, type JsonBody } from "../json-body.js";
@@ -35,6 +35,7 @@ export interface AnthropicRequest {
   messages: AnthropicMessage[];
   tools?: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
   thinking?: { type: "enabled"; budget_tokens: number };
+  output_config?: { effort: ClaudeEffort };
   stream: true;
 }
 
@@ -45,7 +46,7 @@ export interface AnthropicRequest {
  * (`reasoning` items of a `claude_*` format) → its thinking / redacted_thinking blocks, exactly as received;
  * tool results → tool_result blocks in a user message. `reasoning.max_tokens` → extended thinking with that
  * budget (config load checks 1024 ≤ budget < max_tokens, as the API wants), except while a tool-use cycle begun
- * without thinking runs (thinkingFits); no temperature is ever sent.
+ * without thinking runs (thinkingFits); `effort` → `output_config.effort`; no temperature is ever sent.
  * Consecutive same-role messages merge (the API wants alternating roles). Prompt caching (model `claude-*`, `cache_timeout` 300 or 3600):
  * the system block and the last block of the last message carry `cache_control`, so the stable
  * prefix and the growing conversation are both cached.
@@ -63,6 +64,7 @@ export async function buildAnthropicRequest(config: ModelConfig, request: ModelR
   const body: AnthropicRequest = { model: config.model_name, max_tokens: config.max_output_tokens ?? CLAUDE_DEFAULT_MAX_TOKENS, messages, stream: true };
   const budget = claudeThinkingBudget(config);
   if (budget !== undefined && thinkingFits(messages)) body.thinking = { type: "enabled", budget_tokens: budget };
+  if (config.effort !== undefined) body.output_config = { effort: config.effort };
   if (request.system.trim() !== "") {
     body.system = [{ type: "text", text: request.system, ...(cache ? { cache_control: cache } : {}) }];
   }
