@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { encryptedReasoning } from "../../../../test/fakes/responses-reasoning.js";
 import { startFakeResponses, type FakeResponses, type ResponsesReply } from "../../../../test/fakes/responses-server.js";
-import { buildResponsesRequest, createProvider } from "../../src/providers/index.js";
+import type { ReasoningItem } from "@starling/protocol";
+import { buildResponsesRequest, codexReasoningKept, createProvider } from "../../src/providers/index.js";
+import { mapMessage, reasoningKept } from "../../src/providers/responses/request-mapping.js";
 import { ResponseAssembler } from "../../src/providers/responses/response-assembler.js";
 import { createModelConfig, createRequest, ENV, message, rejection, signal, TEST_KEY, userText } from "./helpers.js";
 
@@ -136,6 +138,23 @@ describe("open_router_responses (OpenAI Responses) against the fake server", () 
 });
 
 describe("Responses request mapping", () => {
+  it("reasoning goes back only to the model that wrote it: codex's to codex, an open_router_responses model's to that model with reasoning on", async () => {
+    const codexItem = { type: "reasoning" as const, encryptedContent: "codex-blob", summary: [] };
+    const routerItem = { type: "reasoning" as const, format: "open_router_responses" as const, model: "openai/gpt-5", encryptedContent: "router-blob", summary: [] };
+    const turn = message("assistant", [codexItem, routerItem, { type: "text", text: "hi" }]);
+    const sent = async (config: ReturnType<typeof responsesModel>, keep: (item: ReasoningItem) => boolean) => JSON.stringify(await mapMessage(turn, config, keep));
+    const gpt5 = responsesModel("http://x/v1/responses", { model_name: "openai/gpt-5", reasoning: { effort: "low" } });
+    expect(await sent(gpt5, reasoningKept(gpt5))).not.toContain("codex-blob");
+    expect(await sent(gpt5, reasoningKept(gpt5))).toContain("router-blob");
+    const other = { ...gpt5, model_name: "openai/o4-mini" };
+    expect(await sent(other, reasoningKept(other))).not.toContain("-blob");
+    const off = { ...gpt5, reasoning: undefined };
+    expect(await sent(off, reasoningKept(off))).not.toContain("-blob");
+    const codex = responsesModel("http://x/v1/responses", { provider_type: "codex_subscription" });
+    expect(await sent(codex, codexReasoningKept)).toContain("codex-blob");
+    expect(await sent(codex, codexReasoningKept)).not.toContain("router-blob");
+  });
+
   it("maps assistant text, function calls and their outputs, summaries and tools", async () => {
     const body = await buildResponsesRequest(
       responsesModel("http://127.0.0.1:1/v1/responses", { capabilities: ["chat", "pdf_in"] }),
