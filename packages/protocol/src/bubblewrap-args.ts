@@ -1,5 +1,6 @@
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { type HiddenEntry, hiddenEntries } from "./hidden-entries.js";
 import type { ToolSandbox } from "./methods.js";
 import { SANDBOX_RESOLVER_DIR, SANDBOX_SYSTEM_DIRS, wellKnownSecretPaths } from "./sandbox-paths.js";
 
@@ -26,7 +27,7 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
   // of the worker's. The non-secret variables are set again because a setuid bwrap's libc drops some (TMPDIR,
   // LD_LIBRARY_PATH) from its own.
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
-  const hidden = hiddenEntries([...sandbox.hiddenPaths, ...wellKnownSecretPaths()]);
+  const hidden = outermostHidden([...sandbox.hiddenPaths, ...wellKnownSecretPaths()]);
   // bwrap applies its options in order: each bind's masks right after it, so a later bind (the
   // workspace) still shows through a hidden folder that holds it.
   const bind = (option: "--bind" | "--ro-bind", source: string, dest = source) => {
@@ -55,29 +56,12 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
   return args;
 }
 
-interface HiddenEntry {
-  /** The real path: what a bind shows, whichever link leads there. */
-  real: string;
-  kind: "dir" | "file";
-}
-
 /**
  * The hidden paths (the host's config and env file, `sandbox.hidden_paths`, the well-known secrets)
  * that exist now, by real path, without those inside another hidden folder.
  */
-function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
-  const found = new Map<string, HiddenEntry>();
-  for (const path of paths) {
-    // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
-    if (!lstatSync(path, { throwIfNoEntry: false })) continue;
-    try {
-      const real = realpathSync.native(path);
-      found.set(real, { real, kind: statSync(real).isDirectory() ? "dir" : "file" });
-    } catch {
-      /* a dangling link, or unreachable to this user: nothing to mask */
-    }
-  }
-  const sorted = [...found.values()].sort((a, b) => a.real.length - b.real.length);
+function outermostHidden(paths: readonly string[]): HiddenEntry[] {
+  const sorted = hiddenEntries(paths).sort((a, b) => a.real.length - b.real.length);
   return sorted.filter((e) => !sorted.some((d) => d !== e && d.kind === "dir" && under(e.real, d.real)));
 }
 

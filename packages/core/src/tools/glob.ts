@@ -38,7 +38,7 @@ export const globTool = defineTool({
       if (!info.isDirectory()) throw new ToolError("failed", `${local.display} is not a directory; give a folder as path.`);
       const dir = await ctx.paths.openDir(local.abs);
       try {
-        for await (const file of walkFiles(dir, ctx.signal, stats)) {
+        for await (const file of walkFiles(dir, ctx.signal, stats, await ctx.paths.hiddenFilter())) {
           if (!matches(file.rel)) continue;
           const fileStat = await lstat(file.entry).catch(() => null);
           found.push({ path: joinDisplay(local.display, file.rel), mtime: fileStat?.mtimeMs ?? 0 });

@@ -1,6 +1,5 @@
 import { lazyArguments } from "@starling/protocol";
-import { constants } from "node:fs";
-import { type FileHandle, open, stat } from "node:fs/promises";
+import { type FileHandle, stat } from "node:fs/promises";
 import { z } from "zod";
 import { clipLine } from "./bounded-text.js";
 import { defineTool, type ToolOutput } from "./define-tool.js";
@@ -38,7 +37,7 @@ export const grepTool = defineTool({
     const stats: WalkStats = { visited: 0, cut: false };
     const dir = info.isDirectory() ? await ctx.paths.openDir(base.abs) : null;
     try {
-      const files = dir ? walked(walkFiles(dir, ctx.signal, stats)) : single(base.abs, ctx.paths);
+      const files = dir ? walked(walkFiles(dir, ctx.signal, stats, await ctx.paths.hiddenFilter()), ctx.paths) : single(base.abs, ctx.paths);
       return grepResult(args, base.display, { ...(await search(files, regex, include, base.display, dir !== null)), cut: stats.cut, visited: stats.visited });
     } finally {
       dir?.close();
@@ -55,7 +54,7 @@ async function search(files: AsyncGenerator<SearchedFile>, regex: RegExp, includ
   let more = false;
   outer: for await (const file of files) {
     if (include && !include(file.rel || (base.display.split("/").pop() ?? ""))) continue;
-    const text = await readText(file.open);
+    const text = await readText(file.open, !isDir);
     if (text === "large") {
       skippedLarge += 1;
       continue;
@@ -142,18 +141,24 @@ interface SearchedFile {
   open(): Promise<FileHandle>;
 }
 
-async function* walked(files: AsyncGenerator<WalkedFile>): AsyncGenerator<SearchedFile> {
-  // Opened by name inside its open folder, never through a symlink: a swapped path leads nowhere.
-  for await (const file of files) yield { rel: file.rel, open: () => open(file.entry, constants.O_RDONLY | constants.O_NOFOLLOW) };
+async function* walked(files: AsyncGenerator<WalkedFile>, paths: WorkspacePaths): AsyncGenerator<SearchedFile> {
+  // Opened by name inside its open folder, never through a symlink: a swapped path leads nowhere. A hard link to a hidden file is passed over.
+  for await (const file of files) yield { rel: file.rel, open: () => paths.openWalked(file.entry, file.abs) };
 }
 
 async function* single(abs: string, paths: WorkspacePaths): AsyncGenerator<SearchedFile> {
   yield { rel: "", open: () => paths.open(abs, "r") };
 }
 
-/** The file as text; `null` when it is binary (NUL bytes), not valid UTF-8 or unreadable; "large" past the limit. */
-async function readText(opener: () => Promise<FileHandle>): Promise<string | null | "large"> {
-  const handle = await opener().catch(() => null);
+/**
+ * The file as text; `null` when it is binary (NUL bytes), not valid UTF-8 or unreadable; "large" past the limit.
+ * `named`: the model named this one file, so a refusal (hidden, outside) is its answer, not a file passed over.
+ */
+async function readText(opener: () => Promise<FileHandle>, named: boolean): Promise<string | null | "large"> {
+  const handle = await opener().catch((error: unknown) => {
+    if (named && error instanceof ToolError) throw error;
+    return null;
+  });
   if (handle === null) return null;
   let buf: Buffer | null;
   try {

@@ -32,7 +32,7 @@ export const lsTool = defineTool({
     const lines: string[] = [];
     const dir = await ctx.paths.openDir(base.abs);
     try {
-      return lsResult(base.display, lines, await list(dir, 1, lines, ctx.signal));
+      return lsResult(base.display, lines, await list(dir, 1, lines, ctx.signal, await ctx.paths.hiddenFilter()));
     } finally {
       dir.close();
     }
@@ -54,7 +54,7 @@ function lsResult(display: string, lines: string[], truncated: boolean): ToolOut
  * Appends the tree under `dir` to `lines`; returns `true` when it stopped at the entry cap. Sub-folders
  * are opened through their parent without following a symlink (one swapped in meanwhile is not listed).
  */
-async function list(dir: ConfinedDir, depth: number, lines: string[], signal: AbortSignal): Promise<boolean> {
+async function list(dir: ConfinedDir, depth: number, lines: string[], signal: AbortSignal, hidden: (abs: string) => boolean): Promise<boolean> {
   if (signal.aborted) throw new ToolError("aborted", "Listing interrupted: the turn was cancelled or interrupted.");
   const entries = await dir.list().catch(() => []);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -66,13 +66,15 @@ async function list(dir: ConfinedDir, depth: number, lines: string[], signal: Ab
       const target = await stat(dir.entry(entry.name)).catch(() => null);
       lines.push(`${indent}- ${entry.name}@${target?.isDirectory() ? "/" : ""}`);
     } else if (entry.isDirectory()) {
-      const skipped = UNEXPANDED_DIRS.has(entry.name);
-      lines.push(`${indent}- ${entry.name}/${skipped ? " (not expanded)" : ""}`);
+      // A hidden folder is listed as bubblewrap shows it to a command: there, and empty.
+      const masked = hidden(`${dir.abs}/${entry.name}`);
+      const skipped = masked || UNEXPANDED_DIRS.has(entry.name);
+      lines.push(`${indent}- ${entry.name}/${masked ? " (hidden by sandbox.hidden_paths)" : skipped ? " (not expanded)" : ""}`);
       if (skipped) continue;
       const sub = dir.tryOpenDir(entry.name);
       if (sub === null) continue;
       try {
-        if (await list(sub, depth + 1, lines, signal)) return true;
+        if (await list(sub, depth + 1, lines, signal, hidden)) return true;
       } finally {
         sub.close();
       }

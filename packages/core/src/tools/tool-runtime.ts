@@ -14,6 +14,7 @@ import { ToolProcessLauncher } from "./tool-process.js";
 import { MAX_OFFERED_TOOLS, type ToolSource } from "./tool-source.js";
 import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
+import { HiddenFiles } from "./hidden-files.js";
 import type { FileHandle } from "node:fs/promises";
 
 export const DEFAULT_MAX_RESULT_CHARS = TOOL_RESULT_MAX_CHARS;
@@ -51,7 +52,7 @@ export class ToolRuntime {
     }
     for (const source of this.sources) source.offerAtMost(MAX_OFFERED_TOOLS - this.tools.size, this.tools.size, denied);
     this.routing = new RemoteRouting(options.remote);
-    this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir);
+    this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir, HiddenFiles.forSandbox(options.sandbox?.hiddenPaths));
     this.outputs = new OutputStore(options.workspace);
     // Commands a killed predecessor of this session left running are stopped before anything else.
     const ledger = new ProcessLedger(

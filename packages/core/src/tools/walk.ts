@@ -26,13 +26,14 @@ export interface WalkStats {
  * Regular files under `base` (a checked open folder, closed by the caller), depth first, names sorted.
  * Each sub-folder is opened through its parent without following a symlink, so a folder swapped for
  * a link during the walk is passed over, not followed out of the workspace. Symlinks are not followed,
- * SKIPPED_DIRS are not entered, unreadable folders are passed over.
+ * SKIPPED_DIRS are not entered, unreadable folders are passed over, and so are the files and folders
+ * `hidden` names (by real path: `sandbox.hidden_paths`, WorkspacePaths.hiddenFilter).
  */
-export async function* walkFiles(base: ConfinedDir, signal: AbortSignal, stats: WalkStats): AsyncGenerator<WalkedFile> {
-  yield* walkDir(base, "", signal, stats);
+export async function* walkFiles(base: ConfinedDir, signal: AbortSignal, stats: WalkStats, hidden: (abs: string) => boolean): AsyncGenerator<WalkedFile> {
+  yield* walkDir(base, "", signal, stats, hidden);
 }
 
-async function* walkDir(dir: ConfinedDir, rel: string, signal: AbortSignal, stats: WalkStats): AsyncGenerator<WalkedFile, boolean> {
+async function* walkDir(dir: ConfinedDir, rel: string, signal: AbortSignal, stats: WalkStats, hidden: (abs: string) => boolean): AsyncGenerator<WalkedFile, boolean> {
   if (signal.aborted) throw new ToolError("aborted", "Search interrupted: the turn was cancelled or interrupted.");
   const entries = await dir.list().catch(() => []);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -43,6 +44,7 @@ async function* walkDir(dir: ConfinedDir, rel: string, signal: AbortSignal, stat
       stats.cut = true;
       return false;
     }
+    if (hidden(`${dir.abs}/${entry.name}`)) continue;
     if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) subdirs.push(entry.name);
     else if (entry.isFile()) yield { abs: `${dir.abs}/${entry.name}`, rel: rel ? `${rel}/${entry.name}` : entry.name, entry: dir.entry(entry.name) };
   }
@@ -50,7 +52,7 @@ async function* walkDir(dir: ConfinedDir, rel: string, signal: AbortSignal, stat
     const sub = dir.tryOpenDir(name);
     if (sub === null) continue;
     try {
-      if (!(yield* walkDir(sub, rel ? `${rel}/${name}` : name, signal, stats))) return false;
+      if (!(yield* walkDir(sub, rel ? `${rel}/${name}` : name, signal, stats, hidden))) return false;
     } finally {
       sub.close();
     }

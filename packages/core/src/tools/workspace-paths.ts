@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path
 import { ConfinedDir, MakeDirsError } from "@starling/protocol";
 import { hasCode } from "./errors.js";
 import { ToolError } from "./errors.js";
+import { type FileId, HiddenFiles, hiddenFileError } from "./hidden-files.js";
 
 /** A path argument after confinement. */
 export interface ResolvedPath {
@@ -33,16 +34,19 @@ export class WorkspacePaths {
   private readonly lexicalRoot: string;
   private realRoot: string | null = null;
   private readonly sharedTarget: string | undefined;
+  private readonly hidden: HiddenFiles;
 
   /**
    * `sharedDir`: the folder `shared/` is meant to lead to (the host's `rundir/shared`, given in
    * `initialize.sandbox.sharedDir`). When given, only it counts as shared: the `shared` link itself sits
    * in the workspace, where a tool can replace it (`ln -sfn / shared`), so its current target is never
    * trusted. Without it (an embedder with no shared folder) the link's target counts.
+   * `hidden`: files and folders no tool may open (`sandbox.hidden_paths`; default none).
    */
-  constructor(workspace: string, sharedDir?: string) {
+  constructor(workspace: string, sharedDir?: string, hidden: HiddenFiles = new HiddenFiles([])) {
     this.lexicalRoot = resolve(workspace);
     this.sharedTarget = sharedDir === undefined ? undefined : resolve(sharedDir);
+    this.hidden = hidden;
   }
 
   /** Real workspace root (symlinks resolved); the lexical path if it cannot be resolved. */
@@ -78,6 +82,7 @@ export class WorkspacePaths {
     if (options.write && (display === PROTECTED_DIR || display.startsWith(`${PROTECTED_DIR}/`))) {
       throw new ToolError("path_escape", `Path ${JSON.stringify(input)} is inside ${PROTECTED_DIR}/, which holds the session database; tools may not write there.`);
     }
+    await this.refuseHidden(real, undefined, display);
     return { abs: real, display };
   }
 
@@ -122,7 +127,9 @@ export class WorkspacePaths {
       throw await this.swapped(error, abs);
     }
     try {
-      if (dir.procPath !== null) await this.checkReal(readlinkSync(dir.procPath), abs);
+      const real = dir.procPath === null ? abs : readlinkSync(dir.procPath);
+      await this.checkReal(real, abs);
+      await this.refuseHidden(real);
     } catch (error) {
       dir.close();
       throw error;
@@ -162,6 +169,7 @@ export class WorkspacePaths {
       dir.close();
     }
     try {
+      await this.checkOpened(handle, abs);
       if (!options.append) await handle.truncate(0);
       await handle.writeFile(content, "utf8");
       if (options.mode !== undefined) await handle.chmod(options.mode);
@@ -214,14 +222,52 @@ export class WorkspacePaths {
     );
   }
 
+  /**
+   * Opens a file a walk found (`entry`, reached through its open folder, never through a symlink) for
+   * reading; a hard link to a hidden file is refused like `open` refuses it. `abs` is its real path.
+   */
+  async openWalked(entry: string, abs: string): Promise<FileHandle> {
+    const handle = await open(entry, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      await this.refuseHidden(abs, await handle.stat());
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  }
+
+  /**
+   * Whether a walk (glob, grep) passes over the file or folder at real path `abs`: it is hidden. The
+   * roots are looked up once, so the check per entry costs no system call.
+   */
+  async hiddenFilter(): Promise<(abs: string) => boolean> {
+    const root = await this.root();
+    const shared = await this.sharedRoot();
+    return (abs) => this.hidden.hiding(abs, this.baseOf(abs, root, shared)) !== null;
+  }
+
+  /** Throws unless what `handle` (opened for `abs`) names is inside the workspace or shared folder and not hidden. */
   private async checkOpened(handle: FileHandle, abs: string): Promise<void> {
-    let real: string;
+    let real = abs;
     try {
       real = await readlink(`/proc/self/fd/${handle.fd}`);
-    } catch {
-      return;
+      await this.checkReal(real, abs);
+    } catch (error) {
+      if (error instanceof ToolError) throw error;
     }
-    await this.checkReal(real, abs);
+    await this.refuseHidden(real, await handle.stat());
+  }
+
+  /** Throws the hidden-file error when `real` (with `id` when open) is hidden (`sandbox.hidden_paths`). */
+  private async refuseHidden(real: string, id?: FileId, display?: string): Promise<void> {
+    const hiding = this.hidden.hiding(real, this.baseOf(real, await this.root(), await this.sharedRoot()), id);
+    if (hiding !== null) throw hiddenFileError(display ?? (await this.display(real)), hiding);
+  }
+
+  /** The root `real` is in (the shared folder's when it is there), for `HiddenFiles.hiding`. */
+  private baseOf(real: string, root: string, shared: string | null): string {
+    return shared !== null && insideAny(real, [root]) === null && insideAny(real, [shared]) !== null ? shared : root;
   }
 
   /** Throws `path_escape` unless `real` (what a descriptor opened for `abs` names) is inside the workspace or shared folder. */

@@ -1,0 +1,37 @@
+import { lstatSync, realpathSync, statSync } from "node:fs";
+
+/** A hidden path (`sandbox.hidden_paths`, the config and env file, a well-known secret) as it is on disk now. */
+export interface HiddenEntry {
+  /** The path as listed. */
+  listed: string;
+  /** The real path: what a bind or an open descriptor shows, whichever link leads there. */
+  real: string;
+  kind: "dir" | "file";
+  /** Device and inode: a hard link elsewhere (another path) opens the same file. */
+  dev: number;
+  ino: number;
+  /** Links to it (`st_nlink`): more than one for a file means another path reaches it. */
+  nlink: number;
+}
+
+/** The hidden paths that exist now, each by its real path (one listed twice, or through two links, once). */
+export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
+  const found = new Map<string, HiddenEntry>();
+  for (const listed of paths) {
+    // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
+    if (!lstatSync(listed, { throwIfNoEntry: false })) continue;
+    try {
+      const real = realpathSync.native(listed);
+      const info = statSync(real);
+      if (!found.has(real)) found.set(real, { listed, real, kind: info.isDirectory() ? "dir" : "file", dev: info.dev, ino: info.ino, nlink: info.nlink });
+    } catch {
+      /* a dangling link, or unreachable to this user: nothing to hide */
+    }
+  }
+  return [...found.values()];
+}
+
+/** `path` is `dir` or inside it. */
+export function isSameOrUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+}

@@ -1,0 +1,127 @@
+// `sandbox.hidden_paths` inside the workspace or shared/ are hidden from the file tools too, not only from
+// bubblewrap's shell commands: in subprocess mode the file tools are the only guard. Real worker over stdio, a
+// fake model asking for the calls; a hidden file, a hidden folder, a symlink to a hidden file, a hard link to
+// one (by device and inode), and a hidden file in shared/. No result, and no model request, carries a secret.
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ToolSandbox, type TranscriptMessage } from "@starling/protocol";
+import { describe, expect, it } from "vitest";
+import { modelConfig, newEnv, transcript, userMessage } from "./harness.js";
+
+const SECRET = "hunter2-operator-secret-9d41";
+const KEY = "id-key-secret-51c7";
+const TEAM = "team-secret-shared-0b3e";
+const secrets = [SECRET, KEY, TEAM];
+
+interface World {
+  dir: string;
+  shared: string;
+  sandbox: ToolSandbox;
+}
+
+/** The workspace: secrets.env and keys/ hidden, a symlink and a hard link to secrets.env, shared/team.env hidden. */
+function world(dir: string, ctx: { onTestFinished: (fn: () => void) => void }): World {
+  const shared = mkdtempSync(join(tmpdir(), "starling-hidden-shared-"));
+  ctx.onTestFinished(() => rmSync(shared, { recursive: true, force: true }));
+  writeFileSync(join(dir, "secrets.env"), `TOKEN=${SECRET}\n`);
+  mkdirSync(join(dir, "keys"));
+  writeFileSync(join(dir, "keys", "id.key"), `${KEY}\n`);
+  symlinkSync("secrets.env", join(dir, "link.env"));
+  linkSync(join(dir, "secrets.env"), join(dir, "hard.env"));
+  writeFileSync(join(dir, "notes.txt"), "ordinary notes\nTOKEN=placeholder\n");
+  writeFileSync(join(shared, "team.env"), `${TEAM}\n`);
+  writeFileSync(join(shared, "readme.txt"), "shared readme\n");
+  symlinkSync(shared, join(dir, "shared"));
+  const hiddenPaths = [join(dir, "secrets.env"), join(dir, "keys"), join(shared, "team.env")];
+  return { dir, shared, sandbox: ToolSandbox.parse({ mode: "subprocess", sharedDir: shared, hiddenPaths }) };
+}
+
+const call = (id: string, name: string, args: Record<string, unknown>) => ({ id, name, arguments: args });
+
+/** The tool results of the transcript by call id. */
+function results(messages: readonly TranscriptMessage[]): Map<string, { text: string; isError: boolean }> {
+  const out = new Map<string, { text: string; isError: boolean }>();
+  for (const m of messages) {
+    for (const item of m.content) {
+      if (item.type !== "tool_result") continue;
+      out.set(item.callId, { text: item.content, isError: item.isError });
+    }
+  }
+  return out;
+}
+
+/** Neither a secret nor a hidden file's content inlined (base64) is in `text`. */
+function expectNoSecret(text: string): void {
+  for (const s of secrets) expect(text).not.toContain(s);
+  for (const content of [`TOKEN=${SECRET}\n`, `${KEY}\n`, `${TEAM}\n`]) expect(text).not.toContain(Buffer.from(content).toString("base64"));
+}
+
+describe("sandbox.hidden_paths and the file tools (subprocess mode)", () => {
+  it("no file tool reads, searches, lists, changes or patches a hidden file, through a link either", { timeout: 60_000 }, async (ctx) => {
+    const patch = (file: string) => `--- a/${file}\n+++ b/${file}\n@@ -1 +1 @@\n-TOKEN=guess\n+TOKEN=changed\n`;
+    const calls = [
+      call("read_file", "file_read", { file_path: "secrets.env" }),
+      call("read_in_folder", "file_read", { file_path: "keys/id.key" }),
+      call("read_symlink", "file_read", { file_path: "link.env" }),
+      call("read_hardlink", "file_read", { file_path: "hard.env" }),
+      call("read_shared", "file_read", { file_path: "shared/team.env" }),
+      call("grep_all", "grep", { pattern: "TOKEN|secret" }),
+      call("grep_hardlink", "grep", { pattern: "TOKEN", path: "hard.env" }),
+      call("grep_folder", "grep", { pattern: ".", path: "keys" }),
+      call("glob_all", "glob", { pattern: "**/*" }),
+      call("ls_root", "ls", {}),
+      call("edit_hardlink", "edit", { path: "hard.env", old_text: "TOKEN=", new_text: "X=" }),
+      call("write_file", "file_write", { file_path: "secrets.env", content: "overwritten\n" }),
+      call("write_hardlink", "file_write", { file_path: "hard.env", content: "overwritten\n" }),
+      call("write_in_folder", "file_write", { file_path: "keys/new.key", content: "planted\n" }),
+      call("patch_file", "apply_patch", { patch: patch("secrets.env") }),
+      call("patch_hardlink", "apply_patch", { patch: patch("hard.env") }),
+      call("read_ok", "file_read", { file_path: "notes.txt" }),
+    ];
+    const { fake, dir, start } = await newEnv(ctx, { replies: [{ toolCalls: calls }, { text: "done" }] });
+    const w = world(dir, ctx);
+    const worker = await start({ init: { sandbox: w.sandbox } });
+    await worker.client.enqueue(userMessage("m1", "find the token"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+
+    const refused = ["read_file", "read_in_folder", "read_symlink", "read_hardlink", "read_shared", "grep_hardlink", "grep_folder", "edit_hardlink", "write_file", "write_hardlink", "write_in_folder", "patch_file", "patch_hardlink"];
+    for (const id of refused) {
+      const r = got.get(id);
+      expect(r, id).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    }
+    expect(got.get("read_hardlink")?.text).toContain(`hard.env is a hard link to ${join(dir, "secrets.env")}`);
+    // Searches pass hidden files over (the hard link's content too) and find the rest.
+    expect(got.get("grep_all")).toMatchObject({ isError: false, text: expect.stringContaining("notes.txt:2:TOKEN=placeholder") });
+    expect(got.get("grep_all")?.text).not.toMatch(/secrets\.env|keys\/id\.key|hard\.env|team\.env/);
+    const globbed = got.get("glob_all")?.text ?? "";
+    expect(globbed).toContain("notes.txt");
+    expect(globbed).not.toMatch(/secrets\.env|id\.key/);
+    expect(got.get("ls_root")?.text).toContain("keys/ (hidden by sandbox.hidden_paths)");
+    expect(got.get("ls_root")?.text).not.toContain("id.key");
+    expect(got.get("read_ok")).toMatchObject({ isError: false, text: expect.stringContaining("ordinary notes") });
+
+    // Nothing was changed, nothing planted; and no result nor request to the model carried a secret.
+    expect(readFileSync(join(dir, "secrets.env"), "utf8")).toBe(`TOKEN=${SECRET}\n`);
+    expect(readFileSync(join(dir, "keys", "id.key"), "utf8")).toBe(`${KEY}\n`);
+    expect(() => readFileSync(join(dir, "keys", "new.key"))).toThrow(/ENOENT/);
+    for (const r of got.values()) expectNoSecret(r.text);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
+  });
+
+  it("a file item naming a hard link to a hidden file is not sent to the model", { timeout: 60_000 }, async (ctx) => {
+    const { fake, dir, start } = await newEnv(ctx, { replies: [{ text: "seen" }] });
+    const w = world(dir, ctx);
+    const worker = await start({ init: { sandbox: w.sandbox, model: { ...modelConfig(fake.url), capabilities: ["chat", "file_in"] } as never } });
+    const file = (name: string) => ({ type: "file" as const, uri: pathToFileURL(join(dir, name)).href, name, mediaType: "text/plain" });
+    await worker.client.enqueue({ messageId: "f", kind: "user", message: { role: "user", content: [{ type: "text", text: "look" }, file("hard.env"), file("link.env"), file("notes.txt")] } });
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const body = JSON.stringify(fake.requests[0]?.body);
+    expectNoSecret(body);
+    expect(body).toContain("hidden by sandbox.hidden_paths");
+    // The ordinary file went, inlined.
+    expect(body).toContain(Buffer.from("ordinary notes\nTOKEN=placeholder\n").toString("base64"));
+  });
+});
