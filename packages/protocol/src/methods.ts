@@ -89,7 +89,8 @@ export const ToolSandbox = z.object({
    * Files and folders no tool may read (the host's config and env file, with their real paths, and
    * config `sandbox.hidden_paths`). In bubblewrap mode each one that exists and that a bound folder
    * would show (a config under /etc, say) is masked by its real path with an empty file, a folder
-   * with an empty tmpfs; the worker adds `WELL_KNOWN_SECRET_PATHS` itself.
+   * with an empty tmpfs; the worker adds `WELL_KNOWN_SECRET_PATHS` itself. In both modes the file tools
+   * refuse them (and a hard link to a hidden file): core's `HiddenFiles`.
    */
   hiddenPaths: z.array(z.string().refine((p) => p.startsWith("/"), "must be an absolute path")).default([]),
 });
