@@ -1,7 +1,7 @@
 // The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
 // doctor, service install.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@starling/config";
@@ -166,7 +166,30 @@ describe("starling CLI", () => {
     raw.sandbox.mode = "subprocess";
     writeFileSync(config, JSON.stringify(raw));
     const sub = await runCliOnce(["doctor", "--config", config, "--workdir", join(dir, "wd")], secrets);
-    expect(sub.output).toMatch(/^warn\s+sandbox: .*sandbox\.hidden_paths are hidden only from conversations in bubblewrap mode/m);
+    expect(sub.output).toMatch(/^warn\s+sandbox: .*the file tools refuse sandbox\.hidden_paths, but shell commands can read them/m);
+    expect(sub.output).not.toMatch(/hidden files:/);
+  });
+
+  // Bubblewrap masks by path: another hard link to a masked file, under a folder tools can read, shows it.
+  it("doctor warns about a hidden file that has other hard links, naming it and how many", async () => {
+    const dir = join(work.dir, "doctor-links");
+    mkdirSync(join(dir, "keys"), { recursive: true });
+    const config = writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
+    const secret = join(dir, "secret.env");
+    writeFileSync(secret, "X=1\n");
+    linkSync(secret, join(dir, "copy-in-workspace.env"));
+    writeFileSync(join(dir, "keys", "id.key"), "K\n");
+    linkSync(join(dir, "keys", "id.key"), join(dir, "id.key.bak"));
+    linkSync(join(dir, "keys", "id.key"), join(dir, "id.key.bak2"));
+    const raw = JSON.parse(readFileSync(config, "utf8"));
+    raw.sandbox = { mode: "subprocess", hidden_paths: [secret, join(dir, "keys")] };
+    writeFileSync(config, JSON.stringify(raw));
+    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", join(dir, "wd")], env({ FAKE_TELEGRAM_TOKEN: telegram.token, FAKE_MODEL_KEY: "model-key" }));
+    const line = /^warn\s+hidden files: (.*)$/m.exec(doctor.output);
+    expect(line, doctor.output).not.toBeNull();
+    expect(line![1]).toContain(`${secret} has 1 other link`);
+    expect(line![1]).toContain(`${join(dir, "keys", "id.key")} has 2 other links`);
+    expect(line![1]).toContain("a link under a folder tools can read is not masked");
   });
 
   it("init into a folder it cannot write names the folder and the flag before asking anything, and writes nothing", async () => {

@@ -1,8 +1,12 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { mcpChecks } from "./mcp-doctor.js";
+import { hiddenLinksCheck } from "./hidden-links.js";
+import { storedSandboxModes } from "./stored-sandbox-modes.js";
+import { hostSettings } from "../host.js";
+import type { SandboxMode } from "../state/records.js";
 import { join, resolve } from "node:path";
 import { loadConfig, mergedEnv, readEnvFile, type StarlingConfig } from "@starling/config";
-import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, probePidNamespace, wellKnownSecretPaths } from "@starling/protocol";
+import { type BubblewrapProbe, INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, probePidNamespace, wellKnownSecretPaths } from "@starling/protocol";
 import { probeModel, probeTelegram } from "./probes.js";
 import { serviceState } from "./service.js";
 import { storeHealthCheck } from "../state/store-health.js";
@@ -97,8 +101,15 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
       ...(probe.ok ? {} : { next: probe.rejected ? `put the right key in ${envRead.path} as ${model.api_key_env ?? "the api_key_env variable"}=…` : `check models.${alias}.url in ${configPath} and that the server is up` }),
     });
   }
-  checks.push(...(await mcpChecks(config, (name) => secret(name), { workdir, configPath, envPath: envRead.path, env })));
-  checks.push(await sandboxCheck(config));
+  // bwrap is run once per doctor run, whichever checks need it (MCP servers, each sandbox mode in use).
+  let probed: Promise<BubblewrapProbe> | null = null;
+  const bubblewrap = () => (probed ??= probeBubblewrap(config.sandbox.bubblewrap_binary, { network: config.sandbox.network }));
+  checks.push(...(await mcpChecks(config, (name) => secret(name), { workdir, configPath, envPath: envRead.path, env, bubblewrap })));
+  checks.push(...(await sandboxChecks(config, workdir, bubblewrap)));
+  // What workers are told to hide (the config and env file, sandbox.hidden_paths) and the well-known secrets.
+  const hidden = hostSettings(config, workdir, env, [configPath, envRead.path]).sandbox.hiddenPaths;
+  const links = hiddenLinksCheck([...(hidden ?? []), ...wellKnownSecretPaths()]);
+  if (links) checks.push(links);
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));
   const storage = storeHealthCheck(workdir);
@@ -123,21 +134,43 @@ function envFileCheck(read: ReturnType<typeof readEnvFile>, command: DoctorComma
   return { name: "env file", status: "ok", detail: `${read.path} (mode 600, ${Object.keys(read.values).length} variables)` };
 }
 
-/** Sandbox mode and whether it really works here (bwrap is run with the namespaces tools use). */
-async function sandboxCheck(config: StarlingConfig): Promise<Check> {
-  if (config.sandbox.mode === "bubblewrap") {
-    const probe = await probeBubblewrap(config.sandbox.bubblewrap_binary, { network: config.sandbox.network });
+/**
+ * The config's sandbox mode, and each other mode conversations were switched to with `/sandbox` (stored
+ * in their records): whether it really works here (bwrap is run with the namespaces tools use) or what it exposes.
+ */
+async function sandboxChecks(config: StarlingConfig, workdir: string, bubblewrap: () => Promise<BubblewrapProbe>): Promise<Check[]> {
+  const checks = [await sandboxCheck(config, config.sandbox.mode, bubblewrap, "")];
+  const stored = await storedSandboxModes(workdir);
+  if (!stored.ok) {
+    checks.push({ name: "sandbox", status: "warn", detail: `cannot read the conversations' /sandbox settings from ${join(workdir, "state", "host")}: ${stored.problem}` });
+    return checks;
+  }
+  const other: SandboxMode = config.sandbox.mode === "bubblewrap" ? "subprocess" : "bubblewrap";
+  const ids = stored.overrides.filter((o) => o.mode === other).map((o) => o.id);
+  if (ids.length > 0) {
+    const who = `${ids.length} conversation${ids.length === 1 ? "" : "s"} switched to ${other} with /sandbox (${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""})`;
+    checks.push(await sandboxCheck(config, other, bubblewrap, who));
+  }
+  return checks;
+}
+
+/** One sandbox mode: `who` names the conversations in it when it is not the config's. */
+async function sandboxCheck(config: StarlingConfig, mode: SandboxMode, bubblewrap: () => Promise<BubblewrapProbe>, who: string): Promise<Check> {
+  const name = who ? `sandbox ${mode}` : "sandbox";
+  const lead = who ? `${who}: ` : "";
+  if (mode === "bubblewrap") {
+    const probe = await bubblewrap();
     return probe.ok
-      ? { name: "sandbox", status: "ok", detail: `bubblewrap works: each tool process runs in its own sandbox; ${hiddenNote(config)} (docs/SECURITY.md)` }
-      : { name: "sandbox", status: "fail", detail: probe.problem, next: `${INSTALL_BUBBLEWRAP_HINT} (or set sandbox.mode to "subprocess")` };
+      ? { name, status: "ok", detail: `${lead}bubblewrap works: each tool process runs in its own sandbox; ${hiddenNote(config)} (docs/SECURITY.md)` }
+      : { name, status: "fail", detail: `${lead}${probe.problem}`, next: `${INSTALL_BUBBLEWRAP_HINT} (or ${who ? "/sandbox subprocess in those conversations" : 'set sandbox.mode to "subprocess"'})` };
   }
   return {
-    name: "sandbox",
+    name,
     status: "warn",
     detail:
-      `subprocess mode is for trusted use: tools run as your user, so every file you can read is readable to the agent` +
-      `${config.sandbox.hidden_paths.length > 0 ? " (sandbox.hidden_paths are hidden only from conversations in bubblewrap mode)" : ""}; ${await pidNamespaceNote(config)}`,
-    next: `set sandbox.mode to "bubblewrap" to isolate tools (docs/SECURITY.md)`,
+      `${lead}subprocess mode is for trusted use: tools run as your user, so every file you can read is readable to the agent` +
+      `${config.sandbox.hidden_paths.length > 0 ? " (the file tools refuse sandbox.hidden_paths, but shell commands can read them: they are masked only in bubblewrap mode)" : ""}; ${await pidNamespaceNote(config)}`,
+    next: who ? "/sandbox bubblewrap in those conversations to isolate their tools (docs/SECURITY.md)" : `set sandbox.mode to "bubblewrap" to isolate tools (docs/SECURITY.md)`,
   };
 }
 

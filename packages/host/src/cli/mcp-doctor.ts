@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { INSTALL_BUBBLEWRAP_HINT, probeBubblewrap, toolCommand, type ToolCommand, toolEnvironment, type ToolSandbox } from "@starling/protocol";
+import { type BubblewrapProbe, INSTALL_BUBBLEWRAP_HINT, toolCommand, type ToolCommand, toolEnvironment, type ToolSandbox } from "@starling/protocol";
 import type { McpServerConfig, StarlingConfig } from "@starling/config";
 import { hostSettings } from "../host.js";
 import { toolSandbox, workerEnvironment } from "../security/worker-security.js";
@@ -30,6 +30,8 @@ export interface McpDoctorHost {
   envPath: string;
   /** The config's secrets read together with the env file (as `starling run` reads them). */
   env: NodeJS.ProcessEnv;
+  /** Whether bwrap runs here: one probe per doctor run, shared with the sandbox checks. */
+  bubblewrap: () => Promise<BubblewrapProbe>;
 }
 
 /** How a conversation's worker would start a stdio server: its sandbox and the tools' environment. */
@@ -57,7 +59,7 @@ export async function mcpChecks(config: StarlingConfig, secret: (name: string) =
     secrets: { names: Object.keys(secretMap), values: Object.values(secretMap) },
   };
   const stdio = Object.values(config.mcp_servers).some((server) => !server.url);
-  const bwrap = stdio && launch.sandbox.mode === "bubblewrap" ? await probeBubblewrap(launch.sandbox.bubblewrapBinary, { network: launch.sandbox.network }) : { ok: true as const };
+  const bwrap = stdio && launch.sandbox.mode === "bubblewrap" ? await host.bubblewrap() : { ok: true as const };
   for (const [name, server] of Object.entries(config.mcp_servers)) {
     const label = `mcp ${name}`;
     const names = Object.values(server.url ? server.headers_env : server.secret_env);
