@@ -21,7 +21,7 @@ interface World {
   sandbox: ToolSandbox;
 }
 
-/** The workspace: secrets.env and keys/ hidden, a symlink and a hard link to secrets.env, shared/team.env hidden. */
+/** The workspace: secrets.env and keys/ hidden, a symlink and a hard link to secrets.env, a hard link to keys/id.key, shared/team.env hidden. */
 function world(dir: string, ctx: { onTestFinished: (fn: () => void) => void }): World {
   const shared = mkdtempSync(join(tmpdir(), "starling-hidden-shared-"));
   ctx.onTestFinished(() => rmSync(shared, { recursive: true, force: true }));
@@ -30,6 +30,7 @@ function world(dir: string, ctx: { onTestFinished: (fn: () => void) => void }): 
   writeFileSync(join(dir, "keys", "id.key"), `${KEY}\n`);
   symlinkSync("secrets.env", join(dir, "link.env"));
   linkSync(join(dir, "secrets.env"), join(dir, "hard.env"));
+  linkSync(join(dir, "keys", "id.key"), join(dir, "key.bak"));
   writeFileSync(join(dir, "notes.txt"), "ordinary notes\nTOKEN=placeholder\n");
   writeFileSync(join(shared, "team.env"), `${TEAM}\n`);
   writeFileSync(join(shared, "readme.txt"), "shared readme\n");
@@ -67,6 +68,7 @@ describe("sandbox.hidden_paths and the file tools (subprocess mode)", () => {
       call("read_symlink", "file_read", { file_path: "link.env" }),
       call("read_hardlink", "file_read", { file_path: "hard.env" }),
       call("read_shared", "file_read", { file_path: "shared/team.env" }),
+      call("read_folder_hardlink", "file_read", { file_path: "key.bak" }),
       call("grep_all", "grep", { pattern: "TOKEN|secret" }),
       call("grep_hardlink", "grep", { pattern: "TOKEN", path: "hard.env" }),
       call("grep_folder", "grep", { pattern: ".", path: "keys" }),
@@ -87,12 +89,13 @@ describe("sandbox.hidden_paths and the file tools (subprocess mode)", () => {
     await worker.waitForEvent("turn_completed", undefined, 30_000);
     const got = results(await transcript(worker.client));
 
-    const refused = ["read_file", "read_in_folder", "read_symlink", "read_hardlink", "read_shared", "grep_hardlink", "grep_folder", "edit_hardlink", "write_file", "write_hardlink", "write_in_folder", "patch_file", "patch_hardlink"];
+    const refused = ["read_file", "read_in_folder", "read_symlink", "read_hardlink", "read_shared", "read_folder_hardlink", "grep_hardlink", "grep_folder", "edit_hardlink", "write_file", "write_hardlink", "write_in_folder", "patch_file", "patch_hardlink"];
     for (const id of refused) {
       const r = got.get(id);
       expect(r, id).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
     }
     expect(got.get("read_hardlink")?.text).toContain(`hard.env is a hard link to ${join(dir, "secrets.env")}`);
+    expect(got.get("read_folder_hardlink")?.text).toContain(`key.bak is a hard link to ${join(dir, "keys", "id.key")}`);
     // Searches pass hidden files over (the hard link's content too) and find the rest.
     expect(got.get("grep_all")).toMatchObject({ isError: false, text: expect.stringContaining("notes.txt:2:TOKEN=placeholder") });
     expect(got.get("grep_all")?.text).not.toMatch(/secrets\.env|keys\/id\.key|hard\.env|team\.env/);

@@ -1,4 +1,5 @@
-import { lstatSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 /** A hidden path (`sandbox.hidden_paths`, the config and env file, a well-known secret) as it is on disk now. */
 export interface HiddenEntry {
@@ -29,6 +30,39 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
     }
   }
   return [...found.values()];
+}
+
+/** Entries looked at inside hidden folders, all folders together (a big folder someone hid is not walked to its end). */
+export const MAX_HIDDEN_FOLDER_ENTRIES = 5000;
+
+/** A file inside a hidden folder that other hard links reach. */
+export interface LinkedFile {
+  path: string;
+  dev: number;
+  ino: number;
+  nlink: number;
+}
+
+/**
+ * The regular files with more than one link under the hidden folder `dir` (symlinks not followed),
+ * looking at `budget.left` entries at most (shared by the caller's folders, counted down).
+ */
+export function linkedFilesUnder(dir: string, budget: { left: number }, out: LinkedFile[] = []): LinkedFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (--budget.left < 0) return out;
+    const path = join(dir, name);
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info) continue;
+    if (info.isDirectory()) linkedFilesUnder(path, budget, out);
+    else if (info.isFile() && info.nlink > 1) out.push({ path, dev: info.dev, ino: info.ino, nlink: info.nlink });
+  }
+  return out;
 }
 
 /** `path` is `dir` or inside it. */

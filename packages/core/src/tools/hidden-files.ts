@@ -1,5 +1,5 @@
 import { normalize } from "node:path";
-import { type HiddenEntry, hiddenEntries, isSameOrUnder, wellKnownSecretPaths } from "@starling/protocol";
+import { type HiddenEntry, hiddenEntries, isSameOrUnder, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, wellKnownSecretPaths } from "@starling/protocol";
 import { ToolError } from "./errors.js";
 
 /** How long the hidden paths' real paths and inodes are used before they are looked up again. */
@@ -24,11 +24,15 @@ export interface Hiding {
  * whichever link leads there) and, for a hidden file, by device and inode: a hard link is another
  * path to the same file. The list is looked up when first needed and again at most once a second, so
  * a listed path that appears later (or a file replaced by a new inode) is hidden from then on, as
- * bubblewrap looks again for each command. Files inside a hidden folder are matched by path only.
+ * bubblewrap looks again for each command. Inside a hidden folder, the files with other links are
+ * found at each lookup (MAX_HIDDEN_FOLDER_ENTRIES entries at most, all folders together) and matched by
+ * device and inode too.
  */
 export class HiddenFiles {
   private readonly lexical: string[];
   private entries: HiddenEntry[] = [];
+  /** Files with other links inside the hidden folders, with the folder that hides them. */
+  private linkedInFolders: { file: LinkedFile; folder: HiddenEntry }[] = [];
   private lookedUpAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -57,13 +61,19 @@ export class HiddenFiles {
       if (isSameOrUnder(real, entry.real)) return { listed: entry.listed, how: "path" };
       if (id && entry.kind === "file" && id.dev === entry.dev && id.ino === entry.ino) return { listed: entry.listed, how: "link" };
     }
-    return null;
+    if (!id) return null;
+    const inFolder = this.linkedInFolders.find(({ file, folder }) => counts(folder.real) && file.dev === id.dev && file.ino === id.ino);
+    return inFolder ? { listed: inFolder.file.path, how: "link" } : null;
   }
 
   private current(): HiddenEntry[] {
     const now = this.clock();
     if (now - this.lookedUpAt >= LOOKUP_MS) {
       this.entries = hiddenEntries(this.listed);
+      const budget = { left: MAX_HIDDEN_FOLDER_ENTRIES };
+      this.linkedInFolders = this.entries
+        .filter((entry) => entry.kind === "dir")
+        .flatMap((folder) => linkedFilesUnder(folder.real, budget).map((file) => ({ file, folder })));
       this.lookedUpAt = now;
     }
     return this.entries;
