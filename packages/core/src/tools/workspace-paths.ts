@@ -261,7 +261,10 @@ export class WorkspacePaths {
 
   /** Throws the hidden-file error when `real` (with `id` when open) is hidden (`sandbox.hidden_paths`). */
   private async refuseHidden(real: string, id?: FileId, display?: string): Promise<void> {
-    const hiding = this.hidden.hiding(real, this.baseOf(real, await this.root(), await this.sharedRoot()), id);
+    const root = await this.root();
+    // The shared folder is looked up (a realpath) only for a path outside the workspace.
+    const base = insideAny(real, [root]) !== null ? root : this.baseOf(real, root, await this.sharedRoot());
+    const hiding = this.hidden.hiding(real, base, id);
     if (hiding !== null) throw hiddenFileError(display ?? (await this.display(real)), hiding);
   }
 
