@@ -79,7 +79,7 @@ export const SandboxConfig = z
       )
       .default([])
       .describe(
-        "Bubblewrap mode: absolute paths of your own secret files or folders (under /etc, /usr or software_dir) that tool processes must not read; each is masked (a folder shows empty) whenever it exists, also one created after start. Well-known ones (/etc/shadow, sshd host keys, /etc/ssl/private, /etc/letsencrypt…) are hidden without being listed",
+        "Absolute paths of your own secret files or folders (under /etc, /usr, software_dir, or in a workspace or the shared folder) that no tool may read. Bubblewrap mode masks each from tool processes (a folder shows empty) whenever it exists, also one created after start; in both modes the file tools (read, write, edit, patch, search, media) refuse them, a symlink or hard link to one too. Well-known ones (/etc/shadow, sshd host keys, /etc/ssl/private, /etc/letsencrypt…) are hidden without being listed",
       ),
     pid_namespace: z
       .boolean()
