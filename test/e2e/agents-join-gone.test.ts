@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
-import { afterTool, lastToolResult, lastUserText, processAlive, sleep, type E2E, useE2E } from "./fixture.js";
+import { afterTool, lastToolResult, lastUserText, processAlive, type E2E, useE2E } from "./fixture.js";
 
 /** The file whose creation ends the work of the agent doing `what` (the test releases it once it checked the wait). */
 const releaseFile = (what: string) => join(e2e.dir, `release-${what}`);
@@ -66,13 +66,16 @@ function workerPid(sessionId: string): number | undefined {
 }
 
 /**
- * `text` sent in `chat` now waits for the one turn slot the agent doing `what` holds: no model call for 3 s
- * while the agent still works (`agentDone` false at the check); then the agent's work is released, and
- * `text` is answered, its model call made only after the release.
+ * `text` sent in `chat` now waits for the one turn slot the agent doing `what` holds: the host logs that
+ * the chat's session waits for a slot, with no model call made while the agent still works (`agentDone`
+ * false at the check); then the agent's work is released, and `text` is answered, its model call made only
+ * after the release.
  */
 async function waitsForTheSlot(chat: FakeChat, text: string, what: string, agentDone: () => boolean): Promise<void> {
+  const session = `${/^Conversation: (\S+)$/m.exec(await e2e.ask(chat, "/status"))![1]}.foreground`;
   e2e.send(chat, text);
-  await sleep(3000);
+  const waits = await e2e.until(() => e2e.logRecords().find((r) => r.msg === "waiting for a turn slot" && r.sessionId === session), `${session} waiting for a turn slot`, 30_000);
+  expect(waits.held, "the one slot is held").toBe(1);
   expect(agentDone(), "the agent was still working during the check").toBe(false);
   expect(requestsOf(text), "no model call of the other chat while the agent works").toEqual([]);
   release(what);
@@ -100,7 +103,8 @@ describe("subagent_join whose caller went away", () => {
     const pid = await e2e.until(() => workerPid(parent), "the joining turn's worker");
     process.kill(pid, "SIGKILL");
     await e2e.until(() => !processAlive(pid), "the worker gone");
-    await sleep(1000);
+    // The host saw the exit (and, just before, ended the join's wait and took its lent slot back).
+    await e2e.until(() => e2e.logRecords().some((r) => r.msg === "worker exited unexpectedly" && r.sessionId === parent && r.pid === pid), "the host saw the worker's exit");
     await waitsForTheSlot(chats.another, "hello there", "steady", () => requestsOf("the steady part").some(afterTool));
     expect((await e2e.waitText(chats.parentKilled.id, /^main heard/, 30_000)).text).toBe("main heard (completed): subagent says: steady");
     expect(requestsOf("the steady part").find(afterTool)!.receivedAt).toBeGreaterThanOrEqual(releasedAt.get("steady")!);

@@ -41,6 +41,7 @@ export class SlotClaim {
   request(): void {
     if (this.state.kind !== "none") return;
     this.state = { kind: "requested" };
+    const waits = !this.slots.hasCapacity();
     this.slots.request(this.sessionId, (lease) => {
       if (this.isStopped()) {
         this.state = { kind: "none" };
@@ -51,6 +52,8 @@ export class SlotClaim {
       this.log.debug("turn slot granted");
       this.granted();
     });
+    // Tells why a session's input is not answered yet (and gives tests a point to check that nothing ran meanwhile).
+    if (waits && this.state.kind === "requested") this.log.debug({ position: this.slots.position(this.sessionId), held: this.slots.held }, "waiting for a turn slot");
   }
 
   release(): void {
