@@ -184,12 +184,16 @@ describe("subagents and background agents end to end", () => {
     expect(await Promise.race([host.exited, sleep(30_000).then(() => null)])).toEqual({ code: null, signal: "SIGKILL" });
     const subagentCalls = () => e2e.model.requests.filter((r) => lastUserText(r).includes("run the sleeper into crash.pid")).length;
     const before = subagentCalls();
+    const starts = e2e.logRecords().filter((r) => r.msg === "supervisor started").length;
     e2e.start();
     // Telegram re-sends the /cancel whose update the killed host had not confirmed: it finds nothing to do.
     e2e.send(chat, "/status");
     await e2e.waitText(chat.id, /subagent_0001 \(subagent\): killed/, 30_000);
     await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
-    await sleep(1500);
+    // The restarted supervisor brings back only what a restart interrupted or what has waiting input: the
+    // killed subagent's session is not among them, so nothing starts its worker again.
+    const started = e2e.logRecords().filter((r) => r.msg === "supervisor started")[starts]!;
+    expect((started.sessionIds as string[]).filter((id) => id.includes(".subagent.")), "subagent sessions brought back at the restart").toEqual([]);
     expect(subagentCalls(), "the killed subagent's turn was not continued after the restart").toBe(before);
   }, 60_000);
 });

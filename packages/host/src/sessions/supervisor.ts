@@ -98,7 +98,8 @@ export class SessionSupervisor {
     const continues = wantedContinues(this.options.store);
     for (const { sessionId, turnId } of continues) this.runner(sessionId).requestContinue({ auto: false, turnId, reason: "user /continue" });
     const sessions = new Set([...this.sessionsWithItems(), ...resumeMarkedSessions(this.options.store), ...continues.map((c) => c.sessionId)]);
-    this.options.log.info({ sessions: sessions.size, continues: continues.length }, "supervisor started");
+    // Names the sessions brought back (a few at most: those a restart interrupted or with waiting input).
+    this.options.log.info({ sessions: sessions.size, continues: continues.length, sessionIds: [...sessions].slice(0, 50) }, "supervisor started");
     this.spares.start();
     for (const sessionId of sessions) this.runner(sessionId).itemsArrived();
   }
