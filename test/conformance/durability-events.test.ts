@@ -1,7 +1,7 @@
 // Event seqs and the durable outbox: unacknowledged delivery events are re-sent with the same seq after a restart.
 import { describe, expect, it } from "vitest";
 import { DURABLE_EVENT_TYPES, type SessionEventParams } from "@starling/protocol";
-import { delay, liveState, newEnv, userMessage } from "./harness.js";
+import { liveState, newEnv, userMessage } from "./harness.js";
 import { toolThenAnswer } from "./model-script.js";
 
 const isDurable = (e: SessionEventParams) => (DURABLE_EVENT_TYPES as readonly string[]).includes(e.event.type);
@@ -35,7 +35,9 @@ describe.concurrent("event seq and durable outbox", () => {
     expect(second.init).toMatchObject({ lastEventSeq: lastSeq, lastAckedSeq: 0, unfinishedTurn: null });
     const resent = await second.waitForEvent("turn_completed");
     expect(resent).toEqual(done);
-    await delay(100);
+    // A query is answered once the replay is out and the actor started, on the same stream as the events:
+    // an event replayed again or sent by the start comes before the answer.
+    expect((await liveState(second.client)).state).toBe("idle");
     // Exactly the durable events of the first run, in order, and nothing else.
     expect(second.events).toEqual(w.events.filter(isDurable));
 
@@ -112,7 +114,7 @@ describe.concurrent("event seq and durable outbox", () => {
     expect(again.init.lastAckedSeq).toBe(first.seq);
     const resent = await again.waitForEvent("turn_failed");
     expect(resent).toEqual(failed);
-    await delay(100);
+    expect((await liveState(again.client)).state).toBe("idle"); // answered after the replay (see above)
     expect(again.events.map((e) => e.seq)).toEqual([failed.seq]);
     const lastEventSeq = again.init.lastEventSeq;
     expect(await again.client.ackEvents({ upTo: lastEventSeq + 1000 })).toEqual({ lastAckedSeq: lastEventSeq });
@@ -134,7 +136,7 @@ describe.concurrent("event seq and durable outbox", () => {
 
     const again = await start({ autoAck: false });
     expect(again.init).toMatchObject({ lastEventSeq: lastSeq, lastAckedSeq: lastSeq, queuedInputs: 0 });
-    await delay(150);
+    expect((await liveState(again.client)).state).toBe("idle"); // answered after the replay (see above)
     expect(again.events).toEqual([]);
   });
 
