@@ -14,7 +14,7 @@ import { HostStore } from "../../packages/host/dist/state/host-store.js";
 import { clearResumeMark, resumeMarkedSessions } from "../../packages/host/dist/sessions/recovery.js";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { lastUserText, sleep, type E2E, useE2E } from "./fixture.js";
+import { lastUserText, type E2E, useE2E } from "./fixture.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../../packages/worker/dist/main.js", import.meta.url));
 const chats = { resume: privateChat(831, "Resume mark"), auto: privateChat(832, "Auto continue"), giveup: privateChat(833, "Give-up") };
@@ -89,7 +89,8 @@ async function answeredOnce(chat: (typeof chats)[keyof typeof chats], tag: strin
   if (options.continue) expect(await e2e.ask(chat, "/continue")).toBe("Continuing the last turn…");
   const answer = new RegExp(`Answer to ${tag}\\.`);
   await e2e.waitText(chat.id, answer);
-  await sleep(500); // a second copy would follow right away
+  // A second copy would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+  await e2e.ask(chat, "/status");
   expect(copiesOf(chat.id, answer)).toHaveLength(1);
   expect(asked.get(tag), "the turn resumed once").toBe(2);
   expect(await e2e.stop(), e2e.logTail(30)).toEqual({ code: 0, signal: null });
@@ -148,7 +149,8 @@ describe("the host's recovery bookkeeping across a host crash at its commit poin
     await e2e.waitText(chat.id, INTERRUPTED);
     const again = await e2e.until(() => since(offer, "unfinished turn found at start")[1], "the restarted host's decision");
     expect(again["decision"]).toEqual({ kind: "exhausted", attempts: 2 });
-    await sleep(1_000); // a repeated notice, or a continue beyond the limit, would follow right away
+    // A repeated notice, or a continue beyond the limit, would be queued at this start, before the /status reply.
+    await e2e.ask(chat, "/status");
     expect(copiesOf(chat.id, INTERRUPTED), "the notice once").toHaveLength(1);
     expect(asked.get("auto"), "no automatic continue beyond the limit").toBe(1);
 
@@ -186,8 +188,10 @@ describe("the host's recovery bookkeeping across a host crash at its commit poin
     expect(started["continues"], "the stored /continue was dropped with the give-up").toBe(0);
     await e2e.waitText(chat.id, GAVE_UP);
     // /status starts the session's worker (its state is in its database); nothing resumes the turn.
+    // Its reply comes once the worker answered the query, after the start decided on the turn (which
+    // continues nothing): a continue sent unasked would be queued before the reply and also leave the
+    // /continue below nothing to resume ("resumed once").
     expect(await e2e.ask(chat, "/status")).toMatch(/^Unfinished turn \d+ \(cancelled\) — \/continue resumes it$/m);
-    await sleep(1_000);
     expect(asked.get("giveup"), "the turn was not continued unasked").toBe(1);
     expect(copiesOf(chat.id, GAVE_UP), "the notice once").toHaveLength(1);
 
