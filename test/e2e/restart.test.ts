@@ -62,7 +62,8 @@ describe("restart durability", { timeout: 60_000 }, () => {
 
     e2e.start();
     await e2e.waitText(chats.admit.id, /Answer to admit\./, 20_000);
-    await sleep(1000); // a second copy would come right after the first
+    // A second copy would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+    await e2e.ask(chats.admit, "/status");
     const copies = answers(chats.admit.id, "Answer to admit.");
     expect(copies.length === 1 || (copies.length === 2 && copies.some((m) => m.text!.includes(DUPLICATE_LABEL)))).toBe(true);
     const asked = e2e.model.requests.filter((r) => lastUserText(r).includes("crash while admitting me"));
@@ -93,7 +94,7 @@ describe("restart durability", { timeout: 60_000 }, () => {
     e2e.start();
     await e2e.waitText(chats.term.id, /^Answer after the restart\.$/, 20_000);
     await e2e.waitText(chats.left.id, /^Answer to left\.$/, 20_000);
-    await sleep(500);
+    await e2e.ask(chats.term, "/status"); // queued after a second copy of the answer (see above)
     expect(answers(chats.term.id, "Answer after the restart.")).toHaveLength(1);
     // The turn kept its one progress panel (its id was stored), finalised after the restart.
     await e2e.until(() => panels(e2e.telegram, chats.term.id).at(-1)?.text?.includes("✅ Done"), "the panel to show done", 5_000);
