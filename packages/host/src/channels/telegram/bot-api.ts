@@ -23,6 +23,12 @@ export interface CallOptions extends Omit<RetryOptions, "onRetry"> {
    * may have done it): a send labels its re-send as a possible duplicate (ARCHITECTURE §5.5).
    */
   afterUnknownOutcome?: (payload: never) => unknown;
+  /**
+   * Aborts only the wait for room (send budget, 429 pause) before each attempt, not a request under
+   * way; default `signal`. The channel aborts it when it starts stopping, before `signal`: a stop does not
+   * wait for Telegram's windows (a progress panel's final edit is shown by the next start instead).
+   */
+  roomSignal?: AbortSignal;
 }
 
 /** Calls that post or change a message: they count against Telegram's flood limits. */
@@ -66,7 +72,7 @@ export class BotApi {
 
   /** One Bot API call with retries (429 → retry_after, 5xx/network → backoff, other 4xx thrown). */
   call<M extends MethodName>(method: M, payload: Opts<M>, options: CallOptions = {}): CallResult<M> {
-    const { quiet, budget = "wait", afterUnknownOutcome, ...retry } = options;
+    const { quiet, budget = "wait", afterUnknownOutcome, roomSignal, ...retry } = options;
     let body = payload;
     const chat = chatKey(payload);
     const counted = chat !== null && COUNTED.test(method);
@@ -74,8 +80,8 @@ export class BotApi {
     const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : this.requestTimeoutMs;
     return withRetries(
       async (signal) => {
-        if (chat !== null) await this.waitForRoom(chat, counted, budget, signal);
-        else if (method !== "getUpdates") await this.pauses.wait(null, signal);
+        if (chat !== null) await this.waitForRoom(chat, counted, budget, roomSignal ?? signal);
+        else if (method !== "getUpdates") await this.pauses.wait(null, roomSignal ?? signal);
         // Uploads go through telegraf, which takes a signal; JSON calls time out in BotHttp (no AbortController per call).
         const limit = timeoutMs === null || !upload ? null : deadline(signal, timeoutMs);
         try {

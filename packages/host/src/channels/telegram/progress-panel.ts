@@ -15,6 +15,11 @@ export interface ProgressPanelOptions {
   lanes: ChatLanes;
   log: pino.Logger;
   signal: AbortSignal;
+  /**
+   * Aborted when the channel starts stopping (before `signal`): a final state still waiting for room in
+   * the send budget gives up, its `panelend:` record left for the next start (`restoreEnded`).
+   */
+  roomSignal?: AbortSignal;
   /** Minimum time between two edits of one panel (default 1000 ms). */
   minEditIntervalMs?: number;
   /**
@@ -177,8 +182,8 @@ export class ProgressPanels {
     try {
       keep = await this.options.lanes.run(panel.chatId, () => this.show(panel));
     } catch (err) {
-      // Stopping: leave the stored id so the next start edits the same message.
-      if (isAbortError(err) || this.options.signal.aborted) return;
+      // Stopping: leave the stored id (and final state) so the next start edits the same message.
+      if (isAbortError(err) || this.options.signal.aborted || this.options.roomSignal?.aborted) return;
       if (err instanceof BudgetDeferredError) {
         // No room in the send budget for a cosmetic edit now: the latest state is shown when there is.
         panel.busy = false;
@@ -210,7 +215,7 @@ export class ProgressPanels {
     });
     // Intermediate states are cosmetic (merged or dropped when the chat's budget is short); the final one waits.
     const budget = isFinalPhase(activity.phase) ? ("wait" as const) : ("cosmetic" as const);
-    const call = { signal, maxAttempts: 3, quiet: true, maxDelayMs: 5000, budget };
+    const call = { signal, roomSignal: this.options.roomSignal, maxAttempts: 3, quiet: true, maxDelayMs: 5000, budget };
     panel.lastEditAt = this.now();
     if (panel.messageId === undefined) {
       const sent = await this.withPlainFallback(html, (text, parseMode) =>

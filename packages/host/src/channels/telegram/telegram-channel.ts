@@ -114,7 +114,7 @@ export class TelegramChannel implements Channel {
       beforeSend: (chatId) => this.panels?.sendDue(chatId),
       retry: { baseDelayMs: t.retryBaseDelayMs, maxDelayMs: t.retryMaxDelayMs },
     });
-    this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs, delayMs: this.options.panelDelayMs });
+    this.panels = new ProgressPanels({ store, api: this.api, lanes: this.lanes, log, signal: this.sendAbort.signal, roomSignal: this.stopAbort.signal, minEditIntervalMs: t.panelMinEditIntervalMs, delayMs: this.options.panelDelayMs });
     this.albums = new AlbumCollector({ channelId: this.id, store, controller, log, windowMs: t.albumWindowMs ?? 1500, filesAdmitted: () => this.downloads?.wake() });
     this.menu = new CommandMenu({ channelId: this.id, store, api: this.api, log, signal: this.stopAbort.signal });
     // A turn's progress shows at once when its panel does (`progress_panel_delay_ms: 0`).

@@ -1,0 +1,77 @@
+// A host stopped (SIGTERM) or killed (SIGKILL) while Telegram's send windows hold its sends back
+// (pace_sends, the default: 3 messages per 3 s in a private chat), ARCHITECTURE §8 "Send budget":
+// a progress panel's final edit that waits for room does not hold the stop, and the next start shows
+// the final state once; a reply split into several messages that is cut between parts sends only the
+// parts that did not go out after the restart, unlabelled when its record proves the earlier ones went.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { DUPLICATE_LABEL, lastUserText, panels, sleep, startE2E, type E2E } from "./fixture.js";
+
+const chats = {
+  panel: privateChat(1901, "Panel stop"),
+  term: privateChat(1902, "Parts stop"),
+  kill: privateChat(1903, "Parts kill"),
+  crash: privateChat(1904, "Parts crash point"),
+};
+/** Lines of a reply long enough for three Telegram messages (4096 characters each at most). */
+const LINES = 3 * 37;
+const line = (tag: string, i: number) => `${tag} line ${String(i).padStart(3, "0")} ${"x".repeat(90)}`;
+
+function respond(req: RecordedRequest): ScriptedReply {
+  const tag = /\[([\w-]+)\]/.exec(lastUserText(req))?.[1] ?? "none";
+  // Not instant: the panel is sent (and its id stored) before the turn ends.
+  return { delayMs: 300, text: Array.from({ length: LINES }, (_, i) => line(tag, i)).join("\n") };
+}
+
+let e2e: E2E;
+
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+});
+
+afterEach(async () => {
+  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+const done = (text: string | undefined) => (text ?? "").includes("✅ Done");
+/** The reply's messages in the chat (the panel left out). */
+const parts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
+
+/** Every line of the tag's reply arrived exactly once, in order, and no message is labelled a possible duplicate. */
+function expectWholeOnce(chatId: number, tag: string): void {
+  const texts = parts(chatId);
+  expect(texts.filter((t) => t.includes(DUPLICATE_LABEL)), "labelled messages").toEqual([]);
+  const lines = texts.join("\n").split("\n").filter((l) => l.startsWith(`${tag} line`));
+  expect(lines).toEqual(Array.from({ length: LINES }, (_, i) => line(tag, i)));
+}
+
+describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 }, () => {
+  it("SIGTERM while the panel's final edit waits for the chat's window: the host exits without that edit, and the restart shows the final state once", async () => {
+    const chat = chats.panel;
+    e2e.start();
+    e2e.send(chat, "answer at length [panel]");
+    // Panel, then three parts: the third waits for the window, and the panel's final edit after it.
+    await e2e.until(() => parts(chat.id).length >= 3 && parts(chat.id), "the reply's three parts");
+    const panel = panels(e2e.telegram, chat.id)[0];
+    expect(panel, "the turn's panel").toBeDefined();
+    expect(done(panel!.text), "the panel's final edit still waits for the window when the stop comes").toBe(false);
+    const exit = await e2e.stop();
+    expect(exit.code).toBe(0);
+    // A stop that waits for the window (up to its 5 s budget) makes the edit before it exits.
+    const finalEdits = () => e2e.telegram.edits(chat.id).filter((e) => done(e.text));
+    expect(finalEdits().length, "final panel edits made before the exit").toBe(0);
+
+    e2e.start();
+    await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
+    await sleep(1500);
+    expect(finalEdits().length, "final panel edits after the restart").toBe(1);
+    expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
+    expectWholeOnce(chat.id, "panel");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+});
