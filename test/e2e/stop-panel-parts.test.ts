@@ -13,15 +13,16 @@ const chats = {
   term: privateChat(1902, "Parts stop"),
   kill: privateChat(1903, "Parts kill"),
   crash: privateChat(1904, "Parts crash point"),
+  unknown: privateChat(1905, "Part unknown"),
 };
-/** Lines of a reply long enough for three Telegram messages (4096 characters each at most). */
-const LINES = 3 * 37;
+/** Lines of the tag's reply: 37 fill a Telegram message (4096 characters at most); three messages, or seven. */
+const linesOf = (tag: string) => (tag === "term" ? 7 : 3) * 37;
 const line = (tag: string, i: number) => `${tag} line ${String(i).padStart(3, "0")} ${"x".repeat(90)}`;
 
 function respond(req: RecordedRequest): ScriptedReply {
   const tag = /\[([\w-]+)\]/.exec(lastUserText(req))?.[1] ?? "none";
   // Not instant: the panel is sent (and its id stored) before the turn ends.
-  return { delayMs: 300, text: Array.from({ length: LINES }, (_, i) => line(tag, i)).join("\n") };
+  return { delayMs: 300, text: Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)).join("\n") };
 }
 
 let e2e: E2E;
@@ -47,7 +48,7 @@ function expectWholeOnce(chatId: number, tag: string): void {
   const texts = parts(chatId);
   expect(texts.filter((t) => t.includes(DUPLICATE_LABEL)), "labelled messages").toEqual([]);
   const lines = texts.join("\n").split("\n").filter((l) => l.startsWith(`${tag} line`));
-  expect(lines).toEqual(Array.from({ length: LINES }, (_, i) => line(tag, i)));
+  expect(lines).toEqual(Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)));
 }
 
 describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 }, () => {
@@ -72,6 +73,71 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
     expect(finalEdits().length, "final panel edits after the restart").toBe(1);
     expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
     expectWholeOnce(chat.id, "panel");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("SIGTERM between the parts of a long reply: the host exits without the parts that wait for the window, and the restart sends only those, unlabelled", async () => {
+    const chat = chats.term;
+    e2e.start();
+    e2e.send(chat, "answer at great length [term]");
+    // Panel and two parts fill the window: the third part waits (a stop that waits sends the 3rd to 5th, the rest later).
+    await e2e.until(() => parts(chat.id).length >= 2, "the reply's first two parts");
+    expect((await e2e.stop()).code).toBe(0);
+    expect(parts(chat.id).length, "parts sent before the exit").toBe(2);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 7, "the reply's other parts after the restart", 40_000);
+    await sleep(1000); // a re-sent copy would follow
+    expectWholeOnce(chat.id, "term");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("SIGKILL between the parts of a long reply: the restart sends only the parts that had not gone out, unlabelled", async () => {
+    const chat = chats.kill;
+    e2e.start();
+    e2e.send(chat, "answer at length [kill]");
+    await e2e.until(() => parts(chat.id).length >= 2, "the reply's first two parts");
+    // The host records the second part once Telegram's answer is in (a kill before that leaves its
+    // outcome unknown: labelled, rightly); the third part waits for the window (~3 s after the panel).
+    await sleep(800);
+    await e2e.stop("SIGKILL");
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(2);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's last part after the restart", 40_000);
+    await sleep(1000);
+    expectWholeOnce(chat.id, "kill");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("killed right after a part is recorded (STARLING_CRASH_AT=outbox_part): the restart sends only the other parts, unlabelled", async () => {
+    const chat = chats.crash;
+    const host = e2e.start({ STARLING_CRASH_AT: "outbox_part" });
+    e2e.send(chat, "answer at length [crash]");
+    await e2e.killedAt(host, "outbox_part");
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(1);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
+    await sleep(1000);
+    expectWholeOnce(chat.id, "crash");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("killed after the second part's attempt is recorded (outbox_attempt:2): the restart sends the second part labelled, the third unlabelled", async () => {
+    const chat = chats.unknown;
+    const host = e2e.start({ STARLING_CRASH_AT: "outbox_attempt:2" });
+    e2e.send(chat, "answer at length [unknown]");
+    await e2e.killedAt(host, "outbox_attempt");
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(1);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
+    await sleep(1000);
+    const texts = parts(chat.id);
+    expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which parts are labelled").toEqual([false, true, false]);
+    const lines = texts.join("\n").split("\n").map((l) => l.replace(/^♻️ \(possible duplicate\) /, "")).filter((l) => l.startsWith("unknown line"));
+    expect(lines).toEqual(Array.from({ length: linesOf("unknown") }, (_, i) => line("unknown", i)));
     expect((await e2e.stop()).code).toBe(0);
   });
 });

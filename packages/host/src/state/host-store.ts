@@ -13,6 +13,8 @@ export const HOST_CRASH_POINTS = [
   "event_processed",
   "outbox_attempt",
   "outbox_sent",
+  /** Telegram: a message of a reply split for the length limit accepted, more to follow: how many went out, the attempt mark cleared (channels/telegram/outbox-sender.ts). */
+  "outbox_part",
   "panel_created",
   "conversation",
   "chat_access",
@@ -86,10 +88,10 @@ export const HostKeys = {
  * the OS before the commit resolved) and the next synced batch flushes LevelDB's log with it; only a
  * power failure before that can drop it, and losing it is repaired by design. `handoff`: the inbound
  * item comes back and is re-sent, and the worker drops it as a duplicate by its messageId (§5.2).
- * `outbox_attempt`, `outbox_sent`: a power failure implies a reboot, and after one `boot` marks every
+ * `outbox_attempt`, `outbox_sent`, `outbox_part`: a power failure implies a reboot, and after one `boot` marks every
  * item still in the outbox a possible duplicate, so a send whose record was lost is re-sent labelled.
  */
-const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff", "outbox_attempt", "outbox_sent"]);
+const UNSYNCED_POINTS: ReadonlySet<HostCommitPoint> = new Set(["handoff", "outbox_attempt", "outbox_sent", "outbox_part"]);
 
 const DELETED = Symbol("deleted");
 

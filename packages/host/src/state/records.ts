@@ -100,8 +100,9 @@ export interface OutboundItem {
   /** Set just before a send (no fsync of its own, state/boot.ts); found set after a restart means the outcome is unknown. */
   attemptedAt?: string;
   /**
-   * Messages of a multi-part text reply Telegram accepted before the chat turned out to be upgraded to a
-   * supergroup (chat-migration.ts): the old group's history is the supergroup's, so only the rest is sent.
+   * Messages of a multi-part text reply Telegram accepted already: recorded between parts (`outbox_part`),
+   * and when the chat turned out to be upgraded to a supergroup (chat-migration.ts: the old group's history
+   * is the supergroup's). Only the rest is sent.
    */
   deliveredParts?: number;
   /** The next send carries the "possible duplicate" label (an unknown outcome, or a reboot since it was queued). */

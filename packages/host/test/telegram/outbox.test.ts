@@ -89,6 +89,25 @@ describe("outbox", () => {
     for (const p of paragraphs) expect(joined.split(p).length - 1).toBe(1);
   });
 
+  it("a failed write of a sent part (outbox_part) does not send that part again", async () => {
+    await setup();
+    process.env["STARLING_FAIL_AT"] = "outbox_part:1:2";
+    try {
+      const channel = await h.startChannel();
+      const paragraphs = Array.from({ length: 90 }, (_, i) => `Paragraph ${String(i).padStart(2, "0")}: ${"x".repeat(84)}.`);
+      await queue("42", { kind: "text", text: paragraphs.join("\n\n") });
+      channel.wakeOutbox();
+      await fake.waitFor(outboxEmpty, 20_000);
+    } finally {
+      delete process.env["STARLING_FAIL_AT"];
+    }
+    const sent = fake.messages(42);
+    expect(sent).toHaveLength(3);
+    const joined = sent.map((m) => m.text).join("\n\n");
+    expect(joined).not.toContain("possible duplicate");
+    for (const i of [0, 45, 89]) expect(joined.split(`Paragraph ${String(i).padStart(2, "0")}:`).length - 1).toBe(1);
+  });
+
   it("keeps per-chat order and drops an item a chat can never receive", async () => {
     await setup();
     const channel = await h.startChannel();

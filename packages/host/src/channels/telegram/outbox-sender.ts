@@ -47,6 +47,11 @@ export class OutboxSender {
   private readonly unknownOutcome = new Set<number>();
   /** Sent (or dropped) items whose `outbox_sent` write failed: only the delete is tried again, never the send. */
   private readonly delivered = new Set<number>();
+  /**
+   * Messages of a multi-part item Telegram accepted in this run, by seq: a send tried again after a failed
+   * store write (`outbox_part`, `outbox_attempt`) does not repeat them.
+   */
+  private readonly sentParts = new Map<number, number>();
   private started = false;
 
   constructor(private readonly options: OutboxSenderOptions) {}
@@ -140,6 +145,7 @@ export class OutboxSender {
       stageSendTimes(tx, this.options.channelId, item.chatId, this.options.api.budget);
     });
     this.delivered.delete(item.seq);
+    this.sentParts.delete(item.seq);
   }
 
   /**
@@ -160,11 +166,14 @@ export class OutboxSender {
       tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
     });
     this.unknownOutcome.delete(item.seq);
-    let delivered = current.deliveredParts ?? 0;
+    let delivered = Math.max(current.deliveredParts ?? 0, this.sentParts.get(item.seq) ?? 0);
     try {
-      await this.send(current, duplicate, signal, (count) => (delivered = count));
+      await this.send({ ...current, deliveredParts: delivered }, duplicate, signal, (count) => {
+        delivered = count;
+        this.sentParts.set(item.seq, count);
+      });
     } catch (err) {
-      if (signal.aborted || isAbortError(err)) throw err;
+      if (signal.aborted || isAbortError(err) || err instanceof PartWriteFailed) throw err;
       const upgradedTo = upgradedChatId(err);
       if (upgradedTo) {
         log.info({ seq: item.seq, chatId: item.chatId, newChatId: upgradedTo, deliveredParts: delivered }, "the group was upgraded to a supergroup; its replies follow it");
@@ -174,6 +183,7 @@ export class OutboxSender {
           const moved = store.get<OutboundItem>(HostKeys.outbound(item.seq));
           if (moved && delivered > 0) tx.put(HostKeys.outbound(item.seq), { ...moved, deliveredParts: delivered });
         });
+        this.sentParts.delete(item.seq);
         return "moved";
       }
       if (isPermanentSendFailure(err)) {
@@ -192,23 +202,61 @@ export class OutboxSender {
    */
   private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal, onDelivered: (count: number) => void): Promise<void> {
     try {
-      await this.sendTo(destination(item.chatId, item.threadId), item, { possibleDuplicate, signal, onDelivered });
+      const betweenParts = (count: number) => this.betweenParts(item, count, true);
+      await this.sendTo(destination(item.chatId, item.threadId), item, { possibleDuplicate, signal, onDelivered, betweenParts });
     } catch (err) {
       if (item.threadId === undefined || !isTopicGone(err)) throw err;
       this.options.log.warn({ seq: item.seq, chatId: item.chatId, threadId: item.threadId, error: this.options.api.describe(err) }, "the forum topic is gone; the answer goes to General");
       // What reached the topic went with it (or cannot be answered in): General gets the whole answer.
+      // Its parts are not recorded (the stored count is the topic's): a cut one is re-sent whole, labelled.
       const whole = { ...item, deliveredParts: 0 };
-      await this.sendTo(destination(item.chatId, undefined), whole, { possibleDuplicate, signal, onDelivered, notice: TOPIC_GONE_NOTE });
+      const betweenParts = (count: number) => this.betweenParts(item, count, false);
+      await this.sendTo(destination(item.chatId, undefined), whole, { possibleDuplicate, signal, onDelivered, betweenParts, notice: TOPIC_GONE_NOTE });
+    }
+  }
+
+  /**
+   * Between two messages of a reply split for Telegram's length limit: records how many went out
+   * (`outbox_part`, with the chat's send times; the attempt mark and the duplicate label cleared, as
+   * their outcome is known now), waits for room for the next one (given up at a stop, like an item's
+   * first message) and records its attempt. So a host killed or stopped between parts sends only the rest
+   * after its start, labelled only when the next one's attempt was recorded. `durable` false: only the wait.
+   */
+  private async betweenParts(item: OutboundItem, count: number, durable: boolean): Promise<void> {
+    const { store, api, channelId } = this.options;
+    const key = HostKeys.outbound(item.seq);
+    const failed = (err: unknown) => {
+      throw new PartWriteFailed(err);
+    };
+    if (durable) {
+      await store
+        .commit("outbox_part", (tx) => {
+          const current = store.get<OutboundItem>(key);
+          if (!current) return;
+          const { attemptedAt: _attempted, possibleDuplicate: _labelled, ...rest } = current;
+          tx.put(key, { ...rest, deliveredParts: count } satisfies OutboundItem);
+          stageSendTimes(tx, channelId, item.chatId, api.budget);
+        })
+        .catch(failed);
+    }
+    await api.reserve(item.chatId, this.roomWait.signal);
+    if (durable) {
+      await store
+        .commit("outbox_attempt", (tx) => {
+          const current = store.get<OutboundItem>(key);
+          if (current) tx.put(key, { ...current, attemptedAt: new Date().toISOString() } satisfies OutboundItem);
+        })
+        .catch(failed);
     }
   }
 
   private async sendTo(
     to: Destination,
     item: OutboundItem,
-    o: { possibleDuplicate: boolean; signal: AbortSignal; onDelivered: (count: number) => void; notice?: string },
+    o: { possibleDuplicate: boolean; signal: AbortSignal; onDelivered: (count: number) => void; betweenParts: (count: number) => Promise<void>; notice?: string },
   ): Promise<void> {
     const { replies } = this.options;
-    const { possibleDuplicate, onDelivered, notice } = o;
+    const { possibleDuplicate, onDelivered, betweenParts, notice } = o;
     const options = { signal: o.signal, ...this.options.retry };
     const workspace = () => this.options.workspaceFor(item.chatId, item.conversationId, item.threadId);
     const payload = item.payload;
@@ -216,7 +264,7 @@ export class OutboxSender {
       case "text":
         return replies.sendText(
           to,
-          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, notice, skipParts: item.deliveredParts ?? 0, onDelivered },
+          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, notice, skipParts: item.deliveredParts ?? 0, onDelivered, betweenParts },
           workspace,
           options,
         );
@@ -229,5 +277,13 @@ export class OutboxSender {
         // Panels are normally live (not queued); a queued one is shown as a plain message.
         return replies.sendText(to, { text: payload.text, possibleDuplicate, notice }, async () => null, options);
     }
+  }
+}
+
+/** A store write between two parts of a reply failed: the item is tried again (from the parts sent), not dropped as unsendable. */
+class PartWriteFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = "PartWriteFailed";
   }
 }

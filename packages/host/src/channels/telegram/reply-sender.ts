@@ -68,6 +68,11 @@ export interface TextReply {
   skipParts?: number;
   /** Told how many of the reply's messages (parts, then attachments) Telegram accepted so far. */
   onDelivered?: (count: number) => void;
+  /**
+   * Awaited after a message when more of the reply follow, with how many were accepted so far (the
+   * outbox records them and waits for room for the next one); a throw stops the reply there.
+   */
+  betweenParts?: (count: number) => Promise<void>;
 }
 
 /**
@@ -108,16 +113,21 @@ export class ReplySender {
     const skip = reply.skipParts ?? 0;
     const first = parts[skip];
     if (prefix && first) parts[skip] = { html: escapeHtml(prefix) + first.html, plain: prefix + first.plain };
+    const total = parts.length + attachments.length;
+    const delivered = async (count: number) => {
+      reply.onDelivered?.(count);
+      if (count < total) await reply.betweenParts?.(count);
+    };
     for (const [i, part] of parts.entries()) {
       if (i < skip) continue;
       await this.sendPart(to, part, i === parts.length - 1 ? markup : undefined, options);
-      reply.onDelivered?.(i + 1);
+      await delivered(i + 1);
     }
     for (const [i, attachment] of attachments.entries()) {
       if (parts.length + i < skip) continue;
       const caption = prefix && parts.length + i === skip ? prefix.trim() : undefined;
       await this.sendAttachment(to, attachment, caption, options);
-      reply.onDelivered?.(parts.length + i + 1);
+      await delivered(parts.length + i + 1);
     }
   }
 
