@@ -116,4 +116,33 @@ describe("send times records", () => {
       await reopened.close();
     }
   });
+
+  it("a running host deletes a chat's record once its window has passed; a record still inside its window stays", async () => {
+    const { api, stateDir } = await setUp();
+    api.registerChat(privateChat(5302, "Sam"));
+    const store = await HostStore.open(stateDir);
+    const log = pino({ level: process.env.TEST_LOG ?? "silent" });
+    const channel = createTelegramChannel(testChannelOptions(api, store, log, { allowedChatIds: ["5301"], timing: { stopTimeoutMs: 50 } }));
+    const record = (chatId: string) => store.get(HostKeys.sendTimes(CHANNEL_ID, chatId));
+    try {
+      await channel.start(testController(store, join(dir!, "conversations")));
+      await store.commit("event_processed", (tx) => queueOutbound(tx, TARGET, { kind: "text", text: "early reply" }));
+      channel.wakeOutbox();
+      await api.waitFor(() => api.messages(5301).length === 1 && record("5301"), 10_000);
+      // A private chat's window is 3 s: the host deletes the record soon after, without any further send.
+      await api.waitFor(() => record("5301") === undefined, 10_000);
+      await store.commit("event_processed", (tx) => queueOutbound(tx, { ...TARGET, chatId: "5302" }, { kind: "text", text: "late reply" }));
+      channel.wakeOutbox();
+      await api.waitFor(() => api.messages(5302).length === 1 && record("5302"), 10_000);
+    } finally {
+      await channel.stop();
+      await store.close();
+    }
+    const reopened = await HostStore.open(stateDir);
+    try {
+      expect(reopened.list<{ chatId: string }>("sendtimes:").map((r) => r.chatId)).toEqual(["5302"]);
+    } finally {
+      await reopened.close();
+    }
+  });
 });

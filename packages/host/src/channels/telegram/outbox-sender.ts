@@ -6,7 +6,7 @@ import { isAbortError } from "./api-retry.js";
 import { migrateChat, upgradedChatId } from "./chat-migration.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
-import { stageSendTimes } from "./send-history.js";
+import type { SendHistory } from "./send-history.js";
 import { destination, DUPLICATE_PREFIX, isPermanentSendFailure, isTopicGone, TOPIC_GONE_NOTE, type Destination, type ReplySender } from "./reply-sender.js";
 
 export interface OutboxSenderOptions {
@@ -15,6 +15,8 @@ export interface OutboxSenderOptions {
   api: BotApi;
   replies: ReplySender;
   lanes: ChatLanes;
+  /** Stores the chat's send times with each delivery (ARCHITECTURE §8 "Send budget"). */
+  history: SendHistory;
   log: pino.Logger;
   /** The conversation's workspace (for `<attachment>` paths); null when the item has no conversation. */
   workspaceFor: (chatId: string, conversationId: string, threadId: number | undefined) => Promise<string | null>;
@@ -142,7 +144,7 @@ export class OutboxSender {
     if (!this.delivered.has(item.seq) && (await this.attemptAndSend(item, signal)) === "moved") return;
     await store.commit("outbox_sent", (tx) => {
       tx.del(HostKeys.outbound(item.seq));
-      stageSendTimes(tx, this.options.channelId, item.chatId, this.options.api.budget);
+      this.options.history.stage(tx, item.chatId);
     });
     this.delivered.delete(item.seq);
     this.sentParts.delete(item.seq);
@@ -223,7 +225,7 @@ export class OutboxSender {
    * after its start, labelled only when the next one's attempt was recorded. `durable` false: only the wait.
    */
   private async betweenParts(item: OutboundItem, count: number, durable: boolean): Promise<void> {
-    const { store, api, channelId } = this.options;
+    const { store, api } = this.options;
     const key = HostKeys.outbound(item.seq);
     const failed = (err: unknown) => {
       throw new PartWriteFailed(err);
@@ -235,7 +237,7 @@ export class OutboxSender {
           if (!current) return;
           const { attemptedAt: _attempted, possibleDuplicate: _labelled, ...rest } = current;
           tx.put(key, { ...rest, deliveredParts: count } satisfies OutboundItem);
-          stageSendTimes(tx, channelId, item.chatId, api.budget);
+          this.options.history.stage(tx, item.chatId);
         })
         .catch(failed);
     }

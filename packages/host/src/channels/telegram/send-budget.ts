@@ -115,6 +115,13 @@ export class SendBudget {
     return longest ? [...this.recent(longest[0], longest[1], t)] : [];
   }
 
+  /** When the chat's last counted send leaves its longest window (now, or earlier, when none is left in it). */
+  quietAt(chatId: string): number {
+    const times = this.sendTimes(chatId);
+    const longest = Math.max(0, ...this.windows(chatId).filter(([key]) => key !== "bot").map(([, w]) => span(w)));
+    return times.length ? times[times.length - 1]! + longest : this.now();
+  }
+
   /** Counts sends to the chat made before this budget existed (by an earlier run of the host). */
   restore(chatId: string, times: number[]): void {
     const t = this.now();

@@ -15,7 +15,7 @@ import { Poller } from "./poller.js";
 import { DEFAULT_PANEL_DELAY_MS, ProgressPanels } from "./progress-panel.js";
 import { ReplySender } from "./reply-sender.js";
 import { SendBudget, type SendLimits } from "./send-budget.js";
-import { restoreSendTimes } from "./send-history.js";
+import { SendHistory } from "./send-history.js";
 import { TYPING_DELAY_MS, TypingIndicator } from "./typing.js";
 
 export interface TelegramChannelOptions {
@@ -80,6 +80,7 @@ export class TelegramChannel implements Channel {
   private menu: CommandMenu | null = null;
   private albums: AlbumCollector | null = null;
   private downloads: InboundDownloads | null = null;
+  private history: SendHistory | null = null;
   /** Admins the command menus were last set for (a first admin appears at runtime). */
   private menuAdmins = "";
 
@@ -103,12 +104,19 @@ export class TelegramChannel implements Channel {
     const { store, log } = this.options;
     const t = this.options.timing ?? {};
     const replies = new ReplySender(this.api, log);
+    this.history = new SendHistory({
+      store,
+      channelId: this.id,
+      budget: this.api.budget,
+      onPruneFailed: (error) => log.warn({ error: String(error) }, "could not delete expired send-time records; the next start tries again"),
+    });
     this.outbox = new OutboxSender({
       channelId: this.id,
       store,
       api: this.api,
       replies,
       lanes: this.lanes,
+      history: this.history,
       log,
       workspaceFor: (chatId, conversationId, threadId) => this.workspaceOf(chatId, conversationId, threadId),
       beforeSend: (chatId) => this.panels?.sendDue(chatId),
@@ -171,9 +179,7 @@ export class TelegramChannel implements Channel {
       }
       log.warn({ error: this.api.describe(first) }, "Telegram is not reachable yet; polling starts once it is");
     }
-    await restoreSendTimes(store, this.id, this.api.budget, (error) =>
-      log.warn({ error: String(error) }, "could not delete expired send-time records; the next start tries again"),
-    );
+    await this.history.restore();
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();
@@ -222,6 +228,7 @@ export class TelegramChannel implements Channel {
       this.sendAbort.abort();
       this.panels?.stopTimers();
       await this.outbox?.stop();
+      this.history?.stop();
       await Promise.race([this.lanes.idle(1000), sleep(1000)]);
       this.api.close();
       this.log.info({ unsent: this.outbox ? !this.outbox.empty : false }, "telegram channel stopped");
