@@ -6,8 +6,8 @@ import { isAbortError, telegramCode } from "./api-retry.js";
 import type { BotApi } from "./bot-api.js";
 import type { ChatLanes } from "./chat-lanes.js";
 import { BudgetDeferredError } from "./send-budget.js";
-import { htmlToPlain, isFinalPhase, renderProgressPanel } from "./format/index.js";
-import { destination, isParseEntitiesError, isNotModifiedError } from "./reply-sender.js";
+import { escapeHtml, htmlToPlain, isFinalPhase, renderProgressPanel } from "./format/index.js";
+import { destination, isParseEntitiesError, isNotModifiedError, isTopicGone } from "./reply-sender.js";
 
 export interface ProgressPanelOptions {
   store: HostStore;
@@ -33,7 +33,10 @@ export interface ProgressPanelOptions {
 interface Panel {
   turnKey: string;
   chatId: string;
+  /** The forum topic; undefined also once the topic refused the panel and it moved to General. */
   threadId: number | undefined;
+  /** Its topic refused the panel (deleted or closed): shown in General, first line saying why. */
+  movedToGeneral: boolean;
   messageId: number | undefined;
   latest: TurnActivity;
   /** When `latest` arrived (a final state's elapsed time is measured to here, not to a delayed edit). */
@@ -47,6 +50,9 @@ interface Panel {
   /** A final state (done/failed/cancelled) is on screen: the panel is never edited again. */
   finalShown: boolean;
 }
+
+/** The first line of a panel whose forum topic refused it, posted to the group's General topic instead. */
+export const PANEL_TOPIC_GONE_NOTE = "ℹ️ Its forum topic was deleted or closed, so this progress is shown here.";
 
 /** Config `progress_panel_delay_ms` default: most answers without tools come back within a second. */
 export const DEFAULT_PANEL_DELAY_MS = 1000;
@@ -78,6 +84,7 @@ export class ProgressPanels {
         turnKey: activity.turnKey,
         chatId: activity.chat.chatId,
         threadId: activity.chat.threadId,
+        movedToGeneral: false,
         messageId: stored,
         latest: activity,
         latestAt: this.now(),
@@ -203,7 +210,7 @@ export class ProgressPanels {
     const { api, store, signal } = this.options;
     const version = panel.version;
     const activity = panel.latest;
-    const html = renderProgressPanel({
+    const rendered = renderProgressPanel({
       model: activity.model,
       phase: activity.phase,
       toolName: activity.toolName,
@@ -213,14 +220,24 @@ export class ProgressPanels {
       detail: activity.detail,
       plan: activity.plan,
     });
+    const html = () => (panel.movedToGeneral ? `${escapeHtml(PANEL_TOPIC_GONE_NOTE)}\n${rendered}` : rendered);
     // Intermediate states are cosmetic (merged or dropped when the chat's budget is short); the final one waits.
     const budget = isFinalPhase(activity.phase) ? ("wait" as const) : ("cosmetic" as const);
     const call = { signal, roomSignal: this.options.roomSignal, maxAttempts: 3, quiet: true, maxDelayMs: 5000, budget };
     panel.lastEditAt = this.now();
     if (panel.messageId === undefined) {
-      const sent = await this.withPlainFallback(html, (text, parseMode) =>
-        api.call("sendMessage", { ...destination(panel.chatId, panel.threadId), text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
-      );
+      const send = () =>
+        this.withPlainFallback(html(), (text, parseMode) =>
+          api.call("sendMessage", { ...destination(panel.chatId, panel.threadId), text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
+        );
+      const sent = await send().catch((err: unknown) => {
+        // Its forum topic was deleted or closed meanwhile: shown in General, as the answer will be (§8).
+        if (panel.threadId === undefined || !isTopicGone(err)) throw err;
+        this.options.log.warn({ turnKey: panel.turnKey, threadId: panel.threadId, error: api.describe(err) }, "the forum topic is gone; the progress panel goes to General");
+        panel.threadId = undefined;
+        panel.movedToGeneral = true;
+        return send();
+      });
       panel.messageId = sent.message_id;
       try {
         await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));
@@ -231,7 +248,7 @@ export class ProgressPanels {
     } else {
       const messageId = panel.messageId;
       try {
-        await this.withPlainFallback(html, (text, parseMode) =>
+        await this.withPlainFallback(html(), (text, parseMode) =>
           api.call("editMessageText", { chat_id: panel.chatId, message_id: messageId, text, parse_mode: parseMode, link_preview_options: { is_disabled: true } }, call),
         );
       } catch (err) {
