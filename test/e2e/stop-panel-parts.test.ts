@@ -5,7 +5,8 @@
 // parts that did not go out after the restart, unlabelled when its record proves the earlier ones went.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
-import { privateChat } from "../fakes/telegram-api.js";
+import { privateChat, user } from "../fakes/telegram-api.js";
+import { forumChat } from "../fakes/telegram/groups.js";
 import { DUPLICATE_LABEL, lastUserText, panels, sleep, startE2E, type E2E } from "./fixture.js";
 
 const chats = {
@@ -15,6 +16,8 @@ const chats = {
   crash: privateChat(1904, "Parts crash point"),
   unknown: privateChat(1905, "Part unknown"),
 };
+const forum = forumChat(-1001906, "Forum");
+const TOPIC = 55;
 /** Lines of the tag's reply: 37 fill a Telegram message (4096 characters at most); three messages, or seven. */
 const linesOf = (tag: string) => (tag === "term" ? 7 : 3) * 37;
 const line = (tag: string, i: number) => `${tag} line ${String(i).padStart(3, "0")} ${"x".repeat(90)}`;
@@ -22,13 +25,13 @@ const line = (tag: string, i: number) => `${tag} line ${String(i).padStart(3, "0
 function respond(req: RecordedRequest): ScriptedReply {
   const tag = /\[([\w-]+)\]/.exec(lastUserText(req))?.[1] ?? "none";
   // Not instant: the panel is sent (and its id stored) before the turn ends.
-  return { delayMs: 300, text: Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)).join("\n") };
+  return { delayMs: tag === "topic" ? 2000 : 300, text: Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)).join("\n") };
 }
 
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), allowedChatIds: [forum.id] } });
 });
 
 afterEach(async () => {
@@ -139,5 +142,37 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
     const lines = texts.join("\n").split("\n").map((l) => l.replace(/^♻️ \(possible duplicate\) /, "")).filter((l) => l.startsWith("unknown line"));
     expect(lines).toEqual(Array.from({ length: linesOf("unknown") }, (_, i) => line("unknown", i)));
     expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("killed while a topic's long answer goes to General after the topic refused its second part: the restart labels the part General may have twice", async () => {
+    // The topic is deleted as the reply's second part is sent into it (its first part went in).
+    e2e.telegram.setNemesis(({ method, params }) => {
+      const text = String(params["text"] ?? "");
+      if (method === "sendMessage" && params["message_thread_id"] === TOPIC && text.includes("topic line") && !text.includes("topic line 000")) {
+        e2e.telegram.deleteTopic(forum, TOPIC);
+      }
+      return undefined;
+    });
+    const general = () => e2e.telegram.messages(forum.id).filter((m) => m.params.message_thread_id === undefined && (m.text ?? "").includes("topic line"));
+    try {
+      e2e.start();
+      e2e.telegram.sendText(forum, "@starling_test_bot answer at length [topic]", { from: user(2192, "Ann"), threadId: TOPIC });
+      await e2e.until(() => general().length >= 1, "the answer's first part in General", 30_000);
+      await sleep(800); // recorded; the second part waits for the chat's window
+      await e2e.stop("SIGKILL");
+      expect(general().length, "General parts before the kill").toBe(1);
+
+      e2e.start();
+      await e2e.until(() => general().length >= 4, "the answer in General after the restart", 40_000);
+      await sleep(1000);
+      const texts = general().map((m) => m.text ?? "");
+      // The first General part went out twice: the copy after the restart carries the label.
+      expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which General messages are labelled").toEqual([false, true, false, false]);
+      const lines = texts.slice(1).join("\n").split("\n").filter((l) => l.startsWith("topic line"));
+      expect(lines).toEqual(Array.from({ length: linesOf("topic") }, (_, i) => line("topic", i)));
+      expect((await e2e.stop()).code).toBe(0);
+    } finally {
+      e2e.telegram.setNemesis(undefined);
+    }
   });
 });

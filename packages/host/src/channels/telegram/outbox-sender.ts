@@ -210,7 +210,8 @@ export class OutboxSender {
       if (item.threadId === undefined || !isTopicGone(err)) throw err;
       this.options.log.warn({ seq: item.seq, chatId: item.chatId, threadId: item.threadId, error: this.options.api.describe(err) }, "the forum topic is gone; the answer goes to General");
       // What reached the topic went with it (or cannot be answered in): General gets the whole answer.
-      // Its parts are not recorded (the stored count is the topic's): a cut one is re-sent whole, labelled.
+      // Its parts are not recorded (the stored count is the topic's; the attempt mark is set, as the refused
+      // part's attempt was recorded): a cut one is re-sent whole, labelled.
       const whole = { ...item, deliveredParts: 0 };
       const betweenParts = (count: number) => this.betweenParts(item, count, false);
       await this.sendTo(destination(item.chatId, undefined), whole, { possibleDuplicate, signal, onDelivered, betweenParts, notice: TOPIC_GONE_NOTE });
