@@ -6,6 +6,7 @@ import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
 import type { RemoteLaunch } from "./remote/remote-workspace.js";
 import { HEARTBEAT_FRAME, heartbeatMs, inputFrame, withoutEndMark } from "./remote/shell-wrapper.js";
+import { answerLimitS, closeStuckMaster, withoutAlive } from "./remote/ssh.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { type ToolCommand, ToolProcessLauncher } from "./tool-process.js";
 import { groupHasLiving, signalGroup } from "./process-group.js";
@@ -41,13 +42,19 @@ export interface ShellSession {
   readonly outDisplay: string;
   /** `null` while running. */
   exit: ShellExit | null;
-  /** Set for a command run on an SSH host (remote/shell-wrapper.ts); `ended` once the remote wrapper reported the command's end. */
-  readonly remote: { readonly host: string; ended: boolean } | null;
+  /**
+   * Set for a command run on an SSH host (remote/shell-wrapper.ts); `ended` once the remote wrapper reported the command's
+   * end; `silentFor`: the seconds without a byte from it after which the session gave the connection up and killed ssh.
+   */
+  readonly remote: { readonly host: string; ended: boolean; silentFor: number | null } | null;
 }
 
-/** ssh exited 255 and the remote wrapper never reported the command's end: the connection failed or dropped. */
+/**
+ * The remote wrapper never reported the command's end and ssh exited 255 (the connection failed or dropped) or was
+ * killed after answerLimitS() without a byte (a ControlMaster that stopped forwarding).
+ */
 export function connectionLost(session: ShellSession): boolean {
-  return session.remote !== null && !session.remote.ended && session.exit?.code === 255;
+  return session.remote !== null && !session.remote.ended && (session.exit?.code === 255 || session.remote.silentFor !== null);
 }
 
 interface SessionState extends ShellSession {
@@ -123,7 +130,7 @@ export class ShellSessions {
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
-      exit: null, child, bytes: 0, readOffset: 0, remote: remote ? { host: remote.host, ended: false } : null,
+      exit: null, child, bytes: 0, readOffset: 0, remote: remote ? { host: remote.host, ended: false, silentFor: null } : null,
       exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
     };
     const onData = (chunk: Buffer): void => {
@@ -131,20 +138,39 @@ export class ShellSessions {
       writeSync(fd, chunk);
       state.bytes += chunk.length;
     };
-    child.stdout?.on("data", onData);
+    let heard = Date.now();
+    let closing: Promise<unknown> = Promise.resolve();
+    child.stdout?.on("data", (chunk: Buffer) => {
+      heard = Date.now();
+      onData(chunk);
+    });
     child.stderr?.on("data", (chunk: Buffer) => {
-      const rest = state.remote ? withoutEndMark(chunk) : null;
-      if (rest && state.remote) state.remote.ended = true;
-      onData(rest ?? chunk);
+      heard = Date.now();
+      if (!state.remote) return onData(chunk);
+      const rest = withoutEndMark(chunk);
+      if (rest) state.remote.ended = true;
+      onData(withoutAlive(rest ?? chunk));
     });
     child.stdin?.on("error", () => undefined); // EPIPE after the process ended: reported by write()
-    // The remote wrapper stops a command that hears nothing from us (a silent partition): tell it we are here.
-    const heartbeat = remote ? setInterval(() => sendFrame(child, HEARTBEAT_FRAME), heartbeatMs()) : undefined;
+    // The remote wrapper stops a command that hears nothing from us (a silent partition): tell it we are here. It
+    // beats back; a connection silent for answerLimitS() forwards nothing (a stuck ControlMaster): give it up.
+    const heartbeat = remote
+      ? setInterval(() => {
+          sendFrame(child, HEARTBEAT_FRAME);
+          if (state.remote && state.remote.silentFor === null && Date.now() - heard >= answerLimitS() * 1000) {
+            state.remote.silentFor = answerLimitS();
+            // Our ssh first: a multiplexing client whose master dies mid-handshake would connect on its own and run the command.
+            signalGroup(state.pid, "SIGKILL");
+            closing = closeStuckMaster(state.remote.host);
+          }
+        }, heartbeatMs())
+      : undefined;
     heartbeat?.unref();
     state.exited = new Promise((resolveExit) => {
       child.once("exit", (code, signal) => {
         clearInterval(heartbeat);
-        resolveExit((state.exit = { code, signal }));
+        // Reported once the stuck master is gone too, so the next command cannot meet it.
+        void closing.then(() => resolveExit((state.exit = { code, signal })));
       });
       child.once("error", () => resolveExit((state.exit ??= { code: null, signal: null })));
     });

@@ -122,13 +122,14 @@ function report(session: ShellSession, outcome: WaitOutcome, maxChars: number, n
     ctx.shells.forget(session.id);
     if (session.remote && connectionLost(session)) {
       const host = session.remote.host;
+      const how = session.remote.silentFor !== null ? `nothing heard from it for ${session.remote.silentFor} s` : "ssh exit 255";
       return {
         content:
-          `${body}${sepAfter(body)}[connection to SSH host ${host} lost after ${elapsed} (ssh exit 255, no end reported by the command) · full output: ${session.outDisplay}]\n` +
+          `${body}${sepAfter(body)}[connection to SSH host ${host} lost after ${elapsed} (${how}, no end reported by the command) · full output: ${session.outDisplay}]\n` +
           `The command's outcome is unknown: its wrapper on ${host} stops it once the connection closes there, or after ${silentLimitS()} s without a word from here if the network went silent, so it may have done only part of its work. ` +
           `Check its effects on ${host} before running it again; if ${host} cannot be reached, the next remote call says why.`,
         isError: true,
-        details: { ...facts(session, preview.truncated), exitCode: 255, connectionLost: true },
+        details: { ...facts(session, preview.truncated), exitCode: session.exit.code, connectionLost: true },
       };
     }
     const { code, signal } = session.exit;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { silentLimitS, sshArgs } from "../../src/tools/remote/ssh.js";
+import { answerLimitS, silentLimitS, sshArgs } from "../../src/tools/remote/ssh.js";
 
 // Scope: the options Starling puts on ssh's command line win over the alias's ssh_config, as ssh itself
 // resolves them (`ssh -G` prints the effective settings without connecting).
@@ -39,6 +39,9 @@ describe.skipIf(!hasSsh)("ssh arguments (skipped: no ssh client installed)", () 
     expect(silentLimitS({})).toBe(45);
     expect(effective({ STARLING_TEST_SSH_ALIVE_SECONDS: "1" })).toContain("serveraliveinterval 1");
     expect(silentLimitS({ STARLING_TEST_SSH_ALIVE_SECONDS: "1" })).toBe(3);
+    // The worker's own bound on an operation it hears nothing from (a stuck ControlMaster): one interval later.
+    expect(answerLimitS({})).toBe(60);
+    expect(answerLimitS({ STARLING_TEST_SSH_ALIVE_SECONDS: "1" })).toBe(4);
     expect(() => sshArgs("box", "true", { STARLING_TEST_SSH_ALIVE_SECONDS: "0.5" })).toThrow(
       'STARLING_TEST_SSH_ALIVE_SECONDS must be a whole number of seconds ≥ 1 (it is "0.5"); unset it for the default 15.',
     );

@@ -1,13 +1,18 @@
 /**
- * The file-op helper run on the remote host as `python3 -c <this script>`, with one JSON request
- * on stdin and one JSON answer on stdout. It only gathers and writes data; the result texts are
+ * The file-op helper run on the remote host as `python3 -c <this script> <heartbeat seconds>`, with one JSON request
+ * on stdin and one JSON answer on stdout; while it works it writes ALIVE_BYTE (ssh.ts) on stderr at every heartbeat,
+ * so a long walk or grep is told apart from a connection that forwards nothing (runSsh's answerLimitS). It only gathers and writes data; the result texts are
  * formatted locally by the same code as local tools. Why Python: it is on nearly every Linux host,
  * does realpath/walk/regex/UTF-8 checks in a few lines, and its JSON is exact (the reference uses
  * `python3 -` over ssh for the same reason). Paths are confined on the remote side: the lexical path
  * and its realpath must both lie inside the root (the fixed path, or the remote home).
  */
 export const HELPER_SCRIPT = String.raw`
-import sys, os, json, re, codecs, stat as st
+import sys, os, json, re, codecs, stat as st, threading, time
+def beat(every):
+    while True:
+        time.sleep(every); os.write(2, b"\x06")
+if len(sys.argv) > 1: threading.Thread(target=beat, args=(float(sys.argv[1]),), daemon=True).start()
 SKIP = {".git", "node_modules", ".starling", ".output"}
 UNEXPANDED = {"node_modules", "__pycache__", "target", "dist", "build", "coverage", "venv"}
 class Err(Exception):

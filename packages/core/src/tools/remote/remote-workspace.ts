@@ -6,7 +6,7 @@ import { tooLargeToEdit, WHOLE_FILE_BYTES } from "../whole-file.js";
 import { remoteAnswers } from "./answers.js";
 import { HELPER_SCRIPT } from "./helper-script.js";
 import { checkReachable, runSsh, shQuote, silentLimitS, sshArgs, sshEnv, unreachable } from "./ssh.js";
-import { SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
+import { heartbeatMs, SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
 
 /** Built on the first remote call, like the answers' shapes. */
 const HelperAnswer = lazySchema(() =>
@@ -43,7 +43,7 @@ export class RemoteWorkspace {
   /** Runs one helper operation; returns its answer or throws a ToolError with the helper's message. */
   async op<T extends z.ZodType>(op: string, payload: Record<string, unknown>, answer: T, signal: AbortSignal): Promise<z.output<T>> {
     const request = JSON.stringify({ op, root: this.root, ...payload });
-    const result = await runSsh(this.alias, `python3 -c ${shQuote(HELPER_SCRIPT)}`, request, signal);
+    const result = await runSsh(this.alias, `python3 -c ${shQuote(HELPER_SCRIPT)} ${heartbeatMs() / 1000}`, request, signal);
     if (result.code === 255) throw unreachable(this.alias, result.stderr);
     if (result.code === 127) {
       throw new ToolError("failed", `python3 is not installed on ${this.alias}; the remote file tools need it (install python3 there, or use shell).`);
@@ -78,11 +78,12 @@ export class RemoteWorkspace {
    * the root, runs `bash -c <command>` in its own process group with stderr merged into stdout, and
    * kills that group as soon as its stdin closes, which happens when the local ssh is killed
    * (cancel, shell_close, shutdown) or the connection drops, or once it has heard no heartbeat for
-   * silentLimitS() (a silent partition). So no remote command outlives us for long.
+   * silentLimitS() (a silent partition). So no remote command outlives us for long. It sends a heartbeat of its
+   * own (ALIVE_BYTE on stderr), which the session watches (answerLimitS).
    */
   async shellLaunch(command: string, signal: AbortSignal): Promise<RemoteLaunch> {
     await checkReachable(this.alias, signal);
-    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)} ${silentLimitS()}`;
+    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)} ${silentLimitS()} ${heartbeatMs() / 1000}`;
     return { host: this.alias, program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
   }
 }

@@ -1,7 +1,7 @@
 import { aliveIntervalS } from "./ssh.js";
 
 /**
- * Runs on the remote host as `python3 -c <this> <root> <command> <silent seconds>`. Without a tty, sshd does not
+ * Runs on the remote host as `python3 -c <this> <root> <command> <silent seconds> <heartbeat seconds>`. Without a tty, sshd does not
  * signal a command when the client goes away; it only closes the command's stdin. So the wrapper
  * reads its stdin and treats end-of-input as "stop": it kills the command's process group (SIGTERM,
  * SIGKILL after 200 ms) and exits once the command is reaped (no zombie is left to the remote init),
@@ -10,7 +10,8 @@ import { aliveIntervalS } from "./ssh.js";
  * set), so stdin carries frames (inputFrame, HEARTBEAT_FRAME): input for the command, relayed by a
  * thread of its own so a command that reads no input never stalls the reading, and a heartbeat the
  * worker sends every HEARTBEAT_MS; after `silent seconds` without a frame the wrapper says so in the
- * output and stops the command as at end-of-input. Output is relayed through a pipe so background
+ * output and stops the command as at end-of-input. The other way, it writes ALIVE_BYTE (ssh.ts) on stderr at every
+ * heartbeat, so the worker can tell a quiet command from a connection that forwards nothing (answerLimitS). Output is relayed through a pipe so background
  * children cannot hold the ssh channel open; when the command exits, what is left of its group is
  * stopped too (nothing could reach it later). Exit status: the command's, or 128 + signal. Its last
  * write, on stderr, is END_MARK: ssh exits 255 both for a lost connection and for a command that
@@ -18,7 +19,7 @@ import { aliveIntervalS } from "./ssh.js";
  */
 export const SHELL_WRAPPER_SCRIPT = String.raw`
 import os, sys, signal, subprocess, threading, time, queue
-root, command, silent = os.path.expanduser(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+root, command, silent, every = os.path.expanduser(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 try: os.chdir(root)
 except OSError as e:
     sys.stderr.write("starling: cannot enter the remote workspace %s: %s\n" % (root, e.strerror)); sys.exit(2)
@@ -64,12 +65,18 @@ def watchdog():
         if time.monotonic() - heard[0] > silent:
             os.write(1, b"\n[starling: nothing heard from the worker for %d s (the connection went silent), so the command was stopped]\n" % silent)
             stopped.set(); stop_group(); return
+ending = threading.Lock()
+def beat():
+    while True:
+        time.sleep(every)
+        with ending: os.write(2, b"\x06")
 out = threading.Thread(target=relay_out, daemon=True); out.start()
-for task in (read_frames, feed_command, watchdog): threading.Thread(target=task, daemon=True).start()
+for task in (read_frames, feed_command, watchdog, beat): threading.Thread(target=task, daemon=True).start()
 code = child.wait()
 out.join(0.25)
 stop_group()
 if stopped.is_set(): os._exit(130)
+ending.acquire()
 os.write(2, b"\x1estarling-end\x1e")
 os._exit(code if code >= 0 else 128 - code)
 `;

@@ -4,6 +4,7 @@ import { homedir, tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { ToolError } from "../errors.js";
 import { SSH_CONFIG_ENV, sshAliasProblem, sshConfigArgs, sshEnv as protocolSshEnv } from "@starling/protocol";
+import { killMasters, resolvedControlPath } from "./stuck-master.js";
 
 /** Seconds ssh waits for a connection (`-o ConnectTimeout`). */
 export const CONNECT_TIMEOUT_S = 10;
@@ -43,6 +44,25 @@ export function silentLimitS(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
+ * Seconds without a byte from the remote side after which the worker gives an operation up itself (60 by default):
+ * the remote wrapper and helper write ALIVE_BYTE on stderr every heartbeatMs(), so only a connection that forwards
+ * nothing is this quiet. One keepalive interval past silentLimitS(): a silent network stays ssh's to report, at
+ * silentLimitS(); this catches what ssh's keepalive cannot, a local ControlMaster that accepts the multiplexed
+ * connection and never forwards (stopped, wedged), which no ssh timeout covers.
+ */
+export function answerLimitS(env: NodeJS.ProcessEnv = process.env): number {
+  return silentLimitS(env) + aliveIntervalS(env);
+}
+
+/** What the remote wrapper and helper write on stderr as their heartbeat (ACK); filtered out of what is kept. */
+export const ALIVE_BYTE = 0x06;
+
+/** `chunk` without ALIVE_BYTE. */
+export function withoutAlive(chunk: Buffer): Buffer {
+  return chunk.includes(ALIVE_BYTE) ? Buffer.from(chunk.filter((byte) => byte !== ALIVE_BYTE)) : chunk;
+}
+
+/**
  * Where the ControlMaster sockets live: a private (0700, our uid, not a symlink) folder under the
  * system temp dir. Short on purpose: a Unix socket path must fit in ~100 bytes. Tools in the
  * bubblewrap sandbox get their own /tmp, so they cannot reach these sockets.
@@ -74,7 +94,7 @@ export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.Proces
     "-o", "BatchMode=yes",
     "-o", `ConnectTimeout=${CONNECT_TIMEOUT_S}`,
     "-o", "ControlMaster=auto",
-    "-o", `ControlPath=${join(controlDir(), "%C")}`,
+    ...controlPathOption(),
     "-o", `ControlPersist=${CONTROL_PERSIST_S}`,
     "-o", `ServerAliveInterval=${aliveIntervalS(env)}`,
     "-o", `ServerAliveCountMax=${SERVER_ALIVE_COUNT_MAX}`,
@@ -87,6 +107,36 @@ export function sshArgs(alias: string, remoteCommand: string, env: NodeJS.Proces
     alias,
     remoteCommand,
   ];
+}
+
+function controlPathOption(): string[] {
+  return ["-o", `ControlPath=${join(controlDir(), "%C")}`];
+}
+
+/**
+ * Kills the ControlMaster of `alias` after an operation through it heard nothing for answerLimitS() (the caller
+ * has killed its own ssh first: a multiplexing client whose master dies mid-handshake falls back to a connection of
+ * its own and would run the command after all). A master that stopped forwarding serves nobody; its remote side sees
+ * the connection close and stops what ran through it. The next operation opens a new master.
+ */
+export async function closeStuckMaster(alias: string, env: NodeJS.ProcessEnv = process.env): Promise<number[]> {
+  const socket = await resolvedControlPath([...sshConfigArgs(env), ...controlPathOption(), "--", alias], sshEnv());
+  return socket ? killMasters(socket) : [];
+}
+
+/** The connection of an operation went silent for `seconds` (answerLimitS): it was closed; `outcome` says what that means for the call. */
+export class ConnectionLost extends ToolError {
+  constructor(
+    readonly host: string,
+    readonly seconds: number,
+    outcome = `The operation's outcome is unknown: check on ${host} whether it took effect before repeating it.`,
+  ) {
+    super(
+      "failed",
+      `The connection to SSH host ${host} was lost: nothing was heard from it for ${seconds} s (a stuck local ssh connection or a silent network). ` +
+        `It was closed, so the next call opens a new one. ${outcome}`,
+    );
+  }
 }
 
 /** The environment of every ssh process: the tools' allowlist plus SSH_AUTH_SOCK (see @starling/protocol). */
@@ -109,6 +159,8 @@ export interface SshResult {
  * Runs `remoteCommand` on `alias` with `input` on its stdin and collects the output. The local ssh
  * runs in its own process group, killed on abort, after `timeoutMs` or once stdout passes
  * MAX_SSH_OUTPUT_BYTES (closing the connection's channel ends the remote command); the error names the host.
+ * After answerLimitS() (or `timeoutMs`, if shorter) without a byte on stdout or stderr it is killed too, with the
+ * ControlMaster it went through (closeStuckMaster), and ConnectionLost is thrown. ALIVE_BYTE is dropped from stderr.
  */
 export async function runSsh(alias: string, remoteCommand: string, input: string, signal: AbortSignal, timeoutMs = REMOTE_OP_TIMEOUT_MS): Promise<SshResult> {
   const args = sshArgs(alias, remoteCommand);
@@ -117,8 +169,11 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
   const out: Buffer[] = [];
   let collected = 0;
   let err = "";
-  let why: "timeout" | "aborted" | "too_large" | null = null;
+  let why: "timeout" | "aborted" | "too_large" | "silent" | null = null;
+  const silentMs = Math.min(answerLimitS() * 1000, timeoutMs);
+  let heard = Date.now();
   child.stdout.on("data", (chunk: Buffer) => {
+    heard = Date.now();
     collected += chunk.length;
     if (collected <= MAX_SSH_OUTPUT_BYTES) out.push(chunk);
     else if (why === null) {
@@ -126,25 +181,42 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
       stop("too_large");
     }
   });
-  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-8_000)));
+  child.stderr.on("data", (chunk: Buffer) => {
+    heard = Date.now();
+    err = (err + withoutAlive(chunk).toString("utf8")).slice(-8_000);
+  });
   child.stdin.on("error", () => undefined);
   child.stdin.end(input);
-  const stop = (reason: "timeout" | "aborted" | "too_large"): void => {
-    why ??= reason;
+  let closing: Promise<unknown> = Promise.resolve();
+  const stop = (reason: "timeout" | "aborted" | "too_large" | "silent"): void => {
+    if (why !== null) return;
+    why = reason;
     try {
       if (child.pid) process.kill(-child.pid, "SIGKILL");
     } catch {
       /* already gone */
     }
+    if (reason === "silent") closing = closeStuckMaster(alias);
   };
-  const timer = setTimeout(() => stop("timeout"), timeoutMs);
+  const silence = (): boolean => Date.now() - heard >= silentMs;
+  const timer = setTimeout(() => stop(silence() ? "silent" : "timeout"), timeoutMs);
+  const watch = setInterval(() => silence() && stop("silent"), Math.min(1_000, silentMs / 10));
   const onAbort = (): void => stop("aborted");
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once("error", reject);
       child.once("close", (c) => resolve(c));
+      // ssh hands our pipes to the master it multiplexes through: after a stop, a master that never dies would hold
+      // them open, so the end of ssh itself is enough then.
+      child.once("exit", (c) => {
+        if (why !== null) setTimeout(() => resolve(c), 1_000).unref();
+      });
     });
+    if (why === "silent") {
+      await closing;
+      throw new ConnectionLost(alias, Math.round(silentMs / 1000));
+    }
     if (why === "aborted") throw new ToolError("aborted", `Interrupted: the turn was cancelled or interrupted (the ssh command on ${alias} was stopped).`);
     if (why === "timeout") throw new ToolError("failed", `The remote operation on SSH host ${alias} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped.`);
     if (why === "too_large") {
@@ -160,6 +232,7 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
     throw new ToolError("failed", `Could not run ssh (${(error as Error).message}); install the OpenSSH client (apt-get install openssh-client).`);
   } finally {
     clearTimeout(timer);
+    clearInterval(watch);
     signal.removeEventListener("abort", onAbort);
   }
 }
@@ -175,7 +248,13 @@ export function unreachable(alias: string, stderr: string): ToolError {
 
 /** Opens (or reuses) the master connection; a clear ToolError when the host cannot be reached. */
 export async function checkReachable(alias: string, signal: AbortSignal): Promise<void> {
-  const result = await runSsh(alias, "true", "", signal, (CONNECT_TIMEOUT_S + 5) * 1000);
+  let result: SshResult;
+  try {
+    result = await runSsh(alias, "true", "", signal, (CONNECT_TIMEOUT_S + 5) * 1000);
+  } catch (error) {
+    if (error instanceof ConnectionLost) throw new ConnectionLost(alias, error.seconds, "The command was not started; run it again.");
+    throw error;
+  }
   if (result.code === 255) throw unreachable(alias, result.stderr);
 }
 
