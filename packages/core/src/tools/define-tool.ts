@@ -26,6 +26,11 @@ export interface ToolContext {
   coordinate: CoordinateFn;
   /** Set when this call runs on an SSH host (fixed mode, or a `remote` argument in selectable mode); only for `remote` tools. */
   remote: RemoteWorkspace | null;
+  /**
+   * Fixed mode's remote workspace, for every tool: those that stay local (downloads, media) say their files are not
+   * there (remote/local-note.ts).
+   */
+  fixedRemote: RemoteWorkspace | null;
   /** Which addresses network tools may reach (ARCHITECTURE §6 `tools.web_private_networks`). */
   network: AddressPolicy;
   /** Helper models; undefined when the embedder configured none (search falls back, analysis is unavailable). */

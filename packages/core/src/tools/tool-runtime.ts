@@ -192,6 +192,7 @@ export class ToolRuntime {
       signal: options.signal,
       coordinate: this.options.coordinate,
       remote: routed.remote,
+      fixedRemote: this.routing.fixedWorkspace,
       network: this.options.network ?? { allowPrivate: false },
       helpers: this.options.helpers,
     };

@@ -4,6 +4,9 @@ import { z } from "zod";
 import { defineTool, type AnyTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
 import { httpHeaders } from "../web/web-fetch.js";
+import { localFileNote } from "../remote/local-note.js";
+import type { RemoteWorkspace } from "../remote/remote-workspace.js";
+import { shQuote } from "../remote/ssh.js";
 import type { DownloadStatus } from "./download-status.js";
 import type { Downloads } from "./downloads.js";
 
@@ -36,23 +39,28 @@ export const fileDownloadStartParameters = lazyArguments(() => z.object({
   on_timeout: onTimeout(),
 }));
 
-/** The compact snapshot the model sees: only true flags and known values. */
-function view(s: DownloadStatus): Record<string, unknown> {
+/**
+ * The compact snapshot the model sees: only true flags and known values. In a fixed-remote conversation, `location`
+ * says the file is local (where the remote file tools and shell cannot see it) and how to fetch it on the host instead.
+ */
+function view(s: DownloadStatus, fixed: RemoteWorkspace | null): Record<string, unknown> {
   const out: Record<string, unknown> = { download_id: s.download_id, url: s.url, path: s.path };
   for (const flag of ["running", "completed", "cancelled", "failed", "interrupted"] as const) if (s[flag]) out[flag] = true;
   out.bytes_downloaded = s.bytes_downloaded;
   for (const key of ["total_bytes", "http_status", "final_url", "content_type", "error"] as const) if (s[key] !== undefined && s[key] !== "") out[key] = s[key];
+  const local = localFileNote(fixed);
+  if (fixed && local) out.location = `${local}. To have it on ${fixed.alias}, download it there with shell, e.g. curl -fL -o ${shQuote(s.path)} ${shQuote(s.url)}.`;
   return out;
 }
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
 
-async function waitAndReport(downloads: Downloads, id: string, seconds: number, kill: boolean, signal: AbortSignal): Promise<string> {
+async function waitAndReport(downloads: Downloads, id: string, seconds: number, kill: boolean, signal: AbortSignal, fixed: RemoteWorkspace | null): Promise<string> {
   const outcome = await downloads.wait(id, seconds * 1000, signal);
-  if (outcome === "done") return json(view(downloads.snapshot(id)));
-  if (outcome === "interrupted") return json({ interrupted: true, download: view(downloads.snapshot(id)) });
-  if (kill) return json(view(await downloads.cancel(id)));
-  return json({ timeout: true, download: view(downloads.snapshot(id)) });
+  if (outcome === "done") return json(view(downloads.snapshot(id), fixed));
+  if (outcome === "interrupted") return json({ interrupted: true, download: view(downloads.snapshot(id), fixed) });
+  if (kill) return json(view(await downloads.cancel(id), fixed));
+  return json({ timeout: true, download: view(downloads.snapshot(id), fixed) });
 }
 
 /** The four download tools, bound to one session's Downloads. */
@@ -77,8 +85,8 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
       if (existing && !args.overwrite) throw new ToolError("invalid_arguments", `${target.display} already exists; pass overwrite=true to replace it`);
       const status = downloads.start({ url: args.url, abs: target.abs, display: target.display, headers: args.headers, policy: ctx.network, paths: ctx.paths });
       const seconds = args.wait_timeout_seconds ?? 0;
-      if (args.return_immediate || seconds <= 0) return json(view(status));
-      return waitAndReport(downloads, status.download_id, seconds, args.on_timeout === "kill", ctx.signal);
+      if (args.return_immediate || seconds <= 0) return json(view(status, ctx.fixedRemote));
+      return waitAndReport(downloads, status.download_id, seconds, args.on_timeout === "kill", ctx.signal, ctx.fixedRemote);
     },
   });
   const progress = defineTool({
@@ -88,7 +96,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     readOnly: true,
     async execute(args, ctx) {
       await downloads.load(ctx.paths);
-      return json(view(downloads.snapshot(args.download_id)));
+      return json(view(downloads.snapshot(args.download_id), ctx.fixedRemote));
     },
   });
   const wait = defineTool({
@@ -98,7 +106,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     readOnly: false,
     async execute(args, ctx) {
       await downloads.load(ctx.paths);
-      return waitAndReport(downloads, args.download_id, args.wait_timeout_seconds ?? 30, args.on_timeout === "kill", ctx.signal);
+      return waitAndReport(downloads, args.download_id, args.wait_timeout_seconds ?? 30, args.on_timeout === "kill", ctx.signal, ctx.fixedRemote);
     },
   });
   const cancel = defineTool({
@@ -108,7 +116,7 @@ export function downloadTools(downloads: Downloads): AnyTool[] {
     readOnly: false,
     async execute(args, ctx) {
       await downloads.load(ctx.paths);
-      return json(view(await downloads.cancel(args.download_id)));
+      return json(view(await downloads.cancel(args.download_id), ctx.fixedRemote));
     },
   });
   return [start, progress, wait, cancel];

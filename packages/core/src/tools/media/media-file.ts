@@ -5,6 +5,7 @@ import type { FileItem } from "@starling/protocol";
 import { isPdf, sniffAudio, sniffImage } from "../../media/media-bytes.js";
 import type { ToolContext } from "../define-tool.js";
 import { ToolError } from "../errors.js";
+import { localReadNote } from "../remote/local-note.js";
 
 export type LoadKind = "image" | "pdf" | "audio";
 
@@ -44,7 +45,7 @@ export interface LoadedMedia {
 export async function loadMediaFile(ctx: ToolContext, path: string, kind: LoadKind): Promise<LoadedMedia> {
   const target = await ctx.paths.resolve(path);
   const info = await stat(target.abs).catch(() => null);
-  if (!info?.isFile()) throw new ToolError("not_found", `${kind} path is not a file: ${target.display}`);
+  if (!info?.isFile()) throw new ToolError("not_found", `${kind} path is not a file: ${target.display}${localReadNote(ctx.fixedRemote)}`);
   const head = Buffer.alloc(16);
   // Through a checked descriptor: a folder swapped for a symlink after the path check is not sniffed.
   const handle = await ctx.paths.open(target.abs, "r");

@@ -23,6 +23,11 @@ export class RemoteRouting {
     this.fixed = mode.mode === "fixed" ? new RemoteWorkspace(mode.host, mode.path) : null;
   }
 
+  /** The fixed mode's remote workspace (where the file tools and shell work), else null. */
+  get fixedWorkspace(): RemoteWorkspace | null {
+    return this.fixed;
+  }
+
   /** Whether the tool's parameters gain the `remote` argument in this mode. */
   extends(tool: AnyTool): boolean {
     return this.mode.mode === "selectable" && tool.remote === true;
