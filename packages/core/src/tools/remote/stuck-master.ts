@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { procStat } from "../process-ledger.js";
 
 /**
  * The ControlPath ssh uses with `args` (`-F`, `-o ControlPath=…%C`, the alias last): `ssh -G` prints it with %C
@@ -21,8 +23,9 @@ export async function resolvedControlPath(args: string[], env: Record<string, st
  * in the background is titled `ssh: <socket> [mux]` (OpenSSH's setproctitle), which finds it without asking it:
  * a stopped or wedged master answers no `ssh -O check` or `-O exit`. SIGKILL, as a stopped process acts on no other
  * signal. The socket file it leaves is stale; the next ssh finds nobody listening, removes it and becomes the new master.
+ * Returns once they are gone (2 s at most): SIGKILL takes effect only when the process next runs.
  */
-export function killMasters(socket: string): number[] {
+export async function killMasters(socket: string): Promise<number[]> {
   const title = Buffer.from(`ssh: ${socket} [mux]`);
   const uid = process.getuid?.() ?? 0;
   const head = Buffer.alloc(title.length + 1);
@@ -31,7 +34,7 @@ export function killMasters(socket: string): number[] {
   try {
     names = readdirSync("/proc");
   } catch {
-    return killed;
+    return [];
   }
   for (const name of names) {
     const pid = Number(name);
@@ -51,5 +54,12 @@ export function killMasters(socket: string): number[] {
       if (fd !== undefined) closeSync(fd);
     }
   }
+  const deadline = Date.now() + 2_000;
+  while (killed.some(living) && Date.now() < deadline) await sleep(10);
   return killed;
+}
+
+function living(pid: number): boolean {
+  const state = procStat(pid)?.state;
+  return state !== undefined && state !== "Z" && state !== "X";
 }
