@@ -8,7 +8,9 @@
 // 3 images > 100"; docs "PDF support": at most 100 pages per request); pages are counted here as the
 // page objects in the file (`/Type /Page`), independently of the pdf.js count the normaliser uses.
 // A PDF given by URL (`source: {type: "url"}`, or OpenRouter's `file_url`) is fetched, as Anthropic does,
-// and its pages counted the same way.
+// and its pages counted the same way; an image given by URL is fetched and held to the same limits (the
+// refusal names `image.source.url` where an inlined one's names `image.source.base64`; the real wording for a
+// fetched image was not found).
 import { imageSize } from "image-size";
 
 const MAX_BASE64_CHARS = 5 * 1024 * 1024;
@@ -19,6 +21,8 @@ export const ANTHROPIC_MAX_IMAGES = 100;
 export interface WireImage {
   path: string;
   data: string;
+  /** Fetched from this URL (an image given by URL). */
+  url?: string;
 }
 
 interface Block {
@@ -35,7 +39,20 @@ export async function imageLimitRefusal(body: Record<string, unknown>): Promise<
   const messages = Array.isArray(body["messages"]) ? (body["messages"] as Array<{ content?: unknown }>) : [];
   messages.forEach((message, m) => collect(message.content, `messages.${m}.content`, images, documents, documentUrls));
   const fetched = await fetchDocuments(documentUrls);
-  return typeof fetched === "string" ? fetched : anthropicImagesRefusal(images, [...documents, ...fetched]);
+  if (typeof fetched === "string") return fetched;
+  const imageRefusal = await fetchImages(images);
+  return imageRefusal ?? anthropicImagesRefusal(images, [...documents, ...fetched]);
+}
+
+/** Fills in the data of the images given by URL (`url` set, `data` empty), fetched as Anthropic fetches them; the refusal message when one cannot be. */
+export async function fetchImages(images: WireImage[]): Promise<string | null> {
+  for (const image of images) {
+    if (image.url === undefined) continue;
+    const fetched = await fetchDocuments([image.url]);
+    if (typeof fetched === "string") return fetched;
+    image.data = fetched[0]!;
+  }
+  return null;
 }
 
 /** The base64 of PDFs given by URL, fetched as Anthropic fetches them; the refusal message when one cannot be. */
@@ -59,13 +76,14 @@ export function anthropicImagesRefusal(images: readonly WireImage[], documents: 
   const pages = documents.reduce((sum, data) => sum + pdfPages(data), 0);
   if (pages + images.length > ANTHROPIC_MAX_IMAGES) return `Too much media: ${pages} document pages + ${images.length} images > ${ANTHROPIC_MAX_IMAGES}`;
   const maxSide = images.length > MANY_IMAGES ? 2000 : 8000;
-  for (const { path, data } of images) {
-    if (data.length > MAX_BASE64_CHARS) return `${path}.image.source.base64: image exceeds 5 MB maximum: ${data.length} bytes > ${MAX_BASE64_CHARS} bytes`;
+  for (const { path, data, url } of images) {
+    const source = `${path}.image.source.${url === undefined ? "base64" : "url"}`;
+    if (data.length > MAX_BASE64_CHARS) return `${source}: image exceeds 5 MB maximum: ${data.length} bytes > ${MAX_BASE64_CHARS} bytes`;
     const { width = 0, height = 0 } = imageSize(Buffer.from(data, "base64"));
     if (width > maxSide || height > maxSide) {
       return images.length > MANY_IMAGES
-        ? `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size for many-image requests: 2000 pixels`
-        : `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size: 8000 pixels`;
+        ? `${source}.data: At least one of the image dimensions exceed max allowed size for many-image requests: 2000 pixels`
+        : `${source}.data: At least one of the image dimensions exceed max allowed size: 8000 pixels`;
     }
   }
   return null;
@@ -94,10 +112,17 @@ export function dataUrlBase64(url: unknown): string | null {
   return url.slice(url.indexOf(",") + 1);
 }
 
+/** An image the provider fetches (http or https URL), to fetch before checking it; null for anything else. */
+export function urlImage(path: string, url: unknown): WireImage | null {
+  return typeof url === "string" && /^https?:/i.test(url) ? { path, data: "", url } : null;
+}
+
 function collect(content: unknown, path: string, into: WireImage[], documents: string[], documentUrls: string[]): void {
   if (!Array.isArray(content)) return;
   (content as Block[]).forEach((block, i) => {
     if (block.type === "image" && block.source?.type === "base64" && typeof block.source.data === "string") into.push({ path: `${path}.${i}`, data: block.source.data });
+    const byUrl = block.type === "image" && block.source?.type === "url" ? urlImage(`${path}.${i}`, block.source.url) : null;
+    if (byUrl) into.push(byUrl);
     if (block.type === "document" && block.source?.type === "base64" && typeof block.source.data === "string") documents.push(block.source.data);
     if (block.type === "document" && block.source?.type === "url" && typeof block.source.url === "string") documentUrls.push(block.source.url);
     if (block.type === "tool_result") collect(block.content, `${path}.${i}.content`, into, documents, documentUrls);

@@ -3,7 +3,7 @@
 // was not found), and OpenRouter forwards a Claude model's
 // images and PDFs to Anthropic, whose limits (anthropic-image-limits.ts, PDF pages counted with the
 // images) come back wrapped in its error shape.
-import { dataUrlBase64, fetchDocuments, openRouterClaudeRefusal, type WireImage } from "./anthropic-image-limits.js";
+import { dataUrlBase64, fetchDocuments, fetchImages, openRouterAnthropicError, openRouterClaudeRefusal, urlImage, type WireImage } from "./anthropic-image-limits.js";
 
 export const OPENAI_MAX_IMAGES = 500;
 
@@ -15,6 +15,10 @@ export async function openAIImageRefusal(body: Record<string, unknown>): Promise
   collect(body["messages"] ?? body["input"], body["messages"] ? "messages" : "input", images, documents, documentUrls);
   const fetched = await fetchDocuments(documentUrls);
   if (typeof fetched === "string") return { error: { message: fetched, type: "invalid_request_error", param: null, code: null } };
+  // Images given by URL: a Claude model's are fetched by Anthropic (its refusal wrapped by OpenRouter); others are only counted.
+  const claude = typeof body["model"] === "string" && body["model"].startsWith("anthropic/claude-");
+  const unfetched = claude ? await fetchImages(images) : null;
+  if (unfetched) return openRouterAnthropicError(unfetched);
   const viaOpenRouter = openRouterClaudeRefusal(body["model"], images, [...documents, ...fetched]);
   if (viaOpenRouter) return viaOpenRouter;
   if (images.length <= OPENAI_MAX_IMAGES) return null;
@@ -46,6 +50,11 @@ function collect(node: unknown, path: string, into: WireImage[], documents: stri
   const data = dataUrlBase64(url);
   if (data !== null) {
     into.push({ path, data });
+    return;
+  }
+  const byUrl = urlImage(path, url);
+  if (byUrl) {
+    into.push(byUrl);
     return;
   }
   for (const [key, value] of Object.entries(record)) if (typeof value === "object") collect(value, `${path}.${key}`, into, documents, documentUrls);

@@ -94,13 +94,16 @@ function inlinedBytes(item: TranscriptItem): number {
   return Math.floor((base64.length * 3) / 4);
 }
 
-function leftOutNote(file: FileItem, reason: string): string {
+/** The "[File left out …]" note for `file`: where it is, why it was left out, and how to look at it again. */
+export function leftOutNote(file: FileItem, reason: string): string {
   const where = file.uri.startsWith("file:") ? `path: ${fileURLToPath(file.uri)}` : file.uri.startsWith("data:") ? "uri: (inline data)" : `uri: ${file.uri}`;
   const again = file.uri.startsWith("file:")
     ? "; load it again (image_load, pdf_load, audio_load) to look at it in a later step"
     : isPdfUrl(file)
       ? "; download it (file_download_start) and load it with pdf_load to have its pages counted"
-      : "";
+      : /^https?:/i.test(file.uri) && isImageFile(file)
+        ? "; download it (file_download_start) and load it with image_load to look at it"
+        : "";
   return [
     LEFT_OUT_HEADER,
     where,

@@ -7,6 +7,7 @@ import { estimateTokens, heuristicEstimator, tokenEstimatorFor, type TokenEstima
 import { fixedRequestTokens } from "../tokens/request-tokens.js";
 import type { ToolSchema } from "../tools/types.js";
 import type { ContextWindowMemory } from "./context-window-memory.js";
+import type { RefusedUrlMemory } from "./refused-url-memory.js";
 import { compactionSplit, currentContext, summaryMessage } from "./context-window.js";
 import { MAX_SUMMARY_CALLS, planSummary } from "./summary-pieces.js";
 import { toolItemsAsText } from "../providers/tool-text.js";
@@ -96,7 +97,8 @@ export function needsCompaction(
  * the ones before (at most MAX_SUMMARY_CALLS calls). Nothing is stored until the final summary is:
  * the full log stays, and only the compaction record (summary + first verbatim index) changes, in
  * one commit, with the context window a refusal stated (`learned`), so a restarted worker knows it.
- * `open` opens the context's file:// paths, as for a model call (SessionDeps.openFile).
+ * `open` opens the context's file:// paths, as for a model call (SessionDeps.openFile). Files given by
+ * URL the provider refused (`refused`) are summarised as their notes, and stored in the same commit.
  */
 export async function compact(
   store: SessionStore,
@@ -106,11 +108,13 @@ export async function compact(
   frame: RequestFrame,
   learned: ContextWindowMemory | null = null,
   open?: FileOpener,
+  refused: RefusedUrlMemory | null = null,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
   const estimator = tokenEstimatorFor(provider.config);
   const limit = requestLimit(provider.config, learned?.window ?? null);
   const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
-  const context = currentContext(store.messages, store.compaction);
+  const current = currentContext(store.messages, store.compaction);
+  const context = refused ? refused.apply(current) : current;
   const split = compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator);
   if (split <= 0) return null;
   const older = context.slice(0, split);
@@ -121,6 +125,7 @@ export async function compact(
   await store.commit("compaction", (tx) => {
     tx.setCompaction({ fromIndex, summary, summarisedMessages: older.length, at: new Date().toISOString() });
     learned?.keep(tx);
+    refused?.keep(tx);
     const tokensAfter = estimateTokens(currentContext(store.messages, store.compaction), estimator);
     tx.emit({ type: "compacted", summarisedMessages: older.length, tokensBefore, tokensAfter });
   });

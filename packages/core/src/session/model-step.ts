@@ -1,5 +1,6 @@
-import type { ToolCallItem, TranscriptItem } from "@starling/protocol";
+import type { ToolCallItem, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { normalizeMessages } from "../media/normalize.js";
+import { refusedUrlMedia } from "../media/refused-url-media.js";
 import { isContextOverflow, ProviderError, replyCutBy } from "../providers/types.js";
 import type { TurnRecord } from "../store/records.js";
 import { currentContext } from "./context-window.js";
@@ -19,27 +20,36 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
     void deps.store.emitEphemeral({ type: "progress", turnId: turn.turnId, phase: "calling_model", step: next.steps });
   }
   // The tool servers were prepared just before (session machine, `preparing`): the catalog is the one the window check counted.
-  const response = await deps.provider.complete(
-    {
-      system: deps.systemPrompt(),
-      // Media normalisation (images fitted, PDFs/audio inlined or turned into text) for this model.
-      messages: await normalizeMessages(deps.provider.config, currentContext(deps.store.messages, deps.store.compaction), deps.tools.openFile?.bind(deps.tools)),
-      tools: deps.tools.catalog(),
-    },
-    {
-      signal: control.modelSignal,
-      onDelta: deps.streamDeltas
-        ? (text) => void deps.store.emitEphemeral({ type: "assistant_delta", turnId: turn.turnId, text })
-        : undefined,
-      onRetry: (n) =>
-        void deps.store.emitEphemeral({
-          type: "progress",
-          turnId: turn.turnId,
-          phase: "retrying",
-          text: `${n.error.kind}: retry ${n.attempt} in ${Math.round(n.delayMs / 1000)}s`,
-        }),
-    },
-  );
+  let messages: TranscriptMessage[] = [];
+  const call = async () => {
+    // Media normalisation (images fitted, PDFs/audio inlined or turned into text) for this model.
+    messages = await normalizeMessages(deps.provider.config, deps.refusedUrls.apply(currentContext(deps.store.messages, deps.store.compaction)), deps.tools.openFile?.bind(deps.tools));
+    return deps.provider.complete(
+      { system: deps.systemPrompt(), messages, tools: deps.tools.catalog() },
+      {
+        signal: control.modelSignal,
+        onDelta: deps.streamDeltas
+          ? (text) => void deps.store.emitEphemeral({ type: "assistant_delta", turnId: turn.turnId, text })
+          : undefined,
+        onRetry: (n) =>
+          void deps.store.emitEphemeral({
+            type: "progress",
+            turnId: turn.turnId,
+            phase: "retrying",
+            text: `${n.error.kind}: retry ${n.attempt} in ${Math.round(n.delayMs / 1000)}s`,
+          }),
+      },
+    );
+  };
+  const response = await call().catch(async (err: unknown) => {
+    // A file given by URL the provider refused (fetched by it, so its size and pages are known only there)
+    // would be refused on every later call: it becomes a note, from this call on, and the call is made once more.
+    const refused = control.stopped ? null : refusedUrlMedia(err, messages);
+    if (!refused) throw err;
+    deps.refusedUrls.refused(refused);
+    deps.log.warn({ err: String(err), url: refused.url }, "the model's provider refused a file given by URL; sending a note instead and retrying");
+    return call();
+  });
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
   const content = withCallIds(response.content, turn.turnId, next.steps, idsInTurn(deps));

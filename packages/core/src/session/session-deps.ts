@@ -5,6 +5,7 @@ import type { SessionStore } from "../store/session-store.js";
 import type { ToolCallRequest, ToolRunOptions, ToolRunResult, ToolSchema } from "../tools/types.js";
 import type { CompactionSettings } from "./compaction.js";
 import type { ContextWindowMemory } from "./context-window-memory.js";
+import type { RefusedUrlMemory } from "./refused-url-memory.js";
 import type { TurnJournal } from "./turn-journal.js";
 
 /** The tool side of a session, as the machine needs it (implemented by ToolRuntime). */
@@ -41,6 +42,8 @@ export interface SessionDeps {
   compression: CompactionSettings | null;
   /** The model's context window learned from a refusal (kept in the store across worker starts). */
   window: ContextWindowMemory;
+  /** Files given by URL the provider refused, sent as notes (kept in the store across worker starts). */
+  refusedUrls: RefusedUrlMemory;
   streamDeltas: boolean;
   log: SessionLogger;
 }

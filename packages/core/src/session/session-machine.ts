@@ -94,6 +94,7 @@ export const sessionMachine = setup({
               requestFrame(deps),
               deps.window,
               deps.tools.openFile?.bind(deps.tools),
+              deps.refusedUrls,
             );
           } catch (err) {
             // A failed summary leaves the full history in place; the turn goes on without it.

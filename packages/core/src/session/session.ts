@@ -31,6 +31,7 @@ import type { SessionDeps, SessionLogger, SessionTools } from "./session-deps.js
 import { createSessionActor, type SessionMachine } from "./session-machine.js";
 import { TurnJournal } from "./turn-journal.js";
 import { ContextWindowMemory } from "./context-window-memory.js";
+import { RefusedUrlMemory } from "./refused-url-memory.js";
 import { sessionSecrets } from "./session-secrets.js";
 
 export const DEFAULT_STEP_LIMIT = 200;
@@ -142,7 +143,8 @@ export class Session {
         sources: mcp ? [mcp] : undefined,
       });
     const window = new ContextWindowMemory(store, provider.config);
-    const journal = new TurnJournal(store, (name) => tools.isReadOnly(name), window);
+    const refusedUrls = new RefusedUrlMemory(store);
+    const journal = new TurnJournal(store, (name) => tools.isReadOnly(name), window, refusedUrls);
     const sentSeqFloor = seqsMaybeSent(store);
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
@@ -169,6 +171,7 @@ export class Session {
       stepLimit: init.stepLimit ?? DEFAULT_STEP_LIMIT,
       compression,
       window,
+      refusedUrls,
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
     };

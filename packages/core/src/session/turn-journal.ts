@@ -4,6 +4,7 @@ import type { TurnRecord } from "../store/records.js";
 import { danglingToolCalls, resultMessage } from "../store/history.js";
 import type { ReplyCut } from "../providers/types.js";
 import type { ContextWindowMemory } from "./context-window-memory.js";
+import type { RefusedUrlMemory } from "./refused-url-memory.js";
 
 /**
  * Journal operations of a turn. Each is one named commit: the state change, the history it implies
@@ -15,6 +16,8 @@ export class TurnJournal {
     private readonly isReadOnly: (tool: string) => boolean,
     /** The model's learned context window: an answer's or a failed turn's commit stores it; an answer may prove it wrong. */
     private readonly window: ContextWindowMemory | null = null,
+    /** Files given by URL the provider refused: stored in the same commits as the window. */
+    private readonly refusedUrls: RefusedUrlMemory | null = null,
   ) {}
 
   get currentTurn(): TurnRecord | null {
@@ -92,6 +95,7 @@ export class TurnJournal {
       tx.putTurn({ ...turn, steps: turn.steps, usage: addUsage(turn.usage, usage) });
       this.addSessionUsage(usage);
       this.window?.answered(tx, usage);
+      this.refusedUrls?.keep(tx);
     });
   }
 
@@ -103,6 +107,7 @@ export class TurnJournal {
       tx.putTurn({ ...turn, status: "completed", usage: total, endedAt: new Date().toISOString() });
       this.addSessionUsage(usage);
       this.window?.answered(tx, usage);
+      this.refusedUrls?.keep(tx);
       this.store.meta.usage.turns += 1;
       this.store.meta.lastTurnUsage = total ?? null;
       tx.emit({
@@ -132,6 +137,7 @@ export class TurnJournal {
       });
       // A turn refused as too long even after compacting (or with nothing to compact) still learned the window.
       this.window?.keep(tx);
+      this.refusedUrls?.keep(tx);
       tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, ...this.ends(turn) });
     });
   }
@@ -154,6 +160,7 @@ export class TurnJournal {
       tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
       // Cancelled while the compaction a refusal forced was running: the window it stated is still worth keeping.
       this.window?.keep(tx);
+      this.refusedUrls?.keep(tx);
       tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, ...this.ends(turn) });
     });
   }
@@ -180,6 +187,7 @@ export class TurnJournal {
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
       tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
       this.window?.keep(tx);
+      this.refusedUrls?.keep(tx);
       tx.emit({ type: "turn_superseded", turnId: turn.turnId, ...this.ends(turn) });
     });
   }

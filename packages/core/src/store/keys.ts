@@ -18,6 +18,8 @@ export const Keys = {
   outboxPrefix: "outbox:",
   learnedWindow: (model: string) => `window:${model}`,
   learnedWindowPrefix: "window:",
+  refusedUrl: (url: string) => `refused-url:${url}`,
+  refusedUrlPrefix: "refused-url:",
 } as const;
 
 /** Range options selecting every key that starts with `prefix`. */

@@ -80,3 +80,13 @@ export interface LearnedWindow {
   window: number;
   learnedAt: string;
 }
+
+/**
+ * A file given by URL (the provider fetches it) that the provider refused (its size, its pages, a failed
+ * fetch): every later request carries a note in its place (media/refused-url-media.ts). `reason`: the refusal.
+ */
+export interface RefusedUrlRecord {
+  url: string;
+  reason: string;
+  refusedAt: string;
+}

@@ -5,6 +5,7 @@ import {
   initialMeta,
   type CompactionRecord,
   type LearnedWindow,
+  type RefusedUrlRecord,
   type OutboxEntry,
   type QueuedInput,
   type SessionMeta,
@@ -105,6 +106,12 @@ export class Transaction {
     this.store.learnedWindows = windows;
     this.ops.push({ type: "del", key: Keys.learnedWindow(model) });
   }
+  /** Copy on write, as setLearnedWindow. */
+  setRefusedUrl(url: string, reason: string): void {
+    this.store.refusedUrls = new Map(this.store.refusedUrls).set(url, reason);
+    const record: RefusedUrlRecord = { url, reason, refusedAt: new Date().toISOString() };
+    this.ops.push({ type: "put", key: Keys.refusedUrl(url), value: record });
+  }
   /** Assigns the next seq. Durable events also go to the outbox until acknowledged. */
   emit(event: SessionEvent): number {
     const seq = this.store.meta.nextSeq++;
@@ -135,6 +142,7 @@ interface MirrorSnapshot {
   intents: Map<string, ToolIntent>;
   compaction: CompactionRecord | null;
   learnedWindows: ReadonlyMap<string, number>;
+  refusedUrls: ReadonlyMap<string, string>;
 }
 
 export type EventListener = (entry: OutboxEntry) => void;
@@ -196,6 +204,8 @@ export class SessionStore {
   compaction: CompactionRecord | null = null;
   /** Context windows learned from refusals, by model (records.ts LearnedWindow). Replaced, never changed in place. */
   learnedWindows: ReadonlyMap<string, number> = new Map();
+  /** Files given by URL the provider refused: URL to the refusal (records.ts RefusedUrlRecord). Replaced, never changed in place. */
+  refusedUrls: ReadonlyMap<string, string> = new Map();
   private inbox = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   /** Ephemeral events took seqs that no batch has stored yet. */
@@ -251,6 +261,12 @@ export class SessionStore {
       windows.set(learned.model, learned.window);
     }
     this.learnedWindows = windows;
+    const refused = new Map<string, string>();
+    for await (const value of this.db.values(prefixRange(Keys.refusedUrlPrefix))) {
+      const record = value as RefusedUrlRecord;
+      refused.set(record.url, record.reason);
+    }
+    this.refusedUrls = refused;
     for await (const value of this.db.values(prefixRange(Keys.intentPrefix))) {
       const intent = value as ToolIntent;
       this.intents.set(intent.callId, intent);
@@ -370,6 +386,7 @@ export class SessionStore {
       intents: new Map(this.intents),
       compaction: this.compaction,
       learnedWindows: this.learnedWindows,
+      refusedUrls: this.refusedUrls,
     };
   }
 
@@ -381,6 +398,7 @@ export class SessionStore {
     this.intents = s.intents;
     this.compaction = s.compaction;
     this.learnedWindows = s.learnedWindows;
+    this.refusedUrls = s.refusedUrls;
   }
 
   /**

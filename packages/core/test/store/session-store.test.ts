@@ -115,6 +115,27 @@ describe("SessionStore", () => {
     expect(store.learnedWindows.size).toBe(0);
   });
 
+  it("a refused URL is kept across a reopen and undone with a failed batch", async () => {
+    const odd = "https://example.org/\u{1F600}.png";
+    await store.commit("turn_end", (tx) => {
+      tx.setRefusedUrl("https://example.org/book.pdf", "Too much media: 150 document pages + 0 images > 100");
+      tx.setRefusedUrl(odd, "image exceeds 5 MB maximum");
+    });
+    const failing = store.commit("turn_end", (tx) => {
+      tx.setRefusedUrl("https://example.org/other.png", "image exceeds 5 MB maximum");
+      tx.appendMessage({ ...userMessage("x"), bad: 1n } as never);
+    });
+    await expect(failing).rejects.toThrow();
+    const expected = [
+      ["https://example.org/book.pdf", "Too much media: 150 document pages + 0 images > 100"],
+      [odd, "image exceeds 5 MB maximum"],
+    ];
+    expect([...store.refusedUrls].sort()).toEqual(expected);
+    await store.close();
+    store = await SessionStore.open(join(dir, "db"));
+    expect([...store.refusedUrls].sort()).toEqual(expected);
+  });
+
   it("ephemeral events write no batch of their own, but their seqs are stored at close and never handed out again", async () => {
     const sent: number[] = [];
     store.onEvent((e) => sent.push(e.seq));
