@@ -138,4 +138,28 @@ describe.concurrent("a file given by URL that the provider refuses", () => {
     expect(notesOf(retried)[0]).toContain(`Unable to download the file from ${base}/gone.png`);
     expect(env.fake.requests).toHaveLength(2);
   });
+
+  it("a second refusal in the retried call fails the turn, which still stores the first note; the next turn replaces the second", { timeout: 60_000 }, async (ctx) => {
+    const base = await site(ctx, {});
+    const env = await wireEnv(ctx, anthropic);
+    const start = () => env.start({ model: { capabilities: ["chat", "image_in"] } });
+    const image = (name: string): ContentItem => ({ type: "file", uri: `${base}/${name}`, name, mediaType: "image/png" });
+    const first = await start();
+
+    const outcomes = [await say(first, "m1", [{ type: "text", text: "two pictures" }, image("gone1.png"), image("gone2.png")])];
+    first.client.kill("SIGKILL");
+    await first.exited();
+    const second = await start();
+    outcomes.push(await say(second, "m2", [{ type: "text", text: "again" }]));
+    outcomes.push(await say(second, "m3", [{ type: "text", text: "and again" }]));
+    expect(outcomes).toEqual([`failed: HTTP 400 from ${env.fake.url}: Unable to download the file from ${base}/gone2.png. Please verify the URL and try again.`, "Answer 3.", "Answer 4."]);
+    // m1: refused for gone1, retried and refused for gone2; m2 (a new worker): gone1 stays a note, refused for gone2 once.
+    expect(env.fake.requests.map((r) => [sendsUrl(r, `${base}/gone1.png`), sendsUrl(r, `${base}/gone2.png`)])).toEqual([
+      [true, true],
+      [false, true],
+      [false, true],
+      [false, false],
+      [false, false],
+    ]);
+  });
 });
