@@ -8,7 +8,9 @@
 // --heapstats: the host also prints V8's heap spaces (a `-r` preload; adds ~1 MB to the host).
 // SMAPS_REGIONS=1 lists the big regions (address, perms, resident / size kB) at each point.
 // The host inherits this process's environment (e.g. MALLOC_ARENA_MAX=2 to try a malloc setting).
-import { readFileSync } from "node:fs";
+// PROBE_HOST_FLAGS: more node/V8 flags for the host, after HOST_NODE_FLAGS (e.g. `--heap-growing-percent=50`,
+// `--trace-gc`: its lines go to the host's stdout, PROBE_HOST_STDOUT=<file> keeps them); PROBE_HOST_MAIN another build.
+import { createWriteStream, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
@@ -29,7 +31,10 @@ const tg = await startFakeTelegram();
 const dir = join(tmpdir(), `starling-probe-second-flood-${process.pid}`);
 const ids = Array.from({ length: n + 1 }, (_, i) => 60001 + i);
 const config = hostConfig({ modelUrl: model.url, apiRoot: tg.apiRoot, adminUserIds: [ids[0]!], allowedChatIds: ids, maxConcurrentTurns: 8, idleShutdownSeconds: 2, pollIntervalMs: 0 });
-const host = startHost(dir, config, tg.token, heapStats ? ["-r", heapStatsPreload()] : []);
+const hostFlags = (process.env["PROBE_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
+const host = startHost(dir, config, tg.token, [...hostFlags, ...(heapStats ? ["-r", heapStatsPreload()] : [])]);
+const stdoutFile = process.env["PROBE_HOST_STDOUT"];
+if (stdoutFile) host.child.stdout?.pipe(createWriteStream(stdoutFile));
 let heapLine: ((line: string) => void) | undefined;
 if (heapStats) {
   let buf = "";
