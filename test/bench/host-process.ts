@@ -132,7 +132,7 @@ export function startHost(dir: string, config: Record<string, unknown>, token: s
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const env = childEnv({ [BOT_TOKEN_ENV]: token, [MODEL_KEY_ENV]: MODEL_KEY });
   // As the systemd unit starts it (HOST_NODE_FLAGS in packages/host/src/worker-path.ts).
-  const argv = [process.execPath, "--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336", ...nodeArgs, HOST_MAIN, "--config", configPath, "--workdir", workdir];
+  const argv = [process.execPath, "--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336", "--compact-on-every-full-gc", ...nodeArgs, HOST_MAIN, "--config", configPath, "--workdir", workdir];
   const [command, ...args] = [...wrapper, ...argv] as [string, ...string[]];
   return track(spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] }));
 }

@@ -242,9 +242,9 @@ describe("starling CLI", () => {
     expect(existsSync(join(dir, "wd"))).toBe(true); // WorkingDirectory created
     const unit = readFileSync(unitPath, "utf8");
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? "";
-    const [node, flag, gcFlag, jitFlag, main, ...rest] = execStart.split(" ");
+    const [node, flag, gcFlag, jitFlag, compactFlag, main, ...rest] = execStart.split(" ");
     expect(isAbsolute(node!) && existsSync(node!)).toBe(true);
-    expect([flag, gcFlag, jitFlag]).toEqual(["--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336"]); // HOST_NODE_FLAGS
+    expect([flag, gcFlag, jitFlag, compactFlag]).toEqual(["--max-semi-space-size=8", "--single-threaded-gc", "--interrupt-budget=270336", "--compact-on-every-full-gc"]); // HOST_NODE_FLAGS
     expect(main).toBe(HOST_MAIN);
     expect(rest).toEqual(["--", "--config", join(dir, "starling.json"), "--workdir", join(dir, "wd"), "--env-file", join(dir, "starling.env")]);
     expect(unit).toMatch(new RegExp(`^WorkingDirectory=-${join(dir, "wd")}$`, "m"));

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --single-threaded-gc --interrupt-budget=270336 --
+#!/usr/bin/env -S node --max-semi-space-size=8 --single-threaded-gc --interrupt-budget=270336 --compact-on-every-full-gc --
 // starling: the host CLI.
 import { runCli } from "./cli/run-cli.js";
 

@@ -75,6 +75,7 @@ function exposeGc(): (() => void) | null {
     setFlagsFromString("--expose-gc");
     const gc: unknown = runInNewContext("gc");
     if (typeof gc !== "function") return null;
+    if (startedCompacting()) return gc as () => void; // compaction is on for every full GC already: leave it on
     return () => {
       setFlagsFromString("--compact-on-every-full-gc");
       gc();
@@ -83,4 +84,10 @@ function exposeGc(): (() => void) | null {
   } catch {
     return null; // a Node that freezes V8 flags after start: no idle collection
   }
+}
+
+/** Whether the process was started with `--compact-on-every-full-gc` (the host's HOST_NODE_FLAGS), on its command line or in NODE_OPTIONS. */
+function startedCompacting(): boolean {
+  const flags = [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)];
+  return flags.some((f) => f.replaceAll("_", "-") === "--compact-on-every-full-gc");
 }

@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { IdleCollector } from "../src/idle-gc.js";
 
@@ -61,5 +66,36 @@ describe("IdleCollector", () => {
     c.stop();
     vi.advanceTimersByTime(10_000);
     expect(collections).toBe(0);
+  });
+});
+
+// A real V8 this time: the host starts with --compact-on-every-full-gc (HOST_NODE_FLAGS), and the idle
+// collection, which switches compaction on for its own gc() and off again, must leave that start flag on.
+describe("IdleCollector in a process started with --compact-on-every-full-gc", () => {
+  it("later full collections still compact after an idle collection", () => {
+    const src = fileURLToPath(new URL("../src/idle-gc.ts", import.meta.url));
+    const script = `
+      import { IdleCollector } from ${JSON.stringify(src)};
+      const idle = new IdleCollector({ quietMs: 10, growthBytes: 1 });
+      idle.activity();
+      await new Promise((r) => setTimeout(r, 100)); // the idle collection ran
+      let all = []; for (let i = 0; i < 300000; i++) all.push({ i, s: "x" + i });
+      globalThis.gc(); globalThis.gc(); // all of it in the old generation
+      all = all.filter((_, i) => i % 2 === 0); // every old page now half free: below V8's own compaction threshold
+      console.log("MARK");
+      globalThis.gc();
+      console.log("END " + all.length);`;
+    const dir = mkdtempSync(join(tmpdir(), "idle-gc-"));
+    try {
+      const file = join(dir, "probe.mts");
+      writeFileSync(file, script);
+      const out = execFileSync(process.execPath, ["--compact-on-every-full-gc", "--single-threaded-gc", "--expose-gc", "--trace-evacuation", "--import", "tsx", file], { encoding: "utf8" });
+      const after = out.slice(out.indexOf("MARK"));
+      expect(after).toContain("END 150000");
+      const oldPagesMoved = after.split("\n").filter((l) => l.includes("new_space=0")).length;
+      expect(oldPagesMoved).toBeGreaterThan(20); // ~80 pages; 0-1 when the flag was switched off
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
