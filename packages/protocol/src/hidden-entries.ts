@@ -15,21 +15,31 @@ export interface HiddenEntry {
   nlink: number;
 }
 
-/** The hidden paths that exist now, each by its real path (one listed twice, or through two links, once). */
+/**
+ * The hidden paths that exist now, each by its real path (one listed twice, or through two links, once). A
+ * trailing slash is not part of what is hidden (`/srv/app/secret.env/` hides the file); an entry that goes
+ * through a file (ENOTDIR) or a folder this user cannot search (EACCES) names nothing to hide.
+ */
 export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
   const found = new Map<string, HiddenEntry>();
   for (const listed of paths) {
-    // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
-    if (!lstatSync(listed, { throwIfNoEntry: false })) continue;
+    const path = withoutTrailingSlash(listed);
     try {
-      const real = realpathSync.native(listed);
+      // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
+      if (!lstatSync(path, { throwIfNoEntry: false })) continue;
+      const real = realpathSync.native(path);
       const info = statSync(real);
       if (!found.has(real)) found.set(real, { listed, real, kind: info.isDirectory() ? "dir" : "file", dev: info.dev, ino: info.ino, nlink: info.nlink });
     } catch {
-      /* a dangling link, or unreachable to this user: nothing to hide */
+      /* a dangling link, a path through a file, or unreachable to this user: nothing to hide */
     }
   }
   return [...found.values()];
+}
+
+/** `path` without its trailing slashes (`/` stays `/`). */
+export function withoutTrailingSlash(path: string): string {
+  return path.replace(/(.)\/+$/, "$1");
 }
 
 /** Entries looked at inside hidden folders, all folders together (a big folder someone hid is not walked to its end). */

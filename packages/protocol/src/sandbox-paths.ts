@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
+import { withoutTrailingSlash } from "./hidden-entries.js";
 
 /** System folders bound read-only into the bubblewrap sandbox (symlinks such as /bin → usr/bin are recreated as links). */
 export const SANDBOX_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"] as const;
@@ -68,7 +69,7 @@ const NEEDED_DIRS = [...SANDBOX_SYSTEM_DIRS, SANDBOX_RESOLVER_DIR, "/usr/bin", "
  */
 export function hiddenPathProblem(path: string): string | null {
   if (!isAbsolute(path)) return `"${path}" is not an absolute path; write it from the root, e.g. /etc/myapp/secret.env`;
-  const clean = normalize(path).replace(/(.)\/+$/, "$1");
+  const clean = withoutTrailingSlash(normalize(path));
   const needed = NEEDED_DIRS.find((dir) => dir === clean || dir.startsWith(clean === "/" ? "/" : `${clean}/`));
   if (needed) {
     return `"${path}" would hide ${needed}, which every sandboxed command needs; name the secret files or folders inside it instead`;

@@ -1,5 +1,5 @@
 import { normalize } from "node:path";
-import { type HiddenEntry, hiddenEntries, isSameOrUnder, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, wellKnownSecretPaths } from "@starling/protocol";
+import { type HiddenEntry, hiddenEntries, isSameOrUnder, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, wellKnownSecretPaths, withoutTrailingSlash } from "@starling/protocol";
 import { ToolError } from "./errors.js";
 
 /** How long the hidden paths' real paths and inodes are used before they are looked up again. */
@@ -39,7 +39,7 @@ export class HiddenFiles {
     private readonly listed: readonly string[],
     private readonly clock: () => number = Date.now,
   ) {
-    this.lexical = listed.map((p) => normalize(p));
+    this.lexical = listed.map((p) => withoutTrailingSlash(normalize(p)));
   }
 
   /** The sandbox's hidden paths plus the well-known secrets (`WELL_KNOWN_SECRET_PATHS`, sshd host keys). */
