@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { SkillTracker } from "../../packages/core/src/skills/skill-tracker.js";
 import { skillLoadTool } from "../../packages/core/src/skills/skill-load.js";
 import type { ToolContext } from "../../packages/core/src/tools/define-tool.js";
+import { WorkspacePaths } from "../../packages/core/src/tools/workspace-paths.js";
 
 const [count = 2000, bytes = 4096, rounds = 5] = process.argv.slice(2).map(Number);
 const workspace = mkdtempSync(join(tmpdir(), "starling-skill-scan-"));
@@ -49,7 +50,7 @@ for (let r = 0; r < rounds; r++) {
   writeFileSync(join(workspace, ".skill", name(r), "SKILL.md"), md(r, r + 1));
   age(r);
   edited.push(await ms(() => tracker.beforeTurn([])));
-  const ctx = { workspace } as ToolContext;
+  const ctx = { workspace, paths: new WorkspacePaths(workspace) } as ToolContext;
   load.push(await ms(() => skillLoadTool.execute({ skill_name: name(count - 1) }, ctx)));
 }
 console.log(`${count} skills of ${bytes} bytes: first read ${median(first).toFixed(1)} ms, unchanged turn start ${median(unchanged).toFixed(2)} ms, re-read after one edit ${median(edited).toFixed(1)} ms, skill_load of the last ${median(load).toFixed(1)} ms, SKILL.md text held ${(heldBytes / 1024).toFixed(0)} KB (median of ${rounds})`);

@@ -114,6 +114,24 @@ describe("sandbox.hidden_paths and the file tools (subprocess mode)", () => {
     for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
   });
 
+  it("a SKILL.md that is a link to a hidden file is neither loaded nor listed in the system prompt", { timeout: 60_000 }, async (ctx) => {
+    const { fake, dir, start } = await newEnv(ctx, { replies: [{ toolCalls: [call("load_link", "skill_load", { skill_name: "leak" }), call("load_hard", "skill_load", { skill_name: "hard" })] }, { text: "done" }] });
+    const w = world(dir, ctx);
+    // A symlink the agent can make in bubblewrap mode too (the worker, outside the sandbox, reads what it leads to).
+    mkdirSync(join(dir, ".skill", "leak"), { recursive: true });
+    symlinkSync("../../secrets.env", join(dir, ".skill", "leak", "SKILL.md"));
+    mkdirSync(join(dir, ".skill", "hard"), { recursive: true });
+    linkSync(join(dir, "keys", "id.key"), join(dir, ".skill", "hard", "SKILL.md"));
+    const worker = await start({ init: { sandbox: w.sandbox } });
+    await worker.client.enqueue(userMessage("m1", "load the skills"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+    for (const id of ["load_link", "load_hard"]) expect(got.get(id), id).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    for (const r of got.values()) expectNoSecret(r.text);
+    expect(fake.requests.length).toBe(2);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
+  });
+
   it("a file item naming a hard link to a hidden file is not sent to the model", { timeout: 60_000 }, async (ctx) => {
     const { fake, dir, start } = await newEnv(ctx, { replies: [{ text: "seen" }] });
     const w = world(dir, ctx);

@@ -148,7 +148,7 @@ export class Session {
     const sentSeqFloor = seqsMaybeSent(store);
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
-    const skills = new SkillTracker(init.workspace);
+    const skills = new SkillTracker(init.workspace, tools.openFile?.bind(tools));
     await skills.refresh();
     const compression = init.compression
       ? { thresholdTokens: init.compression.thresholdTokens, retainRecentTokens: init.compression.retainRecentTokens }

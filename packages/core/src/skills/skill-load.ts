@@ -23,7 +23,7 @@ export const skillLoadTool = defineTool({
   async execute(args, ctx) {
     // Only the named skill is read: a workspace may hold thousands.
     const root = await workspaceRoot(ctx.workspace);
-    const skill = skillNameProblem(args.skill_name) ? null : await readSkillNamed(root, args.skill_name);
+    const skill = skillNameProblem(args.skill_name) ? null : await readSkillNamed(root, args.skill_name, (abs) => ctx.paths.open(abs, "r"));
     if (skill && "problem" in skill) throw new ToolError("failed", `Skill ${args.skill_name} cannot be loaded: ${skill.problem}.`);
     if (!skill) {
       const available = (await skillFolderNames(root)).filter((name) => !skillNameProblem(name));

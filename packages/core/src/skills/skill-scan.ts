@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, realpath } from "node:fs/promises";
+import { type FileHandle, lstat, open, readdir, realpath } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { describeSkillMd, SKILL_LIMITS, skillNameProblem } from "@starling/protocol";
 
@@ -33,6 +33,15 @@ export interface SkillScan {
 export const EMPTY_SCAN: SkillScan = { skills: [], problems: [], unread: 0, folders: [] };
 
 /**
+ * Opens a SKILL.md (its real path) for reading. The session's is the file tools' checked open
+ * (ToolRuntime.openFile): the worker reads SKILL.md outside any sandbox, so a SKILL.md that is a link (or a
+ * hard link) to a file of `sandbox.hidden_paths` is refused like a file_read of it.
+ */
+export type SkillFileOpener = (abs: string) => Promise<FileHandle>;
+
+const plainOpen: SkillFileOpener = (abs) => open(abs, "r");
+
+/**
  * A scan reads SKILL.md files (each up to 256 KB) in name order until it has this many skills, what the
  * system prompt lists (the first 50), and never more than SCAN_FOLDERS_MAX folders (broken ones are
  * read too): a store of thousands would otherwise be read at every change. The rest are counted.
@@ -49,7 +58,7 @@ export function skillVersion(content: string): string {
  * SKILL.md. A SKILL.md that is too large, unreadable, malformed or a link out of the workspace becomes
  * a problem entry. Folders after the bound are only counted (`unread`).
  */
-export async function scanSkills(workspace: string, resolvedRoot?: string): Promise<SkillScan> {
+export async function scanSkills(workspace: string, resolvedRoot?: string, openSkill: SkillFileOpener = plainOpen): Promise<SkillScan> {
   const root = resolvedRoot ?? (await workspaceRoot(workspace));
   const names = await skillFolderNames(root);
   const scan: SkillScan = { skills: [], problems: [], unread: 0, folders: [] };
@@ -60,7 +69,7 @@ export async function scanSkills(workspace: string, resolvedRoot?: string): Prom
       break;
     }
     scan.folders.push(name);
-    const found = await readSkillNamed(root, name);
+    const found = await readSkillNamed(root, name, openSkill);
     if (!found) continue;
     read += 1;
     if ("problem" in found) scan.problems.push(found);
@@ -76,10 +85,10 @@ export async function skillFolderNames(root: string): Promise<string[]> {
 }
 
 /** The skill `.skill/<name>` of the workspace at `root` (resolved), a problem, or null when it has no SKILL.md. */
-export async function readSkillNamed(root: string, name: string): Promise<SkillInfo | SkillProblem | null> {
+export async function readSkillNamed(root: string, name: string, openSkill: SkillFileOpener = plainOpen): Promise<SkillInfo | SkillProblem | null> {
   const file = join(root, SKILL_DIR, name, "SKILL.md");
   if (!(await lstat(file).catch(() => null))) return null;
-  const read = await readSkill(root, name, file);
+  const read = await readSkill(root, name, file, openSkill);
   return "problem" in read ? { name, problem: read.problem } : read;
 }
 
@@ -88,17 +97,24 @@ export function workspaceRoot(workspace: string): Promise<string> {
   return realpath(workspace).catch(() => workspace);
 }
 
-async function readSkill(root: string, name: string, file: string): Promise<SkillInfo | { problem: string }> {
+async function readSkill(root: string, name: string, file: string, openSkill: SkillFileOpener): Promise<SkillInfo | { problem: string }> {
   const nameProblem = skillNameProblem(name);
   if (nameProblem) return { problem: `folder name: ${nameProblem}` };
   try {
     const real = await realpath(file);
     const rel = relative(root, real);
     if (rel.startsWith(`..${sep}`) || rel === ".." || rel.startsWith(sep)) return { problem: "SKILL.md is a link to outside the workspace" };
-    const stat = await lstat(real);
-    if (!stat.isFile()) return { problem: "SKILL.md is not a regular file" };
-    if (stat.size > SKILL_LIMITS.skillMdBytes) return { problem: `SKILL.md is ${stat.size} bytes; the limit is ${SKILL_LIMITS.skillMdBytes}` };
-    const content = await readFile(real, "utf8");
+    if (!(await lstat(real)).isFile()) return { problem: "SKILL.md is not a regular file" };
+    const handle = await openSkill(real);
+    let content: string;
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return { problem: "SKILL.md is not a regular file" };
+      if (stat.size > SKILL_LIMITS.skillMdBytes) return { problem: `SKILL.md is ${stat.size} bytes; the limit is ${SKILL_LIMITS.skillMdBytes}` };
+      content = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
     const described = describeSkillMd(content);
     if ("error" in described) return { problem: described.error };
     return { name, description: described.description || "(no description)", content, version: skillVersion(content) };

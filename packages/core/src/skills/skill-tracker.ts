@@ -1,5 +1,5 @@
 import type { TranscriptMessage } from "@starling/protocol";
-import { EMPTY_SCAN, readSkillNamed, scanSkills, workspaceRoot, type SkillScan } from "./skill-scan.js";
+import { EMPTY_SCAN, readSkillNamed, scanSkills, type SkillFileOpener, workspaceRoot, type SkillScan } from "./skill-scan.js";
 import { skillStamp } from "./skill-stamp.js";
 
 export const SKILL_NOTICE_HEADER = "[Runtime Skill Updates]";
@@ -28,7 +28,11 @@ export class SkillTracker {
   /** Loaded skills past the scan's bound, read by name for the notice; valid for `stamp` like `snapshot`. */
   private loadedPastScan: SkillScan = emptyScan();
 
-  constructor(private readonly workspace: string) {}
+  /** `openSkill`: how SKILL.md files are opened (the session's is the file tools' checked open, skill-scan.ts). */
+  constructor(
+    private readonly workspace: string,
+    private readonly openSkill?: SkillFileOpener,
+  ) {}
 
   /**
    * Reads the skills again unless the folder's stamp shows nothing changed since the last read. The
@@ -42,7 +46,7 @@ export class SkillTracker {
     // Taken before the read: a change during the read makes the next stamp differ.
     const stamp = skillStamp(this.root, Date.now(), [...new Set([...this.snapshot.folders, ...loaded])]);
     if (stamp !== null && stamp === this.stamp) return this.snapshot;
-    this.snapshot = await scanSkills(this.workspace, this.root);
+    this.snapshot = await scanSkills(this.workspace, this.root, this.openSkill);
     this.loadedPastScan = emptyScan();
     this.stamp = stamp;
     return this.snapshot;
@@ -63,7 +67,7 @@ export class SkillTracker {
     const known = (name: string) => [scan.skills, scan.problems, past.skills, past.problems].some((list) => list.some((s) => s.name === name));
     for (const name of seen.keys()) {
       if (known(name)) continue;
-      const found = await readSkillNamed(this.root!, name);
+      const found = await readSkillNamed(this.root!, name, this.openSkill);
       if (found && "problem" in found) past.problems.push(found);
       else if (found) past.skills.push(found);
     }

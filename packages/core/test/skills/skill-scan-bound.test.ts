@@ -10,6 +10,7 @@ import { skillLoadTool } from "../../src/skills/skill-load.js";
 import { SCAN_SKILLS_MAX } from "../../src/skills/skill-scan.js";
 import { SkillTracker } from "../../src/skills/skill-tracker.js";
 import type { ToolContext } from "../../src/tools/define-tool.js";
+import { WorkspacePaths } from "../../src/tools/workspace-paths.js";
 
 const COUNT = 2000;
 const name = (i: number) => `s${String(i).padStart(4, "0")}`;
@@ -53,7 +54,7 @@ describe("a workspace with 2000 skills", () => {
     expect(scan.skills.map((s) => s.name)).toEqual(Array.from({ length: SCAN_SKILLS_MAX }, (_, i) => name(i)));
     expect(scan.unread).toBe(COUNT - SCAN_SKILLS_MAX + 1);
 
-    const ctx = { workspace: ws } as ToolContext;
+    const ctx = { workspace: ws, paths: new WorkspacePaths(ws) } as ToolContext;
     const result = await skillLoadTool.execute({ skill_name: name(COUNT - 1) }, ctx);
     const content = typeof result === "string" ? result : result.content;
     expect(JSON.parse(content)).toMatchObject({ name: name(COUNT - 1), description: `case ${COUNT - 1} (first)` });
