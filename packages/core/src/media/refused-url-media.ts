@@ -25,7 +25,9 @@ const MEDIA_REFUSAL = /too much media/i;
  * there is, or the newest: the newest was sent last, so it is the one most likely new to the provider.
  */
 export function refusedUrlMedia(err: unknown, messages: readonly TranscriptMessage[]): RefusedUrl | null {
-  if (!(err instanceof ProviderError) || err.kind === "aborted" || err.kind === "auth" || err.kind === "rate_limited") return null;
+  // Only a refusal of the request itself (4xx): a 5xx or a network failure that mentions a failed fetch says
+  // nothing certain about the file, and the note would replace it for good.
+  if (!(err instanceof ProviderError) || err.kind !== "bad_request") return null;
   // Without the "HTTP 400 from <endpoint>: " of the error: the model reads the note, and the endpoint tells it nothing.
   const reason = shorten(err.message.replace(/^HTTP \d+ from \S+: /, ""));
   const image = IMAGE_REFUSAL.test(reason);

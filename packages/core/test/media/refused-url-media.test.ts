@@ -30,6 +30,9 @@ describe("the file given by URL a refusal is about", () => {
   it("none for a refusal about something else, for an error that is no refusal, or without a file given by URL", () => {
     expect(refusedUrlMedia(refusal("prompt is too long: 210000 tokens > 200000 maximum"), history)).toBeNull();
     expect(refusedUrlMedia(refusal("image exceeds 5 MB maximum", "auth"), history)).toBeNull();
+    // A 5xx or a network failure mentioning a fetch says nothing certain about the file: it is not replaced for good.
+    expect(refusedUrlMedia(refusal(`upstream failed to fetch ${oldPdf.uri}`, "server"), history)).toBeNull();
+    expect(refusedUrlMedia(refusal("Unable to fetch: socket hang up", "network"), history)).toBeNull();
     expect(refusedUrlMedia(new Error("Too much media"), history)).toBeNull();
     expect(refusedUrlMedia(refusal("Too much media: 150 document pages + 0 images > 100"), [message("user", [local])])).toBeNull();
   });
