@@ -1,4 +1,5 @@
 import type pino from "pino";
+import { z } from "zod";
 import type { TurnActivity } from "../channel.js";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { EndedTurn } from "../../state/records.js";
@@ -54,6 +55,22 @@ interface Panel {
 /** The first line of a panel whose forum topic refused it, posted to the group's General topic instead. */
 export const PANEL_TOPIC_GONE_NOTE = "ℹ️ Its forum topic was deleted or closed, so this progress is shown here.";
 
+/**
+ * The `panel:<turnKey>` record (`panel_created`): the panel's message id, or the id and the move to General
+ * when its forum topic refused it, so the edits after a restart keep the first line saying why.
+ */
+type PanelRecord = number | { messageId: number; movedToGeneral: true };
+const panelRecordSchema = z.union([
+  z.number().int(),
+  z.object({ messageId: z.number().int(), movedToGeneral: z.literal(true) }),
+]);
+
+function readPanelRecord(value: unknown): { messageId: number; movedToGeneral: boolean } | undefined {
+  const parsed = panelRecordSchema.safeParse(value);
+  if (!parsed.success) return undefined;
+  return typeof parsed.data === "number" ? { messageId: parsed.data, movedToGeneral: false } : parsed.data;
+}
+
 /** Config `progress_panel_delay_ms` default: most answers without tools come back within a second. */
 export const DEFAULT_PANEL_DELAY_MS = 1000;
 
@@ -77,15 +94,15 @@ export class ProgressPanels {
     if (this.finished.has(activity.turnKey) || this.options.signal.aborted) return;
     let panel = this.panels.get(activity.turnKey);
     if (!panel) {
-      const stored = this.options.store.get<number>(HostKeys.panel(activity.turnKey));
+      const stored = readPanelRecord(this.options.store.get(HostKeys.panel(activity.turnKey)));
       // A turn that ends before its panel exists gets no panel (the reply says it all).
       if (stored === undefined && isFinalPhase(activity.phase)) return;
       panel = {
         turnKey: activity.turnKey,
         chatId: activity.chat.chatId,
-        threadId: activity.chat.threadId,
-        movedToGeneral: false,
-        messageId: stored,
+        threadId: stored?.movedToGeneral ? undefined : activity.chat.threadId,
+        movedToGeneral: stored?.movedToGeneral ?? false,
+        messageId: stored?.messageId,
         latest: activity,
         latestAt: this.now(),
         version: 0,
@@ -240,7 +257,8 @@ export class ProgressPanels {
       });
       panel.messageId = sent.message_id;
       try {
-        await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), sent.message_id));
+        const record: PanelRecord = panel.movedToGeneral ? { messageId: sent.message_id, movedToGeneral: true } : sent.message_id;
+        await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), record));
       } catch (err) {
         // The panel is on screen either way: keep editing it (only a restart before the turn ends would send a new one).
         this.options.log.warn({ turnKey: panel.turnKey, err: err instanceof Error ? err.message : String(err) }, "progress panel id not stored");
