@@ -15,11 +15,12 @@ const chats = {
   kill: privateChat(1903, "Parts kill"),
   crash: privateChat(1904, "Parts crash point"),
   unknown: privateChat(1905, "Part unknown"),
+  pause: privateChat(1907, "Panel 429 stop"),
 };
 const forum = forumChat(-1001906, "Forum");
 const TOPIC = 55;
 /** Lines of the tag's reply: 37 fill a Telegram message (4096 characters at most); three messages, or seven. */
-const linesOf = (tag: string) => (tag === "term" ? 7 : 3) * 37;
+const linesOf = (tag: string) => (tag === "term" ? 7 * 37 : tag === "pause" ? 1 : 3 * 37);
 const line = (tag: string, i: number) => `${tag} line ${String(i).padStart(3, "0")} ${"x".repeat(90)}`;
 
 function respond(req: RecordedRequest): ScriptedReply {
@@ -77,6 +78,37 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
     expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
     expectWholeOnce(chat.id, "panel");
     expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("SIGTERM while the panel's final edit waits out a 429's retry_after: the host exits without retrying it, and the restart shows the final state once", async () => {
+    const chat = chats.pause;
+    // The panel's first final edit is refused with retry_after 4 s, within the stop's 5 s budget.
+    const finalAttempts: string[] = [];
+    e2e.telegram.setNemesis(({ method, params }) => {
+      if (method !== "editMessageText" || Number(params["chat_id"]) !== chat.id || !done(String(params["text"] ?? ""))) return undefined;
+      finalAttempts.push(finalAttempts.length ? "retried" : "refused");
+      return finalAttempts.length === 1 ? { kind: "fault", fault: { status: 429, retryAfter: 4 } } : undefined;
+    });
+    try {
+      e2e.start();
+      e2e.send(chat, "answer briefly [pause]");
+      await e2e.until(() => finalAttempts.length > 0, "the panel's final edit refused with a 429", 30_000);
+      const exit = await e2e.stop();
+      expect(exit.code).toBe(0);
+      // A stop that waits out the retry_after retries the edit (and makes it) before it exits.
+      expect(finalAttempts, "final panel edits tried before the exit").toEqual(["refused"]);
+      expect(e2e.telegram.edits(chat.id).filter((e) => done(e.text)).length, "final panel edits made before the exit").toBe(0);
+
+      e2e.start();
+      await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
+      await sleep(1500);
+      expect(finalAttempts, "final panel edits tried in all").toEqual(["refused", "retried"]);
+      expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
+      expectWholeOnce(chat.id, "pause");
+      expect((await e2e.stop()).code).toBe(0);
+    } finally {
+      e2e.telegram.setNemesis(undefined);
+    }
   });
 
   it("SIGTERM between the parts of a long reply: the host exits without the parts that wait for the window, and the restart sends only those, unlabelled", async () => {

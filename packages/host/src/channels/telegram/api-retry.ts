@@ -11,6 +11,8 @@ export type FailureClass = "aborted" | "rate_limited" | "transient" | "permanent
 export interface RetryOptions {
   /** Aborts the wait between attempts and is passed to every attempt. */
   signal?: AbortSignal;
+  /** Aborts the wait between attempts too (BotApi's `roomSignal`: a stop does not wait out a 429's `retry_after`). */
+  waitSignal?: AbortSignal;
   /** Attempts in total (default: unlimited until the signal aborts). */
   maxAttempts?: number;
   /** First backoff delay for 5xx/network failures (default 500 ms); doubles per attempt. */
@@ -97,7 +99,7 @@ export async function withRetries<T>(task: (signal?: AbortSignal) => Promise<T>,
           ? retryAfterSeconds(err) * 1000
           : backoffDelay(attempt, options.baseDelayMs, options.maxDelayMs);
       options.onRetry?.({ attempt, delayMs, failure, error: err });
-      await sleep(delayMs, signal);
+      await sleep(delayMs, options.waitSignal ? AbortSignal.any([options.waitSignal, ...(signal ? [signal] : [])]) : signal);
     }
   }
 }

@@ -24,9 +24,10 @@ export interface CallOptions extends Omit<RetryOptions, "onRetry"> {
    */
   afterUnknownOutcome?: (payload: never) => unknown;
   /**
-   * Aborts only the wait for room (send budget, 429 pause) before each attempt, not a request under
-   * way; default `signal`. The channel aborts it when it starts stopping, before `signal`: a stop does not
-   * wait for Telegram's windows (a progress panel's final edit is shown by the next start instead).
+   * Aborts only the waits for room (send budget, 429 pause) before each attempt and the retry wait
+   * between attempts (a 429's `retry_after`, a backoff), not a request under way; default `signal`. The
+   * channel aborts it when it starts stopping, before `signal`: a stop does not wait for Telegram's
+   * windows (a progress panel's final edit is shown by the next start instead).
    */
   roomSignal?: AbortSignal;
 }
@@ -99,6 +100,7 @@ export class BotApi {
       {
         ...this.retryDefaults,
         ...retry,
+        waitSignal: roomSignal,
         onRetry: ({ attempt, delayMs, failure, error }) => {
           const line = { method, attempt, delayMs, failure, error: this.describe(error) };
           if (quiet) this.log.debug(line, "telegram call failed; retrying");
