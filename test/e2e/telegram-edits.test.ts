@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
-import { lastUserText, requestText, startE2E, type E2E } from "./fixture.js";
+import { makeJpeg } from "../fixtures/media-files.js";
+import { lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 /** "slowly" holds the only turn slot until the test lets it go (`releaseSlot`). */
 let releaseSlot!: () => void;
@@ -26,7 +27,7 @@ beforeAll(async () => {
     responder: respond,
     // Unpaced sends (the fake has no send limits; pacing is not the subject): the answers to the later messages
     // that stand behind the "answered once" checks would otherwise wait ~1 s each behind alice's earlier replies.
-    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false } },
+    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false }, mainCapabilities: ["chat", "image_in"] },
   });
 });
 afterAll(async () => {
@@ -113,6 +114,24 @@ describe("edited messages", { timeout: 90_000 }, () => {
     // The unaddressed edit started no turn: a turn of its own would have come before this one.
     expect(e2e.model.requests.length).toBe(requests + 2);
     expect(requestText(e2e.model.requests.at(-1)!)).toContain("lunch at 1pm");
+  });
+
+  it("an edit that only replaces a photo (same caption) reaches the agent with the new photo, and is answered", async () => {
+    const before = replyTexts(alice).length;
+    const first = makeJpeg("the first photo");
+    const second = makeJpeg("the photo that replaced it");
+    const sent = e2e.telegram.sendPhoto(alice, { fileName: "a.jpg", mimeType: "image/jpeg", bytes: first, caption: "what is in this picture? [replaced photo]" });
+    await e2e.waitReplies(alice.id, before + 1, "the answer to the photo");
+    const requests = e2e.model.requests.length;
+    e2e.telegram.editFile(alice, messageId(sent), "photo", { fileName: "b.jpg", mimeType: "image/jpeg", bytes: second });
+    await e2e.waitReplies(alice.id, before + 2, "an answer to the replaced photo");
+    const user = wireMessages(e2e.model.requests[requests]!).filter((m) => m.role === "user").at(-1)!;
+    const parts = user.content as { type: string; text?: string; image_url?: { url: string } }[];
+    expect(parts.find((p) => p.type === "text")?.text).toMatch(/replaced the photo of a message they sent earlier[^]*what is in this picture\?/);
+    expect(parts.filter((p) => p.type === "image_url").map((p) => p.image_url?.url)).toEqual([`data:image/jpeg;base64,${second.toString("base64")}`]);
+    // Answered once: a second answer would come before the answer to a later message.
+    expect(await e2e.ask(alice, "[after the replaced photo]")).toBe("echo: [after the replaced photo]");
+    expect(replyTexts(alice).length).toBe(before + 3);
   });
 
   it("host killed at the edit's commit (STARLING_CRASH_AT=edit): after the restart the edit is answered once", async () => {

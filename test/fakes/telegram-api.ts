@@ -23,6 +23,7 @@ import type {
   FakeUser,
   InboundFile,
   InboundOptions,
+  MediaKind,
   SentMessage,
   StoredFile,
   TgUpdate,
@@ -73,6 +74,8 @@ export interface FakeTelegram {
   sendVideo(chat: FakeChat, file: InboundFile, opts?: InboundOptions): number;
   /** The user edits their message `messageId` (text, or caption of a file): an `edited_message` update. */
   editText(chat: FakeChat, messageId: number, text: string): number;
+  /** The user replaces the file of their message `messageId` (same caption): an `edited_message` update. */
+  editFile(chat: FakeChat, messageId: number, kind: MediaKind, file: Omit<InboundFile, "caption">): number;
   /** The Telegram message id of a message update (e.g. the one `sendText` queued). */
   messageIdOf(updateId: number): number;
   /** A tap on an inline button (callback_query); throws if the message has no such button. */
@@ -140,6 +143,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     sendAudio: (chat, file, o) => inbound.file("audio", chat, file, o),
     sendVideo: (chat, file, o) => inbound.file("video", chat, file, o),
     editText: (chat, messageId, text) => inbound.edit(chat, messageId, text),
+    editFile: (chat, messageId, kind, file) => inbound.editFile(chat, messageId, kind, file),
     messageIdOf: (updateId) => {
       const message = state.queue.all().find((u) => u.update_id === updateId)?.message;
       if (message === undefined) throw new Error(`messageIdOf: update ${updateId} is not a message`);

@@ -106,6 +106,20 @@ export class Inbound {
     return this.state.queue.push({ edited_message: edited });
   }
 
+  /**
+   * The user replaces the file of one of their messages (Telegram's "replace photo"): an `edited_message`
+   * with the same `message_id` and caption and a new file (new `file_id` and `file_unique_id`). Returns its update_id.
+   */
+  editFile(chat: FakeChat, messageId: number, kind: MediaKind, file: Omit<InboundFile, "caption">): number {
+    const original = this.state.message(chat.id, messageId);
+    if (original === undefined) throw new Error(`editFile: no message ${messageId} in chat ${chat.id}`);
+    const edited: TgMessage = { ...original, edit_date: this.state.now() };
+    for (const old of ["photo", "document", "audio", "voice", "video", "animation"] as const) delete edited[old];
+    edited[kind] = mediaObject(this.state, kind, this.state.storeFile(kind, file.bytes, file.fileName, file.mimeType)) as never;
+    this.state.storeMessage(edited);
+    return this.state.queue.push({ edited_message: edited });
+  }
+
   file(kind: MediaKind, chat: FakeChat, file: InboundFile, opts?: InboundOptions): number {
     const message = this.newMessage(chat, opts);
     const stored = this.state.storeFile(kind, file.bytes, file.fileName, file.mimeType);

@@ -53,7 +53,7 @@ export interface AdmitInput {
    * The channel's id for the message within its chat (Telegram `message_id`) and the text the model gets
    * from it: recorded in the admission batch so that an edit of it can be found (`edit`).
    */
-  source?: { sourceId: number; text: string };
+  source?: { sourceId: number; text: string; files?: string[] };
 }
 
 /** A user's edit of a message (Telegram `edited_message`, ARCHITECTURE §8 "Edited messages"). */
@@ -72,6 +72,11 @@ export interface EditInput {
   time: string;
   /** A group edit that does not address the bot: kept as context unless its message is still waiting. */
   contextOnly: boolean;
+  /**
+   * The message's files as they are now (Telegram: a photo or document message). When they differ from the
+   * admitted ones (the user replaced the photo), the edit is a new input carrying them (downloaded like a message's).
+   */
+  files?: PendingFile[];
 }
 
 export type EditOutcome =

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { hasHeld, releaseReady } from "./held-items.js";
-import { editNotice, recordSource, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
+import { editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
@@ -169,8 +169,8 @@ export class ConversationService implements ConversationController {
     const conversation = this.createIn(tx, input.chat);
     const source = (seq?: number) => {
       if (!input.source) return;
-      const { sourceId, text } = input.source;
-      recordSource(this.store, tx, input.chat.channelId, input.chat.chatId, { sourceId, conversationId: conversation.id, messageId: input.messageId, ...(seq === undefined ? {} : { seq }), text, ...edited });
+      const { sourceId, text, files } = input.source;
+      recordSource(this.store, tx, input.chat.channelId, input.chat.chatId, { sourceId, conversationId: conversation.id, messageId: input.messageId, ...(seq === undefined ? {} : { seq }), text, ...(files?.length ? { files } : {}), ...edited });
     };
     if (input.contextOnly) {
       source();
@@ -226,11 +226,13 @@ export class ConversationService implements ConversationController {
       const outcome = await this.store.commit("edit", (tx): EditOutcome => {
         if (input.updateId <= this.store.lastUpdateId(channelId)) return { kind: "duplicate" };
         const record = this.store.get<SourceRecord>(sourceKey(channelId, chatId, input.sourceId));
-        if (!record || record.text === input.text) {
+        const files = record && !input.contextOnly ? replacedFiles(record, input.files) : null;
+        if (!record || (record.text === input.text && !files)) {
           tx.put(HostKeys.lastUpdate(channelId), input.updateId);
           return { kind: record ? "unchanged" : "unknown" };
         }
-        const waiting = waitingItem(this.store, record);
+        // A replaced file always comes as a new input (a waiting message keeps its files: they may be in already).
+        const waiting = files ? null : waitingItem(this.store, record);
         const release = waiting && this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
         if (waiting && release) {
           releases.push(release);
@@ -242,7 +244,8 @@ export class ConversationService implements ConversationController {
           recordSource(this.store, tx, channelId, chatId, { ...rest, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
           return { kind: "replaced", conversationId: record.conversationId };
         }
-        const body = editNotice(record.text, input.text);
+        const body = files ? fileEditNotice(record.text, input.text, files) : editNotice(record.text, input.text);
+        const kept = files?.map((f) => f.name) ?? record.files;
         const admit: AdmitInput = {
           chat: input.chat,
           user: input.user,
@@ -250,7 +253,8 @@ export class ConversationService implements ConversationController {
           messageId: input.messageId,
           contextOnly: input.contextOnly,
           message: { role: "user", userName: input.user.name, time: input.time, content: [{ type: "text", text: body }] },
-          source: { sourceId: input.sourceId, text: input.text },
+          ...(files ? { pendingFiles: files } : {}),
+          source: { sourceId: input.sourceId, text: input.text, ...(kept ? { files: kept } : {}) },
         };
         return this.admitIn(tx, admit, 0, () => this.waitingMessages(), { body, before: record.text });
       });

@@ -1,6 +1,6 @@
 import type { ChatMessage } from "@starling/protocol";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
-import type { InboundItem } from "../state/records.js";
+import type { InboundItem, PendingFile } from "../state/records.js";
 
 /**
  * Edited messages (ARCHITECTURE §8 "Edited messages"). Every admitted channel message is recorded by
@@ -28,6 +28,11 @@ export interface SourceRecord {
   body?: string;
   /** For an edit notice: the text the model had before the edit (quoted again by a further edit). */
   before?: string;
+  /**
+   * The names of the message's files (Telegram names them by `file_unique_id`, inbound-media.ts), so an
+   * edit that only replaces a file is seen. Absent in records of messages without files and older records.
+   */
+  files?: string[];
 }
 
 export function sourceKey(channelId: string, chatId: string, sourceId: number): string {
@@ -63,6 +68,24 @@ export function replaceText(message: ChatMessage, from: string, to: string): Cha
     content.splice(firstFile < 0 ? content.length : firstFile, 0, { type: "text", text: to });
   }
   return { ...message, content };
+}
+
+/**
+ * The message's files when an edit replaced them (compared by name with the recorded ones), else null:
+ * a record that lists no files (a text message, or written before files were recorded) is not compared.
+ */
+export function replacedFiles(record: SourceRecord, files: readonly PendingFile[] | undefined): PendingFile[] | null {
+  if (!record.files?.length || !files?.length) return null;
+  const names = files.map((f) => f.name);
+  return names.length === record.files.length && names.every((name, i) => name === record.files![i]) ? null : [...files];
+}
+
+/** What the model is told when an edit replaced a message's files (attached after it): and its text, when that changed too. */
+export function fileEditNotice(before: string, now: string, files: readonly PendingFile[]): string {
+  const replaced = `replaced the ${[...new Set(files.map((f) => f.kind.replace("_", " ")))].join(" and ")} of a message they sent earlier; the new one is attached`;
+  if (before !== now) return `${editNotice(before, now)}
+They also ${replaced}.`;
+  return `✏️ The user ${replaced}.${now.trim() ? ` Its text is unchanged:\n${now}` : ""}`;
 }
 
 /** What the model is told when a message it has (or had) is edited: the text before and after. */

@@ -182,9 +182,11 @@ export class UpdateAdmission {
     const user = userRef(message.from);
     const contextOnly = this.contextOnly(chat, message);
     const time = new Date((message.edit_date ?? message.date) * 1000).toISOString();
-    const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly });
+    const files = inboundFiles(message);
+    const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly, ...(files.length ? { files } : {}) });
     if (outcome.kind === "unknown") this.o.log.info({ chatId: chat.chatId, messageId: message.message_id }, "edit of a message the bot did not admit (or no longer knows); ignored");
     else this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: outcome.kind }, "edited message");
+    if (files.length) this.o.downloads.wake(); // a replaced file comes as a new input, held until it is downloaded
     this.o.wakeOutbox();
   }
 
@@ -208,7 +210,7 @@ export class UpdateAdmission {
       messageId: `${this.o.channelId}:${updateId}`,
       message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
       ...(files.length ? { pendingFiles: files } : {}),
-      source: { sourceId: message.message_id, text: content.find((item) => item.type === "text")?.text ?? "" },
+      source: { sourceId: message.message_id, text: content.find((item) => item.type === "text")?.text ?? "", ...(files.length ? { files: files.map((f) => f.name) } : {}) },
     });
   }
 
