@@ -30,6 +30,8 @@ export interface ScriptedReply extends BaseReply {
   chunkChars?: number;
   /** The final `finish_reason` [`tool_calls` with tool calls, else `stop`; `length` when the request's limit cut the text]. */
   finishReason?: string;
+  /** Images the model returns (OpenRouter image output): URLs, normally `data:image/png;base64,…`; in `message.images`, or one `delta.images` chunk each when streamed. */
+  images?: string[];
 }
 
 export type Responder = ScriptedResponder<ScriptedReply>;
@@ -90,6 +92,7 @@ function sendStream(res: ServerResponse, reply: ScriptedReply, index: number, bo
   });
   const events: unknown[] = [chunk({ role: "assistant", content: "" })];
   for (const piece of split(reply.text ?? "", size)) events.push(chunk({ content: piece }));
+  for (const url of reply.images ?? []) events.push(chunk({ images: [wireImage(url)] }));
   toolCalls(reply, index).forEach((call, i) => {
     events.push(chunk({ tool_calls: [{ index: i, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }));
     for (const piece of split(call.arguments, size)) {
@@ -113,6 +116,7 @@ function sendCompletion(res: ServerResponse, reply: ScriptedReply, index: number
   if (calls.length > 0) {
     message["tool_calls"] = calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
   }
+  if (reply.images?.length) message["images"] = reply.images.map(wireImage);
   const completion = {
     id: `chatcmpl-${index}`,
     object: "chat.completion",
@@ -124,6 +128,9 @@ function sendCompletion(res: ServerResponse, reply: ScriptedReply, index: number
   if (reply.dropConnection) sendTruncatedJson(res, completion);
   else sendJson(res, 200, completion);
 }
+
+/** OpenRouter's shape of an image in a reply: `{type: "image_url", image_url: {url}}`. */
+const wireImage = (url: string): Record<string, unknown> => ({ type: "image_url", image_url: { url } });
 
 const finishReasonOf = (reply: ScriptedReply): string => reply.finishReason ?? (reply.toolCalls?.length ? "tool_calls" : "stop");
 

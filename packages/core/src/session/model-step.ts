@@ -1,4 +1,5 @@
 import type { ToolCallItem, TranscriptItem, TranscriptMessage } from "@starling/protocol";
+import { saveModelImages } from "../media/model-images.js";
 import { normalizeMessages } from "../media/normalize.js";
 import { refusedUrlMedia } from "../media/refused-url-media.js";
 import { isContextOverflow, ProviderError, replyCutBy } from "../providers/types.js";
@@ -52,7 +53,8 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   });
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
-  const content = withCallIds(response.content, turn.turnId, next.steps, idsInTurn(deps));
+  // Images the model returned are files in the workspace before the answer that names them is stored.
+  const content = withCallIds(await saveModelImages(response.content, deps.workspace), turn.turnId, next.steps, idsInTurn(deps));
   if (content.some((i) => i.type === "tool_call")) {
     await deps.journal.recordToolRequest(next, content, response.usage);
     return { kind: "tools", turn: next };

@@ -36,6 +36,8 @@ export interface SessionDeps {
   tools: SessionTools;
   provider: ModelProvider;
   systemPrompt: () => string;
+  /** The session's workspace (images a model returns are saved under its `generated/`). */
+  workspace: string;
   /** Runs before a turn starts; a text it returns goes into history ahead of the turn's input (skill change notices). */
   turnNotice?: () => Promise<string | null>;
   stepLimit: number;

@@ -158,6 +158,7 @@ export class Session {
       journal,
       tools,
       provider,
+      workspace: init.workspace,
       systemPrompt: () =>
         buildSystemPrompt({
           workspace: init.workspace,

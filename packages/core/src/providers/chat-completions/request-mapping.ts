@@ -44,6 +44,8 @@ export interface ChatCompletionRequest {
   cache_control?: { type: "ephemeral"; ttl?: "1h" };
   max_tokens?: number;
   max_completion_tokens?: number;
+  /** `["image", "text"]` for a model with `image_out` (OpenRouter image output); its images come back in `message.images`. */
+  modalities?: ["image", "text"];
 }
 
 /**
@@ -82,6 +84,7 @@ export async function chatRequestBody(config: ModelConfig, request: ModelRequest
 function chatOptions(config: ModelConfig): Omit<ChatCompletionRequest, "model" | "messages" | "tools"> {
   const options: Omit<ChatCompletionRequest, "model" | "messages" | "tools"> = { stream: true, stream_options: { include_usage: true } };
   if (config.reasoning !== undefined && config.reasoning !== null) options.reasoning = config.reasoning;
+  if (config.capabilities.includes("image_out")) options.modalities = ["image", "text"];
   const cacheControl = anthropicCacheControl(config);
   if (cacheControl) options.cache_control = cacheControl;
   if (config.max_output_tokens !== undefined) {

@@ -1,7 +1,7 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
 import { extractErrorMessage, kindForStatus } from "../http.js";
 import { ProviderError, replyCutBy, type ModelResponse } from "../types.js";
-import { contentText, WireChunk, WireCompletion, type WireToolCall, type WireUsage } from "./wire.js";
+import { contentText, WireChunk, WireCompletion, type WireImage, type WireToolCall, type WireUsage } from "./wire.js";
 import { parseWire, usageFrom } from "../wire-parse.js";
 
 interface PartialCall {
@@ -16,7 +16,10 @@ interface PartialCall {
  * `onDelta` as they arrive. Tool calls are assembled from deltas by `index` (falling back to `id`
  * for servers that omit or reuse indexes), their argument fragments concatenated in order.
  *
- * `finish()` rejects a reply that has neither text nor tool calls: kind `bad_request` when the
+ * Images the model returns (`message.images` / `delta.images`, OpenRouter image output) become file items
+ * carrying their URL as sent.
+ *
+ * `finish()` rejects a reply that has neither text, images nor tool calls: kind `bad_request` when the
  * upstream filtered it (`finish_reason: content_filter`, retrying would not help), otherwise
  * kind `server` (retryable: an empty completion is an upstream hiccup), except at the output limit
  * (`length`: a reasoning model spent it reasoning), which is returned empty with that finish reason. A stream that ends with
@@ -26,6 +29,7 @@ export class CompletionAssembler {
   private text = "";
   private readonly calls: PartialCall[] = [];
   private readonly callsByIndex = new Map<number, PartialCall>();
+  private readonly images: string[] = [];
   private finishReason: string | undefined;
   private usage: Usage | undefined;
   private done = false;
@@ -44,6 +48,7 @@ export class CompletionAssembler {
         this.onDelta?.(text);
       }
       for (const delta of choice.delta?.tool_calls ?? []) this.addToolCallDelta(delta);
+      this.addImages(choice.delta?.images);
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
     }
   }
@@ -63,6 +68,7 @@ export class CompletionAssembler {
     this.text += contentText(choice.message?.content);
     if (this.text) this.onDelta?.(this.text);
     for (const call of choice.message?.tool_calls ?? []) this.addToolCallDelta({ ...call, index: null });
+    this.addImages(choice.message?.images);
     this.finishReason = choice.finish_reason ?? "stop";
     this.done = true;
   }
@@ -73,6 +79,8 @@ export class CompletionAssembler {
     }
     const content: TranscriptItem[] = [];
     if (this.text) content.push({ type: "text", text: this.text });
+    // As the model sent them (data URLs): the session saves them into the workspace (model-images.ts) before storing the reply.
+    for (const uri of this.images) content.push({ type: "file", uri });
     this.calls.forEach((call, i) => {
       if (!call.name) throw new ProviderError("server", `the model sent tool call #${i + 1} without a name`);
       content.push({
@@ -93,6 +101,10 @@ export class CompletionAssembler {
       ...(this.usage ? { usage: this.usage } : {}),
       ...(this.finishReason ? { finishReason: this.finishReason } : {}),
     };
+  }
+
+  private addImages(images: readonly WireImage[] | null | undefined): void {
+    for (const image of images ?? []) if (image.image_url?.url) this.images.push(image.image_url.url);
   }
 
   private addToolCallDelta(delta: WireToolCall): void {
@@ -153,7 +165,7 @@ function plainDelta(json: unknown): WireChunk | null {
     if (!absent(reason) && typeof reason !== "string") return null;
     const delta = choice["delta"];
     if (absent(delta)) continue;
-    if (!isRecord(delta) || !absent(delta["tool_calls"])) return null;
+    if (!isRecord(delta) || !absent(delta["tool_calls"]) || !absent(delta["images"])) return null;
     const content = delta["content"];
     if (!absent(content) && typeof content !== "string") return null;
   }

@@ -23,7 +23,13 @@ export type WireUsage = z.infer<typeof WireUsage>;
 /** `content` is normally a string; a few servers answer with an array of `{type:"text", text}` parts. */
 const WireContent = z.union([z.string(), z.array(z.looseObject({ text: z.string().nullish() }))]).nullish();
 
-const WireMessage = z.looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish() }).nullish();
+/** An image the model returned (OpenRouter image output): `{type: "image_url", image_url: {url}}`, the URL normally a data URL. */
+export const WireImage = z.looseObject({ type: z.string().nullish(), image_url: z.looseObject({ url: z.string().nullish() }).nullish() });
+export type WireImage = z.infer<typeof WireImage>;
+
+const WireMessage = z
+  .looseObject({ content: WireContent, tool_calls: z.array(WireToolCall).nullish(), images: z.array(WireImage).nullish() })
+  .nullish();
 
 /** A completion body whose choices carry the message under `key` (`delta` when streamed, `message` when not). */
 function wireBody<K extends "delta" | "message">(key: K) {

@@ -1,9 +1,8 @@
 import { lazyArguments } from "@starling/protocol";
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { FileItem } from "@starling/protocol";
+import { generatedStamp, writeGeneratedImage } from "../../media/generated-images.js";
 import type { ImageInput } from "../../providers/image-types.js";
 import { defineTool, type AnyTool } from "../define-tool.js";
 import { ToolError } from "../errors.js";
@@ -11,8 +10,7 @@ import { jobArguments, jobOutput, jobWait } from "./job-tool.js";
 import { loadMediaFile } from "./media-file.js";
 import type { MediaJobs } from "./media-jobs.js";
 
-/** Where generated images are saved, relative to the workspace. */
-export const GENERATED_DIR = "generated";
+export { GENERATED_DIR } from "../../media/generated-images.js";
 
 // Module constants, so the runtime's JSON Schema cache (tool-runtime.ts) serves every session.
 const generationParameters = lazyArguments(() => z.object({
@@ -49,20 +47,17 @@ export function imageGenerationTools(jobs: MediaJobs): AnyTool[] {
       const prompt = args.prompt.trim();
       const id = jobs.start(tool, async (signal) => {
         const result = inputs.length ? await generator.edit({ prompt, images: inputs, signal }) : await generator.generate({ prompt, signal });
-        const dir = join(ctx.workspace, GENERATED_DIR);
-        await mkdir(dir, { recursive: true });
         const files: FileItem[] = [];
         const lines: string[] = [];
-        const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
+        const stamp = generatedStamp();
         for (const [i, image] of result.images.entries()) {
           if (image.kind === "url") {
             lines.push(`Image ${i + 1} is hosted at ${image.url} (not saved; download it with file_download_start to attach it).`);
             continue;
           }
-          const name = `image-${stamp}-${i + 1}.png`;
-          await writeFile(join(dir, name), image.data);
-          files.push({ type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType: image.mediaType });
-          lines.push(`Saved ${GENERATED_DIR}/${name}. To send it to the user, include <attachment>${GENERATED_DIR}/${name}</attachment> in your reply.`);
+          const saved = await writeGeneratedImage(ctx.workspace, image, stamp, i + 1);
+          files.push(saved.file);
+          lines.push(`Saved ${saved.path}. To send it to the user, include <attachment>${saved.path}</attachment> in your reply.`);
         }
         if (result.revisedPrompts.length) lines.push(`Revised prompt: ${result.revisedPrompts.join(" / ")}`);
         if (lines.length === 0) lines.push("The image model returned no image.");

@@ -1,0 +1,50 @@
+import type { TranscriptItem } from "@starling/protocol";
+import { generatedStamp, writeGeneratedImage } from "./generated-images.js";
+import { MAX_MEDIA_BYTES } from "./media-bytes.js";
+
+const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
+
+/**
+ * Saves the images a chat model returned in its reply (file items carrying the URL it sent) into the
+ * workspace's `generated/` folder, as the image_generation tool saves its images, and adds an
+ * `<attachment>` line for each so the chat receives it. Only `data:image/…;base64,` URLs of at most
+ * MAX_MEDIA_BYTES decoded are saved; any other becomes a note in the reply saying why it was not.
+ * Items that are not files pass through unchanged.
+ */
+export async function saveModelImages(content: readonly TranscriptItem[], workspace: string): Promise<TranscriptItem[]> {
+  if (!content.some((item) => item.type === "file")) return [...content];
+  const out: TranscriptItem[] = [];
+  const lines: string[] = [];
+  const stamp = generatedStamp();
+  let n = 0;
+  for (const item of content) {
+    if (item.type !== "file") {
+      out.push(item);
+      continue;
+    }
+    n += 1;
+    const refused = refusal(item.uri);
+    if (refused) {
+      lines.push(`(Image ${n} returned by the model was not saved: ${refused}.)`);
+      continue;
+    }
+    const [, mediaType, payload] = IMAGE_DATA_URL.exec(item.uri)!;
+    const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n);
+    out.push(saved.file);
+    lines.push(`<attachment>${saved.path}</attachment>`);
+  }
+  if (lines.length) out.push({ type: "text", text: lines.join("\n") });
+  return out;
+}
+
+/** Why a returned image URL is not saved, or undefined when it is an image data URL within the size limit. */
+function refusal(uri: string): string | undefined {
+  if (!/^data:/i.test(uri)) return `it is not inline data (${uri.split(":")[0]}: URL); only data:image/… URLs are saved`;
+  const match = IMAGE_DATA_URL.exec(uri);
+  if (!match) return `it is not a base64 image (${uri.slice(5, uri.indexOf(",") === -1 ? 45 : Math.min(uri.indexOf(","), 45))}); only data:image/…;base64 URLs are saved`;
+  const payload = match[2]!;
+  const bytes = Math.floor((payload.replace(/=+$/, "").length * 3) / 4);
+  if (bytes > MAX_MEDIA_BYTES) return `it is ${bytes} bytes, over the ${MAX_MEDIA_BYTES}-byte limit for media files`;
+  if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(payload)) return "its base64 data is malformed";
+  return undefined;
+}
