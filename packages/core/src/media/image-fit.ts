@@ -11,6 +11,29 @@ type Encodable = (typeof ENCODABLE)[number];
  */
 export const DEFAULT_MAX_IMAGE_SIDE = 8000;
 
+/** `multimodal_input.image` of a model config, as far as the fit reads it. */
+export interface ImageTransport {
+  transport?: string;
+  max_width?: number | null;
+  max_height?: number | null;
+}
+
+/**
+ * The sides an image is fitted to for a model (before any provider limit of the request): the configured
+ * `max_width`/`max_height`, DEFAULT_MAX_IMAGE_SIDE for one not set; none for a `file_reference` transport.
+ */
+export function configuredImageSides(transport: ImageTransport | null | undefined): { maxWidth: number; maxHeight: number } {
+  if (transport?.transport === "file_reference") return { maxWidth: Infinity, maxHeight: Infinity };
+  return { maxWidth: transport?.max_width ?? DEFAULT_MAX_IMAGE_SIDE, maxHeight: transport?.max_height ?? DEFAULT_MAX_IMAGE_SIDE };
+}
+
+/** The size fitImage shrinks a `width`×`height` image to (inside the sides, aspect kept, never enlarged). */
+export function fittedSize(width: number, height: number, sides: { maxWidth: number; maxHeight: number }): { width: number; height: number } {
+  const scale = Math.min(1, sides.maxWidth / width, sides.maxHeight / height);
+  if (scale >= 1) return { width, height };
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 export interface ImageLimits {
   maxWidth?: number;
   maxHeight?: number;

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@starling/protocol";
 import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
 import { ByteLru } from "./byte-lru.js";
-import { DEFAULT_MAX_IMAGE_SIDE, fitImage } from "./image-fit.js";
+import { configuredImageSides, fitImage } from "./image-fit.js";
 import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration, pdfPageCount } from "./media-text.js";
 import { providerCountsPdfPages, providerFetchesPdfUrls, providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
@@ -180,10 +180,10 @@ async function inlineImage(file: FileItem, transport: Transport | undefined, rea
   const detected = sniffImage(bytes);
   if (!detected) throw new MediaError("the file is not an image in a known format (png, jpeg, gif, webp, bmp, tiff)");
   const configured = asIs ? undefined : transport;
-  const side = (max: number | undefined): number => Math.min(max ?? (asIs ? Infinity : DEFAULT_MAX_IMAGE_SIDE), limits.maxSide ?? Infinity);
+  const sides = configuredImageSides(transport);
   const fitted = await fitImage(bytes, detected, {
-    maxWidth: side(configured?.max_width),
-    maxHeight: side(configured?.max_height),
+    maxWidth: Math.min(sides.maxWidth, limits.maxSide ?? Infinity),
+    maxHeight: Math.min(sides.maxHeight, limits.maxSide ?? Infinity),
     supported: configured?.supported_media_types,
     ...(limits.maxBytes !== undefined ? { maxBytes: limits.maxBytes } : {}),
   });

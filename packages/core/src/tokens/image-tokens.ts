@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { imageSize } from "image-size";
 import { lazySchema, type FileItem, type ModelConfig } from "@starling/protocol";
 import { z } from "zod";
+import { configuredImageSides, fittedSize } from "../media/image-fit.js";
 
 /** Tokens for a file when the model config names no `multimodal_estimator.image` strategy. */
 export const DEFAULT_FILE_TOKENS = 256;
@@ -43,8 +44,9 @@ export type FileTokenCounter = (file: FileItem) => number;
 
 /**
  * Token cost of files per `multimodal_estimator.image` (reference §5.2): `ignore` → 0;
- * `fixed_tokens`; `patch_grid`, `tile_grid`, `area_approx` from the image's width and height
- * (read from its header; unreadable → 0, as the reference counts images without size).
+ * `fixed_tokens`; `patch_grid`, `tile_grid`, `area_approx` from the image's width and height as sent:
+ * read from its header and fitted to the model's `multimodal_input.image` sides as the normaliser fits
+ * it (unreadable → 0, as the reference counts images without size).
  * PDFs and audio under a size-based strategy, `provider_derived` and an unreadable strategy
  * count DEFAULT_FILE_TOKENS (the reference errors there; an estimate must not fail a turn).
  * No strategy configured: DEFAULT_FILE_TOKENS per file.
@@ -58,10 +60,15 @@ export function fileTokenCounter(config: ModelConfig): FileTokenCounter {
   if (strategy === "ignore") return () => 0;
   if ("fixed_tokens" in strategy) return () => strategy.fixed_tokens.tokens_per_file;
   const sizes = new Map<string, { width: number; height: number } | null>();
+  // What is sent is the image fitted to the model's sides (normalize.ts), not the original: a 12000 px photo goes out at 8000 px or less.
+  const sides = configuredImageSides(config.multimodal_input?.image);
   return (file) => {
     const type = file.mediaType ?? "";
     if (type === "application/pdf" || type.startsWith("audio/")) return DEFAULT_FILE_TOKENS;
-    if (!sizes.has(file.uri)) sizes.set(file.uri, readSize(file.uri));
+    if (!sizes.has(file.uri)) {
+      const size = readSize(file.uri);
+      sizes.set(file.uri, size && fittedSize(size.width, size.height, sides));
+    }
     const size = sizes.get(file.uri);
     return size ? imageTokens(strategy, size.width, size.height) : 0;
   };

@@ -1,5 +1,6 @@
 import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { describe, expect, it } from "vitest";
+import { pngHeaderOfSize } from "../../../../test/fixtures/media-files.js";
 import { compactionSplit } from "../../src/session/context-window.js";
 import { estimateTokens, heuristicEstimator, openAIEncoding, tokenEstimatorFor } from "../../src/tokens/estimator.js";
 import { fileTokenCounter } from "../../src/tokens/image-tokens.js";
@@ -15,18 +16,6 @@ const model = (model_name: string, extra: Partial<ModelConfig> = {}): ModelConfi
 let index = 0;
 const msg = (role: TranscriptMessage["role"], content: TranscriptMessage["content"]): TranscriptMessage => ({ index: index++, role, time: "t", content });
 const text = (role: TranscriptMessage["role"], t: string) => msg(role, [{ type: "text", text: t }]);
-
-/** A PNG header (signature + IHDR) of the given size, as a data URL: enough for a size-based estimate. */
-function pngOfSize(width: number, height: number): string {
-  const ihdr = Buffer.alloc(25);
-  ihdr.writeUInt32BE(13, 0);
-  ihdr.write("IHDR", 4, "ascii");
-  ihdr.writeUInt32BE(width, 8);
-  ihdr.writeUInt32BE(height, 12);
-  ihdr.set([8, 6, 0, 0, 0], 16);
-  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr]);
-  return `data:image/png;base64,${png.toString("base64")}`;
-}
 
 describe("token estimation", () => {
   it("picks the tokenizer by OpenAI model name and the heuristic for other families", () => {
@@ -67,7 +56,7 @@ describe("token estimation", () => {
 
   it("counts images per multimodal_estimator.image (reference §5.2)", () => {
     const file = (uri: string, mediaType = "image/png") => ({ type: "file" as const, uri, mediaType });
-    const big = file(pngOfSize(1024, 1024));
+    const big = file(pngHeaderOfSize(1024, 1024));
     const count = (image: unknown, f = big) => fileTokenCounter(model("m", { multimodal_estimator: { image } }))(f);
     expect(count(undefined)).toBe(256);
     expect(count("ignore")).toBe(0);
@@ -77,7 +66,7 @@ describe("token estimation", () => {
     const tile = { low_detail_tokens: 85, base_tokens: 85, tokens_per_tile: 170, max_dimension: 2048, target_shortest_side: 768, tile_size: 512 };
     expect(count({ tile_grid: tile })).toBe(85 + 4 * 170);
     expect(count({ tile_grid: { ...tile, detail: "low" } })).toBe(85);
-    expect(count({ area_approx: { pixels_per_token: 750, max_tokens: 1600, max_long_edge: 1568, pad_to_multiple: 28 } }, file(pngOfSize(1000, 500)))).toBe(
+    expect(count({ area_approx: { pixels_per_token: 750, max_tokens: 1600, max_long_edge: 1568, pad_to_multiple: 28 } }, file(pngHeaderOfSize(1000, 500)))).toBe(
       Math.round((1008 * 504) / 750),
     );
     // No readable size → 0, as the reference; PDFs under a size strategy → the flat default.
