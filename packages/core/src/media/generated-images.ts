@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { FileItem } from "@starling/protocol";
+import { ConfinedDir, MakeDirsError, type FileItem } from "@starling/protocol";
 
 /** Where generated images are saved, relative to the workspace. */
 export const GENERATED_DIR = "generated";
@@ -14,21 +15,40 @@ export const generatedStamp = (): string => new Date().toISOString().replace(/[-
 /**
  * Writes one generated image as `generated/image-<stamp>-<n>.<ext>` in the workspace (the extension from its
  * media type, png when unknown; `-2`, `-3`… added when the name is taken, so an image of the same second is
- * never overwritten) and returns it as a file item and its workspace-relative path.
+ * never overwritten) and returns it as a file item and its workspace-relative path. The worker writes outside
+ * any sandbox, so `generated/` is made and the file created through descriptors (ConfinedDir): a `generated`
+ * a tool replaced with a link out of the workspace is not followed, the write fails instead.
  */
 export async function writeGeneratedImage(workspace: string, image: { data: Uint8Array; mediaType: string }, stamp: string, n: number): Promise<{ file: FileItem; path: string }> {
-  const dir = join(workspace, GENERATED_DIR);
-  await mkdir(dir, { recursive: true });
-  const ext = EXTENSIONS[image.mediaType] ?? "png";
-  let name = `image-${stamp}-${n}.${ext}`;
-  for (let k = 2; ; k++) {
-    try {
-      await writeFile(join(dir, name), image.data, { flag: "wx" });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      name = `image-${stamp}-${n}-${k}.${ext}`;
-    }
+  const root = await realpath(workspace);
+  let dir: ConfinedDir;
+  try {
+    dir = ConfinedDir.open(root, root).makeDirs([GENERATED_DIR]);
+  } catch (error) {
+    if (!(error instanceof MakeDirsError)) throw error;
+    const code = (error.cause as NodeJS.ErrnoException).code;
+    throw new Error(`${GENERATED_DIR}/ in the workspace is a link or not a folder (${code ?? String(error.cause)}); remove it so images can be saved there`);
   }
-  return { file: { type: "file", uri: pathToFileURL(join(dir, name)).href, name, mediaType: image.mediaType }, path: `${GENERATED_DIR}/${name}` };
+  try {
+    const ext = EXTENSIONS[image.mediaType] ?? "png";
+    let name = `image-${stamp}-${n}.${ext}`;
+    for (let k = 2; ; k++) {
+      try {
+        const handle = await dir.openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+        try {
+          await handle.writeFile(image.data);
+        } finally {
+          await handle.close();
+        }
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        name = `image-${stamp}-${n}-${k}.${ext}`;
+      }
+    }
+    const abs = join(dir.abs, name);
+    return { file: { type: "file", uri: pathToFileURL(abs).href, name, mediaType: image.mediaType }, path: `${GENERATED_DIR}/${name}` };
+  } finally {
+    dir.close();
+  }
 }

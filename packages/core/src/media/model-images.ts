@@ -29,9 +29,13 @@ export async function saveModelImages(content: readonly TranscriptItem[], worksp
       continue;
     }
     const [, mediaType, payload] = IMAGE_DATA_URL.exec(item.uri)!;
-    const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n);
-    out.push(saved.file);
-    lines.push(`<attachment>${saved.path}</attachment>`);
+    try {
+      const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n);
+      out.push(saved.file);
+      lines.push(`<attachment>${saved.path}</attachment>`);
+    } catch (error) {
+      lines.push(`(Image ${n} returned by the model was not saved: ${error instanceof Error ? error.message : String(error)}.)`);
+    }
   }
   if (lines.length) out.push({ type: "text", text: lines.join("\n") });
   return out;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,5 +52,18 @@ describe("saveModelImages", () => {
     expect(note[2]).toMatch(/^\(Image 3 returned by the model was not saved: it is \d+ bytes, over the 20971520-byte limit for media files\.\)$/);
     expect(note[3]).toBe("(Image 4 returned by the model was not saved: its base64 data is malformed.)");
     await expect(readdir(join(workspace, "generated"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("does not follow a generated/ a tool replaced with a link out of the workspace", async () => {
+    const outside = await mkdtemp(join(tmpdir(), "model-images-outside-"));
+    try {
+      await symlink(outside, join(workspace, "generated"));
+      const out = await saveModelImages([{ type: "file", uri: `data:image/png;base64,${PNG.toString("base64")}` }], workspace);
+      expect(out).toHaveLength(1);
+      expect((out[0] as TextItem).text).toMatch(/^\(Image 1 returned by the model was not saved: generated\/ in the workspace is a link or not a folder \((ENOTDIR|ELOOP)\); remove it so images can be saved there\.\)$/);
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });
