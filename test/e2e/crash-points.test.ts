@@ -50,7 +50,8 @@ async function crashAndRecover(point: string, env: Record<string, string>, text:
     e2e.start();
   }
   await e2e.waitText(chat.id, new RegExp(expected.replace(".", "\\.")), 40_000);
-  await sleep(500); // a second copy would follow right away
+  // A second copy would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+  await e2e.ask(chat, "/status");
   const copies = e2e.replies(chat.id).filter((m) => (m.text ?? "").includes(expected));
   const labelled = copies.filter((m) => m.text!.includes(DUPLICATE_LABEL));
   expect(copies.length === 1 || (copies.length === 2 && labelled.length === 1), `copies: ${JSON.stringify(copies.map((m) => m.text))}`).toBe(true);

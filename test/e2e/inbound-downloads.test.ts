@@ -103,7 +103,8 @@ describe("inbound downloads after admission", () => {
     const answer = await e2e.waitText(photoChat.id, /Answer to m:d-4\b/, 60_000);
     expect(answer.text).not.toContain("(file missing)");
     expect(await e2e.ask(other, "after the restart [m:d-5]")).toContain("m:d-5");
-    await sleep(500);
+    // A second copy would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+    await e2e.ask(photoChat, "/status");
     expect(answers(photoChat.id, "m:d-4")).toHaveLength(1);
   }, 120_000);
 
@@ -117,7 +118,7 @@ describe("inbound downloads after admission", () => {
     const answer = await e2e.waitText(photoChat.id, /Answer to m:d-6\b/, 60_000);
     expect(answer.text).not.toContain("(file missing)");
     expect(await e2e.ask(other, "still fine [m:d-7]")).toContain("m:d-7");
-    await sleep(500);
+    await e2e.ask(photoChat, "/status"); // queued after a second copy (see above)
     const copies = answers(photoChat.id, "m:d-6");
     expect(copies.length === 1 || (copies.length === 2 && copies.some((m) => m.text!.includes(DUPLICATE_LABEL)))).toBe(true);
   }, 120_000);

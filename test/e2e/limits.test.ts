@@ -112,7 +112,8 @@ describe("limits", { timeout: 90_000 }, () => {
     const notice = await e2e.waitText(crasher.id, /^⏳ Not passed on to the agent: "crash-two"\./, 40_000);
     expect(notice.text).toMatch(/This chat sent 1 messages in the last minute, the most it may send\. Send it again in \d+ s\.$/);
     await e2e.until(() => firstRequestWith("crash-one") >= 0, "the first message's turn", 40_000);
-    await sleep(500); // a second notice would follow right away
+    // A second notice would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+    await e2e.ask(crasher, "/status");
     expect(e2e.replies(crasher.id).filter((m) => (m.text ?? "").includes('"crash-two"'))).toHaveLength(1);
     expect(firstRequestWith("crash-two")).toBe(-1);
   });
