@@ -4,18 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, lastToolResult, lastUserText, processAlive, sleep, startE2E, type E2E } from "./fixture.js";
+import { afterTool, lastToolResult, lastUserText, processAlive, startE2E, type E2E } from "./fixture.js";
 
 /** The subagent session each task started (from the subagent_start result the model was sent). */
 const sessions = new Map<string, string>();
 const subagentCalls = (task: string) => e2e.model.requests.filter((r) => lastUserText(r).startsWith("[Subagent task") && lastUserText(r).includes(task));
 
 function subagent(task: string): ScriptedReply {
-  if (task === "slow one") return subagentCalls(task).length === 1 ? { delayMs: 6000, text: "subagent says: first try" } : { text: "subagent says: second try" };
+  // The first call never answers: the test kills the subagent's worker while it waits (the kill ends the call).
+  if (task === "slow one") return subagentCalls(task).length === 1 ? { hang: true } : { text: "subagent says: second try" };
   if (task === "steady one") return { holdUntil: steadyReleased, text: "subagent says: steady" };
   if (task === "refused one") return { status: 401 };
   if (task === "failing one") return { status: 500 };
-  if (task === "fragile one") return { delayMs: 8000, text: "subagent says: never" };
+  if (task === "fragile one") return { hang: true }; // each worker is killed while its call waits
   return { text: `subagent did ${task}` };
 }
 
@@ -74,7 +75,8 @@ describe("subagents under faults", () => {
     process.kill(pid, "SIGKILL");
     const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
     expect(reply.text).toBe("main heard (completed): subagent says: second try");
-    await sleep(500);
+    // A second answer would be queued with the first; the /status reply is queued after it (the chat's outbox sends in order).
+    await e2e.ask(chat, "/status");
     expect(texts(chat.id).filter((t) => t.startsWith("main heard"))).toHaveLength(1);
   }, 60_000);
 
@@ -83,15 +85,14 @@ describe("subagents under faults", () => {
     e2e.send(chat, "delegate: steady one");
     const session = await e2e.until(() => subagentCalls("steady one").length === 1 && sessions.get("steady one"), "the subagent's model call");
     const parent = session.replace(/\.subagent\.\d+$/, ".foreground");
-    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("delegate: steady one") && afterTool(r)), "the join call");
-    await sleep(300);
+    await e2e.until(() => e2e.logRecords().some((r) => r.msg === "waiting in subagent_join" && r.sessionId === parent), "the parent waiting in subagent_join");
     const parentPid = await e2e.until(() => workerPid(parent), "the parent's worker");
     process.kill(parentPid, "SIGKILL");
     await e2e.until(() => !processAlive(parentPid), "the parent's worker gone");
     releaseSteady();
     const reply = await e2e.waitText(chat.id, /^main heard/, 40_000);
     expect(reply.text).toBe("main heard (completed): subagent says: steady");
-    await sleep(500);
+    await e2e.ask(chat, "/status"); // queued after a second answer (see above)
     expect(texts(chat.id).filter((t) => t.startsWith("main heard"))).toHaveLength(1);
     expect(subagentCalls("steady one")).toHaveLength(1);
   }, 60_000);

@@ -131,6 +131,8 @@ export const agentHandlers: ActionHandlers = {
       // that goes away (/cancel, its worker exited) ends the wait and the loan at once; it still gets the
       // status, which tells a cancelled turn that /cancel stopped its subagent (the kill is recorded first).
       const takeBack = current.status === "running" && waitMs > 0 && !gone.aborted ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
+      // Tells why a turn is idle (and gives tests the point where the caller waits in the join).
+      if (current.status === "running" && waitMs > 0 && !gone.aborted) ctx.service.log.debug({ sessionId: ctx.sessionId, agent: agent.agent_id, waitMs }, "waiting in subagent_join");
       try {
         while (current.status === "running" && !gone.aborted && Date.now() - started < waitMs) {
           await pause(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)), gone);
