@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { afterTool, contentText, lastUserText, sleep, wireMessages, type E2E } from "./fixture.js";
+import { afterTool, contentText, lastUserText, wireMessages, type E2E } from "./fixture.js";
 import { restartWithoutCheap, startWithCheap } from "./gone-model.js";
 
 const lastToolText = (req: RecordedRequest) => contentText([...wireMessages(req)].reverse().find((m) => m.role === "tool")!);
@@ -49,12 +49,11 @@ describe("a subagent whose worker cannot start any more", () => {
     );
     expect(await e2e.ask(chat, "/model main")).toMatch(/Model set to main/);
     await restartWithoutCheap(e2e);
+    // The restarted host gives the subagent's worker up (logged just before the commit /status reads).
+    await e2e.until(() => e2e.logRecords().some((r) => r.msg === "worker keeps failing; not restarting until the next message" && String(r.sessionId).endsWith(".subagent.0001")), "the subagent's worker given up", 30_000);
     const deadline = Date.now() + 30_000;
-    let status = "";
-    while (!/subagent_0001 \(subagent\): failed/.test(status) && Date.now() < deadline) {
-      await sleep(500);
-      status = await e2e.ask(chat, "/status");
-    }
+    let status = await e2e.ask(chat, "/status");
+    while (!/subagent_0001 \(subagent\): failed/.test(status) && Date.now() < deadline) status = await e2e.ask(chat, "/status");
     expect(status).toMatch(/subagent_0001 \(subagent\): failed/);
     const joined = await e2e.ask(chat, "join it", { timeoutMs: 30_000 });
     expect(joined).toMatch(/^join: /);
