@@ -31,6 +31,12 @@ let slowpokeRuns = 0;
 /** The due time of each model request of a 'crashpoke' run, in order. */
 const crashpokeDues: string[] = [];
 
+/** The first run of 'slowpoke' (of 'crashpoke') answers once the test releases it. */
+let releaseSlowpoke!: () => void;
+const slowpokeReleased = new Promise<void>((resolve) => (releaseSlowpoke = resolve));
+let releaseCrashpoke!: () => void;
+const crashpokeReleased = new Promise<void>((resolve) => (releaseCrashpoke = resolve));
+
 /** Slot of each task, by name, as the model chose it. */
 const slots = new Map<string, Date>();
 
@@ -39,16 +45,16 @@ function respond(req: RecordedRequest): ScriptedReply {
   const scheduled = /\[Scheduled task '([\w-]+)'/.exec(ask);
   // A run of 'fragile' never answers: the test kills its worker every time it is asked.
   if (scheduled?.[1] === "fragile") return { delayMs: 600_000, text: "cron ran fragile" };
-  // 'slowpoke' fires every 2 s; its first run takes 7 s (the firings meanwhile are skipped), the later ones answer at once.
+  // 'slowpoke' fires every 2 s; its first run lasts until the test saw firings skipped meanwhile, the later ones answer at once.
   if (scheduled?.[1] === "slowpoke") {
     const run = ++slowpokeRuns;
-    return { delayMs: run === 1 ? 7000 : 0, text: `cron ran slowpoke ${run}` };
+    return { ...(run === 1 ? { holdUntil: slowpokeReleased } : {}), text: `cron ran slowpoke ${run}` };
   }
-  // 'crashpoke' fires every 2 s; its first run's first model call takes 7 s (the host is killed meanwhile).
+  // 'crashpoke' fires every 2 s; its first run's first model call lasts until the host was killed (at a skipped firing).
   if (scheduled?.[1] === "crashpoke") {
     const due = /, due (\S+) \(/.exec(ask)?.[1] ?? "?";
     crashpokeDues.push(due);
-    return { delayMs: crashpokeDues.length === 1 ? 7000 : 0, text: `cron ran crashpoke due ${due}` };
+    return { ...(crashpokeDues.length === 1 ? { holdUntil: crashpokeReleased } : {}), text: `cron ran crashpoke due ${due}` };
   }
   if (scheduled) return { text: `cron ran ${scheduled[1]}` };
   const tools = requestText(req);
@@ -247,7 +253,11 @@ describe("host tools end to end", () => {
   it("firings that come while the task's run is still going are skipped, logged and shown in /cron; the next one after it runs", async () => {
     await e2e.hostWith(PLAIN); // its minimum interval lets the task fire every 2 s
     const chat = chats.overlap;
+    const skipped = () => e2e.logRecords().filter((r) => r.msg === "cron firing skipped: the task's previous run has not finished");
+    const skippedBefore = skipped().length;
     expect(await e2e.ask(chat, "schedule slowpoke every 2 s", { timeoutMs: 40_000 })).toBe("scheduled slowpoke");
+    await e2e.until(() => slowpokeRuns === 1 && skipped().length >= skippedBefore + 2, "two firings skipped during the first run", 30_000);
+    releaseSlowpoke();
     await e2e.waitText(chat.id, /cron ran slowpoke 1$/, 30_000);
     await e2e.waitText(chat.id, /cron ran slowpoke 2$/, 30_000);
     const runRequests = e2e.model.requests.filter((r) => lastUserText(r).includes("[Scheduled task 'slowpoke'"));
@@ -256,8 +266,7 @@ describe("host tools end to end", () => {
     expect(seen(runRequests[0]!)).toBe(1);
     expect(seen(runRequests[1]!)).toBe(2);
     expect(cronAnswers(chat.id, "slowpoke 1")).toHaveLength(1);
-    const skips = e2e.logRecords().filter((r) => r.msg === "cron firing skipped: the task's previous run has not finished");
-    expect(skips.length, "the firings during the 7 s run were skipped").toBeGreaterThanOrEqual(2);
+    expect(skipped().length - skippedBefore, "the firings during the first run were skipped").toBeGreaterThanOrEqual(2);
 
     const listing = await cronListing(chat);
     expect(listing.text).toMatch(/'slowpoke': \*\/2 \* \* \* \* \* \(UTC\), next .*, skipped \d+ firings? while the run due \S+ was still going \(the last due \S+\)/);
@@ -286,11 +295,12 @@ describe("host tools end to end", () => {
   it("the host is killed at a cron_slot commit that skips a firing (its run still going): the skip stays counted, the slot never runs, the run answers once", async () => {
     const env = PLAIN;
     // The task's own session: its 1st cron_slot commit admits the first run, the 2nd (2 s later, that run
-    // still in its 7 s model call) skips a firing, and the host is killed right after that batch is durable.
+    // still in its model call, held until the kill) skips a firing, and the host is killed right after that batch is durable.
     const host = await e2e.hostWith({ ...env, STARLING_CRASH_AT: "cron_slot:2" });
     const chat = chats.overlapCrash;
     e2e.send(chat, "schedule crashpoke every 2 s");
     await e2e.killedAt(host, "cron_slot:2");
+    releaseCrashpoke(); // a call cut by the kill stays unanswered; one started only after the restart answers
 
     e2e.start(env);
     // The first run's model call may have started before the kill or only after the restart (it is resumed).
