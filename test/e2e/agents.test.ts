@@ -18,19 +18,29 @@ const calls = (req: RecordedRequest, name: string): number =>
 /** The same call was made before (and cut off by the host's kill): it answers sooner this time. */
 const repeated = (req: RecordedRequest): boolean => e2e.model.requests.filter((r) => requestText(r) === requestText(req)).length > 1;
 
+/** A gate the test opens once what must happen while an agent still works did (a host kill, a /cancel). */
+function gate(): { until: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const until = new Promise<void>((resolve) => (open = resolve));
+  return { until, open };
+}
+/** The first model call of the slow subagent's / a background agent's task answers once the test opens its gate. */
+let slowSubagent = gate();
+let background = gate();
+
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
   // The agents' own sessions: their task is their first (and only) user message.
   if (ask.startsWith("[Subagent task")) {
     if (ask.includes("count the moons")) return { delayMs: 800, text: "subagent says: Jupiter has 95 moons" };
-    if (ask.includes("take your time")) return { delayMs: repeated(req) ? 1000 : 4000, text: "subagent says: took my time" };
+    if (ask.includes("take your time")) return { ...(repeated(req) ? { delayMs: 1000 } : { holdUntil: slowSubagent.until }), text: "subagent says: took my time" };
     const sleeper = /run the sleeper into (\S+)/.exec(ask);
     if (sleeper) {
       if (afterTool(req)) return { text: "sleeper ended" };
       return { toolCalls: [{ name: "shell", arguments: { command: `echo $$ > ${sleeper[1]}; exec sleep 300`, wait_ms: 240_000 } }] };
     }
   }
-  if (ask.startsWith("[Background task")) return { delayMs: repeated(req) ? 1000 : 3000, text: "background says: the report is ready" };
+  if (ask.startsWith("[Background task")) return { ...(repeated(req) ? { delayMs: 1000 } : { holdUntil: background.until }), text: "background says: the report is ready" };
   const sleeperFile = /sleeper please into (\S+)/.exec(ask)?.[1];
   if (ask.includes("use a subagent") || ask.includes("slow subagent") || sleeperFile) {
     const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : ask.includes("slow subagent") ? "take your time" : "count the moons of Jupiter";
@@ -120,11 +130,13 @@ describe("subagents and background agents end to end", () => {
   it("/cancel stops the foreground turn but not the background agent it started: the reply says so, and its answer still arrives", async () => {
     ensureHost();
     const chat = chats.cancelBackground;
+    background = gate();
     e2e.send(chat, "start it in the background, then sleep");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Background task") && r.aborted === false), "the background agent's model call", 30_000);
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("background, then sleep") && afterTool(r)), "the foreground's shell command", 30_000);
     const reply = await e2e.ask(chat, "/cancel");
     expect(reply).toMatch(/^Cancelled the running turn\. Background agent background_\d{4} goes on \(it answers here when done\)\. Send \/continue to resume it\.$/);
+    background.open(); // its model call was still waiting: the agent worked through the /cancel
     const answer = await e2e.waitText(chat.id, /the report is ready/, 30_000);
     expect(answer.text).toMatch(/^🤖 background_\d{4}\n\nbackground says: the report is ready$/);
   }, 60_000);
@@ -143,9 +155,11 @@ describe("subagents and background agents end to end", () => {
   it("the host is killed while the main agent waits in subagent_join: after the restart the join goes on and returns the answer", async () => {
     ensureHost();
     const chat = chats.joinRestart;
+    slowSubagent = gate();
     e2e.send(chat, "slow subagent please");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Subagent task") && lastUserText(r).includes("take your time")), "the subagent's model call");
     await e2e.stop("SIGKILL");
+    slowSubagent.open(); // the call the kill cut stays unanswered
     e2e.start();
     const reply = await e2e.waitText(chat.id, /^main heard/, 60_000);
     // Not "main heard (undefined)": the join cut off by the workers' shutdown was not recorded as interrupted.
@@ -157,13 +171,15 @@ describe("subagents and background agents end to end", () => {
   it("a background agent answers after the foreground turn ended, exactly once, also across a host kill and restart", async () => {
     ensureHost();
     const chat = chats.background;
+    background = gate();
     const started = await e2e.ask(chat, "do it in the background", { timeoutMs: 30_000 });
     expect(started).toMatch(/^started background_\d{4}; answering now$/);
     const id = /background_\d{4}/.exec(started)![0];
-    // The agent is still working (its model answers after 3 s): kill the host under it.
+    // The agent is still working (its model call waits for the gate): kill the host under it.
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).startsWith("[Background task")), "the background agent's model call");
     expect(texts(chat.id).some((t) => t.includes("the report is ready"))).toBe(false);
     await e2e.stop("SIGKILL");
+    background.open(); // the call the kill cut stays unanswered
     e2e.start();
     const reply = await e2e.waitText(chat.id, /the report is ready/, 40_000);
     expect(reply.text).toBe(`🤖 ${id}\n\nbackground says: the report is ready`);
