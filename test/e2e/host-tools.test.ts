@@ -280,7 +280,7 @@ describe("host tools end to end", () => {
     const chat = chats.skipped;
     const at = await schedule(chat, "backup", 4000);
     await e2e.stop("SIGKILL");
-    await sleep(Math.max(0, at.getTime() + 1500 - Date.now()));
+    await sleep(Math.max(0, at.getTime() + 1500 - Date.now())); // time itself: the slot and its 500 ms grace pass while the host is down
     e2e.start({ STARLING_CRON_GRACE_MS: "500" });
     await e2e.waitText(chat.id, /Skipped 1 run of 'backup' while Starling was down/, 20_000);
     // The commit that queued the notice admitted no run (it is logged with no due slot), and the slot is never due again.
