@@ -6,7 +6,7 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ToolSandbox, type TranscriptMessage } from "@starling/protocol";
+import { probeBubblewrap, ToolSandbox, type TranscriptMessage } from "@starling/protocol";
 import { describe, expect, it } from "vitest";
 import { modelConfig, newEnv, transcript, userMessage } from "./harness.js";
 
@@ -14,6 +14,8 @@ const SECRET = "hunter2-operator-secret-9d41";
 const KEY = "id-key-secret-51c7";
 const TEAM = "team-secret-shared-0b3e";
 const secrets = [SECRET, KEY, TEAM];
+const bwrap = await probeBubblewrap("bwrap");
+if (!bwrap.ok) console.warn(`bubblewrap tests skipped: ${bwrap.problem}`);
 
 interface World {
   dir: string;
@@ -144,5 +146,64 @@ describe("sandbox.hidden_paths and the file tools (subprocess mode)", () => {
     expect(body).toContain("hidden by sandbox.hidden_paths");
     // The ordinary file went, inlined.
     expect(body).toContain(Buffer.from("ordinary notes\nTOKEN=placeholder\n").toString("base64"));
+  });
+});
+
+/** The workspace with secrets nested one folder down: private/secret.env in it, team/team.env in shared/. */
+function nestedWorld(dir: string, mode: "subprocess" | "bubblewrap", ctx: { onTestFinished: (fn: () => void) => void }): ToolSandbox {
+  const shared = mkdtempSync(join(tmpdir(), "starling-hidden-shared-"));
+  ctx.onTestFinished(() => rmSync(shared, { recursive: true, force: true }));
+  mkdirSync(join(dir, "private"));
+  writeFileSync(join(dir, "private", "secret.env"), `TOKEN=${SECRET}\n`);
+  mkdirSync(join(shared, "team"));
+  writeFileSync(join(shared, "team", "team.env"), `${TEAM}\n`);
+  symlinkSync(shared, join(dir, "shared"));
+  return ToolSandbox.parse({ mode, sharedDir: shared, hiddenPaths: [join(dir, "private", "secret.env"), join(shared, "team", "team.env")] });
+}
+
+// The mask covered the file, not its folder: `mv private moved` took the file out from under it, the listed path no
+// longer existed, and the next command (and file_read) read moved/secret.env.
+describe.skipIf(!bwrap.ok)("a hidden path nested in the workspace or shared/ (bubblewrap mode)", () => {
+  it("cannot be renamed, removed or linked away: the next command and the file tools still see nothing", { timeout: 60_000 }, async (ctx) => {
+    const escape = [
+      "mv private moved",
+      `/usr/bin/python3 -c 'import os; os.rename("private", "moved2")'`,
+      "mv private/secret.env private/x",
+      "rm -f private/secret.env",
+      "ln private/secret.env hard.env",
+      "mv shared/team shared/moved-team",
+      "echo tried",
+    ].join("; ");
+    const look = "cat private/secret.env moved/secret.env moved2/secret.env private/x hard.env shared/team/team.env shared/moved-team/team.env 2>&1; ls -R";
+    const replies = [
+      { toolCalls: [call("escape", "shell", { command: escape })] },
+      { toolCalls: [call("look", "shell", { command: look })] },
+      { toolCalls: [call("read_moved", "file_read", { file_path: "moved/secret.env" }), call("read_listed", "file_read", { file_path: "private/secret.env" }), call("read_team", "file_read", { file_path: "shared/moved-team/team.env" })] },
+      { text: "done" },
+    ];
+    const { fake, dir, start } = await newEnv(ctx, { replies });
+    const sandbox = nestedWorld(dir, "bubblewrap", ctx);
+    const worker = await start({ init: { sandbox } });
+    await worker.client.enqueue(userMessage("m1", "find the token"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+    for (const [id, r] of got) expect(r.text, id).not.toContain(SECRET);
+
+    const tried = got.get("escape")?.text ?? "";
+    expect(tried).toContain("tried");
+    expect(tried).toContain("mv: cannot move 'private' to 'moved': Device or resource busy");
+    expect(tried).toContain("[Errno 16] Device or resource busy: 'private' -> 'moved2'");
+    expect(tried).toContain("mv: cannot move 'private/secret.env' to 'private/x': Device or resource busy");
+    expect(tried).toContain("rm: cannot remove 'private/secret.env': Device or resource busy");
+    expect(tried).toContain("ln: failed to create hard link 'hard.env' => 'private/secret.env': Invalid cross-device link");
+    expect(tried).toContain("mv: cannot move 'shared/team' to 'shared/moved-team': Device or resource busy");
+    // Everything is where it was, the secrets unchanged.
+    expect(readFileSync(join(dir, "private", "secret.env"), "utf8")).toBe(`TOKEN=${SECRET}\n`);
+    expect(readFileSync(join(sandbox.sharedDir ?? "", "team", "team.env"), "utf8")).toBe(`${TEAM}\n`);
+    expect(got.get("look")?.text).toContain("private");
+    for (const id of ["read_moved", "read_team"]) expect(got.get(id), id).toMatchObject({ isError: true });
+    expect(got.get("read_listed")).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    for (const r of got.values()) expectNoSecret(r.text);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
   });
 });

@@ -31,7 +31,12 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
   // bwrap applies its options in order: each bind's masks right after it, so a later bind (the
   // workspace) still shows through a hidden folder that holds it.
   const bind = (option: "--bind" | "--ro-bind", source: string, dest = source) => {
-    args.push(option, source, dest, ...maskArgs(hidden, source, dest));
+    args.push(option, source, dest);
+    if (hidden.length === 0) return;
+    const real = realOr(source);
+    // A writable bind's folders above a hidden entry first, then the masks over them.
+    if (option === "--bind") args.push(...ancestorBinds(hidden, real, dest));
+    args.push(...maskArgs(hidden, real, dest));
   };
   for (const dir of SANDBOX_SYSTEM_DIRS) {
     const kind = entryKind(dir);
@@ -66,17 +71,10 @@ function outermostHidden(paths: readonly string[]): HiddenEntry[] {
 }
 
 /**
- * Where the bind of `source` at `dest` would show a hidden entry: a file is covered by an empty
- * read-only one, a folder by an empty tmpfs.
+ * Where the bind of `realSource` (its real path) at `dest` would show a hidden entry: a file is covered by an
+ * empty read-only one, a folder by an empty tmpfs.
  */
-function maskArgs(hidden: readonly HiddenEntry[], source: string, dest: string): string[] {
-  if (hidden.length === 0) return [];
-  let realSource = source;
-  try {
-    realSource = realpathSync.native(source);
-  } catch {
-    /* bwrap reports it */
-  }
+function maskArgs(hidden: readonly HiddenEntry[], realSource: string, dest: string): string[] {
   const out: string[] = [];
   for (const { real, kind } of hidden) {
     if (real !== realSource && !under(real, realSource)) continue;
@@ -84,6 +82,31 @@ function maskArgs(hidden: readonly HiddenEntry[], source: string, dest: string):
     out.push(...(kind === "dir" ? ["--tmpfs", inside] : ["--ro-bind", "/dev/null", inside]));
   }
   return out;
+}
+
+/**
+ * In a writable bind, each folder between its root and a hidden entry bound onto itself: a mount point cannot be
+ * renamed or removed (EBUSY), so a command cannot `mv private moved` to take a masked file out from under its mask,
+ * after which the listed path would no longer exist and the next command would mask nothing. (The mask's own file
+ * and the bind's root are mount points already.)
+ */
+function ancestorBinds(hidden: readonly HiddenEntry[], realSource: string, dest: string): string[] {
+  const folders = new Set<string>();
+  for (const { real } of hidden) {
+    if (!under(real, realSource)) continue;
+    const parts = real.slice(realSource.length + 1).split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join("/"));
+  }
+  // Parents before children: a later bind goes over an earlier one.
+  return [...folders].sort().flatMap((rel) => ["--bind", join(realSource, rel), join(dest, rel)]);
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path; // bwrap reports it
+  }
 }
 
 function under(path: string, dir: string): boolean {
