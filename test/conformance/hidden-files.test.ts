@@ -207,3 +207,29 @@ describe.skipIf(!bwrap.ok)("a hidden path nested in the workspace or shared/ (bu
     for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
   });
 });
+
+// In subprocess mode nothing masks a command, so a command moves the folder freely; the file tools still know the
+// hidden file by device and inode, from a lookup before that command ran (the next lookup, a second later, no longer
+// finds it at the listed path).
+describe("a hidden file moved away by a command (subprocess mode)", () => {
+  it("is still refused by the file tools at its new path", { timeout: 60_000 }, async (ctx) => {
+    const replies = [
+      { toolCalls: [call("move", "shell", { command: "mv private moved && mv shared/team shared/moved-team && sleep 1.2 && echo moved" })] },
+      { toolCalls: [call("read_moved", "file_read", { file_path: "moved/secret.env" }), call("read_team", "file_read", { file_path: "shared/moved-team/team.env" }), call("grep_all", "grep", { pattern: "TOKEN|secret", path: "moved" })] },
+      { text: "done" },
+    ];
+    const { fake, dir, start } = await newEnv(ctx, { replies });
+    const worker = await start({ init: { sandbox: nestedWorld(dir, "subprocess", ctx) } });
+    await worker.client.enqueue(userMessage("m1", "find the token"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+    expect(got.get("move")?.text).toContain("moved");
+    expect(readFileSync(join(dir, "moved", "secret.env"), "utf8")).toBe(`TOKEN=${SECRET}\n`);
+    for (const id of ["read_moved", "read_team"]) {
+      expect(got.get(id), id).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    }
+    expect(got.get("read_moved")?.text).toContain(`moved/secret.env is the file listed as ${join(dir, "private", "secret.env")}`);
+    for (const r of got.values()) expectNoSecret(r.text);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
+  });
+});

@@ -32,6 +32,7 @@ const ABANDONED = Symbol("abandoned");
 export class ToolRuntime {
   private readonly tools = new Map<string, AnyTool>();
   private readonly paths: WorkspacePaths;
+  private readonly hidden: HiddenFiles;
   private readonly outputs: OutputStore;
   private readonly shells: ShellSessions;
   private readonly maxResultChars: number;
@@ -52,7 +53,8 @@ export class ToolRuntime {
     }
     for (const source of this.sources) source.offerAtMost(MAX_OFFERED_TOOLS - this.tools.size, this.tools.size, denied);
     this.routing = new RemoteRouting(options.remote);
-    this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir, HiddenFiles.forSandbox(options.sandbox?.hiddenPaths));
+    this.hidden = HiddenFiles.forSandbox(options.sandbox?.hiddenPaths);
+    this.paths = new WorkspacePaths(options.workspace, options.sandbox?.sharedDir, this.hidden);
     this.outputs = new OutputStore(options.workspace);
     // Commands a killed predecessor of this session left running are stopped before anything else.
     const ledger = new ProcessLedger(
@@ -160,6 +162,8 @@ export class ToolRuntime {
 
   private async execute(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult> {
     if (this.disposed) return failure("failed", `The tool runtime is shut down; ${call.name} was not run.`);
+    // Before a command (or an MCP server) can move a hidden file: the file tools know it by inode from then on.
+    this.hidden.refresh();
     const tool = this.tools.get(call.name);
     const source = tool ? null : this.sourceOf(call.name);
     if (source) {
