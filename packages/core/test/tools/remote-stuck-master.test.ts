@@ -136,6 +136,32 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
     expect(result.content).toContain("1: late");
   });
 
+  it("a remote command that goes quiet while the master still forwards: only it is given up, another command through that master finishes", async () => {
+    await harness.call("shell", { command: "true", wait_ms: 10_000 });
+    const master = await theMaster();
+    // Another conversation's command, multiplexed through the same master (one master per host, shared by every worker).
+    const other = await harness.call("shell", { command: "sleep 7; echo other-done", wait_ms: 0 });
+    const otherId = String(other.details?.sessionId);
+    const marker = join(root, "quiet.pid");
+    const first = await harness.call("shell", { command: `echo $PPID > ${marker}; echo started-quiet; exec sleep 300`, wait_ms: 0 });
+    const id = String(first.details?.sessionId);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
+    // Its remote wrapper stops (as one blocked on a hung mount would): no heartbeat, no output, the master is fine.
+    const wrapper = Number(readFileSync(marker, "utf8").trim());
+    process.kill(wrapper, "SIGSTOP");
+    try {
+      const result = await harness.call("shell", { session_id: id, wait_ms: 20_000 });
+      expect(result.content).toMatch(/\[connection to SSH host testbox lost after [\d.]+ s \(nothing heard from it for 4 s/);
+      // Before the fix: the healthy master was SIGKILLed, and the other command with it ("[connection to SSH host testbox lost …").
+      expect(processAlive(master), "a master that still forwards is not killed").toBe(true);
+      const done = await harness.call("shell", { session_id: otherId, wait_ms: 15_000 });
+      expect(done.content).toMatch(/^other-done\n\[exit code 0 · /);
+    } finally {
+      release(wrapper);
+    }
+  });
+
   it("a shell command through a master stopped before the call is not started, says so, and the next one runs", async () => {
     await harness.call("shell", { command: "true", wait_ms: 10_000 });
     const master = await theMaster();

@@ -116,12 +116,45 @@ function controlPathOption(): string[] {
 /**
  * Kills the ControlMaster of `alias` after an operation through it heard nothing for answerLimitS() (the caller
  * has killed its own ssh first: a multiplexing client whose master dies mid-handshake falls back to a connection of
- * its own and would run the command after all). A master that stopped forwarding serves nobody; its remote side sees
- * the connection close and stops what ran through it. The next operation opens a new master.
+ * its own and would run the command after all), unless a probe through it still runs (masterForwards). A master that
+ * stopped forwarding serves nobody; its remote side sees the connection close and stops what ran through it. The next
+ * operation opens a new master.
  */
 export async function closeStuckMaster(alias: string, env: NodeJS.ProcessEnv = process.env): Promise<number[]> {
+  // One master serves every worker's operations on the host: one that still forwards is not the stuck part (the
+  // remote side of this operation is, e.g. a wrapper blocked on a hung mount), and killing it would cut the others.
+  if (await masterForwards(alias, env)) return [];
   const socket = await resolvedControlPath([...sshConfigArgs(env), ...controlPathOption(), "--", alias], sshEnv());
   return socket ? killMasters(socket) : [];
+}
+
+/**
+ * Whether `true` runs on `alias` through its master within a keepalive interval (5 s at most): a master that answers
+ * forwards. `ControlMaster=no` (the first value wins) so the probe never becomes a master itself. A probe still
+ * waiting is killed, and awaited, before the caller kills the master (it would fall back to a connection of its own).
+ */
+function masterForwards(alias: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const limitMs = Math.min(aliveIntervalS(env), 5) * 1000;
+  return new Promise((resolve) => {
+    const probe = spawn("ssh", ["-o", "ControlMaster=no", ...sshArgs(alias, "true", env)], { env: sshEnv(), stdio: "ignore", detached: true });
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      try {
+        if (probe.pid) process.kill(-probe.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }, limitMs);
+    probe.once("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    probe.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve(!late && code === 0);
+    });
+  });
 }
 
 /** The connection of an operation went silent for `seconds` (answerLimitS): it was closed; `outcome` says what that means for the call. */
