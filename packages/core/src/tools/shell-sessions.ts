@@ -138,14 +138,14 @@ export class ShellSessions {
       writeSync(fd, chunk);
       state.bytes += chunk.length;
     };
-    let heard = Date.now();
+    let heard = performance.now(); // monotonic: a wall clock set back or forward is no silence
     let closing: Promise<unknown> = Promise.resolve();
     child.stdout?.on("data", (chunk: Buffer) => {
-      heard = Date.now();
+      heard = performance.now();
       onData(chunk);
     });
     child.stderr?.on("data", (chunk: Buffer) => {
-      heard = Date.now();
+      heard = performance.now();
       if (!state.remote) return onData(chunk);
       const rest = withoutEndMark(chunk);
       if (rest) state.remote.ended = true;
@@ -157,7 +157,7 @@ export class ShellSessions {
     const heartbeat = remote
       ? setInterval(() => {
           sendFrame(child, HEARTBEAT_FRAME);
-          if (state.remote && state.remote.silentFor === null && Date.now() - heard >= answerLimitS() * 1000) {
+          if (state.remote && state.remote.silentFor === null && performance.now() - heard >= answerLimitS() * 1000) {
             state.remote.silentFor = answerLimitS();
             // Our ssh first: a multiplexing client whose master dies mid-handshake would connect on its own and run the command.
             signalGroup(state.pid, "SIGKILL");

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
 import { type Harness, makeHarness, processAlive } from "./helpers.js";
 
@@ -159,6 +159,25 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
       expect(done.content).toMatch(/^other-done\n\[exit code 0 · /);
     } finally {
       release(wrapper);
+    }
+  });
+
+  it("a stuck master is found within the bound even when the system clock is set back meanwhile (silence timed on a monotonic clock)", async () => {
+    const first = await harness.call("shell", { command: "echo started-clock; exec sleep 300", wait_ms: 0 });
+    const id = String(first.details?.sessionId);
+    const master = await theMaster();
+    process.kill(master, "SIGSTOP");
+    // The wall clock steps back ten minutes (an NTP correction, a VM restored): the silence is as long as ever.
+    const wall = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => wall() - 600_000);
+    try {
+      const result = await harness.call("shell", { session_id: id, wait_ms: 20_000 });
+      // Before the fix: "[still running after -580.0 s …]" (the silence measured as negative for ten minutes). The
+      // elapsed time shown is the wall clock's (not checked here).
+      expect(result.content).toMatch(/\[connection to SSH host testbox lost after \S+ s \(nothing heard from it for 4 s/);
+    } finally {
+      clock.mockRestore();
+      release(master);
     }
   });
 

@@ -204,9 +204,9 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
   let err = "";
   let why: "timeout" | "aborted" | "too_large" | "silent" | null = null;
   const silentMs = Math.min(answerLimitS() * 1000, timeoutMs);
-  let heard = Date.now();
+  let heard = performance.now(); // monotonic: a wall clock set back or forward is no silence
   child.stdout.on("data", (chunk: Buffer) => {
-    heard = Date.now();
+    heard = performance.now();
     collected += chunk.length;
     if (collected <= MAX_SSH_OUTPUT_BYTES) out.push(chunk);
     else if (why === null) {
@@ -215,7 +215,7 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
     }
   });
   child.stderr.on("data", (chunk: Buffer) => {
-    heard = Date.now();
+    heard = performance.now();
     err = (err + withoutAlive(chunk).toString("utf8")).slice(-8_000);
   });
   child.stdin.on("error", () => undefined);
@@ -231,7 +231,7 @@ export async function runSsh(alias: string, remoteCommand: string, input: string
     }
     if (reason === "silent") closing = closeStuckMaster(alias);
   };
-  const silence = (): boolean => Date.now() - heard >= silentMs;
+  const silence = (): boolean => performance.now() - heard >= silentMs;
   const timer = setTimeout(() => stop(silence() ? "silent" : "timeout"), timeoutMs);
   const watch = setInterval(() => silence() && stop("silent"), Math.min(1_000, silentMs / 10));
   const onAbort = (): void => stop("aborted");
