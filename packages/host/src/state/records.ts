@@ -105,6 +105,11 @@ export interface OutboundItem {
    * is the supergroup's). Only the rest is sent.
    */
   deliveredParts?: number;
+  /**
+   * The split `deliveredParts` counts in (a digest of the parts and attachments, reply-sender.ts): a reply that
+   * splits otherwise when it is sent again (another version's rendering) is sent whole, labelled. Absent in older items.
+   */
+  partsOf?: string;
   /** The next send carries the "possible duplicate" label (an unknown outcome, or a reboot since it was queued). */
   possibleDuplicate?: boolean;
 }

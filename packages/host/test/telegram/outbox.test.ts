@@ -89,9 +89,10 @@ describe("outbox", () => {
     for (const p of paragraphs) expect(joined.split(p).length - 1).toBe(1);
   });
 
-  it("a failed write of a sent part (outbox_part) does not send that part again", async () => {
+  // outbox_attempt:2 is the attempt of the second part, recorded after the first went out (its retry goes on from the count kept in memory).
+  it.each(["outbox_part:1:2", "outbox_attempt:2:2"])("a failed write between the parts of a reply (%s) does not send a part again", async (failAt) => {
     await setup();
-    process.env["STARLING_FAIL_AT"] = "outbox_part:1:2";
+    process.env["STARLING_FAIL_AT"] = failAt;
     try {
       const channel = await h.startChannel();
       const paragraphs = Array.from({ length: 90 }, (_, i) => `Paragraph ${String(i).padStart(2, "0")}: ${"x".repeat(84)}.`);
@@ -106,6 +107,25 @@ describe("outbox", () => {
     const joined = sent.map((m) => m.text).join("\n\n");
     expect(joined).not.toContain("possible duplicate");
     for (const i of [0, 45, 89]) expect(joined.split(`Paragraph ${String(i).padStart(2, "0")}:`).length - 1).toBe(1);
+  });
+
+  it("a reply cut between parts by a host whose split differs (another version) is sent whole, labelled, not from the old count", async () => {
+    await setup();
+    const paragraphs = Array.from({ length: 90 }, (_, i) => `Paragraph ${String(i).padStart(2, "0")}: ${"x".repeat(84)}.`);
+    // An earlier host sent one message of its own split of this reply (recorded by `outbox_part`) and stopped.
+    await h.store.commit("outbox_part", (tx) => {
+      const item = queueOutbound(tx, { channelId: CHANNEL_ID, chatId: "42", conversationId: "" }, { kind: "text", text: paragraphs.join("\n\n") });
+      tx.put(HostKeys.outbound(item.seq), { ...item, deliveredParts: 1, partsOf: "another-version" });
+    });
+    await h.startChannel();
+    await fake.waitFor(outboxEmpty, 20_000);
+    const sent = fake.messages(42);
+    // Before the fix: 2 messages from this split's second part on, paragraphs 00-~44 never shown (the earlier
+    // host's first message held fewer, or other, paragraphs).
+    expect(sent).toHaveLength(3);
+    expect(sent[0]!.text).toMatch(/^♻️ \(possible duplicate\) Paragraph 00:/);
+    const joined = sent.map((m) => m.text).join("\n\n");
+    for (const p of paragraphs) expect(joined.split(p).length - 1).toBe(1);
   });
 
   it("keeps per-chat order and drops an item a chat can never receive", async () => {

@@ -53,7 +53,7 @@ export class OutboxSender {
    * Messages of a multi-part item Telegram accepted in this run, by seq: a send tried again after a failed
    * store write (`outbox_part`, `outbox_attempt`) does not repeat them.
    */
-  private readonly sentParts = new Map<number, number>();
+  private readonly sentParts = new Map<number, { count: number; partsOf: string }>();
   private started = false;
 
   constructor(private readonly options: OutboxSenderOptions) {}
@@ -168,11 +168,15 @@ export class OutboxSender {
       tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
     });
     this.unknownOutcome.delete(item.seq);
-    let delivered = Math.max(current.deliveredParts ?? 0, this.sentParts.get(item.seq) ?? 0);
+    const inRun = this.sentParts.get(item.seq);
+    let delivered = current.deliveredParts ?? 0;
+    let partsOf = current.partsOf;
+    if (inRun && inRun.count >= delivered) ({ count: delivered, partsOf } = inRun);
     try {
-      await this.send({ ...current, deliveredParts: delivered }, duplicate, signal, (count) => {
+      await this.send({ ...current, deliveredParts: delivered, ...(partsOf === undefined ? {} : { partsOf }) }, duplicate, signal, (count, split) => {
         delivered = count;
-        this.sentParts.set(item.seq, count);
+        partsOf = split;
+        this.sentParts.set(item.seq, { count, partsOf: split });
       });
     } catch (err) {
       if (signal.aborted || isAbortError(err) || err instanceof PartWriteFailed) throw err;
@@ -183,7 +187,7 @@ export class OutboxSender {
           migrateChat(tx, store, this.options.channelId, item.chatId, upgradedTo);
           // The parts the old id took are in the supergroup's history: only the rest is sent.
           const moved = store.get<OutboundItem>(HostKeys.outbound(item.seq));
-          if (moved && delivered > 0) tx.put(HostKeys.outbound(item.seq), { ...moved, deliveredParts: delivered });
+          if (moved && delivered > 0) tx.put(HostKeys.outbound(item.seq), { ...moved, deliveredParts: delivered, ...(partsOf === undefined ? {} : { partsOf }) });
         });
         this.sentParts.delete(item.seq);
         return "moved";
@@ -202,9 +206,9 @@ export class OutboxSender {
    * Sends to the item's chat (and forum topic). A topic deleted or closed since the question was asked
    * refuses it: the answer goes to the group's General topic instead, its first line saying why.
    */
-  private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal, onDelivered: (count: number) => void): Promise<void> {
+  private async send(item: OutboundItem, possibleDuplicate: boolean, signal: AbortSignal, onDelivered: (count: number, partsOf: string) => void): Promise<void> {
     try {
-      const betweenParts = (count: number) => this.betweenParts(item, count, true);
+      const betweenParts = (count: number, partsOf: string) => this.betweenParts(item, count, partsOf, true);
       await this.sendTo(destination(item.chatId, item.threadId), item, { possibleDuplicate, signal, onDelivered, betweenParts });
     } catch (err) {
       if (item.threadId === undefined || !isTopicGone(err)) throw err;
@@ -212,8 +216,9 @@ export class OutboxSender {
       // What reached the topic went with it (or cannot be answered in): General gets the whole answer.
       // Its parts are not recorded (the stored count is the topic's; the attempt mark is set, as the refused
       // part's attempt was recorded): a cut one is re-sent whole, labelled.
-      const whole = { ...item, deliveredParts: 0 };
-      const betweenParts = (count: number) => this.betweenParts(item, count, false);
+      const { partsOf: _split, ...rest } = item;
+      const whole = { ...rest, deliveredParts: 0 };
+      const betweenParts = (count: number, partsOf: string) => this.betweenParts(item, count, partsOf, false);
       await this.sendTo(destination(item.chatId, undefined), whole, { possibleDuplicate, signal, onDelivered, betweenParts, notice: TOPIC_GONE_NOTE });
     }
   }
@@ -225,7 +230,7 @@ export class OutboxSender {
    * first message) and records its attempt. So a host killed or stopped between parts sends only the rest
    * after its start, labelled only when the next one's attempt was recorded. `durable` false: only the wait.
    */
-  private async betweenParts(item: OutboundItem, count: number, durable: boolean): Promise<void> {
+  private async betweenParts(item: OutboundItem, count: number, partsOf: string, durable: boolean): Promise<void> {
     const { store, api } = this.options;
     const key = HostKeys.outbound(item.seq);
     const failed = (err: unknown) => {
@@ -237,7 +242,7 @@ export class OutboxSender {
           const current = store.get<OutboundItem>(key);
           if (!current) return;
           const { attemptedAt: _attempted, possibleDuplicate: _labelled, ...rest } = current;
-          tx.put(key, { ...rest, deliveredParts: count } satisfies OutboundItem);
+          tx.put(key, { ...rest, deliveredParts: count, partsOf } satisfies OutboundItem);
           this.options.history.stage(tx, item.chatId);
         })
         .catch(failed);
@@ -256,7 +261,7 @@ export class OutboxSender {
   private async sendTo(
     to: Destination,
     item: OutboundItem,
-    o: { possibleDuplicate: boolean; signal: AbortSignal; onDelivered: (count: number) => void; betweenParts: (count: number) => Promise<void>; notice?: string },
+    o: { possibleDuplicate: boolean; signal: AbortSignal; onDelivered: (count: number, partsOf: string) => void; betweenParts: (count: number, partsOf: string) => Promise<void>; notice?: string },
   ): Promise<void> {
     const { replies } = this.options;
     const { possibleDuplicate, onDelivered, betweenParts, notice } = o;
@@ -267,7 +272,7 @@ export class OutboxSender {
       case "text":
         return replies.sendText(
           to,
-          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, notice, skipParts: item.deliveredParts ?? 0, onDelivered, betweenParts },
+          { text: payload.text, html: payload.html, replyMarkup: payload.replyMarkup, possibleDuplicate, notice, skipParts: item.deliveredParts ?? 0, ...(item.partsOf === undefined ? {} : { partsOf: item.partsOf }), onDelivered, betweenParts },
           workspace,
           options,
         );

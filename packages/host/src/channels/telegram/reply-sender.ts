@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type pino from "pino";
 import type { InlineKeyboardMarkup } from "telegraf/types";
 import type { InlineButton } from "../channel.js";
@@ -66,13 +67,19 @@ export interface TextReply {
   notice?: string;
   /** Messages (parts, then attachments) of this reply delivered already: not sent again. */
   skipParts?: number;
-  /** Told how many of the reply's messages (parts, then attachments) Telegram accepted so far. */
-  onDelivered?: (count: number) => void;
+  /**
+   * The split `skipParts` counts in (`partsFingerprint`, as told to `onDelivered`). When the reply splits otherwise
+   * now (rendered by another version of the host), the count says nothing about what was shown: the whole reply
+   * is sent again, labelled a possible duplicate. Absent (an item stored before it was recorded): the count is trusted.
+   */
+  partsOf?: string;
+  /** Told how many of the reply's messages (parts, then attachments) Telegram accepted so far, and the split they count in. */
+  onDelivered?: (count: number, partsOf: string) => void;
   /**
    * Awaited after a message when more of the reply follow, with how many were accepted so far (the
    * outbox records them and waits for room for the next one); a throw stops the reply there.
    */
-  betweenParts?: (count: number) => Promise<void>;
+  betweenParts?: (count: number, partsOf: string) => Promise<void>;
 }
 
 /**
@@ -101,7 +108,6 @@ export class ReplySender {
       }
     }
     const notice = reply.notice ? `${reply.notice}\n` : "";
-    const prefix = (reply.possibleDuplicate ? DUPLICATE_PREFIX : "") + notice;
     // Room for the label even when not labelled yet: a part re-sent after a lost answer gets it (sendPart).
     const limit = TELEGRAM_MESSAGE_LIMIT - DUPLICATE_PREFIX.length - notice.length;
     let parts: ReplyPart[] = reply.html
@@ -109,14 +115,18 @@ export class ReplySender {
       : formatReply(text, limit);
     const markup = toReplyMarkup(reply.replyMarkup);
     if (!parts.length && (markup || !attachments.length)) parts = [{ html: "…", plain: "…" }];
+    const split = partsFingerprint(parts, attachments);
+    const resplit = (reply.skipParts ?? 0) > 0 && reply.partsOf !== undefined && reply.partsOf !== split;
+    if (resplit) this.log.warn({ chatId: to.chat_id, delivered: reply.skipParts }, "the reply splits otherwise than when part of it was sent; sending it whole, labelled");
+    const prefix = (reply.possibleDuplicate || resplit ? DUPLICATE_PREFIX : "") + notice;
     // The label goes on the first message sent now (an upgraded group already has the ones before it).
-    const skip = reply.skipParts ?? 0;
+    const skip = resplit ? 0 : (reply.skipParts ?? 0);
     const first = parts[skip];
     if (prefix && first) parts[skip] = { html: escapeHtml(prefix) + first.html, plain: prefix + first.plain };
     const total = parts.length + attachments.length;
     const delivered = async (count: number) => {
-      reply.onDelivered?.(count);
-      if (count < total) await reply.betweenParts?.(count);
+      reply.onDelivered?.(count, split);
+      if (count < total) await reply.betweenParts?.(count, split);
     };
     for (const [i, part] of parts.entries()) {
       if (i < skip) continue;
@@ -170,6 +180,14 @@ export class ReplySender {
       await this.api.call("sendMessage", { ...to, text: note }, options);
     }
   }
+}
+
+/** A short digest of how a reply is split into messages (its parts' HTML, its attachments' paths). */
+function partsFingerprint(parts: readonly ReplyPart[], attachments: readonly ReplyAttachment[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part.html).update("\0");
+  for (const attachment of attachments) hash.update("\u0001").update(attachment.path).update("\0");
+  return hash.digest("base64url").slice(0, 16);
 }
 
 function isChatGone(err: unknown): boolean {
