@@ -116,6 +116,21 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(requestText(e2e.model.requests.at(-1)!)).toContain("lunch at 1pm");
   });
 
+  it("in a group a photo kept as context, its caption edited into a mention: the agent gets the photo with the edit", async () => {
+    const photo = makeJpeg("the group photo");
+    const sent = e2e.telegram.sendPhoto(group, { fileName: "g.jpg", mimeType: "image/jpeg", bytes: photo, caption: "our new logo" }, { from: bob });
+    await admitted(sent);
+    const requests = e2e.model.requests.length;
+    const before = replyTexts(group).length;
+    e2e.telegram.editText(group, messageId(sent), `${BOT} what do you think of this logo?`);
+    await e2e.waitReplies(group.id, before + 1, "the answer to the edit");
+    expect(lastUserText(e2e.model.requests[requests]!)).toContain("what do you think of this logo?");
+    const user = wireMessages(e2e.model.requests[requests]!).filter((m) => m.role === "user").at(-1)!;
+    const parts = user.content as string | { type: string; text?: string; image_url?: { url: string } }[];
+    // Before the fix: the edit notice alone (a string naming "[photo: …]"), the photo the question is about never sent.
+    expect(Array.isArray(parts) ? parts.filter((p) => p.type === "image_url").map((p) => p.image_url?.url) : []).toEqual([`data:image/jpeg;base64,${photo.toString("base64")}`]);
+  });
+
   it("an edit that only replaces a photo (same caption) reaches the agent with the new photo, and is answered", async () => {
     const before = replyTexts(alice).length;
     const first = makeJpeg("the first photo");

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { hasHeld, releaseReady } from "./held-items.js";
-import { editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
+import { contextFileNotice, contextFiles, editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
@@ -227,6 +227,8 @@ export class ConversationService implements ConversationController {
         if (input.updateId <= this.store.lastUpdateId(channelId)) return { kind: "duplicate" };
         const record = this.store.get<SourceRecord>(sourceKey(channelId, chatId, input.sourceId));
         const files = record && !input.contextOnly ? replacedFiles(record, input.files) : null;
+        // A group message kept as context (its files only named) that the edit now addresses: its files come with it.
+        const fromContext = record && !input.contextOnly && !files ? contextFiles(record, input.files) : null;
         if (!record || (record.text === input.text && !files)) {
           tx.put(HostKeys.lastUpdate(channelId), input.updateId);
           return { kind: record ? "unchanged" : "unknown" };
@@ -244,8 +246,9 @@ export class ConversationService implements ConversationController {
           recordSource(this.store, tx, channelId, chatId, { ...rest, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
           return { kind: "replaced", conversationId: record.conversationId };
         }
-        const body = files ? fileEditNotice(record.text, input.text, files) : editNotice(record.text, input.text);
-        const kept = files?.map((f) => f.name) ?? record.files;
+        const body = files ? fileEditNotice(record.text, input.text, files) : fromContext ? contextFileNotice(record.text, input.text, fromContext) : editNotice(record.text, input.text);
+        const attached = files ?? fromContext;
+        const kept = attached?.map((f) => f.name) ?? record.files;
         const admit: AdmitInput = {
           chat: input.chat,
           user: input.user,
@@ -253,7 +256,7 @@ export class ConversationService implements ConversationController {
           messageId: input.messageId,
           contextOnly: input.contextOnly,
           message: { role: "user", userName: input.user.name, time: input.time, content: [{ type: "text", text: body }] },
-          ...(files ? { pendingFiles: files } : {}),
+          ...(attached ? { pendingFiles: attached } : {}),
           source: { sourceId: input.sourceId, text: input.text, ...(kept ? { files: kept } : {}) },
         };
         return this.admitIn(tx, admit, 0, () => this.waitingMessages(), { body, before: record.text });

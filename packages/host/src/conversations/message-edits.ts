@@ -80,9 +80,24 @@ export function replacedFiles(record: SourceRecord, files: readonly PendingFile[
   return names.length === record.files.length && names.every((name, i) => name === record.files![i]) ? null : [...files];
 }
 
+/**
+ * The files of a group message kept as context (never downloaded, only named in its text) that an edit now
+ * addresses to the bot, else null: the question the edit asks is about them.
+ */
+export function contextFiles(record: SourceRecord, files: readonly PendingFile[] | undefined): PendingFile[] | null {
+  return record.seq === undefined && !record.files?.length && files?.length ? [...files] : null;
+}
+
+/** What the model is told when an edit addressed a group message kept as context, with its files (attached after it). */
+export function contextFileNotice(before: string, now: string, files: readonly PendingFile[]): string {
+  return `${editNotice(before, now)}\nThe ${kinds(files)} of that message ${files.length > 1 ? "are" : "is"} attached.`;
+}
+
+const kinds = (files: readonly PendingFile[]) => [...new Set(files.map((f) => f.kind.replace("_", " ")))].join(" and ");
+
 /** What the model is told when an edit replaced a message's files (attached after it): and its text, when that changed too. */
 export function fileEditNotice(before: string, now: string, files: readonly PendingFile[]): string {
-  const replaced = `replaced the ${[...new Set(files.map((f) => f.kind.replace("_", " ")))].join(" and ")} of a message they sent earlier; the new one is attached`;
+  const replaced = `replaced the ${kinds(files)} of a message they sent earlier; the new one is attached`;
   if (before !== now) return `${editNotice(before, now)}
 They also ${replaced}.`;
   return `✏️ The user ${replaced}.${now.trim() ? ` Its text is unchanged:\n${now}` : ""}`;
