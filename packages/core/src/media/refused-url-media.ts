@@ -21,8 +21,9 @@ const MEDIA_REFUSAL = /too much media/i;
  * refusal is not about media or the request has no file by URL. The provider fetches those files, so
  * their size and pages are known only to it, and a refused one would be refused on every later call.
  * A refusal that names the URL points at it; else the kind of the refusal (an image's size, a PDF's
- * pages) narrows the candidates, and of those (or of all URL files when none is of that kind) the one
- * there is, or the newest: the newest was sent last, so it is the one most likely new to the provider.
+ * pages) narrows the candidates (none when no URL file is of that kind: the refused file was sent inline; a failed
+ * fetch and "too much media" keep all), and of those the one there is, or the newest: the newest was sent last, so it
+ * is the one most likely new to the provider.
  */
 export function refusedUrlMedia(err: unknown, messages: readonly TranscriptMessage[]): RefusedUrl | null {
   // Only a refusal of the request itself (4xx): a 5xx or a network failure that mentions a failed fetch says
@@ -36,7 +37,11 @@ export function refusedUrlMedia(err: unknown, messages: readonly TranscriptMessa
   const urls = messages.filter((m) => m.role === "user" || m.role === "tool").flatMap((m) => m.content.filter(isUrlMedia));
   const named = urls.filter((f) => reason.includes(f.uri));
   const ofKind = urls.filter((f) => (image && kindOf(f) === "image") || (pdf && kindOf(f) === "pdf"));
-  const chosen = (named.length ? named : ofKind.length ? ofKind : urls).at(-1);
+  // "Too much media" counts both kinds: the images given by URL when no PDF is.
+  const media = MEDIA_REFUSAL.test(reason) ? urls : [];
+  // A refusal of an image (or a PDF) with none of that kind given by URL is about one sent inline (a local image the
+  // provider could not process): no file given by URL is to blame. Only a failed fetch, of no kind, may be any of them.
+  const chosen = (named.length ? named : ofKind.length ? ofKind : media.length ? media : !image && !pdf ? urls : []).at(-1);
   return chosen ? { url: chosen.uri, reason } : null;
 }
 

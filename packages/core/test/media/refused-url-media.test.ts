@@ -36,4 +36,13 @@ describe("the file given by URL a refusal is about", () => {
     expect(refusedUrlMedia(new Error("Too much media"), history)).toBeNull();
     expect(refusedUrlMedia(refusal("Too much media: 150 document pages + 0 images > 100"), [message("user", [local])])).toBeNull();
   });
+
+  it("none for a refusal of an image when no image is given by URL: a PDF given by URL is not blamed for an inline image", () => {
+    const inline = file("data:image/jpeg;base64,AAAA", "image/jpeg");
+    const withPdf = [message("user", [oldPdf]), message("user", [{ type: "text", text: "what is this?" }, inline])];
+    // Before the fix: old.pdf, replaced by a note for good while the call was refused again for the inline image.
+    expect(refusedUrlMedia(refusal("messages.1.content.1.image.source.base64: Could not process image"), withPdf)).toBeNull();
+    // "Too much media" is about both kinds: an image given by URL when no PDF is.
+    expect(refusedUrlMedia(refusal("Too much media: 0 document pages + 120 images > 100"), [message("user", [photo])])?.url).toBe(photo.uri);
+  });
 });
