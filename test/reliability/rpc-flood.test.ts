@@ -170,7 +170,9 @@ describe("JSON-RPC frames at volume", () => {
     expect(error).toMatchObject({ error: { code: ErrorCodes.ParseError, message: expect.stringMatching(/over the limit of 67108864 bytes/) } });
     expect(await raw.next((m) => m["id"] === 2, 30_000)).toMatchObject({ result: { view: "live_state" } });
     clearInterval(sampler);
-    expect(peak, "worker memory growth (MB) while the frame streamed in").toBeLessThan(60);
+    // The dropped chunks are external memory V8 frees at its next collection, which it forces only past ~64 MB of
+    // external allocation: growth up to about that is normal (66 MB seen under load); holding the 200 MB frame is not.
+    expect(peak, "worker memory growth (MB) while the frame streamed in").toBeLessThan(120);
     expect(raw.child.exitCode).toBeNull();
   }, 60_000);
 });
