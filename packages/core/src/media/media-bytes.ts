@@ -49,6 +49,11 @@ export async function contentKey(file: FileItem): Promise<string> {
     const info = await stat(fileURLToPath(file.uri)).catch(() => null);
     return info ? `${file.uri}|${info.size}|${info.mtimeMs}` : `${file.uri}|missing`;
   }
+  return uriKey(file);
+}
+
+/** A short key for a file's URI: a data: URL by its length and ends (it may be megabytes long), others as they are. */
+export function uriKey(file: FileItem): string {
   if (file.uri.startsWith("data:")) return `data|${file.uri.length}|${file.uri.slice(0, 64)}|${file.uri.slice(-64)}`;
   return file.uri;
 }

@@ -3,7 +3,7 @@ import type { FileItem, ModelConfig, TranscriptItem, TranscriptMessage } from "@
 import { mediaKind, mediaTypeOf, textReference } from "../providers/file-parts.js";
 import { ByteLru } from "./byte-lru.js";
 import { configuredImageSides, fitImage } from "./image-fit.js";
-import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl } from "./media-bytes.js";
+import { contentKey, type FileOpener, isPdf, MediaError, readMediaBytes, sniffAudio, sniffImage, toDataUrl, uriKey } from "./media-bytes.js";
 import { audioInfo, extractPdfText, formatDuration, pdfPageCount } from "./media-text.js";
 import { providerCountsPdfPages, providerFetchesPdfUrls, providerImageLimits, providerMaxImages, type ProviderImageLimits } from "./provider-image-limits.js";
 import { capInlinedMedia, MAX_REQUEST_MEDIA_BYTES, type NormalizedMessage } from "./request-media-cap.js";
@@ -78,15 +78,44 @@ export interface NormalizedFile {
 /** One file as this model should get it (see normalizeMessages); `limits`: the provider's for this request. */
 export async function normalizeFile(config: ModelConfig, file: FileItem, side: "assistant" | "input", open?: FileOpener, limits: ProviderImageLimits = {}): Promise<NormalizedFile> {
   const kind = mediaKind(mediaTypeOf(file));
-  const settings = [config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null, kind === "image" ? limits : null, kind === "pdf" ? providerCountsPdfPages(config) : null];
-  const key = `${side}|${JSON.stringify(settings)}|${await contentKey(file)}`;
+  const settings = settingsKey(config, file, side, limits);
+  const key = `${settings}|${await contentKey(file)}`;
   const hit = cache.get(key);
-  if (hit) return hit;
+  const result = hit ?? (await normalizeUncached(config, file, side, open, limits));
+  if (!hit) cache.set(key, result);
+  if (kind === "pdf" && side === "input" && result.item.type === "text") pdfTextKeys.set(`${settings}|${uriKey(file)}`, key);
+  return result;
+}
+
+async function normalizeUncached(config: ModelConfig, file: FileItem, side: "assistant" | "input", open: FileOpener | undefined, limits: ProviderImageLimits): Promise<NormalizedFile> {
   const read = () => readMediaBytes(file, open);
   const item = await compute(config, file, side, read, limits);
-  const result = side === "input" && providerCountsPdfPages(config) && isInlinedPdf(item) ? await countedPdf(config, file, item, read) : { item };
-  cache.set(key, result);
-  return result;
+  return side === "input" && providerCountsPdfPages(config) && isInlinedPdf(item) ? await countedPdf(config, file, item, read) : { item };
+}
+
+/** What, besides the file's content, decides how this model gets it. */
+function settingsKey(config: ModelConfig, file: FileItem, side: "assistant" | "input", limits: ProviderImageLimits): string {
+  const kind = mediaKind(mediaTypeOf(file));
+  const settings = [config.capabilities, config.multimodal_input ?? null, file.mediaType ?? null, file.name ?? null, kind === "image" ? limits : null, kind === "pdf" ? providerCountsPdfPages(config) : null];
+  return `${side}|${JSON.stringify(settings)}`;
+}
+
+/**
+ * The cache key of each PDF last sent to a model as text (its extracted text, or a crashed note), by
+ * settings and URI: token estimates look it up synchronously (pdfTextSent) without reading the file.
+ */
+const pdfTextKeys = new ByteLru<string>(1024 * 1024, (key) => key.length * 2);
+
+/**
+ * The text a user or tool message's PDF was last sent to this model as, when it was (and is still
+ * cached): token estimates count it instead of a file's flat cost, as a PDF's extracted text can be
+ * tens of thousands of tokens. Undefined for other files, a PDF sent inline, or one not normalised yet.
+ */
+export function pdfTextSent(config: ModelConfig, file: FileItem): string | undefined {
+  if (mediaKind(mediaTypeOf(file)) !== "pdf") return undefined;
+  const key = pdfTextKeys.get(`${settingsKey(config, file, "input", {})}|${uriKey(file)}`);
+  const hit = key === undefined ? undefined : cache.get(key);
+  return hit?.item.type === "text" ? hit.item.text : undefined;
 }
 
 function isInlinedPdf(item: TranscriptItem): item is FileItem {

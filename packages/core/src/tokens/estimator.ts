@@ -1,5 +1,7 @@
 import { createRequire } from "node:module";
-import type { ModelConfig, TranscriptMessage } from "@starling/protocol";
+import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
+import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
+import { pdfTextSent } from "../media/normalize.js";
 import { fileTokenCounter, type FileTokenCounter } from "./image-tokens.js";
 
 /** Characters per token of the heuristic estimate (English prose; code and other scripts run denser). */
@@ -18,8 +20,15 @@ export interface TokenEstimator {
 
 type CountText = (text: string) => number;
 
-/** An estimator over a text counter: texts, tool results and tool calls (name + arguments) counted, files per `files`, cached per message object. */
-function estimatorOf(name: string, count: CountText, files: FileTokenCounter): TokenEstimator {
+/** The text a file was sent to the model as (pdfTextSent), if known. */
+type SentText = (file: FileItem) => string | undefined;
+
+/**
+ * An estimator over a text counter: texts, tool results and tool calls (name + arguments) counted,
+ * files per `files` or, a PDF sent as its text (`sentText`), that text; cached per message object,
+ * except a message with a PDF whose text is not known yet (it may be once the PDF is normalised).
+ */
+function estimatorOf(name: string, count: CountText, files: FileTokenCounter, sentText?: SentText): TokenEstimator {
   const cache = new WeakMap<TranscriptMessage, number>();
   return {
     name,
@@ -27,7 +36,14 @@ function estimatorOf(name: string, count: CountText, files: FileTokenCounter): T
       const cached = cache.get(message);
       if (cached !== undefined) return cached;
       let tokens = MESSAGE_OVERHEAD;
+      let final = true;
       for (const item of message.content) {
+        if (item.type === "file" && sentText && message.role !== "assistant" && mediaKind(mediaTypeOf(item)) === "pdf") {
+          const text = sentText(item);
+          tokens += text === undefined ? files(item) : count(text);
+          if (text === undefined) final = false;
+          continue;
+        }
         if (item.type === "text") tokens += count(item.text);
         else if (item.type === "tool_result") tokens += count(item.content);
         else if (item.type === "tool_call") tokens += count(item.name) + count(item.arguments);
@@ -35,7 +51,7 @@ function estimatorOf(name: string, count: CountText, files: FileTokenCounter): T
         else if (item.type === "reasoning") tokens += heuristicCount(item.encryptedContent) + count(item.summary.join("\n"));
         else tokens += files(item);
       }
-      cache.set(message, tokens);
+      if (final) cache.set(message, tokens);
       return tokens;
     },
     textTokens: (text) => count(text),
@@ -46,6 +62,15 @@ const heuristicCount: CountText = (text) => Math.ceil(text.length / CHARS_PER_TO
 
 /** ~4 characters per token, 256 per file: no tokenizer, for models with none configured and for the pre-check. */
 export const heuristicEstimator: TokenEstimator = estimatorOf("heuristic", heuristicCount, () => 256);
+
+const heuristicByConfig = new WeakMap<ModelConfig, TokenEstimator>();
+
+/** The heuristic estimator that also counts this model's PDFs sent as text (pdfTextSent): the pre-check of compaction. */
+export function heuristicEstimatorFor(config: ModelConfig): TokenEstimator {
+  let estimator = heuristicByConfig.get(config);
+  if (!estimator) heuristicByConfig.set(config, (estimator = estimatorOf("heuristic", heuristicCount, () => 256, (file) => pdfTextSent(config, file))));
+  return estimator;
+}
 
 export function estimateTokens(messages: readonly TranscriptMessage[], estimator: TokenEstimator = heuristicEstimator): number {
   return messages.reduce((sum, m) => sum + estimator.messageTokens(m), 0);
@@ -89,12 +114,13 @@ export function tokenEstimatorFor(config: ModelConfig): TokenEstimator {
   let estimator = byConfig.get(config);
   if (estimator) return estimator;
   const files = fileTokenCounter(config);
+  const sent: SentText = (file) => pdfTextSent(config, file);
   const encoding = config.token_estimator_type === "hugging_face" ? undefined : openAIEncoding(config.model_name);
   if (encoding) {
     let count: CountText | undefined;
-    estimator = estimatorOf(encoding, (text) => (count ??= tokenizerCount(encoding))(text), files);
+    estimator = estimatorOf(encoding, (text) => (count ??= tokenizerCount(encoding))(text), files, sent);
   } else {
-    estimator = estimatorOf("heuristic", heuristicCount, files);
+    estimator = estimatorOf("heuristic", heuristicCount, files, sent);
   }
   byConfig.set(config, estimator);
   return estimator;
