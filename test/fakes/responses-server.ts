@@ -1,5 +1,5 @@
 // A scripted OpenAI Responses API server on 127.0.0.1 for tests: SSE (response.created,
-// output_item.added/done, output_text.delta, function_call_arguments.delta, response.completed
+// output_item.added/done, output_text.delta, function_call_arguments.delta, image_generation_call progress, response.completed
 // with usage) or one JSON response when the request does not stream. A reply's `reasoning` is sent when the request
 // sets `reasoning`, encrypted when it asks for it; the rules for handing it back are in responses-reasoning.ts.
 import type { ServerResponse } from "node:http";
@@ -27,6 +27,11 @@ export interface ResponsesReply extends BaseReply {
    * or `max_output_tokens`, which a request's `max_output_tokens` sets when it cuts the text).
    */
   incomplete?: string;
+  /**
+   * Images the model generated (OpenAI's image_generation tool): one `image_generation_call` output item each,
+   * after the text, with the image as base64 in `result` and its `output_format` (png when not given).
+   */
+  images?: Array<{ base64: string; format?: string }>;
 }
 
 export interface FakeResponses extends ScriptedServer<ResponsesReply> {
@@ -82,6 +87,9 @@ function outputItems(reply: Rendered, index: number): Item[] {
   if (reply.text) {
     items.push({ type: "message", id: `msg_${index}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] });
   }
+  (reply.images ?? []).forEach((image, i) => {
+    items.push({ type: "image_generation_call", id: `ig_${index}_${i}`, status: "completed", output_format: image.format ?? "png", result: image.base64 });
+  });
   (reply.functionCalls ?? []).forEach((call, i) => {
     items.push({ type: "function_call", id: `fc_${index}_${i}`, call_id: call.callId ?? `call_${index}_${i}`, name: call.name, arguments: JSON.stringify(call.arguments), status: "completed" });
   });
@@ -128,6 +136,10 @@ export function responsesEvents(reply: Rendered, index = 0): SseOut[] {
       for (const piece of split(reply.text ?? "", size)) {
         add("response.output_text.delta", { item_id: item["id"], output_index: outputIndex, content_index: 0, delta: piece });
       }
+    } else if (item["type"] === "image_generation_call") {
+      // The image comes whole with `.done` (`result`); the events before only report progress.
+      add("response.output_item.added", { output_index: outputIndex, item: { type: item["type"], id: item["id"], status: "in_progress" } });
+      for (const phase of ["in_progress", "generating", "completed"]) add(`response.image_generation_call.${phase}`, { item_id: item["id"], output_index: outputIndex });
     } else {
       add("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", arguments: "" } });
       for (const piece of split(String(item["arguments"]), size)) {

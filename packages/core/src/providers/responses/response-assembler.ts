@@ -15,6 +15,8 @@ interface PartialItem {
   /** A reasoning item's opaque `encrypted_content` and its summary texts. */
   encrypted: string;
   summary: string[];
+  /** An image_generation_call's image, as a URL (base64 `result` made a data URL of its `output_format`). */
+  image: string;
 }
 
 export interface AssemblerOptions {
@@ -30,7 +32,8 @@ export interface AssemblerOptions {
  * response (`addResponse`). `response.output_text.delta` goes to `onDelta`; function call
  * arguments are assembled from `response.function_call_arguments.delta` per output index. When
  * `response.completed` carries a non-empty `output`, that is authoritative; otherwise the
- * streamed items are used. `response.failed` / `error` events fail with the reported status's
+ * streamed items are used. An `image_generation_call`'s image (base64 `result`) becomes a file item
+ * carrying it as a data URL. `response.failed` / `error` events fail with the reported status's
  * kind (default `server`) and message (the upstream provider's, when OpenRouter wraps one in
  * `metadata.raw`); a stream without `response.completed` was cut off (kind `network`). A reply with
  * nothing but reasoning is the empty-reply error, unless it is `incomplete` at the output limit (returned).
@@ -103,6 +106,8 @@ export class ResponseAssembler {
         content.push({ type: "reasoning", ...origin, encryptedContent: partial.encrypted, summary: partial.summary });
       }
       if (partial.type === "message" && partial.text) content.push({ type: "text", text: partial.text });
+      // As the model sent it: the session saves it into the workspace (model-images.ts) before storing the reply.
+      if (partial.type === "image_generation_call" && partial.image) content.push(imageFile(partial.image));
       if (partial.type === "function_call") {
         if (!partial.callId || !partial.name) throw new ProviderError("server", "the model sent a function_call without call_id or name");
         content.push({ type: "tool_call", id: partial.callId, name: partial.name, arguments: partial.arguments.trim() === "" ? "{}" : partial.arguments });
@@ -129,13 +134,14 @@ export class ResponseAssembler {
     if (incoming.arguments) existing.arguments = incoming.arguments;
     if (incoming.encrypted) existing.encrypted = incoming.encrypted;
     if (incoming.summary.length) existing.summary = incoming.summary;
+    if (incoming.image) existing.image = incoming.image;
   }
 
   private itemAt(index: number | null | undefined, type: string): PartialItem {
     const key = index ?? Math.max(-1, ...this.items.keys());
     let item = this.items.get(key);
     if (!item) {
-      item = { type, id: "", callId: "", name: "", text: "", arguments: "", encrypted: "", summary: [] };
+      item = { type, id: "", callId: "", name: "", text: "", arguments: "", encrypted: "", summary: [], image: "" };
       this.items.set(key, item);
     }
     return item;
@@ -158,7 +164,23 @@ function fromWire(item: WireItem): PartialItem {
     arguments: typeof args === "string" ? args : args === undefined || args === null ? "" : JSON.stringify(args),
     encrypted: item.encrypted_content ?? "",
     summary: (item.summary ?? []).flatMap((part) => (part.text ? [part.text] : [])),
+    image: item.type === "image_generation_call" ? imageUrl(item.result, item.output_format) : "",
   };
+}
+
+/**
+ * An image_generation_call's `result` as a URL: base64 (OpenAI) becomes a data URL of its `output_format`
+ * (png when not given, OpenAI's default); a URL (OpenRouter allows one) stays as it is.
+ */
+function imageUrl(result: string | null | undefined, format: string | null | undefined): string {
+  if (!result) return "";
+  if (/^[a-z][a-z0-9+.-]*:/i.test(result)) return result;
+  return `data:image/${(format || "png").toLowerCase()};base64,${result}`;
+}
+
+function imageFile(uri: string): TranscriptItem {
+  const mediaType = /^data:(image\/[a-z0-9.+-]+);/i.exec(uri)?.[1];
+  return { type: "file", uri, ...(mediaType ? { mediaType } : {}) };
 }
 
 function messageText(item: WireItem): string {

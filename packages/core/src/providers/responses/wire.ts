@@ -26,6 +26,9 @@ export const responsesWire = lazySchema(() => {
     // Reasoning items (codex_subscription asks for `reasoning.encrypted_content`).
     encrypted_content: z.string().nullish(),
     summary: z.array(z.looseObject({ text: z.string().nullish() })).nullish(),
+    // Image generation calls: the image in base64 (or, through OpenRouter, possibly a URL) and its format.
+    result: z.string().nullish(),
+    output_format: z.string().nullish(),
   });
 
   const WireError = z.union([z.string(), z.looseObject({ code: z.unknown().optional(), message: z.string().nullish() })]);
