@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protocol";
 import { mediaKind, mediaTypeOf } from "../providers/file-parts.js";
 import { pdfTextSent } from "../media/normalize.js";
+import { providerCountsPdfPages } from "../media/provider-image-limits.js";
 import { fileTokenCounter, type FileTokenCounter } from "./image-tokens.js";
 
 /** Characters per token of the heuristic estimate (English prose; code and other scripts run denser). */
@@ -68,8 +69,17 @@ const heuristicByConfig = new WeakMap<ModelConfig, TokenEstimator>();
 /** The heuristic estimator that also counts this model's PDFs sent as text (pdfTextSent): the pre-check of compaction. */
 export function heuristicEstimatorFor(config: ModelConfig): TokenEstimator {
   let estimator = heuristicByConfig.get(config);
-  if (!estimator) heuristicByConfig.set(config, (estimator = estimatorOf("heuristic", heuristicCount, () => 256, (file) => pdfTextSent(config, file))));
+  if (!estimator) heuristicByConfig.set(config, (estimator = estimatorOf("heuristic", heuristicCount, () => 256, pdfTextLookup(config))));
   return estimator;
+}
+
+/**
+ * The lookup of this model's PDFs sent as text, or undefined when it never sends one so (it takes PDFs,
+ * and its provider does not count their pages): then its PDF messages stay cached as files.
+ */
+function pdfTextLookup(config: ModelConfig): SentText | undefined {
+  if (config.capabilities.includes("pdf_in") && !providerCountsPdfPages(config)) return undefined;
+  return (file) => pdfTextSent(config, file);
 }
 
 export function estimateTokens(messages: readonly TranscriptMessage[], estimator: TokenEstimator = heuristicEstimator): number {
@@ -114,7 +124,7 @@ export function tokenEstimatorFor(config: ModelConfig): TokenEstimator {
   let estimator = byConfig.get(config);
   if (estimator) return estimator;
   const files = fileTokenCounter(config);
-  const sent: SentText = (file) => pdfTextSent(config, file);
+  const sent = pdfTextLookup(config);
   const encoding = config.token_estimator_type === "hugging_face" ? undefined : openAIEncoding(config.model_name);
   if (encoding) {
     let count: CountText | undefined;
