@@ -33,6 +33,20 @@ function masters(): number[] {
   return found;
 }
 
+/**
+ * The pid a remote command wrote to `marker`, once it is there whole. The file exists (truncated) before the
+ * number is in it, and `process.kill(0, …)` would signal this test's whole process group (vitest itself).
+ */
+async function pidIn(marker: string): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+    if (/^\d+\n$/.test(text) && Number(text) > 1) return Number(text);
+    if (Date.now() > deadline) throw new Error(`no pid in ${marker} within 10 s (read ${JSON.stringify(text)})`);
+    await sleep(20);
+  }
+}
+
 async function theMaster(): Promise<number> {
   const deadline = Date.now() + 10_000;
   while (masters().length !== 1 && Date.now() < deadline) await sleep(20);
@@ -78,9 +92,7 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
     const marker = join(root, "stuck.pid");
     const first = await harness.call("shell", { command: `echo started-stuck; echo $$ > ${marker}; exec sleep 300`, wait_ms: 0 });
     const id = String(first.details?.sessionId);
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-    const remote = Number(readFileSync(marker, "utf8").trim());
+    const remote = await pidIn(marker);
     const master = await theMaster();
     process.kill(master, "SIGSTOP");
     try {
@@ -147,10 +159,8 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
     const marker = join(root, "quiet.pid");
     const first = await harness.call("shell", { command: `echo $PPID > ${marker}; echo started-quiet; exec sleep 300`, wait_ms: 0 });
     const id = String(first.details?.sessionId);
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
     // Its remote wrapper stops (as one blocked on a hung mount would): no heartbeat, no output, the master is fine.
-    const wrapper = Number(readFileSync(marker, "utf8").trim());
+    const wrapper = await pidIn(marker);
     process.kill(wrapper, "SIGSTOP");
     try {
       const result = await harness.call("shell", { session_id: id, wait_ms: 20_000 });
