@@ -26,6 +26,7 @@ function writeSandbox(sandbox: Record<string, unknown>, mcp: boolean): void {
   const config = JSON.parse(readFileSync(e2e.configPath, "utf8"));
   config.sandbox = { bubblewrap_binary: join(e2e.dir, "bwrap-logged"), ...sandbox };
   // A stdio server: doctor probes bwrap before starting it in bubblewrap mode (it then fails to answer: no matter).
+  // It exits at once, so doctor's first write may meet a closed pipe (EPIPE crashed doctor once in a CI rehearsal).
   config.mcp_servers = mcp ? { dummy: { command: "/bin/sh", args: ["-c", "exit 3"] } } : {};
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
 }

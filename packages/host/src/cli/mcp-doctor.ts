@@ -137,6 +137,8 @@ function listTools(command: ToolCommand): Promise<number> {
     };
     const timer = setTimeout(() => done(new Error(`no answer within ${PROBE_TIMEOUT_MS / 1000} s${stderr ? `; stderr: ${stderr.trim().slice(-300)}` : ""}`)), PROBE_TIMEOUT_MS);
     child.on("error", (error) => done(error));
+    // A server that exits at once (EPIPE on our first write) is reported by its exit below, not thrown out of doctor.
+    child.stdin.on("error", () => undefined);
     child.on("exit", (code, signal) => done(new Error(`exited (${signal ?? `code ${code}`})${stderr ? `; stderr: ${stderr.trim().slice(-300)}` : ""}`)));
     child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     createInterface({ input: child.stdout }).on("line", (line) => {
