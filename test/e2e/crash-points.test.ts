@@ -26,7 +26,14 @@ const chatOf = new Map<string, ReturnType<typeof privateChat>>(
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [...chatOf.values()].map((c) => c.id) } });
+  // Panels after 150 ms, not at once: a turn's `turn_started` comes before its hand-off's commit (§3), so with no
+  // delay a host killed at `handoff` could have sent the panel already, an orphan the restarted host cannot know
+  // of (seen in a CI rehearsal). The model's 400 ms still lets the panel be sent and stored before the turn ends.
+  e2e = await startE2E({
+    responder: respond,
+    start: false,
+    config: { adminUserIds: [...chatOf.values()].map((c) => c.id), channel: { progress_panel_delay_ms: 150 } },
+  });
 });
 
 // A failed test must not leave its host running for the next one.
