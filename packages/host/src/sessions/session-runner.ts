@@ -226,7 +226,14 @@ export class SessionRunner {
           break;
         case "endUnfinished":
           this.log.info({ turnId: effect.turnId, reason: effect.reason }, "ending a recovered turn nobody can /continue");
-          void handle.endUnfinished(effect.turnId, effect.reason);
+          void handle.endUnfinished(effect.turnId, effect.reason).then((reached) => {
+            // Its worker died first (the decision came from a replay): nothing else wants a worker in a session
+            // nobody can /continue, so one is started to find the turn and end it (short soak, session 19).
+            if (reached || this.ctx.isStopped()) return;
+            this.log.info({ turnId: effect.turnId }, "the worker was gone before the unfinished turn was ended; the next worker ends it");
+            this.resumeWanted = true;
+            this.pump();
+          });
           break;
       }
     }

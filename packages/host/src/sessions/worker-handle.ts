@@ -128,16 +128,18 @@ export class WorkerHandle {
 
   /**
    * Asks the worker to end its unfinished turn `turnId` for good (`session/cancel` with `endUnfinished`).
-   * A refusal (a newer message superseded the turn meanwhile) or a worker lost on the way is only logged:
-   * the next worker start finds the turn still waiting and decides again.
+   * A refusal (a newer message superseded the turn meanwhile) is only logged. False when the worker was gone
+   * or lost on the way: the next worker's start finds the turn still waiting and decides again.
    */
-  async endUnfinished(turnId: number, reason: string): Promise<void> {
-    if (this.gone) return;
+  async endUnfinished(turnId: number, reason: string): Promise<boolean> {
+    if (this.gone) return false;
     try {
       const result = await this.client.cancel({ endUnfinished: turnId, reason });
       if (!result.accepted) this.log.info({ turnId, reason: result.reason }, "the worker did not end the unfinished turn");
+      return true;
     } catch (err) {
       if (!this.lostBy(err)) this.log.warn({ turnId, err: err instanceof Error ? err.message : String(err) }, "ending the unfinished turn failed");
+      return !this.gone;
     }
   }
 

@@ -161,7 +161,8 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
   it("apply: a recovered turn to continue becomes the one pending continue, marked continued in this life", async () => {
     const { runner } = await runnerWithRefusingLaunch();
     const ended: [number, string][] = [];
-    const life = { continued: new Set<number>(), recoveryPending: 4 as number | null, endUnfinished: async (turnId: number, reason: string) => void ended.push([turnId, reason]) };
+    const life = { continued: new Set<number>(), recoveryPending: 4 as number | null, endUnfinished: async (turnId: number, reason: string) => (ended.push([turnId, reason]), reached) };
+    let reached = true;
     runner.apply(decideEvent(ev.started!, null, 2), life);
     expect(runner.turnRunning).toBe(true);
     runner.apply(decideEvent(ev.recovered!, { kind: "continue", attempt: 1 }, 2), life);
@@ -176,6 +177,13 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
     runner.apply(decideEvent(ev.recovered!, { kind: "abandon", attempts: 2 }, 2), life);
     expect(ended).toEqual([[4, "given up: interrupted by worker restarts after 2 automatic continues"]]);
     expect(runner.continuePending).toBeNull();
+    expect(runner.wantsWorker(), "the worker ended it: nothing else wants one").toBe(false);
+    // Its worker died before it could be asked (the decision came from a replay): a worker is wanted, whose start
+    // finds the turn still waiting and ends it (before: nothing wanted one, and the turn stayed unfinished for good).
+    reached = false;
+    runner.apply(decideEvent(ev.recovered!, { kind: "abandon", attempts: 2 }, 2), life);
+    await new Promise((r) => setImmediate(r));
+    expect(runner.wantsWorker(), "a worker is wanted to end the turn").toBe(true);
   });
 
   it("ChangeSignal wakes a waiter at the next change, or lets it go after its bound", async () => {
