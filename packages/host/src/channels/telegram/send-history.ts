@@ -85,7 +85,9 @@ export class SendHistory {
 
   private schedule(): void {
     if (this.timer || this.stopped || !this.stored.size) return;
-    const next = Math.min(...this.stored.values());
+    // A loop, not Math.min(...values): spreading one argument per chat overflows the stack past ~100 000 chats.
+    let next = Infinity;
+    for (const at of this.stored.values()) if (at < next) next = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.prune();
