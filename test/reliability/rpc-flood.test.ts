@@ -136,7 +136,10 @@ describe("JSON-RPC frames at volume", () => {
     }
     await new Promise((r) => setTimeout(r, 1500));
     const grown = rssMb(raw.child.pid!) - before;
-    expect(grown, "worker memory growth (MB) while its stdout is not read").toBeLessThan(80);
+    // Answers written to stdout are external memory (Buffers) V8 frees only at a collection it forces past ~64 MB of
+    // external allocation, so growth up to about that is normal (80.9 MB seen in CI while catching up); buffering the
+    // 300 unread answers is 150 MB of strings plus as much again in the pipe's write queue.
+    expect(grown, "worker memory growth (MB) while its stdout is not read").toBeLessThan(120);
 
     // Catching up, the held requests run a few at a time, not all at once.
     let peak = 0;
@@ -144,7 +147,7 @@ describe("JSON-RPC frames at volume", () => {
     raw.child.stdout.resume();
     await raw.next((m) => m["id"] === ids.at(-1), 30_000);
     clearInterval(sampler);
-    expect(peak, "worker memory growth (MB) while the client catches up").toBeLessThan(80);
+    expect(peak, "worker memory growth (MB) while the client catches up").toBeLessThan(120);
     const answered = new Set(raw.received.filter((m) => "result" in m).map((m) => m["id"]));
     expect(ids.filter((id) => !answered.has(id)), "every query answered").toEqual([]);
     expect(raw.child.exitCode).toBeNull();
