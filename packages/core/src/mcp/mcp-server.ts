@@ -218,8 +218,9 @@ export class McpServerConnection {
     const wait = this.backoffLeft();
     if (wait <= 0) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, wait);
-      signal.addEventListener("abort", () => (clearTimeout(timer), reject(new ToolError("aborted", `MCP server ${this.name}: the restart was interrupted.`))), { once: true });
+      const onAbort = () => (clearTimeout(timer), reject(new ToolError("aborted", `MCP server ${this.name}: the restart was interrupted.`)));
+      const timer = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), wait);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
