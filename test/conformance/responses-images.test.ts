@@ -21,7 +21,7 @@ describe("images returned through the Responses API", () => {
 
     const saved = readdirSync(join(env.dir, "generated"));
     expect(saved).toHaveLength(1);
-    expect(saved[0]).toMatch(/^image-\d{8}T\d{6}-1\.png$/);
+    expect(saved[0]).toMatch(/^image-\d{8}T\d{6}-t1a1-1\.png$/);
     expect(readFileSync(join(env.dir, "generated", saved[0]!))).toEqual(PNG);
     const answer = (await transcript(worker.client)).at(-1)!;
     expect(answer.role).toBe("assistant");

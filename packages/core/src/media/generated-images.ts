@@ -9,17 +9,32 @@ export const GENERATED_DIR = "generated";
 
 const EXTENSIONS: Readonly<Record<string, string>> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif" };
 
-/** A timestamp for generated file names (`20261130T235812`). */
-export const generatedStamp = (): string => new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
+/** A timestamp for generated file names (`20261130T235812`), of `at` (now by default). */
+export const generatedStamp = (at: Date = new Date()): string => at.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
+
+/** A saved image: its file item, its workspace-relative path, and whether this call wrote it (false: an identical file was there). */
+export interface SavedImage {
+  file: FileItem;
+  path: string;
+  written: boolean;
+}
 
 /**
  * Writes one generated image as `generated/image-<stamp>-<n>.<ext>` in the workspace (the extension from its
- * media type, png when unknown; `-2`, `-3`… added when the name is taken, so an image of the same second is
- * never overwritten) and returns it as a file item and its workspace-relative path. The worker writes outside
- * any sandbox, so `generated/` is made and the file created through descriptors (ConfinedDir): a `generated`
+ * media type, png when unknown; `-2`, `-3`… added when the name is taken, so an existing file is never
+ * overwritten) and returns it as a file item and its workspace-relative path. With `reuse`, a file already
+ * at one of those names holding exactly these bytes is returned instead of writing another copy: a step
+ * retried after a crash names its images alike and finds the ones it wrote. The worker writes outside any
+ * sandbox, so `generated/` is made and the file created through descriptors (ConfinedDir): a `generated`
  * a tool replaced with a link out of the workspace is not followed, the write fails instead.
  */
-export async function writeGeneratedImage(workspace: string, image: { data: Uint8Array; mediaType: string }, stamp: string, n: number): Promise<{ file: FileItem; path: string }> {
+export async function writeGeneratedImage(
+  workspace: string,
+  image: { data: Uint8Array; mediaType: string },
+  stamp: string,
+  n: number,
+  { reuse = false }: { reuse?: boolean } = {},
+): Promise<SavedImage> {
   const root = await realpath(workspace);
   let dir: ConfinedDir;
   try {
@@ -32,6 +47,7 @@ export async function writeGeneratedImage(workspace: string, image: { data: Uint
   try {
     const ext = EXTENSIONS[image.mediaType] ?? "png";
     let name = `image-${stamp}-${n}.${ext}`;
+    let written = true;
     for (let k = 2; ; k++) {
       try {
         const handle = await dir.openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
@@ -43,12 +59,33 @@ export async function writeGeneratedImage(workspace: string, image: { data: Uint
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        if (reuse && (await holds(dir, name, image.data))) {
+          written = false;
+          break;
+        }
         name = `image-${stamp}-${n}-${k}.${ext}`;
       }
     }
     const abs = join(dir.abs, name);
-    return { file: { type: "file", uri: pathToFileURL(abs).href, name, mediaType: image.mediaType }, path: `${GENERATED_DIR}/${name}` };
+    return { file: { type: "file", uri: pathToFileURL(abs).href, name, mediaType: image.mediaType }, path: `${GENERATED_DIR}/${name}`, written };
   } finally {
     dir.close();
+  }
+}
+
+/** Is `name` in `dir` a regular file (not followed if a link) holding exactly `data`? */
+async function holds(dir: ConfinedDir, name: string, data: Uint8Array): Promise<boolean> {
+  let handle;
+  try {
+    handle = await dir.openFile(name, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size !== data.byteLength) return false;
+    return Buffer.from(data).equals(await handle.readFile());
+  } finally {
+    await handle.close();
   }
 }

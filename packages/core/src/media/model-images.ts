@@ -1,5 +1,5 @@
-import type { TranscriptItem } from "@starling/protocol";
-import { generatedStamp, writeGeneratedImage } from "./generated-images.js";
+import { crashPoint, type TranscriptItem } from "@starling/protocol";
+import { writeGeneratedImage } from "./generated-images.js";
 import { MAX_MEDIA_BYTES } from "./media-bytes.js";
 
 const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
@@ -9,13 +9,15 @@ const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
  * workspace's `generated/` folder, as the image_generation tool saves its images, and adds an
  * `<attachment>` line for each so the chat receives it. Only `data:image/…;base64,` URLs of at most
  * MAX_MEDIA_BYTES decoded are saved; any other becomes a note in the reply saying why it was not.
- * Items that are not files pass through unchanged.
+ * Items that are not files pass through unchanged. `stamp` names the files (`image-<stamp>-<n>`): the
+ * caller derives it from the answer's place in the turn, so a step retried after a crash (its answer was
+ * never stored) finds the files it wrote, when they hold the same bytes, instead of saving copies.
  */
-export async function saveModelImages(content: readonly TranscriptItem[], workspace: string): Promise<TranscriptItem[]> {
+export async function saveModelImages(content: readonly TranscriptItem[], workspace: string, stamp: string): Promise<TranscriptItem[]> {
   if (!content.some((item) => item.type === "file")) return [...content];
   const out: TranscriptItem[] = [];
   const lines: string[] = [];
-  const stamp = generatedStamp();
+  let written = false;
   let n = 0;
   for (const item of content) {
     if (item.type !== "file") {
@@ -30,13 +32,16 @@ export async function saveModelImages(content: readonly TranscriptItem[], worksp
     }
     const [, mediaType, payload] = IMAGE_DATA_URL.exec(item.uri)!;
     try {
-      const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n);
+      const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n, { reuse: true });
+      written ||= saved.written;
       out.push(saved.file);
       lines.push(`<attachment>${saved.path}</attachment>`);
     } catch (error) {
       lines.push(`(Image ${n} returned by the model was not saved: ${error instanceof Error ? error.message : String(error)}.)`);
     }
   }
+  // Passed only when a file was written: a retry that found its files again goes on (and is not killed again).
+  if (written) crashPoint("model_images");
   if (lines.length) out.push({ type: "text", text: lines.join("\n") });
   return out;
 }

@@ -7,6 +7,7 @@ import type { TurnRecord } from "../store/records.js";
 import { currentContext } from "./context-window.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import type { TurnControl } from "./turn-control.js";
+import { answerImageStamp, withTurnImages } from "./turn-images.js";
 
 export type ModelStepOutcome = { kind: "tools"; turn: TurnRecord } | { kind: "final"; turn: TurnRecord };
 
@@ -54,12 +55,14 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
   // Images the model returned are files in the workspace before the answer that names them is stored.
-  const content = withCallIds(await saveModelImages(response.content, deps.workspace), turn.turnId, next.steps, idsInTurn(deps));
+  const saved = await saveModelImages(response.content, deps.workspace, answerImageStamp(turn, deps.store.messages));
+  const content = withCallIds(saved, turn.turnId, next.steps, idsInTurn(deps));
   if (content.some((i) => i.type === "tool_call")) {
     await deps.journal.recordToolRequest(next, content, response.usage);
     return { kind: "tools", turn: next };
   }
-  const finalContent: TranscriptItem[] = content.length ? content : [{ type: "text", text: "" }];
+  // Images saved by the turn's earlier answers (with tool calls) reach the chat with this one.
+  const finalContent = withTurnImages(content.length ? content : [{ type: "text", text: "" }], deps.store.messages, turn.turnId);
   await deps.journal.completeTurn(next, finalContent, response.usage, replyCutBy(response.finishReason));
   return { kind: "final", turn: next };
 }

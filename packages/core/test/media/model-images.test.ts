@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { saveModelImages } from "../../src/media/model-images.js";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
+const STAMP = "20261201T023401-t3a2";
 let workspace: string;
 beforeEach(async () => {
   workspace = await mkdtemp(join(tmpdir(), "model-images-"));
@@ -19,19 +20,24 @@ afterEach(async () => {
 
 describe("saveModelImages", () => {
   it("saves a returned image under generated/ and attaches it to the reply", async () => {
-    const out = await saveModelImages([{ type: "text", text: "A cat." }, { type: "file", uri: `data:image/png;base64,${PNG.toString("base64")}` }], workspace);
+    const out = await saveModelImages([{ type: "text", text: "A cat." }, { type: "file", uri: `data:image/png;base64,${PNG.toString("base64")}` }], workspace, STAMP);
     const file = out[1] as FileItem;
     expect(file).toMatchObject({ type: "file", mediaType: "image/png" });
-    expect(file.uri).toMatch(/^file:\/\/.*\/generated\/image-\d{8}T\d{6}-1\.png$/);
+    expect(file.uri).toMatch(/^file:\/\/.*\/generated\/image-20261201T023401-t3a2-1\.png$/);
     expect(await readFile(fileURLToPath(file.uri))).toEqual(PNG);
     expect(out[2]).toEqual({ type: "text", text: `<attachment>generated/${file.name}</attachment>` });
   });
 
-  it("saves two images of the same second under different names", async () => {
+  it("reuses the file a retried step wrote, and never overwrites a different file at that name", async () => {
     const url = `data:image/png;base64,${PNG.toString("base64")}`;
-    await saveModelImages([{ type: "file", uri: url }], workspace);
-    await saveModelImages([{ type: "file", uri: url }], workspace);
-    expect((await readdir(join(workspace, "generated"))).length).toBe(2);
+    await mkdir(join(workspace, "generated"));
+    await writeFile(join(workspace, "generated", `image-${STAMP}-1.png`), "the user's own file");
+    const first = await saveModelImages([{ type: "file", uri: url }], workspace, STAMP);
+    const retried = await saveModelImages([{ type: "file", uri: url }], workspace, STAMP);
+    expect((first[0] as FileItem).name).toBe(`image-${STAMP}-1-2.png`);
+    expect(retried).toEqual(first);
+    expect((await readdir(join(workspace, "generated"))).sort()).toEqual([`image-${STAMP}-1-2.png`, `image-${STAMP}-1.png`]);
+    expect(await readFile(join(workspace, "generated", `image-${STAMP}-1.png`), "utf8")).toBe("the user's own file");
   });
 
   it("refuses non-image data, URLs and images over the media limit with a note, and saves nothing", async () => {
@@ -44,6 +50,7 @@ describe("saveModelImages", () => {
         { type: "file", uri: "data:image/png;base64,!!notbase64!!" },
       ],
       workspace,
+      STAMP,
     );
     expect(out).toHaveLength(1);
     const note = (out[0] as TextItem).text.split("\n");
@@ -58,7 +65,7 @@ describe("saveModelImages", () => {
     const outside = await mkdtemp(join(tmpdir(), "model-images-outside-"));
     try {
       await symlink(outside, join(workspace, "generated"));
-      const out = await saveModelImages([{ type: "file", uri: `data:image/png;base64,${PNG.toString("base64")}` }], workspace);
+      const out = await saveModelImages([{ type: "file", uri: `data:image/png;base64,${PNG.toString("base64")}` }], workspace, STAMP);
       expect(out).toHaveLength(1);
       expect((out[0] as TextItem).text).toMatch(/^\(Image 1 returned by the model was not saved: generated\/ in the workspace is a link or not a folder \((ENOTDIR|ELOOP)\); remove it so images can be saved there\.\)$/);
       expect(await readdir(outside)).toEqual([]);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { WORKER_CRASH_POINTS } from "@starling/protocol";
+import { TOOL_CRASH_POINTS, WORKER_CRASH_POINTS } from "@starling/protocol";
 import { loadConfig, mergedEnv, readEnvFile, type Env, type StarlingConfig } from "@starling/config";
 import { HOST_CRASH_POINTS } from "../state/host-store.js";
 import { SKILL_CRASH_POINTS } from "../skills/skill-store.js";
@@ -60,7 +60,7 @@ export async function runCli(argv: string[]): Promise<number | null> {
       process.stdout.write(`starling ${version()}\n`);
       return 0;
     case "list-crash-points":
-      process.stdout.write(`host:   ${[...HOST_CRASH_POINTS, ...SKILL_CRASH_POINTS].join(" ")}\nworker: ${WORKER_CRASH_POINTS.join(" ")}\n`);
+      process.stdout.write(`host:   ${[...HOST_CRASH_POINTS, ...SKILL_CRASH_POINTS].join(" ")}\nworker: ${[...WORKER_CRASH_POINTS, ...TOOL_CRASH_POINTS].join(" ")}\n`);
       return 0;
     case "init":
       return runInit(command);
