@@ -18,6 +18,7 @@ function respond(req: RecordedRequest): ScriptedReply {
     return { text: "Drawing, then noting it.", images: [`data:image/png;base64,${PNG.toString("base64")}`], toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: "drew" } }] };
   }
   if (text.includes("[tool-draw]")) return { text: "Noted the drawing." };
+  if (text.includes("[crash-draw]") && !afterTool(req)) return { toolCalls: [{ name: "file_write", arguments: { file_path: "plan.txt", content: "a dot" } }] };
   if (text.includes("[crash-draw]")) return { text: "Drawn despite the crash.", images: [`data:image/png;base64,${PNG.toString("base64")}`] };
   if (text.includes("[html]")) return { text: "Here is a page.", images: ["data:text/html;base64,PGgxPmhpPC9oMT4="] };
   return { text: "ok" };
@@ -80,13 +81,17 @@ describe("images returned by the chat model", { timeout: 60_000 }, () => {
   });
 
   // The second image this worker saves kills it (the host's knob, beforeAll): the first was the one above.
+  // It comes in the turn's second answer, after a tool call: the retry after the continue (where step
+  // counts start again) must still find it.
   it("saves an image once when the worker is killed after saving it and the step is retried", async () => {
     // Test 1 waited for its image to arrive.
     const before = e2e.replies(chat.id).flatMap((m) => (m.file ? [m.file.bytes] : []));
     e2e.send(chat, "draw me a dot [crash-draw]");
     await e2e.waitText(chat.id, /Drawn despite the crash\./);
-    expect(e2e.logTail(100_000).split("worker exited unexpectedly").length - 1, "the worker was killed after saving the image").toBe(1);
-    expect(readdirSync(join(workspace, "generated"))).toHaveLength(2);
+    expect(e2e.logTail(100_000).split("worker exited unexpectedly").length - 1, "the worker was killed after saving its second image (the first is test 1's: run the whole file)").toBe(1);
+    const saved = readdirSync(join(workspace, "generated"));
+    expect(saved).toHaveLength(2);
+    expect(saved.filter((name) => /^image-\d{8}T\d{6}-t3a2-1\.png$/.test(name))).toHaveLength(1);
     expect(await filesSent(chat)).toEqual([...before, PNG]);
   });
 });
