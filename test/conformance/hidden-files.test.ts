@@ -233,3 +233,67 @@ describe("a hidden file moved away by a command (subprocess mode)", () => {
     for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
   });
 });
+
+// A listed path that goes through a symlink the agent can rewrite was masked where the link led at each command:
+// `ln -sfn elsewhere link` (or `ln -sfn / shared`, the workspace's own link to shared/) unmasked the old target
+// for the next command, which read it.
+describe.skipIf(!bwrap.ok)("a hidden path listed through a symlink the agent can rewrite (bubblewrap mode)", () => {
+  it("stays masked at every real path it led to after the link is repointed", { timeout: 60_000 }, async (ctx) => {
+    const repoint = "mkdir -p elsewhere && ln -sfn elsewhere link && ln -sfn /nowhere shared && echo repointed";
+    const look = `cat real/secret.env real/keys/id.key 2>&1; ls real/keys; cat ${"$SHARED"}/team/team.env 2>&1; mv real moved 2>&1; cat moved/secret.env 2>&1; echo looked`;
+    const replies = [
+      { toolCalls: [call("repoint", "shell", { command: repoint })] },
+      { toolCalls: [call("look", "shell", { command: look })] },
+      { toolCalls: [call("read_key", "file_read", { file_path: "real/keys/id.key" }), call("read_secret", "file_read", { file_path: "real/secret.env" })] },
+      { text: "done" },
+    ];
+    const { fake, dir, start } = await newEnv(ctx, { replies });
+    const shared = mkdtempSync(join(tmpdir(), "starling-hidden-shared-"));
+    ctx.onTestFinished(() => rmSync(shared, { recursive: true, force: true }));
+    mkdirSync(join(dir, "real", "keys"), { recursive: true });
+    writeFileSync(join(dir, "real", "secret.env"), `TOKEN=${SECRET}\n`);
+    writeFileSync(join(dir, "real", "keys", "id.key"), `${KEY}\n`);
+    symlinkSync("real", join(dir, "link"));
+    mkdirSync(join(shared, "team"));
+    writeFileSync(join(shared, "team", "team.env"), `${TEAM}\n`);
+    symlinkSync(shared, join(dir, "shared"));
+    const hiddenPaths = [join(dir, "link", "secret.env"), join(dir, "link", "keys"), join(dir, "shared", "team", "team.env")];
+    const sandbox = ToolSandbox.parse({ mode: "bubblewrap", sharedDir: shared, hiddenPaths, env: { SHARED: shared } });
+    const worker = await start({ init: { sandbox } });
+    await worker.client.enqueue(userMessage("m1", "find the token"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+    expect(got.get("repoint")?.text).toContain("repointed");
+    const looked = got.get("look")?.text ?? "";
+    expect(looked).toContain("looked");
+    expect(looked).toContain("mv: cannot move 'real' to 'moved': Device or resource busy");
+    for (const id of ["read_key", "read_secret"]) expect(got.get(id), id).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    for (const r of got.values()) expectNoSecret(r.text);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
+  });
+});
+
+// The file tools remember hidden files by inode, not folders: a hidden folder listed through a link the agent
+// repointed was no longer hidden from them, and file_read returned the files in it (in either mode).
+describe("a hidden folder listed through a symlink the agent repointed (subprocess mode)", () => {
+  it("is still refused by the file tools where the link led", { timeout: 60_000 }, async (ctx) => {
+    const replies = [
+      // The file tools look the hidden paths up again at most once a second: the read comes after the next lookup.
+      { toolCalls: [call("repoint", "shell", { command: "mkdir -p elsewhere && ln -sfn elsewhere link && sleep 1.2 && echo repointed" })] },
+      { toolCalls: [call("read_key", "file_read", { file_path: "real/keys/id.key" }), call("grep_key", "grep", { pattern: "secret", path: "real" })] },
+      { text: "done" },
+    ];
+    const { fake, dir, start } = await newEnv(ctx, { replies });
+    mkdirSync(join(dir, "real", "keys"), { recursive: true });
+    writeFileSync(join(dir, "real", "keys", "id.key"), `${KEY}\n`);
+    symlinkSync("real", join(dir, "link"));
+    const worker = await start({ init: { sandbox: ToolSandbox.parse({ mode: "subprocess", hiddenPaths: [join(dir, "link", "keys")] }) } });
+    await worker.client.enqueue(userMessage("m1", "find the key"));
+    await worker.waitForEvent("turn_completed", undefined, 30_000);
+    const got = results(await transcript(worker.client));
+    expect(got.get("repoint")?.text).toContain("repointed");
+    expect(got.get("read_key")).toMatchObject({ isError: true, text: expect.stringContaining("hidden by sandbox.hidden_paths") });
+    for (const r of got.values()) expectNoSecret(r.text);
+    for (const req of fake.requests) expectNoSecret(JSON.stringify(req.body));
+  });
+});

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { type HiddenEntry, hiddenEntries } from "./hidden-entries.js";
+import { type HiddenEntry, type HiddenPathMemory, processHiddenMemory } from "./hidden-entries.js";
 import type { ToolSandbox } from "./methods.js";
 import { SANDBOX_RESOLVER_DIR, SANDBOX_SYSTEM_DIRS, wellKnownSecretPaths } from "./sandbox-paths.js";
 
@@ -12,8 +12,17 @@ export class SandboxSetupError extends Error {
   override readonly name = "SandboxSetupError";
 }
 
-/** The bwrap options (everything before `--`) for one tool process; `env` is set with `--setenv`, so never a secret. */
-export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Record<string, string>, cwd: string): string[] {
+/**
+ * The bwrap options (everything before `--`) for one tool process; `env` is set with `--setenv`, so never a secret.
+ * `memory` keeps every real path a hidden path led to masked (default: this process's, shared with the file tools).
+ */
+export function bubblewrapArgs(
+  workspace: string,
+  sandbox: ToolSandbox,
+  env: Record<string, string>,
+  cwd: string,
+  memory: HiddenPathMemory = processHiddenMemory,
+): string[] {
   const args = [
     "--die-with-parent",
     "--new-session",
@@ -27,7 +36,7 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
   // of the worker's. The non-secret variables are set again because a setuid bwrap's libc drops some (TMPDIR,
   // LD_LIBRARY_PATH) from its own.
   for (const [name, value] of Object.entries(env)) args.push("--setenv", name, value);
-  const hidden = outermostHidden([...sandbox.hiddenPaths, ...wellKnownSecretPaths()]);
+  const hidden = outermostHidden(memory.entries([...sandbox.hiddenPaths, ...wellKnownSecretPaths()]));
   // bwrap applies its options in order: each bind's masks right after it, so a later bind (the
   // workspace) still shows through a hidden folder that holds it.
   const bind = (option: "--bind" | "--ro-bind", source: string, dest = source) => {
@@ -62,11 +71,11 @@ export function bubblewrapArgs(workspace: string, sandbox: ToolSandbox, env: Rec
 }
 
 /**
- * The hidden paths (the host's config and env file, `sandbox.hidden_paths`, the well-known secrets)
- * that exist now, by real path, without those inside another hidden folder.
+ * The hidden entries (the host's config and env file, `sandbox.hidden_paths`, the well-known secrets, where they
+ * led before) without those inside another hidden folder.
  */
-function outermostHidden(paths: readonly string[]): HiddenEntry[] {
-  const sorted = hiddenEntries(paths).sort((a, b) => a.real.length - b.real.length);
+function outermostHidden(entries: HiddenEntry[]): HiddenEntry[] {
+  const sorted = entries.sort((a, b) => a.real.length - b.real.length);
   return sorted.filter((e) => !sorted.some((d) => d !== e && d.kind === "dir" && under(e.real, d.real)));
 }
 

@@ -37,6 +37,28 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
   return [...found.values()];
 }
 
+/**
+ * Every real path the hidden paths resolved to in this process's life (a worker's), so one listed through a
+ * symlink a tool can rewrite (`<workspace>/link/secret.env`, `link` in the workspace or in shared/) stays hidden
+ * where it led before the link was repointed: bubblewrap keeps masking that file (and binding the folders above
+ * it, so it cannot be moved) and the file tools keep refusing it. A remembered path is looked at again like a
+ * listed one: hidden while something is there. It is never forgotten (a false mask at worst, never a leak).
+ */
+export class HiddenPathMemory {
+  /** Real path -> the path it was listed as. */
+  private readonly reals = new Map<string, string>();
+
+  /** hiddenEntries of `paths` and of every real path an earlier lookup found; what this one finds is remembered. */
+  entries(paths: readonly string[]): HiddenEntry[] {
+    const found = hiddenEntries([...paths, ...this.reals.keys()]).map((e) => ({ ...e, listed: this.reals.get(e.listed) ?? e.listed }));
+    for (const e of found) if (!this.reals.has(e.real)) this.reals.set(e.real, e.listed);
+    return found;
+  }
+}
+
+/** The worker's memory: bubblewrap's masks and the file tools' checks share it. */
+export const processHiddenMemory = new HiddenPathMemory();
+
 /** `path` without its trailing slashes (`/` stays `/`). */
 export function withoutTrailingSlash(path: string): string {
   return path.replace(/(.)\/+$/, "$1");

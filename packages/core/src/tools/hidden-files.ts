@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { normalize } from "node:path";
-import { type HiddenEntry, hiddenEntries, isSameOrUnder, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, wellKnownSecretPaths, withoutTrailingSlash } from "@starling/protocol";
+import { type HiddenEntry, type HiddenPathMemory, isSameOrUnder, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, processHiddenMemory, wellKnownSecretPaths, withoutTrailingSlash } from "@starling/protocol";
 import { ToolError } from "./errors.js";
 
 /** How long the hidden paths' real paths and inodes are used before they are looked up again. */
@@ -33,7 +33,8 @@ export interface Hiding {
  * device and inode too. Every hidden file a lookup found is remembered (device and inode) for the worker's life:
  * one a command moved away (`mv private moved`, which nothing stops in subprocess mode) is still refused at its
  * new path. A remembered inode the file system reuses for a new file after the secret was deleted refuses that
- * file too: a false refusal, never a leak.
+ * file too: a false refusal, never a leak. Every real path a lookup found stays hidden too (`HiddenPathMemory`,
+ * shared with bubblewrap's masks): a hidden folder listed through a link the agent repointed is still refused.
  */
 export class HiddenFiles {
   private readonly lexical: string[];
@@ -47,6 +48,7 @@ export class HiddenFiles {
   constructor(
     private readonly listed: readonly string[],
     private readonly clock: () => number = Date.now,
+    private readonly memory: HiddenPathMemory = processHiddenMemory,
   ) {
     this.lexical = listed.map((p) => withoutTrailingSlash(normalize(p)));
   }
@@ -88,7 +90,7 @@ export class HiddenFiles {
   private current(): HiddenEntry[] {
     const now = this.clock();
     if (now - this.lookedUpAt >= LOOKUP_MS) {
-      this.entries = hiddenEntries(this.listed);
+      this.entries = this.memory.entries(this.listed);
       for (const entry of this.entries) if (entry.kind === "file" && !this.seen.has(fileKey(entry))) this.seen.set(fileKey(entry), entry);
       const budget = { left: MAX_HIDDEN_FOLDER_ENTRIES };
       this.linkedInFolders = this.entries
