@@ -166,6 +166,10 @@ function nestedWorld(dir: string, mode: "subprocess" | "bubblewrap", ctx: { onTe
 describe.skipIf(!bwrap.ok)("a hidden path nested in the workspace or shared/ (bubblewrap mode)", () => {
   it("cannot be renamed, removed or linked away: the next command and the file tools still see nothing", { timeout: 60_000 }, async (ctx) => {
     const escape = [
+      // Unmounting the masks needs CAP_SYS_ADMIN: a worker running as root gave it to every command (bwrap keeps a
+      // root caller's capabilities unless told to drop them), and this printed the secrets.
+      "umount private/secret.env shared/team/team.env private 2>&1",
+      "cat private/secret.env shared/team/team.env 2>&1",
       "mv private moved",
       `/usr/bin/python3 -c 'import os; os.rename("private", "moved2")'`,
       "mv private/secret.env private/x",

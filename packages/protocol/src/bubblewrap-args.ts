@@ -31,6 +31,10 @@ export function bubblewrapArgs(
     "--unshare-uts",
     "--unshare-cgroup-try",
     ...(sandbox.network ? [] : ["--unshare-net"]),
+    // bwrap keeps every capability of a root caller (a worker running as root): with CAP_SYS_ADMIN a command could
+    // `umount` the masks and read what they hide (or mount anything). A non-root caller has none to drop.
+    "--cap-drop",
+    "ALL",
   ];
   // No --clearenv: bwrap's own environment is the spawn's (the tools' one, the process's extra and secrets), nothing
   // of the worker's. The non-secret variables are set again because a setuid bwrap's libc drops some (TMPDIR,
