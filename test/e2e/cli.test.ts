@@ -1,7 +1,7 @@
 // The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
 // doctor, service install.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@starling/config";
@@ -171,7 +171,7 @@ describe("starling CLI", () => {
   });
 
   // Bubblewrap masks by path: another hard link to a masked file, under a folder tools can read, shows it.
-  it("doctor warns about a hidden file that has other hard links, naming it and how many", async () => {
+  it("doctor warns about a hidden file that has other hard links (naming it and how many) and one listed through a link in a workspace", async () => {
     const dir = join(work.dir, "doctor-links");
     mkdirSync(join(dir, "keys"), { recursive: true });
     const config = writeHostConfig(dir, { apiRoot: telegram.apiRoot, modelUrl: model.url });
@@ -181,8 +181,14 @@ describe("starling CLI", () => {
     writeFileSync(join(dir, "keys", "id.key"), "K\n");
     linkSync(join(dir, "keys", "id.key"), join(dir, "id.key.bak"));
     linkSync(join(dir, "keys", "id.key"), join(dir, "id.key.bak2"));
+    // And one listed through a symlink in a workspace, which the agent can repoint (a worker remembers only
+    // where it led from its own start): doctor names the link and the real path to list instead.
+    const workspace = join(dir, "wd", "conversations", "tg-000001");
+    mkdirSync(join(workspace, "real"), { recursive: true });
+    writeFileSync(join(workspace, "real", "secret.env"), "Y=1\n");
+    symlinkSync("real", join(workspace, "link"));
     const raw = JSON.parse(readFileSync(config, "utf8"));
-    raw.sandbox = { mode: "subprocess", hidden_paths: [secret, join(dir, "keys")] };
+    raw.sandbox = { mode: "subprocess", hidden_paths: [secret, join(dir, "keys"), join(workspace, "link", "secret.env")] };
     writeFileSync(config, JSON.stringify(raw));
     const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", join(dir, "wd")], env({ FAKE_TELEGRAM_TOKEN: telegram.token, FAKE_MODEL_KEY: "model-key" }));
     const line = /^warn\s+hidden files: (.*)$/m.exec(doctor.output);
@@ -190,6 +196,10 @@ describe("starling CLI", () => {
     expect(line![1]).toContain(`${secret} has 1 other link`);
     expect(line![1]).toContain(`${join(dir, "keys", "id.key")} has 2 other links`);
     expect(line![1]).toContain("a link under a folder tools can read is not masked");
+    const through = /^warn\s+hidden paths through links: (.*)\n\s+(.*)$/m.exec(doctor.output);
+    expect(through, doctor.output).not.toBeNull();
+    expect(through![1]).toContain(`${join(workspace, "link", "secret.env")} goes through the link ${join(workspace, "link")}, which tools can rewrite`);
+    expect(through![2]).toContain(`list the real path instead: ${join(workspace, "real", "secret.env")}`);
   });
 
   it("init into a folder it cannot write names the folder and the flag before asking anything, and writes nothing", async () => {

@@ -1,6 +1,7 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { mcpChecks } from "./mcp-doctor.js";
 import { hiddenLinksCheck } from "./hidden-links.js";
+import { hiddenThroughLinksCheck } from "./hidden-through-links.js";
 import { storedSandboxModes } from "./stored-sandbox-modes.js";
 import { hostSettings } from "../host.js";
 import type { SandboxMode } from "../state/records.js";
@@ -110,6 +111,8 @@ export async function runDoctor(command: DoctorCommand): Promise<number> {
   const hidden = hostSettings(config, workdir, env, [configPath, envRead.path]).sandbox.hiddenPaths;
   const links = hiddenLinksCheck([...(hidden ?? []), ...wellKnownSecretPaths()]);
   if (links) checks.push(links);
+  const through = hiddenThroughLinksCheck(config.sandbox.hidden_paths, [join(workdir, "conversations"), join(workdir, "rundir", "shared")]);
+  if (through) checks.push(through);
   checks.push(workdirCheck(workdir, command.fix, flags));
   checks.push(diskCheck(workdir));
   const storage = storeHealthCheck(workdir);

@@ -24,13 +24,17 @@ export function hiddenLinksCheck(paths: readonly string[]): Check | null {
     }
   }
   if (linked.length === 0) return null;
-  const shown = linked.slice(0, 10).map((l) => `${l.path} has ${l.others} other link${l.others === 1 ? "" : "s"}`);
   return {
     name: "hidden files",
     status: "warn",
     detail:
-      `${shown.join("; ")}${linked.length > shown.length ? `; and ${linked.length - shown.length} more` : ""}: ` +
+      `${firstTen(linked.map((l) => `${l.path} has ${l.others} other link${l.others === 1 ? "" : "s"}`))}: ` +
       "a link under a folder tools can read is not masked (bubblewrap masks by path; shell commands can read the file through it)",
     next: `find each link (find / -xdev -samefile ${linked[0]!.path}) and remove the ones under the workspace, shared/, software_dir or /etc, or list them in sandbox.hidden_paths`,
   };
+}
+
+/** The first ten of `items`, joined with "; ", and how many more. */
+export function firstTen(items: readonly string[]): string {
+  return `${items.slice(0, 10).join("; ")}${items.length > 10 ? `; and ${items.length - 10} more` : ""}`;
 }
