@@ -17,11 +17,11 @@ describe("BotApi", () => {
     fake = await startFakeTelegram();
     const chat = privateChat(5101, "Ann");
     fake.registerChat(chat);
-    // One send per 4 s per chat, so the second send waits in the budget (long enough for a loaded machine
-    // to get the 429 in while it waits).
-    const budget = new SendBudget({ perChat: { count: 1, windowMs: 4000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } });
+    // One send per 2 s per chat, so the second send waits in the budget (long enough for a loaded machine
+    // to get the 429 in while it waits: it is one local HTTP call).
+    const budget = new SendBudget({ perChat: { count: 1, windowMs: 2000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } });
     const api = new BotApi(fake.token, fake.apiRoot, pino({ level: "silent" }), {}, budget);
-    fake.setNemesis(({ method }) => (method === "sendChatAction" ? { kind: "fault", fault: { status: 429, retryAfter: 6 } } : undefined));
+    fake.setNemesis(({ method }) => (method === "sendChatAction" ? { kind: "fault", fault: { status: 429, retryAfter: 3 } } : undefined));
 
     await api.call("sendMessage", { chat_id: chat.id, text: "first" });
     const second = api.call("sendMessage", { chat_id: chat.id, text: "second" });
@@ -31,8 +31,8 @@ describe("BotApi", () => {
 
     const refused = fake.calls("sendChatAction").at(-1)!;
     const secondSend = fake.calls("sendMessage").find((c) => c.params["text"] === "second")!;
-    // The budget alone would have let it go < 4 s after the 429; retry_after asked for 6 s.
-    expect(secondSend.startedAt - refused.at).toBeGreaterThanOrEqual(5900);
+    // The budget alone would have let it go < 2 s after the 429; retry_after asked for 3 s.
+    expect(secondSend.startedAt - refused.at).toBeGreaterThanOrEqual(2900);
   });
 
   it("gives up a request that gets no answer after its time limit and tries again", async () => {
