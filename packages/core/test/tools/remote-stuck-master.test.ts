@@ -154,7 +154,9 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
     await harness.call("shell", { command: "true", wait_ms: 10_000 });
     const master = await theMaster();
     // Another conversation's command, multiplexed through the same master (one master per host, shared by every worker).
-    const other = await harness.call("shell", { command: "sleep 7; echo other-done", wait_ms: 0 });
+    // It runs until the test lets it end, after the quiet one was given up: it outlives that give-up however loaded the machine.
+    const go = join(root, "other.go");
+    const other = await harness.call("shell", { command: `while [ ! -e ${go} ]; do sleep 0.05; done; echo other-done`, wait_ms: 0 });
     const otherId = String(other.details?.sessionId);
     const marker = join(root, "quiet.pid");
     const first = await harness.call("shell", { command: `echo $PPID > ${marker}; echo started-quiet; exec sleep 300`, wait_ms: 0 });
@@ -167,9 +169,11 @@ describe.skipIf(!sshd)("remote operations through a ControlMaster that stopped f
       expect(result.content).toMatch(/\[connection to SSH host testbox lost after [\d.]+ s \(nothing heard from it for 4 s/);
       // Before the fix: the healthy master was SIGKILLed, and the other command with it ("[connection to SSH host testbox lost …").
       expect(processAlive(master), "a master that still forwards is not killed").toBe(true);
+      writeFileSync(go, "");
       const done = await harness.call("shell", { session_id: otherId, wait_ms: 15_000 });
       expect(done.content).toMatch(/^other-done\n\[exit code 0 · /);
     } finally {
+      writeFileSync(go, "");
       release(wrapper);
     }
   });
