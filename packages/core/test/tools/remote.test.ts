@@ -173,12 +173,20 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
   });
 
   it("fixed mode: a background remote session takes input, is polled and closed", async () => {
-    const first = await fixed.call("shell", { command: "echo ready; read line; echo got:$line; sleep 30", wait_ms: 1_500 });
+    /** The session's output from `first` on, polled until it holds `text` (the command never ends, so a poll waits out its wait_ms). */
+    const pollUntil = async (id: string, first: string, text: string): Promise<string> => {
+      let seen = first;
+      for (const deadline = Date.now() + 20_000; !seen.includes(text) && Date.now() < deadline; ) {
+        seen += (await fixed.call("shell", { session_id: id, wait_ms: 100 })).content;
+      }
+      return seen;
+    };
+    const first = await fixed.call("shell", { command: "echo ready; read line; echo got:$line; sleep 30", wait_ms: 0 });
     expect(first.details).toMatchObject({ running: true });
-    expect(first.content).toContain("ready");
     const id = String(first.details?.sessionId);
-    const fed = await fixed.call("shell", { session_id: id, input: "hello\n", wait_ms: 1_500 });
-    expect(fed.content).toContain("got:hello");
+    expect(await pollUntil(id, first.content, "ready")).toContain("ready");
+    const fed = await fixed.call("shell", { session_id: id, input: "hello\n", wait_ms: 0 });
+    expect(await pollUntil(id, fed.content, "got:hello")).toContain("got:hello");
     const closed = await fixed.call("shell_close", { session_id: id });
     expect(closed.content).toContain("stopped (process group killed)");
   });
