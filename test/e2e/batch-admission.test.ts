@@ -17,7 +17,7 @@ const chats = [alice, bob, carol, dave];
 
 let e2e: E2E;
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [alice.id], allowedChatIds: chats.map((c) => c.id) } });
+  e2e = await startE2E({ responder: respond, start: false, config: { channel: { pace_sends: false }, adminUserIds: [alice.id], allowedChatIds: chats.map((c) => c.id) } });
 });
 afterEach(async () => {
   if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");

@@ -19,6 +19,7 @@ beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     config: ({ modelUrl }) => ({
+      channel: { pace_sends: false },
       adminUserIds: [chat.id],
       extraModels: {
         alt: {
