@@ -138,6 +138,15 @@ export class BotApi {
     this.reserved.set(chatId, held);
   }
 
+  /** Gives back room `reserve` holds for the chat when its send will not go (the attempt could not be recorded). */
+  releaseReserved(chatId: string): void {
+    const held = this.reserved.get(chatId);
+    if (!held?.length) return;
+    clearTimeout(held.pop());
+    if (!held.length) this.reserved.delete(chatId);
+    this.budget.dropHeld(chatId);
+  }
+
   /** Uses room `reserve` holds for the chat, if any: the send is counted from now. */
   private takeReserved(chat: string): boolean {
     const held = this.reserved.get(chat);

@@ -163,10 +163,16 @@ export class OutboxSender {
     let current = item;
     // Room first: waiting for the send budget or a 429 pause is not an attempt (nothing went out yet).
     await api.reserve(item.chatId, this.roomWait.signal);
-    await store.commit("outbox_attempt", (tx) => {
-      current = store.get<OutboundItem>(HostKeys.outbound(item.seq)) ?? item;
-      tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
-    });
+    await store
+      .commit("outbox_attempt", (tx) => {
+        current = store.get<OutboundItem>(HostKeys.outbound(item.seq)) ?? item;
+        tx.put(HostKeys.outbound(item.seq), { ...current, attemptedAt: new Date().toISOString(), ...(duplicate ? { possibleDuplicate: true } : {}) });
+      })
+      .catch((err: unknown) => {
+        // Nothing goes out: the room is given back, or the retry would wait for the window it holds.
+        api.releaseReserved(item.chatId);
+        throw err;
+      });
     this.unknownOutcome.delete(item.seq);
     const inRun = this.sentParts.get(item.seq);
     let delivered = current.deliveredParts ?? 0;
@@ -254,7 +260,10 @@ export class OutboxSender {
           const current = store.get<OutboundItem>(key);
           if (current) tx.put(key, { ...current, attemptedAt: new Date().toISOString() } satisfies OutboundItem);
         })
-        .catch(failed);
+        .catch((err: unknown) => {
+          api.releaseReserved(item.chatId);
+          return failed(err);
+        });
     }
   }
 
