@@ -6,7 +6,7 @@
 // PROBE_WORKER=<executable> runs another worker build (PROBE_HOST_MAIN another host build); PROBE_SKILLS=<n> seeds n skills.
 // PROBE_WORKER_FLAGS='<flags>' starts workers from the snapshot blob with extra node/V8 flags. PROBE_TOOL=1: a tool call in every turn.
 // A development probe, not part of `pnpm bench` (which measures the same level against the floor).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
@@ -40,6 +40,55 @@ function io(pid: number): { r: number; w: number } {
     return { r: 0, w: 0 };
   }
 }
+/** utime and stime apart, in ms, and context switches summed over the process's threads (voluntary + involuntary). */
+function kernelSplit(pid: number): { user: number; sys: number; switches: number } {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const parts = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    let switches = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+      switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    }
+    return { user: (Number(parts[11]) * 1000) / ticks, sys: (Number(parts[12]) * 1000) / ticks, switches };
+  } catch {
+    return { user: 0, sys: 0, switches: 0 };
+  }
+}
+/** Per thread name (comm), summed over the processes: CPU ms and context switches (PROBE_THREADS=1 prints them). */
+function byThread(pids: number[]): Map<string, { cpu: number; switches: number }> {
+  const out = new Map<string, { cpu: number; switches: number }>();
+  for (const pid of pids) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    tasks.sort((a, b) => Number(a) - Number(b));
+    for (const [index, task] of tasks.entries()) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+        const name = task === String(pid) ? "main" : `${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}#${index}`;
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+        const switches = Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const e = out.get(name) ?? { cpu: 0, switches: 0 };
+        e.cpu += ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
+        e.switches += switches;
+        out.set(name, e);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+  return out;
+}
+const threadDelta = (a: Map<string, { cpu: number; switches: number }>, b: Map<string, { cpu: number; switches: number }>, turns: number): string =>
+  [...b]
+    .map(([name, e]) => `${name} ${((e.cpu - (a.get(name)?.cpu ?? 0)) / turns).toFixed(2)} ms ${((e.switches - (a.get(name)?.switches ?? 0)) / turns).toFixed(1)} sw`)
+    .join(", ");
+const sumSplit = (pids: number[]) => pids.map(kernelSplit).reduce((a, b) => ({ user: a.user + b.user, sys: a.sys + b.sys, switches: a.switches + b.switches }), { user: 0, sys: 0, switches: 0 });
 const sumIo = (pids: number[]) => pids.map(io).reduce((a, b) => ({ r: a.r + b.r, w: a.w + b.w }), { r: 0, w: 0 });
 const selfCpu = (): number => {
   const u = process.cpuUsage();
@@ -107,19 +156,27 @@ try {
   const warm = await closedLoop(tg, watcher, { label: "pw", userIds: ids, rounds: 1, timeoutMs: 120_000 });
   console.log(`warm-up: ${warm.turnsPerSecond.toFixed(1)} turns/s`);
   const workers = workerPids(host.pid);
-  const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
+  const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers) };
+  const threadsBefore = process.env["PROBE_THREADS"] ? { host: byThread([host.pid]), workers: byThread(workers) } : undefined;
   const selfProf = process.env["PROBE_SELF_PROF"] ? await startSelfProfile() : undefined;
   const t0 = performance.now();
   const r = await closedLoop(tg, watcher, { label: "pm", userIds: ids, rounds, timeoutMs: 120_000 });
   const wall = performance.now() - t0;
   const selfSummary = await selfProf?.stop(process.env["PROBE_SELF_PROF"]!);
-  const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers) };
+  const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers) };
   // closedLoop's own warm-up round is included in the window: count its turns too.
   const turns = (rounds + 1) * conversations;
   const per = (a: number, b: number) => ((b - a) / turns).toFixed(2);
   console.log(`${floorToo ? "floor" : "host"} ${conversations} conv × ${rounds}: ${r.turnsPerSecond.toFixed(1)} turns/s (measured rounds), p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms; window ${(wall / 1000).toFixed(1)} s`);
   console.log(`CPU ms per turn: host ${per(before.host, after.host)}, workers ${per(before.workers, after.workers)} (${workers.length}), fakes+driver ${per(before.self, after.self)}`);
   console.log(`Bot API calls per turn ${((after.calls - before.calls) / turns).toFixed(2)}, model calls per turn ${((after.model - before.model) / turns).toFixed(2)}`);
+  console.log(
+    `user / sys ms per turn: host ${per(before.hostK.user, after.hostK.user)} / ${per(before.hostK.sys, after.hostK.sys)}, workers ${per(before.workerK.user, after.workerK.user)} / ${per(before.workerK.sys, after.workerK.sys)}; context switches per turn: host ${per(before.hostK.switches, after.hostK.switches)}, workers ${per(before.workerK.switches, after.workerK.switches)}`,
+  );
+  if (threadsBefore) {
+    console.log(`host threads per turn: ${threadDelta(threadsBefore.host, byThread([host.pid]), turns)}`);
+    console.log(`worker threads per turn: ${threadDelta(threadsBefore.workers, byThread(workers), turns)}`);
+  }
   const kb = (a: number, b: number) => ((b - a) / turns / 1024).toFixed(1);
   console.log(`kB per turn: host read ${kb(before.hostIo.r, after.hostIo.r)} written ${kb(before.hostIo.w, after.hostIo.w)}; workers read ${kb(before.workerIo.r, after.workerIo.r)} written ${kb(before.workerIo.w, after.workerIo.w)}`);
   if (selfSummary) console.log(selfSummary);
