@@ -152,8 +152,12 @@ export class AuditLog {
   }
 }
 
-/** Audit files kept open at once (each holds one fd). */
-const OPEN_FILES = 32;
+/**
+ * Audit files kept open at once (each holds one fd). Above the number of conversations busy at once: with
+ * more of them in turn than files kept open, every record reopens its file (mkdir, open, fstat and the
+ * close of another; docs/PERFORMANCE.md "Kernel time and helper threads at 100 conversations").
+ */
+export const OPEN_FILES = 256;
 
 /** When a conversation's audit file is rotated, and how many rotated files of it are kept. */
 export interface AuditRotation {

@@ -5,7 +5,7 @@ import pino from "pino";
 import { createRedactor } from "@starling/protocol";
 import { auditLogPath } from "@starling/workdir-migrations";
 import { afterEach, describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/audit/audit-log.js";
+import { AuditLog, OPEN_FILES } from "../../src/audit/audit-log.js";
 import { readAuditLogs } from "../../src/audit/audit-reader.js";
 import { rotateAuditFile } from "../../src/audit/audit-rotation.js";
 
@@ -57,8 +57,8 @@ describe("AuditLog files kept open", () => {
     // Many conversations: only the most recently written files stay open.
     const fds = () => readdirSync("/proc/self/fd").length;
     const before = fds();
-    for (let i = 0; i < 100; i++) audit.onEvent(`c${i}.foreground`, { type: "turn_completed", turnId: 1 } as never);
-    expect(fds() - before).toBeLessThanOrEqual(32);
+    for (let i = 0; i < OPEN_FILES + 50; i++) audit.onEvent(`c${i}.foreground`, { type: "turn_completed", turnId: 1 } as never);
+    expect(fds() - before).toBeLessThanOrEqual(OPEN_FILES);
     audit.close();
     expect(fds()).toBeLessThan(before);
     turn(4); // a record after close opens the file again
