@@ -20,6 +20,7 @@ import { privateChat, startFakeTelegram } from "../fakes/telegram-api.js";
 import { closeProbe, hostConfig, startHost, workerPids } from "./host-process.js";
 import { replyFor, ReplyWatcher } from "./telegram-driver.js";
 import { summarize } from "./stats.js";
+import { gcCostPreload } from "./gc-cost.js";
 
 // `--levels=1x40,10x10,100x4` runs those levels one after another on one host (as the bench's latency host does) and
 // reports each; the default is one level of [conversations] × [rounds].
@@ -37,7 +38,10 @@ const config = hostConfig({ modelUrl: model.url, apiRoot: tg.apiRoot, adminUserI
 // PROBE_WORKER=<executable>: that worker command instead (e.g. a script that execs node under `nice`).
 if (process.env["PROBE_WORKER"]) config["agent_server"] = { path: process.env["PROBE_WORKER"] };
 const hostFlags = (process.env["PROBE_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
-const host = startHost(dir, config, tg.token, hostFlags);
+// PROBE_GC_COST=<s>: every s seconds the host measures a full collection with and without compaction on its own heap (gc-cost.ts).
+const gcCostEvery = Number(process.env["PROBE_GC_COST"] ?? 0);
+const host = startHost(dir, config, tg.token, [...hostFlags, ...(gcCostEvery > 0 ? ["-r", gcCostPreload(gcCostEvery)] : [])]);
+if (host.child.stderr) createInterface({ input: host.child.stderr }).on("line", (line) => line.startsWith("GCCOST ") && console.log(`${new Date().toISOString()} ${line}`));
 /** Full collections of the host: [end (ms, when its --trace-gc line arrived here), pause ms, the line]. */
 const fullGcs: [number, number, string][] = [];
 /** Young-generation collections: [end, pause ms]. */
