@@ -1,22 +1,28 @@
-// A user who edits a message (a typo, a changed question) expects the bot to go by the new text
-// (ARCHITECTURE §8 "Edited messages") — through the real CLI and the fake Bot API's edited_message.
+// A user who edits a message (a typo, a changed question, a replaced photo) expects the bot to go by the
+// new version (ARCHITECTURE §8 "Edited messages") — through the real CLI and the fake Bot API's edited_message.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
-import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
+import { groupChat, privateChat, user, type FakeChat, type TgUpdate } from "../fakes/telegram-api.js";
 import { makeJpeg } from "../fixtures/media-files.js";
 import { lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
-/** "slowly" holds the only turn slot until the test lets it go (`releaseSlot`). */
-let releaseSlot!: () => void;
-const slotReleased = new Promise<void>((resolve) => (releaseSlot = resolve));
+/** "slowly" holds the only turn slot until the test lets the current hold go (`slot.resolve()`). */
+let slot = deferred();
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
-  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { holdUntil: slotReleased } : {}) };
+  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { holdUntil: slot.promise } : {}) };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 const alice = privateChat(51, "Alice");
 const busy = privateChat(52, "Busy");
 const pending = privateChat(53, "Pending Pat");
+const photos = privateChat(54, "Photo Phil");
 const group = groupChat(-5001, "Edit Team");
 const bob = user(2051, "Bob");
 const BOT = "@starling_test_bot";
@@ -27,11 +33,12 @@ beforeAll(async () => {
     responder: respond,
     // Unpaced sends (the fake has no send limits; pacing is not the subject): the answers to the later messages
     // that stand behind the "answered once" checks would otherwise wait ~1 s each behind alice's earlier replies.
-    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false }, mainCapabilities: ["chat", "image_in"] },
+    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id, photos.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false }, mainCapabilities: ["chat", "image_in"] },
   });
 });
 afterAll(async () => {
-  releaseSlot(); // a failed first test must not leave the model call held
+  slot.resolve(); // a failed test must not leave the model call held
+  e2e?.telegram.setNemesis(undefined);
   await e2e?.close();
 });
 
@@ -42,6 +49,36 @@ const modelSaw = (text: string) => e2e.model.requests.some((r) => requestText(r)
 /** The host's log record of its decision on the edit of message `id` ("edited message ..."). */
 const editLogged = (id: number, msg = "edited message") =>
   e2e.until(() => e2e.logRecords().find((r) => r.msg === msg && r.messageId === id), `the log record "${msg}" of message ${id}`);
+const dataUrl = (bytes: Buffer) => `data:image/jpeg;base64,${bytes.toString("base64")}`;
+const photo = (label: string, caption?: string) => ({ fileName: `${label}.jpg`, mimeType: "image/jpeg", bytes: makeJpeg(label), ...(caption ? { caption } : {}) });
+/** True when any model request carried the image `bytes`. */
+const modelGot = (bytes: Buffer) => e2e.model.requests.some((r) => JSON.stringify(r.body).includes(bytes.toString("base64")));
+/** The images of every model request whose newest user message contains `text`, one list per request. */
+function imagesAsked(text: string): string[][] {
+  return e2e.model.requests
+    .map((r) => wireMessages(r).filter((m) => m.role === "user").at(-1)!)
+    .filter((m) => JSON.stringify(m.content).includes(text))
+    .map((m) => (Array.isArray(m.content) ? (m.content as { type: string; image_url?: { url: string } }[]) : []).filter((p) => p.type === "image_url").map((p) => p.image_url!.url));
+}
+const storedCount = (chat: FakeChat) => e2e.logRecords().filter((r) => r.msg === "inbound files stored" && r.chatId === String(chat.id)).length;
+/** Resolves once the host stored the downloaded files of `count` messages of `chat` (its log says so). */
+const filesStored = (chat: FakeChat, count: number) => e2e.until(() => storedCount(chat) >= count, `${count} file downloads of ${chat.first_name} to be stored`);
+/** Resolves once the model was asked `marker`'s turn (which holds the only turn slot when it says "slowly"). */
+const modelAsked = (marker: string) => e2e.until(() => modelSaw(marker), `the model to be asked ${marker}`);
+/** Holds the download (getFile) of the photo of update `updateId` until `release()`; `held` once it was asked for. */
+function holdDownload(updateId: number): { held: Promise<unknown>; release: () => void } {
+  const fileId = (e2e.telegram.updates().find((u: TgUpdate) => u.update_id === updateId)!.message!.photo as { file_id: string }[]).at(-1)!.file_id;
+  const gate = deferred();
+  let asked = false;
+  e2e.telegram.setNemesis(({ method, params }) => (method === "getFile" && params["file_id"] === fileId ? ((asked = true), { kind: "hold", until: gate.promise }) : undefined));
+  return {
+    held: e2e.until(() => asked, "the photo's download to be asked for"),
+    release: () => {
+      e2e.telegram.setNemesis(undefined);
+      gate.resolve();
+    },
+  };
+}
 
 describe("edited messages", { timeout: 90_000 }, () => {
   it("an edit of a message still waiting for a turn replaces it: one answer, to the corrected question", async () => {
@@ -52,7 +89,7 @@ describe("edited messages", { timeout: 90_000 }, () => {
     const edit = e2e.telegram.editText(alice, messageId(sent), "what is 2+4");
     await admitted(edit);
     expect(e2e.model.requests.some((r) => requestText(r).includes("what is 2+")), "the message still waited for the slot").toBe(false);
-    releaseSlot();
+    slot.resolve();
     await e2e.waitText(alice.id, /what is 2\+4/);
     // A later message waits behind everything the conversation had: an answer to the old text would come first.
     expect(await e2e.ask(alice, "[after the edit]")).toBe("echo: [after the edit]");
@@ -149,6 +186,44 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(replyTexts(alice).length).toBe(before + 3);
   });
 
+  it("a photo replaced while its message waits for a turn: one answer, about the new photo and the caption", async () => {
+    slot = deferred();
+    e2e.send(busy, "answer slowly [hold the slot for the photo]");
+    await modelAsked("[hold the slot for the photo]");
+    const stored = storedCount(photos);
+    const [first, second] = [photo("the wrong photo", "what is on this receipt? [waiting]"), photo("the right photo")];
+    const sent = e2e.telegram.sendPhoto(photos, first);
+    await filesStored(photos, stored + 1); // downloaded: it waits for the slot only
+    const edit = e2e.telegram.editFile(photos, messageId(sent), "photo", second);
+    await admitted(edit);
+    expect(imagesAsked("[waiting]"), "the message still waited for the slot").toEqual([]);
+    slot.resolve();
+    await e2e.waitText(photos.id, /\[waiting\]/);
+    // A later message waits behind everything the conversation had: a second answer would come first.
+    expect(await e2e.ask(photos, "[after the waiting photo]")).toBe("echo: [after the waiting photo]");
+    expect(replyTexts(photos)).toEqual(["echo: what is on this receipt? [waiting]", "echo: [after the waiting photo]"]);
+    expect(imagesAsked("[waiting]")).toEqual([[dataUrl(second.bytes)]]);
+    // Before the fix: the wrong photo was asked about too, then a "replaced the photo" input with the right one.
+    expect(modelGot(first.bytes), "the wrong photo reached the model").toBe(false);
+    expect(e2e.model.requests.some((r) => requestText(r).includes("replaced the photo") && requestText(r).includes("[waiting]"))).toBe(false);
+  });
+
+  it("a photo replaced while the first one is still downloading, its caption changed too: one answer, about the new photo", async () => {
+    const before = replyTexts(photos).length;
+    const [first, second] = [photo("the first download", "which bird is this? [downloading]"), photo("the second download")];
+    const sent = e2e.telegram.sendPhoto(photos, first);
+    const download = holdDownload(sent);
+    await download.held;
+    await admitted(e2e.telegram.editFile(photos, messageId(sent), "photo", second));
+    await admitted(e2e.telegram.editText(photos, messageId(sent), "which bird is this one? [downloading]"));
+    download.release(); // the first photo's download ends after it was replaced: it must not be stored
+    await e2e.waitReplies(photos.id, before + 1, "the answer to the photo");
+    expect(await e2e.ask(photos, "[after the downloading photo]")).toBe("echo: [after the downloading photo]");
+    expect(replyTexts(photos).slice(before)).toEqual(["echo: which bird is this one? [downloading]", "echo: [after the downloading photo]"]);
+    expect(imagesAsked("[downloading]")).toEqual([[dataUrl(second.bytes)]]);
+    expect(modelGot(first.bytes), "the replaced photo reached the model").toBe(false);
+  });
+
   it("host killed at the edit's commit (STARLING_CRASH_AT=edit): after the restart the edit is answered once", async () => {
     const before = replyTexts(alice).length;
     const sent = e2e.send(alice, "how tall is Mont Blanc");
@@ -163,5 +238,24 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(await e2e.ask(alice, "[after the restart]")).toBe("echo: [after the restart]");
     expect(replyTexts(alice).filter((t) => t.includes("Matterhorn"))).toHaveLength(1);
     expect(replyTexts(alice).length).toBe(before + 3);
+  });
+
+  it("host killed at the commit of a waiting message's replaced photo (STARLING_CRASH_AT=edit): after the restart one answer, about the new photo", async () => {
+    await e2e.stop();
+    const host = e2e.start({ STARLING_CRASH_AT: "edit" });
+    const before = replyTexts(photos).length;
+    const [first, second] = [photo("the crash photo", "how old is this house? [crash]"), photo("the photo after the crash")];
+    const sent = e2e.telegram.sendPhoto(photos, first);
+    const download = holdDownload(sent); // the message waits (for its file) when the edit comes
+    await download.held;
+    e2e.telegram.editFile(photos, messageId(sent), "photo", second);
+    await e2e.killedAt(host, "edit");
+    download.release();
+    e2e.start();
+    await e2e.waitText(photos.id, /\[crash\]/);
+    expect(await e2e.ask(photos, "[after the crash]")).toBe("echo: [after the crash]");
+    expect(replyTexts(photos).slice(before)).toEqual(["echo: how old is this house? [crash]", "echo: [after the crash]"]);
+    expect(imagesAsked("[crash]")).toEqual([[dataUrl(second.bytes)]]);
+    expect(modelGot(first.bytes), "the replaced photo reached the model").toBe(false);
   });
 });

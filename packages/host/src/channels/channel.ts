@@ -74,13 +74,14 @@ export interface EditInput {
   contextOnly: boolean;
   /**
    * The message's files as they are now (Telegram: a photo or document message). When they differ from the
-   * admitted ones (the user replaced the photo), the edit is a new input carrying them (downloaded like a message's).
+   * admitted ones (the user replaced the photo), they replace the waiting message's files, or the edit is a new
+   * input carrying them; downloaded like a message's either way.
    */
   files?: PendingFile[];
 }
 
 export type EditOutcome =
-  /** The message was still waiting for its session: its text was replaced (one answer, to the new text). */
+  /** The message was still waiting for its session: its text (and files) replaced (one answer, to the new version). */
   | { kind: "replaced"; conversationId: string }
   /** No admitted message is known by that id (never admitted: refused, blocked, a command; or too old): ignored. */
   | { kind: "unknown" }
@@ -162,9 +163,10 @@ export interface ConversationController {
    * The files of a message admitted with `pendingFiles` are downloaded (or failed: `items` then holds
    * text telling the model what is missing): ONE sync batch (commit point `inbound_files`) stores them
    * in the held message, queues `notice` to the chat when given, and passes the conversation's leading
-   * ready held messages to the session. False when the message is no longer held (handled before).
+   * ready held messages to the session. False when the message is no longer held (handled before) or
+   * no longer waits for these files (an edit replaced them meanwhile: the new ones are downloaded next).
    */
-  filesDownloaded(conversationId: string, seq: number, items: ContentItem[], notice: string | null): Promise<boolean>;
+  filesDownloaded(download: PendingDownload, items: ContentItem[], notice: string | null): Promise<boolean>;
   /** Messages of the channel admitted with `pendingFiles` whose files are not stored yet (also from before a restart). */
   pendingDownloads(channelId: string): PendingDownload[];
 }

@@ -5,14 +5,14 @@ import type { AdmitInput, AdmitOutcome, CallbackInput, EditInput, EditOutcome, C
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
-import type { ConversationRecord, DedupeRecord, InboundItem } from "../state/records.js";
+import type { ConversationRecord, DedupeRecord, InboundItem, PendingFile } from "../state/records.js";
 import { conversationCommands, runCommand } from "./commands.js";
 import { startingModel, type HostSettings } from "./settings.js";
 import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
-import { hasHeld, releaseReady } from "./held-items.js";
-import { contextFileNotice, contextFiles, editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sourceKey, waitingItem, type SourceRecord } from "./message-edits.js";
+import { hasHeld, holdAgain, releaseReady } from "./held-items.js";
+import { contextFileNotice, contextFiles, editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sameFiles, sourceKey, waitingItem, withFilesReplaced, type SourceRecord } from "./message-edits.js";
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
@@ -215,9 +215,9 @@ export class ConversationService implements ConversationController {
 
   /**
    * A user's edit (ARCHITECTURE §8 "Edited messages"), one sync batch (commit point `edit`) with its update
-   * id: a message still waiting for its session gets the new text (and the edit's id, so a worker that took
-   * the old one in a crash window answers the new one too instead of dropping it as a duplicate); one the
-   * session took (or a group message kept as context) is followed by a new input quoting the change.
+   * id: a message still waiting for its session gets the new text and files (and the edit's id, so a worker
+   * that took the old one in a crash window answers the new one too instead of dropping it as a duplicate);
+   * one the session took (or a group message kept as context) is followed by a new input quoting the change.
    */
   async edit(input: EditInput): Promise<EditOutcome> {
     const { channelId, chatId } = input.chat;
@@ -233,17 +233,9 @@ export class ConversationService implements ConversationController {
           tx.put(HostKeys.lastUpdate(channelId), input.updateId);
           return { kind: record ? "unchanged" : "unknown" };
         }
-        // A replaced file always comes as a new input (a waiting message keeps its files: they may be in already).
-        const waiting = files ? null : waitingItem(this.store, record);
-        const release = waiting && this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
-        if (waiting && release) {
+        const release = this.replaceWaiting(tx, input, record, files);
+        if (release) {
           releases.push(release);
-          tx.put(HostKeys.lastUpdate(channelId), input.updateId);
-          const body = record.before === undefined ? input.text : editNotice(record.before, input.text);
-          const message = replaceText(waiting.item.message, record.body ?? record.text, body);
-          tx.put(waiting.key, { ...waiting.item, messageId: input.messageId, message } satisfies InboundItem);
-          const { body: _old, ...rest } = record;
-          recordSource(this.store, tx, channelId, chatId, { ...rest, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
           return { kind: "replaced", conversationId: record.conversationId };
         }
         const body = files ? fileEditNotice(record.text, input.text, files) : fromContext ? contextFileNotice(record.text, input.text, fromContext) : editNotice(record.text, input.text);
@@ -266,6 +258,31 @@ export class ConversationService implements ConversationController {
     } finally {
       for (const release of releases) release();
     }
+  }
+
+  /**
+   * Replaces the edited message in `tx` while it still waits for its session (claimed meanwhile: the returned
+   * function releases the claim), else null. Replaced files replace the message's own, downloaded anew (it is
+   * held again until then); a waiting item without files of its own (an edit notice) is not replaced then.
+   */
+  private replaceWaiting(tx: HostTransaction, input: EditInput, record: SourceRecord, files: PendingFile[] | null): (() => void) | null {
+    const waiting = waitingItem(this.store, record);
+    if (!waiting) return null;
+    const { before } = record;
+    const body = before === undefined ? input.text : files ? fileEditNotice(before, input.text, files) : editNotice(before, input.text);
+    const from = record.body ?? record.text;
+    const refiled = files && withFilesReplaced(waiting.item, from, body, files);
+    if (files && !refiled) return null;
+    const release = this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
+    if (!release) return null;
+    const { channelId, chatId } = input.chat;
+    tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+    if (refiled) holdAgain(this.store, tx, waiting.key, { ...refiled, messageId: input.messageId });
+    else tx.put(waiting.key, { ...waiting.item, messageId: input.messageId, message: replaceText(waiting.item.message, from, body) } satisfies InboundItem);
+    const { body: _old, ...rest } = record;
+    const names = files ? { files: files.map((f) => f.name) } : {};
+    recordSource(this.store, tx, channelId, chatId, { ...rest, ...names, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
+    return release;
   }
 
   dedupeOutcome(dedupeKey: string): "refused" | "taken" | undefined {
@@ -323,13 +340,14 @@ export class ConversationService implements ConversationController {
     return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
   }
 
-  async filesDownloaded(conversationId: string, seq: number, items: ContentItem[], notice: string | null): Promise<boolean> {
+  async filesDownloaded(download: PendingDownload, items: ContentItem[], notice: string | null): Promise<boolean> {
+    const { conversationId, seq } = download;
     return this.store.commit("inbound_files", (tx) => {
       const held = this.store.get<InboundItem>(HostKeys.held(conversationId, seq));
       const conversation = this.store.conversation(conversationId);
-      if (!held?.pendingFiles || !conversation) return false;
+      if (!held?.pendingFiles || !conversation || !sameFiles(held.pendingFiles, download.files)) return false;
       const { pendingFiles: _done, ...rest } = held;
-      const ready: InboundItem = { ...rest, message: { ...held.message, content: [...held.message.content, ...items] } };
+      const ready: InboundItem = { ...rest, message: { ...held.message, content: [...held.message.content, ...items] }, ...(items.length ? { fileItems: items.length } : {}) };
       releaseReady(this.store, tx, conversation, ready);
       if (notice) queueOutbound(tx, this.target(conversation), { kind: "text", text: notice });
       return true;

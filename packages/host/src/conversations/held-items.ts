@@ -35,3 +35,21 @@ export function releaseReady(store: HostStore, tx: HostTransaction, conversation
   if (changed && !changedReleased) tx.put(HostKeys.held(conversation.id, changed.seq), changed);
   return released;
 }
+
+/**
+ * Stores `item`, found at `key`, held again (an edit replaced its files, which are downloaded anew), and
+ * with it the later messages of its session still in the inbound queue, so none of them overtakes it.
+ * The caller holds the item's edit claim, so its session hands none of them off meanwhile (edit-claims.ts).
+ */
+export function holdAgain(store: HostStore, tx: HostTransaction, key: string, item: InboundItem): void {
+  const heldKey = HostKeys.held(item.conversationId, item.seq);
+  if (key !== heldKey) {
+    tx.del(key);
+    for (const later of store.list<InboundItem>("inbound:")) {
+      if (later.sessionId !== item.sessionId || later.seq <= item.seq) continue;
+      tx.del(HostKeys.inbound(later.seq));
+      tx.put(HostKeys.held(later.conversationId, later.seq), later);
+    }
+  }
+  tx.put(heldKey, item);
+}

@@ -76,8 +76,28 @@ export function replaceText(message: ChatMessage, from: string, to: string): Cha
  */
 export function replacedFiles(record: SourceRecord, files: readonly PendingFile[] | undefined): PendingFile[] | null {
   if (!record.files?.length || !files?.length) return null;
-  const names = files.map((f) => f.name);
-  return names.length === record.files.length && names.every((name, i) => name === record.files![i]) ? null : [...files];
+  return sameNames(files.map((f) => f.name), record.files) ? null : [...files];
+}
+
+/** True when both lists name the same files (names carry Telegram's `file_unique_id`), in the same order. */
+export function sameFiles(a: readonly PendingFile[], b: readonly PendingFile[]): boolean {
+  return sameNames(a.map((f) => f.name), b.map((f) => f.name));
+}
+
+const sameNames = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((name, i) => name === b[i]);
+
+/**
+ * A waiting message whose files an edit replaced: its own files (still pending, or the trailing items their
+ * download stored) give way to `files`, pending, and its text item `from` becomes `to`. Null when the item
+ * carries no files of its own (an edit notice quoting a text change, or an item stored before `fileItems`):
+ * the edit then comes as a new input.
+ */
+export function withFilesReplaced(item: InboundItem, from: string, to: string, files: readonly PendingFile[]): InboundItem | null {
+  const downloaded = item.pendingFiles?.length ? 0 : (item.fileItems ?? 0);
+  if (!item.pendingFiles?.length && !downloaded) return null;
+  const { fileItems: _stored, ...rest } = item;
+  const own = { ...item.message, content: item.message.content.slice(0, item.message.content.length - downloaded) };
+  return { ...rest, message: replaceText(own, from, to), pendingFiles: [...files] };
 }
 
 /**

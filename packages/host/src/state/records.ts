@@ -61,6 +61,12 @@ export interface InboundItem {
    * commit (`inbound_files`) adds the files to `message` and releases the item (ARCHITECTURE §8).
    */
   pendingFiles?: PendingFile[];
+  /**
+   * How many content items, at the end of `message`, are its downloaded files (or the notes saying one could
+   * not be downloaded), set when they are stored: an edit that replaces the files while the message waits
+   * takes them out (message-edits.ts). Absent on items without files and on those stored by older hosts.
+   */
+  fileItems?: number;
 }
 
 /** A file announced by a channel message, not downloaded yet. */

@@ -90,7 +90,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
         .filter((h) => !h.ready && h.input.chat.channelId === channelId)
         .map(({ seq, input }) => ({ conversationId: `${channelId}-${input.chat.chatId}`, seq, chatId: input.chat.chatId, files: input.pendingFiles! }));
     },
-    async filesDownloaded(conversationId, seq, items, notice) {
+    async filesDownloaded({ conversationId, seq }, items, notice) {
       const entry = controller.held.find((h) => h.seq === seq && !h.ready);
       if (!entry) return false;
       const { input } = entry;

@@ -186,7 +186,7 @@ export class UpdateAdmission {
     const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly, ...(files.length ? { files } : {}) });
     if (outcome.kind === "unknown") this.o.log.info({ chatId: chat.chatId, messageId: message.message_id }, "edit of a message the bot did not admit (or no longer knows); ignored");
     else this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: outcome.kind }, "edited message");
-    if (files.length) this.o.downloads.wake(); // a replaced file comes as a new input, held until it is downloaded
+    if (files.length) this.o.downloads.wake(); // a replaced file is held until it is downloaded (in its message or a new input)
     this.o.wakeOutbox();
   }
 

@@ -65,7 +65,8 @@ export class InboundDownloads {
     const notice = failures.length ? downloadFailureNotice(failures) : null;
     await retryStoreWrite(
       async () => {
-        const stored = await this.o.controller.filesDownloaded(pending.conversationId, pending.seq, items, notice);
+        const stored = await this.o.controller.filesDownloaded(pending, items, notice);
+        if (stored) log.info({ chatId: pending.chatId, seq: pending.seq, files: pending.files.length }, "inbound files stored");
         if (stored && notice) this.o.wakeOutbox();
       },
       {
