@@ -65,12 +65,15 @@ const storedCount = (chat: FakeChat) => e2e.logRecords().filter((r) => r.msg ===
 const filesStored = (chat: FakeChat, count: number) => e2e.until(() => storedCount(chat) >= count, `${count} file downloads of ${chat.first_name} to be stored`);
 /** Resolves once the model was asked `marker`'s turn (which holds the only turn slot when it says "slowly"). */
 const modelAsked = (marker: string) => e2e.until(() => modelSaw(marker), `the model to be asked ${marker}`);
-/** Holds the download (getFile) of the photo of update `updateId` until `release()`; `held` once it was asked for. */
-function holdDownload(updateId: number): { held: Promise<unknown>; release: () => void } {
-  const fileId = (e2e.telegram.updates().find((u: TgUpdate) => u.update_id === updateId)!.message!.photo as { file_id: string }[]).at(-1)!.file_id;
+/**
+ * Holds the download (getFile) of the photo of update `updateId` (of every file when not given) until
+ * `release()`; `held` resolves once it was asked for.
+ */
+function holdDownload(updateId?: number): { held: Promise<unknown>; release: () => void } {
+  const fileId = updateId === undefined ? undefined : (e2e.telegram.updates().find((u: TgUpdate) => u.update_id === updateId)!.message!.photo as { file_id: string }[]).at(-1)!.file_id;
   const gate = deferred();
   let asked = false;
-  e2e.telegram.setNemesis(({ method, params }) => (method === "getFile" && params["file_id"] === fileId ? ((asked = true), { kind: "hold", until: gate.promise }) : undefined));
+  e2e.telegram.setNemesis(({ method, params }) => (method === "getFile" && (fileId === undefined || params["file_id"] === fileId) ? ((asked = true), { kind: "hold", until: gate.promise }) : undefined));
   return {
     held: e2e.until(() => asked, "the photo's download to be asked for"),
     release: () => {
@@ -221,6 +224,35 @@ describe("edited messages", { timeout: 90_000 }, () => {
     expect(await e2e.ask(photos, "[after the downloading photo]")).toBe("echo: [after the downloading photo]");
     expect(replyTexts(photos).slice(before)).toEqual(["echo: which bird is this one? [downloading]", "echo: [after the downloading photo]"]);
     expect(imagesAsked("[downloading]")).toEqual([[dataUrl(second.bytes)]]);
+    expect(modelGot(first.bytes), "the replaced photo reached the model").toBe(false);
+  });
+
+  it("a photo replaced while its message waits: the chat's next message, waiting behind it, stays behind it", async () => {
+    slot = deferred();
+    e2e.send(busy, "answer slowly [hold the slot for the order]");
+    await modelAsked("[hold the slot for the order]");
+    const stored = storedCount(photos);
+    const [first, second] = [photo("the old chart", "what does this chart show? [in front]"), photo("the new chart")];
+    const sent = e2e.telegram.sendPhoto(photos, first);
+    await filesStored(photos, stored + 1);
+    await admitted(e2e.send(photos, "and is the trend up? [behind]"));
+    const download = holdDownload(); // the new photo is still downloading when the slot is free
+    await admitted(e2e.telegram.editFile(photos, messageId(sent), "photo", second));
+    await download.held;
+    slot.resolve();
+    await e2e.waitText(busy.id, /hold the slot for the order/);
+    // The photos chat waited for the slot before busy's next message: a turn of its own would take it first.
+    expect(await e2e.ask(busy, "[meanwhile]")).toBe("echo: [meanwhile]");
+    // Before the fix (only the photo's message held again): the later message was answered first.
+    expect(modelSaw("[behind]"), "the later message overtook the photo's").toBe(false);
+    download.release();
+    await e2e.waitText(photos.id, /\[behind\]/);
+    const users = wireMessages(e2e.model.requests.find((r) => requestText(r).includes("[behind]"))!)
+      .filter((m) => m.role === "user")
+      .map((m) => JSON.stringify(m.content));
+    const photoAt = users.findIndex((u) => u.includes("[in front]"));
+    expect(photoAt, "the photo's message comes right before the later one").toBe(users.findIndex((u) => u.includes("[behind]")) - 1);
+    expect(users[photoAt]).toContain(dataUrl(second.bytes));
     expect(modelGot(first.bytes), "the replaced photo reached the model").toBe(false);
   });
 
