@@ -61,10 +61,19 @@ function imagesAsked(text: string): string[][] {
     .map((m) => (Array.isArray(m.content) ? (m.content as { type: string; image_url?: { url: string } }[]) : []).filter((p) => p.type === "image_url").map((p) => p.image_url!.url));
 }
 const storedCount = (chat: FakeChat) => e2e.logRecords().filter((r) => r.msg === "inbound files stored" && r.chatId === String(chat.id)).length;
-/** Resolves once the host stored the downloaded files of `count` messages of `chat` (its log says so). */
-const filesStored = (chat: FakeChat, count: number) => e2e.until(() => storedCount(chat) >= count, `${count} file downloads of ${chat.first_name} to be stored`);
-/** Resolves once the model was asked `marker`'s turn (which holds the only turn slot when it says "slowly"). */
-const modelAsked = (marker: string) => e2e.until(() => modelSaw(marker), `the model to be asked ${marker}`);
+/**
+ * Holds the only turn slot (busy's turn `marker`, until `slot.resolve()`), then sends `file` from the photos
+ * chat and waits until it is downloaded: it waits for the slot only. Returns the photo's update id.
+ */
+async function photoWaitingForSlot(file: ReturnType<typeof photo>, marker: string): Promise<number> {
+  slot = deferred();
+  e2e.send(busy, `answer slowly ${marker}`);
+  await e2e.until(() => modelSaw(marker), `the model to be asked ${marker}`);
+  const stored = storedCount(photos);
+  const sent = e2e.telegram.sendPhoto(photos, file);
+  await e2e.until(() => storedCount(photos) > stored, "the photo's download to be stored");
+  return sent;
+}
 /**
  * Holds the download (getFile) of the photo of update `updateId` (of every file when not given) until
  * `release()`; `held` resolves once it was asked for.
@@ -190,13 +199,8 @@ describe("edited messages", { timeout: 90_000 }, () => {
   });
 
   it("a photo replaced while its message waits for a turn: one answer, about the new photo and the caption", async () => {
-    slot = deferred();
-    e2e.send(busy, "answer slowly [hold the slot for the photo]");
-    await modelAsked("[hold the slot for the photo]");
-    const stored = storedCount(photos);
     const [first, second] = [photo("the wrong photo", "what is on this receipt? [waiting]"), photo("the right photo")];
-    const sent = e2e.telegram.sendPhoto(photos, first);
-    await filesStored(photos, stored + 1); // downloaded: it waits for the slot only
+    const sent = await photoWaitingForSlot(first, "[hold the slot for the photo]");
     const edit = e2e.telegram.editFile(photos, messageId(sent), "photo", second);
     await admitted(edit);
     expect(imagesAsked("[waiting]"), "the message still waited for the slot").toEqual([]);
@@ -228,13 +232,8 @@ describe("edited messages", { timeout: 90_000 }, () => {
   });
 
   it("a photo replaced while its message waits: the chat's next message, waiting behind it, stays behind it", async () => {
-    slot = deferred();
-    e2e.send(busy, "answer slowly [hold the slot for the order]");
-    await modelAsked("[hold the slot for the order]");
-    const stored = storedCount(photos);
     const [first, second] = [photo("the old chart", "what does this chart show? [in front]"), photo("the new chart")];
-    const sent = e2e.telegram.sendPhoto(photos, first);
-    await filesStored(photos, stored + 1);
+    const sent = await photoWaitingForSlot(first, "[hold the slot for the order]");
     await admitted(e2e.send(photos, "and is the trend up? [behind]"));
     const download = holdDownload(); // the new photo is still downloading when the slot is free
     await admitted(e2e.telegram.editFile(photos, messageId(sent), "photo", second));
