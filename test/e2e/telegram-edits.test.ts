@@ -74,20 +74,28 @@ async function photoWaitingForSlot(file: ReturnType<typeof photo>, marker: strin
   await e2e.until(() => storedCount(photos) > stored, "the photo's download to be stored");
   return sent;
 }
+/** Downloads (getFile) held by `holdDownload` until released: of one file, or of every file (`fileId` undefined). */
+const holds = new Set<{ fileId: string | undefined; gate: ReturnType<typeof deferred>; asked: boolean }>();
 /**
- * Holds the download (getFile) of the photo of update `updateId` (of every file when not given) until
- * `release()`; `held` resolves once it was asked for.
+ * Holds the download of the photo of update `updateId` (a message or an edit; of every file when not given)
+ * until `release()`; `held()` resolves once it was asked for.
  */
-function holdDownload(updateId?: number): { held: Promise<unknown>; release: () => void } {
-  const fileId = updateId === undefined ? undefined : (e2e.telegram.updates().find((u: TgUpdate) => u.update_id === updateId)!.message!.photo as { file_id: string }[]).at(-1)!.file_id;
-  const gate = deferred();
-  let asked = false;
-  e2e.telegram.setNemesis(({ method, params }) => (method === "getFile" && (fileId === undefined || params["file_id"] === fileId) ? ((asked = true), { kind: "hold", until: gate.promise }) : undefined));
+function holdDownload(updateId?: number): { held: () => Promise<unknown>; release: () => void } {
+  const update = updateId === undefined ? undefined : e2e.telegram.updates().find((u: TgUpdate) => u.update_id === updateId)!;
+  const message = update?.message ?? update?.edited_message;
+  const hold = { fileId: message && (message.photo as { file_id: string }[]).at(-1)!.file_id, gate: deferred(), asked: false };
+  holds.add(hold);
+  e2e.telegram.setNemesis(({ method, params }) => {
+    const held = method === "getFile" ? [...holds].find((h) => h.fileId === undefined || h.fileId === params["file_id"]) : undefined;
+    if (!held) return undefined;
+    held.asked = true;
+    return { kind: "hold", until: held.gate.promise };
+  });
   return {
-    held: e2e.until(() => asked, "the photo's download to be asked for"),
+    held: () => e2e.until(() => hold.asked, "the photo's download to be asked for"),
     release: () => {
-      e2e.telegram.setNemesis(undefined);
-      gate.resolve();
+      holds.delete(hold);
+      hold.gate.resolve();
     },
   };
 }
@@ -219,11 +227,17 @@ describe("edited messages", { timeout: 90_000 }, () => {
     const before = replyTexts(photos).length;
     const [first, second] = [photo("the first download", "which bird is this? [downloading]"), photo("the second download")];
     const sent = e2e.telegram.sendPhoto(photos, first);
-    const download = holdDownload(sent);
-    await download.held;
-    await admitted(e2e.telegram.editFile(photos, messageId(sent), "photo", second));
+    const old = holdDownload(sent);
+    await old.held();
+    const edit = e2e.telegram.editFile(photos, messageId(sent), "photo", second);
+    const replacement = holdDownload(edit); // held before the host can see the edit
+    await admitted(edit);
+    // Does not wait for the old download (hung here; 120 s before it would time out).
+    await replacement.held();
     await admitted(e2e.telegram.editText(photos, messageId(sent), "which bird is this one? [downloading]"));
-    download.release(); // the first photo's download ends after it was replaced: it must not be stored
+    old.release(); // the first photo's download ends after it was replaced: it must not be stored
+    await e2e.until(() => e2e.logRecords().some((r) => String(r.msg).startsWith("downloaded files not stored") && r.chatId === String(photos.id)), "the old download to be dropped");
+    replacement.release();
     await e2e.waitReplies(photos.id, before + 1, "the answer to the photo");
     expect(await e2e.ask(photos, "[after the downloading photo]")).toBe("echo: [after the downloading photo]");
     expect(replyTexts(photos).slice(before)).toEqual(["echo: which bird is this one? [downloading]", "echo: [after the downloading photo]"]);
@@ -237,7 +251,7 @@ describe("edited messages", { timeout: 90_000 }, () => {
     await admitted(e2e.send(photos, "and is the trend up? [behind]"));
     const download = holdDownload(); // the new photo is still downloading when the slot is free
     await admitted(e2e.telegram.editFile(photos, messageId(sent), "photo", second));
-    await download.held;
+    await download.held();
     slot.resolve();
     await e2e.waitText(busy.id, /hold the slot for the order/);
     // The photos chat waited for the slot before busy's next message: a turn of its own would take it first.
@@ -278,7 +292,7 @@ describe("edited messages", { timeout: 90_000 }, () => {
     const [first, second] = [photo("the crash photo", "how old is this house? [crash]"), photo("the photo after the crash")];
     const sent = e2e.telegram.sendPhoto(photos, first);
     const download = holdDownload(sent); // the message waits (for its file) when the edit comes
-    await download.held;
+    await download.held();
     e2e.telegram.editFile(photos, messageId(sent), "photo", second);
     await e2e.killedAt(host, "edit");
     download.release();

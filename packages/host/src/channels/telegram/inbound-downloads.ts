@@ -35,7 +35,8 @@ export class InboundDownloads {
     const max = this.o.maxParallel ?? 4;
     for (const pending of this.o.controller.pendingDownloads(this.o.channelId)) {
       if (this.abort.signal.aborted || this.active.size >= max) return;
-      const key = `${pending.conversationId}:${pending.seq}`;
+      // By its files too: files an edit put in place of others still downloading do not wait for that download.
+      const key = `${pending.conversationId}:${pending.seq}:${pending.files.map((f) => f.name).join("/")}`;
       if (this.active.has(key)) continue;
       this.active.add(key);
       void this.download(pending)
@@ -67,6 +68,7 @@ export class InboundDownloads {
       async () => {
         const stored = await this.o.controller.filesDownloaded(pending, items, notice);
         if (stored) log.info({ chatId: pending.chatId, seq: pending.seq, files: pending.files.length }, "inbound files stored");
+        else log.info({ chatId: pending.chatId, seq: pending.seq }, "downloaded files not stored: their message no longer waits for them (replaced by an edit, or handled before)");
         if (stored && notice) this.o.wakeOutbox();
       },
       {
