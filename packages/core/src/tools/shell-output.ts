@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { readSync } from "node:fs";
 import { headTail, omissionMarker } from "./bounded-text.js";
 
 /** A bounded preview of a slice of a shell output file. */
@@ -10,34 +10,29 @@ export interface OutputPreview {
 }
 
 /**
- * Reads bytes `[start, end)` of `file` as a head + tail preview of at most about `maxChars`
+ * Reads bytes `[start, end)` of the file open as `fd` as a head + tail preview of at most about `maxChars`
  * characters (plus the marker). Large slices are not read whole: only enough bytes for the head and
  * the tail. With `holdPartial`, an incomplete UTF-8 sequence at the end is left for the next read.
  */
-export function previewFile(file: string, start: number, end: number, maxChars: number, display: string, holdPartial: boolean): OutputPreview {
+export function previewFile(fd: number, start: number, end: number, maxChars: number, display: string, holdPartial: boolean): OutputPreview {
   const size = end - start;
   if (size <= 0) return { text: "", truncated: false, end: start };
   const budget = Math.max(maxChars * 4, 4096);
-  const fd = openSync(file, "r");
-  try {
-    if (size <= budget * 2) {
-      const buf = readAt(fd, start, size);
-      const usable = holdPartial ? completeUtf8Length(buf) : buf.length;
-      const bounded = headTail(buf.subarray(0, usable).toString("utf8"), maxChars, (n) => omissionMarker(n, "characters", display));
-      return { text: bounded.text, truncated: bounded.truncated, end: start + usable };
-    }
-    const headText = readAt(fd, start, budget).toString("utf8").slice(0, Math.ceil(maxChars / 2));
-    const tailBuf = readAt(fd, end - budget, budget);
-    const usable = holdPartial ? completeUtf8Length(tailBuf) : tailBuf.length;
-    const tailFull = tailBuf.subarray(0, usable).toString("utf8").replace(/^\uFFFD+/, "");
-    const tailText = maxChars > 0 ? tailFull.slice(-Math.floor(maxChars / 2)) : "";
-    const omitted = size - Buffer.byteLength(headText) - Buffer.byteLength(tailText) - (tailBuf.length - usable);
-    const marker = omissionMarker(omitted, "bytes", display);
-    const text = maxChars > 0 ? `${headText}${headText.endsWith("\n") ? "" : "\n"}${marker}\n${tailText}` : "";
-    return { text, truncated: true, end: end - budget + usable };
-  } finally {
-    closeSync(fd);
+  if (size <= budget * 2) {
+    const buf = readAt(fd, start, size);
+    const usable = holdPartial ? completeUtf8Length(buf) : buf.length;
+    const bounded = headTail(buf.subarray(0, usable).toString("utf8"), maxChars, (n) => omissionMarker(n, "characters", display));
+    return { text: bounded.text, truncated: bounded.truncated, end: start + usable };
   }
+  const headText = readAt(fd, start, budget).toString("utf8").slice(0, Math.ceil(maxChars / 2));
+  const tailBuf = readAt(fd, end - budget, budget);
+  const usable = holdPartial ? completeUtf8Length(tailBuf) : tailBuf.length;
+  const tailFull = tailBuf.subarray(0, usable).toString("utf8").replace(/^\uFFFD+/, "");
+  const tailText = maxChars > 0 ? tailFull.slice(-Math.floor(maxChars / 2)) : "";
+  const omitted = size - Buffer.byteLength(headText) - Buffer.byteLength(tailText) - (tailBuf.length - usable);
+  const marker = omissionMarker(omitted, "bytes", display);
+  const text = maxChars > 0 ? `${headText}${headText.endsWith("\n") ? "" : "\n"}${marker}\n${tailText}` : "";
+  return { text, truncated: true, end: end - budget + usable };
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { ProcessLedger } from "./process-ledger.js";
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, writeSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ToolError } from "./errors.js";
 import type { OutputStore } from "./output-store.js";
@@ -65,6 +65,8 @@ interface SessionState extends ShellSession {
   closed: Promise<void>;
   bytes: number;
   readOffset: number;
+  /** The output file, open for writing and reading until the session is forgotten (never reopened by path: see OutputStore). */
+  out: { fd: number | null };
 }
 
 export type WaitOutcome = "exited" | "timeout" | "aborted";
@@ -124,18 +126,17 @@ export class ShellSessions {
     // In bubblewrap mode the group leader is bwrap: killing its group ends the whole sandbox.
     const tag = `${this.scope}.${++this.launched}`;
     const launch = remote ? { ...remote, cwd: this.cwd } : await this.local([program, ...flags, command], { [PROCESS_TAG_VAR]: tag });
-    const file = this.outputs.newFile("shell", id, "log");
-    mkdirSync(this.outputs.areaDir("shell"), { recursive: true });
-    let fd: number | null = openSync(file.abs, "a");
+    const file = this.outputs.create("shell", id, "log");
+    const out = { fd: file.fd as number | null };
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
       id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
-      exit: null, child, bytes: 0, readOffset: 0, remote: remote ? { host: remote.host, ended: false, silentFor: null } : null,
+      exit: null, child, bytes: 0, readOffset: 0, out, remote: remote ? { host: remote.host, ended: false, silentFor: null } : null,
       exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
     };
     const onData = (chunk: Buffer): void => {
-      if (fd === null) return;
-      writeSync(fd, chunk);
+      if (out.fd === null) return;
+      writeSync(out.fd, chunk);
       state.bytes += chunk.length;
     };
     let heard = performance.now(); // monotonic: a wall clock set back or forward is no silence
@@ -176,16 +177,13 @@ export class ShellSessions {
     });
     state.closed = new Promise((resolveClose) => {
       child.once("close", () => {
-        if (fd !== null) closeSync(fd);
-        fd = null;
         if (!groupAlive(state.pid)) this.dropGroup(state.pid);
         resolveClose();
       });
     });
     if (child.pid === undefined) {
       const error = await new Promise<Error>((resolveError) => child.once("error", resolveError));
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      closeOutput(state);
       throw new ToolError("failed", `Could not start the shell (${launch.program}): ${error.message}`);
     }
     this.sessions.set(id, state);
@@ -220,7 +218,8 @@ export class ShellSessions {
   /** Output written since the last call, as a bounded preview; advances the read position. */
   readNew(session: ShellSession, maxChars: number): OutputPreview {
     const state = this.state(session);
-    const preview = previewFile(state.outAbs, state.readOffset, state.bytes, maxChars, state.outDisplay, state.exit === null);
+    if (state.out.fd === null) return { text: "", truncated: false, end: state.readOffset };
+    const preview = previewFile(state.out.fd, state.readOffset, state.bytes, maxChars, state.outDisplay, state.exit === null);
     state.readOffset = preview.end;
     return preview;
   }
@@ -247,7 +246,10 @@ export class ShellSessions {
 
   /** Drops a finished session from the registry (its group stays tracked until it is gone). */
   forget(id: string): void {
+    const state = this.sessions.get(id);
     this.sessions.delete(id);
+    // The file takes what the pipes still hold (the full log stays complete), then closes.
+    if (state) void state.closed.then(() => closeOutput(state));
   }
 
   /** Kills every process group started here, running or lingering, and forgets all sessions; how many commands still ran. */
@@ -255,6 +257,7 @@ export class ShellSessions {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
     const running = [...states].filter((state) => state.exit === null).length;
     this.sessions.clear();
+    for (const state of states) closeOutput(state);
     // Commands started from here on (a new turn right after /cancel) are not this killAll's: a new namespace, tags not matched.
     const endNamespace = this.namespace.detach();
     const ours = `${this.scope}.`;
@@ -291,6 +294,12 @@ export class ShellSessions {
     // Every ShellSession handed out by start() is a SessionState.
     return session as SessionState;
   }
+}
+
+function closeOutput(state: SessionState): void {
+  if (state.out.fd === null) return;
+  closeSync(state.out.fd);
+  state.out.fd = null;
 }
 
 /**
