@@ -57,6 +57,11 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
         poll_interval_ms: 10,
         // Every turn gets its panel at once, so tests of the panel need no turn slower than the default 1 s delay.
         progress_panel_delay_ms: 0,
+        // The fake Bot API has no send limits unless a test plugs them in (telegramLimits), and pacing to
+        // Telegram's windows (3 sends per 3 s per chat) made every chat's fourth send in 3 s wait: seconds per
+        // test, most of all after a restart, which refills the windows from the outbox's send times. Tests of
+        // pacing itself set `channel: { pace_sends: true }`.
+        pace_sends: false,
         admin_user_ids: o.adminUserIds ?? [],
         allowed_chat_ids: o.allowedChatIds ?? [],
         ...o.channel,

@@ -1,6 +1,7 @@
-// A host asked to stop (SIGTERM) while replies wait for room in Telegram's send windows (pace_sends, the
-// default): the stop does not wait for the windows (ARCHITECTURE §2, §8 "Send budget"). The waiting
-// replies stay in the durable outbox, unattempted, and the next start sends each once, unlabelled.
+// A host asked to stop (SIGTERM) while replies wait for room in Telegram's send windows (pace_sends, on by
+// default and set here, since the e2e harness turns it off): the stop does not wait for the windows
+// (ARCHITECTURE §2, §8 "Send budget"). The waiting replies stay in the durable outbox, unattempted, and the
+// next start sends each once, unlabelled.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostStore } from "../../packages/host/dist/state/host-store.js";
@@ -14,7 +15,7 @@ const queued = (i: number) => `queued reply ${i}`;
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: () => ({ text: "hello back" }), config: { adminUserIds: [chat.id] } });
+  e2e = await startE2E({ responder: () => ({ text: "hello back" }), config: { adminUserIds: [chat.id], channel: { pace_sends: true } } });
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 // A host stopped (SIGTERM) or killed (SIGKILL) while Telegram's send windows hold its sends back
-// (pace_sends, the default: 3 messages per 3 s in a private chat), ARCHITECTURE §8 "Send budget":
+// (pace_sends, on by default and set here, since the e2e harness turns it off: 3 messages per 3 s in a
+// private chat), ARCHITECTURE §8 "Send budget":
 // a progress panel's final edit that waits for room does not hold the stop, and the next start shows
 // the final state once; a reply split into several messages that is cut between parts sends only the
 // parts that did not go out after the restart, unlabelled when its record proves the earlier ones went.
@@ -32,7 +33,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), allowedChatIds: [forum.id] } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), allowedChatIds: [forum.id], channel: { pace_sends: true } } });
 });
 
 afterEach(async () => {
