@@ -15,9 +15,9 @@ function respond(req: RecordedRequest): ScriptedReply {
   // The topic is deleted while the turn runs, before its panel is due (progress_panel_delay_ms below).
   const topic = /then delete topic (\d+)/.exec(lastUserText(req))?.[1];
   if (topic) e2e.telegram.deleteTopic(forum, Number(topic));
-  // Topic 45's turn comes right after topic 44's answer and panel edits filled the group's send window: its
-  // panel may wait ~2 s for room, and must still be out before the turn ends.
-  return { delayMs: topic === "45" ? 5000 : 2500, text: "the summary" };
+  // Long enough for the panel (800 ms) to be out before the turn ends. (No send pacing: the e2e harness turns
+  // pace_sends off, so topic 45's panel does not wait for room after topic 44's sends.)
+  return { delayMs: 2500, text: "the summary" };
 }
 
 let e2e: E2E;
