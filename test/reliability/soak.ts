@@ -80,7 +80,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const e2e: E2E = await startE2E({
     responder: (req) => model.respond(req),
     start: false,
-    config: { adminUserIds: chats.map((c) => c.chat.id), workers: { max_concurrent_turns: 4 }, recovery: { max_auto_continues: 2 } },
+    // Sends paced as in production (the e2e harness turns pacing off): a restart refills the send windows from the stored send times.
+    config: { adminUserIds: chats.map((c) => c.chat.id), workers: { max_concurrent_turns: 4 }, recovery: { max_auto_continues: 2 }, channel: { pace_sends: true } },
   });
   // The soak's cron task fires every 3 s (several slots between kills): below the host's once-a-minute minimum.
   e2e.env.STARLING_TEST_CRON_MIN_INTERVAL_SECONDS = "1";
