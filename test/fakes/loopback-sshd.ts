@@ -64,7 +64,9 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd | { skip: string
   keygen("user_key");
   execFileSync("cp", [join(dir, "user_key.pub"), join(dir, "authorized_keys")]);
   const port = await freePort();
-  const deadPort = await freePort();
+  // Port 1 (tcpmux, long unused): a port freed by freePort() could be taken meanwhile by another test file's sshd or
+  // server (seen: "Connection closed by remote host" instead of a refusal), and only root could listen on port 1.
+  const deadPort = 1;
   writeFileSync(
     join(dir, "sshd_config"),
     [

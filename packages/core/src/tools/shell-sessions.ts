@@ -248,8 +248,9 @@ export class ShellSessions {
   forget(id: string): void {
     const state = this.sessions.get(id);
     this.sessions.delete(id);
+    if (!state) return;
     // The file takes what the pipes still hold (the full log stays complete), then closes.
-    if (state) void state.closed.then(() => closeOutput(state));
+    void state.closed.then(() => closeOutput(state));
   }
 
   /** Kills every process group started here, running or lingering, and forgets all sessions; how many commands still ran. */
@@ -257,7 +258,9 @@ export class ShellSessions {
     const states = new Set([...this.sessions.values(), ...this.groups.values()]);
     const running = [...states].filter((state) => state.exit === null).length;
     this.sessions.clear();
-    for (const state of states) closeOutput(state);
+    // A call interrupted by this (cancel, a worker restart) still reads its command's last output: the files stay
+    // open a while, long enough for that call to report, and are closed then.
+    for (const state of states) setTimeout(() => closeOutput(state), RETIRED_OUTPUT_MS).unref();
     // Commands started from here on (a new turn right after /cancel) are not this killAll's: a new namespace, tags not matched.
     const endNamespace = this.namespace.detach();
     const ours = `${this.scope}.`;
@@ -295,6 +298,9 @@ export class ShellSessions {
     return session as SessionState;
   }
 }
+
+/** How long killAll leaves the output files of the sessions it stopped open for their interrupted calls to read. */
+const RETIRED_OUTPUT_MS = 60_000;
 
 function closeOutput(state: SessionState): void {
   if (state.out.fd === null) return;
