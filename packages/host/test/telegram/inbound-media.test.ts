@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
@@ -69,5 +71,47 @@ describe("inbound media", () => {
     await eventually(() => h.controller.admits.length === 1, 5000, "admit");
     const [item] = h.controller.admits[0]!.message.content;
     expect(item?.type === "text" && item.text).toMatch(/larger than the .* download limit/);
+  });
+
+  // attachments/ is in the workspace, where a command in bubblewrap can plant links; the host writes there outside any sandbox.
+  describe("links planted in attachments/ are not written through", () => {
+    let outside: string;
+    afterEach(() => rmSync(outside, { recursive: true, force: true }));
+
+    it("an attachments/incoming replaced by a link out of the workspace: the file is not written there and the user is told", async () => {
+      await setup();
+      outside = mkdtempSync(join(tmpdir(), "starling-outside-"));
+      const workspace = join(h.dir, "conversations", "42");
+      mkdirSync(join(workspace, "attachments"), { recursive: true });
+      symlinkSync(outside, join(workspace, "attachments", "incoming"));
+      await h.startChannel();
+      fake.sendDocument(alice, { fileName: "notes.txt", mimeType: "text/plain", bytes: Buffer.from("USER-FILE") });
+      await eventually(() => h.controller.admits.length === 1, 5000, "admit");
+      expect(readdirSync(outside)).toEqual([]);
+      const [item] = h.controller.admits[0]!.message.content;
+      expect(item?.type === "text" && item.text).toMatch(/attachments\/incoming in the workspace is a link or not a folder/);
+    });
+
+    it("a dangling link planted at the partial file's name: its target is not created, the file lands in the workspace", async () => {
+      await setup();
+      outside = mkdtempSync(join(tmpdir(), "starling-outside-"));
+      const incoming = join(h.dir, "conversations", "42", "attachments", "incoming");
+      mkdirSync(incoming, { recursive: true });
+      const now = Date.now();
+      for (let s = 0; s < 10; s++) {
+        const stamp = new Date(now + s * 1000).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+        symlinkSync(join(outside, `planted-${s}`), join(incoming, `${stamp}-notes.txt.part`));
+      }
+      await h.startChannel();
+      fake.sendDocument(alice, { fileName: "notes.txt", mimeType: "text/plain", bytes: Buffer.from("USER-FILE") });
+      await eventually(() => h.controller.admits.length === 1, 5000, "admit");
+      expect(readdirSync(outside)).toEqual([]);
+      const [item] = h.controller.admits[0]!.message.content;
+      if (item?.type !== "file") throw new Error(`expected a file item, got ${JSON.stringify(item)}`);
+      const path = fileURLToPath(item.uri);
+      expect(path.startsWith(`${incoming}/`)).toBe(true);
+      expect(readFileSync(path, "utf8")).toBe("USER-FILE");
+      expect(existsSync(`${path}.part`)).toBe(false);
+    });
   });
 });

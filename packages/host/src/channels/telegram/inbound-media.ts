@@ -1,10 +1,10 @@
-import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { constants, lstatSync } from "node:fs";
+import { type FileHandle, realpath, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { deadline, type ContentItem } from "@starling/protocol";
+import { ConfinedDir, deadline, MakeDirsError, type ContentItem } from "@starling/protocol";
 import type { BotApi } from "./bot-api.js";
 import type { TelegramMessage } from "./telegram-message.js";
 
@@ -121,12 +121,11 @@ export interface DownloadDeps {
 export async function downloadInboundFiles(files: InboundFile[], deps: DownloadDeps): Promise<DownloadResult> {
   const items: ContentItem[] = [];
   const failures: string[] = [];
-  const dir = join(deps.workspace, "attachments", "incoming");
   for (const file of files) {
     const timeoutMs = deps.timeoutMs ?? downloadTimeoutFromEnv() ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
     const limit = deadline(deps.signal, timeoutMs);
     try {
-      const path = await downloadOne(file, dir, { ...deps, signal: limit.signal });
+      const path = await downloadOne(file, { ...deps, signal: limit.signal });
       items.push({ type: "file", uri: pathToFileURL(path).href, name: file.name, mediaType: file.mediaType });
     } catch (err) {
       if (deps.signal?.aborted) throw err;
@@ -163,16 +162,45 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** `dir/name`, or `dir/name-2.ext`, … when that file already exists. */
-function freePath(dir: string, name: string): string {
-  let candidate = join(dir, name);
-  const dot = name.lastIndexOf(".");
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
-  for (let n = 2; existsSync(candidate) || existsSync(`${candidate}.part`); n++) candidate = join(dir, `${stem}-${n}${ext}`);
-  return candidate;
+/** Where files sent in the chat go, relative to the workspace. */
+const INCOMING = ["attachments", "incoming"];
+
+/**
+ * `<workspace>/attachments/incoming`, made where missing and opened through descriptors without following a
+ * link (ConfinedDir): the workspace is writable by tools (and commands in bubblewrap), while the host writes
+ * here outside any sandbox, so a folder replaced by a link out of the workspace fails instead of being followed.
+ */
+async function openIncoming(workspace: string): Promise<ConfinedDir> {
+  const root = await realpath(workspace);
+  try {
+    return ConfinedDir.open(root, root).makeDirs(INCOMING);
+  } catch (error) {
+    if (!(error instanceof MakeDirsError)) throw error;
+    const code = (error.cause as NodeJS.ErrnoException).code ?? String(error.cause);
+    throw new Error(`${INCOMING.join("/")} in the workspace is a link or not a folder (${code}); remove it so files sent in the chat can be saved there`);
+  }
 }
 
-async function downloadOne(file: InboundFile, dir: string, deps: DownloadDeps): Promise<string> {
+/**
+ * `name`, or `name-2.ext`, … when that file (or its partial file) exists, with its partial file `<name>.part`
+ * created new (O_EXCL, not through a link planted at that name).
+ */
+async function createPartial(dir: ConfinedDir, name: string): Promise<{ name: string; file: FileHandle }> {
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${stem}-${n}${ext}`;
+    if (lstatSync(dir.entry(candidate), { throwIfNoEntry: false })) continue;
+    try {
+      return { name: candidate, file: await dir.openFile(`${candidate}.part`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EEXIST" && code !== "ELOOP") throw error;
+    }
+  }
+}
+
+async function downloadOne(file: InboundFile, deps: DownloadDeps): Promise<string> {
   const tooBig = () => new Error(`the file is larger than the ${formatBytes(deps.limitBytes)} download limit`);
   if (file.size !== undefined && file.size > deps.limitBytes) throw tooBig();
   const info = await deps.api.call("getFile", { file_id: file.fileId }, { signal: deps.signal, maxAttempts: 4 });
@@ -182,26 +210,30 @@ async function downloadOne(file: InboundFile, dir: string, deps: DownloadDeps): 
   if (!response.ok || !response.body) throw new Error(`download failed with HTTP ${response.status}`);
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (declared > deps.limitBytes) throw tooBig();
-  await mkdir(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const target = freePath(dir, `${stamp}-${safeFileName(file.name)}`);
-  const partial = `${target}.part`;
-  let received = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      if (received > deps.limitBytes) done(tooBig());
-      else done(null, chunk);
-    },
-  });
+  const dir = await openIncoming(deps.workspace);
   try {
-    await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), limiter, createWriteStream(partial), {
-      signal: deps.signal,
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const { name, file: partial } = await createPartial(dir, `${stamp}-${safeFileName(file.name)}`);
+    let received = 0;
+    const limiter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        if (received > deps.limitBytes) done(tooBig());
+        else done(null, chunk);
+      },
     });
-    await rename(partial, target);
-  } catch (err) {
-    await rm(partial, { force: true });
-    throw err;
+    try {
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), limiter, partial.createWriteStream(), {
+        signal: deps.signal,
+      });
+      await rename(dir.entry(`${name}.part`), dir.entry(name));
+    } catch (err) {
+      await partial.close();
+      await rm(dir.entry(`${name}.part`), { force: true });
+      throw err;
+    }
+    return join(dir.abs, name);
+  } finally {
+    dir.close();
   }
-  return target;
 }
