@@ -1,11 +1,11 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { closeSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { FileItem } from "@starling/protocol";
 import type { ToolOutput } from "../tools/define-tool.js";
+import { OutputStore } from "../tools/output-store.js";
 
-/** Where files an MCP tool returns (images, audio, blobs) are saved, relative to the workspace. */
-export const MCP_FILES_DIR = join(".output", "mcp");
+/** The output area (`.output/mcp/` in the workspace) where files an MCP tool returns (images, audio, blobs) are saved. */
+const MCP_AREA = "mcp";
 
 /** The content blocks of an MCP `CallToolResult` Starling understands; others are named, not dropped silently. */
 export type McpContentBlock =
@@ -36,24 +36,28 @@ const EXTENSIONS: Record<string, string> = {
  * An MCP tool result as a Starling tool output: text blocks joined; images and audio saved under
  * `.output/mcp/` and returned as file items (the normal media path shows them to the model); embedded
  * resources as text or a saved file; `structuredContent` as JSON when there is no text; `isError` kept.
+ * Files are created new through the output store (never through a link planted in the workspace).
  */
 export async function mapMcpResult(result: McpCallResult, workspace: string, callId: string, toolName: string): Promise<ToolOutput> {
   const parts: string[] = [];
   const files: FileItem[] = [];
   const saved: string[] = [];
-  const save = async (data: string, mimeType: string | undefined): Promise<{ relative: string; file: FileItem }> => {
+  const outputs = new OutputStore(workspace);
+  const save = (data: string, mimeType: string | undefined): { relative: string; file: FileItem } => {
     const ext = (mimeType && EXTENSIONS[mimeType]) ?? "bin";
-    const name = `${callId.replace(/[^A-Za-z0-9_-]/g, "_")}-${files.length + saved.length + 1}.${ext}`;
-    const dir = join(workspace, MCP_FILES_DIR);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, name), Buffer.from(data, "base64"));
-    const relative = join(MCP_FILES_DIR, name);
-    return { relative, file: { type: "file", uri: pathToFileURL(join(dir, name)).href, name, ...(mimeType ? { mediaType: mimeType } : {}) } };
+    const out = outputs.create(MCP_AREA, `${callId}-${files.length + saved.length + 1}`, ext);
+    try {
+      writeSync(out.fd, Buffer.from(data, "base64"));
+    } finally {
+      closeSync(out.fd);
+    }
+    const name = out.display.slice(out.display.lastIndexOf("/") + 1);
+    return { relative: out.display, file: { type: "file", uri: pathToFileURL(out.abs).href, name, ...(mimeType ? { mediaType: mimeType } : {}) } };
   };
   for (const block of result.content ?? []) {
     if (block.type === "text" && typeof block.text === "string") parts.push(block.text);
     else if ((block.type === "image" || block.type === "audio") && typeof block.data === "string") {
-      const { relative, file } = await save(block.data, typeof block.mimeType === "string" ? block.mimeType : undefined);
+      const { relative, file } = save(block.data, typeof block.mimeType === "string" ? block.mimeType : undefined);
       files.push(file);
       parts.push(`[${block.type} saved as ${relative}]`);
     } else if (block.type === "resource_link" && typeof block.uri === "string") {
@@ -62,7 +66,7 @@ export async function mapMcpResult(result: McpCallResult, workspace: string, cal
       const resource = block.resource as { uri: string; mimeType?: string; text?: string; blob?: string };
       if (typeof resource.text === "string") parts.push(`[resource ${resource.uri}]\n${resource.text}`);
       else if (typeof resource.blob === "string") {
-        const { relative } = await save(resource.blob, resource.mimeType);
+        const { relative } = save(resource.blob, resource.mimeType);
         saved.push(relative);
         parts.push(`[resource ${resource.uri} saved as ${relative}]`);
       }

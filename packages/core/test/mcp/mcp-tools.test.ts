@@ -1,6 +1,6 @@
 // MCP servers as a tool source of the real ToolRuntime, against the fake MCP server (SDK server side)
 // as a real child process over stdio and over Streamable HTTP.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -104,6 +104,30 @@ describe("MCP tools over stdio", () => {
     expect(result.files).toHaveLength(1);
     const path = fileURLToPath(result.files![0]!.uri);
     expect(readFileSync(path).subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  // .output/mcp is in the workspace, where the agent (and commands in bubblewrap) plant links; the worker saves outside any sandbox.
+  it("an image is not written through a link planted at its name or in place of .output/mcp", async () => {
+    const { harness } = await setup({ transport: "stdio" });
+    const outside = await realpath(await mkdtemp(join(tmpdir(), "starling-mcp-outside-")));
+    try {
+      writeFileSync(join(outside, "victim.png"), "UNTOUCHED");
+      mkdirSync(join(harness.workspace, ".output", "mcp"), { recursive: true });
+      // The harness names calls call_1, call_2…: the first image of call_1 was saved as call_1-1.png.
+      symlinkSync(join(outside, "victim.png"), join(harness.workspace, ".output", "mcp", "call_1-1.png"));
+      const first = await harness.call("mcp__fake__image", {});
+      expect(first.isError).toBe(false);
+      expect(readFileSync(join(outside, "victim.png"), "utf8")).toBe("UNTOUCHED");
+      expect(readFileSync(fileURLToPath(first.files![0]!.uri)).subarray(1, 4).toString()).toBe("PNG");
+
+      await rm(join(harness.workspace, ".output", "mcp"), { recursive: true });
+      symlinkSync(outside, join(harness.workspace, ".output", "mcp"));
+      const second = await harness.call("mcp__fake__image", {});
+      expect(readdirSync(outside)).toEqual(["victim.png"]);
+      expect(second).toMatchObject({ isError: true, content: expect.stringContaining(".output/mcp in the workspace is a link or not a folder") });
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it("refreshes the catalog after notifications/tools/list_changed", async () => {
