@@ -23,6 +23,8 @@ export interface ResolveOptions {
 export const SHARED_DIR = "shared";
 const PROTECTED_DIR = ".starling";
 const MAX_LINK_HOPS = 40;
+/** Reads never wait: O_NONBLOCK makes the open of a FIFO return at once (then refused as not a regular file); regular files ignore it. */
+const READ = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
  * Confines path arguments to the workspace. Relative paths are relative to the workspace; absolute
@@ -92,10 +94,12 @@ export class WorkspacePaths {
    * between, a tool process (in bubblewrap mode too: the workspace is its to change) can swap a folder
    * for a symlink to anywhere, and the worker, outside the sandbox, would follow it. So what the
    * descriptor names (`/proc/self/fd/N`) decides; a file found outside is closed unread and unwritten
-   * and the call fails with `path_escape`. Where /proc is missing only the path check applies.
+   * and the call fails with `path_escape`. Where /proc is missing only the path check applies. Only a
+   * regular file is opened: the agent can make a FIFO there, whose open would block one of the few
+   * threads all of the worker's file operations share until someone opens its other end.
    */
-  async open(abs: string, flags: string | number): Promise<FileHandle> {
-    const handle = await open(abs, flags);
+  async open(abs: string, flags: "r"): Promise<FileHandle> {
+    const handle = await open(abs, READ);
     try {
       await this.checkOpened(handle, abs);
     } catch (error) {
@@ -158,11 +162,13 @@ export class WorkspacePaths {
    * nothing outside the workspace is created, emptied or written. `mode` is set on the descriptor.
    */
   async writeFile(abs: string, content: string, options: { append?: boolean; mode?: number } = {}): Promise<void> {
-    const flags = constants.O_WRONLY | constants.O_CREAT | (options.append ? constants.O_APPEND : 0);
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK | (options.append ? constants.O_APPEND : 0);
     const { dir, name } = await this.openParent(abs, { create: true });
     let handle: FileHandle;
     try {
       handle = await dir.openFile(name, flags).catch(async (error: unknown) => {
+        // A FIFO nobody reads: O_NONBLOCK makes its open fail at once instead of waiting for a reader.
+        if (hasCode(error, "ENXIO")) throw await this.notRegular(abs);
         throw await this.swapped(error, abs);
       });
     } finally {
@@ -227,9 +233,11 @@ export class WorkspacePaths {
    * reading; a hard link to a hidden file is refused like `open` refuses it. `abs` is its real path.
    */
   async openWalked(entry: string, abs: string): Promise<FileHandle> {
-    const handle = await open(entry, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const handle = await open(entry, READ | constants.O_NOFOLLOW);
     try {
-      await this.refuseHidden(abs, await handle.stat());
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw await this.notRegular(abs);
+      await this.refuseHidden(abs, stat);
     } catch (error) {
       await handle.close();
       throw error;
@@ -247,7 +255,7 @@ export class WorkspacePaths {
     return (abs) => this.hidden.hiding(abs, this.baseOf(abs, root, shared)) !== null;
   }
 
-  /** Throws unless what `handle` (opened for `abs`) names is inside the workspace or shared folder and not hidden. */
+  /** Throws unless what `handle` (opened for `abs`) names is a regular file inside the workspace or shared folder and not hidden. */
   private async checkOpened(handle: FileHandle, abs: string): Promise<void> {
     let real = abs;
     try {
@@ -256,7 +264,13 @@ export class WorkspacePaths {
     } catch (error) {
       if (error instanceof ToolError) throw error;
     }
-    await this.refuseHidden(real, await handle.stat());
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw await this.notRegular(abs);
+    await this.refuseHidden(real, stat);
+  }
+
+  private async notRegular(abs: string): Promise<ToolError> {
+    return new ToolError("failed", `${await this.display(abs)} is not a regular file (a folder, FIFO, socket or device); file tools read and write only regular files.`);
   }
 
   /** Throws the hidden-file error when `real` (with `id` when open) is hidden (`sandbox.hidden_paths`). */
