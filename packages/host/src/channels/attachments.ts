@@ -4,7 +4,8 @@
  * Telegram channel uploads them, the web channel turns them into `file` events, `/files`-style
  * chat actions read them too.
  */
-import { realpathSync, statSync } from "node:fs";
+import { constants, existsSync, realpathSync, statSync } from "node:fs";
+import { type FileHandle, open, readlink } from "node:fs/promises";
 import path from "node:path";
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif"]);
@@ -94,4 +95,34 @@ export function extractAttachments(text: string, workspace: string): ExtractedAt
     .join("")
     .trim();
   return { text: cleaned, attachments, rejected };
+}
+
+const PROC_FD = existsSync("/proc/self/fd");
+
+/**
+ * Opens `real` (a workspace file's real path, checked to be inside the workspace: `ReplyAttachment.path`, a
+ * checked web download) for reading, and refuses it when it is no longer that file: the workspace is the
+ * agent's, and a command can swap the checked file (or a folder on its path) for a link to any file the
+ * host's user can read, or for a FIFO, between the check and the read. Opened without following a final
+ * link nor waiting on a FIFO, and the descriptor's own path (`/proc/self/fd/N`) must still be `real`.
+ * The error names what changed, for the user.
+ */
+export async function openCheckedFile(real: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw new Error("it was changed into a link after it was checked");
+    if (code === "ENOENT") throw new Error("it was moved or removed after it was checked");
+    throw error;
+  }
+  try {
+    if (PROC_FD && (await readlink(`/proc/self/fd/${handle.fd}`)) !== real) throw new Error("a folder on its path was changed into a link after it was checked");
+    if (!(await handle.stat()).isFile()) throw new Error("it was changed into something other than a regular file after it was checked");
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }

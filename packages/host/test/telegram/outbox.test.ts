@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
@@ -215,6 +216,33 @@ describe("outbox", () => {
     expect(sent[1]!.text).toContain("Could not attach");
     expect(sent[2]!.uploaded).toBe(true);
     expect(sent[3]!.file?.fileName).toBe("report.txt");
+  });
+
+  // The workspace is the agent's: a command may swap a checked attachment for a link while the text before it is sent.
+  it("an attachment swapped for a link after it was checked is not uploaded: the link's target stays unsent", async () => {
+    await setup();
+    const channel = await h.startChannel({ sendLimits: NO_SEND_LIMITS });
+    const workspace = await h.controller.workspaceFor({ channelId: CHANNEL_ID, chatId: "42", type: "private", title: "" });
+    const outside = mkdtempSync(join(tmpdir(), "starling-outside-"));
+    try {
+      writeFileSync(join(outside, "secret.txt"), "OUTSIDE-SECRET");
+      writeFileSync(join(workspace, "report.txt"), "numbers");
+      fake.setNemesis(({ method }) => {
+        if (method === "sendMessage") {
+          renameSync(join(workspace, "report.txt"), join(workspace, "report.moved"));
+          symlinkSync(join(outside, "secret.txt"), join(workspace, "report.txt"));
+        }
+        return undefined;
+      });
+      await queue("42", { kind: "text", text: "Here:\n<attachment>report.txt</attachment>" }, "tg-42");
+      channel.wakeOutbox();
+      await fake.waitFor(outboxEmpty);
+      const sent = fake.messages(42);
+      expect(sent.filter((m) => m.file).map((m) => m.file!.bytes.toString())).not.toContain("OUTSIDE-SECRET");
+      expect(sent.map((m) => m.text).join("\n")).toMatch(/Could not send the file report\.txt: .*changed/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("flushes the outbox when stopping", async () => {

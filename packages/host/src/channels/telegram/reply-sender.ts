@@ -7,6 +7,10 @@ import type { BotApi, CallOptions } from "./bot-api.js";
 import { inlineKeyboard } from "./commands.js";
 import { extractAttachments, formatReply, splitHtmlForTelegram, htmlToPlain, escapeHtml, type ReplyAttachment, type ReplyPart } from "./format/index.js";
 import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_MESSAGE_LIMIT } from "./format/index.js";
+import { openCheckedFile } from "../attachments.js";
+
+/** Telegram's Bot API takes uploads up to 50 MB. */
+const TELEGRAM_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
 export const DUPLICATE_PREFIX = "♻️ (possible duplicate) ";
 
@@ -160,7 +164,25 @@ export class ReplySender {
 
   /** A file upload: photos that Telegram refuses as photos are retried as documents; a file that still fails gets a note. */
   async sendAttachment(to: Destination, attachment: ReplyAttachment, caption: string | undefined, options: CallOptions): Promise<void> {
-    const file = { source: attachment.path, filename: attachment.name };
+    // Read through a descriptor checked to be the file that was checked (not by path, as telegraf would): see openCheckedFile.
+    let bytes: Buffer;
+    try {
+      const handle = await openCheckedFile(attachment.path);
+      try {
+        const { size } = await handle.stat();
+        // Read whole (an upload may be retried): a file over what Telegram takes is never read into memory.
+        if (size > TELEGRAM_UPLOAD_LIMIT_BYTES) throw new Error(`it is ${size} bytes, more than the ${TELEGRAM_UPLOAD_LIMIT_BYTES / 1024 / 1024} MB Telegram accepts from bots`);
+        bytes = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.log.warn({ chatId: to.chat_id, file: attachment.name, error: reason }, "attachment not readable as checked");
+      await this.api.call("sendMessage", { ...to, text: `⚠️ Could not send the file ${attachment.name}: ${reason}.` }, options);
+      return;
+    }
+    const file = { source: bytes, filename: attachment.name };
     const extra = caption ? { caption: caption.slice(0, TELEGRAM_CAPTION_LIMIT) } : {};
     try {
       if (attachment.kind === "photo") {

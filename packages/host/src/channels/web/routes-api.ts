@@ -1,7 +1,8 @@
-import { createReadStream, readdirSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { relative, sep } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
+import { openCheckedFile } from "../attachments.js";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
@@ -99,10 +100,14 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     const file = convs.workspaceFile(conversation, path);
     if (!statSync(file).isFile()) throw new HttpError(400, "invalid_path", `"${path}" is not a file`, "path");
     const name = file.split("/").pop() ?? "file";
+    // Sent through a descriptor that is still the checked file (a tool may swap it for a link or a FIFO meanwhile).
+    const handle = await openCheckedFile(file).catch((error: unknown) => {
+      throw new HttpError(409, "changed", `"${path}" ${error instanceof Error ? error.message : String(error)}; try again`, "path");
+    });
     return reply
       .header("content-type", "application/octet-stream")
       .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
-      .send(createReadStream(file));
+      .send(handle.createReadStream());
   });
   // Uploads in a scope of their own, where any body comes as a stream: written to disk as it arrives.
   app.register(async (scope) => {
