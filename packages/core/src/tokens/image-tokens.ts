@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { imageSize } from "image-size";
 import { lazySchema, type FileItem, type ModelConfig } from "@starling/protocol";
@@ -130,9 +130,14 @@ function readSize(uri: string): { width: number; height: number } | null {
   }
 }
 
+/**
+ * The first bytes of the file at `path`. Synchronous (estimates are), so the open must never wait: a FIFO
+ * put in the image's place (the workspace is the agent's) would block the event loop until a writer came.
+ */
 function readHead(path: string): Uint8Array {
-  const fd = openSync(path, "r");
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
     const buffer = Buffer.alloc(HEADER_BYTES);
     return buffer.subarray(0, readSync(fd, buffer, 0, HEADER_BYTES, 0));
   } finally {

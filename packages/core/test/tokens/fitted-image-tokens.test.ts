@@ -1,8 +1,10 @@
 // Token estimates count an image at the size it is sent (fitted to multimodal_input.image max_width /
 // max_height, as the normaliser fits it), not at its original size: the compaction trigger follows it.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { ModelConfig } from "@starling/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pngHeaderOfSize } from "../../../../test/fixtures/media-files.js";
@@ -53,5 +55,13 @@ describe("image tokens at the size sent", () => {
     expect(needsCompaction(store, settings, model({ max_width: 512, max_height: 512 }), frame)).toBe(false);
     // Sent at 8000×8000 it is 250,000 tokens.
     expect(needsCompaction(store, settings, model(), frame)).toBe(true);
+  });
+
+  // The agent can replace an image of its context with a FIFO (mkfifo in the workspace): the header read is synchronous,
+  // so an open that waits for a writer would stop the worker's event loop for good.
+  it("an image file that is a FIFO counts as unreadable instead of blocking the worker", () => {
+    const fifo = join(dir, "photo.png");
+    execFileSync("mkfifo", [fifo]);
+    expect(fileTokenCounter(model())({ type: "file", uri: pathToFileURL(fifo).href, mediaType: "image/png" })).toBe(0);
   });
 });
