@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, lstatSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
+import { ConfinedDir, MakeDirsError } from "@starling/protocol";
 import { present, repairSkillCopies, replaceSkillDir, withSkillsDir, withWorkspaceSkills } from "../skills/skill-files.js";
 import { SkillStore } from "../skills/skill-store.js";
 
@@ -14,7 +15,8 @@ export function conversationDir(workdir: string, conversationId: string): string
  */
 export function seedWorkspace(workdir: string, conversationId: string): string {
   const dir = conversationDir(workdir, conversationId);
-  mkdirSync(join(dir, "attachments", "incoming"), { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  makeIncoming(dir);
   const shared = join(workdir, "rundir", "shared");
   mkdirSync(shared, { recursive: true });
   const link = join(dir, "shared");
@@ -31,11 +33,24 @@ export function seedWorkspace(workdir: string, conversationId: string): string {
 export async function seedWorkspaceAsync(workdir: string, conversationId: string): Promise<string> {
   const dir = conversationDir(workdir, conversationId);
   const shared = join(workdir, "rundir", "shared");
-  await Promise.all([mkdir(join(dir, "attachments", "incoming"), { recursive: true }), mkdir(shared, { recursive: true })]);
+  await Promise.all([mkdir(dir, { recursive: true }), mkdir(shared, { recursive: true })]);
+  makeIncoming(dir);
   await symlink(shared, join(dir, "shared"), "dir").catch(ignoreCode("EEXIST"));
   await mkdir(join(dir, ".skill")).catch(ignoreCode("EEXIST"));
   seedSkills(workdir, dir);
   return dir;
+}
+
+/**
+ * `attachments/incoming`, made through descriptors (ConfinedDir): the workspace is the agent's, and a link it
+ * put at `attachments` is not followed (nothing is made where it leads; Telegram downloads then say so).
+ */
+function makeIncoming(dir: string): void {
+  try {
+    ConfinedDir.open(dir, dir).makeDirs(["attachments", "incoming"]).close();
+  } catch (error) {
+    if (!(error instanceof MakeDirsError)) throw error;
+  }
 }
 
 const ignoreCode = (code: string) => (err: unknown) => {
