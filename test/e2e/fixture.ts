@@ -144,10 +144,18 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
   const logRecords = (): Record<string, unknown>[] => {
     const file = join(workdir, "logs", "host.log");
     if (!existsSync(file)) return [];
+    // A line the host wrote while the disk was full can be cut short and run into the next one (full-disk tests):
+    // such a line is not a record.
     return readFileSync(file, "utf8")
       .split("\n")
       .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
   const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 45_000): Promise<T> => {
