@@ -41,7 +41,9 @@ beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     start: false,
-    config: { adminUserIds: [chat.id, other.id, third.id], workers: { warm_spares: 0 } },
+    // Paced sends, as before session 20: unpaced, the third test's /continue, sent right after its worker was killed,
+    // got no answer within 45 s in one of five rehearsals (ROAD_MAP: a /continue during a give-up may go unanswered).
+    config: { adminUserIds: [chat.id, other.id, third.id], workers: { warm_spares: 0 }, channel: { pace_sends: true } },
   });
   broken = join(e2e.dir, "worker-broken");
   const wrapper = join(e2e.dir, "worker.sh");
