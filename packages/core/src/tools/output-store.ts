@@ -28,7 +28,7 @@ export class OutputStore {
   constructor(private readonly workspace: string) {}
 
   /** Absolute path of `<workspace>/.output/<area>`. */
-  areaDir(area: string): string {
+  private areaDir(area: string): string {
     return join(this.workspace, OUTPUT_DIR, safeName(area));
   }
 

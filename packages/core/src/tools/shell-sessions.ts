@@ -37,8 +37,7 @@ export interface ShellSession {
   /** Pid of the shell, which is also the process group id. */
   readonly pid: number;
   readonly startedAt: number;
-  /** Absolute path and workspace-relative path of the combined stdout + stderr file. */
-  readonly outAbs: string;
+  /** Workspace-relative path of the combined stdout + stderr file (for the model; never reopened by the worker). */
   readonly outDisplay: string;
   /** `null` while running. */
   exit: ShellExit | null;
@@ -130,7 +129,7 @@ export class ShellSessions {
     const out = { fd: file.fd as number | null };
     const child = spawn(launch.program, launch.args, { cwd: launch.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], env: launch.env });
     const state: SessionState = {
-      id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outAbs: file.abs, outDisplay: file.display,
+      id, command, tag, pid: child.pid ?? -1, startedAt: Date.now(), outDisplay: file.display,
       exit: null, child, bytes: 0, readOffset: 0, out, remote: remote ? { host: remote.host, ended: false, silentFor: null } : null,
       exited: Promise.resolve({ code: null, signal: null }), closed: Promise.resolve(),
     };
