@@ -90,7 +90,7 @@ describe("Telegram nemesis", () => {
     const history = recordHistory(e2e.telegram, startedAt);
     const report = formatViolations(checkHistory(history), `telegram nemesis seed ${SEED}; faults ${JSON.stringify([...counts])}`);
     expect(report, report).toBe("");
-    expect(counts.size, "faults of several kinds were injected").toBeGreaterThanOrEqual(6);
+    expect(counts.size, `faults of several kinds were injected: ${JSON.stringify([...counts])}`).toBeGreaterThanOrEqual(6);
   }, 180_000);
 
   for (const kind of ["reset_after", "hang"] as const) {

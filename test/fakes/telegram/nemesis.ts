@@ -41,17 +41,25 @@ export interface NemesisRule {
 }
 
 /**
- * A seeded nemesis from rules (first matching rule whose dice roll hits wins). `counts` tells how
- * many faults of each label were injected, for the report.
+ * A seeded nemesis from rules (first matching rule whose dice roll hits wins). A rule that has not
+ * fired by the ⌈1/rate⌉-th call it was asked about fires then: how many calls a run makes depends on
+ * timing (a loaded machine polls less often), and every kind of fault must still show up in a short
+ * run. `counts` tells how many faults of each label were injected, for the report.
  */
 export function ruleNemesis(rules: NemesisRule[], random: () => number): { nemesis: Nemesis; counts: Map<string, number> } {
   const counts = new Map<string, number>();
   const used = new Map<NemesisRule, number>();
+  const asked = new Map<NemesisRule, number>();
   const nemesis: Nemesis = ({ method }) => {
     for (const rule of rules) {
       if (!rule.methods.some((m) => m.toLowerCase() === method.toLowerCase())) continue;
-      if ((used.get(rule) ?? 0) >= (rule.limit ?? Infinity) || random() >= rule.rate) continue;
-      used.set(rule, (used.get(rule) ?? 0) + 1);
+      const fired = used.get(rule) ?? 0;
+      if (fired >= (rule.limit ?? Infinity)) continue;
+      const calls = (asked.get(rule) ?? 0) + 1;
+      asked.set(rule, calls);
+      const due = fired === 0 && rule.rate > 0 && calls >= Math.ceil(1 / rule.rate);
+      if (!due && random() >= rule.rate) continue;
+      used.set(rule, fired + 1);
       const label = `${method} ${nemesisLabel(rule.action)}`;
       counts.set(label, (counts.get(label) ?? 0) + 1);
       return rule.action;
