@@ -158,12 +158,18 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
       });
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
-  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 45_000): Promise<T> => {
+  /** What a timed-out wait for a chat's reply reports besides the host log: the chat's last replies, and whether the host took its updates. */
+  const chatState = (chatId: number): string => {
+    const last = replies(chatId).slice(-5).map((m) => `  ${JSON.stringify((m.text ?? m.caption ?? "").slice(0, 200))}`);
+    return `--- chat ${chatId}: last replies ---\n${last.join("\n") || "  (none)"}\n--- updates not yet taken by the host: ${telegram.pendingUpdates()} ---\n`;
+  };
+  const waitUntil = async <T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 45_000, chatId?: number): Promise<T> => {
     try {
       return await until(fn, timeoutMs, what);
     } catch (err) {
       const output = e2e.host?.output().trim().split("\n").slice(-20).join("\n") ?? "";
-      throw new Error(`${(err as Error).message}\n--- host output ---\n${output}\n--- host log (tail) ---\n${logTail()}`);
+      const chat = chatId === undefined ? "" : chatState(chatId);
+      throw new Error(`${(err as Error).message}\n${chat}--- host output ---\n${output}\n--- host log (tail) ---\n${logTail()}`);
     }
   };
 
@@ -197,9 +203,9 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     replies,
     send: (chat, text, from) => telegram.sendText(chat, text, from ? { from } : undefined),
     waitReplies: (chatId, count, what, timeoutMs) =>
-      waitUntil(() => replies(chatId).length >= count && replies(chatId), what, timeoutMs),
+      waitUntil(() => replies(chatId).length >= count && replies(chatId), what, timeoutMs, chatId),
     waitText: (chatId, pattern, timeoutMs) =>
-      waitUntil(() => replies(chatId).find((m) => pattern.test(m.text ?? m.caption ?? "")), `a reply matching ${pattern}`, timeoutMs),
+      waitUntil(() => replies(chatId).find((m) => pattern.test(m.text ?? m.caption ?? "")), `a reply matching ${pattern}`, timeoutMs, chatId),
     async ask(chat, text, opts = {}) {
       const before = replies(chat.id).length;
       e2e.send(chat, text, opts.from);
@@ -207,6 +213,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
         () => replies(chat.id).slice(before).find((m) => !isResend(m)),
         `an answer to ${JSON.stringify(text)}`,
         opts.timeoutMs,
+        chat.id,
       );
       return answer.text ?? answer.caption ?? "";
     },

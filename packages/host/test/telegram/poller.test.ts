@@ -70,6 +70,31 @@ describe("poller watchdog", () => {
     expect(attempts).toBe(2);
     expect(offsets.slice(0, 2)).toEqual([1, 1]);
   });
+
+  it("says in the log when one update holds polling, naming its command", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) }));
+    const slowNotes = () => lines.filter((l) => l["msg"] === "a telegram update is still being handled; later updates wait");
+    let served = false;
+    const api = {
+      describe: (err: unknown) => String(err),
+      call: (_method: string, payload: { offset: number }) => {
+        if (served) return new Promise((resolve) => setTimeout(() => resolve([]), 20));
+        served = true;
+        return Promise.resolve([{ update_id: payload.offset, message: { message_id: 1, date: 0, chat: { id: 5, type: "private" }, text: "/continue please" } }]);
+      },
+    } as unknown as BotApi;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let done = false;
+    const poller = new Poller({ api, log, pollTimeoutSeconds: 0, pollIntervalMs: 0, slowUpdateMs: 50, lastUpdateId: () => 0, handle: () => held.then(() => void (done = true)) });
+    poller.start();
+    await eventually(() => slowNotes().length >= 2, 3000, "two notes while the update is held");
+    expect(slowNotes()[0]).toMatchObject({ level: 40, updateId: 1, kind: "message /continue" });
+    release();
+    await eventually(() => done, 3000, "the update handled");
+    await poller.stop();
+  });
 });
 
 describe("channel lifecycle", () => {

@@ -5,6 +5,16 @@ import type { TelegramUpdate } from "./telegram-message.js";
 
 export const ALLOWED_UPDATES = ["message", "edited_message", "callback_query"] as const;
 
+/** How long one update may take to handle before the log says polling waits for it (and again each time after). */
+const SLOW_UPDATE_MS = 10_000;
+
+/** `message /continue`, `edited_message`, `callback_query`: what an update is, for the log (no user text beyond a command's name). */
+function updateKind(update: TelegramUpdate): string {
+  const kind = Object.keys(update).find((key) => key !== "update_id") ?? "unknown";
+  const command = /^\/[A-Za-z0-9_]+/.exec(update.message?.text ?? "")?.[0];
+  return command ? `${kind} ${command}` : kind;
+}
+
 export interface PollerOptions {
   api: BotApi;
   log: pino.Logger;
@@ -26,6 +36,8 @@ export interface PollerOptions {
   watchdogGraceSeconds?: number;
   /** How many times one update may fail to be admitted before it is skipped (default 5). */
   maxHandleAttempts?: number;
+  /** After how long (and again each time after) the log says an update is still being handled (default 10 s). */
+  slowUpdateMs?: number;
 }
 
 /**
@@ -148,6 +160,12 @@ export class Poller {
   /** True when the update is done with (admitted, or skipped after too many failures). */
   private async handleOne(update: TelegramUpdate, stop: AbortSignal): Promise<boolean> {
     const { log, api } = this.options;
+    // Updates are handled one at a time, so one that hangs holds every chat of the bot: say so in the log.
+    const startedAt = Date.now();
+    const slow = setInterval(() => {
+      log.warn({ updateId: update.update_id, kind: updateKind(update), seconds: Math.round((Date.now() - startedAt) / 1000) }, "a telegram update is still being handled; later updates wait");
+    }, this.options.slowUpdateMs ?? SLOW_UPDATE_MS);
+    slow.unref();
     try {
       await this.options.handle(update, stop);
       this.failures.delete(update.update_id);
@@ -165,6 +183,8 @@ export class Poller {
       log.warn({ updateId: update.update_id, attempt: attempts, error: api.describe(err) }, "telegram update failed; will retry");
       await sleep(backoffDelay(attempts, 500, 10_000), stop).catch(() => undefined);
       return false;
+    } finally {
+      clearInterval(slow);
     }
   }
 
