@@ -158,6 +158,19 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
       });
   };
   const replies = (chatId: number) => telegram.messages(chatId).filter((m) => !isPanel(m));
+  /** Whether the host still runs and how much CPU it used: a host spinning in a loop logs nothing, like one waiting. */
+  const hostProcessState = (): string => {
+    const child = e2e.host?.child;
+    if (!child?.pid) return "";
+    if (child.exitCode !== null || child.signalCode !== null) return `--- host exited (${child.exitCode ?? child.signalCode}) ---\n`;
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+      return `--- host pid ${child.pid} running, state ${fields[0]}, ${cpuSeconds.toFixed(1)} s of CPU since it started ---\n`;
+    } catch {
+      return "";
+    }
+  };
   /** What a timed-out wait for a chat's reply reports besides the host log: the chat's last replies, and whether the host took its updates. */
   const chatState = (chatId: number): string => {
     const last = replies(chatId).slice(-5).map((m) => `  ${JSON.stringify((m.text ?? m.caption ?? "").slice(0, 200))}`);
@@ -169,7 +182,7 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     } catch (err) {
       const output = e2e.host?.output().trim().split("\n").slice(-20).join("\n") ?? "";
       const chat = chatId === undefined ? "" : chatState(chatId);
-      throw new Error(`${(err as Error).message}\n${chat}--- host output ---\n${output}\n--- host log (tail) ---\n${logTail()}`);
+      throw new Error(`${(err as Error).message}\n${chat}${hostProcessState()}--- host output ---\n${output}\n--- host log (tail) ---\n${logTail()}`);
     }
   };
 
