@@ -8,7 +8,7 @@
  */
 import { Inbound } from "./telegram/inbound.js";
 import type { Nemesis } from "./telegram/nemesis.js";
-import { FakeBotApiServer } from "./telegram/server.js";
+import { FakeBotApiServer, type ArrivalHold } from "./telegram/server.js";
 import { FakeState } from "./telegram/state.js";
 import { waitLimit } from "./wait-limit.js";
 import type {
@@ -52,6 +52,7 @@ export type {
   TgUpdate,
 } from "./telegram/types.js";
 export { parseHtml } from "./telegram/html-parse.js";
+export type { ArrivalHold } from "./telegram/server.js";
 export { nemesisLabel, ruleNemesis, type Nemesis, type NemesisAction, type NemesisCall, type NemesisRule } from "./telegram/nemesis.js";
 export { parseMarkdownV2 } from "./telegram/markdown-parse.js";
 
@@ -113,6 +114,8 @@ export interface FakeTelegram {
   failNext(method: string, fault: Fault, times?: number): void;
   /** Consulted on every call (after `failNext` faults): fail, reset, hang or slow it; undefined turns it off. */
   setNemesis(nemesis: Nemesis | undefined): void;
+  /** Consulted on every call before the nemesis: the call "arrives" once the promise it returns resolves. */
+  holdArrival(hold: ArrivalHold | undefined): void;
   /** Highest offset the bot confirmed via getUpdates. */
   confirmedOffset(): number;
   /** Updates queued and not yet confirmed. */
@@ -190,6 +193,7 @@ export async function startFakeTelegram(opts: { token?: string; botUsername?: st
     },
     failNext: (method, fault, times = 1) => server.failNext(method, fault, times),
     setNemesis: (nemesis) => server.setNemesis(nemesis),
+    holdArrival: (hold) => server.setArrivalHold(hold),
     confirmedOffset: () => state.queue.confirmedOffset(),
     pendingUpdates: () => state.queue.pendingCount(),
     close: () => server.close(),

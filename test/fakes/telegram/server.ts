@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { ApiError } from "./api-error.js";
 import { botMethods } from "./methods/bot.js";
 import type { MethodHandler } from "./methods/context.js";
@@ -22,6 +22,13 @@ const FAULT_TEXT: Record<number, string> = {
   502: "Bad Gateway",
 };
 
+/**
+ * When a request "arrives" (is seen by the flood limits and the method): the test may hold it after
+ * its body was read, as a slow network does, e.g. the first request on a fresh connection (a TCP and
+ * TLS handshake to Telegram) arriving after requests the client sent later on warm ones.
+ */
+export type ArrivalHold = (call: { method: string; params: Record<string, unknown>; firstOnConnection: boolean }) => Promise<void> | undefined;
+
 function faultError(fault: Fault): ApiError {
   if (fault.status === 429) return new ApiError(429, `Too Many Requests: retry after ${fault.retryAfter}`, fault.retryAfter);
   const description = fault.description ?? FAULT_TEXT[fault.status] ?? "Error";
@@ -42,6 +49,8 @@ export class FakeBotApiServer {
   private readonly faults = new Map<string, Fault[]>();
   private readonly state: FakeState;
   private nemesis: Nemesis | undefined;
+  private arrival: ArrivalHold | undefined;
+  private readonly sockets = new WeakSet<Socket>();
 
   constructor(state: FakeState) {
     this.state = state;
@@ -71,6 +80,10 @@ export class FakeBotApiServer {
     this.nemesis = nemesis;
   }
 
+  setArrivalHold(hold: ArrivalHold | undefined): void {
+    this.arrival = hold;
+  }
+
   /** Answers held long polls with `[]`, then closes every connection. */
   async close(): Promise<void> {
     this.state.queue.close();
@@ -88,6 +101,8 @@ export class FakeBotApiServer {
     const call = /^\/bot([^/]+)\/([A-Za-z0-9_]+)\/?$/.exec(url.pathname);
     if (call === null) return send(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     const startedAt = Date.now();
+    const firstOnConnection = !this.sockets.has(req.socket);
+    this.sockets.add(req.socket);
     const body = await readBody(req);
     if (call[1] !== this.state.token) return send(res, 401, new ApiError(401, "Unauthorized").toJSON());
     const requested = call[2]!;
@@ -96,6 +111,7 @@ export class FakeBotApiServer {
     try {
       params = parseParams(url, req.headers["content-type"] ?? "", body);
       if (method === undefined) throw new ApiError(404, "Not Found: method not found");
+      await this.arrival?.({ method, params: params.forRecord(), firstOnConnection });
       const fault = this.faults.get(method.toLowerCase())?.shift();
       if (fault !== undefined) throw faultError(fault);
       const action = this.nemesis?.({ method, params: params.forRecord() });

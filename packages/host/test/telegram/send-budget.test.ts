@@ -1,7 +1,9 @@
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { groupChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { groupChat, privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
 import { telegramLimits, type TelegramLimitsOptions } from "../../../../test/fakes/telegram/limits.js";
 import type { TurnActivity } from "../../src/channels/channel.js";
+import { BotApi } from "../../src/channels/telegram/bot-api.js";
 import { BudgetDeferredError, SendBudget } from "../../src/channels/telegram/send-budget.js";
 import { queueOutbound } from "../../src/state/outbox.js";
 import { CHANNEL_ID, createHarness, type Harness } from "./harness.js";
@@ -12,29 +14,31 @@ import { CHANNEL_ID, createHarness, type Harness } from "./harness.js";
 describe("send budget rules", () => {
   const limits = { perChat: { count: 3, windowMs: 3000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } };
 
-  it("lets a turn's panel and reply go at once, then keeps room for replies before cosmetic edits", () => {
+  it("lets a turn's panel and reply go at once, then keeps room for replies before cosmetic edits", async () => {
     let t = 1_000_000;
     const budget = new SendBudget(limits, () => t);
     budget.tryAcquire("42"); // the panel
-    void budget.acquire("42"); // the reply: fits at once
+    budget.settle("42");
+    await budget.acquire("42"); // the reply: fits at once
+    budget.settle("42");
     expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError); // the last slot stays for a reply
     t += 3200;
     expect(() => budget.tryAcquire("42")).not.toThrow();
   });
 
-  it("room held for a send that has not gone yet counts as now until the send goes, then from the send", async () => {
+  it("room held for a send counts as now until its answer, then from its answer", async () => {
     let t = 1_000_000;
     const one = { perChat: { count: 1, windowMs: 1000 }, perGroup: { count: 20, windowMs: 60_000 }, perBot: { count: 30, windowMs: 1000 } };
     const budget = new SendBudget(one, () => t);
-    await budget.acquire("42", undefined, true); // held (the outbox records its attempt meanwhile)
-    t += 2000; // long past the window: a held send still fills it
+    await budget.acquire("42"); // held (the outbox records its attempt, then the send goes)
+    t += 2000; // long past the window: a send not answered yet still fills it (it may arrive now)
     expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError);
-    budget.useHeld("42"); // it goes now
+    budget.settle("42"); // its answer came: it reached Telegram by now
     t += 700;
     expect(() => budget.tryAcquire("42")).toThrow(BudgetDeferredError);
-    t += 400; // 1 100 ms after the send (the window plus its slack)
+    t += 400; // 1 100 ms after its answer (the window plus its slack)
     expect(() => budget.tryAcquire("42")).not.toThrow();
-    await budget.acquire("7", undefined, true);
+    await budget.acquire("7");
     budget.dropHeld("7"); // given back unused
     expect(() => budget.tryAcquire("7")).not.toThrow();
   });
@@ -44,6 +48,7 @@ describe("send budget rules", () => {
     const budget = new SendBudget(limits, () => t);
     for (let i = 0; i < 15; i++) {
       budget.tryAcquire("-100");
+      budget.settle("-100");
       t += 3200;
     }
     // 15 of 20 used this minute: cosmetic edits stop (a quarter is kept for replies)...
@@ -68,6 +73,29 @@ const SCALED: TelegramLimitsOptions = {
 };
 
 describe("send budget against Telegram's limits", () => {
+  it("keeps to a chat's window when its first send, on a fresh connection, reaches Telegram late", async () => {
+    const api = await startFakeTelegram();
+    const limits = telegramLimits(SCALED);
+    api.setNemesis(limits.nemesis);
+    const chat = privateChat(5310, "Lee");
+    api.registerChat(chat);
+    // The first request on a connection arrives late (a handshake), after the window plus the budget's
+    // slack has passed since it went: counted from when it went, the chat's window would look free
+    // again once it is answered, and the fourth send would arrive right after the three.
+    const LATE_MS = SCALED.perChat.windowMs + 200;
+    api.holdArrival(({ firstOnConnection }) => (firstOnConnection ? new Promise((resolve) => setTimeout(resolve, LATE_MS)) : undefined));
+    const bot = new BotApi(api.token, api.apiRoot, pino({ level: "silent" }), { baseDelayMs: 20, maxDelayMs: 200 }, new SendBudget(SCALED));
+    try {
+      for (let i = 1; i <= 4; i++) await bot.call("sendMessage", { chat_id: chat.id, text: `reply ${i}` });
+      expect(api.messages(chat.id).map((m) => m.text)).toEqual([1, 2, 3, 4].map((i) => `reply ${i}`));
+      expect(limits.violations).toEqual([]);
+      expect(api.calls().filter((c) => c.status === 429)).toEqual([]);
+    } finally {
+      bot.close();
+      await api.close();
+    }
+  });
+
   it("delivers a burst of 30 replies to a group in order with no 429, while the panel gives way", async () => {
     fake = await startFakeTelegram();
     const limits = telegramLimits(SCALED);

@@ -5,6 +5,8 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
 import { TELEGRAM_LIMITS, telegramLimits, type TelegramLimits } from "../../../../test/fakes/telegram/limits.js";
+import { SendBudget } from "../../src/channels/telegram/send-budget.js";
+import { SendHistory } from "../../src/channels/telegram/send-history.js";
 import { createTelegramChannel } from "../../src/channels/telegram/telegram-channel.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
 import { queueOutbound } from "../../src/state/outbox.js";
@@ -66,7 +68,7 @@ describe("send budget across a restart", () => {
     expect(crowded, "4 sends within 3 s (ms between the 1st and the 4th)").toEqual([]);
   });
 
-  it("an item whose send was attempted by a host that died before its delivery was recorded counts as sent at its attempt", async () => {
+  it("an item whose send was attempted by a host that died before its delivery was recorded counts as sent", async () => {
     const { api, limits, stateDir } = await setUp();
     const store = await HostStore.open(stateDir);
     // What the earlier run left: two delivered sends stored with their times, and a third attempted whose
@@ -83,6 +85,28 @@ describe("send budget across a restart", () => {
     // Not before the first stored send left the window (3 s after it).
     expect(api.calls("sendMessage")[0]!.startedAt - (t - 400)).toBeGreaterThanOrEqual(3000);
     expect(limits.violations).toEqual([]);
+  });
+
+  it("an attempted item counts as sent at the next start, not at its attempt (it may have reached Telegram until the host stopped)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "starling-tg-sendtimes-"));
+    const store = await HostStore.open(join(dir, "state"));
+    const budget = new SendBudget();
+    const history = new SendHistory({ store, channelId: CHANNEL_ID, budget });
+    try {
+      // Attempted 2 s ago, inside the chat's window of 3 s either way; its answer never came.
+      await store.commit("event_processed", (tx) => {
+        const item = queueOutbound(tx, TARGET, { kind: "text", text: "reply" });
+        tx.put(HostKeys.outbound(item.seq), { ...item, attemptedAt: new Date(Date.now() - 2000).toISOString() });
+      });
+      const start = Date.now();
+      await history.restore();
+      const [counted, ...more] = budget.sendTimes("5301");
+      expect(more).toEqual([]);
+      expect(counted).toBeGreaterThanOrEqual(start);
+    } finally {
+      history.stop();
+      await store.close();
+    }
   });
 });
 

@@ -81,7 +81,8 @@ export class BotApi {
     const timeoutMs = method === "getUpdates" ? null : upload ? UPLOAD_TIMEOUT_MS : this.requestTimeoutMs;
     return withRetries(
       async (signal) => {
-        if (chat !== null) await this.waitForRoom(chat, counted, budget, roomSignal ?? signal);
+        let held = false;
+        if (chat !== null) held = await this.waitForRoom(chat, counted, budget, roomSignal ?? signal);
         else if (method !== "getUpdates") await this.pauses.wait(null, roomSignal ?? signal);
         // Uploads go through telegraf, which takes a signal; JSON calls time out in BotHttp (no AbortController per call).
         const limit = timeoutMs === null || !upload ? null : deadline(signal, timeoutMs);
@@ -95,6 +96,8 @@ export class BotApi {
           throw err;
         } finally {
           limit?.dispose();
+          // Counted from its answer (or failure), the latest it can have reached Telegram.
+          if (held && chat !== null) this.budget.settle(chat);
         }
       },
       {
@@ -122,7 +125,7 @@ export class BotApi {
    * after this, so a host killed while a reply waited for room re-sends it unlabelled: it never went out.
    */
   async reserve(chatId: string, signal?: AbortSignal): Promise<void> {
-    await this.waitForRoom(chatId, true, "wait", signal, { useReserved: false, hold: true });
+    await this.waitForRoom(chatId, true, "wait", signal, false);
     // Room nobody used is given back, or it would hold the chat's window forever. The timer is the
     // reservation: cleared when the room is used, so it does not outlive the send (and reach V8's old space).
     const lapse: NodeJS.Timeout = setTimeout(() => {
@@ -147,37 +150,31 @@ export class BotApi {
     this.budget.dropHeld(chatId);
   }
 
-  /** Uses room `reserve` holds for the chat, if any: the send is counted from now. */
+  /** Hands room `reserve` holds for the chat, if any, to the call about to go: it holds it until its answer. */
   private takeReserved(chat: string): boolean {
     const held = this.reserved.get(chat);
     if (!held?.length) return false;
     clearTimeout(held.shift());
     if (!held.length) this.reserved.delete(chat);
-    this.budget.useHeld(chat);
     return true;
   }
 
   /**
-   * Waits out the chat's 429 pause, then for room in the send budget. A 429 for the chat that arrives
-   * while the call waits for the budget (a typing action refused meanwhile) is waited out too: the
-   * slot taken is spent, and the call starts over.
+   * Waits out the chat's 429 pause, then for room in the send budget; true when the caller now holds
+   * room for a counted call (and must `settle` it). A 429 for the chat that arrives while the call waits
+   * for the budget (a typing action refused meanwhile) is waited out too: the room taken is spent, and
+   * the call starts over.
    */
-  private async waitForRoom(
-    chat: string,
-    counted: boolean,
-    budget: "wait" | "cosmetic",
-    signal: AbortSignal | undefined,
-    how: { useReserved: boolean; hold: boolean } = { useReserved: true, hold: false },
-  ): Promise<void> {
+  private async waitForRoom(chat: string, counted: boolean, budget: "wait" | "cosmetic", signal: AbortSignal | undefined, useReserved = true): Promise<boolean> {
     for (;;) {
       if (budget === "cosmetic") this.budget.checkNotPaused(this.pauses.until(chat));
       await this.pauses.wait(chat, signal);
-      if (!counted) return;
-      if (budget === "wait" && how.useReserved && this.takeReserved(chat)) return;
-      if (budget === "wait") await this.budget.acquire(chat, signal, how.hold);
+      if (!counted) return false;
+      if (budget === "wait" && useReserved && this.takeReserved(chat)) return true;
+      if (budget === "wait") await this.budget.acquire(chat, signal);
       else this.budget.tryAcquire(chat);
-      if (this.pauses.until(chat) <= Date.now()) return;
-      if (how.hold) this.budget.useHeld(chat); // a 429 came meanwhile: the room is spent, as for a send
+      if (this.pauses.until(chat) <= Date.now()) return true;
+      this.budget.settle(chat); // a 429 came meanwhile: the room is spent, as for a send
     }
   }
 

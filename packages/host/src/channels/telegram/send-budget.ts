@@ -43,14 +43,15 @@ export class BudgetDeferredError extends Error {
 /**
  * The shared send budget of one bot (ARCHITECTURE §8): sliding windows per chat, per group and per
  * bot, so a normal turn's panel and reply go at once and a burst of replies is spread out instead of
- * earning 429s. Replies wait for room (`acquire`); cosmetic calls only take room that is free now and
+ * earning 429s. A send holds its room from before it goes until its answer, and is counted from its answer
+ * (Telegram counts arrivals). Replies wait for room (`acquire`); cosmetic calls only take room that is free now and
  * leave a reserve for replies (`tryAcquire`), so panel edits are merged or dropped first. A 429's
  * `retry_after` pauses the chat (or the bot) in BotApi (FloodPauses), before the budget is asked. In memory;
  * a restarted host refills it from the send times the outbox stored with its last deliveries (send-history.ts).
  */
 export class SendBudget {
   private readonly history = new Map<string, number[]>();
-  /** Room held for a send that has not gone yet (`acquire` with `hold`), per window key: it counts as now. */
+  /** Room held for a send not answered yet (taken by `acquire` or `tryAcquire`), per window key: it counts as now. */
   private readonly held = new Map<string, number>();
   /** Replies waiting for room, per chat: cosmetic calls to that chat give way to them. */
   private readonly waiting = new Map<string, number>();
@@ -61,15 +62,15 @@ export class SendBudget {
   ) {}
 
   /**
-   * Waits until one more send to `chatId` fits every window, then counts it. With `hold` the room is
-   * held instead, counting as "now" in every window until `useHeld` (the send goes) or `dropHeld`.
+   * Waits until one more send to `chatId` fits every window, then holds that room: it counts as "now"
+   * in every window until `settle` (the send is over) or `dropHeld` (it will not go).
    */
-  async acquire(chatId: string, signal?: AbortSignal, hold = false): Promise<void> {
+  async acquire(chatId: string, signal?: AbortSignal): Promise<void> {
     this.waiting.set(chatId, (this.waiting.get(chatId) ?? 0) + 1);
     try {
       for (;;) {
         const at = this.freeAt(chatId, 0);
-        if (at <= this.now()) return hold ? this.adjustHeld(chatId, 1) : void this.take(chatId);
+        if (at <= this.now()) return this.adjustHeld(chatId, 1);
         await sleep(Math.max(1, at - this.now()), signal);
       }
     } finally {
@@ -79,15 +80,19 @@ export class SendBudget {
     }
   }
 
-  /** Counts one cosmetic send if it fits now with room left for replies; otherwise throws BudgetDeferredError. */
+  /** Holds room for one cosmetic send (as `acquire`) if it fits now with room left for replies; otherwise throws BudgetDeferredError. */
   tryAcquire(chatId: string): void {
     const at = this.waiting.has(chatId) ? this.now() + 200 : this.freeAt(chatId, 1);
     if (at > this.now()) throw new BudgetDeferredError(at - this.now());
-    this.take(chatId);
+    this.adjustHeld(chatId, 1);
   }
 
-  /** The held send goes now: counted from now on (Telegram counts arrivals). */
-  useHeld(chatId: string): void {
+  /**
+   * The held send is over (answered, refused or failed): counted from now on. Telegram counts a send
+   * when it arrives, which is no later than its answer but may be well after it went (a first send on
+   * a fresh connection arrives after the ones sent just after it), so the take time would undercount.
+   */
+  settle(chatId: string): void {
     this.adjustHeld(chatId, -1);
     this.take(chatId);
   }

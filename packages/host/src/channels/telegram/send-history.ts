@@ -7,7 +7,9 @@ import type { SendBudget } from "./send-budget.js";
  * the ones it just sent, and earn 429s. No write of its own: the chat's send times still inside its
  * longest window go into the batch that deletes a delivered outbox item (`outbox_sent`, and
  * `outbox_part` between the parts of a long reply), and an item whose attempt is recorded but not its
- * delivery counts as sent at its attempt.
+ * delivery counts as sent at the start. The stored times are answer times (SendBudget counts a send
+ * from its answer, the latest Telegram can have got it); an attempt without an answer may have reached
+ * Telegram any time until the host stopped, so its attempt time would undercount.
  */
 interface SendTimesRecord {
   chatId: string;
@@ -64,8 +66,9 @@ export class SendHistory {
       if (!budget.sendTimes(record.chatId).length) expired.push(HostKeys.sendTimes(channelId, record.chatId));
       else this.watch(record.chatId);
     }
+    const now = Date.now();
     for (const item of store.outboundOf(channelId)) {
-      if (item.attemptedAt) budget.restore(item.chatId, [Date.parse(item.attemptedAt)]);
+      if (item.attemptedAt) budget.restore(item.chatId, [now]);
     }
     if (expired.length) await store.commit(null, (tx) => expired.forEach((key) => tx.del(key))).catch((error: unknown) => this.o.onPruneFailed?.(error));
   }
