@@ -1,18 +1,40 @@
 // Images returned by a chat model (OpenRouter image output, `delta.images` as the fake streams them):
 // the worker saves them under the workspace's generated/ and the chat receives them as files, also when
-// they came with tool calls mid-turn, and once only when a worker killed after saving them retries the step.
+// they came with tool calls mid-turn (with the turn's final reply, or its failure or cancel notice when it
+// gets none), once only when a worker killed after saving them retries the step, and also when the retried
+// step's model returned another image than the first attempt's.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
+import { makeJpeg } from "../fixtures/media-files.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, lastUserText, startE2E, type E2E } from "./fixture.js";
 
 /** A 1×1 PNG. */
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+const pngUrl = `data:image/png;base64,${PNG.toString("base64")}`;
+/** What the model returns when first asked to redraw, and when asked again after the crash that cut the first answer short. */
+const FIRST_TRY = makeJpeg("first try");
+const SECOND_TRY = makeJpeg("second try");
+
+/** The chat model's state for the scripted turns below. */
+const model = { failing: true, hung: false, redrawn: false };
 
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
+  const drawAndNote = (): ScriptedReply => ({ text: "Drawing, then noting it.", images: [pngUrl], toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: "drew" } }] });
+  if (text.includes("[fail-draw]")) return !afterTool(req) ? drawAndNote() : model.failing ? { status: 500 } : { text: "Finished after the failure." };
+  if (text.includes("[cancel-draw]") && !afterTool(req)) return drawAndNote();
+  if (text.includes("[cancel-draw]")) return model.hung ? { text: "Finished after the cancel." } : ((model.hung = true), { hang: true });
+  if (text.includes("[interrupt-draw]")) return afterTool(req) ? { hang: true } : drawAndNote();
+  if (text.includes("[after-interrupt]")) return { text: "Answered the new message." };
+  if (text.includes("[redraw]") && !afterTool(req)) return drawAndNote();
+  if (text.includes("[redraw]")) {
+    const first = !model.redrawn;
+    model.redrawn = true;
+    return { text: "Redrawn.", images: [`data:image/jpeg;base64,${(first ? FIRST_TRY : SECOND_TRY).toString("base64")}`] };
+  }
   if (text.includes("[draw]")) return { text: "Here is your drawing.", images: [`data:image/png;base64,${PNG.toString("base64")}`] };
   if (text.includes("[tool-draw]") && !afterTool(req)) {
     return { text: "Drawing, then noting it.", images: [`data:image/png;base64,${PNG.toString("base64")}`], toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: "drew" } }] };
@@ -26,12 +48,17 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 const chat = privateChat(611, "Images");
 const toolChat = privateChat(612, "Images with tools");
+const failChat = privateChat(613, "Images of a failed turn");
+const cancelChat = privateChat(614, "Images of a cancelled turn");
+const redrawChat = privateChat(615, "Images of a retried step");
+const interruptChat = privateChat(616, "Images of an interrupted turn");
 let e2e: E2E;
 let workspace: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id], mainCapabilities: ["chat", "image_out"] } });
-  // Each worker is killed the second time it saves a model's images: only chat's does, in the last test.
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id, failChat.id, cancelChat.id, redrawChat.id, interruptChat.id], mainCapabilities: ["chat", "image_out"] } });
+  // Each worker is killed the second time it saves a model's images: chat's in "saves an image once…",
+  // redrawChat's in its test.
   e2e.start({ STARLING_WORKER_CRASH_AT: "model_images:2" });
   workspace = await workspaceOf(chat);
 });
@@ -43,8 +70,24 @@ async function workspaceOf(of: typeof chat): Promise<string> {
 
 /** The files the chat received, after everything queued before a fresh /status reply was sent (the outbox sends in order). */
 async function filesSent(of: typeof chat): Promise<Buffer[]> {
-  await e2e.ask(of, "/status");
+  // Not e2e.ask: its answer would be the first message after the command, maybe an attachment still on its way.
+  const before = e2e.replies(of.id).length;
+  e2e.send(of, "/status");
+  await e2e.until(() => e2e.replies(of.id).slice(before).some((m) => m.text?.startsWith("Conversation: ")), "the /status reply");
   return e2e.replies(of.id).flatMap((m) => (m.file ? [m.file.bytes] : []));
+}
+
+/** Starts a turn whose model draws and notes it with a tool, and waits for the model call after the tool (`marker` decides how it goes). */
+async function drawThenAsk(of: typeof chat, marker: string): Promise<void> {
+  e2e.send(of, `draw, note it, then go on ${marker}`);
+  await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes(marker) && afterTool(r)), "the model call after the tool");
+}
+
+/** /continue gets the turn's final answer (`done`), and the chat still has the turn's image once. */
+async function continuedWithoutResend(of: typeof chat, done: RegExp): Promise<void> {
+  expect(await e2e.ask(of, "/continue")).toMatch(/^Continuing/);
+  await e2e.waitText(of.id, done);
+  expect(await filesSent(of)).toEqual([PNG]);
 }
 
 afterAll(async () => {
@@ -93,5 +136,43 @@ describe("images returned by the chat model", { timeout: 60_000 }, () => {
     expect(saved).toHaveLength(2);
     expect(saved.filter((name) => /^image-\d{8}T\d{6}-t3a2-1\.png$/.test(name))).toHaveLength(1);
     expect(await filesSent(chat)).toEqual([...before, PNG]);
+  });
+
+  it("sends the images of a turn that failed with its failure notice, and not again after /continue", async () => {
+    await drawThenAsk(failChat, "[fail-draw]");
+    const failure = await e2e.waitText(failChat.id, /The turn failed/);
+    expect(await filesSent(failChat)).toEqual([PNG]);
+    expect(failure.text).toContain("Images the turn made before it stopped:");
+    model.failing = false;
+    await continuedWithoutResend(failChat, /Finished after the failure\./);
+  });
+
+  it("sends the images of a cancelled turn when it is cancelled, and not again after /continue", async () => {
+    await drawThenAsk(cancelChat, "[cancel-draw]");
+    expect(await e2e.ask(cancelChat, "/cancel")).toMatch(/Cancelled the running turn/);
+    await e2e.until(() => e2e.replies(cancelChat.id).some((m) => m.file), "the image to reach the chat");
+    expect(await filesSent(cancelChat)).toEqual([PNG]);
+    expect(e2e.replies(cancelChat.id).some((m) => m.text === "Images the turn made before it stopped:")).toBe(true);
+    await continuedWithoutResend(cancelChat, /Finished after the cancel\./);
+  });
+
+  it("sends the images of a turn a new message interrupted", async () => {
+    await drawThenAsk(interruptChat, "[interrupt-draw]");
+    e2e.send(interruptChat, "never mind [after-interrupt]");
+    await e2e.waitText(interruptChat.id, /Answered the new message\./);
+    await e2e.until(() => e2e.replies(interruptChat.id).some((m) => m.file), "the image to reach the chat");
+    expect(await filesSent(interruptChat)).toEqual([PNG]);
+  });
+
+  // This chat's worker saves its second image (the first try's redraw) and is killed before the answer is
+  // stored; the retried step's model draws another image: both reach the chat, said so.
+  it("sends both images when the step retried after a crash returns another image than the first attempt", async () => {
+    const redrawWorkspace = await workspaceOf(redrawChat);
+    e2e.send(redrawChat, "draw, note it, then redraw [redraw]");
+    const reply = await e2e.waitText(redrawChat.id, /Redrawn\./);
+    expect(e2e.logTail(100_000).split("worker exited unexpectedly").length - 1, "two workers killed: chat's and this one").toBe(2);
+    expect(await filesSent(redrawChat)).toEqual([SECOND_TRY, FIRST_TRY, PNG]);
+    expect(reply.text).toContain("(Also returned by an earlier attempt at this answer that was cut short:)");
+    expect(readdirSync(join(redrawWorkspace, "generated"))).toHaveLength(3);
   });
 });

@@ -27,6 +27,13 @@ const schemas = lazySchema(() => {
    */
   const answered = { messageIds: z.array(z.string()).optional() };
   const turnEnd = { ...queued, ...answered };
+  /**
+   * On the events of a turn ending without a final answer (failed, cancelled, superseded): workspace paths
+   * (`generated/…`) of images the turn's answers saved that no reply carried (ones returned with tool
+   * calls ride on the final answer, which this turn did not get). The host sends them with its notice;
+   * each is announced once (a continue's final answer leaves them out). Absent when there are none.
+   */
+  const unsent = { attachments: z.array(z.string()).optional() };
 
   const TurnStartedEvent = z.object({
     type: z.literal("turn_started"),
@@ -91,10 +98,11 @@ const schemas = lazySchema(() => {
     error: TurnError,
     canContinue: z.boolean(),
     ...turnEnd,
+    ...unsent,
   });
-  const TurnCancelledEvent = z.object({ type: z.literal("turn_cancelled"), ...turn, reason: z.string().optional(), ...turnEnd });
+  const TurnCancelledEvent = z.object({ type: z.literal("turn_cancelled"), ...turn, reason: z.string().optional(), ...turnEnd, ...unsent });
   /** A running turn yielded to a newer user message; the newer message starts the next turn on the same history. */
-  const TurnSupersededEvent = z.object({ type: z.literal("turn_superseded"), ...turn, ...turnEnd });
+  const TurnSupersededEvent = z.object({ type: z.literal("turn_superseded"), ...turn, ...turnEnd, ...unsent });
   /**
    * A turn found unfinished when the worker started. `action`: `awaiting_continue` (send `session/continue`
    * or a new message), or `none` when nothing was left to do.

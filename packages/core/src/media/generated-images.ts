@@ -73,6 +73,37 @@ export async function writeGeneratedImage(
   }
 }
 
+/**
+ * The images in `generated/` named for `stamp` (`image-<stamp>-<n>[-<k>].<ext>`), in name order: before an
+ * answer's images are saved, the ones an earlier attempt at the same answer wrote before it was cut short.
+ * Only regular files count (a link is passed over); a missing or unreadable `generated/` has none.
+ */
+export async function earlierImages(workspace: string, stamp: string): Promise<SavedImage[]> {
+  let dir: ConfinedDir;
+  try {
+    const root = await realpath(workspace);
+    dir = ConfinedDir.open(join(root, GENERATED_DIR), join(root, GENERATED_DIR));
+  } catch {
+    return [];
+  }
+  try {
+    const prefix = `image-${stamp}-`;
+    const mediaTypes = new Map(Object.entries(EXTENSIONS).map(([type, ext]) => [ext, type]));
+    const found: SavedImage[] = [];
+    for (const entry of await dir.list()) {
+      const ext = /\.([a-z]+)$/.exec(entry.name)?.[1];
+      if (!entry.isFile() || !entry.name.startsWith(prefix) || !ext || !mediaTypes.has(ext)) continue;
+      if (!/^\d+(-\d+)?$/.test(entry.name.slice(prefix.length, -ext.length - 1))) continue;
+      const path = `${GENERATED_DIR}/${entry.name}`;
+      const file: FileItem = { type: "file", uri: pathToFileURL(join(dir.abs, entry.name)).href, name: entry.name, mediaType: mediaTypes.get(ext)! };
+      found.push({ file, path, written: false });
+    }
+    return found.sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }));
+  } finally {
+    dir.close();
+  }
+}
+
 /** Is `name` in `dir` a regular file (not followed if a link) holding exactly `data`? */
 async function holds(dir: ConfinedDir, name: string, data: Uint8Array): Promise<boolean> {
   let handle;

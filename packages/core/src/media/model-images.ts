@@ -1,5 +1,5 @@
 import { crashPoint, type TranscriptItem } from "@starling/protocol";
-import { writeGeneratedImage } from "./generated-images.js";
+import { earlierImages, writeGeneratedImage } from "./generated-images.js";
 import { MAX_MEDIA_BYTES } from "./media-bytes.js";
 
 const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
@@ -12,11 +12,17 @@ const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
  * Items that are not files pass through unchanged. `stamp` names the files (`image-<stamp>-<n>`): the
  * caller derives it from the answer's place in the turn, so a step retried after a crash (its answer was
  * never stored) finds the files it wrote, when they hold the same bytes, instead of saving copies.
+ * With `retried` (the answer may be a retry: the first model call of a turn or of its continue), images
+ * an earlier attempt saved under `stamp` that this answer did not return again (the model answered
+ * otherwise the second time) are added too, with a line saying where they came from: the user sees
+ * every image the turn made, and the model knows it was sent.
  */
-export async function saveModelImages(content: readonly TranscriptItem[], workspace: string, stamp: string): Promise<TranscriptItem[]> {
-  if (!content.some((item) => item.type === "file")) return [...content];
+export async function saveModelImages(content: readonly TranscriptItem[], workspace: string, stamp: string, { retried = false } = {}): Promise<TranscriptItem[]> {
+  const earlier = retried ? await earlierImages(workspace, stamp) : [];
+  if (!content.some((item) => item.type === "file") && !earlier.length) return [...content];
   const out: TranscriptItem[] = [];
   const lines: string[] = [];
+  const paths: string[] = [];
   let written = false;
   let n = 0;
   for (const item of content) {
@@ -35,6 +41,7 @@ export async function saveModelImages(content: readonly TranscriptItem[], worksp
       const saved = await writeGeneratedImage(workspace, { data: Buffer.from(payload!, "base64"), mediaType: mediaType!.toLowerCase() }, stamp, n, { reuse: true });
       written ||= saved.written;
       out.push(saved.file);
+      paths.push(saved.path);
       lines.push(`<attachment>${saved.path}</attachment>`);
     } catch (error) {
       lines.push(`(Image ${n} returned by the model was not saved: ${error instanceof Error ? error.message : String(error)}.)`);
@@ -42,6 +49,11 @@ export async function saveModelImages(content: readonly TranscriptItem[], worksp
   }
   // Passed only when a file was written: a retry that found its files again goes on (and is not killed again).
   if (written) crashPoint("model_images");
+  const unreturned = earlier.filter((image) => !paths.includes(image.path));
+  if (unreturned.length) {
+    out.push(...unreturned.map((image) => image.file));
+    lines.push("(Also returned by an earlier attempt at this answer that was cut short:)", ...unreturned.map((image) => `<attachment>${image.path}</attachment>`));
+  }
   if (lines.length) out.push({ type: "text", text: lines.join("\n") });
   return out;
 }

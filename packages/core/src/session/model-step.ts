@@ -55,14 +55,15 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
   // Images the model returned are files in the workspace before the answer that names them is stored.
-  const saved = await saveModelImages(response.content, deps.workspace, answerImageStamp(turn, deps.store.messages));
+  // The first call of a turn or of its continue may retry an answer cut short after its images were saved.
+  const saved = await saveModelImages(response.content, deps.workspace, answerImageStamp(turn, deps.store.messages), { retried: next.steps === 1 });
   const content = withCallIds(saved, turn.turnId, next.steps, idsInTurn(deps));
   if (content.some((i) => i.type === "tool_call")) {
     await deps.journal.recordToolRequest(next, content, response.usage);
     return { kind: "tools", turn: next };
   }
   // Images saved by the turn's earlier answers (with tool calls) reach the chat with this one.
-  const finalContent = withTurnImages(content.length ? content : [{ type: "text", text: "" }], deps.store.messages, turn.turnId);
+  const finalContent = withTurnImages(content.length ? content : [{ type: "text", text: "" }], deps.store.messages, turn);
   await deps.journal.completeTurn(next, finalContent, response.usage, replyCutBy(response.finishReason));
   return { kind: "final", turn: next };
 }

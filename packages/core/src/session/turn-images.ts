@@ -22,20 +22,47 @@ export function answerImageStamp(turn: TurnRecord, messages: readonly Transcript
   return `${generatedStamp(new Date(turn.startedAt))}-t${turn.turnId}a${answersOfTurn(messages, turn.turnId).length + 1}`;
 }
 
-/**
- * The final answer with an `<attachment>` line for each image an earlier answer of the turn saved (one
- * that came with tool calls): only the final answer's attachments reach the chat. Read from the stored
- * answers, so it holds after a crash mid-turn; a tag the final answer already has is not added again.
- */
-export function withTurnImages(content: TranscriptItem[], messages: readonly TranscriptMessage[], turnId: number): TranscriptItem[] {
-  const text = content.map((item) => (item.type === "text" ? item.text : "")).join("\n");
-  const tags: string[] = [];
+/** Workspace paths (`generated/…`) of the images the turn's stored answers saved, in order, each once. */
+function turnImages(messages: readonly TranscriptMessage[], turnId: number): string[] {
+  const paths: string[] = [];
   for (const answer of answersOfTurn(messages, turnId)) {
     for (const item of answer.content) {
       if (item.type !== "file" || !item.name) continue;
-      const tag = `<attachment>${GENERATED_DIR}/${item.name}</attachment>`;
-      if (!text.includes(tag) && !tags.includes(tag)) tags.push(tag);
+      const path = `${GENERATED_DIR}/${item.name}`;
+      if (!paths.includes(path)) paths.push(path);
     }
   }
+  return paths;
+}
+
+/**
+ * The turn's images (saved by answers that came with tool calls) the chat has not received: not yet
+ * delivered by a notice of the turn ending without a final answer (`imagesSent`, stored with it).
+ */
+export function unsentTurnImages(messages: readonly TranscriptMessage[], turn: TurnRecord): string[] {
+  return turnImages(messages, turn.turnId).filter((path) => !turn.imagesSent?.includes(path));
+}
+
+/**
+ * What a turn ending without a final answer (failed, cancelled, superseded, given up) stores and
+ * announces: its unsent images go out with the event, and are marked sent in the same commit, so a
+ * continue's final answer does not send them again.
+ */
+export function deliverTurnImages(messages: readonly TranscriptMessage[], turn: TurnRecord): { imagesSent?: string[]; attachments?: string[] } {
+  const images = unsentTurnImages(messages, turn);
+  return images.length ? { imagesSent: [...(turn.imagesSent ?? []), ...images], attachments: images } : { imagesSent: turn.imagesSent };
+}
+
+/**
+ * The final answer with an `<attachment>` line for each image an earlier answer of the turn saved (one
+ * that came with tool calls) and no notice delivered yet: only the final answer's attachments reach the
+ * chat. Read from the stored answers and turn, so it holds after a crash mid-turn; a tag the final answer
+ * already has is not added again.
+ */
+export function withTurnImages(content: TranscriptItem[], messages: readonly TranscriptMessage[], turn: TurnRecord): TranscriptItem[] {
+  const text = content.map((item) => (item.type === "text" ? item.text : "")).join("\n");
+  const tags = unsentTurnImages(messages, turn)
+    .map((path) => `<attachment>${path}</attachment>`)
+    .filter((tag) => !text.includes(tag));
   return tags.length ? [...content, { type: "text", text: tags.join("\n") }] : content;
 }

@@ -5,6 +5,7 @@ import { danglingToolCalls, resultMessage } from "../store/history.js";
 import type { ReplyCut } from "../providers/types.js";
 import type { ContextWindowMemory } from "./context-window-memory.js";
 import type { RefusedUrlMemory } from "./refused-url-memory.js";
+import { deliverTurnImages } from "./turn-images.js";
 
 /**
  * Journal operations of a turn. Each is one named commit: the state change, the history it implies
@@ -127,8 +128,10 @@ export class TurnJournal {
       if (!canContinue) this.pairDangling(tx, turn.turnId, `Not run: the turn failed (${error.message}).`, "failed");
       // A side-effecting call whose result could not be stored may have acted: it is never re-run on /continue.
       else this.pairUnknownOutcomes(tx, turn.turnId, "Its result could not be stored; outcome unknown. Check the workspace before repeating this action.", "failed");
+      const { attachments, imagesSent } = deliverTurnImages(this.store.messages, turn);
       tx.putTurn({
         ...turn,
+        imagesSent,
         status: "failed",
         error,
         canContinue,
@@ -138,7 +141,7 @@ export class TurnJournal {
       // A turn refused as too long even after compacting (or with nothing to compact) still learned the window.
       this.window?.keep(tx);
       this.refusedUrls?.keep(tx);
-      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, ...this.ends(turn) });
+      tx.emit({ type: "turn_failed", turnId: turn.turnId, error, canContinue, ...this.ends(turn), ...(attachments ? { attachments } : {}) });
     });
   }
 
@@ -157,11 +160,12 @@ export class TurnJournal {
     return this.store.commit("turn_cancelled", (tx) => {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Cancelled by the user before this call finished.", "cancelled");
-      tx.putTurn({ ...turn, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
+      const { attachments, imagesSent } = deliverTurnImages(this.store.messages, turn);
+      tx.putTurn({ ...turn, imagesSent, status: "cancelled", canContinue: true, unfinishedReason: "cancelled", endedAt: new Date().toISOString() });
       // Cancelled while the compaction a refusal forced was running: the window it stated is still worth keeping.
       this.window?.keep(tx);
       this.refusedUrls?.keep(tx);
-      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, ...this.ends(turn) });
+      tx.emit({ type: "turn_cancelled", turnId: turn.turnId, reason, ...this.ends(turn), ...(attachments ? { attachments } : {}) });
     });
   }
 
@@ -175,8 +179,10 @@ export class TurnJournal {
       const turn = this.store.lastTurn;
       if (!turn || turn.turnId !== turnId || !this.isUnfinished(turn)) return false;
       this.pairDangling(tx, turnId, "Not run: the turn was ended without being continued.", "cancelled");
-      tx.putTurn({ ...turn, status: "cancelled", canContinue: false, unfinishedReason: undefined, endedAt: new Date().toISOString() });
-      tx.emit({ type: "turn_cancelled", turnId, reason, ...this.ends(turn) });
+      // A turn recovered after a crash sent none of its images yet.
+      const { attachments, imagesSent } = deliverTurnImages(this.store.messages, turn);
+      tx.putTurn({ ...turn, imagesSent, status: "cancelled", canContinue: false, unfinishedReason: undefined, endedAt: new Date().toISOString() });
+      tx.emit({ type: "turn_cancelled", turnId, reason, ...this.ends(turn), ...(attachments ? { attachments } : {}) });
       return true;
     });
   }
@@ -185,10 +191,11 @@ export class TurnJournal {
     return this.store.commit("turn_superseded", (tx) => {
       if (!this.stillRunning(turn)) return;
       this.pairDangling(tx, turn.turnId, "Interrupted: the user sent a new message.", "superseded");
-      tx.putTurn({ ...turn, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
+      const { attachments, imagesSent } = deliverTurnImages(this.store.messages, turn);
+      tx.putTurn({ ...turn, imagesSent, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
       this.window?.keep(tx);
       this.refusedUrls?.keep(tx);
-      tx.emit({ type: "turn_superseded", turnId: turn.turnId, ...this.ends(turn) });
+      tx.emit({ type: "turn_superseded", turnId: turn.turnId, ...this.ends(turn), ...(attachments ? { attachments } : {}) });
     });
   }
 

@@ -47,6 +47,11 @@ export interface TurnRecord {
   /** Why the turn waits for /continue (`crash`, `failed`, `cancelled`, `step_limit`). */
   unfinishedReason?: string;
   usage?: Usage;
+  /**
+   * Images of the turn (`generated/…`, saved by answers with tool calls) a notice of its ending without a
+   * final answer already sent (`attachments` of turn_failed/cancelled/superseded): a continue's final answer leaves them out.
+   */
+  imagesSent?: string[];
 }
 
 /** Stored before a side-effecting tool runs; removed when its result is stored. */

@@ -40,6 +40,36 @@ describe("saveModelImages", () => {
     expect(await readFile(join(workspace, "generated", `image-${STAMP}-1.png`), "utf8")).toBe("the user's own file");
   });
 
+  it("adds to a retried answer the images an earlier attempt saved under its names that it did not return again", async () => {
+    const generated = join(workspace, "generated");
+    await mkdir(generated);
+    await writeFile(join(generated, `image-${STAMP}-1.png`), "first attempt, image 1");
+    await writeFile(join(generated, `image-${STAMP}-2.jpg`), "first attempt, image 2");
+    await writeFile(join(generated, `image-20261201T023401-t3a20-1.png`), "another answer's");
+    await writeFile(join(generated, `image-${STAMP}-1.txt`), "not an image");
+    await writeFile(join(workspace, "secret.png"), "outside generated/");
+    await symlink(join(workspace, "secret.png"), join(generated, `image-${STAMP}-3.png`));
+    const url = `data:image/png;base64,${PNG.toString("base64")}`;
+    const out = await saveModelImages([{ type: "text", text: "Redrawn." }, { type: "file", uri: url }], workspace, STAMP, { retried: true });
+    expect(out.map((item) => (item.type === "file" ? item.name : item.type === "text" ? item.text : item.type))).toEqual([
+      "Redrawn.",
+      `image-${STAMP}-1-2.png`,
+      `image-${STAMP}-1.png`,
+      `image-${STAMP}-2.jpg`,
+      [
+        `<attachment>generated/image-${STAMP}-1-2.png</attachment>`,
+        "(Also returned by an earlier attempt at this answer that was cut short:)",
+        `<attachment>generated/image-${STAMP}-1.png</attachment>`,
+        `<attachment>generated/image-${STAMP}-2.jpg</attachment>`,
+      ].join("\n"),
+    ]);
+    expect(out[3]).toMatchObject({ type: "file", mediaType: "image/jpeg" });
+    // A text-only retry carries them too (its image was the one found again); a first attempt looks for none.
+    const textOnly = await saveModelImages([{ type: "text", text: "No image this time." }], workspace, STAMP, { retried: true });
+    expect(textOnly.filter((item) => item.type === "file").map((item) => (item as FileItem).name)).toEqual([`image-${STAMP}-1-2.png`, `image-${STAMP}-1.png`, `image-${STAMP}-2.jpg`]);
+    expect(await saveModelImages([{ type: "text", text: "Fresh." }], workspace, STAMP)).toEqual([{ type: "text", text: "Fresh." }]);
+  });
+
   it("refuses non-image data, URLs and images over the media limit with a note, and saves nothing", async () => {
     const big = "A".repeat(Math.ceil(((MAX_MEDIA_BYTES + 3) * 4) / 3));
     const out = await saveModelImages(

@@ -55,11 +55,12 @@ export function writeEventReplies(
     case "turn_failed":
       queueOutbound(tx, target, {
         kind: "text",
-        text: event.canContinue
+        text: (event.canContinue
           ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nSend /continue to try again.`
           : event.error.kind === "context_overflow"
             ? `⚠️ The turn failed (${event.error.kind}): ${event.error.message}` // the message says what to do
-            : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`,
+            : `⚠️ The turn failed (${event.error.kind}): ${event.error.message}\nThis needs a fix before retrying (check the model settings); then send a new message.`) +
+          madeBefore(event.attachments, "\n\n"),
         turnEnd: { outcome: "failed", canContinue: event.canContinue, ...answered(event.messageIds) },
       });
       break;
@@ -81,6 +82,7 @@ export function writeEventReplies(
     case "turn_superseded":
     case "turn_cancelled":
       if (foreground) answers.carry(tx, ctx.sessionId, event.messageIds);
+      if (event.attachments?.length) queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, madeBefore(event.attachments, "")) });
       break;
     default:
       break;
@@ -102,6 +104,12 @@ export function writeGiveUpNotice(service: ConversationService, sessionId: strin
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
     "/status shows the last error.";
   queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, text) });
+}
+
+/** The images a turn ending without a final answer made (`attachments` of its event), as attachment tags after a line saying so. */
+function madeBefore(paths: string[] | undefined, separator: string): string {
+  if (!paths?.length) return "";
+  return `${separator}Images the turn made before it stopped:\n${paths.map((path) => `<attachment>${path}</attachment>`).join("\n")}`;
 }
 
 /** A background session's text for the chat, after its label (`⏰ <task>`) when it has one. */
