@@ -50,10 +50,18 @@ interface Scenario {
   /** A delivery event the clean restart must (re-)send for turn `resendsTurn` (default 1). */
   resends?: "turn_recovered" | "turn_completed" | "turn_failed" | "turn_cancelled" | "turn_superseded";
   resendsTurn?: number;
+  /**
+   * The turn's first answer also returns an image (with its tool call): the ending's re-sent event carries
+   * it (`attachments`), and turn 1's final answer after a continue does not name it again.
+   */
+  images?: true;
   /** Shell results that really ran before the "after" message, and synthetic crash results. */
   ran: number;
   crashResults?: number;
 }
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 const LONG = "Please append a line to the effects log. " + "This request carries extra words to be long enough to compact. ".repeat(4);
 
@@ -83,6 +91,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   turn_end: { drive: (w, _e, h) => h.enqueue(w, "m1", "append a line"), unfinished: null, resends: "turn_completed", ran: 1 },
   turn_failed: {
     plan: { failAfterTool: 2 },
+    images: true,
     drive: (w, _e, h) => h.enqueue(w, "m1", "append a line"),
     unfinished: "failed",
     resends: "turn_failed",
@@ -90,6 +99,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   },
   turn_cancelled: {
     plan: { hangAfterTool: 1 },
+    images: true,
     drive: async (w, env, h) => {
       await afterFirstTool(w, env, h);
       await w.client.cancel().catch(() => undefined);
@@ -113,6 +123,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   },
   turn_superseded: {
     plan: { hangAfterTool: 1 },
+    images: true,
     drive: async (w, env, h) => {
       await afterFirstTool(w, env, h);
       await h.enqueue(w, "m2", "now do this instead");
@@ -246,6 +257,7 @@ describe("crash points", () => {
   ];
   it.concurrent.for(cases)("STARLING_CRASH_AT=%s: nothing acknowledged is lost, nothing completed re-runs", async ([point, scenario], ctx) => {
     const plan: ModelPlan = { hangAfterTool: 0, failAfterTool: 0, toolSteps: 1, ...scenario.plan };
+    let imageToSend = scenario.images === true;
     const env = await newEnv(ctx, {
       responder: (req): ScriptedReply => {
         if (isSummaryRequest(req)) return { text: "SUMMARY: the user wants a line appended to effects.log." };
@@ -260,7 +272,9 @@ describe("crash points", () => {
           }
           return { text: "done" };
         }
-        return { toolCalls: [appendLine()] };
+        const images = imageToSend ? [`data:image/png;base64,${PNG.toString("base64")}`] : undefined;
+        imageToSend = false;
+        return { toolCalls: [appendLine()], ...(images ? { images } : {}) };
       },
     });
     const host: Host = {
@@ -304,6 +318,7 @@ describe("crash points", () => {
     if (scenario.resends) {
       const resent = await w.waitForEvent(scenario.resends);
       expect(resent.turnId).toBe(scenario.resendsTurn ?? 1);
+      if (scenario.images) expect(resent).toMatchObject({ attachments: [expect.stringMatching(/^generated\/image-\d{8}T\d{6}-t1a1-1\.png$/)] });
     }
     if (ackPoint) {
       expect(w.init.lastAckedSeq).toBeGreaterThan(0);
@@ -319,6 +334,7 @@ describe("crash points", () => {
       else expect(cont).toEqual({ accepted: true });
     }
     await settle(w);
+    if (scenario.images) expect(JSON.stringify(w.eventsOf("turn_completed").filter((e) => e.turnId === 1))).not.toContain("generated/");
 
     // 3. The §5 invariants.
     const check = async (expectedRan: number) => {
