@@ -24,6 +24,10 @@ const model = { failing: true, hung: false, redrawn: false };
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
   const drawAndNote = (): ScriptedReply => ({ text: "Drawing, then noting it.", images: [pngUrl], toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: "drew" } }] });
+  if (text.startsWith("[Background task")) return afterTool(req) ? { status: 500 } : drawAndNote();
+  if (text.includes("[agent-draw]")) {
+    return afterTool(req) ? { text: "Started the drawing agent." } : { toolCalls: [{ name: "start_background_agent", arguments: { task: "draw, note it, then fail" } }] };
+  }
   if (text.includes("[fail-draw]")) return !afterTool(req) ? drawAndNote() : model.failing ? { status: 500 } : { text: "Finished after the failure." };
   if (text.includes("[cancel-draw]") && !afterTool(req)) return drawAndNote();
   if (text.includes("[cancel-draw]")) return model.hung ? { text: "Finished after the cancel." } : ((model.hung = true), { hang: true });
@@ -52,11 +56,12 @@ const failChat = privateChat(613, "Images of a failed turn");
 const cancelChat = privateChat(614, "Images of a cancelled turn");
 const redrawChat = privateChat(615, "Images of a retried step");
 const interruptChat = privateChat(616, "Images of an interrupted turn");
+const agentChat = privateChat(617, "Images of a background agent");
 let e2e: E2E;
 let workspace: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id, failChat.id, cancelChat.id, redrawChat.id, interruptChat.id], mainCapabilities: ["chat", "image_out"] } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id, failChat.id, cancelChat.id, redrawChat.id, interruptChat.id, agentChat.id], mainCapabilities: ["chat", "image_out"] } });
   // Each worker is killed the second time it saves a model's images: chat's in "saves an image once…",
   // redrawChat's in its test.
   e2e.start({ STARLING_WORKER_CRASH_AT: "model_images:2" });
@@ -162,6 +167,13 @@ describe("images returned by the chat model", { timeout: 60_000 }, () => {
     await e2e.waitText(interruptChat.id, /Answered the new message\./);
     await e2e.until(() => e2e.replies(interruptChat.id).some((m) => m.file), "the image to reach the chat");
     expect(await filesSent(interruptChat)).toEqual([PNG]);
+  });
+
+  it("sends the images of a background agent's failed turn with its failure notice", async () => {
+    e2e.send(agentChat, "have an agent draw [agent-draw]");
+    const failure = await e2e.waitText(agentChat.id, /background_0001 failed \(server\)/);
+    expect(await filesSent(agentChat)).toEqual([PNG]);
+    expect(failure.text).toContain("Images the turn made before it stopped:");
   });
 
   // This chat's worker saves its second image (the first try's redraw) and is killed before the answer is

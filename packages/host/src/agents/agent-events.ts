@@ -4,6 +4,7 @@ import type { HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { EventContext } from "../sessions/types.js";
 import { sessionLabel } from "../cron/cron-store.js";
+import { madeBefore } from "../conversations/unsent-images.js";
 import { suppressKey } from "./agent-actions.js";
 import { agentOfSession, finishAgent, type AgentRecord } from "./agent-store.js";
 import { stageAgentEnd, stageOrphanStop } from "./agent-control.js";
@@ -60,7 +61,7 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
     case "turn_failed":
       done = agent.status === "running";
       finishAgent(tx, agent, "failed", { error: `${event.error.kind}: ${event.error.message}` });
-      if (done) tell(`${label} failed (${event.error.kind}): ${event.error.message}`);
+      if (done) tell(`${label} failed (${event.error.kind}): ${event.error.message}${madeBefore(event.attachments, "\n\n")}`);
       break;
     case "turn_cancelled":
       done = agent.status === "running";

@@ -10,6 +10,7 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentEventReplies, agentGaveUp } from "../agents/agent-events.js";
 import { hostRedactor } from "../security/host-secrets.js";
 import type { TurnAnswers } from "./turn-answers.js";
+import { madeBefore } from "./unsent-images.js";
 
 /** Follows an answer the model stopped at its output limit (`turn_completed.outputLimited`). */
 export const OUTPUT_LIMIT_NOTE = "⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.";
@@ -104,12 +105,6 @@ export function writeGiveUpNotice(service: ConversationService, sessionId: strin
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
     "/status shows the last error.";
   queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, text) });
-}
-
-/** The images a turn ending without a final answer made (`attachments` of its event), as attachment tags after a line saying so. */
-function madeBefore(paths: string[] | undefined, separator: string): string {
-  if (!paths?.length) return "";
-  return `${separator}Images the turn made before it stopped:\n${paths.map((path) => `<attachment>${path}</attachment>`).join("\n")}`;
 }
 
 /** A background session's text for the chat, after its label (`⏰ <task>`) when it has one. */
