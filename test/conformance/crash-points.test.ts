@@ -51,10 +51,11 @@ interface Scenario {
   resends?: "turn_recovered" | "turn_completed" | "turn_failed" | "turn_cancelled" | "turn_superseded";
   resendsTurn?: number;
   /**
-   * The turn's first answer also returns an image (with its tool call): the ending's re-sent event carries
-   * it (`attachments`), and turn 1's final answer after a continue does not name it again.
+   * The turn's first answer also returns an image (with its tool call), which turn 1's final answer after
+   * a continue must not name again. `ending`: the ending's re-sent event carries it (`attachments`);
+   * `next turn`: turn 2, which superseded turn 1 after the restart, names it in its final answer.
    */
-  images?: true;
+  images?: "ending" | "next turn";
   /** Shell results that really ran before the "after" message, and synthetic crash results. */
   ran: number;
   crashResults?: number;
@@ -91,7 +92,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   turn_end: { drive: (w, _e, h) => h.enqueue(w, "m1", "append a line"), unfinished: null, resends: "turn_completed", ran: 1 },
   turn_failed: {
     plan: { failAfterTool: 2 },
-    images: true,
+    images: "ending",
     drive: (w, _e, h) => h.enqueue(w, "m1", "append a line"),
     unfinished: "failed",
     resends: "turn_failed",
@@ -99,7 +100,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   },
   turn_cancelled: {
     plan: { hangAfterTool: 1 },
-    images: true,
+    images: "ending",
     drive: async (w, env, h) => {
       await afterFirstTool(w, env, h);
       await w.client.cancel().catch(() => undefined);
@@ -123,7 +124,7 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
   },
   turn_superseded: {
     plan: { hangAfterTool: 1 },
-    images: true,
+    images: "ending",
     drive: async (w, env, h) => {
       await afterFirstTool(w, env, h);
       await h.enqueue(w, "m2", "now do this instead");
@@ -177,10 +178,12 @@ const scenarios: Record<WorkerCrashPoint, Scenario> = {
 /** Variants that reach a point in another situation (`point:n` = the n-th time). */
 const extraScenarios: Record<string, Scenario> = {
   // A second message is stored while turn 1 waits for the model, and the worker dies before it
-  // interrupts the turn: after the restart turn 1 is recovered, but the queued message supersedes it.
+  // interrupts the turn: after the restart turn 1 is recovered, but the queued message supersedes it (and
+  // turn 2 carries turn 1's image, which no notice sent).
   "enqueue:2 (a message arrives during a turn)": {
     firstPoint: "enqueue:2",
     plan: { hangAfterTool: 1 },
+    images: "next turn",
     drive: async (w, env, h) => {
       await afterFirstTool(w, env, h);
       await h.enqueue(w, "m2", "and another thing");
@@ -257,7 +260,7 @@ describe("crash points", () => {
   ];
   it.concurrent.for(cases)("STARLING_CRASH_AT=%s: nothing acknowledged is lost, nothing completed re-runs", async ([point, scenario], ctx) => {
     const plan: ModelPlan = { hangAfterTool: 0, failAfterTool: 0, toolSteps: 1, ...scenario.plan };
-    let imageToSend = scenario.images === true;
+    let imageToSend = scenario.images !== undefined;
     const env = await newEnv(ctx, {
       responder: (req): ScriptedReply => {
         if (isSummaryRequest(req)) return { text: "SUMMARY: the user wants a line appended to effects.log." };
@@ -318,7 +321,7 @@ describe("crash points", () => {
     if (scenario.resends) {
       const resent = await w.waitForEvent(scenario.resends);
       expect(resent.turnId).toBe(scenario.resendsTurn ?? 1);
-      if (scenario.images) expect(resent).toMatchObject({ attachments: [expect.stringMatching(/^generated\/image-\d{8}T\d{6}-t1a1-1\.png$/)] });
+      if (scenario.images === "ending") expect(resent).toMatchObject({ attachments: [expect.stringMatching(/^generated\/image-\d{8}T\d{6}-t1a1-1\.png$/)] });
     }
     if (ackPoint) {
       expect(w.init.lastAckedSeq).toBeGreaterThan(0);
@@ -335,6 +338,10 @@ describe("crash points", () => {
     }
     await settle(w);
     if (scenario.images) expect(JSON.stringify(w.eventsOf("turn_completed").filter((e) => e.turnId === 1))).not.toContain("generated/");
+    if (scenario.images === "next turn") {
+      const tag = expect.stringMatching(/^<attachment>generated\/image-\d{8}T\d{6}-t1a1-1\.png<\/attachment>$/);
+      expect(w.eventsOf("turn_completed").find((e) => e.turnId === 2)?.message.content).toContainEqual({ type: "text", text: tag });
+    }
 
     // 3. The §5 invariants.
     const check = async (expectedRan: number) => {

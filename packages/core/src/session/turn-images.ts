@@ -36,11 +36,13 @@ function turnImages(messages: readonly TranscriptMessage[], turnId: number): str
 }
 
 /**
- * The turn's images (saved by answers that came with tool calls) the chat has not received: not yet
- * delivered by a notice of the turn ending without a final answer (`imagesSent`, stored with it).
+ * The turn's images (saved by answers that came with tool calls, or carried from the turn it superseded)
+ * the chat has not received: not yet delivered by a notice of the turn ending without a final answer
+ * (`imagesSent`, stored with it).
  */
 export function unsentTurnImages(messages: readonly TranscriptMessage[], turn: TurnRecord): string[] {
-  return turnImages(messages, turn.turnId).filter((path) => !turn.imagesSent?.includes(path));
+  const images = [...(turn.carriedImages ?? []), ...turnImages(messages, turn.turnId)];
+  return images.filter((path, i) => images.indexOf(path) === i && !turn.imagesSent?.includes(path));
 }
 
 /**

@@ -60,9 +60,13 @@ export class TurnJournal {
       const inputs = tx.takeQueue();
       if (inputs.length === 0) return null;
       const prev = this.store.lastTurn;
+      // Images of the superseded turn no notice delivered (one recovered after a crash) ride on this turn's ending.
+      let carriedImages: string[] | undefined;
       if (prev && (prev.status === "running" || this.isUnfinished(prev))) {
         this.pairDangling(tx, prev.turnId, "Not run: the user sent a new message before this call ran.", "superseded");
-        tx.putTurn({ ...prev, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
+        const { attachments, imagesSent } = deliverTurnImages(this.store.messages, prev);
+        carriedImages = attachments;
+        tx.putTurn({ ...prev, imagesSent, status: "superseded", canContinue: false, endedAt: new Date().toISOString() });
       }
       const turnId = this.store.meta.nextTurnId++;
       if (notice) tx.appendMessage({ role: "user", turnId, time: new Date().toISOString(), content: [{ type: "text", text: notice }] });
@@ -82,6 +86,7 @@ export class TurnJournal {
         steps: 0,
         startedAt: new Date().toISOString(),
         messageIds: inputs.map((i) => i.messageId),
+        ...(carriedImages ? { carriedImages } : {}),
       };
       tx.putTurn(turn);
       tx.emit({ type: "turn_started", turnId, messageIds: turn.messageIds });

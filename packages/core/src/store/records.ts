@@ -52,6 +52,11 @@ export interface TurnRecord {
    * final answer already sent (`attachments` of turn_failed/cancelled/superseded): a continue's final answer leaves them out.
    */
   imagesSent?: string[];
+  /**
+   * Images of the unfinished turn this one superseded that the chat never received (a turn recovered after
+   * a crash, which a new message ended instead of a continue): they ride on this turn's ending like its own.
+   */
+  carriedImages?: string[];
 }
 
 /** Stored before a side-effecting tool runs; removed when its result is stored. */
