@@ -27,7 +27,7 @@ describe("recovery with a stale stored item", () => {
     const first = await harness.admit("r7.foreground", "long question");
     const sup = harness.supervisor({ restart: { initialDelayMs: 300 } });
     sup.start();
-    await harness.fake.waitForRequests(1, 15_000);
+    await harness.fake.waitForRequests(1, 45_000);
     // Handed off: the worker has it (its answer to a turn-starting enqueue follows the turn's start, so the
     // `handoff` write may come just after the model request).
     await waitUntil(() => harness.store.inbound().length === 0, "the first hand-off");

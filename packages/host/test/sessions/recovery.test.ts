@@ -17,7 +17,7 @@ describe("recovery", () => {
     await harness.admit("r1.foreground", "long question");
     const sup = harness.supervisor();
     sup.start();
-    await harness.fake.waitForRequests(1, 15_000);
+    await harness.fake.waitForRequests(1, 45_000);
     process.kill(harness.workerPid("r1.foreground"), "SIGKILL");
 
     await waitUntil(() => harness.durableOf("turn_completed").length === 1, "the reply after recovery");
@@ -65,7 +65,7 @@ describe("recovery", () => {
     await harness.admit("r3.foreground", "survive the restart");
     const sup1 = harness.supervisor();
     sup1.start();
-    await harness.fake.waitForRequests(1, 15_000);
+    await harness.fake.waitForRequests(1, 45_000);
     await sup1.stop(3000); // graceful: the worker leaves the turn recoverable
     expect(harness.store.inbound()).toEqual([]);
     expect(harness.durable).toHaveLength(0);
@@ -84,7 +84,7 @@ describe("recovery", () => {
     await harness.admit("r4.foreground", "cancel me");
     const sup = harness.supervisor();
     sup.start();
-    await harness.fake.waitForRequests(1, 15_000);
+    await harness.fake.waitForRequests(1, 45_000);
     await waitUntil(() => sup.status("r4.foreground").turnRunning, "turn running");
     const result = await sup.cancel("r4.foreground", "user /cancel");
     expect(result.accepted).toBe(true);
@@ -110,7 +110,7 @@ describe("recovery", () => {
     await harness.admit("r5.foreground", "first question");
     const sup = harness.supervisor({ restart: { initialDelayMs: 300 } });
     sup.start();
-    await harness.fake.waitForRequests(1, 15_000);
+    await harness.fake.waitForRequests(1, 45_000);
     process.kill(harness.workerPid("r5.foreground"), "SIGKILL");
     await harness.admit("r5.foreground", "never mind, new question");
     sup.deliver();
