@@ -63,8 +63,8 @@ async function list(dir: ConfinedDir, depth: number, lines: string[], signal: Ab
     if (entry.name.startsWith(".")) continue;
     if (lines.length >= MAX_LS_ENTRIES) return true;
     if (entry.isSymbolicLink()) {
-      const target = await stat(dir.entry(entry.name)).catch(() => null);
-      lines.push(`${indent}- ${entry.name}@${target?.isDirectory() ? "/" : ""}`);
+      // Not followed: whether its target is a folder would tell about a path outside the workspace.
+      lines.push(`${indent}- ${entry.name}@`);
     } else if (entry.isDirectory()) {
       // A hidden folder is listed as bubblewrap shows it to a command: there, and empty.
       const masked = hidden(`${dir.abs}/${entry.name}`);

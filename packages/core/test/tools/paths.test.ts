@@ -55,6 +55,16 @@ describe("path confinement", () => {
     expect((await h.call("grep", { pattern: "secret", path: "escape" })).details?.kind).toBe("path_escape");
   });
 
+  it("ls marks a symlink without following it: whether an outside path is a folder stays unknown", async () => {
+    await mkdir(join(h.outside, "folder"));
+    await symlink(join(h.outside, "folder"), join(h.workspace, "to-folder"));
+    await symlink(join(h.outside, "secret.txt"), join(h.workspace, "to-file"));
+    await symlink(join(h.outside, "missing"), join(h.workspace, "to-nothing"));
+    const result = await h.call("ls", {});
+    expect(result.isError).toBe(false);
+    expect(result.content.split("\n").slice(3)).toEqual(["  - to-file@", "  - to-folder@", "  - to-nothing@"]);
+  });
+
   it("refuses writing through a dangling symlink that points outside", async () => {
     await symlink(join(h.outside, "later.txt"), join(h.workspace, "dangling.txt"));
     const result = await h.call("file_write", { file_path: "dangling.txt", content: "x" });
