@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { lazyArguments, skillNameProblem } from "@starling/protocol";
 import { z } from "zod";
-import { defineTool } from "../tools/define-tool.js";
+import { defineTool, type ToolContext } from "../tools/define-tool.js";
 import { ToolError } from "../tools/errors.js";
 import { readSkillNamed, SKILL_DIR, skillFiles, skillFolderNames, workspaceRoot } from "./skill-scan.js";
 
@@ -33,7 +34,7 @@ export const skillLoadTool = defineTool({
           (available.length ? `Available skills: ${available.join(", ")}.` : `There are no skills in ${SKILL_DIR}/ yet.`),
       );
     }
-    const { files, more } = await skillFiles(ctx.workspace, skill.name);
+    const { files, more } = await otherFiles(ctx, root, skill.name);
     const result = {
       name: skill.name,
       version: skill.version,
@@ -45,3 +46,13 @@ export const skillLoadTool = defineTool({
     return { content: JSON.stringify(result, null, 2), details: { name: skill.name, version: skill.version } };
   },
 });
+
+/** The skill's files but SKILL.md, listed through its folder's checked descriptor: a folder swapped for a link since SKILL.md was read is refused. */
+async function otherFiles(ctx: ToolContext, root: string, name: string): Promise<{ files: string[]; more: boolean }> {
+  const dir = await ctx.paths.openDir(join(root, SKILL_DIR, name));
+  try {
+    return await skillFiles(dir, await ctx.paths.hiddenFilter());
+  } finally {
+    dir.close();
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, lstat, open, readdir, realpath } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { describeSkillMd, SKILL_LIMITS, skillNameProblem } from "@starling/protocol";
+import { type ConfinedDir, describeSkillMd, SKILL_LIMITS, skillNameProblem } from "@starling/protocol";
 
 /** The workspace folder holding skills (ARCHITECTURE §7). */
 export const SKILL_DIR = ".skill";
@@ -123,23 +123,34 @@ async function readSkill(root: string, name: string, file: string, openSkill: Sk
   }
 }
 
-/** The other files of a skill folder (relative paths, at most `limit`), for skill_load. */
-export async function skillFiles(workspace: string, name: string, limit = 100): Promise<{ files: string[]; more: boolean }> {
-  const base = join(await realpath(workspace).catch(() => workspace), SKILL_DIR, name);
+/**
+ * The other files of a skill folder (relative paths, at most `limit`), for skill_load: `dir` is the skill's folder,
+ * opened and checked (WorkspacePaths.openDir). Sub-folders are opened through it without following a link, so a
+ * folder swapped for a link to outside meanwhile is passed over (a link is listed by name, never followed); entries
+ * `hidden` names (sandbox.hidden_paths, by real path) are left out.
+ */
+export async function skillFiles(dir: ConfinedDir, hidden: (abs: string) => boolean, limit = 100): Promise<{ files: string[]; more: boolean }> {
   const files: string[] = [];
   let more = false;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const walk = async (folder: ConfinedDir, rel: string): Promise<void> => {
+    const entries = await folder.list().catch(() => []);
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name === ".git") continue;
-      const path = join(dir, e.name);
-      if (e.isDirectory()) await walk(path);
-      else if (relative(base, path) !== "SKILL.md") {
+      if (e.name === ".git" || hidden(`${folder.abs}/${e.name}`)) continue;
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        const sub = folder.tryOpenDir(e.name);
+        if (sub === null) continue;
+        try {
+          await walk(sub, path);
+        } finally {
+          sub.close();
+        }
+      } else if (path !== "SKILL.md") {
         if (files.length >= limit) more = true;
-        else files.push(relative(base, path).split(sep).join("/"));
+        else files.push(path);
       }
     }
   };
-  await walk(base);
+  await walk(dir, "");
   return { files, more };
 }

@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { relative, sep } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
@@ -9,6 +9,7 @@ import { HttpError } from "./http-error.js";
 import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
+import { listWorkspaceFolder } from "./workspace-listing.js";
 import { discardRest, uploadTooLarge, writeUpload } from "./workspace-upload.js";
 
 type IdParams = { id: string };
@@ -89,9 +90,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     const { path } = parse(PathQuery, req.query, "query");
     const dir = convs.workspaceFile(conversation, path);
     if (!statSync(dir).isDirectory()) throw new HttpError(400, "invalid_path", `"${path}" is a file; download it from …/workspace/file?path=`, "path");
-    const entries = readdirSync(dir, { withFileTypes: true })
-      .filter((e) => !(path === "." && e.name === ".starling"))
-      .map((e) => ({ name: e.name, type: e.isDirectory() ? "dir" : e.isFile() ? "file" : "other", ...(e.isFile() ? { size: statSync(`${dir}/${e.name}`).size } : {}) }));
+    const entries = await listWorkspaceFolder(dir, path === ".", path);
     return { path: relative(convs.workspaceDir(conversation), dir) || ".", entries };
   });
   app.get<{ Params: IdParams }>("/api/conversations/:id/workspace/file", async (req, reply) => {
