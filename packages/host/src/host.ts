@@ -11,6 +11,7 @@ import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
 import { TurnAnswers } from "./conversations/turn-answers.js";
 import { buildLaunch, spareLaunch } from "./conversations/launch.js";
+import { HiddenPathLedger } from "./security/hidden-path-ledger.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
@@ -131,6 +132,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
   store.health = new StoreHealth(storeHealthFile(workdir), (level, line, fields) => storeLog[level](fields, line));
   store.health.start();
   const marked = await noteBoot(store);
+  const hiddenLedger = new HiddenPathLedger(store, workdir, (message, fields) => log.warn(fields, message));
   if (marked) storeLog.warn({ items: marked }, "the machine restarted since the last start: outbox items will be re-sent labelled as possible duplicates");
   const channels = new Map<string, Channel>();
   // Records come only from a started supervisor's events, when `conversations` exists.
@@ -169,6 +171,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           if (!conversation) throw new Error(`no conversation for session ${sessionId}`);
           await service.workspaceReady(conversation.id);
           const launch = buildLaunch(settings, conversation, sessionId, service.sessionTypeOf(sessionId), sessionModel(sessionId));
+          // Where hidden paths led at earlier worker starts stays hidden for this worker too (a link repointed since).
+          if (launch.init.sandbox) launch.init.sandbox.hiddenPaths = await hiddenLedger.withRemembered(launch.init.sandbox.hiddenPaths);
           // Channels that show text as it is written (web) get deltas of the chat's own session.
           if (channels.get(conversation.channelId)?.assistantDelta && sessionId === conversation.foreground.sessionId) launch.init.streamDeltas = true;
           return launch;

@@ -86,8 +86,9 @@ export const ToolSandbox = z.object({
     })
     .default({}),
   /**
-   * Files and folders no tool may read (the host's config and env file, with their real paths, and
-   * config `sandbox.hidden_paths`). In bubblewrap mode each one that exists and that a bound folder
+   * Files and folders no tool may read (the host's config and env file, with their real paths, config
+   * `sandbox.hidden_paths`, and every real path one of these led to at an earlier worker start, which the host
+   * remembers in its own database: a link the agent repointed since does not unmask the old target). In bubblewrap mode each one that exists and that a bound folder
    * would show (a config under /etc, say) is masked by its real path with an empty file, a folder
    * with an empty tmpfs; the worker adds `WELL_KNOWN_SECRET_PATHS` itself. In both modes the file tools
    * refuse them (and a hard link to a hidden file): core's `HiddenFiles`.

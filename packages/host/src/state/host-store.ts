@@ -52,6 +52,8 @@ export const HOST_CRASH_POINTS = [
   "resume_mark",
   /** A session gave up restarting its worker: the user's stored /continue dropped and the give-up notice queued, in one batch (sessions/session-runner.ts). */
   "giveup",
+  /** A worker start found a hidden path leading to a real path not remembered yet: stored before the launch uses it (security/hidden-path-ledger.ts). */
+  "hidden_paths",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 
@@ -81,6 +83,8 @@ export const HostKeys = {
   sendTimes: (channelId: string, chatId: string) => `sendtimes:${channelId}:${chatId}`,
   /** The boot id of the machine the host last started on (state/boot.ts). */
   boot: () => "host:boot",
+  /** The real paths a hidden path led to at worker starts (security/hidden-path-ledger.ts). */
+  hiddenReals: (listed: string) => `hiddenreal:${listed}`,
 } as const;
 
 /**

@@ -1,0 +1,85 @@
+import { realpathSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hiddenEntries, hiddenPathProblem, isSameOrUnder, withoutTrailingSlash } from "@starling/protocol";
+import { HostKeys, type HostStore } from "../state/host-store.js";
+
+/** Real paths remembered per listed path: the first ones are kept (the operator's target comes first), later ones are not. */
+export const MAX_REMEMBERED_PER_PATH = 16;
+
+/** A listed hidden path and the real paths it led to at worker starts (`hiddenreal:<listed>`). */
+interface RememberedReals {
+  listed: string;
+  reals: string[];
+}
+
+/**
+ * The real paths each hidden path (`initialize.sandbox.hiddenPaths`: `sandbox.hidden_paths`, the config and env
+ * file) led to at any worker start, kept in the host's database so they outlive every worker and host restart. A
+ * listed path that goes through a symlink the agent can rewrite (`<workspace>/link/secret.env`, or a link in
+ * `shared/`) stays hidden where it led before the link was repointed, also for a worker that starts after the
+ * repoint (the session's next worker, another conversation's): each launch gets the listed paths plus the real
+ * paths remembered for them, which the worker masks and refuses like listed ones (wherever something is there).
+ *
+ * It lives in the host's state (`DIR/state/host`), which no tool process can reach: not in a workspace. It is
+ * bounded (MAX_REMEMBERED_PER_PATH per listed path, the earliest kept, so repointing a link many times cannot push
+ * the real target out), and never remembers a folder every command needs (`/usr`, `/etc`…), the shared folder, the
+ * conversations' folder or a workspace, or a folder holding one: repointing a link there would otherwise mask what
+ * every later command needs, for good. Only entries still listed are used; an entry removed from the config is
+ * forgotten at the next write. Durable write: `hidden_paths` (STARLING_CRASH_AT), before the launch uses it.
+ */
+export class HiddenPathLedger {
+  private readonly conversationsRoot: string;
+  private readonly sharedDir: string;
+
+  constructor(
+    private readonly store: HostStore,
+    workdir: string,
+    private readonly warn: (message: string, fields: Record<string, unknown>) => void = () => {},
+  ) {
+    // Compared with real paths: the workdir may be reached through a link.
+    const real = realOr(workdir);
+    this.conversationsRoot = join(real, "conversations");
+    this.sharedDir = realOr(join(real, "rundir", "shared"));
+  }
+
+  /** `listed` and every real path remembered for its entries, after storing the ones found now. */
+  async withRemembered(listed: readonly string[]): Promise<string[]> {
+    const wanted = new Set(listed);
+    const stored = new Map(this.store.list<RememberedReals>("hiddenreal:").map((r) => [r.listed, r]));
+    const changed = new Map<string, RememberedReals>();
+    for (const entry of hiddenEntries(listed)) {
+      if (entry.real === withoutTrailingSlash(entry.listed) || this.needed(entry.real)) continue;
+      const record = changed.get(entry.listed) ?? stored.get(entry.listed) ?? { listed: entry.listed, reals: [] };
+      if (record.reals.includes(entry.real)) continue;
+      if (record.reals.length >= MAX_REMEMBERED_PER_PATH) {
+        this.warn("a hidden path led to more real paths than are remembered; this one is hidden only while it is listed there", { listed: entry.listed, real: entry.real, remembered: record.reals.length });
+        continue;
+      }
+      changed.set(entry.listed, { listed: entry.listed, reals: [...record.reals, entry.real] });
+    }
+    const forgotten = [...stored.keys()].filter((path) => !wanted.has(path));
+    if (changed.size || forgotten.length) {
+      await this.store.commit("hidden_paths", (tx) => {
+        for (const record of changed.values()) tx.put(HostKeys.hiddenReals(record.listed), record);
+        for (const path of forgotten) tx.del(HostKeys.hiddenReals(path));
+      });
+    }
+    const reals = listed.flatMap((path) => (changed.get(path) ?? stored.get(path))?.reals ?? []);
+    return [...new Set([...listed, ...reals])];
+  }
+
+  /** A real path that must never be masked for good: a folder every command needs, or one holding shared/ or a workspace. */
+  private needed(real: string): boolean {
+    if (hiddenPathProblem(real) !== null) return true;
+    if (isSameOrUnder(this.sharedDir, real) || isSameOrUnder(this.conversationsRoot, real)) return true;
+    return dirname(real) === this.conversationsRoot;
+  }
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
