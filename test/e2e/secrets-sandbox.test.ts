@@ -110,7 +110,12 @@ beforeAll(async () => {
   writeFileSync(join(software, "operator-secret.env"), `${OPERATOR_SECRET}\n`);
   mkdirSync(join(software, "keys"));
   writeFileSync(join(software, "keys", "id.key"), `${OPERATOR_SECRET}\n`);
-  const hidden_paths = ["operator-secret.env", "keys", "later.env"].map((name) => join(software, name));
+  // And one in shared/ listed through a link there, which a tool can repoint (`shared-link/team.env` leads to shared-real/).
+  const shared = join(e2e.workdir, "rundir", "shared");
+  mkdirSync(join(shared, "shared-real"), { recursive: true });
+  writeFileSync(join(shared, "shared-real", "team.env"), `${OPERATOR_SECRET}\n`);
+  symlinkSync("shared-real", join(shared, "shared-link"));
+  const hidden_paths = [...["operator-secret.env", "keys", "later.env"].map((name) => join(software, name)), join(shared, "shared-link", "team.env")];
   config.sandbox = { mode: "subprocess", bubblewrap_binary: "bwrap", software_dir: software, software_mount_path: "/opt/sw", memory_limit_mb: 512, cpu_limit_seconds: 900, pid_namespace: false, hidden_paths };
   writeFileSync(e2e.configPath, JSON.stringify(config, null, 2));
   // The bot token comes from the env file only; the model key from the host's environment (TOKEN=… starling).
@@ -229,6 +234,21 @@ describe("secrets never reach a tool", { timeout: 90_000 }, () => {
     expect(result).toContain("keys-dir=[]");
     if (root) expect(result).toContain("shadow=[0]");
     expect(result).toContain("software tool v7"); // the rest of software_dir is still there
+    for (const r of e2e.model.requests) expect(JSON.stringify(r.body)).not.toContain(OPERATOR_SECRET);
+  });
+
+  // A hidden path listed through a link the agent can repoint was masked where it led only in the life of a worker that
+  // had seen it: the next worker (here after a host restart) masked nothing there, and `cat` read the old target.
+  it.skipIf(!probe.ok)("bubblewrap mode: a hidden path's old target stays masked for the next worker after its link is repointed", async () => {
+    expect(await e2e.ask(chats.bwrap, "/sandbox bubblewrap")).toMatch(/Sandbox (set to|is already) bubblewrap/);
+    scripts.set("[probe-repoint]", "mkdir -p shared/shared-else && ln -sfn shared-else shared/shared-link && echo repointed");
+    expect(await e2e.ask(chats.bwrap, "repoint the link [probe-repoint]")).toBe("Probe finished.");
+    expect(toolResult("[probe-repoint]")).toContain("repointed");
+    expect(await e2e.stop()).toEqual({ code: 0, signal: null });
+    e2e.start();
+    scripts.set("[probe-old-target]", 'echo "old=[$(cat shared/shared-real/team.env 2>/dev/null | wc -c)]"');
+    expect(await e2e.ask(chats.bwrap, "read the old target [probe-old-target]")).toBe("Probe finished.");
+    expect(toolResult("[probe-old-target]")).toContain("old=[0]");
     for (const r of e2e.model.requests) expect(JSON.stringify(r.body)).not.toContain(OPERATOR_SECRET);
   });
 
