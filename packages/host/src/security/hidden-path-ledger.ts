@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { hiddenEntries, hiddenPathProblem, isSameOrUnder, withoutTrailingSlash } from "@starling/protocol";
-import { HostKeys, type HostStore } from "../state/host-store.js";
+import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 
 /** Real paths remembered per listed path: the first ones are kept (the operator's target comes first), later ones are not. */
 export const MAX_REMEMBERED_PER_PATH = 16;
@@ -42,30 +42,38 @@ export class HiddenPathLedger {
     this.sharedDir = realOr(join(real, "rundir", "shared"));
   }
 
-  /** `listed` and every real path remembered for its entries, after storing the ones found now. */
+  /**
+   * `listed` and every real path remembered for its entries, after storing the ones found now. The records are
+   * merged inside the commit, where in-flight commits' writes are seen: two launches at once lose neither's path. A
+   * failed write (a full disk) does not stop the launch: what was found now is still handed on, and a warning logged.
+   */
   async withRemembered(listed: readonly string[]): Promise<string[]> {
+    const found = hiddenEntries(listed).filter((entry) => entry.real !== withoutTrailingSlash(entry.listed) && !this.needed(entry.real));
     const wanted = new Set(listed);
-    const stored = new Map(this.store.list<RememberedReals>("hiddenreal:").map((r) => [r.listed, r]));
-    const changed = new Map<string, RememberedReals>();
-    for (const entry of hiddenEntries(listed)) {
-      if (entry.real === withoutTrailingSlash(entry.listed) || this.needed(entry.real)) continue;
-      const record = changed.get(entry.listed) ?? stored.get(entry.listed) ?? { listed: entry.listed, reals: [] };
-      if (record.reals.includes(entry.real)) continue;
-      if (record.reals.length >= MAX_REMEMBERED_PER_PATH) {
-        this.warn("a hidden path led to more real paths than are remembered; this one is hidden only while it is listed there", { listed: entry.listed, real: entry.real, remembered: record.reals.length });
-        continue;
+    const merge = (tx: HostTransaction | null): string[] => {
+      const records = new Map(this.store.list<RememberedReals>("hiddenreal:").map((r) => [r.listed, r]));
+      for (const entry of found) {
+        const record = records.get(entry.listed) ?? { listed: entry.listed, reals: [] };
+        if (record.reals.includes(entry.real)) continue;
+        if (record.reals.length >= MAX_REMEMBERED_PER_PATH) {
+          this.warn("a hidden path led to more real paths than are remembered; this one is hidden only while it is listed there", { listed: entry.listed, real: entry.real, remembered: record.reals.length });
+          continue;
+        }
+        const grown = { listed: entry.listed, reals: [...record.reals, entry.real] };
+        records.set(entry.listed, grown);
+        tx?.put(HostKeys.hiddenReals(entry.listed), grown);
       }
-      changed.set(entry.listed, { listed: entry.listed, reals: [...record.reals, entry.real] });
+      for (const path of records.keys()) if (!wanted.has(path)) tx?.del(HostKeys.hiddenReals(path));
+      const reals = listed.flatMap((path) => records.get(path)?.reals ?? []);
+      return [...new Set([...listed, ...reals])];
+    };
+    try {
+      // A commit with nothing to write writes nothing (and passes no crash point).
+      return await this.store.commit("hidden_paths", (tx) => merge(tx));
+    } catch (error) {
+      this.warn("could not store where hidden paths lead; this worker still masks them, later ones may not", { error: error instanceof Error ? error.message : String(error) });
+      return merge(null);
     }
-    const forgotten = [...stored.keys()].filter((path) => !wanted.has(path));
-    if (changed.size || forgotten.length) {
-      await this.store.commit("hidden_paths", (tx) => {
-        for (const record of changed.values()) tx.put(HostKeys.hiddenReals(record.listed), record);
-        for (const path of forgotten) tx.del(HostKeys.hiddenReals(path));
-      });
-    }
-    const reals = listed.flatMap((path) => (changed.get(path) ?? stored.get(path))?.reals ?? []);
-    return [...new Set([...listed, ...reals])];
   }
 
   /** A real path that must never be masked for good: a folder every command needs, or one holding shared/ or a workspace. */

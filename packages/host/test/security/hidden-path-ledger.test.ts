@@ -97,6 +97,35 @@ describe("hidden paths remembered by the host", () => {
     expect(store.list("hiddenreal:")).toEqual([]);
   });
 
+  it("two launches at once keep both real paths; a failed write still hands this launch what it found", async () => {
+    const w = world();
+    const store = await openStore(w.db);
+    const ledger = new HiddenPathLedger(store, w.workdir);
+    mkdirSync(join(w.ws, "second"));
+    writeFileSync(join(w.ws, "second", "secret.env"), "second\n");
+    const first = ledger.withRemembered(w.listed);
+    w.repoint("second");
+    const second = ledger.withRemembered(w.listed);
+    await Promise.all([first, second]);
+    const both = [...w.listed, join(w.ws, "real", "secret.env"), join(w.ws, "second", "secret.env")];
+    expect(await ledger.withRemembered(w.listed)).toEqual(both);
+
+    const warnings: string[] = [];
+    const failing = new HiddenPathLedger(store, w.workdir, (message) => warnings.push(message));
+    mkdirSync(join(w.ws, "third"));
+    writeFileSync(join(w.ws, "third", "secret.env"), "third\n");
+    w.repoint("third");
+    process.env.STARLING_FAIL_AT = "hidden_paths";
+    try {
+      expect(await failing.withRemembered(w.listed)).toEqual([...both, join(w.ws, "third", "secret.env")]);
+    } finally {
+      delete process.env.STARLING_FAIL_AT;
+    }
+    expect(warnings).toEqual(["could not store where hidden paths lead; this worker still masks them, later ones may not"]);
+    w.repoint("elsewhere");
+    expect(await failing.withRemembered(w.listed)).toEqual(both);
+  });
+
   it("a host killed right after the write (STARLING_CRASH_AT=hidden_paths) finds the real path after its restart", async () => {
     const w = world();
     const child = spawnSync(process.execPath, ["--import", "tsx", CHILD, w.db, w.workdir, ...w.listed], {
