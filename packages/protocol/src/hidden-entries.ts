@@ -43,6 +43,8 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
  * where it led before the link was repointed: bubblewrap keeps masking that file (and binding the folders above
  * it, so it cannot be moved) and the file tools keep refusing it. A remembered path is looked at again like a
  * listed one: hidden while something is there. It is never forgotten (a false mask at worst, never a leak).
+ * Beyond this process's life, the host remembers where the paths led at each worker start (its HiddenPathLedger)
+ * and lists those real paths in `initialize.sandbox.hiddenPaths`.
  */
 export class HiddenPathMemory {
   /** Real path -> the path it was listed as. */
