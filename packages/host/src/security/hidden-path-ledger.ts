@@ -25,7 +25,7 @@ interface RememberedReals {
  * the real target out), and never remembers a folder every command needs (`/usr`, `/etc`…), the shared folder, the
  * conversations' folder or a workspace, or a folder holding one: repointing a link there would otherwise mask what
  * every later command needs, for good. Only entries still listed are used; an entry removed from the config is
- * forgotten at the next write. Durable write: `hidden_paths` (STARLING_CRASH_AT), before the launch uses it.
+ * forgotten at the next worker start. Durable write: `hidden_paths` (STARLING_CRASH_AT), before the launch uses it.
  */
 export class HiddenPathLedger {
   private readonly conversationsRoot: string;
