@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { lazyArguments, skillNameProblem } from "@starling/protocol";
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../tools/define-tool.js";
@@ -34,7 +33,7 @@ export const skillLoadTool = defineTool({
           (available.length ? `Available skills: ${available.join(", ")}.` : `There are no skills in ${SKILL_DIR}/ yet.`),
       );
     }
-    const { files, more } = await otherFiles(ctx, root, skill.name);
+    const { files, more } = await otherFiles(ctx, skill.name);
     const result = {
       name: skill.name,
       version: skill.version,
@@ -48,8 +47,9 @@ export const skillLoadTool = defineTool({
 });
 
 /** The skill's files but SKILL.md, listed through its folder's checked descriptor: a folder swapped for a link since SKILL.md was read is refused. */
-async function otherFiles(ctx: ToolContext, root: string, name: string): Promise<{ files: string[]; more: boolean }> {
-  const dir = await ctx.paths.openDir(join(root, SKILL_DIR, name));
+async function otherFiles(ctx: ToolContext, name: string): Promise<{ files: string[]; more: boolean }> {
+  // Resolved first: the walk names entries by real path (what the hidden-path check compares), `.skill` may be a link.
+  const dir = await ctx.paths.openDir((await ctx.paths.resolve(`${SKILL_DIR}/${name}`)).abs);
   try {
     return await skillFiles(dir, await ctx.paths.hiddenFilter());
   } finally {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { skillLoadTool } from "../../src/skills/skill-load.js";
 import type { ToolContext } from "../../src/tools/define-tool.js";
+import { HiddenFiles } from "../../src/tools/hidden-files.js";
 import { WorkspacePaths } from "../../src/tools/workspace-paths.js";
 
 const dirs: string[] = [];
@@ -35,8 +36,9 @@ class SwapAfterOpen extends WorkspacePaths {
   constructor(
     workspace: string,
     private swap: (() => void) | null,
+    hidden?: HiddenFiles,
   ) {
-    super(workspace);
+    super(workspace, undefined, hidden);
   }
 
   override async open(abs: string, flags: "r"): Promise<FileHandle> {
@@ -47,8 +49,8 @@ class SwapAfterOpen extends WorkspacePaths {
   }
 }
 
-async function load(ws: string, swap: () => void): Promise<string> {
-  const paths: WorkspacePaths = new SwapAfterOpen(ws, swap);
+async function load(ws: string, swap: () => void, hidden?: HiddenFiles): Promise<string> {
+  const paths: WorkspacePaths = new SwapAfterOpen(ws, swap, hidden);
   const ctx = { workspace: ws, paths } as ToolContext;
   try {
     const result = await skillLoadTool.execute({ skill_name: "demo" }, ctx);
@@ -65,6 +67,12 @@ describe("skill_load's file list after a swap", () => {
     expect(result.files).toEqual(["notes.txt", "scripts/run.sh"]);
   });
 
+  it("leaves out what sandbox.hidden_paths hides, as the file tools' walks do", async () => {
+    const { ws } = setup();
+    const result = JSON.parse(await load(ws, () => {}, new HiddenFiles([join(ws, ".skill", "demo", "scripts")])));
+    expect(result.files).toEqual(["notes.txt"]);
+  });
+
   it("a skill folder swapped for a link to an outside folder lists nothing out there", async () => {
     const { ws, outside } = setup();
     const demo = join(ws, ".skill", "demo");
@@ -74,6 +82,6 @@ describe("skill_load's file list after a swap", () => {
     });
     expect(text).not.toContain("outside-secret-name");
     expect(text).not.toContain("outside-deeper-name");
-    expect(text).toContain(".skill/demo was a symlink when it was opened (swapped in after the path was checked)");
+    expect(text).toContain('Path ".skill/demo" goes through a symlink to');
   });
 });
