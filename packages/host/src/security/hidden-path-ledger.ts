@@ -20,7 +20,8 @@ interface RememberedReals {
  * repoint (the session's next worker, another conversation's): each launch gets the listed paths plus the real
  * paths remembered for them, which the worker masks and refuses like listed ones (wherever something is there).
  *
- * It lives in the host's state (`DIR/state/host`), which no tool process can reach: not in a workspace. It is
+ * It lives in the host's state (`DIR/state/host`): not in a workspace, absent from bubblewrap (in subprocess mode
+ * commands can reach it, as they can reach the secrets themselves). It is
  * bounded (MAX_REMEMBERED_PER_PATH per listed path, the earliest kept, so repointing a link many times cannot push
  * the real target out), and never remembers a folder every command needs (`/usr`, `/etc`…), the shared folder, the
  * conversations' folder or a workspace, or a folder holding one: repointing a link there would otherwise mask what
