@@ -12,7 +12,7 @@ const IMAGE_DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
  * Items that are not files pass through unchanged. `stamp` names the files (`image-<stamp>-<n>`): the
  * caller derives it from the answer's place in the turn, so a step retried after a crash (its answer was
  * never stored) finds the files it wrote, when they hold the same bytes, instead of saving copies.
- * With `retried` (the answer may be a retry: the first model call of a turn or of its continue), images
+ * With `retried` (the answer may be a retry: the first model call of a continue), images
  * an earlier attempt saved under `stamp` that this answer did not return again (the model answered
  * otherwise the second time) are added too, with a line saying where they came from: the user sees
  * every image the turn made, and the model knows it was sent.

@@ -55,8 +55,9 @@ export async function runModelStep(deps: SessionDeps, turn: TurnRecord, control:
   // An answer that arrives after a stop is dropped: the turn is ending and must not act on it.
   if (control.stopped) throw new ProviderError("aborted", "turn stopped while the model answered");
   // Images the model returned are files in the workspace before the answer that names them is stored.
-  // The first call of a turn or of its continue may retry an answer cut short after its images were saved.
-  const saved = await saveModelImages(response.content, deps.workspace, answerImageStamp(turn, deps.store.messages), { retried: next.steps === 1 });
+  // The first call of a continue may retry an answer cut short after its images were saved (a fresh turn's
+  // first call cannot: its answers are named for its own start), so only then is `generated/` looked through.
+  const saved = await saveModelImages(response.content, deps.workspace, answerImageStamp(turn, deps.store.messages), { retried: next.steps === 1 && turn.resumed === true });
   const content = withCallIds(saved, turn.turnId, next.steps, idsInTurn(deps));
   if (content.some((i) => i.type === "tool_call")) {
     await deps.journal.recordToolRequest(next, content, response.usage);

@@ -209,7 +209,7 @@ export class TurnJournal {
     return this.store.commit("turn_resume", (tx) => {
       const prev = this.store.lastTurn;
       if (!prev || !this.isUnfinished(prev)) return null;
-      const turn: TurnRecord = { ...prev, status: "running", steps: 0, error: undefined, canContinue: undefined, unfinishedReason: undefined, endedAt: undefined };
+      const turn: TurnRecord = { ...prev, status: "running", steps: 0, resumed: true, error: undefined, canContinue: undefined, unfinishedReason: undefined, endedAt: undefined };
       tx.putTurn(turn);
       tx.emit({ type: "turn_started", turnId: turn.turnId, messageIds: [] });
       return turn;

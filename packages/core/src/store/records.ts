@@ -47,6 +47,8 @@ export interface TurnRecord {
   /** Why the turn waits for /continue (`crash`, `failed`, `cancelled`, `step_limit`). */
   unfinishedReason?: string;
   usage?: Usage;
+  /** Reopened by a continue at least once: its next first step may retry an answer a crash cut short. */
+  resumed?: boolean;
   /**
    * Images of the turn (`generated/…`, saved by answers with tool calls) a notice of its ending without a
    * final answer already sent (`attachments` of turn_failed/cancelled/superseded): a continue's final answer leaves them out.
