@@ -49,14 +49,28 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
 export class HiddenPathMemory {
   /** Real path -> the path it was listed as. */
   private readonly reals = new Map<string, string>();
+  /** Real paths remembered per listed path. */
+  private readonly perListed = new Map<string, number>();
 
-  /** hiddenEntries of `paths` and of every real path an earlier lookup found; what this one finds is remembered. */
+  /**
+   * hiddenEntries of `paths` and of every real path an earlier lookup found; what this one finds is remembered,
+   * at most MAX_REMEMBERED_PER_PATH real paths per listed path (the earliest: repointing a link over and over
+   * neither pushes the real target out nor makes every later lookup longer).
+   */
   entries(paths: readonly string[]): HiddenEntry[] {
     const found = hiddenEntries([...paths, ...this.reals.keys()]).map((e) => ({ ...e, listed: this.reals.get(e.listed) ?? e.listed }));
-    for (const e of found) if (!this.reals.has(e.real)) this.reals.set(e.real, e.listed);
+    for (const e of found) {
+      const count = this.perListed.get(e.listed) ?? 0;
+      if (this.reals.has(e.real) || count >= MAX_REMEMBERED_PER_PATH) continue;
+      this.reals.set(e.real, e.listed);
+      this.perListed.set(e.listed, count + 1);
+    }
     return found;
   }
 }
+
+/** Real paths remembered per hidden path, by a worker (HiddenPathMemory) and by the host (its HiddenPathLedger). */
+export const MAX_REMEMBERED_PER_PATH = 16;
 
 /** The worker's memory: bubblewrap's masks and the file tools' checks share it. */
 export const processHiddenMemory = new HiddenPathMemory();
