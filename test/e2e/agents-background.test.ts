@@ -61,9 +61,7 @@ const chats = {
 };
 
 beforeAll(async () => {
-  // Unpaced sends (the fake has no send limits; pacing is not the subject): each chat's answers, panels and
-  // agents' messages would otherwise wait ~1 s each after the third in 3 s.
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
 });
 afterAll(async () => {
   await e2e?.close();

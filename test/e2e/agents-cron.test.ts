@@ -41,9 +41,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 const chat = privateChat(1501, "Cron collector");
-// Unpaced sends (the fake has no send limits): a run every 2 s, each with its panel and answer, is more than
-// Telegram's 3 messages per 3 s in one chat, and the answers this test waits for would queue behind them.
-useE2E({ responder: respond, config: { adminUserIds: [chat.id], channel: { pace_sends: false } } }, (value) => (e2e = value));
+useE2E({ responder: respond, config: { adminUserIds: [chat.id] } }, (value) => (e2e = value));
 
 describe("subagents of a cron run", () => {
   it("a run that ends leaves its subagent running; the next run joins it and hears its answer", async () => {

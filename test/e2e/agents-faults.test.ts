@@ -49,9 +49,7 @@ const chats = {
 };
 
 beforeAll(async () => {
-  // Unpaced sends (the fake has no send limits; pacing is not the subject): an answer after a panel and a
-  // subagent's messages would otherwise wait for room in the chat's 3 per 3 s.
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } });
 });
 afterAll(async () => {
   await e2e?.close();

@@ -32,7 +32,7 @@ let e2e: E2E;
 const chat = privateChat(1701, "Kill join");
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id], channel: { pace_sends: false } } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id] } });
 });
 afterAll(async () => {
   await e2e?.close();

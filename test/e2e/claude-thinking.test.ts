@@ -64,7 +64,6 @@ beforeAll(async () => {
     // The chat-completions model (`router`) is asked only after the switch away from Claude.
     responder: (req) => ({ text: chatAfterTool(req) ? "Router listed it." : "the router must only finish a cycle" }),
     config: ({ modelUrl }) => ({
-      channel: { pace_sends: false },
       adminUserIds: [chat.id],
       mainModel: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, max_output_tokens: 8192, reasoning: { max_tokens: 2048 }, effort: "medium" },
       // A Claude model without thinking, to switch from in the middle of a tool-use cycle.

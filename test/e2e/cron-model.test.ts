@@ -37,9 +37,6 @@ describe("a cron task's own model", () => {
       start: false,
       config: ({ modelUrl }) => ({
         adminUserIds: [chat.id],
-        // A run every 2 s sends more than Telegram's 3 messages per 3 s in one chat: paced, the confirmations
-        // this test waits for queue behind the runs' panels and answers (pacing: telegram/send-budget tests).
-        channel: { pace_sends: false },
         extraModels: { cheap: { provider_type: "open_router_completion", model_name: "cheap-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"] } },
       }),
     });

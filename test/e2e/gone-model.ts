@@ -9,7 +9,6 @@ export function startWithCheap(responder: (req: RecordedRequest) => ScriptedRepl
     responder,
     config: ({ modelUrl }) => ({
       adminUserIds: [adminId],
-      channel: { pace_sends: false }, // the fake has no send limits; pacing is not the subject
       extraModels: { cheap: { provider_type: "open_router_completion", model_name: "cheap-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"] } },
     }),
   });

@@ -99,11 +99,8 @@ const chats = {
   overlapCrash: privateChat(909, "Overlap crash"),
 };
 
-// Unpaced sends (the fake has no send limits): under Telegram's 3 messages per 3 s per chat, the answers these
-// tests wait for queue behind the panels and replies of the turns and cron runs before them (pacing itself:
-// the telegram/send-budget tests).
 useE2E(
-  { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), channel: { pace_sends: false } } },
+  { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id) } },
   (value) => (e2e = value),
   { keepHost: true },
 );

@@ -20,7 +20,7 @@ beforeAll(async () => {
       const missing = /could not be downloaded/.test(text) ? " (file missing)" : "";
       return { text: `Answer to ${markersIn(text).at(-1) ?? "nothing"}${missing}.` };
     },
-    config: { channel: { pace_sends: false }, adminUserIds: [photoChat.id, other.id] },
+    config: { adminUserIds: [photoChat.id, other.id] },
   });
   expect(await e2e.ask(other, "warm up [m:w-0]", { timeoutMs: 60_000 })).toContain("m:w-0");
 }, 90_000);

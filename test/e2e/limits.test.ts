@@ -32,9 +32,6 @@ beforeAll(async () => {
     config: {
       adminUserIds: [flooder.id, other.id, crasher.id],
       workers: { max_concurrent_turns: 1 },
-      // Unpaced sends (the fake has no send limits): inbound limits are the subject, and the flood's answers
-      // and notices would otherwise hold the chats' later answers for seconds.
-      channel: { pace_sends: false },
       extra: { limits: { per_chat_messages_per_minute: PER_MINUTE, max_queued_turns: 200 }, tools: { deny: ["shell"] } },
     },
   });

@@ -143,7 +143,6 @@ beforeAll(async () => {
     start: false,
     config: {
       adminUserIds: Object.values(chats).map((c) => c.id),
-      channel: { pace_sends: false },
       extra: {
         mcp_servers: {
           probe: { command: PYTHON, args: ["PLACEHOLDER"], env: { PROBE_MODE: "on" }, secret_env: { PROBE_SECRET: "FAKE_PROBE_TOKEN" } },

@@ -67,9 +67,6 @@ beforeAll(async () => {
     start: false,
     config: {
       adminUserIds: [chat.id],
-      // Unpaced sends (the fake has no send limits): every test asks in this one chat, and under Telegram's 3
-      // messages per 3 s per chat each answer would wait for the panels and answers before it.
-      channel: { pace_sends: false },
       recovery: { max_auto_continues: 1 },
       extra: {
         mcp_servers: {

@@ -19,7 +19,7 @@ let e2e: E2E;
 let incoming: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { channel: { pace_sends: false }, adminUserIds: [chat.id], mainCapabilities: ["chat", "image_in"] } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id], mainCapabilities: ["chat", "image_in"] } });
   const status = await e2e.ask(chat, "/status");
   const id = /^Conversation: (\S+)$/m.exec(status)![1]!;
   incoming = join(e2e.workdir, "conversations", id, "attachments", "incoming");
@@ -86,7 +86,7 @@ describe("inbound media", { timeout: 60_000 }, () => {
 describe("inbound PDF for a model with pdf_in", { timeout: 60_000 }, () => {
   it("reaches the model as a file part", async () => {
     const other = privateChat(602, "Reader");
-    const reader = await startE2E({ responder: respond, config: { channel: { pace_sends: false }, adminUserIds: [other.id], mainCapabilities: ["chat", "pdf_in"] } });
+    const reader = await startE2E({ responder: respond, config: { adminUserIds: [other.id], mainCapabilities: ["chat", "pdf_in"] } });
     try {
       const bytes = makePdf(["Native PDF input"]);
       reader.telegram.sendDocument(other, { fileName: "native.pdf", mimeType: "application/pdf", bytes, caption: "read it [native]" });

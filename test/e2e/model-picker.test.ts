@@ -19,7 +19,6 @@ beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     config: ({ modelUrl }) => ({
-      channel: { pace_sends: false },
       adminUserIds: [chat.id],
       extraModels: {
         alt: {

@@ -45,7 +45,7 @@ let e2e: E2E;
 
 beforeAll(async () => {
   if (!sshd) return;
-  e2e = await startE2E({ responder: respond, config: { channel: { pace_sends: false }, adminUserIds: [chat.id] }, start: false });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id] }, start: false });
   e2e.start({ STARLING_SSH_CONFIG: sshd.configFile });
 });
 

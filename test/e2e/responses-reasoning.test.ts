@@ -51,7 +51,6 @@ beforeAll(async () => {
     // The chat-completions model (`router`) is asked only after the switch away from the Responses one.
     responder: (req) => ({ text: chatAfterTool(req) ? "Router listed it." : "the router must only finish a cycle" }),
     config: ({ modelUrl }) => ({
-      channel: { pace_sends: false },
       adminUserIds: [chat.id],
       mainModel: { provider_type: "open_router_responses", model_name: MAIN, url: responses.url, reasoning: { effort: "medium" } },
       extraModels: {

@@ -97,7 +97,7 @@ beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     start: false,
-    config: { channel: { pace_sends: false }, adminUserIds: Object.values(chats).map((c) => c.id) },
+    config: { adminUserIds: Object.values(chats).map((c) => c.id) },
   });
   software = join(e2e.dir, "software");
   mkdirSync(software);

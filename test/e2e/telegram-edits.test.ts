@@ -33,7 +33,7 @@ beforeAll(async () => {
     responder: respond,
     // Unpaced sends (the fake has no send limits; pacing is not the subject): the answers to the later messages
     // that stand behind the "answered once" checks would otherwise wait ~1 s each behind alice's earlier replies.
-    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id, photos.id], workers: { max_concurrent_turns: 1 }, channel: { pace_sends: false }, mainCapabilities: ["chat", "image_in"] },
+    config: { adminUserIds: [alice.id], allowedChatIds: [busy.id, group.id, photos.id], workers: { max_concurrent_turns: 1 }, mainCapabilities: ["chat", "image_in"] },
   });
 });
 afterAll(async () => {

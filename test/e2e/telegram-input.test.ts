@@ -24,7 +24,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { channel: { pace_sends: false }, adminUserIds: [1], allowedChatIds: [group.id, docs.id] } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [1], allowedChatIds: [group.id, docs.id] } });
 });
 afterAll(async () => {
   await e2e?.close();

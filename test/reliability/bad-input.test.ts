@@ -17,9 +17,7 @@ beforeAll(async () => {
       const text = JSON.stringify(req.body.messages ?? []);
       return { text: `Answer to ${markersIn(text).at(-1) ?? "nothing"} (${text.length} chars seen).` };
     },
-    // Every reply of this file goes to one chat: Telegram's pacing (3 sends in 3 s) would spread the flood's nine
-    // replies, panels and edits over seconds; it is tested in send-budget.test.ts and the nemesis tests, not here.
-    config: { adminUserIds: [chat.id], channel: { pace_sends: false } },
+    config: { adminUserIds: [chat.id] },
   });
 });
 
