@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat, user } from "../fakes/telegram-api.js";
 import { forumChat } from "../fakes/telegram/groups.js";
-import { DUPLICATE_LABEL, lastUserText, panels, sleep, startE2E, type E2E } from "./fixture.js";
+import { DUPLICATE_LABEL, lastUserText, panels, startE2E, type E2E } from "./fixture.js";
 
 const chats = {
   panel: privateChat(1901, "Panel stop"),
@@ -45,6 +45,19 @@ afterAll(async () => {
 });
 
 const done = (text: string | undefined) => (text ?? "").includes("✅ Done");
+/** Waits for the running host's debug log record `msg` about the chat. */
+const logged = (msg: string, chatId: number, what: string, extra: (r: Record<string, unknown>) => boolean = () => true) =>
+  e2e.until(() => e2e.logRecords().some((r) => r["pid"] === e2e.host!.child.pid && r["msg"] === msg && r["chatId"] === String(chatId) && extra(r)), what, 30_000);
+/**
+ * The running host finished the chat's reply: every part it sends went out before (a second copy would have),
+ * and the outbox item is deleted, so nothing sends it again.
+ */
+const replyDone = (chatId: number) => logged("outbox item done (sent, or dropped as unsendable)", chatId, "the reply's outbox item done");
+/** The running host finished the chat's progress panel: no edit of it follows. */
+const panelDone = (chatId: number) => logged("progress panel finished: no more edits", chatId, "the panel finished");
+/** The running host recorded `sent` parts of the chat's reply (or, not `recorded`, sent them) and waits for room for the next. */
+const betweenParts = (chatId: number, sent: number, recorded: boolean) =>
+  logged("a reply's part went out; the next one waits for room", chatId, `part ${sent} out, the next waiting`, (r) => r["sentParts"] === sent && r["recorded"] === recorded);
 /** The reply's messages in the chat (the panel left out). */
 const parts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 
@@ -74,7 +87,7 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
     e2e.start();
     await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
-    await sleep(1500);
+    await panelDone(chat.id);
     expect(finalEdits().length, "final panel edits after the restart").toBe(1);
     expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
     expectWholeOnce(chat.id, "panel");
@@ -102,7 +115,7 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
       e2e.start();
       await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
-      await sleep(1500);
+      await panelDone(chat.id);
       expect(finalAttempts, "final panel edits tried in all").toEqual(["refused", "retried"]);
       expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
       expectWholeOnce(chat.id, "pause");
@@ -123,7 +136,7 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
     e2e.start();
     await e2e.until(() => parts(chat.id).length >= 7, "the reply's other parts after the restart", 40_000);
-    await sleep(1000); // a re-sent copy would follow
+    await replyDone(chat.id);
     expectWholeOnce(chat.id, "term");
     expect((await e2e.stop()).code).toBe(0);
   });
@@ -135,13 +148,13 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
     await e2e.until(() => parts(chat.id).length >= 2, "the reply's first two parts");
     // The host records the second part once Telegram's answer is in (a kill before that leaves its
     // outcome unknown: labelled, rightly); the third part waits for the window (~3 s after the panel).
-    await sleep(800);
+    await betweenParts(chat.id, 2, true);
     await e2e.stop("SIGKILL");
     expect(parts(chat.id).length, "parts sent before the kill").toBe(2);
 
     e2e.start();
     await e2e.until(() => parts(chat.id).length >= 3, "the reply's last part after the restart", 40_000);
-    await sleep(1000);
+    await replyDone(chat.id);
     expectWholeOnce(chat.id, "kill");
     expect((await e2e.stop()).code).toBe(0);
   });
@@ -155,7 +168,7 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
     e2e.start();
     await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
-    await sleep(1000);
+    await replyDone(chat.id);
     expectWholeOnce(chat.id, "crash");
     expect((await e2e.stop()).code).toBe(0);
   });
@@ -169,7 +182,7 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
     e2e.start();
     await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
-    await sleep(1000);
+    await replyDone(chat.id);
     const texts = parts(chat.id);
     expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which parts are labelled").toEqual([false, true, false]);
     const lines = texts.join("\n").split("\n").map((l) => l.replace(/^♻️ \(possible duplicate\) /, "")).filter((l) => l.startsWith("unknown line"));
@@ -191,13 +204,13 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
       e2e.start();
       e2e.telegram.sendText(forum, "@starling_test_bot answer at length [topic]", { from: user(2192, "Ann"), threadId: TOPIC });
       await e2e.until(() => general().length >= 1, "the answer's first part in General", 30_000);
-      await sleep(800); // recorded; the second part waits for the chat's window
+      await betweenParts(forum.id, 1, false); // the second part waits for the chat's window
       await e2e.stop("SIGKILL");
       expect(general().length, "General parts before the kill").toBe(1);
 
       e2e.start();
       await e2e.until(() => general().length >= 4, "the answer in General after the restart", 40_000);
-      await sleep(1000);
+      await replyDone(forum.id);
       const texts = general().map((m) => m.text ?? "");
       // The first General part went out twice: the copy after the restart carries the label.
       expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which General messages are labelled").toEqual([false, true, false, false]);

@@ -148,6 +148,7 @@ export class OutboxSender {
     });
     this.delivered.delete(item.seq);
     this.sentParts.delete(item.seq);
+    this.options.log.debug({ seq: item.seq, chatId: item.chatId }, "outbox item done (sent, or dropped as unsendable)");
   }
 
   /**
@@ -253,6 +254,7 @@ export class OutboxSender {
         })
         .catch(failed);
     }
+    this.options.log.debug({ seq: item.seq, chatId: item.chatId, sentParts: count, recorded: durable }, "a reply's part went out; the next one waits for room");
     await api.reserve(item.chatId, this.roomWait.signal);
     if (durable) {
       await store

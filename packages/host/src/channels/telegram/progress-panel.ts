@@ -304,5 +304,6 @@ export class ProgressPanels {
     if (keys.length) {
       await this.options.store.commit(null, (tx) => keys.forEach((key) => tx.del(key))).catch(() => undefined);
     }
+    this.options.log.debug({ turnKey: panel.turnKey, chatId: panel.chatId }, "progress panel finished: no more edits");
   }
 }
