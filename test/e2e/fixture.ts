@@ -119,6 +119,8 @@ export interface E2E {
   logTail(lines?: number): string;
   /** The host's log records (its JSON lines, over every start), oldest first. */
   logRecords(): Record<string, unknown>[];
+  /** Waits (30 s unless told) for a log record of the running host (its pid) that `match` accepts; returns it. */
+  untilLogged(match: (record: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Waits until the host has seen a turn of the chat run (its typing action follows the turn's start). */
   untilTyping(chatId: number): Promise<void>;
   /** Waits (60 s at most) for `host` to kill itself at crash point `point` (STARLING_CRASH_AT). */
@@ -233,6 +235,8 @@ export async function startE2E(options: E2EOptions): Promise<E2E> {
     until: waitUntil,
     logTail,
     logRecords,
+    untilLogged: (match, what, timeoutMs = 30_000) =>
+      waitUntil(() => logRecords().find((r) => r["pid"] === e2e.host?.child.pid && match(r)), what, timeoutMs),
     async untilTyping(chatId) {
       await waitUntil(() => telegram.chatActions(chatId).some((a) => a.action === "typing"), "the host seeing the turn run");
     },

@@ -47,7 +47,9 @@ describe("stopping with paced replies waiting", { timeout: 120_000 }, () => {
 
     e2e.start();
     await e2e.until(() => texts().length >= REPLIES, "every queued reply after the restart", 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a second copy would follow at once
+    // Every queued item is done (sent, then deleted from the outbox) by one of the two hosts: all their sends came before.
+    const itemsDone = () => e2e.logRecords().filter((r) => r["msg"] === "outbox item done (sent, or dropped as unsendable)" && r["chatId"] === String(chat.id)).length;
+    await e2e.until(() => itemsDone() >= 1 + REPLIES, "every queued item done"); // 1: the answer to "hello"
     expect(texts()).toEqual(Array.from({ length: REPLIES }, (_, i) => queued(i + 1)));
     expect(texts().filter((t) => t.includes(DUPLICATE_LABEL))).toEqual([]);
   });

@@ -47,7 +47,7 @@ afterAll(async () => {
 const done = (text: string | undefined) => (text ?? "").includes("✅ Done");
 /** Waits for the running host's debug log record `msg` about the chat. */
 const logged = (msg: string, chatId: number, what: string, extra: (r: Record<string, unknown>) => boolean = () => true) =>
-  e2e.until(() => e2e.logRecords().some((r) => r["pid"] === e2e.host!.child.pid && r["msg"] === msg && r["chatId"] === String(chatId) && extra(r)), what, 30_000);
+  e2e.untilLogged((r) => r["msg"] === msg && r["chatId"] === String(chatId) && extra(r), what);
 /**
  * The running host finished the chat's reply: every part it sends went out before (a second copy would have),
  * and the outbox item is deleted, so nothing sends it again.
