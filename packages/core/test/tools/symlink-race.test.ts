@@ -101,9 +101,13 @@ describe("symlink-swap races", () => {
 
   it("apply_patch deletes and chmods nothing outside through a swapped parent", { timeout: 30_000 }, async () => {
     const victims = 3000;
-    for (let i = 0; i < victims; i += 1) {
-      await writeFile(join(h.workspace, "real", `v${i}.txt`), "victim\n", { mode: 0o644 });
-      await writeFile(join(h.outside, `v${i}.txt`), "victim\n", { mode: 0o644 });
+    // Written 100 at a time rather than one by one: 6000 awaited writes in a row took seconds.
+    for (let start = 0; start < victims; start += 100) {
+      const batch = Array.from({ length: Math.min(100, victims - start) }, (_, k) => start + k);
+      await Promise.all(batch.flatMap((i) => [
+        writeFile(join(h.workspace, "real", `v${i}.txt`), "victim\n", { mode: 0o644 }),
+        writeFile(join(h.outside, `v${i}.txt`), "victim\n", { mode: 0o644 }),
+      ]));
     }
     const result = await race(h, async (i) => {
       const del = `--- a/d/v${i}.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-victim\n`;
