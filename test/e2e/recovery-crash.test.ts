@@ -66,12 +66,18 @@ afterEach(() => {
 
 const logRecords = () => e2e.logRecords();
 
-/** Starts a host, sends a message whose model call never answers, and waits until the host sees the turn run. */
+/**
+ * Starts a host, sends a message whose model call never answers, and waits until the host sees the turn run and
+ * its hand-off (with the session's resume mark) is durable: the worker may call the model before the host's
+ * `handoff` commit is written, and a host killed in between would restart without the mark.
+ */
 async function stalledTurn(chat: (typeof chats)[keyof typeof chats], tag: string, env: Record<string, string> = {}) {
+  const from = logRecords().length;
   const host = e2e.start(env);
   e2e.send(chat, `a long task [${tag}]`);
   await e2e.until(() => asked.get(tag) === 1, "the model asked for the message");
   await e2e.untilTyping(chat.id);
+  await e2e.until(() => since(from, "message handed off").length > 0, "the hand-off written");
   return host;
 }
 
@@ -109,10 +115,13 @@ describe("the host's recovery bookkeeping across a host crash at its commit poin
     // The state a race leaves (the soak finding ensureResumeMark fixes): the session's resume mark cleared
     // (the session found resting a moment before) while its turn is still unfinished.
     const store = await HostStore.open(join(e2e.workdir, "state", "host"));
-    const marked = resumeMarkedSessions(store);
-    expect(marked, "the turn's session was marked at its hand-off").toHaveLength(1);
-    await store.commit(null, (tx) => clearResumeMark(tx, marked[0]!));
-    await store.close();
+    try {
+      const marked = resumeMarkedSessions(store);
+      expect(marked, "the turn's session was marked at its hand-off").toHaveLength(1);
+      await store.commit(null, (tx) => clearResumeMark(tx, marked[0]!));
+    } finally {
+      await store.close(); // a failure here must not leave the database locked for the file's other tests
+    }
 
     // Nothing brings the session back at start; /status starts its worker, which reports the crashed turn,
     // and the automatic continue stores the mark first: the host dies there, before the continue is sent.
