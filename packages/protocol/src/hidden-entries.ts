@@ -49,8 +49,6 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
 export class HiddenPathMemory {
   /** Real path -> the path it was listed as. */
   private readonly reals = new Map<string, string>();
-  /** Real paths remembered per listed path. */
-  private readonly perListed = new Map<string, number>();
 
   /**
    * hiddenEntries of `paths` and of every real path an earlier lookup found; what this one finds is remembered,
@@ -60,12 +58,16 @@ export class HiddenPathMemory {
   entries(paths: readonly string[]): HiddenEntry[] {
     const found = hiddenEntries([...paths, ...this.reals.keys()]).map((e) => ({ ...e, listed: this.reals.get(e.listed) ?? e.listed }));
     for (const e of found) {
-      const count = this.perListed.get(e.listed) ?? 0;
-      if (this.reals.has(e.real) || count >= MAX_REMEMBERED_PER_PATH) continue;
+      if (this.reals.has(e.real) || this.rememberedFor(e.listed) >= MAX_REMEMBERED_PER_PATH) continue;
       this.reals.set(e.real, e.listed);
-      this.perListed.set(e.listed, count + 1);
     }
     return found;
+  }
+
+  private rememberedFor(listed: string): number {
+    let count = 0;
+    for (const listedAs of this.reals.values()) if (listedAs === listed) count++;
+    return count;
   }
 }
 

@@ -99,6 +99,20 @@ export function extractAttachments(text: string, workspace: string): ExtractedAt
 
 const PROC_FD = existsSync("/proc/self/fd");
 
+/** Why a checked path opened later is not what was checked, when a folder above it became a link meanwhile. */
+export const PATH_SWAPPED = "a folder on its path was changed into a link after it was checked";
+
+/**
+ * The error an open of a checked path (without following a final link) failed with, said as what changed since
+ * the check when the failure means that (a link now, or gone); any other error as it is.
+ */
+export function changedSinceCheck(error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ELOOP" || code === "ENOTDIR") return new Error("it was changed into a link after it was checked");
+  if (code === "ENOENT") return new Error("it was moved or removed after it was checked");
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /**
  * Opens `real` (a workspace file's real path, checked to be inside the workspace: `ReplyAttachment.path`, a
  * checked web download) for reading, and refuses it when it is no longer that file: the workspace is the
@@ -112,13 +126,10 @@ export async function openCheckedFile(real: string): Promise<FileHandle> {
   try {
     handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") throw new Error("it was changed into a link after it was checked");
-    if (code === "ENOENT") throw new Error("it was moved or removed after it was checked");
-    throw error;
+    throw changedSinceCheck(error);
   }
   try {
-    if (PROC_FD && (await readlink(`/proc/self/fd/${handle.fd}`)) !== real) throw new Error("a folder on its path was changed into a link after it was checked");
+    if (PROC_FD && (await readlink(`/proc/self/fd/${handle.fd}`)) !== real) throw new Error(PATH_SWAPPED);
     if (!(await handle.stat()).isFile()) throw new Error("it was changed into something other than a regular file after it was checked");
     return handle;
   } catch (error) {

@@ -3,8 +3,6 @@ import { dirname, join } from "node:path";
 import { hiddenEntries, hiddenPathProblem, isSameOrUnder, MAX_REMEMBERED_PER_PATH, withoutTrailingSlash } from "@starling/protocol";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 
-/** Real paths remembered per listed path: the first ones are kept (the operator's target comes first), later ones are not. */
-export { MAX_REMEMBERED_PER_PATH };
 
 /** A listed hidden path and the real paths it led to at worker starts (`hiddenreal:<listed>`). */
 interface RememberedReals {

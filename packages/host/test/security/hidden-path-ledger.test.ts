@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bubblewrapArgs, HiddenPathMemory, probeBubblewrap, ToolSandbox } from "@starling/protocol";
+import { bubblewrapArgs, HiddenPathMemory, MAX_REMEMBERED_PER_PATH, probeBubblewrap, ToolSandbox } from "@starling/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { HiddenPathLedger, MAX_REMEMBERED_PER_PATH } from "../../src/security/hidden-path-ledger.js";
+import { HiddenPathLedger } from "../../src/security/hidden-path-ledger.js";
 import { HostStore } from "../../src/state/host-store.js";
 
 const SECRET = "ledger-secret-5e1f";

@@ -51,7 +51,7 @@ describe("the web workspace listing", () => {
     symlinkSync(outside, join(ws, "a"));
     const error = await refusal(listWorkspaceFolder(join(ws, "a"), false, "a"));
     expect(error.status).toBe(409);
-    expect(error.message).toContain('"a" was changed into a link after it was checked; try again');
+    expect(error.message).toContain('"a": it was changed into a link after it was checked; try again');
   });
 
   it("refuses a checked folder whose parent was swapped for a link to an outside folder", async () => {

@@ -9,7 +9,7 @@ import { HttpError } from "./http-error.js";
 import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
-import { listWorkspaceFolder } from "./workspace-listing.js";
+import { changedHttpError, listWorkspaceFolder } from "./workspace-listing.js";
 import { discardRest, uploadTooLarge, writeUpload } from "./workspace-upload.js";
 
 type IdParams = { id: string };
@@ -101,7 +101,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
     const name = file.split("/").pop() ?? "file";
     // Sent through a descriptor that is still the checked file (a tool may swap it for a link or a FIFO meanwhile).
     const handle = await openCheckedFile(file).catch((error: unknown) => {
-      throw new HttpError(409, "changed", `"${path}" ${error instanceof Error ? error.message : String(error)}; try again`, "path");
+      throw changedHttpError(path, error);
     });
     return reply
       .header("content-type", "application/octet-stream")

@@ -1,5 +1,6 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { ConfinedDir } from "@starling/protocol";
+import { changedSinceCheck, PATH_SWAPPED } from "../attachments.js";
 import { HttpError } from "./http-error.js";
 
 /** One entry of a workspace folder as the web API lists it. */
@@ -38,17 +39,17 @@ function openChecked(dir: string, path: string): ConfinedDir {
     folder = ConfinedDir.open(dir, dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") throw changed(`"${path}" was changed into a link after it was checked`);
-    if (code === "ENOENT") throw changed(`"${path}" was moved or removed after it was checked`);
-    throw error;
+    if (code !== "ELOOP" && code !== "ENOTDIR" && code !== "ENOENT") throw error;
+    throw changedHttpError(path, changedSinceCheck(error));
   }
   if (folder.procPath !== null && readlinkSync(folder.procPath) !== dir) {
     folder.close();
-    throw changed(`"${path}": a folder on its path was changed into a link after it was checked`);
+    throw changedHttpError(path, new Error(PATH_SWAPPED));
   }
   return folder;
 }
 
-function changed(what: string): HttpError {
-  return new HttpError(409, "changed", `${what}; try again`, "path");
+/** 409 `changed`: the checked `path` is not what was checked any more (`why` says how); the client may try again. */
+export function changedHttpError(path: string, why: unknown): HttpError {
+  return new HttpError(409, "changed", `"${path}": ${why instanceof Error ? why.message : String(why)}; try again`, "path");
 }
