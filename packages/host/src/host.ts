@@ -190,6 +190,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           relay.relay(sessionId, event);
         },
         ...(settings.codexAuth ? { credentials: (params: CredentialsParams) => settings.codexAuth!.credentials(params) } : {}),
+        // Real paths a worker found mid-life (a link repointed while it ran): kept for later workers like a start's.
+        hiddenPaths: async (params) => ({ kept: await hiddenLedger.reported(settings.sandbox.hiddenPaths ?? [], params.found) }),
         coordinate: (sessionId, params, callerGone) =>
           handleCoordinate(service, sessionId, params, { planChanged: (id, turnId) => relay.planChanged(id, turnId), callerGone }),
       });

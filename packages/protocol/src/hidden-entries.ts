@@ -44,11 +44,22 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
  * it, so it cannot be moved) and the file tools keep refusing it. A remembered path is looked at again like a
  * listed one: hidden while something is there. It is never forgotten (a false mask at worst, never a leak).
  * Beyond this process's life, the host remembers where the paths led at each worker start (its HiddenPathLedger)
- * and lists those real paths in `initialize.sandbox.hiddenPaths`.
+ * and lists those real paths in `initialize.sandbox.hiddenPaths`; a real path first found later is reported to it
+ * (`onRemembered`, `sandbox/hiddenPaths`).
  */
 export class HiddenPathMemory {
   /** Real path -> the path it was listed as. */
   private readonly reals = new Map<string, string>();
+  private readonly listeners = new Set<(found: { listed: string; real: string }) => void>();
+
+  /**
+   * `listener` is told each real path remembered from now on that is not the listed path itself (a worker reports
+   * them to the host, which keeps them for later workers). Returns the unsubscribe.
+   */
+  onRemembered(listener: (found: { listed: string; real: string }) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /**
    * hiddenEntries of `paths` and of every real path an earlier lookup found; what this one finds is remembered,
@@ -60,6 +71,7 @@ export class HiddenPathMemory {
     for (const e of found) {
       if (this.reals.has(e.real) || this.rememberedFor(e.listed) >= MAX_REMEMBERED_PER_PATH) continue;
       this.reals.set(e.real, e.listed);
+      if (e.real !== withoutTrailingSlash(e.listed)) for (const listener of this.listeners) listener({ listed: e.listed, real: e.real });
     }
     return found;
   }

@@ -19,6 +19,7 @@ export {
 export { ClaudeEffort, ModelConfig, ProviderType, ModelCapability, RetryMode, MIN_CHAT_CONTEXT_TOKENS, CLAUDE_DEFAULT_MAX_TOKENS, CLAUDE_MIN_THINKING_BUDGET, TOOL_RESULT_MAX_CHARS, TOOL_RESULT_TOKENS, type ModelConfigInput } from "./model-config.js";
 
 // Model sign-in material the host owns (codex_subscription)
+export { FoundReal, type HiddenPathsParams, type HiddenPathsResult } from "./hidden-report.js";
 export { type CredentialsParams, type CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";
 
 // MCP servers (initialize.mcpServers, live_state.mcp)

@@ -5,6 +5,7 @@ import { sessionEventParams } from "./events.js";
 import { McpServers, mcpServerStatus } from "./mcp.js";
 import { lazySchema } from "./lazy-schema.js";
 import { credentialsParams, credentialsResult } from "./model-credentials.js";
+import { hiddenPathsParams, hiddenPathsResult } from "./hidden-report.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -87,8 +88,9 @@ export const ToolSandbox = z.object({
     .default({}),
   /**
    * Files and folders no tool may read (the host's config and env file, with their real paths, config
-   * `sandbox.hidden_paths`, and every real path one of these led to at an earlier worker start, which the host
-   * remembers in its own database: a link the agent repointed since does not unmask the old target). In bubblewrap mode each one that exists and that a bound folder
+   * `sandbox.hidden_paths`, and every real path one of these led to at an earlier worker start or that a worker
+   * reported mid-life (`sandbox/hiddenPaths`), which the host remembers in its own database: a link the agent
+   * repointed since does not unmask the old target). In bubblewrap mode each one that exists and that a bound folder
    * would show (a config under /etc, say) is masked by its real path with an empty file, a folder
    * with an empty tmpfs; the worker adds `WELL_KNOWN_SECRET_PATHS` itself. In both modes the file tools
    * refuse them (and a hard link to a hidden file): core's `HiddenFiles`.
@@ -318,6 +320,8 @@ export const Methods = {
   coordinate: request("host/coordinate", "workerToHost", coordinateParams, coordinateResult),
   /** Optional (model-credentials.ts): a fresh access token for a model whose refresh token only the host holds. */
   credentials: request("model/credentials", "workerToHost", credentialsParams, credentialsResult),
+  /** Optional (hidden-report.ts): real paths of hidden paths a worker found mid-life, kept by the host for later workers. */
+  hiddenPaths: request("sandbox/hiddenPaths", "workerToHost", hiddenPathsParams, hiddenPathsResult),
   event: {
     method: "session/event",
     direction: "workerToHost",

@@ -11,6 +11,7 @@ import { ReadDrain } from "./read-drain.js";
 import type { z } from "zod";
 import { Methods, type MethodDescriptor } from "./methods.js";
 import type { CredentialsParams, CredentialsResult } from "./model-credentials.js";
+import type { HiddenPathsParams, HiddenPathsResult } from "./hidden-report.js";
 import type {
   AckEventsParams,
   CancelParams,
@@ -97,6 +98,7 @@ export class WorkerClient {
   /** The callers of the coordinate requests being served, told when the worker exits. */
   private readonly coordinateCallers = new Set<AbortController>();
   private credentialsHandler: Handler<CredentialsParams, CredentialsResult> | null = null;
+  private hiddenPathsHandler: Handler<HiddenPathsParams, HiddenPathsResult> | null = null;
 
   /**
    * `drain` (given by `spawnWorker`): an exit is reported only after what the worker wrote before it
@@ -153,6 +155,12 @@ export class WorkerClient {
       if (!this.credentialsHandler) throw new Error(`this host does not serve model/credentials for ${parsed.data.providerType}`);
       return await this.credentialsHandler(parsed.data);
     });
+    connection.onRequest(Methods.hiddenPaths.method, async (raw: unknown) => {
+      const parsed = Methods.hiddenPaths.params.safeParse(raw);
+      if (!parsed.success) throw new Error(`invalid sandbox/hiddenPaths params: ${parsed.error.message}`);
+      if (!this.hiddenPathsHandler) throw new Error("this host does not keep hidden paths' real paths (sandbox/hiddenPaths)");
+      return await this.hiddenPathsHandler(parsed.data);
+    });
     connection.onClose(() => undefined);
     connection.onError(() => undefined);
     connection.listen();
@@ -184,6 +192,10 @@ export class WorkerClient {
   /** Serves `model/credentials` (model-credentials.ts); without a handler the worker gets an error saying so. */
   onCredentials(handler: Handler<CredentialsParams, CredentialsResult>): void {
     this.credentialsHandler = handler;
+  }
+  /** Serves `sandbox/hiddenPaths` (hidden-report.ts); without a handler the worker gets an error saying so. */
+  onHiddenPaths(handler: Handler<HiddenPathsParams, HiddenPathsResult>): void {
+    this.hiddenPathsHandler = handler;
   }
 
   initialize(params: InitializeParams): Promise<InitializeResult> {

@@ -14,6 +14,7 @@ import {
 import type { Session as SessionType } from "@starling/core";
 import { createCoordinator, DEFAULT_COORDINATE_TIMEOUT_MS } from "./coordinate.js";
 import { createCredentialsAsker } from "./credentials.js";
+import { createHiddenReporter } from "./hidden-report.js";
 import { EventPump } from "./event-pump.js";
 import type { WorkerLogger } from "./logger.js";
 import { parseParams, rpcError } from "./rpc-errors.js";
@@ -121,6 +122,7 @@ export class WorkerServer {
           log: this.log,
           coordinate: (action, payload, signal, ids) => coordinate(action, payload, signal, ids),
           askCredentials: createCredentialsAsker(this.connection),
+          reportHidden: createHiddenReporter(this.connection, this.log),
           onStoreFailed: (err) => this.crash(err),
           onEvent: (entry) => {
             this.pump.push(entry);

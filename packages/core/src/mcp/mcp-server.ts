@@ -124,6 +124,7 @@ export class McpServerConnection {
     if (this.failures > 0) this.restarts++;
     this.state = "connecting";
     const transport = this.createTransport();
+    await this.options.launcher.reported();
     const client = new Client({ name: "starling", version: "1" }, { capabilities: {} });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       this.stale = true;

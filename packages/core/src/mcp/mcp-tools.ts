@@ -18,6 +18,8 @@ export interface McpToolsOptions {
   secrets?: KnownSecrets;
   /** Secret variable → value (`initialize.secrets`, then the worker's environment). */
   secretEnv: Readonly<Record<string, string | undefined>>;
+  /** A server's start waits until the host answered the reports of hidden paths' real paths found so far. */
+  hiddenReports?: { settled(): Promise<void> };
 }
 
 /**
@@ -31,7 +33,7 @@ export class McpTools implements ToolSource {
   private room: { tools: number; builtin: number; denied: ReadonlySet<string> } = { tools: Number.POSITIVE_INFINITY, builtin: 0, denied: new Set() };
 
   constructor(options: McpToolsOptions) {
-    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets });
+    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets, hiddenReports: options.hiddenReports });
     const ledger = new ProcessLedger(
       join(options.workspace, ".starling", "process-groups", `${options.sessionId.replace(/[^A-Za-z0-9._-]/g, "_")}.mcp.json`),
     );

@@ -20,6 +20,7 @@ import type { AskCredentials } from "../providers/codex/credentials.js";
 import type { ModelProvider } from "../providers/types.js";
 import { ToolRuntime } from "../tools/tool-runtime.js";
 import { sessionToolOptions } from "../tools/session-toolset.js";
+import { HiddenPathReports, type ReportHidden } from "../tools/hidden-reports.js";
 import { hostTools } from "../tools/host/host-tools.js";
 import type { CoordinateFn } from "../tools/types.js";
 import type { McpTools } from "../mcp/mcp-tools.js";
@@ -62,6 +63,8 @@ export interface SessionOptions {
   store?: SessionStore;
   /** Asks the host for a renewed model sign-in (`model/credentials`: codex_subscription); absent without a host. */
   askCredentials?: AskCredentials;
+  /** Hands the host real paths of hidden paths found mid-life (`sandbox/hiddenPaths`); absent without a host. */
+  reportHidden?: ReportHidden;
 }
 
 /** The session LevelDB when `initialize` names no `dataDir` (protocol's `defaultSessionDataDir`: the host's rule). */
@@ -97,6 +100,7 @@ export class Session {
     private readonly mcp: McpTools | null,
     /** Seqs up to this may have been sent by an earlier life (see `seqsMaybeSent`). */
     private readonly sentSeqFloor: number,
+    private readonly hiddenReports: HiddenPathReports | undefined,
   ) {}
 
   /** Opens the store, rebuilds the session from its journal and recovers an unfinished turn. The actor is not started yet. */
@@ -115,6 +119,7 @@ export class Session {
       if (fatal) options.onStoreFailed?.(err);
     });
     const toolset = sessionToolOptions(init, secrets.providerEnv, providerOptions);
+    const hiddenReports = options.reportHidden && new HiddenPathReports(init.sandbox?.hiddenPaths ?? [], options.reportHidden);
     // The MCP client (and its SDK) is loaded only by sessions that have MCP servers.
     const mcp =
       !options.tools && init.mcpServers && Object.keys(init.mcpServers).length
@@ -125,6 +130,7 @@ export class Session {
             sandbox: init.sandbox,
             secrets,
             secretEnv: secrets.providerEnv,
+            hiddenReports,
           })
         : null;
     const tools =
@@ -141,6 +147,7 @@ export class Session {
         secrets,
         redactor: secrets.redactor,
         sources: mcp ? [mcp] : undefined,
+        hiddenReports,
       });
     const window = new ContextWindowMemory(store, provider.config);
     const refusedUrls = new RefusedUrlMemory(store);
@@ -176,7 +183,7 @@ export class Session {
       streamDeltas: init.streamDeltas ?? false,
       log: options.log,
     };
-    return new Session(init, store, journal, deps, tools, recovered, options.log, mcp, sentSeqFloor);
+    return new Session(init, store, journal, deps, tools, recovered, options.log, mcp, sentSeqFloor, hiddenReports);
   }
 
   summary(): InitializeResult {
@@ -329,6 +336,7 @@ export class Session {
     await this.mcp?.dispose();
     if (control) await Promise.race([control.idle(), new Promise((r) => setTimeout(r, 2000))]);
     actor?.stop();
+    this.hiddenReports?.dispose();
     await this.store.close();
   }
 

@@ -281,6 +281,7 @@ export class ShellSessions {
   /** A local command as spawned: in subprocess mode entered into the namespace when there is one. */
   private async local(argv: [string, ...string[]], env: Record<string, string>): Promise<ToolCommand> {
     const launch = this.launcher.command(argv, this.cwd, env);
+    await this.launcher.reported();
     const enter = this.launcher.mode === "subprocess" && this.launcher.sandbox.pidNamespace ? await this.namespace.prefix(launch.cwd) : null;
     if (!enter) return launch;
     const [nsenter = "nsenter", ...options] = enter;

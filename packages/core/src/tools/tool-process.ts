@@ -20,6 +20,8 @@ export interface ToolProcessOptions {
   secrets?: KnownSecrets;
   /** The environment the allowlist picks from; default the worker's `process.env`. */
   baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** Real paths of hidden paths found mid-life, reported to the host (a worker's); absent: nothing to wait for. */
+  hiddenReports?: { settled(): Promise<void> };
 }
 
 /**
@@ -65,6 +67,14 @@ export class ToolProcessLauncher {
       );
     });
     return this.probed;
+  }
+
+  /**
+   * Resolves once the host has answered every report of a hidden path's real path found so far (`command` may have
+   * found one): awaited after `command` and before the process starts.
+   */
+  reported(): Promise<void> {
+    return this.options.hiddenReports?.settled() ?? Promise.resolve();
   }
 
   /**

@@ -61,7 +61,7 @@ export class ToolRuntime {
       join(options.workspace, ".starling", "process-groups", `${options.sessionId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`),
     );
     ledger.reapOrphans();
-    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets });
+    const launcher = new ToolProcessLauncher({ workspace: options.workspace, sandbox: options.sandbox, secrets: options.secrets, hiddenReports: options.hiddenReports });
     this.shells = new ShellSessions(options.workspace, this.outputs, ledger, launcher);
     this.maxResultChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   }
@@ -164,6 +164,8 @@ export class ToolRuntime {
     if (this.disposed) return failure("failed", `The tool runtime is shut down; ${call.name} was not run.`);
     // Before a command (or an MCP server) can move a hidden file: the file tools know it by inode from then on.
     this.hidden.refresh();
+    // What it found that the host did not hand this worker is kept by the host before the tool can repoint a link.
+    await this.options.hiddenReports?.settled();
     const tool = this.tools.get(call.name);
     const source = tool ? null : this.sourceOf(call.name);
     if (source) {

@@ -91,6 +91,8 @@ export interface ToolRuntimeExtras {
   sources?: readonly ToolSource[];
   /** Work tools leave running between calls (downloads, media jobs): stopped with the shell sessions by `killAll`. */
   background?: readonly BackgroundWork[];
+  /** Real paths of hidden paths found mid-life, reported to the host: each tool call and command waits for the answer. */
+  hiddenReports?: { settled(): Promise<void> };
 }
 
 /** Something tools start that outlives the call (a download, a helper-model job). */

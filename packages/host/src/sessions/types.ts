@@ -1,5 +1,5 @@
 import type pino from "pino";
-import type { CoordinateParams, CoordinateResult, CredentialsParams, CredentialsResult, InitializeParams, SessionEvent } from "@starling/protocol";
+import type { CoordinateParams, CoordinateResult, CredentialsParams, CredentialsResult, HiddenPathsParams, HiddenPathsResult, InitializeParams, SessionEvent } from "@starling/protocol";
 import type { HostStore, HostTransaction } from "../state/host-store.js";
 import type { RestartPolicy } from "./backoff.js";
 
@@ -65,6 +65,8 @@ export interface SupervisorOptions {
   coordinate(sessionId: string, params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
   /** `model/credentials` from a worker (a renewed codex_subscription token); absent: the worker is told this host does not serve it. */
   credentials?(params: CredentialsParams): Promise<CredentialsResult>;
+  /** `sandbox/hiddenPaths` from a worker (real paths of hidden paths it found mid-life); absent: the worker is told this host does not keep them. */
+  hiddenPaths?(params: HiddenPathsParams): Promise<HiddenPathsResult>;
   /** Restart backoff of crashed workers (default 25 ms, ×3 per failure up to 30 s, give up after 8 failures in a row). */
   restart?: Partial<RestartPolicy>;
   /** How long `initialize` may take before the worker counts as failed to start (default 30 s). */

@@ -8,6 +8,8 @@ import {
   type CoordinateResult,
   type CredentialsParams,
   type CredentialsResult,
+  type HiddenPathsParams,
+  type HiddenPathsResult,
   type InitializeParams,
   type InitializeResult,
   type SessionEventParams,
@@ -29,6 +31,7 @@ export interface WorkerHandleOptions {
   /** `callerGone`: the worker cancelled the request or exited (CoordinateHandler). */
   coordinate(params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
   credentials?(params: CredentialsParams): Promise<CredentialsResult>;
+  hiddenPaths?(params: HiddenPathsParams): Promise<HiddenPathsResult>;
   /** A pre-started worker (warm-spares.ts) to use instead of spawning one. */
   spare?: SpareWorker | null;
 }
@@ -92,6 +95,7 @@ export class WorkerHandle {
     });
     this.client.onCoordinate((params, callerGone) => options.coordinate(params, callerGone));
     if (options.credentials) this.client.onCredentials(options.credentials);
+    if (options.hiddenPaths) this.client.onHiddenPaths(options.hiddenPaths);
   }
 
   static spawn(options: WorkerHandleOptions): WorkerHandle {

@@ -99,6 +99,7 @@ export class WorkerLives {
         onEvent: (h, params) => r.enqueueEvent(h, params),
         coordinate: (params, callerGone) => r.ctx.options.coordinate(r.id, params, callerGone),
         ...(r.ctx.options.credentials ? { credentials: r.ctx.options.credentials } : {}),
+        ...(r.ctx.options.hiddenPaths ? { hiddenPaths: r.ctx.options.hiddenPaths } : {}),
         spare: r.ctx.takeSpare?.(launch),
       });
       handle = spawned;

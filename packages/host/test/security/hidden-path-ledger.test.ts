@@ -126,6 +126,55 @@ describe("hidden paths remembered by the host", () => {
     expect(await failing.withRemembered(w.listed)).toEqual(both);
   });
 
+  // A worker's lookup that finds a new real path mid-life (the link repointed while it ran) reports it; the host keeps
+  // it for later workers. The report is the worker's word, untrusted: a compromised worker (or a link the agent pointed
+  // at /usr) must not make the host mask what every command needs, or a workspace, for good.
+  it("keeps a real path a worker reported mid-life, and refuses one a worker start would not keep", async () => {
+    const w = world();
+    const store = await openStore(w.db);
+    const warnings: Record<string, unknown>[] = [];
+    const ledger = new HiddenPathLedger(store, w.workdir, (_message, fields) => warnings.push(fields));
+    mkdirSync(join(w.ws, "mid"));
+    writeFileSync(join(w.ws, "mid", "secret.env"), "mid\n");
+    const [listed] = w.listed as [string];
+    const mid = join(w.ws, "mid", "secret.env");
+    const refused = [
+      { listed: "/srv/not-listed.env", real: mid },
+      { listed, real: "/usr" },
+      { listed, real: "/etc" },
+      { listed, real: w.ws },
+      { listed, real: join(w.workdir, "conversations") },
+      { listed, real: join(w.workdir, "rundir") },
+      { listed, real: join(w.ws, "link", "secret.env") },
+      { listed, real: join(w.ws, "nowhere.env") },
+      { listed, real: `${join(w.ws, "mid")}/../mid/secret.env` },
+      { listed, real: listed },
+    ];
+    mkdirSync(join(w.workdir, "rundir", "shared"), { recursive: true });
+    expect(await ledger.reported(w.listed, [...refused, { listed, real: mid }])).toEqual([mid]);
+    expect(warnings.map((f) => f.real)).toEqual(refused.map((r) => r.real));
+    expect(store.list("hiddenreal:")).toEqual([{ listed, reals: [mid] }]);
+    // A later worker's launch (the link pointing elsewhere by then) gets it.
+    w.repoint("elsewhere");
+    expect(await ledger.withRemembered(w.listed)).toEqual([listed, mid]);
+  });
+
+  it("a host killed right after storing a worker's report (STARLING_CRASH_AT=hidden_paths) keeps it after its restart", async () => {
+    const w = world();
+    mkdirSync(join(w.ws, "mid"));
+    writeFileSync(join(w.ws, "mid", "secret.env"), "mid\n");
+    const mid = join(w.ws, "mid", "secret.env");
+    const child = spawnSync(process.execPath, ["--import", "tsx", CHILD, w.db, w.workdir, ...w.listed], {
+      encoding: "utf8",
+      env: { ...process.env, STARLING_CRASH_AT: "hidden_paths", LEDGER_REPORT: mid },
+    });
+    expect(child.signal, child.stderr).toBe("SIGKILL");
+    expect(child.stdout).toBe("");
+    w.repoint("elsewhere");
+    const store = await openStore(w.db);
+    expect(await new HiddenPathLedger(store, w.workdir).withRemembered(w.listed)).toEqual([...w.listed, mid]);
+  });
+
   it("a host killed right after the write (STARLING_CRASH_AT=hidden_paths) finds the real path after its restart", async () => {
     const w = world();
     const child = spawnSync(process.execPath, ["--import", "tsx", CHILD, w.db, w.workdir, ...w.listed], {
