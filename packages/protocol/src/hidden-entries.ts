@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { hiddenPathProblem, withoutTrailingSlash } from "./sandbox-paths.js";
 
 /** A hidden path (`sandbox.hidden_paths`, the config and env file, a well-known secret) as it is on disk now. */
 export interface HiddenEntry {
@@ -18,7 +19,10 @@ export interface HiddenEntry {
 /**
  * The hidden paths that exist now, each by its real path (one listed twice, or through two links, once). A
  * trailing slash is not part of what is hidden (`/srv/app/secret.env/` hides the file); an entry that goes
- * through a file (ENOTDIR) or a folder this user cannot search (EACCES) names nothing to hide.
+ * through a file (ENOTDIR) or a folder this user cannot search (EACCES) names nothing to hide. Nor does one whose
+ * real path is, or holds, a folder every sandboxed command needs (`hiddenPathProblem`): a link on its way that a
+ * tool can repoint (to `/usr`, say) would otherwise have every later command of the conversation run without it,
+ * at each worker start again when the path is one the host remembered.
  */
 export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
   const found = new Map<string, HiddenEntry>();
@@ -28,6 +32,7 @@ export function hiddenEntries(paths: readonly string[]): HiddenEntry[] {
       // Most listed paths are absent on a given machine: a stat that does not throw is much cheaper than a failing realpath.
       if (!lstatSync(path, { throwIfNoEntry: false })) continue;
       const real = realpathSync.native(path);
+      if (hiddenPathProblem(real) !== null) continue;
       const info = statSync(real);
       if (!found.has(real)) found.set(real, { listed, real, kind: info.isDirectory() ? "dir" : "file", dev: info.dev, ino: info.ino, nlink: info.nlink });
     } catch {
@@ -88,11 +93,6 @@ export const MAX_REMEMBERED_PER_PATH = 16;
 
 /** The worker's memory: bubblewrap's masks and the file tools' checks share it. */
 export const processHiddenMemory = new HiddenPathMemory();
-
-/** `path` without its trailing slashes (`/` stays `/`). */
-export function withoutTrailingSlash(path: string): string {
-  return path.replace(/(.)\/+$/, "$1");
-}
 
 /** Entries looked at inside hidden folders, all folders together (a big folder someone hid is not walked to its end). */
 export const MAX_HIDDEN_FOLDER_ENTRIES = 5000;

@@ -122,8 +122,8 @@ export { probeBubblewrap, INSTALL_BUBBLEWRAP_HINT, type BubblewrapProbe } from "
 // How a tool process is spawned in each sandbox mode (the worker's launcher, and `starling doctor` for stdio MCP servers)
 export { toolCommand, toolEnvironment, withLimits, type KnownSecrets, type ToolCommand } from "./tool-command.js";
 export { bubblewrapArgs, SandboxSetupError } from "./bubblewrap-args.js";
-export { type HiddenEntry, hiddenEntries, HiddenPathMemory, isSameOrUnder, processHiddenMemory, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, MAX_REMEMBERED_PER_PATH, withoutTrailingSlash } from "./hidden-entries.js";
-export { SANDBOX_SYSTEM_DIRS, SANDBOX_RESOLVER_DIR, WELL_KNOWN_SECRET_PATHS, wellKnownSecretPaths, hiddenPathProblem } from "./sandbox-paths.js";
+export { type HiddenEntry, hiddenEntries, HiddenPathMemory, isSameOrUnder, processHiddenMemory, type LinkedFile, linkedFilesUnder, MAX_HIDDEN_FOLDER_ENTRIES, MAX_REMEMBERED_PER_PATH } from "./hidden-entries.js";
+export { SANDBOX_SYSTEM_DIRS, SANDBOX_RESOLVER_DIR, WELL_KNOWN_SECRET_PATHS, wellKnownSecretPaths, hiddenPathProblem, withoutTrailingSlash } from "./sandbox-paths.js";
 export { pidNamespaceUnshareArgs, probePidNamespace, type PidNamespaceProbe } from "./pid-namespace-args.js";
 export { sshAliasProblem, sshEnv, sshConfigArgs, SSH_CONFIG_ENV } from "./ssh.js";
 export { scrubOwnEnviron } from "./environ-scrub.js";

@@ -1,6 +1,5 @@
 import { readdirSync } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
-import { withoutTrailingSlash } from "./hidden-entries.js";
 
 /** System folders bound read-only into the bubblewrap sandbox (symlinks such as /bin → usr/bin are recreated as links). */
 export const SANDBOX_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"] as const;
@@ -75,4 +74,9 @@ export function hiddenPathProblem(path: string): string | null {
     return `"${path}" would hide ${needed}, which every sandboxed command needs; name the secret files or folders inside it instead`;
   }
   return null;
+}
+
+/** `path` without its trailing slashes (`/` stays `/`). */
+export function withoutTrailingSlash(path: string): string {
+  return path.replace(/(.)\/+$/, "$1");
 }

@@ -27,3 +27,19 @@ it("remembers the first real paths a repointed link led to, at most MAX_REMEMBER
   // own target comes first), and no more than the bound however often the link was repointed.
   expect(reals).toEqual(targets.slice(0, MAX_REMEMBERED_PER_PATH));
 });
+
+it("never hides a folder every sandboxed command needs, whatever link a tool repointed on the way", () => {
+  dir = mkdtempSync(join(tmpdir(), "hidden-memory-"));
+  const link = join(dir, "keys");
+  writeFileSync(join(dir, "secret.env"), "x");
+  symlinkSync(join(dir, "secret.env"), link);
+  const memory = new HiddenPathMemory();
+  expect(memory.entries([link]).map((e) => e.real)).toEqual([join(dir, "secret.env")]);
+  // A command in the workspace points the link at /usr (or at /): masking what it leads to now would leave every
+  // later command of the conversation without /usr, at every worker start when the host remembered the path.
+  for (const target of ["/usr", "/", "/usr/lib"]) {
+    unlinkSync(link);
+    symlinkSync(target, link);
+    expect(memory.entries([link]).map((e) => e.real)).toEqual([join(dir, "secret.env")]);
+  }
+});
