@@ -63,6 +63,26 @@ export function failPoint(name: string): void {
 }
 
 /**
+ * A stalled disk (a sync write that takes seconds, as an fsync behind a busy disk's journal can): with
+ * `STARLING_STALL_AT=<point>:<ms>[:<n>]` the n-th write at `point` (default 1st) is held for `ms`, and so
+ * is every write of the same store that comes while it is held (LevelDB writes one batch at a time).
+ * Returns the ms this write is to wait (0: none). Tests use it to see what a host says while its writes
+ * wait, e.g. test/e2e/giveup.test.ts.
+ */
+const stallCounts = new Map<string, number>();
+const stallTarget = fromEnv("STARLING_STALL_AT", ([point, ms, n]) => ({
+  point: point ?? "",
+  ms: Number.parseInt(ms ?? "", 10) || 0,
+  n: Number.parseInt(n ?? "", 10) || 1,
+}));
+
+export function stallPoint(name: string): number {
+  const t = stallTarget();
+  if (!t || t.point !== name) return 0;
+  return passed(stallCounts, name) === t.n ? t.ms : 0;
+}
+
+/**
  * A write that reached the disk but was reported as failed (an fsync that fails after the log record
  * was written): with `STARLING_FAIL_AFTER_WRITE_AT=<point>[:<n>]` the n-th write at `point` (default 1st)
  * is made, then throws LevelDB's I/O error. A worker's reopen then finds the journal ahead of what it

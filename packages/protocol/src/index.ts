@@ -133,7 +133,7 @@ export { deadline, type Deadline } from "./deadline.js";
 export { IdleCollector, type IdleCollectorOptions } from "./idle-gc.js";
 export { FrameWriter } from "./frame-writer.js";
 export { FrameReader, StalledFrameError, WORKER_MAX_FRAME_BYTES, type PartialFrame } from "./frame-reader.js";
-export { crashPoint, failAfterWritePoint, failPoint, InjectedIoError, InjectedLevelIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
+export { crashPoint, failAfterWritePoint, failPoint, stallPoint, InjectedIoError, InjectedLevelIoError, WORKER_CRASH_POINTS, TOOL_CRASH_POINTS, type WorkerCrashPoint, type ToolCrashPoint } from "./crash-point.js";
 export {
   WorkerClient,
   spawnWorker,

@@ -1,6 +1,7 @@
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
-import { crashPoint, failPoint, nativeJsonBatch, type JsonBatchOp } from "@starling/protocol";
+import { setTimeout as sleep } from "node:timers/promises";
+import { crashPoint, failPoint, nativeJsonBatch, stallPoint, type JsonBatchOp } from "@starling/protocol";
 import { KeyIndex } from "./key-index.js";
 import { InboundIndex, OutboundIndex } from "./item-indexes.js";
 import type { ChatRecord, ConversationRecord, InboundItem, OutboundItem } from "./records.js";
@@ -176,8 +177,10 @@ export class HostStore {
   /** Every commit not yet settled (built or not), so `close` waits for them all. */
   private readonly open = new Set<Promise<unknown>>();
   private readonly listeners: { prefix: string; fn: CommitListener }[] = [];
-  /** Notes failing and recovering writes (a dead disk is reported, state/store-health.ts). */
+  /** Notes failing, recovering and slow writes (a dead or stalled disk is reported, state/store-health.ts). */
   health: StoreHealth | null = null;
+  /** Test-only (STARLING_STALL_AT): writes wait until then, as behind a stalled disk. */
+  private stalledUntil = 0;
 
   private constructor(private readonly db: Level<string, unknown>) {}
 
@@ -314,9 +317,11 @@ export class HostStore {
     );
     this.inFlight.add(tx);
     for (const key of tx.staged.keys()) this.writer.set(key, tx);
+    const watched = this.health?.writeStarted(point);
     try {
       await write;
     } finally {
+      if (watched !== undefined) this.health?.writeEnded(watched);
       this.inFlight.delete(tx);
       for (const key of tx.staged.keys()) if (this.writer.get(key) === tx) this.writer.delete(key);
     }
@@ -343,8 +348,18 @@ export class HostStore {
   private async write(tx: HostTransaction, point: HostCommitPoint | null): Promise<void> {
     await Promise.all([...tx.after].map((t) => t.settled));
     await this.dependenciesDurable(tx);
+    const stall = point ? stallPoint(point) : 0;
+    if (stall || this.stalledUntil) await this.stalled(stall);
     await nativeJsonBatch(this.db, tx.ops, { sync: point !== null && !UNSYNCED_POINTS.has(point) });
     for (const [key, value] of tx.staged) this.apply(key, value);
+  }
+
+  /** Test-only (STARLING_STALL_AT): this write waits `ms`, and every write meanwhile waits with it (LevelDB writes one batch at a time). */
+  private async stalled(ms: number): Promise<void> {
+    if (ms) this.stalledUntil = Math.max(this.stalledUntil, Date.now() + ms);
+    const left = this.stalledUntil - Date.now();
+    if (left > 0) await sleep(left);
+    else this.stalledUntil = 0;
   }
 
   private async dependenciesDurable(tx: HostTransaction): Promise<void> {

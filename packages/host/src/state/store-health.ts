@@ -27,6 +27,13 @@ export const storeHealthFile = (workdir: string): string => join(workdir, "logs"
 /** One summary log line per this interval while writes fail (`STARLING_STORE_REPORT_MS` shortens it in tests). */
 export const STORE_REPORT_MS = 60_000;
 
+/**
+ * A write not finished after this long is logged (a warning, again each time this long passes). A sync write
+ * takes milliseconds; one that waits seconds is a stalled disk, and every commit after it waits too: replies,
+ * admissions, give-up notices. The host then says nothing else (session 20's giveup timeout: 45 s of silence).
+ */
+export const SLOW_WRITE_MS = 10_000;
+
 export interface StoreHealthSnapshot {
   /** First failure of the oldest point still failing; null when every point's last write succeeded. */
   failingSince: Date | null;
@@ -41,17 +48,70 @@ interface PointFailure {
   failures: number;
 }
 
+/** A write under way (StoreHealth.writeStarted). */
+interface PendingWrite {
+  point: string;
+  since: number;
+  /** When it was last reported as slow (0: not yet). */
+  reportedAt: number;
+}
+
 /** Tracked per commit point: a success elsewhere does not hide a write that keeps failing. */
 export class StoreHealth {
   private readonly failing = new Map<string, PointFailure>();
   private lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Writes under way by id, oldest first (a Map keeps insertion order). */
+  private readonly writing = new Map<number, PendingWrite>();
+  private writeIds = 0;
+  private watch: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly file: string | null,
-    private readonly report: (level: "error" | "info", line: string, fields: Record<string, unknown>) => void,
+    private readonly report: (level: "error" | "warn" | "info", line: string, fields: Record<string, unknown>) => void,
     private readonly intervalMs = Number(process.env.STARLING_STORE_REPORT_MS) || STORE_REPORT_MS,
+    private readonly slowWriteMs = SLOW_WRITE_MS,
   ) {}
+
+  /** A write at `point` went in flight; returns its id for `writeEnded`. Watched while any is under way. */
+  writeStarted(point: string | null): number {
+    const id = ++this.writeIds;
+    this.writing.set(id, { point: point ?? "unnamed", since: Date.now(), reportedAt: 0 });
+    if (!this.watch) this.armWatch();
+    return id;
+  }
+
+  /** The write settled (written or failed); one reported as slow says when it ended. */
+  writeEnded(id: number): void {
+    const write = this.writing.get(id);
+    this.writing.delete(id);
+    if (!write?.reportedAt) return;
+    const seconds = Math.round((Date.now() - write.since) / 1000);
+    this.report("info", `the slow host database write at ${write.point} settled after ${seconds} s`, { point: write.point, seconds });
+  }
+
+  private armWatch(): void {
+    this.watch = setTimeout(() => this.checkWrites(), Math.max(1, this.slowWriteMs / 4));
+    this.watch.unref();
+  }
+
+  /** Reports the oldest write under way once it is slow, then again each `slowWriteMs`; re-armed while writes are under way. */
+  private checkWrites(): void {
+    this.watch = null;
+    const oldest = this.writing.values().next().value;
+    if (!oldest) return;
+    const now = Date.now();
+    if (now - oldest.since >= this.slowWriteMs && now - oldest.reportedAt >= this.slowWriteMs) {
+      oldest.reportedAt = now;
+      const seconds = Math.round((now - oldest.since) / 1000);
+      this.report(
+        "warn",
+        `a host database write at ${oldest.point} has not finished after ${seconds} s (${this.writing.size} under way; replies, admissions and notices wait for them): a stalled disk? Check dmesg and the disk's latency`,
+        { point: oldest.point, seconds, pending: this.writing.size },
+      );
+    }
+    this.armWatch();
+  }
 
   snapshot(): StoreHealthSnapshot {
     const all = [...this.failing.values()];

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
+import { StoreHealth } from "../../src/state/store-health.js";
 
 let dir: string;
 let store: HostStore;
@@ -226,3 +227,38 @@ describe("HostStore close", () => {
     expect(store.get("conv:late")).toEqual({ id: "late" });
   });
 });
+
+describe("HostStore behind a stalled disk", () => {
+  afterEach(() => {
+    delete process.env["STARLING_STALL_AT"];
+  });
+
+  // Session 20's giveup timeout: 45 s with no log line at all, which a stalled write (every commit after it waiting) would explain.
+  it("a write still under way after the slow-write time is logged with its commit point and the writes under way, and again once it settles", async () => {
+    const lines: { level: string; line: string; fields: Record<string, unknown> }[] = [];
+    store.health = new StoreHealth(null, (level, line, fields) => lines.push({ level, line, fields }), 60_000, 100);
+    process.env["STARLING_STALL_AT"] = "giveup:3000"; // the disk holds the give-up notice's sync write for 3 s
+    const notice = store.commit("giveup", (tx) => tx.put("conv:notice", { id: "notice" }));
+    const reply = store.commit("admit", (tx) => tx.put("update:tg", 5)); // independent, but behind it on the disk
+    const slow = await until(() => lines.find((l) => l.level === "warn"));
+    expect(slow.line).toMatch(/^a host database write at giveup has not finished after \d+ s \(2 under way; .*a stalled disk\?/);
+    expect(slow.fields).toMatchObject({ point: "giveup", pending: 2 });
+    expect(store.get("update:tg")).toBeUndefined();
+    await Promise.all([notice, reply]);
+    expect(store.get("update:tg")).toBe(5);
+    expect(lines.filter((l) => l.level === "info").map((l) => l.fields)).toEqual([{ point: "giveup", seconds: expect.any(Number) }]);
+    // Repeated while it lasted (each slow-write time), always about the oldest write; a quick write afterwards is not reported.
+    const warned = lines.filter((l) => l.level === "warn");
+    expect(warned.every((l) => l.fields["point"] === "giveup")).toBe(true);
+    await store.commit("admit", (tx) => tx.put("update:tg", 6));
+    expect(lines).toHaveLength(warned.length + 1);
+  });
+});
+
+async function until<T>(find: () => T | undefined): Promise<T> {
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
