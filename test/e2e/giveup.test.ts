@@ -117,10 +117,13 @@ describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
     expect(e2e.model.requests.filter((r) => lastUserText(r).includes("a long task [slow]"))).toHaveLength(1);
   });
 
-  it("a /continue whose session then gives up is dropped with the give-up: a restarted host does not send it unasked", async () => {
+  it("a /continue whose session then gives up is dropped with the give-up, also behind a stalled disk: a restarted host does not send it unasked", async () => {
     if (existsSync(broken)) rmSync(broken);
     await e2e.stop();
-    e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
+    // The give-up's write (the notice, the stored /continue dropped) is held 3 s, and every host write behind it, as
+    // by a stalled disk: what session 20's rehearsal looked like (no answer, no log line); the host says so now.
+    const before = logRecords().length;
+    e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP, STARLING_STALL_AT: "giveup:3000", STARLING_SLOW_WRITE_MS: "1000" });
     e2e.send(third, "task three [slow]");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("task three [slow]")), "the turn calling the model");
     expect(await e2e.ask(third, "/cancel")).toMatch(/^Cancelled the running turn/);
@@ -133,16 +136,18 @@ describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
     e2e.send(third, "/continue");
     await e2e.waitText(third.id, /^(⚠️ Could not continue: the session's worker could not be started \(it failed 3 times in a row; last: worker start failed: .*libstarling-test\.so.*\)\. Send \/continue to try again\.|Continuing the last turn…)$/s);
     await e2e.waitText(third.id, NOTICE);
+    const slow = logRecords().slice(before).find((l) => /^a host database write at giveup has not finished after \d+ s/.test(String(l["msg"])));
+    expect(slow, "the stalled write named in the log").toMatchObject({ point: "giveup" });
     await e2e.stop();
 
     rmSync(broken);
-    const before = logRecords().length;
+    const restarted = logRecords().length;
     e2e.start();
-    const started = await e2e.until(() => logRecords().slice(before).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
+    const started = await e2e.until(() => logRecords().slice(restarted).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
     expect(started["continues"]).toBe(0);
     // The turn waits for the user, who was told to send /continue again.
     expect(await e2e.ask(third, "/continue")).toBe("Continuing the last turn…");
     await e2e.waitText(third.id, /^echo: [\s\S]*task three \[slow\]$/);
-    expect(logRecords().slice(before).filter((l) => l["msg"] === "continue sent")).toHaveLength(1);
+    expect(logRecords().slice(restarted).filter((l) => l["msg"] === "continue sent")).toHaveLength(1);
   });
 });

@@ -31,6 +31,7 @@ export const STORE_REPORT_MS = 60_000;
  * A write not finished after this long is logged (a warning, again each time this long passes). A sync write
  * takes milliseconds; one that waits seconds is a stalled disk, and every commit after it waits too: replies,
  * admissions, give-up notices. The host then says nothing else (session 20's giveup timeout: 45 s of silence).
+ * `STARLING_SLOW_WRITE_MS` shortens it in tests.
  */
 export const SLOW_WRITE_MS = 10_000;
 
@@ -70,7 +71,7 @@ export class StoreHealth {
     private readonly file: string | null,
     private readonly report: (level: "error" | "warn" | "info", line: string, fields: Record<string, unknown>) => void,
     private readonly intervalMs = Number(process.env.STARLING_STORE_REPORT_MS) || STORE_REPORT_MS,
-    private readonly slowWriteMs = SLOW_WRITE_MS,
+    private readonly slowWriteMs = Number(process.env.STARLING_SLOW_WRITE_MS) || SLOW_WRITE_MS,
   ) {}
 
   /** A write at `point` went in flight; returns its id for `writeEnded`. Watched while any is under way. */
