@@ -16,7 +16,7 @@ export { FolderError, StoreLockedError } from "./store/errors.js";
 export type { OutboxEntry, TurnRecord, QueuedInput } from "./store/records.js";
 
 // Providers
-export { createProvider, NodeResponse, type HttpProviderOptions, type PostJson } from "./providers/index.js";
+export { createProvider, NodeResponse, releaseBodyBuffer, type HttpProviderOptions, type PostJson } from "./providers/index.js";
 export { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from "./providers/types.js";
 export type { SearchProvider, SearchRequest, SearchResult } from "./providers/search-types.js";
 export type { ImageProvider, ImageInput, ImageResult, GeneratedImage } from "./providers/image-types.js";

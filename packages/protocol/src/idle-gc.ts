@@ -6,6 +6,8 @@ export interface IdleCollectorOptions {
   quietMs: number;
   /** Growth of the old generation since the last collection (or since the first activity) that is worth one. */
   growthBytes: number;
+  /** Called at each pause, before the heap is looked at: drops what is kept only for work (a worker's request-body buffer). */
+  onPause?: () => void;
   /** Tests only: the collection and the heap's used size (default: V8's gc() with compaction, and oldGenerationUsed()). */
   collect?: () => void;
   heapUsed?: () => number;
@@ -52,6 +54,7 @@ export class IdleCollector {
 
   private idle(): void {
     this.timer = undefined;
+    this.options.onPause?.();
     if (this.gc === undefined) this.gc = exposeGc(); // once: null stays null
     if (!this.gc || (this.collected && this.heapUsed() - (this.baseline ?? 0) < this.options.growthBytes)) return;
     this.gc();

@@ -46,7 +46,9 @@ export class WorkerServer {
   // RssAnon +50-100 kB per turn without this (test/bench/worker-growth.ts). Start-up, `initialize` and the
   // first turns leave ~2 MB of V8 pages behind as well, less than the growth rule waits for, hence the
   // first pause always collects (docs/PERFORMANCE.md "Worker memory (session 8)").
-  private readonly idleGc = new IdleCollector({ quietMs: 5000, growthBytes: 2 * 1024 * 1024 });
+  // A pause also drops the model request bodies' buffer (core body-buffer.ts), set once core is loaded.
+  private releaseBodyBuffer: () => void = () => undefined;
+  private readonly idleGc = new IdleCollector({ quietMs: 5000, growthBytes: 2 * 1024 * 1024, onPause: () => this.releaseBodyBuffer() });
   private markStarted: () => void = () => undefined;
   private readonly actorStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
 
@@ -114,7 +116,8 @@ export class WorkerServer {
     if (unusable) throw rpcError(ErrorCodes.InvalidParams, "InvalidParams", `initialize: ${unusable}`);
     this.initializing = true;
     try {
-      const { FolderError, Session, StoreLockedError } = await import("@starling/core");
+      const { FolderError, Session, StoreLockedError, releaseBodyBuffer } = await import("@starling/core");
+      this.releaseBodyBuffer = releaseBodyBuffer;
       const coordinate = createCoordinator(this.connection, init.coordinateTimeoutMs ?? DEFAULT_COORDINATE_TIMEOUT_MS);
       try {
         this.session = await Session.open({

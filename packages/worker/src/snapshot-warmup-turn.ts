@@ -69,7 +69,7 @@ function cannedTransport(): PostJson {
       for (const chunk of chunks) message.push(chunk);
       message.push(null);
     });
-    const request = { destroy: () => undefined };
+    const request = { destroy: () => undefined, writableFinished: true };
     return new NodeResponse(message as unknown as IncomingMessage, request as unknown as ClientRequest);
   };
 }

@@ -18,7 +18,7 @@ import {
   QueryParams,
   releaseWarmUpSchemas,
 } from "@starling/protocol";
-import { builtinTools } from "@starling/core";
+import { builtinTools, releaseBodyBuffer } from "@starling/core";
 import { parseParams } from "./rpc-errors.js";
 import { WARMUP_KEY_ENV, warmUpTurns } from "./snapshot-warmup-turn.js";
 
@@ -94,6 +94,8 @@ export async function warmUpForSnapshot(): Promise<void> {
       await warmUpTurns(init);
     } finally {
       releaseWarmUpSchemas();
+      // Not in the snapshot: a worker's first model call allocates it.
+      releaseBodyBuffer();
     }
     // Except the workspace tools' (files, search, shell: what first turns call): built and parsed once
     // more, their schemas and zod's compiled parsers for them stay in the snapshot. Rebuilt in a worker,

@@ -40,11 +40,13 @@ type Transport = NonNullable<NonNullable<ModelConfig["multimodal_input"]>["image
  * `open` opens file:// paths (a session passes its workspace's checked open; see FileOpener).
  */
 export async function normalizeMessages(config: ModelConfig, messages: readonly TranscriptMessage[], open?: FileOpener): Promise<TranscriptMessage[]> {
+  // Most contexts carry no file: nothing to normalise or cap, and no wrapper per message per model call.
+  if (!messages.some(hasFile)) return messages.slice();
   const limits = providerImageLimits(config, messages);
   const out: NormalizedMessage[] = new Array(messages.length);
   for (let m = messages.length - 1; m >= 0; m--) {
     const message = messages[m]!;
-    if (!message.content.some((i) => i.type === "file")) {
+    if (!hasFile(message)) {
       out[m] = { message, sources: [] };
       continue;
     }
@@ -58,6 +60,10 @@ export async function normalizeMessages(config: ModelConfig, messages: readonly 
     out[m] = { message: { ...message, content }, sources: message.content.map((i) => (i.type === "file" ? i : undefined)), pages };
   }
   return capInlinedMedia(out, { bytes: MAX_REQUEST_MEDIA_BYTES, media: providerMaxImages(config), pdfPages: providerCountsPdfPages(config), pdfUrls: providerFetchesPdfUrls(config) });
+}
+
+function hasFile(message: TranscriptMessage): boolean {
+  return message.content.some((i) => i.type === "file");
 }
 
 /**

@@ -52,6 +52,16 @@ export class NodeResponse implements HttpResponse {
   }
 
   /**
+   * Calls `done` once the request's body is no longer read: handed to the system in full, or the request
+   * destroyed (a server may answer before it read the whole body).
+   */
+  whenBodySent(done: () => void): void {
+    if (this.request.writableFinished || this.request.destroyed) return done();
+    this.request.once("finish", done);
+    this.request.once("close", done);
+  }
+
+  /**
    * Ends the exchange. A body that arrived in full is drained so its socket goes back to the pool; one
    * still arriving (an error status read in part, a stop, a timeout) is cut with its connection.
    */

@@ -1,5 +1,6 @@
 import { NodeResponse, nodeHttpUrl, postJson, requestNode, type HeaderSource, type HttpResponse, type PostJson } from "./http-post.js";
 import { extractErrorMessage, shorten } from "./error-message.js";
+import { bodyBytes, type BodyBytes } from "./body-buffer.js";
 import { JsonBody } from "./json-body.js";
 import { abortedError } from "./retry.js";
 import { ProviderError, type ProviderErrorKind } from "./types.js";
@@ -56,12 +57,16 @@ export class HttpExchange {
     } catch {
       // fetch reports the bad URL as a network error below.
     }
-    const text = body instanceof JsonBody ? body.text : JSON.stringify(body);
-    if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: text });
+    if (!target || !nodeHttpUrl(target)) return this.send(url, { method: "POST", headers: all, body: body instanceof JsonBody ? body.text : JSON.stringify(body) });
+    const payload: BodyBytes = body instanceof JsonBody ? bodyBytes(body) : { bytes: Buffer.from(JSON.stringify(body)), release: () => undefined };
     const timer = this.headerTimer(url);
     try {
-      return (this.response = await this.postOver(target, all, Buffer.from(text), this.controller.signal));
+      const response = await this.postOver(target, all, payload.bytes, this.controller.signal);
+      response.whenBodySent(payload.release);
+      return (this.response = response);
     } catch (cause) {
+      // A failed request was destroyed: its socket reads the body no more.
+      payload.release();
       throw this.toError(cause, `request to ${describeUrl(url)} failed`);
     } finally {
       clearTimeout(timer);

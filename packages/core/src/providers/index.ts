@@ -39,6 +39,7 @@ export { createAnthropicProvider } from "./anthropic/provider.js";
 export { buildAnthropicRequest, claudeCacheControl, type AnthropicRequest } from "./anthropic/request-mapping.js";
 export { createHttpChatProvider, type ChatWireFormat, type HttpProviderOptions } from "./http-chat-provider.js";
 export { NodeResponse, type PostJson } from "./http-post.js";
+export { releaseBodyBuffer } from "./body-buffer.js";
 export { buildChatRequest, SUMMARY_PREFIX, TEXT_REFERENCE_HEADER, type ChatCompletionRequest } from "./chat-completions/request-mapping.js";
 export { SseParser, type SseEvent } from "./chat-completions/sse.js";
 export { CompletionAssembler, mapUsage } from "./chat-completions/stream-assembler.js";

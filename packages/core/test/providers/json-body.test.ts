@@ -4,7 +4,9 @@ import type { ModelConfig } from "@starling/protocol";
 import { describe, expect, it } from "vitest";
 import { anthropicRequestBody, buildAnthropicRequest } from "../../src/providers/anthropic/request-mapping.js";
 import { buildChatRequest, chatRequestBody } from "../../src/providers/chat-completions/request-mapping.js";
-import { jsonBody } from "../../src/providers/json-body.js";
+import { bodyBytes } from "../../src/providers/body-buffer.js";
+import { codexIds, codexRequestFrame } from "../../src/providers/codex/request.js";
+import { jsonBody, jsonList, jsonText, type JsonBody } from "../../src/providers/json-body.js";
 import { buildResponsesRequest, responsesRequestBody } from "../../src/providers/responses/request-mapping.js";
 import type { ModelRequest } from "../../src/providers/types.js";
 import type { ToolSchema } from "../../src/tools/types.js";
@@ -15,6 +17,17 @@ const formats = [
   { name: "responses", object: buildResponsesRequest, json: responsesRequestBody, config: { provider_type: "open_router_responses", reasoning: { effort: "low" } } },
   { name: "anthropic", object: buildAnthropicRequest, json: anthropicRequestBody, config: { provider_type: "claude_code", model_name: "claude-x", cache_timeout: 3600 } },
 ] as const;
+
+/** The body as the server gets it: the bytes written into the kept buffer (released at once: nothing sends them). */
+function sent(body: JsonBody): unknown {
+  const bytes = bodyBytes(body);
+  try {
+    expect(bytes.bytes.length).toBe(body.byteLength);
+    return JSON.parse(bytes.bytes.toString("utf8"));
+  } finally {
+    bytes.release();
+  }
+}
 
 const shellParameters = { type: "object", properties: { command: { type: "string" } }, required: ["command"] };
 const tools = (): ToolSchema[] => [
@@ -47,10 +60,21 @@ describe.each(formats)("$name body from cached fragments", (format) => {
     const request: ModelRequest = createRequest(history(), { tools: tools() });
     const first = await format.json(config, request);
     expect(JSON.parse(first.text)).toEqual(await format.object(config, request));
+    expect(sent(first)).toEqual(await format.object(config, request));
     // The next turn: the same stored messages and schemas (fresh schema copies, as a catalog hands out) plus one more message.
     const next = { ...request, messages: [...request.messages, userText("one more")], tools: tools().map((t) => ({ ...t })) };
     const second = await format.json(config, next);
-    expect(JSON.parse(second.text)).toEqual(await format.object(config, next));
+    expect(sent(second)).toEqual(await format.object(config, next));
+  });
+
+  it("a system prompt or tool list that changed since the last call is sent as it is now", async () => {
+    const first = createRequest(history(), { system: "You are Ann's helper.", tools: tools() });
+    expect(sent(await format.json(config, first))).toEqual(await format.object(config, first));
+    const [shell, ls] = tools();
+    const changed = { ...first, system: "You are Bob's helper.", tools: [ls!, { ...shell!, name: "run" }, { name: "web", description: "Fetches.", parameters: { type: "object" } }] };
+    expect(sent(await format.json(config, changed))).toEqual(await format.object(config, changed));
+    const fewer = { ...changed, system: "You are Bob's helper, now terse.", tools: [ls!] };
+    expect(sent(await format.json(config, fewer))).toEqual(await format.object(config, fewer));
   });
 
   it("without tools or system prompt", async () => {
@@ -67,10 +91,36 @@ describe.each(formats)("$name body from cached fragments", (format) => {
   });
 });
 
+describe("codex frame from cached fragments", () => {
+  const config: ModelConfig = createModelConfig("https://chatgpt.com/backend-api/codex/responses", { provider_type: "codex_subscription", model_name: "gpt-5" });
+  const ids = codexIds({}, "chat.1");
+  const frame = async (request: ModelRequest) => JSON.parse(await codexRequestFrame(config, request, ids, {})) as Record<string, unknown>;
+
+  it("a system prompt or tool list that changed since the last call is sent as it is now", async () => {
+    const first = createRequest(history(), { system: "You are Ann's helper.", tools: tools() });
+    const before = await frame(first);
+    expect(before).toMatchObject({ instructions: "You are Ann's helper.", input: (await buildResponsesRequest(config, first)).input });
+    expect((before["tools"] as Array<{ name: string }>).map((t) => t.name)).toEqual(["shell", "ls"]);
+    const [shell, ls] = tools();
+    const changed = { ...first, messages: [...first.messages, userText("more")], system: "You are Bob's helper.", tools: [ls!, { ...shell!, name: "run" }] };
+    const after = await frame(changed);
+    expect(after).toMatchObject({ instructions: "You are Bob's helper.", input: (await buildResponsesRequest(config, changed)).input });
+    expect((after["tools"] as Array<{ name: string }>).map((t) => t.name)).toEqual(["ls", "run"]);
+  });
+});
+
 describe("jsonBody", () => {
+  const list = (...items: string[]) => jsonList(items.map(jsonText));
+
   it("puts the fields first and keeps the head", () => {
-    expect(JSON.parse(jsonBody({ a: 1, b: "x" }, [["m", "[1,2]"]]).text)).toEqual({ m: [1, 2], a: 1, b: "x" });
-    expect(jsonBody({}, [["m", "[]"]]).text).toBe('{"m":[]}');
+    expect(JSON.parse(jsonBody({ a: 1, b: "x" }, [["m", list("1", "2")]]).text)).toEqual({ m: [1, 2], a: 1, b: "x" });
+    expect(jsonBody({}, [["m", list()]]).text).toBe('{"m":[]}');
     expect(jsonBody({ a: 1 }, []).text).toBe('{"a":1}');
+  });
+
+  it("writes the same bytes as its text, in UTF-8, whatever the characters", () => {
+    const body = jsonBody({ a: "é \u2028 🌍" }, [["m", list('"ü"', '{"x":"日本"}')], ["t", list(JSON.stringify("\ud83c"))]]);
+    expect(sent(body)).toEqual({ m: ["ü", { x: "日本" }], t: ["\ud83c"], a: "é \u2028 🌍" });
+    expect(body.byteLength).toBe(Buffer.byteLength(body.text));
   });
 });

@@ -2,7 +2,7 @@ import type { FileItem, ModelConfig, TranscriptMessage } from "@starling/protoco
 import type { ToolSchema } from "../../tools/types.js";
 import { dataUrl, fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from "../file-parts.js";
 import { isOpenRouterClaude } from "../claude-models.js";
-import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
+import { jsonBody, LastJsonCache, MessageJsonCache, ToolJsonCache, type JsonBody } from "../json-body.js";
 import type { ModelRequest } from "../types.js";
 
 export { TEXT_REFERENCE_HEADER, textReference } from "../file-parts.js";
@@ -67,6 +67,7 @@ export async function buildChatRequest(config: ModelConfig, request: ModelReques
 
 const toolJson = new ToolJsonCache(mapTool);
 const messageJson = new MessageJsonCache();
+const systemJson = new LastJsonCache((system: string) => ({ role: "system", content: system }));
 
 /**
  * The same request as `buildChatRequest`, serialised: tool schemas and stored messages come from
@@ -74,7 +75,7 @@ const messageJson = new MessageJsonCache();
  */
 export async function chatRequestBody(config: ModelConfig, request: ModelRequest): Promise<JsonBody> {
   const imageIn = config.capabilities.includes("image_in");
-  const system = request.system.trim() !== "" ? [JSON.stringify({ role: "system", content: request.system })] : [];
+  const system = request.system.trim() !== "" ? [systemJson.of(request.system)] : [];
   const messages = await messageJson.json(request.messages, (m) => mapMessage(m, imageIn), system);
   const tools = request.tools.length > 0 ? [["tools", toolJson.json(request.tools)] as const] : [];
   return jsonBody({ model: config.model_name, ...chatOptions(config) }, [["messages", messages], ...tools]);

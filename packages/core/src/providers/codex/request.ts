@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { ModelConfig, ReasoningItem } from "@starling/protocol";
-import { jsonBody, MessageJsonCache, ToolJsonCache } from "../json-body.js";
+import { jsonBody, MessageJsonCache, ToolJsonCache, type JsonList } from "../json-body.js";
 import { mapMessage, responsesTool } from "../responses/request-mapping.js";
 import type { ModelRequest } from "../types.js";
 
@@ -87,7 +87,7 @@ export async function codexRequestFrame(config: ModelConfig, request: ModelReque
     client_metadata: { "x-codex-installation-id": ids.installationId, "x-codex-window-id": ids.windowId },
   };
   const input = await inputJson.json(request.messages, (m) => mapMessage(m, config, codexReasoningKept));
-  const fields: Array<readonly [string, string]> = [["input", input]];
+  const fields: Array<readonly [string, JsonList]> = [["input", input]];
   if (tools.length > 0) fields.push(["tools", toolJson.json(tools)]);
   return jsonBody(head, fields).text;
 }
