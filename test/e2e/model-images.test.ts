@@ -1,7 +1,7 @@
 // Images returned by a chat model (OpenRouter image output, `delta.images` as the fake streams them):
 // the worker saves them under the workspace's generated/ and the chat receives them as files, also when
 // they came with tool calls mid-turn (with the turn's final reply, or its failure or cancel notice when it
-// gets none), once only when a worker killed after saving them retries the step, and also when the retried
+// gets none, or a background agent's kill notice), once only when a worker killed after saving them retries the step, and also when the retried
 // step's model returned another image than the first attempt's.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +24,14 @@ const model = { failing: true, hung: false, redrawn: false };
 function respond(req: RecordedRequest): ScriptedReply {
   const text = lastUserText(req);
   const drawAndNote = (): ScriptedReply => ({ text: "Drawing, then noting it.", images: [pngUrl], toolCalls: [{ name: "file_write", arguments: { file_path: "note.txt", content: "drew" } }] });
+  if (text.startsWith("[Background task") && text.includes("[hang-agent]")) return afterTool(req) ? { hang: true } : drawAndNote();
   if (text.startsWith("[Background task")) return afterTool(req) ? { status: 500 } : drawAndNote();
+  if (text.includes("[agent-kill-draw]")) {
+    return afterTool(req) ? { text: "Started the drawing agent." } : { toolCalls: [{ name: "start_background_agent", arguments: { task: "draw, note it, then wait [hang-agent]" } }] };
+  }
+  if (text.includes("[kill-agent]")) {
+    return afterTool(req) ? { text: "Stopped the drawing agent." } : { toolCalls: [{ name: "subagent_kill", arguments: { agent_id: "background_0001" } }] };
+  }
   if (text.includes("[agent-draw]")) {
     return afterTool(req) ? { text: "Started the drawing agent." } : { toolCalls: [{ name: "start_background_agent", arguments: { task: "draw, note it, then fail" } }] };
   }
@@ -57,11 +64,12 @@ const cancelChat = privateChat(614, "Images of a cancelled turn");
 const redrawChat = privateChat(615, "Images of a retried step");
 const interruptChat = privateChat(616, "Images of an interrupted turn");
 const agentChat = privateChat(617, "Images of a background agent");
+const killChat = privateChat(618, "Images of a background agent killed");
 let e2e: E2E;
 let workspace: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id, failChat.id, cancelChat.id, redrawChat.id, interruptChat.id, agentChat.id], mainCapabilities: ["chat", "image_out"] } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [chat.id, toolChat.id, failChat.id, cancelChat.id, redrawChat.id, interruptChat.id, agentChat.id, killChat.id], mainCapabilities: ["chat", "image_out"] } });
   // Each worker is killed the second time it saves a model's images: chat's in "saves an image once…",
   // redrawChat's in its test.
   e2e.start({ STARLING_WORKER_CRASH_AT: "model_images:2" });
@@ -174,6 +182,17 @@ describe("images returned by the chat model", { timeout: 60_000 }, () => {
     const failure = await e2e.waitText(agentChat.id, /background_0001 failed \(server\)/);
     expect(await filesSent(agentChat)).toEqual([PNG]);
     expect(failure.text).toContain("Images the turn made before it stopped:");
+  });
+
+  it("sends the images of a background agent killed mid-turn, naming it", async () => {
+    e2e.send(killChat, "have an agent draw and wait [agent-kill-draw]");
+    await e2e.waitText(killChat.id, /Started the drawing agent\./);
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("[hang-agent]") && afterTool(r)), "the agent's model call after its tool");
+    e2e.send(killChat, "stop it [kill-agent]");
+    await e2e.waitText(killChat.id, /Stopped the drawing agent\./);
+    const notice = await e2e.waitText(killChat.id, /background_0001 was stopped: killed by foreground agent \(subagent_kill\)\./);
+    expect(notice.text).toContain("Images the turn made before it stopped:");
+    expect(await filesSent(killChat)).toEqual([PNG]);
   });
 
   // This chat's worker saves its second image (the first try's redraw) and is killed before the answer is

@@ -63,10 +63,15 @@ export function agentEventReplies(service: ConversationService, event: SessionEv
       finishAgent(tx, agent, "failed", { error: `${event.error.kind}: ${event.error.message}` });
       if (done) tell(`${label} failed (${event.error.kind}): ${event.error.message}${madeBefore(event.attachments, "\n\n")}`);
       break;
-    case "turn_cancelled":
+    case "turn_cancelled": {
       done = agent.status === "running";
-      finishAgent(tx, agent, "killed", { error: event.reason ?? "cancelled" });
+      // A kill (subagent_kill) records the agent's end before it cancels the turn, so the agent is seldom
+      // running here; the images its turn made still reach the chat, once (the worker marked them sent in
+      // this event's commit).
+      const stopped = finishAgent(tx, agent, "killed", { error: event.reason ?? "cancelled" });
+      if (event.attachments?.length) tell(`${label} was stopped: ${stopped.error ?? "cancelled"}.${madeBefore(event.attachments, "\n\n")}`);
       break;
+    }
     case "turn_recovered":
       // Continued by the supervisor (or nothing left to do): the agent goes on.
       if (ctx.autoContinued || event.action === "none") break;
