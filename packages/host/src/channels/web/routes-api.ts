@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { openCheckedFile } from "../attachments.js";
 import type { EventHub } from "./event-stream.js";
 import { streamEvents } from "./event-stream.js";
+import { downloadType } from "./file-links.js";
 import { HttpError } from "./http-error.js";
 import { StreamSlots } from "./stream-slots.js";
 import { Callback, CreateConversation, isBlank, Paging, parse, parseBody, PatchConversation, PathQuery, PostMessage, UPLOAD_LIMIT_BYTES } from "./schemas.js";
@@ -104,7 +105,7 @@ export function apiRoutes(app: FastifyInstance, convs: WebConversations, hub: Ev
       throw changedHttpError(path, error);
     });
     return reply
-      .header("content-type", "application/octet-stream")
+      .header("content-type", downloadType(name))
       .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(handle.createReadStream());
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { EventHub } from "./event-stream.js";
 import { HttpError } from "./http-error.js";
+import { filesMarkdown, replyFiles } from "./answer-files.js";
 import { StreamedAnswer } from "./openai-stream.js";
 import { ChatCompletionRequest, isBlank, parseBody } from "./schemas.js";
 import type { WebConversations } from "./web-conversations.js";
@@ -14,9 +15,10 @@ const MAX_WAIT_MS = 30 * 60_000;
  * model alias (a new conversation, named in the `x-starling-conversation` header and the
  * `starling.conversation_id` field). Only the last user message is sent: the conversation keeps its
  * own history. With `stream: true` the answer comes as OpenAI chunks as the model writes it (the
- * worker's text deltas), then what is still missing of the final answer, `finish_reason: "stop"`, `[DONE]`.
+ * worker's text deltas), then what is still missing of the final answer, then the files the answer
+ * carried as markdown links (answer-files.ts), `finish_reason: "stop"`, `[DONE]`. `token` signs the links.
  */
-export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub): void {
+export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub: EventHub, token: string): void {
   app.get("/v1/models", async () => ({
     object: "list",
     data: convs.modelAliases().map((id) => ({ id, object: "model", created: 0, owned_by: "starling" })),
@@ -58,11 +60,14 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     const model = conversation.modelAlias ?? body.model;
     const id = `chatcmpl-${conversation.id}-${posted.eventId}`;
     reply.header("x-starling-conversation", conversation.id);
+    // The files of the turn's answer (or failure notice), as links a client can open without our token.
+    const links = async (end: WebEvent) => filesMarkdown(await replyFiles(convs.webLog, end), `${req.protocol}://${req.headers.host ?? "localhost"}`, token);
     if (!body.stream) {
       try {
         const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
-        if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text, undefined);
-        return reply.send(completion(conversation.id, id, model, end.text));
+        const files = await links(end);
+        if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text + files, undefined);
+        return reply.send(completion(conversation.id, id, model, end.text + files));
       } catch (err) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(504, "timeout", `no answer yet; the turn goes on in conversation ${conversation.id} (model conv:${conversation.id})`);
@@ -76,10 +81,12 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     try {
       const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
       unsubscribe();
+      const files = await links(end);
       if (end.turnEnd?.outcome === "completed") {
         answer.finish(end.text);
+        if (files) res.write(chunk({ content: files }, null));
         res.write(chunk({}, "stop"));
-      } else res.write(`data: ${JSON.stringify({ error: { message: end.text, type: "server_error", param: null, code: "turn_failed" } })}\n\n`);
+      } else res.write(`data: ${JSON.stringify({ error: { message: end.text + files, type: "server_error", param: null, code: "turn_failed" } })}\n\n`);
       res.end("data: [DONE]\n\n");
     } catch {
       res.end();

@@ -52,7 +52,7 @@ export class WebChannel implements Channel {
 
     const app = (this.app = createWebServer(this.o.token, log));
     apiRoutes(app, convs, this.hub, this.o.models);
-    openAIRoutes(app, convs, this.hub);
+    openAIRoutes(app, convs, this.hub, this.o.token);
     pageRoutes(app);
     const { host, port } = splitAddr(this.o.bindAddr);
     try {

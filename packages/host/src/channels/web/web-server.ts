@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type pino from "pino";
 import { HttpError } from "./http-error.js";
 import { WEB_BODY_LIMIT_BYTES } from "./schemas.js";
+import { signedFileRequest } from "./file-links.js";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -23,12 +24,13 @@ export function sendError(reply: FastifyReply, url: string, status: number, code
   return reply.code(status).send({ error: { code, message, ...(param ? { field: param } : {}) } });
 }
 
-/** Fastify with auth on everything but the page, clear errors, JSON size limits and no CORS headers. */
+/** Fastify with auth on everything but the page (and signed file links, file-links.ts), clear errors, JSON size limits and no CORS headers. */
 export function createWebServer(token: string, log: pino.Logger): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: WEB_BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split("?")[0]!;
     if (req.method === "GET" && (path === "/" || path.startsWith("/assets/"))) return;
+    if (signedFileRequest(req.method, req.url, token)) return;
     if (!tokenMatches(req.headers.authorization, token)) {
       reply.header("www-authenticate", 'Bearer realm="starling"');
       return sendError(reply, req.url, 401, "unauthorized", "missing or wrong bearer token: send Authorization: Bearer <the value of the channel's token_env>");
