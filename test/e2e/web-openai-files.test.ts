@@ -51,6 +51,8 @@ describe("OpenAI endpoint: files of the answer", () => {
     // The signature is for that file of that conversation only.
     const other = url.replace(/path=[^&]+/, "path=.starling%2Fsession.json");
     expect((await fetch(other)).status).toBe(401);
+    const otherConversation = (await e2e.json("/api/conversations", { method: "POST", json: {} })).conversation_id as string;
+    expect((await fetch(url.replace(/conversations\/web-\d+/, `conversations/${otherConversation}`))).status).toBe(401);
     expect((await fetch(url.replace(/sig=[\w-]+/, "sig=AAAA"))).status).toBe(401);
     expect((await fetch(url.replace(/sig=[\w-]+/, ""))).status).toBe(401);
     // …and for reading it: an upload to the signed URL still needs the token.

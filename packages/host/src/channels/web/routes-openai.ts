@@ -63,17 +63,12 @@ export function openAIRoutes(app: FastifyInstance, convs: WebConversations, hub:
     // The files of the turn's answer (or failure notice), as links a client can open without our token.
     const links = async (end: WebEvent) => filesMarkdown(await replyFiles(convs.webLog, end), `${req.protocol}://${req.headers.host ?? "localhost"}`, token);
     if (!body.stream) {
-      try {
-        const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal);
-        const files = await links(end);
-        if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text + files, undefined);
-        return reply.send(completion(conversation.id, id, model, end.text + files));
-      } catch (err) {
-        if (err instanceof HttpError) throw err;
+      const end = await hub.waitFor(convs.webLog, conversation.id, after, ends, abort.signal).catch(() => {
         throw new HttpError(504, "timeout", `no answer yet; the turn goes on in conversation ${conversation.id} (model conv:${conversation.id})`);
-      } finally {
-        clearTimeout(timer);
-      }
+      }).finally(() => clearTimeout(timer));
+      const files = await links(end);
+      if (end.turnEnd?.outcome !== "completed") throw new HttpError(502, "turn_failed", end.text + files, undefined);
+      return reply.send(completion(conversation.id, id, model, end.text + files));
     }
     const { res, chunk } = openStream(reply, conversation.id, id, model);
     const answer = new StreamedAnswer(posted.messageId, (content) => res.write(chunk({ content }, null)));
