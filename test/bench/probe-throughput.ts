@@ -13,6 +13,7 @@ import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { startFakeTelegram } from "../fakes/telegram-api.js";
 import { startSelfProfile } from "./self-profile.js";
 import { closeProbe, hostConfig, startFloorBot, startHost, workerPids } from "./host-process.js";
+import { faultsOf } from "./proc.js";
 import { closedLoop, replyFor, ReplyWatcher } from "./telegram-driver.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
@@ -89,6 +90,7 @@ const threadDelta = (a: Map<string, { cpu: number; switches: number }>, b: Map<s
     .map(([name, e]) => `${name} ${((e.cpu - (a.get(name)?.cpu ?? 0)) / turns).toFixed(2)} ms ${((e.switches - (a.get(name)?.switches ?? 0)) / turns).toFixed(1)} sw`)
     .join(", ");
 const sumSplit = (pids: number[]) => pids.map(kernelSplit).reduce((a, b) => ({ user: a.user + b.user, sys: a.sys + b.sys, switches: a.switches + b.switches }), { user: 0, sys: 0, switches: 0 });
+const sumFaults = (pids: number[]) => pids.map(faultsOf).reduce((a, b) => ({ minor: a.minor + b.minor, major: a.major + b.major }), { minor: 0, major: 0 });
 const sumIo = (pids: number[]) => pids.map(io).reduce((a, b) => ({ r: a.r + b.r, w: a.w + b.w }), { r: 0, w: 0 });
 const selfCpu = (): number => {
   const u = process.cpuUsage();
@@ -156,14 +158,14 @@ try {
   const warm = await closedLoop(tg, watcher, { label: "pw", userIds: ids, rounds: 1, timeoutMs: 120_000 });
   console.log(`warm-up: ${warm.turnsPerSecond.toFixed(1)} turns/s`);
   const workers = workerPids(host.pid);
-  const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers) };
+  const before = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers), hostF: faultsOf(host.pid), workerF: sumFaults(workers) };
   const threadsBefore = process.env["PROBE_THREADS"] ? { host: byThread([host.pid]), workers: byThread(workers) } : undefined;
   const selfProf = process.env["PROBE_SELF_PROF"] ? await startSelfProfile() : undefined;
   const t0 = performance.now();
   const r = await closedLoop(tg, watcher, { label: "pm", userIds: ids, rounds, timeoutMs: 120_000 });
   const wall = performance.now() - t0;
   const selfSummary = await selfProf?.stop(process.env["PROBE_SELF_PROF"]!);
-  const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers) };
+  const after = { host: cpuMs(host.pid), workers: workers.reduce((s, p) => s + cpuMs(p), 0), self: selfCpu(), calls: tg.calls().length, model: model.requests.length, hostIo: io(host.pid), workerIo: sumIo(workers), hostK: kernelSplit(host.pid), workerK: sumSplit(workers), hostF: faultsOf(host.pid), workerF: sumFaults(workers) };
   // closedLoop's own warm-up round is included in the window: count its turns too.
   const turns = (rounds + 1) * conversations;
   const per = (a: number, b: number) => ((b - a) / turns).toFixed(2);
@@ -172,6 +174,9 @@ try {
   console.log(`Bot API calls per turn ${((after.calls - before.calls) / turns).toFixed(2)}, model calls per turn ${((after.model - before.model) / turns).toFixed(2)}`);
   console.log(
     `user / sys ms per turn: host ${per(before.hostK.user, after.hostK.user)} / ${per(before.hostK.sys, after.hostK.sys)}, workers ${per(before.workerK.user, after.workerK.user)} / ${per(before.workerK.sys, after.workerK.sys)}; context switches per turn: host ${per(before.hostK.switches, after.hostK.switches)}, workers ${per(before.workerK.switches, after.workerK.switches)}`,
+  );
+  console.log(
+    `page faults per turn (minor / major): host ${per(before.hostF.minor, after.hostF.minor)} / ${per(before.hostF.major, after.hostF.major)}, workers ${per(before.workerF.minor, after.workerF.minor)} / ${per(before.workerF.major, after.workerF.major)}`,
   );
   if (threadsBefore) {
     console.log(`host threads per turn: ${threadDelta(threadsBefore.host, byThread([host.pid]), turns)}`);

@@ -103,3 +103,14 @@ export function memoryLine(pid: number | undefined): string {
   const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
   return `VmRSS ${mb(m.rssKb)}, RssAnon ${mb(m.anonKb)}, RssFile ${mb(m.fileKb)}, VmHWM ${mb(m.hwmKb)}`;
 }
+
+/** Minor and major page faults of a process so far, all its threads (/proc/<pid>/stat minflt, majflt); zeros when gone. */
+export function faultsOf(pid: number): { minor: number; major: number } {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const x = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return { minor: Number(x[7]), major: Number(x[9]) }; // fields 10 and 12
+  } catch {
+    return { minor: 0, major: 0 };
+  }
+}
