@@ -1,23 +1,14 @@
 // A user who edits a message (a typo, a changed question, a replaced photo) expects the bot to go by the
 // new version (ARCHITECTURE §8 "Edited messages") — through the real CLI and the fake Bot API's edited_message.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { groupChat, privateChat, user, type FakeChat, type TgUpdate } from "../fakes/telegram-api.js";
 import { makeJpeg } from "../fixtures/media-files.js";
 import { lastUserText, requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+import { deferred, echoHolding } from "./echo-slot.js";
 
 /** "slowly" holds the only turn slot until the test lets the current hold go (`slot.resolve()`). */
 let slot = deferred();
-function respond(req: RecordedRequest): ScriptedReply {
-  const text = lastUserText(req);
-  return { text: `echo: ${text.split("\n").filter(Boolean).at(-1)}`, ...(text.includes("slowly") ? { holdUntil: slot.promise } : {}) };
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
+const respond = echoHolding(() => slot.promise);
 
 const alice = privateChat(51, "Alice");
 const busy = privateChat(52, "Busy");

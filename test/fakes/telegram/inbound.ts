@@ -15,6 +15,8 @@ export function botCommandEntities(text: string): MessageEntity[] {
   }));
 }
 
+const MEDIA = ["photo", "document", "audio", "voice", "video", "animation"] as const;
+
 /** Who sends in a chat when the test does not say: the private chat's user, or a group member. */
 function defaultSender(chat: FakeChat): FakeUser {
   if (chat.type !== "private") return user(1000, "Group Member");
@@ -95,7 +97,8 @@ export class Inbound {
     delete edited.entities;
     delete edited.caption_entities;
     const entities = [...botCommandEntities(text), ...mentionEntities(text)].sort((a, b) => a.offset - b.offset);
-    if (original.caption !== undefined) {
+    // A file's text is its caption, also when it had none before.
+    if (original.caption !== undefined || MEDIA.some((kind) => original[kind] !== undefined)) {
       edited.caption = text;
       if (entities.length > 0) edited.caption_entities = entities;
     } else {
@@ -114,7 +117,7 @@ export class Inbound {
     const original = this.state.message(chat.id, messageId);
     if (original === undefined) throw new Error(`editFile: no message ${messageId} in chat ${chat.id}`);
     const edited: TgMessage = { ...original, edit_date: this.state.now() };
-    for (const old of ["photo", "document", "audio", "voice", "video", "animation"] as const) delete edited[old];
+    for (const old of MEDIA) delete edited[old];
     edited[kind] = mediaObject(this.state, kind, this.state.storeFile(kind, file.bytes, file.fileName, file.mimeType)) as never;
     this.state.storeMessage(edited);
     return this.state.queue.push({ edited_message: edited });

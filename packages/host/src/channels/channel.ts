@@ -1,6 +1,7 @@
 import type { ChatMessage, ContentItem } from "@starling/protocol";
 import type { HostTransaction } from "../state/host-store.js";
 import type { PendingFile } from "../state/records.js";
+import type { AlbumPartInfo } from "./album-layout.js";
 
 /** A chat as a channel sees it. Ids are strings so any channel can use them. */
 export interface ChatRef {
@@ -54,6 +55,12 @@ export interface AdmitInput {
    * from it: recorded in the admission batch so that an edit of it can be found (`edit`).
    */
   source?: { sourceId: number; text: string; files?: string[] };
+  /**
+   * The message is an album: its parts in order, each recorded like `source` (naming the album's item) so
+   * that an edit of one part finds it, and kept on the item (`InboundItem.albumParts`). The message's text
+   * item is `albumText` of their captions and its files are theirs in that order.
+   */
+  albumParts?: AlbumPartInfo[];
 }
 
 /** A user's edit of a message (Telegram `edited_message`, ARCHITECTURE §8 "Edited messages"). */

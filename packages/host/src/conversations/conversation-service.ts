@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, InboundLimits } from "./inbound-limits.js";
 import { queueRefusalNotice } from "./refusal-notices.js";
 import { keepAsContext, withGroupContext } from "./group-context.js";
 import { hasHeld, holdAgain, releaseReady } from "./held-items.js";
+import { withAlbumPartReplaced, withFilesStored } from "./album-edits.js";
 import { contextFileNotice, contextFiles, editNotice, fileEditNotice, recordSource, replacedFiles, replaceText, sameFiles, sourceKey, waitingItem, withFilesReplaced, type SourceRecord } from "./message-edits.js";
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
@@ -168,9 +169,11 @@ export class ConversationService implements ConversationController {
     }
     const conversation = this.createIn(tx, input.chat);
     const source = (seq?: number) => {
-      if (!input.source) return;
-      const { sourceId, text, files } = input.source;
-      recordSource(this.store, tx, input.chat.channelId, input.chat.chatId, { sourceId, conversationId: conversation.id, messageId: input.messageId, ...(seq === undefined ? {} : { seq }), text, ...(files?.length ? { files } : {}), ...edited });
+      const record = (sourceId: number, text: string, files: string[] | undefined, part?: Pick<SourceRecord, "albumPart">) =>
+        recordSource(this.store, tx, input.chat.channelId, input.chat.chatId, { sourceId, conversationId: conversation.id, messageId: input.messageId, ...(seq === undefined ? {} : { seq }), text, ...(files?.length ? { files } : {}), ...edited, ...part });
+      if (input.source) record(input.source.sourceId, input.source.text, input.source.files);
+      // A part kept as group context lists no files, as a message kept as context: an edit addressing the bot brings them.
+      for (const part of input.albumParts ?? []) record(part.sourceId, part.text, seq === undefined ? undefined : part.files, { albumPart: true });
     };
     if (input.contextOnly) {
       source();
@@ -193,6 +196,7 @@ export class ConversationService implements ConversationController {
       message: withGroupContext(this.store, tx, conversation.id, input.message),
       admittedAt: new Date().toISOString(),
       ...(input.pendingFiles?.length ? { pendingFiles: input.pendingFiles } : {}),
+      ...(input.albumParts ? { albumParts: input.albumParts } : {}),
     };
     source(item.seq);
     if (conversation.modelAlias) {
@@ -233,7 +237,7 @@ export class ConversationService implements ConversationController {
           tx.put(HostKeys.lastUpdate(channelId), input.updateId);
           return { kind: record ? "unchanged" : "unknown" };
         }
-        const release = this.replaceWaiting(tx, input, record, files);
+        const release = record.albumPart ? this.replaceAlbumPart(tx, input, record, files) : this.replaceWaiting(tx, input, record, files);
         if (release) {
           releases.push(release);
           return { kind: "replaced", conversationId: record.conversationId };
@@ -282,6 +286,31 @@ export class ConversationService implements ConversationController {
     const { body: _old, ...rest } = record;
     const names = files ? { files: files.map((f) => f.name) } : {};
     recordSource(this.store, tx, channelId, chatId, { ...rest, ...names, messageId: input.messageId, text: input.text, ...(body === input.text ? {} : { body }) });
+    return release;
+  }
+
+  /**
+   * Replaces one part of an album (its caption, its files) in the album's item while that waits for its session,
+   * claimed as in `replaceWaiting`; null when it cannot (withAlbumPartReplaced). Every part's record follows the
+   * item to the edit's host id.
+   */
+  private replaceAlbumPart(tx: HostTransaction, input: EditInput, record: SourceRecord, files: PendingFile[] | null): (() => void) | null {
+    const waiting = waitingItem(this.store, record);
+    const replaced = waiting && withAlbumPartReplaced(waiting.item, input.sourceId, input.text, files);
+    if (!waiting || !replaced) return null;
+    const release = this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
+    if (!release) return null;
+    const { channelId, chatId } = input.chat;
+    tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+    const item: InboundItem = { ...replaced, messageId: input.messageId };
+    if (files) holdAgain(this.store, tx, waiting.key, item);
+    else tx.put(waiting.key, item);
+    for (const part of item.albumParts ?? []) {
+      const stored = this.store.get<SourceRecord>(sourceKey(channelId, chatId, part.sourceId));
+      if (stored?.messageId !== record.messageId) continue;
+      const edited = part.sourceId === input.sourceId ? { text: input.text, ...(part.files.length ? { files: part.files } : {}) } : {};
+      tx.put(sourceKey(channelId, chatId, part.sourceId), { ...stored, ...edited, messageId: input.messageId } satisfies SourceRecord);
+    }
     return release;
   }
 
@@ -346,9 +375,7 @@ export class ConversationService implements ConversationController {
       const held = this.store.get<InboundItem>(HostKeys.held(conversationId, seq));
       const conversation = this.store.conversation(conversationId);
       if (!held?.pendingFiles || !conversation || !sameFiles(held.pendingFiles, download.files)) return false;
-      const { pendingFiles: _done, ...rest } = held;
-      const ready: InboundItem = { ...rest, message: { ...held.message, content: [...held.message.content, ...items] }, ...(items.length ? { fileItems: items.length } : {}) };
-      releaseReady(this.store, tx, conversation, ready);
+      releaseReady(this.store, tx, conversation, withFilesStored(held, items));
       if (notice) queueOutbound(tx, this.target(conversation), { kind: "text", text: notice });
       return true;
     });

@@ -4,9 +4,10 @@ import type { InboundItem, PendingFile } from "../state/records.js";
 
 /**
  * Edited messages (ARCHITECTURE §8 "Edited messages"). Every admitted channel message is recorded by
- * its chat and message id (`msgsrc:` keys, in the admission batch); an edit finds it there. Messages
- * never admitted (refused, from a chat not approved then, commands, album parts) have no record, so
- * their edits are ignored like the messages were. The newest SOURCES_KEPT records per chat are kept.
+ * its chat and message id (`msgsrc:` keys, in the admission batch; each part of an album too); an edit
+ * finds it there. Messages never admitted (refused, from a chat not approved then, commands, album parts
+ * admitted by older hosts) have no record, so their edits are ignored like the messages were. The newest
+ * SOURCES_KEPT records per chat are kept.
  */
 export const SOURCES_KEPT = 20;
 /**
@@ -33,6 +34,11 @@ export interface SourceRecord {
    * edit that only replaces a file is seen. Absent in records of messages without files and older records.
    */
   files?: string[];
+  /**
+   * The message is one part of an album admitted as one item (`messageId`, `seq`): an edit replaces that part in
+   * the item while it waits (album-edits.ts). Absent on other records, and once an edit of the part came as a new input.
+   */
+  albumPart?: true;
 }
 
 export function sourceKey(channelId: string, chatId: string, sourceId: number): string {
@@ -58,12 +64,17 @@ export function waitingItem(store: HostStore, record: SourceRecord): { key: stri
   return null;
 }
 
-/** The waiting message with its text item (`from`) replaced by `to` (added before its files when it had none). */
+/**
+ * The waiting message with its text item (`from`) replaced by `to`: added before its files when it had none,
+ * left out when `to` is empty (a caption removed).
+ */
 export function replaceText(message: ChatMessage, from: string, to: string): ChatMessage {
   const content = [...message.content];
   const at = content.findIndex((item) => item.type === "text" && item.text === from);
-  if (at >= 0) content[at] = { type: "text", text: to };
-  else {
+  if (at >= 0) {
+    if (to) content[at] = { type: "text", text: to };
+    else content.splice(at, 1);
+  } else if (to) {
     const firstFile = content.findIndex((item) => item.type !== "text");
     content.splice(firstFile < 0 ? content.length : firstFile, 0, { type: "text", text: to });
   }

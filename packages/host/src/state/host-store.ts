@@ -25,6 +25,8 @@ export const HOST_CRASH_POINTS = [
   "edit",
   /** A part of an album stored with its update id (channels/telegram/album.ts). */
   "album_part",
+  /** An edit of an album part still being collected: the stored part replaced, with the edit's update id (channels/telegram/album.ts). */
+  "album_part_edit",
   /** A host action (host/coordinate) with its recorded outcome, e.g. user_tell's message or a new cron task. */
   "coordinate",
   /** A cron slot: the task's next run moved on and its message admitted (or the skip notice queued). */

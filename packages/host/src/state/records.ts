@@ -1,4 +1,5 @@
 import type { ChatMessage } from "@starling/protocol";
+import type { AlbumPartInfo } from "../channels/album-layout.js";
 import type { TurnActivity } from "../channels/channel.js";
 
 export type SandboxMode = "subprocess" | "bubblewrap";
@@ -67,6 +68,17 @@ export interface InboundItem {
    * takes them out (message-edits.ts). Absent on items without files and on those stored by older hosts.
    */
   fileItems?: number;
+  /**
+   * An album's parts in order (AdmitInput.albumParts): which caption and which of its files each part is, so an
+   * edit of a part replaces that part's only (conversations/album-edits.ts). Absent on other items and on albums
+   * admitted by older hosts.
+   */
+  albumParts?: AlbumPartInfo[];
+  /**
+   * With `pendingFiles`: the album part (its `sourceId`) whose new files an edit put in place of its old ones;
+   * they go in that part's place among the album's files already downloaded (counted by `fileItems`), not after them.
+   */
+  pendingPart?: number;
 }
 
 /** A file announced by a channel message, not downloaded yet. */

@@ -147,7 +147,7 @@ export class UpdateAdmission {
     }
     // One part of a media group: stored now; the album goes to the session as one message, its files downloaded then (album.ts).
     const time = new Date(message.date * 1000).toISOString();
-    await this.o.albums.add({ mediaGroupId: album, updateId, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
+    await this.o.albums.add({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
   }
 
   /** In a group, only messages addressing the bot start a turn; the others are kept as context. */
@@ -164,9 +164,10 @@ export class UpdateAdmission {
   /**
    * A user's edit (ARCHITECTURE §8 "Edited messages"): of a message the bot admitted, from a chat still
    * approved, it replaces the message while that waits, else it is a new input quoting the change (group
-   * mention rules as for a message). Anything else is ignored like its message was: edits of commands,
-   * album parts, messages refused or from a chat not approved then (no record of them), edits into a
-   * command (send the command again), and edits from a chat not approved now (no notice).
+   * mention rules as for a message); an album part's edit replaces that part (album.ts, album-edits.ts). Anything
+   * else is ignored like its message was: edits of commands, album parts admitted by older hosts, messages
+   * refused or from a chat not approved then (no record of them), edits into a command (send the command
+   * again), and edits from a chat not approved now (no notice).
    */
   private async edited(updateId: number, message: TelegramMessage): Promise<void> {
     const edit = this.o.controller.edit?.bind(this.o.controller);
@@ -176,13 +177,17 @@ export class UpdateAdmission {
       return this.commit(null, updateId, () => undefined);
     };
     if (!edit || !message.from || message.from.is_bot) return ignore("not from a user");
-    if (message.media_group_id) return ignore("part of an album");
     if (parseCommand(messageText(message))) return ignore("edited into a command");
     if (this.o.access.status(chat.chatId) !== "approved") return ignore("chat not approved");
     const user = userRef(message.from);
     const contextOnly = this.contextOnly(chat, message);
     const time = new Date((message.edit_date ?? message.date) * 1000).toISOString();
     const files = inboundFiles(message);
+    const album = message.media_group_id;
+    if (album && (await this.o.albums.edit({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, text: this.body(message, contextOnly), pendingFiles: files, addressed: !contextOnly }))) {
+      this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: "album_part" }, "edited message");
+      return;
+    }
     const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly, ...(files.length ? { files } : {}) });
     if (outcome.kind === "unknown") this.o.log.info({ chatId: chat.chatId, messageId: message.message_id }, "edit of a message the bot did not admit (or no longer knows); ignored");
     else this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: outcome.kind }, "edited message");

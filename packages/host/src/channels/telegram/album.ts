@@ -1,5 +1,6 @@
 import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
+import { albumText, type AlbumPartInfo } from "../album-layout.js";
 import type { ChatRef, ConversationController, UserRef } from "../channel.js";
 import { HostKeys, type HostStore } from "../../state/host-store.js";
 import type { PendingFile } from "../../state/records.js";
@@ -9,6 +10,8 @@ export interface AlbumPart {
   channelId: string;
   mediaGroupId: string;
   updateId: number;
+  /** The part's Telegram message id, so an edit finds it (absent in parts stored by older hosts: their edits are ignored). */
+  sourceId?: number;
   chat: ChatRef;
   user: UserRef;
   /** ISO time the part was written. */
@@ -28,6 +31,9 @@ export interface AlbumPart {
 const pad = (n: number) => String(n).padStart(12, "0");
 const partKey = (channelId: string, mediaGroupId: string, updateId: number) => `album:${channelId}:${mediaGroupId}:${pad(updateId)}`;
 
+/** An edit of a part (`sourceId`) while its album is collected: what replaces the stored part's. */
+export type AlbumPartEdit = Pick<AlbumPart, "mediaGroupId" | "updateId" | "chat" | "text" | "pendingFiles" | "addressed"> & { sourceId: number };
+
 /**
  * Albums (ARCHITECTURE §8): Telegram delivers each photo of a media group as its own update. Each
  * part is admitted on arrival — stored with its update id in one sync batch (`album_part`) — and
@@ -37,6 +43,8 @@ const partKey = (channelId: string, mediaGroupId: string, updateId: number) => `
  */
 export class AlbumCollector {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Admissions of albums and edits of their parts, one at a time: an edit never lands between a flush's read and its admission. */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly o: {
@@ -59,6 +67,25 @@ export class AlbumCollector {
       if (part.updateId > store.lastUpdateId(channelId)) tx.put(HostKeys.lastUpdate(channelId), part.updateId);
     });
     this.schedule(part.mediaGroupId, this.o.windowMs);
+  }
+
+  /**
+   * An edit of a part still stored (its album not admitted yet): the part's caption and files replaced, with the
+   * edit's update id, in one sync batch (commit point `album_part_edit`). False when no stored part is that
+   * message (its album was admitted, or the part was stored by an older host): the edit goes on as any edit.
+   */
+  edit(edit: AlbumPartEdit): Promise<boolean> {
+    return this.exclusive(async () => {
+      const { store, channelId } = this.o;
+      const stored = store.list<AlbumPart>(`album:${channelId}:${edit.mediaGroupId}:`).find((p) => p.sourceId === edit.sourceId && p.chat.chatId === edit.chat.chatId);
+      if (!stored) return false;
+      const { pendingFiles, text, addressed } = edit;
+      await store.commit("album_part_edit", (tx) => {
+        tx.put(partKey(channelId, stored.mediaGroupId, stored.updateId), { ...stored, text, pendingFiles, addressed } satisfies AlbumPart);
+        if (edit.updateId > store.lastUpdateId(channelId)) tx.put(HostKeys.lastUpdate(channelId), edit.updateId);
+      });
+      return true;
+    });
   }
 
   /** At start: albums whose collection a stopped host did not finish go out now. */
@@ -95,7 +122,17 @@ export class AlbumCollector {
     this.timers.set(mediaGroupId, timer);
   }
 
-  private async flush(mediaGroupId: string): Promise<void> {
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const done = this.serial.then(run);
+    this.serial = done.catch(() => undefined);
+    return done;
+  }
+
+  private flush(mediaGroupId: string): Promise<void> {
+    return this.exclusive(() => this.admit(mediaGroupId));
+  }
+
+  private async admit(mediaGroupId: string): Promise<void> {
     const { store, channelId, controller } = this.o;
     const parts = store.list<AlbumPart>(`album:${channelId}:${mediaGroupId}:`);
     const first = parts[0];
@@ -104,7 +141,7 @@ export class AlbumCollector {
     const pending = parts.flatMap((p) => p.pendingFiles ?? []);
     // Context only: the files are named, not downloaded (as for a single untriggered message).
     const notes = contextOnly ? pending.map((f) => `[${f.kind}: ${f.name}]`) : [];
-    const text = [...parts.map((p) => p.text.trim()), ...notes].filter(Boolean).join("\n\n");
+    const text = albumText([...parts.map((p) => p.text), ...notes]);
     const files = parts.flatMap((p) => p.files);
     const content: ContentItem[] = [...(text ? [{ type: "text" as const, text }] : []), ...files];
     const withFiles = !contextOnly && pending.length > 0;
@@ -116,8 +153,18 @@ export class AlbumCollector {
       staged: parts.map((p) => partKey(channelId, mediaGroupId, p.updateId)),
       ...(contextOnly ? { contextOnly } : {}),
       ...(withFiles ? { pendingFiles: pending } : {}),
+      ...albumParts(parts),
       message: { role: "user", userName: first.user.name, time: first.time, content: content.length || withFiles ? content : [{ type: "text", text: "(an empty album)" }] },
     });
     if (withFiles) this.o.filesAdmitted();
   }
+}
+
+/**
+ * The album's parts for their edits (AdmitInput.albumParts); none when a part was stored by an older host (no
+ * message id, or files downloaded before admission): edits of that album stay ignored.
+ */
+function albumParts(parts: AlbumPart[]): { albumParts?: AlbumPartInfo[] } {
+  if (parts.some((p) => p.sourceId === undefined || p.files.length)) return {};
+  return { albumParts: parts.map((p) => ({ sourceId: p.sourceId!, text: p.text, files: (p.pendingFiles ?? []).map((f) => f.name) })) };
 }
