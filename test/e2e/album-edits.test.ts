@@ -3,7 +3,7 @@
 // collected, while the album waits for a turn, and after the agent took it — through the real CLI and the
 // fake Bot API's edited_message.
 import { afterAll, describe, expect, it } from "vitest";
-import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
+import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
 import { makeJpeg } from "../fixtures/media-files.js";
 import { lastUserText, requestText, useE2E, wireMessages, type E2E } from "./fixture.js";
 import { deferred, echoHolding } from "./echo-slot.js";
@@ -15,11 +15,13 @@ const respond = echoHolding(() => slot.promise);
 const ann = privateChat(61, "Album Ann");
 const busy = privateChat(62, "Busy");
 const carl = privateChat(63, "Crash Carl");
+const group = groupChat(-6001, "Album Team");
+const bob = user(2061, "Bob");
 
 let e2e: E2E;
 // One host for the file (each test that needs one running takes it with hostWith): a failed test's host is killed.
 useE2E(
-  { responder: respond, config: { adminUserIds: [ann.id], allowedChatIds: [busy.id, carl.id], workers: { max_concurrent_turns: 1 }, mainCapabilities: ["chat", "image_in"] } },
+  { responder: respond, config: { adminUserIds: [ann.id], allowedChatIds: [busy.id, carl.id, group.id], workers: { max_concurrent_turns: 1 }, mainCapabilities: ["chat", "image_in"] } },
   (made) => (e2e = made),
   { keepHost: true },
 );
@@ -29,8 +31,8 @@ const photo = (label: string, caption?: string) => ({ fileName: `${label}.jpg`, 
 type Photo = ReturnType<typeof photo>;
 const dataUrl = (p: Photo) => `data:image/jpeg;base64,${p.bytes.toString("base64")}`;
 /** Sends `photos` as one album; returns the parts' message ids. */
-function sendAlbum(chat: FakeChat, group: string, photos: Photo[]): number[] {
-  return photos.map((p) => e2e.telegram.messageIdOf(e2e.telegram.sendPhoto(chat, p, { mediaGroupId: group })));
+function sendAlbum(chat: FakeChat, mediaGroupId: string, photos: Photo[], from?: typeof bob): number[] {
+  return photos.map((p) => e2e.telegram.messageIdOf(e2e.telegram.sendPhoto(chat, p, { mediaGroupId, ...(from ? { from } : {}) })));
 }
 const admitted = (updateId: number) => e2e.until(() => e2e.telegram.confirmedOffset() > updateId, `update ${updateId} to be admitted`);
 const replyTexts = (chat: FakeChat) => e2e.replies(chat.id).map((m) => m.text ?? "");
@@ -155,6 +157,22 @@ describe("edits of album parts", { timeout: 90_000 }, () => {
     expect(lastUserText(e2e.model.requests.at(-1)!)).toMatch(/edited a message[^]*how many cats\? \[taken\][^]*how many dogs\? \[taken\]/);
     expect(await e2e.ask(ann, "[after the taken album]")).toBe("echo: [after the taken album]");
     expect(replyTexts(ann).length).toBe(before + 4);
+  });
+
+  it("in a group an album kept as context, one part's caption edited into a mention: the agent gets that part's photo with the edit", async () => {
+    await e2e.hostWith();
+    const [p1, p2] = [photo("group first", "the old office [context]"), photo("group second")];
+    const [, id2] = sendAlbum(group, "context", [p1, p2], bob);
+    // The group's next message for the bot makes the album go first (kept as context: its photos only named).
+    await e2e.ask(group, "@starling_test_bot hello [before the edit]", { from: bob });
+    const before = e2e.replies(group.id).length;
+    e2e.telegram.editText(group, id2!, "@starling_test_bot which building is this? [context edit]");
+    await e2e.waitReplies(group.id, before + 1, "the answer to the edit");
+    // Before the fix: ignored ("part of an album"), never answered.
+    const [edit] = asked("[context edit]");
+    expect(edit?.text).toMatch(/edited/i);
+    expect(edit?.images).toEqual([dataUrl(p2)]);
+    expect(modelGot(p1), "the other part's photo (kept as context, only named) was sent").toBe(false);
   });
 
   it("host killed at the commit of a taken album part's edit (STARLING_CRASH_AT=edit): the re-delivered edit is a duplicate, answered once", async () => {
