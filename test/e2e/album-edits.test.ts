@@ -4,6 +4,8 @@
 // fake Bot API's edited_message.
 import { afterAll, describe, expect, it } from "vitest";
 import { groupChat, privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
+import { join } from "node:path";
+import { HostStore } from "../../packages/host/dist/state/host-store.js";
 import { makeJpeg } from "../fixtures/media-files.js";
 import { lastUserText, requestText, useE2E, wireMessages, type E2E } from "./fixture.js";
 import { deferred, echoHolding } from "./echo-slot.js";
@@ -15,13 +17,14 @@ const respond = echoHolding(() => slot.promise);
 const ann = privateChat(61, "Album Ann");
 const busy = privateChat(62, "Busy");
 const carl = privateChat(63, "Crash Carl");
+const dora = privateChat(64, "Old Dora");
 const group = groupChat(-6001, "Album Team");
 const bob = user(2061, "Bob");
 
 let e2e: E2E;
 // One host for the file (each test that needs one running takes it with hostWith): a failed test's host is killed.
 useE2E(
-  { responder: respond, config: { adminUserIds: [ann.id], allowedChatIds: [busy.id, carl.id, group.id], workers: { max_concurrent_turns: 1 }, mainCapabilities: ["chat", "image_in"] } },
+  { responder: respond, config: { adminUserIds: [ann.id], allowedChatIds: [busy.id, carl.id, dora.id, group.id], workers: { max_concurrent_turns: 1 }, mainCapabilities: ["chat", "image_in"] } },
   (made) => (e2e = made),
   { keepHost: true },
 );
@@ -191,5 +194,29 @@ describe("edits of album parts", { timeout: 90_000 }, () => {
     expect(await e2e.ask(carl, "[after the redelivered edit]")).toBe("echo: [after the redelivered edit]");
     expect(replyTexts(carl).slice(before)).toEqual(["echo: which city? [redelivered]", "echo: which country? [redelivered edit]", "echo: [after the redelivered edit]"]);
     expect(asked("[redelivered edit]")).toHaveLength(1);
+  });
+
+  it("parts an older host stored (no message id): their edits are ignored with the log line, the album still goes out once", async () => {
+    await e2e.stop();
+    const host = e2e.start({ STARLING_CRASH_AT: "album_part:2" });
+    const [p1, p2, p2b] = [photo("older first", "from before the upgrade [older]"), photo("older second"), photo("older second, the new one")];
+    const [, id2] = sendAlbum(dora, "older", [p1, p2]);
+    await e2e.killedAt(host, "album_part:2");
+    // The parts as a host before album edits stored them: without the part's message id.
+    const store = await HostStore.open(join(e2e.workdir, "state", "host"));
+    const parts = store.list<Record<string, unknown>>("album:tg:older:");
+    expect(parts).toHaveLength(2);
+    await store.commit("album_part", (tx) => {
+      for (const { sourceId: _new, ...old } of parts) tx.put(`album:tg:older:${String(old["updateId"]).padStart(12, "0")}`, old);
+    });
+    await store.close();
+    e2e.telegram.editFile(dora, id2!, "photo", p2b);
+    e2e.start();
+    await e2e.waitText(dora.id, /\[older\]/);
+    expect(e2e.logRecords().some((r) => r.msg === "edit of a message the bot did not admit (or no longer knows); ignored" && r.messageId === id2)).toBe(true);
+    expect(asked("[older]").map((a) => a.images)).toEqual([[dataUrl(p1), dataUrl(p2)]]);
+    expect(modelGot(p2b)).toBe(false);
+    expect(await e2e.ask(dora, "[after the older album]")).toBe("echo: [after the older album]");
+    expect(replyTexts(dora)).toEqual(["echo: from before the upgrade [older]", "echo: [after the older album]"]);
   });
 });
