@@ -21,6 +21,7 @@ import { taskOfSession } from "./cron/cron-store.js";
 import { applyStellaclawImport } from "./import/stellaclaw-import.js";
 import { SessionSupervisor } from "./sessions/supervisor.js";
 import { restartPolicyFromEnv } from "./sessions/backoff.js";
+import { workerAnswerMsFromEnv } from "./sessions/answer-deadline.js";
 import { HostStore } from "./state/host-store.js";
 import type { OutboundItem } from "./state/records.js";
 import { createHostLogger } from "./logger.js";
@@ -115,6 +116,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
  */
 export async function startHost(config: StarlingConfig, workdir: string, env = process.env, secretFiles: readonly string[] = []): Promise<RunningHost> {
   const restart = restartPolicyFromEnv(env); // test-only knob; a bad value stops the start here
+  const workerAnswerMs = workerAnswerMsFromEnv(env); // test-only knob, likewise
   // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
   // Secrets are read once, here; then they leave this process's environment (docs/SECURITY.md).
@@ -166,6 +168,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
         spareLaunch: async () => spareLaunch(settings),
         maxAutoContinues: config.recovery.max_auto_continues,
         ...(restart ? { restart } : {}),
+        ...(workerAnswerMs ? { workerAnswerMs } : {}),
         launch: async (sessionId) => {
           const conversation = service.conversationOfSession(sessionId);
           if (!conversation) throw new Error(`no conversation for session ${sessionId}`);

@@ -247,6 +247,20 @@ export class WorkerClient {
     }
   }
 
+  /**
+   * Signals the worker's process group (a worker spawned `detached` leads its own), so whatever it started
+   * without a group of its own goes with it; then the worker itself, in case it leads no group.
+   */
+  killGroup(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.processGone || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      /* no such group: not detached, or already gone */
+    }
+    this.kill(signal);
+  }
+
   private async call<P extends z.ZodType, R extends z.ZodType>(
     descriptor: MethodDescriptor<P, R>,
     params: z.input<P>,

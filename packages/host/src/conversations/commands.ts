@@ -13,7 +13,8 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
-import { RETRYING_KEPT, WORKER_START_FAILED } from "../sessions/supervisor.js";
+import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED } from "../sessions/supervisor.js";
+import { seconds } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 
 /** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
@@ -62,11 +63,18 @@ export async function runCommand(
     case "cancel": {
       // The turn's subagents stop with it (their shell commands too); background agents go on.
       let result: ControlResult = { accepted: false };
+      let stuck: StuckWorkerKilled | null = null;
       const stopped = await cancelSubagents(service, conversation, "stopped by /cancel", async () => {
-        result = await supervisor.cancel(sessionId, "user /cancel");
+        try {
+          result = await supervisor.cancel(sessionId, "user /cancel");
+        } catch (err) {
+          if (!(err instanceof StuckWorkerKilled)) throw err;
+          stuck = err;
+        }
       });
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
       const background = backgroundAgentsNote(service, conversation);
+      if (stuck) return { text: `${stuckCancelText(stuck)}${agents}${background}` };
       if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };
       if (result.accepted) return { text: `Cancelled the running turn.${agents}${background} Send /continue to resume it.` };
       // Also what a /cancel re-delivered after a restart hears, when the first delivery's cancel went through.
@@ -147,17 +155,39 @@ async function unfinishedTurnNote(service: ConversationService, conversation: Co
 
 /** The foreground session's live state; a session with a database is asked even when its worker is stopped (idle shutdown, restart). */
 async function liveStateOf(service: ConversationService, conversation: ConversationRecord): Promise<LiveState | null> {
+  const view = await liveView(service, conversation);
+  return view instanceof StuckWorkerKilled ? null : view;
+}
+
+/** liveStateOf, or the error saying the worker was stuck and has been killed for not answering. */
+async function liveView(service: ConversationService, conversation: ConversationRecord): Promise<LiveState | StuckWorkerKilled | null> {
   const sessionId = conversation.foreground.sessionId;
   const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
-  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(() => null);
-  return view?.view === "live_state" ? view : null;
+  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch((err: unknown) => (err instanceof StuckWorkerKilled ? err : null));
+  return view instanceof StuckWorkerKilled || view?.view === "live_state" ? view : null;
+}
+
+/** /cancel's reply when the worker did not answer it: killed as stuck, its turn marked cancelled first (supervisor.cancel). */
+function stuckCancelText(stuck: StuckWorkerKilled): string {
+  const within = seconds(stuck.noAnswer.ms);
+  if (stuck.turnId === null) return `⚠️ The session's worker did not answer within ${within} (it was stuck), so it was killed. No turn was running; the next message starts a new worker.`;
+  return `⚠️ The session's worker did not answer within ${within} (it was stuck), so it was killed and restarted. The running turn stopped; send /continue to resume it.`;
+}
+
+/** /status's session line when the worker did not answer: killed as stuck, and what becomes of its turn (as after a crash). */
+function stuckStatusLine(stuck: StuckWorkerKilled): string {
+  const within = seconds(stuck.noAnswer.ms);
+  const after = stuck.turnId === null ? "a new one starts with the next message" : `a new one recovers turn ${stuck.turnId} as after a crash`;
+  return `Session: ⚠️ the worker did not answer within ${within} (it was stuck) and was killed; ${after}`;
 }
 
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
   const sessionId = conversation.foreground.sessionId;
   const workspace = conversationDir(service.settings.workdir, conversation.id);
-  const live = await liveStateOf(service, conversation);
-  const usage = await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
+  const view = await liveView(service, conversation);
+  const live = view instanceof StuckWorkerKilled ? null : view;
+  // A killed worker has no usage to tell, and asking its successor would wait for its start.
+  const usage = view instanceof StuckWorkerKilled ? null : await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
   const status = service.supervisor.status(sessionId);
   const alias = conversation.modelAlias;
   const model = alias ? service.settings.chatModels[alias] : undefined;
@@ -168,7 +198,9 @@ async function statusText(service: ConversationService, conversation: Conversati
     `Remote: ${describeRemote(conversationRemote(conversation))}`,
     `Workspace: ${workspace}`,
   ];
-  if (live) {
+  if (view instanceof StuckWorkerKilled) {
+    lines.push(stuckStatusLine(view));
+  } else if (live) {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
     if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
     lines.push(...mcpStatusLines(live));

@@ -1,4 +1,4 @@
-import { ErrorCodes, WorkerRequestError } from "@starling/protocol";
+import { ErrorCodes, Methods, WorkerRequestError } from "@starling/protocol";
 import { HostKeys } from "../state/host-store.js";
 import type { InboundItem } from "../state/records.js";
 import { backoffDelay } from "./backoff.js";
@@ -127,7 +127,7 @@ export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want:
   try {
     await ensureResumeMark(r.store, r.id);
     if (!handle.usable) return r.requeueContinue(want);
-    const result = await handle.rest.track(() => handle.client.continue({ reason: want.reason }));
+    const result = await handle.rest.track(() => handle.ask(Methods.continue.method, (client) => client.continue({ reason: want.reason })));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
     want.resolve?.(result);
     if (!want.auto) await r.store.commit(null, (tx) => clearWantedContinue(r.store, tx, r.id));

@@ -1,3 +1,4 @@
+import { Methods } from "@starling/protocol";
 import type { SessionRunner } from "./session-runner.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { errorText, RESTING_STATES } from "./util.js";
@@ -52,7 +53,7 @@ export class IdleShutdown {
     const r = this.r;
     const handle = r.worker;
     if (!handle?.usable || !r.resting()) return;
-    const view = await handle.client.query({ view: "live_state" }).catch((err: unknown) => {
+    const view = await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
       r.log.debug({ err: errorText(err) }, "live_state query before idle shutdown failed");
       return null;
     });

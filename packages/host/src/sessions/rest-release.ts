@@ -1,4 +1,4 @@
-import type { LiveState } from "@starling/protocol";
+import { Methods, type LiveState } from "@starling/protocol";
 import { clearResumeMark, hasResumeMark } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { errorText, RESTING_STATES } from "./util.js";
@@ -23,10 +23,10 @@ export async function releaseWhenResting(r: SessionRunner): Promise<void> {
     if (resting === false) return; // its turn-ending event said a turn with queued input follows
     if (resting === null) {
       try {
-        const view = await handle.client.query({ view: "live_state" });
+        const view = await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" }));
         if (view.view === "live_state") live = view;
       } catch (err) {
-        if (handle.lostBy(err)) return; // the exit handler decides
+        if (handle.lostBy(err)) return; // the exit handler decides (also of a stuck worker `ask` killed)
         r.log.warn({ err: errorText(err) }, "live_state query failed");
       }
     }

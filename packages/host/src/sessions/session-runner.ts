@@ -27,6 +27,8 @@ export interface RunnerContext {
   restart: RestartPolicy;
   initializeTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** How long a worker has to answer the host's requests before it is killed as stuck (answer-deadline.ts). */
+  answerMs: number;
   isStopped(): boolean;
   /** A pre-started worker matching `launch` (warm-spares.ts), if one is waiting. */
   takeSpare?(launch: SessionLaunch): SpareWorker | null;

@@ -1,4 +1,5 @@
-import { type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
+import { Methods, type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
+import { StuckWorkerKilled, WORKER_ANSWER_MS, WorkerNoAnswer } from "./answer-deadline.js";
 import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
 import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
@@ -20,6 +21,7 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** /continue answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
 export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
+export { StuckWorkerKilled } from "./answer-deadline.js";
 /** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
 export const RETRYING_KEPT = "trying again";
 
@@ -70,6 +72,7 @@ export class SessionSupervisor {
       restart: restartPolicy(options.restart),
       initializeTimeoutMs: options.initializeTimeoutMs ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      answerMs: options.workerAnswerMs ?? WORKER_ANSWER_MS,
       isStopped: () => this.stopped,
       takeSpare: (launch) => this.spares.take(launch),
       changes: this.changes,
@@ -128,6 +131,8 @@ export class SessionSupervisor {
    * Stops the running turn, or a continue of it still waiting. A turn the user cancelled is marked
    * durably (user-intent.ts) before the worker is asked: a worker that dies before it stores the
    * cancellation brings the turn back as recovered, and the host must not resume it by itself.
+   * A worker that does not answer in time is killed as stuck: WorkerNoAnswer (`turnId` the turn it ran,
+   * now waiting for /continue, or null).
    */
   async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
     const r = this.runners.get(sessionId);
@@ -154,8 +159,9 @@ export class SessionSupervisor {
     const turnId = r.runningTurnId;
     if (turnId !== null) await store.commit("user_cancel", (tx) => markCancelledByUser(tx, sessionId, turnId));
     try {
-      return await handle.client.cancel({ reason });
+      return await handle.ask(Methods.cancel.method, (client) => client.cancel({ reason }));
     } catch (err) {
+      if (err instanceof WorkerNoAnswer) throw new StuckWorkerKilled(err, turnId);
       if (!handle.lostBy(err)) throw err;
       // The worker died with the request: the turn comes back recovered and, marked above, waits for /continue.
       if (turnId !== null) return { accepted: true, reason: "the session's worker stopped at the same moment; the turn will not be resumed automatically" };
@@ -206,7 +212,8 @@ export class SessionSupervisor {
     if (!handle?.usable && (this.stopped || r.state === "gaveUp")) {
       return { accepted: false, reason: `${WORKER_START_FAILED}${r.lastError ? ` (${r.lastError})` : ""}` };
     }
-    const view = handle?.usable ? await handle.client.query({ view: "live_state" }).catch(() => null) : null;
+    // A stuck worker is killed here (answer-deadline.ts): the continue then waits for the next worker, like one after a crash.
+    const view = handle?.usable ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch(() => null) : null;
     const live = view?.view === "live_state" ? view : null;
     if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
     if (live && !live.unfinishedTurn) {
@@ -238,15 +245,18 @@ export class SessionSupervisor {
   /**
    * Read-only views from the session's worker; null when none is running. With `start`, a stopped
    * worker (idle shutdown, host restart) is started for the query (its state is in its database)
-   * and shut down again after the idle timeout.
+   * and shut down again after the idle timeout. A worker that does not answer in time is killed as
+   * stuck: StuckWorkerKilled.
    */
   async query(sessionId: string, params: QueryParams, options: { start?: boolean } = {}): Promise<QueryResult | null> {
     const r = options.start && !this.stopped ? this.runner(sessionId) : this.runners.get(sessionId);
     const handle = options.start ? await r?.ensureWorker() : await r?.liveWorker();
     if (!handle?.usable) return null;
+    const turnId = r?.runningTurnId ?? null;
     try {
-      return await handle.client.query(params);
+      return await handle.ask(Methods.query.method, (client) => client.query(params));
     } catch (err) {
+      if (err instanceof WorkerNoAnswer) throw new StuckWorkerKilled(err, turnId);
       if (handle.lostBy(err)) return null;
       throw err;
     } finally {

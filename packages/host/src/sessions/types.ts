@@ -75,6 +75,8 @@ export interface SupervisorOptions {
   warmSpares?: number;
   /** Command, cwd and environment of a spare; a session takes a spare only when its launch has the same command and environment. */
   spareLaunch?(): Promise<Omit<SessionLaunch, "init">>;
+  /** How long a worker has to answer a query, cancel or continue before it is killed as stuck (default WORKER_ANSWER_MS, 15 s). */
+  workerAnswerMs?: number;
   /** How long a graceful worker shutdown (idle, retire) may take before SIGKILL (default 10 s). */
   shutdownTimeoutMs?: number;
 }

@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import type pino from "pino";
 import {
+  Methods,
   spawnWorker,
   WorkerGoneError,
   WorkerRequestError,
@@ -16,17 +17,23 @@ import {
   type WorkerClient,
   type WorkerExit,
 } from "@starling/protocol";
+import { answerWithin, seconds, WorkerNoAnswer } from "./answer-deadline.js";
 import { EventAcks } from "./event-acks.js";
 import { RestHint } from "./rest-hint.js";
 import type { SessionLaunch } from "./types.js";
+import { withTimeout } from "./util.js";
 import type { SpareWorker } from "./warm-spares.js";
 
 const STDERR_TAIL = 20;
+/** How long a stuck worker killed by `ask` may take to be reported gone (its last frames drained: 2 s at most). */
+const KILLED_EXIT_WAIT_MS = 5_000;
 
 export interface WorkerHandleOptions {
   sessionId: string;
   launch: SessionLaunch;
   log: pino.Logger;
+  /** How long the worker has to answer a request sent through `ask` (answer-deadline.ts). */
+  answerMs: number;
   onEvent(handle: WorkerHandle, params: SessionEventParams): void;
   /** `callerGone`: the worker cancelled the request or exited (CoordinateHandler). */
   coordinate(params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
@@ -50,6 +57,8 @@ export class WorkerHandle {
   exited = false;
   /** Initialization failed after `initialize` answered (the supervisor killed it). */
   startFailed = false;
+  /** The request this life did not answer in time: it was killed as stuck (`ask`). */
+  noAnswer: WorkerNoAnswer | null = null;
   /** Non-duplicate messages handed off during this life. */
   newInputs = 0;
   /** Turns this life sent `session/continue` for. */
@@ -66,10 +75,12 @@ export class WorkerHandle {
   private isReady = false;
   private readonly stderrTail: string[] = [];
   private readonly log: pino.Logger;
+  private readonly answerMs: number;
 
   private constructor(options: WorkerHandleOptions) {
     this.ready = new Promise((resolve) => (this.settleReady = resolve));
     this.log = options.log;
+    this.answerMs = options.answerMs;
     const { launch } = options;
     this.client =
       options.spare?.adopt((line) => this.onStderr(line)) ??
@@ -131,6 +142,26 @@ export class WorkerHandle {
   }
 
   /**
+   * Sends a request (`method` names it) under the answer deadline: a worker that does not answer within
+   * `answerMs` is stuck (stopped, or its event loop blocked). It is killed, process group and all, and its
+   * exit is handled like a crash (worker-life.ts: counted toward giving up; a turn it ran is recovered by
+   * the next worker). Then this rejects with WorkerNoAnswer. Only this life is killed, never a later one.
+   */
+  ask<T>(method: string, send: (client: WorkerClient) => Promise<T>): Promise<T> {
+    return answerWithin(send(this.client), method, this.answerMs, () => this.killStuck(method));
+  }
+
+  /** Resolves once the killed worker's exit was handled (the exit handler, registered at spawn, runs first). */
+  private async killStuck(method: string): Promise<void> {
+    if (!this.gone && !this.closing) {
+      this.noAnswer = new WorkerNoAnswer(method, this.answerMs);
+      this.log.warn({ pid: this.pid, method, answerMs: this.answerMs }, "the worker did not answer in time; killing it as stuck (it restarts as after a crash)");
+      this.client.killGroup("SIGKILL");
+    }
+    await withTimeout(this.client.exited, KILLED_EXIT_WAIT_MS);
+  }
+
+  /**
    * Asks the worker to end its unfinished turn `turnId` for good (`session/cancel` with `endUnfinished`).
    * A refusal (a newer message superseded the turn meanwhile) is only logged. False when the worker was gone
    * or lost on the way: the next worker's start finds the turn still waiting and decides again.
@@ -138,11 +169,11 @@ export class WorkerHandle {
   async endUnfinished(turnId: number, reason: string): Promise<boolean> {
     if (this.gone) return false;
     try {
-      const result = await this.client.cancel({ endUnfinished: turnId, reason });
+      const result = await this.ask(Methods.cancel.method, (client) => client.cancel({ endUnfinished: turnId, reason }));
       if (!result.accepted) this.log.info({ turnId, reason: result.reason }, "the worker did not end the unfinished turn");
       return true;
     } catch (err) {
-      if (!this.lostBy(err)) this.log.warn({ turnId, err: err instanceof Error ? err.message : String(err) }, "ending the unfinished turn failed");
+      if (!this.lostBy(err) && !(err instanceof WorkerNoAnswer)) this.log.warn({ turnId, err: err instanceof Error ? err.message : String(err) }, "ending the unfinished turn failed");
       return !this.gone;
     }
   }
@@ -207,6 +238,7 @@ export class WorkerHandle {
 
   /** A one-line description of an exit for logs and `status().lastError`. */
   describeExit(exit: WorkerExit): string {
+    if (this.noAnswer) return `worker stuck: it did not answer ${this.noAnswer.method} within ${seconds(this.noAnswer.ms)} and was killed`;
     const how = exit.signal ? `killed by ${exit.signal}` : exit.code === null ? "could not start" : `exited with code ${exit.code}`;
     const tail = this.lastProblem();
     return `worker ${how}${tail ? `: ${tail}` : ""}`;

@@ -96,6 +96,7 @@ export class WorkerLives {
         sessionId: r.id,
         launch,
         log: r.log,
+        answerMs: r.ctx.answerMs,
         onEvent: (h, params) => r.enqueueEvent(h, params),
         coordinate: (params, callerGone) => r.ctx.options.coordinate(r.id, params, callerGone),
         ...(r.ctx.options.credentials ? { credentials: r.ctx.options.credentials } : {}),

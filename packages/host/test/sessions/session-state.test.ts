@@ -121,6 +121,7 @@ describe("SessionRunner owns the worker life (in-process, no worker)", () => {
       restart: restartPolicy({ initialDelayMs: 20, factor: 1, maxAttempts: 2 }),
       initializeTimeoutMs: 5000,
       shutdownTimeoutMs: 1000,
+      answerMs: 15_000,
       isStopped: () => stopped,
       changes: new ChangeSignal(),
       editClaims: new EditClaims(),
