@@ -5,6 +5,7 @@ import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import { mcpServerEnabled } from "./mcp-servers.js";
+import { seconds, StuckWorkerKilled } from "../sessions/answer-deadline.js";
 
 const USAGE = "Use /mcp to list the MCP servers and their tools, /mcp enable <server> or /mcp disable <server> for this conversation.";
 
@@ -19,13 +20,17 @@ export async function mcpCommand(service: ConversationService, conversation: Con
   const [action, name, ...rest] = args.split(/\s+/).filter(Boolean);
   if (!action) {
     if (!names.length) return { text: "No MCP servers are configured (config mcp_servers)." };
-    const live = await liveMcp(service, conversation);
+    const found = await liveMcp(service, conversation);
+    const live = found instanceof StuckWorkerKilled ? null : found;
     const lines = ["MCP servers:"];
     for (const server of names) {
       const on = mcpServerEnabled(service.settings, conversation, server);
       const status = live?.find((s) => s.name === server);
       lines.push(`• ${server} (${servers[server]!.url ? "http" : "stdio"}): ${on ? (status ? describeMcp(status) : "enabled, not started yet") : "disabled"}`);
       if (on && status?.tools.length) lines.push(`  tools: ${status.tools.join(", ")}`);
+    }
+    if (found instanceof StuckWorkerKilled) {
+      lines.push(`⚠️ The session's worker did not answer within ${seconds(found.noAnswer.ms)} (it was stuck) and was killed; the servers start again with its next worker.`);
     }
     lines.push("", USAGE);
     return { text: hostRedactor().redact(lines.join("\n")) };
@@ -72,7 +77,9 @@ function describeSkipped(skipped: McpServerStatus["skipped"]): string {
     .join("; ");
 }
 
-async function liveMcp(service: ConversationService, conversation: ConversationRecord): Promise<McpServerStatus[] | null> {
-  const live = await service.supervisor.query(conversation.foreground.sessionId, { view: "live_state" }).catch(() => null);
+/** The servers' state in the running worker; null without one; the error when it was stuck and has been killed. */
+async function liveMcp(service: ConversationService, conversation: ConversationRecord): Promise<McpServerStatus[] | StuckWorkerKilled | null> {
+  const live = await service.supervisor.query(conversation.foreground.sessionId, { view: "live_state" }).catch((err: unknown) => (err instanceof StuckWorkerKilled ? err : null));
+  if (live instanceof StuckWorkerKilled) return live;
   return live?.view === "live_state" ? (live.mcp ?? null) : null;
 }
