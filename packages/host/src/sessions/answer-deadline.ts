@@ -52,7 +52,7 @@ export class StuckWorkerKilled extends Error {
 
 /** "15 s", "2.5 s": a deadline as the user reads it. */
 export function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))} s`;
+  return `${Number((ms / 1000).toFixed(2))} s`;
 }
 
 /**
@@ -62,6 +62,11 @@ export function seconds(ms: number): string {
  */
 export async function answerWithin<T>(request: Promise<T>, method: string, ms: number, onNoAnswer: () => Promise<void>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  request.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   const late = Symbol("late");
   const timeout = new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), ms)));
   try {
@@ -70,7 +75,10 @@ export async function answerWithin<T>(request: Promise<T>, method: string, ms: n
   } finally {
     clearTimeout(timer);
   }
-  request.catch(() => undefined);
+  // A host whose own event loop was held past the deadline runs the timer before reading what arrived
+  // meanwhile: an answer already in the pipe is read in this turn's poll phase, before setImmediate.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (settled) return request;
   await onNoAnswer();
   throw new WorkerNoAnswer(method, ms);
 }

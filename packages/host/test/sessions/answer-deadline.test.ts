@@ -48,6 +48,24 @@ describe("answerWithin", () => {
     expect(order).toEqual(["killed"]);
     fail(new Error("worker gone")); // no unhandled rejection (vitest would fail the run)
   });
+
+  it("an answer that came while the host itself was held past the deadline is taken, not counted as none", async () => {
+    let answer!: (value: number) => void;
+    const request = new Promise<number>((resolve) => (answer = resolve));
+    let called = false;
+    // Started in a check-phase callback, so the next loop turn runs the (then expired) deadline's timer before
+    // the answer, queued meanwhile for that turn's check phase as a frame read from the pipe would come after it.
+    const result = await new Promise<Promise<number>>((started) =>
+      setImmediate(() => {
+        started(answerWithin(request, "session/query", 20, async () => void (called = true)));
+        const until = Date.now() + 100;
+        while (Date.now() < until); // the host's loop held: the deadline passes meanwhile
+        setImmediate(() => answer(42));
+      }),
+    );
+    expect(await result).toBe(42);
+    expect(called).toBe(false);
+  });
 });
 
 describe("a session's worker under the answer deadline", () => {
