@@ -63,7 +63,7 @@ export function seconds(ms: number): string {
 export async function answerWithin<T>(request: Promise<T>, method: string, ms: number, onNoAnswer: () => Promise<void>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let settled = false;
-  request.then(
+  void request.then(
     () => (settled = true),
     () => (settled = true),
   );

@@ -131,8 +131,8 @@ export class SessionSupervisor {
    * Stops the running turn, or a continue of it still waiting. A turn the user cancelled is marked
    * durably (user-intent.ts) before the worker is asked: a worker that dies before it stores the
    * cancellation brings the turn back as recovered, and the host must not resume it by itself.
-   * A worker that does not answer in time is killed as stuck: WorkerNoAnswer (`turnId` the turn it ran,
-   * now waiting for /continue, or null).
+   * A worker that does not answer in time is killed as stuck: StuckWorkerKilled (`turnId` the turn it ran,
+   * marked above, so it waits for /continue; or null).
    */
   async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
     const r = this.runners.get(sessionId);
