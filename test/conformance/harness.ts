@@ -398,7 +398,7 @@ export function rawWorker(workspace: string, env: NodeJS.ProcessEnv = {}): RawFr
     },
     next(predicate = () => true, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(received)}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(received)}`)), waitLimit(timeoutMs));
         const check = () => {
           for (; consumed < received.length; consumed++) {
             const m = received[consumed]!;
