@@ -61,6 +61,36 @@ const zodEnglishOnly = {
 };
 
 /**
+ * zod's ahead-of-time compiler (`z.compile`, core/compile.js) and `z.fromJSONSchema` (68 kB of the
+ * bundle's script, held twice per worker with a snapshot): re-exported by zod's namespaces, used by
+ * neither the worker nor the MCP SDK (both are synchronous ESM, so they cannot be loaded on demand).
+ * A stand-in keeps their names; calling one throws. A file that imports a name the stand-in does not
+ * offer fails the build.
+ */
+const ZOD_LEFT_OUT = {
+  "core/compile.js": `export const INVALID = Symbol.for("zod.compile.invalid");
+export class ZodCompileAsyncError extends Error {}
+export class ZodCompileUnsupportedError extends Error {}
+export function compile() { ${leftOut("z.compile")} }
+export function withParser() { ${leftOut("z.withParser")} }
+export function compileFn() { ${leftOut("zod's compileFn")} }
+`,
+  "classic/from-json-schema.js": `export function fromJSONSchema() { ${leftOut("z.fromJSONSchema")} }\n`,
+};
+function leftOut(name) {
+  return `throw new Error(${JSON.stringify(`${name} is left out of Starling's worker bundles (scripts/bundle-worker.mjs, zodLeftOut)`)});`;
+}
+const zodLeftOut = {
+  name: "starling-zod-left-out",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/](core[\\/]compile|classic[\\/]from-json-schema)\.js$/, namespace: "file" }, (args) => {
+      const key = args.path.replaceAll("\\", "/").replace(/.*\/v4\//, "");
+      return { contents: ZOD_LEFT_OUT[key], loader: "js" };
+    });
+  },
+};
+
+/**
  * For the snapshot build only: classic-level loads a native addon, which a snapshot cannot hold. Its
  * JavaScript (and abstract-level's) goes into the snapshot like the rest; only its `./binding` (which
  * asks node-gyp-build to find the addon: directory scans at every start) is replaced by a stand-in
@@ -482,7 +512,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  plugins: [zodEnglishOnly, mcpStub(mcpExports), externals],
+  plugins: [zodEnglishOnly, zodLeftOut, mcpStub(mcpExports), externals],
   // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
   banner: { js: 'import { createRequire as __starlingRequire } from "node:module"; const require = __starlingRequire(import.meta.url);' },
   metafile: true,
@@ -536,7 +566,7 @@ async function buildSnapshot(inputs) {
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [zodEnglishOnly, mcpStub(mcpExports), buildOnlyStubs(buildOnly), snapshotShims, externals],
+      plugins: [zodEnglishOnly, zodLeftOut, mcpStub(mcpExports), buildOnlyStubs(buildOnly), snapshotShims, externals],
       metafile: true,
       logLevel: "error",
       // A late-bound built-in's value read through its namespace (`m.STATUS_CODES`) would be undefined.

@@ -81,6 +81,15 @@ describe.skipIf(!buildable)("the worker's start-up snapshot", () => {
     expect(readFileSync(blob).includes("MemoryEntryIterator")).toBe(false);
   });
 
+  it("leaves out zod's ahead-of-time compiler and fromJSONSchema, keeping stand-ins that say so", () => {
+    // Neither the worker nor the MCP SDK calls them (scripts/bundle-worker.mjs, zodLeftOut): 68 kB of script, held twice.
+    const text = readFileSync(script, "utf8");
+    expect(text.includes("z.compile does not support")).toBe(false);
+    expect(text.includes("External $ref is not supported")).toBe(false);
+    expect(text).toContain("z.compile is left out of Starling's worker bundles");
+    expect(text).toContain("z.fromJSONSchema is left out of Starling's worker bundles");
+  });
+
   /** A worker started from the test's blob in a new workspace, with `env` added. */
   function startWorker(name: string, env: Record<string, string> = {}) {
     const workspace = join(dir, name);
