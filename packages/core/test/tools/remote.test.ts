@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELPER_SCRIPT } from "../../src/tools/remote/helper-script.js";
+import { helperScript } from "../../src/tools/remote/helper-script.js";
 import { RemoteWorkspace } from "../../src/tools/remote/remote-workspace.js";
 import { checkReachable, runSsh } from "../../src/tools/remote/ssh.js";
 import { REMOTE_STOP_MS } from "../../src/tools/shell-sessions.js";
@@ -102,7 +102,7 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     // One 20 MB line, then a CRLF line: the helper's answer must stay small (it used to carry the
     // whole line, so a remote file with a 1 GB line took gigabytes of worker memory).
     writeFileSync(join(root, "oneline.txt"), `${"y".repeat(20_000_000)}\nshort\r\n`);
-    const answer = spawnSync("python3", ["-c", HELPER_SCRIPT], { input: JSON.stringify({ op: "read", root, path: "oneline.txt", start: 1, limit: 10, clip: 2_000, whole: WHOLE_FILE_BYTES }), maxBuffer: 1 << 30 });
+    const answer = spawnSync("python3", ["-c", helperScript()], { input: JSON.stringify({ op: "read", root, path: "oneline.txt", start: 1, limit: 10, clip: 2_000, whole: WHOLE_FILE_BYTES }), maxBuffer: 1 << 30 });
     expect(JSON.parse(answer.stdout.toString()).ok).toBe(true);
     expect(answer.stdout.length).toBeLessThan(10_000);
     const result = await fixed.call("file_read", { file_path: "oneline.txt" });

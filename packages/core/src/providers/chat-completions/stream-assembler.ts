@@ -1,7 +1,7 @@
 import type { TranscriptItem, Usage } from "@starling/protocol";
 import { extractErrorMessage, kindForStatus } from "../http.js";
 import { ProviderError, replyCutBy, type ModelResponse } from "../types.js";
-import { contentText, WireChunk, WireCompletion, type WireImage, type WireToolCall, type WireUsage } from "./wire.js";
+import { contentText, WireChunk, wireCompletion, type WireImage, type WireToolCall, type WireUsage } from "./wire.js";
 import { parseWire, usageFrom } from "../wire-parse.js";
 
 interface PartialCall {
@@ -60,7 +60,7 @@ export class CompletionAssembler {
 
   /** A whole non-streaming completion (`choices[0].message`). */
   addCompletion(json: unknown): void {
-    const completion = parseWire(WireCompletion, json, "completion");
+    const completion = parseWire(wireCompletion(), json, "completion");
     if (completion.error !== undefined && completion.error !== null) throw upstreamError(completion);
     if (completion.usage) this.usage = mapUsage(completion.usage);
     const choice = completion.choices?.[0];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazySchema } from "@starling/protocol";
 
 // Response shapes of the OpenAI chat-completions API, read loosely: servers (OpenRouter, OpenAI,
 // vLLM, llama.cpp, Ollama) differ in which fields they send and use null for absent ones.
@@ -43,8 +44,9 @@ function wireBody<K extends "delta" | "message">(key: K) {
 export const WireChunk = wireBody("delta");
 export type WireChunk = z.infer<typeof WireChunk>;
 
-export const WireCompletion = wireBody("message");
-export type WireCompletion = z.infer<typeof WireCompletion>;
+/** A non-streamed completion (few servers answer so): built on first use, unlike the chunk every first turn reads. */
+export const wireCompletion = lazySchema(() => wireBody("message"));
+export type WireCompletion = z.infer<ReturnType<typeof wireCompletion>>;
 
 export function contentText(content: z.infer<typeof WireContent>): string {
   if (typeof content === "string") return content;

@@ -6,8 +6,12 @@
  * does realpath/walk/regex/UTF-8 checks in a few lines, and its JSON is exact (the reference uses
  * `python3 -` over ssh for the same reason). Paths are confined on the remote side: the lexical path
  * and its realpath must both lie inside the root (the fixed path, or the remote home).
+ *
+ * A function, so that only a worker with a remote workspace makes the text (as a constant it was in every
+ * worker's start-up snapshot, twice: the string and its template's raw copy).
  */
-export const HELPER_SCRIPT = String.raw`
+export function helperScript(): string {
+  return String.raw`
 import sys, os, json, re, codecs, stat as st, threading, time
 def beat(every):
     while True:
@@ -175,3 +179,4 @@ except PermissionError as e: res = {"ok": False, "kind": "failed", "message": "P
 except OSError as e: res = {"ok": False, "kind": "failed", "message": "%s: %s" % (e.filename or "remote file operation", e.strerror)}
 sys.stdout.write(json.dumps(res))
 `;
+}

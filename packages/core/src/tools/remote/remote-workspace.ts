@@ -4,9 +4,9 @@ import { ToolError } from "../errors.js";
 import type { ToolErrorKind } from "../types.js";
 import { tooLargeToEdit, WHOLE_FILE_BYTES } from "../whole-file.js";
 import { remoteAnswers } from "./answers.js";
-import { HELPER_SCRIPT } from "./helper-script.js";
+import { helperScript } from "./helper-script.js";
 import { checkReachable, runSsh, shQuote, silentLimitS, sshArgs, sshEnv, unreachable } from "./ssh.js";
-import { heartbeatMs, SHELL_WRAPPER_SCRIPT } from "./shell-wrapper.js";
+import { heartbeatMs, shellWrapperScript } from "./shell-wrapper.js";
 
 /** Built on the first remote call, like the answers' shapes. */
 const HelperAnswer = lazySchema(() =>
@@ -43,7 +43,7 @@ export class RemoteWorkspace {
   /** Runs one helper operation; returns its answer or throws a ToolError with the helper's message. */
   async op<T extends z.ZodType>(op: string, payload: Record<string, unknown>, answer: T, signal: AbortSignal): Promise<z.output<T>> {
     const request = JSON.stringify({ op, root: this.root, ...payload });
-    const result = await runSsh(this.alias, `python3 -c ${shQuote(HELPER_SCRIPT)} ${heartbeatMs() / 1000}`, request, signal);
+    const result = await runSsh(this.alias, `python3 -c ${shQuote(helperScript())} ${heartbeatMs() / 1000}`, request, signal);
     if (result.code === 255) throw unreachable(this.alias, result.stderr);
     if (result.code === 127) {
       throw new ToolError("failed", `python3 is not installed on ${this.alias}; the remote file tools need it (install python3 there, or use shell).`);
@@ -83,7 +83,7 @@ export class RemoteWorkspace {
    */
   async shellLaunch(command: string, signal: AbortSignal): Promise<RemoteLaunch> {
     await checkReachable(this.alias, signal);
-    const remote = `python3 -c ${shQuote(SHELL_WRAPPER_SCRIPT)} ${shQuote(this.root ?? "~")} ${shQuote(command)} ${silentLimitS()} ${heartbeatMs() / 1000}`;
+    const remote = `python3 -c ${shQuote(shellWrapperScript())} ${shQuote(this.root ?? "~")} ${shQuote(command)} ${silentLimitS()} ${heartbeatMs() / 1000}`;
     return { host: this.alias, program: "ssh", args: sshArgs(this.alias, remote), env: sshEnv() };
   }
 }

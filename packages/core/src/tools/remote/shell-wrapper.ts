@@ -16,8 +16,12 @@ import { aliveIntervalS } from "./ssh.js";
  * stopped too (nothing could reach it later). Exit status: the command's, or 128 + signal. Its last
  * write, on stderr, is END_MARK: ssh exits 255 both for a lost connection and for a command that
  * exited 255, and only a finished wrapper sends the mark.
+ *
+ * A function, so that only a worker with a remote workspace makes the text (as a constant it was in every
+ * worker's start-up snapshot, twice: the string and its template's raw copy).
  */
-export const SHELL_WRAPPER_SCRIPT = String.raw`
+export function shellWrapperScript(): string {
+  return String.raw`
 import os, sys, signal, subprocess, threading, time, queue
 root, command, silent, every = os.path.expanduser(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 try: os.chdir(root)
@@ -80,6 +84,7 @@ ending.acquire()
 os.write(2, b"\x1estarling-end\x1e")
 os._exit(code if code >= 0 else 128 - code)
 `;
+}
 
 /** How often the worker sends HEARTBEAT_FRAME to a running remote command: a third of ssh's keepalive interval. */
 export function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
