@@ -12,7 +12,7 @@
 // (/proc/<pid>/stat), and its RssAnon / Pss 300 ms later.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { McpServers, PROTOCOL_VERSION, spawnWorker } from "@starling/protocol";
+import { mcpServers as mcpServersSchema, PROTOCOL_VERSION, spawnWorker } from "@starling/protocol";
 import { modelConfig, tempWorkspace } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { workerCommand } from "../../packages/host/dist/worker-path.js";
@@ -45,7 +45,7 @@ const runs = Number(process.argv.slice(2, sep > 0 ? sep : undefined).find((a) =>
 const warm = process.argv.slice(2, sep > 0 ? sep : undefined).includes("--warm");
 const mcp = process.argv.slice(2, sep > 0 ? sep : undefined).includes("--mcp");
 const mcpServers = mcp
-  ? McpServers.parse({ fake: { transport: "stdio", command: process.execPath, args: [fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.meta.url))] } })
+  ? mcpServersSchema().parse({ fake: { transport: "stdio", command: process.execPath, args: [fileURLToPath(new URL("../fakes/mcp/stdio-server.mjs", import.meta.url))] } })
   : undefined;
 const phases = !warm && process.argv.slice(2, sep > 0 ? sep : undefined).includes("--phases");
 const command: [string, ...string[]] = sep > 0 ? [process.execPath, ...process.argv.slice(sep + 1)] : workerCommand(undefined);

@@ -23,7 +23,7 @@ export { FoundReal, type HiddenPathsParams, type HiddenPathsResult } from "./hid
 export { type CredentialsParams, type CredentialsResult, CODEX_SECRET_NAMES, jwtClaims, jwtExpiresAtMs, chatgptAccountId, chatgptFedramp, tokenSha256 } from "./model-credentials.js";
 
 // MCP servers (initialize.mcpServers, live_state.mcp)
-export { McpServerSpec, McpServers, mcpServerStatus, type McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
+export { mcpServerSpec, type McpServerSpec, mcpServers, type McpServers, mcpServerStatus, type McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
 
 // Events
 export {
@@ -52,10 +52,13 @@ export {
   SessionStateName,
   EnqueueParams,
   type EnqueueResult,
-  ControlParams,
-  CancelParams,
+  controlParams,
+  type ControlParams,
+  cancelParams,
+  type CancelParams,
   type ControlResult,
-  QueryParams,
+  queryParams,
+  type QueryParams,
   type QueryResult,
   type LiveState,
   type TranscriptPage,
@@ -102,7 +105,7 @@ export {
 } from "./skill-md.js";
 
 // Schemas built on first use (kept out of the worker's start-up snapshot)
-export { beginSchemaWarmUp, lazyArguments, lazySchema, releaseWarmUpSchemas } from "./lazy-schema.js";
+export { beginSchemaWarmUp, lazyArguments, lazyOptional, lazySchema, releaseWarmUpSchemas } from "./lazy-schema.js";
 
 // Tool names (ARCHITECTURE §9)
 export { TOOL_NAMES, MCP_TOOL_PREFIX, unknownToolNames, type ToolName } from "./tool-names.js";

@@ -4,50 +4,54 @@ import { lazySchema } from "./lazy-schema.js";
 /** A server name: part of tool names (`mcp__<server>__<tool>`), so letters, digits, `_`, `-`, no `__`. */
 export const MCP_SERVER_NAME = /^(?!.*__)[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envName = z.string().regex(ENV_NAME, { error: "must be an environment variable name" });
-
-const McpCommon = {
-  /** Seconds one tool call may take before it is cancelled (MCP `notifications/cancelled`). */
-  timeoutSeconds: z.number().positive().default(60),
-  /** Tool names (the server's own, without the prefix) offered; absent: all. */
-  toolsAllow: z.array(z.string()).optional(),
-  /** Tool names never offered. */
-  toolsDeny: z.array(z.string()).default([]),
-};
 
 /**
  * One MCP server as the worker gets it in `initialize.mcpServers` (config `mcp_servers`, ARCHITECTURE §6).
  * Secrets are never inline: `secretEnv` / `headersEnv` name variables whose values come in
- * `initialize.secrets` (or, for embedders, the worker's environment).
+ * `initialize.secrets` (or, for embedders, the worker's environment). Built on first use: most sessions
+ * have no MCP server (methods.ts `lazyOptional`).
  */
-export const McpServerSpec = z.discriminatedUnion("transport", [
-  z.object({
-    transport: z.literal("stdio"),
-    command: z.string().min(1),
-    args: z.array(z.string()).default([]),
-    /** Plain (non-secret) variables for the server process, on top of the tools' allowlisted environment. */
-    env: z.record(envName, z.string()).default({}),
-    /** Server variable → name of the secret variable whose value it gets. */
-    secretEnv: z.record(envName, envName).default({}),
-    /** Working directory (absolute, or relative to the workspace); default the workspace. */
-    cwd: z.string().optional(),
-    ...McpCommon,
-  }),
-  z.object({
-    transport: z.literal("http"),
-    url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
-    /** Plain (non-secret) request headers. */
-    headers: z.record(z.string(), z.string()).default({}),
-    /** Header name → name of the secret variable whose value is the header's whole value (`Bearer …`). */
-    headersEnv: z.record(z.string(), envName).default({}),
-    ...McpCommon,
-  }),
-]);
-export type McpServerSpec = z.infer<typeof McpServerSpec>;
-export type McpServerSpecInput = z.input<typeof McpServerSpec>;
+export const mcpServerSpec = lazySchema(() => {
+  const envName = z.string().regex(ENV_NAME, { error: "must be an environment variable name" });
+  const common = {
+    /** Seconds one tool call may take before it is cancelled (MCP `notifications/cancelled`). */
+    timeoutSeconds: z.number().positive().default(60),
+    /** Tool names (the server's own, without the prefix) offered; absent: all. */
+    toolsAllow: z.array(z.string()).optional(),
+    /** Tool names never offered. */
+    toolsDeny: z.array(z.string()).default([]),
+  };
+  return z.discriminatedUnion("transport", [
+    z.object({
+      transport: z.literal("stdio"),
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      /** Plain (non-secret) variables for the server process, on top of the tools' allowlisted environment. */
+      env: z.record(envName, z.string()).default({}),
+      /** Server variable → name of the secret variable whose value it gets. */
+      secretEnv: z.record(envName, envName).default({}),
+      /** Working directory (absolute, or relative to the workspace); default the workspace. */
+      cwd: z.string().optional(),
+      ...common,
+    }),
+    z.object({
+      transport: z.literal("http"),
+      url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+      /** Plain (non-secret) request headers. */
+      headers: z.record(z.string(), z.string()).default({}),
+      /** Header name → name of the secret variable whose value is the header's whole value (`Bearer …`). */
+      headersEnv: z.record(z.string(), envName).default({}),
+      ...common,
+    }),
+  ]);
+});
+export type McpServerSpec = z.infer<ReturnType<typeof mcpServerSpec>>;
+export type McpServerSpecInput = z.input<ReturnType<typeof mcpServerSpec>>;
 
-export const McpServers = z.record(z.string().regex(MCP_SERVER_NAME, { error: "MCP server names use letters, digits, _ and - (no __), up to 32" }), McpServerSpec);
-export type McpServers = z.infer<typeof McpServers>;
+export const mcpServers = lazySchema(() =>
+  z.record(z.string().regex(MCP_SERVER_NAME, { error: "MCP server names use letters, digits, _ and - (no __), up to 32" }), mcpServerSpec()),
+);
+export type McpServers = z.infer<ReturnType<typeof mcpServers>>;
 
 /** The secret variable names an MCP server spec refers to. */
 export function mcpSecretNames(spec: McpServerSpec): string[] {

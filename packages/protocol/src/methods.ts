@@ -2,8 +2,8 @@ import { z } from "zod";
 import { ModelConfig } from "./model-config.js";
 import { ChatMessage, SessionType, TranscriptMessage, Usage } from "./values.js";
 import { sessionEventParams } from "./events.js";
-import { McpServers, mcpServerStatus } from "./mcp.js";
-import { lazySchema } from "./lazy-schema.js";
+import { mcpServers, mcpServerStatus } from "./mcp.js";
+import { lazyArguments, lazyOptional, lazySchema } from "./lazy-schema.js";
 import { credentialsParams, credentialsResult } from "./model-credentials.js";
 import { hiddenPathsParams, hiddenPathsResult } from "./hidden-report.js";
 
@@ -163,7 +163,7 @@ export const InitializeParams = z.object({
    * MCP servers whose tools join the catalog as `mcp__<server>__<tool>` (config `mcp_servers`, minus the
    * ones disabled for the conversation). Absent or empty: the MCP client is never loaded.
    */
-  mcpServers: McpServers.optional(),
+  mcpServers: lazyOptional(mcpServers),
 });
 export type InitializeParams = z.infer<typeof InitializeParams>;
 
@@ -219,32 +219,36 @@ const enqueueResult = lazySchema(() =>
 );
 export type EnqueueResult = z.infer<ReturnType<typeof enqueueResult>>;
 
-export const ControlParams = z.object({ reason: z.string().optional() });
-export type ControlParams = z.infer<typeof ControlParams>;
+// The params of the requests below are built on first use (lazyArguments: the snapshot's warm-up parses
+// them, but does not keep them): a session may never be cancelled, continued or queried.
+export const controlParams = lazyArguments(() => z.object({ reason: z.string().optional() }));
+export type ControlParams = z.infer<ReturnType<typeof controlParams>>;
 /**
  * `endUnfinished`: instead of stopping a running turn, end this unfinished turn (one waiting for
  * `session/continue`) for good: it is closed as cancelled, cannot be continued, and `turn_cancelled` is
  * sent. Refused when that turn is not the one waiting (running again, superseded, finished). The host
  * uses it for a session nobody can /continue (a cron task's) once its automatic continues are used up.
  */
-export const CancelParams = ControlParams.extend({ endUnfinished: z.number().int().positive().optional() });
-export type CancelParams = z.infer<typeof CancelParams>;
+export const cancelParams = lazyArguments(() => z.object({ reason: z.string().optional(), endUnfinished: z.number().int().positive().optional() }));
+export type CancelParams = z.infer<ReturnType<typeof cancelParams>>;
 const controlResult = lazySchema(() => z.object({ accepted: z.boolean(), reason: z.string().optional() }));
 export type ControlResult = z.infer<ReturnType<typeof controlResult>>;
 
-export const QueryParams = z.discriminatedUnion("view", [
-  z.object({ view: z.literal("live_state") }),
-  z.object({
-    view: z.literal("transcript_page"),
-    /** `all`: the full uncompacted log; `current`: what the model sees now (summary + recent). */
-    source: z.enum(["all", "current"]).default("all"),
-    offset: z.number().int().nonnegative().default(0),
-    limit: z.number().int().positive().max(500).default(50),
-  }),
-  z.object({ view: z.literal("message_detail"), index: z.number().int().nonnegative() }),
-  z.object({ view: z.literal("usage") }),
-]);
-export type QueryParams = z.input<typeof QueryParams>;
+export const queryParams = lazyArguments(() =>
+  z.discriminatedUnion("view", [
+    z.object({ view: z.literal("live_state") }),
+    z.object({
+      view: z.literal("transcript_page"),
+      /** `all`: the full uncompacted log; `current`: what the model sees now (summary + recent). */
+      source: z.enum(["all", "current"]).default("all"),
+      offset: z.number().int().nonnegative().default(0),
+      limit: z.number().int().positive().max(500).default(50),
+    }),
+    z.object({ view: z.literal("message_detail"), index: z.number().int().nonnegative() }),
+    z.object({ view: z.literal("usage") }),
+  ]),
+);
+export type QueryParams = z.input<ReturnType<typeof queryParams>>;
 
 const liveState = () =>
   z.object({
@@ -312,9 +316,9 @@ export type CoordinateResult = z.infer<ReturnType<typeof coordinateResult>>;
 export const Methods = {
   initialize: request("initialize", "hostToWorker", InitializeParams, initializeResult),
   enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, enqueueResult),
-  cancel: request("session/cancel", "hostToWorker", CancelParams, controlResult),
-  continue: request("session/continue", "hostToWorker", ControlParams, controlResult),
-  query: request("session/query", "hostToWorker", QueryParams, queryResult),
+  cancel: request("session/cancel", "hostToWorker", cancelParams, controlResult),
+  continue: request("session/continue", "hostToWorker", controlParams, controlResult),
+  query: request("session/query", "hostToWorker", queryParams, queryResult),
   ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),
   shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), lazySchema(() => z.object({}))),
   coordinate: request("host/coordinate", "workerToHost", coordinateParams, coordinateResult),

@@ -5,14 +5,14 @@ import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import {
   AckEventsParams,
-  ControlParams,
+  controlParams,
   DURABLE_EVENT_TYPES,
   EnqueueParams,
   ErrorCodes,
   InitializeParams,
   Methods,
   ModelConfig,
-  QueryParams,
+  queryParams,
   SessionEvent,
   SessionEventParams,
   WORKER_CRASH_POINTS,
@@ -107,7 +107,7 @@ describe("schemas accept good payloads", () => {
     expect(parsed.model.capabilities).toEqual(["chat"]);
     expect((parsed.model as Record<string, unknown>)["future_knob"]).toBe(3);
     expect(parsed).not.toHaveProperty("futureField");
-    expect(QueryParams.parse({ view: "transcript_page" })).toEqual({ view: "transcript_page", source: "all", offset: 0, limit: 50 });
+    expect(queryParams().parse({ view: "transcript_page" })).toEqual({ view: "transcript_page", source: "all", offset: 0, limit: 50 });
   });
 
   it("enqueue with file items and the optional fields", () => {
@@ -147,10 +147,10 @@ const bad: BadCase[] = [
   { name: "enqueue: text without text", schema: EnqueueParams, payload: { ...enqueue, message: { role: "user", content: [{ type: "text" }] } }, path: "message.content.0.text" },
   { name: "enqueue: unknown item type", schema: EnqueueParams, payload: { ...enqueue, message: { role: "user", content: [{ type: "image", url: "x" }] } }, path: "message.content.0.type" },
   { name: "enqueue: role system", schema: EnqueueParams, payload: { ...enqueue, message: { ...enqueue.message, role: "system" } }, path: "message.role" },
-  { name: "cancel: reason not a string", schema: ControlParams, payload: { reason: 5 }, path: "reason" },
-  { name: "query: unknown view", schema: QueryParams, payload: { view: "everything" }, path: "view" },
-  { name: "query: limit too big", schema: QueryParams, payload: { view: "transcript_page", limit: 501 }, path: "limit" },
-  { name: "query: message_detail without index", schema: QueryParams, payload: { view: "message_detail" }, path: "index" },
+  { name: "cancel: reason not a string", schema: controlParams(), payload: { reason: 5 }, path: "reason" },
+  { name: "query: unknown view", schema: queryParams(), payload: { view: "everything" }, path: "view" },
+  { name: "query: limit too big", schema: queryParams(), payload: { view: "transcript_page", limit: 501 }, path: "limit" },
+  { name: "query: message_detail without index", schema: queryParams(), payload: { view: "message_detail" }, path: "index" },
   { name: "ackEvents: negative", schema: AckEventsParams, payload: { upTo: -1 }, path: "upTo" },
   { name: "event: negative seq", schema: SessionEventParams, payload: { seq: -1, event: completed }, path: "seq" },
   { name: "event: unknown type", schema: SessionEventParams, payload: { seq: 1, event: { type: "turn_exploded", turnId: 1 } }, path: "event.type" },

@@ -1,14 +1,14 @@
 import type { MessageConnection } from "vscode-jsonrpc/node.js";
 import {
   AckEventsParams,
-  CancelParams,
-  ControlParams,
+  cancelParams,
+  controlParams,
   EnqueueParams,
   ErrorCodes,
   IdleCollector,
   InitializeParams,
   Methods,
-  QueryParams,
+  queryParams,
   type InitializeResult,
 } from "@starling/protocol";
 import type { Session as SessionType } from "@starling/core";
@@ -68,16 +68,16 @@ export class WorkerServer {
       return this.ready(Methods.enqueue.method).enqueue(params);
     });
     c.onRequest(Methods.cancel.method, async (raw: unknown) => {
-      const params = parseParams(Methods.cancel.method, CancelParams, raw);
+      const params = parseParams(Methods.cancel.method, cancelParams(), raw);
       const session = await this.started(Methods.cancel.method);
       return params.endUnfinished === undefined ? session.cancel(params.reason) : session.endUnfinished(params.endUnfinished, params.reason);
     });
     c.onRequest(Methods.continue.method, async (raw: unknown) => {
-      const params = parseParams(Methods.continue.method, ControlParams, raw);
+      const params = parseParams(Methods.continue.method, controlParams(), raw);
       return (await this.started(Methods.continue.method)).continue(params.reason);
     });
     c.onRequest(Methods.query.method, async (raw: unknown) => {
-      const params = parseParams(Methods.query.method, QueryParams, raw);
+      const params = parseParams(Methods.query.method, queryParams(), raw);
       const session = await this.started(Methods.query.method);
       try {
         return session.query(params);

@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   beginSchemaWarmUp,
-  CancelParams,
+  cancelParams,
   COORDINATE_ACTIONS,
   InitializeParams,
   Methods,
   PROTOCOL_VERSION,
-  QueryParams,
+  queryParams,
   releaseWarmUpSchemas,
 } from "@starling/protocol";
 import { builtinTools, releaseBodyBuffer } from "@starling/core";
@@ -83,14 +83,14 @@ export async function warmUpForSnapshot(): Promise<void> {
         retry_mode: { random_interval: { max_interval_secs: 1, max_retries: 1 } },
       },
     });
-    // Requests the turns below do not send.
-    parseParams(Methods.cancel.method, CancelParams, { reason: "warm-up" });
-    parseParams(Methods.query.method, QueryParams, { view: "live_state" });
     // Session.open (tool catalog, system prompt, session machine) and two turns. The tools' argument
     // schemas built meanwhile are dropped afterwards: their JSON Schemas stay cached (core tool-runtime.ts),
-    // and a worker builds a tool's zod schema when the tool is called.
+    // and a worker builds a tool's zod schema when the tool is called. So are the params of the requests
+    // the turns do not send, parsed here for the code they run: a worker builds them when it gets one.
     beginSchemaWarmUp();
     try {
+      parseParams(Methods.cancel.method, cancelParams(), { reason: "warm-up" });
+      parseParams(Methods.query.method, queryParams(), { view: "live_state" });
       await warmUpTurns(init);
     } finally {
       releaseWarmUpSchemas();

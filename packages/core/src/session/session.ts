@@ -10,7 +10,7 @@ import {
   type InitializeParams,
   type InitializeResult,
   type QueryResult,
-  QueryParams,
+  queryParams,
   type TranscriptMessage,
 } from "@starling/protocol";
 import { SessionStore } from "../store/session-store.js";
@@ -282,7 +282,7 @@ export class Session {
   }
 
   query(raw: unknown): QueryResult {
-    const params = QueryParams.parse(raw);
+    const params = queryParams().parse(raw);
     switch (params.view) {
       case "live_state": {
         const state = liveState(this.requireActor().getSnapshot(), this.store, this.journal);

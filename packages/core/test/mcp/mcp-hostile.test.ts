@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createRedactor, McpServerSpec, type McpServerSpecInput } from "@starling/protocol";
+import { createRedactor, mcpServerSpec, type McpServerSpecInput } from "@starling/protocol";
 import { McpServerConnection } from "../../src/mcp/mcp-server.js";
 import { McpTools } from "../../src/mcp/mcp-tools.js";
 import { ChildStdioTransport, MCP_MAX_LINE_BYTES } from "../../src/mcp/stdio-transport.js";
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more: Record<string, string> = {}) {
   const workspace = await realpath(await mkdtemp(join(tmpdir(), "starling-mcp-hostile-")));
-  const spec = McpServerSpec.parse({
+  const spec = mcpServerSpec().parse({
     transport: "stdio",
     command: process.execPath,
     args: [HOSTILE],
@@ -35,7 +35,7 @@ async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more
     ...extra,
   });
   const others = Object.fromEntries(
-    Object.entries(more).map(([name, otherMode]) => [name, McpServerSpec.parse({ ...spec, env: { HOSTILE_MODE: otherMode } })]),
+    Object.entries(more).map(([name, otherMode]) => [name, mcpServerSpec().parse({ ...spec, env: { HOSTILE_MODE: otherMode } })]),
   );
   const mcp = new McpTools({ servers: { h: spec, ...others }, workspace, sessionId: "hostile", secretEnv: {} });
   const runtime = new ToolRuntime({

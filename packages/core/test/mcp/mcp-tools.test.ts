@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRedactor, McpServerSpec, type McpServerSpecInput } from "@starling/protocol";
+import { createRedactor, mcpServerSpec, type McpServerSpecInput } from "@starling/protocol";
 import { McpTools } from "../../src/mcp/mcp-tools.js";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 import { type Harness, processAlive } from "../tools/helpers.js";
@@ -28,7 +28,7 @@ afterEach(async () => {
 async function setup(spec: Partial<McpServerSpecInput> & Pick<McpServerSpecInput, "transport">, secrets: Record<string, string> = {}) {
   const workspace = await realpath(await mkdtemp(join(tmpdir(), "starling-mcp-")));
   const log = join(workspace, "mcp-log.jsonl");
-  const full = McpServerSpec.parse(
+  const full = mcpServerSpec().parse(
     spec.transport === "stdio"
       ? { command: process.execPath, args: [STDIO_SERVER], ...spec, env: { MCP_LOG: log, ...("env" in spec ? spec.env : {}) } }
       : spec,

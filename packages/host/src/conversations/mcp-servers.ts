@@ -1,5 +1,5 @@
 import type { McpServerConfig } from "@starling/config";
-import { McpServerSpec, type McpServers } from "@starling/protocol";
+import { mcpServerSpec, type McpServerSpec, type McpServers } from "@starling/protocol";
 import type { ConversationRecord } from "../state/records.js";
 import type { HostSettings } from "./settings.js";
 
@@ -32,7 +32,7 @@ export function mcpSecrets(settings: HostSettings, servers: McpServers | undefin
 /** The config entry in the protocol's shape. */
 export function mcpSpec(config: McpServerConfig): McpServerSpec {
   const common = { timeoutSeconds: config.timeout_seconds, toolsAllow: config.tools.allow, toolsDeny: config.tools.deny };
-  return McpServerSpec.parse(
+  return mcpServerSpec().parse(
     config.url !== undefined
       ? { transport: "http", url: config.url, headers: config.headers, headersEnv: config.headers_env, ...common }
       : { transport: "stdio", command: config.command, args: config.args, env: config.env, secretEnv: config.secret_env, cwd: config.cwd, ...common },
