@@ -15,6 +15,7 @@ import { HiddenPathLedger } from "./security/hidden-path-ledger.js";
 import type { HostSettings } from "./conversations/settings.js";
 import { resolveToolModels } from "./conversations/tool-models.js";
 import { handleCoordinate, pruneCallRecords } from "./conversations/coordinate.js";
+import { cronNow } from "./cron/cron-clock.js";
 import { CronRunner } from "./cron/cron-runner.js";
 import { agentOfSession } from "./agents/agent-store.js";
 import { taskOfSession } from "./cron/cron-store.js";
@@ -117,6 +118,7 @@ export function hostSettings(config: StarlingConfig, workdir: string, env: NodeJ
 export async function startHost(config: StarlingConfig, workdir: string, env = process.env, secretFiles: readonly string[] = []): Promise<RunningHost> {
   const restart = restartPolicyFromEnv(env); // test-only knob; a bad value stops the start here
   const workerAnswerMs = workerAnswerMsFromEnv(env); // test-only knob, likewise
+  cronNow(); // so does a bad cron test clock (STARLING_TEST_CRON_CLOCK_FILE), which cron reads from process.env
   // Upgrade first: the logger creates logs/, which would make a fresh workdir look like an old one.
   const upgrade = await upgradeWorkdir(workdir);
   // Secrets are read once, here; then they leave this process's environment (docs/SECURITY.md).

@@ -3,6 +3,7 @@ import { stageSubagentsStop } from "../agents/agent-control.js";
 import type { ConversationService } from "../conversations/conversation-service.js";
 import { ActionError, type ActionContext, type ActionHandlers } from "../conversations/host-action.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
+import { cronNow } from "./cron-clock.js";
 import { checkInterval, checkSchedule, hostTimezone, nextRun, ScheduleError, type ScheduleFields } from "./schedule.js";
 import { CronKeys, conversationTasks, nextBackgroundSessionId, publicTask, type StoredCronTask } from "./cron-store.js";
 
@@ -15,10 +16,10 @@ export function fieldsOf(schedule: string): ScheduleFields {
 }
 
 /** The schedule checked field by field and, when it is new (`interval`), for its smallest gap (CRON_LIMITS). */
-function validated(fields: ScheduleFields, timezone: string, interval: boolean): string {
+function validated(fields: ScheduleFields, timezone: string, interval: boolean, now: Date): string {
   try {
-    const schedule = checkSchedule(fields, timezone);
-    if (interval) checkInterval(schedule, timezone);
+    const schedule = checkSchedule(fields, timezone, now);
+    if (interval) checkInterval(schedule, timezone, now);
     return schedule;
   } catch (err) {
     if (err instanceof ScheduleError) throw new ActionError(err.message);
@@ -50,9 +51,9 @@ function create(payload: CreateCronTask, tx: HostTransaction, ctx: ActionContext
     );
   }
   const timezone = payload.timezone ?? hostTimezone();
-  const schedule = validated(payload, timezone, true);
+  const now = cronNow();
+  const schedule = validated(payload, timezone, true, now);
   checkModel(ctx, payload.model);
-  const now = new Date();
   const task: StoredCronTask = {
     id: `cron_${String(tx.next("cron")).padStart(4, "0")}`,
     conversationId: ctx.conversation.id,
@@ -84,7 +85,8 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
   if (payload.cron_year !== undefined) fields.cron_year = payload.cron_year;
   const timezone = payload.timezone ?? current.timezone;
   // A stored schedule that fires more often than the limit (from before it, or imported) is kept unless changed.
-  const schedule = validated(fields, timezone, given.length > 0 || payload.cron_year !== undefined || payload.timezone !== undefined);
+  const now = cronNow();
+  const schedule = validated(fields, timezone, given.length > 0 || payload.cron_year !== undefined || payload.timezone !== undefined, now);
   checkModel(ctx, payload.model);
   const task: StoredCronTask = {
     ...current,
@@ -95,7 +97,7 @@ function update(payload: UpdateCronTask, tx: HostTransaction, ctx: ActionContext
     ...(payload.enabled !== undefined ? { enabled: payload.enabled } : {}),
     schedule,
     timezone,
-    next_run_at: nextRun(schedule, timezone, new Date())?.toISOString() ?? null,
+    next_run_at: nextRun(schedule, timezone, now)?.toISOString() ?? null,
   };
   save(tx, task);
   // A task's runs take its model when their worker starts (host.ts): its worker restarts once it rests.
@@ -142,7 +144,7 @@ export function changeTask(
     return { task: null, stopped: stopRunSubagents(service, tx, task, "removed") };
   }
   const enabled = change === "enable";
-  const next = enabled ? (nextRun(task.schedule, task.timezone, new Date())?.toISOString() ?? null) : task.next_run_at;
+  const next = enabled ? (nextRun(task.schedule, task.timezone, cronNow())?.toISOString() ?? null) : task.next_run_at;
   const changed = { ...task, enabled, next_run_at: next };
   tx.put(CronKeys.task(task.id), changed);
   return { task: changed, stopped: enabled ? [] : stopRunSubagents(service, tx, task, "disabled") };

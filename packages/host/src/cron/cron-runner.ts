@@ -4,6 +4,7 @@ import { hasResumeMark } from "../sessions/recovery.js";
 import { HostKeys, type HostStore } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
 import type { InboundItem } from "../state/records.js";
+import { cronNow } from "./cron-clock.js";
 import { CronKeys, cronTasks, type StoredCronTask } from "./cron-store.js";
 import { nextRun, slotsBetween } from "./schedule.js";
 
@@ -30,7 +31,8 @@ export class CronRunner {
 
   constructor(
     private readonly service: ConversationService,
-    private readonly now: () => Date = () => new Date(),
+    /** Only "now" for slots follows the cron test clock (cron-clock.ts); the tick itself is real time. */
+    private readonly now: () => Date = cronNow,
   ) {}
 
   start(): void {

@@ -61,7 +61,7 @@ export function minIntervalSeconds(): number {
  * times (`0,30 0 8 * * *`) are caught as well as `* * * * * *`. Only for new schedules (create/update):
  * stored and imported tasks keep theirs.
  */
-export function checkInterval(schedule: string, timezone: string, now = new Date()): void {
+export function checkInterval(schedule: string, timezone: string, now: Date): void {
   const min = minIntervalSeconds();
   const job = cron(schedule, timezone);
   let previous = job.nextRun(now);
@@ -86,7 +86,7 @@ export function checkInterval(schedule: string, timezone: string, now = new Date
  * Checks a task's fields one by one (so the error names the field to fix), then the whole
  * schedule, which must fire at least once after `now`.
  */
-export function checkSchedule(fields: ScheduleFields, timezone: string, now = new Date()): string {
+export function checkSchedule(fields: ScheduleFields, timezone: string, now: Date): string {
   checkZone(timezone);
   const names = [...CRON_SCHEDULE_FIELDS, ...(fields.cron_year !== undefined ? (["cron_year"] as const) : [])];
   names.forEach((name, i) => {

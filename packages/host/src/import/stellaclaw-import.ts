@@ -1,6 +1,7 @@
 import type pino from "pino";
 import { CronKeys, nextBackgroundSessionId, type StoredCronTask } from "../cron/cron-store.js";
 import { fieldsOf } from "../cron/cron-actions.js";
+import { cronNow } from "../cron/cron-clock.js";
 import { checkSchedule, nextRun, ScheduleError } from "../cron/schedule.js";
 import { foregroundSessionId } from "../conversations/conversation-service.js";
 import { startingModel, type HostSettings } from "../conversations/settings.js";
@@ -45,6 +46,8 @@ class ImportRun {
   chats = 0;
   admins = 0;
   private readonly now = new Date();
+  /** What a task's first slot is counted from (cron's own "now", cron-clock.ts). */
+  private readonly cronNow = cronNow();
 
   constructor(
     private readonly store: HostStore,
@@ -155,7 +158,7 @@ class ImportRun {
     if (fields.length !== 6 && fields.length !== 7) return void drop(`${fields.length} fields, expected 6 or 7 (seconds first, optional year)`);
     let schedule: string;
     try {
-      schedule = checkSchedule(fieldsOf(fields.join(" ")), t.timezone, this.now);
+      schedule = checkSchedule(fieldsOf(fields.join(" ")), t.timezone, this.cronNow);
     } catch (err) {
       if (err instanceof ScheduleError) return void drop(err.message);
       throw err;
@@ -174,9 +177,9 @@ class ImportRun {
       ...(model ? { model } : {}),
       enabled: t.enabled,
       // From now on: slots missed while neither Stellaclaw nor Starling ran are not made up.
-      next_run_at: nextRun(schedule, t.timezone, this.now)?.toISOString() ?? null,
+      next_run_at: nextRun(schedule, t.timezone, this.cronNow)?.toISOString() ?? null,
       last_run_at: t.lastRunAt ?? null,
-      created_at: this.now.toISOString(),
+      created_at: this.cronNow.toISOString(),
       sessionId: nextBackgroundSessionId(this.tx, t.conversationId),
     };
     this.tx.put(CronKeys.task(id), task);
