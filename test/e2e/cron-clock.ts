@@ -1,0 +1,46 @@
+// The cron test clock of end-to-end hosts (STARLING_TEST_CRON_CLOCK_FILE, host/src/cron/cron-clock.ts): a file
+// holding the instant that is "now" for the host's cron. It stands still until the test moves it, so a test
+// steps past a slot instead of sleeping until it; it only moves forward, so the records the host wrote under
+// it (next_run_at, last_run_at) stay in order, across host restarts too (the file outlives the host).
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export class CronClock {
+  private at: Date;
+  private readonly file: string;
+  private writes = 0;
+
+  /** A clock file in `dir`, set to the current whole second. */
+  constructor(private readonly dir: string) {
+    this.file = join(dir, "cron-clock");
+    this.at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    this.write();
+  }
+
+  /** The env that points a host's cron at this clock: give it to every host start on the workdir. */
+  get env(): { STARLING_TEST_CRON_CLOCK_FILE: string } {
+    return { STARLING_TEST_CRON_CLOCK_FILE: this.file };
+  }
+
+  now(): Date {
+    return new Date(this.at);
+  }
+
+  /** Moves the clock to `at`; never backwards. */
+  set(at: Date): void {
+    if (at.getTime() < this.at.getTime()) throw new Error(`the cron clock only moves forward: ${at.toISOString()} is before ${this.at.toISOString()}`);
+    this.at = new Date(at);
+    this.write();
+  }
+
+  step(ms: number): void {
+    this.set(new Date(this.at.getTime() + ms));
+  }
+
+  /** Written whole and renamed into place, so a tick never reads half a time. */
+  private write(): void {
+    const temp = join(this.dir, `cron-clock.${process.pid}.${++this.writes}.tmp`);
+    writeFileSync(temp, this.at.toISOString());
+    renameSync(temp, this.file);
+  }
+}
