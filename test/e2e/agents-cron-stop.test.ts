@@ -2,9 +2,10 @@
 // once the task is disabled or removed no run will read them: they are stopped with it (their kills
 // recorded in the same batch), their shell commands end, and the reply says which were stopped.
 import { readdirSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
+import { CronClock } from "./cron-clock.js";
 import { afterTool, lastToolResult, lastUserText, processAlive, requestText, type E2E, useE2E } from "./fixture.js";
 
 /** Each task's subagent runs a sleep of its own length, to be found among the host's processes. */
@@ -35,9 +36,8 @@ function respond(req: RecordedRequest): ScriptedReply {
   const schedule = /schedule (watcher|keeper)/.exec(ask)?.[1];
   if (schedule) {
     if (afterTool(req)) return { text: "scheduled" };
-    // Once a minute, a few seconds from now: one run within the test.
-    const at = new Date(Date.now() + 3000);
-    const fields = { cron_second: String(at.getUTCSeconds()), cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
+    // Once a minute: one run each time the test steps the cron clock to the next minute.
+    const fields = { cron_second: "0", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
     return { toolCalls: [{ name: "create_cron_task", arguments: { name: schedule, description: "test task", task: "work", ...fields } }] };
   }
   if (ask.includes("disable watcher")) {
@@ -52,12 +52,17 @@ let e2e: E2E;
 const chat = privateChat(1502, "Cron stop");
 const crashChat = privateChat(1503, "Cron stop crash");
 useE2E({ responder: respond, config: { adminUserIds: [chat.id, crashChat.id] } }, (value) => (e2e = value));
+/** Cron's time on every host of the file: a run comes when the test steps it to the next minute, not a few seconds later. */
+let clock: CronClock;
+beforeAll(() => void (clock = new CronClock(e2e.dir)));
+const nextMinute = () => clock.set(new Date((Math.floor(clock.now().getTime() / 60_000) + 1) * 60_000));
 
 describe("subagents of a cron task that is disabled or removed", () => {
   it("are stopped with it: their commands end, the kill is recorded and the reply names them", async () => {
-    e2e.start();
+    e2e.start(clock.env);
     expect(await e2e.ask(chat, "schedule watcher", { timeoutMs: 40_000 })).toBe("scheduled");
     expect(await e2e.ask(chat, "schedule keeper", { timeoutMs: 40_000 })).toBe("scheduled");
+    nextMinute();
     const left = async (name: string) => /run left (subagent_\d{4}) running/.exec((await e2e.waitText(chat.id, new RegExp(`⏰ ${name}\\n\\nrun left`), 30_000)).text!)![1]!;
     const watcherAgent = await left("watcher");
     const keeperAgent = await left("keeper");
@@ -92,8 +97,9 @@ describe("subagents of a cron task that is disabled or removed", () => {
 
   it("the host is killed right after the batch that removes the task: after the restart the subagent is killed, its command gone, its turn never continued", async () => {
     // coordinate commits: 1 create_cron_task, 2 the run's subagent_start, 3 the /cron Remove.
-    const host = e2e.start({ STARLING_CRASH_AT: "coordinate:3" });
+    const host = e2e.start({ ...clock.env, STARLING_CRASH_AT: "coordinate:3" });
     expect(await e2e.ask(crashChat, "schedule keeper", { timeoutMs: 40_000 })).toBe("scheduled");
+    nextMinute();
     await e2e.waitText(crashChat.id, /⏰ keeper\n\nrun left subagent_\d{4} running/, 30_000);
     const pid = await e2e.until(() => sleeps(SLEEPS.keeper!)[0], "the subagent's command running", 20_000);
     e2e.telegram.sendCommand(crashChat, "/cron");
@@ -105,7 +111,7 @@ describe("subagents of a cron task that is disabled or removed", () => {
     const before = subagentCalls();
     const starts = e2e.logRecords().filter((r) => r.msg === "supervisor started").length;
 
-    e2e.start();
+    e2e.start(clock.env);
     e2e.telegram.sendCommand(crashChat, "/status");
     await e2e.waitText(crashChat.id, /subagent_\d{4} \(subagent\): killed/, 30_000);
     await e2e.until(() => !processAlive(pid), `the subagent's sleep (pid ${pid}) is gone`, 15_000);
