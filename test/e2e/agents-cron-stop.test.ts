@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
-import { CronClock } from "./cron-clock.js";
+import { CronClock, nextMinute } from "./cron-clock.js";
 import { afterTool, lastToolResult, lastUserText, processAlive, requestText, type E2E, useE2E } from "./fixture.js";
 
 /** Each task's subagent runs a sleep of its own length, to be found among the host's processes. */
@@ -55,14 +55,14 @@ useE2E({ responder: respond, config: { adminUserIds: [chat.id, crashChat.id] } }
 /** Cron's time on every host of the file: a run comes when the test steps it to the next minute, not a few seconds later. */
 let clock: CronClock;
 beforeAll(() => void (clock = new CronClock(e2e.dir)));
-const nextMinute = () => clock.set(new Date((Math.floor(clock.now().getTime() / 60_000) + 1) * 60_000));
+const toNextMinute = () => clock.set(nextMinute(clock.now()));
 
 describe("subagents of a cron task that is disabled or removed", () => {
   it("are stopped with it: their commands end, the kill is recorded and the reply names them", async () => {
     e2e.start(clock.env);
     expect(await e2e.ask(chat, "schedule watcher", { timeoutMs: 40_000 })).toBe("scheduled");
     expect(await e2e.ask(chat, "schedule keeper", { timeoutMs: 40_000 })).toBe("scheduled");
-    nextMinute();
+    toNextMinute();
     const left = async (name: string) => /run left (subagent_\d{4}) running/.exec((await e2e.waitText(chat.id, new RegExp(`⏰ ${name}\\n\\nrun left`), 30_000)).text!)![1]!;
     const watcherAgent = await left("watcher");
     const keeperAgent = await left("keeper");
@@ -99,7 +99,7 @@ describe("subagents of a cron task that is disabled or removed", () => {
     // coordinate commits: 1 create_cron_task, 2 the run's subagent_start, 3 the /cron Remove.
     const host = e2e.start({ ...clock.env, STARLING_CRASH_AT: "coordinate:3" });
     expect(await e2e.ask(crashChat, "schedule keeper", { timeoutMs: 40_000 })).toBe("scheduled");
-    nextMinute();
+    toNextMinute();
     await e2e.waitText(crashChat.id, /⏰ keeper\n\nrun left subagent_\d{4} running/, 30_000);
     const pid = await e2e.until(() => sleeps(SLEEPS.keeper!)[0], "the subagent's command running", 20_000);
     e2e.telegram.sendCommand(crashChat, "/cron");

@@ -4,6 +4,13 @@
 // it (next_run_at, last_run_at) stay in order, across host restarts too (the file outlives the host).
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { E2E } from "./fixture.js";
+
+/** The host's log line for a slot skipped behind a run still going (cron-runner.ts). */
+export const CRON_SKIPPED = "cron firing skipped: the task's previous run has not finished";
+
+/** The first whole minute after `at`: the next slot of a task due every minute at second 0. */
+export const nextMinute = (at: Date): Date => new Date((Math.floor(at.getTime() / 60_000) + 1) * 60_000);
 
 export class CronClock {
   private at: Date;
@@ -42,5 +49,24 @@ export class CronClock {
     const temp = join(this.dir, `cron-clock.${process.pid}.${++this.writes}.tmp`);
     writeFileSync(temp, this.at.toISOString());
     renameSync(temp, this.file);
+  }
+}
+
+/** The log record of the `cron_slot` commit that decided slot `due` of task `id`: fired (`cron_task_due`) or skipped behind a run. */
+export function cronDecision(e2e: E2E, id: string, due: Date): Promise<Record<string, unknown>> {
+  const decided = (r: Record<string, unknown>) => (r.msg === "cron_task_due" || r.msg === CRON_SKIPPED) && r.task === id && r.due === due.toISOString();
+  return e2e.until(() => e2e.logRecords().find(decided), `the decision on slot ${due.toISOString()} of ${id}`, 30_000);
+}
+
+/**
+ * Steps `clock` to the next slot of task `id` (due every minute at second 0) until one fires; returns that slot.
+ * A slot is skipped while the previous run is not done, which includes a moment after its answer
+ * (ARCHITECTURE §9 "Overlap"): real time would bring the next slot, here the test brings it.
+ */
+export async function stepUntilFired(e2e: E2E, clock: CronClock, id: string): Promise<Date> {
+  for (;;) {
+    const slot = nextMinute(clock.now());
+    clock.set(slot);
+    if ((await cronDecision(e2e, id, slot)).msg === "cron_task_due") return slot;
   }
 }

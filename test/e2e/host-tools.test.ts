@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { CRON_GRACE_MS } from "../../packages/host/dist/cron/cron-runner.js";
-import { CronClock } from "./cron-clock.js";
+import { CRON_SKIPPED as SKIPPED, CronClock, cronDecision, nextMinute, stepUntilFired as stepUntilFiredOn } from "./cron-clock.js";
 import { afterTool, lastUserText, panels, requestText, type E2E, useE2E } from "./fixture.js";
 
 const PLAN = [
@@ -32,9 +32,6 @@ function slotFields(at: Date): Record<string, string> {
 
 /** Once a minute, at second 0: the tasks that fire more than once. */
 const EVERY_MINUTE = { cron_second: "0", cron_minute: "*", cron_hour: "*", cron_day_of_month: "*", cron_month: "*", cron_day_of_week: "*", timezone: "UTC" };
-
-/** The first whole minute after `at`: the next slot of an EVERY_MINUTE task. */
-const nextMinute = (at: Date) => new Date((Math.floor(at.getTime() / 60_000) + 1) * 60_000);
 
 let clock: CronClock;
 let slowpokeRuns = 0;
@@ -157,23 +154,8 @@ async function schedule(chat: (typeof chats)[keyof typeof chats], name: string, 
   return slots.get(name)!;
 }
 
-const SKIPPED = "cron firing skipped: the task's previous run has not finished";
-
-/** The log record of the `cron_slot` commit that decided slot `due` of task `id`: fired (`cron_task_due`) or skipped behind a run. */
-const decision = (id: string, due: Date) =>
-  e2e.until(() => e2e.logRecords().find((r) => (r.msg === "cron_task_due" || r.msg === SKIPPED) && r.task === id && r.due === due.toISOString()), `the decision on slot ${due.toISOString()} of ${id}`, 30_000);
-
-/**
- * Steps the clock to the task's next slot (EVERY_MINUTE) until one fires; returns that slot. A slot is skipped
- * while the previous run is not done, which includes a moment after its answer (ARCHITECTURE §9 "Overlap").
- */
-async function stepUntilFired(id: string): Promise<Date> {
-  for (;;) {
-    const slot = nextMinute(clock.now());
-    clock.set(slot);
-    if ((await decision(id, slot)).msg === "cron_task_due") return slot;
-  }
-}
+const decision = (id: string, due: Date) => cronDecision(e2e, id, due);
+const stepUntilFired = (id: string) => stepUntilFiredOn(e2e, clock, id);
 
 /** The id of task `name` in the chat's `/cron` listing. */
 async function taskId(chat: (typeof chats)[keyof typeof chats], name: string): Promise<string> {
