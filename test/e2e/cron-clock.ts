@@ -63,10 +63,11 @@ export function cronDecision(e2e: E2E, id: string, due: Date): Promise<Record<st
  * A slot is skipped while the previous run is not done, which includes a moment after its answer
  * (ARCHITECTURE §9 "Overlap"): real time would bring the next slot, here the test brings it.
  */
-export async function stepUntilFired(e2e: E2E, clock: CronClock, id: string): Promise<Date> {
-  for (;;) {
+export async function stepUntilFired(e2e: E2E, clock: CronClock, id: string, maxSlots = 20): Promise<Date> {
+  for (let n = 1; n <= maxSlots; n++) {
     const slot = nextMinute(clock.now());
     clock.set(slot);
     if ((await cronDecision(e2e, id, slot)).msg === "cron_task_due") return slot;
   }
+  throw new Error(`${id}: ${maxSlots} slots in a row were skipped behind a run that never ended (up to ${clock.now().toISOString()})\n${e2e.logTail(30)}`);
 }
