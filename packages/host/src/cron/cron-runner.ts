@@ -8,12 +8,8 @@ import { cronNow } from "./cron-clock.js";
 import { CronKeys, cronTasks, type StoredCronTask } from "./cron-store.js";
 import { nextRun, slotsBetween } from "./schedule.js";
 
-/**
- * A slot found this late (the host was down or stalled) is still run; older ones are skipped.
- * `STARLING_CRON_GRACE_MS` overrides it (tests).
- */
+/** A slot found this late (the host was down or stalled) is still run; older ones are skipped. */
 export const CRON_GRACE_MS = 60_000;
-const graceMs = (): number => Number(process.env.STARLING_CRON_GRACE_MS) || CRON_GRACE_MS;
 const TICK_MS = 250;
 
 /**
@@ -64,7 +60,7 @@ export class CronRunner {
     const { store } = this.service;
     const conversation = store.conversation(task.conversationId);
     const from = new Date(Date.parse(task.next_run_at!) - 1);
-    const graceStart = new Date(now.getTime() - graceMs());
+    const graceStart = new Date(now.getTime() - CRON_GRACE_MS);
     const late = slotsBetween(task.schedule, task.timezone, from, graceStart);
     const due = slotsBetween(task.schedule, task.timezone, late.newest ?? from, now).newest;
     const outcome = await store.commit("cron_slot", (tx) => {
