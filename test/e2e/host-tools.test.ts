@@ -124,7 +124,7 @@ beforeAll(() => {
 const texts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 const cronAnswers = (chatId: number, name: string) => texts(chatId).filter((t) => t.includes(`cron ran ${name}`));
 
-/** The `/cron` listing sent after now; a task firing every 2 s may answer first, so it need not be the next reply. */
+/** The `/cron` listing sent after now; a cron run may answer first, so it need not be the next reply. */
 async function cronListing(chat: (typeof chats)[keyof typeof chats]) {
   const before = e2e.replies(chat.id).length;
   e2e.telegram.sendCommand(chat, "/cron");
