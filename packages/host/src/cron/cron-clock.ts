@@ -9,7 +9,6 @@ import { readFileSync } from "node:fs";
  */
 export const CRON_CLOCK_ENV = "STARLING_TEST_CRON_CLOCK_FILE";
 
-
 /** "Now" for cron: the test clock's time when `STARLING_TEST_CRON_CLOCK_FILE` is set; a bad file throws, naming it. */
 export function cronNow(env: NodeJS.ProcessEnv = process.env): Date {
   const file = env[CRON_CLOCK_ENV];
