@@ -30,6 +30,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 const chat = privateChat(821, "GiveUp");
 const other = privateChat(822, "NewWithContinue");
 const third = privateChat(823, "ContinueThenGiveUp");
+const fourth = privateChat(824, "CancelBehindContinue");
 let e2e: E2E;
 let broken: string;
 
@@ -37,13 +38,40 @@ const logRecords = () => e2e.logRecords();
 
 const notices = (chatId: number) => e2e.replies(chatId).filter((m) => NOTICE.test(m.text ?? ""));
 
+/** `task`'s turn in `chat` cancelled; then the host restarted with a worker that cannot start, retried only after a minute. */
+async function cancelledThenBrokenWorker(target: typeof chat, task: string): Promise<void> {
+  if (existsSync(broken)) rmSync(broken);
+  if (!e2e.host || e2e.host.child.exitCode !== null) e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
+  e2e.send(target, task);
+  await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes(task)), "the turn calling the model");
+  expect(await e2e.ask(target, "/cancel")).toMatch(/^Cancelled the running turn/);
+  await e2e.stop();
+  writeFileSync(broken, "");
+  e2e.start({ STARLING_TEST_RESTART_POLICY: SLOW_RETRY });
+}
+
+/**
+ * The worker fixed and the host restarted: no stored continue is sent by itself; the user's /continue resumes `task`,
+ * answered. Returns where the restarted host's log starts.
+ */
+async function fixedHostSendsNoContinue(target: typeof chat, task: string): Promise<number> {
+  rmSync(broken);
+  const restarted = logRecords().length;
+  e2e.start();
+  const started = await e2e.until(() => logRecords().slice(restarted).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
+  expect(started["continues"]).toBe(0);
+  expect(await e2e.ask(target, "/continue")).toBe("Continuing the last turn…");
+  await e2e.waitText(target.id, new RegExp(`^echo: [\\s\\S]*${task.replace("[", "\\[").replace("]", "\\]")}$`));
+  return restarted;
+}
+
 beforeAll(async () => {
   e2e = await startE2E({
     responder: respond,
     start: false,
     // Paced sends, as before session 20: unpaced, the third test's /continue, sent right after its worker was killed,
     // got no answer within 45 s in one of five rehearsals (ROAD_MAP: a /continue during a give-up may go unanswered).
-    config: { adminUserIds: [chat.id, other.id, third.id], workers: { warm_spares: 0 }, channel: { pace_sends: true } },
+    config: { adminUserIds: [chat.id, other.id, third.id, fourth.id], workers: { warm_spares: 0 }, channel: { pace_sends: true } },
   });
   broken = join(e2e.dir, "worker-broken");
   const wrapper = join(e2e.dir, "worker.sh");
@@ -93,17 +121,9 @@ describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
   });
 
   it("/new drops a /continue still waiting for the old session's worker: a restarted host does not send it to the new session", async () => {
-    if (existsSync(broken)) rmSync(broken);
-    if (!e2e.host || e2e.host.child.exitCode !== null) e2e.start({ STARLING_TEST_RESTART_POLICY: FAST_GIVE_UP });
-    e2e.send(other, "a long task [slow]");
-    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("a long task [slow]")), "the turn calling the model");
-    expect(await e2e.ask(other, "/cancel")).toMatch(/^Cancelled the running turn/);
-    await e2e.stop();
-
     // The worker cannot start now: the /continue is stored and waits (a minute) for the runner's next try.
-    writeFileSync(broken, "");
-    e2e.start({ STARLING_TEST_RESTART_POLICY: SLOW_RETRY });
-    expect(await e2e.ask(other, "/continue")).toBe("Continuing the last turn…");
+    await cancelledThenBrokenWorker(other, "a long task [slow]");
+    expect(await e2e.ask(other, "/continue")).toBe("Continuing the last turn once the session's worker is ready…");
     expect(await e2e.ask(other, "/new")).toMatch(/^Started a fresh session/);
     await e2e.stop();
 
@@ -134,20 +154,32 @@ describe("a session whose worker cannot start", { timeout: 120_000 }, () => {
     // Refused once the session gave up (or, on a slow machine, told it will continue first); either way the
     // notice comes too (in either order).
     e2e.send(third, "/continue");
-    await e2e.waitText(third.id, /^(⚠️ Could not continue: the session's worker could not be started \(it failed 3 times in a row; last: worker start failed: .*libstarling-test\.so.*\)\. Send \/continue to try again\.|Continuing the last turn…)$/s);
+    await e2e.waitText(third.id, /^(⚠️ Could not continue: the session's worker could not be started \(it failed 3 times in a row; last: worker start failed: .*libstarling-test\.so.*\)\. Send \/continue to try again\.|Continuing the last turn(?: once the session's worker is ready)?…)$/s);
     await e2e.waitText(third.id, NOTICE);
     const slow = logRecords().slice(before).find((l) => /^a host database write at giveup has not finished after \d+ s/.test(String(l["msg"])));
     expect(slow, "the stalled write named in the log").toMatchObject({ point: "giveup" });
     await e2e.stop();
 
-    rmSync(broken);
-    const restarted = logRecords().length;
-    e2e.start();
-    const started = await e2e.until(() => logRecords().slice(restarted).find((l) => l["msg"] === "supervisor started"), "the supervisor started");
-    expect(started["continues"]).toBe(0);
     // The turn waits for the user, who was told to send /continue again.
-    expect(await e2e.ask(third, "/continue")).toBe("Continuing the last turn…");
-    await e2e.waitText(third.id, /^echo: [\s\S]*task three \[slow\]$/);
+    const restarted = await fixedHostSendsNoContinue(third, "task three [slow]");
     expect(logRecords().slice(restarted).filter((l) => l["msg"] === "continue sent")).toHaveLength(1);
+  });
+
+  it("a /cancel right behind a /continue waiting for the worker withdraws it and says so; a restarted host does not send it", async () => {
+    // The worker cannot start: the /continue is stored and answered at once (it waits a minute for the next try),
+    // so the /cancel sent right behind it is not held; it withdraws the continue, and says that is what it did.
+    await cancelledThenBrokenWorker(fourth, "task four [slow]");
+    const before = e2e.replies(fourth.id).length;
+    e2e.send(fourth, "/continue");
+    e2e.send(fourth, "/cancel");
+    const answers = (await e2e.waitReplies(fourth.id, before + 2, "the /continue and the /cancel answered")).slice(before).map((m) => m.text);
+    expect(answers).toEqual([
+      "Continuing the last turn once the session's worker is ready…",
+      "Withdrew the /continue that was waiting for the session's worker to start: the turn stays unfinished. Send /continue to resume it.",
+    ]);
+    await e2e.stop();
+
+    await fixedHostSendsNoContinue(fourth, "task four [slow]");
+    expect(e2e.model.requests.filter((r) => lastUserText(r).includes("task four [slow]"))).toHaveLength(2);
   });
 });

@@ -184,7 +184,7 @@ describe("the host's recovery bookkeeping across a host crash at its commit poin
     const from = logRecords().length;
     // The /continue is stored and answered ("will continue") while the third broken start waits; then the
     // starts fail until the session gives up.
-    expect(await e2e.ask(chat, "/continue"), "answered before the give-up").toBe("Continuing the last turn…");
+    expect(await e2e.ask(chat, "/continue"), "answered before the give-up").toBe("Continuing the last turn once the session's worker is ready…");
     writeFileSync(release, "");
     await e2e.killedAt(host, "giveup");
     expect(since(from, "worker keeps failing; not restarting until the next message")).toHaveLength(1);

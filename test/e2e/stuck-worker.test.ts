@@ -44,6 +44,20 @@ function stop(pid: number): void {
   stopped.push(pid);
 }
 
+/**
+ * Stops A's `worker` and sends `command` in A with a message of B's right behind it in the poller: A's reply, once
+ * B's message was answered too and the stuck worker is gone.
+ */
+async function askWhileStuck(worker: number, command: string, fromB: string): Promise<string> {
+  stop(worker);
+  const reply = e2e.ask(a, command, { timeoutMs: REPLY_WAIT_MS });
+  e2e.send(b, fromB);
+  const text = await reply;
+  await e2e.waitText(b.id, new RegExp(`^echo: [\\s\\S]*${fromB}$`), REPLY_WAIT_MS);
+  await e2e.until(() => !processAlive(worker), "the stuck worker gone");
+  return text;
+}
+
 async function answered(chat: typeof a, text: string): Promise<void> {
   expect(await e2e.ask(chat, text, { timeoutMs: REPLY_WAIT_MS })).toMatch(new RegExp(`^echo: [\\s\\S]*${text}$`));
 }
@@ -57,12 +71,8 @@ describe("a stuck worker", { timeout: 150_000 }, () => {
     await answered(b, "hello from B");
     workerB = await workerOtherThan(workerA);
 
-    stop(workerA);
-    const status = e2e.ask(a, "/status", { timeoutMs: REPLY_WAIT_MS });
-    e2e.send(b, "B, while A's worker is stuck"); // behind A's /status in the poller
-    expect(await status).toMatch(/^Session: ⚠️ the worker did not answer within 3 s \(it was stuck\) and was killed; a new one starts with the next message$/m);
-    await e2e.waitText(b.id, /^echo: [\s\S]*B, while A's worker is stuck$/, REPLY_WAIT_MS);
-    await e2e.until(() => !processAlive(workerA), "the stuck worker gone");
+    const status = await askWhileStuck(workerA, "/status", "B, while A's worker is stuck");
+    expect(status).toMatch(/^Session: ⚠️ the worker did not answer within 3 s \(it was stuck\) and was killed; a new one starts with the next message$/m);
 
     await answered(a, "A again, after the stuck worker");
     // Its end was handled as a crash (the restart counts toward giving up): /status names it.
@@ -73,19 +83,29 @@ describe("a stuck worker", { timeout: 150_000 }, () => {
     e2e.send(a, "a long task [slow]");
     await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).endsWith("a long task [slow]")), "the turn calling the model");
     const workerA = await workerOtherThan(workerB);
-    stop(workerA);
-    const cancel = e2e.ask(a, "/cancel", { timeoutMs: REPLY_WAIT_MS });
-    e2e.send(b, "B, while A's turn is stuck"); // behind A's /cancel in the poller
-    expect(await cancel).toBe(
+    expect(await askWhileStuck(workerA, "/cancel", "B, while A's turn is stuck")).toBe(
       "⚠️ The session's worker did not answer within 3 s (it was stuck), so it was killed and restarted. The running turn stopped; send /continue to resume it.",
     );
-    await e2e.waitText(b.id, /^echo: [\s\S]*B, while A's turn is stuck$/, REPLY_WAIT_MS);
-    await e2e.until(() => !processAlive(workerA), "the stuck worker gone");
 
     // Restarted as after a crash, but the turn the user cancelled is not resumed by itself: it waits for /continue.
     await e2e.waitText(a.id, /^⚠️ The last turn was interrupted \(the worker stopped unexpectedly\)\. Send \/continue to resume it\.$/, REPLY_WAIT_MS);
     expect(await e2e.ask(a, "/status", { timeoutMs: REPLY_WAIT_MS })).toMatch(/^Unfinished turn \d+ \(\w+\) — \/continue resumes it$/m);
     expect(e2e.model.requests.filter((r) => lastUserText(r).endsWith("a long task [slow]"))).toHaveLength(1);
     await answered(a, "A after the cancel");
+  });
+
+  it("/continue to a stuck idle worker says it was killed and restarted, and the turn continues on the next worker", async () => {
+    e2e.send(a, "a task to continue [slow]");
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).endsWith("a task to continue [slow]")), "the turn calling the model");
+    expect(await e2e.ask(a, "/cancel", { timeoutMs: REPLY_WAIT_MS })).toMatch(/^Cancelled the running turn/);
+    // Resting with the cancelled turn unfinished (the worker's own view), then stuck.
+    expect(await e2e.ask(a, "/status", { timeoutMs: REPLY_WAIT_MS })).toMatch(/^Unfinished turn \d+ \(\w+\) — \/continue resumes it$/m);
+    const workerA = await workerOtherThan(workerB);
+    expect(await askWhileStuck(workerA, "/continue", "B, while A's /continue finds its worker stuck")).toBe(
+      "⚠️ The session's worker did not answer within 3 s (it was stuck), so it was killed and restarted. The last turn continues once the new worker is ready.",
+    );
+    // The stored /continue goes to the next worker: the turn's model call is made again and answered.
+    await e2e.waitText(a.id, /^echo: [\s\S]*a task to continue \[slow\]$/, REPLY_WAIT_MS);
+    expect(e2e.model.requests.filter((r) => lastUserText(r).endsWith("a task to continue [slow]"))).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { sessionFolderName, sessionStateDir, type ControlResult, type LiveState } from "@starling/protocol";
+import { sessionFolderName, sessionStateDir, type LiveState } from "@starling/protocol";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -13,7 +13,8 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
-import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED } from "../sessions/supervisor.js";
+import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResult } from "../sessions/supervisor.js";
+import { continueAcceptedText, withdrawnContinueText } from "./turn-control-replies.js";
 import { seconds } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 
@@ -62,7 +63,7 @@ export async function runCommand(
       };
     case "cancel": {
       // The turn's subagents stop with it (their shell commands too); background agents go on.
-      let result: ControlResult = { accepted: false };
+      let result: CancelResult = { accepted: false };
       let stuck: StuckWorkerKilled | null = null;
       const stopped = await cancelSubagents(service, conversation, "stopped by /cancel", async () => {
         try {
@@ -76,6 +77,7 @@ export async function runCommand(
       const background = backgroundAgentsNote(service, conversation);
       if (stuck) return { text: `${stuckCancelText(stuck)}${agents}${background}` };
       if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };
+      if (result.withdrew) return { text: withdrawnContinueText(result.withdrew, `${agents}${background}`) };
       if (result.accepted) return { text: `Cancelled the running turn.${agents}${background} Send /continue to resume it.` };
       // Also what a /cancel re-delivered after a restart hears, when the first delivery's cancel went through.
       const waiting = await unfinishedTurnNote(service, conversation);
@@ -84,7 +86,7 @@ export async function runCommand(
     case "continue": {
       const result = await supervisor.continue(sessionId);
       if (result.reason?.startsWith(RETRYING_KEPT)) return { text: `Trying again: ${result.reason.slice(RETRYING_KEPT.length + 2)}.` };
-      if (result.accepted) return { text: "Continuing the last turn…" };
+      if (result.accepted) return { text: continueAcceptedText(result) };
       if (result.reason?.startsWith(WORKER_START_FAILED)) return { text: `⚠️ Could not continue: ${result.reason}. Send /continue to try again.` };
       return { text: `Nothing to continue: ${reasonAfter("nothing to continue", result.reason) ?? "the last turn finished"}.` };
     }

@@ -1,4 +1,4 @@
-import { Methods, type ControlResult, type QueryParams, type QueryResult } from "@starling/protocol";
+import { Methods, type QueryParams, type QueryResult } from "@starling/protocol";
 import { StuckWorkerKilled, WORKER_ANSWER_MS, WorkerNoAnswer } from "./answer-deadline.js";
 import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
@@ -9,16 +9,16 @@ import { ChangeSignal } from "./session-state.js";
 import { errorText, RESTING_STATES, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
-import type { SessionStatus, SupervisorOptions } from "./types.js";
+import type { CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
 import type { InboundItem } from "../state/records.js";
 
-export type { EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
+export type { CancelResult, ContinueResult, ContinueWait, EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
 export type { RestartPolicy } from "./backoff.js";
 
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
-/** /continue answers the user at the latest after this long, even if the continue is sent later. */
+/** A /continue sent to a live worker answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
 export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
 export { StuckWorkerKilled } from "./answer-deadline.js";
@@ -128,13 +128,14 @@ export class SessionSupervisor {
   }
 
   /**
-   * Stops the running turn, or a continue of it still waiting. A turn the user cancelled is marked
+   * Stops the running turn, or a continue of it still waiting (then `withdrew` says which and what it
+   * waited for). A turn the user cancelled is marked
    * durably (user-intent.ts) before the worker is asked: a worker that dies before it stores the
    * cancellation brings the turn back as recovered, and the host must not resume it by itself.
    * A worker that does not answer in time is killed as stuck: StuckWorkerKilled (`turnId` the turn it ran,
    * marked above, so it waits for /continue; or null).
    */
-  async cancel(sessionId: string, reason?: string): Promise<ControlResult> {
+  async cancel(sessionId: string, reason?: string): Promise<CancelResult> {
     const r = this.runners.get(sessionId);
     if (!r) return nothingToCancel(null);
     const store = this.options.store;
@@ -145,11 +146,13 @@ export class SessionSupervisor {
         clearWantedContinue(store, tx, sessionId);
         if (pending.turnId !== null) markCancelledByUser(tx, sessionId, pending.turnId);
       });
+      const waitingFor = continueWait(r);
       const withdrawn = r.withdrawContinue("withdrawn by /cancel");
       if (withdrawn) {
         return {
           accepted: true,
-          reason: withdrawn.auto ? "the interrupted turn will not be resumed automatically" : "the /continue waiting for a free turn slot was withdrawn",
+          reason: withdrawn.auto ? "the interrupted turn will not be resumed automatically" : `the /continue waiting for ${waitingFor === "slot" ? "a free turn slot" : "the session's worker"} was withdrawn`,
+          withdrew: { auto: withdrawn.auto, waitingFor },
         };
       }
       // Sent meanwhile: the resuming turn is cancelled below.
@@ -195,8 +198,13 @@ export class SessionSupervisor {
     return this.slots.lend();
   }
 
-  /** Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its database). */
-  async continue(sessionId: string): Promise<ControlResult> {
+  /**
+   * Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its
+   * database). A continue that has to wait (for a turn slot, or for a worker: restarting, or killed here as
+   * stuck) is answered as soon as it is stored (`waitingFor`), so the chat's next command is not held
+   * behind it; one a live worker can take at once is answered with that worker's answer.
+   */
+  async continue(sessionId: string): Promise<ContinueResult> {
     if (this.stopped) return { accepted: false, reason: "the host is shutting down" };
     const r = this.runner(sessionId);
     // After a give-up, /continue means "try again" (the notice says so): the kept messages go to a new worker.
@@ -204,7 +212,10 @@ export class SessionSupervisor {
     r.resetFailures();
     if (kept > 0) return { accepted: true, reason: `${RETRYING_KEPT}: ${kept === 1 ? "the waiting message goes" : `${kept} waiting messages go`} to a new worker` };
     if (r.turnRunning) return { accepted: false, reason: "a turn is already running" };
-    if (r.continuePending) return { accepted: true, reason: "already waiting for a free turn slot" };
+    if (r.continuePending) {
+      const waitingFor = continueWait(r);
+      return { accepted: true, reason: `already waiting for ${waitingFor === "slot" ? "a free turn slot" : "the session's worker"}`, waitingFor };
+    }
     const handle = await r.ensureWorker();
     // A start that failed (a worker killed while starting, a busy machine) is retried by the runner with
     // its usual backoff, and the continue waits for that worker: refused, the turn would wait for a user
@@ -213,7 +224,13 @@ export class SessionSupervisor {
       return { accepted: false, reason: `${WORKER_START_FAILED}${r.lastError ? ` (${r.lastError})` : ""}` };
     }
     // A stuck worker is killed here (answer-deadline.ts): the continue then waits for the next worker, like one after a crash.
-    const view = handle?.usable ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch(() => null) : null;
+    let stuck: WorkerNoAnswer | undefined;
+    const view = handle?.usable
+      ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
+          if (err instanceof WorkerNoAnswer) stuck = err;
+          return null;
+        })
+      : null;
     const live = view?.view === "live_state" ? view : null;
     if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
     if (live && !live.unfinishedTurn) {
@@ -227,17 +244,21 @@ export class SessionSupervisor {
       storeWantedContinue(this.options.store, tx, sessionId, turnId);
       markResume(this.options.store, tx, sessionId);
     });
-    return new Promise<ControlResult>((resolve) => {
-      // Answer the user now if the continue has to wait (slot queue, worker restart); it is sent later.
-      const timer = setTimeout(() => resolve({ accepted: true, reason: "will continue as soon as the worker is ready" }), CONTINUE_ANSWER_MS);
-      const answer = (result: ControlResult) => {
+    const waiting = (waitingFor: ContinueWait, reason: string): ContinueResult => ({ accepted: true, reason, waitingFor, ...(stuck ? { stuck } : {}) });
+    return new Promise<ContinueResult>((resolve) => {
+      // A fallback: a worker that takes the continue answers within milliseconds (or dies, and the continue waits for the next).
+      const timer = setTimeout(() => resolve(waiting("worker", "will continue as soon as the worker is ready")), CONTINUE_ANSWER_MS);
+      const answer = (result: ContinueResult) => {
         clearTimeout(timer);
         resolve(result);
       };
       r.requestContinue({ auto: false, turnId, reason: "user /continue", resolve: answer });
       if (queued) {
         const position = r.queuePosition();
-        answer({ accepted: true, reason: `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}` });
+        answer({ ...waiting("slot", `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}`), position });
+      } else if (!handle?.usable) {
+        // No worker to take it now (restarting after a crash, a failed start, or killed above as stuck): stored, it waits for the next one.
+        answer(waiting("worker", "will continue as soon as the worker is ready"));
       }
     });
   }
@@ -344,7 +365,12 @@ export class SessionSupervisor {
   }
 }
 
-function nothingToCancel(queuePosition: number | null): ControlResult {
+/** What a session's stored continue waits for: its place in the turn slot queue, else a worker to take it. */
+function continueWait(r: SessionRunner): ContinueWait {
+  return r.queuePosition() !== null ? "slot" : "worker";
+}
+
+function nothingToCancel(queuePosition: number | null): CancelResult {
   return {
     accepted: false,
     reason:

@@ -1,6 +1,7 @@
 import type pino from "pino";
-import type { CoordinateParams, CoordinateResult, CredentialsParams, CredentialsResult, HiddenPathsParams, HiddenPathsResult, InitializeParams, SessionEvent } from "@starling/protocol";
+import type { ControlResult, CoordinateParams, CoordinateResult, CredentialsParams, CredentialsResult, HiddenPathsParams, HiddenPathsResult, InitializeParams, SessionEvent } from "@starling/protocol";
 import type { HostStore, HostTransaction } from "../state/host-store.js";
+import type { WorkerNoAnswer } from "./answer-deadline.js";
 import type { RestartPolicy } from "./backoff.js";
 
 /** How one session's worker is started. */
@@ -89,4 +90,23 @@ export interface SessionStatus {
   /** Unexpected worker exits since the host started. */
   restarts: number;
   lastError: string | null;
+}
+
+/** What a continue that is stored but not sent yet waits for: a free turn slot, or a worker to start. */
+export type ContinueWait = "slot" | "worker";
+
+/** supervisor.continue's answer. */
+export interface ContinueResult extends ControlResult {
+  /** Accepted but waiting (answered before a worker took it). */
+  waitingFor?: ContinueWait;
+  /** With `waitingFor: "slot"`: the session's 1-based place in the queue. */
+  position?: number | null;
+  /** The worker did not answer the live_state check and was killed as stuck; the continue waits for the next one. */
+  stuck?: WorkerNoAnswer;
+}
+
+/** supervisor.cancel's answer. */
+export interface CancelResult extends ControlResult {
+  /** No turn was running: a continue still waiting was withdrawn (an automatic one for a crashed turn, or the user's). */
+  withdrew?: { auto: boolean; waitingFor: ContinueWait };
 }

@@ -21,6 +21,24 @@ function slowFirst(slowMs: number): (req: RecordedRequest) => ScriptedReply {
   };
 }
 
+/**
+ * One turn slot: `<p>1`'s turn cancelled (its /continue will have to wait for the slot), then `<p>2`'s turn running
+ * (slow). The harness is `h`, closed after the test.
+ */
+async function cancelledWhileOtherRuns(p: string): Promise<{ harness: Harness; sup: ReturnType<Harness["supervisor"]> }> {
+  h = await createHarness({ responder: slowFirst(2_500) });
+  const harness = h;
+  const sup = harness.supervisor({ maxConcurrentTurns: 1 });
+  sup.start();
+  await harness.admit(`${p}1.foreground`, "cancelled one");
+  await waitUntil(() => sup.status(`${p}1.foreground`).turnRunning, `${p}1's turn running`);
+  expect((await sup.cancel(`${p}1.foreground`, "user /cancel")).accepted).toBe(true);
+  await waitUntil(() => harness.durableOf("turn_cancelled", `${p}1.foreground`).length === 1, `${p}1 cancelled`);
+  await harness.admit(`${p}2.foreground`, "busy one");
+  await waitUntil(() => sup.status(`${p}2.foreground`).turnRunning, `${p}2's turn running`);
+  return { harness, sup };
+}
+
 describe("what the user asked survives a crash", () => {
   it("a turn the user cancelled is not resumed automatically when its worker dies before storing the cancellation", async () => {
     // Life 1 cannot store the turn's ending (it keeps retrying), so the turn is still running in its journal when it is killed.
@@ -95,7 +113,7 @@ describe("what the user asked survives a crash", () => {
     expect(decided()!["decision"]).toEqual({ kind: "continue", attempt: 1 });
     expect(sup1.status("w1.foreground").queuePosition).toBe(1); // the continue waits for the slot
     const result = await sup1.cancel("w1.foreground", "user /cancel");
-    expect(result).toMatchObject({ accepted: true, reason: "the interrupted turn will not be resumed automatically" });
+    expect(result).toMatchObject({ accepted: true, reason: "the interrupted turn will not be resumed automatically", withdrew: { auto: true, waitingFor: "slot" } });
     // The slot frees (w2's turn ends); the withdrawn continue must not take it.
     expect((await sup1.cancel("w2.foreground", "user /cancel")).accepted).toBe(true);
     await waitUntil(() => harness.durableOf("turn_cancelled", "w2.foreground").length === 1, "w2's turn ended");
@@ -117,17 +135,8 @@ describe("what the user asked survives a crash", () => {
   });
 
   it("a /continue acknowledged while it waits for a turn slot is sent after a host restart", async () => {
-    h = await createHarness({ responder: slowFirst(2_500) });
-    const harness = h;
-    const sup1 = harness.supervisor({ maxConcurrentTurns: 1 });
-    sup1.start();
-    await harness.admit("k1.foreground", "cancelled one");
-    await waitUntil(() => sup1.status("k1.foreground").turnRunning, "k1's turn running");
-    expect((await sup1.cancel("k1.foreground", "user /cancel")).accepted).toBe(true);
-    await waitUntil(() => harness.durableOf("turn_cancelled", "k1.foreground").length === 1, "k1 cancelled");
     // Another conversation takes the only slot; k1's /continue has to wait for it.
-    await harness.admit("k2.foreground", "busy one");
-    await waitUntil(() => sup1.status("k2.foreground").turnRunning, "k2's turn running");
+    const { harness, sup: sup1 } = await cancelledWhileOtherRuns("k");
     const answer = await sup1.continue("k1.foreground");
     expect(answer).toMatchObject({ accepted: true });
     expect(answer.reason).toMatch(/waiting for a free turn slot/);
@@ -138,5 +147,22 @@ describe("what the user asked survives a crash", () => {
     await waitUntil(() => harness.durableOf("turn_completed", "k1.foreground").length === 1, "k1's reply after the restart");
     expect(replyText(harness.durableOf("turn_completed", "k1.foreground")[0]!.event)).toBe("echo: cancelled one");
     await sup2.stop(3_000);
+  });
+
+  it("a /cancel withdraws the user's /continue waiting for a turn slot, saying what it withdrew; the freed slot does not resume the turn", async () => {
+    const { harness, sup } = await cancelledWhileOtherRuns("q");
+    expect(await sup.continue("q1.foreground")).toMatchObject({ accepted: true, waitingFor: "slot", position: 1 });
+    // No turn runs in q1: what the /cancel stops is the waiting /continue, and it says so.
+    expect(await sup.cancel("q1.foreground", "user /cancel")).toMatchObject({
+      accepted: true,
+      reason: "the /continue waiting for a free turn slot was withdrawn",
+      withdrew: { auto: false, waitingFor: "slot" },
+    });
+    expect((await sup.cancel("q2.foreground", "user /cancel")).accepted).toBe(true);
+    // The slot goes in the order asked: a continue still waiting would have run before q3's message.
+    await harness.admit("q3.foreground", "after q2");
+    await waitUntil(() => harness.durableOf("turn_completed", "q3.foreground").length === 1, "q3 answered");
+    expect(harness.fake.requests.filter((r) => lastUserText(r) === "cancelled one")).toHaveLength(1);
+    await sup.stop(3_000);
   });
 });
