@@ -217,12 +217,6 @@ export class SessionSupervisor {
       return { accepted: true, reason: `already waiting for ${waitingFor === "slot" ? "a free turn slot" : "the session's worker"}`, waitingFor };
     }
     const handle = await r.ensureWorker();
-    // A start that failed (a worker killed while starting, a busy machine) is retried by the runner with
-    // its usual backoff, and the continue waits for that worker: refused, the turn would wait for a user
-    // who has no reason to send /continue again. Refused only once the runner gave up.
-    if (!handle?.usable && (this.stopped || r.state === "gaveUp")) {
-      return { accepted: false, reason: `${WORKER_START_FAILED}${r.lastError ? ` (${r.lastError})` : ""}` };
-    }
     // A stuck worker is killed here (answer-deadline.ts): the continue then waits for the next worker, like one after a crash.
     let stuck: WorkerNoAnswer | undefined;
     const view = handle?.usable
@@ -231,6 +225,13 @@ export class SessionSupervisor {
           return null;
         })
       : null;
+    // A start that failed (a worker killed while starting, a busy machine) is retried by the runner with
+    // its usual backoff, and the continue waits for that worker: refused, the turn would wait for a user
+    // who has no reason to send /continue again. Refused only once the runner gave up (checked after the
+    // query too: a stuck kill counts toward giving up, and the give-up drops stored continues before this one).
+    if (!handle?.usable && (this.stopped || r.state === "gaveUp")) {
+      return { accepted: false, reason: `${WORKER_START_FAILED}${r.lastError ? ` (${r.lastError})` : ""}`, ...(stuck ? { stuck } : {}) };
+    }
     const live = view?.view === "live_state" ? view : null;
     if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
     if (live && !live.unfinishedTurn) {
