@@ -40,6 +40,8 @@ beforeAll(async () => {
   e2e = await startE2E({ responder: (req) => model.respond(req), start: false, config: { adminUserIds: [...chats, gone].map((c) => c.id) } });
   // A hung send is given up after 8 s instead of the default 20 s (the "hangs" case waits that out). 8 s, not 5: a send slowed by a loaded CI machine must not be taken for a hung one.
   e2e.env.STARLING_TEST_TELEGRAM_REQUEST_TIMEOUT_MS = "8000";
+  // The injected 409 is followed by a 0.5 s backoff instead of 5 s (only that polling resumes is checked).
+  e2e.env.STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS = "500";
   e2e.start();
 });
 

@@ -139,3 +139,20 @@ describe("channel lifecycle", () => {
     expect(privateChat(1).id).toBe(1);
   });
 });
+
+describe("STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS (test-only)", () => {
+  afterEach(() => {
+    delete process.env.STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS;
+  });
+
+  it("a value that is not whole ms from 1 to 5000 stops the poller from being made, naming the variable", () => {
+    for (const bad of ["0", "9000", "1.5", "soon"]) {
+      process.env.STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS = bad;
+      expect(() => new Poller({ api: {} as BotApi, log: pino({ level: "silent" }), pollTimeoutSeconds: 0, pollIntervalMs: 0, lastUpdateId: () => 0, handle: async () => {} })).toThrow(
+        /STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS must be a whole number of ms from 1 to 5000/,
+      );
+    }
+    process.env.STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS = "500";
+    expect(() => new Poller({ api: {} as BotApi, log: pino({ level: "silent" }), pollTimeoutSeconds: 0, pollIntervalMs: 0, lastUpdateId: () => 0, handle: async () => {} })).not.toThrow();
+  });
+});

@@ -49,6 +49,23 @@ function watchdogGraceFromEnv(): number | undefined {
   return Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
+/** First backoff after a 409 conflict (doubling up to 60 s): another poller usually stops within seconds. */
+const CONFLICT_BACKOFF_MS = 5000;
+
+/**
+ * Test-only: `STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS` (a whole number of ms, 1 to 5000) shortens the first
+ * backoff after a 409 conflict, which a test injecting one would otherwise wait out. Not a setting.
+ */
+function conflictBackoffFromEnv(): number {
+  const raw = process.env["STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS"];
+  if (raw === undefined || raw === "") return CONFLICT_BACKOFF_MS;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > CONFLICT_BACKOFF_MS) {
+    throw new Error(`STARLING_TEST_TELEGRAM_CONFLICT_BACKOFF_MS must be a whole number of ms from 1 to ${CONFLICT_BACKOFF_MS} (it is ${JSON.stringify(raw)}); unset it for the default.`);
+  }
+  return value;
+}
+
 /**
  * The long-poll loop (ARCHITECTURE §5.1, §8). Each update is fully handled before the next
  * `getUpdates` moves the offset past it, so Telegram only forgets what is stored. A watchdog
@@ -64,6 +81,8 @@ export class Poller {
   private failures = new Map<number, number>();
   /** Time of the last completed `getUpdates` (for health and tests). */
   lastPollAt = 0;
+  /** Read when the poller is made, so a bad test value stops the host at start, not at the first 409. */
+  private readonly conflictBackoffMs = conflictBackoffFromEnv();
 
   constructor(private readonly options: PollerOptions) {}
 
@@ -195,7 +214,7 @@ export class Poller {
     const error = api.describe(err);
     if (code === 409) {
       log.error({ error }, "getUpdates conflict: another process is polling this bot (or a webhook is set). Stop it; retrying in a while");
-      return backoffDelay(errors, 5000, 60_000);
+      return backoffDelay(errors, this.conflictBackoffMs, 60_000);
     }
     if (code === 401 || code === 404) {
       log.error({ error }, "getUpdates rejected: the bot token is invalid or revoked");
