@@ -124,7 +124,21 @@ export class ProgressPanels {
     panel.latest = activity;
     panel.latestAt = this.now();
     panel.version++;
+    this.keepEnd(panel);
     this.schedule(panel);
+  }
+
+  /**
+   * The turn's final event is committed with a `panelend:` record only when the panel's id is stored by then
+   * (EventReplies.recordEnd); a panel whose first send was still in flight gets it here, once both are known,
+   * so a stop before its final edit still leaves that edit for the next start (`restoreEnded`).
+   */
+  private keepEnd(panel: Panel): void {
+    const { store } = this.options;
+    const key = HostKeys.panelEnd(panel.turnKey);
+    if (panel.finalShown || !isFinalPhase(panel.latest.phase) || store.get(HostKeys.panel(panel.turnKey)) === undefined || store.get(key) !== undefined) return;
+    const ended: EndedTurn = { activity: panel.latest, elapsedMs: panel.latestAt - panel.latest.startedAt };
+    void store.commit(null, (tx) => tx.put(key, ended)).catch(() => undefined);
   }
 
   /**
@@ -259,6 +273,7 @@ export class ProgressPanels {
       try {
         const record: PanelRecord = panel.movedToGeneral ? { messageId: sent.message_id, movedToGeneral: true } : sent.message_id;
         await store.commit("panel_created", (tx) => tx.put(HostKeys.panel(panel.turnKey), record));
+        this.keepEnd(panel);
       } catch (err) {
         // The panel is on screen either way: keep editing it (only a restart before the turn ends would send a new one).
         this.options.log.warn({ turnKey: panel.turnKey, err: err instanceof Error ? err.message : String(err) }, "progress panel id not stored");
