@@ -4,9 +4,9 @@
 // a progress panel's final edit that waits for room does not hold the stop, and the next start shows
 // the final state once; a reply split into several messages that is cut between parts sends only the
 // parts that did not go out after the restart, unlabelled when its record proves the earlier ones went.
-import { describe, expect, it, type TestContext } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
-import { privateChat, user, type FakeChat } from "../fakes/telegram-api.js";
+import { privateChat, user } from "../fakes/telegram-api.js";
 import { forumChat } from "../fakes/telegram/groups.js";
 import { DUPLICATE_LABEL, lastUserText, panels, startE2E, type E2E } from "./fixture.js";
 
@@ -30,69 +30,52 @@ function respond(req: RecordedRequest): ScriptedReply {
   return { delayMs: tag === "topic" ? 2000 : 300, text: Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)).join("\n") };
 }
 
-/**
- * The test's own fakes, workdir and host (not started), so tests can run concurrently. Only those that stop
- * the host at a crash point or within a 429's 4 s do: a stop that must come before a 3 s send window opens
- * comes too late now and then on a loaded machine with other hosts running. A host the test left running is
- * killed when it ends.
- */
-async function own(onTestFinished: TestContext["onTestFinished"]): Promise<E2E> {
-  const e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), allowedChatIds: [forum.id], channel: { pace_sends: true } } });
-  onTestFinished(async () => {
-    if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
-    await e2e.close();
-  });
-  return e2e;
-}
+let e2e: E2E;
 
-/** A started host of the test's own (`own`), asked `text` in `chat`. */
-async function asked(onTestFinished: TestContext["onTestFinished"], chat: FakeChat, text: string): Promise<E2E> {
-  const e2e = await own(onTestFinished);
-  e2e.start();
-  e2e.send(chat, text);
-  return e2e;
-}
+beforeAll(async () => {
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: Object.values(chats).map((c) => c.id), allowedChatIds: [forum.id], channel: { pace_sends: true } } });
+});
+
+afterEach(async () => {
+  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
 
 const done = (text: string | undefined) => (text ?? "").includes("✅ Done");
 /** Waits for the running host's debug log record `msg` about the chat. */
-const logged = (e2e: E2E, msg: string, chatId: number, what: string, extra: (r: Record<string, unknown>) => boolean = () => true) =>
+const logged = (msg: string, chatId: number, what: string, extra: (r: Record<string, unknown>) => boolean = () => true) =>
   e2e.untilLogged((r) => r["msg"] === msg && r["chatId"] === String(chatId) && extra(r), what);
 /**
  * The running host finished the chat's reply: every part it sends went out before (a second copy would have),
  * and the outbox item is deleted, so nothing sends it again.
  */
-const replyDone = (e2e: E2E, chatId: number) => logged(e2e, "outbox item done (sent, or dropped as unsendable)", chatId, "the reply's outbox item done");
+const replyDone = (chatId: number) => logged("outbox item done (sent, or dropped as unsendable)", chatId, "the reply's outbox item done");
 /** The running host finished the chat's progress panel: no edit of it follows. */
-const panelDone = (e2e: E2E, chatId: number) => logged(e2e, "progress panel finished: no more edits", chatId, "the panel finished");
+const panelDone = (chatId: number) => logged("progress panel finished: no more edits", chatId, "the panel finished");
 /** The running host recorded `sent` parts of the chat's reply (or, not `recorded`, sent them) and waits for room for the next. */
-const betweenParts = (e2e: E2E, chatId: number, sent: number, recorded: boolean) =>
-  logged(e2e, "a reply's part went out; the next one waits for room", chatId, `part ${sent} out, the next waiting`, (r) => r["sentParts"] === sent && r["recorded"] === recorded);
+const betweenParts = (chatId: number, sent: number, recorded: boolean) =>
+  logged("a reply's part went out; the next one waits for room", chatId, `part ${sent} out, the next waiting`, (r) => r["sentParts"] === sent && r["recorded"] === recorded);
 /** The reply's messages in the chat (the panel left out). */
-const parts = (e2e: E2E, chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
+const parts = (chatId: number) => e2e.replies(chatId).map((m) => m.text ?? "");
 
 /** Every line of the tag's reply arrived exactly once, in order, and no message is labelled a possible duplicate. */
-function expectWholeOnce(e2e: E2E, chatId: number, tag: string): void {
-  const texts = parts(e2e, chatId);
+function expectWholeOnce(chatId: number, tag: string): void {
+  const texts = parts(chatId);
   expect(texts.filter((t) => t.includes(DUPLICATE_LABEL)), "labelled messages").toEqual([]);
   const lines = texts.join("\n").split("\n").filter((l) => l.startsWith(`${tag} line`));
   expect(lines).toEqual(Array.from({ length: linesOf(tag) }, (_, i) => line(tag, i)));
 }
 
-/** A restarted host sends the rest of the tag's reply (`count` parts in all), then every line is there once, unlabelled; a clean stop. */
-async function restartSendsTheRest(e2e: E2E, chatId: number, tag: string, count: number, what: string): Promise<void> {
-  e2e.start();
-  await e2e.until(() => parts(e2e, chatId).length >= count, what, 40_000);
-  await replyDone(e2e, chatId);
-  expectWholeOnce(e2e, chatId, tag);
-  expect((await e2e.stop()).code).toBe(0);
-}
-
 describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 }, () => {
-  it("SIGTERM while the panel's final edit waits for the chat's window: the host exits without that edit, and the restart shows the final state once", async ({ onTestFinished }) => {
+  it("SIGTERM while the panel's final edit waits for the chat's window: the host exits without that edit, and the restart shows the final state once", async () => {
     const chat = chats.panel;
-    const e2e = await asked(onTestFinished, chat, "answer at length [panel]");
+    e2e.start();
+    e2e.send(chat, "answer at length [panel]");
     // Panel, then three parts: the third waits for the window, and the panel's final edit after it.
-    await e2e.until(() => parts(e2e, chat.id).length >= 3 && parts(e2e, chat.id), "the reply's three parts");
+    await e2e.until(() => parts(chat.id).length >= 3 && parts(chat.id), "the reply's three parts");
     const panel = panels(e2e.telegram, chat.id)[0];
     expect(panel, "the turn's panel").toBeDefined();
     expect(done(panel!.text), "the panel's final edit still waits for the window when the stop comes").toBe(false);
@@ -104,39 +87,14 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
     e2e.start();
     await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
-    await panelDone(e2e, chat.id);
+    await panelDone(chat.id);
     expect(finalEdits().length, "final panel edits after the restart").toBe(1);
     expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
-    expectWholeOnce(e2e, chat.id, "panel");
+    expectWholeOnce(chat.id, "panel");
     expect((await e2e.stop()).code).toBe(0);
   });
 
-  it("SIGTERM between the parts of a long reply: the host exits without the parts that wait for the window, and the restart sends only those, unlabelled", async ({ onTestFinished }) => {
-    const chat = chats.term;
-    const e2e = await asked(onTestFinished, chat, "answer at great length [term]");
-    // Panel and two parts fill the window: the third part waits (a stop that waits sends the 3rd to 5th, the rest later).
-    await e2e.until(() => parts(e2e, chat.id).length >= 2, "the reply's first two parts");
-    expect((await e2e.stop()).code).toBe(0);
-    expect(parts(e2e, chat.id).length, "parts sent before the exit").toBe(2);
-
-    await restartSendsTheRest(e2e, chat.id, "term", 7, "the reply's other parts after the restart");
-  });
-
-  it("SIGKILL between the parts of a long reply: the restart sends only the parts that had not gone out, unlabelled", async ({ onTestFinished }) => {
-    const chat = chats.kill;
-    const e2e = await asked(onTestFinished, chat, "answer at length [kill]");
-    await e2e.until(() => parts(e2e, chat.id).length >= 2, "the reply's first two parts");
-    // The host records the second part once Telegram's answer is in (a kill before that leaves its
-    // outcome unknown: labelled, rightly); the third part waits for the window (~3 s after the panel).
-    await betweenParts(e2e, chat.id, 2, true);
-    await e2e.stop("SIGKILL");
-    expect(parts(e2e, chat.id).length, "parts sent before the kill").toBe(2);
-
-    await restartSendsTheRest(e2e, chat.id, "kill", 3, "the reply's last part after the restart");
-  });
-
-  it.concurrent("SIGTERM while the panel's final edit waits out a 429's retry_after: the host exits without retrying it, and the restart shows the final state once", async ({ onTestFinished }) => {
-    const e2e = await own(onTestFinished);
+  it("SIGTERM while the panel's final edit waits out a 429's retry_after: the host exits without retrying it, and the restart shows the final state once", async () => {
     const chat = chats.pause;
     // The panel's first final edit is refused with retry_after 4 s, within the stop's 5 s budget.
     const finalAttempts: string[] = [];
@@ -157,47 +115,82 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
 
       e2e.start();
       await e2e.until(() => done(panels(e2e.telegram, chat.id)[0]?.text), "the panel to show the final state after the restart", 20_000);
-      await panelDone(e2e, chat.id);
+      await panelDone(chat.id);
       expect(finalAttempts, "final panel edits tried in all").toEqual(["refused", "retried"]);
       expect(panels(e2e.telegram, chat.id).length, "one panel").toBe(1);
-      expectWholeOnce(e2e, chat.id, "pause");
+      expectWholeOnce(chat.id, "pause");
       expect((await e2e.stop()).code).toBe(0);
     } finally {
       e2e.telegram.setNemesis(undefined);
     }
   });
 
-  it.concurrent("killed right after a part is recorded (STARLING_CRASH_AT=outbox_part): the restart sends only the other parts, unlabelled", async ({ onTestFinished }) => {
-    const e2e = await own(onTestFinished);
+  it("SIGTERM between the parts of a long reply: the host exits without the parts that wait for the window, and the restart sends only those, unlabelled", async () => {
+    const chat = chats.term;
+    e2e.start();
+    e2e.send(chat, "answer at great length [term]");
+    // Panel and two parts fill the window: the third part waits (a stop that waits sends the 3rd to 5th, the rest later).
+    await e2e.until(() => parts(chat.id).length >= 2, "the reply's first two parts");
+    expect((await e2e.stop()).code).toBe(0);
+    expect(parts(chat.id).length, "parts sent before the exit").toBe(2);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 7, "the reply's other parts after the restart", 40_000);
+    await replyDone(chat.id);
+    expectWholeOnce(chat.id, "term");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("SIGKILL between the parts of a long reply: the restart sends only the parts that had not gone out, unlabelled", async () => {
+    const chat = chats.kill;
+    e2e.start();
+    e2e.send(chat, "answer at length [kill]");
+    await e2e.until(() => parts(chat.id).length >= 2, "the reply's first two parts");
+    // The host records the second part once Telegram's answer is in (a kill before that leaves its
+    // outcome unknown: labelled, rightly); the third part waits for the window (~3 s after the panel).
+    await betweenParts(chat.id, 2, true);
+    await e2e.stop("SIGKILL");
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(2);
+
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's last part after the restart", 40_000);
+    await replyDone(chat.id);
+    expectWholeOnce(chat.id, "kill");
+    expect((await e2e.stop()).code).toBe(0);
+  });
+
+  it("killed right after a part is recorded (STARLING_CRASH_AT=outbox_part): the restart sends only the other parts, unlabelled", async () => {
     const chat = chats.crash;
     const host = e2e.start({ STARLING_CRASH_AT: "outbox_part" });
     e2e.send(chat, "answer at length [crash]");
     await e2e.killedAt(host, "outbox_part");
-    expect(parts(e2e, chat.id).length, "parts sent before the kill").toBe(1);
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(1);
 
-    await restartSendsTheRest(e2e, chat.id, "crash", 3, "the reply's other parts after the restart");
+    e2e.start();
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
+    await replyDone(chat.id);
+    expectWholeOnce(chat.id, "crash");
+    expect((await e2e.stop()).code).toBe(0);
   });
 
-  it.concurrent("killed after the second part's attempt is recorded (outbox_attempt:2): the restart sends the second part labelled, the third unlabelled", async ({ onTestFinished }) => {
-    const e2e = await own(onTestFinished);
+  it("killed after the second part's attempt is recorded (outbox_attempt:2): the restart sends the second part labelled, the third unlabelled", async () => {
     const chat = chats.unknown;
     const host = e2e.start({ STARLING_CRASH_AT: "outbox_attempt:2" });
     e2e.send(chat, "answer at length [unknown]");
     await e2e.killedAt(host, "outbox_attempt");
-    expect(parts(e2e, chat.id).length, "parts sent before the kill").toBe(1);
+    expect(parts(chat.id).length, "parts sent before the kill").toBe(1);
 
     e2e.start();
-    await e2e.until(() => parts(e2e, chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
-    await replyDone(e2e, chat.id);
-    const texts = parts(e2e, chat.id);
+    await e2e.until(() => parts(chat.id).length >= 3, "the reply's other parts after the restart", 40_000);
+    await replyDone(chat.id);
+    const texts = parts(chat.id);
     expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which parts are labelled").toEqual([false, true, false]);
     const lines = texts.join("\n").split("\n").map((l) => l.replace(/^♻️ \(possible duplicate\) /, "")).filter((l) => l.startsWith("unknown line"));
     expect(lines).toEqual(Array.from({ length: linesOf("unknown") }, (_, i) => line("unknown", i)));
     expect((await e2e.stop()).code).toBe(0);
   });
 
-  it("killed while a topic's long answer goes to General after the topic refused its second part: the restart labels the part General may have twice", async ({ onTestFinished }) => {
-    const e2e = await own(onTestFinished);
+  it("killed while a topic's long answer goes to General after the topic refused its second part: the restart labels the part General may have twice", async () => {
     // The topic is deleted as the reply's second part is sent into it (its first part went in).
     e2e.telegram.setNemesis(({ method, params }) => {
       const text = String(params["text"] ?? "");
@@ -211,13 +204,13 @@ describe("stopping while sends wait for Telegram's windows", { timeout: 180_000 
       e2e.start();
       e2e.telegram.sendText(forum, "@starling_test_bot answer at length [topic]", { from: user(2192, "Ann"), threadId: TOPIC });
       await e2e.until(() => general().length >= 1, "the answer's first part in General", 30_000);
-      await betweenParts(e2e, forum.id, 1, false); // the second part waits for the chat's window
+      await betweenParts(forum.id, 1, false); // the second part waits for the chat's window
       await e2e.stop("SIGKILL");
       expect(general().length, "General parts before the kill").toBe(1);
 
       e2e.start();
       await e2e.until(() => general().length >= 4, "the answer in General after the restart", 40_000);
-      await replyDone(e2e, forum.id);
+      await replyDone(forum.id);
       const texts = general().map((m) => m.text ?? "");
       // The first General part went out twice: the copy after the restart carries the label.
       expect(texts.map((t) => t.includes(DUPLICATE_LABEL)), "which General messages are labelled").toEqual([false, true, false, false]);
