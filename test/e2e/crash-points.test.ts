@@ -1,7 +1,7 @@
 // kill -9 at the host's commit points (STARLING_CRASH_AT) and, through the host, at a worker's
 // (STARLING_WORKER_CRASH_AT): after a restart every message is answered exactly once, or re-sent
 // once labelled as a possible duplicate (ARCHITECTURE §5).
-import { describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
 import { afterTool, DUPLICATE_LABEL, lastUserText, panels, sleep, startE2E, type E2E } from "./fixture.js";
@@ -23,29 +23,30 @@ const chatOf = new Map<string, ReturnType<typeof privateChat>>(
   [...HOST_POINTS, ...WORKER_POINTS].map((point, i) => [point, privateChat(701 + i, `Crash ${point}`)]),
 );
 
-/**
- * A host of its own for one test (its own workdir, fakes and ports), so the tests run concurrently. A failed
- * test must not leave its host running.
- */
-async function withE2E(test: (e2e: E2E) => Promise<void>): Promise<void> {
+let e2e: E2E;
+
+beforeAll(async () => {
   // Panels after 150 ms, not at once: a turn's `turn_started` comes before its hand-off's commit (§3), so with no
   // delay a host killed at `handoff` could have sent the panel already, an orphan the restarted host cannot know
   // of (seen in a CI rehearsal). The model's 400 ms still lets the panel be sent and stored before the turn ends.
-  const e2e = await startE2E({
+  e2e = await startE2E({
     responder: respond,
     start: false,
     config: { adminUserIds: [...chatOf.values()].map((c) => c.id), channel: { progress_panel_delay_ms: 150 } },
   });
-  try {
-    await test(e2e);
-  } finally {
-    if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
-    await e2e.close();
-  }
-}
+});
+
+// A failed test must not leave its host running for the next one.
+afterEach(async () => {
+  if (e2e.host && e2e.host.child.exitCode === null && e2e.host.child.signalCode === null) await e2e.stop("SIGKILL");
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
 
 /** Crashes a host at `env`'s point with one message, restarts it cleanly, checks the answer. */
-async function crashAndRecover(e2e: E2E, point: string, env: Record<string, string>, text: string, hostDies: boolean): Promise<void> {
+async function crashAndRecover(point: string, env: Record<string, string>, text: string, hostDies: boolean): Promise<void> {
   const chat = chatOf.get(point)!;
   const expected = `Answer to ${point}.`;
   const host = e2e.start(env);
@@ -70,21 +71,19 @@ async function crashAndRecover(e2e: E2E, point: string, env: Record<string, stri
   expect(stopped, e2e.logTail(30)).toEqual({ code: 0, signal: null });
 }
 
-describe.concurrent("crash points", () => {
+describe("crash points", () => {
   for (const point of HOST_POINTS) {
     it(`host killed at ${point}: the message is answered once after the restart`, async () => {
-      await withE2E((e2e) => crashAndRecover(e2e, point, { STARLING_CRASH_AT: point }, `hello [${point}]`, true));
+      await crashAndRecover(point, { STARLING_CRASH_AT: point }, `hello [${point}]`, true);
     }, 180_000);
   }
 
   for (const point of WORKER_POINTS) {
     it(`worker killed at ${point} (STARLING_WORKER_CRASH_AT): recovered and answered once`, async () => {
-      await withE2E(async (e2e) => {
-        const crashes = () => e2e.logTail(100_000).split("worker exited unexpectedly").length - 1;
-        const before = crashes();
-        await crashAndRecover(e2e, point, { STARLING_WORKER_CRASH_AT: point }, `hello with a tool [${point}]`, false);
-        expect(crashes(), "the worker did crash (and was restarted)").toBeGreaterThan(before);
-      });
+      const crashes = () => e2e.logTail(100_000).split("worker exited unexpectedly").length - 1;
+      const before = crashes();
+      await crashAndRecover(point, { STARLING_WORKER_CRASH_AT: point }, `hello with a tool [${point}]`, false);
+      expect(crashes(), "the worker did crash (and was restarted)").toBeGreaterThan(before);
     }, 120_000);
   }
 });
