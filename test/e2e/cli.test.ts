@@ -1,12 +1,12 @@
 // The `starling` CLI outside of a running host: config errors, help/version, crash points, init,
 // doctor, service install.
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@starling/config";
 import { probeBubblewrap } from "@starling/protocol";
-import { HOST_MAIN, runCliOnce as runCliAlone, tempDir, writeHostConfig } from "./host-harness.js";
+import { HOST_MAIN, runCliOnce, tempDir, writeHostConfig } from "./host-harness.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
 import { pidNamespacesWork } from "../fixtures/host-pid.js";
@@ -30,31 +30,12 @@ afterAll(async () => {
   work?.cleanup();
 });
 
-/** One CLI run, its output read to the end (the tests run concurrently, on a loaded machine). */
-function runCliOnce(args: string[], environment: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): ReturnType<typeof runCliAlone> {
-  return runCliAlone(args, environment, { ...options, allOutput: true });
-}
-
-/** Runs a command to its end without blocking the event loop (the other tests of the file run concurrently). */
-function runCommand(command: string, args: string[], timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", (error) => resolve({ status: null, stdout, stderr, error }));
-    child.once("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 /** The env a test controls: none of the secrets the configs name, unless given. */
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { FAKE_TELEGRAM_TOKEN: undefined, FAKE_MODEL_KEY: undefined, TELEGRAM_BOT_TOKEN: undefined, ...extra };
 }
 
-// Each test has its own folder under work.dir; the fake Bot API and model answer any number of callers.
-describe.concurrent("starling CLI", () => {
+describe("starling CLI", () => {
   it("refuses an invalid config with exit 78 (EX_CONFIG), naming every bad field", async () => {
     const dir = join(work.dir, "invalid");
     mkdirSync(dir);
@@ -89,10 +70,11 @@ describe.concurrent("starling CLI", () => {
   });
 
   it("--help and --version exit 0", async () => {
-    const [help, version] = await Promise.all([runCliOnce(["--help"]), runCliOnce(["--version"])]);
+    const help = await runCliOnce(["--help"]);
     expect(help.code).toBe(0);
     expect(help.output).toMatch(/starling --config FILE --workdir DIR/);
     for (const sub of ["init", "doctor", "service install", "--list-crash-points"]) expect(help.output).toContain(sub);
+    const version = await runCliOnce(["--version"]);
     expect(version.code).toBe(0);
     expect(version.output.trim()).toBe(`starling ${REPO_VERSION}`);
   });
@@ -115,8 +97,6 @@ describe.concurrent("starling CLI", () => {
     const dir = join(work.dir, "init");
     const config = join(dir, "starling.json");
     const workdir = join(dir, "wd");
-    // A secret on the command line is refused (shell history, ps): independent of the rest, so run alongside.
-    const argvSecretRun = runCliOnce(["init", "--non-interactive", "--token", "123:abc"], env());
     const run = await runCliOnce(
       [
         "init", "--non-interactive", "--config", config, "--workdir", workdir, "--telegram-api", telegram.apiRoot,
@@ -146,11 +126,8 @@ describe.concurrent("starling CLI", () => {
     const loaded = loadConfig(config, { env: secrets, writeUpgrade: false });
     expect(loaded.ok, loaded.ok ? "" : loaded.errors.join("\n")).toBe(true);
 
-    // doctor reads the env file itself: nothing in the environment. Neither it nor the second init writes the files.
-    const [doctor, again] = await Promise.all([
-      runCliOnce(["doctor", "--config", config, "--workdir", workdir], env({ XDG_CONFIG_HOME: join(dir, "xdg") })),
-      runCliOnce(["init", "--yes", "--config", config, "--workdir", workdir], env()),
-    ]);
+    // doctor reads the env file itself: nothing in the environment.
+    const doctor = await runCliOnce(["doctor", "--config", config, "--workdir", workdir], env({ XDG_CONFIG_HOME: join(dir, "xdg") }));
     expect(doctor.output).toMatch(/^ok\s+config:/m);
     expect(doctor.output).toMatch(new RegExp(`^ok\\s+telegram telegram-main: .*works \\(@${telegram.botUser.username}\\)`, "m"));
     expect(doctor.output).toMatch(/^ok\s+model main:/m);
@@ -158,9 +135,11 @@ describe.concurrent("starling CLI", () => {
     expect(doctor.output).toMatch(pidNamespacesWork() ? /^warn\s+sandbox: .*shell commands run in a PID namespace/m : /^warn\s+sandbox: .*WITHOUT a PID namespace/m);
     expect(doctor.code, doctor.output).toBe(0);
     // init refuses to overwrite.
+    const again = await runCliOnce(["init", "--yes", "--config", config, "--workdir", workdir], env());
     expect(again.code).toBe(1);
     expect(again.output).toMatch(/already exists/);
-    const argvSecret = await argvSecretRun;
+    // A secret on the command line is refused (shell history, ps).
+    const argvSecret = await runCliOnce(["init", "--non-interactive", "--token", "123:abc"], env());
     expect(argvSecret.code).toBe(2);
     expect(argvSecret.output).toMatch(/not accepted on the command line/);
   });
@@ -231,17 +210,14 @@ describe.concurrent("starling CLI", () => {
     const secrets = env({ TELEGRAM_BOT_TOKEN: telegram.token, OPENROUTER_API_KEY: "model-key" });
     const common = ["init", "--non-interactive", "--telegram-api", telegram.apiRoot, "--model-url", model.url];
     // A workdir that cannot be created: before, the config and the env file were written and init then failed with a bare ENOTDIR.
-    const [workdirRun, configRun] = await Promise.all([
-      runCliOnce([...common, "--config", join(dir, "starling.json"), "--workdir", join(blocker, "wd")], secrets),
-      // A config folder that cannot be created (its own config path, so the first run's checks stand alone).
-      runCliOnce([...common, "--config", join(blocker, "starling.json"), "--workdir", join(dir, "wd")], secrets),
-    ]);
+    const workdirRun = await runCliOnce([...common, "--config", join(dir, "starling.json"), "--workdir", join(blocker, "wd")], secrets);
     expect(workdirRun.code).toBe(1);
     expect(workdirRun.output).toContain(`cannot write to ${join(blocker, "wd")} (a file is in the way); give --workdir a folder you can write to`);
     expect(workdirRun.output).not.toMatch(/getMe|accepted the key/); // failed before checking the secrets
     expect(existsSync(join(dir, "starling.json"))).toBe(false);
     expect(existsSync(join(dir, "starling.env"))).toBe(false);
-    // The config folder that cannot be created.
+    // A config folder that cannot be created.
+    const configRun = await runCliOnce([...common, "--config", join(blocker, "starling.json"), "--workdir", join(dir, "wd")], secrets);
     expect(configRun.code).toBe(1);
     expect(configRun.output).toContain(`cannot write to ${blocker} (a file is in the way); give --config a folder`);
     expect(configRun.output).toMatch(/nothing was written/);
@@ -289,17 +265,16 @@ describe.concurrent("starling CLI", () => {
     const envFile = join(dir, "starling.env");
     const present = existsSync(envFile);
     if (present) renameSync(envFile, `${envFile}.away`);
-    // System-mode verify (user mode needs a user manager): it reports unknown keys, bad values and a missing ExecStart binary.
-    // It reads only the unit, so it runs alongside.
-    const analyzing = runCommand("systemd-analyze", ["verify", unitPath], 60_000);
     try {
-      const started = await runCommand(node!, [flag!, gcFlag!, jitFlag!, main!, ...rest]);
+      const started = spawnSync(node!, [flag!, gcFlag!, jitFlag!, main!, ...rest], { encoding: "utf8", timeout: 30_000 });
       expect(started.status, started.stderr).toBe(78);
       expect(started.stderr).toMatch(/environment variable \w+ is not set; add a line/);
     } finally {
       if (present) renameSync(`${envFile}.away`, envFile);
     }
-    const analyze = await analyzing;
+
+    // System-mode verify (user mode needs a user manager): it reports unknown keys, bad values and a missing ExecStart binary.
+    const analyze = spawnSync("systemd-analyze", ["verify", unitPath], { encoding: "utf8" });
     if (analyze.error || /Failed to initialize manager/.test(analyze.stderr)) {
       console.warn(`systemd-analyze verify not usable here (${analyze.error?.message ?? analyze.stderr.trim()}): the unit's syntax was not verified`);
     } else {
@@ -337,14 +312,14 @@ describe.concurrent("starling CLI", () => {
       runCliOnce(["service", action, "--config", "starling.json", "--workdir", "wd"], env({ XDG_CONFIG_HOME: xdg, PATH: `${bin}:${process.env.PATH ?? ""}` }), { cwd: dir });
     const unitPath = join(xdg, "systemd", "user", "starling.service");
     // Before: the unit was written, then "systemctl --user daemon-reload failed: Failed to connect to bus", nothing about what to do.
-    // status writes nothing either, so it runs alongside install (install's check below still sees no unit).
-    const [install, status] = await Promise.all([run("install"), run("status")]);
+    const install = await run("install");
     expect(install.code).toBe(1);
     expect(install.output).toMatch(/cannot reach your systemd user manager \(Failed to connect to bus: No medium found\)/);
     expect(install.output).toContain("loginctl enable-linger");
     expect(install.output).toContain(`starling --config ${join(dir, "starling.json")} --workdir ${join(dir, "wd")}`);
     expect(install.output).toMatch(/nothing was written/);
     expect(existsSync(unitPath)).toBe(false);
+    const status = await run("status");
     expect(status.code).toBe(3);
     expect(status.output).toMatch(/cannot reach your systemd user manager[\s\S]*unit file: not installed/);
     // A unit written earlier (from a real session) is not removed while the service cannot be stopped.

@@ -144,15 +144,11 @@ export async function until<T>(fn: () => T | undefined | null | false, timeoutMs
 export async function runCliOnce(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  options: { cwd?: string; timeoutMs?: number; allOutput?: boolean } = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   const cli = startCli(args, env, options);
-  // `exit` can come before the last of stdout is read (seen on a loaded machine: exit 0, empty output);
-  // `close` comes after both pipes are drained. Opt-in: a host leaving a worker behind would hold the pipes.
-  const closed = options.allOutput ? new Promise<void>((resolve) => cli.child.once("close", () => resolve())) : null;
   const timer = setTimeout(() => cli.child.kill("SIGKILL"), options.timeoutMs ?? 60_000); // only detects a hang; a loaded machine may need 20 s
   const exit = await cli.exited;
-  await closed;
   clearTimeout(timer);
   return { ...exit, output: cli.output() };
 }
