@@ -137,15 +137,17 @@ describe("Stellaclaw import through the CLI", { timeout: 90_000 }, () => {
   it("gives a new chat an id after the imported ones, and does not import again on the next start", async () => {
     // Approved in advance (the approval notice to a chat that never wrote is refused by Telegram and dropped).
     expect(await e2e.ask(admin, `/admin_chat_approve ${newcomer.id}`)).toMatch(/^Approved chat 9001/);
-    const status = await e2e.ask(newcomer, "/status");
-    expect(status).toMatch(/^Conversation: tg-000004$/m);
+    // Waited for by its text: the approval notice may reach the chat after the /status is sent (seen under load).
+    e2e.send(newcomer, "/status");
+    await e2e.waitText(newcomer.id, /^Conversation: tg-000004$/m);
 
     await e2e.stop();
     e2e.start();
     expect(await e2e.ask(admin, "/status")).toMatch(new RegExp(`^Conversation: ${OLD}$`, "m"));
     const fresh = privateChat(9002, "Second");
     await e2e.ask(admin, `/admin_chat_approve ${fresh.id}`);
-    expect(await e2e.ask(fresh, "/status")).toMatch(/^Conversation: tg-000005$/m);
+    e2e.send(fresh, "/status");
+    await e2e.waitText(fresh.id, /^Conversation: tg-000005$/m);
     const log = readFileSync(join(e2e.workdir, "logs", "host.log"), "utf8");
     // Three starts, one import: the one killed right after its batch.
     expect(log.match(/importing the Stellaclaw workdir's host state/g) ?? []).toHaveLength(1);

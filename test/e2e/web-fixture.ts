@@ -25,12 +25,23 @@ export function slowReply(text: string, pieceChars: number, pauseMs: number): Sc
   return { raw: { steps: [...pieces.flatMap((p) => [{ pauseMs }, p]), sseChunk({}, "stop"), "data: [DONE]\n\n"] } };
 }
 
+/**
+ * A port free now, for a host to listen on a moment later. Picked below Linux's ephemeral range (32768–60999):
+ * a port the kernel handed out for `listen(0)` was soon handed to another process's outgoing connection
+ * (seen in a full run: the host's web channel then failed with EADDRINUSE).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((r) => server.close(r));
+    return port;
+  }
 }
 
 export interface WebE2E {
