@@ -229,7 +229,7 @@ export type ControlParams = z.infer<ReturnType<typeof controlParams>>;
  * sent. Refused when that turn is not the one waiting (running again, superseded, finished). The host
  * uses it for a session nobody can /continue (a cron task's) once its automatic continues are used up.
  */
-export const cancelParams = lazyArguments(() => z.object({ reason: z.string().optional(), endUnfinished: z.number().int().positive().optional() }));
+export const cancelParams = lazyArguments(() => controlParams().extend({ endUnfinished: z.number().int().positive().optional() }));
 export type CancelParams = z.infer<ReturnType<typeof cancelParams>>;
 const controlResult = lazySchema(() => z.object({ accepted: z.boolean(), reason: z.string().optional() }));
 export type ControlResult = z.infer<ReturnType<typeof controlResult>>;

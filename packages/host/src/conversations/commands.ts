@@ -14,8 +14,8 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResult } from "../sessions/supervisor.js";
-import { continueAcceptedText, withdrawnContinueText } from "./turn-control-replies.js";
-import { seconds } from "../sessions/answer-deadline.js";
+import { continueAcceptedText, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
+import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 
 /** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
@@ -165,15 +165,8 @@ async function liveStateOf(service: ConversationService, conversation: Conversat
 async function liveView(service: ConversationService, conversation: ConversationRecord): Promise<LiveState | StuckWorkerKilled | null> {
   const sessionId = conversation.foreground.sessionId;
   const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
-  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch((err: unknown) => (err instanceof StuckWorkerKilled ? err : null));
+  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(stuckOrNull);
   return view instanceof StuckWorkerKilled || view?.view === "live_state" ? view : null;
-}
-
-/** /cancel's reply when the worker did not answer it: killed as stuck, its turn marked cancelled first (supervisor.cancel). */
-function stuckCancelText(stuck: StuckWorkerKilled): string {
-  const within = seconds(stuck.noAnswer.ms);
-  if (stuck.turnId === null) return `⚠️ The session's worker did not answer within ${within} (it was stuck), so it was killed. No turn was running; the next message starts a new worker.`;
-  return `⚠️ The session's worker did not answer within ${within} (it was stuck), so it was killed and restarted. The running turn stopped; send /continue to resume it.`;
 }
 
 /** /status's session line when the worker did not answer: killed as stuck, and what becomes of its turn (as after a crash). */

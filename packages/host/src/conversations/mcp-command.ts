@@ -5,7 +5,8 @@ import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord } from "../state/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import { mcpServerEnabled } from "./mcp-servers.js";
-import { seconds, StuckWorkerKilled } from "../sessions/answer-deadline.js";
+import { StuckWorkerKilled, stuckOrNull } from "../sessions/answer-deadline.js";
+import { stuckWorkerText } from "./turn-control-replies.js";
 
 const USAGE = "Use /mcp to list the MCP servers and their tools, /mcp enable <server> or /mcp disable <server> for this conversation.";
 
@@ -30,7 +31,7 @@ export async function mcpCommand(service: ConversationService, conversation: Con
       if (on && status?.tools.length) lines.push(`  tools: ${status.tools.join(", ")}`);
     }
     if (found instanceof StuckWorkerKilled) {
-      lines.push(`⚠️ The session's worker did not answer within ${seconds(found.noAnswer.ms)} (it was stuck) and was killed; the servers start again with its next worker.`);
+      lines.push(`${stuckWorkerText(found.noAnswer.ms)} and was killed; the servers start again with its next worker.`);
     }
     lines.push("", USAGE);
     return { text: hostRedactor().redact(lines.join("\n")) };
@@ -79,7 +80,7 @@ function describeSkipped(skipped: McpServerStatus["skipped"]): string {
 
 /** The servers' state in the running worker; null without one; the error when it was stuck and has been killed. */
 async function liveMcp(service: ConversationService, conversation: ConversationRecord): Promise<McpServerStatus[] | StuckWorkerKilled | null> {
-  const live = await service.supervisor.query(conversation.foreground.sessionId, { view: "live_state" }).catch((err: unknown) => (err instanceof StuckWorkerKilled ? err : null));
+  const live = await service.supervisor.query(conversation.foreground.sessionId, { view: "live_state" }).catch(stuckOrNull);
   if (live instanceof StuckWorkerKilled) return live;
   return live?.view === "live_state" ? (live.mcp ?? null) : null;
 }

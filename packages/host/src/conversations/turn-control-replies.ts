@@ -1,5 +1,17 @@
-import type { CancelResult, ContinueResult, ContinueWait } from "../sessions/supervisor.js";
+import type { CancelResult, ContinueResult, ContinueWait, StuckWorkerKilled } from "../sessions/supervisor.js";
 import { seconds } from "../sessions/answer-deadline.js";
+
+/** How every command's reply names a worker it killed for not answering (answer-deadline.ts). */
+export function stuckWorkerText(ms: number): string {
+  return `⚠️ The session's worker did not answer within ${seconds(ms)} (it was stuck)`;
+}
+
+/** /cancel's reply when the worker did not answer it: killed as stuck, its turn marked cancelled first (supervisor.cancel). */
+export function stuckCancelText(stuck: StuckWorkerKilled): string {
+  const stuckText = stuckWorkerText(stuck.noAnswer.ms);
+  if (stuck.turnId === null) return `${stuckText}, so it was killed. No turn was running; the next message starts a new worker.`;
+  return `${stuckText}, so it was killed and restarted. The running turn stopped; send /continue to resume it.`;
+}
 
 /** What a withdrawn or acknowledged continue was waiting for, as the user reads it. */
 const WAITING_FOR: Record<ContinueWait, string> = {
@@ -22,7 +34,7 @@ export function withdrawnContinueText(withdrew: NonNullable<CancelResult["withdr
 /** /continue's reply when accepted (the "trying again" of a given-up session aside). */
 export function continueAcceptedText(result: ContinueResult): string {
   if (result.stuck) {
-    return `⚠️ The session's worker did not answer within ${seconds(result.stuck.ms)} (it was stuck), so it was killed and restarted. The last turn continues once the new worker is ready.`;
+    return `${stuckWorkerText(result.stuck.ms)}, so it was killed and restarted. The last turn continues once the new worker is ready.`;
   }
   if (result.waitingFor === "worker") return "Continuing the last turn once the session's worker is ready…";
   return "Continuing the last turn…";

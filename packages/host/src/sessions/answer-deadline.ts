@@ -50,6 +50,11 @@ export class StuckWorkerKilled extends Error {
   }
 }
 
+/** A `.catch` for a supervisor request: the StuckWorkerKilled a command tells the user about, any other failure as null. */
+export function stuckOrNull(err: unknown): StuckWorkerKilled | null {
+  return err instanceof StuckWorkerKilled ? err : null;
+}
+
 /** "15 s", "2.5 s": a deadline as the user reads it. */
 export function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(2))} s`;
