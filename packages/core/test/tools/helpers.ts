@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 import type { ToolRunResult, ToolRuntimeOptions } from "../../src/tools/types.js";
 
@@ -63,4 +64,15 @@ export function processAlive(pid: number): boolean {
     // Reaped between the two looks: gone.
     return (error as NodeJS.ErrnoException).code !== "ENOENT";
   }
+}
+
+/**
+ * The pid a command wrote to `marker` (`echo $$ > marker`), once the whole line is there: the shell creates
+ * the file before `echo` writes into it, so the file alone can still be empty. 0 if it never came.
+ */
+export async function writtenPid(marker: string, waitMs = 30_000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  const written = () => (existsSync(marker) ? readFileSync(marker, "utf8") : "");
+  while (!written().endsWith("\n") && Date.now() < deadline) await sleep(20);
+  return Number(written().trim());
 }

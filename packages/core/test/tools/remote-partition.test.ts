@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreezableProxy, startFreezableProxy } from "../../../../test/fakes/freezable-proxy.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
-import { type Harness, makeHarness, processAlive } from "./helpers.js";
+import { type Harness, makeHarness, processAlive, writtenPid } from "./helpers.js";
 
 // A silent network partition (no RST, no FIN, nothing) between the worker and a real sshd on loopback: a TCP
 // forwarder in front of the server drops every byte from one moment on. The keepalive is cut to 1 s
@@ -13,12 +13,6 @@ const SSH_ALIVE_ENV = "STARLING_TEST_SSH_ALIVE_SECONDS";
 const started = await startLoopbackSshd();
 const sshd: LoopbackSshd | null = "skip" in started ? null : started;
 if ("skip" in started) console.warn(`remote partition tests skipped: ${started.skip}`);
-
-async function remotePid(marker: string): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-  return Number(readFileSync(marker, "utf8").trim());
-}
 
 /** Whether a shell log of the harness holds `text` (the command's output reached the worker). */
 function logged(harness: Harness, text: string): boolean {
@@ -66,7 +60,7 @@ describe.skipIf(!sshd)("remote shell over a silent partition (loopback sshd behi
   it("a silent partition mid-command: the result names the lost connection (not a command still running at wait_ms), and the remote command stops", async () => {
     const marker = join(root, "partition.pid");
     const running = harness.call("shell", { command: `echo started-partition; echo $$ > ${marker}; exec sleep 300`, wait_ms: 20_000 });
-    const pid = await remotePid(marker);
+    const pid = await writtenPid(marker);
     expect(processAlive(pid)).toBe(true);
     while (!logged(harness, "started-partition")) await sleep(20);
     proxy.freeze();

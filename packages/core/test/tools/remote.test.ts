@@ -10,7 +10,7 @@ import { checkReachable, runSsh } from "../../src/tools/remote/ssh.js";
 import { REMOTE_STOP_MS } from "../../src/tools/shell-sessions.js";
 import { WHOLE_FILE_BYTES } from "../../src/tools/whole-file.js";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test/fakes/loopback-sshd.js";
-import { type Harness, makeHarness, processAlive } from "./helpers.js";
+import { type Harness, makeHarness, processAlive, writtenPid } from "./helpers.js";
 
 // A real sshd on 127.0.0.1 stands in for the remote machine; it runs as this user, so the test
 // checks the "remote" files directly on disk.
@@ -18,11 +18,10 @@ const started = await startLoopbackSshd();
 const sshd: LoopbackSshd | null = "skip" in started ? null : started;
 if ("skip" in started) console.warn(`remote tool tests skipped: ${started.skip}`);
 
-/** The pid a remote command wrote to `marker`, once it is there. */
+/** The pid a remote command wrote to `marker`, once it is there, checked to be running. */
 async function remotePid(marker: string): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-  const pid = Number(readFileSync(marker, "utf8").trim());
+  const pid = await writtenPid(marker);
+  expect(pid, `no pid in ${marker}`).toBeGreaterThan(0);
   expect(processAlive(pid)).toBe(true);
   return pid;
 }
@@ -261,10 +260,7 @@ describe.skipIf(!sshd)("remote tools over SSH (loopback sshd)", () => {
     const marker = join(root, "eof.pid");
     const launch = await new RemoteWorkspace("testbox", root).shellLaunch(`echo $$ > ${marker}; exec sleep 300`, new AbortController().signal);
     const ssh = spawn(launch.program, launch.args, { env: launch.env, stdio: ["pipe", "ignore", "ignore"] });
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(marker) && Date.now() < deadline) await sleep(20);
-    const pid = Number(readFileSync(marker, "utf8").trim());
-    expect(processAlive(pid)).toBe(true);
+    const pid = await remotePid(marker);
     ssh.stdin.end();
     const gone = Date.now() + 30_000;
     while (processAlive(pid) && Date.now() < gone) await sleep(20);
