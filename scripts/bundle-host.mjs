@@ -10,10 +10,10 @@
 // them exactly as the unbundled host does): classic-level (native addon), pino and its transports (pino
 // starts them by module name in a worker thread), jsonc-parser (a UMD file that require()s its siblings).
 import { statSync, writeFileSync, renameSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { keepImportMetaUrl, NODE_ESM_BUNDLE } from "./esbuild-node.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "packages/host/dist/cli/run-cli.js");
@@ -34,31 +34,15 @@ const plugin = {
       kept.add(found.path);
       return { path: found.path, external: true };
     });
-    // import.meta.url: the source file's own URL, not the bundle's (the host finds VERSION, the worker, the
-    // web page's files and the config schema relative to its own files).
-    b.onLoad({ filter: /[\\/](packages[\\/][^\\/]+|config|workdir-migrations)[\\/]dist[\\/].*\.js$/ }, async (args) => {
-      const text = await readFile(args.path, "utf8");
-      if (!text.includes("import.meta.url")) return undefined;
-      return { contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)), loader: "js" };
-    });
+    keepImportMetaUrl(b, /[\\/](packages[\\/][^\\/]+|config|workdir-migrations)[\\/]dist[\\/].*\.js$/);
   },
 };
 
 const result = await build({
   entryPoints: [entry],
   outfile: `${outfile}.tmp`,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
+  ...NODE_ESM_BUNDLE,
   plugins: [plugin],
-  // CommonJS dependencies inside an ES module bundle still call require() (for Node's built-ins).
-  banner: { js: 'import { createRequire as __starlingRequire } from "node:module"; const require = __starlingRequire(import.meta.url);' },
-  metafile: true,
-  logLevel: "warning",
-  legalComments: "none",
-  charset: "ascii",
-  minifyWhitespace: true,
 });
 
 const inputs = {};

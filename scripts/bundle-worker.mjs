@@ -13,9 +13,9 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
-import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
 import { buildSnapshotBlob } from "./snapshot-code-cache.mjs";
+import { keepImportMetaUrl, NODE_ESM_BUNDLE } from "./esbuild-node.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "packages/worker/dist/main.js");
@@ -39,12 +39,7 @@ const externals = {
       kept.add(found.path);
       return { path: found.path, external: true };
     });
-    // import.meta.url: the source file's own URL, not the bundle's.
-    b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, async (args) => {
-      const text = await readFile(args.path, "utf8");
-      if (!text.includes("import.meta.url")) return undefined;
-      return { contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)), loader: "js" };
-    });
+    keepImportMetaUrl(b, /\/packages\/[^/]+\/dist\/.*\.js$/);
   },
 };
 
@@ -508,20 +503,8 @@ const mcpExports = await buildMcpBundle();
 const result = await build({
   entryPoints: [entry],
   outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
+  ...NODE_ESM_BUNDLE,
   plugins: [zodEnglishOnly, zodLeftOut, mcpStub(mcpExports), externals],
-  // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
-  banner: { js: 'import { createRequire as __starlingRequire } from "node:module"; const require = __starlingRequire(import.meta.url);' },
-  metafile: true,
-  logLevel: "warning",
-  legalComments: "none",
-  // V8 keeps a script's source for lazy compilation, as a two-byte string if one character is not
-  // Latin-1 (4.4 MB for this bundle, with comments); ASCII without comments or indentation is 1.6 MB.
-  charset: "ascii",
-  minifyWhitespace: true,
 });
 
 const inputs = {};
