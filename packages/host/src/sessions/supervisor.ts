@@ -164,7 +164,8 @@ export class SessionSupervisor {
     try {
       return await handle.ask(Methods.cancel.method, (client) => client.cancel({ reason }));
     } catch (err) {
-      if (err instanceof WorkerNoAnswer) throw new StuckWorkerKilled(err, turnId);
+      const stuck = handle.stuckBy(err);
+      if (stuck) throw new StuckWorkerKilled(stuck, turnId);
       if (!handle.lostBy(err)) throw err;
       // The worker died with the request: the turn comes back recovered and, marked above, waits for /continue.
       if (turnId !== null) return { accepted: true, reason: "the session's worker stopped at the same moment; the turn will not be resumed automatically" };
@@ -221,7 +222,7 @@ export class SessionSupervisor {
     let stuck: WorkerNoAnswer | undefined;
     const view = handle?.usable
       ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
-          if (err instanceof WorkerNoAnswer) stuck = err;
+          stuck = handle.stuckBy(err) ?? undefined;
           return null;
         })
       : null;
@@ -278,7 +279,8 @@ export class SessionSupervisor {
     try {
       return await handle.ask(Methods.query.method, (client) => client.query(params));
     } catch (err) {
-      if (err instanceof WorkerNoAnswer) throw new StuckWorkerKilled(err, turnId);
+      const stuck = handle.stuckBy(err);
+      if (stuck) throw new StuckWorkerKilled(stuck, turnId);
       if (handle.lostBy(err)) return null;
       throw err;
     } finally {

@@ -142,6 +142,15 @@ export class WorkerHandle {
   }
 
   /**
+   * The deadline this life was killed for, when `err` (a request's failure) comes from that kill: its own
+   * WorkerNoAnswer, or a request lost with the worker that another request's deadline killed meanwhile.
+   */
+  stuckBy(err: unknown): WorkerNoAnswer | null {
+    if (err instanceof WorkerNoAnswer) return err;
+    return this.noAnswer && this.lostBy(err) ? this.noAnswer : null;
+  }
+
+  /**
    * Sends a request (`method` names it) under the answer deadline: a worker that does not answer within
    * `answerMs` is stuck (stopped, or its event loop blocked). It is killed, process group and all, and its
    * exit is handled like a crash (worker-life.ts: counted toward giving up; a turn it ran is recovered by

@@ -112,4 +112,24 @@ describe("a session's worker under the answer deadline", () => {
     await waitUntil(() => sup.gaveUp(SESSION), "the give-up");
     expect(sup.status(SESSION).lastError).toMatch(/^gave up after 2 failed worker starts in a row; last: worker stuck: it did not answer session\/cancel within 1 s and was killed$/);
   });
+
+  it("a request lost because another request's deadline killed the stuck worker is reported as the stuck kill, not as a worker that stopped by itself", async () => {
+    const SESSION = "d3.foreground.0001";
+    h = await createHarness({ responder: () => ({ delayMs: 600_000, text: "never" }) });
+    const harness = h;
+    const sup = harness.supervisor({ workerAnswerMs: 1500, restart: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 5 } });
+    sup.start();
+    await harness.admit(SESSION, "a turn that will hang");
+    await waitUntil(() => harness.fake.requests.length === 1, "the model call");
+    stop(harness.workerPid(SESSION));
+    // A query first (as /status or the host's own checks send), then the user's /cancel while it waits: the
+    // query's deadline kills the worker, and the /cancel's request is lost with it before its own deadline.
+    const query = sup.query(SESSION, { view: "live_state" }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const cancel = sup.cancel(SESSION, "user /cancel").catch((e: unknown) => e);
+    expect(await query).toBeInstanceOf(StuckWorkerKilled);
+    const cancelled = await cancel;
+    expect(cancelled).toBeInstanceOf(StuckWorkerKilled);
+    expect(cancelled).toMatchObject({ turnId: 1, message: "the worker did not answer session/query within 1.5 s; it was killed" });
+  });
 });
