@@ -34,6 +34,12 @@ describe("web channel API", () => {
     expect(page.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  /** The conversation's newest event id (a replay that has reached it holds everything before; `ev.length > 0` does not). */
+  async function lastEventId(): Promise<number> {
+    const newest = await e2e.json(`/api/conversations/${conv}/messages?limit=1`);
+    return Number(newest.messages[0].id);
+  }
+
   it("rejects bad bodies with a 400 naming the field", async () => {
     const bad = async (json: unknown, field: RegExp) => {
       const res = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", json });
@@ -106,9 +112,9 @@ describe("web channel API", () => {
   });
 
   it("keeps every event across a host restart: the stream resumes where it stopped", async () => {
+    const seen = await lastEventId();
     const stream = openEvents(e2e, conv);
-    await stream.wait((ev) => ev.length > 0, "the replay");
-    const seen = stream.ids.at(-1)!;
+    await stream.wait(() => stream.ids.includes(seen), "the replay");
     await e2e.stop();
     await stream.done;
     await e2e.start();
@@ -122,9 +128,9 @@ describe("web channel API", () => {
   it("kill -9 between admission and reply: after the restart the reply arrives once", async () => {
     await e2e.stop();
     await e2e.start({ STARLING_CRASH_AT: "admit" });
+    const seen = await lastEventId();
     const stream = openEvents(e2e, conv);
-    await stream.wait((ev) => ev.length > 0, "the replay");
-    const seen = stream.ids.at(-1)!;
+    await stream.wait(() => stream.ids.includes(seen), "the replay");
     const posted = await e2e.call(`/api/conversations/${conv}/messages`, { method: "POST", json: { text: "crash me", message_id: "m-4" } }).catch((err: unknown) => err);
     expect(posted).toBeInstanceOf(Error); // the host died before answering
     await e2e.host!.exited;
