@@ -19,6 +19,10 @@ export const HOST_CRASH_POINTS = [
   "panel_created",
   "conversation",
   "chat_access",
+  /** Telegram: a conversation command stored with its update id before it runs off the poller (channels/telegram/pending-commands.ts). */
+  "command_pending",
+  /** Telegram: a pending command's reply queued in the outbox in the batch that deletes the pending record (channels/telegram/pending-commands.ts). */
+  "command_reply",
   /** A held message's inbound files downloaded (or failed) and stored in it; ready held messages released (conversations/held-items.ts). */
   "inbound_files",
   /** A user's edit of a message the bot admitted: the waiting item's text replaced, or the edit admitted as a new input (conversations/message-edits.ts). */
@@ -70,6 +74,9 @@ export const HostKeys = {
   chat: (channelId: string, chatId: string) => `chat:${channelId}:${chatId}`,
   admins: (channelId: string) => `admins:${channelId}`,
   lastUpdate: (channelId: string) => `update:${channelId}`,
+  /** A Telegram conversation command admitted (its update id committed) and not answered yet (channels/telegram/pending-commands.ts). */
+  pendingCommands: (channelId: string) => `cmdpending:${channelId}:`,
+  pendingCommand: (channelId: string, updateId: number) => `cmdpending:${channelId}:${pad(updateId)}`,
   inbound: (seq: number) => `inbound:${pad(seq)}`,
   /** Admitted messages held until the conversation has a model (several chat models, none picked yet) or their files are downloaded. */
   held: (conversationId: string, seq: number) => `held:${conversationId}:${pad(seq)}`,

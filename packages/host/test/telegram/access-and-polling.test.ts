@@ -185,6 +185,31 @@ describe("commands and callbacks", () => {
     expect(fake.currentCommands().map((c) => c.command)).toEqual(["status", "model", "help"]);
   });
 
+  it("a command waiting on its worker holds no other chat; one pending at a stop is answered once after the start", async () => {
+    await setup();
+    const first = await h.startChannel({ allowedChatIds: ["42", "7"] });
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    const status = fake.sendCommand(alice, "status");
+    fake.sendText(bob, "hello while Alice's /status waits");
+    await eventually(() => h.controller.admits.some((a) => a.chat.chatId === "7"), 5000, "Bob's message admitted");
+    await fake.waitFor(() => fake.confirmedOffset() > status);
+    expect(h.store.list(`cmdpending:${CHANNEL_ID}:`)).toHaveLength(1);
+    const answers = () => fake.messages(42).filter((m) => m.text === "status of chat 42: ok" || m.text?.startsWith("Commands:"));
+    expect(answers()).toHaveLength(0);
+
+    // A restart while it still waits: the stop leaves it stored, the next start runs it again; answered once.
+    await first.stop();
+    await h.startChannel({ allowedChatIds: ["42", "7"] });
+    await eventually(() => h.controller.commandCalls.filter((c) => c.name === "status").length === 2, 5000, "the stored command run again");
+    release();
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "status of chat 42: ok"));
+    await eventually(() => h.store.list(`cmdpending:${CHANNEL_ID}:`).length === 0, 5000, "the pending command deleted");
+    fake.sendCommand(alice, "help");
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text?.startsWith("Commands:")));
+    expect(answers().map((m) => m.text)).toEqual(["status of chat 42: ok", "Commands: /status, /model, /help"]);
+  });
+
   it("answers every callback query and shows the controller's reply", async () => {
     await setup();
     await h.startChannel({ adminUserIds: ["42"] });

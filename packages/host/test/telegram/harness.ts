@@ -36,6 +36,8 @@ export interface TestController extends ConversationController {
   gate: Promise<void> | null;
   /** Holds every admit after its commit (the update is stored, its offset not yet confirmed). */
   holdAfterCommit: Promise<void> | null;
+  /** Holds every command until the promise resolves (a worker that does not answer). */
+  commandGate: Promise<void> | null;
 }
 
 export function testController(store: HostStore, workspaceRoot: string): TestController {
@@ -52,6 +54,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     callbackCalls: [],
     gate: null,
     holdAfterCommit: null,
+    commandGate: null,
     async admit(input): Promise<AdmitOutcome> {
       if (controller.gate) await controller.gate;
       const outcome = await store.commit("admit", (tx): AdmitOutcome => {
@@ -72,6 +75,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     },
     async command(input): Promise<CommandReply> {
       controller.commandCalls.push(input);
+      if (controller.commandGate) await controller.commandGate;
       if (input.name === "help") return { text: "Commands: /status, /model, /help" };
       if (input.name === "model") return { text: "Pick a model:", buttons: [[{ text: "fast", data: "model:fast" }, { text: "smart", data: "model:smart" }]] };
       return { text: `status of chat ${input.chat.chatId}: ok` };

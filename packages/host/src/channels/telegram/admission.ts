@@ -10,6 +10,7 @@ import { migrateChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
+import { PendingCommands, type PendingCommand } from "./pending-commands.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
@@ -30,16 +31,31 @@ export interface AdmissionOptions {
   albums: AlbumCollector;
   /** Downloads the files of admitted messages (woken after each such admission). */
   downloads: InboundDownloads;
+  /** The channel stops (pending-commands.ts). */
+  signal: AbortSignal;
 }
 
 /**
  * Turns one Telegram update into its durable effect (ARCHITECTURE §5.1): a user message goes to
  * `controller.admit` (which records the update id in its batch); everything the channel handles
  * itself — access notices, commands, callbacks, ignored updates — commits the update id together
- * with the replies it queues. Pending and rejected chats never reach the controller.
+ * with the replies it queues. Pending and rejected chats never reach the controller. Conversation
+ * commands are admitted by storing them and run off the poller (pending-commands.ts).
  */
 export class UpdateAdmission {
-  constructor(private readonly o: AdmissionOptions) {}
+  readonly commands: PendingCommands;
+
+  constructor(private readonly o: AdmissionOptions) {
+    this.commands = new PendingCommands({
+      channelId: o.channelId,
+      store: o.store,
+      log: o.log,
+      run: (c) => this.runCommand(c.chat, c.user, c.updateId, c.name, c.args, c.addressed),
+      reply: (tx, chat, reply) => this.reply(tx, chat, reply),
+      wakeOutbox: o.wakeOutbox,
+      signal: o.signal,
+    });
+  }
 
   /**
    * Admits the leading run of plain private text messages of a `getUpdates` batch in ONE sync batch
@@ -119,6 +135,12 @@ export class UpdateAdmission {
     if (decision.kind === "blocked") {
       log.info({ chatId: chat.chatId, access: decision.access }, "message from a chat that is not approved");
       return;
+    }
+    if (command && this.runsOffPoller(command.name)) {
+      // It may wait on the chat's session worker (up to its answer deadline): other chats must not.
+      const pending: PendingCommand = { updateId, chat, user, name: command.name, args: command.args, addressed: command.bot !== undefined };
+      await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
+      return this.commands.start(pending);
     }
     if (command) {
       const reply = await this.runCommand(chat, user, updateId, command.name, command.args, command.bot !== undefined);
@@ -217,6 +239,15 @@ export class UpdateAdmission {
       ...(files.length ? { pendingFiles: files } : {}),
       source: { sourceId: message.message_id, text: content.find((item) => item.type === "text")?.text ?? "", ...(files.length ? { files: files.map((f) => f.name) } : {}) },
     });
+  }
+
+  /**
+   * The controller's commands (and /start, its help): stored and answered off the poller. Unknown commands
+   * are answered here at once; admin commands never get here (they change access, which the next updates'
+   * decisions must see).
+   */
+  private runsOffPoller(name: string): boolean {
+    return name === "start" || this.o.controller.commands().some((c) => c.command.toLowerCase() === name);
   }
 
   /**

@@ -81,6 +81,7 @@ export class TelegramChannel implements Channel {
   private albums: AlbumCollector | null = null;
   private downloads: InboundDownloads | null = null;
   private history: SendHistory | null = null;
+  private admission: UpdateAdmission | null = null;
   /** Admins the command menus were last set for (a first admin appears at runtime). */
   private menuAdmins = "";
 
@@ -137,7 +138,7 @@ export class TelegramChannel implements Channel {
       workspaceFor: (chatId, conversationId, threadId) => this.workspaceOf(chatId, conversationId, threadId),
       wakeOutbox: () => this.wakeOutbox(),
     });
-    const admission = new UpdateAdmission({
+    const admission = (this.admission = new UpdateAdmission({
       channelId: this.id,
       store,
       api: this.api,
@@ -150,7 +151,8 @@ export class TelegramChannel implements Channel {
       wakeOutbox: () => this.wakeOutbox(),
       albums: this.albums,
       downloads: this.downloads,
-    });
+      signal: this.stopAbort.signal,
+    }));
     this.poller = new Poller({
       api: this.api,
       log,
@@ -183,6 +185,7 @@ export class TelegramChannel implements Channel {
     this.outbox.start();
     this.panels.restoreEnded(this.id);
     this.albums.restore();
+    admission.commands.restore(); // commands admitted but not answered before a stop or crash
     this.downloads.wake(); // files a previous run did not get to
     this.booting = this.boot(first instanceof Error).catch((err: unknown) => {
       if (!isAbortError(err)) log.error({ error: this.api.describe(err) }, "telegram channel failed to start polling");
@@ -218,7 +221,8 @@ export class TelegramChannel implements Channel {
       this.stopAbort.abort();
       this.downloads?.stop(); // the messages stay held; the next start downloads their files
       this.typing?.stopAll();
-      await Promise.all([this.poller?.stop(budget), this.booting]);
+      // Commands run off the poller: waited for like the update being handled (a late one runs again at the next start).
+      await Promise.all([this.poller?.stop(budget), this.booting, this.admission?.commands.idle(budget)]);
       this.albums?.stop(); // parts stay stored; the next start sends them
       // Show pending panel states, let in-flight sends finish and flush the outbox once (bounded).
       this.panels?.flushAll();
