@@ -221,4 +221,21 @@ describe("commands and callbacks", () => {
     expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
     await fake.waitFor(() => fake.callbackAnswers().length === 1);
   });
+
+  it("a button press waiting on its worker holds no other chat: the query is answered, the reply comes when it is done", async () => {
+    await setup();
+    await h.startChannel({ allowedChatIds: ["42", "7"] });
+    fake.sendCommand(alice, "model");
+    const picker = await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Pick a model:"));
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    fake.pressButton(alice, picker.messageId, "model:smart");
+    fake.sendText(bob, "hello while Alice's press waits");
+    await eventually(() => h.controller.admits.some((a) => a.chat.chatId === "7"), 5000, "Bob's message admitted");
+    await fake.waitFor(() => fake.callbackAnswers().length === 1); // no spinner left on the button meanwhile
+    expect(fake.messages(42).filter((m) => m.text === "Model set to smart.")).toHaveLength(0);
+    release();
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Model set to smart."));
+    expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
+  });
 });

@@ -36,7 +36,7 @@ export interface TestController extends ConversationController {
   gate: Promise<void> | null;
   /** Holds every admit after its commit (the update is stored, its offset not yet confirmed). */
   holdAfterCommit: Promise<void> | null;
-  /** Holds every command until the promise resolves (a worker that does not answer). */
+  /** Holds every command and button press until the promise resolves (a worker that does not answer). */
   commandGate: Promise<void> | null;
 }
 
@@ -82,6 +82,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     },
     async callback(input): Promise<CommandReply | null> {
       controller.callbackCalls.push(input);
+      if (controller.commandGate) await controller.commandGate;
       return input.data.startsWith("model:") ? { text: `Model set to ${input.data.slice(6)}.` } : null;
     },
     commands: () => [

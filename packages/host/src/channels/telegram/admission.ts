@@ -50,7 +50,7 @@ export class UpdateAdmission {
       channelId: o.channelId,
       store: o.store,
       log: o.log,
-      run: (c) => this.runCommand(c.chat, c.user, c.updateId, c.name, c.args, c.addressed),
+      run: (c) => (c.kind === "command" ? this.runCommand(c.chat, c.user, c.updateId, c.name, c.args, c.addressed) : this.runCallback(c.chat, c.user, c.updateId, c.data)),
       reply: (tx, chat, reply) => this.reply(tx, chat, reply),
       wakeOutbox: o.wakeOutbox,
       signal: o.signal,
@@ -138,9 +138,10 @@ export class UpdateAdmission {
     }
     if (command && this.runsOffPoller(command.name)) {
       // It may wait on the chat's session worker (up to its answer deadline): other chats must not.
-      const pending: PendingCommand = { updateId, chat, user, name: command.name, args: command.args, addressed: command.bot !== undefined };
+      const pending: PendingCommand = { kind: "command", updateId, chat, user, name: command.name, args: command.args, addressed: command.bot !== undefined };
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
-      return this.commands.start(pending);
+      await this.commands.start(pending);
+      return;
     }
     if (command) {
       const reply = await this.runCommand(chat, user, updateId, command.name, command.args, command.bot !== undefined);
@@ -271,8 +272,18 @@ export class UpdateAdmission {
     }
   }
 
+  /** The reply to an inline-keyboard press; null when the button is not the host's (any more). */
+  private async runCallback(chat: ChatRef, user: UserRef, updateId: number, data: string): Promise<CommandReply | null> {
+    try {
+      return await this.o.controller.callback({ chat, user, updateId, data });
+    } catch (err) {
+      this.o.log.error({ chatId: chat.chatId, error: err instanceof Error ? err.message : String(err) }, "callback failed");
+      return { text: `⚠️ That button failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
   private async callback(updateId: number, query: TelegramCallbackQuery): Promise<void> {
-    const { access, controller, log, api } = this.o;
+    const { access, log, api } = this.o;
     let answer: string | undefined;
     try {
       const message = query.message;
@@ -297,17 +308,10 @@ export class UpdateAdmission {
         answer = "This chat is not approved yet.";
         return;
       }
-      let reply: CommandReply | null;
-      try {
-        reply = await controller.callback({ chat, user, updateId, data });
-      } catch (err) {
-        log.error({ chatId: chat.chatId, error: err instanceof Error ? err.message : String(err) }, "callback failed");
-        reply = { text: `⚠️ That button failed: ${err instanceof Error ? err.message : String(err)}` };
-      }
-      if (!reply) answer = "This button is no longer active.";
-      await this.commit("admit", updateId, (tx) => {
-        if (reply) this.reply(tx, chat, reply);
-      });
+      // A press may wait on the chat's worker too (a model pick restarts it): stored and run like a command.
+      const pending: PendingCommand = { kind: "callback", updateId, chat, user, data };
+      await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
+      if ((await this.commands.start(pending)) === null) answer = "This button is no longer active.";
     } finally {
       // Always answer, or the user's client shows a spinner on the button.
       await api
