@@ -110,7 +110,8 @@ describe("a session's worker under the answer deadline", () => {
     await expect(sup.cancel(SESSION, "user /cancel")).rejects.toBeInstanceOf(StuckWorkerKilled);
     // Two failures in a row with no turn ending between them: the session gives up (maxAttempts 2).
     await waitUntil(() => sup.gaveUp(SESSION), "the give-up");
-    expect(sup.status(SESSION).lastError).toMatch(/^gave up after 2 failed worker starts in a row; last: worker stuck: it did not answer session\/cancel within 1 s and was killed$/);
+    // The host's own live_state check of the new life may reach the deadline before the /cancel does (seen in a full run).
+    expect(sup.status(SESSION).lastError).toMatch(/^gave up after 2 failed worker starts in a row; last: worker stuck: it did not answer session\/(cancel|query) within 1 s and was killed$/);
   });
 
   it("a request lost because another request's deadline killed the stuck worker is reported as the stuck kill, not as a worker that stopped by itself", async () => {
