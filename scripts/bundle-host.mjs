@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Part of `pnpm build` (after `tsc -b`): bundles the compiled host CLI (packages/host/dist/cli/run-cli.js
 // and everything it imports) into packages/host/dist/run-cli.bundle.js with esbuild. Node's ESM loader
-// spent ~0.6 s of CPU resolving, reading and linking the ~700 separate modules of the host and its
-// dependencies at every `starling` start (`starling --help`: ~0.9 s of CPU unbundled, ~0.3 s bundled):
-// the service's start, every CLI command, and every host a test starts.
+// spent ~0.4 s of CPU resolving, reading and linking the ~700 separate modules of the host and its
+// dependencies at every `starling` start (`starling --help`: 0.92–1.02 s of user CPU unbundled, 0.53–0.60 s
+// bundled, docs/PERFORMANCE.md): the service's start, every CLI command, and every host a test starts.
 // packages/host/dist/main.js runs the bundle only while it is current: run-cli.bundle.json lists the
 // inputs' mtimes, so a later `tsc -b` alone falls back to the separate modules (as for the worker's bundle).
 // Kept out, loaded from where they are installed (resolved to an absolute path now, so the bundle finds

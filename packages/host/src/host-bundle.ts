@@ -11,9 +11,17 @@ export function currentHostBundle(manifest: string | URL): string | null {
     if (typeof parsed !== "object" || parsed === null || !("bundle" in parsed) || !("inputs" in parsed)) return null;
     const { bundle, inputs } = parsed;
     if (typeof bundle !== "string" || typeof inputs !== "object" || inputs === null) return null;
-    for (const [path, mtimeMs] of Object.entries(inputs)) if (statSync(path).mtimeMs !== mtimeMs) return null;
-    return statSync(bundle).isFile() ? bundle : null;
+    return inputsUnchanged(inputs) && statSync(bundle).isFile() ? bundle : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether every input a bundle manifest lists (path → mtime when the bundle was made) still has that mtime;
+ * throws when one is gone. The host's and the worker's bundles (worker-path.ts) are current only then.
+ */
+export function inputsUnchanged(inputs: object): boolean {
+  for (const [path, mtimeMs] of Object.entries(inputs)) if (statSync(path).mtimeMs !== mtimeMs) return false;
+  return true;
 }

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { fileURLToPath } from "node:url";
+import { inputsUnchanged } from "./host-bundle.js";
 
 // Replaced by the version string when `pnpm package` bundles the host (scripts/package.mjs); in the
 // workspace build it is undeclared, so `typeof` is "undefined".
@@ -114,8 +115,7 @@ function readCurrent(manifest: string): z.infer<typeof BundleManifest> | null {
   try {
     const parsed = BundleManifest.parse(JSON.parse(readFileSync(manifest, "utf8")));
     if (!existsSync(parsed.bundle)) return null;
-    for (const [path, mtimeMs] of Object.entries(parsed.inputs)) if (statSync(path).mtimeMs !== mtimeMs) return null;
-    return parsed;
+    return inputsUnchanged(parsed.inputs) ? parsed : null;
   } catch {
     return null; // no bundle built, or an input is gone: the unbundled worker
   }
