@@ -31,12 +31,12 @@ const straceOut = process.env["PROBE_STRACE"];
 const idleMs = Number(process.env["PROBE_IDLE"] ?? 0);
 let idleAnonKb = 0;
 
-function stat(pid: number): { cpu: number; sys: number; r: number; w: number; syscw: number } {
+function stat(pid: number): { cpu: number; sys: number; r: number; w: number; syscw: number; minflt: number } {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
   const io = readFileSync(`/proc/${pid}/io`, "utf8");
   const n = (k: string) => Number(new RegExp(`${k}: (\\d+)`).exec(io)?.[1] ?? 0);
-  return { cpu: (Number(f[11]) + Number(f[12])) * 10, sys: Number(f[12]) * 10, r: n("rchar"), w: n("wchar"), syscw: n("syscw") };
+  return { cpu: (Number(f[11]) + Number(f[12])) * 10, sys: Number(f[12]) * 10, r: n("rchar"), w: n("wchar"), syscw: n("syscw"), minflt: Number(f[7]) };
 }
 
 const withTool = process.argv.includes("--tool");
@@ -47,7 +47,7 @@ const fake = await startFakeOpenAI({
     withTool && index % 2 === 0 ? { toolCalls: [{ name: "file_read", arguments: { file_path: "notes.txt" } }] } : { text: "ok, here is a short answer" },
 });
 let sys = 0;
-let cpu = 0, w = 0, r = 0, syscw = 0, turns = 0;
+let cpu = 0, w = 0, r = 0, syscw = 0, turns = 0, minflt = 0;
 let pss = 0;
 for (let s = 0; s < sessions; s++) {
   const ws = tempWorkspace("probe-wt-");
@@ -82,10 +82,10 @@ for (let s = 0; s < sessions; s++) {
     await new Promise((res) => setTimeout(res, idleMs));
     idleAnonKb += memoryOf(pid)?.anonKb ?? 0;
   }
-  cpu += b.cpu - a.cpu; sys += b.sys - a.sys; w += b.w - a.w; r += b.r - a.r; syscw += b.syscw - a.syscw; turns += rounds;
+  cpu += b.cpu - a.cpu; sys += b.sys - a.sys; w += b.w - a.w; r += b.r - a.r; syscw += b.syscw - a.syscw; minflt += b.minflt - a.minflt; turns += rounds;
   await client.shutdown().catch(() => undefined);
   await client.exited;
   ws.cleanup();
 }
 await fake.close();
-console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""}${ackOnEnqueue ? ", acks on enqueue" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}${idleMs > 0 ? `, RssAnon after ${idleMs} ms idle ${(idleAnonKb / sessions / 1024).toFixed(1)} MB` : ""}`);
+console.log(`${sessions} × ${rounds}${withTool ? " with a tool call" : ""}${ackOnEnqueue ? ", acks on enqueue" : ""} (${shipped ? "shipped" : main.endsWith("bundle.js") ? "bundle" : "unbundled"}${extraFlags.length ? ` ${extraFlags.join(" ")}` : ""}): worker CPU ${(cpu / turns).toFixed(2)} ms/turn (system ${(sys / turns).toFixed(2)}), ${(minflt / turns).toFixed(1)} minor page faults/turn, written ${(w / turns / 1024).toFixed(1)} kB/turn in ${(syscw / turns).toFixed(1)} write calls, read ${(r / turns / 1024).toFixed(1)} kB/turn${rounds >= 10 ? `, Pss after 10 turns ${(pss / sessions / 1024).toFixed(1)} MB` : ""}${idleMs > 0 ? `, RssAnon after ${idleMs} ms idle ${(idleAnonKb / sessions / 1024).toFixed(1)} MB` : ""}`);
