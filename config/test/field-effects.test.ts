@@ -136,8 +136,32 @@ describe("max_output_tokens (a model's output limit)", () => {
     const result = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { effort: "high" } }));
     if (!result.ok) throw new Error(result.errors.join("\n"));
     expect(result.warnings).toEqual([
-      'models.claude.reasoning: effort not used by claude_code models (only max_tokens, the extended-thinking budget); remove it (Anthropic\'s effort is the model\'s own field: "effort": "medium")',
+      'models.claude.reasoning: effort not used by claude_code models (only type "adaptive" or max_tokens, the extended-thinking budget); remove it (Anthropic\'s effort is the model\'s own field: "effort": "medium")',
     ]);
+    const copied = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { budget_tokens: 4096 } }));
+    if (!copied.ok) throw new Error(copied.errors.join("\n"));
+    expect(copied.warnings).toEqual([
+      'models.claude.reasoning: budget_tokens not used by claude_code models (only type "adaptive" or max_tokens, the extended-thinking budget); remove it (the manual thinking budget is written max_tokens here)',
+    ]);
+  });
+
+  it('claude_code: reasoning {"type": "adaptive"} is adaptive thinking, without a budget; other types are refused', () => {
+    const ok = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { type: "adaptive" }, max_output_tokens: 16000 }));
+    if (!ok.ok) throw new Error(ok.errors.join("\n"));
+    expect(ok.warnings).toEqual([]);
+    const defaulted = loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { type: "adaptive" } }));
+    if (!defaulted.ok) throw new Error(defaulted.errors.join("\n"));
+    expect(defaulted.warnings).toEqual([
+      "models.claude.reasoning: adaptive thinking counts against the reply's output limit, by default 4096 tokens (max_output_tokens is not set): set max_output_tokens to say how many, e.g. 16000",
+    ]);
+    expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { type: "adaptive", max_tokens: 4096 }, max_output_tokens: 16000 })))).toEqual([
+      'models.claude.reasoning: adaptive thinking has no budget: remove max_tokens (and set max_output_tokens for the reply\'s limit, thinking included), or remove "type": "adaptive" for manual thinking with that budget',
+    ]);
+    for (const bad of ["enabled", "auto", 1]) {
+      expect(errorsOf(loadEdited((raw) => void (raw.models.claude = { ...claude, reasoning: { type: bad, max_tokens: 4096 }, max_output_tokens: 16000 })))).toEqual([
+        `models.claude.reasoning.type: ${JSON.stringify(bad)} is not a thinking mode Starling sends; write "adaptive" (Claude decides when and how much to think; Claude Opus 4.7 and newer take only this), or leave type out and set max_tokens for manual extended thinking with that budget (older models)`,
+      ]);
+    }
   });
 });
 

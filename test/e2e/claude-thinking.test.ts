@@ -2,7 +2,8 @@
 // thinking with that budget; the signed thinking block of a tool-use reply is stored in the session's
 // history and sent back unchanged with the tool result (the fake Anthropic server refuses a request
 // without it, or with a changed one, as the real API does), also by a worker restarted after a kill -9. The
-// model's `effort` reaches the request as `output_config.effort`.
+// model's `effort` reaches the request as `output_config.effort`. A model with `reasoning: {"type": "adaptive"}`
+// asks for adaptive thinking on every call, also after a first step Claude took without thinking.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, type AnthropicReply, type FakeAnthropic } from "../fakes/anthropic-server.js";
 import { thinkingSignature } from "../fakes/anthropic-thinking.js";
@@ -12,6 +13,8 @@ import { afterTool as chatAfterTool, MODEL_KEY, startE2E, type E2E } from "./fix
 
 const chat = privateChat(5160, "Thinker");
 const PLAIN_MODEL = "claude-haiku-4-5";
+const ADAPTIVE_MODEL = "claude-opus-4-7";
+const adaptiveThought = (tag: string): string => `The listing for [${tag}] came back: answer from it.`;
 let e2e: E2E;
 let anthropic: FakeAnthropic;
 
@@ -41,6 +44,11 @@ function respond(req: RecordedRequest): AnthropicReply {
     if (!afterTool(req)) return { toolUses: [{ name: "ls", input: { path: "." } }] };
     return tag === "switch" ? { hang: true } : { text: `Plain answer for ${tag}.` };
   }
+  if (req.body["model"] === ADAPTIVE_MODEL) {
+    // Adaptive: no thinking for the simple first step, thinking after the tool result (interleaved).
+    if (!afterTool(req)) return { toolUses: [{ name: "ls", input: { path: "." } }] };
+    return { ...(req.body["thinking"] !== undefined ? { thinking: [{ thinking: adaptiveThought(tag) }] } : {}), text: `Adaptive answer for ${tag}.` };
+  }
   // Thinking blocks only when the request asks for thinking, as the API does.
   const thinks = req.body["thinking"] !== undefined;
   // [cut]: the reply reaches max_tokens while the model is still thinking.
@@ -69,6 +77,7 @@ beforeAll(async () => {
       // A Claude model without thinking, to switch from in the middle of a tool-use cycle.
       extraModels: {
         plain: { provider_type: "claude_code", model_name: PLAIN_MODEL, url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
+        adaptive: { provider_type: "claude_code", model_name: ADAPTIVE_MODEL, url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once", reasoning: { type: "adaptive" }, max_output_tokens: 16000 },
         // An OpenRouter chat model, to switch to from the thinking one mid-cycle.
         router: { provider_type: "open_router_completion", model_name: "router-model", url: modelUrl, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
       },
@@ -150,5 +159,18 @@ describe("Claude extended thinking through the real host and worker", { timeout:
     expect(sent).not.toContain(thinkingSignature(thought("away")));
     expect(sent).not.toContain(thought("away"));
     expect(sent).not.toContain(thinkingSignature(thought("plain")));
+  });
+
+  it("adaptive thinking: every call of a turn asks for it (no budget), also after a first step without thinking; its signed thinking goes back next turn", async () => {
+    expect(await e2e.ask(chat, "/model adaptive")).toMatch(/Model set to adaptive/);
+    expect(await e2e.ask(chat, "what is here? [adapt]")).toBe("Adaptive answer for adapt.");
+    const calls = anthropic.requests.filter((r) => tagOf(r) === "adapt");
+    expect(calls).toHaveLength(2);
+    for (const r of calls) expect(r.body).toMatchObject({ model: ADAPTIVE_MODEL, max_tokens: 16000, thinking: { type: "adaptive" } });
+    // The cycle's first assistant message has no thinking block: a manual-thinking model would have dropped thinking here.
+    expect(sentBack(calls[1]!)!.content[0]!.type).toBe("tool_use");
+    expect(await e2e.ask(chat, "and again [adapt2]")).toBe("Adaptive answer for adapt2.");
+    const next = anthropic.requests.find((r) => tagOf(r) === "adapt2")!;
+    expect(JSON.stringify(messagesOf(next))).toContain(thinkingSignature(adaptiveThought("adapt")));
   });
 });

@@ -1,5 +1,6 @@
 // Extended thinking as the Anthropic Messages API enforces it, for the fake server (docs "Building with
-// extended thinking"; messages as the API words them): `thinking.budget_tokens` at least 1024 and below
+// extended thinking", "Adaptive thinking"; messages as the API words them): adaptive thinking without a budget;
+// manual thinking's `thinking.budget_tokens` at least 1024 and below
 // `max_tokens`; no `temperature` other than 1 with thinking; thinking blocks come back with the signature
 // they were issued with, text unchanged; and while a tool-use cycle runs (the last user message holds
 // tool results) the assistant turn's first message must start with its thinking block. The fake's signature is
@@ -51,6 +52,12 @@ export function thinkingRefusal(body: Record<string, unknown>): string | null {
     }
   }
   const thinking = body["thinking"] as { type?: string; budget_tokens?: unknown } | undefined;
+  if (thinking?.type === "adaptive") {
+    // Adaptive thinking: no budget, and Claude may leave thinking out of any message, so no first-block rule.
+    if (thinking.budget_tokens !== undefined) return "thinking.adaptive.budget_tokens: Extra inputs are not permitted";
+    if (body["temperature"] !== undefined && body["temperature"] !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
+    return null;
+  }
   if (!thinking || thinking.type !== "enabled") return null;
   const budget = thinking.budget_tokens;
   if (typeof budget !== "number" || budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";

@@ -91,13 +91,14 @@ export const ModelConfig = z.looseObject({
     .optional(),
   /**
    * Sent as the API's `reasoning` (chat completions, Responses; codex filters it). On `claude_code`,
-   * `max_tokens` is the extended-thinking budget (`thinking.budget_tokens`), nothing else is read.
+   * `{"type": "adaptive"}` is adaptive thinking (`thinking: {type: "adaptive"}`) and `max_tokens` the manual
+   * extended-thinking budget (`thinking.budget_tokens`); nothing else is read.
    */
   reasoning: z
     .unknown()
     .optional()
     .describe(
-      'Chat models: sent as the API\'s `reasoning`, e.g. {"effort": "medium"}. claude_code: {"max_tokens": N} turns on extended thinking with a budget of N tokens (at least 1024, below max_output_tokens)',
+      'Chat models: sent as the API\'s `reasoning`, e.g. {"effort": "medium"}. claude_code: {"type": "adaptive"} turns on adaptive thinking (Claude decides when and how much to think; the only thinking Claude Opus 4.7 and newer take), {"max_tokens": N} manual extended thinking with a budget of N tokens (at least 1024, below max_output_tokens; older models)',
     ),
   /** claude_code only (config load refuses it elsewhere): sent as `output_config: {effort}`. */
   effort: ClaudeEffort.optional().describe(

@@ -111,6 +111,31 @@ describe("claude_code (Anthropic Messages) against the fake server", () => {
     expect(server.requests[1]!.body).not.toHaveProperty("thinking");
   });
 
+  it('adaptive thinking (reasoning {"type": "adaptive"}): asked for on every call of a tool-use cycle, also when Claude did not think at its start; thinking between tool calls goes back signed', async () => {
+    const later = "The listing has a.txt: read it before answering.";
+    const server = await start([
+      // No thinking before the first call (adaptive: Claude decided the step was simple), thinking after the result.
+      { toolUses: [{ id: "toolu_a", name: "ls", input: { path: "." } }] },
+      { thinking: [{ thinking: later }], toolUses: [{ id: "toolu_b", name: "ls", input: { path: "a.txt" } }] },
+      { text: "a.txt holds notes." },
+    ]);
+    const provider = createProvider(claude(server.url, { model_name: "claude-opus-4-7", reasoning: { type: "adaptive" }, effort: "high", max_output_tokens: 16000 }), ENV);
+    const history = [userText("what is in here?")];
+    for (let step = 0; step < 3; step++) {
+      const reply = await provider.complete(createRequest(history, { tools: [LS_TOOL] }), { signal: signal() });
+      history.push(message("assistant", reply.content));
+      const call = reply.content.find((item) => item.type === "tool_call");
+      if (call?.type === "tool_call") history.push(message("tool", [{ type: "tool_result", callId: call.id, name: "ls", content: step === 0 ? "a.txt" : "notes", isError: false }]));
+    }
+    expect(history.at(-1)!.content).toEqual([{ type: "text", text: "a.txt holds notes." }]);
+    for (const request of server.requests) {
+      expect(request.body).toMatchObject({ model: "claude-opus-4-7", max_tokens: 16000, thinking: { type: "adaptive" }, output_config: { effort: "high" } });
+      expect(request.body["thinking"]).not.toHaveProperty("budget_tokens");
+    }
+    const sent = server.requests[2]!.body["messages"] as Array<{ role: string; content: Array<Record<string, unknown>> }>;
+    expect(sent[3]!.content[0]).toEqual({ type: "thinking", thinking: later, signature: thinkingSignature(later) });
+  });
+
   it("effort goes as output_config.effort, nothing without it; the fake refuses a malformed one", async () => {
     const server = await start([{ text: "brief" }, { text: "full" }]);
     await createProvider(claude(server.url, { model_name: "claude-opus-4-6", effort: "low" }), ENV).complete(createRequest(), { signal: signal() });

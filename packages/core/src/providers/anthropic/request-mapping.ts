@@ -4,7 +4,7 @@ import { fileData, mediaKind, mediaTypeOf, senderHeader, textReference } from ".
 import { jsonBody, ToolJsonCache, type JsonBody } from "../json-body.js";
 import type { ToolSchema } from "../../tools/types.js";
 import type { ModelRequest } from "../types.js";
-import { claudeThinkingBudget, thinkingFits } from "./thinking.js";
+import { claudeThinking } from "./thinking.js";
 
 /** Sent as `anthropic-version`. */
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -34,7 +34,7 @@ export interface AnthropicRequest {
   system?: Array<{ type: "text"; text: string; cache_control?: CacheControl }>;
   messages: AnthropicMessage[];
   tools?: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
-  thinking?: { type: "enabled"; budget_tokens: number };
+  thinking?: { type: "enabled"; budget_tokens: number } | { type: "adaptive" };
   output_config?: { effort: ClaudeEffort };
   stream: true;
 }
@@ -44,9 +44,9 @@ export interface AnthropicRequest {
  * image blocks with `image_in`, PDFs → document blocks with `pdf_in`, other files → text
  * references; assistant tool calls → tool_use (arguments parsed); an assistant's stored Claude thinking
  * (`reasoning` items of a `claude_*` format) → its thinking / redacted_thinking blocks, exactly as received;
- * tool results → tool_result blocks in a user message. `reasoning.max_tokens` → extended thinking with that
- * budget (config load checks 1024 ≤ budget < max_tokens, as the API wants), except while a tool-use cycle begun
- * without thinking runs (thinkingFits); `effort` → `output_config.effort`; no temperature is ever sent.
+ * tool results → tool_result blocks in a user message. `reasoning` → `thinking` (claudeThinking: adaptive, or manual
+ * with the budget config load checks, 1024 ≤ budget < max_tokens, as the API wants); `effort` →
+ * `output_config.effort`; no temperature is ever sent.
  * Consecutive same-role messages merge (the API wants alternating roles). Prompt caching (model `claude-*`, `cache_timeout` 300 or 3600):
  * the system block and the last block of the last message carry `cache_control`, so the stable
  * prefix and the growing conversation are both cached.
@@ -62,8 +62,8 @@ export async function buildAnthropicRequest(config: ModelConfig, request: ModelR
     }
   }
   const body: AnthropicRequest = { model: config.model_name, max_tokens: config.max_output_tokens ?? CLAUDE_DEFAULT_MAX_TOKENS, messages, stream: true };
-  const budget = claudeThinkingBudget(config);
-  if (budget !== undefined && thinkingFits(messages)) body.thinking = { type: "enabled", budget_tokens: budget };
+  const thinking = claudeThinking(config, messages);
+  if (thinking) body.thinking = thinking;
   if (config.effort !== undefined) body.output_config = { effort: config.effort };
   if (request.system.trim() !== "") {
     body.system = [{ type: "text", text: request.system, ...(cache ? { cache_control: cache } : {}) }];

@@ -1,11 +1,28 @@
 import type { ModelConfig } from "@starling/protocol";
-import type { AnthropicMessage } from "./request-mapping.js";
+import type { AnthropicMessage, AnthropicRequest } from "./request-mapping.js";
+
+const reasoningOf = (config: ModelConfig): Record<string, unknown> => {
+  const reasoning = config.reasoning;
+  return typeof reasoning === "object" && reasoning !== null ? (reasoning as Record<string, unknown>) : {};
+};
 
 /** The extended-thinking budget: the model's `reasoning.max_tokens` when it is a whole number of tokens. */
-export function claudeThinkingBudget(config: ModelConfig): number | undefined {
-  const reasoning = config.reasoning;
-  const value = typeof reasoning === "object" && reasoning !== null ? (reasoning as Record<string, unknown>)["max_tokens"] : undefined;
+function claudeThinkingBudget(config: ModelConfig): number | undefined {
+  const value = reasoningOf(config)["max_tokens"];
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * The request's `thinking`: `reasoning: {"type": "adaptive"}` → adaptive thinking (Claude decides whether and how
+ * much to think, also between tool calls; the only thinking newer models take), sent on every request: the model may
+ * skip thinking in any message, so the API cannot hold a tool-use cycle to a first thinking block, and the
+ * configuration stays the same through the turn as Anthropic asks. `reasoning.max_tokens` → manual extended
+ * thinking with that budget, except where it does not fit the running tool-use cycle (thinkingFits).
+ */
+export function claudeThinking(config: ModelConfig, messages: readonly AnthropicMessage[]): AnthropicRequest["thinking"] {
+  if (reasoningOf(config)["type"] === "adaptive") return { type: "adaptive" };
+  const budget = claudeThinkingBudget(config);
+  return budget !== undefined && thinkingFits(messages) ? { type: "enabled", budget_tokens: budget } : undefined;
 }
 
 const isThinking = (type: string | undefined): boolean => type === "thinking" || type === "redacted_thinking";
