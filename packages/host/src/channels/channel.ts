@@ -46,6 +46,12 @@ export interface AdmitInput {
    */
   dedupeKey?: string;
   /**
+   * Telegram: the update waited behind its chat's command in this pending record (channels/telegram/pending-commands.ts),
+   * stored with its update id: the record is deleted in the admission batch, and when it is gone already the message
+   * is a duplicate (`updateId` is not checked: it was committed when the update was stored).
+   */
+  pendingKey?: string;
+  /**
    * Files of the message the channel downloads after the admission (so a slow download holds no other
    * chat): the message is admitted held and reaches its session once `filesDownloaded` stored them.
    */
@@ -79,6 +85,8 @@ export interface EditInput {
   time: string;
   /** A group edit that does not address the bot: kept as context unless its message is still waiting. */
   contextOnly: boolean;
+  /** As AdmitInput.pendingKey: the edit waited behind its chat's command in this pending record. */
+  pendingKey?: string;
   /**
    * The message's files as they are now (Telegram: a photo or document message). When they differ from the
    * admitted ones (the user replaced the photo), they replace the waiting message's files, or the edit is a new

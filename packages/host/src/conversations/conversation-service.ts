@@ -5,6 +5,7 @@ import type { AdmitInput, AdmitOutcome, CallbackInput, EditInput, EditOutcome, C
 import type { SessionSupervisor } from "../sessions/supervisor.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import { queueOutbound } from "../state/outbox.js";
+import { recordUpdate, updateIsNew, type UpdateRef } from "../state/update-record.js";
 import type { ConversationRecord, DedupeRecord, InboundItem, PendingFile } from "../state/records.js";
 import { conversationCommands, runCommand } from "./commands.js";
 import { startingModel, type HostSettings } from "./settings.js";
@@ -164,8 +165,9 @@ export class ConversationService implements ConversationController {
       if (this.store.get(input.dedupeKey) !== undefined) return { kind: "duplicate" };
       tx.put(input.dedupeKey, { messageId: input.messageId } satisfies DedupeRecord);
     } else {
-      if (input.updateId <= this.store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
-      tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+      const update = updateRef(input);
+      if (!updateIsNew(this.store, update)) return { kind: "duplicate" };
+      recordUpdate(this.store, tx, update);
     }
     const conversation = this.createIn(tx, input.chat);
     const source = (seq?: number) => {
@@ -228,13 +230,14 @@ export class ConversationService implements ConversationController {
     const releases: (() => void)[] = [];
     try {
       const outcome = await this.store.commit("edit", (tx): EditOutcome => {
-        if (input.updateId <= this.store.lastUpdateId(channelId)) return { kind: "duplicate" };
+        const update = updateRef(input);
+        if (!updateIsNew(this.store, update)) return { kind: "duplicate" };
         const record = this.store.get<SourceRecord>(sourceKey(channelId, chatId, input.sourceId));
         const files = record && !input.contextOnly ? replacedFiles(record, input.files) : null;
         // A group message kept as context (its files only named) that the edit now addresses: its files come with it.
         const fromContext = record && !input.contextOnly && !files ? contextFiles(record, input.files) : null;
         if (!record || (record.text === input.text && !files)) {
-          tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+          recordUpdate(this.store, tx, update);
           return { kind: record ? "unchanged" : "unknown" };
         }
         const release = record.albumPart ? this.replaceAlbumPart(tx, input, record, files) : this.replaceWaiting(tx, input, record, files);
@@ -249,6 +252,7 @@ export class ConversationService implements ConversationController {
           chat: input.chat,
           user: input.user,
           updateId: input.updateId,
+          ...(input.pendingKey === undefined ? {} : { pendingKey: input.pendingKey }),
           messageId: input.messageId,
           contextOnly: input.contextOnly,
           message: { role: "user", userName: input.user.name, time: input.time, content: [{ type: "text", text: body }] },
@@ -280,7 +284,7 @@ export class ConversationService implements ConversationController {
     const release = this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
     if (!release) return null;
     const { channelId, chatId } = input.chat;
-    tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+    recordUpdate(this.store, tx, updateRef(input));
     if (refiled) holdAgain(this.store, tx, waiting.key, { ...refiled, messageId: input.messageId });
     else tx.put(waiting.key, { ...waiting.item, messageId: input.messageId, message: replaceText(waiting.item.message, from, body) } satisfies InboundItem);
     const { body: _old, ...rest } = record;
@@ -301,7 +305,7 @@ export class ConversationService implements ConversationController {
     const release = this.supervisor.claimWaiting(waiting.item.sessionId, waiting.item.messageId);
     if (!release) return null;
     const { channelId, chatId } = input.chat;
-    tx.put(HostKeys.lastUpdate(channelId), input.updateId);
+    recordUpdate(this.store, tx, updateRef(input));
     const item: InboundItem = { ...replaced, messageId: input.messageId };
     if (files) holdAgain(this.store, tx, waiting.key, item);
     else tx.put(waiting.key, item);
@@ -401,4 +405,9 @@ export class ConversationService implements ConversationController {
 
 function chatKeyOf(input: Pick<AdmitInput, "chat">): string {
   return `${input.chat.channelId}:${input.chat.chatId}`;
+}
+
+/** The update an admission or edit comes from (its pending record when it waited behind its chat's command). */
+function updateRef(input: Pick<AdmitInput, "chat" | "updateId" | "pendingKey">): UpdateRef {
+  return { channelId: input.chat.channelId, updateId: input.updateId, ...(input.pendingKey === undefined ? {} : { pendingKey: input.pendingKey }) };
 }

@@ -2,7 +2,8 @@ import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
 import { albumText, type AlbumPartInfo } from "../album-layout.js";
 import type { ChatRef, ConversationController, UserRef } from "../channel.js";
-import { HostKeys, type HostStore } from "../../state/host-store.js";
+import type { HostStore } from "../../state/host-store.js";
+import { recordUpdate, updateIsNew, type UpdateRef } from "../../state/update-record.js";
 import type { PendingFile } from "../../state/records.js";
 
 /** One admitted part of an album, stored until the album goes to the session as one message. */
@@ -58,13 +59,18 @@ export class AlbumCollector {
     },
   ) {}
 
-  /** Stores one part with its update id (one sync batch) and starts the album's window. */
-  async add(part: Omit<AlbumPart, "channelId">): Promise<void> {
+  /**
+   * Stores one part with its update id (one sync batch) and starts the album's window. `pendingKey`: the part
+   * waited behind its chat's command in that record (UpdateRef), deleted in the batch; gone: stored before.
+   */
+  async add(part: Omit<AlbumPart, "channelId">, pendingKey?: string): Promise<void> {
     const { store, channelId } = this.o;
     const stored: AlbumPart = { ...part, channelId };
+    const update: UpdateRef = { channelId, updateId: part.updateId, ...(pendingKey === undefined ? {} : { pendingKey }) };
     await store.commit("album_part", (tx) => {
+      if (pendingKey !== undefined && !updateIsNew(store, update)) return;
       tx.put(partKey(channelId, part.mediaGroupId, part.updateId), stored);
-      if (part.updateId > store.lastUpdateId(channelId)) tx.put(HostKeys.lastUpdate(channelId), part.updateId);
+      recordUpdate(store, tx, update);
     });
     this.schedule(part.mediaGroupId, this.o.windowMs);
   }
@@ -73,16 +79,19 @@ export class AlbumCollector {
    * An edit of a part still stored (its album not admitted yet): the part's caption and files replaced, with the
    * edit's update id, in one sync batch (commit point `album_part_edit`). False when no stored part is that
    * message (its album was admitted, or the part was stored by an older host): the edit goes on as any edit.
+   * `pendingKey` as for `add`.
    */
-  edit(edit: AlbumPartEdit): Promise<boolean> {
+  edit(edit: AlbumPartEdit, pendingKey?: string): Promise<boolean> {
     return this.exclusive(async () => {
       const { store, channelId } = this.o;
       const stored = store.list<AlbumPart>(`album:${channelId}:${edit.mediaGroupId}:`).find((p) => p.sourceId === edit.sourceId && p.chat.chatId === edit.chat.chatId);
       if (!stored) return false;
       const { pendingFiles, text, addressed } = edit;
+      const update: UpdateRef = { channelId, updateId: edit.updateId, ...(pendingKey === undefined ? {} : { pendingKey }) };
       await store.commit("album_part_edit", (tx) => {
+        if (pendingKey !== undefined && !updateIsNew(store, update)) return;
         tx.put(partKey(channelId, stored.mediaGroupId, stored.updateId), { ...stored, text, pendingFiles, addressed } satisfies AlbumPart);
-        if (edit.updateId > store.lastUpdateId(channelId)) tx.put(HostKeys.lastUpdate(channelId), edit.updateId);
+        recordUpdate(store, tx, update);
       });
       return true;
     });
