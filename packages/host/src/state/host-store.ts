@@ -21,6 +21,8 @@ export const HOST_CRASH_POINTS = [
   "chat_access",
   /** Telegram: a conversation command stored with its update id before it runs off the poller (channels/telegram/pending-commands.ts). */
   "command_pending",
+  /** Telegram: an update of a chat whose command (or press) is not answered yet, stored with its update id to be admitted after it (channels/telegram/pending-commands.ts). */
+  "update_held",
   /** Telegram: a pending command's reply queued in the outbox in the batch that deletes the pending record (channels/telegram/pending-commands.ts). */
   "command_reply",
   /** A held message's inbound files downloaded (or failed) and stored in it; ready held messages released (conversations/held-items.ts). */

@@ -1,7 +1,8 @@
 import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
 import type { ChatRef, CommandReply, ConversationController, UserRef } from "../channel.js";
-import { HostKeys, type HostCommitPoint, type HostStore, type HostTransaction } from "../../state/host-store.js";
+import type { HostCommitPoint, HostStore, HostTransaction } from "../../state/host-store.js";
+import { recordUpdate, updateIsNew, type UpdateRef } from "../../state/update-record.js";
 import { queueOutbound } from "../../state/outbox.js";
 import type { AccessControl, AccessDecision } from "./access.js";
 import type { AlbumCollector } from "./album.js";
@@ -10,7 +11,7 @@ import { migrateChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
-import { PendingCommands, type PendingCommand } from "./pending-commands.js";
+import { PendingCommands, type HeldUpdate, type PendingCommand } from "./pending-commands.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
@@ -40,7 +41,9 @@ export interface AdmissionOptions {
  * `controller.admit` (which records the update id in its batch); everything the channel handles
  * itself — access notices, commands, callbacks, ignored updates — commits the update id together
  * with the replies it queues. Pending and rejected chats never reach the controller. Conversation
- * commands are admitted by storing them and run off the poller (pending-commands.ts).
+ * commands are admitted by storing them and run off the poller (pending-commands.ts); the chat's later
+ * updates are stored behind them and admitted here when their chat's lane reaches them (`held`: the key of
+ * that record, deleted in the batch that admits the update).
  */
 export class UpdateAdmission {
   readonly commands: PendingCommands;
@@ -51,6 +54,7 @@ export class UpdateAdmission {
       store: o.store,
       log: o.log,
       run: (c) => (c.kind === "command" ? this.runCommand(c.chat, c.user, c.updateId, c.name, c.args, c.addressed) : this.runCallback(c.chat, c.user, c.updateId, c.data)),
+      admitHeld: (held, key) => this.dispatch(held.update, key),
       reply: (tx, chat, reply) => this.reply(tx, chat, reply),
       wakeOutbox: o.wakeOutbox,
       signal: o.signal,
@@ -70,7 +74,7 @@ export class UpdateAdmission {
     let last = this.o.store.lastUpdateId(this.o.channelId);
     for (const update of updates) {
       const plain = update.update_id > last ? this.plainMessage(update) : null;
-      if (!plain) break;
+      if (!plain || this.commands.holds(plain.chat)) break; // one behind its chat's command is held (`handle`)
       run.push(plain);
       last = update.update_id;
     }
@@ -81,7 +85,7 @@ export class UpdateAdmission {
       run.map(({ updateId, chat, user, message, body }) => (tx) => {
         const decision = this.o.access.decide(tx, chat, user);
         if (decision.kind === "blocked") {
-          this.markUpdate(tx, updateId);
+          this.markUpdate(tx, updateId, undefined);
           blocked.push({ chat, access: decision.access });
           return null;
         }
@@ -108,30 +112,68 @@ export class UpdateAdmission {
 
   async handle(update: TelegramUpdate): Promise<void> {
     if (update.update_id <= this.o.store.lastUpdateId(this.o.channelId)) return;
-    if (update.message) return this.message(update.update_id, update.message);
-    if (update.edited_message) return this.edited(update.update_id, update.edited_message);
-    if (update.callback_query) return this.callback(update.update_id, update.callback_query);
-    await this.commit(null, update.update_id, () => undefined);
+    const chat = this.heldChat(update);
+    if (chat && this.commands.holds(chat)) return this.hold(update, chat);
+    return this.dispatch(update, undefined);
   }
 
-  private async message(updateId: number, message: TelegramMessage): Promise<void> {
+  /** `held`: the update waited behind its chat's command in that record (UpdateRef.pendingKey). */
+  private dispatch(update: TelegramUpdate, held: string | undefined): Promise<void> {
+    if (update.message) return this.message(update.update_id, update.message, held);
+    if (update.edited_message) return this.edited(update.update_id, update.edited_message, held);
+    if (update.callback_query) return this.callback(update.update_id, update.callback_query, held);
+    return this.commit(null, update.update_id, () => undefined, held);
+  }
+
+  /**
+   * The chat whose conversation the update would reach (its lane), or null for those that stay on the poller
+   * even behind a command: admin commands and the admin's approve/reject buttons (the next updates' access
+   * decisions must see them at once), a group's upgrade to a supergroup (it moves the chat), updates of no chat.
+   */
+  private heldChat(update: TelegramUpdate): ChatRef | null {
+    const message = update.message ?? update.edited_message ?? update.callback_query?.message;
+    if (!message || message.migrate_to_chat_id !== undefined || message.migrate_from_chat_id !== undefined) return null;
+    const command = update.message ? parseCommand(messageText(update.message)) : null;
+    if (command && isAdminCommand(command.name) && this.o.access.isAdmin(userRef(update.message?.from).userId)) return null;
+    if (update.callback_query && ADMIN_BUTTON.test(update.callback_query.data ?? "")) return null;
+    return chatRef(this.o.channelId, message);
+  }
+
+  /**
+   * Stores an update of a chat whose lane is busy with its update id (commit point `update_held`) and queues it
+   * in that lane: it is admitted after the command (pending-commands.ts). A press is answered now (its spinner).
+   */
+  private async hold(update: TelegramUpdate, chat: ChatRef): Promise<void> {
+    const held: HeldUpdate = { kind: "update", updateId: update.update_id, chat, update };
+    await this.commit("update_held", update.update_id, (tx) => this.commands.put(tx, held));
+    this.o.log.info({ chatId: chat.chatId, updateId: update.update_id }, "update held behind its chat's command");
+    this.commands.queue(held);
+    if (update.callback_query) await this.answerQuery(update.callback_query, undefined);
+  }
+
+  private async message(updateId: number, message: TelegramMessage, held: string | undefined): Promise<void> {
     const { controller, access, log } = this.o;
     if (message.migrate_to_chat_id !== undefined || message.migrate_from_chat_id !== undefined) return this.migrated(updateId, message);
-    if (!message.from || message.from.is_bot) return this.commit(null, updateId, () => undefined);
+    if (!message.from || message.from.is_bot) return this.commit(null, updateId, () => undefined, held);
     const chat = chatRef(this.o.channelId, message);
     const user = userRef(message.from);
     const text = messageText(message);
     const command = parseCommand(text);
     if (command?.bot && command.bot.toLowerCase() !== (this.o.botUsername() ?? command.bot).toLowerCase()) {
-      return this.commit(null, updateId, () => undefined); // addressed to another bot
+      return this.commit(null, updateId, () => undefined, held); // addressed to another bot
     }
     if (command && isAdminCommand(command.name) && access.isAdmin(user.userId)) {
-      return this.commit("chat_access", updateId, (tx) => {
-        const reply = runAdminCommand(access, tx, command.name, command.args, chat.chatId);
-        this.reply(tx, chat, reply);
-      });
+      return this.commit(
+        "chat_access",
+        updateId,
+        (tx) => {
+          const reply = runAdminCommand(access, tx, command.name, command.args, chat.chatId);
+          this.reply(tx, chat, reply);
+        },
+        held,
+      );
     }
-    const decision = await this.decide(chat, user, updateId);
+    const decision = await this.decide(chat, user, updateId, held);
     if (decision.kind === "blocked") {
       log.info({ chatId: chat.chatId, access: decision.access }, "message from a chat that is not approved");
       return;
@@ -139,38 +181,42 @@ export class UpdateAdmission {
     if (command && this.runsOffPoller(command.name)) {
       // It may wait on the chat's session worker (up to its answer deadline): other chats must not.
       const pending: PendingCommand = { kind: "command", updateId, chat, user, name: command.name, args: command.args, addressed: command.bot !== undefined };
+      if (held) {
+        await this.commands.answerHeld(pending); // in its lane already; the reply's batch deletes the held record (same key)
+        return;
+      }
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
       await this.commands.start(pending);
       return;
     }
     if (command) {
       const reply = await this.runCommand(chat, user, updateId, command.name, command.args, command.bot !== undefined);
-      if (!reply) return this.commit(null, updateId, () => undefined);
-      return this.commit("admit", updateId, (tx) => this.reply(tx, chat, reply));
+      if (!reply) return this.commit(null, updateId, () => undefined, held);
+      return this.commit("admit", updateId, (tx) => this.reply(tx, chat, reply), held);
     }
 
     const files = inboundFiles(message);
     const contextOnly = this.contextOnly(chat, message);
     const album = message.media_group_id;
     const body = this.body(message, contextOnly);
-    if (!body && !files.length) return this.commit(null, updateId, () => undefined);
+    if (!body && !files.length) return this.commit(null, updateId, () => undefined, held);
     if (contextOnly && !album) {
       const time = new Date(message.date * 1000).toISOString();
       const source = { sourceId: message.message_id, text: body };
-      await controller.admit({ chat, user, updateId, messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] }, source });
+      await controller.admit({ chat, user, updateId, ...pendingKey(held), messageId: `${this.o.channelId}:${updateId}`, contextOnly, message: { role: "user", userName: user.name, time, content: [{ type: "text", text: body }] }, source });
       return;
     }
     const content: ContentItem[] = body && !album ? [{ type: "text", text: body }] : [];
     if (!album) {
       // Admitted now, held until its files are downloaded (inbound-downloads.ts): a slow download holds no other chat.
       await this.o.albums.flushBefore(chat);
-      await this.admitMessage(chat, user, updateId, message, content, files);
+      await this.admitMessage(chat, user, updateId, message, content, files, held);
       if (files.length) this.o.downloads.wake();
       return;
     }
     // One part of a media group: stored now; the album goes to the session as one message, its files downloaded then (album.ts).
     const time = new Date(message.date * 1000).toISOString();
-    await this.o.albums.add({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) });
+    await this.o.albums.add({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, user, time, text: body, files: [], pendingFiles: files, addressed: !contextOnly, group: isGroup(chat) }, held);
   }
 
   /** In a group, only messages addressing the bot start a turn; the others are kept as context. */
@@ -192,12 +238,12 @@ export class UpdateAdmission {
    * refused or from a chat not approved then (no record of them), edits into a command (send the command
    * again), and edits from a chat not approved now (no notice).
    */
-  private async edited(updateId: number, message: TelegramMessage): Promise<void> {
+  private async edited(updateId: number, message: TelegramMessage, held: string | undefined): Promise<void> {
     const edit = this.o.controller.edit?.bind(this.o.controller);
     const chat = chatRef(this.o.channelId, message);
     const ignore = (why: string) => {
       this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, why }, "edited message ignored");
-      return this.commit(null, updateId, () => undefined);
+      return this.commit(null, updateId, () => undefined, held);
     };
     if (!edit || !message.from || message.from.is_bot) return ignore("not from a user");
     if (parseCommand(messageText(message))) return ignore("edited into a command");
@@ -207,11 +253,11 @@ export class UpdateAdmission {
     const time = new Date((message.edit_date ?? message.date) * 1000).toISOString();
     const files = inboundFiles(message);
     const album = message.media_group_id;
-    if (album && (await this.o.albums.edit({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, text: this.body(message, contextOnly), pendingFiles: files, addressed: !contextOnly }))) {
+    if (album && (await this.o.albums.edit({ mediaGroupId: album, updateId, sourceId: message.message_id, chat, text: this.body(message, contextOnly), pendingFiles: files, addressed: !contextOnly }, held))) {
       this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: "album_part" }, "edited message");
       return;
     }
-    const outcome = await edit({ chat, user, updateId, sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly, ...(files.length ? { files } : {}) });
+    const outcome = await edit({ chat, user, updateId, ...pendingKey(held), sourceId: message.message_id, text: this.body(message, contextOnly), messageId: `${this.o.channelId}:${updateId}`, time, contextOnly, ...(files.length ? { files } : {}) });
     if (outcome.kind === "unknown") this.o.log.info({ chatId: chat.chatId, messageId: message.message_id }, "edit of a message the bot did not admit (or no longer knows); ignored");
     else this.o.log.info({ chatId: chat.chatId, messageId: message.message_id, outcome: outcome.kind }, "edited message");
     if (files.length) this.o.downloads.wake(); // a replaced file is held until it is downloaded (in its message or a new input)
@@ -229,12 +275,13 @@ export class UpdateAdmission {
     });
   }
 
-  /** Admits a message through the controller; true when it was a duplicate. */
-  private async admitMessage(chat: ChatRef, user: UserRef, updateId: number, message: TelegramMessage, content: ContentItem[], files: InboundFile[]): Promise<void> {
+  /** Admits a message through the controller. */
+  private async admitMessage(chat: ChatRef, user: UserRef, updateId: number, message: TelegramMessage, content: ContentItem[], files: InboundFile[], held: string | undefined): Promise<void> {
     await this.o.controller.admit({
       chat,
       user,
       updateId,
+      ...pendingKey(held),
       messageId: `${this.o.channelId}:${updateId}`,
       message: { role: "user", userName: user.name, time: new Date(message.date * 1000).toISOString(), content },
       ...(files.length ? { pendingFiles: files } : {}),
@@ -282,67 +329,90 @@ export class UpdateAdmission {
     }
   }
 
-  private async callback(updateId: number, query: TelegramCallbackQuery): Promise<void> {
-    const { access, log, api } = this.o;
+  /** `held`: the press was answered when it was held (answerCallbackQuery once). */
+  private async callback(updateId: number, query: TelegramCallbackQuery, held: string | undefined): Promise<void> {
+    const { access } = this.o;
     let answer: string | undefined;
     try {
       const message = query.message;
-      if (!message) return await this.commit(null, updateId, () => undefined);
+      if (!message) return await this.commit(null, updateId, () => undefined, held);
       const chat = chatRef(this.o.channelId, message);
       const user = userRef(query.from);
       const data = query.data ?? "";
-      const admin = /^admin:(approve|reject):(-?\d+)$/.exec(data);
+      const admin = ADMIN_BUTTON.exec(data);
       if (admin) {
         if (!access.isAdmin(user.userId)) {
           answer = "Only the bot's admin can do this.";
-          return await this.commit(null, updateId, () => undefined);
+          return await this.commit(null, updateId, () => undefined, held);
         }
-        return await this.commit("chat_access", updateId, (tx) => {
-          const reply = runAdminCommand(access, tx, `admin_chat_${admin[1]}`, admin[2]!, chat.chatId);
-          answer = reply.text.slice(0, 190);
-          this.reply(tx, chat, reply);
-        });
+        return await this.commit(
+          "chat_access",
+          updateId,
+          (tx) => {
+            const reply = runAdminCommand(access, tx, `admin_chat_${admin[1]}`, admin[2]!, chat.chatId);
+            answer = reply.text.slice(0, 190);
+            this.reply(tx, chat, reply);
+          },
+          held,
+        );
       }
-      const decision = await this.decide(chat, user, updateId);
+      const decision = await this.decide(chat, user, updateId, held);
       if (decision.kind === "blocked") {
         answer = "This chat is not approved yet.";
         return;
       }
       // A press may wait on the chat's worker too (a model pick restarts it): stored and run like a command.
       const pending: PendingCommand = { kind: "callback", updateId, chat, user, data };
+      if (held) {
+        await this.commands.answerHeld(pending);
+        return;
+      }
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
       if ((await this.commands.start(pending)) === null) answer = "This button is no longer active.";
     } finally {
       // Always answer, or the user's client shows a spinner on the button.
-      await api
-        .call("answerCallbackQuery", { callback_query_id: query.id, text: answer }, { maxAttempts: 2, quiet: true })
-        .catch((err: unknown) => log.debug({ error: api.describe(err) }, "answerCallbackQuery failed"));
+      if (!held) await this.answerQuery(query, answer);
     }
   }
 
+  private async answerQuery(query: TelegramCallbackQuery, text: string | undefined): Promise<void> {
+    const { api, log } = this.o;
+    await api
+      .call("answerCallbackQuery", { callback_query_id: query.id, text }, { maxAttempts: 2, quiet: true })
+      .catch((err: unknown) => log.debug({ error: api.describe(err) }, "answerCallbackQuery failed"));
+  }
+
   /** Access decision; a blocked update is finished here (its id committed with the notices). */
-  private async decide(chat: ChatRef, user: UserRef, updateId: number): Promise<AccessDecision> {
+  private async decide(chat: ChatRef, user: UserRef, updateId: number, held: string | undefined): Promise<AccessDecision> {
     const { decision, queued } = await this.o.store.commit("chat_access", (tx) => {
       const d = this.o.access.decide(tx, chat, user);
-      if (d.kind === "blocked") this.markUpdate(tx, updateId);
+      if (d.kind === "blocked") this.markUpdate(tx, updateId, held);
       return { decision: d, queued: queuedOutbound(tx) };
     });
     if (queued) this.o.wakeOutbox();
     return decision;
   }
 
-  /** Commits `build` plus the update id as one batch, then wakes the outbox if anything was queued. */
-  private async commit(point: HostCommitPoint | null, updateId: number, build: (tx: HostTransaction) => void): Promise<void> {
+  /**
+   * Commits `build` plus the update id as one batch, then wakes the outbox if anything was queued. A held
+   * update's batch deletes its record instead, and is not built when the record is gone (handled before).
+   */
+  private async commit(point: HostCommitPoint | null, updateId: number, build: (tx: HostTransaction) => void, held?: string): Promise<void> {
     const queued = await this.o.store.commit(point, (tx) => {
+      if (held !== undefined && !updateIsNew(this.o.store, this.updateRef(updateId, held))) return false;
       build(tx);
-      this.markUpdate(tx, updateId);
+      this.markUpdate(tx, updateId, held);
       return queuedOutbound(tx);
     });
     if (queued) this.o.wakeOutbox();
   }
 
-  private markUpdate(tx: HostTransaction, updateId: number): void {
-    if (updateId > this.o.store.lastUpdateId(this.o.channelId)) tx.put(HostKeys.lastUpdate(this.o.channelId), updateId);
+  private markUpdate(tx: HostTransaction, updateId: number, held: string | undefined): void {
+    recordUpdate(this.o.store, tx, this.updateRef(updateId, held));
+  }
+
+  private updateRef(updateId: number, held: string | undefined): UpdateRef {
+    return { channelId: this.o.channelId, updateId, ...pendingKey(held) };
   }
 
   /** Queues an answer to the chat (to its forum topic when the message came from one). */
@@ -352,6 +422,14 @@ export class UpdateAdmission {
     const target = { channelId: this.o.channelId, chatId, conversationId, ...(threadId === undefined ? {} : { threadId }) };
     queueOutbound(tx, target, { kind: "text", text: reply.text, replyMarkup: reply.buttons });
   }
+}
+
+/** The admin's approve/reject buttons (`admin:approve:<chat id>`). */
+const ADMIN_BUTTON = /^admin:(approve|reject):(-?\d+)$/;
+
+/** `pendingKey` for an input, when the update was held. */
+function pendingKey(held: string | undefined): { pendingKey?: string } {
+  return held === undefined ? {} : { pendingKey: held };
 }
 
 function queuedOutbound(tx: HostTransaction): boolean {

@@ -24,6 +24,11 @@ export class ChatLanes {
     return result;
   }
 
+  /** A task of `chatId` is queued or running. */
+  busy(chatId: string): boolean {
+    return this.tails.has(chatId);
+  }
+
   /** Resolves when every task queued so far has settled, or after `timeoutMs`; true when all settled. */
   async idle(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
