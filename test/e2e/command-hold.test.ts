@@ -7,8 +7,11 @@ import { privateChat, type FakeChat } from "../fakes/telegram-api.js";
 import { deferred, echoHolding } from "./echo-slot.js";
 import { DUPLICATE_LABEL, isResend, lastUserText, processAlive, requestText, startE2E, type E2E } from "./fixture.js";
 
-/** The stuck worker's answer deadline: far past the poller's 1 s wait for a command, so the chat's next message comes meanwhile. */
-const ANSWER_MS = "6000";
+/**
+ * The stuck worker's answer deadline: far past the poller's 1 s wait for a command, so the chat's next message comes
+ * meanwhile, and far above how long another chat's answer takes (under a second; seconds on a loaded machine).
+ */
+const ANSWER_MS = "8000";
 const NEW_REPLY = /^Started a fresh session/;
 
 /** "slowly" holds the only turn slot until the test lets it go (`slot.resolve()`). */
@@ -72,6 +75,8 @@ describe("a chat's updates wait behind its slow command", { timeout: 180_000 }, 
     expect(await e2e.ask(b, "B before", { timeoutMs: 30_000 })).toBe("echo: B before"); // B's worker is up: B's next answer takes well under a second
     await stuckWorkerOf(a, "A before /new");
     const from = e2e.replies(a.id).length;
+    // Sent together: the poller gets A's "hello" and B's message in one getUpdates batch after /new, a run of plain
+    // private messages it would admit in one batch (handleBatch) but for the busy lane of A's.
     e2e.send(a, "/new");
     e2e.send(a, "hello after /new");
     e2e.send(b, "B while A's /new waits");
