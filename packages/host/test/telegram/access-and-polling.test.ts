@@ -210,6 +210,38 @@ describe("commands and callbacks", () => {
     expect(answers().map((m) => m.text)).toEqual(["status of chat 42: ok", "Commands: /status, /model, /help"]);
   });
 
+  it("a chat's message and press behind its waiting command wait for it, across a stop too; other chats do not", async () => {
+    await setup();
+    const first = await h.startChannel({ allowedChatIds: ["42", "7"] });
+    fake.sendCommand(alice, "model");
+    const picker = await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Pick a model:"));
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    fake.sendCommand(alice, "status");
+    fake.sendText(alice, "hello after /status");
+    const press = fake.pressButton(alice, picker.messageId, "model:smart");
+    fake.sendText(bob, "hello while Alice's /status waits");
+    await eventually(() => h.controller.admits.some((a) => a.chat.chatId === "7"), 5000, "Bob's message admitted");
+    await fake.waitFor(() => fake.confirmedOffset() > press);
+    await fake.waitFor(() => fake.callbackAnswers().length === 1); // the held press's spinner is answered at once
+    const alices = () => h.controller.admits.filter((a) => a.chat.chatId === "42").map((a) => a.message.content);
+    expect(alices(), "Alice's message waits behind her /status").toEqual([]);
+    expect(h.store.list<{ kind: string }>(`cmdpending:${CHANNEL_ID}:`).map((r) => r.kind)).toEqual(["command", "update", "update"]);
+
+    // Stopped while they wait: the next start runs the command, then the message and the press, once each.
+    await first.stop();
+    await h.startChannel({ allowedChatIds: ["42", "7"] });
+    await eventually(() => h.controller.commandCalls.filter((c) => c.name === "status").length === 2, 5000, "the stored command run again");
+    expect(alices()).toEqual([]);
+    release();
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Model set to smart."));
+    await eventually(() => h.store.list(`cmdpending:${CHANNEL_ID}:`).length === 0, 5000, "the pending records deleted");
+    expect(alices()).toEqual([[{ type: "text", text: "hello after /status" }]]);
+    const answers = fake.messages(42).filter((m) => m.text === "status of chat 42: ok" || m.text === "Model set to smart.");
+    expect(answers.map((m) => m.text)).toEqual(["status of chat 42: ok", "Model set to smart."]);
+    expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
+  });
+
   it("answers every callback query and shows the controller's reply", async () => {
     await setup();
     await h.startChannel({ adminUserIds: ["42"] });

@@ -13,6 +13,7 @@ import type {
 import { createTelegramChannel, type TelegramChannel, type TelegramChannelOptions } from "../../src/channels/telegram/telegram-channel.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
 import { queueOutbound } from "../../src/state/outbox.js";
+import { recordUpdate, updateIsNew } from "../../src/state/update-record.js";
 import { waitLimit } from "../../../../test/fakes/wait-limit.js";
 
 export const CHANNEL_ID = "tg";
@@ -21,7 +22,8 @@ export const CHANNEL_ID = "tg";
  * A stand-in for the host's conversation service: a plain object that records what the channel
  * hands it. It keeps the one part of the contract the channel relies on — `admit` records the
  * update id in its own commit and reports re-delivered ids as duplicates (for an album: deletes its
- * staged parts, or reports a duplicate when they are gone) — and nothing else.
+ * staged parts, or reports a duplicate when they are gone; for a held update: deletes its pending
+ * record, likewise) — and nothing else.
  * These tests therefore cover the channel up to the `ConversationController` interface; the real
  * conversation service, sessions and workers are out of their scope.
  */
@@ -65,8 +67,10 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
           hold(input);
           return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
         }
-        if (input.updateId <= store.lastUpdateId(input.chat.channelId)) return { kind: "duplicate" };
-        tx.put(HostKeys.lastUpdate(input.chat.channelId), input.updateId);
+        // A message held behind its chat's command: its pending record, not its update id, says whether it is new.
+        const update = { channelId: input.chat.channelId, updateId: input.updateId, ...(input.pendingKey === undefined ? {} : { pendingKey: input.pendingKey }) };
+        if (!updateIsNew(store, update)) return { kind: "duplicate" };
+        recordUpdate(store, tx, update);
         hold(input);
         return { kind: "admitted", conversationId: `${input.chat.channelId}-${input.chat.chatId}` };
       });
