@@ -41,6 +41,27 @@ describe("albums", () => {
     expect(h.store.list("album:")).toEqual([]);
   });
 
+  it("holds the parts of an album sent behind the chat's waiting command; after it, they are admitted as one album", async () => {
+    fake = await startFakeTelegram();
+    h = await createHarness(fake, { adminUserIds: ["42"] });
+    await h.startChannel({ timing: { albumWindowMs: 300 } });
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    fake.sendCommand(ann, "status");
+    fake.sendPhoto(ann, photo(1, "behind the command"), { mediaGroupId: "g3" });
+    const last = fake.sendPhoto(ann, photo(2), { mediaGroupId: "g3" });
+    await fake.waitFor(() => fake.confirmedOffset() > last);
+    expect(h.store.list("album:"), "no part stored before the command is done").toEqual([]);
+    expect(h.store.list("cmdpending:")).toHaveLength(3);
+    release();
+    await eventually(() => h.controller.admits.length === 1, 8000, "the album");
+    const content = h.controller.admits[0]!.message.content;
+    expect(content[0]).toEqual({ type: "text", text: "behind the command" });
+    expect(content.filter((c) => c.type === "file")).toHaveLength(2);
+    await eventually(() => h.store.list("cmdpending:").length === 0, 5000, "the held records deleted");
+    expect(h.store.list("album:")).toEqual([]);
+  });
+
   it("admits the stored parts after a restart, together with parts delivered after it", async () => {
     fake = await startFakeTelegram();
     h = await createHarness(fake, { adminUserIds: ["42"] });
