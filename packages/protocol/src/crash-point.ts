@@ -122,6 +122,7 @@ export const WORKER_CRASH_POINTS = [
   "recovery",
   "compaction",
   "ack_events",
+  "seed_history",
 ] as const;
 export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
 

@@ -25,6 +25,9 @@ export { type CredentialsParams, type CredentialsResult, CODEX_SECRET_NAMES, jwt
 // MCP servers (initialize.mcpServers, live_state.mcp)
 export { mcpServerSpec, type McpServerSpec, mcpServers, type McpServers, mcpServerStatus, type McpServerStatus, MCP_SERVER_NAME, mcpSecretNames, type McpServerSpecInput } from "./mcp.js";
 
+// History a session starts with (initialize.seedHistory)
+export { seedMessage, type SeedMessage, seedHistory, seedMessageChars, SEED_HISTORY_MAX_MESSAGES, SEED_HISTORY_MAX_CHARS } from "./seed-history.js";
+
 // Events
 export {
   SessionEvent,

@@ -6,6 +6,7 @@ import { mcpServers, mcpServerStatus } from "./mcp.js";
 import { lazyArguments, lazyOptional, lazySchema } from "./lazy-schema.js";
 import { credentialsParams, credentialsResult } from "./model-credentials.js";
 import { hiddenPathsParams, hiddenPathsResult } from "./hidden-report.js";
+import { seedHistory } from "./seed-history.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -164,6 +165,13 @@ export const InitializeParams = z.object({
    * ones disabled for the conversation). Absent or empty: the MCP client is never loaded.
    */
   mcpServers: lazyOptional(mcpServers),
+  /**
+   * History the session starts with (an imported conversation's, seed-history.ts). Applied only to a session
+   * whose journal has never held a message, in one durable batch (commit point `seed_history`) before
+   * `initialize` is answered; a session that already has history ignores it, so the host may send it again
+   * until it has seen an answer.
+   */
+  seedHistory: lazyOptional(seedHistory),
 });
 export type InitializeParams = z.infer<typeof InitializeParams>;
 

@@ -34,6 +34,7 @@ import { TurnJournal } from "./turn-journal.js";
 import { ContextWindowMemory } from "./context-window-memory.js";
 import { RefusedUrlMemory } from "./refused-url-memory.js";
 import { sessionSecrets } from "./session-secrets.js";
+import { applySeedHistory } from "./seed-history.js";
 
 export const DEFAULT_STEP_LIMIT = 200;
 
@@ -152,6 +153,8 @@ export class Session {
     const window = new ContextWindowMemory(store, provider.config);
     const refusedUrls = new RefusedUrlMemory(store);
     const journal = new TurnJournal(store, (name) => tools.isReadOnly(name), window, refusedUrls);
+    const seeded = await applySeedHistory(store, init.seedHistory);
+    if (seeded) options.log.info({ messages: seeded }, "session started with the seed history it was given");
     const sentSeqFloor = seqsMaybeSent(store);
     const recovered = await journal.recover();
     const toolNames = tools.catalog().map((t) => t.name);
