@@ -17,6 +17,7 @@ import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResul
 import { continueAcceptedText, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
+import { forgetSeedHistory } from "../sessions/seed-history.js";
 
 /** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
 const STATUS_PLAN_STEPS = 30;
@@ -124,6 +125,7 @@ export async function runCommand(
           archivedSessions: archived ? [...conversation.archivedSessions, archived] : conversation.archivedSessions,
         });
         forgetUserIntent(service.store, tx, sessionId);
+        forgetSeedHistory(service.store, tx, sessionId);
       });
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
       return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${backgroundAgentsNote(service, conversation)}${dropped}` };

@@ -9,6 +9,7 @@ import { seedWorkspace } from "../conversations/workspace.js";
 import { HostKeys, type HostStore, type HostTransaction } from "../state/host-store.js";
 import type { ChatRecord, ConversationRecord, SandboxMode } from "../state/records.js";
 import { loadStellaclawImport, type StellaclawImportFile } from "./stellaclaw-file.js";
+import { readLegacyHistory, seedOf, type LegacyHistory } from "./stellaclaw-seed.js";
 
 /** Host key marking that `state/import/stellaclaw.json` was applied (written in the import's own batch). */
 export const STELLACLAW_IMPORT_KEY = "import:stellaclaw";
@@ -83,7 +84,7 @@ class ImportRun {
     }
   }
 
-  conversation(c: Conversation): void {
+  conversation(c: Conversation, history: LegacyHistory): void {
     const mapped = this.store.conversationOfChat(c.channelId, c.platformChatId);
     if (this.store.conversation(c.conversationId) || mapped) {
       this.warnings.push(`${c.conversationId}: not imported, the host already has ${mapped ? `conversation ${mapped.id} for chat ${c.platformChatId}` : "a conversation with this id"}`);
@@ -104,9 +105,10 @@ class ImportRun {
       archivedSessions: [],
     };
     if (c.reasoningEffort) this.warnings.push(`${c.conversationId}: reasoning effort "${c.reasoningEffort}" is not carried over (Starling has no per-conversation setting for it)`);
-    if (c.legacySessionHistories.length) {
-      this.warnings.push(`${c.conversationId}: Stellaclaw's session history (${c.legacySessionHistories.join(", ")}) stays in the workspace; the model starts a fresh history`);
-    }
+    const { seed, note } = seedOf(c, history, record.modelAlias ? this.settings.chatModels[record.modelAlias]?.token_max_context : undefined);
+    if (note) this.warnings.push(note);
+    // The session's first worker gets it in `initialize` (sessions/seed-history.ts).
+    if (seed) this.tx.put(HostKeys.seedHistory(record.foreground.sessionId), seed);
     this.tx.put(HostKeys.conversation(record.id), record);
     this.tx.put(HostKeys.chatConversation(record.channelId, record.chatId), record.id);
     this.conversations.push(record.id);
@@ -191,7 +193,8 @@ class ImportRun {
 /**
  * Loads what migration 0002 found in a Stellaclaw workdir into the host database, once: admins,
  * chat approvals, chat → conversation mapping (the workspace folders stay where Stellaclaw had
- * them), model/sandbox/remote settings and cron tasks, plus the conversation counters, all in one
+ * them), model/sandbox/remote settings and cron tasks, plus the conversation counters, and each
+ * conversation's Stellaclaw history as its foreground session's seed (stellaclaw-seed.ts), all in one
  * batch with the "applied" mark (commit point `import`). Returns null when there is nothing to do.
  */
 export async function applyStellaclawImport(
@@ -203,10 +206,12 @@ export async function applyStellaclawImport(
   if (store.get(STELLACLAW_IMPORT_KEY) !== undefined) return null;
   const data = await loadStellaclawImport(settings.workdir);
   if (!data) return null;
+  const histories = new Map<string, LegacyHistory>();
+  for (const c of data.conversations) histories.set(c.conversationId, await readLegacyHistory(settings.workdir, c));
   const applied = await store.commit("import", (tx) => {
     const run = new ImportRun(store, settings, tx);
     run.channels(data, channelIds);
-    for (const conversation of data.conversations) run.conversation(conversation);
+    for (const conversation of data.conversations) run.conversation(conversation, histories.get(conversation.conversationId)!);
     run.counters(data);
     run.cron(data.cronTasks);
     const summary: AppliedStellaclawImport = {

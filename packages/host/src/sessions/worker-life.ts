@@ -3,6 +3,7 @@ import { restartDelay } from "./backoff.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { WorkerLife } from "./session-state.js";
 import { reconcileAtStart } from "./start-reconcile.js";
+import { seedDelivered, withSeedHistory } from "./seed-history.js";
 import { errorText, LaunchRefused } from "./util.js";
 import { WorkerHandle } from "./worker-handle.js";
 
@@ -106,7 +107,9 @@ export class WorkerLives {
       handle = spawned;
       life.handle = spawned;
       void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
-      const init = await spawned.initialize(launch.init, r.ctx.initializeTimeoutMs);
+      const params = withSeedHistory(r.store, r.id, launch.init);
+      const init = await spawned.initialize(params, r.ctx.initializeTimeoutMs);
+      if (params.seedHistory) await seedDelivered(r.store, r.id, r.log);
       await reconcileAtStart(r, spawned, init);
       if (spawned.exited) return null; // died right after initialize: the exit handler restarts it
       spawned.markReady();

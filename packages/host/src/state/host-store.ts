@@ -63,6 +63,8 @@ export const HOST_CRASH_POINTS = [
   "giveup",
   /** A worker start found a hidden path leading to a real path not remembered yet: stored before the launch uses it (security/hidden-path-ledger.ts). */
   "hidden_paths",
+  /** A worker answered the `initialize` that carried the session's seed history (the Stellaclaw import's): the record deleted (sessions/seed-history.ts). */
+  "seed_delivered",
 ] as const;
 export type HostCommitPoint = (typeof HOST_CRASH_POINTS)[number];
 
@@ -95,6 +97,8 @@ export const HostKeys = {
   sendTimes: (channelId: string, chatId: string) => `sendtimes:${channelId}:${chatId}`,
   /** The boot id of the machine the host last started on (state/boot.ts). */
   boot: () => "host:boot",
+  /** History a session's first worker starts with (`initialize.seedHistory`), until a worker has answered `initialize` with it (sessions/seed-history.ts). */
+  seedHistory: (sessionId: string) => `seedhistory:${sessionId}`,
   /** The real paths a hidden path led to at worker starts (security/hidden-path-ledger.ts). */
   hiddenReals: (listed: string) => `hiddenreal:${listed}`,
 } as const;
