@@ -35,7 +35,7 @@ export function newestThatFit(messages: readonly SeedMessage[], contextTokens: n
  * undefined when it is not there or leads outside the workspace.
  */
 async function fileInWorkspace(file: StellaclawFile, workspace: string, conversationId: string): Promise<string | undefined> {
-  if (!file.uri.startsWith("file:") || file.state !== undefined) return undefined;
+  if (!file.uri.startsWith("file:") || (file.state !== undefined && file.state !== null)) return undefined;
   let recorded: string;
   try {
     recorded = fileURLToPath(file.uri);

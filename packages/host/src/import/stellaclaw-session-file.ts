@@ -7,10 +7,12 @@ import { z } from "zod";
  * much of it as the import reads: `current_messages`, the working (compacted) history the model last saw.
  * Items are adjacently tagged; other types (`reasoning`, any newer one) become `other`, dropped later.
  */
+// Optional fields may come as null (serde writes `None` so unless told to skip it).
 const FilePayload = z.object({
   uri: z.string(),
-  name: z.string().optional(),
-  media_type: z.string().optional(),
+  name: z.string().nullish(),
+  media_type: z.string().nullish(),
+  /** `{"state": "crashed", reason}` when the file could not be used. */
   state: z.unknown().optional(),
 });
 export type StellaclawFile = z.infer<typeof FilePayload>;

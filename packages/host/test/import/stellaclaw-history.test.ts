@@ -89,6 +89,8 @@ describe("the Stellaclaw import's seed history", () => {
       { role: "user", data: [{ type: "tool_result", payload: { tool_call_id: "c1", tool_name: "shell", result: { context: { text: "a.txt" } } } }] },
       { role: "assistant", data: [{ type: "reasoning", payload: { text: "only this" } }] },
       { role: "user", data: [file(pathToFileURL(join(workspace, "notes", "escape.txt")).href, "escape.txt")] },
+      // Optional fields written as null (serde's `None`).
+      { role: "assistant", user_name: null, message_time: null, data: [{ type: "context", payload: { text: "fine" } }, { type: "file", payload: { uri: "file:///nowhere/gone.bin", name: null, media_type: null } }] },
     ]);
     const applied = await runImport([conversation("tg-000001")], { main: {} });
 
@@ -98,8 +100,9 @@ describe("the Stellaclaw import's seed history", () => {
       { role: "assistant", content: [{ type: "text", text: '[tool_call shell] {"command":"ls"}' }] },
       { role: "user", content: [{ type: "text", text: "[tool_result shell] a.txt" }] },
       { role: "user", content: [{ type: "text", text: `[file escape.txt (${pathToFileURL(join(workspace, "notes", "escape.txt")).href}): not found in the workspace]` }] },
+      { role: "assistant", content: [{ type: "text", text: "fine" }, { type: "text", text: "[file gone.bin (file:///nowhere/gone.bin): not found in the workspace]" }] },
     ]);
     expect(seed[0]!.time).toBe("2026-04-01T09:00:00Z");
-    expect(applied.warnings.join("\n")).toMatch(/carried 4 of 5 messages/);
+    expect(applied.warnings.join("\n")).toMatch(/carried 5 of 6 messages/);
   });
 });
