@@ -29,6 +29,20 @@ export function newestThatFit(messages: readonly SeedMessage[], contextTokens: n
   return messages.slice(start);
 }
 
+/** The label a carried history's leading assistant message gets as a user message. */
+export const LEADING_ASSISTANT_LABEL = "[The assistant's earlier message, carried over from Stellaclaw:]";
+
+/**
+ * A history that starts with the assistant (Stellaclaw's compaction summary is an assistant message, and the budget
+ * may cut before a user message) starts with a user message instead: some providers refuse a first message that is
+ * not the user's (Anthropic on Bedrock and older API versions: "first message must use the \"user\" role").
+ */
+export function leadWithUser(messages: SeedMessage[]): SeedMessage[] {
+  const [first, ...rest] = messages;
+  if (first?.role !== "assistant") return messages;
+  return [{ ...first, role: "user", content: [{ type: "text", text: LEADING_ASSISTANT_LABEL }, ...first.content] }, ...rest];
+}
+
 /**
  * A Stellaclaw file as the workspace has it now: its path inside the workspace (the workdir may have been
  * moved since, so a path that names the conversation's folder is looked up in the current one), or

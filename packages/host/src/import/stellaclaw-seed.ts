@@ -1,7 +1,7 @@
 import path from "node:path";
 import { seedHistory, type SeedMessage } from "@starling/protocol";
 import { conversationDir } from "../conversations/workspace.js";
-import { convertStellaclawHistory, newestThatFit } from "./stellaclaw-history.js";
+import { convertStellaclawHistory, leadWithUser, newestThatFit } from "./stellaclaw-history.js";
 import { foregroundHistoryFolder, readStellaclawSession } from "./stellaclaw-session-file.js";
 import type { StellaclawImportFile } from "./stellaclaw-file.js";
 
@@ -43,7 +43,7 @@ export function seedOf(c: Conversation, history: LegacyHistory, contextTokens: n
     case "damaged":
       return { seed: null, note: `${c.conversationId}: Stellaclaw's history ${history.file} ${history.problem}; ${fresh}${rest}` };
     case "read": {
-      const seed = history.messages.length ? newestThatFit(history.messages, contextTokens) : [];
+      const seed = history.messages.length ? leadWithUser(newestThatFit(history.messages, contextTokens)) : [];
       const checked = seedHistory().safeParse(seed);
       if (!checked.success) {
         const why = seed.length ? checked.error.issues[0]?.message ?? "refused" : "no message with text or files";

@@ -69,7 +69,11 @@ describe("the Stellaclaw import's seed history", () => {
     writeSession("tg-000002", [say("user", "x".repeat(800_000))]);
     const applied = await runImport([conversation("tg-000001", "small"), conversation("tg-000002", "plain")], { small: { token_max_context: 10_000 }, plain: {} });
 
-    expect(seedOf("tg-000001")?.map((m) => (m.content[0]?.type === "text" ? m.content[0].text[0] : ""))).toEqual(["3", "4", "5", "6", "7", "8", "9"]);
+    const carried = seedOf("tg-000001")!;
+    expect(carried.map((m) => m.content.map((item) => (item.type === "text" ? item.text[0] : "")).join(""))).toEqual(["[3", "4", "5", "6", "7", "8", "9"]);
+    // The cut left an assistant message first: it goes as the user's, labelled (some providers refuse an assistant first).
+    expect(carried.map((m) => m.role)).toEqual(["user", "user", "assistant", "user", "assistant", "user", "assistant"]);
+    expect(carried[0]!.content[0]).toEqual({ type: "text", text: "[The assistant's earlier message, carried over from Stellaclaw:]" });
     expect(seedOf("tg-000002")).toHaveLength(1);
     expect(applied.warnings).toContain(
       "tg-000001: carried 7 of 10 messages of Stellaclaw's history (conversations/tg-000001/.log/stellaclaw/tg-000001.foreground/session.json); the other session histories (.log/stellaclaw/other.background.0001) stay in the workspace",
