@@ -48,6 +48,7 @@ const chats = {
   joinSubagent: privateChat(1403, "Join subagent"),
   parentKilled: privateChat(1404, "Parent killed"),
   another: privateChat(1405, "Another"),
+  slowDisk: privateChat(1406, "Slow disk"),
 };
 useE2E(
   { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { max_concurrent_turns: 1 } } },
@@ -118,5 +119,21 @@ describe("subagent_join whose caller went away", () => {
     const answer = await e2e.ask(chats.joinSubagent, "/continue", { timeoutMs: 30_000 });
     const final = answer.startsWith("Continuing") ? (await e2e.waitText(chats.joinSubagent.id, /^main heard/, 30_000)).text : answer;
     expect(final).toBe("main heard (killed): stopped by /cancel");
+  }, 60_000);
+
+  it("/cancel of a joining turn whose own write waits on a slow disk: the turn stops there, nothing reads the kill before /continue", async () => {
+    // The /cancel's write (user_cancel) is held 3 s, as behind a busy disk: the subagent's kill is recorded,
+    // the cancel has not reached the worker yet. A join answering the kill now would let the turn go on.
+    await e2e.hostWith({ STARLING_STALL_AT: "user_cancel:3000" });
+    const subagentCalls = requestsOf("the slow part").length;
+    e2e.send(chats.slowDisk, "join a subagent on a slow disk");
+    await e2e.until(() => joinCalled("on a slow disk") && requestsOf("the slow part").length > subagentCalls, "the join and the subagent's model call", 30_000);
+    const heardTheKill = () => requestsOf("on a slow disk").filter((r) => afterTool(r) && lastToolResult(r).status === "killed");
+    expect(await e2e.ask(chats.slowDisk, "/cancel", { timeoutMs: 30_000 })).toMatch(/^Cancelled the running turn\. Stopped its subagent \(subagent_\d{4}\)\. Send \/continue to resume it\.$/);
+    expect(heardTheKill(), "no model call of the cancelled turn before /continue").toEqual([]);
+    const answer = await e2e.ask(chats.slowDisk, "/continue", { timeoutMs: 30_000 });
+    const final = answer.startsWith("Continuing") ? (await e2e.waitText(chats.slowDisk.id, /^main heard/, 30_000)).text : answer;
+    expect(final).toBe("main heard (killed): stopped by /cancel");
+    expect(heardTheKill(), "the continued turn's call").toHaveLength(1);
   }, 60_000);
 });

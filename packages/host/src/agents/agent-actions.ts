@@ -133,8 +133,10 @@ export const agentHandlers: ActionHandlers = {
       const takeBack = current.status === "running" && waitMs > 0 && !gone.aborted ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
       // Tells why a turn is idle (and gives tests the point where the caller waits in the join).
       if (current.status === "running" && waitMs > 0 && !gone.aborted) ctx.service.log.debug({ sessionId: ctx.sessionId, agent: agent.agent_id, waitMs }, "waiting in subagent_join");
+      // While the caller's /cancel is on its way (its kills recorded), the join waits for it to cut the call off.
+      const cancelling = () => ctx.service.cancelsInFlight.has(ctx.sessionId);
       try {
-        while (current.status === "running" && !gone.aborted && Date.now() - started < waitMs) {
+        while ((current.status === "running" || cancelling()) && !gone.aborted && Date.now() - started < waitMs) {
           await pause(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)), gone);
           current = agentOfSession(ctx.service.store, agent.session_id) ?? current;
         }

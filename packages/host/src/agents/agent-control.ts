@@ -78,7 +78,9 @@ function recordKill(service: ConversationService, agent: AgentRecord, why: strin
  * /cancel and /new: stops the running subagents the conversation's foreground session started. Their
  * kills are recorded first, then `meanwhile` runs (/cancel stops the foreground turn there: a
  * subagent_join it cuts off then answers "killed: stopped by /cancel", so the continued turn knows),
- * then their turns and workers are stopped. Returns the ids of those stopped.
+ * then their turns and workers are stopped. Until `meanwhile` is done, a join of the foreground session
+ * answers nothing (CancelsInFlight): reading the kill at once, the turn would go on past the /cancel.
+ * Returns the ids of those stopped.
  */
 export async function cancelSubagents(
   service: ConversationService,
@@ -90,8 +92,14 @@ export async function cancelSubagents(
     (a) => a.kind === "subagent" && a.status === "running" && a.parentSessionId === conversation.foreground.sessionId,
   );
   const killed: AgentRecord[] = [];
-  for (const agent of running) if (await recordKill(service, agent, why)) killed.push(agent);
-  await meanwhile();
+  // Marked before the kills become visible: a join polls the store's memory, which a commit updates.
+  const cancelArrived = service.cancelsInFlight.begin(conversation.foreground.sessionId);
+  try {
+    for (const agent of running) if (await recordKill(service, agent, why)) killed.push(agent);
+    await meanwhile();
+  } finally {
+    cancelArrived();
+  }
   for (const agent of killed) await stopAgentWorker(service, agent, why);
   return killed.map((a) => a.agent_id);
 }

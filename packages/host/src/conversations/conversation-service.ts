@@ -18,6 +18,7 @@ import { contextFileNotice, contextFiles, editNotice, fileEditNotice, recordSour
 import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
+import { CancelsInFlight } from "../agents/cancels-in-flight.js";
 
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
 
@@ -30,6 +31,8 @@ export class ConversationService implements ConversationController {
   /** A few seeds at a time: a flood's thousand need not all wait in the thread pool at once. */
   private readonly seeding = new PQueue({ concurrency: 4 });
   readonly supervisor: SessionSupervisor;
+  /** Foreground sessions whose /cancel is between its subagents' kills and its worker (agents/cancels-in-flight.ts). */
+  readonly cancelsInFlight = new CancelsInFlight();
 
   /**
    * `sessions` builds the supervisor; it gets this service because the supervisor's hooks (launch, event
