@@ -2,12 +2,12 @@
 // `starling doctor` telling what is wrong (wrong key, refused connection, missing env file).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_MAIN, runCliOnce, tempDir, until, writeHostConfig } from "./host-harness.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
+import { freePort } from "./web-fixture.js";
 
 let work: { dir: string; cleanup: () => void };
 let telegram: FakeTelegram;
@@ -119,11 +119,9 @@ describe("starling init in a terminal", () => {
   }, 60_000);
 });
 
-/** A local port nothing listens on (fetch refuses well-known ports like 9 before connecting). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+/**
+ * A local port nothing listens on (fetch refuses well-known ports like 9 before connecting), below the
+ * kernel's ephemeral range: one that `listen(0)` handed out and this file freed could be another test
+ * file's fake model by the time doctor calls it (a stray request in that test's count of model calls).
+ */
+const closedPort = freePort;

@@ -50,8 +50,20 @@ export const assistantTexts = (messages: TranscriptMessage[]) =>
 
 /** A fake model of any wire format: every format's reply takes `text`. */
 export interface AnyFake {
+  /** The endpoint the worker calls. */
+  url: string;
   requests: RecordedRequest[];
   push(reply: { text: string }): void;
+}
+
+/**
+ * What reached the fake, as `METHOD /path`, against `n` calls of its endpoint. A request from another test's
+ * client that found this fake on the port it expected (the web fixture's health checks were the stall test's
+ * "31 model requests", ROAD_MAP) names itself here instead of only adding to a count.
+ */
+function expectModelCalls(fake: AnyFake, n: number, what?: string): void {
+  const call = `POST ${new URL(fake.url).pathname}`;
+  expect(fake.requests.map((r) => `${r.method} ${r.path}`), what).toEqual(Array<string>(n).fill(call));
 }
 
 /**
@@ -64,7 +76,7 @@ export async function failsThenContinues(fake: AnyFake, w: WorkerUnderTest, prob
   const failed = await w.waitForEvent("turn_failed", undefined, 30_000);
   expect(failed).toMatchObject({ canContinue: true, ...failure });
   expect(failed.error.message).toMatch(problem);
-  expect(fake.requests.length, "one attempt plus the configured retry").toBe(2);
+  expectModelCalls(fake, 2, "one attempt plus the configured retry");
   expect(assistantTexts(await transcript(w.client)), "nothing half-recorded").toEqual([]);
 
   fake.push({ text: "answer after continue" });
@@ -86,6 +98,6 @@ export async function answers(w: WorkerUnderTest, text: string, message = "hi"):
 /** The first attempt fails mid-stream: the retry's `text` is the answer and the only one stored, never the partial text. */
 export async function retryAnswers(fake: AnyFake, w: WorkerUnderTest, text: string): Promise<void> {
   await answers(w, text);
-  expect(fake.requests).toHaveLength(2);
+  expectModelCalls(fake, 2);
   expect(assistantTexts(await transcript(w.client))).toEqual([text]);
 }
