@@ -37,7 +37,11 @@ function respond(req: RecordedRequest): ScriptedReply {
     return { toolCalls: [{ name: start, arguments: args }] };
   }
   const last = lastToolResult(req);
-  if (last.status === "started") return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: last.agent_id, timeout_seconds: 40 } }] };
+  // "now and then": joins without a timeout (each answers at once), again while the subagent runs.
+  const poll = ask.includes("now and then");
+  const join = { toolCalls: [{ name: "subagent_join", arguments: poll ? { agent_id: last.agent_id } : { agent_id: last.agent_id, timeout_seconds: 40 } }] };
+  if (last.status === "started") return join;
+  if (last.status === "running" && poll) return { delayMs: 200, ...join };
   return { text: `main heard (${String(last.status)}): ${String(last.error ?? last.message ?? last.text)}` };
 }
 
@@ -49,6 +53,7 @@ const chats = {
   parentKilled: privateChat(1404, "Parent killed"),
   another: privateChat(1405, "Another"),
   slowDisk: privateChat(1406, "Slow disk"),
+  slowDiskPoll: privateChat(1407, "Slow disk, polling join"),
 };
 useE2E(
   { responder: respond, config: { adminUserIds: Object.values(chats).map((c) => c.id), workers: { max_concurrent_turns: 1 } } },
@@ -121,19 +126,27 @@ describe("subagent_join whose caller went away", () => {
     expect(final).toBe("main heard (killed): stopped by /cancel");
   }, 60_000);
 
-  it("/cancel of a joining turn whose own write waits on a slow disk: the turn stops there, nothing reads the kill before /continue", async () => {
-    // The /cancel's write (user_cancel) is held 3 s, as behind a busy disk: the subagent's kill is recorded,
-    // the cancel has not reached the worker yet. A join answering the kill now would let the turn go on.
-    await e2e.hostWith({ STARLING_STALL_AT: "user_cancel:3000" });
-    const subagentCalls = requestsOf("the slow part").length;
-    e2e.send(chats.slowDisk, "join a subagent on a slow disk");
-    await e2e.until(() => joinCalled("on a slow disk") && requestsOf("the slow part").length > subagentCalls, "the join and the subagent's model call", 30_000);
-    const heardTheKill = () => requestsOf("on a slow disk").filter((r) => afterTool(r) && lastToolResult(r).status === "killed");
-    expect(await e2e.ask(chats.slowDisk, "/cancel", { timeoutMs: 30_000 })).toMatch(/^Cancelled the running turn\. Stopped its subagent \(subagent_\d{4}\)\. Send \/continue to resume it\.$/);
-    expect(heardTheKill(), "no model call of the cancelled turn before /continue").toEqual([]);
-    const answer = await e2e.ask(chats.slowDisk, "/continue", { timeoutMs: 30_000 });
-    const final = answer.startsWith("Continuing") ? (await e2e.waitText(chats.slowDisk.id, /^main heard/, 30_000)).text : answer;
-    expect(final).toBe("main heard (killed): stopped by /cancel");
-    expect(heardTheKill(), "the continued turn's call").toHaveLength(1);
-  }, 60_000);
+  // A join without a timeout lends no turn slot: with max_concurrent_turns 1 that subagent only waits for one.
+  for (const [how, text, chat, subagentRuns] of [
+    ["with a timeout", "join a subagent on a slow disk", chats.slowDisk, true],
+    ["without one, now and then", "join a subagent now and then on a slow disk", chats.slowDiskPoll, false],
+  ] as const) {
+    it(`/cancel of a turn joining a subagent (${how}) whose own write waits on a slow disk: the turn stops there, nothing reads the kill before /continue`, async () => {
+      // The /cancel's write (user_cancel) is held 3 s, as behind a busy disk: the subagent's kill is recorded,
+      // the cancel has not reached the worker yet. A join answering the kill now would let the turn go on.
+      await e2e.hostWith({ STARLING_STALL_AT: "user_cancel:3000" });
+      const subagentCalls = requestsOf("the slow part").length;
+      e2e.send(chat, text);
+      await e2e.until(() => joinCalled(text) && (!subagentRuns || requestsOf("the slow part").length > subagentCalls), "the join (and the subagent's model call)", 30_000);
+      const heardTheKill = () => requestsOf(text).filter((r) => afterTool(r) && lastToolResult(r).status === "killed");
+      expect(await e2e.ask(chat, "/cancel", { timeoutMs: 30_000 })).toMatch(/^Cancelled the running turn\. Stopped its subagent \(subagent_\d{4}\)\. Send \/continue to resume it\.$/);
+      expect(heardTheKill(), "no model call of the cancelled turn before /continue").toEqual([]);
+      const answer = await e2e.ask(chat, "/continue", { timeoutMs: 30_000 });
+      const final = answer.startsWith("Continuing") ? (await e2e.waitText(chat.id, /^main heard/, 30_000)).text : answer;
+      expect(final).toBe("main heard (killed): stopped by /cancel");
+      expect(heardTheKill(), "the continued turn's call").toHaveLength(1);
+      // The next case's host stalls its own first /cancel write.
+      await e2e.stop();
+    }, 60_000);
+  }
 });

@@ -133,11 +133,12 @@ export const agentHandlers: ActionHandlers = {
       const takeBack = current.status === "running" && waitMs > 0 && !gone.aborted ? ctx.service.supervisor.lendSlotWhileWaiting(ctx.sessionId) : () => undefined;
       // Tells why a turn is idle (and gives tests the point where the caller waits in the join).
       if (current.status === "running" && waitMs > 0 && !gone.aborted) ctx.service.log.debug({ sessionId: ctx.sessionId, agent: agent.agent_id, waitMs }, "waiting in subagent_join");
-      // While the caller's /cancel is on its way (its kills recorded), the join waits for it to cut the call off.
-      const cancelling = () => ctx.service.cancelsInFlight.has(ctx.sessionId);
+      // While the caller's /cancel is on its way (its kills recorded), any join waits for it to cut the call off,
+      // one without a timeout too: answering now would let the turn go on past the /cancel.
+      const limitMs = () => (ctx.service.cancelsInFlight.has(ctx.sessionId) ? JOIN_MAX_WAIT_SECONDS * 1000 : current.status === "running" ? waitMs : 0);
       try {
-        while ((current.status === "running" || cancelling()) && !gone.aborted && Date.now() - started < waitMs) {
-          await pause(Math.min(JOIN_POLL_MS, waitMs - (Date.now() - started)), gone);
+        for (let left = limitMs(); left > 0 && !gone.aborted; left = limitMs() - (Date.now() - started)) {
+          await pause(Math.min(JOIN_POLL_MS, left), gone);
           current = agentOfSession(ctx.service.store, agent.session_id) ?? current;
         }
       } finally {
