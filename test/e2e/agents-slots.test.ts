@@ -2,7 +2,8 @@
 // waits, so the subagent runs and the join returns its answer (before, the subagent waited for the
 // slot the waiting turn held, and the join could only answer `running` when its time was up). Four
 // subagent_start calls at once: the fourth is refused naming the running three (workers.max_subagents),
-// and the three, sharing the one lent slot, all answer.
+// and the three, sharing the one lent slot, all answer. A join that only checks (no timeout) while the caller holds the
+// slot answers `running` with a note saying the subagent has not started and that a timeout lends it the slot.
 import { describe, expect, it } from "vitest";
 import type { RecordedRequest, ScriptedReply } from "../fakes/openai-server.js";
 import { privateChat } from "../fakes/telegram-api.js";
@@ -25,6 +26,13 @@ function respond(req: RecordedRequest): ScriptedReply {
     const refused = results.find((r) => !r.startsWith("{")) ?? "(none refused)";
     return { text: [refused, ...joined.map((r) => { const j = JSON.parse(r) as Record<string, unknown>; return `${String(j.agent_id)} ${String(j.status)}: ${String(j.message)}`; })].join("\n") };
   }
+  if (ask.includes("just check")) {
+    // The main agent checks its subagent once without waiting, then reports what the join said.
+    if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description: "do the part" } }] };
+    const last = lastToolResult(req);
+    if (last.status === "started") return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: last.agent_id } }] };
+    return { text: `checked: ${String(last.status)}; note: ${String(last.note ?? "none")}` };
+  }
   if (!ask.includes("use a subagent")) return { text: "ok" };
   if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description: "do the part" } }] };
   const last = lastToolResult(req);
@@ -34,7 +42,7 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 let e2e: E2E;
 const chat = privateChat(1201, "One slot");
-useE2E({ responder: respond, config: { adminUserIds: [chat.id, 1202], workers: { max_concurrent_turns: 1 } } }, (value) => (e2e = value), { keepHost: true });
+useE2E({ responder: respond, config: { adminUserIds: [chat.id, 1202, 1203], workers: { max_concurrent_turns: 1 } } }, (value) => (e2e = value), { keepHost: true });
 
 describe("subagent_join under max_concurrent_turns: 1", () => {
   it("the waiting turn lends its slot: the subagent runs and the join returns its answer", async () => {
@@ -42,6 +50,15 @@ describe("subagent_join under max_concurrent_turns: 1", () => {
     const answer = await e2e.ask(chat, "use a subagent", { timeoutMs: 45_000 });
     // Not timed: a subagent kept out of the slot would run only after the join gave up at its 30 s, which answers "running".
     expect(answer).toMatch(/^main heard \(completed\) after \d+(\.\d)? s: subagent says: done$/);
+  }, 60_000);
+
+  it("a join that only checks, while the caller's turn holds the one slot: the answer says the subagent has not started and how to let it run", async () => {
+    const checker = privateChat(1203, "Checker");
+    await e2e.hostWith();
+    const answer = await e2e.ask(checker, "just check", { timeoutMs: 45_000 });
+    expect(answer).toBe(
+      "checked: running; note: It has not started: every turn slot (max_concurrent_turns) is taken, one by your own turn. Call subagent_join with timeout_seconds (e.g. 30): while you wait, your slot is lent to it.",
+    );
   }, 60_000);
 
   it("four subagents at once: the fourth is refused naming the three running; the three answer through their joins", async () => {

@@ -177,6 +177,8 @@ const results = lazySchema(() => {
     message: z.string().optional(),
     error: z.string().optional(),
     waited_seconds: z.number().nonnegative(),
+    /** Why a `running` agent has not started and what to do (its caller's turn holds the slot it waits for). */
+    note: z.string().optional(),
   });
   const AgentStats = AgentInfo.extend({
     worker_running: z.boolean(),

@@ -18,6 +18,9 @@ import {
 /** subagent_join waits at most this long per call: well inside the worker's 60 s coordinate timeout. */
 export const JOIN_MAX_WAIT_SECONDS = 45;
 const JOIN_POLL_MS = 200;
+/** subagent_join's answer when the subagent waits for the turn slot its caller holds (max_concurrent_turns all taken). */
+const SLOT_NOTE =
+  "It has not started: every turn slot (max_concurrent_turns) is taken, one by your own turn. Call subagent_join with timeout_seconds (e.g. 30): while you wait, your slot is lent to it.";
 export const DEFAULT_MAX_SUBAGENTS = 3;
 /** Marks a background turn whose answer is not sent (terminate): `suppress:<session>` = its turn id. */
 export const suppressKey = (sessionId: string) => `suppress:${sessionId}`;
@@ -144,12 +147,15 @@ export const agentHandlers: ActionHandlers = {
       } finally {
         takeBack();
       }
+      // Only a waiting join lends the caller's slot: a subagent queued behind it never runs while the turn just checks.
+      const keptOut = current.status === "running" && ctx.service.supervisor.keepsOutOfSlot(ctx.sessionId, current.session_id);
       return {
         agent_id: current.agent_id,
         status: current.status,
         ...(current.message !== undefined ? { message: current.message } : {}),
         ...(current.error !== undefined ? { error: current.error } : {}),
         waited_seconds: Math.round((Date.now() - started) / 100) / 10,
+        ...(keptOut ? { note: SLOT_NOTE } : {}),
       };
     },
   },

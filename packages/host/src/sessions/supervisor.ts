@@ -200,6 +200,14 @@ export class SessionSupervisor {
   }
 
   /**
+   * `callerId`'s turn holds a slot that `waiterId` waits for (every slot taken): a subagent_join that only checks
+   * would find it running for as long as the caller keeps checking.
+   */
+  keepsOutOfSlot(callerId: string, waiterId: string): boolean {
+    return this.runners.get(callerId)?.holdsSlot === true && this.slots.position(waiterId) !== null;
+  }
+
+  /**
    * Resumes a failed, cancelled or recovered turn, starting the worker if needed (the turn lives in its
    * database). A continue that has to wait (for a turn slot, or for a worker: restarting, or killed here as
    * stuck) is answered as soon as it is stored (`waitingFor`), so the chat's next command is not held
