@@ -1,6 +1,6 @@
 // The real `starling` CLI with only a web channel, a fake model, and a small HTTP/SSE client.
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../fakes/free-port.js";
 import { join } from "node:path";
 import { sseChunk, startFakeOpenAI, type FakeOpenAI, type Responder, type ScriptedReply } from "../fakes/openai-server.js";
 import { sseEvents } from "./web-sse.js";
@@ -25,24 +25,7 @@ export function slowReply(text: string, pieceChars: number, pauseMs: number): Sc
   return { raw: { steps: [...pieces.flatMap((p) => [{ pauseMs }, p]), sseChunk({}, "stop"), "data: [DONE]\n\n"] } };
 }
 
-/**
- * A port free now, for a host to listen on a moment later. Picked below Linux's ephemeral range (32768–60999):
- * a port the kernel handed out for `listen(0)` was soon handed to another process's outgoing connection
- * (seen in a full run: the host's web channel then failed with EADDRINUSE).
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => resolve(true));
-    });
-    if (!bound) continue;
-    await new Promise((r) => server.close(r));
-    return port;
-  }
-}
+export { freePort };
 
 export interface WebE2E {
   origin: string;
