@@ -56,8 +56,11 @@ export async function openCoordinateEnv(prefix: string): Promise<CoordinateEnv> 
     service,
     conversation,
     async close() {
+      // The workspace is made off the event loop after the conversation's commit: a quick test must not remove the
+      // folder while it is still being filled (ENOTEMPTY in a loaded full run).
+      await service.workspaceReady(conversation.id).catch(() => undefined);
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
