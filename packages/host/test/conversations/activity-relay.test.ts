@@ -11,7 +11,7 @@ import { ConversationService } from "../../src/conversations/conversation-servic
 import { ActivityRelay } from "../../src/conversations/event-replies.js";
 import type { HostSettings } from "../../src/conversations/settings.js";
 import type { SessionSupervisor } from "../../src/sessions/supervisor.js";
-import { HostStore } from "../../src/state/host-store.js";
+import { HostKeys, HostStore } from "../../src/state/host-store.js";
 
 const MODEL = { provider_type: "openai_chat_completions", model_name: "m", url: "http://127.0.0.1:9/v1/chat/completions", capabilities: ["chat"] };
 
@@ -27,8 +27,10 @@ beforeEach(async () => {
   service = new ConversationService(store, settings, () => null as unknown as SessionSupervisor, pino({ level: "silent" }));
 });
 afterEach(async () => {
+  // Conversations' workspaces are made off the event loop after their commit: wait for them before removing the folder.
+  for (const id of store.list<{ id: string }>(HostKeys.conversation("")).map((c) => c.id)) await service.workspaceReady(id).catch(() => undefined);
   await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 describe("ActivityRelay", () => {
