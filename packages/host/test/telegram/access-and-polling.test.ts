@@ -242,6 +242,23 @@ describe("commands and callbacks", () => {
     expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
   });
 
+  it("a press of a button no longer active, held behind the chat's waiting command, says so in the chat once the command is done", async () => {
+    await setup();
+    await h.startChannel({ allowedChatIds: ["42"] });
+    fake.sendCommand(alice, "model");
+    const picker = await fake.waitFor(() => fake.messages(42).find((m) => m.text === "Pick a model:"));
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    h.controller.inactiveButtons.add("model:fast");
+    fake.sendCommand(alice, "status");
+    const press = fake.pressButton(alice, picker.messageId, "model:fast");
+    await fake.waitFor(() => fake.confirmedOffset() > press);
+    await fake.waitFor(() => fake.callbackAnswers().length === 1); // its spinner answered when it was held, without text
+    release();
+    await fake.waitFor(() => fake.messages(42).find((m) => m.text === "This button is no longer active."));
+    expect(fake.messages(42).map((m) => m.text).slice(-2)).toEqual(["status of chat 42: ok", "This button is no longer active."]);
+  });
+
   it("answers every callback query and shows the controller's reply", async () => {
     await setup();
     await h.startChannel({ adminUserIds: ["42"] });

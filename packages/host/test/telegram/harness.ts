@@ -40,6 +40,8 @@ export interface TestController extends ConversationController {
   holdAfterCommit: Promise<void> | null;
   /** Holds every command and button press until the promise resolves (a worker that does not answer). */
   commandGate: Promise<void> | null;
+  /** Button data the controller no longer knows (its press gets no reply, as an expired picker's). */
+  inactiveButtons: Set<string>;
 }
 
 export function testController(store: HostStore, workspaceRoot: string): TestController {
@@ -57,6 +59,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     gate: null,
     holdAfterCommit: null,
     commandGate: null,
+    inactiveButtons: new Set(),
     async admit(input): Promise<AdmitOutcome> {
       if (controller.gate) await controller.gate;
       const outcome = await store.commit("admit", (tx): AdmitOutcome => {
@@ -87,7 +90,7 @@ export function testController(store: HostStore, workspaceRoot: string): TestCon
     async callback(input): Promise<CommandReply | null> {
       controller.callbackCalls.push(input);
       if (controller.commandGate) await controller.commandGate;
-      return input.data.startsWith("model:") ? { text: `Model set to ${input.data.slice(6)}.` } : null;
+      return input.data.startsWith("model:") && !controller.inactiveButtons.has(input.data) ? { text: `Model set to ${input.data.slice(6)}.` } : null;
     },
     commands: () => [
       { command: "status", description: "Show status" },

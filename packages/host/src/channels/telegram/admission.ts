@@ -364,11 +364,11 @@ export class UpdateAdmission {
       // A press may wait on the chat's worker too (a model pick restarts it): stored and run like a command.
       const pending: PendingCommand = { kind: "callback", updateId, chat, user, data };
       if (held) {
-        await this.commands.answerHeld(pending);
+        await this.commands.answerHeld(pending, { text: INACTIVE_BUTTON });
         return;
       }
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
-      if ((await this.commands.start(pending)) === null) answer = "This button is no longer active.";
+      if ((await this.commands.start(pending)) === null) answer = INACTIVE_BUTTON;
     } finally {
       // Always answer, or the user's client shows a spinner on the button.
       if (!held) await this.answerQuery(query, answer);
@@ -423,6 +423,9 @@ export class UpdateAdmission {
     queueOutbound(tx, target, { kind: "text", text: reply.text, replyMarkup: reply.buttons });
   }
 }
+
+/** A press of a button the host no longer knows (its query's answer, or a chat message for a press held behind a command). */
+const INACTIVE_BUTTON = "This button is no longer active.";
 
 /** The admin's approve/reject buttons (`admin:approve:<chat id>`). */
 const ADMIN_BUTTON = /^admin:(approve|reject):(-?\d+)$/;

@@ -94,9 +94,13 @@ export class PendingCommands {
     void this.enqueue(held);
   }
 
-  /** A command or press held behind another, run in its lane now: its reply deletes the held record (`command_reply`). */
-  answerHeld(command: PendingCommand): Promise<CommandReply | null | undefined> {
-    return this.answer(command);
+  /**
+   * A command or press held behind another, run in its lane now: its reply deletes the held record (`command_reply`).
+   * `instead`: the reply when the run has none (a held press was answered when it was stored, so a button that is no
+   * longer active is said in the chat).
+   */
+  answerHeld(command: PendingCommand, instead?: CommandReply): Promise<CommandReply | null | undefined> {
+    return this.answer(command, instead);
   }
 
   /**
@@ -165,9 +169,9 @@ export class PendingCommands {
     return undefined;
   }
 
-  private async answer(command: PendingCommand): Promise<CommandReply | null | undefined> {
+  private async answer(command: PendingCommand, instead?: CommandReply): Promise<CommandReply | null | undefined> {
     const { store, log } = this.o;
-    const reply = await this.o.run(command);
+    const reply = (await this.o.run(command)) ?? instead ?? null;
     const key = HostKeys.pendingCommand(this.o.channelId, command.updateId);
     const write = async () => {
       await store.commit("command_reply", (tx) => {
