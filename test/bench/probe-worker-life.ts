@@ -17,15 +17,14 @@ import { DURABLE_EVENT_TYPES, spawnWorker, type InitializeParams, type SessionEv
 import { initParams, tempWorkspace, userMessage } from "../conformance/harness.js";
 import { startFakeOpenAI } from "../fakes/openai-server.js";
 import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
-import { childEnv, cpu } from "./proc.js";
+import { childEnv, cpu, faultsOf } from "./proc.js";
 
 const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10);
 const waitMs = Number(process.argv.find((a) => a.startsWith("--wait="))?.slice(7) ?? 400);
 const idleMs = Number(process.argv.find((a) => a.startsWith("--idle="))?.slice(7) ?? 2000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU ms of all of a process's threads so far (schedstat: ns). */
-/** Minor page faults of a process so far (/proc/<pid>/stat field 10; children not included). */
-const faults = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7]);
+const faults = (pid: number) => faultsOf(pid).minor;
 const ms = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, t) => sum + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
 
 // PROBE_INIT=<file>: the params of a captured `initialize` frame (what the host really sends: host actions,

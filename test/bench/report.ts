@@ -125,6 +125,11 @@ export function renderMarkdown(r: Report): string {
     const cells = (label: string, v: Summary) => row([label, v.n, ms(v.p50), ms(v.p90), times(ratio(v.p50, w.spawnReady.floor.p50)), times(ratio(v.p90, w.spawnReady.floor.p90))]);
     out.push(cells("unbundled `dist/main.js`: spawn → `initialize` answered", u.worker), cells("↳ unbundled: warm spare `initialize` → answered", u.warmSpare), cells("↳ unbundled: spawn → first JSON-RPC answer", u.workerListening));
   }
+  if (w.spawnReady.coldFaults) {
+    const f = w.spawnReady.coldFaults;
+    const cost = w.spawnReady.faultCostUs;
+    out.push(row([`(aside) minor page faults of that cold start, by \`initialize\` answered (a fault costs ${cost.toFixed(1)} µs of CPU here: ≈ ${((f.p50 * cost) / 1000).toFixed(0)} ms at p50)`, f.n, Math.round(f.p50), Math.round(f.p90), "—", "—"]));
+  }
   if (w.spawnReady.floorWithExtraCaCerts) {
     const f = w.spawnReady.floorWithExtraCaCerts;
     out.push(row(["(aside) `node -e 0` with the inherited NODE_EXTRA_CA_CERTS", f.n, ms(f.p50), ms(f.p90), times(ratio(f.p50, w.spawnReady.floor.p50)), "—"]));

@@ -15,7 +15,7 @@ import { modelConfig, tempWorkspace, userMessage, WORKER_MAIN } from "../conform
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
 import { bundledWorkerArgs, WORKER_MALLOC_ENV } from "../../packages/host/dist/worker-path.js";
 import { ECHO_SERVER, spawnRaw } from "./jsonrpc.js";
-import { childEnv, memoryOf, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
+import { childEnv, faultsOf, memoryOf, nodeOutput, sleep, timeNode, withTimeout, type Memory } from "./proc.js";
 import { now, summarize, type Summary } from "./stats.js";
 
 export interface WorkerBenchOptions {
@@ -37,6 +37,10 @@ export interface WorkerBenchResult {
     floor: Summary;
     /** `node -e 0` with the NODE_EXTRA_CA_CERTS the bench inherited (null when it is not set). */
     floorWithExtraCaCerts: Summary | null;
+    /** Minor page faults of the cold worker by `initialize` answered (the shipped start). */
+    coldFaults: Summary;
+    /** CPU µs per minor page fault on this machine: a process touching 64 MB of fresh memory page by page (median of 3). */
+    faultCostUs: number;
     /** What was measured above: Node's arguments the host starts a worker with (the start-up snapshot or the esbuild bundle while current). */
     main: string;
     /** The same three figures for the unbundled packages/worker/dist/main.js (null when `main` is that file). */
@@ -91,6 +95,13 @@ export async function runWorkerBench(opts: WorkerBenchOptions): Promise<WorkerBe
 const WARM_SPARE_WAIT_MS = 500;
 
 /**
+ * Prints the CPU µs one minor page fault costs here: 64 MB of fresh memory touched a byte per 4 kB page. Process
+ * starts are mostly page faults; on some VMs a fault costs 20× what it does on bare metal (PERFORMANCE "Session 27").
+ */
+const FAULT_COST_SCRIPT =
+  "const n=64*1024*1024,b=Buffer.allocUnsafeSlow(n),u=process.cpuUsage();for(let i=0;i<n;i+=4096)b[i]=1;const c=process.cpuUsage(u);console.log(((c.user+c.system)/(n/4096)).toFixed(2))";
+
+/**
  * `initialize` as the host sends it for a Telegram conversation with the default config (launch.ts): every
  * host action, a subprocess tool sandbox with the shared folder, and the digest of the withheld bot token.
  * A session's first `initialize` builds these tools and the redactor, so the bench times them as a
@@ -127,7 +138,7 @@ async function start(workspace: string, fake: FakeOpenAI): Promise<{ client: Wor
 async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchResult["spawnReady"]> {
   const shipped = bundledWorkerArgs();
   const mains = shipped.join(" ") === WORKER_MAIN ? [shipped] : [shipped, [WORKER_MAIN]];
-  const times = mains.map(() => ({ worker: [] as number[], listening: [] as number[], warm: [] as number[] }));
+  const times = mains.map(() => ({ worker: [] as number[], listening: [] as number[], warm: [] as number[], faults: [] as number[] }));
   const floor: number[] = [];
   const floorNode = () => timeNode(["-e", "0"]);
   // One untimed start of each warms the page cache.
@@ -140,6 +151,7 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
       const t = await startAndStop(fake, file);
       times[k]!.worker.push(t.ready);
       times[k]!.listening.push(t.listening);
+      times[k]!.faults.push(t.faults);
       times[k]!.warm.push((await startAndStop(fake, file, WARM_SPARE_WAIT_MS)).ready);
     }
     if (i % 2 === 0) floor.push(await floorNode());
@@ -152,7 +164,9 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
     for (let i = 0; i < 5; i++) withCa.push(await timeNode(["-e", "0"], childEnv({ NODE_EXTRA_CA_CERTS: caCerts })));
     floorWithExtraCaCerts = summarize(withCa);
   }
-  return { ...first!, floor: summarize(floor), floorWithExtraCaCerts, main: shipped.join(" "), unbundled: other ?? null };
+  const cost: number[] = [];
+  for (let i = 0; i < 3; i++) cost.push(Number(await nodeOutput(["-e", FAULT_COST_SCRIPT])));
+  return { ...first!, floor: summarize(floor), floorWithExtraCaCerts, coldFaults: summarize(times[0]!.faults), faultCostUs: cost.sort((a, b) => a - b)[1]!, main: shipped.join(" "), unbundled: other ?? null };
 }
 
 /**
@@ -160,7 +174,7 @@ async function benchSpawn(fake: FakeOpenAI, runs: number): Promise<WorkerBenchRe
  * (spawnWorker + initialize), plus a probe request sent first so the time splits into
  * "process up and speaking JSON-RPC" and "initialize" (lazy core import, LevelDB open, load).
  */
-async function startAndStop(fake: FakeOpenAI, main: string[], warmMs = 0, idle?: (m: Memory | null) => void): Promise<{ listening: number; ready: number }> {
+async function startAndStop(fake: FakeOpenAI, main: string[], warmMs = 0, idle?: (m: Memory | null) => void): Promise<{ listening: number; ready: number; faults: number }> {
   const ws = tempWorkspace("starling-bench-spawn-");
   try {
     let t0 = now();
@@ -182,13 +196,14 @@ async function startAndStop(fake: FakeOpenAI, main: string[], warmMs = 0, idle?:
       "worker initialize",
     );
     const ready = now() - t0;
+    const faults = client.pid === undefined ? Number.NaN : faultsOf(client.pid).minor;
     if (idle) {
       await sleep(300);
       idle(memoryOf(client.pid));
     }
     await probe;
     await client.close();
-    return { listening, ready };
+    return { listening, ready, faults };
   } finally {
     ws.cleanup();
   }
