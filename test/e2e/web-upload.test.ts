@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "./host-harness.js";
 import { startWebE2E, WEB_TOKEN, type WebE2E } from "./web-fixture.js";
+import { killAndWait } from "../fakes/kill-and-wait.js";
 
 const MB = 1024 * 1024;
 
@@ -127,7 +128,7 @@ describe("web uploads", () => {
         statuses.push(...batch.map((r) => r.status));
       }
     } finally {
-      swapper.kill("SIGKILL");
+      await killAndWait(swapper);
     }
     expect(readdirSync(outside), `${statuses.length} uploads`).toEqual([]);
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThan(5);

@@ -4,6 +4,7 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, makeHarness } from "./helpers.js";
+import { killAndWait } from "../../../../test/fakes/kill-and-wait.js";
 
 describe("path confinement", () => {
   let h: Harness;
@@ -126,7 +127,7 @@ describe("path confinement", () => {
         if ((await readFile(join(h.outside, "f.txt"), "utf8")) !== "top secret\n") leaks += 1;
       }
     } finally {
-      swapper.kill("SIGKILL");
+      await killAndWait(swapper);
     }
     expect(calls).toBeGreaterThan(20);
     expect(leaks).toBe(0);

@@ -16,6 +16,7 @@ import { ToolRuntime } from "../../src/tools/tool-runtime.js";
 import { WorkspacePaths } from "../../src/tools/workspace-paths.js";
 import { type Harness, makeHarness } from "./helpers.js";
 import { startLocalHttp, type LocalHttp } from "./local-http.js";
+import { killAndWait } from "../../../../test/fakes/kill-and-wait.js";
 
 // The file tools run in the worker, outside any sandbox; a tool process may change the workspace while
 // a call runs. Here a real perl loop swaps the folder `d` between a real folder and a symlink to a folder
@@ -50,7 +51,7 @@ async function race(h: Harness, attempt: (i: number) => Promise<number>, max = I
     const racing = () => Date.now() - start < ms || (calls < MIN_CALLS && Date.now() - start < RACE_MAX_MS);
     while (racing() && calls < max) escapes += await attempt(calls++);
   } finally {
-    swapper.kill("SIGKILL");
+    await killAndWait(swapper);
   }
   return { calls, escapes };
 }

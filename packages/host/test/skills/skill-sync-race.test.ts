@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { seedWorkspace } from "../../src/conversations/workspace.js";
 import { SkillStore } from "../../src/skills/skill-store.js";
+import { killAndWait } from "../../../../test/fakes/kill-and-wait.js";
 
 const RACE_MS = 1000;
 const MIN_CALLS = 30;
@@ -23,8 +24,8 @@ const PLANT = `chdir $ARGV[0]; my ($a, $n, $to) = ($ARGV[1], 0, readlink($ARGV[2
 
 const dirs: string[] = [];
 const swappers: ChildProcess[] = [];
-afterEach(() => {
-  swappers.splice(0).forEach((s) => s.kill("SIGKILL"));
+afterEach(async () => {
+  await Promise.all(swappers.splice(0).map(killAndWait));
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
@@ -81,7 +82,7 @@ async function race(w: ReturnType<typeof world>, script: string, swapped: string
       writeFileSync(join(w.outside, "demo", "keep.txt"), "host file\n");
     }
   }
-  swappers.splice(0).forEach((s) => s.kill("SIGKILL"));
+  await Promise.all(swappers.splice(0).map(killAndWait));
   return { calls, failed, escapes };
 }
 

@@ -11,6 +11,7 @@ import { SKILL_LIMITS } from "@starling/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { seedWorkspace } from "../../src/conversations/workspace.js";
 import { SkillStore } from "../../src/skills/skill-store.js";
+import { killAndWait } from "../../../../test/fakes/kill-and-wait.js";
 
 const RACE_MS = 2500;
 const MIN_CALLS = 40;
@@ -22,8 +23,8 @@ const SWAP = `chdir $ARGV[0]; while (1) { for (my $i = 1; $i < @ARGV; $i += 2) {
 
 const dirs: string[] = [];
 const swappers: ChildProcess[] = [];
-afterEach(() => {
-  swappers.splice(0).forEach((s) => s.kill("SIGKILL"));
+afterEach(async () => {
+  await Promise.all(swappers.splice(0).map(killAndWait));
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
@@ -62,7 +63,7 @@ async function race(w: ReturnType<typeof world>, pairs: string[], inspect: () =>
       expect(String(error)).toMatch(/is a link or special file|larger than|vanished while it was copied/);
     }
   }
-  swapper.kill("SIGKILL");
+  await killAndWait(swapper);
   return { calls, stored, escapes };
 }
 
