@@ -8,8 +8,8 @@ import { deferred, echoHolding } from "./echo-slot.js";
 import { DUPLICATE_LABEL, isResend, lastUserText, processAlive, requestText, startE2E, type E2E } from "./fixture.js";
 
 /**
- * The stuck worker's answer deadline: far past the poller's 1 s wait for a command, so the chat's next message comes
- * meanwhile, and far above how long another chat's answer takes (under a second; seconds on a loaded machine).
+ * The stuck worker's answer deadline: the chat's next message comes while the command waits, and another chat's
+ * answer comes long before it (under a second; seconds on a loaded machine).
  */
 const ANSWER_MS = "8000";
 const NEW_REPLY = /^Started a fresh session/;

@@ -210,6 +210,23 @@ describe("commands and callbacks", () => {
     expect(answers().map((m) => m.text)).toEqual(["status of chat 42: ok", "Commands: /status, /model, /help"]);
   });
 
+  it("the poller never waits for a command: forty chats' commands stuck on their workers do not delay another chat's message", { timeout: 90_000 }, async () => {
+    await setup();
+    const chats = Array.from({ length: 40 }, (_, i) => privateChat(100 + i, `Stuck${i}`));
+    await h.startChannel({ allowedChatIds: [...chats.map((c) => String(c.id)), "7"] });
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    for (const chat of chats) fake.sendCommand(chat, "status");
+    fake.sendText(bob, "hello behind forty stuck commands");
+    // Until 0.23.1 the poller gave each command up to 1 s before the next update: Bob waited 40 s, past any wait's
+    // limit (30 s). Now every command waits in its own chat's lane and Bob is answered meanwhile.
+    await eventually(() => h.controller.admits.some((a) => a.chat.chatId === "7"), 30_000, "Bob's message admitted while the commands wait");
+    expect(h.controller.commandCalls.filter((c) => c.name === "status")).toHaveLength(40);
+    expect(chats.flatMap((c) => fake.messages(c.id)).filter((m) => m.text?.startsWith("status of chat"))).toEqual([]);
+    release();
+    for (const chat of chats) await fake.waitFor(() => fake.messages(chat.id).find((m) => m.text === `status of chat ${chat.id}: ok`));
+  });
+
   it("a chat's message and press behind its waiting command wait for it, across a stop too; other chats do not", async () => {
     await setup();
     const first = await h.startChannel({ allowedChatIds: ["42", "7"] });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type pino from "pino";
 import type { ContentItem } from "@starling/protocol";
 import type { ChatRef, CommandReply, ConversationController, UserRef } from "../channel.js";
@@ -11,7 +12,7 @@ import { migrateChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
-import { PendingCommands, type HeldUpdate, type PendingCommand } from "./pending-commands.js";
+import { PendingCommands, PRESS_ANSWER_MS, type HeldUpdate, type PendingCommand } from "./pending-commands.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
 
 export interface AdmissionOptions {
@@ -186,7 +187,7 @@ export class UpdateAdmission {
         return;
       }
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
-      await this.commands.start(pending);
+      void this.commands.start(pending);
       return;
     }
     if (command) {
@@ -333,6 +334,7 @@ export class UpdateAdmission {
   private async callback(updateId: number, query: TelegramCallbackQuery, held: string | undefined): Promise<void> {
     const { access } = this.o;
     let answer: string | undefined;
+    let answerLater = false;
     try {
       const message = query.message;
       if (!message) return await this.commit(null, updateId, () => undefined, held);
@@ -368,11 +370,20 @@ export class UpdateAdmission {
         return;
       }
       await this.commit("command_pending", updateId, (tx) => this.commands.put(tx, pending));
-      if ((await this.commands.start(pending)) === null) answer = INACTIVE_BUTTON;
+      answerLater = true;
+      void this.answerWhenRun(query, this.commands.start(pending));
     } finally {
       // Always answer, or the user's client shows a spinner on the button.
-      if (!held) await this.answerQuery(query, answer);
+      if (!held && !answerLater) await this.answerQuery(query, answer);
     }
+  }
+
+  /** Answers a press when its run ends (a button no longer active says so), or without text after PRESS_ANSWER_MS. */
+  private async answerWhenRun(query: TelegramCallbackQuery, run: Promise<CommandReply | null | undefined>): Promise<void> {
+    const waited = new AbortController();
+    const reply = await Promise.race([run, sleep(PRESS_ANSWER_MS, undefined, { signal: waited.signal }).catch(() => undefined)]);
+    waited.abort();
+    await this.answerQuery(query, reply === null ? INACTIVE_BUTTON : undefined);
   }
 
   private async answerQuery(query: TelegramCallbackQuery, text: string | undefined): Promise<void> {

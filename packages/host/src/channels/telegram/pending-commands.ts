@@ -9,11 +9,11 @@ import { ChatLanes } from "./chat-lanes.js";
 import { StoredUpdateSchema } from "./stored-update.js";
 
 /**
- * How long the poller waits for a command before it handles the next update. A healthy worker answers in
- * milliseconds, so the chat's later messages still come after the command (as when commands ran on the
- * poller); a stuck or starting worker (up to 15 s, 30 s) holds other chats this long at most.
+ * How long a button press waits for its run before its query is answered without text: the answer's text (a
+ * button no longer active) comes from the run, and the user's client shows a spinner until the query is answered.
+ * Only the press's answer waits; the poller goes on at once.
  */
-export const COMMAND_HOLD_MS = 1000;
+export const PRESS_ANSWER_MS = 1000;
 
 const target = {
   updateId: z.number().int(),
@@ -104,16 +104,12 @@ export class PendingCommands {
   }
 
   /**
-   * After its `command_pending` commit: runs the command. Resolves with its reply once it is answered, or
-   * with undefined after the hold (it goes on in its lane).
+   * After its `command_pending` commit: queues the command in its chat's lane and returns at once (the poller never
+   * waits for a command: the chat's later updates are held behind it). The promise resolves with its reply once it
+   * is answered (undefined when storing the reply failed until the channel stopped).
    */
-  async start(command: PendingCommand): Promise<CommandReply | null | undefined> {
-    const hold = new AbortController();
-    try {
-      return await Promise.race([this.enqueue(command), sleep(COMMAND_HOLD_MS, undefined, { signal: hold.signal }).catch(() => undefined)]);
-    } finally {
-      hold.abort();
-    }
+  start(command: PendingCommand): Promise<CommandReply | null | undefined> {
+    return this.enqueue(command);
   }
 
   /** At start: commands and held updates a previous run admitted but did not answer, in update order. */
