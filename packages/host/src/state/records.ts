@@ -39,6 +39,8 @@ export interface ChatRecord {
   title: string;
   type: string;
   firstSeenAt: string;
+  /** The supergroup this basic group became (chat-migration.ts): what was still waiting from the old id goes there. */
+  migratedTo?: string;
 }
 
 /** The host-store value under an admission's `AdmitInput.dedupeKey`, written in its admission batch. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { groupChat, privateChat, startFakeTelegram, user, type FakeTelegram } from "../../../../test/fakes/telegram-api.js";
+import { supergroupChat } from "../../../../test/fakes/telegram/groups.js";
 import { NO_SEND_LIMITS } from "../../src/channels/telegram/send-budget.js";
 import { HostKeys } from "../../src/state/host-store.js";
 import { CHANNEL_ID, createHarness, eventually, type Harness } from "./harness.js";
@@ -257,6 +258,31 @@ describe("commands and callbacks", () => {
     const answers = fake.messages(42).filter((m) => m.text === "status of chat 42: ok" || m.text === "Model set to smart.");
     expect(answers.map((m) => m.text)).toEqual(["status of chat 42: ok", "Model set to smart."]);
     expect(h.controller.callbackCalls.map((c) => c.data)).toEqual(["model:smart"]);
+  });
+
+  it("a group upgraded to a supergroup while its command waits: the command's reply and the updates held behind it go to the supergroup", async () => {
+    await setup();
+    const old = groupChat(-4200, "Team");
+    const upgraded = supergroupChat(-1004200, "Team");
+    await h.startChannel({ allowedChatIds: [String(old.id)], groupTrigger: "all" });
+    let release = () => {};
+    h.controller.commandGate = new Promise((resolve) => (release = resolve));
+    fake.sendCommand(old, "status", { from: user(9, "Carol") });
+    fake.sendText(old, "hello behind /status", { from: user(9, "Carol") });
+    const second = fake.sendCommand(old, "help", { from: user(9, "Carol") });
+    await fake.waitFor(() => fake.confirmedOffset() > second);
+    expect(h.store.list<{ kind: string }>(`cmdpending:${CHANNEL_ID}:`).map((r) => r.kind)).toEqual(["command", "update", "update"]);
+    // The upgrade is not held (it moves the chat): it comes while /status still waits.
+    const moved = fake.migrateGroup(old, upgraded);
+    await fake.waitFor(() => fake.confirmedOffset() > moved);
+    expect(h.store.chat(CHANNEL_ID, String(old.id))?.migratedTo).toBe(String(upgraded.id));
+    release();
+    await fake.waitFor(() => fake.messages(upgraded.id).find((m) => m.text?.startsWith("Commands:")));
+    expect(h.controller.admits.map((a) => [a.chat.chatId, a.chat.type, a.message.content])).toEqual([[String(upgraded.id), "supergroup", [{ type: "text", text: "hello behind /status" }]]]);
+    expect(h.controller.commandCalls.map((c) => [c.name, c.chat.chatId])).toEqual([["status", String(old.id)], ["help", String(upgraded.id)]]);
+    await fake.waitFor(() => fake.messages(upgraded.id).find((m) => m.text === `status of chat ${old.id}: ok`));
+    expect(fake.calls("sendMessage").filter((c) => String(c.params.chat_id) === String(old.id))).toEqual([]);
+    await eventually(() => h.store.list(`cmdpending:${CHANNEL_ID}:`).length === 0, 5000, "the held records deleted");
   });
 
   it("a press of a button no longer active, held behind the chat's waiting command, says so in the chat once the command is done", async () => {

@@ -110,6 +110,7 @@ export class AccessControl {
       title: chat.title || previous?.title || "",
       type: chat.type === "unknown" && previous ? previous.type : chat.type,
       firstSeenAt: previous?.firstSeenAt ?? new Date(this.now()).toISOString(),
+      ...(previous?.migratedTo !== undefined ? { migratedTo: previous.migratedTo } : {}),
     };
     tx.put(HostKeys.chat(this.channelId, chat.chatId), record);
     return record;

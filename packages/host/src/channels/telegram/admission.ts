@@ -8,7 +8,7 @@ import { queueOutbound } from "../../state/outbox.js";
 import type { AccessControl, AccessDecision } from "./access.js";
 import type { AlbumCollector } from "./album.js";
 import type { BotApi } from "./bot-api.js";
-import { migrateChat } from "./chat-migration.js";
+import { migrateChat, migratedChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
@@ -54,9 +54,13 @@ export class UpdateAdmission {
       channelId: o.channelId,
       store: o.store,
       log: o.log,
-      run: (c) => (c.kind === "command" ? this.runCommand(c.chat, c.user, c.updateId, c.name, c.args, c.addressed) : this.runCallback(c.chat, c.user, c.updateId, c.data)),
-      admitHeld: (held, key) => this.dispatch(held.update, key),
-      reply: (tx, chat, reply) => this.reply(tx, chat, reply),
+      // A chat upgraded to a supergroup while these waited in its lane: they are answered there (chat-migration.ts).
+      run: (c) => {
+        const chat = migratedChat(o.store, c.chat);
+        return c.kind === "command" ? this.runCommand(chat, c.user, c.updateId, c.name, c.args, c.addressed) : this.runCallback(chat, c.user, c.updateId, c.data);
+      },
+      admitHeld: (held, key) => this.dispatch(this.readdressed(held.update), key),
+      reply: (tx, chat, reply) => this.reply(tx, migratedChat(o.store, chat), reply),
       wakeOutbox: o.wakeOutbox,
       signal: o.signal,
     });
@@ -124,6 +128,18 @@ export class UpdateAdmission {
     if (update.edited_message) return this.edited(update.update_id, update.edited_message, held);
     if (update.callback_query) return this.callback(update.update_id, update.callback_query, held);
     return this.commit(null, update.update_id, () => undefined, held);
+  }
+
+  /** A held update of a group upgraded since it was held, as if it had come from the supergroup. */
+  private readdressed(update: TelegramUpdate): TelegramUpdate {
+    const message = update.message ?? update.edited_message ?? update.callback_query?.message;
+    if (!message) return update;
+    const to = migratedChat(this.o.store, chatRef(this.o.channelId, message));
+    if (to.chatId === String(message.chat.id)) return update;
+    const moved: TelegramMessage = { ...message, chat: { ...message.chat, id: Number(to.chatId), type: "supergroup" } };
+    if (update.message) return { ...update, message: moved };
+    if (update.edited_message) return { ...update, edited_message: moved };
+    return update.callback_query ? { ...update, callback_query: { ...update.callback_query, message: moved } } : update;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { HostKeys, type HostStore, type HostTransaction } from "../../state/host-store.js";
 import type { ChatRecord, ConversationRecord, OutboundItem } from "../../state/records.js";
+import type { ChatRef } from "../channel.js";
 import { telegramCode, telegramDescription } from "./api-retry.js";
 import { TelegramError } from "telegraf";
 
@@ -15,6 +16,11 @@ export function migrateChat(tx: HostTransaction, store: HostStore, channelId: st
   let changed = false;
   const before = store.chat(channelId, oldChatId);
   const after = store.chat(channelId, newChatId);
+  // The old id remembers where the chat went: a command or update of it still waiting in its lane goes there.
+  if (before && before.migratedTo !== newChatId) {
+    tx.put(HostKeys.chat(channelId, oldChatId), { ...before, migratedTo: newChatId });
+    changed = true;
+  }
   // The approval follows (a chat already decided under its new id keeps that decision unless it is only pending).
   if (before && (!after || (after.access === "pending" && before.access !== "pending"))) {
     const record: ChatRecord = { ...before, chatId: newChatId, type: "supergroup", title: title || before.title, firstSeenAt: after?.firstSeenAt ?? before.firstSeenAt };
@@ -36,6 +42,24 @@ export function migrateChat(tx: HostTransaction, store: HostStore, channelId: st
     changed = true;
   }
   return changed;
+}
+
+/** How many upgrades `migratedChat` follows (a group becomes a supergroup once; this only bounds a cycle in bad data). */
+const MAX_HOPS = 4;
+
+/**
+ * The chat `chat` has become when it was a basic group upgraded since (`ChatRecord.migratedTo`), else `chat` itself.
+ * A command or update of the old group still waiting in its lane when the upgrade came is answered in the supergroup,
+ * whose conversation it is now.
+ */
+export function migratedChat(store: HostStore, chat: ChatRef): ChatRef {
+  let chatId = chat.chatId;
+  for (let hop = 0; hop < MAX_HOPS; hop++) {
+    const next = store.chat(chat.channelId, chatId)?.migratedTo;
+    if (next === undefined || next === chatId) break;
+    chatId = next;
+  }
+  return chatId === chat.chatId ? chat : { ...chat, chatId, type: "supergroup" };
 }
 
 /** The supergroup a basic group became, when `err` is Telegram's "group chat was upgraded" answer. */
