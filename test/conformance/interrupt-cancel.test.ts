@@ -271,7 +271,9 @@ describe.concurrent("cancel", () => {
     const { start } = await newEnv(ctx, {
       responder: (req) =>
         textOf(lastMessage(req)) === "first"
-          ? { toolCalls: [{ name: "shell", arguments: { command: "sleep 5", wait_ms: 10000 } }] }
+          ? // The yield lasts the tool's interrupt grace (250 ms) plus, as the command ignores SIGTERM, the kill's grace (200 ms):
+            // the /cancel sent right after the new message must come within it (a loaded CI machine once took longer than 250 ms).
+            { toolCalls: [{ name: "shell", arguments: { command: "trap '' TERM; sleep 5", wait_ms: 10000 } }] }
           : { text: `answer to ${userTexts(req).join(" + ")}` },
     });
     const w = await start();
