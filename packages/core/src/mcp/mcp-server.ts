@@ -12,6 +12,7 @@ import type { ToolProcessLauncher } from "../tools/tool-process.js";
 import { mcpCatalog, type McpCatalogEntry, type McpCatalogResult, type McpListedTool } from "./mcp-catalog.js";
 import type { McpCallResult } from "./mcp-results.js";
 import { ChildStdioTransport } from "./stdio-transport.js";
+import { withRequestSignal } from "./request-signal.js";
 
 /** How long starting a server (spawn + initialize + tools/list) may take. */
 export const MCP_CONNECT_TIMEOUT_MS = 30_000;
@@ -100,10 +101,9 @@ export class McpServerConnection {
   async call(entry: McpCatalogEntry, args: unknown, signal: AbortSignal): Promise<McpCallResult> {
     const client = await this.ready(signal);
     try {
-      const result = (await client.callTool({ name: entry.tool, arguments: args as Record<string, unknown> }, undefined, {
-        signal,
-        timeout: this.timeoutMs,
-      })) as McpCallResult;
+      const result = (await withRequestSignal(signal, (one) =>
+        client.callTool({ name: entry.tool, arguments: args as Record<string, unknown> }, undefined, { signal: one, timeout: this.timeoutMs }),
+      )) as McpCallResult;
       this.failures = 0;
       return result;
     } catch (error) {
@@ -137,7 +137,7 @@ export class McpServerConnection {
     const deadline = Date.now() + MCP_CONNECT_TIMEOUT_MS;
     let step = "initialize";
     try {
-      await client.connect(transport, { signal, timeout: MCP_CONNECT_TIMEOUT_MS });
+      await withRequestSignal(signal, (one) => client.connect(transport, { signal: one, timeout: MCP_CONNECT_TIMEOUT_MS }));
       this.stale = false;
       step = "tools/list";
       await this.list(client, signal, deadline);
@@ -174,7 +174,7 @@ export class McpServerConnection {
     do {
       const left = deadline - Date.now();
       if (left <= 0) throw new McpError(ErrorCode.RequestTimeout, `tools/list did not finish within ${MCP_CONNECT_TIMEOUT_MS / 1000} s`);
-      const page = await client.listTools(cursor ? { cursor } : undefined, { signal, timeout: left });
+      const page = await withRequestSignal(signal, (one) => client.listTools(cursor ? { cursor } : undefined, { signal: one, timeout: left }));
       tools.push(...(page.tools as McpListedTool[]));
       if (tools.length > MCP_MAX_LISTED_TOOLS) throw new Error(`the server lists more than ${MCP_MAX_LISTED_TOOLS} tools`);
       cursor = page.nextCursor;

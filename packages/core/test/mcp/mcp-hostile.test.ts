@@ -1,5 +1,6 @@
 // MCP servers that misbehave (test/fakes/mcp/hostile-server.mjs, raw JSON-RPC over stdio), through the
 // real McpTools + ToolRuntime.
+import { getEventListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -54,8 +55,9 @@ async function setup(mode: string, extra: Partial<McpServerSpecInput> = {}, more
   };
   let n = 0;
   const call = (name: string, args: unknown) => runtime.run({ id: `call_${++n}`, name, arguments: JSON.stringify(args) }, { turnId: 1, signal: new AbortController().signal });
-  await runtime.prepare(new AbortController().signal);
-  return { runtime, mcp, call, workspace };
+  const turn = new AbortController().signal;
+  await runtime.prepare(turn);
+  return { runtime, mcp, call, workspace, turn };
 }
 
 /** Alive and not a zombie. */
@@ -86,8 +88,10 @@ describe("hostile MCP servers", () => {
   });
 
   it("a server that pages tools/list for ever is stopped at 1000 tools, reported, and the turn goes on", async () => {
-    const { runtime, mcp } = await setup("endless-pages");
+    const { runtime, mcp, turn } = await setup("endless-pages");
     expect(runtime.catalog().some((t) => t.name.startsWith("mcp__"))).toBe(false);
+    // The turn's signal keeps no listener per page (the MCP SDK never removes the one it adds to a request's signal).
+    expect(getEventListeners(turn, "abort")).toEqual([]);
     // Not timed: without the cap the listing ends only at the 30 s start limit, which lastError would name instead.
     expect(mcp.status()[0]).toMatchObject({ state: "failed", lastError: "could not start: the server lists more than 1000 tools" });
   });
