@@ -8,8 +8,9 @@ import { errorText } from "./util.js";
  * it still has one: every worker started for the session gets it until one has answered `initialize`.
  * The worker stores it only into a journal that never held a message, so a second delivery changes nothing.
  */
-export function withSeedHistory(store: HostStore, sessionId: string, init: InitializeParams): InitializeParams {
-  const seed = store.get<SeedMessage[]>(HostKeys.seedHistory(sessionId));
+export async function withSeedHistory(store: HostStore, sessionId: string, init: InitializeParams): Promise<InitializeParams> {
+  // Kept on disk, not in the store's memory (host-store.ts ON_DISK_PREFIXES): read for this start only.
+  const seed = await store.readFromDisk<SeedMessage[]>(HostKeys.seedHistory(sessionId));
   return seed ? { ...init, seedHistory: seed } : init;
 }
 
@@ -28,5 +29,5 @@ export async function seedDelivered(store: HostStore, sessionId: string, log: pi
 
 /** /new: the fresh session starts empty, so a seed no worker has stored yet goes with the archived one. */
 export function forgetSeedHistory(store: HostStore, tx: HostTransaction, sessionId: string): void {
-  if (store.get(HostKeys.seedHistory(sessionId)) !== undefined) tx.del(HostKeys.seedHistory(sessionId));
+  if (store.has(HostKeys.seedHistory(sessionId))) tx.del(HostKeys.seedHistory(sessionId));
 }

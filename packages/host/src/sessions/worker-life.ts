@@ -107,7 +107,7 @@ export class WorkerLives {
       handle = spawned;
       life.handle = spawned;
       void spawned.client.exited.then((exit) => this.onExit(spawned, exit));
-      const params = withSeedHistory(r.store, r.id, launch.init);
+      const params = await withSeedHistory(r.store, r.id, launch.init);
       const init = await spawned.initialize(params, r.ctx.initializeTimeoutMs);
       if (params.seedHistory) await seedDelivered(r.store, r.id, r.log);
       await reconcileAtStart(r, spawned, init);

@@ -169,9 +169,19 @@ export class HostTransaction {
 }
 
 /**
+ * Keys whose values stay on disk: the mirror holds the key and ON_DISK, `get` answers undefined, `has` true, and
+ * `readFromDisk` the value. A Stellaclaw import's carried history (`seedhistory:`) is up to ~0.5 MB a conversation,
+ * read once at the session's first worker start; a host that kept every imported one in memory (a conversation that is
+ * never used again keeps its seed) would grow with the import.
+ */
+const ON_DISK_PREFIXES = ["seedhistory:"];
+const ON_DISK = Symbol("value on disk");
+const onDisk = (key: string): boolean => ON_DISK_PREFIXES.some((prefix) => key.startsWith(prefix));
+
+/**
  * The host's LevelDB (DIR/state/host). The whole database is mirrored in memory (it holds
- * conversations, chats, small queues and counters — a few KB per conversation), so reads are
- * synchronous; every change is one atomic batch through `commit`, fsync'd at named commit points.
+ * conversations, chats, small queues and counters — a few KB per conversation; a few big values stay on disk,
+ * ON_DISK_PREFIXES), so reads are synchronous; every change is one atomic batch through `commit`, fsync'd at named commit points.
  *
  * Commits run concurrently: a commit waits only for in-flight commits it depends on (it read their
  * staged writes, or writes a key they write), so LevelDB can group independent sync writes. Readers
@@ -220,11 +230,27 @@ export class HostStore {
       const value = this.staged(tx, key);
       if (value !== undefined) return value === DELETED ? undefined : (value as T);
     }
-    return this.cache.get(key) as T | undefined;
+    const value = this.cache.get(key);
+    return value === ON_DISK ? undefined : (value as T | undefined);
+  }
+
+  /** The key is stored (durably, or staged by the commit being built): also for a value kept on disk. */
+  has(key: string): boolean {
+    const tx = this.building;
+    const value = tx ? this.staged(tx, key) : undefined;
+    return value !== undefined ? value !== DELETED : this.cache.has(key);
+  }
+
+  /** The durable value of a key kept on disk (ON_DISK_PREFIXES); undefined when it is not stored. */
+  async readFromDisk<T>(key: string): Promise<T | undefined> {
+    if (!onDisk(key)) throw new Error(`${key} is not kept on disk: read it with get()`);
+    if (!this.cache.has(key)) return undefined;
+    return (await this.db.get(key)) as T | undefined;
   }
 
   /** Values of every key starting with `prefix`, in key order. */
   list<T>(prefix: string): T[] {
+    if (ON_DISK_PREFIXES.some((kept) => kept.startsWith(prefix) || prefix.startsWith(kept))) throw new Error(`values under ${prefix} are kept on disk: list() cannot give them`);
     const tx = this.building;
     const keys = this.index.keysWithPrefix(prefix);
     if (!tx) return keys.map((key) => this.cache.get(key) as T);
@@ -401,7 +427,7 @@ export class HostStore {
       this.index.delete(key);
     } else {
       if (!this.cache.has(key)) this.index.add(key);
-      this.cache.set(key, value);
+      this.cache.set(key, onDisk(key) ? ON_DISK : value);
     }
   }
 

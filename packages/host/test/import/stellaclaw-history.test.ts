@@ -49,7 +49,7 @@ async function runImport(conversations: StellaclawImport["conversations"], model
   return (await applyStellaclawImport(store, settings, ["tg"], log))!;
 }
 
-const seedOf = (id: string) => store.get<SeedMessage[]>(HostKeys.seedHistory(`${id}.foreground`));
+const seedOf = (id: string) => store.readFromDisk<SeedMessage[]>(HostKeys.seedHistory(`${id}.foreground`));
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "starling-seed-"));
@@ -62,6 +62,22 @@ afterEach(async () => {
 });
 
 describe("the Stellaclaw import's seed history", () => {
+  it("stays on disk, not in the host's memory: the store's mirror holds only its key, also after a restart", async () => {
+    writeSession("tg-000002", [say("user", "x".repeat(800_000))]);
+    await runImport([conversation("tg-000002", "plain")], { plain: {} });
+    const key = HostKeys.seedHistory("tg-000002.foreground");
+    // What the host keeps in memory for its whole life: before 0.23.1 the 800 000-character history was part of it.
+    const mirrored = () => [...store.cache.values()].reduce<number>((n, v) => n + (JSON.stringify(v)?.length ?? 0), 0);
+    expect(store.has(key)).toBe(true);
+    expect(mirrored()).toBeLessThan(50_000);
+    expect((await seedOf("tg-000002"))?.[0]?.content[0]).toMatchObject({ type: "text", text: expect.stringMatching(/^x{1000}/) });
+    await store.close();
+    store = await HostStore.open(join(dir, "state", "host"));
+    expect(store.has(key)).toBe(true);
+    expect(mirrored()).toBeLessThan(50_000);
+    expect(await seedOf("tg-000002")).toHaveLength(1);
+  });
+
   it("keeps the newest messages that fit 80 % of the model's context, and at least one without a known context", async () => {
     // ~1 032 tokens each (4 000 characters / 4 + 32): 7 fit 8 000 tokens, 8 do not.
     writeSession("tg-000001", Array.from({ length: 10 }, (_, i) => say(i % 2 ? "assistant" : "user", `${i}`.padEnd(4000, "."))));
@@ -69,12 +85,12 @@ describe("the Stellaclaw import's seed history", () => {
     writeSession("tg-000002", [say("user", "x".repeat(800_000))]);
     const applied = await runImport([conversation("tg-000001", "small"), conversation("tg-000002", "plain")], { small: { token_max_context: 10_000 }, plain: {} });
 
-    const carried = seedOf("tg-000001")!;
+    const carried = (await seedOf("tg-000001"))!;
     expect(carried.map((m) => m.content.map((item) => (item.type === "text" ? item.text[0] : "")).join(""))).toEqual(["[3", "4", "5", "6", "7", "8", "9"]);
     // The cut left an assistant message first: it goes as the user's, labelled (some providers refuse an assistant first).
     expect(carried.map((m) => m.role)).toEqual(["user", "user", "assistant", "user", "assistant", "user", "assistant"]);
     expect(carried[0]!.content[0]).toEqual({ type: "text", text: "[The assistant's earlier message, carried over from Stellaclaw:]" });
-    expect(seedOf("tg-000002")).toHaveLength(1);
+    expect(await seedOf("tg-000002")).toHaveLength(1);
     expect(applied.warnings).toContain(
       "tg-000001: carried 7 of 10 messages of Stellaclaw's history (conversations/tg-000001/.log/stellaclaw/tg-000001.foreground/session.json); the other session histories (.log/stellaclaw/other.background.0001) stay in the workspace",
     );
@@ -98,7 +114,7 @@ describe("the Stellaclaw import's seed history", () => {
     ]);
     const applied = await runImport([conversation("tg-000001")], { main: {} });
 
-    const seed = seedOf("tg-000001")!;
+    const seed = (await seedOf("tg-000001"))!;
     expect(seed.map(({ time, ...m }) => m)).toEqual([
       { role: "user", userName: "ada", content: [{ type: "text", text: "look" }, { type: "file", uri: pathToFileURL(join(workspace, "attachments", "incoming", "photo.png")).href, name: "photo.png", mediaType: "image/png" }] },
       { role: "assistant", content: [{ type: "text", text: '[tool_call shell] {"command":"ls"}' }] },
