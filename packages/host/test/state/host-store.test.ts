@@ -236,7 +236,9 @@ describe("HostStore behind a stalled disk", () => {
   // Session 20's giveup timeout: 45 s with no log line at all, which a stalled write (every commit after it waiting) would explain.
   it("a write still under way after the slow-write time is logged with its commit point and the writes under way, and again once it settles", async () => {
     const lines: { level: string; line: string; fields: Record<string, unknown> }[] = [];
-    store.health = new StoreHealth(null, (level, line, fields) => lines.push({ level, line, fields }), 60_000, 100);
+    // Slow after 1 s: the write queued behind the stalled one must finish within that once the disk is back (at 100 ms a
+    // loaded CI machine once took longer, and that write was reported too).
+    store.health = new StoreHealth(null, (level, line, fields) => lines.push({ level, line, fields }), 60_000, 1000);
     process.env["STARLING_STALL_AT"] = "giveup:3000"; // the disk holds the give-up notice's sync write for 3 s
     const notice = store.commit("giveup", (tx) => tx.put("conv:notice", { id: "notice" }));
     const reply = store.commit("admit", (tx) => tx.put("update:tg", 5)); // independent, but behind it on the disk
