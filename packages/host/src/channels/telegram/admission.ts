@@ -12,8 +12,15 @@ import { migrateChat, migratedChat } from "./chat-migration.js";
 import { isAdminCommand, parseCommand, runAdminCommand, startReply, unknownCommandReply } from "./commands.js";
 import type { InboundDownloads } from "./inbound-downloads.js";
 import { inboundFiles, type InboundFile } from "./inbound-media.js";
-import { PendingCommands, PRESS_ANSWER_MS, type HeldUpdate, type PendingCommand } from "./pending-commands.js";
+import { PendingCommands, type HeldUpdate, type PendingCommand } from "./pending-commands.js";
 import { addressesBot, chatRef, contextLines, isGroup, messageText, userRef, type TelegramCallbackQuery, type TelegramMessage, type TelegramUpdate } from "./telegram-message.js";
+
+/**
+ * How long a button press waits for its run before its query is answered without text: the answer's text (a
+ * button no longer active) comes from the run, and the user's client shows a spinner until the query is answered.
+ * Only the press's answer waits; the poller goes on at once.
+ */
+const PRESS_ANSWER_MS = 1000;
 
 export interface AdmissionOptions {
   channelId: string;

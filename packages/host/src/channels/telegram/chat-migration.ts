@@ -23,7 +23,8 @@ export function migrateChat(tx: HostTransaction, store: HostStore, channelId: st
   }
   // The approval follows (a chat already decided under its new id keeps that decision unless it is only pending).
   if (before && (!after || (after.access === "pending" && before.access !== "pending"))) {
-    const record: ChatRecord = { ...before, chatId: newChatId, type: "supergroup", title: title || before.title, firstSeenAt: after?.firstSeenAt ?? before.firstSeenAt };
+    const { migratedTo: _from, ...kept } = before; // where the old id went is not the new chat's own
+    const record: ChatRecord = { ...kept, chatId: newChatId, type: "supergroup", title: title || before.title, firstSeenAt: after?.firstSeenAt ?? before.firstSeenAt };
     tx.put(HostKeys.chat(channelId, newChatId), record);
     changed = true;
   }

@@ -8,13 +8,6 @@ import { backoffDelay } from "./api-retry.js";
 import { ChatLanes } from "./chat-lanes.js";
 import { StoredUpdateSchema } from "./stored-update.js";
 
-/**
- * How long a button press waits for its run before its query is answered without text: the answer's text (a
- * button no longer active) comes from the run, and the user's client shows a spinner until the query is answered.
- * Only the press's answer waits; the poller goes on at once.
- */
-export const PRESS_ANSWER_MS = 1000;
-
 const target = {
   updateId: z.number().int(),
   chat: z.object({ channelId: z.string(), chatId: z.string(), type: z.string(), title: z.string(), threadId: z.number().int().optional() }),
