@@ -4,9 +4,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { currentHostBundle } from "../../src/host-bundle.js";
+import { HOST_NODE_FLAGS } from "../../src/worker-path.js";
 
 let dir: string;
 let bundle: string;
@@ -14,7 +15,7 @@ let input: string;
 let manifest: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "starling-host-bundle-"));
-  bundle = join(dir, "run-cli.bundle.js");
+  bundle = join(dir, "run-cli.bundle.cjs");
   input = join(dir, "host.js");
   manifest = join(dir, "run-cli.bundle.json");
   writeFileSync(bundle, "// bundle\n");
@@ -25,7 +26,18 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("currentHostBundle", () => {
   it("names the bundle while its inputs are unchanged", () => {
-    expect(currentHostBundle(manifest)).toBe(bundle);
+    expect(currentHostBundle(manifest)).toEqual({ bundle, codeCache: null });
+  });
+
+  it("names the code cache made for this process's flags, and none for other flags", () => {
+    const codeCaches = [
+      { execArgv: [], file: join(dir, "plain.cache") },
+      { execArgv: ["--single-threaded-gc"], file: join(dir, "gc.cache") },
+    ];
+    writeFileSync(manifest, JSON.stringify({ bundle, inputs: { [input]: statSync(input).mtimeMs }, codeCaches }));
+    expect(currentHostBundle(manifest, [])?.codeCache).toBe(join(dir, "plain.cache"));
+    expect(currentHostBundle(manifest, ["--single-threaded-gc"])?.codeCache).toBe(join(dir, "gc.cache"));
+    expect(currentHostBundle(manifest, ["--max-old-space-size=100"])).toEqual({ bundle, codeCache: null });
   });
 
   it("falls back (null) once an input was rebuilt after the bundle, is gone, or the bundle or manifest is missing", () => {
@@ -33,7 +45,7 @@ describe("currentHostBundle", () => {
     utimesSync(input, later, later);
     expect(currentHostBundle(manifest)).toBeNull();
     writeFileSync(manifest, JSON.stringify({ bundle, inputs: { [input]: statSync(input).mtimeMs } }));
-    expect(currentHostBundle(manifest)).toBe(bundle);
+    expect(currentHostBundle(manifest)?.bundle).toBe(bundle);
     rmSync(bundle);
     expect(currentHostBundle(manifest)).toBeNull();
     writeFileSync(bundle, "// bundle\n");
@@ -47,11 +59,44 @@ describe("currentHostBundle", () => {
 
 describe("the workspace build", () => {
   const dist = fileURLToPath(new URL("../../dist/", import.meta.url));
+  const version = readFileSync(fileURLToPath(new URL("../../../../VERSION", import.meta.url)), "utf8").split("\n")[0]!.trim();
+
   it("leaves a current bundle that `starling` runs (`pnpm build` before the tests)", () => {
-    expect(currentHostBundle(join(dist, "run-cli.bundle.json"))).toBe(join(dist, "run-cli.bundle.js"));
-    const version = readFileSync(fileURLToPath(new URL("../../../../VERSION", import.meta.url)), "utf8").split("\n")[0]!.trim();
+    expect(currentHostBundle(join(dist, "run-cli.bundle.json"))?.bundle).toBe(join(dist, "run-cli.bundle.cjs"));
     const run = spawnSync(process.execPath, [join(dist, "main.js"), "--version"], { encoding: "utf8", timeout: 30_000 });
     expect(run.stdout.trim()).toContain(version);
     expect(run.status).toBe(0);
+  });
+
+  // A cache V8 refuses costs nothing but the time it should save; one it takes must be the bundle's own.
+  it.each([
+    ["no flags (tests, `node main.js`)", [] as string[]],
+    ["HOST_NODE_FLAGS (the service, `pnpm start`, the #! line)", [...HOST_NODE_FLAGS]],
+  ])("has a code cache V8 accepts under %s", (_name, flags) => {
+    const probe = `const { currentHostBundle, loadHostBundle } = await import(${JSON.stringify(pathToFileURL(join(dist, "host-bundle.js")).href)});
+const found = currentHostBundle(${JSON.stringify(join(dist, "run-cli.bundle.json"))});
+const { exports, script } = loadHostBundle(found);
+console.log(JSON.stringify({ cache: found.codeCache !== null, rejected: script.cachedDataRejected, runCli: typeof exports.runCli }));`;
+    // A file, not `-e`: the host finds its cache by process.execArgv, which would then hold `-e` and the code.
+    const file = join(dir, "probe.mjs");
+    writeFileSync(file, probe);
+    const run = spawnSync(process.execPath, [...flags, file], { encoding: "utf8", timeout: 30_000 });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ cache: true, rejected: false, runCli: "function" });
+  });
+
+  it("a refused code cache (other V8 flags) still runs the bundle", () => {
+    const run = spawnSync(process.execPath, ["--max-old-space-size=300", join(dist, "main.js"), "--version"], { encoding: "utf8", timeout: 30_000 });
+    expect(run.stdout.trim()).toContain(version);
+    expect(run.status).toBe(0);
+  });
+
+  // V8 checks a code cache against its source by length only (a wrong one can crash the process): the
+  // manifest lists the bundle itself, so a bundle replaced by anything but the build is not run with it.
+  it("lists the bundle among its own inputs, next to caches made after it", () => {
+    const manifest = JSON.parse(readFileSync(join(dist, "run-cli.bundle.json"), "utf8")) as { bundle: string; inputs: Record<string, number>; codeCaches: { file: string }[] };
+    expect(manifest.inputs[manifest.bundle]).toBe(statSync(manifest.bundle).mtimeMs);
+    expect(manifest.codeCaches).toHaveLength(2);
+    for (const { file } of manifest.codeCaches) expect(statSync(file).mtimeMs).toBeGreaterThanOrEqual(statSync(manifest.bundle).mtimeMs);
   });
 });
