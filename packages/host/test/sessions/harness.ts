@@ -11,9 +11,12 @@ import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest, type ScriptedRe
 import { waitLimit } from "../../../../test/fakes/wait-limit.js";
 import { SessionSupervisor, type EventContext, type SessionLaunch, type SupervisorOptions } from "../../src/sessions/supervisor.js";
 import { HostKeys, HostStore } from "../../src/state/host-store.js";
+import { bundledWorkerArgs } from "../../src/worker-path.js";
 import type { InboundItem } from "../../src/state/records.js";
 
 export const WORKER_MAIN = fileURLToPath(new URL("../../../worker/dist/main.js", import.meta.url));
+/** What the host starts for a conversation (the build's start-up snapshot while current): about half the CPU per start of WORKER_MAIN. */
+const WORKER_ARGS = bundledWorkerArgs();
 
 export interface DurableRecord {
   sessionId: string;
@@ -113,8 +116,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       // The shell records the pid, then becomes the worker (exec keeps the pid); with `recordRequests`
       // its stdin comes through `tee`, which copies every frame the host writes.
       command: options.recordRequests
-        ? ["/bin/bash", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@" < <(exec tee -a "$STARLING_TEST_STDIN_COPY")', process.execPath, WORKER_MAIN]
-        : ["/bin/sh", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@"', process.execPath, WORKER_MAIN],
+        ? ["/bin/bash", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@" < <(exec tee -a "$STARLING_TEST_STDIN_COPY")', process.execPath, ...WORKER_ARGS]
+        : ["/bin/sh", "-c", 'echo $$ > "$STARLING_TEST_PIDFILE"; exec "$0" "$@"', process.execPath, ...WORKER_ARGS],
       cwd: workspace,
       env: {
         ...process.env,
