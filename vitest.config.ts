@@ -1,7 +1,7 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Unit test files that need a process of their own: they observe process-wide state another file may
+ * Test files that need a process of their own: they observe process-wide state another file may
  * already have changed (the schema warm-up must begin before any tool's zod schema is built).
  */
 const NEEDS_OWN_PROCESS = ["packages/core/test/tools/schema-cache.test.ts"];
@@ -22,21 +22,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "unit",
-          include: ["packages/*/test/**/*.test.ts", "config/test/**/*.test.ts", "workdir-migrations/test/**/*.test.ts"],
-          exclude: NEEDS_OWN_PROCESS,
-          // The packages' own tests run in-process against source: a fresh process per file spent ~0.7 s of
-          // CPU loading the same modules again (172 files: ~350 → ~265 s of CPU, session 29). They still
-          // start real hosts and workers as child processes; what they share is only the modules they import.
+          name: "shared",
+          include: ["packages/*/test/**/*.test.ts", "config/test/**/*.test.ts", "workdir-migrations/test/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...NEEDS_OWN_PROCESS],
+          // A test process runs file after file instead of one process per file: a fresh process spent
+          // ~0.7-1 s of CPU loading vitest and the same modules again, for each of ~300 files (session 29:
+          // the packages' 171 files alone ~350 -> ~265 s of CPU). What files share is only the modules they
+          // import; hosts and workers are still child processes of their own, and every file cleans up
+          // what it started. A late error of one file would show in the next one's run (not lost).
           isolate: false,
         },
       },
-      {
-        extends: true,
-        // End-to-end, conformance and reliability files start hosts and workers and set process-wide
-        // hooks: a process each, as before.
-        test: { name: "e2e", include: ["test/**/*.test.ts", ...NEEDS_OWN_PROCESS] },
-      },
+      { extends: true, test: { name: "own-process", include: NEEDS_OWN_PROCESS } },
     ],
   },
 });

@@ -369,8 +369,9 @@ export async function initializedRawWorker(ctx: { onTestFinished: (fn: () => Pro
   return raw;
 }
 
-export function rawWorker(workspace: string, env: NodeJS.ProcessEnv = {}): RawFrameWorker {
-  const child = spawn(process.execPath, [...WORKER_ARGS], {
+/** `args`: Node's arguments that start the worker (WORKER_MAIN for a worker that must take other V8 flags: the snapshot refuses them). */
+export function rawWorker(workspace: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = WORKER_ARGS): RawFrameWorker {
+  const child = spawn(process.execPath, [...args], {
     cwd: workspace,
     env: { ...process.env, ...hermeticEnv(workspace), STARLING_LOG_LEVEL: "warn", STARLING_CRASH_AT: "", ...env },
     stdio: ["pipe", "pipe", "pipe"],
