@@ -15,6 +15,8 @@ export class IdleShutdown {
   private timer: NodeJS.Timeout | null = null;
   /** The worker to stop as soon as it rests (`restartSoon`): one started with a setting that changed since. */
   private stale: WorkerHandle | null = null;
+  /** retireStaleFirst held work back for the stale worker's run. */
+  private heldWork = false;
 
   constructor(private readonly r: SessionRunner) {}
 
@@ -44,6 +46,36 @@ export class IdleShutdown {
     this.arm();
   }
 
+  /**
+   * Before work is handed to the session's worker: one marked stale goes first, once its run is over (no turn
+   * running or queued in it, nothing being handed to it), so the work starts a worker with the current
+   * settings. Without this, a message (a cron task's next firing) that came between the run's end and the
+   * shutdown a rest arms went to the old worker, on the old settings. False: it is still busy; the end of its
+   * run pumps the session again.
+   */
+  async retireStaleFirst(): Promise<boolean> {
+    const r = this.r;
+    const handle = r.worker;
+    if (!handle || handle !== this.stale || !handle.usable) return true;
+    this.heldWork = true;
+    if (r.turnRunning || r.handoffsInFlight) return false;
+    const view = await this.liveState(handle);
+    if (r.worker !== handle || !handle.usable) return true;
+    if (r.turnRunning || r.handoffsInFlight || (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0))) return false;
+    r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
+    await handle.close(r.ctx.shutdownTimeoutMs);
+    if (this.stale === handle) this.stale = null;
+    this.heldWork = false;
+    return true;
+  }
+
+  /** Work waits for a stale worker's run to end (retireStaleFirst): the session's next processed event pumps it. */
+  takeHeldWork(): boolean {
+    const held = this.heldWork;
+    this.heldWork = false;
+    return held;
+  }
+
   cancel(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -53,15 +85,19 @@ export class IdleShutdown {
     const r = this.r;
     const handle = r.worker;
     if (!handle?.usable || !r.resting()) return;
-    const view = await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
-      r.log.debug({ err: errorText(err) }, "live_state query before idle shutdown failed");
-      return null;
-    });
+    const view = await this.liveState(handle);
     if (!r.resting() || r.worker !== handle || !handle.usable) return;
     if (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0)) return this.arm(true);
     if (this.stale === handle) r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
     else r.log.info({ pid: handle.pid, idleSeconds: r.ctx.options.idleShutdownSeconds }, "idle worker shut down");
     await handle.close(r.ctx.shutdownTimeoutMs);
     if (this.stale === handle) this.stale = null;
+  }
+
+  private liveState(handle: WorkerHandle) {
+    return handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
+      this.r.log.debug({ err: errorText(err) }, "live_state query before a worker shutdown failed");
+      return null;
+    });
   }
 }

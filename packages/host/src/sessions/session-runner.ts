@@ -99,6 +99,11 @@ export class SessionRunner {
     return this.retiringNow;
   }
 
+  /** Messages are being handed to the worker (sent, not yet acknowledged). */
+  get handoffsInFlight(): boolean {
+    return this.handoffs.count > 0;
+  }
+
   get turnRunning(): boolean {
     return this.runningTurn !== null;
   }
@@ -241,9 +246,9 @@ export class SessionRunner {
     }
   }
 
-  /** After a processed durable event: send a wanted continue, or release the slot if the session rests. */
+  /** After a processed durable event: hand off work held for a stale worker's rest, send a wanted continue, or release the slot if the session rests. */
   settle(): void {
-    if (this.continues.current) this.pump();
+    if (this.idle.takeHeldWork() || this.continues.current) this.pump();
     else void this.maybeRelease();
   }
 
@@ -274,6 +279,7 @@ export class SessionRunner {
       return;
     }
     this.cancelIdle();
+    if (!(await this.idle.retireStaleFirst())) return;
     const handle = await this.ensureWorker();
     if (!handle || !handle.usable) return;
     this.resumeWanted = false;

@@ -31,3 +31,25 @@ it("a running turn finishes first; then the worker stops, and the next message g
   expect(harness.workerPid(SESSION)).not.toBe(first);
   expect(harness.durableOf("turn_recovered", SESSION)).toHaveLength(0); // nothing was cut
 });
+
+it("a message that comes while the stale worker's run goes on waits for the run's end and goes to a new worker", async () => {
+  const SESSION = "rs2.background.0001";
+  h = await createHarness({ responder: (req, i) => ({ delayMs: i === 0 ? 800 : 0, text: `answer ${i}` }) });
+  const harness = h;
+  await harness.admit(SESSION, "a run");
+  const sup = harness.supervisor({ idleShutdownSeconds: 600 });
+  sup.start();
+  await waitUntil(() => harness.fake.requests.length === 1, "the model call");
+  const first = harness.workerPid(SESSION);
+  sup.restartWhenResting(SESSION);
+  // The next firing is admitted while the run is in its model call: before, it was handed to the old worker
+  // at once and ran there, on the old settings, and only then was the worker restarted.
+  await harness.admit(SESSION, "the next run");
+  await waitUntil(() => harness.fake.requests.length === 2, "the next run's model call");
+  expect(harness.launches.filter((s) => s === SESSION), "the next run had a worker of its own").toHaveLength(2);
+  await waitUntil(() => harness.durableOf("turn_completed", SESSION).length === 2, "the next answer");
+  expect(harness.durableOf("turn_completed", SESSION).map((d) => replyText(d.event))).toEqual(["answer 0", "answer 1"]);
+  expect(harness.workerPid(SESSION)).not.toBe(first);
+  expect(alive(first)).toBe(false);
+  expect(harness.durableOf("turn_recovered", SESSION)).toHaveLength(0); // nothing was cut
+});
