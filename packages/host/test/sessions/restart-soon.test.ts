@@ -10,8 +10,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-it("a running turn finishes first; then the worker stops, and the next message gets a new one", async () => {
-  const SESSION = "rs1.background.0001";
+/** A session whose worker is marked stale (restartWhenResting) while its first run is in its 800 ms model call. */
+async function staleDuringRun(SESSION: string): Promise<{ harness: Harness; first: number }> {
   h = await createHarness({ responder: (req, i) => ({ delayMs: i === 0 ? 800 : 0, text: `answer ${i}` }) });
   const harness = h;
   await harness.admit(SESSION, "a run");
@@ -20,6 +20,12 @@ it("a running turn finishes first; then the worker stops, and the next message g
   await waitUntil(() => harness.fake.requests.length === 1, "the model call");
   const first = harness.workerPid(SESSION);
   sup.restartWhenResting(SESSION);
+  return { harness, first };
+}
+
+it("a running turn finishes first; then the worker stops, and the next message gets a new one", async () => {
+  const SESSION = "rs1.background.0001";
+  const { harness, first } = await staleDuringRun(SESSION);
   await waitUntil(() => harness.durableOf("turn_completed", SESSION).length === 1, "the run's answer");
   expect(replyText(harness.durableOf("turn_completed", SESSION)[0]!.event)).toBe("answer 0");
   await waitUntil(() => !alive(first), "the worker stopped once it rested (idle shutdown is 600 s)");
@@ -34,14 +40,7 @@ it("a running turn finishes first; then the worker stops, and the next message g
 
 it("a message that comes while the stale worker's run goes on waits for the run's end and goes to a new worker", async () => {
   const SESSION = "rs2.background.0001";
-  h = await createHarness({ responder: (req, i) => ({ delayMs: i === 0 ? 800 : 0, text: `answer ${i}` }) });
-  const harness = h;
-  await harness.admit(SESSION, "a run");
-  const sup = harness.supervisor({ idleShutdownSeconds: 600 });
-  sup.start();
-  await waitUntil(() => harness.fake.requests.length === 1, "the model call");
-  const first = harness.workerPid(SESSION);
-  sup.restartWhenResting(SESSION);
+  const { harness, first } = await staleDuringRun(SESSION);
   // The next firing is admitted while the run is in its model call: before, it was handed to the old worker
   // at once and ran there, on the old settings, and only then was the worker restarted.
   await harness.admit(SESSION, "the next run");
