@@ -8,6 +8,11 @@ interface Opened {
   status: number;
   error?: { code: string; message: string };
   close: () => void;
+  /**
+   * Held so the stream stays open: fetch cancels the body of a Response that is garbage-collected (undici's
+   * FinalizationRegistry), which closed a stream under the test's feet once (a 257th stream got a slot).
+   */
+  response: Response;
 }
 
 describe("web channel: open event streams", () => {
@@ -30,7 +35,9 @@ describe("web channel: open event streams", () => {
     const controller = new AbortController();
     const res = await e2e.call(`/api/conversations/${conversationId}/events`, { signal: controller.signal });
     const s: Opened =
-      res.status === 200 ? { status: 200, close: () => controller.abort() } : { status: res.status, error: (await res.json()).error, close: () => undefined };
+      res.status === 200
+        ? { status: 200, close: () => controller.abort(), response: res }
+        : { status: res.status, error: (await res.json()).error, close: () => undefined, response: res };
     opened.push(s);
     return s;
   }

@@ -6,7 +6,6 @@ import { secretValues, type StarlingConfig } from "@starling/config";
 import type { Channel } from "./channels/channel.js";
 import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
 import { NO_SEND_LIMITS } from "./channels/telegram/send-budget.js";
-import { WebChannel } from "./channels/web/web-channel.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { ActivityRelay, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
 import { TurnAnswers } from "./conversations/turn-answers.js";
@@ -223,6 +222,8 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
       if (!token) throw new Error(`channels.${channelConfig.id}.token_env: environment variable ${channelConfig.token_env} is not set`);
       const models = () => Object.entries(settings.chatModels).map(([alias, m]) => ({ alias, model: m.model_name }));
       const channelLog = log.child({ component: "web", channel: channelConfig.id });
+      // Loaded only for a web channel: fastify and the page are ~30 ms of every host start otherwise.
+      const { WebChannel } = await import("./channels/web/web-channel.js");
       channels.set(channelConfig.id, new WebChannel({ id: channelConfig.id, bindAddr: channelConfig.bind_addr, token, workdir, store, log: channelLog, models }));
       continue;
     }

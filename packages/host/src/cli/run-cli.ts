@@ -4,12 +4,7 @@ import { TOOL_CRASH_POINTS, WORKER_CRASH_POINTS } from "@starling/protocol";
 import { loadConfig, mergedEnv, readEnvFile, type Env, type StarlingConfig } from "@starling/config";
 import { HOST_CRASH_POINTS } from "../state/host-store.js";
 import { SKILL_CRASH_POINTS } from "../skills/skill-store.js";
-import { startHost } from "../host.js";
 import { CliUsageError, helpText, parseCli } from "./args.js";
-import { runAudit } from "./audit.js";
-import { runDoctor } from "./doctor.js";
-import { runInit } from "./init.js";
-import { runService } from "./service.js";
 import { bundledVersion } from "../worker-path.js";
 
 
@@ -52,6 +47,7 @@ export async function runCli(argv: string[]): Promise<number | null> {
     process.stderr.write(`starling: ${(err as Error).message}\n\n${usage}\n`);
     return 2;
   }
+  // Each command loads only its own modules: a host does not load the setup wizard, `--version` loads neither.
   switch (command.kind) {
     case "help":
       process.stdout.write(`${helpText(command.command)}\n`);
@@ -63,13 +59,13 @@ export async function runCli(argv: string[]): Promise<number | null> {
       process.stdout.write(`host:   ${[...HOST_CRASH_POINTS, ...SKILL_CRASH_POINTS].join(" ")}\nworker: ${[...WORKER_CRASH_POINTS, ...TOOL_CRASH_POINTS].join(" ")}\n`);
       return 0;
     case "init":
-      return runInit(command);
+      return (await import("./init.js")).runInit(command);
     case "doctor":
-      return runDoctor(command);
+      return (await import("./doctor.js")).runDoctor(command);
     case "audit":
-      return runAudit(command, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+      return (await import("./audit.js")).runAudit(command, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case "service":
-      return runService(command.action, command.config, command.workdir, command.envFile);
+      return (await import("./service.js")).runService(command.action, command.config, command.workdir, command.envFile);
     case "run": {
       // Secrets from the env file go into this private map, never into process.env.
       const envFile = readEnvFile(command.envFile);
@@ -80,6 +76,7 @@ export async function runCli(argv: string[]): Promise<number | null> {
       const env = mergedEnv(envFile.values, process.env);
       const config = loadOrReport(command.config, env);
       if (!config) return EXIT_CONFIG;
+      const { startHost } = await import("../host.js");
       const host = await startHost(config, command.workdir, env, [command.config, command.envFile]);
       let signals = 0;
       const onSignal = (signal: string) => {
