@@ -1,4 +1,4 @@
-import { Methods } from "@starling/protocol";
+import { Methods, type QueryResult } from "@starling/protocol";
 import type { SessionRunner } from "./session-runner.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { errorText, RESTING_STATES } from "./util.js";
@@ -15,8 +15,6 @@ export class IdleShutdown {
   private timer: NodeJS.Timeout | null = null;
   /** The worker to stop as soon as it rests (`restartSoon`): one started with a setting that changed since. */
   private stale: WorkerHandle | null = null;
-  /** retireStaleFirst held work back for the stale worker's run. */
-  private heldWork = false;
 
   constructor(private readonly r: SessionRunner) {}
 
@@ -57,23 +55,17 @@ export class IdleShutdown {
     const r = this.r;
     const handle = r.worker;
     if (!handle || handle !== this.stale || !handle.usable) return true;
-    this.heldWork = true;
     if (r.turnRunning || r.handoffsInFlight) return false;
     const view = await this.liveState(handle);
     if (r.worker !== handle || !handle.usable) return true;
-    if (r.turnRunning || r.handoffsInFlight || (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0))) return false;
-    r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
-    await handle.close(r.ctx.shutdownTimeoutMs);
-    if (this.stale === handle) this.stale = null;
-    this.heldWork = false;
+    if (r.turnRunning || r.handoffsInFlight || busy(view)) return false;
+    await this.shutDown(handle);
     return true;
   }
 
-  /** Work waits for a stale worker's run to end (retireStaleFirst): the session's next processed event pumps it. */
-  takeHeldWork(): boolean {
-    const held = this.heldWork;
-    this.heldWork = false;
-    return held;
+  /** Work waits for the stale worker's run to end (retireStaleFirst): the session's next processed event pumps it. */
+  holdsWork(): boolean {
+    return this.stale !== null && this.stale === this.r.worker && this.r.pendingItems().length > 0;
   }
 
   cancel(): void {
@@ -87,17 +79,27 @@ export class IdleShutdown {
     if (!handle?.usable || !r.resting()) return;
     const view = await this.liveState(handle);
     if (!r.resting() || r.worker !== handle || !handle.usable) return;
-    if (view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0)) return this.arm(true);
+    if (busy(view)) return this.arm(true);
+    await this.shutDown(handle);
+  }
+
+  private async shutDown(handle: WorkerHandle): Promise<void> {
+    const r = this.r;
     if (this.stale === handle) r.log.info({ pid: handle.pid }, "worker shut down to restart with changed settings");
     else r.log.info({ pid: handle.pid, idleSeconds: r.ctx.options.idleShutdownSeconds }, "idle worker shut down");
     await handle.close(r.ctx.shutdownTimeoutMs);
     if (this.stale === handle) this.stale = null;
   }
 
-  private liveState(handle: WorkerHandle) {
+  private liveState(handle: WorkerHandle): Promise<QueryResult | null> {
     return handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
       this.r.log.debug({ err: errorText(err) }, "live_state query before a worker shutdown failed");
       return null;
     });
   }
+}
+
+/** The worker's live_state says a turn runs or will start (a failed query says nothing: not busy). */
+function busy(view: QueryResult | null): boolean {
+  return view?.view === "live_state" && (!RESTING_STATES.has(view.state) || view.queuedInputs > 0);
 }

@@ -248,7 +248,7 @@ export class SessionRunner {
 
   /** After a processed durable event: hand off work held for a stale worker's rest, send a wanted continue, or release the slot if the session rests. */
   settle(): void {
-    if (this.idle.takeHeldWork() || this.continues.current) this.pump();
+    if (this.idle.holdsWork() || this.continues.current) this.pump();
     else void this.maybeRelease();
   }
 
