@@ -2,6 +2,7 @@
 // and the zero-latency fake model — beside a minimal telegraf bot measured in the same run.
 import { readdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai-server.js";
 import { privateChat, startFakeTelegram, type FakeTelegram } from "../fakes/telegram-api.js";
 import {
@@ -29,6 +30,8 @@ export interface HostBenchOptions {
   manyDeadlineMs: number;
   /** Send the same chats a second message once the first flood is over. */
   secondFlood: boolean;
+  /** Also run each level against a host with null workers (test/bench/null-worker.mjs). */
+  nullWorkers: boolean;
   /** Turns of the fsync count under strace (0 skips it). */
   syncTurns: number;
   log: (line: string) => void;
@@ -36,7 +39,8 @@ export interface HostBenchOptions {
 
 export interface HostBenchResult {
   config: { latency: Partial<HostConfigOptions>; many: Partial<HostConfigOptions> };
-  e2e: { conversations: number; host: LoadResult; floor: LoadResult }[];
+  /** `nullHost`: the same host with null workers (null-worker.mjs), the floor of a process per conversation; null when skipped. */
+  e2e: { conversations: number; host: LoadResult; floor: LoadResult; nullHost: LoadResult | null }[];
   recovery: { trials: { recoveryMs: number; killToModelRequestMs: number | null }[]; recoveryMs: Summary; modelDelayMs: number } | null;
   hostAfterLatency: { memory: Memory | null; workers: number };
   shutdown: { ms: number; exitCode: number | null };
@@ -55,6 +59,9 @@ export interface HostBenchResult {
   /** fsync/fdatasync calls per turn (null when skipped or strace is unavailable). */
   syncs: SyncCount | null;
 }
+
+/** The null worker: an executable script (its shebang finds node on the PATH the host gives workers). */
+const NULL_WORKER = fileURLToPath(new URL("./null-worker.mjs", import.meta.url));
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 
@@ -100,22 +107,32 @@ async function latencyPhase(model: FakeOpenAI, opts: HostBenchOptions) {
   };
   const tgHost = await startFakeTelegram();
   const tgFloor = await startFakeTelegram();
+  const tgNull = opts.nullWorkers ? await startFakeTelegram() : null;
   const dir = join(opts.outDir, "host-latency");
   rmSync(dir, { recursive: true, force: true });
   const host = startHost(dir, hostConfig({ ...config, apiRoot: tgHost.apiRoot }), tgHost.token, profileArgs());
   const floor = startFloorBot(tgFloor.apiRoot, tgFloor.token, model.url);
+  // The same host whose workers only speak the protocol and call the model once a turn: what is left of the
+  // gap to the floor bot with a worker that costs nothing is the host's and the process-per-conversation's.
+  const nullDir = join(opts.outDir, "host-null-workers");
+  rmSync(nullDir, { recursive: true, force: true });
+  const nullHost = tgNull ? startHost(nullDir, { ...hostConfig({ ...config, apiRoot: tgNull.apiRoot }), agent_server: { path: NULL_WORKER } }, tgNull.token) : null;
   const hostWatch = new ReplyWatcher(tgHost);
   const floorWatch = new ReplyWatcher(tgFloor);
+  const nullWatch = tgNull ? new ReplyWatcher(tgNull) : null;
   try {
     const e2e: HostBenchResult["e2e"] = [];
     for (const level of levels) {
-      opts.log(`e2e: ${level.conversations} conversation(s) × ${level.rounds} rounds — floor bot, then host`);
+      opts.log(`e2e: ${level.conversations} conversation(s) × ${level.rounds} rounds — floor bot, then host${nullHost ? ", then host with null workers" : ""}`);
       const run = (fake: FakeTelegram, watcher: ReplyWatcher, label: string, proc: RunningProcess) =>
         guard(proc, closedLoop(fake, watcher, { label: `${label}${level.conversations}`, userIds: level.ids, rounds: level.rounds, timeoutMs: 90_000 }));
       const floorResult = await run(tgFloor, floorWatch, "f", floor);
       const hostResult = await run(tgHost, hostWatch, "h", host);
-      e2e.push({ conversations: level.conversations, host: hostResult, floor: floorResult });
+      const nullResult = tgNull && nullWatch && nullHost ? await run(tgNull, nullWatch, "n", nullHost) : null;
+      e2e.push({ conversations: level.conversations, host: hostResult, floor: floorResult, nullHost: nullResult });
     }
+    nullWatch?.stop();
+    await nullHost?.stop(10_000);
     const recovery = opts.recoveryTrials > 0 ? await guard(host, recoveryPhase(model, tgHost, hostWatch, host, dir, recoveryUser, opts)) : null;
     const hostAfterLatency = { memory: memoryOf(host.pid), workers: workerPids(host.pid).length };
     opts.log("host: SIGTERM (graceful shutdown)");
@@ -129,10 +146,13 @@ async function latencyPhase(model: FakeOpenAI, opts: HostBenchOptions) {
   } finally {
     hostWatch.stop();
     floorWatch.stop();
+    nullWatch?.stop();
     await host.stop(5_000);
     await floor.stop(2_000);
+    await nullHost?.stop(5_000);
     await tgHost.close();
     await tgFloor.close();
+    await tgNull?.close();
   }
 }
 

@@ -193,6 +193,14 @@ function renderHost(h: HostBenchResult): string[] {
   for (const l of h.e2e) {
     out.push(row([l.conversations, "starling host + workers", l.host.latency.n, ms(l.host.latency.p50), ms(l.host.latency.p99), times(ratio(l.host.latency.p50, l.floor.latency.p50)), times(ratio(l.host.latency.p99, l.floor.latency.p99)), l.host.turnsPerSecond.toFixed(1), ms(l.host.cold.p50)]));
     out.push(row([l.conversations, "floor: direct telegraf bot", l.floor.latency.n, ms(l.floor.latency.p50), ms(l.floor.latency.p99), "1.00×", "1.00×", l.floor.turnsPerSecond.toFixed(1), ms(l.floor.cold.p50)]));
+    const n = l.nullHost;
+    if (n) out.push(row([l.conversations, "starling host + null workers (protocol and one model call only)", n.latency.n, ms(n.latency.p50), ms(n.latency.p99), times(ratio(n.latency.p50, l.floor.latency.p50)), times(ratio(n.latency.p99, l.floor.latency.p99)), n.turnsPerSecond.toFixed(1), ms(n.cold.p50)]));
+  }
+  if (h.e2e.some((l) => l.nullHost)) {
+    out.push(
+      "",
+      "The null workers (test/bench/null-worker.mjs, a second host of the same build) answer each message with `turn_started` and `turn_completed` after one keep-alive POST to the same fake model, and store nothing: no journal, no session machine, no prompt. Their rows are what is left of the gap to the floor bot with a worker that costs nothing but its process and its model call.",
+    );
   }
   if (h.recovery) {
     const trials = h.recovery.trials.map((t) => `${ms(t.recoveryMs)}${t.killToModelRequestMs === null ? "" : ` (model asked again ${ms(t.killToModelRequestMs)} after the kill)`}`);

@@ -3,7 +3,7 @@
 // docs/PERFORMANCE.md. Benchmarks report; they never fail on a missed target.
 // BENCH_QUICK=1 shrinks every loop (a smoke run of the machinery, numbers not meaningful).
 // BENCH_HOST_PROF=<dir> makes the latency host (Part B) write a V8 CPU profile into <dir>.
-// BENCH_SKIP_HOST=1 skips Part B; BENCH_SKIP_WEB=1 skips Part C (the web channel); BENCH_MANY=<n> sets the conversation count of the host RSS run
+// BENCH_NULL_WORKERS=0 leaves out Part B's host with null workers; BENCH_SKIP_HOST=1 skips Part B; BENCH_SKIP_WEB=1 skips Part C (the web channel); BENCH_MANY=<n> sets the conversation count of the host RSS run
 // (0 skips it) and BENCH_MANY_DEADLINE_S how long it waits for their replies.
 import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
           manyDeadlineMs: Number(process.env["BENCH_MANY_DEADLINE_S"] ?? (quick ? 60 : 170)) * 1000,
           syncTurns: quick ? 5 : 30,
           secondFlood: process.env["BENCH_SECOND_FLOOD"] !== "0",
+          nullWorkers: process.env["BENCH_NULL_WORKERS"] !== "0",
           log,
         });
       } catch (err) {
