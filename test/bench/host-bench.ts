@@ -107,32 +107,27 @@ async function latencyPhase(model: FakeOpenAI, opts: HostBenchOptions) {
   };
   const tgHost = await startFakeTelegram();
   const tgFloor = await startFakeTelegram();
-  const tgNull = opts.nullWorkers ? await startFakeTelegram() : null;
   const dir = join(opts.outDir, "host-latency");
   rmSync(dir, { recursive: true, force: true });
   const host = startHost(dir, hostConfig({ ...config, apiRoot: tgHost.apiRoot }), tgHost.token, profileArgs());
   const floor = startFloorBot(tgFloor.apiRoot, tgFloor.token, model.url);
   // The same host whose workers only speak the protocol and call the model once a turn: what is left of the
   // gap to the floor bot with a worker that costs nothing is the host's and the process-per-conversation's.
-  const nullDir = join(opts.outDir, "host-null-workers");
-  rmSync(nullDir, { recursive: true, force: true });
-  const nullHost = tgNull ? startHost(nullDir, { ...hostConfig({ ...config, apiRoot: tgNull.apiRoot }), agent_server: { path: NULL_WORKER } }, tgNull.token) : null;
+  const nulls = opts.nullWorkers ? await startNullWorkersHost(config, join(opts.outDir, "host-null-workers")) : null;
   const hostWatch = new ReplyWatcher(tgHost);
   const floorWatch = new ReplyWatcher(tgFloor);
-  const nullWatch = tgNull ? new ReplyWatcher(tgNull) : null;
   try {
     const e2e: HostBenchResult["e2e"] = [];
     for (const level of levels) {
-      opts.log(`e2e: ${level.conversations} conversation(s) × ${level.rounds} rounds — floor bot, then host${nullHost ? ", then host with null workers" : ""}`);
+      opts.log(`e2e: ${level.conversations} conversation(s) × ${level.rounds} rounds — floor bot, then host${nulls ? ", then host with null workers" : ""}`);
       const run = (fake: FakeTelegram, watcher: ReplyWatcher, label: string, proc: RunningProcess) =>
         guard(proc, closedLoop(fake, watcher, { label: `${label}${level.conversations}`, userIds: level.ids, rounds: level.rounds, timeoutMs: 90_000 }));
       const floorResult = await run(tgFloor, floorWatch, "f", floor);
       const hostResult = await run(tgHost, hostWatch, "h", host);
-      const nullResult = tgNull && nullWatch && nullHost ? await run(tgNull, nullWatch, "n", nullHost) : null;
+      const nullResult = nulls ? await run(nulls.tg, nulls.watch, "n", nulls.host) : null;
       e2e.push({ conversations: level.conversations, host: hostResult, floor: floorResult, nullHost: nullResult });
     }
-    nullWatch?.stop();
-    await nullHost?.stop(10_000);
+    await nulls?.stop();
     const recovery = opts.recoveryTrials > 0 ? await guard(host, recoveryPhase(model, tgHost, hostWatch, host, dir, recoveryUser, opts)) : null;
     const hostAfterLatency = { memory: memoryOf(host.pid), workers: workerPids(host.pid).length };
     opts.log("host: SIGTERM (graceful shutdown)");
@@ -146,14 +141,28 @@ async function latencyPhase(model: FakeOpenAI, opts: HostBenchOptions) {
   } finally {
     hostWatch.stop();
     floorWatch.stop();
-    nullWatch?.stop();
     await host.stop(5_000);
     await floor.stop(2_000);
-    await nullHost?.stop(5_000);
+    await nulls?.stop();
     await tgHost.close();
     await tgFloor.close();
-    await tgNull?.close();
   }
+}
+
+/** A host of the same build and config whose workers are null workers, with its own fake Bot API; `stop` may be called twice. */
+async function startNullWorkersHost(config: HostConfigOptions, dir: string) {
+  const tg = await startFakeTelegram();
+  rmSync(dir, { recursive: true, force: true });
+  const host = startHost(dir, { ...hostConfig({ ...config, apiRoot: tg.apiRoot }), agent_server: { path: NULL_WORKER } }, tg.token);
+  const watch = new ReplyWatcher(tg);
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      watch.stop();
+      await host.stop(10_000);
+      await tg.close();
+    })());
+  return { tg, host, watch, stop };
 }
 
 /** Rejects as soon as the process exits, with its last output. */

@@ -3,9 +3,12 @@
 // It speaks the worker protocol a plain turn uses (initialize, session/enqueue with ackUpTo, session/ackEvents,
 // session/query live_state, shutdown) and answers each message with turn_started and turn_completed, but
 // stores nothing and runs no session machine: per turn one keep-alive POST of the user's message to the model
-// URL from `initialize` (node:http, as the worker's providers), the answer's text taken from the reply
-// (NULL_WORKER_MODEL=0: no model call, the answer made up). Not a worker: never durable, for measurements only
-// (`pnpm bench` Part B's "host + null workers" rows; probe-throughput.ts PROBE_WORKER).
+// URL from `initialize` (node:http, as the worker's providers), the answer's text taken from the reply. With
+// NULL_WORKER_MODEL=0 it calls no model and makes the answer up (the host passes workers only allowlisted
+// variables: set it in a wrapper script named as the worker). Its framing is a few lines on purpose, not the
+// protocol's vscode-jsonrpc FrameReader/FrameWriter: their cost belongs to the real worker, not to this floor.
+// Not a worker: never durable, for measurements only (`pnpm bench` Part B's "host + null workers" rows;
+// probe-throughput.ts PROBE_WORKER).
 import { request, Agent } from "node:http";
 
 const callModel = process.env.NULL_WORKER_MODEL !== "0";
@@ -24,12 +27,11 @@ function send(frame) {
 const event = (e) => send({ jsonrpc: "2.0", method: "session/event", params: { seq: ++seq, event: e } });
 const answer = (id, result) => send({ jsonrpc: "2.0", id, result });
 
-function ask(message, retried = false) {
+function ask(message) {
   const text = message.content.map((c) => c.text ?? "").join(" ");
   if (!callModel) return Promise.resolve(`re: ${text.split(" ").pop()}`);
   // A kept-alive socket the server closed meanwhile fails once: asked again on a new one, as the worker does.
-  if (!retried) return post(text).catch(() => post(text));
-  return post(text);
+  return post(text).catch(() => post(text));
 }
 
 function post(text) {
