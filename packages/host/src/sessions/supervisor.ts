@@ -6,7 +6,7 @@ import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedCo
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { EditClaims } from "./edit-claims.js";
 import { ChangeSignal } from "./session-state.js";
-import { errorText, RESTING_STATES, WORKER_START_FAILED } from "./util.js";
+import { errorText, RESTING_STATES, valueWithin, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
 import type { CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
@@ -18,7 +18,11 @@ export type { RestartPolicy } from "./backoff.js";
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
-/** A /continue sent to a live worker answers the user at the latest after this long, even if the continue is sent later. */
+/**
+ * A /continue answers the user at the latest after this long: one sent to a live worker even if the continue is
+ * sent later, and one whose worker is still starting (a slow machine, a large seed) is stored and answered then,
+ * so a /cancel behind it in the chat's lane is not held for the whole initialize timeout.
+ */
 const CONTINUE_ANSWER_MS = 5_000;
 export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
 export { StuckWorkerKilled } from "./answer-deadline.js";
@@ -225,7 +229,8 @@ export class SessionSupervisor {
       const waitingFor = continueWait(r);
       return { accepted: true, reason: `already waiting for ${waitingFor === "slot" ? "a free turn slot" : "the session's worker"}`, waitingFor };
     }
-    const handle = await r.ensureWorker();
+    // undefined: still starting after CONTINUE_ANSWER_MS; the start runs on and the stored continue waits for it.
+    const handle = await valueWithin(r.ensureWorker(), CONTINUE_ANSWER_MS);
     // A stuck worker is killed here (answer-deadline.ts): the continue then waits for the next worker, like one after a crash.
     let stuck: WorkerNoAnswer | undefined;
     const view = handle?.usable
@@ -267,7 +272,7 @@ export class SessionSupervisor {
         const position = r.queuePosition();
         answer({ ...waiting("slot", `queued: waiting for a free turn slot${position ? ` (position ${position})` : ""}`), position });
       } else if (!handle?.usable) {
-        // No worker to take it now (restarting after a crash, a failed start, or killed above as stuck): stored, it waits for the next one.
+        // No worker to take it now (restarting after a crash, a failed or slow start, or killed above as stuck): stored, it waits for the next one.
         answer(waiting("worker", "will continue as soon as the worker is ready"));
       }
     });

@@ -64,3 +64,21 @@ export function withTimeout(promise: Promise<unknown>, ms: number): Promise<void
     });
   });
 }
+
+/** `promise`'s value, or `undefined` if it has not settled after `ms` (it runs on); never rejects unless `promise` does. */
+export function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
