@@ -54,6 +54,12 @@ export interface HostBenchResult {
     maxWorkers: number;
     maxWorkersRssKb: number;
   }) | null;
+  /**
+   * The first-message flood against a host of the same build whose workers are null workers (fewer chats: the rate,
+   * not the count, is compared), so the report shows how many first messages a second a process per conversation
+   * allows on this machine; null when skipped or failed.
+   */
+  nullFlood: (FloodRound & { conversations: number }) | null;
   /** Why the many-conversations run failed (the latency results above still stand). */
   manyError: string | null;
   /** fsync/fdatasync calls per turn (null when skipped or strace is unavailable). */
@@ -72,6 +78,7 @@ export async function runHostBench(opts: HostBenchOptions): Promise<HostBenchRes
     const latency = await latencyPhase(model, opts);
     let many: { result: ManyResult | null; config: Partial<HostConfigOptions> } = { result: null, config: {} };
     let manyError: string | null = null;
+    let nullFlood: HostBenchResult["nullFlood"] = null;
     if (opts.manyConversations > 0) {
       try {
         many = await manyPhase(model, opts);
@@ -79,8 +86,14 @@ export async function runHostBench(opts: HostBenchOptions): Promise<HostBenchRes
         manyError = (err as Error).message;
         opts.log(`many-conversations run failed: ${manyError}`);
       }
+      if (opts.nullWorkers) {
+        nullFlood = await nullFloodPhase(model, opts).catch((err: unknown) => {
+          opts.log(`null-worker flood failed: ${(err as Error).message}`);
+          return null;
+        });
+      }
     }
-    return { ...latency.result, many: many.result, manyError, syncs, config: { latency: latency.config, many: many.config } };
+    return { ...latency.result, many: many.result, nullFlood, manyError, syncs, config: { latency: latency.config, many: many.config } };
   } finally {
     await model.close();
   }
@@ -286,19 +299,16 @@ export async function flood(
  * `manyDeadlineMs`: the host's memory is taken once every update is admitted (or at the deadline,
  * with the count admitted), then replies are awaited until the deadline.
  */
+/** The flood's host config: the first of `ids` is the admin, who sends one message before the flood. */
+function floodConfig(model: FakeOpenAI, ids: number[]): HostConfigOptions {
+  return { modelUrl: model.url, apiRoot: "", adminUserIds: [ids[0]!], allowedChatIds: ids, maxConcurrentTurns: 8, idleShutdownSeconds: 2, pollIntervalMs: 0 };
+}
+
 async function manyPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<{ result: ManyResult; config: Partial<HostConfigOptions> }> {
   const n = opts.manyConversations;
   opts.log(`host RSS: one message from each of ${n} chats, twice (each flood bounded at ${Math.round(opts.manyDeadlineMs / 1000)} s)`);
   const ids = range(20001, n);
-  const config: HostConfigOptions = {
-    modelUrl: model.url,
-    apiRoot: "",
-    adminUserIds: [ids[0]!],
-    allowedChatIds: ids,
-    maxConcurrentTurns: 8,
-    idleShutdownSeconds: 2,
-    pollIntervalMs: 0,
-  };
+  const config = floodConfig(model, ids);
   const shortConfig = { maxConcurrentTurns: config.maxConcurrentTurns, idleShutdownSeconds: config.idleShutdownSeconds, pollIntervalMs: config.pollIntervalMs };
   const tg = await startFakeTelegram();
   const dir = join(opts.outDir, "host-many");
@@ -340,6 +350,24 @@ async function manyPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<{ r
     watcher.stop();
     await host.stop(15_000);
     await tg.close();
+  }
+}
+
+/** At most this many chats in the null workers' flood: enough for a steady rate, without doubling the flood's time. */
+const NULL_FLOOD_CHATS = 300;
+
+/** The first flood again, smaller, against a host of the same build and config whose workers are null workers. */
+async function nullFloodPhase(model: FakeOpenAI, opts: HostBenchOptions): Promise<NonNullable<HostBenchResult["nullFlood"]>> {
+  const n = Math.min(opts.manyConversations, NULL_FLOOD_CHATS);
+  opts.log(`first-message flood with null workers: ${n} chats`);
+  const ids = range(60001, n + 1);
+  const nulls = await startNullWorkersHost(floodConfig(model, ids), join(opts.outDir, "host-many-null-workers"));
+  try {
+    nulls.tg.sendText(privateChat(ids[0]!), "please answer bm-nf-0");
+    await guard(nulls.host, nulls.watch.reply("bm-nf-0", 60_000));
+    return { conversations: n, ...(await flood(nulls.tg, nulls.watch, nulls.host, ids.slice(1), "nf", opts.manyDeadlineMs, opts.log)) };
+  } finally {
+    await nulls.stop();
   }
 }
 

@@ -74,7 +74,9 @@ export function evaluateTargets(worker: WorkerBenchResult, host: HostBenchResult
     const all = many.admitted === many.conversations;
     t.push({ name: `${many.conversations}-chat flood: all admitted`, target: "≤ 5 s", measured: all ? `${many.admittedSeconds.toFixed(1)} s` : `${many.admitted}/${many.conversations} after ${many.admittedSeconds.toFixed(1)} s`, met: all && many.admittedSeconds <= 5 });
     const rate = many.replied / Math.max(many.seconds, 0.001);
-    t.push({ name: `${many.conversations}-chat flood: first-message turns/s`, target: "≥ 15", measured: rate.toFixed(1), met: rate >= 15 });
+    const nulls = host.nullFlood;
+    const nullRate = nulls ? ` (null workers ${(nulls.replied / Math.max(nulls.seconds, 0.001)).toFixed(1)}, ${nulls.conversations} chats)` : "";
+    t.push({ name: `${many.conversations}-chat flood: first-message turns/s`, target: "≥ 15", measured: `${rate.toFixed(1)}${nullRate}`, met: rate >= 15 });
     const rss = many.hostAtAdmitted?.rssKb ?? null;
     t.push({ name: `host VmRSS with ${many.conversations} admitted conversations`, target: "≤ 120 MB", measured: mb(rss), met: rss === null || !all ? null : rss <= 120 * 1024 });
     const again = many.second?.hostAtAdmitted?.rssKb ?? null;
@@ -231,7 +233,7 @@ function renderHost(h: HostBenchResult): string[] {
       ...floodRows("first flood", many, many.conversations),
       ...(many.second ? floodRows("second flood", many.second, many.conversations) : []),
       "",
-      `Host private memory per admitted conversation ≈ ${perConversation} kB; host peak VmRSS ${mb(many.hostPeakRssKb)}; at most ${many.maxWorkers} worker processes alive at once (together ${mb(many.maxWorkersRssKb)} VmRSS, sampled every 0.5 s); first flood ${(many.replied / Math.max(many.seconds, 0.001)).toFixed(1)} first-message turns/s (each includes a worker start)${many.second ? `, second flood ${(many.second.replied / Math.max(many.second.seconds, 0.001)).toFixed(1)} turns/s` : ""}.`,
+      `Host private memory per admitted conversation ≈ ${perConversation} kB; host peak VmRSS ${mb(many.hostPeakRssKb)}; at most ${many.maxWorkers} worker processes alive at once (together ${mb(many.maxWorkersRssKb)} VmRSS, sampled every 0.5 s); first flood ${(many.replied / Math.max(many.seconds, 0.001)).toFixed(1)} first-message turns/s (each includes a worker start)${many.second ? `, second flood ${(many.second.replied / Math.max(many.second.seconds, 0.001)).toFixed(1)} turns/s` : ""}${nullFloodNote(h.nullFlood)}.`,
     );
   }
   if (h.manyError) out.push("", `The ${"many-conversations"} run failed: ${h.manyError}`);
@@ -248,4 +250,11 @@ export function spliceGenerated(doc: string, generated: string): string {
   const block = `${BEGIN}\n${generated}\n${END}`;
   if (start >= 0 && end > start) return doc.slice(0, start) + block + doc.slice(end + END.length);
   return `${doc.trimEnd()}\n\n## Latest results\n\n${block}\n`;
+}
+
+/** The report's sentence on the null workers' flood (the same host build and config, null-worker.mjs as every worker). */
+function nullFloodNote(nulls: HostBenchResult["nullFlood"]): string {
+  if (!nulls) return "";
+  const rate = (nulls.replied / Math.max(nulls.seconds, 0.001)).toFixed(1);
+  return `; the same flood of ${nulls.conversations} new chats against a host with null workers: ${nulls.replied} answered at ${rate} first-message turns/s, admitted in ${nulls.admittedSeconds.toFixed(1)} s (a process per conversation that costs only its start and one model call)`;
 }
