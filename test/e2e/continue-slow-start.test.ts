@@ -1,6 +1,7 @@
-// A /continue whose session worker is still starting (a loaded machine, a large seed) is stored and answered within
-// seconds, not after the worker is ready (up to the 30 s initialize timeout), so a /cancel sent behind it in the same
-// chat is not held either: it withdraws the waiting continue. The real host, supervisor and workers; fakes only at
+// A /continue or /status whose session worker is still starting (a loaded machine, a large seed) is answered within
+// seconds, not after the worker is ready (up to the 30 s initialize timeout): the continue is stored for the worker,
+// /status says the session is starting, and a /cancel sent behind them in the same chat is not held either: it
+// withdraws the waiting continue. The real host, supervisor and workers; fakes only at
 // the Bot API and the model. The worker command (`agent_server.path`) is a wrapper that waits while a "slow" file
 // exists before it runs the real worker, so the test decides when a start ends. No warm spare: one started before
 // the file existed would be ready at once.
@@ -58,12 +59,15 @@ async function cancelledThenSlowStarts(chat: typeof resumed, task: string): Prom
   e2e.start();
 }
 
-describe("/continue while the session's worker is starting", { timeout: 120_000 }, () => {
-  it("is answered before the worker is ready, and the turn continues once it is", async () => {
+describe("/continue and /status while the session's worker is starting", { timeout: 120_000 }, () => {
+  it("are answered before the worker is ready, and the turn continues once it is", async () => {
     const task = "a task resumed after a slow start";
     await cancelledThenSlowStarts(resumed, task);
     expect(await e2e.ask(resumed, "/continue", { timeoutMs: ANSWER_WAIT_MS })).toBe("Continuing the last turn once the session's worker is ready…");
     expect(taskCalls(task), "the worker is still starting: the turn has not been resumed yet").toBe(1);
+    const status = await e2e.ask(resumed, "/status", { timeoutMs: ANSWER_WAIT_MS });
+    expect(status).toMatch(/^Session: starting$/m);
+    expect(existsSync(slow), "answered while the worker was still starting").toBe(true);
 
     rmSync(slow);
     await e2e.waitText(resumed.id, new RegExp(`^echo: [\\s\\S]*${task}$`), 30_000);

@@ -183,8 +183,8 @@ async function statusText(service: ConversationService, conversation: Conversati
   const workspace = conversationDir(service.settings.workdir, conversation.id);
   const view = await liveView(service, conversation);
   const live = view instanceof StuckWorkerKilled ? null : view;
-  // A killed worker has no usage to tell, and asking its successor would wait for its start.
-  const usage = view instanceof StuckWorkerKilled ? null : await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null);
+  // A killed worker has no usage to tell, and asking its successor (or a worker still starting) would wait for its start.
+  const usage = live ? await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null) : null;
   const status = service.supervisor.status(sessionId);
   const alias = conversation.modelAlias;
   const model = alias ? service.settings.chatModels[alias] : undefined;

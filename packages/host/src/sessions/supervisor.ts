@@ -18,12 +18,14 @@ export type { RestartPolicy } from "./backoff.js";
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
-/**
- * A /continue answers the user at the latest after this long: one sent to a live worker even if the continue is
- * sent later, and one whose worker is still starting (a slow machine, a large seed) is stored and answered then,
- * so a /cancel behind it in the chat's lane is not held for the whole initialize timeout.
- */
+/** A /continue sent to a live worker answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
+/**
+ * How long a /continue or a query (/status, /mcp) waits for a worker that is still starting (a loaded machine, a
+ * large seed) before it answers without it (a continue is stored for it; a query finds no worker), so neither it
+ * nor a /cancel behind it in the chat's lane waits out the initialize timeout.
+ */
+const START_WAIT_MS = 5_000;
 export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
 export { StuckWorkerKilled } from "./answer-deadline.js";
 /** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
@@ -229,8 +231,8 @@ export class SessionSupervisor {
       const waitingFor = continueWait(r);
       return { accepted: true, reason: `already waiting for ${waitingFor === "slot" ? "a free turn slot" : "the session's worker"}`, waitingFor };
     }
-    // undefined: still starting after CONTINUE_ANSWER_MS; the start runs on and the stored continue waits for it.
-    const handle = await valueWithin(r.ensureWorker(), CONTINUE_ANSWER_MS);
+    // undefined: still starting after START_WAIT_MS; the start runs on and the stored continue waits for it.
+    const handle = await valueWithin(r.ensureWorker(), START_WAIT_MS);
     // A stuck worker is killed here (answer-deadline.ts): the continue then waits for the next worker, like one after a crash.
     let stuck: WorkerNoAnswer | undefined;
     const view = handle?.usable
@@ -281,13 +283,18 @@ export class SessionSupervisor {
   /**
    * Read-only views from the session's worker; null when none is running. With `start`, a stopped
    * worker (idle shutdown, host restart) is started for the query (its state is in its database)
-   * and shut down again after the idle timeout. A worker that does not answer in time is killed as
-   * stuck: StuckWorkerKilled.
+   * and shut down again after the idle timeout; null too when the worker is still starting after
+   * START_WAIT_MS. A worker that does not answer in time is killed as stuck: StuckWorkerKilled.
    */
   async query(sessionId: string, params: QueryParams, options: { start?: boolean } = {}): Promise<QueryResult | null> {
     const r = options.start && !this.stopped ? this.runner(sessionId) : this.runners.get(sessionId);
-    const handle = options.start ? await r?.ensureWorker() : await r?.liveWorker();
-    if (!handle?.usable) return null;
+    const waiting = options.start ? r?.ensureWorker() : r?.liveWorker();
+    const handle = waiting ? await valueWithin(waiting, START_WAIT_MS) : null;
+    if (!handle?.usable) {
+      // A worker this query started that is ready only later idles out like one that answered.
+      if (options.start && handle === undefined) void waiting?.then(() => r?.armIdle(), () => undefined);
+      return null;
+    }
     const turnId = r?.runningTurnId ?? null;
     try {
       return await handle.ask(Methods.query.method, (client) => client.query(params));
