@@ -1,7 +1,8 @@
 // A /continue or /status whose session worker is still starting (a loaded machine, a large seed) is answered within
 // seconds, not after the worker is ready (up to the 30 s initialize timeout): the continue is stored for the worker,
 // /status says the session is starting, and a /cancel sent behind them in the same chat is not held either: it
-// withdraws the waiting continue. The real host, supervisor and workers; fakes only at
+// withdraws the waiting continue; a continue answered early that the worker then finds nothing to continue for is
+// followed by a notice that says so. The real host, supervisor and workers; fakes only at
 // the Bot API and the model. The worker command (`agent_server.path`) is a wrapper that waits while a "slow" file
 // exists before it runs the real worker, so the test decides when a start ends. No warm spare: one started before
 // the file existed would be ready at once.
@@ -28,11 +29,12 @@ function respond(req: RecordedRequest): ScriptedReply {
 
 const resumed = privateChat(2701, "ContinueSlowStart");
 const withdrawn = privateChat(2702, "CancelBehindSlowContinue");
+const finished = privateChat(2703, "ContinueAfterFinishedTurn");
 let e2e: E2E;
 let slow: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id], workers: { warm_spares: 0 } } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id, finished.id], workers: { warm_spares: 0 } } });
   slow = join(e2e.dir, "worker-slow");
   const wrapper = join(e2e.dir, "worker.sh");
   writeFileSync(wrapper, `#!/bin/sh\nwhile [ -e '${slow}' ]; do sleep 0.05; done\nexec '${process.execPath}' '${WORKER_MAIN}' "$@"\n`, { mode: 0o755 });
@@ -72,6 +74,7 @@ describe("/continue and /status while the session's worker is starting", { timeo
     rmSync(slow);
     await e2e.waitText(resumed.id, new RegExp(`^echo: [\\s\\S]*${task}$`), 30_000);
     expect(taskCalls(task)).toBe(2);
+    expect(e2e.replies(resumed.id).map((m) => m.text), "a continue that resumed a turn sends no refusal").not.toContainEqual(expect.stringMatching(/^Nothing to continue/));
   });
 
   it("a /cancel behind it is answered at once, withdraws it, and the turn stays unfinished until the next /continue", async () => {
@@ -94,5 +97,25 @@ describe("/continue and /status while the session's worker is starting", { timeo
     expect(await e2e.ask(withdrawn, "/continue")).toBe("Continuing the last turn…");
     await e2e.waitText(withdrawn.id, new RegExp(`^echo: [\\s\\S]*${task}$`), 30_000);
     expect(taskCalls(task)).toBe(2);
+  });
+
+  it("a /continue answered early is followed by 'nothing to continue' once the worker is ready, when the last turn had finished", async () => {
+    const task = "a task that finished before the host stopped";
+    if (existsSync(slow)) rmSync(slow);
+    if (!e2e.host || e2e.host.child.exitCode !== null) e2e.start();
+    e2e.send(finished, task);
+    await e2e.waitText(finished.id, new RegExp(`^echo: [\\s\\S]*${task}$`), 30_000);
+    expect(await e2e.stop()).toEqual({ code: 0, signal: null });
+    writeFileSync(slow, "");
+    e2e.start();
+    const before = e2e.replies(finished.id).length;
+    expect(await e2e.ask(finished, "/continue", { timeoutMs: ANSWER_WAIT_MS })).toBe("Continuing the last turn once the session's worker is ready…");
+
+    rmSync(slow);
+    await e2e.waitText(finished.id, /^Nothing to continue after all: the last turn finished\.$/, 30_000);
+    // Told once: no second notice, no turn run.
+    await e2e.ask(finished, "/status", { timeoutMs: ANSWER_WAIT_MS });
+    expect(e2e.replies(finished.id).slice(before).filter((m) => m.text.startsWith("Nothing to continue"))).toHaveLength(1);
+    expect(taskCalls(task)).toBe(1);
   });
 });

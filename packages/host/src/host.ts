@@ -7,7 +7,7 @@ import type { Channel } from "./channels/channel.js";
 import { createTelegramChannel } from "./channels/telegram/telegram-channel.js";
 import { NO_SEND_LIMITS } from "./channels/telegram/send-budget.js";
 import { ConversationService } from "./conversations/conversation-service.js";
-import { ActivityRelay, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
+import { ActivityRelay, writeContinueRefusedNotice, writeEventReplies, writeGiveUpNotice } from "./conversations/event-replies.js";
 import { TurnAnswers } from "./conversations/turn-answers.js";
 import { buildLaunch, spareLaunch } from "./conversations/launch.js";
 import { HiddenPathLedger } from "./security/hidden-path-ledger.js";
@@ -186,6 +186,7 @@ export async function startHost(config: StarlingConfig, workdir: string, env = p
           relay.recordEnd(ctx.sessionId, event, tx);
         },
         onGiveUp: (sessionId, failures, lastError, tx) => writeGiveUpNotice(service, sessionId, failures, lastError, tx),
+        onContinueRefused: (sessionId, reason, tx) => writeContinueRefusedNotice(service, sessionId, reason, tx),
         // A cron task's session: a chat's /continue goes to its foreground. (A background agent's turn that
         // gives up fails the agent instead: agents/agent-events.ts.)
         unattended: (sessionId) => service.sessionTypeOf(sessionId) === "background" && !agentOfSession(store, sessionId),

@@ -1,6 +1,6 @@
 import type { SessionEvent } from "@starling/protocol";
 import type { Channel, ChatRef, TurnActivity, TurnPhase } from "../channels/channel.js";
-import type { EventContext } from "../sessions/supervisor.js";
+import { NOTHING_TO_CONTINUE, type EventContext } from "../sessions/supervisor.js";
 import { HostKeys, type HostTransaction } from "../state/host-store.js";
 import type { ConversationRecord, EndedTurn } from "../state/records.js";
 import { queueOutbound } from "../state/outbox.js";
@@ -105,6 +105,17 @@ export function writeGiveUpNotice(service: ConversationService, sessionId: strin
     `(last: ${hostRedactor().redact(lastError)}). Your messages are kept. Send /continue or a new message to try again; ` +
     "/status shows the last error.";
   queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, text) });
+}
+
+/**
+ * A /continue the user was told would run once the worker was ready (or a turn slot free) found nothing to
+ * continue (supervisor `onContinueRefused`, inside the commit that clears the stored continue).
+ */
+export function writeContinueRefusedNotice(service: ConversationService, sessionId: string, reason: string, tx: HostTransaction): void {
+  const conversation = service.conversationOfSession(sessionId);
+  if (!conversation) return;
+  const why = reason.slice(NOTHING_TO_CONTINUE.length).replace(/^:\s*/, "") || "the last turn finished";
+  queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, `Nothing to continue after all: ${why}.`) });
 }
 
 /** A background session's text for the chat, after its label (`⏰ <task>`) when it has one. */

@@ -6,7 +6,7 @@ import { ensureResumeMark, markResume } from "./recovery.js";
 import { clearWantedContinue } from "./user-intent.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { ContinueRequest } from "./session-state.js";
-import { errorText } from "./util.js";
+import { errorText, NOTHING_TO_CONTINUE } from "./util.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /** The worker has the item (`fresh`: it did not have it before), or it stays stored to be re-sent. */
@@ -129,8 +129,15 @@ export async function sendContinue(r: SessionRunner, handle: WorkerHandle, want:
     if (!handle.usable) return r.requeueContinue(want);
     const result = await handle.rest.track(() => handle.ask(Methods.continue.method, (client) => client.continue({ reason: want.reason })));
     r.log.info({ auto: want.auto, turnId: want.turnId, result }, "continue sent");
-    want.resolve?.(result);
-    if (!want.auto) await r.store.commit(null, (tx) => clearWantedContinue(r.store, tx, r.id));
+    const heard = want.resolve?.(result);
+    if (!want.auto) {
+      // Told "continuing once …" before: a refusal ("nothing to continue") would otherwise reach nobody.
+      const untold = heard === false && !result.accepted && result.reason?.startsWith(NOTHING_TO_CONTINUE) ? result.reason : null;
+      await r.store.commit(null, (tx) => {
+        clearWantedContinue(r.store, tx, r.id);
+        if (untold) r.ctx.options.onContinueRefused?.(r.id, untold, tx);
+      });
+    }
   } catch (err) {
     if (handle.lostBy(err)) return r.requeueContinue(want);
     r.log.warn({ err: errorText(err) }, "continue failed");

@@ -28,8 +28,11 @@ export interface ContinueRequest {
   auto: boolean;
   turnId: number | null;
   reason: string;
-  /** Answers the user's /continue once sent (auto continues have none). */
-  resolve?: (result: ControlResult) => void;
+  /**
+   * Answers the user's /continue once sent (auto continues have none): true when the command heard this result,
+   * false when it was answered already (stored, "continuing once …"), so a later refusal is told otherwise.
+   */
+  resolve?: (result: ControlResult) => boolean;
 }
 
 /** What an event (or a start) means for the session; only SessionRunner.apply carries it out. */

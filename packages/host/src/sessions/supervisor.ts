@@ -6,7 +6,7 @@ import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedCo
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { EditClaims } from "./edit-claims.js";
 import { ChangeSignal } from "./session-state.js";
-import { errorText, RESTING_STATES, valueWithin, WORKER_START_FAILED } from "./util.js";
+import { errorText, NOTHING_TO_CONTINUE, RESTING_STATES, valueWithin, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
 import type { CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
@@ -26,7 +26,7 @@ const CONTINUE_ANSWER_MS = 5_000;
  * nor a /cancel behind it in the chat's lane waits out the initialize timeout.
  */
 const START_WAIT_MS = 5_000;
-export { LaunchRefused, WORKER_START_FAILED } from "./util.js";
+export { LaunchRefused, NOTHING_TO_CONTINUE, WORKER_START_FAILED } from "./util.js";
 export { StuckWorkerKilled } from "./answer-deadline.js";
 /** The start of an accepted /continue's reason when it only retries a session that gave up with messages kept (commands.ts says so). */
 export const RETRYING_KEPT = "trying again";
@@ -252,7 +252,7 @@ export class SessionSupervisor {
     if (r.turnRunning || (live && !RESTING_STATES.has(live.state))) return { accepted: false, reason: "a turn is already running" };
     if (live && !live.unfinishedTurn) {
       r.armIdle();
-      return { accepted: false, reason: "nothing to continue: the last turn finished" };
+      return { accepted: false, reason: `${NOTHING_TO_CONTINUE}: the last turn finished` };
     }
     const queued = !r.holdsSlot && !this.slots.hasCapacity();
     const turnId = live?.unfinishedTurn?.turnId ?? null;
@@ -264,11 +264,16 @@ export class SessionSupervisor {
     const waiting = (waitingFor: ContinueWait, reason: string): ContinueResult => ({ accepted: true, reason, waitingFor, ...(stuck ? { stuck } : {}) });
     return new Promise<ContinueResult>((resolve) => {
       // A fallback: a worker that takes the continue answers within milliseconds (or dies, and the continue waits for the next).
-      const timer = setTimeout(() => resolve(waiting("worker", "will continue as soon as the worker is ready")), CONTINUE_ANSWER_MS);
-      const answer = (result: ContinueResult) => {
+      let answered = false;
+      // True only for the first answer: a later one (the worker's, after "continuing once …") was not heard.
+      const answer = (result: ContinueResult): boolean => {
+        if (answered) return false;
+        answered = true;
         clearTimeout(timer);
         resolve(result);
+        return true;
       };
+      const timer = setTimeout(() => answer(waiting("worker", "will continue as soon as the worker is ready")), CONTINUE_ANSWER_MS);
       r.requestContinue({ auto: false, turnId, reason: "user /continue", resolve: answer });
       if (queued) {
         const position = r.queuePosition();

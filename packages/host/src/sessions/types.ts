@@ -62,6 +62,13 @@ export interface SupervisorOptions {
    * notice into `tx`.
    */
   onGiveUp?(sessionId: string, failures: number, lastError: string, tx: HostTransaction): void;
+  /**
+   * A user's /continue answered before a worker took it ("continuing once the worker is ready", or queued for a
+   * slot) was refused by the worker: there was nothing to continue (`reason`). Tell the user, inside the commit that
+   * clears the stored continue. Not called for a continue stored in an earlier host life (its answer may have
+   * been heard before a crash, and the turn it resumed may have finished since).
+   */
+  onContinueRefused?(sessionId: string, reason: string, tx: HostTransaction): void;
   /** host/coordinate requests from a worker (user_tell, update_plan…); `callerGone` aborts when the worker cancelled it or exited. */
   coordinate(sessionId: string, params: CoordinateParams, callerGone: AbortSignal): Promise<CoordinateResult>;
   /** `model/credentials` from a worker (a renewed codex_subscription token); absent: the worker is told this host does not serve it. */

@@ -5,6 +5,8 @@ export const RESTING_STATES: ReadonlySet<LiveState["state"]> = new Set(["idle", 
 
 /** The start of a refused /continue's reason when the session's worker cannot be started (commands.ts offers a retry). */
 export const WORKER_START_FAILED = "the session's worker could not be started";
+/** The start of a worker's (and the supervisor's) refusal of a continue when no turn waits for one (core session.ts). */
+export const NOTHING_TO_CONTINUE = "nothing to continue";
 
 /**
  * A session that cannot be launched until someone fixes its setup (no usable chat model, no ChatGPT
