@@ -30,11 +30,12 @@ function respond(req: RecordedRequest): ScriptedReply {
 const resumed = privateChat(2701, "ContinueSlowStart");
 const withdrawn = privateChat(2702, "CancelBehindSlowContinue");
 const finished = privateChat(2703, "ContinueAfterFinishedTurn");
+const early = privateChat(2704, "CancelWhileStarting");
 let e2e: E2E;
 let slow: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id, finished.id], workers: { warm_spares: 0 } } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id, finished.id, early.id], workers: { warm_spares: 0 } } });
   slow = join(e2e.dir, "worker-slow");
   const wrapper = join(e2e.dir, "worker.sh");
   writeFileSync(wrapper, `#!/bin/sh\nwhile [ -e '${slow}' ]; do sleep 0.05; done\nexec '${process.execPath}' '${WORKER_MAIN}' "$@"\n`, { mode: 0o755 });
@@ -115,7 +116,25 @@ describe("/continue and /status while the session's worker is starting", { timeo
     await e2e.waitText(finished.id, /^Nothing to continue after all: the last turn finished\.$/, 30_000);
     // Told once: no second notice, no turn run.
     await e2e.ask(finished, "/status", { timeoutMs: ANSWER_WAIT_MS });
-    expect(e2e.replies(finished.id).slice(before).filter((m) => m.text.startsWith("Nothing to continue"))).toHaveLength(1);
+    expect(e2e.replies(finished.id).slice(before).filter((m) => (m.text ?? "").startsWith("Nothing to continue"))).toHaveLength(1);
     expect(taskCalls(task)).toBe(1);
+  });
+
+  it("a /cancel while the worker starts for a new message says so at once; sent again once the turn runs, it stops it", async () => {
+    const task = "a message sent while the worker starts";
+    if (existsSync(slow)) rmSync(slow);
+    if (e2e.host && e2e.host.child.exitCode === null) expect(await e2e.stop()).toEqual({ code: 0, signal: null });
+    writeFileSync(slow, "");
+    e2e.start();
+    e2e.send(early, task);
+    expect(await e2e.ask(early, "/cancel", { timeoutMs: ANSWER_WAIT_MS })).toBe(
+      "Nothing to cancel yet: the session's worker is still starting. What waits for it runs once it is ready; send /cancel again then to stop it.",
+    );
+    expect(existsSync(slow), "answered while the worker was still starting").toBe(true);
+    expect(taskCalls(task)).toBe(0);
+
+    rmSync(slow);
+    await e2e.until(() => taskCalls(task) === 1, "the message's turn calling the model", 30_000);
+    expect(await e2e.ask(early, "/cancel")).toMatch(/^Cancelled the running turn/);
   });
 });

@@ -21,9 +21,9 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** A /continue sent to a live worker answers the user at the latest after this long, even if the continue is sent later. */
 const CONTINUE_ANSWER_MS = 5_000;
 /**
- * How long a /continue or a query (/status, /mcp) waits for a worker that is still starting (a loaded machine, a
- * large seed) before it answers without it (a continue is stored for it; a query finds no worker), so neither it
- * nor a /cancel behind it in the chat's lane waits out the initialize timeout.
+ * How long a /continue, a /cancel or a query (/status, /mcp) waits for a worker that is still starting (a loaded
+ * machine, a large seed) before it answers without it (a continue is stored for it; a cancel finds no turn yet; a
+ * query finds no worker), so neither it nor a command behind it in the chat's lane waits out the initialize timeout.
  */
 const START_WAIT_MS = 5_000;
 export { LaunchRefused, NOTHING_TO_CONTINUE, WORKER_START_FAILED } from "./util.js";
@@ -163,7 +163,10 @@ export class SessionSupervisor {
       }
       // Sent meanwhile: the resuming turn is cancelled below.
     }
-    const handle = await r.liveWorker();
+    // undefined: still starting after START_WAIT_MS. No turn runs before the worker is ready; what waits for it
+    // runs then, so the user is told so now instead of after the whole start.
+    const handle = await valueWithin(r.liveWorker(), START_WAIT_MS);
+    if (handle === undefined) return { accepted: false, reason: "nothing to cancel: no turn is running yet (the session's worker is still starting)", starting: true };
     if (!handle?.usable) return nothingToCancel(r.queuePosition());
     const turnId = r.runningTurnId;
     if (turnId !== null) await store.commit("user_cancel", (tx) => markCancelledByUser(tx, sessionId, turnId));

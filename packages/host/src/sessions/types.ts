@@ -116,4 +116,6 @@ export interface ContinueResult extends ControlResult {
 export interface CancelResult extends ControlResult {
   /** No turn was running: a continue still waiting was withdrawn (an automatic one for a crashed turn, or the user's). */
   withdrew?: { auto: boolean; waitingFor: ContinueWait };
+  /** Nothing was cancelled: the session's worker was still starting (no turn runs before it is ready). */
+  starting?: true;
 }
