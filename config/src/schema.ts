@@ -172,7 +172,7 @@ export type ChannelConfig = z.output<typeof ChannelConfig>;
 
 export const WorkersConfig = z
   .object({
-    idle_shutdown_seconds: z.number().int().positive().default(600).describe("Stop a worker idle this long"),
+    idle_shutdown_seconds: z.number().int().positive().default(600).describe("Stop a worker idle this long (one whose tools left work running in the background, such as a server or a download, stays until that ends)"),
     max_concurrent_turns: z.number().int().positive().default(4).describe("Turns running at once, all sessions"),
     warm_spares: z
       .number()

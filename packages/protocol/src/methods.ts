@@ -244,7 +244,11 @@ export type ControlResult = z.infer<ReturnType<typeof controlResult>>;
 
 export const queryParams = lazyArguments(() =>
   z.discriminatedUnion("view", [
-    z.object({ view: z.literal("live_state") }),
+    z.object({
+      view: z.literal("live_state"),
+      /** Also count what tools left running past their turns (`background`); it scans /proc, so not for every turn. */
+      background: z.boolean().optional(),
+    }),
     z.object({
       view: z.literal("transcript_page"),
       /** `all`: the full uncompacted log; `current`: what the model sees now (summary + recent). */
@@ -270,6 +274,12 @@ const liveState = () =>
     unfinishedTurn: UnfinishedTurn.nullable(),
     /** Each MCP server's state (absent when the session has none). */
     mcp: z.array(mcpServerStatus()).optional(),
+    /**
+     * Asked with `background: true`: what tools left running past their turns, which the worker's exit would stop
+     * (shell commands still running or that left a process alive; downloads and media jobs). The host's idle
+     * shutdown waits while there is any.
+     */
+    background: z.object({ commands: z.number().int().nonnegative(), jobs: z.number().int().nonnegative() }).optional(),
   });
 const transcriptPage = () =>
   z.object({

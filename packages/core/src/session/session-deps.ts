@@ -19,6 +19,8 @@ export interface SessionTools {
   run(call: ToolCallRequest, options: ToolRunOptions): Promise<ToolRunResult>;
   /** Kills every running child process group and stops background work (on cancel and shutdown); resolves with how many were still running. */
   killAll(): Promise<number>;
+  /** What tools left running past their calls (ToolRuntime.background); absent: nothing is ever left running. */
+  background?(): { commands: number; jobs: number };
   /** Opens a file:// path of the context for reading, confined to the workspace (ToolRuntime.openFile). */
   openFile?(abs: string): Promise<FileHandle>;
 }

@@ -289,7 +289,8 @@ export class Session {
     switch (params.view) {
       case "live_state": {
         const state = liveState(this.requireActor().getSnapshot(), this.store, this.journal);
-        return this.mcp ? { ...state, mcp: this.mcp.status() } : state;
+        const background = params.background ? { background: this.tools.background?.() ?? { commands: 0, jobs: 0 } } : {};
+        return { ...state, ...(this.mcp ? { mcp: this.mcp.status() } : {}), ...background };
       }
       case "transcript_page": {
         const source: TranscriptMessage[] =

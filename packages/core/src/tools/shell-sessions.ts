@@ -10,7 +10,7 @@ import { answerLimitS, closeStuckMaster, withoutAlive } from "./remote/ssh.js";
 import { type OutputPreview, previewFile } from "./shell-output.js";
 import { type ToolCommand, ToolProcessLauncher } from "./tool-process.js";
 import { groupHasLiving, signalGroup } from "./process-group.js";
-import { newTagScope, PROCESS_TAG_VAR, stopTagged } from "./process-tag.js";
+import { newTagScope, PROCESS_TAG_VAR, stopTagged, taggedPids } from "./process-tag.js";
 import { PidNamespace } from "./pid-namespace.js";
 
 /** SIGTERM → SIGKILL grace when a process group is stopped. */
@@ -250,6 +250,22 @@ export class ShellSessions {
     if (!state) return;
     // The file takes what the pipes still hold (the full log stays complete), then closes.
     void state.closed.then(() => closeOutput(state));
+  }
+
+  /**
+   * What the worker's exit would stop: commands still running, and finished ones that left something alive (in
+   * their process group, or tagged: a daemon that left it). Scans /proc for what finished, so it is for idle checks
+   * and /status, not for every turn. A count of commands, at least 1 when anything they left lives.
+   */
+  alive(): number {
+    let count = 0;
+    for (const state of new Set([...this.sessions.values(), ...this.groups.values()])) {
+      if (state.exit === null || groupAlive(state.pid)) count++;
+      else this.dropGroup(state.pid);
+    }
+    if (count > 0 || this.launched === 0) return count;
+    const ours = `${this.scope}.`;
+    return taggedPids((tag) => tag.startsWith(ours)).length > 0 ? 1 : 0;
   }
 
   /** Kills every process group started here, running or lingering, and forgets all sessions; how many commands still ran. */

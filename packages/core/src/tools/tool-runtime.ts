@@ -12,7 +12,7 @@ import { ProcessLedger } from "./process-ledger.js";
 import { RemoteRouting } from "./remote/remote-routing.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import { MAX_OFFERED_TOOLS, type ToolSource } from "./tool-source.js";
-import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
+import type { BackgroundCounts, ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 import { HiddenFiles } from "./hidden-files.js";
 import type { FileHandle } from "node:fs/promises";
@@ -116,6 +116,12 @@ export class ToolRuntime {
     // Before bounding, so neither the model nor the saved full output gets a secret a tool printed.
     if (this.options.redactor) result.content = this.options.redactor.redact(result.content);
     return this.bound(call, result);
+  }
+
+  /** What the tools left running past their calls (for idle checks and /status: it scans /proc). */
+  background(): BackgroundCounts {
+    const jobs = (this.options.background ?? []).reduce((sum, work) => sum + work.running(), 0);
+    return { commands: this.shells.alive(), jobs };
   }
 
   /** Kills every child process group started by the tools (running or lingering) and stops their background work; how many were running. */

@@ -99,4 +99,14 @@ export interface ToolRuntimeExtras {
 export interface BackgroundWork {
   /** Stops all of it; resolves, once nothing more is fetched or written, with how many were running. */
   stopAll(): Promise<number> | number;
+  /** How many are running now. */
+  running(): number;
+}
+
+/** What tools left running past their turns, which the worker's exit would stop (ToolRuntime.background). */
+export interface BackgroundCounts {
+  /** Shell commands still running, or that left a process alive. */
+  commands: number;
+  /** Downloads and helper-model (media) jobs still running. */
+  jobs: number;
 }

@@ -109,12 +109,14 @@ describe("file_download_*", () => {
     const started = parse((await h.call("file_download_start", { url: server.url("/slow.bin"), path: "slow1.bin", return_immediate: true })).content);
     expect(started).toMatchObject({ running: true });
     const id = String(started.download_id);
+    expect(h.downloads.running(), "a running download keeps its worker from an idle shutdown").toBe(1);
     const waited = parse((await h.call("file_download_wait", { download_id: id, wait_timeout_seconds: 0.3 })).content);
     expect(waited).toMatchObject({ timeout: true, download: { running: true, total_bytes: 10 * 1024 * 1024 } });
     expect(Number(waited.download?.bytes_downloaded)).toBeGreaterThan(0);
     const cancelled = parse((await h.call("file_download_cancel", { download_id: id })).content);
     expect(cancelled).toMatchObject({ cancelled: true });
     expect(cancelled.running).toBeUndefined();
+    expect(h.downloads.running()).toBe(0);
     expect(existsSync(join(h.workspace, "slow1.bin"))).toBe(false);
     expect(partFiles(h.workspace)).toEqual([]);
 

@@ -162,6 +162,29 @@ describe("shell", () => {
     expect((await readFile(join(h.workspace, "daemon.log"), "utf8")).length).toBe(size);
   });
 
+  it("background() counts what commands left running: a running session, a lingering group, a daemon that left it", async () => {
+    expect(h.runtime.background()).toEqual({ commands: 0, jobs: 0 });
+    await h.call("shell", { command: "true" });
+    expect(h.runtime.background(), "a finished command that left nothing").toEqual({ commands: 0, jobs: 0 });
+
+    const bg = await h.call("shell", { command: "sleep 30", wait_ms: 0 });
+    expect(h.runtime.background().commands).toBe(1);
+    await h.call("shell_close", { session_id: String(bg.details?.sessionId) });
+    expect(h.runtime.background().commands).toBe(0);
+
+    const leftover = await h.call("shell", { command: "sleep 30 >/dev/null 2>&1 & echo $!" });
+    expect(leftover.details).toMatchObject({ running: false, exitCode: 0 });
+    expect(h.runtime.background().commands, "a process left in the finished command's group").toBe(1);
+    await h.runtime.killAll();
+    expect(h.runtime.background().commands).toBe(0);
+
+    const daemon = await h.call("shell", { command: "setsid sh -c 'exec sleep 30' >/dev/null 2>&1 </dev/null & echo $!" });
+    expect(daemon.details).toMatchObject({ running: false, exitCode: 0 });
+    expect(h.runtime.background().commands, "a daemon in its own session, found by its tag").toBe(1);
+    await h.runtime.killAll();
+    expect(h.runtime.background().commands).toBe(0);
+  });
+
   it("a new command under a running session's id stops the old one", async () => {
     const old = await h.call("shell", { command: "sleep 30", session_id: "dev", wait_ms: 100 });
     const oldPid = Number(old.details?.pid);

@@ -165,11 +165,20 @@ async function liveStateOf(service: ConversationService, conversation: Conversat
 }
 
 /** liveStateOf, or the error saying the worker was stuck and has been killed for not answering. */
-async function liveView(service: ConversationService, conversation: ConversationRecord): Promise<LiveState | StuckWorkerKilled | null> {
+async function liveView(service: ConversationService, conversation: ConversationRecord, background = false): Promise<LiveState | StuckWorkerKilled | null> {
   const sessionId = conversation.foreground.sessionId;
   const start = existsSync(sessionStateDir(conversationDir(service.settings.workdir, conversation.id), sessionId));
-  const view = await service.supervisor.query(sessionId, { view: "live_state" }, { start }).catch(stuckOrNull);
+  const view = await service.supervisor.query(sessionId, { view: "live_state", ...(background ? { background } : {}) }, { start }).catch(stuckOrNull);
   return view instanceof StuckWorkerKilled || view?.view === "live_state" ? view : null;
+}
+
+/** What the session's tools left running, which keeps its worker up (idle-shutdown.ts); nothing when there is none. */
+function backgroundLine({ commands, jobs }: { commands: number; jobs: number }): string[] {
+  const total = commands + jobs;
+  if (total === 0) return [];
+  const parts = [commands ? `${commands} command${commands === 1 ? "" : "s"}` : "", jobs ? `${jobs} download${jobs === 1 ? "" : "s"} or media job${jobs === 1 ? "" : "s"}` : ""];
+  const one = total === 1;
+  return [`Background: ${parts.filter(Boolean).join(" and ")} running; the worker stays up until ${one ? "it ends" : "they end"} (/cancel stops ${one ? "it" : "them"})`];
 }
 
 /** /status's session line when the worker did not answer: killed as stuck, and what becomes of its turn (as after a crash). */
@@ -182,7 +191,7 @@ function stuckStatusLine(stuck: StuckWorkerKilled): string {
 async function statusText(service: ConversationService, conversation: ConversationRecord): Promise<string> {
   const sessionId = conversation.foreground.sessionId;
   const workspace = conversationDir(service.settings.workdir, conversation.id);
-  const view = await liveView(service, conversation);
+  const view = await liveView(service, conversation, true);
   const live = view instanceof StuckWorkerKilled ? null : view;
   // A killed worker has no usage to tell, and asking its successor (or a worker still starting) would wait for its start.
   const usage = live ? await service.supervisor.query(sessionId, { view: "usage" }).catch(() => null) : null;
@@ -201,6 +210,7 @@ async function statusText(service: ConversationService, conversation: Conversati
   } else if (live) {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
     if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
+    if (live.background) lines.push(...backgroundLine(live.background));
     lines.push(...mcpStatusLines(live));
   } else {
     lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);

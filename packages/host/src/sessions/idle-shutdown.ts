@@ -77,9 +77,17 @@ export class IdleShutdown {
     const r = this.r;
     const handle = r.worker;
     if (!handle?.usable || !r.resting()) return;
-    const view = await this.liveState(handle);
+    const stale = this.stale === handle;
+    // An idle worker's exit would stop what its tools left running (a server, a long build, a download): it
+    // stays while there is any. A stale one does not wait for it: its changed setting applies now.
+    const view = await this.liveState(handle, !stale);
     if (!r.resting() || r.worker !== handle || !handle.usable) return;
     if (busy(view)) return this.arm(true);
+    const left = stale ? null : backgroundOf(view);
+    if (left) {
+      r.log.info({ pid: handle.pid, ...left }, "idle shutdown deferred: background work running");
+      return this.arm(true);
+    }
     await this.shutDown(handle);
   }
 
@@ -91,12 +99,18 @@ export class IdleShutdown {
     if (this.stale === handle) this.stale = null;
   }
 
-  private liveState(handle: WorkerHandle): Promise<QueryResult | null> {
-    return handle.ask(Methods.query.method, (client) => client.query({ view: "live_state" })).catch((err: unknown) => {
+  private liveState(handle: WorkerHandle, background = false): Promise<QueryResult | null> {
+    return handle.ask(Methods.query.method, (client) => client.query({ view: "live_state", ...(background ? { background } : {}) })).catch((err: unknown) => {
       this.r.log.debug({ err: errorText(err) }, "live_state query before a worker shutdown failed");
       return null;
     });
   }
+}
+
+/** What the worker's tools left running, from a live_state asked with `background`; null when nothing. */
+function backgroundOf(view: QueryResult | null): { commands: number; jobs: number } | null {
+  const left = view?.view === "live_state" ? view.background : undefined;
+  return left && left.commands + left.jobs > 0 ? left : null;
 }
 
 /** The worker's live_state says a turn runs or will start (a failed query says nothing: not busy). */

@@ -141,6 +141,10 @@ export class Downloads {
     return this.snapshot(id);
   }
 
+  running(): number {
+    return this.live.size;
+  }
+
   /** Cancels every running download (/cancel, shutdown); how many ran. */
   async stopAll(): Promise<number> {
     const ids = [...this.live.keys()];

@@ -74,9 +74,13 @@ export class MediaJobs {
     this.jobs.delete(id);
   }
 
+  running(): number {
+    return [...this.jobs.values()].filter((job) => job.state.state === "running").length;
+  }
+
   /** Cancels every job; how many were still running. */
   stopAll(): number {
-    const running = [...this.jobs].filter(([, job]) => job.state.state === "running").length;
+    const running = this.running();
     for (const id of [...this.jobs.keys()]) this.stop(id);
     return running;
   }
