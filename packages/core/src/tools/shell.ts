@@ -104,7 +104,7 @@ async function poll(id: string, input: string | undefined, waitMs: number | unde
     const active = ctx.shells.ids();
     throw new ToolError(
       "not_found",
-      `Unknown shell session ${id}: it has finished and was already reported, was closed, or never existed. ` +
+      `Unknown shell session ${id}: it has finished and was already reported, was closed, was stopped (by /cancel, or by a restart of this session's worker, which stops every command), or never existed. ` +
         (active.length ? `Running sessions: ${active.join(", ")}.` : "No sessions are running.") +
         " Start a new command with shell {command}.",
     );
