@@ -47,10 +47,11 @@ async function workspaceOf(chat: ReturnType<typeof privateChat>): Promise<string
 const chat = privateChat(811, "IdleBackground");
 const daemonChat = privateChat(812, "IdleDaemon");
 const serverChat = privateChat(813, "IdleServer");
+const settingChat = privateChat(814, "SettingRestart");
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id, daemonChat.id, serverChat.id], workers: { idle_shutdown_seconds: 1, warm_spares: 0 } } });
+  e2e = await startE2E({ responder: respond, config: { adminUserIds: [chat.id, daemonChat.id, serverChat.id, settingChat.id], workers: { idle_shutdown_seconds: 1, warm_spares: 0 } } });
 });
 
 afterAll(async () => {
@@ -93,5 +94,16 @@ describe("idle shutdown with background work", { timeout: 60_000 }, () => {
     expect(await e2e.ask(serverChat, "/status")).toMatch(/^Background: 1 command running;/m);
     expect(await e2e.ask(serverChat, "/cancel")).toMatch(/^Nothing to cancel: no turn is running \(stopped 1 /);
     await e2e.until(() => !e2e.host!.workerPids().includes(pid), "the worker to idle out once the server was stopped", 15_000);
+  });
+
+  it("a setting that restarts the worker says what the restart stopped", async () => {
+    const pid = await startedWorker(async () => expect(await e2e.ask(settingChat, "start the server [server]")).toBe("The server runs."));
+    expect(await e2e.ask(settingChat, "/sandbox subprocess")).toBe(
+      "Sandbox set to subprocess. It applies from now on. Restarting the session's worker for it stopped 1 command left running in the background.",
+    );
+    expect(e2e.host!.workerPids()).not.toContain(pid);
+    expect(await e2e.ask(settingChat, "/status")).not.toMatch(/^Background:/m);
+    // Nothing left running: the reply says nothing more.
+    expect(await e2e.ask(settingChat, "/sandbox default")).toMatch(/^Sandbox set to \w+ \(default\)\. It applies from now on\.$/);
   });
 });

@@ -18,6 +18,7 @@ import { continueAcceptedText, stuckCancelText, withdrawnContinueText } from "./
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 import { forgetSeedHistory } from "../sessions/seed-history.js";
+import { backgroundStatusLines, restartStoppedNote } from "./background-note.js";
 
 /** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
 const STATUS_PLAN_STEPS = 30;
@@ -172,15 +173,6 @@ async function liveView(service: ConversationService, conversation: Conversation
   return view instanceof StuckWorkerKilled || view?.view === "live_state" ? view : null;
 }
 
-/** What the session's tools left running, which keeps its worker up (idle-shutdown.ts); nothing when there is none. */
-function backgroundLine({ commands, jobs }: { commands: number; jobs: number }): string[] {
-  const total = commands + jobs;
-  if (total === 0) return [];
-  const parts = [commands ? `${commands} command${commands === 1 ? "" : "s"}` : "", jobs ? `${jobs} download${jobs === 1 ? "" : "s"} or media job${jobs === 1 ? "" : "s"}` : ""];
-  const one = total === 1;
-  return [`Background: ${parts.filter(Boolean).join(" and ")} running; the worker stays up until ${one ? "it ends" : "they end"} (/cancel stops ${one ? "it" : "them"})`];
-}
-
 /** /status's session line when the worker did not answer: killed as stuck, and what becomes of its turn (as after a crash). */
 function stuckStatusLine(stuck: StuckWorkerKilled): string {
   const within = seconds(stuck.noAnswer.ms);
@@ -210,7 +202,8 @@ async function statusText(service: ConversationService, conversation: Conversati
   } else if (live) {
     lines.push(`Session: ${live.state}${live.toolName ? ` (tool: ${live.toolName})` : ""}${live.turnId !== null ? `, turn ${live.turnId}, step ${live.step}` : ""}`);
     if (live.unfinishedTurn) lines.push(`Unfinished turn ${live.unfinishedTurn.turnId} (${live.unfinishedTurn.reason}) — /continue resumes it`);
-    if (live.background) lines.push(...backgroundLine(live.background));
+    // During a turn its own command counts too, and the turn, not idleness, keeps the worker up.
+    if (live.turnId === null) lines.push(...backgroundStatusLines(live.background));
     lines.push(...mcpStatusLines(live));
   } else {
     lines.push(`Session: ${status.workerRunning ? "starting" : "idle (worker stopped; starts on the next message)"}`);
@@ -247,8 +240,8 @@ async function setSandbox(service: ConversationService, conversation: Conversati
   await service.store.commit("conversation", (tx) =>
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, sandboxOverride: override }),
   );
-  await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from now on.` };
+  const stopped = await service.supervisor.restart(conversation.foreground.sessionId);
+  return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from now on.${restartStoppedNote(stopped)}` };
 }
 
 /** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */

@@ -19,6 +19,7 @@ import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
 import { CancelsInFlight } from "../agents/cancels-in-flight.js";
+import { restartStoppedNote } from "./background-note.js";
 
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
 
@@ -371,9 +372,9 @@ export class ConversationService implements ConversationController {
     });
     // The worker reads its model at start: restart it so the next turn uses the new one. (Messages are held
     // only while no model is set, so the released ones, woken by this commit, never meet the old worker.)
-    if (changed && conversation.modelAlias) await this.supervisor.restart(conversation.foreground.sessionId);
+    const stopped = changed && conversation.modelAlias ? await this.supervisor.restart(conversation.foreground.sessionId) : null;
     const model = this.settings.chatModels[alias]!;
-    return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}` };
+    return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}${restartStoppedNote(stopped)}` };
   }
 
   async filesDownloaded(download: PendingDownload, items: ContentItem[], notice: string | null): Promise<boolean> {

@@ -7,6 +7,7 @@ import type { ConversationService } from "./conversation-service.js";
 import { mcpServerEnabled } from "./mcp-servers.js";
 import { StuckWorkerKilled, stuckOrNull } from "../sessions/answer-deadline.js";
 import { stuckWorkerText } from "./turn-control-replies.js";
+import { restartStoppedNote } from "./background-note.js";
 
 const USAGE = "Use /mcp to list the MCP servers and their tools, /mcp enable <server> or /mcp disable <server> for this conversation.";
 
@@ -42,8 +43,8 @@ export async function mcpCommand(service: ConversationService, conversation: Con
   await service.store.commit("conversation", (tx) =>
     tx.put(HostKeys.conversation(conversation.id), { ...conversation, mcpOverrides: { ...conversation.mcpOverrides, [name]: enable } }),
   );
-  await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `MCP server ${name} ${enable ? "enabled" : "disabled"} for this conversation. It applies from now on.` };
+  const stopped = await service.supervisor.restart(conversation.foreground.sessionId);
+  return { text: `MCP server ${name} ${enable ? "enabled" : "disabled"} for this conversation. It applies from now on.${restartStoppedNote(stopped)}` };
 }
 
 /** One line per MCP server for `/status`. */

@@ -4,6 +4,7 @@ import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, RemoteSetting } from "../state/records.js";
 import type { ConversationService } from "./conversation-service.js";
+import { restartStoppedNote } from "./background-note.js";
 
 /** Seconds `/remote <alias> <path>` waits for the host before it says it cannot reach it. */
 const CHECK_CONNECT_TIMEOUT_S = 5;
@@ -71,8 +72,8 @@ export async function remoteCommand(service: ConversationService, conversation: 
   const stored: RemoteSetting | null = next.mode === "off" ? null : next;
   await service.store.commit("conversation", (tx) => tx.put(HostKeys.conversation(conversation.id), { ...conversation, remote: stored }));
   // The worker's tool catalog depends on the mode: stop it so the next message starts one with the new setting.
-  await service.supervisor.restart(conversation.foreground.sessionId);
-  return { text: `Remote set to ${describeRemote(next)}. It applies from now on.` };
+  const stopped = await service.supervisor.restart(conversation.foreground.sessionId);
+  return { text: `Remote set to ${describeRemote(next)}. It applies from now on.${restartStoppedNote(stopped)}` };
 }
 
 /** `null` when `path` is a folder on `host` reachable with key login, else a sentence saying what failed. */

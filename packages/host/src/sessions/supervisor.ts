@@ -9,10 +9,10 @@ import { ChangeSignal } from "./session-state.js";
 import { errorText, NOTHING_TO_CONTINUE, RESTING_STATES, valueWithin, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
-import type { CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
+import type { BackgroundLeft, CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
 import type { InboundItem } from "../state/records.js";
 
-export type { CancelResult, ContinueResult, ContinueWait, EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
+export type { BackgroundLeft, CancelResult, ContinueResult, ContinueWait, EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
 export type { RestartPolicy } from "./backoff.js";
 
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
@@ -333,10 +333,19 @@ export class SessionSupervisor {
    * `/mcp`, `/remote`). A turn it was running is not dropped: the next worker, started at once, recovers it and
    * continues it under the new settings (an automatic continue). (`retire` is for a session that is done.)
    */
-  async restart(sessionId: string): Promise<void> {
+  /**
+   * Restarts the session's worker so its next work uses changed settings (/model, /sandbox, /remote, /mcp).
+   * Returns what the worker's tools had left running past their turns, which the restart stopped (null: nothing,
+   * not known, or a turn was running: a command of its own is not "left running", and the turn is told itself).
+   */
+  async restart(sessionId: string): Promise<BackgroundLeft | null> {
     const r = this.runners.get(sessionId);
-    if (!r) return;
+    if (!r) return null;
+    const handle = r.worker?.usable ? r.worker : null;
+    const view = handle ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state", background: true })).catch(() => null) : null;
+    const left = view?.view === "live_state" && RESTING_STATES.has(view.state) && !r.turnRunning ? view.background : undefined;
     await r.restartWorker(this.context.shutdownTimeoutMs);
+    return left && left.commands + left.jobs > 0 ? left : null;
   }
 
   /** Graceful shutdown of the worker of a session that is done (`/new`, a finished agent); its stored messages are kept. */
