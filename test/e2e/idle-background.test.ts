@@ -96,7 +96,7 @@ describe("idle shutdown with background work", { timeout: 60_000 }, () => {
     await e2e.until(() => !e2e.host!.workerPids().includes(pid), "the worker to idle out once the server was stopped", 15_000);
   });
 
-  it("a setting that restarts the worker says what the restart stopped", async () => {
+  it("a setting that restarts the worker, and /new, say what stopping the worker stopped", async () => {
     const pid = await startedWorker(async () => expect(await e2e.ask(settingChat, "start the server [server]")).toBe("The server runs."));
     expect(await e2e.ask(settingChat, "/sandbox subprocess")).toBe(
       "Sandbox set to subprocess. It applies from now on. Restarting the session's worker for it stopped 1 command left running in the background.",
@@ -105,5 +105,12 @@ describe("idle shutdown with background work", { timeout: 60_000 }, () => {
     expect(await e2e.ask(settingChat, "/status")).not.toMatch(/^Background:/m);
     // Nothing left running: the reply says nothing more.
     expect(await e2e.ask(settingChat, "/sandbox default")).toMatch(/^Sandbox set to \w+ \(default\)\. It applies from now on\.$/);
+
+    // /new retires the old session's worker: it says what that stopped.
+    const next = await startedWorker(async () => expect(await e2e.ask(settingChat, "start the server again [server]")).toBe("The server runs."));
+    expect(await e2e.ask(settingChat, "/new")).toBe(
+      "Started a fresh session. The workspace files stay; the old conversation history is archived. Stopped 1 command the old session left running in the background.",
+    );
+    expect(e2e.host!.workerPids()).not.toContain(next);
   });
 });

@@ -17,3 +17,8 @@ export function backgroundStatusLines(left: BackgroundLeft | undefined): string[
 export function restartStoppedNote(left: BackgroundLeft | null): string {
   return left ? ` Restarting the session's worker for it stopped ${describe(left)} left running in the background.` : "";
 }
+
+/** Follows /new's reply when retiring the old session's worker stopped what its tools left running. */
+export function retireStoppedNote(left: BackgroundLeft | undefined): string {
+  return left && left.commands + left.jobs > 0 ? ` Stopped ${describe(left)} the old session left running in the background.` : "";
+}

@@ -18,7 +18,7 @@ import { continueAcceptedText, stuckCancelText, withdrawnContinueText } from "./
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 import { forgetSeedHistory } from "../sessions/seed-history.js";
-import { backgroundStatusLines, restartStoppedNote } from "./background-note.js";
+import { backgroundStatusLines, restartStoppedNote, retireStoppedNote } from "./background-note.js";
 
 /** /status shows this many plan steps (a model may write hundreds; the rest is counted). */
 const STATUS_PLAN_STEPS = 30;
@@ -112,8 +112,10 @@ export async function runCommand(
       return mcpCommand(service, conversation, args.trim());
     case "new": {
       // What the old session still had to answer goes into the archive with it: say so, never silently.
-      const live = await supervisor.query(sessionId, { view: "live_state" }, { start: false }).catch(() => null);
+      const live = await supervisor.query(sessionId, { view: "live_state", background: true }, { start: false }).catch(() => null);
       const dropped = live?.view === "live_state" ? dropNotice(live.turnId !== null, live.queuedInputs) : "";
+      // A running turn's own command is part of the stopped turn, not "left running".
+      const leftRunning = live?.view === "live_state" && live.turnId === null ? retireStoppedNote(live.background) : "";
       await supervisor.retire(sessionId);
       // The archived turn's subagents answer nobody now: stop them, so they neither edit the workspace
       // behind the fresh session's back nor hold its workers.max_subagents places. Background agents go on.
@@ -130,7 +132,7 @@ export async function runCommand(
         forgetSeedHistory(service.store, tx, sessionId);
       });
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
-      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${backgroundAgentsNote(service, conversation)}${dropped}` };
+      return { text: `Started a fresh session. The workspace files stay; the old conversation history is archived.${agents}${leftRunning}${backgroundAgentsNote(service, conversation)}${dropped}` };
     }
     default:
       return { text: `Unknown command /${name}. Try /help.` };
