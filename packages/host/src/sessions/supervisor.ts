@@ -341,7 +341,7 @@ export class SessionSupervisor {
   async restart(sessionId: string): Promise<BackgroundLeft | null> {
     const r = this.runners.get(sessionId);
     if (!r) return null;
-    const handle = r.worker?.usable ? r.worker : null;
+    const handle = r.worker?.usable && !r.turnRunning ? r.worker : null;
     const view = handle ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state", background: true })).catch(() => null) : null;
     const left = view?.view === "live_state" && RESTING_STATES.has(view.state) && !r.turnRunning ? view.background : undefined;
     await r.restartWorker(this.context.shutdownTimeoutMs);
