@@ -337,7 +337,7 @@ describe.concurrent("cancel", () => {
     const pid = hostPid(Number.parseInt(readFileSync(join(dir, "bg.pid"), "utf8"), 10), dir);
     expect(processGone(pid)).toBe(false);
     const answer = await w.client.cancel();
-    expect(answer).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running (stopped 1 background command or download)" });
+    expect(answer).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running (stopped 1 command left running in the background)" });
     expect(processGone(pid)).toBe(true);
     // Nothing else to stop now: the plain answer.
     expect(await w.client.cancel()).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running" });

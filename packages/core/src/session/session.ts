@@ -247,10 +247,11 @@ export class Session {
     const actor = this.requireActor();
     await this.waitWhileStarting(actor);
     if (!actor.getSnapshot().can({ type: "CANCEL", reason })) {
-      // What an earlier turn left running in the background (a watcher, a download) stops too.
+      // What an earlier turn left running in the background (a watcher, a daemon, a download) stops too.
+      const left = this.tools.background?.();
       const stopped = await this.tools.killAll();
-      const note = stopped ? ` (stopped ${stopped} background ${stopped === 1 ? "command or download" : "commands or downloads"})` : "";
-      return { accepted: false, reason: `nothing to cancel: no turn is running${note}` };
+      const note = left ? leftRunningNote(left) : stopped ? `stopped ${stopped} background ${stopped === 1 ? "command or download" : "commands or downloads"}` : "";
+      return { accepted: false, reason: `nothing to cancel: no turn is running${note ? ` (${note})` : ""}` };
     }
     actor.send({ type: "CANCEL", reason });
     return { accepted: true };
@@ -357,4 +358,10 @@ export class Session {
   private async waitWhileStarting(actor: Actor<SessionMachine>): Promise<void> {
     await waitFor(actor, (s) => !s.matches("starting") && !s.matches("resuming"), { timeout: 10_000 }).catch(() => undefined);
   }
+}
+
+/** "stopped 1 command and 2 downloads or media jobs left running in the background"; "" when nothing was. */
+function leftRunningNote({ commands, jobs }: { commands: number; jobs: number }): string {
+  const parts = [commands ? `${commands} command${commands === 1 ? "" : "s"}` : "", jobs ? `${jobs} download${jobs === 1 ? "" : "s"} or media job${jobs === 1 ? "" : "s"}` : ""].filter(Boolean);
+  return parts.length ? `stopped ${parts.join(" and ")} left running in the background` : "";
 }
