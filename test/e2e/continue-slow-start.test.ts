@@ -31,11 +31,12 @@ const resumed = privateChat(2701, "ContinueSlowStart");
 const withdrawn = privateChat(2702, "CancelBehindSlowContinue");
 const finished = privateChat(2703, "ContinueAfterFinishedTurn");
 const early = privateChat(2704, "CancelWhileStarting");
+const crashed = privateChat(2705, "CancelWhileRecovering");
 let e2e: E2E;
 let slow: string;
 
 beforeAll(async () => {
-  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id, finished.id, early.id], workers: { warm_spares: 0 } } });
+  e2e = await startE2E({ responder: respond, start: false, config: { adminUserIds: [resumed.id, withdrawn.id, finished.id, early.id, crashed.id], workers: { warm_spares: 0 } } });
   slow = join(e2e.dir, "worker-slow");
   const wrapper = join(e2e.dir, "worker.sh");
   writeFileSync(wrapper, `#!/bin/sh\nwhile [ -e '${slow}' ]; do sleep 0.05; done\nexec '${process.execPath}' '${WORKER_MAIN}' "$@"\n`, { mode: 0o755 });
@@ -47,6 +48,10 @@ afterAll(async () => {
   if (existsSync(slow)) rmSync(slow);
   await e2e?.close();
 });
+
+/** What a /cancel hears while the session's worker is still starting. */
+const STARTING_CANCEL =
+  "Nothing to cancel yet: the session's worker is still starting. A turn it finds interrupted will not be continued automatically (send /continue to resume it); a message waiting for it still runs once it is ready, and /cancel then stops it.";
 
 const taskCalls = (task: string) => e2e.model.requests.filter((r) => lastUserText(r).endsWith(task)).length;
 
@@ -128,7 +133,7 @@ describe("/continue and /status while the session's worker is starting", { timeo
     e2e.start();
     e2e.send(early, task);
     expect(await e2e.ask(early, "/cancel", { timeoutMs: ANSWER_WAIT_MS })).toBe(
-      "Nothing to cancel yet: the session's worker is still starting. What waits for it runs once it is ready; send /cancel again then to stop it.",
+      STARTING_CANCEL,
     );
     expect(existsSync(slow), "answered while the worker was still starting").toBe(true);
     expect(taskCalls(task)).toBe(0);
@@ -136,5 +141,27 @@ describe("/continue and /status while the session's worker is starting", { timeo
     rmSync(slow);
     await e2e.until(() => taskCalls(task) === 1, "the message's turn calling the model", 30_000);
     expect(await e2e.ask(early, "/cancel")).toMatch(/^Cancelled the running turn/);
+  });
+
+  it("a /cancel while the worker starts after a crash keeps the interrupted turn from being continued automatically", async () => {
+    const task = "a task interrupted by a host crash";
+    if (existsSync(slow)) rmSync(slow);
+    if (!e2e.host || e2e.host.child.exitCode !== null) e2e.start();
+    e2e.send(crashed, task);
+    await e2e.until(() => taskCalls(task) === 1, "the turn calling the model");
+    await e2e.stop("SIGKILL");
+    writeFileSync(slow, "");
+    e2e.start();
+    expect(await e2e.ask(crashed, "/cancel", { timeoutMs: ANSWER_WAIT_MS })).toBe(
+      STARTING_CANCEL,
+    );
+    expect(existsSync(slow), "answered while the worker was still starting").toBe(true);
+
+    rmSync(slow);
+    await e2e.waitText(crashed.id, /^⚠️ The last turn was interrupted .*Send \/continue to resume it\.$/, 30_000);
+    expect(taskCalls(task), "not continued automatically").toBe(1);
+    expect(await e2e.ask(crashed, "/continue")).toBe("Continuing the last turn…");
+    await e2e.waitText(crashed.id, new RegExp(`^echo: [\\s\\S]*${task}$`), 30_000);
+    expect(taskCalls(task)).toBe(2);
   });
 });

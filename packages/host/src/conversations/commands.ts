@@ -81,7 +81,11 @@ export async function runCommand(
       if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };
       if (result.withdrew) return { text: withdrawnContinueText(result.withdrew, `${agents}${background}`) };
       if (result.accepted) return { text: `Cancelled the running turn.${agents}${background} Send /continue to resume it.` };
-      if (result.starting) return { text: `Nothing to cancel yet: the session's worker is still starting. What waits for it runs once it is ready; send /cancel again then to stop it.${agents}${background}` };
+      if (result.starting) {
+        return {
+          text: `Nothing to cancel yet: the session's worker is still starting. A turn it finds interrupted will not be continued automatically (send /continue to resume it); a message waiting for it still runs once it is ready, and /cancel then stops it.${agents}${background}`,
+        };
+      }
       // Also what a /cancel re-delivered after a restart hears, when the first delivery's cancel went through.
       const waiting = await unfinishedTurnNote(service, conversation);
       return { text: `Nothing to cancel: ${reasonAfter("nothing to cancel", result.reason) ?? "no turn is running"}.${waiting}${background}` };

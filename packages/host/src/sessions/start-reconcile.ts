@@ -3,7 +3,7 @@ import { HostKeys } from "../state/host-store.js";
 import { autoContinuesUsed, contextOf, forgetSessionProgress, offeredKey, type RecoveryDecision } from "./recovery.js";
 import type { SessionRunner } from "./session-runner.js";
 import { decideStart, endUnfinishedEffect, resumeEffect } from "./session-state.js";
-import { cancelledByUser } from "./user-intent.js";
+import { cancelledAtStart, cancelledByUser, settleCancelAtStart } from "./user-intent.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /** If a recovered turn's `turn_recovered` event never arrives, stop waiting for it after this long. */
@@ -20,6 +20,10 @@ export async function reconcileAtStart(r: SessionRunner, handle: WorkerHandle, i
   const store = r.store;
   const max = r.ctx.options.maxAutoContinues;
   const unfinished = init.unfinishedTurn ?? null;
+  // A /cancel sent while this worker was starting named no turn yet: it names the one found unfinished now.
+  if (cancelledAtStart(store, r.id)) {
+    await store.commit("user_cancel", (tx) => settleCancelAtStart(store, tx, r.id, unfinished?.turnId ?? null));
+  }
   const decision = decideStart({
     lastEventSeq: init.lastEventSeq,
     lastAckedSeq: init.lastAckedSeq,

@@ -2,7 +2,7 @@ import { Methods, type QueryParams, type QueryResult } from "@starling/protocol"
 import { StuckWorkerKilled, WORKER_ANSWER_MS, WorkerNoAnswer } from "./answer-deadline.js";
 import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
-import { markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
+import { markCancelledAtStart, markCancelledByUser, storeWantedContinue, clearWantedContinue, wantedContinues } from "./user-intent.js";
 import { SessionRunner, type RunnerContext } from "./session-runner.js";
 import { EditClaims } from "./edit-claims.js";
 import { ChangeSignal } from "./session-state.js";
@@ -166,7 +166,12 @@ export class SessionSupervisor {
     // undefined: still starting after START_WAIT_MS. No turn runs before the worker is ready; what waits for it
     // runs then, so the user is told so now instead of after the whole start.
     const handle = await valueWithin(r.liveWorker(), START_WAIT_MS);
-    if (handle === undefined) return { accepted: false, reason: "nothing to cancel: no turn is running yet (the session's worker is still starting)", starting: true };
+    if (handle === undefined) {
+      // It may be starting after a crash (whether a turn was in flight is known only once it reports): a turn it
+      // finds interrupted must not be resumed by itself. Nothing else runs before it is ready.
+      await store.commit("user_cancel", (tx) => markCancelledAtStart(tx, sessionId));
+      return { accepted: false, reason: "nothing to cancel: no turn is running yet (the session's worker is still starting)", starting: true };
+    }
     if (!handle?.usable) return nothingToCancel(r.queuePosition());
     const turnId = r.runningTurnId;
     if (turnId !== null) await store.commit("user_cancel", (tx) => markCancelledByUser(tx, sessionId, turnId));

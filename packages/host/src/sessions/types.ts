@@ -122,6 +122,9 @@ export interface BackgroundLeft {
 export interface CancelResult extends ControlResult {
   /** No turn was running: a continue still waiting was withdrawn (an automatic one for a crashed turn, or the user's). */
   withdrew?: { auto: boolean; waitingFor: ContinueWait };
-  /** Nothing was cancelled: the session's worker was still starting (no turn runs before it is ready). */
+  /**
+   * Nothing was cancelled: the session's worker was still starting (no turn runs before it is ready); a turn it
+   * finds interrupted by a crash will not be continued automatically (marked).
+   */
   starting?: true;
 }

@@ -7,6 +7,8 @@ import type { HostStore, HostTransaction } from "../state/host-store.js";
  * - `sessions:cancelled:<session>` = turn id: the user /cancel-ed that turn. A worker that dies before
  *   it stores the cancellation brings the turn back as recovered; this mark keeps the host from
  *   resuming it automatically (the user was told "Send /continue"). A /continue the user sends clears it.
+ *   `"at_start"`: the /cancel came while the session's worker was still starting after a crash, before the
+ *   host could learn the interrupted turn's id; the start's reconciliation puts that id in its place.
  * - `sessions:continue:<session>` = { sessionId, turnId }: the user's /continue was acknowledged but not sent yet
  *   (waiting for a turn slot or a worker). A host restarted meanwhile sends it, instead of leaving the
  *   turn waiting for a user who was told it continues. Cleared once the worker answered it.
@@ -19,8 +21,31 @@ export function markCancelledByUser(tx: HostTransaction, sessionId: string, turn
   tx.put(CANCELLED_PREFIX + sessionId, turnId);
 }
 
+const AT_START = "at_start";
+
 export function cancelledByUser(store: HostStore, sessionId: string, turnId: number): boolean {
-  return store.get<number>(CANCELLED_PREFIX + sessionId) === turnId;
+  const mark = store.get<number | typeof AT_START>(CANCELLED_PREFIX + sessionId);
+  return mark === turnId || mark === AT_START;
+}
+
+/** The user's /cancel reached a worker still starting after a crash: whatever turn it finds interrupted is not resumed automatically. */
+export function markCancelledAtStart(tx: HostTransaction, sessionId: string): void {
+  tx.put(CANCELLED_PREFIX + sessionId, AT_START);
+}
+
+/**
+ * A started worker reported its unfinished turn (or none): an "at start" cancel mark becomes that turn's, or goes.
+ * Checked inside the commit's build (it sees in-flight writes); false when there was no such mark.
+ */
+export function settleCancelAtStart(store: HostStore, tx: HostTransaction, sessionId: string, unfinishedTurnId: number | null): boolean {
+  if (store.get(CANCELLED_PREFIX + sessionId) !== AT_START) return false;
+  if (unfinishedTurnId === null) tx.del(CANCELLED_PREFIX + sessionId);
+  else tx.put(CANCELLED_PREFIX + sessionId, unfinishedTurnId);
+  return true;
+}
+
+export function cancelledAtStart(store: HostStore, sessionId: string): boolean {
+  return store.get(CANCELLED_PREFIX + sessionId) === AT_START;
 }
 
 export interface WantedContinue {
