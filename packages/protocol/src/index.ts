@@ -70,6 +70,7 @@ export {
   type CoordinateParams,
   type CoordinateResult,
 } from "./methods.js";
+export { type BackgroundCounts, describeBackground, hasBackground } from "./background-work.js";
 
 // host/coordinate actions (ARCHITECTURE §9 host tools)
 export {

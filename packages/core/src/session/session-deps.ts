@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
-import type { TurnError } from "@starling/protocol";
+import type { BackgroundCounts, TurnError } from "@starling/protocol";
 import type { ModelProvider } from "../providers/types.js";
 import type { SessionStore } from "../store/session-store.js";
 import type { ToolCallRequest, ToolRunOptions, ToolRunResult, ToolSchema } from "../tools/types.js";
@@ -20,7 +20,7 @@ export interface SessionTools {
   /** Kills every running child process group and stops background work (on cancel and shutdown); resolves with how many were still running. */
   killAll(): Promise<number>;
   /** What tools left running past their calls (ToolRuntime.background); absent: nothing is ever left running. */
-  background?(): { commands: number; jobs: number };
+  background?(): BackgroundCounts;
   /** Opens a file:// path of the context for reading, confined to the workspace (ToolRuntime.openFile). */
   openFile?(abs: string): Promise<FileHandle>;
 }

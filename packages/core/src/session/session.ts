@@ -1,6 +1,8 @@
 import { waitFor, type Actor } from "xstate";
 import {
   CODEX_SECRET_NAMES,
+  describeBackground,
+  hasBackground,
   type Redactor,
   defaultSessionDataDir,
   PROTOCOL_VERSION,
@@ -250,8 +252,8 @@ export class Session {
       // What an earlier turn left running in the background (a watcher, a daemon, a download) stops too.
       const left = this.tools.background?.();
       const stopped = await this.tools.killAll();
-      const note = left ? leftRunningNote(left) : stopped ? `stopped ${stopped} background ${stopped === 1 ? "command or download" : "commands or downloads"}` : "";
-      return { accepted: false, reason: `nothing to cancel: no turn is running${note ? ` (${note})` : ""}` };
+      const what = left ? (hasBackground(left) ? describeBackground(left) : "") : stopped ? `${stopped} ${stopped === 1 ? "command or download" : "commands or downloads"}` : "";
+      return { accepted: false, reason: `nothing to cancel: no turn is running${what ? ` (stopped ${what} left running in the background)` : ""}` };
     }
     actor.send({ type: "CANCEL", reason });
     return { accepted: true };
@@ -360,8 +362,3 @@ export class Session {
   }
 }
 
-/** "stopped 1 command and 2 downloads or media jobs left running in the background"; "" when nothing was. */
-function leftRunningNote({ commands, jobs }: { commands: number; jobs: number }): string {
-  const parts = [commands ? `${commands} command${commands === 1 ? "" : "s"}` : "", jobs ? `${jobs} download${jobs === 1 ? "" : "s"} or media job${jobs === 1 ? "" : "s"}` : ""].filter(Boolean);
-  return parts.length ? `stopped ${parts.join(" and ")} left running in the background` : "";
-}

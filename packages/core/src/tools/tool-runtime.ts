@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { TOOL_RESULT_MAX_CHARS } from "@starling/protocol";
+import { type BackgroundCounts, TOOL_RESULT_MAX_CHARS } from "@starling/protocol";
 import { describeIssues, parseArgumentText } from "./arguments.js";
 import { headTail, omissionMarker } from "./bounded-text.js";
 import { builtinTools } from "./builtin-tools.js";
@@ -12,7 +12,7 @@ import { ProcessLedger } from "./process-ledger.js";
 import { RemoteRouting } from "./remote/remote-routing.js";
 import { ToolProcessLauncher } from "./tool-process.js";
 import { MAX_OFFERED_TOOLS, type ToolSource } from "./tool-source.js";
-import type { BackgroundCounts, ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
+import type { ToolCallRequest, ToolErrorKind, ToolRunOptions, ToolRunResult, ToolRuntimeOptions, ToolSchema } from "./types.js";
 import { WorkspacePaths } from "./workspace-paths.js";
 import { HiddenFiles } from "./hidden-files.js";
 import type { FileHandle } from "node:fs/promises";
@@ -118,7 +118,10 @@ export class ToolRuntime {
     return this.bound(call, result);
   }
 
-  /** What the tools left running past their calls (for idle checks and /status: it scans /proc). */
+  /**
+   * What the tools left running past their calls (for idle checks and /status: it scans /proc): shell commands still
+   * running or that left a process alive, and downloads and media jobs still running.
+   */
   background(): BackgroundCounts {
     const jobs = (this.options.background ?? []).reduce((sum, work) => sum + work.running(), 0);
     return { commands: this.shells.alive(), jobs };

@@ -103,10 +103,3 @@ export interface BackgroundWork {
   running(): number;
 }
 
-/** What tools left running past their turns, which the worker's exit would stop (ToolRuntime.background). */
-export interface BackgroundCounts {
-  /** Shell commands still running, or that left a process alive. */
-  commands: number;
-  /** Downloads and helper-model (media) jobs still running. */
-  jobs: number;
-}

@@ -14,7 +14,7 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResult } from "../sessions/supervisor.js";
-import { continueAcceptedText, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
+import { continueAcceptedText, reasonAfter, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
 import { forgetUserIntent } from "../sessions/user-intent.js";
 import { forgetSeedHistory } from "../sessions/seed-history.js";
@@ -250,8 +250,3 @@ async function setSandbox(service: ConversationService, conversation: Conversati
   return { text: `Sandbox set to ${override ?? `${service.settings.sandbox.mode} (default)`}. It applies from now on.${restartStoppedNote(stopped)}` };
 }
 
-/** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */
-function reasonAfter(prefix: string, reason: string | undefined): string | undefined {
-  if (!reason) return undefined;
-  return reason.toLowerCase().startsWith(`${prefix}:`) ? reason.slice(prefix.length + 1).trim() || undefined : reason;
-}

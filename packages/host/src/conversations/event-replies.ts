@@ -11,6 +11,7 @@ import { agentEventReplies, agentGaveUp } from "../agents/agent-events.js";
 import { hostRedactor } from "../security/host-secrets.js";
 import type { TurnAnswers } from "./turn-answers.js";
 import { madeBefore } from "./unsent-images.js";
+import { reasonAfter } from "./turn-control-replies.js";
 
 /** Follows an answer the model stopped at its output limit (`turn_completed.outputLimited`). */
 export const OUTPUT_LIMIT_NOTE = "⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.";
@@ -114,7 +115,7 @@ export function writeGiveUpNotice(service: ConversationService, sessionId: strin
 export function writeContinueRefusedNotice(service: ConversationService, sessionId: string, reason: string, tx: HostTransaction): void {
   const conversation = service.conversationOfSession(sessionId);
   if (!conversation) return;
-  const why = reason.slice(NOTHING_TO_CONTINUE.length).replace(/^:\s*/, "") || "the last turn finished";
+  const why = reasonAfter(NOTHING_TO_CONTINUE, reason) ?? "the last turn finished";
   queueOutbound(tx, service.target(conversation), { kind: "text", text: labelled(service, sessionId, `Nothing to continue after all: ${why}.`) });
 }
 

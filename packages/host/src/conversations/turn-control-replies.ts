@@ -39,3 +39,9 @@ export function continueAcceptedText(result: ContinueResult): string {
   if (result.waitingFor === "worker") return "Continuing the last turn once the session's worker is ready…";
   return "Continuing the last turn…";
 }
+
+/** A control rejection's reason without the "nothing to …:" the worker and supervisor start it with (the reply says it already). */
+export function reasonAfter(prefix: string, reason: string | undefined): string | undefined {
+  if (!reason) return undefined;
+  return reason.toLowerCase().startsWith(`${prefix}:`) ? reason.slice(prefix.length + 1).trim() || undefined : reason;
+}

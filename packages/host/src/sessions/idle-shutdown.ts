@@ -1,4 +1,4 @@
-import { Methods, type QueryResult } from "@starling/protocol";
+import { type BackgroundCounts, hasBackground, Methods, type QueryResult } from "@starling/protocol";
 import type { SessionRunner } from "./session-runner.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { errorText, RESTING_STATES } from "./util.js";
@@ -108,9 +108,9 @@ export class IdleShutdown {
 }
 
 /** What the worker's tools left running, from a live_state asked with `background`; null when nothing. */
-function backgroundOf(view: QueryResult | null): { commands: number; jobs: number } | null {
+function backgroundOf(view: QueryResult | null): BackgroundCounts | null {
   const left = view?.view === "live_state" ? view.background : undefined;
-  return left && left.commands + left.jobs > 0 ? left : null;
+  return hasBackground(left) ? left : null;
 }
 
 /** The worker's live_state says a turn runs or will start (a failed query says nothing: not busy). */

@@ -1,4 +1,4 @@
-import { Methods, type QueryParams, type QueryResult } from "@starling/protocol";
+import { type BackgroundCounts, hasBackground, Methods, type QueryParams, type QueryResult } from "@starling/protocol";
 import { StuckWorkerKilled, WORKER_ANSWER_MS, WorkerNoAnswer } from "./answer-deadline.js";
 import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
@@ -9,10 +9,10 @@ import { ChangeSignal } from "./session-state.js";
 import { errorText, NOTHING_TO_CONTINUE, RESTING_STATES, valueWithin, WORKER_START_FAILED } from "./util.js";
 import { TurnSlots } from "./turn-slots.js";
 import { WarmSpares } from "./warm-spares.js";
-import type { BackgroundLeft, CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
+import type { CancelResult, ContinueResult, ContinueWait, SessionStatus, SupervisorOptions } from "./types.js";
 import type { InboundItem } from "../state/records.js";
 
-export type { BackgroundLeft, CancelResult, ContinueResult, ContinueWait, EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
+export type { CancelResult, ContinueResult, ContinueWait, EventContext, SessionLaunch, SessionStatus, SupervisorOptions } from "./types.js";
 export type { RestartPolicy } from "./backoff.js";
 
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 30_000;
@@ -343,14 +343,14 @@ export class SessionSupervisor {
    * Returns what the worker's tools had left running past their turns, which the restart stopped (null: nothing,
    * not known, or a turn was running: a command of its own is not "left running", and the turn is told itself).
    */
-  async restart(sessionId: string): Promise<BackgroundLeft | null> {
+  async restart(sessionId: string): Promise<BackgroundCounts | null> {
     const r = this.runners.get(sessionId);
     if (!r) return null;
     const handle = r.worker?.usable && !r.turnRunning ? r.worker : null;
     const view = handle ? await handle.ask(Methods.query.method, (client) => client.query({ view: "live_state", background: true })).catch(() => null) : null;
     const left = view?.view === "live_state" && RESTING_STATES.has(view.state) && !r.turnRunning ? view.background : undefined;
     await r.restartWorker(this.context.shutdownTimeoutMs);
-    return left && left.commands + left.jobs > 0 ? left : null;
+    return hasBackground(left) ? left : null;
   }
 
   /** Graceful shutdown of the worker of a session that is done (`/new`, a finished agent); its stored messages are kept. */

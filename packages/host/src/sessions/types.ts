@@ -112,12 +112,6 @@ export interface ContinueResult extends ControlResult {
   stuck?: WorkerNoAnswer;
 }
 
-/** What a worker's tools left running past their turns (`live_state.background`): the worker's exit stops it. */
-export interface BackgroundLeft {
-  commands: number;
-  jobs: number;
-}
-
 /** supervisor.cancel's answer. */
 export interface CancelResult extends ControlResult {
   /** No turn was running: a continue still waiting was withdrawn (an automatic one for a crashed turn, or the user's). */
