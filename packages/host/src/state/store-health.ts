@@ -66,6 +66,8 @@ export class StoreHealth {
   private readonly writing = new Map<number, PendingWrite>();
   private writeIds = 0;
   private watch: NodeJS.Timeout | null = null;
+  /** When a slow write was last reported: one stall is one line per `slowWriteMs`, whichever write is oldest then. */
+  private lastSlowReport = 0;
 
   constructor(
     private readonly file: string | null,
@@ -96,14 +98,19 @@ export class StoreHealth {
     this.watch.unref();
   }
 
-  /** Reports the oldest write under way once it is slow, then again each `slowWriteMs`; re-armed while writes are under way. */
+  /**
+   * Reports the oldest write under way once it is slow, then again each `slowWriteMs`; re-armed while writes are under way.
+   * The interval is kept across writes: when the reported write settles, the writes queued behind it on the same stalled
+   * disk are as old, and reporting the next one at once would say the same thing twice.
+   */
   private checkWrites(): void {
     this.watch = null;
     const oldest = this.writing.values().next().value;
     if (!oldest) return;
     const now = Date.now();
-    if (now - oldest.since >= this.slowWriteMs && now - oldest.reportedAt >= this.slowWriteMs) {
+    if (now - oldest.since >= this.slowWriteMs && now - this.lastSlowReport >= this.slowWriteMs) {
       oldest.reportedAt = now;
+      this.lastSlowReport = now;
       const seconds = Math.round((now - oldest.since) / 1000);
       this.report(
         "warn",

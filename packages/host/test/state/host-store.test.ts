@@ -236,10 +236,11 @@ describe("HostStore behind a stalled disk", () => {
   // Session 20's giveup timeout: 45 s with no log line at all, which a stalled write (every commit after it waiting) would explain.
   it("a write still under way after the slow-write time is logged with its commit point and the writes under way, and again once it settles", async () => {
     const lines: { level: string; line: string; fields: Record<string, unknown> }[] = [];
-    // Slow after 1 s: the write queued behind the stalled one must finish within that once the disk is back (at 100 ms a
-    // loaded CI machine once took longer, and that write was reported too).
+    // Slow after 1 s, reported at most once a second: the write queued behind the stalled one must finish within that
+    // once the disk is back. The stall ends half-way between two reports (a stall of 3 s ended on a report's tick, and a
+    // loaded CI machine then reported the queued write too).
     store.health = new StoreHealth(null, (level, line, fields) => lines.push({ level, line, fields }), 60_000, 1000);
-    process.env["STARLING_STALL_AT"] = "giveup:3000"; // the disk holds the give-up notice's sync write for 3 s
+    process.env["STARLING_STALL_AT"] = "giveup:2500"; // the disk holds the give-up notice's sync write for 2.5 s
     const notice = store.commit("giveup", (tx) => tx.put("conv:notice", { id: "notice" }));
     const reply = store.commit("admit", (tx) => tx.put("update:tg", 5)); // independent, but behind it on the disk
     const slow = await until(() => lines.find((l) => l.level === "warn"));
