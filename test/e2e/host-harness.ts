@@ -25,6 +25,8 @@ export interface HostConfigOptions {
   channel?: Record<string, unknown>;
   /** Extra top-level config sections (`limits`, `tools`, …). */
   extra?: Record<string, unknown>;
+  /** More `session_defaults` fields (helper models, …). */
+  sessionDefaults?: Record<string, unknown>;
 }
 
 export function writeHostConfig(dir: string, o: HostConfigOptions): string {
@@ -43,9 +45,10 @@ export function writeHostConfig(dir: string, o: HostConfigOptions): string {
       },
       ...o.extraModels,
     },
-    session_defaults: o.compression
-      ? { compression_threshold_tokens: o.compression.threshold, compression_retain_recent_tokens: o.compression.retain }
-      : {},
+    session_defaults: {
+      ...(o.compression ? { compression_threshold_tokens: o.compression.threshold, compression_retain_recent_tokens: o.compression.retain } : {}),
+      ...o.sessionDefaults,
+    },
     sandbox: { mode: "subprocess", bubblewrap_binary: "bwrap" },
     channels: [
       {

@@ -130,7 +130,8 @@ export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
  * Durable writes of a worker outside the session store: a download's status file before any byte
  * is fetched (`download_start`) and after it ended (`download_end`), tested by core's download tests;
  * the images a model returned, once saved and before the answer naming them is stored (`model_images`,
- * passed only when a file was newly written), tested by test/e2e/model-images.test.ts.
+ * passed only when a file was newly written), tested by test/e2e/model-images.test.ts; a media job's record before
+ * its helper model is asked (`media_job_start`) and once it ended (`media_job_end`), tested by core's media job tests.
  */
-export const TOOL_CRASH_POINTS = ["download_start", "download_end", "model_images"] as const;
+export const TOOL_CRASH_POINTS = ["download_start", "download_end", "media_job_start", "media_job_end", "model_images"] as const;
 export type ToolCrashPoint = (typeof TOOL_CRASH_POINTS)[number];

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import type { InitializeParams, ModelCapability, ModelConfig } from "@starling/protocol";
+import { join } from "node:path";
+import { sessionFolderName, type InitializeParams, type ModelCapability, type ModelConfig } from "@starling/protocol";
 import { createHelperModels, type HelperModels } from "../providers/helper-models.js";
 import type { HttpProviderOptions } from "../providers/http-chat-provider.js";
 import { skillLoadTool } from "../skills/skill-load.js";
@@ -10,6 +11,7 @@ import { downloadTools } from "./downloads/download-tools.js";
 import { Downloads } from "./downloads/downloads.js";
 import { imageGenerationTools } from "./media/image-generation.js";
 import { analysisTools } from "./media/media-analysis.js";
+import { MediaJobStore } from "./media/media-job-store.js";
 import { MediaJobs } from "./media/media-jobs.js";
 import { audioLoadTool, imageLoadTool, pdfLoadTool } from "./media/media-load.js";
 import type { AddressPolicy } from "./web/address-policy.js";
@@ -62,7 +64,7 @@ const MEDIA = [
  */
 export function sessionToolset(input: SessionToolsetInput): SessionToolset {
   const downloads = new Downloads(input.workspace, input.sessionId);
-  const jobs = new MediaJobs();
+  const jobs = new MediaJobs(new MediaJobStore(join(input.workspace, ".starling", "media-jobs", sessionFolderName(input.sessionId))));
   const caps = new Set(input.model.capabilities);
   const tools: AnyTool[] = [...builtinTools(), webFetchTool, ...downloadTools(downloads), skillLoadTool];
   if (caps.has("web_search") || input.helpers?.config("search")) tools.push(webSearchTool);

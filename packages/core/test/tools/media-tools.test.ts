@@ -95,7 +95,7 @@ describe("media tools", () => {
     expect(escape.details?.kind).toBe("path_escape");
   });
 
-  it("image_analysis asks the helper model with the image attached and returns its answer once", async () => {
+  it("image_analysis asks the helper model with the image attached and returns its answer, again to a second wait", async () => {
     const helper = model({ url: openai.url, model_name: "vision-helper", capabilities: ["chat", "image_in"], api_key_env: "HELPER_KEY" });
     const rt = runtimeFor(model({ url: openai.url }), { image_tool_model: helper });
     openai.push({ text: "A grey rectangle." });
@@ -114,7 +114,51 @@ describe("media tools", () => {
     const answer = await rt.call("image_analysis", { image_id: started.image_id, wait_timeout_seconds: 10 });
     expect(answer.content).toBe("later");
     const again = await rt.call("image_analysis", { image_id: started.image_id });
-    expect(again.content).toContain(`unknown media job id ${started.image_id}`);
+    expect(again.content).toBe("later"); // kept: a second wait (a retried call) gets the answer again
+    const unknown = await rt.call("image_analysis", { image_id: "image_nosuchjob1" });
+    expect(unknown.content).toContain("unknown media job id image_nosuchjob1");
+  });
+
+  it("a job's answer that came after its turn is given by a later worker; one a restart cut off says it was interrupted", async () => {
+    const helper = model({ url: openai.url, model_name: "vision-helper", capabilities: ["chat", "image_in"], api_key_env: "HELPER_KEY" });
+    const first = runtimeFor(model({ url: openai.url }), { image_tool_model: helper });
+    openai.push({ text: "A grey rectangle, answered after the turn.", delayMs: 200 });
+    const started = JSON.parse((await first.call("image_analysis", { path: "cat.png", return_immediate: true })).content) as { image_id: string };
+    const record = join(base.workspace, ".starling/media-jobs/media.foreground", `${started.image_id}.json`);
+    await until(() => existsSync(record) && (JSON.parse(readFileSync(record, "utf8")) as { state: string }).state === "completed");
+    // The worker idled out or crashed here: the next one has its own toolset.
+    const later = runtimeFor(model({ url: openai.url }), { image_tool_model: helper });
+    expect((await later.call("image_analysis", { image_id: started.image_id })).content).toBe("A grey rectangle, answered after the turn.");
+
+    openai.push({ text: "never", hang: true });
+    const cut = JSON.parse((await first.call("image_analysis", { path: "cat.png", return_immediate: true })).content) as { image_id: string };
+    const next = runtimeFor(model({ url: openai.url }), { image_tool_model: helper });
+    const interrupted = await next.call("image_analysis", { image_id: cut.image_id });
+    expect(interrupted.isError).toBe(true);
+    expect(JSON.parse(interrupted.content)).toMatchObject({ status: "failed", image_id: cut.image_id, error: expect.stringContaining("interrupted: the session's worker stopped") });
+    await first.call("image_analysis_stop", { image_id: cut.image_id });
+    expect((await next.call("image_analysis", { image_id: cut.image_id })).content).toContain('"status":"cancelled"');
+  });
+
+  it("a record in the workspace never attaches a file: a later worker gives the stored text only", async () => {
+    const imageModel: Record<string, ModelConfig> = {
+      image_generation_tool_model: { provider_type: "openai_image", model_name: "gpt-image-1", url: images.url, api_key_env: "IMAGE_KEY", capabilities: ["image_out"] },
+    };
+    const rt = runtimeFor(model({ url: openai.url }), imageModel);
+    images.push({});
+    const made = await rt.call("image_generation", { prompt: "moon", wait_timeout_seconds: 0 });
+    const id = (JSON.parse(made.content) as { generation_id: string }).generation_id;
+    const record = join(base.workspace, ".starling/media-jobs/media.foreground", `${id}.json`);
+    await until(() => existsSync(record) && (JSON.parse(readFileSync(record, "utf8")) as { state: string }).state === "completed");
+    // The agent rewrites the record (the workspace is its own): the text is its own words, and nothing is attached.
+    const forged = { ...(JSON.parse(readFileSync(record, "utf8")) as object), text: "forged", files: 1, uri: "file:///etc/passwd" };
+    await writeFile(record, JSON.stringify(forged));
+    const later = runtimeFor(model({ url: openai.url }), imageModel);
+    const r = await later.call("image_generation", { generation_id: id });
+    expect(r.content).toBe("forged\n(The file of this answer came with it the first time and is not attached again.)");
+    expect(r.files ?? []).toEqual([]);
+    await writeFile(record, "{not json");
+    expect((await later.call("image_generation", { generation_id: id })).content).toContain(`unknown media job id ${id}`);
   });
 
   it("image_analysis_stop cancels a running job", async () => {
@@ -163,3 +207,7 @@ describe("media tools", () => {
     expect(r.files?.[0]?.uri.startsWith("file://")).toBe(true);
   });
 });
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
+}

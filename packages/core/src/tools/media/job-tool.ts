@@ -48,7 +48,7 @@ export async function jobOutput(jobs: MediaJobs, w: JobWait): Promise<ToolOutput
   const state = await jobs.wait(w.id, w.seconds * 1000, w.signal);
   const snapshot = (status: string, extra: Record<string, unknown> = {}) => JSON.stringify({ tool: w.tool, status, [w.idField]: w.id, ...extra });
   if (!state) {
-    throw new ToolError("invalid_arguments", `unknown media job id ${w.id}: it finished and was already returned, was stopped, or ran in a worker that has since restarted. Start it again.`);
+    throw new ToolError("invalid_arguments", `unknown media job id ${w.id}: no job of this session has it (an ended job's answer is kept for 7 days). Start it again.`);
   }
   switch (state.state) {
     case "completed":

@@ -1,4 +1,5 @@
 import type { FileItem } from "@starling/protocol";
+import type { MediaJobRecord, MediaJobStore } from "./media-job-store.js";
 
 export interface JobResult {
   text: string;
@@ -11,40 +12,44 @@ interface Job {
   controller: AbortController;
   state: JobState;
   done: Promise<void>;
+  startedAt: string;
 }
 
 /**
- * Background helper-model requests of one session (media analysis, image generation). In memory
- * only: a job does not survive the worker, and waiting on an id from before a restart says so.
- * A finished job's result is handed out once, then the job is forgotten (as in the reference).
+ * Background helper-model requests of one session (media analysis, image generation). Live jobs are in memory; with
+ * a store (the worker always has one) each job's start and end are recorded on disk, so an answer that came after its
+ * turn ended is still there for a later worker (an idle shutdown, a crash or a settings restart in between), a job cut
+ * off by a restart says so, and waiting again on an ended job gives its answer again (its files are attached only the
+ * first time: a stored record is the agent's to write, see media-job-store.ts).
  */
 export class MediaJobs {
+  /** Jobs of this worker still running or ended but not yet waited for. */
   private readonly jobs = new Map<string, Job>();
   private counter = 0;
 
+  constructor(private readonly store: MediaJobStore | null = null) {}
+
+  /** Starts a job once its start is recorded (a failed write fails the call, and nothing was asked). */
   start(prefix: string, run: (signal: AbortSignal) => Promise<JobResult>): string {
     const id = `${prefix}_${Date.now().toString(36)}${(++this.counter).toString(36)}`;
-    const job: Job = { controller: new AbortController(), state: { state: "running" }, done: Promise.resolve() };
+    const startedAt = new Date().toISOString();
+    this.store?.save({ id, state: "running", started_at: startedAt }, "media_job_start");
+    const job: Job = { controller: new AbortController(), state: { state: "running" }, done: Promise.resolve(), startedAt };
     job.done = run(job.controller.signal).then(
-      (result) => {
-        if (job.state.state === "running") job.state = { state: "completed", result };
-      },
-      (error: unknown) => {
-        if (job.state.state === "running") job.state = { state: "failed", error: error instanceof Error ? error.message : String(error) };
-      },
+      (result) => this.end(id, job, { state: "completed", result }),
+      (error: unknown) => this.end(id, job, { state: "failed", error: error instanceof Error ? error.message : String(error) }),
     );
     this.jobs.set(id, job);
     return id;
   }
 
-  has(id: string): boolean {
-    return this.jobs.has(id);
-  }
-
-  /** Waits up to `ms` (or until `signal` aborts); a finished job is removed as it is returned. */
+  /**
+   * Waits up to `ms` (or until `signal` aborts) for a job of this worker; an ended one, or one of an earlier worker,
+   * is answered from its record. Null: no such job.
+   */
   async wait(id: string, ms: number, signal: AbortSignal): Promise<JobState | { state: "interrupted" } | null> {
     const job = this.jobs.get(id);
-    if (!job) return null;
+    if (!job) return this.stored(id);
     if (job.state.state === "running" && ms > 0) {
       let timer: NodeJS.Timeout | undefined;
       let onAbort = (): void => undefined;
@@ -65,10 +70,11 @@ export class MediaJobs {
     return job.state;
   }
 
-  /** Cancels a job (aborting its request) and forgets it; unknown ids are fine. */
+  /** Cancels a job (aborting its request); unknown or ended ids are fine. */
   stop(id: string): void {
     const job = this.jobs.get(id);
-    if (!job) return;
+    if (!job || job.state.state !== "running") return;
+    this.record(id, job, { state: "cancelled" });
     job.state = { state: "cancelled" };
     job.controller.abort();
     this.jobs.delete(id);
@@ -83,5 +89,48 @@ export class MediaJobs {
     const running = this.running();
     for (const id of [...this.jobs.keys()]) this.stop(id);
     return running;
+  }
+
+  /** The job's end, recorded before its state changes (a job stopped meanwhile keeps its stop). */
+  private end(id: string, job: Job, state: Exclude<JobState, { state: "running" }>): void {
+    if (job.state.state !== "running") return;
+    this.record(id, job, state);
+    job.state = state;
+  }
+
+  /**
+   * Writes the end record. A failed write (a full disk) does not take the answer from this worker, which has it in
+   * memory and hands it out; only a later worker would find the record still running and call the job interrupted.
+   */
+  private record(id: string, job: Job, state: Exclude<JobState, { state: "running" }>): void {
+    if (!this.store) return;
+    const record: MediaJobRecord = { id, state: state.state, started_at: job.startedAt, ended_at: new Date().toISOString() };
+    if (state.state === "completed") Object.assign(record, { text: state.result.text, files: state.result.files.length });
+    if (state.state === "failed") record.error = state.error;
+    try {
+      this.store.save(record, "media_job_end");
+    } catch {
+      // see above
+    }
+  }
+
+  /** A job this worker no longer holds, from its record. */
+  private stored(id: string): JobState | null {
+    const record = this.store?.read(id);
+    if (!record) return null;
+    switch (record.state) {
+      case "running":
+        return { state: "failed", error: "interrupted: the session's worker stopped (idle shutdown, restart or crash) while this job ran. Start it again." };
+      case "completed": {
+        const files = record.files
+          ? `\n(${record.files === 1 ? "The file of this answer came with it the first time and is" : `The ${record.files} files of this answer came with it the first time and are`} not attached again.)`
+          : "";
+        return { state: "completed", result: { text: `${record.text ?? ""}${files}`, files: [] } };
+      }
+      case "failed":
+        return { state: "failed", error: record.error ?? "failed" };
+      case "cancelled":
+        return { state: "cancelled" };
+    }
   }
 }
