@@ -2,7 +2,8 @@
 // main agent through subagent_join (and never reaches the chat by itself); a background agent's answer
 // reaches the chat after the foreground turn ended, exactly once, also when the host is killed while
 // it works and restarted, and after a /cancel of the turn that started it; /cancel (and /new) stops a subagent's shell command (the process is gone), also when
-// the host is killed right after recording the kill (STARLING_CRASH_AT=agent_kill).
+// the host is killed right after recording the kill (STARLING_CRASH_AT=agent_kill); a command a subagent leaves
+// running in the background stops when it finishes.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +28,8 @@ function gate(): { until: Promise<void>; open: () => void } {
 /** The first model call of the slow subagent's / a background agent's task answers once the test opens its gate. */
 let slowSubagent = gate();
 let background = gate();
+/** The subagent that leaves its command running answers once the test has seen that command. */
+let leftoverAnswer = gate();
 
 function respond(req: RecordedRequest): ScriptedReply {
   const ask = lastUserText(req);
@@ -34,6 +37,11 @@ function respond(req: RecordedRequest): ScriptedReply {
   if (ask.startsWith("[Subagent task")) {
     if (ask.includes("count the moons")) return { delayMs: 800, text: "subagent says: Jupiter has 95 moons" };
     if (ask.includes("take your time")) return { ...(repeated(req) ? { delayMs: 1000 } : { holdUntil: slowSubagent.until }), text: "subagent says: took my time" };
+    const leftover = /leave the sleeper running into (\S+)/.exec(ask);
+    if (leftover) {
+      if (afterTool(req)) return { holdUntil: leftoverAnswer.until, text: "left it running" };
+      return { toolCalls: [{ name: "shell", arguments: { command: `echo $$ > ${leftover[1]}; exec sleep 300`, wait_ms: 100 } }] };
+    }
     const sleeper = /run the sleeper into (\S+)/.exec(ask);
     if (sleeper) {
       if (afterTool(req)) return { text: "sleeper ended" };
@@ -42,8 +50,15 @@ function respond(req: RecordedRequest): ScriptedReply {
   }
   if (ask.startsWith("[Background task")) return { ...(repeated(req) ? { delayMs: 1000 } : { holdUntil: background.until }), text: "background says: the report is ready" };
   const sleeperFile = /sleeper please into (\S+)/.exec(ask)?.[1];
-  if (ask.includes("use a subagent") || ask.includes("slow subagent") || sleeperFile) {
-    const description = sleeperFile ? `run the sleeper into ${sleeperFile}` : ask.includes("slow subagent") ? "take your time" : "count the moons of Jupiter";
+  const leftoverFile = /leftover please into (\S+)/.exec(ask)?.[1];
+  if (ask.includes("use a subagent") || ask.includes("slow subagent") || sleeperFile || leftoverFile) {
+    const description = leftoverFile
+      ? `leave the sleeper running into ${leftoverFile}`
+      : sleeperFile
+        ? `run the sleeper into ${sleeperFile}`
+        : ask.includes("slow subagent")
+          ? "take your time"
+          : "count the moons of Jupiter";
     if (!afterTool(req)) return { toolCalls: [{ name: "subagent_start", arguments: { description } }] };
     if (!calls(req, "subagent_join")) {
       return { toolCalls: [{ name: "subagent_join", arguments: { agent_id: lastToolResult(req).agent_id, timeout_seconds: 40 } }] };
@@ -71,6 +86,7 @@ const chats = {
   fresh: privateChat(1105, "New"),
   joinRestart: privateChat(1106, "Join restart"),
   cancelBackground: privateChat(1107, "Cancel background"),
+  leftover: privateChat(1108, "Leftover"),
 };
 
 beforeAll(async () => {
@@ -114,6 +130,20 @@ describe("subagents and background agents end to end", () => {
     expect(status).toMatch(/Agents:\n {2}subagent_0001 \(subagent\): completed .* — count the moons of Jupiter/);
     expect(texts(chat.id).filter((t) => t.includes("Jupiter"))).toEqual([answer, status]);
   }, 60_000);
+
+  it("a command a subagent leaves running in the background stops when the subagent finishes, as the agent tools' descriptions say", async () => {
+    ensureHost();
+    const chat = chats.leftover;
+    leftoverAnswer = gate();
+    e2e.send(chat, "leftover please into leftover.pid");
+    const pid = await e2e.until(() => sleeperPid("leftover.pid"), "the subagent's shell command started", 30_000);
+    // Its shell call returned (wait_ms 100) with the command still running; the subagent has not finished yet.
+    await e2e.until(() => e2e.model.requests.some((r) => lastUserText(r).includes("leave the sleeper running") && afterTool(r)), "the subagent's call after its shell returned");
+    expect(processAlive(pid)).toBe(true);
+    leftoverAnswer.open();
+    await e2e.waitText(chat.id, /^main heard \(completed\): left it running$/, 30_000);
+    await e2e.until(() => !processAlive(pid), `the subagent's leftover sleep (pid ${pid}) is gone`, 15_000);
+  });
 
   it("/cancel stops the foreground turn and its subagent's shell command", async () => {
     ensureHost();

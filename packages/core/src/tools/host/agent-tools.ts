@@ -34,7 +34,8 @@ export function agentTools(): Record<string, AnyTool> {
     "subagent_start",
     "Start a subagent: a helper agent with the same tools (but no cron, background or further subagents) working in this workspace, " +
       "on the task you describe. It sees only the description, so include everything it needs. Returns its agent_id at once; " +
-      "collect its final answer with subagent_join. Use several for independent parts of a job (research, checks) in parallel.",
+      "collect its final answer with subagent_join. Use several for independent parts of a job (research, checks) in parallel. " +
+      "Commands it leaves running in the background stop when it finishes: start a server or watcher that must stay up yourself.",
   );
   const join = jsonTool(
     "subagent_join",
@@ -45,7 +46,8 @@ export function agentTools(): Record<string, AnyTool> {
   const background = jsonTool(
     "start_background_agent",
     "Start a background agent for a longer job that should go on after your turn ends: it works in this workspace on the task you give " +
-      "(it sees only that text) and its final answer (or failure) is sent to the user by itself. Returns its agent_id at once.",
+      "(it sees only that text) and its final answer (or failure) is sent to the user by itself. Returns its agent_id at once. " +
+      "Commands it leaves running in the background stop when it finishes: start a server or watcher that must stay up yourself.",
   );
   const terminate = defineTool({
     name: "terminate",
