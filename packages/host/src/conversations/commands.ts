@@ -13,6 +13,7 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
+import { reasoningCommand, reasoningStatusLines } from "./reasoning-command.js";
 import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResult } from "../sessions/supervisor.js";
 import { continueAcceptedText, reasonAfter, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
@@ -30,6 +31,7 @@ export const CONVERSATION_COMMANDS = [
   { command: "continue", description: "Resume a failed, cancelled or interrupted turn" },
   { command: "new", description: "Start a fresh session (the old one is archived)" },
   { command: "cron", description: "Scheduled tasks of this chat (enable, disable, remove)" },
+  { command: "reasoning", description: "Show or set how hard the model thinks: /reasoning [low|medium|high|…|default]" },
   { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
   { command: "remote", description: "Remote workspace: /remote [ssh-alias /path | selectable | off]" },
   { command: "mcp", description: "MCP servers and their tools: /mcp [enable|disable server]" },
@@ -108,6 +110,8 @@ export async function runCommand(
       return { text: hostRedactor().redact(await statusText(service, conversation)) };
     case "cron":
       return cronCommand(service, conversation);
+    case "reasoning":
+      return reasoningCommand(service, conversation, args);
     case "sandbox":
       return setSandbox(service, conversation, args.trim());
     case "remote":
@@ -199,6 +203,7 @@ async function statusText(service: ConversationService, conversation: Conversati
   const lines = [
     `Conversation: ${conversation.id}`,
     `Model: ${alias ? `${alias} (${model?.model_name ?? "?"})` : "not chosen yet — use /model"}`,
+    ...reasoningStatusLines(conversation, model),
     `Sandbox: ${conversation.sandboxOverride ?? service.settings.sandbox.mode}${conversation.sandboxOverride ? " (override)" : ""}`,
     `Remote: ${describeRemote(conversationRemote(conversation))}`,
     `Workspace: ${workspace}`,

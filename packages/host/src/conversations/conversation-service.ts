@@ -19,6 +19,7 @@ import { seedWorkspaceAsync } from "./workspace.js";
 import { SessionIndex, type SessionType } from "./session-index.js";
 import { cronCallback } from "../cron/cron-command.js";
 import { CancelsInFlight } from "../agents/cancels-in-flight.js";
+import { effortAfterModelChange } from "./reasoning-command.js";
 import { restartStoppedNote } from "./background-note.js";
 
 export const foregroundSessionId = (conversationId: string) => `${conversationId}.foreground`;
@@ -374,7 +375,9 @@ export class ConversationService implements ConversationController {
     // only while no model is set, so the released ones, woken by this commit, never meet the old worker.)
     const stopped = changed && conversation.modelAlias ? await this.supervisor.restart(conversation.foreground.sessionId) : null;
     const model = this.settings.chatModels[alias]!;
-    return { text: `Model set to ${alias} (${model.model_name}).${released ? " Answering your message now." : ""}${restartStoppedNote(stopped)}` };
+    return {
+      text: `Model set to ${alias} (${model.model_name}).${effortAfterModelChange(conversation, model)}${released ? " Answering your message now." : ""}${restartStoppedNote(stopped)}`,
+    };
   }
 
   async filesDownloaded(download: PendingDownload, items: ContentItem[], notice: string | null): Promise<boolean> {

@@ -10,6 +10,7 @@ import { conversationRemote } from "./remote-command.js";
 import { conversationDir } from "./workspace.js";
 import { conversationMcpServers, mcpSecrets } from "./mcp-servers.js";
 import { HOST_ACTIONS } from "./coordinate.js";
+import { withReasoningEffort } from "./reasoning-command.js";
 
 /**
  * How a conversation's worker is started: model, compaction, the model keys it needs and how its
@@ -47,7 +48,7 @@ export function buildLaunch(
       workspace,
       // The host names the session's database folder (one sanitising rule, shared with /new's archive and the migrations).
       dataDir: join(sessionStateDir(workspace, sessionId), "db"),
-      model,
+      model: withReasoningEffort(model, conversation.reasoningEffort),
       compression: settings.compression ?? undefined,
       helperModels: Object.keys(settings.helperModels).length ? settings.helperModels : undefined,
       secrets: Object.keys(secrets).length ? secrets : undefined,

@@ -10,6 +10,7 @@ import { HostKeys, type HostStore, type HostTransaction } from "../state/host-st
 import type { ChatRecord, ConversationRecord, SandboxMode } from "../state/records.js";
 import { loadStellaclawImport, type StellaclawImportFile } from "./stellaclaw-file.js";
 import { readLegacyHistory, seedOf, type LegacyHistory } from "./stellaclaw-seed.js";
+import { effortLevels, knownEffort } from "../conversations/reasoning-command.js";
 
 /** Host key marking that `state/import/stellaclaw.json` was applied (written in the import's own batch). */
 export const STELLACLAW_IMPORT_KEY = "import:stellaclaw";
@@ -104,7 +105,8 @@ class ImportRun {
       foreground: { sessionId: foregroundSessionId(c.conversationId), generation: 1 },
       archivedSessions: [],
     };
-    if (c.reasoningEffort) this.warnings.push(`${c.conversationId}: reasoning effort "${c.reasoningEffort}" is not carried over (Starling has no per-conversation setting for it)`);
+    const effort = this.reasoningEffort(c, record.modelAlias);
+    if (effort) record.reasoningEffort = effort;
     const { seed, note } = seedOf(c, history, record.modelAlias ? this.settings.chatModels[record.modelAlias]?.token_max_context : undefined);
     if (note) this.warnings.push(note);
     // The session's first worker gets it in `initialize` (sessions/seed-history.ts).
@@ -124,6 +126,21 @@ class ImportRun {
         (fallback ? `it now uses ${fallback}` : "the chat is asked to pick a model with its next message"),
     );
     return fallback;
+  }
+
+  /** Stellaclaw's per-conversation reasoning effort becomes the conversation's /reasoning setting. */
+  private reasoningEffort(c: Conversation, alias: string | null): string | null {
+    const effort = c.reasoningEffort?.trim().toLowerCase();
+    if (!effort) return null;
+    if (!knownEffort(effort)) {
+      this.warnings.push(`${c.conversationId}: unknown reasoning effort "${c.reasoningEffort}" ignored; the model's own applies (/reasoning sets one)`);
+      return null;
+    }
+    const model = alias ? this.settings.chatModels[alias] : undefined;
+    if (model && !effortLevels(model).includes(effort)) {
+      this.warnings.push(`${c.conversationId}: reasoning effort "${effort}" carried over, but ${alias} (${model.provider_type}) does not take it: its own applies until /reasoning sets one it takes`);
+    }
+    return effort;
   }
 
   private sandbox(c: Conversation): SandboxMode | null {

@@ -23,6 +23,8 @@ export interface ConversationRecord {
   sandboxOverride: SandboxMode | null;
   /** Where file tools and shell run (ARCHITECTURE §9.1); null = off. Old records hold `{host, path}` (fixed): read them with conversationRemote(). */
   remote: RemoteSetting | null;
+  /** `/reasoning <effort>` for this conversation, over the model config's (absent: the config's; reasoning-command.ts). */
+  reasoningEffort?: string;
   /** `/mcp enable|disable <server>` for this conversation: server name → on/off, over the config's `enabled`. */
   mcpOverrides?: Record<string, boolean>;
   /** Current foreground session id and how many `/new` generations came before. */

@@ -44,8 +44,8 @@ const data: StellaclawImport = {
   stellaclawWorkdirVersion: "0.5",
   nextIndexByChannel: { tg: 3 },
   conversations: [
-    { conversationId: "tg-000001", channelId: "tg", platformChatId: "1", sandboxMode: "docker", remote: { host: "box", path: "/srv" }, legacySessionHistories: [] },
-    { conversationId: "tg-000002", channelId: "tg", platformChatId: "2", mainModel: "a", legacySessionHistories: [] },
+    { conversationId: "tg-000001", channelId: "tg", platformChatId: "1", sandboxMode: "docker", remote: { host: "box", path: "/srv" }, reasoningEffort: "turbo", legacySessionHistories: [] },
+    { conversationId: "tg-000002", channelId: "tg", platformChatId: "2", mainModel: "a", reasoningEffort: "High", legacySessionHistories: [] },
   ],
   channels: [{ channelId: "tg", adminUserIds: [1, 7], chats: [{ chatId: "2", state: "rejected" }, { chatId: "-1005", state: "approved", lastTitle: "Team" }] }],
   cronTasks: [cron("cron_0001", "0 0 9 * * *"), cron("cron_0002", "0 0 25 * * *"), cron("cron_0003", "0 9 * * *")],
@@ -80,13 +80,15 @@ describe("applyStellaclawImport", () => {
 
     const first = store.conversationOfChat("tg", "1")!;
     expect(first).toMatchObject({ id: "tg-000001", modelAlias: null, sandboxOverride: null, remote: { mode: "fixed", host: "box", path: "/srv" } });
-    expect(store.conversationOfChat("tg", "2")?.modelAlias).toBe("a");
+    expect(store.conversationOfChat("tg", "2")).toMatchObject({ modelAlias: "a", reasoningEffort: "high" }); // its /reasoning setting
+    expect(first.reasoningEffort).toBeUndefined();
     expect(store.get(HostKeys.counter("conv:tg"))).toBe(2);
 
     // cron_0001 collides with the host's task and gets the next free id; the other two are dropped.
     const imported = cronTasks(store).filter((t) => t.conversationId === "tg-000001");
     expect(imported.map((t) => [t.id, t.model, t.sessionId])).toEqual([["cron_0004", undefined, "tg-000001.background.0001"]]);
     expect(applied?.warnings.join("\n")).toMatch(/unknown sandbox mode "docker"/);
+    expect(applied?.warnings.join("\n")).toMatch(/tg-000001: unknown reasoning effort "turbo" ignored/);
     expect(applied?.warnings.join("\n")).toMatch(/cron_0002 .*hour/);
     expect(applied?.warnings.join("\n")).toMatch(/cron_0003 .*5 fields, expected 6 or 7/);
     expect(applied?.warnings.join("\n")).toMatch(/model "gone" is not a chat model/);
