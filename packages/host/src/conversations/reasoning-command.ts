@@ -20,11 +20,16 @@ export function effortLevels(model: ModelConfig): readonly string[] {
   return model.provider_type === "claude_code" ? CLAUDE_EFFORTS : CHAT_EFFORTS;
 }
 
+/** The model config's `reasoning` object (empty when it has none). */
+function reasoningOf(model: ModelConfig): Record<string, unknown> {
+  const reasoning = model.reasoning;
+  return reasoning && typeof reasoning === "object" && !Array.isArray(reasoning) ? (reasoning as Record<string, unknown>) : {};
+}
+
 /** The effort the model config itself asks for (null: the provider's default). */
 function configuredEffort(model: ModelConfig): string | null {
   if (model.provider_type === "claude_code") return model.effort ?? null;
-  const reasoning = model.reasoning;
-  const effort = reasoning && typeof reasoning === "object" && !Array.isArray(reasoning) ? (reasoning as Record<string, unknown>)["effort"] : undefined;
+  const effort = reasoningOf(model)["effort"];
   return typeof effort === "string" ? effort : null;
 }
 
@@ -35,8 +40,7 @@ function configuredEffort(model: ModelConfig): string | null {
 export function withReasoningEffort(model: ModelConfig, effort: string | null | undefined): ModelConfig {
   if (!effort || !effortLevels(model).includes(effort)) return model;
   if (model.provider_type === "claude_code") return { ...model, effort: effort as ModelConfig["effort"] };
-  const reasoning = model.reasoning && typeof model.reasoning === "object" && !Array.isArray(model.reasoning) ? model.reasoning : {};
-  return { ...model, reasoning: { ...reasoning, effort } };
+  return { ...model, reasoning: { ...reasoningOf(model), effort } };
 }
 
 /** /status's line; none while neither the conversation nor the model config sets an effort. */
