@@ -115,11 +115,11 @@ describe("conversation", { timeout: 60_000 }, () => {
 
   it("/help lists the commands, which are also registered with setMyCommands (not /remote until it is available, no admin commands for everyone)", async () => {
     const help = await e2e.ask(chats.help, "/help");
-    for (const command of ["status", "model", "cancel", "continue", "new", "reasoning", "sandbox", "help"]) {
+    for (const command of ["status", "model", "cancel", "continue", "new", "compact", "reasoning", "sandbox", "help"]) {
       expect(help).toContain(`/${command}`);
     }
     const registered = e2e.telegram.currentCommands().map((c) => c.command);
-    expect(registered).toEqual(expect.arrayContaining(["status", "model", "cancel", "continue", "new", "reasoning", "sandbox", "help"]));
+    expect(registered).toEqual(expect.arrayContaining(["status", "model", "cancel", "continue", "new", "compact", "reasoning", "sandbox", "help"]));
     // /remote is listed exactly when it works (REMOTE_AVAILABLE in conversations/commands.ts).
     expect(registered.includes("remote")).toBe(help.includes("/remote"));
     if (/not available yet/.test(await e2e.ask(chats.help, "/remote"))) expect(registered).not.toContain("remote");

@@ -126,6 +126,19 @@ const schemas = lazySchema(() => {
     tokensBefore: z.number().int(),
     tokensAfter: z.number().int(),
   });
+  /**
+   * How a compaction the host asked for (`session/compact`, the chat's /compact) ended: `compacted` (then as
+   * `compacted` says), `skipped` (nothing to summarise) or `failed` (the summary request failed; the history is
+   * unchanged). Durable: the chat is told once. A compaction stopped by /cancel or a shutdown sends none.
+   */
+  const ManualCompactionEvent = z.object({
+    type: z.literal("manual_compaction"),
+    outcome: z.enum(["compacted", "skipped", "failed"]),
+    summarisedMessages: z.number().int().nonnegative(),
+    tokensBefore: z.number().int().nonnegative(),
+    tokensAfter: z.number().int().nonnegative(),
+    reason: z.string().optional(),
+  });
 
   const SessionEvent = z.discriminatedUnion("type", [
     TurnStartedEvent,
@@ -141,6 +154,7 @@ const schemas = lazySchema(() => {
     ControlRejectedEvent,
     RuntimeCrashedEvent,
     CompactedEvent,
+    ManualCompactionEvent,
   ]);
 
   /** `seq` ≥ 1 for session events; 0 only for `runtime_crashed`, sent out of band when the store may be unusable (never acknowledged). */
@@ -172,6 +186,7 @@ export const DURABLE_EVENT_TYPES = [
   "turn_cancelled",
   "turn_superseded",
   "turn_recovered",
+  "manual_compaction",
 ] as const satisfies readonly SessionEventType[];
 
 export function isDurableEvent(event: SessionEvent): boolean {

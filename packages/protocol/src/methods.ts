@@ -336,6 +336,11 @@ export const Methods = {
   enqueue: request("session/enqueue", "hostToWorker", EnqueueParams, enqueueResult),
   cancel: request("session/cancel", "hostToWorker", cancelParams, controlResult),
   continue: request("session/continue", "hostToWorker", controlParams, controlResult),
+  /**
+   * Compact the history now (the chat's /compact): accepted only while the session rests (no turn running or
+   * unfinished); the outcome comes as a durable `manual_compaction` event. `session/cancel` stops it (no event).
+   */
+  compact: request("session/compact", "hostToWorker", controlParams, controlResult),
   query: request("session/query", "hostToWorker", queryParams, queryResult),
   ackEvents: request("session/ackEvents", "hostToWorker", AckEventsParams, lazySchema(() => z.object({ lastAckedSeq: z.number().int() }))),
   shutdown: request("shutdown", "hostToWorker", z.object({}).optional(), lazySchema(() => z.object({}))),

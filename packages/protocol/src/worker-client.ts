@@ -210,6 +210,9 @@ export class WorkerClient {
   continue(params: ControlParams = {}): Promise<ControlResult> {
     return this.call(Methods.continue, params);
   }
+  compact(params: ControlParams = {}): Promise<ControlResult> {
+    return this.call(Methods.compact, params);
+  }
   query(params: QueryParams): Promise<QueryResult> {
     return this.call(Methods.query, params);
   }

@@ -28,6 +28,7 @@ const KNOWN_METHODS = [
   Methods.enqueue.method,
   Methods.cancel.method,
   Methods.continue.method,
+  Methods.compact.method,
   Methods.query.method,
   Methods.ackEvents.method,
   Methods.shutdown.method,
@@ -75,6 +76,10 @@ export class WorkerServer {
     c.onRequest(Methods.continue.method, async (raw: unknown) => {
       const params = parseParams(Methods.continue.method, controlParams(), raw);
       return (await this.started(Methods.continue.method)).continue(params.reason);
+    });
+    c.onRequest(Methods.compact.method, async (raw: unknown) => {
+      parseParams(Methods.compact.method, controlParams(), raw);
+      return (await this.started(Methods.compact.method)).compact();
     });
     c.onRequest(Methods.query.method, async (raw: unknown) => {
       const params = parseParams(Methods.query.method, queryParams(), raw);

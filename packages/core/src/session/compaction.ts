@@ -110,13 +110,9 @@ export async function compact(
   learned: ContextWindowMemory | null = null,
   open?: FileOpener,
   refused: RefusedUrlMemory | null = null,
+  manual = false,
 ): Promise<{ summarisedMessages: number; tokensBefore: number; tokensAfter: number } | null> {
-  const estimator = tokenEstimatorFor(provider.config);
-  const limit = requestLimit(provider.config, learned?.window ?? null);
-  const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
-  const current = currentContext(store.messages, store.compaction);
-  const context = refused ? refused.apply(current) : current;
-  const split = compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator);
+  const { context, split, estimator, limit } = compactionPlan(store, provider, retainTokens, frame, learned, refused);
   if (split <= 0) return null;
   const older = context.slice(0, split);
   const fromIndex = context[split]!.index;
@@ -128,13 +124,35 @@ export async function compact(
     learned?.keep(tx);
     refused?.keep(tx);
     const tokensAfter = estimateTokens(currentContext(store.messages, store.compaction), estimator);
-    tx.emit({ type: "compacted", summarisedMessages: older.length, tokensBefore, tokensAfter });
+    const counts = { summarisedMessages: older.length, tokensBefore, tokensAfter };
+    // A compaction the host asked for is told to the chat (durable); one a turn needed is not.
+    tx.emit(manual ? { type: "manual_compaction", outcome: "compacted", ...counts } : { type: "compacted", ...counts });
   });
   return {
     summarisedMessages: older.length,
     tokensBefore,
     tokensAfter: estimateTokens(currentContext(store.messages, store.compaction), estimator),
   };
+}
+
+/**
+ * What a compaction would summarise: the current context (with refused URLs as their notes), and how many of its
+ * oldest messages go into the summary (0: too short, everything is kept verbatim), by the model's estimator.
+ */
+export function compactionPlan(
+  store: SessionStore,
+  provider: ModelProvider,
+  retainTokens: number | null,
+  frame: RequestFrame,
+  learned: ContextWindowMemory | null = null,
+  refused: RefusedUrlMemory | null = null,
+): { context: TranscriptMessage[]; split: number; estimator: TokenEstimator; limit: number | null } {
+  const estimator = tokenEstimatorFor(provider.config);
+  const limit = requestLimit(provider.config, learned?.window ?? null);
+  const fixed = limit === null ? 0 : fixedRequestTokens(estimator, frame.system, frame.tools);
+  const current = currentContext(store.messages, store.compaction);
+  const context = refused ? refused.apply(current) : current;
+  return { context, split: compactionSplit(context, retainedTokens(retainTokens, limit, fixed), estimator), estimator, limit };
 }
 
 /**

@@ -2,6 +2,7 @@ import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
 import { isContextOverflow } from "../providers/types.js";
 import { compact, needsCompaction, type CompactionSettings, type RequestFrame } from "./compaction.js";
+import { compactNow } from "./manual-compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
@@ -15,6 +16,8 @@ export type SessionMachineEvent =
   | { type: "CONTINUE"; reason?: string }
   /** End the unfinished turn `turnId` (waiting for a continue) for good. */
   | { type: "END_UNFINISHED"; turnId: number; reason?: string }
+  /** Compact the history now (the host's `session/compact`); only while resting. */
+  | { type: "COMPACT" }
   | { type: "SHUTDOWN" };
 
 export interface SessionMachineContext {
@@ -30,6 +33,8 @@ export interface SessionMachineContext {
   cancelReason: string | undefined;
   /** Compactions forced by the provider refusing the current model call as too long (reset when a call succeeds). */
   overflowCompactions: number;
+  /** Stops a compaction the host asked for (state `compacting`): /cancel, shutdown. */
+  compactStop: AbortController | null;
 }
 
 interface TurnInput {
@@ -103,6 +108,7 @@ export const sessionMachine = setup({
         })(),
       ),
     ),
+    compactNow: fromPromise<void, { deps: SessionDeps; signal: AbortSignal }>(({ input }) => compactNow(input.deps, requestFrame(input.deps), input.signal)),
     /**
      * MCP servers start (first call) or re-list their tools (list_changed) before the window check, so the
      * check counts the toolset the request will carry; once per model call, and only when one is made.
@@ -191,6 +197,7 @@ export const sessionMachine = setup({
     failure: null,
     cancelReason: undefined,
     overflowCompactions: 0,
+    compactStop: null,
   }),
   initial: "initializing",
   on: { SHUTDOWN: ".stopping" },
@@ -202,7 +209,22 @@ export const sessionMachine = setup({
         { target: "idle" },
       ],
     },
-    idle: { on: { INPUT: "starting" } },
+    idle: { on: { INPUT: "starting", COMPACT: "compacting" } },
+    // A compaction the host asked for. Messages that come meanwhile wait in the queue: afterTurn starts them.
+    compacting: {
+      entry: assign({ compactStop: () => new AbortController() }),
+      invoke: {
+        src: "compactNow",
+        input: ({ context }) => ({ deps: context.deps, signal: context.compactStop!.signal }),
+        onDone: { target: "afterTurn", actions: assign({ compactStop: null }) },
+        // Only a failed write of its outcome gets here (the summary's own failure is the outcome).
+        onError: {
+          target: "afterTurn",
+          actions: [assign({ compactStop: null }), ({ context, event }) => context.deps.log.error({ err: String(event.error) }, "could not store a compaction's outcome")],
+        },
+      },
+      on: { CANCEL: { actions: ({ context }) => context.compactStop?.abort(new Error("cancelled")) } },
+    },
     awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming", END_UNFINISHED: "endingUnfinished" } },
     endingUnfinished: {
       invoke: {
@@ -403,6 +425,7 @@ export const sessionMachine = setup({
         if (context.control) context.control.shuttingDown = true;
         context.control?.interrupt.abort(new WorkerStopping());
         context.control?.cancel.abort(new WorkerStopping());
+        context.compactStop?.abort(new WorkerStopping());
         void context.deps.tools.killAll();
       },
       type: "final",

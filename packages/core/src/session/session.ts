@@ -248,12 +248,16 @@ export class Session {
   async cancel(reason?: string): Promise<ControlResult> {
     const actor = this.requireActor();
     await this.waitWhileStarting(actor);
-    if (!actor.getSnapshot().can({ type: "CANCEL", reason })) {
+    const compacting = actor.getSnapshot().matches("compacting");
+    if (compacting || !actor.getSnapshot().can({ type: "CANCEL", reason })) {
+      // A compaction /compact started stops (its summary request is aborted; the history stays as it was).
+      if (compacting) actor.send({ type: "CANCEL", reason });
       // What an earlier turn left running in the background (a watcher, a daemon, a download) stops too.
       const left = this.tools.background?.();
       const stopped = await this.tools.killAll();
       const what = left ? (hasBackground(left) ? describeBackground(left) : "") : stopped ? `${stopped} ${stopped === 1 ? "command or download" : "commands or downloads"}` : "";
-      return { accepted: false, reason: `nothing to cancel: no turn is running${what ? ` (stopped ${what} left running in the background)` : ""}` };
+      const stops = [...(compacting ? ["the compaction /compact started"] : []), ...(what ? [`${what} left running in the background`] : [])];
+      return { accepted: false, reason: `nothing to cancel: no turn is running${stops.length ? ` (stopped ${stops.join(", and ")})` : ""}` };
     }
     actor.send({ type: "CANCEL", reason });
     return { accepted: true };
@@ -284,6 +288,20 @@ export class Session {
       return { accepted: false, reason: "nothing to continue: the last turn finished" };
     }
     actor.send({ type: "CONTINUE", reason });
+    return { accepted: true };
+  }
+
+  /** `session/compact`: compacts the history now, while the session rests; the outcome comes as `manual_compaction`. */
+  async compact(): Promise<ControlResult> {
+    const actor = this.requireActor();
+    await this.waitWhileStarting(actor);
+    const snapshot = actor.getSnapshot();
+    if (snapshot.matches("compacting")) return { accepted: false, reason: "a compaction is already running" };
+    if (snapshot.matches("turn")) return { accepted: false, reason: "a turn is running (send /compact once it has ended)" };
+    const last = this.store.lastTurn;
+    if (last && this.journal.isUnfinished(last)) return { accepted: false, reason: `turn ${last.turnId} is unfinished (send /continue to finish it first)` };
+    if (!snapshot.can({ type: "COMPACT" })) return { accepted: false, reason: "the session is busy (try again in a moment)" };
+    actor.send({ type: "COMPACT" });
     return { accepted: true };
   }
 

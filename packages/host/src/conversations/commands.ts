@@ -14,6 +14,7 @@ import { planLines, sessionPlan } from "./chat-actions.js";
 import { agentStatusLines, backgroundAgentsNote, cancelSubagents } from "../agents/agent-control.js";
 import { mcpCommand, mcpStatusLines } from "./mcp-command.js";
 import { reasoningCommand, reasoningStatusLines } from "./reasoning-command.js";
+import { compactCommand } from "./compact-command.js";
 import { RETRYING_KEPT, StuckWorkerKilled, WORKER_START_FAILED, type CancelResult } from "../sessions/supervisor.js";
 import { continueAcceptedText, reasonAfter, stuckCancelText, withdrawnContinueText } from "./turn-control-replies.js";
 import { seconds, stuckOrNull } from "../sessions/answer-deadline.js";
@@ -30,6 +31,7 @@ export const CONVERSATION_COMMANDS = [
   { command: "cancel", description: "Stop the running turn" },
   { command: "continue", description: "Resume a failed, cancelled or interrupted turn" },
   { command: "new", description: "Start a fresh session (the old one is archived)" },
+  { command: "compact", description: "Summarise the older part of the history now, so later turns send less" },
   { command: "cron", description: "Scheduled tasks of this chat (enable, disable, remove)" },
   { command: "reasoning", description: "Show or set how hard the model thinks: /reasoning [low|medium|high|…|default]" },
   { command: "sandbox", description: "Show or set the sandbox: /sandbox [subprocess|bubblewrap|default]" },
@@ -112,6 +114,8 @@ export async function runCommand(
       return cronCommand(service, conversation);
     case "reasoning":
       return reasoningCommand(service, conversation, args);
+    case "compact":
+      return compactCommand(service, conversation);
     case "sandbox":
       return setSandbox(service, conversation, args.trim());
     case "remote":

@@ -12,6 +12,7 @@ import { hostRedactor } from "../security/host-secrets.js";
 import type { TurnAnswers } from "./turn-answers.js";
 import { madeBefore } from "./unsent-images.js";
 import { reasonAfter } from "./turn-control-replies.js";
+import { compactedNotice } from "./compact-command.js";
 
 /** Follows an answer the model stopped at its output limit (`turn_completed.outputLimited`). */
 export const OUTPUT_LIMIT_NOTE = "⚠️ The answer stops here: the model reached its output limit. Say “go on” for the rest.";
@@ -80,6 +81,9 @@ export function writeEventReplies(
         text: `⚠️ The last turn was interrupted (the worker stopped unexpectedly${event.detail ? `; ${event.detail}` : ""}). Send /continue to resume it.`,
         turnEnd: { outcome: "interrupted", canContinue: true, ...answered(event.messageIds) },
       });
+      break;
+    case "manual_compaction":
+      queueOutbound(tx, target, { kind: "text", text: labelled(service, ctx.sessionId, compactedNotice(event)) });
       break;
     case "turn_superseded":
     case "turn_cancelled":

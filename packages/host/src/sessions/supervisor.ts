@@ -1,4 +1,4 @@
-import { type BackgroundCounts, hasBackground, Methods, type QueryParams, type QueryResult } from "@starling/protocol";
+import { type BackgroundCounts, type ControlResult, hasBackground, Methods, type QueryParams, type QueryResult } from "@starling/protocol";
 import { StuckWorkerKilled, WORKER_ANSWER_MS, WorkerNoAnswer } from "./answer-deadline.js";
 import { restartPolicy } from "./backoff.js";
 import { markResume, resumeMarkedSessions } from "./recovery.js";
@@ -184,6 +184,34 @@ export class SessionSupervisor {
       // The worker died with the request: the turn comes back recovered and, marked above, waits for /continue.
       if (turnId !== null) return { accepted: true, reason: "the session's worker stopped at the same moment; the turn will not be resumed automatically" };
       return nothingToCancel(r.queuePosition());
+    }
+  }
+
+  /**
+   * `/compact`: asks the session's worker (started if need be) to compact its history now; the outcome comes later
+   * as a `manual_compaction` event. Null: the worker is still starting after START_WAIT_MS (it idles out once ready,
+   * unless asked again). A worker that does not answer in time is killed as stuck: StuckWorkerKilled.
+   */
+  async compact(sessionId: string): Promise<ControlResult | null> {
+    if (this.stopped) return { accepted: false, reason: "the host is stopping" };
+    const r = this.runner(sessionId);
+    const waiting = r.ensureWorker();
+    const handle = await valueWithin(waiting, START_WAIT_MS);
+    if (handle === undefined) {
+      void waiting.then(() => r.armIdle(), () => undefined);
+      return null;
+    }
+    if (!handle?.usable) return { accepted: false, reason: r.lastError ? `the session's worker could not be started (${r.lastError})` : "the session's worker could not be started" };
+    const turnId = r.runningTurnId;
+    try {
+      return await handle.ask(Methods.compact.method, (client) => client.compact({}));
+    } catch (err) {
+      const stuck = handle.stuckBy(err);
+      if (stuck) throw new StuckWorkerKilled(stuck, turnId);
+      if (handle.lostBy(err)) return { accepted: false, reason: "the session's worker stopped at the same moment (send /compact again)" };
+      throw err;
+    } finally {
+      r.armIdle();
     }
   }
 

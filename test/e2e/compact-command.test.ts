@@ -1,0 +1,48 @@
+// /compact end to end: the chat's history is summarised at once (its threshold is never reached here), the chat is
+// told how it went, and the next turn sends the summary instead of the older messages.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedRequest } from "../fakes/openai-server.js";
+import { privateChat } from "../fakes/telegram-api.js";
+import { requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
+
+const chat = privateChat(841, "Compact");
+let e2e: E2E;
+
+/** The worker's summary request (compaction.ts SUMMARY_SYSTEM). */
+const isSummary = (req: RecordedRequest) => requestText(req).includes("You compress a conversation");
+const padding = "Some context that makes this message longer than what a compaction keeps verbatim. ".repeat(3);
+
+beforeAll(async () => {
+  e2e = await startE2E({
+    responder: (req) => (isSummary(req) ? { text: "SUMMARY: the user told three stories." } : { text: "noted" }),
+    config: { adminUserIds: [chat.id], compression: { threshold: 1_000_000, retain: 30 }, channel: { pace_sends: false } },
+  });
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+describe("/compact", { timeout: 60_000 }, () => {
+  it("summarises the older history now, says how it went, and the next turn sends the summary", async () => {
+    for (const n of [1, 2, 3]) expect(await e2e.ask(chat, `story ${n}. ${padding}`)).toBe("noted");
+    expect(e2e.model.requests.some(isSummary)).toBe(false);
+
+    expect(await e2e.ask(chat, "/compact")).toBe(
+      "Compacting this conversation's history: the older part is summarised, the recent part kept word for word. I will say when it is done (/cancel stops it).",
+    );
+    const told = await e2e.waitText(chat.id, /^🗜 Compacted: /);
+    expect(told.text).toMatch(/^🗜 Compacted: \d+ older messages summarised; the context went from ≈\d+ to ≈\d+ tokens\.$/);
+    expect(e2e.model.requests.filter(isSummary)).toHaveLength(1);
+
+    expect(await e2e.ask(chat, "what were the stories?")).toBe("noted");
+    const sent = wireMessages(e2e.model.requests.at(-1)!);
+    expect(JSON.stringify(sent)).toContain("SUMMARY: the user told three stories.");
+    expect(JSON.stringify(sent)).not.toContain("story 1.");
+
+    // Right after it nothing is left to summarise, and the chat is told so.
+    await e2e.ask(chat, "/compact");
+    expect((await e2e.waitText(chat.id, /^🗜 Nothing compacted: /)).text).toMatch(/the history is short/);
+    expect(e2e.model.requests.filter(isSummary)).toHaveLength(1);
+  });
+});
