@@ -19,7 +19,7 @@ export async function compactNow(deps: SessionDeps, frame: RequestFrame, signal:
     if (signal.aborted) return;
     await deps.store.commit("compaction", (tx) => tx.emit({ type: "manual_compaction", outcome, summarisedMessages: 0, tokensBefore: tokens, tokensAfter: tokens, reason }));
   };
-  if (plan.split <= 0) return notDone("skipped", `the history is short (≈${tokens} tokens): all of it is what a compaction keeps verbatim`);
+  if (plan.split <= 0) return notDone("skipped", shortHistory(tokens));
   let result: Awaited<ReturnType<typeof compact>>;
   try {
     result = await compact(deps.store, deps.provider, retain, signal, frame, deps.window, deps.tools.openFile?.bind(deps.tools), deps.refusedUrls, true);
@@ -29,4 +29,18 @@ export async function compactNow(deps: SessionDeps, frame: RequestFrame, signal:
     return notDone("failed", `the summary request failed (${error.kind}): ${error.message}`);
   }
   if (!result) return notDone("failed", "the model returned an empty summary");
+}
+
+/** What the next model call sends besides the messages. */
+export const requestFrame = (deps: SessionDeps): RequestFrame => ({ system: deps.systemPrompt(), tools: deps.tools.catalog() });
+
+const shortHistory = (tokens: number): string => `the history is short (≈${tokens} tokens): all of it is what a compaction keeps verbatim`;
+
+/**
+ * Why a compaction asked for now would summarise nothing (null: it would). `session/compact` refuses such a request
+ * in its answer, so the chat is not told "compacting" and then "nothing compacted".
+ */
+export function nothingToCompact(deps: SessionDeps): string | null {
+  const plan = compactionPlan(deps.store, deps.provider, deps.compression?.retainRecentTokens ?? null, requestFrame(deps), deps.window, deps.refusedUrls);
+  return plan.split > 0 ? null : shortHistory(estimateTokens(plan.context, plan.estimator));
 }

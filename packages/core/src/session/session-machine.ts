@@ -1,8 +1,8 @@
 import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
 import { isContextOverflow } from "../providers/types.js";
-import { compact, needsCompaction, type CompactionSettings, type RequestFrame } from "./compaction.js";
-import { compactNow } from "./manual-compaction.js";
+import { compact, needsCompaction, type CompactionSettings } from "./compaction.js";
+import { compactNow, requestFrame } from "./manual-compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
@@ -60,8 +60,6 @@ function retainTokens(configured: CompactionSettings | null, overflow: number): 
   return overflow <= 1 ? (configured?.retainRecentTokens ?? null) : 0;
 }
 
-/** What the next model call sends besides the messages. */
-const requestFrame = (deps: SessionDeps): RequestFrame => ({ system: deps.systemPrompt(), tools: deps.tools.catalog() });
 
 const turnInput = ({ context }: { context: SessionMachineContext }): TurnInput => ({
   deps: context.deps,

@@ -30,6 +30,7 @@ import { buildSystemPrompt } from "../prompt/system-prompt.js";
 import { SkillTracker } from "../skills/skill-tracker.js";
 import { currentContext, estimateTokens } from "./context-window.js";
 import { liveState } from "./live-state.js";
+import { nothingToCompact } from "./manual-compaction.js";
 import type { SessionDeps, SessionLogger, SessionTools } from "./session-deps.js";
 import { createSessionActor, type SessionMachine } from "./session-machine.js";
 import { TurnJournal } from "./turn-journal.js";
@@ -301,6 +302,8 @@ export class Session {
     const last = this.store.lastTurn;
     if (last && this.journal.isUnfinished(last)) return { accepted: false, reason: `turn ${last.turnId} is unfinished (send /continue to finish it first)` };
     if (!snapshot.can({ type: "COMPACT" })) return { accepted: false, reason: "the session is busy (try again in a moment)" };
+    const nothing = nothingToCompact(this.deps);
+    if (nothing) return { accepted: false, reason: nothing };
     actor.send({ type: "COMPACT" });
     return { accepted: true };
   }
