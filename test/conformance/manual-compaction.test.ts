@@ -2,7 +2,7 @@
 // outcome is one durable `manual_compaction` event (compacted, skipped or failed); refused while a turn runs or
 // waits for /continue; stopped by session/cancel without an event.
 import { describe, expect, it } from "vitest";
-import type { QueryResult } from "@starling/protocol";
+import { COMPACTION_STOPPED, type QueryResult } from "@starling/protocol";
 import { newEnv, transcript, userMessage } from "./harness.js";
 import { isSummaryRequest, toolThenAnswer } from "./model-script.js";
 
@@ -67,7 +67,7 @@ describe.concurrent("session/compact", () => {
     await fake.waitForRequests(sent + 1);
     expect(stateOf(await w.client.query({ view: "live_state" }))).toBe("compacting");
     expect(await w.client.compact({})).toEqual({ accepted: false, reason: "a compaction is already running" });
-    expect(await w.client.cancel({})).toEqual({ accepted: false, reason: "nothing to cancel: no turn is running (stopped the compaction /compact started)" });
+    expect(await w.client.cancel({})).toEqual({ accepted: false, reason: COMPACTION_STOPPED });
     await until(async () => stateOf(await w.client.query({ view: "live_state" })) === "idle");
     expect((await transcript(w.client, "current"))[0]?.role).not.toBe("context");
 
@@ -96,6 +96,23 @@ describe.concurrent("session/compact", () => {
     const next = await start({ init: { compression } });
     expect((await transcript(next.client, "current"))[0]).toMatchObject({ role: "context" });
     expect(await next.waitForEvent("manual_compaction")).toMatchObject({ outcome: "compacted" });
+  });
+
+  it("a worker shut down during a compaction stores that it was stopped: the next worker sends it, the history unchanged", async (ctx) => {
+    const { fake, start } = await newEnv(ctx, { responder: (req) => (isSummaryRequest(req) ? { hang: true } : { text: "ok" }) });
+    const compression = { thresholdTokens: 1_000_000, retainRecentTokens: 10 };
+    const w = await start({ init: { compression }, autoAck: false });
+    for (const [i, id] of ["a", "b"].entries()) {
+      await w.client.enqueue(userMessage(id, longText(i + 1)));
+      await w.waitForEvent("turn_completed", (e) => e.turnId === i + 1);
+    }
+    const sent = fake.requests.length;
+    expect(await w.client.compact({})).toEqual({ accepted: true });
+    await fake.waitForRequests(sent + 1);
+    expect((await w.client.close()).code).toBe(0); // a graceful shutdown (a changed setting, /new, the host stopping)
+    const next = await start({ init: { compression }, autoAck: false });
+    expect(await next.waitForEvent("manual_compaction")).toMatchObject({ outcome: "failed", reason: expect.stringContaining("stopped before it finished") });
+    expect((await transcript(next.client, "current"))[0]?.role).not.toBe("context");
   });
 
   it("a failed summary request is a failed outcome; a turn waiting for /continue refuses it", async (ctx) => {

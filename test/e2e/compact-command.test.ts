@@ -7,6 +7,7 @@ import { privateChat } from "../fakes/telegram-api.js";
 import { requestText, startE2E, wireMessages, type E2E } from "./fixture.js";
 
 const chat = privateChat(841, "Compact");
+const cancelChat = privateChat(842, "CompactCancel");
 let e2e: E2E;
 
 /** The worker's summary request (compaction.ts SUMMARY_SYSTEM). */
@@ -15,8 +16,9 @@ const padding = "Some context that makes this message longer than what a compact
 
 beforeAll(async () => {
   e2e = await startE2E({
-    responder: (req) => (isSummary(req) ? { text: "SUMMARY: the user told three stories." } : { text: "noted" }),
-    config: { adminUserIds: [chat.id], compression: { threshold: 1_000_000, retain: 30 }, channel: { pace_sends: false } },
+    // A summary of the cancel chat's history never comes: /cancel stops it.
+    responder: (req) => (isSummary(req) ? (requestText(req).includes("[slow]") ? { hang: true } : { text: "SUMMARY: the user told three stories." }) : { text: "noted" }),
+    config: { adminUserIds: [chat.id, cancelChat.id], compression: { threshold: 1_000_000, retain: 30 }, channel: { pace_sends: false } },
   });
 });
 
@@ -44,5 +46,17 @@ describe("/compact", { timeout: 60_000 }, () => {
     // Right after it nothing is left to summarise: the answer says so.
     expect(await e2e.ask(chat, "/compact")).toMatch(/^Nothing to compact now: the history is short \(≈\d+ tokens\): all of it is what a compaction keeps verbatim\.$/);
     expect(e2e.model.requests.filter(isSummary)).toHaveLength(1);
+  });
+
+  it("/cancel stops a compaction: the history is unchanged and no outcome is told", async () => {
+    for (const n of [1, 2]) expect(await e2e.ask(cancelChat, `[slow] story ${n}. ${padding}`)).toBe("noted");
+    const summaries = e2e.model.requests.filter(isSummary).length;
+    e2e.send(cancelChat, "/compact");
+    await e2e.waitText(cancelChat.id, /^Compacting this conversation's history/);
+    await e2e.until(() => e2e.model.requests.filter(isSummary).length > summaries, "the summary request");
+    expect(await e2e.ask(cancelChat, "/cancel")).toBe("Stopped the compaction /compact started; the history is unchanged.");
+    expect(await e2e.ask(cancelChat, "still there?")).toBe("noted");
+    expect(JSON.stringify(wireMessages(e2e.model.requests.at(-1)!))).toContain("story 1.");
+    expect(e2e.replies(cancelChat.id).some((m) => /^(🗜|⚠️ Compacting)/.test(m.text ?? ""))).toBe(false);
   });
 });

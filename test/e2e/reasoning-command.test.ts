@@ -20,7 +20,7 @@ beforeAll(async () => {
     responder: () => ({ text: "router answers" }),
     config: () => ({
       adminUserIds: [chat.id],
-      mainModel: { reasoning: { effort: "low", exclude: true } },
+      mainModel: { reasoning: { max_tokens: 2000, exclude: true } },
       extraModels: {
         claude: { provider_type: "claude_code", model_name: "claude-sonnet-4-5", url: anthropic.url, api_key_env: "FAKE_MODEL_KEY", capabilities: ["chat"], retry_mode: "once" },
       },
@@ -37,9 +37,9 @@ afterAll(async () => {
 describe("/reasoning", { timeout: 90_000 }, () => {
   it("sets the effort the model is asked for, keeps it across a restart, and says when a model does not take it", async () => {
     expect(await e2e.ask(chat, "hello")).toBe("router answers");
-    expect(lastBody(e2e.model.requests)["reasoning"]).toEqual({ effort: "low", exclude: true });
+    expect(lastBody(e2e.model.requests)["reasoning"]).toEqual({ max_tokens: 2000, exclude: true });
     expect(await e2e.ask(chat, "/reasoning")).toBe(
-      "Reasoning effort: low (the model's config). Model: main (open_router_completion). Use /reasoning none|minimal|low|medium|high|xhigh or /reasoning default.",
+      "Reasoning effort: the provider's default. Model: main (open_router_completion). Use /reasoning none|minimal|low|medium|high|xhigh or /reasoning default.",
     );
 
     expect(await e2e.ask(chat, "/reasoning max")).toBe(
@@ -47,7 +47,7 @@ describe("/reasoning", { timeout: 90_000 }, () => {
     );
     expect(await e2e.ask(chat, "/reasoning HIGH")).toBe("Reasoning effort set to high for main. It applies from now on.");
     expect(await e2e.ask(chat, "think harder")).toBe("router answers");
-    // The config's other reasoning fields stay; only the effort is the conversation's.
+    // The config's other reasoning fields stay, but not its token budget: OpenRouter takes an effort or a budget.
     expect(lastBody(e2e.model.requests)["reasoning"]).toEqual({ effort: "high", exclude: true });
     expect(await e2e.ask(chat, "/status")).toMatch(/^Reasoning effort: high \(\/reasoning\)$/m);
 
@@ -65,11 +65,17 @@ describe("/reasoning", { timeout: 90_000 }, () => {
     expect(await e2e.ask(chat, "hello claude")).toBe("claude answers");
     expect(lastBody(anthropic.requests)["output_config"]).toBeUndefined();
     expect(await e2e.ask(chat, "/status")).toMatch(/^Reasoning effort: minimal \(\/reasoning\) is not one this model takes; its provider's default applies$/m);
-    expect(await e2e.ask(chat, "/reasoning max")).toBe("Reasoning effort set to max for claude. It applies from now on.");
+    expect(await e2e.ask(chat, "/reasoning max")).toBe(
+      "Reasoning effort set to max for claude. It applies from now on. max works only on some Claude models: if turns now fail, send /reasoning default.",
+    );
     expect(await e2e.ask(chat, "think hard, claude")).toBe("claude answers");
     expect(lastBody(anthropic.requests)["output_config"]).toEqual({ effort: "max" });
 
     expect(await e2e.ask(chat, "/reasoning default")).toBe("Reasoning effort set to the default (its provider's default) for claude. It applies from now on.");
+    expect(await e2e.ask(chat, "/model main")).toMatch(/^Model set to main \(fake-model\)\.$/);
+    expect(await e2e.ask(chat, "budget again")).toBe("router answers");
+    expect(lastBody(e2e.model.requests)["reasoning"]).toEqual({ max_tokens: 2000, exclude: true });
+    expect(await e2e.ask(chat, "/model claude")).toMatch(/^Model set to claude/);
     expect(await e2e.ask(chat, "/reasoning default")).toBe("Reasoning effort is already the default (its provider's default).");
     expect(await e2e.ask(chat, "plain again")).toBe("claude answers");
     expect(lastBody(anthropic.requests)["output_config"]).toBeUndefined();

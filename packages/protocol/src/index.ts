@@ -60,6 +60,7 @@ export {
   cancelParams,
   type CancelParams,
   type ControlResult,
+  COMPACTION_STOPPED,
   queryParams,
   type QueryParams,
   type QueryResult,

@@ -241,6 +241,8 @@ export const cancelParams = lazyArguments(() => controlParams().extend({ endUnfi
 export type CancelParams = z.infer<ReturnType<typeof cancelParams>>;
 const controlResult = lazySchema(() => z.object({ accepted: z.boolean(), reason: z.string().optional() }));
 export type ControlResult = z.infer<ReturnType<typeof controlResult>>;
+/** `session/cancel`'s reason (not accepted) when it stopped a compaction `session/compact` started: nothing else is stopped. */
+export const COMPACTION_STOPPED = "stopped the compaction /compact started (no turn is running)";
 
 export const queryParams = lazyArguments(() =>
   z.discriminatedUnion("view", [

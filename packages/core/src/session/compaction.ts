@@ -118,6 +118,8 @@ export async function compact(
   const fromIndex = context[split]!.index;
   const summary = await summarise(older, provider, estimator, limit, signal, open);
   if (!summary) return null;
+  // Stopped while the summary came back: nothing is stored (a /cancel was told the compaction stopped).
+  signal.throwIfAborted();
   const tokensBefore = estimateTokens(context, estimator);
   await store.commit("compaction", (tx) => {
     tx.setCompaction({ fromIndex, summary, summarisedMessages: older.length, at: new Date().toISOString() });

@@ -21,6 +21,8 @@ export interface SessionTools {
   killAll(): Promise<number>;
   /** What tools left running past their calls (ToolRuntime.background); absent: nothing is ever left running. */
   background?(): BackgroundCounts;
+  /** The worker is shutting down: what is stopped from now on was interrupted (ToolRuntime.beforeShutdown). */
+  beforeShutdown?(): void;
   /** Opens a file:// path of the context for reading, confined to the workspace (ToolRuntime.openFile). */
   openFile?(abs: string): Promise<FileHandle>;
 }

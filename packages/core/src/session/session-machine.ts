@@ -2,7 +2,7 @@ import { assign, createActor, fromPromise, setup, type Actor } from "xstate";
 import type { TurnRecord } from "../store/records.js";
 import { isContextOverflow } from "../providers/types.js";
 import { compact, needsCompaction, type CompactionSettings } from "./compaction.js";
-import { compactNow, requestFrame } from "./manual-compaction.js";
+import { COMPACTION_CANCELLED, CompactionRun, compactNow, requestFrame } from "./manual-compaction.js";
 import { classifyFailure, runModelStep, type ModelStepOutcome } from "./model-step.js";
 import type { SessionDeps, TurnFailure } from "./session-deps.js";
 import { runToolBatch } from "./tool-batch.js";
@@ -33,8 +33,8 @@ export interface SessionMachineContext {
   cancelReason: string | undefined;
   /** Compactions forced by the provider refusing the current model call as too long (reset when a call succeeds). */
   overflowCompactions: number;
-  /** Stops a compaction the host asked for (state `compacting`): /cancel, shutdown. */
-  compactStop: AbortController | null;
+  /** A compaction the host asked for (state `compacting`): /cancel and shutdown stop it; a shutdown waits for its outcome. */
+  compactRun: CompactionRun | null;
 }
 
 interface TurnInput {
@@ -106,7 +106,7 @@ export const sessionMachine = setup({
         })(),
       ),
     ),
-    compactNow: fromPromise<void, { deps: SessionDeps; signal: AbortSignal }>(({ input }) => compactNow(input.deps, requestFrame(input.deps), input.signal)),
+    compactNow: fromPromise<void, { deps: SessionDeps; run: CompactionRun }>(({ input }) => (input.run.done = compactNow(input.deps, requestFrame(input.deps), input.run.stop.signal))),
     /**
      * MCP servers start (first call) or re-list their tools (list_changed) before the window check, so the
      * check counts the toolset the request will carry; once per model call, and only when one is made.
@@ -195,7 +195,7 @@ export const sessionMachine = setup({
     failure: null,
     cancelReason: undefined,
     overflowCompactions: 0,
-    compactStop: null,
+    compactRun: null,
   }),
   initial: "initializing",
   on: { SHUTDOWN: ".stopping" },
@@ -210,18 +210,18 @@ export const sessionMachine = setup({
     idle: { on: { INPUT: "starting", COMPACT: "compacting" } },
     // A compaction the host asked for. Messages that come meanwhile wait in the queue: afterTurn starts them.
     compacting: {
-      entry: assign({ compactStop: () => new AbortController() }),
+      entry: assign({ compactRun: () => new CompactionRun() }),
       invoke: {
         src: "compactNow",
-        input: ({ context }) => ({ deps: context.deps, signal: context.compactStop!.signal }),
-        onDone: { target: "afterTurn", actions: assign({ compactStop: null }) },
+        input: ({ context }) => ({ deps: context.deps, run: context.compactRun! }),
+        onDone: { target: "afterTurn", actions: assign({ compactRun: null }) },
         // Only a failed write of its outcome gets here (the summary's own failure is the outcome).
         onError: {
           target: "afterTurn",
-          actions: [assign({ compactStop: null }), ({ context, event }) => context.deps.log.error({ err: String(event.error) }, "could not store a compaction's outcome")],
+          actions: [assign({ compactRun: null }), ({ context, event }) => context.deps.log.error({ err: String(event.error) }, "could not store a compaction's outcome")],
         },
       },
-      on: { CANCEL: { actions: ({ context }) => context.compactStop?.abort(new Error("cancelled")) } },
+      on: { CANCEL: { actions: ({ context }) => context.compactRun?.stop.abort(new Error(COMPACTION_CANCELLED)) } },
     },
     awaitingContinue: { on: { INPUT: "starting", CONTINUE: "resuming", END_UNFINISHED: "endingUnfinished" } },
     endingUnfinished: {
@@ -423,7 +423,7 @@ export const sessionMachine = setup({
         if (context.control) context.control.shuttingDown = true;
         context.control?.interrupt.abort(new WorkerStopping());
         context.control?.cancel.abort(new WorkerStopping());
-        context.compactStop?.abort(new WorkerStopping());
+        context.compactRun?.stop.abort(new WorkerStopping());
         void context.deps.tools.killAll();
       },
       type: "final",

@@ -30,6 +30,7 @@ import { buildSystemPrompt } from "../prompt/system-prompt.js";
 import { SkillTracker } from "../skills/skill-tracker.js";
 import { currentContext, estimateTokens } from "./context-window.js";
 import { liveState } from "./live-state.js";
+import { COMPACTION_STOPPED } from "@starling/protocol";
 import { nothingToCompact } from "./manual-compaction.js";
 import type { SessionDeps, SessionLogger, SessionTools } from "./session-deps.js";
 import { createSessionActor, type SessionMachine } from "./session-machine.js";
@@ -249,16 +250,17 @@ export class Session {
   async cancel(reason?: string): Promise<ControlResult> {
     const actor = this.requireActor();
     await this.waitWhileStarting(actor);
-    const compacting = actor.getSnapshot().matches("compacting");
-    if (compacting || !actor.getSnapshot().can({ type: "CANCEL", reason })) {
-      // A compaction /compact started stops (its summary request is aborted; the history stays as it was).
-      if (compacting) actor.send({ type: "CANCEL", reason });
+    if (actor.getSnapshot().matches("compacting")) {
+      // Only the compaction /compact started stops (its summary request is aborted; the history stays as it was).
+      actor.send({ type: "CANCEL", reason });
+      return { accepted: false, reason: COMPACTION_STOPPED };
+    }
+    if (!actor.getSnapshot().can({ type: "CANCEL", reason })) {
       // What an earlier turn left running in the background (a watcher, a daemon, a download) stops too.
       const left = this.tools.background?.();
       const stopped = await this.tools.killAll();
       const what = left ? (hasBackground(left) ? describeBackground(left) : "") : stopped ? `${stopped} ${stopped === 1 ? "command or download" : "commands or downloads"}` : "";
-      const stops = [...(compacting ? ["the compaction /compact started"] : []), ...(what ? [`${what} left running in the background`] : [])];
-      return { accepted: false, reason: `nothing to cancel: no turn is running${stops.length ? ` (stopped ${stops.join(", and ")})` : ""}` };
+      return { accepted: false, reason: `nothing to cancel: no turn is running${what ? ` (stopped ${what} left running in the background)` : ""}` };
     }
     actor.send({ type: "CANCEL", reason });
     return { accepted: true };
@@ -358,11 +360,15 @@ export class Session {
   /** Stops work (the running turn stays recoverable), kills child processes and closes the store. */
   async shutdown(): Promise<void> {
     const actor = this.actor;
-    const control = actor?.getSnapshot().context.control;
+    const { control, compactRun } = actor?.getSnapshot().context ?? {};
+    // Jobs stopped from here on were interrupted by the shutdown (their next worker says so), not cancelled.
+    this.tools.beforeShutdown?.();
     actor?.send({ type: "SHUTDOWN" });
     await this.tools.killAll();
     await this.mcp?.dispose();
     if (control) await Promise.race([control.idle(), new Promise((r) => setTimeout(r, 2000))]);
+    // A compaction /compact started stores that it was stopped (the chat is told to ask again) before the store closes.
+    if (compactRun) await Promise.race([compactRun.done.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
     actor?.stop();
     this.hiddenReports?.dispose();
     await this.store.close();

@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from "node:util";
-import { join } from "node:path";
 import { sessionFolderName, type InitializeParams, type ModelCapability, type ModelConfig } from "@starling/protocol";
 import { createHelperModels, type HelperModels } from "../providers/helper-models.js";
 import type { HttpProviderOptions } from "../providers/http-chat-provider.js";
@@ -64,7 +63,7 @@ const MEDIA = [
  */
 export function sessionToolset(input: SessionToolsetInput): SessionToolset {
   const downloads = new Downloads(input.workspace, input.sessionId);
-  const jobs = new MediaJobs(new MediaJobStore(join(input.workspace, ".starling", "media-jobs", sessionFolderName(input.sessionId))));
+  const jobs = new MediaJobs(new MediaJobStore(input.workspace, sessionFolderName(input.sessionId)), input.workspace);
   const caps = new Set(input.model.capabilities);
   const tools: AnyTool[] = [...builtinTools(), webFetchTool, ...downloadTools(downloads), skillLoadTool];
   if (caps.has("web_search") || input.helpers?.config("search")) tools.push(webSearchTool);

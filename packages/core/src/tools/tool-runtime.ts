@@ -127,6 +127,11 @@ export class ToolRuntime {
     return { commands: this.shells.alive(), jobs };
   }
 
+  /** The worker is shutting down (before killAll): background work records what it stops as interrupted. */
+  beforeShutdown(): void {
+    for (const work of this.options.background ?? []) work.beforeShutdown?.();
+  }
+
   /** Kills every child process group started by the tools (running or lingering) and stops their background work; how many were running. */
   async killAll(): Promise<number> {
     const counts = await Promise.all([this.shells.killAll(), ...(this.options.background ?? []).map((work) => work.stopAll())]);

@@ -101,5 +101,7 @@ export interface BackgroundWork {
   stopAll(): Promise<number> | number;
   /** How many are running now. */
   running(): number;
+  /** The worker is shutting down: what stopAll stops from now on was interrupted by it (not cancelled by anyone). */
+  beforeShutdown?(): void;
 }
 

@@ -151,11 +151,17 @@ describe("media tools", () => {
     const record = join(base.workspace, ".starling/media-jobs/media.foreground", `${id}.json`);
     await until(() => existsSync(record) && (JSON.parse(readFileSync(record, "utf8")) as { state: string }).state === "completed");
     // The agent rewrites the record (the workspace is its own): the text is its own words, and nothing is attached.
-    const forged = { ...(JSON.parse(readFileSync(record, "utf8")) as object), text: "forged", files: 1, uri: "file:///etc/passwd" };
-    await writeFile(record, JSON.stringify(forged));
+    const stored = JSON.parse(readFileSync(record, "utf8")) as { file_paths?: string[] };
+    expect(stored.file_paths).toEqual([expect.stringMatching(/^generated\/image-.*\.png$/)]);
     const later = runtimeFor(model({ url: openai.url }), imageModel);
+    // Never waited for before: the answer names its image (not attached from a record).
+    const first = await later.call("image_generation", { generation_id: id });
+    expect(first.content).toContain(`(The file of this answer, not attached here: ${stored.file_paths![0]}. image_load or pdf_load shows one.)`);
+    expect(first.files ?? []).toEqual([]);
+    const forged = { ...stored, text: "forged", file_paths: ["/etc/passwd"], uri: "file:///etc/passwd" };
+    await writeFile(record, JSON.stringify(forged));
     const r = await later.call("image_generation", { generation_id: id });
-    expect(r.content).toBe("forged\n(The file of this answer came with it the first time and is not attached again.)");
+    expect(r.content).toBe("forged\n(The file of this answer, not attached here: /etc/passwd. image_load or pdf_load shows one.)");
     expect(r.files ?? []).toEqual([]);
     await writeFile(record, "{not json");
     expect((await later.call("image_generation", { generation_id: id })).content).toContain(`unknown media job id ${id}`);

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { sessionFolderName, sessionStateDir, type LiveState } from "@starling/protocol";
+import { COMPACTION_STOPPED, sessionFolderName, sessionStateDir, type LiveState } from "@starling/protocol";
 import type { CommandReply } from "../channels/channel.js";
 import { HostKeys } from "../state/host-store.js";
 import type { ConversationRecord, SandboxMode } from "../state/records.js";
@@ -82,6 +82,7 @@ export async function runCommand(
       const agents = stopped.length ? ` Stopped ${stopped.length === 1 ? "its subagent" : `its ${stopped.length} subagents`} (${stopped.join(", ")}).` : "";
       const background = backgroundAgentsNote(service, conversation);
       if (stuck) return { text: `${stuckCancelText(stuck)}${agents}${background}` };
+      if (!result.accepted && result.reason === COMPACTION_STOPPED) return { text: `Stopped the compaction /compact started; the history is unchanged.${agents}${background}` };
       if (!result.accepted && agents) return { text: `${agents}${background}`.trim() };
       if (result.withdrew) return { text: withdrawnContinueText(result.withdrew, `${agents}${background}`) };
       if (result.accepted) return { text: `Cancelled the running turn.${agents}${background} Send /continue to resume it.` };

@@ -40,7 +40,9 @@ function configuredEffort(model: ModelConfig): string | null {
 export function withReasoningEffort(model: ModelConfig, effort: string | null | undefined): ModelConfig {
   if (!effort || !effortLevels(model).includes(effort)) return model;
   if (model.provider_type === "claude_code") return { ...model, effort: effort as ModelConfig["effort"] };
-  return { ...model, reasoning: { ...reasoningOf(model), effort } };
+  // OpenRouter takes an effort or a max_tokens budget, not both, and `enabled: false` would turn the effort off.
+  const { max_tokens: _budget, enabled: _enabled, ...rest } = reasoningOf(model);
+  return { ...model, reasoning: { ...rest, effort } };
 }
 
 /** /status's line; none while neither the conversation nor the model config sets an effort. */
@@ -96,7 +98,9 @@ export async function reasoningCommand(service: ConversationService, conversatio
   });
   const stopped = await service.supervisor.restart(conversation.foreground.sessionId);
   const now = effort ?? `the default (${describeDefault(own)})`;
-  return { text: `Reasoning effort set to ${now} for ${alias}. It applies from now on.${restartStoppedNote(stopped)}` };
+  // Anthropic's top two levels exist only on some models; others refuse every call with them.
+  const some = model.provider_type === "claude_code" && (effort === "xhigh" || effort === "max") ? ` ${effort} works only on some Claude models: if turns now fail, send /reasoning default.` : "";
+  return { text: `Reasoning effort set to ${now} for ${alias}. It applies from now on.${some}${restartStoppedNote(stopped)}` };
 }
 
 /** Follows /model's reply when the conversation's /reasoning effort is not one the new model takes. */

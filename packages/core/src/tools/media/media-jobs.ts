@@ -1,3 +1,6 @@
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FileItem } from "@starling/protocol";
 import type { MediaJobRecord, MediaJobStore } from "./media-job-store.js";
 
@@ -26,8 +29,14 @@ export class MediaJobs {
   /** Jobs of this worker still running or ended but not yet waited for. */
   private readonly jobs = new Map<string, Job>();
   private counter = 0;
+  /** The worker is stopping: a job cut off now keeps its `running` record, which the next worker reports interrupted. */
+  private stopping = false;
 
-  constructor(private readonly store: MediaJobStore | null = null) {}
+  constructor(
+    private readonly store: MediaJobStore | null = null,
+    /** The workspace the jobs' files are in (their records name them relative to it). */
+    private readonly workspace = "",
+  ) {}
 
   /** Starts a job once its start is recorded (a failed write fails the call, and nothing was asked). */
   start(prefix: string, run: (signal: AbortSignal) => Promise<JobResult>): string {
@@ -74,7 +83,7 @@ export class MediaJobs {
   stop(id: string): void {
     const job = this.jobs.get(id);
     if (!job || job.state.state !== "running") return;
-    this.record(id, job, { state: "cancelled" });
+    if (!this.stopping) this.record(id, job, { state: "cancelled" });
     job.state = { state: "cancelled" };
     job.controller.abort();
     this.jobs.delete(id);
@@ -82,6 +91,11 @@ export class MediaJobs {
 
   running(): number {
     return [...this.jobs.values()].filter((job) => job.state.state === "running").length;
+  }
+
+  /** The worker shuts down (a restart for a setting, /new, the host stopping): jobs stopped from now on were interrupted, not cancelled. */
+  beforeShutdown(): void {
+    this.stopping = true;
   }
 
   /** Cancels every job; how many were still running. */
@@ -105,12 +119,26 @@ export class MediaJobs {
   private record(id: string, job: Job, state: Exclude<JobState, { state: "running" }>): void {
     if (!this.store) return;
     const record: MediaJobRecord = { id, state: state.state, started_at: job.startedAt, ended_at: new Date().toISOString() };
-    if (state.state === "completed") Object.assign(record, { text: state.result.text, files: state.result.files.length });
+    if (state.state === "completed") {
+      record.text = state.result.text;
+      if (state.result.files.length) record.file_paths = state.result.files.slice(0, 32).map((file) => this.displayPath(file));
+    }
     if (state.state === "failed") record.error = state.error;
     try {
       this.store.save(record, "media_job_end");
     } catch {
       // see above
+    }
+  }
+
+  /** A file's path as the agent names it: relative to the workspace, else its name. */
+  private displayPath(file: FileItem): string {
+    try {
+      const abs = fileURLToPath(file.uri);
+      const rel = this.workspace ? relative(realpathSync(this.workspace), abs) : "";
+      return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file.name ?? abs;
+    } catch {
+      return file.name ?? file.uri;
     }
   }
 
@@ -120,11 +148,10 @@ export class MediaJobs {
     if (!record) return null;
     switch (record.state) {
       case "running":
-        return { state: "failed", error: "interrupted: the session's worker stopped (idle shutdown, restart or crash) while this job ran. Start it again." };
+        return { state: "failed", error: "interrupted: the session's worker stopped (a restart or a crash) while this job ran. Start it again." };
       case "completed": {
-        const files = record.files
-          ? `\n(${record.files === 1 ? "The file of this answer came with it the first time and is" : `The ${record.files} files of this answer came with it the first time and are`} not attached again.)`
-          : "";
+        const paths = record.file_paths ?? [];
+        const files = paths.length ? `\n(${paths.length === 1 ? "The file" : "The files"} of this answer, not attached here: ${paths.join(", ")}. image_load or pdf_load shows one.)` : "";
         return { state: "completed", result: { text: `${record.text ?? ""}${files}`, files: [] } };
       }
       case "failed":
