@@ -1,6 +1,6 @@
 // A media job the agent started with return_immediate outlives its worker: the helper model's answer came after the
 // turn ended, the worker then idled out (0.24.0 keeps it up only while the job runs), and the next turn's wait, in a
-// new worker, still gets the answer (before 0.24.1: "unknown media job id").
+// new worker, still gets the answer (before 0.25.0: "unknown media job id").
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
